@@ -1,0 +1,49 @@
+import { config as loadDotenv } from 'dotenv';
+import { IANAZone } from 'luxon';
+import { z } from 'zod';
+
+/**
+ * Every setting comes from the environment (or a `.env` file next to where the
+ * service starts). Each variable is documented in the README with its default.
+ */
+const timeZone = z
+  .string()
+  .refine((tz) => IANAZone.isValidZone(tz), { error: 'expected an IANA time zone such as Europe/Moscow' });
+
+const schema = z.object({
+  DATABASE_PATH: z.string().trim().min(1, { error: 'expected a file path' }).default('./data/dozor.sqlite'),
+  HTTP_HOST: z.string().trim().min(1, { error: 'expected a host name or address' }).default('127.0.0.1'),
+  HTTP_PORT: z.coerce
+    .number({ error: 'expected a port number' })
+    .int({ error: 'expected a whole port number' })
+    .min(0, { error: 'expected a port number 0-65535' })
+    .max(65535, { error: 'expected a port number 0-65535' })
+    .default(8080),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DISPLAY_TZ: timeZone.default('Europe/Moscow'),
+});
+
+export type Config = z.infer<typeof schema>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  // An empty variable (FOO=) means "not set", as it does in most tools.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = schema.safeParse(present);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const name = String(issue.path[0]);
+    const value = env[name];
+    return `  ${name}: ${issue.message}${value === undefined ? '' : ` (got ${JSON.stringify(value)})`}`;
+  });
+  throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+}
+
+/** The environment with `.env` (if present in the working directory) loaded under it. */
+export function loadEnv(): Record<string, string | undefined> {
+  loadDotenv({ quiet: true });
+  return process.env;
+}

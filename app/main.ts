@@ -1,0 +1,32 @@
+import { systemClock } from '../core/clock.ts';
+import { ConfigError, loadEnv, parseConfig } from './config.ts';
+import { createLogger } from './logger.ts';
+import { startService } from './service.ts';
+
+let config;
+try {
+  config = parseConfig(loadEnv());
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`dozor: ${err.message}\nSee README.md, section "Configuration".\n`);
+  process.exit(1);
+}
+
+const logger = createLogger(config.LOG_LEVEL);
+const service = await startService(config, { clock: systemClock, logger }).catch((err: unknown) => {
+  logger.fatal({ err }, 'dozor could not start');
+  process.exit(1);
+});
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    logger.info({ signal }, 'stopping');
+    service.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'unclean stop');
+        process.exit(1);
+      },
+    );
+  });
+}

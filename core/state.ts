@@ -1,0 +1,56 @@
+import { FACT_KEYS, type AgentReport, type ReportFacts } from './report.ts';
+
+/** What we know about one installation now: the merge of every report it sent. */
+export interface InstallationState extends ReportFacts {
+  lastReceivedAt: Date;
+  /** Generation time of the report the facts come from (null when agents do not say). */
+  lastGeneratedAt: Date | null;
+  /** The shell version before the most recent version change, with when the change was seen. */
+  previousShellVersion?: string;
+  shellVersionChangedAt?: Date;
+}
+
+/**
+ * Fold one report into the state. Facts a report does not mention keep their
+ * previous value. A report generated before the one the state already reflects
+ * (an agent flushing its queue late) proves the agent alive but does not roll
+ * the facts back.
+ */
+export function applyReport(
+  previous: InstallationState | null,
+  report: AgentReport,
+  receivedAt: Date,
+): InstallationState {
+  if (
+    previous &&
+    previous.lastGeneratedAt &&
+    report.generatedAt &&
+    report.generatedAt.getTime() < previous.lastGeneratedAt.getTime()
+  ) {
+    return { ...previous, lastReceivedAt: later(previous.lastReceivedAt, receivedAt) };
+  }
+
+  const next: InstallationState = {
+    ...previous,
+    lastReceivedAt: previous ? later(previous.lastReceivedAt, receivedAt) : receivedAt,
+    lastGeneratedAt: report.generatedAt ?? previous?.lastGeneratedAt ?? null,
+  };
+  for (const key of FACT_KEYS) copyFact(next, report.facts, key);
+
+  const oldVersion = previous?.shellVersion;
+  const newVersion = report.facts.shellVersion;
+  if (oldVersion !== undefined && newVersion !== undefined && oldVersion !== newVersion) {
+    next.previousShellVersion = oldVersion;
+    next.shellVersionChangedAt = report.generatedAt ?? receivedAt;
+  }
+  return next;
+}
+
+function copyFact<K extends keyof ReportFacts>(target: ReportFacts, source: ReportFacts, key: K): void {
+  const value = source[key];
+  if (value !== undefined) target[key] = value;
+}
+
+function later(a: Date, b: Date): Date {
+  return a.getTime() >= b.getTime() ? a : b;
+}

@@ -1,0 +1,158 @@
+import { sql } from 'drizzle-orm';
+import { index, integer, sqliteTable, text, uniqueIndex, type AnySQLiteColumn } from 'drizzle-orm/sqlite-core';
+import { SENSELOCK_STATES, SERVICE_ACCOUNTS, SERVICE_STATES, type ReportFacts } from '../core/report.ts';
+
+export const USER_ROLES = ['admin', 'lead', 'manager'] as const;
+export type UserRole = (typeof USER_ROLES)[number];
+export const INSTALLATION_KINDS = ['network', 'local', 'cloud'] as const;
+export type InstallationKind = (typeof INSTALLATION_KINDS)[number];
+
+const timestamp = (name: string) => integer(name, { mode: 'timestamp_ms' });
+const flag = (name: string) => integer(name, { mode: 'boolean' });
+const createdAt = () =>
+  timestamp('created_at')
+    .notNull()
+    .default(sql`(unixepoch('subsec') * 1000)`);
+
+/** Staff: managers, team leads and admins, identified by their Telegram id. */
+export const users = sqliteTable(
+  'users',
+  {
+    telegramId: integer('telegram_id').primaryKey(),
+    name: text('name').notNull(),
+    role: text('role', { enum: USER_ROLES }).notNull(),
+    leadId: integer('lead_id').references((): AnySQLiteColumn => users.telegramId),
+    active: flag('active').notNull().default(true),
+    createdAt: createdAt(),
+  },
+  (t) => [index('users_lead_idx').on(t.leadId)],
+);
+
+export const clients = sqliteTable(
+  'clients',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    name: text('name').notNull(),
+    inn: text('inn'),
+    managerId: integer('manager_id').references(() => users.telegramId),
+    /** Telegram chat (group or channel) for this client's alerts; else the manager's private chat. */
+    chatId: integer('chat_id'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('clients_name_uq').on(t.name),
+    uniqueIndex('clients_inn_uq').on(t.inn),
+    index('clients_manager_idx').on(t.managerId),
+  ],
+);
+
+export const installations = sqliteTable(
+  'installations',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    clientId: integer('client_id')
+      .notNull()
+      .references(() => clients.id),
+    name: text('name').notNull(),
+    kind: text('kind', { enum: INSTALLATION_KINDS }).notNull(),
+    host: text('host'),
+    ip: text('ip'),
+    url: text('url'),
+    /** Hosting provider, such as «Техэксперт.Облако»; installations sharing one can fail together. */
+    provider: text('provider'),
+    /** IANA time zone in which the agent's dates without an offset are read. */
+    tz: text('tz').notNull().default('Europe/Moscow'),
+    /** SHA-256 of the agent token; the token itself is never stored. */
+    tokenHash: text('token_hash').notNull(),
+    tokenIssuedAt: timestamp('token_issued_at').notNull(),
+    /** Per-installation rule threshold overrides: rule id -> value. */
+    thresholds: text('thresholds', { mode: 'json' }).$type<Record<string, number>>().notNull().default({}),
+    monitoringEnabled: flag('monitoring_enabled').notNull().default(true),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('installations_token_hash_uq').on(t.tokenHash),
+    uniqueIndex('installations_client_name_uq').on(t.clientId, t.name),
+  ],
+);
+
+/** Every accepted report, as normalised facts. Pruned by age. */
+export const reports = sqliteTable(
+  'reports',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    installationId: integer('installation_id')
+      .notNull()
+      .references(() => installations.id),
+    /** The agent's own report id; a repeat is the same report. */
+    reportId: text('report_id').notNull(),
+    receivedAt: timestamp('received_at').notNull(),
+    generatedAt: timestamp('generated_at'),
+    formatVersion: integer('format_version').notNull(),
+    facts: text('facts', { mode: 'json' }).$type<ReportFacts>().notNull(),
+  },
+  (t) => [
+    uniqueIndex('reports_installation_report_uq').on(t.installationId, t.reportId),
+    index('reports_received_idx').on(t.receivedAt),
+  ],
+);
+
+/** The latest known state per installation, updated in the transaction that stores the report. */
+export const installationState = sqliteTable(
+  'installation_state',
+  {
+    installationId: integer('installation_id')
+      .primaryKey()
+      .references(() => installations.id),
+    lastReceivedAt: timestamp('last_received_at').notNull(),
+    lastGeneratedAt: timestamp('last_generated_at'),
+    shellVersion: text('shell_version'),
+    updateNumber: integer('update_number'),
+    operapDate: text('operap_date'),
+    serviceState: text('service_state', { enum: SERVICE_STATES }),
+    serviceAccount: text('service_account', { enum: SERVICE_ACCOUNTS }),
+    senselockState: text('senselock_state', { enum: SENSELOCK_STATES }),
+    kitAssembled: flag('kit_assembled'),
+    dailyUpdate: flag('daily_update'),
+    copybaseweb: flag('copybaseweb'),
+    storagePath: text('storage_path'),
+    storageReachable: flag('storage_reachable'),
+    licenseLimit: integer('license_limit'),
+    licensePeak: integer('license_peak'),
+    licenseExhausted: integer('license_exhausted'),
+    previousShellVersion: text('previous_shell_version'),
+    shellVersionChangedAt: timestamp('shell_version_changed_at'),
+  },
+  (t) => [
+    index('installation_state_received_idx').on(t.lastReceivedAt),
+    index('installation_state_operap_idx').on(t.operapDate),
+  ],
+);
+
+/**
+ * The last report an installation's agent sent that we refused (with a valid
+ * token), so "no reports" can be told apart from "reports we cannot read".
+ */
+export const intakeRejections = sqliteTable('intake_rejections', {
+  installationId: integer('installation_id')
+    .primaryKey()
+    .references(() => installations.id),
+  lastRejectedAt: timestamp('last_rejected_at').notNull(),
+  reason: text('reason').notNull(),
+  count: integer('count').notNull().default(1),
+});
+
+/** Who changed what. `actor` is `cli:<os user>`, `tg:<telegram id>` or `system`. */
+export const auditLog = sqliteTable(
+  'audit_log',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    at: timestamp('at').notNull(),
+    actor: text('actor').notNull(),
+    action: text('action').notNull(),
+    subjectType: text('subject_type').notNull(),
+    subjectId: text('subject_id'),
+    details: text('details', { mode: 'json' }).$type<Record<string, unknown>>(),
+  },
+  (t) => [index('audit_log_subject_idx').on(t.subjectType, t.subjectId)],
+);

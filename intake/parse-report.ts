@@ -1,0 +1,209 @@
+import { createHash } from 'node:crypto';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { DateTime } from 'luxon';
+import type { z } from 'zod';
+import { InputError } from '../core/errors.ts';
+import type { AgentReport, ReportFacts } from '../core/report.ts';
+import { incomingReportSchema, type IncomingReport } from './report-schema.ts';
+
+export type ReportFormat = 'xml' | 'json';
+
+export interface ParseOptions {
+  /** The `charset` of the Content-Type header, if any. */
+  charset?: string;
+  /** Time zone for dates that carry no offset. */
+  tz: string;
+  /** Server time, for the "date is in the future" check. */
+  now: Date;
+}
+
+const EARLIEST = DateTime.fromISO('1990-01-01T00:00:00Z');
+/** Agents' clocks drift; a day of tolerance keeps honest reports in. */
+const FUTURE_TOLERANCE_MS = 24 * 3600_000;
+
+/** Turn a request body into a report, or throw an InputError that names what is wrong. */
+export function parseReport(body: Buffer, format: ReportFormat, options: ParseOptions): AgentReport {
+  const text = decode(body, format, options.charset);
+  const candidate = format === 'xml' ? xmlToCandidate(text) : jsonToCandidate(text);
+  const parsed = incomingReportSchema.safeParse(candidate);
+  if (!parsed.success) throw new InputError(describeIssues(parsed.error.issues, format));
+  return toReport(parsed.data, body, format, options);
+}
+
+// ---------------------------------------------------------------- decoding
+
+const ENCODINGS: Record<string, string> = {
+  'utf-8': 'utf-8',
+  utf8: 'utf-8',
+  'windows-1251': 'windows-1251',
+  cp1251: 'windows-1251',
+};
+
+function decode(body: Buffer, format: ReportFormat, charset: string | undefined): string {
+  let label = charset?.toLowerCase();
+  if (!label && format === 'xml') {
+    // The declaration is ASCII in every encoding we accept, so it can be read before decoding.
+    const declaration = /^(?:\uFEFF|\xEF\xBB\xBF)?<\?xml[^>]*\bencoding\s*=\s*["']([A-Za-z0-9._-]+)["']/.exec(
+      body.subarray(0, 200).toString('latin1'),
+    );
+    label = declaration?.[1]?.toLowerCase();
+  }
+  const encoding = ENCODINGS[label ?? 'utf-8'];
+  if (!encoding) throw new InputError(`unsupported character encoding "${label}": send UTF-8 (or windows-1251)`);
+  try {
+    return new TextDecoder(encoding, { fatal: true, ignoreBOM: false }).decode(body);
+  } catch {
+    throw new InputError(`the body is not valid ${encoding.toUpperCase()} text`);
+  }
+}
+
+// ---------------------------------------------------------------- XML
+
+const xmlParser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@_',
+  parseAttributeValue: false,
+  parseTagValue: false,
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+  processEntities: true,
+  htmlEntities: false,
+  trimValues: true,
+});
+
+function xmlToCandidate(xml: string): unknown {
+  // Refused before any parsing, so no entity is ever expanded (billion laughs, external entities).
+  if (/<!DOCTYPE/i.test(xml) || /<!ENTITY/i.test(xml)) {
+    throw new InputError('DOCTYPE and entity declarations are not allowed in reports');
+  }
+  const valid = XMLValidator.validate(xml);
+  if (valid !== true) {
+    throw new InputError(`malformed XML at line ${valid.err.line}, column ${valid.err.col}: ${valid.err.msg}`);
+  }
+  let document: Record<string, unknown>;
+  try {
+    document = xmlParser.parse(xml) as Record<string, unknown>;
+  } catch (err) {
+    throw new InputError(`malformed XML: ${(err as Error).message}`);
+  }
+  const roots = Object.keys(document);
+  if (roots.length !== 1 || roots[0] !== 'report') {
+    throw new InputError(`the root element must be <report>, got <${roots.join('>, <') || 'nothing'}>`);
+  }
+  const root = document.report;
+  if (Array.isArray(root)) throw new InputError('there must be exactly one <report> element');
+  if (root === null || typeof root !== 'object') return {};
+
+  const candidate: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(root)) {
+    if (key.startsWith('@_')) candidate[camelCase(key.slice(2))] = value;
+    else if (key !== '#text') candidate[key] = Array.isArray(value) ? value : attributesOf(value);
+  }
+  return candidate;
+}
+
+function attributesOf(element: unknown): Record<string, unknown> {
+  const attributes: Record<string, unknown> = {};
+  if (element && typeof element === 'object') {
+    for (const [key, value] of Object.entries(element)) {
+      if (key.startsWith('@_')) attributes[camelCase(key.slice(2))] = value;
+    }
+  }
+  return attributes;
+}
+
+const camelCase = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+const kebabCase = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+// ---------------------------------------------------------------- JSON
+
+function jsonToCandidate(json: string): unknown {
+  try {
+    return JSON.parse(json) as unknown;
+  } catch (err) {
+    throw new InputError(`malformed JSON: ${(err as Error).message}`);
+  }
+}
+
+// ---------------------------------------------------------------- validation messages
+
+function describeIssues(issues: readonly z.core.$ZodIssue[], format: ReportFormat): string {
+  const shown = issues.slice(0, 3).map((issue) => `${fieldName(issue.path, format)}: ${issue.message}`);
+  if (issues.length > 3) shown.push(`and ${issues.length - 3} more`);
+  return `invalid report: ${shown.join('; ')}`;
+}
+
+function fieldName(path: readonly PropertyKey[], format: ReportFormat): string {
+  const names = path.map(String);
+  if (format === 'json') return names.join('.') || 'the document';
+  const [first, second] = names;
+  if (first === undefined) return 'the document';
+  if (['version', 'id', 'generatedAt'].includes(first)) return `<report ${kebabCase(first)}>`;
+  return second === undefined ? `<${first}>` : `<${first} ${kebabCase(second)}>`;
+}
+
+// ---------------------------------------------------------------- to the domain
+
+function toReport(input: IncomingReport, body: Buffer, format: ReportFormat, options: ParseOptions): AgentReport {
+  const field = (path: string[]) => fieldName(path, format);
+  const facts: ReportFacts = {};
+  const set = <K extends keyof ReportFacts>(key: K, value: ReportFacts[K] | null | undefined) => {
+    if (value !== null && value !== undefined) facts[key] = value;
+  };
+
+  set('shellVersion', input.shell?.version?.trim());
+  set('updateNumber', input.update?.number);
+  if (input.update?.operapDate != null) {
+    set('operapDate', readDate(input.update.operapDate, field(['update', 'operapDate']), options));
+  }
+  set('serviceState', input.service?.state);
+  set('serviceAccount', input.service?.account);
+  set('senselockState', input.senselock?.state);
+  set('kitAssembled', input.kit?.assembled);
+  set('dailyUpdate', input.kit?.dailyUpdate);
+  set('copybaseweb', input.kit?.copybaseweb);
+  set('storagePath', input.storage?.path);
+  set('storageReachable', input.storage?.reachable);
+  set('licenseLimit', input.license?.limit);
+  set('licensePeak', input.license?.peak);
+  set('licenseExhausted', input.license?.exhausted);
+
+  const generatedAt =
+    input.generatedAt == null ? null : readDateTime(input.generatedAt, field(['generatedAt']), options).toJSDate();
+
+  return {
+    // Without an id, the content itself identifies the report: the same document twice is one report.
+    reportId: input.id?.trim() ?? `sha256:${createHash('sha256').update(body).digest('hex')}`,
+    formatVersion: input.version ?? 1,
+    generatedAt,
+    facts,
+  };
+}
+
+function readDateTime(value: string, field: string, options: ParseOptions): DateTime {
+  const trimmed = value.trim();
+  const zone = { zone: options.tz, setZone: true };
+  let parsed = DateTime.fromISO(trimmed, zone);
+  if (!parsed.isValid) parsed = DateTime.fromSQL(trimmed, zone);
+  if (!parsed.isValid) parsed = DateTime.fromFormat(trimmed, 'dd.MM.yyyy HH:mm:ss', zone);
+  if (!parsed.isValid) parsed = DateTime.fromFormat(trimmed, 'dd.MM.yyyy', zone);
+  if (!parsed.isValid) {
+    throw new InputError(`invalid report: ${field}: expected a date such as 2023-02-15T09:12:00+03:00, got ${JSON.stringify(trimmed)}`);
+  }
+  checkRange(parsed, field, options.now);
+  return parsed;
+}
+
+function readDate(value: string, field: string, options: ParseOptions): string {
+  const parsed = readDateTime(value, field, options);
+  return parsed.toISODate() as string;
+}
+
+function checkRange(value: DateTime, field: string, now: Date): void {
+  if (value < EARLIEST) throw new InputError(`invalid report: ${field}: ${value.toISODate()} is before 1990`);
+  if (value.toMillis() > now.getTime() + FUTURE_TOLERANCE_MS) {
+    throw new InputError(
+      `invalid report: ${field}: ${value.toISO()} is more than a day ahead of the server's clock; check the agent's clock`,
+    );
+  }
+}

@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { SENSELOCK_STATES, SERVICE_ACCOUNTS, SERVICE_STATES } from '../core/report.ts';
+
+/**
+ * The report as it arrives, before dates are read in the installation's time
+ * zone. XML gives every value as a string, JSON gives typed values; both are
+ * accepted for every field. Unknown keys are dropped, so newer agents do not
+ * break older servers. `null` (JSON) means "not reported", like a missing key.
+ */
+
+const shown = (input: unknown) => (typeof input === 'string' ? JSON.stringify(input.slice(0, 80)) : String(input));
+
+const bool = z.union(
+  [z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')],
+  { error: (issue) => `expected true or false, got ${shown(issue.input)}` },
+);
+
+const count = (max: number) =>
+  z.union(
+    [z.number(), z.string().regex(/^\s*\d+\s*$/).transform(Number)],
+    { error: (issue) => `expected a whole number, got ${shown(issue.input)}` },
+  ).pipe(
+    z
+      .number()
+      .int({ error: (issue) => `expected a whole number, got ${shown(issue.input)}` })
+      .min(0, { error: (issue) => `expected 0 or more, got ${shown(issue.input)}` })
+      .max(max, { error: (issue) => `expected at most ${max}, got ${shown(issue.input)}` }),
+  );
+
+const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' ? v.trim().toLowerCase() : v),
+    z.enum(values, { error: (issue) => `expected one of ${values.join(', ')}, got ${shown(issue.input)}` }),
+  );
+
+const text = (max: number) =>
+  z
+    .string({ error: (issue) => `expected text, got ${shown(issue.input)}` })
+    .max(max, { error: `longer than ${max} characters` })
+    // Control characters have no business in a report and would garble messages.
+    .regex(/^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/, { error: 'contains control characters' });
+
+const dateText = text(40).regex(/\S/, { error: 'is empty' });
+
+const section = <T extends z.ZodRawShape>(shape: T) =>
+  z
+    .object(shape, {
+      error: (issue) =>
+        Array.isArray(issue.input) ? 'appears more than once' : `expected an element/object, got ${shown(issue.input)}`,
+    })
+    .nullish();
+
+const opt = <T extends z.ZodType>(schema: T) => schema.nullish();
+
+export const incomingReportSchema = z.object(
+  {
+    version: opt(count(1_000)),
+    id: opt(text(200).regex(/\S/, { error: 'is empty' })),
+    generatedAt: opt(dateText),
+    shell: section({
+      version: opt(
+        text(40).regex(/^\s*\d{1,6}(\.\d{1,9}){0,5}\s*$/, {
+          error: (issue) => `expected a version such as 6.4.3.59, got ${shown(issue.input)}`,
+        }),
+      ),
+    }),
+    update: section({ number: opt(count(1_000_000_000)), operapDate: opt(dateText) }),
+    service: section({ state: opt(oneOf(SERVICE_STATES)), account: opt(oneOf(SERVICE_ACCOUNTS)) }),
+    senselock: section({ state: opt(oneOf(SENSELOCK_STATES)) }),
+    kit: section({ assembled: opt(bool), dailyUpdate: opt(bool), copybaseweb: opt(bool) }),
+    storage: section({ path: opt(text(1_000)), reachable: opt(bool) }),
+    license: section({ limit: opt(count(1_000_000)), peak: opt(count(1_000_000)), exhausted: opt(count(1_000_000)) }),
+  },
+  { error: (issue) => `expected a report object, got ${shown(issue.input)}` },
+);
+
+export type IncomingReport = z.infer<typeof incomingReportSchema>;

@@ -1,0 +1,130 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeDb, openDb } from '../db/open.ts';
+import { postReport, SAMPLE_XML, startIntake, tempDir } from './helpers.ts';
+import { dozor, dozorJson } from './cli-helpers.ts';
+
+describe('dozor command line', () => {
+  const dir = tempDir();
+  const database = join(dir.path, 'cli.sqlite');
+  afterAll(() => dir.cleanup());
+
+  let token = '';
+  let installationId = 0;
+
+  beforeAll(() => {
+    expect(dozor(database, 'user', 'add', '--telegram-id', '2001', '--role', 'lead', '--name', 'Ирина Петрова').status).toBe(0);
+    const manager = dozorJson(database, 'user', 'add', '--telegram-id', '1001', '--role', 'manager', '--name', 'Ксения Шабанова', '--lead', '2001');
+    expect(manager).toMatchObject({ id: 1001, role: 'manager', leadId: 2001 });
+    const client = dozorJson<{ id: number }>(database, 'client', 'add', '--name', 'ООО «Ромашка»', '--inn', '7701234567', '--manager', '1001', '--chat', '-1001234567890');
+    expect(client).toMatchObject({ name: 'ООО «Ромашка»', chatId: -1001234567890 });
+    const installation = dozorJson<{ id: number; token: string }>(
+      database,
+      'installation', 'add', '--client', 'ООО «Ромашка»', '--name', 'Сервер офиса', '--kind', 'network',
+      '--host', 'romashka.example.ru', '--ip', '10.1.2.3', '--url', 'https://romashka.example.ru/', '--provider', 'Техэксперт.Облако',
+    );
+    expect(installation.token).toMatch(/^dzr_[A-Za-z0-9_-]{43}$/);
+    token = installation.token;
+    installationId = installation.id;
+  });
+
+  it('prints the agent token when adding an installation in text mode too', () => {
+    const result = dozor(database, 'installation', 'add', '--client', '1', '--name', 'Локальная копия', '--kind', 'local');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/Installation \d+ "Локальная копия" added/);
+    expect(result.stdout).toMatch(/^dzr_[A-Za-z0-9_-]{43}$/m);
+  });
+
+  it('shows the latest state of each installation after a report', async () => {
+    const db = openDb(database);
+    const intake = await startIntake(db, () => new Date('2023-02-15T06:15:00Z'));
+    try {
+      expect((await postReport(intake.url, SAMPLE_XML, { token })).status).toBe(202);
+    } finally {
+      await intake.close();
+      closeDb(db);
+    }
+    const text = dozor(database, 'client', 'show', 'ООО «Ромашка»');
+    expect(text.status).toBe(0);
+    expect(text.stdout).toContain('shell 6.4.3.59');
+    expect(text.stdout).toContain('update 2251');
+    expect(text.stdout).toContain('operap 2023-02-14');
+
+    const json = dozorJson<{ installations: { id: number; state: Record<string, unknown> | null }[] }>(database, 'client', 'show', '1');
+    const shown = json.installations.find((i) => i.id === installationId)!;
+    expect(shown.state).toMatchObject({ shellVersion: '6.4.3.59', updateNumber: 2251, operapDate: '2023-02-14' });
+    expect(JSON.stringify(json)).not.toContain('tokenHash');
+  });
+
+  it('lists users, clients and installations as JSON', () => {
+    expect(dozorJson<unknown[]>(database, 'user', 'list')).toHaveLength(2);
+    expect(dozorJson<{ installationCount: number }[]>(database, 'client', 'list')[0]!.installationCount).toBeGreaterThanOrEqual(1);
+    const installations = dozorJson<{ id: number; client: string }[]>(database, 'installation', 'list', '--client', '1');
+    expect(installations.map((i) => i.client)).toContain('ООО «Ромашка»');
+  });
+
+  it('rotates a token: a new one is printed and differs', () => {
+    const rotated = dozorJson<{ id: number; token: string }>(database, 'installation', 'token-rotate', String(installationId));
+    expect(rotated.id).toBe(installationId);
+    expect(rotated.token).not.toBe(token);
+  });
+
+  it('disables and enables monitoring', () => {
+    expect(dozorJson(database, 'installation', 'disable', String(installationId))).toEqual({ id: installationId, monitoringEnabled: false });
+    expect(dozorJson(database, 'installation', 'show', String(installationId))).toMatchObject({ monitoringEnabled: false });
+    expect(dozorJson(database, 'installation', 'enable', String(installationId))).toEqual({ id: installationId, monitoringEnabled: true });
+  });
+
+  it('reports errors on stderr with a non-zero exit and nothing on stdout', () => {
+    const unknownLead = dozor(database, 'user', 'add', '--telegram-id', '1002', '--role', 'manager', '--name', 'X', '--lead', '9999', '--json');
+    expect(unknownLead.status).not.toBe(0);
+    expect(unknownLead.stdout).toBe('');
+    expect(unknownLead.stderr).toMatch(/lead 9999 is not a registered user/);
+
+    const badInn = dozor(database, 'client', 'add', '--name', 'ИП Иванов', '--inn', '123', '--json');
+    expect(badInn.status).not.toBe(0);
+    expect(badInn.stderr).toMatch(/inn: expected an INN of 10 or 12 digits/);
+
+    const duplicate = dozor(database, 'client', 'add', '--name', 'ООО «Ромашка»');
+    expect(duplicate.stderr).toMatch(/a client named "ООО «Ромашка»" already exists/);
+
+    const badKind = dozor(database, 'installation', 'add', '--client', '1', '--name', 'X', '--kind', 'server');
+    expect(badKind.status).not.toBe(0);
+    expect(badKind.stderr).toMatch(/Allowed choices are network, local, cloud/);
+
+    const noClient = dozor(database, 'client', 'show', 'ООО «Нет такого»');
+    expect(noClient.status).not.toBe(0);
+    expect(noClient.stderr).toMatch(/no client with id or name "ООО «Нет такого»"/);
+  });
+
+  it('imports a CSV file, with a dry run first', () => {
+    const csv = join(dir.path, 'fleet.csv');
+    writeFileSync(
+      csv,
+      [
+        'client;inn;manager;installation;kind;host;ip;provider',
+        'АО «Вектор»;7801234567;1001;Облако;cloud;vector.cloud.example;192.0.2.10;Техэксперт.Облако',
+        'АО «Вектор»;7801234567;1001;Бухгалтерия;local;;;',
+      ].join('\n'),
+    );
+    const dry = dozorJson<{ dryRun: boolean; installations: { token?: string }[] }>(database, 'import', csv, '--dry-run');
+    expect(dry.dryRun).toBe(true);
+    expect(dry.installations).toHaveLength(2);
+    expect(dry.installations[0]!.token).toBeUndefined();
+    expect(dozorJson<{ name: string }[]>(database, 'client', 'list').map((c) => c.name)).not.toContain('АО «Вектор»');
+
+    const real = dozorJson<{ clientsCreated: unknown[]; installations: { token: string }[] }>(database, 'import', csv);
+    expect(real.clientsCreated).toHaveLength(1);
+    expect(real.installations.every((i) => /^dzr_/.test(i.token))).toBe(true);
+  });
+
+  it('refuses a CSV file with a bad row, importing nothing, and names the line', () => {
+    const csv = join(dir.path, 'bad.csv');
+    writeFileSync(csv, ['client,installation,kind,ip', 'ООО «Север»,Сервер,network,10.0.0.1', 'ООО «Север»,Второй,network,999.1.1.1'].join('\n'));
+    const result = dozor(database, 'import', csv);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(/line 3: invalid installation: ip: expected an IPv4 or IPv6 address/);
+    expect(dozorJson<{ name: string }[]>(database, 'client', 'list').map((c) => c.name)).not.toContain('ООО «Север»');
+  });
+});

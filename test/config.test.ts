@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../app/config.ts';
+
+describe('configuration', () => {
+  it('has defaults for everything', () => {
+    expect(parseConfig({})).toEqual({
+      DATABASE_PATH: './data/dozor.sqlite',
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: 8080,
+      LOG_LEVEL: 'info',
+      DISPLAY_TZ: 'Europe/Moscow',
+    });
+  });
+
+  it('reads the variables', () => {
+    const config = parseConfig({ DATABASE_PATH: '/var/lib/dozor/db.sqlite', HTTP_PORT: '9000', DISPLAY_TZ: 'Asia/Omsk' });
+    expect(config).toMatchObject({ DATABASE_PATH: '/var/lib/dozor/db.sqlite', HTTP_PORT: 9000, DISPLAY_TZ: 'Asia/Omsk' });
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(parseConfig({ HTTP_PORT: '' }).HTTP_PORT).toBe(8080);
+  });
+
+  it('names the variable, the expected form and the value it got', () => {
+    expect(() => parseConfig({ HTTP_PORT: 'eighty', DISPLAY_TZ: 'Moscow' })).toThrowError(ConfigError);
+    try {
+      parseConfig({ HTTP_PORT: 'eighty', DISPLAY_TZ: 'Moscow' });
+    } catch (err) {
+      const message = (err as Error).message;
+      expect(message).toMatch(/HTTP_PORT: expected a port number \(got "eighty"\)/);
+      expect(message).toMatch(/DISPLAY_TZ: expected an IANA time zone such as Europe\/Moscow \(got "Moscow"\)/);
+    }
+  });
+
+  it('rejects a port out of range', () => {
+    expect(() => parseConfig({ HTTP_PORT: '70000' })).toThrowError(/HTTP_PORT: expected a port number 0-65535/);
+  });
+});

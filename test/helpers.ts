@@ -1,0 +1,118 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import { closeDb, openDb, type DB } from '../db/open.ts';
+import { buildIntakeServer } from '../intake/server.ts';
+import type { RegistryContext } from '../registry/context.ts';
+import { addClient } from '../registry/clients.ts';
+import { addInstallation, type NewInstallationInput } from '../registry/installations.ts';
+import { addUser } from '../registry/users.ts';
+
+/** A clock a test sets by hand. */
+export interface TestClock {
+  (): Date;
+  set(iso: string | Date): void;
+  advance(ms: number): void;
+}
+
+export function testClock(start: string): TestClock {
+  let now = new Date(start);
+  const clock = (() => new Date(now)) as TestClock;
+  clock.set = (iso) => {
+    now = new Date(iso);
+  };
+  clock.advance = (ms) => {
+    now = new Date(now.getTime() + ms);
+  };
+  return clock;
+}
+
+export const HOUR = 3600_000;
+export const DAY = 24 * HOUR;
+
+/** A directory removed when `cleanup` runs. */
+export function tempDir(): { path: string; cleanup(): void } {
+  const path = mkdtempSync(join(tmpdir(), 'dozor-test-'));
+  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export interface TestDb {
+  db: DB;
+  path: string;
+  dir: string;
+  close(): void;
+}
+
+/** A real SQLite file in a temporary directory, migrated. */
+export function testDb(): TestDb {
+  const dir = tempDir();
+  const path = join(dir.path, 'dozor.sqlite');
+  const db = openDb(path);
+  return {
+    db,
+    path,
+    dir: dir.path,
+    close() {
+      closeDb(db);
+      dir.cleanup();
+    },
+  };
+}
+
+export const silentLogger = () => pino({ level: 'silent' });
+
+export interface TestIntake {
+  app: FastifyInstance;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** The real intake server on an ephemeral port. */
+export async function startIntake(db: DB, clock: () => Date, logger = silentLogger()): Promise<TestIntake> {
+  const app = buildIntakeServer({ db, clock, logger });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  return { app, url, close: () => app.close() };
+}
+
+/** A lead, a manager, a client and one installation, the way an admin would set them up. */
+export function seedFleet(ctx: RegistryContext, installation: Partial<NewInstallationInput> = {}) {
+  const lead = addUser(ctx, { telegramId: 2001, role: 'lead', name: 'Ирина Петрова' });
+  const manager = addUser(ctx, { telegramId: 1001, role: 'manager', name: 'Ксения Шабанова', leadId: 2001 });
+  const client = addClient(ctx, { name: 'ООО «Ромашка»', inn: '7701234567', managerId: 1001 });
+  const issued = addInstallation(ctx, {
+    client: String(client.id),
+    name: 'Сервер офиса',
+    kind: 'network',
+    host: 'romashka.example.ru',
+    ip: '10.1.2.3',
+    ...installation,
+  });
+  return { lead, manager, client, installation: issued.installation, token: issued.token };
+}
+
+export const SAMPLE_XML = `<?xml version="1.0" encoding="UTF-8"?>
+<report version="1" id="agent-unique-report-id" generated-at="2023-02-15T09:12:00+03:00">
+  <shell version="6.4.3.59"/>
+  <update number="2251" operap-date="2023-02-14"/>
+  <service state="running" account="user"/>
+  <senselock state="ok"/>
+  <kit assembled="true" daily-update="true" copybaseweb="true"/>
+  <storage path="\\\\nas\\kodeks" reachable="true"/>
+  <license limit="10" peak="10" exhausted="3"/>
+</report>`;
+
+/** POST a report body to the intake. */
+export async function postReport(
+  url: string,
+  body: string | Buffer,
+  options: { token?: string | null; contentType?: string | null } = {},
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const headers: Record<string, string> = {};
+  if (options.token !== null && options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+  if (options.contentType !== null) headers['content-type'] = options.contentType ?? 'application/xml';
+  const response = await fetch(`${url}/api/v1/reports`, { method: 'POST', headers, body });
+  const text = await response.text();
+  return { status: response.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}

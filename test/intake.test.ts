@@ -1,0 +1,322 @@
+import { count, eq } from 'drizzle-orm';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { getRejection } from '../db/rejections.ts';
+import { addClient } from '../registry/clients.ts';
+import { reports } from '../db/schema.ts';
+import { getState } from '../db/state.ts';
+import { addInstallation, rotateToken } from '../registry/installations.ts';
+import {
+  postReport,
+  SAMPLE_XML,
+  seedFleet,
+  startIntake,
+  testClock,
+  testDb,
+  type TestDb,
+  type TestIntake,
+} from './helpers.ts';
+
+describe('agent report intake', () => {
+  const clock = testClock('2023-02-15T06:15:00Z');
+  let t: TestDb;
+  let intake: TestIntake;
+  let fleet: ReturnType<typeof seedFleet>;
+  const storedReports = () => t.db.select({ n: count() }).from(reports).get()!.n;
+
+  beforeEach(async () => {
+    clock.set('2023-02-15T06:15:00Z');
+    t = testDb();
+    fleet = seedFleet({ db: t.db, clock, actor: 'test' });
+    intake = await startIntake(t.db, clock);
+  });
+  afterEach(async () => {
+    await intake.close();
+    t.close();
+  });
+
+  it('stores the sample report (202) and updates the latest state', async () => {
+    const res = await postReport(intake.url, SAMPLE_XML, { token: fleet.token });
+    expect(res.status).toBe(202);
+    expect(res.json).toMatchObject({ status: 'stored', installation: fleet.installation.id });
+    const state = getState(t.db, fleet.installation.id)!;
+    expect(state).toMatchObject({
+      shellVersion: '6.4.3.59',
+      updateNumber: 2251,
+      operapDate: '2023-02-14',
+      serviceState: 'running',
+      serviceAccount: 'user',
+      senselockState: 'ok',
+      kitAssembled: true,
+      dailyUpdate: true,
+      copybaseweb: true,
+      storagePath: '\\\\nas\\kodeks',
+      storageReachable: true,
+      licenseLimit: 10,
+      licensePeak: 10,
+      licenseExhausted: 3,
+    });
+    expect(state.lastReceivedAt.toISOString()).toBe('2023-02-15T06:15:00.000Z');
+    expect(state.lastGeneratedAt?.toISOString()).toBe('2023-02-15T06:12:00.000Z');
+  });
+
+  it('accepts the same fields as JSON', async () => {
+    const body = JSON.stringify({
+      version: 1,
+      id: 'json-1',
+      generatedAt: '2023-02-15T09:12:00+03:00',
+      shell: { version: '6.4.3.59' },
+      update: { number: 2251, operapDate: '2023-02-14' },
+      service: { state: 'stopped', account: 'system' },
+      senselock: { state: 'lost' },
+      kit: { assembled: false, dailyUpdate: false, copybaseweb: true },
+      storage: { path: '\\\\nas\\kodeks', reachable: false },
+      license: { limit: 5, peak: 5, exhausted: 0 },
+    });
+    const res = await postReport(intake.url, body, { token: fleet.token, contentType: 'application/json' });
+    expect(res.status).toBe(202);
+    expect(getState(t.db, fleet.installation.id)).toMatchObject({
+      serviceState: 'stopped',
+      serviceAccount: 'system',
+      senselockState: 'lost',
+      kitAssembled: false,
+      dailyUpdate: false,
+      storageReachable: false,
+      licenseExhausted: 0,
+    });
+  });
+
+  it('accepts text/xml with a charset and windows-1251 documents', async () => {
+    const res = await postReport(intake.url, SAMPLE_XML, { token: fleet.token, contentType: 'text/xml; charset=utf-8' });
+    expect(res.status).toBe(202);
+    const cp1251 = Buffer.from(
+      // "\\nas\Кодекс" in windows-1251: Cyrillic letters are single bytes 0xC0-0xFF.
+      `<?xml version="1.0" encoding="windows-1251"?><report id="cp"><storage path="\\\\nas\\${'\xca\xee\xe4\xe5\xea\xf1'}"/></report>`,
+      'latin1',
+    );
+    const res2 = await postReport(intake.url, cp1251, { token: fleet.token });
+    expect(res2.status).toBe(202);
+    expect(getState(t.db, fleet.installation.id)!.storagePath).toBe('\\\\nas\\Кодекс');
+  });
+
+  it('accepts a repeated report id without storing it twice', async () => {
+    expect((await postReport(intake.url, SAMPLE_XML, { token: fleet.token })).status).toBe(202);
+    const again = await postReport(intake.url, SAMPLE_XML, { token: fleet.token });
+    expect(again.status).toBe(202);
+    expect(again.json.status).toBe('duplicate');
+    expect(storedReports()).toBe(1);
+  });
+
+  it('identifies a report without an id by its content', async () => {
+    const body = '<report><shell version="6.4.3.59"/></report>';
+    expect((await postReport(intake.url, body, { token: fleet.token })).json.status).toBe('stored');
+    expect((await postReport(intake.url, body, { token: fleet.token })).json.status).toBe('duplicate');
+    expect((await postReport(intake.url, body.replace('59', '60'), { token: fleet.token })).json.status).toBe('stored');
+  });
+
+  it('ignores unknown elements and attributes', async () => {
+    const body = `<report version="2" id="future" future-attr="x">
+      <shell version="6.5.0.1" build="42"/>
+      <telemetry cpu="12"><disk free="100"/></telemetry>
+      <senselock state="ok" serial="abc"/>
+    </report>`;
+    const res = await postReport(intake.url, body, { token: fleet.token });
+    expect(res.status).toBe(202);
+    expect(getState(t.db, fleet.installation.id)).toMatchObject({ shellVersion: '6.5.0.1', senselockState: 'ok' });
+  });
+
+  it('treats a missing element as "not reported", keeping what was known', async () => {
+    await postReport(intake.url, SAMPLE_XML, { token: fleet.token });
+    clock.advance(60_000);
+    await postReport(intake.url, '<report id="2" generated-at="2023-02-15T09:20:00+03:00"><service state="stopped"/></report>', {
+      token: fleet.token,
+    });
+    const state = getState(t.db, fleet.installation.id)!;
+    expect(state.serviceState).toBe('stopped');
+    expect(state.senselockState).toBe('ok');
+    expect(state.kitAssembled).toBe(true);
+    expect(state.lastReceivedAt.toISOString()).toBe('2023-02-15T06:16:00.000Z');
+  });
+
+  it('reads dates without an offset in the installation time zone', async () => {
+    const tz = seedFleetExtra(t, clock, 'Asia/Yekaterinburg');
+    await postReport(intake.url, '<report id="tz" generated-at="2023-02-15T09:12:00"><update operap-date="2023-02-14"/></report>', {
+      token: tz.token,
+    });
+    const state = getState(t.db, tz.installation.id)!;
+    expect(state.lastGeneratedAt?.toISOString()).toBe('2023-02-15T04:12:00.000Z'); // UTC+5
+    expect(state.operapDate).toBe('2023-02-14');
+    // An explicit offset wins over the installation's zone.
+    await postReport(intake.url, '<report id="tz2" generated-at="2023-02-15T09:12:00Z"/>', { token: tz.token });
+    expect(getState(t.db, tz.installation.id)!.lastGeneratedAt?.toISOString()).toBe('2023-02-15T09:12:00.000Z');
+  });
+
+  it('does not roll facts back when an older report arrives late', async () => {
+    await postReport(intake.url, SAMPLE_XML, { token: fleet.token });
+    clock.advance(60_000);
+    const late = '<report id="old" generated-at="2023-02-14T09:00:00+03:00"><senselock state="lost"/></report>';
+    expect((await postReport(intake.url, late, { token: fleet.token })).status).toBe(202);
+    const state = getState(t.db, fleet.installation.id)!;
+    expect(state.senselockState).toBe('ok');
+    expect(state.lastReceivedAt.toISOString()).toBe('2023-02-15T06:16:00.000Z');
+    expect(storedReports()).toBe(2);
+  });
+
+  it('remembers a shell version change with the old version and when', async () => {
+    await postReport(intake.url, '<report id="a" generated-at="2023-02-15T08:00:00+03:00"><shell version="6.4.2.73"/></report>', {
+      token: fleet.token,
+    });
+    await postReport(intake.url, '<report id="b" generated-at="2023-02-15T12:00:00+03:00"><shell version="6.4.3.59"/></report>', {
+      token: fleet.token,
+    });
+    expect(getState(t.db, fleet.installation.id)).toMatchObject({
+      shellVersion: '6.4.3.59',
+      previousShellVersion: '6.4.2.73',
+      shellVersionChangedAt: new Date('2023-02-15T09:00:00Z'),
+    });
+  });
+
+  describe('401 for a missing or unknown token, with no hint which', () => {
+    it.each([
+      ['no header', null],
+      ['an unknown token', 'dzr_unknown'],
+      ['an empty token', ''],
+    ])('%s', async (_label, token) => {
+      const res = await postReport(intake.url, SAMPLE_XML, { token });
+      expect(res.status).toBe(401);
+      expect(res.json.error).toBe('missing or invalid agent token');
+      expect(storedReports()).toBe(0);
+    });
+
+    it('a non-Bearer scheme', async () => {
+      const response = await fetch(`${intake.url}/api/v1/reports`, {
+        method: 'POST',
+        headers: { authorization: `Basic ${fleet.token}`, 'content-type': 'application/xml' },
+        body: SAMPLE_XML,
+      });
+      expect(response.status).toBe(401);
+    });
+
+    it('comes before the body is looked at', async () => {
+      const res = await postReport(intake.url, 'x'.repeat(300 * 1024), { token: 'dzr_nope' });
+      expect(res.status).toBe(401);
+    });
+  });
+
+  it('stops accepting the old token once it is rotated', async () => {
+    const rotated = rotateToken({ db: t.db, clock, actor: 'test' }, fleet.installation.id);
+    expect((await postReport(intake.url, SAMPLE_XML, { token: fleet.token })).status).toBe(401);
+    expect((await postReport(intake.url, SAMPLE_XML, { token: rotated.token })).status).toBe(202);
+  });
+
+  describe('400 with a message naming the problem, nothing stored', () => {
+    it.each([
+      ['malformed XML', '<report><shell version="1"></report>', /malformed XML at line 1/],
+      ['a wrong root element', '<status/>', /root element must be <report>/],
+      ['a bad boolean', '<report><kit daily-update="maybe"/></report>', /<kit daily-update>: expected true or false, got "maybe"/],
+      ['a bad enum', '<report><senselock state="gone"/></report>', /<senselock state>: expected one of ok, lost, absent/],
+      ['a negative number', '<report><license limit="-1"/></report>', /<license limit>: expected a whole number/],
+      ['a bad version', '<report><shell version="six"/></report>', /<shell version>: expected a version such as 6.4.3.59/],
+      ['an impossible date', '<report><update operap-date="2023-02-30"/></report>', /<update operap-date>: expected a date/],
+      ['a date before 1990', '<report><update operap-date="1900-01-01"/></report>', /before 1990/],
+      ['a date in the future', '<report generated-at="2030-01-01T00:00:00Z"/>', /ahead of the server's clock/],
+      ['a repeated element', '<report><shell version="1"/><shell version="2"/></report>', /<shell>: appears more than once/],
+      ['invalid UTF-8', Buffer.from([0x3c, 0x72, 0x3e, 0xff, 0xfe, 0x3c, 0x2f, 0x72, 0x3e]), /not valid UTF-8/],
+    ])('%s', async (_label, body, message) => {
+      const res = await postReport(intake.url, body, { token: fleet.token });
+      expect(res.status).toBe(400);
+      expect(String(res.json.error)).toMatch(message);
+      expect(storedReports()).toBe(0);
+      expect(getState(t.db, fleet.installation.id)).toBeNull();
+    });
+
+    it('malformed JSON', async () => {
+      const res = await postReport(intake.url, '{"id": ', { token: fleet.token, contentType: 'application/json' });
+      expect(res.status).toBe(400);
+      expect(String(res.json.error)).toMatch(/malformed JSON/);
+    });
+
+    it('a JSON field of the wrong type', async () => {
+      const res = await postReport(intake.url, JSON.stringify({ update: { number: 'many' } }), {
+        token: fleet.token,
+        contentType: 'application/json',
+      });
+      expect(res.status).toBe(400);
+      expect(String(res.json.error)).toMatch(/update.number: expected a whole number, got "many"/);
+    });
+
+    it('remembers the refusal for the installation', async () => {
+      await postReport(intake.url, '<report><kit daily-update="maybe"/></report>', { token: fleet.token });
+      expect(getRejection(t.db, fleet.installation.id)).toMatchObject({ count: 1, reason: expect.stringMatching(/daily-update/) });
+    });
+  });
+
+  describe('entity and DOCTYPE refusal', () => {
+    it('refuses a billion-laughs document within a second', async () => {
+      const lol = [
+        '<?xml version="1.0"?>',
+        '<!DOCTYPE lolz [',
+        ' <!ENTITY lol "lol">',
+        ...Array.from({ length: 9 }, (_, i) => ` <!ENTITY lol${i + 1} "${`&lol${i || ''};`.repeat(10)}">`),
+        ']>',
+        '<report id="&lol9;"/>',
+      ].join('\n');
+      const started = performance.now();
+      const res = await postReport(intake.url, lol, { token: fleet.token });
+      expect(performance.now() - started).toBeLessThan(1000);
+      expect(res.status).toBe(400);
+      expect(String(res.json.error)).toMatch(/DOCTYPE and entity declarations are not allowed/);
+      expect(storedReports()).toBe(0);
+    });
+
+    it('refuses an external entity', async () => {
+      const xxe = '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><report id="&x;"/>';
+      const res = await postReport(intake.url, xxe, { token: fleet.token });
+      expect(res.status).toBe(400);
+      expect(storedReports()).toBe(0);
+    });
+  });
+
+  it('413 over 256 KiB', async () => {
+    const padding = `<!-- ${'x'.repeat(260 * 1024)} -->`;
+    const res = await postReport(intake.url, `<report id="big">${padding}</report>`, { token: fleet.token });
+    expect(res.status).toBe(413);
+    expect(storedReports()).toBe(0);
+  });
+
+  it.each([['text/plain'], ['application/x-www-form-urlencoded'], [null]])('415 for content type %s', async (contentType) => {
+    const res = await postReport(intake.url, SAMPLE_XML, { token: fleet.token, contentType });
+    expect(res.status).toBe(415);
+    expect(storedReports()).toBe(0);
+  });
+
+  it('503 while storage refuses writes, and recovers by itself', async () => {
+    t.db.$client.pragma('query_only = ON');
+    const res = await postReport(intake.url, SAMPLE_XML, { token: fleet.token });
+    expect(res.status).toBe(503);
+    t.db.$client.pragma('query_only = OFF');
+    expect((await postReport(intake.url, SAMPLE_XML, { token: fleet.token })).status).toBe(202);
+  });
+
+  it('GET /healthz answers 200 while the database answers, 503 when it does not', async () => {
+    const ok = await fetch(`${intake.url}/healthz`);
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({ status: 'ok' });
+    t.db.$client.close();
+    expect((await fetch(`${intake.url}/healthz`)).status).toBe(503);
+    expect((await postReport(intake.url, SAMPLE_XML, { token: fleet.token })).status).toBe(503);
+  });
+
+  it('keeps each installation to its own state', async () => {
+    const other = seedFleetExtra(t, clock, 'Europe/Moscow');
+    await postReport(intake.url, SAMPLE_XML, { token: other.token });
+    expect(getState(t.db, fleet.installation.id)).toBeNull();
+    expect(t.db.select({ n: count() }).from(reports).where(eq(reports.installationId, other.installation.id)).get()!.n).toBe(1);
+  });
+});
+
+let extra = 0;
+function seedFleetExtra(t: TestDb, clock: () => Date, tz: string) {
+  const ctx = { db: t.db, clock, actor: 'test' };
+  const client = addClient(ctx, { name: `Клиент ${++extra}`, managerId: 1001 });
+  return addInstallation(ctx, { client: String(client.id), name: 'Сервер', kind: 'local', tz });
+}

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import type { AgentReport } from '../core/report.ts';
+import { applyReport } from '../core/state.ts';
+
+const report = (generatedAt: string | null, facts: AgentReport['facts'], reportId = 'r'): AgentReport => ({
+  reportId,
+  formatVersion: 1,
+  generatedAt: generatedAt ? new Date(generatedAt) : null,
+  facts,
+});
+
+describe('applyReport', () => {
+  const t0 = new Date('2023-02-15T06:00:00Z');
+  const t1 = new Date('2023-02-15T07:00:00Z');
+
+  it('starts a state from the first report', () => {
+    const state = applyReport(null, report('2023-02-15T05:59:00Z', { shellVersion: '6.4.2.73', kitAssembled: false }), t0);
+    expect(state).toEqual({
+      lastReceivedAt: t0,
+      lastGeneratedAt: new Date('2023-02-15T05:59:00Z'),
+      shellVersion: '6.4.2.73',
+      kitAssembled: false,
+    });
+  });
+
+  it('keeps facts a report does not mention', () => {
+    const first = applyReport(null, report(null, { senselockState: 'ok', serviceState: 'running' }), t0);
+    const second = applyReport(first, report(null, { serviceState: 'stopped' }), t1);
+    expect(second).toMatchObject({ senselockState: 'ok', serviceState: 'stopped', lastReceivedAt: t1 });
+  });
+
+  it('records a version change, and only a change', () => {
+    const a = applyReport(null, report('2023-02-15T05:00:00Z', { shellVersion: '6.4.2.73' }), t0);
+    const same = applyReport(a, report('2023-02-15T05:30:00Z', { shellVersion: '6.4.2.73' }), t0);
+    expect(same.previousShellVersion).toBeUndefined();
+    const changed = applyReport(same, report('2023-02-15T06:30:00Z', { shellVersion: '6.4.3.59' }), t1);
+    expect(changed).toMatchObject({
+      shellVersion: '6.4.3.59',
+      previousShellVersion: '6.4.2.73',
+      shellVersionChangedAt: new Date('2023-02-15T06:30:00Z'),
+    });
+    // A later report without a version keeps the change on record.
+    const later = applyReport(changed, report('2023-02-15T07:30:00Z', { serviceState: 'running' }), t1);
+    expect(later.previousShellVersion).toBe('6.4.2.73');
+  });
+
+  it('does not roll facts back for a report generated earlier than the state', () => {
+    const current = applyReport(null, report('2023-02-15T06:00:00Z', { senselockState: 'ok' }), t0);
+    const late = applyReport(current, report('2023-02-14T06:00:00Z', { senselockState: 'lost' }), t1);
+    expect(late.senselockState).toBe('ok');
+    expect(late.lastGeneratedAt).toEqual(new Date('2023-02-15T06:00:00Z'));
+    expect(late.lastReceivedAt).toEqual(t1);
+  });
+
+  it('never moves lastReceivedAt backwards', () => {
+    const current = applyReport(null, report(null, {}), t1);
+    expect(applyReport(current, report(null, {}), t0).lastReceivedAt).toEqual(t1);
+  });
+});
