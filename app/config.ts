@@ -1,6 +1,8 @@
 import { config as loadDotenv } from 'dotenv';
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
+import { parseDuration } from '../core/duration.ts';
+import { isValidCron } from '../jobs/scheduler.ts';
 
 /**
  * Every setting comes from the environment (or a `.env` file next to where the
@@ -9,6 +11,20 @@ import { z } from 'zod';
 const timeZone = z
   .string()
   .refine((tz) => IANAZone.isValidZone(tz), { error: 'expected an IANA time zone such as Europe/Moscow' });
+
+const cronExpression = z
+  .string()
+  .trim()
+  .refine((expression) => isValidCron(expression), { error: 'expected a cron expression such as "* * * * *"' });
+
+const duration = z.string().transform((text, ctx) => {
+  try {
+    return parseDuration(text);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'expected a duration such as 30m, 4h or 1d' });
+    return z.NEVER;
+  }
+});
 
 const schema = z.object({
   DATABASE_PATH: z.string().trim().min(1, { error: 'expected a file path' }).default('./data/dozor.sqlite'),
@@ -21,6 +37,9 @@ const schema = z.object({
     .default(8080),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DISPLAY_TZ: timeZone.default('Europe/Moscow'),
+  CHECK_CRON: cronExpression.default('* * * * *'),
+  REMIND_EVERY: duration.default(4 * 3_600_000),
+  ESCALATE_AFTER: duration.default(60 * 60_000),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -1,4 +1,5 @@
 import { DateTime } from 'luxon';
+import { formatDuration } from '../core/duration.ts';
 
 /** Print one JSON document (for scripts) or human text. */
 export function emit(json: boolean, data: unknown, human: () => string): void {
@@ -23,4 +24,11 @@ export function formatAge(from: Date, now: Date): string {
   const hours = Math.floor(minutes / 60);
   if (hours < 48) return `${hours} h ${minutes % 60} min ago`;
   return `${Math.floor(hours / 24)} days ${hours % 24} h ago`;
+}
+
+/** Threshold overrides as people write them: KodeksXmlMissing=3d, KodeksShellVersionOutdated=6.4.2.73. */
+export function describeThresholds(thresholds: Record<string, number | string>): string {
+  const entries = Object.entries(thresholds);
+  if (entries.length === 0) return 'all defaults';
+  return entries.map(([rule, value]) => `${rule}=${typeof value === 'number' ? formatDuration(value) : value}`).join(', ');
 }

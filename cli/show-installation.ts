@@ -1,7 +1,7 @@
 import type { InstallationState } from '../core/state.ts';
 import type { Installation } from '../db/installations.ts';
 import type { IntakeRejection } from '../db/rejections.ts';
-import { formatAge, formatTime } from './output.ts';
+import { describeThresholds, formatAge, formatTime } from './output.ts';
 
 export interface InstallationView {
   installation: Installation;
@@ -40,6 +40,7 @@ export function installationText({ installation: i, state, rejection }: Installa
   const lines = [
     `#${i.id} ${i.name} [${i.kind}]${i.provider ? ` @ ${i.provider}` : ''}${address ? `  ${address}` : ''}${i.monitoringEnabled ? '' : '  (monitoring off)'}`,
   ];
+  if (Object.keys(i.thresholds).length > 0) lines.push(`    thresholds: ${describeThresholds(i.thresholds)}`);
   if (!state) {
     lines.push('    no report received yet');
   } else {

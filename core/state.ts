@@ -8,6 +8,27 @@ export interface InstallationState extends ReportFacts {
   /** The shell version before the most recent version change, with when the change was seen. */
   previousShellVersion?: string;
   shellVersionChangedAt?: Date;
+  /**
+   * When a report last left the installation working as a whole: service
+   * running, storage reachable, kit assembled, daily update and copybaseweb on
+   * (facts never reported count as fine). Tells whether a version change was
+   * completed.
+   */
+  lastHealthyAt?: Date;
+}
+
+/** The facts a technician must restore after changing the shell version. */
+export const RESTORE_CHECKS = ['service', 'storage', 'kit', 'dailyUpdate', 'copybaseweb'] as const;
+export type RestoreCheck = (typeof RESTORE_CHECKS)[number];
+
+export function failedRestoreChecks(state: ReportFacts): RestoreCheck[] {
+  const failed: RestoreCheck[] = [];
+  if (state.serviceState === 'stopped') failed.push('service');
+  if (state.storageReachable === false) failed.push('storage');
+  if (state.kitAssembled === false) failed.push('kit');
+  if (state.dailyUpdate === false) failed.push('dailyUpdate');
+  if (state.copybaseweb === false) failed.push('copybaseweb');
+  return failed;
 }
 
 /**
@@ -43,6 +64,7 @@ export function applyReport(
     next.previousShellVersion = oldVersion;
     next.shellVersionChangedAt = report.generatedAt ?? receivedAt;
   }
+  if (failedRestoreChecks(next).length === 0) next.lastHealthyAt = receivedAt;
   return next;
 }
 

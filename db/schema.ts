@@ -1,6 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, sqliteTable, text, uniqueIndex, type AnySQLiteColumn } from 'drizzle-orm/sqlite-core';
+import { INCIDENT_STATUSES, RESOLUTIONS } from '../core/incidents.ts';
 import { SENSELOCK_STATES, SERVICE_ACCOUNTS, SERVICE_STATES, type ReportFacts } from '../core/report.ts';
+import type { Facts, Severity, ThresholdValue } from '../core/rules.ts';
 
 export const USER_ROLES = ['admin', 'lead', 'manager'] as const;
 export type UserRole = (typeof USER_ROLES)[number];
@@ -65,14 +67,17 @@ export const installations = sqliteTable(
     /** SHA-256 of the agent token; the token itself is never stored. */
     tokenHash: text('token_hash').notNull(),
     tokenIssuedAt: timestamp('token_issued_at').notNull(),
-    /** Per-installation rule threshold overrides: rule id -> value. */
-    thresholds: text('thresholds', { mode: 'json' }).$type<Record<string, number>>().notNull().default({}),
+    /** Per-installation rule threshold overrides: rule id -> milliseconds or a minimum version. */
+    thresholds: text('thresholds', { mode: 'json' }).$type<Record<string, ThresholdValue>>().notNull().default({}),
     monitoringEnabled: flag('monitoring_enabled').notNull().default(true),
+    /** When the time-based rules must look at this installation again; the sweep finds due ones by index. */
+    nextCheckAt: timestamp('next_check_at'),
     createdAt: createdAt(),
   },
   (t) => [
     uniqueIndex('installations_token_hash_uq').on(t.tokenHash),
     uniqueIndex('installations_client_name_uq').on(t.clientId, t.name),
+    index('installations_next_check_idx').on(t.nextCheckAt),
   ],
 );
 
@@ -122,6 +127,7 @@ export const installationState = sqliteTable(
     licenseExhausted: integer('license_exhausted'),
     previousShellVersion: text('previous_shell_version'),
     shellVersionChangedAt: timestamp('shell_version_changed_at'),
+    lastHealthyAt: timestamp('last_healthy_at'),
   },
   (t) => [
     index('installation_state_received_idx').on(t.lastReceivedAt),
@@ -156,3 +162,103 @@ export const auditLog = sqliteTable(
   },
   (t) => [index('audit_log_subject_idx').on(t.subjectType, t.subjectId)],
 );
+
+/** One incident per occurrence of a rule's condition at an installation. Never deleted. */
+export const incidents = sqliteTable(
+  'incidents',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    installationId: integer('installation_id')
+      .notNull()
+      .references(() => installations.id),
+    ruleId: text('rule_id').notNull(),
+    severity: text('severity', { enum: ['critical', 'warning'] }).$type<Severity>().notNull(),
+    status: text('status', { enum: INCIDENT_STATUSES }).notNull(),
+    /** The facts that made the condition hold when it opened. */
+    details: text('details', { mode: 'json' }).$type<Facts>().notNull(),
+    openedAt: timestamp('opened_at').notNull(),
+    /** Null while held back (silence); set when people were told. */
+    announcedAt: timestamp('announced_at'),
+    acknowledgedAt: timestamp('acknowledged_at'),
+    acknowledgedBy: text('acknowledged_by'),
+    resolvedAt: timestamp('resolved_at'),
+    resolvedBy: text('resolved_by'),
+    resolution: text('resolution', { enum: RESOLUTIONS }),
+    /** When an unacknowledged incident is announced again. */
+    nextReminderAt: timestamp('next_reminder_at'),
+    escalatedAt: timestamp('escalated_at'),
+  },
+  (t) => [
+    uniqueIndex('incidents_one_active_uq')
+      .on(t.installationId, t.ruleId)
+      .where(sql`status <> 'resolved'`),
+    index('incidents_status_idx').on(t.status),
+    index('incidents_opened_idx').on(t.openedAt),
+  ],
+);
+
+/** Every transition of an incident: who did what, when. */
+export const incidentEvents = sqliteTable(
+  'incident_events',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    incidentId: integer('incident_id')
+      .notNull()
+      .references(() => incidents.id),
+    at: timestamp('at').notNull(),
+    type: text('type').notNull(),
+    actor: text('actor').notNull(),
+    details: text('details', { mode: 'json' }).$type<Record<string, unknown>>(),
+  },
+  (t) => [index('incident_events_incident_idx').on(t.incidentId)],
+);
+
+/**
+ * Announcements waiting to reach people, written in the same transaction as the
+ * change that caused them. Delivered in id order per chat; a failed delivery is
+ * retried, never dropped.
+ */
+export const outbox = sqliteTable(
+  'outbox',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    createdAt: timestamp('created_at').notNull(),
+    kind: text('kind').notNull(),
+    chatId: integer('chat_id').notNull(),
+    incidentId: integer('incident_id').references(() => incidents.id),
+    payload: text('payload', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    status: text('status', { enum: ['pending', 'sent'] }).notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at').notNull(),
+    lastError: text('last_error'),
+    sentAt: timestamp('sent_at'),
+  },
+  (t) => [index('outbox_pending_idx').on(t.chatId, t.id).where(sql`status = 'pending'`)],
+);
+
+/** Announcements held back for an installation, a client or a rule, for a while. */
+export const silences = sqliteTable(
+  'silences',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    installationId: integer('installation_id').references(() => installations.id),
+    clientId: integer('client_id').references(() => clients.id),
+    ruleId: text('rule_id'),
+    startsAt: timestamp('starts_at').notNull(),
+    endsAt: timestamp('ends_at').notNull(),
+    author: text('author').notNull(),
+    reason: text('reason').notNull(),
+    createdAt: timestamp('created_at').notNull(),
+    removedAt: timestamp('removed_at'),
+    removedBy: text('removed_by'),
+  },
+  (t) => [index('silences_ends_idx').on(t.endsAt)],
+);
+
+/** Fleet-wide settings such as the minimum shell version. */
+export const policies = sqliteTable('policies', {
+  key: text('key').primaryKey(),
+  value: text('value').notNull(),
+  updatedAt: timestamp('updated_at').notNull(),
+  updatedBy: text('updated_by').notNull(),
+});

@@ -57,5 +57,6 @@ function toRow(installationId: number, s: InstallationState): StateRow {
     licenseExhausted: s.licenseExhausted ?? null,
     previousShellVersion: s.previousShellVersion ?? null,
     shellVersionChangedAt: s.shellVersionChangedAt ?? null,
+    lastHealthyAt: s.lastHealthyAt ?? null,
   };
 }

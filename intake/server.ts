@@ -9,6 +9,7 @@ import { recordRejection } from '../db/rejections.ts';
 import { ingestReport } from './ingest.ts';
 import { parseReport, type ReportFormat } from './parse-report.ts';
 import { isStorageUnavailable } from './storage-errors.ts';
+import type { IncidentSettings } from '../incidents/settings.ts';
 
 export const MAX_REPORT_BYTES = 256 * 1024;
 
@@ -16,6 +17,9 @@ export interface IntakeDeps {
   db: DB;
   clock: Clock;
   logger: Logger;
+  settings: IncidentSettings;
+  /** Called after a report opened or resolved incidents, so their announcements go out at once. */
+  onIncidentChange?: () => void;
 }
 
 const FORMATS: Record<string, ReportFormat> = {
@@ -86,7 +90,8 @@ export function buildIntakeServer(deps: IntakeDeps): FastifyInstance {
       recordRejection(db, installation.id, receivedAt, err.message);
       return reply.code(400).send({ error: err.message });
     }
-    const result = ingestReport(db, installation.id, report, receivedAt);
+    const result = ingestReport(db, deps.settings, installation.id, report, receivedAt);
+    if (result.opened.length > 0 || result.resolved.length > 0) deps.onIncidentChange?.();
     return reply.code(202).send(
       result.status === 'stored'
         ? { status: 'stored', installation: installation.id, report: result.reportRowId }

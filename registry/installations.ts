@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { newAgentToken } from '../core/agent-token.ts';
+import { parseDuration } from '../core/duration.ts';
 import { InputError, NotFoundError } from '../core/errors.ts';
+import { getRule, isRuleId, type RuleId, type ThresholdValue } from '../core/rules.ts';
+import { isVersion } from '../core/versions.ts';
 import { recordAudit } from '../db/audit.ts';
 import type { Client } from '../db/clients.ts';
 import {
@@ -10,7 +13,9 @@ import {
   updateInstallation,
   type Installation,
 } from '../db/installations.ts';
+import { listActiveIncidents } from '../db/incidents.ts';
 import type { Queryable } from '../db/open.ts';
+import { resolveIncident } from '../incidents/lifecycle.ts';
 import type { RegistryContext } from './context.ts';
 import { displayName, hostName, ipAddress, kind, timeZone, validate, webUrl } from './fields.ts';
 import { resolveClient } from './clients.ts';
@@ -64,6 +69,8 @@ export function createInstallation(
     ...(fields.tz ? { tz: fields.tz } : {}),
     tokenHash: hash,
     tokenIssuedAt: now,
+    // The sweep looks at it at once and from then on knows when the first report is overdue.
+    nextCheckAt: now,
     createdAt: now,
   });
   recordAudit(tx, {
@@ -105,15 +112,27 @@ export function rotateToken(ctx: RegistryContext, ref: string | number): IssuedI
   );
 }
 
-/** Turn monitoring off (or back on). Reports are still accepted; no checks run while it is off. */
+/**
+ * Turn monitoring off (or back on). Reports are still accepted while it is off,
+ * but no rule is judged; turning it off resolves the open incidents.
+ */
 export function setMonitoring(ctx: RegistryContext, ref: string | number, enabled: boolean): Installation {
   return ctx.db.transaction(
     (tx) => {
       const existing = requireInstallation(tx, ref);
       if (existing.monitoringEnabled === enabled) return existing;
-      const installation = updateInstallation(tx, existing.id, { monitoringEnabled: enabled });
+      const now = ctx.clock();
+      const installation = updateInstallation(tx, existing.id, {
+        monitoringEnabled: enabled,
+        nextCheckAt: enabled ? now : null,
+      });
+      if (!enabled) {
+        for (const incident of listActiveIncidents(tx, existing.id)) {
+          resolveIncident(tx, incident.id, ctx.actor, 'disabled', now);
+        }
+      }
       recordAudit(tx, {
-        at: ctx.clock(),
+        at: now,
         actor: ctx.actor,
         action: enabled ? 'installation.enable' : 'installation.disable',
         subjectType: 'installation',
@@ -123,4 +142,53 @@ export function setMonitoring(ctx: RegistryContext, ref: string | number, enable
     },
     { behavior: 'immediate' },
   );
+}
+
+/**
+ * Per-installation rule thresholds, from `RULE=VALUE` pairs: a duration such as
+ * 72h or 5d for time rules, a version for KodeksShellVersionOutdated, or
+ * `default` to drop the override. The installation is re-checked at the next sweep.
+ */
+export function setThresholds(ctx: RegistryContext, ref: string | number, assignments: string[]): Installation {
+  const changes = assignments.map(parseThresholdAssignment);
+  return ctx.db.transaction(
+    (tx) => {
+      const existing = requireInstallation(tx, ref);
+      const thresholds = { ...existing.thresholds };
+      for (const { ruleId, value } of changes) {
+        if (value === undefined) delete thresholds[ruleId];
+        else thresholds[ruleId] = value;
+      }
+      const now = ctx.clock();
+      const installation = updateInstallation(tx, existing.id, { thresholds, nextCheckAt: now });
+      recordAudit(tx, {
+        at: now,
+        actor: ctx.actor,
+        action: 'installation.thresholds',
+        subjectType: 'installation',
+        subjectId: existing.id,
+        details: { before: existing.thresholds, after: thresholds },
+      });
+      return installation;
+    },
+    { behavior: 'immediate' },
+  );
+}
+
+function parseThresholdAssignment(assignment: string): { ruleId: RuleId; value: ThresholdValue | undefined } {
+  const match = /^\s*([A-Za-z]+)\s*=\s*(\S+)\s*$/.exec(assignment);
+  if (!match) throw new InputError(`"${assignment}" is not RULE=VALUE (for example KodeksXmlMissing=3d)`);
+  const [, ruleId, raw] = match as unknown as [string, string, string];
+  if (!isRuleId(ruleId)) throw new InputError(`unknown rule "${ruleId}"; see "dozor rules"`);
+  const rule = getRule(ruleId);
+  if (raw.toLowerCase() === 'default') return { ruleId, value: undefined };
+  switch (rule.thresholdKind) {
+    case 'duration':
+      return { ruleId, value: parseDuration(raw) };
+    case 'version':
+      if (!isVersion(raw)) throw new InputError(`${ruleId} takes a version such as 6.4.3.59, got "${raw}"`);
+      return { ruleId, value: raw };
+    case 'none':
+      throw new InputError(`${ruleId} fires as soon as a report shows the problem; it has no threshold to set`);
+  }
 }

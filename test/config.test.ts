@@ -9,7 +9,17 @@ describe('configuration', () => {
       HTTP_PORT: 8080,
       LOG_LEVEL: 'info',
       DISPLAY_TZ: 'Europe/Moscow',
+      CHECK_CRON: '* * * * *',
+      REMIND_EVERY: 4 * 3_600_000,
+      ESCALATE_AFTER: 3_600_000,
     });
+  });
+
+  it('reads durations and cron expressions', () => {
+    const config = parseConfig({ REMIND_EVERY: '2h30m', ESCALATE_AFTER: '15m', CHECK_CRON: '*/5 * * * *' });
+    expect(config).toMatchObject({ REMIND_EVERY: 9_000_000, ESCALATE_AFTER: 900_000, CHECK_CRON: '*/5 * * * *' });
+    expect(() => parseConfig({ REMIND_EVERY: 'often' })).toThrowError(/REMIND_EVERY: expected a duration such as 30m, 4h or 1d/);
+    expect(() => parseConfig({ CHECK_CRON: 'every minute' })).toThrowError(/CHECK_CRON: expected a cron expression/);
   });
 
   it('reads the variables', () => {

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { closeDb, openDb, type DB } from '../db/open.ts';
+import { Dispatcher, type Delivery, type OutboxMessage } from '../delivery/dispatcher.ts';
 import { buildIntakeServer } from '../intake/server.ts';
+import { DEFAULT_INCIDENT_SETTINGS, type IncidentSettings } from '../incidents/settings.ts';
 import type { RegistryContext } from '../registry/context.ts';
 import { addClient } from '../registry/clients.ts';
 import { addInstallation, type NewInstallationInput } from '../registry/installations.ts';
@@ -70,8 +72,18 @@ export interface TestIntake {
 }
 
 /** The real intake server on an ephemeral port. */
-export async function startIntake(db: DB, clock: () => Date, logger = silentLogger()): Promise<TestIntake> {
-  const app = buildIntakeServer({ db, clock, logger });
+export async function startIntake(
+  db: DB,
+  clock: () => Date,
+  options: { settings?: IncidentSettings; onIncidentChange?: () => void } = {},
+): Promise<TestIntake> {
+  const app = buildIntakeServer({
+    db,
+    clock,
+    logger: silentLogger(),
+    settings: options.settings ?? DEFAULT_INCIDENT_SETTINGS,
+    ...(options.onIncidentChange ? { onIncidentChange: options.onIncidentChange } : {}),
+  });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return { app, url, close: () => app.close() };
 }
@@ -115,4 +127,37 @@ export async function postReport(
   const response = await fetch(`${url}/api/v1/reports`, { method: 'POST', headers, body });
   const text = await response.text();
   return { status: response.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+/** A delivery channel that records what it was given, and can be told to fail. */
+export class RecordingDelivery implements Delivery {
+  readonly delivered: OutboxMessage[] = [];
+  /** Fail this many deliveries from now on (Infinity: until told otherwise). */
+  failures = 0;
+  attempts = 0;
+  private waiters: { count: number; resolve: () => void }[] = [];
+
+  async deliver(message: OutboxMessage): Promise<void> {
+    this.attempts++;
+    if (this.failures > 0) {
+      this.failures--;
+      throw new Error('channel unavailable');
+    }
+    this.delivered.push(message);
+    this.waiters = this.waiters.filter((w) => (this.delivered.length >= w.count ? (w.resolve(), false) : true));
+  }
+
+  kinds(): string[] {
+    return this.delivered.map((m) => `${m.kind} ${(m.payload as { ruleId?: string }).ruleId ?? ''} -> ${m.chatId}`.trim());
+  }
+
+  /** Resolves once `count` messages have been delivered in all. */
+  waitFor(count: number): Promise<void> {
+    if (this.delivered.length >= count) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ count, resolve }));
+  }
+}
+
+export function testDispatcher(db: DB, clock: () => Date, delivery: Delivery): Dispatcher {
+  return new Dispatcher({ db, delivery, clock, logger: silentLogger(), retryBaseMs: 1000, retryMaxMs: 60_000 });
 }

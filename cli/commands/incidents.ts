@@ -1,0 +1,236 @@
+import { Option, type Command } from 'commander';
+import { formatDuration } from '../../core/duration.ts';
+import { InputError } from '../../core/errors.ts';
+import { RULES } from '../../core/rules.ts';
+import { getIncident, listIncidentEvents, listIncidentsWithNames, type IncidentListRow } from '../../db/incidents.ts';
+import { getPolicy, listPolicies } from '../../db/policies.ts';
+import { listActiveSilences } from '../../db/silences.ts';
+import { acknowledge, resolveByHand } from '../../incidents/actions.ts';
+import { ruleTitle } from '../../incidents/lifecycle.ts';
+import { runSweep } from '../../jobs/sweep.ts';
+import { changePolicy, requirePolicyKey } from '../../registry/policies.ts';
+import { addSilence, removeSilence } from '../../registry/silences.ts';
+import { emit, formatAge, formatTime, table } from '../output.ts';
+import { run } from '../run.ts';
+
+/** Commands for checks, incidents, silences and fleet policies. */
+export function registerIncidentCommands(program: Command): void {
+  program
+    .command('rules')
+    .description('the rule catalogue with severities and default thresholds')
+    .action(
+      run((ctx, { json }) => {
+        const policy = getPolicy(ctx.db);
+        const rows = RULES.map((r) => ({
+          id: r.id,
+          title: r.title,
+          severity: r.severity,
+          threshold:
+            r.thresholdKind === 'duration'
+              ? formatDuration(r.defaultThreshold!)
+              : r.thresholdKind === 'version'
+                ? (policy.minShellVersion ?? null)
+                : null,
+          thresholdKind: r.thresholdKind,
+        }));
+        emit(json, rows, () =>
+          table(
+            ['RULE', 'SEVERITY', 'DEFAULT THRESHOLD', 'TITLE'],
+            rows.map((r) => [
+              r.id,
+              r.severity,
+              r.thresholdKind === 'none' ? 'fires at once' : r.thresholdKind === 'version' ? `min version ${r.threshold ?? '(not set)'}` : r.threshold,
+              r.title,
+            ]),
+          ),
+        );
+      }),
+    );
+
+  program
+    .command('check')
+    .description('run one sweep of the checks now and print what is open')
+    .action(
+      run((ctx, { json, config }) => {
+        const now = ctx.clock();
+        const summary = runSweep(
+          { db: ctx.db, settings: { remindEveryMs: config.REMIND_EVERY, escalateAfterMs: config.ESCALATE_AFTER } },
+          now,
+        );
+        const open = listIncidentsWithNames(ctx.db, { includeResolved: false });
+        emit(json, { summary, open: open.map(incidentJson) }, () =>
+          [
+            `Checked ${summary.checked} installation(s): ${summary.opened} opened, ${summary.resolved} resolved, ` +
+              `${summary.announced} announced after a silence, ${summary.reminded} reminder(s), ${summary.escalated} escalation(s).`,
+            open.length === 0 ? 'Nothing is open.' : incidentTable(open, now, config.DISPLAY_TZ),
+          ].join('\n'),
+        );
+      }),
+    );
+
+  program
+    .command('incidents')
+    .description('open incidents, oldest first (--all: every incident, newest first)')
+    .option('--all', 'include resolved incidents', false)
+    .action(
+      run<{ all: boolean }>((ctx, { json, opts, config }) => {
+        const rows = listIncidentsWithNames(ctx.db, { includeResolved: opts.all });
+        emit(json, rows.map(incidentJson), () =>
+          rows.length === 0 ? 'No incidents.' : incidentTable(rows, ctx.clock(), config.DISPLAY_TZ),
+        );
+      }),
+    );
+
+  const incident = program.command('incident').description('one incident');
+  incident
+    .command('show')
+    .description('an incident with its history')
+    .argument('<id>', 'incident id')
+    .action(
+      run((ctx, { json, args, config }) => {
+        const found = getIncident(ctx.db, parseId(args[0]!));
+        if (!found) throw new InputError(`no incident with id ${args[0]}`);
+        const events = listIncidentEvents(ctx.db, found.id);
+        emit(json, { ...found, title: ruleTitle(found.ruleId), events }, () =>
+          [
+            `#${found.id} ${found.ruleId} (${ruleTitle(found.ruleId)}) ${found.severity}, ${found.status}`,
+            `facts: ${JSON.stringify(found.details)}`,
+            ...events.map((e) => `  ${formatTime(e.at, config.DISPLAY_TZ)}  ${e.type.padEnd(12)} ${e.actor}${e.details ? `  ${JSON.stringify(e.details)}` : ''}`),
+          ].join('\n'),
+        );
+      }),
+    );
+  incident
+    .command('ack')
+    .description('acknowledge an incident: you are on it')
+    .argument('<id>', 'incident id')
+    .action(
+      run((ctx, { json, args }) => {
+        const result = acknowledge(ctx, parseId(args[0]!));
+        emit(json, { id: result.incident.id, outcome: result.outcome, acknowledgedBy: result.incident.acknowledgedBy }, () =>
+          result.outcome === 'already'
+            ? `Incident ${result.incident.id} was already acknowledged by ${result.incident.acknowledgedBy}.`
+            : `Incident ${result.incident.id} acknowledged.`,
+        );
+      }),
+    );
+  incident
+    .command('resolve')
+    .description('resolve an incident by hand (if its condition still holds, the next check opens a new one)')
+    .argument('<id>', 'incident id')
+    .action(
+      run((ctx, { json, args }) => {
+        const resolved = resolveByHand(ctx, parseId(args[0]!));
+        emit(json, { id: resolved.id, status: resolved.status, resolution: resolved.resolution }, () =>
+          `Incident ${resolved.id} resolved. If the problem is still there, the next check opens a new incident; to keep quiet meanwhile, add a silence.`,
+        );
+      }),
+    );
+
+  const silence = program.command('silence').description('hold back announcements for a while (maintenance)');
+  silence
+    .command('add')
+    .description('silence an installation, a client or a rule (or a combination)')
+    .option('--installation <id>', 'installation id')
+    .option('--client <client>', 'client id or exact name')
+    .option('--rule <rule>', 'rule id, e.g. KodeksOperapStale')
+    .addOption(new Option('--for <duration>', 'how long, e.g. 2h, 1d').conflicts('until'))
+    .option('--until <time>', 'until when, e.g. 2023-02-16T09:00 (in DISPLAY_TZ unless an offset is given)')
+    .requiredOption('--reason <text>', 'why, for the others')
+    .action(
+      run<{ installation?: string; client?: string; rule?: string; for?: string; until?: string; reason: string }>(
+        (ctx, { json, opts, config }) => {
+          const added = addSilence(ctx, { ...opts, tz: config.DISPLAY_TZ });
+          emit(json, added, () => `Silence ${added.id} holds announcements until ${formatTime(added.endsAt, config.DISPLAY_TZ)}.`);
+        },
+      ),
+    );
+  silence
+    .command('list')
+    .description('silences in force or scheduled')
+    .action(
+      run((ctx, { json, config }) => {
+        const rows = listActiveSilences(ctx.db, ctx.clock());
+        emit(json, rows, () =>
+          rows.length === 0
+            ? 'No silences.'
+            : table(
+                ['ID', 'INSTALLATION', 'CLIENT', 'RULE', 'UNTIL', 'AUTHOR', 'REASON'],
+                rows.map((s) => [s.id, s.installationId, s.clientId, s.ruleId, formatTime(s.endsAt, config.DISPLAY_TZ), s.author, s.reason]),
+              ),
+        );
+      }),
+    );
+  silence
+    .command('remove')
+    .description('end a silence now; what it held back and is still open is announced at the next check')
+    .argument('<id>', 'silence id')
+    .action(
+      run((ctx, { json, args }) => {
+        const removed = removeSilence(ctx, parseId(args[0]!, 'silence'));
+        emit(json, { id: removed.id, endsAt: removed.endsAt }, () => `Silence ${removed.id} ended.`);
+      }),
+    );
+
+  const policy = program.command('policy').description('fleet-wide policies');
+  policy
+    .command('set')
+    .description('set a policy, e.g. "policy set min-shell-version 6.4.3.59"')
+    .argument('<key>', 'min-shell-version')
+    .argument('<value>', 'the value')
+    .action(
+      run((ctx, { json, args }) => {
+        const key = requirePolicyKey(args[0]!);
+        changePolicy(ctx, key, args[1]!);
+        emit(json, { key, value: args[1] }, () => `Policy ${key} = ${args[1]}; every installation is re-checked at the next sweep.`);
+      }),
+    );
+  policy
+    .command('unset')
+    .description('remove a policy')
+    .argument('<key>', 'min-shell-version')
+    .action(
+      run((ctx, { json, args }) => {
+        const key = requirePolicyKey(args[0]!);
+        changePolicy(ctx, key, null);
+        emit(json, { key, value: null }, () => `Policy ${key} removed.`);
+      }),
+    );
+  policy
+    .command('show')
+    .description('the policies in force')
+    .action(
+      run((ctx, { json, config }) => {
+        const rows = listPolicies(ctx.db);
+        emit(json, rows, () =>
+          rows.length === 0
+            ? 'No policies set.'
+            : table(['POLICY', 'VALUE', 'SET', 'BY'], rows.map((p) => [p.key, p.value, formatTime(p.updatedAt, config.DISPLAY_TZ), p.updatedBy])),
+        );
+      }),
+    );
+}
+
+function parseId(text: string, what = 'incident'): number {
+  if (!/^\d+$/.test(text.trim())) throw new InputError(`"${text}" is not a ${what} id`);
+  return Number(text);
+}
+
+function incidentJson(row: IncidentListRow) {
+  return { ...row, title: ruleTitle(row.ruleId) };
+}
+
+function incidentTable(rows: IncidentListRow[], now: Date, tz: string): string {
+  return table(
+    ['ID', 'SEVERITY', 'RULE', 'CLIENT', 'INSTALLATION', 'OPENED', 'STATUS'],
+    rows.map((r) => [
+      r.id,
+      r.severity,
+      r.ruleId,
+      r.clientName,
+      r.installationName,
+      `${formatTime(r.openedAt, tz)} (${formatAge(r.openedAt, now)})`,
+      r.status === 'acknowledged' ? `acknowledged by ${r.acknowledgedBy}` : r.status === 'resolved' ? `resolved (${r.resolution})` : r.announcedAt ? 'open' : 'open, held by a silence',
+    ]),
+  );
+}

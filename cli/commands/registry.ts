@@ -1,0 +1,282 @@
+import { readFileSync } from 'node:fs';
+import { Option, type Command } from 'commander';
+import { InputError } from '../../core/errors.ts';
+import { listClients } from '../../db/clients.ts';
+import { listInstallations, listInstallationsOfClient } from '../../db/installations.ts';
+import { getRejection } from '../../db/rejections.ts';
+import { INSTALLATION_KINDS, USER_ROLES, type UserRole } from '../../db/schema.ts';
+import { getState } from '../../db/state.ts';
+import { getUser, listUsers } from '../../db/users.ts';
+import { addClient, resolveClient } from '../../registry/clients.ts';
+import { CSV_COLUMNS, importCsv } from '../../registry/import-csv.ts';
+import {
+  addInstallation,
+  requireInstallation,
+  rotateToken,
+  setMonitoring,
+  setThresholds,
+  type NewInstallationInput,
+} from '../../registry/installations.ts';
+import { addUser } from '../../registry/users.ts';
+import { describeThresholds, emit, table } from '../output.ts';
+import { run } from '../run.ts';
+import { installationJson, installationText, type InstallationView } from '../show-installation.ts';
+
+/** Commands that keep the registry: staff, clients, installations, bulk import. */
+export function registerRegistryCommands(program: Command): void {
+  // ------------------------------------------------------------------ users
+
+  const user = program.command('user').description('staff: managers, team leads, admins');
+
+  user
+    .command('add')
+    .description('register a staff member')
+    .requiredOption('--telegram-id <id>', 'Telegram user id')
+    .addOption(new Option('--role <role>', 'role').choices(USER_ROLES).makeOptionMandatory())
+    .requiredOption('--name <name>', 'full name')
+    .option('--lead <id>', 'Telegram id of the team lead a manager reports to')
+    .action(
+      run<{ telegramId: string; role: UserRole; name: string; lead?: string }>((ctx, { json, opts }) => {
+        const added = addUser(ctx, { telegramId: opts.telegramId, role: opts.role, name: opts.name, leadId: opts.lead });
+        emit(json, { id: added.telegramId, ...added }, () => `User ${added.telegramId} ${added.name} added as ${added.role}.`);
+      }),
+    );
+
+  user
+    .command('list')
+    .description('list staff')
+    .action(
+      run((ctx, { json }) => {
+        const rows = listUsers(ctx.db);
+        emit(json, rows.map((u) => ({ id: u.telegramId, ...u })), () =>
+          rows.length === 0
+            ? 'No users yet. Add one with: dozor user add --telegram-id <id> --role admin --name "<name>"'
+            : table(
+                ['TELEGRAM ID', 'NAME', 'ROLE', 'LEAD', 'ACTIVE'],
+                rows.map((u) => [u.telegramId, u.name, u.role, u.leadId, u.active ? 'yes' : 'no']),
+              ),
+        );
+      }),
+    );
+
+  // ------------------------------------------------------------------ clients
+
+  const client = program.command('client').description('client organisations');
+
+  client
+    .command('add')
+    .description('register a client')
+    .requiredOption('--name <name>', 'client name, e.g. "ООО «Ромашка»"')
+    .option('--inn <inn>', 'INN (10 or 12 digits)')
+    .option('--manager <id>', 'Telegram id of the responsible manager')
+    .option('--chat <id>', "Telegram chat for this client's alerts (else the manager's private chat)")
+    .action(
+      run<{ name: string; inn?: string; manager?: string; chat?: string }>((ctx, { json, opts }) => {
+        const added = addClient(ctx, { name: opts.name, inn: opts.inn, managerId: opts.manager, chatId: opts.chat });
+        emit(json, added, () => `Client ${added.id} "${added.name}" added.`);
+      }),
+    );
+
+  client
+    .command('list')
+    .description('list clients')
+    .action(
+      run((ctx, { json }) => {
+        const rows = listClients(ctx.db);
+        emit(json, rows, () =>
+          rows.length === 0
+            ? 'No clients yet. Add one with: dozor client add --name "<name>" --manager <telegram id>'
+            : table(
+                ['ID', 'NAME', 'INN', 'MANAGER', 'CHAT', 'INSTALLATIONS'],
+                rows.map((c) => [c.id, c.name, c.inn, c.managerId, c.chatId, c.installationCount]),
+              ),
+        );
+      }),
+    );
+
+  client
+    .command('show')
+    .description("a client with each installation's latest state")
+    .argument('<client>', 'client id or exact name')
+    .action(
+      run((ctx, { json, args, config }) => {
+        const found = resolveClient(ctx.db, args[0]!);
+        const manager = found.managerId === null ? undefined : getUser(ctx.db, found.managerId);
+        const views: InstallationView[] = listInstallationsOfClient(ctx.db, found.id).map((installation) => ({
+          installation,
+          state: getState(ctx.db, installation.id),
+          rejection: getRejection(ctx.db, installation.id),
+        }));
+        const now = ctx.clock();
+        emit(
+          json,
+          {
+            ...found,
+            manager: manager ? { id: manager.telegramId, name: manager.name } : null,
+            installations: views.map(installationJson),
+          },
+          () =>
+            [
+              `${found.name} (id ${found.id})${found.inn ? `, INN ${found.inn}` : ''}`,
+              `manager: ${manager ? `${manager.name} (${manager.telegramId})` : 'not assigned'}; alerts go to ${
+                found.chatId ? `chat ${found.chatId}` : "the manager's private chat"
+              }`,
+              views.length === 0
+                ? 'no installations yet'
+                : views.map((v) => installationText(v, now, config.DISPLAY_TZ)).join('\n'),
+            ].join('\n'),
+        );
+      }),
+    );
+
+  // ------------------------------------------------------------------ installations
+
+  const installation = program.command('installation').description('installations of ПК at clients');
+
+  installation
+    .command('add')
+    .description('register an installation and print its agent token (shown once)')
+    .requiredOption('--client <client>', 'client id or exact name')
+    .requiredOption('--name <name>', 'installation name, e.g. "Сервер офиса"')
+    .addOption(new Option('--kind <kind>', 'kind of installation').choices(INSTALLATION_KINDS).makeOptionMandatory())
+    .option('--host <host>', 'host name, e.g. romashka.example.ru')
+    .option('--ip <ip>', 'IP address')
+    .option('--url <url>', 'web address of the installation')
+    .option('--provider <provider>', 'hosting provider, e.g. "Техэксперт.Облако"')
+    .option('--tz <zone>', 'time zone of the agent\'s dates (default Europe/Moscow)')
+    .action(
+      run<NewInstallationInput>((ctx, { json, opts }) => {
+        const { installation: added, token } = addInstallation(ctx, opts);
+        emit(json, { ...installationJson({ installation: added, state: null, rejection: undefined }), token }, () =>
+          [
+            `Installation ${added.id} "${added.name}" added.`,
+            'Agent token (shown only now; put it in the agent settings):',
+            token,
+          ].join('\n'),
+        );
+      }),
+    );
+
+  installation
+    .command('list')
+    .description('list installations')
+    .option('--client <client>', 'only this client (id or exact name)')
+    .action(
+      run<{ client?: string }>((ctx, { json, opts }) => {
+        const ref = opts.client;
+        const clientId = ref === undefined ? undefined : resolveClient(ctx.db, ref).id;
+        const rows = listInstallations(ctx.db).filter((i) => clientId === undefined || i.clientId === clientId);
+        emit(
+          json,
+          rows.map((i) => ({ ...installationJson({ installation: i, state: null, rejection: undefined }), client: i.clientName, state: undefined, lastRejectedReport: undefined })),
+          () =>
+            rows.length === 0
+              ? 'No installations.'
+              : table(
+                  ['ID', 'CLIENT', 'NAME', 'KIND', 'HOST', 'IP', 'PROVIDER', 'MONITORING'],
+                  rows.map((i) => [i.id, i.clientName, i.name, i.kind, i.host, i.ip, i.provider, i.monitoringEnabled ? 'on' : 'off']),
+                ),
+        );
+      }),
+    );
+
+  installation
+    .command('show')
+    .description('an installation with its latest state')
+    .argument('<id>', 'installation id')
+    .action(
+      run((ctx, { json, args, config }) => {
+        const found = requireInstallation(ctx.db, args[0]!);
+        const view: InstallationView = {
+          installation: found,
+          state: getState(ctx.db, found.id),
+          rejection: getRejection(ctx.db, found.id),
+        };
+        emit(json, installationJson(view), () => installationText(view, ctx.clock(), config.DISPLAY_TZ));
+      }),
+    );
+
+  installation
+    .command('token-rotate')
+    .description('issue a new agent token; the old one stops working at once')
+    .argument('<id>', 'installation id')
+    .action(
+      run((ctx, { json, args }) => {
+        const { installation: rotated, token } = rotateToken(ctx, args[0]!);
+        emit(json, { id: rotated.id, token }, () =>
+          [`New agent token for installation ${rotated.id} "${rotated.name}" (the old one no longer works):`, token].join('\n'),
+        );
+      }),
+    );
+
+  installation
+    .command('set')
+    .description('change settings of an installation')
+    .argument('<id>', 'installation id')
+    .option(
+      '--threshold <RULE=VALUE...>',
+      'rule threshold override, e.g. KodeksXmlMissing=3d or KodeksShellVersionOutdated=6.4.2.73; VALUE "default" drops it',
+    )
+    .action(
+      run<{ threshold?: string[] }>((ctx, { json, opts, args }) => {
+        if (!opts.threshold?.length) throw new InputError('nothing to set: give --threshold RULE=VALUE');
+        const changed = setThresholds(ctx, args[0]!, opts.threshold);
+        emit(json, { id: changed.id, thresholds: changed.thresholds }, () =>
+          `Thresholds of installation ${changed.id} "${changed.name}": ${describeThresholds(changed.thresholds)}`,
+        );
+      }),
+    );
+
+  for (const [name, enabled] of [
+    ['disable', false],
+    ['enable', true],
+  ] as const) {
+    installation
+      .command(name)
+      .description(enabled ? 'turn monitoring back on' : 'turn monitoring off (reports are still accepted)')
+      .argument('<id>', 'installation id')
+      .action(
+        run((ctx, { json, args }) => {
+          const changed = setMonitoring(ctx, args[0]!, enabled);
+          emit(json, { id: changed.id, monitoringEnabled: changed.monitoringEnabled }, () =>
+            `Monitoring of installation ${changed.id} "${changed.name}" is ${changed.monitoringEnabled ? 'on' : 'off'}.`,
+          );
+        }),
+      );
+  }
+
+  // ------------------------------------------------------------------ import
+
+  program
+    .command('import')
+    .description(`import clients and installations from CSV (columns: ${CSV_COLUMNS.join(', ')})`)
+    .argument('<file>', 'CSV file, comma or semicolon separated, UTF-8')
+    .option('--dry-run', 'check the file and show what would be imported, without writing', false)
+    .action(
+      run<{ dryRun: boolean }>((ctx, { json, opts, args }) => {
+        const file = args[0]!;
+        const { dryRun } = opts;
+        let csv: string;
+        try {
+          csv = readFileSync(file, 'utf8');
+        } catch (err) {
+          throw new InputError(`cannot read ${file}: ${(err as Error).message}`);
+        }
+        const result = importCsv(ctx, csv, { dryRun });
+        emit(json, result, () => {
+          const head = dryRun
+            ? `Dry run: the file is valid; it would add ${result.clientsCreated.length} client(s) and ${result.installations.length} installation(s). Nothing was written.`
+            : `Imported ${result.clientsCreated.length} client(s) and ${result.installations.length} installation(s). Agent tokens are shown only now:`;
+          return [
+            head,
+            table(
+              dryRun ? ['LINE', 'CLIENT', 'INSTALLATION'] : ['LINE', 'CLIENT', 'INSTALLATION ID', 'INSTALLATION', 'TOKEN'],
+              result.installations.map((i) =>
+                dryRun ? [i.line, i.client, i.installation] : [i.line, i.client, i.installationId, i.installation, i.token],
+              ),
+            ),
+          ].join('\n');
+        });
+      }),
+    );
+}

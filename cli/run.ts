@@ -1,0 +1,35 @@
+import { userInfo } from 'node:os';
+import type { Command, OptionValues } from 'commander';
+import { loadEnv, parseConfig, type Config } from '../app/config.ts';
+import { systemClock } from '../core/clock.ts';
+import { closeDb, openDb } from '../db/open.ts';
+import type { RegistryContext } from '../registry/context.ts';
+
+/** What an action gets besides the registry context: `--json`, its options and arguments, the configuration. */
+export interface Invocation<O> {
+  json: boolean;
+  opts: O;
+  args: string[];
+  config: Config;
+}
+
+let config: Config | undefined;
+
+/** Wrap a command's action: read the configuration, open the database for it, close it after. */
+export function run<O extends OptionValues = OptionValues>(action: (ctx: RegistryContext, call: Invocation<O>) => void) {
+  return (...actionArgs: unknown[]) => {
+    // commander passes the command itself last.
+    const command = actionArgs[actionArgs.length - 1] as Command;
+    const { json } = command.optsWithGlobals<{ json: boolean }>();
+    config ??= parseConfig(loadEnv());
+    const db = openDb(config.DATABASE_PATH);
+    try {
+      action(
+        { db, clock: systemClock, actor: `cli:${userInfo().username}` },
+        { json, opts: command.opts<O>(), args: command.args, config },
+      );
+    } finally {
+      closeDb(db);
+    }
+  };
+}

@@ -1,0 +1,46 @@
+import type { Facts, RuleId } from './rules.ts';
+
+/**
+ * The incident lifecycle: open -> acknowledged -> resolved. At most one
+ * unresolved incident per (installation, rule); a condition that returns after
+ * resolution is a new incident. Nothing is ever deleted.
+ */
+export const INCIDENT_STATUSES = ['open', 'acknowledged', 'resolved'] as const;
+export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
+
+/** Why an incident ended: its condition cleared, a person closed it, or monitoring was turned off. */
+export const RESOLUTIONS = ['cleared', 'manual', 'disabled'] as const;
+export type Resolution = (typeof RESOLUTIONS)[number];
+
+export interface ActiveIncident {
+  id: number;
+  ruleId: string;
+}
+
+export interface Reconciliation {
+  open: { ruleId: RuleId; facts: Facts }[];
+  resolve: ActiveIncident[];
+}
+
+
+/**
+ * Compare what fires now with the incidents already open for one installation.
+ * Only rules in `scope` are judged (rules from other sources, such as probes,
+ * are left to their own checks).
+ */
+export function reconcile<T extends ActiveIncident>(
+  active: readonly T[],
+  firing: ReadonlyMap<RuleId, Facts>,
+  scope: ReadonlySet<string>,
+): Reconciliation & { resolve: T[] } {
+  const activeRules = new Set(active.map((i) => i.ruleId));
+  return {
+    open: [...firing].filter(([ruleId]) => !activeRules.has(ruleId)).map(([ruleId, facts]) => ({ ruleId, facts })),
+    resolve: active.filter((i) => scope.has(i.ruleId) && !firing.has(i.ruleId as RuleId)),
+  };
+}
+
+/** How long an incident lasted (or has lasted so far). */
+export function incidentDuration(openedAt: Date, resolvedAt: Date | null, now: Date): number {
+  return (resolvedAt ?? now).getTime() - openedAt.getTime();
+}

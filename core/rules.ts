@@ -1,0 +1,255 @@
+import { DateTime } from 'luxon';
+import { formatDuration } from './duration.ts';
+import { failedRestoreChecks, type InstallationState, type RestoreCheck } from './state.ts';
+import { compareVersions } from './versions.ts';
+
+/**
+ * The rule catalogue. A rule looks at one installation's latest state at a
+ * given moment and says whether its condition holds, with the facts that make
+ * it hold. Ids are stable: they appear in messages, runbooks and metrics.
+ */
+
+export type Severity = 'critical' | 'warning';
+
+export const RULE_IDS = [
+  'KodeksXmlMissing',
+  'KodeksOperapStale',
+  'KodeksXmlSensLockStatus',
+  'KodeksServiceDown',
+  'KodeksStorageUnreachable',
+  'KodeksKitNotAssembled',
+  'KodeksDailyUpdateOff',
+  'KodeksShellVersionOutdated',
+  'KodeksVersionChangeIncomplete',
+] as const;
+export type RuleId = (typeof RULE_IDS)[number];
+
+/** What a threshold means for a rule: a duration, a minimum version, or nothing to set (fires at once). */
+export type ThresholdKind = 'duration' | 'version' | 'none';
+export type ThresholdValue = number | string;
+
+export interface RuleInput {
+  installation: { createdAt: Date; tz: string };
+  state: InstallationState | null;
+  /** The installation's override, else the rule's default (else, for versions, the fleet policy). */
+  threshold: ThresholdValue | undefined;
+  now: Date;
+}
+
+/** Facts are plain JSON: they are stored with the incident and rendered in messages. */
+export type Facts = Record<string, string | number | boolean | string[] | null>;
+
+export type RuleOutcome =
+  /** The condition holds. */
+  | { firing: true; facts: Facts }
+  /** It does not; `recheckAt` is when it could start to hold without any new report. */
+  | { firing: false; recheckAt?: Date };
+
+export interface Rule {
+  id: RuleId;
+  /** Russian title, as shown to managers. */
+  title: string;
+  severity: Severity;
+  thresholdKind: ThresholdKind;
+  /** Default threshold: milliseconds for durations; for versions the fleet policy applies. */
+  defaultThreshold?: number;
+  /** Whether the rule depends on the passing of time (and so is swept on a schedule). */
+  timeBased: boolean;
+  evaluate(input: RuleInput): RuleOutcome;
+}
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const quiet: RuleOutcome = { firing: false };
+const iso = (date: Date | undefined | null) => (date ? date.toISOString() : null);
+
+const xmlMissing: Rule = {
+  id: 'KodeksXmlMissing',
+  title: 'Отчёты (XML) не поступают',
+  severity: 'warning',
+  thresholdKind: 'duration',
+  defaultThreshold: 2 * DAY,
+  timeBased: true,
+  evaluate({ installation, state, threshold, now }) {
+    // An installation that never reported is measured from the day it was registered.
+    const since = state?.lastReceivedAt ?? installation.createdAt;
+    const due = since.getTime() + Number(threshold);
+    if (now.getTime() <= due) return { firing: false, recheckAt: new Date(due + 1) };
+    return {
+      firing: true,
+      facts: { lastReportAt: iso(state?.lastReceivedAt), silentFor: formatDuration(now.getTime() - since.getTime()), threshold: formatDuration(Number(threshold)) },
+    };
+  },
+};
+
+const operapStale: Rule = {
+  id: 'KodeksOperapStale',
+  title: 'Оперативные пополнения устарели',
+  severity: 'warning',
+  thresholdKind: 'duration',
+  defaultThreshold: 3 * DAY,
+  timeBased: true,
+  evaluate({ installation, state, threshold, now }) {
+    if (!state?.operapDate) return quiet;
+    // The operap date is a calendar date at the client: its age counts from that day's start there.
+    const dayStart = DateTime.fromISO(state.operapDate, { zone: installation.tz }).startOf('day').toMillis();
+    const due = dayStart + Number(threshold);
+    if (now.getTime() <= due) return { firing: false, recheckAt: new Date(due + 1) };
+    return {
+      firing: true,
+      facts: { operapDate: state.operapDate, ageDays: Math.floor((now.getTime() - dayStart) / DAY), threshold: formatDuration(Number(threshold)) },
+    };
+  },
+};
+
+/** A rule that fires while a reported fact says so. */
+function liveRule(
+  id: RuleId,
+  title: string,
+  severity: Severity,
+  check: (state: InstallationState) => Facts | null,
+): Rule {
+  return {
+    id,
+    title,
+    severity,
+    thresholdKind: 'none',
+    timeBased: false,
+    evaluate({ state }) {
+      const facts = state ? check(state) : null;
+      return facts ? { firing: true, facts } : quiet;
+    },
+  };
+}
+
+const senselock = liveRule('KodeksXmlSensLockStatus', 'Ключ SenseLock потерян', 'critical', (s) =>
+  s.senselockState === 'lost' || s.senselockState === 'absent' ? { senselockState: s.senselockState } : null,
+);
+const serviceDown = liveRule('KodeksServiceDown', 'Служба ПК остановлена', 'critical', (s) =>
+  s.serviceState === 'stopped' ? { serviceState: s.serviceState, serviceAccount: s.serviceAccount ?? null } : null,
+);
+const storageUnreachable = liveRule('KodeksStorageUnreachable', 'Хранилище баз недоступно', 'critical', (s) =>
+  s.storageReachable === false ? { storagePath: s.storagePath ?? null, serviceAccount: s.serviceAccount ?? null } : null,
+);
+const kitNotAssembled = liveRule('KodeksKitNotAssembled', 'Комплект не собран', 'critical', (s) =>
+  s.kitAssembled === false ? { kitAssembled: false } : null,
+);
+const dailyUpdateOff = liveRule('KodeksDailyUpdateOff', 'Ежедневное обновление или copybaseweb выключены', 'warning', (s) =>
+  s.dailyUpdate === false || s.copybaseweb === false
+    ? { dailyUpdate: s.dailyUpdate ?? null, copybaseweb: s.copybaseweb ?? null }
+    : null,
+);
+
+const shellVersionOutdated: Rule = {
+  id: 'KodeksShellVersionOutdated',
+  title: 'Версия ПК ниже требуемой',
+  severity: 'warning',
+  thresholdKind: 'version',
+  timeBased: false,
+  evaluate({ state, threshold }) {
+    if (!state?.shellVersion || typeof threshold !== 'string') return quiet;
+    if (compareVersions(state.shellVersion, threshold) >= 0) return quiet;
+    return { firing: true, facts: { shellVersion: state.shellVersion, minShellVersion: threshold } };
+  },
+};
+
+export type NotRestored = RestoreCheck | 'reports';
+
+const versionChangeIncomplete: Rule = {
+  id: 'KodeksVersionChangeIncomplete',
+  title: 'После смены версии ПК работа не восстановлена',
+  severity: 'critical',
+  thresholdKind: 'duration',
+  defaultThreshold: DAY,
+  timeBased: true,
+  evaluate({ state, threshold, now }) {
+    const changedAt = state?.shellVersionChangedAt;
+    if (!state || !changedAt) return quiet;
+    const grace = Number(threshold);
+    const deadline = changedAt.getTime() + grace;
+    if (now.getTime() < deadline) return { firing: false, recheckAt: new Date(deadline) };
+    // A healthy report after the deadline shows the change was completed; the rule is done with it.
+    if (state.lastHealthyAt && state.lastHealthyAt.getTime() >= deadline) return quiet;
+    const notRestored: NotRestored[] = failedRestoreChecks(state);
+    const reportsArriving = state.lastReceivedAt.getTime() > now.getTime() - grace;
+    if (!reportsArriving) notRestored.push('reports');
+    if (notRestored.length === 0) {
+      // Fine now, but not yet confirmed by a report; check again when the reports would count as missing.
+      return { firing: false, recheckAt: new Date(state.lastReceivedAt.getTime() + grace) };
+    }
+    return {
+      firing: true,
+      facts: {
+        oldVersion: state.previousShellVersion ?? null,
+        newVersion: state.shellVersion ?? null,
+        changedAt: iso(changedAt),
+        notRestored,
+        lastReportAt: iso(state.lastReceivedAt),
+      },
+    };
+  },
+};
+
+export const RULES: readonly Rule[] = [
+  xmlMissing,
+  operapStale,
+  senselock,
+  serviceDown,
+  storageUnreachable,
+  kitNotAssembled,
+  dailyUpdateOff,
+  shellVersionOutdated,
+  versionChangeIncomplete,
+];
+
+const BY_ID = new Map<string, Rule>(RULES.map((r) => [r.id, r]));
+
+export function isRuleId(id: string): id is RuleId {
+  return BY_ID.has(id);
+}
+
+export function getRule(id: RuleId): Rule {
+  return BY_ID.get(id)!;
+}
+
+export interface EvaluationInput {
+  installation: { createdAt: Date; tz: string; thresholds: Record<string, ThresholdValue> };
+  state: InstallationState | null;
+  policy: { minShellVersion?: string };
+  now: Date;
+}
+
+export interface Evaluation {
+  /** Rules whose condition holds now, with their facts. */
+  firing: Map<RuleId, Facts>;
+  /** The earliest moment some rule could change its mind without a new report (null: none will). */
+  recheckAt: Date | null;
+}
+
+/** Every rule against one installation. Pure: same input, same answer. */
+export function evaluateInstallation(input: EvaluationInput): Evaluation {
+  const firing = new Map<RuleId, Facts>();
+  let recheckAt: number | null = null;
+  for (const rule of RULES) {
+    const outcome = rule.evaluate({
+      installation: input.installation,
+      state: input.state,
+      threshold: thresholdFor(rule, input.installation.thresholds, input.policy),
+      now: input.now,
+    });
+    if (outcome.firing) firing.set(rule.id, outcome.facts);
+    else if (outcome.recheckAt) recheckAt = Math.min(recheckAt ?? Infinity, outcome.recheckAt.getTime());
+  }
+  return { firing, recheckAt: recheckAt === null ? null : new Date(recheckAt) };
+}
+
+export function thresholdFor(
+  rule: Rule,
+  overrides: Record<string, ThresholdValue>,
+  policy: { minShellVersion?: string },
+): ThresholdValue | undefined {
+  const override = overrides[rule.id];
+  if (override !== undefined) return override;
+  if (rule.thresholdKind === 'version') return policy.minShellVersion;
+  return rule.defaultThreshold;
+}

@@ -1,0 +1,95 @@
+import { and, asc, desc, eq, isNotNull, isNull, lte, ne, or, sql } from 'drizzle-orm';
+import type { Queryable } from './open.ts';
+import { clients, incidentEvents, incidents, installations } from './schema.ts';
+
+export type Incident = typeof incidents.$inferSelect;
+export type NewIncident = typeof incidents.$inferInsert;
+export type IncidentEvent = typeof incidentEvents.$inferSelect;
+
+export function insertIncident(db: Queryable, incident: NewIncident): Incident {
+  return db.insert(incidents).values(incident).returning().get();
+}
+
+export function getIncident(db: Queryable, id: number): Incident | undefined {
+  return db.select().from(incidents).where(eq(incidents.id, id)).get();
+}
+
+export function updateIncident(db: Queryable, id: number, changes: Partial<NewIncident>): Incident {
+  const row = db.update(incidents).set(changes).where(eq(incidents.id, id)).returning().get();
+  if (!row) throw new Error(`incident ${id} vanished during update`);
+  return row;
+}
+
+export function recordIncidentEvent(
+  db: Queryable,
+  event: { incidentId: number; at: Date; type: string; actor: string; details?: Record<string, unknown> },
+): void {
+  db.insert(incidentEvents)
+    .values({ ...event, details: event.details ?? null })
+    .run();
+}
+
+export function listIncidentEvents(db: Queryable, incidentId: number): IncidentEvent[] {
+  return db.select().from(incidentEvents).where(eq(incidentEvents.incidentId, incidentId)).orderBy(asc(incidentEvents.id)).all();
+}
+
+/** Unresolved incidents of one installation. */
+export function listActiveIncidents(db: Queryable, installationId: number): Incident[] {
+  return db
+    .select()
+    .from(incidents)
+    .where(and(eq(incidents.installationId, installationId), ne(incidents.status, 'resolved')))
+    .all();
+}
+
+/** Unresolved incidents nobody has been told about yet (held by a silence). */
+export function listUnannounced(db: Queryable): Incident[] {
+  return db
+    .select()
+    .from(incidents)
+    .where(and(ne(incidents.status, 'resolved'), isNull(incidents.announcedAt)))
+    .orderBy(asc(incidents.id))
+    .all();
+}
+
+/** Announced, unacknowledged incidents due for a reminder or an escalation. */
+export function listFollowUpsDue(db: Queryable, now: Date, escalateBefore: Date): Incident[] {
+  return db
+    .select()
+    .from(incidents)
+    .where(
+      and(
+        eq(incidents.status, 'open'),
+        isNotNull(incidents.announcedAt),
+        or(
+          lte(incidents.nextReminderAt, now),
+          and(eq(incidents.severity, 'critical'), isNull(incidents.escalatedAt), lte(incidents.announcedAt, escalateBefore)),
+        ),
+      ),
+    )
+    .orderBy(asc(incidents.id))
+    .all();
+}
+
+export interface IncidentListRow extends Incident {
+  installationName: string;
+  clientId: number;
+  clientName: string;
+}
+
+export function listIncidentsWithNames(db: Queryable, options: { includeResolved: boolean; limit?: number }): IncidentListRow[] {
+  const query = db
+    .select({
+      incident: incidents,
+      installationName: installations.name,
+      clientId: clients.id,
+      clientName: clients.name,
+    })
+    .from(incidents)
+    .innerJoin(installations, eq(installations.id, incidents.installationId))
+    .innerJoin(clients, eq(clients.id, installations.clientId))
+    .where(options.includeResolved ? sql`1 = 1` : ne(incidents.status, 'resolved'))
+    .orderBy(options.includeResolved ? desc(incidents.id) : asc(incidents.openedAt))
+    .limit(options.limit ?? 1000);
+  return query.all().map((r) => ({ ...r.incident, installationName: r.installationName, clientId: r.clientId, clientName: r.clientName }));
+}

@@ -1,0 +1,61 @@
+import { and, asc, eq, lte, sql } from 'drizzle-orm';
+import type { Queryable } from './open.ts';
+import { outbox } from './schema.ts';
+
+export type OutboxRow = typeof outbox.$inferSelect;
+export type NewOutboxRow = Pick<typeof outbox.$inferInsert, 'kind' | 'chatId' | 'incidentId' | 'payload'>;
+
+export function enqueue(db: Queryable, message: NewOutboxRow, at: Date): OutboxRow {
+  return db
+    .insert(outbox)
+    .values({ ...message, createdAt: at, nextAttemptAt: at })
+    .returning()
+    .get();
+}
+
+/**
+ * The oldest pending message of every chat, if it is due. A chat whose oldest
+ * message waits for a retry sends nothing newer meanwhile, so order per chat holds.
+ */
+export function dueHeadsOfChats(db: Queryable, now: Date, limit: number): OutboxRow[] {
+  const heads = db
+    .select({ id: sql<number>`min(${outbox.id})`.as('head_id') })
+    .from(outbox)
+    .where(eq(outbox.status, 'pending'))
+    .groupBy(outbox.chatId)
+    .as('heads');
+  return db
+    .select({ row: outbox })
+    .from(outbox)
+    .innerJoin(heads, eq(heads.id, outbox.id))
+    .where(lte(outbox.nextAttemptAt, now))
+    .orderBy(asc(outbox.id))
+    .limit(limit)
+    .all()
+    .map((r) => r.row);
+}
+
+export function markSent(db: Queryable, id: number, at: Date): void {
+  db.update(outbox).set({ status: 'sent', sentAt: at, lastError: null }).where(eq(outbox.id, id)).run();
+}
+
+export function markFailed(db: Queryable, id: number, attempts: number, nextAttemptAt: Date, error: string): void {
+  db.update(outbox)
+    .set({ attempts, nextAttemptAt, lastError: error.slice(0, 1000) })
+    .where(and(eq(outbox.id, id), eq(outbox.status, 'pending')))
+    .run();
+}
+
+/** When the next pending message becomes due (null when nothing is pending). */
+export function nextDueAt(db: Queryable): Date | null {
+  const row = db
+    .select({ at: sql<number | null>`min(${outbox.nextAttemptAt})` })
+    .from(outbox)
+    .where(eq(outbox.status, 'pending'))
+    .get();
+  return row?.at == null ? null : new Date(row.at);
+}
+
+export function pendingCount(db: Queryable): number {
+  return db.select({ n: sql<number>`count(*)` }).from(outbox).where(eq(outbox.status, 'pending')).get()?.n ?? 0;
+}

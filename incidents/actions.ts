@@ -1,0 +1,38 @@
+import { recordAudit } from '../db/audit.ts';
+import { installations } from '../db/schema.ts';
+import { eq } from 'drizzle-orm';
+import type { RegistryContext } from '../registry/context.ts';
+import { acknowledgeIncident, resolveIncident, type AcknowledgeResult } from './lifecycle.ts';
+import type { Incident } from '../db/incidents.ts';
+
+/** A person acknowledges an incident (CLI or bot); recorded in the audit log. */
+export function acknowledge(ctx: RegistryContext, incidentId: number): AcknowledgeResult {
+  return ctx.db.transaction(
+    (tx) => {
+      const now = ctx.clock();
+      const result = acknowledgeIncident(tx, incidentId, ctx.actor, now);
+      if (result.outcome === 'acknowledged') {
+        recordAudit(tx, { at: now, actor: ctx.actor, action: 'incident.acknowledge', subjectType: 'incident', subjectId: incidentId });
+      }
+      return result;
+    },
+    { behavior: 'immediate' },
+  );
+}
+
+/**
+ * A person closes an incident. If its condition still holds, the next check
+ * opens a new one: the installation is re-checked at the next sweep.
+ */
+export function resolveByHand(ctx: RegistryContext, incidentId: number): Incident {
+  return ctx.db.transaction(
+    (tx) => {
+      const now = ctx.clock();
+      const incident = resolveIncident(tx, incidentId, ctx.actor, 'manual', now);
+      tx.update(installations).set({ nextCheckAt: now }).where(eq(installations.id, incident.installationId)).run();
+      recordAudit(tx, { at: now, actor: ctx.actor, action: 'incident.resolve', subjectType: 'incident', subjectId: incidentId });
+      return incident;
+    },
+    { behavior: 'immediate' },
+  );
+}

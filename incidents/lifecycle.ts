@@ -1,0 +1,207 @@
+import { eq } from 'drizzle-orm';
+import { InputError, NotFoundError } from '../core/errors.ts';
+import type { Resolution } from '../core/incidents.ts';
+import { recipientsFor, type AnnouncementKind } from '../core/routing.ts';
+import { getRule, isRuleId, type Facts, type Severity } from '../core/rules.ts';
+import { findSilence, type Silence } from '../core/silences.ts';
+import { loadAudience } from '../db/audience.ts';
+import {
+  getIncident,
+  insertIncident,
+  recordIncidentEvent,
+  updateIncident,
+  type Incident,
+} from '../db/incidents.ts';
+import type { Queryable } from '../db/open.ts';
+import { enqueue } from '../db/outbox.ts';
+import { clients, installations, users } from '../db/schema.ts';
+import { listActiveSilences, toSilence } from '../db/silences.ts';
+import type { IncidentSettings } from './settings.ts';
+
+/** Names an announcement needs, looked up once per incident. */
+export interface Subject {
+  installationId: number;
+  installationName: string;
+  clientId: number;
+  clientName: string;
+}
+
+export function loadSubject(db: Queryable, installationId: number): Subject {
+  const row = db
+    .select({ installationName: installations.name, clientId: clients.id, clientName: clients.name })
+    .from(installations)
+    .innerJoin(clients, eq(clients.id, installations.clientId))
+    .where(eq(installations.id, installationId))
+    .get();
+  if (!row) throw new NotFoundError(`no installation with id ${installationId}`);
+  return { installationId, ...row };
+}
+
+export function ruleTitle(ruleId: string): string {
+  return isRuleId(ruleId) ? getRule(ruleId).title : ruleId;
+}
+
+export function activeSilences(db: Queryable, now: Date): Silence[] {
+  return listActiveSilences(db, now).map(toSilence);
+}
+
+/**
+ * Open an incident and, unless a silence holds it back, announce it. Must run
+ * inside the transaction that observed the condition, so the incident and its
+ * announcement are written together.
+ */
+export function openIncident(
+  tx: Queryable,
+  settings: IncidentSettings,
+  subject: Subject,
+  opening: { ruleId: string; severity: Severity; facts: Facts },
+  now: Date,
+  silences: readonly Silence[],
+): Incident {
+  const incident = insertIncident(tx, {
+    installationId: subject.installationId,
+    ruleId: opening.ruleId,
+    severity: opening.severity,
+    status: 'open',
+    details: opening.facts,
+    openedAt: now,
+  });
+  recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'opened', actor: 'system', details: opening.facts });
+  const silence = findSilence(silences, { ...subject, ruleId: opening.ruleId }, now);
+  if (silence) {
+    recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'held', actor: 'system', details: { silenceId: silence.id } });
+    return incident;
+  }
+  return announce(tx, settings, incident, subject, now);
+}
+
+/** Tell people about an incident for the first time (at opening, or when its silence ends). */
+export function announce(tx: Queryable, settings: IncidentSettings, incident: Incident, subject: Subject, now: Date): Incident {
+  const announced = updateIncident(tx, incident.id, {
+    announcedAt: now,
+    nextReminderAt: new Date(now.getTime() + settings.remindEveryMs),
+  });
+  notify(tx, 'opened', announced, subject, now);
+  recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'announced', actor: 'system' });
+  return announced;
+}
+
+export type AcknowledgeResult =
+  | { outcome: 'acknowledged'; incident: Incident }
+  | { outcome: 'already'; incident: Incident };
+
+/** Someone takes the incident. A second acknowledgement changes nothing and says who was first. */
+export function acknowledgeIncident(tx: Queryable, incidentId: number, actor: string, now: Date): AcknowledgeResult {
+  const incident = requireIncident(tx, incidentId);
+  if (incident.status === 'acknowledged') return { outcome: 'already', incident };
+  if (incident.status === 'resolved') throw new InputError(`incident ${incidentId} is already resolved`);
+  const acknowledged = updateIncident(tx, incidentId, {
+    status: 'acknowledged',
+    acknowledgedAt: now,
+    acknowledgedBy: actor,
+    nextReminderAt: null,
+  });
+  recordIncidentEvent(tx, { incidentId, at: now, type: 'acknowledged', actor });
+  if (acknowledged.announcedAt) notify(tx, 'acknowledged', acknowledged, loadSubject(tx, incident.installationId), now);
+  return { outcome: 'acknowledged', incident: acknowledged };
+}
+
+/** End an incident: its condition cleared (`system`), a person closed it, or monitoring was turned off. */
+export function resolveIncident(
+  tx: Queryable,
+  incidentId: number,
+  actor: string,
+  resolution: Resolution,
+  now: Date,
+): Incident {
+  const incident = requireIncident(tx, incidentId);
+  if (incident.status === 'resolved') throw new InputError(`incident ${incidentId} is already resolved`);
+  const resolved = updateIncident(tx, incidentId, {
+    status: 'resolved',
+    resolvedAt: now,
+    resolvedBy: actor,
+    resolution,
+    nextReminderAt: null,
+  });
+  recordIncidentEvent(tx, { incidentId, at: now, type: 'resolved', actor, details: { resolution } });
+  // People only hear that something ended if they heard that it began.
+  if (resolved.announcedAt) notify(tx, 'resolved', resolved, loadSubject(tx, incident.installationId), now);
+  return resolved;
+}
+
+export function remind(tx: Queryable, settings: IncidentSettings, incident: Incident, now: Date): Incident {
+  const reminded = updateIncident(tx, incident.id, { nextReminderAt: new Date(now.getTime() + settings.remindEveryMs) });
+  notify(tx, 'reminder', reminded, loadSubject(tx, incident.installationId), now);
+  recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'reminded', actor: 'system' });
+  return reminded;
+}
+
+export function escalate(tx: Queryable, incident: Incident, now: Date): Incident {
+  const escalated = updateIncident(tx, incident.id, { escalatedAt: now });
+  notify(tx, 'escalated', escalated, loadSubject(tx, incident.installationId), now);
+  recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'escalated', actor: 'system' });
+  return escalated;
+}
+
+function requireIncident(db: Queryable, id: number): Incident {
+  const incident = getIncident(db, id);
+  if (!incident) throw new NotFoundError(`no incident with id ${id}`);
+  return incident;
+}
+
+/** What the delivery side gets: a snapshot, so a message can be rendered without further lookups. */
+export interface AnnouncementPayload {
+  incidentId: number;
+  ruleId: string;
+  title: string;
+  severity: Severity;
+  status: Incident['status'];
+  clientId: number;
+  clientName: string;
+  installationId: number;
+  installationName: string;
+  openedAt: string;
+  facts: Facts;
+  acknowledgedAt: string | null;
+  acknowledgedBy: string | null;
+  acknowledgedByName: string | null;
+  resolvedAt: string | null;
+  resolution: Resolution | null;
+}
+
+function notify(tx: Queryable, kind: AnnouncementKind, incident: Incident, subject: Subject, now: Date): void {
+  const payload: AnnouncementPayload = {
+    incidentId: incident.id,
+    ruleId: incident.ruleId,
+    title: ruleTitle(incident.ruleId),
+    severity: incident.severity,
+    status: incident.status,
+    clientId: subject.clientId,
+    clientName: subject.clientName,
+    installationId: subject.installationId,
+    installationName: subject.installationName,
+    openedAt: incident.openedAt.toISOString(),
+    facts: incident.details,
+    acknowledgedAt: incident.acknowledgedAt?.toISOString() ?? null,
+    acknowledgedBy: incident.acknowledgedBy,
+    acknowledgedByName: actorName(tx, incident.acknowledgedBy),
+    resolvedAt: incident.resolvedAt?.toISOString() ?? null,
+    resolution: incident.resolution,
+  };
+  const chats = recipientsFor(kind, loadAudience(tx, subject.clientId));
+  if (chats.length === 0) {
+    // No chat, no manager, no lead, no admin: keep the fact on record so the gap can be found.
+    recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'unroutable', actor: 'system', details: { kind } });
+  }
+  for (const chatId of chats) {
+    enqueue(tx, { kind: `incident.${kind}`, chatId, incidentId: incident.id, payload: { ...payload } }, now);
+  }
+}
+
+/** A person's name for `tg:<id>` actors; other actors (cli:…, system) are shown as they are. */
+function actorName(db: Queryable, actor: string | null): string | null {
+  if (!actor) return null;
+  const match = /^tg:(\d+)$/.exec(actor);
+  if (!match) return actor;
+  return db.select({ name: users.name }).from(users).where(eq(users.telegramId, Number(match[1]))).get()?.name ?? actor;
+}

@@ -1,0 +1,70 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeDb, openDb } from '../db/open.ts';
+import { postReport, startIntake, tempDir } from './helpers.ts';
+import { dozor, dozorJson } from './cli-helpers.ts';
+
+describe('dozor command line: checks, incidents, silences, policies', () => {
+  const dir = tempDir();
+  const database = join(dir.path, 'cli.sqlite');
+  let installationId = 0;
+  let token = '';
+  afterAll(() => dir.cleanup());
+
+  beforeAll(async () => {
+    dozorJson(database, 'user', 'add', '--telegram-id', '1001', '--role', 'manager', '--name', 'Ксения');
+    dozorJson(database, 'client', 'add', '--name', 'ООО «Ромашка»', '--manager', '1001');
+    const added = dozorJson<{ id: number; token: string }>(database, 'installation', 'add', '--client', 'ООО «Ромашка»', '--name', 'Сервер', '--kind', 'network');
+    installationId = added.id;
+    token = added.token;
+    const db = openDb(database);
+    const intake = await startIntake(db, () => new Date());
+    try {
+      await postReport(intake.url, '<report id="1"><senselock state="lost"/><shell version="6.4.2.73"/></report>', { token });
+    } finally {
+      await intake.close();
+      closeDb(db);
+    }
+  });
+
+  it('lists the rule catalogue', () => {
+    const rules = dozorJson<{ id: string; threshold: string | null }[]>(database, 'rules');
+    expect(rules.find((r) => r.id === 'KodeksXmlMissing')!.threshold).toBe('2d');
+  });
+
+  it('shows open incidents and acknowledges one', () => {
+    const open = dozorJson<{ id: number; ruleId: string; status: string }[]>(database, 'incidents');
+    expect(open.map((i) => i.ruleId)).toEqual(['KodeksXmlSensLockStatus']);
+    const ack = dozorJson(database, 'incident', 'ack', String(open[0]!.id));
+    expect(ack).toMatchObject({ outcome: 'acknowledged', acknowledgedBy: expect.stringMatching(/^cli:/) });
+    const shown = dozorJson<{ events: { type: string }[] }>(database, 'incident', 'show', String(open[0]!.id));
+    expect(shown.events.map((e) => e.type)).toEqual(['opened', 'announced', 'acknowledged']);
+  });
+
+  it('sets the fleet minimum version, and the check finds what lags behind', () => {
+    expect(dozor(database, 'policy', 'set', 'min-shell-version', 'six').stderr).toMatch(/takes a version such as 6.4.3.59/);
+    dozorJson(database, 'policy', 'set', 'min-shell-version', '6.4.3.59');
+    const result = dozorJson<{ summary: { opened: number }; open: { ruleId: string }[] }>(database, 'check');
+    expect(result.summary.opened).toBe(1);
+    expect(result.open.map((i) => i.ruleId).sort()).toEqual(['KodeksShellVersionOutdated', 'KodeksXmlSensLockStatus']);
+  });
+
+  it('overrides a threshold per installation, refusing rules without one', () => {
+    const set = dozorJson(database, 'installation', 'set', String(installationId), '--threshold', 'KodeksXmlMissing=3d', 'KodeksShellVersionOutdated=6.4.2.0');
+    expect(set).toEqual({ id: installationId, thresholds: { KodeksXmlMissing: 3 * 86_400_000, KodeksShellVersionOutdated: '6.4.2.0' } });
+    const check = dozorJson<{ summary: { resolved: number } }>(database, 'check');
+    expect(check.summary.resolved).toBe(1);
+    const refused = dozor(database, 'installation', 'set', String(installationId), '--threshold', 'KodeksServiceDown=1h');
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toMatch(/KodeksServiceDown fires as soon as a report shows the problem/);
+    expect(dozor(database, 'installation', 'set', String(installationId), '--threshold', 'KodeksNope=1h').stderr).toMatch(/unknown rule "KodeksNope"/);
+  });
+
+  it('adds, lists and removes silences', () => {
+    const silence = dozorJson<{ id: number }>(database, 'silence', 'add', '--client', 'ООО «Ромашка»', '--for', '2h', '--reason', 'плановые работы');
+    expect(dozorJson<{ id: number }[]>(database, 'silence', 'list').map((s) => s.id)).toContain(silence.id);
+    dozorJson(database, 'silence', 'remove', String(silence.id));
+    expect(dozorJson<unknown[]>(database, 'silence', 'list')).toEqual([]);
+    expect(dozor(database, 'silence', 'add', '--client', '1', '--reason', 'x').stderr).toMatch(/either a duration/);
+  });
+});

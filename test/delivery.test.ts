@@ -1,0 +1,158 @@
+import { eq } from 'drizzle-orm';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../core/clock.ts';
+import { closeDb, openDb } from '../db/open.ts';
+import { enqueue, pendingCount } from '../db/outbox.ts';
+import { outbox } from '../db/schema.ts';
+import { Dispatcher } from '../delivery/dispatcher.ts';
+import { ingestReport } from '../intake/ingest.ts';
+import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
+import { parseReport } from '../intake/parse-report.ts';
+import {
+  postReport,
+  RecordingDelivery,
+  seedFleet,
+  silentLogger,
+  startIntake,
+  testClock,
+  testDb,
+  testDispatcher,
+  type TestDb,
+} from './helpers.ts';
+
+describe('reliable delivery through the outbox', () => {
+  const clock = testClock('2023-02-15T18:00:00Z');
+  let t: TestDb;
+
+  beforeEach(() => {
+    clock.set('2023-02-15T18:00:00Z');
+    t = testDb();
+  });
+  afterEach(() => t.close());
+
+  const put = (chatId: number, n: number) => enqueue(t.db, { kind: 'test', chatId, incidentId: null, payload: { n } }, clock());
+
+  it('retries a failing delivery with exponential backoff until it succeeds, never dropping it', async () => {
+    put(1001, 1);
+    const delivery = new RecordingDelivery();
+    delivery.failures = 5;
+    const dispatcher = testDispatcher(t.db, clock, delivery);
+    const retryTimes: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      expect(await dispatcher.runOnce()).toEqual({ sent: 0, failed: 1 });
+      const row = t.db.select().from(outbox).get()!;
+      retryTimes.push(`${(row.nextAttemptAt.getTime() - clock().getTime()) / 1000}s`);
+      // Nothing happens before the retry is due.
+      expect(await dispatcher.runOnce()).toEqual({ sent: 0, failed: 0 });
+      clock.set(row.nextAttemptAt);
+    }
+    expect(retryTimes).toEqual(['1s', '2s', '4s', '8s', '16s']);
+    expect(await dispatcher.runOnce()).toEqual({ sent: 1, failed: 0 });
+    expect(delivery.delivered.map((m) => m.payload)).toEqual([{ n: 1 }]);
+    expect(t.db.select().from(outbox).get()).toMatchObject({ status: 'sent', attempts: 5, lastError: null });
+  });
+
+  it('caps the backoff', async () => {
+    put(1001, 1);
+    const delivery = new RecordingDelivery();
+    delivery.failures = Infinity;
+    const dispatcher = testDispatcher(t.db, clock, delivery);
+    for (let i = 0; i < 12; i++) {
+      await dispatcher.runOnce();
+      clock.set(t.db.select().from(outbox).get()!.nextAttemptAt);
+    }
+    const row = t.db.select().from(outbox).get()!;
+    await dispatcher.runOnce();
+    const after = t.db.select().from(outbox).get()!;
+    expect(after.nextAttemptAt.getTime() - row.nextAttemptAt.getTime()).toBe(60_000);
+    expect(after.status).toBe('pending');
+  });
+
+  it('keeps order per chat: a chat waiting for a retry sends nothing newer, other chats go on', async () => {
+    put(1001, 1);
+    put(1001, 2);
+    put(2001, 3);
+    const failing = new (class extends RecordingDelivery {
+      override async deliver(message: Parameters<RecordingDelivery['deliver']>[0]) {
+        if (message.chatId === 1001 && this.failures-- > 0) throw new Error('chat 1001 unavailable');
+        return super.deliver(message);
+      }
+    })();
+    failing.failures = 1;
+    const dispatcher = testDispatcher(t.db, clock, failing);
+    await dispatcher.runOnce();
+    expect(failing.delivered.map((m) => m.payload)).toEqual([{ n: 3 }]);
+    clock.advance(1000);
+    await dispatcher.runOnce();
+    expect(failing.delivered.map((m) => m.payload)).toEqual([{ n: 3 }, { n: 1 }, { n: 2 }]);
+  });
+
+  it('loses nothing and repeats nothing across a restart between commit and delivery', async () => {
+    const fleet = seedFleet({ db: t.db, clock, actor: 'test' });
+    const report = (xml: string) =>
+      ingestReport(t.db, DEFAULT_INCIDENT_SETTINGS, fleet.installation.id, parseReport(Buffer.from(xml), 'xml', { tz: 'Europe/Moscow', now: clock() }), clock());
+    report('<report id="1"><senselock state="lost"/></report>');
+    // The process dies before the dispatcher ran: the announcement is committed, not delivered.
+    closeDb(t.db);
+
+    const reopened = openDb(t.path);
+    try {
+      const delivery = new RecordingDelivery();
+      await testDispatcher(reopened, clock, delivery).runOnce();
+      expect(delivery.kinds()).toEqual(['incident.opened KodeksXmlSensLockStatus -> 1001']);
+      // Another restart: what was delivered is not sent again.
+      const again = new RecordingDelivery();
+      await testDispatcher(reopened, clock, again).runOnce();
+      expect(again.delivered).toEqual([]);
+      expect(pendingCount(reopened)).toBe(0);
+    } finally {
+      closeDb(reopened);
+    }
+  });
+
+  it('repeats at most the one message in flight when the process dies mid-delivery', async () => {
+    put(1001, 1);
+    put(1001, 2);
+    // Delivery of message 1 succeeds, but the process dies before marking it sent.
+    const delivered: unknown[] = [];
+    const dying = {
+      deliver: async (m: { payload: unknown }) => {
+        delivered.push(m.payload);
+        throw Object.assign(new Error('killed'), { fatal: true });
+      },
+    };
+    await testDispatcher(t.db, clock, dying).runOnce();
+    clock.advance(10_000);
+    const delivery = new RecordingDelivery();
+    await testDispatcher(t.db, clock, delivery).runOnce();
+    expect([...delivered, ...delivery.delivered.map((m) => m.payload)]).toEqual([{ n: 1 }, { n: 1 }, { n: 2 }]);
+  });
+});
+
+describe('from a report to the delivery channel', () => {
+  let t: TestDb;
+  beforeEach(() => {
+    t = testDb();
+  });
+  afterEach(() => t.close());
+
+  it('a report that says the key is lost reaches the delivery within a second', async () => {
+    const fleet = seedFleet({ db: t.db, clock: systemClock, actor: 'test' });
+    const delivery = new RecordingDelivery();
+    const dispatcher = new Dispatcher({ db: t.db, delivery, clock: systemClock, logger: silentLogger() });
+    dispatcher.start();
+    const intake = await startIntake(t.db, systemClock, { onIncidentChange: () => dispatcher.wake() });
+    try {
+      const started = performance.now();
+      const res = await postReport(intake.url, '<report id="evening"><senselock state="lost"/></report>', { token: fleet.token });
+      expect(res.status).toBe(202);
+      await delivery.waitFor(1);
+      expect(performance.now() - started).toBeLessThan(1000);
+      expect(delivery.kinds()).toEqual(['incident.opened KodeksXmlSensLockStatus -> 1001']);
+      expect(t.db.select().from(outbox).where(eq(outbox.status, 'sent')).all()).toHaveLength(1);
+    } finally {
+      await intake.close();
+      await dispatcher.stop();
+    }
+  });
+});
