@@ -13,11 +13,8 @@ export function enqueue(db: Queryable, message: NewOutboxRow, at: Date): OutboxR
     .get();
 }
 
-/**
- * The oldest pending message of every chat, if it is due. A chat whose oldest
- * message waits for a retry sends nothing newer meanwhile, so order per chat holds.
- */
-export function dueHeadsOfChats(db: Queryable, now: Date, limit: number): OutboxRow[] {
+/** Chats whose oldest pending message is due (a chat waiting for a retry is left out). */
+export function chatsWithDueMessages(db: Queryable, now: Date, limit: number): number[] {
   const heads = db
     .select({ id: sql<number>`min(${outbox.id})`.as('head_id') })
     .from(outbox)
@@ -25,14 +22,25 @@ export function dueHeadsOfChats(db: Queryable, now: Date, limit: number): Outbox
     .groupBy(outbox.chatId)
     .as('heads');
   return db
-    .select({ row: outbox })
+    .select({ chatId: outbox.chatId })
     .from(outbox)
     .innerJoin(heads, eq(heads.id, outbox.id))
     .where(lte(outbox.nextAttemptAt, now))
     .orderBy(asc(outbox.id))
     .limit(limit)
     .all()
-    .map((r) => r.row);
+    .map((r) => r.chatId);
+}
+
+/** A chat's pending messages, oldest first. */
+export function pendingOfChat(db: Queryable, chatId: number, limit: number): OutboxRow[] {
+  return db
+    .select()
+    .from(outbox)
+    .where(and(eq(outbox.chatId, chatId), eq(outbox.status, 'pending')))
+    .orderBy(asc(outbox.id))
+    .limit(limit)
+    .all();
 }
 
 export function markSent(db: Queryable, id: number, at: Date): void {

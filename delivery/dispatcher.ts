@@ -1,13 +1,18 @@
 import type { Logger } from '../app/logger.ts';
 import type { Clock } from '../core/clock.ts';
 import type { DB } from '../db/open.ts';
-import { dueHeadsOfChats, markFailed, markSent, nextDueAt, type OutboxRow } from '../db/outbox.ts';
+import { chatsWithDueMessages, markFailed, markSent, nextDueAt, pendingOfChat, type OutboxRow } from '../db/outbox.ts';
+import { SlidingWindowPacer, type Pacer } from './pacer.ts';
 
 export type OutboxMessage = Pick<OutboxRow, 'id' | 'kind' | 'chatId' | 'incidentId' | 'payload' | 'attempts' | 'createdAt'>;
 
-/** Where announcements go. Throwing means "not delivered": the message is retried later. */
+/**
+ * Where announcements go. A batch holds one or more messages for one chat that
+ * may be shown together (several new alerts). Throwing means "not delivered":
+ * the whole batch is retried later.
+ */
 export interface Delivery {
-  deliver(message: OutboxMessage): Promise<void>;
+  deliver(batch: OutboxMessage[]): Promise<void>;
 }
 
 export interface DispatcherOptions {
@@ -15,11 +20,19 @@ export interface DispatcherOptions {
   delivery: Delivery;
   clock: Clock;
   logger: Logger;
+  pacer?: Pacer;
   /** First retry delay; doubled on every further failure up to `retryMaxMs`. */
   retryBaseMs?: number;
   retryMaxMs?: number;
   /** How often to look for work written by other processes (the CLI) when nothing is due. */
   idlePollMs?: number;
+  /**
+   * New alerts for a chat that arrive within this long after the previous alert
+   * to it wait for the window to close and go as one message.
+   */
+  groupWindowMs?: number;
+  /** Chats served at the same time. */
+  concurrency?: number;
 }
 
 export interface DispatchSummary {
@@ -27,16 +40,24 @@ export interface DispatchSummary {
   failed: number;
 }
 
+const GROUPABLE = 'incident.opened';
+const MAX_GROUP = 50;
+
 /**
  * Delivers the outbox. A message is marked sent right after its delivery
  * succeeds, so a crash can repeat at most the one message in flight. Messages
  * to one chat go strictly in order: a chat whose oldest message waits for a
- * retry sends nothing newer.
+ * retry sends nothing newer. Different chats are served side by side, paced.
  */
 export class Dispatcher {
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
   private readonly idlePollMs: number;
+  private readonly groupWindowMs: number;
+  private readonly concurrency: number;
+  private readonly pacer: Pacer;
+  /** When each chat last got a new-alert message: the start of its grouping window. */
+  private readonly lastAlertAt = new Map<number, number>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
@@ -46,29 +67,60 @@ export class Dispatcher {
     this.retryBaseMs = options.retryBaseMs ?? 2_000;
     this.retryMaxMs = options.retryMaxMs ?? 5 * 60_000;
     this.idlePollMs = options.idlePollMs ?? 5_000;
+    this.groupWindowMs = options.groupWindowMs ?? 30_000;
+    this.concurrency = options.concurrency ?? 8;
+    this.pacer = options.pacer ?? new SlidingWindowPacer();
   }
 
-  /** Deliver everything due now, chat by chat, until nothing due is left. */
+  /** Deliver everything due now, until nothing due is left (or only held groups remain). */
   async runOnce(): Promise<DispatchSummary> {
-    const { db, delivery, clock, logger } = this.options;
     const summary: DispatchSummary = { sent: 0, failed: 0 };
-    const failedChats = new Set<number>();
+    const done = new Set<number>();
     for (;;) {
-      const heads = dueHeadsOfChats(db, clock(), 200).filter((m) => !failedChats.has(m.chatId));
-      if (heads.length === 0) return summary;
-      for (const message of heads) {
-        try {
-          await delivery.deliver(message);
-          markSent(db, message.id, clock());
-          summary.sent++;
-        } catch (err) {
-          const attempts = message.attempts + 1;
-          const delay = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** (attempts - 1));
-          markFailed(db, message.id, attempts, new Date(clock().getTime() + delay), errorText(err));
-          logger.warn({ outboxId: message.id, chatId: message.chatId, attempts, retryInMs: delay, err }, 'delivery failed, will retry');
-          failedChats.add(message.chatId);
-          summary.failed++;
+      const chats = chatsWithDueMessages(this.options.db, this.options.clock(), 500).filter((c) => !done.has(c));
+      if (chats.length === 0) return summary;
+      for (let i = 0; i < chats.length; i += this.concurrency) {
+        await Promise.all(chats.slice(i, i + this.concurrency).map((chatId) => this.drainChat(chatId, summary)));
+      }
+      for (const chatId of chats) done.add(chatId);
+    }
+  }
+
+  /** Send a chat's due messages in order; stop at a failure or at a group still collecting. */
+  private async drainChat(chatId: number, summary: DispatchSummary): Promise<void> {
+    const { db, delivery, clock, logger } = this.options;
+    for (;;) {
+      const pending = pendingOfChat(db, chatId, MAX_GROUP);
+      const head = pending[0];
+      const now = clock().getTime();
+      if (!head || head.nextAttemptAt.getTime() > now) return;
+
+      let batch: OutboxRow[] = [head];
+      if (head.kind === GROUPABLE) {
+        const windowEnd = (this.lastAlertAt.get(chatId) ?? -Infinity) + this.groupWindowMs;
+        if (now < windowEnd && head.attempts === 0) return; // collecting: goes when the window closes
+        batch = [];
+        for (const message of pending) {
+          if (message.kind !== GROUPABLE || message.nextAttemptAt.getTime() > now) break;
+          batch.push(message);
         }
+      }
+
+      await this.pacer.acquire(chatId);
+      try {
+        await delivery.deliver(batch);
+        const sentAt = clock();
+        for (const message of batch) markSent(db, message.id, sentAt);
+        if (head.kind === GROUPABLE) this.lastAlertAt.set(chatId, sentAt.getTime());
+        summary.sent += batch.length;
+      } catch (err) {
+        const attempts = head.attempts + 1;
+        const delay = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** (attempts - 1));
+        const retryAt = new Date(clock().getTime() + delay);
+        for (const message of batch) markFailed(db, message.id, attempts, retryAt, errorText(err));
+        logger.warn({ outboxIds: batch.map((m) => m.id), chatId, attempts, retryInMs: delay, err }, 'delivery failed, will retry');
+        summary.failed += batch.length;
+        return;
       }
     }
   }
@@ -97,7 +149,7 @@ export class Dispatcher {
     });
   }
 
-  /** Stop taking new work and wait for the message in flight. */
+  /** Stop taking new work and wait for the messages in flight. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
@@ -116,8 +168,13 @@ export class Dispatcher {
     if (this.stopped) return;
     let delay = this.idlePollMs;
     try {
+      const now = this.options.clock().getTime();
       const due = nextDueAt(this.options.db);
-      if (due) delay = Math.min(delay, Math.max(0, due.getTime() - this.options.clock().getTime()));
+      if (due) delay = Math.min(delay, Math.max(0, due.getTime() - now));
+      for (const startedAt of this.lastAlertAt.values()) {
+        const closes = startedAt + this.groupWindowMs - now;
+        if (closes > 0) delay = Math.min(delay, closes);
+      }
     } catch (err) {
       this.options.logger.error({ err }, 'cannot read the outbox');
     }

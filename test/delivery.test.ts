@@ -5,6 +5,7 @@ import { closeDb, openDb } from '../db/open.ts';
 import { enqueue, pendingCount } from '../db/outbox.ts';
 import { outbox } from '../db/schema.ts';
 import { Dispatcher } from '../delivery/dispatcher.ts';
+import { SlidingWindowPacer, unpaced } from '../delivery/pacer.ts';
 import { ingestReport } from '../intake/ingest.ts';
 import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
 import { parseReport } from '../intake/parse-report.ts';
@@ -73,9 +74,9 @@ describe('reliable delivery through the outbox', () => {
     put(1001, 2);
     put(2001, 3);
     const failing = new (class extends RecordingDelivery {
-      override async deliver(message: Parameters<RecordingDelivery['deliver']>[0]) {
-        if (message.chatId === 1001 && this.failures-- > 0) throw new Error('chat 1001 unavailable');
-        return super.deliver(message);
+      override async deliver(batch: Parameters<RecordingDelivery['deliver']>[0]) {
+        if (batch[0]!.chatId === 1001 && this.failures-- > 0) throw new Error('chat 1001 unavailable');
+        return super.deliver(batch);
       }
     })();
     failing.failures = 1;
@@ -116,8 +117,8 @@ describe('reliable delivery through the outbox', () => {
     // Delivery of message 1 succeeds, but the process dies before marking it sent.
     const delivered: unknown[] = [];
     const dying = {
-      deliver: async (m: { payload: unknown }) => {
-        delivered.push(m.payload);
+      deliver: async (batch: { payload: unknown }[]) => {
+        delivered.push(...batch.map((m) => m.payload));
         throw Object.assign(new Error('killed'), { fatal: true });
       },
     };
@@ -139,7 +140,7 @@ describe('from a report to the delivery channel', () => {
   it('a report that says the key is lost reaches the delivery within a second', async () => {
     const fleet = seedFleet({ db: t.db, clock: systemClock, actor: 'test' });
     const delivery = new RecordingDelivery();
-    const dispatcher = new Dispatcher({ db: t.db, delivery, clock: systemClock, logger: silentLogger() });
+    const dispatcher = new Dispatcher({ db: t.db, delivery, clock: systemClock, logger: silentLogger(), pacer: unpaced });
     dispatcher.start();
     const intake = await startIntake(t.db, systemClock, { onIncidentChange: () => dispatcher.wake() });
     try {
@@ -154,5 +155,67 @@ describe('from a report to the delivery channel', () => {
       await intake.close();
       await dispatcher.stop();
     }
+  });
+});
+
+describe('grouping and pacing', () => {
+  const clock = testClock('2023-02-15T06:00:00Z');
+  let t: TestDb;
+  beforeEach(() => {
+    clock.set('2023-02-15T06:00:00Z');
+    t = testDb();
+  });
+  afterEach(() => t.close());
+  const alert = (chatId: number, n: number) => enqueue(t.db, { kind: 'incident.opened', chatId, incidentId: null, payload: { n } }, clock());
+
+  it('sends the first alert at once and collects the next ones for the window into one message', async () => {
+    const delivery = new RecordingDelivery();
+    const dispatcher = testDispatcher(t.db, clock, delivery, 30_000);
+    alert(-100, 1);
+    await dispatcher.runOnce();
+    clock.advance(1000);
+    alert(-100, 2);
+    alert(-100, 3);
+    enqueue(t.db, { kind: 'incident.acknowledged', chatId: -100, incidentId: null, payload: { n: 4 } }, clock());
+    await dispatcher.runOnce();
+    expect(delivery.batches.map((b) => b.map((m) => m.payload))).toEqual([[{ n: 1 }]]);
+    clock.advance(29_000);
+    await dispatcher.runOnce();
+    expect(delivery.batches.map((b) => b.map((m) => m.payload))).toEqual([[{ n: 1 }], [{ n: 2 }, { n: 3 }], [{ n: 4 }]]);
+  });
+
+  it('sends alerts that are due together as one message', async () => {
+    const delivery = new RecordingDelivery();
+    for (let i = 1; i <= 5; i++) alert(1001, i);
+    await testDispatcher(t.db, clock, delivery).runOnce();
+    expect(delivery.batches).toHaveLength(1);
+    expect(delivery.batches[0]).toHaveLength(5);
+  });
+
+  it('paces sends: one a second per private chat, one per three seconds per group, 30 a second overall', async () => {
+    let now = 0;
+    const waits: number[] = [];
+    const pacer = new SlidingWindowPacer(undefined, () => now, async (ms) => {
+      waits.push(ms);
+      now += ms;
+    });
+    const times = async (chatId: number, count: number) => {
+      const at: number[] = [];
+      for (let i = 0; i < count; i++) {
+        await pacer.acquire(chatId);
+        at.push(now);
+      }
+      return at;
+    };
+    expect(await times(1001, 3)).toEqual([0, 1000, 2000]);
+    expect(await times(-100, 3)).toEqual([2000, 5000, 8000]);
+    now = 100_000;
+    const burst: number[] = [];
+    for (let chat = 1; chat <= 31; chat++) {
+      await pacer.acquire(chat);
+      burst.push(now);
+    }
+    expect(burst.slice(0, 30).every((at) => at === 100_000)).toBe(true);
+    expect(burst[30]).toBe(101_000);
   });
 });

@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { closeDb, openDb, type DB } from '../db/open.ts';
 import { Dispatcher, type Delivery, type OutboxMessage } from '../delivery/dispatcher.ts';
+import { unpaced } from '../delivery/pacer.ts';
 import { buildIntakeServer } from '../intake/server.ts';
 import { DEFAULT_INCIDENT_SETTINGS, type IncidentSettings } from '../incidents/settings.ts';
 import type { RegistryContext } from '../registry/context.ts';
@@ -132,18 +133,20 @@ export async function postReport(
 /** A delivery channel that records what it was given, and can be told to fail. */
 export class RecordingDelivery implements Delivery {
   readonly delivered: OutboxMessage[] = [];
+  readonly batches: OutboxMessage[][] = [];
   /** Fail this many deliveries from now on (Infinity: until told otherwise). */
   failures = 0;
   attempts = 0;
   private waiters: { count: number; resolve: () => void }[] = [];
 
-  async deliver(message: OutboxMessage): Promise<void> {
+  async deliver(batch: OutboxMessage[]): Promise<void> {
     this.attempts++;
     if (this.failures > 0) {
       this.failures--;
       throw new Error('channel unavailable');
     }
-    this.delivered.push(message);
+    this.batches.push(batch);
+    this.delivered.push(...batch);
     this.waiters = this.waiters.filter((w) => (this.delivered.length >= w.count ? (w.resolve(), false) : true));
   }
 
@@ -158,6 +161,6 @@ export class RecordingDelivery implements Delivery {
   }
 }
 
-export function testDispatcher(db: DB, clock: () => Date, delivery: Delivery): Dispatcher {
-  return new Dispatcher({ db, delivery, clock, logger: silentLogger(), retryBaseMs: 1000, retryMaxMs: 60_000 });
+export function testDispatcher(db: DB, clock: () => Date, delivery: Delivery, groupWindowMs = 30_000): Dispatcher {
+  return new Dispatcher({ db, delivery, clock, logger: silentLogger(), retryBaseMs: 1000, retryMaxMs: 60_000, pacer: unpaced, groupWindowMs });
 }
