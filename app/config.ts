@@ -26,6 +26,31 @@ const duration = z.string().transform((text, ctx) => {
   }
 });
 
+const url = (what: string) =>
+  z
+    .string()
+    .trim()
+    .refine(
+      (value) => {
+        try {
+          const parsed = new URL(value);
+          return parsed.protocol === 'https:' || parsed.protocol === 'http:';
+        } catch {
+          return false;
+        }
+      },
+      { error: `expected ${what}` },
+    );
+
+const idList = z.string().transform((text, ctx) => {
+  const ids = text.split(/[\s,;]+/).filter(Boolean);
+  if (!ids.every((id) => /^\d{1,15}$/.test(id))) {
+    ctx.addIssue({ code: 'custom', message: 'expected Telegram user ids separated by commas, such as 111111111,222222222' });
+    return z.NEVER;
+  }
+  return ids.map(Number);
+});
+
 const schema = z.object({
   DATABASE_PATH: z.string().trim().min(1, { error: 'expected a file path' }).default('./data/dozor.sqlite'),
   HTTP_HOST: z.string().trim().min(1, { error: 'expected a host name or address' }).default('127.0.0.1'),
@@ -40,9 +65,38 @@ const schema = z.object({
   CHECK_CRON: cronExpression.default('* * * * *'),
   REMIND_EVERY: duration.default(4 * 3_600_000),
   ESCALATE_AFTER: duration.default(60 * 60_000),
+  BOT_TOKEN: z
+    .string()
+    .trim()
+    .regex(/^\d+:[A-Za-z0-9_-]{20,}$/, { error: 'expected a bot token from @BotFather, such as 123456789:AAH…' })
+    .optional(),
+  TELEGRAM_API_ROOT: url('the address of a Bot API server, such as http://127.0.0.1:8081').optional(),
+  WEBHOOK_URL: url('the public https:// address Telegram should post updates to').optional(),
+  WEBHOOK_SECRET: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,256}$/, { error: 'expected 1-256 characters A-Z, a-z, 0-9, _ or -' })
+    .optional(),
+  ADMIN_IDS: idList.default([]),
+  RUNBOOK_BASE_URL: url('an http(s) address under which <RuleId>.md runbook pages live')
+    .transform((base) => (base.endsWith('/') ? base : `${base}/`))
+    .optional(),
+  ALERT_GROUP_WINDOW: duration.default(30_000),
+  MORNING_HOUR: z.coerce
+    .number({ error: 'expected an hour 0-23' })
+    .int({ error: 'expected an hour 0-23' })
+    .min(0, { error: 'expected an hour 0-23' })
+    .max(23, { error: 'expected an hour 0-23' })
+    .default(9),
 });
 
 export type Config = z.infer<typeof schema>;
+
+/** Said when the service is started without a bot token. */
+export const MISSING_BOT_TOKEN = [
+  'BOT_TOKEN is not set: dozor needs a Telegram bot to deliver alerts.',
+  'Create one with @BotFather in Telegram (send /newbot), then put its token in the environment or in .env:',
+  '  BOT_TOKEN=123456789:AAH...',
+].join('\n');
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

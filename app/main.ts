@@ -1,5 +1,5 @@
 import { systemClock } from '../core/clock.ts';
-import { ConfigError, loadEnv, parseConfig } from './config.ts';
+import { ConfigError, loadEnv, MISSING_BOT_TOKEN, parseConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { startService } from './service.ts';
 
@@ -9,6 +9,11 @@ try {
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err;
   process.stderr.write(`dozor: ${err.message}\nSee README.md, section "Configuration".\n`);
+  process.exit(1);
+}
+
+if (!config.BOT_TOKEN) {
+  process.stderr.write(`dozor: ${MISSING_BOT_TOKEN}\nSee README.md, section "Configuration".\n`);
   process.exit(1);
 }
 

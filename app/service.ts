@@ -1,12 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../core/clock.ts';
+import type { BotSettings } from '../bot/context.ts';
+import { startTelegram, type TelegramRuntime } from '../bot/runtime.ts';
 import { closeDb, openDb, type DB } from '../db/open.ts';
 import { Dispatcher, type Delivery } from '../delivery/dispatcher.ts';
+import { TelegramDelivery } from '../delivery/telegram.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
-import { buildIntakeServer } from '../intake/server.ts';
 import { JobScheduler } from '../jobs/scheduler.ts';
 import { runSweep } from '../jobs/sweep.ts';
+import { bootstrapAdmins } from '../registry/users.ts';
 import type { Config } from './config.ts';
+import { buildHttpServer } from './http.ts';
 import type { Logger } from './logger.ts';
 
 export interface Service {
@@ -15,29 +19,52 @@ export interface Service {
   /** The address the HTTP server listens on (with the real port when 0 was asked for). */
   url: string;
   dispatcher: Dispatcher | undefined;
+  telegram: TelegramRuntime | undefined;
   stop(): Promise<void>;
 }
 
 export interface ServiceDeps {
   clock: Clock;
   logger: Logger;
-  /** Where announcements go; without one they wait in the outbox. */
+  /** Where announcements go when there is no bot token (tests); with a token, Telegram. */
   delivery?: Delivery;
 }
 
 /**
- * Open the database, start the intake server, the scheduled checks and the
- * outbox dispatcher. Stopping reverses it: no new requests, scheduled and
- * in-flight work ends, the database closes.
+ * Open the database, start the HTTP server, the Telegram bot, the scheduled
+ * checks and the outbox dispatcher. Stopping reverses it: polling stops, no
+ * new requests, scheduled and in-flight work ends, the database closes.
  */
 export async function startService(config: Config, deps: ServiceDeps): Promise<Service> {
   const { clock, logger } = deps;
   const db = openDb(config.DATABASE_PATH);
   const settings: IncidentSettings = { remindEveryMs: config.REMIND_EVERY, escalateAfterMs: config.ESCALATE_AFTER };
-  const dispatcher = deps.delivery ? new Dispatcher({ db, delivery: deps.delivery, clock, logger }) : undefined;
-  const wakeDispatcher = () => dispatcher?.wake();
+  const botSettings: BotSettings = {
+    displayTz: config.DISPLAY_TZ,
+    runbookBaseUrl: config.RUNBOOK_BASE_URL ?? null,
+    morningHour: config.MORNING_HOUR,
+  };
+  bootstrapAdmins({ db, clock, actor: 'system' }, config.ADMIN_IDS);
 
-  const http = buildIntakeServer({ db, clock, logger, settings, onIncidentChange: wakeDispatcher });
+  let dispatcher: Dispatcher | undefined;
+  const wakeDispatcher = () => dispatcher?.wake();
+  const http = buildHttpServer({ db, clock, logger, settings, onIncidentChange: wakeDispatcher });
+
+  const telegram = config.BOT_TOKEN
+    ? startTelegram(
+        {
+          token: config.BOT_TOKEN,
+          ...(config.TELEGRAM_API_ROOT ? { apiRoot: config.TELEGRAM_API_ROOT } : {}),
+          ...(config.WEBHOOK_URL ? { webhookUrl: config.WEBHOOK_URL } : {}),
+          ...(config.WEBHOOK_SECRET ? { webhookSecret: config.WEBHOOK_SECRET } : {}),
+        },
+        { db, clock, logger, settings: botSettings, onIncidentChange: wakeDispatcher },
+        http,
+      )
+    : undefined;
+  const delivery = telegram ? new TelegramDelivery({ api: telegram.bot.api, db, clock, logger, settings: botSettings }) : deps.delivery;
+  if (delivery) dispatcher = new Dispatcher({ db, delivery, clock, logger, groupWindowMs: config.ALERT_GROUP_WINDOW });
+
   const scheduler = new JobScheduler(logger);
   const sweep = () => {
     const summary = runSweep({ db, settings }, clock());
@@ -49,6 +76,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
   try {
     url = await http.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
   } catch (err) {
+    await telegram?.stop();
     closeDb(db);
     throw err;
   }
@@ -61,11 +89,12 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      await telegram?.stop();
       await http.close();
       await scheduler.stop();
       await dispatcher?.stop();
       closeDb(db);
       logger.info('dozor stopped');
     })());
-  return { db, http, url, dispatcher, stop };
+  return { db, http, url, dispatcher, telegram, stop };
 }

@@ -18,14 +18,17 @@ export interface Audience {
 
 export type AnnouncementKind = 'opened' | 'acknowledged' | 'resolved' | 'reminder' | 'escalated';
 
-export function recipientsFor(kind: AnnouncementKind, audience: Audience): number[] {
+/**
+ * `escalated`: the incident was escalated, so whoever got the escalation also
+ * hears that it was acknowledged or resolved.
+ */
+export function recipientsFor(kind: AnnouncementKind, audience: Audience, escalated = false): number[] {
   const admins = audience.admins.filter((a) => a.active).map((a) => a.telegramId);
-  if (kind === 'escalated') {
-    if (audience.lead?.active) return [audience.lead.telegramId];
-    return admins;
-  }
-  if (audience.clientChatId !== null) return [audience.clientChatId];
+  const escalation = audience.lead?.active ? [audience.lead.telegramId] : admins;
+  if (kind === 'escalated') return escalation;
   // A private chat's id is the user's Telegram id.
-  if (audience.manager?.active) return [audience.manager.telegramId];
-  return admins;
+  const primary =
+    audience.clientChatId !== null ? [audience.clientChatId] : audience.manager?.active ? [audience.manager.telegramId] : admins;
+  if (escalated && (kind === 'acknowledged' || kind === 'resolved')) return [...new Set([...primary, ...escalation])];
+  return primary;
 }

@@ -34,3 +34,11 @@ export function listClients(db: Queryable): ClientSummary[] {
     .orderBy(asc(clients.name))
     .all();
 }
+
+export function updateClientManager(db: Queryable, clientId: number, managerId: number | null): void {
+  db.update(clients).set({ managerId }).where(eq(clients.id, clientId)).run();
+}
+
+export function updateClientChat(db: Queryable, from: number, to: number): number {
+  return db.update(clients).set({ chatId: to }).where(eq(clients.chatId, from)).run().changes;
+}

@@ -1,6 +1,7 @@
-import { and, asc, desc, eq, isNotNull, isNull, lte, ne, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNotNull, isNull, lte, ne, or, sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/sqlite-core';
 import type { Queryable } from './open.ts';
-import { clients, incidentEvents, incidents, installations } from './schema.ts';
+import { clients, incidentEvents, incidents, installations, users } from './schema.ts';
 
 export type Incident = typeof incidents.$inferSelect;
 export type NewIncident = typeof incidents.$inferInsert;
@@ -92,4 +93,51 @@ export function listIncidentsWithNames(db: Queryable, options: { includeResolved
     .orderBy(options.includeResolved ? desc(incidents.id) : asc(incidents.openedAt))
     .limit(options.limit ?? 1000);
   return query.all().map((r) => ({ ...r.incident, installationName: r.installationName, clientId: r.clientId, clientName: r.clientName }));
+}
+
+/** An incident with the names a message about it shows. */
+export interface IncidentView {
+  incident: Incident;
+  installationName: string;
+  clientId: number;
+  clientName: string;
+  managerId: number | null;
+  managerName: string | null;
+  managerLeadId: number | null;
+  acknowledgedByName: string | null;
+  resolvedByName: string | null;
+}
+
+export function getIncidentViews(db: Queryable, ids: readonly number[]): IncidentView[] {
+  if (ids.length === 0) return [];
+  const manager = alias(users, 'manager');
+  const acker = alias(users, 'acker');
+  const resolver = alias(users, 'resolver');
+  return db
+    .select({
+      incident: incidents,
+      installationName: installations.name,
+      clientId: clients.id,
+      clientName: clients.name,
+      managerId: clients.managerId,
+      managerName: manager.name,
+      managerLeadId: manager.leadId,
+      acknowledgedByName: acker.name,
+      resolvedByName: resolver.name,
+    })
+    .from(incidents)
+    .innerJoin(installations, eq(installations.id, incidents.installationId))
+    .innerJoin(clients, eq(clients.id, installations.clientId))
+    .leftJoin(manager, eq(manager.telegramId, clients.managerId))
+    .leftJoin(acker, sql`${incidents.acknowledgedBy} = 'tg:' || ${acker.telegramId}`)
+    .leftJoin(resolver, sql`${incidents.resolvedBy} = 'tg:' || ${resolver.telegramId}`)
+    .where(inArray(incidents.id, [...ids]))
+    .orderBy(asc(incidents.id))
+    .all()
+    .map((row) => ({
+      ...row,
+      // People are shown by name; other actors (cli:…, system) as they are.
+      acknowledgedByName: row.acknowledgedByName ?? row.incident.acknowledgedBy,
+      resolvedByName: row.resolvedByName ?? row.incident.resolvedBy,
+    }));
 }

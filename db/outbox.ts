@@ -67,3 +67,8 @@ export function nextDueAt(db: Queryable): Date | null {
 export function pendingCount(db: Queryable): number {
   return db.select({ n: sql<number>`count(*)` }).from(outbox).where(eq(outbox.status, 'pending')).get()?.n ?? 0;
 }
+
+/** Pending messages follow a group that Telegram turned into a supergroup. */
+export function moveOutboxChat(db: Queryable, from: number, to: number): void {
+  db.update(outbox).set({ chatId: to }).where(and(eq(outbox.chatId, from), eq(outbox.status, 'pending'))).run();
+}

@@ -25,6 +25,8 @@ export const users = sqliteTable(
     role: text('role', { enum: USER_ROLES }).notNull(),
     leadId: integer('lead_id').references((): AnySQLiteColumn => users.telegramId),
     active: flag('active').notNull().default(true),
+    /** Telegram's language code from the user's last update: messages to their private chat use it. */
+    language: text('language'),
     createdAt: createdAt(),
   },
   (t) => [index('users_lead_idx').on(t.leadId)],
@@ -261,4 +263,40 @@ export const policies = sqliteTable('policies', {
   value: text('value').notNull(),
   updatedAt: timestamp('updated_at').notNull(),
   updatedBy: text('updated_by').notNull(),
+});
+
+/** Someone unknown pressed /start: admins decide whether they become staff. */
+export const accessRequests = sqliteTable('access_requests', {
+  telegramId: integer('telegram_id').primaryKey(),
+  name: text('name').notNull(),
+  username: text('username'),
+  language: text('language'),
+  requestedAt: timestamp('requested_at').notNull(),
+  status: text('status', { enum: ['pending', 'approved', 'refused'] }).notNull(),
+  decidedBy: integer('decided_by'),
+  decidedAt: timestamp('decided_at'),
+});
+
+/** Which Telegram message announced which incident, so acknowledgements and resolutions can edit it. */
+export const telegramMessages = sqliteTable(
+  'telegram_messages',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    chatId: integer('chat_id').notNull(),
+    messageId: integer('message_id').notNull(),
+    incidentId: integer('incident_id')
+      .notNull()
+      .references(() => incidents.id),
+    /** `alert` (the announcement itself, alone or in a group), `reminder` or `escalation`. */
+    kind: text('kind').notNull(),
+    createdAt: timestamp('created_at').notNull(),
+  },
+  (t) => [index('telegram_messages_incident_idx').on(t.incidentId), index('telegram_messages_message_idx').on(t.chatId, t.messageId)],
+);
+
+/** Small key-value state, such as the bot's conversations in progress (they survive a restart). */
+export const keyValue = sqliteTable('key_value', {
+  key: text('key').primaryKey(),
+  value: text('value', { mode: 'json' }).$type<unknown>().notNull(),
+  updatedAt: timestamp('updated_at').notNull(),
 });

@@ -188,7 +188,7 @@ function notify(tx: Queryable, kind: AnnouncementKind, incident: Incident, subje
     resolvedAt: incident.resolvedAt?.toISOString() ?? null,
     resolution: incident.resolution,
   };
-  const chats = recipientsFor(kind, loadAudience(tx, subject.clientId));
+  const chats = recipientsFor(kind, loadAudience(tx, subject.clientId), incident.escalatedAt !== null);
   if (chats.length === 0) {
     // No chat, no manager, no lead, no admin: keep the fact on record so the gap can be found.
     recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'unroutable', actor: 'system', details: { kind } });

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { InputError } from '../core/errors.ts';
+import { InputError, NotFoundError } from '../core/errors.ts';
 import { recordAudit } from '../db/audit.ts';
 import type { Queryable } from '../db/open.ts';
-import { getUser, insertUser, type User } from '../db/users.ts';
+import { getUser, insertUser, updateUser, type User } from '../db/users.ts';
 import type { RegistryContext } from './context.ts';
 import { displayName, role, telegramUserId, validate } from './fields.ts';
 
@@ -49,4 +49,35 @@ export function requireActiveUser(db: Queryable, telegramId: number, what: strin
   if (!user) throw new InputError(`${what} ${telegramId} is not a registered user; add them with "dozor user add"`);
   if (!user.active) throw new InputError(`${what} ${telegramId} (${user.name}) is disabled`);
   return user;
+}
+
+/** Cut a person off (or let them back): their presses and commands are refused from this moment. */
+export function setUserActive(ctx: RegistryContext, telegramId: number, active: boolean): User {
+  return ctx.db.transaction(
+    (tx) => {
+      const user = getUser(tx, telegramId);
+      if (!user) throw new NotFoundError(`no user with Telegram id ${telegramId}`);
+      if (user.active === active) return user;
+      const updated = updateUser(tx, telegramId, { active });
+      recordAudit(tx, { at: ctx.clock(), actor: ctx.actor, action: active ? 'user.enable' : 'user.disable', subjectType: 'user', subjectId: telegramId });
+      return updated;
+    },
+    { behavior: 'immediate' },
+  );
+}
+
+/** Make sure the configured admins exist and are admins (ADMIN_IDS). */
+export function bootstrapAdmins(ctx: RegistryContext, telegramIds: readonly number[]): void {
+  ctx.db.transaction(
+    (tx) => {
+      for (const telegramId of telegramIds) {
+        const user = getUser(tx, telegramId);
+        if (user && user.role === 'admin' && user.active) continue;
+        if (user) updateUser(tx, telegramId, { role: 'admin', active: true });
+        else insertUser(tx, { telegramId, name: `Admin ${telegramId}`, role: 'admin', createdAt: ctx.clock() });
+        recordAudit(tx, { at: ctx.clock(), actor: ctx.actor, action: 'user.bootstrap-admin', subjectType: 'user', subjectId: telegramId });
+      }
+    },
+    { behavior: 'immediate' },
+  );
 }

@@ -12,7 +12,22 @@ describe('configuration', () => {
       CHECK_CRON: '* * * * *',
       REMIND_EVERY: 4 * 3_600_000,
       ESCALATE_AFTER: 3_600_000,
+      ADMIN_IDS: [],
+      ALERT_GROUP_WINDOW: 30_000,
+      MORNING_HOUR: 9,
     });
+  });
+
+  it('reads the Telegram settings', () => {
+    const config = parseConfig({
+      BOT_TOKEN: '123456789:AAHfakefakefakefakefakefakefake',
+      ADMIN_IDS: '111, 222;333',
+      RUNBOOK_BASE_URL: 'https://dozor.example.ru/runbooks',
+      WEBHOOK_URL: 'https://dozor.example.ru/telegram',
+    });
+    expect(config).toMatchObject({ ADMIN_IDS: [111, 222, 333], RUNBOOK_BASE_URL: 'https://dozor.example.ru/runbooks/' });
+    expect(() => parseConfig({ BOT_TOKEN: 'secret' })).toThrowError(/BOT_TOKEN: expected a bot token from @BotFather/);
+    expect(() => parseConfig({ ADMIN_IDS: 'anna' })).toThrowError(/ADMIN_IDS: expected Telegram user ids/);
   });
 
   it('reads durations and cron expressions', () => {

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { closeDb, openDb, type DB } from '../db/open.ts';
 import { Dispatcher, type Delivery, type OutboxMessage } from '../delivery/dispatcher.ts';
 import { unpaced } from '../delivery/pacer.ts';
-import { buildIntakeServer } from '../intake/server.ts';
+import { buildHttpServer } from '../app/http.ts';
 import { DEFAULT_INCIDENT_SETTINGS, type IncidentSettings } from '../incidents/settings.ts';
 import type { RegistryContext } from '../registry/context.ts';
 import { addClient } from '../registry/clients.ts';
@@ -78,7 +78,7 @@ export async function startIntake(
   clock: () => Date,
   options: { settings?: IncidentSettings; onIncidentChange?: () => void } = {},
 ): Promise<TestIntake> {
-  const app = buildIntakeServer({
+  const app = buildHttpServer({
     db,
     clock,
     logger: silentLogger(),

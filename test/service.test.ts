@@ -1,51 +1,85 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../core/clock.ts';
+import { closeDb, openDb } from '../db/open.ts';
+import { TelegramStandIn, type BotEvent, type StoredMessage } from '../standin/telegram.ts';
 import { ROOT } from './cli-helpers.ts';
-import { tempDir } from './helpers.ts';
+import { postReport, seedFleet, tempDir } from './helpers.ts';
+import { startServiceProcess } from './process-helpers.ts';
 
-/** Start the service the way `npm start` does and wait for it to say where it listens. */
-function startProcess(env: Record<string, string>): Promise<{ child: ChildProcessWithoutNullStreams; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'app/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, HTTP_PORT: '0', ...env },
-  });
-  return new Promise((resolve, reject) => {
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('exit', (code) => reject(new Error(`service exited with ${code}: ${stderr}`)));
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      const entry = JSON.parse(line) as { msg?: string; url?: string };
-      if (entry.msg === 'dozor is running' && entry.url) resolve({ child, url: entry.url });
-    });
-  });
+const manager = { id: 1001, first_name: 'Ксения' };
+
+function runToExit(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'app/main.ts'], { cwd: ROOT, env: { ...process.env, ...env } });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stderr })));
 }
 
-describe('the service process', () => {
+describe('the service process against a stand-in for the Bot API', () => {
   const dir = tempDir();
-  afterAll(() => dir.cleanup());
+  const database = join(dir.path, 'nested', 'dozor.sqlite');
+  let standIn: TelegramStandIn;
+  let token = '';
 
-  it('creates and migrates its database, answers /healthz and stops cleanly on SIGTERM', async () => {
-    const database = join(dir.path, 'nested', 'dozor.sqlite');
-    const { child, url } = await startProcess({ DATABASE_PATH: database });
-    expect(existsSync(database)).toBe(true);
-    const health = await fetch(`${url}/healthz`);
-    expect(health.status).toBe(200);
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+  beforeAll(async () => {
+    standIn = await TelegramStandIn.start();
+    const db = openDb(database);
+    token = seedFleet({ db, clock: systemClock, actor: 'test' }).token;
+    closeDb(db);
+  });
+  afterAll(async () => {
+    await standIn.close();
+    dir.cleanup();
+  });
+
+  it('runs as `npm start` does: a lost key becomes an alert in the manager\'s chat, «Принять» edits it, /status answers, SIGTERM stops it', async () => {
+    const service = await startServiceProcess({
+      DATABASE_PATH: database,
+      BOT_TOKEN: standIn.token,
+      TELEGRAM_API_ROOT: standIn.url,
+      ADMIN_IDS: '3001',
+    });
+    try {
+      expect(existsSync(database)).toBe(true);
+      expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
+
+      const res = await postReport(service.url, '<report id="evening"><senselock state="lost"/></report>', { token });
+      expect(res.status).toBe(202);
+      const sent = (await standIn.waitFor(
+        (e) => e.type === 'sent' && e.message.chatId === manager.id && e.message.text.includes('Ключ SenseLock потерян'),
+      )) as Extract<BotEvent, { type: 'sent' }>;
+      const alert: StoredMessage = sent.message;
+      expect(alert.parseMode).toBe('HTML');
+      const ack = alert.buttons.flat().find((b) => b.text === '✅ Принять')!;
+
+      standIn.press(manager, alert, ack.callback_data!);
+      await standIn.waitFor((e) => e.type === 'edited' && e.message.messageId === alert.messageId && e.message.text.includes('Принял(а): Ксения Шабанова'));
+      await standIn.waitFor((e) => e.type === 'answered' && e.text === 'Принято ✅');
+
+      standIn.userSays(manager, '/status Ромашка');
+      await standIn.waitFor((e) => e.type === 'sent' && e.message.chatId === manager.id && e.message.text.includes('🏢 <b>ООО «Ромашка»</b>'));
+      expect((standIn.registeredCommands as { command: string }[]).map((c) => c.command)).toContain('status');
+    } finally {
+      expect(await service.stop('SIGTERM')).toBe(0);
+    }
+    expect(service.log.some((line) => line.includes('dozor stopped'))).toBe(true);
+    // Secrets never reach the log.
+    expect(service.log.join('\n')).not.toContain(standIn.token);
+    expect(service.log.join('\n')).not.toContain(token);
+  });
+
+  it('refuses to start without BOT_TOKEN, saying how to get one', async () => {
+    const { code, stderr } = await runToExit({ DATABASE_PATH: database, BOT_TOKEN: '' });
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/BOT_TOKEN is not set/);
+    expect(stderr).toMatch(/@BotFather/);
   });
 
   it('refuses to start on invalid configuration, naming the variable', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'app/main.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, HTTP_PORT: 'eighty' },
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const { code, stderr } = await runToExit({ DATABASE_PATH: database, HTTP_PORT: 'eighty' });
     expect(code).toBe(1);
     expect(stderr).toMatch(/HTTP_PORT: expected a port number/);
   });

@@ -17,7 +17,7 @@ import {
   setThresholds,
   type NewInstallationInput,
 } from '../../registry/installations.ts';
-import { addUser } from '../../registry/users.ts';
+import { addUser, setUserActive } from '../../registry/users.ts';
 import { describeThresholds, emit, table } from '../output.ts';
 import { run } from '../run.ts';
 import { installationJson, installationText, type InstallationView } from '../show-installation.ts';
@@ -58,6 +58,24 @@ export function registerRegistryCommands(program: Command): void {
         );
       }),
     );
+
+  for (const [name, active] of [
+    ['disable', false],
+    ['enable', true],
+  ] as const) {
+    user
+      .command(name)
+      .description(active ? 'let a staff member back in' : 'cut a staff member off at once (their presses and commands are refused)')
+      .argument('<telegram-id>', 'Telegram user id')
+      .action(
+        run((ctx, { json, args }) => {
+          const id = Number(args[0]);
+          if (!Number.isSafeInteger(id) || id <= 0) throw new InputError(`"${args[0]}" is not a Telegram user id`);
+          const changed = setUserActive(ctx, id, active);
+          emit(json, { id: changed.telegramId, active: changed.active }, () => `${changed.name} (${changed.telegramId}) is ${changed.active ? 'enabled' : 'disabled'}.`);
+        }),
+      );
+  }
 
   // ------------------------------------------------------------------ clients
 

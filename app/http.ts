@@ -1,0 +1,78 @@
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from './logger.ts';
+import { intakeRoutes, MAX_REPORT_BYTES, type IntakeDeps } from '../intake/routes.ts';
+import { isStorageUnavailable } from '../intake/storage-errors.ts';
+
+export interface HttpDeps extends IntakeDeps {
+  logger: Logger;
+}
+
+const RUNBOOKS = fileURLToPath(new URL('../docs/alerts/', import.meta.url));
+
+/**
+ * The service's one HTTP server: agent intake, health, runbook pages, and
+ * (added by the service) the Telegram webhook. Errors are answered as JSON
+ * with a status that tells the caller whether to fix the request or retry.
+ */
+export function buildHttpServer(deps: HttpDeps): FastifyInstance {
+  const { db, logger } = deps;
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+  });
+
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    if (isStorageUnavailable(error)) {
+      request.log.error({ err: error }, 'storage unavailable');
+      return reply.code(503).header('retry-after', '30').send({ error: 'storage is unavailable, retry later' });
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 500) {
+      request.log.error({ err: error }, 'request failed');
+      return reply.code(500).send({ error: 'internal error' });
+    }
+    return reply.code(status).send({ error: clientMessage(error, status) });
+  });
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `no route ${request.method} ${request.url}` }));
+
+  app.get('/healthz', async (_request, reply) => {
+    try {
+      db.$client.prepare('SELECT 1').get();
+      return { status: 'ok' };
+    } catch (err) {
+      logger.error({ err }, 'health check: database does not answer');
+      return reply.code(503).send({ status: 'unavailable' });
+    }
+  });
+
+  app.get<{ Params: { file: string } }>('/runbooks/:file', async (request, reply) => {
+    const file = request.params.file;
+    if (!/^[A-Za-z0-9]+\.md$/.test(file)) return reply.code(404).send({ error: 'no such runbook' });
+    try {
+      const text = await readFile(`${RUNBOOKS}${file}`, 'utf8');
+      return reply.type('text/markdown; charset=utf-8').send(text);
+    } catch {
+      return reply.code(404).send({ error: 'no such runbook' });
+    }
+  });
+
+  app.register(intakeRoutes(deps));
+  return app;
+}
+
+function clientMessage(error: Error & { code?: string }, status: number): string {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return `the report is larger than ${MAX_REPORT_BYTES / 1024} KiB`;
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return 'unsupported content type: send application/xml, text/xml or application/json';
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_BODY':
+      return 'the body is empty';
+    default:
+      return status === 415 ? 'unsupported content type' : error.message;
+  }
+}

@@ -1,0 +1,42 @@
+import type { ConversationFlavor } from '@grammyjs/conversations';
+import type { Context } from 'grammy';
+import type { Logger } from '../app/logger.ts';
+import type { Clock } from '../core/clock.ts';
+import type { DB } from '../db/open.ts';
+import type { User } from '../db/users.ts';
+import type { Lang } from './i18n.ts';
+import type { Texts } from './texts.ts';
+
+export interface BotSettings {
+  /** Time zone of every time the bot shows. */
+  displayTz: string;
+  /** Base of runbook links (`<base><RuleId>.md`), or null to show no link. */
+  runbookBaseUrl: string | null;
+  /** Hour (in displayTz) that "till morning" means. */
+  morningHour: number;
+}
+
+/** What the bot's handlers work with; injected so tests build the bot on a temporary database and clock. */
+export interface BotServices {
+  db: DB;
+  clock: Clock;
+  logger: Logger;
+  settings: BotSettings;
+  /** Tell the outbox dispatcher that announcements were written. */
+  onIncidentChange(): void;
+}
+
+/** Set by the first middleware on every update. */
+export interface StaffFlavor {
+  /** The registered staff member behind the update (active or not), or null for strangers. */
+  staff: User | null;
+  lang: Lang;
+  t: Texts;
+  services: BotServices;
+  log: Logger;
+}
+
+export type BotContext = ConversationFlavor<Context & StaffFlavor>;
+
+/** `tg:<id>`: how Telegram users appear in the audit log and incident history. */
+export const actorOf = (telegramId: number) => `tg:${telegramId}`;

@@ -1,0 +1,188 @@
+import { createConversation, type Conversation } from '@grammyjs/conversations';
+import { Composer, InlineKeyboard, type Context } from 'grammy';
+import { InputError, NotFoundError } from '../../core/errors.ts';
+import { listPendingRequests } from '../../db/access-requests.ts';
+import { recordAudit } from '../../db/audit.ts';
+import { updateClientManager } from '../../db/clients.ts';
+import { listUsers } from '../../db/users.ts';
+import { INSTALLATION_KINDS } from '../../db/schema.ts';
+import { addClient, resolveClient } from '../../registry/clients.ts';
+import { addInstallation } from '../../registry/installations.ts';
+import { requireActiveUser, setUserActive } from '../../registry/users.ts';
+import { actorOf, type BotContext, type BotServices } from '../context.ts';
+import { escapeHtml } from '../html.ts';
+import { texts } from '../texts.ts';
+import type { Lang } from '../i18n.ts';
+
+/**
+ * Admin work in the chat: dialogues to add a client, add an installation (its
+ * agent token shown once) and assign a manager, plus access requests and
+ * switching people off. Dialogues are replayed from SQLite, so a restart in
+ * the middle loses nothing; every side effect goes through `external`.
+ */
+export function adminFeature(services: BotServices): Composer<BotContext> {
+  const admin = new Composer<BotContext>();
+  const isAdmin = (ctx: BotContext) => ctx.staff?.active === true && ctx.staff.role === 'admin';
+  const actor = (telegramId: number) => ({ db: services.db, clock: services.clock, actor: actorOf(telegramId) });
+
+  type Convo = Conversation<BotContext, Context>;
+
+  /** Ask until the answer passes `accept` (which throws InputError with what is wrong); /cancel is handled outside. */
+  async function ask<T>(conversation: Convo, ctx: Context, lang: Lang, question: string, accept: (text: string) => T | Promise<T>, keyboard?: InlineKeyboard): Promise<T> {
+    await ctx.reply(question, keyboard ? { reply_markup: keyboard } : {});
+    for (;;) {
+      const answer = await conversation.wait();
+      const text = answer.message?.text ?? answer.callbackQuery?.data ?? '';
+      if (answer.callbackQuery) await answer.answerCallbackQuery();
+      try {
+        return await accept(text.trim());
+      } catch (err) {
+        if (!(err instanceof InputError || err instanceof NotFoundError)) throw err;
+        await answer.reply(texts(lang).conv.invalid(err.message));
+      }
+    }
+  }
+  const optional = (text: string) => (text === '-' || text === '' ? undefined : text);
+
+  async function addClientDialogue(conversation: Convo, ctx: Context) {
+    const { lang, adminId } = await conversation.external((outer: BotContext) => ({ lang: outer.lang, adminId: outer.from!.id }));
+    const c = texts(lang).conv;
+    const name = await ask(conversation, ctx, lang, c.clientName, (t) => t);
+    const inn = await ask(conversation, ctx, lang, c.clientInn, (t) => optional(t));
+    const managerId = await ask(conversation, ctx, lang, c.clientManager, (t) => optional(t));
+    const chatId = await ask(conversation, ctx, lang, c.clientChat, (t) => optional(t));
+    const created = await conversation.external(() => {
+      try {
+        const client = addClient(actor(adminId), { name, inn, managerId, chatId });
+        return { ok: true as const, id: client.id, name: client.name };
+      } catch (err) {
+        if (err instanceof InputError || err instanceof NotFoundError) return { ok: false as const, message: err.message };
+        throw err;
+      }
+    });
+    await ctx.reply(created.ok ? c.clientAdded(created.name, created.id) : c.invalid(created.message));
+  }
+
+  async function addInstallationDialogue(conversation: Convo, ctx: Context) {
+    const { lang, adminId } = await conversation.external((outer: BotContext) => ({ lang: outer.lang, adminId: outer.from!.id }));
+    const c = texts(lang).conv;
+    const client = await ask(conversation, ctx, lang, c.installationClient, (t) =>
+      conversation.external(() => {
+        try {
+          return { ok: true as const, id: resolveClient(services.db, t).id };
+        } catch (err) {
+          if (err instanceof NotFoundError) return { ok: false as const, message: err.message };
+          throw err;
+        }
+      }).then((r) => {
+        if (!r.ok) throw new NotFoundError(r.message);
+        return r.id;
+      }),
+    );
+    const name = await ask(conversation, ctx, lang, c.installationName, (t) => t);
+    const kinds = new InlineKeyboard();
+    for (const kind of INSTALLATION_KINDS) kinds.text(kind, kind);
+    const kind = await ask(conversation, ctx, lang, c.installationKind, (t) => {
+      if (!(INSTALLATION_KINDS as readonly string[]).includes(t)) throw new InputError(INSTALLATION_KINDS.join(', '));
+      return t as (typeof INSTALLATION_KINDS)[number];
+    }, kinds);
+    const host = await ask(conversation, ctx, lang, c.installationHost, (t) => optional(t));
+    const ip = await ask(conversation, ctx, lang, c.installationIp, (t) => optional(t));
+    const url = await ask(conversation, ctx, lang, c.installationUrl, (t) => optional(t));
+    const created = await conversation.external(() => {
+      try {
+        const issued = addInstallation(actor(adminId), { client: String(client), name, kind, host, ip, url });
+        return { ok: true as const, id: issued.installation.id, name: issued.installation.name, token: issued.token };
+      } catch (err) {
+        if (err instanceof InputError || err instanceof NotFoundError) return { ok: false as const, message: err.message };
+        throw err;
+      }
+    });
+    // The token exists in clear only in this one message.
+    await ctx.reply(created.ok ? c.installationAdded(escapeHtml(created.name), created.id, created.token) : escapeHtml(c.invalid(created.message)), {
+      parse_mode: 'HTML',
+    });
+  }
+
+  async function assignDialogue(conversation: Convo, ctx: Context) {
+    const { lang, adminId } = await conversation.external((outer: BotContext) => ({ lang: outer.lang, adminId: outer.from!.id }));
+    const c = texts(lang).conv;
+    const clientRef = await ask(conversation, ctx, lang, c.assignClient, (t) => t);
+    const managerRef = await ask(conversation, ctx, lang, c.assignManager, (t) => t);
+    const result = await conversation.external(() => {
+      try {
+        const clientRow = resolveClient(services.db, clientRef);
+        const manager = requireActiveUser(services.db, Number(managerRef), 'manager');
+        services.db.transaction((tx) => {
+          updateClientManager(tx, clientRow.id, manager.telegramId);
+          recordAudit(tx, {
+            at: services.clock(),
+            actor: actorOf(adminId),
+            action: 'client.assign',
+            subjectType: 'client',
+            subjectId: clientRow.id,
+            details: { from: clientRow.managerId, to: manager.telegramId },
+          });
+        });
+        return { ok: true as const, client: clientRow.name, manager: manager.name };
+      } catch (err) {
+        if (err instanceof InputError || err instanceof NotFoundError) return { ok: false as const, message: err.message };
+        throw err;
+      }
+    });
+    await ctx.reply(result.ok ? c.assigned(result.client, result.manager) : c.invalid(result.message));
+  }
+
+  admin.use(createConversation(addClientDialogue, 'addClient'));
+  admin.use(createConversation(addInstallationDialogue, 'addInstallation'));
+  admin.use(createConversation(assignDialogue, 'assign'));
+
+  const adminCommand = (command: string, conversation: string) =>
+    admin.command(command, async (ctx) => {
+      if (!isAdmin(ctx)) return ctx.reply(ctx.t.adminsOnly);
+      await ctx.conversation.exitAll();
+      await ctx.conversation.enter(conversation);
+    });
+  adminCommand('addclient', 'addClient');
+  adminCommand('addinstallation', 'addInstallation');
+  adminCommand('assign', 'assign');
+
+  admin.command('requests', async (ctx) => {
+    if (!isAdmin(ctx)) return ctx.reply(ctx.t.adminsOnly);
+    const pending = listPendingRequests(services.db);
+    if (pending.length === 0) return ctx.reply(ctx.t.requestsNone);
+    for (const request of pending.slice(0, 20)) {
+      await ctx.reply(ctx.t.accessRequestForAdmins(escapeHtml(request.name), request.telegramId, request.username ? escapeHtml(request.username) : null), {
+        parse_mode: 'HTML',
+        reply_markup: new InlineKeyboard()
+          .text(ctx.t.approveManager, `req:manager:${request.telegramId}`)
+          .text(ctx.t.approveLead, `req:lead:${request.telegramId}`)
+          .row()
+          .text(ctx.t.refuse, `req:refuse:${request.telegramId}`),
+      });
+    }
+  });
+
+  admin.command('users', async (ctx) => {
+    if (!isAdmin(ctx)) return ctx.reply(ctx.t.adminsOnly);
+    const users = listUsers(services.db).filter((u) => u.active);
+    const keyboard = new InlineKeyboard();
+    const lines = [ctx.t.usersTitle];
+    for (const user of users) {
+      lines.push(`• ${escapeHtml(user.name)} — ${ctx.t.roles[user.role] ?? user.role}, <code>${user.telegramId}</code>`);
+      if (user.telegramId !== ctx.from!.id) keyboard.text(ctx.t.disableButton(user.name).slice(0, 60), `udis:${user.telegramId}`).row();
+    }
+    return ctx.reply(lines.join('\n'), { parse_mode: 'HTML', reply_markup: keyboard });
+  });
+
+  admin.callbackQuery(/^udis:(\d+)$/, async (ctx) => {
+    if (!isAdmin(ctx)) {
+      recordAudit(services.db, { at: services.clock(), actor: actorOf(ctx.from.id), action: 'user.disable.denied', subjectType: 'user', subjectId: ctx.match[1] });
+      return ctx.answerCallbackQuery({ text: ctx.t.adminsOnly, show_alert: true });
+    }
+    const user = setUserActive(actor(ctx.from.id), Number(ctx.match[1]), false);
+    return ctx.answerCallbackQuery({ text: ctx.t.userDisabled(user.name), show_alert: true });
+  });
+
+  return admin;
+}

@@ -1,0 +1,136 @@
+import { Composer } from 'grammy';
+import { DateTime } from 'luxon';
+import { canAct } from '../../core/permissions.ts';
+import { recordAudit } from '../../db/audit.ts';
+import { getIncidentViews, type IncidentView } from '../../db/incidents.ts';
+import { getInstallation } from '../../db/installations.ts';
+import { getClientStatus } from '../../db/status.ts';
+import { acknowledge } from '../../incidents/actions.ts';
+import { addSilence } from '../../registry/silences.ts';
+import { actorOf, type BotContext } from '../context.ts';
+import { escapeHtml, fitMessage } from '../html.ts';
+import { formatTime } from '../i18n.ts';
+import { incidentsOfMessage } from '../message-store.ts';
+import { redrawMessage, runbookLink } from '../redraw.ts';
+import { renderClientStatus } from '../render/status.ts';
+
+/**
+ * The buttons under alerts. Every press is checked against the incident's
+ * client as it is now, whatever the button says: only the responsible
+ * manager, their lead and admins may act; refusals go to the audit log.
+ */
+export const alerts = new Composer<BotContext>();
+
+function allowed(ctx: BotContext, view: IncidentView, action: string): boolean {
+  if (canAct(ctx.staff, { managerId: view.managerId, managerLeadId: view.managerLeadId })) return true;
+  const { db, clock } = ctx.services;
+  recordAudit(db, {
+    at: clock(),
+    actor: actorOf(ctx.from!.id),
+    action: `${action}.denied`,
+    subjectType: 'incident',
+    subjectId: view.incident.id,
+  });
+  return false;
+}
+
+function renderOptions(ctx: BotContext) {
+  const { settings, clock } = ctx.services;
+  return { lang: ctx.lang, tz: settings.displayTz, now: clock(), runbookUrl: runbookLink(settings.runbookBaseUrl) };
+}
+
+/** Redraw the message the button was pressed under, from the incidents' current state. */
+async function redrawPressed(ctx: BotContext): Promise<void> {
+  const message = ctx.callbackQuery?.message;
+  if (!message) return;
+  const rendered = redrawMessage(ctx.services.db, message.chat.id, message.message_id, renderOptions(ctx));
+  if (!rendered) return;
+  await ctx
+    .editMessageText(rendered.text, { parse_mode: 'HTML', reply_markup: rendered.keyboard, link_preview_options: { is_disabled: true } })
+    .catch((err: unknown) => ctx.log.debug({ err }, 'message not redrawn'));
+}
+
+alerts.callbackQuery(/^ack:(\d+)$/, async (ctx) => {
+  const { db, clock } = ctx.services;
+  const [view] = getIncidentViews(db, [Number(ctx.match[1])]);
+  if (!view) return ctx.answerCallbackQuery({ text: ctx.t.alreadyResolved });
+  if (!allowed(ctx, view, 'incident.acknowledge')) return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
+  if (view.incident.status === 'resolved') {
+    await redrawPressed(ctx);
+    return ctx.answerCallbackQuery({ text: ctx.t.alreadyResolved });
+  }
+  const result = acknowledge({ db, clock, actor: actorOf(ctx.from.id) }, view.incident.id);
+  ctx.services.onIncidentChange();
+  await redrawPressed(ctx);
+  if (result.outcome === 'already') {
+    const [current] = getIncidentViews(db, [view.incident.id]);
+    const when = current!.incident.acknowledgedAt ? formatTime(current!.incident.acknowledgedAt, ctx.services.settings.displayTz) : '';
+    return ctx.answerCallbackQuery({ text: ctx.t.alreadyAcknowledged(current!.acknowledgedByName ?? '?', when), show_alert: true });
+  }
+  return ctx.answerCallbackQuery({ text: ctx.t.ackDone });
+});
+
+alerts.callbackQuery('ackall', async (ctx) => {
+  const { db, clock } = ctx.services;
+  const pressed = ctx.callbackQuery.message;
+  if (!pressed) return ctx.answerCallbackQuery();
+  // The incidents are those of the very message the button is under.
+  const views = getIncidentViews(db, incidentsOfMessage(db, pressed.chat.id, pressed.message_id));
+  let acknowledged = 0;
+  let refused = 0;
+  for (const view of views) {
+    if (view.incident.status !== 'open') continue;
+    if (!allowed(ctx, view, 'incident.acknowledge')) {
+      refused++;
+      continue;
+    }
+    if (acknowledge({ db, clock, actor: actorOf(ctx.from.id) }, view.incident.id).outcome === 'acknowledged') acknowledged++;
+  }
+  if (acknowledged > 0) ctx.services.onIncidentChange();
+  await redrawPressed(ctx);
+  if (acknowledged === 0 && refused > 0) return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
+  return ctx.answerCallbackQuery({ text: ctx.t.ackAllDone(acknowledged) });
+});
+
+alerts.callbackQuery(/^snz:(h|m):(\d+)$/, async (ctx) => {
+  const { db, clock, settings } = ctx.services;
+  const [view] = getIncidentViews(db, [Number(ctx.match[2])]);
+  if (!view || view.incident.status === 'resolved') return ctx.answerCallbackQuery({ text: ctx.t.alreadyResolved });
+  if (!allowed(ctx, view, 'incident.snooze')) return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
+  const now = DateTime.fromJSDate(clock()).setZone(settings.displayTz);
+  let until = ctx.match[1] === 'h' ? now.plus({ hours: 1 }) : now.set({ hour: settings.morningHour, minute: 0, second: 0, millisecond: 0 });
+  if (until <= now) until = until.plus({ days: 1 });
+  addSilence(
+    { db, clock, actor: actorOf(ctx.from.id) },
+    {
+      installation: view.incident.installationId,
+      rule: view.incident.ruleId,
+      until: until.toISO()!,
+      reason: `snooze from Telegram, incident ${view.incident.id}`,
+      tz: settings.displayTz,
+    },
+  );
+  const time = until.toFormat('dd.MM HH:mm');
+  const message = ctx.callbackQuery.message;
+  const rendered = message ? redrawMessage(db, message.chat.id, message.message_id, renderOptions(ctx)) : null;
+  if (rendered) {
+    await ctx
+      .editMessageText(fitMessage(`${rendered.text}\n${escapeHtml(ctx.t.snoozedUntil(time, ctx.staff!.name))}`), {
+        parse_mode: 'HTML',
+        reply_markup: rendered.keyboard,
+        link_preview_options: { is_disabled: true },
+      })
+      .catch((err: unknown) => ctx.log.debug({ err }, 'message not redrawn'));
+  }
+  return ctx.answerCallbackQuery({ text: ctx.t.snoozed(time) });
+});
+
+alerts.callbackQuery(/^st:(\d+)$/, async (ctx) => {
+  const { db, clock, settings } = ctx.services;
+  const installationId = Number(ctx.match[1]);
+  const installation = getInstallation(db, installationId);
+  const status = installation ? getClientStatus(db, installation.clientId) : undefined;
+  await ctx.answerCallbackQuery();
+  if (!status) return;
+  return ctx.reply(renderClientStatus(status, ctx.lang, settings.displayTz, clock(), installationId), { parse_mode: 'HTML' });
+});

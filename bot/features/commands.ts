@@ -1,0 +1,136 @@
+import { Composer, InlineKeyboard } from 'grammy';
+import { canAct } from '../../core/permissions.ts';
+import { searchClients } from '../../core/search.ts';
+import { getClient } from '../../db/clients.ts';
+import { listIncidentsWithNames } from '../../db/incidents.ts';
+import { getUser } from '../../db/users.ts';
+import { loadSearchables } from '../../db/search-index.ts';
+import { getClientStatus, listClientsWithProblems } from '../../db/status.ts';
+import { ruleTitle } from '../../incidents/lifecycle.ts';
+import { addSilence } from '../../registry/silences.ts';
+import { InputError } from '../../core/errors.ts';
+import { parseDuration } from '../../core/duration.ts';
+import { actorOf, type BotContext } from '../context.ts';
+import { escapeHtml, fitMessage } from '../html.ts';
+import { formatDateTime, formatSpan } from '../i18n.ts';
+import { renderClientStatus } from '../render/status.ts';
+
+/** Staff commands: /status, /incidents, /silence, /help, /whoami. */
+export const commands = new Composer<BotContext>();
+
+/** Arguments from outside are trimmed, stripped of control characters and capped. */
+function argument(ctx: BotContext & { match: string | RegExpMatchArray }): string {
+  const raw = typeof ctx.match === 'string' ? ctx.match : '';
+  return raw.replace(/[\u0000-\u001f\u007f]/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 200);
+}
+
+function responsibleFor(ctx: BotContext, clientId: number) {
+  const client = getClient(ctx.services.db, clientId);
+  const manager = client?.managerId == null ? undefined : getUser(ctx.services.db, client.managerId);
+  return { managerId: client?.managerId ?? null, managerLeadId: manager?.leadId ?? null };
+}
+
+async function sendStatus(ctx: BotContext, clientId: number): Promise<void> {
+  const { db, clock, settings } = ctx.services;
+  const status = getClientStatus(db, clientId);
+  if (!status) return;
+  await ctx.reply(renderClientStatus(status, ctx.lang, settings.displayTz, clock()), { parse_mode: 'HTML' });
+}
+
+commands.command('help', (ctx) =>
+  ctx.reply(ctx.t.help + (ctx.staff?.role === 'admin' ? `\n${ctx.t.adminHelp}` : ''), { parse_mode: 'HTML' }),
+);
+
+commands.command('whoami', (ctx) => {
+  const staff = ctx.staff!;
+  return ctx.reply(ctx.t.whoami(escapeHtml(staff.name), staff.telegramId, ctx.t.roles[staff.role] ?? staff.role), { parse_mode: 'HTML' });
+});
+
+commands.command('status', async (ctx) => {
+  const { db } = ctx.services;
+  const query = argument(ctx);
+  if (!query) {
+    const mine = listClientsWithProblems(db).filter((c) => canAct(ctx.staff, c));
+    if (mine.length === 0) return ctx.reply(ctx.t.statusAllGood);
+    const keyboard = new InlineKeyboard();
+    const lines = [ctx.t.statusProblems];
+    for (const c of mine.slice(0, 30)) {
+      lines.push(`${c.critical > 0 ? '🔴' : '🟡'} ${escapeHtml(c.clientName)}: ${c.open}${c.unacknowledged > 0 ? ` (${c.unacknowledged} ⏳)` : ''}`);
+      if (mine.indexOf(c) < 8) keyboard.text(c.clientName.slice(0, 40), `stc:${c.clientId}`).row();
+    }
+    return ctx.reply(fitMessage(lines.join('\n')), { parse_mode: 'HTML', reply_markup: keyboard });
+  }
+  const hits = searchClients(query, loadSearchables(db));
+  if (hits.length === 0) return ctx.reply(ctx.t.statusNoMatch(query));
+  if (hits.length === 1) return sendStatus(ctx, hits[0]!.clientId);
+  const keyboard = new InlineKeyboard();
+  for (const hit of hits.slice(0, 8)) {
+    const client = getClient(db, hit.clientId);
+    if (client) keyboard.text(client.name.slice(0, 60), `stc:${client.id}`).row();
+  }
+  return ctx.reply(ctx.t.statusChoose, { reply_markup: keyboard });
+});
+
+commands.callbackQuery(/^stc:(\d+)$/, async (ctx) => {
+  await ctx.answerCallbackQuery();
+  return sendStatus(ctx, Number(ctx.match[1]));
+});
+
+commands.command('incidents', async (ctx) => {
+  const { db, clock, settings } = ctx.services;
+  const staff = ctx.staff!;
+  const wantsAll = argument(ctx).toLowerCase() === 'all' && staff.role !== 'manager';
+  const rows = listIncidentsWithNames(db, { includeResolved: false, limit: 5000 }).filter(
+    (row) => wantsAll || canAct(staff, responsibleFor(ctx, row.clientId)),
+  );
+  if (rows.length === 0) return ctx.reply(ctx.t.incidentsNone);
+  const now = clock();
+  const lines = [`<b>${escapeHtml(ctx.t.incidentsTitle(rows.length))}</b>`];
+  for (const row of rows.slice(0, 40)) {
+    const age = formatSpan(ctx.lang, now.getTime() - row.openedAt.getTime());
+    const state = row.status === 'acknowledged' ? '✅' : '⏳';
+    lines.push(
+      `${row.severity === 'critical' ? '🔴' : '🟡'} ${state} #${row.id} ${escapeHtml(ruleTitle(row.ruleId))} — ${escapeHtml(row.clientName)} / ${escapeHtml(row.installationName)}, ${age}`,
+    );
+  }
+  if (rows.length > 40) lines.push('…');
+  lines.push('', `${formatDateTime(now, settings.displayTz)}`);
+  return ctx.reply(fitMessage(lines.join('\n')), { parse_mode: 'HTML' });
+});
+
+commands.command('silence', async (ctx) => {
+  const { db, clock, settings } = ctx.services;
+  const words = argument(ctx).split(' ').filter(Boolean);
+  const at = words.findIndex((word, i) => i > 0 && isDuration(word));
+  if (at < 1) return ctx.reply(ctx.t.silenceUsage, { parse_mode: 'HTML' });
+  const target = words.slice(0, at).join(' ');
+  const duration = words[at]!;
+  const reason = words.slice(at + 1).join(' ') || ctx.t.defaultReason;
+  const hits = searchClients(target, loadSearchables(db));
+  if (hits.length === 0) return ctx.reply(ctx.t.statusNoMatch(target));
+  if (hits.length > 1) {
+    const names = hits.slice(0, 8).map((h) => `• ${escapeHtml(getClient(db, h.clientId)?.name ?? '')}`);
+    return ctx.reply(`${ctx.t.silenceAmbiguous}\n${names.join('\n')}`, { parse_mode: 'HTML' });
+  }
+  const client = getClient(db, hits[0]!.clientId)!;
+  if (!canAct(ctx.staff, responsibleFor(ctx, client.id))) return ctx.reply(ctx.t.forbidden);
+  try {
+    const silence = addSilence(
+      { db, clock, actor: actorOf(ctx.from!.id) },
+      { client: String(client.id), for: duration, reason, tz: settings.displayTz },
+    );
+    return ctx.reply(ctx.t.silenceDone(client.name, formatDateTime(silence.endsAt, settings.displayTz)));
+  } catch (err) {
+    if (err instanceof InputError) return ctx.reply(err.message);
+    throw err;
+  }
+});
+
+function isDuration(word: string): boolean {
+  try {
+    parseDuration(word);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,40 @@
+import { and, eq } from 'drizzle-orm';
+import type { Queryable } from '../db/open.ts';
+import { telegramMessages } from '../db/schema.ts';
+
+/** Which incidents a Telegram message shows, so it can be redrawn when they change. */
+export function rememberMessage(
+  db: Queryable,
+  message: { chatId: number; messageId: number; kind: string; incidentIds: number[] },
+  at: Date,
+): void {
+  for (const incidentId of message.incidentIds) {
+    db.insert(telegramMessages)
+      .values({ chatId: message.chatId, messageId: message.messageId, incidentId, kind: message.kind, createdAt: at })
+      .run();
+  }
+}
+
+export function incidentsOfMessage(db: Queryable, chatId: number, messageId: number): number[] {
+  return db
+    .select({ incidentId: telegramMessages.incidentId })
+    .from(telegramMessages)
+    .where(and(eq(telegramMessages.chatId, chatId), eq(telegramMessages.messageId, messageId)))
+    .all()
+    .map((r) => r.incidentId);
+}
+
+/** The messages in a chat that show an incident (its alert, reminders, escalations). */
+export function messagesOfIncident(db: Queryable, incidentId: number, chatId?: number) {
+  return db
+    .select()
+    .from(telegramMessages)
+    .where(chatId === undefined ? eq(telegramMessages.incidentId, incidentId) : and(eq(telegramMessages.incidentId, incidentId), eq(telegramMessages.chatId, chatId)))
+    .orderBy(telegramMessages.id)
+    .all();
+}
+
+/** After a group became a supergroup, its messages live on under the new id. */
+export function moveChat(db: Queryable, from: number, to: number): void {
+  db.update(telegramMessages).set({ chatId: to }).where(eq(telegramMessages.chatId, from)).run();
+}

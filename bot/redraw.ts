@@ -1,0 +1,16 @@
+import { getIncidentViews } from '../db/incidents.ts';
+import type { Queryable } from '../db/open.ts';
+import { incidentsOfMessage } from './message-store.ts';
+import { renderAlert, renderAlertGroup, type Rendered, type RenderOptions } from './render/alert.ts';
+
+/** The current look of a stored alert message: one alert, or a group with its «Принять все». */
+export function redrawMessage(db: Queryable, chatId: number, messageId: number, options: RenderOptions): Rendered | null {
+  const views = getIncidentViews(db, incidentsOfMessage(db, chatId, messageId));
+  if (views.length === 0) return null;
+  if (views.length === 1) return renderAlert(views[0]!, options);
+  return renderAlertGroup(views, options);
+}
+
+export function runbookLink(base: string | null) {
+  return (ruleId: string) => (base ? `${base}${encodeURIComponent(ruleId)}.md` : null);
+}

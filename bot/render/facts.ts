@@ -1,0 +1,46 @@
+import type { Facts } from '../../core/rules.ts';
+import { escapeHtml } from '../html.ts';
+import { formatDate, formatDateTime, formatSpan, type Lang } from '../i18n.ts';
+import { texts } from '../texts.ts';
+
+/** The facts that made a rule fire, as lines a manager reads (HTML, escaped). */
+export function renderFacts(ruleId: string, facts: Facts, lang: Lang, tz: string, now: Date): string[] {
+  const t = texts(lang);
+  const f = t.facts;
+  const str = (key: string) => (typeof facts[key] === 'string' ? (facts[key] as string) : null);
+  const yesNo = (value: unknown) => (value === false ? t.off : value === true ? t.on : t.unknown);
+  switch (ruleId) {
+    case 'KodeksXmlMissing': {
+      const last = str('lastReportAt');
+      if (!last) return [f.noReportEver];
+      const at = new Date(last);
+      return [escapeHtml(f.lastReport(formatDateTime(at, tz), formatSpan(lang, now.getTime() - at.getTime())))];
+    }
+    case 'KodeksOperapStale':
+      return [escapeHtml(f.operap(formatDate(str('operapDate') ?? ''), Number(facts.ageDays ?? 0)))];
+    case 'KodeksXmlSensLockStatus':
+      return [escapeHtml(f.senselock(t.senselock[str('senselockState') ?? ''] ?? t.unknown))];
+    case 'KodeksServiceDown':
+      return [escapeHtml(f.service(t.serviceState.stopped!, t.account[str('serviceAccount') ?? ''] ?? null))];
+    case 'KodeksStorageUnreachable':
+      return [escapeHtml(f.storage(str('storagePath'), str('serviceAccount')))];
+    case 'KodeksKitNotAssembled':
+      return [escapeHtml(f.kit)];
+    case 'KodeksDailyUpdateOff':
+      return [escapeHtml(f.dailyUpdate(yesNo(facts.dailyUpdate), yesNo(facts.copybaseweb)))];
+    case 'KodeksShellVersionOutdated':
+      return [escapeHtml(f.shellVersion(str('shellVersion') ?? '?', str('minShellVersion') ?? '?'))];
+    case 'KodeksVersionChangeIncomplete': {
+      const changedAt = str('changedAt');
+      const items = Array.isArray(facts.notRestored) ? facts.notRestored : [];
+      return [
+        escapeHtml(f.versionChange(str('oldVersion') ?? '?', str('newVersion') ?? '?', changedAt ? formatDateTime(new Date(changedAt), tz) : '?')),
+        `<b>${escapeHtml(f.notRestored(items.map((i) => f.restoreItems[i] ?? i).join(', ')))}</b>`,
+      ];
+    }
+    default:
+      return Object.entries(facts)
+        .filter(([, value]) => value !== null && value !== '')
+        .map(([key, value]) => `${escapeHtml(key)}: ${escapeHtml(Array.isArray(value) ? value.join(', ') : String(value))}`);
+  }
+}

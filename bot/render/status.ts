@@ -1,0 +1,69 @@
+import type { ClientStatus } from '../../db/status.ts';
+import { ruleTitle } from '../../incidents/lifecycle.ts';
+import { escapeHtml, fitMessage } from '../html.ts';
+import { formatDate, formatDateTime, formatSpan, type Lang } from '../i18n.ts';
+import { texts } from '../texts.ts';
+import { DateTime } from 'luxon';
+
+/**
+ * A card per installation that answers "is everything OK?" first, then the
+ * figures a manager checks: report age, operap date and age, update number,
+ * shell version, key, service, storage, open incidents.
+ */
+export function renderClientStatus(status: ClientStatus, lang: Lang, tz: string, now: Date, onlyInstallationId?: number): string {
+  const t = texts(lang);
+  const { client } = status;
+  const lines = [
+    `🏢 <b>${escapeHtml(client.name)}</b>${client.inn ? ` · ${t.inn} ${escapeHtml(client.inn)}` : ''}`,
+    `${t.manager}: ${escapeHtml(status.managerName ?? t.notAssigned)}`,
+  ];
+  const shown = status.installations.filter((i) => onlyInstallationId === undefined || i.installation.id === onlyInstallationId);
+  if (shown.length === 0) lines.push('', t.noInstallations);
+  for (const { installation, state, incidents, rejection } of shown) {
+    const verdict = !installation.monitoringEnabled
+      ? t.verdictMonitoringOff
+      : incidents.length > 0
+        ? `${t.verdictProblems}: ${incidents.map((v) => escapeHtml(ruleTitle(v.incident.ruleId))).join('; ')}`
+        : !state
+          ? t.verdictNoReports
+          : t.verdictOk;
+    lines.push('', `🖥 <b>${escapeHtml(installation.name)}</b> — ${verdict}`);
+    if (state) {
+      const ago = formatSpan(lang, now.getTime() - state.lastReceivedAt.getTime());
+      lines.push(`${t.lastReport}: ${t.ago(ago)} (${formatDateTime(state.lastReceivedAt, tz)})`);
+      if (state.operapDate) {
+        const operapAge = now.getTime() - DateTime.fromISO(state.operapDate, { zone: installation.tz }).startOf('day').toMillis();
+        lines.push(`${t.operap}: ${formatDate(state.operapDate)} (${formatSpan(lang, operapAge)})`);
+      }
+      if (state.updateNumber !== undefined) lines.push(`${t.updateNumber}: ${state.updateNumber}`);
+      if (state.shellVersion) lines.push(`${t.shellVersion}: ${escapeHtml(state.shellVersion)}`);
+      if (state.senselockState) lines.push(`${t.key}: ${t.senselock[state.senselockState]}`);
+      if (state.serviceState) {
+        lines.push(`${t.service}: ${t.serviceState[state.serviceState]}${state.serviceAccount ? ` (${t.account[state.serviceAccount]})` : ''}`);
+      }
+      if (state.storageReachable !== undefined) {
+        lines.push(`${t.storage}: ${state.storageReachable ? t.reachable : t.unreachable}${state.storagePath ? ` (${escapeHtml(state.storagePath)})` : ''}`);
+      }
+      if (state.kitAssembled !== undefined) lines.push(`${t.kit}: ${state.kitAssembled ? t.assembled : t.notAssembled}`);
+      if (state.dailyUpdate !== undefined || state.copybaseweb !== undefined) {
+        const onOff = (v: boolean | undefined) => (v === undefined ? t.unknown : v ? t.on : t.off);
+        lines.push(`${t.dailyUpdate}: ${onOff(state.dailyUpdate)}; copybaseweb: ${onOff(state.copybaseweb)}`);
+      }
+      if (state.licenseLimit !== undefined) {
+        lines.push(`${t.licences}: ${t.licenceFigures(String(state.licenseLimit), String(state.licensePeak ?? t.unknown))}`);
+      }
+    }
+    if (rejection && (!state || rejection.lastRejectedAt > state.lastReceivedAt)) {
+      lines.push(`⚠️ ${escapeHtml(rejection.reason)}`);
+    }
+    if (incidents.length > 0) {
+      lines.push(`${t.openIncidents}:`);
+      for (const view of incidents) {
+        const age = formatSpan(lang, now.getTime() - view.incident.openedAt.getTime());
+        const who = view.incident.status === 'acknowledged' ? t.acknowledgedShort(view.acknowledgedByName ?? '?') : t.notAcknowledged;
+        lines.push(` • ${view.incident.severity === 'critical' ? '🔴' : '🟡'} ${escapeHtml(ruleTitle(view.incident.ruleId))} — ${age}, ${escapeHtml(who)}`);
+      }
+    }
+  }
+  return fitMessage(lines.join('\n'));
+}

@@ -1,0 +1,85 @@
+import { asc, eq, inArray, ne, and, sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/sqlite-core';
+import type { InstallationState } from '../core/state.ts';
+import { getIncidentViews, type IncidentView } from './incidents.ts';
+import type { Queryable } from './open.ts';
+import { getRejection, type IntakeRejection } from './rejections.ts';
+import { clients, incidents, installations, users } from './schema.ts';
+import { getStates } from './state.ts';
+import type { Client } from './clients.ts';
+import type { Installation } from './installations.ts';
+
+/** Everything `/status` shows about one client, read in a handful of indexed queries. */
+export interface ClientStatus {
+  client: Client;
+  managerName: string | null;
+  managerLeadId: number | null;
+  installations: {
+    installation: Installation;
+    state: InstallationState | null;
+    rejection: IntakeRejection | undefined;
+    incidents: IncidentView[];
+  }[];
+}
+
+export function getClientStatus(db: Queryable, clientId: number): ClientStatus | undefined {
+  const manager = alias(users, 'manager');
+  const row = db
+    .select({ client: clients, managerName: manager.name, managerLeadId: manager.leadId })
+    .from(clients)
+    .leftJoin(manager, eq(manager.telegramId, clients.managerId))
+    .where(eq(clients.id, clientId))
+    .get();
+  if (!row) return undefined;
+  const list = db.select().from(installations).where(eq(installations.clientId, clientId)).orderBy(asc(installations.name)).all();
+  const ids = list.map((i) => i.id);
+  const states = getStates(db, ids);
+  const active = ids.length
+    ? db.select({ id: incidents.id }).from(incidents).where(and(inArray(incidents.installationId, ids), ne(incidents.status, 'resolved'))).all()
+    : [];
+  const views = getIncidentViews(db, active.map((a) => a.id));
+  return {
+    client: row.client,
+    managerName: row.managerName,
+    managerLeadId: row.managerLeadId,
+    installations: list.map((installation) => ({
+      installation,
+      state: states.get(installation.id) ?? null,
+      rejection: getRejection(db, installation.id),
+      incidents: views.filter((v) => v.incident.installationId === installation.id),
+    })),
+  };
+}
+
+export interface ClientProblemSummary {
+  clientId: number;
+  clientName: string;
+  managerId: number | null;
+  managerLeadId: number | null;
+  open: number;
+  critical: number;
+  unacknowledged: number;
+}
+
+/** Clients with unresolved incidents, worst first. */
+export function listClientsWithProblems(db: Queryable): ClientProblemSummary[] {
+  const manager = alias(users, 'manager');
+  return db
+    .select({
+      clientId: clients.id,
+      clientName: clients.name,
+      managerId: clients.managerId,
+      managerLeadId: manager.leadId,
+      open: sql<number>`count(*)`,
+      critical: sql<number>`sum(${incidents.severity} = 'critical')`,
+      unacknowledged: sql<number>`sum(${incidents.status} = 'open')`,
+    })
+    .from(incidents)
+    .innerJoin(installations, eq(installations.id, incidents.installationId))
+    .innerJoin(clients, eq(clients.id, installations.clientId))
+    .leftJoin(manager, eq(manager.telegramId, clients.managerId))
+    .where(ne(incidents.status, 'resolved'))
+    .groupBy(clients.id)
+    .orderBy(sql`sum(${incidents.severity} = 'critical') desc`, asc(clients.name))
+    .all();
+}

@@ -1,0 +1,197 @@
+import { GrammyError, type Api } from 'grammy';
+import type { Logger } from '../app/logger.ts';
+import type { BotSettings } from '../bot/context.ts';
+import { htmlToPlain } from '../bot/html.ts';
+import { langOf, type Lang } from '../bot/i18n.ts';
+import { messagesOfIncident, moveChat, rememberMessage } from '../bot/message-store.ts';
+import { redrawMessage, runbookLink } from '../bot/redraw.ts';
+import { renderAlert, renderAlertGroup, renderFollowUp, type Rendered, type RenderOptions } from '../bot/render/alert.ts';
+import { texts } from '../bot/texts.ts';
+import type { Clock } from '../core/clock.ts';
+import { updateClientChat } from '../db/clients.ts';
+import { getIncidentViews } from '../db/incidents.ts';
+import type { DB } from '../db/open.ts';
+import { enqueue, moveOutboxChat } from '../db/outbox.ts';
+import { getUser, listActiveAdmins } from '../db/users.ts';
+import type { Delivery, OutboxMessage } from './dispatcher.ts';
+
+export interface TelegramDeliveryDeps {
+  api: Api;
+  db: DB;
+  clock: Clock;
+  logger: Logger;
+  settings: BotSettings;
+}
+
+/** A plain-text notice for people (not about one incident), e.g. "chat unreachable" for admins. */
+export const NOTICE_KIND = 'system.notice';
+
+/** How often admins hear that the same chat cannot be reached. */
+const UNREACHABLE_REPORT_EVERY_MS = 6 * 3_600_000;
+
+/**
+ * Turns outbox messages into Telegram messages: new alerts (alone or grouped),
+ * edits of the original alert when it is acknowledged or resolved, reminders
+ * and escalations that point back to it. Throws when Telegram does not take a
+ * message, so the dispatcher keeps it queued and retries.
+ */
+export class TelegramDelivery implements Delivery {
+  private readonly unreachableReported = new Map<number, number>();
+
+  constructor(private readonly deps: TelegramDeliveryDeps) {}
+
+  async deliver(batch: OutboxMessage[]): Promise<void> {
+    const first = batch[0]!;
+    try {
+      await this.deliverTo(first.chatId, batch);
+    } catch (err) {
+      const newChatId = err instanceof GrammyError ? err.parameters.migrate_to_chat_id : undefined;
+      if (newChatId === undefined) {
+        this.reportIfUnreachable(first.chatId, err);
+        throw err;
+      }
+      // The group became a supergroup: follow it, and send there now.
+      this.deps.db.transaction((tx) => {
+        updateClientChat(tx, first.chatId, newChatId);
+        moveChat(tx, first.chatId, newChatId);
+        moveOutboxChat(tx, first.chatId, newChatId);
+      });
+      this.deps.logger.info({ from: first.chatId, to: newChatId }, 'chat migrated to a supergroup');
+      await this.deliverTo(newChatId, batch);
+    }
+  }
+
+  private async deliverTo(chatId: number, batch: OutboxMessage[]): Promise<void> {
+    const kind = batch[0]!.kind;
+    const incidentIds = batch.map((m) => m.incidentId).filter((id): id is number => id !== null);
+    switch (kind) {
+      case 'incident.opened':
+        return this.sendAlerts(chatId, incidentIds);
+      case 'incident.acknowledged':
+      case 'incident.resolved':
+        for (const id of incidentIds) await this.updateAlert(chatId, id);
+        return;
+      case 'incident.reminder':
+      case 'incident.escalated':
+        for (const id of incidentIds) await this.sendFollowUp(chatId, id, kind === 'incident.reminder' ? 'reminder' : 'escalated');
+        return;
+      default: {
+        const text = (batch[0]!.payload as { text?: unknown }).text;
+        if (typeof text === 'string') await this.deps.api.sendMessage(chatId, text);
+        else this.deps.logger.warn({ kind }, 'outbox message of a kind Telegram delivery does not know; skipped');
+      }
+    }
+  }
+
+  private options(chatId: number): RenderOptions {
+    return {
+      lang: this.langOfChat(chatId),
+      tz: this.deps.settings.displayTz,
+      now: this.deps.clock(),
+      runbookUrl: runbookLink(this.deps.settings.runbookBaseUrl),
+    };
+  }
+
+  /** Private chats get the person's language; groups and channels get Russian. */
+  private langOfChat(chatId: number): Lang {
+    return chatId > 0 ? langOf(getUser(this.deps.db, chatId)?.language) : 'ru';
+  }
+
+  private async sendAlerts(chatId: number, incidentIds: number[]): Promise<void> {
+    const views = getIncidentViews(this.deps.db, incidentIds);
+    if (views.length === 0) return;
+    const options = this.options(chatId);
+    const rendered = views.length === 1 ? renderAlert(views[0]!, options) : renderAlertGroup(views, options);
+    const messageId = await this.send(chatId, rendered);
+    rememberMessage(this.deps.db, { chatId, messageId, kind: 'alert', incidentIds: views.map((v) => v.incident.id) }, this.deps.clock());
+  }
+
+  /** Redraw every message in this chat that shows the incident; if there is none, say it in a new message. */
+  private async updateAlert(chatId: number, incidentId: number): Promise<void> {
+    const stored = messagesOfIncident(this.deps.db, incidentId, chatId);
+    const options = this.options(chatId);
+    let edited = 0;
+    for (const message of stored) {
+      const rendered = redrawMessage(this.deps.db, chatId, message.messageId, options);
+      if (!rendered) continue;
+      if (await this.edit(chatId, message.messageId, rendered)) edited++;
+    }
+    if (edited > 0) return;
+    const [view] = getIncidentViews(this.deps.db, [incidentId]);
+    if (!view) return;
+    const messageId = await this.send(chatId, renderAlert(view, options));
+    rememberMessage(this.deps.db, { chatId, messageId, kind: 'alert', incidentIds: [incidentId] }, this.deps.clock());
+  }
+
+  private async sendFollowUp(chatId: number, incidentId: number, kind: 'reminder' | 'escalated'): Promise<void> {
+    const [view] = getIncidentViews(this.deps.db, [incidentId]);
+    if (!view || view.incident.status !== 'open') return;
+    const original = messagesOfIncident(this.deps.db, incidentId).find((m) => m.kind === 'alert');
+    const sameChat = original?.chatId === chatId ? original : undefined;
+    const rendered = renderFollowUp(view, kind, this.options(chatId), sameChat ? null : original ? linkTo(original.chatId, original.messageId) : null);
+    const messageId = await this.send(chatId, rendered, sameChat?.messageId);
+    rememberMessage(this.deps.db, { chatId, messageId, kind: kind === 'reminder' ? 'reminder' : 'escalation', incidentIds: [incidentId] }, this.deps.clock());
+  }
+
+  private async send(chatId: number, rendered: Rendered, replyTo?: number): Promise<number> {
+    const extra = {
+      reply_markup: rendered.keyboard,
+      link_preview_options: { is_disabled: true },
+      ...(replyTo ? { reply_parameters: { message_id: replyTo, allow_sending_without_reply: true } } : {}),
+    };
+    try {
+      return (await this.deps.api.sendMessage(chatId, rendered.text, { parse_mode: 'HTML', ...extra })).message_id;
+    } catch (err) {
+      if (!isParseError(err)) throw err;
+      // Our HTML should never be refused; if it is, the alert still goes, as plain text.
+      this.deps.logger.error({ err, chatId }, 'Telegram refused the HTML of a message; sending it as plain text');
+      return (await this.deps.api.sendMessage(chatId, htmlToPlain(rendered.text), extra)).message_id;
+    }
+  }
+
+  /** True when the message now shows the new state (or already did). */
+  private async edit(chatId: number, messageId: number, rendered: Rendered): Promise<boolean> {
+    try {
+      await this.deps.api.editMessageText(chatId, messageId, rendered.text, {
+        parse_mode: 'HTML',
+        reply_markup: rendered.keyboard,
+        link_preview_options: { is_disabled: true },
+      });
+      return true;
+    } catch (err) {
+      if (err instanceof GrammyError && /message is not modified/i.test(err.description)) return true;
+      if (err instanceof GrammyError && err.error_code === 400 && /message (to edit )?not found|can't be edited/i.test(err.description)) return false;
+      throw err;
+    }
+  }
+
+  /** Tell the admins (at most every few hours per chat) that a chat blocked the bot or is gone. */
+  private reportIfUnreachable(chatId: number, err: unknown): void {
+    if (!(err instanceof GrammyError) || !isUnreachable(err)) return;
+    const now = this.deps.clock().getTime();
+    const last = this.unreachableReported.get(chatId);
+    if (last !== undefined && now - last < UNREACHABLE_REPORT_EVERY_MS) return;
+    this.unreachableReported.set(chatId, now);
+    this.deps.logger.warn({ chatId, description: err.description }, 'chat unreachable; its alerts stay queued');
+    for (const admin of listActiveAdmins(this.deps.db)) {
+      if (admin.telegramId === chatId) continue;
+      const text = texts(langOf(admin.language)).chatUnreachable(chatId, err.description);
+      enqueue(this.deps.db, { kind: NOTICE_KIND, chatId: admin.telegramId, incidentId: null, payload: { text } }, this.deps.clock());
+    }
+  }
+}
+
+function isParseError(err: unknown): boolean {
+  return err instanceof GrammyError && err.error_code === 400 && /can't parse entities/i.test(err.description);
+}
+
+function isUnreachable(err: GrammyError): boolean {
+  return err.error_code === 403 || (err.error_code === 400 && /chat not found|group chat was deactivated|have no rights/i.test(err.description));
+}
+
+/** A link to a message in a supergroup or channel; private chats and basic groups have none. */
+function linkTo(chatId: number, messageId: number): string | null {
+  const text = String(chatId);
+  return text.startsWith('-100') ? `https://t.me/c/${text.slice(4)}/${messageId}` : null;
+}
+

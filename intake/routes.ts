@@ -1,0 +1,90 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { hashAgentToken, hashesEqual } from '../core/agent-token.ts';
+import type { Clock } from '../core/clock.ts';
+import { InputError } from '../core/errors.ts';
+import type { DB } from '../db/open.ts';
+import { findInstallationByTokenHash, type TokenOwner } from '../db/installations.ts';
+import { recordRejection } from '../db/rejections.ts';
+import type { IncidentSettings } from '../incidents/settings.ts';
+import { ingestReport } from './ingest.ts';
+import { parseReport, type ReportFormat } from './parse-report.ts';
+
+export const MAX_REPORT_BYTES = 256 * 1024;
+
+export interface IntakeDeps {
+  db: DB;
+  clock: Clock;
+  settings: IncidentSettings;
+  /** Called after a report opened or resolved incidents, so their announcements go out at once. */
+  onIncidentChange?: () => void;
+}
+
+const FORMATS: Record<string, ReportFormat> = {
+  'application/xml': 'xml',
+  'text/xml': 'xml',
+  'application/json': 'json',
+};
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    installation?: TokenOwner;
+  }
+}
+
+/** The door agents report through: `POST /api/v1/reports`. */
+export function intakeRoutes(deps: IntakeDeps): FastifyPluginAsync {
+  const { db, clock } = deps;
+  return async (scope) => {
+    // Bodies are read raw here: the report parser decodes and validates them itself.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser(Object.keys(FORMATS), { parseAs: 'buffer', bodyLimit: MAX_REPORT_BYTES }, (_req, body, done) =>
+      done(null, body),
+    );
+
+    scope.post('/api/v1/reports', { onRequest: authenticateAgent }, async (request, reply) => {
+      const installation = request.installation as TokenOwner;
+      const mediaType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      const format = FORMATS[mediaType] as ReportFormat;
+      const receivedAt = clock();
+      let report;
+      try {
+        report = parseReport(request.body as Buffer, format, {
+          charset: charsetOf(request.headers['content-type']),
+          tz: installation.tz,
+          now: receivedAt,
+        });
+      } catch (err) {
+        if (!(err instanceof InputError)) throw err;
+        request.log.warn({ installation: installation.id, reason: err.message }, 'report rejected');
+        recordRejection(db, installation.id, receivedAt, err.message);
+        return reply.code(400).send({ error: err.message });
+      }
+      const result = ingestReport(db, deps.settings, installation.id, report, receivedAt);
+      if (result.opened.length > 0 || result.resolved.length > 0) deps.onIncidentChange?.();
+      return reply.code(202).send(
+        result.status === 'stored'
+          ? { status: 'stored', installation: installation.id, report: result.reportRowId }
+          : { status: 'duplicate', installation: installation.id },
+      );
+    });
+
+    async function authenticateAgent(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+      const header = request.headers.authorization ?? '';
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+      const presented = match?.[1];
+      const hash = presented ? hashAgentToken(presented) : null;
+      const owner = hash ? findInstallationByTokenHash(db, hash) : undefined;
+      if (!hash || !owner || !hashesEqual(owner.tokenHash, hash)) {
+        // One answer for missing, malformed and unknown tokens: no hint which. The body
+        // is never read, so the connection is closed rather than left holding it.
+        await reply.code(401).header('www-authenticate', 'Bearer').header('connection', 'close').send({ error: 'missing or invalid agent token' });
+        return;
+      }
+      request.installation = owner;
+    }
+  };
+}
+
+function charsetOf(contentType: string | undefined): string | undefined {
+  return /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType ?? '')?.[1];
+}

@@ -1,0 +1,436 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { eq } from 'drizzle-orm';
+import { getAccessRequest } from '../db/access-requests.ts';
+import { getIncident, listIncidentsWithNames } from '../db/incidents.ts';
+import { auditLog, clients, outbox } from '../db/schema.ts';
+import { getUser } from '../db/users.ts';
+import { listClients } from '../db/clients.ts';
+import { addClient } from '../registry/clients.ts';
+import { addInstallation } from '../registry/installations.ts';
+import { addUser, setUserActive } from '../registry/users.ts';
+import { count, plural, formatSpan } from '../bot/i18n.ts';
+import { postReport, seedFleet, startIntake, testClock, testDb, type TestDb, type TestIntake } from './helpers.ts';
+import { botHarness, buttonsOf, type Person } from './bot-helpers.ts';
+
+const admin: Person = { id: 3001, first_name: 'Анна', last_name: 'Админова' };
+const lead: Person = { id: 2001, first_name: 'Ирина' };
+const manager: Person = { id: 1001, first_name: 'Ксения' };
+const otherManager: Person = { id: 1002, first_name: 'Пётр' };
+const stranger: Person = { id: 5555, first_name: 'Незнакомец', username: 'stranger' };
+const english: Person = { id: 1003, first_name: 'John', language_code: 'en' };
+
+describe('the Telegram bot', () => {
+  const clock = testClock('2023-02-15T18:00:00Z');
+  let t: TestDb;
+  let intake: TestIntake;
+  let fleet: ReturnType<typeof seedFleet>;
+  let h: ReturnType<typeof botHarness>;
+  const ctx = (actor = 'test') => ({ db: t.db, clock, actor });
+  let seq = 0;
+  const report = (body: string, token = fleet.token) => postReport(intake.url, `<report id="b${++seq}">${body}</report>`, { token });
+  const texts = () => h.calls.filter((c) => c.method === 'sendMessage').map((c) => String(c.payload.text));
+
+  beforeEach(async () => {
+    clock.set('2023-02-15T18:00:00Z');
+    t = testDb();
+    fleet = seedFleet(ctx());
+    addUser(ctx(), { telegramId: 3001, role: 'admin', name: 'Анна Админова' });
+    addUser(ctx(), { telegramId: 1002, role: 'manager', name: 'Пётр Сидоров' });
+    addUser(ctx(), { telegramId: 1003, role: 'manager', name: 'John Smith', leadId: 2001 });
+    const vector = addClient(ctx(), { name: 'АО «Вектор»', inn: '7801234567', managerId: 1002 });
+    addInstallation(ctx(), { client: String(vector.id), name: 'Облако', kind: 'cloud', host: 'vector.cloud.example' });
+    addClient(ctx(), { name: 'ООО «Ромашка-Юг»', managerId: 1002 });
+    intake = await startIntake(t.db, clock);
+    h = botHarness(t.db, clock);
+  });
+  afterEach(async () => {
+    await intake.close();
+    t.close();
+  });
+
+  describe('staff access', () => {
+    it('refuses an unknown user and tells them how to ask', async () => {
+      await h.say(stranger, '/status Ромашка');
+      expect(texts()).toEqual(['Нет доступа. Отправьте /start, чтобы запросить его.']);
+    });
+
+    it('ignores strangers in groups', async () => {
+      await h.say(stranger, '/status Ромашка', -100777);
+      expect(h.calls).toEqual([]);
+    });
+
+    it('/start tells a stranger their id and sends the request to every admin with buttons', async () => {
+      await h.say(stranger, '/start');
+      const [toAdmin, toStranger] = h.sent();
+      expect(toAdmin!.payload.chat_id).toBe(3001);
+      expect(String(toAdmin!.payload.text)).toContain('Незнакомец (@stranger)');
+      expect(buttonsOf(toAdmin).map((b) => b.data)).toEqual(['req:manager:5555', 'req:lead:5555', 'req:refuse:5555']);
+      expect(toStranger!.payload.chat_id).toBe(5555);
+      expect(String(toStranger!.payload.text)).toContain('<code>5555</code>');
+      expect(getAccessRequest(t.db, 5555)?.status).toBe('pending');
+    });
+
+    it('approval by an admin makes a manager and greets them; a second press says it is decided', async () => {
+      await h.say(stranger, '/start');
+      h.clear();
+      await h.press(admin, 'req:manager:5555', { chatId: 3001, messageId: 1 });
+      expect(getUser(t.db, 5555)).toMatchObject({ role: 'manager', name: 'Незнакомец', active: true });
+      expect(h.sent().map((c) => c.payload.chat_id)).toEqual([5555]);
+      expect(String(h.lastSent('answerCallbackQuery')!.payload.text)).toContain('Одобрено как «менеджер»');
+      await h.press(admin, 'req:lead:5555', { chatId: 3001, messageId: 1 });
+      expect(String(h.lastSent('answerCallbackQuery')!.payload.text)).toBe('Решение по этому запросу уже принято.');
+      expect(getUser(t.db, 5555)!.role).toBe('manager');
+    });
+
+    it('only admins decide on access, whatever the button says', async () => {
+      await h.say(stranger, '/start');
+      await h.press(manager, 'req:lead:5555', { chatId: 1001, messageId: 1 });
+      expect(getUser(t.db, 5555)).toBeUndefined();
+      expect(h.lastSent('answerCallbackQuery')!.payload).toMatchObject({ text: 'Это только для администраторов.', show_alert: true });
+      expect(t.db.select().from(auditLog).where(eq(auditLog.action, 'access.decide.denied')).all()).toHaveLength(1);
+    });
+
+    it('a disabled user is cut off at once', async () => {
+      setUserActive(ctx('cli:root'), 1001, false);
+      await h.say(manager, '/status Ромашка');
+      expect(texts()).toEqual(['Ваш доступ отключён.']);
+    });
+  });
+
+  describe('/status', () => {
+    beforeEach(async () => {
+      await report('<shell version="6.4.3.59"/><update number="2251" operap-date="2023-02-14"/><service state="running" account="user"/><senselock state="ok"/><storage path="\\\\nas\\kodeks" reachable="true"/><kit assembled="true" daily-update="true" copybaseweb="true"/>');
+      clock.advance(5 * 60_000);
+    });
+
+    it('answers an exact name with the card, verdict first', async () => {
+      await h.say(manager, '/status ООО «Ромашка»');
+      const card = texts()[0]!;
+      expect(card).toContain('🏢 <b>ООО «Ромашка»</b> · ИНН 7701234567');
+      expect(card).toContain('🖥 <b>Сервер офиса</b> — ✅ Всё в порядке');
+      expect(card).toContain('Последний отчёт: 5 минут назад');
+      expect(card).toContain('Операп: 14.02.2023');
+      expect(card).toContain('Номер обновления: 2251');
+      expect(card).toContain('Версия ПК: 6.4.3.59');
+      expect(card).toContain('Ключ SenseLock: в порядке');
+      expect(card).toContain('Служба: работает (пользовательская учётная запись)');
+      expect(card).toContain('Хранилище: доступно');
+    });
+
+    it('finds a client with a typo, in any case, or by INN', async () => {
+      await h.say(manager, '/status рамашка офис');
+      await h.say(manager, '/status 7801234567');
+      const [first, second] = texts();
+      expect(first).toContain('ООО «Ромашка»');
+      expect(second).toContain('АО «Вектор»');
+    });
+
+    it('offers buttons when several clients match', async () => {
+      await h.say(manager, '/status Ромаш');
+      expect(texts()[0]).toBe('Нашлось несколько клиентов, выберите:');
+      const buttons = buttonsOf(h.lastSent());
+      expect(new Set(buttons.map((b) => b.text))).toEqual(new Set(['ООО «Ромашка»', 'ООО «Ромашка-Юг»']));
+      await h.press(manager, buttons.find((b) => b.text === 'ООО «Ромашка»')!.data, { chatId: 1001, messageId: 1 });
+      expect(texts()[1]).toContain('Сервер офиса');
+    });
+
+    it('says what is wrong for a broken client, with open incidents and who took them', async () => {
+      await report('<senselock state="lost"/>');
+      clock.advance(2 * 3600_000);
+      await h.say(manager, '/status Ромашка');
+      const card = texts()[0]!;
+      expect(card).toContain('❌ Проблемы: Ключ SenseLock потерян');
+      expect(card).toContain('🔴 Ключ SenseLock потерян — 2 часа, не принят');
+    });
+
+    it('alone lists the caller\'s clients with problems', async () => {
+      await h.say(manager, '/status');
+      expect(texts()[0]).toBe('✅ У ваших клиентов всё в порядке.');
+      await report('<service state="stopped"/>');
+      await h.say(manager, '/status');
+      expect(texts()[1]).toContain('🔴 ООО «Ромашка»: 1');
+      await h.say(otherManager, '/status');
+      expect(texts()[2]).toBe('✅ У ваших клиентов всё в порядке.');
+    });
+
+    it('says when nothing matches', async () => {
+      await h.say(manager, '/status Газпром');
+      expect(texts()[0]).toBe('Не нашёл клиента по запросу «Газпром».');
+    });
+  });
+
+  describe('alerts', () => {
+    it('sends an alert with severity, title and id, client, installation, since when, facts, runbook and buttons', async () => {
+      await report('<senselock state="lost"/>');
+      await h.dispatcher().runOnce();
+      const alert = h.lastSent()!;
+      expect(alert.payload.chat_id).toBe(1001);
+      expect(alert.payload.parse_mode).toBe('HTML');
+      const text = String(alert.payload.text);
+      expect(text).toContain('<b>🔴 КРИТИЧНО · Ключ SenseLock потерян</b>');
+      expect(text).toContain('<code>KodeksXmlSensLockStatus</code>');
+      expect(text).toContain('Клиент: <b>ООО «Ромашка»</b>');
+      expect(text).toContain('Установка: Сервер офиса');
+      expect(text).toContain('С: 15.02.2023 21:00 МСК');
+      expect(text).toContain('Ключ SenseLock: потерян');
+      expect(text).toContain('<a href="https://dozor.example.ru/runbooks/KodeksXmlSensLockStatus.md">Что делать</a>');
+      const incident = listIncidentsWithNames(t.db, { includeResolved: false })[0]!;
+      expect(buttonsOf(alert)).toEqual([
+        { text: '✅ Принять', data: `ack:${incident.id}` },
+        { text: '💤 1 ч', data: `snz:h:${incident.id}` },
+        { text: '💤 до утра', data: `snz:m:${incident.id}` },
+        { text: 'ℹ️ Статус', data: `st:${fleet.installation.id}` },
+      ]);
+    });
+
+    const sendAlert = async () => {
+      await report('<senselock state="lost"/>');
+      await h.dispatcher().runOnce();
+      const alert = h.lastSent()!;
+      const messageId = h.calls.length; // not used by the fake; the stored id comes from the answer
+      void messageId;
+      const incident = listIncidentsWithNames(t.db, { includeResolved: false })[0]!;
+      const stored = t.db.select().from(outbox).all();
+      void stored;
+      return { incident, chatId: alert.payload.chat_id as number, messageId: 1000 };
+    };
+
+    it('acknowledges on «Принять»: records who, answers, edits the message for everyone', async () => {
+      const { incident, chatId, messageId } = await sendAlert();
+      clock.advance(5 * 60_000);
+      await h.press(manager, `ack:${incident.id}`, { chatId, messageId });
+      expect(getIncident(t.db, incident.id)).toMatchObject({ status: 'acknowledged', acknowledgedBy: 'tg:1001' });
+      expect(h.lastSent('answerCallbackQuery')!.payload.text).toBe('Принято ✅');
+      const edit = h.lastSent('editMessageText')!;
+      expect(edit.payload).toMatchObject({ chat_id: chatId, message_id: messageId });
+      expect(String(edit.payload.text)).toContain('✅ Принял(а): Ксения Шабанова, 21:05');
+      expect(buttonsOf(edit).map((b) => b.text)).toEqual(['ℹ️ Статус']);
+      expect(h.incidentChanges).toBe(1);
+    });
+
+    it('a second press says who already took it', async () => {
+      const { incident, chatId, messageId } = await sendAlert();
+      await h.press(manager, `ack:${incident.id}`, { chatId, messageId });
+      await h.press(lead, `ack:${incident.id}`, { chatId, messageId });
+      expect(h.lastSent('answerCallbackQuery')!.payload).toMatchObject({ text: 'Уже принял(а): Ксения Шабанова, 21:00', show_alert: true });
+      expect(getIncident(t.db, incident.id)!.acknowledgedBy).toBe('tg:1001');
+    });
+
+    it('the team lead and admins may acknowledge; another manager may not, and it is audited', async () => {
+      const { incident, chatId, messageId } = await sendAlert();
+      await h.press(otherManager, `ack:${incident.id}`, { chatId, messageId });
+      expect(h.lastSent('answerCallbackQuery')!.payload).toMatchObject({ show_alert: true });
+      expect(String(h.lastSent('answerCallbackQuery')!.payload.text)).toMatch(/ответственный менеджер/);
+      expect(getIncident(t.db, incident.id)!.status).toBe('open');
+      expect(t.db.select().from(auditLog).where(eq(auditLog.action, 'incident.acknowledge.denied')).all()).toHaveLength(1);
+      await h.press(lead, `ack:${incident.id}`, { chatId, messageId });
+      expect(getIncident(t.db, incident.id)).toMatchObject({ status: 'acknowledged', acknowledgedBy: 'tg:2001' });
+    });
+
+    it('refuses a forged or stale button', async () => {
+      await h.press(manager, 'ack:999999', { chatId: 1001, messageId: 1 });
+      expect(h.lastSent('answerCallbackQuery')!.payload.text).toBe('Инцидент уже решён');
+      await h.press(manager, 'ack:not-a-number', { chatId: 1001, messageId: 1 });
+      expect(h.calls.filter((c) => c.method === 'answerCallbackQuery')).toHaveLength(2);
+    });
+
+    it('edits the original message when the incident resolves, with its duration', async () => {
+      const { chatId, messageId } = await sendAlert();
+      clock.advance(77 * 60_000);
+      await report('<senselock state="ok"/>');
+      await h.dispatcher().runOnce();
+      const edit = h.lastSent('editMessageText')!;
+      expect(edit.payload).toMatchObject({ chat_id: chatId, message_id: messageId });
+      expect(String(edit.payload.text)).toContain('☑️ Решено, длилось 1 час 17 минут');
+      expect(buttonsOf(edit)).toEqual([]);
+    });
+
+    it('snoozes for an hour: a silence holds reminders, and the message says until when', async () => {
+      const { incident, chatId, messageId } = await sendAlert();
+      await h.press(manager, `snz:h:${incident.id}`, { chatId, messageId });
+      expect(h.lastSent('answerCallbackQuery')!.payload.text).toBe('Отложено до 15.02 22:00');
+      expect(String(h.lastSent('editMessageText')!.payload.text)).toContain('💤 Отложено до 15.02 22:00: Ксения Шабанова');
+    });
+
+    it('groups alerts that come together into one message with «Принять все»', async () => {
+      await report('<service state="stopped"/><storage reachable="false"/>');
+      await h.dispatcher().runOnce();
+      const group = h.lastSent()!;
+      expect(h.sent()).toHaveLength(1);
+      expect(String(group.payload.text)).toContain('🚨 2 новых алерта');
+      expect(String(group.payload.text)).toContain('Служба ПК остановлена');
+      expect(String(group.payload.text)).toContain('Хранилище баз недоступно');
+      expect(buttonsOf(group)).toEqual([{ text: '✅ Принять все', data: 'ackall' }]);
+      await h.press(manager, 'ackall', { chatId: 1001, messageId: 1000 });
+      expect(listIncidentsWithNames(t.db, { includeResolved: false }).every((i) => i.status === 'acknowledged')).toBe(true);
+      expect(h.lastSent('answerCallbackQuery')!.payload.text).toBe('Принято: 2');
+    });
+
+    it('escapes HTML in every name that reaches a message', async () => {
+      const evil = addClient(ctx(), { name: '<b>ООО "Ромашка" & Co</b>', managerId: 1001 });
+      const issued = addInstallation(ctx(), { client: String(evil.id), name: '<i>Сервер</i>', kind: 'local' });
+      await report('<senselock state="lost"/><storage path="&lt;script&gt;" reachable="false"/>', issued.token);
+      await h.dispatcher().runOnce();
+      const text = String(h.lastSent()!.payload.text);
+      expect(text).toContain('&lt;b&gt;ООО &quot;Ромашка&quot; &amp; Co&lt;/b&gt;');
+      expect(text).toContain('&lt;i&gt;Сервер&lt;/i&gt;');
+      expect(text).not.toContain('<script>');
+      expect(text).not.toContain('<i>');
+    });
+
+    it('follows a group that Telegram migrated to a supergroup', async () => {
+      t.db.update(clients).set({ chatId: -555 }).where(eq(clients.id, fleet.client.id)).run();
+      h.failures.push({
+        method: 'sendMessage',
+        chatId: -555,
+        error_code: 400,
+        description: 'Bad Request: group chat was upgraded to a supergroup chat',
+        parameters: { migrate_to_chat_id: -1009999 },
+      });
+      await report('<senselock state="lost"/>');
+      await h.dispatcher().runOnce();
+      expect(h.sent().map((c) => c.payload.chat_id)).toEqual([-555, -1009999]);
+      expect(listClients(t.db).find((c) => c.id === fleet.client.id)!.chatId).toBe(-1009999);
+    });
+
+    it('tells the admins when a chat blocked the bot, and keeps the alert queued', async () => {
+      h.failures.push({ method: 'sendMessage', chatId: 1001, error_code: 403, description: 'Forbidden: bot was blocked by the user', times: 1 });
+      await report('<senselock state="lost"/>');
+      const dispatcher = h.dispatcher();
+      await dispatcher.runOnce();
+      const notice = h.sent().find((c) => c.payload.chat_id === 3001);
+      expect(String(notice?.payload.text)).toContain('Не могу доставить алерты в чат 1001');
+      expect(t.db.select().from(outbox).where(eq(outbox.chatId, 1001)).get()!.status).toBe('pending');
+      clock.advance(5_000);
+      await dispatcher.runOnce();
+      expect(t.db.select().from(outbox).where(eq(outbox.chatId, 1001)).get()!.status).toBe('sent');
+    });
+
+    it('sends an alert as plain text if Telegram refuses its HTML', async () => {
+      h.failures.push({ method: 'sendMessage', chatId: 1001, error_code: 400, description: "Bad Request: can't parse entities: unexpected end tag" });
+      await report('<senselock state="lost"/>');
+      await h.dispatcher().runOnce();
+      const [refused, plain] = h.sent();
+      expect(refused!.payload.parse_mode).toBe('HTML');
+      expect(plain!.payload.parse_mode).toBeUndefined();
+      expect(String(plain!.payload.text)).toContain('КРИТИЧНО · Ключ SenseLock потерян');
+      expect(String(plain!.payload.text)).not.toContain('<b>');
+    });
+
+    it('reminds in the same chat, replying to the original alert', async () => {
+      await report('<kit daily-update="false"/>');
+      const dispatcher = h.dispatcher();
+      await dispatcher.runOnce();
+      clock.advance(4 * 3600_000 + 60_000);
+      const { runSweep } = await import('../jobs/sweep.ts');
+      const { DEFAULT_INCIDENT_SETTINGS } = await import('../incidents/settings.ts');
+      runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
+      await dispatcher.runOnce();
+      const reminder = h.lastSent()!;
+      expect(String(reminder.payload.text)).toContain('🔁 Напоминание: не принято уже 4 часа 1 минута');
+      expect(reminder.payload.reply_parameters).toMatchObject({ message_id: 1000 });
+    });
+  });
+
+  describe('commands', () => {
+    it('/incidents lists the caller\'s open incidents; "all" is for leads and admins', async () => {
+      await report('<senselock state="lost"/>');
+      const vectorToken = addInstallation(ctx(), { client: 'АО «Вектор»', name: 'Второй', kind: 'local' }).token;
+      await report('<service state="stopped"/>', vectorToken);
+      await h.say(manager, '/incidents');
+      expect(texts()[0]).toContain('Открытые инциденты: 1');
+      await h.say(manager, '/incidents all');
+      expect(texts()[1]).toContain('Открытые инциденты: 1');
+      await h.say(admin, '/incidents all');
+      expect(texts()[2]).toContain('Открытые инциденты: 2');
+    });
+
+    it('/silence covers a client for a while, for those responsible only', async () => {
+      await h.say(otherManager, '/silence Ромашка 2h переезд');
+      expect(texts()[0]).toMatch(/ответственный менеджер/);
+      await h.say(manager, '/silence Ромашка 2h переезд сервера');
+      expect(texts()[1]).toBe('💤 Тишина для «ООО «Ромашка»» до 15.02.2023 23:00.');
+      await report('<senselock state="lost"/>');
+      expect(listIncidentsWithNames(t.db, { includeResolved: false })[0]!.announcedAt).toBeNull();
+      await h.say(manager, '/silence');
+      expect(texts()[2]).toContain('Формат: /silence');
+    });
+
+    it('/whoami and /help, with admin commands for admins', async () => {
+      await h.say(manager, '/whoami');
+      await h.say(admin, '/help');
+      expect(texts()[0]).toBe('Ксения Шабанова, id <code>1001</code>, менеджер');
+      expect(texts()[1]).toContain('/addinstallation');
+    });
+
+    it('speaks English to English-speaking users', async () => {
+      await report('<senselock state="lost"/>');
+      await h.say(english, '/status Ромашка');
+      expect(texts()[0]).toContain('❌ Problems: Ключ SenseLock потерян');
+      expect(texts()[0]).toContain('Last report:');
+    });
+
+    it('survives a handler error (here: the database is gone) with a short apology', async () => {
+      t.db.$client.close();
+      await h.say(manager, '/status Ромашка');
+      expect(texts()).toEqual(['Извините, что-то пошло не так. Попробуйте ещё раз.']);
+    });
+  });
+
+  describe('admin conversations', () => {
+    it('adds a client in a dialogue that survives a restart', async () => {
+      await h.say(admin, '/addclient');
+      await h.say(admin, 'ООО «Новый клиент»');
+      h.restart();
+      await h.say(admin, '7712345678');
+      await h.say(admin, '1001');
+      await h.say(admin, '-');
+      expect(listClients(t.db).find((c) => c.name === 'ООО «Новый клиент»')).toMatchObject({ inn: '7712345678', managerId: 1001, chatId: null });
+      expect(texts().at(-1)).toMatch(/Клиент «ООО «Новый клиент»» добавлен/);
+    });
+
+    it('adds an installation and shows its token once; /cancel leaves a dialogue', async () => {
+      await h.say(admin, '/addinstallation');
+      await h.say(admin, 'Нет такого клиента');
+      expect(texts().at(-1)).toMatch(/Не подходит: no client with id or name/);
+      await h.say(admin, 'АО «Вектор»');
+      await h.say(admin, 'Резерв');
+      await h.press(admin, 'cloud', { chatId: 3001, messageId: 1 });
+      await h.say(admin, 'reserve.vector.example');
+      await h.say(admin, '-');
+      await h.say(admin, '-');
+      expect(texts().at(-1)).toMatch(/<code>dzr_[A-Za-z0-9_-]{43}<\/code>/);
+
+      await h.say(admin, '/addclient');
+      await h.say(admin, '/cancel');
+      expect(texts().at(-1)).toBe('Диалог прерван.');
+    });
+
+    it('is for admins only', async () => {
+      await h.say(manager, '/addclient');
+      expect(texts()).toEqual(['Это только для администраторов.']);
+    });
+  });
+});
+
+describe('Russian plural forms and spans', () => {
+  it.each([
+    [1, '1 установка'],
+    [2, '2 установки'],
+    [5, '5 установок'],
+    [11, '11 установок'],
+    [21, '21 установка'],
+    [22, '22 установки'],
+  ])('%i', (n, expected) => {
+    expect(count('ru', n, ['установка', 'установки', 'установок'])).toBe(expected);
+  });
+  it('English has two forms', () => {
+    expect(plural('en', 1, ['installation', 'installations'])).toBe('installation');
+    expect(plural('en', 3, ['installation', 'installations'])).toBe('installations');
+  });
+  it('spans', () => {
+    expect(formatSpan('ru', 77 * 60_000)).toBe('1 час 17 минут');
+    expect(formatSpan('ru', 2 * 86_400_000 + 3 * 3_600_000)).toBe('2 дня 3 часа');
+    expect(formatSpan('en', 30_000)).toBe('less than a minute');
+  });
+});

@@ -1,0 +1,51 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { ROOT } from './cli-helpers.ts';
+
+export interface ServiceProcess {
+  child: ChildProcessWithoutNullStreams;
+  url: string;
+  /** Everything the process logged so far (JSON lines). */
+  log: string[];
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Start the service exactly as `npm start` does, and wait until it says where it listens. */
+export function startServiceProcess(env: Record<string, string>, timeoutMs = 20_000): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'app/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, HTTP_PORT: '0', LOG_LEVEL: 'info', ...env },
+  });
+  const log: string[] = [];
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`service did not start in time: ${stderr}\n${log.join('\n')}`)), timeoutMs);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`service exited with ${code}: ${stderr}`));
+    });
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      log.push(line);
+      let entry: { msg?: string; url?: string };
+      try {
+        entry = JSON.parse(line) as typeof entry;
+      } catch {
+        return;
+      }
+      if (entry.msg === 'dozor is running' && entry.url) {
+        clearTimeout(timer);
+        resolve({
+          child,
+          url: entry.url,
+          log,
+          stop: async (signal = 'SIGTERM') => {
+            if (child.exitCode === null) child.kill(signal);
+            return exited;
+          },
+        });
+      }
+    });
+  });
+}
