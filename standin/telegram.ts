@@ -36,6 +36,7 @@ export interface StoredMessage {
 }
 
 export type BotEvent =
+  | { type: 'called'; method: string }
   | { type: 'sent'; message: StoredMessage }
   | { type: 'edited'; message: StoredMessage }
   | { type: 'answered'; callbackQueryId: string; text?: string; showAlert: boolean };
@@ -86,6 +87,7 @@ export class TelegramStandIn {
       }
       const payload = await readPayload(request.body);
       this.calls.push({ method: request.params.method, payload });
+      if (request.params.method !== 'getUpdates') this.emit({ type: 'called', method: request.params.method });
       const result = await this.handle(request.params.method, payload);
       if ('error' in result) return reply.code(result.error.error_code).send({ ok: false, ...result.error });
       return { ok: true, result: result.value };
