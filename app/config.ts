@@ -2,6 +2,8 @@ import { config as loadDotenv } from 'dotenv';
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import { parseDuration } from '../core/duration.ts';
+import { parseQuietWindow, type QuietWindow } from '../core/quiet-hours.ts';
+import type { IncidentSettings } from '../incidents/settings.ts';
 import { isValidCron } from '../jobs/scheduler.ts';
 
 /**
@@ -51,6 +53,15 @@ const idList = z.string().transform((text, ctx) => {
   return ids.map(Number);
 });
 
+const quietWindow = z.string().transform((text, ctx) => {
+  try {
+    return parseQuietWindow(text);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'expected a time window such as 22:00-08:00 (equal ends: none)' });
+    return z.NEVER;
+  }
+});
+
 const schema = z.object({
   DATABASE_PATH: z.string().trim().min(1, { error: 'expected a file path' }).default('./data/dozor.sqlite'),
   HTTP_HOST: z.string().trim().min(1, { error: 'expected a host name or address' }).default('127.0.0.1'),
@@ -81,6 +92,16 @@ const schema = z.object({
     .transform((base) => (base.endsWith('/') ? base : `${base}/`))
     .optional(),
   ALERT_GROUP_WINDOW: duration.default(30_000),
+  QUIET_HOURS: quietWindow.default({ from: 22 * 60, to: 8 * 60 } satisfies QuietWindow),
+  DIGEST_CRON: cronExpression.default('0 9 * * *'),
+  DIGEST_TZ: timeZone.default('Europe/Moscow'),
+  DIGEST_MAX_DELAY: duration.default(6 * 3_600_000),
+  SALES_SIGNAL_DAYS: z.coerce
+    .number({ error: 'expected a number of days 1-7' })
+    .int({ error: 'expected a number of days 1-7' })
+    .min(1, { error: 'expected a number of days 1-7' })
+    .max(7, { error: 'expected a number of days 1-7' })
+    .default(3),
   MORNING_HOUR: z.coerce
     .number({ error: 'expected an hour 0-23' })
     .int({ error: 'expected an hour 0-23' })
@@ -119,4 +140,13 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
 export function loadEnv(): Record<string, string | undefined> {
   loadDotenv({ quiet: true });
   return process.env;
+}
+
+/** The lifecycle's settings as the configuration gives them. */
+export function incidentSettings(config: Config): IncidentSettings {
+  return {
+    remindEveryMs: config.REMIND_EVERY,
+    escalateAfterMs: config.ESCALATE_AFTER,
+    quietHours: { tz: config.DISPLAY_TZ, defaultWindow: config.QUIET_HOURS },
+  };
 }

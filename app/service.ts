@@ -5,11 +5,11 @@ import { startTelegram, type TelegramRuntime } from '../bot/runtime.ts';
 import { closeDb, openDb, type DB } from '../db/open.ts';
 import { Dispatcher, type Delivery } from '../delivery/dispatcher.ts';
 import { TelegramDelivery } from '../delivery/telegram.ts';
-import type { IncidentSettings } from '../incidents/settings.ts';
 import { JobScheduler } from '../jobs/scheduler.ts';
+import { runDigests } from '../jobs/digest.ts';
 import { runSweep } from '../jobs/sweep.ts';
 import { bootstrapAdmins } from '../registry/users.ts';
-import type { Config } from './config.ts';
+import { incidentSettings, type Config } from './config.ts';
 import { buildHttpServer } from './http.ts';
 import type { Logger } from './logger.ts';
 
@@ -38,11 +38,14 @@ export interface ServiceDeps {
 export async function startService(config: Config, deps: ServiceDeps): Promise<Service> {
   const { clock, logger } = deps;
   const db = openDb(config.DATABASE_PATH);
-  const settings: IncidentSettings = { remindEveryMs: config.REMIND_EVERY, escalateAfterMs: config.ESCALATE_AFTER };
+  const settings = incidentSettings(config);
+  const digestSettings = { tz: config.DIGEST_TZ, salesMinDays: config.SALES_SIGNAL_DAYS };
   const botSettings: BotSettings = {
     displayTz: config.DISPLAY_TZ,
     runbookBaseUrl: config.RUNBOOK_BASE_URL ?? null,
     morningHour: config.MORNING_HOUR,
+    defaultQuietHours: config.QUIET_HOURS,
+    digest: digestSettings,
   };
   bootstrapAdmins({ db, clock, actor: 'system' }, config.ADMIN_IDS);
 
@@ -80,8 +83,19 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     closeDb(db);
     throw err;
   }
+  const digests = () => {
+    const result = runDigests({ db, cron: config.DIGEST_CRON, settings: digestSettings, maxDelayMs: config.DIGEST_MAX_DELAY }, clock());
+    if (result.queued.length > 0) {
+      logger.info({ day: result.day, recipients: result.queued.length }, 'digests queued');
+      wakeDispatcher();
+    }
+  };
+
   await scheduler.run('sweep', sweep);
+  // A digest missed while the service was down goes out now, if not too late.
+  await scheduler.run('digest', digests);
   scheduler.add('sweep', config.CHECK_CRON, config.DISPLAY_TZ, sweep);
+  scheduler.add('digest', config.DIGEST_CRON, config.DIGEST_TZ, digests);
   if (dispatcher) dispatcher.start();
   else logger.warn('no delivery channel configured: announcements wait in the outbox');
   logger.info({ url, database: config.DATABASE_PATH }, 'dozor is running');

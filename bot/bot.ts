@@ -8,6 +8,7 @@ import { access, staffOnly } from './features/access.ts';
 import { adminFeature } from './features/admin.ts';
 import { alerts } from './features/alerts.ts';
 import { commands } from './features/commands.ts';
+import { reports } from './features/reports.ts';
 import type { BotContext, BotServices } from './context.ts';
 import { langOf } from './i18n.ts';
 import { texts } from './texts.ts';
@@ -87,6 +88,7 @@ export function createBot(token: string, services: BotServices, options: BotOpti
   guarded.use(adminFeature(services));
   guarded.use(alerts);
   guarded.use(commands);
+  guarded.use(reports);
   guarded.use(unhandled);
   bot.catch(apologize);
   return bot;

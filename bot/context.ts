@@ -2,6 +2,8 @@ import type { ConversationFlavor } from '@grammyjs/conversations';
 import type { Context } from 'grammy';
 import type { Logger } from '../app/logger.ts';
 import type { Clock } from '../core/clock.ts';
+import type { QuietWindow } from '../core/quiet-hours.ts';
+import type { DigestSettings } from '../digest/build.ts';
 import type { DB } from '../db/open.ts';
 import type { User } from '../db/users.ts';
 import type { Lang } from './i18n.ts';
@@ -14,6 +16,9 @@ export interface BotSettings {
   runbookBaseUrl: string | null;
   /** Hour (in displayTz) that "till morning" means. */
   morningHour: number;
+  /** Quiet hours of people who set none. */
+  defaultQuietHours: QuietWindow;
+  digest: DigestSettings;
 }
 
 /** What the bot's handlers work with; injected so tests build the bot on a temporary database and clock. */

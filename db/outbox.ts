@@ -1,24 +1,27 @@
-import { and, asc, eq, lte, sql } from 'drizzle-orm';
+import { and, asc, eq, isNull, lte, or, sql } from 'drizzle-orm';
 import type { Queryable } from './open.ts';
 import { outbox } from './schema.ts';
 
 export type OutboxRow = typeof outbox.$inferSelect;
 export type NewOutboxRow = Pick<typeof outbox.$inferInsert, 'kind' | 'chatId' | 'incidentId' | 'payload'>;
 
-export function enqueue(db: Queryable, message: NewOutboxRow, at: Date): OutboxRow {
+export function enqueue(db: Queryable, message: NewOutboxRow, at: Date, deliverAfter: Date | null = null): OutboxRow {
   return db
     .insert(outbox)
-    .values({ ...message, createdAt: at, nextAttemptAt: at })
+    .values({ ...message, createdAt: at, nextAttemptAt: at, deliverAfter })
     .returning()
     .get();
 }
+
+/** Messages held for quiet hours are not there yet: they neither go nor hold up the chat. */
+const released = (now: Date) => or(isNull(outbox.deliverAfter), lte(outbox.deliverAfter, now));
 
 /** Chats whose oldest pending message is due (a chat waiting for a retry is left out). */
 export function chatsWithDueMessages(db: Queryable, now: Date, limit: number): number[] {
   const heads = db
     .select({ id: sql<number>`min(${outbox.id})`.as('head_id') })
     .from(outbox)
-    .where(eq(outbox.status, 'pending'))
+    .where(and(eq(outbox.status, 'pending'), released(now)))
     .groupBy(outbox.chatId)
     .as('heads');
   return db
@@ -32,12 +35,12 @@ export function chatsWithDueMessages(db: Queryable, now: Date, limit: number): n
     .map((r) => r.chatId);
 }
 
-/** A chat's pending messages, oldest first. */
-export function pendingOfChat(db: Queryable, chatId: number, limit: number): OutboxRow[] {
+/** A chat's pending messages that are released, oldest first. */
+export function pendingOfChat(db: Queryable, chatId: number, now: Date, limit: number): OutboxRow[] {
   return db
     .select()
     .from(outbox)
-    .where(and(eq(outbox.chatId, chatId), eq(outbox.status, 'pending')))
+    .where(and(eq(outbox.chatId, chatId), eq(outbox.status, 'pending'), released(now)))
     .orderBy(asc(outbox.id))
     .limit(limit)
     .all();
@@ -57,7 +60,7 @@ export function markFailed(db: Queryable, id: number, attempts: number, nextAtte
 /** When the next pending message becomes due (null when nothing is pending). */
 export function nextDueAt(db: Queryable): Date | null {
   const row = db
-    .select({ at: sql<number | null>`min(${outbox.nextAttemptAt})` })
+    .select({ at: sql<number | null>`min(max(${outbox.nextAttemptAt}, coalesce(${outbox.deliverAfter}, 0)))` })
     .from(outbox)
     .where(eq(outbox.status, 'pending'))
     .get();

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { index, integer, sqliteTable, text, uniqueIndex, type AnySQLiteColumn } from 'drizzle-orm/sqlite-core';
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex, type AnySQLiteColumn } from 'drizzle-orm/sqlite-core';
 import { INCIDENT_STATUSES, RESOLUTIONS } from '../core/incidents.ts';
 import { SENSELOCK_STATES, SERVICE_ACCOUNTS, SERVICE_STATES, type ReportFacts } from '../core/report.ts';
 import type { Facts, Severity, ThresholdValue } from '../core/rules.ts';
@@ -27,6 +27,14 @@ export const users = sqliteTable(
     active: flag('active').notNull().default(true),
     /** Telegram's language code from the user's last update: messages to their private chat use it. */
     language: text('language'),
+    /**
+     * Quiet hours as minutes of the day (in DISPLAY_TZ): warnings produced
+     * between them wait until the end. Null: the default (QUIET_HOURS); equal: none.
+     */
+    quietFrom: integer('quiet_from'),
+    quietTo: integer('quiet_to'),
+    /** A manager's personal morning digest of their own clients. */
+    personalDigest: flag('personal_digest').notNull().default(false),
     createdAt: createdAt(),
   },
   (t) => [index('users_lead_idx').on(t.leadId)],
@@ -232,6 +240,8 @@ export const outbox = sqliteTable(
     status: text('status', { enum: ['pending', 'sent'] }).notNull().default('pending'),
     attempts: integer('attempts').notNull().default(0),
     nextAttemptAt: timestamp('next_attempt_at').notNull(),
+    /** Held back until then (a warning in the recipient's quiet hours); unlike a retry, it does not hold up the chat. */
+    deliverAfter: timestamp('deliver_after'),
     lastError: text('last_error'),
     sentAt: timestamp('sent_at'),
   },
@@ -300,3 +310,46 @@ export const keyValue = sqliteTable('key_value', {
   value: text('value', { mode: 'json' }).$type<unknown>().notNull(),
   updatedAt: timestamp('updated_at').notNull(),
 });
+
+/** A digest is sent once per recipient, kind and day; the row is written with its outbox message. */
+export const digestDeliveries = sqliteTable(
+  'digest_deliveries',
+  {
+    recipientId: integer('recipient_id').notNull(),
+    /** The digest's day in DIGEST_TZ, YYYY-MM-DD. */
+    day: text('day').notNull(),
+    kind: text('kind', { enum: ['team', 'personal'] }).notNull(),
+    queuedAt: timestamp('queued_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.recipientId, t.day, t.kind] })],
+);
+
+/** Online licence figures per installation and day (the installation's calendar day): the base of sales signals. */
+export const licenseDays = sqliteTable(
+  'license_days',
+  {
+    installationId: integer('installation_id')
+      .notNull()
+      .references(() => installations.id),
+    day: text('day').notNull(),
+    limitHits: integer('limit_hits').notNull().default(0),
+    maxPeak: integer('max_peak'),
+    licenseLimit: integer('license_limit'),
+  },
+  (t) => [primaryKey({ columns: [t.installationId, t.day] }), index('license_days_day_idx').on(t.day)],
+);
+
+/** The version campaign's standing per digest scope, once a day, for its progress over time. */
+export const campaignSnapshots = sqliteTable(
+  'campaign_snapshots',
+  {
+    day: text('day').notNull(),
+    /** `all`, `team:<lead id>` or `manager:<id>`. */
+    scope: text('scope').notNull(),
+    minVersion: text('min_version').notNull(),
+    compliant: integer('compliant').notNull(),
+    total: integer('total').notNull(),
+    takenAt: timestamp('taken_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.day, t.scope] })],
+);

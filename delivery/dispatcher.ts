@@ -41,7 +41,8 @@ export interface DispatchSummary {
 }
 
 const GROUPABLE = 'incident.opened';
-const MAX_GROUP = 50;
+/** At most this many alerts in one message, to stay within Telegram's 4096 characters. */
+const MAX_GROUP = 20;
 
 /**
  * Delivers the outbox. A message is marked sent right after its delivery
@@ -90,9 +91,9 @@ export class Dispatcher {
   private async drainChat(chatId: number, summary: DispatchSummary): Promise<void> {
     const { db, delivery, clock, logger } = this.options;
     for (;;) {
-      const pending = pendingOfChat(db, chatId, MAX_GROUP);
-      const head = pending[0];
       const now = clock().getTime();
+      const pending = pendingOfChat(db, chatId, new Date(now), MAX_GROUP);
+      const head = pending[0];
       if (!head || head.nextAttemptAt.getTime() > now) return;
 
       let batch: OutboxRow[] = [head];

@@ -1,4 +1,4 @@
-import { GrammyError, type Api } from 'grammy';
+import { GrammyError, InputFile, type Api } from 'grammy';
 import type { Logger } from '../app/logger.ts';
 import type { BotSettings } from '../bot/context.ts';
 import { htmlToPlain } from '../bot/html.ts';
@@ -13,6 +13,7 @@ import { getIncidentViews } from '../db/incidents.ts';
 import type { DB } from '../db/open.ts';
 import { enqueue, moveOutboxChat } from '../db/outbox.ts';
 import { getUser, listActiveAdmins } from '../db/users.ts';
+import { DIGEST_CHART, DIGEST_TEXT, NOTICE } from './kinds.ts';
 import type { Delivery, OutboxMessage } from './dispatcher.ts';
 
 export interface TelegramDeliveryDeps {
@@ -23,8 +24,6 @@ export interface TelegramDeliveryDeps {
   settings: BotSettings;
 }
 
-/** A plain-text notice for people (not about one incident), e.g. "chat unreachable" for admins. */
-export const NOTICE_KIND = 'system.notice';
 
 /** How often admins hear that the same chat cannot be reached. */
 const UNREACHABLE_REPORT_EVERY_MS = 6 * 3_600_000;
@@ -75,6 +74,14 @@ export class TelegramDelivery implements Delivery {
       case 'incident.escalated':
         for (const id of incidentIds) await this.sendFollowUp(chatId, id, kind === 'incident.reminder' ? 'reminder' : 'escalated');
         return;
+      case DIGEST_TEXT:
+        await this.send(chatId, { text: String((batch[0]!.payload as { text: string }).text), keyboard: undefined });
+        return;
+      case DIGEST_CHART: {
+        const { png, caption } = batch[0]!.payload as { png: string; caption: string };
+        await this.deps.api.sendPhoto(chatId, new InputFile(Buffer.from(png, 'base64'), 'incidents.png'), { caption });
+        return;
+      }
       default: {
         const text = (batch[0]!.payload as { text?: unknown }).text;
         if (typeof text === 'string') await this.deps.api.sendMessage(chatId, text);
@@ -176,7 +183,7 @@ export class TelegramDelivery implements Delivery {
     for (const admin of listActiveAdmins(this.deps.db)) {
       if (admin.telegramId === chatId) continue;
       const text = texts(langOf(admin.language)).chatUnreachable(chatId, err.description);
-      enqueue(this.deps.db, { kind: NOTICE_KIND, chatId: admin.telegramId, incidentId: null, payload: { text } }, this.deps.clock());
+      enqueue(this.deps.db, { kind: NOTICE, chatId: admin.telegramId, incidentId: null, payload: { text } }, this.deps.clock());
     }
   }
 }

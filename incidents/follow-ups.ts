@@ -37,7 +37,7 @@ export function runFollowUps(tx: Queryable, settings: IncidentSettings, now: Dat
       current.announcedAt !== null &&
       current.announcedAt.getTime() <= escalateBefore.getTime()
     ) {
-      current = escalate(tx, current, now);
+      current = escalate(tx, settings, current, now);
       summary.escalated++;
     }
     if (current.nextReminderAt !== null && current.nextReminderAt.getTime() <= now.getTime()) {

@@ -3,6 +3,7 @@ import { InputError, NotFoundError } from '../core/errors.ts';
 import type { Resolution } from '../core/incidents.ts';
 import { recipientsFor, type AnnouncementKind } from '../core/routing.ts';
 import { getRule, isRuleId, type Facts, type Severity } from '../core/rules.ts';
+import { quietUntil } from '../core/quiet-hours.ts';
 import { findSilence, type Silence } from '../core/silences.ts';
 import { loadAudience } from '../db/audience.ts';
 import {
@@ -81,7 +82,7 @@ export function announce(tx: Queryable, settings: IncidentSettings, incident: In
     announcedAt: now,
     nextReminderAt: new Date(now.getTime() + settings.remindEveryMs),
   });
-  notify(tx, 'opened', announced, subject, now);
+  notify(tx, settings, 'opened', announced, subject, now);
   recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'announced', actor: 'system' });
   return announced;
 }
@@ -102,7 +103,7 @@ export function acknowledgeIncident(tx: Queryable, incidentId: number, actor: st
     nextReminderAt: null,
   });
   recordIncidentEvent(tx, { incidentId, at: now, type: 'acknowledged', actor });
-  if (acknowledged.announcedAt) notify(tx, 'acknowledged', acknowledged, loadSubject(tx, incident.installationId), now);
+  if (acknowledged.announcedAt) notify(tx, null, 'acknowledged', acknowledged, loadSubject(tx, incident.installationId), now);
   return { outcome: 'acknowledged', incident: acknowledged };
 }
 
@@ -125,20 +126,20 @@ export function resolveIncident(
   });
   recordIncidentEvent(tx, { incidentId, at: now, type: 'resolved', actor, details: { resolution } });
   // People only hear that something ended if they heard that it began.
-  if (resolved.announcedAt) notify(tx, 'resolved', resolved, loadSubject(tx, incident.installationId), now);
+  if (resolved.announcedAt) notify(tx, null, 'resolved', resolved, loadSubject(tx, incident.installationId), now);
   return resolved;
 }
 
 export function remind(tx: Queryable, settings: IncidentSettings, incident: Incident, now: Date): Incident {
   const reminded = updateIncident(tx, incident.id, { nextReminderAt: new Date(now.getTime() + settings.remindEveryMs) });
-  notify(tx, 'reminder', reminded, loadSubject(tx, incident.installationId), now);
+  notify(tx, settings, 'reminder', reminded, loadSubject(tx, incident.installationId), now);
   recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'reminded', actor: 'system' });
   return reminded;
 }
 
-export function escalate(tx: Queryable, incident: Incident, now: Date): Incident {
+export function escalate(tx: Queryable, settings: IncidentSettings, incident: Incident, now: Date): Incident {
   const escalated = updateIncident(tx, incident.id, { escalatedAt: now });
-  notify(tx, 'escalated', escalated, loadSubject(tx, incident.installationId), now);
+  notify(tx, settings, 'escalated', escalated, loadSubject(tx, incident.installationId), now);
   recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'escalated', actor: 'system' });
   return escalated;
 }
@@ -169,7 +170,15 @@ export interface AnnouncementPayload {
   resolution: Resolution | null;
 }
 
-function notify(tx: Queryable, kind: AnnouncementKind, incident: Incident, subject: Subject, now: Date): void {
+/** `settings` is needed for what may be held for quiet hours (new warnings and their reminders). */
+function notify(
+  tx: Queryable,
+  settings: IncidentSettings | null,
+  kind: AnnouncementKind,
+  incident: Incident,
+  subject: Subject,
+  now: Date,
+): void {
   const payload: AnnouncementPayload = {
     incidentId: incident.id,
     ruleId: incident.ruleId,
@@ -194,8 +203,18 @@ function notify(tx: Queryable, kind: AnnouncementKind, incident: Incident, subje
     recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'unroutable', actor: 'system', details: { kind } });
   }
   for (const chatId of chats) {
-    enqueue(tx, { kind: `incident.${kind}`, chatId, incidentId: incident.id, payload: { ...payload } }, now);
+    const holdUntil =
+      settings && incident.severity === 'warning' && (kind === 'opened' || kind === 'reminder') ? quietHoursEnd(tx, settings, chatId, now) : null;
+    enqueue(tx, { kind: `incident.${kind}`, chatId, incidentId: incident.id, payload: { ...payload } }, now, holdUntil);
   }
+}
+
+/** When the person behind a private chat is in quiet hours, the moment they end (groups have none). */
+function quietHoursEnd(db: Queryable, settings: IncidentSettings, chatId: number, now: Date): Date | null {
+  if (chatId < 0) return null;
+  const user = db.select({ from: users.quietFrom, to: users.quietTo }).from(users).where(eq(users.telegramId, chatId)).get();
+  const window = user?.from != null && user.to != null ? { from: user.from, to: user.to } : settings.quietHours.defaultWindow;
+  return quietUntil(now, settings.quietHours.tz, window);
 }
 
 /** A person's name for `tg:<id>` actors; other actors (cli:…, system) are shown as they are. */

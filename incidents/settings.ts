@@ -1,12 +1,17 @@
-/** How insistent the lifecycle is about unacknowledged incidents. */
+import type { QuietWindow } from '../core/quiet-hours.ts';
+
+/** How insistent the lifecycle is about unacknowledged incidents, and when it keeps quiet. */
 export interface IncidentSettings {
   /** Re-announce an unacknowledged incident this often. */
   remindEveryMs: number;
   /** Escalate a critical incident to the team lead when unacknowledged this long. */
   escalateAfterMs: number;
+  /** Warnings for a person during their quiet hours wait until the hours end (criticals never wait). */
+  quietHours: { tz: string; defaultWindow: QuietWindow };
 }
 
 export const DEFAULT_INCIDENT_SETTINGS: IncidentSettings = {
   remindEveryMs: 4 * 3_600_000,
   escalateAfterMs: 60 * 60_000,
+  quietHours: { tz: 'Europe/Moscow', defaultWindow: { from: 22 * 60, to: 8 * 60 } },
 };

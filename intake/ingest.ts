@@ -2,6 +2,8 @@ import { checkInstallation, type CheckOutcome } from '../checks/check-installati
 import type { AgentReport } from '../core/report.ts';
 import { applyReport } from '../core/state.ts';
 import type { DB } from '../db/open.ts';
+import { DateTime } from 'luxon';
+import { recordLicenseDay } from '../db/license-days.ts';
 import { insertReport } from '../db/reports.ts';
 import { getState, saveState } from '../db/state.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
@@ -19,16 +21,28 @@ export type IngestResult =
 export function ingestReport(
   db: DB,
   settings: IncidentSettings,
-  installationId: number,
+  installation: { id: number; tz: string },
   report: AgentReport,
   receivedAt: Date,
 ): IngestResult {
+  const installationId = installation.id;
   return db.transaction(
     (tx) => {
       const reportRowId = insertReport(tx, installationId, report, receivedAt);
       if (reportRowId === null) return { status: 'duplicate', opened: [], resolved: [] } as const;
       const previous = getState(tx, installationId);
       saveState(tx, installationId, applyReport(previous, report, receivedAt));
+      const { licenseExhausted, licensePeak, licenseLimit } = report.facts;
+      if (licenseExhausted !== undefined || licensePeak !== undefined || licenseLimit !== undefined) {
+        recordLicenseDay(tx, {
+          installationId,
+          // The client's calendar day of the report: "3 days out of 7" is about their days.
+          day: DateTime.fromJSDate(report.generatedAt ?? receivedAt).setZone(installation.tz).toISODate()!,
+          hits: licenseExhausted ?? 0,
+          peak: licensePeak ?? null,
+          limit: licenseLimit ?? null,
+        });
+      }
       const outcome = checkInstallation(tx, settings, installationId, receivedAt);
       return { status: 'stored', reportRowId, ...outcome } as const;
     },

@@ -59,7 +59,7 @@ export function intakeRoutes(deps: IntakeDeps): FastifyPluginAsync {
         recordRejection(db, installation.id, receivedAt, err.message);
         return reply.code(400).send({ error: err.message });
       }
-      const result = ingestReport(db, deps.settings, installation.id, report, receivedAt);
+      const result = ingestReport(db, deps.settings, installation, report, receivedAt);
       if (result.opened.length > 0 || result.resolved.length > 0) deps.onIncidentChange?.();
       return reply.code(202).send(
         result.status === 'stored'

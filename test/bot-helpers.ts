@@ -61,7 +61,14 @@ export function botHarness(db: DB, clock: () => Date, settings: Partial<BotSetti
     db,
     clock,
     logger: silentLogger(),
-    settings: { displayTz: 'Europe/Moscow', runbookBaseUrl: 'https://dozor.example.ru/runbooks/', morningHour: 9, ...settings },
+    settings: {
+      displayTz: 'Europe/Moscow',
+      runbookBaseUrl: 'https://dozor.example.ru/runbooks/',
+      morningHour: 9,
+      defaultQuietHours: { from: 22 * 60, to: 8 * 60 },
+      digest: { tz: 'Europe/Moscow', salesMinDays: 3 },
+      ...settings,
+    },
     onIncidentChange: () => incidentChanges++,
   };
 

@@ -15,6 +15,11 @@ describe('configuration', () => {
       ADMIN_IDS: [],
       ALERT_GROUP_WINDOW: 30_000,
       MORNING_HOUR: 9,
+      QUIET_HOURS: { from: 1320, to: 480 },
+      DIGEST_CRON: '0 9 * * *',
+      DIGEST_TZ: 'Europe/Moscow',
+      DIGEST_MAX_DELAY: 6 * 3_600_000,
+      SALES_SIGNAL_DAYS: 3,
     });
   });
 

@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { incidentSettings } from '../../app/config.ts';
 import { formatDuration } from '../../core/duration.ts';
 import { InputError } from '../../core/errors.ts';
 import { RULES } from '../../core/rules.ts';
@@ -53,10 +54,7 @@ export function registerIncidentCommands(program: Command): void {
     .action(
       run((ctx, { json, config }) => {
         const now = ctx.clock();
-        const summary = runSweep(
-          { db: ctx.db, settings: { remindEveryMs: config.REMIND_EVERY, escalateAfterMs: config.ESCALATE_AFTER } },
-          now,
-        );
+        const summary = runSweep({ db: ctx.db, settings: incidentSettings(config) }, now);
         const open = listIncidentsWithNames(ctx.db, { includeResolved: false });
         emit(json, { summary, open: open.map(incidentJson) }, () =>
           [

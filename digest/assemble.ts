@@ -1,0 +1,240 @@
+import { and, asc, eq, gte, inArray, isNotNull, lt, ne, or } from 'drizzle-orm';
+import { DateTime } from 'luxon';
+import { responseTimesByManager, type ResponseTimes } from '../core/response-times.ts';
+import { salesSignals } from '../core/sales.ts';
+import { compareVersions } from '../core/versions.ts';
+import { getIncidentViews, type IncidentView } from '../db/incidents.ts';
+import { listLicenseDays } from '../db/license-days.ts';
+import type { Queryable } from '../db/open.ts';
+import { getPolicy } from '../db/policies.ts';
+import { campaignSnapshots, clients, incidents, installations, installationState, users } from '../db/schema.ts';
+import type { Scope } from './scope.ts';
+
+const DAY = 86_400_000;
+/** An installation silent longer than this is listed in the digest. */
+export const SILENT_AFTER_MS = 2 * DAY;
+
+export interface InstallationRef {
+  installationId: number;
+  installationName: string;
+  clientId: number;
+  clientName: string;
+  managerId: number | null;
+  managerName: string | null;
+}
+
+export interface CampaignStanding {
+  minVersion: string;
+  compliant: number;
+  /** Installations that reported a shell version. */
+  total: number;
+  lagging: (InstallationRef & { shellVersion: string; lagSince: Date | null })[];
+  /** The standing about a week earlier, for progress over time. */
+  before: { day: string; compliant: number; total: number } | null;
+}
+
+export interface Digest {
+  day: string;
+  scope: Scope;
+  /** Every installation the scope covers (for the chart's query). */
+  scopeInstallationIds: number[];
+  now: Date;
+  monitored: number;
+  healthy: number;
+  withProblems: number;
+  /** Unresolved incidents, oldest first. */
+  open: IncidentView[];
+  opened24h: number;
+  resolved24h: number;
+  silent: (InstallationRef & { lastReportAt: Date | null })[];
+  campaign: CampaignStanding | null;
+  sales: (InstallationRef & { daysAtLimit: number; licenseLimit: number | null; peak: number | null })[];
+  responseTimes: { managerId: number | null; managerName: string | null; current: ResponseTimes; previous: ResponseTimes }[];
+}
+
+export interface DigestOptions {
+  /** The day the digest is for (YYYY-MM-DD in the digest's time zone). */
+  day: string;
+  tz: string;
+  salesMinDays: number;
+}
+
+/** Everything a digest says about a scope at a moment, read with indexed queries. */
+export function assembleDigest(db: Queryable, scope: Scope, now: Date, options: DigestOptions): Digest {
+  const refs = installationsInScope(db, scope);
+  const ids = refs.map((r) => r.installationId);
+  const monitoredIds = refs.filter((r) => r.monitoringEnabled).map((r) => r.installationId);
+  const byId = new Map(refs.map((r) => [r.installationId, r]));
+  // With a scope, only its installations (an empty scope matches nothing).
+  const inScope = scope.clientIds === null ? undefined : inArray(incidents.installationId, ids.length ? ids : [-1]);
+
+  const activeIds = db
+    .select({ id: incidents.id })
+    .from(incidents)
+    .where(and(ne(incidents.status, 'resolved'), inScope))
+    .orderBy(asc(incidents.openedAt))
+    .all()
+    .map((r) => r.id);
+  const open = getIncidentViews(db, activeIds).sort((a, b) => a.incident.openedAt.getTime() - b.incident.openedAt.getTime());
+  const withProblemsSet = new Set(open.filter((v) => byId.get(v.incident.installationId)?.monitoringEnabled).map((v) => v.incident.installationId));
+
+  const dayAgo = new Date(now.getTime() - DAY);
+  const opened24h = db
+    .select({ id: incidents.id })
+    .from(incidents)
+    .where(and(gte(incidents.openedAt, dayAgo), lt(incidents.openedAt, now), inScope))
+    .all().length;
+  const resolved24h = db
+    .select({ id: incidents.id })
+    .from(incidents)
+    .where(and(gte(incidents.resolvedAt, dayAgo), lt(incidents.resolvedAt, now), inScope))
+    .all().length;
+
+  const states = new Map(
+    db
+      .select({ id: installationState.installationId, lastReceivedAt: installationState.lastReceivedAt, shellVersion: installationState.shellVersion })
+      .from(installationState)
+      .where(scope.clientIds === null ? undefined : inArray(installationState.installationId, ids.length ? ids : [-1]))
+      .all()
+      .map((s) => [s.id, s]),
+  );
+  const silentBefore = now.getTime() - SILENT_AFTER_MS;
+  const silent = refs
+    .filter((r) => r.monitoringEnabled)
+    .map((r) => ({ ...r, lastReportAt: states.get(r.installationId)?.lastReceivedAt ?? null }))
+    .filter((r) => (r.lastReportAt ?? r.createdAt).getTime() < silentBefore)
+    .sort((a, b) => (a.lastReportAt?.getTime() ?? 0) - (b.lastReportAt?.getTime() ?? 0))
+    .map(({ createdAt: _c, monitoringEnabled: _m, ...rest }) => rest);
+
+  const campaign = campaignStanding(db, scope, refs, states, open, options.day);
+
+  const firstDay = DateTime.fromISO(options.day, { zone: options.tz }).minus({ days: 6 }).toISODate()!;
+  const sales = salesSignals(listLicenseDays(db, firstDay, scope.clientIds === null ? undefined : ids), options.salesMinDays)
+    .filter((s) => byId.has(s.installationId))
+    .map((s) => ({ ...strip(byId.get(s.installationId)!), daysAtLimit: s.daysAtLimit, licenseLimit: s.licenseLimit, peak: s.peak }));
+
+  return {
+    day: options.day,
+    scope,
+    scopeInstallationIds: ids,
+    now,
+    monitored: monitoredIds.length,
+    healthy: monitoredIds.length - withProblemsSet.size,
+    withProblems: withProblemsSet.size,
+    open,
+    opened24h,
+    resolved24h,
+    silent,
+    campaign,
+    sales,
+    responseTimes: responseTimesFor(db, scope, ids, now),
+  };
+}
+
+type ScopedInstallation = InstallationRef & { monitoringEnabled: boolean; createdAt: Date };
+
+function strip(ref: ScopedInstallation): InstallationRef {
+  const { monitoringEnabled: _m, createdAt: _c, ...rest } = ref;
+  return rest;
+}
+
+function installationsInScope(db: Queryable, scope: Scope): ScopedInstallation[] {
+  return db
+    .select({
+      installationId: installations.id,
+      installationName: installations.name,
+      clientId: clients.id,
+      clientName: clients.name,
+      managerId: clients.managerId,
+      managerName: users.name,
+      monitoringEnabled: installations.monitoringEnabled,
+      createdAt: installations.createdAt,
+    })
+    .from(installations)
+    .innerJoin(clients, eq(clients.id, installations.clientId))
+    .leftJoin(users, eq(users.telegramId, clients.managerId))
+    .where(scope.clientIds === null ? undefined : inArray(clients.id, scope.clientIds.length ? scope.clientIds : [-1]))
+    .orderBy(asc(clients.name), asc(installations.name))
+    .all();
+}
+
+function campaignStanding(
+  db: Queryable,
+  scope: Scope,
+  refs: ScopedInstallation[],
+  states: Map<number, { shellVersion: string | null }>,
+  open: IncidentView[],
+  day: string,
+): CampaignStanding | null {
+  const minVersion = getPolicy(db).minShellVersion;
+  if (!minVersion) return null;
+  const lagSince = new Map(
+    open.filter((v) => v.incident.ruleId === 'KodeksShellVersionOutdated').map((v) => [v.incident.installationId, v.incident.openedAt]),
+  );
+  const reporting = refs.filter((r) => r.monitoringEnabled && states.get(r.installationId)?.shellVersion);
+  const lagging = reporting
+    .filter((r) => compareVersions(states.get(r.installationId)!.shellVersion!, minVersion) < 0)
+    .map((r) => ({ ...strip(r), shellVersion: states.get(r.installationId)!.shellVersion!, lagSince: lagSince.get(r.installationId) ?? null }));
+  const weekAgo = DateTime.fromISO(day).minus({ days: 7 }).toISODate()!;
+  const before = db
+    .select({ day: campaignSnapshots.day, compliant: campaignSnapshots.compliant, total: campaignSnapshots.total })
+    .from(campaignSnapshots)
+    .where(and(eq(campaignSnapshots.scope, scope.key), eq(campaignSnapshots.minVersion, minVersion), gte(campaignSnapshots.day, weekAgo), lt(campaignSnapshots.day, day)))
+    .orderBy(asc(campaignSnapshots.day))
+    .get();
+  return { minVersion, compliant: reporting.length - lagging.length, total: reporting.length, lagging, before: before ?? null };
+}
+
+function responseTimesFor(db: Queryable, scope: Scope, ids: number[], now: Date): Digest['responseTimes'] {
+  const weekAgo = new Date(now.getTime() - 7 * DAY);
+  const twoWeeksAgo = new Date(now.getTime() - 14 * DAY);
+  const rows = db
+    .select({
+      managerId: clients.managerId,
+      managerName: users.name,
+      announcedAt: incidents.announcedAt,
+      acknowledgedAt: incidents.acknowledgedAt,
+      openedAt: incidents.openedAt,
+      resolvedAt: incidents.resolvedAt,
+    })
+    .from(incidents)
+    .innerJoin(installations, eq(installations.id, incidents.installationId))
+    .innerJoin(clients, eq(clients.id, installations.clientId))
+    .leftJoin(users, eq(users.telegramId, clients.managerId))
+    .where(
+      and(
+        or(gte(incidents.acknowledgedAt, twoWeeksAgo), and(isNotNull(incidents.resolvedAt), gte(incidents.resolvedAt, twoWeeksAgo))),
+        scope.clientIds === null ? undefined : inArray(incidents.installationId, ids.length ? ids : [-1]),
+      ),
+    )
+    .all();
+  const names = new Map(rows.map((r) => [r.managerId, r.managerName]));
+  const current = responseTimesByManager(rows, weekAgo, now);
+  const previous = responseTimesByManager(rows, twoWeeksAgo, weekAgo);
+  const empty: ResponseTimes = { mtta: null, mttr: null, acknowledged: 0, resolved: 0 };
+  return [...new Set([...current.keys(), ...previous.keys()])]
+    .map((managerId) => ({
+      managerId,
+      managerName: names.get(managerId) ?? null,
+      current: current.get(managerId) ?? empty,
+      previous: previous.get(managerId) ?? empty,
+    }))
+    .filter((r) => r.current.acknowledged + r.current.resolved + r.previous.acknowledged + r.previous.resolved > 0)
+    .sort((a, b) => (a.managerName ?? '').localeCompare(b.managerName ?? ''));
+}
+
+/** Remember today's campaign standing for this scope (once per day). */
+export function recordCampaignSnapshot(db: Queryable, digest: Digest): void {
+  if (!digest.campaign) return;
+  db.insert(campaignSnapshots)
+    .values({
+      day: digest.day,
+      scope: digest.scope.key,
+      minVersion: digest.campaign.minVersion,
+      compliant: digest.campaign.compliant,
+      total: digest.campaign.total,
+      takenAt: digest.now,
+    })
+    .onConflictDoNothing()
+    .run();
+}

@@ -1,0 +1,119 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { createCanvas, GlobalFonts } from '@napi-rs/canvas';
+import { Chart, registerables, type ChartConfiguration } from 'chart.js';
+import { and, gte, inArray, isNull, lt, or } from 'drizzle-orm';
+import { DateTime } from 'luxon';
+import type { Severity } from '../core/rules.ts';
+import type { Queryable } from '../db/open.ts';
+import { incidents } from '../db/schema.ts';
+import type { Scope } from './scope.ts';
+
+/**
+ * The digest's picture: the last 30 days, incidents opened per day and open at
+ * the end of each day, by severity. Drawn server-side with Chart.js on
+ * @napi-rs/canvas (prebuilt binaries from the npm registry); the font ships
+ * with dejavu-fonts-ttf, so Cyrillic labels render on any machine.
+ */
+
+Chart.register(...registerables);
+const FONT = 'DejaVu Sans';
+let fontLoaded = false;
+function loadFont(): void {
+  if (fontLoaded) return;
+  const dir = join(dirname(createRequire(import.meta.url).resolve('dejavu-fonts-ttf/package.json')), 'ttf');
+  GlobalFonts.registerFromPath(join(dir, 'DejaVuSans.ttf'), FONT);
+  fontLoaded = true;
+}
+
+export interface ChartSeries {
+  days: string[];
+  opened: Record<Severity, number[]>;
+  openAtEnd: Record<Severity, number[]>;
+}
+
+export interface IncidentSpan {
+  severity: Severity;
+  openedAt: Date;
+  resolvedAt: Date | null;
+}
+
+/** Per day (in `tz`) ending with `lastDay`: how many opened, and how many were open when the day ended. */
+export function chartSeries(spans: readonly IncidentSpan[], lastDay: string, tz: string, dayCount = 30): ChartSeries {
+  const first = DateTime.fromISO(lastDay, { zone: tz }).startOf('day').minus({ days: dayCount - 1 });
+  const series: ChartSeries = { days: [], opened: { critical: [], warning: [] }, openAtEnd: { critical: [], warning: [] } };
+  for (let i = 0; i < dayCount; i++) {
+    const start = first.plus({ days: i });
+    const end = start.plus({ days: 1 });
+    series.days.push(start.toFormat('dd.MM'));
+    for (const severity of ['critical', 'warning'] as const) {
+      const mine = spans.filter((s) => s.severity === severity);
+      series.opened[severity].push(mine.filter((s) => s.openedAt >= start.toJSDate() && s.openedAt < end.toJSDate()).length);
+      series.openAtEnd[severity].push(
+        mine.filter((s) => s.openedAt < end.toJSDate() && (s.resolvedAt === null || s.resolvedAt >= end.toJSDate())).length,
+      );
+    }
+  }
+  return series;
+}
+
+export function loadIncidentSpans(db: Queryable, scope: Scope, from: Date, to: Date, installationIds: number[]): IncidentSpan[] {
+  return db
+    .select({ severity: incidents.severity, openedAt: incidents.openedAt, resolvedAt: incidents.resolvedAt })
+    .from(incidents)
+    .where(
+      and(
+        lt(incidents.openedAt, to),
+        or(isNull(incidents.resolvedAt), gte(incidents.resolvedAt, from)),
+        scope.clientIds === null ? undefined : inArray(incidents.installationId, installationIds.length ? installationIds : [-1]),
+      ),
+    )
+    .all();
+}
+
+export interface ChartLabels {
+  title: string;
+  openedCritical: string;
+  openedWarning: string;
+  openCritical: string;
+  openWarning: string;
+}
+
+export function renderChart(series: ChartSeries, labels: ChartLabels, width = 900, height = 450): Buffer {
+  loadFont();
+  const canvas = createCanvas(width, height);
+  const context = canvas.getContext('2d');
+  context.fillStyle = '#ffffff';
+  context.fillRect(0, 0, width, height);
+  const config: ChartConfiguration<'bar' | 'line', number[], string> = {
+    type: 'bar',
+    data: {
+      labels: series.days,
+      datasets: [
+        { type: 'bar', label: labels.openedCritical, data: series.opened.critical, backgroundColor: '#d64545', stack: 'opened' },
+        { type: 'bar', label: labels.openedWarning, data: series.opened.warning, backgroundColor: '#e8b339', stack: 'opened' },
+        { type: 'line', label: labels.openCritical, data: series.openAtEnd.critical, borderColor: '#8b1a1a', backgroundColor: '#8b1a1a', pointRadius: 2, tension: 0.2, stack: 'open-critical' },
+        { type: 'line', label: labels.openWarning, data: series.openAtEnd.warning, borderColor: '#8a6d0b', backgroundColor: '#8a6d0b', pointRadius: 2, tension: 0.2, borderDash: [6, 4], stack: 'open-warning' },
+      ],
+    },
+    options: {
+      responsive: false,
+      animation: false,
+      devicePixelRatio: 1,
+      font: { family: FONT },
+      plugins: { title: { display: true, text: labels.title, font: { family: FONT, size: 16 } }, legend: { labels: { font: { family: FONT } } } },
+      scales: {
+        x: { stacked: true, ticks: { font: { family: FONT }, maxRotation: 0, autoSkip: true } },
+        // Bars of one day stack; each line has a stack of its own, so lines show plain counts.
+        y: { stacked: true, beginAtZero: true, ticks: { precision: 0, font: { family: FONT } } },
+      },
+    },
+  };
+  // Chart.js draws on any 2D context; the napi-rs one is close enough to the DOM's for it.
+  const chart = new Chart(context as unknown as ConstructorParameters<typeof Chart>[0], config);
+  try {
+    return canvas.toBuffer('image/png');
+  } finally {
+    chart.destroy();
+  }
+}
