@@ -1,4 +1,4 @@
-import { and, asc, eq, gte, inArray, isNotNull, lt, ne, or } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray, isNotNull, lt, lte, ne, or } from 'drizzle-orm';
 import { DateTime } from 'luxon';
 import { responseTimesByManager, type ResponseTimes } from '../core/response-times.ts';
 import { salesSignals } from '../core/sales.ts';
@@ -82,12 +82,12 @@ export function assembleDigest(db: Queryable, scope: Scope, now: Date, options: 
   const opened24h = db
     .select({ id: incidents.id })
     .from(incidents)
-    .where(and(gte(incidents.openedAt, dayAgo), lt(incidents.openedAt, now), inScope))
+    .where(and(gte(incidents.openedAt, dayAgo), lte(incidents.openedAt, now), inScope))
     .all().length;
   const resolved24h = db
     .select({ id: incidents.id })
     .from(incidents)
-    .where(and(gte(incidents.resolvedAt, dayAgo), lt(incidents.resolvedAt, now), inScope))
+    .where(and(gte(incidents.resolvedAt, dayAgo), lte(incidents.resolvedAt, now), inScope))
     .all().length;
 
   const states = new Map(

@@ -1,0 +1,291 @@
+import { eq } from 'drizzle-orm';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { quietUntil, parseQuietWindow } from '../core/quiet-hours.ts';
+import { responseTimes, responseTimesByManager, type IncidentTimes } from '../core/response-times.ts';
+import { salesSignals, type LicenseDay } from '../core/sales.ts';
+import { campaignSnapshots, digestDeliveries, outbox, users } from '../db/schema.ts';
+import { getUser } from '../db/users.ts';
+import { assembleDigest } from '../digest/assemble.ts';
+import { buildDigest } from '../digest/build.ts';
+import { chartSeries, renderChart } from '../digest/chart.ts';
+import { scopeOf } from '../digest/scope.ts';
+import { acknowledge } from '../incidents/actions.ts';
+import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
+import { dueDigest, runDigests } from '../jobs/digest.ts';
+import { runSweep } from '../jobs/sweep.ts';
+import { addClient } from '../registry/clients.ts';
+import { addInstallation } from '../registry/installations.ts';
+import { changePolicy } from '../registry/policies.ts';
+import { addUser } from '../registry/users.ts';
+import { DAY, HOUR, postReport, seedFleet, startIntake, testClock, testDb, testDispatcher, RecordingDelivery, type TestDb, type TestIntake } from './helpers.ts';
+import { botHarness } from './bot-helpers.ts';
+
+const MINUTE = 60_000;
+const settings = { tz: 'Europe/Moscow', salesMinDays: 3 };
+
+describe('response times', () => {
+  const t0 = new Date('2023-02-10T00:00:00Z');
+  const at = (hours: number) => new Date(t0.getTime() + hours * HOUR);
+  const history: IncidentTimes[] = [
+    // Acknowledged after 10 and 30 minutes, resolved after 2 and 4 hours.
+    { managerId: 1, announcedAt: at(0), acknowledgedAt: new Date(at(0).getTime() + 10 * MINUTE), openedAt: at(0), resolvedAt: at(2) },
+    { managerId: 1, announcedAt: at(5), acknowledgedAt: new Date(at(5).getTime() + 30 * MINUTE), openedAt: at(5), resolvedAt: at(9) },
+    // Another manager: never acknowledged, resolved after 1 hour.
+    { managerId: 2, announcedAt: at(1), acknowledgedAt: null, openedAt: at(1), resolvedAt: at(2) },
+    // Outside the window.
+    { managerId: 1, announcedAt: at(-200), acknowledgedAt: at(-199), openedAt: at(-200), resolvedAt: at(-190) },
+  ];
+
+  it('averages acknowledgement and resolution times within the window', () => {
+    const result = responseTimes(history, t0, at(24));
+    expect(result).toEqual({ mtta: 20 * MINUTE, mttr: (2 + 4 + 1) * HOUR / 3, acknowledged: 2, resolved: 3 });
+  });
+
+  it('splits by manager, with null where there is nothing to average', () => {
+    const byManager = responseTimesByManager(history, t0, at(24));
+    expect(byManager.get(1)).toEqual({ mtta: 20 * MINUTE, mttr: 3 * HOUR, acknowledged: 2, resolved: 2 });
+    expect(byManager.get(2)).toEqual({ mtta: null, mttr: HOUR, acknowledged: 0, resolved: 1 });
+  });
+});
+
+describe('sales signals', () => {
+  const day = (d: number, hits: number, peak: number | null = null, limit: number | null = 10): LicenseDay => ({
+    installationId: 1,
+    day: `2023-03-${String(d).padStart(2, '0')}`,
+    limitHits: hits,
+    maxPeak: peak,
+    licenseLimit: limit,
+  });
+
+  it('fires at 3 days at the limit, not at 2', () => {
+    expect(salesSignals([day(15, 1), day(16, 2), day(17, 0)], 3)).toEqual([]);
+    expect(salesSignals([day(15, 1), day(16, 2), day(17, 0, 10)], 3)).toEqual([{ installationId: 1, daysAtLimit: 3, licenseLimit: 10, peak: 10 }]);
+  });
+
+  it('counts a peak at the limit as a day at the limit, and honours another threshold', () => {
+    expect(salesSignals([day(15, 0, 10), day(16, 0, 9)], 1)).toHaveLength(1);
+    expect(salesSignals([day(15, 0, 9)], 1)).toEqual([]);
+  });
+});
+
+describe('quiet hours', () => {
+  const window = parseQuietWindow('22:00-08:00');
+  it('holds until 08:00 the next morning in the evening, and until 08:00 the same morning at night', () => {
+    expect(quietUntil(new Date('2023-02-15T19:30:00Z'), 'Europe/Moscow', window)?.toISOString()).toBe('2023-02-16T05:00:00.000Z'); // 22:30 MSK
+    expect(quietUntil(new Date('2023-02-16T01:00:00Z'), 'Europe/Moscow', window)?.toISOString()).toBe('2023-02-16T05:00:00.000Z'); // 04:00 MSK
+    expect(quietUntil(new Date('2023-02-16T05:00:00Z'), 'Europe/Moscow', window)).toBeNull(); // 08:00 MSK
+    expect(quietUntil(new Date('2023-02-15T18:59:00Z'), 'Europe/Moscow', window)).toBeNull(); // 21:59 MSK
+  });
+  it('equal ends mean none', () => {
+    expect(quietUntil(new Date('2023-02-16T01:00:00Z'), 'Europe/Moscow', parseQuietWindow('00:00-00:00'))).toBeNull();
+  });
+});
+
+describe('the digest schedule', () => {
+  it('is due at 09:00 Moscow time, for the Moscow day, up to 6 hours late', () => {
+    // 08:59: the last digest time was yesterday 09:00, more than 6 hours ago.
+    expect(dueDigest('0 9 * * *', 'Europe/Moscow', 6 * HOUR, new Date('2023-02-16T05:59:00Z'))).toBeNull();
+    expect(dueDigest('0 9 * * *', 'Europe/Moscow', 6 * HOUR, new Date('2023-02-15T11:59:00Z'))).toMatchObject({ day: '2023-02-15' });
+    expect(dueDigest('0 9 * * *', 'Europe/Moscow', 6 * HOUR, new Date('2023-02-16T06:00:00Z'))).toEqual({
+      day: '2023-02-16',
+      scheduledAt: new Date('2023-02-16T06:00:00Z'),
+    });
+    expect(dueDigest('0 9 * * *', 'Europe/Moscow', 6 * HOUR, new Date('2023-02-16T12:00:00Z'))?.day).toBe('2023-02-16');
+    expect(dueDigest('0 9 * * *', 'Europe/Moscow', 6 * HOUR, new Date('2023-02-16T12:01:00Z'))).toBeNull();
+  });
+
+  it('uses the digest time zone for the day across the day boundary', () => {
+    // 00:30 in Vladivostok on the 17th is still the 16th in UTC.
+    expect(dueDigest('30 0 * * *', 'Asia/Vladivostok', HOUR, new Date('2023-02-16T14:40:00Z'))?.day).toBe('2023-02-17');
+  });
+});
+
+describe('digests on a seeded fleet', () => {
+  const clock = testClock('2023-02-16T05:00:00Z');
+  let t: TestDb;
+  let intake: TestIntake;
+  let seq = 0;
+  const ctx = (actor = 'test') => ({ db: t.db, clock, actor });
+  const report = (token: string, body: string) => postReport(intake.url, `<report id="d${++seq}">${body}</report>`, { token });
+  let tokens: Record<string, string>;
+
+  beforeEach(async () => {
+    clock.set('2023-02-09T07:00:00Z');
+    t = testDb();
+    intake = await startIntake(t.db, clock);
+    const fleet = seedFleet(ctx()); // lead 2001, manager 1001, ООО «Ромашка» / Сервер офиса
+    addUser(ctx(), { telegramId: 2002, role: 'lead', name: 'Олег Лидов' });
+    addUser(ctx(), { telegramId: 1002, role: 'manager', name: 'Пётр Сидоров', leadId: 2002 });
+    addUser(ctx(), { telegramId: 3001, role: 'admin', name: 'Анна Админова' });
+    const vector = addClient(ctx(), { name: 'АО «Вектор»', managerId: 1001 });
+    const north = addClient(ctx(), { name: 'ООО «Север»', managerId: 1002 });
+    tokens = {
+      romashka: fleet.token,
+      vector: addInstallation(ctx(), { client: String(vector.id), name: 'Облако', kind: 'cloud' }).token,
+      vector2: addInstallation(ctx(), { client: String(vector.id), name: 'Бухгалтерия', kind: 'local' }).token,
+      north: addInstallation(ctx(), { client: String(north.id), name: 'Сервер', kind: 'network' }).token,
+    };
+    changePolicy(ctx(), 'min-shell-version', '6.4.3.59');
+  });
+  afterEach(async () => {
+    await intake.close();
+    t.close();
+  });
+
+  async function playWeek() {
+    // Every day from 09.02 to 15.02 the cloud installation of «Вектор» hits its licence limit; the others report fine.
+    for (let d = 9; d <= 15; d++) {
+      clock.set(`2023-02-${String(d).padStart(2, '0')}T08:00:00Z`);
+      await report(tokens.romashka!, '<shell version="6.4.3.59"/><update operap-date="2023-02-09"/>');
+      await report(tokens.vector!, `<shell version="6.4.2.73"/><license limit="10" peak="10" exhausted="${d >= 13 ? 2 : 0}"/>`);
+      if (d <= 11) await report(tokens.vector2!, '<shell version="6.4.3.59"/>');
+      await report(tokens.north!, '<shell version="6.4.3.60"/>');
+    }
+    clock.set('2023-02-15T09:00:00Z');
+    await report(tokens.romashka!, '<senselock state="lost"/>');
+    clock.set('2023-02-15T10:00:00Z');
+    await report(tokens.north!, '<kit daily-update="false"/>');
+    acknowledge(ctx('tg:1002'), t.db.select().from(outbox).all().find((m) => m.chatId === 1002)!.incidentId!);
+    clock.set('2023-02-16T06:00:00Z'); // 09:00 Moscow
+    runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
+  }
+
+  it('gives a lead their team with exact counts', async () => {
+    await playWeek();
+    const lead = getUser(t.db, 2001)!;
+    const digest = assembleDigest(t.db, scopeOf(t.db, lead), clock(), { day: '2023-02-16', tz: 'Europe/Moscow', salesMinDays: 3 });
+    // Ирина's team: Ксения's clients «Ромашка» (1 installation) and «Вектор» (2).
+    expect(digest.monitored).toBe(3);
+    expect(digest.withProblems).toBe(3); // key lost; outdated version; silent Бухгалтерия
+    expect(digest.healthy).toBe(0);
+    // Oldest first: outdated since the first report (09.02), operaps stale since 12.02, the key lost on 15.02, silence found at 09:00 today.
+    expect(digest.open.map((v) => v.incident.ruleId)).toEqual(['KodeksShellVersionOutdated', 'KodeksOperapStale', 'KodeksXmlSensLockStatus', 'KodeksXmlMissing']);
+    expect(digest.opened24h).toBe(2);
+    expect(digest.silent.map((s) => s.installationName)).toEqual(['Бухгалтерия']);
+    expect(digest.campaign).toMatchObject({ minVersion: '6.4.3.59', compliant: 2, total: 3 });
+    expect(digest.campaign!.lagging.map((l) => l.installationName)).toEqual(['Облако']);
+    // The 7 days up to the digest day are 10.02-16.02: six of them at the limit.
+    expect(digest.sales).toEqual([expect.objectContaining({ installationName: 'Облако', daysAtLimit: 6, licenseLimit: 10, peak: 10 })]);
+  });
+
+  it('gives a manager only their own clients, and admins everyone', async () => {
+    await playWeek();
+    const other = assembleDigest(t.db, scopeOf(t.db, getUser(t.db, 1002)!, true), clock(), { day: '2023-02-16', tz: 'Europe/Moscow', salesMinDays: 3 });
+    expect(other.monitored).toBe(1);
+    expect(other.open.map((v) => v.incident.ruleId)).toEqual(['KodeksDailyUpdateOff']);
+    expect(other.responseTimes).toEqual([
+      expect.objectContaining({ managerName: 'Пётр Сидоров', current: expect.objectContaining({ acknowledged: 1, mtta: 0 }) }),
+    ]);
+    const all = assembleDigest(t.db, scopeOf(t.db, getUser(t.db, 3001)!), clock(), { day: '2023-02-16', tz: 'Europe/Moscow', salesMinDays: 3 });
+    expect(all.monitored).toBe(4);
+  });
+
+  it('renders a compact Russian message with the unacknowledged standing out, and a PNG chart', async () => {
+    await playWeek();
+    const built = buildDigest(t.db, getUser(t.db, 2001)!, clock(), settings);
+    expect(built.text).toContain('📋 <b>Сводка на 16.02.2023</b> · Ирина Петрова');
+    expect(built.text).toContain('Под наблюдением: 3 установки · в порядке: 0 · с проблемами: 3');
+    expect(built.text).toMatch(/⏳ <b>🔴 Ключ SenseLock потерян — ООО «Ромашка» \/ Сервер офиса · 21 час · Ксения Шабанова · не принят<\/b>/);
+    expect(built.text).toContain('<b>Молчат больше 2 дней (1)</b>:');
+    expect(built.text).toContain('<b>Кампания версий</b> (не ниже 6.4.3.59): 2 из 3 (67%)');
+    expect(built.text).toContain('💰 АО «Вектор» / Облако — лимит 10, пик 10, лимит исчерпан 6 дней из 7');
+    expect(built.text).toContain('За сутки: открыто 2, решено 0');
+    expect(built.png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    expect(built.png.readUInt32BE(16)).toBe(900); // IHDR width
+    expect(built.png.readUInt32BE(20)).toBe(450); // IHDR height
+    expect(built.png.length).toBeGreaterThan(10_000);
+    expect(built.png.length).toBeLessThan(500_000);
+  });
+
+  it('is queued once per lead and admin per day, with its chart, and never twice', async () => {
+    await playWeek();
+    const deps = { db: t.db, cron: '0 9 * * *', settings, maxDelayMs: 6 * HOUR };
+    const first = runDigests(deps, clock());
+    expect(first.day).toBe('2023-02-16');
+    expect(first.queued.map((q) => q.recipientId).sort()).toEqual([2001, 2002, 3001]);
+    expect(runDigests(deps, clock()).queued).toEqual([]);
+    const kinds = t.db.select().from(outbox).where(eq(outbox.chatId, 2001)).all().map((m) => m.kind);
+    expect(kinds.filter((k) => k.startsWith('digest.'))).toEqual(['digest.text', 'digest.chart']);
+    expect(t.db.select().from(campaignSnapshots).all().map((s) => s.scope).sort()).toEqual(['all', 'team:2001', 'team:2002']);
+  });
+
+  it('after a restart at 08:59 that comes back at 10:00, sends that day\'s digest exactly once; not when 6 hours late', async () => {
+    const deps = { db: t.db, cron: '0 9 * * *', settings, maxDelayMs: 6 * HOUR };
+    clock.set('2023-02-16T05:59:00Z'); // 08:59: yesterday's digest is more than 6 hours late
+    expect(runDigests(deps, clock()).queued).toEqual([]);
+    clock.set('2023-02-16T07:00:00Z'); // back at 10:00
+    expect(runDigests(deps, clock()).queued).toHaveLength(3);
+    clock.set('2023-02-16T07:01:00Z');
+    expect(runDigests(deps, clock()).queued).toHaveLength(0);
+    expect(t.db.select().from(digestDeliveries).all()).toHaveLength(3);
+    clock.set('2023-02-17T12:30:00Z'); // the next day, 15:30 Moscow: too late
+    expect(runDigests(deps, clock()).queued).toEqual([]);
+  });
+
+  it('sends a personal digest to a manager who opted in', async () => {
+    t.db.update(users).set({ personalDigest: true }).where(eq(users.telegramId, 1001)).run();
+    clock.set('2023-02-16T06:00:00Z');
+    const queued = runDigests({ db: t.db, cron: '0 9 * * *', settings, maxDelayMs: 6 * HOUR }, clock()).queued;
+    expect(queued).toContainEqual({ recipientId: 1001, kind: 'personal' });
+  });
+
+  it('shows campaign progress over time from earlier days', async () => {
+    t.db.insert(campaignSnapshots).values({ day: '2023-02-09', scope: 'team:2001', minVersion: '6.4.3.59', compliant: 1, total: 3, takenAt: clock() }).run();
+    await playWeek();
+    const built = buildDigest(t.db, getUser(t.db, 2001)!, clock(), settings);
+    expect(built.digest.campaign!.before).toEqual({ day: '2023-02-09', compliant: 1, total: 3 });
+    expect(built.text).toContain('09.02.2023: было 1 из 3');
+  });
+
+  it('holds warnings produced in quiet hours until morning as one message; criticals go at once', async () => {
+    const delivery = new RecordingDelivery();
+    const dispatcher = testDispatcher(t.db, clock, delivery, 30_000);
+    clock.set('2023-02-15T20:00:00Z'); // 23:00 Moscow
+    await report(tokens.vector!, '<kit daily-update="false"/>');
+    clock.set('2023-02-15T23:00:00Z'); // 02:00
+    await report(tokens.vector2!, '<kit copybaseweb="false"/>');
+    await report(tokens.romashka!, '<senselock state="lost"/>');
+    await dispatcher.runOnce();
+    expect(delivery.kinds()).toEqual(['incident.opened KodeksXmlSensLockStatus -> 1001']);
+    clock.set('2023-02-16T05:00:00Z'); // 08:00
+    await dispatcher.runOnce();
+    expect(delivery.batches.map((b) => b.length)).toEqual([1, 2]);
+    expect(delivery.kinds().slice(1)).toEqual(['incident.opened KodeksDailyUpdateOff -> 1001', 'incident.opened KodeksDailyUpdateOff -> 1001']);
+  });
+
+  it('answers /digest, /versions and /sales in the bot', async () => {
+    await playWeek();
+    const h = botHarness(t.db, clock);
+    await h.say({ id: 2001, first_name: 'Ирина' }, '/digest');
+    expect(String(h.lastSent()!.payload.text)).toContain('Сводка на 16.02.2023');
+    expect(h.sent('sendPhoto')).toHaveLength(1);
+    await h.say({ id: 2001, first_name: 'Ирина' }, '/versions');
+    expect(String(h.lastSent()!.payload.text)).toContain('соответствуют 2 из 3');
+    expect(String(h.lastSent()!.payload.text)).toContain('👤 <b>Ксения Шабанова</b> (1)');
+    expect(String(h.lastSent()!.payload.text)).toMatch(/АО «Вектор» \/ Облако: 6.4.2.73 · отстаёт/);
+    await h.say({ id: 2001, first_name: 'Ирина' }, '/sales');
+    expect(String(h.lastSent()!.payload.text)).toContain('лимит 10, пик 10, лимит исчерпан 6 из 7 дней');
+    await h.say({ id: 1002, first_name: 'Пётр' }, '/sales');
+    expect(String(h.lastSent()!.payload.text)).toBe('За 7 дней никто не упирался в лимит лицензий часто.');
+    await h.say({ id: 1001, first_name: 'Ксения' }, '/quiet 23:00-07:00');
+    expect(getUser(t.db, 1001)).toMatchObject({ quietFrom: 23 * 60, quietTo: 7 * 60 });
+    await h.say({ id: 1001, first_name: 'Ксения' }, '/mydigest on');
+    expect(getUser(t.db, 1001)!.personalDigest).toBe(true);
+  });
+});
+
+describe('the chart data', () => {
+  it('counts opened per day and open at the end of each day, by severity', () => {
+    const spans = [
+      { severity: 'critical' as const, openedAt: new Date('2023-02-14T10:00:00Z'), resolvedAt: new Date('2023-02-15T10:00:00Z') },
+      { severity: 'warning' as const, openedAt: new Date('2023-02-15T10:00:00Z'), resolvedAt: null },
+      { severity: 'warning' as const, openedAt: new Date('2023-02-15T20:59:00Z'), resolvedAt: new Date('2023-02-15T20:59:30Z') },
+    ];
+    const series = chartSeries(spans, '2023-02-16', 'Europe/Moscow', 3);
+    expect(series.days).toEqual(['14.02', '15.02', '16.02']);
+    expect(series.opened).toEqual({ critical: [1, 0, 0], warning: [0, 2, 0] });
+    expect(series.openAtEnd).toEqual({ critical: [1, 0, 0], warning: [0, 1, 1] });
+    const png = renderChart(series, { title: 't', openedCritical: 'a', openedWarning: 'b', openCritical: 'c', openWarning: 'd' }, 300, 200);
+    expect(png.readUInt32BE(16)).toBe(300);
+  });
+});
