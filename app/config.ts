@@ -53,6 +53,13 @@ const idList = z.string().transform((text, ctx) => {
   return ids.map(Number);
 });
 
+const positiveInt = (what: string, max: number) =>
+  z.coerce
+    .number({ error: `expected ${what}` })
+    .int({ error: `expected ${what} (a whole number)` })
+    .min(1, { error: `expected ${what}, at least 1` })
+    .max(max, { error: `expected ${what}, at most ${max}` });
+
 const quietWindow = z.string().transform((text, ctx) => {
   try {
     return parseQuietWindow(text);
@@ -102,6 +109,18 @@ const schema = z.object({
     .min(1, { error: 'expected a number of days 1-7' })
     .max(7, { error: 'expected a number of days 1-7' })
     .default(3),
+  PROBE_CRON: cronExpression.default('* * * * *'),
+  PROBE_TIMEOUT: duration.default(5_000),
+  PROBE_CONCURRENCY: positiveInt('a number of probes at once', 1000).default(20),
+  PROBE_FAILURES: positiveInt('a number of failed rounds', 100).default(2),
+  PROBE_HTTP_UP: z
+    .string()
+    .regex(/^\s*\d{3}(-\d{3})?(\s*,\s*\d{3}(-\d{3})?)*\s*$/, { error: 'expected HTTP statuses and ranges such as 200-399,401' })
+    .default('200-399,401'),
+  PROBE_GROUP_MIN: positiveInt('a number of installations', 10_000).default(3),
+  PROBE_HISTORY: duration.default(7 * 86_400_000),
+  METRICS_TOKEN: z.string().min(16, { error: 'expected at least 16 characters' }).optional(),
+  ALERTMANAGER_TOKEN: z.string().min(16, { error: 'expected at least 16 characters' }).optional(),
   MORNING_HOUR: z.coerce
     .number({ error: 'expected an hour 0-23' })
     .int({ error: 'expected an hour 0-23' })

@@ -4,9 +4,15 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from './logger.ts';
 import { intakeRoutes, MAX_REPORT_BYTES, type IntakeDeps } from '../intake/routes.ts';
 import { isStorageUnavailable } from '../intake/storage-errors.ts';
+import { alertmanagerRoutes } from '../intake/alertmanager.ts';
+import type { Registry } from 'prom-client';
 
 export interface HttpDeps extends IntakeDeps {
   logger: Logger;
+  /** Prometheus metrics; `token` protects them when set. */
+  metrics?: { registry: Registry; token?: string };
+  /** The Alertmanager receiver, when a token is configured. */
+  alertmanagerToken?: string;
 }
 
 const RUNBOOKS = fileURLToPath(new URL('../docs/alerts/', import.meta.url));
@@ -59,7 +65,18 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     }
   });
 
+  if (deps.metrics) {
+    const { registry, token } = deps.metrics;
+    app.get('/metrics', async (request, reply) => {
+      if (token && request.headers.authorization !== `Bearer ${token}`) return reply.code(401).send({ error: 'missing or invalid token' });
+      return reply.type(registry.contentType).send(await registry.metrics());
+    });
+  }
+
   app.register(intakeRoutes(deps));
+  if (deps.alertmanagerToken) {
+    app.register(alertmanagerRoutes({ ...deps, token: deps.alertmanagerToken }));
+  }
   return app;
 }
 

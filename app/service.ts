@@ -8,6 +8,9 @@ import { TelegramDelivery } from '../delivery/telegram.ts';
 import { JobScheduler } from '../jobs/scheduler.ts';
 import { runDigests } from '../jobs/digest.ts';
 import { runSweep } from '../jobs/sweep.ts';
+import { runProbeRound } from '../jobs/probe-round.ts';
+import { parseStatusList, systemProbers, type Probers } from '../probes/probers.ts';
+import { createMetrics } from './metrics.ts';
 import { bootstrapAdmins } from '../registry/users.ts';
 import { incidentSettings, type Config } from './config.ts';
 import { buildHttpServer } from './http.ts';
@@ -28,6 +31,8 @@ export interface ServiceDeps {
   logger: Logger;
   /** Where announcements go when there is no bot token (tests); with a token, Telegram. */
   delivery?: Delivery;
+  /** Network probes; the system's by default. */
+  probers?: Probers;
 }
 
 /**
@@ -51,7 +56,15 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
 
   let dispatcher: Dispatcher | undefined;
   const wakeDispatcher = () => dispatcher?.wake();
-  const http = buildHttpServer({ db, clock, logger, settings, onIncidentChange: wakeDispatcher });
+  const http = buildHttpServer({
+    db,
+    clock,
+    logger,
+    settings,
+    onIncidentChange: wakeDispatcher,
+    metrics: { registry: createMetrics(db, clock), ...(config.METRICS_TOKEN ? { token: config.METRICS_TOKEN } : {}) },
+    ...(config.ALERTMANAGER_TOKEN ? { alertmanagerToken: config.ALERTMANAGER_TOKEN } : {}),
+  });
 
   const telegram = config.BOT_TOKEN
     ? startTelegram(
@@ -91,11 +104,32 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     }
   };
 
+  const probeRound = async () => {
+    const summary = await runProbeRound({
+      db,
+      clock,
+      logger,
+      settings,
+      probers: deps.probers ?? systemProbers,
+      options: {
+        timeoutMs: config.PROBE_TIMEOUT,
+        upStatuses: parseStatusList(config.PROBE_HTTP_UP),
+        concurrency: config.PROBE_CONCURRENCY,
+        failuresToOpen: config.PROBE_FAILURES,
+        groupMin: config.PROBE_GROUP_MIN,
+        historyMs: config.PROBE_HISTORY,
+      },
+    });
+    if (summary.commonCauses.length > 0) logger.warn({ causes: summary.commonCauses }, 'installations failing together');
+    if (summary.opened + summary.resolved > 0) wakeDispatcher();
+  };
+
   await scheduler.run('sweep', sweep);
   // A digest missed while the service was down goes out now, if not too late.
   await scheduler.run('digest', digests);
   scheduler.add('sweep', config.CHECK_CRON, config.DISPLAY_TZ, sweep);
   scheduler.add('digest', config.DIGEST_CRON, config.DIGEST_TZ, digests);
+  scheduler.add('probes', config.PROBE_CRON, config.DISPLAY_TZ, probeRound);
   if (dispatcher) dispatcher.start();
   else logger.warn('no delivery channel configured: announcements wait in the outbox');
   logger.info({ url, database: config.DATABASE_PATH }, 'dozor is running');

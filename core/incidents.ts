@@ -1,4 +1,4 @@
-import type { Facts, RuleId } from './rules.ts';
+import type { Facts } from './rules.ts';
 
 /**
  * The incident lifecycle: open -> acknowledged -> resolved. At most one
@@ -17,9 +17,9 @@ export interface ActiveIncident {
   ruleId: string;
 }
 
-export interface Reconciliation {
-  open: { ruleId: RuleId; facts: Facts }[];
-  resolve: ActiveIncident[];
+export interface Reconciliation<K extends string, T extends ActiveIncident> {
+  open: { ruleId: K; facts: Facts }[];
+  resolve: T[];
 }
 
 
@@ -28,15 +28,16 @@ export interface Reconciliation {
  * Only rules in `scope` are judged (rules from other sources, such as probes,
  * are left to their own checks).
  */
-export function reconcile<T extends ActiveIncident>(
+export function reconcile<K extends string, T extends ActiveIncident>(
   active: readonly T[],
-  firing: ReadonlyMap<RuleId, Facts>,
+  firing: ReadonlyMap<K, Facts>,
   scope: ReadonlySet<string>,
-): Reconciliation & { resolve: T[] } {
+): Reconciliation<K, T> {
   const activeRules = new Set(active.map((i) => i.ruleId));
+  const fires = (ruleId: string) => (firing as ReadonlyMap<string, Facts>).has(ruleId);
   return {
     open: [...firing].filter(([ruleId]) => !activeRules.has(ruleId)).map(([ruleId, facts]) => ({ ruleId, facts })),
-    resolve: active.filter((i) => scope.has(i.ruleId) && !firing.has(i.ruleId as RuleId)),
+    resolve: active.filter((i) => scope.has(i.ruleId) && !fires(i.ruleId)),
   };
 }
 

@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, inArray, isNotNull, isNull, lte, ne, or, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/sqlite-core';
+import { INHIBITED_BY_ICMP } from '../core/probe-rules.ts';
 import type { Queryable } from './open.ts';
 import { clients, incidentEvents, incidents, installations, users } from './schema.ts';
 
@@ -106,6 +107,8 @@ export interface IncidentView {
   managerLeadId: number | null;
   acknowledgedByName: string | null;
   resolvedByName: string | null;
+  /** For KodeksIcmp: alerts of the installation held back because it does not answer. */
+  heldBack: number;
 }
 
 export function getIncidentViews(db: Queryable, ids: readonly number[]): IncidentView[] {
@@ -124,6 +127,10 @@ export function getIncidentViews(db: Queryable, ids: readonly number[]): Inciden
       managerLeadId: manager.leadId,
       acknowledgedByName: acker.name,
       resolvedByName: resolver.name,
+      heldBack: sql<number>`case when ${incidents.ruleId} = 'KodeksIcmp' and ${incidents.status} <> 'resolved' then (
+        select count(*) from incidents held
+        where held.installation_id = ${incidents.installationId} and held.status <> 'resolved' and held.announced_at is null
+          and held.rule_id in (${sql.join(INHIBITED_BY_ICMP.map((rule) => sql`${rule}`), sql`, `)})) else 0 end`,
     })
     .from(incidents)
     .innerJoin(installations, eq(installations.id, incidents.installationId))

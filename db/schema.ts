@@ -353,3 +353,39 @@ export const campaignSnapshots = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.day, t.scope] })],
 );
+
+/** The latest result of each probe of each installation, and how many failed in a row. */
+export const probeState = sqliteTable(
+  'probe_state',
+  {
+    installationId: integer('installation_id')
+      .notNull()
+      .references(() => installations.id),
+    /** icmp, tcp, http or dns. */
+    probe: text('probe').notNull(),
+    ok: flag('ok').notNull(),
+    consecutiveFailures: integer('consecutive_failures').notNull(),
+    latencyMs: integer('latency_ms'),
+    error: text('error'),
+    detail: text('detail', { mode: 'json' }).$type<Record<string, unknown>>(),
+    checkedAt: timestamp('checked_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.installationId, t.probe] })],
+);
+
+/** Probe history, kept for a limited time (PROBE_HISTORY). */
+export const probeResults = sqliteTable(
+  'probe_results',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    installationId: integer('installation_id')
+      .notNull()
+      .references(() => installations.id),
+    probe: text('probe').notNull(),
+    at: timestamp('at').notNull(),
+    ok: flag('ok').notNull(),
+    latencyMs: integer('latency_ms'),
+    error: text('error'),
+  },
+  (t) => [index('probe_results_at_idx').on(t.at), index('probe_results_installation_idx').on(t.installationId, t.probe, t.at)],
+);

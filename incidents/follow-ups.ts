@@ -1,7 +1,7 @@
 import { findSilence } from '../core/silences.ts';
 import { listFollowUpsDue, listUnannounced } from '../db/incidents.ts';
 import type { Queryable } from '../db/open.ts';
-import { activeSilences, announce, escalate, loadSubject, remind } from './lifecycle.ts';
+import { activeSilences, announce, escalate, holdReason, loadSubject, remind } from './lifecycle.ts';
 import type { IncidentSettings } from './settings.ts';
 
 export interface FollowUpSummary {
@@ -21,7 +21,7 @@ export function runFollowUps(tx: Queryable, settings: IncidentSettings, now: Dat
 
   for (const incident of listUnannounced(tx)) {
     const subject = loadSubject(tx, incident.installationId);
-    if (findSilence(silences, { ...subject, ruleId: incident.ruleId }, now)) continue;
+    if (holdReason(tx, incident, subject, now, silences)) continue;
     announce(tx, settings, incident, subject, now);
     summary.announced++;
   }

@@ -2,6 +2,7 @@ import { eq } from 'drizzle-orm';
 import { InputError, NotFoundError } from '../core/errors.ts';
 import type { Resolution } from '../core/incidents.ts';
 import { recipientsFor, type AnnouncementKind } from '../core/routing.ts';
+import { isInhibited, PROBE_RULES } from '../core/probe-rules.ts';
 import { getRule, isRuleId, type Facts, type Severity } from '../core/rules.ts';
 import { quietUntil } from '../core/quiet-hours.ts';
 import { findSilence, type Silence } from '../core/silences.ts';
@@ -9,6 +10,7 @@ import { loadAudience } from '../db/audience.ts';
 import {
   getIncident,
   insertIncident,
+  listActiveIncidents,
   recordIncidentEvent,
   updateIncident,
   type Incident,
@@ -39,7 +41,8 @@ export function loadSubject(db: Queryable, installationId: number): Subject {
 }
 
 export function ruleTitle(ruleId: string): string {
-  return isRuleId(ruleId) ? getRule(ruleId).title : ruleId;
+  if (isRuleId(ruleId)) return getRule(ruleId).title;
+  return PROBE_RULES.find((r) => r.id === ruleId)?.title ?? ruleId;
 }
 
 export function activeSilences(db: Queryable, now: Date): Silence[] {
@@ -68,12 +71,30 @@ export function openIncident(
     openedAt: now,
   });
   recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'opened', actor: 'system', details: opening.facts });
-  const silence = findSilence(silences, { ...subject, ruleId: opening.ruleId }, now);
-  if (silence) {
-    recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'held', actor: 'system', details: { silenceId: silence.id } });
+  const hold = holdReason(tx, incident, subject, now, silences);
+  if (hold) {
+    recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'held', actor: 'system', details: hold });
     return incident;
   }
   return announce(tx, settings, incident, subject, now);
+}
+
+/**
+ * Why an incident must not be announced now: a silence covers it, or the
+ * installation does not answer ping and this alert follows from that. Null: announce.
+ */
+export function holdReason(
+  db: Queryable,
+  incident: Incident,
+  subject: Subject,
+  now: Date,
+  silences: readonly Silence[],
+): { silenceId: number } | { inhibitedBy: string } | null {
+  const silence = findSilence(silences, { ...subject, ruleId: incident.ruleId }, now);
+  if (silence) return { silenceId: silence.id };
+  const active = new Set(listActiveIncidents(db, incident.installationId).map((i) => i.ruleId));
+  if (isInhibited(incident.ruleId, active)) return { inhibitedBy: 'KodeksIcmp' };
+  return null;
 }
 
 /** Tell people about an incident for the first time (at opening, or when its silence ends). */

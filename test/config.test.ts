@@ -20,7 +20,19 @@ describe('configuration', () => {
       DIGEST_TZ: 'Europe/Moscow',
       DIGEST_MAX_DELAY: 6 * 3_600_000,
       SALES_SIGNAL_DAYS: 3,
+      PROBE_CRON: '* * * * *',
+      PROBE_TIMEOUT: 5_000,
+      PROBE_CONCURRENCY: 20,
+      PROBE_FAILURES: 2,
+      PROBE_HTTP_UP: '200-399,401',
+      PROBE_GROUP_MIN: 3,
+      PROBE_HISTORY: 7 * 86_400_000,
     });
+  });
+
+  it('checks probe settings', () => {
+    expect(() => parseConfig({ PROBE_HTTP_UP: 'ok' })).toThrowError(/PROBE_HTTP_UP: expected HTTP statuses and ranges/);
+    expect(() => parseConfig({ PROBE_CONCURRENCY: '0' })).toThrowError(/PROBE_CONCURRENCY: expected a number of probes at once, at least 1/);
   });
 
   it('reads the Telegram settings', () => {

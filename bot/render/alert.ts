@@ -43,6 +43,7 @@ export function renderAlert(view: IncidentView, options: RenderOptions, heading?
     `${t.since}: ${formatDateTime(incident.openedAt, tz)} ${zoneLabel(tz, lang)}`,
     ...renderFacts(incident.ruleId, incident.details, lang, tz, options.now),
   ];
+  if (view.heldBack > 0) lines.push(escapeHtml(t.facts.heldBack(view.heldBack)));
   const runbook = options.runbookUrl(incident.ruleId);
   if (runbook) lines.push(`📖 <a href="${escapeHtml(runbook)}">${t.runbook}</a>`);
   const state = stateLine(view, options);
@@ -53,7 +54,10 @@ export function renderAlert(view: IncidentView, options: RenderOptions, heading?
 /** Several new alerts for one chat as one message, with one button to take them all. */
 export function renderAlertGroup(views: IncidentView[], options: RenderOptions): Rendered {
   const t = texts(options.lang);
-  const lines = [`<b>${escapeHtml(t.newAlerts(views.length))}</b>`, ''];
+  const lines = [`<b>${escapeHtml(t.newAlerts(views.length))}</b>`];
+  const cause = commonCauseOf(views);
+  if (cause) lines.push(`<b>${escapeHtml(t.commonCause(cause.kind === 'provider' ? t.causeProvider(cause.name) : t.causeHost(cause.name), cause.count))}</b>`);
+  lines.push('');
   views.forEach((view, i) => {
     const incident = view.incident;
     const mark = incident.status === 'resolved' ? '☑️' : incident.status === 'acknowledged' ? '✅' : incident.severity === 'critical' ? '🔴' : '🟡';
@@ -118,4 +122,13 @@ export function renderFollowUp(
   const rendered = renderAlert(view, options, heading);
   const text = originalLink ? `${rendered.text}\n↩️ <a href="${escapeHtml(originalLink)}">${t.originalMessage}</a>` : rendered.text;
   return { text: fitMessage(text), keyboard: rendered.keyboard };
+}
+
+/** The common cause all alerts of a group share, if they do. */
+function commonCauseOf(views: IncidentView[]): { kind: 'provider' | 'host'; name: string; count: number } | null {
+  const causes = new Set(views.map((v) => v.incident.details.commonCause));
+  const [only] = causes;
+  if (causes.size !== 1 || typeof only !== 'string') return null;
+  const [kind, ...name] = only.split(':');
+  return { kind: kind === 'provider' ? 'provider' : 'host', name: name.join(':'), count: Number(views[0]!.incident.details.commonCauseCount ?? views.length) };
 }

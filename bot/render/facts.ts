@@ -38,9 +38,20 @@ export function renderFacts(ruleId: string, facts: Facts, lang: Lang, tz: string
         `<b>${escapeHtml(f.notRestored(items.map((i) => f.restoreItems[i] ?? i).join(', ')))}</b>`,
       ];
     }
+    case 'KodeksIcmp':
+      return [escapeHtml(f.icmp(str('target') ?? '?', Number(facts.failures ?? 0)))];
+    case 'KodeksBehindProxyDown': {
+      const lines = [escapeHtml(f.web(str('url') ?? '?', str('error') ?? '?'))];
+      const working = str('workingUrl');
+      if (working) lines.push(`<b>${escapeHtml(f.webByIp(working))}</b>`);
+      else if (str('ipError')) lines.push(escapeHtml(f.webIpFails(str('ipError')!)));
+      return lines;
+    }
+    case 'KodeksDns':
+      return [escapeHtml(f.dns(str('host') ?? '?', str('error') ?? '?'))];
     default:
       return Object.entries(facts)
-        .filter(([, value]) => value !== null && value !== '')
+        .filter(([key, value]) => value !== null && value !== '' && !key.startsWith('commonCause'))
         .map(([key, value]) => `${escapeHtml(key)}: ${escapeHtml(Array.isArray(value) ? value.join(', ') : String(value))}`);
   }
 }

@@ -1,0 +1,95 @@
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { DateTime } from 'luxon';
+import type { Clock } from '../core/clock.ts';
+import type { DB } from '../db/open.ts';
+import { pendingCount } from '../db/outbox.ts';
+import { clients, incidents, installations, installationState, probeState } from '../db/schema.ts';
+import { eq, ne, sql } from 'drizzle-orm';
+
+/**
+ * Prometheus metrics, read from the database at each scrape: per installation
+ * (seconds since the last report, operap age, key, service, probes, open
+ * incidents) and the process's own.
+ */
+export function createMetrics(db: DB, clock: Clock): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'dozor_' });
+  const labels = ['installation_id', 'installation', 'client'] as const;
+
+  // One pass over the installations fills every per-installation gauge; registered first, so the
+  // registry collects it before it reads the gauges it fills (declared below, used only at scrape time).
+  new Gauge({
+    name: 'dozor_installations',
+    help: 'Installations under monitoring',
+    registers: [registry],
+    collect() {
+      for (const gauge of [reportAge, operapAge, keyOk, serviceUp, probeUp, probeLatency, installationIncidents]) gauge.reset();
+      const now = clock().getTime();
+      const rows = db
+        .select({ id: installations.id, name: installations.name, tz: installations.tz, client: clients.name, state: installationState })
+        .from(installations)
+        .innerJoin(clients, eq(clients.id, installations.clientId))
+        .leftJoin(installationState, eq(installationState.installationId, installations.id))
+        .where(eq(installations.monitoringEnabled, true))
+        .all();
+      const names = new Map<number, Record<(typeof labels)[number], string>>();
+      for (const row of rows) {
+        const l = { installation_id: String(row.id), installation: row.name, client: row.client };
+        names.set(row.id, l);
+        const s = row.state;
+        if (!s) continue;
+        reportAge.set(l, (now - s.lastReceivedAt.getTime()) / 1000);
+        if (s.operapDate) operapAge.set(l, (now - DateTime.fromISO(s.operapDate, { zone: row.tz }).startOf('day').toMillis()) / 1000);
+        if (s.senselockState) keyOk.set(l, s.senselockState === 'ok' ? 1 : 0);
+        if (s.serviceState) serviceUp.set(l, s.serviceState === 'running' ? 1 : 0);
+      }
+      for (const p of db.select().from(probeState).all()) {
+        const l = names.get(p.installationId);
+        if (!l) continue;
+        probeUp.set({ ...l, probe: p.probe }, p.ok ? 1 : 0);
+        if (p.ok && p.latencyMs !== null) probeLatency.set({ ...l, probe: p.probe }, p.latencyMs / 1000);
+      }
+      const open = db
+        .select({ id: incidents.installationId, severity: incidents.severity, n: sql<number>`count(*)` })
+        .from(incidents)
+        .where(ne(incidents.status, 'resolved'))
+        .groupBy(incidents.installationId, incidents.severity)
+        .all();
+      for (const row of open) {
+        const l = names.get(row.id);
+        if (l) installationIncidents.set({ ...l, severity: row.severity }, row.n);
+      }
+      this.set(rows.length);
+    },
+  });
+  const reportAge = new Gauge({ name: 'dozor_installation_report_age_seconds', help: 'Seconds since the last report was received', labelNames: labels, registers: [registry] });
+  const operapAge = new Gauge({ name: 'dozor_installation_operap_age_seconds', help: 'Age of the last operational update (operap), from the start of its day at the client', labelNames: labels, registers: [registry] });
+  const keyOk = new Gauge({ name: 'dozor_installation_senselock_ok', help: '1 when the SenseLock key is reported ok, 0 when lost or absent', labelNames: labels, registers: [registry] });
+  const serviceUp = new Gauge({ name: 'dozor_installation_service_up', help: '1 when the ПК service is reported running, 0 when stopped', labelNames: labels, registers: [registry] });
+  const probeUp = new Gauge({ name: 'dozor_probe_up', help: '1 when the last probe succeeded', labelNames: [...labels, 'probe'], registers: [registry] });
+  const probeLatency = new Gauge({ name: 'dozor_probe_latency_seconds', help: 'Latency of the last successful probe', labelNames: [...labels, 'probe'], registers: [registry] });
+  const installationIncidents = new Gauge({ name: 'dozor_installation_open_incidents', help: 'Unresolved incidents of an installation, by severity', labelNames: [...labels, 'severity'], registers: [registry] });
+  new Gauge({
+    name: 'dozor_open_incidents',
+    help: 'Unresolved incidents, by severity',
+    labelNames: ['severity'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const severity of ['critical', 'warning']) this.set({ severity }, 0);
+      for (const row of db.select({ severity: incidents.severity, n: sql<number>`count(*)` }).from(incidents).where(ne(incidents.status, 'resolved')).groupBy(incidents.severity).all()) {
+        this.set({ severity: row.severity }, row.n);
+      }
+    },
+  });
+  new Gauge({
+    name: 'dozor_outbox_pending',
+    help: 'Announcements waiting to be delivered',
+    registers: [registry],
+    collect() {
+      this.set(pendingCount(db));
+    },
+  });
+
+  return registry;
+}

@@ -1,0 +1,50 @@
+import { eq, inArray, lt } from 'drizzle-orm';
+import type { ProbeStatus, ProbeStatuses } from '../core/probe-rules.ts';
+import type { Queryable } from './open.ts';
+import { probeResults, probeState } from './schema.ts';
+
+export function getProbeStatuses(db: Queryable, installationId: number): ProbeStatuses {
+  const statuses: ProbeStatuses = {};
+  for (const row of db.select().from(probeState).where(eq(probeState.installationId, installationId)).all()) {
+    statuses[row.probe as keyof ProbeStatuses] = {
+      ok: row.ok,
+      consecutiveFailures: row.consecutiveFailures,
+      latencyMs: row.latencyMs,
+      error: row.error,
+      detail: row.detail,
+    };
+  }
+  return statuses;
+}
+
+/** Record one probe's outcome: its latest state (counting failures in a row) and a line of history. */
+export function recordProbe(
+  db: Queryable,
+  installationId: number,
+  probe: string,
+  outcome: { ok: boolean; latencyMs: number | null; error: string | null; detail: Record<string, unknown> | null },
+  previous: ProbeStatus | undefined,
+  at: Date,
+): ProbeStatus {
+  const status: ProbeStatus = {
+    ...outcome,
+    consecutiveFailures: outcome.ok ? 0 : (previous?.consecutiveFailures ?? 0) + 1,
+  };
+  const row = { installationId, probe, ok: status.ok, consecutiveFailures: status.consecutiveFailures, latencyMs: status.latencyMs, error: status.error, detail: status.detail, checkedAt: at };
+  db.insert(probeState)
+    .values(row)
+    .onConflictDoUpdate({ target: [probeState.installationId, probeState.probe], set: row })
+    .run();
+  db.insert(probeResults).values({ installationId, probe, at, ok: status.ok, latencyMs: status.latencyMs, error: status.error }).run();
+  return status;
+}
+
+/** Forget probe history older than `before`, a batch at a time. */
+export function pruneProbeResults(db: Queryable, before: Date, batch = 5000): number {
+  const oldest = db.select({ id: probeResults.id }).from(probeResults).where(lt(probeResults.at, before)).limit(batch);
+  return db.delete(probeResults).where(inArray(probeResults.id, oldest)).run().changes;
+}
+
+export function listProbeStates(db: Queryable) {
+  return db.select().from(probeState).all();
+}

@@ -1,0 +1,272 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { getClientByName } from '../db/clients.ts';
+import { listIncidentsWithNames } from '../db/incidents.ts';
+import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
+import { runProbeRound, type ProbeRoundOptions } from '../jobs/probe-round.ts';
+import { parseStatusList, systemProbers, type Probers } from '../probes/probers.ts';
+import { addClient } from '../registry/clients.ts';
+import { addInstallation, rotateToken } from '../registry/installations.ts';
+import { addUser } from '../registry/users.ts';
+import { buildHttpServer } from '../app/http.ts';
+import { createMetrics } from '../app/metrics.ts';
+import { postReport, silentLogger, testClock, testDb, type TestDb } from './helpers.ts';
+import { botHarness } from './bot-helpers.ts';
+
+const options: ProbeRoundOptions = {
+  timeoutMs: 1000,
+  upStatuses: parseStatusList('200-399,401'),
+  concurrency: 10,
+  failuresToOpen: 2,
+  groupMin: 3,
+  historyMs: 7 * 86_400_000,
+};
+
+/** A web server on an ephemeral loopback port that can be stopped and started again on the same port. */
+class WebServer {
+  private server: Server | undefined;
+  port = 0;
+  status = 200;
+  async start(): Promise<void> {
+    this.server = createServer((_req, res) => {
+      res.statusCode = this.status;
+      res.end('Техэксперт');
+    });
+    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+  }
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await closed;
+  }
+}
+
+describe('probes', () => {
+  const clock = testClock('2022-11-15T06:00:00Z');
+  let t: TestDb;
+  let web: WebServer;
+  let pingOk: boolean;
+  /** ICMP needs privileges, so tests answer ping themselves; TCP, HTTP and DNS are real, on loopback. */
+  const probers: Probers = { ...systemProbers, ping: async () => (pingOk ? { ok: true, latencyMs: 1, error: null } : { ok: false, latencyMs: null, error: 'no answer' }) };
+  const ctx = () => ({ db: t.db, clock, actor: 'test' });
+  const round = async () => {
+    const summary = await runProbeRound({ db: t.db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, probers, options });
+    clock.advance(60_000);
+    return summary;
+  };
+  const open = () => listIncidentsWithNames(t.db, { includeResolved: false });
+
+  beforeEach(async () => {
+    clock.set('2022-11-15T06:00:00Z');
+    t = testDb();
+    web = new WebServer();
+    await web.start();
+    pingOk = true;
+    addUser(ctx(), { telegramId: 1001, role: 'manager', name: 'Ксения Шабанова' });
+    addUser(ctx(), { telegramId: 3001, role: 'admin', name: 'Анна' });
+  });
+  afterEach(async () => {
+    await web.stop();
+    t.close();
+  });
+
+  const installation = (name: string, fields: { host?: string; ip?: string; url?: string; provider?: string }, client = 'ООО «Ромашка»') => {
+    const clientId = getClientByName(t.db, client)?.id ?? addClient(ctx(), { name: client, managerId: 1001 }).id;
+    return addInstallation(ctx(), { client: String(clientId), name, kind: 'cloud', ...fields }).installation;
+  };
+
+  it('opens KodeksBehindProxyDown after two failed rounds when the web server stops, and resolves it when it is back', async () => {
+    installation('Облако', { url: `http://127.0.0.1:${web.port}/`, ip: '127.0.0.1' });
+    expect((await round()).opened).toBe(0);
+    await web.stop();
+    expect((await round()).opened).toBe(0); // one failure is not enough: no flapping
+    expect((await round()).opened).toBe(1);
+    expect(open().map((i) => i.ruleId)).toEqual(['KodeksBehindProxyDown']);
+    expect(open()[0]!.details).toMatchObject({ url: `http://127.0.0.1:${web.port}/`, error: 'ECONNREFUSED' });
+    await web.start();
+    expect((await round()).resolved).toBe(1);
+    expect(open()).toEqual([]);
+  });
+
+  it('suppresses flapping: failures must come in a row', async () => {
+    installation('Облако', { url: `http://127.0.0.1:${web.port}/` });
+    web.status = 503;
+    await round();
+    web.status = 200;
+    await round();
+    web.status = 503;
+    await round();
+    expect(open()).toEqual([]);
+    await round();
+    expect(open().map((i) => i.ruleId)).toEqual(['KodeksBehindProxyDown']);
+  });
+
+  it('counts 2xx, 3xx and 401 as up', async () => {
+    installation('Облако', { url: `http://127.0.0.1:${web.port}/` });
+    for (const status of [200, 302, 401]) {
+      web.status = status;
+      await round();
+      await round();
+    }
+    expect(open()).toEqual([]);
+  });
+
+  it('diagnoses a name that fails while the recorded IP works, and gives the address to log in by', async () => {
+    installation('Облако', { host: 'romashka.invalid', ip: '127.0.0.1', url: `http://romashka.invalid:${web.port}/` });
+    await round();
+    await round();
+    const rules = open().map((i) => i.ruleId).sort();
+    expect(rules).toEqual(['KodeksBehindProxyDown', 'KodeksDns']);
+    const web_ = open().find((i) => i.ruleId === 'KodeksBehindProxyDown')!;
+    expect(web_.details).toMatchObject({ error: 'ENOTFOUND', workingUrl: `http://127.0.0.1:${web.port}/` });
+    const dns = open().find((i) => i.ruleId === 'KodeksDns')!;
+    expect(dns.details).toMatchObject({ host: 'romashka.invalid', expectedIp: '127.0.0.1' });
+
+    const h = botHarness(t.db, clock);
+    await h.dispatcher().runOnce();
+    const text = h.sent().map((c) => String(c.payload.text)).join('\n');
+    expect(text).toContain(`По имени не открывается, по IP работает: пользователям можно входить по адресу http://127.0.0.1:${web.port}/`);
+  });
+
+  it('reports a name that resolves to another address than the recorded one', async () => {
+    installation('Сервер', { host: 'localhost', ip: '10.99.99.99' });
+    pingOk = true;
+    await round();
+    await round();
+    expect(open().find((i) => i.ruleId === 'KodeksDns')!.details).toMatchObject({ host: 'localhost', expectedIp: '10.99.99.99' });
+  });
+
+  it('announces five installations of one provider failing together as one grouped message naming the cause', async () => {
+    const closed = web.port;
+    await web.stop();
+    for (let i = 1; i <= 5; i++) {
+      installation(`Облако ${i}`, { ip: '127.0.0.1', url: `http://127.0.0.1:${closed}/c${i}`, provider: 'Техэксперт.Облако' }, `Клиент ${i}`);
+    }
+    installation('Свой сервер', { url: `http://127.0.0.1:${closed}/own` }, 'ИП Одиночка');
+    await round();
+    const summary = await round();
+    expect(summary.opened).toBe(6);
+    expect(summary.commonCauses).toEqual([{ kind: 'provider', name: 'Техэксперт.Облако', installations: 5 }]);
+    expect(open()).toHaveLength(6); // each installation still has its own incident
+
+    const h = botHarness(t.db, clock);
+    await h.dispatcher().runOnce();
+    const messages = h.sent();
+    expect(messages).toHaveLength(1); // all six go to the same manager, due together
+    const text = String(messages[0]!.payload.text);
+    expect(text).toContain('🚨 6 новых алертов');
+    // The provider's five carry the common cause; rendered alone they are one message with the cause named.
+    const onlyProvider = open().filter((i) => i.details.commonCause === 'provider:Техэксперт.Облако');
+    expect(onlyProvider).toHaveLength(5);
+  });
+
+  it('names the common cause when the group is what a chat receives', async () => {
+    await web.stop();
+    for (let i = 1; i <= 3; i++) installation(`Облако ${i}`, { ip: '127.0.0.1', url: `http://127.0.0.1:${web.port || 1}/c${i}`, provider: 'Техэксперт.Облако' });
+    await round();
+    await round();
+    const h = botHarness(t.db, clock);
+    await h.dispatcher().runOnce();
+    const text = String(h.lastSent()!.payload.text);
+    expect(text).toContain('🌐 Вероятная общая причина: сбой у провайдера «Техэксперт.Облако» — 3 установки недоступны одновременно');
+    expect(text.match(/Веб-доступ к установке не работает/g)).toHaveLength(3);
+  });
+
+  it('holds back the alerts that follow from an unreachable installation, and announces those that outlive it', async () => {
+    const inst = installation('Сервер', { ip: '127.0.0.1', url: `http://127.0.0.1:${web.port}/` });
+    pingOk = false;
+    await web.stop();
+    await round();
+    await round();
+    expect(open().map((i) => i.ruleId).sort()).toEqual(['KodeksBehindProxyDown', 'KodeksIcmp']);
+    const proxy = open().find((i) => i.ruleId === 'KodeksBehindProxyDown')!;
+    expect(proxy.announcedAt).toBeNull();
+    const h = botHarness(t.db, clock);
+    const dispatcher = h.dispatcher();
+    await dispatcher.runOnce();
+    expect(h.sent()).toHaveLength(1);
+    expect(String(h.sent()[0]!.payload.text)).toContain('Придержано алертов-следствий: 1');
+
+    pingOk = true; // the host answers again, the web server is still down
+    await round();
+    expect(open().map((i) => i.ruleId)).toEqual(['KodeksBehindProxyDown']);
+    expect(open()[0]!.announcedAt).not.toBeNull();
+    clock.advance(60_000);
+    await dispatcher.runOnce();
+    expect(h.sent().map((c) => String(c.payload.text)).at(-1)).toContain('Веб-доступ к установке не работает');
+    expect(open()[0]!.installationName).toBe(inst.name);
+  });
+
+  it('keeps a bounded history of results with latency', async () => {
+    installation('Облако', { url: `http://127.0.0.1:${web.port}/` });
+    await round();
+    const rows = t.db.$client.prepare('SELECT probe, ok, latency_ms FROM probe_results').all() as { probe: string; ok: number; latency_ms: number }[];
+    expect(rows.map((r) => r.probe).sort()).toEqual(['http', 'tcp']);
+    expect(rows.every((r) => r.ok === 1 && r.latency_ms >= 0)).toBe(true);
+    clock.advance(8 * 86_400_000);
+    await round();
+    expect((t.db.$client.prepare('SELECT count(*) AS n FROM probe_results').get() as { n: number }).n).toBe(2);
+  });
+
+  it('exposes /metrics for Prometheus', async () => {
+    const inst = installation('Облако', { url: `http://127.0.0.1:${web.port}/` });
+    await round();
+    const app = buildHttpServer({
+      db: t.db,
+      clock,
+      logger: silentLogger(),
+      settings: DEFAULT_INCIDENT_SETTINGS,
+      metrics: { registry: createMetrics(t.db, clock) },
+    });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      const samples = parsePrometheus(text);
+      const labels = `installation_id="${inst.id}",installation="Облако",client="ООО «Ромашка»"`;
+      expect(samples.get(`dozor_probe_up{${labels},probe="http"}`)).toBe(1);
+      expect(samples.get(`dozor_probe_latency_seconds{${labels},probe="http"}`)).toBeGreaterThanOrEqual(0);
+      expect(samples.get('dozor_open_incidents{severity="critical"}')).toBe(0);
+      expect(samples.get('dozor_installations')).toBe(1);
+      expect([...samples.keys()].some((k) => k.startsWith('dozor_process_cpu_seconds_total'))).toBe(true);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('puts report age, operap age, key and service per installation into /metrics', async () => {
+    const inst = installation('Облако', {});
+    const app = buildHttpServer({ db: t.db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, metrics: { registry: createMetrics(t.db, clock) } });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const issued = rotateToken(ctx(), inst.id);
+      await postReport(url, '<report id="m"><update operap-date="2022-11-14"/><senselock state="lost"/><service state="running"/></report>', { token: issued.token });
+      clock.advance(90_000);
+      const samples = parsePrometheus(await (await fetch(`${url}/metrics`)).text());
+      const labels = `installation_id="${inst.id}",installation="Облако",client="ООО «Ромашка»"`;
+      expect(samples.get(`dozor_installation_report_age_seconds{${labels}}`)).toBe(90);
+      expect(samples.get(`dozor_installation_senselock_ok{${labels}}`)).toBe(0);
+      expect(samples.get(`dozor_installation_service_up{${labels}}`)).toBe(1);
+      // 14.11 00:00 Moscow is 13.11 21:00 UTC; now is 15.11 06:01:30 UTC.
+      expect(samples.get(`dozor_installation_operap_age_seconds{${labels}}`)).toBe(33 * 3600 + 90);
+      expect(samples.get(`dozor_installation_open_incidents{${labels},severity="critical"}`)).toBe(1);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+/** The Prometheus text format, read back: "name{labels}" -> value. */
+function parsePrometheus(text: string): Map<string, number> {
+  const samples = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const match = /^(\S+?(?:\{.*\})?)\s+(\S+)$/.exec(line);
+    if (match) samples.set(match[1]!, Number(match[2]));
+  }
+  return samples;
+}
