@@ -2,7 +2,8 @@ import { Option, type Command } from 'commander';
 import { incidentSettings } from '../../app/config.ts';
 import { formatDuration } from '../../core/duration.ts';
 import { InputError } from '../../core/errors.ts';
-import { RULES } from '../../core/rules.ts';
+import { PROBE_RULES } from '../../core/probe-rules.ts';
+import { RULES, type ThresholdKind } from '../../core/rules.ts';
 import { getIncident, listIncidentEvents, listIncidentsWithNames, type IncidentListRow } from '../../db/incidents.ts';
 import { getPolicy, listPolicies } from '../../db/policies.ts';
 import { listActiveSilences } from '../../db/silences.ts';
@@ -20,9 +21,9 @@ export function registerIncidentCommands(program: Command): void {
     .command('rules')
     .description('the rule catalogue with severities and default thresholds')
     .action(
-      run((ctx, { json }) => {
+      run((ctx, { json, config }) => {
         const policy = getPolicy(ctx.db);
-        const rows = RULES.map((r) => ({
+        const rows: { id: string; title: string; severity: string; threshold: string | null; thresholdKind: ThresholdKind | 'probe' }[] = RULES.map((r) => ({
           id: r.id,
           title: r.title,
           severity: r.severity,
@@ -34,6 +35,9 @@ export function registerIncidentCommands(program: Command): void {
                 : null,
           thresholdKind: r.thresholdKind,
         }));
+        for (const probe of PROBE_RULES) {
+          rows.push({ id: probe.id, title: probe.title, severity: probe.severity, threshold: `${config.PROBE_FAILURES} failed probe rounds`, thresholdKind: 'probe' });
+        }
         emit(json, rows, () =>
           table(
             ['RULE', 'SEVERITY', 'DEFAULT THRESHOLD', 'TITLE'],
