@@ -79,7 +79,17 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
       )
     : undefined;
   const delivery = telegram ? new TelegramDelivery({ api: telegram.bot.api, db, clock, logger, settings: botSettings }) : deps.delivery;
-  if (delivery) dispatcher = new Dispatcher({ db, delivery, clock, logger, groupWindowMs: config.ALERT_GROUP_WINDOW });
+  if (delivery) {
+    dispatcher = new Dispatcher({
+      db,
+      delivery,
+      clock,
+      logger,
+      groupWindowMs: config.ALERT_GROUP_WINDOW,
+      retryBaseMs: config.OUTBOX_RETRY_BASE,
+      retryMaxMs: config.OUTBOX_RETRY_MAX,
+    });
+  }
 
   const scheduler = new JobScheduler(logger);
   const sweep = () => {

@@ -35,7 +35,8 @@ export function startTelegram(options: TelegramOptions, services: BotServices, h
   const logger = services.logger;
   const bot = createBot(options.token, services, {
     ...(options.apiRoot ? { apiRoot: options.apiRoot } : {}),
-    transformers: [autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 30, rethrowInternalServerErrors: false, rethrowHttpErrors: false })],
+    // Only flood control is retried here; server and network errors go back to the outbox, which retries with its own backoff.
+    transformers: [autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 30, rethrowInternalServerErrors: true, rethrowHttpErrors: true })],
   });
 
   let runner: RunnerHandle | undefined;

@@ -36,7 +36,7 @@ export interface StoredMessage {
 }
 
 export type BotEvent =
-  | { type: 'called'; method: string }
+  | { type: 'called'; method: string; failed: boolean }
   | { type: 'sent'; message: StoredMessage }
   | { type: 'edited'; message: StoredMessage }
   | { type: 'answered'; callbackQueryId: string; text?: string; showAlert: boolean };
@@ -82,12 +82,12 @@ export class TelegramStandIn {
     await app.register(multipart, { attachFieldsToBody: true, limits: { fileSize: 10 * 1024 * 1024 } });
     app.post<{ Params: { token: string; method: string } }>('/bot:token/:method', async (request, reply) => {
       if (request.params.token !== this.token) return reply.code(401).send({ ok: false, error_code: 401, description: 'Unauthorized' });
+      const payload = await readPayload(request.body);
+      this.calls.push({ method: request.params.method, payload });
+      if (request.params.method !== 'getUpdates') this.emit({ type: 'called', method: request.params.method, failed: this.outage !== null });
       if (this.outage) {
         return reply.code(this.outage.status).send({ ok: false, error_code: this.outage.status, description: this.outage.description });
       }
-      const payload = await readPayload(request.body);
-      this.calls.push({ method: request.params.method, payload });
-      if (request.params.method !== 'getUpdates') this.emit({ type: 'called', method: request.params.method });
       const result = await this.handle(request.params.method, payload);
       if ('error' in result) return reply.code(result.error.error_code).send({ ok: false, ...result.error });
       return { ok: true, result: result.value };

@@ -1,0 +1,131 @@
+import { join } from 'node:path';
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../core/clock.ts';
+import { closeDb, openDb } from '../db/open.ts';
+import { outbox } from '../db/schema.ts';
+import { addClient } from '../registry/clients.ts';
+import { addInstallation } from '../registry/installations.ts';
+import { TelegramStandIn, type BotEvent, type StoredMessage } from '../standin/telegram.ts';
+import { postReport, seedFleet, tempDir } from './helpers.ts';
+import { startServiceProcess, type ServiceProcess } from './process-helpers.ts';
+
+/**
+ * The whole process, as `npm start` runs it, against the Bot API stand-in,
+ * with agents as HTTP clients.
+ */
+const manager = { id: 1001, first_name: 'Ксения' };
+const sentTo = (chatId: number, text: string) => (e: BotEvent): e is Extract<BotEvent, { type: 'sent' }> =>
+  e.type === 'sent' && e.message.chatId === chatId && e.message.text.includes(text);
+
+describe('end to end', () => {
+  const dir = tempDir();
+  const database = join(dir.path, 'dozor.sqlite');
+  let standIn: TelegramStandIn;
+  let romashka = '';
+  let vector = '';
+  let north = '';
+  const env = () => ({
+    DATABASE_PATH: database,
+    BOT_TOKEN: standIn.token,
+    TELEGRAM_API_ROOT: standIn.url,
+    OUTBOX_RETRY_BASE: '1s',
+    OUTBOX_RETRY_MAX: '2s',
+    ALERT_GROUP_WINDOW: '1s',
+  });
+
+  beforeAll(async () => {
+    standIn = await TelegramStandIn.start();
+    const db = openDb(database);
+    const ctx = { db, clock: systemClock, actor: 'test' };
+    romashka = seedFleet(ctx).token;
+    const vectorClient = addClient(ctx, { name: 'АО «Вектор»', managerId: 1001 });
+    vector = addInstallation(ctx, { client: String(vectorClient.id), name: 'Бухгалтерия', kind: 'local' }).token;
+    const northClient = addClient(ctx, { name: 'ООО «Север»', managerId: 1001 });
+    north = addInstallation(ctx, { client: String(northClient.id), name: 'Сервер', kind: 'network' }).token;
+    closeDb(db);
+  });
+  afterAll(async () => {
+    await standIn.close();
+    dir.cleanup();
+  });
+
+  async function withService<T>(run: (service: ServiceProcess) => Promise<T>): Promise<T> {
+    const service = await startServiceProcess(env());
+    try {
+      return await run(service);
+    } finally {
+      await service.stop();
+    }
+  }
+
+  it('key lost → alert → «Принять» → edited → key back → marked resolved', async () => {
+    await withService(async (service) => {
+      await postReport(service.url, '<report id="e1"><senselock state="lost"/></report>', { token: romashka });
+      const { message: alert } = await standIn.waitFor(sentTo(manager.id, 'Ключ SenseLock потерян'));
+      standIn.press(manager, alert, alert.buttons.flat().find((b) => b.text === '✅ Принять')!.callback_data!);
+      await standIn.waitFor((e) => e.type === 'edited' && e.message.messageId === alert.messageId && e.message.text.includes('Принял(а)'));
+      expect(standIn.message(manager.id, alert.messageId)!.buttons.flat().map((b) => b.text)).toEqual(['ℹ️ Статус']);
+      await postReport(service.url, '<report id="e2"><senselock state="ok"/></report>', { token: romashka });
+      await standIn.waitFor((e) => e.type === 'edited' && e.message.messageId === alert.messageId && e.message.text.includes('☑️ Решено'));
+      expect(standIn.message(manager.id, alert.messageId)!.buttons).toEqual([]);
+    });
+  });
+
+  it('/status for a healthy and for a broken client', async () => {
+    await withService(async (service) => {
+      await postReport(service.url, '<report id="n1"><shell version="6.4.3.59"/><service state="running"/><senselock state="ok"/></report>', { token: north });
+      await postReport(service.url, '<report id="v1"><service state="stopped" account="system"/><storage reachable="false"/></report>', { token: vector });
+      standIn.userSays(manager, '/status Север');
+      const healthy = await standIn.waitFor(sentTo(manager.id, 'ООО «Север»'));
+      expect(healthy.message.text).toContain('✅ Всё в порядке');
+      standIn.userSays(manager, '/status вектор');
+      const broken = await standIn.waitFor(sentTo(manager.id, '🏢 <b>АО «Вектор»</b>'));
+      expect(broken.message.text).toContain('❌ Проблемы: Служба ПК остановлена; Хранилище баз недоступно');
+    });
+  });
+
+  it('an outage of Telegram: alerts produced meanwhile arrive after it recovers, none lost, none doubled', async () => {
+    await withService(async (service) => {
+      standIn.failWith(502);
+      await postReport(service.url, '<report id="o1"><kit assembled="false"/></report>', { token: north });
+      // The dispatcher tried and failed at least once.
+      await standIn.waitFor((e) => e.type === 'called' && e.method === 'sendMessage' && e.failed);
+      standIn.recover();
+      await standIn.waitFor(sentTo(manager.id, 'Комплект не собран'));
+      await waitUntilDelivered();
+      expect(standIn.sentTo(manager.id).filter((m) => m.text.includes('Комплект не собран'))).toHaveLength(1);
+    });
+  });
+
+  it('killed with SIGKILL between storing an incident and delivering it: after a restart the alert arrives exactly once', async () => {
+    standIn.failWith(502);
+    const first = await startServiceProcess(env());
+    await postReport(first.url, '<report id="k1"><storage reachable="false"/></report>', { token: north });
+    await standIn.waitFor((e) => e.type === 'called' && e.method === 'sendMessage' && e.failed);
+    expect(await first.stop('SIGKILL')).toBeNull();
+    expect(standIn.sentTo(manager.id).filter((m) => m.text.includes('Хранилище баз недоступно') && m.text.includes('Север'))).toHaveLength(0);
+
+    standIn.recover();
+    await withService(async () => {
+      await standIn.waitFor((e) => e.type === 'sent' && e.message.chatId === manager.id && e.message.text.includes('Хранилище баз недоступно') && e.message.text.includes('Север'));
+      await waitUntilDelivered();
+    });
+    const delivered: StoredMessage[] = standIn.sentTo(manager.id).filter((m) => m.text.includes('Хранилище баз недоступно') && m.text.includes('Север'));
+    expect(delivered).toHaveLength(1);
+  });
+
+  /** Everything in the outbox is marked delivered (read from the shared database file). */
+  async function waitUntilDelivered(): Promise<void> {
+    const db = openDb(database);
+    try {
+      for (let i = 0; i < 200; i++) {
+        if (db.select().from(outbox).where(eq(outbox.status, 'pending')).all().length === 0) return;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      throw new Error('the outbox did not empty');
+    } finally {
+      closeDb(db);
+    }
+  }
+});
