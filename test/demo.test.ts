@@ -1,0 +1,40 @@
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from './cli-helpers.ts';
+
+describe('npm run demo', () => {
+  it('plays the first story, answers a typed command and a button, and cleans up on Ctrl+C', async () => {
+    const before = new Set(readdirSync(tmpdir()).filter((d) => d.startsWith('dozor-demo-')));
+    const child = spawn(process.execPath, ['--import', 'tsx', 'demo/main.ts'], { cwd: ROOT, env: { ...process.env } });
+    let output = '';
+    const waitFor = (text: string, timeoutMs = 20_000) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`demo did not show "${text}"; it showed:\n${output.slice(-2000)}`)), timeoutMs);
+        const check = () => {
+          if (output.includes(text)) {
+            clearTimeout(timer);
+            child.stdout.off('data', check);
+            resolve();
+          }
+        };
+        child.stdout.on('data', check);
+        check();
+      });
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      await waitFor('Ключ SenseLock потерян — ООО «Ромашка»');
+      child.stdin.write('/status Ромашка\n');
+      await waitFor('🖥 Сервер офиса — ❌ Проблемы');
+      child.stdin.write('1\n'); // «✅ Принять все» under the first alert
+      await waitFor('Принято: 2');
+    } finally {
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+    }
+    const after = readdirSync(tmpdir()).filter((d) => d.startsWith('dozor-demo-') && !before.has(d));
+    expect(after).toEqual([]);
+  });
+});
