@@ -121,6 +121,8 @@ const schema = z.object({
   PROBE_HISTORY: duration.default(7 * 86_400_000),
   METRICS_TOKEN: z.string().min(16, { error: 'expected at least 16 characters' }).optional(),
   ALERTMANAGER_TOKEN: z.string().min(16, { error: 'expected at least 16 characters' }).optional(),
+  REPORT_RETENTION: duration.default(90 * 86_400_000),
+  PRUNE_CRON: cronExpression.default('30 3 * * *'),
   OUTBOX_RETRY_BASE: duration.default(2_000),
   OUTBOX_RETRY_MAX: duration.default(5 * 60_000),
   MORNING_HOUR: z.coerce

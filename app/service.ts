@@ -9,6 +9,7 @@ import { JobScheduler } from '../jobs/scheduler.ts';
 import { runDigests } from '../jobs/digest.ts';
 import { runSweep } from '../jobs/sweep.ts';
 import { runProbeRound } from '../jobs/probe-round.ts';
+import { pruneReports } from '../jobs/prune-reports.ts';
 import { parseStatusList, systemProbers, type Probers } from '../probes/probers.ts';
 import { createMetrics } from './metrics.ts';
 import { bootstrapAdmins } from '../registry/users.ts';
@@ -140,6 +141,9 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
   scheduler.add('sweep', config.CHECK_CRON, config.DISPLAY_TZ, sweep);
   scheduler.add('digest', config.DIGEST_CRON, config.DIGEST_TZ, digests);
   scheduler.add('probes', config.PROBE_CRON, config.DISPLAY_TZ, probeRound);
+  scheduler.add('prune', config.PRUNE_CRON, config.DISPLAY_TZ, () =>
+    pruneReports({ db, batchSize: 1000, logger }, new Date(clock().getTime() - config.REPORT_RETENTION)),
+  );
   if (dispatcher) dispatcher.start();
   else logger.warn('no delivery channel configured: announcements wait in the outbox');
   logger.info({ url, database: config.DATABASE_PATH }, 'dozor is running');

@@ -1,11 +1,11 @@
-import { eq } from 'drizzle-orm';
 import { reconcile } from '../core/incidents.ts';
 import { evaluateInstallation, getRule, RULE_IDS } from '../core/rules.ts';
 import type { Silence } from '../core/silences.ts';
 import { listActiveIncidents, type Incident } from '../db/incidents.ts';
 import type { Queryable } from '../db/open.ts';
 import { getPolicy, type Policy } from '../db/policies.ts';
-import { installations } from '../db/schema.ts';
+import { getInstallation, setNextCheck } from '../db/installations.ts';
+import type { InstallationState } from '../core/state.ts';
 import { getState } from '../db/state.ts';
 import { activeSilences, loadSubject, openIncident, resolveIncident } from '../incidents/lifecycle.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
@@ -22,6 +22,8 @@ export interface CheckOutcome {
 export interface SharedLookups {
   policy?: Policy;
   silences?: Silence[];
+  /** The installation's state, when the caller has just computed it. */
+  state?: InstallationState | null;
 }
 
 /**
@@ -37,12 +39,12 @@ export function checkInstallation(
   shared: SharedLookups = {},
 ): CheckOutcome {
   const outcome: CheckOutcome = { opened: [], resolved: [] };
-  const installation = tx.select().from(installations).where(eq(installations.id, installationId)).get();
+  const installation = getInstallation(tx, installationId);
   if (!installation || !installation.monitoringEnabled) return outcome;
 
   const evaluation = evaluateInstallation({
     installation,
-    state: getState(tx, installationId),
+    state: shared.state !== undefined ? shared.state : getState(tx, installationId),
     policy: shared.policy ?? getPolicy(tx),
     now,
   });
@@ -57,6 +59,6 @@ export function checkInstallation(
   }
   for (const incident of resolve) outcome.resolved.push(resolveIncident(tx, incident.id, 'system', 'cleared', now));
 
-  tx.update(installations).set({ nextCheckAt: evaluation.recheckAt }).where(eq(installations.id, installationId)).run();
+  if (installation.nextCheckAt?.getTime() !== evaluation.recheckAt?.getTime()) setNextCheck(tx, installationId, evaluation.recheckAt);
   return outcome;
 }

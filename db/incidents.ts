@@ -2,6 +2,7 @@ import { and, asc, desc, eq, inArray, isNotNull, isNull, lte, ne, or, sql } from
 import { alias } from 'drizzle-orm/sqlite-core';
 import { INHIBITED_BY_ICMP } from '../core/probe-rules.ts';
 import type { Queryable } from './open.ts';
+import { prepared, rootOf } from './prepared.ts';
 import { clients, incidentEvents, incidents, installations, users } from './schema.ts';
 
 export type Incident = typeof incidents.$inferSelect;
@@ -37,6 +38,16 @@ export function listIncidentEvents(db: Queryable, incidentId: number): IncidentE
 
 /** Unresolved incidents of one installation. */
 export function listActiveIncidents(db: Queryable, installationId: number): Incident[] {
+  const root = rootOf(db);
+  if (root) {
+    return prepared(root, 'incidents.active', (d) =>
+      d
+        .select()
+        .from(incidents)
+        .where(and(eq(incidents.installationId, sql.placeholder('id')), ne(incidents.status, 'resolved')))
+        .prepare(),
+    ).all({ id: installationId });
+  }
   return db
     .select()
     .from(incidents)

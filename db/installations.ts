@@ -1,5 +1,6 @@
-import { asc, eq, getTableColumns } from 'drizzle-orm';
-import type { Queryable } from './open.ts';
+import { asc, eq, getTableColumns, sql } from 'drizzle-orm';
+import type { DB, Queryable } from './open.ts';
+import { prepared, rootOf, toSqlValue } from './prepared.ts';
 import { clients, installations } from './schema.ts';
 
 export type Installation = typeof installations.$inferSelect;
@@ -10,6 +11,10 @@ export function insertInstallation(db: Queryable, installation: NewInstallation)
 }
 
 export function getInstallation(db: Queryable, id: number): Installation | undefined {
+  const root = rootOf(db);
+  if (root) {
+    return prepared(root, 'installation.byId', (d) => d.select().from(installations).where(eq(installations.id, sql.placeholder('id'))).prepare()).get({ id });
+  }
   return db.select().from(installations).where(eq(installations.id, id)).get();
 }
 
@@ -43,17 +48,32 @@ export interface TokenOwner {
   monitoringEnabled: boolean;
 }
 
-export function findInstallationByTokenHash(db: Queryable, tokenHash: string): TokenOwner | undefined {
-  return db
-    .select({
-      id: installations.id,
-      tokenHash: installations.tokenHash,
-      tz: installations.tz,
-      monitoringEnabled: installations.monitoringEnabled,
-    })
-    .from(installations)
-    .where(eq(installations.tokenHash, tokenHash))
-    .get();
+export function findInstallationByTokenHash(db: DB, tokenHash: string): TokenOwner | undefined {
+  return prepared(db, 'installation.byTokenHash', (d) =>
+    d
+      .select({
+        id: installations.id,
+        tokenHash: installations.tokenHash,
+        tz: installations.tz,
+        monitoringEnabled: installations.monitoringEnabled,
+      })
+      .from(installations)
+      .where(eq(installations.tokenHash, sql.placeholder('hash')))
+      .prepare(),
+  ).get({ hash: tokenHash });
+}
+
+/** Note when the time-based rules must look at an installation again. */
+export function setNextCheck(db: Queryable, id: number, at: Date | null): void {
+  const root = rootOf(db);
+  if (root) {
+    prepared(root, 'installation.setNextCheck', (d) => d.$client.prepare('UPDATE installations SET next_check_at = ? WHERE id = ?')).run(
+      toSqlValue(at),
+      id,
+    );
+    return;
+  }
+  db.update(installations).set({ nextCheckAt: at }).where(eq(installations.id, id)).run();
 }
 
 export function updateInstallation(

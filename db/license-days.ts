@@ -1,24 +1,23 @@
-import { and, gte, inArray, sql } from 'drizzle-orm';
+import { and, gte, inArray } from 'drizzle-orm';
 import type { LicenseDay } from '../core/sales.ts';
-import type { Queryable } from './open.ts';
+import type { DB, Queryable } from './open.ts';
+import { prepared } from './prepared.ts';
 import { licenseDays } from './schema.ts';
 
 /** Add one report's licence figures to its day. */
 export function recordLicenseDay(
-  db: Queryable,
+  db: DB,
   entry: { installationId: number; day: string; hits: number; peak: number | null; limit: number | null },
 ): void {
-  db.insert(licenseDays)
-    .values({ installationId: entry.installationId, day: entry.day, limitHits: entry.hits, maxPeak: entry.peak, licenseLimit: entry.limit })
-    .onConflictDoUpdate({
-      target: [licenseDays.installationId, licenseDays.day],
-      set: {
-        limitHits: sql`${licenseDays.limitHits} + ${entry.hits}`,
-        maxPeak: sql`max(coalesce(${licenseDays.maxPeak}, 0), coalesce(${entry.peak}, 0))`,
-        licenseLimit: sql`coalesce(${entry.limit}, ${licenseDays.licenseLimit})`,
-      },
-    })
-    .run();
+  prepared(db, 'licenseDays.record', (d) =>
+    d.$client.prepare(
+      `INSERT INTO license_days (installation_id, day, limit_hits, max_peak, license_limit) VALUES (@installationId, @day, @hits, @peak, @limit)
+       ON CONFLICT (installation_id, day) DO UPDATE SET
+         limit_hits = limit_hits + excluded.limit_hits,
+         max_peak = max(coalesce(max_peak, 0), coalesce(excluded.max_peak, 0)),
+         license_limit = coalesce(excluded.license_limit, license_limit)`,
+    ),
+  ).run(entry);
 }
 
 /** Licence days from `fromDay` (inclusive), optionally for some installations only. */

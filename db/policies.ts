@@ -1,5 +1,6 @@
 import { eq } from 'drizzle-orm';
 import type { Queryable } from './open.ts';
+import { prepared, rootOf } from './prepared.ts';
 import { policies } from './schema.ts';
 
 export const POLICY_KEYS = ['min-shell-version'] as const;
@@ -10,7 +11,8 @@ export interface Policy {
 }
 
 export function getPolicy(db: Queryable): Policy {
-  const rows = db.select().from(policies).all();
+  const root = rootOf(db);
+  const rows = root ? prepared(root, 'policies.all', (d) => d.select().from(policies).prepare()).all() : db.select().from(policies).all();
   const value = (key: PolicyKey) => rows.find((r) => r.key === key)?.value;
   const minShellVersion = value('min-shell-version');
   return minShellVersion === undefined ? {} : { minShellVersion };

@@ -1,12 +1,18 @@
-import { eq, inArray } from 'drizzle-orm';
+import { eq, getTableColumns, inArray, sql } from 'drizzle-orm';
 import type { InstallationState } from '../core/state.ts';
 import type { Queryable } from './open.ts';
+import { prepared, rootOf, toSqlParams } from './prepared.ts';
 import { installationState } from './schema.ts';
 
 type StateRow = typeof installationState.$inferSelect;
 
 export function getState(db: Queryable, installationId: number): InstallationState | null {
-  const row = db.select().from(installationState).where(eq(installationState.installationId, installationId)).get();
+  const root = rootOf(db);
+  const row = root
+    ? prepared(root, 'state.get', (d) =>
+        d.select().from(installationState).where(eq(installationState.installationId, sql.placeholder('id'))).prepare(),
+      ).get({ id: installationId })
+    : db.select().from(installationState).where(eq(installationState.installationId, installationId)).get();
   return row ? fromRow(row) : null;
 }
 
@@ -20,6 +26,19 @@ export function getStates(db: Queryable, installationIds: number[]): Map<number,
 
 export function saveState(db: Queryable, installationId: number, state: InstallationState): void {
   const row = toRow(installationId, state);
+  const root = rootOf(db);
+  if (root) {
+    // Raw SQL: drizzle's placeholders cannot carry null into a timestamp column.
+    prepared(root, 'state.save', (d) => {
+      const columns = Object.entries(getTableColumns(installationState)).map(([key, column]) => ({ key, name: column.name }));
+      const updates = columns.filter((c) => c.key !== 'installationId').map((c) => `${c.name} = excluded.${c.name}`);
+      return d.$client.prepare(
+        `INSERT INTO installation_state (${columns.map((c) => c.name).join(', ')}) VALUES (${columns.map((c) => `@${c.key}`).join(', ')})
+         ON CONFLICT (installation_id) DO UPDATE SET ${updates.join(', ')}`,
+      );
+    }).run(toSqlParams(row));
+    return;
+  }
   const { installationId: _key, ...changes } = row;
   db.insert(installationState)
     .values(row)

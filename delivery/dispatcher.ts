@@ -63,6 +63,8 @@ export class Dispatcher {
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = true;
+  /** The last run found nothing it could send (only held groups, say): do not spin on "due now". */
+  private lastRunIdle = false;
 
   constructor(private readonly options: DispatcherOptions) {
     this.retryBaseMs = options.retryBaseMs ?? 2_000;
@@ -159,7 +161,8 @@ export class Dispatcher {
 
   private async loop(): Promise<void> {
     try {
-      await this.runOnce();
+      const summary = await this.runOnce();
+      this.lastRunIdle = summary.sent + summary.failed === 0;
     } catch (err) {
       this.options.logger.error({ err }, 'outbox dispatch failed');
     }
@@ -171,7 +174,8 @@ export class Dispatcher {
     try {
       const now = this.options.clock().getTime();
       const due = nextDueAt(this.options.db);
-      if (due) delay = Math.min(delay, Math.max(0, due.getTime() - now));
+      const wait = due ? due.getTime() - now : Infinity;
+      if (wait > 0 || !this.lastRunIdle) delay = Math.min(delay, Math.max(0, wait));
       for (const startedAt of this.lastAlertAt.values()) {
         const closes = startedAt + this.groupWindowMs - now;
         if (closes > 0) delay = Math.min(delay, closes);

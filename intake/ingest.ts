@@ -26,15 +26,18 @@ export function ingestReport(
   receivedAt: Date,
 ): IngestResult {
   const installationId = installation.id;
+  // Everything below runs on `db` inside the transaction: one connection, so the
+  // statements prepared once for it take part in the transaction.
   return db.transaction(
-    (tx) => {
-      const reportRowId = insertReport(tx, installationId, report, receivedAt);
+    () => {
+      const reportRowId = insertReport(db, installationId, report, receivedAt);
       if (reportRowId === null) return { status: 'duplicate', opened: [], resolved: [] } as const;
-      const previous = getState(tx, installationId);
-      saveState(tx, installationId, applyReport(previous, report, receivedAt));
+      const previous = getState(db, installationId);
+      const next = applyReport(previous, report, receivedAt);
+      saveState(db, installationId, next);
       const { licenseExhausted, licensePeak, licenseLimit } = report.facts;
       if (licenseExhausted !== undefined || licensePeak !== undefined || licenseLimit !== undefined) {
-        recordLicenseDay(tx, {
+        recordLicenseDay(db, {
           installationId,
           // The client's calendar day of the report: "3 days out of 7" is about their days.
           day: DateTime.fromJSDate(report.generatedAt ?? receivedAt).setZone(installation.tz).toISODate()!,
@@ -43,7 +46,7 @@ export function ingestReport(
           limit: licenseLimit ?? null,
         });
       }
-      const outcome = checkInstallation(tx, settings, installationId, receivedAt);
+      const outcome = checkInstallation(db, settings, installationId, receivedAt, { state: next });
       return { status: 'stored', reportRowId, ...outcome } as const;
     },
     { behavior: 'immediate' },

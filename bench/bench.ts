@@ -1,0 +1,220 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { Transformer } from 'grammy';
+import type { Update } from 'grammy/types';
+import { createBot } from '../bot/bot.ts';
+import { closeDb, openDb } from '../db/open.ts';
+import { getUser } from '../db/users.ts';
+import { buildDigest } from '../digest/build.ts';
+import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
+import { pruneReports } from '../jobs/prune-reports.ts';
+import { runSweep } from '../jobs/sweep.ts';
+import { createLogger } from '../app/logger.ts';
+import { LEADS, MANAGERS_PER_LEAD, seedBenchFleet, seedReportHistory } from './seed.ts';
+
+/**
+ * `npm run bench`: intake throughput and latency through the real HTTP server
+ * (load from a separate process, against a bare endpoint of the same
+ * framework), the checks sweep, /status, the digest and the service's memory,
+ * for fleets of 1,000, 10,000 and 100,000 installations; then the database
+ * size per million stored reports and the pruning of old history.
+ */
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SIZES = (process.env.BENCH_SIZES ?? '1000,10000,100000').split(',').map(Number);
+const LOAD_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const TARGETS = { intakeRps: 5000, intakeP99Ms: 20, intakeRatio: 0.4, sweepMs: 500, statusMs: 10, digestMs: 200, rssMb: 250 };
+
+function spawnTs(script: string, env: Record<string, string> = {}): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', join(ROOT, script)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+function firstLine(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`process exited with ${code}`)));
+  });
+}
+
+async function load(url: string, tokens: number, seconds: number) {
+  const runner = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/load.ts'), `${url}/api/v1/reports`, String(tokens), String(seconds), String(CONNECTIONS)], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  runner.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  await new Promise((resolve) => runner.once('exit', resolve));
+  return JSON.parse(out) as { requestsPerSecond: number; p50: number; p99: number; total: number; non2xx: number; errors: number; timeouts: number };
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
+}
+
+function time<T>(run: () => T, repeat = 1): { ms: number; result: T } {
+  let result!: T;
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < repeat; i++) result = run();
+  return { ms: Number(process.hrtime.bigint() - started) / 1e6 / repeat, result };
+}
+
+async function timeAsync(run: () => Promise<unknown>, repeat: number): Promise<number> {
+  await run();
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < repeat; i++) await run();
+  return Number(process.hrtime.bigint() - started) / 1e6 / repeat;
+}
+
+const results: Record<string, unknown>[] = [];
+const startedAt = Date.now();
+
+// The yardstick: the same framework doing nothing.
+const bare = spawnTs('bench/bare.ts');
+const bareUrl = await firstLine(bare);
+await load(bareUrl, 1, 2);
+const bareResult = await load(bareUrl, 1, LOAD_SECONDS);
+bare.kill();
+process.stdout.write(`bare endpoint: ${Math.round(bareResult.requestsPerSecond)} req/s, p99 ${bareResult.p99} ms\n`);
+
+for (const size of SIZES) {
+  const dir = mkdtempSync(join(tmpdir(), 'dozor-bench-'));
+  const database = join(dir, 'bench.sqlite');
+  const now = new Date();
+  const seedDb = openDb(database);
+  const seeding = time(() => seedBenchFleet(seedDb, size, now));
+  closeDb(seedDb);
+
+  const service = spawnTs('bench/service.ts', { DATABASE_PATH: database });
+  const url = await firstLine(service);
+  const tokens = Math.min(size, 5000);
+  await load(url, tokens, 2); // warm-up
+  const intake = await load(url, tokens, LOAD_SECONDS);
+  const rss = rssMb(service.pid!);
+  service.kill('SIGTERM');
+  await new Promise((resolve) => service.once('exit', resolve));
+
+  const db = openDb(database);
+  // A sweep where every installation is due: the worst case.
+  db.$client.prepare('UPDATE installations SET next_check_at = ?').run(now.getTime());
+  const sweep = time(() => runSweep({ db, settings: DEFAULT_INCIDENT_SETTINGS }, new Date()));
+  const idleSweep = time(() => runSweep({ db, settings: DEFAULT_INCIDENT_SETTINGS }, new Date()), 5);
+
+  // /status through the bot's handler, no network: the API is a recorder.
+  const recorder: Transformer = async () => ({ ok: true, result: { message_id: 1, date: 0, chat: { id: 1, type: 'private' } } }) as never;
+  const bot = createBot('1:bench', { db, clock: () => new Date(), logger: createLogger('silent'), settings: { displayTz: 'Europe/Moscow', runbookBaseUrl: null, morningHour: 9, defaultQuietHours: { from: 0, to: 0 }, digest: { tz: 'Europe/Moscow', salesMinDays: 3 } }, onIncidentChange: () => {} }, {
+    botInfo: { id: 1, is_bot: true, first_name: 'b', username: 'b' } as never,
+    transformers: [recorder],
+  });
+  let updateId = 1;
+  const clientName = `Клиент ${Math.ceil(size / 3)}`;
+  const status = await timeAsync(
+    () =>
+      bot.handleUpdate({
+        update_id: updateId++,
+        message: { message_id: 1, date: 0, chat: { id: 10_000, type: 'private', first_name: 'm' }, from: { id: 10_000, is_bot: false, first_name: 'm' }, text: `/status ${clientName}`, entities: [{ type: 'bot_command', offset: 0, length: 7 }] },
+      } as Update),
+    50,
+  );
+
+  const lead = getUser(db, 100)!;
+  const leadInstallations = Math.round(size / LEADS);
+  const digest = time(() => buildDigest(db, lead, new Date(), { tz: 'Europe/Moscow', salesMinDays: 3 }), 3);
+  closeDb(db);
+  rmSync(dir, { recursive: true, force: true });
+
+  const row = {
+    installations: size,
+    seedMs: Math.round(seeding.ms),
+    intakeRps: Math.round(intake.requestsPerSecond),
+    intakeP50Ms: intake.p50,
+    intakeP99Ms: intake.p99,
+    intakeNon2xx: intake.non2xx,
+    intakeErrors: intake.errors + intake.timeouts,
+    bareRps: Math.round(bareResult.requestsPerSecond),
+    intakeRatio: Number((intake.requestsPerSecond / bareResult.requestsPerSecond).toFixed(2)),
+    sweepAllDueMs: Math.round(sweep.ms),
+    sweepChecked: sweep.result.checked,
+    sweepIdleMs: Number(idleSweep.ms.toFixed(2)),
+    statusMs: Number(status.toFixed(2)),
+    digestMs: Number(digest.ms.toFixed(1)),
+    digestLeadInstallations: leadInstallations,
+    serviceRssMb: Math.round(rss),
+  };
+  results.push(row);
+  process.stdout.write(`${JSON.stringify(row)}\n`);
+}
+
+// Database size per million stored reports, and pruning them in small batches.
+const dir = mkdtempSync(join(tmpdir(), 'dozor-bench-history-'));
+const historyDb = openDb(join(dir, 'history.sqlite'));
+seedBenchFleet(historyDb, 1000, new Date());
+historyDb.$client.pragma('wal_checkpoint(TRUNCATE)');
+const emptySize = statSync(join(dir, 'history.sqlite')).size;
+const REPORTS = 1_000_000;
+const inserting = time(() => seedReportHistory(historyDb, 1000, REPORTS, new Date()));
+historyDb.$client.pragma('wal_checkpoint(TRUNCATE)');
+const fullSize = statSync(join(dir, 'history.sqlite')).size;
+const pruning = await (async () => {
+  const started = process.hrtime.bigint();
+  // Everything is older than the cut-off here: the worst case for the nightly job.
+  const removed = await pruneReports({ db: historyDb, batchSize: 2000, logger: createLogger('silent') }, new Date(Date.now() + 365 * 86_400_000));
+  return { removed, ms: Number(process.hrtime.bigint() - started) / 1e6 };
+})();
+closeDb(historyDb);
+rmSync(dir, { recursive: true, force: true });
+const history = {
+  reports: REPORTS,
+  insertMs: Math.round(inserting.ms),
+  dbBytesPerMillionReports: fullSize - emptySize,
+  dbMbPerMillionReports: Number(((fullSize - emptySize) / 1024 / 1024).toFixed(1)),
+  pruneRemoved: pruning.removed,
+  pruneMs: Math.round(pruning.ms),
+};
+process.stdout.write(`${JSON.stringify(history)}\n`);
+
+// The table, checked against the targets.
+const pass = (ok: boolean) => (ok ? 'ok' : 'MISSED');
+const lines = [
+  '',
+  `| installations | intake req/s | p50 ms | p99 ms | vs bare | sweep (all due) ms | /status ms | digest ms (lead) | service RSS MB |`,
+  `| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`,
+  ...results.map(
+    (r) =>
+      `| ${r.installations} | ${r.intakeRps} | ${r.intakeP50Ms} | ${r.intakeP99Ms} | ${r.intakeRatio} | ${r.sweepAllDueMs} | ${r.statusMs} | ${r.digestMs} (${r.digestLeadInstallations}) | ${r.serviceRssMb} |`,
+  ),
+  '',
+  `bare endpoint: ${Math.round(bareResult.requestsPerSecond)} req/s; history: ${history.dbMbPerMillionReports} MB per 1,000,000 reports, pruned in ${history.pruneMs} ms`,
+];
+const largest = results.find((r) => r.installations === 100_000) ?? results[results.length - 1]!;
+const checks = {
+  intakeRps: pass((largest.intakeRps as number) >= TARGETS.intakeRps),
+  intakeP99: pass((largest.intakeP99Ms as number) < TARGETS.intakeP99Ms),
+  intakeRatio: pass((largest.intakeRatio as number) >= TARGETS.intakeRatio),
+  sweep: pass((largest.sweepAllDueMs as number) < TARGETS.sweepMs),
+  status: pass((largest.statusMs as number) < TARGETS.statusMs),
+  digest: pass((largest.digestMs as number) < TARGETS.digestMs),
+  memory: pass((largest.serviceRssMb as number) < TARGETS.rssMb),
+};
+lines.push(`targets at ${largest.installations} installations: ${Object.entries(checks).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+process.stdout.write(`${lines.join('\n')}\n`);
+
+const report = {
+  date: new Date().toISOString(),
+  machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version },
+  settings: { loadSeconds: LOAD_SECONDS, connections: CONNECTIONS, managers: LEADS * MANAGERS_PER_LEAD },
+  targets: TARGETS,
+  bare: bareResult,
+  results,
+  history,
+  checks,
+  durationSeconds: Math.round((Date.now() - startedAt) / 1000),
+};
+mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+const file = join(ROOT, 'bench/results', `bench-${report.date.replace(/[:.]/g, '-')}.json`);
+writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+process.stdout.write(`written to ${file} in ${report.durationSeconds} s\n`);
