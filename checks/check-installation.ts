@@ -1,5 +1,5 @@
-import { reconcile } from '../core/incidents.ts';
-import { evaluateInstallation, getRule, RULE_IDS } from '../core/rules.ts';
+import { reconcile, type ActiveIncident } from '../core/incidents.ts';
+import { evaluateInstallation, getRule, RULE_IDS, type Evaluation } from '../core/rules.ts';
 import type { Silence } from '../core/silences.ts';
 import { listActiveIncidents, type Incident } from '../db/incidents.ts';
 import type { Queryable } from '../db/open.ts';
@@ -48,17 +48,38 @@ export function checkInstallation(
     policy: shared.policy ?? getPolicy(tx),
     now,
   });
-  const { open, resolve } = reconcile(listActiveIncidents(tx, installationId), evaluation.firing, CATALOGUE);
+  return applyEvaluation(tx, settings, installation, listActiveIncidents(tx, installationId), evaluation, now, shared);
+}
 
+/**
+ * Bring an installation's incidents in line with an evaluation: open what now
+ * holds, resolve what no longer does, note when to look again. Shared by the
+ * single check (intake) and the bulk sweep.
+ */
+export function applyEvaluation(
+  db: Queryable,
+  settings: IncidentSettings,
+  installation: { id: number; nextCheckAt: Date | null },
+  active: readonly ActiveIncident[],
+  evaluation: Evaluation,
+  now: Date,
+  shared: SharedLookups = {},
+  /** Collects next-check changes for the caller to write in bulk; written at once when absent. */
+  nextChecks?: { id: number; at: number | null }[],
+): CheckOutcome {
+  const outcome: CheckOutcome = { opened: [], resolved: [] };
+  const { open, resolve } = reconcile(active, evaluation.firing, CATALOGUE);
   if (open.length > 0) {
-    const subject = loadSubject(tx, installationId);
-    const silences = shared.silences ?? activeSilences(tx, now);
+    const subject = loadSubject(db, installation.id);
+    const silences = shared.silences ?? activeSilences(db, now);
     for (const { ruleId, facts } of open) {
-      outcome.opened.push(openIncident(tx, settings, subject, { ruleId, severity: getRule(ruleId).severity, facts }, now, silences));
+      outcome.opened.push(openIncident(db, settings, subject, { ruleId, severity: getRule(ruleId).severity, facts }, now, silences));
     }
   }
-  for (const incident of resolve) outcome.resolved.push(resolveIncident(tx, incident.id, 'system', 'cleared', now));
-
-  if (installation.nextCheckAt?.getTime() !== evaluation.recheckAt?.getTime()) setNextCheck(tx, installationId, evaluation.recheckAt);
+  for (const incident of resolve) outcome.resolved.push(resolveIncident(db, incident.id, 'system', 'cleared', now));
+  if (installation.nextCheckAt?.getTime() !== evaluation.recheckAt?.getTime()) {
+    if (nextChecks) nextChecks.push({ id: installation.id, at: evaluation.recheckAt?.getTime() ?? null });
+    else setNextCheck(db, installation.id, evaluation.recheckAt);
+  }
   return outcome;
 }

@@ -1,4 +1,4 @@
-import { DateTime } from 'luxon';
+import { startOfDay } from './calendar.ts';
 import { formatDuration } from './duration.ts';
 import { failedRestoreChecks, type InstallationState, type RestoreCheck } from './state.ts';
 import { compareVersions } from './versions.ts';
@@ -92,7 +92,7 @@ const operapStale: Rule = {
   evaluate({ installation, state, threshold, now }) {
     if (!state?.operapDate) return quiet;
     // The operap date is a calendar date at the client: its age counts from that day's start there.
-    const dayStart = DateTime.fromISO(state.operapDate, { zone: installation.tz }).startOf('day').toMillis();
+    const dayStart = startOfDay(state.operapDate, installation.tz);
     const due = dayStart + Number(threshold);
     if (now.getTime() <= due) return { firing: false, recheckAt: new Date(due + 1) };
     return {

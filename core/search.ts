@@ -39,45 +39,100 @@ const tokens = (text: string) => normalize(text).split(' ').filter(Boolean);
 /** Typos allowed in a word of this length. */
 const allowance = (length: number) => (length <= 3 ? 0 : length <= 6 ? 1 : 2);
 
-/** How far a query word is from the closest word of a name (prefixes count as close). */
-function wordDistance(queryWord: string, nameWords: string[]): number {
-  let best = Infinity;
-  for (const word of nameWords) {
-    if (word === queryWord) return 0;
-    if (word.startsWith(queryWord) && queryWord.length >= 3) best = Math.min(best, 0.5);
-    const d = distance(queryWord, word.slice(0, Math.max(queryWord.length, word.length)));
-    if (d <= allowance(queryWord.length)) best = Math.min(best, d);
+/**
+ * An index over every client's names, built once and kept while the registry
+ * does not change: exact names and INNs are map lookups, words and their
+ * prefixes are found by binary search, and only a word that matches nothing
+ * exactly is compared with every known word for typos.
+ */
+export class SearchIndex {
+  private readonly byInn = new Map<string, number>();
+  private readonly byName = new Map<string, Set<number>>();
+  private readonly byWord = new Map<string, Set<number>>();
+  private readonly words: string[];
+
+  constructor(items: readonly Searchable[]) {
+    const add = (map: Map<string, Set<number>>, key: string, clientId: number) => {
+      const set = map.get(key) ?? new Set<number>();
+      set.add(clientId);
+      map.set(key, set);
+    };
+    for (const item of items) {
+      if (item.inn) this.byInn.set(item.inn, item.clientId);
+      for (const name of item.names) {
+        const normalized = normalize(name);
+        if (!normalized) continue;
+        add(this.byName, normalized, item.clientId);
+        for (const word of normalized.split(' ')) add(this.byWord, word, item.clientId);
+      }
+    }
+    this.words = [...this.byWord.keys()].sort();
   }
-  return best;
+
+  search(query: string): SearchHit[] {
+    if (/^\s*\d{10}(\d{2})?\s*$/.test(query)) {
+      const clientId = this.byInn.get(query.trim());
+      return clientId === undefined ? [] : [{ clientId, score: 0 }];
+    }
+    const queryWords = tokens(query);
+    if (queryWords.length === 0) return [];
+    const exact = this.byName.get(queryWords.join(' '));
+    if (exact) return [...exact].map((clientId) => ({ clientId, score: 0 }));
+
+    // Every word of the query must be close to some word of the client's names ("ромашка офис").
+    let scores: Map<number, number> | null = null;
+    for (const word of queryWords) {
+      const distances = this.closeWords(word);
+      const next = new Map<number, number>();
+      for (const [known, distance] of distances) {
+        for (const clientId of this.byWord.get(known)!) {
+          const previous = scores === null ? 0 : scores.get(clientId);
+          if (previous === undefined) continue;
+          const best = next.get(clientId);
+          const score = previous + distance;
+          if (best === undefined || score < best) next.set(clientId, score);
+        }
+      }
+      scores = next;
+      if (scores.size === 0) return [];
+    }
+    const hits = [...scores!].map(([clientId, score]) => ({ clientId, score: 0.1 + score })).sort((a, b) => a.score - b.score);
+    const bestScore = hits[0]?.score ?? Infinity;
+    return hits.filter((h) => h.score <= bestScore + 1);
+  }
+
+  /** Known words close to a query word: itself (0), words it begins (0.5), else words within a few typos. */
+  private closeWords(word: string): Map<string, number> {
+    const close = new Map<string, number>();
+    if (this.byWord.has(word)) close.set(word, 0);
+    if (word.length >= 3) {
+      for (let i = lowerBound(this.words, word); i < this.words.length && this.words[i]!.startsWith(word); i++) {
+        if (this.words[i] !== word) close.set(this.words[i]!, 0.5);
+      }
+    }
+    if (close.size > 0) return close;
+    const allowed = allowance(word.length);
+    if (allowed === 0) return close;
+    for (const known of this.words) {
+      if (Math.abs(known.length - word.length) > allowed + 3) continue;
+      const d = Math.min(distance(word, known), distance(word, known.slice(0, word.length)));
+      if (d <= allowed) close.set(known, d);
+    }
+    return close;
+  }
+}
+
+function lowerBound(sorted: readonly string[], value: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 export function searchClients(query: string, items: readonly Searchable[]): SearchHit[] {
-  const digits = query.replace(/\D/g, '');
-  if (/^\s*\d{10}(\d{2})?\s*$/.test(query)) {
-    return items.filter((i) => i.inn === digits).map((i) => ({ clientId: i.clientId, score: 0 }));
-  }
-  const queryWords = tokens(query);
-  if (queryWords.length === 0) return [];
-  const normalizedQuery = queryWords.join(' ');
-  const hits: SearchHit[] = [];
-  for (const item of items) {
-    const normalizedNames = item.names.map(normalize);
-    if (normalizedNames.includes(normalizedQuery)) {
-      hits.push({ clientId: item.clientId, score: 0 });
-      continue;
-    }
-    // Every word of the query must be close to some word of the client's names ("ромашка офис").
-    const words = normalizedNames.flatMap((name) => name.split(' '));
-    let sum = 0;
-    for (const word of queryWords) {
-      sum += wordDistance(word, words);
-      if (sum === Infinity) break;
-    }
-    if (sum !== Infinity) hits.push({ clientId: item.clientId, score: 0.1 + sum });
-  }
-  hits.sort((a, b) => a.score - b.score);
-  // An exact match leaves no doubt; otherwise keep the closest ones.
-  if (hits[0]?.score === 0) return hits.filter((h) => h.score === 0);
-  const bestScore = hits[0]?.score ?? Infinity;
-  return hits.filter((h) => h.score <= bestScore + 1);
+  return new SearchIndex(items).search(query);
 }

@@ -1,6 +1,14 @@
+import { SearchIndex, type Searchable } from '../core/search.ts';
+import { readValue, writeValue } from './key-value.ts';
+import type { DB, Queryable } from './open.ts';
 import { clients, installations } from './schema.ts';
-import type { Queryable } from './open.ts';
-import type { Searchable } from '../core/search.ts';
+
+const VERSION_KEY = 'registry.version';
+
+/** Note that clients or installations changed, so search indexes are rebuilt (in every process). */
+export function bumpRegistryVersion(db: Queryable, at: Date): void {
+  writeValue(db, VERSION_KEY, (readValue<number>(db, VERSION_KEY) ?? 0) + 1, at);
+}
 
 /** What client search looks through: each client's name and INN, its installations' names and hosts. */
 export function loadSearchables(db: Queryable): Searchable[] {
@@ -15,4 +23,16 @@ export function loadSearchables(db: Queryable): Searchable[] {
     if (i.host) entry.names.push(i.host);
   }
   return [...byClient.values()];
+}
+
+const cache = new WeakMap<object, { version: number; index: SearchIndex }>();
+
+/** The client search index, rebuilt only when the registry changed since it was built. */
+export function searchIndexFor(db: DB): SearchIndex {
+  const version = readValue<number>(db, VERSION_KEY) ?? 0;
+  const cached = cache.get(db.$client);
+  if (cached && cached.version === version) return cached.index;
+  const index = new SearchIndex(loadSearchables(db));
+  cache.set(db.$client, { version, index });
+  return index;
 }

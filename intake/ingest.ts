@@ -2,7 +2,7 @@ import { checkInstallation, type CheckOutcome } from '../checks/check-installati
 import type { AgentReport } from '../core/report.ts';
 import { applyReport } from '../core/state.ts';
 import type { DB } from '../db/open.ts';
-import { DateTime } from 'luxon';
+import { calendarDay } from '../core/calendar.ts';
 import { recordLicenseDay } from '../db/license-days.ts';
 import { insertReport } from '../db/reports.ts';
 import { getState, saveState } from '../db/state.ts';
@@ -25,30 +25,38 @@ export function ingestReport(
   report: AgentReport,
   receivedAt: Date,
 ): IngestResult {
+  return db.transaction(() => ingestInTransaction(db, settings, installation, report, receivedAt), { behavior: 'immediate' });
+}
+
+/**
+ * The work of one report, to run inside a transaction the caller opened (alone,
+ * or with others in a batch). It runs on `db` itself: one connection, so the
+ * statements prepared once for it take part in the transaction.
+ */
+export function ingestInTransaction(
+  db: DB,
+  settings: IncidentSettings,
+  installation: { id: number; tz: string },
+  report: AgentReport,
+  receivedAt: Date,
+): IngestResult {
   const installationId = installation.id;
-  // Everything below runs on `db` inside the transaction: one connection, so the
-  // statements prepared once for it take part in the transaction.
-  return db.transaction(
-    () => {
-      const reportRowId = insertReport(db, installationId, report, receivedAt);
-      if (reportRowId === null) return { status: 'duplicate', opened: [], resolved: [] } as const;
-      const previous = getState(db, installationId);
-      const next = applyReport(previous, report, receivedAt);
-      saveState(db, installationId, next);
-      const { licenseExhausted, licensePeak, licenseLimit } = report.facts;
-      if (licenseExhausted !== undefined || licensePeak !== undefined || licenseLimit !== undefined) {
-        recordLicenseDay(db, {
-          installationId,
-          // The client's calendar day of the report: "3 days out of 7" is about their days.
-          day: DateTime.fromJSDate(report.generatedAt ?? receivedAt).setZone(installation.tz).toISODate()!,
-          hits: licenseExhausted ?? 0,
-          peak: licensePeak ?? null,
-          limit: licenseLimit ?? null,
-        });
-      }
-      const outcome = checkInstallation(db, settings, installationId, receivedAt, { state: next });
-      return { status: 'stored', reportRowId, ...outcome } as const;
-    },
-    { behavior: 'immediate' },
-  );
+  const reportRowId = insertReport(db, installationId, report, receivedAt);
+  if (reportRowId === null) return { status: 'duplicate', opened: [], resolved: [] };
+  const previous = getState(db, installationId);
+  const next = applyReport(previous, report, receivedAt);
+  saveState(db, installationId, next);
+  const { licenseExhausted, licensePeak, licenseLimit } = report.facts;
+  if (licenseExhausted !== undefined || licensePeak !== undefined || licenseLimit !== undefined) {
+    recordLicenseDay(db, {
+      installationId,
+      // The client's calendar day of the report: "3 days out of 7" is about their days.
+      day: calendarDay(report.generatedAt ?? receivedAt, installation.tz),
+      hits: licenseExhausted ?? 0,
+      peak: licensePeak ?? null,
+      limit: licenseLimit ?? null,
+    });
+  }
+  const outcome = checkInstallation(db, settings, installationId, receivedAt, { state: next });
+  return { status: 'stored', reportRowId, ...outcome };
 }

@@ -17,7 +17,7 @@ export interface ParseOptions {
   now: Date;
 }
 
-const EARLIEST = DateTime.fromISO('1990-01-01T00:00:00Z');
+const EARLIEST = Date.UTC(1990, 0, 1);
 /** Agents' clocks drift; a day of tolerance keeps honest reports in. */
 const FUTURE_TOLERANCE_MS = 24 * 3600_000;
 
@@ -168,8 +168,7 @@ function toReport(input: IncomingReport, body: Buffer, format: ReportFormat, opt
   set('licensePeak', input.license?.peak);
   set('licenseExhausted', input.license?.exhausted);
 
-  const generatedAt =
-    input.generatedAt == null ? null : readDateTime(input.generatedAt, field(['generatedAt']), options).toJSDate();
+  const generatedAt = input.generatedAt == null ? null : readInstant(input.generatedAt, field(['generatedAt']), options);
 
   return {
     // Without an id, the content itself identifies the report: the same document twice is one report.
@@ -178,6 +177,21 @@ function toReport(input: IncomingReport, body: Buffer, format: ReportFormat, opt
     generatedAt,
     facts,
   };
+}
+
+/** A full ISO 8601 time with an offset needs no time-zone rules: the common case, read without luxon. */
+const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+function readInstant(value: string, field: string, options: ParseOptions): Date {
+  const trimmed = value.trim();
+  if (ISO_WITH_OFFSET.test(trimmed)) {
+    const ms = Date.parse(trimmed);
+    if (!Number.isNaN(ms)) {
+      checkRange(ms, field, options.now);
+      return new Date(ms);
+    }
+  }
+  return readDateTime(trimmed, field, options).toJSDate();
 }
 
 function readDateTime(value: string, field: string, options: ParseOptions): DateTime {
@@ -190,20 +204,30 @@ function readDateTime(value: string, field: string, options: ParseOptions): Date
   if (!parsed.isValid) {
     throw new InputError(`invalid report: ${field}: expected a date such as 2023-02-15T09:12:00+03:00, got ${JSON.stringify(trimmed)}`);
   }
-  checkRange(parsed, field, options.now);
+  checkRange(parsed.toMillis(), field, options.now);
   return parsed;
 }
 
 function readDate(value: string, field: string, options: ParseOptions): string {
-  const parsed = readDateTime(value, field, options);
-  return parsed.toISODate() as string;
+  const trimmed = value.trim();
+  const plain = /^(\d{4})-(\d{2})-(\d{2})$/.exec(trimmed);
+  if (plain) {
+    const [, y, m, d] = plain.map(Number) as [number, number, number, number];
+    const ms = Date.UTC(y, m - 1, d);
+    // Date.UTC rolls 2023-02-30 over to March: a real date survives the round trip.
+    if (new Date(ms).getUTCDate() === d && new Date(ms).getUTCMonth() === m - 1) {
+      checkRange(ms, field, options.now);
+      return trimmed;
+    }
+  }
+  return readDateTime(trimmed, field, options).toISODate() as string;
 }
 
-function checkRange(value: DateTime, field: string, now: Date): void {
-  if (value < EARLIEST) throw new InputError(`invalid report: ${field}: ${value.toISODate()} is before 1990`);
-  if (value.toMillis() > now.getTime() + FUTURE_TOLERANCE_MS) {
+function checkRange(ms: number, field: string, now: Date): void {
+  if (ms < EARLIEST) throw new InputError(`invalid report: ${field}: ${new Date(ms).toISOString().slice(0, 10)} is before 1990`);
+  if (ms > now.getTime() + FUTURE_TOLERANCE_MS) {
     throw new InputError(
-      `invalid report: ${field}: ${value.toISO()} is more than a day ahead of the server's clock; check the agent's clock`,
+      `invalid report: ${field}: ${new Date(ms).toISOString()} is more than a day ahead of the server's clock; check the agent's clock`,
     );
   }
 }

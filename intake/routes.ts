@@ -6,7 +6,7 @@ import type { DB } from '../db/open.ts';
 import { findInstallationByTokenHash, type TokenOwner } from '../db/installations.ts';
 import { recordRejection } from '../db/rejections.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
-import { ingestReport } from './ingest.ts';
+import { IngestBatcher } from './batcher.ts';
 import { parseReport, type ReportFormat } from './parse-report.ts';
 
 export const MAX_REPORT_BYTES = 256 * 1024;
@@ -34,6 +34,7 @@ declare module 'fastify' {
 /** The door agents report through: `POST /api/v1/reports`. */
 export function intakeRoutes(deps: IntakeDeps): FastifyPluginAsync {
   const { db, clock } = deps;
+  const batcher = new IngestBatcher(db, deps.settings);
   return async (scope) => {
     // Bodies are read raw here: the report parser decodes and validates them itself.
     scope.removeAllContentTypeParsers();
@@ -59,7 +60,7 @@ export function intakeRoutes(deps: IntakeDeps): FastifyPluginAsync {
         recordRejection(db, installation.id, receivedAt, err.message);
         return reply.code(400).send({ error: err.message });
       }
-      const result = ingestReport(db, deps.settings, installation, report, receivedAt);
+      const result = await batcher.submit(installation, report, receivedAt);
       if (result.opened.length > 0 || result.resolved.length > 0) deps.onIncidentChange?.();
       return reply.code(202).send(
         result.status === 'stored'

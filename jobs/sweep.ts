@@ -1,8 +1,8 @@
-import { and, asc, eq, lte } from 'drizzle-orm';
-import { checkInstallation } from '../checks/check-installation.ts';
+import { applyEvaluation } from '../checks/check-installation.ts';
+import { evaluateInstallation } from '../core/rules.ts';
+import { dueInstallationIds, loadSweepRows, setNextChecks } from '../db/sweep-rows.ts';
 import type { DB } from '../db/open.ts';
 import { getPolicy } from '../db/policies.ts';
-import { installations } from '../db/schema.ts';
 import { runFollowUps, type FollowUpSummary } from '../incidents/follow-ups.ts';
 import { activeSilences } from '../incidents/lifecycle.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
@@ -19,36 +19,32 @@ export interface SweepSummary extends FollowUpSummary {
 }
 
 /** Installations checked per transaction: small enough that intake never waits long for the write lock. */
-const BATCH = 500;
+const BATCH = 2000;
 
 /**
  * The scheduled check: every installation whose time-based rules are due (found
- * by index, never by scanning report history), then reminders, escalations and
- * announcements whose silence ended. Idempotent: running it twice at the same
- * moment changes nothing the second time.
+ * by index, never by scanning report history), read in bulk and judged in
+ * memory, then reminders, escalations and announcements whose silence ended.
+ * Idempotent: running it twice at the same moment changes nothing the second time.
  */
 export function runSweep(deps: SweepDeps, now: Date): SweepSummary {
   const { db, settings } = deps;
   const summary: SweepSummary = { checked: 0, opened: 0, resolved: 0, announced: 0, reminded: 0, escalated: 0 };
-  const due = db
-    .select({ id: installations.id })
-    .from(installations)
-    .where(and(eq(installations.monitoringEnabled, true), lte(installations.nextCheckAt, now)))
-    .orderBy(asc(installations.nextCheckAt))
-    .all()
-    .map((r) => r.id);
-
+  const due = dueInstallationIds(db, now);
   for (let i = 0; i < due.length; i += BATCH) {
     const batch = due.slice(i, i + BATCH);
     db.transaction(
-      (tx) => {
-        const shared = { policy: getPolicy(tx), silences: activeSilences(tx, now) };
-        for (const id of batch) {
-          const outcome = checkInstallation(tx, settings, id, now, shared);
+      () => {
+        const shared = { policy: getPolicy(db), silences: activeSilences(db, now) };
+        const nextChecks: { id: number; at: number | null }[] = [];
+        for (const row of loadSweepRows(db, batch)) {
+          const evaluation = evaluateInstallation({ installation: row, state: row.state, policy: shared.policy, now });
+          const outcome = applyEvaluation(db, settings, row, row.active, evaluation, now, shared, nextChecks);
           summary.checked++;
           summary.opened += outcome.opened.length;
           summary.resolved += outcome.resolved.length;
         }
+        setNextChecks(db, nextChecks);
       },
       { behavior: 'immediate' },
     );

@@ -3,6 +3,7 @@ import { InputError, NotFoundError } from '../core/errors.ts';
 import { recordAudit } from '../db/audit.ts';
 import { getClient, getClientByInn, getClientByName, insertClient, type Client } from '../db/clients.ts';
 import type { Queryable } from '../db/open.ts';
+import { bumpRegistryVersion } from '../db/search-index.ts';
 import type { RegistryContext } from './context.ts';
 import { displayName, inn, telegramChatId, telegramUserId, validate } from './fields.ts';
 import { requireActiveUser } from './users.ts';
@@ -42,6 +43,7 @@ export function createClient(
     chatId: fields.chatId ?? null,
     createdAt: ctx.clock(),
   });
+  bumpRegistryVersion(tx, ctx.clock());
   recordAudit(tx, {
     at: ctx.clock(),
     actor: ctx.actor,

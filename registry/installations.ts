@@ -15,6 +15,7 @@ import {
 } from '../db/installations.ts';
 import { listActiveIncidents } from '../db/incidents.ts';
 import type { Queryable } from '../db/open.ts';
+import { bumpRegistryVersion } from '../db/search-index.ts';
 import { resolveIncident } from '../incidents/lifecycle.ts';
 import type { RegistryContext } from './context.ts';
 import { displayName, hostName, ipAddress, kind, timeZone, validate, webUrl } from './fields.ts';
@@ -73,6 +74,7 @@ export function createInstallation(
     nextCheckAt: now,
     createdAt: now,
   });
+  bumpRegistryVersion(tx, now);
   recordAudit(tx, {
     at: now,
     actor: ctx.actor,

@@ -153,6 +153,14 @@ describe('the Telegram bot', () => {
       expect(texts()[2]).toBe('✅ У ваших клиентов всё в порядке.');
     });
 
+    it('finds a client added after the search index was built', async () => {
+      await h.say(manager, '/status Ландыш');
+      expect(texts()[0]).toContain('Не нашёл');
+      addClient(ctx(), { name: 'ООО «Ландыш»', managerId: 1001 });
+      await h.say(manager, '/status Ландыш');
+      expect(texts()[1]).toContain('🏢 <b>ООО «Ландыш»</b>');
+    });
+
     it('says when nothing matches', async () => {
       await h.say(manager, '/status Газпром');
       expect(texts()[0]).toBe('Не нашёл клиента по запросу «Газпром».');

@@ -1,10 +1,9 @@
 import { Composer, InlineKeyboard } from 'grammy';
 import { canAct } from '../../core/permissions.ts';
-import { searchClients } from '../../core/search.ts';
 import { getClient } from '../../db/clients.ts';
 import { listIncidentsWithNames } from '../../db/incidents.ts';
 import { getUser } from '../../db/users.ts';
-import { loadSearchables } from '../../db/search-index.ts';
+import { searchIndexFor } from '../../db/search-index.ts';
 import { getClientStatus, listClientsWithProblems } from '../../db/status.ts';
 import { ruleTitle } from '../../incidents/lifecycle.ts';
 import { addSilence } from '../../registry/silences.ts';
@@ -60,7 +59,7 @@ commands.command('status', async (ctx) => {
     }
     return ctx.reply(fitMessage(lines.join('\n')), { parse_mode: 'HTML', reply_markup: keyboard });
   }
-  const hits = searchClients(query, loadSearchables(db));
+  const hits = searchIndexFor(db).search(query);
   if (hits.length === 0) return ctx.reply(ctx.t.statusNoMatch(query));
   if (hits.length === 1) return sendStatus(ctx, hits[0]!.clientId);
   const keyboard = new InlineKeyboard();
@@ -106,7 +105,7 @@ commands.command('silence', async (ctx) => {
   const target = words.slice(0, at).join(' ');
   const duration = words[at]!;
   const reason = words.slice(at + 1).join(' ') || ctx.t.defaultReason;
-  const hits = searchClients(target, loadSearchables(db));
+  const hits = searchIndexFor(db).search(target);
   if (hits.length === 0) return ctx.reply(ctx.t.statusNoMatch(target));
   if (hits.length > 1) {
     const names = hits.slice(0, 8).map((h) => `• ${escapeHtml(getClient(db, h.clientId)?.name ?? '')}`);

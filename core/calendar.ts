@@ -1,0 +1,56 @@
+/** Formatters are costly to build and cheap to use: one per time zone. */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** The calendar date (YYYY-MM-DD) of an instant in a time zone. */
+export function calendarDay(instant: Date, tz: string): string {
+  let formatter = formatters.get(tz);
+  if (!formatter) {
+    // en-CA formats dates as YYYY-MM-DD.
+    formatter = new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' });
+    formatters.set(tz, formatter);
+  }
+  return formatter.format(instant);
+}
+
+const startOfDayCache = new Map<string, number>();
+
+/**
+ * The instant a calendar date (YYYY-MM-DD) begins in a time zone. Staleness
+ * checks ask this for the same few dates over and over, so answers are kept.
+ */
+export function startOfDay(date: string, tz: string): number {
+  const key = `${tz}|${date}`;
+  const cached = startOfDayCache.get(key);
+  if (cached !== undefined) return cached;
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  const utcMidnight = Date.UTC(y, m - 1, d);
+  // The zone's offset at that moment, read from how Intl writes it; corrected once for a DST change around midnight.
+  let start = utcMidnight - offsetAt(utcMidnight, tz);
+  start = utcMidnight - offsetAt(start, tz);
+  if (startOfDayCache.size > 10_000) startOfDayCache.clear();
+  startOfDayCache.set(key, start);
+  return start;
+}
+
+const offsetFormatters = new Map<string, Intl.DateTimeFormat>();
+
+/** The zone's offset from UTC at an instant, in milliseconds. */
+function offsetAt(instant: number, tz: string): number {
+  let formatter = offsetFormatters.get(tz);
+  if (!formatter) {
+    formatter = new Intl.DateTimeFormat('en-US', {
+      timeZone: tz,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    offsetFormatters.set(tz, formatter);
+  }
+  const parts = Object.fromEntries(formatter.formatToParts(new Date(instant)).map((p) => [p.type, Number(p.value)]));
+  const asUtc = Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
+  return asUtc - Math.floor(instant / 1000) * 1000;
+}

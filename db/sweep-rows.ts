@@ -1,0 +1,104 @@
+import type { InstallationState } from '../core/state.ts';
+import type { ThresholdValue } from '../core/rules.ts';
+import type { DB } from './open.ts';
+import { prepared } from './prepared.ts';
+
+/** What the sweep needs of one installation, read in bulk: its settings, its state, its unresolved incidents. */
+export interface SweepRow {
+  id: number;
+  createdAt: Date;
+  tz: string;
+  thresholds: Record<string, ThresholdValue>;
+  nextCheckAt: Date | null;
+  state: InstallationState | null;
+  active: { id: number; ruleId: string }[];
+}
+
+/** Ids of the monitored installations whose next check is due (by index). */
+export function dueInstallationIds(db: DB, now: Date): number[] {
+  return prepared(db, 'sweep.due', (d) =>
+    d.$client.prepare<[number], { id: number }>('SELECT id FROM installations WHERE monitoring_enabled = 1 AND next_check_at <= ? ORDER BY next_check_at'),
+  )
+    .all(now.getTime())
+    .map((r) => r.id);
+}
+
+/** The columns the rules read, in the order rows come back as arrays (no per-row objects from the driver). */
+const COLUMNS = [
+  'i.id', 'i.created_at', 'i.tz', 'i.thresholds', 'i.next_check_at',
+  's.last_received_at', 's.last_generated_at', 's.shell_version', 's.operap_date', 's.service_state', 's.senselock_state',
+  's.kit_assembled', 's.daily_update', 's.copybaseweb', 's.storage_reachable', 's.storage_path', 's.service_account',
+  's.previous_shell_version', 's.shell_version_changed_at', 's.last_healthy_at',
+] as const;
+type RawRow = [
+  number, number, string, string, number | null,
+  number | null, number | null, string | null, string | null, InstallationState['serviceState'] | null, InstallationState['senselockState'] | null,
+  number | null, number | null, number | null, number | null, string | null, InstallationState['serviceAccount'] | null,
+  string | null, number | null, number | null,
+];
+
+/** The rows for a set of installations, in one query (ids passed as a JSON array). */
+export function loadSweepRows(db: DB, ids: number[]): SweepRow[] {
+  const statement = prepared(db, 'sweep.rows', (d) =>
+    d.$client
+      .prepare<[string], RawRow>(
+        `SELECT ${COLUMNS.join(', ')}
+         FROM installations i LEFT JOIN installation_state s ON s.installation_id = i.id
+         WHERE i.id IN (SELECT value FROM json_each(?))`,
+      )
+      .raw(true),
+  );
+  // Unresolved incidents are few next to installations: one query for the whole batch.
+  const activeStatement = prepared(db, 'sweep.active', (d) =>
+    d.$client.prepare<[string], { id: number; installationId: number; ruleId: string }>(
+      `SELECT id, installation_id AS installationId, rule_id AS ruleId FROM incidents
+       WHERE status <> 'resolved' AND installation_id IN (SELECT value FROM json_each(?))`,
+    ),
+  );
+  const list = JSON.stringify(ids);
+  const active = new Map<number, { id: number; ruleId: string }[]>();
+  for (const incident of activeStatement.all(list)) {
+    const entries = active.get(incident.installationId) ?? [];
+    entries.push({ id: incident.id, ruleId: incident.ruleId });
+    active.set(incident.installationId, entries);
+  }
+  const rows: SweepRow[] = [];
+  for (const raw of statement.iterate(list)) rows.push(toSweepRow(raw, active.get(raw[0]) ?? []));
+  return rows;
+}
+
+/** Write many installations' next check times in one statement. */
+export function setNextChecks(db: DB, changes: { id: number; at: number | null }[]): void {
+  if (changes.length === 0) return;
+  const update = prepared(db, 'sweep.setNextCheck', (d) => d.$client.prepare('UPDATE installations SET next_check_at = ? WHERE id = ?'));
+  for (const change of changes) update.run(change.at, change.id);
+}
+
+function toSweepRow(r: RawRow, active: { id: number; ruleId: string }[]): SweepRow {
+  let state: InstallationState | null = null;
+  if (r[5] !== null) {
+    state = { lastReceivedAt: new Date(r[5]), lastGeneratedAt: r[6] === null ? null : new Date(r[6]) };
+    if (r[7] !== null) state.shellVersion = r[7];
+    if (r[8] !== null) state.operapDate = r[8];
+    if (r[9] !== null) state.serviceState = r[9];
+    if (r[10] !== null) state.senselockState = r[10];
+    if (r[11] !== null) state.kitAssembled = r[11] === 1;
+    if (r[12] !== null) state.dailyUpdate = r[12] === 1;
+    if (r[13] !== null) state.copybaseweb = r[13] === 1;
+    if (r[14] !== null) state.storageReachable = r[14] === 1;
+    if (r[15] !== null) state.storagePath = r[15];
+    if (r[16] !== null) state.serviceAccount = r[16];
+    if (r[17] !== null) state.previousShellVersion = r[17];
+    if (r[18] !== null) state.shellVersionChangedAt = new Date(r[18]);
+    if (r[19] !== null) state.lastHealthyAt = new Date(r[19]);
+  }
+  return {
+    id: r[0],
+    createdAt: new Date(r[1]),
+    tz: r[2],
+    thresholds: r[3] === '{}' ? {} : (JSON.parse(r[3]) as Record<string, ThresholdValue>),
+    nextCheckAt: r[4] === null ? null : new Date(r[4]),
+    state,
+    active,
+  };
+}

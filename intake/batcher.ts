@@ -1,0 +1,73 @@
+import type { AgentReport } from '../core/report.ts';
+import type { DB } from '../db/open.ts';
+import type { IncidentSettings } from '../incidents/settings.ts';
+import { ingestInTransaction, type IngestResult } from './ingest.ts';
+
+interface Pending {
+  installation: { id: number; tz: string };
+  report: AgentReport;
+  receivedAt: Date;
+  resolve: (result: IngestResult) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit: reports that arrive while the event loop is busy are written
+ * in one transaction (each still on its own terms: idempotent, judged, with
+ * its own answer), so a commit's cost is shared instead of paid per report.
+ * If the batch fails, its reports are retried one by one, so one bad report
+ * never takes others down with it.
+ */
+export class IngestBatcher {
+  private queue: Pending[] = [];
+  private scheduled = false;
+
+  constructor(
+    private readonly db: DB,
+    private readonly settings: IncidentSettings,
+    private readonly maxBatch = 200,
+  ) {}
+
+  submit(installation: { id: number; tz: string }, report: AgentReport, receivedAt: Date): Promise<IngestResult> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ installation, report, receivedAt, resolve, reject });
+      if (this.queue.length >= this.maxBatch) this.flush();
+      else if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const batch = this.queue.splice(0);
+    if (batch.length === 0) return;
+    let results: IngestResult[];
+    try {
+      results = this.db.transaction(() => batch.map((p) => ingestInTransaction(this.db, this.settings, p.installation, p.report, p.receivedAt)), {
+        behavior: 'immediate',
+      });
+    } catch (err) {
+      if (batch.length === 1) {
+        batch[0]!.reject(err);
+        return;
+      }
+      for (const pending of batch) this.one(pending);
+      return;
+    }
+    batch.forEach((pending, i) => pending.resolve(results[i]!));
+  }
+
+  private one(pending: Pending): void {
+    try {
+      pending.resolve(
+        this.db.transaction(() => ingestInTransaction(this.db, this.settings, pending.installation, pending.report, pending.receivedAt), {
+          behavior: 'immediate',
+        }),
+      );
+    } catch (err) {
+      pending.reject(err);
+    }
+  }
+}
