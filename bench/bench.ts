@@ -186,11 +186,11 @@ process.stdout.write(`${JSON.stringify(history)}\n`);
 const pass = (ok: boolean) => (ok ? 'ok' : 'MISSED');
 const lines = [
   '',
-  `| installations | intake req/s | p50 ms | p99 ms | vs bare | sweep (all due) ms | /status ms | digest ms (lead) | service RSS MB |`,
-  `| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`,
+  `| installations | intake req/s | p50 ms | p99 ms | vs bare | sweep, all due ms | sweep, scheduled ms | /status ms | digest ms (lead's installations) | service RSS MB |`,
+  `| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`,
   ...results.map(
     (r) =>
-      `| ${r.installations} | ${r.intakeRps} | ${r.intakeP50Ms} | ${r.intakeP99Ms} | ${r.intakeRatio} | ${r.sweepAllDueMs} | ${r.statusMs} | ${r.digestMs} (${r.digestLeadInstallations}) | ${r.serviceRssMb} |`,
+      `| ${r.installations} | ${r.intakeRps} | ${r.intakeP50Ms} | ${r.intakeP99Ms} | ${r.intakeRatio} | ${r.sweepAllDueMs} | ${r.sweepIdleMs} | ${r.statusMs} | ${r.digestMs} (${r.digestLeadInstallations}) | ${r.serviceRssMb} |`,
   ),
   '',
   `bare endpoint: ${Math.round(bareResult.requestsPerSecond)} req/s; history: ${history.dbMbPerMillionReports} MB per 1,000,000 reports, pruned in ${history.pruneMs} ms`,
