@@ -1,5 +1,5 @@
 import { reconcile, type ActiveIncident } from '../core/incidents.ts';
-import { evaluateInstallation, getRule, RULE_IDS, type Evaluation } from '../core/rules.ts';
+import { evaluateInstallation, getRule, RULE_IDS, type Evaluation, type ThresholdValue } from '../core/rules.ts';
 import type { Silence } from '../core/silences.ts';
 import { listActiveIncidents, type Incident } from '../db/incidents.ts';
 import type { Queryable } from '../db/open.ts';
@@ -24,6 +24,18 @@ export interface SharedLookups {
   silences?: Silence[];
   /** The installation's state, when the caller has just computed it. */
   state?: InstallationState | null;
+  /** The installation's settings, when the caller has just read them. */
+  installation?: InstallationSettings;
+}
+
+/** What judging an installation needs to know about it besides its state. */
+export interface InstallationSettings {
+  id: number;
+  createdAt: Date;
+  tz: string;
+  thresholds: Record<string, ThresholdValue>;
+  monitoringEnabled: boolean;
+  nextCheckAt: Date | null;
 }
 
 /**
@@ -39,7 +51,7 @@ export function checkInstallation(
   shared: SharedLookups = {},
 ): CheckOutcome {
   const outcome: CheckOutcome = { opened: [], resolved: [] };
-  const installation = getInstallation(tx, installationId);
+  const installation = shared.installation ?? getInstallation(tx, installationId);
   if (!installation || !installation.monitoringEnabled) return outcome;
 
   const evaluation = evaluateInstallation({

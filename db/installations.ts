@@ -1,4 +1,5 @@
 import { asc, eq, getTableColumns, sql } from 'drizzle-orm';
+import type { ThresholdValue } from '../core/rules.ts';
 import type { DB, Queryable } from './open.ts';
 import { prepared, rootOf, toSqlValue } from './prepared.ts';
 import { clients, installations } from './schema.ts';
@@ -41,11 +42,15 @@ export function listInstallations(db: Queryable): InstallationWithClient[] {
 }
 
 /** What the intake needs to know about the installation a token belongs to. */
+/** What the intake needs about the installation a token belongs to, and what judging its report needs. */
 export interface TokenOwner {
   id: number;
   tokenHash: string;
   tz: string;
   monitoringEnabled: boolean;
+  createdAt: Date;
+  thresholds: Record<string, ThresholdValue>;
+  nextCheckAt: Date | null;
 }
 
 export function findInstallationByTokenHash(db: DB, tokenHash: string): TokenOwner | undefined {
@@ -56,6 +61,9 @@ export function findInstallationByTokenHash(db: DB, tokenHash: string): TokenOwn
         tokenHash: installations.tokenHash,
         tz: installations.tz,
         monitoringEnabled: installations.monitoringEnabled,
+        createdAt: installations.createdAt,
+        thresholds: installations.thresholds,
+        nextCheckAt: installations.nextCheckAt,
       })
       .from(installations)
       .where(eq(installations.tokenHash, sql.placeholder('hash')))

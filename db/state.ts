@@ -8,11 +8,14 @@ type StateRow = typeof installationState.$inferSelect;
 
 export function getState(db: Queryable, installationId: number): InstallationState | null {
   const root = rootOf(db);
-  const row = root
-    ? prepared(root, 'state.get', (d) =>
-        d.select().from(installationState).where(eq(installationState.installationId, sql.placeholder('id'))).prepare(),
-      ).get({ id: installationId })
-    : db.select().from(installationState).where(eq(installationState.installationId, installationId)).get();
+  if (root) {
+    // The intake reads this for every report: a raw statement, mapped by hand.
+    const raw = prepared(root, 'state.get', (d) =>
+      d.$client.prepare<[number], Record<string, unknown>>(`SELECT ${STATE_SELECT} FROM installation_state WHERE installation_id = ?`),
+    ).get(installationId);
+    return raw ? fromRawRow(raw) : null;
+  }
+  const row = db.select().from(installationState).where(eq(installationState.installationId, installationId)).get();
   return row ? fromRow(row) : null;
 }
 
@@ -44,6 +47,24 @@ export function saveState(db: Queryable, installationId: number, state: Installa
     .values(row)
     .onConflictDoUpdate({ target: installationState.installationId, set: changes })
     .run();
+}
+
+const STATE_COLUMNS = Object.entries(getTableColumns(installationState)).map(([key, column]) => ({
+  key,
+  name: column.name,
+  kind: column.name.endsWith('_at') ? 'date' : column.getSQLType() === 'integer' && column.dataType === 'boolean' ? 'flag' : 'value',
+}));
+const STATE_SELECT = STATE_COLUMNS.map((c) => `${c.name} AS "${c.key}"`).join(', ');
+
+function fromRawRow(raw: Record<string, unknown>): InstallationState {
+  const state = { lastReceivedAt: new Date(raw.lastReceivedAt as number), lastGeneratedAt: raw.lastGeneratedAt === null ? null : new Date(raw.lastGeneratedAt as number) } as InstallationState;
+  const target = state as unknown as Record<string, unknown>;
+  for (const column of STATE_COLUMNS) {
+    const value = raw[column.key];
+    if (value === null || column.key === 'installationId' || column.key === 'lastReceivedAt' || column.key === 'lastGeneratedAt') continue;
+    target[column.key] = column.kind === 'date' ? new Date(value as number) : column.kind === 'flag' ? value === 1 : value;
+  }
+  return state;
 }
 
 function fromRow(row: StateRow): InstallationState {

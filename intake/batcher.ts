@@ -1,10 +1,11 @@
 import type { AgentReport } from '../core/report.ts';
 import type { DB } from '../db/open.ts';
+import type { InstallationSettings } from '../checks/check-installation.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
 import { ingestInTransaction, type IngestResult } from './ingest.ts';
 
 interface Pending {
-  installation: { id: number; tz: string };
+  installation: { id: number; tz: string } | InstallationSettings;
   report: AgentReport;
   receivedAt: Date;
   resolve: (result: IngestResult) => void;
@@ -28,7 +29,7 @@ export class IngestBatcher {
     private readonly maxBatch = 200,
   ) {}
 
-  submit(installation: { id: number; tz: string }, report: AgentReport, receivedAt: Date): Promise<IngestResult> {
+  submit(installation: { id: number; tz: string } | InstallationSettings, report: AgentReport, receivedAt: Date): Promise<IngestResult> {
     return new Promise((resolve, reject) => {
       this.queue.push({ installation, report, receivedAt, resolve, reject });
       if (this.queue.length >= this.maxBatch) this.flush();

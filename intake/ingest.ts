@@ -1,4 +1,4 @@
-import { checkInstallation, type CheckOutcome } from '../checks/check-installation.ts';
+import { checkInstallation, type CheckOutcome, type InstallationSettings } from '../checks/check-installation.ts';
 import type { AgentReport } from '../core/report.ts';
 import { applyReport } from '../core/state.ts';
 import type { DB } from '../db/open.ts';
@@ -21,7 +21,7 @@ export type IngestResult =
 export function ingestReport(
   db: DB,
   settings: IncidentSettings,
-  installation: { id: number; tz: string },
+  installation: { id: number; tz: string } | InstallationSettings,
   report: AgentReport,
   receivedAt: Date,
 ): IngestResult {
@@ -36,7 +36,7 @@ export function ingestReport(
 export function ingestInTransaction(
   db: DB,
   settings: IncidentSettings,
-  installation: { id: number; tz: string },
+  installation: { id: number; tz: string } | InstallationSettings,
   report: AgentReport,
   receivedAt: Date,
 ): IngestResult {
@@ -57,6 +57,7 @@ export function ingestInTransaction(
       limit: licenseLimit ?? null,
     });
   }
-  const outcome = checkInstallation(db, settings, installationId, receivedAt, { state: next });
+  const known = 'thresholds' in installation ? { installation } : {};
+  const outcome = checkInstallation(db, settings, installationId, receivedAt, { state: next, ...known });
   return { status: 'stored', reportRowId, ...outcome };
 }
