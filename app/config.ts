@@ -121,6 +121,12 @@ const schema = z.object({
   PROBE_HISTORY: duration.default(7 * 86_400_000),
   METRICS_TOKEN: z.string().min(16, { error: 'expected at least 16 characters' }).optional(),
   ALERTMANAGER_TOKEN: z.string().min(16, { error: 'expected at least 16 characters' }).optional(),
+  DB_BUSY_TIMEOUT: duration.default(5_000),
+  TRUST_PROXY: z
+    .string()
+    .trim()
+    .regex(/^(true|false|[0-9a-fA-F.:/,\s]+)$/, { error: 'expected true, false, or proxy addresses/subnets separated by commas' })
+    .default('false'),
   REPORT_RETENTION: duration.default(90 * 86_400_000),
   PRUNE_CRON: cronExpression.default('30 3 * * *'),
   OUTBOX_RETRY_BASE: duration.default(2_000),

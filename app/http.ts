@@ -9,6 +9,8 @@ import type { Registry } from 'prom-client';
 
 export interface HttpDeps extends IntakeDeps {
   logger: Logger;
+  /** Behind a reverse proxy: whose X-Forwarded-For to believe (fastify's trustProxy). */
+  trustProxy?: boolean | string;
   /** Prometheus metrics; `token` protects them when set. */
   metrics?: { registry: Registry; token?: string };
   /** The Alertmanager receiver, when a token is configured. */
@@ -28,6 +30,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    trustProxy: deps.trustProxy ?? false,
   });
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {

@@ -43,7 +43,7 @@ export interface ServiceDeps {
  */
 export async function startService(config: Config, deps: ServiceDeps): Promise<Service> {
   const { clock, logger } = deps;
-  const db = openDb(config.DATABASE_PATH);
+  const db = openDb(config.DATABASE_PATH, { busyTimeoutMs: config.DB_BUSY_TIMEOUT });
   const settings = incidentSettings(config);
   const digestSettings = { tz: config.DIGEST_TZ, salesMinDays: config.SALES_SIGNAL_DAYS };
   const botSettings: BotSettings = {
@@ -63,6 +63,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     logger,
     settings,
     onIncidentChange: wakeDispatcher,
+    trustProxy: config.TRUST_PROXY === 'true' ? true : config.TRUST_PROXY === 'false' ? false : config.TRUST_PROXY,
     metrics: { registry: createMetrics(db, clock), ...(config.METRICS_TOKEN ? { token: config.METRICS_TOKEN } : {}) },
     ...(config.ALERTMANAGER_TOKEN ? { alertmanagerToken: config.ALERTMANAGER_TOKEN } : {}),
   });

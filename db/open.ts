@@ -17,7 +17,7 @@ const migrationsFolder = resolve(dirname(fileURLToPath(import.meta.url)), 'migra
  * Open (creating if needed) the SQLite file, set the pragmas every connection
  * needs and bring the schema up to date.
  */
-export function openDb(path: string): DB {
+export function openDb(path: string, options: { busyTimeoutMs?: number } = {}): DB {
   if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
   const sqlite = new Database(path);
   try {
@@ -25,7 +25,7 @@ export function openDb(path: string): DB {
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
     // The CLI and the service share the file; wait for the other's write instead of failing at once.
-    sqlite.pragma('busy_timeout = 5000');
+    sqlite.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
     const db = drizzle({ client: sqlite, schema });
     migrate(db, { migrationsFolder });
     return db;

@@ -7,6 +7,7 @@ import { findInstallationByTokenHash, type TokenOwner } from '../db/installation
 import { recordRejection } from '../db/rejections.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
 import { IngestBatcher } from './batcher.ts';
+import { FailureLimiter } from './failure-limiter.ts';
 import { parseReport, type ReportFormat } from './parse-report.ts';
 
 export const MAX_REPORT_BYTES = 256 * 1024;
@@ -17,6 +18,8 @@ export interface IntakeDeps {
   settings: IncidentSettings;
   /** Called after a report opened or resolved incidents, so their announcements go out at once. */
   onIncidentChange?: () => void;
+  /** Invalid tokens per source address and minute before it gets 429. */
+  failedAuthLimit?: number;
 }
 
 const FORMATS: Record<string, ReportFormat> = {
@@ -35,6 +38,7 @@ declare module 'fastify' {
 export function intakeRoutes(deps: IntakeDeps): FastifyPluginAsync {
   const { db, clock } = deps;
   const batcher = new IngestBatcher(db, deps.settings);
+  const failures = new FailureLimiter(deps.failedAuthLimit ?? 30, 60_000);
   return async (scope) => {
     // Bodies are read raw here: the report parser decodes and validates them itself.
     scope.removeAllContentTypeParsers();
@@ -76,9 +80,16 @@ export function intakeRoutes(deps: IntakeDeps): FastifyPluginAsync {
       const hash = presented ? hashAgentToken(presented) : null;
       const owner = hash ? findInstallationByTokenHash(db, hash) : undefined;
       if (!hash || !owner || !hashesEqual(owner.tokenHash, hash)) {
-        // One answer for missing, malformed and unknown tokens: no hint which. The body
-        // is never read, so the connection is closed rather than left holding it.
-        await reply.code(401).header('www-authenticate', 'Bearer').header('connection', 'close').send({ error: 'missing or invalid agent token' });
+        // The body is never read, so the connection is closed rather than left holding it.
+        reply.header('connection', 'close');
+        const now = clock().getTime();
+        if (failures.fail(request.ip, now)) {
+          request.log.warn({ address: request.ip }, 'too many invalid agent tokens from one address');
+          await reply.code(429).header('retry-after', String(failures.retryAfterSeconds(request.ip, now))).send({ error: 'too many requests with invalid tokens; retry later' });
+          return;
+        }
+        // One answer for missing, malformed and unknown tokens: no hint which.
+        await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'missing or invalid agent token' });
         return;
       }
       request.installation = owner;

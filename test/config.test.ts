@@ -27,6 +27,8 @@ describe('configuration', () => {
       PROBE_HTTP_UP: '200-399,401',
       PROBE_GROUP_MIN: 3,
       PROBE_HISTORY: 7 * 86_400_000,
+      DB_BUSY_TIMEOUT: 5_000,
+      TRUST_PROXY: 'false',
       REPORT_RETENTION: 90 * 86_400_000,
       PRUNE_CRON: '30 3 * * *',
       OUTBOX_RETRY_BASE: 2_000,

@@ -76,7 +76,7 @@ export interface TestIntake {
 export async function startIntake(
   db: DB,
   clock: () => Date,
-  options: { settings?: IncidentSettings; onIncidentChange?: () => void } = {},
+  options: { settings?: IncidentSettings; onIncidentChange?: () => void; failedAuthLimit?: number } = {},
 ): Promise<TestIntake> {
   const app = buildHttpServer({
     db,
@@ -84,6 +84,7 @@ export async function startIntake(
     logger: silentLogger(),
     settings: options.settings ?? DEFAULT_INCIDENT_SETTINGS,
     ...(options.onIncidentChange ? { onIncidentChange: options.onIncidentChange } : {}),
+    ...(options.failedAuthLimit ? { failedAuthLimit: options.failedAuthLimit } : {}),
   });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return { app, url, close: () => app.close() };
