@@ -9,7 +9,8 @@ import { adminFeature } from './features/admin.ts';
 import { alerts } from './features/alerts.ts';
 import { commands } from './features/commands.ts';
 import { reports } from './features/reports.ts';
-import type { BotContext, BotServices } from './context.ts';
+import { actorOf, type BotContext, type BotServices } from './context.ts';
+import { recordAudit } from '../db/audit.ts';
 import { langOf } from './i18n.ts';
 import { texts } from './texts.ts';
 
@@ -106,11 +107,13 @@ export function createBot(token: string, services: BotServices, options: BotOpti
   }
 }
 
-/** Presses on buttons nobody handles (stale or forged) are answered, so the spinner stops. */
+/** Presses on buttons nobody handles (stale or forged) are refused, written to the audit log, and answered so the spinner stops. */
 const unhandled = new Composer<BotContext>();
 unhandled.on('callback_query:data', (ctx) => {
-  ctx.log.info({ data: ctx.callbackQuery.data }, 'unknown button');
-  return ctx.answerCallbackQuery();
+  const data = ctx.callbackQuery.data.slice(0, 64);
+  ctx.log.info({ data }, 'unknown button');
+  recordAudit(ctx.services.db, { at: ctx.services.clock(), actor: actorOf(ctx.from.id), action: 'callback.unknown', subjectType: 'callback', subjectId: data });
+  return ctx.answerCallbackQuery({ text: ctx.t.forbidden });
 });
 
 /** The command menu, in Russian and English. */

@@ -42,3 +42,8 @@ export function updateClientManager(db: Queryable, clientId: number, managerId: 
 export function updateClientChat(db: Queryable, from: number, to: number): number {
   return db.update(clients).set({ chatId: to }).where(eq(clients.chatId, from)).run().changes;
 }
+
+/** Whether a chat is some client's notification chat: the only groups the bot talks in. */
+export function isClientChat(db: Queryable, chatId: number): boolean {
+  return db.select({ id: clients.id }).from(clients).where(eq(clients.chatId, chatId)).limit(1).get() !== undefined;
+}

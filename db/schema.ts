@@ -55,6 +55,7 @@ export const clients = sqliteTable(
     uniqueIndex('clients_name_uq').on(t.name),
     uniqueIndex('clients_inn_uq').on(t.inn),
     index('clients_manager_idx').on(t.managerId),
+    index('clients_chat_idx').on(t.chatId),
   ],
 );
 

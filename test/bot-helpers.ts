@@ -108,9 +108,10 @@ export function botHarness(db: DB, clock: () => Date, settings: Partial<BotSetti
     await bot.handleUpdate({ update_id: nextUpdateId++, ...partial } as Update);
   };
 
+  // Positive ids are private chats, negative ones groups, as in Telegram.
   const chatOf = (person: Person, chatId?: number) =>
-    chatId === undefined || chatId === person.id
-      ? { id: person.id, type: 'private' as const, first_name: person.first_name }
+    chatId === undefined || chatId > 0
+      ? { id: chatId ?? person.id, type: 'private' as const, first_name: person.first_name }
       : { id: chatId, type: 'supergroup' as const, title: 'Алерты' };
 
   return {

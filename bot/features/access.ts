@@ -1,6 +1,7 @@
 import { Composer, InlineKeyboard } from 'grammy';
 import { recordAudit } from '../../db/audit.ts';
 import { decideAccessRequest, getAccessRequest, saveAccessRequest } from '../../db/access-requests.ts';
+import { isClientChat } from '../../db/clients.ts';
 import { listActiveAdmins } from '../../db/users.ts';
 import { addUser } from '../../registry/users.ts';
 import { actorOf, type BotContext } from '../context.ts';
@@ -85,9 +86,18 @@ access.callbackQuery(/^req:(manager|lead|refuse):(\d+)$/, async (ctx) => {
   return ctx.answerCallbackQuery({ text: t.approvedAs(role, staff.name) });
 });
 
-/** Everything past this point is for active staff only. */
+/**
+ * Everything past this point is for active staff only, and in groups only in
+ * the clients' notification chats: a group the bot was added to by someone
+ * else hears nothing from it, whoever asks.
+ */
 export const staffOnly = new Composer<BotContext>();
 staffOnly.use(async (ctx, next) => {
+  const chat = ctx.chat;
+  if (chat && chat.type !== 'private' && !isClientChat(ctx.services.db, chat.id)) {
+    if (ctx.callbackQuery) await ctx.answerCallbackQuery({ text: ctx.t.noAccess, show_alert: true });
+    return;
+  }
   if (ctx.staff?.active) return next();
   const t = ctx.t;
   if (ctx.callbackQuery) {

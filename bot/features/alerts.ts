@@ -50,10 +50,16 @@ async function redrawPressed(ctx: BotContext): Promise<void> {
     .catch((err: unknown) => ctx.log.debug({ err }, 'message not redrawn'));
 }
 
+/** A button naming an incident that does not exist: stale or forged. */
+function refuseUnknownIncident(ctx: BotContext, id: string) {
+  recordAudit(ctx.services.db, { at: ctx.services.clock(), actor: actorOf(ctx.from!.id), action: 'callback.unknown-incident', subjectType: 'incident', subjectId: id });
+  return ctx.answerCallbackQuery({ text: ctx.t.alreadyResolved });
+}
+
 alerts.callbackQuery(/^ack:(\d+)$/, async (ctx) => {
   const { db, clock } = ctx.services;
   const [view] = getIncidentViews(db, [Number(ctx.match[1])]);
-  if (!view) return ctx.answerCallbackQuery({ text: ctx.t.alreadyResolved });
+  if (!view) return refuseUnknownIncident(ctx, ctx.match[1]!);
   if (!allowed(ctx, view, 'incident.acknowledge')) return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
   if (view.incident.status === 'resolved') {
     await redrawPressed(ctx);
@@ -95,7 +101,8 @@ alerts.callbackQuery('ackall', async (ctx) => {
 alerts.callbackQuery(/^snz:(h|m):(\d+)$/, async (ctx) => {
   const { db, clock, settings } = ctx.services;
   const [view] = getIncidentViews(db, [Number(ctx.match[2])]);
-  if (!view || view.incident.status === 'resolved') return ctx.answerCallbackQuery({ text: ctx.t.alreadyResolved });
+  if (!view) return refuseUnknownIncident(ctx, ctx.match[2]!);
+  if (view.incident.status === 'resolved') return ctx.answerCallbackQuery({ text: ctx.t.alreadyResolved });
   if (!allowed(ctx, view, 'incident.snooze')) return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
   const now = DateTime.fromJSDate(clock()).setZone(settings.displayTz);
   let until = ctx.match[1] === 'h' ? now.plus({ hours: 1 }) : now.set({ hour: settings.morningHour, minute: 0, second: 0, millisecond: 0 });

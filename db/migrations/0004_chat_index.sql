@@ -1,0 +1,1 @@
+CREATE INDEX `clients_chat_idx` ON `clients` (`chat_id`);
