@@ -31,7 +31,8 @@ const CONVERSATIONS_VERSION = 1;
 
 /** The bot, built from its dependencies: the service runs it, tests feed it updates. */
 export function createBot(token: string, services: BotServices, options: BotOptions = {}): Bot<BotContext> {
-  const client: ApiClientOptions = options.apiRoot ? { apiRoot: options.apiRoot } : {};
+  // A call that hangs is given up after 30 s and retried by the outbox, rather than blocking its chat for minutes.
+  const client: ApiClientOptions = { timeoutSeconds: 30, ...(options.apiRoot ? { apiRoot: options.apiRoot } : {}) };
   const bot = new Bot<BotContext>(token, { client, ...(options.botInfo ? { botInfo: options.botInfo } : {}) });
   const transformers = options.transformers ?? [];
   for (const transformer of transformers) bot.api.config.use(transformer);

@@ -118,7 +118,9 @@ export class Dispatcher {
         summary.sent += batch.length;
       } catch (err) {
         const attempts = head.attempts + 1;
-        const delay = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** (attempts - 1));
+        // A channel that says when to come back (Telegram's retry_after) is not asked earlier.
+        const asked = typeof (err as { retryAfterMs?: unknown })?.retryAfterMs === 'number' ? (err as { retryAfterMs: number }).retryAfterMs : 0;
+        const delay = Math.max(asked, Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** (attempts - 1)));
         const retryAt = new Date(clock().getTime() + delay);
         for (const message of batch) markFailed(db, message.id, attempts, retryAt, errorText(err));
         logger.warn({ outboxIds: batch.map((m) => m.id), chatId, attempts, retryInMs: delay, err }, 'delivery failed, will retry');

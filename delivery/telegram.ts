@@ -47,6 +47,8 @@ export class TelegramDelivery implements Delivery {
       const newChatId = err instanceof GrammyError ? err.parameters.migrate_to_chat_id : undefined;
       if (newChatId === undefined) {
         this.reportIfUnreachable(first.chatId, err);
+        const retryAfter = err instanceof GrammyError ? err.parameters.retry_after : undefined;
+        if (retryAfter !== undefined) throw Object.assign(err as GrammyError, { retryAfterMs: retryAfter * 1000 });
         throw err;
       }
       // The group became a supergroup: follow it, and send there now.

@@ -57,6 +57,8 @@ export function botHarness(db: DB, clock: () => Date, settings: Partial<BotSetti
   let nextMessageId = 1000;
   let nextUpdateId = 1;
   let incidentChanges = 0;
+  /** While set, every call is answered by it (an outage): a failure to return, or an error to throw. */
+  let outage: ((method: string) => PlannedFailure | Error) | null = null;
   const services: BotServices = {
     db,
     clock,
@@ -76,6 +78,12 @@ export function botHarness(db: DB, clock: () => Date, settings: Partial<BotSetti
     const recorder: Transformer = async (_prev, method, payload) => {
       const body = (payload ?? {}) as Record<string, unknown>;
       calls.push({ method, payload: body });
+      if (outage) {
+        const answer = outage(method);
+        if (answer instanceof Error) throw answer;
+        const { error_code, description, parameters } = answer;
+        return { ok: false, error_code, description, ...(parameters ? { parameters } : {}) } as never;
+      }
       const failure = failures.find((f) => f.method === method && (f.chatId === undefined || f.chatId === body.chat_id));
       if (failure) {
         failure.times = (failure.times ?? 1) - 1;
@@ -123,6 +131,10 @@ export function botHarness(db: DB, clock: () => Date, settings: Partial<BotSetti
     },
     get incidentChanges() {
       return incidentChanges;
+    },
+    /** Make every API call fail (or throw) until called with null. */
+    setOutage(next: ((method: string) => PlannedFailure | Error) | null) {
+      outage = next;
     },
     /** A fresh bot on the same database, as after a restart of the process. */
     restart() {
