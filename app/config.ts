@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { parseDuration } from '../core/duration.ts';
 import { parseQuietWindow, type QuietWindow } from '../core/quiet-hours.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
+import type { ClockWatch } from '../core/clock-watch.ts';
 import { isValidCron } from '../jobs/scheduler.ts';
 
 /**
@@ -172,8 +173,9 @@ export function loadEnv(): Record<string, string | undefined> {
 }
 
 /** The lifecycle's settings as the configuration gives them. */
-export function incidentSettings(config: Config): IncidentSettings {
+export function incidentSettings(config: Config, clockWatch?: ClockWatch): IncidentSettings {
   return {
+    ...(clockWatch ? { clockWatch } : {}),
     remindEveryMs: config.REMIND_EVERY,
     escalateAfterMs: config.ESCALATE_AFTER,
     quietHours: { tz: config.DISPLAY_TZ, defaultWindow: config.QUIET_HOURS },

@@ -14,6 +14,7 @@ import { parseStatusList, systemProbers, type Probers } from '../probes/probers.
 import { createMetrics } from './metrics.ts';
 import { bootstrapAdmins } from '../registry/users.ts';
 import { incidentSettings, type Config } from './config.ts';
+import { ClockWatch } from '../core/clock-watch.ts';
 import { buildHttpServer } from './http.ts';
 import type { Logger } from './logger.ts';
 
@@ -44,7 +45,7 @@ export interface ServiceDeps {
 export async function startService(config: Config, deps: ServiceDeps): Promise<Service> {
   const { clock, logger } = deps;
   const db = openDb(config.DATABASE_PATH, { busyTimeoutMs: config.DB_BUSY_TIMEOUT });
-  const settings = incidentSettings(config);
+  const settings = incidentSettings(config, new ClockWatch());
   const digestSettings = { tz: config.DIGEST_TZ, salesMinDays: config.SALES_SIGNAL_DAYS };
   const botSettings: BotSettings = {
     displayTz: config.DISPLAY_TZ,
@@ -94,10 +95,22 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
   }
 
   const scheduler = new JobScheduler(logger);
+  const digests = () => {
+    const result = runDigests({ db, cron: config.DIGEST_CRON, settings: digestSettings, maxDelayMs: config.DIGEST_MAX_DELAY }, clock());
+    if (result.queued.length > 0) {
+      logger.info({ day: result.day, recipients: result.queued.length }, 'digests queued');
+      wakeDispatcher();
+    }
+  };
   const sweep = () => {
     const summary = runSweep({ db, settings }, clock());
     logger.debug({ summary }, 'sweep done');
     if (summary.opened + summary.resolved + summary.announced + summary.reminded + summary.escalated > 0) wakeDispatcher();
+    if (settings.clockWatch?.suspect()) {
+      logger.error({ medianSkewMs: settings.clockWatch.medianSkew() }, "the server's clock disagrees with the agents'; time-based rules are paused");
+    }
+    // Digests are checked every sweep too, so a clock that jumped past the digest time does not skip one.
+    digests();
   };
 
   let url: string;
@@ -108,13 +121,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     closeDb(db);
     throw err;
   }
-  const digests = () => {
-    const result = runDigests({ db, cron: config.DIGEST_CRON, settings: digestSettings, maxDelayMs: config.DIGEST_MAX_DELAY }, clock());
-    if (result.queued.length > 0) {
-      logger.info({ day: result.day, recipients: result.queued.length }, 'digests queued');
-      wakeDispatcher();
-    }
-  };
+
 
   const probeRound = async () => {
     const summary = await runProbeRound({

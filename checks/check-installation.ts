@@ -1,5 +1,5 @@
 import { reconcile, type ActiveIncident } from '../core/incidents.ts';
-import { evaluateInstallation, getRule, RULE_IDS, type Evaluation, type ThresholdValue } from '../core/rules.ts';
+import { evaluateInstallation, getRule, RULE_IDS, RULES, type Evaluation, type ThresholdValue } from '../core/rules.ts';
 import type { Silence } from '../core/silences.ts';
 import { listActiveIncidents, type Incident } from '../db/incidents.ts';
 import type { Queryable } from '../db/open.ts';
@@ -12,6 +12,9 @@ import type { IncidentSettings } from '../incidents/settings.ts';
 
 /** The catalogue's rules are judged here; incidents from other sources (probes, Alertmanager) are left alone. */
 const CATALOGUE = new Set<string>(RULE_IDS);
+const TIME_RULES = new Set<string>(RULES.filter((r) => r.timeBased).map((r) => r.id));
+/** While the clock is not to be trusted, time-based rules neither open nor resolve anything. */
+const CATALOGUE_WITHOUT_TIME = new Set<string>(RULE_IDS.filter((id) => !TIME_RULES.has(id)));
 
 export interface CheckOutcome {
   opened: Incident[];
@@ -59,6 +62,7 @@ export function checkInstallation(
     state: shared.state !== undefined ? shared.state : getState(tx, installationId),
     policy: shared.policy ?? getPolicy(tx),
     now,
+    blind: settings.clockWatch?.blind ?? null,
   });
   return applyEvaluation(tx, settings, installation, listActiveIncidents(tx, installationId), evaluation, now, shared);
 }
@@ -80,7 +84,9 @@ export function applyEvaluation(
   nextChecks?: { id: number; at: number | null }[],
 ): CheckOutcome {
   const outcome: CheckOutcome = { opened: [], resolved: [] };
-  const { open, resolve } = reconcile(active, evaluation.firing, CATALOGUE);
+  const suspended = settings.clockWatch?.timeRulesSuspended(now.getTime()) ?? false;
+  const firing = suspended ? new Map([...evaluation.firing].filter(([ruleId]) => !TIME_RULES.has(ruleId))) : evaluation.firing;
+  const { open, resolve } = reconcile(active, firing, suspended ? CATALOGUE_WITHOUT_TIME : CATALOGUE);
   if (open.length > 0) {
     const subject = loadSubject(db, installation.id);
     const silences = shared.silences ?? activeSilences(db, now);

@@ -1,4 +1,5 @@
 import { startOfDay } from './calendar.ts';
+import { blindOverlap, type BlindSpell } from './clock-watch.ts';
 import { formatDuration } from './duration.ts';
 import { failedRestoreChecks, type InstallationState, type RestoreCheck } from './state.ts';
 import { compareVersions } from './versions.ts';
@@ -34,6 +35,8 @@ export interface RuleInput {
   /** The installation's override, else the rule's default (else, for versions, the fleet policy). */
   threshold: ThresholdValue | undefined;
   now: Date;
+  /** When the service was not listening (down, or its clock jumped): silence then does not count. */
+  blind?: BlindSpell | null;
 }
 
 /** Facts are plain JSON: they are stored with the incident and rendered in messages. */
@@ -70,14 +73,16 @@ const xmlMissing: Rule = {
   thresholdKind: 'duration',
   defaultThreshold: 2 * DAY,
   timeBased: true,
-  evaluate({ installation, state, threshold, now }) {
+  evaluate({ installation, state, threshold, now, blind }) {
     // An installation that never reported is measured from the day it was registered.
-    const since = state?.lastReceivedAt ?? installation.createdAt;
-    const due = since.getTime() + Number(threshold);
+    const since = (state?.lastReceivedAt ?? installation.createdAt).getTime();
+    // Silence counts only while we were listening.
+    const unheard = blindOverlap(blind ?? null, since, now.getTime());
+    const due = since + unheard + Number(threshold);
     if (now.getTime() <= due) return { firing: false, recheckAt: new Date(due + 1) };
     return {
       firing: true,
-      facts: { lastReportAt: iso(state?.lastReceivedAt), silentFor: formatDuration(now.getTime() - since.getTime()), threshold: formatDuration(Number(threshold)) },
+      facts: { lastReportAt: iso(state?.lastReceivedAt), silentFor: formatDuration(now.getTime() - since - unheard), threshold: formatDuration(Number(threshold)) },
     };
   },
 };
@@ -217,6 +222,7 @@ export interface EvaluationInput {
   state: InstallationState | null;
   policy: { minShellVersion?: string };
   now: Date;
+  blind?: BlindSpell | null;
 }
 
 export interface Evaluation {
@@ -236,6 +242,7 @@ export function evaluateInstallation(input: EvaluationInput): Evaluation {
       state: input.state,
       threshold: thresholdFor(rule, input.installation.thresholds, input.policy),
       now: input.now,
+      blind: input.blind ?? null,
     });
     if (outcome.firing) firing.set(rule.id, outcome.facts);
     else if (outcome.recheckAt) recheckAt = Math.min(recheckAt ?? Infinity, outcome.recheckAt.getTime());

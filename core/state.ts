@@ -42,19 +42,22 @@ export function applyReport(
   report: AgentReport,
   receivedAt: Date,
 ): InstallationState {
+  const generatedAt = effectiveGenerationTime(report.generatedAt, receivedAt);
   if (
     previous &&
     previous.lastGeneratedAt &&
-    report.generatedAt &&
-    report.generatedAt.getTime() < previous.lastGeneratedAt.getTime()
+    generatedAt &&
+    generatedAt.getTime() < previous.lastGeneratedAt.getTime()
   ) {
-    return { ...previous, lastReceivedAt: later(previous.lastReceivedAt, receivedAt) };
+    return { ...previous, lastReceivedAt: receivedAt };
   }
 
+  // Reports are folded in the order they arrive, so the latest one's receipt is the last receipt,
+  // even if the server's clock went back in between.
   const next: InstallationState = {
     ...previous,
-    lastReceivedAt: previous ? later(previous.lastReceivedAt, receivedAt) : receivedAt,
-    lastGeneratedAt: report.generatedAt ?? previous?.lastGeneratedAt ?? null,
+    lastReceivedAt: receivedAt,
+    lastGeneratedAt: generatedAt ?? previous?.lastGeneratedAt ?? null,
   };
   for (const key of FACT_KEYS) copyFact(next, report.facts, key);
 
@@ -62,7 +65,7 @@ export function applyReport(
   const newVersion = report.facts.shellVersion;
   if (oldVersion !== undefined && newVersion !== undefined && oldVersion !== newVersion) {
     next.previousShellVersion = oldVersion;
-    next.shellVersionChangedAt = report.generatedAt ?? receivedAt;
+    next.shellVersionChangedAt = generatedAt ?? receivedAt;
   }
   if (failedRestoreChecks(next).length === 0) next.lastHealthyAt = receivedAt;
   return next;
@@ -73,6 +76,14 @@ function copyFact<K extends keyof ReportFacts>(target: ReportFacts, source: Repo
   if (value !== undefined) target[key] = value;
 }
 
-function later(a: Date, b: Date): Date {
-  return a.getTime() >= b.getTime() ? a : b;
+/**
+ * When the report was made, as far as ordering reports goes. A report from the
+ * past is an agent flushing its backlog and keeps its time; one more than a day
+ * in the future means a clock is wrong (the agent's or ours), so the time of
+ * receipt stands in.
+ */
+function effectiveGenerationTime(generatedAt: Date | null, receivedAt: Date): Date | null {
+  if (!generatedAt) return null;
+  return generatedAt.getTime() - receivedAt.getTime() <= 86_400_000 ? generatedAt : receivedAt;
 }
+

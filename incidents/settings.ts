@@ -1,3 +1,4 @@
+import type { ClockWatch } from '../core/clock-watch.ts';
 import type { QuietWindow } from '../core/quiet-hours.ts';
 
 /** How insistent the lifecycle is about unacknowledged incidents, and when it keeps quiet. */
@@ -8,6 +9,8 @@ export interface IncidentSettings {
   escalateAfterMs: number;
   /** Warnings for a person during their quiet hours wait until the hours end (criticals never wait). */
   quietHours: { tz: string; defaultWindow: QuietWindow };
+  /** What the service has noticed about its own clock; without one, the clock is trusted. */
+  clockWatch?: ClockWatch;
 }
 
 export const DEFAULT_INCIDENT_SETTINGS: IncidentSettings = {

@@ -41,11 +41,14 @@ export function ingestInTransaction(
   receivedAt: Date,
 ): IngestResult {
   const installationId = installation.id;
+  // A clock that jumped is noticed by the first report after the jump, before anything is judged.
+  settings.clockWatch?.note(receivedAt.getTime());
   const reportRowId = insertReport(db, installationId, report, receivedAt);
   if (reportRowId === null) return { status: 'duplicate', opened: [], resolved: [] };
   const previous = getState(db, installationId);
   const next = applyReport(previous, report, receivedAt);
   saveState(db, installationId, next);
+  settings.clockWatch?.observe(receivedAt, report.generatedAt);
   const { licenseExhausted, licensePeak, licenseLimit } = report.facts;
   if (licenseExhausted !== undefined || licensePeak !== undefined || licenseLimit !== undefined) {
     recordLicenseDay(db, {

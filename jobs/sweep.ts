@@ -2,6 +2,8 @@ import { applyEvaluation } from '../checks/check-installation.ts';
 import { evaluateInstallation } from '../core/rules.ts';
 import { dueInstallationIds, loadSweepRows, setNextChecks } from '../db/sweep-rows.ts';
 import type { DB } from '../db/open.ts';
+import { readValue, writeValue } from '../db/key-value.ts';
+import type { BlindSpell } from '../core/clock-watch.ts';
 import { getPolicy } from '../db/policies.ts';
 import { runFollowUps, type FollowUpSummary } from '../incidents/follow-ups.ts';
 import { activeSilences } from '../incidents/lifecycle.ts';
@@ -30,6 +32,7 @@ const BATCH = 2000;
 export function runSweep(deps: SweepDeps, now: Date): SweepSummary {
   const { db, settings } = deps;
   const summary: SweepSummary = { checked: 0, opened: 0, resolved: 0, announced: 0, reminded: 0, escalated: 0 };
+  noteSweep(db, settings, now);
   const due = dueInstallationIds(db, now);
   for (let i = 0; i < due.length; i += BATCH) {
     const batch = due.slice(i, i + BATCH);
@@ -38,7 +41,7 @@ export function runSweep(deps: SweepDeps, now: Date): SweepSummary {
         const shared = { policy: getPolicy(db), silences: activeSilences(db, now) };
         const nextChecks: { id: number; at: number | null }[] = [];
         for (const row of loadSweepRows(db, batch)) {
-          const evaluation = evaluateInstallation({ installation: row, state: row.state, policy: shared.policy, now });
+          const evaluation = evaluateInstallation({ installation: row, state: row.state, policy: shared.policy, now, blind: settings.clockWatch?.blind ?? null });
           const outcome = applyEvaluation(db, settings, row, row.active, evaluation, now, shared, nextChecks);
           summary.checked++;
           summary.opened += outcome.opened.length;
@@ -56,3 +59,20 @@ export function runSweep(deps: SweepDeps, now: Date): SweepSummary {
   );
   return summary;
 }
+
+/**
+ * Tell the clock watch about this sweep, with what it remembered across
+ * restarts: a long gap since the last sweep is a spell nobody was listening.
+ */
+function noteSweep(db: DB, settings: IncidentSettings, now: Date): void {
+  const watch = settings.clockWatch;
+  if (!watch) return;
+  if (watch.lastSweepAt === null) {
+    const saved = readValue<{ lastSweepAt: number; blind: BlindSpell | null; graceUntil: number }>(db, CLOCK_KEY);
+    if (saved) Object.assign(watch, saved);
+  }
+  watch.note(now.getTime());
+  writeValue(db, CLOCK_KEY, { lastSweepAt: watch.lastSweepAt, blind: watch.blind, graceUntil: watch.graceUntil }, now);
+}
+
+const CLOCK_KEY = 'clock.watch';

@@ -218,7 +218,7 @@ describe('agent report intake', () => {
       ['a bad version', '<report><shell version="six"/></report>', /<shell version>: expected a version such as 6.4.3.59/],
       ['an impossible date', '<report><update operap-date="2023-02-30"/></report>', /<update operap-date>: expected a date/],
       ['a date before 1990', '<report><update operap-date="1900-01-01"/></report>', /before 1990/],
-      ['a date in the future', '<report generated-at="2030-01-01T00:00:00Z"/>', /ahead of the server's clock/],
+      ['a date after 2100', '<report generated-at="2101-01-01T00:00:00Z"/>', /after 2100/],
       ['a repeated element', '<report><shell version="1"/><shell version="2"/></report>', /<shell>: appears more than once/],
       ['invalid UTF-8', Buffer.from([0x3c, 0x72, 0x3e, 0xff, 0xfe, 0x3c, 0x2f, 0x72, 0x3e]), /not valid UTF-8/],
     ])('%s', async (_label, body, message) => {

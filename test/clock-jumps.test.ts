@@ -1,0 +1,104 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ClockWatch } from '../core/clock-watch.ts';
+import { listIncidentsWithNames } from '../db/incidents.ts';
+import { DEFAULT_INCIDENT_SETTINGS, type IncidentSettings } from '../incidents/settings.ts';
+import { runDigests } from '../jobs/digest.ts';
+import { runSweep } from '../jobs/sweep.ts';
+import { addClient } from '../registry/clients.ts';
+import { addInstallation } from '../registry/installations.ts';
+import { DAY, HOUR, postReport, seedFleet, startIntake, testClock, testDb, type TestDb, type TestIntake } from './helpers.ts';
+
+const MINUTE = 60_000;
+
+describe('the server clock jumping', () => {
+  const clock = testClock('2023-02-15T07:00:00Z');
+  let t: TestDb;
+  let intake: TestIntake;
+  let settings: IncidentSettings;
+  let tokens: string[];
+  let seq = 0;
+  /** The agents' clocks keep real time, whatever ours says. */
+  let realTime = Date.parse('2023-02-15T07:00:00Z');
+  const open = () => listIncidentsWithNames(t.db, { includeResolved: false });
+  const sweep = () => runSweep({ db: t.db, settings }, clock());
+  const reportAll = async () => {
+    const today = new Date(realTime).toISOString().slice(0, 10);
+    for (const token of tokens) {
+      await postReport(intake.url, `<report id="r${++seq}" generated-at="${new Date(realTime).toISOString()}"><update operap-date="${today}"/></report>`, { token });
+    }
+  };
+  /** Time passes for everyone: sweeps every minute, agents report every five. */
+  const live = async (minutes: number) => {
+    for (let m = 0; m < minutes; m++) {
+      clock.advance(MINUTE);
+      realTime += MINUTE;
+      if (m % 5 === 0) await reportAll();
+      sweep();
+    }
+  };
+
+  beforeEach(async () => {
+    clock.set('2023-02-15T07:00:00Z');
+    realTime = Date.parse('2023-02-15T07:00:00Z');
+    t = testDb();
+    settings = { ...DEFAULT_INCIDENT_SETTINGS, clockWatch: new ClockWatch() };
+    const ctx = { db: t.db, clock, actor: 'test' };
+    tokens = [seedFleet(ctx).token];
+    for (let i = 0; i < 4; i++) {
+      const client = addClient(ctx, { name: `Клиент ${i}`, managerId: 1001 });
+      tokens.push(addInstallation(ctx, { client: String(client.id), name: 'Сервер', kind: 'local' }).token);
+    }
+    intake = await startIntake(t.db, clock, { settings });
+    await reportAll();
+    sweep();
+  });
+  afterEach(async () => {
+    await intake.close();
+    t.close();
+  });
+
+  it('raises no flood of staleness alerts when it jumps three days forward and back', async () => {
+    await live(10);
+    expect(open()).toEqual([]);
+
+    clock.advance(3 * DAY); // the jump: agents' clocks do not move
+    await live(30); // past the grace period, reports keep coming with times three days "old"
+    expect(open()).toEqual([]);
+    expect(settings.clockWatch!.suspect()).toBe(true);
+
+    clock.set(new Date(realTime)); // corrected back
+    await live(120);
+    expect(settings.clockWatch!.suspect()).toBe(false);
+    expect(open()).toEqual([]);
+  });
+
+  it('still reports a real silence after the clock is trusted again', async () => {
+    clock.advance(3 * DAY);
+    await live(20);
+    clock.set(new Date(realTime));
+    await live(30);
+    // One agent falls silent for real; two days of listening later, its silence is reported.
+    tokens = tokens.slice(1);
+    await live(2 * 24 * 60 + 10);
+    expect(open().map((i) => i.ruleId)).toEqual(['KodeksXmlMissing']);
+  }, 60_000);
+
+  it('does not count the time the service was down as the agents\' silence', async () => {
+    clock.advance(3 * DAY); // down for three days, and the agents could not reach it
+    realTime += 3 * DAY;
+    sweep();
+    expect(open()).toEqual([]);
+    await live(30);
+    expect(open()).toEqual([]);
+  });
+
+  it('neither misses nor doubles a digest across jumps', () => {
+    const deps = { db: t.db, cron: '0 9 * * *', settings: { tz: 'Europe/Moscow', salesMinDays: 3 }, maxDelayMs: 6 * HOUR };
+    clock.set('2023-02-16T05:50:00Z'); // 08:50 Moscow
+    expect(runDigests(deps, clock()).queued).toEqual([]);
+    clock.set('2023-02-16T08:00:00Z'); // jumped to 11:00: the 09:00 digest goes now
+    expect(runDigests(deps, clock()).queued).toHaveLength(1);
+    clock.set('2023-02-16T06:30:00Z'); // back to 09:30: already sent today
+    expect(runDigests(deps, clock()).queued).toEqual([]);
+  });
+});
