@@ -202,6 +202,14 @@ describe('agent report intake', () => {
     });
   });
 
+  it('keeps tokens only as hashes: the token is nowhere in the database file', async () => {
+    await postReport(intake.url, SAMPLE_XML, { token: fleet.token });
+    t.db.$client.pragma('wal_checkpoint(TRUNCATE)');
+    const { readFileSync } = await import('node:fs');
+    expect(readFileSync(t.path).includes(Buffer.from(fleet.token))).toBe(false);
+    expect(readFileSync(t.path).includes(Buffer.from(fleet.token.slice(4)))).toBe(false);
+  });
+
   it('stops accepting the old token once it is rotated', async () => {
     const rotated = rotateToken({ db: t.db, clock, actor: 'test' }, fleet.installation.id);
     expect((await postReport(intake.url, SAMPLE_XML, { token: fleet.token })).status).toBe(401);

@@ -1,0 +1,115 @@
+import { join } from 'node:path';
+import { eq, inArray } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../core/clock.ts';
+import { closeDb, openDb } from '../db/open.ts';
+import { outbox, reports } from '../db/schema.ts';
+import { addClient } from '../registry/clients.ts';
+import { addInstallation } from '../registry/installations.ts';
+import { addUser } from '../registry/users.ts';
+import { TelegramStandIn } from '../standin/telegram.ts';
+import { tempDir } from './helpers.ts';
+import { startServiceProcess } from './process-helpers.ts';
+
+const AGENTS = 20;
+
+describe('SIGKILL during load', () => {
+  const dir = tempDir();
+  const database = join(dir.path, 'dozor.sqlite');
+  let standIn: TelegramStandIn;
+  const tokens: string[] = [];
+
+  beforeAll(async () => {
+    standIn = await TelegramStandIn.start();
+    const db = openDb(database);
+    const ctx = { db, clock: systemClock, actor: 'test' };
+    addUser(ctx, { telegramId: 1001, role: 'manager', name: 'Ксения' });
+    for (let i = 0; i < AGENTS; i++) {
+      const client = addClient(ctx, { name: `Клиент ${i}`, managerId: 1001 });
+      tokens.push(addInstallation(ctx, { client: String(client.id), name: `Сервер-${i}`, kind: 'local' }).token);
+    }
+    closeDb(db);
+  });
+  afterAll(async () => {
+    await standIn.close();
+    dir.cleanup();
+  });
+
+  it('keeps every accepted report and announces every incident exactly once after a restart', async () => {
+    const env = { DATABASE_PATH: database, BOT_TOKEN: standIn.token, TELEGRAM_API_ROOT: standIn.url, OUTBOX_RETRY_BASE: '1s', ALERT_GROUP_WINDOW: '1s' };
+    const first = await startServiceProcess(env);
+    const accepted: string[] = [];
+    let seq = 0;
+    let stop = false;
+    const agent = async (i: number) => {
+      // Each agent loses its key once, at a random moment.
+      const loseAt = 5 + Math.floor(Math.random() * 30);
+      for (let n = 0; !stop; n++) {
+        const id = `k${i}-${seq++}`;
+        const lost = n >= loseAt;
+        try {
+          const response = await fetch(`${first.url}/api/v1/reports`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${tokens[i]}`, 'content-type': 'application/xml' },
+            body: `<report id="${id}"><senselock state="${lost ? 'lost' : 'ok'}"/></report>`,
+          });
+          if (response.status === 202) accepted.push(id);
+        } catch {
+          return; // the service is gone
+        }
+      }
+    };
+    const load = Promise.all(Array.from({ length: AGENTS }, (_, i) => agent(i)));
+    await new Promise((resolve) => setTimeout(resolve, 300 + Math.random() * 1200));
+    await first.stop('SIGKILL');
+    stop = true;
+    await load;
+    expect(accepted.length).toBeGreaterThan(0);
+
+    const second = await startServiceProcess(env);
+    const db = openDb(database);
+    try {
+      // Every report answered 202 is there.
+      const stored = new Set<string>();
+      for (let i = 0; i < accepted.length; i += 500) {
+        const chunk = accepted.slice(i, i + 500);
+        for (const row of db.select({ id: reports.reportId }).from(reports).where(inArray(reports.reportId, chunk)).all()) stored.add(row.id);
+      }
+      expect(accepted.filter((id) => !stored.has(id))).toEqual([]);
+
+      // Every announcement goes out, then none is pending.
+      for (let i = 0; i < 400 && db.select().from(outbox).where(eq(outbox.status, 'pending')).all().length > 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(db.select().from(outbox).where(eq(outbox.status, 'pending')).all()).toEqual([]);
+    } finally {
+      closeDb(db);
+      await second.stop();
+    }
+
+    // Each installation that lost its key was announced once (one message in flight at the kill may repeat).
+    const opened = installationsWithLostKey(database);
+    const alertTexts = standIn.sentTo(1001).map((m) => m.text);
+    let duplicates = 0;
+    for (const name of opened) {
+      const mentions = alertTexts.filter((text) => text.includes(`/ ${name}\n`) || text.includes(`Установка: ${name}\n`)).length;
+      expect(mentions).toBeGreaterThanOrEqual(1);
+      duplicates += mentions - 1;
+    }
+    expect(duplicates).toBeLessThanOrEqual(1);
+  }, 60_000);
+});
+
+/** Names of installations with a key-lost incident. */
+function installationsWithLostKey(database: string): string[] {
+  const db = openDb(database);
+  try {
+    return (
+      db.$client
+        .prepare(`SELECT DISTINCT i.name FROM incidents x JOIN installations i ON i.id = x.installation_id WHERE x.rule_id = 'KodeksXmlSensLockStatus'`)
+        .all() as { name: string }[]
+    ).map((r) => r.name);
+  } finally {
+    closeDb(db);
+  }
+}
