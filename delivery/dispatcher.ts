@@ -43,6 +43,10 @@ export interface DispatchSummary {
 const GROUPABLE = 'incident.opened';
 /** At most this many alerts in one message, to stay within Telegram's 4096 characters. */
 const MAX_GROUP = 20;
+/** How far down a chat's queue the dispatcher looks. */
+const MAX_PENDING = 200;
+/** Changes to an alert that need no message of their own while the alert itself is still queued. */
+const FOLDED = new Set(['incident.acknowledged', 'incident.resolved']);
 
 /**
  * Delivers the outbox. A message is marked sent right after its delivery
@@ -89,35 +93,44 @@ export class Dispatcher {
     }
   }
 
-  /** Send a chat's due messages in order; stop at a failure or at a group still collecting. */
+  /**
+   * Send a chat's due messages in order; stop at a failure. New alerts wait
+   * while the chat's grouping window is open and then go together; other
+   * messages (acknowledgements, resolutions, reminders) pass them meanwhile. An
+   * acknowledgement or resolution of an alert not shown yet is folded into it:
+   * the alert is drawn from the incident's state when it goes.
+   */
   private async drainChat(chatId: number, summary: DispatchSummary): Promise<void> {
     const { db, delivery, clock, logger } = this.options;
     for (;;) {
       const now = clock().getTime();
-      const pending = pendingOfChat(db, chatId, new Date(now), MAX_GROUP);
+      const pending = pendingOfChat(db, chatId, new Date(now), MAX_PENDING);
       const head = pending[0];
+      // The oldest message waits for a retry: nothing newer overtakes it.
       if (!head || head.nextAttemptAt.getTime() > now) return;
 
-      let batch: OutboxRow[] = [head];
-      if (head.kind === GROUPABLE) {
-        const windowEnd = (this.lastAlertAt.get(chatId) ?? -Infinity) + this.groupWindowMs;
-        if (now < windowEnd && head.attempts === 0) return; // collecting: goes when the window closes
-        batch = [];
-        for (const message of pending) {
-          if (message.kind !== GROUPABLE || message.nextAttemptAt.getTime() > now) break;
-          batch.push(message);
-        }
+      const windowOpen = now < (this.lastAlertAt.get(chatId) ?? -Infinity) + this.groupWindowMs;
+      const held = (m: OutboxRow) => m.kind === GROUPABLE && m.attempts === 0 && windowOpen;
+      const next = pending.find((m) => m.nextAttemptAt.getTime() <= now && !held(m));
+      if (!next) return; // only alerts collecting for the window: they go when it closes
+
+      const unshownAlert = (m: OutboxRow) =>
+        m.incidentId !== null && FOLDED.has(m.kind) && pending.some((o) => o.kind === GROUPABLE && o.incidentId === m.incidentId);
+      if (unshownAlert(next)) {
+        markSent(db, next.id, clock());
+        continue;
       }
 
+      const batch = next.kind === GROUPABLE ? pending.filter((m) => m.kind === GROUPABLE && m.nextAttemptAt.getTime() <= now).slice(0, MAX_GROUP) : [next];
       await this.pacer.acquire(chatId);
       try {
         await delivery.deliver(batch);
         const sentAt = clock();
         for (const message of batch) markSent(db, message.id, sentAt);
-        if (head.kind === GROUPABLE) this.lastAlertAt.set(chatId, sentAt.getTime());
+        if (next.kind === GROUPABLE) this.lastAlertAt.set(chatId, sentAt.getTime());
         summary.sent += batch.length;
       } catch (err) {
-        const attempts = head.attempts + 1;
+        const attempts = next.attempts + 1;
         // A channel that says when to come back (Telegram's retry_after) is not asked earlier.
         const asked = typeof (err as { retryAfterMs?: unknown })?.retryAfterMs === 'number' ? (err as { retryAfterMs: number }).retryAfterMs : 0;
         const delay = Math.max(asked, Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** (attempts - 1)));

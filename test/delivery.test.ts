@@ -168,7 +168,7 @@ describe('grouping and pacing', () => {
   afterEach(() => t.close());
   const alert = (chatId: number, n: number) => enqueue(t.db, { kind: 'incident.opened', chatId, incidentId: null, payload: { n } }, clock());
 
-  it('sends the first alert at once and collects the next ones for the window into one message', async () => {
+  it('sends the first alert at once and collects the next ones for the window into one message; other messages pass meanwhile', async () => {
     const delivery = new RecordingDelivery();
     const dispatcher = testDispatcher(t.db, clock, delivery, 30_000);
     alert(-100, 1);
@@ -178,10 +178,33 @@ describe('grouping and pacing', () => {
     alert(-100, 3);
     enqueue(t.db, { kind: 'incident.acknowledged', chatId: -100, incidentId: null, payload: { n: 4 } }, clock());
     await dispatcher.runOnce();
-    expect(delivery.batches.map((b) => b.map((m) => m.payload))).toEqual([[{ n: 1 }]]);
+    expect(delivery.batches.map((b) => b.map((m) => m.payload))).toEqual([[{ n: 1 }], [{ n: 4 }]]);
     clock.advance(29_000);
     await dispatcher.runOnce();
-    expect(delivery.batches.map((b) => b.map((m) => m.payload))).toEqual([[{ n: 1 }], [{ n: 2 }, { n: 3 }], [{ n: 4 }]]);
+    expect(delivery.batches.map((b) => b.map((m) => m.payload))).toEqual([[{ n: 1 }], [{ n: 4 }], [{ n: 2 }, { n: 3 }]]);
+  });
+
+  it('keeps a chat with constant churn to one alert message per window, and folds changes into alerts not shown yet', async () => {
+    const fleet = seedFleet({ db: t.db, clock, actor: 'test' });
+    const delivery = new RecordingDelivery();
+    const dispatcher = testDispatcher(t.db, clock, delivery, 30_000);
+    const incident = (n: number) =>
+      t.db.$client
+        .prepare("INSERT INTO incidents (installation_id, rule_id, severity, status, details, opened_at) VALUES (?, ?, 'critical', 'resolved', '{}', ?) RETURNING id")
+        .get(fleet.installation.id, `R${n}`, clock().getTime()) as { id: number };
+    for (let n = 0; n < 60; n++) {
+      const { id } = incident(n);
+      enqueue(t.db, { kind: 'incident.opened', chatId: 1001, incidentId: id, payload: { n } }, clock());
+      enqueue(t.db, { kind: 'incident.resolved', chatId: 1001, incidentId: id, payload: { n } }, clock());
+      await dispatcher.runOnce();
+      clock.advance(2000);
+    }
+    clock.advance(30_000);
+    await dispatcher.runOnce();
+    // Two minutes of churn: the first alert and its resolution, then one grouped message per window.
+    const kinds = delivery.batches.map((b) => `${b[0]!.kind} x${b.length}`);
+    expect(kinds.filter((k) => k.startsWith('incident.opened')).length).toBeLessThanOrEqual(6);
+    expect(t.db.select().from(outbox).all().filter((m) => m.status === 'pending')).toEqual([]);
   });
 
   it('sends alerts that are due together as one message', async () => {
