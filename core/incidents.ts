@@ -40,8 +40,3 @@ export function reconcile<K extends string, T extends ActiveIncident>(
     resolve: active.filter((i) => scope.has(i.ruleId) && !fires(i.ruleId)),
   };
 }
-
-/** How long an incident lasted (or has lasted so far). */
-export function incidentDuration(openedAt: Date, resolvedAt: Date | null, now: Date): number {
-  return (resolvedAt ?? now).getTime() - openedAt.getTime();
-}

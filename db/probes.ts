@@ -44,7 +44,3 @@ export function pruneProbeResults(db: Queryable, before: Date, batch = 5000): nu
   const oldest = db.select({ id: probeResults.id }).from(probeResults).where(lt(probeResults.at, before)).limit(batch);
   return db.delete(probeResults).where(inArray(probeResults.id, oldest)).run().changes;
 }
-
-export function listProbeStates(db: Queryable) {
-  return db.select().from(probeState).all();
-}

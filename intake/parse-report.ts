@@ -13,8 +13,6 @@ export interface ParseOptions {
   charset?: string;
   /** Time zone for dates that carry no offset. */
   tz: string;
-  /** Server time, for the "date is in the future" check. */
-  now: Date;
 }
 
 const EARLIEST = Date.UTC(1990, 0, 1);
@@ -191,7 +189,7 @@ function readInstant(value: string, field: string, options: ParseOptions): Date 
   if (ISO_WITH_OFFSET.test(trimmed)) {
     const ms = Date.parse(trimmed);
     if (!Number.isNaN(ms)) {
-      checkRange(ms, field, options.now);
+      checkRange(ms, field);
       return new Date(ms);
     }
   }
@@ -208,7 +206,7 @@ function readDateTime(value: string, field: string, options: ParseOptions): Date
   if (!parsed.isValid) {
     throw new InputError(`invalid report: ${field}: expected a date such as 2023-02-15T09:12:00+03:00, got ${JSON.stringify(trimmed)}`);
   }
-  checkRange(parsed.toMillis(), field, options.now);
+  checkRange(parsed.toMillis(), field);
   return parsed;
 }
 
@@ -220,14 +218,14 @@ function readDate(value: string, field: string, options: ParseOptions): string {
     const ms = Date.UTC(y, m - 1, d);
     // Date.UTC rolls 2023-02-30 over to March: a real date survives the round trip.
     if (new Date(ms).getUTCDate() === d && new Date(ms).getUTCMonth() === m - 1) {
-      checkRange(ms, field, options.now);
+      checkRange(ms, field);
       return trimmed;
     }
   }
   return readDateTime(trimmed, field, options).toISODate() as string;
 }
 
-function checkRange(ms: number, field: string, _now: Date): void {
+function checkRange(ms: number, field: string): void {
   if (ms < EARLIEST) throw new InputError(`invalid report: ${field}: ${new Date(ms).toISOString().slice(0, 10)} is before 1990`);
   if (ms >= LATEST) throw new InputError(`invalid report: ${field}: ${new Date(ms).toISOString().slice(0, 10)} is after 2100`);
 }

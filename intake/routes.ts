@@ -56,7 +56,6 @@ export function intakeRoutes(deps: IntakeDeps): FastifyPluginAsync {
         report = parseReport(request.body as Buffer, format, {
           charset: charsetOf(request.headers['content-type']),
           tz: installation.tz,
-          now: receivedAt,
         });
       } catch (err) {
         if (!(err instanceof InputError)) throw err;

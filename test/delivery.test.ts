@@ -91,7 +91,7 @@ describe('reliable delivery through the outbox', () => {
   it('loses nothing and repeats nothing across a restart between commit and delivery', async () => {
     const fleet = seedFleet({ db: t.db, clock, actor: 'test' });
     const report = (xml: string) =>
-      ingestReport(t.db, DEFAULT_INCIDENT_SETTINGS, fleet.installation, parseReport(Buffer.from(xml), 'xml', { tz: 'Europe/Moscow', now: clock() }), clock());
+      ingestReport(t.db, DEFAULT_INCIDENT_SETTINGS, fleet.installation, parseReport(Buffer.from(xml), 'xml', { tz: 'Europe/Moscow' }), clock());
     report('<report id="1"><senselock state="lost"/></report>');
     // The process dies before the dispatcher ran: the announcement is committed, not delivered.
     closeDb(t.db);

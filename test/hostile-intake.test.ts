@@ -151,7 +151,7 @@ describe('hostile input to the intake', () => {
           for (const body of [Buffer.from(text), raw]) {
             for (const format of ['xml', 'json'] as const) {
               try {
-                parseReport(body, format, { tz: 'Europe/Moscow', now: new Date('2023-02-15T06:15:00Z') });
+                parseReport(body, format, { tz: 'Europe/Moscow' });
               } catch (err) {
                 if (!(err instanceof InputError)) throw err;
               }

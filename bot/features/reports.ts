@@ -21,14 +21,20 @@ reports.command('digest', async (ctx) => {
   await ctx.replyWithPhoto(new InputFile(built.png, 'incidents.png'), { caption: built.chartCaption });
 });
 
-reports.command('versions', async (ctx) => {
+/** The caller's clients as the digest sees them now (for /versions and /sales). */
+function digestOfCaller(ctx: BotContext) {
   const { db, clock, settings } = ctx.services;
   const now = clock();
-  const digest = assembleDigest(db, scopeOf(db, ctx.staff!), now, {
+  return assembleDigest(db, scopeOf(db, ctx.staff!), now, {
     day: DateTime.fromJSDate(now).setZone(settings.digest.tz).toISODate()!,
     tz: settings.digest.tz,
     salesMinDays: settings.digest.salesMinDays,
   });
+}
+
+reports.command('versions', async (ctx) => {
+  const now = ctx.services.clock();
+  const digest = digestOfCaller(ctx);
   const en = ctx.lang === 'en';
   const c = digest.campaign;
   if (!c) return ctx.reply(en ? 'No minimum shell version is set: dozor policy set min-shell-version 6.4.3.59' : 'Минимальная версия ПК не задана: dozor policy set min-shell-version 6.4.3.59');
@@ -52,13 +58,7 @@ reports.command('versions', async (ctx) => {
 });
 
 reports.command('sales', async (ctx) => {
-  const { db, clock, settings } = ctx.services;
-  const now = clock();
-  const digest = assembleDigest(db, scopeOf(db, ctx.staff!), now, {
-    day: DateTime.fromJSDate(now).setZone(settings.digest.tz).toISODate()!,
-    tz: settings.digest.tz,
-    salesMinDays: settings.digest.salesMinDays,
-  });
+  const digest = digestOfCaller(ctx);
   const en = ctx.lang === 'en';
   if (digest.sales.length === 0) {
     return ctx.reply(en ? 'No installation hit its licence limit often in the last 7 days.' : 'За 7 дней никто не упирался в лимит лицензий часто.');
