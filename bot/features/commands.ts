@@ -79,9 +79,12 @@ commands.command('incidents', async (ctx) => {
   const { db, clock, settings } = ctx.services;
   const staff = ctx.staff!;
   const wantsAll = argument(ctx).toLowerCase() === 'all' && staff.role !== 'manager';
-  const rows = listIncidentsWithNames(db, { includeResolved: false, limit: 5000 }).filter(
-    (row) => wantsAll || canAct(staff, responsibleFor(ctx, row.clientId)),
-  );
+  const responsible = new Map<number, ReturnType<typeof responsibleFor>>();
+  const rows = listIncidentsWithNames(db, { includeResolved: false, limit: 5000 }).filter((row) => {
+    if (wantsAll) return true;
+    if (!responsible.has(row.clientId)) responsible.set(row.clientId, responsibleFor(ctx, row.clientId));
+    return canAct(staff, responsible.get(row.clientId)!);
+  });
   if (rows.length === 0) return ctx.reply(ctx.t.incidentsNone);
   const now = clock();
   const lines = [`<b>${escapeHtml(ctx.t.incidentsTitle(rows.length))}</b>`];
