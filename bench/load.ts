@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import { healthyFacts, reportXml } from '../agent/report-xml.ts';
 
 /**
  * Load from a separate process: POST agent reports (XML like the sample) to
@@ -7,16 +8,7 @@ import autocannon from 'autocannon';
  */
 const [url, tokens, seconds, connections] = process.argv.slice(2).map((v, i) => (i === 0 ? v : Number(v))) as [string, number, number, number];
 let n = 0;
-const body = (id: number) => `<?xml version="1.0" encoding="UTF-8"?>
-<report version="1" id="load-${process.pid}-${id}" generated-at="${new Date().toISOString()}">
-  <shell version="6.4.3.59"/>
-  <update number="2251" operap-date="${new Date().toISOString().slice(0, 10)}"/>
-  <service state="running" account="user"/>
-  <senselock state="ok"/>
-  <kit assembled="true" daily-update="true" copybaseweb="true"/>
-  <storage path="\\\\nas\\kodeks" reachable="true"/>
-  <license limit="10" peak="5" exhausted="0"/>
-</report>`;
+const body = (id: number) => reportXml(`load-${process.pid}-${id}`, { ...healthyFacts(), licensePeak: 5 });
 
 const result = await autocannon({
   url,
