@@ -3,7 +3,6 @@ import { run, type RunnerHandle } from '@grammyjs/runner';
 import { webhookCallback, type Bot } from 'grammy';
 import type { FastifyInstance } from 'fastify';
 import { randomBytes } from 'node:crypto';
-import type { Logger } from '../app/logger.ts';
 import { createBot, registerCommands } from './bot.ts';
 import type { BotContext, BotServices } from './context.ts';
 

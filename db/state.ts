@@ -1,4 +1,4 @@
-import { eq, getTableColumns, inArray, sql } from 'drizzle-orm';
+import { eq, getTableColumns, inArray } from 'drizzle-orm';
 import type { InstallationState } from '../core/state.ts';
 import type { Queryable } from './open.ts';
 import { prepared, rootOf, toSqlParams } from './prepared.ts';

@@ -19,7 +19,7 @@ export class DemoTerminal {
   private nextButton = 1;
 
   constructor(
-    private readonly standIn: TelegramStandIn,
+    standIn: TelegramStandIn,
     private readonly people: DemoPerson[],
     private readonly chatNames: Map<number, string>,
     private readonly write: (text: string) => void,

@@ -17,7 +17,7 @@ import { addClient } from '../registry/clients.ts';
 import { addInstallation } from '../registry/installations.ts';
 import { changePolicy } from '../registry/policies.ts';
 import { addUser } from '../registry/users.ts';
-import { DAY, HOUR, postReport, seedFleet, startIntake, testClock, testDb, testDispatcher, RecordingDelivery, type TestDb, type TestIntake } from './helpers.ts';
+import { HOUR, postReport, seedFleet, startIntake, testClock, testDb, testDispatcher, RecordingDelivery, type TestDb, type TestIntake } from './helpers.ts';
 import { botHarness } from './bot-helpers.ts';
 
 const MINUTE = 60_000;
