@@ -1,7 +1,7 @@
 import { reconcile, type ActiveIncident } from '../core/incidents.ts';
 import { evaluateInstallation, getRule, RULE_IDS, RULES, type Evaluation, type ThresholdValue } from '../core/rules.ts';
 import type { Silence } from '../core/silences.ts';
-import { listActiveIncidents, type Incident } from '../db/incidents.ts';
+import { listActiveRules, type Incident } from '../db/incidents.ts';
 import type { Queryable } from '../db/open.ts';
 import { getPolicy, type Policy } from '../db/policies.ts';
 import { getInstallation, setNextCheck } from '../db/installations.ts';
@@ -64,7 +64,7 @@ export function checkInstallation(
     now,
     blind: settings.clockWatch?.blind ?? null,
   });
-  return applyEvaluation(tx, settings, installation, listActiveIncidents(tx, installationId), evaluation, now, shared);
+  return applyEvaluation(tx, settings, installation, listActiveRules(tx, installationId), evaluation, now, shared, undefined, 'earlier-only');
 }
 
 /**
@@ -82,6 +82,14 @@ export function applyEvaluation(
   shared: SharedLookups = {},
   /** Collects next-check changes for the caller to write in bulk; written at once when absent. */
   nextChecks?: { id: number; at: number | null }[],
+  /**
+   * `exact` (the sweep) stores the new deadline whatever it is. `earlier-only`
+   * (a report) stores it only when it comes sooner than the stored one: a report
+   * mostly pushes deadlines later (the missing-report clock restarts), and a
+   * deadline left early costs one sweep visit that finds nothing and moves it,
+   * once per period, instead of an index write on every report.
+   */
+  deadlines: 'exact' | 'earlier-only' = 'exact',
 ): CheckOutcome {
   const outcome: CheckOutcome = { opened: [], resolved: [] };
   const suspended = settings.clockWatch?.timeRulesSuspended(now.getTime()) ?? false;
@@ -95,7 +103,10 @@ export function applyEvaluation(
     }
   }
   for (const incident of resolve) outcome.resolved.push(resolveIncident(db, incident.id, 'system', 'cleared', now));
-  if (installation.nextCheckAt?.getTime() !== evaluation.recheckAt?.getTime()) {
+  const stored = installation.nextCheckAt?.getTime() ?? null;
+  const next = evaluation.recheckAt?.getTime() ?? null;
+  const write = deadlines === 'exact' ? stored !== next : next !== null && (stored === null || next < stored);
+  if (write) {
     if (nextChecks) nextChecks.push({ id: installation.id, at: evaluation.recheckAt?.getTime() ?? null });
     else setNextCheck(db, installation.id, evaluation.recheckAt);
   }

@@ -38,21 +38,26 @@ export function listIncidentEvents(db: Queryable, incidentId: number): IncidentE
 
 /** Unresolved incidents of one installation. */
 export function listActiveIncidents(db: Queryable, installationId: number): Incident[] {
-  const root = rootOf(db);
-  if (root) {
-    return prepared(root, 'incidents.active', (d) =>
-      d
-        .select()
-        .from(incidents)
-        .where(and(eq(incidents.installationId, sql.placeholder('id')), ne(incidents.status, 'resolved')))
-        .prepare(),
-    ).all({ id: installationId });
-  }
   return db
     .select()
     .from(incidents)
     .where(and(eq(incidents.installationId, installationId), ne(incidents.status, 'resolved')))
     .all();
+}
+
+/**
+ * Just the ids and rules of an installation's unresolved incidents: what
+ * judging it needs, read for every report (a raw statement: drizzle's mapping
+ * of whole rows costs several times the query).
+ */
+export function listActiveRules(db: Queryable, installationId: number): { id: number; ruleId: string }[] {
+  const root = rootOf(db);
+  if (!root) return listActiveIncidents(db, installationId).map(({ id, ruleId }) => ({ id, ruleId }));
+  return prepared(root, 'incidents.activeRules', (d) =>
+    d.$client.prepare<[number], { id: number; ruleId: string }>(
+      `SELECT id, rule_id AS ruleId FROM incidents WHERE installation_id = ? AND status <> 'resolved'`,
+    ),
+  ).all(installationId);
 }
 
 /** Unresolved incidents nobody has been told about yet (held by a silence). */

@@ -71,6 +71,14 @@ export function findInstallationByTokenHash(db: DB, tokenHash: string): TokenOwn
   ).get({ hash: tokenHash });
 }
 
+/** When the time-based rules are due to look at an installation again, as stored now. */
+export function getNextCheck(db: DB, id: number): Date | null {
+  const at = prepared(db, 'installation.nextCheck', (d) =>
+    d.$client.prepare<[number], number | null>('SELECT next_check_at FROM installations WHERE id = ?').pluck(),
+  ).get(id);
+  return at === null || at === undefined ? null : new Date(at);
+}
+
 /** Note when the time-based rules must look at an installation again. */
 export function setNextCheck(db: Queryable, id: number, at: Date | null): void {
   const root = rootOf(db);

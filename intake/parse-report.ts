@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { DateTime } from 'luxon';
+import { SaxesParser } from 'saxes';
 import type { z } from 'zod';
 import { InputError } from '../core/errors.ts';
 import type { AgentReport, ReportFacts } from '../core/report.ts';
@@ -61,60 +61,55 @@ function decode(body: Buffer, format: ReportFormat, charset: string | undefined)
 
 // ---------------------------------------------------------------- XML
 
-const xmlParser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@_',
-  parseAttributeValue: false,
-  parseTagValue: false,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-  processEntities: true,
-  htmlEntities: false,
-  trimValues: true,
-});
+/**
+ * Read the report element's attributes and each child element's attributes
+ * in one pass of a strict (well-formedness checking) streaming parser: no
+ * document tree is built. Text and deeper elements are ignored, so newer
+ * agents may add them; an element given twice becomes a list, which the
+ * schema refuses by name.
+ */
+/** Reports are two levels deep; deeper elements are tolerated (newer agents) but not without end. */
+const MAX_XML_DEPTH = 32;
 
 function xmlToCandidate(xml: string): unknown {
   // Refused before any parsing, so no entity is ever expanded (billion laughs, external entities).
   if (/<!DOCTYPE/i.test(xml) || /<!ENTITY/i.test(xml)) {
     throw new InputError('DOCTYPE and entity declarations are not allowed in reports');
   }
-  const valid = XMLValidator.validate(xml);
-  if (valid !== true) {
-    throw new InputError(`malformed XML at line ${valid.err.line}, column ${valid.err.col}: ${valid.err.msg}`);
-  }
-  let document: Record<string, unknown>;
-  try {
-    document = xmlParser.parse(xml) as Record<string, unknown>;
-  } catch (err) {
-    throw new InputError(`malformed XML: ${(err as Error).message}`);
-  }
-  const roots = Object.keys(document);
-  if (roots.length !== 1 || roots[0] !== 'report') {
-    throw new InputError(`the root element must be <report>, got <${roots.join('>, <') || 'nothing'}>`);
-  }
-  const root = document.report;
-  if (Array.isArray(root)) throw new InputError('there must be exactly one <report> element');
-  if (root === null || typeof root !== 'object') return {};
-
-  const candidate: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(root)) {
-    if (key.startsWith('@_')) candidate[camelCase(key.slice(2))] = value;
-    else if (key !== '#text') candidate[key] = Array.isArray(value) ? value : attributesOf(value);
-  }
-  return candidate;
-}
-
-function attributesOf(element: unknown): Record<string, unknown> {
-  const attributes: Record<string, unknown> = {};
-  if (element && typeof element === 'object') {
-    for (const [key, value] of Object.entries(element)) {
-      if (key.startsWith('@_')) attributes[camelCase(key.slice(2))] = value;
+  const parser = new SaxesParser();
+  let candidate: Record<string, unknown> | null = null;
+  let rootName: string | null = null;
+  let depth = 0;
+  parser.on('error', (err) => {
+    throw new InputError(`malformed XML at line ${parser.line}, column ${parser.column + 1}: ${err.message.replace(/^\d+:\d+: /, '')}`);
+  });
+  parser.on('opentag', (tag) => {
+    if (++depth > MAX_XML_DEPTH) throw new InputError(`elements are nested more than ${MAX_XML_DEPTH} deep (line ${parser.line}); a report is flat`);
+    if (depth === 1) {
+      rootName = tag.name;
+      candidate = attributesOf(tag.attributes);
+    } else if (depth === 2 && candidate) {
+      const existing = candidate[tag.name];
+      const element = attributesOf(tag.attributes);
+      candidate[tag.name] = existing === undefined ? element : Array.isArray(existing) ? [...existing, element] : [existing, element];
     }
-  }
-  return attributes;
+  });
+  parser.on('closetag', () => {
+    depth--;
+  });
+  parser.write(xml).close();
+  if (rootName !== 'report') throw new InputError(`the root element must be <report>, got <${rootName ?? 'nothing'}>`);
+  return candidate ?? {};
 }
 
-const camelCase = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+/** Attribute names become the schema's keys (`generated-at` → `generatedAt`); the object has no prototype to pollute. */
+function attributesOf(attributes: Record<string, string>): Record<string, unknown> {
+  const result: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  for (const name in attributes) result[camelCase(name)] = attributes[name];
+  return result;
+}
+
+const camelCase = (name: string) => (name.indexOf('-') < 0 ? name : name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()));
 const kebabCase = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 // ---------------------------------------------------------------- JSON

@@ -178,4 +178,38 @@ describe('seed stories as timelines', () => {
     expect(sweep().opened).toBe(0);
     expect(openRules()).toEqual(['KodeksXmlMissing']);
   });
+  it('a report that pushes the deadline later leaves it early; the sweep visits then, finds nothing and moves it', async () => {
+    const nextCheck = () => t.db.$client.prepare('SELECT next_check_at FROM installations WHERE id = ?').pluck().get(fleet.installation.id) as number;
+    at('2023-02-15T10:00:00Z');
+    await report('<report id="first"><update operap-date="2023-02-15"/></report>');
+    sweep(); // the registration's deadline has passed: the sweep stores the exact one
+    const early = nextCheck();
+    expect(Math.abs(early - Date.parse('2023-02-17T10:00:00Z'))).toBeLessThan(1000); // 48 hours after the report
+    at('2023-02-16T10:00:00Z');
+    await report('<report id="second"><update operap-date="2023-02-16"/></report>');
+    expect(nextCheck()).toBe(early); // not rewritten by the report
+    clock.set(new Date(early));
+    expect(sweep()).toMatchObject({ checked: 1, opened: 0 });
+    const moved = nextCheck();
+    expect(moved).toBeGreaterThan(early);
+    // Silence is still measured from the second report.
+    clock.set(new Date(Date.parse('2023-02-16T10:00:00Z') + 2 * DAY - 60_000));
+    expect(sweep().opened).toBe(0);
+    clock.set(new Date(Date.parse('2023-02-16T10:00:00Z') + 2 * DAY + 60_000));
+    expect(openRules()).not.toContain('KodeksXmlMissing');
+    sweep();
+    expect(openRules()).toContain('KodeksXmlMissing');
+  });
+
+  it('a report that brings a deadline sooner stores it at once', async () => {
+    const nextCheck = () => t.db.$client.prepare('SELECT next_check_at FROM installations WHERE id = ?').pluck().get(fleet.installation.id) as number;
+    at('2023-02-15T10:00:00Z');
+    await report('<report id="fresh"><update operap-date="2023-02-15"/></report>');
+    sweep();
+    const before = nextCheck();
+    // An operap three days old is stale within the day: the deadline comes sooner than before.
+    at('2023-02-15T11:00:00Z');
+    await report('<report id="old-operap"><update operap-date="2023-02-13"/></report>');
+    expect(nextCheck()).toBeLessThan(before);
+  });
 });
