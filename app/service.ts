@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../core/clock.ts';
 import type { BotSettings } from '../bot/context.ts';
 import { startTelegram, type TelegramRuntime } from '../bot/runtime.ts';
+import { startCheckpointer } from '../db/checkpointer.ts';
 import { closeDb, openDb, type DB } from '../db/open.ts';
 import { Dispatcher, type Delivery } from '../delivery/dispatcher.ts';
 import { TelegramDelivery } from '../delivery/telegram.ts';
@@ -45,6 +46,7 @@ export interface ServiceDeps {
 export async function startService(config: Config, deps: ServiceDeps): Promise<Service> {
   const { clock, logger } = deps;
   const db = openDb(config.DATABASE_PATH, { busyTimeoutMs: config.DB_BUSY_TIMEOUT });
+  const checkpointer = startCheckpointer(db, { intervalMs: 1_000, logger });
   const settings = incidentSettings(config, new ClockWatch());
   const digestSettings = { tz: config.DIGEST_TZ, salesMinDays: config.SALES_SIGNAL_DAYS };
   const botSettings: BotSettings = {
@@ -118,6 +120,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     url = await http.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
   } catch (err) {
     await telegram?.stop();
+    await checkpointer.stop();
     closeDb(db);
     throw err;
   }
@@ -163,6 +166,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
       await http.close();
       await scheduler.stop();
       await dispatcher?.stop();
+      await checkpointer.stop();
       closeDb(db);
       logger.info('dozor stopped');
     })());
