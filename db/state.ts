@@ -1,7 +1,7 @@
 import { eq, getTableColumns, inArray } from 'drizzle-orm';
 import type { InstallationState } from '../core/state.ts';
 import type { Queryable } from './open.ts';
-import { prepared, rootOf, toSqlParams } from './prepared.ts';
+import { prepared, rootOf } from './prepared.ts';
 import { installationState } from './schema.ts';
 
 type StateRow = typeof installationState.$inferSelect;
@@ -11,7 +11,7 @@ export function getState(db: Queryable, installationId: number): InstallationSta
   if (root) {
     // The intake reads this for every report: a raw statement, mapped by hand.
     const raw = prepared(root, 'state.get', (d) =>
-      d.$client.prepare<[number], Record<string, unknown>>(`SELECT ${STATE_SELECT} FROM installation_state WHERE installation_id = ?`),
+      d.$client.prepare<[number], RawStateRow>(`SELECT ${STATE_SELECT} FROM installation_state WHERE installation_id = ?`),
     ).get(installationId);
     return raw ? fromRawRow(raw) : null;
   }
@@ -28,7 +28,6 @@ export function getStates(db: Queryable, installationIds: number[]): Map<number,
 }
 
 export function saveState(db: Queryable, installationId: number, state: InstallationState): void {
-  const row = toRow(installationId, state);
   const root = rootOf(db);
   if (root) {
     // Raw SQL: drizzle's placeholders cannot carry null into a timestamp column.
@@ -39,9 +38,10 @@ export function saveState(db: Queryable, installationId: number, state: Installa
         `INSERT INTO installation_state (${columns.map((c) => c.name).join(', ')}) VALUES (${columns.map((c) => `@${c.key}`).join(', ')})
          ON CONFLICT (installation_id) DO UPDATE SET ${updates.join(', ')}`,
       );
-    }).run(toSqlParams(row));
+    }).run(toSqlRow(installationId, state));
     return;
   }
+  const row = toRow(installationId, state);
   const { installationId: _key, ...changes } = row;
   db.insert(installationState)
     .values(row)
@@ -49,21 +49,35 @@ export function saveState(db: Queryable, installationId: number, state: Installa
     .run();
 }
 
-const STATE_COLUMNS = Object.entries(getTableColumns(installationState)).map(([key, column]) => ({
-  key,
-  name: column.name,
-  kind: column.name.endsWith('_at') ? 'date' : column.getSQLType() === 'integer' && column.dataType === 'boolean' ? 'flag' : 'value',
-}));
-const STATE_SELECT = STATE_COLUMNS.map((c) => `${c.name} AS "${c.key}"`).join(', ');
+const STATE_SELECT = Object.entries(getTableColumns(installationState))
+  .map(([key, column]) => `${column.name} AS "${key}"`)
+  .join(', ');
 
-function fromRawRow(raw: Record<string, unknown>): InstallationState {
-  const state = { lastReceivedAt: new Date(raw.lastReceivedAt as number), lastGeneratedAt: raw.lastGeneratedAt === null ? null : new Date(raw.lastGeneratedAt as number) } as InstallationState;
-  const target = state as unknown as Record<string, unknown>;
-  for (const column of STATE_COLUMNS) {
-    const value = raw[column.key];
-    if (value === null || column.key === 'installationId' || column.key === 'lastReceivedAt' || column.key === 'lastGeneratedAt') continue;
-    target[column.key] = column.kind === 'date' ? new Date(value as number) : column.kind === 'flag' ? value === 1 : value;
-  }
+type RawStateRow = ReturnType<typeof toSqlRow>;
+
+/** A raw row back to the state, by hand: read for every report. Absent facts stay absent (not null). */
+function fromRawRow(r: RawStateRow): InstallationState {
+  const state: InstallationState = {
+    lastReceivedAt: new Date(r.lastReceivedAt as number),
+    lastGeneratedAt: r.lastGeneratedAt === null ? null : new Date(r.lastGeneratedAt as number),
+  };
+  if (r.shellVersion !== null) state.shellVersion = r.shellVersion as string;
+  if (r.updateNumber !== null) state.updateNumber = r.updateNumber as number;
+  if (r.operapDate !== null) state.operapDate = r.operapDate as string;
+  if (r.serviceState !== null) state.serviceState = r.serviceState as NonNullable<InstallationState['serviceState']>;
+  if (r.serviceAccount !== null) state.serviceAccount = r.serviceAccount as NonNullable<InstallationState['serviceAccount']>;
+  if (r.senselockState !== null) state.senselockState = r.senselockState as NonNullable<InstallationState['senselockState']>;
+  if (r.kitAssembled !== null) state.kitAssembled = r.kitAssembled === 1;
+  if (r.dailyUpdate !== null) state.dailyUpdate = r.dailyUpdate === 1;
+  if (r.copybaseweb !== null) state.copybaseweb = r.copybaseweb === 1;
+  if (r.storagePath !== null) state.storagePath = r.storagePath as string;
+  if (r.storageReachable !== null) state.storageReachable = r.storageReachable === 1;
+  if (r.licenseLimit !== null) state.licenseLimit = r.licenseLimit as number;
+  if (r.licensePeak !== null) state.licensePeak = r.licensePeak as number;
+  if (r.licenseExhausted !== null) state.licenseExhausted = r.licenseExhausted as number;
+  if (r.previousShellVersion !== null) state.previousShellVersion = r.previousShellVersion as string;
+  if (r.shellVersionChangedAt !== null) state.shellVersionChangedAt = new Date(r.shellVersionChangedAt as number);
+  if (r.lastHealthyAt !== null) state.lastHealthyAt = new Date(r.lastHealthyAt as number);
   return state;
 }
 
@@ -74,6 +88,35 @@ function fromRow(row: StateRow): InstallationState {
     if (value !== null) (state as unknown as Record<string, unknown>)[key] = value;
   }
   return state;
+}
+
+const ms = (date: Date | null | undefined) => (date ? date.getTime() : null);
+const bit = (flag: boolean | undefined) => (flag === undefined ? null : flag ? 1 : 0);
+
+/** The row as SQLite stores it (dates as epoch milliseconds, flags as 0/1), for the raw statement: written for every report. */
+function toSqlRow(installationId: number, s: InstallationState): Record<keyof StateRow, string | number | null> {
+  return {
+    installationId,
+    lastReceivedAt: s.lastReceivedAt.getTime(),
+    lastGeneratedAt: ms(s.lastGeneratedAt),
+    shellVersion: s.shellVersion ?? null,
+    updateNumber: s.updateNumber ?? null,
+    operapDate: s.operapDate ?? null,
+    serviceState: s.serviceState ?? null,
+    serviceAccount: s.serviceAccount ?? null,
+    senselockState: s.senselockState ?? null,
+    kitAssembled: bit(s.kitAssembled),
+    dailyUpdate: bit(s.dailyUpdate),
+    copybaseweb: bit(s.copybaseweb),
+    storagePath: s.storagePath ?? null,
+    storageReachable: bit(s.storageReachable),
+    licenseLimit: s.licenseLimit ?? null,
+    licensePeak: s.licensePeak ?? null,
+    licenseExhausted: s.licenseExhausted ?? null,
+    previousShellVersion: s.previousShellVersion ?? null,
+    shellVersionChangedAt: ms(s.shellVersionChangedAt),
+    lastHealthyAt: ms(s.lastHealthyAt),
+  };
 }
 
 function toRow(installationId: number, s: InstallationState): StateRow {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentReport } from '../core/report.ts';
-import { applyReport } from '../core/state.ts';
+import { applyReport, type InstallationState } from '../core/state.ts';
+import { getState, saveState } from '../db/state.ts';
+import { seedFleet, testDb } from './helpers.ts';
 
 const report = (generatedAt: string | null, facts: AgentReport['facts'], reportId = 'r'): AgentReport => ({
   reportId,
@@ -55,5 +57,42 @@ describe('applyReport', () => {
   it('takes the latest arrival as the last receipt, even when the server clock went back', () => {
     const current = applyReport(null, report(null, {}), t1);
     expect(applyReport(current, report(null, {}), t0).lastReceivedAt).toEqual(t0);
+  });
+});
+
+describe('state in the database', () => {
+  it('comes back exactly as saved, every fact and flag included, absent facts absent', () => {
+    const t = testDb();
+    try {
+      const { installation } = seedFleet({ db: t.db, clock: () => new Date('2023-02-15T06:00:00Z'), actor: 'test' });
+      const full: InstallationState = {
+        lastReceivedAt: new Date('2023-02-15T06:00:00Z'),
+        lastGeneratedAt: new Date('2023-02-15T05:59:00Z'),
+        shellVersion: '6.4.3.59',
+        updateNumber: 2251,
+        operapDate: '2023-02-14',
+        serviceState: 'running',
+        serviceAccount: 'user',
+        senselockState: 'lost',
+        kitAssembled: false,
+        dailyUpdate: true,
+        copybaseweb: false,
+        storagePath: '\\\\nas\\kodeks',
+        storageReachable: true,
+        licenseLimit: 10,
+        licensePeak: 7,
+        licenseExhausted: 0,
+        previousShellVersion: '6.4.2.73',
+        shellVersionChangedAt: new Date('2023-02-10T08:00:00Z'),
+        lastHealthyAt: new Date('2023-02-09T08:00:00Z'),
+      };
+      saveState(t.db, installation.id, full);
+      expect(getState(t.db, installation.id)).toStrictEqual(full);
+      const bare: InstallationState = { lastReceivedAt: new Date('2023-02-16T06:00:00Z'), lastGeneratedAt: null };
+      saveState(t.db, installation.id, bare);
+      expect(getState(t.db, installation.id)).toStrictEqual(bare);
+    } finally {
+      t.close();
+    }
   });
 });
