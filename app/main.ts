@@ -26,11 +26,12 @@ const service = await startService(config, { clock: systemClock, logger }).catch
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     logger.info({ signal }, 'stopping');
+    // The log is flushed before exiting, so its last lines ("dozor stopped") are not lost.
     service.stop().then(
-      () => process.exit(0),
+      () => logger.flush(() => process.exit(0)),
       (err: unknown) => {
         logger.error({ err }, 'unclean stop');
-        process.exit(1);
+        logger.flush(() => process.exit(1));
       },
     );
   });

@@ -41,6 +41,8 @@ export function startCheckpointer(db: DB, options: { intervalMs: number; logger:
       if (stopped) return;
       stopped = true;
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      // Referenced again while it finishes: otherwise, with everything else closed, the process would end first.
+      worker.ref();
       worker.postMessage('stop');
       await exited;
       if (client.open) client.pragma(`wal_autocheckpoint = ${AUTO_CHECKPOINT_PAGES}`);

@@ -19,7 +19,8 @@ export function startServiceProcess(env: Record<string, string>, timeoutMs = 20_
   const log: string[] = [];
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // 'close', not 'exit': the last lines the process wrote are read by then.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`service did not start in time: ${stderr}\n${log.join('\n')}`)), timeoutMs);
     void exited.then((code) => {
