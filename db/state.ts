@@ -1,6 +1,6 @@
 import { eq, getTableColumns, inArray } from 'drizzle-orm';
 import type { InstallationState } from '../core/state.ts';
-import type { Queryable } from './open.ts';
+import type { DB, Queryable } from './open.ts';
 import { prepared, rootOf } from './prepared.ts';
 import { installationState } from './schema.ts';
 
@@ -27,26 +27,16 @@ export function getStates(db: Queryable, installationIds: number[]): Map<number,
   return result;
 }
 
-export function saveState(db: Queryable, installationId: number, state: InstallationState): void {
-  const root = rootOf(db);
-  if (root) {
-    // Raw SQL: drizzle's placeholders cannot carry null into a timestamp column.
-    prepared(root, 'state.save', (d) => {
-      const columns = Object.entries(getTableColumns(installationState)).map(([key, column]) => ({ key, name: column.name }));
-      const updates = columns.filter((c) => c.key !== 'installationId').map((c) => `${c.name} = excluded.${c.name}`);
-      return d.$client.prepare(
-        `INSERT INTO installation_state (${columns.map((c) => c.name).join(', ')}) VALUES (${columns.map((c) => `@${c.key}`).join(', ')})
-         ON CONFLICT (installation_id) DO UPDATE SET ${updates.join(', ')}`,
-      );
-    }).run(toSqlRow(installationId, state));
-    return;
-  }
-  const row = toRow(installationId, state);
-  const { installationId: _key, ...changes } = row;
-  db.insert(installationState)
-    .values(row)
-    .onConflictDoUpdate({ target: installationState.installationId, set: changes })
-    .run();
+/** Store an installation's state: written for every report, by a raw statement with the row converted by hand. */
+export function saveState(db: DB, installationId: number, state: InstallationState): void {
+  prepared(db, 'state.save', (d) => {
+    const columns = Object.entries(getTableColumns(installationState)).map(([key, column]) => ({ key, name: column.name }));
+    const updates = columns.filter((c) => c.key !== 'installationId').map((c) => `${c.name} = excluded.${c.name}`);
+    return d.$client.prepare(
+      `INSERT INTO installation_state (${columns.map((c) => c.name).join(', ')}) VALUES (${columns.map((c) => `@${c.key}`).join(', ')})
+       ON CONFLICT (installation_id) DO UPDATE SET ${updates.join(', ')}`,
+    );
+  }).run(toSqlRow(installationId, state));
 }
 
 const STATE_SELECT = Object.entries(getTableColumns(installationState))
@@ -93,7 +83,7 @@ function fromRow(row: StateRow): InstallationState {
 const ms = (date: Date | null | undefined) => (date ? date.getTime() : null);
 const bit = (flag: boolean | undefined) => (flag === undefined ? null : flag ? 1 : 0);
 
-/** The row as SQLite stores it (dates as epoch milliseconds, flags as 0/1), for the raw statement: written for every report. */
+/** The row as SQLite stores it (dates as epoch milliseconds, flags as 0/1). */
 function toSqlRow(installationId: number, s: InstallationState): Record<keyof StateRow, string | number | null> {
   return {
     installationId,
@@ -116,30 +106,5 @@ function toSqlRow(installationId: number, s: InstallationState): Record<keyof St
     previousShellVersion: s.previousShellVersion ?? null,
     shellVersionChangedAt: ms(s.shellVersionChangedAt),
     lastHealthyAt: ms(s.lastHealthyAt),
-  };
-}
-
-function toRow(installationId: number, s: InstallationState): StateRow {
-  return {
-    installationId,
-    lastReceivedAt: s.lastReceivedAt,
-    lastGeneratedAt: s.lastGeneratedAt,
-    shellVersion: s.shellVersion ?? null,
-    updateNumber: s.updateNumber ?? null,
-    operapDate: s.operapDate ?? null,
-    serviceState: s.serviceState ?? null,
-    serviceAccount: s.serviceAccount ?? null,
-    senselockState: s.senselockState ?? null,
-    kitAssembled: s.kitAssembled ?? null,
-    dailyUpdate: s.dailyUpdate ?? null,
-    copybaseweb: s.copybaseweb ?? null,
-    storagePath: s.storagePath ?? null,
-    storageReachable: s.storageReachable ?? null,
-    licenseLimit: s.licenseLimit ?? null,
-    licensePeak: s.licensePeak ?? null,
-    licenseExhausted: s.licenseExhausted ?? null,
-    previousShellVersion: s.previousShellVersion ?? null,
-    shellVersionChangedAt: s.shellVersionChangedAt ?? null,
-    lastHealthyAt: s.lastHealthyAt ?? null,
   };
 }
