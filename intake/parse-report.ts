@@ -61,6 +61,9 @@ function decode(body: Buffer, format: ReportFormat, charset: string | undefined)
 
 // ---------------------------------------------------------------- XML
 
+/** Reports are two levels deep; deeper elements are tolerated (newer agents) but not without end. */
+const MAX_XML_DEPTH = 32;
+
 /**
  * Read the report element's attributes and each child element's attributes
  * in one pass of a strict (well-formedness checking) streaming parser: no
@@ -68,9 +71,6 @@ function decode(body: Buffer, format: ReportFormat, charset: string | undefined)
  * agents may add them; an element given twice becomes a list, which the
  * schema refuses by name.
  */
-/** Reports are two levels deep; deeper elements are tolerated (newer agents) but not without end. */
-const MAX_XML_DEPTH = 32;
-
 function xmlToCandidate(xml: string): unknown {
   // Refused before any parsing, so no entity is ever expanded (billion laughs, external entities).
   if (/<!DOCTYPE/i.test(xml) || /<!ENTITY/i.test(xml)) {
