@@ -101,9 +101,9 @@ for (const size of SIZES) {
   const db = openDb(database);
   // A sweep where every installation is due: the worst case. The first one opens the incidents of
   // the silent 1%; the one measured is the steady state that follows.
-  db.$client.prepare('UPDATE installations SET next_check_at = ?').run(now.getTime());
+  db.$client.prepare('UPDATE check_schedule SET due_at = ?').run(now.getTime());
   const firstSweep = time(() => runSweep({ db, settings: DEFAULT_INCIDENT_SETTINGS }, new Date()));
-  db.$client.prepare('UPDATE installations SET next_check_at = ?').run(Date.now());
+  db.$client.prepare('UPDATE check_schedule SET due_at = ?').run(Date.now());
   const sweep = time(() => runSweep({ db, settings: DEFAULT_INCIDENT_SETTINGS }, new Date()));
   const idleSweep = time(() => runSweep({ db, settings: DEFAULT_INCIDENT_SETTINGS }, new Date()), 5);
 

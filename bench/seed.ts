@@ -17,9 +17,10 @@ export function seedBenchFleet(db: DB, size: number, now: Date): void {
   const insertUser = sqlite.prepare('INSERT INTO users (telegram_id, name, role, lead_id, active, created_at) VALUES (?, ?, ?, ?, 1, ?)');
   const insertClient = sqlite.prepare('INSERT INTO clients (id, name, inn, manager_id, chat_id, created_at) VALUES (?, ?, ?, ?, NULL, ?)');
   const insertInstallation = sqlite.prepare(
-    `INSERT INTO installations (id, client_id, name, kind, host, ip, url, provider, tz, token_hash, token_issued_at, thresholds, monitoring_enabled, next_check_at, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, NULL, ?, 'Europe/Moscow', ?, ?, '{}', 1, ?, ?)`,
+    `INSERT INTO installations (id, client_id, name, kind, host, ip, url, provider, tz, token_hash, token_issued_at, thresholds, monitoring_enabled, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, NULL, ?, 'Europe/Moscow', ?, ?, '{}', 1, ?)`,
   );
+  const insertSchedule = sqlite.prepare('INSERT INTO check_schedule (installation_id, due_at) VALUES (?, ?)');
   const insertState = sqlite.prepare(
     `INSERT INTO installation_state (installation_id, last_received_at, last_generated_at, shell_version, update_number, operap_date, service_state, service_account,
        senselock_state, kit_assembled, daily_update, copybaseweb, storage_path, storage_reachable, license_limit, license_peak, license_exhausted, last_healthy_at)
@@ -43,7 +44,8 @@ export function seedBenchFleet(db: DB, size: number, now: Date): void {
       const silent = i % 100 === 0;
       const lastReport = silent ? t - 3 * 86_400_000 : t - (i % 3600) * 1000;
       insertInstallation.run(i, clientId, i % 2 ? 'Сервер офиса' : 'Облако', i % 2 ? 'network' : 'cloud', `host${i}.example.ru`, `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
-        i % 2 ? null : 'Техэксперт.Облако', hashAgentToken(BENCH_TOKEN(i)), t, lastReport + 2 * 86_400_000, t - 30 * 86_400_000);
+        i % 2 ? null : 'Техэксперт.Облако', hashAgentToken(BENCH_TOKEN(i)), t, t - 30 * 86_400_000);
+      insertSchedule.run(i, lastReport + 2 * 86_400_000);
       insertState.run(i, lastReport, lastReport, i % 100 === 1 ? '6.4.2.73' : '6.4.3.59', today, lastReport);
     }
   })();

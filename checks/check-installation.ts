@@ -1,10 +1,11 @@
 import { reconcile, type ActiveIncident } from '../core/incidents.ts';
-import { evaluateInstallation, getRule, RULE_IDS, RULES, type Evaluation, type ThresholdValue } from '../core/rules.ts';
+import { evaluateInstallation, getRule, RULE_IDS, TIME_BASED_RULES, type Evaluation, type ThresholdValue } from '../core/rules.ts';
 import type { Silence } from '../core/silences.ts';
 import { listActiveRules, type Incident } from '../db/incidents.ts';
-import type { Queryable } from '../db/open.ts';
+import type { DB, Queryable } from '../db/open.ts';
 import { getPolicy, type Policy } from '../db/policies.ts';
-import { getInstallation, setNextCheck } from '../db/installations.ts';
+import { getNextCheck, setNextCheck } from '../db/check-schedule.ts';
+import { getInstallation } from '../db/installations.ts';
 import type { InstallationState } from '../core/state.ts';
 import { getState } from '../db/state.ts';
 import { activeSilences, loadSubject, openIncident, resolveIncident } from '../incidents/lifecycle.ts';
@@ -12,7 +13,7 @@ import type { IncidentSettings } from '../incidents/settings.ts';
 
 /** The catalogue's rules are judged here; incidents from other sources (probes, Alertmanager) are left alone. */
 const CATALOGUE = new Set<string>(RULE_IDS);
-const TIME_RULES = new Set<string>(RULES.filter((r) => r.timeBased).map((r) => r.id));
+const TIME_RULES = new Set<string>(TIME_BASED_RULES.map((r) => r.id));
 /** While the clock is not to be trusted, time-based rules neither open nor resolve anything. */
 const CATALOGUE_WITHOUT_TIME = new Set<string>(RULE_IDS.filter((id) => !TIME_RULES.has(id)));
 
@@ -38,16 +39,15 @@ export interface InstallationSettings {
   tz: string;
   thresholds: Record<string, ThresholdValue>;
   monitoringEnabled: boolean;
-  nextCheckAt: Date | null;
 }
 
 /**
  * Judge one installation by every rule and bring its incidents in line: open
  * what now holds, resolve what no longer does, and note when to look again.
- * Runs inside the caller's transaction (the intake's, or the sweep's).
+ * Runs inside the caller's transaction, on the database itself (the intake's).
  */
 export function checkInstallation(
-  tx: Queryable,
+  tx: DB,
   settings: IncidentSettings,
   installationId: number,
   now: Date,
@@ -64,51 +64,76 @@ export function checkInstallation(
     now,
     blind: settings.clockWatch?.blind ?? null,
   });
-  return applyEvaluation(tx, settings, installation, listActiveRules(tx, installationId), evaluation, now, shared, undefined, 'earlier-only');
+  // The stored deadline is read here, inside the transaction: a sweep or an earlier report of the same batch may have moved it.
+  const scheduled = { id: installationId, nextCheckAt: getNextCheck(tx, installationId) };
+  return applyEvaluation(tx, settings, scheduled, listActiveRules(tx, installationId), evaluation, now, { shared, deadlines: 'earlier-only' });
 }
 
-/**
- * Bring an installation's incidents in line with an evaluation: open what now
- * holds, resolve what no longer does, note when to look again. Shared by the
- * single check (intake) and the bulk sweep.
- */
-export function applyEvaluation(
-  db: Queryable,
-  settings: IncidentSettings,
-  installation: { id: number; nextCheckAt: Date | null },
-  active: readonly ActiveIncident[],
-  evaluation: Evaluation,
-  now: Date,
-  shared: SharedLookups = {},
+/** Which rules an evaluation judged: a report judges every rule; a scheduled check, unless asked for more, only the time-based ones. */
+export type Judged = 'all' | 'time-based';
+
+/** Where an installation stands in the check schedule, as read before judging it. */
+export interface Scheduled {
+  id: number;
+  nextCheckAt: Date | null;
+  /** The schedule asked for every rule to be judged (settings changed, or an incident was closed by hand). */
+  allRules?: boolean;
+}
+
+export interface ApplyOptions {
+  judged?: Judged;
+  shared?: SharedLookups;
   /** Collects next-check changes for the caller to write in bulk; written at once when absent. */
-  nextChecks?: { id: number; at: number | null }[],
+  nextChecks?: { id: number; at: number | null }[];
   /**
    * `exact` (the sweep) stores the new deadline whatever it is. `earlier-only`
    * (a report) stores it only when it comes sooner than the stored one: a report
    * mostly pushes deadlines later (the missing-report clock restarts), and a
    * deadline left early costs one sweep visit that finds nothing and moves it,
-   * once per period, instead of an index write on every report.
+   * once per period, instead of a write on every report.
    */
-  deadlines: 'exact' | 'earlier-only' = 'exact',
+  deadlines?: 'exact' | 'earlier-only';
+}
+
+const SCOPES: Record<Judged, { trusted: ReadonlySet<string>; suspended: ReadonlySet<string> }> = {
+  all: { trusted: CATALOGUE, suspended: CATALOGUE_WITHOUT_TIME },
+  'time-based': { trusted: TIME_RULES, suspended: new Set() },
+};
+
+/**
+ * Bring an installation's incidents in line with an evaluation: open what now
+ * holds, resolve what no longer does, note when to look again. Shared by the
+ * single check (intake) and the bulk sweep. Only the rules that were judged
+ * open or resolve anything.
+ */
+export function applyEvaluation(
+  db: Queryable,
+  settings: IncidentSettings,
+  scheduled: Scheduled,
+  active: readonly ActiveIncident[],
+  evaluation: Evaluation,
+  now: Date,
+  { judged = 'all', shared = {}, nextChecks, deadlines = 'exact' }: ApplyOptions = {},
 ): CheckOutcome {
   const outcome: CheckOutcome = { opened: [], resolved: [] };
   const suspended = settings.clockWatch?.timeRulesSuspended(now.getTime()) ?? false;
   const firing = suspended ? new Map([...evaluation.firing].filter(([ruleId]) => !TIME_RULES.has(ruleId))) : evaluation.firing;
-  const { open, resolve } = reconcile(active, firing, suspended ? CATALOGUE_WITHOUT_TIME : CATALOGUE);
+  const { open, resolve } = reconcile(active, firing, suspended ? SCOPES[judged].suspended : SCOPES[judged].trusted);
   if (open.length > 0) {
-    const subject = loadSubject(db, installation.id);
+    const subject = loadSubject(db, scheduled.id);
     const silences = shared.silences ?? activeSilences(db, now);
     for (const { ruleId, facts } of open) {
       outcome.opened.push(openIncident(db, settings, subject, { ruleId, severity: getRule(ruleId).severity, facts }, now, silences));
     }
   }
   for (const incident of resolve) outcome.resolved.push(resolveIncident(db, incident.id, 'system', 'cleared', now));
-  const stored = installation.nextCheckAt?.getTime() ?? null;
+  const stored = scheduled.nextCheckAt?.getTime() ?? null;
   const next = evaluation.recheckAt?.getTime() ?? null;
-  const write = deadlines === 'exact' ? stored !== next : next !== null && (stored === null || next < stored);
+  // A request to judge every rule is answered now, so the schedule row is rewritten whatever the deadline.
+  const write = scheduled.allRules || (deadlines === 'exact' ? stored !== next : next !== null && (stored === null || next < stored));
   if (write) {
-    if (nextChecks) nextChecks.push({ id: installation.id, at: evaluation.recheckAt?.getTime() ?? null });
-    else setNextCheck(db, installation.id, evaluation.recheckAt);
+    if (nextChecks) nextChecks.push({ id: scheduled.id, at: next });
+    else setNextCheck(db, scheduled.id, evaluation.recheckAt);
   }
   return outcome;
 }

@@ -207,6 +207,9 @@ export const RULES: readonly Rule[] = [
   versionChangeIncomplete,
 ];
 
+/** The rules a scheduled check judges: a report judges the others as it arrives. */
+export const TIME_BASED_RULES: readonly Rule[] = RULES.filter((r) => r.timeBased);
+
 const BY_ID = new Map<string, Rule>(RULES.map((r) => [r.id, r]));
 
 export function isRuleId(id: string): id is RuleId {
@@ -232,11 +235,11 @@ export interface Evaluation {
   recheckAt: Date | null;
 }
 
-/** Every rule against one installation. Pure: same input, same answer. */
-export function evaluateInstallation(input: EvaluationInput): Evaluation {
+/** The rules (every one unless told) against one installation. Pure: same input, same answer. */
+export function evaluateInstallation(input: EvaluationInput, rules: readonly Rule[] = RULES): Evaluation {
   const firing = new Map<RuleId, Facts>();
   let recheckAt: number | null = null;
-  for (const rule of RULES) {
+  for (const rule of rules) {
     const outcome = rule.evaluate({
       installation: input.installation,
       state: input.state,

@@ -1,7 +1,7 @@
 import { asc, eq, getTableColumns, sql } from 'drizzle-orm';
 import type { ThresholdValue } from '../core/rules.ts';
 import type { DB, Queryable } from './open.ts';
-import { prepared, rootOf, toSqlValue } from './prepared.ts';
+import { prepared, rootOf } from './prepared.ts';
 import { clients, installations } from './schema.ts';
 
 export type Installation = typeof installations.$inferSelect;
@@ -49,14 +49,13 @@ export interface TokenOwner {
   monitoringEnabled: boolean;
   createdAt: Date;
   thresholds: Record<string, ThresholdValue>;
-  nextCheckAt: Date | null;
 }
 
 export function findInstallationByTokenHash(db: DB, tokenHash: string): TokenOwner | undefined {
   // Every report asks this: a raw statement, mapped by hand (drizzle's row mapping costs more than the query).
   const row = prepared(db, 'installation.byTokenHash', (d) =>
-    d.$client.prepare<[string], { id: number; tokenHash: string; tz: string; monitoringEnabled: number; createdAt: number; thresholds: string; nextCheckAt: number | null }>(
-      `SELECT id, token_hash AS tokenHash, tz, monitoring_enabled AS monitoringEnabled, created_at AS createdAt, thresholds, next_check_at AS nextCheckAt
+    d.$client.prepare<[string], { id: number; tokenHash: string; tz: string; monitoringEnabled: number; createdAt: number; thresholds: string }>(
+      `SELECT id, token_hash AS tokenHash, tz, monitoring_enabled AS monitoringEnabled, created_at AS createdAt, thresholds
        FROM installations WHERE token_hash = ?`,
     ),
   ).get(tokenHash);
@@ -68,29 +67,7 @@ export function findInstallationByTokenHash(db: DB, tokenHash: string): TokenOwn
     monitoringEnabled: row.monitoringEnabled === 1,
     createdAt: new Date(row.createdAt),
     thresholds: row.thresholds === '{}' ? {} : (JSON.parse(row.thresholds) as Record<string, ThresholdValue>),
-    nextCheckAt: row.nextCheckAt === null ? null : new Date(row.nextCheckAt),
   };
-}
-
-/** When the time-based rules are due to look at an installation again, as stored now. */
-export function getNextCheck(db: DB, id: number): Date | null {
-  const at = prepared(db, 'installation.nextCheck', (d) =>
-    d.$client.prepare<[number], number | null>('SELECT next_check_at FROM installations WHERE id = ?').pluck(),
-  ).get(id);
-  return at === null || at === undefined ? null : new Date(at);
-}
-
-/** Note when the time-based rules must look at an installation again. */
-export function setNextCheck(db: Queryable, id: number, at: Date | null): void {
-  const root = rootOf(db);
-  if (root) {
-    prepared(root, 'installation.setNextCheck', (d) => d.$client.prepare('UPDATE installations SET next_check_at = ? WHERE id = ?')).run(
-      toSqlValue(at),
-      id,
-    );
-    return;
-  }
-  db.update(installations).set({ nextCheckAt: at }).where(eq(installations.id, id)).run();
 }
 
 export function updateInstallation(

@@ -81,16 +81,33 @@ export const installations = sqliteTable(
     /** Per-installation rule threshold overrides: rule id -> milliseconds or a minimum version. */
     thresholds: text('thresholds', { mode: 'json' }).$type<Record<string, ThresholdValue>>().notNull().default({}),
     monitoringEnabled: flag('monitoring_enabled').notNull().default(true),
-    /** When the time-based rules must look at this installation again; the sweep finds due ones by index. */
-    nextCheckAt: timestamp('next_check_at'),
     createdAt: createdAt(),
   },
   (t) => [
     uniqueIndex('installations_token_hash_uq').on(t.tokenHash),
     uniqueIndex('installations_client_name_uq').on(t.clientId, t.name),
-    index('installations_next_check_idx').on(t.nextCheckAt),
   ],
 );
+
+/**
+ * When the rules must look at a monitored installation again without a new
+ * report: a row per installation that has such a moment, none otherwise.
+ * Usually only the time-based rules are due then (a report judges the others
+ * as it arrives); `all_rules` asks for every rule, after something other than
+ * a report changed what they would say: a threshold, a policy, monitoring
+ * turned on, an incident closed by hand. Kept
+ * apart from `installations` and without an index on `due_at` on purpose: a
+ * sweep rewrites a deadline for every installation it judges, and rewriting
+ * narrow rows costs a fraction of rewriting wide ones plus an index entry each,
+ * while scanning 100,000 narrow rows for due ones takes milliseconds.
+ */
+export const checkSchedule = sqliteTable('check_schedule', {
+  installationId: integer('installation_id')
+    .primaryKey()
+    .references(() => installations.id, { onDelete: 'cascade' }),
+  dueAt: timestamp('due_at').notNull(),
+  allRules: flag('all_rules').notNull().default(false),
+});
 
 /** Every accepted report, as normalised facts. Pruned by age. */
 export const reports = sqliteTable(

@@ -9,69 +9,61 @@ export interface SweepRow {
   createdAt: Date;
   tz: string;
   thresholds: Record<string, ThresholdValue>;
-  nextCheckAt: Date | null;
+  nextCheckAt: Date;
+  /** Every rule is to be judged, not only the time-based ones. */
+  allRules: boolean;
   state: InstallationState | null;
   active: { id: number; ruleId: string }[];
 }
 
-/** Ids of the monitored installations whose next check is due (by index). */
-export function dueInstallationIds(db: DB, now: Date): number[] {
-  return prepared(db, 'sweep.due', (d) =>
-    d.$client.prepare<[number], { id: number }>('SELECT id FROM installations WHERE monitoring_enabled = 1 AND next_check_at <= ? ORDER BY next_check_at'),
-  )
-    .all(now.getTime())
-    .map((r) => r.id);
-}
-
 /** The columns the rules read, in the order rows come back as arrays (no per-row objects from the driver). */
 const COLUMNS = [
-  'i.id', 'i.created_at', 'i.tz', 'i.thresholds', 'i.next_check_at',
+  'i.id', 'i.created_at', 'i.tz', 'i.thresholds', 'd.due_at',
   's.last_received_at', 's.last_generated_at', 's.shell_version', 's.operap_date', 's.service_state', 's.senselock_state',
   's.kit_assembled', 's.daily_update', 's.copybaseweb', 's.storage_reachable', 's.storage_path', 's.service_account',
-  's.previous_shell_version', 's.shell_version_changed_at', 's.last_healthy_at',
+  's.previous_shell_version', 's.shell_version_changed_at', 's.last_healthy_at', 'd.all_rules',
 ] as const;
 type RawRow = [
-  number, number, string, string, number | null,
+  number, number, string, string, number,
   number | null, number | null, string | null, string | null, InstallationState['serviceState'] | null, InstallationState['senselockState'] | null,
   number | null, number | null, number | null, number | null, string | null, InstallationState['serviceAccount'] | null,
-  string | null, number | null, number | null,
+  string | null, number | null, number | null, number,
 ];
 
-/** The rows for a set of installations, in one query (ids passed as a JSON array). */
-export function loadSweepRows(db: DB, ids: number[]): SweepRow[] {
+/**
+ * The next `limit` monitored installations due at `now` with ids above
+ * `afterId`, in id order, in one query: the sweep walks the schedule this way,
+ * batch by batch, each in its own transaction.
+ */
+export function loadDueRows(db: DB, now: Date, afterId: number, limit: number): SweepRow[] {
   const statement = prepared(db, 'sweep.rows', (d) =>
     d.$client
-      .prepare<[string], RawRow>(
+      .prepare<[number, number, number], RawRow>(
         `SELECT ${COLUMNS.join(', ')}
-         FROM installations i LEFT JOIN installation_state s ON s.installation_id = i.id
-         WHERE i.id IN (SELECT value FROM json_each(?))`,
+         FROM check_schedule d
+         JOIN installations i ON i.id = d.installation_id
+         LEFT JOIN installation_state s ON s.installation_id = d.installation_id
+         WHERE d.installation_id > ? AND d.due_at <= ? AND i.monitoring_enabled = 1
+         ORDER BY d.installation_id LIMIT ?`,
       )
       .raw(true),
   );
-  // Unresolved incidents are few next to installations: one query for the whole batch.
+  const raws = statement.all(afterId, now.getTime(), limit);
+  if (raws.length === 0) return [];
+  // Unresolved incidents are few next to installations: one query for the whole id range of the batch.
   const activeStatement = prepared(db, 'sweep.active', (d) =>
-    d.$client.prepare<[string], { id: number; installationId: number; ruleId: string }>(
+    d.$client.prepare<[number, number], { id: number; installationId: number; ruleId: string }>(
       `SELECT id, installation_id AS installationId, rule_id AS ruleId FROM incidents
-       WHERE status <> 'resolved' AND installation_id IN (SELECT value FROM json_each(?))`,
+       WHERE status <> 'resolved' AND installation_id BETWEEN ? AND ?`,
     ),
   );
-  const list = JSON.stringify(ids);
   const active = new Map<number, { id: number; ruleId: string }[]>();
-  for (const incident of activeStatement.all(list)) {
+  for (const incident of activeStatement.all(raws[0]![0], raws[raws.length - 1]![0])) {
     const entries = active.get(incident.installationId) ?? [];
     entries.push({ id: incident.id, ruleId: incident.ruleId });
     active.set(incident.installationId, entries);
   }
-  const rows: SweepRow[] = [];
-  for (const raw of statement.iterate(list)) rows.push(toSweepRow(raw, active.get(raw[0]) ?? []));
-  return rows;
-}
-
-/** Write many installations' next check times in one statement. */
-export function setNextChecks(db: DB, changes: { id: number; at: number | null }[]): void {
-  if (changes.length === 0) return;
-  const update = prepared(db, 'sweep.setNextCheck', (d) => d.$client.prepare('UPDATE installations SET next_check_at = ? WHERE id = ?'));
-  for (const change of changes) update.run(change.at, change.id);
+  return raws.map((raw) => toSweepRow(raw, active.get(raw[0]) ?? []));
 }
 
 function toSweepRow(r: RawRow, active: { id: number; ruleId: string }[]): SweepRow {
@@ -97,7 +89,8 @@ function toSweepRow(r: RawRow, active: { id: number; ruleId: string }[]): SweepR
     createdAt: new Date(r[1]),
     tz: r[2],
     thresholds: r[3] === '{}' ? {} : (JSON.parse(r[3]) as Record<string, ThresholdValue>),
-    nextCheckAt: r[4] === null ? null : new Date(r[4]),
+    nextCheckAt: new Date(r[4]),
+    allRules: r[20] === 1,
     state,
     active,
   };

@@ -1,6 +1,5 @@
 import { recordAudit } from '../db/audit.ts';
-import { installations } from '../db/schema.ts';
-import { eq } from 'drizzle-orm';
+import { recheckNow } from '../db/check-schedule.ts';
 import type { RegistryContext } from '../registry/context.ts';
 import { acknowledgeIncident, resolveIncident, type AcknowledgeResult } from './lifecycle.ts';
 import type { Incident } from '../db/incidents.ts';
@@ -29,7 +28,7 @@ export function resolveByHand(ctx: RegistryContext, incidentId: number): Inciden
     (tx) => {
       const now = ctx.clock();
       const incident = resolveIncident(tx, incidentId, ctx.actor, 'manual', now);
-      tx.update(installations).set({ nextCheckAt: now }).where(eq(installations.id, incident.installationId)).run();
+      recheckNow(tx, incident.installationId, now);
       recordAudit(tx, { at: now, actor: ctx.actor, action: 'incident.resolve', subjectType: 'incident', subjectId: incidentId });
       return incident;
     },

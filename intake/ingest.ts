@@ -4,7 +4,6 @@ import { applyReport } from '../core/state.ts';
 import type { DB } from '../db/open.ts';
 import { calendarDay } from '../core/calendar.ts';
 import { recordLicenseDay } from '../db/license-days.ts';
-import { getNextCheck } from '../db/installations.ts';
 import { insertReport } from '../db/reports.ts';
 import { getState, saveState } from '../db/state.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
@@ -61,8 +60,7 @@ export function ingestInTransaction(
       limit: licenseLimit ?? null,
     });
   }
-  // The deadline is read afresh: a sweep or an earlier report of this batch may have moved it since the token was checked.
-  const known = 'thresholds' in installation ? { installation: { ...installation, nextCheckAt: getNextCheck(db, installationId) } } : {};
+  const known = 'thresholds' in installation ? { installation } : {};
   const outcome = checkInstallation(db, settings, installationId, receivedAt, { state: next, ...known });
   return { status: 'stored', reportRowId, ...outcome };
 }

@@ -1,6 +1,7 @@
 import { applyEvaluation } from '../checks/check-installation.ts';
-import { evaluateInstallation } from '../core/rules.ts';
-import { dueInstallationIds, loadSweepRows, setNextChecks } from '../db/sweep-rows.ts';
+import { evaluateInstallation, RULES, TIME_BASED_RULES } from '../core/rules.ts';
+import { setNextChecks } from '../db/check-schedule.ts';
+import { loadDueRows } from '../db/sweep-rows.ts';
 import type { DB } from '../db/open.ts';
 import { readValue, writeValue } from '../db/key-value.ts';
 import type { BlindSpell } from '../core/clock-watch.ts';
@@ -24,33 +25,40 @@ export interface SweepSummary extends FollowUpSummary {
 const BATCH = 2000;
 
 /**
- * The scheduled check: every installation whose time-based rules are due (found
- * by index, never by scanning report history), read in bulk and judged in
- * memory, then reminders, escalations and announcements whose silence ended.
+ * The scheduled check: every installation whose next check is due (found in
+ * the narrow schedule table, never by scanning report history), read in bulk
+ * and judged in memory by the time-based rules (or by all, where the schedule
+ * asks), then reminders, escalations and announcements whose silence ended.
  * Idempotent: running it twice at the same moment changes nothing the second time.
  */
 export function runSweep(deps: SweepDeps, now: Date): SweepSummary {
   const { db, settings } = deps;
   const summary: SweepSummary = { checked: 0, opened: 0, resolved: 0, announced: 0, reminded: 0, escalated: 0 };
   noteSweep(db, settings, now);
-  const due = dueInstallationIds(db, now);
-  for (let i = 0; i < due.length; i += BATCH) {
-    const batch = due.slice(i, i + BATCH);
-    db.transaction(
+  // Batches in id order, each its own transaction: intake waits at most one batch for the write lock.
+  for (let afterId = 0; ; ) {
+    const done = db.transaction(
       () => {
+        const rows = loadDueRows(db, now, afterId, BATCH);
+        if (rows.length === 0) return true;
         const shared = { policy: getPolicy(db), silences: activeSilences(db, now) };
         const nextChecks: { id: number; at: number | null }[] = [];
-        for (const row of loadSweepRows(db, batch)) {
-          const evaluation = evaluateInstallation({ installation: row, state: row.state, policy: shared.policy, now, blind: settings.clockWatch?.blind ?? null });
-          const outcome = applyEvaluation(db, settings, row, row.active, evaluation, now, shared, nextChecks);
+        for (const row of rows) {
+          const input = { installation: row, state: row.state, policy: shared.policy, now, blind: settings.clockWatch?.blind ?? null };
+          const evaluation = evaluateInstallation(input, row.allRules ? RULES : TIME_BASED_RULES);
+          const judged = row.allRules ? 'all' : 'time-based';
+          const outcome = applyEvaluation(db, settings, row, row.active, evaluation, now, { judged, shared, nextChecks });
           summary.checked++;
           summary.opened += outcome.opened.length;
           summary.resolved += outcome.resolved.length;
         }
         setNextChecks(db, nextChecks);
+        afterId = rows[rows.length - 1]!.id;
+        return rows.length < BATCH;
       },
       { behavior: 'immediate' },
     );
+    if (done) break;
   }
 
   Object.assign(

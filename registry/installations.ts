@@ -5,6 +5,7 @@ import { InputError, NotFoundError } from '../core/errors.ts';
 import { getRule, isRuleId, type RuleId, type ThresholdValue } from '../core/rules.ts';
 import { isVersion } from '../core/versions.ts';
 import { recordAudit } from '../db/audit.ts';
+import { recheckNow, unschedule } from '../db/check-schedule.ts';
 import type { Client } from '../db/clients.ts';
 import {
   getInstallation,
@@ -70,10 +71,10 @@ export function createInstallation(
     ...(fields.tz ? { tz: fields.tz } : {}),
     tokenHash: hash,
     tokenIssuedAt: now,
-    // The sweep looks at it at once and from then on knows when the first report is overdue.
-    nextCheckAt: now,
     createdAt: now,
   });
+  // The sweep looks at it at once and from then on knows when the first report is overdue.
+  recheckNow(tx, installation.id, now);
   bumpRegistryVersion(tx, now);
   recordAudit(tx, {
     at: now,
@@ -124,10 +125,9 @@ export function setMonitoring(ctx: RegistryContext, ref: string | number, enable
       const existing = requireInstallation(tx, ref);
       if (existing.monitoringEnabled === enabled) return existing;
       const now = ctx.clock();
-      const installation = updateInstallation(tx, existing.id, {
-        monitoringEnabled: enabled,
-        nextCheckAt: enabled ? now : null,
-      });
+      const installation = updateInstallation(tx, existing.id, { monitoringEnabled: enabled });
+      if (enabled) recheckNow(tx, existing.id, now);
+      else unschedule(tx, existing.id);
       if (!enabled) {
         for (const incident of listActiveIncidents(tx, existing.id)) {
           resolveIncident(tx, incident.id, ctx.actor, 'disabled', now);
@@ -162,7 +162,8 @@ export function setThresholds(ctx: RegistryContext, ref: string | number, assign
         else thresholds[ruleId] = value;
       }
       const now = ctx.clock();
-      const installation = updateInstallation(tx, existing.id, { thresholds, nextCheckAt: now });
+      const installation = updateInstallation(tx, existing.id, { thresholds });
+      recheckNow(tx, existing.id, now);
       recordAudit(tx, {
         at: now,
         actor: ctx.actor,

@@ -1,9 +1,8 @@
 import { InputError } from '../core/errors.ts';
 import { isVersion } from '../core/versions.ts';
 import { recordAudit } from '../db/audit.ts';
-import type { Queryable } from '../db/open.ts';
+import { recheckAllNow } from '../db/check-schedule.ts';
 import { deletePolicy, POLICY_KEYS, setPolicy, type PolicyKey } from '../db/policies.ts';
-import { installations } from '../db/schema.ts';
 import type { RegistryContext } from './context.ts';
 
 export function requirePolicyKey(key: string): PolicyKey {
@@ -23,13 +22,9 @@ export function changePolicy(ctx: RegistryContext, key: PolicyKey, value: string
       const now = ctx.clock();
       if (value === null) deletePolicy(tx, key);
       else setPolicy(tx, key, value.trim(), now, ctx.actor);
-      recheckAll(tx, now);
+      recheckAllNow(tx, now);
       recordAudit(tx, { at: now, actor: ctx.actor, action: value === null ? 'policy.unset' : 'policy.set', subjectType: 'policy', subjectId: key, details: { value } });
     },
     { behavior: 'immediate' },
   );
-}
-
-function recheckAll(tx: Queryable, now: Date): void {
-  tx.update(installations).set({ nextCheckAt: now }).run();
 }

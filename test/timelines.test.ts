@@ -179,7 +179,7 @@ describe('seed stories as timelines', () => {
     expect(openRules()).toEqual(['KodeksXmlMissing']);
   });
   it('a report that pushes the deadline later leaves it early; the sweep visits then, finds nothing and moves it', async () => {
-    const nextCheck = () => t.db.$client.prepare('SELECT next_check_at FROM installations WHERE id = ?').pluck().get(fleet.installation.id) as number;
+    const nextCheck = () => t.db.$client.prepare('SELECT due_at FROM check_schedule WHERE installation_id = ?').pluck().get(fleet.installation.id) as number;
     at('2023-02-15T10:00:00Z');
     await report('<report id="first"><update operap-date="2023-02-15"/></report>');
     sweep(); // the registration's deadline has passed: the sweep stores the exact one
@@ -202,7 +202,7 @@ describe('seed stories as timelines', () => {
   });
 
   it('a report that brings a deadline sooner stores it at once', async () => {
-    const nextCheck = () => t.db.$client.prepare('SELECT next_check_at FROM installations WHERE id = ?').pluck().get(fleet.installation.id) as number;
+    const nextCheck = () => t.db.$client.prepare('SELECT due_at FROM check_schedule WHERE installation_id = ?').pluck().get(fleet.installation.id) as number;
     at('2023-02-15T10:00:00Z');
     await report('<report id="fresh"><update operap-date="2023-02-15"/></report>');
     sweep();

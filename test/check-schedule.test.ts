@@ -1,0 +1,129 @@
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { drizzle } from 'drizzle-orm/better-sqlite3';
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { seedBenchFleet } from '../bench/seed.ts';
+import { recheckNow } from '../db/check-schedule.ts';
+import { listIncidentsWithNames } from '../db/incidents.ts';
+import { closeDb, openDb } from '../db/open.ts';
+import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
+import { runSweep } from '../jobs/sweep.ts';
+import { addInstallation, setMonitoring } from '../registry/installations.ts';
+import { changePolicy } from '../registry/policies.ts';
+import { DAY, postReport, seedFleet, startIntake, tempDir, testClock, testDb, type TestDb } from './helpers.ts';
+
+interface ScheduleRow {
+  id: number;
+  dueAt: number;
+  allRules: number;
+}
+
+describe('check schedule', () => {
+  const clock = testClock('2023-02-15T10:00:00Z');
+  let t: TestDb;
+  const ctx = () => ({ db: t.db, clock, actor: 'cli:admin' });
+  const sweep = () => runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
+  const schedule = () =>
+    t.db.$client.prepare('SELECT installation_id AS id, due_at AS dueAt, all_rules AS allRules FROM check_schedule ORDER BY installation_id').all() as ScheduleRow[];
+  const openRules = () => listIncidentsWithNames(t.db, { includeResolved: false }).map((i) => i.ruleId);
+
+  beforeEach(() => {
+    clock.set('2023-02-15T10:00:00Z');
+    t = testDb();
+  });
+  afterEach(() => t.close());
+
+  it('walks every due installation in batches, moves each deadline, and finds none due right after', () => {
+    const now = clock();
+    seedBenchFleet(t.db, 4500, now); // more than two batches; every hundredth installation silent for 3 days
+    t.db.$client.prepare('UPDATE check_schedule SET due_at = ?').run(now.getTime());
+    expect(sweep()).toMatchObject({ checked: 4500, opened: 45 });
+    const rows = schedule();
+    expect(rows).toHaveLength(4500);
+    expect(rows.filter((r) => r.dueAt <= now.getTime())).toEqual([]);
+    expect(sweep()).toMatchObject({ checked: 0, opened: 0 });
+    expect(new Set(openRules())).toEqual(new Set(['KodeksXmlMissing']));
+  });
+
+  it('has a row only for monitored installations; a changed setting asks for every rule at once', () => {
+    const fleet = seedFleet(ctx());
+    const [registered] = schedule();
+    expect(registered).toEqual({ id: fleet.installation.id, dueAt: clock().getTime(), allRules: 1 });
+    sweep();
+    expect(schedule()).toEqual([{ id: fleet.installation.id, dueAt: fleet.installation.createdAt.getTime() + 2 * DAY + 1, allRules: 0 }]);
+
+    setMonitoring(ctx(), fleet.installation.id, false);
+    expect(schedule()).toEqual([]);
+    clock.advance(DAY);
+    setMonitoring(ctx(), fleet.installation.id, true);
+    expect(schedule()).toEqual([{ id: fleet.installation.id, dueAt: clock().getTime(), allRules: 1 }]);
+    sweep();
+
+    const other = addInstallation(ctx(), { client: String(fleet.client.id), name: 'Бухгалтерия', kind: 'local' }).installation;
+    setMonitoring(ctx(), other.id, false);
+    clock.advance(DAY);
+    changePolicy(ctx(), 'min-shell-version', '6.4.3.59');
+    expect(schedule()).toEqual([{ id: fleet.installation.id, dueAt: clock().getTime(), allRules: 1 }]);
+  });
+
+  it('a scheduled check judges the time-based rules only, unless every rule was asked for', async () => {
+    const fleet = seedFleet(ctx());
+    const intake = await startIntake(t.db, clock);
+    try {
+      await postReport(intake.url, '<report id="r1"><service state="stopped"/></report>', { token: fleet.token });
+    } finally {
+      await intake.close();
+    }
+    expect(openRules()).toEqual(['KodeksServiceDown']);
+    // The state changes behind the rules' back (no report): a time-based check has no reason to look at the service.
+    t.db.$client.prepare("UPDATE installation_state SET service_state = 'running'").run();
+    t.db.$client.prepare('UPDATE check_schedule SET due_at = ?, all_rules = 0').run(clock().getTime());
+    expect(sweep()).toMatchObject({ checked: 1, resolved: 0 });
+    expect(openRules()).toEqual(['KodeksServiceDown']);
+    recheckNow(t.db, fleet.installation.id, clock());
+    expect(sweep()).toMatchObject({ checked: 1, resolved: 1 });
+    expect(openRules()).toEqual([]);
+  });
+});
+
+describe('check schedule migration', () => {
+  it('moves the deadlines of monitored installations out of the installations table, asking for every rule once', () => {
+    const dir = tempDir();
+    try {
+      // A database as the release before the schedule table left it.
+      const folder = join(dir.path, 'migrations');
+      cpSync(join(import.meta.dirname, '../db/migrations'), folder, { recursive: true });
+      const journalPath = join(folder, 'meta/_journal.json');
+      const journal = JSON.parse(readFileSync(journalPath, 'utf8')) as { entries: { tag: string }[] };
+      journal.entries = journal.entries.filter((e) => e.tag < '0005');
+      writeFileSync(journalPath, JSON.stringify(journal));
+      const path = join(dir.path, 'old.sqlite');
+      const sqlite = new Database(path);
+      migrate(drizzle({ client: sqlite }), { migrationsFolder: folder });
+      sqlite.exec(`
+        INSERT INTO users (telegram_id, name, role, active, created_at) VALUES (1, 'M', 'manager', 1, 0);
+        INSERT INTO clients (id, name, manager_id, created_at) VALUES (1, 'C', 1, 0);
+        INSERT INTO installations (id, client_id, name, kind, token_hash, token_issued_at, thresholds, monitoring_enabled, next_check_at, created_at) VALUES
+          (1, 1, 'due', 'local', 'h1', 0, '{}', 1, 1000, 0),
+          (2, 1, 'none', 'local', 'h2', 0, '{}', 1, NULL, 0),
+          (3, 1, 'off', 'local', 'h3', 0, '{}', 0, 3000, 0);
+      `);
+      sqlite.close();
+
+      const db = openDb(path);
+      try {
+        expect(db.$client.prepare('SELECT installation_id AS id, due_at AS dueAt, all_rules AS allRules FROM check_schedule').all()).toEqual([
+          { id: 1, dueAt: 1000, allRules: 1 },
+        ]);
+        const columns = db.$client.prepare("SELECT name FROM pragma_table_info('installations')").pluck().all();
+        expect(columns).not.toContain('next_check_at');
+      } finally {
+        closeDb(db);
+      }
+    } finally {
+      dir.cleanup();
+    }
+  });
+});
