@@ -33,10 +33,14 @@ export function reconcile<K extends string, T extends ActiveIncident>(
   firing: ReadonlyMap<K, Facts>,
   scope: ReadonlySet<string>,
 ): Reconciliation<K, T> {
-  const activeRules = new Set(active.map((i) => i.ruleId));
-  const fires = (ruleId: string) => (firing as ReadonlyMap<string, Facts>).has(ruleId);
-  return {
-    open: [...firing].filter(([ruleId]) => !activeRules.has(ruleId)).map(([ruleId, facts]) => ({ ruleId, facts })),
-    resolve: active.filter((i) => scope.has(i.ruleId) && !fires(i.ruleId)),
-  };
+  // Plain loops: this runs for every report and every installation a sweep looks at, and mostly finds nothing.
+  const open: { ruleId: K; facts: Facts }[] = [];
+  for (const [ruleId, facts] of firing) {
+    if (!active.some((incident) => incident.ruleId === ruleId)) open.push({ ruleId, facts });
+  }
+  const resolve: T[] = [];
+  for (const incident of active) {
+    if (scope.has(incident.ruleId) && !(firing as ReadonlyMap<string, Facts>).has(incident.ruleId)) resolve.push(incident);
+  }
+  return { open, resolve };
 }

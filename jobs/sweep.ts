@@ -5,6 +5,7 @@ import { loadDueRows } from '../db/sweep-rows.ts';
 import type { DB } from '../db/open.ts';
 import { readValue, writeValue } from '../db/key-value.ts';
 import type { BlindSpell } from '../core/clock-watch.ts';
+import type { Silence } from '../core/silences.ts';
 import { getPolicy } from '../db/policies.ts';
 import { runFollowUps, type FollowUpSummary } from '../incidents/follow-ups.ts';
 import { activeSilences } from '../incidents/lifecycle.ts';
@@ -41,7 +42,14 @@ export function runSweep(deps: SweepDeps, now: Date): SweepSummary {
       () => {
         const rows = loadDueRows(db, now, afterId, BATCH);
         if (rows.length === 0) return true;
-        const shared = { policy: getPolicy(db), silences: activeSilences(db, now) };
+        // Silences matter only when an incident opens, which few batches see: read once, when first needed.
+        let silences: Silence[] | undefined;
+        const shared = {
+          policy: getPolicy(db),
+          get silences() {
+            return (silences ??= activeSilences(db, now));
+          },
+        };
         const nextChecks: { id: number; at: number | null }[] = [];
         for (const row of rows) {
           const input = { installation: row, state: row.state, policy: shared.policy, now, blind: settings.clockWatch?.blind ?? null };
