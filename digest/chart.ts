@@ -1,7 +1,6 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { createCanvas, GlobalFonts } from '@napi-rs/canvas';
-import { Chart, registerables, type ChartConfiguration } from 'chart.js';
+import type { ChartConfiguration } from 'chart.js';
 import { and, gte, inArray, isNull, lt, or } from 'drizzle-orm';
 import { DateTime } from 'luxon';
 import type { Severity } from '../core/rules.ts';
@@ -16,14 +15,28 @@ import type { Scope } from './scope.ts';
  * with dejavu-fonts-ttf, so Cyrillic labels render on any machine.
  */
 
-Chart.register(...registerables);
 const FONT = 'DejaVu Sans';
-let fontLoaded = false;
-function loadFont(): void {
-  if (fontLoaded) return;
-  const dir = join(dirname(createRequire(import.meta.url).resolve('dejavu-fonts-ttf/package.json')), 'ttf');
+const require = createRequire(import.meta.url);
+
+interface Drawing {
+  Chart: typeof import('chart.js').Chart;
+  createCanvas: typeof import('@napi-rs/canvas').createCanvas;
+}
+let drawing: Drawing | null = null;
+
+/**
+ * Chart.js, the canvas and the font take some 25 MB once loaded, and only the
+ * digest draws: they are loaded with the first chart, not when the service starts.
+ */
+function loadDrawing(): Drawing {
+  if (drawing) return drawing;
+  const { Chart, registerables } = require('chart.js') as typeof import('chart.js');
+  const { createCanvas, GlobalFonts } = require('@napi-rs/canvas') as typeof import('@napi-rs/canvas');
+  Chart.register(...registerables);
+  const dir = join(dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf');
   GlobalFonts.registerFromPath(join(dir, 'DejaVuSans.ttf'), FONT);
-  fontLoaded = true;
+  drawing = { Chart, createCanvas };
+  return drawing;
 }
 
 export interface ChartSeries {
@@ -80,7 +93,7 @@ export interface ChartLabels {
 }
 
 export function renderChart(series: ChartSeries, labels: ChartLabels, width = 900, height = 450): Buffer {
-  loadFont();
+  const { Chart, createCanvas } = loadDrawing();
   const canvas = createCanvas(width, height);
   const context = canvas.getContext('2d');
   context.fillStyle = '#ffffff';
