@@ -99,8 +99,8 @@ for (const size of SIZES) {
   await new Promise((resolve) => service.once('exit', resolve));
 
   const db = openDb(database);
-  // A sweep where every installation is due: the worst case. The first one opens the incidents of
-  // the silent 1%; the one measured is the steady state that follows.
+  // A sweep where every installation is due: the worst case. The first one warms this process up (the
+  // service has already opened the silent 1%'s incidents while it ran); the one measured follows it.
   db.$client.prepare('UPDATE check_schedule SET due_at = ?').run(now.getTime());
   const firstSweep = time(() => runSweep({ db, settings: DEFAULT_INCIDENT_SETTINGS }, new Date()));
   db.$client.prepare('UPDATE check_schedule SET due_at = ?').run(Date.now());

@@ -130,7 +130,11 @@ export const reports = sqliteTable(
   ],
 );
 
-/** The latest known state per installation, updated in the transaction that stores the report. */
+/**
+ * The latest known state per installation, updated in the transaction that
+ * stores the report. No index besides the key: every report rewrites the row,
+ * and nothing looks it up by any other column.
+ */
 export const installationState = sqliteTable(
   'installation_state',
   {
@@ -157,10 +161,6 @@ export const installationState = sqliteTable(
     shellVersionChangedAt: timestamp('shell_version_changed_at'),
     lastHealthyAt: timestamp('last_healthy_at'),
   },
-  (t) => [
-    index('installation_state_received_idx').on(t.lastReceivedAt),
-    index('installation_state_operap_idx').on(t.operapDate),
-  ],
 );
 
 /**

@@ -1,0 +1,2 @@
+DROP INDEX `installation_state_received_idx`;--> statement-breakpoint
+DROP INDEX `installation_state_operap_idx`;
