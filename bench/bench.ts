@@ -19,7 +19,8 @@ import { LEADS, MANAGERS_PER_LEAD, seedBenchFleet, seedReportHistory } from './s
 /**
  * `npm run bench`: intake throughput and latency through the real HTTP server
  * (load from a separate process, against a bare endpoint of the same
- * framework), the checks sweep, /status, the digest and the service's memory,
+ * framework, and against the floor: the least any intake does per report),
+ * the checks sweep, /status, the digest and the service's memory,
  * for fleets of 1,000, 10,000 and 100,000 installations; then the database
  * size per million stored reports and the pruning of old history.
  */
@@ -80,6 +81,21 @@ await load(bareUrl, 1, 2);
 const bareResult = await load(bareUrl, 1, LOAD_SECONDS);
 bare.kill();
 process.stdout.write(`bare endpoint: ${Math.round(bareResult.requestsPerSecond)} req/s, p99 ${bareResult.p99} ms\n`);
+
+// The floor: the least an intake keeping the agents' contract does per report (token, XML, one stored row).
+const floorDir = mkdtempSync(join(tmpdir(), 'dozor-bench-floor-'));
+const floorDb = openDb(join(floorDir, 'floor.sqlite'));
+seedBenchFleet(floorDb, 1000, new Date());
+closeDb(floorDb);
+const floor = spawnTs('bench/floor.ts', { DATABASE_PATH: join(floorDir, 'floor.sqlite') });
+const floorUrl = await firstLine(floor);
+await load(floorUrl, 1000, 2);
+const floorResult = await load(floorUrl, 1000, LOAD_SECONDS);
+floor.kill();
+await new Promise((resolve) => floor.once('exit', resolve));
+rmSync(floorDir, { recursive: true, force: true });
+const floorRatio = Number((floorResult.requestsPerSecond / bareResult.requestsPerSecond).toFixed(2));
+process.stdout.write(`floor (token, XML, one stored row): ${Math.round(floorResult.requestsPerSecond)} req/s, ${floorRatio} of bare\n`);
 
 for (const size of SIZES) {
   const dir = mkdtempSync(join(tmpdir(), 'dozor-bench-'));
@@ -193,7 +209,8 @@ const lines = [
       `| ${r.installations} | ${r.intakeRps} | ${r.intakeP50Ms} | ${r.intakeP99Ms} | ${r.intakeRatio} | ${r.sweepAllDueMs} | ${r.sweepIdleMs} | ${r.statusMs} | ${r.digestMs} (${r.digestLeadInstallations}) | ${r.serviceRssMb} |`,
   ),
   '',
-  `bare endpoint: ${Math.round(bareResult.requestsPerSecond)} req/s; history: ${history.dbMbPerMillionReports} MB per 1,000,000 reports, pruned in ${history.pruneMs} ms`,
+  `bare endpoint: ${Math.round(bareResult.requestsPerSecond)} req/s; floor (token, XML, one stored row): ${Math.round(floorResult.requestsPerSecond)} req/s, ${floorRatio} of bare`,
+  `history: ${history.dbMbPerMillionReports} MB per 1,000,000 reports, pruned in ${history.pruneMs} ms`,
 ];
 const largest = results.find((r) => r.installations === 100_000) ?? results[results.length - 1]!;
 const checks = {
@@ -214,6 +231,7 @@ const report = {
   settings: { loadSeconds: LOAD_SECONDS, connections: CONNECTIONS, managers: LEADS * MANAGERS_PER_LEAD },
   targets: TARGETS,
   bare: bareResult,
+  floor: { ...floorResult, ratio: floorRatio },
   results,
   history,
   checks,

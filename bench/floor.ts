@@ -1,0 +1,47 @@
+import Fastify from 'fastify';
+import { hashAgentToken, hashesEqual } from '../core/agent-token.ts';
+import { findInstallationByTokenHash } from '../db/installations.ts';
+import { openDb } from '../db/open.ts';
+import { insertReport } from '../db/reports.ts';
+import { parseReport } from '../intake/parse-report.ts';
+
+/**
+ * The floor under the intake, for the benchmark: what any intake that keeps
+ * the agents' contract must do per report (check the token, read and validate
+ * the XML, store the report once under its id, in a transaction per turn of
+ * the event loop), with the service's own code, and nothing else: no state,
+ * no licence days, no rules. Its throughput against the bare endpoint's is the
+ * most the intake could reach on this machine. Prints its URL on stdout.
+ */
+const db = openDb(process.env.DATABASE_PATH!);
+let queue: { installationId: number; report: ReturnType<typeof parseReport>; resolve: (id: number | null) => void }[] = [];
+let scheduled = false;
+
+function flush(): void {
+  scheduled = false;
+  const batch = queue;
+  queue = [];
+  const now = new Date();
+  const ids = db.$client.transaction(() => batch.map((p) => insertReport(db, p.installationId, p.report, now)))();
+  batch.forEach((p, i) => p.resolve(ids[i]!));
+}
+
+const app = Fastify({ logger: false });
+app.addContentTypeParser(['application/xml'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+app.post('/api/v1/reports', async (request, reply) => {
+  const presented = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
+  const hash = presented ? hashAgentToken(presented) : null;
+  const owner = hash ? findInstallationByTokenHash(db, hash) : undefined;
+  if (!hash || !owner || !hashesEqual(owner.tokenHash, hash)) return reply.code(401).send({ error: 'missing or invalid agent token' });
+  const report = parseReport(request.body as Buffer, 'xml', { tz: owner.tz });
+  const id = await new Promise<number | null>((resolve) => {
+    queue.push({ installationId: owner.id, report, resolve });
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  });
+  return reply.code(202).send({ status: id === null ? 'duplicate' : 'stored', installation: owner.id, report: id });
+});
+const url = await app.listen({ host: '127.0.0.1', port: 0 });
+process.stdout.write(`${url}\n`);
