@@ -116,11 +116,15 @@ for (const size of SIZES) {
 
   const db = openDb(database);
   // A sweep where every installation is due: the worst case. The first one warms this process up (the
-  // service has already opened the silent 1%'s incidents while it ran); the one measured follows it.
-  db.$client.prepare('UPDATE check_schedule SET due_at = ?').run(now.getTime());
-  const firstSweep = time(() => runSweep({ db, settings: DEFAULT_INCIDENT_SETTINGS }, new Date()));
-  db.$client.prepare('UPDATE check_schedule SET due_at = ?').run(Date.now());
-  const sweep = time(() => runSweep({ db, settings: DEFAULT_INCIDENT_SETTINGS }, new Date()));
+  // service has already opened the silent 1%'s incidents while it ran); the median of the three that
+  // follow is the figure (one run can catch the machine busy flushing what the service wrote).
+  const allDue = () => {
+    db.$client.prepare('UPDATE check_schedule SET due_at = ?').run(Date.now());
+    return time(() => runSweep({ db, settings: DEFAULT_INCIDENT_SETTINGS }, new Date()));
+  };
+  const firstSweep = allDue();
+  const sweeps = [allDue(), allDue(), allDue()].sort((a, b) => a.ms - b.ms);
+  const sweep = sweeps[1]!;
   const idleSweep = time(() => runSweep({ db, settings: DEFAULT_INCIDENT_SETTINGS }, new Date()), 5);
 
   // /status through the bot's handler, no network: the API is a recorder.
@@ -157,6 +161,7 @@ for (const size of SIZES) {
     bareRps: Math.round(bareResult.requestsPerSecond),
     intakeRatio: Number((intake.requestsPerSecond / bareResult.requestsPerSecond).toFixed(2)),
     sweepAllDueMs: Math.round(sweep.ms),
+    sweepAllDueRunsMs: sweeps.map((s) => Math.round(s.ms)),
     firstSweepMs: Math.round(firstSweep.ms),
     firstSweepOpened: firstSweep.result.opened,
     sweepChecked: sweep.result.checked,

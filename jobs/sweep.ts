@@ -23,7 +23,7 @@ export interface SweepSummary extends FollowUpSummary {
 }
 
 /** Installations checked per transaction: small enough that intake never waits long for the write lock. */
-const BATCH = 2000;
+const BATCH = 1000;
 
 /**
  * The scheduled check: every installation whose next check is due (found in
