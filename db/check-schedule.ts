@@ -56,17 +56,18 @@ export function unschedule(db: Queryable, id: number): void {
   db.delete(checkSchedule).where(eq(checkSchedule.installationId, id)).run();
 }
 
-/** Judge every rule of one installation at the next sweep. */
+/** Judge every rule of one installation at the next sweep, if it is monitored. */
 export function recheckNow(db: Queryable, id: number, now: Date): void {
-  db.insert(checkSchedule)
-    .values({ installationId: id, dueAt: now, allRules: true })
-    .onConflictDoUpdate({ target: checkSchedule.installationId, set: { dueAt: now, allRules: true } })
-    .run();
+  askForEveryRule(db, now, id);
 }
 
 /** Judge every rule of every monitored installation at the next sweep (a fleet-wide policy changed). */
 export function recheckAllNow(db: Queryable, now: Date): void {
+  askForEveryRule(db, now, null);
+}
+
+function askForEveryRule(db: Queryable, now: Date, onlyId: number | null): void {
   db.run(sql`INSERT INTO check_schedule (installation_id, due_at, all_rules)
-             SELECT id, ${now.getTime()}, 1 FROM installations WHERE monitoring_enabled = 1
+             SELECT id, ${now.getTime()}, 1 FROM installations WHERE monitoring_enabled = 1 ${onlyId === null ? sql`` : sql`AND id = ${onlyId}`}
              ON CONFLICT (installation_id) DO UPDATE SET due_at = excluded.due_at, all_rules = 1`);
 }

@@ -10,7 +10,7 @@ import { listIncidentsWithNames } from '../db/incidents.ts';
 import { closeDb, openDb } from '../db/open.ts';
 import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
 import { runSweep } from '../jobs/sweep.ts';
-import { addInstallation, setMonitoring } from '../registry/installations.ts';
+import { addInstallation, setMonitoring, setThresholds } from '../registry/installations.ts';
 import { changePolicy } from '../registry/policies.ts';
 import { DAY, postReport, seedFleet, startIntake, tempDir, testClock, testDb, type TestDb } from './helpers.ts';
 
@@ -65,6 +65,7 @@ describe('check schedule', () => {
     setMonitoring(ctx(), other.id, false);
     clock.advance(DAY);
     changePolicy(ctx(), 'min-shell-version', '6.4.3.59');
+    setThresholds(ctx(), other.id, ['KodeksXmlMissing=3d']);
     expect(schedule()).toEqual([{ id: fleet.installation.id, dueAt: clock().getTime(), allRules: 1 }]);
   });
 
