@@ -7,9 +7,9 @@ export const MANAGERS_PER_LEAD = 10;
 
 /**
  * A generated fleet of `size` installations (two per client), spread over 20
- * team leads with 10 managers each, every installation with a recent state;
- * 1% of them silent for days and 1% on an old shell version. Written with
- * prepared statements in one transaction.
+ * team leads with 10 managers each, every installation with a recent state
+ * (two in three upgraded some weeks ago); 1% of them silent for days and 1% on
+ * an old shell version. Written with prepared statements in one transaction.
  */
 export function seedBenchFleet(db: DB, size: number, now: Date): void {
   const sqlite = db.$client;
@@ -23,8 +23,9 @@ export function seedBenchFleet(db: DB, size: number, now: Date): void {
   const insertSchedule = sqlite.prepare('INSERT INTO check_schedule (installation_id, due_at) VALUES (?, ?)');
   const insertState = sqlite.prepare(
     `INSERT INTO installation_state (installation_id, last_received_at, last_generated_at, shell_version, update_number, operap_date, service_state, service_account,
-       senselock_state, kit_assembled, daily_update, copybaseweb, storage_path, storage_reachable, license_limit, license_peak, license_exhausted, last_healthy_at)
-     VALUES (?, ?, ?, ?, 2251, ?, 'running', 'user', 'ok', 1, 1, 1, '\\\\nas\\kodeks', 1, 10, 5, 0, ?)`,
+       senselock_state, kit_assembled, daily_update, copybaseweb, storage_path, storage_reachable, license_limit, license_peak, license_exhausted, last_healthy_at,
+       previous_shell_version, shell_version_changed_at)
+     VALUES (?, ?, ?, ?, 2251, ?, 'running', 'user', 'ok', 1, 1, 1, '\\\\nas\\kodeks', 1, 10, 5, 0, ?, ?, ?)`,
   );
   const today = new Date(t).toISOString().slice(0, 10);
   sqlite.transaction(() => {
@@ -46,7 +47,9 @@ export function seedBenchFleet(db: DB, size: number, now: Date): void {
       insertInstallation.run(i, clientId, i % 2 ? 'Сервер офиса' : 'Облако', i % 2 ? 'network' : 'cloud', `host${i}.example.ru`, `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
         i % 2 ? null : 'Техэксперт.Облако', hashAgentToken(BENCH_TOKEN(i)), t, t - 30 * 86_400_000);
       insertSchedule.run(i, lastReport + 2 * 86_400_000);
-      insertState.run(i, lastReport, lastReport, i % 100 === 1 ? '6.4.2.73' : '6.4.3.59', today, lastReport);
+      // Two in three moved to the current version some weeks ago and have been healthy since.
+      const upgraded = i % 3 !== 0 && i % 100 !== 1;
+      insertState.run(i, lastReport, lastReport, i % 100 === 1 ? '6.4.2.73' : '6.4.3.59', today, lastReport, upgraded ? '6.4.2.73' : null, upgraded ? t - (30 + (i % 60)) * 86_400_000 : null);
     }
   })();
 }
