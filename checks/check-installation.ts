@@ -47,26 +47,26 @@ export interface InstallationSettings {
  * Runs inside the caller's transaction, on the database itself (the intake's).
  */
 export function checkInstallation(
-  tx: DB,
+  db: DB,
   settings: IncidentSettings,
   installationId: number,
   now: Date,
   shared: SharedLookups = {},
 ): CheckOutcome {
   const outcome: CheckOutcome = { opened: [], resolved: [] };
-  const installation = shared.installation ?? getInstallation(tx, installationId);
+  const installation = shared.installation ?? getInstallation(db, installationId);
   if (!installation || !installation.monitoringEnabled) return outcome;
 
   const evaluation = evaluateInstallation({
     installation,
-    state: shared.state !== undefined ? shared.state : getState(tx, installationId),
-    policy: shared.policy ?? getPolicy(tx),
+    state: shared.state !== undefined ? shared.state : getState(db, installationId),
+    policy: shared.policy ?? getPolicy(db),
     now,
     blind: settings.clockWatch?.blind ?? null,
   });
   // The stored deadline is read here, inside the transaction: a sweep or an earlier report of the same batch may have moved it.
-  const scheduled = { id: installationId, nextCheckAt: getNextCheck(tx, installationId) };
-  return applyEvaluation(tx, settings, scheduled, listActiveRules(tx, installationId), evaluation, now, { shared, deadlines: 'earlier-only' });
+  const scheduled = { id: installationId, nextCheckAt: getNextCheck(db, installationId) };
+  return applyEvaluation(db, settings, scheduled, listActiveRules(db, installationId), evaluation, now, { shared, deadlines: 'earlier-only' });
 }
 
 /** Which rules an evaluation judged: a report judges every rule; a scheduled check, unless asked for more, only the time-based ones. */

@@ -126,9 +126,10 @@ export function setMonitoring(ctx: RegistryContext, ref: string | number, enable
       if (existing.monitoringEnabled === enabled) return existing;
       const now = ctx.clock();
       const installation = updateInstallation(tx, existing.id, { monitoringEnabled: enabled });
-      if (enabled) recheckNow(tx, existing.id, now);
-      else unschedule(tx, existing.id);
-      if (!enabled) {
+      if (enabled) {
+        recheckNow(tx, existing.id, now);
+      } else {
+        unschedule(tx, existing.id);
         for (const incident of listActiveIncidents(tx, existing.id)) {
           resolveIncident(tx, incident.id, ctx.actor, 'disabled', now);
         }
