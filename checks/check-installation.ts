@@ -2,9 +2,9 @@ import { reconcile, type ActiveIncident } from '../core/incidents.ts';
 import { evaluateInstallation, getRule, RULE_IDS, TIME_BASED_RULES, type Evaluation, type ThresholdValue } from '../core/rules.ts';
 import type { Silence } from '../core/silences.ts';
 import { listActiveRules, type Incident } from '../db/incidents.ts';
-import type { DB, Queryable } from '../db/open.ts';
+import type { DB } from '../db/open.ts';
 import { getPolicy, type Policy } from '../db/policies.ts';
-import { getNextCheck, setNextCheck } from '../db/check-schedule.ts';
+import { getNextCheck, setNextChecks } from '../db/check-schedule.ts';
 import { getInstallation } from '../db/installations.ts';
 import type { InstallationState } from '../core/state.ts';
 import { getState } from '../db/state.ts';
@@ -107,7 +107,7 @@ const SCOPES: Record<Judged, { trusted: ReadonlySet<string>; suspended: Readonly
  * open or resolve anything.
  */
 export function applyEvaluation(
-  db: Queryable,
+  db: DB,
   settings: IncidentSettings,
   scheduled: Scheduled,
   active: readonly ActiveIncident[],
@@ -133,7 +133,7 @@ export function applyEvaluation(
   const write = scheduled.allRules || (deadlines === 'exact' ? stored !== next : next !== null && (stored === null || next < stored));
   if (write) {
     if (nextChecks) nextChecks.push({ id: scheduled.id, at: next });
-    else setNextCheck(db, scheduled.id, evaluation.recheckAt);
+    else setNextChecks(db, [{ id: scheduled.id, at: next }]);
   }
   return outcome;
 }

@@ -1,6 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import type { DB, Queryable } from './open.ts';
-import { prepared, rootOf } from './prepared.ts';
+import { prepared } from './prepared.ts';
 import { checkSchedule } from './schema.ts';
 
 /**
@@ -16,23 +16,6 @@ export function getNextCheck(db: DB, id: number): Date | null {
     d.$client.prepare<[number], number>('SELECT due_at FROM check_schedule WHERE installation_id = ?').pluck(),
   ).get(id);
   return at === undefined ? null : new Date(at);
-}
-
-/** Store the moment the rules just found for one installation (null: none, the row goes). */
-export function setNextCheck(db: Queryable, id: number, at: Date | null): void {
-  const root = rootOf(db);
-  if (root) {
-    setNextChecks(root, [{ id, at: at?.getTime() ?? null }]);
-    return;
-  }
-  if (at === null) {
-    unschedule(db, id);
-    return;
-  }
-  db.insert(checkSchedule)
-    .values({ installationId: id, dueAt: at, allRules: false })
-    .onConflictDoUpdate({ target: checkSchedule.installationId, set: { dueAt: at, allRules: false } })
-    .run();
 }
 
 /** Store many moments the rules just found (epoch milliseconds; null drops the row), in the caller's transaction. */
