@@ -27,7 +27,7 @@ export function normalize(text: string): string {
     .toLowerCase()
     .replace(/ё/g, 'е')
     .replace(/[«»"'„“”‘’`]/g, ' ')
-    .replace(/[^\p{L}\p{N}.\-]+/gu, ' ')
+    .replace(/[^\p{L}\p{N}.-]+/gu, ' ')
     .split(' ')
     .filter((word) => word && !LEGAL_FORMS.has(word))
     .join(' ')

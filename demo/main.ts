@@ -55,6 +55,7 @@ const config = parseConfig({
 const logger = createLogger('warn', { write: (line: string) => void (process.env.DEMO_LOG ? process.stderr.write(line) : undefined) });
 const service = await startService(config, { clock: systemClock, logger, probers: network.probers() });
 
+// eslint-disable-next-line prefer-const -- `out` above prompts through it before it exists
 let rl: ReturnType<typeof createInterface> | undefined;
 const terminal = new DemoTerminal(standIn, PEOPLE, new Map(), out);
 const agents = new DemoAgents(service.url, installations, (message) => out(`⚠️  ${message}\n`));

@@ -60,11 +60,15 @@ describe('SIGKILL during load', () => {
       }
     };
     const load = Promise.all(Array.from({ length: AGENTS }, (_, i) => agent(i)));
-    await new Promise((resolve) => setTimeout(resolve, 300 + Math.random() * 1200));
+    // The kill lands while alerts are being produced: after the first one reached the manager, at a random moment.
+    for (let i = 0; i < 400 && standIn.sentTo(1001).length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+    const alertsBeforeKill = standIn.sentTo(1001).length;
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * 800));
     await first.stop('SIGKILL');
     stop = true;
     await load;
     expect(accepted.length).toBeGreaterThan(0);
+    expect(alertsBeforeKill).toBeGreaterThan(0);
 
     const second = await startServiceProcess(env);
     const db = openDb(database);
@@ -89,6 +93,7 @@ describe('SIGKILL during load', () => {
 
     // Each installation that lost its key was announced once (one message in flight at the kill may repeat).
     const opened = installationsWithLostKey(database);
+    expect(opened.length).toBeGreaterThan(0);
     const alertTexts = standIn.sentTo(1001).map((m) => m.text);
     let duplicates = 0;
     for (const name of opened) {
