@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { pingDatabase } from '../db/open.ts';
 import type { Logger } from './logger.ts';
 import { intakeRoutes, MAX_REPORT_BYTES, type IntakeDeps } from '../intake/routes.ts';
 import { isStorageUnavailable } from '../intake/storage-errors.ts';
@@ -49,7 +50,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
 
   app.get('/healthz', async (_request, reply) => {
     try {
-      db.$client.prepare('SELECT 1').get();
+      pingDatabase(db);
       return { status: 'ok' };
     } catch (err) {
       logger.error({ err }, 'health check: database does not answer');

@@ -1,10 +1,9 @@
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import { DateTime } from 'luxon';
 import type { Clock } from '../core/clock.ts';
+import { operapAgeMs } from '../core/state.ts';
+import { countOpenIncidentsByInstallation, countOpenIncidentsBySeverity, listMonitoredInstallations, listProbeOutcomes } from '../db/metrics.ts';
 import type { DB } from '../db/open.ts';
 import { pendingCount } from '../db/outbox.ts';
-import { clients, incidents, installations, installationState, probeState } from '../db/schema.ts';
-import { eq, ne, sql } from 'drizzle-orm';
 
 /**
  * Prometheus metrics, read from the database at each scrape: per installation
@@ -25,13 +24,7 @@ export function createMetrics(db: DB, clock: Clock): Registry {
     collect() {
       for (const gauge of [reportAge, operapAge, keyOk, serviceUp, probeUp, probeLatency, installationIncidents]) gauge.reset();
       const now = clock().getTime();
-      const rows = db
-        .select({ id: installations.id, name: installations.name, tz: installations.tz, client: clients.name, state: installationState })
-        .from(installations)
-        .innerJoin(clients, eq(clients.id, installations.clientId))
-        .leftJoin(installationState, eq(installationState.installationId, installations.id))
-        .where(eq(installations.monitoringEnabled, true))
-        .all();
+      const rows = listMonitoredInstallations(db);
       const names = new Map<number, Record<(typeof labels)[number], string>>();
       for (const row of rows) {
         const l = { installation_id: String(row.id), installation: row.name, client: row.client };
@@ -39,24 +32,18 @@ export function createMetrics(db: DB, clock: Clock): Registry {
         const s = row.state;
         if (!s) continue;
         reportAge.set(l, (now - s.lastReceivedAt.getTime()) / 1000);
-        if (s.operapDate) operapAge.set(l, (now - DateTime.fromISO(s.operapDate, { zone: row.tz }).startOf('day').toMillis()) / 1000);
+        if (s.operapDate) operapAge.set(l, operapAgeMs(s.operapDate, row.tz, new Date(now)) / 1000);
         if (s.senselockState) keyOk.set(l, s.senselockState === 'ok' ? 1 : 0);
         if (s.serviceState) serviceUp.set(l, s.serviceState === 'running' ? 1 : 0);
       }
-      for (const p of db.select().from(probeState).all()) {
+      for (const p of listProbeOutcomes(db)) {
         const l = names.get(p.installationId);
         if (!l) continue;
         probeUp.set({ ...l, probe: p.probe }, p.ok ? 1 : 0);
         if (p.ok && p.latencyMs !== null) probeLatency.set({ ...l, probe: p.probe }, p.latencyMs / 1000);
       }
-      const open = db
-        .select({ id: incidents.installationId, severity: incidents.severity, n: sql<number>`count(*)` })
-        .from(incidents)
-        .where(ne(incidents.status, 'resolved'))
-        .groupBy(incidents.installationId, incidents.severity)
-        .all();
-      for (const row of open) {
-        const l = names.get(row.id);
+      for (const row of countOpenIncidentsByInstallation(db)) {
+        const l = names.get(row.installationId);
         if (l) installationIncidents.set({ ...l, severity: row.severity }, row.n);
       }
       this.set(rows.length);
@@ -77,7 +64,7 @@ export function createMetrics(db: DB, clock: Clock): Registry {
     collect() {
       this.reset();
       for (const severity of ['critical', 'warning']) this.set({ severity }, 0);
-      for (const row of db.select({ severity: incidents.severity, n: sql<number>`count(*)` }).from(incidents).where(ne(incidents.status, 'resolved')).groupBy(incidents.severity).all()) {
+      for (const row of countOpenIncidentsBySeverity(db)) {
         this.set({ severity: row.severity }, row.n);
       }
     },

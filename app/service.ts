@@ -5,7 +5,8 @@ import { startTelegram, type TelegramRuntime } from '../bot/runtime.ts';
 import { startCheckpointer } from '../db/checkpointer.ts';
 import { closeDb, openDb, type DB } from '../db/open.ts';
 import { Dispatcher, type Delivery } from '../delivery/dispatcher.ts';
-import { TelegramDelivery } from '../delivery/telegram.ts';
+import { TelegramDelivery } from '../bot/delivery.ts';
+import { composeDigestForTelegram } from '../bot/digest.ts';
 import { JobScheduler } from '../jobs/scheduler.ts';
 import { runDigests } from '../jobs/digest.ts';
 import { runSweep } from '../jobs/sweep.ts';
@@ -97,8 +98,9 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
   }
 
   const scheduler = new JobScheduler(logger);
+  const composeDigest = composeDigestForTelegram(db, digestSettings);
   const digests = () => {
-    const result = runDigests({ db, cron: config.DIGEST_CRON, settings: digestSettings, maxDelayMs: config.DIGEST_MAX_DELAY }, clock());
+    const result = runDigests({ db, cron: config.DIGEST_CRON, tz: config.DIGEST_TZ, maxDelayMs: config.DIGEST_MAX_DELAY, compose: composeDigest }, clock());
     if (result.queued.length > 0) {
       logger.info({ day: result.day, recipients: result.queued.length }, 'digests queued');
       wakeDispatcher();

@@ -11,8 +11,8 @@ import { commands } from './features/commands.ts';
 import { reports } from './features/reports.ts';
 import { actorOf, type BotContext, type BotServices } from './context.ts';
 import { recordAudit } from '../db/audit.ts';
-import { langOf } from './i18n.ts';
-import { texts } from './texts.ts';
+import { langOf } from '../i18n/index.ts';
+import { texts } from '../i18n/index.ts';
 
 export interface BotOptions {
   /** Given in tests so the bot needs no getMe call. */

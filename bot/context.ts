@@ -1,13 +1,13 @@
 import type { ConversationFlavor } from '@grammyjs/conversations';
 import type { Context } from 'grammy';
-import type { Logger } from '../app/logger.ts';
+import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
 import type { QuietWindow } from '../core/quiet-hours.ts';
-import type { DigestSettings } from '../digest/build.ts';
+import type { DigestSettings } from './digest.ts';
 import type { DB } from '../db/open.ts';
 import type { User } from '../db/users.ts';
-import type { Lang } from './i18n.ts';
-import type { Texts } from './texts.ts';
+import type { Lang } from '../i18n/index.ts';
+import type { Catalogue } from '../i18n/index.ts';
 
 export interface BotSettings {
   /** Time zone of every time the bot shows. */
@@ -36,7 +36,7 @@ export interface StaffFlavor {
   /** The registered staff member behind the update (active or not), or null for strangers. */
   staff: User | null;
   lang: Lang;
-  t: Texts;
+  t: Catalogue;
   services: BotServices;
   log: Logger;
 }

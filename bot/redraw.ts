@@ -1,6 +1,6 @@
 import { getIncidentViews } from '../db/incidents.ts';
 import type { Queryable } from '../db/open.ts';
-import { incidentsOfMessage } from './message-store.ts';
+import { incidentsOfMessage } from '../db/telegram-messages.ts';
 import { renderAlert, renderAlertGroup, type Rendered, type RenderOptions } from './render/alert.ts';
 
 /** The current look of a stored alert message: one alert, or a group with its «Принять все». */

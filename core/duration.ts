@@ -8,10 +8,10 @@ export function parseDuration(text: string): number {
   const parts = [...trimmed.matchAll(/(\d+)\s*([smhdw])/g)];
   const consumed = parts.map((p) => p[0]).join('');
   if (parts.length === 0 || consumed.replace(/\s/g, '') !== trimmed.replace(/\s/g, '')) {
-    throw new InputError(`"${text}" is not a duration; write it like 30m, 4h, 2d or 1h30m`);
+    throw new InputError('durationInvalid', { text }, `"${text}" is not a duration; write it like 30m, 4h, 2d or 1h30m`);
   }
   const ms = parts.reduce((sum, [, n, unit]) => sum + Number(n) * UNITS[unit!]!, 0);
-  if (ms <= 0) throw new InputError(`"${text}" is not a positive duration`);
+  if (ms <= 0) throw new InputError('durationNotPositive', { text }, `"${text}" is not a positive duration`);
   return ms;
 }
 

@@ -13,15 +13,14 @@ export type ProbeRuleId = (typeof PROBE_RULE_IDS)[number];
 
 export interface ProbeRuleInfo {
   id: ProbeRuleId;
-  title: string;
   severity: Severity;
   probe: ProbeKind;
 }
 
 export const PROBE_RULES: readonly ProbeRuleInfo[] = [
-  { id: 'KodeksIcmp', title: 'Установка не отвечает на ping', severity: 'critical', probe: 'icmp' },
-  { id: 'KodeksBehindProxyDown', title: 'Веб-доступ к установке не работает', severity: 'critical', probe: 'http' },
-  { id: 'KodeksDns', title: 'Имя установки не разрешается в её адрес', severity: 'warning', probe: 'dns' },
+  { id: 'KodeksIcmp', severity: 'critical', probe: 'icmp' },
+  { id: 'KodeksBehindProxyDown', severity: 'critical', probe: 'http' },
+  { id: 'KodeksDns', severity: 'warning', probe: 'dns' },
 ];
 
 /** The latest outcome of one probe, with how many failed in a row. */

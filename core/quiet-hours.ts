@@ -11,7 +11,7 @@ export function parseQuietWindow(text: string): QuietWindow {
   const match = /^\s*(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})\s*$/.exec(text);
   const minutes = (h: string, m: string) => Number(h) * 60 + Number(m);
   if (!match || Number(match[1]) > 23 || Number(match[3]) > 23 || Number(match[2]) > 59 || Number(match[4]) > 59) {
-    throw new InputError(`"${text}" is not a time window; write it like 22:00-08:00`);
+    throw new InputError('quietWindowInvalid', { text }, `"${text}" is not a time window; write it like 22:00-08:00`);
   }
   return { from: minutes(match[1]!, match[2]!), to: minutes(match[3]!, match[4]!) };
 }

@@ -1,7 +1,6 @@
-import { startOfDay } from './calendar.ts';
 import { blindOverlap, type BlindSpell } from './clock-watch.ts';
 import { formatDuration } from './duration.ts';
-import { failedRestoreChecks, type InstallationState, type RestoreCheck } from './state.ts';
+import { failedRestoreChecks, operapAgeMs, type InstallationState, type RestoreCheck } from './state.ts';
 import { compareVersions } from './versions.ts';
 
 /**
@@ -50,8 +49,6 @@ export type RuleOutcome =
 
 export interface Rule {
   id: RuleId;
-  /** Russian title, as shown to managers. */
-  title: string;
   severity: Severity;
   thresholdKind: ThresholdKind;
   /** Default threshold: milliseconds for durations; for versions the fleet policy applies. */
@@ -68,7 +65,6 @@ const iso = (date: Date | undefined | null) => (date ? date.toISOString() : null
 
 const xmlMissing: Rule = {
   id: 'KodeksXmlMissing',
-  title: 'Отчёты (XML) не поступают',
   severity: 'warning',
   thresholdKind: 'duration',
   defaultThreshold: 2 * DAY,
@@ -89,20 +85,17 @@ const xmlMissing: Rule = {
 
 const operapStale: Rule = {
   id: 'KodeksOperapStale',
-  title: 'Оперативные пополнения устарели',
   severity: 'warning',
   thresholdKind: 'duration',
   defaultThreshold: 3 * DAY,
   timeBased: true,
   evaluate({ installation, state, threshold, now }) {
     if (!state?.operapDate) return quiet;
-    // The operap date is a calendar date at the client: its age counts from that day's start there.
-    const dayStart = startOfDay(state.operapDate, installation.tz);
-    const due = dayStart + Number(threshold);
-    if (now.getTime() <= due) return { firing: false, recheckAt: new Date(due + 1) };
+    const age = operapAgeMs(state.operapDate, installation.tz, now);
+    if (age <= Number(threshold)) return { firing: false, recheckAt: new Date(now.getTime() - age + Number(threshold) + 1) };
     return {
       firing: true,
-      facts: { operapDate: state.operapDate, ageDays: Math.floor((now.getTime() - dayStart) / DAY), threshold: formatDuration(Number(threshold)) },
+      facts: { operapDate: state.operapDate, ageDays: Math.floor(age / DAY), threshold: formatDuration(Number(threshold)) },
     };
   },
 };
@@ -110,13 +103,11 @@ const operapStale: Rule = {
 /** A rule that fires while a reported fact says so. */
 function liveRule(
   id: RuleId,
-  title: string,
   severity: Severity,
   check: (state: InstallationState) => Facts | null,
 ): Rule {
   return {
     id,
-    title,
     severity,
     thresholdKind: 'none',
     timeBased: false,
@@ -127,19 +118,19 @@ function liveRule(
   };
 }
 
-const senselock = liveRule('KodeksXmlSensLockStatus', 'Ключ SenseLock потерян', 'critical', (s) =>
+const senselock = liveRule('KodeksXmlSensLockStatus', 'critical', (s) =>
   s.senselockState === 'lost' || s.senselockState === 'absent' ? { senselockState: s.senselockState } : null,
 );
-const serviceDown = liveRule('KodeksServiceDown', 'Служба ПК остановлена', 'critical', (s) =>
+const serviceDown = liveRule('KodeksServiceDown', 'critical', (s) =>
   s.serviceState === 'stopped' ? { serviceState: s.serviceState, serviceAccount: s.serviceAccount ?? null } : null,
 );
-const storageUnreachable = liveRule('KodeksStorageUnreachable', 'Хранилище баз недоступно', 'critical', (s) =>
+const storageUnreachable = liveRule('KodeksStorageUnreachable', 'critical', (s) =>
   s.storageReachable === false ? { storagePath: s.storagePath ?? null, serviceAccount: s.serviceAccount ?? null } : null,
 );
-const kitNotAssembled = liveRule('KodeksKitNotAssembled', 'Комплект не собран', 'critical', (s) =>
+const kitNotAssembled = liveRule('KodeksKitNotAssembled', 'critical', (s) =>
   s.kitAssembled === false ? { kitAssembled: false } : null,
 );
-const dailyUpdateOff = liveRule('KodeksDailyUpdateOff', 'Ежедневное обновление или copybaseweb выключены', 'warning', (s) =>
+const dailyUpdateOff = liveRule('KodeksDailyUpdateOff', 'warning', (s) =>
   s.dailyUpdate === false || s.copybaseweb === false
     ? { dailyUpdate: s.dailyUpdate ?? null, copybaseweb: s.copybaseweb ?? null }
     : null,
@@ -147,7 +138,6 @@ const dailyUpdateOff = liveRule('KodeksDailyUpdateOff', 'Ежедневное о
 
 const shellVersionOutdated: Rule = {
   id: 'KodeksShellVersionOutdated',
-  title: 'Версия ПК ниже требуемой',
   severity: 'warning',
   thresholdKind: 'version',
   timeBased: false,
@@ -162,7 +152,6 @@ export type NotRestored = RestoreCheck | 'reports';
 
 const versionChangeIncomplete: Rule = {
   id: 'KodeksVersionChangeIncomplete',
-  title: 'После смены версии ПК работа не восстановлена',
   severity: 'critical',
   thresholdKind: 'duration',
   defaultThreshold: DAY,

@@ -1,3 +1,4 @@
+import { startOfDay } from './calendar.ts';
 import { FACT_KEYS, type AgentReport, type ReportFacts } from './report.ts';
 
 /** What we know about one installation now: the merge of every report it sent. */
@@ -87,3 +88,7 @@ function effectiveGenerationTime(generatedAt: Date | null, receivedAt: Date): Da
   return generatedAt.getTime() - receivedAt.getTime() <= 86_400_000 ? generatedAt : receivedAt;
 }
 
+/** How old the last operap is: counted from the start of its day at the client, in the installation's time zone. */
+export function operapAgeMs(operapDate: string, tz: string, now: Date): number {
+  return now.getTime() - startOfDay(operapDate, tz);
+}

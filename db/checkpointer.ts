@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { Logger } from '../app/logger.ts';
+import type { Logger } from 'pino';
 import type { DB } from './open.ts';
 
 /** SQLite's own default: a checkpoint after a commit that leaves the log at this many pages. */

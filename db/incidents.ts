@@ -36,6 +36,20 @@ export function listIncidentEvents(db: Queryable, incidentId: number): IncidentE
   return db.select().from(incidentEvents).where(eq(incidentEvents.incidentId, incidentId)).orderBy(asc(incidentEvents.id)).all();
 }
 
+/** The names an announcement about an installation shows. */
+export function getSubject(
+  db: Queryable,
+  installationId: number,
+): { installationId: number; installationName: string; clientId: number; clientName: string } | undefined {
+  const row = db
+    .select({ installationName: installations.name, clientId: clients.id, clientName: clients.name })
+    .from(installations)
+    .innerJoin(clients, eq(clients.id, installations.clientId))
+    .where(eq(installations.id, installationId))
+    .get();
+  return row ? { installationId, ...row } : undefined;
+}
+
 /** Unresolved incidents of one installation. */
 export function listActiveIncidents(db: Queryable, installationId: number): Incident[] {
   return db

@@ -1,4 +1,4 @@
-import { asc, eq, getTableColumns, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, isNotNull, or, sql } from 'drizzle-orm';
 import type { ThresholdValue } from '../core/rules.ts';
 import type { DB, Queryable } from './open.ts';
 import { prepared, rootOf } from './prepared.ts';
@@ -78,4 +78,33 @@ export function updateInstallation(
   const row = db.update(installations).set(changes).where(eq(installations.id, id)).returning().get();
   if (!row) throw new Error(`installation ${id} vanished during update`);
   return row;
+}
+
+/** Installations with this id or this exact name (names repeat across clients). */
+export function findInstallationIds(db: Queryable, by: { id: number } | { name: string }): number[] {
+  return db
+    .select({ id: installations.id })
+    .from(installations)
+    .where('id' in by ? eq(installations.id, by.id) : eq(installations.name, by.name))
+    .all()
+    .map((r) => r.id);
+}
+
+/** Monitored installations whose host (case aside) or IP is this address. */
+export function findMonitoredInstallationIdsByAddress(db: Queryable, address: string): number[] {
+  return db
+    .select({ id: installations.id })
+    .from(installations)
+    .where(and(eq(installations.monitoringEnabled, true), or(sql`lower(${installations.host}) = ${address.toLowerCase()}`, eq(installations.ip, address))))
+    .all()
+    .map((r) => r.id);
+}
+
+/** What a probe round reaches: every monitored installation with a host, an IP or a web address. */
+export function listProbeTargets(db: Queryable): { id: number; host: string | null; ip: string | null; url: string | null; provider: string | null }[] {
+  return db
+    .select({ id: installations.id, host: installations.host, ip: installations.ip, url: installations.url, provider: installations.provider })
+    .from(installations)
+    .where(and(eq(installations.monitoringEnabled, true), or(isNotNull(installations.host), isNotNull(installations.ip), isNotNull(installations.url))))
+    .all();
 }

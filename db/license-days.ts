@@ -1,4 +1,4 @@
-import { and, gte, inArray } from 'drizzle-orm';
+import { and, gte, inArray, lt } from 'drizzle-orm';
 import type { LicenseDay } from '../core/sales.ts';
 import type { DB, Queryable } from './open.ts';
 import { prepared } from './prepared.ts';
@@ -28,4 +28,9 @@ export function listLicenseDays(db: Queryable, fromDay: string, installationIds?
     .from(licenseDays)
     .where(installationIds ? and(since, inArray(licenseDays.installationId, installationIds)) : since)
     .all();
+}
+
+/** Forget licence days before `day` (YYYY-MM-DD). */
+export function deleteLicenseDaysBefore(db: Queryable, day: string): void {
+  db.delete(licenseDays).where(lt(licenseDays.day, day)).run();
 }

@@ -38,3 +38,8 @@ export function openDb(path: string, options: { busyTimeoutMs?: number } = {}): 
 export function closeDb(db: DB): void {
   if (db.$client.open) db.$client.close();
 }
+
+/** Whether the database answers a query at all (for the health check). Throws what SQLite said when it does not. */
+export function pingDatabase(db: DB): void {
+  db.$client.prepare('SELECT 1').get();
+}

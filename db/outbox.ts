@@ -2,6 +2,12 @@ import { and, asc, eq, isNull, lte, or, sql } from 'drizzle-orm';
 import type { Queryable } from './open.ts';
 import { outbox } from './schema.ts';
 
+/** Kinds of outbox messages besides incident announcements (`incident.<kind>`). */
+export const DIGEST_TEXT = 'digest.text';
+export const DIGEST_CHART = 'digest.chart';
+/** A plain-text notice for people (not about one incident), e.g. "chat unreachable" for admins. */
+export const NOTICE = 'system.notice';
+
 export type OutboxRow = typeof outbox.$inferSelect;
 export type NewOutboxRow = Pick<typeof outbox.$inferInsert, 'kind' | 'chatId' | 'incidentId' | 'payload'>;
 

@@ -1,6 +1,8 @@
+import { inArray, lt } from 'drizzle-orm';
 import type { AgentReport } from '../core/report.ts';
 import type { DB } from './open.ts';
 import { prepared, toSqlParams } from './prepared.ts';
+import { reports } from './schema.ts';
 
 /** Store a report; returns its row id, or null when this installation already sent a report with that id. */
 export function insertReport(db: DB, installationId: number, report: AgentReport, receivedAt: Date): number | null {
@@ -22,4 +24,10 @@ export function insertReport(db: DB, installationId: number, report: AgentReport
     }),
   );
   return row?.id ?? null;
+}
+
+/** Forget up to `limit` reports received before `before`, oldest first; returns how many went. */
+export function deleteReportsBefore(db: DB, before: Date, limit: number): number {
+  const oldest = db.select({ id: reports.id }).from(reports).where(lt(reports.receivedAt, before)).limit(limit);
+  return db.delete(reports).where(inArray(reports.id, oldest)).run().changes;
 }

@@ -1,110 +1,107 @@
-import { eq, getTableColumns, inArray } from 'drizzle-orm';
+import { getTableColumns } from 'drizzle-orm';
 import type { InstallationState } from '../core/state.ts';
-import type { DB, Queryable } from './open.ts';
-import { prepared, rootOf } from './prepared.ts';
+import type { DB } from './open.ts';
+import { prepared } from './prepared.ts';
 import { installationState } from './schema.ts';
 
-type StateRow = typeof installationState.$inferSelect;
+/**
+ * The one mapping between an installation's state and its row, derived from
+ * the table: every column but the key is a field of the state under the same
+ * name. Times are stored as epoch milliseconds and flags as 0/1; a fact never
+ * reported is NULL in the row and absent from the state. The intake, the sweep
+ * and the metrics read rows through it, in the column order it lists.
+ */
+type StateKey = Exclude<keyof typeof installationState.$inferSelect, 'installationId'>;
 
-export function getState(db: Queryable, installationId: number): InstallationState | null {
-  const root = rootOf(db);
-  if (root) {
-    // The intake reads this for every report: a raw statement, mapped by hand.
-    const raw = prepared(root, 'state.get', (d) =>
-      d.$client.prepare<[number], RawStateRow>(`SELECT ${STATE_SELECT} FROM installation_state WHERE installation_id = ?`),
-    ).get(installationId);
-    return raw ? fromRawRow(raw) : null;
-  }
-  const row = db.select().from(installationState).where(eq(installationState.installationId, installationId)).get();
-  return row ? fromRow(row) : null;
+/** True only when the table's columns and the state's fields are the same set: adding one without the other fails to compile. */
+type SameKeys<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const columnsAreFields: SameKeys<StateKey, keyof InstallationState> = true;
+void columnsAreFields;
+
+interface StateColumn {
+  key: StateKey;
+  name: string;
+  kind: 'time' | 'flag' | 'value';
 }
 
-export function getStates(db: Queryable, installationIds: number[]): Map<number, InstallationState> {
+export const STATE_COLUMNS: readonly StateColumn[] = Object.entries(getTableColumns(installationState))
+  .filter(([key]) => key !== 'installationId')
+  .map(([key, column]) => ({
+    key: key as StateKey,
+    name: column.name,
+    kind: column.columnType === 'SQLiteTimestamp' ? 'time' : column.columnType === 'SQLiteBoolean' ? 'flag' : 'value',
+  }));
+
+/** Fields that are null rather than absent when unknown. */
+const NULLABLE: ReadonlySet<StateKey> = new Set(['lastGeneratedAt']);
+
+/** The state columns of the table under `alias`, in STATE_COLUMNS order, for a raw SELECT. */
+export function stateColumnList(alias: string): string {
+  return STATE_COLUMNS.map((c) => `${alias}.${c.name}`).join(', ');
+}
+
+type SqlValue = string | number | null;
+
+/** Every stored state has a receipt time: where it is NULL (a LEFT JOIN without a row), there is no state. */
+const RECEIVED_AT = STATE_COLUMNS.findIndex((c) => c.key === 'lastReceivedAt');
+
+/**
+ * A state from a row's values in STATE_COLUMNS order, starting at `offset`;
+ * null when the installation never reported (no row, so no receipt time).
+ */
+export function stateFromValues(values: readonly unknown[], offset = 0): InstallationState | null {
+  const received = values[offset + RECEIVED_AT];
+  if (received === null || received === undefined) return null;
+  const state: Record<string, unknown> = {};
+  for (let i = 0; i < STATE_COLUMNS.length; i++) {
+    const column = STATE_COLUMNS[i]!;
+    const value = values[offset + i] as SqlValue;
+    if (value === null) {
+      if (NULLABLE.has(column.key)) state[column.key] = null;
+      continue;
+    }
+    state[column.key] = column.kind === 'time' ? new Date(value as number) : column.kind === 'flag' ? value === 1 : value;
+  }
+  return state as unknown as InstallationState;
+}
+
+/** A state's values in STATE_COLUMNS order, as SQLite stores them. */
+function stateToValues(state: InstallationState): SqlValue[] {
+  const fields = state as unknown as Record<StateKey, unknown>;
+  return STATE_COLUMNS.map(({ key, kind }) => {
+    const value = fields[key];
+    if (value === undefined || value === null) return null;
+    if (kind === 'time') return (value as Date).getTime();
+    if (kind === 'flag') return value ? 1 : 0;
+    return value as string | number;
+  });
+}
+
+/** One installation's state (null: it never reported). Read for every report: a prepared raw statement. */
+export function getState(db: DB, installationId: number): InstallationState | null {
+  const row = prepared(db, 'state.get', (d) =>
+    d.$client.prepare<[number], unknown[]>(`SELECT ${stateColumnList('s')} FROM installation_state s WHERE s.installation_id = ?`).raw(true),
+  ).get(installationId);
+  return row ? stateFromValues(row) : null;
+}
+
+/** The states of several installations, by id (those that never reported are left out). */
+export function getStates(db: DB, installationIds: readonly number[]): Map<number, InstallationState> {
   const result = new Map<number, InstallationState>();
-  if (installationIds.length === 0) return result;
-  const rows = db.select().from(installationState).where(inArray(installationState.installationId, installationIds)).all();
-  for (const row of rows) result.set(row.installationId, fromRow(row));
+  for (const id of installationIds) {
+    const state = getState(db, id);
+    if (state) result.set(id, state);
+  }
   return result;
 }
 
-/** Store an installation's state: written for every report, by a raw statement with the row converted by hand. */
+/** Store an installation's state: written for every report, by a prepared raw statement. */
 export function saveState(db: DB, installationId: number, state: InstallationState): void {
   prepared(db, 'state.save', (d) => {
-    const columns = Object.entries(getTableColumns(installationState)).map(([key, column]) => ({ key, name: column.name }));
-    const updates = columns.filter((c) => c.key !== 'installationId').map((c) => `${c.name} = excluded.${c.name}`);
-    return d.$client.prepare(
-      `INSERT INTO installation_state (${columns.map((c) => c.name).join(', ')}) VALUES (${columns.map((c) => `@${c.key}`).join(', ')})
-       ON CONFLICT (installation_id) DO UPDATE SET ${updates.join(', ')}`,
+    const names = STATE_COLUMNS.map((c) => c.name);
+    return d.$client.prepare<unknown[]>(
+      `INSERT INTO installation_state (installation_id, ${names.join(', ')}) VALUES (?, ${names.map(() => '?').join(', ')})
+       ON CONFLICT (installation_id) DO UPDATE SET ${names.map((name) => `${name} = excluded.${name}`).join(', ')}`,
     );
-  }).run(toSqlRow(installationId, state));
-}
-
-const STATE_SELECT = Object.entries(getTableColumns(installationState))
-  .map(([key, column]) => `${column.name} AS "${key}"`)
-  .join(', ');
-
-type RawStateRow = ReturnType<typeof toSqlRow>;
-
-/** A raw row back to the state, by hand: read for every report. Absent facts stay absent (not null). */
-function fromRawRow(r: RawStateRow): InstallationState {
-  const state: InstallationState = {
-    lastReceivedAt: new Date(r.lastReceivedAt as number),
-    lastGeneratedAt: r.lastGeneratedAt === null ? null : new Date(r.lastGeneratedAt as number),
-  };
-  if (r.shellVersion !== null) state.shellVersion = r.shellVersion as string;
-  if (r.updateNumber !== null) state.updateNumber = r.updateNumber as number;
-  if (r.operapDate !== null) state.operapDate = r.operapDate as string;
-  if (r.serviceState !== null) state.serviceState = r.serviceState as NonNullable<InstallationState['serviceState']>;
-  if (r.serviceAccount !== null) state.serviceAccount = r.serviceAccount as NonNullable<InstallationState['serviceAccount']>;
-  if (r.senselockState !== null) state.senselockState = r.senselockState as NonNullable<InstallationState['senselockState']>;
-  if (r.kitAssembled !== null) state.kitAssembled = r.kitAssembled === 1;
-  if (r.dailyUpdate !== null) state.dailyUpdate = r.dailyUpdate === 1;
-  if (r.copybaseweb !== null) state.copybaseweb = r.copybaseweb === 1;
-  if (r.storagePath !== null) state.storagePath = r.storagePath as string;
-  if (r.storageReachable !== null) state.storageReachable = r.storageReachable === 1;
-  if (r.licenseLimit !== null) state.licenseLimit = r.licenseLimit as number;
-  if (r.licensePeak !== null) state.licensePeak = r.licensePeak as number;
-  if (r.licenseExhausted !== null) state.licenseExhausted = r.licenseExhausted as number;
-  if (r.previousShellVersion !== null) state.previousShellVersion = r.previousShellVersion as string;
-  if (r.shellVersionChangedAt !== null) state.shellVersionChangedAt = new Date(r.shellVersionChangedAt as number);
-  if (r.lastHealthyAt !== null) state.lastHealthyAt = new Date(r.lastHealthyAt as number);
-  return state;
-}
-
-function fromRow(row: StateRow): InstallationState {
-  const state: InstallationState = { lastReceivedAt: row.lastReceivedAt, lastGeneratedAt: row.lastGeneratedAt };
-  for (const [key, value] of Object.entries(row)) {
-    if (key === 'installationId' || key === 'lastReceivedAt' || key === 'lastGeneratedAt') continue;
-    if (value !== null) (state as unknown as Record<string, unknown>)[key] = value;
-  }
-  return state;
-}
-
-const ms = (date: Date | null | undefined) => (date ? date.getTime() : null);
-const bit = (flag: boolean | undefined) => (flag === undefined ? null : flag ? 1 : 0);
-
-/** The row as SQLite stores it (dates as epoch milliseconds, flags as 0/1). */
-function toSqlRow(installationId: number, s: InstallationState): Record<keyof StateRow, string | number | null> {
-  return {
-    installationId,
-    lastReceivedAt: s.lastReceivedAt.getTime(),
-    lastGeneratedAt: ms(s.lastGeneratedAt),
-    shellVersion: s.shellVersion ?? null,
-    updateNumber: s.updateNumber ?? null,
-    operapDate: s.operapDate ?? null,
-    serviceState: s.serviceState ?? null,
-    serviceAccount: s.serviceAccount ?? null,
-    senselockState: s.senselockState ?? null,
-    kitAssembled: bit(s.kitAssembled),
-    dailyUpdate: bit(s.dailyUpdate),
-    copybaseweb: bit(s.copybaseweb),
-    storagePath: s.storagePath ?? null,
-    storageReachable: bit(s.storageReachable),
-    licenseLimit: s.licenseLimit ?? null,
-    licensePeak: s.licensePeak ?? null,
-    licenseExhausted: s.licenseExhausted ?? null,
-    previousShellVersion: s.previousShellVersion ?? null,
-    shellVersionChangedAt: ms(s.shellVersionChangedAt),
-    lastHealthyAt: ms(s.lastHealthyAt),
-  };
+  }).run(installationId, ...stateToValues(state));
 }

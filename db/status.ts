@@ -2,7 +2,7 @@ import { asc, eq, inArray, ne, and, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/sqlite-core';
 import type { InstallationState } from '../core/state.ts';
 import { getIncidentViews, type IncidentView } from './incidents.ts';
-import type { Queryable } from './open.ts';
+import type { DB, Queryable } from './open.ts';
 import { getRejection, type IntakeRejection } from './rejections.ts';
 import { clients, incidents, installations, users } from './schema.ts';
 import { getStates } from './state.ts';
@@ -22,7 +22,7 @@ export interface ClientStatus {
   }[];
 }
 
-export function getClientStatus(db: Queryable, clientId: number): ClientStatus | undefined {
+export function getClientStatus(db: DB, clientId: number): ClientStatus | undefined {
   const manager = alias(users, 'manager');
   const row = db
     .select({ client: clients, managerName: manager.name, managerLeadId: manager.leadId })

@@ -2,6 +2,7 @@ import type { InstallationState } from '../core/state.ts';
 import type { ThresholdValue } from '../core/rules.ts';
 import type { DB } from './open.ts';
 import { prepared } from './prepared.ts';
+import { stateColumnList, stateFromValues } from './state.ts';
 
 /** What the sweep needs of one installation, read in bulk: its settings, its state, its unresolved incidents. */
 export interface SweepRow {
@@ -16,19 +17,10 @@ export interface SweepRow {
   active: { id: number; ruleId: string }[];
 }
 
-/** The columns the rules read, in the order rows come back as arrays (no per-row objects from the driver). */
-const COLUMNS = [
-  'i.id', 'i.created_at', 'i.tz', 'i.thresholds', 'd.due_at',
-  's.last_received_at', 's.last_generated_at', 's.shell_version', 's.operap_date', 's.service_state', 's.senselock_state',
-  's.kit_assembled', 's.daily_update', 's.copybaseweb', 's.storage_reachable', 's.storage_path', 's.service_account',
-  's.previous_shell_version', 's.shell_version_changed_at', 's.last_healthy_at', 'd.all_rules',
-] as const;
-type RawRow = [
-  number, number, string, string, number,
-  number | null, number | null, string | null, string | null, InstallationState['serviceState'] | null, InstallationState['senselockState'] | null,
-  number | null, number | null, number | null, number | null, string | null, InstallationState['serviceAccount'] | null,
-  string | null, number | null, number | null, number,
-];
+/** The installation's settings and its schedule row, then its state's columns in the state mapping's order; rows come back as arrays. */
+const SETTINGS = 'i.id, i.created_at, i.tz, i.thresholds, d.due_at, d.all_rules';
+const STATE_OFFSET = SETTINGS.split(',').length;
+type RawRow = [number, number, string, string, number, number, ...unknown[]];
 
 /**
  * The next `limit` monitored installations due at `now` with ids above
@@ -39,7 +31,7 @@ export function loadDueRows(db: DB, now: Date, afterId: number, limit: number): 
   const statement = prepared(db, 'sweep.rows', (d) =>
     d.$client
       .prepare<[number, number, number], RawRow>(
-        `SELECT ${COLUMNS.join(', ')}
+        `SELECT ${SETTINGS}, ${stateColumnList('s')}
          FROM check_schedule d
          JOIN installations i ON i.id = d.installation_id
          LEFT JOIN installation_state s ON s.installation_id = d.installation_id
@@ -67,31 +59,14 @@ export function loadDueRows(db: DB, now: Date, afterId: number, limit: number): 
 }
 
 function toSweepRow(r: RawRow, active: { id: number; ruleId: string }[]): SweepRow {
-  let state: InstallationState | null = null;
-  if (r[5] !== null) {
-    state = { lastReceivedAt: new Date(r[5]), lastGeneratedAt: r[6] === null ? null : new Date(r[6]) };
-    if (r[7] !== null) state.shellVersion = r[7];
-    if (r[8] !== null) state.operapDate = r[8];
-    if (r[9] !== null) state.serviceState = r[9];
-    if (r[10] !== null) state.senselockState = r[10];
-    if (r[11] !== null) state.kitAssembled = r[11] === 1;
-    if (r[12] !== null) state.dailyUpdate = r[12] === 1;
-    if (r[13] !== null) state.copybaseweb = r[13] === 1;
-    if (r[14] !== null) state.storageReachable = r[14] === 1;
-    if (r[15] !== null) state.storagePath = r[15];
-    if (r[16] !== null) state.serviceAccount = r[16];
-    if (r[17] !== null) state.previousShellVersion = r[17];
-    if (r[18] !== null) state.shellVersionChangedAt = new Date(r[18]);
-    if (r[19] !== null) state.lastHealthyAt = new Date(r[19]);
-  }
   return {
     id: r[0],
     createdAt: new Date(r[1]),
     tz: r[2],
     thresholds: r[3] === '{}' ? {} : (JSON.parse(r[3]) as Record<string, ThresholdValue>),
     nextCheckAt: new Date(r[4]),
-    allRules: r[20] === 1,
-    state,
+    allRules: r[5] === 1,
+    state: stateFromValues(r, STATE_OFFSET),
     active,
   };
 }

@@ -1,4 +1,4 @@
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, or } from 'drizzle-orm';
 import type { Queryable } from './open.ts';
 import { users } from './schema.ts';
 
@@ -25,4 +25,23 @@ export function updateUser(db: Queryable, telegramId: number, changes: Partial<O
 
 export function listActiveAdmins(db: Queryable): User[] {
   return db.select().from(users).where(and(eq(users.role, 'admin'), eq(users.active, true))).all();
+}
+
+/** Who gets a digest: active team leads and admins, and managers who asked for their own. */
+export function listDigestRecipients(db: Queryable): User[] {
+  return db
+    .select()
+    .from(users)
+    .where(and(eq(users.active, true), or(eq(users.role, 'lead'), eq(users.role, 'admin'), eq(users.personalDigest, true))))
+    .all();
+}
+
+/** A person's own quiet hours (minutes of the day), or undefined when they keep the default. */
+export function getQuietHours(db: Queryable, telegramId: number): { from: number; to: number } | undefined {
+  const row = db.select({ from: users.quietFrom, to: users.quietTo }).from(users).where(eq(users.telegramId, telegramId)).get();
+  return row?.from != null && row.to != null ? { from: row.from, to: row.to } : undefined;
+}
+
+export function getUserName(db: Queryable, telegramId: number): string | undefined {
+  return db.select({ name: users.name }).from(users).where(eq(users.telegramId, telegramId)).get()?.name;
 }

@@ -1,4 +1,4 @@
-import type { Logger } from '../app/logger.ts';
+import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
 import type { DB } from '../db/open.ts';
 import { chatsWithDueMessages, markFailed, markSent, nextDueAt, pendingOfChat, type OutboxRow } from '../db/outbox.ts';

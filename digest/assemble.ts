@@ -1,14 +1,24 @@
-import { and, asc, eq, gte, inArray, isNotNull, lt, lte, ne, or } from 'drizzle-orm';
 import { DateTime } from 'luxon';
 import { responseTimesByManager, type ResponseTimes } from '../core/response-times.ts';
 import { salesSignals } from '../core/sales.ts';
 import { compareVersions } from '../core/versions.ts';
+import {
+  countOpenedAndResolved,
+  findCampaignSnapshot,
+  listActiveIncidentIds,
+  listInstallationsInScope,
+  listReportingStates,
+  listResponseTimeRows,
+  recordCampaignSnapshot as storeCampaignSnapshot,
+  type Scope,
+  type ScopedInstallation,
+} from '../db/digest.ts';
 import { getIncidentViews, type IncidentView } from '../db/incidents.ts';
 import { listLicenseDays } from '../db/license-days.ts';
 import type { Queryable } from '../db/open.ts';
 import { getPolicy } from '../db/policies.ts';
-import { campaignSnapshots, clients, incidents, installations, installationState, users } from '../db/schema.ts';
-import type { Scope } from './scope.ts';
+
+export type { Scope };
 
 const DAY = 86_400_000;
 /** An installation silent longer than this is listed in the digest. */
@@ -61,43 +71,17 @@ export interface DigestOptions {
 
 /** Everything a digest says about a scope at a moment, read with indexed queries. */
 export function assembleDigest(db: Queryable, scope: Scope, now: Date, options: DigestOptions): Digest {
-  const refs = installationsInScope(db, scope);
+  const refs = listInstallationsInScope(db, scope);
   const ids = refs.map((r) => r.installationId);
   const monitoredIds = refs.filter((r) => r.monitoringEnabled).map((r) => r.installationId);
   const byId = new Map(refs.map((r) => [r.installationId, r]));
-  // With a scope, only its installations (an empty scope matches nothing).
-  const inScope = scope.clientIds === null ? undefined : inArray(incidents.installationId, ids.length ? ids : [-1]);
 
-  const activeIds = db
-    .select({ id: incidents.id })
-    .from(incidents)
-    .where(and(ne(incidents.status, 'resolved'), inScope))
-    .orderBy(asc(incidents.openedAt))
-    .all()
-    .map((r) => r.id);
-  const open = getIncidentViews(db, activeIds).sort((a, b) => a.incident.openedAt.getTime() - b.incident.openedAt.getTime());
+  const open = getIncidentViews(db, listActiveIncidentIds(db, scope, ids)).sort((a, b) => a.incident.openedAt.getTime() - b.incident.openedAt.getTime());
   const withProblemsSet = new Set(open.filter((v) => byId.get(v.incident.installationId)?.monitoringEnabled).map((v) => v.incident.installationId));
 
-  const dayAgo = new Date(now.getTime() - DAY);
-  const opened24h = db
-    .select({ id: incidents.id })
-    .from(incidents)
-    .where(and(gte(incidents.openedAt, dayAgo), lte(incidents.openedAt, now), inScope))
-    .all().length;
-  const resolved24h = db
-    .select({ id: incidents.id })
-    .from(incidents)
-    .where(and(gte(incidents.resolvedAt, dayAgo), lte(incidents.resolvedAt, now), inScope))
-    .all().length;
+  const lastDay = countOpenedAndResolved(db, scope, ids, new Date(now.getTime() - DAY), now);
 
-  const states = new Map(
-    db
-      .select({ id: installationState.installationId, lastReceivedAt: installationState.lastReceivedAt, shellVersion: installationState.shellVersion })
-      .from(installationState)
-      .where(scope.clientIds === null ? undefined : inArray(installationState.installationId, ids.length ? ids : [-1]))
-      .all()
-      .map((s) => [s.id, s]),
-  );
+  const states = listReportingStates(db, scope, ids);
   const silentBefore = now.getTime() - SILENT_AFTER_MS;
   const silent = refs
     .filter((r) => r.monitoringEnabled)
@@ -122,8 +106,8 @@ export function assembleDigest(db: Queryable, scope: Scope, now: Date, options: 
     healthy: monitoredIds.length - withProblemsSet.size,
     withProblems: withProblemsSet.size,
     open,
-    opened24h,
-    resolved24h,
+    opened24h: lastDay.opened,
+    resolved24h: lastDay.resolved,
     silent,
     campaign,
     sales,
@@ -131,31 +115,9 @@ export function assembleDigest(db: Queryable, scope: Scope, now: Date, options: 
   };
 }
 
-type ScopedInstallation = InstallationRef & { monitoringEnabled: boolean; createdAt: Date };
-
 function strip(ref: ScopedInstallation): InstallationRef {
   const { monitoringEnabled: _m, createdAt: _c, ...rest } = ref;
   return rest;
-}
-
-function installationsInScope(db: Queryable, scope: Scope): ScopedInstallation[] {
-  return db
-    .select({
-      installationId: installations.id,
-      installationName: installations.name,
-      clientId: clients.id,
-      clientName: clients.name,
-      managerId: clients.managerId,
-      managerName: users.name,
-      monitoringEnabled: installations.monitoringEnabled,
-      createdAt: installations.createdAt,
-    })
-    .from(installations)
-    .innerJoin(clients, eq(clients.id, installations.clientId))
-    .leftJoin(users, eq(users.telegramId, clients.managerId))
-    .where(scope.clientIds === null ? undefined : inArray(clients.id, scope.clientIds.length ? scope.clientIds : [-1]))
-    .orderBy(asc(clients.name), asc(installations.name))
-    .all();
 }
 
 function campaignStanding(
@@ -176,38 +138,14 @@ function campaignStanding(
     .filter((r) => compareVersions(states.get(r.installationId)!.shellVersion!, minVersion) < 0)
     .map((r) => ({ ...strip(r), shellVersion: states.get(r.installationId)!.shellVersion!, lagSince: lagSince.get(r.installationId) ?? null }));
   const weekAgo = DateTime.fromISO(day).minus({ days: 7 }).toISODate()!;
-  const before = db
-    .select({ day: campaignSnapshots.day, compliant: campaignSnapshots.compliant, total: campaignSnapshots.total })
-    .from(campaignSnapshots)
-    .where(and(eq(campaignSnapshots.scope, scope.key), eq(campaignSnapshots.minVersion, minVersion), gte(campaignSnapshots.day, weekAgo), lt(campaignSnapshots.day, day)))
-    .orderBy(asc(campaignSnapshots.day))
-    .get();
+  const before = findCampaignSnapshot(db, scope.key, minVersion, weekAgo, day);
   return { minVersion, compliant: reporting.length - lagging.length, total: reporting.length, lagging, before: before ?? null };
 }
 
 function responseTimesFor(db: Queryable, scope: Scope, ids: number[], now: Date): Digest['responseTimes'] {
   const weekAgo = new Date(now.getTime() - 7 * DAY);
   const twoWeeksAgo = new Date(now.getTime() - 14 * DAY);
-  const rows = db
-    .select({
-      managerId: clients.managerId,
-      managerName: users.name,
-      announcedAt: incidents.announcedAt,
-      acknowledgedAt: incidents.acknowledgedAt,
-      openedAt: incidents.openedAt,
-      resolvedAt: incidents.resolvedAt,
-    })
-    .from(incidents)
-    .innerJoin(installations, eq(installations.id, incidents.installationId))
-    .innerJoin(clients, eq(clients.id, installations.clientId))
-    .leftJoin(users, eq(users.telegramId, clients.managerId))
-    .where(
-      and(
-        or(gte(incidents.acknowledgedAt, twoWeeksAgo), and(isNotNull(incidents.resolvedAt), gte(incidents.resolvedAt, twoWeeksAgo))),
-        scope.clientIds === null ? undefined : inArray(incidents.installationId, ids.length ? ids : [-1]),
-      ),
-    )
-    .all();
+  const rows = listResponseTimeRows(db, scope, ids, twoWeeksAgo);
   const names = new Map(rows.map((r) => [r.managerId, r.managerName]));
   const current = responseTimesByManager(rows, weekAgo, now);
   const previous = responseTimesByManager(rows, twoWeeksAgo, weekAgo);
@@ -226,15 +164,12 @@ function responseTimesFor(db: Queryable, scope: Scope, ids: number[], now: Date)
 /** Remember today's campaign standing for this scope (once per day). */
 export function recordCampaignSnapshot(db: Queryable, digest: Digest): void {
   if (!digest.campaign) return;
-  db.insert(campaignSnapshots)
-    .values({
-      day: digest.day,
-      scope: digest.scope.key,
-      minVersion: digest.campaign.minVersion,
-      compliant: digest.campaign.compliant,
-      total: digest.campaign.total,
-      takenAt: digest.now,
-    })
-    .onConflictDoNothing()
-    .run();
+  storeCampaignSnapshot(db, {
+    day: digest.day,
+    scopeKey: digest.scope.key,
+    minVersion: digest.campaign.minVersion,
+    compliant: digest.campaign.compliant,
+    total: digest.campaign.total,
+    takenAt: digest.now,
+  });
 }

@@ -1,12 +1,9 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { ChartConfiguration } from 'chart.js';
-import { and, gte, inArray, isNull, lt, or } from 'drizzle-orm';
 import { DateTime } from 'luxon';
 import type { Severity } from '../core/rules.ts';
-import type { Queryable } from '../db/open.ts';
-import { incidents } from '../db/schema.ts';
-import type { Scope } from './scope.ts';
+import type { IncidentSpan } from '../db/digest.ts';
 
 /**
  * The digest's picture: the last 30 days, incidents opened per day and open at
@@ -45,12 +42,6 @@ export interface ChartSeries {
   openAtEnd: Record<Severity, number[]>;
 }
 
-export interface IncidentSpan {
-  severity: Severity;
-  openedAt: Date;
-  resolvedAt: Date | null;
-}
-
 /** Per day (in `tz`) ending with `lastDay`: how many opened, and how many were open when the day ended. */
 export function chartSeries(spans: readonly IncidentSpan[], lastDay: string, tz: string, dayCount = 30): ChartSeries {
   const first = DateTime.fromISO(lastDay, { zone: tz }).startOf('day').minus({ days: dayCount - 1 });
@@ -68,20 +59,6 @@ export function chartSeries(spans: readonly IncidentSpan[], lastDay: string, tz:
     }
   }
   return series;
-}
-
-export function loadIncidentSpans(db: Queryable, scope: Scope, from: Date, to: Date, installationIds: number[]): IncidentSpan[] {
-  return db
-    .select({ severity: incidents.severity, openedAt: incidents.openedAt, resolvedAt: incidents.resolvedAt })
-    .from(incidents)
-    .where(
-      and(
-        lt(incidents.openedAt, to),
-        or(isNull(incidents.resolvedAt), gte(incidents.resolvedAt, from)),
-        scope.clientIds === null ? undefined : inArray(incidents.installationId, installationIds.length ? installationIds : [-1]),
-      ),
-    )
-    .all();
 }
 
 export interface ChartLabels {

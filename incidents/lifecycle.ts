@@ -1,14 +1,13 @@
-import { eq } from 'drizzle-orm';
-import { InputError, NotFoundError } from '../core/errors.ts';
 import type { Resolution } from '../core/incidents.ts';
 import { recipientsFor, type AnnouncementKind } from '../core/routing.ts';
-import { isInhibited, PROBE_RULES } from '../core/probe-rules.ts';
-import { getRule, isRuleId, type Facts, type Severity } from '../core/rules.ts';
+import { isInhibited } from '../core/probe-rules.ts';
+import type { Facts, Severity } from '../core/rules.ts';
 import { quietUntil } from '../core/quiet-hours.ts';
 import { findSilence, type Silence } from '../core/silences.ts';
 import { loadAudience } from '../db/audience.ts';
 import {
   getIncident,
+  getSubject,
   insertIncident,
   listActiveIncidents,
   recordIncidentEvent,
@@ -17,9 +16,10 @@ import {
 } from '../db/incidents.ts';
 import type { Queryable } from '../db/open.ts';
 import { enqueue } from '../db/outbox.ts';
-import { clients, installations, users } from '../db/schema.ts';
 import { listActiveSilences, toSilence } from '../db/silences.ts';
+import { getQuietHours, getUserName } from '../db/users.ts';
 import type { IncidentSettings } from './settings.ts';
+import { inputError, notFound, ruleTitle } from '../i18n/index.ts';
 
 /** Names an announcement needs, looked up once per incident. */
 export interface Subject {
@@ -30,19 +30,9 @@ export interface Subject {
 }
 
 export function loadSubject(db: Queryable, installationId: number): Subject {
-  const row = db
-    .select({ installationName: installations.name, clientId: clients.id, clientName: clients.name })
-    .from(installations)
-    .innerJoin(clients, eq(clients.id, installations.clientId))
-    .where(eq(installations.id, installationId))
-    .get();
-  if (!row) throw new NotFoundError(`no installation with id ${installationId}`);
-  return { installationId, ...row };
-}
-
-export function ruleTitle(ruleId: string): string {
-  if (isRuleId(ruleId)) return getRule(ruleId).title;
-  return PROBE_RULES.find((r) => r.id === ruleId)?.title ?? ruleId;
+  const subject = getSubject(db, installationId);
+  if (!subject) throw notFound('installationNotFound', { ref: String(installationId) });
+  return subject;
 }
 
 export function activeSilences(db: Queryable, now: Date): Silence[] {
@@ -116,7 +106,7 @@ export type AcknowledgeResult =
 export function acknowledgeIncident(tx: Queryable, incidentId: number, actor: string, now: Date): AcknowledgeResult {
   const incident = requireIncident(tx, incidentId);
   if (incident.status === 'acknowledged') return { outcome: 'already', incident };
-  if (incident.status === 'resolved') throw new InputError(`incident ${incidentId} is already resolved`);
+  if (incident.status === 'resolved') throw inputError('incidentResolved', { id: incidentId });
   const acknowledged = updateIncident(tx, incidentId, {
     status: 'acknowledged',
     acknowledgedAt: now,
@@ -137,7 +127,7 @@ export function resolveIncident(
   now: Date,
 ): Incident {
   const incident = requireIncident(tx, incidentId);
-  if (incident.status === 'resolved') throw new InputError(`incident ${incidentId} is already resolved`);
+  if (incident.status === 'resolved') throw inputError('incidentResolved', { id: incidentId });
   const resolved = updateIncident(tx, incidentId, {
     status: 'resolved',
     resolvedAt: now,
@@ -167,7 +157,7 @@ export function escalate(tx: Queryable, settings: IncidentSettings, incident: In
 
 function requireIncident(db: Queryable, id: number): Incident {
   const incident = getIncident(db, id);
-  if (!incident) throw new NotFoundError(`no incident with id ${id}`);
+  if (!incident) throw notFound('incidentNotFound', { id });
   return incident;
 }
 
@@ -203,7 +193,8 @@ function notify(
   const payload: AnnouncementPayload = {
     incidentId: incident.id,
     ruleId: incident.ruleId,
-    title: ruleTitle(incident.ruleId),
+    // In the service's language: a snapshot for channels that do not render it themselves.
+    title: ruleTitle('ru', incident.ruleId),
     severity: incident.severity,
     status: incident.status,
     clientId: subject.clientId,
@@ -233,8 +224,7 @@ function notify(
 /** When the person behind a private chat is in quiet hours, the moment they end (groups have none). */
 function quietHoursEnd(db: Queryable, settings: IncidentSettings, chatId: number, now: Date): Date | null {
   if (chatId < 0) return null;
-  const user = db.select({ from: users.quietFrom, to: users.quietTo }).from(users).where(eq(users.telegramId, chatId)).get();
-  const window = user?.from != null && user.to != null ? { from: user.from, to: user.to } : settings.quietHours.defaultWindow;
+  const window = getQuietHours(db, chatId) ?? settings.quietHours.defaultWindow;
   return quietUntil(now, settings.quietHours.tz, window);
 }
 
@@ -243,5 +233,5 @@ function actorName(db: Queryable, actor: string | null): string | null {
   if (!actor) return null;
   const match = /^tg:(\d+)$/.exec(actor);
   if (!match) return actor;
-  return db.select({ name: users.name }).from(users).where(eq(users.telegramId, Number(match[1]))).get()?.name ?? actor;
+  return getUserName(db, Number(match[1])) ?? actor;
 }

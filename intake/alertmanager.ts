@@ -1,5 +1,4 @@
 import { timingSafeEqual } from 'node:crypto';
-import { and, eq, or, sql } from 'drizzle-orm';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { Clock } from '../core/clock.ts';
@@ -8,11 +7,13 @@ import { listActiveIncidents } from '../db/incidents.ts';
 import { readValue, writeValue } from '../db/key-value.ts';
 import type { DB, Queryable } from '../db/open.ts';
 import { enqueue } from '../db/outbox.ts';
-import { installations } from '../db/schema.ts';
+import { findInstallationIds, findMonitoredInstallationIdsByAddress } from '../db/installations.ts';
+import { langOf, texts } from '../i18n/index.ts';
 import { listActiveAdmins } from '../db/users.ts';
-import { NOTICE } from '../delivery/kinds.ts';
+import { NOTICE } from '../db/outbox.ts';
 import { activeSilences, loadSubject, openIncident, resolveIncident } from '../incidents/lifecycle.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
+import { writeTransaction } from '../db/transaction.ts';
 
 /** Alertmanager's webhook payload, version 4 (only what we use). */
 const payloadSchema = z.object({
@@ -57,7 +58,7 @@ export function alertmanagerRoutes(deps: AlertmanagerDeps): FastifyPluginAsync {
         return reply.code(400).send({ error: `invalid Alertmanager payload: ${issue.path.join('.') || 'body'}: ${issue.message}` });
       }
       const now = deps.clock();
-      const result = deps.db.transaction((tx) => applyAlerts(tx, deps, parsed.data.alerts, now), { behavior: 'immediate' });
+      const result = writeTransaction(deps.db, (tx) => applyAlerts(tx, deps, parsed.data.alerts, now));
       if (result.opened + result.resolved + result.unmatched > 0) deps.onIncidentChange?.();
       return result;
     });
@@ -101,23 +102,15 @@ function applyAlerts(tx: Queryable, deps: AlertmanagerDeps, alerts: Alert[], now
 function matchInstallation(db: Queryable, labels: Record<string, string>): number | undefined {
   const byLabel = labels.installation?.trim();
   if (byLabel) {
-    const rows = db
-      .select({ id: installations.id })
-      .from(installations)
-      .where(/^\d+$/.test(byLabel) ? eq(installations.id, Number(byLabel)) : eq(installations.name, byLabel))
-      .all();
-    return rows.length === 1 ? rows[0]!.id : undefined;
+    const ids = /^\d+$/.test(byLabel) ? findInstallationIds(db, { id: Number(byLabel) }) : findInstallationIds(db, { name: byLabel });
+    return ids.length === 1 ? ids[0] : undefined;
   }
   const instance = labels.instance?.trim();
   if (!instance) return undefined;
   // "host:9100", "[::1]:9100", "host": the address part.
   const address = instance.replace(/^\[([^\]]+)\](:\d+)?$/, '$1').replace(/^([^:]+):\d+$/, '$1').toLowerCase();
-  const rows = db
-    .select({ id: installations.id })
-    .from(installations)
-    .where(and(eq(installations.monitoringEnabled, true), or(sql`lower(${installations.host}) = ${address}`, eq(installations.ip, address))))
-    .all();
-  return rows.length === 1 ? rows[0]!.id : undefined;
+  const ids = findMonitoredInstallationIdsByAddress(db, address);
+  return ids.length === 1 ? ids[0] : undefined;
 }
 
 /** Tell the admins about an alert nobody owns, once per alert name and instance. */
@@ -126,8 +119,9 @@ function reportUnmatched(db: Queryable, alert: Alert, now: Date): void {
   const key = `alertmanager-unmatched:${alert.labels.alertname ?? '?'}:${who}`;
   if (readValue(db, key) !== undefined) return;
   writeValue(db, key, { firstSeen: now.toISOString() }, now);
-  const text = `⚠️ Alertmanager: алерт ${alert.labels.alertname ?? '(без имени)'} для «${who}» не сопоставлен ни с одной установкой. Добавьте метку installation=<id установки> или укажите host/IP установки.`;
   for (const admin of listActiveAdmins(db)) {
+    const notices = texts(langOf(admin.language)).notices;
+    const text = notices.alertmanagerUnmatched(alert.labels.alertname ?? notices.unnamedAlert, who);
     enqueue(db, { kind: NOTICE, chatId: admin.telegramId, incidentId: null, payload: { text } }, now);
   }
 }

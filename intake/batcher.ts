@@ -3,6 +3,7 @@ import type { DB } from '../db/open.ts';
 import type { InstallationSettings } from '../checks/check-installation.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
 import { ingestInTransaction, type IngestResult } from './ingest.ts';
+import { writeTransaction } from '../db/transaction.ts';
 
 interface Pending {
   installation: { id: number; tz: string } | InstallationSettings;
@@ -46,9 +47,7 @@ export class IngestBatcher {
     if (batch.length === 0) return;
     let results: IngestResult[];
     try {
-      results = this.db.transaction(() => batch.map((p) => ingestInTransaction(this.db, this.settings, p.installation, p.report, p.receivedAt)), {
-        behavior: 'immediate',
-      });
+      results = writeTransaction(this.db, () => batch.map((p) => ingestInTransaction(this.db, this.settings, p.installation, p.report, p.receivedAt)));
     } catch (err) {
       if (batch.length === 1) {
         batch[0]!.reject(err);
@@ -63,9 +62,7 @@ export class IngestBatcher {
   private one(pending: Pending): void {
     try {
       pending.resolve(
-        this.db.transaction(() => ingestInTransaction(this.db, this.settings, pending.installation, pending.report, pending.receivedAt), {
-          behavior: 'immediate',
-        }),
+        writeTransaction(this.db, () => ingestInTransaction(this.db, this.settings, pending.installation, pending.report, pending.receivedAt)),
       );
     } catch (err) {
       pending.reject(err);

@@ -7,6 +7,7 @@ import { recordLicenseDay } from '../db/license-days.ts';
 import { insertReport } from '../db/reports.ts';
 import { getState, saveState } from '../db/state.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
+import { writeTransaction } from '../db/transaction.ts';
 
 export type IngestResult =
   | ({ status: 'stored'; reportRowId: number } & CheckOutcome)
@@ -25,7 +26,7 @@ export function ingestReport(
   report: AgentReport,
   receivedAt: Date,
 ): IngestResult {
-  return db.transaction(() => ingestInTransaction(db, settings, installation, report, receivedAt), { behavior: 'immediate' });
+  return writeTransaction(db, () => ingestInTransaction(db, settings, installation, report, receivedAt));
 }
 
 /**

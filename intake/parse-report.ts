@@ -28,8 +28,13 @@ export function parseReport(body: Buffer, format: ReportFormat, options: ParseOp
   const text = decode(body, format, options.charset);
   const candidate = format === 'xml' ? xmlToCandidate(text) : jsonToCandidate(text);
   const parsed = incomingReportSchema.safeParse(candidate);
-  if (!parsed.success) throw new InputError(describeIssues(parsed.error.issues, format));
+  if (!parsed.success) throw reportError(describeIssues(parsed.error.issues, format));
   return toReport(parsed.data, body, format, options);
+}
+
+/** A report that cannot be read: the agent is told why, in English. */
+function reportError(reason: string): InputError {
+  return new InputError('report', { reason }, reason);
 }
 
 // ---------------------------------------------------------------- decoding
@@ -51,11 +56,11 @@ function decode(body: Buffer, format: ReportFormat, charset: string | undefined)
     label = declaration?.[1]?.toLowerCase();
   }
   const encoding = ENCODINGS[label ?? 'utf-8'];
-  if (!encoding) throw new InputError(`unsupported character encoding "${label}": send UTF-8 (or windows-1251)`);
+  if (!encoding) throw reportError(`unsupported character encoding "${label}": send UTF-8 (or windows-1251)`);
   try {
     return new TextDecoder(encoding, { fatal: true, ignoreBOM: false }).decode(body);
   } catch {
-    throw new InputError(`the body is not valid ${encoding.toUpperCase()} text`);
+    throw reportError(`the body is not valid ${encoding.toUpperCase()} text`);
   }
 }
 
@@ -74,17 +79,17 @@ const MAX_XML_DEPTH = 32;
 function xmlToCandidate(xml: string): unknown {
   // Refused before any parsing, so no entity is ever expanded (billion laughs, external entities).
   if (/<!DOCTYPE/i.test(xml) || /<!ENTITY/i.test(xml)) {
-    throw new InputError('DOCTYPE and entity declarations are not allowed in reports');
+    throw reportError('DOCTYPE and entity declarations are not allowed in reports');
   }
   const parser = new SaxesParser();
   let candidate: Record<string, unknown> | null = null;
   let rootName: string | null = null;
   let depth = 0;
   parser.on('error', (err) => {
-    throw new InputError(`malformed XML at line ${parser.line}, column ${parser.column + 1}: ${err.message.replace(/^\d+:\d+: /, '')}`);
+    throw reportError(`malformed XML at line ${parser.line}, column ${parser.column + 1}: ${err.message.replace(/^\d+:\d+: /, '')}`);
   });
   parser.on('opentag', (tag) => {
-    if (++depth > MAX_XML_DEPTH) throw new InputError(`elements are nested more than ${MAX_XML_DEPTH} deep (line ${parser.line}); a report is flat`);
+    if (++depth > MAX_XML_DEPTH) throw reportError(`elements are nested more than ${MAX_XML_DEPTH} deep (line ${parser.line}); a report is flat`);
     if (depth === 1) {
       rootName = tag.name;
       candidate = attributesOf(tag.attributes);
@@ -98,7 +103,7 @@ function xmlToCandidate(xml: string): unknown {
     depth--;
   });
   parser.write(xml).close();
-  if (rootName !== 'report') throw new InputError(`the root element must be <report>, got <${rootName ?? 'nothing'}>`);
+  if (rootName !== 'report') throw reportError(`the root element must be <report>, got <${rootName ?? 'nothing'}>`);
   return candidate ?? {};
 }
 
@@ -118,7 +123,7 @@ function jsonToCandidate(json: string): unknown {
   try {
     return JSON.parse(json) as unknown;
   } catch (err) {
-    throw new InputError(`malformed JSON: ${(err as Error).message}`);
+    throw reportError(`malformed JSON: ${(err as Error).message}`);
   }
 }
 
@@ -199,7 +204,7 @@ function readDateTime(value: string, field: string, options: ParseOptions): Date
   if (!parsed.isValid) parsed = DateTime.fromFormat(trimmed, 'dd.MM.yyyy HH:mm:ss', zone);
   if (!parsed.isValid) parsed = DateTime.fromFormat(trimmed, 'dd.MM.yyyy', zone);
   if (!parsed.isValid) {
-    throw new InputError(`invalid report: ${field}: expected a date such as 2023-02-15T09:12:00+03:00, got ${JSON.stringify(trimmed)}`);
+    throw reportError(`invalid report: ${field}: expected a date such as 2023-02-15T09:12:00+03:00, got ${JSON.stringify(trimmed)}`);
   }
   checkRange(parsed.toMillis(), field);
   return parsed;
@@ -221,6 +226,6 @@ function readDate(value: string, field: string, options: ParseOptions): string {
 }
 
 function checkRange(ms: number, field: string): void {
-  if (ms < EARLIEST) throw new InputError(`invalid report: ${field}: ${new Date(ms).toISOString().slice(0, 10)} is before 1990`);
-  if (ms >= LATEST) throw new InputError(`invalid report: ${field}: ${new Date(ms).toISOString().slice(0, 10)} is after 2100`);
+  if (ms < EARLIEST) throw reportError(`invalid report: ${field}: ${new Date(ms).toISOString().slice(0, 10)} is before 1990`);
+  if (ms >= LATEST) throw reportError(`invalid report: ${field}: ${new Date(ms).toISOString().slice(0, 10)} is after 2100`);
 }

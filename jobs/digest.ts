@@ -1,21 +1,29 @@
 import { CronExpressionParser } from 'cron-parser';
-import { and, eq, or } from 'drizzle-orm';
 import { DateTime } from 'luxon';
-import { recordCampaignSnapshot } from '../digest/assemble.ts';
-import { buildDigest, type DigestSettings } from '../digest/build.ts';
 import { claimDigest, isDigestClaimed } from '../db/digest-deliveries.ts';
 import type { DB } from '../db/open.ts';
 import { enqueue } from '../db/outbox.ts';
-import { users } from '../db/schema.ts';
-import { DIGEST_CHART, DIGEST_TEXT } from '../delivery/kinds.ts';
-import type { User } from '../db/users.ts';
+import { listDigestRecipients, type User } from '../db/users.ts';
+import { recordCampaignSnapshot, type Digest } from '../digest/assemble.ts';
+import { writeTransaction } from '../db/transaction.ts';
+
+/** A person's digest as the delivery channel will show it: the figures, and the outbox messages that carry it. */
+export interface ComposedDigest {
+  digest: Digest;
+  messages: { kind: string; payload: Record<string, unknown> }[];
+}
+
+/** Builds a person's digest for their channel (Telegram: a message and a chart); given by whoever wires the service. */
+export type DigestComposer = (user: User, options: { personal: boolean; day: string }, now: Date) => ComposedDigest;
 
 export interface DigestJobDeps {
   db: DB;
   cron: string;
-  settings: DigestSettings;
+  /** The digest schedule's time zone. */
+  tz: string;
   /** A digest more than this late (the service was down) is not sent. */
   maxDelayMs: number;
+  compose: DigestComposer;
 }
 
 /** The latest scheduled digest time at or before `now`, and its day, if it is not too late to send it. */
@@ -38,42 +46,29 @@ export interface DigestRunResult {
  * messages, so no day's digest is ever queued twice.
  */
 export function runDigests(deps: DigestJobDeps, now: Date): DigestRunResult {
-  const { db, settings } = deps;
-  const due = dueDigest(deps.cron, settings.tz, deps.maxDelayMs, now);
+  const due = dueDigest(deps.cron, deps.tz, deps.maxDelayMs, now);
   if (!due) return { day: null, queued: [] };
-  const recipients = db
-    .select()
-    .from(users)
-    .where(and(eq(users.active, true), or(eq(users.role, 'lead'), eq(users.role, 'admin'), eq(users.personalDigest, true))))
-    .all();
   const queued: DigestRunResult['queued'] = [];
-  for (const user of recipients) {
+  for (const user of listDigestRecipients(deps.db)) {
     const kinds: ('team' | 'personal')[] = [];
     if (user.role !== 'manager') kinds.push('team');
     if (user.personalDigest && user.role !== 'admin') kinds.push('personal');
     for (const kind of kinds) {
-      if (queueDigest(db, user, kind, due.day, now, settings)) queued.push({ recipientId: user.telegramId, kind });
+      if (queueDigest(deps, user, kind, due.day, now)) queued.push({ recipientId: user.telegramId, kind });
     }
   }
   return { day: due.day, queued };
 }
 
-function queueDigest(db: DB, user: User, kind: 'team' | 'personal', day: string, now: Date, settings: DigestSettings): boolean {
+function queueDigest(deps: DigestJobDeps, user: User, kind: 'team' | 'personal', day: string, now: Date): boolean {
+  const { db } = deps;
   // Cheap check first, so a restart does not redraw charts already sent; the claim below is the real guard.
   if (isDigestClaimed(db, user.telegramId, day, kind)) return false;
-  const built = buildDigest(db, user, now, settings, { personal: kind === 'personal', day });
-  return db.transaction(
-    (tx) => {
-      if (!claimDigest(tx, user.telegramId, day, kind, now)) return false;
-      recordCampaignSnapshot(tx, built.digest);
-      enqueue(tx, { kind: DIGEST_TEXT, chatId: user.telegramId, incidentId: null, payload: { text: built.text } }, now);
-      enqueue(
-        tx,
-        { kind: DIGEST_CHART, chatId: user.telegramId, incidentId: null, payload: { png: built.png.toString('base64'), caption: built.chartCaption } },
-        now,
-      );
-      return true;
-    },
-    { behavior: 'immediate' },
-  );
+  const composed = deps.compose(user, { personal: kind === 'personal', day }, now);
+  return writeTransaction(db, (tx) => {
+    if (!claimDigest(tx, user.telegramId, day, kind, now)) return false;
+    recordCampaignSnapshot(tx, composed.digest);
+    for (const message of composed.messages) enqueue(tx, { ...message, chatId: user.telegramId, incidentId: null }, now);
+    return true;
+  });
 }

@@ -1,8 +1,8 @@
-import { inArray, lt } from 'drizzle-orm';
 import { DateTime } from 'luxon';
-import type { Logger } from '../app/logger.ts';
+import type { Logger } from 'pino';
 import type { DB } from '../db/open.ts';
-import { licenseDays, reports } from '../db/schema.ts';
+import { deleteLicenseDaysBefore } from '../db/license-days.ts';
+import { deleteReportsBefore } from '../db/reports.ts';
 
 export interface PruneDeps {
   db: DB;
@@ -20,14 +20,13 @@ export async function pruneReports(deps: PruneDeps, before: Date): Promise<numbe
   const { db, batchSize } = deps;
   let total = 0;
   for (;;) {
-    const oldest = db.select({ id: reports.id }).from(reports).where(lt(reports.receivedAt, before)).limit(batchSize);
-    const removed = db.delete(reports).where(inArray(reports.id, oldest)).run().changes;
+    const removed = deleteReportsBefore(db, before, batchSize);
     total += removed;
     if (removed < batchSize) break;
     await new Promise((resolve) => setImmediate(resolve));
   }
   const day = DateTime.fromJSDate(before).toISODate()!;
-  db.delete(licenseDays).where(lt(licenseDays.day, day)).run();
+  deleteLicenseDaysBefore(db, day);
   if (total > 0) deps.logger.info({ removed: total, before }, 'old report history pruned');
   return total;
 }

@@ -1,5 +1,5 @@
 import cron, { type ScheduledTask } from 'node-cron';
-import type { Logger } from '../app/logger.ts';
+import type { Logger } from 'pino';
 
 /**
  * A thin layer over node-cron: jobs are plain functions (tested with any clock)

@@ -10,6 +10,7 @@ import { getPolicy } from '../db/policies.ts';
 import { runFollowUps, type FollowUpSummary } from '../incidents/follow-ups.ts';
 import { activeSilences } from '../incidents/lifecycle.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
+import { writeTransaction } from '../db/transaction.ts';
 
 export interface SweepDeps {
   db: DB;
@@ -38,40 +39,37 @@ export function runSweep(deps: SweepDeps, now: Date): SweepSummary {
   noteSweep(db, settings, now);
   // Batches in id order, each its own transaction: intake waits at most one batch for the write lock.
   for (let afterId = 0; ; ) {
-    const done = db.transaction(
-      () => {
-        const rows = loadDueRows(db, now, afterId, BATCH);
-        if (rows.length === 0) return true;
-        // Silences matter only when an incident opens, which few batches see: read once, when first needed.
-        let silences: Silence[] | undefined;
-        const shared = {
-          policy: getPolicy(db),
-          get silences() {
-            return (silences ??= activeSilences(db, now));
-          },
-        };
-        const nextChecks: { id: number; at: number | null }[] = [];
-        for (const row of rows) {
-          const input = { installation: row, state: row.state, policy: shared.policy, now, blind: settings.clockWatch?.blind ?? null };
-          const evaluation = evaluateInstallation(input, row.allRules ? RULES : TIME_BASED_RULES);
-          const judged = row.allRules ? 'all' : 'time-based';
-          const outcome = applyEvaluation(db, settings, row, row.active, evaluation, now, { judged, shared, nextChecks });
-          summary.checked++;
-          summary.opened += outcome.opened.length;
-          summary.resolved += outcome.resolved.length;
-        }
-        setNextChecks(db, nextChecks);
-        afterId = rows[rows.length - 1]!.id;
-        return rows.length < BATCH;
-      },
-      { behavior: 'immediate' },
-    );
+    const done = writeTransaction(db, () => {
+      const rows = loadDueRows(db, now, afterId, BATCH);
+      if (rows.length === 0) return true;
+      // Silences matter only when an incident opens, which few batches see: read once, when first needed.
+      let silences: Silence[] | undefined;
+      const shared = {
+        policy: getPolicy(db),
+        get silences() {
+          return (silences ??= activeSilences(db, now));
+        },
+      };
+      const nextChecks: { id: number; at: number | null }[] = [];
+      for (const row of rows) {
+        const input = { installation: row, state: row.state, policy: shared.policy, now, blind: settings.clockWatch?.blind ?? null };
+        const evaluation = evaluateInstallation(input, row.allRules ? RULES : TIME_BASED_RULES);
+        const judged = row.allRules ? 'all' : 'time-based';
+        const outcome = applyEvaluation(db, settings, row, row.active, evaluation, now, { judged, shared, nextChecks });
+        summary.checked++;
+        summary.opened += outcome.opened.length;
+        summary.resolved += outcome.resolved.length;
+      }
+      setNextChecks(db, nextChecks);
+      afterId = rows[rows.length - 1]!.id;
+      return rows.length < BATCH;
+    });
     if (done) break;
   }
 
   Object.assign(
     summary,
-    db.transaction((tx) => runFollowUps(tx, settings, now), { behavior: 'immediate' }),
+    writeTransaction(db, (tx) => runFollowUps(tx, settings, now)),
   );
   return summary;
 }

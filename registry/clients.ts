@@ -1,12 +1,14 @@
 import { z } from 'zod';
-import { InputError, NotFoundError } from '../core/errors.ts';
 import { recordAudit } from '../db/audit.ts';
-import { getClient, getClientByInn, getClientByName, insertClient, type Client } from '../db/clients.ts';
+import { getClient, getClientByInn, getClientByName, insertClient, updateClientManager, type Client } from '../db/clients.ts';
+import type { User } from '../db/users.ts';
 import type { Queryable } from '../db/open.ts';
 import { bumpRegistryVersion } from '../db/search-index.ts';
 import type { RegistryContext } from './context.ts';
 import { displayName, inn, telegramChatId, telegramUserId, validate } from './fields.ts';
 import { requireActiveUser } from './users.ts';
+import { inputError, notFound } from '../i18n/index.ts';
+import { writeTransaction } from '../db/transaction.ts';
 
 export const newClientSchema = z.object({
   name: displayName(200),
@@ -18,9 +20,7 @@ export const newClientSchema = z.object({
 export type NewClientInput = z.input<typeof newClientSchema>;
 
 export function addClient(ctx: RegistryContext, input: NewClientInput): Client {
-  return ctx.db.transaction((tx) => createClient(tx, ctx, validate(newClientSchema, input, 'client')), {
-    behavior: 'immediate',
-  });
+  return writeTransaction(ctx.db, (tx) => createClient(tx, ctx, validate(newClientSchema, input, 'client')));
 }
 
 /** Insert a validated client inside the caller's transaction (shared with the CSV import). */
@@ -30,10 +30,10 @@ export function createClient(
   fields: z.output<typeof newClientSchema>,
 ): Client {
   const sameName = getClientByName(tx, fields.name);
-  if (sameName) throw new InputError(`a client named "${fields.name}" already exists (id ${sameName.id})`);
+  if (sameName) throw inputError('clientNameTaken', { name: fields.name, id: sameName.id });
   if (fields.inn) {
     const sameInn = getClientByInn(tx, fields.inn);
-    if (sameInn) throw new InputError(`INN ${fields.inn} already belongs to "${sameInn.name}" (id ${sameInn.id})`);
+    if (sameInn) throw inputError('innTaken', { inn: fields.inn, name: sameInn.name, id: sameInn.id });
   }
   if (fields.managerId !== undefined) requireActiveUser(tx, fields.managerId, 'manager');
   const client = insertClient(tx, {
@@ -55,11 +55,30 @@ export function createClient(
   return client;
 }
 
+/** Give a client a new responsible manager (an active staff member). */
+export function assignManager(ctx: RegistryContext, clientRef: string, managerRef: string | number): { client: Client; manager: User } {
+  const { managerId } = validate(z.object({ managerId: telegramUserId }), { managerId: managerRef }, 'client');
+  return writeTransaction(ctx.db, (tx) => {
+    const client = resolveClient(tx, clientRef);
+    const manager = requireActiveUser(tx, managerId, 'manager');
+    updateClientManager(tx, client.id, manager.telegramId);
+    recordAudit(tx, {
+      at: ctx.clock(),
+      actor: ctx.actor,
+      action: 'client.assign',
+      subjectType: 'client',
+      subjectId: client.id,
+      details: { from: client.managerId, to: manager.telegramId },
+    });
+    return { client: { ...client, managerId: manager.telegramId }, manager };
+  });
+}
+
 /** A client by numeric id or by exact name. */
 export function resolveClient(db: Queryable, ref: string): Client {
   const trimmed = ref.trim();
   const byId = /^\d+$/.test(trimmed) ? getClient(db, Number(trimmed)) : undefined;
   const client = byId ?? getClientByName(db, trimmed);
-  if (!client) throw new NotFoundError(`no client with id or name "${trimmed}"`);
+  if (!client) throw notFound('clientNotFound', { ref: trimmed });
   return client;
 }

@@ -2,42 +2,45 @@ import { isIP } from 'node:net';
 import { domainToASCII } from 'node:url';
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
-import { InputError } from '../core/errors.ts';
+import type { FieldCode, FieldProblem, Subject } from '../core/errors.ts';
+import { inputError } from '../i18n/index.ts';
 import { INSTALLATION_KINDS, USER_ROLES } from '../db/schema.ts';
 
-/** Field rules shared by the CLI, the CSV import and (later) the bot's admin dialogues. */
+/**
+ * Field rules shared by the CLI, the CSV import and the bot's admin dialogues.
+ * Each refusal is a field code (see `core/errors.ts`); the catalogues word it.
+ */
+const code = (value: FieldCode) => value;
 
 const NO_CONTROL_CHARS = /^[^\u0000-\u001f\u007f]*$/;
 
 export const displayName = (max: number) =>
   z
-    .string({ error: 'is required' })
+    .string({ error: code('required') })
     .trim()
-    .min(1, { error: 'must not be empty' })
-    .max(max, { error: `must be at most ${max} characters` })
-    .regex(NO_CONTROL_CHARS, { error: 'must not contain control characters' });
+    .min(1, { error: code('empty') })
+    .max(max, { error: code('tooLong') })
+    .regex(NO_CONTROL_CHARS, { error: code('controlChars') });
 
 export const telegramUserId = z.coerce
-  .number({ error: 'expected a Telegram user id (a positive number)' })
-  .int({ error: 'expected a Telegram user id (a positive whole number)' })
-  .positive({ error: 'expected a Telegram user id (a positive number)' })
-  .max(Number.MAX_SAFE_INTEGER, { error: 'is too large for a Telegram id' });
+  .number({ error: code('telegramUserId') })
+  .int({ error: code('telegramUserId') })
+  .positive({ error: code('telegramUserId') })
+  .max(Number.MAX_SAFE_INTEGER, { error: code('telegramIdTooLarge') });
 
 export const telegramChatId = z.coerce
-  .number({ error: 'expected a Telegram chat id such as -1001234567890' })
-  .int({ error: 'expected a Telegram chat id such as -1001234567890' })
-  .refine((id) => id !== 0 && Math.abs(id) <= Number.MAX_SAFE_INTEGER, {
-    error: 'expected a Telegram chat id such as -1001234567890',
-  });
+  .number({ error: code('telegramChatId') })
+  .int({ error: code('telegramChatId') })
+  .refine((id) => id !== 0 && Math.abs(id) <= Number.MAX_SAFE_INTEGER, { error: code('telegramChatId') });
 
-export const role = z.enum(USER_ROLES, { error: `expected one of ${USER_ROLES.join(', ')}` });
-export const kind = z.enum(INSTALLATION_KINDS, { error: `expected one of ${INSTALLATION_KINDS.join(', ')}` });
+export const role = z.enum(USER_ROLES, { error: code('role') });
+export const kind = z.enum(INSTALLATION_KINDS, { error: code('kind') });
 
 /** ИНН: 10 digits for organisations, 12 for individual entrepreneurs. */
 export const inn = z
   .string()
   .trim()
-  .regex(/^(\d{10}|\d{12})$/, { error: 'expected an INN of 10 or 12 digits' });
+  .regex(/^(\d{10}|\d{12})$/, { error: code('inn') });
 
 export const hostName = z
   .string()
@@ -48,13 +51,13 @@ export const hostName = z
       const ascii = domainToASCII(host);
       return ascii.length > 0 && ascii.length <= 253 && /^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(ascii);
     },
-    { error: 'expected a host name such as romashka.example.ru' },
+    { error: code('hostName') },
   );
 
 export const ipAddress = z
   .string()
   .trim()
-  .refine((ip) => isIP(ip) !== 0, { error: 'expected an IPv4 or IPv6 address such as 10.1.2.3' });
+  .refine((ip) => isIP(ip) !== 0, { error: code('ipAddress') });
 
 export const webUrl = z
   .string()
@@ -68,21 +71,28 @@ export const webUrl = z
         return false;
       }
     },
-    { error: 'expected an http:// or https:// address' },
+    { error: code('webUrl') },
   );
 
 export const timeZone = z
   .string()
   .trim()
-  .refine((tz) => IANAZone.isValidZone(tz), { error: 'expected an IANA time zone such as Europe/Moscow' });
+  .refine((tz) => IANAZone.isValidZone(tz), { error: code('timeZone') });
+
+const FIELD_CODES = new Set<string>([
+  'required', 'empty', 'tooLong', 'controlChars', 'telegramUserId', 'telegramIdTooLarge', 'telegramChatId',
+  'role', 'kind', 'inn', 'hostName', 'ipAddress', 'webUrl', 'timeZone',
+] satisfies FieldCode[]);
 
 /** Validate `input`, or throw an InputError listing every field that is wrong. */
-export function validate<T extends z.ZodType>(schema: T, input: unknown, subject: string): z.output<T> {
+export function validate<T extends z.ZodType>(schema: T, input: unknown, subject: Subject): z.output<T> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
+  const problems = result.error.issues.map((issue): FieldProblem => {
     const field = issue.path.map(String).join('.');
-    return field ? `${field}: ${issue.message}` : issue.message;
+    // A value of the wrong type altogether (a number where text goes) is refused like a missing one.
+    const fieldCode = FIELD_CODES.has(issue.message) ? (issue.message as FieldCode) : 'required';
+    return issue.code === 'too_big' ? { field, code: fieldCode, max: Number(issue.maximum) } : { field, code: fieldCode };
   });
-  throw new InputError(`invalid ${subject}: ${problems.join('; ')}`);
+  throw inputError('invalid', { subject, problems });
 }

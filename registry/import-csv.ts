@@ -1,5 +1,6 @@
 import { parse } from 'csv-parse/sync';
-import { InputError } from '../core/errors.ts';
+import { InputError, type ClientConflict } from '../core/errors.ts';
+import { describeError, inputError } from '../i18n/index.ts';
 import { recordAudit } from '../db/audit.ts';
 import { getClientByInn, getClientByName, type Client } from '../db/clients.ts';
 import type { Queryable } from '../db/open.ts';
@@ -7,6 +8,7 @@ import { createClient, newClientSchema } from './clients.ts';
 import type { RegistryContext } from './context.ts';
 import { validate } from './fields.ts';
 import { createInstallation, newInstallationSchema } from './installations.ts';
+import { writeTransaction } from '../db/transaction.ts';
 
 /**
  * Bulk import of clients and installations from CSV: one installation per row,
@@ -34,11 +36,14 @@ export interface ImportResult {
   installations: ImportedInstallation[];
 }
 
-export class ImportError extends InputError {
-  constructor(readonly problems: { line: number; message: string }[]) {
-    super(
-      `import refused, nothing was imported:\n${problems.map((p) => `  line ${p.line}: ${p.message}`).join('\n')}`,
-    );
+/** The rows that are wrong, each with what is wrong with it. */
+export class ImportError extends InputError<'importRefused'> {
+  readonly problems: { line: number; message: string }[];
+
+  constructor(rows: { line: number; error: InputError }[]) {
+    const refused = inputError('importRefused', { problems: rows });
+    super('importRefused', refused.params, refused.message);
+    this.problems = rows.map(({ line, error }) => ({ line, message: describeError(error, 'en') }));
   }
 }
 
@@ -51,7 +56,7 @@ class DryRunRollback extends Error {
 export function importCsv(ctx: RegistryContext, csv: string, options: { dryRun: boolean }): ImportResult {
   const rows = readRows(csv);
   try {
-    return ctx.db.transaction((tx) => importRows(tx, ctx, rows, options.dryRun), { behavior: 'immediate' });
+    return writeTransaction(ctx.db, (tx) => importRows(tx, ctx, rows, options.dryRun));
   } catch (err) {
     if (err instanceof DryRunRollback) return err.result;
     throw err;
@@ -73,22 +78,22 @@ function readRows(csv: string): { line: number; row: Row }[] {
       info: true,
     });
   } catch (err) {
-    throw new InputError(`cannot read the CSV file: ${(err as Error).message}`);
+    throw inputError('csvUnreadable', { reason: (err as Error).message });
   }
   const header = Object.keys(records[0]?.record ?? {});
-  if (records.length === 0) throw new InputError('the CSV file has no rows after the header');
+  if (records.length === 0) throw inputError('csvNoRows', {});
   const unknown = header.filter((h) => !(CSV_COLUMNS as readonly string[]).includes(h));
   if (unknown.length > 0) {
-    throw new InputError(`unknown column(s) ${unknown.join(', ')}; the columns are: ${CSV_COLUMNS.join(', ')}`);
+    throw inputError('csvUnknownColumns', { columns: unknown.join(', '), known: CSV_COLUMNS.join(', ') });
   }
   const missing = REQUIRED_COLUMNS.filter((c) => !header.includes(c));
-  if (missing.length > 0) throw new InputError(`required column(s) missing: ${missing.join(', ')}`);
+  if (missing.length > 0) throw inputError('csvMissingColumns', { columns: missing.join(', ') });
   return records.map(({ record, info }) => ({ line: info.lines, row: record as Row }));
 }
 
 function importRows(tx: Queryable, ctx: RegistryContext, rows: { line: number; row: Row }[], dryRun: boolean): ImportResult {
   const result: ImportResult = { dryRun, clientsCreated: [], installations: [] };
-  const problems: { line: number; message: string }[] = [];
+  const problems: { line: number; error: InputError }[] = [];
   for (const { line, row } of rows) {
     try {
       const client = findOrCreateClient(tx, ctx, row, result);
@@ -120,7 +125,7 @@ function importRows(tx: Queryable, ctx: RegistryContext, rows: { line: number; r
       });
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
-      problems.push({ line, message: err.message });
+      problems.push({ line, error: err });
     }
   }
   if (problems.length > 0) throw new ImportError(problems);
@@ -152,15 +157,12 @@ function findOrCreateClient(tx: Queryable, ctx: RegistryContext, row: Row, resul
     result.clientsCreated.push({ id: client.id, name: client.name });
     return client;
   }
-  const conflicts = [
-    existing.name !== fields.name && `its name is "${existing.name}"`,
-    fields.inn !== undefined && existing.inn !== fields.inn && `its INN is ${existing.inn ?? 'not set'}`,
-    fields.managerId !== undefined && existing.managerId !== fields.managerId && `its manager is ${existing.managerId ?? 'not set'}`,
-    fields.chatId !== undefined && existing.chatId !== fields.chatId && `its chat is ${existing.chatId ?? 'not set'}`,
-  ].filter((c): c is string => typeof c === 'string');
-  if (conflicts.length > 0) {
-    throw new InputError(`client "${fields.name}" matches existing client ${existing.id}, but ${conflicts.join(', ')}`);
-  }
+  const conflicts: ClientConflict[] = [];
+  if (existing.name !== fields.name) conflicts.push({ field: 'name', value: existing.name });
+  if (fields.inn !== undefined && existing.inn !== fields.inn) conflicts.push({ field: 'inn', value: existing.inn });
+  if (fields.managerId !== undefined && existing.managerId !== fields.managerId) conflicts.push({ field: 'manager', value: existing.managerId });
+  if (fields.chatId !== undefined && existing.chatId !== fields.chatId) conflicts.push({ field: 'chat', value: existing.chatId });
+  if (conflicts.length > 0) throw inputError('csvClientConflict', { name: fields.name, id: existing.id, conflicts });
   return existing;
 }
 

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { newAgentToken } from '../core/agent-token.ts';
 import { parseDuration } from '../core/duration.ts';
-import { InputError, NotFoundError } from '../core/errors.ts';
 import { getRule, isRuleId, type RuleId, type ThresholdValue } from '../core/rules.ts';
 import { isVersion } from '../core/versions.ts';
 import { recordAudit } from '../db/audit.ts';
@@ -21,6 +20,8 @@ import { resolveIncident } from '../incidents/lifecycle.ts';
 import type { RegistryContext } from './context.ts';
 import { displayName, hostName, ipAddress, kind, timeZone, validate, webUrl } from './fields.ts';
 import { resolveClient } from './clients.ts';
+import { inputError, notFound } from '../i18n/index.ts';
+import { writeTransaction } from '../db/transaction.ts';
 
 export const newInstallationSchema = z.object({
   name: displayName(200),
@@ -43,9 +44,7 @@ export interface IssuedInstallation {
 export function addInstallation(ctx: RegistryContext, input: NewInstallationInput): IssuedInstallation {
   const { client: clientRef, ...rest } = input;
   const fields = validate(newInstallationSchema, rest, 'installation');
-  return ctx.db.transaction((tx) => createInstallation(tx, ctx, resolveClient(tx, clientRef), fields), {
-    behavior: 'immediate',
-  });
+  return writeTransaction(ctx.db, (tx) => createInstallation(tx, ctx, resolveClient(tx, clientRef), fields));
 }
 
 /** Insert a validated installation inside the caller's transaction (shared with the CSV import). */
@@ -56,7 +55,7 @@ export function createInstallation(
   fields: z.output<typeof newInstallationSchema>,
 ): IssuedInstallation {
   if (listInstallationsOfClient(tx, client.id).some((i) => i.name === fields.name)) {
-    throw new InputError(`client "${client.name}" already has an installation named "${fields.name}"`);
+    throw inputError('installationNameTaken', { client: client.name, name: fields.name });
   }
   const { token, hash } = newAgentToken();
   const now = ctx.clock();
@@ -90,29 +89,26 @@ export function createInstallation(
 export function requireInstallation(db: Queryable, ref: string | number): Installation {
   const id = typeof ref === 'number' ? ref : /^\d+$/.test(ref.trim()) ? Number(ref.trim()) : NaN;
   const installation = Number.isSafeInteger(id) ? getInstallation(db, id) : undefined;
-  if (!installation) throw new NotFoundError(`no installation with id "${ref}"`);
+  if (!installation) throw notFound('installationNotFound', { ref: String(ref) });
   return installation;
 }
 
 /** Issue a new agent token; the old one stops working at once. */
 export function rotateToken(ctx: RegistryContext, ref: string | number): IssuedInstallation {
-  return ctx.db.transaction(
-    (tx) => {
-      const existing = requireInstallation(tx, ref);
-      const { token, hash } = newAgentToken();
-      const now = ctx.clock();
-      const installation = updateInstallation(tx, existing.id, { tokenHash: hash, tokenIssuedAt: now });
-      recordAudit(tx, {
-        at: now,
-        actor: ctx.actor,
-        action: 'installation.token-rotate',
-        subjectType: 'installation',
-        subjectId: existing.id,
-      });
-      return { installation, token };
-    },
-    { behavior: 'immediate' },
-  );
+  return writeTransaction(ctx.db, (tx) => {
+    const existing = requireInstallation(tx, ref);
+    const { token, hash } = newAgentToken();
+    const now = ctx.clock();
+    const installation = updateInstallation(tx, existing.id, { tokenHash: hash, tokenIssuedAt: now });
+    recordAudit(tx, {
+      at: now,
+      actor: ctx.actor,
+      action: 'installation.token-rotate',
+      subjectType: 'installation',
+      subjectId: existing.id,
+    });
+    return { installation, token };
+  });
 }
 
 /**
@@ -120,31 +116,28 @@ export function rotateToken(ctx: RegistryContext, ref: string | number): IssuedI
  * but no rule is judged; turning it off resolves the open incidents.
  */
 export function setMonitoring(ctx: RegistryContext, ref: string | number, enabled: boolean): Installation {
-  return ctx.db.transaction(
-    (tx) => {
-      const existing = requireInstallation(tx, ref);
-      if (existing.monitoringEnabled === enabled) return existing;
-      const now = ctx.clock();
-      const installation = updateInstallation(tx, existing.id, { monitoringEnabled: enabled });
-      if (enabled) {
-        recheckNow(tx, existing.id, now);
-      } else {
-        unschedule(tx, existing.id);
-        for (const incident of listActiveIncidents(tx, existing.id)) {
-          resolveIncident(tx, incident.id, ctx.actor, 'disabled', now);
-        }
+  return writeTransaction(ctx.db, (tx) => {
+    const existing = requireInstallation(tx, ref);
+    if (existing.monitoringEnabled === enabled) return existing;
+    const now = ctx.clock();
+    const installation = updateInstallation(tx, existing.id, { monitoringEnabled: enabled });
+    if (enabled) {
+      recheckNow(tx, existing.id, now);
+    } else {
+      unschedule(tx, existing.id);
+      for (const incident of listActiveIncidents(tx, existing.id)) {
+        resolveIncident(tx, incident.id, ctx.actor, 'disabled', now);
       }
-      recordAudit(tx, {
-        at: now,
-        actor: ctx.actor,
-        action: enabled ? 'installation.enable' : 'installation.disable',
-        subjectType: 'installation',
-        subjectId: existing.id,
-      });
-      return installation;
-    },
-    { behavior: 'immediate' },
-  );
+    }
+    recordAudit(tx, {
+      at: now,
+      actor: ctx.actor,
+      action: enabled ? 'installation.enable' : 'installation.disable',
+      subjectType: 'installation',
+      subjectId: existing.id,
+    });
+    return installation;
+  });
 }
 
 /**
@@ -154,45 +147,42 @@ export function setMonitoring(ctx: RegistryContext, ref: string | number, enable
  */
 export function setThresholds(ctx: RegistryContext, ref: string | number, assignments: string[]): Installation {
   const changes = assignments.map(parseThresholdAssignment);
-  return ctx.db.transaction(
-    (tx) => {
-      const existing = requireInstallation(tx, ref);
-      const thresholds = { ...existing.thresholds };
-      for (const { ruleId, value } of changes) {
-        if (value === undefined) delete thresholds[ruleId];
-        else thresholds[ruleId] = value;
-      }
-      const now = ctx.clock();
-      const installation = updateInstallation(tx, existing.id, { thresholds });
-      recheckNow(tx, existing.id, now);
-      recordAudit(tx, {
-        at: now,
-        actor: ctx.actor,
-        action: 'installation.thresholds',
-        subjectType: 'installation',
-        subjectId: existing.id,
-        details: { before: existing.thresholds, after: thresholds },
-      });
-      return installation;
-    },
-    { behavior: 'immediate' },
-  );
+  return writeTransaction(ctx.db, (tx) => {
+    const existing = requireInstallation(tx, ref);
+    const thresholds = { ...existing.thresholds };
+    for (const { ruleId, value } of changes) {
+      if (value === undefined) delete thresholds[ruleId];
+      else thresholds[ruleId] = value;
+    }
+    const now = ctx.clock();
+    const installation = updateInstallation(tx, existing.id, { thresholds });
+    recheckNow(tx, existing.id, now);
+    recordAudit(tx, {
+      at: now,
+      actor: ctx.actor,
+      action: 'installation.thresholds',
+      subjectType: 'installation',
+      subjectId: existing.id,
+      details: { before: existing.thresholds, after: thresholds },
+    });
+    return installation;
+  });
 }
 
 function parseThresholdAssignment(assignment: string): { ruleId: RuleId; value: ThresholdValue | undefined } {
   const match = /^\s*([A-Za-z]+)\s*=\s*(\S+)\s*$/.exec(assignment);
-  if (!match) throw new InputError(`"${assignment}" is not RULE=VALUE (for example KodeksXmlMissing=3d)`);
+  if (!match) throw inputError('thresholdSyntax', { text: assignment });
   const [, ruleId, raw] = match as unknown as [string, string, string];
-  if (!isRuleId(ruleId)) throw new InputError(`unknown rule "${ruleId}"; see "dozor rules"`);
+  if (!isRuleId(ruleId)) throw inputError('ruleUnknown', { rule: ruleId });
   const rule = getRule(ruleId);
   if (raw.toLowerCase() === 'default') return { ruleId, value: undefined };
   switch (rule.thresholdKind) {
     case 'duration':
       return { ruleId, value: parseDuration(raw) };
     case 'version':
-      if (!isVersion(raw)) throw new InputError(`${ruleId} takes a version such as 6.4.3.59, got "${raw}"`);
+      if (!isVersion(raw)) throw inputError('thresholdVersion', { rule: ruleId, value: raw });
       return { ruleId, value: raw };
     case 'none':
-      throw new InputError(`${ruleId} fires as soon as a report shows the problem; it has no threshold to set`);
+      throw inputError('thresholdNone', { rule: ruleId });
   }
 }

@@ -1,13 +1,14 @@
-import { InputError } from '../core/errors.ts';
 import { isVersion } from '../core/versions.ts';
 import { recordAudit } from '../db/audit.ts';
 import { recheckAllNow } from '../db/check-schedule.ts';
 import { deletePolicy, POLICY_KEYS, setPolicy, type PolicyKey } from '../db/policies.ts';
 import type { RegistryContext } from './context.ts';
+import { inputError } from '../i18n/index.ts';
+import { writeTransaction } from '../db/transaction.ts';
 
 export function requirePolicyKey(key: string): PolicyKey {
   if (!(POLICY_KEYS as readonly string[]).includes(key)) {
-    throw new InputError(`unknown policy "${key}"; known: ${POLICY_KEYS.join(', ')}`);
+    throw inputError('policyUnknown', { key, known: POLICY_KEYS.join(', ') });
   }
   return key as PolicyKey;
 }
@@ -15,16 +16,13 @@ export function requirePolicyKey(key: string): PolicyKey {
 /** Set a fleet-wide policy; every installation is judged again at the next sweep. */
 export function changePolicy(ctx: RegistryContext, key: PolicyKey, value: string | null): void {
   if (value !== null && key === 'min-shell-version' && !isVersion(value)) {
-    throw new InputError(`min-shell-version takes a version such as 6.4.3.59, got "${value}"`);
+    throw inputError('policyVersion', { value });
   }
-  ctx.db.transaction(
-    (tx) => {
-      const now = ctx.clock();
-      if (value === null) deletePolicy(tx, key);
-      else setPolicy(tx, key, value.trim(), now, ctx.actor);
-      recheckAllNow(tx, now);
-      recordAudit(tx, { at: now, actor: ctx.actor, action: value === null ? 'policy.unset' : 'policy.set', subjectType: 'policy', subjectId: key, details: { value } });
-    },
-    { behavior: 'immediate' },
-  );
+  writeTransaction(ctx.db, (tx) => {
+    const now = ctx.clock();
+    if (value === null) deletePolicy(tx, key);
+    else setPolicy(tx, key, value.trim(), now, ctx.actor);
+    recheckAllNow(tx, now);
+    recordAudit(tx, { at: now, actor: ctx.actor, action: value === null ? 'policy.unset' : 'policy.set', subjectType: 'policy', subjectId: key, details: { value } });
+  });
 }

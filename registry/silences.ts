@@ -1,6 +1,5 @@
 import { DateTime } from 'luxon';
 import { parseDuration } from '../core/duration.ts';
-import { InputError, NotFoundError } from '../core/errors.ts';
 import { isRuleId } from '../core/rules.ts';
 import { recordAudit } from '../db/audit.ts';
 import { endSilence, getSilence, insertSilence, type SilenceRow } from '../db/silences.ts';
@@ -8,6 +7,8 @@ import type { RegistryContext } from './context.ts';
 import { resolveClient } from './clients.ts';
 import { requireInstallation } from './installations.ts';
 import { displayName, validate } from './fields.ts';
+import { inputError, notFound } from '../i18n/index.ts';
+import { writeTransaction } from '../db/transaction.ts';
 
 export interface NewSilenceInput {
   installation?: string | number;
@@ -26,59 +27,53 @@ const MAX_SILENCE_MS = 90 * 24 * 3_600_000;
 /** Hold back announcements for an installation, a client and/or a rule until the silence ends. */
 export function addSilence(ctx: RegistryContext, input: NewSilenceInput): SilenceRow {
   if (input.installation === undefined && input.client === undefined && input.rule === undefined) {
-    throw new InputError('a silence needs an installation, a client or a rule to cover');
+    throw inputError('silenceNoScope', {});
   }
   if ((input.for === undefined) === (input.until === undefined)) {
-    throw new InputError('give either a duration (for) or an end time (until)');
+    throw inputError('silenceNeedsEnd', {});
   }
   if (input.rule !== undefined && !isRuleId(input.rule) && !/^[A-Za-z][A-Za-z0-9_]*$/.test(input.rule)) {
-    throw new InputError(`"${input.rule}" is not a rule id`);
+    throw inputError('silenceRuleInvalid', { rule: input.rule });
   }
   const reason = validate(displayName(500), input.reason, 'reason');
   const now = ctx.clock();
   const endsAt = input.for !== undefined ? new Date(now.getTime() + parseDuration(input.for)) : parseEnd(input.until!, input.tz);
-  if (endsAt.getTime() <= now.getTime()) throw new InputError('the silence would end before it starts');
-  if (endsAt.getTime() - now.getTime() > MAX_SILENCE_MS) throw new InputError('a silence can last at most 90 days');
+  if (endsAt.getTime() <= now.getTime()) throw inputError('silenceEndsBeforeStart', {});
+  if (endsAt.getTime() - now.getTime() > MAX_SILENCE_MS) throw inputError('silenceTooLong', { days: MAX_SILENCE_MS / 86_400_000 });
 
-  return ctx.db.transaction(
-    (tx) => {
-      const installationId = input.installation === undefined ? null : requireInstallation(tx, input.installation).id;
-      const clientId = input.client === undefined ? null : resolveClient(tx, input.client).id;
-      const silence = insertSilence(tx, {
-        installationId,
-        clientId,
-        ruleId: input.rule ?? null,
-        startsAt: now,
-        endsAt,
-        author: ctx.actor,
-        reason,
-        createdAt: now,
-      });
-      recordAudit(tx, { at: now, actor: ctx.actor, action: 'silence.add', subjectType: 'silence', subjectId: silence.id, details: { installationId, clientId, ruleId: silence.ruleId, endsAt, reason } });
-      return silence;
-    },
-    { behavior: 'immediate' },
-  );
+  return writeTransaction(ctx.db, (tx) => {
+    const installationId = input.installation === undefined ? null : requireInstallation(tx, input.installation).id;
+    const clientId = input.client === undefined ? null : resolveClient(tx, input.client).id;
+    const silence = insertSilence(tx, {
+      installationId,
+      clientId,
+      ruleId: input.rule ?? null,
+      startsAt: now,
+      endsAt,
+      author: ctx.actor,
+      reason,
+      createdAt: now,
+    });
+    recordAudit(tx, { at: now, actor: ctx.actor, action: 'silence.add', subjectType: 'silence', subjectId: silence.id, details: { installationId, clientId, ruleId: silence.ruleId, endsAt, reason } });
+    return silence;
+  });
 }
 
 /** End a silence now; what it held back and is still open is announced at the next sweep. */
 export function removeSilence(ctx: RegistryContext, id: number): SilenceRow {
-  return ctx.db.transaction(
-    (tx) => {
-      const silence = getSilence(tx, id);
-      if (!silence) throw new NotFoundError(`no silence with id ${id}`);
-      const now = ctx.clock();
-      if (silence.removedAt || silence.endsAt.getTime() <= now.getTime()) throw new InputError(`silence ${id} has already ended`);
-      endSilence(tx, id, now, ctx.actor);
-      recordAudit(tx, { at: now, actor: ctx.actor, action: 'silence.remove', subjectType: 'silence', subjectId: id });
-      return getSilence(tx, id)!;
-    },
-    { behavior: 'immediate' },
-  );
+  return writeTransaction(ctx.db, (tx) => {
+    const silence = getSilence(tx, id);
+    if (!silence) throw notFound('silenceNotFound', { id });
+    const now = ctx.clock();
+    if (silence.removedAt || silence.endsAt.getTime() <= now.getTime()) throw inputError('silenceEnded', { id });
+    endSilence(tx, id, now, ctx.actor);
+    recordAudit(tx, { at: now, actor: ctx.actor, action: 'silence.remove', subjectType: 'silence', subjectId: id });
+    return getSilence(tx, id)!;
+  });
 }
 
 function parseEnd(text: string, tz: string): Date {
   const parsed = DateTime.fromISO(text.trim(), { zone: tz });
-  if (!parsed.isValid) throw new InputError(`"${text}" is not a time; write it like 2023-02-16T09:00 or 2023-02-16T09:00+03:00`);
+  if (!parsed.isValid) throw inputError('timeInvalid', { text });
   return parsed.toJSDate();
 }

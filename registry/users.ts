@@ -1,10 +1,13 @@
 import { z } from 'zod';
-import { InputError, NotFoundError } from '../core/errors.ts';
+import type { StaffRole } from '../core/errors.ts';
+import type { QuietWindow } from '../core/quiet-hours.ts';
 import { recordAudit } from '../db/audit.ts';
 import type { Queryable } from '../db/open.ts';
 import { getUser, insertUser, updateUser, type User } from '../db/users.ts';
+import { inputError, notFound } from '../i18n/index.ts';
 import type { RegistryContext } from './context.ts';
 import { displayName, role, telegramUserId, validate } from './fields.ts';
+import { writeTransaction } from '../db/transaction.ts';
 
 const newUserSchema = z.object({
   telegramId: telegramUserId,
@@ -17,67 +20,86 @@ export type NewUserInput = z.input<typeof newUserSchema>;
 
 export function addUser(ctx: RegistryContext, input: NewUserInput): User {
   const fields = validate(newUserSchema, input, 'user');
-  return ctx.db.transaction(
-    (tx) => {
-      if (getUser(tx, fields.telegramId)) throw new InputError(`user ${fields.telegramId} already exists`);
-      if (fields.leadId !== undefined) requireLead(tx, fields.leadId);
-      const user = insertUser(tx, { ...fields, leadId: fields.leadId ?? null, createdAt: ctx.clock() });
-      recordAudit(tx, {
-        at: ctx.clock(),
-        actor: ctx.actor,
-        action: 'user.add',
-        subjectType: 'user',
-        subjectId: user.telegramId,
-        details: { name: user.name, role: user.role, leadId: user.leadId },
-      });
-      return user;
-    },
-    { behavior: 'immediate' },
-  );
+  return writeTransaction(ctx.db, (tx) => createUser(tx, ctx, fields));
+}
+
+/** Insert a validated staff member inside the caller's transaction (shared with approving an access request). */
+export function createUser(tx: Queryable, ctx: RegistryContext, fields: z.output<typeof newUserSchema>): User {
+  if (getUser(tx, fields.telegramId)) throw inputError('userExists', { id: fields.telegramId });
+  if (fields.leadId !== undefined) requireLead(tx, fields.leadId);
+  const user = insertUser(tx, { ...fields, leadId: fields.leadId ?? null, createdAt: ctx.clock() });
+  recordAudit(tx, {
+    at: ctx.clock(),
+    actor: ctx.actor,
+    action: 'user.add',
+    subjectType: 'user',
+    subjectId: user.telegramId,
+    details: { name: user.name, role: user.role, leadId: user.leadId },
+  });
+  return user;
+}
+
+/** A person's own quiet hours for warnings; null for the default (QUIET_HOURS). */
+export function setQuietHours(ctx: RegistryContext, telegramId: number, window: QuietWindow | null): User {
+  return writeTransaction(ctx.db, (tx) => {
+    const updated = updateUser(tx, telegramId, { quietFrom: window?.from ?? null, quietTo: window?.to ?? null });
+    recordAudit(tx, {
+      at: ctx.clock(),
+      actor: ctx.actor,
+      action: 'user.quiet-hours',
+      subjectType: 'user',
+      subjectId: telegramId,
+      details: { from: updated.quietFrom, to: updated.quietTo },
+    });
+    return updated;
+  });
+}
+
+/** A manager's personal morning digest, on or off. */
+export function setPersonalDigest(ctx: RegistryContext, telegramId: number, on: boolean): User {
+  return writeTransaction(ctx.db, (tx) => {
+    const updated = updateUser(tx, telegramId, { personalDigest: on });
+    recordAudit(tx, { at: ctx.clock(), actor: ctx.actor, action: 'user.personal-digest', subjectType: 'user', subjectId: telegramId, details: { on } });
+    return updated;
+  });
 }
 
 function requireLead(db: Queryable, leadId: number): void {
   const lead = getUser(db, leadId);
-  if (!lead) throw new InputError(`lead ${leadId} is not a registered user; add them first`);
-  if (lead.role === 'manager') throw new InputError(`user ${leadId} (${lead.name}) is a manager, not a lead`);
-  if (!lead.active) throw new InputError(`lead ${leadId} (${lead.name}) is disabled`);
+  if (!lead) throw inputError('leadUnknown', { id: leadId });
+  if (lead.role === 'manager') throw inputError('leadIsManager', { id: leadId, name: lead.name });
+  if (!lead.active) throw inputError('leadDisabled', { id: leadId, name: lead.name });
 }
 
 /** A staff member who can be responsible for clients. */
-export function requireActiveUser(db: Queryable, telegramId: number, what: string): User {
+export function requireActiveUser(db: Queryable, telegramId: number, role: StaffRole): User {
   const user = getUser(db, telegramId);
-  if (!user) throw new InputError(`${what} ${telegramId} is not a registered user; add them with "dozor user add"`);
-  if (!user.active) throw new InputError(`${what} ${telegramId} (${user.name}) is disabled`);
+  if (!user) throw inputError('personUnknown', { role, id: telegramId });
+  if (!user.active) throw inputError('personDisabled', { role, id: telegramId, name: user.name });
   return user;
 }
 
 /** Cut a person off (or let them back): their presses and commands are refused from this moment. */
 export function setUserActive(ctx: RegistryContext, telegramId: number, active: boolean): User {
-  return ctx.db.transaction(
-    (tx) => {
-      const user = getUser(tx, telegramId);
-      if (!user) throw new NotFoundError(`no user with Telegram id ${telegramId}`);
-      if (user.active === active) return user;
-      const updated = updateUser(tx, telegramId, { active });
-      recordAudit(tx, { at: ctx.clock(), actor: ctx.actor, action: active ? 'user.enable' : 'user.disable', subjectType: 'user', subjectId: telegramId });
-      return updated;
-    },
-    { behavior: 'immediate' },
-  );
+  return writeTransaction(ctx.db, (tx) => {
+    const user = getUser(tx, telegramId);
+    if (!user) throw notFound('userNotFound', { id: telegramId });
+    if (user.active === active) return user;
+    const updated = updateUser(tx, telegramId, { active });
+    recordAudit(tx, { at: ctx.clock(), actor: ctx.actor, action: active ? 'user.enable' : 'user.disable', subjectType: 'user', subjectId: telegramId });
+    return updated;
+  });
 }
 
 /** Make sure the configured admins exist and are admins (ADMIN_IDS). */
 export function bootstrapAdmins(ctx: RegistryContext, telegramIds: readonly number[]): void {
-  ctx.db.transaction(
-    (tx) => {
-      for (const telegramId of telegramIds) {
-        const user = getUser(tx, telegramId);
-        if (user && user.role === 'admin' && user.active) continue;
-        if (user) updateUser(tx, telegramId, { role: 'admin', active: true });
-        else insertUser(tx, { telegramId, name: `Admin ${telegramId}`, role: 'admin', createdAt: ctx.clock() });
-        recordAudit(tx, { at: ctx.clock(), actor: ctx.actor, action: 'user.bootstrap-admin', subjectType: 'user', subjectId: telegramId });
-      }
-    },
-    { behavior: 'immediate' },
-  );
+  writeTransaction(ctx.db, (tx) => {
+    for (const telegramId of telegramIds) {
+      const user = getUser(tx, telegramId);
+      if (user && user.role === 'admin' && user.active) continue;
+      if (user) updateUser(tx, telegramId, { role: 'admin', active: true });
+      else insertUser(tx, { telegramId, name: `Admin ${telegramId}`, role: 'admin', createdAt: ctx.clock() });
+      recordAudit(tx, { at: ctx.clock(), actor: ctx.actor, action: 'user.bootstrap-admin', subjectType: 'user', subjectId: telegramId });
+    }
+  });
 }

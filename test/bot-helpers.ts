@@ -5,7 +5,7 @@ import type { BotServices, BotSettings } from '../bot/context.ts';
 import type { DB } from '../db/open.ts';
 import { Dispatcher } from '../delivery/dispatcher.ts';
 import { unpaced } from '../delivery/pacer.ts';
-import { TelegramDelivery } from '../delivery/telegram.ts';
+import { TelegramDelivery } from '../bot/delivery.ts';
 import { silentLogger } from './helpers.ts';
 
 export const BOT_INFO: UserFromGetMe = {

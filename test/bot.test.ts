@@ -8,7 +8,7 @@ import { listClients } from '../db/clients.ts';
 import { addClient } from '../registry/clients.ts';
 import { addInstallation } from '../registry/installations.ts';
 import { addUser, setUserActive } from '../registry/users.ts';
-import { count, plural, formatSpan } from '../bot/i18n.ts';
+import { count, plural, formatSpan } from '../i18n/format.ts';
 import { postReport, seedFleet, startIntake, testClock, testDb, type TestDb, type TestIntake } from './helpers.ts';
 import { botHarness, buttonsOf, type Person } from './bot-helpers.ts';
 
@@ -375,7 +375,7 @@ describe('the Telegram bot', () => {
     it('speaks English to English-speaking users', async () => {
       await report('<senselock state="lost"/>');
       await h.say(english, '/status Ромашка');
-      expect(texts()[0]).toContain('❌ Problems: Ключ SenseLock потерян');
+      expect(texts()[0]).toContain('❌ Problems: SenseLock key lost');
       expect(texts()[0]).toContain('Last report:');
     });
 
@@ -401,7 +401,7 @@ describe('the Telegram bot', () => {
     it('adds an installation and shows its token once; /cancel leaves a dialogue', async () => {
       await h.say(admin, '/addinstallation');
       await h.say(admin, 'Нет такого клиента');
-      expect(texts().at(-1)).toMatch(/Не подходит: no client with id or name/);
+      expect(texts().at(-1)).toMatch(/Не подходит: Клиента с id или названием «Нет такого клиента» нет/);
       await h.say(admin, 'АО «Вектор»');
       await h.say(admin, 'Резерв');
       await h.press(admin, 'cloud', { chatId: 3001, messageId: 1 });

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { seedBenchFleet } from '../bench/seed.ts';
+import { seedBenchFleet } from '../tools/bench/seed.ts';
 import { recheckNow } from '../db/check-schedule.ts';
 import { listIncidentsWithNames } from '../db/incidents.ts';
 import { closeDb, openDb } from '../db/open.ts';

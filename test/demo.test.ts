@@ -7,7 +7,7 @@ import { ROOT } from './cli-helpers.ts';
 describe('npm run demo', () => {
   it('plays the first story, answers a typed command and a button, and cleans up on Ctrl+C', async () => {
     const before = new Set(readdirSync(tmpdir()).filter((d) => d.startsWith('dozor-demo-')));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'demo/main.ts'], { cwd: ROOT, env: { ...process.env } });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'tools/demo/main.ts'], { cwd: ROOT, env: { ...process.env } });
     let output = '';
     const waitFor = (text: string, timeoutMs = 20_000) =>
       new Promise<void>((resolve, reject) => {

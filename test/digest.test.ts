@@ -6,10 +6,10 @@ import { salesSignals, type LicenseDay } from '../core/sales.ts';
 import { campaignSnapshots, digestDeliveries, outbox, users } from '../db/schema.ts';
 import { getUser } from '../db/users.ts';
 import { assembleDigest } from '../digest/assemble.ts';
-import { buildDigest } from '../digest/build.ts';
+import { buildDigest, composeDigestForTelegram } from '../bot/digest.ts';
 import { chartSeries, renderChart } from '../digest/chart.ts';
-import { scopeOf } from '../digest/scope.ts';
-import { acknowledge } from '../incidents/actions.ts';
+import { scopeOf } from '../db/digest.ts';
+import { acknowledge } from '../registry/incidents.ts';
 import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
 import { dueDigest, runDigests } from '../jobs/digest.ts';
 import { runSweep } from '../jobs/sweep.ts';
@@ -199,7 +199,7 @@ describe('digests on a seeded fleet', () => {
 
   it('is queued once per lead and admin per day, with its chart, and never twice', async () => {
     await playWeek();
-    const deps = { db: t.db, cron: '0 9 * * *', settings, maxDelayMs: 6 * HOUR };
+    const deps = { db: t.db, cron: '0 9 * * *', tz: settings.tz, compose: composeDigestForTelegram(t.db, settings), maxDelayMs: 6 * HOUR };
     const first = runDigests(deps, clock());
     expect(first.day).toBe('2023-02-16');
     expect(first.queued.map((q) => q.recipientId).sort()).toEqual([2001, 2002, 3001]);
@@ -210,7 +210,7 @@ describe('digests on a seeded fleet', () => {
   });
 
   it('after a restart at 08:59 that comes back at 10:00, sends that day\'s digest exactly once; not when 6 hours late', async () => {
-    const deps = { db: t.db, cron: '0 9 * * *', settings, maxDelayMs: 6 * HOUR };
+    const deps = { db: t.db, cron: '0 9 * * *', tz: settings.tz, compose: composeDigestForTelegram(t.db, settings), maxDelayMs: 6 * HOUR };
     clock.set('2023-02-16T05:59:00Z'); // 08:59: yesterday's digest is more than 6 hours late
     expect(runDigests(deps, clock()).queued).toEqual([]);
     clock.set('2023-02-16T07:00:00Z'); // back at 10:00
@@ -225,7 +225,7 @@ describe('digests on a seeded fleet', () => {
   it('sends a personal digest to a manager who opted in', async () => {
     t.db.update(users).set({ personalDigest: true }).where(eq(users.telegramId, 1001)).run();
     clock.set('2023-02-16T06:00:00Z');
-    const queued = runDigests({ db: t.db, cron: '0 9 * * *', settings, maxDelayMs: 6 * HOUR }, clock()).queued;
+    const queued = runDigests({ db: t.db, cron: '0 9 * * *', tz: settings.tz, compose: composeDigestForTelegram(t.db, settings), maxDelayMs: 6 * HOUR }, clock()).queued;
     expect(queued).toContainEqual({ recipientId: 1001, kind: 'personal' });
   });
 

@@ -6,7 +6,7 @@ import { closeDb, openDb } from '../db/open.ts';
 import { outbox } from '../db/schema.ts';
 import { addClient } from '../registry/clients.ts';
 import { addInstallation } from '../registry/installations.ts';
-import { TelegramStandIn, type BotEvent, type StoredMessage } from '../standin/telegram.ts';
+import { TelegramStandIn, type BotEvent, type StoredMessage } from '../tools/standin/telegram.ts';
 import { postReport, seedFleet, tempDir } from './helpers.ts';
 import { startServiceProcess, type ServiceProcess } from './process-helpers.ts';
 

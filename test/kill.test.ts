@@ -7,7 +7,7 @@ import { outbox, reports } from '../db/schema.ts';
 import { addClient } from '../registry/clients.ts';
 import { addInstallation } from '../registry/installations.ts';
 import { addUser } from '../registry/users.ts';
-import { TelegramStandIn } from '../standin/telegram.ts';
+import { TelegramStandIn } from '../tools/standin/telegram.ts';
 import { tempDir } from './helpers.ts';
 import { startServiceProcess } from './process-helpers.ts';
 

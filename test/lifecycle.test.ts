@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { getIncident, listIncidentEvents, listIncidentsWithNames } from '../db/incidents.ts';
 import { outbox } from '../db/schema.ts';
-import { acknowledge, resolveByHand } from '../incidents/actions.ts';
+import { acknowledge, resolveByHand } from '../registry/incidents.ts';
 import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
 import { runSweep } from '../jobs/sweep.ts';
 import { addClient } from '../registry/clients.ts';

@@ -1,3 +1,4 @@
+import { ruleTitle } from '../i18n/index.ts';
 import { describe, expect, it } from 'vitest';
 import type { InstallationState } from '../core/state.ts';
 import { evaluateInstallation, getRule, RULES, thresholdFor, type RuleId } from '../core/rules.ts';
@@ -28,7 +29,7 @@ describe('the rule catalogue', () => {
       ['KodeksShellVersionOutdated', 'warning'],
       ['KodeksVersionChangeIncomplete', 'critical'],
     ]);
-    for (const rule of RULES) expect(rule.title).toMatch(/[А-Яа-яЁё]/);
+    for (const rule of RULES) expect(ruleTitle('ru', rule.id)).toMatch(/[А-Яа-яЁё]/);
     expect(getRule('KodeksXmlMissing').defaultThreshold).toBe(2 * DAY);
     expect(getRule('KodeksOperapStale').defaultThreshold).toBe(3 * DAY);
     expect(getRule('KodeksVersionChangeIncomplete').defaultThreshold).toBe(DAY);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../core/clock.ts';
 import { closeDb, openDb } from '../db/open.ts';
-import { TelegramStandIn, type BotEvent, type StoredMessage } from '../standin/telegram.ts';
+import { TelegramStandIn, type BotEvent, type StoredMessage } from '../tools/standin/telegram.ts';
 import { ROOT } from './cli-helpers.ts';
 import { postReport, seedFleet, tempDir } from './helpers.ts';
 import { startServiceProcess } from './process-helpers.ts';

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checkTelegramHtml } from '../standin/html-check.ts';
-import { TelegramStandIn } from '../standin/telegram.ts';
+import { checkTelegramHtml } from '../tools/standin/html-check.ts';
+import { TelegramStandIn } from '../tools/standin/telegram.ts';
 
 describe('the Bot API stand-in', () => {
   let standIn: TelegramStandIn;

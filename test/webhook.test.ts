@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../core/clock.ts';
 import { closeDb, openDb } from '../db/open.ts';
-import { TelegramStandIn } from '../standin/telegram.ts';
+import { TelegramStandIn } from '../tools/standin/telegram.ts';
 import { seedFleet, tempDir } from './helpers.ts';
 import { startServiceProcess } from './process-helpers.ts';
 

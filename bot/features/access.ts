@@ -1,13 +1,11 @@
 import { Composer, InlineKeyboard } from 'grammy';
 import { recordAudit } from '../../db/audit.ts';
-import { decideAccessRequest, getAccessRequest, saveAccessRequest } from '../../db/access-requests.ts';
 import { isClientChat } from '../../db/clients.ts';
 import { listActiveAdmins } from '../../db/users.ts';
-import { addUser } from '../../registry/users.ts';
+import { langOf, texts } from '../../i18n/index.ts';
+import { decideAccess, requestAccess, type AccessDecision } from '../../registry/access.ts';
 import { actorOf, type BotContext } from '../context.ts';
 import { escapeHtml } from '../html.ts';
-import { langOf } from '../i18n.ts';
-import { texts } from '../texts.ts';
 
 /**
  * Who gets in. Strangers who send /start learn their Telegram id and their
@@ -23,22 +21,13 @@ access.chatType('private').command('start', async (ctx) => {
   if (staff) return ctx.reply(t.disabled);
   const { db, clock } = ctx.services;
   const from = ctx.from;
-  const previous = getAccessRequest(db, from.id);
-  if (previous?.status === 'refused') return ctx.reply(t.accessRefusedBefore);
-  if (previous?.status === 'pending') return ctx.reply(t.accessPending(from.id), { parse_mode: 'HTML' });
-
   const name = [from.first_name, from.last_name].filter(Boolean).join(' ').slice(0, 100) || String(from.id);
-  saveAccessRequest(db, {
-    telegramId: from.id,
-    name,
-    username: from.username ?? null,
-    language: from.language_code ?? null,
-    requestedAt: clock(),
-    status: 'pending',
-    decidedBy: null,
-    decidedAt: null,
-  });
-  recordAudit(db, { at: clock(), actor: actorOf(from.id), action: 'access.request', subjectType: 'user', subjectId: from.id });
+  const asked = requestAccess(
+    { db, clock, actor: actorOf(from.id) },
+    { telegramId: from.id, name, username: from.username ?? null, language: from.language_code ?? null },
+  );
+  if (asked === 'refused') return ctx.reply(t.accessRefusedBefore);
+  if (asked === 'pending') return ctx.reply(t.accessPending(from.id), { parse_mode: 'HTML' });
   const admins = listActiveAdmins(db);
   if (admins.length === 0) return ctx.reply(`${t.accessRequested(from.id)}\n${t.noAdmins}`, { parse_mode: 'HTML' });
   for (const admin of admins) {
@@ -64,25 +53,21 @@ access.callbackQuery(/^req:(manager|lead|refuse):(\d+)$/, async (ctx) => {
     recordAudit(db, { at: clock(), actor: actorOf(ctx.from.id), action: 'access.decide.denied', subjectType: 'user', subjectId: ctx.match[2] });
     return ctx.answerCallbackQuery({ text: t.adminsOnly, show_alert: true });
   }
-  const decision = ctx.match[1] as 'manager' | 'lead' | 'refuse';
+  const decision = ctx.match[1] as AccessDecision;
   const telegramId = Number(ctx.match[2]);
-  const request = getAccessRequest(db, telegramId);
-  if (!request || request.status !== 'pending') {
+  const decided = decideAccess({ db, clock, actor: actorOf(staff.telegramId) }, staff.telegramId, telegramId, decision);
+  if (decided.outcome === 'already') {
     await ctx.answerCallbackQuery({ text: t.alreadyDecided });
     return ctx.editMessageReplyMarkup({ reply_markup: undefined }).catch(() => undefined);
   }
-  const requester = texts(langOf(request.language));
-  if (decision === 'refuse') {
-    decideAccessRequest(db, telegramId, 'refused', staff.telegramId, clock());
-    recordAudit(db, { at: clock(), actor: actorOf(staff.telegramId), action: 'access.refuse', subjectType: 'user', subjectId: telegramId });
+  if (decided.outcome === 'refused') {
     await ctx.editMessageText(`${ctx.callbackQuery.message?.text ?? ''}\n${t.refusedBy(staff.name)}`).catch(() => undefined);
     return ctx.answerCallbackQuery({ text: t.refusedBy(staff.name) });
   }
-  addUser({ db, clock, actor: actorOf(staff.telegramId) }, { telegramId, name: request.name, role: decision });
-  decideAccessRequest(db, telegramId, 'approved', staff.telegramId, clock());
   const role = t.roles[decision] ?? decision;
   await ctx.editMessageText(`${ctx.callbackQuery.message?.text ?? ''}\n${t.approvedAs(role, staff.name)}`).catch(() => undefined);
-  await ctx.api.sendMessage(telegramId, requester.welcome(request.name)).catch((err: unknown) => ctx.log.warn({ err }, 'could not greet a new user'));
+  const requester = texts(langOf(decided.request.language));
+  await ctx.api.sendMessage(telegramId, requester.welcome(decided.request.name)).catch((err: unknown) => ctx.log.warn({ err }, 'could not greet a new user'));
   return ctx.answerCallbackQuery({ text: t.approvedAs(role, staff.name) });
 });
 

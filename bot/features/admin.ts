@@ -1,18 +1,21 @@
 import { createConversation, type Conversation } from '@grammyjs/conversations';
 import { Composer, InlineKeyboard, type Context } from 'grammy';
-import { InputError, NotFoundError } from '../../core/errors.ts';
+import { z } from 'zod';
+import { InputError } from '../../core/errors.ts';
 import { listPendingRequests } from '../../db/access-requests.ts';
 import { recordAudit } from '../../db/audit.ts';
-import { updateClientManager } from '../../db/clients.ts';
 import { listUsers } from '../../db/users.ts';
 import { INSTALLATION_KINDS } from '../../db/schema.ts';
-import { addClient, resolveClient } from '../../registry/clients.ts';
+import { describeError, texts, type Lang } from '../../i18n/index.ts';
+import { addClient, assignManager, resolveClient } from '../../registry/clients.ts';
+import { kind as kindField, validate } from '../../registry/fields.ts';
 import { addInstallation } from '../../registry/installations.ts';
-import { requireActiveUser, setUserActive } from '../../registry/users.ts';
+import { setUserActive } from '../../registry/users.ts';
 import { actorOf, type BotContext, type BotServices } from '../context.ts';
 import { escapeHtml } from '../html.ts';
-import { texts } from '../texts.ts';
-import type { Lang } from '../i18n.ts';
+
+/** An answer the dialogue refuses, with the reason already in the admin's language. */
+class Refusal extends Error {}
 
 /**
  * Admin work in the chat: dialogues to add a client, add an installation (its
@@ -26,6 +29,20 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
   const actor = (telegramId: number) => ({ db: services.db, clock: services.clock, actor: actorOf(telegramId) });
 
   type Convo = Conversation<BotContext, Context>;
+  /** The outcome of registry work inside a dialogue: what it made, or what is wrong, said in the admin's language. */
+  type Done<T> = { ok: true; value: T } | { ok: false; message: string };
+
+  /** Run registry work as a side effect of the dialogue; an input error becomes a message (dialogue state must stay plain data). */
+  function attempt<T>(conversation: Convo, lang: Lang, work: () => T): Promise<Done<T>> {
+    return conversation.external((): Done<T> => {
+      try {
+        return { ok: true, value: work() };
+      } catch (err) {
+        if (err instanceof InputError) return { ok: false, message: describeError(err, lang) };
+        throw err;
+      }
+    });
+  }
 
   /** Ask until the answer passes `accept` (which throws InputError with what is wrong); /cancel is handled outside. */
   async function ask<T>(conversation: Convo, ctx: Context, lang: Lang, question: string, accept: (text: string) => T | Promise<T>, keyboard?: InlineKeyboard): Promise<T> {
@@ -37,8 +54,9 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
       try {
         return await accept(text.trim());
       } catch (err) {
-        if (!(err instanceof InputError || err instanceof NotFoundError)) throw err;
-        await answer.reply(texts(lang).conv.invalid(err.message));
+        if (err instanceof Refusal) await answer.reply(texts(lang).conv.invalid(err.message));
+        else if (err instanceof InputError) await answer.reply(texts(lang).conv.invalid(describeError(err, lang)));
+        else throw err;
       }
     }
   }
@@ -51,86 +69,57 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
     const inn = await ask(conversation, ctx, lang, c.clientInn, (t) => optional(t));
     const managerId = await ask(conversation, ctx, lang, c.clientManager, (t) => optional(t));
     const chatId = await ask(conversation, ctx, lang, c.clientChat, (t) => optional(t));
-    const created = await conversation.external(() => {
-      try {
-        const client = addClient(actor(adminId), { name, inn, managerId, chatId });
-        return { ok: true as const, id: client.id, name: client.name };
-      } catch (err) {
-        if (err instanceof InputError || err instanceof NotFoundError) return { ok: false as const, message: err.message };
-        throw err;
-      }
+    const created = await attempt(conversation, lang, () => {
+      const client = addClient(actor(adminId), { name, inn, managerId, chatId });
+      return { id: client.id, name: client.name };
     });
-    await ctx.reply(created.ok ? c.clientAdded(created.name, created.id) : c.invalid(created.message));
+    await ctx.reply(created.ok ? c.clientAdded(created.value.name, created.value.id) : c.invalid(created.message));
   }
 
   async function addInstallationDialogue(conversation: Convo, ctx: Context) {
     const { lang, adminId } = await conversation.external((outer: BotContext) => ({ lang: outer.lang, adminId: outer.from!.id }));
-    const c = texts(lang).conv;
-    const client = await ask(conversation, ctx, lang, c.installationClient, (t) =>
-      conversation.external(() => {
-        try {
-          return { ok: true as const, id: resolveClient(services.db, t).id };
-        } catch (err) {
-          if (err instanceof NotFoundError) return { ok: false as const, message: err.message };
-          throw err;
-        }
-      }).then((r) => {
-        if (!r.ok) throw new NotFoundError(r.message);
-        return r.id;
-      }),
-    );
-    const name = await ask(conversation, ctx, lang, c.installationName, (t) => t);
+    const t = texts(lang);
+    const c = t.conv;
+    const client = await ask(conversation, ctx, lang, c.installationClient, async (text) => {
+      const found = await attempt(conversation, lang, () => resolveClient(services.db, text).id);
+      if (!found.ok) throw new Refusal(found.message);
+      return found.value;
+    });
+    const name = await ask(conversation, ctx, lang, c.installationName, (text) => text);
     const kinds = new InlineKeyboard();
-    for (const kind of INSTALLATION_KINDS) kinds.text(kind, kind);
-    const kind = await ask(conversation, ctx, lang, c.installationKind, (t) => {
-      if (!(INSTALLATION_KINDS as readonly string[]).includes(t)) throw new InputError(INSTALLATION_KINDS.join(', '));
-      return t as (typeof INSTALLATION_KINDS)[number];
-    }, kinds);
-    const host = await ask(conversation, ctx, lang, c.installationHost, (t) => optional(t));
-    const ip = await ask(conversation, ctx, lang, c.installationIp, (t) => optional(t));
-    const url = await ask(conversation, ctx, lang, c.installationUrl, (t) => optional(t));
-    const created = await conversation.external(() => {
-      try {
-        const issued = addInstallation(actor(adminId), { client: String(client), name, kind, host, ip, url });
-        return { ok: true as const, id: issued.installation.id, name: issued.installation.name, token: issued.token };
-      } catch (err) {
-        if (err instanceof InputError || err instanceof NotFoundError) return { ok: false as const, message: err.message };
-        throw err;
-      }
+    for (const kind of INSTALLATION_KINDS) kinds.text(t.installationKinds[kind] ?? kind, kind);
+    const kind = await ask(
+      conversation,
+      ctx,
+      lang,
+      c.installationKind,
+      (text) => validate(z.object({ kind: kindField }), { kind: text }, 'installation').kind,
+      kinds,
+    );
+    const host = await ask(conversation, ctx, lang, c.installationHost, (text) => optional(text));
+    const ip = await ask(conversation, ctx, lang, c.installationIp, (text) => optional(text));
+    const url = await ask(conversation, ctx, lang, c.installationUrl, (text) => optional(text));
+    const created = await attempt(conversation, lang, () => {
+      const issued = addInstallation(actor(adminId), { client: String(client), name, kind, host, ip, url });
+      return { id: issued.installation.id, name: issued.installation.name, token: issued.token };
     });
     // The token exists in clear only in this one message.
-    await ctx.reply(created.ok ? c.installationAdded(escapeHtml(created.name), created.id, created.token) : escapeHtml(c.invalid(created.message)), {
-      parse_mode: 'HTML',
-    });
+    await ctx.reply(
+      created.ok ? c.installationAdded(escapeHtml(created.value.name), created.value.id, created.value.token) : escapeHtml(c.invalid(created.message)),
+      { parse_mode: 'HTML' },
+    );
   }
 
   async function assignDialogue(conversation: Convo, ctx: Context) {
     const { lang, adminId } = await conversation.external((outer: BotContext) => ({ lang: outer.lang, adminId: outer.from!.id }));
     const c = texts(lang).conv;
-    const clientRef = await ask(conversation, ctx, lang, c.assignClient, (t) => t);
-    const managerRef = await ask(conversation, ctx, lang, c.assignManager, (t) => t);
-    const result = await conversation.external(() => {
-      try {
-        const clientRow = resolveClient(services.db, clientRef);
-        const manager = requireActiveUser(services.db, Number(managerRef), 'manager');
-        services.db.transaction((tx) => {
-          updateClientManager(tx, clientRow.id, manager.telegramId);
-          recordAudit(tx, {
-            at: services.clock(),
-            actor: actorOf(adminId),
-            action: 'client.assign',
-            subjectType: 'client',
-            subjectId: clientRow.id,
-            details: { from: clientRow.managerId, to: manager.telegramId },
-          });
-        });
-        return { ok: true as const, client: clientRow.name, manager: manager.name };
-      } catch (err) {
-        if (err instanceof InputError || err instanceof NotFoundError) return { ok: false as const, message: err.message };
-        throw err;
-      }
+    const clientRef = await ask(conversation, ctx, lang, c.assignClient, (text) => text);
+    const managerRef = await ask(conversation, ctx, lang, c.assignManager, (text) => text);
+    const result = await attempt(conversation, lang, () => {
+      const { client, manager } = assignManager(actor(adminId), clientRef, managerRef);
+      return { client: client.name, manager: manager.name };
     });
-    await ctx.reply(result.ok ? c.assigned(result.client, result.manager) : c.invalid(result.message));
+    await ctx.reply(result.ok ? c.assigned(result.value.client, result.value.manager) : c.invalid(result.message));
   }
 
   admin.use(createConversation(addClientDialogue, 'addClient'));

@@ -5,12 +5,12 @@ import { recordAudit } from '../../db/audit.ts';
 import { getIncidentViews, type IncidentView } from '../../db/incidents.ts';
 import { getInstallation } from '../../db/installations.ts';
 import { getClientStatus } from '../../db/status.ts';
-import { acknowledge } from '../../incidents/actions.ts';
+import { acknowledge } from '../../registry/incidents.ts';
 import { addSilence } from '../../registry/silences.ts';
 import { actorOf, type BotContext } from '../context.ts';
 import { escapeHtml, fitMessage } from '../html.ts';
-import { formatTime } from '../i18n.ts';
-import { incidentsOfMessage } from '../message-store.ts';
+import { formatTime } from '../../i18n/format.ts';
+import { incidentsOfMessage } from '../../db/telegram-messages.ts';
 import { redrawMessage, runbookLink } from '../redraw.ts';
 import { renderClientStatus } from '../render/status.ts';
 

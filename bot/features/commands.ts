@@ -5,13 +5,13 @@ import { listIncidentsWithNames } from '../../db/incidents.ts';
 import { getUser } from '../../db/users.ts';
 import { searchIndexFor } from '../../db/search-index.ts';
 import { getClientStatus, listClientsWithProblems } from '../../db/status.ts';
-import { ruleTitle } from '../../incidents/lifecycle.ts';
 import { addSilence } from '../../registry/silences.ts';
 import { InputError } from '../../core/errors.ts';
 import { parseDuration } from '../../core/duration.ts';
 import { actorOf, type BotContext } from '../context.ts';
 import { escapeHtml, fitMessage } from '../html.ts';
-import { formatDateTime, formatSpan } from '../i18n.ts';
+import { formatDateTime, formatSpan } from '../../i18n/format.ts';
+import { ruleTitle } from '../../i18n/index.ts';
 import { renderClientStatus } from '../render/status.ts';
 
 /** Staff commands: /status, /incidents, /silence, /help, /whoami. */
@@ -92,7 +92,7 @@ commands.command('incidents', async (ctx) => {
     const age = formatSpan(ctx.lang, now.getTime() - row.openedAt.getTime());
     const state = row.status === 'acknowledged' ? '✅' : '⏳';
     lines.push(
-      `${row.severity === 'critical' ? '🔴' : '🟡'} ${state} #${row.id} ${escapeHtml(ruleTitle(row.ruleId))} — ${escapeHtml(row.clientName)} / ${escapeHtml(row.installationName)}, ${age}`,
+      `${row.severity === 'critical' ? '🔴' : '🟡'} ${state} #${row.id} ${escapeHtml(ruleTitle(ctx.lang, row.ruleId))} — ${escapeHtml(row.clientName)} / ${escapeHtml(row.installationName)}, ${age}`,
     );
   }
   if (rows.length > 40) lines.push('…');

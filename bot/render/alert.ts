@@ -1,9 +1,8 @@
 import { InlineKeyboard } from 'grammy';
 import type { IncidentView } from '../../db/incidents.ts';
-import { ruleTitle } from '../../incidents/lifecycle.ts';
 import { escapeHtml, fitMessage } from '../html.ts';
-import { formatDateTime, formatSpan, formatTime, zoneLabel, type Lang } from '../i18n.ts';
-import { texts } from '../texts.ts';
+import { formatDateTime, formatSpan, formatTime, zoneLabel, type Lang } from '../../i18n/format.ts';
+import { ruleTitle, texts } from '../../i18n/index.ts';
 import { renderFacts } from './facts.ts';
 
 export interface RenderOptions {
@@ -36,7 +35,7 @@ export function renderAlert(view: IncidentView, options: RenderOptions, heading?
   const incident = view.incident;
   const lines = [
     ...(heading ? [escapeHtml(heading), ''] : []),
-    `<b>${incident.severity === 'critical' ? t.critical : t.warning} · ${escapeHtml(ruleTitle(incident.ruleId))}</b>`,
+    `<b>${incident.severity === 'critical' ? t.critical : t.warning} · ${escapeHtml(ruleTitle(lang, incident.ruleId))}</b>`,
     `<code>${escapeHtml(incident.ruleId)}</code>`,
     `${t.client}: <b>${escapeHtml(view.clientName)}</b>`,
     `${t.installation}: ${escapeHtml(view.installationName)}`,
@@ -62,7 +61,7 @@ export function renderAlertGroup(views: IncidentView[], options: RenderOptions):
     const incident = view.incident;
     const mark = incident.status === 'resolved' ? '☑️' : incident.status === 'acknowledged' ? '✅' : incident.severity === 'critical' ? '🔴' : '🟡';
     lines.push(
-      `${i + 1}. ${mark} <b>${escapeHtml(ruleTitle(incident.ruleId))}</b> — ${escapeHtml(view.clientName)} / ${escapeHtml(view.installationName)}`,
+      `${i + 1}. ${mark} <b>${escapeHtml(ruleTitle(options.lang, incident.ruleId))}</b> — ${escapeHtml(view.clientName)} / ${escapeHtml(view.installationName)}`,
       `    <code>${escapeHtml(incident.ruleId)}</code> · ${renderFacts(incident.ruleId, incident.details, options.lang, options.tz, options.now).join('; ')}`,
     );
     const state = stateLine(view, options);

@@ -1,7 +1,7 @@
 import type { Facts } from '../../core/rules.ts';
 import { escapeHtml } from '../html.ts';
-import { formatDate, formatDateTime, formatSpan, type Lang } from '../i18n.ts';
-import { texts } from '../texts.ts';
+import { formatDate, formatDateTime, formatSpan, type Lang } from '../../i18n/format.ts';
+import { texts } from '../../i18n/index.ts';
 
 /** The facts that made a rule fire, as lines a manager reads (HTML, escaped). */
 export function renderFacts(ruleId: string, facts: Facts, lang: Lang, tz: string, now: Date): string[] {

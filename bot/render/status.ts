@@ -1,9 +1,8 @@
+import { operapAgeMs } from '../../core/state.ts';
 import type { ClientStatus } from '../../db/status.ts';
-import { ruleTitle } from '../../incidents/lifecycle.ts';
 import { escapeHtml, fitMessage } from '../html.ts';
-import { formatDate, formatDateTime, formatSpan, type Lang } from '../i18n.ts';
-import { texts } from '../texts.ts';
-import { DateTime } from 'luxon';
+import { formatDate, formatDateTime, formatSpan, type Lang } from '../../i18n/format.ts';
+import { ruleTitle, texts } from '../../i18n/index.ts';
 
 /**
  * A card per installation that answers "is everything OK?" first, then the
@@ -23,7 +22,7 @@ export function renderClientStatus(status: ClientStatus, lang: Lang, tz: string,
     const verdict = !installation.monitoringEnabled
       ? t.verdictMonitoringOff
       : incidents.length > 0
-        ? `${t.verdictProblems}: ${incidents.map((v) => escapeHtml(ruleTitle(v.incident.ruleId))).join('; ')}`
+        ? `${t.verdictProblems}: ${incidents.map((v) => escapeHtml(ruleTitle(lang, v.incident.ruleId))).join('; ')}`
         : !state
           ? t.verdictNoReports
           : t.verdictOk;
@@ -32,7 +31,7 @@ export function renderClientStatus(status: ClientStatus, lang: Lang, tz: string,
       const ago = formatSpan(lang, now.getTime() - state.lastReceivedAt.getTime());
       lines.push(`${t.lastReport}: ${t.ago(ago)} (${formatDateTime(state.lastReceivedAt, tz)})`);
       if (state.operapDate) {
-        const operapAge = now.getTime() - DateTime.fromISO(state.operapDate, { zone: installation.tz }).startOf('day').toMillis();
+        const operapAge = operapAgeMs(state.operapDate, installation.tz, now);
         lines.push(`${t.operap}: ${formatDate(state.operapDate)} (${formatSpan(lang, operapAge)})`);
       }
       if (state.updateNumber !== undefined) lines.push(`${t.updateNumber}: ${state.updateNumber}`);
@@ -61,7 +60,7 @@ export function renderClientStatus(status: ClientStatus, lang: Lang, tz: string,
       for (const view of incidents) {
         const age = formatSpan(lang, now.getTime() - view.incident.openedAt.getTime());
         const who = view.incident.status === 'acknowledged' ? t.acknowledgedShort(view.acknowledgedByName ?? '?') : t.notAcknowledged;
-        lines.push(` • ${view.incident.severity === 'critical' ? '🔴' : '🟡'} ${escapeHtml(ruleTitle(view.incident.ruleId))} — ${age}, ${escapeHtml(who)}`);
+        lines.push(` • ${view.incident.severity === 'critical' ? '🔴' : '🟡'} ${escapeHtml(ruleTitle(lang, view.incident.ruleId))} — ${age}, ${escapeHtml(who)}`);
       }
     }
   }

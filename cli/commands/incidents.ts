@@ -1,19 +1,19 @@
 import { Option, type Command } from 'commander';
 import { incidentSettings } from '../../app/config.ts';
 import { formatDuration } from '../../core/duration.ts';
-import { InputError } from '../../core/errors.ts';
 import { PROBE_RULES } from '../../core/probe-rules.ts';
 import { RULES, type ThresholdKind } from '../../core/rules.ts';
 import { getIncident, listIncidentEvents, listIncidentsWithNames, type IncidentListRow } from '../../db/incidents.ts';
 import { getPolicy, listPolicies } from '../../db/policies.ts';
 import { listActiveSilences } from '../../db/silences.ts';
-import { acknowledge, resolveByHand } from '../../incidents/actions.ts';
-import { ruleTitle } from '../../incidents/lifecycle.ts';
+import { acknowledge, resolveByHand } from '../../registry/incidents.ts';
+import { ruleTitle } from '../../i18n/index.ts';
 import { runSweep } from '../../jobs/sweep.ts';
 import { changePolicy, requirePolicyKey } from '../../registry/policies.ts';
 import { addSilence, removeSilence } from '../../registry/silences.ts';
 import { emit, formatAge, formatTime, table } from '../output.ts';
 import { run } from '../run.ts';
+import { inputError, notFound } from '../../i18n/index.ts';
 
 /** Commands for checks, incidents, silences and fleet policies. */
 export function registerIncidentCommands(program: Command): void {
@@ -25,7 +25,7 @@ export function registerIncidentCommands(program: Command): void {
         const policy = getPolicy(ctx.db);
         const rows: { id: string; title: string; severity: string; threshold: string | null; thresholdKind: ThresholdKind | 'probe' }[] = RULES.map((r) => ({
           id: r.id,
-          title: r.title,
+          title: ruleTitle('ru', r.id),
           severity: r.severity,
           threshold:
             r.thresholdKind === 'duration'
@@ -36,7 +36,7 @@ export function registerIncidentCommands(program: Command): void {
           thresholdKind: r.thresholdKind,
         }));
         for (const probe of PROBE_RULES) {
-          rows.push({ id: probe.id, title: probe.title, severity: probe.severity, threshold: `${config.PROBE_FAILURES} failed probe rounds`, thresholdKind: 'probe' });
+          rows.push({ id: probe.id, title: ruleTitle('ru', probe.id), severity: probe.severity, threshold: `${config.PROBE_FAILURES} failed probe rounds`, thresholdKind: 'probe' });
         }
         emit(json, rows, () =>
           table(
@@ -91,11 +91,11 @@ export function registerIncidentCommands(program: Command): void {
     .action(
       run((ctx, { json, args, config }) => {
         const found = getIncident(ctx.db, parseId(args[0]!));
-        if (!found) throw new InputError(`no incident with id ${args[0]}`);
+        if (!found) throw notFound('incidentNotFound', { id: Number(args[0]) });
         const events = listIncidentEvents(ctx.db, found.id);
-        emit(json, { ...found, title: ruleTitle(found.ruleId), events }, () =>
+        emit(json, { ...found, title: ruleTitle('ru', found.ruleId), events }, () =>
           [
-            `#${found.id} ${found.ruleId} (${ruleTitle(found.ruleId)}) ${found.severity}, ${found.status}`,
+            `#${found.id} ${found.ruleId} (${ruleTitle('ru', found.ruleId)}) ${found.severity}, ${found.status}`,
             `facts: ${JSON.stringify(found.details)}`,
             ...events.map((e) => `  ${formatTime(e.at, config.DISPLAY_TZ)}  ${e.type.padEnd(12)} ${e.actor}${e.details ? `  ${JSON.stringify(e.details)}` : ''}`),
           ].join('\n'),
@@ -213,13 +213,13 @@ export function registerIncidentCommands(program: Command): void {
     );
 }
 
-function parseId(text: string, what = 'incident'): number {
-  if (!/^\d+$/.test(text.trim())) throw new InputError(`"${text}" is not a ${what} id`);
+function parseId(text: string, what: 'incident' | 'silence' = 'incident'): number {
+  if (!/^\d+$/.test(text.trim())) throw inputError('idInvalid', { text, what });
   return Number(text);
 }
 
 function incidentJson(row: IncidentListRow) {
-  return { ...row, title: ruleTitle(row.ruleId) };
+  return { ...row, title: ruleTitle('ru', row.ruleId) };
 }
 
 function incidentTable(rows: IncidentListRow[], now: Date, tz: string): string {

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { InputError } from '../../core/errors.ts';
 import { listClients } from '../../db/clients.ts';
 import { listInstallations, listInstallationsOfClient } from '../../db/installations.ts';
 import { getRejection } from '../../db/rejections.ts';
@@ -21,6 +20,7 @@ import { addUser, setUserActive } from '../../registry/users.ts';
 import { describeThresholds, emit, table } from '../output.ts';
 import { run } from '../run.ts';
 import { installationJson, installationText, type InstallationView } from '../show-installation.ts';
+import { inputError } from '../../i18n/index.ts';
 
 /** Commands that keep the registry: staff, clients, installations, bulk import. */
 export function registerRegistryCommands(program: Command): void {
@@ -70,7 +70,7 @@ export function registerRegistryCommands(program: Command): void {
       .action(
         run((ctx, { json, args }) => {
           const id = Number(args[0]);
-          if (!Number.isSafeInteger(id) || id <= 0) throw new InputError(`"${args[0]}" is not a Telegram user id`);
+          if (!Number.isSafeInteger(id) || id <= 0) throw inputError('idInvalid', { text: args[0] ?? '', what: 'user' });
           const changed = setUserActive(ctx, id, active);
           emit(json, { id: changed.telegramId, active: changed.active }, () => `${changed.name} (${changed.telegramId}) is ${changed.active ? 'enabled' : 'disabled'}.`);
         }),
@@ -237,7 +237,7 @@ export function registerRegistryCommands(program: Command): void {
     )
     .action(
       run<{ threshold?: string[] }>((ctx, { json, opts, args }) => {
-        if (!opts.threshold?.length) throw new InputError('nothing to set: give --threshold RULE=VALUE');
+        if (!opts.threshold?.length) throw inputError('nothingToSet', {});
         const changed = setThresholds(ctx, args[0]!, opts.threshold);
         emit(json, { id: changed.id, thresholds: changed.thresholds }, () =>
           `Thresholds of installation ${changed.id} "${changed.name}": ${describeThresholds(changed.thresholds)}`,
@@ -278,7 +278,7 @@ export function registerRegistryCommands(program: Command): void {
         try {
           csv = readFileSync(file, 'utf8');
         } catch (err) {
-          throw new InputError(`cannot read ${file}: ${(err as Error).message}`);
+          throw inputError('fileUnreadable', { file, reason: (err as Error).message });
         }
         const result = importCsv(ctx, csv, { dryRun });
         emit(json, result, () => {

@@ -1,4 +1,4 @@
-import { healthyFacts, reportXml, type AgentFacts } from '../agent/report-xml.ts';
+import { healthyFacts, reportXml, type AgentFacts } from '../agents/report-xml.ts';
 import type { DemoInstallation } from './fleet.ts';
 
 /** Agents at the clients: each posts its report to the service's intake every few seconds, unless silenced. */

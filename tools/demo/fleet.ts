@@ -1,10 +1,10 @@
 import { DateTime } from 'luxon';
-import type { DB } from '../db/open.ts';
-import { recordLicenseDay } from '../db/license-days.ts';
-import { addClient } from '../registry/clients.ts';
-import { addInstallation, setThresholds } from '../registry/installations.ts';
-import { changePolicy } from '../registry/policies.ts';
-import { addUser } from '../registry/users.ts';
+import type { DB } from '../../db/open.ts';
+import { recordLicenseDay } from '../../db/license-days.ts';
+import { addClient } from '../../registry/clients.ts';
+import { addInstallation, setThresholds } from '../../registry/installations.ts';
+import { changePolicy } from '../../registry/policies.ts';
+import { addUser } from '../../registry/users.ts';
 
 export interface DemoPerson {
   id: number;

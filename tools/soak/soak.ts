@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { eq, inArray } from 'drizzle-orm';
-import { systemClock } from '../core/clock.ts';
-import { closeDb, openDb } from '../db/open.ts';
-import { incidents, outbox, reports } from '../db/schema.ts';
-import { addClient } from '../registry/clients.ts';
-import { addInstallation } from '../registry/installations.ts';
-import { addUser } from '../registry/users.ts';
+import { systemClock } from '../../core/clock.ts';
+import { closeDb, openDb } from '../../db/open.ts';
+import { incidents, outbox, reports } from '../../db/schema.ts';
+import { addClient } from '../../registry/clients.ts';
+import { addInstallation } from '../../registry/installations.ts';
+import { addUser } from '../../registry/users.ts';
 import { TelegramStandIn } from '../standin/telegram.ts';
 
 /**
@@ -20,7 +20,7 @@ import { TelegramStandIn } from '../standin/telegram.ts';
  * versus stored and incidents opened versus announced, and prints the memory
  * curve. Exits non-zero if anything was lost or announced twice.
  */
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MINUTES = Number(process.env.SOAK_MINUTES ?? 30);
 const AGENTS = Number(process.env.SOAK_AGENTS ?? 200);
 const dir = mkdtempSync(join(tmpdir(), 'dozor-soak-'));

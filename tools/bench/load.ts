@@ -1,5 +1,5 @@
 import autocannon from 'autocannon';
-import { healthyFacts, reportXml } from '../agent/report-xml.ts';
+import { healthyFacts, reportXml } from '../agents/report-xml.ts';
 
 /**
  * Load from a separate process: POST agent reports (XML like the sample) to

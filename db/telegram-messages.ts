@@ -1,6 +1,9 @@
 import { and, eq } from 'drizzle-orm';
-import type { Queryable } from '../db/open.ts';
-import { telegramMessages } from '../db/schema.ts';
+import { updateClientChat } from './clients.ts';
+import type { DB, Queryable } from './open.ts';
+import { moveOutboxChat } from './outbox.ts';
+import { telegramMessages } from './schema.ts';
+import { writeTransaction } from './transaction.ts';
 
 /** Which incidents a Telegram message shows, so it can be redrawn when they change. */
 export function rememberMessage(
@@ -37,4 +40,13 @@ export function messagesOfIncident(db: Queryable, incidentId: number, chatId?: n
 /** After a group became a supergroup, its messages live on under the new id. */
 export function moveChat(db: Queryable, from: number, to: number): void {
   db.update(telegramMessages).set({ chatId: to }).where(eq(telegramMessages.chatId, from)).run();
+}
+
+/** A group Telegram turned into a supergroup: its client, its messages and its queued announcements follow, together. */
+export function followChatMigration(db: DB, from: number, to: number): void {
+  writeTransaction(db, (tx) => {
+    updateClientChat(tx, from, to);
+    moveChat(tx, from, to);
+    moveOutboxChat(tx, from, to);
+  });
 }

@@ -1,4 +1,4 @@
-import { htmlToPlain } from '../bot/html.ts';
+import { htmlToPlain } from '../../bot/html.ts';
 import type { BotEvent, StoredMessage, TelegramStandIn } from '../standin/telegram.ts';
 import type { DemoPerson } from './fleet.ts';
 

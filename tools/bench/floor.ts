@@ -1,9 +1,9 @@
 import Fastify from 'fastify';
-import { hashAgentToken, hashesEqual } from '../core/agent-token.ts';
-import { findInstallationByTokenHash } from '../db/installations.ts';
-import { openDb } from '../db/open.ts';
-import { insertReport } from '../db/reports.ts';
-import { parseReport } from '../intake/parse-report.ts';
+import { hashAgentToken, hashesEqual } from '../../core/agent-token.ts';
+import { findInstallationByTokenHash } from '../../db/installations.ts';
+import { openDb } from '../../db/open.ts';
+import { insertReport } from '../../db/reports.ts';
+import { parseReport } from '../../intake/parse-report.ts';
 
 /**
  * The floor under the intake, for the benchmark: what any intake that keeps

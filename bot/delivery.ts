@@ -1,20 +1,17 @@
 import { GrammyError, InputFile, type Api } from 'grammy';
-import type { Logger } from '../app/logger.ts';
-import type { BotSettings } from '../bot/context.ts';
-import { htmlToPlain } from '../bot/html.ts';
-import { langOf, type Lang } from '../bot/i18n.ts';
-import { messagesOfIncident, moveChat, rememberMessage } from '../bot/message-store.ts';
-import { redrawMessage, runbookLink } from '../bot/redraw.ts';
-import { renderAlert, renderAlertGroup, renderFollowUp, type Rendered, type RenderOptions } from '../bot/render/alert.ts';
-import { texts } from '../bot/texts.ts';
+import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
-import { updateClientChat } from '../db/clients.ts';
 import { getIncidentViews } from '../db/incidents.ts';
 import type { DB } from '../db/open.ts';
-import { enqueue, moveOutboxChat } from '../db/outbox.ts';
+import { DIGEST_CHART, DIGEST_TEXT, enqueue, NOTICE } from '../db/outbox.ts';
+import { followChatMigration, messagesOfIncident, rememberMessage } from '../db/telegram-messages.ts';
 import { getUser, listActiveAdmins } from '../db/users.ts';
-import { DIGEST_CHART, DIGEST_TEXT, NOTICE } from './kinds.ts';
-import type { Delivery, OutboxMessage } from './dispatcher.ts';
+import type { Delivery, OutboxMessage } from '../delivery/dispatcher.ts';
+import { langOf, texts, type Lang } from '../i18n/index.ts';
+import type { BotSettings } from './context.ts';
+import { htmlToPlain } from './html.ts';
+import { redrawMessage, runbookLink } from './redraw.ts';
+import { renderAlert, renderAlertGroup, renderFollowUp, type Rendered, type RenderOptions } from './render/alert.ts';
 
 export interface TelegramDeliveryDeps {
   api: Api;
@@ -52,11 +49,7 @@ export class TelegramDelivery implements Delivery {
         throw err;
       }
       // The group became a supergroup: follow it, and send there now.
-      this.deps.db.transaction((tx) => {
-        updateClientChat(tx, first.chatId, newChatId);
-        moveChat(tx, first.chatId, newChatId);
-        moveOutboxChat(tx, first.chatId, newChatId);
-      });
+      followChatMigration(this.deps.db, first.chatId, newChatId);
       this.deps.logger.info({ from: first.chatId, to: newChatId }, 'chat migrated to a supergroup');
       await this.deliverTo(newChatId, batch);
     }

@@ -1,5 +1,5 @@
-import { hashAgentToken } from '../core/agent-token.ts';
-import type { DB } from '../db/open.ts';
+import { hashAgentToken } from '../../core/agent-token.ts';
+import type { DB } from '../../db/open.ts';
 
 export const BENCH_TOKEN = (i: number) => `dzr_bench_${i}`;
 export const LEADS = 20;

@@ -1,7 +1,7 @@
-import { parseConfig } from '../app/config.ts';
-import { createLogger } from '../app/logger.ts';
-import { startService } from '../app/service.ts';
-import { systemClock } from '../core/clock.ts';
+import { parseConfig } from '../../app/config.ts';
+import { createLogger } from '../../app/logger.ts';
+import { startService } from '../../app/service.ts';
+import { systemClock } from '../../core/clock.ts';
 
 /**
  * The service as it runs in production, minus Telegram (announcements are

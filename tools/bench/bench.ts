@@ -6,14 +6,14 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Transformer } from 'grammy';
 import type { Update } from 'grammy/types';
-import { createBot } from '../bot/bot.ts';
-import { closeDb, openDb } from '../db/open.ts';
-import { getUser } from '../db/users.ts';
-import { buildDigest } from '../digest/build.ts';
-import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
-import { pruneReports } from '../jobs/prune-reports.ts';
-import { runSweep } from '../jobs/sweep.ts';
-import { createLogger } from '../app/logger.ts';
+import { createBot } from '../../bot/bot.ts';
+import { closeDb, openDb } from '../../db/open.ts';
+import { getUser } from '../../db/users.ts';
+import { buildDigest } from '../../bot/digest.ts';
+import { DEFAULT_INCIDENT_SETTINGS } from '../../incidents/settings.ts';
+import { pruneReports } from '../../jobs/prune-reports.ts';
+import { runSweep } from '../../jobs/sweep.ts';
+import { createLogger } from '../../app/logger.ts';
 import { LEADS, MANAGERS_PER_LEAD, seedBenchFleet, seedReportHistory } from './seed.ts';
 
 /**
@@ -24,7 +24,7 @@ import { LEADS, MANAGERS_PER_LEAD, seedBenchFleet, seedReportHistory } from './s
  * for fleets of 1,000, 10,000 and 100,000 installations; then the database
  * size per million stored reports and the pruning of old history.
  */
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SIZES = (process.env.BENCH_SIZES ?? '1000,10000,100000').split(',').map(Number);
 const LOAD_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -42,7 +42,7 @@ function firstLine(child: ChildProcess): Promise<string> {
 }
 
 async function load(url: string, tokens: number, seconds: number) {
-  const runner = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/load.ts'), `${url}/api/v1/reports`, String(tokens), String(seconds), String(CONNECTIONS)], {
+  const runner = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'tools/bench/load.ts'), `${url}/api/v1/reports`, String(tokens), String(seconds), String(CONNECTIONS)], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -75,7 +75,7 @@ const results: Record<string, unknown>[] = [];
 const startedAt = Date.now();
 
 // The yardstick: the same framework doing nothing.
-const bare = spawnTs('bench/bare.ts');
+const bare = spawnTs('tools/bench/bare.ts');
 const bareUrl = await firstLine(bare);
 await load(bareUrl, 1, 2);
 const bareResult = await load(bareUrl, 1, LOAD_SECONDS);
@@ -87,7 +87,7 @@ const floorDir = mkdtempSync(join(tmpdir(), 'dozor-bench-floor-'));
 const floorDb = openDb(join(floorDir, 'floor.sqlite'));
 seedBenchFleet(floorDb, 1000, new Date());
 closeDb(floorDb);
-const floor = spawnTs('bench/floor.ts', { DATABASE_PATH: join(floorDir, 'floor.sqlite') });
+const floor = spawnTs('tools/bench/floor.ts', { DATABASE_PATH: join(floorDir, 'floor.sqlite') });
 const floorUrl = await firstLine(floor);
 await load(floorUrl, 1000, 2);
 const floorResult = await load(floorUrl, 1000, LOAD_SECONDS);
@@ -105,7 +105,7 @@ for (const size of SIZES) {
   const seeding = time(() => seedBenchFleet(seedDb, size, now));
   closeDb(seedDb);
 
-  const service = spawnTs('bench/service.ts', { DATABASE_PATH: database });
+  const service = spawnTs('tools/bench/service.ts', { DATABASE_PATH: database });
   const url = await firstLine(service);
   const tokens = Math.min(size, 5000);
   await load(url, tokens, 2); // warm-up
@@ -242,7 +242,7 @@ const report = {
   checks,
   durationSeconds: Math.round((Date.now() - startedAt) / 1000),
 };
-mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-const file = join(ROOT, 'bench/results', `bench-${report.date.replace(/[:.]/g, '-')}.json`);
+mkdirSync(join(ROOT, 'tools/bench/results'), { recursive: true });
+const file = join(ROOT, 'tools/bench/results', `bench-${report.date.replace(/[:.]/g, '-')}.json`);
 writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
 process.stdout.write(`written to ${file} in ${report.durationSeconds} s\n`);

@@ -1,0 +1,168 @@
+import { and, asc, eq, gte, inArray, isNotNull, isNull, lt, lte, ne, or, type SQL } from 'drizzle-orm';
+import type { Severity } from '../core/rules.ts';
+import type { Queryable } from './open.ts';
+import { campaignSnapshots, clients, incidents, installations, installationState, users } from './schema.ts';
+import type { User } from './users.ts';
+
+/** Whose clients a digest, /versions or /sales covers. */
+export interface Scope {
+  /** `all`, `team:<lead id>` or `manager:<id>`: also the key of campaign snapshots. */
+  key: string;
+  /** null: every client. */
+  clientIds: number[] | null;
+}
+
+/** Admins see everyone; a lead their team (their managers' clients and their own); a manager their own. */
+export function scopeOf(db: Queryable, user: User, personal = false): Scope {
+  if (user.role === 'admin' && !personal) return { key: 'all', clientIds: null };
+  if (user.role === 'lead' && !personal) {
+    const team = db.select({ id: users.telegramId }).from(users).where(eq(users.leadId, user.telegramId)).all().map((u) => u.id);
+    const ids = db
+      .select({ id: clients.id })
+      .from(clients)
+      .where(or(eq(clients.managerId, user.telegramId), team.length ? inArray(clients.managerId, team) : undefined))
+      .all()
+      .map((c) => c.id);
+    return { key: `team:${user.telegramId}`, clientIds: ids };
+  }
+  const ids = db.select({ id: clients.id }).from(clients).where(eq(clients.managerId, user.telegramId)).all().map((c) => c.id);
+  return { key: `manager:${user.telegramId}`, clientIds: ids };
+}
+
+/** An installation as a digest lists it. */
+export interface ScopedInstallation {
+  installationId: number;
+  installationName: string;
+  clientId: number;
+  clientName: string;
+  managerId: number | null;
+  managerName: string | null;
+  monitoringEnabled: boolean;
+  createdAt: Date;
+}
+
+export function listInstallationsInScope(db: Queryable, scope: Scope): ScopedInstallation[] {
+  return db
+    .select({
+      installationId: installations.id,
+      installationName: installations.name,
+      clientId: clients.id,
+      clientName: clients.name,
+      managerId: clients.managerId,
+      managerName: users.name,
+      monitoringEnabled: installations.monitoringEnabled,
+      createdAt: installations.createdAt,
+    })
+    .from(installations)
+    .innerJoin(clients, eq(clients.id, installations.clientId))
+    .leftJoin(users, eq(users.telegramId, clients.managerId))
+    .where(scope.clientIds === null ? undefined : inArray(clients.id, scope.clientIds.length ? scope.clientIds : [-1]))
+    .orderBy(asc(clients.name), asc(installations.name))
+    .all();
+}
+
+/** With a scope, only incidents of its installations (an empty scope matches nothing). */
+function incidentsOf(scope: Scope, installationIds: readonly number[]): SQL | undefined {
+  return scope.clientIds === null ? undefined : inArray(incidents.installationId, installationIds.length ? [...installationIds] : [-1]);
+}
+
+/** Ids of the unresolved incidents of the scope's installations, oldest first. */
+export function listActiveIncidentIds(db: Queryable, scope: Scope, installationIds: readonly number[]): number[] {
+  return db
+    .select({ id: incidents.id })
+    .from(incidents)
+    .where(and(ne(incidents.status, 'resolved'), incidentsOf(scope, installationIds)))
+    .orderBy(asc(incidents.openedAt))
+    .all()
+    .map((r) => r.id);
+}
+
+/** How many incidents of the scope opened, and how many resolved, in [from, to]. */
+export function countOpenedAndResolved(db: Queryable, scope: Scope, installationIds: readonly number[], from: Date, to: Date): { opened: number; resolved: number } {
+  const within = incidentsOf(scope, installationIds);
+  const opened = db.select({ id: incidents.id }).from(incidents).where(and(gte(incidents.openedAt, from), lte(incidents.openedAt, to), within)).all().length;
+  const resolved = db.select({ id: incidents.id }).from(incidents).where(and(gte(incidents.resolvedAt, from), lte(incidents.resolvedAt, to), within)).all().length;
+  return { opened, resolved };
+}
+
+/** When each installation of the scope last reported, and its shell version. */
+export function listReportingStates(
+  db: Queryable,
+  scope: Scope,
+  installationIds: readonly number[],
+): Map<number, { lastReceivedAt: Date; shellVersion: string | null }> {
+  return new Map(
+    db
+      .select({ id: installationState.installationId, lastReceivedAt: installationState.lastReceivedAt, shellVersion: installationState.shellVersion })
+      .from(installationState)
+      .where(scope.clientIds === null ? undefined : inArray(installationState.installationId, installationIds.length ? [...installationIds] : [-1]))
+      .all()
+      .map((s) => [s.id, { lastReceivedAt: s.lastReceivedAt, shellVersion: s.shellVersion }]),
+  );
+}
+
+/** The earliest campaign snapshot of a scope in [fromDay, beforeDay) for this minimum version. */
+export function findCampaignSnapshot(
+  db: Queryable,
+  scopeKey: string,
+  minVersion: string,
+  fromDay: string,
+  beforeDay: string,
+): { day: string; compliant: number; total: number } | undefined {
+  return db
+    .select({ day: campaignSnapshots.day, compliant: campaignSnapshots.compliant, total: campaignSnapshots.total })
+    .from(campaignSnapshots)
+    .where(and(eq(campaignSnapshots.scope, scopeKey), eq(campaignSnapshots.minVersion, minVersion), gte(campaignSnapshots.day, fromDay), lt(campaignSnapshots.day, beforeDay)))
+    .orderBy(asc(campaignSnapshots.day))
+    .get();
+}
+
+/** Remember a scope's campaign standing for a day (the first one written that day stays). */
+export function recordCampaignSnapshot(
+  db: Queryable,
+  snapshot: { day: string; scopeKey: string; minVersion: string; compliant: number; total: number; takenAt: Date },
+): void {
+  db.insert(campaignSnapshots)
+    .values({ day: snapshot.day, scope: snapshot.scopeKey, minVersion: snapshot.minVersion, compliant: snapshot.compliant, total: snapshot.total, takenAt: snapshot.takenAt })
+    .onConflictDoNothing()
+    .run();
+}
+
+/** Incidents of the scope acknowledged or resolved since `since`, with their manager: what response times are measured on. */
+export function listResponseTimeRows(db: Queryable, scope: Scope, installationIds: readonly number[], since: Date) {
+  return db
+    .select({
+      managerId: clients.managerId,
+      managerName: users.name,
+      announcedAt: incidents.announcedAt,
+      acknowledgedAt: incidents.acknowledgedAt,
+      openedAt: incidents.openedAt,
+      resolvedAt: incidents.resolvedAt,
+    })
+    .from(incidents)
+    .innerJoin(installations, eq(installations.id, incidents.installationId))
+    .innerJoin(clients, eq(clients.id, installations.clientId))
+    .leftJoin(users, eq(users.telegramId, clients.managerId))
+    .where(
+      and(
+        or(gte(incidents.acknowledgedAt, since), and(isNotNull(incidents.resolvedAt), gte(incidents.resolvedAt, since))),
+        incidentsOf(scope, installationIds),
+      ),
+    )
+    .all();
+}
+
+export interface IncidentSpan {
+  severity: Severity;
+  openedAt: Date;
+  resolvedAt: Date | null;
+}
+
+/** When each incident of the scope that overlaps [from, to) opened and ended: what the digest's chart is drawn from. */
+export function listIncidentSpans(db: Queryable, scope: Scope, installationIds: readonly number[], from: Date, to: Date): IncidentSpan[] {
+  return db
+    .select({ severity: incidents.severity, openedAt: incidents.openedAt, resolvedAt: incidents.resolvedAt })
+    .from(incidents)
+    .where(and(lt(incidents.openedAt, to), or(isNull(incidents.resolvedAt), gte(incidents.resolvedAt, from)), incidentsOf(scope, installationIds)))
+    .all();
+}

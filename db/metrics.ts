@@ -1,0 +1,59 @@
+import { ne, sql } from 'drizzle-orm';
+import type { Severity } from '../core/rules.ts';
+import type { InstallationState } from '../core/state.ts';
+import type { DB } from './open.ts';
+import { prepared } from './prepared.ts';
+import { incidents, probeState } from './schema.ts';
+import { stateColumnList, stateFromValues } from './state.ts';
+
+/** What a scrape shows of each monitored installation: its names, time zone and latest state. */
+export interface MonitoredInstallation {
+  id: number;
+  name: string;
+  client: string;
+  tz: string;
+  state: InstallationState | null;
+}
+
+export function listMonitoredInstallations(db: DB): MonitoredInstallation[] {
+  const rows = prepared(db, 'metrics.installations', (d) =>
+    d.$client
+      .prepare<[], unknown[]>(
+        `SELECT i.id, i.name, c.name, i.tz, ${stateColumnList('s')}
+         FROM installations i
+         JOIN clients c ON c.id = i.client_id
+         LEFT JOIN installation_state s ON s.installation_id = i.id
+         WHERE i.monitoring_enabled = 1`,
+      )
+      .raw(true),
+  ).all();
+  return rows.map((r) => ({ id: r[0] as number, name: r[1] as string, client: r[2] as string, tz: r[3] as string, state: stateFromValues(r, 4) }));
+}
+
+/** The latest outcome of every probe of every installation. */
+export function listProbeOutcomes(db: DB): { installationId: number; probe: string; ok: boolean; latencyMs: number | null }[] {
+  return db
+    .select({ installationId: probeState.installationId, probe: probeState.probe, ok: probeState.ok, latencyMs: probeState.latencyMs })
+    .from(probeState)
+    .all();
+}
+
+/** Unresolved incidents counted per installation and severity. */
+export function countOpenIncidentsByInstallation(db: DB): { installationId: number; severity: Severity; n: number }[] {
+  return db
+    .select({ installationId: incidents.installationId, severity: incidents.severity, n: sql<number>`count(*)` })
+    .from(incidents)
+    .where(ne(incidents.status, 'resolved'))
+    .groupBy(incidents.installationId, incidents.severity)
+    .all();
+}
+
+/** Unresolved incidents counted per severity. */
+export function countOpenIncidentsBySeverity(db: DB): { severity: Severity; n: number }[] {
+  return db
+    .select({ severity: incidents.severity, n: sql<number>`count(*)` })
+    .from(incidents)
+    .where(ne(incidents.status, 'resolved'))
+    .groupBy(incidents.severity)
+    .all();
+}

@@ -1,0 +1,20 @@
+/**
+ * The languages people read dozor in: Russian, and English for those whose
+ * Telegram is in English. Plural forms follow each language's rules
+ * («1 установка», «2 установки», «5 установок»).
+ */
+export type Lang = 'ru' | 'en';
+
+const pluralRules: Record<Lang, Intl.PluralRules> = {
+  ru: new Intl.PluralRules('ru'),
+  en: new Intl.PluralRules('en'),
+};
+
+/** Forms: ru [one, few, many], en [one, other]. */
+export function plural(lang: Lang, n: number, forms: readonly string[]): string {
+  const category = pluralRules[lang].select(n);
+  if (lang === 'en') return category === 'one' ? forms[0]! : forms[1]!;
+  return category === 'one' ? forms[0]! : category === 'few' ? forms[1]! : forms[2]!;
+}
+
+export const count = (lang: Lang, n: number, forms: readonly string[]) => `${n} ${plural(lang, n, forms)}`;
