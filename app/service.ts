@@ -9,7 +9,7 @@ import { TelegramDelivery } from '../bot/delivery.ts';
 import { composeDigestForTelegram } from '../bot/digest.ts';
 import { JobScheduler } from '../jobs/scheduler.ts';
 import { runDigests } from '../jobs/digest.ts';
-import { runSweep } from '../jobs/sweep.ts';
+import { runSweepYielding } from '../jobs/sweep.ts';
 import { runProbeRound } from '../jobs/probe-round.ts';
 import { pruneReports } from '../jobs/prune-reports.ts';
 import { parseStatusList, systemProbers, type Probers } from '../probes/probers.ts';
@@ -106,8 +106,8 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
       wakeDispatcher();
     }
   };
-  const sweep = () => {
-    const summary = runSweep({ db, settings }, clock());
+  const sweep = async () => {
+    const summary = await runSweepYielding({ db, settings, logger }, clock());
     logger.debug({ summary }, 'sweep done');
     if (summary.opened + summary.resolved + summary.announced + summary.reminded + summary.escalated > 0) wakeDispatcher();
     if (settings.clockWatch?.suspect()) {

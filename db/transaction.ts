@@ -1,4 +1,4 @@
-import type { DB, Tx } from './open.ts';
+import type { DB, Queryable, Tx } from './open.ts';
 
 /**
  * Run `work` as one write transaction: what it writes is stored together or
@@ -9,4 +9,9 @@ import type { DB, Tx } from './open.ts';
  */
 export function writeTransaction<T>(db: DB, work: (tx: Tx) => T): T {
   return db.transaction(work, { behavior: 'immediate' });
+}
+
+/** Run `work` inside the caller's transaction as a savepoint: if it throws, only what it wrote is undone. */
+export function savepoint<T>(tx: Queryable, work: (tx: Tx) => T): T {
+  return tx.transaction(work);
 }

@@ -3,6 +3,7 @@ import { listFollowUpsDue, listUnannounced } from '../db/incidents.ts';
 import type { Queryable } from '../db/open.ts';
 import { activeSilences, announce, escalate, holdReason, loadSubject, remind } from './lifecycle.ts';
 import type { IncidentSettings } from './settings.ts';
+import { savepoint } from '../db/transaction.ts';
 
 export interface FollowUpSummary {
   announced: number;
@@ -15,35 +16,59 @@ export interface FollowUpSummary {
  * silence has ended, reminding about unacknowledged ones, escalating critical
  * ones nobody took. A silence also holds back reminders and escalations.
  */
-export function runFollowUps(tx: Queryable, settings: IncidentSettings, now: Date): FollowUpSummary {
+export function runFollowUps(
+  tx: Queryable,
+  settings: IncidentSettings,
+  now: Date,
+  onFailure: (incidentId: number, err: unknown) => void = (_id, err) => {
+    throw err;
+  },
+): FollowUpSummary {
   const summary: FollowUpSummary = { announced: 0, reminded: 0, escalated: 0 };
   const silences = activeSilences(tx, now);
+  // Each incident in a savepoint of its own: one that cannot be handled is undone and reported, the others go on.
+  const each = (incidentId: number, work: (sp: Queryable, done: FollowUpSummary) => void) => {
+    const done: FollowUpSummary = { announced: 0, reminded: 0, escalated: 0 };
+    try {
+      savepoint(tx, (sp) => work(sp, done));
+    } catch (err) {
+      onFailure(incidentId, err);
+      return;
+    }
+    summary.announced += done.announced;
+    summary.reminded += done.reminded;
+    summary.escalated += done.escalated;
+  };
 
   for (const incident of listUnannounced(tx)) {
-    const subject = loadSubject(tx, incident.installationId);
-    if (holdReason(tx, incident, subject, now, silences)) continue;
-    announce(tx, settings, incident, subject, now);
-    summary.announced++;
+    each(incident.id, (sp, done) => {
+      const subject = loadSubject(sp, incident.installationId);
+      if (holdReason(sp, incident, subject, now, silences)) return;
+      announce(sp, settings, incident, subject, now);
+      done.announced++;
+    });
   }
 
   const escalateBefore = new Date(now.getTime() - settings.escalateAfterMs);
   for (const incident of listFollowUpsDue(tx, now, escalateBefore)) {
-    const subject = loadSubject(tx, incident.installationId);
-    if (findSilence(silences, { ...subject, ruleId: incident.ruleId }, now)) continue;
-    let current = incident;
-    if (
-      current.severity === 'critical' &&
-      current.escalatedAt === null &&
-      current.announcedAt !== null &&
-      current.announcedAt.getTime() <= escalateBefore.getTime()
-    ) {
-      current = escalate(tx, settings, current, now);
-      summary.escalated++;
-    }
-    if (current.nextReminderAt !== null && current.nextReminderAt.getTime() <= now.getTime()) {
-      remind(tx, settings, current, now);
-      summary.reminded++;
-    }
+    each(incident.id, (sp, done) => {
+      const subject = loadSubject(sp, incident.installationId);
+      if (findSilence(silences, { ...subject, ruleId: incident.ruleId }, now)) return;
+      let current = incident;
+      if (
+        current.severity === 'critical' &&
+        current.escalatedAt === null &&
+        current.announcedAt !== null &&
+        current.announcedAt.getTime() <= escalateBefore.getTime()
+      ) {
+        current = escalate(sp, settings, current, now);
+        done.escalated++;
+      }
+      if (current.nextReminderAt !== null && current.nextReminderAt.getTime() <= now.getTime()) {
+        remind(sp, settings, current, now);
+        done.reminded++;
+      }
+    });
   }
   return summary;
 }

@@ -54,7 +54,7 @@ export async function runProbeRound(deps: ProbeRoundDeps): Promise<ProbeRoundSum
   const judgement = writeTransaction(db, (tx) => {
     const judged = judgeProbeResults(tx, deps.settings, probed, at, options);
     // Alerts held back by an installation that answers again go out now.
-    runFollowUps(tx, deps.settings, at);
+    runFollowUps(tx, deps.settings, at, (incidentId, err) => logger.error({ err, incidentId }, 'follow-up of an incident failed; the others went on'));
     pruneProbeResults(tx, new Date(at.getTime() - options.historyMs));
     return judged;
   });

@@ -1,30 +1,37 @@
-import { applyEvaluation } from '../checks/check-installation.ts';
-import { evaluateInstallation, RULES, TIME_BASED_RULES } from '../core/rules.ts';
-import { setNextChecks } from '../db/check-schedule.ts';
-import { loadDueRows } from '../db/sweep-rows.ts';
-import type { DB } from '../db/open.ts';
-import { readValue, writeValue } from '../db/key-value.ts';
+import type { Logger } from 'pino';
+import { applyEvaluation, type SharedLookups } from '../checks/check-installation.ts';
 import type { BlindSpell } from '../core/clock-watch.ts';
+import { evaluateInstallation, RULES, TIME_BASED_RULES } from '../core/rules.ts';
 import type { Silence } from '../core/silences.ts';
+import { setNextChecks } from '../db/check-schedule.ts';
+import { readValue, writeValue } from '../db/key-value.ts';
+import type { DB } from '../db/open.ts';
 import { getPolicy } from '../db/policies.ts';
+import { loadDueRows, type SweepRow } from '../db/sweep-rows.ts';
+import { writeTransaction } from '../db/transaction.ts';
 import { runFollowUps, type FollowUpSummary } from '../incidents/follow-ups.ts';
 import { activeSilences } from '../incidents/lifecycle.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
-import { writeTransaction } from '../db/transaction.ts';
 
 export interface SweepDeps {
   db: DB;
   settings: IncidentSettings;
+  /** Where an installation or incident that cannot be handled is reported; the sweep goes on without it. */
+  logger?: Logger;
 }
 
 export interface SweepSummary extends FollowUpSummary {
   checked: number;
   opened: number;
   resolved: number;
+  /** Installations whose judging failed: logged, and looked at again after `RETRY_FAILED_MS`. */
+  failed: number;
 }
 
 /** Installations checked per transaction: small enough that intake never waits long for the write lock. */
 const BATCH = 1000;
+/** An installation whose judging failed is looked at again this much later, not at every sweep. */
+export const RETRY_FAILED_MS = 10 * 60_000;
 
 /**
  * The scheduled check: every installation whose next check is due (found in
@@ -32,46 +39,106 @@ const BATCH = 1000;
  * and judged in memory by the time-based rules (or by all, where the schedule
  * asks), then reminders, escalations and announcements whose silence ended.
  * Idempotent: running it twice at the same moment changes nothing the second time.
+ *
+ * A generator: it yields after each batch (each its own transaction), so the
+ * service can let the event loop serve requests in between; `runSweep` runs
+ * it through at once.
  */
-export function runSweep(deps: SweepDeps, now: Date): SweepSummary {
+export function* sweepSteps(deps: SweepDeps, now: Date): Generator<void, SweepSummary> {
   const { db, settings } = deps;
-  const summary: SweepSummary = { checked: 0, opened: 0, resolved: 0, announced: 0, reminded: 0, escalated: 0 };
+  const summary: SweepSummary = { checked: 0, opened: 0, resolved: 0, failed: 0, announced: 0, reminded: 0, escalated: 0 };
   noteSweep(db, settings, now);
-  // Batches in id order, each its own transaction: intake waits at most one batch for the write lock.
   for (let afterId = 0; ; ) {
-    const done = writeTransaction(db, () => {
-      const rows = loadDueRows(db, now, afterId, BATCH);
-      if (rows.length === 0) return true;
-      // Silences matter only when an incident opens, which few batches see: read once, when first needed.
-      let silences: Silence[] | undefined;
-      const shared = {
-        policy: getPolicy(db),
-        get silences() {
-          return (silences ??= activeSilences(db, now));
-        },
-      };
-      const nextChecks: { id: number; at: number | null }[] = [];
-      for (const row of rows) {
-        const input = { installation: row, state: row.state, policy: shared.policy, now, blind: settings.clockWatch?.blind ?? null };
-        const evaluation = evaluateInstallation(input, row.allRules ? RULES : TIME_BASED_RULES);
-        const judged = row.allRules ? 'all' : 'time-based';
-        const outcome = applyEvaluation(db, settings, row, row.active, evaluation, now, { judged, shared, nextChecks });
-        summary.checked++;
-        summary.opened += outcome.opened.length;
-        summary.resolved += outcome.resolved.length;
-      }
-      setNextChecks(db, nextChecks);
-      afterId = rows[rows.length - 1]!.id;
-      return rows.length < BATCH;
-    });
-    if (done) break;
+    let rows: SweepRow[] = [];
+    try {
+      writeTransaction(db, () => {
+        rows = loadDueRows(db, now, afterId, BATCH);
+        judge(deps, rows, now, summary);
+      });
+    } catch (err) {
+      if (rows.length === 0) throw err;
+      // One installation's judging threw, and the batch's transaction went with it: judge the batch again one by one.
+      judgeOneByOne(deps, rows, now, summary);
+    }
+    if (rows.length === 0) break;
+    afterId = rows[rows.length - 1]!.id;
+    if (rows.length < BATCH) break;
+    yield;
   }
-
   Object.assign(
     summary,
-    writeTransaction(db, (tx) => runFollowUps(tx, settings, now)),
+    writeTransaction(db, (tx) =>
+      runFollowUps(tx, settings, now, (incidentId, err) => deps.logger?.error({ err, incidentId }, 'follow-up of an incident failed; the others went on')),
+    ),
   );
   return summary;
+}
+
+/** The whole sweep at once (the command line, tests). */
+export function runSweep(deps: SweepDeps, now: Date): SweepSummary {
+  const steps = sweepSteps(deps, now);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** The whole sweep, giving the event loop a turn between batches, so no request waits behind more than one. */
+export async function runSweepYielding(deps: SweepDeps, now: Date): Promise<SweepSummary> {
+  const steps = sweepSteps(deps, now);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** Judge a batch inside the caller's transaction; counts go to `summary` only once the whole batch is through. */
+function judge(deps: SweepDeps, rows: readonly SweepRow[], now: Date, summary: SweepSummary): void {
+  const { db, settings } = deps;
+  if (rows.length === 0) return;
+  // Silences matter only when an incident opens, which few batches see: read once, when first needed.
+  let silences: Silence[] | undefined;
+  const shared: SharedLookups = {
+    policy: getPolicy(db),
+    get silences() {
+      return (silences ??= activeSilences(db, now));
+    },
+  };
+  const counts = { checked: 0, opened: 0, resolved: 0 };
+  const nextChecks: { id: number; at: number | null }[] = [];
+  for (const row of rows) {
+    const input = { installation: row, state: row.state, policy: shared.policy!, now, blind: settings.clockWatch?.blind ?? null };
+    const evaluation = evaluateInstallation(input, row.allRules ? RULES : TIME_BASED_RULES);
+    const judged = row.allRules ? 'all' : 'time-based';
+    const outcome = applyEvaluation(db, settings, row, row.active, evaluation, now, { judged, shared, nextChecks });
+    counts.checked++;
+    counts.opened += outcome.opened.length;
+    counts.resolved += outcome.resolved.length;
+  }
+  setNextChecks(db, nextChecks);
+  summary.checked += counts.checked;
+  summary.opened += counts.opened;
+  summary.resolved += counts.resolved;
+}
+
+/** Each installation of a batch in a transaction of its own; one that fails is logged and looked at again later. */
+function judgeOneByOne(deps: SweepDeps, rows: readonly SweepRow[], now: Date, summary: SweepSummary): void {
+  const { db, logger } = deps;
+  for (const row of rows) {
+    try {
+      writeTransaction(db, () => judge(deps, [row], now, summary));
+    } catch (err) {
+      summary.failed++;
+      const retryAt = now.getTime() + RETRY_FAILED_MS;
+      logger?.error({ err, installation: row.id, retryAt: new Date(retryAt) }, 'judging an installation failed; it is looked at again later, the others went on');
+      try {
+        writeTransaction(db, () => setNextChecks(db, [{ id: row.id, at: retryAt }]));
+      } catch (scheduleErr) {
+        logger?.error({ err: scheduleErr, installation: row.id }, 'could not put off the failed installation');
+      }
+    }
+  }
 }
 
 /**

@@ -3,13 +3,14 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { seedBenchFleet } from '../tools/bench/seed.ts';
 import { recheckNow } from '../db/check-schedule.ts';
 import { listIncidentsWithNames } from '../db/incidents.ts';
 import { closeDb, openDb } from '../db/open.ts';
 import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
-import { runSweep } from '../jobs/sweep.ts';
+import { RETRY_FAILED_MS, runSweep, runSweepYielding } from '../jobs/sweep.ts';
 import { addInstallation, setMonitoring, setThresholds } from '../registry/installations.ts';
 import { changePolicy } from '../registry/policies.ts';
 import { DAY, postReport, seedFleet, startIntake, tempDir, testClock, testDb, type TestDb } from './helpers.ts';
@@ -86,6 +87,41 @@ describe('check schedule', () => {
     recheckNow(t.db, fleet.installation.id, clock());
     expect(sweep()).toMatchObject({ checked: 1, resolved: 1 });
     expect(openRules()).toEqual([]);
+  });
+  it('goes on past an installation whose judging throws: it is logged and looked at later; the rest of its batch and the reminders still run', () => {
+    const now = clock();
+    seedBenchFleet(t.db, 1500, now); // every hundredth installation silent for 3 days
+    const dueAll = () => t.db.$client.prepare('UPDATE check_schedule SET due_at = ?').run(clock().getTime());
+    dueAll();
+    // A time zone nobody knows (edited by hand, say): judging the operap age of installation 500 throws.
+    t.db.$client.prepare("UPDATE installations SET tz = 'Mars/Olympus' WHERE id = 500").run();
+    const logged: { msg: string; installation?: number }[] = [];
+    const logger = pino({ level: 'error' }, { write: (line: string) => void logged.push(JSON.parse(line) as { msg: string }) });
+    const first = runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS, logger }, now);
+    // Installation 500 is one of the silent ones: 14 of 15 open, in its batch and the next.
+    expect(first).toMatchObject({ checked: 1499, opened: 14, failed: 1 });
+    expect(logged).toEqual([expect.objectContaining({ installation: 500, msg: expect.stringContaining('judging an installation failed') })]);
+    expect(schedule().find((r) => r.id === 500)!.dueAt).toBe(now.getTime() + RETRY_FAILED_MS);
+
+    // Four hours on, nobody took the alerts: the reminders go out although installation 500 still fails.
+    clock.advance(4 * 3_600_000 + 60_000);
+    dueAll();
+    expect(runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS, logger }, clock())).toMatchObject({ checked: 1499, failed: 1, reminded: 14 });
+  });
+
+  it('gives the event loop a turn between batches, so a request never waits behind the whole sweep', async () => {
+    const now = clock();
+    seedBenchFleet(t.db, 2500, now);
+    t.db.$client.prepare('UPDATE check_schedule SET due_at = ?').run(now.getTime());
+    let finished = false;
+    const running = runSweepYielding({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, now).then((summary) => {
+      finished = true;
+      return summary;
+    });
+    // Something else the event loop has to do (an agent's report, say) gets its turn before the sweep is through.
+    const servedDuringSweep = await new Promise<boolean>((resolve) => setImmediate(() => resolve(!finished)));
+    expect(servedDuringSweep).toBe(true);
+    expect(await running).toMatchObject({ checked: 2500, opened: 25, failed: 0 });
   });
 });
 

@@ -272,6 +272,16 @@ describe('digests on a seeded fleet', () => {
     await h.say({ id: 1001, first_name: 'Ксения' }, '/mydigest on');
     expect(getUser(t.db, 1001)!.personalDigest).toBe(true);
   });
+
+  it('answers /mydigest with anything but on or off by saying how, and that it stays as it is', async () => {
+    const h = botHarness(t.db, clock);
+    await h.say({ id: 1001, first_name: 'Ксения' }, '/mydigest on');
+    await h.say({ id: 1001, first_name: 'Ксения' }, '/mydigest утром');
+    expect(String(h.lastSent()!.payload.text)).toBe('Формат: /mydigest on или /mydigest off.\nЛичная утренняя сводка по вашим клиентам включена (/mydigest off — выключить).');
+    expect(getUser(t.db, 1001)!.personalDigest).toBe(true);
+    await h.say({ id: 1001, first_name: 'Ксения' }, '/mydigest');
+    expect(String(h.lastSent()!.payload.text)).toContain('включена');
+  });
 });
 
 describe('the chart data', () => {

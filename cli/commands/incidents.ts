@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { pino } from 'pino';
 import { incidentSettings } from '../../app/config.ts';
 import { formatDuration } from '../../core/duration.ts';
 import { PROBE_RULES } from '../../core/probe-rules.ts';
@@ -8,7 +9,7 @@ import { getPolicy, listPolicies } from '../../db/policies.ts';
 import { listActiveSilences } from '../../db/silences.ts';
 import { acknowledge, resolveByHand } from '../../registry/incidents.ts';
 import { ruleTitle } from '../../i18n/index.ts';
-import { runSweep } from '../../jobs/sweep.ts';
+import { RETRY_FAILED_MS, runSweep } from '../../jobs/sweep.ts';
 import { changePolicy, requirePolicyKey } from '../../registry/policies.ts';
 import { addSilence, removeSilence } from '../../registry/silences.ts';
 import { emit, formatAge, formatTime, table } from '../output.ts';
@@ -58,12 +59,14 @@ export function registerIncidentCommands(program: Command): void {
     .action(
       run((ctx, { json, config }) => {
         const now = ctx.clock();
-        const summary = runSweep({ db: ctx.db, settings: incidentSettings(config) }, now);
+        const logger = pino({ level: 'error' }, pino.destination(2));
+        const summary = runSweep({ db: ctx.db, settings: incidentSettings(config), logger }, now);
         const open = listIncidentsWithNames(ctx.db, { includeResolved: false });
         emit(json, { summary, open: open.map(incidentJson) }, () =>
           [
             `Checked ${summary.checked} installation(s): ${summary.opened} opened, ${summary.resolved} resolved, ` +
-              `${summary.announced} announced after a silence, ${summary.reminded} reminder(s), ${summary.escalated} escalation(s).`,
+              `${summary.announced} announced after a silence, ${summary.reminded} reminder(s), ${summary.escalated} escalation(s).` +
+              (summary.failed > 0 ? ` ${summary.failed} installation(s) could not be judged (see above); they are looked at again in ${RETRY_FAILED_MS / 60_000} minutes.` : ''),
             open.length === 0 ? 'Nothing is open.' : incidentTable(open, now, config.DISPLAY_TZ),
           ].join('\n'),
         );

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { InputError } from '../core/errors.ts';
+import { PROBE_RULE_IDS } from '../core/probe-rules.ts';
+import { RULE_IDS } from '../core/rules.ts';
+import { en } from '../i18n/en.ts';
+import { describeError, inputError, ruleTitle } from '../i18n/index.ts';
+import { ru } from '../i18n/ru.ts';
+
+/** Every key path of a catalogue, down to its texts and functions. */
+function keyPaths(value: unknown, prefix = ''): string[] {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return [prefix];
+  return Object.entries(value as Record<string, unknown>).flatMap(([key, inner]) => keyPaths(inner, prefix ? `${prefix}.${key}` : key));
+}
+
+const missing = (from: string[], to: string[]) => from.filter((key) => !to.includes(key));
+
+describe('the catalogues', () => {
+  const ruKeys = keyPaths(ru);
+  const enKeys = keyPaths(en);
+
+  it('have the same keys in Russian and English, at every depth', () => {
+    expect(ruKeys.length).toBeGreaterThan(200);
+    expect(missing(ruKeys, enKeys)).toEqual([]);
+    expect(missing(enKeys, ruKeys)).toEqual([]);
+  });
+
+  it('notices a key one language lacks (the comparison itself can fail)', () => {
+    expect(keyPaths({ a: { b: 'x', c: () => 'y' } })).toEqual(['a.b', 'a.c']);
+    expect(missing(ruKeys, keyPaths({ ...en, conv: {} }))).toContain('conv.clientName');
+  });
+
+  it('give every rule a title in both languages', () => {
+    for (const id of [...RULE_IDS, ...PROBE_RULE_IDS]) {
+      expect(ruleTitle('ru', id)).toMatch(/[А-Яа-яЁё]/);
+      expect(ruleTitle('en', id)).toMatch(/^[\x20-\x7eПКÀ-ɏ’]+$/);
+    }
+    // A rule from outside keeps its own name.
+    expect(ruleTitle('ru', 'NodeDiskFull')).toBe('NodeDiskFull');
+  });
+
+  it('say a registry error in the person\'s language, and in English on the command line', () => {
+    const error = inputError('invalid', { subject: 'client', problems: [{ field: 'inn', code: 'inn' }] });
+    expect(error).toBeInstanceOf(InputError);
+    expect(error.message).toBe('invalid client: inn: expected an INN of 10 or 12 digits');
+    expect(describeError(error, 'ru')).toBe('Клиент: ИНН — нужно 10 или 12 цифр');
+    const nested = inputError('importRefused', { problems: [{ line: 3, error }] });
+    expect(describeError(nested, 'ru')).toContain('строка 3: Клиент: ИНН');
+    expect(nested.message).toContain('line 3: invalid client: inn');
+  });
+});
