@@ -12,7 +12,7 @@ import { runDigests } from '../jobs/digest.ts';
 import { runSweepYielding } from '../jobs/sweep.ts';
 import { runProbeRound } from '../jobs/probe-round.ts';
 import { pruneReports } from '../jobs/prune-reports.ts';
-import { parseStatusList, systemProbers, type Probers } from '../probes/probers.ts';
+import { parseStatusList, systemProbers, type Probers } from '../checks/probes/probers.ts';
 import { createMetrics } from './metrics.ts';
 import { bootstrapAdmins } from '../registry/users.ts';
 import { incidentSettings, type Config } from './config.ts';

@@ -6,8 +6,8 @@ import type { Queryable } from '../db/open.ts';
 import { getProbeStatuses, recordProbe } from '../db/probes.ts';
 import { activeSilences, loadSubject, openIncident, resolveIncident } from '../incidents/lifecycle.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
-import type { ProbeTarget } from '../probes/probe-installation.ts';
-import type { ProbeResult } from '../probes/probers.ts';
+import type { ProbeTarget } from './probes/probe-installation.ts';
+import type { ProbeResult } from './probes/probers.ts';
 
 export type Target = ProbeTarget & { provider: string | null };
 

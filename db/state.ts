@@ -52,18 +52,30 @@ const RECEIVED_AT = STATE_COLUMNS.findIndex((c) => c.key === 'lastReceivedAt');
 export function stateFromValues(values: readonly unknown[], offset = 0): InstallationState | null {
   const received = values[offset + RECEIVED_AT];
   if (received === null || received === undefined) return null;
-  const state: Record<string, unknown> = {};
-  for (let i = 0; i < STATE_COLUMNS.length; i++) {
-    const column = STATE_COLUMNS[i]!;
-    const value = values[offset + i] as SqlValue;
-    if (value === null) {
-      if (NULLABLE.has(column.key)) state[column.key] = null;
-      continue;
-    }
-    state[column.key] = column.kind === 'time' ? new Date(value as number) : column.kind === 'flag' ? value === 1 : value;
-  }
-  return state as unknown as InstallationState;
+  return decodeState(values, offset);
 }
+
+/**
+ * The decoder, written out once from STATE_COLUMNS as straight-line code with
+ * named property stores: the sweep decodes 100,000 rows at a time, and a loop
+ * storing properties by computed key made the whole all-due sweep about a
+ * fifth slower. The keys are the table's own column names, nothing from outside.
+ */
+const decodeState = new Function(
+  'values',
+  'offset',
+  [
+    'const state = {};',
+    'let value;',
+    ...STATE_COLUMNS.map((column, i) => {
+      const read = `value = values[offset + ${i}];`;
+      const set = column.kind === 'time' ? 'new Date(value)' : column.kind === 'flag' ? 'value === 1' : 'value';
+      const absent = NULLABLE.has(column.key) ? `else state.${column.key} = null;` : '';
+      return `${read} if (value !== null) state.${column.key} = ${set}; ${absent}`;
+    }),
+    'return state;',
+  ].join('\n'),
+) as (values: readonly unknown[], offset: number) => InstallationState;
 
 /** A state's values in STATE_COLUMNS order, as SQLite stores them. */
 function stateToValues(state: InstallationState): SqlValue[] {

@@ -4,7 +4,6 @@ import { texts } from './index.ts';
 import { count, type Lang } from './plural.ts';
 
 export { count, plural, type Lang } from './plural.ts';
-export { langOf } from './index.ts';
 
 /** "2 дня 3 часа", "5 минут", "less than a minute". */
 export function formatSpan(lang: Lang, ms: number): string {

@@ -1,7 +1,7 @@
 import { InputError, NotFoundError, type ErrorCode, type ErrorParams } from '../core/errors.ts';
 import { en } from './en.ts';
 import type { Lang } from './plural.ts';
-import { ru, type Catalogue, type ErrorTexts, type KnownRuleId } from './ru.ts';
+import { ru, type Catalogue, type KnownRuleId } from './ru.ts';
 
 export type { Catalogue, KnownRuleId, Lang };
 
@@ -25,8 +25,13 @@ export function ruleTitle(lang: Lang, ruleId: string): string {
 
 /** What went wrong, said in the person's language. */
 export function describeError(error: InputError, lang: Lang): string {
-  const say = texts(lang).errors[error.code] as ErrorTexts[ErrorCode] as (params: unknown, describe: (e: InputError) => string) => string;
-  return say(error.params, (nested) => describeError(nested, lang));
+  return say(lang, error.code, error.params);
+}
+
+function say<C extends ErrorCode>(lang: Lang, code: C, params: ErrorParams[C]): string {
+  // Indexed by a code the compiler cannot narrow, the entry is a union of functions; each takes its own code's params.
+  const text = texts(lang).errors[code] as (params: ErrorParams[C], describe: (nested: InputError) => string) => string;
+  return text(params, (nested) => describeError(nested, lang));
 }
 
 /** An input error with its English wording, for the code that detects it (the command line shows that wording). */
@@ -39,5 +44,5 @@ export function notFound<C extends ErrorCode>(code: C, params: ErrorParams[C]): 
 }
 
 function englishOf<C extends ErrorCode>(code: C, params: ErrorParams[C]): string {
-  return describeError(new InputError(code, params, code), 'en');
+  return say('en', code, params);
 }

@@ -7,8 +7,8 @@ import { pruneProbeResults } from '../db/probes.ts';
 import { listProbeTargets } from '../db/installations.ts';
 import { runFollowUps } from '../incidents/follow-ups.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
-import { probeInstallation, type ProbeSettings } from '../probes/probe-installation.ts';
-import type { Probers } from '../probes/probers.ts';
+import { probeInstallation, type ProbeSettings } from '../checks/probes/probe-installation.ts';
+import type { Probers } from '../checks/probes/probers.ts';
 import { writeTransaction } from '../db/transaction.ts';
 
 export interface ProbeRoundOptions extends ProbeSettings {

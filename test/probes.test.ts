@@ -5,7 +5,7 @@ import { getClientByName } from '../db/clients.ts';
 import { listIncidentsWithNames } from '../db/incidents.ts';
 import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
 import { runProbeRound, type ProbeRoundOptions } from '../jobs/probe-round.ts';
-import { parseStatusList, systemProbers, type Probers } from '../probes/probers.ts';
+import { parseStatusList, systemProbers, type Probers } from '../checks/probes/probers.ts';
 import { addClient } from '../registry/clients.ts';
 import { addInstallation, rotateToken } from '../registry/installations.ts';
 import { addUser } from '../registry/users.ts';

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentReport } from '../core/report.ts';
 import { applyReport, type InstallationState } from '../core/state.ts';
-import { getState, saveState } from '../db/state.ts';
+import { getTableColumns } from 'drizzle-orm';
+import { listMonitoredInstallations } from '../db/metrics.ts';
+import { recheckNow } from '../db/check-schedule.ts';
+import { installationState } from '../db/schema.ts';
+import { getState, saveState, STATE_COLUMNS } from '../db/state.ts';
+import { loadDueRows } from '../db/sweep-rows.ts';
 import { seedFleet, testDb } from './helpers.ts';
 
 const report = (generatedAt: string | null, facts: AgentReport['facts'], reportId = 'r'): AgentReport => ({
@@ -86,8 +91,16 @@ describe('state in the database', () => {
         shellVersionChangedAt: new Date('2023-02-10T08:00:00Z'),
         lastHealthyAt: new Date('2023-02-09T08:00:00Z'),
       };
+      // Every column of the table is a field here: a column added to the table and not to this test fails it.
+      const columns = Object.keys(getTableColumns(installationState)).filter((key) => key !== 'installationId');
+      expect(Object.keys(full).sort()).toEqual([...columns].sort());
+      expect(STATE_COLUMNS.map((c) => c.key).sort()).toEqual([...columns].sort());
       saveState(t.db, installation.id, full);
       expect(getState(t.db, installation.id)).toStrictEqual(full);
+      // The sweep and the metrics read the same row through the same mapping.
+      recheckNow(t.db, installation.id, new Date('2023-02-15T06:00:00Z'));
+      expect(loadDueRows(t.db, new Date('2023-02-15T06:00:00Z'), 0, 10)[0]!.state).toStrictEqual(full);
+      expect(listMonitoredInstallations(t.db)[0]!.state).toStrictEqual(full);
       const bare: InstallationState = { lastReceivedAt: new Date('2023-02-16T06:00:00Z'), lastGeneratedAt: null };
       saveState(t.db, installation.id, bare);
       expect(getState(t.db, installation.id)).toStrictEqual(bare);

@@ -11,7 +11,7 @@ import { parseDuration } from '../../core/duration.ts';
 import { actorOf, type BotContext } from '../context.ts';
 import { escapeHtml, fitMessage } from '../html.ts';
 import { formatDateTime, formatSpan } from '../../i18n/format.ts';
-import { ruleTitle } from '../../i18n/index.ts';
+import { describeError, ruleTitle } from '../../i18n/index.ts';
 import { renderClientStatus } from '../render/status.ts';
 
 /** Staff commands: /status, /incidents, /silence, /help, /whoami. */
@@ -123,7 +123,7 @@ commands.command('silence', async (ctx) => {
     );
     return ctx.reply(ctx.t.silenceDone(client.name, formatDateTime(silence.endsAt, settings.displayTz)));
   } catch (err) {
-    if (err instanceof InputError) return ctx.reply(err.message);
+    if (err instanceof InputError) return ctx.reply(describeError(err, ctx.lang));
     throw err;
   }
 });

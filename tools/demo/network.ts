@@ -1,4 +1,4 @@
-import { systemProbers, type Probers } from '../../probes/probers.ts';
+import { systemProbers, type Probers } from '../../checks/probes/probers.ts';
 
 /**
  * The demo's view of the network: the cloud installations' names resolve to

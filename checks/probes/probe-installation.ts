@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import type { ProbeKind } from '../core/probe-rules.ts';
+import type { ProbeKind } from '../../core/probe-rules.ts';
 import type { Probers, ProbeResult } from './probers.ts';
 
 export interface ProbeTarget {
