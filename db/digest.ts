@@ -29,14 +29,18 @@ export function scopeOf(db: Queryable, user: User, personal = false): Scope {
   return { key: `manager:${user.telegramId}`, clientIds: ids };
 }
 
-/** An installation as a digest lists it. */
-export interface ScopedInstallation {
+/** An installation as a digest names it. */
+export interface InstallationRef {
   installationId: number;
   installationName: string;
   clientId: number;
   clientName: string;
   managerId: number | null;
   managerName: string | null;
+}
+
+/** An installation of a scope, with what decides whether the digest counts it. */
+export interface ScopedInstallation extends InstallationRef {
   monitoringEnabled: boolean;
   createdAt: Date;
 }

@@ -10,6 +10,7 @@ import {
   listReportingStates,
   listResponseTimeRows,
   recordCampaignSnapshot as storeCampaignSnapshot,
+  type InstallationRef,
   type Scope,
   type ScopedInstallation,
 } from '../db/digest.ts';
@@ -18,20 +19,11 @@ import { listLicenseDays } from '../db/license-days.ts';
 import type { Queryable } from '../db/open.ts';
 import { getPolicy } from '../db/policies.ts';
 
-export type { Scope };
+export type { InstallationRef, Scope };
 
 const DAY = 86_400_000;
 /** An installation silent longer than this is listed in the digest. */
 export const SILENT_AFTER_MS = 2 * DAY;
-
-export interface InstallationRef {
-  installationId: number;
-  installationName: string;
-  clientId: number;
-  clientName: string;
-  managerId: number | null;
-  managerName: string | null;
-}
 
 export interface CampaignStanding {
   minVersion: string;

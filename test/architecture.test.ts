@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
@@ -120,6 +120,17 @@ describe('the layout', () => {
       .filter((f) => f.imports.some((s) => s.startsWith('drizzle-orm') || s === 'better-sqlite3') || /\.\$client\b|\.transaction\(/.test(f.text))
       .map((f) => f.path);
     expect(offending).toEqual([]);
+  });
+
+  it('describes every top-level folder in the README\'s layout table, and no folder that is gone', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const table = readme.slice(readme.indexOf('## How the code is laid out'), readme.indexOf('## Development'));
+    const described = [...table.matchAll(/^\| `([a-z0-9-]+)\/` \|/gm)].map((m) => m[1]!).sort();
+    const folders = readdirSync(ROOT, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.') && !['node_modules', 'data'].includes(entry.name))
+      .map((entry) => entry.name)
+      .sort();
+    expect(described).toEqual(folders);
   });
 
   it('lets nothing in the product import the development tools or the tests', () => {
