@@ -13,6 +13,8 @@ import { htmlToPlain } from './html.ts';
 import { redrawMessage, runbookLink } from './redraw.ts';
 import { renderAlert, renderAlertGroup, renderFollowUp, type Rendered, type RenderOptions } from './render/alert.ts';
 
+type ShimSignal = Parameters<Api['sendPhoto']>[3];
+
 export interface TelegramDeliveryDeps {
   api: Api;
   db: DB;
@@ -36,10 +38,12 @@ export class TelegramDelivery implements Delivery {
 
   constructor(private readonly deps: TelegramDeliveryDeps) {}
 
-  async deliver(batch: OutboxMessage[]): Promise<void> {
+  async deliver(batch: OutboxMessage[], abort: AbortSignal): Promise<void> {
+    // grammY types its signal parameter with the abort-controller shim's AbortSignal; Node's own is what its fetch takes at run time.
+    const signal = abort as unknown as ShimSignal;
     const first = batch[0]!;
     try {
-      await this.deliverTo(first.chatId, batch);
+      await this.deliverTo(first.chatId, batch, signal);
     } catch (err) {
       const newChatId = err instanceof GrammyError ? err.parameters.migrate_to_chat_id : undefined;
       if (newChatId === undefined) {
@@ -51,35 +55,35 @@ export class TelegramDelivery implements Delivery {
       // The group became a supergroup: follow it, and send there now.
       followChatMigration(this.deps.db, first.chatId, newChatId);
       this.deps.logger.info({ from: first.chatId, to: newChatId }, 'chat migrated to a supergroup');
-      await this.deliverTo(newChatId, batch);
+      await this.deliverTo(newChatId, batch, signal);
     }
   }
 
-  private async deliverTo(chatId: number, batch: OutboxMessage[]): Promise<void> {
+  private async deliverTo(chatId: number, batch: OutboxMessage[], signal: ShimSignal): Promise<void> {
     const kind = batch[0]!.kind;
     const incidentIds = batch.map((m) => m.incidentId).filter((id): id is number => id !== null);
     switch (kind) {
       case 'incident.opened':
-        return this.sendAlerts(chatId, incidentIds);
+        return this.sendAlerts(chatId, incidentIds, signal);
       case 'incident.acknowledged':
       case 'incident.resolved':
-        for (const id of incidentIds) await this.updateAlert(chatId, id);
+        for (const id of incidentIds) await this.updateAlert(chatId, id, signal);
         return;
       case 'incident.reminder':
       case 'incident.escalated':
-        for (const id of incidentIds) await this.sendFollowUp(chatId, id, kind === 'incident.reminder' ? 'reminder' : 'escalated');
+        for (const id of incidentIds) await this.sendFollowUp(chatId, id, kind === 'incident.reminder' ? 'reminder' : 'escalated', signal);
         return;
       case DIGEST_TEXT:
-        await this.send(chatId, { text: String((batch[0]!.payload as { text: string }).text), keyboard: undefined });
+        await this.send(chatId, { text: String((batch[0]!.payload as { text: string }).text), keyboard: undefined }, signal);
         return;
       case DIGEST_CHART: {
         const { png, caption } = batch[0]!.payload as { png: string; caption: string };
-        await this.deps.api.sendPhoto(chatId, new InputFile(Buffer.from(png, 'base64'), 'incidents.png'), { caption });
+        await this.deps.api.sendPhoto(chatId, new InputFile(Buffer.from(png, 'base64'), 'incidents.png'), { caption }, signal);
         return;
       }
       default: {
         const text = (batch[0]!.payload as { text?: unknown }).text;
-        if (typeof text === 'string') await this.deps.api.sendMessage(chatId, text);
+        if (typeof text === 'string') await this.deps.api.sendMessage(chatId, text, {}, signal);
         else this.deps.logger.warn({ kind }, 'outbox message of a kind Telegram delivery does not know; skipped');
       }
     }
@@ -99,66 +103,68 @@ export class TelegramDelivery implements Delivery {
     return chatId > 0 ? langOf(getUser(this.deps.db, chatId)?.language) : 'ru';
   }
 
-  private async sendAlerts(chatId: number, incidentIds: number[]): Promise<void> {
+  private async sendAlerts(chatId: number, incidentIds: number[], signal: ShimSignal): Promise<void> {
     const views = getIncidentViews(this.deps.db, incidentIds);
     if (views.length === 0) return;
     const options = this.options(chatId);
     const rendered = views.length === 1 ? renderAlert(views[0]!, options) : renderAlertGroup(views, options);
-    const messageId = await this.send(chatId, rendered);
+    const messageId = await this.send(chatId, rendered, signal);
     rememberMessage(this.deps.db, { chatId, messageId, kind: 'alert', incidentIds: views.map((v) => v.incident.id) }, this.deps.clock());
   }
 
   /** Redraw every message in this chat that shows the incident; if there is none, say it in a new message. */
-  private async updateAlert(chatId: number, incidentId: number): Promise<void> {
+  private async updateAlert(chatId: number, incidentId: number, signal: ShimSignal): Promise<void> {
     const stored = messagesOfIncident(this.deps.db, incidentId, chatId);
     const options = this.options(chatId);
     let edited = 0;
     for (const message of stored) {
       const rendered = redrawMessage(this.deps.db, chatId, message.messageId, options);
       if (!rendered) continue;
-      if (await this.edit(chatId, message.messageId, rendered)) edited++;
+      if (await this.edit(chatId, message.messageId, rendered, signal)) edited++;
     }
     if (edited > 0) return;
     const [view] = getIncidentViews(this.deps.db, [incidentId]);
     if (!view) return;
-    const messageId = await this.send(chatId, renderAlert(view, options));
+    const messageId = await this.send(chatId, renderAlert(view, options), signal);
     rememberMessage(this.deps.db, { chatId, messageId, kind: 'alert', incidentIds: [incidentId] }, this.deps.clock());
   }
 
-  private async sendFollowUp(chatId: number, incidentId: number, kind: 'reminder' | 'escalated'): Promise<void> {
+  private async sendFollowUp(chatId: number, incidentId: number, kind: 'reminder' | 'escalated', signal: ShimSignal): Promise<void> {
     const [view] = getIncidentViews(this.deps.db, [incidentId]);
     if (!view || view.incident.status !== 'open') return;
     const original = messagesOfIncident(this.deps.db, incidentId).find((m) => m.kind === 'alert');
     const sameChat = original?.chatId === chatId ? original : undefined;
     const rendered = renderFollowUp(view, kind, this.options(chatId), sameChat ? null : original ? linkTo(original.chatId, original.messageId) : null);
-    const messageId = await this.send(chatId, rendered, sameChat?.messageId);
+    const messageId = await this.send(chatId, rendered, signal, sameChat?.messageId);
     rememberMessage(this.deps.db, { chatId, messageId, kind: kind === 'reminder' ? 'reminder' : 'escalation', incidentIds: [incidentId] }, this.deps.clock());
   }
 
-  private async send(chatId: number, rendered: Rendered, replyTo?: number): Promise<number> {
+  private async send(chatId: number, rendered: Rendered, signal: ShimSignal, replyTo?: number): Promise<number> {
     const extra = {
       reply_markup: rendered.keyboard,
       link_preview_options: { is_disabled: true },
       ...(replyTo ? { reply_parameters: { message_id: replyTo, allow_sending_without_reply: true } } : {}),
     };
     try {
-      return (await this.deps.api.sendMessage(chatId, rendered.text, { parse_mode: 'HTML', ...extra })).message_id;
+      return (await this.deps.api.sendMessage(chatId, rendered.text, { parse_mode: 'HTML', ...extra }, signal)).message_id;
     } catch (err) {
       if (!isParseError(err)) throw err;
       // Our HTML should never be refused; if it is, the alert still goes, as plain text.
       this.deps.logger.error({ err, chatId }, 'Telegram refused the HTML of a message; sending it as plain text');
-      return (await this.deps.api.sendMessage(chatId, htmlToPlain(rendered.text), extra)).message_id;
+      return (await this.deps.api.sendMessage(chatId, htmlToPlain(rendered.text), extra, signal)).message_id;
     }
   }
 
   /** True when the message now shows the new state (or already did). */
-  private async edit(chatId: number, messageId: number, rendered: Rendered): Promise<boolean> {
+  private async edit(chatId: number, messageId: number, rendered: Rendered, signal: ShimSignal): Promise<boolean> {
     try {
-      await this.deps.api.editMessageText(chatId, messageId, rendered.text, {
-        parse_mode: 'HTML',
-        reply_markup: rendered.keyboard,
-        link_preview_options: { is_disabled: true },
-      });
+      await this.deps.api.editMessageText(
+        chatId,
+        messageId,
+        rendered.text,
+        { parse_mode: 'HTML', reply_markup: rendered.keyboard, link_preview_options: { is_disabled: true } },
+        signal,
+      );
       return true;
     } catch (err) {
       if (err instanceof GrammyError && /message is not modified/i.test(err.description)) return true;

@@ -215,6 +215,67 @@ describe('grouping and pacing', () => {
     expect(delivery.batches[0]).toHaveLength(5);
   });
 
+  it('serves every chat in a lane of its own: a critical alert for an idle chat goes at once while another chat drains 500 messages', async () => {
+    // One clock for the dispatcher and the pacer: the pacer's waits move it, so Telegram's limits play out in virtual time.
+    const pacer = new SlidingWindowPacer(undefined, () => clock().getTime(), async (ms) => clock.advance(ms));
+    for (let n = 1; n <= 500; n++) enqueue(t.db, { kind: 'system.notice', chatId: 3001, incidentId: null, payload: { n } }, clock());
+    const sentAt = new Map<string, number>();
+    let alertQueuedAt = 0;
+    const wake = { dispatcher: undefined as Dispatcher | undefined };
+    const delivery = new (class extends RecordingDelivery {
+      override async deliver(batch: Parameters<RecordingDelivery['deliver']>[0]) {
+        await super.deliver(batch);
+        for (const m of batch) sentAt.set(`${m.chatId}:${(m.payload as { n: unknown }).n}`, clock().getTime());
+        if (batch[0]!.chatId === 3001 && (batch[0]!.payload as { n: number }).n === 10) {
+          // The admin's chat is ten messages into its backlog when a client's key is lost.
+          alertQueuedAt = clock().getTime();
+          enqueue(t.db, { kind: 'incident.opened', chatId: 1001, incidentId: null, payload: { n: 'alert', severity: 'critical' } }, clock());
+          wake.dispatcher!.wake();
+        }
+      }
+    })();
+    const dispatcher = new Dispatcher({ db: t.db, delivery, clock, logger: silentLogger(), pacer, groupWindowMs: 30_000 });
+    wake.dispatcher = dispatcher;
+    dispatcher.start();
+    await delivery.waitFor(501);
+    await dispatcher.stop();
+
+    expect(sentAt.get('1001:alert')! - alertQueuedAt).toBeLessThanOrEqual(2000);
+    // It went while the backlog was still draining, which kept its order at one a second.
+    const backlog = [...sentAt].filter(([key]) => key.startsWith('3001:'));
+    expect(backlog.map(([key]) => Number(key.split(':')[1]))).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
+    expect(backlog.filter(([, at]) => at <= sentAt.get('1001:alert')!).length).toBeLessThan(15);
+    expect(backlog.at(-1)![1] - backlog[0]![1]).toBe(499_000);
+  });
+
+  it('lets urgent messages go first when the overall limit is what holds sends back', async () => {
+    let now = 0;
+    // Time moves only when the test says so: every message below is waiting when the window frees.
+    const sleeping: (() => void)[] = [];
+    const pacer = new SlidingWindowPacer({ perSecondOverall: 2, privateChatIntervalMs: 1000, groupChatIntervalMs: 3000 }, () => now, (ms) => {
+      const until = now + ms;
+      return new Promise<void>((resolve) => sleeping.push(() => ((now = Math.max(now, until)), resolve())));
+    });
+    await pacer.acquire(1);
+    await pacer.acquire(2);
+    const order: number[] = [];
+    const waits = [
+      pacer.acquire(3).then(() => order.push(3)),
+      pacer.acquire(4, { urgent: true }).then(() => order.push(4)),
+      pacer.acquire(5).then(() => order.push(5)),
+    ];
+    sleeping.shift()!();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(order).toEqual([4, 3]);
+    sleeping.shift()!();
+    await Promise.all(waits);
+    expect(order).toEqual([4, 3, 5]);
+    const aborted = new AbortController();
+    const waiting = pacer.acquire(5, { signal: aborted.signal });
+    aborted.abort(new Error('stopping'));
+    await expect(waiting).rejects.toThrow('stopping');
+  });
+
   it('paces sends: one a second per private chat, one per three seconds per group, 30 a second overall', async () => {
     let now = 0;
     const waits: number[] = [];
