@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { TelegramHealth } from '../bot/runtime.ts';
 import { pingDatabase } from '../db/open.ts';
 import type { Logger } from './logger.ts';
 import { intakeRoutes, MAX_REPORT_BYTES, type IntakeDeps } from '../intake/routes.ts';
@@ -16,6 +17,8 @@ export interface HttpDeps extends IntakeDeps {
   metrics?: { registry: Registry; token?: string };
   /** The Alertmanager receiver, when a token is configured. */
   alertmanagerToken?: string;
+  /** How the bot stands with Telegram (none without a bot token). */
+  telegramHealth?: () => TelegramHealth | undefined;
 }
 
 const RUNBOOKS = fileURLToPath(new URL('../docs/alerts/', import.meta.url));
@@ -48,13 +51,16 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   });
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `no route ${request.method} ${request.url}` }));
 
+  // The service is healthy when its database answers. Telegram being unreachable is said, not counted against it:
+  // the intake and the checks go on without it, and the outbox keeps what it could not send.
   app.get('/healthz', async (_request, reply) => {
+    const telegram = deps.telegramHealth?.();
     try {
       pingDatabase(db);
-      return { status: 'ok' };
+      return { status: 'ok', ...(telegram ? { telegram } : {}) };
     } catch (err) {
       logger.error({ err }, 'health check: database does not answer');
-      return reply.code(503).send({ status: 'unavailable' });
+      return reply.code(503).send({ status: 'unavailable', ...(telegram ? { telegram } : {}) });
     }
   });
 

@@ -14,6 +14,28 @@ const REDACT = [
   'req.headers["x-telegram-bot-api-secret-token"]',
 ];
 
-export function createLogger(level: string, destination?: DestinationStream): Logger {
-  return pino({ level, redact: { paths: REDACT, censor: '[redacted]' } }, destination);
+/** A Bot API token wherever it appears in a line, in a request address (`/bot<token>/`) or alone. */
+const BOT_TOKEN_PATTERN = /\d{5,}:[A-Za-z0-9_-]{30,}/g;
+
+/**
+ * JSON lines on stdout. Besides the fields above, every line is searched for
+ * the secrets given (the configured tokens) and for anything shaped like a bot
+ * token, however deep in an error it sits, before it is written.
+ */
+export function createLogger(level: string, destination?: DestinationStream, secrets: readonly string[] = []): Logger {
+  const known = secrets.filter((secret) => secret.length >= 8);
+  return pino(
+    {
+      level,
+      redact: { paths: REDACT, censor: '[redacted]' },
+      hooks: {
+        streamWrite: (line) => {
+          let clean = line.replace(BOT_TOKEN_PATTERN, '[redacted]');
+          for (const secret of known) clean = clean.split(secret).join('[redacted]');
+          return clean;
+        },
+      },
+    },
+    destination,
+  );
 }

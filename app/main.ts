@@ -17,15 +17,27 @@ if (!config.BOT_TOKEN) {
   process.exit(1);
 }
 
-const logger = createLogger(config.LOG_LEVEL);
+const logger = createLogger(
+  config.LOG_LEVEL,
+  undefined,
+  [config.BOT_TOKEN, config.METRICS_TOKEN, config.ALERTMANAGER_TOKEN, config.WEBHOOK_SECRET].filter((s): s is string => s !== undefined),
+);
 const service = await startService(config, { clock: systemClock, logger }).catch((err: unknown) => {
   logger.fatal({ err }, 'dozor could not start');
   process.exit(1);
 });
 
+/** However the stop goes, the process is gone this long after the signal: nothing waits on Telegram or a stuck job for ever. */
+const STOP_DEADLINE_MS = 9_000;
+
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     logger.info({ signal }, 'stopping');
+    const deadline = setTimeout(() => {
+      logger.error({ afterMs: STOP_DEADLINE_MS }, 'stopping took too long; exiting now (everything stored is safe, the outbox is kept)');
+      logger.flush(() => process.exit(1));
+    }, STOP_DEADLINE_MS);
+    deadline.unref();
     // The log is flushed before exiting, so its last lines ("dozor stopped") are not lost.
     service.stop().then(
       () => logger.flush(() => process.exit(0)),

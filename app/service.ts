@@ -70,6 +70,8 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     trustProxy: config.TRUST_PROXY === 'true' ? true : config.TRUST_PROXY === 'false' ? false : config.TRUST_PROXY,
     metrics: { registry: createMetrics(db, clock), ...(config.METRICS_TOKEN ? { token: config.METRICS_TOKEN } : {}) },
     ...(config.ALERTMANAGER_TOKEN ? { alertmanagerToken: config.ALERTMANAGER_TOKEN } : {}),
+    // Read only once the server listens, by which time the bot below exists.
+    telegramHealth: () => telegram?.health(),
   });
 
   const telegram = config.BOT_TOKEN

@@ -19,6 +19,8 @@ export interface BotOptions {
   botInfo?: UserFromGetMe;
   /** A self-hosted Bot API server (TELEGRAM_API_ROOT). */
   apiRoot?: string;
+  /** How long any Bot API call may take (longer than the long poll, when the bot polls). */
+  timeoutSeconds?: number;
   /**
    * API transformers (auto-retry; a recorder in tests). Installed on the bot's
    * API and inside conversations, which build their own API object.
@@ -31,8 +33,8 @@ const CONVERSATIONS_VERSION = 2;
 
 /** The bot, built from its dependencies: the service runs it, tests feed it updates. */
 export function createBot(token: string, services: BotServices, options: BotOptions = {}): Bot<BotContext> {
-  // A call that hangs is given up after 30 s and retried by the outbox, rather than blocking its chat for minutes.
-  const client: ApiClientOptions = { timeoutSeconds: 30, ...(options.apiRoot ? { apiRoot: options.apiRoot } : {}) };
+  // A call that hangs is given up (and retried by the outbox) rather than blocking its chat for minutes.
+  const client: ApiClientOptions = { timeoutSeconds: options.timeoutSeconds ?? 30, ...(options.apiRoot ? { apiRoot: options.apiRoot } : {}) };
   const bot = new Bot<BotContext>(token, { client, ...(options.botInfo ? { botInfo: options.botInfo } : {}) });
   const transformers = options.transformers ?? [];
   for (const transformer of transformers) bot.api.config.use(transformer);

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
 import type { DB } from '../db/open.ts';
@@ -88,6 +89,8 @@ export class Dispatcher {
     this.groupWindowMs = options.groupWindowMs ?? 30_000;
     this.stopGraceMs = options.stopGraceMs ?? 3_000;
     this.pacer = options.pacer ?? new SlidingWindowPacer();
+    // Every lane and every call in flight listens to it: more than Node's default of ten is expected, not a leak.
+    setMaxListeners(0, this.stopping.signal);
   }
 
   /** Deliver everything due now, every chat in its own lane, until nothing due is left (or only held groups remain). */

@@ -7,6 +7,8 @@ export interface ServiceProcess {
   url: string;
   /** Everything the process logged so far (JSON lines). */
   log: string[];
+  /** Everything the process wrote on stderr so far. */
+  stderr(): string;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -41,6 +43,7 @@ export function startServiceProcess(env: Record<string, string>, timeoutMs = 20_
           child,
           url: entry.url,
           log,
+          stderr: () => stderr,
           stop: async (signal = 'SIGTERM') => {
             if (child.exitCode === null) child.kill(signal);
             return exited;

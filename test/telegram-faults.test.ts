@@ -1,0 +1,128 @@
+import { createServer, type Socket } from 'node:net';
+import { join } from 'node:path';
+import Fastify from 'fastify';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTelegram } from '../bot/runtime.ts';
+import { systemClock } from '../core/clock.ts';
+import { closeDb, openDb } from '../db/open.ts';
+import { TelegramStandIn } from '../tools/standin/telegram.ts';
+import { postReport, seedFleet, tempDir, testDb } from './helpers.ts';
+import { startServiceProcess } from './process-helpers.ts';
+
+/** A server that takes connections and never answers: Telegram blocked in a way that hangs, the worst kind. */
+async function hangingServer(): Promise<{ url: string; requests: string[]; close(): Promise<void> }> {
+  const sockets: Socket[] = [];
+  const requests: string[] = [];
+  const server = createServer((socket) => {
+    sockets.push(socket);
+    socket.on('data', (chunk: Buffer) => requests.push(chunk.toString().split('\r\n')[0] ?? ''));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`${what} did not happen`);
+}
+
+describe('Telegram unreachable', () => {
+  const dir = tempDir();
+  const database = join(dir.path, 'dozor.sqlite');
+  let standIn: TelegramStandIn;
+  let token = '';
+
+  beforeAll(async () => {
+    standIn = await TelegramStandIn.start();
+    const db = openDb(database);
+    token = seedFleet({ db, clock: systemClock, actor: 'test' }).token;
+    closeDb(db);
+  });
+  afterAll(async () => {
+    await standIn.close();
+    dir.cleanup();
+  });
+
+  it('SIGTERM ends the process within 10 s while every call to Telegram hangs; the alert waiting goes out once at the next start', async () => {
+    const hanging = await hangingServer();
+    try {
+      const service = await startServiceProcess({ DATABASE_PATH: database, BOT_TOKEN: standIn.token, TELEGRAM_API_ROOT: hanging.url });
+      expect((await postReport(service.url, '<report id="t1"><senselock state="lost"/></report>', { token })).status).toBe(202);
+      const health = (await (await fetch(`${service.url}/healthz`)).json()) as { status: string; telegram: { state: string } };
+      expect(health).toMatchObject({ status: 'ok', telegram: { state: 'connecting' } });
+      // The alert is on its way: its sendMessage hangs.
+      await until(() => hanging.requests.some((line) => line.includes('/sendMessage')), 'a sendMessage call');
+      const started = Date.now();
+      expect(await service.stop('SIGTERM')).toBe(0);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      // Every line it wrote is JSON, nothing went to stderr, and the token is nowhere.
+      for (const line of service.log) expect(() => JSON.parse(line) as unknown).not.toThrow();
+      expect(service.stderr()).toBe('');
+      expect(service.log.join('\n')).not.toContain(standIn.token.split(':')[1]);
+    } finally {
+      await hanging.close();
+    }
+
+    const again = await startServiceProcess({ DATABASE_PATH: database, BOT_TOKEN: standIn.token, TELEGRAM_API_ROOT: standIn.url });
+    try {
+      await standIn.waitFor((e) => e.type === 'sent' && e.message.chatId === 1001 && e.message.text.includes('Ключ SenseLock потерян'));
+    } finally {
+      await again.stop();
+    }
+    expect(standIn.sentTo(1001).filter((m) => m.text.includes('Ключ SenseLock потерян'))).toHaveLength(1);
+  }, 40_000);
+
+  it('keeps trying for as long as it runs, says so in its health, and answers again once Telegram is back', async () => {
+    const t = testDb();
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const http = Fastify();
+    standIn.failWith(502);
+    const runtime = startTelegram(
+      { token: standIn.token, apiRoot: standIn.url, retryBaseMs: 5, retryMaxMs: 20 },
+      {
+        db: t.db,
+        clock: systemClock,
+        logger,
+        settings: {
+          displayTz: 'Europe/Moscow',
+          runbookBaseUrl: null,
+          morningHour: 9,
+          defaultQuietHours: { from: 0, to: 0 },
+          digest: { tz: 'Europe/Moscow', salesMinDays: 3 },
+        },
+        onIncidentChange: () => {},
+      },
+      http,
+    );
+    try {
+      // Many more failures than any retry limit would allow: it never gives up, and nothing is thrown at the process.
+      await until(() => lines.filter((line) => line.includes('cannot reach Telegram')).length >= 40, 'forty failed attempts');
+      expect(runtime.health()).toMatchObject({ mode: 'polling', state: 'disconnected', lastError: expect.stringContaining('Bad Gateway') });
+      standIn.recover();
+      await runtime.ready;
+      await until(() => runtime.health().state === 'connected', 'a connection');
+      seedFleet({ db: t.db, clock: systemClock, actor: 'test' });
+      standIn.userSays({ id: 1001, first_name: 'Ксения' }, '/help');
+      await standIn.waitFor((e) => e.type === 'sent' && e.message.chatId === 1001 && e.message.text.includes('/status'));
+      expect(lines.every((line) => !line.includes(standIn.token.split(':')[1]!))).toBe(true);
+    } finally {
+      standIn.recover();
+      await runtime.stop();
+      await http.close();
+      t.close();
+    }
+  });
+});
