@@ -47,7 +47,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
       request.log.error({ err: error }, 'request failed');
       return reply.code(500).send({ error: 'internal error' });
     }
-    return reply.code(status).send({ error: clientMessage(error, status) });
+    return reply.code(status).send({ error: clientMessage(error, status, request.routeOptions.bodyLimit ?? MAX_REPORT_BYTES) });
   });
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `no route ${request.method} ${request.url}` }));
 
@@ -90,10 +90,10 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   return app;
 }
 
-function clientMessage(error: Error & { code?: string }, status: number): string {
+function clientMessage(error: Error & { code?: string }, status: number, bodyLimit: number): string {
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return `the report is larger than ${MAX_REPORT_BYTES / 1024} KiB`;
+      return `the body is larger than ${bodyLimit >= 1024 * 1024 ? `${bodyLimit / 1024 / 1024} MiB` : `${bodyLimit / 1024} KiB`}, the most this address takes`;
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return 'unsupported content type: send application/xml, text/xml or application/json';
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':

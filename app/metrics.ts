@@ -1,18 +1,35 @@
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { TelegramHealth } from '../bot/runtime.ts';
 import type { Clock } from '../core/clock.ts';
 import { operapAgeMs } from '../core/state.ts';
 import { countOpenIncidentsByInstallation, countOpenIncidentsBySeverity, listMonitoredInstallations, listProbeOutcomes } from '../db/metrics.ts';
 import type { DB } from '../db/open.ts';
-import { pendingCount } from '../db/outbox.ts';
+import { oldestPendingAt, pendingCount } from '../db/outbox.ts';
+import type { DispatchSummary } from '../delivery/dispatcher.ts';
+
+/** What the running service knows about itself that the database does not. */
+export interface ServiceReadings {
+  /** Deliveries since the service started. */
+  deliveries?: () => DispatchSummary;
+  /** When the last sweep of the checks finished (null: none yet). */
+  lastSweepAt?: () => Date | null;
+  telegram?: () => TelegramHealth | undefined;
+}
 
 /**
  * Prometheus metrics, read from the database at each scrape: per installation
  * (seconds since the last report, operap age, key, service, probes, open
- * incidents) and the process's own.
+ * incidents), the outbox, the sweep, Telegram, and the process's own. Every
+ * name passes `promtool check metrics`.
  */
-export function createMetrics(db: DB, clock: Clock): Registry {
+export function createMetrics(db: DB, clock: Clock, readings: ServiceReadings = {}): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'dozor_' });
+  // prom-client also exports these three gauges under a `_total` name, which Prometheus keeps for counters;
+  // the same figures stay under their plain names (dozor_nodejs_active_handles and so on).
+  for (const duplicate of ['dozor_nodejs_active_handles_total', 'dozor_nodejs_active_requests_total', 'dozor_nodejs_active_resources_total']) {
+    registry.removeSingleMetric(duplicate);
+  }
   const labels = ['installation_id', 'installation', 'client'] as const;
 
   // One pass over the installations fills every per-installation gauge; registered first, so the
@@ -30,8 +47,9 @@ export function createMetrics(db: DB, clock: Clock): Registry {
         const l = { installation_id: String(row.id), installation: row.name, client: row.client };
         names.set(row.id, l);
         const s = row.state;
+        // An installation that never reported is as silent as the time since it was registered, as the rule counts it.
+        reportAge.set(l, (now - (s?.lastReceivedAt ?? row.createdAt).getTime()) / 1000);
         if (!s) continue;
-        reportAge.set(l, (now - s.lastReceivedAt.getTime()) / 1000);
         if (s.operapDate) operapAge.set(l, operapAgeMs(s.operapDate, row.tz, new Date(now)) / 1000);
         if (s.senselockState) keyOk.set(l, s.senselockState === 'ok' ? 1 : 0);
         if (s.serviceState) serviceUp.set(l, s.serviceState === 'running' ? 1 : 0);
@@ -49,7 +67,12 @@ export function createMetrics(db: DB, clock: Clock): Registry {
       this.set(rows.length);
     },
   });
-  const reportAge = new Gauge({ name: 'dozor_installation_report_age_seconds', help: 'Seconds since the last report was received', labelNames: labels, registers: [registry] });
+  const reportAge = new Gauge({
+    name: 'dozor_installation_report_age_seconds',
+    help: 'Seconds since the last report was received (since registration when none ever was)',
+    labelNames: labels,
+    registers: [registry],
+  });
   const operapAge = new Gauge({ name: 'dozor_installation_operap_age_seconds', help: 'Age of the last operational update (operap), from the start of its day at the client', labelNames: labels, registers: [registry] });
   const keyOk = new Gauge({ name: 'dozor_installation_senselock_ok', help: '1 when the SenseLock key is reported ok, 0 when lost or absent', labelNames: labels, registers: [registry] });
   const serviceUp = new Gauge({ name: 'dozor_installation_service_up', help: '1 when the ПК service is reported running, 0 when stopped', labelNames: labels, registers: [registry] });
@@ -77,6 +100,54 @@ export function createMetrics(db: DB, clock: Clock): Registry {
       this.set(pendingCount(db));
     },
   });
+  new Gauge({
+    name: 'dozor_outbox_oldest_pending_age_seconds',
+    help: 'How long the oldest announcement still waiting has waited (0 when none waits)',
+    registers: [registry],
+    collect() {
+      const oldest = oldestPendingAt(db);
+      this.set(oldest ? Math.max(0, (clock().getTime() - oldest.getTime()) / 1000) : 0);
+    },
+  });
+  const deliveries = readings.deliveries;
+  if (deliveries) {
+    new Counter({
+      name: 'dozor_outbox_deliveries_total',
+      help: 'Announcements handed to the delivery channel since the service started, by outcome (failed ones are retried)',
+      labelNames: ['outcome'],
+      registers: [registry],
+      collect() {
+        const totals = deliveries();
+        this.reset();
+        this.inc({ outcome: 'sent' }, totals.sent);
+        this.inc({ outcome: 'failed' }, totals.failed);
+      },
+    });
+  }
+  const lastSweepAt = readings.lastSweepAt;
+  if (lastSweepAt) {
+    new Gauge({
+      name: 'dozor_sweep_last_success_timestamp_seconds',
+      help: 'When the last scheduled sweep of the checks finished (Unix time)',
+      registers: [registry],
+      collect() {
+        const at = lastSweepAt();
+        this.reset();
+        if (at) this.set(at.getTime() / 1000);
+      },
+    });
+  }
+  const telegram = readings.telegram;
+  if (telegram) {
+    new Gauge({
+      name: 'dozor_telegram_connected',
+      help: '1 while the bot reaches Telegram, 0 while it does not (it keeps trying)',
+      registers: [registry],
+      collect() {
+        this.set(telegram()?.state === 'connected' ? 1 : 0);
+      },
+    });
+  }
 
   return registry;
 }

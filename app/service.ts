@@ -60,6 +60,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
   bootstrapAdmins({ db, clock, actor: 'system' }, config.ADMIN_IDS);
 
   let dispatcher: Dispatcher | undefined;
+  let lastSweepAt: Date | null = null;
   const wakeDispatcher = () => dispatcher?.wake();
   const http = buildHttpServer({
     db,
@@ -68,7 +69,11 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     settings,
     onIncidentChange: wakeDispatcher,
     trustProxy: config.TRUST_PROXY === 'true' ? true : config.TRUST_PROXY === 'false' ? false : config.TRUST_PROXY,
-    metrics: { registry: createMetrics(db, clock), ...(config.METRICS_TOKEN ? { token: config.METRICS_TOKEN } : {}) },
+    metrics: {
+      // Read only at scrapes, once the dispatcher, the sweep and the bot below exist.
+      registry: createMetrics(db, clock, { deliveries: () => dispatcher?.deliveries() ?? { sent: 0, failed: 0 }, lastSweepAt: () => lastSweepAt, telegram: () => telegram?.health() }),
+      ...(config.METRICS_TOKEN ? { token: config.METRICS_TOKEN } : {}),
+    },
     ...(config.ALERTMANAGER_TOKEN ? { alertmanagerToken: config.ALERTMANAGER_TOKEN } : {}),
     // Read only once the server listens, by which time the bot below exists.
     telegramHealth: () => telegram?.health(),
@@ -110,6 +115,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
   };
   const sweep = async () => {
     const summary = await runSweepYielding({ db, settings, logger }, clock());
+    lastSweepAt = clock();
     logger.debug({ summary }, 'sweep done');
     if (summary.opened + summary.resolved + summary.announced + summary.reminded + summary.escalated > 0) wakeDispatcher();
     if (settings.clockWatch?.suspect()) {

@@ -80,24 +80,29 @@ export function updateInstallation(
   return row;
 }
 
-/** Installations with this id or this exact name (names repeat across clients). */
-export function findInstallationIds(db: Queryable, by: { id: number } | { name: string }): number[] {
-  return db
-    .select({ id: installations.id })
-    .from(installations)
-    .where('id' in by ? eq(installations.id, by.id) : eq(installations.name, by.name))
-    .all()
-    .map((r) => r.id);
+/** An installation an external alert could belong to. */
+export interface AlertTarget {
+  id: number;
+  name: string;
+  clientName: string;
+  monitoringEnabled: boolean;
 }
 
-/** Monitored installations whose host (case aside) or IP is this address. */
-export function findMonitoredInstallationIdsByAddress(db: Queryable, address: string): number[] {
+/** Installations with this id, this exact name (names repeat across clients), or this host (case aside) or IP. */
+export function findAlertTargets(db: Queryable, by: { id: number } | { name: string } | { address: string }): AlertTarget[] {
+  const where =
+    'id' in by
+      ? eq(installations.id, by.id)
+      : 'name' in by
+        ? eq(installations.name, by.name)
+        : or(sql`lower(${installations.host}) = ${by.address.toLowerCase()}`, eq(installations.ip, by.address));
   return db
-    .select({ id: installations.id })
+    .select({ id: installations.id, name: installations.name, clientName: clients.name, monitoringEnabled: installations.monitoringEnabled })
     .from(installations)
-    .where(and(eq(installations.monitoringEnabled, true), or(sql`lower(${installations.host}) = ${address.toLowerCase()}`, eq(installations.ip, address))))
-    .all()
-    .map((r) => r.id);
+    .innerJoin(clients, eq(clients.id, installations.clientId))
+    .where(where)
+    .orderBy(asc(installations.id))
+    .all();
 }
 
 /** What a probe round reaches: every monitored installation with a host, an IP or a web address. */

@@ -12,6 +12,7 @@ export interface MonitoredInstallation {
   name: string;
   client: string;
   tz: string;
+  createdAt: Date;
   state: InstallationState | null;
 }
 
@@ -19,7 +20,7 @@ export function listMonitoredInstallations(db: DB): MonitoredInstallation[] {
   const rows = prepared(db, 'metrics.installations', (d) =>
     d.$client
       .prepare<[], unknown[]>(
-        `SELECT i.id, i.name, c.name, i.tz, ${stateColumnList('s')}
+        `SELECT i.id, i.name, c.name, i.tz, i.created_at, ${stateColumnList('s')}
          FROM installations i
          JOIN clients c ON c.id = i.client_id
          LEFT JOIN installation_state s ON s.installation_id = i.id
@@ -27,7 +28,14 @@ export function listMonitoredInstallations(db: DB): MonitoredInstallation[] {
       )
       .raw(true),
   ).all();
-  return rows.map((r) => ({ id: r[0] as number, name: r[1] as string, client: r[2] as string, tz: r[3] as string, state: stateFromValues(r, 4) }));
+  return rows.map((r) => ({
+    id: r[0] as number,
+    name: r[1] as string,
+    client: r[2] as string,
+    tz: r[3] as string,
+    createdAt: new Date(r[4] as number),
+    state: stateFromValues(r, 5),
+  }));
 }
 
 /** The latest outcome of every probe of every installation. */

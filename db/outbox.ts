@@ -73,6 +73,12 @@ export function nextDueAt(db: Queryable): Date | null {
   return row?.at == null ? null : new Date(row.at);
 }
 
+/** When the oldest message still waiting was written (null when nothing waits). */
+export function oldestPendingAt(db: Queryable): Date | null {
+  const row = db.select({ at: sql<number | null>`min(${outbox.createdAt})` }).from(outbox).where(eq(outbox.status, 'pending')).get();
+  return row?.at == null ? null : new Date(row.at);
+}
+
 export function pendingCount(db: Queryable): number {
   return db.select({ n: sql<number>`count(*)` }).from(outbox).where(eq(outbox.status, 'pending')).get()?.n ?? 0;
 }

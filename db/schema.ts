@@ -407,3 +407,26 @@ export const probeResults = sqliteTable(
   },
   (t) => [index('probe_results_at_idx').on(t.at), index('probe_results_installation_idx').on(t.installationId, t.probe, t.at)],
 );
+
+/**
+ * Alerts from Alertmanager that match no installation, or more than one: kept
+ * (one row per label set) so admins hear of each once and `dozor alerts
+ * unmatched` lists them all.
+ */
+export const unmatchedAlerts = sqliteTable(
+  'unmatched_alerts',
+  {
+    /** A hash of the alert's whole label set, as Alertmanager identifies alerts. */
+    fingerprint: text('fingerprint').primaryKey(),
+    alertname: text('alertname').notNull(),
+    labels: text('labels', { mode: 'json' }).$type<Record<string, string>>().notNull(),
+    /** `none`: no installation fits; `ambiguous`: several do (their ids in `candidates`). */
+    reason: text('reason', { enum: ['none', 'ambiguous'] }).notNull(),
+    candidates: text('candidates', { mode: 'json' }).$type<number[]>().notNull(),
+    status: text('status', { enum: ['firing', 'resolved'] }).notNull(),
+    firstSeenAt: timestamp('first_seen_at').notNull(),
+    lastSeenAt: timestamp('last_seen_at').notNull(),
+    count: integer('count').notNull().default(1),
+  },
+  (t) => [index('unmatched_alerts_seen_idx').on(t.lastSeenAt)],
+);

@@ -105,6 +105,11 @@ export class Dispatcher {
     }
   }
 
+  /** Messages sent and deliveries failed by the lanes since the dispatcher was made (for the metrics). */
+  deliveries(): DispatchSummary {
+    return { ...this.totals };
+  }
+
   start(): void {
     this.stopped = false;
     this.wake();

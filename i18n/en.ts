@@ -174,6 +174,7 @@ export const en: Catalogue = {
     webByIp: (workingUrl) => `Fails by name but works by IP: users can log in at ${workingUrl}`,
     webIpFails: (error) => `Fails by IP too: ${error}`,
     dns: (host, error) => `DNS: ${host} — ${error}`,
+    labels: (list) => `Labels: ${list}`,
     heldBack: (n) => `Alerts held back as consequences: ${n} (announced if they outlive it)`,
   },
   commonCause: (cause, n) => `🌐 Probable common cause: ${cause} — ${count('en', n, ['installation', 'installations'])} down at once`,
@@ -276,8 +277,11 @@ export const en: Catalogue = {
     usage: 'Usage: /mydigest on or /mydigest off.',
   },
   notices: {
-    alertmanagerUnmatched: (alertname, who) =>
-      `⚠️ Alertmanager: alert ${alertname} for “${who}” matches no installation. Add the label installation=<installation id> or record the installation’s host/IP.`,
+    alertsUnmatchedTitle: (n) => `⚠️ Alertmanager: ${count('en', n, ['alert', 'alerts'])} could not be tied to an installation`,
+    alertUnmatched: (alertname, who) => `• ${alertname} for “${who}”: no installation fits`,
+    alertAmbiguous: (alertname, who, candidates) => `• ${alertname} for “${who}”: several installations fit — ${candidates}`,
+    alertsUnmatchedMore: (n) => `…and ${n} more`,
+    alertsUnmatchedHint: 'Give the alert the label installation_id=<installation id>, or record the installation’s host/IP. The full list: dozor alerts unmatched',
     unnamedAlert: '(no name)',
   },
   subjects,

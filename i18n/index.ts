@@ -1,4 +1,5 @@
 import { InputError, NotFoundError, type ErrorCode, type ErrorParams } from '../core/errors.ts';
+import { externalAlertName } from '../core/external-alerts.ts';
 import { en } from './en.ts';
 import type { Lang } from './plural.ts';
 import { ru, type Catalogue, type KnownRuleId } from './ru.ts';
@@ -17,10 +18,10 @@ export function langOf(languageCode: string | null | undefined): Lang {
   return languageCode?.toLowerCase().startsWith('en') ? 'en' : 'ru';
 }
 
-/** A rule's title in a language; rules from outside (Alertmanager) keep their own name. */
+/** A rule's title in a language; alerts from outside (Alertmanager) keep their own name. */
 export function ruleTitle(lang: Lang, ruleId: string): string {
   const titles: Record<string, string> = texts(lang).rules;
-  return titles[ruleId] ?? ruleId;
+  return titles[ruleId] ?? externalAlertName(ruleId) ?? ruleId;
 }
 
 /** What went wrong, said in the person's language. */

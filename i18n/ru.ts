@@ -185,6 +185,7 @@ export const ru = {
     webByIp: (workingUrl: string) => `По имени не открывается, по IP работает: пользователям можно входить по адресу ${workingUrl}`,
     webIpFails: (error: string) => `По IP тоже не открывается: ${error}`,
     dns: (host: string, error: string) => `DNS: ${host} — ${error}`,
+    labels: (list: string) => `Метки: ${list}`,
     heldBack: (n: number) => `Придержано алертов-следствий: ${n} (придут, если переживут недоступность)`,
   },
   commonCause: (cause: string, n: number) => `🌐 Вероятная общая причина: ${cause} — ${count('ru', n, ['установка недоступна', 'установки недоступны', 'установок недоступны'])} одновременно`,
@@ -314,8 +315,11 @@ export const ru = {
   userName,
   fieldProblems,
   notices: {
-    alertmanagerUnmatched: (alertname: string, who: string) =>
-      `⚠️ Alertmanager: алерт ${alertname} для «${who}» не сопоставлен ни с одной установкой. Добавьте метку installation=<id установки> или укажите host/IP установки.`,
+    alertsUnmatchedTitle: (n: number) => `⚠️ Alertmanager: не удалось отнести к установке ${count('ru', n, ['оповещение', 'оповещения', 'оповещений'])}`,
+    alertUnmatched: (alertname: string, who: string) => `• ${alertname} для «${who}»: ни одна установка не подходит`,
+    alertAmbiguous: (alertname: string, who: string, candidates: string) => `• ${alertname} для «${who}»: подходит несколько установок — ${candidates}`,
+    alertsUnmatchedMore: (n: number) => `…и ещё ${n}`,
+    alertsUnmatchedHint: 'Добавьте оповещению метку installation_id=<id установки> или укажите установке её host/IP. Полный список: dozor alerts unmatched',
     unnamedAlert: '(без имени)',
   },
   errors: {

@@ -1,6 +1,6 @@
 import type { Resolution } from '../core/incidents.ts';
 import { recipientsFor, type AnnouncementKind } from '../core/routing.ts';
-import { isInhibited } from '../core/probe-rules.ts';
+import { INHIBITED_BY_ICMP, isInhibited } from '../core/probe-rules.ts';
 import type { Facts, Severity } from '../core/rules.ts';
 import { quietUntil } from '../core/quiet-hours.ts';
 import { findSilence, type Silence } from '../core/silences.ts';
@@ -82,8 +82,11 @@ export function holdReason(
 ): { silenceId: number } | { inhibitedBy: string } | null {
   const silence = findSilence(silences, { ...subject, ruleId: incident.ruleId }, now);
   if (silence) return { silenceId: silence.id };
-  const active = new Set(listActiveIncidents(db, incident.installationId).map((i) => i.ruleId));
-  if (isInhibited(incident.ruleId, active)) return { inhibitedBy: 'KodeksIcmp' };
+  // Only the few alerts that follow from a silent ping look at the others.
+  if (INHIBITED_BY_ICMP.includes(incident.ruleId)) {
+    const active = new Set(listActiveIncidents(db, incident.installationId).map((i) => i.ruleId));
+    if (isInhibited(incident.ruleId, active)) return { inhibitedBy: 'KodeksIcmp' };
+  }
   return null;
 }
 

@@ -46,7 +46,7 @@ export function intakeRoutes(deps: IntakeDeps): FastifyPluginAsync {
       done(null, body),
     );
 
-    scope.post('/api/v1/reports', { onRequest: authenticateAgent }, async (request, reply) => {
+    scope.post('/api/v1/reports', { onRequest: authenticateAgent, bodyLimit: MAX_REPORT_BYTES }, async (request, reply) => {
       const installation = request.installation as TokenOwner;
       const mediaType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
       const format = FORMATS[mediaType] as ReportFormat;

@@ -1,25 +1,51 @@
 import { eq } from 'drizzle-orm';
+import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildHttpServer } from '../app/http.ts';
-import { listIncidentsWithNames } from '../db/incidents.ts';
+import { renderAlert } from '../bot/render/alert.ts';
+import { runbookLink } from '../bot/redraw.ts';
+import { getIncidentViews, listIncidentsWithNames } from '../db/incidents.ts';
 import { outbox } from '../db/schema.ts';
+import { listUnmatchedAlerts } from '../db/unmatched-alerts.ts';
 import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
+import { ingestReport } from '../intake/ingest.ts';
+import { MAX_WEBHOOK_ALERTS } from '../intake/alertmanager.ts';
+import { parseReport } from '../intake/parse-report.ts';
+import { addClient } from '../registry/clients.ts';
+import { addInstallation, setMonitoring } from '../registry/installations.ts';
 import { addUser } from '../registry/users.ts';
-import { seedFleet, silentLogger, testClock, testDb, type TestDb } from './helpers.ts';
+import { seedFleet, testClock, testDb, type TestDb } from './helpers.ts';
 
 const TOKEN = 'alertmanager-shared-secret';
 
-function payload(status: 'firing' | 'resolved', labels: Record<string, string>, annotations: Record<string, string> = {}) {
+type AlertIn = { status?: 'firing' | 'resolved'; labels: Record<string, string>; annotations?: Record<string, string> };
+
+/** A webhook as Alertmanager 0.25 sends it (version 4). */
+function webhook(alerts: AlertIn[], status: 'firing' | 'resolved' = 'firing') {
   return {
     version: '4',
     status,
     receiver: 'dozor',
     groupLabels: {},
-    commonLabels: labels,
-    commonAnnotations: annotations,
+    commonLabels: {},
+    commonAnnotations: {},
     externalURL: 'http://alertmanager:9093',
-    alerts: [{ status, labels, annotations, startsAt: '2023-02-15T06:00:00Z', endsAt: '0001-01-01T00:00:00Z', generatorURL: '', fingerprint: 'abc' }],
+    truncatedAlerts: 0,
+    alerts: alerts.map((a) => ({
+      status: a.status ?? status,
+      labels: a.labels,
+      annotations: a.annotations ?? {},
+      startsAt: '2023-02-15T06:00:00Z',
+      endsAt: '0001-01-01T00:00:00Z',
+      generatorURL: 'http://prometheus:9090/graph',
+      // Alertmanager's own fingerprint; dozor computes its own from the labels, as Alertmanager does.
+      fingerprint: 'ignored',
+    })),
   };
+}
+
+function payload(status: 'firing' | 'resolved', labels: Record<string, string>, annotations: Record<string, string> = {}) {
+  return webhook([{ status, labels, annotations }], status);
 }
 
 describe('Alertmanager receiver', () => {
@@ -28,12 +54,16 @@ describe('Alertmanager receiver', () => {
   let url: string;
   let close: () => Promise<void>;
   let installationId: number;
+  let logLines: Record<string, unknown>[];
+  const ctx = () => ({ db: t.db, clock, actor: 'test' });
 
   beforeEach(async () => {
     t = testDb();
-    installationId = seedFleet({ db: t.db, clock, actor: 'test' }).installation.id;
-    addUser({ db: t.db, clock, actor: 'test' }, { telegramId: 3001, role: 'admin', name: 'Анна' });
-    const app = buildHttpServer({ db: t.db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, alertmanagerToken: TOKEN });
+    installationId = seedFleet(ctx()).installation.id;
+    addUser(ctx(), { telegramId: 3001, role: 'admin', name: 'Анна' });
+    logLines = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) });
+    const app = buildHttpServer({ db: t.db, clock, logger, settings: DEFAULT_INCIDENT_SETTINGS, alertmanagerToken: TOKEN });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
     close = () => app.close();
   });
@@ -44,40 +74,127 @@ describe('Alertmanager receiver', () => {
 
   const send = (body: unknown, token = TOKEN) =>
     fetch(`${url}/api/v1/alertmanager`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+  const open = () => listIncidentsWithNames(t.db, { includeResolved: false });
+  const noticesTo = (chatId: number) => t.db.select().from(outbox).where(eq(outbox.chatId, chatId)).all().filter((m) => m.kind === 'system.notice');
 
-  it('opens an incident for a firing alert, under its alert name, and closes it when resolved', async () => {
+  it('opens an incident for a firing alert, in a namespace of its own, and closes it when resolved', async () => {
     const firing = await send(payload('firing', { alertname: 'NodeDiskFull', instance: 'romashka.example.ru:9100', severity: 'critical' }, { summary: 'Диск заполнен на 98%' }));
     expect(firing.status).toBe(200);
     expect(await firing.json()).toMatchObject({ opened: 1, unmatched: 0 });
-    const [incident] = listIncidentsWithNames(t.db, { includeResolved: false });
-    expect(incident).toMatchObject({ ruleId: 'NodeDiskFull', severity: 'critical', installationId, details: { summary: 'Диск заполнен на 98%', source: 'alertmanager' } });
+    const [incident] = open();
+    expect(incident).toMatchObject({ ruleId: expect.stringMatching(/^am:NodeDiskFull:[0-9a-f]{16}$/), severity: 'critical', installationId, details: { summary: 'Диск заполнен на 98%', source: 'alertmanager' } });
     // A repeat of the firing alert changes nothing.
-    expect(await (await send(payload('firing', { alertname: 'NodeDiskFull', instance: 'romashka.example.ru:9100' }))).json()).toMatchObject({ opened: 0, unchanged: 1 });
-    const resolved = await send(payload('resolved', { alertname: 'NodeDiskFull', instance: 'romashka.example.ru:9100' }));
+    expect(await (await send(payload('firing', { alertname: 'NodeDiskFull', instance: 'romashka.example.ru:9100', severity: 'critical' }))).json()).toMatchObject({ opened: 0, unchanged: 1 });
+    const resolved = await send(payload('resolved', { alertname: 'NodeDiskFull', instance: 'romashka.example.ru:9100', severity: 'critical' }));
     expect(await resolved.json()).toMatchObject({ resolved: 1 });
-    expect(listIncidentsWithNames(t.db, { includeResolved: false })).toEqual([]);
+    expect(open()).toEqual([]);
   });
 
-  it('matches by the installation label, and by instance against the IP', async () => {
-    await send(payload('firing', { alertname: 'A', installation: String(installationId) }));
-    await send(payload('firing', { alertname: 'B', instance: '10.1.2.3' }));
-    expect(listIncidentsWithNames(t.db, { includeResolved: false }).map((i) => i.ruleId).sort()).toEqual(['A', 'B']);
+  it('keeps alerts of one name apart by their labels: three disks are three incidents that resolve one by one', async () => {
+    const disk = (letter: string, status: 'firing' | 'resolved' = 'firing'): AlertIn => ({
+      status,
+      labels: { alertname: 'WindowsDiskFull', instance: 'romashka.example.ru:9182', disk: `${letter}:` },
+      annotations: { summary: `Диск ${letter}: заполнен`, runbook_url: 'https://wiki.example.ru/runbooks/disk' },
+    });
+    expect(await (await send(webhook([disk('C'), disk('D'), disk('E')]))).json()).toMatchObject({ opened: 3 });
+    expect(open()).toHaveLength(3);
+    // D: comes back; C: and E: still fire.
+    expect(await (await send(webhook([disk('C'), disk('D', 'resolved'), disk('E')]))).json()).toMatchObject({ resolved: 1, unchanged: 2, opened: 0 });
+    expect(open().map((i) => i.details.labels)).toEqual([['disk=C:', 'instance=romashka.example.ru:9182'], ['disk=E:', 'instance=romashka.example.ru:9182']]);
+
+    // The message says which disk, in the alert's own words, with the alert's own runbook.
+    const [view] = getIncidentViews(t.db, [open()[0]!.id]);
+    const rendered = renderAlert(view!, { lang: 'ru', tz: 'Europe/Moscow', now: clock(), runbookUrl: runbookLink('https://dozor.example.ru/runbooks/') });
+    expect(rendered.text).toContain('WindowsDiskFull');
+    expect(rendered.text).toContain('Диск C: заполнен');
+    expect(rendered.text).toContain('Метки: disk=C:, instance=romashka.example.ru:9182');
+    expect(rendered.text).toContain('href="https://wiki.example.ru/runbooks/disk"');
+    expect(rendered.text).not.toContain('dozor.example.ru/runbooks');
   });
 
-  it('reports an alert that matches nothing to the admins, once', async () => {
-    const body = payload('firing', { alertname: 'NodeDown', instance: 'unknown.example:9100' });
-    expect(await (await send(body)).json()).toMatchObject({ unmatched: 1 });
-    await send(body);
-    const notices = t.db.select().from(outbox).where(eq(outbox.chatId, 3001)).all();
-    expect(notices).toHaveLength(1);
-    expect(String(notices[0]!.payload.text)).toContain('NodeDown');
-    expect(String(notices[0]!.payload.text)).toContain('unknown.example:9100');
+  it('never touches dozor\'s own rules: an external alert of the same name opens and resolves only itself', async () => {
+    const fleet = { id: installationId, tz: 'Europe/Moscow' };
+    ingestReport(t.db, DEFAULT_INCIDENT_SETTINGS, fleet, parseReport(Buffer.from('<report id="r1"><service state="stopped"/></report>'), 'xml', { tz: 'Europe/Moscow' }), clock());
+    expect(open().map((i) => i.ruleId)).toEqual(['KodeksServiceDown']);
+    await send(payload('firing', { alertname: 'KodeksServiceDown', installation_id: String(installationId) }));
+    await send(payload('resolved', { alertname: 'KodeksServiceDown', installation_id: String(installationId) }));
+    // The agent still says the service is stopped: dozor's incident stays open.
+    expect(open().map((i) => i.ruleId)).toEqual(['KodeksServiceDown']);
+    // An external alert without a link gets none (no dead link to a runbook dozor does not have).
+    await send(payload('firing', { alertname: 'KodeksServiceDown', installation_id: String(installationId) }));
+    const external = open().find((i) => i.ruleId.startsWith('am:'))!;
+    const [view] = getIncidentViews(t.db, [external.id]);
+    expect(renderAlert(view!, { lang: 'ru', tz: 'Europe/Moscow', now: clock(), runbookUrl: runbookLink('https://dozor.example.ru/runbooks/') }).text).not.toContain('href=');
   });
 
-  it('refuses a wrong token and a malformed payload', async () => {
+  it('matches by installation_id, by the installation label and by instance against the IP; an ambiguous name is reported as ambiguous; monitoring off opens nothing', async () => {
+    await send(payload('firing', { alertname: 'ById', installation_id: String(installationId) }));
+    await send(payload('firing', { alertname: 'ByLabel', installation: String(installationId) }));
+    await send(payload('firing', { alertname: 'ByIp', instance: '10.1.2.3' }));
+    expect(open().map((i) => i.details.alertname).sort()).toEqual(['ById', 'ByIp', 'ByLabel']);
+
+    // A second client with an installation of the same name.
+    const other = addClient(ctx(), { name: 'АО «Вектор»' });
+    const twin = addInstallation(ctx(), { client: String(other.id), name: 'Сервер офиса', kind: 'local' }).installation;
+    const ambiguous = await send(payload('firing', { alertname: 'ByName', installation: 'Сервер офиса' }));
+    expect(await ambiguous.json()).toMatchObject({ ambiguous: 1, unmatched: 0, opened: 0 });
+    const [notice] = noticesTo(3001);
+    expect(String(notice!.payload.text)).toContain('подходит несколько установок');
+    expect(String(notice!.payload.text)).toContain(`ООО «Ромашка» / Сервер офиса (id ${installationId})`);
+    expect(String(notice!.payload.text)).toContain(`АО «Вектор» / Сервер офиса (id ${twin.id})`);
+    expect(listUnmatchedAlerts(t.db)).toEqual([expect.objectContaining({ alertname: 'ByName', reason: 'ambiguous', candidates: [installationId, twin.id] })]);
+
+    setMonitoring(ctx(), twin.id, false);
+    setMonitoring(ctx(), installationId, false);
+    expect(await (await send(payload('firing', { alertname: 'Quiet', installation_id: String(installationId) }))).json()).toMatchObject({ ignored: 1, opened: 0 });
+    expect(open()).toEqual([]);
+  });
+
+  it('sums up unmatched alerts: 330 in one webhook are one message to each admin, and each is listed', async () => {
+    addUser(ctx(), { telegramId: 3002, role: 'admin', name: 'Борис' });
+    const alerts = Array.from({ length: 330 }, (_, i) => ({ labels: { alertname: `NodeDown${i}`, instance: `unknown-${i}.example:9100` } }));
+    expect(await (await send(webhook(alerts))).json()).toMatchObject({ received: 330, unmatched: 330 });
+    for (const admin of [3001, 3002]) {
+      const notices = noticesTo(admin);
+      expect(notices).toHaveLength(1);
+      expect(String(notices[0]!.payload.text)).toContain('330 оповещений');
+      expect(String(notices[0]!.payload.text)).toContain('NodeDown0');
+      expect(String(notices[0]!.payload.text)).toContain('…и ещё 325');
+    }
+    expect(listUnmatchedAlerts(t.db)).toHaveLength(330);
+    // The same alerts again: nobody is told twice.
+    await send(webhook(alerts));
+    expect(noticesTo(3001)).toHaveLength(1);
+  });
+
+  it('takes a large webhook whole, and refuses one over its limits saying which limit and what to set', async () => {
+    const many = Array.from({ length: 1500 }, (_, i) => ({ labels: { alertname: 'Probe', installation_id: String(installationId), target: `t${i}` } }));
+    expect(await (await send(webhook(many))).json()).toMatchObject({ received: 1500, opened: 1500 });
+    const tooMany = Array.from({ length: MAX_WEBHOOK_ALERTS + 1 }, (_, i) => ({ labels: { alertname: 'X', n: String(i) } }));
+    const refused = await send(webhook(tooMany));
+    expect(refused.status).toBe(413);
+    expect(((await refused.json()) as { error: string }).error).toMatch(/at most 10000 .* set max_alerts/);
+    const huge = await fetch(`${url}/api/v1/alertmanager`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({ alerts: [], padding: 'x'.repeat(33 * 1024 * 1024) }),
+    });
+    expect(huge.status).toBe(413);
+    expect(((await huge.json()) as { error: string }).error).toMatch(/larger than 32 MiB/);
+  });
+
+  it('refuses a wrong token and a malformed payload, and logs one line for every webhook', async () => {
     expect((await send(payload('firing', { alertname: 'X' }), 'wrong-token-of-some-length')).status).toBe(401);
     const bad = await send({ alerts: [{ status: 'burning', labels: {} }] });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: string }).error).toMatch(/alerts.0.status/);
+    await send(payload('firing', { alertname: 'Fine', installation_id: String(installationId) }));
+    const lines = logLines.filter((l) => String(l.msg).startsWith('alertmanager webhook'));
+    expect(lines.map((l) => [l.msg, l.status ?? null])).toEqual([
+      ['alertmanager webhook refused', 401],
+      ['alertmanager webhook refused', 400],
+      ['alertmanager webhook', null],
+    ]);
+    expect(lines[2]).toMatchObject({ received: 1, opened: 1 });
   });
 });

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTelegram } from '../bot/runtime.ts';
 import { systemClock } from '../core/clock.ts';
 import { closeDb, openDb } from '../db/open.ts';
+import { enqueue, NOTICE } from '../db/outbox.ts';
 import { TelegramStandIn } from '../tools/standin/telegram.ts';
 import { postReport, seedFleet, tempDir, testDb } from './helpers.ts';
 import { startServiceProcess } from './process-helpers.ts';
@@ -82,6 +83,29 @@ describe('Telegram unreachable', () => {
       await again.stop();
     }
     expect(standIn.sentTo(1001).filter((m) => m.text.includes('Ключ SenseLock потерян'))).toHaveLength(1);
+  }, 40_000);
+
+  it('delivers a critical alert for an idle chat within 2 s while an admin\'s chat drains 500 notices at one a second', async () => {
+    const db = openDb(database);
+    try {
+      for (let n = 1; n <= 500; n++) enqueue(db, { kind: NOTICE, chatId: 3001, incidentId: null, payload: { text: `Уведомление ${n}` } }, new Date());
+    } finally {
+      closeDb(db);
+    }
+    const service = await startServiceProcess({ DATABASE_PATH: database, BOT_TOKEN: standIn.token, TELEGRAM_API_ROOT: standIn.url });
+    try {
+      await until(() => standIn.sentTo(3001).length >= 3, 'the backlog draining');
+      const reported = Date.now();
+      expect((await postReport(service.url, '<report id="busy1"><senselock state="absent"/></report>', { token })).status).toBe(202);
+      await standIn.waitFor((e) => e.type === 'sent' && e.message.chatId === 1001 && e.message.text.includes('Ключ SenseLock'));
+      expect(Date.now() - reported).toBeLessThan(2000);
+      expect(standIn.sentTo(3001).length).toBeLessThan(20);
+      // The backlog keeps its order.
+      const backlog = standIn.sentTo(3001).map((m) => Number(/Уведомление (\d+)/.exec(m.text)?.[1]));
+      expect(backlog).toEqual(backlog.map((_, i) => i + 1));
+    } finally {
+      await service.stop();
+    }
   }, 40_000);
 
   it('keeps trying for as long as it runs, says so in its health, and answers again once Telegram is back', async () => {

@@ -1,4 +1,5 @@
 import { InlineKeyboard } from 'grammy';
+import { isExternalRule } from '../../core/external-alerts.ts';
 import type { IncidentView } from '../../db/incidents.ts';
 import { escapeHtml, fitMessage } from '../html.ts';
 import { formatDateTime, formatSpan, formatTime, zoneLabel, type Lang } from '../../i18n/format.ts';
@@ -43,7 +44,9 @@ export function renderAlert(view: IncidentView, options: RenderOptions, heading?
     ...renderFacts(incident.ruleId, incident.details, lang, tz, options.now),
   ];
   if (view.heldBack > 0) lines.push(escapeHtml(t.facts.heldBack(view.heldBack)));
-  const runbook = options.runbookUrl(incident.ruleId);
+  // An alert from outside links to its own runbook, if it named one; dozor's rules to theirs.
+  const own = incident.details.runbookUrl;
+  const runbook = isExternalRule(incident.ruleId) ? (typeof own === 'string' ? own : null) : options.runbookUrl(incident.ruleId);
   if (runbook) lines.push(`📖 <a href="${escapeHtml(runbook)}">${t.runbook}</a>`);
   const state = stateLine(view, options);
   if (state) lines.push('', state);

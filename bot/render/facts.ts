@@ -50,8 +50,19 @@ export function renderFacts(ruleId: string, facts: Facts, lang: Lang, tz: string
     case 'KodeksDns':
       return [escapeHtml(f.dns(str('host') ?? '?', str('error') ?? '?'))];
     default:
+      if (facts.source === 'alertmanager') return externalFacts(facts, lang);
       return Object.entries(facts)
         .filter(([key, value]) => value !== null && value !== '' && !key.startsWith('commonCause'))
         .map(([key, value]) => `${escapeHtml(key)}: ${escapeHtml(Array.isArray(value) ? value.join(', ') : String(value))}`);
   }
+}
+
+/** An alert from Alertmanager: its summary and description as written, and the labels that set it apart from others of its name. */
+function externalFacts(facts: Facts, lang: Lang): string[] {
+  const lines: string[] = [];
+  if (typeof facts.summary === 'string' && facts.summary) lines.push(`<b>${escapeHtml(facts.summary)}</b>`);
+  if (typeof facts.description === 'string' && facts.description) lines.push(escapeHtml(facts.description));
+  const labels = Array.isArray(facts.labels) ? facts.labels : [];
+  if (labels.length > 0) lines.push(escapeHtml(texts(lang).facts.labels(labels.join(', '))));
+  return lines;
 }

@@ -7,6 +7,7 @@ import { RULES, type ThresholdKind } from '../../core/rules.ts';
 import { getIncident, listIncidentEvents, listIncidentsWithNames, type IncidentListRow } from '../../db/incidents.ts';
 import { getPolicy, listPolicies } from '../../db/policies.ts';
 import { listActiveSilences } from '../../db/silences.ts';
+import { listUnmatchedAlerts } from '../../db/unmatched-alerts.ts';
 import { acknowledge, resolveByHand } from '../../registry/incidents.ts';
 import { ruleTitle } from '../../i18n/index.ts';
 import { RETRY_FAILED_MS, runSweep } from '../../jobs/sweep.ts';
@@ -174,6 +175,35 @@ export function registerIncidentCommands(program: Command): void {
       run((ctx, { json, args }) => {
         const removed = removeSilence(ctx, parseId(args[0]!, 'silence'));
         emit(json, { id: removed.id, endsAt: removed.endsAt }, () => `Silence ${removed.id} ended.`);
+      }),
+    );
+
+  const alerts = program.command('alerts').description('alerts from Alertmanager');
+  alerts
+    .command('unmatched')
+    .description('alerts that fit no installation, or several: what to label or register (latest first)')
+    .option('--all', 'include those Alertmanager has since resolved', false)
+    .action(
+      run<{ all: boolean }>((ctx, { json, opts, config }) => {
+        const rows = listUnmatchedAlerts(ctx.db, { all: opts.all });
+        emit(json, rows, () =>
+          rows.length === 0
+            ? 'No unmatched alerts.'
+            : table(
+                ['ALERT', 'LABELS', 'WHY', 'STATUS', 'LAST SEEN', 'TIMES'],
+                rows.map((r) => [
+                  r.alertname || '(no name)',
+                  Object.entries(r.labels)
+                    .filter(([name]) => name !== 'alertname')
+                    .map(([name, value]) => `${name}=${value}`)
+                    .join(' '),
+                  r.reason === 'ambiguous' ? `fits installations ${r.candidates.join(', ')}` : 'fits no installation',
+                  r.status,
+                  formatTime(r.lastSeenAt, config.DISPLAY_TZ),
+                  r.count,
+                ]),
+              ),
+        );
       }),
     );
 

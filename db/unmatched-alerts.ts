@@ -1,0 +1,36 @@
+import { desc, eq, sql } from 'drizzle-orm';
+import type { Queryable } from './open.ts';
+import { unmatchedAlerts } from './schema.ts';
+
+export type UnmatchedAlert = typeof unmatchedAlerts.$inferSelect;
+
+/**
+ * Note an alert no installation takes (or several would). Returns true the
+ * first time its label set is seen: that is when admins are told.
+ */
+export function noteUnmatchedAlert(
+  db: Queryable,
+  alert: { fingerprint: string; alertname: string; labels: Record<string, string>; reason: 'none' | 'ambiguous'; candidates: number[]; status: 'firing' | 'resolved' },
+  at: Date,
+): boolean {
+  const inserted = db
+    .insert(unmatchedAlerts)
+    .values({ ...alert, firstSeenAt: at, lastSeenAt: at, count: 1 })
+    .onConflictDoUpdate({
+      target: unmatchedAlerts.fingerprint,
+      set: { status: alert.status, reason: alert.reason, candidates: alert.candidates, lastSeenAt: at, count: sql`${unmatchedAlerts.count} + 1` },
+    })
+    .returning({ count: unmatchedAlerts.count })
+    .get();
+  return inserted?.count === 1;
+}
+
+/** Unmatched alerts, latest first; by default only those still firing. */
+export function listUnmatchedAlerts(db: Queryable, options: { all?: boolean } = {}): UnmatchedAlert[] {
+  return db
+    .select()
+    .from(unmatchedAlerts)
+    .where(options.all ? undefined : eq(unmatchedAlerts.status, 'firing'))
+    .orderBy(desc(unmatchedAlerts.lastSeenAt))
+    .all();
+}
