@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeDb, openDb } from '../db/open.ts';
+import { noteUnmatchedAlert } from '../db/unmatched-alerts.ts';
 import { postReport, startIntake, tempDir } from './helpers.ts';
 import { dozor, dozorJson } from './cli-helpers.ts';
 
@@ -25,6 +26,19 @@ describe('dozor command line: checks, incidents, silences, policies', () => {
       await intake.close();
       closeDb(db);
     }
+  });
+
+  it('lists the alerts from Alertmanager that fit no installation', () => {
+    expect(dozor(database, 'alerts', 'unmatched').stdout).toContain('No unmatched alerts.');
+    const db = openDb(database);
+    try {
+      noteUnmatchedAlert(db, { fingerprint: 'f1', alertname: 'NodeDown', labels: { alertname: 'NodeDown', instance: 'x.example:9100' }, reason: 'none', candidates: [], status: 'firing' }, new Date());
+    } finally {
+      closeDb(db);
+    }
+    const listed = dozor(database, 'alerts', 'unmatched');
+    expect(listed.stdout).toMatch(/NodeDown\s+instance=x\.example:9100\s+fits no installation\s+firing/);
+    expect(dozorJson<{ alertname: string }[]>(database, 'alerts', 'unmatched').map((a) => a.alertname)).toEqual(['NodeDown']);
   });
 
   it('lists the rule catalogue', () => {
