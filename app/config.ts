@@ -149,6 +149,9 @@ export const MISSING_BOT_TOKEN = [
   '  BOT_TOKEN=123456789:AAH...',
 ].join('\n');
 
+/** Variables whose values are secrets. */
+const SECRETS = new Set(['BOT_TOKEN', 'METRICS_TOKEN', 'ALERTMANAGER_TOKEN', 'WEBHOOK_SECRET']);
+
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
@@ -161,7 +164,9 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   const lines = result.error.issues.map((issue) => {
     const name = String(issue.path[0]);
     const value = env[name];
-    return `  ${name}: ${issue.message}${value === undefined ? '' : ` (got ${JSON.stringify(value)})`}`;
+    // A secret's value is never repeated back: the message may end up in a log or on a screen.
+    const shown = value === undefined ? '' : SECRETS.has(name) ? ` (its value is not shown: it is a secret)` : ` (got ${JSON.stringify(value)})`;
+    return `  ${name}: ${issue.message}${shown}`;
   });
   throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
 }

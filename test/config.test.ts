@@ -80,6 +80,19 @@ describe('configuration', () => {
     }
   });
 
+  it('never repeats a secret\'s value, only what is wrong with it', () => {
+    const secrets = { BOT_TOKEN: 'secret-bot-token-value', METRICS_TOKEN: 'short', ALERTMANAGER_TOKEN: 'tiny', WEBHOOK_SECRET: 'has spaces in it' };
+    let message = '';
+    try {
+      parseConfig(secrets);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    for (const name of Object.keys(secrets)) expect(message).toContain(`${name}: `);
+    for (const value of Object.values(secrets)) expect(message).not.toContain(value);
+    expect(message).toContain('its value is not shown: it is a secret');
+  });
+
   it('rejects a port out of range', () => {
     expect(() => parseConfig({ HTTP_PORT: '70000' })).toThrowError(/HTTP_PORT: expected a port number 0-65535/);
   });

@@ -85,6 +85,26 @@ describe('Telegram unreachable', () => {
     expect(standIn.sentTo(1001).filter((m) => m.text.includes('Ключ SenseLock потерян'))).toHaveLength(1);
   }, 40_000);
 
+  it('never writes the bot token anywhere while every call to Telegram fails', async () => {
+    // A port nothing listens on: every call is refused, and every failure is logged with its cause.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as { port: number };
+    await new Promise((resolve) => probe.close(resolve));
+    const service = await startServiceProcess({ DATABASE_PATH: database, BOT_TOKEN: standIn.token, TELEGRAM_API_ROOT: `http://127.0.0.1:${port}`, OUTBOX_RETRY_BASE: '1s' });
+    try {
+      await postReport(service.url, '<report id="leak1"><kit assembled="false"/></report>', { token });
+      await until(() => service.log.some((line) => line.includes('delivery failed, will retry')), 'a failed delivery in the log');
+      await until(() => service.log.filter((line) => line.includes('cannot reach Telegram')).length >= 2, 'failed calls to Telegram in the log');
+    } finally {
+      expect(await service.stop()).toBe(0);
+    }
+    const everything = `${service.log.join('\n')}\n${service.stderr()}`;
+    expect(everything).toContain('ECONNREFUSED');
+    expect(everything).not.toContain(standIn.token.split(':')[1]!);
+    expect(service.stderr()).toBe('');
+  }, 40_000);
+
   it('delivers a critical alert for an idle chat within 2 s while an admin\'s chat drains 500 notices at one a second', async () => {
     const db = openDb(database);
     try {
