@@ -3,9 +3,10 @@ import { fileURLToPath } from 'node:url';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { TelegramHealth } from '../bot/runtime.ts';
 import { pingDatabase } from '../db/open.ts';
+import { writeHealth } from '../db/transaction.ts';
 import type { Logger } from './logger.ts';
 import { intakeRoutes, MAX_REPORT_BYTES, type IntakeDeps } from '../intake/routes.ts';
-import { isStorageUnavailable } from '../intake/storage-errors.ts';
+import { isStorageUnavailable } from '../db/storage-errors.ts';
 import { alertmanagerRoutes } from '../intake/alertmanager.ts';
 import type { Registry } from 'prom-client';
 
@@ -57,11 +58,16 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     const telegram = deps.telegramHealth?.();
     try {
       pingDatabase(db);
-      return { status: 'ok', ...(telegram ? { telegram } : {}) };
     } catch (err) {
       logger.error({ err }, 'health check: database does not answer');
-      return reply.code(503).send({ status: 'unavailable', ...(telegram ? { telegram } : {}) });
+      return reply.code(503).send({ status: 'unavailable', reason: 'the database does not answer', ...(telegram ? { telegram } : {}) });
     }
+    // Reading works on a full disk; what counts is whether the last write went through.
+    const writes = writeHealth(db);
+    if (!writes.ok) {
+      return reply.code(503).send({ status: 'unavailable', reason: `writes fail (${writes.lastError}) since ${writes.failingSince?.toISOString()}`, ...(telegram ? { telegram } : {}) });
+    }
+    return { status: 'ok', ...(telegram ? { telegram } : {}) };
   });
 
   app.get<{ Params: { file: string } }>('/runbooks/:file', async (request, reply) => {

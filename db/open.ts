@@ -23,6 +23,8 @@ export function openDb(path: string, options: { busyTimeoutMs?: number } = {}): 
   try {
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
+    // After a checkpoint resets the log, SQLite truncates the file to this size (the checkpoint thread resets it often).
+    sqlite.pragma(`journal_size_limit = ${16 * 1024 * 1024}`);
     sqlite.pragma('foreign_keys = ON');
     // The CLI and the service share the file; wait for the other's write instead of failing at once.
     sqlite.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);

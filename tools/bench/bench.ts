@@ -132,7 +132,17 @@ for (const size of SIZES) {
   const url = await firstLine(service);
   const tokens = Math.min(size, 5000);
   await load(url, tokens, 2); // warm-up
+  // The write-ahead log's size, sampled through the run: it must stay bounded under steady load.
+  let walPeak = 0;
+  const walSampler = setInterval(() => {
+    try {
+      walPeak = Math.max(walPeak, statSync(`${database}-wal`).size);
+    } catch {
+      // No log at this instant (just truncated).
+    }
+  }, 100);
   const intake = await load(url, tokens, LOAD_SECONDS);
+  clearInterval(walSampler);
   const rss = rssMb(service.pid!);
   service.kill('SIGTERM');
   await new Promise((resolve) => service.once('exit', resolve));
@@ -199,6 +209,7 @@ for (const size of SIZES) {
     digestMs: Number(digest.ms.toFixed(1)),
     digestLeadInstallations: leadInstallations,
     serviceRssMb: Math.round(rss),
+    walPeakMb: Number((walPeak / 1024 / 1024).toFixed(1)),
   };
   results.push(row);
   process.stdout.write(`${JSON.stringify(row)}\n`);
@@ -255,11 +266,11 @@ process.stdout.write(`${JSON.stringify(history)}\n`);
 const pass = (ok: boolean) => (ok ? 'ok' : 'MISSED');
 const lines = [
   '',
-  `| installations | intake req/s | p50 ms | p99 ms | vs bare | sweep, all due ms | longest stall in it ms | sweep, scheduled ms | /status ms | digest ms (lead's installations) | service RSS MB |`,
-  `| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`,
+  `| installations | intake req/s | p50 ms | p99 ms | vs bare | sweep, all due ms | longest stall in it ms | sweep, scheduled ms | /status ms | digest ms (lead's installations) | service RSS MB | WAL peak MB |`,
+  `| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`,
   ...results.map(
     (r) =>
-      `| ${r.installations} | ${r.intakeRps} | ${r.intakeP50Ms} | ${r.intakeP99Ms} | ${r.intakeRatio} | ${r.sweepAllDueMs} | ${r.sweepLongestStallMs} | ${r.sweepIdleMs} | ${r.statusMs} | ${r.digestMs} (${r.digestLeadInstallations}) | ${r.serviceRssMb} |`,
+      `| ${r.installations} | ${r.intakeRps} | ${r.intakeP50Ms} | ${r.intakeP99Ms} | ${r.intakeRatio} | ${r.sweepAllDueMs} | ${r.sweepLongestStallMs} | ${r.sweepIdleMs} | ${r.statusMs} | ${r.digestMs} (${r.digestLeadInstallations}) | ${r.serviceRssMb} | ${r.walPeakMb} |`,
   ),
   '',
   `bare endpoint: ${Math.round(bareResult.requestsPerSecond)} req/s; floor (token, XML, one stored row): ${Math.round(floorResult.requestsPerSecond)} req/s, ${floorRatio} of bare`,
