@@ -14,6 +14,8 @@ import type { IncidentSettings } from '../incidents/settings.ts';
 /** The catalogue's rules are judged here; incidents from other sources (probes, Alertmanager) are left alone. */
 const CATALOGUE = new Set<string>(RULE_IDS);
 const TIME_RULES = new Set<string>(TIME_BASED_RULES.map((r) => r.id));
+/** How soon an installation whose time-based rule holds while they are paused is looked at again. */
+const RECHECK_WHILE_PAUSED_MS = 60_000;
 /** While the clock is not to be trusted, time-based rules neither open nor resolve anything. */
 const CATALOGUE_WITHOUT_TIME = new Set<string>(RULE_IDS.filter((id) => !TIME_RULES.has(id)));
 
@@ -128,7 +130,12 @@ export function applyEvaluation(
   }
   for (const incident of resolve) outcome.resolved.push(resolveIncident(db, incident.id, 'system', 'cleared', now));
   const stored = scheduled.nextCheckAt?.getTime() ?? null;
-  const next = evaluation.recheckAt?.getTime() ?? null;
+  let next = evaluation.recheckAt?.getTime() ?? null;
+  if (suspended && [...evaluation.firing.keys()].some((ruleId) => TIME_RULES.has(ruleId))) {
+    // A time-based rule holds but may not act while the clock is not trusted: look again soon, so it is judged once that ends.
+    const soon = now.getTime() + RECHECK_WHILE_PAUSED_MS;
+    next = next === null ? soon : Math.min(next, soon);
+  }
   // A request to judge every rule is answered now, so the schedule row is rewritten whatever the deadline.
   const write = scheduled.allRules || (deadlines === 'exact' ? stored !== next : next !== null && (stored === null || next < stored));
   if (write) {

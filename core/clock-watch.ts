@@ -16,9 +16,17 @@ export const GAP_MS = 10 * 60_000;
 export const GRACE_MS = 15 * 60_000;
 /** Agents' clocks this far from ours, by the median, means ours is wrong. */
 export const SKEW_LIMIT_MS = 60 * 60_000;
+/** The median is taken over installations heard from within this long: one vote each, their latest. */
+export const SKEW_WINDOW_MS = 2 * 60 * 60_000;
+/** Fewer installations than this heard from lately say nothing about our clock. */
+export const SKEW_MIN_INSTALLATIONS = 5;
+/** Installations remembered at most (the longest silent are forgotten first). */
+const SKEW_MAX_INSTALLATIONS = 10_000;
 
 export class ClockWatch {
-  private readonly skews: number[] = [];
+  /** Each installation's latest skew, and when (our clock) it was seen; oldest first. */
+  private readonly skews = new Map<number, { skew: number; at: number }>();
+  private lastObservedAt = 0;
   /** The latest spell when nobody was listening. */
   blind: BlindSpell | null = null;
   /** Until when time-based rules wait after a gap. */
@@ -26,8 +34,6 @@ export class ClockWatch {
   /** When the service last did anything (a sweep, a report), in ms, to notice the next gap. */
   lastSweepAt: number | null = null;
 
-  /** A short window, so the verdict follows the clock back soon after it is corrected. */
-  constructor(private readonly sampleSize = 21) {}
 
   /**
    * Called by every sweep and every report: a gap since the previous one
@@ -54,25 +60,39 @@ export class ClockWatch {
 
   /** Whether time-based rules must not open incidents now. */
   timeRulesSuspended(now: number): boolean {
-    return now < this.graceUntil || this.suspect();
+    return now < this.graceUntil || this.suspect(now);
   }
 
-  /** A report arrived at `receivedAt` that the agent says it made at `generatedAt`. */
-  observe(receivedAt: Date, generatedAt: Date | null): void {
+  /**
+   * A report from an installation arrived at `receivedAt` that its agent says
+   * it made at `generatedAt`. Each installation counts once, with its latest
+   * report: one agent with a wrong clock, however often it reports, is one vote.
+   */
+  observe(installationId: number, receivedAt: Date, generatedAt: Date | null): void {
     if (!generatedAt) return;
-    this.skews.push(receivedAt.getTime() - generatedAt.getTime());
-    if (this.skews.length > this.sampleSize) this.skews.shift();
+    const at = receivedAt.getTime();
+    this.lastObservedAt = at;
+    this.skews.delete(installationId);
+    this.skews.set(installationId, { skew: at - generatedAt.getTime(), at });
+    if (this.skews.size > SKEW_MAX_INSTALLATIONS) this.skews.delete(this.skews.keys().next().value!);
   }
 
-  /** The median difference between our clock and the agents' (positive: ours is ahead), or null without enough reports. */
-  medianSkew(): number | null {
-    if (this.skews.length < 5) return null;
-    const sorted = [...this.skews].sort((a, b) => a - b);
-    return sorted[Math.floor(sorted.length / 2)]!;
+  /**
+   * The median difference between our clock and the agents' (positive: ours is
+   * ahead) over the installations heard from in the last two hours, or null
+   * when fewer than five were. What was seen "after" now (before the clock went
+   * back) does not count.
+   */
+  medianSkew(now = this.lastObservedAt): number | null {
+    const recent: number[] = [];
+    for (const { skew, at } of this.skews.values()) if (at <= now && at >= now - SKEW_WINDOW_MS) recent.push(skew);
+    if (recent.length < SKEW_MIN_INSTALLATIONS) return null;
+    recent.sort((a, b) => a - b);
+    return recent[Math.floor(recent.length / 2)]!;
   }
 
-  suspect(): boolean {
-    const skew = this.medianSkew();
+  suspect(now?: number): boolean {
+    const skew = this.medianSkew(now);
     return skew !== null && Math.abs(skew) > SKEW_LIMIT_MS;
   }
 }

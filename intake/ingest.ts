@@ -49,7 +49,7 @@ export function ingestInTransaction(
   const previous = getState(db, installationId);
   const next = applyReport(previous, report, receivedAt);
   saveState(db, installationId, next);
-  settings.clockWatch?.observe(receivedAt, report.generatedAt);
+  settings.clockWatch?.observe(installationId, receivedAt, report.generatedAt);
   const { licenseExhausted, licensePeak, licenseLimit } = report.facts;
   if (licenseExhausted !== undefined || licensePeak !== undefined || licenseLimit !== undefined) {
     recordLicenseDay(db, {

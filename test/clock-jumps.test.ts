@@ -93,6 +93,46 @@ describe('the server clock jumping', () => {
     expect(open()).toEqual([]);
   });
 
+  it('lets no single installation\'s clock pause the fleet, however often it reports', async () => {
+    // One agent's clock is three days behind and it reports every minute; the other four are right.
+    const wrong = tokens[0]!;
+    for (let m = 0; m < 60; m++) {
+      clock.advance(MINUTE);
+      realTime += MINUTE;
+      await postReport(intake.url, `<report id="w${++seq}" generated-at="${new Date(realTime - 3 * DAY).toISOString()}"/>`, { token: wrong });
+      if (m % 5 === 0) {
+        for (const token of tokens.slice(1)) {
+          await postReport(intake.url, `<report id="r${++seq}" generated-at="${new Date(realTime).toISOString()}"/>`, { token });
+        }
+      }
+      sweep();
+    }
+    expect(settings.clockWatch!.medianSkew()).toBeLessThan(MINUTE);
+    expect(settings.clockWatch!.suspect()).toBe(false);
+  });
+
+  it('judges a deadline that passed while the rules were paused as soon as they resume', async () => {
+    // The service was down for 20 minutes: a grace period of 15 minutes follows, time-based rules paused.
+    clock.advance(20 * MINUTE);
+    realTime += 20 * MINUTE;
+    sweep();
+    expect(settings.clockWatch!.timeRulesSuspended(clock().getTime())).toBe(true);
+    // One installation's report deadline has passed (its last report was two days and a half-hour ago, the downtime not counted).
+    t.db.$client.prepare('UPDATE installation_state SET last_received_at = ? WHERE installation_id = 1').run(clock().getTime() - 2 * DAY - 30 * MINUTE);
+    t.db.$client.prepare('UPDATE check_schedule SET due_at = ? WHERE installation_id = 1').run(clock().getTime());
+    tokens = tokens.slice(1);
+    for (let m = 0; m < 10; m++) {
+      clock.advance(MINUTE);
+      realTime += MINUTE;
+      sweep();
+    }
+    expect(open()).toEqual([]);
+    // Still scheduled: not forgotten while paused.
+    expect(t.db.$client.prepare('SELECT count(*) FROM check_schedule WHERE installation_id = 1').pluck().get()).toBe(1);
+    await live(10); // the grace ends
+    expect(open().map((i) => [i.installationId, i.ruleId])).toEqual([[1, 'KodeksXmlMissing']]);
+  });
+
   it('neither misses nor doubles a digest across jumps', () => {
     const deps = { db: t.db, cron: '0 9 * * *', tz: 'Europe/Moscow', compose: composeDigestForTelegram(t.db, { tz: 'Europe/Moscow', salesMinDays: 3 }), maxDelayMs: 6 * HOUR };
     clock.set('2023-02-16T05:50:00Z'); // 08:50 Moscow
