@@ -31,8 +31,14 @@ export interface ReportFacts {
 }
 
 export interface AgentReport {
-  /** The agent's own id for this report; repeated ids are the same report. */
+  /**
+   * The agent's own id for this report. The same id with the same content is
+   * a repeat (an agent retrying); with other content it is a new report. A
+   * report without an id counts every time it arrives.
+   */
   reportId: string;
+  /** A hash of the report as it arrived: with the id, what tells a repeat from a new report. */
+  contentHash: string;
   /** Format version the agent declared (1 today; newer agents are read as far as we understand them). */
   formatVersion: number;
   generatedAt: Date | null;

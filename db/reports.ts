@@ -4,19 +4,20 @@ import type { DB } from './open.ts';
 import { prepared, toSqlParams } from './prepared.ts';
 import { reports } from './schema.ts';
 
-/** Store a report; returns its row id, or null when this installation already sent a report with that id. */
+/** Store a report; returns its row id, or null when this installation already sent this very report (same id, same content). */
 export function insertReport(db: DB, installationId: number, report: AgentReport, receivedAt: Date): number | null {
   const statement = prepared(db, 'reports.insert', (d) =>
     d.$client.prepare<unknown[], { id: number }>(
-      `INSERT INTO reports (installation_id, report_id, received_at, generated_at, format_version, facts)
-       VALUES (@installationId, @reportId, @receivedAt, @generatedAt, @formatVersion, @facts)
-       ON CONFLICT (installation_id, report_id) DO NOTHING RETURNING id`,
+      `INSERT INTO reports (installation_id, report_id, content_hash, received_at, generated_at, format_version, facts)
+       VALUES (@installationId, @reportId, @contentHash, @receivedAt, @generatedAt, @formatVersion, @facts)
+       ON CONFLICT (installation_id, report_id, content_hash) DO NOTHING RETURNING id`,
     ),
   );
   const row = statement.get(
     toSqlParams({
       installationId,
       reportId: report.reportId,
+      contentHash: report.contentHash,
       receivedAt,
       generatedAt: report.generatedAt,
       formatVersion: report.formatVersion,

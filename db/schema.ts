@@ -117,15 +117,17 @@ export const reports = sqliteTable(
     installationId: integer('installation_id')
       .notNull()
       .references(() => installations.id),
-    /** The agent's own report id; a repeat is the same report. */
+    /** The agent's own report id (`auto:…` when it gave none). */
     reportId: text('report_id').notNull(),
+    /** A hash of the body: the same id and content is a repeat; the same id with other content, a new report. */
+    contentHash: text('content_hash').notNull().default(''),
     receivedAt: timestamp('received_at').notNull(),
     generatedAt: timestamp('generated_at'),
     formatVersion: integer('format_version').notNull(),
     facts: text('facts', { mode: 'json' }).$type<ReportFacts>().notNull(),
   },
   (t) => [
-    uniqueIndex('reports_installation_report_uq').on(t.installationId, t.reportId),
+    uniqueIndex('reports_installation_report_content_uq').on(t.installationId, t.reportId, t.contentHash),
     index('reports_received_idx').on(t.receivedAt),
   ],
 );

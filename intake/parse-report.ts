@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { DateTime } from 'luxon';
 import { SaxesParser } from 'saxes';
 import type { z } from 'zod';
@@ -173,8 +173,9 @@ function toReport(input: IncomingReport, body: Buffer, format: ReportFormat, opt
   const generatedAt = input.generatedAt == null ? null : readInstant(input.generatedAt, field(['generatedAt']), options);
 
   return {
-    // Without an id, the content itself identifies the report: the same document twice is one report.
-    reportId: input.id?.trim() ?? `sha256:${createHash('sha256').update(body).digest('hex')}`,
+    // Without an id every arrival counts, even with the same content: the agent has no way to say "this is a repeat".
+    reportId: input.id?.trim() ?? `auto:${randomUUID()}`,
+    contentHash: createHash('sha256').update(body).digest('hex').slice(0, 32),
     formatVersion: input.version ?? 1,
     generatedAt,
     facts,

@@ -1,5 +1,6 @@
 import { count, eq } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { listIncidentsWithNames } from '../db/incidents.ts';
 import { getRejection } from '../db/rejections.ts';
 import { addClient } from '../registry/clients.ts';
 import { reports } from '../db/schema.ts';
@@ -106,11 +107,24 @@ describe('agent report intake', () => {
     expect(storedReports()).toBe(1);
   });
 
-  it('identifies a report without an id by its content', async () => {
+  it('counts a report without an id every time it arrives, the same content included', async () => {
     const body = '<report><shell version="6.4.3.59"/></report>';
     expect((await postReport(intake.url, body, { token: fleet.token })).json.status).toBe('stored');
-    expect((await postReport(intake.url, body, { token: fleet.token })).json.status).toBe('duplicate');
-    expect((await postReport(intake.url, body.replace('59', '60'), { token: fleet.token })).json.status).toBe('stored');
+    clock.advance(15_000);
+    expect((await postReport(intake.url, body, { token: fleet.token })).json.status).toBe('stored');
+    // The agent is alive: its last report is the latest arrival, so no "reports missing" while it reports.
+    expect(getState(t.db, fleet.installation.id)!.lastReceivedAt).toEqual(clock());
+    expect(storedReports()).toBe(2);
+  });
+
+  it('stores and judges a report whose id was used before with other content (a fixed id cannot hide a lost key)', async () => {
+    expect((await postReport(intake.url, '<report id="fixed"><senselock state="ok"/></report>', { token: fleet.token })).json.status).toBe('stored');
+    const changed = await postReport(intake.url, '<report id="fixed"><senselock state="lost"/></report>', { token: fleet.token });
+    expect(changed.json.status).toBe('stored');
+    expect(getState(t.db, fleet.installation.id)!.senselockState).toBe('lost');
+    expect(listIncidentsWithNames(t.db, { includeResolved: false }).map((i) => i.ruleId)).toEqual(['KodeksXmlSensLockStatus']);
+    // The very same report again is a repeat.
+    expect((await postReport(intake.url, '<report id="fixed"><senselock state="lost"/></report>', { token: fleet.token })).json.status).toBe('duplicate');
   });
 
   it('ignores unknown elements and attributes', async () => {

@@ -11,6 +11,7 @@ import { seedFleet, testDb } from './helpers.ts';
 
 const report = (generatedAt: string | null, facts: AgentReport['facts'], reportId = 'r'): AgentReport => ({
   reportId,
+  contentHash: reportId,
   formatVersion: 1,
   generatedAt: generatedAt ? new Date(generatedAt) : null,
   facts,
