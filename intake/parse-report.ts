@@ -68,12 +68,19 @@ function decode(body: Buffer, format: ReportFormat, charset: string | undefined)
 
 /** Reports are two levels deep; deeper elements are tolerated (newer agents) but not without end. */
 const MAX_XML_DEPTH = 32;
+/** What the report element carries as attributes rather than child elements. */
+const REPORT_ATTRIBUTES = new Set(['version', 'id', 'generatedAt']);
+/** Second-level elements the schema reads; any other is skipped without being collected, however many there are. */
+const KNOWN_ELEMENTS = new Set(Object.keys(incomingReportSchema.shape).filter((key) => !REPORT_ATTRIBUTES.has(key)));
+/** A known element given twice is already wrong (the schema says so by name): more copies are not collected. */
+const MAX_COPIES = 2;
 
 /**
- * Read the report element's attributes and each child element's attributes
- * in one pass of a strict (well-formedness checking) streaming parser: no
- * document tree is built. Text and deeper elements are ignored, so newer
- * agents may add them; an element given twice becomes a list, which the
+ * Read the report element's attributes and each known child element's
+ * attributes in one pass of a strict (well-formedness checking) streaming
+ * parser: no document tree is built, and the work grows with the body, never
+ * faster. Text, deeper elements and unknown elements are ignored, so newer
+ * agents may add them; a known element given twice becomes a list, which the
  * schema refuses by name.
  */
 function xmlToCandidate(xml: string): unknown {
@@ -93,10 +100,12 @@ function xmlToCandidate(xml: string): unknown {
     if (depth === 1) {
       rootName = tag.name;
       candidate = attributesOf(tag.attributes);
-    } else if (depth === 2 && candidate) {
-      const existing = candidate[tag.name];
-      const element = attributesOf(tag.attributes);
-      candidate[tag.name] = existing === undefined ? element : Array.isArray(existing) ? [...existing, element] : [existing, element];
+    } else if (depth === 2 && candidate && KNOWN_ELEMENTS.has(tag.name)) {
+      const key = tag.name;
+      const existing = candidate[key];
+      if (existing === undefined) candidate[key] = attributesOf(tag.attributes);
+      else if (!Array.isArray(existing)) candidate[key] = [existing, attributesOf(tag.attributes)];
+      else if (existing.length < MAX_COPIES) existing.push(attributesOf(tag.attributes));
     }
   });
   parser.on('closetag', () => {

@@ -8,7 +8,14 @@ import { SENSELOCK_STATES, SERVICE_ACCOUNTS, SERVICE_STATES } from '../core/repo
  * break older servers. `null` (JSON) means "not reported", like a missing key.
  */
 
-const shown = (input: unknown) => (typeof input === 'string' ? JSON.stringify(input.slice(0, 80)) : String(input));
+/** A value as an error message shows it: short, whatever it is (a huge array or an object with its own `toString` included). */
+const shown = (input: unknown): string => {
+  if (typeof input === 'string') return JSON.stringify(input.slice(0, 80));
+  if (Array.isArray(input)) return `a list of ${input.length}`;
+  if (input === null) return 'null';
+  if (typeof input === 'object') return 'an object';
+  return String(input).slice(0, 80);
+};
 
 const bool = z.union(
   [z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')],

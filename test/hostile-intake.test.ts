@@ -40,6 +40,32 @@ describe('hostile input to the intake', () => {
     expect(stored()).toBe(0);
   });
 
+  it('reads 60,000 unknown elements without collecting them, and refuses 9,000 copies of a known one by name', async () => {
+    const unknown = await post(`<report id="many">${'<a/>'.repeat(60_000)}<senselock state="lost"/></report>`);
+    expect(unknown.status).toBe(202);
+    expect(getState(t.db, installationId)!.senselockState).toBe('lost');
+    const repeated = await post(`<report id="copies">${'<shell version="6.4.3.59"/>'.repeat(9_000)}</report>`);
+    expect(repeated.status).toBe(400);
+    expect(repeated.json.error).toMatch(/<shell>: appears more than once/);
+  });
+
+  it('answers 400 with a short message for values that are not what a field takes, whatever they are', async () => {
+    const json = (body: unknown) => post(JSON.stringify(body), 'application/json');
+    // An object that brings its own toString, a deep array, a huge array: each a plain 400, never a 500 or an echo.
+    const cases = [
+      { kit: { assembled: { toString: 1, valueOf: 2 } } },
+      { kit: { assembled: JSON.parse(`${'['.repeat(2000)}1${']'.repeat(2000)}`) as unknown } },
+      { update: { number: Array.from({ length: 40_000 }, (_, i) => i) } },
+      { shell: { version: { toString: 'x' } } },
+    ];
+    for (const body of cases) {
+      const res = await json(body);
+      expect(res.status).toBe(400);
+      expect(String(res.json.error).length).toBeLessThan(300);
+    }
+    expect(stored()).toBe(0);
+  });
+
   it('refuses a 10 MB body with 413', async () => {
     const res = await post(`<report id="huge">${' '.repeat(10 * 1024 * 1024)}</report>`);
     expect(res.status).toBe(413);
