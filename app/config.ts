@@ -123,6 +123,12 @@ const schema = z.object({
   METRICS_TOKEN: z.string().min(16, { error: 'expected at least 16 characters' }).optional(),
   ALERTMANAGER_TOKEN: z.string().min(16, { error: 'expected at least 16 characters' }).optional(),
   DB_BUSY_TIMEOUT: duration.default(5_000),
+  HTTP_REQUEST_TIMEOUT: duration.default(30_000),
+  HTTP_MAX_CONNECTIONS_PER_ADDRESS: z.coerce
+    .number({ error: 'expected a number of connections (0: no limit)' })
+    .int({ error: 'expected a whole number of connections (0: no limit)' })
+    .min(0, { error: 'expected 0 or more connections' })
+    .default(64),
   TRUST_PROXY: z
     .string()
     .trim()

@@ -1,4 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { TelegramHealth } from '../bot/runtime.ts';
@@ -20,7 +22,14 @@ export interface HttpDeps extends IntakeDeps {
   alertmanagerToken?: string;
   /** How the bot stands with Telegram (none without a bot token). */
   telegramHealth?: () => TelegramHealth | undefined;
+  /** A request (headers and body) must arrive whole within this long, or the connection is closed (408). */
+  requestTimeoutMs?: number;
+  /** Connections one address may hold open at once; more are closed at once (0: no limit). Trusted proxies are exempt. */
+  maxConnectionsPerAddress?: number;
 }
+
+/** Connections the server holds open at most, whoever opens them. */
+const MAX_CONNECTIONS = 10_000;
 
 const RUNBOOKS = fileURLToPath(new URL('../docs/alerts/', import.meta.url));
 
@@ -31,12 +40,28 @@ const RUNBOOKS = fileURLToPath(new URL('../docs/alerts/', import.meta.url));
  */
 export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   const { db, logger } = deps;
+  const requestTimeoutMs = deps.requestTimeoutMs ?? 30_000;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     trustProxy: deps.trustProxy ?? false,
+    // A request that trickles in (a slow-loris, a chunked body that never ends) is cut off with 408, and so is a silent
+    // connection. Node checks for overdue requests on a timer of its own, every 30 s by default: here much more often.
+    serverFactory: (handler) =>
+      createServer(
+        {
+          requestTimeout: requestTimeoutMs,
+          headersTimeout: Math.min(requestTimeoutMs, 10_000),
+          connectionsCheckingInterval: Math.max(250, Math.min(5_000, requestTimeoutMs / 4)),
+        },
+        handler,
+      ),
   });
+  // A connection silent this long is closed, whatever it was doing.
+  app.server.setTimeout(requestTimeoutMs * 2);
+  app.server.maxConnections = MAX_CONNECTIONS;
+  limitConnectionsPerAddress(app, deps.maxConnectionsPerAddress ?? 64, deps.trustProxy, logger);
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
     if (isStorageUnavailable(error)) {
@@ -108,4 +133,38 @@ function clientMessage(error: Error & { code?: string }, status: number, bodyLim
     default:
       return status === 415 ? 'unsupported content type' : error.message;
   }
+}
+
+/**
+ * One address may hold only so many connections open at once: a client that
+ * opens thousands and never finishes them cannot use up the descriptors every
+ * agent needs. Addresses of trusted proxies are exempt (every agent comes
+ * through them). Refusals are logged once a minute per address.
+ */
+function limitConnectionsPerAddress(app: FastifyInstance, max: number, trustProxy: boolean | string | undefined, logger: Logger): void {
+  if (max <= 0) return;
+  const trusted = typeof trustProxy === 'string' ? new Set(trustProxy.split(',').map((a) => a.trim())) : new Set<string>();
+  if (trustProxy === true) return;
+  const open = new Map<string, number>();
+  const reported = new Map<string, number>();
+  app.server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress ?? '';
+    if (trusted.has(address)) return;
+    const count = (open.get(address) ?? 0) + 1;
+    if (count > max) {
+      socket.destroy();
+      const now = Date.now();
+      if ((reported.get(address) ?? 0) < now - 60_000) {
+        reported.set(address, now);
+        logger.warn({ address, max }, 'too many connections from one address; closing the newest');
+      }
+      return;
+    }
+    open.set(address, count);
+    socket.once('close', () => {
+      const left = (open.get(address) ?? 1) - 1;
+      if (left <= 0) open.delete(address);
+      else open.set(address, left);
+    });
+  });
 }

@@ -58,6 +58,9 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     digest: digestSettings,
   };
   bootstrapAdmins({ db, clock, actor: 'system' }, config.ADMIN_IDS);
+  if (config.TRUST_PROXY === 'true') {
+    logger.warn('TRUST_PROXY=true believes X-Forwarded-For from anyone: a client can rotate it past the limit on invalid tokens; list the proxy addresses instead');
+  }
 
   let dispatcher: Dispatcher | undefined;
   let lastSweepAt: Date | null = null;
@@ -69,6 +72,8 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     settings,
     onIncidentChange: wakeDispatcher,
     trustProxy: config.TRUST_PROXY === 'true' ? true : config.TRUST_PROXY === 'false' ? false : config.TRUST_PROXY,
+    requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT,
+    maxConnectionsPerAddress: config.HTTP_MAX_CONNECTIONS_PER_ADDRESS,
     metrics: {
       // Read only at scrapes, once the dispatcher, the sweep and the bot below exist.
       registry: createMetrics(db, clock, { deliveries: () => dispatcher?.deliveries() ?? { sent: 0, failed: 0 }, lastSweepAt: () => lastSweepAt, telegram: () => telegram?.health() }),

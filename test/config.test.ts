@@ -28,6 +28,8 @@ describe('configuration', () => {
       PROBE_GROUP_MIN: 3,
       PROBE_HISTORY: 7 * 86_400_000,
       DB_BUSY_TIMEOUT: 5_000,
+      HTTP_REQUEST_TIMEOUT: 30_000,
+      HTTP_MAX_CONNECTIONS_PER_ADDRESS: 64,
       TRUST_PROXY: 'false',
       REPORT_RETENTION: 90 * 86_400_000,
       PRUNE_CRON: '30 3 * * *',
