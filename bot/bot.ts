@@ -29,7 +29,7 @@ export interface BotOptions {
 }
 
 /** Bump when a conversation's code changes in a way old saved dialogues would not replay. */
-const CONVERSATIONS_VERSION = 2;
+const CONVERSATIONS_VERSION = 3;
 
 /** The bot, built from its dependencies: the service runs it, tests feed it updates. */
 export function createBot(token: string, services: BotServices, options: BotOptions = {}): Bot<BotContext> {

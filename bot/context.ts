@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
 import type { QuietWindow } from '../core/quiet-hours.ts';
 import type { DigestSettings } from './digest.ts';
+import { listClientIdsOfChat } from '../db/clients.ts';
 import type { DB } from '../db/open.ts';
 import type { User } from '../db/users.ts';
 import type { Lang } from '../i18n/index.ts';
@@ -45,3 +46,12 @@ export type BotContext = ConversationFlavor<Context & StaffFlavor>;
 
 /** `tg:<id>`: how Telegram users appear in the audit log and incident history. */
 export const actorOf = (telegramId: number) => `tg:${telegramId}`;
+
+/**
+ * The clients a chat may hear about: in a client's group only the clients whose
+ * alerts go there (a group sees no other client's card); in a private chat, all.
+ */
+export function clientsVisibleIn(ctx: BotContext): ReadonlySet<number> | null {
+  if (!ctx.chat || ctx.chat.type === 'private') return null;
+  return new Set(listClientIdsOfChat(ctx.services.db, ctx.chat.id));
+}

@@ -47,3 +47,8 @@ export function updateClientChat(db: Queryable, from: number, to: number): numbe
 export function isClientChat(db: Queryable, chatId: number): boolean {
   return db.select({ id: clients.id }).from(clients).where(eq(clients.chatId, chatId)).limit(1).get() !== undefined;
 }
+
+/** The clients whose alerts go to this chat (a group sees only them). */
+export function listClientIdsOfChat(db: Queryable, chatId: number): number[] {
+  return db.select({ id: clients.id }).from(clients).where(eq(clients.chatId, chatId)).all().map((c) => c.id);
+}

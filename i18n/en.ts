@@ -189,6 +189,7 @@ export const en: Catalogue = {
   cancelled: 'Dialogue cancelled.',
   nothingToCancel: 'Nothing to cancel.',
   adminsOnly: 'Admins only.',
+  adminPrivateOnly: 'This is done only in a private chat with the bot: everyone in this group would see it.',
   requestsNone: 'No access requests.',
   usersTitle: 'Staff:',
   disableButton: (name) => `🚫 Disable: ${name}`,

@@ -200,6 +200,7 @@ export const ru = {
   cancelled: 'Диалог прерван.',
   nothingToCancel: 'Нечего отменять.',
   adminsOnly: 'Это только для администраторов.',
+  adminPrivateOnly: 'Это делается только в личном чате с ботом: здесь видят все участники группы.',
   requestsNone: 'Запросов доступа нет.',
   usersTitle: 'Сотрудники:',
   disableButton: (name: string) => `🚫 Отключить: ${name}`,

@@ -404,7 +404,7 @@ describe('the Telegram bot', () => {
       expect(texts().at(-1)).toMatch(/Не подходит: Клиента с id или названием «Нет такого клиента» нет/);
       await h.say(admin, 'АО «Вектор»');
       await h.say(admin, 'Резерв');
-      await h.press(admin, 'cloud', { chatId: 3001, messageId: 1 });
+      await h.press(admin, 'kind:cloud', { chatId: 3001, messageId: 1 });
       await h.say(admin, 'reserve.vector.example');
       await h.say(admin, '-');
       await h.say(admin, '-');

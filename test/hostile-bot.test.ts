@@ -1,6 +1,12 @@
 import { eq } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { auditLog, clients } from '../db/schema.ts';
+import { auditLog, clients, incidents } from '../db/schema.ts';
+import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
+import { ingestReport } from '../intake/ingest.ts';
+import { parseReport } from '../intake/parse-report.ts';
+import { addClient } from '../registry/clients.ts';
+import { addInstallation } from '../registry/installations.ts';
+import { addUser } from '../registry/users.ts';
 import { seedFleet, testClock, testDb, type TestDb } from './helpers.ts';
 import { botHarness } from './bot-helpers.ts';
 
@@ -59,4 +65,51 @@ describe('hostile input to the bot', () => {
     await h.say(manager, '/status Ромашка', -100123);
     expect(h.lastSent()!.payload.chat_id).toBe(-100123);
   });
+
+  it('keeps a client\'s group to that client: another client\'s card is not shown there, nor its status button', async () => {
+    const admin = { id: 3001, first_name: 'Анна' };
+    addUser({ db: t.db, clock, actor: 'test' }, { telegramId: 3001, role: 'admin', name: 'Анна' });
+    const vector = addClient({ db: t.db, clock, actor: 'test' }, { name: 'АО «Вектор»', chatId: -100777 });
+    const vectorInstallation = addInstallation({ db: t.db, clock, actor: 'test' }, { client: String(vector.id), name: 'Облако', kind: 'cloud' }).installation;
+    t.db.update(clients).set({ chatId: -100123 }).where(eq(clients.name, 'ООО «Ромашка»')).run();
+    await h.say(admin, '/status Вектор', -100123);
+    expect(texts().at(-1)).toMatch(/^Не нашёл клиента/);
+    await h.say(admin, '/status Ромашка', -100123);
+    expect(texts().at(-1)).toContain('🏢 <b>ООО «Ромашка»</b>');
+    await h.press(admin, `st:${vectorInstallation.id}`, { chatId: -100123, messageId: 1 });
+    await h.press(admin, `stc:${vector.id}`, { chatId: -100123, messageId: 1 });
+    expect(texts().some((text) => text.includes('АО «Вектор»'))).toBe(false);
+    // In a private chat the admin sees every client.
+    await h.say(admin, '/status Вектор');
+    expect(texts().at(-1)).toContain('🏢 <b>АО «Вектор»</b>');
+  });
+
+  it('never does admin work in a group: no dialogue, no agent token there', async () => {
+    const admin = { id: 3001, first_name: 'Анна' };
+    addUser({ db: t.db, clock, actor: 'test' }, { telegramId: 3001, role: 'admin', name: 'Анна' });
+    t.db.update(clients).set({ chatId: -100123 }).run();
+    for (const command of ['/addinstallation', '/addclient', '/assign', '/users', '/requests']) await h.say(admin, command, -100123);
+    expect(texts()).toEqual(Array(5).fill('Это делается только в личном чате с ботом: здесь видят все участники группы.'));
+  });
+
+  it('takes no button press as an answer to a dialogue: «Принять» under an alert still acknowledges', async () => {
+    const admin = { id: 3001, first_name: 'Анна' };
+    addUser({ db: t.db, clock, actor: 'test' }, { telegramId: 3001, role: 'admin', name: 'Анна' });
+    const incident = openKeyLost();
+    await h.say(admin, '/addinstallation');
+    await h.say(admin, 'ООО «Ромашка»');
+    // Asked for the installation's name, the admin presses «Принять» under an alert instead.
+    await h.press(admin, `ack:${incident}`, { chatId: 3001, messageId: 1 });
+    expect(t.db.select().from(incidents).where(eq(incidents.id, incident)).get()!.status).toBe('acknowledged');
+    await h.say(admin, 'Склад');
+    const asked = texts().at(-1)!;
+    expect(asked).toBe('Вид установки:');
+  });
+
+  /** A key lost at Ромашка, opened by a report: its incident id. */
+  function openKeyLost(): number {
+    const report = parseReport(Buffer.from('<report id="k"><senselock state="lost"/></report>'), 'xml', { tz: 'Europe/Moscow' });
+    ingestReport(t.db, DEFAULT_INCIDENT_SETTINGS, { id: 1, tz: 'Europe/Moscow' }, report, clock());
+    return t.db.select().from(incidents).get()!.id;
+  }
 });

@@ -44,12 +44,21 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
     });
   }
 
-  /** Ask until the answer passes `accept` (which throws InputError with what is wrong); /cancel is handled outside. */
+  /**
+   * Ask until the answer passes `accept` (which throws InputError with what is
+   * wrong). Only text, or a press on this question's own buttons, is an answer:
+   * a press on anything else (an alert's «Принять») and any command (/cancel,
+   * /status) go on to their own handlers, and the question keeps waiting.
+   */
   async function ask<T>(conversation: Convo, ctx: Context, lang: Lang, question: string, accept: (text: string) => T | Promise<T>, keyboard?: InlineKeyboard): Promise<T> {
     await ctx.reply(question, keyboard ? { reply_markup: keyboard } : {});
+    const ownButtons = new Set((keyboard?.inline_keyboard ?? []).flat().map((button) => ('callback_data' in button ? button.callback_data : '')));
     for (;;) {
       const answer = await conversation.wait();
-      const text = answer.message?.text ?? answer.callbackQuery?.data ?? '';
+      const pressed = answer.callbackQuery?.data;
+      const typed = answer.message?.text;
+      if (pressed !== undefined ? !ownButtons.has(pressed) : typed === undefined || typed.startsWith('/')) await conversation.skip({ next: true });
+      const text = pressed ?? typed ?? '';
       if (answer.callbackQuery) await answer.answerCallbackQuery();
       try {
         return await accept(text.trim());
@@ -87,13 +96,13 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
     });
     const name = await ask(conversation, ctx, lang, c.installationName, (text) => text);
     const kinds = new InlineKeyboard();
-    for (const kind of INSTALLATION_KINDS) kinds.text(t.installationKinds[kind] ?? kind, kind);
+    for (const kind of INSTALLATION_KINDS) kinds.text(t.installationKinds[kind] ?? kind, `kind:${kind}`);
     const kind = await ask(
       conversation,
       ctx,
       lang,
       c.installationKind,
-      (text) => validate(z.object({ kind: kindField }), { kind: text }, 'installation').kind,
+      (text) => validate(z.object({ kind: kindField }), { kind: text.replace(/^kind:/, '') }, 'installation').kind,
       kinds,
     );
     const host = await ask(conversation, ctx, lang, c.installationHost, (text) => optional(text));
@@ -126,8 +135,13 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
   admin.use(createConversation(addInstallationDialogue, 'addInstallation'));
   admin.use(createConversation(assignDialogue, 'assign'));
 
+  // Admin work (and the agent token it shows) happens only in a private chat with the bot, never in a client's group.
+  const privateAdmin = admin.chatType('private');
+  admin.chatType(['group', 'supergroup', 'channel']).command(['addclient', 'addinstallation', 'assign', 'requests', 'users'], (ctx) =>
+    ctx.reply(ctx.t.adminPrivateOnly),
+  );
   const adminCommand = (command: string, conversation: string) =>
-    admin.command(command, async (ctx) => {
+    privateAdmin.command(command, async (ctx) => {
       if (!isAdmin(ctx)) return ctx.reply(ctx.t.adminsOnly);
       await ctx.conversation.exitAll();
       await ctx.conversation.enter(conversation);
@@ -136,7 +150,7 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
   adminCommand('addinstallation', 'addInstallation');
   adminCommand('assign', 'assign');
 
-  admin.command('requests', async (ctx) => {
+  privateAdmin.command('requests', async (ctx) => {
     if (!isAdmin(ctx)) return ctx.reply(ctx.t.adminsOnly);
     const pending = listPendingRequests(services.db);
     if (pending.length === 0) return ctx.reply(ctx.t.requestsNone);
@@ -152,7 +166,7 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
     }
   });
 
-  admin.command('users', async (ctx) => {
+  privateAdmin.command('users', async (ctx) => {
     if (!isAdmin(ctx)) return ctx.reply(ctx.t.adminsOnly);
     const users = listUsers(services.db).filter((u) => u.active);
     const keyboard = new InlineKeyboard();

@@ -7,7 +7,7 @@ import { getInstallation } from '../../db/installations.ts';
 import { getClientStatus } from '../../db/status.ts';
 import { acknowledge } from '../../registry/incidents.ts';
 import { addSilence } from '../../registry/silences.ts';
-import { actorOf, type BotContext } from '../context.ts';
+import { actorOf, clientsVisibleIn, type BotContext } from '../context.ts';
 import { escapeHtml, fitMessage } from '../html.ts';
 import { formatTime } from '../../i18n/format.ts';
 import { incidentsOfMessage } from '../../db/telegram-messages.ts';
@@ -136,6 +136,8 @@ alerts.callbackQuery(/^st:(\d+)$/, async (ctx) => {
   const { db, clock, settings } = ctx.services;
   const installationId = Number(ctx.match[1]);
   const installation = getInstallation(db, installationId);
+  const visible = clientsVisibleIn(ctx);
+  if (installation && visible !== null && !visible.has(installation.clientId)) return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
   const status = installation ? getClientStatus(db, installation.clientId) : undefined;
   await ctx.answerCallbackQuery();
   if (!status) return;

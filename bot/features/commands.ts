@@ -8,7 +8,7 @@ import { getClientStatus, listClientsWithProblems } from '../../db/status.ts';
 import { addSilence } from '../../registry/silences.ts';
 import { InputError } from '../../core/errors.ts';
 import { parseDuration } from '../../core/duration.ts';
-import { actorOf, type BotContext } from '../context.ts';
+import { actorOf, clientsVisibleIn, type BotContext } from '../context.ts';
 import { escapeHtml, fitMessage } from '../html.ts';
 import { formatDateTime, formatSpan } from '../../i18n/format.ts';
 import { describeError, ruleTitle } from '../../i18n/index.ts';
@@ -48,8 +48,10 @@ commands.command('whoami', (ctx) => {
 commands.command('status', async (ctx) => {
   const { db } = ctx.services;
   const query = argument(ctx);
+  const visible = clientsVisibleIn(ctx);
+  const seen = (clientId: number) => visible === null || visible.has(clientId);
   if (!query) {
-    const mine = listClientsWithProblems(db).filter((c) => canAct(ctx.staff, c));
+    const mine = listClientsWithProblems(db).filter((c) => canAct(ctx.staff, c) && seen(c.clientId));
     if (mine.length === 0) return ctx.reply(ctx.t.statusAllGood);
     const keyboard = new InlineKeyboard();
     const lines = [ctx.t.statusProblems];
@@ -59,7 +61,7 @@ commands.command('status', async (ctx) => {
     }
     return ctx.reply(fitMessage(lines.join('\n')), { parse_mode: 'HTML', reply_markup: keyboard });
   }
-  const hits = searchIndexFor(db).search(query);
+  const hits = searchIndexFor(db).search(query).filter((hit) => seen(hit.clientId));
   if (hits.length === 0) return ctx.reply(ctx.t.statusNoMatch(query));
   if (hits.length === 1) return sendStatus(ctx, hits[0]!.clientId);
   const keyboard = new InlineKeyboard();
@@ -71,8 +73,11 @@ commands.command('status', async (ctx) => {
 });
 
 commands.callbackQuery(/^stc:(\d+)$/, async (ctx) => {
+  const clientId = Number(ctx.match[1]);
+  const visible = clientsVisibleIn(ctx);
+  if (visible !== null && !visible.has(clientId)) return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
   await ctx.answerCallbackQuery();
-  return sendStatus(ctx, Number(ctx.match[1]));
+  return sendStatus(ctx, clientId);
 });
 
 commands.command('incidents', async (ctx) => {
@@ -80,7 +85,9 @@ commands.command('incidents', async (ctx) => {
   const staff = ctx.staff!;
   const wantsAll = argument(ctx).toLowerCase() === 'all' && staff.role !== 'manager';
   const responsible = new Map<number, ReturnType<typeof responsibleFor>>();
+  const visible = clientsVisibleIn(ctx);
   const rows = listIncidentsWithNames(db, { includeResolved: false, limit: 5000 }).filter((row) => {
+    if (visible !== null && !visible.has(row.clientId)) return false;
     if (wantsAll) return true;
     if (!responsible.has(row.clientId)) responsible.set(row.clientId, responsibleFor(ctx, row.clientId));
     return canAct(staff, responsible.get(row.clientId)!);
@@ -108,7 +115,8 @@ commands.command('silence', async (ctx) => {
   const target = words.slice(0, at).join(' ');
   const duration = words[at]!;
   const reason = words.slice(at + 1).join(' ') || ctx.t.defaultReason;
-  const hits = searchIndexFor(db).search(target);
+  const visible = clientsVisibleIn(ctx);
+  const hits = searchIndexFor(db).search(target).filter((hit) => visible === null || visible.has(hit.clientId));
   if (hits.length === 0) return ctx.reply(ctx.t.statusNoMatch(target));
   if (hits.length > 1) {
     const names = hits.slice(0, 8).map((h) => `• ${escapeHtml(getClient(db, h.clientId)?.name ?? '')}`);
