@@ -19,6 +19,8 @@ export interface TelegramOptions {
   /** First wait before trying Telegram again after a failure; doubles up to `retryMaxMs`. */
   retryBaseMs?: number;
   retryMaxMs?: number;
+  /** Long-poll length in seconds (default `POLL_SECONDS`); the HTTP client always waits longer than this. */
+  pollSeconds?: number;
 }
 
 /** How the bot stands with Telegram, for /healthz. */
@@ -41,7 +43,8 @@ export interface TelegramRuntime {
 
 /** Long-poll length; the HTTP client waits longer, so an idle poll ends as an empty answer, not a timeout. */
 export const POLL_SECONDS = 25;
-const CLIENT_TIMEOUT_SECONDS = POLL_SECONDS + 15;
+/** How much longer than the poll the HTTP client waits for its answer: an idle poll must end as an empty answer, never as a timeout. */
+const CLIENT_TIMEOUT_MARGIN_SECONDS = 15;
 /** On stop, how long updates being handled may take before the service goes on stopping without them. */
 const STOP_WAIT_MS = 3_000;
 
@@ -58,9 +61,10 @@ export function startTelegram(options: TelegramOptions, services: BotServices, h
   const logger = services.logger;
   const retryBaseMs = options.retryBaseMs ?? 1_000;
   const retryMaxMs = options.retryMaxMs ?? 60_000;
+  const pollSeconds = options.pollSeconds ?? POLL_SECONDS;
   const bot = createBot(options.token, services, {
     ...(options.apiRoot ? { apiRoot: options.apiRoot } : {}),
-    timeoutSeconds: CLIENT_TIMEOUT_SECONDS,
+    timeoutSeconds: pollSeconds + CLIENT_TIMEOUT_MARGIN_SECONDS,
     // Only flood control is retried here; server and network errors go back to the outbox, which retries with its own backoff.
     transformers: [autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 30, rethrowInternalServerErrors: true, rethrowHttpErrors: true })],
   });
@@ -143,7 +147,7 @@ export function startTelegram(options: TelegramOptions, services: BotServices, h
     return {
       supply: (batchSize, signal) =>
         persist('getUpdates', async () => {
-          const updates = await bot.api.getUpdates({ offset, limit: Math.max(1, Math.min(batchSize, 100)), timeout: POLL_SECONDS }, signal);
+          const updates = await bot.api.getUpdates({ offset, limit: Math.max(1, Math.min(batchSize, 100)), timeout: pollSeconds }, signal);
           const last = updates.at(-1);
           if (last) offset = last.update_id + 1;
           return updates;

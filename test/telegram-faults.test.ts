@@ -1,11 +1,12 @@
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import Fastify from 'fastify';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BotServices } from '../bot/context.ts';
 import { startTelegram } from '../bot/runtime.ts';
 import { systemClock } from '../core/clock.ts';
-import { closeDb, openDb } from '../db/open.ts';
+import { closeDb, openDb, type DB } from '../db/open.ts';
 import { enqueue, NOTICE } from '../db/outbox.ts';
 import { TelegramStandIn } from '../tools/standin/telegram.ts';
 import { postReport, seedFleet, tempDir, testDb } from './helpers.ts';
@@ -28,6 +29,22 @@ async function hangingServer(): Promise<{ url: string; requests: string[]; close
       for (const socket of sockets) socket.destroy();
       return new Promise((resolve) => server.close(() => resolve()));
     },
+  };
+}
+
+function botServices(db: DB, logger: Logger): BotServices {
+  return {
+    db,
+    clock: systemClock,
+    logger,
+    settings: {
+      displayTz: 'Europe/Moscow',
+      runbookBaseUrl: null,
+      morningHour: 9,
+      defaultQuietHours: { from: 0, to: 0 },
+      digest: { tz: 'Europe/Moscow', salesMinDays: 3 },
+    },
+    onIncidentChange: () => {},
   };
 }
 
@@ -136,19 +153,7 @@ describe('Telegram unreachable', () => {
     standIn.failWith(502);
     const runtime = startTelegram(
       { token: standIn.token, apiRoot: standIn.url, retryBaseMs: 5, retryMaxMs: 20 },
-      {
-        db: t.db,
-        clock: systemClock,
-        logger,
-        settings: {
-          displayTz: 'Europe/Moscow',
-          runbookBaseUrl: null,
-          morningHour: 9,
-          defaultQuietHours: { from: 0, to: 0 },
-          digest: { tz: 'Europe/Moscow', salesMinDays: 3 },
-        },
-        onIncidentChange: () => {},
-      },
+      botServices(t.db, logger),
       http,
     );
     try {
@@ -166,6 +171,34 @@ describe('Telegram unreachable', () => {
       standIn.recover();
       await runtime.stop();
       await http.close();
+      t.close();
+    }
+  });
+});
+
+describe('a quiet bot', () => {
+  it('takes idle long polls as answers, not failures, and answers /help at once after a quiet spell', async () => {
+    const standIn = await TelegramStandIn.start();
+    const t = testDb();
+    seedFleet({ db: t.db, clock: systemClock, actor: 'test' });
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const http = Fastify();
+    // One-second polls stand for a night of silence: every poll ends empty after its full wait.
+    const runtime = startTelegram({ token: standIn.token, apiRoot: standIn.url, pollSeconds: 1 }, botServices(t.db, logger), http);
+    try {
+      await runtime.ready;
+      await until(() => standIn.idlePolls >= 4, 'four idle polls');
+      expect(lines.filter((line) => line.includes('cannot reach Telegram'))).toEqual([]);
+      expect(runtime.health().state).toBe('connected');
+      const asked = Date.now();
+      standIn.userSays({ id: 1001, first_name: 'Ксения' }, '/help');
+      await standIn.waitFor((e) => e.type === 'sent' && e.message.chatId === 1001 && e.message.text.includes('/status'));
+      expect(Date.now() - asked).toBeLessThan(2000);
+    } finally {
+      await runtime.stop();
+      await http.close();
+      await standIn.close();
       t.close();
     }
   });

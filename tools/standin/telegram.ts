@@ -59,6 +59,8 @@ export class TelegramStandIn {
   private updates: Json[] = [];
   private nextUpdateId = 1;
   private pollers: (() => void)[] = [];
+  /** Long polls that waited their whole time and ended with nothing: a quiet bot, not a failure. */
+  idlePolls = 0;
   private listeners: ((event: BotEvent) => void)[] = [];
   private webhook: { url: string; secret?: string } | null = null;
   private outage: Outage | null = null;
@@ -283,6 +285,7 @@ export class TelegramStandIn {
       });
     }
     if (this.outage) return [];
+    if (this.updates.length === 0) this.idlePolls++;
     return this.updates.slice(0, limit);
   }
 
