@@ -7,7 +7,7 @@ import { closeDb, openDb, type DB } from '../db/open.ts';
 import { Dispatcher, type Delivery } from '../delivery/dispatcher.ts';
 import { TelegramDelivery } from '../bot/delivery.ts';
 import { composeDigestForTelegram } from '../bot/digest.ts';
-import { JobScheduler } from '../jobs/scheduler.ts';
+import { JobScheduler, type JobRun } from '../jobs/scheduler.ts';
 import { runDigests } from '../jobs/digest.ts';
 import { runSweepYielding } from '../jobs/sweep.ts';
 import { runProbeRound } from '../jobs/probe-round.ts';
@@ -38,6 +38,9 @@ export interface ServiceDeps {
   /** Network probes; the system's by default. */
   probers?: Probers;
 }
+
+/** A probe round ends this long before the next one is due, leaving time to write its results. */
+const PROBE_ROUND_MARGIN_MS = 2_000;
 
 /**
  * Open the database, start the HTTP server, the Telegram bot, the scheduled
@@ -141,12 +144,16 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
   }
 
 
-  const probeRound = async () => {
+  const probeRound = async ({ signal, nextRun }: JobRun) => {
+    // The round ends before the next one is due, so a fleet too large for one interval is probed over several.
+    const budgetMs = nextRun ? nextRun.getTime() - Date.now() - PROBE_ROUND_MARGIN_MS : undefined;
     const summary = await runProbeRound({
       db,
       clock,
       logger,
       settings,
+      signal,
+      ...(budgetMs === undefined ? {} : { budgetMs: Math.max(budgetMs, config.PROBE_TIMEOUT) }),
       probers: deps.probers ?? systemProbers,
       options: {
         timeoutMs: config.PROBE_TIMEOUT,
@@ -157,6 +164,12 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
         historyMs: config.PROBE_HISTORY,
       },
     });
+    if (summary.leftOver > 0 && !signal.aborted) {
+      logger.warn(
+        { probed: summary.probed, leftOver: summary.leftOver, concurrency: config.PROBE_CONCURRENCY },
+        'the probe round ran out of time; the installations left go first in the next round (raise PROBE_CONCURRENCY to probe the fleet in one round)',
+      );
+    }
     if (summary.commonCauses.length > 0) logger.warn({ causes: summary.commonCauses }, 'installations failing together');
     if (summary.opened + summary.resolved > 0) wakeDispatcher();
   };

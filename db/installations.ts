@@ -2,7 +2,7 @@ import { and, asc, eq, getTableColumns, isNotNull, or, sql } from 'drizzle-orm';
 import type { ThresholdValue } from '../core/rules.ts';
 import type { DB, Queryable } from './open.ts';
 import { prepared, rootOf } from './prepared.ts';
-import { clients, installations } from './schema.ts';
+import { clients, installations, probeState } from './schema.ts';
 
 export type Installation = typeof installations.$inferSelect;
 export type NewInstallation = typeof installations.$inferInsert;
@@ -106,10 +106,21 @@ export function findAlertTargets(db: Queryable, by: { id: number } | { name: str
 }
 
 /** What a probe round reaches: every monitored installation with a host, an IP or a web address. */
+/**
+ * Installations to probe, those probed longest ago first (never probed before
+ * all): a round cut at its time limit is resumed by the next one where it stopped.
+ */
 export function listProbeTargets(db: Queryable): { id: number; host: string | null; ip: string | null; url: string | null; provider: string | null }[] {
+  const lastProbed = db
+    .select({ installationId: probeState.installationId, at: sql<number>`max(${probeState.checkedAt})`.as('last_probed_at') })
+    .from(probeState)
+    .groupBy(probeState.installationId)
+    .as('last_probed');
   return db
     .select({ id: installations.id, host: installations.host, ip: installations.ip, url: installations.url, provider: installations.provider })
     .from(installations)
+    .leftJoin(lastProbed, eq(lastProbed.installationId, installations.id))
     .where(and(eq(installations.monitoringEnabled, true), or(isNotNull(installations.host), isNotNull(installations.ip), isNotNull(installations.url))))
+    .orderBy(sql`${lastProbed.at} is not null`, asc(lastProbed.at), asc(installations.id))
     .all();
 }

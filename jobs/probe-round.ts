@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
-import { judgeProbeResults, type ProbeJudgement, type Target } from '../checks/probe-results.ts';
+import { judgeProbeResults, type Probed, type ProbeJudgement, type Target } from '../checks/probe-results.ts';
 import type { DB } from '../db/open.ts';
 import { pruneProbeResults } from '../db/probes.ts';
 import { listProbeTargets } from '../db/installations.ts';
@@ -27,10 +27,19 @@ export interface ProbeRoundDeps {
   settings: IncidentSettings;
   probers: Probers;
   options: ProbeRoundOptions;
+  /** Aborted when the service stops: the round ends at once, keeping what it has, without waiting for running probes. */
+  signal?: AbortSignal;
+  /**
+   * How long the round may take (real time: probes take it). Installations not
+   * probed by then are left for the next round, which takes them first.
+   */
+  budgetMs?: number;
 }
 
 export interface ProbeRoundSummary {
   probed: number;
+  /** Installations left for the next round because this one ran out of time or the service stopped. */
+  leftOver: number;
   opened: number;
   resolved: number;
   /** Common causes announced in this round: the provider or host, and how many installations. */
@@ -40,15 +49,35 @@ export interface ProbeRoundSummary {
 let pingMissingReported = false;
 
 /**
- * One round of probes over every monitored installation that has an address:
- * probes run concurrently (bounded), then their results, the incidents they
- * open or resolve and the announcements are written in one transaction.
+ * One round of probes over every monitored installation that has an address,
+ * those probed longest ago first: probes run concurrently (bounded), then
+ * their results, the incidents they open or resolve and the announcements are
+ * written in one transaction. A round that runs out of time, or is stopped,
+ * judges what it has and leaves the rest to the next round.
  */
 export async function runProbeRound(deps: ProbeRoundDeps): Promise<ProbeRoundSummary> {
   const { db, logger, options } = deps;
   const targets: Target[] = listProbeTargets(db);
+  const limits = [deps.signal, deps.budgetMs === undefined ? undefined : AbortSignal.timeout(Math.max(0, deps.budgetMs))].filter((s) => s !== undefined);
+  const cut = AbortSignal.any(limits);
   const limit = pLimit(options.concurrency);
-  const probed = await Promise.all(targets.map((target) => limit(async () => ({ target, results: await probeInstallation(target, options, deps.probers) }))));
+  const probed: Probed[] = [];
+  const all = Promise.all(
+    targets.map((target) =>
+      limit(async () => {
+        if (cut.aborted) return;
+        const results = await probeInstallation(target, options, deps.probers);
+        if (!cut.aborted) probed.push({ target, results });
+      }),
+    ),
+  );
+  await new Promise<void>((done) => {
+    if (cut.aborted) return done();
+    cut.addEventListener('abort', () => done(), { once: true });
+    void all.then(() => done());
+  });
+  // Probes still running finish within their own time limit; nobody waits for their answers.
+  limit.clearQueue();
 
   const at = deps.clock();
   const judgement = writeTransaction(db, (tx) => {
@@ -62,5 +91,5 @@ export async function runProbeRound(deps: ProbeRoundDeps): Promise<ProbeRoundSum
     if (!pingMissingReported) logger.warn({ probe }, `${error}; ${probe.toUpperCase()} probes are skipped`);
     pingMissingReported = true;
   }
-  return { probed: targets.length, opened: judgement.opened, resolved: judgement.resolved, commonCauses: judgement.commonCauses };
+  return { probed: probed.length, leftOver: targets.length - probed.length, opened: judgement.opened, resolved: judgement.resolved, commonCauses: judgement.commonCauses };
 }

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import type { ProbeKind } from '../../core/probe-rules.ts';
-import type { Probers, ProbeResult } from './probers.ts';
+import { bareHost, type Probers, type ProbeResult, type ResolveAnswer } from './probers.ts';
 
 export interface ProbeTarget {
   id: number;
@@ -25,21 +25,31 @@ export function urlByIp(url: string, ip: string): string {
  * Every probe that applies to an installation: name resolution (host), ping
  * (the recorded IP, else the host), TCP to the web port, and a GET of the web
  * URL, retried through the recorded IP when the name fails, to tell "DNS or
- * forwarding is down" from "the installation is down".
+ * forwarding is down" from "the installation is down". Each name is resolved
+ * once, within the time limit, and the other probes connect to what it gave.
  */
 export async function probeInstallation(target: ProbeTarget, settings: ProbeSettings, probers: Probers): Promise<Partial<Record<ProbeKind, ProbeResult>>> {
   const { timeoutMs } = settings;
   const results: Partial<Record<ProbeKind, ProbeResult>> = {};
   const tasks: Promise<void>[] = [];
+  const answers = new Map<string, Promise<ResolveAnswer>>();
+  const addressOf = (name: string): Promise<ResolveAnswer> => {
+    const bare = bareHost(name);
+    if (isIP(bare) !== 0) return Promise.resolve({ addresses: [bare] });
+    let answer = answers.get(bare);
+    if (!answer) answers.set(bare, (answer = probers.resolve(bare, timeoutMs)));
+    return answer;
+  };
+  const failed = (error: string, detail: Record<string, unknown>): ProbeResult => ({ ok: false, latencyMs: null, error, detail });
 
   if (target.host && isIP(target.host) === 0) {
     const host = target.host;
     tasks.push(
-      probers.resolve(host, timeoutMs).then((answer) => {
+      addressOf(host).then((answer) => {
         const detail = { host, expectedIp: target.ip, resolved: 'addresses' in answer ? answer.addresses : [] };
-        if ('error' in answer) results.dns = { ok: false, latencyMs: null, error: `${host} does not resolve: ${answer.error}`, detail };
+        if ('error' in answer) results.dns = failed(`${host} does not resolve: ${answer.error}`, detail);
         else if (target.ip && !answer.addresses.includes(target.ip)) {
-          results.dns = { ok: false, latencyMs: null, error: `${host} resolves to ${answer.addresses.join(', ')}, not ${target.ip}`, detail };
+          results.dns = failed(`${host} resolves to ${answer.addresses.join(', ')}, not ${target.ip}`, detail);
         } else results.dns = { ok: true, latencyMs: null, error: null, detail };
       }),
     );
@@ -47,21 +57,37 @@ export async function probeInstallation(target: ProbeTarget, settings: ProbeSett
 
   const pingTarget = target.ip ?? target.host;
   if (pingTarget) {
-    tasks.push(probers.ping(pingTarget, timeoutMs).then((r) => void (results.icmp = { ...r, detail: { target: pingTarget } })));
+    tasks.push(
+      (async () => {
+        const detail = { target: pingTarget };
+        const answer = await addressOf(pingTarget);
+        if ('error' in answer) results.icmp = failed(`${pingTarget} does not resolve: ${answer.error}`, detail);
+        else results.icmp = { ...(await probers.ping(answer.addresses[0]!, timeoutMs)), detail };
+      })(),
+    );
   }
 
   if (target.url) {
     const url = target.url;
     const parsed = new URL(url);
     const port = Number(parsed.port || (parsed.protocol === 'https:' ? 443 : 80));
-    const tcpHost = target.ip ?? parsed.hostname;
-    tasks.push(probers.tcp(tcpHost, port, timeoutMs).then((r) => void (results.tcp = { ...r, detail: { target: `${tcpHost}:${port}` } })));
+    const tcpHost = target.ip ?? bareHost(parsed.hostname);
     tasks.push(
       (async () => {
-        const byName = await probers.http(url, settings);
+        const detail = { target: `${tcpHost}:${port}` };
+        const answer = await addressOf(tcpHost);
+        if ('error' in answer) results.tcp = failed(`TCP ${tcpHost}:${port}: ${answer.error}`, detail);
+        else results.tcp = { ...(await probers.tcp(answer.addresses[0]!, port, timeoutMs)), detail };
+      })(),
+    );
+    tasks.push(
+      (async () => {
+        const answer = await addressOf(parsed.hostname);
+        const byName: ProbeResult & { status?: number } =
+          'error' in answer ? { ok: false, latencyMs: null, error: answer.error } : await probers.http(url, { ...settings, connectTo: answer.addresses[0]! });
         const detail: Record<string, unknown> = { url, status: byName.status ?? null };
-        if (!byName.ok && target.ip && isIP(parsed.hostname) === 0) {
-          const byIp = await probers.http(url, { ...settings, connectTo: target.ip });
+        if (!byName.ok && target.ip && isIP(bareHost(parsed.hostname)) === 0) {
+          const byIp = await probers.http(url, { ...settings, connectTo: target.ip, anyCertificate: true });
           if (byIp.ok) detail.workingUrl = urlByIp(url, target.ip);
           else detail.ipError = byIp.error;
         }

@@ -21,7 +21,6 @@ export class DemoNetwork {
       http: async (url, options) => {
         const host = new URL(url).hostname;
         if (!this.cloudHosts.has(host)) return systemProbers.http(url, options);
-        if (this.dnsDown && !options.connectTo) return { ok: false, latencyMs: null, error: 'ENOTFOUND' };
         return systemProbers.http(url, { ...options, connectTo: '127.0.0.1' });
       },
     };
