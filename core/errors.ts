@@ -83,9 +83,13 @@ export interface ErrorParams {
   fileUnreadable: { file: string; reason: string };
   csvUnreadable: { reason: string };
   csvNoRows: Record<string, never>;
+  csvEncoding: Record<string, never>;
+  csvIsWorkbook: Record<string, never>;
+  csvDuplicateColumns: { columns: string };
   csvUnknownColumns: { columns: string; known: string };
   csvMissingColumns: { columns: string };
-  csvClientConflict: { name: string; id: number; conflicts: ClientConflict[] };
+  /** `of`: the registered client, or the client first named on an earlier line of the same file. */
+  csvClientConflict: { name: string; of: { id: number } | { line: number }; conflicts: ClientConflict[] };
   importRefused: { problems: { line: number; error: InputError }[] };
 
   /** A report an agent sent that cannot be read (said to the agent, in English). */

@@ -1,4 +1,5 @@
 import type { Queryable } from './open.ts';
+import { chunks, ROWS_PER_STATEMENT } from './chunks.ts';
 import { auditLog } from './schema.ts';
 
 export interface AuditEntry {
@@ -11,14 +12,23 @@ export interface AuditEntry {
 }
 
 export function recordAudit(db: Queryable, entry: AuditEntry): void {
-  db.insert(auditLog)
-    .values({
-      at: entry.at,
-      actor: entry.actor,
-      action: entry.action,
-      subjectType: entry.subjectType,
-      subjectId: entry.subjectId == null ? null : String(entry.subjectId),
-      details: entry.details ?? null,
-    })
-    .run();
+  recordAudits(db, [entry]);
+}
+
+/** Many entries at once (a bulk import), a few hundred rows per statement. */
+export function recordAudits(db: Queryable, entries: readonly AuditEntry[]): void {
+  for (const chunk of chunks(entries, ROWS_PER_STATEMENT)) {
+    db.insert(auditLog)
+      .values(
+        chunk.map((entry) => ({
+          at: entry.at,
+          actor: entry.actor,
+          action: entry.action,
+          subjectType: entry.subjectType,
+          subjectId: entry.subjectId == null ? null : String(entry.subjectId),
+          details: entry.details ?? null,
+        })),
+      )
+      .run();
+  }
 }

@@ -1,5 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import type { DB, Queryable } from './open.ts';
+import { chunks, ROWS_PER_STATEMENT } from './chunks.ts';
 import { prepared } from './prepared.ts';
 import { checkSchedule } from './schema.ts';
 
@@ -39,9 +40,9 @@ export function unschedule(db: Queryable, id: number): void {
   db.delete(checkSchedule).where(eq(checkSchedule.installationId, id)).run();
 }
 
-/** Judge every rule of one installation at the next sweep, if it is monitored. */
-export function recheckNow(db: Queryable, id: number, now: Date): void {
-  askForEveryRule(db, now, id);
+/** Judge every rule of these installations at the next sweep, those monitored. */
+export function recheckNow(db: Queryable, ids: number | readonly number[], now: Date): void {
+  for (const chunk of chunks(typeof ids === 'number' ? [ids] : ids, ROWS_PER_STATEMENT)) askForEveryRule(db, now, chunk);
 }
 
 /** Judge every rule of every monitored installation at the next sweep (a fleet-wide policy changed). */
@@ -49,8 +50,8 @@ export function recheckAllNow(db: Queryable, now: Date): void {
   askForEveryRule(db, now, null);
 }
 
-function askForEveryRule(db: Queryable, now: Date, onlyId: number | null): void {
+function askForEveryRule(db: Queryable, now: Date, onlyIds: readonly number[] | null): void {
   db.run(sql`INSERT INTO check_schedule (installation_id, due_at, all_rules)
-             SELECT id, ${now.getTime()}, 1 FROM installations WHERE monitoring_enabled = 1 ${onlyId === null ? sql`` : sql`AND id = ${onlyId}`}
+             SELECT id, ${now.getTime()}, 1 FROM installations WHERE monitoring_enabled = 1 ${onlyIds === null ? sql`` : sql`AND id IN (${sql.join(onlyIds.map((id) => sql`${id}`), sql`, `)})`}
              ON CONFLICT (installation_id) DO UPDATE SET due_at = excluded.due_at, all_rules = 1`);
 }

@@ -1,14 +1,30 @@
-import { and, asc, eq, getTableColumns, isNotNull, or, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, inArray, isNotNull, or, sql } from 'drizzle-orm';
 import type { ThresholdValue } from '../core/rules.ts';
 import type { DB, Queryable } from './open.ts';
+import { chunks, ROWS_PER_STATEMENT } from './chunks.ts';
 import { prepared, rootOf } from './prepared.ts';
 import { clients, installations, probeState } from './schema.ts';
 
 export type Installation = typeof installations.$inferSelect;
 export type NewInstallation = typeof installations.$inferInsert;
 
-export function insertInstallation(db: Queryable, installation: NewInstallation): Installation {
-  return db.insert(installations).values(installation).returning().get();
+/** Many installations at once (a bulk import), returned in the order given. */
+export function insertInstallations(db: Queryable, rows: readonly NewInstallation[]): Installation[] {
+  const byToken = new Map<string, Installation>();
+  for (const chunk of chunks(rows, ROWS_PER_STATEMENT)) {
+    // RETURNING promises no order; each row's token hash is unique.
+    for (const row of db.insert(installations).values(chunk).returning().all()) byToken.set(row.tokenHash, row);
+  }
+  return rows.map((row) => byToken.get(row.tokenHash)!);
+}
+
+/** The installation names these clients already use. */
+export function listInstallationNames(db: Queryable, clientIds: readonly number[]): { clientId: number; name: string }[] {
+  const names: { clientId: number; name: string }[] = [];
+  for (const chunk of chunks(clientIds, ROWS_PER_STATEMENT)) {
+    names.push(...db.select({ clientId: installations.clientId, name: installations.name }).from(installations).where(inArray(installations.clientId, chunk)).all());
+  }
+  return names;
 }
 
 export function getInstallation(db: Queryable, id: number): Installation | undefined {

@@ -344,10 +344,13 @@ export const en: Catalogue = {
     fileUnreadable: ({ file, reason }) => `cannot read ${file}: ${reason}`,
     csvUnreadable: ({ reason }) => `cannot read the CSV file: ${reason}`,
     csvNoRows: () => 'the CSV file has no rows after the header',
+    csvEncoding: () => 'the file is neither UTF-8 nor windows-1251 text; save it from the spreadsheet as "CSV UTF-8" and import again',
+    csvIsWorkbook: () => 'this is an Excel workbook, not CSV; save it as "CSV UTF-8 (comma delimited)" and import that file',
+    csvDuplicateColumns: ({ columns }) => `column(s) named twice in the header: ${columns}; keep one of each`,
     csvUnknownColumns: ({ columns, known }) => `unknown column(s) ${columns}; the columns are: ${known}`,
     csvMissingColumns: ({ columns }) => `required column(s) missing: ${columns}`,
-    csvClientConflict: ({ name, id, conflicts }) =>
-      `client "${name}" matches existing client ${id}, but ${conflicts
+    csvClientConflict: ({ name, of, conflicts }) =>
+      `client "${name}" matches ${'id' in of ? `existing client ${of.id}` : `the client on line ${of.line}`}, but ${conflicts
         .map((c) =>
           c.field === 'name' ? `its name is "${c.value}"` : `its ${c.field === 'inn' ? 'INN' : c.field} is ${c.value ?? 'not set'}`,
         )

@@ -369,10 +369,13 @@ export const ru = {
     fileUnreadable: ({ file, reason }) => `Не удаётся прочитать ${file}: ${reason}`,
     csvUnreadable: ({ reason }) => `Не удаётся прочитать CSV: ${reason}`,
     csvNoRows: () => 'В CSV нет строк после заголовка',
+    csvEncoding: () => 'Файл не в UTF-8 и не в windows-1251; сохраните его из таблицы как «CSV UTF-8» и загрузите снова',
+    csvIsWorkbook: () => 'Это книга Excel, а не CSV; сохраните её как «CSV UTF-8 (разделитель — запятая)» и загрузите этот файл',
+    csvDuplicateColumns: ({ columns }) => `Столбцы названы дважды: ${columns}; оставьте по одному`,
     csvUnknownColumns: ({ columns, known }) => `Неизвестные столбцы: ${columns}; бывают: ${known}`,
     csvMissingColumns: ({ columns }) => `Нет обязательных столбцов: ${columns}`,
-    csvClientConflict: ({ name, id, conflicts }) =>
-      `Клиент «${name}» совпадает с клиентом ${id}, но у того ${conflicts
+    csvClientConflict: ({ name, of, conflicts }) =>
+      `Клиент «${name}» совпадает с ${'id' in of ? `клиентом ${of.id}` : `клиентом из строки ${of.line}`}, но у того ${conflicts
         .map((c) => `${{ name: 'название', inn: 'ИНН', manager: 'менеджер', chat: 'чат' }[c.field]} ${c.value ?? 'не задан'}`)
         .join(', ')}`,
     importRefused: ({ problems }, describe) =>

@@ -1,30 +1,41 @@
 import { parse } from 'csv-parse/sync';
+import type { z } from 'zod';
 import { InputError, type ClientConflict } from '../core/errors.ts';
 import { describeError, inputError } from '../i18n/index.ts';
 import { recordAudit } from '../db/audit.ts';
 import { getClientByInn, getClientByName, type Client } from '../db/clients.ts';
+import { listInstallationNames } from '../db/installations.ts';
 import type { Queryable } from '../db/open.ts';
 import { createClient, newClientSchema } from './clients.ts';
 import type { RegistryContext } from './context.ts';
 import { validate } from './fields.ts';
-import { createInstallation, newInstallationSchema } from './installations.ts';
+import { createInstallations, newInstallationSchema } from './installations.ts';
+import { decodeCsv, type CsvEncoding } from './csv-encoding.ts';
+import { requireActiveUser } from './users.ts';
 import { writeTransaction } from '../db/transaction.ts';
 
 /**
  * Bulk import of clients and installations from CSV: one installation per row,
  * its client created on first mention and matched by INN or exact name after.
- * All rows are checked; any error imports nothing.
+ * All rows are checked first, reading only; any error imports nothing. Then
+ * everything is written in one transaction of bulk statements, short enough
+ * (about a second for 10,000 rows) that agents' reports wait for it instead
+ * of being refused.
  */
 export const CSV_COLUMNS = ['client', 'inn', 'manager', 'chat', 'installation', 'kind', 'host', 'ip', 'url', 'provider', 'tz'] as const;
 const REQUIRED_COLUMNS = ['client', 'installation', 'kind'] as const;
 
 type Row = Partial<Record<(typeof CSV_COLUMNS)[number], string>>;
+type ClientFields = z.output<typeof newClientSchema>;
+type InstallationFields = z.output<typeof newInstallationSchema>;
 
 export interface ImportedInstallation {
   line: number;
-  clientId: number;
+  /** Absent in a dry run for a client the file creates. */
+  clientId?: number;
   client: string;
-  installationId: number;
+  /** Absent in a dry run. */
+  installationId?: number;
   installation: string;
   /** The agent token, shown once; absent in a dry run. */
   token?: string;
@@ -32,7 +43,10 @@ export interface ImportedInstallation {
 
 export interface ImportResult {
   dryRun: boolean;
-  clientsCreated: { id: number; name: string }[];
+  /** How the file's bytes were read. */
+  encoding: CsvEncoding;
+  /** `id` is absent in a dry run. */
+  clientsCreated: { id?: number; name: string }[];
   installations: ImportedInstallation[];
 }
 
@@ -47,30 +61,49 @@ export class ImportError extends InputError<'importRefused'> {
   }
 }
 
-class DryRunRollback extends Error {
-  constructor(readonly result: ImportResult) {
-    super('dry run');
-  }
+/** A client the file names: one already registered, or one it creates (first named on `line`). */
+type PlannedClient = { existing: Client } | { line: number; fields: ClientFields; created?: Client };
+
+interface PlannedRow {
+  line: number;
+  client: PlannedClient;
+  fields: InstallationFields;
 }
 
-export function importCsv(ctx: RegistryContext, csv: string, options: { dryRun: boolean }): ImportResult {
-  const rows = readRows(csv);
-  try {
-    return writeTransaction(ctx.db, (tx) => importRows(tx, ctx, rows, options.dryRun));
-  } catch (err) {
-    if (err instanceof DryRunRollback) return err.result;
-    throw err;
+/** Import a CSV file: its bytes (the encoding is detected) or text already read. */
+export function importCsv(ctx: RegistryContext, csv: string | Uint8Array, options: { dryRun: boolean }): ImportResult {
+  const { text, encoding } = typeof csv === 'string' ? { text: csv, encoding: 'utf-8' as const } : decodeCsv(csv);
+  const plan = planImport(ctx.db, readRows(text));
+  if (options.dryRun) {
+    return {
+      dryRun: true,
+      encoding,
+      clientsCreated: newClients(plan).map(({ fields }) => ({ name: fields.name })),
+      installations: plan.map(({ line, client, fields }) => ({
+        line,
+        ...('existing' in client ? { clientId: client.existing.id } : {}),
+        client: clientName(client),
+        installation: fields.name,
+      })),
+    };
   }
+  return writeTransaction(ctx.db, (tx) => writePlan(tx, ctx, plan, encoding));
 }
 
 function readRows(csv: string): { line: number; row: Row }[] {
   const firstLine = csv.replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0] ?? '';
-  // Spreadsheets in Russian locales save CSV with semicolons.
-  const delimiter = (firstLine.match(/;/g)?.length ?? 0) > (firstLine.match(/,/g)?.length ?? 0) ? ';' : ',';
+  // Spreadsheets in Russian locales save CSV with semicolons; "Unicode text" uses tabs.
+  const counts = (['\t', ';', ','] as const).map((d) => ({ d, n: firstLine.split(d).length - 1 }));
+  const delimiter = counts.reduce((best, c) => (c.n > best.n ? c : best), { d: ',', n: 0 }).d;
+  let duplicated: string[] = [];
   let records: { record: Record<string, string>; info: { lines: number } }[];
   try {
     records = parse(csv, {
-      columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()),
+      columns: (header: string[]) => {
+        const names = header.map((h) => h.trim().toLowerCase());
+        duplicated = [...new Set(names.filter((name, i) => names.indexOf(name) !== i))];
+        return names;
+      },
       bom: true,
       trim: true,
       skip_empty_lines: true,
@@ -80,6 +113,8 @@ function readRows(csv: string): { line: number; row: Row }[] {
   } catch (err) {
     throw inputError('csvUnreadable', { reason: (err as Error).message });
   }
+  // Two columns of one name: which one is meant cannot be known, and the last would silently win.
+  if (duplicated.length > 0) throw inputError('csvDuplicateColumns', { columns: duplicated.join(', ') });
   const header = Object.keys(records[0]?.record ?? {});
   if (records.length === 0) throw inputError('csvNoRows', {});
   const unknown = header.filter((h) => !(CSV_COLUMNS as readonly string[]).includes(h));
@@ -91,56 +126,58 @@ function readRows(csv: string): { line: number; row: Row }[] {
   return records.map(({ record, info }) => ({ line: info.lines, row: record as Row }));
 }
 
-function importRows(tx: Queryable, ctx: RegistryContext, rows: { line: number; row: Row }[], dryRun: boolean): ImportResult {
-  const result: ImportResult = { dryRun, clientsCreated: [], installations: [] };
+/** Check every row, reading only: which client each belongs to, and that every name is free. */
+function planImport(db: Queryable, rows: { line: number; row: Row }[]): PlannedRow[] {
+  const plan: PlannedRow[] = [];
   const problems: { line: number; error: InputError }[] = [];
+  const fileClients = { byName: new Map<string, PlannedClient>(), byInn: new Map<string, PlannedClient>() };
+  const validRows: { line: number; client: PlannedClient; fields: InstallationFields }[] = [];
   for (const { line, row } of rows) {
     try {
-      const client = findOrCreateClient(tx, ctx, row, result);
-      const { installation, token } = createInstallation(
-        tx,
-        ctx,
-        client,
-        validate(
-          newInstallationSchema,
-          {
-            name: row.installation,
-            kind: row.kind,
-            host: blankToUndefined(row.host),
-            ip: blankToUndefined(row.ip),
-            url: blankToUndefined(row.url),
-            provider: blankToUndefined(row.provider),
-            tz: blankToUndefined(row.tz),
-          },
-          'installation',
-        ),
+      const client = planClient(db, row, line, fileClients);
+      const fields = validate(
+        newInstallationSchema,
+        {
+          name: row.installation,
+          kind: row.kind,
+          host: blankToUndefined(row.host),
+          ip: blankToUndefined(row.ip),
+          url: blankToUndefined(row.url),
+          provider: blankToUndefined(row.provider),
+          tz: blankToUndefined(row.tz),
+        },
+        'installation',
       );
-      result.installations.push({
-        line,
-        clientId: client.id,
-        client: client.name,
-        installationId: installation.id,
-        installation: installation.name,
-        ...(dryRun ? {} : { token }),
-      });
+      validRows.push({ line, client, fields });
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
       problems.push({ line, error: err });
     }
   }
-  if (problems.length > 0) throw new ImportError(problems);
-  if (dryRun) throw new DryRunRollback(result);
-  recordAudit(tx, {
-    at: ctx.clock(),
-    actor: ctx.actor,
-    action: 'import.csv',
-    subjectType: 'import',
-    details: { clients: result.clientsCreated.length, installations: result.installations.length },
-  });
-  return result;
+  const existingIds = [...new Set(validRows.flatMap(({ client }) => ('existing' in client ? [client.existing.id] : [])))];
+  const taken = new Set(listInstallationNames(db, existingIds).map((n) => `${n.clientId}\u0000${n.name}`));
+  const named = new Map<PlannedClient, Set<string>>();
+  for (const planned of validRows) {
+    const { client, fields } = planned;
+    const inFile = named.get(client) ?? new Set<string>();
+    named.set(client, inFile);
+    if (inFile.has(fields.name) || ('existing' in client && taken.has(`${client.existing.id}\u0000${fields.name}`))) {
+      problems.push({ line: planned.line, error: inputError('installationNameTaken', { client: clientName(client), name: fields.name }) });
+      continue;
+    }
+    inFile.add(fields.name);
+    plan.push(planned);
+  }
+  if (problems.length > 0) throw new ImportError(problems.sort((a, b) => a.line - b.line));
+  return plan;
 }
 
-function findOrCreateClient(tx: Queryable, ctx: RegistryContext, row: Row, result: ImportResult): Client {
+function planClient(
+  db: Queryable,
+  row: Row,
+  line: number,
+  fileClients: { byName: Map<string, PlannedClient>; byInn: Map<string, PlannedClient> },
+): PlannedClient {
   const fields = validate(
     newClientSchema,
     {
@@ -151,19 +188,84 @@ function findOrCreateClient(tx: Queryable, ctx: RegistryContext, row: Row, resul
     },
     'client',
   );
-  const existing = (fields.inn ? getClientByInn(tx, fields.inn) : undefined) ?? getClientByName(tx, fields.name);
-  if (!existing) {
-    const client = createClient(tx, ctx, fields);
-    result.clientsCreated.push({ id: client.id, name: client.name });
-    return client;
+  // A client the file named before is matched without asking the database again.
+  const earlier = (fields.inn ? fileClients.byInn.get(fields.inn) : undefined) ?? fileClients.byName.get(fields.name);
+  if (earlier) {
+    if ('existing' in earlier) refuseConflicts(fields, earlier.existing, { id: earlier.existing.id });
+    else refuseConflicts(fields, { name: earlier.fields.name, inn: earlier.fields.inn ?? null, managerId: earlier.fields.managerId ?? null, chatId: earlier.fields.chatId ?? null }, { line: earlier.line });
+    return earlier;
   }
+  const registered = (fields.inn ? getClientByInn(db, fields.inn) : undefined) ?? getClientByName(db, fields.name);
+  if (registered) {
+    refuseConflicts(fields, registered, { id: registered.id });
+    return remember(fileClients, { existing: registered }, registered.name, registered.inn);
+  }
+  if (fields.managerId !== undefined) requireActiveUser(db, fields.managerId, 'manager');
+  return remember(fileClients, { line, fields }, fields.name, fields.inn ?? null);
+}
+
+function remember(
+  fileClients: { byName: Map<string, PlannedClient>; byInn: Map<string, PlannedClient> },
+  client: PlannedClient,
+  name: string,
+  inn: string | null,
+): PlannedClient {
+  fileClients.byName.set(name, client);
+  if (inn) fileClients.byInn.set(inn, client);
+  return client;
+}
+
+function refuseConflicts(
+  fields: ClientFields,
+  known: Pick<Client, 'name' | 'inn' | 'managerId' | 'chatId'>,
+  of: { id: number } | { line: number },
+): void {
   const conflicts: ClientConflict[] = [];
-  if (existing.name !== fields.name) conflicts.push({ field: 'name', value: existing.name });
-  if (fields.inn !== undefined && existing.inn !== fields.inn) conflicts.push({ field: 'inn', value: existing.inn });
-  if (fields.managerId !== undefined && existing.managerId !== fields.managerId) conflicts.push({ field: 'manager', value: existing.managerId });
-  if (fields.chatId !== undefined && existing.chatId !== fields.chatId) conflicts.push({ field: 'chat', value: existing.chatId });
-  if (conflicts.length > 0) throw inputError('csvClientConflict', { name: fields.name, id: existing.id, conflicts });
-  return existing;
+  if (known.name !== fields.name) conflicts.push({ field: 'name', value: known.name });
+  if (fields.inn !== undefined && known.inn !== fields.inn) conflicts.push({ field: 'inn', value: known.inn });
+  if (fields.managerId !== undefined && known.managerId !== fields.managerId) conflicts.push({ field: 'manager', value: known.managerId });
+  if (fields.chatId !== undefined && known.chatId !== fields.chatId) conflicts.push({ field: 'chat', value: known.chatId });
+  if (conflicts.length > 0) throw inputError('csvClientConflict', { name: fields.name, of, conflicts });
+}
+
+/** Write a checked plan: the new clients, then every installation in bulk, then one audit entry for the import. */
+function writePlan(tx: Queryable, ctx: RegistryContext, plan: PlannedRow[], encoding: CsvEncoding): ImportResult {
+  const created = newClients(plan).map((client) => {
+    client.created = createClient(tx, ctx, client.fields);
+    return client.created;
+  });
+  const clientOf = (client: PlannedClient): Client => ('existing' in client ? client.existing : client.created!);
+  const issued = createInstallations(tx, ctx, plan.map(({ client, fields }) => ({ client: clientOf(client), fields })));
+  const result: ImportResult = {
+    dryRun: false,
+    encoding,
+    clientsCreated: created.map((c) => ({ id: c.id, name: c.name })),
+    installations: plan.map(({ line, client }, i) => ({
+      line,
+      clientId: clientOf(client).id,
+      client: clientName(client),
+      installationId: issued[i]!.installation.id,
+      installation: issued[i]!.installation.name,
+      token: issued[i]!.token,
+    })),
+  };
+  recordAudit(tx, {
+    at: ctx.clock(),
+    actor: ctx.actor,
+    action: 'import.csv',
+    subjectType: 'import',
+    details: { clients: result.clientsCreated.length, installations: result.installations.length, encoding },
+  });
+  return result;
+}
+
+/** The clients the file creates, in the order it first names them. */
+function newClients(plan: PlannedRow[]): Extract<PlannedClient, { fields: ClientFields }>[] {
+  return [...new Set(plan.map((row) => row.client))].filter((client) => 'fields' in client);
+}
+
+function clientName(client: PlannedClient): string {
+  return 'existing' in client ? client.existing.name : client.fields.name;
 }
 
 function blankToUndefined(value: string | undefined): string | undefined {

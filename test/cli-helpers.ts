@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -24,4 +24,14 @@ export function dozorJson<T = Record<string, unknown>>(databasePath: string, ...
   const result = dozor(databasePath, ...args, '--json');
   if (result.status !== 0) throw new Error(`dozor ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
   return JSON.parse(result.stdout) as T;
+}
+
+/** `dozor` in a child process without blocking this one (a service in this process keeps answering meanwhile). */
+export function dozorAsync(databasePath: string, ...args: string[]): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [`${ROOT}bin/dozor.js`, ...args], { cwd: ROOT, env: { ...process.env, DATABASE_PATH: databasePath }, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const status = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ status, stdout, stderr });
+    });
+  });
 }

@@ -95,4 +95,67 @@ describe('CSV import', () => {
       /cannot read the CSV file/,
     );
   });
+
+  describe('the file as spreadsheets write it', () => {
+    const rows = ['client;installation;kind', 'ООО «Ромашка»;Сервер офиса;network', 'ИП Сидоров №2;Локальная — бухгалтерия;local', ''].join('\r\n');
+
+    it('reads windows-1251, what Russian Excel saves as CSV, with every name intact', () => {
+      const bytes = Buffer.from(new Uint8Array([...rows].map((char) => WINDOWS_1251.get(char) ?? char.charCodeAt(0))));
+      expect(bytes.includes(0xd0)).toBe(true); // "Р" in windows-1251, not UTF-8's lead byte pair
+      const result = importCsv(ctx(), bytes, { dryRun: false });
+      expect(result.encoding).toBe('windows-1251');
+      expect(listInstallations(t.db).map((i) => `${i.clientName} / ${i.name}`).sort()).toEqual(['ИП Сидоров №2 / Локальная — бухгалтерия', 'ООО «Ромашка» / Сервер офиса']);
+    });
+
+    it('reads UTF-8 with and without a BOM, and UTF-16 with one (tab-separated "Unicode text")', () => {
+      expect(importCsv(ctx(), Buffer.from(rows, 'utf8'), { dryRun: true }).encoding).toBe('utf-8');
+      expect(importCsv(ctx(), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(rows, 'utf8')]), { dryRun: true }).installations[0]!.client).toBe('ООО «Ромашка»');
+      const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(rows.replaceAll(';', '\t'), 'utf16le')]);
+      const result = importCsv(ctx(), utf16, { dryRun: true });
+      expect(result.encoding).toBe('utf-16le');
+      expect(result.installations.map((i) => i.installation)).toEqual(['Сервер офиса', 'Локальная — бухгалтерия']);
+    });
+
+    it('refuses what it cannot read for sure instead of storing broken names', () => {
+      // DOS (cp866) "Сервер": neither UTF-8 nor Russian text when read as windows-1251.
+      const cp866 = Buffer.concat([Buffer.from('client,installation,kind\r\nA,'), Buffer.from([0x91, 0xa5, 0xe0, 0xa2, 0xa5, 0xe0]), Buffer.from(',local\r\n')]);
+      expect(() => importCsv(ctx(), cp866, { dryRun: false })).toThrowError(/neither UTF-8 nor windows-1251/);
+      const workbook = Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00, 0x06, 0x00]);
+      expect(() => importCsv(ctx(), workbook, { dryRun: false })).toThrowError(/Excel workbook, not CSV/);
+      expect(() => importCsv(ctx(), Buffer.from('client,installation,kind\nA,\u0001B,local\n'), { dryRun: false })).toThrowError(/neither UTF-8/);
+      expect(counts()).toEqual({ clients: 0, installations: 0 });
+    });
+
+    it('refuses a header that names a column twice', () => {
+      expect(() => importCsv(ctx(), 'client,installation,kind,Host,host\nА,Б,network,a.example,b.example', { dryRun: false })).toThrowError(
+        /column\(s\) named twice in the header: host/,
+      );
+    });
+  });
+
+  it('imports 10,000 installations of one client at a cost that grows with the rows, not their square', () => {
+    const csv = ['client,installation,kind,host', ...Array.from({ length: 10_000 }, (_, i) => `ООО «Ромашка»,Сервер ${i},network,s${i}.example.ru`)].join('\n');
+    const result = importCsv(ctx(), csv, { dryRun: false });
+    expect(result.installations).toHaveLength(10_000);
+    expect(new Set(result.installations.map((i) => i.token)).size).toBe(10_000);
+    const stored = listInstallations(t.db);
+    expect(stored.find((i) => i.name === 'Сервер 9999')!.tokenHash).toBe(hashAgentToken(result.installations[9999]!.token!));
+    // A second file naming one of them again is refused whole.
+    expect(() => importCsv(ctx(), 'client,installation,kind\nООО «Ромашка»,Новый,local\nООО «Ромашка»,Сервер 5000,local', { dryRun: false })).toThrowError(
+      /line 3: client "ООО «Ромашка»" already has an installation named "Сервер 5000"/,
+    );
+    expect(counts().installations).toBe(10_000);
+  });
 });
+
+/** The windows-1251 bytes of the characters the tests write (the rest are ASCII). */
+const WINDOWS_1251 = new Map<string, number>([
+  ...[...'АБВГДЕЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯабвгдежзийклмнопрстуфхцчшщъыьэюя'].map((char, i) => [char, 0xc0 + i] as const),
+  ['Ё', 0xa8],
+  ['ё', 0xb8],
+  ['«', 0xab],
+  ['»', 0xbb],
+  ['№', 0xb9],
+  ['—', 0x97],
+]);
+

@@ -268,15 +268,15 @@ export function registerRegistryCommands(program: Command): void {
   program
     .command('import')
     .description(`import clients and installations from CSV (columns: ${CSV_COLUMNS.join(', ')})`)
-    .argument('<file>', 'CSV file, comma or semicolon separated, UTF-8')
+    .argument('<file>', 'CSV file, comma, semicolon or tab separated, UTF-8 or windows-1251')
     .option('--dry-run', 'check the file and show what would be imported, without writing', false)
     .action(
       run<{ dryRun: boolean }>((ctx, { json, opts, args }) => {
         const file = args[0]!;
         const { dryRun } = opts;
-        let csv: string;
+        let csv: Buffer;
         try {
-          csv = readFileSync(file, 'utf8');
+          csv = readFileSync(file);
         } catch (err) {
           throw inputError('fileUnreadable', { file, reason: (err as Error).message });
         }
@@ -286,6 +286,7 @@ export function registerRegistryCommands(program: Command): void {
             ? `Dry run: the file is valid; it would add ${result.clientsCreated.length} client(s) and ${result.installations.length} installation(s). Nothing was written.`
             : `Imported ${result.clientsCreated.length} client(s) and ${result.installations.length} installation(s). Agent tokens are shown only now:`;
           return [
+            ...(result.encoding === 'utf-8' ? [] : [`The file was read as ${result.encoding}.`]),
             head,
             table(
               dryRun ? ['LINE', 'CLIENT', 'INSTALLATION'] : ['LINE', 'CLIENT', 'INSTALLATION ID', 'INSTALLATION', 'TOKEN'],

@@ -14,6 +14,7 @@ import { DEFAULT_INCIDENT_SETTINGS } from '../../incidents/settings.ts';
 import { pruneReports } from '../../jobs/prune-reports.ts';
 import { runSweep, runSweepYielding } from '../../jobs/sweep.ts';
 import { parseReport } from '../../intake/parse-report.ts';
+import { importCsv } from '../../registry/import-csv.ts';
 import { createLogger } from '../../app/logger.ts';
 import { LEADS, MANAGERS_PER_LEAD, seedBenchFleet, seedReportHistory } from './seed.ts';
 
@@ -29,7 +30,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SIZES = (process.env.BENCH_SIZES ?? '1000,10000,100000').split(',').map(Number);
 const LOAD_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const TARGETS = { intakeRps: 5000, intakeP99Ms: 20, intakeRatio: 0.4, sweepMs: 500, sweepStallMs: 100, statusMs: 10, digestMs: 200, rssMb: 250, cliMs: 500, parseMs: 50 };
+const TARGETS = { intakeRps: 5000, intakeP99Ms: 20, intakeRatio: 0.4, sweepMs: 500, sweepStallMs: 100, statusMs: 10, digestMs: 200, rssMb: 250, cliMs: 500, parseMs: 50, importMs: 10_000, importLockMs: 2_000 };
 
 function spawnTs(script: string, env: Record<string, string> = {}): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', join(ROOT, script)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -255,6 +256,18 @@ for (const [name, body] of Object.entries(hostile)) {
 }
 process.stdout.write(`${JSON.stringify({ parseWorstMs })}\n`);
 
+// A CSV import of 10,000 installations under one client: the check alone (a dry run, reading only), and the whole import.
+const importDir = mkdtempSync(join(tmpdir(), 'dozor-bench-import-'));
+const importDb = openDb(join(importDir, 'import.sqlite'));
+const importCtx = { db: importDb, clock: () => new Date(), actor: 'bench' };
+const importRows = ['client,installation,kind,host', ...Array.from({ length: 10_000 }, (_, i) => `ООО «Ромашка»,Сервер ${i},network,s${i}.example.ru`)].join('\n');
+const importCheck = time(() => importCsv(importCtx, importRows, { dryRun: true }), 1);
+const importWhole = time(() => importCsv(importCtx, importRows, { dryRun: false }), 1);
+closeDb(importDb);
+rmSync(importDir, { recursive: true, force: true });
+const csvImport = { rows: 10_000, checkMs: Math.round(importCheck.ms), wholeMs: Math.round(importWhole.ms), writeMs: Math.round(importWhole.ms - importCheck.ms) };
+process.stdout.write(`${JSON.stringify({ csvImport })}\n`);
+
 // Database size per million stored reports, and pruning them in small batches.
 const dir = mkdtempSync(join(tmpdir(), 'dozor-bench-history-'));
 const historyDb = openDb(join(dir, 'history.sqlite'));
@@ -298,6 +311,7 @@ const lines = [
   `history: ${history.dbMbPerMillionReports} MB per 1,000,000 reports, pruned in ${history.pruneMs} ms`,
   `command line: ${cli.command} on ${cli.installations} installations, median of 5: ${cli.medianMs} ms`,
   `hostile reports of 256 KiB, parse ms: ${Object.entries(parseWorstMs).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+  `CSV import of ${csvImport.rows} rows under one client: ${csvImport.wholeMs} ms, of which the check (reading only) ${csvImport.checkMs} ms and the write (holding the lock) about ${csvImport.writeMs} ms`,
 ];
 const largest = results.find((r) => r.installations === 100_000) ?? results[results.length - 1]!;
 const checks = {
@@ -311,6 +325,7 @@ const checks = {
   memory: pass((largest.serviceRssMb as number) < TARGETS.rssMb),
   cli: pass(cli.medianMs < TARGETS.cliMs),
   hostileParse: pass(Math.max(...Object.values(parseWorstMs)) < TARGETS.parseMs),
+  csvImport: pass(csvImport.wholeMs < TARGETS.importMs && csvImport.writeMs < TARGETS.importLockMs),
 };
 lines.push(`targets at ${largest.installations} installations: ${Object.entries(checks).map(([k, v]) => `${k} ${v}`).join(', ')}`);
 process.stdout.write(`${lines.join('\n')}\n`);
@@ -326,6 +341,7 @@ const report = {
   history,
   cli,
   parseWorstMs,
+  csvImport,
   checks,
   durationSeconds: Math.round((Date.now() - startedAt) / 1000),
 };

@@ -1,0 +1,42 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { systemClock } from '../core/clock.ts';
+import { closeDb, openDb } from '../db/open.ts';
+import { dozorAsync } from './cli-helpers.ts';
+import { postReport, SAMPLE_XML, seedFleet, tempDir } from './helpers.ts';
+import { startServiceProcess } from './process-helpers.ts';
+import { TelegramStandIn } from '../tools/standin/telegram.ts';
+
+describe('a large import while the service runs', () => {
+  it('imports 10,000 rows while every agent report sent meanwhile is accepted', async () => {
+    const dir = tempDir();
+    const database = join(dir.path, 'dozor.sqlite');
+    const db = openDb(database);
+    const { token } = seedFleet({ db, clock: systemClock, actor: 'test' });
+    closeDb(db);
+    const csv = join(dir.path, 'fleet.csv');
+    writeFileSync(csv, ['client,installation,kind,host', ...Array.from({ length: 10_000 }, (_, i) => `ООО «Вектор»,Сервер ${i},network,s${i}.example.ru`)].join('\n'));
+    const standIn = await TelegramStandIn.start();
+    const service = await startServiceProcess({ DATABASE_PATH: database, BOT_TOKEN: standIn.token, TELEGRAM_API_ROOT: standIn.url, PROBE_CRON: '0 0 1 1 *' });
+    try {
+      const report = SAMPLE_XML.replace(' id="agent-unique-report-id"', '');
+      const statuses: number[] = [];
+      let importing = true;
+      const agent = (async () => {
+        while (importing) statuses.push((await postReport(service.url, report, { token })).status);
+      })();
+      const imported = await dozorAsync(database, 'import', csv, '--json');
+      importing = false;
+      await agent;
+      expect(imported.stderr).toBe('');
+      expect((JSON.parse(imported.stdout) as { installations: unknown[] }).installations).toHaveLength(10_000);
+      expect(statuses.length).toBeGreaterThan(5);
+      expect(statuses.filter((status) => status !== 202)).toEqual([]);
+    } finally {
+      await service.stop();
+      await standIn.close();
+      dir.cleanup();
+    }
+  }, 60_000);
+});
