@@ -1,6 +1,11 @@
-/** Every string from outside goes through this before it reaches Telegram's HTML parse mode. */
+import { defuse } from '../core/text.ts';
+
+/**
+ * Every string from outside goes through this before it reaches Telegram's
+ * HTML parse mode; control characters and reordering marks (U+202E) show as �.
+ */
 export function escapeHtml(text: string | number | null | undefined): string {
-  return String(text ?? '')
+  return defuse(String(text ?? ''))
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')

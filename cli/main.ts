@@ -3,6 +3,7 @@ import { ConfigError } from '../app/config.ts';
 import { InputError, NotFoundError } from '../core/errors.ts';
 import { registerIncidentCommands } from './commands/incidents.ts';
 import { registerRegistryCommands } from './commands/registry.ts';
+import { DatabaseUnusable } from './run.ts';
 
 const program = new Command('dozor')
   .description('dozor: monitoring of Kodeks / Техэксперт installations')
@@ -15,7 +16,7 @@ registerIncidentCommands(program);
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof InputError || err instanceof NotFoundError || err instanceof ConfigError) {
+  if (err instanceof InputError || err instanceof NotFoundError || err instanceof ConfigError || err instanceof DatabaseUnusable) {
     process.stderr.write(`dozor: ${err.message}\n`);
     process.exit(1);
   }

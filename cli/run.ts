@@ -3,6 +3,7 @@ import type { Command, OptionValues } from 'commander';
 import { loadEnv, parseConfig, type Config } from '../app/config.ts';
 import { systemClock } from '../core/clock.ts';
 import { closeDb, openDb } from '../db/open.ts';
+import { explainStorageError } from '../db/storage-errors.ts';
 import type { RegistryContext } from '../registry/context.ts';
 
 /** What an action gets besides the registry context: `--json`, its options and arguments, the configuration. */
@@ -15,6 +16,9 @@ export interface Invocation<O> {
 
 let config: Config | undefined;
 
+/** The database cannot be used for this command (read-only, locked, disk full…): said in one sentence, no stack trace. */
+export class DatabaseUnusable extends Error {}
+
 /** Wrap a command's action: read the configuration, open the database for it, close it after. */
 export function run<O extends OptionValues = OptionValues>(action: (ctx: RegistryContext, call: Invocation<O>) => void) {
   return (...actionArgs: unknown[]) => {
@@ -22,14 +26,18 @@ export function run<O extends OptionValues = OptionValues>(action: (ctx: Registr
     const command = actionArgs[actionArgs.length - 1] as Command;
     const { json } = command.optsWithGlobals<{ json: boolean }>();
     config ??= parseConfig(loadEnv());
-    const db = openDb(config.DATABASE_PATH);
+    const path = config.DATABASE_PATH;
     try {
-      action(
-        { db, clock: systemClock, actor: `cli:${userInfo().username}` },
-        { json, opts: command.opts<O>(), args: command.args, config },
-      );
-    } finally {
-      closeDb(db);
+      const db = openDb(path);
+      try {
+        action({ db, clock: systemClock, actor: `cli:${userInfo().username}` }, { json, opts: command.opts<O>(), args: command.args, config });
+      } finally {
+        closeDb(db);
+      }
+    } catch (err) {
+      const explained = explainStorageError(err, path);
+      if (explained) throw new DatabaseUnusable(explained, { cause: err });
+      throw err;
     }
   };
 }

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, isNull } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, isNull } from 'drizzle-orm';
 import type { Silence } from '../core/silences.ts';
 import type { Queryable } from './open.ts';
 import { silences } from './schema.ts';
@@ -21,6 +21,22 @@ export function listActiveSilences(db: Queryable, now: Date): SilenceRow[] {
     .where(and(gt(silences.endsAt, now), isNull(silences.removedAt)))
     .orderBy(asc(silences.endsAt))
     .all();
+}
+
+/** The active silence of exactly this scope that lasts longest, if any. */
+export function findActiveSilenceOfScope(
+  db: Queryable,
+  scope: { installationId: number | null; clientId: number | null; ruleId: string | null },
+  now: Date,
+): SilenceRow | undefined {
+  const same = (column: typeof silences.installationId | typeof silences.clientId | typeof silences.ruleId, value: number | string | null) =>
+    value === null ? isNull(column) : eq(column, value);
+  return db
+    .select()
+    .from(silences)
+    .where(and(gt(silences.endsAt, now), isNull(silences.removedAt), same(silences.installationId, scope.installationId), same(silences.clientId, scope.clientId), same(silences.ruleId, scope.ruleId)))
+    .orderBy(desc(silences.endsAt))
+    .get();
 }
 
 export function endSilence(db: Queryable, id: number, at: Date, by: string): void {

@@ -11,3 +11,20 @@ export function isStorageUnavailable(error: unknown): boolean {
   // A closed connection (during shutdown or after a fatal error) cannot answer either.
   return error instanceof TypeError && /database connection is not open/.test(error.message);
 }
+
+/** What a person can do about a SQLite error that keeps a command from using the database, or null for other errors. */
+export function explainStorageError(error: unknown, path: string): string | null {
+  const code = error && typeof error === 'object' ? (error as { code?: unknown }).code : undefined;
+  if (typeof code !== 'string') return null;
+  const why = (error as Error).message;
+  // Creating the database's folder failed before SQLite was asked.
+  if (/^(ENOTDIR|EACCES|EPERM|EROFS|ENOSPC|EEXIST)$/.test(code)) return `cannot create the folder of the database ${path}: ${why}.`;
+  if (!code.startsWith('SQLITE_')) return null;
+  if (/^SQLITE_(READONLY|CANTOPEN|PERM|AUTH)/.test(code)) {
+    return `cannot open or write the database ${path} (${why}, ${code}): the file, or the folder that holds it, is read-only for this user or missing; SQLite also writes ${path}-wal and ${path}-shm next to it. Run as the service's user, or fix the permissions.`;
+  }
+  if (/^SQLITE_(BUSY|LOCKED)/.test(code)) return `the database ${path} is busy (${why}, ${code}): another process holds its write lock; try again in a moment.`;
+  if (code.startsWith('SQLITE_FULL')) return `the disk holding ${path} is full (${code}): nothing was written; free some space and try again.`;
+  if (/^SQLITE_(CORRUPT|NOTADB)/.test(code)) return `${path} is not a usable dozor database (${why}, ${code}).`;
+  return `the database ${path} failed: ${why} (${code}).`;
+}

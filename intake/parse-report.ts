@@ -84,11 +84,12 @@ const MAX_COPIES = 2;
  * schema refuses by name.
  */
 function xmlToCandidate(xml: string): unknown {
-  // Refused before any parsing, so no entity is ever expanded (billion laughs, external entities).
-  if (/<!DOCTYPE/i.test(xml) || /<!ENTITY/i.test(xml)) {
-    throw reportError('DOCTYPE and entity declarations are not allowed in reports');
-  }
   const parser = new SaxesParser();
+  // Refused as soon as the parser meets one (entities are declared only inside it, so none is ever expanded);
+  // the same words inside a comment or CDATA are text, not a declaration.
+  parser.on('doctype', () => {
+    throw reportError('DOCTYPE and entity declarations are not allowed in reports');
+  });
   let candidate: Record<string, unknown> | null = null;
   let rootName: string | null = null;
   let depth = 0;
@@ -99,13 +100,13 @@ function xmlToCandidate(xml: string): unknown {
     if (++depth > MAX_XML_DEPTH) throw reportError(`elements are nested more than ${MAX_XML_DEPTH} deep (line ${parser.line}); a report is flat`);
     if (depth === 1) {
       rootName = tag.name;
-      candidate = attributesOf(tag.attributes);
+      candidate = attributesOf(tag.name, tag.attributes);
     } else if (depth === 2 && candidate && KNOWN_ELEMENTS.has(tag.name)) {
       const key = tag.name;
       const existing = candidate[key];
-      if (existing === undefined) candidate[key] = attributesOf(tag.attributes);
-      else if (!Array.isArray(existing)) candidate[key] = [existing, attributesOf(tag.attributes)];
-      else if (existing.length < MAX_COPIES) existing.push(attributesOf(tag.attributes));
+      if (existing === undefined) candidate[key] = attributesOf(key, tag.attributes);
+      else if (!Array.isArray(existing)) candidate[key] = [existing, attributesOf(key, tag.attributes)];
+      else if (existing.length < MAX_COPIES) existing.push(attributesOf(key, tag.attributes));
     }
   });
   parser.on('closetag', () => {
@@ -116,10 +117,21 @@ function xmlToCandidate(xml: string): unknown {
   return candidate ?? {};
 }
 
-/** Attribute names become the schema's keys (`generated-at` → `generatedAt`); the object has no prototype to pollute. */
-function attributesOf(attributes: Record<string, string>): Record<string, unknown> {
+/**
+ * Attribute names become the schema's keys (`generated-at` → `generatedAt`);
+ * the object has no prototype to pollute. Both spellings of one name in one
+ * element (`daily-update` and `dailyUpdate`) are refused: neither may silently win.
+ */
+function attributesOf(element: string, attributes: Record<string, string>): Record<string, unknown> {
   const result: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-  for (const name in attributes) result[camelCase(name)] = attributes[name];
+  const spelledAs = new Map<string, string>();
+  for (const name in attributes) {
+    const key = camelCase(name);
+    const earlier = spelledAs.get(key);
+    if (earlier !== undefined) throw reportError(`<${element}>: ${earlier} and ${name} are the same attribute; give it once`);
+    spelledAs.set(key, name);
+    result[key] = attributes[name];
+  }
   return result;
 }
 
@@ -193,9 +205,15 @@ function toReport(input: IncomingReport, body: Buffer, format: ReportFormat, opt
 
 /** A full ISO 8601 time with an offset needs no time-zone rules: the common case, read without luxon. */
 const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+/** The time of day in any accepted form, and a numeric offset at the end. */
+const TIME_OF_DAY = /(?:T|\s)(\d{1,2}):(\d{2})(?::(\d{2}))?/;
+const OFFSET = /([+-])(\d{2}):?(\d{2})$/;
+/** Real offsets run from −12:00 to +14:00. */
+const MAX_OFFSET_MINUTES = 14 * 60;
 
 function readInstant(value: string, field: string, options: ParseOptions): Date {
   const trimmed = value.trim();
+  checkClockFields(trimmed, field);
   if (ISO_WITH_OFFSET.test(trimmed)) {
     const ms = Date.parse(trimmed);
     if (!Number.isNaN(ms)) {
@@ -206,8 +224,25 @@ function readInstant(value: string, field: string, options: ParseOptions): Date 
   return readDateTime(trimmed, field, options).toJSDate();
 }
 
+/**
+ * Parsers are lenient where a report must not be: 24:00 is read as the next
+ * day (2099-12-31T24:00 would become 2100) and an offset of +99:99 is taken.
+ * Hours run 0–23, minutes and seconds 0–59, offsets up to ±14:00.
+ */
+function checkClockFields(value: string, field: string): void {
+  const time = TIME_OF_DAY.exec(value);
+  if (time && (Number(time[1]) > 23 || Number(time[2]) > 59 || Number(time[3] ?? 0) > 59)) {
+    throw reportError(`invalid report: ${field}: ${JSON.stringify(time[0].slice(1))} is not a time of day (00:00 to 23:59:59)`);
+  }
+  const offset = time ? OFFSET.exec(value.slice(time.index + time[0].length)) : null;
+  if (offset && (Number(offset[3]) > 59 || Number(offset[2]) * 60 + Number(offset[3]) > MAX_OFFSET_MINUTES)) {
+    throw reportError(`invalid report: ${field}: the offset ${offset[0]} is not a time zone's (−12:00 to +14:00)`);
+  }
+}
+
 function readDateTime(value: string, field: string, options: ParseOptions): DateTime {
   const trimmed = value.trim();
+  checkClockFields(trimmed, field);
   const zone = { zone: options.tz, setZone: true };
   let parsed = DateTime.fromISO(trimmed, zone);
   if (!parsed.isValid) parsed = DateTime.fromSQL(trimmed, zone);
@@ -225,9 +260,12 @@ function readDate(value: string, field: string, options: ParseOptions): string {
   const plain = /^(\d{4})-(\d{2})-(\d{2})$/.exec(trimmed);
   if (plain) {
     const [, y, m, d] = plain.map(Number) as [number, number, number, number];
-    const ms = Date.UTC(y, m - 1, d);
-    // Date.UTC rolls 2023-02-30 over to March: a real date survives the round trip.
-    if (new Date(ms).getUTCDate() === d && new Date(ms).getUTCMonth() === m - 1) {
+    // Not Date.UTC(y, …): it reads years 0–99 as 1900–1999, so 0095 would pass as 1995.
+    const date = new Date(0);
+    date.setUTCFullYear(y, m - 1, d);
+    const ms = date.getTime();
+    // 2023-02-30 rolls over to March: a real date survives the round trip.
+    if (date.getUTCDate() === d && date.getUTCMonth() === m - 1) {
       checkRange(ms, field);
       return trimmed;
     }
@@ -236,6 +274,12 @@ function readDate(value: string, field: string, options: ParseOptions): string {
 }
 
 function checkRange(ms: number, field: string): void {
-  if (ms < EARLIEST) throw reportError(`invalid report: ${field}: ${new Date(ms).toISOString().slice(0, 10)} is before 1990`);
-  if (ms >= LATEST) throw reportError(`invalid report: ${field}: ${new Date(ms).toISOString().slice(0, 10)} is after 2100`);
+  if (ms < EARLIEST) throw reportError(`invalid report: ${field}: ${isoDay(ms)} is before 1990`);
+  if (ms >= LATEST) throw reportError(`invalid report: ${field}: ${isoDay(ms)} is after 2100`);
+}
+
+/** The UTC day of a moment, its year always in four digits (toISOString gives ±YYYYYY far out). */
+function isoDay(ms: number): string {
+  const date = new Date(ms);
+  return `${String(date.getUTCFullYear()).padStart(4, '0')}-${String(date.getUTCMonth() + 1).padStart(2, '0')}-${String(date.getUTCDate()).padStart(2, '0')}`;
 }

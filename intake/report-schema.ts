@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SENSELOCK_STATES, SERVICE_ACCOUNTS, SERVICE_STATES } from '../core/report.ts';
+import { UNSAFE_CHARS } from '../core/text.ts';
 
 /**
  * The report as it arrives, before dates are read in the installation's time
@@ -44,8 +45,8 @@ const text = (max: number) =>
   z
     .string({ error: (issue) => `expected text, got ${shown(issue.input)}` })
     .max(max, { error: `longer than ${max} characters` })
-    // Control characters have no business in a report and would garble messages.
-    .regex(/^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/, { error: 'contains control characters' });
+    // Control characters and invisible reordering marks have no business in a report and would garble or disguise messages.
+    .refine((value) => !UNSAFE_CHARS.test(value), { error: 'contains control characters or invisible formatting marks' });
 
 const dateText = text(40).regex(/\S/, { error: 'is empty' });
 

@@ -3,6 +3,7 @@ import { domainToASCII } from 'node:url';
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import type { FieldCode, FieldProblem, Subject } from '../core/errors.ts';
+import { UNSAFE_CHARS } from '../core/text.ts';
 import { inputError } from '../i18n/index.ts';
 import { INSTALLATION_KINDS, USER_ROLES } from '../db/schema.ts';
 
@@ -12,7 +13,8 @@ import { INSTALLATION_KINDS, USER_ROLES } from '../db/schema.ts';
  */
 const code = (value: FieldCode) => value;
 
-const NO_CONTROL_CHARS = /^[^\u0000-\u001f\u007f]*$/;
+/** A name is one line of visible text. */
+const safeName = (value: string) => !UNSAFE_CHARS.test(value) && !/[\t\n\r]/.test(value);
 
 export const displayName = (max: number) =>
   z
@@ -20,7 +22,7 @@ export const displayName = (max: number) =>
     .trim()
     .min(1, { error: code('empty') })
     .max(max, { error: code('tooLong') })
-    .regex(NO_CONTROL_CHARS, { error: code('controlChars') });
+    .refine(safeName, { error: code('controlChars') });
 
 export const telegramUserId = z.coerce
   .number({ error: code('telegramUserId') })

@@ -2,7 +2,7 @@ import { DateTime } from 'luxon';
 import { parseDuration } from '../core/duration.ts';
 import { isRuleId } from '../core/rules.ts';
 import { recordAudit } from '../db/audit.ts';
-import { endSilence, getSilence, insertSilence, type SilenceRow } from '../db/silences.ts';
+import { endSilence, findActiveSilenceOfScope, getSilence, insertSilence, type SilenceRow } from '../db/silences.ts';
 import type { RegistryContext } from './context.ts';
 import { resolveClient } from './clients.ts';
 import { requireInstallation } from './installations.ts';
@@ -23,8 +23,14 @@ export interface NewSilenceInput {
 }
 
 const MAX_SILENCE_MS = 90 * 24 * 3_600_000;
+/** A silence asked for again within this of the end of one already in force is the same silence. */
+const REPEAT_TOLERANCE_MS = 5 * 60_000;
 
-/** Hold back announcements for an installation, a client and/or a rule until the silence ends. */
+/**
+ * Hold back announcements for an installation, a client and/or a rule until
+ * the silence ends. Asking again for a silence already in force (as long, or
+ * nearly) returns that one rather than adding another.
+ */
 export function addSilence(ctx: RegistryContext, input: NewSilenceInput): SilenceRow {
   if (input.installation === undefined && input.client === undefined && input.rule === undefined) {
     throw inputError('silenceNoScope', {});
@@ -44,6 +50,9 @@ export function addSilence(ctx: RegistryContext, input: NewSilenceInput): Silenc
   return writeTransaction(ctx.db, (tx) => {
     const installationId = input.installation === undefined ? null : requireInstallation(tx, input.installation).id;
     const clientId = input.client === undefined ? null : resolveClient(tx, input.client).id;
+    // A repeated press or command (fifty taps on «💤 1 ч») adds nothing while a silence of the same scope already lasts as long.
+    const existing = findActiveSilenceOfScope(tx, { installationId, clientId, ruleId: input.rule ?? null }, now);
+    if (existing && existing.endsAt.getTime() >= endsAt.getTime() - REPEAT_TOLERANCE_MS) return existing;
     const silence = insertSilence(tx, {
       installationId,
       clientId,

@@ -76,6 +76,15 @@ describe('dozor command line', () => {
     expect(dozorJson(database, 'installation', 'enable', String(installationId))).toEqual({ id: installationId, monitoringEnabled: true });
   });
 
+  it('says in one sentence when the database cannot be opened, without a stack trace', () => {
+    // A file where the database's folder should be.
+    writeFileSync(join(dir.path, 'not-a-folder'), '');
+    const result = dozor(join(dir.path, 'not-a-folder', 'dozor.sqlite'), 'user', 'list');
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^dozor: cannot create the folder of the database .*not-a-folder.*(EEXIST|ENOTDIR)/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('reports errors on stderr with a non-zero exit and nothing on stdout', () => {
     const unknownLead = dozor(database, 'user', 'add', '--telegram-id', '1002', '--role', 'manager', '--name', 'X', '--lead', '9999', '--json');
     expect(unknownLead.status).not.toBe(0);

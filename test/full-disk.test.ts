@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../core/clock.ts';
 import { closeDb, openDb } from '../db/open.ts';
 import { TelegramStandIn } from '../tools/standin/telegram.ts';
+import { dozor } from './cli-helpers.ts';
 import { postReport, seedFleet } from './helpers.ts';
 import { startServiceProcess } from './process-helpers.ts';
 
@@ -93,4 +94,26 @@ describe.runIf(mounted)('a full disk', () => {
       sqlite.close();
     }
   }, 60_000);
+});
+
+/** A database on a filesystem mounted read-only (root is not stopped by file permissions, a read-only mount stops everyone). */
+const readOnlyMount = mkdtempSync(join(tmpdir(), 'dozor-read-only-'));
+const readOnlyMounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', readOnlyMount]).status === 0;
+
+describe.runIf(readOnlyMounted)('a read-only database', () => {
+  afterAll(() => {
+    spawnSync('umount', ['-l', readOnlyMount]);
+    rmSync(readOnlyMount, { recursive: true, force: true });
+  });
+
+  it('makes a command line write say what is wrong in one sentence, without a stack trace', () => {
+    const database = join(readOnlyMount, 'dozor.sqlite');
+    closeDb(openDb(database));
+    expect(spawnSync('mount', ['-o', 'remount,ro', readOnlyMount]).status).toBe(0);
+    const result = dozor(database, 'user', 'add', '--telegram-id', '5', '--role', 'manager', '--name', 'Тест');
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^dozor: cannot open or write the database .*dozor\.sqlite .*read-only for this user or missing/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  });
 });

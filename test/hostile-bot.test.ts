@@ -1,9 +1,10 @@
 import { eq } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { auditLog, clients, incidents } from '../db/schema.ts';
+import { auditLog, clients, incidents, silences } from '../db/schema.ts';
 import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
 import { ingestReport } from '../intake/ingest.ts';
 import { parseReport } from '../intake/parse-report.ts';
+import { escapeHtml } from '../bot/html.ts';
 import { addClient } from '../registry/clients.ts';
 import { addInstallation } from '../registry/installations.ts';
 import { addUser } from '../registry/users.ts';
@@ -104,6 +105,26 @@ describe('hostile input to the bot', () => {
     await h.say(admin, 'Склад');
     const asked = texts().at(-1)!;
     expect(asked).toBe('Вид установки:');
+  });
+
+  it('makes one silence of fifty quick «💤 1 ч» presses; a longer snooze still adds its own', async () => {
+    const incident = openKeyLost();
+    for (let i = 0; i < 50; i++) {
+      await h.press(manager, `snz:h:${incident}`, { chatId: 1001, messageId: 5 });
+      clock.advance(1_000);
+    }
+    expect(t.db.select().from(silences).all()).toHaveLength(1);
+    expect(h.sent('answerCallbackQuery')).toHaveLength(50);
+    await h.press(manager, `snz:m:${incident}`, { chatId: 1001, messageId: 5 });
+    expect(t.db.select().from(silences).all()).toHaveLength(2);
+  });
+
+  it('keeps reordering marks and C1 controls out of names and messages', () => {
+    expect(() => addClient({ db: t.db, clock, actor: 'test' }, { name: 'ООО «Ромашка\u202Eакшамор»' })).toThrowError(/control characters/);
+    expect(() => addClient({ db: t.db, clock, actor: 'test' }, { name: 'ООО\u0085Вектор' })).toThrowError(/control characters/);
+    // What comes from elsewhere (an Alertmanager label, a Telegram name) shows the mark as �, not its effect.
+    expect(escapeHtml('node\u202Eexe.1<b>')).toBe('node\uFFFDexe.1&lt;b&gt;');
+    expect(escapeHtml('Анна 👩\u200D💻')).toBe('Анна 👩\u200D💻');
   });
 
   /** A key lost at Ромашка, opened by a report: its incident id. */

@@ -114,6 +114,43 @@ describe('hostile input to the intake', () => {
     });
   });
 
+  describe('what lenient parsers would take', () => {
+    it.each([
+      ['<report><update operap-date="0095-06-15"/></report>', /<update operap-date>: 0095-06-15 is before 1990/],
+      ['<report generated-at="2099-12-31T24:00"/>', /<report generated-at>: "24:00" is not a time of day/],
+      ['<report generated-at="2023-02-15T09:12:00+99:99"/>', /<report generated-at>: the offset \+99:99 is not a time zone's/],
+      ['<report generated-at="2023-02-15T09:61:00+03:00"/>', /"09:61:00" is not a time of day/],
+      ['<report><kit daily-update="true" dailyUpdate="false"/></report>', /<kit>: daily-update and dailyUpdate are the same attribute/],
+      ['<report><storage path="\\\\nas\u202Exod.exe"/></report>', /<storage path>: contains control characters or invisible formatting marks/],
+      ['<report><storage path="\\\\nas\u0085kodeks"/></report>', /<storage path>: contains control characters or invisible formatting marks/],
+      ['<report id="\u200Fid"/>', /<report id>: contains control characters/],
+    ])('%s is a 400 naming the field', async (body, message) => {
+      const res = await post(body);
+      expect(res.status).toBe(400);
+      expect(String(res.json.error)).toMatch(message);
+      expect(stored()).toBe(0);
+    });
+
+    it('takes the real dates next to them: 1995, an offset of −12:00 or +14:00, 23:59:59', async () => {
+      for (const [id, body] of [
+        ['a', '<update operap-date="1995-06-15"/>'],
+        ['b', ''],
+      ] as const) {
+        const res = await post(`<report id="${id}" generated-at="2023-02-15T23:59:59+14:00">${body}</report>`);
+        expect(res.status).toBe(202);
+      }
+      expect((await post('<report id="c" generated-at="2023-02-15T00:00:00-12:00"/>')).status).toBe(202);
+    });
+
+    it('reads the words DOCTYPE and ENTITY in a comment or CDATA as text, and still refuses a real declaration', async () => {
+      const res = await post('<report id="d"><!-- <!DOCTYPE x> <!ENTITY y "z"> --><![CDATA[<!DOCTYPE q>]]><storage path="x"/></report>');
+      expect(res.status).toBe(202);
+      const declared = await post('<!DOCTYPE report [<!ENTITY a "aaaaaaaa">]><report id="e">&a;</report>');
+      expect(declared.status).toBe(400);
+      expect(String(declared.json.error)).toMatch(/DOCTYPE and entity declarations are not allowed/);
+    });
+  });
+
   it('stores SQL and HTML in strings as plain data', async () => {
     const nasty = `x'); DROP TABLE reports; -- <script>alert(1)</script> &amp; "q"`;
     const xml = `<report id="${nasty.replace(/&(?!amp;)/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;')}"><storage path="${nasty.replace(/</g, '&lt;').replace(/"/g, '&quot;')}"/></report>`;

@@ -1,5 +1,6 @@
 import { Composer, InlineKeyboard } from 'grammy';
 import { canAct } from '../../core/permissions.ts';
+import { UNSAFE_CHARS_GLOBAL } from '../../core/text.ts';
 import { getClient } from '../../db/clients.ts';
 import { listIncidentsWithNames } from '../../db/incidents.ts';
 import { getUser } from '../../db/users.ts';
@@ -20,7 +21,7 @@ export const commands = new Composer<BotContext>();
 /** Arguments from outside are trimmed, stripped of control characters and capped. */
 function argument(ctx: BotContext & { match: string | RegExpMatchArray }): string {
   const raw = typeof ctx.match === 'string' ? ctx.match : '';
-  return raw.replace(/[\u0000-\u001f\u007f]/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 200);
+  return raw.replace(/[\u0000-\u001f\u007f]/g, ' ').replace(UNSAFE_CHARS_GLOBAL, '').replace(/\s+/g, ' ').trim().slice(0, 200);
 }
 
 function responsibleFor(ctx: BotContext, clientId: number) {
