@@ -24,8 +24,11 @@ export const SKEW_MIN_INSTALLATIONS = 5;
 const SKEW_MAX_INSTALLATIONS = 10_000;
 
 export class ClockWatch {
-  /** Each installation's latest skew, and when (our clock) it was seen; oldest first. */
+  /** Each installation's latest skew, and when (our clock) it was seen; in the order seen, oldest first. */
   private readonly skews = new Map<number, { skew: number; at: number }>();
+  /** How many of `skews` put our clock more than the limit ahead of the agent's, and behind it. */
+  private ahead = 0;
+  private behind = 0;
   private lastObservedAt = 0;
   /** The latest spell when nobody was listening. */
   blind: BlindSpell | null = null;
@@ -72,16 +75,18 @@ export class ClockWatch {
     if (!generatedAt) return;
     const at = receivedAt.getTime();
     this.lastObservedAt = at;
-    this.skews.delete(installationId);
-    this.skews.set(installationId, { skew: at - generatedAt.getTime(), at });
-    if (this.skews.size > SKEW_MAX_INSTALLATIONS) this.skews.delete(this.skews.keys().next().value!);
+    this.forget(installationId);
+    const skew = at - generatedAt.getTime();
+    this.skews.set(installationId, { skew, at });
+    this.count(skew, 1);
+    if (this.skews.size > SKEW_MAX_INSTALLATIONS) this.forget(this.skews.keys().next().value!);
   }
 
   /**
    * The median difference between our clock and the agents' (positive: ours is
    * ahead) over the installations heard from in the last two hours, or null
    * when fewer than five were. What was seen "after" now (before the clock went
-   * back) does not count.
+   * back) does not count. A full pass over the installations: for reports.
    */
   medianSkew(now = this.lastObservedAt): number | null {
     const recent: number[] = [];
@@ -91,9 +96,43 @@ export class ClockWatch {
     return recent[Math.floor(recent.length / 2)]!;
   }
 
-  suspect(now?: number): boolean {
-    const skew = this.medianSkew(now);
-    return skew !== null && Math.abs(skew) > SKEW_LIMIT_MS;
+  /**
+   * Whether the median skew is beyond the limit, as `medianSkew` would say,
+   * without sorting: asked for every installation judged (each report, each
+   * sweep), so it keeps counts instead. The median (the upper one, as
+   * `medianSkew` takes it) is beyond the limit when enough skews are.
+   */
+  suspect(now = this.lastObservedAt): boolean {
+    if (now < this.lastObservedAt) {
+      // The clock went back past what was seen: rare enough to count afresh.
+      const skew = this.medianSkew(now);
+      return skew !== null && Math.abs(skew) > SKEW_LIMIT_MS;
+    }
+    this.expire(now - SKEW_WINDOW_MS);
+    const n = this.skews.size;
+    if (n < SKEW_MIN_INSTALLATIONS) return false;
+    const middle = Math.floor(n / 2);
+    return this.ahead >= n - middle || this.behind >= middle + 1;
+  }
+
+  /** Drop what was seen before `cutoff`: those seen first are at the front. */
+  private expire(cutoff: number): void {
+    for (const [id, { at }] of this.skews) {
+      if (at >= cutoff) break;
+      this.forget(id);
+    }
+  }
+
+  private forget(installationId: number): void {
+    const seen = this.skews.get(installationId);
+    if (!seen) return;
+    this.skews.delete(installationId);
+    this.count(seen.skew, -1);
+  }
+
+  private count(skew: number, by: 1 | -1): void {
+    if (skew > SKEW_LIMIT_MS) this.ahead += by;
+    else if (skew < -SKEW_LIMIT_MS) this.behind += by;
   }
 }
 

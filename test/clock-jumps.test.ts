@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ClockWatch } from '../core/clock-watch.ts';
+import { ClockWatch, SKEW_LIMIT_MS } from '../core/clock-watch.ts';
 import { listIncidentsWithNames } from '../db/incidents.ts';
 import { DEFAULT_INCIDENT_SETTINGS, type IncidentSettings } from '../incidents/settings.ts';
 import { composeDigestForTelegram } from '../bot/digest.ts';
@@ -141,5 +142,34 @@ describe('the server clock jumping', () => {
     expect(runDigests(deps, clock()).queued).toHaveLength(1);
     clock.set('2023-02-16T06:30:00Z'); // back to 09:30: already sent today
     expect(runDigests(deps, clock()).queued).toEqual([]);
+  });
+});
+
+describe('the clock watch keeps counts instead of sorting', () => {
+  it('says the same as the median over the window, for any sequence of reports', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            installation: fc.integer({ min: 1, max: 12 }),
+            // Minutes since the previous report, and the agent's skew in minutes (an hour is the limit).
+            after: fc.integer({ min: 0, max: 40 }),
+            skew: fc.oneof(fc.integer({ min: -200, max: 200 }), fc.constantFrom(-61, -60, 60, 61)),
+          }),
+          { maxLength: 80 },
+        ),
+        (reports) => {
+          const watch = new ClockWatch();
+          let now = Date.UTC(2026, 10, 29);
+          for (const { installation, after, skew } of reports) {
+            now += after * 60_000;
+            watch.observe(installation, new Date(now), new Date(now - skew * 60_000));
+            const median = watch.medianSkew(now);
+            expect(watch.suspect(now)).toBe(median !== null && Math.abs(median) > SKEW_LIMIT_MS);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

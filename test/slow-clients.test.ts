@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildHttpServer } from '../app/http.ts';
@@ -67,5 +68,54 @@ describe('clients that hold connections open', () => {
     const again = await heldRequest(port, token);
     expect(again.socket.destroyed).toBe(false);
     again.socket.destroy();
+  });
+});
+
+/** A report with a wrong token from a given local address, claiming to be `forwardedFor`: its status code. */
+function badTokenFrom(port: number, localAddress: string, forwardedFor: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        localAddress,
+        method: 'POST',
+        path: '/api/v1/reports',
+        headers: { authorization: 'Bearer dzr_wrong', 'content-type': 'application/xml', 'x-forwarded-for': forwardedFor },
+        agent: false,
+      },
+      (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      },
+    );
+    request.on('error', reject);
+    request.end('<report/>');
+  });
+}
+
+describe('the limit on invalid tokens behind a proxy', () => {
+  const clock = testClock('2023-02-15T06:15:00Z');
+
+  it('believes X-Forwarded-For only from the listed proxy: a client cannot rotate it past the limit', async () => {
+    const t = testDb();
+    seedFleet({ db: t.db, clock, actor: 'test' });
+    const app = buildHttpServer({ db: t.db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, failedAuthLimit: 5, trustProxy: '127.0.0.2' });
+    const port = Number(new URL(await app.listen({ host: '127.0.0.1', port: 0 })).port);
+    try {
+      // Straight from a client (127.0.0.1), a new forwarded address each time changes nothing: it is counted by its own.
+      const direct: number[] = [];
+      for (let i = 0; i < 8; i++) direct.push(await badTokenFrom(port, '127.0.0.1', `203.0.113.${i}`));
+      expect(direct.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
+      expect(direct.slice(5)).toEqual([429, 429, 429]);
+      // Through the proxy (127.0.0.2), the address it forwards is the one counted: others behind it are served.
+      const proxied: number[] = [];
+      for (let i = 0; i < 8; i++) proxied.push(await badTokenFrom(port, '127.0.0.2', '198.51.100.7'));
+      expect(proxied.slice(5)).toEqual([429, 429, 429]);
+      expect(await badTokenFrom(port, '127.0.0.2', '198.51.100.8')).toBe(401);
+    } finally {
+      await app.close();
+      t.close();
+    }
   });
 });
