@@ -4,12 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../core/clock.ts';
 import { closeDb, openDb } from '../db/open.ts';
 import { TelegramStandIn } from '../tools/standin/telegram.ts';
 import { dozor } from './cli-helpers.ts';
-import { postReport, seedFleet } from './helpers.ts';
-import { startServiceProcess } from './process-helpers.ts';
+import { postReport } from './helpers.ts';
+import { seedDatabaseFile, startServiceProcess } from './process-helpers.ts';
 
 /**
  * A full disk, for real: the database on a tmpfs of 8 MB, filled up while
@@ -29,9 +28,7 @@ describe.runIf(mounted)('a full disk', () => {
 
   beforeAll(async () => {
     standIn = await TelegramStandIn.start();
-    const db = openDb(database);
-    token = seedFleet({ db, clock: systemClock, actor: 'test' }).token;
-    closeDb(db);
+    token = seedDatabaseFile(database);
   });
   afterAll(async () => {
     await standIn.close();

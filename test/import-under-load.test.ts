@@ -1,20 +1,16 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { systemClock } from '../core/clock.ts';
-import { closeDb, openDb } from '../db/open.ts';
 import { dozorAsync } from './cli-helpers.ts';
-import { postReport, SAMPLE_XML, seedFleet, tempDir } from './helpers.ts';
-import { startServiceProcess } from './process-helpers.ts';
+import { postReport, SAMPLE_XML, tempDir } from './helpers.ts';
+import { seedDatabaseFile, startServiceProcess } from './process-helpers.ts';
 import { TelegramStandIn } from '../tools/standin/telegram.ts';
 
 describe('a large import while the service runs', () => {
   it('imports 10,000 rows while every agent report sent meanwhile is accepted', async () => {
     const dir = tempDir();
     const database = join(dir.path, 'dozor.sqlite');
-    const db = openDb(database);
-    const { token } = seedFleet({ db, clock: systemClock, actor: 'test' });
-    closeDb(db);
+    const token = seedDatabaseFile(database);
     const csv = join(dir.path, 'fleet.csv');
     writeFileSync(csv, ['client,installation,kind,host', ...Array.from({ length: 10_000 }, (_, i) => `ООО «Вектор»,Сервер ${i},network,s${i}.example.ru`)].join('\n'));
     const standIn = await TelegramStandIn.start();

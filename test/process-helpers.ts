@@ -1,6 +1,9 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { systemClock } from '../core/clock.ts';
+import { closeDb, openDb } from '../db/open.ts';
 import { ROOT } from './cli-helpers.ts';
+import { seedFleet } from './helpers.ts';
 
 export interface ServiceProcess {
   child: ChildProcessWithoutNullStreams;
@@ -52,4 +55,14 @@ export function startServiceProcess(env: Record<string, string>, timeoutMs = 20_
       }
     });
   });
+}
+
+/** A database file with the usual fleet, closed again for a process to open: the agent's token. */
+export function seedDatabaseFile(path: string): string {
+  const db = openDb(path);
+  try {
+    return seedFleet({ db, clock: systemClock, actor: 'test' }).token;
+  } finally {
+    closeDb(db);
+  }
 }

@@ -2,12 +2,10 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../core/clock.ts';
-import { closeDb, openDb } from '../db/open.ts';
 import { TelegramStandIn, type BotEvent, type StoredMessage } from '../tools/standin/telegram.ts';
 import { ROOT } from './cli-helpers.ts';
-import { postReport, seedFleet, tempDir } from './helpers.ts';
-import { startServiceProcess } from './process-helpers.ts';
+import { postReport, tempDir } from './helpers.ts';
+import { seedDatabaseFile, startServiceProcess } from './process-helpers.ts';
 
 const manager = { id: 1001, first_name: 'Ксения' };
 
@@ -26,9 +24,7 @@ describe('the service process against a stand-in for the Bot API', () => {
 
   beforeAll(async () => {
     standIn = await TelegramStandIn.start();
-    const db = openDb(database);
-    token = seedFleet({ db, clock: systemClock, actor: 'test' }).token;
-    closeDb(db);
+    token = seedDatabaseFile(database);
   });
   afterAll(async () => {
     await standIn.close();

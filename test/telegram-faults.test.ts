@@ -10,7 +10,7 @@ import { closeDb, openDb, type DB } from '../db/open.ts';
 import { enqueue, NOTICE } from '../db/outbox.ts';
 import { TelegramStandIn } from '../tools/standin/telegram.ts';
 import { postReport, seedFleet, tempDir, testDb } from './helpers.ts';
-import { startServiceProcess } from './process-helpers.ts';
+import { seedDatabaseFile, startServiceProcess } from './process-helpers.ts';
 
 /** A server that takes connections and never answers: Telegram blocked in a way that hangs, the worst kind. */
 async function hangingServer(): Promise<{ url: string; requests: string[]; close(): Promise<void> }> {
@@ -64,9 +64,7 @@ describe('Telegram unreachable', () => {
 
   beforeAll(async () => {
     standIn = await TelegramStandIn.start();
-    const db = openDb(database);
-    token = seedFleet({ db, clock: systemClock, actor: 'test' }).token;
-    closeDb(db);
+    token = seedDatabaseFile(database);
   });
   afterAll(async () => {
     await standIn.close();

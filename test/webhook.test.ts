@@ -1,11 +1,9 @@
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../core/clock.ts';
-import { closeDb, openDb } from '../db/open.ts';
 import { TelegramStandIn } from '../tools/standin/telegram.ts';
-import { seedFleet, tempDir } from './helpers.ts';
-import { startServiceProcess } from './process-helpers.ts';
+import { tempDir } from './helpers.ts';
+import { seedDatabaseFile, startServiceProcess } from './process-helpers.ts';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -25,9 +23,7 @@ describe('webhook mode', () => {
 
   beforeAll(async () => {
     standIn = await TelegramStandIn.start();
-    const db = openDb(database);
-    seedFleet({ db, clock: systemClock, actor: 'test' });
-    closeDb(db);
+    seedDatabaseFile(database);
   });
   afterAll(async () => {
     await standIn.close();
