@@ -61,6 +61,19 @@ const positiveInt = (what: string, max: number) =>
     .min(1, { error: `expected ${what}, at least 1` })
     .max(max, { error: `expected ${what}, at most ${max}` });
 
+const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+
+/** A size such as 64MiB, 500K or 1048576 (binary units: a megabyte here is 1024 × 1024 bytes). */
+const byteSize = z.string().transform((text, ctx) => {
+  const match = /^\s*(\d+)\s*([a-z]*)\s*$/i.exec(text);
+  const unit = match ? BYTE_UNITS[match[2]!.toLowerCase()] : undefined;
+  if (!match || unit === undefined || Number(match[1]) <= 0) {
+    ctx.addIssue({ code: 'custom', message: 'expected a size such as 64MiB, 500KiB or a number of bytes' });
+    return z.NEVER;
+  }
+  return Number(match[1]) * unit;
+});
+
 const quietWindow = z.string().transform((text, ctx) => {
   try {
     return parseQuietWindow(text);
@@ -135,6 +148,11 @@ const schema = z.object({
     .regex(/^(true|false|[0-9a-fA-F.:/,\s]+)$/, { error: 'expected true, false, or proxy addresses/subnets separated by commas' })
     .default('false'),
   REPORT_RETENTION: duration.default(90 * 86_400_000),
+  /** Where uploaded files are kept; beside the database when not set. */
+  DATA_DIR: z.string().trim().min(1, { error: 'expected a folder path' }).optional(),
+  UPLOAD_MAX_BYTES: byteSize.default(64 * 1024 * 1024),
+  UPLOAD_KEEP: positiveInt('a number of files', 1000).default(5),
+  UPLOAD_RETENTION: duration.default(30 * 86_400_000),
   PRUNE_CRON: cronExpression.default('30 3 * * *'),
   OUTBOX_RETRY_BASE: duration.default(2_000),
   OUTBOX_RETRY_MAX: duration.default(5 * 60_000),

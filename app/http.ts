@@ -10,6 +10,8 @@ import type { Logger } from './logger.ts';
 import { intakeRoutes, MAX_REPORT_BYTES, type IntakeDeps } from '../intake/routes.ts';
 import { isStorageUnavailable } from '../db/storage-errors.ts';
 import { alertmanagerRoutes } from '../intake/alertmanager.ts';
+import { FailureLimiter } from '../intake/failure-limiter.ts';
+import { uploadRoutes } from '../intake/uploads.ts';
 import type { Registry } from 'prom-client';
 
 export interface HttpDeps extends IntakeDeps {
@@ -26,6 +28,8 @@ export interface HttpDeps extends IntakeDeps {
   requestTimeoutMs?: number;
   /** Connections one address may hold open at once; more are closed at once (0: no limit). Trusted proxies are exempt. */
   maxConnectionsPerAddress?: number;
+  /** File uploads from the field (`POST /upload`), kept under `dataDir`. */
+  uploads?: { dataDir: string; maxBytes: number };
 }
 
 /** Connections the server holds open at most, whoever opens them. */
@@ -114,7 +118,10 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     });
   }
 
-  app.register(intakeRoutes(deps));
+  // One count of invalid tokens per address for every door agents use.
+  const failures = deps.failures ?? new FailureLimiter(deps.failedAuthLimit ?? 30, 60_000);
+  app.register(intakeRoutes({ ...deps, failures }));
+  if (deps.uploads) app.register(uploadRoutes({ ...deps, ...deps.uploads, failures }));
   if (deps.alertmanagerToken) {
     app.register(alertmanagerRoutes({ ...deps, token: deps.alertmanagerToken }));
   }

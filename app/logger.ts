@@ -14,8 +14,8 @@ const REDACT = [
   'req.headers["x-telegram-bot-api-secret-token"]',
 ];
 
-/** A Bot API token wherever it appears in a line, in a request address (`/bot<token>/`) or alone. */
-const BOT_TOKEN_PATTERN = /\d{5,}:[A-Za-z0-9_-]{30,}/g;
+/** A Bot API token wherever it appears in a line, in a request address (`/bot<token>/`) or alone; and dozor's own agent and upload tokens (`?token=` of an upload). */
+const BOT_TOKEN_PATTERN = /\d{5,}:[A-Za-z0-9_-]{30,}|dz[ru]_[A-Za-z0-9_-]{20,}/g;
 
 /**
  * JSON lines on stdout. Besides the fields above, every line is searched for

@@ -1,3 +1,5 @@
+import { dirname, resolve } from 'node:path';
+import { DateTime } from 'luxon';
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../core/clock.ts';
 import type { BotSettings } from '../bot/context.ts';
@@ -8,6 +10,7 @@ import { Dispatcher, type Delivery } from '../delivery/dispatcher.ts';
 import { TelegramDelivery } from '../bot/delivery.ts';
 import { composeDigestForTelegram } from '../bot/digest.ts';
 import { JobScheduler, type JobRun } from '../jobs/scheduler.ts';
+import { pruneUploads } from '../jobs/prune-uploads.ts';
 import { runDigests } from '../jobs/digest.ts';
 import { runSweepYielding } from '../jobs/sweep.ts';
 import { runProbeRound } from '../jobs/probe-round.ts';
@@ -68,6 +71,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
   let dispatcher: Dispatcher | undefined;
   let lastSweepAt: Date | null = null;
   const wakeDispatcher = () => dispatcher?.wake();
+  const dataDir = config.DATA_DIR ?? dirname(resolve(config.DATABASE_PATH));
   const http = buildHttpServer({
     db,
     clock,
@@ -77,6 +81,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     trustProxy: config.TRUST_PROXY === 'true' ? true : config.TRUST_PROXY === 'false' ? false : config.TRUST_PROXY,
     requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT,
     maxConnectionsPerAddress: config.HTTP_MAX_CONNECTIONS_PER_ADDRESS,
+    uploads: { dataDir, maxBytes: config.UPLOAD_MAX_BYTES },
     metrics: {
       // Read only at scrapes, once the dispatcher, the sweep and the bot below exist.
       registry: createMetrics(db, clock, { deliveries: () => dispatcher?.deliveries() ?? { sent: 0, failed: 0 }, lastSweepAt: () => lastSweepAt, telegram: () => telegram?.health() }),
@@ -180,9 +185,14 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
   scheduler.add('sweep', config.CHECK_CRON, config.DISPLAY_TZ, sweep);
   scheduler.add('digest', config.DIGEST_CRON, config.DIGEST_TZ, digests);
   scheduler.add('probes', config.PROBE_CRON, config.DISPLAY_TZ, probeRound);
-  scheduler.add('prune', config.PRUNE_CRON, config.DISPLAY_TZ, () =>
-    pruneReports({ db, batchSize: 1000, logger }, new Date(clock().getTime() - config.REPORT_RETENTION)),
-  );
+  scheduler.add('prune', config.PRUNE_CRON, config.DISPLAY_TZ, async () => {
+    await pruneReports({ db, batchSize: 1000, logger }, new Date(clock().getTime() - config.REPORT_RETENTION));
+    const now = clock();
+    await pruneUploads(
+      { db, dataDir, logger, keep: config.UPLOAD_KEEP, retentionMs: config.UPLOAD_RETENTION, dayOffsetMs: DateTime.fromJSDate(now).setZone(config.DISPLAY_TZ).offset * 60_000 },
+      now,
+    );
+  });
   if (dispatcher) dispatcher.start();
   else logger.warn('no delivery channel configured: announcements wait in the outbox');
   logger.info({ url, database: config.DATABASE_PATH }, 'dozor is running');

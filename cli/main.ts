@@ -3,6 +3,7 @@ import { ConfigError } from '../app/config.ts';
 import { InputError, NotFoundError } from '../core/errors.ts';
 import { registerIncidentCommands } from './commands/incidents.ts';
 import { registerRegistryCommands } from './commands/registry.ts';
+import { registerUploadCommands } from './commands/uploads.ts';
 import { DatabaseUnusable } from './run.ts';
 
 const program = new Command('dozor')
@@ -12,6 +13,7 @@ const program = new Command('dozor')
 
 registerRegistryCommands(program);
 registerIncidentCommands(program);
+registerUploadCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,10 +1,18 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 const PREFIX = 'dzr_';
+/** Fleet upload tokens look different, so a person can tell which is which. */
+const UPLOAD_PREFIX = 'dzu_';
 
 /** A new agent token: 32 random bytes, URL-safe. Shown once; only its hash is kept. */
 export function newAgentToken(): { token: string; hash: string } {
   const token = PREFIX + randomBytes(32).toString('base64url');
+  return { token, hash: hashAgentToken(token) };
+}
+
+/** A new fleet upload token, made and kept as agent tokens are. */
+export function newUploadToken(): { token: string; hash: string } {
+  const token = UPLOAD_PREFIX + randomBytes(32).toString('base64url');
   return { token, hash: hashAgentToken(token) };
 }
 

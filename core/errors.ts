@@ -17,7 +17,8 @@ export type FieldCode =
   | 'hostName'
   | 'ipAddress'
   | 'webUrl'
-  | 'timeZone';
+  | 'timeZone'
+  | 'uploadName';
 
 /** One field that is wrong: its name in the input, and why. `max` for `tooLong`. */
 export interface FieldProblem {
@@ -27,7 +28,7 @@ export interface FieldProblem {
 }
 
 /** What a registry record that is being validated is. */
-export type Subject = 'client' | 'installation' | 'user' | 'reason';
+export type Subject = 'client' | 'installation' | 'user' | 'reason' | 'label';
 export type StaffRole = 'admin' | 'lead' | 'manager';
 /** A CSV row naming an existing client with other details than it has. */
 export interface ClientConflict {
@@ -59,6 +60,12 @@ export interface ErrorParams {
   installationNameTaken: { client: string; name: string };
   installationNotFound: { ref: string };
   nothingToSet: Record<string, never>;
+  uploadNameInvalid: { name: string };
+  uploadNameTaken: { name: string; id: number; installation: string };
+  uploadNameInFile: { name: string; line: number };
+  uploadTokenNotFound: { id: string };
+  uploadTokenRevoked: { id: number };
+  uploadsNotUnmatched: { name: string };
   thresholdSyntax: { text: string };
   ruleUnknown: { rule: string };
   thresholdVersion: { rule: string; value: string };

@@ -6,6 +6,9 @@ import type { Facts, Severity, ThresholdValue } from '../core/rules.ts';
 
 export const USER_ROLES = ['admin', 'lead', 'manager'] as const;
 export type UserRole = (typeof USER_ROLES)[number];
+/** What an upload is: a sysinfo archive, a sysinfo XML, or metrics (`.status`). */
+export const UPLOAD_KINDS = ['zip', 'xml', 'status'] as const;
+
 export const INSTALLATION_KINDS = ['network', 'local', 'cloud'] as const;
 export type InstallationKind = (typeof INSTALLATION_KINDS)[number];
 
@@ -81,11 +84,17 @@ export const installations = sqliteTable(
     /** Per-installation rule threshold overrides: rule id -> milliseconds or a minimum version. */
     thresholds: text('thresholds', { mode: 'json' }).$type<Record<string, ThresholdValue>>().notNull().default({}),
     monitoringEnabled: flag('monitoring_enabled').notNull().default(true),
+    /**
+     * The base name its files are uploaded under with a fleet upload token
+     * (SMART's `<CLIENT>`, e.g. ROMASHKA for ROMASHKA.zip); unique regardless of case.
+     */
+    uploadName: text('upload_name'),
     createdAt: createdAt(),
   },
   (t) => [
     uniqueIndex('installations_token_hash_uq').on(t.tokenHash),
     uniqueIndex('installations_client_name_uq').on(t.clientId, t.name),
+    uniqueIndex('installations_upload_name_uq').on(sql`lower(${t.uploadName})`),
   ],
 );
 
@@ -431,4 +440,51 @@ export const unmatchedAlerts = sqliteTable(
     count: integer('count').notNull().default(1),
   },
   (t) => [index('unmatched_alerts_seen_idx').on(t.lastSeenAt)],
+);
+
+/**
+ * Fleet upload tokens: one secret shared by a distributor's scripts (as
+ * SMART's are), the file's base name naming the installation. Stored hashed.
+ */
+export const uploadTokens = sqliteTable(
+  'upload_tokens',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    label: text('label').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    createdAt: createdAt(),
+    createdBy: text('created_by').notNull(),
+    revokedAt: timestamp('revoked_at'),
+  },
+  (t) => [uniqueIndex('upload_tokens_hash_uq').on(t.tokenHash)],
+);
+
+/**
+ * Files uploaded from the field (sysinfo archives and XML, metrics): the file
+ * itself lies under DATA_DIR at `path`; a row exists only for a file stored
+ * whole. Without an installation, the upload came under a fleet token with a
+ * name no installation has yet (`dozor uploads assign` attaches it).
+ */
+export const uploads = sqliteTable(
+  'uploads',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    installationId: integer('installation_id').references(() => installations.id),
+    /** The file's base name (ROMASHKA for ROMASHKA.zip), as sent. */
+    name: text('name').notNull(),
+    kind: text('kind', { enum: UPLOAD_KINDS }).notNull(),
+    /** Relative to DATA_DIR. */
+    path: text('path').notNull(),
+    size: integer('size').notNull(),
+    sha256: text('sha256').notNull(),
+    receivedAt: timestamp('received_at').notNull(),
+    /** The `dealer` header SMART's scripts send, if any. */
+    dealer: text('dealer'),
+    /** Which token it came under: the installation's own agent token, or a fleet upload token (its id). */
+    uploadTokenId: integer('upload_token_id').references(() => uploadTokens.id),
+  },
+  (t) => [
+    index('uploads_installation_idx').on(t.installationId, t.kind, t.receivedAt),
+    index('uploads_unmatched_idx').on(t.name).where(sql`installation_id IS NULL`),
+  ],
 );

@@ -3,11 +3,13 @@
  * disk full, I/O trouble) rather than "this request is wrong". Agents retry on 503.
  */
 const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|READONLY|PROTOCOL|NOMEM)/;
+/** The same for the files kept beside the database (uploads): full, over quota, failing, read-only. */
+const FILES_UNAVAILABLE = /^E(NOSPC|DQUOT|IO|ROFS)$/;
 
 export function isStorageUnavailable(error: unknown): boolean {
   if (!error || typeof error !== 'object') return false;
   const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && UNAVAILABLE.test(code)) return true;
+  if (typeof code === 'string' && (UNAVAILABLE.test(code) || FILES_UNAVAILABLE.test(code))) return true;
   // A closed connection (during shutdown or after a fatal error) cannot answer either.
   return error instanceof TypeError && /database connection is not open/.test(error.message);
 }

@@ -3,7 +3,7 @@ import { count } from './plural.ts';
 import type { Catalogue } from './ru.ts';
 
 const roles: Record<string, string> = { admin: 'admin', lead: 'team lead', manager: 'manager' };
-const subjects = { client: 'client', installation: 'installation', user: 'user', reason: 'reason' };
+const subjects = { client: 'client', installation: 'installation', user: 'user', reason: 'reason', label: 'label' };
 const fieldProblems = {
   required: () => 'is required',
   empty: () => 'must not be empty',
@@ -19,6 +19,7 @@ const fieldProblems = {
   ipAddress: () => 'expected an IPv4 or IPv6 address such as 10.1.2.3',
   webUrl: () => 'expected an http:// or https:// address',
   timeZone: () => 'expected an IANA time zone such as Europe/Moscow',
+  uploadName: () => 'expected Latin letters, digits, dots, dashes and underscores (up to 64), such as ROMASHKA',
 } satisfies Record<FieldCode, (max: number | undefined) => string>;
 
 /** Everything dozor says to people, in English: every key of the Russian catalogue, none borrowed from it. */
@@ -282,6 +283,8 @@ export const en: Catalogue = {
     alertUnmatched: (alertname, who) => `• ${alertname} for “${who}”: no installation fits`,
     alertAmbiguous: (alertname, who, candidates) => `• ${alertname} for “${who}”: several installations fit — ${candidates}`,
     alertsUnmatchedMore: (n) => `…and ${n} more`,
+    uploadUnmatched: (file, name, token) =>
+      `📥 The file ${file} was uploaded (fleet token “${token}”), but no installation has the upload name ${name}. The file is kept and counts once you attach it: dozor uploads assign ${name} <installation id> (or dozor installation set <id> --upload-name ${name}). All such files: dozor uploads unmatched`,
     alertsUnmatchedHint: 'Give the alert the label installation_id=<installation id>, or record the installation’s host/IP. The full list: dozor alerts unmatched',
     unnamedAlert: '(no name)',
   },
@@ -297,6 +300,7 @@ export const en: Catalogue = {
     url: 'url',
     provider: 'provider',
     tz: 'tz',
+    uploadName: 'uploadName',
     telegramId: 'telegramId',
     role: 'role',
     leadId: 'leadId',
@@ -321,7 +325,13 @@ export const en: Catalogue = {
     clientNotFound: ({ ref }) => `no client with id or name "${ref}"`,
     installationNameTaken: ({ client, name }) => `client "${client}" already has an installation named "${name}"`,
     installationNotFound: ({ ref }) => `no installation with id "${ref}"`,
-    nothingToSet: () => 'nothing to set: give --threshold RULE=VALUE',
+    nothingToSet: () => 'nothing to set: give --threshold RULE=VALUE or --upload-name NAME',
+    uploadNameInvalid: ({ name }) => `"${name}" is not an upload name: use 1 to 64 Latin letters, digits, dots, dashes and underscores, as in ROMASHKA ("-" clears it)`,
+    uploadNameTaken: ({ name, id, installation }) => `the upload name ${name} belongs to installation ${id} "${installation}" already`,
+    uploadNameInFile: ({ name, line }) => `the upload name ${name} is given on line ${line} already`,
+    uploadTokenNotFound: ({ id }) => `no upload token with id "${id}"`,
+    uploadTokenRevoked: ({ id }) => `upload token ${id} is revoked already`,
+    uploadsNotUnmatched: ({ name }) => `no unmatched uploads named ${name}: see dozor uploads unmatched`,
     thresholdSyntax: ({ text }) => `"${text}" is not RULE=VALUE (for example KodeksXmlMissing=3d)`,
     ruleUnknown: ({ rule }) => `unknown rule "${rule}"; see "dozor rules"`,
     thresholdVersion: ({ rule, value }) => `${rule} takes a version such as 6.4.3.59, got "${value}"`,

@@ -10,7 +10,7 @@ export type KnownRuleId = RuleId | ProbeRuleId;
 export type ErrorTexts = { [C in ErrorCode]: (params: ErrorParams[C], describe: (error: InputError) => string) => string };
 
 const roles: Record<string, string> = { admin: 'администратор', lead: 'руководитель группы', manager: 'менеджер' };
-const subjects = { client: 'Клиент', installation: 'Установка', user: 'Сотрудник', reason: 'Причина' };
+const subjects = { client: 'Клиент', installation: 'Установка', user: 'Сотрудник', reason: 'Причина', label: 'Название' };
 const fields = {
   name: 'название',
   inn: 'ИНН',
@@ -22,6 +22,7 @@ const fields = {
   url: 'веб-адрес',
   provider: 'провайдер',
   tz: 'часовой пояс',
+  uploadName: 'имя загрузки',
   telegramId: 'Telegram id',
   role: 'роль',
   leadId: 'руководитель',
@@ -42,6 +43,7 @@ const fieldProblems = {
   ipAddress: () => 'нужен IPv4- или IPv6-адрес, например 10.1.2.3',
   webUrl: () => 'нужен адрес, начинающийся с http:// или https://',
   timeZone: () => 'нужен часовой пояс IANA, например Europe/Moscow',
+  uploadName: () => 'нужно имя из латинских букв, цифр, точек, дефисов и подчёркиваний (до 64), например ROMASHKA',
 } satisfies Record<FieldCode, (max: number | undefined) => string>;
 
 /**
@@ -320,6 +322,8 @@ export const ru = {
     alertUnmatched: (alertname: string, who: string) => `• ${alertname} для «${who}»: ни одна установка не подходит`,
     alertAmbiguous: (alertname: string, who: string, candidates: string) => `• ${alertname} для «${who}»: подходит несколько установок — ${candidates}`,
     alertsUnmatchedMore: (n: number) => `…и ещё ${n}`,
+    uploadUnmatched: (file: string, name: string, token: string) =>
+      `📥 Загружен файл ${file} (общий токен «${token}»), но ни у одной установки нет имени загрузки ${name}. Файл сохранён и засчитается, когда вы его привяжете: dozor uploads assign ${name} <id установки> (или dozor installation set <id> --upload-name ${name}). Все такие файлы: dozor uploads unmatched`,
     alertsUnmatchedHint: 'Добавьте оповещению метку installation_id=<id установки> или укажите установке её host/IP. Полный список: dozor alerts unmatched',
     unnamedAlert: '(без имени)',
   },
@@ -342,6 +346,12 @@ export const ru = {
     installationNameTaken: ({ client, name }) => `У клиента «${client}» уже есть установка «${name}»`,
     installationNotFound: ({ ref }) => `Установки с id «${ref}» нет`,
     nothingToSet: () => 'Нечего менять',
+    uploadNameInvalid: ({ name }) => `«${name}» не годится как имя загрузки: от 1 до 64 латинских букв, цифр, точек, дефисов и подчёркиваний, например ROMASHKA («-» убирает имя)`,
+    uploadNameTaken: ({ name, id, installation }) => `Имя загрузки ${name} уже у установки ${id} «${installation}»`,
+    uploadNameInFile: ({ name, line }) => `Имя загрузки ${name} уже указано в строке ${line}`,
+    uploadTokenNotFound: ({ id }) => `Токена загрузки с id «${id}» нет`,
+    uploadTokenRevoked: ({ id }) => `Токен загрузки ${id} уже отозван`,
+    uploadsNotUnmatched: ({ name }) => `Непривязанных загрузок с именем ${name} нет: см. dozor uploads unmatched`,
     thresholdSyntax: ({ text }) => `«${text}» — не ПРАВИЛО=ЗНАЧЕНИЕ (например, KodeksXmlMissing=3d)`,
     ruleUnknown: ({ rule }) => `Правила «${rule}» нет`,
     thresholdVersion: ({ rule, value }) => `Для ${rule} нужна версия, например 6.4.3.59, а не «${value}»`,

@@ -20,6 +20,8 @@ export interface IntakeDeps {
   onIncidentChange?: () => void;
   /** Invalid tokens per source address and minute before it gets 429. */
   failedAuthLimit?: number;
+  /** The count of invalid tokens per address, when shared with other doors (uploads); one of its own otherwise. */
+  failures?: FailureLimiter;
 }
 
 const FORMATS: Record<string, ReportFormat> = {
@@ -38,7 +40,7 @@ declare module 'fastify' {
 export function intakeRoutes(deps: IntakeDeps): FastifyPluginAsync {
   const { db, clock } = deps;
   const batcher = new IngestBatcher(db, deps.settings);
-  const failures = new FailureLimiter(deps.failedAuthLimit ?? 30, 60_000);
+  const failures = deps.failures ?? new FailureLimiter(deps.failedAuthLimit ?? 30, 60_000);
   return async (scope) => {
     // Bodies are read raw here: the report parser decodes and validates them itself.
     scope.removeAllContentTypeParsers();

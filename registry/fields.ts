@@ -81,9 +81,13 @@ export const timeZone = z
   .trim()
   .refine((tz) => IANAZone.isValidZone(tz), { error: code('timeZone') });
 
+/** The base name an installation's files are uploaded under with a fleet token (SMART's `<CLIENT>`): Latin, matched regardless of case. */
+export const UPLOAD_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+export const uploadName = z.string().trim().regex(UPLOAD_NAME, { error: code('uploadName') });
+
 const FIELD_CODES = new Set<string>([
   'required', 'empty', 'tooLong', 'controlChars', 'telegramUserId', 'telegramIdTooLarge', 'telegramChatId',
-  'role', 'kind', 'inn', 'hostName', 'ipAddress', 'webUrl', 'timeZone',
+  'role', 'kind', 'inn', 'hostName', 'ipAddress', 'webUrl', 'timeZone', 'uploadName',
 ] satisfies FieldCode[]);
 
 /** Validate `input`, or throw an InputError listing every field that is wrong. */

@@ -5,6 +5,7 @@ import { describeError, inputError } from '../i18n/index.ts';
 import { recordAudit } from '../db/audit.ts';
 import { getClientByInn, getClientByName, type Client } from '../db/clients.ts';
 import { listInstallationNames } from '../db/installations.ts';
+import { findInstallationByUploadName } from '../db/uploads.ts';
 import type { Queryable } from '../db/open.ts';
 import { createClient, newClientSchema } from './clients.ts';
 import type { RegistryContext } from './context.ts';
@@ -22,7 +23,7 @@ import { writeTransaction } from '../db/transaction.ts';
  * (about a second for 10,000 rows) that agents' reports wait for it instead
  * of being refused.
  */
-export const CSV_COLUMNS = ['client', 'inn', 'manager', 'chat', 'installation', 'kind', 'host', 'ip', 'url', 'provider', 'tz'] as const;
+export const CSV_COLUMNS = ['client', 'inn', 'manager', 'chat', 'installation', 'kind', 'host', 'ip', 'url', 'provider', 'tz', 'upload_name'] as const;
 const REQUIRED_COLUMNS = ['client', 'installation', 'kind'] as const;
 
 type Row = Partial<Record<(typeof CSV_COLUMNS)[number], string>>;
@@ -145,6 +146,7 @@ function planImport(db: Queryable, rows: { line: number; row: Row }[]): PlannedR
           url: blankToUndefined(row.url),
           provider: blankToUndefined(row.provider),
           tz: blankToUndefined(row.tz),
+          uploadName: blankToUndefined(row.upload_name),
         },
         'installation',
       );
@@ -157,6 +159,7 @@ function planImport(db: Queryable, rows: { line: number; row: Row }[]): PlannedR
   const existingIds = [...new Set(validRows.flatMap(({ client }) => ('existing' in client ? [client.existing.id] : [])))];
   const taken = new Set(listInstallationNames(db, existingIds).map((n) => `${n.clientId}\u0000${n.name}`));
   const named = new Map<PlannedClient, Set<string>>();
+  const uploadNames = new Map<string, number>();
   for (const planned of validRows) {
     const { client, fields } = planned;
     const inFile = named.get(client) ?? new Set<string>();
@@ -164,6 +167,19 @@ function planImport(db: Queryable, rows: { line: number; row: Row }[]): PlannedR
     if (inFile.has(fields.name) || ('existing' in client && taken.has(`${client.existing.id}\u0000${fields.name}`))) {
       problems.push({ line: planned.line, error: inputError('installationNameTaken', { client: clientName(client), name: fields.name }) });
       continue;
+    }
+    if (fields.uploadName) {
+      const key = fields.uploadName.toLowerCase();
+      const holder = findInstallationByUploadName(db, fields.uploadName);
+      const earlier = uploadNames.get(key);
+      if (holder || earlier !== undefined) {
+        const error = holder
+          ? inputError('uploadNameTaken', { name: fields.uploadName, id: holder.id, installation: holder.name })
+          : inputError('uploadNameInFile', { name: fields.uploadName, line: earlier! });
+        problems.push({ line: planned.line, error });
+        continue;
+      }
+      uploadNames.set(key, planned.line);
     }
     inFile.add(fields.name);
     plan.push(planned);

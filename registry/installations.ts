@@ -14,11 +14,12 @@ import {
   type Installation,
 } from '../db/installations.ts';
 import { listActiveIncidents } from '../db/incidents.ts';
+import { findInstallationByUploadName } from '../db/uploads.ts';
 import type { Queryable } from '../db/open.ts';
 import { bumpRegistryVersion } from '../db/search-index.ts';
 import { resolveIncident } from '../incidents/lifecycle.ts';
 import type { RegistryContext } from './context.ts';
-import { displayName, hostName, ipAddress, kind, timeZone, validate, webUrl } from './fields.ts';
+import { displayName, hostName, ipAddress, kind, timeZone, uploadName, validate, webUrl } from './fields.ts';
 import { resolveClient } from './clients.ts';
 import { inputError, notFound } from '../i18n/index.ts';
 import { writeTransaction } from '../db/transaction.ts';
@@ -31,6 +32,7 @@ export const newInstallationSchema = z.object({
   url: webUrl.optional(),
   provider: displayName(100).optional(),
   tz: timeZone.optional(),
+  uploadName: uploadName.optional(),
 });
 
 export type NewInstallationInput = z.input<typeof newInstallationSchema> & { client: string };
@@ -69,10 +71,18 @@ export function createInstallations(
   wanted: readonly { client: Client; fields: z.output<typeof newInstallationSchema> }[],
 ): IssuedInstallation[] {
   const taken = new Set(listInstallationNames(tx, [...new Set(wanted.map((w) => w.client.id))]).map((n) => nameKey(n.clientId, n.name)));
+  const uploadNames = new Set<string>();
   for (const { client, fields } of wanted) {
     const key = nameKey(client.id, fields.name);
     if (taken.has(key)) throw inputError('installationNameTaken', { client: client.name, name: fields.name });
     taken.add(key);
+    if (fields.uploadName) {
+      const holder = findInstallationByUploadName(tx, fields.uploadName);
+      if (holder || uploadNames.has(fields.uploadName.toLowerCase())) {
+        throw inputError('uploadNameTaken', { name: fields.uploadName, id: holder?.id ?? 0, installation: holder?.name ?? fields.name });
+      }
+      uploadNames.add(fields.uploadName.toLowerCase());
+    }
   }
   const now = ctx.clock();
   const tokens = wanted.map(() => newAgentToken());
@@ -87,6 +97,7 @@ export function createInstallations(
       url: fields.url ?? null,
       provider: fields.provider ?? null,
       ...(fields.tz ? { tz: fields.tz } : {}),
+      uploadName: fields.uploadName ?? null,
       tokenHash: tokens[i]!.hash,
       tokenIssuedAt: now,
       createdAt: now,

@@ -107,6 +107,21 @@ describe('dozor command line', () => {
     expect(noClient.stderr).toMatch(/no client with id or name "ООО «Нет такого»"/);
   });
 
+  it('makes fleet upload tokens, lists them without their secret, and gives an installation its upload name', () => {
+    const created = dozorJson<{ id: number; token: string }>(database, 'upload-token', 'create', '--label', '0000 Дилер');
+    expect(created.token).toMatch(/^dzu_[A-Za-z0-9_-]{43}$/);
+    const listed = dozorJson<Record<string, unknown>[]>(database, 'upload-token', 'list');
+    expect(listed).toMatchObject([{ id: created.id, label: '0000 Дилер', revokedAt: null }]);
+    expect(JSON.stringify(listed)).not.toContain(created.token);
+    expect(JSON.stringify(listed)).not.toContain('tokenHash');
+    expect(dozorJson(database, 'installation', 'set', String(installationId), '--upload-name', 'ROMASHKA')).toMatchObject({ id: installationId, uploadName: 'ROMASHKA', attached: 0 });
+    const bad = dozor(database, 'installation', 'set', String(installationId), '--upload-name', 'Ромашка');
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/is not an upload name/);
+    expect(dozor(database, 'uploads', 'unmatched').stdout).toBe('No unmatched uploads.\n');
+    expect(dozorJson(database, 'upload-token', 'revoke', String(created.id))).toMatchObject({ id: created.id });
+  });
+
   it('imports a CSV file, with a dry run first', () => {
     const csv = join(dir.path, 'fleet.csv');
     writeFileSync(

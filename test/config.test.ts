@@ -32,6 +32,9 @@ describe('configuration', () => {
       HTTP_MAX_CONNECTIONS_PER_ADDRESS: 64,
       TRUST_PROXY: 'false',
       REPORT_RETENTION: 90 * 86_400_000,
+      UPLOAD_MAX_BYTES: 64 * 1024 * 1024,
+      UPLOAD_KEEP: 5,
+      UPLOAD_RETENTION: 30 * 86_400_000,
       PRUNE_CRON: '30 3 * * *',
       OUTBOX_RETRY_BASE: 2_000,
       OUTBOX_RETRY_MAX: 300_000,
@@ -60,6 +63,14 @@ describe('configuration', () => {
     expect(config).toMatchObject({ REMIND_EVERY: 9_000_000, ESCALATE_AFTER: 900_000, CHECK_CRON: '*/5 * * * *' });
     expect(() => parseConfig({ REMIND_EVERY: 'often' })).toThrowError(/REMIND_EVERY: expected a duration such as 30m, 4h or 1d/);
     expect(() => parseConfig({ CHECK_CRON: 'every minute' })).toThrowError(/CHECK_CRON: expected a cron expression/);
+  });
+
+  it('reads sizes in bytes or binary units', () => {
+    expect(parseConfig({ UPLOAD_MAX_BYTES: '20MiB' }).UPLOAD_MAX_BYTES).toBe(20 * 1024 * 1024);
+    expect(parseConfig({ UPLOAD_MAX_BYTES: '512k' }).UPLOAD_MAX_BYTES).toBe(512 * 1024);
+    expect(parseConfig({ UPLOAD_MAX_BYTES: '1000' }).UPLOAD_MAX_BYTES).toBe(1000);
+    expect(() => parseConfig({ UPLOAD_MAX_BYTES: 'lots' })).toThrowError(/UPLOAD_MAX_BYTES: expected a size such as 64MiB/);
+    expect(() => parseConfig({ UPLOAD_MAX_BYTES: '0' })).toThrowError(/UPLOAD_MAX_BYTES/);
   });
 
   it('reads the variables', () => {

@@ -43,6 +43,25 @@ describe('CSV import', () => {
     expect(t.db.select().from(auditLog).all().map((a) => a.action)).toContain('import.csv');
   });
 
+  it('takes upload names, refusing one given twice or held already', () => {
+    const csv = ['client,installation,kind,upload_name', 'ООО «Ромашка»,Сервер,network,ROMASHKA', 'ООО «Ромашка»,Облако,cloud,romashka', 'ООО «Ромашка»,Склад,local,bad name'].join('\n');
+    let error: ImportError | undefined;
+    try {
+      importCsv(ctx(), csv, { dryRun: false });
+    } catch (err) {
+      error = err as ImportError;
+    }
+    expect(error!.problems).toEqual([
+      { line: 3, message: 'the upload name romashka is given on line 2 already' },
+      { line: 4, message: expect.stringMatching(/uploadName: expected Latin letters/) },
+    ]);
+    importCsv(ctx(), 'client,installation,kind,upload_name\nООО «Ромашка»,Сервер,network,ROMASHKA', { dryRun: false });
+    expect(listInstallations(t.db)[0]!.uploadName).toBe('ROMASHKA');
+    expect(() => importCsv(ctx(), 'client,installation,kind,upload_name\nООО «Вектор»,Сервер,network,Romashka', { dryRun: false })).toThrowError(
+      /the upload name Romashka belongs to installation 1 "Сервер" already/,
+    );
+  });
+
   it('reads semicolon-separated files', () => {
     const csv = 'client;installation;kind\nООО «Ромашка»;Сервер;network\n';
     expect(importCsv(ctx(), csv, { dryRun: false }).installations).toHaveLength(1);

@@ -16,6 +16,7 @@ import {
   setThresholds,
   type NewInstallationInput,
 } from '../../registry/installations.ts';
+import { setUploadName } from '../../registry/uploads.ts';
 import { addUser, setUserActive } from '../../registry/users.ts';
 import { describeThresholds, emit, table } from '../output.ts';
 import { run } from '../run.ts';
@@ -162,6 +163,7 @@ export function registerRegistryCommands(program: Command): void {
     .option('--url <url>', 'web address of the installation')
     .option('--provider <provider>', 'hosting provider, e.g. "Техэксперт.Облако"')
     .option('--tz <zone>', 'time zone of the agent\'s dates (default Europe/Moscow)')
+    .option('--upload-name <NAME>', 'the base name its files are uploaded under with a fleet token (SMART\'s <CLIENT>, e.g. ROMASHKA)')
     .action(
       run<NewInstallationInput>((ctx, { json, opts }) => {
         const { installation: added, token } = addInstallation(ctx, opts);
@@ -235,13 +237,27 @@ export function registerRegistryCommands(program: Command): void {
       '--threshold <RULE=VALUE...>',
       'rule threshold override, e.g. KodeksXmlMissing=3d or KodeksShellVersionOutdated=6.4.2.73; VALUE "default" drops it',
     )
+    .option('--upload-name <NAME>', 'the base name its files are uploaded under with a fleet token (SMART\'s <CLIENT>, e.g. ROMASHKA); "-" clears it')
     .action(
-      run<{ threshold?: string[] }>((ctx, { json, opts, args }) => {
-        if (!opts.threshold?.length) throw inputError('nothingToSet', {});
-        const changed = setThresholds(ctx, args[0]!, opts.threshold);
-        emit(json, { id: changed.id, thresholds: changed.thresholds }, () =>
-          `Thresholds of installation ${changed.id} "${changed.name}": ${describeThresholds(changed.thresholds)}`,
-        );
+      run<{ threshold?: string[]; uploadName?: string }>((ctx, { json, opts, args }) => {
+        if (!opts.threshold?.length && opts.uploadName === undefined) throw inputError('nothingToSet', {});
+        const lines: string[] = [];
+        const result: Record<string, unknown> = { id: Number(args[0]) };
+        if (opts.threshold?.length) {
+          const changed = setThresholds(ctx, args[0]!, opts.threshold);
+          Object.assign(result, { id: changed.id, thresholds: changed.thresholds });
+          lines.push(`Thresholds of installation ${changed.id} "${changed.name}": ${describeThresholds(changed.thresholds)}`);
+        }
+        if (opts.uploadName !== undefined) {
+          const { installation: changed, attached } = setUploadName(ctx, args[0]!, opts.uploadName);
+          Object.assign(result, { id: changed.id, uploadName: changed.uploadName, attached });
+          lines.push(
+            changed.uploadName
+              ? `Installation ${changed.id} "${changed.name}" takes uploads named ${changed.uploadName}${attached > 0 ? `; ${attached} file(s) already uploaded under that name now belong to it` : ''}.`
+              : `Installation ${changed.id} "${changed.name}" has no upload name now.`,
+          );
+        }
+        emit(json, result, () => lines.join('\n'));
       }),
     );
 

@@ -1,0 +1,111 @@
+import type { Command } from 'commander';
+import { listUnmatchedUploadNames, listUploadsOf, listUploadTokens } from '../../db/uploads.ts';
+import { requireInstallation } from '../../registry/installations.ts';
+import { assignUploads, createUploadToken, revokeUploadToken } from '../../registry/uploads.ts';
+import { emit, formatTime, table } from '../output.ts';
+import { run } from '../run.ts';
+
+/** Commands for files uploaded from the field: fleet upload tokens, uploads and the names nobody has. */
+export function registerUploadCommands(program: Command): void {
+  const tokens = program.command('upload-token').description('fleet upload tokens: one secret for a distributor\'s scripts, the file name naming the installation');
+
+  tokens
+    .command('create')
+    .description('make a fleet upload token; it is shown once')
+    .requiredOption('--label <label>', 'what it is for, e.g. "0000 Дилер scripts"')
+    .action(
+      run<{ label: string }>((ctx, { json, opts }) => {
+        const { uploadToken, token } = createUploadToken(ctx, opts.label);
+        emit(json, { id: uploadToken.id, label: uploadToken.label, token }, () =>
+          [
+            `Fleet upload token ${uploadToken.id} "${uploadToken.label}" (shown only now):`,
+            token,
+            'Scripts upload with it as SMART\'s do: curl -F file=@<NAME>.zip "<PUBLIC_URL>/upload?token=<token>"; <NAME> must be an installation\'s upload name (dozor installation set <id> --upload-name <NAME>).',
+          ].join('\n'),
+        );
+      }),
+    );
+
+  tokens
+    .command('list')
+    .description('fleet upload tokens (never the tokens themselves)')
+    .action(
+      run((ctx, { json, config }) => {
+        const rows = listUploadTokens(ctx.db).map(({ tokenHash: _hash, ...rest }) => rest);
+        emit(json, rows, () =>
+          rows.length === 0
+            ? 'No upload tokens. Make one with: dozor upload-token create --label "<what for>"'
+            : table(
+                ['ID', 'LABEL', 'CREATED', 'BY', 'REVOKED'],
+                rows.map((r) => [r.id, r.label, formatTime(r.createdAt, config.DISPLAY_TZ), r.createdBy, r.revokedAt ? formatTime(r.revokedAt, config.DISPLAY_TZ) : '']),
+              ),
+        );
+      }),
+    );
+
+  tokens
+    .command('revoke')
+    .description('stop accepting uploads under a fleet token, at once')
+    .argument('<id>', 'upload token id')
+    .action(
+      run((ctx, { json, args }) => {
+        const revoked = revokeUploadToken(ctx, args[0]!);
+        emit(json, { id: revoked.id, revokedAt: revoked.revokedAt }, () => `Upload token ${revoked.id} "${revoked.label}" is revoked: uploads under it are refused.`);
+      }),
+    );
+
+  const uploads = program.command('uploads').description('files uploaded from the field');
+
+  uploads
+    .command('list')
+    .description('an installation\'s uploads, latest first')
+    .argument('<installation>', 'installation id')
+    .action(
+      run((ctx, { json, args, config }) => {
+        const installation = requireInstallation(ctx.db, args[0]!);
+        const rows = listUploadsOf(ctx.db, installation.id);
+        emit(json, rows, () =>
+          rows.length === 0
+            ? `No uploads from installation ${installation.id} "${installation.name}".`
+            : table(
+                ['ID', 'NAME', 'KIND', 'SIZE', 'RECEIVED', 'DEALER'],
+                rows.map((r) => [r.id, r.name, r.kind, r.size, formatTime(r.receivedAt, config.DISPLAY_TZ), r.dealer]),
+              ),
+        );
+      }),
+    );
+
+  uploads
+    .command('unmatched')
+    .description('names uploaded under a fleet token that no installation has (their files are kept)')
+    .action(
+      run((ctx, { json, config }) => {
+        const rows = listUnmatchedUploadNames(ctx.db);
+        emit(json, rows, () =>
+          rows.length === 0
+            ? 'No unmatched uploads.'
+            : [
+                table(
+                  ['NAME', 'FILES', 'FIRST', 'LAST', 'DEALER'],
+                  rows.map((r) => [r.name, r.files, formatTime(r.firstAt, config.DISPLAY_TZ), formatTime(r.lastAt, config.DISPLAY_TZ), r.dealer]),
+                ),
+                'Attach them with: dozor uploads assign <NAME> <installation id>',
+              ].join('\n'),
+        );
+      }),
+    );
+
+  uploads
+    .command('assign')
+    .description('attach the files uploaded under a name to an installation, which takes that upload name; they count as received')
+    .argument('<name>', 'the upload name (the file\'s base name, e.g. ROMASHKA)')
+    .argument('<installation>', 'installation id')
+    .action(
+      run((ctx, { json, args }) => {
+        const { installation, attached } = assignUploads(ctx, args[0]!, args[1]!);
+        emit(json, { installation: installation.id, uploadName: installation.uploadName, attached }, () =>
+          `${attached} file(s) named ${args[0]} now belong to installation ${installation.id} "${installation.name}", whose upload name is ${installation.uploadName}.`,
+        );
+      }),
+    );
+}

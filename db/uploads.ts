@@ -1,0 +1,137 @@
+import { and, asc, desc, eq, isNull, sql } from 'drizzle-orm';
+import type { Queryable } from './open.ts';
+import { installations, uploads, uploadTokens, UPLOAD_KINDS } from './schema.ts';
+
+export type Upload = typeof uploads.$inferSelect;
+export type UploadKind = (typeof UPLOAD_KINDS)[number];
+export type UploadToken = typeof uploadTokens.$inferSelect;
+
+export function insertUpload(db: Queryable, upload: typeof uploads.$inferInsert): Upload {
+  return db.insert(uploads).values(upload).returning().get();
+}
+
+/** The latest stored file of this name and kind: for the installation when given, else among those no installation has. */
+export function findLatestUpload(db: Queryable, where: { installationId: number | null; name: string; kind: UploadKind }): Upload | undefined {
+  return db
+    .select()
+    .from(uploads)
+    .where(
+      and(
+        where.installationId === null ? isNull(uploads.installationId) : eq(uploads.installationId, where.installationId),
+        sql`lower(${uploads.name}) = lower(${where.name})`,
+        eq(uploads.kind, where.kind),
+      ),
+    )
+    .orderBy(desc(uploads.receivedAt), desc(uploads.id))
+    .get();
+}
+
+/** An installation's uploads, latest first. */
+export function listUploadsOf(db: Queryable, installationId: number, limit = 100): Upload[] {
+  return db.select().from(uploads).where(eq(uploads.installationId, installationId)).orderBy(desc(uploads.receivedAt), desc(uploads.id)).limit(limit).all();
+}
+
+export function getUpload(db: Queryable, id: number): Upload | undefined {
+  return db.select().from(uploads).where(eq(uploads.id, id)).get();
+}
+
+/** Names uploaded under a fleet token that no installation has: how many files each, and when first and last. */
+export function listUnmatchedUploadNames(db: Queryable): { name: string; files: number; firstAt: Date; lastAt: Date; dealer: string | null }[] {
+  return db
+    .select({
+      name: uploads.name,
+      files: sql<number>`count(*)`,
+      firstAt: sql<number>`min(${uploads.receivedAt})`.mapWith((v: number) => new Date(v)),
+      lastAt: sql<number>`max(${uploads.receivedAt})`.mapWith((v: number) => new Date(v)),
+      dealer: sql<string | null>`max(${uploads.dealer})`,
+    })
+    .from(uploads)
+    .where(isNull(uploads.installationId))
+    .groupBy(sql`lower(${uploads.name})`)
+    .orderBy(asc(uploads.name))
+    .all();
+}
+
+/** Whether files of this name (any case) were uploaded before with no installation to take them. */
+export function hasUnmatchedUploads(db: Queryable, name: string): boolean {
+  return db.select({ id: uploads.id }).from(uploads).where(and(isNull(uploads.installationId), sql`lower(${uploads.name}) = lower(${name})`)).limit(1).get() !== undefined;
+}
+
+/** Give the unmatched uploads of a name to an installation: the files, latest last. */
+export function assignUnmatchedUploads(db: Queryable, name: string, installationId: number): Upload[] {
+  return db
+    .update(uploads)
+    .set({ installationId })
+    .where(and(isNull(uploads.installationId), sql`lower(${uploads.name}) = lower(${name})`))
+    .returning()
+    .all()
+    .sort((a, b) => a.receivedAt.getTime() - b.receivedAt.getTime());
+}
+
+/** The installation that takes uploads of this base name, whatever its case. */
+export function findInstallationByUploadName(db: Queryable, name: string): { id: number; name: string; tz: string; monitoringEnabled: boolean } | undefined {
+  return db
+    .select({ id: installations.id, name: installations.name, tz: installations.tz, monitoringEnabled: installations.monitoringEnabled })
+    .from(installations)
+    .where(sql`lower(${installations.uploadName}) = lower(${name})`)
+    .get();
+}
+
+/**
+ * The uploads retention lets go: beyond the newest `keep` of each
+ * installation and kind (of each name, for files no installation has), those older than `before`, except the newest
+ * of each day (kept for the whole retention).
+ */
+export function listPrunableUploads(db: Queryable, options: { keep: number; before: Date; dayOffsetMs: number }): Upload[] {
+  // Files of an installation go together whatever their names (a sysinfo archive is named by its date); unmatched ones by name.
+  const owner = sql`coalesce(CAST(${uploads.installationId} AS TEXT), 'name:' || lower(${uploads.name}))`;
+  const ranked = db.$with('ranked').as(
+    db
+      .select({
+        id: uploads.id,
+        rank: sql<number>`row_number() OVER (PARTITION BY ${owner}, ${uploads.kind} ORDER BY ${uploads.receivedAt} DESC, ${uploads.id} DESC)`.as('rank'),
+        dayRank: sql<number>`row_number() OVER (PARTITION BY ${owner}, ${uploads.kind}, CAST((${uploads.receivedAt} + ${options.dayOffsetMs}) / 86400000 AS INTEGER) ORDER BY ${uploads.receivedAt} DESC, ${uploads.id} DESC)`.as('day_rank'),
+        receivedAt: uploads.receivedAt,
+      })
+      .from(uploads),
+  );
+  return db
+    .with(ranked)
+    .select({ upload: uploads })
+    .from(uploads)
+    .innerJoin(ranked, eq(ranked.id, uploads.id))
+    .where(sql`${ranked.rank} > ${options.keep} AND (${ranked.dayRank} > 1 OR ${uploads.receivedAt} < ${options.before.getTime()})`)
+    .all()
+    .map((row) => row.upload);
+}
+
+export function deleteUploads(db: Queryable, ids: readonly number[]): void {
+  for (const id of ids) db.delete(uploads).where(eq(uploads.id, id)).run();
+}
+
+/** Every stored file's path, to tell a file on disk that no row owns (a crash between storing and recording it). */
+export function listUploadPaths(db: Queryable): Set<string> {
+  return new Set(db.select({ path: uploads.path }).from(uploads).all().map((row) => row.path));
+}
+
+// ------------------------------------------------------------ fleet upload tokens
+
+export function insertUploadToken(db: Queryable, token: typeof uploadTokens.$inferInsert): UploadToken {
+  return db.insert(uploadTokens).values(token).returning().get();
+}
+
+export function findUploadTokenByHash(db: Queryable, tokenHash: string): UploadToken | undefined {
+  return db.select().from(uploadTokens).where(and(eq(uploadTokens.tokenHash, tokenHash), isNull(uploadTokens.revokedAt))).get();
+}
+
+export function listUploadTokens(db: Queryable): UploadToken[] {
+  return db.select().from(uploadTokens).orderBy(asc(uploadTokens.id)).all();
+}
+
+export function getUploadToken(db: Queryable, id: number): UploadToken | undefined {
+  return db.select().from(uploadTokens).where(eq(uploadTokens.id, id)).get();
+}
+
+export function revokeUploadToken(db: Queryable, id: number, at: Date): void {
+  db.update(uploadTokens).set({ revokedAt: at }).where(eq(uploadTokens.id, id)).run();
+}

@@ -1,0 +1,168 @@
+import multipart from '@fastify/multipart';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { hashAgentToken, hashesEqual } from '../core/agent-token.ts';
+import type { Clock } from '../core/clock.ts';
+import { findInstallationByTokenHash } from '../db/installations.ts';
+import type { DB } from '../db/open.ts';
+import { enqueue, NOTICE } from '../db/outbox.ts';
+import { findInstallationByUploadName, findLatestUpload, findUploadTokenByHash, hasUnmatchedUploads, insertUpload, type UploadKind } from '../db/uploads.ts';
+import { listActiveAdmins } from '../db/users.ts';
+import { writeTransaction } from '../db/transaction.ts';
+import { langOf, texts } from '../i18n/index.ts';
+import type { IncidentSettings } from '../incidents/settings.ts';
+import type { FailureLimiter } from './failure-limiter.ts';
+import { ingestInTransaction } from './ingest.ts';
+import { discardFile, keepFile, placeFor, receiveFile } from '../db/upload-files.ts';
+
+export interface UploadDeps {
+  db: DB;
+  clock: Clock;
+  settings: IncidentSettings;
+  /** Where files are kept (`uploads/` under it). */
+  dataDir: string;
+  maxBytes: number;
+  /** The intake's limit on invalid tokens per address, shared: a bad token here counts there too. */
+  failures: FailureLimiter;
+  onIncidentChange?: () => void;
+}
+
+const KINDS: Record<string, UploadKind> = { zip: 'zip', xml: 'xml', status: 'status' };
+
+/** Who an upload comes from: an installation by its own agent token, or a distributor's fleet token (the file's name says which installation). */
+type Uploader = { kind: 'agent'; installation: { id: number; tz: string } } | { kind: 'fleet'; tokenId: number; label: string };
+
+/** A file name as SMART's scripts send it: no folders, no control characters; its base name and kind. */
+function readFileName(raw: string): { file: string; name: string; kind: UploadKind | null } | null {
+  const file = raw.split(/[\\/]/).at(-1)!.trim();
+  if (file.length === 0 || file.length > 200 || /[\u0000-\u001f\u007f]/.test(file)) return null;
+  const dot = file.lastIndexOf('.');
+  if (dot <= 0) return { file, name: file, kind: null };
+  return { file, name: file.slice(0, dot), kind: KINDS[file.slice(dot + 1).toLowerCase()] ?? null };
+}
+
+/**
+ * Uploads as SMART's scripts send them, so a script repointed at dozor works
+ * unchanged: `POST /upload?token=…` with the file in the multipart field
+ * `file`, and `HEAD`/`GET /files/<name>?token=…` to ask whether a file is
+ * there. Every file kept counts as a sign of life from its installation.
+ */
+export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
+  const { db, clock } = deps;
+  return async (scope) => {
+    await scope.register(multipart, {
+      limits: { files: 1, fileSize: deps.maxBytes, fields: 10, fieldSize: 1024, parts: 20, headerPairs: 100 },
+    });
+
+    scope.post('/upload', async (request, reply) => {
+      const uploader = await authenticate(request, reply);
+      if (!uploader) return reply;
+      if (!request.isMultipart()) return reply.code(415).send({ error: 'send the file as multipart/form-data in the field "file" (curl -F file=@NAME.zip)' });
+      const part = await request.file();
+      if (!part) return reply.code(400).send({ error: 'no file in the request: send it in the field "file"' });
+      const named = part.fieldname === 'file' ? readFileName(part.filename) : null;
+      if (!named || !named.kind) {
+        // The rest of the body is not read: the connection is closed instead.
+        part.file.destroy();
+        reply.header('connection', 'close');
+        if (!named) return reply.code(400).send({ error: 'the file must come in the field "file", with a file name' });
+        return reply.code(415).send({ error: `${named.file}: dozor takes .zip and .xml (sysinfo) and .status (metrics) files` });
+      }
+      let received;
+      try {
+        received = await receiveFile(deps.dataDir, part.file);
+      } catch (err) {
+        if (isDiskTrouble(err)) throw err;
+        // The body itself was wrong: cut short, or not multipart as it said.
+        request.log.warn({ reason: (err as Error).message }, 'upload refused: the body was cut short or malformed');
+        reply.header('connection', 'close');
+        return reply.code(400).send({ error: `the upload was cut short or is not well-formed multipart (${(err as Error).message}); nothing was kept` });
+      }
+      if (!received) {
+        return reply.code(413).send({ error: `the file is larger than ${Math.round(deps.maxBytes / 1024 / 1024)} MiB, the most dozor takes (UPLOAD_MAX_BYTES); nothing was kept` });
+      }
+      const receivedAt = clock();
+      const owner = uploader.kind === 'agent' ? uploader.installation : (findInstallationByUploadName(db, named.name) ?? null);
+      const place = placeFor(owner?.id ?? null, named.kind, receivedAt);
+      await keepFile(deps.dataDir, received.temporary, place);
+      let outcome;
+      try {
+        outcome = writeTransaction(db, () => {
+          const unmatchedBefore = owner === null && hasUnmatchedUploads(db, named.name);
+          const upload = insertUpload(db, {
+            installationId: owner?.id ?? null,
+            name: named.name,
+            kind: named.kind!,
+            path: place,
+            size: received.size,
+            sha256: received.sha256,
+            receivedAt,
+            dealer: headerText(request.headers.dealer),
+            uploadTokenId: uploader.kind === 'fleet' ? uploader.tokenId : null,
+          });
+          if (owner === null) {
+            if (!unmatchedBefore && uploader.kind === 'fleet') tellAdminsOfUnmatched(named.file, named.name, uploader.label, receivedAt);
+            return null;
+          }
+          // A file is a sign of life, as a report is; what it holds is read elsewhere.
+          return ingestInTransaction(db, deps.settings, owner, { reportId: `upload:${upload.id}`, contentHash: received.sha256.slice(0, 32), formatVersion: 1, generatedAt: null, facts: {} }, receivedAt);
+        });
+      } catch (err) {
+        await discardFile(deps.dataDir, place);
+        throw err;
+      }
+      if (outcome && (outcome.opened.length > 0 || outcome.resolved.length > 0)) deps.onIncidentChange?.();
+      request.log.info({ installation: owner?.id ?? null, name: named.name, kind: named.kind, size: received.size }, owner ? 'upload stored' : 'upload stored for no installation yet');
+      return { ok: true, path: `/files/${named.file}` };
+    });
+
+    const fileStatus = async (request: FastifyRequest<{ Params: { file: string } }>, reply: FastifyReply) => {
+      const uploader = await authenticate(request, reply);
+      if (!uploader) return reply;
+      const named = readFileName(request.params.file);
+      if (!named?.kind) return reply.code(404).send({ error: 'no such file' });
+      const installationId = uploader.kind === 'agent' ? uploader.installation.id : (findInstallationByUploadName(db, named.name)?.id ?? null);
+      const upload = findLatestUpload(db, { installationId, name: named.name, kind: named.kind });
+      if (!upload) return reply.code(404).send({ error: 'no such file' });
+      return reply.send({ ok: true, path: `/files/${named.file}`, size: upload.size, receivedAt: upload.receivedAt.toISOString() });
+    };
+    // Fastify answers HEAD (curl -I, as the scripts ask) from the GET route, without the body.
+    scope.get('/files/:file', fileStatus);
+
+    /** An agent token or a fleet upload token, from `?token=` (as SMART's scripts send it) or `Authorization: Bearer`. */
+    async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<Uploader | null> {
+      const query = request.query as Record<string, unknown>;
+      const presented = (typeof query.token === 'string' ? query.token : undefined) ?? /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
+      const hash = presented ? hashAgentToken(presented) : null;
+      const installation = hash ? findInstallationByTokenHash(db, hash) : undefined;
+      if (hash && installation && hashesEqual(installation.tokenHash, hash)) return { kind: 'agent', installation };
+      const fleet = hash ? findUploadTokenByHash(db, hash) : undefined;
+      if (hash && fleet && hashesEqual(fleet.tokenHash, hash)) return { kind: 'fleet', tokenId: fleet.id, label: fleet.label };
+      reply.header('connection', 'close');
+      const now = clock().getTime();
+      if (deps.failures.fail(request.ip, now)) {
+        request.log.warn({ address: request.ip }, 'too many invalid upload tokens from one address');
+        await reply.code(429).header('retry-after', String(deps.failures.retryAfterSeconds(request.ip, now))).send({ error: 'too many requests with invalid tokens; retry later' });
+        return null;
+      }
+      await reply.code(401).send({ error: 'missing or invalid token' });
+      return null;
+    }
+
+    function tellAdminsOfUnmatched(file: string, name: string, label: string, at: Date): void {
+      for (const admin of listActiveAdmins(db)) {
+        enqueue(db, { kind: NOTICE, chatId: admin.telegramId, incidentId: null, payload: { text: texts(langOf(admin.language)).notices.uploadUnmatched(file, name, label) } }, at);
+      }
+    }
+  };
+}
+
+/** A system call failed (the disk is full, say): the service's trouble, answered by the error handler, not the sender's. */
+function isDiskTrouble(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && 'syscall' in err;
+}
+
+function headerText(value: string | string[] | undefined): string | null {
+  const text = Array.isArray(value) ? value[0] : value;
+  const clean = text?.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 100);
+  return clean ? clean : null;
+}

@@ -1,0 +1,102 @@
+import { newUploadToken } from '../core/agent-token.ts';
+import { applyReport } from '../core/state.ts';
+import { recordAudit } from '../db/audit.ts';
+import { recheckNow } from '../db/check-schedule.ts';
+import { findInstallationByUploadName, assignUnmatchedUploads, getUploadToken, insertUploadToken, revokeUploadToken as markRevoked, type Upload, type UploadToken } from '../db/uploads.ts';
+import { updateInstallation, type Installation } from '../db/installations.ts';
+import type { Tx } from '../db/open.ts';
+import { getState, saveState } from '../db/state.ts';
+import { writeTransaction } from '../db/transaction.ts';
+import { inputError, notFound } from '../i18n/index.ts';
+import type { RegistryContext } from './context.ts';
+import { displayName, UPLOAD_NAME, validate } from './fields.ts';
+import { requireInstallation } from './installations.ts';
+
+
+/** A fleet upload token for a distributor's scripts: shown once, stored hashed. */
+export function createUploadToken(ctx: RegistryContext, label: string): { uploadToken: UploadToken; token: string } {
+  const cleanLabel = validate(displayName(100), label, 'label');
+  return writeTransaction(ctx.db, (tx) => {
+    const { token, hash } = newUploadToken();
+    const now = ctx.clock();
+    const uploadToken = insertUploadToken(tx, { label: cleanLabel, tokenHash: hash, createdAt: now, createdBy: ctx.actor });
+    recordAudit(tx, { at: now, actor: ctx.actor, action: 'upload-token.create', subjectType: 'upload-token', subjectId: uploadToken.id, details: { label: cleanLabel } });
+    return { uploadToken, token };
+  });
+}
+
+/** Revoke a fleet upload token: uploads under it are refused from now on. */
+export function revokeUploadToken(ctx: RegistryContext, ref: string): UploadToken {
+  return writeTransaction(ctx.db, (tx) => {
+    const id = /^\d+$/.test(ref.trim()) ? Number(ref.trim()) : NaN;
+    const existing = Number.isSafeInteger(id) ? getUploadToken(tx, id) : undefined;
+    if (!existing) throw notFound('uploadTokenNotFound', { id: ref });
+    if (existing.revokedAt) throw inputError('uploadTokenRevoked', { id: existing.id });
+    const now = ctx.clock();
+    markRevoked(tx, existing.id, now);
+    recordAudit(tx, { at: now, actor: ctx.actor, action: 'upload-token.revoke', subjectType: 'upload-token', subjectId: existing.id });
+    return getUploadToken(tx, existing.id)!;
+  });
+}
+
+/**
+ * Give an installation the name its files are uploaded under with a fleet
+ * token ("-" clears it). Files already uploaded under that name with nowhere
+ * to go are attached to it, and count.
+ */
+export function setUploadName(ctx: RegistryContext, ref: string | number, name: string): { installation: Installation; attached: number } {
+  const wanted = name.trim() === '-' ? null : name.trim();
+  if (wanted !== null && !UPLOAD_NAME.test(wanted)) throw inputError('uploadNameInvalid', { name });
+  return writeTransaction(ctx.db, (tx) => {
+    const existing = requireInstallation(tx, ref);
+    if (wanted !== null) {
+      const holder = findInstallationByUploadName(tx, wanted);
+      if (holder && holder.id !== existing.id) throw inputError('uploadNameTaken', { name: wanted, id: holder.id, installation: holder.name });
+    }
+    const installation = updateInstallation(tx, existing.id, { uploadName: wanted });
+    const attached = wanted === null ? [] : attach(tx, ctx, installation, wanted);
+    recordAudit(tx, {
+      at: ctx.clock(),
+      actor: ctx.actor,
+      action: 'installation.upload-name',
+      subjectType: 'installation',
+      subjectId: installation.id,
+      details: { uploadName: wanted, attached: attached.length },
+    });
+    return { installation, attached: attached.length };
+  });
+}
+
+/**
+ * Attach the files uploaded under a name no installation had to an
+ * installation, giving it that name: they count as received from it (its
+ * newest file is its latest sign of life).
+ */
+export function assignUploads(ctx: RegistryContext, name: string, ref: string | number): { installation: Installation; attached: number } {
+  const trimmed = name.trim();
+  return writeTransaction(ctx.db, (tx) => {
+    const target = requireInstallation(tx, ref);
+    const holder = findInstallationByUploadName(tx, trimmed);
+    if (holder && holder.id !== target.id) throw inputError('uploadNameTaken', { name: trimmed, id: holder.id, installation: holder.name });
+    const installation = holder ? target : updateInstallation(tx, target.id, { uploadName: trimmed });
+    const attached = attach(tx, ctx, installation, trimmed);
+    if (attached.length === 0) throw inputError('uploadsNotUnmatched', { name: trimmed });
+    recordAudit(tx, { at: ctx.clock(), actor: ctx.actor, action: 'uploads.assign', subjectType: 'installation', subjectId: installation.id, details: { name: trimmed, files: attached.length } });
+    return { installation, attached: attached.length };
+  });
+}
+
+function attach(tx: Tx, ctx: RegistryContext, installation: Installation, name: string): Upload[] {
+  const attached = assignUnmatchedUploads(tx, name, installation.id);
+  const newest = attached.at(-1);
+  if (!newest) return attached;
+  // The state's statements are prepared on the connection, which the transaction runs on.
+  const previous = getState(ctx.db, installation.id);
+  if (!previous?.lastReceivedAt || previous.lastReceivedAt.getTime() < newest.receivedAt.getTime()) {
+    // The newest file is a sign of life, as a report is; what it holds is read elsewhere.
+    const received = applyReport(previous, { reportId: `upload:${newest.id}`, contentHash: newest.sha256.slice(0, 32), formatVersion: 1, generatedAt: null, facts: {} }, newest.receivedAt);
+    saveState(ctx.db, installation.id, received);
+    recheckNow(tx, installation.id, ctx.clock());
+  }
+  return attached;
+}

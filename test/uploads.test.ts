@@ -1,0 +1,182 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { count, eq } from 'drizzle-orm';
+import type { FastifyInstance } from 'fastify';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { buildHttpServer } from '../app/http.ts';
+import { listIncidentsWithNames } from '../db/incidents.ts';
+import { outbox, uploads } from '../db/schema.ts';
+import { getState } from '../db/state.ts';
+import { listUnmatchedUploadNames } from '../db/uploads.ts';
+import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
+import { pruneUploads } from '../jobs/prune-uploads.ts';
+import { runSweep } from '../jobs/sweep.ts';
+import { addInstallation } from '../registry/installations.ts';
+import { addUser } from '../registry/users.ts';
+import { assignUploads, createUploadToken, revokeUploadToken, setUploadName } from '../registry/uploads.ts';
+import { seedFleet, silentLogger, testClock, testDb, type TestDb, DAY } from './helpers.ts';
+
+/** curl as SMART's scripts run it; its status code and body. */
+function curl(...args: string[]): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    execFile('curl', ['-s', '-o', '-', '-w', '\n%{http_code}', ...args], { maxBuffer: 16 * 1024 * 1024 }, (err, stdout) => {
+      if (err && !stdout) return reject(err);
+      const cut = stdout.lastIndexOf('\n');
+      resolve({ status: Number(stdout.slice(cut + 1)), body: stdout.slice(0, cut) });
+    });
+  });
+}
+
+describe('uploads from the field', () => {
+  const clock = testClock('2026-11-20T06:00:00Z');
+  let t: TestDb;
+  let app: FastifyInstance;
+  let url = '';
+  let agentToken = '';
+  let installationId = 0;
+  let dataDir = '';
+  const ctx = () => ({ db: t.db, clock, actor: 'test' });
+  const rows = () => t.db.select({ n: count() }).from(uploads).get()!.n;
+  const filesOnDisk = (): string[] => {
+    const found: string[] = [];
+    const walk = (folder: string) => {
+      if (!existsSync(folder)) return;
+      for (const entry of readdirSync(folder, { withFileTypes: true })) {
+        if (entry.isDirectory()) walk(join(folder, entry.name));
+        else found.push(join(folder, entry.name));
+      }
+    };
+    walk(join(dataDir, 'uploads'));
+    return found;
+  };
+  const file = (name: string, content: string | Buffer) => {
+    const path = join(t.dir, 'outgoing', name);
+    mkdirSync(join(t.dir, 'outgoing'), { recursive: true });
+    writeFileSync(path, content);
+    return path;
+  };
+
+  beforeEach(async () => {
+    clock.set('2026-11-20T06:00:00Z');
+    t = testDb();
+    const fleet = seedFleet(ctx());
+    agentToken = fleet.token;
+    installationId = fleet.installation.id;
+    addUser(ctx(), { telegramId: 3001, role: 'admin', name: 'Анна' });
+    dataDir = join(t.dir, 'data');
+    app = buildHttpServer({ db: t.db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, uploads: { dataDir, maxBytes: 64 * 1024 }, failedAuthLimit: 50 });
+    url = await app.listen({ host: '127.0.0.1', port: 0 });
+  });
+  afterEach(async () => {
+    await app.close();
+    t.close();
+  });
+
+  it('takes a sysinfo file the way smartupload sends it, answers as SMART does, and counts it as a sign of life', async () => {
+    // Two days of silence: the installation is missing.
+    clock.advance(3 * DAY);
+    runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
+    expect(listIncidentsWithNames(t.db, { includeResolved: false }).map((i) => i.ruleId)).toContain('KodeksXmlMissing');
+
+    const sent = await curl('-H', 'upload: yes', '-H', 'dealer: 0000TEST', '-F', `file=@${file('ROMASHKA.xml', '<sysinfo/>')}`, `${url}/upload?token=${agentToken}`);
+    expect(sent).toEqual({ status: 200, body: '{"ok":true,"path":"/files/ROMASHKA.xml"}' });
+    expect(getState(t.db, installationId)!.lastReceivedAt).toEqual(clock());
+    expect(listIncidentsWithNames(t.db, { includeResolved: false }).map((i) => i.ruleId)).not.toContain('KodeksXmlMissing');
+    const [stored] = t.db.select().from(uploads).all();
+    expect(stored).toMatchObject({ installationId, name: 'ROMASHKA', kind: 'xml', size: 10, dealer: '0000TEST', uploadTokenId: null });
+    expect(readFileSync(join(dataDir, stored!.path), 'utf8')).toBe('<sysinfo/>');
+
+    // smartupload asks whether the file is there with curl -I.
+    expect((await curl('-I', `${url}/files/ROMASHKA.xml?token=${agentToken}`)).status).toBe(200);
+    expect((await curl('-I', `${url}/files/ROMASHKA.zip?token=${agentToken}`)).status).toBe(404);
+    expect((await curl('-I', `${url}/files/ROMASHKA.xml?token=dzr_nope`)).status).toBe(401);
+  });
+
+  it('files an upload under a fleet token by its name, whatever its case; a name nobody has is kept, told once, and attached later', async () => {
+    const { token: fleetToken } = createUploadToken(ctx(), '0000 Дилер');
+    setUploadName(ctx(), installationId, 'ROMASHKA');
+    const sent = await curl('-H', 'upload: yes', '-F', `file=@${file('romashka.zip', 'PK-not-really')}`, `${url}/upload?token=${fleetToken}`);
+    expect(sent.status).toBe(200);
+    expect(t.db.select().from(uploads).all()[0]).toMatchObject({ installationId, name: 'romashka', kind: 'zip' });
+
+    for (let i = 0; i < 2; i++) {
+      clock.advance(60_000);
+      expect((await curl('-F', `file=@${file('VECTOR.xml', `<sysinfo n="${i}"/>`)}`, `${url}/upload?token=${fleetToken}`)).status).toBe(200);
+    }
+    expect(listUnmatchedUploadNames(t.db)).toMatchObject([{ name: 'VECTOR', files: 2 }]);
+    const notices = t.db.select().from(outbox).where(eq(outbox.chatId, 3001)).all();
+    expect(notices).toHaveLength(1);
+    expect(String(notices[0]!.payload.text)).toContain('dozor uploads assign VECTOR');
+    // The fleet token finds the unmatched file too.
+    expect((await curl('-I', `${url}/files/VECTOR.xml?token=${fleetToken}`)).status).toBe(200);
+
+    const other = addInstallation(ctx(), { client: '1', name: 'Вектор', kind: 'network' }).installation;
+    const { attached, installation } = assignUploads(ctx(), 'VECTOR', other.id);
+    expect(attached).toBe(2);
+    expect(installation.uploadName).toBe('VECTOR');
+    expect(getState(t.db, other.id)!.lastReceivedAt).toEqual(clock());
+    expect(listUnmatchedUploadNames(t.db)).toEqual([]);
+    // From now on the name goes straight to it.
+    expect((await curl('-F', `file=@${file('vector.xml', '<sysinfo/>')}`, `${url}/upload?token=${fleetToken}`)).status).toBe(200);
+    expect(t.db.select().from(uploads).where(eq(uploads.installationId, other.id)).all()).toHaveLength(3);
+
+    revokeUploadToken(ctx(), '1');
+    expect((await curl('-F', `file=@${file('vector.xml', '<sysinfo/>')}`, `${url}/upload?token=${fleetToken}`)).status).toBe(401);
+  });
+
+  it('refuses what it does not take, with nothing kept', async () => {
+    const refused = [
+      await curl('-F', `file=@${file('setup.exe', 'MZ')}`, `${url}/upload?token=${agentToken}`),
+      await curl('-F', `file=@${file('BIG.zip', Buffer.alloc(200 * 1024, 7))}`, `${url}/upload?token=${agentToken}`),
+      await curl('-F', `file=@${file('ROMASHKA.xml', '<x/>')}`, `${url}/upload?token=dzr_wrong`),
+      await curl('-F', `other=@${file('ROMASHKA.xml', '<x/>')}`, `${url}/upload?token=${agentToken}`),
+      await curl('-H', 'content-type: application/json', '--data', '{}', `${url}/upload?token=${agentToken}`),
+    ];
+    expect(refused.map((r) => r.status)).toEqual([415, 413, 401, 400, 415]);
+    expect(refused[1]!.body).toContain('nothing was kept');
+    expect(rows()).toBe(0);
+    expect(filesOnDisk()).toEqual([]);
+  });
+
+  it('refuses a multipart body cut short, keeping nothing', async () => {
+    const boundary = 'dozorboundary';
+    const head = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="ROMASHKA.xml"\r\nContent-Type: text/xml\r\n\r\n<sysinfo>`;
+    // The body says it is longer than what comes, then the client goes away.
+    const response = await new Promise<number>((resolve) => {
+      const net = execFile('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '3', '-H', `content-type: multipart/form-data; boundary=${boundary}`, '--data-binary', head, `${url}/upload?token=${agentToken}`], (_err, stdout) =>
+        resolve(Number(stdout)),
+      );
+      void net;
+    });
+    expect(response).toBeGreaterThanOrEqual(400);
+    expect(response).toBeLessThan(500);
+    expect(rows()).toBe(0);
+    expect(filesOnDisk()).toEqual([]);
+  });
+
+  it('keeps the newest five of each kind and one a day for the retention, and clears what a crash left', async () => {
+    for (let day = 0; day < 10; day++) {
+      for (let n = 0; n < 2; n++) {
+        expect((await curl('-F', `file=@${file('ROMASHKA.xml', `<s d="${day}" n="${n}"/>`)}`, `${url}/upload?token=${agentToken}`)).status).toBe(200);
+        clock.advance(3_600_000);
+      }
+      clock.advance(DAY - 2 * 3_600_000);
+    }
+    expect(rows()).toBe(20);
+    // A file a crash left between storing it and recording it, an hour old.
+    const stray = join(dataDir, 'uploads', String(installationId), 'xml', 'stray.xml');
+    writeFileSync(stray, 'half');
+    const old = new Date(Date.now() - 2 * 3_600_000);
+    utimesSync(stray, old, old);
+
+    const result = await pruneUploads({ db: t.db, dataDir, logger: silentLogger(), keep: 5, retentionMs: 7 * DAY, dayOffsetMs: 0 }, clock());
+    expect(result.stray).toBe(1);
+    const kept = t.db.select().from(uploads).all();
+    // The newest five (days 9, 9, 8, 8, 7), then one a day within seven days: days 6 to 3.
+    const days = kept.map((u) => Math.floor((u.receivedAt.getTime() - Date.parse('2026-11-20T00:00:00Z')) / DAY)).sort((a, b) => b - a);
+    expect(days).toEqual([9, 9, 8, 8, 7, 6, 5, 4, 3]);
+    expect(filesOnDisk().sort()).toEqual(kept.map((u) => join(dataDir, u.path)).sort());
+    expect(filesOnDisk().every((path) => statSync(path).size > 0)).toBe(true);
+  });
+});
