@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import multipart from '@fastify/multipart';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { hashAgentToken, hashesEqual } from '../core/agent-token.ts';
@@ -11,6 +12,7 @@ import { writeTransaction } from '../db/transaction.ts';
 import { langOf, texts } from '../i18n/index.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
 import type { FailureLimiter } from './failure-limiter.ts';
+import { ArchiveRefused, checkArchive } from './archive-check.ts';
 import { ingestInTransaction } from './ingest.ts';
 import { discardFile, keepFile, placeFor, receiveFile } from '../db/upload-files.ts';
 
@@ -79,6 +81,16 @@ export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
       }
       if (!received) {
         return reply.code(413).send({ error: `the file is larger than ${Math.round(deps.maxBytes / 1024 / 1024)} MiB, the most dozor takes (UPLOAD_MAX_BYTES); nothing was kept` });
+      }
+      if (named.kind === 'zip') {
+        try {
+          await checkArchive(join(deps.dataDir, received.temporary));
+        } catch (err) {
+          await discardFile(deps.dataDir, received.temporary);
+          if (!(err instanceof ArchiveRefused)) throw err;
+          request.log.warn({ name: named.name, reason: err.message }, 'upload refused: the archive');
+          return reply.code(400).send({ error: `${named.file}: ${err.message}; nothing was kept` });
+        }
       }
       const receivedAt = clock();
       const owner = uploader.kind === 'agent' ? uploader.installation : (findInstallationByUploadName(db, named.name) ?? null);

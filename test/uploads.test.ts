@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { count, eq } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import yazl from 'yazl';
 import { buildHttpServer } from '../app/http.ts';
 import { listIncidentsWithNames } from '../db/incidents.ts';
 import { outbox, uploads } from '../db/schema.ts';
@@ -16,6 +17,19 @@ import { addInstallation } from '../registry/installations.ts';
 import { addUser } from '../registry/users.ts';
 import { assignUploads, createUploadToken, revokeUploadToken, setUploadName } from '../registry/uploads.ts';
 import { seedFleet, silentLogger, testClock, testDb, type TestDb, DAY } from './helpers.ts';
+
+/** A ZIP archive of the given entries, made by yazl. */
+function zipOf(entries: Record<string, Buffer | string>): Promise<Buffer> {
+  const zip = new yazl.ZipFile();
+  for (const [name, content] of Object.entries(entries)) zip.addBuffer(Buffer.from(content), name);
+  zip.end();
+  const chunks: Buffer[] = [];
+  return new Promise((resolve, reject) => {
+    zip.outputStream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    zip.outputStream.on('end', () => resolve(Buffer.concat(chunks)));
+    zip.outputStream.on('error', reject);
+  });
+}
 
 /** curl as SMART's scripts run it; its status code and body. */
 function curl(...args: string[]): Promise<{ status: number; body: string }> {
@@ -96,7 +110,7 @@ describe('uploads from the field', () => {
   it('files an upload under a fleet token by its name, whatever its case; a name nobody has is kept, told once, and attached later', async () => {
     const { token: fleetToken } = createUploadToken(ctx(), '0000 Дилер');
     setUploadName(ctx(), installationId, 'ROMASHKA');
-    const sent = await curl('-H', 'upload: yes', '-F', `file=@${file('romashka.zip', 'PK-not-really')}`, `${url}/upload?token=${fleetToken}`);
+    const sent = await curl('-H', 'upload: yes', '-F', `file=@${file('romashka.zip', await zipOf({ 'report.xml': '<sysinfo/>' }))}`, `${url}/upload?token=${fleetToken}`);
     expect(sent.status).toBe(200);
     expect(t.db.select().from(uploads).all()[0]).toMatchObject({ installationId, name: 'romashka', kind: 'zip' });
 
@@ -135,6 +149,31 @@ describe('uploads from the field', () => {
     ];
     expect(refused.map((r) => r.status)).toEqual([415, 413, 401, 400, 415]);
     expect(refused[1]!.body).toContain('nothing was kept');
+    expect(rows()).toBe(0);
+    expect(filesOnDisk()).toEqual([]);
+  });
+
+  it('refuses hostile archives within a second, keeping nothing: a zip bomb, a zip-slip name, too many entries, no ZIP at all', async () => {
+    // A zip-slip name cannot be written by yazl, so a safe one of the same length is changed in the bytes.
+    const slip = await zipOf({ 'xx/xx/etc/passwd': 'root' });
+    const slipped = Buffer.from(slip.toString('latin1').replaceAll('xx/xx/etc/passwd', '../../etc/passwd'), 'latin1');
+    const archives: [string, Buffer][] = [
+      ['BOMB.zip', await zipOf({ 'report.xml': Buffer.alloc(50 * 1024 * 1024) })],
+      ['SLIP.zip', slipped],
+      ['MANY.zip', await zipOf(Object.fromEntries(Array.from({ length: 10_001 }, (_, i) => [`f${i}`, ''])))],
+      ['NOTZIP.zip', Buffer.from('just text')],
+    ];
+    await app.close();
+    // Room for the archives themselves; what is refused is what they unpack to.
+    app = buildHttpServer({ db: t.db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, uploads: { dataDir, maxBytes: 8 * 1024 * 1024 }, failedAuthLimit: 50 });
+    url = await app.listen({ host: '127.0.0.1', port: 0 });
+    for (const [name, bytes] of archives) {
+      const started = Date.now();
+      const res = await curl('-F', `file=@${file(name, bytes)}`, `${url}/upload?token=${agentToken}`);
+      expect({ name, status: res.status }).toEqual({ name, status: 400 });
+      expect(res.body).toContain('nothing was kept');
+      expect(Date.now() - started).toBeLessThan(1_000);
+    }
     expect(rows()).toBe(0);
     expect(filesOnDisk()).toEqual([]);
   });
