@@ -3,6 +3,7 @@ import { index, integer, primaryKey, sqliteTable, text, uniqueIndex, type AnySQL
 import { INCIDENT_STATUSES, RESOLUTIONS } from '../core/incidents.ts';
 import { SENSELOCK_STATES, SERVICE_ACCOUNTS, SERVICE_STATES, type ReportFacts } from '../core/report.ts';
 import type { Facts, Severity, ThresholdValue } from '../core/rules.ts';
+import type { MetricSample } from '../core/metrics.ts';
 
 export const USER_ROLES = ['admin', 'lead', 'manager'] as const;
 export type UserRole = (typeof USER_ROLES)[number];
@@ -488,3 +489,22 @@ export const uploads = sqliteTable(
     index('uploads_unmatched_idx').on(t.name).where(sql`installation_id IS NULL`),
   ],
 );
+
+/**
+ * The latest metrics of each installation (`.status` uploads, pulls): the
+ * whole sample set, when the Kodeks server took it and when it arrived; or,
+ * when the latest could not be read, why.
+ */
+export const metricsSnapshots = sqliteTable('metrics_snapshots', {
+  installationId: integer('installation_id')
+    .primaryKey()
+    .references(() => installations.id),
+  /** By the Kodeks server's clock (the `date:` line), else when it arrived. */
+  takenAt: timestamp('taken_at').notNull(),
+  receivedAt: timestamp('received_at').notNull(),
+  samples: text('samples', { mode: 'json' }).$type<MetricSample[]>().notNull(),
+  /** Why the latest file could not be read (the samples are then the last ones that could). */
+  error: text('error'),
+  /** The upload it came from (not a reference: that file may be pruned while its samples are still the latest). */
+  uploadId: integer('upload_id'),
+});

@@ -4,7 +4,8 @@ import type { InstallationState } from '../core/state.ts';
 import { getIncidentViews, type IncidentView } from './incidents.ts';
 import type { DB, Queryable } from './open.ts';
 import { getRejection, type IntakeRejection } from './rejections.ts';
-import { clients, incidents, installations, users } from './schema.ts';
+import { clients, incidents, installations, metricsSnapshots, uploads, users } from './schema.ts';
+import type { MetricsSnapshot } from './metrics-snapshots.ts';
 import { getStates } from './state.ts';
 import type { Client } from './clients.ts';
 import type { Installation } from './installations.ts';
@@ -19,6 +20,9 @@ export interface ClientStatus {
     state: InstallationState | null;
     rejection: IntakeRejection | undefined;
     incidents: IncidentView[];
+    /** When the latest sysinfo file arrived (null: none kept). */
+    sysinfoAt: Date | null;
+    metrics: MetricsSnapshot | null;
   }[];
 }
 
@@ -38,6 +42,18 @@ export function getClientStatus(db: DB, clientId: number): ClientStatus | undefi
     ? db.select({ id: incidents.id }).from(incidents).where(and(inArray(incidents.installationId, ids), ne(incidents.status, 'resolved'))).all()
     : [];
   const views = getIncidentViews(db, active.map((a) => a.id));
+  const sysinfo = ids.length
+    ? new Map(
+        db
+          .select({ id: uploads.installationId, at: sql<number>`max(${uploads.receivedAt})` })
+          .from(uploads)
+          .where(and(inArray(uploads.installationId, ids), inArray(uploads.kind, ['zip', 'xml'])))
+          .groupBy(uploads.installationId)
+          .all()
+          .map((row) => [row.id, new Date(row.at)]),
+      )
+    : new Map<number | null, Date>();
+  const metrics = new Map(ids.length ? db.select().from(metricsSnapshots).where(inArray(metricsSnapshots.installationId, ids)).all().map((m) => [m.installationId, m]) : []);
   return {
     client: row.client,
     managerName: row.managerName,
@@ -47,6 +63,8 @@ export function getClientStatus(db: DB, clientId: number): ClientStatus | undefi
       state: states.get(installation.id) ?? null,
       rejection: getRejection(db, installation.id),
       incidents: views.filter((v) => v.incident.installationId === installation.id),
+      sysinfoAt: sysinfo.get(installation.id) ?? null,
+      metrics: metrics.get(installation.id) ?? null,
     })),
   };
 }

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import multipart from '@fastify/multipart';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
@@ -5,6 +6,7 @@ import { hashAgentToken, hashesEqual } from '../core/agent-token.ts';
 import type { Clock } from '../core/clock.ts';
 import { findInstallationByTokenHash } from '../db/installations.ts';
 import type { DB } from '../db/open.ts';
+import { noteUnreadableMetrics, saveMetricsSnapshot } from '../db/metrics-snapshots.ts';
 import { enqueue, NOTICE } from '../db/outbox.ts';
 import { findInstallationByUploadName, findLatestUpload, findUploadTokenByHash, hasUnmatchedUploads, insertUpload, type UploadKind } from '../db/uploads.ts';
 import { listActiveAdmins } from '../db/users.ts';
@@ -14,6 +16,7 @@ import type { IncidentSettings } from '../incidents/settings.ts';
 import type { FailureLimiter } from './failure-limiter.ts';
 import { ArchiveRefused, checkArchive } from './archive-check.ts';
 import { ingestInTransaction } from './ingest.ts';
+import { MAX_METRICS_BYTES, readMetricsFile } from './read-metrics.ts';
 import { discardFile, keepFile, placeFor, receiveFile } from '../db/upload-files.ts';
 
 export interface UploadDeps {
@@ -92,6 +95,7 @@ export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
           return reply.code(400).send({ error: `${named.file}: ${err.message}; nothing was kept` });
         }
       }
+      const metrics = named.kind === 'status' ? await readMetricsUpload(join(deps.dataDir, received.temporary), received.size) : null;
       const receivedAt = clock();
       const owner = uploader.kind === 'agent' ? uploader.installation : (findInstallationByUploadName(db, named.name) ?? null);
       const place = placeFor(owner?.id ?? null, named.kind, receivedAt);
@@ -115,8 +119,12 @@ export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
             if (!unmatchedBefore && uploader.kind === 'fleet') tellAdminsOfUnmatched(named.file, named.name, uploader.label, receivedAt);
             return null;
           }
-          // A file is a sign of life, as a report is; what it holds is read elsewhere.
-          return ingestInTransaction(db, deps.settings, owner, { reportId: `upload:${upload.id}`, contentHash: received.sha256.slice(0, 32), formatVersion: 1, generatedAt: null, facts: {} }, receivedAt);
+          if (metrics && 'samples' in metrics) {
+            saveMetricsSnapshot(db, { installationId: owner.id, takenAt: metrics.takenAt ?? receivedAt, receivedAt, samples: metrics.samples, uploadId: upload.id });
+          } else if (metrics) noteUnreadableMetrics(db, owner.id, metrics.error, receivedAt, upload.id);
+          // A file is a sign of life, as a report is (metrics say when the Kodeks server made them, by its clock).
+          const generatedAt = metrics && 'samples' in metrics ? metrics.takenAt : null;
+          return ingestInTransaction(db, deps.settings, owner, { reportId: `upload:${upload.id}`, contentHash: received.sha256.slice(0, 32), formatVersion: 1, generatedAt, facts: {} }, receivedAt);
         });
       } catch (err) {
         await discardFile(deps.dataDir, place);
@@ -166,6 +174,16 @@ export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
       }
     }
   };
+}
+
+/** A `.status` file's metrics, or why they cannot be read (the file is kept and counts either way). */
+async function readMetricsUpload(path: string, size: number): Promise<ReturnType<typeof readMetricsFile> | { error: string }> {
+  if (size > MAX_METRICS_BYTES) return { error: `the file is ${Math.round(size / 1024)} KiB; metrics files over ${MAX_METRICS_BYTES / 1024 / 1024} MiB are not read` };
+  try {
+    return readMetricsFile(await readFile(path, 'utf8'));
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
 }
 
 /** A system call failed (the disk is full, say): the service's trouble, answered by the error handler, not the sender's. */

@@ -10,6 +10,9 @@ import { listIncidentsWithNames } from '../db/incidents.ts';
 import { outbox, uploads } from '../db/schema.ts';
 import { getState } from '../db/state.ts';
 import { listUnmatchedUploadNames } from '../db/uploads.ts';
+import { getMetricsSnapshot } from '../db/metrics-snapshots.ts';
+import { getClientStatus } from '../db/status.ts';
+import { renderClientStatus } from '../bot/render/status.ts';
 import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
 import { pruneUploads } from '../jobs/prune-uploads.ts';
 import { runSweep } from '../jobs/sweep.ts';
@@ -105,6 +108,38 @@ describe('uploads from the field', () => {
     expect((await curl('-I', `${url}/files/ROMASHKA.xml?token=${agentToken}`)).status).toBe(200);
     expect((await curl('-I', `${url}/files/ROMASHKA.zip?token=${agentToken}`)).status).toBe(404);
     expect((await curl('-I', `${url}/files/ROMASHKA.xml?token=dzr_nope`)).status).toBe(401);
+  });
+
+  it('reads the metrics smartstatus sends, and the status card says when the sysinfo and the metrics arrived', async () => {
+    const metrics = [
+      'date: Fri, 20 Nov 2026 05:58:00 GMT',
+      '# HELP kserver_main_page Main page answers',
+      '# TYPE kserver_main_page gauge',
+      'kserver_main_page{service="kodweb",path="/docs"} 1',
+      '# TYPE kserver_requests histogram',
+      'kserver_requests_bucket{le="+Inf"} 7',
+      'kserver_requests_sum 3.5',
+      'kserver_requests_count 7',
+      '',
+    ].join('\r\n');
+    expect((await curl('-F', `file=@${file('ROMASHKA.status', metrics)}`, `${url}/upload?token=${agentToken}`)).status).toBe(200);
+    expect((await curl('-F', `file=@${file('ROMASHKA.xml', '<sysinfo/>')}`, `${url}/upload?token=${agentToken}`)).status).toBe(200);
+    const snapshot = getMetricsSnapshot(t.db, installationId)!;
+    expect(snapshot.takenAt).toEqual(new Date('2026-11-20T05:58:00Z'));
+    expect(snapshot.samples).toEqual([
+      { name: 'kserver_main_page', labels: { service: 'kodweb', path: '/docs' }, value: 1 },
+      { name: 'kserver_requests_count', labels: {}, value: 7 },
+      { name: 'kserver_requests_sum', labels: {}, value: 3.5 },
+    ]);
+    clock.advance(12 * 60_000);
+    const card = renderClientStatus(getClientStatus(t.db, 1)!, 'ru', 'Europe/Moscow', clock());
+    expect(card).toContain('Sysinfo: 12 минут назад (20.11.2026 09:00)');
+    expect(card).toContain('Метрики: 3 показателя, сняты 14 минут назад');
+
+    // A file that is not metrics is kept and counts; the card says why it is not read, keeping what was read before.
+    expect((await curl('-F', `file=@${file('ROMASHKA.status', 'date: nonsense\n{{{ not metrics')}`, `${url}/upload?token=${agentToken}`)).status).toBe(200);
+    expect(getMetricsSnapshot(t.db, installationId)!.samples).toHaveLength(3);
+    expect(renderClientStatus(getClientStatus(t.db, 1)!, 'ru', 'Europe/Moscow', clock())).toMatch(/Метрики: последний файл не читается: /);
   });
 
   it('files an upload under a fleet token by its name, whatever its case; a name nobody has is kept, told once, and attached later', async () => {
