@@ -1,3 +1,4 @@
+import { dirname, resolve } from 'node:path';
 import { config as loadDotenv } from 'dotenv';
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
@@ -165,6 +166,11 @@ const schema = z.object({
 });
 
 export type Config = z.infer<typeof schema>;
+
+/** Where uploaded files are kept: DATA_DIR, else the database's folder. */
+export function dataDirOf(config: Config): string {
+  return config.DATA_DIR ?? dirname(resolve(config.DATABASE_PATH));
+}
 
 /** Said when the service is started without a bot token. */
 export const MISSING_BOT_TOKEN = [

@@ -1,4 +1,3 @@
-import { dirname, resolve } from 'node:path';
 import { DateTime } from 'luxon';
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../core/clock.ts';
@@ -18,7 +17,7 @@ import { pruneReports } from '../jobs/prune-reports.ts';
 import { parseStatusList, systemProbers, type Probers } from '../checks/probes/probers.ts';
 import { createMetrics } from './metrics.ts';
 import { bootstrapAdmins } from '../registry/users.ts';
-import { incidentSettings, type Config } from './config.ts';
+import { dataDirOf, incidentSettings, type Config } from './config.ts';
 import { ClockWatch } from '../core/clock-watch.ts';
 import { buildHttpServer } from './http.ts';
 import type { Logger } from './logger.ts';
@@ -56,12 +55,14 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
   const checkpointer = startCheckpointer(db, { intervalMs: 1_000, logger });
   const settings = incidentSettings(config, new ClockWatch());
   const digestSettings = { tz: config.DIGEST_TZ, salesMinDays: config.SALES_SIGNAL_DAYS };
+  const dataDir = dataDirOf(config);
   const botSettings: BotSettings = {
     displayTz: config.DISPLAY_TZ,
     runbookBaseUrl: config.RUNBOOK_BASE_URL ?? null,
     morningHour: config.MORNING_HOUR,
     defaultQuietHours: config.QUIET_HOURS,
     digest: digestSettings,
+    dataDir,
   };
   bootstrapAdmins({ db, clock, actor: 'system' }, config.ADMIN_IDS);
   if (config.TRUST_PROXY === 'true') {
@@ -71,7 +72,6 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
   let dispatcher: Dispatcher | undefined;
   let lastSweepAt: Date | null = null;
   const wakeDispatcher = () => dispatcher?.wake();
-  const dataDir = config.DATA_DIR ?? dirname(resolve(config.DATABASE_PATH));
   const http = buildHttpServer({
     db,
     clock,

@@ -9,6 +9,7 @@ import { adminFeature } from './features/admin.ts';
 import { alerts } from './features/alerts.ts';
 import { commands } from './features/commands.ts';
 import { reports } from './features/reports.ts';
+import { files } from './features/files.ts';
 import { actorOf, type BotContext, type BotServices } from './context.ts';
 import { recordAudit } from '../db/audit.ts';
 import { langOf } from '../i18n/index.ts';
@@ -93,6 +94,7 @@ export function createBot(token: string, services: BotServices, options: BotOpti
   guarded.use(alerts);
   guarded.use(commands);
   guarded.use(reports);
+  guarded.use(files);
   guarded.use(unhandled);
   bot.catch(apologize);
   return bot;

@@ -20,6 +20,8 @@ export interface BotSettings {
   /** Quiet hours of people who set none. */
   defaultQuietHours: QuietWindow;
   digest: DigestSettings;
+  /** Where uploaded files are kept (DATA_DIR); without it the bot offers none. */
+  dataDir?: string;
 }
 
 /** What the bot's handlers work with; injected so tests build the bot on a temporary database and clock. */

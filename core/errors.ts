@@ -88,6 +88,8 @@ export interface ErrorParams {
   invalid: { subject: Subject; problems: FieldProblem[] };
 
   fileUnreadable: { file: string; reason: string };
+  fileNotWritten: { file: string; reason: string };
+  uploadNotFound: { id: string };
   csvUnreadable: { reason: string };
   csvNoRows: Record<string, never>;
   csvEncoding: Record<string, never>;

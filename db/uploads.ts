@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, isNull, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Queryable } from './open.ts';
 import { installations, uploads, uploadTokens, UPLOAD_KINDS } from './schema.ts';
 
@@ -22,6 +22,16 @@ export function findLatestUpload(db: Queryable, where: { installationId: number 
         eq(uploads.kind, where.kind),
       ),
     )
+    .orderBy(desc(uploads.receivedAt), desc(uploads.id))
+    .get();
+}
+
+/** The installation's newest sysinfo file (archive or XML). */
+export function findLatestSysinfo(db: Queryable, installationId: number): Upload | undefined {
+  return db
+    .select()
+    .from(uploads)
+    .where(and(eq(uploads.installationId, installationId), inArray(uploads.kind, ['zip', 'xml'])))
     .orderBy(desc(uploads.receivedAt), desc(uploads.id))
     .get();
 }

@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { insertUpload } from '../db/uploads.ts';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeDb, openDb } from '../db/open.ts';
@@ -119,6 +120,17 @@ describe('dozor command line', () => {
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/is not an upload name/);
     expect(dozor(database, 'uploads', 'unmatched').stdout).toBe('No unmatched uploads.\n');
+    const missing = dozor(database, 'uploads', 'get', '999', '--out', join(dir.path, 'x.zip'));
+    expect(missing.stderr).toBe('dozor: no upload with id "999"\n');
+    // A kept file (as the service keeps it, beside the database) is copied out, never over an existing one.
+    mkdirSync(join(dir.path, 'uploads', String(installationId), 'xml'), { recursive: true });
+    writeFileSync(join(dir.path, 'uploads', String(installationId), 'xml', 'kept.xml'), '<sysinfo/>');
+    const db = openDb(database);
+    const upload = insertUpload(db, { installationId, name: 'ROMASHKA', kind: 'xml', path: `uploads/${installationId}/xml/kept.xml`, size: 10, sha256: 'x', receivedAt: new Date() });
+    closeDb(db);
+    expect(dozorJson(database, 'uploads', 'get', String(upload.id), '--out', join(dir.path, 'out.xml'))).toMatchObject({ id: upload.id, size: 10 });
+    expect(readFileSync(join(dir.path, 'out.xml'), 'utf8')).toBe('<sysinfo/>');
+    expect(dozor(database, 'uploads', 'get', String(upload.id), '--out', join(dir.path, 'out.xml')).stderr).toMatch(/^dozor: cannot write .*out\.xml: EEXIST/);
     expect(dozorJson(database, 'upload-token', 'revoke', String(created.id))).toMatchObject({ id: created.id });
   });
 

@@ -5,6 +5,7 @@ import { count, eq } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import yazl from 'yazl';
+import type { InputFile } from 'grammy';
 import { buildHttpServer } from '../app/http.ts';
 import { listIncidentsWithNames } from '../db/incidents.ts';
 import { outbox, uploads } from '../db/schema.ts';
@@ -13,6 +14,7 @@ import { listUnmatchedUploadNames } from '../db/uploads.ts';
 import { getMetricsSnapshot } from '../db/metrics-snapshots.ts';
 import { getClientStatus } from '../db/status.ts';
 import { renderClientStatus } from '../bot/render/status.ts';
+import { botHarness, buttonsOf } from './bot-helpers.ts';
 import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
 import { pruneUploads } from '../jobs/prune-uploads.ts';
 import { runSweep } from '../jobs/sweep.ts';
@@ -135,6 +137,15 @@ describe('uploads from the field', () => {
     const card = renderClientStatus(getClientStatus(t.db, 1)!, 'ru', 'Europe/Moscow', clock());
     expect(card).toContain('Sysinfo: 12 минут назад (20.11.2026 09:00)');
     expect(card).toContain('Метрики: 3 показателя, сняты 14 минут назад');
+
+    // «📎 sysinfo» under the card sends the latest file itself.
+    const h = botHarness(t.db, clock, { dataDir });
+    await h.say({ id: 1001, first_name: 'Ксения' }, '/status Ромашка');
+    expect(buttonsOf(h.lastSent()!)).toEqual([{ text: '📎 sysinfo · Сервер офиса', data: `si:${installationId}` }]);
+    await h.press({ id: 1001, first_name: 'Ксения' }, `si:${installationId}`, { chatId: 1001, messageId: 1000 });
+    const sent = h.lastSent('sendDocument')!;
+    expect(sent.payload.caption).toBe('sysinfo · Сервер офиса, получен 20.11.2026 09:00');
+    expect((sent.payload.document as InputFile).filename).toBe('ROMASHKA.xml');
 
     // A file that is not metrics is kept and counts; the card says why it is not read, keeping what was read before.
     expect((await curl('-F', `file=@${file('ROMASHKA.status', 'date: nonsense\n{{{ not metrics')}`, `${url}/upload?token=${agentToken}`)).status).toBe(200);

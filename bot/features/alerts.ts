@@ -12,7 +12,7 @@ import { escapeHtml, fitMessage } from '../html.ts';
 import { formatTime } from '../../i18n/format.ts';
 import { incidentsOfMessage } from '../../db/telegram-messages.ts';
 import { redrawMessage, runbookLink } from '../redraw.ts';
-import { renderClientStatus } from '../render/status.ts';
+import { renderClientStatus, statusKeyboard } from '../render/status.ts';
 
 /**
  * The buttons under alerts. Every press is checked against the incident's
@@ -141,5 +141,6 @@ alerts.callbackQuery(/^st:(\d+)$/, async (ctx) => {
   const status = installation ? getClientStatus(db, installation.clientId) : undefined;
   await ctx.answerCallbackQuery();
   if (!status) return;
-  return ctx.reply(renderClientStatus(status, ctx.lang, settings.displayTz, clock(), installationId), { parse_mode: 'HTML' });
+  const keyboard = settings.dataDir ? statusKeyboard(status, ctx.lang, installationId) : undefined;
+  return ctx.reply(renderClientStatus(status, ctx.lang, settings.displayTz, clock(), installationId), { parse_mode: 'HTML', ...(keyboard ? { reply_markup: keyboard } : {}) });
 });

@@ -13,7 +13,7 @@ import { actorOf, clientsVisibleIn, type BotContext } from '../context.ts';
 import { escapeHtml, fitMessage } from '../html.ts';
 import { formatDateTime, formatSpan } from '../../i18n/format.ts';
 import { describeError, ruleTitle } from '../../i18n/index.ts';
-import { renderClientStatus } from '../render/status.ts';
+import { renderClientStatus, statusKeyboard } from '../render/status.ts';
 
 /** Staff commands: /status, /incidents, /silence, /help, /whoami. */
 export const commands = new Composer<BotContext>();
@@ -34,7 +34,8 @@ async function sendStatus(ctx: BotContext, clientId: number): Promise<void> {
   const { db, clock, settings } = ctx.services;
   const status = getClientStatus(db, clientId);
   if (!status) return;
-  await ctx.reply(renderClientStatus(status, ctx.lang, settings.displayTz, clock()), { parse_mode: 'HTML' });
+  const keyboard = settings.dataDir ? statusKeyboard(status, ctx.lang) : undefined;
+  await ctx.reply(renderClientStatus(status, ctx.lang, settings.displayTz, clock()), { parse_mode: 'HTML', ...(keyboard ? { reply_markup: keyboard } : {}) });
 }
 
 commands.command('help', (ctx) =>

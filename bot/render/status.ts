@@ -1,8 +1,22 @@
+import { InlineKeyboard } from 'grammy';
 import { operapAgeMs } from '../../core/state.ts';
 import type { ClientStatus } from '../../db/status.ts';
 import { escapeHtml, fitMessage } from '../html.ts';
 import { formatDate, formatDateTime, formatSpan, type Lang } from '../../i18n/format.ts';
 import { ruleTitle, texts } from '../../i18n/index.ts';
+
+/** Under the card: the latest sysinfo of each installation that has one, a tap away. */
+export function statusKeyboard(status: ClientStatus, lang: Lang, onlyInstallationId?: number): InlineKeyboard | undefined {
+  const t = texts(lang);
+  const keyboard = new InlineKeyboard();
+  let buttons = 0;
+  for (const { installation, sysinfoAt } of status.installations) {
+    if (!sysinfoAt || (onlyInstallationId !== undefined && installation.id !== onlyInstallationId)) continue;
+    keyboard.text(t.sysinfoButton(installation.name.slice(0, 40)), `si:${installation.id}`).row();
+    buttons++;
+  }
+  return buttons > 0 ? keyboard : undefined;
+}
 
 /**
  * A card per installation that answers "is everything OK?" first, then the

@@ -1,5 +1,9 @@
+import { constants, copyFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
-import { listUnmatchedUploadNames, listUploadsOf, listUploadTokens } from '../../db/uploads.ts';
+import { dataDirOf } from '../../app/config.ts';
+import { inputError, notFound } from '../../i18n/index.ts';
+import { getUpload, listUnmatchedUploadNames, listUploadsOf, listUploadTokens } from '../../db/uploads.ts';
 import { requireInstallation } from '../../registry/installations.ts';
 import { assignUploads, createUploadToken, revokeUploadToken } from '../../registry/uploads.ts';
 import { emit, formatTime, table } from '../output.ts';
@@ -72,6 +76,25 @@ export function registerUploadCommands(program: Command): void {
                 rows.map((r) => [r.id, r.name, r.kind, r.size, formatTime(r.receivedAt, config.DISPLAY_TZ), r.dealer]),
               ),
         );
+      }),
+    );
+
+  uploads
+    .command('get')
+    .description('copy an uploaded file out (a sysinfo too large for Telegram, say)')
+    .argument('<id>', 'upload id (see dozor uploads list)')
+    .requiredOption('--out <file>', 'where to write it (an existing file is not overwritten)')
+    .action(
+      run<{ out: string }>((ctx, { json, opts, args, config }) => {
+        const id = /^\d+$/.test(args[0]!) ? Number(args[0]) : NaN;
+        const upload = Number.isSafeInteger(id) ? getUpload(ctx.db, id) : undefined;
+        if (!upload) throw notFound('uploadNotFound', { id: args[0]! });
+        try {
+          copyFileSync(join(dataDirOf(config), upload.path), opts.out, constants.COPYFILE_EXCL);
+        } catch (err) {
+          throw inputError('fileNotWritten', { file: opts.out, reason: (err as Error).message });
+        }
+        emit(json, { id: upload.id, out: opts.out, size: upload.size }, () => `Upload ${upload.id} (${upload.name}.${upload.kind}, ${upload.size} bytes) written to ${opts.out}.`);
       }),
     );
 

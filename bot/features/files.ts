@@ -1,0 +1,28 @@
+import { join } from 'node:path';
+import { Composer, InputFile } from 'grammy';
+import { getInstallation } from '../../db/installations.ts';
+import { findLatestSysinfo } from '../../db/uploads.ts';
+import { formatDateTime } from '../../i18n/format.ts';
+import { clientsVisibleIn, type BotContext } from '../context.ts';
+
+/** Telegram's limit for a document a bot sends. */
+const MAX_DOCUMENT_BYTES = 50 * 1024 * 1024;
+
+/** Files from the field, a tap away: «📎 sysinfo» under a status card sends the installation's latest one. */
+export const files = new Composer<BotContext>();
+
+files.callbackQuery(/^si:(\d+)$/, async (ctx) => {
+  const { db, settings } = ctx.services;
+  const installation = getInstallation(db, Number(ctx.match[1]));
+  const visible = clientsVisibleIn(ctx);
+  if (!installation || (visible !== null && !visible.has(installation.clientId))) return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
+  const upload = settings.dataDir ? findLatestSysinfo(db, installation.id) : undefined;
+  if (!upload || !settings.dataDir) return ctx.answerCallbackQuery({ text: ctx.t.sysinfoNone, show_alert: true });
+  if (upload.size > MAX_DOCUMENT_BYTES) {
+    return ctx.answerCallbackQuery({ text: ctx.t.sysinfoTooLarge(Math.round(upload.size / 1024 / 1024), upload.id), show_alert: true });
+  }
+  await ctx.answerCallbackQuery();
+  await ctx.replyWithDocument(new InputFile(join(settings.dataDir, upload.path), `${upload.name}.${upload.kind}`), {
+    caption: ctx.t.sysinfoCaption(installation.name, formatDateTime(upload.receivedAt, settings.displayTz)),
+  });
+});
