@@ -136,6 +136,9 @@ const schema = z.object({
   PROBE_HISTORY: duration.default(7 * 86_400_000),
   METRICS_TOKEN: z.string().min(16, { error: 'expected at least 16 characters' }).optional(),
   ALERTMANAGER_TOKEN: z.string().min(16, { error: 'expected at least 16 characters' }).optional(),
+  /** Seals the secrets dozor keeps to use again (metrics passwords); changing it makes them unreadable. */
+  SECRET_KEY: z.string().min(32, { error: 'expected at least 32 characters, e.g. from: openssl rand -base64 32' }).optional(),
+  PULL_EVERY: duration.default(15 * 60_000),
   DB_BUSY_TIMEOUT: duration.default(5_000),
   HTTP_REQUEST_TIMEOUT: duration.default(30_000),
   HTTP_MAX_CONNECTIONS_PER_ADDRESS: z.coerce
@@ -149,6 +152,8 @@ const schema = z.object({
     .regex(/^(true|false|[0-9a-fA-F.:/,\s]+)$/, { error: 'expected true, false, or proxy addresses/subnets separated by commas' })
     .default('false'),
   REPORT_RETENTION: duration.default(90 * 86_400_000),
+  /** The address agents and people reach this service at, written into agent scripts. */
+  PUBLIC_URL: url('an http:// or https:// address such as https://dozor.example.ru').optional(),
   /** Where uploaded files are kept; beside the database when not set. */
   DATA_DIR: z.string().trim().min(1, { error: 'expected a folder path' }).optional(),
   UPLOAD_MAX_BYTES: byteSize.default(64 * 1024 * 1024),
@@ -180,7 +185,7 @@ export const MISSING_BOT_TOKEN = [
 ].join('\n');
 
 /** Variables whose values are secrets. */
-const SECRETS = new Set(['BOT_TOKEN', 'METRICS_TOKEN', 'ALERTMANAGER_TOKEN', 'WEBHOOK_SECRET']);
+const SECRETS = new Set(['BOT_TOKEN', 'METRICS_TOKEN', 'ALERTMANAGER_TOKEN', 'WEBHOOK_SECRET', 'SECRET_KEY']);
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

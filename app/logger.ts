@@ -12,6 +12,10 @@ const REDACT = [
   '*.authorization',
   'req.headers.authorization',
   'req.headers["x-telegram-bot-api-secret-token"]',
+  'password',
+  '*.password',
+  'metricsPassword',
+  '*.metricsPassword',
 ];
 
 /** A Bot API token wherever it appears in a line, in a request address (`/bot<token>/`) or alone; and dozor's own agent and upload tokens (`?token=` of an upload). */

@@ -20,7 +20,7 @@ if (!config.BOT_TOKEN) {
 const logger = createLogger(
   config.LOG_LEVEL,
   undefined,
-  [config.BOT_TOKEN, config.METRICS_TOKEN, config.ALERTMANAGER_TOKEN, config.WEBHOOK_SECRET].filter((s): s is string => s !== undefined),
+  [config.BOT_TOKEN, config.METRICS_TOKEN, config.ALERTMANAGER_TOKEN, config.WEBHOOK_SECRET, config.SECRET_KEY].filter((s): s is string => s !== undefined),
 );
 const service = await startService(config, { clock: systemClock, logger }).catch((err: unknown) => {
   logger.fatal({ err }, 'dozor could not start');

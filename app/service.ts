@@ -13,6 +13,7 @@ import { pruneUploads } from '../jobs/prune-uploads.ts';
 import { runDigests } from '../jobs/digest.ts';
 import { runSweepYielding } from '../jobs/sweep.ts';
 import { runProbeRound } from '../jobs/probe-round.ts';
+import { pullMetrics } from '../intake/pull-metrics.ts';
 import { pruneReports } from '../jobs/prune-reports.ts';
 import { parseStatusList, systemProbers, type Probers } from '../checks/probes/probers.ts';
 import { createMetrics } from './metrics.ts';
@@ -63,6 +64,8 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     defaultQuietHours: config.QUIET_HOURS,
     digest: digestSettings,
     dataDir,
+    ...(config.PUBLIC_URL ? { publicUrl: config.PUBLIC_URL } : {}),
+    ...(config.SECRET_KEY ? { secretKey: config.SECRET_KEY } : {}),
   };
   bootstrapAdmins({ db, clock, actor: 'system' }, config.ADMIN_IDS);
   if (config.TRUST_PROXY === 'true') {
@@ -193,6 +196,14 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
       now,
     );
   });
+  if (config.SECRET_KEY) {
+    const secretKey = config.SECRET_KEY;
+    // Every minute it looks for installations whose metrics are PULL_EVERY old; most minutes there are none.
+    scheduler.add('metrics-pull', '* * * * *', config.DISPLAY_TZ, async ({ signal }: JobRun) => {
+      const summary = await pullMetrics({ db, clock, logger, secretKey, everyMs: config.PULL_EVERY, timeoutMs: config.PROBE_TIMEOUT, concurrency: config.PROBE_CONCURRENCY, signal });
+      if (summary.pulled + summary.failed > 0) logger.debug({ summary }, 'metrics pulled');
+    });
+  }
   if (dispatcher) dispatcher.start();
   else logger.warn('no delivery channel configured: announcements wait in the outbox');
   logger.info({ url, database: config.DATABASE_PATH }, 'dozor is running');

@@ -10,6 +10,7 @@ import { alerts } from './features/alerts.ts';
 import { commands } from './features/commands.ts';
 import { reports } from './features/reports.ts';
 import { files } from './features/files.ts';
+import { agent } from './features/agent.ts';
 import { actorOf, type BotContext, type BotServices } from './context.ts';
 import { recordAudit } from '../db/audit.ts';
 import { langOf } from '../i18n/index.ts';
@@ -95,6 +96,7 @@ export function createBot(token: string, services: BotServices, options: BotOpti
   guarded.use(commands);
   guarded.use(reports);
   guarded.use(files);
+  guarded.use(agent);
   guarded.use(unhandled);
   bot.catch(apologize);
   return bot;

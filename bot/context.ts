@@ -22,6 +22,10 @@ export interface BotSettings {
   digest: DigestSettings;
   /** Where uploaded files are kept (DATA_DIR); without it the bot offers none. */
   dataDir?: string;
+  /** PUBLIC_URL, written into agent scripts; without it the bot offers none. */
+  publicUrl?: string;
+  /** SECRET_KEY, to put an installation's stored metrics account into its agent script. */
+  secretKey?: string;
 }
 
 /** What the bot's handlers work with; injected so tests build the bot on a temporary database and clock. */
@@ -48,6 +52,17 @@ export type BotContext = ConversationFlavor<Context & StaffFlavor>;
 
 /** `tg:<id>`: how Telegram users appear in the audit log and incident history. */
 export const actorOf = (telegramId: number) => `tg:${telegramId}`;
+
+/** An active admin in a private chat: the only place the bot hands out secrets (an agent script holds a token). */
+export function isAdminInPrivate(ctx: BotContext): boolean {
+  return ctx.chat?.type === 'private' && ctx.staff?.active === true && ctx.staff.role === 'admin';
+}
+
+/** The buttons a status card gets here: the latest sysinfo when files are kept, the agent for an admin in private. */
+export function cardButtons(ctx: BotContext): { sysinfo: boolean; agent: boolean } {
+  const { settings } = ctx.services;
+  return { sysinfo: settings.dataDir !== undefined, agent: settings.publicUrl !== undefined && isAdminInPrivate(ctx) };
+}
 
 /**
  * The clients a chat may hear about: in a client's group only the clients whose

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { DateTime } from 'luxon';
 import { formatDuration } from '../core/duration.ts';
 
@@ -31,4 +32,10 @@ export function describeThresholds(thresholds: Record<string, number | string>):
   const entries = Object.entries(thresholds);
   if (entries.length === 0) return 'all defaults';
   return entries.map(([rule, value]) => `${rule}=${typeof value === 'number' ? formatDuration(value) : value}`).join(', ');
+}
+
+/** A secret given on the command line, or "-" to read it from standard input (so it stays out of the shell's history). */
+export function secretArgument(value: string): string {
+  if (value !== '-') return value;
+  return readFileSync(0, 'utf8').replace(/\r?\n$/, '');
 }

@@ -18,7 +18,8 @@ export type FieldCode =
   | 'ipAddress'
   | 'webUrl'
   | 'timeZone'
-  | 'uploadName';
+  | 'uploadName'
+  | 'hostPort';
 
 /** One field that is wrong: its name in the input, and why. `max` for `tooLong`. */
 export interface FieldProblem {
@@ -28,7 +29,7 @@ export interface FieldProblem {
 }
 
 /** What a registry record that is being validated is. */
-export type Subject = 'client' | 'installation' | 'user' | 'reason' | 'label';
+export type Subject = 'client' | 'installation' | 'user' | 'reason' | 'label' | 'agent';
 export type StaffRole = 'admin' | 'lead' | 'manager';
 /** A CSV row naming an existing client with other details than it has. */
 export interface ClientConflict {
@@ -66,6 +67,9 @@ export interface ErrorParams {
   uploadTokenNotFound: { id: string };
   uploadTokenRevoked: { id: number };
   uploadsNotUnmatched: { name: string };
+  agentTokenMismatch: { id: number };
+  publicUrlMissing: Record<string, never>;
+  secretKeyMissing: Record<string, never>;
   thresholdSyntax: { text: string };
   ruleUnknown: { rule: string };
   thresholdVersion: { rule: string; value: string };

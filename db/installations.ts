@@ -1,9 +1,9 @@
-import { and, asc, eq, getTableColumns, inArray, isNotNull, or, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, inArray, isNotNull, isNull, lte, or, sql } from 'drizzle-orm';
 import type { ThresholdValue } from '../core/rules.ts';
 import type { DB, Queryable } from './open.ts';
 import { chunks, ROWS_PER_STATEMENT } from './chunks.ts';
 import { prepared, rootOf } from './prepared.ts';
-import { clients, installations, probeState } from './schema.ts';
+import { clients, installations, metricsSnapshots, probeState } from './schema.ts';
 
 export type Installation = typeof installations.$inferSelect;
 export type NewInstallation = typeof installations.$inferInsert;
@@ -139,4 +139,35 @@ export function listProbeTargets(db: Queryable): { id: number; host: string | nu
     .where(and(eq(installations.monitoringEnabled, true), or(isNotNull(installations.host), isNotNull(installations.ip), isNotNull(installations.url))))
     .orderBy(sql`${lastProbed.at} is not null`, asc(lastProbed.at), asc(installations.id))
     .all();
+}
+
+/** An installation dozor reads the metrics of itself: its address and sealed account. */
+export interface MetricsPullTarget {
+  id: number;
+  url: string;
+  metricsUser: string;
+  metricsSecret: string;
+}
+
+/**
+ * Monitored installations with a web address and a metrics account whose
+ * latest metrics (pulled or uploaded, read or not) arrived before `dueBefore`,
+ * or never: those waiting longest first.
+ */
+export function listMetricsPullDue(db: Queryable, dueBefore: Date): MetricsPullTarget[] {
+  return db
+    .select({ id: installations.id, url: installations.url, metricsUser: installations.metricsUser, metricsSecret: installations.metricsSecret })
+    .from(installations)
+    .leftJoin(metricsSnapshots, eq(metricsSnapshots.installationId, installations.id))
+    .where(
+      and(
+        eq(installations.monitoringEnabled, true),
+        isNotNull(installations.url),
+        isNotNull(installations.metricsUser),
+        isNotNull(installations.metricsSecret),
+        or(isNull(metricsSnapshots.receivedAt), lte(metricsSnapshots.receivedAt, dueBefore)),
+      ),
+    )
+    .orderBy(sql`${metricsSnapshots.receivedAt} is not null`, asc(metricsSnapshots.receivedAt), asc(installations.id))
+    .all() as MetricsPullTarget[];
 }

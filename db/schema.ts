@@ -4,6 +4,7 @@ import { INCIDENT_STATUSES, RESOLUTIONS } from '../core/incidents.ts';
 import { SENSELOCK_STATES, SERVICE_ACCOUNTS, SERVICE_STATES, type ReportFacts } from '../core/report.ts';
 import type { Facts, Severity, ThresholdValue } from '../core/rules.ts';
 import type { MetricSample } from '../core/metrics.ts';
+import type { StoredAgentOptions } from '../core/agent-options.ts';
 
 export const USER_ROLES = ['admin', 'lead', 'manager'] as const;
 export type UserRole = (typeof USER_ROLES)[number];
@@ -90,6 +91,11 @@ export const installations = sqliteTable(
      * (SMART's `<CLIENT>`, e.g. ROMASHKA for ROMASHKA.zip); unique regardless of case.
      */
     uploadName: text('upload_name'),
+    /** The local settings its agent script was last written with (`dozor installation agent`), reused by the bot's «⚙️ Агент». */
+    agentOptions: text('agent_options', { mode: 'json' }).$type<StoredAgentOptions>(),
+    /** The account dozor reads `<url>/sysmon/metrics` with, and its password encrypted with SECRET_KEY (never in clear). */
+    metricsUser: text('metrics_user'),
+    metricsSecret: text('metrics_secret'),
     createdAt: createdAt(),
   },
   (t) => [

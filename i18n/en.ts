@@ -3,7 +3,7 @@ import { count } from './plural.ts';
 import type { Catalogue } from './ru.ts';
 
 const roles: Record<string, string> = { admin: 'admin', lead: 'team lead', manager: 'manager' };
-const subjects = { client: 'client', installation: 'installation', user: 'user', reason: 'reason', label: 'label' };
+const subjects = { client: 'client', installation: 'installation', user: 'user', reason: 'reason', label: 'label', agent: 'agent' };
 const fieldProblems = {
   required: () => 'is required',
   empty: () => 'must not be empty',
@@ -20,6 +20,7 @@ const fieldProblems = {
   webUrl: () => 'expected an http:// or https:// address',
   timeZone: () => 'expected an IANA time zone such as Europe/Moscow',
   uploadName: () => 'expected Latin letters, digits, dots, dashes and underscores (up to 64), such as ROMASHKA',
+  hostPort: () => 'expected a host and port such as proxy.example.ru:3128',
 } satisfies Record<FieldCode, (max: number | undefined) => string>;
 
 /** Everything dozor says to people, in English: every key of the Russian catalogue, none borrowed from it. */
@@ -129,6 +130,15 @@ export const en: Catalogue = {
   sysinfoNone: 'No sysinfo files from this installation',
   sysinfoTooLarge: (mb, id) => `The file is ${mb} MB, over Telegram's limit (50 MB); get it with dozor uploads get ${id} --out <file>`,
   sysinfoCaption: (installation, when) => `sysinfo · ${installation}, received ${when}`,
+  agentButton: (installation) => `⚙️ Agent · ${installation}`,
+  agentChooseOs: (installation) =>
+    `⚙️ Agent for "${installation}": every hour the script sends dozor the sysinfo, the metrics and the state of the service, the storage and the operaps.\n\n` +
+    'Which OS? A new token goes into the script: an agent already running at this installation is refused until its script is replaced.',
+  agentLinux: '🐧 Linux',
+  agentWindows: '🪟 Windows',
+  agentCaption: (installation, folder, schedule) =>
+    `⚙️ Agent for "${installation}". Put the file in ${folder} on the Kodeks server, run it once by hand, then schedule it:\n\n${schedule}`,
+  agentNoPublicUrl: 'Agents are not set up: PUBLIC_URL is not set',
   metrics: 'Metrics',
   metricsFigures: (samples, span) => `${count('en', samples, ['sample', 'samples'])}, taken ${span} ago`,
   metricsUnreadable: (reason) => `the latest file cannot be read: ${reason}`,
@@ -309,6 +319,13 @@ export const en: Catalogue = {
     provider: 'provider',
     tz: 'tz',
     uploadName: 'uploadName',
+    kodeksUrl: 'kodeks',
+    proxy: 'proxy',
+    operapDir: 'operapDir',
+    service: 'service',
+    storage: 'storage',
+    metricsUser: 'metricsUser',
+    metricsPassword: 'metricsPassword',
     telegramId: 'telegramId',
     role: 'role',
     leadId: 'leadId',
@@ -340,6 +357,9 @@ export const en: Catalogue = {
     uploadTokenNotFound: ({ id }) => `no upload token with id "${id}"`,
     uploadTokenRevoked: ({ id }) => `upload token ${id} is revoked already`,
     uploadsNotUnmatched: ({ name }) => `no unmatched uploads named ${name}: see dozor uploads unmatched`,
+    agentTokenMismatch: ({ id }) => `that is not the agent token of installation ${id}; leave --token out to issue a new one`,
+    secretKeyMissing: () => 'SECRET_KEY is not set: dozor seals the passwords it keeps with it (SECRET_KEY of at least 32 characters, e.g. from openssl rand -base64 32)',
+    publicUrlMissing: () => 'PUBLIC_URL is not set: agents need the address they reach dozor at (PUBLIC_URL=https://dozor.example.ru)',
     thresholdSyntax: ({ text }) => `"${text}" is not RULE=VALUE (for example KodeksXmlMissing=3d)`,
     ruleUnknown: ({ rule }) => `unknown rule "${rule}"; see "dozor rules"`,
     thresholdVersion: ({ rule, value }) => `${rule} takes a version such as 6.4.3.59, got "${value}"`,

@@ -10,7 +10,7 @@ export type KnownRuleId = RuleId | ProbeRuleId;
 export type ErrorTexts = { [C in ErrorCode]: (params: ErrorParams[C], describe: (error: InputError) => string) => string };
 
 const roles: Record<string, string> = { admin: 'администратор', lead: 'руководитель группы', manager: 'менеджер' };
-const subjects = { client: 'Клиент', installation: 'Установка', user: 'Сотрудник', reason: 'Причина', label: 'Название' };
+const subjects = { client: 'Клиент', installation: 'Установка', user: 'Сотрудник', reason: 'Причина', label: 'Название', agent: 'Агент' };
 const fields = {
   name: 'название',
   inn: 'ИНН',
@@ -23,6 +23,13 @@ const fields = {
   provider: 'провайдер',
   tz: 'часовой пояс',
   uploadName: 'имя загрузки',
+  kodeksUrl: 'адрес сервера Кодекс',
+  proxy: 'прокси',
+  operapDir: 'папка оперативных пополнений',
+  service: 'служба',
+  storage: 'хранилище',
+  metricsUser: 'учётная запись метрик',
+  metricsPassword: 'пароль метрик',
   telegramId: 'Telegram id',
   role: 'роль',
   leadId: 'руководитель',
@@ -44,6 +51,7 @@ const fieldProblems = {
   webUrl: () => 'нужен адрес, начинающийся с http:// или https://',
   timeZone: () => 'нужен часовой пояс IANA, например Europe/Moscow',
   uploadName: () => 'нужно имя из латинских букв, цифр, точек, дефисов и подчёркиваний (до 64), например ROMASHKA',
+  hostPort: () => 'нужны хост и порт, например proxy.example.ru:3128',
 } satisfies Record<FieldCode, (max: number | undefined) => string>;
 
 /**
@@ -139,6 +147,15 @@ export const ru = {
   sysinfoNone: 'Файлов sysinfo от этой установки нет',
   sysinfoTooLarge: (mb: number, id: number) => `Файл ${mb} МБ больше предела Telegram (50 МБ); возьмите его командой dozor uploads get ${id} --out <файл>`,
   sysinfoCaption: (installation: string, when: string) => `sysinfo · ${installation}, получен ${when}`,
+  agentButton: (installation: string) => `⚙️ Агент · ${installation}`,
+  agentChooseOs: (installation: string) =>
+    `⚙️ Агент для «${installation}»: скрипт раз в час отправляет в dozor sysinfo, метрики и состояние службы, хранилища и оперативных пополнений.\n\n` +
+    'Для какой ОС? В скрипт будет записан новый токен: агент, который уже работает на этой установке, перестанет приниматься, пока его скрипт не заменят.',
+  agentLinux: '🐧 Linux',
+  agentWindows: '🪟 Windows',
+  agentCaption: (installation: string, folder: string, schedule: string) =>
+    `⚙️ Агент для «${installation}». Положите файл в ${folder} на сервере Кодекс, запустите один раз вручную, затем поставьте в расписание:\n\n${schedule}`,
+  agentNoPublicUrl: 'Агенты не настроены: не задан PUBLIC_URL',
   metrics: 'Метрики',
   metricsFigures: (samples: number, span: string) => `${count('ru', samples, ['показатель', 'показателя', 'показателей'])}, сняты ${span} назад`,
   metricsUnreadable: (reason: string) => `последний файл не читается: ${reason}`,
@@ -360,6 +377,9 @@ export const ru = {
     uploadTokenNotFound: ({ id }) => `Токена загрузки с id «${id}» нет`,
     uploadTokenRevoked: ({ id }) => `Токен загрузки ${id} уже отозван`,
     uploadsNotUnmatched: ({ name }) => `Непривязанных загрузок с именем ${name} нет: см. dozor uploads unmatched`,
+    agentTokenMismatch: ({ id }) => `Это не токен агента установки ${id}; без --token будет выдан новый`,
+    secretKeyMissing: () => 'Не задан SECRET_KEY: им dozor шифрует пароли, которые хранит (SECRET_KEY не короче 32 символов, например из openssl rand -base64 32)',
+    publicUrlMissing: () => 'Не задан PUBLIC_URL: агенту нужен адрес, по которому он достучится до dozor (PUBLIC_URL=https://dozor.example.ru)',
     thresholdSyntax: ({ text }) => `«${text}» — не ПРАВИЛО=ЗНАЧЕНИЕ (например, KodeksXmlMissing=3d)`,
     ruleUnknown: ({ rule }) => `Правила «${rule}» нет`,
     thresholdVersion: ({ rule, value }) => `Для ${rule} нужна версия, например 6.4.3.59, а не «${value}»`,

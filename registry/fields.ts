@@ -85,9 +85,32 @@ export const timeZone = z
 export const UPLOAD_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export const uploadName = z.string().trim().regex(UPLOAD_NAME, { error: code('uploadName') });
 
+/** A proxy as curl takes it: host:port, optionally written as an http:// address. */
+export const hostPort = z
+  .string()
+  .trim()
+  .refine(
+    (value) => {
+      const match = /^(?:https?:\/\/)?(\[[0-9a-fA-F:.]+\]|[^\s:/[\]]+):(\d{1,5})\/?$/.exec(value);
+      if (!match) return false;
+      const host = match[1]!.replace(/^\[|\]$/g, '');
+      const port = Number(match[2]);
+      return port >= 1 && port <= 65535 && (isIP(host) !== 0 || hostName.safeParse(host).success);
+    },
+    { error: code('hostPort') },
+  );
+
+/** A setting written into a script: one line of text, no control characters. */
+export const scriptSetting = (max: number) =>
+  z
+    .string()
+    .min(1, { error: code('empty') })
+    .max(max, { error: code('tooLong') })
+    .refine((value) => !UNSAFE_CHARS.test(value) && !/[\0\t\n\r]/.test(value), { error: code('controlChars') });
+
 const FIELD_CODES = new Set<string>([
   'required', 'empty', 'tooLong', 'controlChars', 'telegramUserId', 'telegramIdTooLarge', 'telegramChatId',
-  'role', 'kind', 'inn', 'hostName', 'ipAddress', 'webUrl', 'timeZone', 'uploadName',
+  'role', 'kind', 'inn', 'hostName', 'ipAddress', 'webUrl', 'timeZone', 'uploadName', 'hostPort',
 ] satisfies FieldCode[]);
 
 /** Validate `input`, or throw an InputError listing every field that is wrong. */

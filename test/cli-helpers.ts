@@ -11,9 +11,14 @@ export interface CliResult {
 
 /** Run `dozor` exactly as `npx dozor` would, against the given database file. */
 export function dozor(databasePath: string, ...args: string[]): CliResult {
+  return dozorWithEnv({}, databasePath, ...args);
+}
+
+/** `dozor` with more of the environment set (PUBLIC_URL, say). */
+export function dozorWithEnv(env: Record<string, string>, databasePath: string, ...args: string[]): CliResult {
   const result = spawnSync(process.execPath, [`${ROOT}bin/dozor.js`, ...args], {
     cwd: ROOT,
-    env: { ...process.env, DATABASE_PATH: databasePath },
+    env: { ...process.env, ...env, DATABASE_PATH: databasePath },
     encoding: 'utf8',
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };

@@ -1,10 +1,10 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { insertUpload } from '../db/uploads.ts';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeDb, openDb } from '../db/open.ts';
 import { postReport, SAMPLE_XML, startIntake, tempDir } from './helpers.ts';
-import { dozor, dozorJson } from './cli-helpers.ts';
+import { dozor, dozorJson, dozorWithEnv } from './cli-helpers.ts';
 
 describe('dozor command line', () => {
   const dir = tempDir();
@@ -132,6 +132,45 @@ describe('dozor command line', () => {
     expect(readFileSync(join(dir.path, 'out.xml'), 'utf8')).toBe('<sysinfo/>');
     expect(dozor(database, 'uploads', 'get', String(upload.id), '--out', join(dir.path, 'out.xml')).stderr).toMatch(/^dozor: cannot write .*out\.xml: EEXIST/);
     expect(dozorJson(database, 'upload-token', 'revoke', String(created.id))).toMatchObject({ id: created.id });
+  });
+
+  it('writes a ready agent for an installation, keeping its token when given, else issuing a new one', () => {
+    const added = dozorJson<{ id: number; token: string }>(database, 'installation', 'add', '--client', '1', '--name', 'Сервер склада', '--kind', 'network', '--upload-name', 'SKLAD');
+    const out = join(dir.path, 'sklad-agent');
+    const noAddress = dozor(database, 'installation', 'agent', String(added.id), '--os', 'linux', '--out', out);
+    expect(noAddress.stderr).toBe('dozor: PUBLIC_URL is not set: agents need the address they reach dozor at (PUBLIC_URL=https://dozor.example.ru)\n');
+    const env = { PUBLIC_URL: 'https://dozor.example.ru/' };
+
+    const kept = dozorWithEnv(env, database, 'installation', 'agent', String(added.id), '--os', 'linux', '--out', out, '--token', added.token, '--json');
+    expect(kept.status).toBe(0);
+    const written = JSON.parse(kept.stdout) as { file: string; schedule: string; tokenRotated: boolean };
+    expect(written).toMatchObject({ id: added.id, os: 'linux', file: join(out, 'dozor-agent.sh'), tokenRotated: false });
+    expect(written.schedule).toBe(`(crontab -l 2>/dev/null | grep -vF ${out}/dozor-agent.sh; printf '%s\\n' '${added.id % 60} * * * * ${out}/dozor-agent.sh >/dev/null 2>&1') | crontab -`);
+    // It holds the token: its owner's alone.
+    expect(statSync(written.file).mode & 0o777).toBe(0o700);
+    const script = readFileSync(written.file, 'utf8');
+    expect(script).toContain(`TOKEN='${added.token}'`);
+    expect(script).toContain("DOZOR_URL='https://dozor.example.ru'");
+    expect(script).toContain("NAME='SKLAD'");
+    expect(script).not.toContain('@@');
+
+    const wrong = dozorWithEnv(env, database, 'installation', 'agent', String(added.id), '--os', 'linux', '--out', out, '--token', token);
+    expect(wrong.stderr).toBe(`dozor: that is not the agent token of installation ${added.id}; leave --token out to issue a new one\n`);
+    const invalid = dozorWithEnv(env, database, 'installation', 'agent', String(added.id), '--os', 'windows', '--out', out, '--proxy', 'proxy only', '--metrics-user', 'smartlogin');
+    expect(invalid.stderr).toBe('dozor: invalid agent: proxy: expected a host and port such as proxy.example.ru:3128; metricsPassword: is required\n');
+
+    const rotated = dozorWithEnv(env, database, 'installation', 'agent', String(added.id), '--os', 'windows', '--out', out, '--install-dir', 'D:\\Kodeks Agent');
+    expect(rotated.status).toBe(0);
+    expect(rotated.stdout).toContain('A new agent token is in it');
+    expect(rotated.stdout).toContain(
+      `schtasks /Create /F /TN "dozor agent ${added.id}" /SC HOURLY /ST 00:${String(added.id % 60).padStart(2, '0')} /RU SYSTEM /RL HIGHEST /TR "powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -File \\"D:\\Kodeks Agent\\dozor-agent.ps1\\""`,
+    );
+    const newToken = /^\$Token = '(dzr_[^']+)'\r$/m.exec(readFileSync(join(out, 'dozor-agent.ps1'), 'utf8'))?.[1];
+    expect(newToken).toMatch(/^dzr_/);
+    expect(newToken).not.toBe(added.token);
+    // The old token is the installation's no more.
+    expect(dozorWithEnv(env, database, 'installation', 'agent', String(added.id), '--os', 'linux', '--out', out, '--token', added.token).status).toBe(1);
+    expect(dozorWithEnv(env, database, 'installation', 'agent', String(added.id), '--os', 'linux', '--out', out, '--token', newToken!).status).toBe(0);
   });
 
   it('imports a CSV file, with a dry run first', () => {

@@ -7,7 +7,7 @@ import { getInstallation } from '../../db/installations.ts';
 import { getClientStatus } from '../../db/status.ts';
 import { acknowledge } from '../../registry/incidents.ts';
 import { addSilence } from '../../registry/silences.ts';
-import { actorOf, clientsVisibleIn, type BotContext } from '../context.ts';
+import { actorOf, cardButtons, clientsVisibleIn, type BotContext } from '../context.ts';
 import { escapeHtml, fitMessage } from '../html.ts';
 import { formatTime } from '../../i18n/format.ts';
 import { incidentsOfMessage } from '../../db/telegram-messages.ts';
@@ -141,6 +141,6 @@ alerts.callbackQuery(/^st:(\d+)$/, async (ctx) => {
   const status = installation ? getClientStatus(db, installation.clientId) : undefined;
   await ctx.answerCallbackQuery();
   if (!status) return;
-  const keyboard = settings.dataDir ? statusKeyboard(status, ctx.lang, installationId) : undefined;
+  const keyboard = statusKeyboard(status, ctx.lang, cardButtons(ctx), installationId);
   return ctx.reply(renderClientStatus(status, ctx.lang, settings.displayTz, clock(), installationId), { parse_mode: 'HTML', ...(keyboard ? { reply_markup: keyboard } : {}) });
 });

@@ -9,7 +9,7 @@ import { getClientStatus, listClientsWithProblems } from '../../db/status.ts';
 import { addSilence } from '../../registry/silences.ts';
 import { InputError } from '../../core/errors.ts';
 import { parseDuration } from '../../core/duration.ts';
-import { actorOf, clientsVisibleIn, type BotContext } from '../context.ts';
+import { actorOf, cardButtons, clientsVisibleIn, type BotContext } from '../context.ts';
 import { escapeHtml, fitMessage } from '../html.ts';
 import { formatDateTime, formatSpan } from '../../i18n/format.ts';
 import { describeError, ruleTitle } from '../../i18n/index.ts';
@@ -34,7 +34,7 @@ async function sendStatus(ctx: BotContext, clientId: number): Promise<void> {
   const { db, clock, settings } = ctx.services;
   const status = getClientStatus(db, clientId);
   if (!status) return;
-  const keyboard = settings.dataDir ? statusKeyboard(status, ctx.lang) : undefined;
+  const keyboard = statusKeyboard(status, ctx.lang, cardButtons(ctx));
   await ctx.reply(renderClientStatus(status, ctx.lang, settings.displayTz, clock()), { parse_mode: 'HTML', ...(keyboard ? { reply_markup: keyboard } : {}) });
 }
 

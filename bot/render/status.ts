@@ -5,15 +5,26 @@ import { escapeHtml, fitMessage } from '../html.ts';
 import { formatDate, formatDateTime, formatSpan, type Lang } from '../../i18n/format.ts';
 import { ruleTitle, texts } from '../../i18n/index.ts';
 
-/** Under the card: the latest sysinfo of each installation that has one, a tap away. */
-export function statusKeyboard(status: ClientStatus, lang: Lang, onlyInstallationId?: number): InlineKeyboard | undefined {
+/** Under the card, per installation: its latest sysinfo a tap away, and for an admin its agent script. */
+export function statusKeyboard(
+  status: ClientStatus,
+  lang: Lang,
+  show: { sysinfo: boolean; agent: boolean },
+  onlyInstallationId?: number,
+): InlineKeyboard | undefined {
   const t = texts(lang);
   const keyboard = new InlineKeyboard();
   let buttons = 0;
   for (const { installation, sysinfoAt } of status.installations) {
-    if (!sysinfoAt || (onlyInstallationId !== undefined && installation.id !== onlyInstallationId)) continue;
-    keyboard.text(t.sysinfoButton(installation.name.slice(0, 40)), `si:${installation.id}`).row();
-    buttons++;
+    if (onlyInstallationId !== undefined && installation.id !== onlyInstallationId) continue;
+    const name = installation.name.slice(0, 40);
+    const row = [
+      ...(show.sysinfo && sysinfoAt ? [InlineKeyboard.text(t.sysinfoButton(name), `si:${installation.id}`)] : []),
+      ...(show.agent ? [InlineKeyboard.text(t.agentButton(name), `ag:${installation.id}`)] : []),
+    ];
+    if (row.length === 0) continue;
+    keyboard.row(...row);
+    buttons += row.length;
   }
   return buttons > 0 ? keyboard : undefined;
 }

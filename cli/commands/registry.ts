@@ -17,8 +17,10 @@ import {
   type NewInstallationInput,
 } from '../../registry/installations.ts';
 import { setUploadName } from '../../registry/uploads.ts';
+import { setMetricsAccount } from '../../registry/metrics-account.ts';
+import { registerAgentCommand } from './agent.ts';
 import { addUser, setUserActive } from '../../registry/users.ts';
-import { describeThresholds, emit, table } from '../output.ts';
+import { describeThresholds, emit, secretArgument, table } from '../output.ts';
 import { run } from '../run.ts';
 import { installationJson, installationText, type InstallationView } from '../show-installation.ts';
 import { inputError } from '../../i18n/index.ts';
@@ -229,6 +231,8 @@ export function registerRegistryCommands(program: Command): void {
       }),
     );
 
+  registerAgentCommand(installation);
+
   installation
     .command('set')
     .description('change settings of an installation')
@@ -238,9 +242,11 @@ export function registerRegistryCommands(program: Command): void {
       'rule threshold override, e.g. KodeksXmlMissing=3d or KodeksShellVersionOutdated=6.4.2.73; VALUE "default" drops it',
     )
     .option('--upload-name <NAME>', 'the base name its files are uploaded under with a fleet token (SMART\'s <CLIENT>, e.g. ROMASHKA); "-" clears it')
+    .option('--metrics-user <user>', 'the Kodeks account dozor reads <url>/sysmon/metrics with (and agents, when not given one); "-" clears it')
+    .option('--metrics-password <password>', 'its password, sealed with SECRET_KEY, never shown back ("-": read from standard input)')
     .action(
-      run<{ threshold?: string[]; uploadName?: string }>((ctx, { json, opts, args }) => {
-        if (!opts.threshold?.length && opts.uploadName === undefined) throw inputError('nothingToSet', {});
+      run<{ threshold?: string[]; uploadName?: string; metricsUser?: string; metricsPassword?: string }>((ctx, { json, opts, args, config }) => {
+        if (!opts.threshold?.length && opts.uploadName === undefined && opts.metricsUser === undefined && opts.metricsPassword === undefined) throw inputError('nothingToSet', {});
         const lines: string[] = [];
         const result: Record<string, unknown> = { id: Number(args[0]) };
         if (opts.threshold?.length) {
@@ -255,6 +261,21 @@ export function registerRegistryCommands(program: Command): void {
             changed.uploadName
               ? `Installation ${changed.id} "${changed.name}" takes uploads named ${changed.uploadName}${attached > 0 ? `; ${attached} file(s) already uploaded under that name now belong to it` : ''}.`
               : `Installation ${changed.id} "${changed.name}" has no upload name now.`,
+          );
+        }
+        if (opts.metricsUser !== undefined || opts.metricsPassword !== undefined) {
+          const clear = opts.metricsUser === '-';
+          const changed = setMetricsAccount(
+            ctx,
+            args[0]!,
+            clear ? null : { user: opts.metricsUser ?? '', password: opts.metricsPassword === undefined ? '' : secretArgument(opts.metricsPassword) },
+            config.SECRET_KEY,
+          );
+          Object.assign(result, { id: changed.id, metricsUser: changed.metricsUser });
+          lines.push(
+            changed.metricsUser
+              ? `Installation ${changed.id} "${changed.name}": metrics are read as ${changed.metricsUser}${changed.url ? ` from ${changed.url.replace(/\/+$/, '')}/sysmon/metrics every ${config.PULL_EVERY / 60_000} min` : ' by its agent (it has no --url for dozor to read them itself)'}.`
+              : `Installation ${changed.id} "${changed.name}" has no metrics account now.`,
           );
         }
         emit(json, result, () => lines.join('\n'));

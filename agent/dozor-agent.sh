@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# dozor agent for @@INSTALLATION@@ (installation @@INSTALLATION_ID@@).
+# Written by `dozor installation agent @@INSTALLATION_ID@@ --os linux` on @@GENERATED_AT@@.
+# Nothing here needs editing: to change a setting, write the script again with dozor.
+#
+# Each run: asks the local Kodeks server for its sysinfo (and its metrics when
+# a metrics account is set), looks at what the machine itself can tell (the
+# newest operap file, the Kodeks service, the databases' storage, the main
+# page), and sends all of it to dozor. When dozor cannot be reached, files
+# wait in ./spool (at most SPOOL_MAX files) and go, oldest first, next time.
+# One line per run in ./dozor-agent.log; the exit code is not 0 when something failed.
+set -u
+export LC_ALL=C
+
+DOZOR_URL=@@DOZOR_URL@@
+TOKEN=@@TOKEN@@
+NAME=@@NAME@@
+KODEKS_URL=@@KODEKS_URL@@
+METRICS_USER=@@METRICS_USER@@
+METRICS_PASSWORD=@@METRICS_PASSWORD@@
+PROXY=@@PROXY@@
+OPERAP_DIR=@@OPERAP_DIR@@
+SERVICE=@@SERVICE@@
+STORAGE=@@STORAGE@@
+SPOOL_MAX=48
+
+HERE="$(cd "$(dirname "$0")" && pwd)"
+SPOOL="$HERE/spool"
+LOG="$HERE/dozor-agent.log"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+mkdir -p "$SPOOL"
+# To the nanosecond: two runs in one second keep their files apart, and names sort by time.
+STAMP="$(date +%Y%m%d%H%M%S%N)"
+problems=""
+
+# Secrets reach curl on its standard input (-K -), never on a command line that `ps` shows.
+curl_option() { # name value: one line of curl's config format
+  printf '%s = "%s"\n' "$1" "$(printf '%s' "$2" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g')"
+}
+
+to_dozor() { # curl towards dozor with the token, through the proxy when one is set
+  { curl_option header "Authorization: Bearer $TOKEN"; [ -z "$PROXY" ] || curl_option proxy "$PROXY"; } | curl -K - "$@"
+}
+
+xml_escape() {
+  printf '%s' "$1" | sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g' -e 's/"/\&quot;/g'
+}
+
+# --- the Kodeks server --------------------------------------------------------
+# The main page first: how it answers, and the session cookie the sysinfo request carries.
+main_page="$(curl -s -c "$WORK/jar" -o /dev/null -w '%{http_code}' --max-time 20 "$KODEKS_URL/" 2>/dev/null)"
+[ -n "$main_page" ] || main_page="000"
+if [ "$main_page" = "000" ]; then
+  problems="$problems kodeks-no-answer"
+else
+  status="$(curl -s --max-time 600 -c "$WORK/jar" -b "$WORK/jar" -d type=zip -o "$WORK/sysinfo" -w '%{http_code}' "$KODEKS_URL/sysinfo/si_save_request" 2>/dev/null)"
+  if [ "$status" = "200" ] && [ -s "$WORK/sysinfo" ]; then
+    # An archive starts with PK; older servers answer with the XML itself.
+    if [ "$(head -c 2 "$WORK/sysinfo")" = "PK" ]; then kind=zip; else kind=xml; fi
+    mv "$WORK/sysinfo" "$SPOOL/$STAMP-1-$NAME.$kind"
+  else
+    problems="$problems sysinfo-$status"
+  fi
+  if [ -n "$METRICS_USER" ]; then
+    status="$(curl_option user "$METRICS_USER:$METRICS_PASSWORD" | curl -K - -s --max-time 60 -D "$WORK/headers" -o "$WORK/metrics" -w '%{http_code}' "$KODEKS_URL/sysmon/metrics" 2>/dev/null)"
+    if [ "$status" = "200" ]; then
+      { grep -i '^date:' "$WORK/headers" | head -n 1 | tr -d '\r'; cat "$WORK/metrics"; } > "$SPOOL/$STAMP-2-$NAME.status"
+    else
+      problems="$problems metrics-$status"
+    fi
+  fi
+fi
+
+# --- what the machine itself can tell ----------------------------------------
+{
+  printf '<?xml version="1.0" encoding="UTF-8"?>\n'
+  printf '<report version="1" id="agent-%s-%s" generated-at="%s">\n' "$NAME" "$STAMP" "$(date +%Y-%m-%dT%H:%M:%S%:z)"
+  if [ -n "$OPERAP_DIR" ] && [ -d "$OPERAP_DIR" ]; then
+    newest="$(find "$OPERAP_DIR" -type f -printf '%T@ %TY-%Tm-%Td\n' 2>/dev/null | sort -n | tail -n 1 | cut -d' ' -f2)"
+    [ -n "$newest" ] && printf '  <update operap-date="%s"/>\n' "$newest"
+  fi
+  if [ -n "$SERVICE" ] && command -v systemctl >/dev/null 2>&1; then
+    active="$(systemctl show -p ActiveState --value "$SERVICE" 2>/dev/null)"
+    user="$(systemctl show -p User --value "$SERVICE" 2>/dev/null)"
+    if [ "$active" = "active" ] && [ "$main_page" != "000" ]; then state=running; else state=stopped; fi
+    if [ -z "$user" ] || [ "$user" = "root" ]; then account=system; else account=user; fi
+    printf '  <service state="%s" account="%s"/>\n' "$state" "$account"
+  elif [ "$main_page" = "000" ]; then
+    # No answer at all from the Kodeks server: for its users it is down.
+    printf '  <service state="stopped"/>\n'
+  fi
+  if [ -n "$STORAGE" ]; then
+    if ls "$STORAGE" >/dev/null 2>&1; then reachable=true; else reachable=false; fi
+    printf '  <storage path="%s" reachable="%s"/>\n' "$(xml_escape "$STORAGE")" "$reachable"
+  fi
+  printf '</report>\n'
+} > "$SPOOL/$STAMP-0-$NAME.report"
+
+# --- send what waits, oldest first ---------------------------------------------
+sent=0
+for file in $(ls "$SPOOL" | sort); do
+  path="$SPOOL/$file"
+  case "$file" in
+    *.report) status="$(to_dozor -s --max-time 60 -o "$WORK/answer" -w '%{http_code}' -H 'Content-Type: application/xml' --data-binary "@$path" "$DOZOR_URL/api/v1/reports" 2>/dev/null)" ;;
+    *) status="$(to_dozor -s --max-time 900 -o "$WORK/answer" -w '%{http_code}' -H 'upload: yes' -F "file=@$path;filename=${file#*-*-}" "$DOZOR_URL/upload" 2>/dev/null)" ;;
+  esac
+  case "$status" in
+    2??) rm -f "$path"; sent=$((sent + 1)) ;;
+    4??) # dozor refuses it for good (it says why): keeping it would block the rest
+      problems="$problems refused-$file-$status:$(head -c 200 "$WORK/answer" | tr -d '\n')"; rm -f "$path" ;;
+    *) problems="$problems dozor-unreachable-$status"; break ;;
+  esac
+done
+
+# Bounded spool: the oldest go first when dozor has been away long.
+waiting="$(ls "$SPOOL" | wc -l)"
+if [ "$waiting" -gt "$SPOOL_MAX" ]; then
+  ls "$SPOOL" | sort | head -n "$((waiting - SPOOL_MAX))" | while read -r old; do rm -f "$SPOOL/$old"; done
+  waiting="$SPOOL_MAX"
+fi
+
+line="$(date +%Y-%m-%dT%H:%M:%S%:z) main page $main_page, sent $sent, waiting $waiting${problems:+; problems:$problems}"
+# The log keeps its last thousand lines or so: a year of hourly runs is not needed on the server.
+if [ -f "$LOG" ] && [ "$(wc -l < "$LOG")" -gt 2000 ]; then tail -n 1000 "$LOG" > "$LOG.tmp" && mv "$LOG.tmp" "$LOG"; fi
+echo "$line" >> "$LOG"
+echo "$line"
+[ -z "$problems" ]

@@ -1,0 +1,53 @@
+import { Composer, InlineKeyboard, InputFile } from 'grammy';
+import { getInstallation } from '../../db/installations.ts';
+import { describeError } from '../../i18n/index.ts';
+import { InputError } from '../../core/errors.ts';
+import { issueAgent } from '../../registry/agent.ts';
+import type { AgentOs } from '../../agent/render.ts';
+import { actorOf, isAdminInPrivate, type BotContext } from '../context.ts';
+
+/** Where the bot's schedule line expects the script on the Kodeks server. */
+const FOLDERS: Record<AgentOs, string> = { linux: '/opt/dozor-agent', windows: 'C:\\dozor-agent' };
+
+/**
+ * «⚙️ Агент» under a status card: an admin, in a private chat, gets the
+ * installation's agent script as a document and the line that schedules it,
+ * written with the settings last used at the command line.
+ */
+export const agent = new Composer<BotContext>();
+
+agent.callbackQuery(/^ag:(\d+)$/, async (ctx) => {
+  if (!isAdminInPrivate(ctx)) return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
+  const installation = getInstallation(ctx.services.db, Number(ctx.match[1]));
+  if (!installation) return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
+  await ctx.answerCallbackQuery();
+  const keyboard = new InlineKeyboard().text(ctx.t.agentLinux, `ag:${installation.id}:linux`).text(ctx.t.agentWindows, `ag:${installation.id}:windows`);
+  await ctx.reply(ctx.t.agentChooseOs(installation.name), { reply_markup: keyboard });
+});
+
+agent.callbackQuery(/^ag:(\d+):(linux|windows)$/, async (ctx) => {
+  if (!isAdminInPrivate(ctx)) return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
+  const { db, clock, settings } = ctx.services;
+  if (!settings.publicUrl) return ctx.answerCallbackQuery({ text: ctx.t.agentNoPublicUrl, show_alert: true });
+  const os = ctx.match[2] as AgentOs;
+  const stored = getInstallation(db, Number(ctx.match[1]));
+  if (!stored) return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
+  let issued;
+  try {
+    issued = issueAgent({ db, clock, actor: actorOf(ctx.from.id) }, stored.id, {
+      os,
+      publicUrl: settings.publicUrl,
+      secretKey: settings.secretKey,
+      options: stored.agentOptions ?? {},
+    });
+  } catch (err) {
+    if (err instanceof InputError) return ctx.answerCallbackQuery({ text: describeError(err, ctx.lang), show_alert: true });
+    throw err;
+  }
+  await ctx.answerCallbackQuery();
+  // The OS buttons go: the script they made holds the only copy of the new token.
+  await ctx.editMessageReplyMarkup().catch(() => undefined);
+  await ctx.replyWithDocument(new InputFile(Buffer.from(issued.agent.script, 'utf8'), issued.agent.fileName), {
+    caption: ctx.t.agentCaption(issued.installation.name, FOLDERS[os], issued.agent.schedule(FOLDERS[os])),
+  });
+});

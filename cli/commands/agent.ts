@@ -1,0 +1,93 @@
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import { AGENT_OS, DEFAULT_KODEKS_URL, issueAgent } from '../../registry/agent.ts';
+import type { AgentOs } from '../../agent/render.ts';
+import { inputError } from '../../i18n/index.ts';
+import { emit, secretArgument } from '../output.ts';
+import { run } from '../run.ts';
+
+const METRICS_NOTE = {
+  given: 'It reads /sysmon/metrics with the account given.',
+  stored: 'It reads /sysmon/metrics with the installation\'s metrics account (installation set --metrics-user).',
+  none: 'It sends no metrics: give --metrics-user and --metrics-password (a Kodeks account such as smartlogin) to add them.',
+} as const;
+
+/** Where the script is put on the installation's machine when the person does not say (Windows). */
+const WINDOWS_FOLDER = 'C:\\dozor-agent';
+
+interface AgentCommandOptions {
+  os: AgentOs;
+  kodeks?: string;
+  metricsUser?: string;
+  metricsPassword?: string;
+  proxy?: string;
+  operapDir?: string;
+  service?: string;
+  storage?: string;
+  out?: string;
+  installDir?: string;
+  token?: string;
+}
+
+/** `dozor installation agent`: a ready agent script for an installation and the one command that schedules it. */
+export function registerAgentCommand(installation: Command): void {
+  installation
+    .command('agent')
+    .description('write a ready agent script for an installation and print the command that runs it hourly')
+    .argument('<id>', 'installation id')
+    .addOption(new Option('--os <os>', 'the OS of the Kodeks server').choices(AGENT_OS).makeOptionMandatory())
+    .option('--kodeks <url>', 'the local Kodeks server as the agent reaches it', DEFAULT_KODEKS_URL)
+    .option('--metrics-user <user>', 'account for /sysmon/metrics (with --metrics-password)')
+    .option('--metrics-password <password>', 'its password, written into the script ("-": read from standard input)')
+    .option('--proxy <host:port>', 'proxy the agent reaches dozor through')
+    .option('--operap-dir <path>', 'the operap folder (e.g. C:\\Kodeks\\OperUp): its newest file dates the last operap')
+    .option('--service <name>', 'the Kodeks service: its state and account are reported')
+    .option('--storage <path>', 'the databases\' storage (a UNC share or a mount): whether it answers is reported')
+    .option('--out <dir>', 'folder to write the script to (default ./dozor-agent-<id>)')
+    .option('--install-dir <dir>', 'the folder the script will live in on the Kodeks server (default: --out on Linux, C:\\dozor-agent on Windows)')
+    .option('--token <token>', 'the installation\'s current agent token; without it a new token is issued and the old one stops working')
+    .action(
+      run<AgentCommandOptions>((ctx, { json, opts, args, config }) => {
+        const out = resolve(opts.out ?? `dozor-agent-${args[0]}`);
+        const { installation, rotated, metricsAccount, agent } = issueAgent(ctx, args[0]!, {
+          os: opts.os,
+          publicUrl: config.PUBLIC_URL,
+          secretKey: config.SECRET_KEY,
+          token: opts.token,
+          options: {
+            kodeksUrl: opts.kodeks,
+            metricsUser: opts.metricsUser,
+            metricsPassword: opts.metricsPassword === undefined ? undefined : secretArgument(opts.metricsPassword),
+            proxy: opts.proxy,
+            operapDir: opts.operapDir,
+            service: opts.service,
+            storage: opts.storage,
+          },
+        });
+        const file = join(out, agent.fileName);
+        try {
+          mkdirSync(out, { recursive: true });
+          // It holds the agent token: readable by its owner only.
+          writeFileSync(file, agent.script, { mode: 0o700 });
+          chmodSync(file, 0o700);
+        } catch (err) {
+          throw inputError('fileNotWritten', { file, reason: (err as Error).message });
+        }
+        const schedule = agent.schedule(opts.installDir ?? (opts.os === 'linux' ? out : WINDOWS_FOLDER));
+        emit(json, { id: installation.id, os: opts.os, file, schedule, tokenRotated: rotated, metricsAccount }, () =>
+          [
+            `Agent for installation ${installation.id} "${installation.name}" written to ${file}.`,
+            rotated
+              ? 'A new agent token is in it: an agent already running there with the old token is refused from now on, so replace its script with this one.'
+              : 'It uses the installation\'s current agent token.',
+            METRICS_NOTE[metricsAccount],
+            opts.os === 'linux'
+              ? `On the Kodeks server, as root, with the script in ${opts.installDir ?? out}, run it once to see it work, then schedule it hourly:`
+              : `Put ${agent.fileName} in ${opts.installDir ?? WINDOWS_FOLDER} on the Kodeks server, run it once in PowerShell to see it work, then schedule it hourly (in an administrator's command prompt):`,
+            schedule,
+          ].join('\n'),
+        );
+      }),
+    );
+}

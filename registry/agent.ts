@@ -1,0 +1,105 @@
+import { z } from 'zod';
+import { loadAgentTemplate, type AgentOs, type RenderedAgent } from '../agent/render.ts';
+import { hashAgentToken, hashesEqual, newAgentToken } from '../core/agent-token.ts';
+import type { StoredAgentOptions } from '../core/agent-options.ts';
+import { recordAudit } from '../db/audit.ts';
+import { getClient } from '../db/clients.ts';
+import { updateInstallation, type Installation } from '../db/installations.ts';
+import { writeTransaction } from '../db/transaction.ts';
+import { inputError } from '../i18n/index.ts';
+import type { RegistryContext } from './context.ts';
+import { hostPort, scriptSetting, validate, webUrl } from './fields.ts';
+import { requireInstallation } from './installations.ts';
+import { metricsAccountOf } from './metrics-account.ts';
+
+export const AGENT_OS = ['linux', 'windows'] as const satisfies readonly AgentOs[];
+
+/** Where the local Kodeks server answers, when the person does not say. */
+export const DEFAULT_KODEKS_URL = 'http://127.0.0.1:80';
+
+export const metricsUser = scriptSetting(200);
+export const metricsPassword = scriptSetting(200);
+
+const agentOptionsSchema = z
+  .object({
+    kodeksUrl: webUrl.default(DEFAULT_KODEKS_URL),
+    metricsUser: metricsUser.optional(),
+    metricsPassword: metricsPassword.optional(),
+    proxy: hostPort.optional(),
+    operapDir: scriptSetting(500).optional(),
+    service: scriptSetting(200).optional(),
+    storage: scriptSetting(500).optional(),
+  })
+  .refine((options) => (options.metricsUser === undefined) === (options.metricsPassword === undefined), {
+    // Only one of the pair given: name the one that is missing.
+    path: ['metricsPassword'],
+    error: 'required',
+  });
+
+export type AgentOptions = z.input<typeof agentOptionsSchema>;
+
+export interface AgentRequest {
+  os: AgentOs;
+  /** PUBLIC_URL: where the agent reaches dozor. */
+  publicUrl: string | undefined;
+  /** SECRET_KEY, to read the installation's stored metrics account when none is given. */
+  secretKey?: string | undefined;
+  /** The installation's current agent token, to keep it; without it a new one is issued. */
+  token?: string | undefined;
+  options: AgentOptions;
+}
+
+export interface IssuedAgent {
+  installation: Installation;
+  /** The agent token was replaced: an agent already running there stops being accepted. */
+  rotated: boolean;
+  /** Where the metrics account in the script came from. */
+  metricsAccount: 'given' | 'stored' | 'none';
+  agent: RenderedAgent;
+}
+
+/**
+ * Write the agent script for an installation: this service's address, the
+ * installation's token and every local setting filled in. Only a token's hash
+ * is kept, so without the installation's current token a new one is issued
+ * (the old one stops working at once). The local settings are kept with the
+ * installation, so the script can be written again from the bot; the metrics
+ * account, when none is given, is the one stored (sealed) for it.
+ */
+export function issueAgent(ctx: RegistryContext, ref: string | number, request: AgentRequest): IssuedAgent {
+  if (!request.publicUrl) throw inputError('publicUrlMissing', {});
+  const { metricsUser: givenUser, metricsPassword: givenPassword, ...local } = validate(agentOptionsSchema, request.options, 'agent');
+  const fill = loadAgentTemplate(request.os);
+  const given = request.token?.trim();
+  const { installation, token } = writeTransaction(ctx.db, (tx) => {
+    const existing = requireInstallation(tx, ref);
+    if (given !== undefined && !hashesEqual(hashAgentToken(given), existing.tokenHash)) throw inputError('agentTokenMismatch', { id: existing.id });
+    const issued = given === undefined ? newAgentToken() : null;
+    const now = ctx.clock();
+    const stored: StoredAgentOptions = local;
+    const changed = updateInstallation(tx, existing.id, issued ? { agentOptions: stored, tokenHash: issued.hash, tokenIssuedAt: now } : { agentOptions: stored });
+    recordAudit(tx, {
+      at: now,
+      actor: ctx.actor,
+      action: 'installation.agent',
+      subjectType: 'installation',
+      subjectId: existing.id,
+      details: { os: request.os, tokenRotated: issued !== null },
+    });
+    return { installation: changed, token: issued?.token ?? given! };
+  });
+  const storedAccount = givenUser === undefined && request.secretKey ? metricsAccountOf(installation, request.secretKey) : null;
+  const account = givenUser !== undefined ? { user: givenUser, password: givenPassword! } : storedAccount;
+  const client = getClient(ctx.db, installation.clientId);
+  const agent = fill({
+    dozorUrl: request.publicUrl,
+    token,
+    installation: { id: installation.id, name: installation.name, clientName: client?.name ?? '' },
+    fileName: installation.uploadName ?? `installation-${installation.id}`,
+    ...local,
+    metricsUser: account?.user,
+    metricsPassword: account?.password,
+    generatedAt: ctx.clock(),
+  });
+  return { installation, rotated: given === undefined, metricsAccount: givenUser !== undefined ? 'given' : storedAccount ? 'stored' : 'none', agent };
+}
