@@ -157,6 +157,8 @@ const schema = z.object({
   /** Where uploaded files are kept; beside the database when not set. */
   DATA_DIR: z.string().trim().min(1, { error: 'expected a folder path' }).optional(),
   UPLOAD_MAX_BYTES: byteSize.default(64 * 1024 * 1024),
+  /** A sysinfo mapping of the distributor's own, in place of the one that ships (intake/sysinfo-mapping.json). */
+  SYSINFO_MAPPING: z.string().trim().min(1, { error: 'expected the path of a mapping file' }).optional(),
   UPLOAD_KEEP: positiveInt('a number of files', 1000).default(5),
   UPLOAD_RETENTION: duration.default(30 * 86_400_000),
   PRUNE_CRON: cronExpression.default('30 3 * * *'),

@@ -12,6 +12,8 @@ import { isStorageUnavailable } from '../db/storage-errors.ts';
 import { alertmanagerRoutes } from '../intake/alertmanager.ts';
 import { FailureLimiter } from '../intake/failure-limiter.ts';
 import { uploadRoutes } from '../intake/uploads.ts';
+import { downloadRoutes } from './downloads.ts';
+import type { SysinfoMappingInUse } from '../intake/sysinfo-facts.ts';
 import type { Registry } from 'prom-client';
 
 export interface HttpDeps extends IntakeDeps {
@@ -29,7 +31,7 @@ export interface HttpDeps extends IntakeDeps {
   /** Connections one address may hold open at once; more are closed at once (0: no limit). Trusted proxies are exempt. */
   maxConnectionsPerAddress?: number;
   /** File uploads from the field (`POST /upload`), kept under `dataDir`. */
-  uploads?: { dataDir: string; maxBytes: number };
+  uploads?: { dataDir: string; maxBytes: number; sysinfo?: SysinfoMappingInUse; downloadKey?: Buffer };
 }
 
 /** Connections the server holds open at most, whoever opens them. */
@@ -122,6 +124,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   const failures = deps.failures ?? new FailureLimiter(deps.failedAuthLimit ?? 30, 60_000);
   app.register(intakeRoutes({ ...deps, failures }));
   if (deps.uploads) app.register(uploadRoutes({ ...deps, ...deps.uploads, failures }));
+  if (deps.uploads?.downloadKey) app.register(downloadRoutes({ ...deps, dataDir: deps.uploads.dataDir, key: deps.uploads.downloadKey }));
   if (deps.alertmanagerToken) {
     app.register(alertmanagerRoutes({ ...deps, token: deps.alertmanagerToken }));
   }

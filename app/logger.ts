@@ -19,6 +19,8 @@ const REDACT = [
 ];
 
 /** A Bot API token wherever it appears in a line, in a request address (`/bot<token>/`) or alone; and dozor's own agent and upload tokens (`?token=` of an upload). */
+/** The signature of a download link (`/download/<id>?…&sig=…`): the link is its own credential. */
+const LINK_SIGNATURE = /([?&]sig=)[A-Za-z0-9_-]+/g;
 const BOT_TOKEN_PATTERN = /\d{5,}:[A-Za-z0-9_-]{30,}|dz[ru]_[A-Za-z0-9_-]{20,}/g;
 
 /**
@@ -34,7 +36,7 @@ export function createLogger(level: string, destination?: DestinationStream, sec
       redact: { paths: REDACT, censor: '[redacted]' },
       hooks: {
         streamWrite: (line) => {
-          let clean = line.replace(BOT_TOKEN_PATTERN, '[redacted]');
+          let clean = line.replace(BOT_TOKEN_PATTERN, '[redacted]').replace(LINK_SIGNATURE, '$1[redacted]');
           for (const secret of known) clean = clean.split(secret).join('[redacted]');
           return clean;
         },

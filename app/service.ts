@@ -14,6 +14,9 @@ import { runDigests } from '../jobs/digest.ts';
 import { runSweepYielding } from '../jobs/sweep.ts';
 import { runProbeRound } from '../jobs/probe-round.ts';
 import { pullMetrics } from '../intake/pull-metrics.ts';
+import { useSysinfoMapping } from '../intake/sysinfo-facts.ts';
+import { downloadKeyOf } from '../core/download-link.ts';
+import { loadSysinfoMapping } from '../intake/sysinfo-mapping-file.ts';
 import { pruneReports } from '../jobs/prune-reports.ts';
 import { parseStatusList, systemProbers, type Probers } from '../checks/probes/probers.ts';
 import { createMetrics } from './metrics.ts';
@@ -52,6 +55,9 @@ const PROBE_ROUND_MARGIN_MS = 2_000;
  */
 export async function startService(config: Config, deps: ServiceDeps): Promise<Service> {
   const { clock, logger } = deps;
+  // Read first: a mapping file that cannot be used stops the start before anything is opened.
+  const sysinfoMapping = useSysinfoMapping(loadSysinfoMapping(config.SYSINFO_MAPPING));
+  const downloadKey = downloadKeyOf(config.SECRET_KEY);
   const db = openDb(config.DATABASE_PATH, { busyTimeoutMs: config.DB_BUSY_TIMEOUT });
   const checkpointer = startCheckpointer(db, { intervalMs: 1_000, logger });
   const settings = incidentSettings(config, new ClockWatch());
@@ -65,6 +71,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     digest: digestSettings,
     dataDir,
     ...(config.PUBLIC_URL ? { publicUrl: config.PUBLIC_URL } : {}),
+    downloadKey,
     ...(config.SECRET_KEY ? { secretKey: config.SECRET_KEY } : {}),
   };
   bootstrapAdmins({ db, clock, actor: 'system' }, config.ADMIN_IDS);
@@ -84,7 +91,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     trustProxy: config.TRUST_PROXY === 'true' ? true : config.TRUST_PROXY === 'false' ? false : config.TRUST_PROXY,
     requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT,
     maxConnectionsPerAddress: config.HTTP_MAX_CONNECTIONS_PER_ADDRESS,
-    uploads: { dataDir, maxBytes: config.UPLOAD_MAX_BYTES },
+    uploads: { dataDir, maxBytes: config.UPLOAD_MAX_BYTES, sysinfo: sysinfoMapping, downloadKey },
     metrics: {
       // Read only at scrapes, once the dispatcher, the sweep and the bot below exist.
       registry: createMetrics(db, clock, { deliveries: () => dispatcher?.deliveries() ?? { sent: 0, failed: 0 }, lastSweepAt: () => lastSweepAt, telegram: () => telegram?.health() }),

@@ -26,6 +26,8 @@ export interface BotSettings {
   publicUrl?: string;
   /** SECRET_KEY, to put an installation's stored metrics account into its agent script. */
   secretKey?: string;
+  /** Signs links to files too large for Telegram (with publicUrl). */
+  downloadKey?: Buffer;
 }
 
 /** What the bot's handlers work with; injected so tests build the bot on a temporary database and clock. */

@@ -4,6 +4,7 @@ import { InputError, NotFoundError } from '../core/errors.ts';
 import { registerIncidentCommands } from './commands/incidents.ts';
 import { registerRegistryCommands } from './commands/registry.ts';
 import { registerUploadCommands } from './commands/uploads.ts';
+import { registerSysinfoCommands } from './commands/sysinfo.ts';
 import { DatabaseUnusable } from './run.ts';
 
 const program = new Command('dozor')
@@ -14,6 +15,7 @@ const program = new Command('dozor')
 registerRegistryCommands(program);
 registerIncidentCommands(program);
 registerUploadCommands(program);
+registerSysinfoCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -19,18 +19,24 @@ let config: Config | undefined;
 /** The database cannot be used for this command (read-only, locked, disk full…): said in one sentence, no stack trace. */
 export class DatabaseUnusable extends Error {}
 
-/** Wrap a command's action: read the configuration, open the database for it, close it after. */
-export function run<O extends OptionValues = OptionValues>(action: (ctx: RegistryContext, call: Invocation<O>) => void) {
-  return (...actionArgs: unknown[]) => {
+/** The configuration, read once per command. */
+export function cliConfig(): Config {
+  config ??= parseConfig(loadEnv());
+  return config;
+}
+
+/** Wrap a command's action: read the configuration, open the database for it, close it after (an async action is awaited first). */
+export function run<O extends OptionValues = OptionValues>(action: (ctx: RegistryContext, call: Invocation<O>) => void | Promise<void>) {
+  return async (...actionArgs: unknown[]) => {
     // commander passes the command itself last.
     const command = actionArgs[actionArgs.length - 1] as Command;
     const { json } = command.optsWithGlobals<{ json: boolean }>();
-    config ??= parseConfig(loadEnv());
+    const config = cliConfig();
     const path = config.DATABASE_PATH;
     try {
       const db = openDb(path);
       try {
-        action({ db, clock: systemClock, actor: `cli:${userInfo().username}` }, { json, opts: command.opts<O>(), args: command.args, config });
+        await action({ db, clock: systemClock, actor: `cli:${userInfo().username}` }, { json, opts: command.opts<O>(), args: command.args, config });
       } finally {
         closeDb(db);
       }

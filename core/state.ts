@@ -72,6 +72,21 @@ export function applyReport(
   return next;
 }
 
+/**
+ * Facts read again from a file already received (a sysinfo read under a
+ * changed mapping): they change what is known, not when the installation was
+ * last heard from. A version change is noted as a report's would be.
+ */
+export function applyFacts(previous: InstallationState, facts: ReportFacts, at: Date): InstallationState {
+  const next: InstallationState = { ...previous };
+  for (const key of FACT_KEYS) copyFact(next, facts, key);
+  if (facts.shellVersion !== undefined && previous.shellVersion !== undefined && facts.shellVersion !== previous.shellVersion) {
+    next.previousShellVersion = previous.shellVersion;
+    next.shellVersionChangedAt = at;
+  }
+  return next;
+}
+
 function copyFact<K extends keyof ReportFacts>(target: ReportFacts, source: ReportFacts, key: K): void {
   const value = source[key];
   if (value !== undefined) target[key] = value;

@@ -5,6 +5,7 @@ import { SENSELOCK_STATES, SERVICE_ACCOUNTS, SERVICE_STATES, type ReportFacts } 
 import type { Facts, Severity, ThresholdValue } from '../core/rules.ts';
 import type { MetricSample } from '../core/metrics.ts';
 import type { StoredAgentOptions } from '../core/agent-options.ts';
+import type { UploadReading } from '../core/sysinfo-mapping.ts';
 
 export const USER_ROLES = ['admin', 'lead', 'manager'] as const;
 export type UserRole = (typeof USER_ROLES)[number];
@@ -489,6 +490,10 @@ export const uploads = sqliteTable(
     dealer: text('dealer'),
     /** Which token it came under: the installation's own agent token, or a fleet upload token (its id). */
     uploadTokenId: integer('upload_token_id').references(() => uploadTokens.id),
+    /** The time written inside the file: a sysinfo's own date (by the mapping), a metrics file's `date:` line. */
+    takenAt: timestamp('taken_at'),
+    /** What reading the file by the sysinfo mapping gave: fields read, or why nothing could be. */
+    reading: text('reading', { mode: 'json' }).$type<UploadReading>(),
   },
   (t) => [
     index('uploads_installation_idx').on(t.installationId, t.kind, t.receivedAt),

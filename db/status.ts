@@ -4,9 +4,10 @@ import type { InstallationState } from '../core/state.ts';
 import { getIncidentViews, type IncidentView } from './incidents.ts';
 import type { DB, Queryable } from './open.ts';
 import { getRejection, type IntakeRejection } from './rejections.ts';
-import { clients, incidents, installations, metricsSnapshots, uploads, users } from './schema.ts';
+import { clients, incidents, installations, metricsSnapshots, users } from './schema.ts';
 import type { MetricsSnapshot } from './metrics-snapshots.ts';
 import { getStates } from './state.ts';
+import { findLatestSysinfo } from './uploads.ts';
 import type { Client } from './clients.ts';
 import type { Installation } from './installations.ts';
 
@@ -22,6 +23,8 @@ export interface ClientStatus {
     incidents: IncidentView[];
     /** When the latest sysinfo file arrived (null: none kept). */
     sysinfoAt: Date | null;
+    /** The time written inside that sysinfo, when the mapping reads it. */
+    sysinfoTakenAt: Date | null;
     metrics: MetricsSnapshot | null;
   }[];
 }
@@ -42,17 +45,8 @@ export function getClientStatus(db: DB, clientId: number): ClientStatus | undefi
     ? db.select({ id: incidents.id }).from(incidents).where(and(inArray(incidents.installationId, ids), ne(incidents.status, 'resolved'))).all()
     : [];
   const views = getIncidentViews(db, active.map((a) => a.id));
-  const sysinfo = ids.length
-    ? new Map(
-        db
-          .select({ id: uploads.installationId, at: sql<number>`max(${uploads.receivedAt})` })
-          .from(uploads)
-          .where(and(inArray(uploads.installationId, ids), inArray(uploads.kind, ['zip', 'xml'])))
-          .groupBy(uploads.installationId)
-          .all()
-          .map((row) => [row.id, new Date(row.at)]),
-      )
-    : new Map<number | null, Date>();
+  // A client has a few installations: the latest sysinfo of each, one indexed query apiece.
+  const sysinfo = new Map(ids.map((id) => [id, findLatestSysinfo(db, id)]));
   const metrics = new Map(ids.length ? db.select().from(metricsSnapshots).where(inArray(metricsSnapshots.installationId, ids)).all().map((m) => [m.installationId, m]) : []);
   return {
     client: row.client,
@@ -63,7 +57,8 @@ export function getClientStatus(db: DB, clientId: number): ClientStatus | undefi
       state: states.get(installation.id) ?? null,
       rejection: getRejection(db, installation.id),
       incidents: views.filter((v) => v.incident.installationId === installation.id),
-      sysinfoAt: sysinfo.get(installation.id) ?? null,
+      sysinfoAt: sysinfo.get(installation.id)?.receivedAt ?? null,
+      sysinfoTakenAt: sysinfo.get(installation.id)?.takenAt ?? null,
       metrics: metrics.get(installation.id) ?? null,
     })),
   };

@@ -1,5 +1,6 @@
-import { and, asc, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { Queryable } from './open.ts';
+import type { UploadReading } from '../core/sysinfo-mapping.ts';
 import { installations, uploads, uploadTokens, UPLOAD_KINDS } from './schema.ts';
 
 export type Upload = typeof uploads.$inferSelect;
@@ -144,4 +145,20 @@ export function getUploadToken(db: Queryable, id: number): UploadToken | undefin
 
 export function revokeUploadToken(db: Queryable, id: number, at: Date): void {
   db.update(uploadTokens).set({ revokedAt: at }).where(eq(uploadTokens.id, id)).run();
+}
+
+/** Installations that have a stored sysinfo (`.zip` or `.xml`). */
+export function listInstallationsWithSysinfo(db: Queryable): number[] {
+  return db
+    .selectDistinct({ id: uploads.installationId })
+    .from(uploads)
+    .where(and(isNotNull(uploads.installationId), inArray(uploads.kind, ['zip', 'xml'])))
+    .orderBy(asc(uploads.installationId))
+    .all()
+    .map((row) => row.id!);
+}
+
+/** What reading an upload by the sysinfo mapping gave, and the time inside it. */
+export function saveUploadReading(db: Queryable, uploadId: number, reading: { takenAt: Date | null; reading: UploadReading }): void {
+  db.update(uploads).set(reading).where(eq(uploads.id, uploadId)).run();
 }

@@ -126,6 +126,9 @@ export const en: Catalogue = {
   lastReport: 'Last report',
   ago: (span) => `${span} ago`,
   sysinfo: 'Sysinfo',
+  sysinfoMade: (when) => `made ${when}`,
+  sysinfoLink: (installation, mb, when, link, minutes) =>
+    `sysinfo · ${installation}, received ${when}: ${mb} MB, over Telegram's limit (50 MB). Download (the link works for ${minutes} minutes):\n${link}`,
   sysinfoButton: (installation) => `📎 sysinfo · ${installation}`,
   sysinfoNone: 'No sysinfo files from this installation',
   sysinfoTooLarge: (mb, id) => `The file is ${mb} MB, over Telegram's limit (50 MB); get it with dozor uploads get ${id} --out <file>`,

@@ -143,6 +143,9 @@ export const ru = {
   lastReport: 'Последний отчёт',
   ago: (span: string) => `${span} назад`,
   sysinfo: 'Sysinfo',
+  sysinfoMade: (when: string) => `составлен ${when}`,
+  sysinfoLink: (installation: string, mb: number, when: string, link: string, minutes: number) =>
+    `sysinfo · ${installation}, получен ${when}: ${mb} МБ, больше предела Telegram (50 МБ). Скачать (ссылка действует ${minutes} минут):\n${link}`,
   sysinfoButton: (installation: string) => `📎 sysinfo · ${installation}`,
   sysinfoNone: 'Файлов sysinfo от этой установки нет',
   sysinfoTooLarge: (mb: number, id: number) => `Файл ${mb} МБ больше предела Telegram (50 МБ); возьмите его командой dozor uploads get ${id} --out <файл>`,

@@ -16,6 +16,7 @@ import type { IncidentSettings } from '../incidents/settings.ts';
 import type { FailureLimiter } from './failure-limiter.ts';
 import { ArchiveRefused, checkArchive } from './archive-check.ts';
 import { ingestInTransaction } from './ingest.ts';
+import { readSysinfoFacts, type SysinfoMappingInUse } from './sysinfo-facts.ts';
 import { MAX_METRICS_BYTES, readMetricsFile } from './read-metrics.ts';
 import { discardFile, keepFile, placeFor, receiveFile } from '../db/upload-files.ts';
 
@@ -29,6 +30,8 @@ export interface UploadDeps {
   /** The intake's limit on invalid tokens per address, shared: a bad token here counts there too. */
   failures: FailureLimiter;
   onIncidentChange?: () => void;
+  /** The sysinfo mapping in force; without it (or with an empty one) a sysinfo is kept and counted, not read. */
+  sysinfo?: SysinfoMappingInUse | undefined;
 }
 
 const KINDS: Record<string, UploadKind> = { zip: 'zip', xml: 'xml', status: 'status' };
@@ -96,8 +99,13 @@ export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
         }
       }
       const metrics = named.kind === 'status' ? await readMetricsUpload(join(deps.dataDir, received.temporary), received.size) : null;
-      const receivedAt = clock();
       const owner = uploader.kind === 'agent' ? uploader.installation : (findInstallationByUploadName(db, named.name) ?? null);
+      // Read before it is kept (an unmatched file is read when it is attached, by a reparse).
+      const sysinfo =
+        owner && deps.sysinfo && (named.kind === 'zip' || named.kind === 'xml')
+          ? await readSysinfoFacts(deps.sysinfo, join(deps.dataDir, received.temporary), named.kind, owner.tz)
+          : null;
+      const receivedAt = clock();
       const place = placeFor(owner?.id ?? null, named.kind, receivedAt);
       await keepFile(deps.dataDir, received.temporary, place);
       let outcome;
@@ -114,6 +122,8 @@ export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
             receivedAt,
             dealer: headerText(request.headers.dealer),
             uploadTokenId: uploader.kind === 'fleet' ? uploader.tokenId : null,
+            takenAt: sysinfo?.generatedAt ?? (metrics && 'samples' in metrics ? metrics.takenAt : null),
+            reading: sysinfo?.reading ?? null,
           });
           if (owner === null) {
             if (!unmatchedBefore && uploader.kind === 'fleet') tellAdminsOfUnmatched(named.file, named.name, uploader.label, receivedAt);
@@ -122,9 +132,15 @@ export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
           if (metrics && 'samples' in metrics) {
             saveMetricsSnapshot(db, { installationId: owner.id, takenAt: metrics.takenAt ?? receivedAt, receivedAt, samples: metrics.samples, uploadId: upload.id });
           } else if (metrics) noteUnreadableMetrics(db, owner.id, metrics.error, receivedAt, upload.id);
-          // A file is a sign of life, as a report is (metrics say when the Kodeks server made them, by its clock).
-          const generatedAt = metrics && 'samples' in metrics ? metrics.takenAt : null;
-          return ingestInTransaction(db, deps.settings, owner, { reportId: `upload:${upload.id}`, contentHash: received.sha256.slice(0, 32), formatVersion: 1, generatedAt, facts: {} }, receivedAt);
+          // A file is a sign of life, as a report is, and brings what the mapping reads in a sysinfo
+          // (metrics and a sysinfo say when the Kodeks server made them, by its clock).
+          return ingestInTransaction(
+            db,
+            deps.settings,
+            owner,
+            { reportId: `upload:${upload.id}`, contentHash: received.sha256.slice(0, 32), formatVersion: 1, generatedAt: upload.takenAt, facts: sysinfo?.facts ?? {} },
+            receivedAt,
+          );
         });
       } catch (err) {
         await discardFile(deps.dataDir, place);

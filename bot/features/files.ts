@@ -3,6 +3,7 @@ import { Composer, InputFile } from 'grammy';
 import { getInstallation } from '../../db/installations.ts';
 import { findLatestSysinfo } from '../../db/uploads.ts';
 import { formatDateTime } from '../../i18n/format.ts';
+import { DOWNLOAD_LINK_MS, signDownload } from '../../core/download-link.ts';
 import { clientsVisibleIn, type BotContext } from '../context.ts';
 
 /** Telegram's limit for a document a bot sends. */
@@ -19,7 +20,15 @@ files.callbackQuery(/^si:(\d+)$/, async (ctx) => {
   const upload = settings.dataDir ? findLatestSysinfo(db, installation.id) : undefined;
   if (!upload || !settings.dataDir) return ctx.answerCallbackQuery({ text: ctx.t.sysinfoNone, show_alert: true });
   if (upload.size > MAX_DOCUMENT_BYTES) {
-    return ctx.answerCallbackQuery({ text: ctx.t.sysinfoTooLarge(Math.round(upload.size / 1024 / 1024), upload.id), show_alert: true });
+    const mb = Math.round(upload.size / 1024 / 1024);
+    if (!settings.publicUrl || !settings.downloadKey) return ctx.answerCallbackQuery({ text: ctx.t.sysinfoTooLarge(mb, upload.id), show_alert: true });
+    // Over Telegram's limit: a signed link to this service instead, working for a quarter of an hour.
+    const { expires, sig } = signDownload(settings.downloadKey, upload.id, new Date(ctx.services.clock().getTime() + DOWNLOAD_LINK_MS));
+    const link = `${settings.publicUrl.replace(/\/+$/, '')}/download/${upload.id}?expires=${expires}&sig=${sig}`;
+    await ctx.answerCallbackQuery();
+    return ctx.reply(ctx.t.sysinfoLink(installation.name, mb, formatDateTime(upload.receivedAt, settings.displayTz), link, DOWNLOAD_LINK_MS / 60_000), {
+      link_preview_options: { is_disabled: true },
+    });
   }
   await ctx.answerCallbackQuery();
   await ctx.replyWithDocument(new InputFile(join(settings.dataDir, upload.path), `${upload.name}.${upload.kind}`), {

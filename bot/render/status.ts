@@ -43,7 +43,7 @@ export function renderClientStatus(status: ClientStatus, lang: Lang, tz: string,
   ];
   const shown = status.installations.filter((i) => onlyInstallationId === undefined || i.installation.id === onlyInstallationId);
   if (shown.length === 0) lines.push('', t.noInstallations);
-  for (const { installation, state, incidents, rejection, sysinfoAt, metrics } of shown) {
+  for (const { installation, state, incidents, rejection, sysinfoAt, sysinfoTakenAt, metrics } of shown) {
     const verdict = !installation.monitoringEnabled
       ? t.verdictMonitoringOff
       : incidents.length > 0
@@ -55,7 +55,10 @@ export function renderClientStatus(status: ClientStatus, lang: Lang, tz: string,
     if (state) {
       const ago = formatSpan(lang, now.getTime() - state.lastReceivedAt.getTime());
       lines.push(`${t.lastReport}: ${t.ago(ago)} (${formatDateTime(state.lastReceivedAt, tz)})`);
-      if (sysinfoAt) lines.push(`${t.sysinfo}: ${t.ago(formatSpan(lang, now.getTime() - sysinfoAt.getTime()))} (${formatDateTime(sysinfoAt, tz)})`);
+      if (sysinfoAt) {
+        const made = sysinfoTakenAt ? `, ${t.sysinfoMade(formatDateTime(sysinfoTakenAt, tz))}` : '';
+        lines.push(`${t.sysinfo}: ${t.ago(formatSpan(lang, now.getTime() - sysinfoAt.getTime()))} (${formatDateTime(sysinfoAt, tz)}${made})`);
+      }
       if (metrics?.error) lines.push(`${t.metrics}: ${escapeHtml(t.metricsUnreadable(metrics.error))}`);
       else if (metrics) lines.push(`${t.metrics}: ${t.metricsFigures(metrics.samples.length, formatSpan(lang, now.getTime() - metrics.takenAt.getTime()))}`);
       if (state.operapDate) {

@@ -7,6 +7,7 @@ import { getUpload, listUnmatchedUploadNames, listUploadsOf, listUploadTokens } 
 import { requireInstallation } from '../../registry/installations.ts';
 import { assignUploads, createUploadToken, revokeUploadToken } from '../../registry/uploads.ts';
 import { emit, formatTime, table } from '../output.ts';
+import type { UploadReading } from '../../core/sysinfo-mapping.ts';
 import { run } from '../run.ts';
 
 /** Commands for files uploaded from the field: fleet upload tokens, uploads and the names nobody has. */
@@ -72,8 +73,8 @@ export function registerUploadCommands(program: Command): void {
           rows.length === 0
             ? `No uploads from installation ${installation.id} "${installation.name}".`
             : table(
-                ['ID', 'NAME', 'KIND', 'SIZE', 'RECEIVED', 'DEALER'],
-                rows.map((r) => [r.id, r.name, r.kind, r.size, formatTime(r.receivedAt, config.DISPLAY_TZ), r.dealer]),
+                ['ID', 'NAME', 'KIND', 'SIZE', 'RECEIVED', 'MADE', 'DEALER', 'READ'],
+                rows.map((r) => [r.id, r.name, r.kind, r.size, formatTime(r.receivedAt, config.DISPLAY_TZ), r.takenAt ? formatTime(r.takenAt, config.DISPLAY_TZ) : '', r.dealer, readingText(r.reading)]),
               ),
         );
       }),
@@ -131,4 +132,11 @@ export function registerUploadCommands(program: Command): void {
         );
       }),
     );
+}
+
+/** What the sysinfo mapping read from a file: its fields, or what went wrong. */
+function readingText(reading: UploadReading | null): string {
+  if (!reading) return '';
+  const fields = Object.entries(reading.fields).map(([field, value]) => `${field}=${value}`);
+  return [...fields, ...reading.problems.map((problem) => `problem: ${problem}`)].join('; ') || 'nothing';
 }

@@ -1,0 +1,50 @@
+import type { ReportFacts } from '../core/report.ts';
+import { factsFromSysinfo, isEmptyMapping, MappingMatcher, type SysinfoFacts, type SysinfoMapping, type UploadReading } from '../core/sysinfo-mapping.ts';
+import { readSysinfo, type SysinfoReading } from './sysinfo-reader.ts';
+
+/** The mapping in force, ready to read with: where it came from, and its matcher. */
+export interface SysinfoMappingInUse {
+  path: string;
+  mapping: SysinfoMapping;
+  matcher: MappingMatcher;
+}
+
+export function useSysinfoMapping(loaded: { path: string; mapping: SysinfoMapping }): SysinfoMappingInUse {
+  return { ...loaded, matcher: new MappingMatcher(loaded.mapping) };
+}
+
+export interface SysinfoOutcome {
+  facts: ReportFacts;
+  generatedAt: Date | null;
+  reading: UploadReading;
+  detail: SysinfoFacts;
+  documents: SysinfoReading['documents'];
+}
+
+/**
+ * Read what the mapping names from a stored sysinfo file, as state facts,
+ * with what could not be read said. Null when the mapping names nothing (the
+ * file is not opened then).
+ */
+export async function readSysinfoFacts(inUse: SysinfoMappingInUse, path: string, kind: 'zip' | 'xml', tz: string): Promise<SysinfoOutcome | null> {
+  if (isEmptyMapping(inUse.mapping)) return null;
+  let read: SysinfoReading;
+  try {
+    read = await readSysinfo(path, kind, { matcher: inUse.matcher });
+  } catch (err) {
+    // The archive itself was checked on arrival; a file that still cannot be opened is said, not thrown.
+    return { facts: {}, generatedAt: null, reading: { fields: {}, problems: [`cannot be read: ${(err as Error).message}`] }, detail: emptyDetail(), documents: [] };
+  }
+  const detail = factsFromSysinfo(inUse.mapping, read.found, tz);
+  const problems = [
+    ...read.documents.filter((d) => d.error).map((d) => `${d.name}: ${d.error}`),
+    ...(read.documents.some((d) => d.kind === 'xml') ? [] : ['no XML document in it']),
+    ...detail.unreadable.slice(0, 10).map((u) => `${u.field}: "${u.value.slice(0, 60)}" at ${u.path} is not read as one`),
+  ];
+  const fields = Object.fromEntries(detail.extracted.map((e) => [e.field, e.value]));
+  return { facts: detail.facts, generatedAt: detail.generatedAt, reading: { fields, problems }, detail, documents: read.documents };
+}
+
+function emptyDetail(): SysinfoFacts {
+  return { facts: {}, generatedAt: null, extracted: [], unreadable: [] };
+}

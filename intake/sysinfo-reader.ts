@@ -1,0 +1,214 @@
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { SaxesParser } from 'saxes';
+import yauzl from 'yauzl';
+import type { FoundValue, MappingMatcher, SysinfoField } from '../core/sysinfo-mapping.ts';
+
+/** One document in an uploaded sysinfo: the XML itself, or an entry of its archive. */
+export interface SysinfoDocument {
+  name: string;
+  /** Only XML is read; anything else in an archive is listed. */
+  kind: 'xml' | 'other';
+  /** Unpacked size. */
+  bytes: number;
+  /** Why the document could not be read (nothing of it is used then). */
+  error?: string;
+}
+
+/** A path met in a document: how often, and the first value seen there. */
+export interface OutlineEntry {
+  path: string;
+  count: number;
+  sample: string | null;
+}
+
+export interface SysinfoReading {
+  documents: SysinfoDocument[];
+  /** Values at the mapped paths, in document order. */
+  found: Partial<Record<SysinfoField, FoundValue[]>>;
+  /** Per XML document, when asked for: every element and attribute path. */
+  outlines: Map<string, OutlineEntry[]>;
+}
+
+export interface ReadOptions {
+  matcher?: MappingMatcher | undefined;
+  outline?: boolean;
+}
+
+/** Nesting deeper than this is no sysinfo. */
+const MAX_DEPTH = 256;
+/** Distinct paths in one document; a generated document with unbounded names is refused rather than remembered. */
+const MAX_PATHS = 20_000;
+const MAX_VALUES_PER_FIELD = 10_000;
+const MAX_TEXT = 1_000;
+const SAMPLE_LENGTH = 80;
+
+/** A sample for a terminal: one line, no control characters (a hostile file's escape sequences stay out). */
+const sampleOf = (value: string) => value.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim().slice(0, SAMPLE_LENGTH);
+
+class DocumentRefused extends Error {}
+
+/**
+ * Read a sysinfo as it was uploaded (`.xml`, or a `.zip` whose `.xml` entries
+ * are read in turn), streaming: the XML goes through a strict SAX parser
+ * chunk by chunk, nothing is built in memory, no DOCTYPE (and so no entity)
+ * is accepted, and an archive's entries are read from the archive, never
+ * written out by their names. Only the values at mapped paths are kept, and,
+ * for `dozor sysinfo inspect`, an outline of the paths.
+ */
+export async function readSysinfo(path: string, kind: 'zip' | 'xml', options: ReadOptions): Promise<SysinfoReading> {
+  const reading: SysinfoReading = { documents: [], found: {}, outlines: new Map() };
+  if (kind === 'xml') {
+    await readDocument(reading, path.split(/[\\/]/).at(-1)!, createReadStream(path, { highWaterMark: 256 * 1024 }), options);
+    return reading;
+  }
+  const zip = await yauzl.openPromise(path, { autoClose: false, validateEntrySizes: true });
+  try {
+    for await (const entry of zip.eachEntry()) {
+      if (entry.fileName.endsWith('/')) continue;
+      if (!/\.xml$/i.test(entry.fileName)) {
+        reading.documents.push({ name: entry.fileName, kind: 'other', bytes: entry.uncompressedSize });
+        continue;
+      }
+      await readDocument(reading, entry.fileName, await zip.openReadStreamPromise(entry), options, entry.uncompressedSize);
+    }
+  } finally {
+    zip.close();
+  }
+  return reading;
+}
+
+/**
+ * A path met in a document. Paths form a tree, so an element costs a lookup
+ * in its parent's children (no string is built once a path is known), and
+ * what the mapping wants of a path is worked out once.
+ */
+interface PathNode {
+  path: string;
+  /** Fields the text of this element feeds. */
+  fields: readonly { field: SysinfoField }[];
+  count: number;
+  sample: string | null;
+  children: Map<string, PathNode>;
+  attributes: Map<string, PathNode>;
+}
+
+async function readDocument(reading: SysinfoReading, name: string, stream: Readable, options: ReadOptions, size?: number): Promise<void> {
+  const document: SysinfoDocument = { name, kind: 'xml', bytes: size ?? 0 };
+  reading.documents.push(document);
+  const found: Partial<Record<SysinfoField, FoundValue[]>> = {};
+  const nodes: PathNode[] = [];
+  const nodeOf = (path: string): PathNode => {
+    if (nodes.length >= MAX_PATHS) throw new DocumentRefused(`more than ${MAX_PATHS} distinct element paths`);
+    const node: PathNode = { path, fields: options.matcher?.match(path) ?? [], count: 0, sample: null, children: new Map(), attributes: new Map() };
+    nodes.push(node);
+    return node;
+  };
+  const roots = new Map<string, PathNode>();
+  const parser = new SaxesParser();
+  // The open elements, and the text gathered for each that wants it (null: not wanted).
+  const stack: PathNode[] = [];
+  const texts: (string | null)[] = [];
+  let decoder: InstanceType<typeof TextDecoder> | null = null;
+  let bytes = 0;
+
+  const keep = (field: SysinfoField, path: string, value: string) => {
+    const values = (found[field] ??= []);
+    if (values.length < MAX_VALUES_PER_FIELD) values.push({ path, value });
+  };
+  const gather = (text: string) => {
+    const last = texts.length - 1;
+    const gathered = texts[last];
+    if (gathered != null && gathered.length < MAX_TEXT) texts[last] = gathered + text.slice(0, MAX_TEXT - gathered.length);
+  };
+
+  parser.on('doctype', () => {
+    throw new DocumentRefused('a DOCTYPE (entity declarations) is not read');
+  });
+  parser.on('error', (err) => {
+    throw new DocumentRefused(`malformed XML at line ${parser.line}, column ${parser.column + 1}: ${err.message.replace(/^\d+:\d+: /, '')}`);
+  });
+  parser.on('opentag', (tag) => {
+    if (stack.length >= MAX_DEPTH) throw new DocumentRefused(`elements nested more than ${MAX_DEPTH} deep`);
+    const parent = stack.at(-1);
+    const siblings = parent ? parent.children : roots;
+    let node = siblings.get(tag.name);
+    if (!node) {
+      node = nodeOf(parent ? `${parent.path}/${tag.name}` : tag.name);
+      siblings.set(tag.name, node);
+    }
+    node.count++;
+    stack.push(node);
+    texts.push(node.fields.length > 0 || (options.outline && node.sample === null) ? '' : null);
+    const attributes = tag.attributes as Record<string, string>;
+    for (const attribute in attributes) {
+      let attributeNode = node.attributes.get(attribute);
+      if (!attributeNode) {
+        attributeNode = nodeOf(`${node.path}/@${attribute}`);
+        node.attributes.set(attribute, attributeNode);
+      }
+      const value = attributes[attribute]!;
+      attributeNode.count++;
+      if (attributeNode.sample === null && options.outline && value) attributeNode.sample = sampleOf(value);
+      for (const { field } of attributeNode.fields) keep(field, attributeNode.path, value);
+    }
+  });
+  parser.on('text', gather);
+  parser.on('cdata', gather);
+  parser.on('closetag', () => {
+    const node = stack.pop()!;
+    const text = texts.pop()?.trim();
+    if (!text) return;
+    if (options.outline && node.sample === null) node.sample = sampleOf(text);
+    for (const { field } of node.fields) keep(field, node.path, text);
+  });
+
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      bytes += chunk.length;
+      decoder ??= new TextDecoder(encodingOf(chunk), { fatal: true });
+      parser.write(decoder.decode(chunk, { stream: true }));
+    }
+    if (decoder) parser.write(decoder.decode());
+    parser.close();
+  } catch (err) {
+    stream.destroy();
+    if (err instanceof DocumentRefused) document.error = err.message;
+    else if (err instanceof TypeError && /decode|encoded/i.test(err.message)) document.error = `not valid ${decoder?.encoding ?? 'UTF-8'} text`;
+    else if (err instanceof RangeError) document.error = err.message;
+    else throw err;
+  }
+  document.bytes = bytes;
+  if (document.error) return;
+  for (const [field, values] of Object.entries(found) as [SysinfoField, FoundValue[]][]) {
+    const all = (reading.found[field] ??= []);
+    for (const value of values) if (all.length < MAX_VALUES_PER_FIELD) all.push(value);
+  }
+  if (options.outline) reading.outlines.set(name, outlineOf(roots));
+}
+
+/** The paths of a document in the order met, each element followed by its attributes and then its children. */
+function outlineOf(roots: Map<string, PathNode>): OutlineEntry[] {
+  const entries: OutlineEntry[] = [];
+  const visit = (node: PathNode) => {
+    entries.push({ path: node.path, count: node.count, sample: node.sample });
+    for (const attribute of node.attributes.values()) entries.push({ path: attribute.path, count: attribute.count, sample: attribute.sample });
+    for (const child of node.children.values()) visit(child);
+  };
+  for (const root of roots.values()) visit(root);
+  return entries;
+}
+
+/** The encoding a document declares (or its byte order mark says); UTF-8 when it says nothing. */
+function encodingOf(head: Buffer): string {
+  if (head[0] === 0xff && head[1] === 0xfe) return 'utf-16le';
+  if (head[0] === 0xfe && head[1] === 0xff) return 'utf-16be';
+  const declared = /^(?:\xEF\xBB\xBF)?<\?xml[^>]*\bencoding\s*=\s*["']([A-Za-z0-9._-]+)["']/.exec(head.subarray(0, 200).toString('latin1'))?.[1];
+  if (!declared) return 'utf-8';
+  try {
+    // TextDecoder knows the labels (windows-1251, cp1251, koi8-r…); an unknown one is said, not guessed.
+    return new TextDecoder(declared).encoding;
+  } catch {
+    throw new RangeError(`the document declares an encoding dozor does not know: ${declared}`);
+  }
+}

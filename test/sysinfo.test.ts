@@ -1,0 +1,287 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import yazl from 'yazl';
+import { buildHttpServer } from '../app/http.ts';
+import { factsFromSysinfo, MappingMatcher, sysinfoMappingSchema, type SysinfoMapping } from '../core/sysinfo-mapping.ts';
+import { eq } from 'drizzle-orm';
+import { auditLog } from '../db/schema.ts';
+import { getState } from '../db/state.ts';
+import { getClientStatus } from '../db/status.ts';
+import { findLatestSysinfo } from '../db/uploads.ts';
+import { renderClientStatus } from '../bot/render/status.ts';
+import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
+import { useSysinfoMapping } from '../intake/sysinfo-facts.ts';
+import { DEFAULT_SYSINFO_MAPPING, loadSysinfoMapping } from '../intake/sysinfo-mapping-file.ts';
+import { readSysinfo } from '../intake/sysinfo-reader.ts';
+import { reparseSysinfo } from '../intake/sysinfo-reparse.ts';
+import { dozorWithEnv } from './cli-helpers.ts';
+import { seedFleet, silentLogger, tempDir, testClock, testDb, type TestDb } from './helpers.ts';
+
+/**
+ * The real sysinfo schema is not published, so these tests bring a synthetic
+ * document and a mapping of their own for it: they check the machinery (paths,
+ * reading, encodings, limits), not any claim about Kodeks' element names.
+ */
+const SYNTHETIC = `<?xml version="1.0" encoding="windows-1251"?>
+<sysinfo made="30.11.2026 06:55:00">
+  <product name="Техэксперт" version="6.4.5.127 (x64)"/>
+  <update>2251</update>
+  <operups>
+    <file name="2330nvd.ud6" date="2026-11-26T03:00:00"/>
+    <file name="2330thes.udt" date="27.11.2026 04:10"/>
+    <file name="broken.ud6" date="вчера"/>
+  </operups>
+  <key>Работает</key>
+  <users limit="10" peak="7"/>
+</sysinfo>
+`;
+
+const MAPPING: SysinfoMapping = sysinfoMappingSchema.parse({
+  fields: {
+    generatedAt: ['sysinfo/@made'],
+    shellVersion: ['sysinfo/product/@version'],
+    updateNumber: ['sysinfo/update'],
+    operapDate: ['sysinfo/operups/*/@date'],
+    senselockState: ['sysinfo/key'],
+    licenseLimit: ['sysinfo/users/@limit'],
+    licensePeak: ['sysinfo/users/@peak'],
+  },
+  senselockStates: { ok: ['работает'], lost: ['Потерян'], absent: ['нет ключа'] },
+});
+
+function zipOf(entries: Record<string, Buffer | string>): Promise<Buffer> {
+  const zip = new yazl.ZipFile();
+  for (const [name, content] of Object.entries(entries)) zip.addBuffer(Buffer.from(content), name);
+  zip.end();
+  const chunks: Buffer[] = [];
+  return new Promise((resolve, reject) => {
+    zip.outputStream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    zip.outputStream.on('end', () => resolve(Buffer.concat(chunks)));
+    zip.outputStream.on('error', reject);
+  });
+}
+
+const cp1251 = (text: string) => Buffer.from(iconv1251(text));
+
+/** windows-1251 by hand (Node decodes it but has no encoder): Latin as is, Cyrillic by table. */
+function iconv1251(text: string): Uint8Array {
+  return Uint8Array.from([...text].map((c) => {
+    const code = c.codePointAt(0)!;
+    if (code < 0x80) return code;
+    if (code >= 0x410 && code <= 0x44f) return code - 0x410 + 0xc0;
+    if (code === 0x401) return 0xa8;
+    if (code === 0x451) return 0xb8;
+    throw new Error(`no windows-1251 byte for ${c}`);
+  }));
+}
+
+describe('the sysinfo mapping', () => {
+  it('ships with no path at all: nothing about the unpublished schema is presented as fact', () => {
+    const { mapping } = loadSysinfoMapping(DEFAULT_SYSINFO_MAPPING);
+    expect(Object.values(mapping.fields).flat()).toEqual([]);
+    expect(Object.values(mapping.senselockStates).flat()).toEqual([]);
+  });
+
+  it('refuses a mapping file that cannot be used, naming every problem', () => {
+    const dir = tempDir();
+    try {
+      const file = join(dir.path, 'mapping.json');
+      writeFileSync(file, JSON.stringify({ fields: { shellVersion: ['sysinfo//version'], seats: ['a/b'], updateNumber: ['a/@'] } }));
+      expect(() => loadSysinfoMapping(file)).toThrow(
+        `the sysinfo mapping ${file} is not usable: fields.shellVersion.0: "sysinfo//version" "" is not an element name (or *); fields.updateNumber.0: "a/@" "@" is not an attribute name; fields: Unrecognized key: "seats"`,
+      );
+      writeFileSync(file, '{ not json');
+      expect(() => loadSysinfoMapping(file)).toThrow(/is not JSON/);
+      expect(() => loadSysinfoMapping(join(dir.path, 'missing.json'))).toThrow(/cannot read the sysinfo mapping .*missing\.json: ENOENT/);
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it('reads each field its own way: a version out of text, whole numbers, the latest operap date, SenseLock by its table, dates in the installation\'s zone', () => {
+    const found = {
+      generatedAt: [{ path: 'x/@made', value: '30.11.2026 06:55:00' }],
+      shellVersion: [{ path: 'x/a', value: 'нет' }, { path: 'x/b', value: '6.4.5.127 (x64) [patch]' }],
+      updateNumber: [{ path: 'x/u', value: ' 2251 ' }],
+      operapDate: [
+        { path: 'x/f/@date', value: '2026-11-26T03:00:00' },
+        { path: 'x/f/@date', value: '27.11.2026 04:10' },
+        { path: 'x/f/@date', value: 'вчера' },
+      ],
+      senselockState: [{ path: 'x/k', value: ' ПОТЕРЯН ' }],
+    };
+    const read = factsFromSysinfo(MAPPING, found, 'Asia/Yekaterinburg');
+    expect(read.facts).toEqual({ shellVersion: '6.4.5.127', updateNumber: 2251, operapDate: '2026-11-27', senselockState: 'lost' });
+    expect(read.generatedAt).toEqual(new Date('2026-11-30T01:55:00Z'));
+    expect(read.unreadable).toEqual([
+      { field: 'shellVersion', value: 'нет', path: 'x/a' },
+      { field: 'operapDate', value: 'вчера', path: 'x/f/@date' },
+    ]);
+  });
+
+  it('matches * to any one element and nothing else', () => {
+    const matcher = new MappingMatcher(MAPPING);
+    expect(matcher.match('sysinfo/operups/file/@date')).toEqual([{ field: 'operapDate', path: 'sysinfo/operups/*/@date' }]);
+    expect(matcher.match('sysinfo/operups/a/b/@date')).toEqual([]);
+    expect(matcher.match('sysinfo/operups/file')).toEqual([]);
+  });
+});
+
+describe('reading a sysinfo file', () => {
+  const dir = tempDir();
+  afterAll(() => dir.cleanup());
+
+  it('reads the XML entries of an archive in their declared encoding, lists the rest, and outlines every path', async () => {
+    const file = join(dir.path, 'report.zip');
+    writeFileSync(file, await zipOf({ 'report/sysinfo.xml': cp1251(SYNTHETIC), 'report/users.sqlite': 'SQLite format 3\u0000' }));
+    const read = await readSysinfo(file, 'zip', { matcher: new MappingMatcher(MAPPING), outline: true });
+    expect(read.documents).toEqual([
+      { name: 'report/sysinfo.xml', kind: 'xml', bytes: cp1251(SYNTHETIC).length },
+      { name: 'report/users.sqlite', kind: 'other', bytes: 16 },
+    ]);
+    expect(read.found.shellVersion).toEqual([{ path: 'sysinfo/product/@version', value: '6.4.5.127 (x64)' }]);
+    expect(read.found.senselockState).toEqual([{ path: 'sysinfo/key', value: 'Работает' }]);
+    expect(read.outlines.get('report/sysinfo.xml')).toContainEqual({ path: 'sysinfo/operups/file/@name', count: 3, sample: '2330nvd.ud6' });
+  });
+
+  it('refuses a DOCTYPE (no entity is ever expanded), malformed XML and a wrong encoding, per document, without throwing', async () => {
+    const laughs = `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]><sysinfo><update>&lol2;</update></sysinfo>`;
+    const file = join(dir.path, 'bad.zip');
+    writeFileSync(
+      file,
+      await zipOf({
+        'a.xml': laughs,
+        'b.xml': '<sysinfo><update>1</sysinfo>',
+        'c.xml': Buffer.from([0x3c, 0x61, 0x3e, 0xff, 0xfe, 0x3c, 0x2f, 0x61, 0x3e]),
+        'd.xml': '<?xml version="1.0" encoding="x-klingon"?><a/>',
+      }),
+    );
+    const read = await readSysinfo(file, 'zip', { matcher: new MappingMatcher(MAPPING) });
+    expect(read.documents.map((d) => d.error)).toEqual([
+      'a DOCTYPE (entity declarations) is not read',
+      expect.stringMatching(/^malformed XML at line 1, column \d+: /),
+      'not valid utf-8 text',
+      'the document declares an encoding dozor does not know: x-klingon',
+    ]);
+    expect(read.found).toEqual({});
+  });
+
+  it('reads a large document in a stream: 200,000 elements, the values at the mapped paths only', async () => {
+    const file = join(dir.path, 'large.xml');
+    const rows = Array.from({ length: 200_000 }, (_, i) => `<file name="f${i}" date="2026-11-${String((i % 28) + 1).padStart(2, '0')}"/>`).join('');
+    writeFileSync(file, `<sysinfo><operups>${rows}</operups></sysinfo>`);
+    const read = await readSysinfo(file, 'xml', { matcher: new MappingMatcher(MAPPING) });
+    expect(read.found.operapDate).toHaveLength(10_000);
+    expect(factsFromSysinfo(MAPPING, read.found, 'Europe/Moscow').facts.operapDate).toBe('2026-11-28');
+  });
+});
+
+/** curl as SMART's scripts run it. */
+function curl(...args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    execFile('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', ...args], (err, stdout) => (err && !stdout ? reject(err) : resolve(Number(stdout))));
+  });
+}
+
+describe('a sysinfo upload, read by the mapping', () => {
+  const clock = testClock('2026-11-30T04:00:00Z');
+  let t: TestDb;
+  let app: FastifyInstance | undefined;
+  let dataDir = '';
+  let token = '';
+  let installationId = 0;
+  const ctx = () => ({ db: t.db, clock, actor: 'test' });
+
+  async function serve(mapping: SysinfoMapping): Promise<string> {
+    app = buildHttpServer({
+      db: t.db,
+      clock,
+      logger: silentLogger(),
+      settings: DEFAULT_INCIDENT_SETTINGS,
+      uploads: { dataDir, maxBytes: 1024 * 1024, sysinfo: useSysinfoMapping({ path: 'test', mapping }) },
+    });
+    return app.listen({ host: '127.0.0.1', port: 0 });
+  }
+
+  async function upload(url: string): Promise<void> {
+    const file = join(t.dir, 'out', 'ROMASHKA.zip');
+    mkdirSync(join(t.dir, 'out'), { recursive: true });
+    writeFileSync(file, await zipOf({ 'sysinfo.xml': cp1251(SYNTHETIC) }));
+    expect(await curl('-F', `file=@${file}`, `${url}/upload?token=${token}`)).toBe(200);
+  }
+
+  beforeEach(() => {
+    clock.set('2026-11-30T04:00:00Z');
+    t = testDb();
+    dataDir = join(t.dir, 'data');
+    const fleet = seedFleet(ctx());
+    token = fleet.token;
+    installationId = fleet.installation.id;
+  });
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+    t.close();
+  });
+
+  it('puts what the mapping reads into the state, and the card says when the sysinfo was made', async () => {
+    await upload(await serve(MAPPING));
+    expect(getState(t.db, installationId)).toMatchObject({
+      shellVersion: '6.4.5.127',
+      updateNumber: 2251,
+      operapDate: '2026-11-27',
+      senselockState: 'ok',
+      licenseLimit: 10,
+      licensePeak: 7,
+      lastReceivedAt: clock(),
+      lastGeneratedAt: new Date('2026-11-30T03:55:00Z'),
+    });
+    const stored = findLatestSysinfo(t.db, installationId)!;
+    expect(stored.takenAt).toEqual(new Date('2026-11-30T03:55:00Z'));
+    expect(stored.reading!.problems).toEqual(['operapDate: "вчера" at sysinfo/operups/file/@date is not read as one']);
+    clock.advance(12 * 60_000);
+    expect(renderClientStatus(getClientStatus(t.db, 1)!, 'ru', 'Europe/Moscow', clock())).toContain('Sysinfo: 12 минут назад (30.11.2026 07:00, составлен 30.11.2026 06:55)');
+  });
+
+  it('with the mapping as it ships, keeps and counts the file without opening it; a reparse with a completed mapping reads it then', async () => {
+    const empty = sysinfoMappingSchema.parse({ fields: {} });
+    await upload(await serve(empty));
+    expect(getState(t.db, installationId)!.shellVersion).toBeUndefined();
+    expect(findLatestSysinfo(t.db, installationId)!.reading).toBeNull();
+
+    clock.advance(60 * 60_000);
+    const done = await reparseSysinfo({ db: t.db, clock, actor: 'test', dataDir, sysinfo: useSysinfoMapping({ path: 'completed.json', mapping: MAPPING }) });
+    expect(done).toEqual([{ installationId, uploadId: 1, reading: { fields: expect.objectContaining({ shellVersion: '6.4.5.127' }), problems: [expect.stringMatching(/^operapDate/)] } }]);
+    const state = getState(t.db, installationId)!;
+    expect(state).toMatchObject({ shellVersion: '6.4.5.127', operapDate: '2026-11-27' });
+    // Read again, not received again.
+    expect(state.lastReceivedAt).toEqual(new Date('2026-11-30T04:00:00Z'));
+    expect(t.db.select().from(auditLog).where(eq(auditLog.action, 'sysinfo.reparse')).get()).toMatchObject({ subjectId: String(installationId), details: { upload: 1, mapping: 'completed.json' } });
+  });
+
+  it('dozor sysinfo inspect prints the outline and what a mapping reads; reparse runs from the command line', async () => {
+    await upload(await serve(sysinfoMappingSchema.parse({ fields: {} })));
+    await app!.close();
+    app = undefined;
+    const file = join(t.dir, 'out', 'ROMASHKA.zip');
+    const mappingFile = join(t.dir, 'mapping.json');
+    writeFileSync(mappingFile, JSON.stringify(MAPPING));
+    const env = { DATA_DIR: dataDir };
+
+    const inspected = dozorWithEnv(env, t.path, 'sysinfo', 'inspect', file, '--mapping', mappingFile);
+    expect(inspected.status).toBe(0);
+    expect(inspected.stdout).toMatch(/^sysinfo\/product\/@version +1 +6\.4\.5\.127 \(x64\)$/m);
+    expect(inspected.stdout).toMatch(/^shellVersion +6\.4\.5\.127 +sysinfo\/product\/@version /m);
+    expect(inspected.stdout).toMatch(/^licensePeak +7 +sysinfo\/users\/@peak /m);
+    const plain = dozorWithEnv(env, t.path, 'sysinfo', 'inspect', file);
+    expect(plain.stdout).toMatch(/^shellVersion +\(no path in the mapping\)/m);
+
+    const reparsed = dozorWithEnv({ ...env, SYSINFO_MAPPING: mappingFile }, t.path, 'sysinfo', 'reparse', '--installation', String(installationId), '--json');
+    expect(reparsed.stderr).toBe('');
+    expect(JSON.parse(reparsed.stdout)).toMatchObject({ mapping: mappingFile, installations: [{ installationId, reading: { fields: { updateNumber: '2251' } } }] });
+    expect(getState(t.db, installationId)!.updateNumber).toBe(2251);
+  });
+});
