@@ -7,6 +7,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import yazl from 'yazl';
 import type { InputFile } from 'grammy';
 import { buildHttpServer } from '../app/http.ts';
+import { createLogger } from '../app/logger.ts';
+import { downloadKeyOf } from '../core/download-link.ts';
 import { listIncidentsWithNames } from '../db/incidents.ts';
 import { outbox, uploads } from '../db/schema.ts';
 import { getState } from '../db/state.ts';
@@ -151,6 +153,51 @@ describe('uploads from the field', () => {
     expect((await curl('-F', `file=@${file('ROMASHKA.status', 'date: nonsense\n{{{ not metrics')}`, `${url}/upload?token=${agentToken}`)).status).toBe(200);
     expect(getMetricsSnapshot(t.db, installationId)!.samples).toHaveLength(3);
     expect(renderClientStatus(getClientStatus(t.db, 1)!, 'ru', 'Europe/Moscow', clock())).toMatch(/Метрики: последний файл не читается: /);
+  });
+
+  it('offers a sysinfo over Telegram\'s 50 MB as a link of its own that works for 15 minutes, kept out of the log', async () => {
+    const key = downloadKeyOf('k'.repeat(40));
+    const logged: string[] = [];
+    const served = buildHttpServer({
+      db: t.db,
+      clock,
+      logger: createLogger('info', { write: (line: string) => void logged.push(line) }),
+      settings: DEFAULT_INCIDENT_SETTINGS,
+      uploads: { dataDir, maxBytes: 64 * 1024, downloadKey: key },
+    });
+    const base = await served.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      expect((await curl('-F', `file=@${file('ROMASHKA.xml', '<sysinfo/>')}`, `${base}/upload?token=${agentToken}`)).status).toBe(200);
+      // The size recorded is what the bot goes by; a file that large on disk would only slow the test.
+      t.db.update(uploads).set({ size: 60 * 1024 * 1024 }).run();
+      const h = botHarness(t.db, clock, { dataDir, publicUrl: `${base}/`, downloadKey: key });
+      await h.press({ id: 1001, first_name: 'Ксения' }, `si:${installationId}`, { chatId: 1001, messageId: 1000 });
+      expect(h.sent('sendDocument')).toEqual([]);
+      const text = h.lastSent('sendMessage')!.payload.text as string;
+      expect(text).toMatch(/^sysinfo · Сервер офиса, получен 20\.11\.2026 09:00: 60 МБ, больше предела Telegram \(50 МБ\)\. Скачать \(ссылка действует 15 минут\):\n/);
+      const link = /\n(\S+)$/.exec(text)![1]!;
+      expect(link).toMatch(new RegExp(`^${base}/download/1\\?expires=\\d+&sig=[A-Za-z0-9_-]{43}$`));
+
+      const got = await fetch(link);
+      expect(got.status).toBe(200);
+      expect(got.headers.get('content-disposition')).toBe(`attachment; filename="ROMASHKA.xml"; filename*=UTF-8''ROMASHKA.xml`);
+      expect(await got.text()).toBe('<sysinfo/>');
+      // Only this file, only with its signature, only for the quarter of an hour.
+      expect((await fetch(link.replace('/download/1?', '/download/2?'))).status).toBe(403);
+      expect((await fetch(link.replace(/sig=./, 'sig=A'))).status).toBe(403);
+      expect((await fetch(`${base}/download/1`)).status).toBe(403);
+      clock.advance(16 * 60_000);
+      expect((await fetch(link)).status).toBe(410);
+      const sig = new URL(link).searchParams.get('sig')!;
+      expect(logged.join('\n')).not.toContain(sig);
+      // Wherever a link is logged (a failed request, say), its signature is not.
+      served.log.warn({ url: link }, 'a link in a log line');
+      expect(logged.at(-1)).toContain('/download/1?expires=');
+      expect(logged.at(-1)).toContain('sig=[redacted]');
+      expect(logged.join('\n')).not.toContain(sig);
+    } finally {
+      await served.close();
+    }
   });
 
   it('files an upload under a fleet token by its name, whatever its case; a name nobody has is kept, told once, and attached later', async () => {
