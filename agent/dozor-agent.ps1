@@ -84,22 +84,30 @@ if ($MainPage -eq '000') {
 # --- what the machine itself can tell ----------------------------------------
 $Report = @('<?xml version="1.0" encoding="UTF-8"?>')
 $Report += '<report version="1" id="agent-{0}-{1}" generated-at="{2}">' -f $Name, $Stamp, (Get-Date -Format 'yyyy-MM-ddTHH:mm:sszzz')
-if ($OperapDir -and (Test-Path $OperapDir)) {
-  $Newest = Get-ChildItem -Path $OperapDir -Recurse -File -ErrorAction SilentlyContinue | Sort-Object LastWriteTime | Select-Object -Last 1
-  if ($Newest) { $Report += '  <update operap-date="{0}"/>' -f $Newest.LastWriteTime.ToString('yyyy-MM-dd') }
+if ($OperapDir -and (Test-Path -LiteralPath $OperapDir)) {
+  $Newest = Get-ChildItem -LiteralPath $OperapDir -Recurse -File -ErrorAction SilentlyContinue | Sort-Object LastWriteTime | Select-Object -Last 1
+  if ($Newest) { $Report += '  <update operap-date="{0}"/>' -f $Newest.LastWriteTime.ToString('yyyy-MM-dd', [System.Globalization.CultureInfo]::InvariantCulture) }
+} elseif ($OperapDir) {
+  $Problems += 'operap-dir-missing'
 }
+# The service as Windows describes it (Win32_Service: the same State and StartName as sc query / sc qc, in any display language).
+$Svc = $null
 if ($Service) {
-  $Query = (& sc.exe query $Service) -join "`n"
-  $Config = (& sc.exe qc $Service) -join "`n"
-  $State = if ($Query -match 'STATE\s*:\s*4\s+RUNNING' -and $MainPage -ne '000') { 'running' } else { 'stopped' }
-  $Account = if ($Config -match 'SERVICE_START_NAME\s*:\s*(LocalSystem|NT AUTHORITY\\)') { 'system' } else { 'user' }
+  $Wql = $Service -replace '\\', '\\' -replace "'", "\'"
+  $Svc = Get-CimInstance -ClassName Win32_Service -Filter "Name='$Wql' OR DisplayName='$Wql'" -ErrorAction SilentlyContinue | Select-Object -First 1
+  # A service name that is wrong says nothing about the service: said in the log, not reported as stopped.
+  if (-not $Svc) { $Problems += 'service-not-found' }
+}
+if ($Svc) {
+  $State = if ($Svc.State -eq 'Running' -and $MainPage -ne '000') { 'running' } else { 'stopped' }
+  $Account = if ($Svc.StartName -match '^(LocalSystem|NT AUTHORITY\\)') { 'system' } else { 'user' }
   $Report += '  <service state="{0}" account="{1}"/>' -f $State, $Account
 } elseif ($MainPage -eq '000') {
   # No answer at all from the Kodeks server: for its users it is down.
   $Report += '  <service state="stopped"/>'
 }
 if ($Storage) {
-  $Reachable = if (Test-Path $Storage) { 'true' } else { 'false' }
+  $Reachable = if (Test-Path -LiteralPath $Storage) { 'true' } else { 'false' }
   $Report += '  <storage path="{0}" reachable="{1}"/>' -f (XmlEscape $Storage), $Reachable
 }
 $Report += '</report>'

@@ -79,8 +79,14 @@ fi
   if [ -n "$OPERAP_DIR" ] && [ -d "$OPERAP_DIR" ]; then
     newest="$(find "$OPERAP_DIR" -type f -printf '%T@ %TY-%Tm-%Td\n' 2>/dev/null | sort -n | tail -n 1 | cut -d' ' -f2)"
     [ -n "$newest" ] && printf '  <update operap-date="%s"/>\n' "$newest"
+  elif [ -n "$OPERAP_DIR" ]; then
+    problems="$problems operap-dir-missing"
   fi
-  if [ -n "$SERVICE" ] && command -v systemctl >/dev/null 2>&1; then
+  if [ -n "$SERVICE" ] && command -v systemctl >/dev/null 2>&1 && [ "$(systemctl show -p LoadState --value "$SERVICE" 2>/dev/null)" = "not-found" ]; then
+    # A service name that is wrong says nothing about the service: said in the log, not reported as stopped.
+    problems="$problems service-not-found"
+    [ "$main_page" != "000" ] || printf '  <service state="stopped"/>\n'
+  elif [ -n "$SERVICE" ] && command -v systemctl >/dev/null 2>&1; then
     active="$(systemctl show -p ActiveState --value "$SERVICE" 2>/dev/null)"
     user="$(systemctl show -p User --value "$SERVICE" 2>/dev/null)"
     if [ "$active" = "active" ] && [ "$main_page" != "000" ]; then state=running; else state=stopped; fi

@@ -17,14 +17,11 @@ export const AGENT_OS = ['linux', 'windows'] as const satisfies readonly AgentOs
 /** Where the local Kodeks server answers, when the person does not say. */
 export const DEFAULT_KODEKS_URL = 'http://127.0.0.1:80';
 
-export const metricsUser = scriptSetting(200);
-export const metricsPassword = scriptSetting(200);
-
 const agentOptionsSchema = z
   .object({
     kodeksUrl: webUrl.default(DEFAULT_KODEKS_URL),
-    metricsUser: metricsUser.optional(),
-    metricsPassword: metricsPassword.optional(),
+    metricsUser: scriptSetting(200).optional(),
+    metricsPassword: scriptSetting(200).optional(),
     proxy: hostPort.optional(),
     operapDir: scriptSetting(500).optional(),
     service: scriptSetting(200).optional(),

@@ -118,9 +118,9 @@ describe('the Linux agent, run for real under bash', () => {
   }
 
   /** The service manager as the agent asks it: `systemctl show -p <property> --value kodeks`. */
-  function fakeService(active: string, user: string): void {
+  function fakeService(active: string, user: string, load = 'loaded'): void {
     const systemctl = join(fakeBin, 'systemctl');
-    writeFileSync(systemctl, `#!/usr/bin/env bash\ncase "$3" in ActiveState) echo ${active} ;; User) echo ${user} ;; esac\n`);
+    writeFileSync(systemctl, `#!/usr/bin/env bash\ncase "$3" in ActiveState) echo ${active} ;; User) echo ${user} ;; LoadState) echo ${load} ;; esac\n`);
     chmodSync(systemctl, 0o755);
   }
 
@@ -187,6 +187,18 @@ describe('the Linux agent, run for real under bash', () => {
     expect(state.serviceAccount).toBe('system');
     expect(state.storageReachable).toBe(false);
     expect(open()).toEqual(expect.arrayContaining(['KodeksServiceDown']));
+  });
+
+  it('says so, and reports nothing about them, when the service name or the operap folder given does not exist', async () => {
+    fakeService('inactive', '', 'not-found');
+    const script = writeAgent({ operapDir: join(t.dir, 'no-such-folder') });
+    const run = await runAgent(script);
+    expect(run.code).not.toBe(0);
+    expect(run.stdout).toMatch(/sent 2, waiting 0; problems: operap-dir-missing service-not-found\n$/);
+    const state = getState(t.db, installationId)!;
+    expect(state.serviceState).toBeUndefined();
+    expect(state.operapDate).toBeUndefined();
+    expect(open()).not.toContain('KodeksServiceDown');
   });
 
   it('keeps its files while dozor is away and sends them, oldest first, when it is back', async () => {
@@ -284,8 +296,7 @@ describe('agent scripts as written', () => {
     expect(script).toContain(`(CurlOption 'user' "\${MetricsUser}:\${MetricsPassword}") | & curl.exe -K - -s --max-time 60 -D $Headers -o $Metrics -w '%{http_code}' "$KodeksUrl/sysmon/metrics"`);
     expect(script).toContain(`'-F', "file=@$($File.FullName);filename=$SentAs", "$DozorUrl/upload")`);
     expect(script).toContain(`'--data-binary', "@$($File.FullName)", "$DozorUrl/api/v1/reports")`);
-    expect(script).toContain(`& sc.exe query $Service`);
-    expect(script).toContain(`& sc.exe qc $Service`);
+    expect(script).toContain(`Get-CimInstance -ClassName Win32_Service -Filter "Name='$Wql' OR DisplayName='$Wql'"`);
     expect(schedule('C:\\dozor-agent\\')).toBe(
       'schtasks /Create /F /TN "dozor agent 61" /SC HOURLY /ST 00:01 /RU SYSTEM /RL HIGHEST /TR "powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -File \\"C:\\dozor-agent\\dozor-agent.ps1\\""',
     );

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, truncateSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { count, eq } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
@@ -244,6 +244,32 @@ describe('uploads from the field', () => {
     expect(refused[1]!.body).toContain('nothing was kept');
     expect(rows()).toBe(0);
     expect(filesOnDisk()).toEqual([]);
+  });
+
+  it('refuses a 100 MB body at the default limit of 64 MiB, keeping nothing, and goes on taking files', async () => {
+    const big = buildHttpServer({ db: t.db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, uploads: { dataDir, maxBytes: 64 * 1024 * 1024 } });
+    const base = await big.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const path = file('ROMASHKA.zip', '');
+      truncateSync(path, 100 * 1024 * 1024);
+      const refused = await curl('-F', `file=@${path}`, `${base}/upload?token=${agentToken}`);
+      expect(refused.status).toBe(413);
+      expect(rows()).toBe(0);
+      expect(filesOnDisk()).toEqual([]);
+      expect((await curl('-F', `file=@${file('ROMASHKA.xml', '<sysinfo/>')}`, `${base}/upload?token=${agentToken}`)).status).toBe(200);
+    } finally {
+      await big.close();
+    }
+  });
+
+  it('shows an installation only its own files, whatever their names', async () => {
+    const other = addInstallation(ctx(), { client: '1', name: 'Склад', kind: 'network' });
+    expect((await curl('-F', `file=@${file('SKLAD.xml', '<sysinfo/>')}`, `${url}/upload?token=${other.token}`)).status).toBe(200);
+    expect((await curl('-I', `${url}/files/SKLAD.xml?token=${other.token}`)).status).toBe(200);
+    expect((await curl('-I', `${url}/files/SKLAD.xml?token=${agentToken}`)).status).toBe(404);
+    // Sent under this installation's token, a file counts for this installation, whatever it is called.
+    expect((await curl('-F', `file=@${file('SKLAD.xml', '<sysinfo/>')}`, `${url}/upload?token=${agentToken}`)).status).toBe(200);
+    expect(t.db.select().from(uploads).all().map((u) => u.installationId)).toEqual([other.installation.id, installationId]);
   });
 
   it('refuses hostile archives within a second, keeping nothing: a zip bomb, a zip-slip name, too many entries, no ZIP at all', async () => {
