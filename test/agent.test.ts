@@ -189,6 +189,22 @@ describe('the Linux agent, run for real under bash', () => {
     expect(open()).toEqual(expect.arrayContaining(['KodeksServiceDown']));
   });
 
+  it('catches seed story 3 on its first run: the service under the system account, the NAS out of reach, operaps aging', async () => {
+    fakeService('active', '');
+    const operap = join(operapDir, '2330nvd.ud6');
+    writeFileSync(operap, 'operap');
+    const fourDaysAgo = new Date(clock().getTime() - 4 * DAY);
+    utimesSync(operap, fourDaysAgo, fourDaysAgo);
+    const run = await runAgent(writeAgent({ storage: join(t.dir, 'nas', 'kodeks') }));
+    expect(run.code).toBe(0);
+    // At once, from the report: the storage, with the account that explains it.
+    const storage = listIncidentsWithNames(t.db, { includeResolved: false }).find((i) => i.ruleId === 'KodeksStorageUnreachable');
+    expect(storage?.details).toMatchObject({ serviceAccount: 'system', storagePath: join(t.dir, 'nas', 'kodeks') });
+    // And at the next sweep, the operaps.
+    runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
+    expect(open()).toEqual(expect.arrayContaining(['KodeksStorageUnreachable', 'KodeksOperapStale']));
+  });
+
   it('says so, and reports nothing about them, when the service name or the operap folder given does not exist', async () => {
     fakeService('inactive', '', 'not-found');
     const script = writeAgent({ operapDir: join(t.dir, 'no-such-folder') });

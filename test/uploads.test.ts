@@ -112,6 +112,14 @@ describe('uploads from the field', () => {
     expect((await curl('-I', `${url}/files/ROMASHKA.xml?token=${agentToken}`)).status).toBe(200);
     expect((await curl('-I', `${url}/files/ROMASHKA.zip?token=${agentToken}`)).status).toBe(404);
     expect((await curl('-I', `${url}/files/ROMASHKA.xml?token=dzr_nope`)).status).toBe(401);
+
+    // Uploads stop: two days later it is missing again.
+    clock.advance(2 * DAY - 60_000);
+    runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
+    expect(listIncidentsWithNames(t.db, { includeResolved: false }).map((i) => i.ruleId)).not.toContain('KodeksXmlMissing');
+    clock.advance(2 * 60_000);
+    runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
+    expect(listIncidentsWithNames(t.db, { includeResolved: false }).map((i) => i.ruleId)).toContain('KodeksXmlMissing');
   });
 
   it('reads the metrics smartstatus sends, and the status card says when the sysinfo and the metrics arrived', async () => {
