@@ -11,6 +11,7 @@ import { commands } from './features/commands.ts';
 import { reports } from './features/reports.ts';
 import { files } from './features/files.ts';
 import { agent } from './features/agent.ts';
+import { silences } from './features/silences.ts';
 import { actorOf, type BotContext, type BotServices } from './context.ts';
 import { recordAudit } from '../db/audit.ts';
 import { langOf } from '../i18n/index.ts';
@@ -97,6 +98,7 @@ export function createBot(token: string, services: BotServices, options: BotOpti
   guarded.use(reports);
   guarded.use(files);
   guarded.use(agent);
+  guarded.use(silences);
   guarded.use(unhandled);
   bot.catch(apologize);
   return bot;

@@ -4,7 +4,8 @@ import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
 import type { QuietWindow } from '../core/quiet-hours.ts';
 import type { DigestSettings } from './digest.ts';
-import { listClientIdsOfChat } from '../db/clients.ts';
+import { getClient, listClientIdsOfChat } from '../db/clients.ts';
+import { getUser } from '../db/users.ts';
 import type { DB } from '../db/open.ts';
 import type { User } from '../db/users.ts';
 import type { Lang } from '../i18n/index.ts';
@@ -54,6 +55,13 @@ export type BotContext = ConversationFlavor<Context & StaffFlavor>;
 
 /** `tg:<id>`: how Telegram users appear in the audit log and incident history. */
 export const actorOf = (telegramId: number) => `tg:${telegramId}`;
+
+/** Who answers for a client: its manager and that manager's team lead (who may act on its incidents). */
+export function responsibleFor(ctx: BotContext, clientId: number): { managerId: number | null; managerLeadId: number | null } {
+  const client = getClient(ctx.services.db, clientId);
+  const manager = client?.managerId == null ? undefined : getUser(ctx.services.db, client.managerId);
+  return { managerId: client?.managerId ?? null, managerLeadId: manager?.leadId ?? null };
+}
 
 /** An active admin in a private chat: the only place the bot hands out secrets (an agent script holds a token). */
 export function isAdminInPrivate(ctx: BotContext): boolean {

@@ -11,7 +11,7 @@ import { langOf, texts, type Lang } from '../i18n/index.ts';
 import type { BotSettings } from './context.ts';
 import { htmlToPlain } from './html.ts';
 import { redrawMessage, runbookLink } from './redraw.ts';
-import { renderAlert, renderAlertGroup, renderFollowUp, type Rendered, type RenderOptions } from './render/alert.ts';
+import { renderRecovery, renderAlert, renderAlertGroup, renderFollowUp, type Rendered, type RenderOptions } from './render/alert.ts';
 
 type ShimSignal = Parameters<Api['sendPhoto']>[3];
 
@@ -67,7 +67,7 @@ export class TelegramDelivery implements Delivery {
         return this.sendAlerts(chatId, incidentIds, signal);
       case 'incident.acknowledged':
       case 'incident.resolved':
-        for (const id of incidentIds) await this.updateAlert(chatId, id, signal);
+        for (const id of incidentIds) await this.updateAlert(chatId, id, kind === 'incident.resolved', signal);
         return;
       case 'incident.reminder':
       case 'incident.escalated':
@@ -112,8 +112,13 @@ export class TelegramDelivery implements Delivery {
     rememberMessage(this.deps.db, { chatId, messageId, kind: 'alert', incidentIds: views.map((v) => v.incident.id) }, this.deps.clock());
   }
 
-  /** Redraw every message in this chat that shows the incident; if there is none, say it in a new message. */
-  private async updateAlert(chatId: number, incidentId: number, signal: ShimSignal): Promise<void> {
+  /**
+   * Redraw every message in this chat that shows the incident; if there is
+   * none, say it in a new message. A critical incident's resolution is also
+   * said as a short reply to its alert: an edit notifies nobody, and the
+   * manager who got the alert at 21:00 must hear that it is over.
+   */
+  private async updateAlert(chatId: number, incidentId: number, resolved: boolean, signal: ShimSignal): Promise<void> {
     const stored = messagesOfIncident(this.deps.db, incidentId, chatId);
     const options = this.options(chatId);
     let edited = 0;
@@ -122,11 +127,17 @@ export class TelegramDelivery implements Delivery {
       if (!rendered) continue;
       if (await this.edit(chatId, message.messageId, rendered, signal)) edited++;
     }
-    if (edited > 0) return;
     const [view] = getIncidentViews(this.deps.db, [incidentId]);
     if (!view) return;
-    const messageId = await this.send(chatId, renderAlert(view, options), signal);
-    rememberMessage(this.deps.db, { chatId, messageId, kind: 'alert', incidentIds: [incidentId] }, this.deps.clock());
+    if (edited === 0) {
+      const messageId = await this.send(chatId, renderAlert(view, options), signal);
+      rememberMessage(this.deps.db, { chatId, messageId, kind: 'alert', incidentIds: [incidentId] }, this.deps.clock());
+      return;
+    }
+    if (resolved && view.incident.severity === 'critical' && view.incident.status === 'resolved') {
+      const alert = stored.find((m) => m.kind === 'alert');
+      await this.send(chatId, renderRecovery(view, options), signal, alert?.messageId);
+    }
   }
 
   private async sendFollowUp(chatId: number, incidentId: number, kind: 'reminder' | 'escalated', signal: ShimSignal): Promise<void> {

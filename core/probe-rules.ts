@@ -30,6 +30,8 @@ export interface ProbeStatus {
   latencyMs: number | null;
   error: string | null;
   detail: Record<string, unknown> | null;
+  /** When the current run of failures began (null while it works). */
+  failingSince?: Date | null;
 }
 
 export type ProbeStatuses = Partial<Record<ProbeKind, ProbeStatus>>;
@@ -42,9 +44,11 @@ export function evaluateProbeRules(statuses: ProbeStatuses, failuresToOpen: numb
     return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? value : null;
   };
 
+  const since = (status: ProbeStatus) => status.failingSince?.toISOString() ?? null;
+
   const icmp = statuses.icmp;
   if (failing(icmp)) {
-    firing.set('KodeksIcmp', { target: detail(icmp, 'target'), error: icmp.error, failures: icmp.consecutiveFailures });
+    firing.set('KodeksIcmp', { target: detail(icmp, 'target'), error: icmp.error, failures: icmp.consecutiveFailures, failingSince: since(icmp) });
   }
   const http = statuses.http;
   if (failing(http)) {
@@ -52,6 +56,7 @@ export function evaluateProbeRules(statuses: ProbeStatuses, failuresToOpen: numb
       url: detail(http, 'url'),
       error: http.error,
       failures: http.consecutiveFailures,
+      failingSince: since(http),
       // The diagnosis: the name fails but the recorded IP answers; users can log in by IP now.
       workingUrl: detail(http, 'workingUrl'),
       ipError: detail(http, 'ipError'),
@@ -65,6 +70,7 @@ export function evaluateProbeRules(statuses: ProbeStatuses, failuresToOpen: numb
       error: dns.error,
       expectedIp: detail(dns, 'expectedIp'),
       resolved: Array.isArray(resolved) ? resolved.map(String) : [],
+      failingSince: since(dns),
     });
   }
   return firing;

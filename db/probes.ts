@@ -12,6 +12,7 @@ export function getProbeStatuses(db: Queryable, installationId: number): ProbeSt
       latencyMs: row.latencyMs,
       error: row.error,
       detail: row.detail,
+      failingSince: row.failingSince,
     };
   }
   return statuses;
@@ -29,8 +30,20 @@ export function recordProbe(
   const status: ProbeStatus = {
     ...outcome,
     consecutiveFailures: outcome.ok ? 0 : (previous?.consecutiveFailures ?? 0) + 1,
+    // A run of failures began at its first failure; it is kept while the failures go on.
+    failingSince: outcome.ok ? null : previous && !previous.ok ? (previous.failingSince ?? at) : at,
   };
-  const row = { installationId, probe, ok: status.ok, consecutiveFailures: status.consecutiveFailures, latencyMs: status.latencyMs, error: status.error, detail: status.detail, checkedAt: at };
+  const row = {
+    installationId,
+    probe,
+    ok: status.ok,
+    consecutiveFailures: status.consecutiveFailures,
+    latencyMs: status.latencyMs,
+    error: status.error,
+    detail: status.detail,
+    failingSince: status.failingSince ?? null,
+    checkedAt: at,
+  };
   db.insert(probeState)
     .values(row)
     .onConflictDoUpdate({ target: [probeState.installationId, probeState.probe], set: row })

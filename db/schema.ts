@@ -405,6 +405,8 @@ export const probeState = sqliteTable(
     latencyMs: integer('latency_ms'),
     error: text('error'),
     detail: text('detail', { mode: 'json' }).$type<Record<string, unknown>>(),
+    /** When the current run of failures began: when the problem started, for the alert. */
+    failingSince: timestamp('failing_since'),
     checkedAt: timestamp('checked_at').notNull(),
   },
   (t) => [primaryKey({ columns: [t.installationId, t.probe] })],

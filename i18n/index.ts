@@ -24,6 +24,12 @@ export function ruleTitle(lang: Lang, ruleId: string): string {
   return titles[ruleId] ?? externalAlertName(ruleId) ?? ruleId;
 }
 
+/** What a rule means for the client and what to do (null for alerts from outside, which bring their own words). */
+export function ruleGuide(lang: Lang, ruleId: string): { impact: string; steps: readonly string[] } | null {
+  const guides: Record<string, { impact: string; steps: readonly string[] }> = texts(lang).guides;
+  return guides[ruleId] ?? null;
+}
+
 /** What went wrong, said in the person's language. */
 export function describeError(error: InputError, lang: Lang): string {
   return say(lang, error.code, error.params);

@@ -16,8 +16,10 @@ export interface NewSilenceInput {
   rule?: string;
   /** A duration such as 2h, or… */
   for?: string;
-  /** …an end time (ISO 8601; without an offset read in `tz`). */
+  /** …an end time (ISO 8601; without an offset read in `tz`), or… */
   until?: string;
+  /** …the end as read from a chat phrase («до утра»). */
+  endsAt?: Date;
   reason: string;
   tz: string;
 }
@@ -35,7 +37,7 @@ export function addSilence(ctx: RegistryContext, input: NewSilenceInput): Silenc
   if (input.installation === undefined && input.client === undefined && input.rule === undefined) {
     throw inputError('silenceNoScope', {});
   }
-  if ((input.for === undefined) === (input.until === undefined)) {
+  if ([input.for, input.until, input.endsAt].filter((end) => end !== undefined).length !== 1) {
     throw inputError('silenceNeedsEnd', {});
   }
   if (input.rule !== undefined && !isRuleId(input.rule) && !/^[A-Za-z][A-Za-z0-9_]*$/.test(input.rule)) {
@@ -43,7 +45,7 @@ export function addSilence(ctx: RegistryContext, input: NewSilenceInput): Silenc
   }
   const reason = validate(displayName(500), input.reason, 'reason');
   const now = ctx.clock();
-  const endsAt = input.for !== undefined ? new Date(now.getTime() + parseDuration(input.for)) : parseEnd(input.until!, input.tz);
+  const endsAt = input.endsAt ?? (input.for !== undefined ? new Date(now.getTime() + parseDuration(input.for)) : parseEnd(input.until!, input.tz));
   if (endsAt.getTime() <= now.getTime()) throw inputError('silenceEndsBeforeStart', {});
   if (endsAt.getTime() - now.getTime() > MAX_SILENCE_MS) throw inputError('silenceTooLong', { days: MAX_SILENCE_MS / 86_400_000 });
 

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { getAccessRequest } from '../db/access-requests.ts';
 import { getIncident, listIncidentsWithNames } from '../db/incidents.ts';
-import { auditLog, clients, outbox } from '../db/schema.ts';
+import { auditLog, clients, outbox, silences } from '../db/schema.ts';
 import { getUser } from '../db/users.ts';
 import { listClients } from '../db/clients.ts';
 import { addClient } from '../registry/clients.ts';
@@ -139,8 +139,8 @@ describe('the Telegram bot', () => {
       clock.advance(2 * 3600_000);
       await h.say(manager, '/status Ромашка');
       const card = texts()[0]!;
-      expect(card).toContain('❌ Проблемы: Ключ SenseLock потерян');
-      expect(card).toContain('🔴 Ключ SenseLock потерян — 2 часа, не принят');
+      expect(card).toContain('❌ Проблемы: Ключ SenseLock не виден');
+      expect(card).toContain('🔴 Ключ SenseLock не виден — 2 часа, никто не взял в работу');
     });
 
     it('alone lists the caller\'s clients with problems', async () => {
@@ -168,25 +168,28 @@ describe('the Telegram bot', () => {
   });
 
   describe('alerts', () => {
-    it('sends an alert with severity, title and id, client, installation, since when, facts, runbook and buttons', async () => {
+    it('sends an alert: what and where, how bad, since when, the facts, what to do, the runbook, the rule id last, and buttons', async () => {
       await report('<senselock state="lost"/>');
       await h.dispatcher().runOnce();
       const alert = h.lastSent()!;
       expect(alert.payload.chat_id).toBe(1001);
       expect(alert.payload.parse_mode).toBe('HTML');
       const text = String(alert.payload.text);
-      expect(text).toContain('<b>🔴 КРИТИЧНО · Ключ SenseLock потерян</b>');
-      expect(text).toContain('<code>KodeksXmlSensLockStatus</code>');
-      expect(text).toContain('Клиент: <b>ООО «Ромашка»</b>');
-      expect(text).toContain('Установка: Сервер офиса');
-      expect(text).toContain('С: 15.02.2023 21:00 МСК');
-      expect(text).toContain('Ключ SenseLock: потерян');
-      expect(text).toContain('<a href="https://dozor.example.ru/runbooks/KodeksXmlSensLockStatus.md">Что делать</a>');
+      expect(text.split('\n').slice(0, 5)).toEqual([
+        '🔴 <b>Ключ SenseLock не виден</b>',
+        '🏢 <b>ООО «Ромашка»</b> · Сервер офиса',
+        '<b>Критично.</b> Без ключа ПК перестаёт открывать базы: пользователи не смогут работать.',
+        '⏱ Началось сегодня в 21:00, длится меньше минуты',
+        'Ключ SenseLock: потерян',
+      ]);
+      expect(text).toContain('<b>Что делать:</b>\n1. Связаться с сисадмином клиента и попросить удалённый доступ.');
+      expect(text).toContain('<a href="https://dozor.example.ru/runbooks/KodeksXmlSensLockStatus.md">Подробнее</a>');
+      expect(text.endsWith('\n\n<code>KodeksXmlSensLockStatus</code>')).toBe(true);
       const incident = listIncidentsWithNames(t.db, { includeResolved: false })[0]!;
       expect(buttonsOf(alert)).toEqual([
-        { text: '✅ Принять', data: `ack:${incident.id}` },
-        { text: '💤 1 ч', data: `snz:h:${incident.id}` },
-        { text: '💤 до утра', data: `snz:m:${incident.id}` },
+        { text: '🙋 Беру', data: `ack:${incident.id}` },
+        { text: '⏰ Напомнить через час', data: `snz:h:${incident.id}` },
+        { text: '💤 До утра', data: `snz:m:${incident.id}` },
         { text: 'ℹ️ Статус', data: `st:${fleet.installation.id}` },
       ]);
     });
@@ -203,15 +206,15 @@ describe('the Telegram bot', () => {
       return { incident, chatId: alert.payload.chat_id as number, messageId: 1000 };
     };
 
-    it('acknowledges on «Принять»: records who, answers, edits the message for everyone', async () => {
+    it('takes it in hand on «Беру»: records who, answers, edits the message for everyone', async () => {
       const { incident, chatId, messageId } = await sendAlert();
       clock.advance(5 * 60_000);
       await h.press(manager, `ack:${incident.id}`, { chatId, messageId });
       expect(getIncident(t.db, incident.id)).toMatchObject({ status: 'acknowledged', acknowledgedBy: 'tg:1001' });
-      expect(h.lastSent('answerCallbackQuery')!.payload.text).toBe('Принято ✅');
+      expect(h.lastSent('answerCallbackQuery')!.payload.text).toBe('В работе 🛠');
       const edit = h.lastSent('editMessageText')!;
       expect(edit.payload).toMatchObject({ chat_id: chatId, message_id: messageId });
-      expect(String(edit.payload.text)).toContain('✅ Принял(а): Ксения Шабанова, 21:05');
+      expect(String(edit.payload.text)).toContain('🛠 В работе: Ксения Шабанова, с 21:05');
       expect(buttonsOf(edit).map((b) => b.text)).toEqual(['ℹ️ Статус']);
       expect(h.incidentChanges).toBe(1);
     });
@@ -220,7 +223,7 @@ describe('the Telegram bot', () => {
       const { incident, chatId, messageId } = await sendAlert();
       await h.press(manager, `ack:${incident.id}`, { chatId, messageId });
       await h.press(lead, `ack:${incident.id}`, { chatId, messageId });
-      expect(h.lastSent('answerCallbackQuery')!.payload).toMatchObject({ text: 'Уже принял(а): Ксения Шабанова, 21:00', show_alert: true });
+      expect(h.lastSent('answerCallbackQuery')!.payload).toMatchObject({ text: 'Уже в работе: Ксения Шабанова, с 21:00', show_alert: true });
       expect(getIncident(t.db, incident.id)!.acknowledgedBy).toBe('tg:1001');
     });
 
@@ -260,18 +263,18 @@ describe('the Telegram bot', () => {
       expect(String(h.lastSent('editMessageText')!.payload.text)).toContain('💤 Отложено до 15.02 22:00: Ксения Шабанова');
     });
 
-    it('groups alerts that come together into one message with «Принять все»', async () => {
+    it('groups alerts that come together into one message with «Беру все»', async () => {
       await report('<service state="stopped"/><storage reachable="false"/>');
       await h.dispatcher().runOnce();
       const group = h.lastSent()!;
       expect(h.sent()).toHaveLength(1);
-      expect(String(group.payload.text)).toContain('🚨 2 новых алерта');
+      expect(String(group.payload.text)).toContain('🚨 2 новых оповещения');
       expect(String(group.payload.text)).toContain('Служба ПК остановлена');
       expect(String(group.payload.text)).toContain('Хранилище баз недоступно');
-      expect(buttonsOf(group)).toEqual([{ text: '✅ Принять все', data: 'ackall' }]);
+      expect(buttonsOf(group)).toEqual([{ text: '🙋 Беру все', data: 'ackall' }]);
       await h.press(manager, 'ackall', { chatId: 1001, messageId: 1000 });
       expect(listIncidentsWithNames(t.db, { includeResolved: false }).every((i) => i.status === 'acknowledged')).toBe(true);
-      expect(h.lastSent('answerCallbackQuery')!.payload.text).toBe('Принято: 2');
+      expect(h.lastSent('answerCallbackQuery')!.payload.text).toBe('Взято в работу: 2');
     });
 
     it('escapes HTML in every name that reaches a message', async () => {
@@ -307,7 +310,7 @@ describe('the Telegram bot', () => {
       const dispatcher = h.dispatcher();
       await dispatcher.runOnce();
       const notice = h.sent().find((c) => c.payload.chat_id === 3001);
-      expect(String(notice?.payload.text)).toContain('Не могу доставить алерты в чат 1001');
+      expect(String(notice?.payload.text)).toContain('Не могу доставить оповещения в чат 1001');
       expect(t.db.select().from(outbox).where(eq(outbox.chatId, 1001)).get()!.status).toBe('pending');
       clock.advance(5_000);
       await dispatcher.runOnce();
@@ -321,7 +324,7 @@ describe('the Telegram bot', () => {
       const [refused, plain] = h.sent();
       expect(refused!.payload.parse_mode).toBe('HTML');
       expect(plain!.payload.parse_mode).toBeUndefined();
-      expect(String(plain!.payload.text)).toContain('КРИТИЧНО · Ключ SenseLock потерян');
+      expect(String(plain!.payload.text)).toContain('🔴 Ключ SenseLock не виден\n🏢 ООО «Ромашка» · Сервер офиса');
       expect(String(plain!.payload.text)).not.toContain('<b>');
     });
 
@@ -336,7 +339,7 @@ describe('the Telegram bot', () => {
       runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
       await dispatcher.runOnce();
       const reminder = h.lastSent()!;
-      expect(String(reminder.payload.text)).toContain('🔁 Напоминание: не принято уже 4 часа 1 минута');
+      expect(String(reminder.payload.text)).toContain('🔁 Напоминание: в работу никто не взял уже 4 часа 1 минута');
       expect(reminder.payload.reply_parameters).toMatchObject({ message_id: 1000 });
     });
   });
@@ -354,15 +357,50 @@ describe('the Telegram bot', () => {
       expect(texts()[2]).toContain('Открытые инциденты: 2');
     });
 
-    it('/silence covers a client for a while, for those responsible only', async () => {
-      await h.say(otherManager, '/silence Ромашка 2h переезд');
+    it('/silence covers a client for a while, for those responsible only, echoing the reason', async () => {
+      await h.say(otherManager, '/silence Ромашка 2ч переезд');
       expect(texts()[0]).toMatch(/ответственный менеджер/);
-      await h.say(manager, '/silence Ромашка 2h переезд сервера');
-      expect(texts()[1]).toBe('💤 Тишина для «ООО «Ромашка»» до 15.02.2023 23:00.');
+      await h.say(manager, '/silence Ромашка 2ч переезд сервера');
+      expect(texts()[1]).toBe('💤 ООО «Ромашка»: оповещения отложены до сегодня в 23:00. Причина: переезд сервера.');
       await report('<senselock state="lost"/>');
       expect(listIncidentsWithNames(t.db, { includeResolved: false })[0]!.announcedAt).toBeNull();
       await h.say(manager, '/silence');
       expect(texts()[2]).toContain('Формат: /silence');
+    });
+
+    it('/silence takes the terms people use, and an installation alone when it is named', async () => {
+      addInstallation(ctx(), { client: String(fleet.client.id), name: 'Склад', kind: 'network' });
+      await h.say(manager, '/silence Ромашка Склад до утра');
+      expect(texts()[0]).toBe('💤 ООО «Ромашка» · Склад: оповещения отложены до завтра в 09:00. Причина: без причины.');
+      await h.say(manager, '/silence ромашка 30мин смена ключа');
+      expect(texts()[1]).toBe('💤 ООО «Ромашка»: оповещения отложены до сегодня в 21:30. Причина: смена ключа.');
+      // Each longer than the last: a shorter one asked for while a longer one lasts is that one.
+      await h.say(manager, '/silence Ромашка 3 часа');
+      expect(texts()[2]).toBe('💤 ООО «Ромашка»: оповещения отложены до завтра в 00:00. Причина: без причины.');
+      await h.say(manager, '/silence Ромашка до 18:00');
+      expect(texts()[3]).toBe('💤 ООО «Ромашка»: оповещения отложены до завтра в 18:00. Причина: без причины.');
+      await h.say(manager, '/silence Ромашка до 01.03 работы');
+      expect(texts()[4]).toBe('💤 ООО «Ромашка»: оповещения отложены до 01.03 в 09:00. Причина: работы.');
+      const scopes = t.db.select().from(silences).all().map((s) => [s.installationId, s.clientId]);
+      expect(scopes[0]).toEqual([expect.any(Number), null]);
+      expect(scopes.slice(1).every(([installation, client]) => installation === null && client === fleet.client.id)).toBe(true);
+    });
+
+    it('/silences lists what is in force, and «Снять» lifts it for those who may', async () => {
+      await h.say(manager, '/silence Ромашка 2ч переезд сервера');
+      await h.say(manager, '/silences');
+      expect(texts()[1]).toBe('<b>Оповещения отложены (1):</b>\n\n💤 ООО «Ромашка» — до сегодня в 23:00 (переезд сервера)');
+      const [lift] = buttonsOf(h.lastSent()!);
+      expect(lift!.text).toBe('🔔 Снять: ООО «Ромашка»');
+      await h.press(otherManager, lift!.data, { chatId: 1002, messageId: 1 });
+      expect(h.lastSent('answerCallbackQuery')!.payload).toMatchObject({ show_alert: true });
+      await h.press(manager, lift!.data, { chatId: 1001, messageId: 1 });
+      expect(h.lastSent('answerCallbackQuery')!.payload.text).toBe('Снято 🔔');
+      expect(texts().at(-1)).toBe('🔔 ООО «Ромашка»: оповещения снова приходят (снял(а) Ксения Шабанова).');
+      await h.say(manager, '/silences');
+      expect(texts().at(-1)).toBe('Отложенных оповещений нет.');
+      await h.press(manager, lift!.data, { chatId: 1001, messageId: 1 });
+      expect(h.lastSent('answerCallbackQuery')!.payload.text).toBe('Эта тишина уже закончилась');
     });
 
     it('/whoami and /help, with admin commands for admins', async () => {
@@ -375,7 +413,7 @@ describe('the Telegram bot', () => {
     it('speaks English to English-speaking users', async () => {
       await report('<senselock state="lost"/>');
       await h.say(english, '/status Ромашка');
-      expect(texts()[0]).toContain('❌ Problems: SenseLock key lost');
+      expect(texts()[0]).toContain('❌ Problems: SenseLock key not seen');
       expect(texts()[0]).toContain('Last report:');
     });
 

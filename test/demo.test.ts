@@ -24,11 +24,11 @@ describe('npm run demo', () => {
       });
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     try {
-      await waitFor('Ключ SenseLock потерян — ООО «Ромашка»');
+      await waitFor('Ключ SenseLock не виден — ООО «Ромашка»');
       child.stdin.write('/status Ромашка\n');
       await waitFor('🖥 Сервер офиса — ❌ Проблемы');
-      child.stdin.write('1\n'); // «✅ Принять все» under the first alert
-      await waitFor('Принято: 2');
+      child.stdin.write('1\n'); // «🙋 Беру все» under the first alert
+      await waitFor('Взято в работу: 2');
     } finally {
       const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
       child.kill('SIGINT');

@@ -185,7 +185,7 @@ describe('digests on a seeded fleet', () => {
     const built = buildDigest(t.db, getUser(t.db, 2001)!, clock(), settings);
     expect(built.text).toContain('📋 <b>Сводка на 16.02.2023</b> · Ирина Петрова');
     expect(built.text).toContain('Под наблюдением: 3 установки · в порядке: 0 · с проблемами: 3');
-    expect(built.text).toMatch(/⏳ <b>🔴 Ключ SenseLock потерян — ООО «Ромашка» \/ Сервер офиса · 21 час · Ксения Шабанова · не принят<\/b>/);
+    expect(built.text).toMatch(/⏳ <b>🔴 Ключ SenseLock не виден — ООО «Ромашка» \/ Сервер офиса · 21 час · Ксения Шабанова · никто не взял в работу<\/b>/);
     expect(built.text).toContain('<b>Молчат больше 2 дней (1)</b>:');
     expect(built.text).toContain('<b>Кампания версий</b> (не ниже 6.4.3.59): 2 из 3 (67%)');
     expect(built.text).toContain('💰 АО «Вектор» / Облако — лимит 10, пик 10, лимит исчерпан 6 дней из 7');

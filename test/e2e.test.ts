@@ -59,16 +59,20 @@ describe('end to end', () => {
     }
   }
 
-  it('key lost → alert → «Принять» → edited → key back → marked resolved', async () => {
+  it('key lost → alert → «Беру» → edited → key back → marked resolved, and the manager is told in a reply', async () => {
     await withService(async (service) => {
       await postReport(service.url, '<report id="e1"><senselock state="lost"/></report>', { token: romashka });
-      const { message: alert } = await standIn.waitFor(sentTo(manager.id, 'Ключ SenseLock потерян'));
-      standIn.press(manager, alert, alert.buttons.flat().find((b) => b.text === '✅ Принять')!.callback_data!);
-      await standIn.waitFor((e) => e.type === 'edited' && e.message.messageId === alert.messageId && e.message.text.includes('Принял(а)'));
+      const { message: alert } = await standIn.waitFor(sentTo(manager.id, 'Ключ SenseLock не виден'));
+      standIn.press(manager, alert, alert.buttons.flat().find((b) => b.text === '🙋 Беру')!.callback_data!);
+      await standIn.waitFor((e) => e.type === 'edited' && e.message.messageId === alert.messageId && e.message.text.includes('🛠 В работе'));
       expect(standIn.message(manager.id, alert.messageId)!.buttons.flat().map((b) => b.text)).toEqual(['ℹ️ Статус']);
       await postReport(service.url, '<report id="e2"><senselock state="ok"/></report>', { token: romashka });
       await standIn.waitFor((e) => e.type === 'edited' && e.message.messageId === alert.messageId && e.message.text.includes('☑️ Решено'));
       expect(standIn.message(manager.id, alert.messageId)!.buttons).toEqual([]);
+      // An edit notifies nobody: a critical's end also comes as a reply to its alert.
+      const { message: reply } = await standIn.waitFor(sentTo(manager.id, 'ключ SenseLock снова виден'));
+      expect(reply.text).toMatch(/^☑️ <b>ООО «Ромашка»<\/b> · Сервер офиса: ключ SenseLock снова виден, сегодня в \d\d:\d\d; длилось /);
+      expect(reply.replyTo).toBe(alert.messageId);
     });
   });
 

@@ -77,7 +77,7 @@ describe('Telegram failing for ten minutes', () => {
     expect(delivered).toHaveLength(queued);
     const sentAfter = h.calls.slice(recoveredAt).filter((c) => c.method === 'sendMessage').map((c) => String(c.payload.text));
     expect(sentAfter.filter((text) => text.includes('Хранилище баз недоступно'))).toHaveLength(1);
-    expect(sentAfter.filter((text) => text.includes('Ключ SenseLock потерян'))).toHaveLength(1);
+    expect(sentAfter.filter((text) => text.includes('Ключ SenseLock не виден'))).toHaveLength(1);
     expect(sentAfter.filter((text) => text.includes('Служба ПК остановлена'))).toHaveLength(1);
   });
 });

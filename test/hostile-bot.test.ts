@@ -93,13 +93,13 @@ describe('hostile input to the bot', () => {
     expect(texts()).toEqual(Array(5).fill('Это делается только в личном чате с ботом: здесь видят все участники группы.'));
   });
 
-  it('takes no button press as an answer to a dialogue: «Принять» under an alert still acknowledges', async () => {
+  it('takes no button press as an answer to a dialogue: «Беру» under an alert still acknowledges', async () => {
     const admin = { id: 3001, first_name: 'Анна' };
     addUser({ db: t.db, clock, actor: 'test' }, { telegramId: 3001, role: 'admin', name: 'Анна' });
     const incident = openKeyLost();
     await h.say(admin, '/addinstallation');
     await h.say(admin, 'ООО «Ромашка»');
-    // Asked for the installation's name, the admin presses «Принять» under an alert instead.
+    // Asked for the installation's name, the admin presses «Беру» under an alert instead.
     await h.press(admin, `ack:${incident}`, { chatId: 3001, messageId: 1 });
     expect(t.db.select().from(incidents).where(eq(incidents.id, incident)).get()!.status).toBe('acknowledged');
     await h.say(admin, 'Склад');

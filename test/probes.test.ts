@@ -159,7 +159,7 @@ describe('probes', () => {
     const messages = h.sent();
     expect(messages).toHaveLength(1); // all six go to the same manager, due together
     const text = String(messages[0]!.payload.text);
-    expect(text).toContain('🚨 6 новых алертов');
+    expect(text).toContain('🚨 6 новых оповещений');
     // The provider's five carry the common cause; rendered alone they are one message with the cause named.
     const onlyProvider = open().filter((i) => i.details.commonCause === 'provider:Техэксперт.Облако');
     expect(onlyProvider).toHaveLength(5);
@@ -190,7 +190,7 @@ describe('probes', () => {
     const dispatcher = h.dispatcher();
     await dispatcher.runOnce();
     expect(h.sent()).toHaveLength(1);
-    expect(String(h.sent()[0]!.payload.text)).toContain('Придержано алертов-следствий: 1');
+    expect(String(h.sent()[0]!.payload.text)).toContain('⏸ Придержано: 1 оповещение-следствие');
 
     pingOk = true; // the host answers again, the web server is still down
     await round();

@@ -31,7 +31,7 @@ describe('the service process against a stand-in for the Bot API', () => {
     dir.cleanup();
   });
 
-  it('runs as `npm start` does: a lost key becomes an alert in the manager\'s chat, «Принять» edits it, /status answers, SIGTERM stops it', async () => {
+  it('runs as `npm start` does: a lost key becomes an alert in the manager\'s chat, «Беру» edits it, /status answers, SIGTERM stops it', async () => {
     const service = await startServiceProcess({
       DATABASE_PATH: database,
       BOT_TOKEN: standIn.token,
@@ -45,15 +45,15 @@ describe('the service process against a stand-in for the Bot API', () => {
       const res = await postReport(service.url, '<report id="evening"><senselock state="lost"/></report>', { token });
       expect(res.status).toBe(202);
       const sent = (await standIn.waitFor(
-        (e) => e.type === 'sent' && e.message.chatId === manager.id && e.message.text.includes('Ключ SenseLock потерян'),
+        (e) => e.type === 'sent' && e.message.chatId === manager.id && e.message.text.includes('Ключ SenseLock не виден'),
       )) as Extract<BotEvent, { type: 'sent' }>;
       const alert: StoredMessage = sent.message;
       expect(alert.parseMode).toBe('HTML');
-      const ack = alert.buttons.flat().find((b) => b.text === '✅ Принять')!;
+      const ack = alert.buttons.flat().find((b) => b.text === '🙋 Беру')!;
 
       standIn.press(manager, alert, ack.callback_data!);
-      await standIn.waitFor((e) => e.type === 'edited' && e.message.messageId === alert.messageId && e.message.text.includes('Принял(а): Ксения Шабанова'));
-      await standIn.waitFor((e) => e.type === 'answered' && e.text === 'Принято ✅');
+      await standIn.waitFor((e) => e.type === 'edited' && e.message.messageId === alert.messageId && e.message.text.includes('🛠 В работе: Ксения Шабанова'));
+      await standIn.waitFor((e) => e.type === 'answered' && e.text === 'В работе 🛠');
 
       standIn.userSays(manager, '/status Ромашка');
       await standIn.waitFor((e) => e.type === 'sent' && e.message.chatId === manager.id && e.message.text.includes('🏢 <b>ООО «Ромашка»</b>'));

@@ -93,11 +93,11 @@ describe('Telegram unreachable', () => {
 
     const again = await startServiceProcess({ DATABASE_PATH: database, BOT_TOKEN: standIn.token, TELEGRAM_API_ROOT: standIn.url });
     try {
-      await standIn.waitFor((e) => e.type === 'sent' && e.message.chatId === 1001 && e.message.text.includes('Ключ SenseLock потерян'));
+      await standIn.waitFor((e) => e.type === 'sent' && e.message.chatId === 1001 && e.message.text.includes('Ключ SenseLock не виден'));
     } finally {
       await again.stop();
     }
-    expect(standIn.sentTo(1001).filter((m) => m.text.includes('Ключ SenseLock потерян'))).toHaveLength(1);
+    expect(standIn.sentTo(1001).filter((m) => m.text.includes('Ключ SenseLock не виден'))).toHaveLength(1);
   }, 40_000);
 
   it('never writes the bot token anywhere while every call to Telegram fails', async () => {

@@ -3,16 +3,12 @@ import { canAct } from '../../core/permissions.ts';
 import { UNSAFE_CHARS_GLOBAL } from '../../core/text.ts';
 import { getClient } from '../../db/clients.ts';
 import { listIncidentsWithNames } from '../../db/incidents.ts';
-import { getUser } from '../../db/users.ts';
 import { searchIndexFor } from '../../db/search-index.ts';
 import { getClientStatus, listClientsWithProblems } from '../../db/status.ts';
-import { addSilence } from '../../registry/silences.ts';
-import { InputError } from '../../core/errors.ts';
-import { parseDuration } from '../../core/duration.ts';
-import { actorOf, cardButtons, clientsVisibleIn, type BotContext } from '../context.ts';
+import { cardButtons, clientsVisibleIn, responsibleFor, type BotContext } from '../context.ts';
 import { escapeHtml, fitMessage } from '../html.ts';
 import { formatDateTime, formatSpan } from '../../i18n/format.ts';
-import { describeError, ruleTitle } from '../../i18n/index.ts';
+import { ruleTitle } from '../../i18n/index.ts';
 import { renderClientStatus, statusKeyboard } from '../render/status.ts';
 
 /** Staff commands: /status, /incidents, /silence, /help, /whoami. */
@@ -24,11 +20,6 @@ function argument(ctx: BotContext & { match: string | RegExpMatchArray }): strin
   return raw.replace(/[\u0000-\u001f\u007f]/g, ' ').replace(UNSAFE_CHARS_GLOBAL, '').replace(/\s+/g, ' ').trim().slice(0, 200);
 }
 
-function responsibleFor(ctx: BotContext, clientId: number) {
-  const client = getClient(ctx.services.db, clientId);
-  const manager = client?.managerId == null ? undefined : getUser(ctx.services.db, client.managerId);
-  return { managerId: client?.managerId ?? null, managerLeadId: manager?.leadId ?? null };
-}
 
 async function sendStatus(ctx: BotContext, clientId: number): Promise<void> {
   const { db, clock, settings } = ctx.services;
@@ -109,40 +100,3 @@ commands.command('incidents', async (ctx) => {
   return ctx.reply(fitMessage(lines.join('\n')), { parse_mode: 'HTML' });
 });
 
-commands.command('silence', async (ctx) => {
-  const { db, clock, settings } = ctx.services;
-  const words = argument(ctx).split(' ').filter(Boolean);
-  const at = words.findIndex((word, i) => i > 0 && isDuration(word));
-  if (at < 1) return ctx.reply(ctx.t.silenceUsage, { parse_mode: 'HTML' });
-  const target = words.slice(0, at).join(' ');
-  const duration = words[at]!;
-  const reason = words.slice(at + 1).join(' ') || ctx.t.defaultReason;
-  const visible = clientsVisibleIn(ctx);
-  const hits = searchIndexFor(db).search(target).filter((hit) => visible === null || visible.has(hit.clientId));
-  if (hits.length === 0) return ctx.reply(ctx.t.statusNoMatch(target));
-  if (hits.length > 1) {
-    const names = hits.slice(0, 8).map((h) => `• ${escapeHtml(getClient(db, h.clientId)?.name ?? '')}`);
-    return ctx.reply(`${ctx.t.silenceAmbiguous}\n${names.join('\n')}`, { parse_mode: 'HTML' });
-  }
-  const client = getClient(db, hits[0]!.clientId)!;
-  if (!canAct(ctx.staff, responsibleFor(ctx, client.id))) return ctx.reply(ctx.t.forbidden);
-  try {
-    const silence = addSilence(
-      { db, clock, actor: actorOf(ctx.from!.id) },
-      { client: String(client.id), for: duration, reason, tz: settings.displayTz },
-    );
-    return ctx.reply(ctx.t.silenceDone(client.name, formatDateTime(silence.endsAt, settings.displayTz)));
-  } catch (err) {
-    if (err instanceof InputError) return ctx.reply(describeError(err, ctx.lang));
-    throw err;
-  }
-});
-
-function isDuration(word: string): boolean {
-  try {
-    parseDuration(word);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -2,8 +2,9 @@ import { InlineKeyboard } from 'grammy';
 import { isExternalRule } from '../../core/external-alerts.ts';
 import type { IncidentView } from '../../db/incidents.ts';
 import { escapeHtml, fitMessage } from '../html.ts';
-import { formatDateTime, formatSpan, formatTime, zoneLabel, type Lang } from '../../i18n/format.ts';
-import { ruleTitle, texts } from '../../i18n/index.ts';
+import { problemStart } from '../../core/evidence.ts';
+import { formatSince, formatSpan, formatTime, formatWhen, type Lang } from '../../i18n/format.ts';
+import { ruleGuide, ruleTitle, texts } from '../../i18n/index.ts';
 import { renderFacts } from './facts.ts';
 
 export interface RenderOptions {
@@ -29,34 +30,69 @@ export const callbacks = {
   status: (installationId: number) => `st:${installationId}`,
 };
 
-/** One alert: severity, the rule's title and id, client, installation, since when, the facts, the runbook. */
+/**
+ * One alert, the same anatomy for every rule: what and where; how bad, in
+ * plain words; when the problem began (by its evidence) and how long it has
+ * lasted; the facts that matter; what to do, written in; the runbook link
+ * when there is one; what has happened since; the rule's id, last.
+ */
 export function renderAlert(view: IncidentView, options: RenderOptions, heading?: string): Rendered {
-  const { lang, tz } = options;
+  const { lang, tz, now } = options;
   const t = texts(lang);
   const incident = view.incident;
+  const guide = ruleGuide(lang, incident.ruleId);
   const lines = [
     ...(heading ? [escapeHtml(heading), ''] : []),
-    `<b>${incident.severity === 'critical' ? t.critical : t.warning} · ${escapeHtml(ruleTitle(lang, incident.ruleId))}</b>`,
-    `<code>${escapeHtml(incident.ruleId)}</code>`,
-    `${t.client}: <b>${escapeHtml(view.clientName)}</b>`,
-    `${t.installation}: ${escapeHtml(view.installationName)}`,
-    `${t.since}: ${formatDateTime(incident.openedAt, tz)} ${zoneLabel(tz, lang)}`,
-    ...renderFacts(incident.ruleId, incident.details, lang, tz, options.now),
+    `${incident.severity === 'critical' ? '🔴' : '🟡'} <b>${escapeHtml(ruleTitle(lang, incident.ruleId))}</b>`,
+    `🏢 <b>${escapeHtml(view.clientName)}</b> · ${escapeHtml(view.installationName)}`,
+    `<b>${t.severityWord[incident.severity]}.</b>${guide ? ` ${escapeHtml(guide.impact)}` : ''}`,
+    escapeHtml(formatSince(lang, problemStart(incident.ruleId, incident.details, incident.openedAt, tz), now, tz)),
+    ...renderFacts(incident.ruleId, incident.details, lang, tz, now),
   ];
   if (view.heldBack > 0) lines.push(escapeHtml(t.facts.heldBack(view.heldBack)));
+  if (guide) lines.push('', `<b>${t.whatToDo}</b>`, ...guide.steps.map((step, i) => `${i + 1}. ${escapeHtml(step)}`));
   // An alert from outside links to its own runbook, if it named one; dozor's rules to theirs.
   const own = incident.details.runbookUrl;
   const runbook = isExternalRule(incident.ruleId) ? (typeof own === 'string' ? own : null) : options.runbookUrl(incident.ruleId);
-  if (runbook) lines.push(`📖 <a href="${escapeHtml(runbook)}">${t.runbook}</a>`);
+  if (runbook) lines.push(`📖 <a href="${escapeHtml(runbook)}">${guide ? t.moreInRunbook : t.runbook}</a>`);
   const state = stateLine(view, options);
   if (state) lines.push('', state);
+  lines.push('', `<code>${escapeHtml(incident.ruleId)}</code>`);
   return { text: fitMessage(lines.join('\n')), keyboard: alertKeyboard(view, options) };
+}
+
+/**
+ * A critical incident is over: a short reply to its alert, which notifies
+ * («☑️ ООО «Ромашка» · Сервер офиса: ключ SenseLock снова виден, в 22:05;
+ * длилось 1 час 3 минуты»).
+ */
+export function renderRecovery(view: IncidentView, options: RenderOptions): Rendered {
+  const { lang, tz, now } = options;
+  const t = texts(lang);
+  const incident = view.incident;
+  const resolvedAt = incident.resolvedAt ?? now;
+  const what = t.recovered[incident.ruleId] ?? t.recoveredGeneric(ruleTitle(lang, incident.ruleId));
+  const lasted = formatSpan(lang, resolvedAt.getTime() - problemStart(incident.ruleId, incident.details, incident.openedAt, tz).at.getTime());
+  const how = incident.resolution === 'manual' ? t.resolvedByHand(view.resolvedByName ?? '?') : incident.resolution === 'disabled' ? t.resolvedDisabled : null;
+  return {
+    text: `☑️ <b>${escapeHtml(view.clientName)}</b> · ${escapeHtml(view.installationName)}: ${escapeHtml(t.recoveryLine(what, formatWhen(lang, resolvedAt, now, tz), lasted, how))}`,
+    keyboard: undefined,
+  };
+}
+
+/** The head of a grouped message follows its items: new, partly solved, all solved. */
+function groupHeading(views: IncidentView[], lang: Lang): string {
+  const t = texts(lang);
+  const unresolved = views.filter((v) => v.incident.status !== 'resolved').length;
+  if (unresolved === 0) return t.allRecovered;
+  if (unresolved < views.length) return t.partlyRecovered(unresolved, views.length);
+  return t.newAlerts(views.length);
 }
 
 /** Several new alerts for one chat as one message, with one button to take them all. */
 export function renderAlertGroup(views: IncidentView[], options: RenderOptions): Rendered {
   const t = texts(options.lang);
-  const lines = [`<b>${escapeHtml(t.newAlerts(views.length))}</b>`];
+  const lines = [`<b>${escapeHtml(groupHeading(views, options.lang))}</b>`];
   const cause = commonCauseOf(views);
   if (cause) lines.push(`<b>${escapeHtml(t.commonCause(cause.kind === 'provider' ? t.causeProvider(cause.name) : t.causeHost(cause.name), cause.count))}</b>`);
   lines.push('');

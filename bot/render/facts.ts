@@ -2,12 +2,14 @@ import type { Facts } from '../../core/rules.ts';
 import { escapeHtml } from '../html.ts';
 import { formatDate, formatDateTime, formatSpan, type Lang } from '../../i18n/format.ts';
 import { texts } from '../../i18n/index.ts';
+import { describeNetworkError } from '../../i18n/network.ts';
 
 /** The facts that made a rule fire, as lines a manager reads (HTML, escaped). */
 export function renderFacts(ruleId: string, facts: Facts, lang: Lang, tz: string, now: Date): string[] {
   const t = texts(lang);
   const f = t.facts;
   const str = (key: string) => (typeof facts[key] === 'string' ? (facts[key] as string) : null);
+  const words = (error: string | null) => (error ? describeNetworkError(lang, error) : t.unknown);
   const yesNo = (value: unknown) => (value === false ? t.off : value === true ? t.on : t.unknown);
   switch (ruleId) {
     case 'KodeksXmlMissing': {
@@ -41,14 +43,14 @@ export function renderFacts(ruleId: string, facts: Facts, lang: Lang, tz: string
     case 'KodeksIcmp':
       return [escapeHtml(f.icmp(str('target') ?? '?', Number(facts.failures ?? 0)))];
     case 'KodeksBehindProxyDown': {
-      const lines = [escapeHtml(f.web(str('url') ?? '?', str('error') ?? '?'))];
+      const lines = [escapeHtml(f.web(str('url') ?? '?', words(str('error'))))];
       const working = str('workingUrl');
       if (working) lines.push(`<b>${escapeHtml(f.webByIp(working))}</b>`);
-      else if (str('ipError')) lines.push(escapeHtml(f.webIpFails(str('ipError')!)));
+      else if (str('ipError')) lines.push(escapeHtml(f.webIpFails(words(str('ipError')))));
       return lines;
     }
     case 'KodeksDns':
-      return [escapeHtml(f.dns(str('host') ?? '?', str('error') ?? '?'))];
+      return [escapeHtml(f.dns(str('host') ?? '?', words(str('error'))))];
     default:
       if (facts.source === 'alertmanager') return externalFacts(facts, lang);
       return Object.entries(facts)

@@ -1,0 +1,121 @@
+import { Composer, InlineKeyboard } from 'grammy';
+import { InputError } from '../../core/errors.ts';
+import { canAct } from '../../core/permissions.ts';
+import { normalize } from '../../core/search.ts';
+import { readSilenceEnd } from '../../core/silence-phrase.ts';
+import { UNSAFE_CHARS_GLOBAL } from '../../core/text.ts';
+import { getClient } from '../../db/clients.ts';
+import { getInstallation, listInstallationsOfClient, type Installation } from '../../db/installations.ts';
+import { searchIndexFor } from '../../db/search-index.ts';
+import { getSilence, listActiveSilences, type SilenceRow } from '../../db/silences.ts';
+import { formatWhen } from '../../i18n/format.ts';
+import { describeError, ruleTitle } from '../../i18n/index.ts';
+import { addSilence, removeSilence } from '../../registry/silences.ts';
+import { actorOf, clientsVisibleIn, responsibleFor, type BotContext } from '../context.ts';
+import { escapeHtml, fitMessage } from '../html.ts';
+
+/**
+ * Silences in chat: `/silence <клиент|установка> <срок> [причина]` with the
+ * terms people use («2ч», «30мин», «до утра», «до 18:00», «до 01.12»), an
+ * installation alone when it is named; `/silences` lists those in force, each
+ * with a button that lifts it.
+ */
+export const silences = new Composer<BotContext>();
+
+const LISTED = 20;
+
+function argument(ctx: BotContext & { match: string | RegExpMatchArray }): string {
+  const raw = typeof ctx.match === 'string' ? ctx.match : '';
+  return raw.replace(/[\u0000-\u001f\u007f]/g, ' ').replace(UNSAFE_CHARS_GLOBAL, '').replace(/\s+/g, ' ').trim().slice(0, 300);
+}
+
+/** The installation the words name within a client, if they name one (the longest name found in them wins). */
+function namedInstallation(installations: Installation[], target: string): Installation | null {
+  const words = ` ${normalize(target)} `;
+  const named = installations.filter((i) => words.includes(` ${normalize(i.name)} `)).sort((a, b) => b.name.length - a.name.length);
+  return named[0] ?? null;
+}
+
+silences.command('silence', async (ctx) => {
+  const { db, clock, settings } = ctx.services;
+  const words = argument(ctx).split(' ').filter(Boolean);
+  const now = clock();
+  let at = -1;
+  let end = null;
+  for (let i = 1; i < words.length && !end; i++) {
+    end = readSilenceEnd(words.slice(i), now, settings.displayTz, settings.morningHour);
+    if (end) at = i;
+  }
+  if (!end) return ctx.reply(ctx.t.silenceUsage, { parse_mode: 'HTML' });
+  const target = words.slice(0, at).join(' ');
+  const reason = words.slice(at + end.words).join(' ') || ctx.t.defaultReason;
+  const visible = clientsVisibleIn(ctx);
+  const hits = searchIndexFor(db).search(target).filter((hit) => visible === null || visible.has(hit.clientId));
+  if (hits.length === 0) return ctx.reply(ctx.t.statusNoMatch(target));
+  if (hits.length > 1 && hits[0]!.score === hits[1]!.score) {
+    const names = hits.slice(0, 8).map((h) => `• ${escapeHtml(getClient(db, h.clientId)?.name ?? '')}`);
+    return ctx.reply(`${ctx.t.silenceAmbiguous}\n${names.join('\n')}`, { parse_mode: 'HTML' });
+  }
+  const client = getClient(db, hits[0]!.clientId)!;
+  if (!canAct(ctx.staff, responsibleFor(ctx, client.id))) return ctx.reply(ctx.t.forbidden);
+  const installations = listInstallationsOfClient(db, client.id);
+  const installation = installations.length > 1 ? namedInstallation(installations, target) : null;
+  try {
+    const silence = addSilence(
+      { db, clock, actor: actorOf(ctx.from!.id) },
+      { ...(installation ? { installation: installation.id } : { client: String(client.id) }), endsAt: end.endsAt, reason, tz: settings.displayTz },
+    );
+    const what = installation ? `${client.name} · ${installation.name}` : client.name;
+    return ctx.reply(ctx.t.silenceDone(what, formatWhen(ctx.lang, silence.endsAt, now, settings.displayTz), silence.reason), {
+      reply_markup: new InlineKeyboard().text(ctx.t.liftButton, `sil:x:${silence.id}`),
+    });
+  } catch (err) {
+    if (err instanceof InputError) return ctx.reply(describeError(err, ctx.lang));
+    throw err;
+  }
+});
+
+/** What a silence covers, in words: a client, one installation, a rule. */
+function scopeOf(ctx: BotContext, silence: SilenceRow): { text: string; clientId: number | null } {
+  const { db } = ctx.services;
+  const installation = silence.installationId === null ? undefined : getInstallation(db, silence.installationId);
+  const clientId = installation?.clientId ?? silence.clientId;
+  const client = clientId === null ? undefined : getClient(db, clientId);
+  const parts = [client?.name, installation?.name, silence.ruleId ? ruleTitle(ctx.lang, silence.ruleId) : null].filter((p): p is string => !!p);
+  return { text: parts.join(' · ') || ctx.t.silenceEverything, clientId: clientId ?? null };
+}
+
+silences.command('silences', async (ctx) => {
+  const { db, clock, settings } = ctx.services;
+  const now = clock();
+  const visible = clientsVisibleIn(ctx);
+  const shown = listActiveSilences(db, now)
+    .map((silence) => ({ silence, scope: scopeOf(ctx, silence) }))
+    .filter(({ scope }) => visible === null || (scope.clientId !== null && visible.has(scope.clientId)));
+  if (shown.length === 0) return ctx.reply(ctx.t.silencesNone);
+  const keyboard = new InlineKeyboard();
+  const lines = [`<b>${ctx.t.silencesTitle(shown.length)}</b>`, ''];
+  for (const { silence, scope } of shown.slice(0, LISTED)) {
+    lines.push(`💤 ${escapeHtml(scope.text)} — ${escapeHtml(ctx.t.silenceUntil(formatWhen(ctx.lang, silence.endsAt, now, settings.displayTz), silence.reason))}`);
+    keyboard.text(ctx.t.liftNamed(scope.text.slice(0, 40)), `sil:x:${silence.id}`).row();
+  }
+  if (shown.length > LISTED) lines.push('…');
+  return ctx.reply(fitMessage(lines.join('\n')), { parse_mode: 'HTML', reply_markup: keyboard });
+});
+
+silences.callbackQuery(/^sil:x:(\d+)$/, async (ctx) => {
+  const { db, clock } = ctx.services;
+  const silence = getSilence(db, Number(ctx.match[1]));
+  if (!silence || silence.removedAt || silence.endsAt.getTime() <= clock().getTime()) {
+    return ctx.answerCallbackQuery({ text: ctx.t.silenceAlreadyOver });
+  }
+  const scope = scopeOf(ctx, silence);
+  const visible = clientsVisibleIn(ctx);
+  const allowed = scope.clientId === null ? ctx.staff?.role === 'admin' && ctx.staff.active : canAct(ctx.staff, responsibleFor(ctx, scope.clientId));
+  if (!allowed || (visible !== null && (scope.clientId === null || !visible.has(scope.clientId)))) {
+    return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
+  }
+  removeSilence({ db, clock, actor: actorOf(ctx.from.id) }, silence.id);
+  await ctx.answerCallbackQuery({ text: ctx.t.silenceLifted });
+  return ctx.reply(ctx.t.silenceLiftedBy(scope.text, ctx.staff?.name ?? ctx.from.first_name));
+});

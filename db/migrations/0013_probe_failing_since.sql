@@ -1,0 +1,1 @@
+ALTER TABLE `probe_state` ADD `failing_since` integer;

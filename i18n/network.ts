@@ -1,0 +1,37 @@
+import { texts } from './index.ts';
+import type { Lang } from './plural.ts';
+
+const DNS_MISSING = new Set(['ENOTFOUND', 'ENODATA', 'NXDOMAIN', 'EAI_NONAME', 'NOTFOUND', 'NODATA']);
+const UNREACHABLE = new Set(['EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN', 'EADDRNOTAVAIL']);
+
+/**
+ * A probe's failure as the probers record it (`ESERVFAIL`, `timed out after
+ * 5000 ms`, `HTTP 502`, `TCP 10.0.0.5:443: ECONNREFUSED`…) in words a manager
+ * reads; an unknown code is named as a network error rather than hidden.
+ */
+export function describeNetworkError(lang: Lang, error: string): string {
+  const n = texts(lang).network;
+  const text = error.trim();
+  const unresolved = /^\S+ does not resolve: (.+)$/.exec(text);
+  if (unresolved) return describeNetworkError(lang, unresolved[1]!);
+  const elsewhere = /^\S+ resolves to (.+), not (\S+)$/.exec(text);
+  if (elsewhere) return n.resolvesElsewhere(elsewhere[1]!, elsewhere[2]!);
+  const port = /^TCP ([^\s]+): (.+)$/.exec(text);
+  if (port) return n.port(port[1]!, port[2] === 'timed out' ? n.noAnswer : describeNetworkError(lang, port[2]!));
+  const timeout = /^timed out after (\d+) ms$/.exec(text);
+  if (timeout) return n.noAnswerWithin(String(Math.round(Number(timeout[1]) / 100) / 10).replace('.', lang === 'ru' ? ',' : '.'));
+  const http = /^HTTP (\d{3})$/.exec(text);
+  if (http) return n.httpStatus(http[1]!);
+  if (/^no answer/.test(text)) return n.noAnswer;
+  if (/^bad URL/.test(text)) return n.badUrl;
+  if (/ping is not available/.test(text)) return n.noPing;
+  if (DNS_MISSING.has(text)) return n.notInDns;
+  if (text === 'ESERVFAIL' || text === 'EREFUSED' || text === 'SERVFAIL') return n.dnsServerFailed;
+  if (text === 'ETIMEOUT') return n.dnsNoAnswer;
+  if (text === 'ETIMEDOUT') return n.noAnswer;
+  if (text === 'ECONNREFUSED') return n.refused;
+  if (text === 'ECONNRESET' || text === 'EPIPE' || text === 'ECONNABORTED') return n.reset;
+  if (UNREACHABLE.has(text)) return n.unreachable;
+  if (/CERT|SSL|TLS|SELF_SIGNED/.test(text)) return n.certificate;
+  return n.other(text);
+}
