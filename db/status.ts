@@ -8,6 +8,9 @@ import { clients, incidents, installations, metricsSnapshots, users } from './sc
 import type { MetricsSnapshot } from './metrics-snapshots.ts';
 import { getStates } from './state.ts';
 import { findLatestSysinfo } from './uploads.ts';
+import { getProbeStatuses } from './probes.ts';
+import { listActiveSilences, type SilenceRow } from './silences.ts';
+import type { ProbeStatuses } from '../core/probe-rules.ts';
 import type { Client } from './clients.ts';
 import type { Installation } from './installations.ts';
 
@@ -26,10 +29,15 @@ export interface ClientStatus {
     /** The time written inside that sysinfo, when the mapping reads it. */
     sysinfoTakenAt: Date | null;
     metrics: MetricsSnapshot | null;
+    /** The latest network probes (ping, TCP, web, DNS) that ran. */
+    probes: ProbeStatuses;
+    /** The silence in force over it that lasts longest, if any (its own, or its client's). */
+    silence: SilenceRow | null;
   }[];
 }
 
-export function getClientStatus(db: DB, clientId: number): ClientStatus | undefined {
+/** A client with each installation's state, incidents, files, probes and silence, as of `now`. */
+export function getClientStatus(db: DB, clientId: number, now: Date): ClientStatus | undefined {
   const manager = alias(users, 'manager');
   const row = db
     .select({ client: clients, managerName: manager.name, managerLeadId: manager.leadId })
@@ -47,6 +55,11 @@ export function getClientStatus(db: DB, clientId: number): ClientStatus | undefi
   const views = getIncidentViews(db, active.map((a) => a.id));
   // A client has a few installations: the latest sysinfo of each, one indexed query apiece.
   const sysinfo = new Map(ids.map((id) => [id, findLatestSysinfo(db, id)]));
+  const silences = listActiveSilences(db, now).filter((s) => s.startsAt <= now);
+  const silenceOver = (installation: Installation) =>
+    silences
+      .filter((s) => (s.installationId === installation.id || (s.installationId === null && s.clientId === installation.clientId)))
+      .sort((a, b) => b.endsAt.getTime() - a.endsAt.getTime())[0] ?? null;
   const metrics = new Map(ids.length ? db.select().from(metricsSnapshots).where(inArray(metricsSnapshots.installationId, ids)).all().map((m) => [m.installationId, m]) : []);
   return {
     client: row.client,
@@ -60,6 +73,8 @@ export function getClientStatus(db: DB, clientId: number): ClientStatus | undefi
       sysinfoAt: sysinfo.get(installation.id)?.receivedAt ?? null,
       sysinfoTakenAt: sysinfo.get(installation.id)?.takenAt ?? null,
       metrics: metrics.get(installation.id) ?? null,
+      probes: getProbeStatuses(db, installation.id),
+      silence: silenceOver(installation),
     })),
   };
 }

@@ -7,6 +7,7 @@ import { getUser } from '../db/users.ts';
 import { listClients } from '../db/clients.ts';
 import { addClient } from '../registry/clients.ts';
 import { addInstallation } from '../registry/installations.ts';
+import { recordProbe } from '../db/probes.ts';
 import { addUser, setUserActive } from '../registry/users.ts';
 import { count, plural, formatSpan } from '../i18n/format.ts';
 import { postReport, seedFleet, startIntake, testClock, testDb, type TestDb, type TestIntake } from './helpers.ts';
@@ -106,15 +107,38 @@ describe('the Telegram bot', () => {
     it('answers an exact name with the card, verdict first', async () => {
       await h.say(manager, '/status ООО «Ромашка»');
       const card = texts()[0]!;
-      expect(card).toContain('🏢 <b>ООО «Ромашка»</b> · ИНН 7701234567');
-      expect(card).toContain('🖥 <b>Сервер офиса</b> — ✅ Всё в порядке');
-      expect(card).toContain('Последний отчёт: 5 минут назад');
-      expect(card).toContain('Операп: 14.02.2023');
-      expect(card).toContain('Номер обновления: 2251');
-      expect(card).toContain('Версия ПК: 6.4.3.59');
-      expect(card).toContain('Ключ SenseLock: в порядке');
-      expect(card).toContain('Служба: работает (пользовательская учётная запись)');
-      expect(card).toContain('Хранилище: доступно');
+      expect(card.split('\n')).toEqual([
+        '🏢 <b>ООО «Ромашка»</b> · ИНН 7701234567',
+        'Менеджер: Ксения Шабанова',
+        '',
+        '🖥 <b>Сервер офиса</b> — ✅ Всё в порядке',
+        // All is well: the details on one line.
+        '✅ Последний отчёт: 5 минут назад · Операп: вчера · Номер обновления: 2251 · Версия ПК: 6.4.3.59 · Ключ SenseLock: в порядке · ' +
+          'Служба: работает (пользовательская учётная запись) · Хранилище: доступно (\\\\nas\\kodeks) · Комплект: собран · Ежедневное обновление: включено; copybaseweb: включено',
+        '🌐 romashka.example.ru · 10.1.2.3',
+      ]);
+    });
+
+    it('shows the network as the probes see it, a silence in force, and a stale report flagged', async () => {
+      recordProbe(t.db, fleet.installation.id, 'icmp', { ok: true, latencyMs: 3, error: null, detail: null }, undefined, clock());
+      recordProbe(t.db, fleet.installation.id, 'dns', { ok: false, latencyMs: null, error: 'romashka.example.ru does not resolve: ENOTFOUND', detail: null }, undefined, clock());
+      await h.say(manager, '/silence Ромашка 2ч переезд сервера');
+      clock.advance(7 * 3600_000);
+      await h.say(manager, '/status Ромашка');
+      const card = texts()[1]!;
+      expect(card).toContain('🖥 <b>Сервер офиса</b> — ⚠️ Есть отклонения');
+      expect(card).toContain('⚠️ Последний отчёт: 7 часов 5 минут назад (вчера в 21:00)');
+      expect(card).toContain('⚠️ Сеть, DNS: имя не находится в DNS');
+      expect(card).toContain('🌐 romashka.example.ru · 10.1.2.3: ping ✅ · DNS ❌');
+      expect(card).not.toContain('💤');
+      await h.say(manager, '/silence Ромашка до утра');
+      await h.say(manager, '/status Ромашка');
+      expect(texts()[3]).toContain('🖥 <b>Сервер офиса</b> — ⚠️ Есть отклонения\n💤 Оповещения отложены до сегодня в 09:00 (без причины)');
+    });
+
+    it('takes free text in a private chat as a question about a client', async () => {
+      await h.say(manager, 'ромашка');
+      expect(texts()[0]).toContain('🏢 <b>ООО «Ромашка»</b>');
     });
 
     it('finds a client with a typo, in any case, or by INN', async () => {
@@ -139,8 +163,8 @@ describe('the Telegram bot', () => {
       clock.advance(2 * 3600_000);
       await h.say(manager, '/status Ромашка');
       const card = texts()[0]!;
-      expect(card).toContain('❌ Проблемы: Ключ SenseLock не виден');
-      expect(card).toContain('🔴 Ключ SenseLock не виден — 2 часа, никто не взял в работу');
+      // The verdict counts; each title once, in the list; what is wrong marked and first.
+      expect(card).toContain('🖥 <b>Сервер офиса</b> — ❌ 1 проблема\n • 🔴 Ключ SenseLock не виден — 2 часа, никто не взял в работу\n⚠️ Ключ SenseLock: потерян\n✅ ');
     });
 
     it('alone lists the caller\'s clients with problems', async () => {
@@ -148,7 +172,7 @@ describe('the Telegram bot', () => {
       expect(texts()[0]).toBe('✅ У ваших клиентов всё в порядке.');
       await report('<service state="stopped"/>');
       await h.say(manager, '/status');
-      expect(texts()[1]).toContain('🔴 ООО «Ромашка»: 1');
+      expect(texts()[1]).toContain('🔴 ООО «Ромашка»: 1 проблема, никто не взял в работу');
       await h.say(otherManager, '/status');
       expect(texts()[2]).toBe('✅ У ваших клиентов всё в порядке.');
     });
@@ -413,7 +437,7 @@ describe('the Telegram bot', () => {
     it('speaks English to English-speaking users', async () => {
       await report('<senselock state="lost"/>');
       await h.say(english, '/status Ромашка');
-      expect(texts()[0]).toContain('❌ Problems: SenseLock key not seen');
+      expect(texts()[0]).toContain('❌ 1 problem\n • 🔴 SenseLock key not seen');
       expect(texts()[0]).toContain('Last report:');
     });
 

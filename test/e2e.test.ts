@@ -85,7 +85,12 @@ describe('end to end', () => {
       expect(healthy.message.text).toContain('✅ Всё в порядке');
       standIn.userSays(manager, '/status вектор');
       const broken = await standIn.waitFor(sentTo(manager.id, '🏢 <b>АО «Вектор»</b>'));
-      expect(broken.message.text).toContain('❌ Проблемы: Служба ПК остановлена; Хранилище баз недоступно');
+      expect(broken.message.text).toContain('❌ 2 проблемы\n • 🔴 Служба ПК остановлена');
+      expect(broken.message.text).toContain(' • 🔴 Хранилище баз недоступно');
+      expect(broken.message.text).toContain('⚠️ Служба: остановлена (системная учётная запись)\n⚠️ Хранилище: недоступно');
+      // Free text in a private chat is a question about a client.
+      standIn.userSays(manager, 'Север');
+      await standIn.waitFor((e) => e.type === 'sent' && e.message.chatId === manager.id && e.message.text.includes('🏢 <b>ООО «Север»</b>') && e.message !== healthy.message);
     });
   });
 

@@ -144,8 +144,8 @@ describe('uploads from the field', () => {
       { name: 'kserver_requests_sum', labels: {}, value: 3.5 },
     ]);
     clock.advance(12 * 60_000);
-    const card = renderClientStatus(getClientStatus(t.db, 1)!, 'ru', 'Europe/Moscow', clock());
-    expect(card).toContain('Sysinfo: 12 минут назад (20.11.2026 09:00)');
+    const card = renderClientStatus(getClientStatus(t.db, 1, clock())!, 'ru', 'Europe/Moscow', clock());
+    expect(card).toContain('Sysinfo: 12 минут назад (сегодня в 09:00)');
     expect(card).toContain('Метрики: 3 показателя, сняты 14 минут назад');
 
     // «📎 sysinfo» under the card sends the latest file itself.
@@ -160,7 +160,7 @@ describe('uploads from the field', () => {
     // A file that is not metrics is kept and counts; the card says why it is not read, keeping what was read before.
     expect((await curl('-F', `file=@${file('ROMASHKA.status', 'date: nonsense\n{{{ not metrics')}`, `${url}/upload?token=${agentToken}`)).status).toBe(200);
     expect(getMetricsSnapshot(t.db, installationId)!.samples).toHaveLength(3);
-    expect(renderClientStatus(getClientStatus(t.db, 1)!, 'ru', 'Europe/Moscow', clock())).toMatch(/Метрики: последний файл не читается: /);
+    expect(renderClientStatus(getClientStatus(t.db, 1, clock())!, 'ru', 'Europe/Moscow', clock())).toMatch(/Метрики: последний файл не читается: /);
   });
 
   it('offers a sysinfo over Telegram\'s 50 MB as a link of its own that works for 15 minutes, kept out of the log', async () => {

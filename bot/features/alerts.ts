@@ -138,7 +138,7 @@ alerts.callbackQuery(/^st:(\d+)$/, async (ctx) => {
   const installation = getInstallation(db, installationId);
   const visible = clientsVisibleIn(ctx);
   if (installation && visible !== null && !visible.has(installation.clientId)) return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
-  const status = installation ? getClientStatus(db, installation.clientId) : undefined;
+  const status = installation ? getClientStatus(db, installation.clientId, clock()) : undefined;
   await ctx.answerCallbackQuery();
   if (!status) return;
   const keyboard = statusKeyboard(status, ctx.lang, cardButtons(ctx), installationId);

@@ -23,7 +23,7 @@ function argument(ctx: BotContext & { match: string | RegExpMatchArray }): strin
 
 async function sendStatus(ctx: BotContext, clientId: number): Promise<void> {
   const { db, clock, settings } = ctx.services;
-  const status = getClientStatus(db, clientId);
+  const status = getClientStatus(db, clientId, ctx.services.clock());
   if (!status) return;
   const keyboard = statusKeyboard(status, ctx.lang, cardButtons(ctx));
   await ctx.reply(renderClientStatus(status, ctx.lang, settings.displayTz, clock()), { parse_mode: 'HTML', ...(keyboard ? { reply_markup: keyboard } : {}) });
@@ -38,9 +38,18 @@ commands.command('whoami', (ctx) => {
   return ctx.reply(ctx.t.whoami(escapeHtml(staff.name), staff.telegramId, ctx.t.roles[staff.role] ?? staff.role), { parse_mode: 'HTML' });
 });
 
-commands.command('status', async (ctx) => {
+commands.command('status', (ctx) => answerStatus(ctx, argument(ctx)));
+
+/** Free text in a private chat is a question about a client: «Ромашка» is `/status Ромашка`. */
+commands.on('message:text', async (ctx, next) => {
+  if (ctx.chat.type !== 'private' || ctx.message.text.startsWith('/')) return next();
+  const query = ctx.message.text.replace(/[\u0000-\u001f\u007f]/g, ' ').replace(UNSAFE_CHARS_GLOBAL, '').replace(/\s+/g, ' ').trim().slice(0, 200);
+  if (!query) return next();
+  return answerStatus(ctx, query);
+});
+
+async function answerStatus(ctx: BotContext, query: string) {
   const { db } = ctx.services;
-  const query = argument(ctx);
   const visible = clientsVisibleIn(ctx);
   const seen = (clientId: number) => visible === null || visible.has(clientId);
   if (!query) {
@@ -49,7 +58,7 @@ commands.command('status', async (ctx) => {
     const keyboard = new InlineKeyboard();
     const lines = [ctx.t.statusProblems];
     for (const c of mine.slice(0, 30)) {
-      lines.push(`${c.critical > 0 ? '🔴' : '🟡'} ${escapeHtml(c.clientName)}: ${c.open}${c.unacknowledged > 0 ? ` (${c.unacknowledged} ⏳)` : ''}`);
+      lines.push(`${c.critical > 0 ? '🔴' : '🟡'} ${escapeHtml(c.clientName)}: ${ctx.t.problemsSummary(c.open, c.unacknowledged)}`);
       if (mine.indexOf(c) < 8) keyboard.text(c.clientName.slice(0, 40), `stc:${c.clientId}`).row();
     }
     return ctx.reply(fitMessage(lines.join('\n')), { parse_mode: 'HTML', reply_markup: keyboard });
@@ -63,7 +72,7 @@ commands.command('status', async (ctx) => {
     if (client) keyboard.text(client.name.slice(0, 60), `stc:${client.id}`).row();
   }
   return ctx.reply(ctx.t.statusChoose, { reply_markup: keyboard });
-});
+}
 
 commands.callbackQuery(/^stc:(\d+)$/, async (ctx) => {
   const clientId = Number(ctx.match[1]);

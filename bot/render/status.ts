@@ -2,7 +2,9 @@ import { InlineKeyboard } from 'grammy';
 import { operapAgeMs } from '../../core/state.ts';
 import type { ClientStatus } from '../../db/status.ts';
 import { escapeHtml, fitMessage } from '../html.ts';
-import { formatDate, formatDateTime, formatSpan, type Lang } from '../../i18n/format.ts';
+import { formatSpan, formatWhen, type Lang } from '../../i18n/format.ts';
+import { describeNetworkError } from '../../i18n/network.ts';
+import { DateTime } from 'luxon';
 import { ruleTitle, texts } from '../../i18n/index.ts';
 
 /** Under the card, per installation: its latest sysinfo a tap away, and for an admin its agent script. */
@@ -29,10 +31,17 @@ export function statusKeyboard(
   return buttons > 0 ? keyboard : undefined;
 }
 
+/** Older than this, a report is flagged on the card: agents send every hour. */
+const STALE_REPORT_MS = 6 * 3_600_000;
+const DAY_MS = 86_400_000;
+
+type InstallationStatus = ClientStatus['installations'][number];
+
 /**
- * A card per installation that answers "is everything OK?" first, then the
- * figures a manager checks: report age, operap date and age, update number,
- * shell version, key, service, storage, open incidents.
+ * A card per installation that answers "is everything OK?" first: the
+ * verdict, a silence in force, the open incidents (each title once), then
+ * what is wrong, marked, then everything that is fine on one line, the
+ * network as the probes see it, and the files from the field.
  */
 export function renderClientStatus(status: ClientStatus, lang: Lang, tz: string, now: Date, onlyInstallationId?: number): string {
   const t = texts(lang);
@@ -43,57 +52,88 @@ export function renderClientStatus(status: ClientStatus, lang: Lang, tz: string,
   ];
   const shown = status.installations.filter((i) => onlyInstallationId === undefined || i.installation.id === onlyInstallationId);
   if (shown.length === 0) lines.push('', t.noInstallations);
-  for (const { installation, state, incidents, rejection, sysinfoAt, sysinfoTakenAt, metrics } of shown) {
-    const verdict = !installation.monitoringEnabled
-      ? t.verdictMonitoringOff
-      : incidents.length > 0
-        ? `${t.verdictProblems}: ${incidents.map((v) => escapeHtml(ruleTitle(lang, v.incident.ruleId))).join('; ')}`
-        : !state
-          ? t.verdictNoReports
-          : t.verdictOk;
-    lines.push('', `🖥 <b>${escapeHtml(installation.name)}</b> — ${verdict}`);
-    if (state) {
-      const ago = formatSpan(lang, now.getTime() - state.lastReceivedAt.getTime());
-      lines.push(`${t.lastReport}: ${t.ago(ago)} (${formatDateTime(state.lastReceivedAt, tz)})`);
-      if (sysinfoAt) {
-        const made = sysinfoTakenAt ? `, ${t.sysinfoMade(formatDateTime(sysinfoTakenAt, tz))}` : '';
-        lines.push(`${t.sysinfo}: ${t.ago(formatSpan(lang, now.getTime() - sysinfoAt.getTime()))} (${formatDateTime(sysinfoAt, tz)}${made})`);
-      }
-      if (metrics?.error) lines.push(`${t.metrics}: ${escapeHtml(t.metricsUnreadable(metrics.error))}`);
-      else if (metrics) lines.push(`${t.metrics}: ${t.metricsFigures(metrics.samples.length, formatSpan(lang, now.getTime() - metrics.takenAt.getTime()))}`);
-      if (state.operapDate) {
-        const operapAge = operapAgeMs(state.operapDate, installation.tz, now);
-        lines.push(`${t.operap}: ${formatDate(state.operapDate)} (${formatSpan(lang, operapAge)})`);
-      }
-      if (state.updateNumber !== undefined) lines.push(`${t.updateNumber}: ${state.updateNumber}`);
-      if (state.shellVersion) lines.push(`${t.shellVersion}: ${escapeHtml(state.shellVersion)}`);
-      if (state.senselockState) lines.push(`${t.key}: ${t.senselock[state.senselockState]}`);
-      if (state.serviceState) {
-        lines.push(`${t.service}: ${t.serviceState[state.serviceState]}${state.serviceAccount ? ` (${t.account[state.serviceAccount]})` : ''}`);
-      }
-      if (state.storageReachable !== undefined) {
-        lines.push(`${t.storage}: ${state.storageReachable ? t.reachable : t.unreachable}${state.storagePath ? ` (${escapeHtml(state.storagePath)})` : ''}`);
-      }
-      if (state.kitAssembled !== undefined) lines.push(`${t.kit}: ${state.kitAssembled ? t.assembled : t.notAssembled}`);
-      if (state.dailyUpdate !== undefined || state.copybaseweb !== undefined) {
-        const onOff = (v: boolean | undefined) => (v === undefined ? t.unknown : v ? t.on : t.off);
-        lines.push(`${t.dailyUpdate}: ${onOff(state.dailyUpdate)}; copybaseweb: ${onOff(state.copybaseweb)}`);
-      }
-      if (state.licenseLimit !== undefined) {
-        lines.push(`${t.licences}: ${t.licenceFigures(String(state.licenseLimit), String(state.licensePeak ?? t.unknown))}`);
-      }
-    }
-    if (rejection && (!state || rejection.lastRejectedAt > state.lastReceivedAt)) {
-      lines.push(`⚠️ ${escapeHtml(rejection.reason)}`);
-    }
-    if (incidents.length > 0) {
-      lines.push(`${t.openIncidents}:`);
-      for (const view of incidents) {
-        const age = formatSpan(lang, now.getTime() - view.incident.openedAt.getTime());
-        const who = view.incident.status === 'acknowledged' ? t.acknowledgedShort(view.acknowledgedByName ?? '?') : t.notAcknowledged;
-        lines.push(` • ${view.incident.severity === 'critical' ? '🔴' : '🟡'} ${escapeHtml(ruleTitle(lang, view.incident.ruleId))} — ${age}, ${escapeHtml(who)}`);
-      }
-    }
-  }
+  for (const item of shown) lines.push('', ...installationLines(item, lang, tz, now));
   return fitMessage(lines.join('\n'));
+}
+
+function installationLines(item: InstallationStatus, lang: Lang, tz: string, now: Date): string[] {
+  const t = texts(lang);
+  const { installation, state, incidents, rejection, silence } = item;
+  const bad: string[] = [];
+  const good: string[] = [];
+  const note = (ok: boolean, text: string) => (ok ? good : bad).push(text);
+
+  if (state) {
+    const age = now.getTime() - state.lastReceivedAt.getTime();
+    const when = formatWhen(lang, state.lastReceivedAt, now, tz);
+    note(age <= STALE_REPORT_MS, `${t.lastReport}: ${age <= STALE_REPORT_MS ? t.ago(formatSpan(lang, age)) : `${t.ago(formatSpan(lang, age))} (${when})`}`);
+    if (state.operapDate) {
+      const operapAge = operapAgeMs(state.operapDate, installation.tz, now);
+      const limit = Number(installation.thresholds.KodeksOperapStale ?? 3 * DAY_MS);
+      const day = formatWhen(lang, DateTime.fromISO(state.operapDate, { zone: installation.tz }).toJSDate(), now, tz, true);
+      note(operapAge <= limit, `${t.operap}: ${operapAge < 2 * DAY_MS ? day : `${day}, ${t.ago(formatSpan(lang, operapAge))}`}`);
+    }
+    if (state.updateNumber !== undefined) good.push(`${t.updateNumber}: ${state.updateNumber}`);
+    if (state.shellVersion) good.push(`${t.shellVersion}: ${escapeHtml(state.shellVersion)}`);
+    if (state.senselockState) note(state.senselockState === 'ok', `${t.key}: ${t.senselock[state.senselockState]}`);
+    if (state.serviceState) {
+      const account = state.serviceAccount ? ` (${t.account[state.serviceAccount]})` : '';
+      note(state.serviceState === 'running', `${t.service}: ${t.serviceState[state.serviceState]}${account}`);
+    }
+    if (state.storageReachable !== undefined) {
+      note(state.storageReachable, `${t.storage}: ${state.storageReachable ? t.reachable : t.unreachable}${state.storagePath ? ` (${escapeHtml(state.storagePath)})` : ''}`);
+    }
+    if (state.kitAssembled !== undefined) note(state.kitAssembled, `${t.kit}: ${state.kitAssembled ? t.assembled : t.notAssembled}`);
+    if (state.dailyUpdate !== undefined || state.copybaseweb !== undefined) {
+      const onOff = (v: boolean | undefined) => (v === undefined ? t.unknown : v ? t.on : t.off);
+      note(state.dailyUpdate !== false && state.copybaseweb !== false, `${t.dailyUpdate}: ${onOff(state.dailyUpdate)}; copybaseweb: ${onOff(state.copybaseweb)}`);
+    }
+    if (state.licenseLimit !== undefined) good.push(`${t.licences}: ${t.licenceFigures(String(state.licenseLimit), String(state.licensePeak ?? t.unknown))}`);
+  }
+  const network = networkLines(item, lang);
+  bad.push(...network.bad);
+
+  const verdict = !installation.monitoringEnabled
+    ? t.verdictMonitoringOff
+    : incidents.length > 0
+      ? t.verdictProblemCount(incidents.length)
+      : !state
+        ? t.verdictNoReports
+        : bad.length > 0
+          ? t.verdictSomethingOff
+          : t.verdictOk;
+  const lines = [`🖥 <b>${escapeHtml(installation.name)}</b> — ${verdict}`];
+  if (silence) lines.push(`💤 ${escapeHtml(t.silenceOnCard(formatWhen(lang, silence.endsAt, now, tz), silence.reason))}`);
+  for (const view of incidents) {
+    const age = formatSpan(lang, now.getTime() - view.incident.openedAt.getTime());
+    const who = view.incident.status === 'acknowledged' ? t.acknowledgedShort(view.acknowledgedByName ?? '?') : t.notAcknowledged;
+    lines.push(` • ${view.incident.severity === 'critical' ? '🔴' : '🟡'} ${escapeHtml(ruleTitle(lang, view.incident.ruleId))} — ${age}, ${escapeHtml(who)}`);
+  }
+  if (rejection && (!state || rejection.lastRejectedAt > state.lastReceivedAt)) bad.push(escapeHtml(t.reportRefused(rejection.reason)));
+  lines.push(...bad.map((line) => `⚠️ ${line}`));
+  if (good.length > 0) lines.push(`✅ ${good.join(' · ')}`);
+  if (network.summary) lines.push(network.summary);
+  if (item.sysinfoAt) {
+    const made = item.sysinfoTakenAt ? `, ${t.sysinfoMade(formatWhen(lang, item.sysinfoTakenAt, now, tz))}` : '';
+    lines.push(`${t.sysinfo}: ${t.ago(formatSpan(lang, now.getTime() - item.sysinfoAt.getTime()))} (${formatWhen(lang, item.sysinfoAt, now, tz)}${made})`);
+  }
+  if (item.metrics?.error) lines.push(`${t.metrics}: ${escapeHtml(t.metricsUnreadable(item.metrics.error))}`);
+  else if (item.metrics) lines.push(`${t.metrics}: ${t.metricsFigures(item.metrics.samples.length, formatSpan(lang, now.getTime() - item.metrics.takenAt.getTime()))}`);
+  return lines;
+}
+
+const PROBE_LABELS = { icmp: 'ping', tcp: 'TCP', http: 'web', dns: 'DNS' } as const;
+
+/** The network as the probes see it: one line with the addresses and a mark per probe; a line of its own for each that fails. */
+function networkLines(item: InstallationStatus, lang: Lang): { summary: string | null; bad: string[] } {
+  const t = texts(lang);
+  const { installation, probes } = item;
+  const address = [installation.host, installation.ip].filter(Boolean).join(' · ');
+  const kinds = (['icmp', 'tcp', 'http', 'dns'] as const).filter((kind) => probes[kind]);
+  if (kinds.length === 0) return { summary: address ? `🌐 ${escapeHtml(address)}` : null, bad: [] };
+  const marks = kinds.map((kind) => `${PROBE_LABELS[kind]} ${probes[kind]!.ok ? '✅' : '❌'}`).join(' · ');
+  const bad = kinds
+    .filter((kind) => !probes[kind]!.ok)
+    .map((kind) => escapeHtml(t.probeFails(PROBE_LABELS[kind], probes[kind]!.error ? describeNetworkError(lang, probes[kind]!.error!) : t.unknown)));
+  return { summary: `🌐 ${address ? `${escapeHtml(address)}: ` : ''}${marks}`, bad };
 }
