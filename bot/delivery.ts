@@ -194,10 +194,22 @@ export class TelegramDelivery implements Delivery {
     this.deps.logger.warn({ chatId, description: err.description }, 'chat unreachable; its alerts stay queued');
     for (const admin of listActiveAdmins(this.deps.db)) {
       if (admin.telegramId === chatId) continue;
-      const text = texts(langOf(admin.language)).chatUnreachable(chatId, err.description);
+      const text = texts(langOf(admin.language)).chatUnreachable(chatId, describeTelegramRefusal(langOf(admin.language), err));
       enqueue(this.deps.db, { kind: NOTICE, chatId: admin.telegramId, incidentId: null, payload: { text } }, this.deps.clock());
     }
   }
+}
+
+/** Why Telegram will not deliver to a chat, in the admin's words rather than Telegram's. */
+function describeTelegramRefusal(lang: Lang, err: GrammyError): string {
+  const why = texts(lang).telegramRefusal;
+  const description = err.description.toLowerCase();
+  if (description.includes('blocked by the user')) return why.blocked;
+  if (description.includes('kicked') || description.includes('not a member')) return why.removed;
+  if (description.includes('chat not found')) return why.notFound;
+  if (description.includes('deactivated')) return why.deactivated;
+  if (description.includes('have no rights') || description.includes('not enough rights')) return why.noRights;
+  return why.other(err.error_code);
 }
 
 function isParseError(err: unknown): boolean {

@@ -276,6 +276,14 @@ export const en: Catalogue = {
   usersTitle: 'Staff:',
   disableButton: (name) => `🚫 Disable: ${name}`,
   userDisabled: (name) => `${name} is disabled.`,
+  telegramRefusal: {
+    blocked: 'the user blocked the bot',
+    removed: 'the bot was removed from the group',
+    notFound: 'the chat is not found',
+    deactivated: 'the group was deleted',
+    noRights: 'the bot may not write to this chat',
+    other: (code) => `Telegram refuses (code ${code})`,
+  },
   chatUnreachable: (chat, reason) =>
     `⚠️ Cannot deliver alerts to chat ${chat}: ${reason}. They wait in the queue; check that the bot is not blocked and is a member of the chat.`,
   commands: {

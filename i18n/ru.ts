@@ -298,6 +298,14 @@ export const ru = {
   usersTitle: 'Сотрудники:',
   disableButton: (name: string) => `🚫 Отключить: ${name}`,
   userDisabled: (name: string) => `Доступ ${name} отключён.`,
+  telegramRefusal: {
+    blocked: 'пользователь заблокировал бота',
+    removed: 'бота удалили из группы',
+    notFound: 'чат не найден',
+    deactivated: 'группа удалена',
+    noRights: 'у бота нет прав писать в этот чат',
+    other: (code: number) => `Telegram отказывает (код ${code})`,
+  },
   chatUnreachable: (chat: number, reason: string) =>
     `⚠️ Не могу доставить оповещения в чат ${chat}: ${reason}. Оповещения ждут в очереди; проверьте, что бот не заблокирован и состоит в чате.`,
   conv: {

@@ -7,6 +7,17 @@ import { Dispatcher } from '../delivery/dispatcher.ts';
 import { unpaced } from '../delivery/pacer.ts';
 import { TelegramDelivery } from '../bot/delivery.ts';
 import { silentLogger } from './helpers.ts';
+import { noteOutgoing } from './russian-words.ts';
+import { getUser } from '../db/users.ts';
+
+function isEnglish(db: DB, chatId: number): boolean {
+  try {
+    return getUser(db, chatId)?.language === 'en';
+  } catch {
+    // The database may be closed on purpose by the test (a handler error); the message is then not a staff member's.
+    return false;
+  }
+}
 
 export const BOT_INFO: UserFromGetMe = {
   id: 42,
@@ -78,6 +89,10 @@ export function botHarness(db: DB, clock: () => Date, settings: Partial<BotSetti
     const recorder: Transformer = async (_prev, method, payload) => {
       const body = (payload ?? {}) as Record<string, unknown>;
       calls.push({ method, payload: body });
+      // What a Russian speaker reads is checked for stray Latin words (test/setup.ts).
+      const chatId = typeof body.chat_id === 'number' ? body.chat_id : null;
+      const english = chatId === null ? lastPerson?.language_code === 'en' : chatId > 0 && isEnglish(db, chatId);
+      if (!english) noteOutgoing(method, body);
       if (outage) {
         const answer = outage(method);
         if (answer instanceof Error) throw answer;
@@ -112,6 +127,7 @@ export function botHarness(db: DB, clock: () => Date, settings: Partial<BotSetti
 
   let bot = build();
 
+  let lastPerson: Person | undefined;
   const update = async (partial: Omit<Update, 'update_id'>) => {
     await bot.handleUpdate({ update_id: nextUpdateId++, ...partial } as Update);
   };
@@ -142,6 +158,7 @@ export function botHarness(db: DB, clock: () => Date, settings: Partial<BotSetti
     },
     /** A person types a message (a command if it starts with "/"). */
     async say(person: Person, text: string, chatId?: number) {
+      lastPerson = person;
       const command = /^\/\S+/.exec(text)?.[0];
       await update({
         message: {
@@ -156,6 +173,7 @@ export function botHarness(db: DB, clock: () => Date, settings: Partial<BotSetti
     },
     /** A person presses a button under a message the bot sent. */
     async press(person: Person, data: string, message: { chatId: number; messageId: number }) {
+      lastPerson = person;
       await update({
         callback_query: {
           id: String(nextUpdateId),
@@ -166,7 +184,7 @@ export function botHarness(db: DB, clock: () => Date, settings: Partial<BotSetti
             message_id: message.messageId,
             date: Math.floor(clock().getTime() / 1000),
             chat: chatOf(person, message.chatId),
-            text: 'alert',
+            text: 'сообщение',
           },
         },
       } as Omit<Update, 'update_id'>);

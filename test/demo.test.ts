@@ -26,7 +26,7 @@ describe('npm run demo', () => {
     try {
       await waitFor('Ключ SenseLock не виден — ООО «Ромашка»');
       child.stdin.write('/status Ромашка\n');
-      await waitFor('🖥 Сервер офиса — ❌ Проблемы');
+      await waitFor('🖥 Сервер офиса — ❌ ');
       child.stdin.write('1\n'); // «🙋 Беру все» under the first alert
       await waitFor('Взято в работу: 2');
     } finally {

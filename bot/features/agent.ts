@@ -5,6 +5,7 @@ import { InputError } from '../../core/errors.ts';
 import { issueAgent } from '../../registry/agent.ts';
 import type { AgentOs } from '../../agent/render.ts';
 import { actorOf, isAdminInPrivate, type BotContext } from '../context.ts';
+import { escapeHtml } from '../html.ts';
 
 /** Where the bot's schedule line expects the script on the Kodeks server. */
 const FOLDERS: Record<AgentOs, string> = { linux: '/opt/dozor-agent', windows: 'C:\\dozor-agent' };
@@ -48,6 +49,8 @@ agent.callbackQuery(/^ag:(\d+):(linux|windows)$/, async (ctx) => {
   // The OS buttons go: the script they made holds the only copy of the new token.
   await ctx.editMessageReplyMarkup().catch(() => undefined);
   await ctx.replyWithDocument(new InputFile(Buffer.from(issued.agent.script, 'utf8'), issued.agent.fileName), {
-    caption: ctx.t.agentCaption(issued.installation.name, FOLDERS[os], issued.agent.schedule(FOLDERS[os])),
+    // The command goes in <code>: the administrator copies it with one tap.
+    caption: ctx.t.agentCaption(escapeHtml(issued.installation.name), FOLDERS[os], `<code>${escapeHtml(issued.agent.schedule(FOLDERS[os]))}</code>`),
+    parse_mode: 'HTML',
   });
 });
