@@ -40,6 +40,7 @@ export const en: Catalogue = {
     '/assign — assign a manager to a client',
     '/requests — access requests',
     '/users — staff (disable access)',
+    '/minversion 6.4.3.59 — the minimum ПК version for the version campaign',
   ].join('\n'),
   whoami: (name, id, role) => `${name}, id <code>${id}</code>, ${role}`,
   operapAge: (span) => `(${span})`,
@@ -182,7 +183,7 @@ export const en: Catalogue = {
     `sysinfo · ${installation}, received ${when}: ${mb} MB, over Telegram's limit (50 MB). Download (the link works for ${minutes} minutes):\n${link}`,
   sysinfoButton: (installation) => `📎 sysinfo · ${installation}`,
   sysinfoNone: 'No sysinfo files from this installation',
-  sysinfoTooLarge: (mb, id) => `The file is ${mb} MB, over Telegram's limit (50 MB); get it with dozor uploads get ${id} --out <file>`,
+  sysinfoTooLarge: (mb, _id) => `The file is ${mb} MB, over Telegram's limit (50 MB), and no download link can be given: dozor has no public address set. Ask dozor's administrator.`,
   sysinfoCaption: (installation, when) => `sysinfo · ${installation}, received ${when}`,
   agentButton: (installation) => `⚙️ Agent · ${installation}`,
   agentChooseOs: (installation) =>
@@ -411,7 +412,7 @@ export const en: Catalogue = {
     lagging: (n) => `  lagging: ${n}`,
     sales: (n) => `<b>Sales opportunities (${n})</b>:`,
     salesLine: (limit, peak, days) => `limit ${limit}, peak ${peak}, limit hit on ${count('en', days, ['day', 'days'])} of 7`,
-    times: '<b>MTTA / MTTR, last 7 days</b> (previous 7 in brackets):',
+    times: '<b>Time to react / time to solve, last 7 days</b> (previous 7 in brackets):',
     none: '—',
     more: (n) => `  …and ${n} more`,
     chart: {
@@ -423,7 +424,10 @@ export const en: Catalogue = {
     },
   },
   versions: {
-    noPolicy: 'No minimum shell version is set: dozor policy set min-shell-version 6.4.3.59',
+    noPolicy: 'No minimum ПК version is set. An admin sets it with /minversion 6.4.3.59.',
+    minVersionUsage: 'Usage: /minversion 6.4.3.59 — the minimum ПК version for every installation; /minversion - drops it.',
+    minVersionSet: (version) => `Minimum ПК version: ${version}. Installations are checked again within a minute; those behind are in /versions.`,
+    minVersionDropped: 'The ПК version requirement is dropped.',
     title: (min, ok, total) => `<b>Version campaign</b>: at least ${min}, ${ok} of ${total} comply`,
     nobodyLags: '✅ Nobody lags behind.',
     noManager: 'no manager',

@@ -171,6 +171,7 @@ export const ru = {
     '/assign — назначить менеджера клиенту',
     '/requests — запросы доступа',
     '/users — сотрудники (отключить доступ)',
+    '/minversion 6.4.3.59 — минимальная версия ПК для кампании версий',
   ].join('\n'),
   whoami: (name: string, id: number, role: string) => `${name}, id <code>${id}</code>, ${role}`,
   whoamiUnknown: (id: number) => `Ваш Telegram id: <code>${id}</code>. Вы не зарегистрированы; отправьте /start.`,
@@ -201,7 +202,8 @@ export const ru = {
     `sysinfo · ${installation}, получен ${when}: ${mb} МБ, больше предела Telegram (50 МБ). Скачать (ссылка действует ${minutes} минут):\n${link}`,
   sysinfoButton: (installation: string) => `📎 sysinfo · ${installation}`,
   sysinfoNone: 'Файлов sysinfo от этой установки нет',
-  sysinfoTooLarge: (mb: number, id: number) => `Файл ${mb} МБ больше предела Telegram (50 МБ); возьмите его командой dozor uploads get ${id} --out <файл>`,
+  sysinfoTooLarge: (mb: number, _id: number) =>
+    `Файл ${mb} МБ больше предела Telegram (50 МБ), а ссылку на скачивание дать нельзя: у dozor не задан внешний адрес. Обратитесь к администратору dozor.`,
   sysinfoCaption: (installation: string, when: string) => `sysinfo · ${installation}, получен ${when}`,
   agentButton: (installation: string) => `⚙️ Агент · ${installation}`,
   agentChooseOs: (installation: string) =>
@@ -477,7 +479,7 @@ export const ru = {
     lagging: (n: number) => `  отстают: ${n}`,
     sales: (n: number) => `<b>Возможности продаж (${n})</b>:`,
     salesLine: (limit: string, peak: string, days: number) => `лимит ${limit}, пик ${peak}, лимит исчерпан ${count('ru', days, ['день', 'дня', 'дней'])} из 7`,
-    times: '<b>MTTA / MTTR за 7 дней</b> (в скобках — предыдущие 7):',
+    times: '<b>Время реакции / время до решения за 7 дней</b> (в скобках — предыдущие 7):',
     none: '—',
     more: (n: number) => `  …и ещё ${n}`,
     chart: {
@@ -489,7 +491,10 @@ export const ru = {
     },
   },
   versions: {
-    noPolicy: 'Минимальная версия ПК не задана: dozor policy set min-shell-version 6.4.3.59',
+    noPolicy: 'Минимальная версия ПК не задана. Администратор задаёт её командой /minversion 6.4.3.59.',
+    minVersionUsage: 'Формат: /minversion 6.4.3.59 — минимальная версия ПК для всех установок; /minversion - — снять требование.',
+    minVersionSet: (version: string) => `Минимальная версия ПК: ${version}. Установки проверятся заново в течение минуты; отстающие — в /versions.`,
+    minVersionDropped: 'Требование к версии ПК снято.',
     title: (min: string, ok: number, total: number) => `<b>Кампания версий</b>: не ниже ${min}, соответствуют ${ok} из ${total}`,
     nobodyLags: '✅ Отстающих нет.',
     noManager: 'без менеджера',

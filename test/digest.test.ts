@@ -263,6 +263,18 @@ describe('digests on a seeded fleet', () => {
     expect(String(h.lastSent()!.payload.text)).toContain('соответствуют 2 из 3');
     expect(String(h.lastSent()!.payload.text)).toContain('👤 <b>Ксения Шабанова</b> (1)');
     expect(String(h.lastSent()!.payload.text)).toMatch(/АО «Вектор» \/ Облако: 6.4.2.73 · отстаёт/);
+    // The campaign's minimum is an admin's to set, in chat too.
+    await h.say({ id: 2001, first_name: 'Ирина' }, '/minversion 6.4.4.1');
+    expect(String(h.lastSent()!.payload.text)).toBe('Это только для администраторов.');
+    await h.say({ id: 3001, first_name: 'Анна' }, '/minversion шесть');
+    expect(String(h.lastSent()!.payload.text)).toBe('Для минимальной версии ПК нужна версия, например 6.4.3.59, а не «шесть»');
+    await h.say({ id: 3001, first_name: 'Анна' }, '/minversion 6.4.4.1');
+    expect(String(h.lastSent()!.payload.text)).toMatch(/^Минимальная версия ПК: 6\.4\.4\.1\./);
+    await h.say({ id: 2001, first_name: 'Ирина' }, '/versions');
+    expect(String(h.lastSent()!.payload.text)).toContain('не ниже 6.4.4.1, соответствуют 0 из 3');
+    await h.say({ id: 3001, first_name: 'Анна' }, '/minversion -');
+    await h.say({ id: 2001, first_name: 'Ирина' }, '/versions');
+    expect(String(h.lastSent()!.payload.text)).toBe('Минимальная версия ПК не задана. Администратор задаёт её командой /minversion 6.4.3.59.');
     await h.say({ id: 2001, first_name: 'Ирина' }, '/sales');
     expect(String(h.lastSent()!.payload.text)).toContain('лимит 10, пик 10, лимит исчерпан 6 из 7 дней');
     await h.say({ id: 1002, first_name: 'Пётр' }, '/sales');

@@ -6,6 +6,8 @@ import { scopeOf } from '../../db/digest.ts';
 import { assembleDigest } from '../../digest/assemble.ts';
 import { formatSpan } from '../../i18n/format.ts';
 import { setPersonalDigest, setQuietHours } from '../../registry/users.ts';
+import { changePolicy } from '../../registry/policies.ts';
+import { describeError } from '../../i18n/index.ts';
 import { actorOf, type BotContext } from '../context.ts';
 import { buildDigest } from '../digest.ts';
 import { escapeHtml, fitMessage } from '../html.ts';
@@ -52,6 +54,21 @@ reports.command('versions', async (ctx) => {
     }
   }
   return ctx.reply(fitMessage(lines.join('\n')), { parse_mode: 'HTML' });
+});
+
+/** An admin sets the fleet's minimum shell version in chat: `/minversion 6.4.3.59` (`/minversion -` drops it). */
+reports.command('minversion', async (ctx) => {
+  const staff = ctx.staff;
+  if (!staff?.active || staff.role !== 'admin') return ctx.reply(ctx.t.adminsOnly);
+  const value = (typeof ctx.match === 'string' ? ctx.match : '').trim();
+  if (!value) return ctx.reply(ctx.t.versions.minVersionUsage);
+  try {
+    changePolicy({ db: ctx.services.db, clock: ctx.services.clock, actor: actorOf(staff.telegramId) }, 'min-shell-version', value === '-' ? null : value);
+  } catch (err) {
+    if (err instanceof InputError) return ctx.reply(describeError(err, ctx.lang));
+    throw err;
+  }
+  return ctx.reply(value === '-' ? ctx.t.versions.minVersionDropped : ctx.t.versions.minVersionSet(value));
 });
 
 reports.command('sales', async (ctx) => {
