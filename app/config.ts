@@ -30,6 +30,17 @@ const duration = z.string().transform((text, ctx) => {
   }
 });
 
+/** A duration, or 0 for none. */
+const durationOrNone = z.string().transform((text, ctx) => {
+  if (/^\s*0\s*[smhd]?\s*$/.test(text)) return 0;
+  try {
+    return parseDuration(text);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'expected a duration such as 30s or 2m, or 0 for none' });
+    return z.NEVER;
+  }
+});
+
 const url = (what: string) =>
   z
     .string()
@@ -98,6 +109,8 @@ const schema = z.object({
   CHECK_CRON: cronExpression.default('* * * * *'),
   REMIND_EVERY: duration.default(4 * 3_600_000),
   ESCALATE_AFTER: duration.default(60 * 60_000),
+  /** A warning that opens and clears within this long is never sent (criticals go at once). */
+  FLAP_HOLD: durationOrNone.default(60_000),
   BOT_TOKEN: z
     .string()
     .trim()
@@ -221,5 +234,6 @@ export function incidentSettings(config: Config, clockWatch?: ClockWatch): Incid
     remindEveryMs: config.REMIND_EVERY,
     escalateAfterMs: config.ESCALATE_AFTER,
     quietHours: { tz: config.DISPLAY_TZ, defaultWindow: config.QUIET_HOURS },
+    flapHoldMs: config.FLAP_HOLD,
   };
 }

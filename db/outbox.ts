@@ -87,3 +87,19 @@ export function pendingCount(db: Queryable): number {
 export function moveOutboxChat(db: Queryable, from: number, to: number): void {
   db.update(outbox).set({ chatId: to }).where(and(eq(outbox.chatId, from), eq(outbox.status, 'pending'))).run();
 }
+
+/**
+ * Withdraw an incident's announcement that has not gone out to anyone yet
+ * (a warning still waiting out FLAP_HOLD): its pending rows are deleted.
+ * True when there was one and none of it had been sent.
+ */
+export function withdrawUnsentOpening(db: Queryable, incidentId: number): boolean {
+  const rows = db
+    .select({ id: outbox.id, status: outbox.status })
+    .from(outbox)
+    .where(and(eq(outbox.incidentId, incidentId), eq(outbox.kind, 'incident.opened')))
+    .all();
+  if (rows.length === 0 || rows.some((row) => row.status !== 'pending')) return false;
+  db.delete(outbox).where(and(eq(outbox.incidentId, incidentId), eq(outbox.status, 'pending'))).run();
+  return true;
+}

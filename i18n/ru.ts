@@ -102,6 +102,8 @@ export const ru = {
   resolvedAfter: (span: string) => `☑️ Решено, длилось ${span}`,
   resolvedByHand: (name: string) => `закрыто вручную: ${name}`,
   resolvedDisabled: 'мониторинг установки выключен',
+  snoozeReason: (id: number) => `отложено кнопкой под оповещением №${id}`,
+  snoozeInstallationReason: 'отложено кнопкой под сводным оповещением',
   snoozedUntil: (time: string, name: string) => `💤 Отложено до ${time}: ${name}`,
   allRecovered: '☑️ Всё восстановлено',
   partlyRecovered: (open: number, all: number) => `🚨 Не решено ${open} из ${count('ru', all, ['оповещения', 'оповещений', 'оповещений'])}`,
@@ -274,6 +276,9 @@ export const ru = {
     heldBack: (n: number) => `⏸ Придержано: ${count('ru', n, ['оповещение-следствие', 'оповещения-следствия', 'оповещений-следствий'])} (придут, если не уйдут, когда установка ответит)`,
   },
   commonCause: (cause: string, n: number) => `🌐 Вероятная общая причина: ${cause} — ${count('ru', n, ['установка недоступна', 'установки недоступны', 'установок недоступны'])} одновременно`,
+  commonCauseByName: (cause: string, n: number) =>
+    `🌐 Вероятная общая причина: ${cause} — ${count('ru', n, ['установка не открывается', 'установки не открываются', 'установок не открываются'])} по имени`,
+  workaroundByIp: 'По имени не открываются, по IP работают — дайте клиентам адреса:',
   causeProvider: (name: string) => `сбой у провайдера «${name}»`,
   causeHost: (name: string) => `сбой узла ${name}`,
   incidentsNone: 'Открытых инцидентов нет.',

@@ -15,7 +15,7 @@ import {
   type Incident,
 } from '../db/incidents.ts';
 import type { Queryable } from '../db/open.ts';
-import { enqueue } from '../db/outbox.ts';
+import { enqueue, withdrawUnsentOpening } from '../db/outbox.ts';
 import { listActiveSilences, toSilence } from '../db/silences.ts';
 import { getQuietHours, getUserName } from '../db/users.ts';
 import type { IncidentSettings } from './settings.ts';
@@ -139,8 +139,11 @@ export function resolveIncident(
     nextReminderAt: null,
   });
   recordIncidentEvent(tx, { incidentId, at: now, type: 'resolved', actor, details: { resolution } });
+  // A warning that clears while its announcement still waits out FLAP_HOLD is withdrawn: nobody hears of either.
+  const withdrawn = resolved.severity === 'warning' && withdrawUnsentOpening(tx, incidentId);
+  if (withdrawn) recordIncidentEvent(tx, { incidentId, at: now, type: 'withdrawn', actor: 'system', details: {} });
   // People only hear that something ended if they heard that it began.
-  if (resolved.announcedAt) notify(tx, null, 'resolved', resolved, loadSubject(tx, incident.installationId), now);
+  if (resolved.announcedAt && !withdrawn) notify(tx, null, 'resolved', resolved, loadSubject(tx, incident.installationId), now);
   return resolved;
 }
 
@@ -218,8 +221,10 @@ function notify(
     recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'unroutable', actor: 'system', details: { kind } });
   }
   for (const chatId of chats) {
-    const holdUntil =
-      settings && incident.severity === 'warning' && (kind === 'opened' || kind === 'reminder') ? quietHoursEnd(tx, settings, chatId, now) : null;
+    const quiet = settings && incident.severity === 'warning' && (kind === 'opened' || kind === 'reminder') ? quietHoursEnd(tx, settings, chatId, now) : null;
+    // A new warning waits out FLAP_HOLD: if it clears meanwhile, it is withdrawn unsent (see resolveIncident).
+    const flap = settings?.flapHoldMs && incident.severity === 'warning' && kind === 'opened' ? new Date(now.getTime() + settings.flapHoldMs) : null;
+    const holdUntil = quiet && flap ? (quiet > flap ? quiet : flap) : (quiet ?? flap);
     enqueue(tx, { kind: `incident.${kind}`, chatId, incidentId: incident.id, payload: { ...payload } }, now, holdUntil);
   }
 }

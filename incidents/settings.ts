@@ -9,6 +9,8 @@ export interface IncidentSettings {
   escalateAfterMs: number;
   /** Warnings for a person during their quiet hours wait until the hours end (criticals never wait). */
   quietHours: { tz: string; defaultWindow: QuietWindow };
+  /** A new warning waits this long before it is sent; one that clears meanwhile is never sent (FLAP_HOLD). */
+  flapHoldMs?: number;
   /** What the service has noticed about its own clock; without one, the clock is trusted. */
   clockWatch?: ClockWatch;
 }

@@ -295,7 +295,11 @@ describe('the Telegram bot', () => {
       expect(String(group.payload.text)).toContain('🚨 2 новых оповещения');
       expect(String(group.payload.text)).toContain('Служба ПК остановлена');
       expect(String(group.payload.text)).toContain('Хранилище баз недоступно');
-      expect(buttonsOf(group)).toEqual([{ text: '🙋 Беру все', data: 'ackall' }]);
+      expect(buttonsOf(group)).toEqual([
+        { text: '🙋 Беру все', data: 'ackall' },
+        { text: 'ℹ️ 1', data: `st:${fleet.installation.id}` },
+        { text: '⏰ 1', data: `sni:${fleet.installation.id}` },
+      ]);
       await h.press(manager, 'ackall', { chatId: 1001, messageId: 1000 });
       expect(listIncidentsWithNames(t.db, { includeResolved: false }).every((i) => i.status === 'acknowledged')).toBe(true);
       expect(h.lastSent('answerCallbackQuery')!.payload.text).toBe('Взято в работу: 2');

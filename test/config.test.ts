@@ -36,6 +36,7 @@ describe('configuration', () => {
       UPLOAD_KEEP: 5,
       UPLOAD_RETENTION: 30 * 86_400_000,
       PULL_EVERY: 15 * 60_000,
+      FLAP_HOLD: 60_000,
       PRUNE_CRON: '30 3 * * *',
       OUTBOX_RETRY_BASE: 2_000,
       OUTBOX_RETRY_MAX: 300_000,

@@ -24,7 +24,7 @@ describe('npm run demo', () => {
       });
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     try {
-      await waitFor('Ключ SenseLock не виден — ООО «Ромашка»');
+      await waitFor('ООО «Ромашка» · Сервер офиса: Ключ SenseLock не виден');
       child.stdin.write('/status Ромашка\n');
       await waitFor('🖥 Сервер офиса — ❌ ');
       child.stdin.write('1\n'); // «🙋 Беру все» under the first alert

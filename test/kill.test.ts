@@ -97,7 +97,7 @@ describe('SIGKILL during load', () => {
     const alertTexts = standIn.sentTo(1001).map((m) => m.text);
     let duplicates = 0;
     for (const name of opened) {
-      const mentions = alertTexts.filter((text) => text.includes(`/ ${name}\n`) || text.includes(`</b> · ${name}\n`)).length;
+      const mentions = alertTexts.filter((text) => text.includes(` · ${name}</b>:`) || text.includes(`</b> · ${name}\n`)).length;
       expect(mentions).toBeGreaterThanOrEqual(1);
       duplicates += mentions - 1;
     }

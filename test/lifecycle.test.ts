@@ -41,6 +41,30 @@ describe('incident lifecycle', () => {
     expect(messages()).toEqual(['incident.opened -> 1001']);
   });
 
+  it('never sends a warning that clears within FLAP_HOLD; one that lasts goes once the hold is over', async () => {
+    await intake.close();
+    const held = { ...DEFAULT_INCIDENT_SETTINGS, flapHoldMs: 60_000 };
+    intake = await startIntake(t.db, clock, { settings: held });
+    await report('<kit daily-update="false"/>');
+    expect(t.db.select().from(outbox).all().map((m) => m.deliverAfter)).toEqual([new Date(clock().getTime() + 60_000)]);
+    clock.advance(30_000);
+    await report('<kit daily-update="true"/>');
+    // Opened and cleared within the hold: nothing goes, nothing is left to go; the history says why.
+    expect(messages()).toEqual([]);
+    const [flapped] = all();
+    expect(flapped!.status).toBe('resolved');
+    expect(listIncidentEvents(t.db, flapped!.id).map((e) => e.type)).toEqual(['opened', 'announced', 'resolved', 'withdrawn']);
+
+    clock.advance(HOUR);
+    await report('<kit daily-update="false"/>');
+    clock.advance(2 * 60_000);
+    await report('<kit daily-update="false"/>');
+    expect(messages()).toEqual(['incident.opened -> 1001']);
+    // A critical is never held.
+    await report('<service state="stopped"/>');
+    expect(t.db.select().from(outbox).all().at(-1)!.deliverAfter).toBeNull();
+  });
+
   it('opens a new incident when a condition returns after resolution', async () => {
     await report('<service state="stopped"/>');
     clock.advance(HOUR);

@@ -130,7 +130,11 @@ describe('probes', () => {
     const h = botHarness(t.db, clock);
     await h.dispatcher().runOnce();
     const text = h.sent().map((c) => String(c.payload.text)).join('\n');
-    expect(text).toContain(`По имени не открывается, по IP работает: пользователям можно входить по адресу http://127.0.0.1:${web.port}/`);
+    // The web and DNS alerts of the installation are one item, the way round first: the address to give clients.
+    expect(h.sent()).toHaveLength(1);
+    expect(text).toContain(`<b>По имени не открываются, по IP работают — дайте клиентам адреса:</b>\n• ООО «Ромашка» · Облако — http://127.0.0.1:${web.port}/`);
+    expect(text).toContain('1. 🔴 <b>ООО «Ромашка» · Облако</b>: Веб-доступ к установке не работает; Установка не находится по имени\n');
+    expect(text).toContain('Имя romashka.invalid: имя не находится в DNS');
   });
 
   it('reports a name that resolves to another address than the recorded one', async () => {

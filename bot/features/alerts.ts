@@ -7,7 +7,7 @@ import { getInstallation } from '../../db/installations.ts';
 import { getClientStatus } from '../../db/status.ts';
 import { acknowledge } from '../../registry/incidents.ts';
 import { addSilence } from '../../registry/silences.ts';
-import { actorOf, cardButtons, clientsVisibleIn, type BotContext } from '../context.ts';
+import { actorOf, cardButtons, clientsVisibleIn, responsibleFor, type BotContext } from '../context.ts';
 import { escapeHtml, fitMessage } from '../html.ts';
 import { formatTime } from '../../i18n/format.ts';
 import { incidentsOfMessage } from '../../db/telegram-messages.ts';
@@ -113,7 +113,7 @@ alerts.callbackQuery(/^snz:(h|m):(\d+)$/, async (ctx) => {
       installation: view.incident.installationId,
       rule: view.incident.ruleId,
       until: until.toISO()!,
-      reason: `snooze from Telegram, incident ${view.incident.id}`,
+      reason: ctx.t.snoozeReason(view.incident.id),
       tz: settings.displayTz,
     },
   );
@@ -130,6 +130,21 @@ alerts.callbackQuery(/^snz:(h|m):(\d+)$/, async (ctx) => {
       .catch((err: unknown) => ctx.log.debug({ err }, 'message not redrawn'));
   }
   return ctx.answerCallbackQuery({ text: ctx.t.snoozed(time) });
+});
+
+/** «⏰ N» under an item of a grouped message: everything of that installation waits an hour. */
+alerts.callbackQuery(/^sni:(\d+)$/, async (ctx) => {
+  const { db, clock, settings } = ctx.services;
+  const installation = getInstallation(db, Number(ctx.match[1]));
+  const visible = clientsVisibleIn(ctx);
+  if (!installation || (visible !== null && !visible.has(installation.clientId)) || !canAct(ctx.staff, responsibleFor(ctx, installation.clientId))) {
+    return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
+  }
+  const silence = addSilence(
+    { db, clock, actor: actorOf(ctx.from.id) },
+    { installation: installation.id, for: '1h', reason: ctx.t.snoozeInstallationReason, tz: settings.displayTz },
+  );
+  return ctx.answerCallbackQuery({ text: ctx.t.snoozed(DateTime.fromJSDate(silence.endsAt).setZone(settings.displayTz).toFormat('dd.MM HH:mm')) });
 });
 
 alerts.callbackQuery(/^st:(\d+)$/, async (ctx) => {

@@ -28,6 +28,8 @@ export const callbacks = {
   snoozeHour: (incidentId: number) => `snz:h:${incidentId}`,
   snoozeMorning: (incidentId: number) => `snz:m:${incidentId}`,
   status: (installationId: number) => `st:${installationId}`,
+  /** An hour's snooze of everything of one installation (an item of a grouped message). */
+  snoozeInstallation: (installationId: number) => `sni:${installationId}`,
 };
 
 /**
@@ -89,26 +91,70 @@ function groupHeading(views: IncidentView[], lang: Lang): string {
   return t.newAlerts(views.length);
 }
 
-/** Several new alerts for one chat as one message, with one button to take them all. */
+/**
+ * Several new alerts for one chat as one message. What to do comes first
+ * when there is a way round (the installations open by IP: the addresses to
+ * give clients); then one item per installation, its alerts folded into one
+ * line; the rule ids last. Buttons: take them all, and per item its card and
+ * an hour's snooze.
+ */
 export function renderAlertGroup(views: IncidentView[], options: RenderOptions): Rendered {
-  const t = texts(options.lang);
-  const lines = [`<b>${escapeHtml(groupHeading(views, options.lang))}</b>`];
+  const { lang } = options;
+  const t = texts(lang);
+  const items = byInstallation(views);
+  const lines = [`<b>${escapeHtml(groupHeading(views, lang))}</b>`];
   const cause = commonCauseOf(views);
-  if (cause) lines.push(`<b>${escapeHtml(t.commonCause(cause.kind === 'provider' ? t.causeProvider(cause.name) : t.causeHost(cause.name), cause.count))}</b>`);
+  const openByIp = items.filter((item) => item.some((v) => v.incident.status !== 'resolved' && typeof v.incident.details.workingUrl === 'string'));
+  if (cause) {
+    const everyOneByIp = openByIp.length === items.length;
+    const where = cause.kind === 'provider' ? t.causeProvider(cause.name) : t.causeHost(cause.name);
+    lines.push(`<b>${escapeHtml(everyOneByIp ? t.commonCauseByName(where, cause.count) : t.commonCause(where, cause.count))}</b>`);
+  }
+  if (openByIp.length > 0) {
+    lines.push('', `<b>${escapeHtml(t.workaroundByIp)}</b>`);
+    for (const item of openByIp) {
+      const url = item.map((v) => v.incident.details.workingUrl).find((u): u is string => typeof u === 'string')!;
+      lines.push(`• ${escapeHtml(item[0]!.clientName)} · ${escapeHtml(item[0]!.installationName)} — ${escapeHtml(url)}`);
+    }
+  }
   lines.push('');
-  views.forEach((view, i) => {
-    const incident = view.incident;
-    const mark = incident.status === 'resolved' ? '☑️' : incident.status === 'acknowledged' ? '✅' : incident.severity === 'critical' ? '🔴' : '🟡';
-    lines.push(
-      `${i + 1}. ${mark} <b>${escapeHtml(ruleTitle(options.lang, incident.ruleId))}</b> — ${escapeHtml(view.clientName)} / ${escapeHtml(view.installationName)}`,
-      `    <code>${escapeHtml(incident.ruleId)}</code> · ${renderFacts(incident.ruleId, incident.details, options.lang, options.tz, options.now).join('; ')}`,
+  items.forEach((item, i) => {
+    const first = item[0]!;
+    const unresolved = item.filter((v) => v.incident.status !== 'resolved');
+    const worst = unresolved.some((v) => v.incident.severity === 'critical') ? '🔴' : '🟡';
+    const mark = unresolved.length === 0 ? '☑️' : unresolved.every((v) => v.incident.status === 'acknowledged') ? '🛠' : worst;
+    const titles = item.map((v) => escapeHtml(ruleTitle(lang, v.incident.ruleId))).join('; ');
+    lines.push(`${i + 1}. ${mark} <b>${escapeHtml(first.clientName)} · ${escapeHtml(first.installationName)}</b>: ${titles}`);
+    // Facts that only repeat a title, or the address already given above, are left out.
+    const shownTitles = new Set(item.map((v) => escapeHtml(ruleTitle(lang, v.incident.ruleId))));
+    const facts = item.flatMap((v) =>
+      renderFacts(v.incident.ruleId, v.incident.details, lang, options.tz, options.now).filter(
+        (line) => !shownTitles.has(line) && (typeof v.incident.details.workingUrl !== 'string' || !line.includes(v.incident.details.workingUrl)),
+      ),
     );
-    const state = stateLine(view, options);
-    if (state) lines.push(`    ${state}`);
+    if (facts.length > 0) lines.push(`    ${facts.join('; ')}`);
+    for (const view of item) {
+      const state = stateLine(view, options);
+      if (state) lines.push(`    ${state}`);
+    }
   });
-  const open = views.filter((v) => v.incident.status === 'open');
-  const keyboard = open.length > 0 ? new InlineKeyboard().text(t.ackAllButton, callbacks.ackAll()) : undefined;
+  lines.push('', `<code>${escapeHtml([...new Set(views.map((v) => v.incident.ruleId))].join(' · '))}</code>`);
+  const keyboard = new InlineKeyboard();
+  if (views.some((v) => v.incident.status === 'open')) keyboard.text(t.ackAllButton, callbacks.ackAll()).row();
+  items.forEach((item, i) => {
+    if (i >= 20) return;
+    keyboard.text(`ℹ️ ${i + 1}`, callbacks.status(item[0]!.incident.installationId));
+    if (item.some((v) => v.incident.status === 'open')) keyboard.text(`⏰ ${i + 1}`, callbacks.snoozeInstallation(item[0]!.incident.installationId));
+    keyboard.row();
+  });
   return { text: fitMessage(lines.join('\n')), keyboard };
+}
+
+/** Alerts grouped by installation, in the order they came. */
+function byInstallation(views: IncidentView[]): IncidentView[][] {
+  const groups = new Map<number, IncidentView[]>();
+  for (const view of views) groups.set(view.incident.installationId, [...(groups.get(view.incident.installationId) ?? []), view]);
+  return [...groups.values()];
 }
 
 /** What has happened to the incident since: acknowledged by whom, resolved after how long. */
