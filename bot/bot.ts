@@ -3,7 +3,8 @@ import { sequentialize } from '@grammyjs/runner';
 import { Bot, Composer, type ApiClientOptions, type BotError, type Context, type Transformer } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
 import { deleteValue, readValue, writeValue } from '../db/key-value.ts';
-import { getUser, updateUser } from '../db/users.ts';
+import { getUser, listActiveAdmins, updateUser } from '../db/users.ts';
+import { enqueue, NOTICE } from '../db/outbox.ts';
 import { access, staffOnly } from './features/access.ts';
 import { adminFeature } from './features/admin.ts';
 import { alerts } from './features/alerts.ts';
@@ -64,6 +65,19 @@ export function createBot(token: string, services: BotServices, options: BotOpti
 
   // Alerts sent to a group that Telegram migrated are re-sent by the delivery; nothing to do for the service message itself.
   guarded.on('message:migrate_to_chat_id', () => undefined);
+
+  // Added to a group or channel: the admins are told its id and title, the way to give it to a client (/addclient).
+  guarded.on('my_chat_member', async (ctx) => {
+    const added = ['member', 'administrator'].includes(ctx.myChatMember.new_chat_member.status) && !['member', 'administrator'].includes(ctx.myChatMember.old_chat_member.status);
+    const chat = ctx.myChatMember.chat;
+    if (!added || chat.type === 'private') return;
+    const now = services.clock();
+    for (const admin of listActiveAdmins(services.db)) {
+      const text = texts(langOf(admin.language)).botAddedToChat('title' in chat ? (chat.title ?? '') : '', chat.id, ctx.from?.first_name ?? '');
+      enqueue(services.db, { kind: NOTICE, chatId: admin.telegramId, incidentId: null, payload: { text } }, now);
+    }
+    services.onIncidentChange();
+  });
 
   guarded.use(access);
   guarded.use(staffOnly);

@@ -49,7 +49,9 @@ export const en: Catalogue = {
     clientName: 'Client name (for example, Romashka LLC):',
     clientInn: 'INN (10 or 12 digits), or “-” if none:',
     clientManager: 'Telegram id of the responsible manager, or “-”:',
-    clientChat: 'Chat id for the client’s alerts, or “-” (then alerts go to the manager):',
+    clientChat:
+      'The chat for the client’s alerts: its id (such as -1001234567890), or forward a message from the channel here, or “-” (then alerts go to the manager). The bot sends a group’s id when it is added to it.',
+    notStaff: (id) => `${id} is not staff in dozor: add them first (they send /start to the bot, you approve the request)`,
     clientAdded: (name, id) => `Client “${name}” added (id ${id}).`,
     installationClient: 'Client of the installation (id or exact name):',
     installationName: 'Installation name (for example, Office server):',
@@ -57,12 +59,14 @@ export const en: Catalogue = {
     installationHost: 'Host name, or “-”:',
     installationIp: 'IP address, or “-”:',
     installationUrl: 'Web address, or “-”:',
+    installationProvider: 'Hosting provider (such as Техэксперт.Облако), or “-”:',
     installationAdded: (name, id, token) =>
       `Installation “${name}” added (id ${id}).\nAgent token (shown once; put it in the agent settings):\n<code>${token}</code>`,
     assignClient: 'Client (id or exact name):',
     assignManager: 'Telegram id of the new responsible manager:',
     assigned: (client, manager) => `${manager} now looks after “${client}”.`,
-    invalid: (message) => `Not accepted: ${message}. Try again or /cancel.`,
+    invalid: (message) => `Not accepted: ${message}. Write it again or /cancel.`,
+    failed: (message, command) => `It did not work: ${message}. The dialogue is over; start again: ${command}`,
   },
   critical: '🔴 CRITICAL',
   severityWord: { critical: 'Critical', warning: 'Warning' },
@@ -289,6 +293,7 @@ export const en: Catalogue = {
     noRights: 'the bot may not write to this chat',
     other: (code) => `Telegram refuses (code ${code})`,
   },
+  botAddedToChat: (title, id, by) => `👋 ${by ? `${by} added` : 'Someone added'} the bot to the chat “${title}”, its id: ${id}. For a client’s alerts to go there, give this id in /addclient (the chat question).`,
   chatUnreachable: (chat, reason) =>
     `⚠️ Cannot deliver alerts to chat ${chat}: ${reason}. They wait in the queue; check that the bot is not blocked and is a member of the chat.`,
   commands: {

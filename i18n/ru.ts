@@ -313,13 +313,17 @@ export const ru = {
     noRights: 'у бота нет прав писать в этот чат',
     other: (code: number) => `Telegram отказывает (код ${code})`,
   },
+  botAddedToChat: (title: string, id: number, by: string) =>
+    `👋 ${by ? `${by} добавил(а)` : 'Добавили'} бота в чат «${title}», его id: ${id}. Чтобы оповещения клиента шли туда, укажите этот id в /addclient (вопрос про чат).`,
   chatUnreachable: (chat: number, reason: string) =>
     `⚠️ Не могу доставить оповещения в чат ${chat}: ${reason}. Оповещения ждут в очереди; проверьте, что бот не заблокирован и состоит в чате.`,
   conv: {
     clientName: 'Название клиента (например, ООО «Ромашка»):',
     clientInn: 'ИНН (10 или 12 цифр) или «-», если не нужен:',
     clientManager: 'Telegram id ответственного менеджера или «-»:',
-    clientChat: 'Id чата для оповещений клиента или «-» (тогда оповещения пойдут менеджеру):',
+    clientChat:
+      'Чат для оповещений клиента: его id (например -1001234567890), или перешлите сюда сообщение из канала, или «-» (тогда оповещения пойдут менеджеру). Id группы бот пришлёт, когда его туда добавят.',
+    notStaff: (id: string) => `${id} — не сотрудник в dozor: сначала его надо добавить (он присылает боту /start, вы одобряете запрос)`,
     clientAdded: (name: string, id: number) => `Клиент «${name}» добавлен (id ${id}).`,
     installationClient: 'Клиент установки (id или точное название):',
     installationName: 'Название установки (например, Сервер офиса):',
@@ -327,12 +331,14 @@ export const ru = {
     installationHost: 'Имя хоста или «-»:',
     installationIp: 'IP-адрес или «-»:',
     installationUrl: 'Веб-адрес или «-»:',
+    installationProvider: 'Провайдер хостинга (например, Техэксперт.Облако) или «-»:',
     installationAdded: (name: string, id: number, token: string) =>
       `Установка «${name}» добавлена (id ${id}).\nТокен агента (показываю один раз, сохраните в настройках агента):\n<code>${token}</code>`,
     assignClient: 'Клиент (id или точное название):',
     assignManager: 'Telegram id нового ответственного менеджера:',
     assigned: (client: string, manager: string) => `Клиент «${client}» теперь ведёт ${manager}.`,
-    invalid: (message: string) => `Не подходит: ${message}. Попробуйте ещё раз или /cancel.`,
+    invalid: (message: string) => `Не подходит: ${message}. Напишите ещё раз или /cancel.`,
+    failed: (message: string, command: string) => `Не получилось: ${message}. Диалог закончен; начните заново: ${command}`,
   },
   commands: {
     status: 'Состояние клиента: /status Ромашка',

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { getAccessRequest } from '../db/access-requests.ts';
 import { getIncident, listIncidentsWithNames } from '../db/incidents.ts';
-import { auditLog, clients, outbox, silences } from '../db/schema.ts';
+import { auditLog, clients, installations, outbox, silences } from '../db/schema.ts';
 import { getUser } from '../db/users.ts';
 import { listClients } from '../db/clients.ts';
 import { addClient } from '../registry/clients.ts';
@@ -457,8 +457,15 @@ describe('the Telegram bot', () => {
       await h.say(admin, '/addclient');
       await h.say(admin, 'ООО «Новый клиент»');
       h.restart();
+      // Each answer is checked as it is given, and asked again on the spot.
+      await h.say(admin, '12345');
+      expect(texts().at(-1)).toBe('Не подходит: Клиент: ИНН — нужно 10 или 12 цифр. Напишите ещё раз или /cancel.');
       await h.say(admin, '7712345678');
+      await h.say(admin, '999');
+      expect(texts().at(-1)).toMatch(/^Не подходит: 999 — не сотрудник в dozor/);
       await h.say(admin, '1001');
+      await h.say(admin, 'чат');
+      expect(texts().at(-1)).toMatch(/^Не подходит: Клиент: чат — нужен id чата, например -1001234567890/);
       await h.say(admin, '-');
       expect(listClients(t.db).find((c) => c.name === 'ООО «Новый клиент»')).toMatchObject({ inn: '7712345678', managerId: 1001, chatId: null });
       expect(texts().at(-1)).toMatch(/Клиент «ООО «Новый клиент»» добавлен/);
@@ -472,13 +479,36 @@ describe('the Telegram bot', () => {
       await h.say(admin, 'Резерв');
       await h.press(admin, 'kind:cloud', { chatId: 3001, messageId: 1 });
       await h.say(admin, 'reserve.vector.example');
+      await h.say(admin, '999.1.1.1');
+      expect(texts().at(-1)).toMatch(/^Не подходит: Установка: IP-адрес — нужен IPv4- или IPv6-адрес/);
+      expect(texts().filter((text) => text.startsWith('Не подходит: Установка: IP-адрес'))).toHaveLength(1);
       await h.say(admin, '-');
       await h.say(admin, '-');
+      expect(texts().at(-1)).toBe('Провайдер хостинга (например, Техэксперт.Облако) или «-»:');
+      await h.say(admin, 'Техэксперт.Облако');
       expect(texts().at(-1)).toMatch(/<code>dzr_[A-Za-z0-9_-]{43}<\/code>/);
+      expect(t.db.select().from(installations).all().find((i) => i.name === 'Резерв')).toMatchObject({ provider: 'Техэксперт.Облако', host: 'reserve.vector.example' });
 
       await h.say(admin, '/addclient');
       await h.say(admin, '/cancel');
       expect(texts().at(-1)).toBe('Диалог прерван.');
+    });
+
+    it('tells the admins a group\'s id and title when the bot is added to it', async () => {
+      await h.bot.handleUpdate({
+        update_id: 9001,
+        my_chat_member: {
+          chat: { id: -1009876543210, type: 'supergroup', title: 'Ромашка и мы' },
+          from: { id: 1001, is_bot: false, first_name: 'Ксения' },
+          date: 0,
+          old_chat_member: { status: 'left', user: { id: 1, is_bot: true, first_name: 'dozor' } },
+          new_chat_member: { status: 'member', user: { id: 1, is_bot: true, first_name: 'dozor' } },
+        },
+      } as never);
+      const notices = t.db.select().from(outbox).all().filter((m) => m.kind === 'system.notice');
+      expect(notices.map((n) => [n.chatId, (n.payload as { text: string }).text])).toEqual([
+        [3001, '👋 Ксения добавил(а) бота в чат «Ромашка и мы», его id: -1009876543210. Чтобы оповещения клиента шли туда, укажите этот id в /addclient (вопрос про чат).'],
+      ]);
     });
 
     it('is for admins only', async () => {

@@ -6,7 +6,7 @@
  */
 const ALLOWED = new Set([
   'SenseLock', 'TestSlKey', 'copybaseweb', 'smartupload', 'sysinfo', 'Sysinfo', 'dozor', 'NAS', 'DNS', 'IP', 'HTTPS', 'HTTP', 'ping', 'web', 'TCP',
-  'USB', 'Telegram', 'Linux', 'Windows', 'PNG', 'CSV', 'id', 'Id', 'SMART', 'XML', 'Kodeks',
+  'IPv4', 'IPv6', 'USB', 'Telegram', 'Linux', 'Windows', 'PNG', 'CSV', 'id', 'Id', 'SMART', 'XML', 'Kodeks',
   // Arguments of commands, written as they are typed: /incidents all, /mydigest on|off.
   'all', 'on', 'off',
 ]);
@@ -34,7 +34,7 @@ export function strangeWordsIn(text: string): string[] {
     .replace(/\S*[./:@\\_]\S*/g, ' ')
     .replace(/(^|\s)\/[a-z]+/g, ' ');
   // Two letters or fewer are initials, units or abbreviations («Co», «OK»), not words a reader trips over.
-  return [...plain.matchAll(/[A-Za-z]+(?:['-][A-Za-z]+)*/g)]
+  return [...plain.matchAll(/[A-Za-z][A-Za-z0-9]*(?:['-][A-Za-z0-9]+)*/g)]
     .map((m) => m[0])
     .filter((word) => word.length > 2 && !ALLOWED.has(word) && !/^Kodeks[A-Za-z]+$/.test(word));
 }

@@ -4,11 +4,22 @@ import { z } from 'zod';
 import { InputError } from '../../core/errors.ts';
 import { listPendingRequests } from '../../db/access-requests.ts';
 import { recordAudit } from '../../db/audit.ts';
-import { listUsers } from '../../db/users.ts';
+import { getUser, listUsers } from '../../db/users.ts';
 import { INSTALLATION_KINDS } from '../../db/schema.ts';
 import { describeError, texts, type Lang } from '../../i18n/index.ts';
 import { addClient, assignManager, resolveClient } from '../../registry/clients.ts';
-import { kind as kindField, validate } from '../../registry/fields.ts';
+import {
+  displayName,
+  hostName,
+  inn as innField,
+  ipAddress,
+  kind as kindField,
+  telegramChatId,
+  telegramUserId,
+  validate,
+  webUrl,
+} from '../../registry/fields.ts';
+import type { Subject } from '../../core/errors.ts';
 import { addInstallation } from '../../registry/installations.ts';
 import { setUserActive } from '../../registry/users.ts';
 import { actorOf, type BotContext, type BotServices } from '../context.ts';
@@ -16,6 +27,14 @@ import { escapeHtml } from '../html.ts';
 
 /** An answer the dialogue refuses, with the reason already in the admin's language. */
 class Refusal extends Error {}
+
+/** The chat a forwarded message came from, when Telegram says (a channel, or a group's anonymous admin). */
+function forwardedChat(answer: Context): { id: number; title?: string } | null {
+  const origin = answer.message?.forward_origin;
+  if (origin?.type === 'channel') return { id: origin.chat.id, title: origin.chat.title };
+  if (origin?.type === 'chat') return { id: origin.sender_chat.id, ...('title' in origin.sender_chat ? { title: origin.sender_chat.title } : {}) };
+  return null;
+}
 
 /**
  * Admin work in the chat: dialogues to add a client, add an installation (its
@@ -50,18 +69,27 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
    * a press on anything else (an alert's «Принять») and any command (/cancel,
    * /status) go on to their own handlers, and the question keeps waiting.
    */
-  async function ask<T>(conversation: Convo, ctx: Context, lang: Lang, question: string, accept: (text: string) => T | Promise<T>, keyboard?: InlineKeyboard): Promise<T> {
+  async function ask<T>(
+    conversation: Convo,
+    ctx: Context,
+    lang: Lang,
+    question: string,
+    accept: (text: string, answer: Context) => T | Promise<T>,
+    keyboard?: InlineKeyboard,
+  ): Promise<T> {
     await ctx.reply(question, keyboard ? { reply_markup: keyboard } : {});
     const ownButtons = new Set((keyboard?.inline_keyboard ?? []).flat().map((button) => ('callback_data' in button ? button.callback_data : '')));
     for (;;) {
       const answer = await conversation.wait();
       const pressed = answer.callbackQuery?.data;
-      const typed = answer.message?.text;
+      // A message forwarded from a channel answers with its chat (its text does not matter).
+      const forwarded = forwardedChat(answer);
+      const typed = answer.message?.text ?? (forwarded ? '' : undefined);
       if (pressed !== undefined ? !ownButtons.has(pressed) : typed === undefined || typed.startsWith('/')) await conversation.skip({ next: true });
       const text = pressed ?? typed ?? '';
       if (answer.callbackQuery) await answer.answerCallbackQuery();
       try {
-        return await accept(text.trim());
+        return await accept(text.trim(), answer);
       } catch (err) {
         if (err instanceof Refusal) await answer.reply(texts(lang).conv.invalid(err.message));
         else if (err instanceof InputError) await answer.reply(texts(lang).conv.invalid(describeError(err, lang)));
@@ -71,18 +99,37 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
   }
   const optional = (text: string) => (text === '-' || text === '' ? undefined : text);
 
+  /** Check one answer as it is given, with the rule the registry applies to that field: the question is asked again on the spot. */
+  function checked<S extends z.ZodType>(schema: S, subject: Subject, field: string) {
+    return (text: string): string | undefined => {
+      const value = optional(text);
+      if (value === undefined) return undefined;
+      validate(z.object({ [field]: schema }), { [field]: value }, subject);
+      return value;
+    };
+  }
+
   async function addClientDialogue(conversation: Convo, ctx: Context) {
     const { lang, adminId } = await conversation.external((outer: BotContext) => ({ lang: outer.lang, adminId: outer.from!.id }));
     const c = texts(lang).conv;
-    const name = await ask(conversation, ctx, lang, c.clientName, (t) => t);
-    const inn = await ask(conversation, ctx, lang, c.clientInn, (t) => optional(t));
-    const managerId = await ask(conversation, ctx, lang, c.clientManager, (t) => optional(t));
-    const chatId = await ask(conversation, ctx, lang, c.clientChat, (t) => optional(t));
+    const name = await ask(conversation, ctx, lang, c.clientName, (t) => checked(displayName(200), 'client', 'name')(t) ?? t);
+    const inn = await ask(conversation, ctx, lang, c.clientInn, checked(innField, 'client', 'inn'));
+    const managerId = await ask(conversation, ctx, lang, c.clientManager, async (t) => {
+      const id = checked(telegramUserId, 'client', 'managerId')(t);
+      if (id === undefined) return undefined;
+      const known = await conversation.external(() => getUser(services.db, Number(id)) !== undefined);
+      if (!known) throw new Refusal(c.notStaff(id));
+      return id;
+    });
+    const chatId = await ask(conversation, ctx, lang, c.clientChat, (t, answer) => {
+      const forwarded = forwardedChat(answer);
+      return forwarded ? String(forwarded.id) : checked(telegramChatId, 'client', 'chatId')(t);
+    });
     const created = await attempt(conversation, lang, () => {
       const client = addClient(actor(adminId), { name, inn, managerId, chatId });
       return { id: client.id, name: client.name };
     });
-    await ctx.reply(created.ok ? c.clientAdded(created.value.name, created.value.id) : c.invalid(created.message));
+    await ctx.reply(created.ok ? c.clientAdded(created.value.name, created.value.id) : c.failed(created.message, '/addclient'));
   }
 
   async function addInstallationDialogue(conversation: Convo, ctx: Context) {
@@ -94,7 +141,7 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
       if (!found.ok) throw new Refusal(found.message);
       return found.value;
     });
-    const name = await ask(conversation, ctx, lang, c.installationName, (text) => text);
+    const name = await ask(conversation, ctx, lang, c.installationName, (text) => checked(displayName(200), 'installation', 'name')(text) ?? text);
     const kinds = new InlineKeyboard();
     for (const kind of INSTALLATION_KINDS) kinds.text(t.installationKinds[kind] ?? kind, `kind:${kind}`);
     const kind = await ask(
@@ -105,16 +152,17 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
       (text) => validate(z.object({ kind: kindField }), { kind: text.replace(/^kind:/, '') }, 'installation').kind,
       kinds,
     );
-    const host = await ask(conversation, ctx, lang, c.installationHost, (text) => optional(text));
-    const ip = await ask(conversation, ctx, lang, c.installationIp, (text) => optional(text));
-    const url = await ask(conversation, ctx, lang, c.installationUrl, (text) => optional(text));
+    const host = await ask(conversation, ctx, lang, c.installationHost, checked(hostName, 'installation', 'host'));
+    const ip = await ask(conversation, ctx, lang, c.installationIp, checked(ipAddress, 'installation', 'ip'));
+    const url = await ask(conversation, ctx, lang, c.installationUrl, checked(webUrl, 'installation', 'url'));
+    const provider = await ask(conversation, ctx, lang, c.installationProvider, checked(displayName(100), 'installation', 'provider'));
     const created = await attempt(conversation, lang, () => {
-      const issued = addInstallation(actor(adminId), { client: String(client), name, kind, host, ip, url });
+      const issued = addInstallation(actor(adminId), { client: String(client), name, kind, host, ip, url, provider });
       return { id: issued.installation.id, name: issued.installation.name, token: issued.token };
     });
     // The token exists in clear only in this one message.
     await ctx.reply(
-      created.ok ? c.installationAdded(escapeHtml(created.value.name), created.value.id, created.value.token) : escapeHtml(c.invalid(created.message)),
+      created.ok ? c.installationAdded(escapeHtml(created.value.name), created.value.id, created.value.token) : escapeHtml(c.failed(created.message, '/addinstallation')),
       { parse_mode: 'HTML' },
     );
   }
@@ -128,7 +176,7 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
       const { client, manager } = assignManager(actor(adminId), clientRef, managerRef);
       return { client: client.name, manager: manager.name };
     });
-    await ctx.reply(result.ok ? c.assigned(result.value.client, result.value.manager) : c.invalid(result.message));
+    await ctx.reply(result.ok ? c.assigned(result.value.client, result.value.manager) : c.failed(result.message, '/assign'));
   }
 
   admin.use(createConversation(addClientDialogue, 'addClient'));
