@@ -4,7 +4,10 @@ import { listIncidentSpans, scopeOf } from '../db/digest.ts';
 import { DIGEST_CHART, DIGEST_TEXT } from '../db/outbox.ts';
 import type { User } from '../db/users.ts';
 import { assembleDigest, type Digest } from '../digest/assemble.ts';
-import { chartSeries, renderChart } from '../digest/chart.ts';
+import { chartSeries, daysOfHistory, renderChart } from '../digest/chart.ts';
+
+/** A chart needs this many days of history to say anything. */
+const MIN_CHART_DAYS = 7;
 import { langOf, texts, type Lang } from '../i18n/index.ts';
 import { renderDigest } from './render/digest.ts';
 
@@ -18,7 +21,8 @@ export interface BuiltDigest {
   lang: Lang;
   /** Telegram HTML. */
   text: string;
-  png: Buffer;
+  /** The 30-day chart; null with less than a week of history, when it would say nothing. */
+  png: Buffer | null;
   chartCaption: string;
 }
 
@@ -31,8 +35,9 @@ export function buildDigest(db: Queryable, user: User, now: Date, settings: Dige
   const from = DateTime.fromISO(day, { zone: settings.tz }).startOf('day').minus({ days: 29 }).toJSDate();
   const to = DateTime.fromISO(day, { zone: settings.tz }).startOf('day').plus({ days: 1 }).toJSDate();
   const labels = texts(lang).digest.chart;
-  const png = renderChart(chartSeries(listIncidentSpans(db, scope, digest.scopeInstallationIds, from, to), day, settings.tz), labels);
-  return { digest, lang, text: renderDigest(digest, user.name, lang), png, chartCaption: labels.title };
+  const series = chartSeries(listIncidentSpans(db, scope, digest.scopeInstallationIds, from, to), day, settings.tz);
+  const png = daysOfHistory(series) >= MIN_CHART_DAYS ? renderChart(series, labels) : null;
+  return { digest, lang, text: renderDigest(digest, user.name, lang, settings.tz), png, chartCaption: labels.title };
 }
 
 /** The digest job's messages for Telegram: the text, then the chart. */
@@ -43,7 +48,7 @@ export function composeDigestForTelegram(db: Queryable, settings: DigestSettings
       digest: built.digest,
       messages: [
         { kind: DIGEST_TEXT, payload: { text: built.text } },
-        { kind: DIGEST_CHART, payload: { png: built.png.toString('base64'), caption: built.chartCaption } },
+        ...(built.png ? [{ kind: DIGEST_CHART, payload: { png: built.png.toString('base64'), caption: built.chartCaption } }] : []),
       ],
     };
   };

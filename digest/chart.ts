@@ -7,7 +7,7 @@ import type { IncidentSpan } from '../db/digest.ts';
 
 /**
  * The digest's picture: the last 30 days, incidents opened per day and open at
- * the end of each day, by severity. Drawn server-side with Chart.js on
+ * the end of each day, in large type for a phone. Drawn server-side with Chart.js on
  * @napi-rs/canvas (prebuilt binaries from the npm registry); the font ships
  * with dejavu-fonts-ttf, so Cyrillic labels render on any machine.
  */
@@ -63,10 +63,14 @@ export function chartSeries(spans: readonly IncidentSpan[], lastDay: string, tz:
 
 export interface ChartLabels {
   title: string;
-  openedCritical: string;
-  openedWarning: string;
-  openCritical: string;
-  openWarning: string;
+  opened: string;
+  openAtEnd: string;
+}
+
+/** Days from the first one with anything to show to the last: a chart of fewer than a week says nothing. */
+export function daysOfHistory(series: ChartSeries): number {
+  const first = series.days.findIndex((_, i) => series.opened.critical[i]! + series.opened.warning[i]! + series.openAtEnd.critical[i]! + series.openAtEnd.warning[i]! > 0);
+  return first < 0 ? 0 : series.days.length - first;
 }
 
 export function renderChart(series: ChartSeries, labels: ChartLabels, width = 900, height = 450): Buffer {
@@ -79,23 +83,30 @@ export function renderChart(series: ChartSeries, labels: ChartLabels, width = 90
     type: 'bar',
     data: {
       labels: series.days,
+      // Two series a phone can read: incidents opened each day (bars) and those still open at its end (a line).
       datasets: [
-        { type: 'bar', label: labels.openedCritical, data: series.opened.critical, backgroundColor: '#d64545', stack: 'opened' },
-        { type: 'bar', label: labels.openedWarning, data: series.opened.warning, backgroundColor: '#e8b339', stack: 'opened' },
-        { type: 'line', label: labels.openCritical, data: series.openAtEnd.critical, borderColor: '#8b1a1a', backgroundColor: '#8b1a1a', pointRadius: 2, tension: 0.2, stack: 'open-critical' },
-        { type: 'line', label: labels.openWarning, data: series.openAtEnd.warning, borderColor: '#8a6d0b', backgroundColor: '#8a6d0b', pointRadius: 2, tension: 0.2, borderDash: [6, 4], stack: 'open-warning' },
+        { type: 'bar', label: labels.opened, data: series.days.map((_, i) => series.opened.critical[i]! + series.opened.warning[i]!), backgroundColor: '#d9822b' },
+        {
+          type: 'line',
+          label: labels.openAtEnd,
+          data: series.days.map((_, i) => series.openAtEnd.critical[i]! + series.openAtEnd.warning[i]!),
+          borderColor: '#1f4e8c',
+          backgroundColor: '#1f4e8c',
+          borderWidth: 4,
+          pointRadius: 3,
+          tension: 0.2,
+        },
       ],
     },
     options: {
       responsive: false,
       animation: false,
       devicePixelRatio: 1,
-      font: { family: FONT },
-      plugins: { title: { display: true, text: labels.title, font: { family: FONT, size: 16 } }, legend: { labels: { font: { family: FONT } } } },
+      font: { family: FONT, size: 18 },
+      plugins: { title: { display: true, text: labels.title, font: { family: FONT, size: 26 } }, legend: { labels: { font: { family: FONT, size: 20 } } } },
       scales: {
-        x: { stacked: true, ticks: { font: { family: FONT }, maxRotation: 0, autoSkip: true } },
-        // Bars of one day stack; each line has a stack of its own, so lines show plain counts.
-        y: { stacked: true, beginAtZero: true, ticks: { precision: 0, font: { family: FONT } } },
+        x: { ticks: { font: { family: FONT, size: 18 }, maxRotation: 0, autoSkip: true, maxTicksLimit: 8 } },
+        y: { beginAtZero: true, ticks: { precision: 0, font: { family: FONT, size: 18 } } },
       },
     },
   };

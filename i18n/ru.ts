@@ -477,6 +477,8 @@ export const ru = {
     fleet: (monitored: number, healthy: number, problems: number) =>
       `Под наблюдением: ${count('ru', monitored, ['установка', 'установки', 'установок'])} · в порядке: ${healthy} · с проблемами: ${problems}`,
     open: (n: number) => `<b>Открытые инциденты (${n})</b>, старые сверху:`,
+    untaken: (n: number) => `⏳ Никто не взял в работу (${n}):`,
+    inHand: (n: number) => `🛠 В работе (${n}):`,
     noOpen: '✅ Открытых инцидентов нет.',
     notAcked: 'никто не взял в работу',
     acked: (name: string) => `в работе у: ${name}`,
@@ -490,15 +492,16 @@ export const ru = {
     lagging: (n: number) => `  отстают: ${n}`,
     sales: (n: number) => `<b>Возможности продаж (${n})</b>:`,
     salesLine: (limit: string, peak: string, days: number) => `лимит ${limit}, пик ${peak}, лимит исчерпан ${count('ru', days, ['день', 'дня', 'дней'])} из 7`,
-    times: '<b>Время реакции / время до решения за 7 дней</b> (в скобках — предыдущие 7):',
+    times: '<b>Время реакции и время до решения за 7 дней</b> (в скобках — предыдущие 7 дней):',
+    timesLine: (react: string, reactBefore: string, solve: string, solveBefore: string) =>
+      `реакция ${react} (${reactBefore}), решение ${solve} (${solveBefore})`,
+    noData: 'нет данных',
     none: '—',
     more: (n: number) => `  …и ещё ${n}`,
     chart: {
       title: 'Инциденты за 30 дней',
-      openedCritical: 'Открыто за день: критичные',
-      openedWarning: 'Открыто за день: предупреждения',
-      openCritical: 'Открыто на конец дня: критичные',
-      openWarning: 'Открыто на конец дня: предупреждения',
+      opened: 'Новые за день',
+      openAtEnd: 'Не решены к концу дня',
     },
   },
   versions: {

@@ -7,7 +7,8 @@ import { campaignSnapshots, digestDeliveries, outbox, users } from '../db/schema
 import { getUser } from '../db/users.ts';
 import { assembleDigest } from '../digest/assemble.ts';
 import { buildDigest, composeDigestForTelegram } from '../bot/digest.ts';
-import { chartSeries, renderChart } from '../digest/chart.ts';
+import { chartSeries, daysOfHistory, renderChart } from '../digest/chart.ts';
+import { renderDigest } from '../bot/render/digest.ts';
 import { scopeOf } from '../db/digest.ts';
 import { acknowledge } from '../registry/incidents.ts';
 import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
@@ -176,6 +177,10 @@ describe('digests on a seeded fleet', () => {
     expect(other.responseTimes).toEqual([
       expect.objectContaining({ managerName: 'Пётр Сидоров', current: expect.objectContaining({ acknowledged: 1, mtta: 0 }) }),
     ]);
+    // In words, «нет данных» where there is nothing to measure, and the acknowledged incident under «В работе» with who took it.
+    const text = renderDigest(other, 'Пётр Сидоров', 'ru', 'Europe/Moscow');
+    expect(text).toMatch(/• Пётр Сидоров: реакция меньше минуты \(нет данных\), решение нет данных \(нет данных\)/);
+    expect(text).toContain('<b>🛠 В работе (1):</b>\n👤 Пётр Сидоров\n• <b>ООО «Север»');
     const all = assembleDigest(t.db, scopeOf(t.db, getUser(t.db, 3001)!), clock(), { day: '2023-02-16', tz: 'Europe/Moscow', salesMinDays: 3 });
     expect(all.monitored).toBe(4);
   });
@@ -185,16 +190,35 @@ describe('digests on a seeded fleet', () => {
     const built = buildDigest(t.db, getUser(t.db, 2001)!, clock(), settings);
     expect(built.text).toContain('📋 <b>Сводка на 16.02.2023</b> · Ирина Петрова');
     expect(built.text).toContain('Под наблюдением: 3 установки · в порядке: 0 · с проблемами: 3');
-    expect(built.text).toMatch(/⏳ <b>🔴 Ключ SenseLock не виден — ООО «Ромашка» \/ Сервер офиса · 21 час · Ксения Шабанова · никто не взял в работу<\/b>/);
+    // Nobody's first; the manager's name once; a line per installation with its problems.
+    expect(built.text).toContain(
+      [
+        '<b>⏳ Никто не взял в работу (4):</b>',
+        '👤 Ксения Шабанова',
+        '• <b>АО «Вектор» · Облако</b>: 🟡 Версия ПК ниже требуемой, 6 дней 22 часа',
+        '• <b>ООО «Ромашка» · Сервер офиса</b>: 🟡 Оперативные пополнения устарели, 7 дней 9 часов; 🔴 Ключ SenseLock не виден, 21 час',
+        '• <b>АО «Вектор» · Бухгалтерия</b>: 🟡 Отчёты (XML) не поступают, 4 дня 22 часа',
+      ].join('\n'),
+    );
     expect(built.text).toContain('<b>Молчат больше 2 дней (1)</b>:');
     expect(built.text).toContain('<b>Кампания версий</b> (не ниже 6.4.3.59): 2 из 3 (67%)');
     expect(built.text).toContain('💰 АО «Вектор» / Облако — лимит 10, пик 10, лимит исчерпан 6 дней из 7');
     expect(built.text).toContain('За сутки: открыто 2, решено 0');
-    expect(built.png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
-    expect(built.png.readUInt32BE(16)).toBe(900); // IHDR width
-    expect(built.png.readUInt32BE(20)).toBe(450); // IHDR height
-    expect(built.png.length).toBeGreaterThan(10_000);
-    expect(built.png.length).toBeLessThan(500_000);
+    expect(built.png!.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    expect(built.png!.readUInt32BE(16)).toBe(900); // IHDR width
+    expect(built.png!.readUInt32BE(20)).toBe(450); // IHDR height
+    expect(built.png!.length).toBeGreaterThan(10_000);
+    expect(built.png!.length).toBeLessThan(500_000);
+  });
+
+  it('draws no chart with less than a week of history', async () => {
+    clock.set('2023-02-15T08:00:00Z');
+    await report(tokens.romashka!, '<senselock state="lost"/>');
+    clock.set('2023-02-16T06:00:00Z');
+    const built = buildDigest(t.db, getUser(t.db, 2001)!, clock(), settings);
+    expect(built.png).toBeNull();
+    const series = chartSeries([], '2023-02-16', 'Europe/Moscow', 30);
+    expect(daysOfHistory(series)).toBe(0);
   });
 
   it('is queued once per lead and admin per day, with its chart, and never twice', async () => {
@@ -307,7 +331,7 @@ describe('the chart data', () => {
     expect(series.days).toEqual(['14.02', '15.02', '16.02']);
     expect(series.opened).toEqual({ critical: [1, 0, 0], warning: [0, 2, 0] });
     expect(series.openAtEnd).toEqual({ critical: [1, 0, 0], warning: [0, 1, 1] });
-    const png = renderChart(series, { title: 't', openedCritical: 'a', openedWarning: 'b', openCritical: 'c', openWarning: 'd' }, 300, 200);
+    const png = renderChart(series, { title: 't', opened: 'a', openAtEnd: 'b' }, 300, 200);
     expect(png.readUInt32BE(16)).toBe(300);
   });
 });

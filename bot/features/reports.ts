@@ -19,7 +19,7 @@ reports.command('digest', async (ctx) => {
   const { db, clock, settings } = ctx.services;
   const built = buildDigest(db, ctx.staff!, clock(), settings.digest);
   await ctx.reply(built.text, { parse_mode: 'HTML' });
-  await ctx.replyWithPhoto(new InputFile(built.png, 'incidents.png'), { caption: built.chartCaption });
+  if (built.png) await ctx.replyWithPhoto(new InputFile(built.png, 'incidents.png'), { caption: built.chartCaption });
 });
 
 /** The caller's clients as the digest sees them now (for /versions and /sales). */

@@ -1,10 +1,12 @@
 import type { Digest } from '../../digest/assemble.ts';
+import type { IncidentView } from '../../db/incidents.ts';
+import { problemStart } from '../../core/evidence.ts';
 import { formatDate, formatSpan } from '../../i18n/format.ts';
 import { ruleTitle, texts, type Lang } from '../../i18n/index.ts';
 import { escapeHtml, fitMessage } from '../html.ts';
 
 /** The morning digest: compact, readable on a phone, unacknowledged incidents standing out. */
-export function renderDigest(digest: Digest, recipientName: string, lang: Lang): string {
+export function renderDigest(digest: Digest, recipientName: string, lang: Lang, tz: string): string {
   const w = texts(lang).digest;
   const span = (ms: number) => formatSpan(lang, ms);
   const now = digest.now.getTime();
@@ -12,13 +14,34 @@ export function renderDigest(digest: Digest, recipientName: string, lang: Lang):
 
   if (digest.open.length === 0) lines.push(w.noOpen);
   else {
-    lines.push(w.open(digest.open.length));
-    for (const view of digest.open.slice(0, 25)) {
-      const i = view.incident;
-      const line = `${i.severity === 'critical' ? '🔴' : '🟡'} ${escapeHtml(ruleTitle(lang, i.ruleId))} — ${escapeHtml(view.clientName)} / ${escapeHtml(view.installationName)} · ${span(now - i.openedAt.getTime())} · ${escapeHtml(view.managerName ?? w.nobody)}`;
-      lines.push(i.status === 'acknowledged' ? `✅ ${line} · ${escapeHtml(w.acked(view.acknowledgedByName ?? '?'))}` : `⏳ <b>${line} · ${w.notAcked}</b>`);
+    // Nobody has taken these: first. Then those in hand. Under each, the manager's name once, a line per installation.
+    const untaken = digest.open.filter((v) => v.incident.status !== 'acknowledged');
+    const taken = digest.open.filter((v) => v.incident.status === 'acknowledged');
+    let shown = 0;
+    for (const [heading, views, inHand] of [
+      [w.untaken(untaken.length), untaken, false],
+      [w.inHand(taken.length), taken, true],
+    ] as const) {
+      if (views.length === 0) continue;
+      lines.push(`<b>${heading}</b>`);
+      for (const [manager, installations] of byManagerAndInstallation(views)) {
+        lines.push(`👤 ${escapeHtml(manager ?? w.nobody)}`);
+        for (const items of installations) {
+          if (shown++ >= 25) continue;
+          const first = items[0]!;
+          const marks = items
+            // How long each has lasted, from its evidence (a silence counts from the last report).
+            .map((v) => {
+              const since = problemStart(v.incident.ruleId, v.incident.details, v.incident.openedAt, tz).at;
+              return `${v.incident.severity === 'critical' ? '🔴' : '🟡'} ${escapeHtml(ruleTitle(lang, v.incident.ruleId))}, ${span(now - since.getTime())}`;
+            })
+            .join('; ');
+          const who = inHand ? ` · ${escapeHtml(w.acked(first.acknowledgedByName ?? '?'))}` : '';
+          lines.push(`• <b>${escapeHtml(first.clientName)} · ${escapeHtml(first.installationName)}</b>: ${marks}${who}`);
+        }
+      }
     }
-    if (digest.open.length > 25) lines.push(w.more(digest.open.length - 25));
+    if (shown > 25) lines.push(w.more(shown - 25));
   }
   lines.push(w.lastDay(digest.opened24h, digest.resolved24h));
 
@@ -46,12 +69,21 @@ export function renderDigest(digest: Digest, recipientName: string, lang: Lang):
 
   if (digest.responseTimes.length > 0) {
     lines.push('', w.times);
-    const fmt = (ms: number | null) => (ms === null ? w.none : span(ms));
+    const fmt = (ms: number | null) => (ms === null ? w.noData : span(ms));
     for (const r of digest.responseTimes) {
-      lines.push(
-        `• ${escapeHtml(r.managerName ?? w.nobody)}: ${fmt(r.current.mtta)} (${fmt(r.previous.mtta)}) / ${fmt(r.current.mttr)} (${fmt(r.previous.mttr)})`,
-      );
+      lines.push(`• ${escapeHtml(r.managerName ?? w.nobody)}: ${w.timesLine(fmt(r.current.mtta), fmt(r.previous.mtta), fmt(r.current.mttr), fmt(r.previous.mttr))}`);
     }
   }
   return fitMessage(lines.join('\n'));
+}
+
+/** Open incidents by manager, then by installation, in the order they came (oldest first). */
+function byManagerAndInstallation(views: readonly IncidentView[]): Map<string | null, IncidentView[][]> {
+  const managers = new Map<string | null, Map<number, IncidentView[]>>();
+  for (const view of views) {
+    const installations = managers.get(view.managerName) ?? new Map<number, IncidentView[]>();
+    installations.set(view.incident.installationId, [...(installations.get(view.incident.installationId) ?? []), view]);
+    managers.set(view.managerName, installations);
+  }
+  return new Map([...managers].map(([manager, installations]) => [manager, [...installations.values()]]));
 }
