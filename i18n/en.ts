@@ -259,6 +259,9 @@ export const en: Catalogue = {
   },
   commonCause: (cause, n) => `🌐 Probable common cause: ${cause} — ${count('en', n, ['installation', 'installations'])} down at once`,
   commonCauseByName: (cause, n) => `🌐 Likely common cause: ${cause} — ${count('en', n, ['installation does not open', 'installations do not open'])} by name`,
+  likelyCause: {
+    systemAccount: 'Likely cause: the ПК service runs under the system account, which cannot reach the storage; start there',
+  },
   workaroundByIp: 'They do not open by name but do by IP — give clients these addresses:',
   causeProvider: (name) => `an outage at provider “${name}”`,
   causeHost: (name) => `host ${name} is down`,

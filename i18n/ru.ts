@@ -278,6 +278,9 @@ export const ru = {
   commonCause: (cause: string, n: number) => `🌐 Вероятная общая причина: ${cause} — ${count('ru', n, ['установка недоступна', 'установки недоступны', 'установок недоступны'])} одновременно`,
   commonCauseByName: (cause: string, n: number) =>
     `🌐 Вероятная общая причина: ${cause} — ${count('ru', n, ['установка не открывается', 'установки не открываются', 'установок не открываются'])} по имени`,
+  likelyCause: {
+    systemAccount: 'Вероятная причина: служба ПК работает под системной учётной записью, у которой нет доступа к хранилищу; начните с неё',
+  } as Record<string, string>,
   workaroundByIp: 'По имени не открываются, по IP работают — дайте клиентам адреса:',
   causeProvider: (name: string) => `сбой у провайдера «${name}»`,
   causeHost: (name: string) => `сбой узла ${name}`,

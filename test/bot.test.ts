@@ -287,6 +287,15 @@ describe('the Telegram bot', () => {
       expect(String(h.lastSent('editMessageText')!.payload.text)).toContain('💤 Отложено до 15.02 22:00: Ксения Шабанова');
     });
 
+    it('names the likely cause of problems that follow from it: the service under the system account', async () => {
+      await report('<service state="running" account="system"/><storage reachable="false"/><kit daily-update="false"/>');
+      await h.dispatcher().runOnce();
+      expect(h.sent()).toHaveLength(1);
+      const text = String(h.lastSent()!.payload.text);
+      expect(text).toContain('1. 🔴 <b>ООО «Ромашка» · Сервер офиса</b>: Хранилище баз недоступно; Ежедневное обновление или copybaseweb выключены');
+      expect(text).toContain('🔎 <b>Вероятная причина: служба ПК работает под системной учётной записью, у которой нет доступа к хранилищу; начните с неё</b>');
+    });
+
     it('groups alerts that come together into one message with «Беру все»', async () => {
       await report('<service state="stopped"/><storage reachable="false"/>');
       await h.dispatcher().runOnce();

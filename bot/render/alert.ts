@@ -133,6 +133,8 @@ export function renderAlertGroup(views: IncidentView[], options: RenderOptions):
       ),
     );
     if (facts.length > 0) lines.push(`    ${facts.join('; ')}`);
+    const cause = likelyCause(item);
+    if (cause) lines.push(`    🔎 <b>${escapeHtml(t.likelyCause[cause])}</b>`);
     for (const view of item) {
       const state = stateLine(view, options);
       if (state) lines.push(`    ${state}`);
@@ -148,6 +150,20 @@ export function renderAlertGroup(views: IncidentView[], options: RenderOptions):
     keyboard.row();
   });
   return { text: fitMessage(lines.join('\n')), keyboard };
+}
+
+/** Problems that follow when the ПК service runs under the system account (seed story 3). */
+const SYSTEM_ACCOUNT_CONSEQUENCES = new Set(['KodeksStorageUnreachable', 'KodeksDailyUpdateOff', 'KodeksKitNotAssembled', 'KodeksServiceDown', 'KodeksVersionChangeIncomplete', 'KodeksOperapStale']);
+
+/**
+ * The one thing behind several problems of an installation, when the facts
+ * point to it: the service under the system account explains the storage out
+ * of reach and the updates that stopped.
+ */
+function likelyCause(item: IncidentView[]): 'systemAccount' | null {
+  const consequences = item.filter((v) => SYSTEM_ACCOUNT_CONSEQUENCES.has(v.incident.ruleId));
+  const systemAccount = item.some((v) => v.incident.details.serviceAccount === 'system');
+  return consequences.length >= 2 && systemAccount ? 'systemAccount' : null;
 }
 
 /** Alerts grouped by installation, in the order they came. */
