@@ -78,6 +78,13 @@ export const en: Catalogue = {
   yesterday: 'yesterday',
   tomorrow: 'tomorrow',
   atTime: 'at',
+  metricsProblem: {
+    accountRefused: (user) => `the Kodeks server refused the account ${user}: check its password and its right to the metrics`,
+    passwordUnreadable: 'the stored metrics password cannot be opened (dozor\'s encryption key changed): set it again',
+    notMetrics: 'the file holds no metrics',
+    tooLarge: 'the metrics file is too large',
+    other: 'could not be read',
+  },
   network: {
     notInDns: 'the name is not in DNS',
     resolvesElsewhere: (addresses, expected) => `the name points to ${addresses}, not ${expected}`,
@@ -202,7 +209,7 @@ export const en: Catalogue = {
   agentNoPublicUrl: 'Agents are not set up: PUBLIC_URL is not set',
   metrics: 'Metrics',
   metricsFigures: (samples, span) => `${count('en', samples, ['sample', 'samples'])}, taken ${span} ago`,
-  metricsUnreadable: (reason) => `the latest file cannot be read: ${reason}`,
+  metricsUnreadable: (reason) => `the latest could not be read — ${reason}`,
   operap: 'Operap',
   updateNumber: 'Update number',
   shellVersion: 'Shell version',

@@ -35,3 +35,25 @@ export function describeNetworkError(lang: Lang, error: string): string {
   if (/CERT|SSL|TLS|SELF_SIGNED/.test(text)) return n.certificate;
   return n.other(text);
 }
+
+/**
+ * Why the latest metrics could not be read, as the intake and the pull record
+ * it, in a manager's words; the address stays out (the card is about one
+ * installation already).
+ */
+export function describeMetricsError(lang: Lang, error: string): string {
+  const m = texts(lang).metricsProblem;
+  const refused = / refused the account (\S+) \(HTTP \d+\)$/.exec(error);
+  if (refused) return m.accountRefused(refused[1]!);
+  const status = / answered HTTP (\d{3})$/.exec(error);
+  if (status) return texts(lang).network.httpStatus(status[1]!);
+  if (/cannot be opened with this SECRET_KEY/.test(error)) return m.passwordUnreadable;
+  if (/^not in the Prometheus text format|^no metrics in it/.test(error)) return m.notMetrics;
+  if (/ sent more than |metrics files over/.test(error)) return m.tooLarge;
+  const network = /^\S+\/sysmon\/metrics: (.+)$/.exec(error);
+  if (network) {
+    const seconds = /^no answer within ([\d.]+) s$/.exec(network[1]!);
+    return seconds ? texts(lang).network.noAnswerWithin(seconds[1]!.replace('.', lang === 'ru' ? ',' : '.')) : describeNetworkError(lang, network[1]!);
+  }
+  return m.other;
+}

@@ -71,6 +71,13 @@ export const ru = {
   yesterday: 'вчера',
   tomorrow: 'завтра',
   atTime: 'в',
+  metricsProblem: {
+    accountRefused: (user: string) => `сервер Кодекс не принял учётную запись ${user}: проверьте пароль и права на метрики`,
+    passwordUnreadable: 'сохранённый пароль метрик не открывается (сменился ключ шифрования dozor): задайте его заново',
+    notMetrics: 'в файле не метрики',
+    tooLarge: 'файл метрик слишком большой',
+    other: 'не удалось прочитать',
+  },
   /** Network and HTTP failures in words (see i18n/network.ts). */
   network: {
     notInDns: 'имя не находится в DNS',
@@ -218,7 +225,7 @@ export const ru = {
   agentNoPublicUrl: 'Агенты не настроены: не задан PUBLIC_URL',
   metrics: 'Метрики',
   metricsFigures: (samples: number, span: string) => `${count('ru', samples, ['показатель', 'показателя', 'показателей'])}, сняты ${span} назад`,
-  metricsUnreadable: (reason: string) => `последний файл не читается: ${reason}`,
+  metricsUnreadable: (reason: string) => `последние не прочитаны — ${reason}`,
   operap: 'Операп',
   operapAge: (span: string) => `(${span})`,
   updateNumber: 'Номер обновления',

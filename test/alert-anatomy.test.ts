@@ -6,7 +6,7 @@ import { PROBE_RULES } from '../core/probe-rules.ts';
 import { RULES, type Facts } from '../core/rules.ts';
 import type { IncidentView } from '../db/incidents.ts';
 import { texts } from '../i18n/index.ts';
-import { describeNetworkError } from '../i18n/network.ts';
+import { describeMetricsError, describeNetworkError } from '../i18n/network.ts';
 import { formatWhen } from '../i18n/format.ts';
 import { ROOT } from './cli-helpers.ts';
 
@@ -113,6 +113,14 @@ describe('the anatomy of an alert', () => {
     expect(words('no answer (5003 ms)')).toBe('нет ответа');
     expect(words('CERT_HAS_EXPIRED')).toBe('сертификат HTTPS не принят');
     expect(words('EWHATEVER')).toBe('сетевая ошибка EWHATEVER');
+    const metrics = (error: string) => describeMetricsError('ru', error);
+    expect(metrics('http://10.1.2.3/sysmon/metrics refused the account smartlogin (HTTP 401)')).toBe(
+      'сервер Кодекс не принял учётную запись smartlogin: проверьте пароль и права на метрики',
+    );
+    expect(metrics('http://10.1.2.3/sysmon/metrics: no answer within 0.2 s')).toBe('нет ответа за 0,2 с');
+    expect(metrics('http://10.1.2.3/sysmon/metrics: ECONNREFUSED')).toBe('соединение отклонено (порт закрыт)');
+    expect(metrics('http://10.1.2.3/sysmon/metrics answered HTTP 503')).toBe('сервер ответил ошибкой 503');
+    expect(metrics('not in the Prometheus text format: Invalid line')).toBe('в файле не метрики');
     const dns = renderAlert(viewOf('KodeksDns', 'warning'), { lang: 'ru', tz: TZ, now: NOW, runbookUrl: () => null }).text;
     expect(dns).toContain('Имя romashka.example.ru: DNS-сервер не смог ответить');
     expect(dns).not.toContain('ESERVFAIL');

@@ -3,7 +3,7 @@ import { operapAgeMs } from '../../core/state.ts';
 import type { ClientStatus } from '../../db/status.ts';
 import { escapeHtml, fitMessage } from '../html.ts';
 import { formatSpan, formatWhen, type Lang } from '../../i18n/format.ts';
-import { describeNetworkError } from '../../i18n/network.ts';
+import { describeMetricsError, describeNetworkError } from '../../i18n/network.ts';
 import { DateTime } from 'luxon';
 import { ruleTitle, texts } from '../../i18n/index.ts';
 
@@ -117,7 +117,7 @@ function installationLines(item: InstallationStatus, lang: Lang, tz: string, now
     const made = item.sysinfoTakenAt ? `, ${t.sysinfoMade(formatWhen(lang, item.sysinfoTakenAt, now, tz))}` : '';
     lines.push(`${t.sysinfo}: ${t.ago(formatSpan(lang, now.getTime() - item.sysinfoAt.getTime()))} (${formatWhen(lang, item.sysinfoAt, now, tz)}${made})`);
   }
-  if (item.metrics?.error) lines.push(`${t.metrics}: ${escapeHtml(t.metricsUnreadable(item.metrics.error))}`);
+  if (item.metrics?.error) lines.push(`⚠️ ${t.metrics}: ${escapeHtml(t.metricsUnreadable(describeMetricsError(lang, item.metrics.error)))}`);
   else if (item.metrics) lines.push(`${t.metrics}: ${t.metricsFigures(item.metrics.samples.length, formatSpan(lang, now.getTime() - item.metrics.takenAt.getTime()))}`);
   return lines;
 }
