@@ -222,11 +222,18 @@ function notify(
   }
   for (const chatId of chats) {
     const quiet = settings && incident.severity === 'warning' && (kind === 'opened' || kind === 'reminder') ? quietHoursEnd(tx, settings, chatId, now) : null;
-    // A new warning waits out FLAP_HOLD: if it clears meanwhile, it is withdrawn unsent (see resolveIncident).
-    const flap = settings?.flapHoldMs && incident.severity === 'warning' && kind === 'opened' ? new Date(now.getTime() + settings.flapHoldMs) : null;
+    // A new warning waits out FLAP_HOLD: if it clears meanwhile, it is withdrawn unsent (see resolveIncident). One that came
+    // with a critical of the same installation is no flap: it goes with it, so one message tells the story with its cause.
+    const flap =
+      settings?.flapHoldMs && incident.severity === 'warning' && kind === 'opened' && !withCritical(tx, incident, now) ? new Date(now.getTime() + settings.flapHoldMs) : null;
     const holdUntil = quiet && flap ? (quiet > flap ? quiet : flap) : (quiet ?? flap);
     enqueue(tx, { kind: `incident.${kind}`, chatId, incidentId: incident.id, payload: { ...payload } }, now, holdUntil);
   }
+}
+
+/** Whether a critical incident of the same installation opened at this same moment (the same report showed both). */
+function withCritical(db: Queryable, incident: Incident, now: Date): boolean {
+  return listActiveIncidents(db, incident.installationId).some((other) => other.severity === 'critical' && other.openedAt.getTime() === now.getTime());
 }
 
 /** When the person behind a private chat is in quiet hours, the moment they end (groups have none). */

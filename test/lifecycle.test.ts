@@ -65,6 +65,17 @@ describe('incident lifecycle', () => {
     expect(t.db.select().from(outbox).all().at(-1)!.deliverAfter).toBeNull();
   });
 
+  it('sends a warning at once when the same report brings a critical: one message tells the story with its cause', async () => {
+    await intake.close();
+    intake = await startIntake(t.db, clock, { settings: { ...DEFAULT_INCIDENT_SETTINGS, flapHoldMs: 60_000 } });
+    await report('<service state="running" account="system"/><storage reachable="false"/><kit daily-update="false"/>');
+    const rows = t.db.select().from(outbox).all();
+    expect(rows.map((r) => [r.payload.ruleId, r.deliverAfter])).toEqual([
+      ['KodeksStorageUnreachable', null],
+      ['KodeksDailyUpdateOff', null],
+    ]);
+  });
+
   it('opens a new incident when a condition returns after resolution', async () => {
     await report('<service state="stopped"/>');
     clock.advance(HOUR);
