@@ -1,4 +1,4 @@
-import { GrammyError, InputFile, type Api } from 'grammy';
+import { GrammyError, InlineKeyboard, InputFile, type Api } from 'grammy';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
 import { getIncidentViews } from '../db/incidents.ts';
@@ -82,8 +82,9 @@ export class TelegramDelivery implements Delivery {
         return;
       }
       default: {
-        const text = (batch[0]!.payload as { text?: unknown }).text;
-        if (typeof text === 'string') await this.deps.api.sendMessage(chatId, text, {}, signal);
+        const { text, keyboard } = batch[0]!.payload as { text?: unknown; keyboard?: { text: string; data: string }[][] };
+        const markup = Array.isArray(keyboard) ? InlineKeyboard.from(keyboard.map((row) => row.map((b) => InlineKeyboard.text(b.text, b.data)))) : undefined;
+        if (typeof text === 'string') await this.deps.api.sendMessage(chatId, text, markup ? { reply_markup: markup } : {}, signal);
         else this.deps.logger.warn({ kind }, 'outbox message of a kind Telegram delivery does not know; skipped');
       }
     }

@@ -348,6 +348,14 @@ export const ru = {
     assignManager: 'Telegram id нового ответственного менеджера:',
     assigned: (client: string, manager: string) => `Клиент «${client}» теперь ведёт ${manager}.`,
     invalid: (message: string) => `Не подходит: ${message}. Напишите ещё раз или /cancel.`,
+    attachClient: (name: string) => `Чья установка присылает файлы ${name}? Напишите клиента (id или точное название):`,
+    attachNoInstallations: 'у этого клиента нет установок',
+    attachInstallation: (name: string) => `Какой установке отдать файлы ${name}?`,
+    attachPress: 'нажмите кнопку с установкой',
+    attached: (name: string, installation: string, n: number) =>
+      `Файлы ${name} теперь у установки «${installation}»: привязано ${n}, они засчитаны как полученные отчёты.`,
+    attachDone: 'Эти файлы уже привязаны',
+    attachAgain: 'кнопка «🔗 Указать установку» под уведомлением',
     failed: (message: string, command: string) => `Не получилось: ${message}. Диалог закончен; начните заново: ${command}`,
   },
   commands: {
@@ -551,7 +559,8 @@ export const ru = {
     alertAmbiguous: (alertname: string, who: string, candidates: string) => `• ${alertname} для «${who}»: подходит несколько установок — ${candidates}`,
     alertsUnmatchedMore: (n: number) => `…и ещё ${n}`,
     uploadUnmatched: (file: string, name: string, token: string) =>
-      `📥 Загружен файл ${file} (общий токен «${token}»), но ни у одной установки нет имени загрузки ${name}. Файл сохранён и засчитается, когда вы его привяжете: dozor uploads assign ${name} <id установки> (или dozor installation set <id> --upload-name ${name}). Все такие файлы: dozor uploads unmatched`,
+      `📥 Пришёл файл ${file} по общему токену «${token}», но ни у одной установки нет имени загрузки ${name}. Файл сохранён и засчитается, когда вы укажете, чья это установка.`,
+    attachUploadButton: '🔗 Указать установку',
     alertsUnmatchedHint: 'Добавьте оповещению метку installation_id=<id установки> или укажите установке её host/IP. Полный список: dozor alerts unmatched',
     unnamedAlert: '(без имени)',
   },

@@ -126,7 +126,7 @@ export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
             reading: sysinfo?.reading ?? null,
           });
           if (owner === null) {
-            if (!unmatchedBefore && uploader.kind === 'fleet') tellAdminsOfUnmatched(named.file, named.name, uploader.label, receivedAt);
+            if (!unmatchedBefore && uploader.kind === 'fleet') tellAdminsOfUnmatched(upload.id, named.file, named.name, uploader.label, receivedAt);
             return null;
           }
           if (metrics && 'samples' in metrics) {
@@ -184,9 +184,12 @@ export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
       return null;
     }
 
-    function tellAdminsOfUnmatched(file: string, name: string, label: string, at: Date): void {
+    /** Each admin is told once per name, with a button that attaches the files to an installation in chat. */
+    function tellAdminsOfUnmatched(uploadId: number, file: string, name: string, label: string, at: Date): void {
       for (const admin of listActiveAdmins(db)) {
-        enqueue(db, { kind: NOTICE, chatId: admin.telegramId, incidentId: null, payload: { text: texts(langOf(admin.language)).notices.uploadUnmatched(file, name, label) } }, at);
+        const t = texts(langOf(admin.language));
+        const keyboard = [[{ text: t.notices.attachUploadButton, data: `upn:${uploadId}` }]];
+        enqueue(db, { kind: NOTICE, chatId: admin.telegramId, incidentId: null, payload: { text: t.notices.uploadUnmatched(file, name, label), keyboard } }, at);
       }
     }
   };

@@ -36,7 +36,8 @@ export function strangeWordsIn(text: string): string[] {
   // Two letters or fewer are initials, units or abbreviations («Co», «OK»), not words a reader trips over.
   return [...plain.matchAll(/[A-Za-z][A-Za-z0-9]*(?:['-][A-Za-z0-9]+)*/g)]
     .map((m) => m[0])
-    .filter((word) => word.length > 2 && !ALLOWED.has(word) && !/^Kodeks[A-Za-z]+$/.test(word));
+    // Words all in capitals are abbreviations and names (NAS, the upload name ROMASHKA), not English.
+    .filter((word) => word.length > 2 && !ALLOWED.has(word) && !/^Kodeks[A-Za-z]+$/.test(word) && !/^[A-Z0-9]+$/.test(word));
 }
 
 /** What was noted in this test file that is Russian (has Cyrillic) and has strange words in it. */

@@ -21,8 +21,9 @@ import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
 import { pruneUploads } from '../jobs/prune-uploads.ts';
 import { runSweep } from '../jobs/sweep.ts';
 import { addInstallation } from '../registry/installations.ts';
+import { getInstallation } from '../db/installations.ts';
 import { addUser } from '../registry/users.ts';
-import { assignUploads, createUploadToken, revokeUploadToken, setUploadName } from '../registry/uploads.ts';
+import { createUploadToken, revokeUploadToken, setUploadName } from '../registry/uploads.ts';
 import { seedFleet, silentLogger, testClock, testDb, type TestDb, DAY } from './helpers.ts';
 
 /** A ZIP archive of the given entries, made by yazl. */
@@ -222,13 +223,25 @@ describe('uploads from the field', () => {
     expect(listUnmatchedUploadNames(t.db)).toMatchObject([{ name: 'VECTOR', files: 2 }]);
     const notices = t.db.select().from(outbox).where(eq(outbox.chatId, 3001)).all();
     expect(notices).toHaveLength(1);
-    expect(String(notices[0]!.payload.text)).toContain('dozor uploads assign VECTOR');
+    expect(String(notices[0]!.payload.text)).toBe(
+      '📥 Пришёл файл VECTOR.xml по общему токену «0000 Дилер», но ни у одной установки нет имени загрузки VECTOR. Файл сохранён и засчитается, когда вы укажете, чья это установка.',
+    );
+    const button = (notices[0]!.payload.keyboard as { text: string; data: string }[][])[0]![0];
+    expect(button!.text).toBe('🔗 Указать установку');
     // The fleet token finds the unmatched file too.
     expect((await curl('-I', `${url}/files/VECTOR.xml?token=${fleetToken}`)).status).toBe(200);
 
+    // The admin attaches them in chat: the button, the client, the installation.
     const other = addInstallation(ctx(), { client: '1', name: 'Вектор', kind: 'network' }).installation;
-    const { attached, installation } = assignUploads(ctx(), 'VECTOR', other.id);
-    expect(attached).toBe(2);
+    const h = botHarness(t.db, clock);
+    const anna = { id: 3001, first_name: 'Анна' };
+    await h.press(anna, button!.data, { chatId: 3001, messageId: 1 });
+    expect(String(h.lastSent()!.payload.text)).toBe('Чья установка присылает файлы VECTOR? Напишите клиента (id или точное название):');
+    await h.say(anna, 'ООО «Ромашка»');
+    expect(buttonsOf(h.lastSent()!).map((b) => b.text)).toEqual(['Вектор', 'Сервер офиса']);
+    await h.press(anna, `upi:${other.id}`, { chatId: 3001, messageId: 2 });
+    expect(String(h.lastSent()!.payload.text)).toBe('Файлы VECTOR теперь у установки «Вектор»: привязано 2, они засчитаны как полученные отчёты.');
+    const installation = getInstallation(t.db, other.id)!;
     expect(installation.uploadName).toBe('VECTOR');
     expect(getState(t.db, other.id)!.lastReceivedAt).toEqual(clock());
     expect(listUnmatchedUploadNames(t.db)).toEqual([]);

@@ -21,6 +21,9 @@ import {
 } from '../../registry/fields.ts';
 import type { Subject } from '../../core/errors.ts';
 import { addInstallation } from '../../registry/installations.ts';
+import { setUploadName } from '../../registry/uploads.ts';
+import { listInstallationsOfClient } from '../../db/installations.ts';
+import { getUpload } from '../../db/uploads.ts';
 import { setUserActive } from '../../registry/users.ts';
 import { actorOf, type BotContext, type BotServices } from '../context.ts';
 import { escapeHtml } from '../html.ts';
@@ -179,7 +182,35 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
     await ctx.reply(result.ok ? c.assigned(result.value.client, result.value.manager) : c.failed(result.message, '/assign'));
   }
 
+  /** Whose installation the files uploaded under a name nobody has are: the client, then one of its installations. */
+  async function attachUploadDialogue(conversation: Convo, ctx: Context, name: string) {
+    const { lang, adminId } = await conversation.external((outer: BotContext) => ({ lang: outer.lang, adminId: outer.from!.id }));
+    const c = texts(lang).conv;
+    const installations = await ask(conversation, ctx, lang, c.attachClient(name), async (text) => {
+      const found = await attempt(conversation, lang, () => {
+        const client = resolveClient(services.db, text);
+        return listInstallationsOfClient(services.db, client.id).map((i) => ({ id: i.id, name: i.name }));
+      });
+      if (!found.ok) throw new Refusal(found.message);
+      if (found.value.length === 0) throw new Refusal(c.attachNoInstallations);
+      return found.value;
+    });
+    const choices = new InlineKeyboard();
+    for (const installation of installations.slice(0, 20)) choices.text(installation.name.slice(0, 40), `upi:${installation.id}`).row();
+    const installationId = await ask(conversation, ctx, lang, c.attachInstallation(name), (text) => {
+      const id = /^upi:(\d+)$/.exec(text)?.[1];
+      if (!id) throw new Refusal(c.attachPress);
+      return Number(id);
+    }, choices);
+    const done = await attempt(conversation, lang, () => {
+      const { installation, attached } = setUploadName(actor(adminId), installationId, name);
+      return { installation: installation.name, attached };
+    });
+    await ctx.reply(done.ok ? c.attached(name, done.value.installation, done.value.attached) : c.failed(done.message, c.attachAgain));
+  }
+
   admin.use(createConversation(addClientDialogue, 'addClient'));
+  admin.use(createConversation(attachUploadDialogue, 'attachUpload'));
   admin.use(createConversation(addInstallationDialogue, 'addInstallation'));
   admin.use(createConversation(assignDialogue, 'assign'));
 
@@ -194,6 +225,16 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
       await ctx.conversation.exitAll();
       await ctx.conversation.enter(conversation);
     });
+  // «🔗 Указать установку» under the notice of an unmatched upload.
+  privateAdmin.callbackQuery(/^upn:(\d+)$/, async (ctx) => {
+    if (!isAdmin(ctx)) return ctx.answerCallbackQuery({ text: ctx.t.adminsOnly, show_alert: true });
+    const upload = getUpload(services.db, Number(ctx.match[1]));
+    if (!upload || upload.installationId !== null) return ctx.answerCallbackQuery({ text: ctx.t.conv.attachDone });
+    await ctx.answerCallbackQuery();
+    await ctx.conversation.exitAll();
+    await ctx.conversation.enter('attachUpload', upload.name);
+  });
+
   adminCommand('addclient', 'addClient');
   adminCommand('addinstallation', 'addInstallation');
   adminCommand('assign', 'assign');
