@@ -5,6 +5,7 @@ import type { Clock } from '../core/clock.ts';
 import type { QuietWindow } from '../core/quiet-hours.ts';
 import type { DigestSettings } from './digest.ts';
 import { getClient, listClientIdsOfChat } from '../db/clients.ts';
+import { UNSAFE_CHARS_GLOBAL } from '../core/text.ts';
 import { getUser } from '../db/users.ts';
 import type { DB } from '../db/open.ts';
 import type { User } from '../db/users.ts';
@@ -81,4 +82,10 @@ export function cardButtons(ctx: BotContext): { sysinfo: boolean; agent: boolean
 export function clientsVisibleIn(ctx: BotContext): ReadonlySet<number> | null {
   if (!ctx.chat || ctx.chat.type === 'private') return null;
   return new Set(listClientIdsOfChat(ctx.services.db, ctx.chat.id));
+}
+
+/** What a person typed (a command's arguments, free text): one line, without control or reordering characters, capped. */
+export function typedText(raw: unknown, max = 200): string {
+  const text = typeof raw === 'string' ? raw : '';
+  return text.replace(/[\u0000-\u001f\u007f]/g, ' ').replace(UNSAFE_CHARS_GLOBAL, '').replace(/\s+/g, ' ').trim().slice(0, max);
 }

@@ -1,25 +1,20 @@
 import { Composer, InlineKeyboard } from 'grammy';
 import { canAct } from '../../core/permissions.ts';
-import { UNSAFE_CHARS_GLOBAL } from '../../core/text.ts';
 import { getClient } from '../../db/clients.ts';
 import { listIncidentsWithNames } from '../../db/incidents.ts';
 import { searchIndexFor } from '../../db/search-index.ts';
 import { getClientStatus, listClientsWithProblems } from '../../db/status.ts';
-import { cardButtons, clientsVisibleIn, responsibleFor, type BotContext } from '../context.ts';
+import { cardButtons, clientsVisibleIn, responsibleFor, typedText, type BotContext } from '../context.ts';
 import { escapeHtml, fitMessage } from '../html.ts';
 import { formatDateTime, formatSpan } from '../../i18n/format.ts';
 import { ruleTitle } from '../../i18n/index.ts';
 import { renderClientStatus, statusKeyboard } from '../render/status.ts';
 
-/** Staff commands: /status, /incidents, /silence, /help, /whoami. */
+/** Staff commands: /status (and free text in private), /incidents, /help, /whoami. */
 export const commands = new Composer<BotContext>();
 
 /** Arguments from outside are trimmed, stripped of control characters and capped. */
-function argument(ctx: BotContext & { match: string | RegExpMatchArray }): string {
-  const raw = typeof ctx.match === 'string' ? ctx.match : '';
-  return raw.replace(/[\u0000-\u001f\u007f]/g, ' ').replace(UNSAFE_CHARS_GLOBAL, '').replace(/\s+/g, ' ').trim().slice(0, 200);
-}
-
+const argument = (ctx: BotContext & { match: string | RegExpMatchArray }) => typedText(ctx.match);
 
 async function sendStatus(ctx: BotContext, clientId: number): Promise<void> {
   const { db, clock, settings } = ctx.services;
@@ -43,7 +38,7 @@ commands.command('status', (ctx) => answerStatus(ctx, argument(ctx)));
 /** Free text in a private chat is a question about a client: «Ромашка» is `/status Ромашка`. */
 commands.on('message:text', async (ctx, next) => {
   if (ctx.chat.type !== 'private' || ctx.message.text.startsWith('/')) return next();
-  const query = ctx.message.text.replace(/[\u0000-\u001f\u007f]/g, ' ').replace(UNSAFE_CHARS_GLOBAL, '').replace(/\s+/g, ' ').trim().slice(0, 200);
+  const query = typedText(ctx.message.text);
   if (!query) return next();
   return answerStatus(ctx, query);
 });

@@ -3,7 +3,6 @@ import { InputError } from '../../core/errors.ts';
 import { canAct } from '../../core/permissions.ts';
 import { normalize } from '../../core/search.ts';
 import { readSilenceEnd } from '../../core/silence-phrase.ts';
-import { UNSAFE_CHARS_GLOBAL } from '../../core/text.ts';
 import { getClient } from '../../db/clients.ts';
 import { getInstallation, listInstallationsOfClient, type Installation } from '../../db/installations.ts';
 import { searchIndexFor } from '../../db/search-index.ts';
@@ -11,7 +10,7 @@ import { getSilence, listActiveSilences, type SilenceRow } from '../../db/silenc
 import { formatWhen } from '../../i18n/format.ts';
 import { describeError, ruleTitle } from '../../i18n/index.ts';
 import { addSilence, removeSilence } from '../../registry/silences.ts';
-import { actorOf, clientsVisibleIn, responsibleFor, type BotContext } from '../context.ts';
+import { actorOf, clientsVisibleIn, responsibleFor, typedText, type BotContext } from '../context.ts';
 import { escapeHtml, fitMessage } from '../html.ts';
 
 /**
@@ -24,10 +23,7 @@ export const silences = new Composer<BotContext>();
 
 const LISTED = 20;
 
-function argument(ctx: BotContext & { match: string | RegExpMatchArray }): string {
-  const raw = typeof ctx.match === 'string' ? ctx.match : '';
-  return raw.replace(/[\u0000-\u001f\u007f]/g, ' ').replace(UNSAFE_CHARS_GLOBAL, '').replace(/\s+/g, ' ').trim().slice(0, 300);
-}
+const argument = (ctx: BotContext & { match: string | RegExpMatchArray }) => typedText(ctx.match, 300);
 
 /** The installation the words name within a client, if they name one (the longest name found in them wins). */
 function namedInstallation(installations: Installation[], target: string): Installation | null {
