@@ -28,6 +28,8 @@ export interface ClientStatus {
     sysinfoAt: Date | null;
     /** The time written inside that sysinfo, when the mapping reads it. */
     sysinfoTakenAt: Date | null;
+    /** What the mapping could not read in it (empty when it read all it names, or reads nothing). */
+    sysinfoProblems: string[];
     metrics: MetricsSnapshot | null;
     /** The latest network probes (ping, TCP, web, DNS) that ran. */
     probes: ProbeStatuses;
@@ -72,6 +74,7 @@ export function getClientStatus(db: DB, clientId: number, now: Date): ClientStat
       incidents: views.filter((v) => v.incident.installationId === installation.id),
       sysinfoAt: sysinfo.get(installation.id)?.receivedAt ?? null,
       sysinfoTakenAt: sysinfo.get(installation.id)?.takenAt ?? null,
+      sysinfoProblems: sysinfo.get(installation.id)?.reading?.problems ?? [],
       metrics: metrics.get(installation.id) ?? null,
       probes: getProbeStatuses(db, installation.id),
       silence: silenceOver(installation),

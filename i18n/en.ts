@@ -199,6 +199,7 @@ export const en: Catalogue = {
   ago: (span) => `${span} ago`,
   sysinfo: 'Sysinfo',
   sysinfoMade: (when) => `made ${when}`,
+  sysinfoProblems: (n) => `not read in full (${count('en', n, ['remark', 'remarks'])}; the details are with dozor's administrator)`,
   sysinfoLink: (installation, mb, when, link, minutes) =>
     `sysinfo · ${installation}, received ${when}: ${mb} MB, over Telegram's limit (50 MB). Download (the link works for ${minutes} minutes):\n${link}`,
   sysinfoButton: (installation) => `📎 sysinfo · ${installation}`,
@@ -484,7 +485,8 @@ export const en: Catalogue = {
     uploadUnmatched: (file, name, token) =>
       `📥 The file ${file} came under the fleet token “${token}”, but no installation has the upload name ${name}. The file is kept and counts once you say whose installation it is.`,
     attachUploadButton: '🔗 Choose the installation',
-    alertsUnmatchedHint: 'Give the alert the label installation_id=<installation id>, or record the installation’s host/IP. The full list: dozor alerts unmatched',
+    alertsUnmatchedHint:
+      'For such alerts to find their installation, have whoever configures Alertmanager give them the label installation_id with the installation’s number in dozor, or record the installation’s host and IP (/addinstallation).',
     unnamedAlert: '(no name)',
   },
   subjects,

@@ -207,6 +207,7 @@ export const ru = {
   ago: (span: string) => `${span} назад`,
   sysinfo: 'Sysinfo',
   sysinfoMade: (when: string) => `составлен ${when}`,
+  sysinfoProblems: (n: number) => `прочитан не полностью (${count('ru', n, ['замечание', 'замечания', 'замечаний'])}, подробности у администратора dozor)`,
   sysinfoLink: (installation: string, mb: number, when: string, link: string, minutes: number) =>
     `sysinfo · ${installation}, получен ${when}: ${mb} МБ, больше предела Telegram (50 МБ). Скачать (ссылка действует ${minutes} минут):\n${link}`,
   sysinfoButton: (installation: string) => `📎 sysinfo · ${installation}`,
@@ -561,7 +562,8 @@ export const ru = {
     uploadUnmatched: (file: string, name: string, token: string) =>
       `📥 Пришёл файл ${file} по общему токену «${token}», но ни у одной установки нет имени загрузки ${name}. Файл сохранён и засчитается, когда вы укажете, чья это установка.`,
     attachUploadButton: '🔗 Указать установку',
-    alertsUnmatchedHint: 'Добавьте оповещению метку installation_id=<id установки> или укажите установке её host/IP. Полный список: dozor alerts unmatched',
+    alertsUnmatchedHint:
+      'Чтобы такие оповещения находили установку, пусть тот, кто настраивает Alertmanager, добавит им метку installation_id с номером установки в dozor, или укажите установке её хост и IP (/addinstallation).',
     unnamedAlert: '(без имени)',
   },
   errors: {

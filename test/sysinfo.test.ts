@@ -243,7 +243,9 @@ describe('a sysinfo upload, read by the mapping', () => {
     expect(stored.takenAt).toEqual(new Date('2026-11-30T03:55:00Z'));
     expect(stored.reading!.problems).toEqual(['operapDate: "вчера" at sysinfo/operups/file/@date is not read as one']);
     clock.advance(12 * 60_000);
-    expect(renderClientStatus(getClientStatus(t.db, 1, clock())!, 'ru', 'Europe/Moscow', clock())).toContain('Sysinfo: 12 минут назад (сегодня в 07:00, составлен сегодня в 06:55)');
+    expect(renderClientStatus(getClientStatus(t.db, 1, clock())!, 'ru', 'Europe/Moscow', clock())).toContain(
+      'Sysinfo: 12 минут назад (сегодня в 07:00, составлен сегодня в 06:55)\n⚠️ Sysinfo: прочитан не полностью (1 замечание, подробности у администратора dozor)',
+    );
   });
 
   it('with the mapping as it ships, keeps and counts the file without opening it; a reparse with a completed mapping reads it then', async () => {

@@ -116,6 +116,8 @@ function installationLines(item: InstallationStatus, lang: Lang, tz: string, now
   if (item.sysinfoAt) {
     const made = item.sysinfoTakenAt ? `, ${t.sysinfoMade(formatWhen(lang, item.sysinfoTakenAt, now, tz))}` : '';
     lines.push(`${t.sysinfo}: ${t.ago(formatSpan(lang, now.getTime() - item.sysinfoAt.getTime()))} (${formatWhen(lang, item.sysinfoAt, now, tz)}${made})`);
+    // The details are the administrator's (dozor uploads list); the manager learns that something in it was not read.
+    if (item.sysinfoProblems.length > 0) lines.push(`⚠️ ${t.sysinfo}: ${t.sysinfoProblems(item.sysinfoProblems.length)}`);
   }
   if (item.metrics?.error) lines.push(`⚠️ ${t.metrics}: ${escapeHtml(t.metricsUnreadable(describeMetricsError(lang, item.metrics.error)))}`);
   else if (item.metrics) lines.push(`${t.metrics}: ${t.metricsFigures(item.metrics.samples.length, formatSpan(lang, now.getTime() - item.metrics.takenAt.getTime()))}`);
