@@ -1,3 +1,4 @@
+import { watchStandIn } from './russian-words.ts';
 import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,6 +37,7 @@ describe('end to end', () => {
 
   beforeAll(async () => {
     standIn = await TelegramStandIn.start();
+    watchStandIn(standIn);
     const db = openDb(database);
     const ctx = { db, clock: systemClock, actor: 'test' };
     romashka = seedFleet(ctx).token;

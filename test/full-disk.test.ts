@@ -1,3 +1,4 @@
+import { watchStandIn } from './russian-words.ts';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +29,7 @@ describe.runIf(mounted)('a full disk', () => {
 
   beforeAll(async () => {
     standIn = await TelegramStandIn.start();
+    watchStandIn(standIn);
     token = seedDatabaseFile(database);
   });
   afterAll(async () => {

@@ -1,3 +1,4 @@
+import { watchStandIn } from './russian-words.ts';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +15,7 @@ describe('a large import while the service runs', () => {
     const csv = join(dir.path, 'fleet.csv');
     writeFileSync(csv, ['client,installation,kind,host', ...Array.from({ length: 10_000 }, (_, i) => `ООО «Вектор»,Сервер ${i},network,s${i}.example.ru`)].join('\n'));
     const standIn = await TelegramStandIn.start();
+    watchStandIn(standIn);
     const service = await startServiceProcess({ DATABASE_PATH: database, BOT_TOKEN: standIn.token, TELEGRAM_API_ROOT: standIn.url, PROBE_CRON: '0 0 1 1 *' });
     try {
       const report = SAMPLE_XML.replace(' id="agent-unique-report-id"', '');

@@ -1,3 +1,4 @@
+import { watchStandIn } from './russian-words.ts';
 import { join } from 'node:path';
 import { eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +22,7 @@ describe('SIGKILL during load', () => {
 
   beforeAll(async () => {
     standIn = await TelegramStandIn.start();
+    watchStandIn(standIn);
     const db = openDb(database);
     const ctx = { db, clock: systemClock, actor: 'test' };
     addUser(ctx, { telegramId: 1001, role: 'manager', name: 'Ксения' });

@@ -1,3 +1,4 @@
+import type { BotEvent } from '../tools/standin/telegram.ts';
 /**
  * Every message the bot sends in Russian, in any test, is checked for words
  * in Latin letters a manager would not know: English that leaked in, error
@@ -50,4 +51,13 @@ export function russianMessagesWithStrangeWords(): { text: string; words: string
 
 export function forgetOutgoing(): void {
   outgoing.length = 0;
+}
+
+/** What the service process sends through the Bot API stand-in is checked the same way (the process tests). */
+export function watchStandIn(standIn: { onEvent(listener: (event: BotEvent) => void): () => void }): void {
+  standIn.onEvent((event) => {
+    if (event.type === 'sent' || event.type === 'edited') {
+      outgoing.push(event.message.text, ...event.message.buttons.flat().map((button) => button.text));
+    } else if (event.type === 'answered' && event.text) outgoing.push(event.text);
+  });
 }

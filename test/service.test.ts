@@ -1,3 +1,4 @@
+import { watchStandIn } from './russian-words.ts';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,6 +25,7 @@ describe('the service process against a stand-in for the Bot API', () => {
 
   beforeAll(async () => {
     standIn = await TelegramStandIn.start();
+    watchStandIn(standIn);
     token = seedDatabaseFile(database);
   });
   afterAll(async () => {

@@ -1,3 +1,4 @@
+import { watchStandIn } from './russian-words.ts';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import Fastify from 'fastify';
@@ -64,6 +65,7 @@ describe('Telegram unreachable', () => {
 
   beforeAll(async () => {
     standIn = await TelegramStandIn.start();
+    watchStandIn(standIn);
     token = seedDatabaseFile(database);
   });
   afterAll(async () => {
@@ -177,6 +179,7 @@ describe('Telegram unreachable', () => {
 describe('a quiet bot', () => {
   it('takes idle long polls as answers, not failures, and answers /help at once after a quiet spell', async () => {
     const standIn = await TelegramStandIn.start();
+    watchStandIn(standIn);
     const t = testDb();
     seedFleet({ db: t.db, clock: systemClock, actor: 'test' });
     const lines: string[] = [];

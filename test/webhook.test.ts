@@ -1,3 +1,4 @@
+import { watchStandIn } from './russian-words.ts';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +24,7 @@ describe('webhook mode', () => {
 
   beforeAll(async () => {
     standIn = await TelegramStandIn.start();
+    watchStandIn(standIn);
     seedDatabaseFile(database);
   });
   afterAll(async () => {
