@@ -70,7 +70,8 @@ export function createBot(token: string, services: BotServices, options: BotOpti
   guarded.on('my_chat_member', async (ctx) => {
     const added = ['member', 'administrator'].includes(ctx.myChatMember.new_chat_member.status) && !['member', 'administrator'].includes(ctx.myChatMember.old_chat_member.status);
     const chat = ctx.myChatMember.chat;
-    if (!added || chat.type === 'private') return;
+    // Only staff adding it counts: a stranger adding the bot to groups must not fill the admins' chats.
+    if (!added || chat.type === 'private' || !ctx.staff?.active) return;
     const now = services.clock();
     for (const admin of listActiveAdmins(services.db)) {
       const text = texts(langOf(admin.language)).botAddedToChat('title' in chat ? (chat.title ?? '') : '', chat.id, ctx.from?.first_name ?? '');

@@ -514,6 +514,17 @@ describe('the Telegram bot', () => {
           new_chat_member: { status: 'member', user: { id: 1, is_bot: true, first_name: 'dozor' } },
         },
       } as never);
+      // A stranger adding it somewhere tells nobody anything.
+      await h.bot.handleUpdate({
+        update_id: 9002,
+        my_chat_member: {
+          chat: { id: -1001111111111, type: 'supergroup', title: 'Чужая группа' },
+          from: { id: 777, is_bot: false, first_name: 'Незнакомец' },
+          date: 0,
+          old_chat_member: { status: 'left', user: { id: 1, is_bot: true, first_name: 'dozor' } },
+          new_chat_member: { status: 'member', user: { id: 1, is_bot: true, first_name: 'dozor' } },
+        },
+      } as never);
       const notices = t.db.select().from(outbox).all().filter((m) => m.kind === 'system.notice');
       expect(notices.map((n) => [n.chatId, (n.payload as { text: string }).text])).toEqual([
         [3001, '👋 Ксения добавил(а) бота в чат «Ромашка и мы», его id: -1009876543210. Чтобы оповещения клиента шли туда, укажите этот id в /addclient (вопрос про чат).'],
