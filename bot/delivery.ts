@@ -1,13 +1,13 @@
 import { GrammyError, InlineKeyboard, InputFile, type Api } from 'grammy';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
-import { getIncidentViews } from '../db/incidents.ts';
+import { getIncidentViews, listActiveIncidents } from '../db/incidents.ts';
 import type { DB } from '../db/open.ts';
 import { DIGEST_CHART, DIGEST_TEXT, enqueue, NOTICE } from '../db/outbox.ts';
 import { followChatMigration, messagesOfIncident, rememberMessage } from '../db/telegram-messages.ts';
 import { getUser, listActiveAdmins } from '../db/users.ts';
 import type { Delivery, OutboxMessage } from '../delivery/dispatcher.ts';
-import { langOf, texts, type Lang } from '../i18n/index.ts';
+import { langOf, ruleTitle, texts, type Lang } from '../i18n/index.ts';
 import type { BotSettings } from './context.ts';
 import { htmlToPlain } from './html.ts';
 import { redrawMessage, runbookLink } from './redraw.ts';
@@ -108,9 +108,22 @@ export class TelegramDelivery implements Delivery {
     const views = getIncidentViews(this.deps.db, incidentIds);
     if (views.length === 0) return;
     const options = this.options(chatId);
-    const rendered = views.length === 1 ? renderAlert(views[0]!, options) : renderAlertGroup(views, options);
-    const messageId = await this.send(chatId, rendered, signal);
+    // A new problem of an installation that already has an open alert in this chat continues that story: it is sent as a reply to it.
+    const earlier = views.length === 1 ? this.openAlertOf(chatId, views[0]!.incident.installationId, views[0]!.incident.id) : null;
+    const heading = earlier ? texts(options.lang).continuesAlert(ruleTitle(options.lang, earlier.ruleId)) : undefined;
+    const rendered = views.length === 1 ? renderAlert(views[0]!, options, heading) : renderAlertGroup(views, options);
+    const messageId = await this.send(chatId, rendered, signal, earlier?.messageId);
     rememberMessage(this.deps.db, { chatId, messageId, kind: 'alert', incidentIds: views.map((v) => v.incident.id) }, this.deps.clock());
+  }
+
+  /** The alert message in this chat of another open incident of the installation, if one was sent. */
+  private openAlertOf(chatId: number, installationId: number, exceptIncidentId: number): { messageId: number; ruleId: string } | null {
+    for (const incident of listActiveIncidents(this.deps.db, installationId)) {
+      if (incident.id === exceptIncidentId) continue;
+      const alert = messagesOfIncident(this.deps.db, incident.id, chatId).find((m) => m.kind === 'alert');
+      if (alert) return { messageId: alert.messageId, ruleId: incident.ruleId };
+    }
+    return null;
   }
 
   /**

@@ -126,6 +126,7 @@ export const en: Catalogue = {
   snoozeInstallationReason: 'put off with the button under a grouped alert',
   snoozedUntil: (time, name) => `💤 Snoozed until ${time}: ${name}`,
   allRecovered: '☑️ All recovered',
+  continuesAlert: (title) => `↪️ One more problem of the same installation (open: ${title})`,
   partlyRecovered: (open, all) => `🚨 ${open} of ${count('en', all, ['alert', 'alerts'])} not solved`,
   recoveryLine: (what, when, lasted, how) => `${what}, ${when}; it lasted ${lasted}${how ? ` (${how})` : ''}`,
   recoveredGeneric: (title) => `solved: ${title.charAt(0).toLowerCase()}${title.slice(1)}`,

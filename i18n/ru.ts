@@ -113,6 +113,7 @@ export const ru = {
   snoozeInstallationReason: 'отложено кнопкой под сводным оповещением',
   snoozedUntil: (time: string, name: string) => `💤 Отложено до ${time}: ${name}`,
   allRecovered: '☑️ Всё восстановлено',
+  continuesAlert: (title: string) => `↪️ Ещё одна проблема той же установки (открыто: ${title})`,
   partlyRecovered: (open: number, all: number) => `🚨 Не решено ${open} из ${count('ru', all, ['оповещения', 'оповещений', 'оповещений'])}`,
   recoveryLine: (what: string, when: string, lasted: string, how: string | null) => `${what}, ${when}; длилось ${lasted}${how ? ` (${how})` : ''}`,
   recoveredGeneric: (title: string) => `решено: ${title.charAt(0).toLowerCase()}${title.slice(1)}`,

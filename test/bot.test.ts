@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { getAccessRequest } from '../db/access-requests.ts';
 import { getIncident, listIncidentsWithNames } from '../db/incidents.ts';
-import { auditLog, clients, installations, outbox, silences } from '../db/schema.ts';
+import { auditLog, clients, installations, outbox, silences, telegramMessages } from '../db/schema.ts';
 import { getUser } from '../db/users.ts';
 import { listClients } from '../db/clients.ts';
 import { addClient } from '../registry/clients.ts';
@@ -294,6 +294,25 @@ describe('the Telegram bot', () => {
       const text = String(h.lastSent()!.payload.text);
       expect(text).toContain('1. 🔴 <b>ООО «Ромашка» · Сервер офиса</b>: Хранилище баз недоступно; Ежедневное обновление или copybaseweb выключены');
       expect(text).toContain('🔎 <b>Вероятная причина: служба ПК работает под системной учётной записью, у которой нет доступа к хранилищу; начните с неё</b>');
+    });
+
+    it('sends a later problem of an installation with an open alert as a reply to it, saying so', async () => {
+      await report('<storage reachable="false"/>');
+      await h.dispatcher().runOnce();
+      const first = h.lastSent()!;
+      clock.advance(3600_000);
+      await report('<senselock state="lost"/>');
+      await h.dispatcher().runOnce();
+      const second = h.lastSent()!;
+      expect(second).not.toBe(first);
+      expect(String(second.payload.text).split('\n').slice(0, 3)).toEqual([
+        '↪️ Ещё одна проблема той же установки (открыто: Хранилище баз недоступно)',
+        '',
+        '🔴 <b>Ключ SenseLock не виден</b>',
+      ]);
+      const storageIncident = listIncidentsWithNames(t.db, { includeResolved: false }).find((i) => i.ruleId === 'KodeksStorageUnreachable')!;
+      const storageAlert = t.db.select().from(telegramMessages).all().find((m) => m.incidentId === storageIncident.id && m.kind === 'alert')!;
+      expect(second.payload.reply_parameters).toMatchObject({ message_id: storageAlert.messageId });
     });
 
     it('groups alerts that come together into one message with «Беру все»', async () => {
