@@ -61,12 +61,7 @@ const fieldProblems = {
  * what they insert.
  */
 export const ru = {
-  critical: '🔴 КРИТИЧНО',
   severityWord: { critical: 'Критично', warning: 'Внимание' } as Record<string, string>,
-  warning: '🟡 ВНИМАНИЕ',
-  client: 'Клиент',
-  installation: 'Установка',
-  since: 'С',
   today: 'сегодня',
   yesterday: 'вчера',
   tomorrow: 'завтра',
@@ -193,7 +188,6 @@ export const ru = {
   problemsSummary: (open: number, unacknowledged: number) =>
     `${count('ru', open, ['проблема', 'проблемы', 'проблем'])}, ${unacknowledged === 0 ? 'всё в работе' : unacknowledged === open ? 'никто не взял в работу' : `не в работе: ${unacknowledged}`}`,
   verdictOk: '✅ Всё в порядке',
-  verdictProblems: '❌ Проблемы',
   verdictProblemCount: (n: number) => `❌ ${count('ru', n, ['проблема', 'проблемы', 'проблем'])}`,
   verdictSomethingOff: '⚠️ Есть отклонения',
   silenceOnCard: (until: string, reason: string) => `Оповещения отложены до ${until} (${reason})`,
@@ -213,7 +207,7 @@ export const ru = {
     `sysinfo · ${installation}, получен ${when}: ${mb} МБ, больше предела Telegram (50 МБ). Скачать (ссылка действует ${minutes} минут):\n${link}`,
   sysinfoButton: (installation: string) => `📎 sysinfo · ${installation}`,
   sysinfoNone: 'Файлов sysinfo от этой установки нет',
-  sysinfoTooLarge: (mb: number, _id: number) =>
+  sysinfoTooLarge: (mb: number) =>
     `Файл ${mb} МБ больше предела Telegram (50 МБ), а ссылку на скачивание дать нельзя: у dozor не задан внешний адрес. Обратитесь к администратору dozor.`,
   sysinfoCaption: (installation: string, when: string) => `sysinfo · ${installation}, получен ${when}`,
   agentButton: (installation: string) => `⚙️ Агент · ${installation}`,
@@ -229,7 +223,6 @@ export const ru = {
   metricsFigures: (samples: number, span: string) => `${count('ru', samples, ['показатель', 'показателя', 'показателей'])}, сняты ${span} назад`,
   metricsUnreadable: (reason: string) => `последние не прочитаны — ${reason}`,
   operap: 'Операп',
-  operapAge: (span: string) => `(${span})`,
   updateNumber: 'Номер обновления',
   shellVersion: 'Версия ПК',
   key: 'Ключ SenseLock',
@@ -239,7 +232,6 @@ export const ru = {
   dailyUpdate: 'Ежедневное обновление',
   licences: 'Онлайн-лицензии',
   licenceFigures: (limit: string, peak: string) => `лимит ${limit}, пик ${peak}`,
-  openIncidents: 'Открытые инциденты',
   acknowledgedShort: (name: string) => `в работе у: ${name}`,
   notAcknowledged: 'никто не взял в работу',
   noInstallations: 'Установок нет.',
@@ -496,11 +488,9 @@ export const ru = {
     title: (day: string, who: string) => `📋 <b>Сводка на ${day}</b> · ${who}`,
     fleet: (monitored: number, healthy: number, problems: number) =>
       `Под наблюдением: ${count('ru', monitored, ['установка', 'установки', 'установок'])} · в порядке: ${healthy} · с проблемами: ${problems}`,
-    open: (n: number) => `<b>Открытые инциденты (${n})</b>, старые сверху:`,
     untaken: (n: number) => `⏳ Никто не взял в работу (${n}):`,
     inHand: (n: number) => `🛠 В работе (${n}):`,
     noOpen: '✅ Открытых инцидентов нет.',
-    notAcked: 'никто не взял в работу',
     acked: (name: string) => `в работе у: ${name}`,
     nobody: 'без менеджера',
     lastDay: (opened: number, resolved: number) => `За сутки: открыто ${opened}, решено ${resolved}`,

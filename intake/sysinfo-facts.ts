@@ -1,5 +1,5 @@
 import type { ReportFacts } from '../core/report.ts';
-import { factsFromSysinfo, isEmptyMapping, MappingMatcher, type SysinfoFacts, type SysinfoMapping, type UploadReading } from '../core/sysinfo-mapping.ts';
+import { factsFromSysinfo, isEmptyMapping, MappingMatcher, type SysinfoMapping, type UploadReading } from '../core/sysinfo-mapping.ts';
 import { readSysinfo, type SysinfoReading } from './sysinfo-reader.ts';
 
 /** The mapping in force, ready to read with: where it came from, and its matcher. */
@@ -17,8 +17,6 @@ export interface SysinfoOutcome {
   facts: ReportFacts;
   generatedAt: Date | null;
   reading: UploadReading;
-  detail: SysinfoFacts;
-  documents: SysinfoReading['documents'];
 }
 
 /**
@@ -33,7 +31,7 @@ export async function readSysinfoFacts(inUse: SysinfoMappingInUse, path: string,
     read = await readSysinfo(path, kind, { matcher: inUse.matcher });
   } catch (err) {
     // The archive itself was checked on arrival; a file that still cannot be opened is said, not thrown.
-    return { facts: {}, generatedAt: null, reading: { fields: {}, problems: [`cannot be read: ${(err as Error).message}`] }, detail: emptyDetail(), documents: [] };
+    return { facts: {}, generatedAt: null, reading: { fields: {}, problems: [`cannot be read: ${(err as Error).message}`] } };
   }
   const detail = factsFromSysinfo(inUse.mapping, read.found, tz);
   const problems = [
@@ -42,9 +40,5 @@ export async function readSysinfoFacts(inUse: SysinfoMappingInUse, path: string,
     ...detail.unreadable.slice(0, 10).map((u) => `${u.field}: "${u.value.slice(0, 60)}" at ${u.path} is not read as one`),
   ];
   const fields = Object.fromEntries(detail.extracted.map((e) => [e.field, e.value]));
-  return { facts: detail.facts, generatedAt: detail.generatedAt, reading: { fields, problems }, detail, documents: read.documents };
-}
-
-function emptyDetail(): SysinfoFacts {
-  return { facts: {}, generatedAt: null, extracted: [], unreadable: [] };
+  return { facts: detail.facts, generatedAt: detail.generatedAt, reading: { fields, problems } };
 }

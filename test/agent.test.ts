@@ -5,7 +5,6 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import yazl from 'yazl';
 import { buildHttpServer } from '../app/http.ts';
 import type { InputFile } from 'grammy';
 import { hashAgentToken } from '../core/agent-token.ts';
@@ -20,21 +19,11 @@ import { loadAgentTemplate } from '../agent/render.ts';
 import { issueAgent, type AgentOptions } from '../registry/agent.ts';
 import { addUser } from '../registry/users.ts';
 import { botHarness, buttonsOf } from './bot-helpers.ts';
-import { DAY, seedFleet, silentLogger, testClock, testDb, type TestDb } from './helpers.ts';
+import { DAY, seedFleet, silentLogger, testClock, testDb, zipOf, type TestDb } from './helpers.ts';
 
 const METRICS = ['# TYPE kserver_main_page gauge', 'kserver_main_page{service="kodweb",path="/docs"} 1', ''].join('\n');
 
-function sysinfoZip(): Promise<Buffer> {
-  const zip = new yazl.ZipFile();
-  zip.addBuffer(Buffer.from('<sysinfo><shell version="6.4.5.127"/></sysinfo>'), 'sysinfo.xml');
-  zip.end();
-  const chunks: Buffer[] = [];
-  return new Promise((resolve, reject) => {
-    zip.outputStream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    zip.outputStream.on('end', () => resolve(Buffer.concat(chunks)));
-    zip.outputStream.on('error', reject);
-  });
-}
+const sysinfoZip = () => zipOf({ 'sysinfo.xml': '<sysinfo><shell version="6.4.5.127"/></sysinfo>' });
 
 /**
  * A Kodeks server as the agent sees it: the main page (which sets a session

@@ -522,28 +522,23 @@ describe('the Telegram bot', () => {
       expect(texts().at(-1)).toBe('Диалог прерван.');
     });
 
+    /** Telegram's word that someone added the bot to a group. */
+    const botAdded = (updateId: number, chat: { id: number; title: string }, from: { id: number; first_name: string }) =>
+      h.bot.handleUpdate({
+        update_id: updateId,
+        my_chat_member: {
+          chat: { ...chat, type: 'supergroup' },
+          from: { ...from, is_bot: false },
+          date: 0,
+          old_chat_member: { status: 'left', user: { id: 1, is_bot: true, first_name: 'dozor' } },
+          new_chat_member: { status: 'member', user: { id: 1, is_bot: true, first_name: 'dozor' } },
+        },
+      } as never);
+
     it('tells the admins a group\'s id and title when the bot is added to it', async () => {
-      await h.bot.handleUpdate({
-        update_id: 9001,
-        my_chat_member: {
-          chat: { id: -1009876543210, type: 'supergroup', title: 'Ромашка и мы' },
-          from: { id: 1001, is_bot: false, first_name: 'Ксения' },
-          date: 0,
-          old_chat_member: { status: 'left', user: { id: 1, is_bot: true, first_name: 'dozor' } },
-          new_chat_member: { status: 'member', user: { id: 1, is_bot: true, first_name: 'dozor' } },
-        },
-      } as never);
+      await botAdded(9001, { id: -1009876543210, title: 'Ромашка и мы' }, { id: 1001, first_name: 'Ксения' });
       // A stranger adding it somewhere tells nobody anything.
-      await h.bot.handleUpdate({
-        update_id: 9002,
-        my_chat_member: {
-          chat: { id: -1001111111111, type: 'supergroup', title: 'Чужая группа' },
-          from: { id: 777, is_bot: false, first_name: 'Незнакомец' },
-          date: 0,
-          old_chat_member: { status: 'left', user: { id: 1, is_bot: true, first_name: 'dozor' } },
-          new_chat_member: { status: 'member', user: { id: 1, is_bot: true, first_name: 'dozor' } },
-        },
-      } as never);
+      await botAdded(9002, { id: -1001111111111, title: 'Чужая группа' }, { id: 777, first_name: 'Незнакомец' });
       const notices = t.db.select().from(outbox).all().filter((m) => m.kind === 'system.notice');
       expect(notices.map((n) => [n.chatId, (n.payload as { text: string }).text])).toEqual([
         [3001, '👋 Ксения добавил(а) бота в чат «Ромашка и мы», его id: -1009876543210. Чтобы оповещения клиента шли туда, укажите этот id в /addclient (вопрос про чат).'],

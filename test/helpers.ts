@@ -1,3 +1,4 @@
+import yazl from 'yazl';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -164,4 +165,17 @@ export class RecordingDelivery implements Delivery {
 
 export function testDispatcher(db: DB, clock: () => Date, delivery: Delivery, groupWindowMs = 30_000): Dispatcher {
   return new Dispatcher({ db, delivery, clock, logger: silentLogger(), retryBaseMs: 1000, retryMaxMs: 60_000, pacer: unpaced, groupWindowMs });
+}
+
+/** A ZIP archive of the given entries, made by yazl. */
+export function zipOf(entries: Record<string, Buffer | string>): Promise<Buffer> {
+  const zip = new yazl.ZipFile();
+  for (const [name, content] of Object.entries(entries)) zip.addBuffer(Buffer.from(content), name);
+  zip.end();
+  const chunks: Buffer[] = [];
+  return new Promise((resolve, reject) => {
+    zip.outputStream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    zip.outputStream.on('end', () => resolve(Buffer.concat(chunks)));
+    zip.outputStream.on('error', reject);
+  });
 }

@@ -3,7 +3,6 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import yazl from 'yazl';
 import { buildHttpServer } from '../app/http.ts';
 import { factsFromSysinfo, MappingMatcher, sysinfoMappingSchema, type SysinfoMapping } from '../core/sysinfo-mapping.ts';
 import { eq } from 'drizzle-orm';
@@ -18,7 +17,7 @@ import { DEFAULT_SYSINFO_MAPPING, loadSysinfoMapping } from '../intake/sysinfo-m
 import { readSysinfo } from '../intake/sysinfo-reader.ts';
 import { reparseSysinfo } from '../intake/sysinfo-reparse.ts';
 import { dozorWithEnv } from './cli-helpers.ts';
-import { seedFleet, silentLogger, tempDir, testClock, testDb, type TestDb } from './helpers.ts';
+import { seedFleet, silentLogger, tempDir, testClock, testDb, zipOf, type TestDb } from './helpers.ts';
 
 /**
  * The real sysinfo schema is not published, so these tests bring a synthetic
@@ -52,17 +51,6 @@ const MAPPING: SysinfoMapping = sysinfoMappingSchema.parse({
   senselockStates: { ok: ['работает'], lost: ['Потерян'], absent: ['нет ключа'] },
 });
 
-function zipOf(entries: Record<string, Buffer | string>): Promise<Buffer> {
-  const zip = new yazl.ZipFile();
-  for (const [name, content] of Object.entries(entries)) zip.addBuffer(Buffer.from(content), name);
-  zip.end();
-  const chunks: Buffer[] = [];
-  return new Promise((resolve, reject) => {
-    zip.outputStream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    zip.outputStream.on('end', () => resolve(Buffer.concat(chunks)));
-    zip.outputStream.on('error', reject);
-  });
-}
 
 const cp1251 = (text: string) => Buffer.from(iconv1251(text));
 

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { count, eq } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import yazl from 'yazl';
 import type { InputFile } from 'grammy';
 import { buildHttpServer } from '../app/http.ts';
 import { createLogger } from '../app/logger.ts';
@@ -24,20 +23,8 @@ import { addInstallation } from '../registry/installations.ts';
 import { getInstallation } from '../db/installations.ts';
 import { addUser } from '../registry/users.ts';
 import { createUploadToken, revokeUploadToken, setUploadName } from '../registry/uploads.ts';
-import { seedFleet, silentLogger, testClock, testDb, type TestDb, DAY } from './helpers.ts';
+import { seedFleet, silentLogger, testClock, testDb, type TestDb, DAY, zipOf } from './helpers.ts';
 
-/** A ZIP archive of the given entries, made by yazl. */
-function zipOf(entries: Record<string, Buffer | string>): Promise<Buffer> {
-  const zip = new yazl.ZipFile();
-  for (const [name, content] of Object.entries(entries)) zip.addBuffer(Buffer.from(content), name);
-  zip.end();
-  const chunks: Buffer[] = [];
-  return new Promise((resolve, reject) => {
-    zip.outputStream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    zip.outputStream.on('end', () => resolve(Buffer.concat(chunks)));
-    zip.outputStream.on('error', reject);
-  });
-}
 
 /** curl as SMART's scripts run it; its status code and body. */
 function curl(...args: string[]): Promise<{ status: number; body: string }> {

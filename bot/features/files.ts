@@ -21,7 +21,7 @@ files.callbackQuery(/^si:(\d+)$/, async (ctx) => {
   if (!upload || !settings.dataDir) return ctx.answerCallbackQuery({ text: ctx.t.sysinfoNone, show_alert: true });
   if (upload.size > MAX_DOCUMENT_BYTES) {
     const mb = Math.round(upload.size / 1024 / 1024);
-    if (!settings.publicUrl || !settings.downloadKey) return ctx.answerCallbackQuery({ text: ctx.t.sysinfoTooLarge(mb, upload.id), show_alert: true });
+    if (!settings.publicUrl || !settings.downloadKey) return ctx.answerCallbackQuery({ text: ctx.t.sysinfoTooLarge(mb), show_alert: true });
     // Over Telegram's limit: a signed link to this service instead, working for a quarter of an hour.
     const { expires, sig } = signDownload(settings.downloadKey, upload.id, new Date(ctx.services.clock().getTime() + DOWNLOAD_LINK_MS));
     const link = `${settings.publicUrl.replace(/\/+$/, '')}/download/${upload.id}?expires=${expires}&sig=${sig}`;
