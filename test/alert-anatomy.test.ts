@@ -96,6 +96,14 @@ describe('the anatomy of an alert', () => {
     expect(since('KodeksServiceDown')).toBe('⏱ Началось сегодня в 20:59, длится 1 минута');
   });
 
+  it('dates the facts the way it dates the start: no year of this year anywhere in the message', () => {
+    const text = (ruleId: string) => renderAlert(viewOf(ruleId, 'warning'), { lang: 'ru', tz: TZ, now: NOW, runbookUrl: () => null }).text;
+    expect(text('KodeksXmlMissing')).toContain('Последний отчёт: 27.11 в 21:00 (3 дня назад)');
+    expect(text('KodeksOperapStale')).toContain('Последний операп: 26.11 (4 дня назад)');
+    expect(text('KodeksVersionChangeIncomplete')).toContain('Версия ПК сменилась: 6.4.2.73 → 6.4.3.59 (вчера в 10:00)');
+    for (const rule of ALL_RULES) expect(text(rule.id), rule.id).not.toMatch(/\d\d\.\d\d\.2026/);
+  });
+
   it('writes the year only when it is not this year', () => {
     expect(formatWhen('ru', new Date('2025-12-31T09:00:00Z'), NOW, TZ)).toBe('31.12.2025 в 12:00');
     expect(formatWhen('ru', new Date('2026-01-02T09:00:00Z'), NOW, TZ)).toBe('02.01 в 12:00');

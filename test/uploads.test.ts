@@ -142,7 +142,7 @@ describe('uploads from the field', () => {
     expect(buttonsOf(h.lastSent()!)).toEqual([{ text: '📎 sysinfo · Сервер офиса', data: `si:${installationId}` }]);
     await h.press({ id: 1001, first_name: 'Ксения' }, `si:${installationId}`, { chatId: 1001, messageId: 1000 });
     const sent = h.lastSent('sendDocument')!;
-    expect(sent.payload.caption).toBe('sysinfo · Сервер офиса, получен 20.11.2026 09:00');
+    expect(sent.payload.caption).toBe('sysinfo · Сервер офиса, получен сегодня в 09:00');
     expect((sent.payload.document as InputFile).filename).toBe('ROMASHKA.xml');
 
     // A file that is not metrics is kept and counts; the card says why it is not read, keeping what was read before.
@@ -170,7 +170,7 @@ describe('uploads from the field', () => {
       await h.press({ id: 1001, first_name: 'Ксения' }, `si:${installationId}`, { chatId: 1001, messageId: 1000 });
       expect(h.sent('sendDocument')).toEqual([]);
       const text = h.lastSent('sendMessage')!.payload.text as string;
-      expect(text).toMatch(/^sysinfo · Сервер офиса, получен 20\.11\.2026 09:00: 60 МБ, больше предела Telegram \(50 МБ\)\. Скачать \(ссылка действует 15 минут\):\n/);
+      expect(text).toMatch(/^sysinfo · Сервер офиса, получен сегодня в 09:00: 60 МБ, больше предела Telegram \(50 МБ\)\. Скачать \(ссылка действует 15 минут\):\n/);
       const link = /\n(\S+)$/.exec(text)![1]!;
       expect(link).toMatch(new RegExp(`^${base}/download/1\\?expires=\\d+&sig=[A-Za-z0-9_-]{43}$`));
 

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { Composer, InputFile } from 'grammy';
 import { getInstallation } from '../../db/installations.ts';
 import { findLatestSysinfo } from '../../db/uploads.ts';
-import { formatDateTime } from '../../i18n/format.ts';
+import { formatWhen } from '../../i18n/format.ts';
 import { DOWNLOAD_LINK_MS, signDownload } from '../../core/download-link.ts';
 import { clientsVisibleIn, type BotContext } from '../context.ts';
 
@@ -26,12 +26,12 @@ files.callbackQuery(/^si:(\d+)$/, async (ctx) => {
     const { expires, sig } = signDownload(settings.downloadKey, upload.id, new Date(ctx.services.clock().getTime() + DOWNLOAD_LINK_MS));
     const link = `${settings.publicUrl.replace(/\/+$/, '')}/download/${upload.id}?expires=${expires}&sig=${sig}`;
     await ctx.answerCallbackQuery();
-    return ctx.reply(ctx.t.sysinfoLink(installation.name, mb, formatDateTime(upload.receivedAt, settings.displayTz), link, DOWNLOAD_LINK_MS / 60_000), {
+    return ctx.reply(ctx.t.sysinfoLink(installation.name, mb, formatWhen(ctx.lang, upload.receivedAt, ctx.services.clock(), settings.displayTz), link, DOWNLOAD_LINK_MS / 60_000), {
       link_preview_options: { is_disabled: true },
     });
   }
   await ctx.answerCallbackQuery();
   await ctx.replyWithDocument(new InputFile(join(settings.dataDir, upload.path), `${upload.name}.${upload.kind}`), {
-    caption: ctx.t.sysinfoCaption(installation.name, formatDateTime(upload.receivedAt, settings.displayTz)),
+    caption: ctx.t.sysinfoCaption(installation.name, formatWhen(ctx.lang, upload.receivedAt, ctx.services.clock(), settings.displayTz)),
   });
 });

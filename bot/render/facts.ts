@@ -1,6 +1,8 @@
 import type { Facts } from '../../core/rules.ts';
 import { escapeHtml } from '../html.ts';
-import { formatDate, formatDateTime, formatSpan, type Lang } from '../../i18n/format.ts';
+import { DateTime } from 'luxon';
+
+import { formatSpan, formatWhen, type Lang } from '../../i18n/format.ts';
 import { texts } from '../../i18n/index.ts';
 import { describeNetworkError } from '../../i18n/network.ts';
 
@@ -16,10 +18,13 @@ export function renderFacts(ruleId: string, facts: Facts, lang: Lang, tz: string
       const last = str('lastReportAt');
       if (!last) return [f.noReportEver];
       const at = new Date(last);
-      return [escapeHtml(f.lastReport(formatDateTime(at, tz), formatSpan(lang, now.getTime() - at.getTime())))];
+      return [escapeHtml(f.lastReport(formatWhen(lang, at, now, tz), formatSpan(lang, now.getTime() - at.getTime())))];
     }
-    case 'KodeksOperapStale':
-      return [escapeHtml(f.operap(formatDate(str('operapDate') ?? ''), Number(facts.ageDays ?? 0)))];
+    case 'KodeksOperapStale': {
+      const day = DateTime.fromISO(str('operapDate') ?? '', { zone: tz });
+      const when = day.isValid ? formatWhen(lang, day.toJSDate(), now, tz, true) : (str('operapDate') ?? t.unknown);
+      return [escapeHtml(f.operap(when, Number(facts.ageDays ?? 0)))];
+    }
     case 'KodeksXmlSensLockStatus':
       return [escapeHtml(f.senselock(t.senselock[str('senselockState') ?? ''] ?? t.unknown))];
     case 'KodeksServiceDown':
@@ -36,7 +41,7 @@ export function renderFacts(ruleId: string, facts: Facts, lang: Lang, tz: string
       const changedAt = str('changedAt');
       const items = Array.isArray(facts.notRestored) ? facts.notRestored : [];
       return [
-        escapeHtml(f.versionChange(str('oldVersion') ?? '?', str('newVersion') ?? '?', changedAt ? formatDateTime(new Date(changedAt), tz) : '?')),
+        escapeHtml(f.versionChange(str('oldVersion') ?? '?', str('newVersion') ?? '?', changedAt ? formatWhen(lang, new Date(changedAt), now, tz) : '?')),
         `<b>${escapeHtml(f.notRestored(items.map((i) => f.restoreItems[i] ?? i).join(', ')))}</b>`,
       ];
     }
