@@ -1,17 +1,17 @@
 import { GrammyError, InlineKeyboard, InputFile, type Api } from 'grammy';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
-import { getIncidentViews, listActiveIncidents } from '../db/incidents.ts';
+import { getIncidentViews, listActiveIncidents, type IncidentView } from '../db/incidents.ts';
 import type { DB } from '../db/open.ts';
 import { DIGEST_CHART, DIGEST_TEXT, enqueue, NOTICE } from '../db/outbox.ts';
-import { followChatMigration, messagesOfIncident, rememberMessage } from '../db/telegram-messages.ts';
+import { FOLLOWS, followChatMigration, incidentsOfMessage, laterIncidentsOfMessage, messagesOfIncident, rememberMessage } from '../db/telegram-messages.ts';
 import { getUser, listActiveAdmins } from '../db/users.ts';
 import type { Delivery, OutboxMessage } from '../delivery/dispatcher.ts';
-import { langOf, ruleTitle, texts, type Lang } from '../i18n/index.ts';
+import { langOf, texts, type Lang } from '../i18n/index.ts';
 import type { BotSettings } from './context.ts';
 import { htmlToPlain } from './html.ts';
 import { redrawMessage, runbookLink } from './redraw.ts';
-import { renderRecovery, renderAlert, renderAlertGroup, renderFollowUp, type Rendered, type RenderOptions } from './render/alert.ts';
+import { renderAlert, renderAlertGroup, renderContinuation, renderFollowUp, renderRecovery, type Rendered, type RenderOptions } from './render/alert.ts';
 
 type ShimSignal = Parameters<Api['sendPhoto']>[3];
 
@@ -108,20 +108,39 @@ export class TelegramDelivery implements Delivery {
     const views = getIncidentViews(this.deps.db, incidentIds);
     if (views.length === 0) return;
     const options = this.options(chatId);
-    // A new problem of an installation that already has an open alert in this chat continues that story: it is sent as a reply to it.
     const earlier = views.length === 1 ? this.openAlertOf(chatId, views[0]!.incident.installationId, views[0]!.incident.id) : null;
-    const heading = earlier ? texts(options.lang).continuesAlert(ruleTitle(options.lang, earlier.ruleId)) : undefined;
-    const rendered = views.length === 1 ? renderAlert(views[0]!, options, heading) : renderAlertGroup(views, options);
-    const messageId = await this.send(chatId, rendered, signal, earlier?.messageId);
+    if (earlier) return this.continueStory(chatId, views[0]!, earlier, signal);
+    const rendered = views.length === 1 ? renderAlert(views[0]!, options) : renderAlertGroup(views, options);
+    const messageId = await this.send(chatId, rendered, signal);
     rememberMessage(this.deps.db, { chatId, messageId, kind: 'alert', incidentIds: views.map((v) => v.incident.id) }, this.deps.clock());
   }
 
+  /**
+   * A new problem of an installation that already has an open alert in this
+   * chat continues that story: it is sent as a reply to it, and the earlier
+   * alert is redrawn to list it (and the likely cause they share).
+   */
+  private async continueStory(chatId: number, view: IncidentView, earlierMessageId: number, signal: ShimSignal): Promise<void> {
+    const { db } = this.deps;
+    const options = this.options(chatId);
+    const story = getIncidentViews(db, [...incidentsOfMessage(db, chatId, earlierMessageId), ...laterIncidentsOfMessage(db, chatId, earlierMessageId)]).filter(
+      (v) => v.incident.installationId === view.incident.installationId,
+    );
+    const messageId = await this.send(chatId, renderContinuation(view, story, options), signal, earlierMessageId);
+    const now = this.deps.clock();
+    rememberMessage(db, { chatId, messageId, kind: 'alert', incidentIds: [view.incident.id] }, now);
+    rememberMessage(db, { chatId, messageId: earlierMessageId, kind: FOLLOWS, incidentIds: [view.incident.id] }, now);
+    // The reply has gone; a failure to redraw the earlier alert must not make the dispatcher send it again.
+    const redrawn = redrawMessage(db, chatId, earlierMessageId, options);
+    if (redrawn) await this.edit(chatId, earlierMessageId, redrawn, signal).catch((err: unknown) => this.deps.logger.warn({ err, chatId }, 'earlier alert not redrawn'));
+  }
+
   /** The alert message in this chat of another open incident of the installation, if one was sent. */
-  private openAlertOf(chatId: number, installationId: number, exceptIncidentId: number): { messageId: number; ruleId: string } | null {
+  private openAlertOf(chatId: number, installationId: number, exceptIncidentId: number): number | null {
     for (const incident of listActiveIncidents(this.deps.db, installationId)) {
       if (incident.id === exceptIncidentId) continue;
       const alert = messagesOfIncident(this.deps.db, incident.id, chatId).find((m) => m.kind === 'alert');
-      if (alert) return { messageId: alert.messageId, ruleId: incident.ruleId };
+      if (alert) return alert.messageId;
     }
     return null;
   }
@@ -139,7 +158,8 @@ export class TelegramDelivery implements Delivery {
     for (const message of stored) {
       const rendered = redrawMessage(this.deps.db, chatId, message.messageId, options);
       if (!rendered) continue;
-      if (await this.edit(chatId, message.messageId, rendered, signal)) edited++;
+      // An earlier alert that only lists this one does not count as showing it.
+      if ((await this.edit(chatId, message.messageId, rendered, signal)) && message.kind !== FOLLOWS) edited++;
     }
     const [view] = getIncidentViews(this.deps.db, [incidentId]);
     if (!view) return;

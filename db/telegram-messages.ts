@@ -18,16 +18,36 @@ export function rememberMessage(
   }
 }
 
+/**
+ * The kind of row that ties a later problem to an earlier alert it was sent
+ * as a reply to, so that alert lists it and is redrawn when it changes.
+ */
+export const FOLLOWS = 'follows';
+
+/** The incidents a message announces (not the later ones it only lists). */
 export function incidentsOfMessage(db: Queryable, chatId: number, messageId: number): number[] {
-  return db
-    .select({ incidentId: telegramMessages.incidentId })
-    .from(telegramMessages)
-    .where(and(eq(telegramMessages.chatId, chatId), eq(telegramMessages.messageId, messageId)))
-    .all()
+  return rowsOfMessage(db, chatId, messageId)
+    .filter((r) => r.kind !== FOLLOWS)
     .map((r) => r.incidentId);
 }
 
-/** The messages in a chat that show an incident (its alert, reminders, escalations). */
+/** The later problems listed under an alert, in the order they came. */
+export function laterIncidentsOfMessage(db: Queryable, chatId: number, messageId: number): number[] {
+  return rowsOfMessage(db, chatId, messageId)
+    .filter((r) => r.kind === FOLLOWS)
+    .map((r) => r.incidentId);
+}
+
+function rowsOfMessage(db: Queryable, chatId: number, messageId: number) {
+  return db
+    .select({ incidentId: telegramMessages.incidentId, kind: telegramMessages.kind })
+    .from(telegramMessages)
+    .where(and(eq(telegramMessages.chatId, chatId), eq(telegramMessages.messageId, messageId)))
+    .orderBy(telegramMessages.id)
+    .all();
+}
+
+/** The messages in a chat that show an incident (its alert, reminders, escalations, an earlier alert that lists it). */
 export function messagesOfIncident(db: Queryable, incidentId: number, chatId?: number) {
   return db
     .select()

@@ -120,6 +120,8 @@ export const en: Catalogue = {
   snoozeInstallationReason: 'put off with the button under a grouped alert',
   snoozedUntil: (time, name) => `💤 Snoozed until ${time}: ${name}`,
   allRecovered: '☑️ All recovered',
+  laterProblems: '↪️ Later at this installation (replies below):',
+  laterProblemsShort: '↪️ later:',
   continuesAlert: (title) => `↪️ One more problem of the same installation (open: ${title})`,
   partlyRecovered: (open, all) => `🚨 ${open} of ${count('en', all, ['alert', 'alerts'])} not solved`,
   recoveryLine: (what, when, lasted, how) => `${what}, ${when}; it lasted ${lasted}${how ? ` (${how})` : ''}`,

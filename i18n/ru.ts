@@ -108,6 +108,8 @@ export const ru = {
   snoozeInstallationReason: 'отложено кнопкой под сводным оповещением',
   snoozedUntil: (time: string, name: string) => `💤 Отложено до ${time}: ${name}`,
   allRecovered: '☑️ Всё восстановлено',
+  laterProblems: '↪️ Позже у этой установки (ответами ниже):',
+  laterProblemsShort: '↪️ позже:',
   continuesAlert: (title: string) => `↪️ Ещё одна проблема той же установки (открыто: ${title})`,
   partlyRecovered: (open: number, all: number) => `🚨 Не решено ${open} из ${count('ru', all, ['оповещения', 'оповещений', 'оповещений'])}`,
   recoveryLine: (what: string, when: string, lasted: string, how: string | null) => `${what}, ${when}; длилось ${lasted}${how ? ` (${how})` : ''}`,

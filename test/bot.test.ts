@@ -222,12 +222,9 @@ describe('the Telegram bot', () => {
       await report('<senselock state="lost"/>');
       await h.dispatcher().runOnce();
       const alert = h.lastSent()!;
-      const messageId = h.calls.length; // not used by the fake; the stored id comes from the answer
-      void messageId;
       const incident = listIncidentsWithNames(t.db, { includeResolved: false })[0]!;
-      const stored = t.db.select().from(outbox).all();
-      void stored;
-      return { incident, chatId: alert.payload.chat_id as number, messageId: 1000 };
+      const { messageId } = t.db.select().from(telegramMessages).all().find((m) => m.incidentId === incident.id && m.kind === 'alert')!;
+      return { incident, chatId: alert.payload.chat_id as number, messageId };
     };
 
     it('takes it in hand on «Беру»: records who, answers, edits the message for everyone', async () => {
@@ -313,6 +310,43 @@ describe('the Telegram bot', () => {
       const storageIncident = listIncidentsWithNames(t.db, { includeResolved: false }).find((i) => i.ruleId === 'KodeksStorageUnreachable')!;
       const storageAlert = t.db.select().from(telegramMessages).all().find((m) => m.incidentId === storageIncident.id && m.kind === 'alert')!;
       expect(second.payload.reply_parameters).toMatchObject({ message_id: storageAlert.messageId });
+    });
+
+    it('lists a later problem on the earlier alert, names the cause they share in both, and keeps the list true', async () => {
+      await report('<service state="running" account="system"/><storage reachable="false"/>');
+      await h.dispatcher().runOnce();
+      const first = h.lastSent()!;
+      const firstId = t.db.select().from(telegramMessages).all().at(-1)!.messageId;
+      clock.advance(10 * 60_000); // 21:10, before the quiet hours that would hold a warning
+      await report('<service state="running" account="system"/><storage reachable="false"/><kit daily-update="false"/>');
+      await h.dispatcher().runOnce();
+      const reply = h.lastSent()!;
+      expect(reply.payload.reply_parameters).toMatchObject({ message_id: firstId });
+      expect(String(reply.payload.text).split('\n').slice(0, 2)).toEqual([
+        '↪️ Ещё одна проблема той же установки (открыто: Хранилище баз недоступно)',
+        '🔎 Вероятная причина: служба ПК работает под системной учётной записью, у которой нет доступа к хранилищу; начните с неё',
+      ]);
+      const edit = h.lastSent('editMessageText')!;
+      expect(edit.payload).toMatchObject({ message_id: firstId });
+      expect(String(edit.payload.text)).toContain(
+        '<b>↪️ Позже у этой установки (ответами ниже):</b>\n• 🟡 Ежедневное обновление или copybaseweb выключены\n🔎 <b>Вероятная причина: служба ПК',
+      );
+      expect(buttonsOf(edit).map((b) => b.text)).toContain('🙋 Беру');
+      // «Беру» under the earlier alert takes that alert only; the later one keeps its own button.
+      const storage = listIncidentsWithNames(t.db, { includeResolved: false }).find((i) => i.ruleId === 'KodeksStorageUnreachable')!;
+      await h.press(manager, `ack:${storage.id}`, { chatId: Number(first.payload.chat_id), messageId: firstId });
+      expect(listIncidentsWithNames(t.db, { includeResolved: false }).map((i) => [i.ruleId, i.status])).toEqual([
+        ['KodeksStorageUnreachable', 'acknowledged'],
+        ['KodeksDailyUpdateOff', 'open'],
+      ]);
+      expect(String(h.lastSent('editMessageText')!.payload.text)).toContain('• 🟡 Ежедневное обновление или copybaseweb выключены');
+      // The later problem is solved: the earlier alert, still in work, shows it solved.
+      clock.advance(10 * 60_000);
+      await report('<service state="running" account="system"/><storage reachable="false"/><kit daily-update="true"/>');
+      await h.dispatcher().runOnce();
+      const redrawn = h.sent('editMessageText').filter((c) => c.payload.message_id === firstId).at(-1)!;
+      expect(String(redrawn.payload.text)).toContain('• ☑️ Ежедневное обновление или copybaseweb выключены');
+      expect(String(redrawn.payload.text)).toContain('🛠 В работе: Ксения Шабанова');
     });
 
     it('groups alerts that come together into one message with «Беру все»', async () => {

@@ -38,13 +38,14 @@ export const callbacks = {
  * lasted; the facts that matter; what to do, written in; the runbook link
  * when there is one; what has happened since; the rule's id, last.
  */
-export function renderAlert(view: IncidentView, options: RenderOptions, heading?: string): Rendered {
+export function renderAlert(view: IncidentView, options: RenderOptions, around: AlertSurroundings = {}): Rendered {
   const { lang, tz, now } = options;
   const t = texts(lang);
   const incident = view.incident;
   const guide = ruleGuide(lang, incident.ruleId);
+  const heading = around.heading ?? [];
   const lines = [
-    ...(heading ? [escapeHtml(heading), ''] : []),
+    ...(heading.length > 0 ? [...heading.map(escapeHtml), ''] : []),
     `${incident.severity === 'critical' ? '🔴' : '🟡'} <b>${escapeHtml(ruleTitle(lang, incident.ruleId))}</b>`,
     `🏢 <b>${escapeHtml(view.clientName)}</b> · ${escapeHtml(view.installationName)}`,
     `<b>${t.severityWord[incident.severity]}.</b>${guide ? ` ${escapeHtml(guide.impact)}` : ''}`,
@@ -57,10 +58,36 @@ export function renderAlert(view: IncidentView, options: RenderOptions, heading?
   const own = incident.details.runbookUrl;
   const runbook = isExternalRule(incident.ruleId) ? (typeof own === 'string' ? own : null) : options.runbookUrl(incident.ruleId);
   if (runbook) lines.push(`📖 <a href="${escapeHtml(runbook)}">${guide ? t.moreInRunbook : t.runbook}</a>`);
+  const later = around.later ?? [];
+  if (later.length > 0) {
+    lines.push('', `<b>${escapeHtml(t.laterProblems)}</b>`, ...later.map((v) => `• ${markOf([v])} ${escapeHtml(ruleTitle(lang, v.incident.ruleId))}`));
+    const cause = likelyCause([view, ...later]);
+    if (cause) lines.push(`🔎 <b>${escapeHtml(t.likelyCause[cause])}</b>`);
+  }
   const state = stateLine(view, options);
   if (state) lines.push('', state);
   lines.push('', `<code>${escapeHtml(incident.ruleId)}</code>`);
   return { text: fitMessage(lines.join('\n')), keyboard: alertKeyboard(view, options) };
+}
+
+export interface AlertSurroundings {
+  /** Lines above the alert, plain text: a reminder's or a continuation's heading. */
+  heading?: string[];
+  /** Problems of the same installation that came later, as replies to this alert. */
+  later?: IncidentView[];
+}
+
+/**
+ * A later problem of an installation whose alert is still open in the chat,
+ * sent as a reply to that alert: it says which story it continues and, when
+ * the problems together point to one cause, names it.
+ */
+export function renderContinuation(view: IncidentView, story: IncidentView[], options: RenderOptions): Rendered {
+  const t = texts(options.lang);
+  const heading = [t.continuesAlert(ruleTitle(options.lang, story[0]!.incident.ruleId))];
+  const cause = likelyCause([...story, view]);
+  if (cause) heading.push(`🔎 ${t.likelyCause[cause]}`);
+  return renderAlert(view, options, { heading });
 }
 
 /**
@@ -95,10 +122,10 @@ function groupHeading(views: IncidentView[], lang: Lang): string {
  * Several new alerts for one chat as one message. What to do comes first
  * when there is a way round (the installations open by IP: the addresses to
  * give clients); then one item per installation, its alerts folded into one
- * line; the rule ids last. Buttons: take them all, and per item its card and
- * an hour's snooze.
+ * line, with the problems that came later as replies; the rule ids last.
+ * Buttons: take them all, and per item its card and an hour's snooze.
  */
-export function renderAlertGroup(views: IncidentView[], options: RenderOptions): Rendered {
+export function renderAlertGroup(views: IncidentView[], options: RenderOptions, later: IncidentView[] = []): Rendered {
   const { lang } = options;
   const t = texts(lang);
   const items = byInstallation(views);
@@ -120,9 +147,7 @@ export function renderAlertGroup(views: IncidentView[], options: RenderOptions):
   lines.push('');
   items.forEach((item, i) => {
     const first = item[0]!;
-    const unresolved = item.filter((v) => v.incident.status !== 'resolved');
-    const worst = unresolved.some((v) => v.incident.severity === 'critical') ? '🔴' : '🟡';
-    const mark = unresolved.length === 0 ? '☑️' : unresolved.every((v) => v.incident.status === 'acknowledged') ? '🛠' : worst;
+    const mark = markOf(item);
     const titles = item.map((v) => escapeHtml(ruleTitle(lang, v.incident.ruleId))).join('; ');
     lines.push(`${i + 1}. ${mark} <b>${escapeHtml(first.clientName)} · ${escapeHtml(first.installationName)}</b>: ${titles}`);
     // Facts that only repeat a title, or the address already given above, are left out.
@@ -133,7 +158,11 @@ export function renderAlertGroup(views: IncidentView[], options: RenderOptions):
       ),
     );
     if (facts.length > 0) lines.push(`    ${facts.join('; ')}`);
-    const cause = likelyCause(item);
+    const itemLater = later.filter((v) => v.incident.installationId === first.incident.installationId);
+    if (itemLater.length > 0) {
+      lines.push(`    ${escapeHtml(t.laterProblemsShort)} ${itemLater.map((v) => `${markOf([v])} ${escapeHtml(ruleTitle(lang, v.incident.ruleId))}`).join('; ')}`);
+    }
+    const cause = likelyCause([...item, ...itemLater]);
     if (cause) lines.push(`    🔎 <b>${escapeHtml(t.likelyCause[cause])}</b>`);
     for (const view of item) {
       const state = stateLine(view, options);
@@ -150,6 +179,14 @@ export function renderAlertGroup(views: IncidentView[], options: RenderOptions):
     keyboard.row();
   });
   return { text: fitMessage(lines.join('\n')), keyboard };
+}
+
+/** How a set of alerts stands: ☑️ all solved, 🛠 the rest taken, else 🔴 or 🟡 by the worst open one. */
+function markOf(views: IncidentView[]): string {
+  const unresolved = views.filter((v) => v.incident.status !== 'resolved');
+  if (unresolved.length === 0) return '☑️';
+  if (unresolved.every((v) => v.incident.status === 'acknowledged')) return '🛠';
+  return unresolved.some((v) => v.incident.severity === 'critical') ? '🔴' : '🟡';
 }
 
 /** Problems that follow when the ПК service runs under the system account (seed story 3). */
@@ -219,7 +256,7 @@ export function renderFollowUp(
   const t = texts(options.lang);
   const open = formatSpan(options.lang, options.now.getTime() - (view.incident.announcedAt ?? view.incident.openedAt).getTime());
   const heading = kind === 'reminder' ? t.reminder(open) : t.escalation(open, view.managerName ?? t.notAssigned);
-  const rendered = renderAlert(view, options, heading);
+  const rendered = renderAlert(view, options, { heading: [heading] });
   const text = originalLink ? `${rendered.text}\n↩️ <a href="${escapeHtml(originalLink)}">${t.originalMessage}</a>` : rendered.text;
   return { text: fitMessage(text), keyboard: rendered.keyboard };
 }
