@@ -110,7 +110,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
           ...(config.WEBHOOK_URL ? { webhookUrl: config.WEBHOOK_URL } : {}),
           ...(config.WEBHOOK_SECRET ? { webhookSecret: config.WEBHOOK_SECRET } : {}),
         },
-        { db, clock, logger, settings: botSettings, onIncidentChange: wakeDispatcher },
+        { db, clock, logger, settings: botSettings, incidentSettings: settings, onIncidentChange: wakeDispatcher },
         http,
       )
     : undefined;

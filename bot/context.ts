@@ -2,6 +2,7 @@ import type { ConversationFlavor } from '@grammyjs/conversations';
 import type { Context } from 'grammy';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
+import type { IncidentSettings } from '../incidents/settings.ts';
 import type { QuietWindow } from '../core/quiet-hours.ts';
 import type { DigestSettings } from './digest.ts';
 import { getClient, listClientIdsOfChat } from '../db/clients.ts';
@@ -38,6 +39,8 @@ export interface BotServices {
   clock: Clock;
   logger: Logger;
   settings: BotSettings;
+  /** How incidents opened from the chat behave (an admin placing unmatched alerts). */
+  incidentSettings: IncidentSettings;
   /** Tell the outbox dispatcher that announcements were written. */
   onIncidentChange(): void;
 }

@@ -67,6 +67,8 @@ export interface ErrorParams {
   uploadTokenNotFound: { id: string };
   uploadTokenRevoked: { id: number };
   uploadsNotUnmatched: { name: string };
+  alertSourceInvalid: { source: string };
+  alertRouteNotFound: { source: string };
   agentTokenMismatch: { id: number };
   publicUrlMissing: Record<string, never>;
   secretKeyMissing: Record<string, never>;

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Facts } from './rules.ts';
 
 /**
  * Alerts from a distributor's own Prometheus, through Alertmanager, become
@@ -9,6 +10,13 @@ import { createHash } from 'node:crypto';
  * same alert name on three disks is three incidents.
  */
 const PREFIX = 'am:';
+
+const ALERT_NAME = /^[A-Za-z_:][A-Za-z0-9_:.-]{0,99}$/;
+
+/** An alert name dozor takes into a rule id (Prometheus' own alphabet, at most 100 characters). */
+export function isAlertName(name: string | undefined): name is string {
+  return name !== undefined && ALERT_NAME.test(name);
+}
 
 /** A stable hash of a label set (order does not matter), 16 hex digits. */
 export function labelFingerprint(labels: Readonly<Record<string, string>>): string {
@@ -44,4 +52,52 @@ export function distinguishingLabels(labels: Readonly<Record<string, string>>): 
     .filter((name) => !ROUTING_LABELS.has(name))
     .sort()
     .map((name) => `${name}=${labels[name]}`);
+}
+
+/** A source as a short key of 16 hex digits, for a button (Telegram allows 64 bytes of data). */
+export function sourceKey(source: string): string {
+  return createHash('sha256').update(source, 'utf8').digest('hex').slice(0, 16);
+}
+
+/**
+ * What an alert names as its origin, the key an admin's routing is kept
+ * under: `installation_id:<v>`, `installation:<v>` or `instance:<host or IP>`
+ * (port and IPv6 brackets dropped, lower case); null when it names nothing.
+ */
+export function alertSource(labels: Readonly<Record<string, string>>): string | null {
+  const byId = labels.installation_id?.trim();
+  if (byId) return `installation_id:${byId}`;
+  const byName = labels.installation?.trim();
+  if (byName) return `installation:${byName}`;
+  const instance = labels.instance?.trim();
+  if (instance) return `instance:${instanceAddress(instance)}`;
+  return null;
+}
+
+/** The host or IP of an `instance` label: "host:9100", "[::1]:9100" and "host" give "host", "::1", "host". */
+export function instanceAddress(instance: string): string {
+  return instance
+    .replace(/^\[([^\]]+)\](:\d+)?$/, '$1')
+    .replace(/^([^:]+):\d+$/, '$1')
+    .toLowerCase();
+}
+
+/** What the message about an external alert shows: its own words, the labels that set it apart, and its runbook. */
+export function externalFacts(
+  alertname: string,
+  labels: Readonly<Record<string, string>>,
+  annotations: Readonly<Record<string, string>>,
+  startsAt: string | null,
+): Facts {
+  const runbook = annotations.runbook_url?.trim() ?? '';
+  return {
+    source: 'alertmanager',
+    alertname,
+    summary: annotations.summary ?? null,
+    description: annotations.description ?? null,
+    labels: distinguishingLabels(labels),
+    // Only a web address becomes a link.
+    runbookUrl: /^https?:\/\/\S+$/i.test(runbook) ? runbook : null,
+    startsAt,
+  };
 }

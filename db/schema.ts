@@ -445,12 +445,29 @@ export const unmatchedAlerts = sqliteTable(
     reason: text('reason', { enum: ['none', 'ambiguous'] }).notNull(),
     candidates: text('candidates', { mode: 'json' }).$type<number[]>().notNull(),
     status: text('status', { enum: ['firing', 'resolved'] }).notNull(),
+    /** Its annotations and start as last sent, so it can become an incident at once when an admin says whose it is. */
+    annotations: text('annotations', { mode: 'json' }).$type<Record<string, string>>().notNull().default({}),
+    startsAt: text('starts_at'),
     firstSeenAt: timestamp('first_seen_at').notNull(),
     lastSeenAt: timestamp('last_seen_at').notNull(),
     count: integer('count').notNull().default(1),
   },
   (t) => [index('unmatched_alerts_seen_idx').on(t.lastSeenAt)],
 );
+
+/**
+ * Whose alerts are those an admin has placed by hand: the source an alert
+ * names (`instance:10.0.0.7`, `installation:Склад`; see `alertSource`) and
+ * the installation its alerts belong to when nothing else matches.
+ */
+export const alertRoutes = sqliteTable('alert_routes', {
+  source: text('source').primaryKey(),
+  installationId: integer('installation_id')
+    .notNull()
+    .references(() => installations.id),
+  createdAt: timestamp('created_at').notNull(),
+  createdBy: text('created_by').notNull(),
+});
 
 /**
  * Fleet upload tokens: one secret shared by a distributor's scripts (as

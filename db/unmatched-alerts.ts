@@ -1,4 +1,4 @@
-import { desc, eq, sql } from 'drizzle-orm';
+import { desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Queryable } from './open.ts';
 import { unmatchedAlerts } from './schema.ts';
 
@@ -10,7 +10,16 @@ export type UnmatchedAlert = typeof unmatchedAlerts.$inferSelect;
  */
 export function noteUnmatchedAlert(
   db: Queryable,
-  alert: { fingerprint: string; alertname: string; labels: Record<string, string>; reason: 'none' | 'ambiguous'; candidates: number[]; status: 'firing' | 'resolved' },
+  alert: {
+    fingerprint: string;
+    alertname: string;
+    labels: Record<string, string>;
+    annotations: Record<string, string>;
+    startsAt: string | null;
+    reason: 'none' | 'ambiguous';
+    candidates: number[];
+    status: 'firing' | 'resolved';
+  },
   at: Date,
 ): boolean {
   const inserted = db
@@ -18,7 +27,15 @@ export function noteUnmatchedAlert(
     .values({ ...alert, firstSeenAt: at, lastSeenAt: at, count: 1 })
     .onConflictDoUpdate({
       target: unmatchedAlerts.fingerprint,
-      set: { status: alert.status, reason: alert.reason, candidates: alert.candidates, lastSeenAt: at, count: sql`${unmatchedAlerts.count} + 1` },
+      set: {
+        status: alert.status,
+        reason: alert.reason,
+        candidates: alert.candidates,
+        annotations: alert.annotations,
+        startsAt: alert.startsAt,
+        lastSeenAt: at,
+        count: sql`${unmatchedAlerts.count} + 1`,
+      },
     })
     .returning({ count: unmatchedAlerts.count })
     .get();
@@ -33,4 +50,13 @@ export function listUnmatchedAlerts(db: Queryable, options: { all?: boolean } = 
     .where(options.all ? undefined : eq(unmatchedAlerts.status, 'firing'))
     .orderBy(desc(unmatchedAlerts.lastSeenAt))
     .all();
+}
+
+export function getUnmatchedAlert(db: Queryable, fingerprint: string): UnmatchedAlert | undefined {
+  return db.select().from(unmatchedAlerts).where(eq(unmatchedAlerts.fingerprint, fingerprint)).get();
+}
+
+/** Forget unmatched alerts once they have found their installation. */
+export function deleteUnmatchedAlerts(db: Queryable, fingerprints: readonly string[]): void {
+  if (fingerprints.length > 0) db.delete(unmatchedAlerts).where(inArray(unmatchedAlerts.fingerprint, [...fingerprints])).run();
 }

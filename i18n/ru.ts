@@ -179,6 +179,7 @@ export const ru = {
     '/requests — запросы доступа',
     '/users — сотрудники (отключить доступ)',
     '/minversion 6.4.3.59 — минимальная версия ПК для кампании версий',
+    '/unmatched — оповещения Alertmanager без установки: указать, чьи они',
   ].join('\n'),
   whoami: (name: string, id: number, role: string) => `${name}, id <code>${id}</code>, ${role}`,
   whoamiUnknown: (id: number) => `Ваш Telegram id: <code>${id}</code>. Вы не зарегистрированы; отправьте /start.`,
@@ -352,6 +353,17 @@ export const ru = {
       `Файлы ${name} теперь у установки «${installation}»: привязано ${n}, они засчитаны как полученные отчёты.`,
     attachDone: 'Эти файлы уже привязаны',
     attachAgain: 'кнопка «🔗 Указать установку» под уведомлением',
+    routeClient: (source: string) => `Чьи оповещения приходят от ${source}? Напишите клиента (id или точное название):`,
+    routeClientOrCandidate: (source: string) =>
+      `Чьи оповещения приходят от ${source}? Выберите установку из подходящих или напишите клиента (id или точное название):`,
+    routeInstallation: (source: string) => `Какой установке отдать оповещения от ${source}?`,
+    routed: (source: string, installation: string, opened: number) =>
+      `Оповещения от ${source} теперь относятся к установке «${installation}»${opened > 0 ? `; открыто сейчас: ${opened}` : ''}.`,
+    routeGone: 'Эти оповещения уже нашли установку',
+    routeNoSource: 'В этом оповещении нет меток <code>instance</code> или <code>installation</code>, по которым его можно узнать в следующий раз. Нужна метка <code>installation_id</code> с номером установки в настройке Alertmanager.',
+    routeAgain: '/unmatched',
+    unrouteButton: '↩️ Отменить',
+    unrouted: (source: string) => `Оповещения от ${source} снова ищут установку только по своим меткам.`,
     failed: (message: string, command: string) => `Не получилось: ${message}. Диалог закончен; начните заново: ${command}`,
   },
   commands: {
@@ -555,8 +567,13 @@ export const ru = {
     uploadUnmatched: (file: string, name: string, token: string) =>
       `📥 Пришёл файл ${file} по общему токену «${token}», но ни у одной установки нет имени загрузки ${name}. Файл сохранён и засчитается, когда вы укажете, чья это установка.`,
     attachUploadButton: '🔗 Указать установку',
-    alertsUnmatchedHint:
-      'Чтобы такие оповещения находили установку, пусть тот, кто настраивает Alertmanager, добавит им метку installation_id с номером установки в dozor, или укажите установке её хост и IP (/addinstallation).',
+    alertsUnmatchedHint: 'Нажмите «🔗 Указать установки», чтобы сказать, чьи они: такие оповещения пойдут туда и впредь.',
+    alertsUnmatchedButton: '🔗 Указать установки',
+    unmatchedTitle: (n: number) => `🔗 Оповещения Alertmanager без установки: ${count('ru', n, ['источник', 'источника', 'источников'])}`,
+    unmatchedNone: 'Все оповещения Alertmanager нашли свои установки.',
+    unmatchedFits: (list: string) => `подходят несколько: ${list}`,
+    unmatchedNoSource: 'без меток <code>instance</code> и <code>installation</code>: нужна метка <code>installation_id</code> в настройке Alertmanager',
+    unmatchedHint: 'Нажмите «🔗 N» и укажите установку: её оповещения от этого источника пойдут туда, уже пришедшие откроются сразу.',
     unnamedAlert: '(без имени)',
   },
   errors: {
@@ -584,6 +601,8 @@ export const ru = {
     uploadTokenNotFound: ({ id }) => `Токена загрузки с id «${id}» нет`,
     uploadTokenRevoked: ({ id }) => `Токен загрузки ${id} уже отозван`,
     uploadsNotUnmatched: ({ name }) => `Непривязанных загрузок с именем ${name} нет: см. dozor uploads unmatched`,
+    alertSourceInvalid: ({ source }) => `«${source}» — не источник оповещений; пишите так: instance:10.0.0.7, installation:Склад или installation_id:12`,
+    alertRouteNotFound: ({ source }) => `Для «${source}» установка не указывалась`,
     agentTokenMismatch: ({ id }) => `Это не токен агента установки ${id}; без --token будет выдан новый`,
     secretKeyMissing: () => 'Не задан SECRET_KEY: им dozor шифрует пароли, которые хранит (SECRET_KEY не короче 32 символов, например из openssl rand -base64 32)',
     publicUrlMissing: () => 'Не задан PUBLIC_URL: агенту нужен адрес, по которому он достучится до dozor (PUBLIC_URL=https://dozor.example.ru)',

@@ -2,8 +2,8 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Clock } from '../core/clock.ts';
-import { distinguishingLabels, externalRuleId, labelFingerprint } from '../core/external-alerts.ts';
-import type { Facts } from '../core/rules.ts';
+import { alertSource, externalFacts, isAlertName, externalRuleId, instanceAddress, labelFingerprint } from '../core/external-alerts.ts';
+import { findAlertRoute } from '../db/alert-routes.ts';
 import { listActiveRules } from '../db/incidents.ts';
 import { findAlertTargets, type AlertTarget } from '../db/installations.ts';
 import type { DB, Queryable } from '../db/open.ts';
@@ -41,8 +41,7 @@ export interface AlertmanagerDeps {
   onIncidentChange?: () => void;
 }
 
-const ALERT_NAME = /^[A-Za-z_:][A-Za-z0-9_:.-]{0,99}$/;
-/** Unmatched alerts named in the admins' summary; the rest are counted, and `dozor alerts unmatched` lists them all. */
+/** Unmatched alerts named in the admins' summary; the rest are counted, and the bot's /unmatched (or `dozor alerts unmatched`) lists them all. */
 const NAMED_IN_SUMMARY = 5;
 
 export interface WebhookResult {
@@ -127,7 +126,7 @@ function applyAlerts(tx: Queryable, deps: AlertmanagerDeps, alerts: Alert[], now
   for (const alert of alerts) {
     const labels = alert.labels;
     const fingerprint = labelFingerprint(labels);
-    const alertname = ALERT_NAME.test(labels.alertname ?? '') ? labels.alertname! : null;
+    const alertname = isAlertName(labels.alertname) ? labels.alertname : null;
     const match: Match = alertname ? matchInstallation(tx, labels) : { kind: 'none' };
     if (match.kind !== 'one') {
       if (match.kind === 'none') result.unmatched++;
@@ -135,7 +134,16 @@ function applyAlerts(tx: Queryable, deps: AlertmanagerDeps, alerts: Alert[], now
       const candidates = match.kind === 'ambiguous' ? match.candidates : [];
       const isNew = noteUnmatchedAlert(
         tx,
-        { fingerprint, alertname: labels.alertname ?? '', labels, reason: match.kind, candidates: candidates.map((c) => c.id), status: alert.status },
+        {
+          fingerprint,
+          alertname: labels.alertname ?? '',
+          labels,
+          annotations: alert.annotations,
+          startsAt: alert.startsAt ?? null,
+          reason: match.kind,
+          candidates: candidates.map((c) => c.id),
+          status: alert.status,
+        },
         now,
       );
       if (isNew && alert.status === 'firing') newlyUnmatched.push({ alertname: labels.alertname ?? '', who: whoOf(labels), candidates });
@@ -162,7 +170,7 @@ function applyAlerts(tx: Queryable, deps: AlertmanagerDeps, alerts: Alert[], now
       continue;
     }
     const severity = labels.severity === 'critical' ? 'critical' : 'warning';
-    const opened = openIncident(tx, deps.settings, loadSubject(tx, target.id), { ruleId, severity, facts: factsOf(alert, alertname!) }, now, silences);
+    const opened = openIncident(tx, deps.settings, loadSubject(tx, target.id), { ruleId, severity, facts: externalFacts(alertname!, labels, alert.annotations, alert.startsAt ?? null) }, now, silences);
     active(target.id).set(ruleId, opened.id);
     result.opened++;
   }
@@ -170,38 +178,31 @@ function applyAlerts(tx: Queryable, deps: AlertmanagerDeps, alerts: Alert[], now
   return result;
 }
 
-/** What the message about an external alert shows: its own words, the labels that set it apart, and its runbook. */
-function factsOf(alert: Alert, alertname: string): Facts {
-  const runbook = alert.annotations.runbook_url?.trim() ?? '';
-  return {
-    source: 'alertmanager',
-    alertname,
-    summary: alert.annotations.summary ?? null,
-    description: alert.annotations.description ?? null,
-    labels: distinguishingLabels(alert.labels),
-    // Only a web address becomes a link.
-    runbookUrl: /^https?:\/\/\S+$/i.test(runbook) ? runbook : null,
-    startsAt: alert.startsAt ?? null,
-  };
-}
-
 /**
  * The installation an alert is about: `installation_id` by id, `installation`
  * by id or exact name, else `instance` ("host:9100", "[::1]:9100", "host") by
  * host or IP. When several fit, the monitored ones are preferred; more than
- * one is ambiguous.
+ * one is ambiguous. When none fits, or several, the installation an admin
+ * placed alerts of that source under (in the bot or `dozor alerts route`) takes them.
  */
 function matchInstallation(db: Queryable, labels: Record<string, string>): Match {
+  const match = matchByLabels(db, labels);
+  if (match.kind === 'one') return match;
+  const source = alertSource(labels);
+  const route = source ? findAlertRoute(db, source) : undefined;
+  const routed = route ? findAlertTargets(db, { id: route.installationId }) : [];
+  return routed.length === 1 ? { kind: 'one', target: routed[0]! } : match;
+}
+
+function matchByLabels(db: Queryable, labels: Record<string, string>): Match {
   const byId = labels.installation_id?.trim();
   const byLabel = labels.installation?.trim();
   const instance = labels.instance?.trim();
   let found: AlertTarget[];
   if (byId) found = /^\d+$/.test(byId) ? findAlertTargets(db, { id: Number(byId) }) : [];
   else if (byLabel) found = /^\d+$/.test(byLabel) ? findAlertTargets(db, { id: Number(byLabel) }) : findAlertTargets(db, { name: byLabel });
-  else if (instance) {
-    const address = instance.replace(/^\[([^\]]+)\](:\d+)?$/, '$1').replace(/^([^:]+):\d+$/, '$1');
-    found = findAlertTargets(db, { address });
-  } else found = [];
+  else if (instance) found = findAlertTargets(db, { address: instanceAddress(instance) });
+  else found = [];
   if (found.length === 1) return { kind: 'one', target: found[0]! };
   if (found.length === 0) return { kind: 'none' };
   const monitored = found.filter((t) => t.monitoringEnabled);
@@ -223,7 +224,8 @@ function summariseUnmatched(db: Queryable, alerts: { alertname: string; who: str
         : t.alertUnmatched(a.alertname || t.unnamedAlert, a.who),
     );
     const text = [t.alertsUnmatchedTitle(alerts.length), ...lines, ...(alerts.length > NAMED_IN_SUMMARY ? [t.alertsUnmatchedMore(alerts.length - NAMED_IN_SUMMARY)] : []), t.alertsUnmatchedHint].join('\n');
-    enqueue(db, { kind: NOTICE, chatId: admin.telegramId, incidentId: null, payload: { text } }, now);
+    const keyboard = [[{ text: t.alertsUnmatchedButton, data: 'aml' }]];
+    enqueue(db, { kind: NOTICE, chatId: admin.telegramId, incidentId: null, payload: { text, keyboard } }, now);
   }
 }
 

@@ -7,6 +7,8 @@ import { runbookLink } from '../bot/redraw.ts';
 import { getIncidentViews, listIncidentsWithNames } from '../db/incidents.ts';
 import { outbox } from '../db/schema.ts';
 import { listUnmatchedAlerts } from '../db/unmatched-alerts.ts';
+import { listAlertRoutes } from '../db/alert-routes.ts';
+import { routeAlerts, unrouteAlerts } from '../registry/alert-routes.ts';
 import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
 import { ingestReport } from '../intake/ingest.ts';
 import { MAX_WEBHOOK_ALERTS } from '../intake/alertmanager.ts';
@@ -14,6 +16,7 @@ import { parseReport } from '../intake/parse-report.ts';
 import { addClient } from '../registry/clients.ts';
 import { addInstallation, setMonitoring } from '../registry/installations.ts';
 import { addUser } from '../registry/users.ts';
+import { botHarness, buttonsOf } from './bot-helpers.ts';
 import { seedFleet, testClock, testDb, type TestDb } from './helpers.ts';
 
 const TOKEN = 'alertmanager-shared-secret';
@@ -165,6 +168,107 @@ describe('Alertmanager receiver', () => {
     // The same alerts again: nobody is told twice.
     await send(webhook(alerts));
     expect(noticesTo(3001)).toHaveLength(1);
+  });
+
+  it('takes an admin\'s word for whose a source is: the waiting alerts open at once with their words, later ones follow, and it can be undone', async () => {
+    await send(payload('firing', { alertname: 'NodeDown', instance: 'srv-7.local:9100', severity: 'critical' }, { summary: 'Узел не отвечает' }));
+    await send(payload('firing', { alertname: 'DiskFull', instance: 'srv-7.local:9100', mountpoint: '/' }));
+    await send(payload('firing', { alertname: 'Other', instance: 'srv-8.local:9100' }));
+    const [notice] = noticesTo(3001);
+    expect(notice!.payload.keyboard).toEqual([[{ text: '🔗 Указать установки', data: 'aml' }]]);
+    expect(() => routeAlerts(ctx(), DEFAULT_INCIDENT_SETTINGS, 'srv-7.local', installationId)).toThrow(/not an alert source/);
+
+    const routed = routeAlerts(ctx(), DEFAULT_INCIDENT_SETTINGS, 'instance:srv-7.local', installationId);
+    expect(routed).toMatchObject({ source: 'instance:srv-7.local', opened: 2 });
+    const external = open().filter((i) => i.ruleId.startsWith('am:'));
+    expect(external.map((i) => [i.details.alertname, i.severity, i.details.summary ?? null]).sort()).toEqual([
+      ['DiskFull', 'warning', null],
+      ['NodeDown', 'critical', 'Узел не отвечает'],
+    ]);
+    // The placed ones are no longer unmatched; the other source still is.
+    expect(listUnmatchedAlerts(t.db).map((a) => a.alertname)).toEqual(['Other']);
+    // The same alert again changes nothing; a new alert of that source goes there, and resolving works by the route too.
+    expect(await (await send(payload('firing', { alertname: 'NodeDown', instance: 'srv-7.local:9100', severity: 'critical' }))).json()).toMatchObject({ unchanged: 1 });
+    expect(await (await send(payload('firing', { alertname: 'LoadHigh', instance: 'SRV-7.local:9100' }))).json()).toMatchObject({ opened: 1, unmatched: 0 });
+    expect(await (await send(payload('resolved', { alertname: 'DiskFull', instance: 'srv-7.local:9100', mountpoint: '/' }))).json()).toMatchObject({ resolved: 1 });
+    expect(listAlertRoutes(t.db)).toEqual([expect.objectContaining({ source: 'instance:srv-7.local', installationId, createdBy: 'test' })]);
+
+    unrouteAlerts(ctx(), 'instance:srv-7.local');
+    expect(() => unrouteAlerts(ctx(), 'instance:srv-7.local')).toThrow(/no installation was set/);
+    expect(await (await send(payload('firing', { alertname: 'Again', instance: 'srv-7.local:9100' }))).json()).toMatchObject({ unmatched: 1 });
+  });
+
+  it('lets an admin place them in the chat: the list by source, the client, the installation, and «↩️ Отменить»', async () => {
+    await send(payload('firing', { alertname: 'NodeDown', instance: 'srv-7.local:9100' }, { summary: 'Узел не отвечает' }));
+    await send(payload('firing', { alertname: 'DiskFull', instance: 'srv-7.local:9100' }));
+    await send(payload('firing', { alertname: 'Nameless' }));
+    const h = botHarness(t.db, clock);
+    const anna = { id: 3001, first_name: 'Анна' };
+    await h.press({ id: 1001, first_name: 'Ксения' }, 'aml', { chatId: 1001, messageId: 1 });
+    expect(h.lastSent('answerCallbackQuery')!.payload).toMatchObject({ show_alert: true });
+
+    await h.press(anna, 'aml', { chatId: 3001, messageId: 1 });
+    const list = h.lastSent()!;
+    expect(String(list.payload.text).split('\n')).toEqual([
+      '<b>🔗 Оповещения Alertmanager без установки: 2 источника</b>',
+      '',
+      '1. <code>instance:srv-7.local</code> — <code>DiskFull</code>, <code>NodeDown</code>',
+      '• <code>Nameless</code> — без меток <code>instance</code> и <code>installation</code>: нужна метка <code>installation_id</code> в настройке Alertmanager',
+      '',
+      'Нажмите «🔗 N» и укажите установку: её оповещения от этого источника пойдут туда, уже пришедшие откроются сразу.',
+    ]);
+    const [button] = buttonsOf(list);
+    expect(button!.text).toBe('🔗 1');
+    await h.press(anna, button!.data, { chatId: 3001, messageId: 2 });
+    expect(String(h.lastSent()!.payload.text)).toBe('Чьи оповещения приходят от instance:srv-7.local? Напишите клиента (id или точное название):');
+    await h.say(anna, 'Ромашка Лтд');
+    expect(String(h.lastSent()!.payload.text)).toMatch(/^Не подходит: /);
+    await h.say(anna, 'ООО «Ромашка»');
+    expect(buttonsOf(h.lastSent()!)).toEqual([{ text: 'Сервер офиса', data: `ami:${installationId}` }]);
+    await h.press(anna, `ami:${installationId}`, { chatId: 3001, messageId: 3 });
+    const done = h.lastSent()!;
+    expect(String(done.payload.text)).toBe('Оповещения от instance:srv-7.local теперь относятся к установке «Сервер офиса»; открыто сейчас: 2.');
+    expect(open().filter((i) => i.ruleId.startsWith('am:')).map((i) => i.details.alertname).sort()).toEqual(['DiskFull', 'NodeDown']);
+    expect(h.incidentChanges).toBe(1);
+
+    const [undo] = buttonsOf(done);
+    expect(undo!.text).toBe('↩️ Отменить');
+    await h.press(anna, undo!.data, { chatId: 3001, messageId: 4 });
+    expect(String(h.lastSent()!.payload.text)).toBe('Оповещения от instance:srv-7.local снова ищут установку только по своим меткам.');
+    expect(listAlertRoutes(t.db)).toEqual([]);
+  });
+
+  it('offers the installations that fit when several do', async () => {
+    const other = addClient(ctx(), { name: 'АО «Вектор»' });
+    const twin = addInstallation(ctx(), { client: String(other.id), name: 'Сервер офиса', kind: 'local' }).installation;
+    await send(payload('firing', { alertname: 'ByName', installation: 'Сервер офиса' }));
+    const h = botHarness(t.db, clock);
+    const anna = { id: 3001, first_name: 'Анна' };
+    await h.say(anna, '/unmatched');
+    const list = h.lastSent()!;
+    expect(String(list.payload.text)).toContain(
+      `1. <code>installation:Сервер офиса</code> — <code>ByName</code> (подходят несколько: ООО «Ромашка» · Сервер офиса; АО «Вектор» · Сервер офиса)`,
+    );
+    await h.press(anna, buttonsOf(list)[0]!.data, { chatId: 3001, messageId: 2 });
+    expect(buttonsOf(h.lastSent()!)).toEqual([
+      { text: 'ООО «Ромашка» · Сервер офиса', data: `ami:${installationId}` },
+      { text: 'АО «Вектор» · Сервер офиса', data: `ami:${twin.id}` },
+    ]);
+    await h.press(anna, `ami:${twin.id}`, { chatId: 3001, messageId: 3 });
+    expect(open().find((i) => i.ruleId.startsWith('am:ByName:'))!.installationId).toBe(twin.id);
+    await h.say(anna, '/unmatched');
+    expect(String(h.lastSent()!.payload.text)).toBe('Все оповещения Alertmanager нашли свои установки.');
+  });
+
+  it('a route settles an ambiguous source, but never overrides labels that name one installation', async () => {
+    const other = addClient(ctx(), { name: 'АО «Вектор»' });
+    const twin = addInstallation(ctx(), { client: String(other.id), name: 'Сервер офиса', kind: 'local' }).installation;
+    expect(await (await send(payload('firing', { alertname: 'ByName', installation: 'Сервер офиса' }))).json()).toMatchObject({ ambiguous: 1 });
+    expect(routeAlerts(ctx(), DEFAULT_INCIDENT_SETTINGS, 'installation:Сервер офиса', twin.id).opened).toBe(1);
+    expect(open().find((i) => i.ruleId.startsWith('am:ByName:'))!.installationId).toBe(twin.id);
+    routeAlerts(ctx(), DEFAULT_INCIDENT_SETTINGS, 'instance:10.1.2.3', twin.id);
+    await send(payload('firing', { alertname: 'ByIp', instance: '10.1.2.3:9100' }));
+    expect(open().find((i) => i.ruleId.startsWith('am:ByIp:'))!.installationId).toBe(installationId);
   });
 
   it('takes a large webhook whole, and refuses one over its limits saying which limit and what to set', async () => {

@@ -1,3 +1,4 @@
+import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
 import type { Transformer } from 'grammy';
 import type { Update, UserFromGetMe } from 'grammy/types';
 import { createBot } from '../bot/bot.ts';
@@ -82,6 +83,7 @@ export function botHarness(db: DB, clock: () => Date, settings: Partial<BotSetti
       digest: { tz: 'Europe/Moscow', salesMinDays: 3 },
       ...settings,
     },
+    incidentSettings: DEFAULT_INCIDENT_SETTINGS,
     onIncidentChange: () => incidentChanges++,
   };
 

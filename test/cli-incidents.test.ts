@@ -32,12 +32,12 @@ describe('dozor command line: checks, incidents, silences, policies', () => {
     expect(dozor(database, 'alerts', 'unmatched').stdout).toContain('No unmatched alerts.');
     const db = openDb(database);
     try {
-      noteUnmatchedAlert(db, { fingerprint: 'f1', alertname: 'NodeDown', labels: { alertname: 'NodeDown', instance: 'x.example:9100' }, reason: 'none', candidates: [], status: 'firing' }, new Date());
+      noteUnmatchedAlert(db, { fingerprint: 'f1', alertname: 'NodeDown', labels: { alertname: 'NodeDown', instance: 'x.example:9100' }, annotations: {}, startsAt: null, reason: 'none', candidates: [], status: 'firing' }, new Date());
     } finally {
       closeDb(db);
     }
     const listed = dozor(database, 'alerts', 'unmatched');
-    expect(listed.stdout).toMatch(/NodeDown\s+instance=x\.example:9100\s+fits no installation\s+firing/);
+    expect(listed.stdout).toMatch(/NodeDown\s+instance:x\.example\s+instance=x\.example:9100\s+fits no installation\s+firing/);
     expect(dozorJson<{ alertname: string }[]>(database, 'alerts', 'unmatched').map((a) => a.alertname)).toEqual(['NodeDown']);
   });
 
@@ -80,5 +80,16 @@ describe('dozor command line: checks, incidents, silences, policies', () => {
     dozorJson(database, 'silence', 'remove', String(silence.id));
     expect(dozorJson<unknown[]>(database, 'silence', 'list')).toEqual([]);
     expect(dozor(database, 'silence', 'add', '--client', '1', '--reason', 'x').stderr).toMatch(/either a duration/);
+  });
+
+  it('places the alerts of a source under an installation, lists the routes and forgets one', () => {
+    expect(dozor(database, 'alerts', 'route', 'x.example', '1').stderr).toMatch(/"x\.example" is not an alert source; write instance:10\.0\.0\.7/);
+    const routed = dozorJson<{ source: string; installationId: number; opened: number }>(database, 'alerts', 'route', 'instance:x.example', '1');
+    expect(routed).toEqual({ source: 'instance:x.example', installationId: 1, opened: 1 });
+    expect(dozor(database, 'alerts', 'unmatched').stdout).toContain('No unmatched alerts.');
+    expect(dozor(database, 'alerts', 'routes').stdout).toMatch(/instance:x\.example\s+1 Сервер\s+ООО «Ромашка»/);
+    expect(dozor(database, 'alerts', 'unroute', 'instance:x.example').stdout).toContain('matched by their labels alone again');
+    expect(dozor(database, 'alerts', 'unroute', 'instance:x.example').stderr).toMatch(/no installation was set for "instance:x\.example"/);
+    expect(dozor(database, 'alerts', 'routes').stdout).toContain('No alert routes.');
   });
 });

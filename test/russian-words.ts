@@ -7,7 +7,7 @@ import type { BotEvent } from '../tools/standin/telegram.ts';
  */
 const ALLOWED = new Set([
   'SenseLock', 'TestSlKey', 'copybaseweb', 'smartupload', 'sysinfo', 'Sysinfo', 'dozor', 'NAS', 'DNS', 'IP', 'HTTPS', 'HTTP', 'ping', 'web', 'TCP',
-  'IPv4', 'IPv6', 'USB', 'Telegram', 'Linux', 'Windows', 'PNG', 'CSV', 'id', 'Id', 'SMART', 'XML', 'Kodeks',
+  'IPv4', 'IPv6', 'USB', 'Telegram', 'Linux', 'Windows', 'PNG', 'CSV', 'id', 'Id', 'SMART', 'XML', 'Kodeks', 'Alertmanager', 'Prometheus',
   // Arguments of commands, written as they are typed: /incidents all, /mydigest on|off.
   'all', 'on', 'off',
 ]);

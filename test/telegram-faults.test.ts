@@ -1,3 +1,4 @@
+import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
 import { watchStandIn } from './russian-words.ts';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -45,6 +46,7 @@ function botServices(db: DB, logger: Logger): BotServices {
       defaultQuietHours: { from: 0, to: 0 },
       digest: { tz: 'Europe/Moscow', salesMinDays: 3 },
     },
+    incidentSettings: DEFAULT_INCIDENT_SETTINGS,
     onIncidentChange: () => {},
   };
 }

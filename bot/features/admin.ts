@@ -24,6 +24,11 @@ import { addInstallation } from '../../registry/installations.ts';
 import { setUploadName } from '../../registry/uploads.ts';
 import { listInstallationsOfClient } from '../../db/installations.ts';
 import { getUpload } from '../../db/uploads.ts';
+import { listAlertRoutes } from '../../db/alert-routes.ts';
+import { findAlertTargets } from '../../db/installations.ts';
+import { getUnmatchedAlert, listUnmatchedAlerts, type UnmatchedAlert } from '../../db/unmatched-alerts.ts';
+import { alertSource, sourceKey } from '../../core/external-alerts.ts';
+import { routeAlerts, unrouteAlerts } from '../../registry/alert-routes.ts';
 import { setUserActive } from '../../registry/users.ts';
 import { actorOf, type BotContext, type BotServices } from '../context.ts';
 import { escapeHtml } from '../html.ts';
@@ -209,14 +214,73 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
     await ctx.reply(done.ok ? c.attached(name, done.value.installation, done.value.attached) : c.failed(done.message, c.attachAgain));
   }
 
+  /**
+   * Whose the Alertmanager alerts of one source are: one of the installations
+   * that fit (when several did), or the client and then one of its installations.
+   */
+  async function routeAlertsDialogue(conversation: Convo, ctx: Context, fingerprint: string) {
+    const { lang, adminId } = await conversation.external((outer: BotContext) => ({ lang: outer.lang, adminId: outer.from!.id }));
+    const c = texts(lang).conv;
+    const alert = await conversation.external(() => {
+      const row = getUnmatchedAlert(services.db, fingerprint);
+      if (!row) return null;
+      const candidates = row.candidates.flatMap((id) => findAlertTargets(services.db, { id }));
+      return { source: alertSource(row.labels), candidates: candidates.map((i) => ({ id: i.id, name: `${i.clientName} · ${i.name}` })) };
+    });
+    if (!alert) return ctx.reply(c.routeGone);
+    if (alert.source === null) return ctx.reply(c.routeNoSource, { parse_mode: 'HTML' });
+    const source = alert.source;
+    const fits = new InlineKeyboard();
+    for (const candidate of alert.candidates.slice(0, 10)) fits.text(candidate.name.slice(0, 60), `ami:${candidate.id}`).row();
+    const picked = await ask(
+      conversation,
+      ctx,
+      lang,
+      alert.candidates.length > 0 ? c.routeClientOrCandidate(source) : c.routeClient(source),
+      async (text): Promise<{ installationId: number } | { installations: { id: number; name: string }[] }> => {
+        const id = /^ami:(\d+)$/.exec(text)?.[1];
+        if (id) return { installationId: Number(id) };
+        const found = await attempt(conversation, lang, () => {
+          const client = resolveClient(services.db, text);
+          return listInstallationsOfClient(services.db, client.id).map((i) => ({ id: i.id, name: i.name }));
+        });
+        if (!found.ok) throw new Refusal(found.message);
+        if (found.value.length === 0) throw new Refusal(c.attachNoInstallations);
+        return { installations: found.value };
+      },
+      alert.candidates.length > 0 ? fits : undefined,
+    );
+    let installationId: number;
+    if ('installationId' in picked) installationId = picked.installationId;
+    else {
+      const choices = new InlineKeyboard();
+      for (const installation of picked.installations.slice(0, 20)) choices.text(installation.name.slice(0, 40), `ami:${installation.id}`).row();
+      installationId = await ask(conversation, ctx, lang, c.routeInstallation(source), (text) => {
+        const id = /^ami:(\d+)$/.exec(text)?.[1];
+        if (!id) throw new Refusal(c.attachPress);
+        return Number(id);
+      }, choices);
+    }
+    const done = await attempt(conversation, lang, () => {
+      const routed = routeAlerts(actor(adminId), services.incidentSettings, source, installationId);
+      if (routed.opened > 0) services.onIncidentChange();
+      return { installation: routed.installation.name, opened: routed.opened };
+    });
+    if (!done.ok) return ctx.reply(c.failed(done.message, c.routeAgain));
+    await ctx.reply(c.routed(source, done.value.installation, done.value.opened), {
+      reply_markup: new InlineKeyboard().text(c.unrouteButton, `amu:${sourceKey(source)}`),
+    });
+  }
+
   admin.use(createConversation(addClientDialogue, 'addClient'));
+  admin.use(createConversation(routeAlertsDialogue, 'routeAlerts'));
   admin.use(createConversation(attachUploadDialogue, 'attachUpload'));
   admin.use(createConversation(addInstallationDialogue, 'addInstallation'));
   admin.use(createConversation(assignDialogue, 'assign'));
 
   // Admin work (and the agent token it shows) happens only in a private chat with the bot, never in a client's group.
   const privateAdmin = admin.chatType('private');
-  admin.chatType(['group', 'supergroup', 'channel']).command(['addclient', 'addinstallation', 'assign', 'requests', 'users'], (ctx) =>
+  admin.chatType(['group', 'supergroup', 'channel']).command(['addclient', 'addinstallation', 'assign', 'requests', 'users', 'unmatched'], (ctx) =>
     ctx.reply(ctx.t.adminPrivateOnly),
   );
   const adminCommand = (command: string, conversation: string) =>
@@ -233,6 +297,58 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
     await ctx.answerCallbackQuery();
     await ctx.conversation.exitAll();
     await ctx.conversation.enter('attachUpload', upload.name);
+  });
+
+  /** The firing Alertmanager alerts nobody's installation took, one line per source, with «🔗 N» to say whose they are. */
+  async function listUnmatched(ctx: BotContext) {
+    const t = ctx.t.notices;
+    const bySource = new Map<string | null, UnmatchedAlert[]>();
+    for (const alert of listUnmatchedAlerts(services.db)) {
+      const source = alertSource(alert.labels);
+      bySource.set(source, [...(bySource.get(source) ?? []), alert]);
+    }
+    if (bySource.size === 0) return ctx.reply(t.unmatchedNone);
+    const lines = [`<b>${escapeHtml(t.unmatchedTitle(bySource.size))}</b>`, ''];
+    const keyboard = new InlineKeyboard();
+    const nameless: string[] = [];
+    let n = 0;
+    for (const [source, alerts] of [...bySource].slice(0, 20)) {
+      const names = [...new Set(alerts.map((a) => a.alertname || t.unnamedAlert))].map((name) => `<code>${escapeHtml(name)}</code>`).join(', ');
+      if (source === null) {
+        nameless.push(`• ${names} — ${t.unmatchedNoSource}`);
+        continue;
+      }
+      n++;
+      const candidates = [...new Set(alerts.flatMap((a) => a.candidates))].flatMap((id) => findAlertTargets(services.db, { id }));
+      const fits = candidates.length > 0 ? ` (${escapeHtml(t.unmatchedFits(candidates.map((i) => `${i.clientName} · ${i.name}`).join('; ')))})` : '';
+      lines.push(`${n}. <code>${escapeHtml(source)}</code> — ${names}${fits}`);
+      keyboard.text(`🔗 ${n}`, `amr:${alerts[0]!.fingerprint}`);
+      if (n % 5 === 0) keyboard.row();
+    }
+    lines.push(...nameless);
+    if (n > 0) lines.push('', escapeHtml(t.unmatchedHint));
+    return ctx.reply(lines.join('\n'), { parse_mode: 'HTML', reply_markup: keyboard });
+  }
+  privateAdmin.command('unmatched', (ctx) => (isAdmin(ctx) ? listUnmatched(ctx) : ctx.reply(ctx.t.adminsOnly)));
+  privateAdmin.callbackQuery('aml', async (ctx) => {
+    if (!isAdmin(ctx)) return ctx.answerCallbackQuery({ text: ctx.t.adminsOnly, show_alert: true });
+    await ctx.answerCallbackQuery();
+    await listUnmatched(ctx);
+  });
+  privateAdmin.callbackQuery(/^amr:([0-9a-f]{16})$/, async (ctx) => {
+    if (!isAdmin(ctx)) return ctx.answerCallbackQuery({ text: ctx.t.adminsOnly, show_alert: true });
+    await ctx.answerCallbackQuery();
+    await ctx.conversation.exitAll();
+    await ctx.conversation.enter('routeAlerts', ctx.match[1]!);
+  });
+  privateAdmin.callbackQuery(/^amu:([0-9a-f]{16})$/, async (ctx) => {
+    if (!isAdmin(ctx)) return ctx.answerCallbackQuery({ text: ctx.t.adminsOnly, show_alert: true });
+    const route = listAlertRoutes(services.db).find((r) => sourceKey(r.source) === ctx.match[1]);
+    if (!route) return ctx.answerCallbackQuery({ text: ctx.t.conv.unrouted('—') });
+    unrouteAlerts(actor(ctx.from.id), route.source);
+    await ctx.answerCallbackQuery();
+    await ctx.editMessageReplyMarkup().catch((err: unknown) => ctx.log.debug({ err }, 'buttons not removed'));
+    return ctx.reply(ctx.t.conv.unrouted(route.source));
   });
 
   adminCommand('addclient', 'addClient');

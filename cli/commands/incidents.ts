@@ -8,6 +8,9 @@ import { getIncident, listIncidentEvents, listIncidentsWithNames, type IncidentL
 import { getPolicy, listPolicies } from '../../db/policies.ts';
 import { listActiveSilences } from '../../db/silences.ts';
 import { listUnmatchedAlerts } from '../../db/unmatched-alerts.ts';
+import { listAlertRoutes } from '../../db/alert-routes.ts';
+import { alertSource } from '../../core/external-alerts.ts';
+import { routeAlerts, unrouteAlerts } from '../../registry/alert-routes.ts';
 import { acknowledge, resolveByHand } from '../../registry/incidents.ts';
 import { ruleTitle } from '../../i18n/index.ts';
 import { RETRY_FAILED_MS, runSweep } from '../../jobs/sweep.ts';
@@ -190,9 +193,10 @@ export function registerIncidentCommands(program: Command): void {
           rows.length === 0
             ? 'No unmatched alerts.'
             : table(
-                ['ALERT', 'LABELS', 'WHY', 'STATUS', 'LAST SEEN', 'TIMES'],
+                ['ALERT', 'SOURCE', 'LABELS', 'WHY', 'STATUS', 'LAST SEEN', 'TIMES'],
                 rows.map((r) => [
                   r.alertname || '(no name)',
+                  alertSource(r.labels) ?? '-',
                   Object.entries(r.labels)
                     .filter(([name]) => name !== 'alertname')
                     .map(([name, value]) => `${name}=${value}`)
@@ -204,6 +208,46 @@ export function registerIncidentCommands(program: Command): void {
                 ]),
               ),
         );
+      }),
+    );
+
+  alerts
+    .command('route')
+    .description('send the alerts of a source (as `alerts unmatched` shows it) to an installation when their labels fit none or several; those waiting go there now')
+    .argument('<source>', 'instance:<host or IP>, installation:<name> or installation_id:<id>')
+    .argument('<installation>', 'installation id')
+    .action(
+      run((ctx, { json, args, config }) => {
+        const routed = routeAlerts(ctx, incidentSettings(config), args[0]!, args[1]!);
+        emit(json, { source: routed.source, installationId: routed.installation.id, opened: routed.opened }, () =>
+          `Alerts of ${routed.source} now go to installation ${routed.installation.id} (${routed.installation.name}); ${routed.opened} opened now.`,
+        );
+      }),
+    );
+  alerts
+    .command('routes')
+    .description('the sources whose alerts an admin placed under an installation')
+    .action(
+      run((ctx, { json, config }) => {
+        const rows = listAlertRoutes(ctx.db);
+        emit(json, rows, () =>
+          rows.length === 0
+            ? 'No alert routes.'
+            : table(
+                ['SOURCE', 'INSTALLATION', 'CLIENT', 'SET', 'BY'],
+                rows.map((r) => [r.source, `${r.installationId} ${r.installationName}`, r.clientName, formatTime(r.createdAt, config.DISPLAY_TZ), r.createdBy]),
+              ),
+        );
+      }),
+    );
+  alerts
+    .command('unroute')
+    .description('forget where the alerts of a source go: their labels alone decide again')
+    .argument('<source>', 'as `alerts routes` shows it')
+    .action(
+      run((ctx, { json, args }) => {
+        unrouteAlerts(ctx, args[0]!);
+        emit(json, { source: args[0]!.trim() }, () => `Alerts of ${args[0]!.trim()} are matched by their labels alone again.`);
       }),
     );
 

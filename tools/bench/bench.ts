@@ -171,7 +171,7 @@ for (const size of SIZES) {
 
   // /status through the bot's handler, no network: the API is a recorder.
   const recorder: Transformer = async () => ({ ok: true, result: { message_id: 1, date: 0, chat: { id: 1, type: 'private' } } }) as never;
-  const bot = createBot('1:bench', { db, clock: () => new Date(), logger: createLogger('silent'), settings: { displayTz: 'Europe/Moscow', runbookBaseUrl: null, morningHour: 9, defaultQuietHours: { from: 0, to: 0 }, digest: { tz: 'Europe/Moscow', salesMinDays: 3 } }, onIncidentChange: () => {} }, {
+  const bot = createBot('1:bench', { db, clock: () => new Date(), logger: createLogger('silent'), settings: { displayTz: 'Europe/Moscow', runbookBaseUrl: null, morningHour: 9, defaultQuietHours: { from: 0, to: 0 }, digest: { tz: 'Europe/Moscow', salesMinDays: 3 } }, incidentSettings: DEFAULT_INCIDENT_SETTINGS, onIncidentChange: () => {} }, {
     botInfo: { id: 1, is_bot: true, first_name: 'b', username: 'b' } as never,
     transformers: [recorder],
   });
