@@ -93,12 +93,23 @@ export interface FoundValue {
   value: string;
 }
 
+/** Something in a stored sysinfo that could not be read, as data: each reader says it in its own words. */
+export type ReadingProblem =
+  /** The file would not open at all. */
+  | { kind: 'unopenable'; error: string }
+  /** One document in it could not be read (the reader's English reason). */
+  | { kind: 'document'; name: string; error: string }
+  | { kind: 'noXml' }
+  /** A value at a mapped path that is not what its field holds. */
+  | { kind: 'value'; field: SysinfoField; value: string; path: string }
+  | { kind: 'noMapping' };
+
 /** What reading a stored sysinfo gave, kept with the upload: the fields read, and what could not be read. */
 export interface UploadReading {
   /** Fields read, with their values as read. */
   fields: Partial<Record<SysinfoField, string>>;
-  /** Documents that could not be read, and values that could not be read as their field. */
-  problems: string[];
+  /** Documents that could not be read, and values that could not be read as their field (plain English text in readings stored before 0.15). */
+  problems: (ReadingProblem | string)[];
 }
 
 export interface SysinfoFacts {

@@ -1,6 +1,7 @@
 import { asc, eq, inArray, ne, and, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/sqlite-core';
 import type { InstallationState } from '../core/state.ts';
+import type { UploadReading } from '../core/sysinfo-mapping.ts';
 import { getIncidentViews, type IncidentView } from './incidents.ts';
 import type { DB, Queryable } from './open.ts';
 import { getRejection, type IntakeRejection } from './rejections.ts';
@@ -29,7 +30,7 @@ export interface ClientStatus {
     /** The time written inside that sysinfo, when the mapping reads it. */
     sysinfoTakenAt: Date | null;
     /** What the mapping could not read in it (empty when it read all it names, or reads nothing). */
-    sysinfoProblems: string[];
+    sysinfoProblems: UploadReading['problems'];
     metrics: MetricsSnapshot | null;
     /** The latest network probes (ping, TCP, web, DNS) that ran. */
     probes: ProbeStatuses;

@@ -1,6 +1,7 @@
 import type { FieldCode, InputError, ErrorCode, ErrorParams } from '../core/errors.ts';
 import type { ProbeRuleId } from '../core/probe-rules.ts';
 import type { RuleId } from '../core/rules.ts';
+import type { SysinfoField } from '../core/sysinfo-mapping.ts';
 import { count } from './plural.ts';
 
 /** Rules whose titles the catalogues carry: the report rules and the probe rules. */
@@ -205,7 +206,29 @@ export const ru = {
   ago: (span: string) => `${span} назад`,
   sysinfo: 'Sysinfo',
   sysinfoMade: (when: string) => `составлен ${when}`,
-  sysinfoProblems: (n: number) => `прочитан не полностью (${count('ru', n, ['замечание', 'замечания', 'замечаний'])}, подробности у администратора dozor)`,
+  sysinfoProblems: (list: string, more: number) => `прочитан не полностью: ${list}${more > 0 ? ` и ещё ${more}` : ''}`,
+  sysinfoReading: {
+    unopenable: 'файл не открывается',
+    noXml: 'в нём нет ни одного XML-документа',
+    noMapping: 'в схеме чтения sysinfo не указано ни одного пути, поэтому ничего не прочитано',
+    value: (field: string, value: string) => `${field}: значение «${value}» не читается`,
+    document: (name: string, reason: string) => `документ ${name}: ${reason}`,
+    malformed: (line: number) => `XML повреждён (строка ${line})`,
+    doctype: 'в нём объявление DOCTYPE, такие документы не читаются',
+    tooComplex: 'слишком сложное устройство документа',
+    encoding: (encoding: string) => `текст не в кодировке ${encoding}`,
+    unknownEncoding: (encoding: string) => `объявлена неизвестная кодировка ${encoding}`,
+    unreadable: 'не читается',
+    fields: {
+      generatedAt: 'время составления',
+      shellVersion: 'версия ПК',
+      updateNumber: 'номер обновления',
+      operapDate: 'дата операпа',
+      senselockState: 'ключ SenseLock',
+      licenseLimit: 'лимит лицензии',
+      licensePeak: 'пик пользователей',
+    } as Record<SysinfoField, string>,
+  },
   sysinfoLink: (installation: string, mb: number, when: string, link: string, minutes: number) =>
     `sysinfo · ${installation}, получен ${when}: ${mb} МБ, больше предела Telegram (50 МБ). Скачать (ссылка действует ${minutes} минут):\n${link}`,
   sysinfoButton: (installation: string) => `📎 sysinfo · ${installation}`,

@@ -1,5 +1,5 @@
 import type { ReportFacts } from '../core/report.ts';
-import { factsFromSysinfo, isEmptyMapping, MappingMatcher, type SysinfoMapping, type UploadReading } from '../core/sysinfo-mapping.ts';
+import { factsFromSysinfo, isEmptyMapping, MappingMatcher, type ReadingProblem, type SysinfoMapping, type UploadReading } from '../core/sysinfo-mapping.ts';
 import { readSysinfo, type SysinfoReading } from './sysinfo-reader.ts';
 
 /** The mapping in force, ready to read with: where it came from, and its matcher. */
@@ -31,13 +31,13 @@ export async function readSysinfoFacts(inUse: SysinfoMappingInUse, path: string,
     read = await readSysinfo(path, kind, { matcher: inUse.matcher });
   } catch (err) {
     // The archive itself was checked on arrival; a file that still cannot be opened is said, not thrown.
-    return { facts: {}, generatedAt: null, reading: { fields: {}, problems: [`cannot be read: ${(err as Error).message}`] } };
+    return { facts: {}, generatedAt: null, reading: { fields: {}, problems: [{ kind: 'unopenable', error: (err as Error).message }] } };
   }
   const detail = factsFromSysinfo(inUse.mapping, read.found, tz);
-  const problems = [
-    ...read.documents.filter((d) => d.error).map((d) => `${d.name}: ${d.error}`),
-    ...(read.documents.some((d) => d.kind === 'xml') ? [] : ['no XML document in it']),
-    ...detail.unreadable.slice(0, 10).map((u) => `${u.field}: "${u.value.slice(0, 60)}" at ${u.path} is not read as one`),
+  const problems: ReadingProblem[] = [
+    ...read.documents.filter((d) => d.error).map((d): ReadingProblem => ({ kind: 'document', name: d.name, error: d.error! })),
+    ...(read.documents.some((d) => d.kind === 'xml') ? [] : [{ kind: 'noXml' } as const]),
+    ...detail.unreadable.slice(0, 10).map((u): ReadingProblem => ({ kind: 'value', field: u.field, value: u.value.slice(0, 60), path: u.path })),
   ];
   const fields = Object.fromEntries(detail.extracted.map((e) => [e.field, e.value]));
   return { facts: detail.facts, generatedAt: detail.generatedAt, reading: { fields, problems } };

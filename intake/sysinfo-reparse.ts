@@ -40,7 +40,7 @@ export async function reparseSysinfo(deps: ReparseDeps, installationId?: number)
     const installation = getInstallation(deps.db, id);
     if (!upload || !installation || (upload.kind !== 'zip' && upload.kind !== 'xml')) continue;
     const outcome = await readSysinfoFacts(deps.sysinfo, join(deps.dataDir, upload.path), upload.kind, installation.tz);
-    const reading: UploadReading = outcome?.reading ?? { fields: {}, problems: ['the mapping names no path: nothing is read'] };
+    const reading: UploadReading = outcome?.reading ?? { fields: {}, problems: [{ kind: 'noMapping' }] };
     writeTransaction(deps.db, () => {
       const now = deps.clock();
       saveUploadReading(deps.db, upload.id, { takenAt: outcome?.generatedAt ?? null, reading });

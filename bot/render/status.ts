@@ -4,6 +4,7 @@ import type { ClientStatus } from '../../db/status.ts';
 import { escapeHtml, fitMessage } from '../html.ts';
 import { formatSpan, formatWhen, type Lang } from '../../i18n/format.ts';
 import { describeMetricsError, describeNetworkError } from '../../i18n/network.ts';
+import { describeReadingProblem } from '../../i18n/sysinfo.ts';
 import { DateTime } from 'luxon';
 import { ruleTitle, texts } from '../../i18n/index.ts';
 
@@ -116,8 +117,10 @@ function installationLines(item: InstallationStatus, lang: Lang, tz: string, now
   if (item.sysinfoAt) {
     const made = item.sysinfoTakenAt ? `, ${t.sysinfoMade(formatWhen(lang, item.sysinfoTakenAt, now, tz))}` : '';
     lines.push(`${t.sysinfo}: ${t.ago(formatSpan(lang, now.getTime() - item.sysinfoAt.getTime()))} (${formatWhen(lang, item.sysinfoAt, now, tz)}${made})`);
-    // The details are the administrator's (dozor uploads list); the manager learns that something in it was not read.
-    if (item.sysinfoProblems.length > 0) lines.push(`⚠️ ${t.sysinfo}: ${t.sysinfoProblems(item.sysinfoProblems.length)}`);
+    if (item.sysinfoProblems.length > 0) {
+      const shown = item.sysinfoProblems.slice(0, 2).map((problem) => describeReadingProblem(lang, problem));
+      lines.push(`⚠️ ${t.sysinfo}: ${escapeHtml(t.sysinfoProblems(shown.join('; '), item.sysinfoProblems.length - shown.length))}`);
+    }
   }
   if (item.metrics?.error) lines.push(`⚠️ ${t.metrics}: ${escapeHtml(t.metricsUnreadable(describeMetricsError(lang, item.metrics.error)))}`);
   else if (item.metrics) lines.push(`${t.metrics}: ${t.metricsFigures(item.metrics.samples.length, formatSpan(lang, now.getTime() - item.metrics.takenAt.getTime()))}`);

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { dataDirOf } from '../../app/config.ts';
 import { factsFromSysinfo, MappingMatcher, SYSINFO_FIELD_MEANINGS, SYSINFO_FIELDS } from '../../core/sysinfo-mapping.ts';
 import { inputError } from '../../i18n/index.ts';
+import { describeReadingProblem } from '../../i18n/sysinfo.ts';
 import { useSysinfoMapping } from '../../intake/sysinfo-facts.ts';
 import { loadSysinfoMapping, SysinfoMappingError } from '../../intake/sysinfo-mapping-file.ts';
 import { readSysinfo, type OutlineEntry } from '../../intake/sysinfo-reader.ts';
@@ -94,7 +95,7 @@ export function registerSysinfoCommands(program: Command): void {
                     d.installationId,
                     d.uploadId,
                     Object.entries(d.reading.fields).map(([field, value]) => `${field}=${value}`).join(' ') || '—',
-                    d.reading.problems.join('; '),
+                    d.reading.problems.map((problem) => describeReadingProblem('en', problem)).join('; '),
                   ]),
                 ),
                 'The rules look at these installations again at the next sweep (within CHECK_CRON).',

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { dataDirOf } from '../../app/config.ts';
 import { inputError, notFound } from '../../i18n/index.ts';
+import { describeReadingProblem } from '../../i18n/sysinfo.ts';
 import { getUpload, listUnmatchedUploadNames, listUploadsOf, listUploadTokens } from '../../db/uploads.ts';
 import { requireInstallation } from '../../registry/installations.ts';
 import { assignUploads, createUploadToken, revokeUploadToken } from '../../registry/uploads.ts';
@@ -138,5 +139,5 @@ export function registerUploadCommands(program: Command): void {
 function readingText(reading: UploadReading | null): string {
   if (!reading) return '';
   const fields = Object.entries(reading.fields).map(([field, value]) => `${field}=${value}`);
-  return [...fields, ...reading.problems.map((problem) => `problem: ${problem}`)].join('; ') || 'nothing';
+  return [...fields, ...reading.problems.map((problem) => `problem: ${describeReadingProblem('en', problem)}`)].join('; ') || 'nothing';
 }
