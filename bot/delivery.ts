@@ -66,6 +66,7 @@ export class TelegramDelivery implements Delivery {
       case 'incident.opened':
         return this.sendAlerts(chatId, incidentIds, signal);
       case 'incident.acknowledged':
+      case 'incident.updated':
       case 'incident.resolved':
         for (const id of incidentIds) await this.updateAlert(chatId, id, kind === 'incident.resolved', signal);
         return;

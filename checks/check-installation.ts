@@ -1,14 +1,15 @@
 import { reconcile, type ActiveIncident } from '../core/incidents.ts';
-import { evaluateInstallation, getRule, RULE_IDS, TIME_BASED_RULES, type Evaluation, type ThresholdValue } from '../core/rules.ts';
+import { evaluateInstallation, getRule, RULE_IDS, severityOf, TIME_BASED_RULES, type Evaluation, type Facts, type RuleId, type ThresholdValue } from '../core/rules.ts';
+import { UPDATABLE_RULES } from '../core/server-rules.ts';
 import type { Silence } from '../core/silences.ts';
-import { listActiveRules, type Incident } from '../db/incidents.ts';
+import { getIncident, listActiveRules, type Incident } from '../db/incidents.ts';
 import type { DB } from '../db/open.ts';
 import { getPolicy, type Policy } from '../db/policies.ts';
 import { getNextCheck, setNextChecks } from '../db/check-schedule.ts';
 import { getInstallation } from '../db/installations.ts';
 import type { InstallationState } from '../core/state.ts';
 import { getState } from '../db/state.ts';
-import { activeSilences, loadSubject, openIncident, resolveIncident } from '../incidents/lifecycle.ts';
+import { activeSilences, loadSubject, openIncident, resolveIncident, updateIncidentFacts } from '../incidents/lifecycle.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
 
 /** The catalogue's rules are judged here; incidents from other sources (probes, Alertmanager) are left alone. */
@@ -125,10 +126,11 @@ export function applyEvaluation(
     const subject = loadSubject(db, scheduled.id);
     const silences = shared.silences ?? activeSilences(db, now);
     for (const { ruleId, facts } of open) {
-      outcome.opened.push(openIncident(db, settings, subject, { ruleId, severity: getRule(ruleId).severity, facts }, now, silences));
+      outcome.opened.push(openIncident(db, settings, subject, { ruleId, severity: severityOf(getRule(ruleId), facts), facts }, now, silences));
     }
   }
   for (const incident of resolve) outcome.resolved.push(resolveIncident(db, incident.id, 'system', 'cleared', now));
+  updateChangedFacts(db, active, firing, now);
   const stored = scheduled.nextCheckAt?.getTime() ?? null;
   let next = evaluation.recheckAt?.getTime() ?? null;
   if (suspended && [...evaluation.firing.keys()].some((ruleId) => TIME_RULES.has(ruleId))) {
@@ -143,4 +145,15 @@ export function applyEvaluation(
     else setNextChecks(db, [{ id: scheduled.id, at: next }]);
   }
   return outcome;
+}
+
+/** Open incidents of rules that follow their facts (a new database error code) take the facts that hold now. */
+function updateChangedFacts(db: DB, active: readonly ActiveIncident[], firing: ReadonlyMap<RuleId, Facts>, now: Date): void {
+  for (const { id, ruleId } of active) {
+    const facts = UPDATABLE_RULES.has(ruleId as RuleId) ? firing.get(ruleId as RuleId) : undefined;
+    if (!facts) continue;
+    const incident = getIncident(db, id);
+    if (!incident || JSON.stringify(incident.details) === JSON.stringify(facts)) continue;
+    updateIncidentFacts(db, incident, { severity: severityOf(getRule(ruleId as RuleId), facts), facts }, now);
+  }
 }

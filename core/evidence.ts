@@ -17,7 +17,7 @@ const instant = (value: unknown): Date | null => {
  * When the problem an incident is about began, from its evidence rather than
  * from when the rule fired: the last report for silence, the last operap's
  * day for stale operaps, the version change for an unfinished one, the first
- * failed probe for the network. Otherwise the report that showed it, which is
+ * failed probe for the network, the first report of maintenance. Otherwise the report that showed it, which is
  * when the incident opened.
  */
 export function problemStart(ruleId: string, facts: Facts, openedAt: Date, tz: string): ProblemStart {
@@ -30,6 +30,9 @@ export function problemStart(ruleId: string, facts: Facts, openedAt: Date, tz: s
     }
     case 'KodeksVersionChangeIncomplete':
       return { at: instant(facts.changedAt) ?? openedAt, dayOnly: false };
+    case 'KodeksMaintenance':
+    case 'KodeksMaintenanceToLong':
+      return { at: instant(facts.since) ?? openedAt, dayOnly: false };
     default:
       return { at: instant(facts.failingSince) ?? openedAt, dayOnly: false };
   }

@@ -6,10 +6,25 @@
 export const SERVICE_STATES = ['running', 'stopped'] as const;
 export const SERVICE_ACCOUNTS = ['user', 'system'] as const;
 export const SENSELOCK_STATES = ['ok', 'lost', 'absent'] as const;
+/** What the Kodeks server says of itself: working, in maintenance, asking for support, in an emergency, not started. */
+export const SERVER_STATES = ['ok', 'maintenance', 'need-support', 'warning', 'not-started'] as const;
+export const LICMAN_STATES = ['ok', 'unreachable'] as const;
 
 export type ServiceState = (typeof SERVICE_STATES)[number];
 export type ServiceAccount = (typeof SERVICE_ACCOUNTS)[number];
 export type SenselockState = (typeof SENSELOCK_STATES)[number];
+export type ServerState = (typeof SERVER_STATES)[number];
+export type LicmanState = (typeof LICMAN_STATES)[number];
+
+/** One database of the installation as the server reports it. */
+export interface DatabaseFacts {
+  name: string;
+  updateNumber?: number;
+  /** The last day of its licence, `YYYY-MM-DD`. */
+  licenseExpires?: string;
+  /** Kodeks error codes on its volumes, as reported (empty: none). */
+  errors: number[];
+}
 
 export interface ReportFacts {
   shellVersion?: string;
@@ -26,8 +41,18 @@ export interface ReportFacts {
   storageReachable?: boolean;
   licenseLimit?: number;
   licensePeak?: number;
-  /** Times the online licence limit was hit since the previous report. */
+  /** Times the online licence limit was hit (users refused a seat) since the previous report. */
   licenseExhausted?: number;
+  /** Seats in use when the report was made. */
+  seatsUsed?: number;
+  /** The databases, all of them when reported: a report that lists them replaces the list. */
+  databases?: DatabaseFacts[];
+  serverState?: ServerState;
+  /** The server's own words about its state ('' when it said none). */
+  serverMessage?: string;
+  licmanHost?: string;
+  licmanPort?: number;
+  licmanState?: LicmanState;
 }
 
 export interface AgentReport {
@@ -60,4 +85,11 @@ export const FACT_KEYS = [
   'licenseLimit',
   'licensePeak',
   'licenseExhausted',
+  'seatsUsed',
+  'databases',
+  'serverState',
+  'serverMessage',
+  'licmanHost',
+  'licmanPort',
+  'licmanState',
 ] as const satisfies readonly (keyof ReportFacts)[];

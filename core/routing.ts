@@ -16,7 +16,8 @@ export interface Audience {
   admins: readonly Person[];
 }
 
-export type AnnouncementKind = 'opened' | 'acknowledged' | 'resolved' | 'reminder' | 'escalated';
+/** `updated`: what an open incident is about changed (a new database error code); its messages are redrawn. */
+export type AnnouncementKind = 'opened' | 'acknowledged' | 'resolved' | 'reminder' | 'escalated' | 'updated';
 
 /**
  * `escalated`: the incident was escalated, so whoever got the escalation also
@@ -29,6 +30,6 @@ export function recipientsFor(kind: AnnouncementKind, audience: Audience, escala
   // A private chat's id is the user's Telegram id.
   const primary =
     audience.clientChatId !== null ? [audience.clientChatId] : audience.manager?.active ? [audience.manager.telegramId] : admins;
-  if (escalated && (kind === 'acknowledged' || kind === 'resolved')) return [...new Set([...primary, ...escalation])];
+  if (escalated && (kind === 'acknowledged' || kind === 'resolved' || kind === 'updated')) return [...new Set([...primary, ...escalation])];
   return primary;
 }

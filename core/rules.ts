@@ -2,66 +2,10 @@ import { blindOverlap, type BlindSpell } from './clock-watch.ts';
 import { formatDuration } from './duration.ts';
 import { failedRestoreChecks, operapAgeMs, type InstallationState, type RestoreCheck } from './state.ts';
 import { compareVersions } from './versions.ts';
+import { DAY, iso, liveRule, quiet, type Facts, type Rule, type RuleId, type ThresholdValue } from './rule-kit.ts';
+import { licmanUnreachable, SERVER_RULES } from './server-rules.ts';
 
-/**
- * The rule catalogue. A rule looks at one installation's latest state at a
- * given moment and says whether its condition holds, with the facts that make
- * it hold. Ids are stable: they appear in messages, runbooks and metrics.
- */
-
-export type Severity = 'critical' | 'warning';
-
-export const RULE_IDS = [
-  'KodeksXmlMissing',
-  'KodeksOperapStale',
-  'KodeksXmlSensLockStatus',
-  'KodeksServiceDown',
-  'KodeksStorageUnreachable',
-  'KodeksKitNotAssembled',
-  'KodeksDailyUpdateOff',
-  'KodeksShellVersionOutdated',
-  'KodeksVersionChangeIncomplete',
-] as const;
-export type RuleId = (typeof RULE_IDS)[number];
-
-/** What a threshold means for a rule: a duration, a minimum version, or nothing to set (fires at once). */
-export type ThresholdKind = 'duration' | 'version' | 'none';
-export type ThresholdValue = number | string;
-
-export interface RuleInput {
-  installation: { createdAt: Date; tz: string };
-  state: InstallationState | null;
-  /** The installation's override, else the rule's default (else, for versions, the fleet policy). */
-  threshold: ThresholdValue | undefined;
-  now: Date;
-  /** When the service was not listening (down, or its clock jumped): silence then does not count. */
-  blind?: BlindSpell | null;
-}
-
-/** Facts are plain JSON: they are stored with the incident and rendered in messages. */
-export type Facts = Record<string, string | number | boolean | string[] | null>;
-
-export type RuleOutcome =
-  /** The condition holds. */
-  | { firing: true; facts: Facts }
-  /** It does not; `recheckAt` is when it could start to hold without any new report. */
-  | { firing: false; recheckAt?: Date };
-
-export interface Rule {
-  id: RuleId;
-  severity: Severity;
-  thresholdKind: ThresholdKind;
-  /** Default threshold: milliseconds for durations; for versions the fleet policy applies. */
-  defaultThreshold?: number;
-  /** Whether the rule depends on the passing of time (and so is swept on a schedule). */
-  timeBased: boolean;
-  evaluate(input: RuleInput): RuleOutcome;
-}
-
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
-const quiet: RuleOutcome = { firing: false };
-const iso = (date: Date | undefined | null) => (date ? date.toISOString() : null);
+export { RULE_IDS, severityOf, type Facts, type Rule, type RuleId, type RuleInput, type RuleOutcome, type Severity, type ThresholdKind, type ThresholdValue } from './rule-kit.ts';
 
 const xmlMissing: Rule = {
   id: 'KodeksXmlMissing',
@@ -100,29 +44,17 @@ const operapStale: Rule = {
   },
 };
 
-/** A rule that fires while a reported fact says so. */
-function liveRule(
-  id: RuleId,
-  severity: Severity,
-  check: (state: InstallationState) => Facts | null,
-): Rule {
-  return {
-    id,
-    severity,
-    thresholdKind: 'none',
-    timeBased: false,
-    evaluate({ state }) {
-      const facts = state ? check(state) : null;
-      return facts ? { firing: true, facts } : quiet;
-    },
-  };
-}
-
-const senselock = liveRule('KodeksXmlSensLockStatus', 'critical', (s) =>
-  s.senselockState === 'lost' || s.senselockState === 'absent' ? { senselockState: s.senselockState } : null,
-);
+// A licence manager out of reach is the probable cause of a key the server cannot see: the alert says so.
+const senselock = liveRule('KodeksXmlSensLockStatus', 'critical', (s) => {
+  if (s.senselockState !== 'lost' && s.senselockState !== 'absent') return null;
+  const licman = licmanUnreachable(s);
+  return { senselockState: s.senselockState, ...(licman ? { licmanUnreachable: licman } : {}) };
+});
+// A server that says it is not started is as down as a stopped service.
 const serviceDown = liveRule('KodeksServiceDown', 'critical', (s) =>
-  s.serviceState === 'stopped' ? { serviceState: s.serviceState, serviceAccount: s.serviceAccount ?? null } : null,
+  s.serviceState === 'stopped' || s.serverState === 'not-started'
+    ? { serviceState: s.serviceState === 'stopped' ? 'stopped' : 'not-started', serviceAccount: s.serviceAccount ?? null }
+    : null,
 );
 const storageUnreachable = liveRule('KodeksStorageUnreachable', 'critical', (s) =>
   s.storageReachable === false ? { storagePath: s.storagePath ?? null, serviceAccount: s.serviceAccount ?? null } : null,
@@ -194,6 +126,7 @@ export const RULES: readonly Rule[] = [
   dailyUpdateOff,
   shellVersionOutdated,
   versionChangeIncomplete,
+  ...SERVER_RULES,
 ];
 
 /** The rules a scheduled check judges: a report judges the others as it arrives. */
@@ -228,11 +161,13 @@ export interface Evaluation {
 export function evaluateInstallation(input: EvaluationInput, rules: readonly Rule[] = RULES): Evaluation {
   const firing = new Map<RuleId, Facts>();
   let recheckAt: number | null = null;
+  const thresholdOf = (id: RuleId) => thresholdFor(BY_ID.get(id)!, input.installation.thresholds, input.policy);
   for (const rule of rules) {
     const outcome = rule.evaluate({
       installation: input.installation,
       state: input.state,
       threshold: thresholdFor(rule, input.installation.thresholds, input.policy),
+      thresholdOf,
       now: input.now,
       blind: input.blind ?? null,
     });

@@ -16,6 +16,8 @@ export interface InstallationState extends ReportFacts {
    * completed.
    */
   lastHealthyAt?: Date;
+  /** Since when the server has said it is in maintenance, without a break (absent when it is not). */
+  maintenanceSince?: Date;
 }
 
 /** The facts a technician must restore after changing the shell version. */
@@ -69,7 +71,14 @@ export function applyReport(
     next.shellVersionChangedAt = generatedAt ?? receivedAt;
   }
   if (failedRestoreChecks(next).length === 0) next.lastHealthyAt = receivedAt;
+  noteMaintenance(previous, next, generatedAt ?? receivedAt);
   return next;
+}
+
+/** Maintenance in a row is timed from the first report that said so; any other state ends it. */
+function noteMaintenance(previous: InstallationState | null, next: InstallationState, at: Date): void {
+  if (next.serverState !== 'maintenance') delete next.maintenanceSince;
+  else if (previous?.serverState !== 'maintenance' || !previous.maintenanceSince) next.maintenanceSince = at;
 }
 
 /**
@@ -84,6 +93,7 @@ export function applyFacts(previous: InstallationState, facts: ReportFacts, at: 
     next.previousShellVersion = previous.shellVersion;
     next.shellVersionChangedAt = at;
   }
+  noteMaintenance(previous, next, at);
   return next;
 }
 

@@ -74,12 +74,12 @@ export function listActiveRules(db: Queryable, installationId: number): { id: nu
   ).all(installationId);
 }
 
-/** Unresolved incidents nobody has been told about yet (held by a silence). */
+/** Unresolved incidents nobody has been told about yet (held by a silence); notices (`info`) are never told. */
 export function listUnannounced(db: Queryable): Incident[] {
   return db
     .select()
     .from(incidents)
-    .where(and(ne(incidents.status, 'resolved'), isNull(incidents.announcedAt)))
+    .where(and(ne(incidents.status, 'resolved'), isNull(incidents.announcedAt), ne(incidents.severity, 'info')))
     .orderBy(asc(incidents.id))
     .all();
 }

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex, type AnySQLiteColumn } from 'drizzle-orm/sqlite-core';
 import { INCIDENT_STATUSES, RESOLUTIONS } from '../core/incidents.ts';
-import { SENSELOCK_STATES, SERVICE_ACCOUNTS, SERVICE_STATES, type ReportFacts } from '../core/report.ts';
+import { LICMAN_STATES, SENSELOCK_STATES, SERVER_STATES, SERVICE_ACCOUNTS, SERVICE_STATES, type DatabaseFacts, type ReportFacts } from '../core/report.ts';
 import type { Facts, Severity, ThresholdValue } from '../core/rules.ts';
 import type { MetricSample } from '../core/metrics.ts';
 import type { StoredAgentOptions } from '../core/agent-options.ts';
@@ -179,6 +179,14 @@ export const installationState = sqliteTable(
     previousShellVersion: text('previous_shell_version'),
     shellVersionChangedAt: timestamp('shell_version_changed_at'),
     lastHealthyAt: timestamp('last_healthy_at'),
+    seatsUsed: integer('seats_used'),
+    databases: text('databases', { mode: 'json' }).$type<DatabaseFacts[]>(),
+    serverState: text('server_state', { enum: SERVER_STATES }),
+    serverMessage: text('server_message'),
+    maintenanceSince: timestamp('maintenance_since'),
+    licmanHost: text('licman_host'),
+    licmanPort: integer('licman_port'),
+    licmanState: text('licman_state', { enum: LICMAN_STATES }),
   },
 );
 
@@ -219,7 +227,7 @@ export const incidents = sqliteTable(
       .notNull()
       .references(() => installations.id),
     ruleId: text('rule_id').notNull(),
-    severity: text('severity', { enum: ['critical', 'warning'] }).$type<Severity>().notNull(),
+    severity: text('severity', { enum: ['critical', 'warning', 'info'] }).$type<Severity>().notNull(),
     status: text('status', { enum: INCIDENT_STATUSES }).notNull(),
     /** The facts that made the condition hold when it opened. */
     details: text('details', { mode: 'json' }).$type<Facts>().notNull(),

@@ -21,7 +21,7 @@ void columnsAreFields;
 interface StateColumn {
   key: StateKey;
   name: string;
-  kind: 'time' | 'flag' | 'value';
+  kind: 'time' | 'flag' | 'json' | 'value';
 }
 
 export const STATE_COLUMNS: readonly StateColumn[] = Object.entries(getTableColumns(installationState))
@@ -29,7 +29,7 @@ export const STATE_COLUMNS: readonly StateColumn[] = Object.entries(getTableColu
   .map(([key, column]) => ({
     key: key as StateKey,
     name: column.name,
-    kind: column.columnType === 'SQLiteTimestamp' ? 'time' : column.columnType === 'SQLiteBoolean' ? 'flag' : 'value',
+    kind: column.columnType === 'SQLiteTimestamp' ? 'time' : column.columnType === 'SQLiteBoolean' ? 'flag' : column.columnType === 'SQLiteTextJson' ? 'json' : 'value',
   }));
 
 /** Fields that are null rather than absent when unknown. */
@@ -69,7 +69,7 @@ const decodeState = new Function(
     'let value;',
     ...STATE_COLUMNS.map((column, i) => {
       const read = `value = values[offset + ${i}];`;
-      const set = column.kind === 'time' ? 'new Date(value)' : column.kind === 'flag' ? 'value === 1' : 'value';
+      const set = column.kind === 'time' ? 'new Date(value)' : column.kind === 'flag' ? 'value === 1' : column.kind === 'json' ? 'JSON.parse(value)' : 'value';
       const absent = NULLABLE.has(column.key) ? `else state.${column.key} = null;` : '';
       return `${read} if (value !== null) state.${column.key} = ${set}; ${absent}`;
     }),
@@ -85,6 +85,7 @@ function stateToValues(state: InstallationState): SqlValue[] {
     if (value === undefined || value === null) return null;
     if (kind === 'time') return (value as Date).getTime();
     if (kind === 'flag') return value ? 1 : 0;
+    if (kind === 'json') return JSON.stringify(value);
     return value as string | number;
   });
 }

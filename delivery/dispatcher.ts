@@ -50,7 +50,7 @@ const MAX_PENDING = 200;
 /** Chats looked at per scan of the outbox. */
 const MAX_CHATS = 10_000;
 /** Changes to an alert that need no message of their own while the alert itself is still queued. */
-const FOLDED = new Set(['incident.acknowledged', 'incident.resolved']);
+const FOLDED = new Set(['incident.acknowledged', 'incident.resolved', 'incident.updated']);
 
 /** Why a chat's lane stopped sending. */
 type LaneEnd = { reason: 'drained' | 'failed' | 'stopped' } | { reason: 'held'; until: number };

@@ -36,10 +36,13 @@ function loadDrawing(): Drawing {
   return drawing;
 }
 
+/** The chart counts problems to act on: notices (`info`) are left out. */
+type Charted = Exclude<Severity, 'info'>;
+
 export interface ChartSeries {
   days: string[];
-  opened: Record<Severity, number[]>;
-  openAtEnd: Record<Severity, number[]>;
+  opened: Record<Charted, number[]>;
+  openAtEnd: Record<Charted, number[]>;
 }
 
 /** Per day (in `tz`) ending with `lastDay`: how many opened, and how many were open when the day ended. */

@@ -61,6 +61,8 @@ export function openIncident(
     openedAt: now,
   });
   recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'opened', actor: 'system', details: opening.facts });
+  // A notice is on record (card, /incidents, digest) and is never sent.
+  if (incident.severity === 'info') return incident;
   const hold = holdReason(tx, incident, subject, now, silences);
   if (hold) {
     recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'held', actor: 'system', details: hold });
@@ -99,6 +101,18 @@ export function announce(tx: Queryable, settings: IncidentSettings, incident: In
   notify(tx, settings, 'opened', announced, subject, now);
   recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'announced', actor: 'system' });
   return announced;
+}
+
+/**
+ * What an open incident is about changed while its condition still holds (a
+ * new error code on a database): its facts and severity follow, and the
+ * messages that announced it are redrawn.
+ */
+export function updateIncidentFacts(tx: Queryable, incident: Incident, opening: { severity: Severity; facts: Facts }, now: Date): Incident {
+  const updated = updateIncident(tx, incident.id, { details: opening.facts, severity: opening.severity });
+  recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'updated', actor: 'system', details: opening.facts });
+  if (updated.announcedAt) notify(tx, null, 'updated', updated, loadSubject(tx, incident.installationId), now);
+  return updated;
 }
 
 export type AcknowledgeResult =

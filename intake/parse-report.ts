@@ -4,7 +4,7 @@ import { SaxesParser } from 'saxes';
 import type { z } from 'zod';
 import { InputError } from '../core/errors.ts';
 import type { AgentReport, ReportFacts } from '../core/report.ts';
-import { incomingReportSchema, type IncomingReport } from './report-schema.ts';
+import { incomingReportSchema, MAX_DATABASES, type IncomingReport } from './report-schema.ts';
 
 export type ReportFormat = 'xml' | 'json';
 
@@ -74,6 +74,8 @@ const REPORT_ATTRIBUTES = new Set(['version', 'id', 'generatedAt']);
 const KNOWN_ELEMENTS = new Set(Object.keys(incomingReportSchema.shape).filter((key) => !REPORT_ATTRIBUTES.has(key)));
 /** A known element given twice is already wrong (the schema says so by name): more copies are not collected. */
 const MAX_COPIES = 2;
+/** Elements a report repeats, with how many copies are collected (one more than the schema takes, so it says "more than"). */
+const REPEATED: Record<string, number> = { database: MAX_DATABASES + 1 };
 
 /**
  * Read the report element's attributes and each known child element's
@@ -106,7 +108,7 @@ function xmlToCandidate(xml: string): unknown {
       const existing = candidate[key];
       if (existing === undefined) candidate[key] = attributesOf(key, tag.attributes);
       else if (!Array.isArray(existing)) candidate[key] = [existing, attributesOf(key, tag.attributes)];
-      else if (existing.length < MAX_COPIES) existing.push(attributesOf(key, tag.attributes));
+      else if (existing.length < (REPEATED[key] ?? MAX_COPIES)) existing.push(attributesOf(key, tag.attributes));
     }
   });
   parser.on('closetag', () => {
@@ -159,8 +161,10 @@ function describeIssues(issues: readonly z.core.$ZodIssue[], format: ReportForma
 function fieldName(path: readonly PropertyKey[], format: ReportFormat): string {
   const names = path.map(String);
   if (format === 'json') return names.join('.') || 'the document';
-  const [first, second] = names;
+  const [first, second, third] = names;
   if (first === undefined) return 'the document';
+  // A repeated element is named with its place among its kind: <database license-expires> #3.
+  if (second !== undefined && /^\d+$/.test(second)) return `<${first}${third === undefined ? '' : ` ${kebabCase(third)}`}> #${Number(second) + 1}`;
   if (['version', 'id', 'generatedAt'].includes(first)) return `<report ${kebabCase(first)}>`;
   return second === undefined ? `<${first}>` : `<${first} ${kebabCase(second)}>`;
 }
@@ -190,6 +194,26 @@ function toReport(input: IncomingReport, body: Buffer, format: ReportFormat, opt
   set('licenseLimit', input.license?.limit);
   set('licensePeak', input.license?.peak);
   set('licenseExhausted', input.license?.exhausted);
+  // <seats> says the same as <license> in the words of the issue that brought it; it wins when both are given.
+  set('licenseLimit', input.seats?.licensed);
+  set('licenseExhausted', input.seats?.refused);
+  set('seatsUsed', input.seats?.used);
+  // Seats in use are a peak at least: they feed the sales signals when no peak is reported.
+  if (facts.licensePeak === undefined) set('licensePeak', input.seats?.used);
+  if (input.database) {
+    facts.databases = input.database.map((db, i) => ({
+      name: db.name.trim(),
+      ...(db.update != null ? { updateNumber: db.update } : {}),
+      ...(db.licenseExpires != null ? { licenseExpires: readDate(db.licenseExpires, field(['database', String(i), 'licenseExpires']), options) } : {}),
+      errors: [...new Set(db.errors ?? [])],
+    }));
+  }
+  set('licmanHost', input.licman?.host?.trim());
+  set('licmanPort', input.licman?.port);
+  set('licmanState', input.licman?.state);
+  set('serverState', input.server?.state);
+  // A server element without a message clears the one an earlier report gave.
+  if (input.server) set('serverMessage', input.server.message?.trim() ?? '');
 
   const generatedAt = input.generatedAt == null ? null : readInstant(input.generatedAt, field(['generatedAt']), options);
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SENSELOCK_STATES, SERVICE_ACCOUNTS, SERVICE_STATES } from '../core/report.ts';
+import { LICMAN_STATES, SENSELOCK_STATES, SERVER_STATES, SERVICE_ACCOUNTS, SERVICE_STATES } from '../core/report.ts';
 import { UNSAFE_CHARS } from '../core/text.ts';
 
 /**
@@ -43,7 +43,7 @@ const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
 
 const text = (max: number) =>
   z
-    .string({ error: (issue) => `expected text, got ${shown(issue.input)}` })
+    .string({ error: (issue) => (issue.input === undefined ? 'is required' : `expected text, got ${shown(issue.input)}`) })
     .max(max, { error: `longer than ${max} characters` })
     // Control characters and invisible reordering marks have no business in a report and would garble or disguise messages.
     .refine((value) => !UNSAFE_CHARS.test(value), { error: 'contains control characters or invisible formatting marks' });
@@ -59,6 +59,38 @@ const section = <T extends z.ZodRawShape>(shape: T) =>
     .nullish();
 
 const opt = <T extends z.ZodType>(schema: T) => schema.nullish();
+
+/** The most databases one report lists (a large server has a few dozen). */
+export const MAX_DATABASES = 500;
+const MAX_ERROR_CODES = 100;
+
+/** Kodeks error codes: "4111 696" (spaces or commas between) in XML, a list of numbers or such a string in JSON. */
+const errorCodes = z.preprocess(
+  (v) => (typeof v === 'string' ? v.split(/[\s,;]+/).filter((code) => code !== '') : v),
+  z
+    .array(count(999_999), { error: (issue) => `expected error codes such as "4111 696", got ${shown(issue.input)}` })
+    .max(MAX_ERROR_CODES, { error: `more than ${MAX_ERROR_CODES} error codes` }),
+);
+
+/** An element that may be given many times (XML) or a list (JSON); one given once is a list of one. */
+const repeated = <T extends z.ZodType>(item: T, max: number) =>
+  z.preprocess(
+    (v) => (v === null || v === undefined || Array.isArray(v) ? v : [v]),
+    z.array(item).max(max, { error: `more than ${max} given` }).nullish(),
+  );
+
+const database = z.object(
+  {
+    name: text(200).regex(/\S/, { error: 'is empty' }),
+    update: opt(count(1_000_000_000)),
+    licenseExpires: opt(dateText),
+    errors: opt(errorCodes),
+  },
+  { error: (issue) => `expected an element/object, got ${shown(issue.input)}` },
+);
+
+/** A licence manager's address: a host name or an IP address, as the server has it configured. */
+const licmanHost = text(255).regex(/^[A-Za-z0-9._:[\]-]+$/, { error: (issue) => `expected a host name or IP address, got ${shown(issue.input)}` });
 
 export const incomingReportSchema = z.object(
   {
@@ -78,6 +110,10 @@ export const incomingReportSchema = z.object(
     kit: section({ assembled: opt(bool), dailyUpdate: opt(bool), copybaseweb: opt(bool) }),
     storage: section({ path: opt(text(1_000)), reachable: opt(bool) }),
     license: section({ limit: opt(count(1_000_000)), peak: opt(count(1_000_000)), exhausted: opt(count(1_000_000)) }),
+    seats: section({ licensed: opt(count(1_000_000)), used: opt(count(1_000_000)), refused: opt(count(1_000_000)) }),
+    database: repeated(database, MAX_DATABASES),
+    licman: section({ host: opt(licmanHost), port: opt(count(65_535)), state: opt(oneOf(LICMAN_STATES)) }),
+    server: section({ state: opt(oneOf(SERVER_STATES)), message: opt(text(500)) }),
   },
   { error: (issue) => `expected a report object, got ${shown(issue.input)}` },
 );

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderAlert } from '../bot/render/alert.ts';
 import { PROBE_RULES } from '../core/probe-rules.ts';
-import { RULES, type Facts } from '../core/rules.ts';
+import { RULES, type Facts, type Severity } from '../core/rules.ts';
+import { severityMark } from '../bot/render/marks.ts';
 import type { IncidentView } from '../db/incidents.ts';
 import { texts } from '../i18n/index.ts';
 import { describeMetricsError, describeNetworkError } from '../i18n/network.ts';
@@ -27,11 +28,22 @@ const FACTS: Record<string, Facts> = {
   KodeksIcmp: { target: '10.1.2.3', error: 'no answer', failures: 5, failingSince: '2026-11-30T17:55:00.000Z' },
   KodeksBehindProxyDown: { url: 'https://romashka.example.ru/', error: 'ENOTFOUND', failures: 2, failingSince: '2026-11-30T17:58:00.000Z', workingUrl: 'https://10.1.2.3/', ipError: null },
   KodeksDns: { host: 'romashka.example.ru', error: 'romashka.example.ru does not resolve: ESERVFAIL', expectedIp: '10.1.2.3', resolved: [], failingSince: '2026-11-30T17:58:00.000Z' },
+  KodeksLicenseExpiring90day: { database: 'Кодекс: Законодательство', expires: '2027-02-01', daysLeft: 63 },
+  KodeksLicenseExpiring7day: { database: 'Кодекс: Законодательство', expires: '2026-12-05', daysLeft: 5 },
+  KodeksLicenseExpiring2day: { database: 'Кодекс: Законодательство', expires: '2026-12-01', daysLeft: 1 },
+  KodeksLicenseExpired: { database: 'Кодекс: Законодательство', expires: '2026-11-27', daysLeft: -3 },
+  KodeksLimitsUsers: { used: 10, licensed: 10 },
+  KodeksDetectOverUserError: { refused: 3, licensed: 10 },
+  KodeksDBErrors: { codes: ['696', '4111'], databases: ['Кодекс: Законодательство: 696, 4111'], licmanUnreachable: '10.0.0.5:8888' },
+  KodeksMaintenance: { message: 'Идёт обновление', since: '2026-11-30T14:00:00.000Z' },
+  KodeksMaintenanceToLong: { message: 'Идёт обновление', since: '2026-11-30T14:00:00.000Z', threshold: '3h' },
+  KodeksNeedSupport: { message: 'Требуется обслуживание специалистом' },
+  KodeksWarning: { message: 'Аварийный режим' },
 };
 
 const ALL_RULES = [...RULES, ...PROBE_RULES];
 
-function viewOf(ruleId: string, severity: 'critical' | 'warning'): IncidentView {
+function viewOf(ruleId: string, severity: Severity): IncidentView {
   return {
     incident: {
       id: 7,
@@ -71,7 +83,7 @@ describe('the anatomy of an alert', () => {
         expect(FACTS[rule.id], `facts for ${rule.id}`).toBeDefined();
         const { text } = renderAlert(viewOf(rule.id, rule.severity), { lang, tz: TZ, now: NOW, runbookUrl: () => null });
         const lines = text.split('\n');
-        expect(lines[0], rule.id).toBe(`${rule.severity === 'critical' ? '🔴' : '🟡'} <b>${(t.rules as Record<string, string>)[rule.id]}</b>`);
+        expect(lines[0], rule.id).toBe(`${severityMark(rule.severity)} <b>${(t.rules as Record<string, string>)[rule.id]}</b>`);
         expect(lines[1], rule.id).toBe('🏢 <b>ООО «Ромашка»</b> · Сервер офиса');
         const guide = (t.guides as Record<string, { impact: string; steps: string[] }>)[rule.id]!;
         expect(lines[2], rule.id).toBe(`<b>${t.severityWord[rule.severity]}.</b> ${guide.impact}`);

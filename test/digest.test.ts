@@ -159,8 +159,15 @@ describe('digests on a seeded fleet', () => {
     expect(digest.monitored).toBe(3);
     expect(digest.withProblems).toBe(3); // key lost; outdated version; silent Бухгалтерия
     expect(digest.healthy).toBe(0);
-    // Oldest first: outdated since the first report (09.02), operaps stale since 12.02, the key lost on 15.02, silence found at 09:00 today.
-    expect(digest.open.map((v) => v.incident.ruleId)).toEqual(['KodeksShellVersionOutdated', 'KodeksOperapStale', 'KodeksXmlSensLockStatus', 'KodeksXmlMissing']);
+    // Oldest first: outdated since the first report (09.02), operaps stale since 12.02, users refused a seat since 13.02,
+    // the key lost on 15.02, silence found at 09:00 today.
+    expect(digest.open.map((v) => v.incident.ruleId)).toEqual([
+      'KodeksShellVersionOutdated',
+      'KodeksOperapStale',
+      'KodeksDetectOverUserError',
+      'KodeksXmlSensLockStatus',
+      'KodeksXmlMissing',
+    ]);
     expect(digest.opened24h).toBe(2);
     expect(digest.silent.map((s) => s.installationName)).toEqual(['Бухгалтерия']);
     expect(digest.campaign).toMatchObject({ minVersion: '6.4.3.59', compliant: 2, total: 3 });
@@ -193,9 +200,9 @@ describe('digests on a seeded fleet', () => {
     // Nobody's first; the manager's name once; a line per installation with its problems.
     expect(built.text).toContain(
       [
-        '<b>⏳ Никто не взял в работу (4):</b>',
+        '<b>⏳ Никто не взял в работу (5):</b>',
         '👤 Ксения Шабанова',
-        '• <b>АО «Вектор» · Облако</b>: 🟡 Версия ПК ниже требуемой, 6 дней 22 часа',
+        '• <b>АО «Вектор» · Облако</b>: 🟡 Версия ПК ниже требуемой, 6 дней 22 часа; 🟡 Пользователям не хватило лицензий, 2 дня 22 часа',
         '• <b>ООО «Ромашка» · Сервер офиса</b>: 🟡 Оперативные пополнения устарели, 7 дней 9 часов; 🔴 Ключ SenseLock не виден, 21 час',
         '• <b>АО «Вектор» · Бухгалтерия</b>: 🟡 Отчёты (XML) не поступают, 4 дня 22 часа',
       ].join('\n'),

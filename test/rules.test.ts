@@ -28,6 +28,17 @@ describe('the rule catalogue', () => {
       ['KodeksDailyUpdateOff', 'warning'],
       ['KodeksShellVersionOutdated', 'warning'],
       ['KodeksVersionChangeIncomplete', 'critical'],
+      ['KodeksLicenseExpiring90day', 'info'],
+      ['KodeksLicenseExpiring7day', 'warning'],
+      ['KodeksLicenseExpiring2day', 'critical'],
+      ['KodeksLicenseExpired', 'critical'],
+      ['KodeksLimitsUsers', 'warning'],
+      ['KodeksDetectOverUserError', 'warning'],
+      ['KodeksDBErrors', 'warning'],
+      ['KodeksMaintenance', 'info'],
+      ['KodeksMaintenanceToLong', 'warning'],
+      ['KodeksNeedSupport', 'warning'],
+      ['KodeksWarning', 'critical'],
     ]);
     for (const rule of RULES) expect(ruleTitle('ru', rule.id)).toMatch(/[А-Яа-яЁё]/);
     expect(getRule('KodeksXmlMissing').defaultThreshold).toBe(2 * DAY);

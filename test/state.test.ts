@@ -91,6 +91,17 @@ describe('state in the database', () => {
         previousShellVersion: '6.4.2.73',
         shellVersionChangedAt: new Date('2023-02-10T08:00:00Z'),
         lastHealthyAt: new Date('2023-02-09T08:00:00Z'),
+        seatsUsed: 10,
+        databases: [
+          { name: 'Кодекс: Законодательство', updateNumber: 2251, licenseExpires: '2023-03-31', errors: [4111, 696] },
+          { name: 'Техэксперт', errors: [] },
+        ],
+        serverState: 'maintenance',
+        serverMessage: 'Идёт обновление',
+        maintenanceSince: new Date('2023-02-15T03:00:00Z'),
+        licmanHost: '10.0.0.5',
+        licmanPort: 8888,
+        licmanState: 'unreachable',
       };
       // Every column of the table is a field here: a column added to the table and not to this test fails it.
       const columns = Object.keys(getTableColumns(installationState)).filter((key) => key !== 'installationId');

@@ -9,6 +9,7 @@ import { escapeHtml, fitMessage } from '../html.ts';
 import { formatDateTime, formatSpan } from '../../i18n/format.ts';
 import { ruleTitle } from '../../i18n/index.ts';
 import { renderClientStatus, statusKeyboard } from '../render/status.ts';
+import { severityMark } from '../render/marks.ts';
 
 /** Staff commands: /status (and free text in private), /incidents, /help, /whoami. */
 export const commands = new Composer<BotContext>();
@@ -96,7 +97,7 @@ commands.command('incidents', async (ctx) => {
     const age = formatSpan(ctx.lang, now.getTime() - row.openedAt.getTime());
     const state = row.status === 'acknowledged' ? '✅' : '⏳';
     lines.push(
-      `${row.severity === 'critical' ? '🔴' : '🟡'} ${state} #${row.id} ${escapeHtml(ruleTitle(ctx.lang, row.ruleId))} — ${escapeHtml(row.clientName)} / ${escapeHtml(row.installationName)}, ${age}`,
+      `${severityMark(row.severity)} ${state} #${row.id} ${escapeHtml(ruleTitle(ctx.lang, row.ruleId))} — ${escapeHtml(row.clientName)} / ${escapeHtml(row.installationName)}, ${age}`,
     );
   }
   if (rows.length > 40) lines.push('…');

@@ -6,6 +6,7 @@ import { problemStart } from '../../core/evidence.ts';
 import { formatSince, formatSpan, formatTime, formatWhen, type Lang } from '../../i18n/format.ts';
 import { ruleGuide, ruleTitle, texts } from '../../i18n/index.ts';
 import { renderFacts } from './facts.ts';
+import { severityMark } from './marks.ts';
 
 export interface RenderOptions {
   lang: Lang;
@@ -46,7 +47,7 @@ export function renderAlert(view: IncidentView, options: RenderOptions, around: 
   const heading = around.heading ?? [];
   const lines = [
     ...(heading.length > 0 ? [...heading.map(escapeHtml), ''] : []),
-    `${incident.severity === 'critical' ? '🔴' : '🟡'} <b>${escapeHtml(ruleTitle(lang, incident.ruleId))}</b>`,
+    `${severityMark(incident.severity)} <b>${escapeHtml(ruleTitle(lang, incident.ruleId))}</b>`,
     `🏢 <b>${escapeHtml(view.clientName)}</b> · ${escapeHtml(view.installationName)}`,
     `<b>${t.severityWord[incident.severity]}.</b>${guide ? ` ${escapeHtml(guide.impact)}` : ''}`,
     escapeHtml(formatSince(lang, problemStart(incident.ruleId, incident.details, incident.openedAt, tz), now, tz)),
@@ -186,7 +187,7 @@ function markOf(views: IncidentView[]): string {
   const unresolved = views.filter((v) => v.incident.status !== 'resolved');
   if (unresolved.length === 0) return '☑️';
   if (unresolved.every((v) => v.incident.status === 'acknowledged')) return '🛠';
-  return unresolved.some((v) => v.incident.severity === 'critical') ? '🔴' : '🟡';
+  return severityMark(unresolved.some((v) => v.incident.severity === 'critical') ? 'critical' : unresolved.some((v) => v.incident.severity === 'warning') ? 'warning' : 'info');
 }
 
 /** Problems that follow when the ПК service runs under the system account (seed story 3). */

@@ -4,6 +4,7 @@ import { problemStart } from '../../core/evidence.ts';
 import { formatDate, formatSpan } from '../../i18n/format.ts';
 import { ruleTitle, texts, type Lang } from '../../i18n/index.ts';
 import { escapeHtml, fitMessage } from '../html.ts';
+import { severityMark } from './marks.ts';
 
 /** The morning digest: compact, readable on a phone, unacknowledged incidents standing out. */
 export function renderDigest(digest: Digest, recipientName: string, lang: Lang, tz: string): string {
@@ -33,7 +34,7 @@ export function renderDigest(digest: Digest, recipientName: string, lang: Lang, 
             // How long each has lasted, from its evidence (a silence counts from the last report).
             .map((v) => {
               const since = problemStart(v.incident.ruleId, v.incident.details, v.incident.openedAt, tz).at;
-              return `${v.incident.severity === 'critical' ? '🔴' : '🟡'} ${escapeHtml(ruleTitle(lang, v.incident.ruleId))}, ${span(now - since.getTime())}`;
+              return `${severityMark(v.incident.severity)} ${escapeHtml(ruleTitle(lang, v.incident.ruleId))}, ${span(now - since.getTime())}`;
             })
             .join('; ');
           const who = inHand ? ` · ${escapeHtml(w.acked(first.acknowledgedByName ?? '?'))}` : '';

@@ -5,6 +5,7 @@ import { DateTime } from 'luxon';
 import { formatSpan, formatWhen, type Lang } from '../../i18n/format.ts';
 import { texts } from '../../i18n/index.ts';
 import { describeNetworkError } from '../../i18n/network.ts';
+import { isCriticalErrorCode } from '../../core/kodeks-errors.ts';
 
 /** The facts that made a rule fire, as lines a manager reads (HTML, escaped). */
 export function renderFacts(ruleId: string, facts: Facts, lang: Lang, tz: string, now: Date): string[] {
@@ -13,6 +14,14 @@ export function renderFacts(ruleId: string, facts: Facts, lang: Lang, tz: string
   const str = (key: string) => (typeof facts[key] === 'string' ? (facts[key] as string) : null);
   const words = (error: string | null) => (error ? describeNetworkError(lang, error) : t.unknown);
   const yesNo = (value: unknown) => (value === false ? t.off : value === true ? t.on : t.unknown);
+  /** A calendar date as people say it («05.12», «завтра»). */
+  const day = (iso: string | null) => {
+    const parsed = DateTime.fromISO(iso ?? '', { zone: tz });
+    return parsed.isValid ? formatWhen(lang, parsed.toJSDate(), now, tz, true) : (iso ?? t.unknown);
+  };
+  // The licence manager out of reach explains a key or protection alert: said first, in bold.
+  const licmanCause = () => (str('licmanUnreachable') ? [`<b>${escapeHtml(f.licmanCause(str('licmanUnreachable')!))}</b>`] : []);
+  const serverMessage = () => (str('message') ? [escapeHtml(f.serverMessage(str('message')!))] : []);
   switch (ruleId) {
     case 'KodeksXmlMissing': {
       const last = str('lastReportAt');
@@ -20,13 +29,10 @@ export function renderFacts(ruleId: string, facts: Facts, lang: Lang, tz: string
       const at = new Date(last);
       return [escapeHtml(f.lastReport(formatWhen(lang, at, now, tz), formatSpan(lang, now.getTime() - at.getTime())))];
     }
-    case 'KodeksOperapStale': {
-      const day = DateTime.fromISO(str('operapDate') ?? '', { zone: tz });
-      const when = day.isValid ? formatWhen(lang, day.toJSDate(), now, tz, true) : (str('operapDate') ?? t.unknown);
-      return [escapeHtml(f.operap(when, Number(facts.ageDays ?? 0)))];
-    }
+    case 'KodeksOperapStale':
+      return [escapeHtml(f.operap(day(str('operapDate')), Number(facts.ageDays ?? 0)))];
     case 'KodeksXmlSensLockStatus':
-      return [escapeHtml(f.senselock(t.senselock[str('senselockState') ?? ''] ?? t.unknown))];
+      return [...licmanCause(), escapeHtml(f.senselock(t.senselock[str('senselockState') ?? ''] ?? t.unknown))];
     case 'KodeksServiceDown':
       return [escapeHtml(f.service(t.serviceState.stopped!, t.account[str('serviceAccount') ?? ''] ?? null))];
     case 'KodeksStorageUnreachable':
@@ -56,6 +62,41 @@ export function renderFacts(ruleId: string, facts: Facts, lang: Lang, tz: string
     }
     case 'KodeksDns':
       return [escapeHtml(f.dns(str('host') ?? '?', words(str('error'))))];
+    case 'KodeksLicenseExpiring90day':
+    case 'KodeksLicenseExpiring7day':
+    case 'KodeksLicenseExpiring2day':
+    case 'KodeksLicenseExpired': {
+      const until = day(str('expires'));
+      const days = Number(facts.daysLeft ?? 0);
+      return [escapeHtml(days < 0 ? f.licenseEnded(str('database') ?? '?', until, -days) : f.license(str('database') ?? '?', until, days))];
+    }
+    case 'KodeksLimitsUsers':
+      return [escapeHtml(f.seatsTaken(Number(facts.used ?? 0), Number(facts.licensed ?? 0)))];
+    case 'KodeksDetectOverUserError':
+      return [escapeHtml(f.refused(Number(facts.refused ?? 0), typeof facts.licensed === 'number' ? facts.licensed : null))];
+    case 'KodeksDBErrors': {
+      const codes = Array.isArray(facts.codes) ? facts.codes : [];
+      const where = Array.isArray(facts.databases) ? facts.databases : [];
+      return [
+        ...licmanCause(),
+        ...codes.map((code) => {
+          const line = escapeHtml(f.dbError(code, t.dbErrorCodes[Number(code)] ?? t.dbErrorUnknown));
+          return isCriticalErrorCode(Number(code)) ? `<b>${line}</b>` : line;
+        }),
+        ...(where.length > 0 ? [escapeHtml(f.dbErrorsIn(where.join('; ')))] : []),
+      ];
+    }
+    case 'KodeksMaintenance':
+    case 'KodeksMaintenanceToLong': {
+      const since = str('since');
+      return [
+        ...(since ? [escapeHtml(f.maintenanceSince(formatWhen(lang, new Date(since), now, tz), formatSpan(lang, now.getTime() - new Date(since).getTime())))] : []),
+        ...serverMessage(),
+      ];
+    }
+    case 'KodeksNeedSupport':
+    case 'KodeksWarning':
+      return serverMessage();
     default:
       if (facts.source === 'alertmanager') return externalFacts(facts, lang);
       return Object.entries(facts)

@@ -7,6 +7,7 @@ import { describeMetricsError, describeNetworkError } from '../../i18n/network.t
 import { describeReadingProblem } from '../../i18n/sysinfo.ts';
 import { DateTime } from 'luxon';
 import { ruleTitle, texts } from '../../i18n/index.ts';
+import { severityMark } from './marks.ts';
 
 /** Under the card, per installation: its latest sysinfo a tap away, and for an admin its agent script. */
 export function statusKeyboard(
@@ -108,7 +109,7 @@ function installationLines(item: InstallationStatus, lang: Lang, tz: string, now
   for (const view of incidents) {
     const age = formatSpan(lang, now.getTime() - view.incident.openedAt.getTime());
     const who = view.incident.status === 'acknowledged' ? t.acknowledgedShort(view.acknowledgedByName ?? '?') : t.notAcknowledged;
-    lines.push(` • ${view.incident.severity === 'critical' ? '🔴' : '🟡'} ${escapeHtml(ruleTitle(lang, view.incident.ruleId))} — ${age}, ${escapeHtml(who)}`);
+    lines.push(` • ${severityMark(view.incident.severity)} ${escapeHtml(ruleTitle(lang, view.incident.ruleId))} — ${age}, ${escapeHtml(who)}`);
   }
   if (rejection && (!state || rejection.lastRejectedAt > state.lastReceivedAt)) bad.push(escapeHtml(t.reportRefused(rejection.reason)));
   lines.push(...bad.map((line) => `⚠️ ${line}`));

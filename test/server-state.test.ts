@@ -1,0 +1,181 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { listIncidentEvents, listIncidentsWithNames } from '../db/incidents.ts';
+import { outbox } from '../db/schema.ts';
+import { getState } from '../db/state.ts';
+import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
+import { runSweep } from '../jobs/sweep.ts';
+import { DAY, HOUR, postReport, seedFleet, startIntake, testClock, testDb, type TestDb, type TestIntake } from './helpers.ts';
+
+/**
+ * What the server says of itself, through the intake: databases with their
+ * licence terms and errors, seats, the licence manager and the server state,
+ * as reports arrive and time passes.
+ */
+describe('the server state in reports', () => {
+  // 09:00 in Moscow.
+  const clock = testClock('2026-11-30T06:00:00Z');
+  let t: TestDb;
+  let intake: TestIntake;
+  let fleet: ReturnType<typeof seedFleet>;
+  let seq = 0;
+  const report = (body: string) => postReport(intake.url, `<report id="s${++seq}">${body}</report>`, { token: fleet.token });
+  const sweep = () => runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
+  // Reports stop while the clock jumps ahead; the silence is another rule's business.
+  const open = () =>
+    listIncidentsWithNames(t.db, { includeResolved: false })
+      .filter((i) => i.ruleId !== 'KodeksXmlMissing')
+      .map((i) => [i.ruleId, i.severity, i.status]);
+  const sent = () =>
+    t.db
+      .select()
+      .from(outbox)
+      .all()
+      .map((m) => `${m.kind} ${(m.payload as { ruleId?: string }).ruleId ?? ''}`.trim())
+      .filter((m) => !m.endsWith('KodeksXmlMissing'));
+
+  const delivered = () => t.db.update(outbox).set({ status: 'sent' }).run();
+
+  beforeEach(async () => {
+    clock.set('2026-11-30T06:00:00Z');
+    t = testDb();
+    fleet = seedFleet({ db: t.db, clock, actor: 'test' });
+    intake = await startIntake(t.db, clock);
+  });
+  afterEach(async () => {
+    await intake.close();
+    t.close();
+  });
+
+  it('takes the new elements of a version 1 report into the state', async () => {
+    const answer = await report(
+      '<database name="Кодекс: Законодательство" update="2251" license-expires="2027-03-31" errors="696"/><database name="Техэксперт"/>' +
+        '<seats licensed="10" used="7" refused="0"/><licman host="10.0.0.5" port="8888" state="ok"/><server state="ok"/>',
+    );
+    expect(answer.status).toBe(202);
+    expect(getState(t.db, fleet.installation.id)).toMatchObject({
+      databases: [
+        { name: 'Кодекс: Законодательство', updateNumber: 2251, licenseExpires: '2027-03-31', errors: [696] },
+        { name: 'Техэксперт', errors: [] },
+      ],
+      licenseLimit: 10,
+      seatsUsed: 7,
+      licensePeak: 7,
+      licenseExhausted: 0,
+      licmanHost: '10.0.0.5',
+      licmanPort: 8888,
+      licmanState: 'ok',
+      serverState: 'ok',
+      serverMessage: '',
+    });
+    // A report that does not mention them keeps them.
+    await report('<senselock state="ok"/>');
+    expect(getState(t.db, fleet.installation.id)!.databases).toHaveLength(2);
+    // JSON: a list of databases, codes as numbers or as the XML string.
+    const json = await postReport(
+      intake.url,
+      JSON.stringify({ id: 'j1', database: [{ name: 'А', errors: [51, 2007] }, { name: 'Б', errors: '600, 601' }], server: { state: 'need-support', message: 'Нужен специалист' } }),
+      { token: fleet.token, contentType: 'application/json' },
+    );
+    expect(json.status).toBe(202);
+    expect(getState(t.db, fleet.installation.id)).toMatchObject({
+      databases: [
+        { name: 'А', errors: [51, 2007] },
+        { name: 'Б', errors: [600, 601] },
+      ],
+      serverState: 'need-support',
+      serverMessage: 'Нужен специалист',
+    });
+    // A bad date in the third database names the database's place.
+    const refused = await report('<database name="a"/><database name="b"/><database name="c" license-expires="31.02.2027"/>');
+    expect(refused.status).toBe(400);
+    expect(refused.json.error).toMatch(/<database license-expires> #3: expected a date/);
+  });
+
+  it('a term crossing 90, 7, 2 and 0 days: a notice nobody is sent, then alerts that replace each other; the renewal resolves', async () => {
+    await report('<database name="Кодекс: Законодательство" license-expires="2027-01-20"/><database name="Охрана труда" license-expires="2027-06-30"/>');
+    expect(open()).toEqual([['KodeksLicenseExpiring90day', 'info', 'open']]);
+    expect(sent()).toEqual([]);
+
+    clock.set('2027-01-14T06:00:00Z');
+    sweep();
+    expect(open()).toEqual([['KodeksLicenseExpiring7day', 'warning', 'open']]);
+    expect(sent()).toEqual(['incident.opened KodeksLicenseExpiring7day']);
+
+    // Delivered (as the dispatcher would within seconds): its end is then told, not withdrawn with an unsent opening.
+    delivered();
+    clock.set('2027-01-18T21:00:00Z');
+    sweep();
+    expect(open()).toEqual([['KodeksLicenseExpiring2day', 'critical', 'open']]);
+    clock.set('2027-01-20T21:00:00Z');
+    sweep();
+    expect(open()).toEqual([['KodeksLicenseExpired', 'critical', 'open']]);
+
+    clock.advance(HOUR);
+    // Renewed: the soonest term is now the other database's, 161 days away.
+    await report('<database name="Кодекс: Законодательство" license-expires="2028-01-20"/><database name="Охрана труда" license-expires="2027-06-30"/>');
+    expect(open()).toEqual([]);
+    const all = listIncidentsWithNames(t.db, { includeResolved: true });
+    expect(
+      all
+        .filter((i) => i.status === 'resolved' && i.ruleId !== 'KodeksXmlMissing')
+        .sort((a, b) => a.id - b.id)
+        .map((i) => i.ruleId),
+    ).toEqual(['KodeksLicenseExpiring90day', 'KodeksLicenseExpiring7day', 'KodeksLicenseExpiring2day', 'KodeksLicenseExpired']);
+    // Only what was announced is said to have ended; the notice is on record but never sent.
+    expect(sent().filter((m) => m.startsWith('incident.resolved'))).toEqual([
+      'incident.resolved KodeksLicenseExpiring7day',
+      'incident.resolved KodeksLicenseExpiring2day',
+      'incident.resolved KodeksLicenseExpired',
+    ]);
+    const notice = all.find((i) => i.ruleId === 'KodeksLicenseExpiring90day')!;
+    expect(listIncidentEvents(t.db, notice.id).map((e) => e.type)).toEqual(['opened', 'resolved']);
+  });
+
+  it('a notice is never reminded or escalated', async () => {
+    await report('<server state="maintenance" message="Идёт обновление"/>');
+    expect(open()).toEqual([['KodeksMaintenance', 'info', 'open']]);
+    clock.advance(2 * HOUR);
+    expect(sweep()).toMatchObject({ announced: 0, reminded: 0, escalated: 0 });
+    expect(sent()).toEqual([]);
+    // Three hours in a row: maintenance is too long, and that is sent.
+    clock.advance(HOUR + 1000);
+    sweep();
+    expect(open()).toEqual([
+      ['KodeksMaintenance', 'info', 'open'],
+      ['KodeksMaintenanceToLong', 'warning', 'open'],
+    ]);
+    expect(sent()).toEqual(['incident.opened KodeksMaintenanceToLong']);
+    clock.advance(DAY);
+    await report('<server state="ok"/>');
+    expect(open()).toEqual([]);
+  });
+
+  it('seats filling and freeing, refusals in the report that brings them', async () => {
+    await report('<seats licensed="10" used="10" refused="2"/>');
+    expect(open()).toEqual([
+      ['KodeksLimitsUsers', 'warning', 'open'],
+      ['KodeksDetectOverUserError', 'warning', 'open'],
+    ]);
+    clock.advance(15 * 60_000);
+    await report('<seats licensed="10" used="10" refused="0"/>');
+    expect(open()).toEqual([['KodeksLimitsUsers', 'warning', 'open']]);
+    clock.advance(15 * 60_000);
+    await report('<seats licensed="10" used="6" refused="0"/>');
+    expect(open()).toEqual([]);
+  });
+
+  it('database errors: one incident listing the codes; a new code updates it and raises it to critical; clearing resolves it', async () => {
+    await report('<database name="Законодательство" errors="696"/>');
+    expect(open()).toEqual([['KodeksDBErrors', 'warning', 'open']]);
+    clock.advance(HOUR);
+    await report('<database name="Законодательство" errors="696 4111"/><licman host="10.0.0.5" state="unreachable"/>');
+    const [incident] = listIncidentsWithNames(t.db, { includeResolved: false });
+    expect(incident).toMatchObject({ ruleId: 'KodeksDBErrors', severity: 'critical', details: { codes: ['696', '4111'], licmanUnreachable: '10.0.0.5:8888' } });
+    expect(sent()).toEqual(['incident.opened KodeksDBErrors', 'incident.updated KodeksDBErrors']);
+    // The same codes again change nothing.
+    await report('<database name="Законодательство" errors="4111 696"/>');
+    expect(sent()).toHaveLength(2);
+    await report('<database name="Законодательство" errors=""/>');
+    expect(open()).toEqual([]);
+  });
+});
