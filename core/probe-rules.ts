@@ -75,10 +75,3 @@ export function evaluateProbeRules(statuses: ProbeStatuses, failuresToOpen: numb
   }
   return firing;
 }
-
-/** While an installation does not answer ping, alerts that follow from it are recorded but not announced. */
-export const INHIBITED_BY_ICMP: readonly string[] = ['KodeksXmlMissing', 'KodeksOperapStale', 'KodeksBehindProxyDown'];
-
-export function isInhibited(ruleId: string, activeRuleIds: ReadonlySet<string>): boolean {
-  return activeRuleIds.has('KodeksIcmp') && INHIBITED_BY_ICMP.includes(ruleId);
-}

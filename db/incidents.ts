@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, inArray, isNotNull, isNull, lte, ne, or, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/sqlite-core';
-import { INHIBITED_BY_ICMP } from '../core/probe-rules.ts';
+import { DEPENDENCIES } from '../core/dependencies.ts';
 import type { Queryable } from './open.ts';
 import { prepared, rootOf } from './prepared.ts';
 import { clients, incidentEvents, incidents, installations, users } from './schema.ts';
@@ -141,6 +141,17 @@ export interface IncidentView {
   heldBack: number;
 }
 
+/** How many alerts an incident holds back while it is open (core/dependencies.ts), as one SQL expression. */
+function heldBackCount() {
+  const cases = DEPENDENCIES.map(
+    ({ cause, waiting }) => sql`when ${incidents.ruleId} = ${cause} then (
+        select count(*) from incidents held
+        where held.installation_id = ${incidents.installationId} and held.status <> 'resolved' and held.announced_at is null
+          and held.rule_id in (${sql.join(waiting.map((rule) => sql`${rule}`), sql`, `)}))`,
+  );
+  return sql<number>`case when ${incidents.status} = 'resolved' then 0 ${sql.join(cases, sql` `)} else 0 end`;
+}
+
 export function getIncidentViews(db: Queryable, ids: readonly number[]): IncidentView[] {
   if (ids.length === 0) return [];
   const manager = alias(users, 'manager');
@@ -157,10 +168,7 @@ export function getIncidentViews(db: Queryable, ids: readonly number[]): Inciden
       managerLeadId: manager.leadId,
       acknowledgedByName: acker.name,
       resolvedByName: resolver.name,
-      heldBack: sql<number>`case when ${incidents.ruleId} = 'KodeksIcmp' and ${incidents.status} <> 'resolved' then (
-        select count(*) from incidents held
-        where held.installation_id = ${incidents.installationId} and held.status <> 'resolved' and held.announced_at is null
-          and held.rule_id in (${sql.join(INHIBITED_BY_ICMP.map((rule) => sql`${rule}`), sql`, `)})) else 0 end`,
+      heldBack: heldBackCount(),
     })
     .from(incidents)
     .innerJoin(installations, eq(installations.id, incidents.installationId))

@@ -1,6 +1,6 @@
 import type { Resolution } from '../core/incidents.ts';
 import { recipientsFor, type AnnouncementKind } from '../core/routing.ts';
-import { INHIBITED_BY_ICMP, isInhibited } from '../core/probe-rules.ts';
+import { canWait, waitingFor } from '../core/dependencies.ts';
 import type { Facts, Severity } from '../core/rules.ts';
 import { quietUntil } from '../core/quiet-hours.ts';
 import { findSilence, type Silence } from '../core/silences.ts';
@@ -73,7 +73,7 @@ export function openIncident(
 
 /**
  * Why an incident must not be announced now: a silence covers it, or the
- * installation does not answer ping and this alert follows from that. Null: announce.
+ * alert follows from another one that is open (no ping, maintenance). Null: announce.
  */
 export function holdReason(
   db: Queryable,
@@ -84,10 +84,11 @@ export function holdReason(
 ): { silenceId: number } | { inhibitedBy: string } | null {
   const silence = findSilence(silences, { ...subject, ruleId: incident.ruleId }, now);
   if (silence) return { silenceId: silence.id };
-  // Only the few alerts that follow from a silent ping look at the others.
-  if (INHIBITED_BY_ICMP.includes(incident.ruleId)) {
+  // Only the few alerts that follow from another look at the others (core/dependencies.ts).
+  if (canWait(incident.ruleId)) {
     const active = new Set(listActiveIncidents(db, incident.installationId).map((i) => i.ruleId));
-    if (isInhibited(incident.ruleId, active)) return { inhibitedBy: 'KodeksIcmp' };
+    const cause = waitingFor(incident.ruleId, active);
+    if (cause) return { inhibitedBy: cause };
   }
   return null;
 }

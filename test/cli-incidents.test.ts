@@ -41,9 +41,14 @@ describe('dozor command line: checks, incidents, silences, policies', () => {
     expect(dozorJson<{ alertname: string }[]>(database, 'alerts', 'unmatched').map((a) => a.alertname)).toEqual(['NodeDown']);
   });
 
-  it('lists the rule catalogue', () => {
+  it('lists the rule catalogue, and its dependencies as a matrix', () => {
     const rules = dozorJson<{ id: string; threshold: string | null }[]>(database, 'rules');
     expect(rules.find((r) => r.id === 'KodeksXmlMissing')!.threshold).toBe('2d');
+    expect(rules.find((r) => r.id === 'KodeksLicenseExpiring7day')).toMatchObject({ threshold: '7d', severity: 'warning' });
+    const deps = dozor(database, 'rules', '--deps').stdout;
+    expect(deps).toMatch(/^RULE\s+KodeksIcmp\s+KodeksMaintenance\s+licence manager unreachable$/m);
+    expect(deps).toMatch(/^KodeksBehindProxyDown\s+waits\s+waits$/m);
+    expect(deps).toMatch(/^KodeksXmlSensLockStatus\s+named$/m);
   });
 
   it('shows open incidents and acknowledges one', () => {

@@ -3,6 +3,11 @@ import { listIncidentEvents, listIncidentsWithNames } from '../db/incidents.ts';
 import { outbox } from '../db/schema.ts';
 import { getState } from '../db/state.ts';
 import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
+import { loadSubject, openIncident } from '../incidents/lifecycle.ts';
+import { writeTransaction } from '../db/transaction.ts';
+import { DEPENDENCIES, EXPLAINED, waitingFor } from '../core/dependencies.ts';
+import { RULE_IDS } from '../core/rules.ts';
+import { PROBE_RULE_IDS } from '../core/probe-rules.ts';
 import { runSweep } from '../jobs/sweep.ts';
 import { DAY, HOUR, postReport, seedFleet, startIntake, testClock, testDb, type TestDb, type TestIntake } from './helpers.ts';
 
@@ -178,4 +183,33 @@ describe('the server state in reports', () => {
     await report('<database name="Законодательство" errors=""/>');
     expect(open()).toEqual([]);
   });
+
+  it('while the server is in maintenance, the web alert waits; it is announced if it outlives the maintenance', async () => {
+    await report('<server state="maintenance"/>');
+    const web = writeTransaction(t.db, (tx) =>
+      openIncident(tx, DEFAULT_INCIDENT_SETTINGS, loadSubject(tx, fleet.installation.id), { ruleId: 'KodeksBehindProxyDown', severity: 'critical', facts: { url: 'https://romashka.example.ru/', error: 'HTTP 503' } }, clock(), []),
+    );
+    expect(listIncidentEvents(t.db, web.id).map((e) => [e.type, e.details])).toEqual([
+      ['opened', expect.anything()],
+      ['held', { inhibitedBy: 'KodeksMaintenance' }],
+    ]);
+    expect(sent()).toEqual([]);
+    clock.advance(30 * 60_000);
+    await report('<server state="ok"/>');
+    sweep();
+    expect(sent()).toEqual(['incident.opened KodeksBehindProxyDown']);
+  });
 });
+
+describe('the dependency table', () => {
+  it('names only rules that exist (and the licence manager), and answers what waits for what', () => {
+    const known = new Set<string>([...RULE_IDS, ...PROBE_RULE_IDS, 'licman']);
+    for (const { cause, waiting } of DEPENDENCIES) for (const id of [cause, ...waiting]) expect(known.has(id), id).toBe(true);
+    for (const { cause, explained } of EXPLAINED) for (const id of [cause, ...explained]) expect(known.has(id), id).toBe(true);
+    expect(waitingFor('KodeksBehindProxyDown', new Set(['KodeksMaintenance']))).toBe('KodeksMaintenance');
+    expect(waitingFor('KodeksBehindProxyDown', new Set(['KodeksIcmp', 'KodeksMaintenance']))).toBe('KodeksIcmp');
+    expect(waitingFor('KodeksXmlMissing', new Set(['KodeksMaintenance']))).toBeNull();
+    expect(waitingFor('KodeksXmlSensLockStatus', new Set(['KodeksIcmp']))).toBeNull();
+  });
+});
+

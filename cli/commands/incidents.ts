@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { incidentSettings } from '../../app/config.ts';
 import { formatDuration } from '../../core/duration.ts';
 import { PROBE_RULES } from '../../core/probe-rules.ts';
+import { DEPENDENCIES, EXPLAINED } from '../../core/dependencies.ts';
 import { RULES, type ThresholdKind } from '../../core/rules.ts';
 import { getIncident, listIncidentEvents, listIncidentsWithNames, type IncidentListRow } from '../../db/incidents.ts';
 import { getPolicy, listPolicies } from '../../db/policies.ts';
@@ -25,8 +26,10 @@ export function registerIncidentCommands(program: Command): void {
   program
     .command('rules')
     .description('the rule catalogue with severities and default thresholds')
+    .option('--deps', 'the dependencies between rules instead: what waits while what is open, and what names its probable cause', false)
     .action(
-      run((ctx, { json, config }) => {
+      run<{ deps: boolean }>((ctx, { json, config, opts }) => {
+        if (opts.deps) return printDependencies(json);
         const policy = getPolicy(ctx.db);
         const rows: { id: string; title: string; severity: string; threshold: string | null; thresholdKind: ThresholdKind | 'probe' }[] = RULES.map((r) => ({
           id: r.id,
@@ -311,5 +314,29 @@ function incidentTable(rows: IncidentListRow[], now: Date, tz: string): string {
       `${formatTime(r.openedAt, tz)} (${formatAge(r.openedAt, now)})`,
       r.status === 'acknowledged' ? `acknowledged by ${r.acknowledgedBy}` : r.status === 'resolved' ? `resolved (${r.resolution})` : r.announcedAt ? 'open' : 'open, held by a silence',
     ]),
+  );
+}
+
+/**
+ * The dependency table as a matrix: a row per rule that depends on another,
+ * a column per cause; "waits" where the rule is held back while the cause is
+ * open, "named" where the alert names the cause instead.
+ */
+function printDependencies(json: boolean): void {
+  const causes = [...DEPENDENCIES.map((d) => d.cause), ...EXPLAINED.map((e) => e.cause)];
+  const rows = new Map<string, Record<string, 'waits' | 'named'>>();
+  const mark = (rule: string, cause: string, how: 'waits' | 'named') => rows.set(rule, { ...rows.get(rule), [cause]: how });
+  for (const { cause, waiting } of DEPENDENCIES) for (const rule of waiting) mark(rule, cause, 'waits');
+  for (const { cause, explained } of EXPLAINED) for (const rule of explained) mark(rule, cause, 'named');
+  const matrix = [...rows].map(([rule, by]) => ({ rule, ...by }));
+  emit(json, { causes, dependents: matrix }, () =>
+    [
+      table(
+        ['RULE', ...causes.map((c) => (c === 'licman' ? 'licence manager unreachable' : c))],
+        matrix.map((row) => [row.rule, ...causes.map((c) => (row as Record<string, string>)[c] ?? '')]),
+      ),
+      'waits: recorded, counted on the cause\'s alert, announced only if it outlives the cause.',
+      'named: sent as usual, saying the cause is the probable one.',
+    ].join('\n'),
   );
 }

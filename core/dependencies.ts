@@ -1,0 +1,44 @@
+/**
+ * How alerts depend on each other, in one table. While a cause is open, the
+ * alerts that follow from it wait: they are recorded, counted on the cause's
+ * alert, and announced only if they outlive it (so a server that does not
+ * answer ping is one alert, not four). Some causes are not waited for but
+ * named: a key alert whose licence manager is out of reach says that is the
+ * probable cause.
+ */
+export interface Dependency {
+  /** The rule whose open incident holds the others back. */
+  cause: string;
+  /** What holds while it is open, said in the README and by `dozor rules --deps`. */
+  waiting: readonly string[];
+}
+
+export const DEPENDENCIES: readonly Dependency[] = [
+  // A server that does not answer sends no reports and serves no page.
+  { cause: 'KodeksIcmp', waiting: ['KodeksXmlMissing', 'KodeksOperapStale', 'KodeksBehindProxyDown'] },
+  // In maintenance the main page is down on purpose.
+  { cause: 'KodeksMaintenance', waiting: ['KodeksBehindProxyDown'] },
+];
+
+/** Alerts that name a cause rather than wait for it: the cause is a fact of their own report (the licence manager unreachable). */
+export const EXPLAINED: readonly { cause: string; explained: readonly string[] }[] = [
+  { cause: 'licman', explained: ['KodeksXmlSensLockStatus', 'KodeksDBErrors'] },
+];
+
+const CAUSES_OF = new Map<string, string[]>();
+for (const { cause, waiting } of DEPENDENCIES) for (const rule of waiting) CAUSES_OF.set(rule, [...(CAUSES_OF.get(rule) ?? []), cause]);
+
+/** Whether any rule holds this one back at all (most do not: their check needs no lookup). */
+export function canWait(ruleId: string): boolean {
+  return CAUSES_OF.has(ruleId);
+}
+
+/** The open cause an alert waits for, if one is open among the installation's active rules. */
+export function waitingFor(ruleId: string, activeRuleIds: ReadonlySet<string>): string | null {
+  return CAUSES_OF.get(ruleId)?.find((cause) => activeRuleIds.has(cause)) ?? null;
+}
+
+/** The alerts a cause holds back. */
+export function heldBy(cause: string): readonly string[] {
+  return DEPENDENCIES.find((d) => d.cause === cause)?.waiting ?? [];
+}
