@@ -1,4 +1,4 @@
-import { and, gte, inArray, lt } from 'drizzle-orm';
+import { and, eq, gte, inArray, lt } from 'drizzle-orm';
 import type { LicenseDay } from '../core/sales.ts';
 import type { DB, Queryable } from './open.ts';
 import { prepared } from './prepared.ts';
@@ -18,6 +18,15 @@ export function recordLicenseDay(
          license_limit = coalesce(excluded.license_limit, license_limit)`,
     ),
   ).run(entry);
+}
+
+/** One installation's licence figures for one day (YYYY-MM-DD), if it reported any. */
+export function getLicenseDay(db: Queryable, installationId: number, day: string): LicenseDay | undefined {
+  return db
+    .select()
+    .from(licenseDays)
+    .where(and(eq(licenseDays.installationId, installationId), eq(licenseDays.day, day)))
+    .get();
 }
 
 /** Licence days from `fromDay` (inclusive), optionally for some installations only. */

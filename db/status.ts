@@ -9,6 +9,8 @@ import { clients, incidents, installations, metricsSnapshots, users } from './sc
 import type { MetricsSnapshot } from './metrics-snapshots.ts';
 import { getStates } from './state.ts';
 import { findLatestSysinfo } from './uploads.ts';
+import { getLicenseDay } from './license-days.ts';
+import { calendarDay } from '../core/calendar.ts';
 import { getProbeStatuses } from './probes.ts';
 import { listActiveSilences, type SilenceRow } from './silences.ts';
 import type { ProbeStatuses } from '../core/probe-rules.ts';
@@ -32,6 +34,8 @@ export interface ClientStatus {
     /** What the mapping could not read in it (empty when it read all it names, or reads nothing). */
     sysinfoProblems: UploadReading['problems'];
     metrics: MetricsSnapshot | null;
+    /** Users refused for lack of a seat today at the installation (its own time zone). */
+    refusalsToday: number;
     /** The latest network probes (ping, TCP, web, DNS) that ran. */
     probes: ProbeStatuses;
     /** The silence in force over it that lasts longest, if any (its own, or its client's). */
@@ -77,6 +81,7 @@ export function getClientStatus(db: DB, clientId: number, now: Date): ClientStat
       sysinfoTakenAt: sysinfo.get(installation.id)?.takenAt ?? null,
       sysinfoProblems: sysinfo.get(installation.id)?.reading?.problems ?? [],
       metrics: metrics.get(installation.id) ?? null,
+      refusalsToday: getLicenseDay(db, installation.id, calendarDay(now, installation.tz))?.limitHits ?? 0,
       probes: getProbeStatuses(db, installation.id),
       silence: silenceOver(installation),
     })),
@@ -110,7 +115,8 @@ export function listClientsWithProblems(db: Queryable): ClientProblemSummary[] {
     .innerJoin(installations, eq(installations.id, incidents.installationId))
     .innerJoin(clients, eq(clients.id, installations.clientId))
     .leftJoin(manager, eq(manager.telegramId, clients.managerId))
-    .where(ne(incidents.status, 'resolved'))
+    // Notices (`info`) are not problems.
+    .where(and(ne(incidents.status, 'resolved'), ne(incidents.severity, 'info')))
     .groupBy(clients.id)
     .orderBy(sql`sum(${incidents.severity} = 'critical') desc`, asc(clients.name))
     .all();

@@ -114,6 +114,7 @@ export const en: Catalogue = {
     port: (address, what) => `port ${address}: ${what}`,
     other: (code) => `network error ${code}`,
   },
+  sinceWhenShort: (when) => `since ${when}`,
   sinceWhen: (when, span) => `⏱ Began ${when}, lasting ${span}`,
   whatToDo: 'What to do:',
   moreInRunbook: 'More',
@@ -266,8 +267,24 @@ export const en: Catalogue = {
   storage: 'Storage',
   kit: 'Kit',
   dailyUpdate: 'Daily update',
-  licences: 'Online licences',
-  licenceFigures: (limit, peak) => `limit ${limit}, peak ${peak}`,
+  seats: (used, licensed, peak, refusedToday) =>
+    [
+      `Seats: ${used !== null && licensed !== null ? `${used} of ${licensed} taken` : licensed !== null ? `${licensed} licensed` : `${used ?? '?'} taken`}`,
+      peak !== null ? `peak ${peak}` : null,
+      refusedToday > 0 ? `refused today: ${refusedToday}` : null,
+    ]
+      .filter(Boolean)
+      .join(', '),
+  licenceTerms: 'Licences',
+  licenceTerm: (database, until, days) =>
+    days < 0 ? `“${database}” ended ${until}` : `“${database}” until ${until} (${days === 0 ? 'the last day' : count('en', days, ['day', 'days'])})`,
+  moreTerms: (n) => `and ${n} more`,
+  server: 'Server',
+  serverStates: { ok: 'working', maintenance: 'in maintenance', 'need-support': 'asks for a specialist', warning: 'reports an emergency', 'not-started': 'not started' },
+  licman: 'Licence manager',
+  licmanStates: { ok: 'reachable', unreachable: 'unreachable' },
+  dbErrors: 'Database errors',
+  forInformation: 'For information',
   acknowledgedShort: (name) => `acknowledged by ${name}`,
   notAcknowledged: 'not acknowledged',
   noInstallations: 'No installations.',

@@ -92,6 +92,7 @@ export const ru = {
     port: (address: string, what: string) => `порт ${address}: ${what}`,
     other: (code: string) => `сетевая ошибка ${code}`,
   },
+  sinceWhenShort: (when: string) => `с ${when}`,
   sinceWhen: (when: string, span: string) => `⏱ Началось ${when}, длится ${span}`,
   whatToDo: 'Что делать:',
   moreInRunbook: 'Подробнее',
@@ -267,8 +268,30 @@ export const ru = {
   storage: 'Хранилище',
   kit: 'Комплект',
   dailyUpdate: 'Ежедневное обновление',
-  licences: 'Онлайн-лицензии',
-  licenceFigures: (limit: string, peak: string) => `лимит ${limit}, пик ${peak}`,
+  seats: (used: number | null, licensed: number | null, peak: number | null, refusedToday: number) =>
+    [
+      `Места: ${used !== null && licensed !== null ? `занято ${used} из ${licensed}` : licensed !== null ? `по лицензии ${licensed}` : `занято ${used ?? '?'}`}`,
+      peak !== null ? `пик ${peak}` : null,
+      refusedToday > 0 ? `отказов сегодня: ${refusedToday}` : null,
+    ]
+      .filter(Boolean)
+      .join(', '),
+  licenceTerms: 'Лицензии',
+  licenceTerm: (database: string, until: string, days: number) =>
+    days < 0 ? `«${database}» закончилась ${until}` : `«${database}» до ${until} (${days === 0 ? 'последний день' : `${count('ru', days, ['день', 'дня', 'дней'])}`})`,
+  moreTerms: (n: number) => `и ещё ${n}`,
+  server: 'Сервер',
+  serverStates: {
+    ok: 'работает',
+    maintenance: 'на обслуживании',
+    'need-support': 'просит вмешаться специалиста',
+    warning: 'сообщает об аварии',
+    'not-started': 'не запущен',
+  } as Record<string, string>,
+  licman: 'Менеджер лицензий',
+  licmanStates: { ok: 'доступен', unreachable: 'недоступен' } as Record<string, string>,
+  dbErrors: 'Ошибки баз',
+  forInformation: 'Для сведения',
   acknowledgedShort: (name: string) => `в работе у: ${name}`,
   notAcknowledged: 'никто не взял в работу',
   noInstallations: 'Установок нет.',

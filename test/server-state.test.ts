@@ -2,6 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listIncidentEvents, listIncidentsWithNames } from '../db/incidents.ts';
 import { outbox } from '../db/schema.ts';
 import { getState } from '../db/state.ts';
+import { getClientStatus, listClientsWithProblems } from '../db/status.ts';
+import { renderClientStatus } from '../bot/render/status.ts';
 import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
 import { loadSubject, openIncident } from '../incidents/lifecycle.ts';
 import { writeTransaction } from '../db/transaction.ts';
@@ -94,6 +96,31 @@ describe('the server state in reports', () => {
     const refused = await report('<database name="a"/><database name="b"/><database name="c" license-expires="31.02.2027"/>');
     expect(refused.status).toBe(400);
     expect(refused.json.error).toMatch(/<database license-expires> #3: expected a date/);
+  });
+
+  it('the status card shows the server, licence terms soonest first, seats with refusals today, the licence manager and database errors', async () => {
+    await report(
+      '<database name="Законодательство" license-expires="2026-12-05" errors="4111"/><database name="Охрана труда" license-expires="2027-06-30"/>' +
+        '<seats licensed="10" used="10" refused="2"/><licman host="10.0.0.5" state="unreachable"/><server state="maintenance" message="Идёт обновление"/>',
+    );
+    clock.advance(10 * 60_000);
+    await report('<seats licensed="10" used="10" refused="1"/>');
+    const card = renderClientStatus(getClientStatus(t.db, fleet.client.id, clock())!, 'ru', 'Europe/Moscow', clock()).split('\n');
+    // Problems counted without the notices, which are listed apart.
+    expect(card).toContain('🖥 <b>Сервер офиса</b> — ❌ 4 проблемы');
+    expect(card).toContain('🔵 Для сведения: Сервер в режиме обслуживания');
+    expect(card).toContain('⚠️ Сервер: на обслуживании с сегодня в 09:00: «Идёт обновление»');
+    expect(card).toContain('⚠️ Лицензии: «Законодательство» до 05.12 (5 дней); «Охрана труда» до 30.06.2027 (212 дней)');
+    expect(card).toContain('⚠️ Места: занято 10 из 10, пик 10, отказов сегодня: 3');
+    expect(card).toContain('⚠️ Менеджер лицензий 10.0.0.5:8888: недоступен');
+    expect(card).toContain('⚠️ Ошибки баз: 4111');
+    // /status alone does not count a notice as a problem: only notices are left open here.
+    await report('<database name="Законодательство" license-expires="2027-02-01"/><seats licensed="10" used="3" refused="0"/><licman state="ok"/>');
+    expect(open()).toEqual([
+      ['KodeksMaintenance', 'info', 'open'],
+      ['KodeksLicenseExpiring90day', 'info', 'open'],
+    ]);
+    expect(listClientsWithProblems(t.db)).toEqual([]);
   });
 
   it('a term crossing 90, 7, 2 and 0 days: a notice nobody is sent, then alerts that replace each other; the renewal resolves', async () => {

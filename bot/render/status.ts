@@ -1,5 +1,6 @@
 import { InlineKeyboard } from 'grammy';
 import { operapAgeMs } from '../../core/state.ts';
+import { daysLeft } from '../../core/server-rules.ts';
 import type { ClientStatus } from '../../db/status.ts';
 import { escapeHtml, fitMessage } from '../html.ts';
 import { formatSpan, formatWhen, type Lang } from '../../i18n/format.ts';
@@ -90,15 +91,33 @@ function installationLines(item: InstallationStatus, lang: Lang, tz: string, now
       const onOff = (v: boolean | undefined) => (v === undefined ? t.unknown : v ? t.on : t.off);
       note(state.dailyUpdate !== false && state.copybaseweb !== false, `${t.dailyUpdate}: ${onOff(state.dailyUpdate)}; copybaseweb: ${onOff(state.copybaseweb)}`);
     }
-    if (state.licenseLimit !== undefined) good.push(`${t.licences}: ${t.licenceFigures(String(state.licenseLimit), String(state.licensePeak ?? t.unknown))}`);
+    if (state.serverState) {
+      const since = state.maintenanceSince ? ` ${t.sinceWhenShort(formatWhen(lang, state.maintenanceSince, now, tz))}` : '';
+      const words = state.serverMessage ? `: «${escapeHtml(state.serverMessage)}»` : '';
+      note(state.serverState === 'ok', `${t.server}: ${t.serverStates[state.serverState]}${since}${words}`);
+    }
+    const terms = licenceTerms(state, installation.tz, lang, now, tz);
+    if (terms) note(terms.ok, terms.text);
+    if (state.licenseLimit !== undefined || state.seatsUsed !== undefined) {
+      const full = state.licenseLimit !== undefined && state.seatsUsed !== undefined && state.seatsUsed >= state.licenseLimit;
+      note(!full && item.refusalsToday === 0, t.seats(state.seatsUsed ?? null, state.licenseLimit ?? null, state.licensePeak ?? null, item.refusalsToday));
+    }
+    if (state.licmanState) {
+      const address = state.licmanHost ? ` ${escapeHtml(state.licmanHost)}:${state.licmanPort ?? 8888}` : '';
+      note(state.licmanState === 'ok', `${t.licman}${address}: ${t.licmanStates[state.licmanState]}`);
+    }
+    const codes = [...new Set((state.databases ?? []).flatMap((db) => db.errors))].sort((a, b) => a - b);
+    if (codes.length > 0) bad.push(`${t.dbErrors}: ${codes.join(', ')}`);
   }
   const network = networkLines(item, lang);
   bad.push(...network.bad);
 
+  // Notices (`info`) are shown, but are not problems.
+  const problems = incidents.filter((view) => view.incident.severity !== 'info');
   const verdict = !installation.monitoringEnabled
     ? t.verdictMonitoringOff
-    : incidents.length > 0
-      ? t.verdictProblemCount(incidents.length)
+    : problems.length > 0
+      ? t.verdictProblemCount(problems.length)
       : !state
         ? t.verdictNoReports
         : bad.length > 0
@@ -106,11 +125,13 @@ function installationLines(item: InstallationStatus, lang: Lang, tz: string, now
           : t.verdictOk;
   const lines = [`🖥 <b>${escapeHtml(installation.name)}</b> — ${verdict}`];
   if (silence) lines.push(`💤 ${escapeHtml(t.silenceOnCard(formatWhen(lang, silence.endsAt, now, tz), silence.reason))}`);
-  for (const view of incidents) {
+  for (const view of problems) {
     const age = formatSpan(lang, now.getTime() - view.incident.openedAt.getTime());
     const who = view.incident.status === 'acknowledged' ? t.acknowledgedShort(view.acknowledgedByName ?? '?') : t.notAcknowledged;
     lines.push(` • ${severityMark(view.incident.severity)} ${escapeHtml(ruleTitle(lang, view.incident.ruleId))} — ${age}, ${escapeHtml(who)}`);
   }
+  const notices = incidents.filter((view) => view.incident.severity === 'info');
+  if (notices.length > 0) lines.push(`${severityMark('info')} ${t.forInformation}: ${notices.map((view) => escapeHtml(ruleTitle(lang, view.incident.ruleId))).join('; ')}`);
   if (rejection && (!state || rejection.lastRejectedAt > state.lastReceivedAt)) bad.push(escapeHtml(t.reportRefused(rejection.reason)));
   lines.push(...bad.map((line) => `⚠️ ${line}`));
   if (good.length > 0) lines.push(`✅ ${good.join(' · ')}`);
@@ -142,4 +163,17 @@ function networkLines(item: InstallationStatus, lang: Lang): { summary: string |
     .filter((kind) => !probes[kind]!.ok)
     .map((kind) => escapeHtml(t.probeFails(PROBE_LABELS[kind], probes[kind]!.error ? describeNetworkError(lang, probes[kind]!.error!) : t.unknown)));
   return { summary: `🌐 ${address ? `${escapeHtml(address)}: ` : ''}${marks}`, bad };
+}
+
+/** The licence terms of the databases, soonest first (three at most): flagged when the soonest is within a week or over. */
+function licenceTerms(state: NonNullable<InstallationStatus['state']>, installationTz: string, lang: Lang, now: Date, tz: string): { ok: boolean; text: string } | null {
+  const t = texts(lang);
+  const dated = (state.databases ?? []).filter((db) => db.licenseExpires).sort((a, b) => a.licenseExpires!.localeCompare(b.licenseExpires!));
+  if (dated.length === 0) return null;
+  const shown = dated.slice(0, 3).map((db) => {
+    const until = formatWhen(lang, DateTime.fromISO(db.licenseExpires!, { zone: installationTz }).toJSDate(), now, tz, true);
+    return escapeHtml(t.licenceTerm(db.name, until, daysLeft(db.licenseExpires!, installationTz, now)));
+  });
+  if (dated.length > 3) shown.push(t.moreTerms(dated.length - 3));
+  return { ok: daysLeft(dated[0]!.licenseExpires!, installationTz, now) > 7, text: `${t.licenceTerms}: ${shown.join('; ')}` };
 }
