@@ -1,4 +1,5 @@
 import { and, asc, eq, gte, inArray, isNotNull, isNull, lt, lte, ne, or, type SQL } from 'drizzle-orm';
+import type { DatabaseFacts } from '../core/report.ts';
 import type { Severity } from '../core/rules.ts';
 import type { Queryable } from './open.ts';
 import { campaignSnapshots, clients, incidents, installations, installationState, users } from './schema.ts';
@@ -87,6 +88,29 @@ export function countOpenedAndResolved(db: Queryable, scope: Scope, installation
   const opened = db.select({ id: incidents.id }).from(incidents).where(and(gte(incidents.openedAt, from), lte(incidents.openedAt, to), within)).all().length;
   const resolved = db.select({ id: incidents.id }).from(incidents).where(and(gte(incidents.resolvedAt, from), lte(incidents.resolvedAt, to), within)).all().length;
   return { opened, resolved };
+}
+
+/** What each installation of the scope last said of its licences: databases with their terms, seats, refusals. */
+export function listLicenceStanding(
+  db: Queryable,
+  scope: Scope,
+  installationIds: readonly number[],
+): Map<number, { tz: string; databases: DatabaseFacts[]; seatsUsed: number | null; licenseLimit: number | null }> {
+  return new Map(
+    db
+      .select({
+        id: installationState.installationId,
+        tz: installations.tz,
+        databases: installationState.databases,
+        seatsUsed: installationState.seatsUsed,
+        licenseLimit: installationState.licenseLimit,
+      })
+      .from(installationState)
+      .innerJoin(installations, eq(installations.id, installationState.installationId))
+      .where(scope.clientIds === null ? undefined : inArray(installationState.installationId, installationIds.length ? [...installationIds] : [-1]))
+      .all()
+      .map(({ id, databases, ...rest }) => [id, { ...rest, databases: databases ?? [] }]),
+  );
 }
 
 /** When each installation of the scope last reported, and its shell version. */

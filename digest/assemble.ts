@@ -18,6 +18,7 @@ import { getIncidentViews, type IncidentView } from '../db/incidents.ts';
 import { listLicenseDays } from '../db/license-days.ts';
 import type { Queryable } from '../db/open.ts';
 import { getPolicy } from '../db/policies.ts';
+import { licenceStanding, type LicenceEnding, type SeatsFull } from './licences.ts';
 
 export type { InstallationRef, Scope };
 
@@ -44,8 +45,14 @@ export interface Digest {
   monitored: number;
   healthy: number;
   withProblems: number;
-  /** Unresolved incidents, oldest first. */
+  /** Unresolved problems (not notices), oldest first. */
   open: IncidentView[];
+  /** Unresolved notices (`info`) other than licence terms, which have a section of their own. */
+  notices: IncidentView[];
+  /** Installations whose soonest licence term ends within `LICENCE_HORIZON_DAYS` (or is over), soonest first. */
+  licences: LicenceEnding[];
+  /** Installations with every seat taken, or users refused a seat today. */
+  seatsFull: SeatsFull[];
   opened24h: number;
   resolved24h: number;
   silent: (InstallationRef & { lastReportAt: Date | null })[];
@@ -53,6 +60,9 @@ export interface Digest {
   sales: (InstallationRef & { daysAtLimit: number; licenseLimit: number | null; peak: number | null })[];
   responseTimes: { managerId: number | null; managerName: string | null; current: ResponseTimes; previous: ResponseTimes }[];
 }
+
+/** How far ahead the digest looks for licence terms that end. */
+export const LICENCE_HORIZON_DAYS = 30;
 
 export interface DigestOptions {
   /** The day the digest is for (YYYY-MM-DD in the digest's time zone). */
@@ -68,7 +78,10 @@ export function assembleDigest(db: Queryable, scope: Scope, now: Date, options: 
   const monitoredIds = refs.filter((r) => r.monitoringEnabled).map((r) => r.installationId);
   const byId = new Map(refs.map((r) => [r.installationId, r]));
 
-  const open = getIncidentViews(db, listActiveIncidentIds(db, scope, ids)).sort((a, b) => a.incident.openedAt.getTime() - b.incident.openedAt.getTime());
+  const active = getIncidentViews(db, listActiveIncidentIds(db, scope, ids)).sort((a, b) => a.incident.openedAt.getTime() - b.incident.openedAt.getTime());
+  const open = active.filter((v) => v.incident.severity !== 'info');
+  const notices = active.filter((v) => v.incident.severity === 'info' && !v.incident.ruleId.startsWith('KodeksLicense'));
+  const licences = licenceStanding(db, scope, now, LICENCE_HORIZON_DAYS);
   const withProblemsSet = new Set(open.filter((v) => byId.get(v.incident.installationId)?.monitoringEnabled).map((v) => v.incident.installationId));
 
   const lastDay = countOpenedAndResolved(db, scope, ids, new Date(now.getTime() - DAY), now);
@@ -98,6 +111,9 @@ export function assembleDigest(db: Queryable, scope: Scope, now: Date, options: 
     healthy: monitoredIds.length - withProblemsSet.size,
     withProblems: withProblemsSet.size,
     open,
+    notices,
+    licences: licences.ending,
+    seatsFull: licences.seatsFull,
     opened24h: lastDay.opened,
     resolved24h: lastDay.resolved,
     silent,

@@ -179,6 +179,7 @@ export const ru = {
     '/silences — что отложено, с кнопками «Снять»',
     '/digest — сводка сейчас; /mydigest on|off — личная утренняя сводка',
     '/versions — кампания версий ПК; /sales — возможности продаж',
+    '/licenses [дней] — лицензии, которые заканчиваются (по умолчанию 30 дней)',
     '/quiet 22:00-08:00 — тихие часы для предупреждений',
     '/whoami — кто вы для бота',
     '/cancel — выйти из диалога',
@@ -442,6 +443,7 @@ export const ru = {
     digest: 'Сводка сейчас',
     versions: 'Кампания версий ПК',
     sales: 'Возможности продаж',
+    licenses: 'Лицензии, которые заканчиваются: /licenses 30',
     quiet: 'Тихие часы',
     help: 'Справка',
     whoami: 'Кто я для бота',
@@ -723,6 +725,10 @@ export const ru = {
     lagging: (n: number) => `  отстают: ${n}`,
     sales: (n: number) => `<b>Возможности продаж (${n})</b>:`,
     salesLine: (limit: string, peak: string, days: number) => `лимит ${limit}, пик ${peak}, лимит исчерпан ${count('ru', days, ['день', 'дня', 'дней'])} из 7`,
+    licences: (days: number, n: number) => `<b>Лицензии заканчиваются в ближайшие ${count('ru', days, ['день', 'дня', 'дней'])} (${n})</b>:`,
+    seatsFull: (n: number) => `<b>Места заняты полностью (${n})</b>:`,
+    seatsLine: (used: string, licensed: string, refused: number) => `занято ${used} из ${licensed}${refused > 0 ? `, отказов сегодня: ${refused}` : ''}`,
+    notices: (n: number) => `<b>🔵 Для сведения (${n})</b>:`,
     times: '<b>Время реакции и время до решения за 7 дней</b> (в скобках — предыдущие 7 дней):',
     timesLine: (react: string, reactBefore: string, solve: string, solveBefore: string) =>
       `реакция ${react} (${reactBefore}), решение ${solve} (${solveBefore})`,
@@ -750,6 +756,12 @@ export const ru = {
     title: (n: number) => `<b>Возможности продаж</b> (${n}):`,
     line: (where: string, limit: string, peak: string, days: number, manager: string) =>
       `💰 ${where} — лимит ${limit}, пик ${peak}, лимит исчерпан ${days} из 7 дней · ${manager}`,
+  },
+  licenses: {
+    usage: 'Формат: /licenses или /licenses 60 — лицензии, которые заканчиваются в ближайшие столько дней (от 1 до 366).',
+    none: (days: number) => `В ближайшие ${count('ru', days, ['день', 'дня', 'дней'])} ни одна лицензия ваших клиентов не заканчивается.`,
+    title: (days: number, n: number) => `📅 <b>Лицензии заканчиваются в ближайшие ${count('ru', days, ['день', 'дня', 'дней'])}</b>: ${n}`,
+    noManager: 'без менеджера',
   },
   quiet: {
     usage: 'Формат: /quiet 22:00-08:00, /quiet off или /quiet default',

@@ -4,6 +4,9 @@ import { outbox } from '../db/schema.ts';
 import { getState } from '../db/state.ts';
 import { getClientStatus, listClientsWithProblems } from '../db/status.ts';
 import { renderClientStatus } from '../bot/render/status.ts';
+import { buildDigest } from '../bot/digest.ts';
+import { getUser } from '../db/users.ts';
+import { botHarness } from './bot-helpers.ts';
 import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
 import { loadSubject, openIncident } from '../incidents/lifecycle.ts';
 import { writeTransaction } from '../db/transaction.ts';
@@ -121,6 +124,31 @@ describe('the server state in reports', () => {
       ['KodeksLicenseExpiring90day', 'info', 'open'],
     ]);
     expect(listClientsWithProblems(t.db)).toEqual([]);
+  });
+
+  it('the digest lists licences ending within 30 days, full seats and notices; /licenses plans renewals by manager', async () => {
+    await report('<database name="Законодательство" license-expires="2026-12-05"/><seats licensed="10" used="10" refused="2"/><server state="maintenance"/>');
+    const lead = getUser(t.db, 2001)!;
+    const text = buildDigest(t.db, lead, clock(), { tz: 'Europe/Moscow', salesMinDays: 3 }).text;
+    expect(text).toContain('<b>Лицензии заканчиваются в ближайшие 30 дней (1)</b>:\n• ООО «Ромашка» · Сервер офиса — «Законодательство» до 05.12 (5 дней)');
+    expect(text).toContain('<b>Места заняты полностью (1)</b>:\n• ООО «Ромашка» · Сервер офиса — занято 10 из 10, отказов сегодня: 2');
+    expect(text).toContain('<b>🔵 Для сведения (1)</b>:\n• ООО «Ромашка» · Сервер офиса — Сервер в режиме обслуживания');
+    // The notice is not a problem: the licence week, the seats and the refusals are.
+    expect(text).toContain('<b>⏳ Никто не взял в работу (3):</b>');
+
+    const h = botHarness(t.db, clock);
+    const ksenia = { id: 1001, first_name: 'Ксения' };
+    await h.say(ksenia, '/licenses');
+    expect(String(h.lastSent()!.payload.text).split('\n')).toEqual([
+      '📅 <b>Лицензии заканчиваются в ближайшие 30 дней</b>: 1',
+      '',
+      '👤 <b>Ксения Шабанова</b> (1)',
+      '• ООО «Ромашка» · Сервер офиса — «Законодательство» до 05.12 (5 дней)',
+    ]);
+    await h.say(ksenia, '/licenses 3');
+    expect(h.lastSent()!.payload.text).toBe('В ближайшие 3 дня ни одна лицензия ваших клиентов не заканчивается.');
+    await h.say(ksenia, '/licenses завтра');
+    expect(String(h.lastSent()!.payload.text)).toMatch(/^Формат: \/licenses/);
   });
 
   it('a term crossing 90, 7, 2 and 0 days: a notice nobody is sent, then alerts that replace each other; the renewal resolves', async () => {

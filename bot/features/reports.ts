@@ -3,12 +3,14 @@ import { DateTime } from 'luxon';
 import { InputError } from '../../core/errors.ts';
 import { formatQuietWindow, parseQuietWindow, type QuietWindow } from '../../core/quiet-hours.ts';
 import { scopeOf } from '../../db/digest.ts';
-import { assembleDigest } from '../../digest/assemble.ts';
+import { assembleDigest, LICENCE_HORIZON_DAYS } from '../../digest/assemble.ts';
+import { licenceStanding } from '../../digest/licences.ts';
+import { licenceLine } from '../render/digest.ts';
 import { formatSpan } from '../../i18n/format.ts';
 import { setPersonalDigest, setQuietHours } from '../../registry/users.ts';
 import { changePolicy } from '../../registry/policies.ts';
 import { describeError } from '../../i18n/index.ts';
-import { actorOf, type BotContext } from '../context.ts';
+import { actorOf, typedText, type BotContext } from '../context.ts';
 import { buildDigest } from '../digest.ts';
 import { escapeHtml, fitMessage } from '../html.ts';
 
@@ -79,6 +81,27 @@ reports.command('sales', async (ctx) => {
   for (const signal of digest.sales) {
     const where = `${escapeHtml(signal.clientName)} / ${escapeHtml(signal.installationName)}`;
     lines.push(s.line(where, String(signal.licenseLimit ?? '?'), String(signal.peak ?? '?'), signal.daysAtLimit, escapeHtml(signal.managerName ?? '')));
+  }
+  return ctx.reply(fitMessage(lines.join('\n')), { parse_mode: 'HTML' });
+});
+
+/** Renewal planning: the caller's installations whose licence ends within the days asked (30 by default), by manager. */
+reports.command('licenses', async (ctx) => {
+  const { db, clock, settings } = ctx.services;
+  const arg = typedText(ctx.match);
+  const days = arg === '' ? LICENCE_HORIZON_DAYS : /^\d{1,3}$/.test(arg) ? Number(arg) : NaN;
+  if (!(days >= 1 && days <= 366)) return ctx.reply(ctx.t.licenses.usage);
+  const now = clock();
+  const { ending } = licenceStanding(db, scopeOf(db, ctx.staff!), now, days);
+  if (ending.length === 0) return ctx.reply(ctx.t.licenses.none(days));
+  const byManager = new Map<string, typeof ending>();
+  for (const item of ending) {
+    const key = item.managerName ?? ctx.t.licenses.noManager;
+    byManager.set(key, [...(byManager.get(key) ?? []), item]);
+  }
+  const lines = [ctx.t.licenses.title(days, ending.length)];
+  for (const [manager, items] of byManager) {
+    lines.push('', `👤 <b>${escapeHtml(manager)}</b> (${items.length})`, ...items.map((item) => `• ${licenceLine(item, ctx.lang, now, settings.displayTz)}`));
   }
   return ctx.reply(fitMessage(lines.join('\n')), { parse_mode: 'HTML' });
 });

@@ -1,7 +1,9 @@
-import type { Digest } from '../../digest/assemble.ts';
+import { DateTime } from 'luxon';
+import { LICENCE_HORIZON_DAYS, type Digest } from '../../digest/assemble.ts';
+import type { LicenceEnding } from '../../digest/licences.ts';
 import type { IncidentView } from '../../db/incidents.ts';
 import { problemStart } from '../../core/evidence.ts';
-import { formatDate, formatSpan } from '../../i18n/format.ts';
+import { formatDate, formatSpan, formatWhen } from '../../i18n/format.ts';
 import { ruleTitle, texts, type Lang } from '../../i18n/index.ts';
 import { escapeHtml, fitMessage } from '../html.ts';
 import { severityMark } from './marks.ts';
@@ -46,6 +48,27 @@ export function renderDigest(digest: Digest, recipientName: string, lang: Lang, 
   }
   lines.push(w.lastDay(digest.opened24h, digest.resolved24h));
 
+  if (digest.notices.length > 0) {
+    lines.push('', w.notices(digest.notices.length));
+    for (const v of digest.notices.slice(0, 15)) {
+      lines.push(`• ${escapeHtml(v.clientName)} · ${escapeHtml(v.installationName)} — ${escapeHtml(ruleTitle(lang, v.incident.ruleId))}`);
+    }
+    if (digest.notices.length > 15) lines.push(w.more(digest.notices.length - 15));
+  }
+
+  if (digest.licences.length > 0) {
+    lines.push('', w.licences(LICENCE_HORIZON_DAYS, digest.licences.length));
+    lines.push(...digest.licences.slice(0, 15).map((l) => `• ${licenceLine(l, lang, digest.now, tz)}`));
+    if (digest.licences.length > 15) lines.push(w.more(digest.licences.length - 15));
+  }
+
+  if (digest.seatsFull.length > 0) {
+    lines.push('', w.seatsFull(digest.seatsFull.length));
+    for (const s of digest.seatsFull.slice(0, 15)) {
+      lines.push(`• ${escapeHtml(s.clientName)} · ${escapeHtml(s.installationName)} — ${w.seatsLine(String(s.used ?? '?'), String(s.licensed ?? '?'), s.refused)}`);
+    }
+  }
+
   if (digest.silent.length > 0) {
     lines.push('', w.silent(digest.silent.length));
     for (const s of digest.silent.slice(0, 15)) {
@@ -87,4 +110,10 @@ function byManagerAndInstallation(views: readonly IncidentView[]): Map<string | 
     managers.set(view.managerName, installations);
   }
   return new Map([...managers].map(([manager, installations]) => [manager, [...installations.values()]]));
+}
+
+/** «ООО «Ромашка» · Сервер офиса — «Законодательство» до 05.12 (5 дней)», for the digest and /licenses. */
+export function licenceLine(l: LicenceEnding, lang: Lang, now: Date, tz: string): string {
+  const until = formatWhen(lang, DateTime.fromISO(l.expires, { zone: tz }).toJSDate(), now, tz, true);
+  return `${escapeHtml(l.clientName)} · ${escapeHtml(l.installationName)} — ${escapeHtml(texts(lang).licenceTerm(l.database, until, l.daysLeft))}`;
 }
