@@ -7,6 +7,7 @@ import { parseQuietWindow, type QuietWindow } from '../core/quiet-hours.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
 import type { ClockWatch } from '../core/clock-watch.ts';
 import { isValidCron } from '../jobs/scheduler.ts';
+import type { WorkingHours } from '../core/working-hours.ts';
 
 /**
  * Every setting comes from the environment (or a `.env` file next to where the
@@ -95,6 +96,16 @@ const quietWindow = z.string().transform((text, ctx) => {
   }
 });
 
+/** A time of day, HH:MM, as minutes after midnight. */
+const timeOfDay = z.string().transform((text, ctx) => {
+  const match = /^\s*(\d{1,2}):(\d{2})\s*$/.exec(text);
+  if (!match || Number(match[1]) > 23 || Number(match[2]) > 59) {
+    ctx.addIssue({ code: 'custom', message: 'expected a time of day such as 07:30' });
+    return z.NEVER;
+  }
+  return Number(match[1]) * 60 + Number(match[2]);
+});
+
 const schema = z.object({
   DATABASE_PATH: z.string().trim().min(1, { error: 'expected a file path' }).default('./data/dozor.sqlite'),
   HTTP_HOST: z.string().trim().min(1, { error: 'expected a host name or address' }).default('127.0.0.1'),
@@ -128,6 +139,10 @@ const schema = z.object({
     .optional(),
   ALERT_GROUP_WINDOW: duration.default(30_000),
   QUIET_HOURS: quietWindow.default({ from: 22 * 60, to: 8 * 60 } satisfies QuietWindow),
+  /** The distributor's working hours, Monday to Friday (DISPLAY_TZ). */
+  WORK_HOURS: quietWindow.default({ from: 9 * 60, to: 18 * 60 } satisfies QuietWindow),
+  /** When a critical incident of the night nobody took is sent again, before work starts. */
+  WAKE_AT: timeOfDay.default(7 * 60 + 30),
   DIGEST_CRON: cronExpression.default('0 9 * * *'),
   DIGEST_TZ: timeZone.default('Europe/Moscow'),
   DIGEST_MAX_DELAY: duration.default(6 * 3_600_000),
@@ -225,6 +240,11 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
 export function loadEnv(): Record<string, string | undefined> {
   loadDotenv({ quiet: true });
   return process.env;
+}
+
+/** Working hours and the morning call as the configuration gives them. */
+export function workingHours(config: Config): WorkingHours {
+  return { tz: config.DISPLAY_TZ, hours: config.WORK_HOURS, wakeAt: config.WAKE_AT };
 }
 
 /** The lifecycle's settings as the configuration gives them. */

@@ -21,7 +21,9 @@ import { pruneReports } from '../jobs/prune-reports.ts';
 import { parseStatusList, systemProbers, type Probers } from '../checks/probes/probers.ts';
 import { createMetrics } from './metrics.ts';
 import { bootstrapAdmins } from '../registry/users.ts';
-import { dataDirOf, incidentSettings, type Config } from './config.ts';
+import { dataDirOf, incidentSettings, workingHours, type Config } from './config.ts';
+import { runWake } from '../jobs/wake.ts';
+import { wakeCron } from '../core/working-hours.ts';
 import { ClockWatch } from '../core/clock-watch.ts';
 import { buildHttpServer } from './http.ts';
 import type { Logger } from './logger.ts';
@@ -189,9 +191,20 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     if (summary.opened + summary.resolved > 0) wakeDispatcher();
   };
 
+  const hours = workingHours(config);
+  const wake = () => {
+    const { woken } = runWake({ db, hours }, clock());
+    if (woken > 0) {
+      logger.info({ woken }, 'critical incidents of the night nobody took sent again before work');
+      wakeDispatcher();
+    }
+  };
+
   await scheduler.run('sweep', sweep);
-  // A digest missed while the service was down goes out now, if not too late.
+  // A digest missed while the service was down goes out now, if not too late; so does a morning call, before work starts.
   await scheduler.run('digest', digests);
+  await scheduler.run('wake', wake);
+  scheduler.add('wake', wakeCron(hours), config.DISPLAY_TZ, wake);
   scheduler.add('sweep', config.CHECK_CRON, config.DISPLAY_TZ, sweep);
   scheduler.add('digest', config.DIGEST_CRON, config.DIGEST_TZ, digests);
   scheduler.add('probes', config.PROBE_CRON, config.DISPLAY_TZ, probeRound);

@@ -11,7 +11,7 @@ import { langOf, texts, type Lang } from '../i18n/index.ts';
 import type { BotSettings } from './context.ts';
 import { htmlToPlain } from './html.ts';
 import { redrawMessage, runbookLink } from './redraw.ts';
-import { renderAlert, renderAlertGroup, renderContinuation, renderFollowUp, renderRecovery, type Rendered, type RenderOptions } from './render/alert.ts';
+import { renderAlert, renderAlertGroup, renderContinuation, renderFollowUp, renderRecovery, type FollowUpKind, type Rendered, type RenderOptions } from './render/alert.ts';
 
 type ShimSignal = Parameters<Api['sendPhoto']>[3];
 
@@ -23,6 +23,9 @@ export interface TelegramDeliveryDeps {
   settings: BotSettings;
 }
 
+
+/** Follow-ups of an alert, by the outbox kind that brings them. */
+const FOLLOW_UPS = { 'incident.reminder': 'reminder', 'incident.escalated': 'escalated', 'incident.wake': 'wake' } as const satisfies Record<string, FollowUpKind>;
 
 /** How often admins hear that the same chat cannot be reached. */
 const UNREACHABLE_REPORT_EVERY_MS = 6 * 3_600_000;
@@ -72,7 +75,8 @@ export class TelegramDelivery implements Delivery {
         return;
       case 'incident.reminder':
       case 'incident.escalated':
-        for (const id of incidentIds) await this.sendFollowUp(chatId, id, kind === 'incident.reminder' ? 'reminder' : 'escalated', signal);
+      case 'incident.wake':
+        for (const id of incidentIds) await this.sendFollowUp(chatId, id, FOLLOW_UPS[kind], signal);
         return;
       case DIGEST_TEXT:
         await this.send(chatId, { text: String((batch[0]!.payload as { text: string }).text), keyboard: undefined }, signal);
@@ -175,14 +179,14 @@ export class TelegramDelivery implements Delivery {
     }
   }
 
-  private async sendFollowUp(chatId: number, incidentId: number, kind: 'reminder' | 'escalated', signal: ShimSignal): Promise<void> {
+  private async sendFollowUp(chatId: number, incidentId: number, kind: FollowUpKind, signal: ShimSignal): Promise<void> {
     const [view] = getIncidentViews(this.deps.db, [incidentId]);
     if (!view || view.incident.status !== 'open') return;
     const original = messagesOfIncident(this.deps.db, incidentId).find((m) => m.kind === 'alert');
     const sameChat = original?.chatId === chatId ? original : undefined;
     const rendered = renderFollowUp(view, kind, this.options(chatId), sameChat ? null : original ? linkTo(original.chatId, original.messageId) : null);
     const messageId = await this.send(chatId, rendered, signal, sameChat?.messageId);
-    rememberMessage(this.deps.db, { chatId, messageId, kind: kind === 'reminder' ? 'reminder' : 'escalation', incidentIds: [incidentId] }, this.deps.clock());
+    rememberMessage(this.deps.db, { chatId, messageId, kind: kind === 'escalated' ? 'escalation' : kind, incidentIds: [incidentId] }, this.deps.clock());
   }
 
   private async send(chatId: number, rendered: Rendered, signal: ShimSignal, replyTo?: number): Promise<number> {

@@ -16,8 +16,12 @@ export interface Audience {
   admins: readonly Person[];
 }
 
-/** `updated`: what an open incident is about changed (a new database error code); its messages are redrawn. */
-export type AnnouncementKind = 'opened' | 'acknowledged' | 'resolved' | 'reminder' | 'escalated' | 'updated';
+/**
+ * `updated`: what an open incident is about changed (a new database error
+ * code); its messages are redrawn. `wake`: a critical incident of the night
+ * nobody took, sent again before work starts to the people who answer for it.
+ */
+export type AnnouncementKind = 'opened' | 'acknowledged' | 'resolved' | 'reminder' | 'escalated' | 'updated' | 'wake';
 
 /**
  * `escalated`: the incident was escalated, so whoever got the escalation also
@@ -27,6 +31,11 @@ export function recipientsFor(kind: AnnouncementKind, audience: Audience, escala
   const admins = audience.admins.filter((a) => a.active).map((a) => a.telegramId);
   const escalation = audience.lead?.active ? [audience.lead.telegramId] : admins;
   if (kind === 'escalated') return escalation;
+  if (kind === 'wake') {
+    // The people themselves, in private, whatever the client's chat: the manager and their lead.
+    const people = [audience.manager, audience.lead].filter((p): p is NonNullable<typeof p> => p?.active === true).map((p) => p.telegramId);
+    return people.length > 0 ? [...new Set(people)] : admins;
+  }
   // A private chat's id is the user's Telegram id.
   const primary =
     audience.clientChatId !== null ? [audience.clientChatId] : audience.manager?.active ? [audience.manager.telegramId] : admins;

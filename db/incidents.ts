@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, isNotNull, isNull, lte, ne, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, lte, ne, or, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/sqlite-core';
 import { DEPENDENCIES } from '../core/dependencies.ts';
 import type { Queryable } from './open.ts';
@@ -80,6 +80,28 @@ export function listUnannounced(db: Queryable): Incident[] {
     .select()
     .from(incidents)
     .where(and(ne(incidents.status, 'resolved'), isNull(incidents.announcedAt), ne(incidents.severity, 'info')))
+    .orderBy(asc(incidents.id))
+    .all();
+}
+
+/**
+ * Critical incidents opened in [from, to], announced, still not taken, and not
+ * yet sent again before work (no `woken` event): the morning call's list.
+ */
+export function listUntakenCriticalsOpenedBetween(db: Queryable, from: Date, to: Date): Incident[] {
+  return db
+    .select()
+    .from(incidents)
+    .where(
+      and(
+        eq(incidents.status, 'open'),
+        eq(incidents.severity, 'critical'),
+        isNotNull(incidents.announcedAt),
+        gte(incidents.openedAt, from),
+        lte(incidents.openedAt, to),
+        sql`not exists (select 1 from incident_events e where e.incident_id = ${incidents.id} and e.type = 'woken')`,
+      ),
+    )
     .orderBy(asc(incidents.id))
     .all();
 }

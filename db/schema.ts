@@ -342,7 +342,7 @@ export const telegramMessages = sqliteTable(
     incidentId: integer('incident_id')
       .notNull()
       .references(() => incidents.id),
-    /** `alert` (the announcement itself, alone or in a group), `reminder`, `escalation`, or `follows` (an earlier alert of the installation that lists it). */
+    /** `alert` (the announcement itself, alone or in a group), `reminder`, `escalation`, `wake` (the morning call), or `follows` (an earlier alert of the installation that lists it). */
     kind: text('kind').notNull(),
     createdAt: timestamp('created_at').notNull(),
   },

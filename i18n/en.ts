@@ -166,6 +166,7 @@ export const en: Catalogue = {
   newAlerts: (n) => `🚨 ${count('en', n, ['new alert', 'new alerts'])}`,
   reminder: (span) => `🔁 Reminder: not acknowledged for ${span}`,
   escalation: (span, manager) => `⏫ Escalation: critical alert not acknowledged for ${span} (responsible: ${manager})`,
+  wakeCall: (when, manager) => `⏰ Before the working day: a critical alert of the night (${when}) nobody has taken — the client is about to start work (responsible: ${manager})`,
   originalMessage: 'original message',
   ackDone: 'In hand 🛠',
   ackAllDone: (n) => `Acknowledged: ${n}`,

@@ -145,6 +145,7 @@ export const ru = {
   newAlerts: (n: number) => `🚨 ${count('ru', n, ['новое оповещение', 'новых оповещения', 'новых оповещений'])}`,
   reminder: (span: string) => `🔁 Напоминание: в работу никто не взял уже ${span}`,
   escalation: (span: string, manager: string) => `⏫ Эскалация: критичное оповещение ${span} никто не взял в работу (ответственный: ${manager})`,
+  wakeCall: (when: string, manager: string) => `⏰ До начала рабочего дня: критичное оповещение с ночи (${when}) никто не взял в работу — клиент вот-вот начнёт работать (ответственный: ${manager})`,
   originalMessage: 'исходное сообщение',
   ackDone: 'В работе 🛠',
   ackAllDone: (n: number) => `Взято в работу: ${n}`,

@@ -176,6 +176,12 @@ export function escalate(tx: Queryable, settings: IncidentSettings, incident: In
   return escalated;
 }
 
+/** A critical incident of the night nobody has taken: sent again, before work starts, to its manager and their lead. */
+export function wakeBeforeWork(tx: Queryable, incident: Incident, now: Date): void {
+  notify(tx, null, 'wake', incident, loadSubject(tx, incident.installationId), now);
+  recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'woken', actor: 'system' });
+}
+
 function requireIncident(db: Queryable, id: number): Incident {
   const incident = getIncident(db, id);
   if (!incident) throw notFound('incidentNotFound', { id });

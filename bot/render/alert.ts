@@ -247,16 +247,19 @@ function alertKeyboard(view: IncidentView, options: RenderOptions): InlineKeyboa
   return keyboard.text(t.statusButton, callbacks.status(incident.installationId));
 }
 
-/** A reminder or escalation: a new message that points back to the original. */
-export function renderFollowUp(
-  view: IncidentView,
-  kind: 'reminder' | 'escalated',
-  options: RenderOptions,
-  originalLink: string | null,
-): Rendered {
+/** `wake`: a critical incident of the night nobody took, sent again before work starts. */
+export type FollowUpKind = 'reminder' | 'escalated' | 'wake';
+
+/** A reminder, an escalation or the morning call: a new message that points back to the original. */
+export function renderFollowUp(view: IncidentView, kind: FollowUpKind, options: RenderOptions, originalLink: string | null): Rendered {
   const t = texts(options.lang);
   const open = formatSpan(options.lang, options.now.getTime() - (view.incident.announcedAt ?? view.incident.openedAt).getTime());
-  const heading = kind === 'reminder' ? t.reminder(open) : t.escalation(open, view.managerName ?? t.notAssigned);
+  const heading =
+    kind === 'reminder'
+      ? t.reminder(open)
+      : kind === 'escalated'
+        ? t.escalation(open, view.managerName ?? t.notAssigned)
+        : t.wakeCall(formatWhen(options.lang, view.incident.openedAt, options.now, options.tz), view.managerName ?? t.notAssigned);
   const rendered = renderAlert(view, options, { heading: [heading] });
   const text = originalLink ? `${rendered.text}\n↩️ <a href="${escapeHtml(originalLink)}">${t.originalMessage}</a>` : rendered.text;
   return { text: fitMessage(text), keyboard: rendered.keyboard };
