@@ -96,11 +96,12 @@ const quietWindow = z.string().transform((text, ctx) => {
   }
 });
 
-/** A time of day, HH:MM, as minutes after midnight. */
-const timeOfDay = z.string().transform((text, ctx) => {
+/** A time of day, HH:MM, as minutes after midnight; `off` as null. */
+const timeOfDayOrOff = z.string().transform((text, ctx): number | null => {
+  if (text.trim().toLowerCase() === 'off') return null;
   const match = /^\s*(\d{1,2}):(\d{2})\s*$/.exec(text);
   if (!match || Number(match[1]) > 23 || Number(match[2]) > 59) {
-    ctx.addIssue({ code: 'custom', message: 'expected a time of day such as 07:30' });
+    ctx.addIssue({ code: 'custom', message: 'expected a time of day such as 07:30, or off' });
     return z.NEVER;
   }
   return Number(match[1]) * 60 + Number(match[2]);
@@ -138,11 +139,12 @@ const schema = z.object({
     .transform((base) => (base.endsWith('/') ? base : `${base}/`))
     .optional(),
   ALERT_GROUP_WINDOW: duration.default(30_000),
+  MASS_EVENT_MIN: positiveInt('a number of installations', 100_000).default(30),
   QUIET_HOURS: quietWindow.default({ from: 22 * 60, to: 8 * 60 } satisfies QuietWindow),
   /** The distributor's working hours, Monday to Friday (DISPLAY_TZ). */
   WORK_HOURS: quietWindow.default({ from: 9 * 60, to: 18 * 60 } satisfies QuietWindow),
-  /** When a critical incident of the night nobody took is sent again, before work starts. */
-  WAKE_AT: timeOfDay.default(7 * 60 + 30),
+  /** When a critical incident of the night nobody took is sent again, before work starts (`off`: never). */
+  WAKE_AT: timeOfDayOrOff.default(7 * 60 + 30),
   DIGEST_CRON: cronExpression.default('0 9 * * *'),
   DIGEST_TZ: timeZone.default('Europe/Moscow'),
   DIGEST_MAX_DELAY: duration.default(6 * 3_600_000),
@@ -242,9 +244,9 @@ export function loadEnv(): Record<string, string | undefined> {
   return process.env;
 }
 
-/** Working hours and the morning call as the configuration gives them. */
-export function workingHours(config: Config): WorkingHours {
-  return { tz: config.DISPLAY_TZ, hours: config.WORK_HOURS, wakeAt: config.WAKE_AT };
+/** Working hours and the morning call as the configuration gives them (null: no morning call). */
+export function workingHours(config: Config): WorkingHours | null {
+  return config.WAKE_AT === null ? null : { tz: config.DISPLAY_TZ, hours: config.WORK_HOURS, wakeAt: config.WAKE_AT };
 }
 
 /** The lifecycle's settings as the configuration gives them. */
@@ -255,5 +257,6 @@ export function incidentSettings(config: Config, clockWatch?: ClockWatch): Incid
     escalateAfterMs: config.ESCALATE_AFTER,
     quietHours: { tz: config.DISPLAY_TZ, defaultWindow: config.QUIET_HOURS },
     flapHoldMs: config.FLAP_HOLD,
+    massEvent: { min: config.MASS_EVENT_MIN, windowMs: config.ALERT_GROUP_WINDOW },
   };
 }

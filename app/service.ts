@@ -23,7 +23,7 @@ import { createMetrics } from './metrics.ts';
 import { bootstrapAdmins } from '../registry/users.ts';
 import { dataDirOf, incidentSettings, workingHours, type Config } from './config.ts';
 import { runWake } from '../jobs/wake.ts';
-import { wakeCron } from '../core/working-hours.ts';
+import { wakeCron, type WorkingHours } from '../core/working-hours.ts';
 import { ClockWatch } from '../core/clock-watch.ts';
 import { buildHttpServer } from './http.ts';
 import type { Logger } from './logger.ts';
@@ -75,6 +75,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     ...(config.PUBLIC_URL ? { publicUrl: config.PUBLIC_URL } : {}),
     downloadKey,
     ...(config.SECRET_KEY ? { secretKey: config.SECRET_KEY } : {}),
+    massEvent: { min: config.MASS_EVENT_MIN, windowMs: config.ALERT_GROUP_WINDOW },
   };
   bootstrapAdmins({ db, clock, actor: 'system' }, config.ADMIN_IDS);
   if (config.TRUST_PROXY === 'true') {
@@ -192,8 +193,8 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
   };
 
   const hours = workingHours(config);
-  const wake = () => {
-    const { woken } = runWake({ db, hours }, clock());
+  const wake = (morning: WorkingHours) => () => {
+    const { woken } = runWake({ db, hours: morning }, clock());
     if (woken > 0) {
       logger.info({ woken }, 'critical incidents of the night nobody took sent again before work');
       wakeDispatcher();
@@ -203,8 +204,10 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
   await scheduler.run('sweep', sweep);
   // A digest missed while the service was down goes out now, if not too late; so does a morning call, before work starts.
   await scheduler.run('digest', digests);
-  await scheduler.run('wake', wake);
-  scheduler.add('wake', wakeCron(hours), config.DISPLAY_TZ, wake);
+  if (hours) {
+    await scheduler.run('wake', wake(hours));
+    scheduler.add('wake', wakeCron(hours), config.DISPLAY_TZ, wake(hours));
+  }
   scheduler.add('sweep', config.CHECK_CRON, config.DISPLAY_TZ, sweep);
   scheduler.add('digest', config.DIGEST_CRON, config.DIGEST_TZ, digests);
   scheduler.add('probes', config.PROBE_CRON, config.DISPLAY_TZ, probeRound);

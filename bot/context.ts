@@ -31,6 +31,8 @@ export interface BotSettings {
   secretKey?: string;
   /** Signs links to files too large for Telegram (with publicUrl). */
   downloadKey?: Buffer;
+  /** When alerts of one rule are a mass event (MASS_EVENT_MIN within ALERT_GROUP_WINDOW); without it, none is. */
+  massEvent?: { min: number; windowMs: number };
 }
 
 /** What the bot's handlers work with; injected so tests build the bot on a temporary database and clock. */

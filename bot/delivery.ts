@@ -4,13 +4,13 @@ import type { Clock } from '../core/clock.ts';
 import { getIncidentViews, listActiveIncidents, type IncidentView } from '../db/incidents.ts';
 import type { DB } from '../db/open.ts';
 import { DIGEST_CHART, DIGEST_TEXT, enqueue, NOTICE } from '../db/outbox.ts';
-import { FOLLOWS, followChatMigration, incidentsOfMessage, laterIncidentsOfMessage, messagesOfIncident, rememberMessage } from '../db/telegram-messages.ts';
+import { FOLLOWS, findRecentGroupOfRule, followChatMigration, incidentsOfMessage, laterIncidentsOfMessage, messagesOfIncident, rememberMessage } from '../db/telegram-messages.ts';
 import { getUser, listActiveAdmins } from '../db/users.ts';
 import type { Delivery, OutboxMessage } from '../delivery/dispatcher.ts';
 import { langOf, texts, type Lang } from '../i18n/index.ts';
 import type { BotSettings } from './context.ts';
 import { htmlToPlain } from './html.ts';
-import { redrawMessage, runbookLink } from './redraw.ts';
+import { massTotalsOf, redrawMessage, runbookLink } from './redraw.ts';
 import { renderAlert, renderAlertGroup, renderContinuation, renderFollowUp, renderRecovery, type FollowUpKind, type Rendered, type RenderOptions } from './render/alert.ts';
 
 type ShimSignal = Parameters<Api['sendPhoto']>[3];
@@ -101,6 +101,7 @@ export class TelegramDelivery implements Delivery {
       tz: this.deps.settings.displayTz,
       now: this.deps.clock(),
       runbookUrl: runbookLink(this.deps.settings.runbookBaseUrl),
+      ...(this.deps.settings.massEvent ? { massEvent: this.deps.settings.massEvent } : {}),
     };
   }
 
@@ -115,7 +116,8 @@ export class TelegramDelivery implements Delivery {
     const options = this.options(chatId);
     const earlier = views.length === 1 ? this.openAlertOf(chatId, views[0]!.incident.installationId, views[0]!.incident.id) : null;
     if (earlier) return this.continueStory(chatId, views[0]!, earlier, signal);
-    const rendered = views.length === 1 ? renderAlert(views[0]!, options) : renderAlertGroup(views, options);
+    if (await this.joinMassMessage(chatId, views, signal)) return;
+    const rendered = views.length === 1 ? renderAlert(views[0]!, options) : renderAlertGroup(views, options, { massTotals: massTotalsOf(this.deps.db, views, options.massEvent) });
     const messageId = await this.send(chatId, rendered, signal);
     rememberMessage(this.deps.db, { chatId, messageId, kind: 'alert', incidentIds: views.map((v) => v.incident.id) }, this.deps.clock());
   }
@@ -138,6 +140,28 @@ export class TelegramDelivery implements Delivery {
     // The reply has gone; a failure to redraw the earlier alert must not make the dispatcher send it again.
     const redrawn = redrawMessage(db, chatId, earlierMessageId, options);
     if (redrawn) await this.edit(chatId, earlierMessageId, redrawn, signal).catch((err: unknown) => this.deps.logger.warn({ err, chatId }, 'earlier alert not redrawn'));
+  }
+
+  /**
+   * Alerts of a mass event that come after its message went join that
+   * message (redrawn with them) instead of arriving as another: one message
+   * per chat for the event. False when there is no such message to join.
+   */
+  private async joinMassMessage(chatId: number, views: IncidentView[], signal: ShimSignal): Promise<boolean> {
+    const { db } = this.deps;
+    const options = this.options(chatId);
+    const rules = new Set(views.map((v) => v.incident.ruleId));
+    if (rules.size !== 1 || !options.massEvent) return false;
+    const [ruleId] = rules;
+    if (!massTotalsOf(db, views, options.massEvent).has(ruleId!)) return false;
+    const since = new Date(Math.min(...views.map((v) => v.incident.openedAt.getTime())) - options.massEvent.windowMs);
+    const messageId = findRecentGroupOfRule(db, chatId, ruleId!, since);
+    if (messageId === null) return false;
+    rememberMessage(db, { chatId, messageId, kind: 'alert', incidentIds: views.map((v) => v.incident.id) }, this.deps.clock());
+    const redrawn = redrawMessage(db, chatId, messageId, options);
+    // The alerts are on record as shown by that message; a failed edit is retried by the dispatcher, which sends them anew only if the message is gone.
+    if (redrawn && !(await this.edit(chatId, messageId, redrawn, signal))) return false;
+    return true;
   }
 
   /** The alert message in this chat of another open incident of the installation, if one was sent. */

@@ -106,6 +106,35 @@ export function listUntakenCriticalsOpenedBetween(db: Queryable, from: Date, to:
     .all();
 }
 
+/** How many incidents of a rule opened in [from, to], at any installation (a mass event when many). */
+export function countOpenedBetween(db: Queryable, ruleId: string, from: Date, to: Date): number {
+  return (
+    db
+      .select({ n: sql<number>`count(*)` })
+      .from(incidents)
+      .where(and(gte(incidents.openedAt, from), lte(incidents.openedAt, to), eq(incidents.ruleId, ruleId)))
+      .get()?.n ?? 0
+  );
+}
+
+/** Unresolved notices (`info`) of a rule opened since a moment that were not yet sent as part of a mass event. */
+export function listUnsentNoticesSince(db: Queryable, ruleId: string, since: Date): Incident[] {
+  return db
+    .select()
+    .from(incidents)
+    .where(
+      and(
+        gte(incidents.openedAt, since),
+        eq(incidents.ruleId, ruleId),
+        eq(incidents.severity, 'info'),
+        ne(incidents.status, 'resolved'),
+        sql`not exists (select 1 from incident_events e where e.incident_id = ${incidents.id} and e.type = 'mass')`,
+      ),
+    )
+    .orderBy(asc(incidents.id))
+    .all();
+}
+
 /** Announced, unacknowledged incidents due for a reminder or an escalation. */
 export function listFollowUpsDue(db: Queryable, now: Date, escalateBefore: Date): Incident[] {
   return db

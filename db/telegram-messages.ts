@@ -1,8 +1,8 @@
-import { and, eq } from 'drizzle-orm';
+import { and, desc, eq, gte, sql } from 'drizzle-orm';
 import { updateClientChat } from './clients.ts';
 import type { DB, Queryable } from './open.ts';
 import { moveOutboxChat } from './outbox.ts';
-import { telegramMessages } from './schema.ts';
+import { incidents, telegramMessages } from './schema.ts';
 import { writeTransaction } from './transaction.ts';
 
 /** Which incidents a Telegram message shows, so it can be redrawn when they change. */
@@ -45,6 +45,23 @@ function rowsOfMessage(db: Queryable, chatId: number, messageId: number) {
     .where(and(eq(telegramMessages.chatId, chatId), eq(telegramMessages.messageId, messageId)))
     .orderBy(telegramMessages.id)
     .all();
+}
+
+/**
+ * The latest alert message in a chat, sent since a moment, that shows several
+ * incidents of one rule (a mass event's message), if there is one.
+ */
+export function findRecentGroupOfRule(db: Queryable, chatId: number, ruleId: string, since: Date): number | null {
+  const row = db
+    .select({ messageId: telegramMessages.messageId, n: sql<number>`count(*)`, rules: sql<number>`count(distinct ${incidents.ruleId})` })
+    .from(telegramMessages)
+    .innerJoin(incidents, eq(incidents.id, telegramMessages.incidentId))
+    .where(and(eq(telegramMessages.chatId, chatId), eq(telegramMessages.kind, 'alert'), gte(telegramMessages.createdAt, since)))
+    .groupBy(telegramMessages.messageId)
+    .having(sql`count(*) > 1 and count(distinct ${incidents.ruleId}) = 1 and max(${incidents.ruleId}) = ${ruleId}`)
+    .orderBy(desc(telegramMessages.messageId))
+    .get();
+  return row?.messageId ?? null;
 }
 
 /** The messages in a chat that show an incident (its alert, reminders, escalations, an earlier alert that lists it). */

@@ -43,7 +43,7 @@ export interface DispatchSummary {
 }
 
 const GROUPABLE = 'incident.opened';
-/** At most this many alerts in one message, to stay within Telegram's 4096 characters. */
+/** At most this many alerts in one message, to stay within Telegram's 4096 characters (a mass event of one rule is folded, and may be more). */
 const MAX_GROUP = 20;
 /** How far down a chat's queue the dispatcher looks. */
 const MAX_PENDING = 200;
@@ -191,7 +191,7 @@ export class Dispatcher {
         continue;
       }
 
-      const batch = next.kind === GROUPABLE ? pending.filter((m) => m.kind === GROUPABLE && m.nextAttemptAt.getTime() <= now).slice(0, MAX_GROUP) : [next];
+      const batch = next.kind === GROUPABLE ? alertBatch(pending.filter((m) => m.kind === GROUPABLE && m.nextAttemptAt.getTime() <= now)) : [next];
       try {
         await this.pacer.acquire(chatId, { urgent: batch.some(isCritical), signal });
         await delivery.deliver(batch, signal);
@@ -230,6 +230,20 @@ export class Dispatcher {
     this.timer = setTimeout(() => this.wake(), delay);
     this.timer.unref();
   }
+}
+
+/**
+ * The new alerts that go as one message: all of them up to `MAX_GROUP`; past
+ * that, when one rule has more than `MAX_GROUP` of them (a mass event), all of
+ * that rule's, which the channel folds into one list.
+ */
+function alertBatch(due: OutboxRow[]): OutboxRow[] {
+  if (due.length <= MAX_GROUP) return due;
+  const ruleOf = (m: OutboxRow) => String((m.payload as { ruleId?: unknown }).ruleId ?? '');
+  const counts = new Map<string, number>();
+  for (const m of due) counts.set(ruleOf(m), (counts.get(ruleOf(m)) ?? 0) + 1);
+  const [rule, n] = [...counts].sort((a, b) => b[1] - a[1])[0]!;
+  return n > MAX_GROUP ? due.filter((m) => ruleOf(m) === rule) : due.slice(0, MAX_GROUP);
 }
 
 /** A message about a critical incident: it goes before others when Telegram's overall limit is the bottleneck. */

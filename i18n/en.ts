@@ -131,6 +131,8 @@ export const en: Catalogue = {
   snoozeReason: (id) => `put off with the button under alert #${id}`,
   snoozeInstallationReason: 'put off with the button under a grouped alert',
   snoozedUntil: (time, name) => `💤 Snoozed until ${time}: ${name}`,
+  massEvent: (title, total, mine) => `🌊 Mass event: ${title} — ${count('en', total, ['installation', 'installations'])} at once${mine < total ? `, ${mine} here` : ''}`,
+  manyOfOneRule: (title, n) => `${title} — ${count('en', n, ['installation', 'installations'])}`,
   allRecovered: '☑️ All recovered',
   laterProblems: '↪️ Later at this installation (replies below):',
   laterProblemsShort: '↪️ later:',

@@ -109,6 +109,9 @@ export const ru = {
   snoozeReason: (id: number) => `отложено кнопкой под оповещением №${id}`,
   snoozeInstallationReason: 'отложено кнопкой под сводным оповещением',
   snoozedUntil: (time: string, name: string) => `💤 Отложено до ${time}: ${name}`,
+  massEvent: (title: string, total: number, mine: number) =>
+    `🌊 Массовое событие: ${title} — ${count('ru', total, ['установка', 'установки', 'установок'])} одновременно${mine < total ? `, здесь ${mine}` : ''}`,
+  manyOfOneRule: (title: string, n: number) => `${title} — ${count('ru', n, ['установка', 'установки', 'установок'])}`,
   allRecovered: '☑️ Всё восстановлено',
   laterProblems: '↪️ Позже у этой установки (ответами ниже):',
   laterProblemsShort: '↪️ позже:',

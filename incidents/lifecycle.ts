@@ -6,10 +6,12 @@ import { quietUntil } from '../core/quiet-hours.ts';
 import { findSilence, type Silence } from '../core/silences.ts';
 import { loadAudience } from '../db/audience.ts';
 import {
+  countOpenedBetween,
   getIncident,
   getSubject,
   insertIncident,
   listActiveIncidents,
+  listUnsentNoticesSince,
   recordIncidentEvent,
   updateIncident,
   type Incident,
@@ -61,8 +63,11 @@ export function openIncident(
     openedAt: now,
   });
   recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'opened', actor: 'system', details: opening.facts });
-  // A notice is on record (card, /incidents, digest) and is never sent.
-  if (incident.severity === 'info') return incident;
+  // A notice is on record (card, /incidents, digest) and is not sent, unless many installations open it at once.
+  if (incident.severity === 'info') {
+    announceMassNotices(tx, settings, incident.ruleId, now);
+    return incident;
+  }
   const hold = holdReason(tx, incident, subject, now, silences);
   if (hold) {
     recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'held', actor: 'system', details: hold });
@@ -91,6 +96,24 @@ export function holdReason(
     if (cause) return { inhibitedBy: cause };
   }
   return null;
+}
+
+/**
+ * Many installations opening the same notice within one grouping window are
+ * news of their own (a vendor update sending 35 servers into maintenance):
+ * once there are `massEvent.min` of them, each is sent (and those that come
+ * later in the window), and delivery folds them into one message per chat.
+ * They stay notices: not announced, so never reminded, escalated or said to end.
+ */
+function announceMassNotices(tx: Queryable, settings: IncidentSettings, ruleId: string, now: Date): void {
+  const mass = settings.massEvent;
+  if (!mass) return;
+  const since = new Date(now.getTime() - mass.windowMs);
+  if (countOpenedBetween(tx, ruleId, since, now) < mass.min) return;
+  for (const notice of listUnsentNoticesSince(tx, ruleId, since)) {
+    notify(tx, null, 'opened', notice, loadSubject(tx, notice.installationId), now);
+    recordIncidentEvent(tx, { incidentId: notice.id, at: now, type: 'mass', actor: 'system' });
+  }
 }
 
 /** Tell people about an incident for the first time (at opening, or when its silence ends). */

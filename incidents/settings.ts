@@ -11,6 +11,12 @@ export interface IncidentSettings {
   quietHours: { tz: string; defaultWindow: QuietWindow };
   /** A new warning waits this long before it is sent; one that clears meanwhile is never sent (FLAP_HOLD). */
   flapHoldMs?: number;
+  /**
+   * A mass event: this many installations or more opening the same rule
+   * within one grouping window (MASS_EVENT_MIN, ALERT_GROUP_WINDOW). Notices
+   * (`info`), never sent one by one, are sent then, as one message per chat.
+   */
+  massEvent?: { min: number; windowMs: number };
   /** What the service has noticed about its own clock; without one, the clock is trusted. */
   clockWatch?: ClockWatch;
 }

@@ -39,6 +39,7 @@ describe('configuration', () => {
       FLAP_HOLD: 60_000,
       WORK_HOURS: { from: 9 * 60, to: 18 * 60 },
       WAKE_AT: 7 * 60 + 30,
+      MASS_EVENT_MIN: 30,
       PRUNE_CRON: '30 3 * * *',
       OUTBOX_RETRY_BASE: 2_000,
       OUTBOX_RETRY_MAX: 300_000,
@@ -48,6 +49,7 @@ describe('configuration', () => {
   it('reads working hours and the morning call', () => {
     expect(parseConfig({ WORK_HOURS: '08:30-17:30', WAKE_AT: '7:00' })).toMatchObject({ WORK_HOURS: { from: 510, to: 1050 }, WAKE_AT: 420 });
     expect(() => parseConfig({ WAKE_AT: '25:00' })).toThrowError(/WAKE_AT: expected a time of day such as 07:30/);
+    expect(parseConfig({ WAKE_AT: 'off' }).WAKE_AT).toBeNull();
   });
 
   it('checks probe settings', () => {

@@ -19,7 +19,8 @@ export interface ServiceProcess {
 export function startServiceProcess(env: Record<string, string>, timeoutMs = 20_000): Promise<ServiceProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'app/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, HTTP_PORT: '0', LOG_LEVEL: 'info', ...env },
+    // The morning call depends on the real time of day: off unless a test asks for it.
+    env: { ...process.env, HTTP_PORT: '0', LOG_LEVEL: 'info', WAKE_AT: 'off', ...env },
   });
   const log: string[] = [];
   let stderr = '';

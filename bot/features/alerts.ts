@@ -36,7 +36,7 @@ function allowed(ctx: BotContext, view: IncidentView, action: string): boolean {
 
 function renderOptions(ctx: BotContext) {
   const { settings, clock } = ctx.services;
-  return { lang: ctx.lang, tz: settings.displayTz, now: clock(), runbookUrl: runbookLink(settings.runbookBaseUrl) };
+  return { lang: ctx.lang, tz: settings.displayTz, now: clock(), runbookUrl: runbookLink(settings.runbookBaseUrl), ...(settings.massEvent ? { massEvent: settings.massEvent } : {}) };
 }
 
 /** Redraw the message the button was pressed under, from the incidents' current state. */

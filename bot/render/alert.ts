@@ -14,7 +14,22 @@ export interface RenderOptions {
   now: Date;
   /** The runbook link for a rule, or null when no base URL is configured. */
   runbookUrl: (ruleId: string) => string | null;
+  /** When alerts of one rule are a mass event; without it, none is. */
+  massEvent?: { min: number; windowMs: number };
 }
+
+/** What a grouped message shows besides its own alerts. */
+export interface GroupSurroundings {
+  /** Problems of its installations that came later, as replies to it. */
+  later?: IncidentView[];
+  /** Rules that are a mass event now, with how many installations opened them fleet-wide. */
+  massTotals?: ReadonlyMap<string, number>;
+}
+
+/** Past this many alerts of one rule in a message, they are listed folded, one line for all. */
+const FOLD_AT = 15;
+/** Installations named in a folded list; the rest are counted. */
+const FOLDED_NAMES = 40;
 
 export interface Rendered {
   text: string;
@@ -126,11 +141,17 @@ function groupHeading(views: IncidentView[], lang: Lang): string {
  * line, with the problems that came later as replies; the rule ids last.
  * Buttons: take them all, and per item its card and an hour's snooze.
  */
-export function renderAlertGroup(views: IncidentView[], options: RenderOptions, later: IncidentView[] = []): Rendered {
+export function renderAlertGroup(all: IncidentView[], options: RenderOptions, { later = [], massTotals = new Map() }: GroupSurroundings = {}): Rendered {
   const { lang } = options;
   const t = texts(lang);
+  // Many alerts of one rule (a mass event, or just many) are one folded list; the rest are items.
+  const perRule = new Map<string, IncidentView[]>();
+  for (const view of all) perRule.set(view.incident.ruleId, [...(perRule.get(view.incident.ruleId) ?? []), view]);
+  const folded = [...perRule].filter(([ruleId, views]) => massTotals.has(ruleId) || views.length > FOLD_AT);
+  const views = all.filter((v) => !folded.some(([ruleId]) => ruleId === v.incident.ruleId));
   const items = byInstallation(views);
-  const lines = [`<b>${escapeHtml(groupHeading(views, lang))}</b>`];
+  const lines = [`<b>${escapeHtml(groupHeading(all, lang))}</b>`];
+  for (const [ruleId, members] of folded) lines.push('', ...foldedLines(ruleId, members, massTotals.get(ruleId) ?? null, lang));
   const cause = commonCauseOf(views);
   const openByIp = items.filter((item) => item.some((v) => v.incident.status !== 'resolved' && typeof v.incident.details.workingUrl === 'string'));
   if (cause) {
@@ -170,9 +191,9 @@ export function renderAlertGroup(views: IncidentView[], options: RenderOptions, 
       if (state) lines.push(`    ${state}`);
     }
   });
-  lines.push('', `<code>${escapeHtml([...new Set(views.map((v) => v.incident.ruleId))].join(' · '))}</code>`);
+  lines.push('', `<code>${escapeHtml([...new Set(all.map((v) => v.incident.ruleId))].join(' · '))}</code>`);
   const keyboard = new InlineKeyboard();
-  if (views.some((v) => v.incident.status === 'open')) keyboard.text(t.ackAllButton, callbacks.ackAll()).row();
+  if (all.some((v) => v.incident.status === 'open')) keyboard.text(t.ackAllButton, callbacks.ackAll()).row();
   items.forEach((item, i) => {
     if (i >= 20) return;
     keyboard.text(`ℹ️ ${i + 1}`, callbacks.status(item[0]!.incident.installationId));
@@ -180,6 +201,19 @@ export function renderAlertGroup(views: IncidentView[], options: RenderOptions, 
     keyboard.row();
   });
   return { text: fitMessage(lines.join('\n')), keyboard };
+}
+
+/**
+ * One rule's many alerts as one list: the count (fleet-wide for a mass event,
+ * with how many of them are this chat's), then the installations folded.
+ */
+function foldedLines(ruleId: string, members: IncidentView[], total: number | null, lang: Lang): string[] {
+  const t = texts(lang);
+  const title = ruleTitle(lang, ruleId);
+  const heading = total !== null ? t.massEvent(title, total, members.length) : t.manyOfOneRule(title, members.length);
+  const names = members.slice(0, FOLDED_NAMES).map((v) => `${escapeHtml(v.clientName)} · ${escapeHtml(v.installationName)}`);
+  const more = members.length > FOLDED_NAMES ? ` ${escapeHtml(t.moreTerms(members.length - FOLDED_NAMES))}` : '';
+  return [`${markOf(members)} <b>${escapeHtml(heading)}</b>`, `${names.join('; ')}${more}`];
 }
 
 /** How a set of alerts stands: ☑️ all solved, 🛠 the rest taken, else 🔴 or 🟡 by the worst open one. */

@@ -1,0 +1,92 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { listIncidentsWithNames } from '../db/incidents.ts';
+import { DEFAULT_INCIDENT_SETTINGS, type IncidentSettings } from '../incidents/settings.ts';
+import { addClient } from '../registry/clients.ts';
+import { addInstallation } from '../registry/installations.ts';
+import { addUser } from '../registry/users.ts';
+import { botHarness, buttonsOf } from './bot-helpers.ts';
+import { postReport, seedFleet, startIntake, testClock, testDb, type TestDb, type TestIntake } from './helpers.ts';
+
+const MASS = { min: 30, windowMs: 30_000 };
+
+/**
+ * SMART's `…Count` alerts exist because one outage flooded Telegram. Here 35
+ * installations of two managers open the same rule within one grouping
+ * window: each chat gets one message with the count and its own installations
+ * folded into a list, and «Беру все».
+ */
+describe('mass events', () => {
+  const clock = testClock('2026-11-30T07:00:00Z'); // 10:00 Moscow
+  let t: TestDb;
+  let intake: TestIntake;
+  let tokens: string[];
+  let seq = 0;
+  const settings: IncidentSettings = { ...DEFAULT_INCIDENT_SETTINGS, massEvent: MASS };
+  const reportFrom = (token: string, body: string) => postReport(intake.url, `<report id="m${++seq}">${body}</report>`, { token });
+
+  beforeEach(async () => {
+    clock.set('2026-11-30T07:00:00Z');
+    t = testDb();
+    const ctx = { db: t.db, clock, actor: 'test' };
+    const fleet = seedFleet(ctx);
+    addUser(ctx, { telegramId: 1002, role: 'manager', name: 'Пётр Сидоров', leadId: 2001 });
+    tokens = [fleet.token];
+    // 20 installations of Ксения's clients (one is the seeded one), 15 of Пётр's.
+    for (let i = 1; i < 35; i++) {
+      const client = addClient(ctx, { name: `ООО «Клиент ${i}»`, managerId: i < 20 ? 1001 : 1002 });
+      tokens.push(addInstallation(ctx, { client: String(client.id), name: `Сервер ${i}`, kind: 'local' }).token);
+    }
+    intake = await startIntake(t.db, clock, { settings });
+  });
+  afterEach(async () => {
+    await intake.close();
+    t.close();
+  });
+
+  it('35 installations entering maintenance together: notices nobody is sent one by one become one message per chat', async () => {
+    for (const token of tokens.slice(0, 29)) await reportFrom(token, '<server state="maintenance"/>');
+    const h = botHarness(t.db, clock, { massEvent: MASS });
+    await h.dispatcher().runOnce();
+    expect(h.sent()).toEqual([]);
+    for (const token of tokens.slice(29)) await reportFrom(token, '<server state="maintenance"/>');
+    await h.dispatcher().runOnce();
+    const sent = h.sent();
+    expect(sent.map((c) => c.payload.chat_id).sort()).toEqual([1001, 1002]);
+    const ksenia = String(sent.find((c) => c.payload.chat_id === 1001)!.payload.text).split('\n');
+    expect(ksenia[2]).toBe('🔵 <b>🌊 Массовое событие: Сервер в режиме обслуживания — 35 установок одновременно, здесь 20</b>');
+    expect(ksenia[3]).toMatch(/^ООО «Ромашка» · Сервер офиса; ООО «Клиент 1» · Сервер 1; .*; ООО «Клиент 19» · Сервер 19$/);
+    expect(String(sent.find((c) => c.payload.chat_id === 1002)!.payload.text)).toContain('— 35 установок одновременно, здесь 15</b>');
+    // Still notices: on record, never reminded.
+    expect(listIncidentsWithNames(t.db, { includeResolved: false }).every((i) => i.severity === 'info' && i.announcedAt === null)).toBe(true);
+  });
+
+  it('a critical on 35 installations: one message per chat with «Беру все»; those that come after it join it', async () => {
+    const h = botHarness(t.db, clock, { massEvent: MASS });
+    for (const token of tokens.slice(0, 30)) await reportFrom(token, '<senselock state="lost"/>');
+    await h.dispatcher().runOnce();
+    expect(h.sent()).toHaveLength(2);
+    const ksenia = h.sent().find((c) => c.payload.chat_id === 1001)!;
+    expect(String(ksenia.payload.text)).toContain('🔴 <b>🌊 Массовое событие: Ключ SenseLock не виден — 30 установок одновременно, здесь 20</b>');
+    expect(buttonsOf(ksenia)).toEqual([{ text: '🙋 Беру все', data: 'ackall' }]);
+    // Five more within the window: the messages already sent are redrawn with them, nothing new arrives.
+    clock.advance(10_000);
+    for (const token of tokens.slice(30)) await reportFrom(token, '<senselock state="lost"/>');
+    clock.advance(MASS.windowMs);
+    await h.dispatcher().runOnce();
+    expect(h.sent()).toHaveLength(2);
+    const redrawn = h.sent('editMessageText').filter((c) => c.payload.chat_id === 1002).at(-1)!;
+    expect(String(redrawn.payload.text)).toContain('— 35 установок одновременно, здесь 15</b>');
+    // «Беру все» takes the chat's own, all of them.
+    await h.press({ id: 1002, first_name: 'Пётр' }, 'ackall', { chatId: 1002, messageId: Number(redrawn.payload.message_id) });
+    expect(listIncidentsWithNames(t.db, { includeResolved: false }).filter((i) => i.status === 'acknowledged')).toHaveLength(15);
+  });
+
+  it('under the threshold, alerts of one rule stay ordinary: 5 installations are five items', async () => {
+    const h = botHarness(t.db, clock, { massEvent: MASS });
+    for (const token of tokens.slice(0, 5)) await reportFrom(token, '<senselock state="lost"/>');
+    await h.dispatcher().runOnce();
+    const text = String(h.lastSent()!.payload.text);
+    expect(text).not.toContain('Массовое событие');
+    expect(text).toContain('5. 🔴 <b>');
+  });
+});
