@@ -96,6 +96,16 @@ const quietWindow = z.string().transform((text, ctx) => {
   }
 });
 
+/** Words to find on a page: a regular expression, matched in any case. */
+const pageWords = z.string().transform((text, ctx) => {
+  try {
+    return new RegExp(text, 'iu');
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `expected a regular expression such as "техническ\\w+ работ": ${(err as Error).message}` });
+    return z.NEVER;
+  }
+});
+
 /** A time of day, HH:MM, as minutes after midnight; `off` as null. */
 const timeOfDayOrOff = z.string().transform((text, ctx): number | null => {
   if (text.trim().toLowerCase() === 'off') return null;
@@ -163,6 +173,10 @@ const schema = z.object({
     .regex(/^\s*\d{3}(-\d{3})?(\s*,\s*\d{3}(-\d{3})?)*\s*$/, { error: 'expected HTTP statuses and ranges such as 200-399,401' })
     .default('200-399,401'),
   PROBE_GROUP_MIN: positiveInt('a number of installations', 10_000).default(3),
+  /** Words on a main page that say the server is in maintenance (a regular expression, any case); a 503 says it anyway. */
+  PROBE_MAINTENANCE_TEXT: pageWords.optional(),
+  /** Words on a main page that say the server needs a specialist (a regular expression, any case). */
+  PROBE_NEED_SUPPORT_TEXT: pageWords.optional(),
   PROBE_HISTORY: duration.default(7 * 86_400_000),
   METRICS_TOKEN: z.string().min(16, { error: 'expected at least 16 characters' }).optional(),
   ALERTMANAGER_TOKEN: z.string().min(16, { error: 'expected at least 16 characters' }).optional(),

@@ -180,6 +180,10 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
         failuresToOpen: config.PROBE_FAILURES,
         groupMin: config.PROBE_GROUP_MIN,
         historyMs: config.PROBE_HISTORY,
+        pageWords: {
+          ...(config.PROBE_MAINTENANCE_TEXT ? { maintenance: config.PROBE_MAINTENANCE_TEXT } : {}),
+          ...(config.PROBE_NEED_SUPPORT_TEXT ? { needSupport: config.PROBE_NEED_SUPPORT_TEXT } : {}),
+        },
       },
     });
     if (summary.leftOver > 0 && !signal.aborted) {

@@ -15,9 +15,11 @@ export interface Dependency {
 
 export const DEPENDENCIES: readonly Dependency[] = [
   // A server that does not answer sends no reports and serves no page.
-  { cause: 'KodeksIcmp', waiting: ['KodeksXmlMissing', 'KodeksOperapStale', 'KodeksBehindProxyDown'] },
+  { cause: 'KodeksIcmp', waiting: ['KodeksXmlMissing', 'KodeksOperapStale', 'KodeksTcpStatus', 'KodeksHttp200Status', 'KodeksBehindProxyDown'] },
+  // A web port that takes no connection serves no page.
+  { cause: 'KodeksTcpStatus', waiting: ['KodeksHttp200Status', 'KodeksBehindProxyDown'] },
   // In maintenance the main page is down on purpose.
-  { cause: 'KodeksMaintenance', waiting: ['KodeksBehindProxyDown'] },
+  { cause: 'KodeksMaintenance', waiting: ['KodeksHttp200Status', 'KodeksBehindProxyDown'] },
 ];
 
 /** Alerts that name a cause rather than wait for it: the cause is a fact of their own report (the licence manager unreachable). */

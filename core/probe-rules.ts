@@ -2,13 +2,13 @@ import type { Facts, Severity } from './rules.ts';
 
 /**
  * Rules fed by probes from the server rather than by agents' reports: ping,
- * web access, name resolution. A probe must fail `failuresToOpen` times in a
+ * the web port, the main page, web access, name resolution. A probe must fail `failuresToOpen` times in a
  * row before its rule fires, so a single lost packet pages nobody.
  */
 export const PROBE_KINDS = ['icmp', 'tcp', 'http', 'dns'] as const;
 export type ProbeKind = (typeof PROBE_KINDS)[number];
 
-export const PROBE_RULE_IDS = ['KodeksIcmp', 'KodeksBehindProxyDown', 'KodeksDns'] as const;
+export const PROBE_RULE_IDS = ['KodeksIcmp', 'KodeksTcpStatus', 'KodeksHttp200Status', 'KodeksBehindProxyDown', 'KodeksDns'] as const;
 export type ProbeRuleId = (typeof PROBE_RULE_IDS)[number];
 
 export interface ProbeRuleInfo {
@@ -19,6 +19,8 @@ export interface ProbeRuleInfo {
 
 export const PROBE_RULES: readonly ProbeRuleInfo[] = [
   { id: 'KodeksIcmp', severity: 'critical', probe: 'icmp' },
+  { id: 'KodeksTcpStatus', severity: 'critical', probe: 'tcp' },
+  { id: 'KodeksHttp200Status', severity: 'critical', probe: 'http' },
   { id: 'KodeksBehindProxyDown', severity: 'critical', probe: 'http' },
   { id: 'KodeksDns', severity: 'warning', probe: 'dns' },
 ];
@@ -50,8 +52,17 @@ export function evaluateProbeRules(statuses: ProbeStatuses, failuresToOpen: numb
   if (failing(icmp)) {
     firing.set('KodeksIcmp', { target: detail(icmp, 'target'), error: icmp.error, failures: icmp.consecutiveFailures, failingSince: since(icmp) });
   }
+  const tcp = statuses.tcp;
+  if (failing(tcp)) {
+    firing.set('KodeksTcpStatus', { target: detail(tcp, 'target'), error: tcp.error, failures: tcp.consecutiveFailures, failingSince: since(tcp) });
+  }
   const http = statuses.http;
-  if (failing(http)) {
+  const status = http ? detail(http, 'status') : null;
+  // 503 is the server in maintenance (a state of its own, not a failure); another answer than "up" is the main page failing;
+  // no answer, or a proxy's 502/504, is web access down (and says whether the IP works).
+  if (failing(http) && status !== 503 && typeof status === 'number' && status !== 502 && status !== 504) {
+    firing.set('KodeksHttp200Status', { url: detail(http, 'url'), status, error: http.error, failures: http.consecutiveFailures, failingSince: since(http) });
+  } else if (failing(http) && status !== 503) {
     firing.set('KodeksBehindProxyDown', {
       url: detail(http, 'url'),
       error: http.error,
@@ -74,4 +85,25 @@ export function evaluateProbeRules(statuses: ProbeStatuses, failuresToOpen: numb
     });
   }
   return firing;
+}
+
+/** What the main page says of the server, when it says anything: maintenance, a call for a specialist, or that it works. */
+export type PageState = 'maintenance' | 'need-support' | 'ok';
+
+/** Words to look for on the main page (PROBE_MAINTENANCE_TEXT, PROBE_NEED_SUPPORT_TEXT); none by default. */
+export interface PageWords {
+  maintenance?: RegExp;
+  needSupport?: RegExp;
+}
+
+/**
+ * The server's state as its main page shows it: 503 is maintenance (as SMART
+ * reads it); otherwise the page's words, when the distributor has said which
+ * words its servers show; a page that answers is a server that works.
+ */
+export function pageStateOf(answer: { status: number | null; up: boolean; body?: string }, words: PageWords): PageState | null {
+  if (answer.status === 503) return 'maintenance';
+  if (answer.body !== undefined && words.maintenance?.test(answer.body)) return 'maintenance';
+  if (answer.body !== undefined && words.needSupport?.test(answer.body)) return 'need-support';
+  return answer.up ? 'ok' : null;
 }

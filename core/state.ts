@@ -117,3 +117,17 @@ function effectiveGenerationTime(generatedAt: Date | null, receivedAt: Date): Da
 export function operapAgeMs(operapDate: string, tz: string, now: Date): number {
   return now.getTime() - startOfDay(operapDate, tz);
 }
+
+/**
+ * What the main page showed (a probe) folded into the state: maintenance or a
+ * call for a specialist are the server's state as much as a report's
+ * `<server>`; a page that works ends them. Other states a report gave (an
+ * emergency) are the page's to leave alone. Null when nothing changes.
+ */
+export function applyPageState(previous: InstallationState, page: 'maintenance' | 'need-support' | 'ok', at: Date): InstallationState | null {
+  const seen = page === 'ok' ? (previous.serverState === 'maintenance' || previous.serverState === 'need-support' ? 'ok' : null) : page;
+  if (seen === null || seen === previous.serverState) return null;
+  const next: InstallationState = { ...previous, serverState: seen, serverMessage: '' };
+  noteMaintenance(previous, next, at);
+  return next;
+}

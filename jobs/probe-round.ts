@@ -2,6 +2,7 @@ import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
 import { judgeProbeResults, type Probed, type ProbeJudgement, type Target } from '../checks/probe-results.ts';
+import { applyPageStates } from '../checks/page-state.ts';
 import type { DB } from '../db/open.ts';
 import { pruneProbeResults } from '../db/probes.ts';
 import { listProbeTargets } from '../db/installations.ts';
@@ -82,6 +83,8 @@ export async function runProbeRound(deps: ProbeRoundDeps): Promise<ProbeRoundSum
   const at = deps.clock();
   const judgement = writeTransaction(db, (tx) => {
     const judged = judgeProbeResults(tx, deps.settings, probed, at, options);
+    // What the main pages showed (maintenance, say) is the servers' state: folded in, and judged as a report would be.
+    applyPageStates(db, deps.settings, probed, at);
     // Alerts held back by an installation that answers again go out now.
     runFollowUps(tx, deps.settings, at, (incidentId, err) => logger.error({ err, incidentId }, 'follow-up of an incident failed; the others went on'));
     pruneProbeResults(tx, new Date(at.getTime() - options.historyMs));

@@ -27,6 +27,8 @@ const FACTS: Record<string, Facts> = {
   KodeksVersionChangeIncomplete: { oldVersion: '6.4.2.73', newVersion: '6.4.3.59', changedAt: '2026-11-29T07:00:00.000Z', notRestored: ['service', 'storage'] },
   KodeksIcmp: { target: '10.1.2.3', error: 'no answer', failures: 5, failingSince: '2026-11-30T17:55:00.000Z' },
   KodeksBehindProxyDown: { url: 'https://romashka.example.ru/', error: 'ENOTFOUND', failures: 2, failingSince: '2026-11-30T17:58:00.000Z', workingUrl: 'https://10.1.2.3/', ipError: null },
+  KodeksTcpStatus: { target: '10.1.2.3:443', error: 'TCP 10.1.2.3:443: ECONNREFUSED', failures: 2, failingSince: '2026-11-30T17:58:00.000Z' },
+  KodeksHttp200Status: { url: 'https://romashka.example.ru/', status: 500, error: 'HTTP 500', failures: 2, failingSince: '2026-11-30T17:58:00.000Z' },
   KodeksDns: { host: 'romashka.example.ru', error: 'romashka.example.ru does not resolve: ESERVFAIL', expectedIp: '10.1.2.3', resolved: [], failingSince: '2026-11-30T17:58:00.000Z' },
   KodeksLicenseExpiring90day: { database: 'Кодекс: Законодательство', expires: '2027-02-01', daysLeft: 63 },
   KodeksLicenseExpiring7day: { database: 'Кодекс: Законодательство', expires: '2026-12-05', daysLeft: 5 },

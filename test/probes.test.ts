@@ -5,6 +5,10 @@ import { getClientByName } from '../db/clients.ts';
 import { listIncidentsWithNames } from '../db/incidents.ts';
 import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
 import { runProbeRound, type ProbeRoundOptions } from '../jobs/probe-round.ts';
+import { runSweep } from '../jobs/sweep.ts';
+import { ingestReport } from '../intake/ingest.ts';
+import { parseReport } from '../intake/parse-report.ts';
+import { outbox } from '../db/schema.ts';
 import { parseStatusList, systemProbers, type Probers } from '../checks/probes/probers.ts';
 import { addClient } from '../registry/clients.ts';
 import { addInstallation, rotateToken } from '../registry/installations.ts';
@@ -28,10 +32,13 @@ class WebServer {
   private server: Server | undefined;
   port = 0;
   status = 200;
+  body: string | Buffer = 'Техэксперт';
+  contentType = 'text/html; charset=utf-8';
   async start(): Promise<void> {
     this.server = createServer((_req, res) => {
       res.statusCode = this.status;
-      res.end('Техэксперт');
+      res.setHeader('content-type', this.contentType);
+      res.end(this.body);
     });
     await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
     this.port = (this.server.address() as AddressInfo).port;
@@ -80,28 +87,37 @@ describe('probes', () => {
     return addInstallation(ctx(), { client: String(clientId), name, kind: 'cloud', ...fields }).installation;
   };
 
-  it('opens KodeksBehindProxyDown after two failed rounds when the web server stops, and resolves it when it is back', async () => {
+  it('a web server that stops: the port alert opens after two failed rounds and holds the web alert back; both end when it is back', async () => {
     installation('Облако', { url: `http://127.0.0.1:${web.port}/`, ip: '127.0.0.1' });
     expect((await round()).opened).toBe(0);
     await web.stop();
     expect((await round()).opened).toBe(0); // one failure is not enough: no flapping
-    expect((await round()).opened).toBe(1);
-    expect(open().map((i) => i.ruleId)).toEqual(['KodeksBehindProxyDown']);
-    expect(open()[0]!.details).toMatchObject({ url: `http://127.0.0.1:${web.port}/`, error: 'ECONNREFUSED' });
+    expect((await round()).opened).toBe(2);
+    expect(open().map((i) => [i.ruleId, i.announcedAt !== null])).toEqual([
+      ['KodeksTcpStatus', true],
+      ['KodeksBehindProxyDown', false],
+    ]);
+    expect(open()[0]!.details).toMatchObject({ target: `127.0.0.1:${web.port}`, error: `TCP 127.0.0.1:${web.port}: ECONNREFUSED` });
+    expect(open()[1]!.details).toMatchObject({ url: `http://127.0.0.1:${web.port}/`, error: 'ECONNREFUSED' });
     await web.start();
-    expect((await round()).resolved).toBe(1);
+    expect((await round()).resolved).toBe(2);
     expect(open()).toEqual([]);
   });
 
-  it('suppresses flapping: failures must come in a row', async () => {
+  it('a main page that answers with an error opens KodeksHttp200Status; failures must come in a row', async () => {
     installation('Облако', { url: `http://127.0.0.1:${web.port}/` });
-    web.status = 503;
+    web.status = 500;
     await round();
     web.status = 200;
     await round();
-    web.status = 503;
+    web.status = 500;
     await round();
     expect(open()).toEqual([]);
+    await round();
+    expect(open().map((i) => [i.ruleId, i.details.status])).toEqual([['KodeksHttp200Status', 500]]);
+    // A proxy whose server behind it does not answer is web access down, not the page.
+    web.status = 502;
+    await round();
     await round();
     expect(open().map((i) => i.ruleId)).toEqual(['KodeksBehindProxyDown']);
   });
@@ -154,9 +170,10 @@ describe('probes', () => {
     installation('Свой сервер', { url: `http://127.0.0.1:${closed}/own` }, 'ИП Одиночка');
     await round();
     const summary = await round();
-    expect(summary.opened).toBe(6);
+    // Each installation: its port alert, and the web alert it holds back.
+    expect(summary.opened).toBe(12);
     expect(summary.commonCauses).toEqual([{ kind: 'provider', name: 'Техэксперт.Облако', installations: 5 }]);
-    expect(open()).toHaveLength(6); // each installation still has its own incident
+    expect(open().filter((i) => i.ruleId === 'KodeksTcpStatus')).toHaveLength(6); // each installation still has its own incident
 
     const h = botHarness(t.db, clock);
     await h.dispatcher().runOnce();
@@ -165,7 +182,7 @@ describe('probes', () => {
     const text = String(messages[0]!.payload.text);
     expect(text).toContain('🚨 6 новых оповещений');
     // The provider's five carry the common cause; rendered alone they are one message with the cause named.
-    const onlyProvider = open().filter((i) => i.details.commonCause === 'provider:Техэксперт.Облако');
+    const onlyProvider = open().filter((i) => i.ruleId === 'KodeksTcpStatus' && i.details.commonCause === 'provider:Техэксперт.Облако');
     expect(onlyProvider).toHaveLength(5);
   });
 
@@ -178,7 +195,7 @@ describe('probes', () => {
     await h.dispatcher().runOnce();
     const text = String(h.lastSent()!.payload.text);
     expect(text).toContain('🌐 Вероятная общая причина: сбой у провайдера «Техэксперт.Облако» — 3 установки недоступны одновременно');
-    expect(text.match(/Веб-доступ к установке не работает/g)).toHaveLength(3);
+    expect(text.match(/Веб-порт установки не принимает соединения/g)).toHaveLength(3);
   });
 
   it('holds back the alerts that follow from an unreachable installation, and announces those that outlive it', async () => {
@@ -187,23 +204,75 @@ describe('probes', () => {
     await web.stop();
     await round();
     await round();
-    expect(open().map((i) => i.ruleId).sort()).toEqual(['KodeksBehindProxyDown', 'KodeksIcmp']);
+    expect(open().map((i) => i.ruleId).sort()).toEqual(['KodeksBehindProxyDown', 'KodeksIcmp', 'KodeksTcpStatus']);
     const proxy = open().find((i) => i.ruleId === 'KodeksBehindProxyDown')!;
     expect(proxy.announcedAt).toBeNull();
+    expect(open().find((i) => i.ruleId === 'KodeksTcpStatus')!.announcedAt).toBeNull();
     const h = botHarness(t.db, clock);
     const dispatcher = h.dispatcher();
     await dispatcher.runOnce();
     expect(h.sent()).toHaveLength(1);
-    expect(String(h.sent()[0]!.payload.text)).toContain('⏸ Придержано: 1 оповещение-следствие');
+    expect(String(h.sent()[0]!.payload.text)).toContain('⏸ Придержано: 2 оповещения-следствия');
 
     pingOk = true; // the host answers again, the web server is still down
     await round();
-    expect(open().map((i) => i.ruleId)).toEqual(['KodeksBehindProxyDown']);
-    expect(open()[0]!.announcedAt).not.toBeNull();
+    // The port alert outlives the silent ping and is announced; the web alert still waits for the port.
+    expect(open().map((i) => [i.ruleId, i.announcedAt !== null])).toEqual([
+      ['KodeksTcpStatus', true],
+      ['KodeksBehindProxyDown', false],
+    ]);
     clock.advance(60_000);
     await dispatcher.runOnce();
-    expect(h.sent().map((c) => String(c.payload.text)).at(-1)).toContain('Веб-доступ к установке не работает');
+    expect(h.sent().map((c) => String(c.payload.text)).at(-1)).toContain('Веб-порт установки не принимает соединения');
     expect(open()[0]!.installationName).toBe(inst.name);
+  });
+
+  describe('what the main page says of the server', () => {
+    const reported = (id: number) => ingestReport(t.db, DEFAULT_INCIDENT_SETTINGS, { id, tz: 'Europe/Moscow' }, parseReport(Buffer.from('<report/>'), 'xml', { tz: 'Europe/Moscow' }), clock());
+    const sweep = () => runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
+    const sent = () => t.db.select().from(outbox).all().map((m) => `${m.kind} ${(m.payload as { ruleId: string }).ruleId}`);
+
+    it('503 for four hours: a silent KodeksMaintenance, then one KodeksMaintenanceToLong message, and no page or web alert', async () => {
+      const inst = installation('Облако', { url: `http://127.0.0.1:${web.port}/`, ip: '127.0.0.1' });
+      reported(inst.id);
+      web.status = 503;
+      for (let i = 0; i < 3; i++) await round();
+      expect(open().map((i) => [i.ruleId, i.severity])).toEqual([['KodeksMaintenance', 'info']]);
+      expect(sent()).toEqual([]);
+      for (let hour = 1; hour <= 4; hour++) {
+        clock.advance(60 * 60_000);
+        await round();
+        sweep();
+      }
+      expect(open().map((i) => i.ruleId)).toEqual(['KodeksMaintenance', 'KodeksMaintenanceToLong']);
+      expect(sent()).toEqual(['incident.opened KodeksMaintenanceToLong']);
+      // The page works again: maintenance is over, and so is the alert.
+      web.status = 200;
+      await round();
+      expect(open()).toEqual([]);
+    });
+
+    it('words the distributor names: maintenance and a call for a specialist read from the page, in its own charset', async () => {
+      const inst = installation('Облако', { url: `http://127.0.0.1:${web.port}/` });
+      reported(inst.id);
+      const words = { maintenance: /технические работы/iu, needSupport: /требуется вмешательство/iu };
+      const withWords = async () => {
+        await runProbeRound({ db: t.db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, probers, options: { ...options, pageWords: words } });
+        clock.advance(60_000);
+      };
+      web.body = 'Сервер: требуется вмешательство специалиста';
+      await withWords();
+      expect(open().map((i) => i.ruleId)).toEqual(['KodeksNeedSupport']);
+      expect(sent()).toEqual(['incident.opened KodeksNeedSupport']);
+      // A page in windows-1251 (А-я are 0xC0-0xFF there).
+      web.contentType = 'text/html; charset=windows-1251';
+      web.body = Buffer.from([...'Технические работы'].map((c) => (c === ' ' ? 0x20 : c.charCodeAt(0) - 0x410 + 0xc0)));
+      await withWords();
+      expect(open().map((i) => i.ruleId)).toEqual(['KodeksMaintenance']);
+      web.body = 'Техэксперт';
+      await withWords();
+      expect(open()).toEqual([]);
+    });
   });
 
   it('keeps a bounded history of results with latency', async () => {

@@ -60,6 +60,13 @@ export function renderFacts(ruleId: string, facts: Facts, lang: Lang, tz: string
       else if (str('ipError')) lines.push(escapeHtml(f.webIpFails(words(str('ipError')))));
       return lines;
     }
+    case 'KodeksTcpStatus': {
+      // The prober's words already name the port («порт 10.1.2.3:443: соединение отклонено»).
+      const said = words(str('error'));
+      return [escapeHtml(`${said.charAt(0).toUpperCase()}${said.slice(1)}`)];
+    }
+    case 'KodeksHttp200Status':
+      return [escapeHtml(f.pageStatus(str('url') ?? '?', Number(facts.status ?? 0)))];
     case 'KodeksDns':
       return [escapeHtml(f.dns(str('host') ?? '?', words(str('error'))))];
     case 'KodeksLicenseExpiring90day':

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import type { ProbeKind } from '../../core/probe-rules.ts';
+import { pageStateOf, type PageWords, type ProbeKind } from '../../core/probe-rules.ts';
 import { bareHost, type Probers, type ProbeResult, type ResolveAnswer } from './probers.ts';
 
 export interface ProbeTarget {
@@ -12,6 +12,8 @@ export interface ProbeTarget {
 export interface ProbeSettings {
   timeoutMs: number;
   upStatuses: (status: number) => boolean;
+  /** Words on the main page that say maintenance or a call for a specialist; none by default. */
+  pageWords?: PageWords;
 }
 
 /** The address users can log in by when the name fails: the URL with the recorded IP instead of the host. */
@@ -83,11 +85,16 @@ export async function probeInstallation(target: ProbeTarget, settings: ProbeSett
     tasks.push(
       (async () => {
         const answer = await addressOf(parsed.hostname);
-        const byName: ProbeResult & { status?: number } =
-          'error' in answer ? { ok: false, latencyMs: null, error: answer.error } : await probers.http(url, { ...settings, connectTo: answer.addresses[0]! });
-        const detail: Record<string, unknown> = { url, status: byName.status ?? null };
+        const words = settings.pageWords ?? {};
+        const readBody = words.maintenance !== undefined || words.needSupport !== undefined;
+        const byName: ProbeResult & { status?: number; body?: string } =
+          'error' in answer
+            ? { ok: false, latencyMs: null, error: answer.error }
+            : await probers.http(url, { timeoutMs: settings.timeoutMs, upStatuses: settings.upStatuses, connectTo: answer.addresses[0]!, readBody });
+        const page = pageStateOf({ status: byName.status ?? null, up: byName.ok, ...(byName.body !== undefined ? { body: byName.body } : {}) }, words);
+        const detail: Record<string, unknown> = { url, status: byName.status ?? null, page };
         if (!byName.ok && target.ip && isIP(bareHost(parsed.hostname)) === 0) {
-          const byIp = await probers.http(url, { ...settings, connectTo: target.ip, anyCertificate: true });
+          const byIp = await probers.http(url, { timeoutMs: settings.timeoutMs, upStatuses: settings.upStatuses, connectTo: target.ip, anyCertificate: true });
           if (byIp.ok) detail.workingUrl = urlByIp(url, target.ip);
           else detail.ipError = byIp.error;
         }

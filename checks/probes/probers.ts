@@ -22,7 +22,12 @@ export interface HttpProbeOptions {
   connectTo?: string;
   /** Take any certificate: the address was not reached by its name, so the certificate cannot match it. */
   anyCertificate?: boolean;
+  /** Read the page's text too (its first 64 KiB), to look for words on it. */
+  readBody?: boolean;
 }
+
+/** How much of a main page is read when its words matter. */
+const MAX_PAGE_BYTES = 64 * 1024;
 
 export type ResolveAnswer = { addresses: string[] } | { error: string };
 
@@ -33,7 +38,7 @@ export type ResolveAnswer = { addresses: string[] } | { error: string };
 export interface Probers {
   ping(target: string, timeoutMs: number): Promise<ProbeResult>;
   tcp(address: string, port: number, timeoutMs: number): Promise<ProbeResult>;
-  http(url: string, options: HttpProbeOptions): Promise<ProbeResult & { status?: number }>;
+  http(url: string, options: HttpProbeOptions): Promise<ProbeResult & { status?: number; body?: string }>;
   resolve(host: string, timeoutMs: number): Promise<ResolveAnswer>;
 }
 
@@ -76,7 +81,7 @@ function tcp(address: string, port: number, timeoutMs: number): Promise<ProbeRes
  * host name (Host header and TLS SNI), the way a browser would if DNS pointed
  * there; the certificate is checked against the name unless `anyCertificate`.
  */
-function http(url: string, options: HttpProbeOptions): Promise<ProbeResult & { status?: number }> {
+function http(url: string, options: HttpProbeOptions): Promise<ProbeResult & { status?: number; body?: string }> {
   const started = process.hrtime.bigint();
   return new Promise((resolve) => {
     let parsed: URL;
@@ -100,10 +105,27 @@ function http(url: string, options: HttpProbeOptions): Promise<ProbeResult & { s
       },
       (response: IncomingMessage) => {
         const status = response.statusCode ?? 0;
-        response.resume();
-        request.destroy();
         const up = options.upStatuses(status);
-        resolve({ ok: up, status, latencyMs: elapsed(started), error: up ? null : `HTTP ${status}` });
+        const answer = { ok: up, status, latencyMs: elapsed(started), error: up ? null : `HTTP ${status}` };
+        if (!options.readBody) {
+          response.resume();
+          request.destroy();
+          resolve(answer);
+          return;
+        }
+        const chunks: Buffer[] = [];
+        let bytes = 0;
+        const done = () => {
+          request.destroy();
+          resolve({ ...answer, body: decodePage(Buffer.concat(chunks).subarray(0, MAX_PAGE_BYTES), response.headers['content-type']) });
+        };
+        response.on('data', (chunk: Buffer) => {
+          chunks.push(chunk);
+          bytes += chunk.length;
+          if (bytes >= MAX_PAGE_BYTES) done();
+        });
+        response.once('end', done);
+        response.once('error', done);
       },
     );
     request.once('timeout', () => {
@@ -113,6 +135,16 @@ function http(url: string, options: HttpProbeOptions): Promise<ProbeResult & { s
     request.once('error', (err: NodeJS.ErrnoException) => resolve({ ok: false, latencyMs: null, error: err.code ?? err.message }));
     request.end();
   });
+}
+
+/** A page's text in the charset its Content-Type names (windows-1251 is common on Kodeks servers), UTF-8 otherwise. */
+function decodePage(bytes: Buffer, contentType: string | undefined): string {
+  const charset = /charset=["']?([\w-]+)/i.exec(contentType ?? '')?.[1]?.toLowerCase();
+  try {
+    return new TextDecoder(charset ?? 'utf-8').decode(bytes);
+  } catch {
+    return new TextDecoder('utf-8').decode(bytes);
+  }
 }
 
 /** A URL's host without the brackets of an IPv6 literal. */
