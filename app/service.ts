@@ -227,8 +227,11 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     const secretKey = config.SECRET_KEY;
     // Every minute it looks for installations whose metrics are PULL_EVERY old; most minutes there are none.
     scheduler.add('metrics-pull', '* * * * *', config.DISPLAY_TZ, async ({ signal }: JobRun) => {
-      const summary = await pullMetrics({ db, clock, logger, secretKey, everyMs: config.PULL_EVERY, timeoutMs: config.PROBE_TIMEOUT, concurrency: config.PROBE_CONCURRENCY, signal });
-      if (summary.pulled + summary.failed > 0) logger.debug({ summary }, 'metrics pulled');
+      const summary = await pullMetrics({ db, clock, logger, secretKey, everyMs: config.PULL_EVERY, timeoutMs: config.PROBE_TIMEOUT, concurrency: config.PROBE_CONCURRENCY, signal, settings });
+      if (summary.pulled + summary.failed > 0) {
+        logger.debug({ summary }, 'metrics pulled');
+        wakeDispatcher();
+      }
     });
   }
   if (dispatcher) dispatcher.start();

@@ -15,11 +15,13 @@ export interface Dependency {
 
 export const DEPENDENCIES: readonly Dependency[] = [
   // A server that does not answer sends no reports and serves no page.
-  { cause: 'KodeksIcmp', waiting: ['KodeksXmlMissing', 'KodeksOperapStale', 'KodeksTcpStatus', 'KodeksHttp200Status', 'KodeksBehindProxyDown'] },
-  // A web port that takes no connection serves no page.
-  { cause: 'KodeksTcpStatus', waiting: ['KodeksHttp200Status', 'KodeksBehindProxyDown'] },
-  // In maintenance the main page is down on purpose.
-  { cause: 'KodeksMaintenance', waiting: ['KodeksHttp200Status', 'KodeksBehindProxyDown'] },
+  { cause: 'KodeksIcmp', waiting: ['KodeksXmlMissing', 'KodeksOperapStale', 'KodeksTcpStatus', 'KodeksHttp200Status', 'KodeksBehindProxyDown', 'KodeksAuthNotWork'] },
+  // A web port that takes no connection serves no page and takes no login.
+  { cause: 'KodeksTcpStatus', waiting: ['KodeksHttp200Status', 'KodeksBehindProxyDown', 'KodeksAuthNotWork'] },
+  // In maintenance the main page and logins are down on purpose.
+  { cause: 'KodeksMaintenance', waiting: ['KodeksHttp200Status', 'KodeksBehindProxyDown', 'KodeksAuthNotWork'] },
+  // Every seat taken: the service account is one user too many (SMART's known false alarm).
+  { cause: 'KodeksLimitsUsers', waiting: ['KodeksAuthNotWork'] },
 ];
 
 /** Alerts that name a cause rather than wait for it: the cause is a fact of their own report (the licence manager unreachable). */

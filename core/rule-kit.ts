@@ -34,6 +34,7 @@ export const RULE_IDS = [
   'KodeksMaintenanceToLong',
   'KodeksNeedSupport',
   'KodeksWarning',
+  'KodeksAuthNotWork',
 ] as const;
 export type RuleId = (typeof RULE_IDS)[number];
 

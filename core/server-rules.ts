@@ -143,7 +143,10 @@ const maintenanceTooLong: Rule = {
 const needSupport = liveRule('KodeksNeedSupport', 'warning', (s) => (s.serverState === 'need-support' ? { message: serverWords(s) } : null));
 const emergency = liveRule('KodeksWarning', 'critical', (s) => (s.serverState === 'warning' ? { message: serverWords(s) } : null));
 
-export const SERVER_RULES: readonly Rule[] = [...LICENSE_STAGES, limitsUsers, overUsers, dbErrors, maintenance, maintenanceTooLong, needSupport, emergency];
+// The service account (smartlogin) refused at login, as the metrics pull finds it.
+const authNotWork = liveRule('KodeksAuthNotWork', 'warning', (s) => (s.serviceLoginRefused ? { account: s.serviceLoginRefused } : null));
+
+export const SERVER_RULES: readonly Rule[] = [...LICENSE_STAGES, limitsUsers, overUsers, dbErrors, maintenance, maintenanceTooLong, needSupport, emergency, authNotWork];
 
 /** Rules whose open incident follows its facts (a new error code) rather than staying as it opened. */
 export const UPDATABLE_RULES: ReadonlySet<RuleId> = new Set(['KodeksDBErrors']);

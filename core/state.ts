@@ -18,6 +18,8 @@ export interface InstallationState extends ReportFacts {
   lastHealthyAt?: Date;
   /** Since when the server has said it is in maintenance, without a break (absent when it is not). */
   maintenanceSince?: Date;
+  /** The service account the server refused at its last login (absent while logins work). */
+  serviceLoginRefused?: string;
 }
 
 /** The facts a technician must restore after changing the shell version. */

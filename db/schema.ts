@@ -79,6 +79,9 @@ export const installations = sqliteTable(
     url: text('url'),
     /** Hosting provider, such as «Техэксперт.Облако»; installations sharing one can fail together. */
     provider: text('provider'),
+    /** The licence manager the installation's key checks go to, probed by ping and TCP (`installation set --licman`). */
+    licmanHost: text('licman_host'),
+    licmanPort: integer('licman_port'),
     /** IANA time zone in which the agent's dates without an offset are read. */
     tz: text('tz').notNull().default('Europe/Moscow'),
     /** SHA-256 of the agent token; the token itself is never stored. */
@@ -187,6 +190,8 @@ export const installationState = sqliteTable(
     licmanHost: text('licman_host'),
     licmanPort: integer('licman_port'),
     licmanState: text('licman_state', { enum: LICMAN_STATES }),
+    /** The service account the server refused at its last login (the metrics pull); absent while logins work. */
+    serviceLoginRefused: text('service_login_refused'),
   },
 );
 

@@ -4,6 +4,10 @@ import type { Clock } from '../core/clock.ts';
 import { listMetricsPullDue, type MetricsPullTarget } from '../db/installations.ts';
 import { noteUnreadableMetrics, saveMetricsSnapshot } from '../db/metrics-snapshots.ts';
 import type { DB } from '../db/open.ts';
+import { getState, saveState } from '../db/state.ts';
+import { writeTransaction } from '../db/transaction.ts';
+import { checkInstallation } from '../checks/check-installation.ts';
+import type { IncidentSettings } from '../incidents/settings.ts';
 import { metricsAccountOf } from '../registry/metrics-account.ts';
 import { MAX_METRICS_BYTES, readMetricsFile } from './read-metrics.ts';
 
@@ -18,6 +22,8 @@ export interface MetricsPullDeps {
   timeoutMs: number;
   concurrency: number;
   signal?: AbortSignal;
+  /** With them, whether the service account got in is judged (`KodeksAuthNotWork`). */
+  settings?: IncidentSettings;
 }
 
 export interface MetricsPullSummary {
@@ -42,6 +48,7 @@ export async function pullMetrics(deps: MetricsPullDeps): Promise<MetricsPullSum
         if (deps.signal?.aborted) return;
         const outcome = await pullOne(target, deps);
         const at = deps.clock();
+        if (deps.settings) noteServiceLogin(deps.db, deps.settings, target.id, 'refusedAccount' in outcome ? outcome.refusedAccount : 'error' in outcome ? undefined : null, at);
         if ('error' in outcome) {
           summary.failed++;
           deps.logger.warn({ installation: target.id, reason: outcome.error }, 'metrics could not be read');
@@ -56,7 +63,7 @@ export async function pullMetrics(deps: MetricsPullDeps): Promise<MetricsPullSum
   return summary;
 }
 
-async function pullOne(target: MetricsPullTarget, deps: MetricsPullDeps): Promise<ReturnType<typeof readMetricsFile> | { error: string }> {
+async function pullOne(target: MetricsPullTarget, deps: MetricsPullDeps): Promise<ReturnType<typeof readMetricsFile> | { error: string; refusedAccount?: string }> {
   const account = metricsAccountOf(target, deps.secretKey);
   if (!account) return { error: 'the stored metrics password cannot be opened with this SECRET_KEY; set it again (installation set --metrics-password)' };
   const address = `${target.url.replace(/\/+$/, '')}/sysmon/metrics`;
@@ -70,7 +77,7 @@ async function pullOne(target: MetricsPullTarget, deps: MetricsPullDeps): Promis
     });
     if (response.status === 401 || response.status === 403) {
       await response.body?.cancel();
-      return { error: `${address} refused the account ${account.user} (HTTP ${response.status})` };
+      return { error: `${address} refused the account ${account.user} (HTTP ${response.status})`, refusedAccount: account.user };
     }
     if (response.status !== 200) {
       await response.body?.cancel();
@@ -85,6 +92,25 @@ async function pullOne(target: MetricsPullTarget, deps: MetricsPullDeps): Promis
     const reason = (err as Error).name === 'TimeoutError' ? `no answer within ${deps.timeoutMs / 1000} s` : (cause ?? (err as Error).message);
     return { error: `${address}: ${reason}` };
   }
+}
+
+/**
+ * Whether the service account got in, as the pull found it: refused (the
+ * account's name), in (null), or not known (undefined: no answer, say). A
+ * change goes into the installation's state and the installation is judged
+ * again, so `KodeksAuthNotWork` opens and closes with it.
+ */
+function noteServiceLogin(db: DB, settings: IncidentSettings, installationId: number, refused: string | null | undefined, at: Date): void {
+  if (refused === undefined) return;
+  writeTransaction(db, () => {
+    const state = getState(db, installationId);
+    if (!state || (state.serviceLoginRefused ?? null) === refused) return;
+    const next = { ...state };
+    if (refused === null) delete next.serviceLoginRefused;
+    else next.serviceLoginRefused = refused;
+    saveState(db, installationId, next);
+    checkInstallation(db, settings, installationId, at, { state: next });
+  });
 }
 
 /** The body as text, or null once it passes `max` bytes (the rest is not read). */

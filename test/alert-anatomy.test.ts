@@ -41,6 +41,7 @@ const FACTS: Record<string, Facts> = {
   KodeksMaintenanceToLong: { message: 'Идёт обновление', since: '2026-11-30T14:00:00.000Z', threshold: '3h' },
   KodeksNeedSupport: { message: 'Требуется обслуживание специалистом' },
   KodeksWarning: { message: 'Аварийный режим' },
+  KodeksAuthNotWork: { account: 'smartlogin' },
 };
 
 const ALL_RULES = [...RULES, ...PROBE_RULES];

@@ -46,7 +46,8 @@ describe('dozor command line: checks, incidents, silences, policies', () => {
     expect(rules.find((r) => r.id === 'KodeksXmlMissing')!.threshold).toBe('2d');
     expect(rules.find((r) => r.id === 'KodeksLicenseExpiring7day')).toMatchObject({ threshold: '7d', severity: 'warning' });
     const deps = dozor(database, 'rules', '--deps').stdout;
-    expect(deps).toMatch(/^RULE\s+KodeksIcmp\s+KodeksTcpStatus\s+KodeksMaintenance\s+licence manager unreachable$/m);
+    expect(deps).toMatch(/^RULE\s+KodeksIcmp\s+KodeksTcpStatus\s+KodeksMaintenance\s+KodeksLimitsUsers\s+licence manager unreachable$/m);
+    expect(deps).toMatch(/^KodeksAuthNotWork\s+waits\s+waits\s+waits\s+waits$/m);
     expect(deps).toMatch(/^KodeksBehindProxyDown\s+waits\s+waits\s+waits$/m);
     expect(deps).toMatch(/^KodeksXmlSensLockStatus\s+named$/m);
   });

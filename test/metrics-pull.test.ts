@@ -9,6 +9,11 @@ import { pullMetrics, type MetricsPullDeps } from '../intake/pull-metrics.ts';
 import { addInstallation } from '../registry/installations.ts';
 import { metricsAccountOf, setMetricsAccount } from '../registry/metrics-account.ts';
 import { seedFleet, testClock, testDb, type TestDb } from './helpers.ts';
+import { listIncidentsWithNames } from '../db/incidents.ts';
+import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
+import { ingestReport } from '../intake/ingest.ts';
+import { parseReport } from '../intake/parse-report.ts';
+import { runSweep } from '../jobs/sweep.ts';
 
 const SECRET_KEY = 'k'.repeat(40);
 const PASSWORD = 'пароль: "smart" \\ 1';
@@ -122,5 +127,30 @@ describe('metrics pulled from installations dozor can reach', () => {
     setMetricsAccount(ctx(), installationId, null, undefined);
     expect(getInstallation(t.db, installationId)).toMatchObject({ metricsUser: null, metricsSecret: null });
     expect(requests).toEqual([]);
+  });
+
+  it('a refused service account opens KodeksAuthNotWork, which waits while every seat is taken, and closes when the login works', async () => {
+    const settings = DEFAULT_INCIDENT_SETTINGS;
+    const report = (body: string) =>
+      ingestReport(t.db, settings, { id: installationId, tz: 'Europe/Moscow' }, parseReport(Buffer.from(`<report>${body}</report>`), 'xml', { tz: 'Europe/Moscow' }), clock());
+    const open = () => listIncidentsWithNames(t.db, { includeResolved: false }).map((i) => [i.ruleId, i.announcedAt !== null]);
+    report('<seats licensed="10" used="10"/>');
+    setMetricsAccount(ctx(), installationId, { user: 'smartlogin', password: 'неверный' }, SECRET_KEY);
+    await pullMetrics(deps({ settings }));
+    // Every seat is taken: the account is one user too many, so its refusal waits.
+    expect(open()).toEqual([
+      ['KodeksLimitsUsers', true],
+      ['KodeksAuthNotWork', false],
+    ]);
+    expect(listIncidentsWithNames(t.db, { includeResolved: false }).find((i) => i.ruleId === 'KodeksAuthNotWork')!.details).toEqual({ account: 'smartlogin' });
+    // A seat frees: the refusal outlives its excuse and is announced at the next follow-up.
+    report('<seats licensed="10" used="4"/>');
+    runSweep({ db: t.db, settings }, clock());
+    expect(open()).toEqual([['KodeksAuthNotWork', true]]);
+    // The right password: the login works, the alert closes.
+    setMetricsAccount(ctx(), installationId, { user: 'smartlogin', password: PASSWORD }, SECRET_KEY);
+    clock.advance(16 * MINUTE);
+    await pullMetrics(deps({ settings }));
+    expect(open()).toEqual([]);
   });
 });

@@ -39,6 +39,7 @@ describe('the rule catalogue', () => {
       ['KodeksMaintenanceToLong', 'warning'],
       ['KodeksNeedSupport', 'warning'],
       ['KodeksWarning', 'critical'],
+      ['KodeksAuthNotWork', 'warning'],
     ]);
     for (const rule of RULES) expect(ruleTitle('ru', rule.id)).toMatch(/[А-Яа-яЁё]/);
     expect(getRule('KodeksXmlMissing').defaultThreshold).toBe(2 * DAY);

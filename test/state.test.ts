@@ -102,6 +102,7 @@ describe('state in the database', () => {
         licmanHost: '10.0.0.5',
         licmanPort: 8888,
         licmanState: 'unreachable',
+        serviceLoginRefused: 'smartlogin',
       };
       // Every column of the table is a field here: a column added to the table and not to this test fails it.
       const columns = Object.keys(getTableColumns(installationState)).filter((key) => key !== 'installationId');

@@ -104,6 +104,8 @@ export function renderFacts(ruleId: string, facts: Facts, lang: Lang, tz: string
     case 'KodeksNeedSupport':
     case 'KodeksWarning':
       return serverMessage();
+    case 'KodeksAuthNotWork':
+      return [escapeHtml(f.loginRefused(str('account') ?? '?'))];
     default:
       if (facts.source === 'alertmanager') return externalFacts(facts, lang);
       return Object.entries(facts)
