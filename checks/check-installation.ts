@@ -1,6 +1,7 @@
 import { reconcile, type ActiveIncident } from '../core/incidents.ts';
 import { evaluateInstallation, getRule, RULE_IDS, severityOf, TIME_BASED_RULES, type Evaluation, type Facts, type RuleId, type ThresholdValue } from '../core/rules.ts';
 import { UPDATABLE_RULES } from '../core/server-rules.ts';
+import { explainedByLicman, LICMAN_RULES } from '../core/dependencies.ts';
 import type { Silence } from '../core/silences.ts';
 import { getIncident, listActiveRules, type Incident } from '../db/incidents.ts';
 import type { DB } from '../db/open.ts';
@@ -126,7 +127,8 @@ export function applyEvaluation(
     const subject = loadSubject(db, scheduled.id);
     const silences = shared.silences ?? activeSilences(db, now);
     for (const { ruleId, facts } of open) {
-      outcome.opened.push(openIncident(db, settings, subject, { ruleId, severity: severityOf(getRule(ruleId), facts), facts }, now, silences));
+      const named = withProbableCause(db, ruleId, facts, active);
+      outcome.opened.push(openIncident(db, settings, subject, { ruleId, severity: severityOf(getRule(ruleId), named), facts: named }, now, silences));
     }
   }
   for (const incident of resolve) outcome.resolved.push(resolveIncident(db, incident.id, 'system', 'cleared', now));
@@ -156,4 +158,18 @@ function updateChangedFacts(db: DB, active: readonly ActiveIncident[], firing: R
     if (!incident || JSON.stringify(incident.details) === JSON.stringify(facts)) continue;
     updateIncidentFacts(db, incident, { severity: severityOf(getRule(ruleId as RuleId), facts), facts }, now);
   }
+}
+
+/**
+ * A key alert (or a protection-code database error) whose licence manager
+ * does not answer its probes names that as the probable cause, as it does
+ * when the report itself says so (core/dependencies.ts).
+ */
+function withProbableCause(db: DB, ruleId: RuleId, facts: Facts, active: readonly ActiveIncident[]): Facts {
+  if (facts.licmanUnreachable || !explainedByLicman(ruleId)) return facts;
+  if (ruleId === 'KodeksDBErrors' && severityOf(getRule(ruleId), facts) !== 'critical') return facts;
+  const licman = active.find((incident) => LICMAN_RULES.includes(incident.ruleId));
+  if (!licman) return facts;
+  const target = getIncident(db, licman.id)?.details.target;
+  return { ...facts, licmanUnreachable: typeof target === 'string' ? target : '?' };
 }

@@ -24,10 +24,23 @@ export const DEPENDENCIES: readonly Dependency[] = [
   { cause: 'KodeksLimitsUsers', waiting: ['KodeksAuthNotWork'] },
 ];
 
-/** Alerts that name a cause rather than wait for it: the cause is a fact of their own report (the licence manager unreachable). */
+/**
+ * Alerts that name a cause rather than wait for it: the licence manager out
+ * of reach, as the report says (`<licman state="unreachable">`) or as its
+ * probes find it (`LICMAN_RULES` open), explains a key alert and a database
+ * error with a protection code.
+ */
 export const EXPLAINED: readonly { cause: string; explained: readonly string[] }[] = [
   { cause: 'licman', explained: ['KodeksXmlSensLockStatus', 'KodeksDBErrors'] },
 ];
+
+/** The probes of the licence manager: either open means it is out of reach. */
+export const LICMAN_RULES: readonly string[] = ['LicmanIcmp', 'LicmanTcpStatus'];
+
+/** Whether the licence manager out of reach would explain this alert. */
+export function explainedByLicman(ruleId: string): boolean {
+  return EXPLAINED.some((e) => e.cause === 'licman' && e.explained.includes(ruleId));
+}
 
 const CAUSES_OF = new Map<string, string[]>();
 for (const { cause, waiting } of DEPENDENCIES) for (const rule of waiting) CAUSES_OF.set(rule, [...(CAUSES_OF.get(rule) ?? []), cause]);

@@ -69,6 +69,7 @@ export interface ErrorParams {
   uploadsNotUnmatched: { name: string };
   alertSourceInvalid: { source: string };
   alertRouteNotFound: { source: string };
+  licmanInvalid: { text: string };
   agentTokenMismatch: { id: number };
   publicUrlMissing: Record<string, never>;
   secretKeyMissing: Record<string, never>;

@@ -5,10 +5,11 @@ import type { Facts, Severity } from './rules.ts';
  * the web port, the main page, web access, name resolution. A probe must fail `failuresToOpen` times in a
  * row before its rule fires, so a single lost packet pages nobody.
  */
-export const PROBE_KINDS = ['icmp', 'tcp', 'http', 'dns'] as const;
+/** `licmanIcmp`, `licmanTcp`: the installation's licence manager, when one is set. */
+export const PROBE_KINDS = ['icmp', 'tcp', 'http', 'dns', 'licmanIcmp', 'licmanTcp'] as const;
 export type ProbeKind = (typeof PROBE_KINDS)[number];
 
-export const PROBE_RULE_IDS = ['KodeksIcmp', 'KodeksTcpStatus', 'KodeksHttp200Status', 'KodeksBehindProxyDown', 'KodeksDns'] as const;
+export const PROBE_RULE_IDS = ['KodeksIcmp', 'KodeksTcpStatus', 'KodeksHttp200Status', 'KodeksBehindProxyDown', 'KodeksDns', 'LicmanIcmp', 'LicmanTcpStatus'] as const;
 export type ProbeRuleId = (typeof PROBE_RULE_IDS)[number];
 
 export interface ProbeRuleInfo {
@@ -23,6 +24,8 @@ export const PROBE_RULES: readonly ProbeRuleInfo[] = [
   { id: 'KodeksHttp200Status', severity: 'critical', probe: 'http' },
   { id: 'KodeksBehindProxyDown', severity: 'critical', probe: 'http' },
   { id: 'KodeksDns', severity: 'warning', probe: 'dns' },
+  { id: 'LicmanIcmp', severity: 'warning', probe: 'licmanIcmp' },
+  { id: 'LicmanTcpStatus', severity: 'critical', probe: 'licmanTcp' },
 ];
 
 /** The latest outcome of one probe, with how many failed in a row. */
@@ -83,6 +86,14 @@ export function evaluateProbeRules(statuses: ProbeStatuses, failuresToOpen: numb
       resolved: Array.isArray(resolved) ? resolved.map(String) : [],
       failingSince: since(dns),
     });
+  }
+  const licmanIcmp = statuses.licmanIcmp;
+  if (failing(licmanIcmp)) {
+    firing.set('LicmanIcmp', { target: detail(licmanIcmp, 'target'), error: licmanIcmp.error, failures: licmanIcmp.consecutiveFailures, failingSince: since(licmanIcmp) });
+  }
+  const licmanTcp = statuses.licmanTcp;
+  if (failing(licmanTcp)) {
+    firing.set('LicmanTcpStatus', { target: detail(licmanTcp, 'target'), error: licmanTcp.error, failures: licmanTcp.consecutiveFailures, failingSince: since(licmanTcp) });
   }
   return firing;
 }

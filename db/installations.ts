@@ -126,17 +126,32 @@ export function findAlertTargets(db: Queryable, by: { id: number } | { name: str
  * Installations to probe, those probed longest ago first (never probed before
  * all): a round cut at its time limit is resumed by the next one where it stopped.
  */
-export function listProbeTargets(db: Queryable): { id: number; host: string | null; ip: string | null; url: string | null; provider: string | null }[] {
+export function listProbeTargets(
+  db: Queryable,
+): { id: number; host: string | null; ip: string | null; url: string | null; provider: string | null; licmanHost: string | null; licmanPort: number | null }[] {
   const lastProbed = db
     .select({ installationId: probeState.installationId, at: sql<number>`max(${probeState.checkedAt})`.as('last_probed_at') })
     .from(probeState)
     .groupBy(probeState.installationId)
     .as('last_probed');
   return db
-    .select({ id: installations.id, host: installations.host, ip: installations.ip, url: installations.url, provider: installations.provider })
+    .select({
+      id: installations.id,
+      host: installations.host,
+      ip: installations.ip,
+      url: installations.url,
+      provider: installations.provider,
+      licmanHost: installations.licmanHost,
+      licmanPort: installations.licmanPort,
+    })
     .from(installations)
     .leftJoin(lastProbed, eq(lastProbed.installationId, installations.id))
-    .where(and(eq(installations.monitoringEnabled, true), or(isNotNull(installations.host), isNotNull(installations.ip), isNotNull(installations.url))))
+    .where(
+      and(
+        eq(installations.monitoringEnabled, true),
+        or(isNotNull(installations.host), isNotNull(installations.ip), isNotNull(installations.url), isNotNull(installations.licmanHost)),
+      ),
+    )
     .orderBy(sql`${lastProbed.at} is not null`, asc(lastProbed.at), asc(installations.id))
     .all();
 }

@@ -167,6 +167,8 @@ export const en: Catalogue = {
     KodeksHttp200Status: 'the main page opens again',
     KodeksBehindProxyDown: 'ПК opens in the browser again',
     KodeksDns: 'the installation is found by its name again',
+    LicmanIcmp: 'the licence manager answers again',
+    LicmanTcpStatus: 'the licence manager takes connections again',
   },
   newAlerts: (n) => `🚨 ${count('en', n, ['new alert', 'new alerts'])}`,
   reminder: (span) => `🔁 Reminder: not acknowledged for ${span}`,
@@ -341,6 +343,7 @@ export const en: Catalogue = {
     dbError: (code, words) => `${code} — ${words}`,
     serverMessage: (message) => `The server says: “${message}”`,
     loginRefused: (account) => `The server refused the account ${account}`,
+    licmanSays: (what) => `The licence manager: ${what}`,
     maintenanceSince: (when, span) => `In maintenance since ${when} (${span})`,
     licmanCause: (address) => `🔎 Probable cause: the licence manager ${address} cannot be reached`,
     labels: (list) => `Labels: ${list}`,
@@ -469,6 +472,8 @@ export const en: Catalogue = {
     KodeksHttp200Status: 'The main page of ПК answers with an error',
     KodeksBehindProxyDown: 'Web access to the installation is down',
     KodeksDns: 'The installation is not found by its name',
+    LicmanIcmp: 'The licence manager does not answer ping',
+    LicmanTcpStatus: 'The licence manager takes no connections',
   },
   guides: {
     KodeksXmlMissing: {
@@ -600,6 +605,14 @@ export const en: Catalogue = {
     KodeksAuthNotWork: {
       impact: 'dozor cannot read the server metrics: the service account does not log in; users may not notice, but some checks go blind.',
       steps: ['Check on the ПК administration page that the account exists, is not locked and may read metrics.', 'If the password changed, set the new one in dozor (the «⚙️ Agent» button, for admins).', 'Once the login works again, the alert closes.'],
+    },
+    LicmanIcmp: {
+      impact: 'The licence manager server does not answer: if it is off, key checks start to fail.',
+      steps: ['Ask the client administrator whether the licence manager computer is on and whether ping is blocked.', 'If ping is blocked on purpose, watch the port check instead.', 'When the licence manager answers again, the alert closes.'],
+    },
+    LicmanTcpStatus: {
+      impact: 'The licence manager takes no connections: key checks fail and protected databases stop opening.',
+      steps: ['Check that the licence manager service runs and that the SenseLock key is in its computer.', 'Check that a firewall has not closed its port (8888 by default).', 'When the port takes a connection again, the alert closes.'],
     },
   },
   installationKinds: { network: 'network', local: 'local', cloud: 'cloud' },
@@ -740,6 +753,7 @@ export const en: Catalogue = {
     uploadsNotUnmatched: ({ name }) => `no unmatched uploads named ${name}: see dozor uploads unmatched`,
     alertSourceInvalid: ({ source }) => `"${source}" is not an alert source; write instance:10.0.0.7, installation:Warehouse or installation_id:12`,
     alertRouteNotFound: ({ source }) => `no installation was set for "${source}"`,
+    licmanInvalid: ({ text }) => `"${text}" is not a licence manager address; write 10.0.0.5, 10.0.0.5:8888 or lm.example.ru:8888`,
     agentTokenMismatch: ({ id }) => `that is not the agent token of installation ${id}; leave --token out to issue a new one`,
     secretKeyMissing: () => 'SECRET_KEY is not set: dozor seals the passwords it keeps with it (SECRET_KEY of at least 32 characters, e.g. from openssl rand -base64 32)',
     publicUrlMissing: () => 'PUBLIC_URL is not set: agents need the address they reach dozor at (PUBLIC_URL=https://dozor.example.ru)',

@@ -147,6 +147,8 @@ export const ru = {
     KodeksHttp200Status: 'главная страница снова открывается',
     KodeksBehindProxyDown: 'ПК снова открывается в браузере',
     KodeksDns: 'установка снова находится по имени',
+    LicmanIcmp: 'менеджер лицензий снова отвечает',
+    LicmanTcpStatus: 'менеджер лицензий снова принимает соединения',
   } as Record<string, string>,
   newAlerts: (n: number) => `🚨 ${count('ru', n, ['новое оповещение', 'новых оповещения', 'новых оповещений'])}`,
   reminder: (span: string) => `🔁 Напоминание: в работу никто не взял уже ${span}`,
@@ -352,6 +354,7 @@ export const ru = {
     dbError: (code: string, words: string) => `${code} — ${words}`,
     serverMessage: (message: string) => `Сообщение сервера: «${message}»`,
     loginRefused: (account: string) => `Сервер не пустил учётную запись ${account}`,
+    licmanSays: (what: string) => `Менеджер лицензий: ${what}`,
     maintenanceSince: (when: string, span: string) => `На обслуживании с ${when} (${span})`,
     licmanCause: (address: string) => `🔎 Вероятная причина: менеджер лицензий ${address} недоступен`,
     labels: (list: string) => `Метки: ${list}`,
@@ -528,6 +531,8 @@ export const ru = {
     KodeksHttp200Status: 'Главная страница ПК отвечает ошибкой',
     KodeksBehindProxyDown: 'Веб-доступ к установке не работает',
     KodeksDns: 'Установка не находится по имени',
+    LicmanIcmp: 'Менеджер лицензий не отвечает на ping',
+    LicmanTcpStatus: 'Менеджер лицензий не принимает соединения',
   } satisfies Record<KnownRuleId, string>,
   /**
    * What each rule means for the client and what to do, written into every
@@ -738,6 +743,22 @@ export const ru = {
         'Когда вход снова пройдёт, оповещение закроется.',
       ],
     },
+    LicmanIcmp: {
+      impact: 'Сервер менеджера лицензий не отвечает: если он выключен, проверки ключей защиты начнут отказывать.',
+      steps: [
+        'Узнать у сисадмина клиента, включён ли компьютер с менеджером лицензий и не запрещён ли ping.',
+        'Если ping к нему закрыт намеренно, ориентируйтесь на проверку порта (оповещение «Менеджер лицензий не принимает соединения»).',
+        'Когда менеджер лицензий снова ответит, оповещение закроется.',
+      ],
+    },
+    LicmanTcpStatus: {
+      impact: 'Менеджер лицензий не принимает соединения: проверки ключей отказывают, базы с защитой перестают открываться.',
+      steps: [
+        'Проверить, запущена ли служба менеджера лицензий и вставлен ли в его компьютер ключ SenseLock.',
+        'Проверить, не закрыт ли порт менеджера лицензий (8888 по умолчанию) брандмауэром.',
+        'Когда порт снова примет соединение, оповещение закроется.',
+      ],
+    },
   } satisfies Record<KnownRuleId, { impact: string; steps: string[] }>,
   installationKinds: { network: 'сетевая', local: 'локальная', cloud: 'облачная' } as Record<string, string>,
   units: { d: ['день', 'дня', 'дней'], h: ['час', 'часа', 'часов'], m: ['минута', 'минуты', 'минут'] },
@@ -858,6 +879,7 @@ export const ru = {
     uploadsNotUnmatched: ({ name }) => `Непривязанных загрузок с именем ${name} нет: см. dozor uploads unmatched`,
     alertSourceInvalid: ({ source }) => `«${source}» — не источник оповещений; пишите так: instance:10.0.0.7, installation:Склад или installation_id:12`,
     alertRouteNotFound: ({ source }) => `Для «${source}» установка не указывалась`,
+    licmanInvalid: ({ text }) => `«${text}» — не адрес менеджера лицензий; пишите так: 10.0.0.5, 10.0.0.5:8888 или lm.example.ru:8888`,
     agentTokenMismatch: ({ id }) => `Это не токен агента установки ${id}; без --token будет выдан новый`,
     secretKeyMissing: () => 'Не задан SECRET_KEY: им dozor шифрует пароли, которые хранит (SECRET_KEY не короче 32 символов, например из openssl rand -base64 32)',
     publicUrlMissing: () => 'Не задан PUBLIC_URL: агенту нужен адрес, по которому он достучится до dozor (PUBLIC_URL=https://dozor.example.ru)',

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { newAgentToken } from '../core/agent-token.ts';
 import { parseDuration } from '../core/duration.ts';
@@ -223,4 +224,31 @@ function parseThresholdAssignment(assignment: string): { ruleId: RuleId; value: 
     case 'none':
       throw inputError('thresholdNone', { rule: ruleId });
   }
+}
+
+/** The port a licence manager listens on unless told otherwise. */
+export const LICMAN_PORT = 8888;
+
+/**
+ * The licence manager an installation's key checks go to (`host[:port]`, 8888
+ * by default; "-" clears it): probed by ping and TCP from then on
+ * (`LicmanIcmp`, `LicmanTcpStatus`).
+ */
+export function setLicman(ctx: RegistryContext, ref: string | number, spec: string): Installation {
+  const text = spec.trim();
+  let address: { host: string; port: number } | null = null;
+  if (text !== '-') {
+    const match = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(text) ?? /^([^:\s]+)(?::(\d{1,5}))?$/.exec(text) ?? (isIP(text) === 6 ? [text, text] : null);
+    const host = match?.[1]?.toLowerCase();
+    const port = match?.[2] === undefined ? LICMAN_PORT : Number(match[2]);
+    const valid = host !== undefined && (isIP(host) !== 0 || hostName.safeParse(host).success) && port >= 1 && port <= 65_535;
+    if (!valid) throw inputError('licmanInvalid', { text: spec });
+    address = { host, port };
+  }
+  return writeTransaction(ctx.db, (tx) => {
+    const existing = requireInstallation(tx, ref);
+    const changed = updateInstallation(tx, existing.id, { licmanHost: address?.host ?? null, licmanPort: address?.port ?? null });
+    recordAudit(tx, { at: ctx.clock(), actor: ctx.actor, action: 'installation.licman', subjectType: 'installation', subjectId: existing.id, details: { licman: address } });
+    return changed;
+  });
 }

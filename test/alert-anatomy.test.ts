@@ -42,6 +42,8 @@ const FACTS: Record<string, Facts> = {
   KodeksNeedSupport: { message: 'Требуется обслуживание специалистом' },
   KodeksWarning: { message: 'Аварийный режим' },
   KodeksAuthNotWork: { account: 'smartlogin' },
+  LicmanIcmp: { target: '10.0.0.5', error: 'no answer', failures: 2, failingSince: '2026-11-30T17:58:00.000Z' },
+  LicmanTcpStatus: { target: '10.0.0.5:8888', error: 'TCP 10.0.0.5:8888: ECONNREFUSED', failures: 2, failingSince: '2026-11-30T17:58:00.000Z' },
 };
 
 const ALL_RULES = [...RULES, ...PROBE_RULES];

@@ -80,6 +80,13 @@ describe('dozor command line: checks, incidents, silences, policies', () => {
     expect(dozor(database, 'installation', 'set', String(installationId), '--threshold', 'KodeksNope=1h').stderr).toMatch(/unknown rule "KodeksNope"/);
   });
 
+  it('sets and clears the licence manager an installation is probed for', () => {
+    expect(dozorJson(database, 'installation', 'set', String(installationId), '--licman', '10.0.0.5')).toEqual({ id: installationId, licman: { host: '10.0.0.5', port: 8888 } });
+    expect(dozorJson(database, 'installation', 'set', String(installationId), '--licman', '[::1]:8889')).toMatchObject({ licman: { host: '::1', port: 8889 } });
+    expect(dozor(database, 'installation', 'set', String(installationId), '--licman', 'lm example').stderr).toMatch(/"lm example" is not a licence manager address/);
+    expect(dozorJson(database, 'installation', 'set', String(installationId), '--licman', '-')).toMatchObject({ licman: null });
+  });
+
   it('adds, lists and removes silences', () => {
     const silence = dozorJson<{ id: number }>(database, 'silence', 'add', '--client', 'ООО «Ромашка»', '--for', '2h', '--reason', 'плановые работы');
     expect(dozorJson<{ id: number }[]>(database, 'silence', 'list').map((s) => s.id)).toContain(silence.id);

@@ -11,12 +11,14 @@ import { parseReport } from '../intake/parse-report.ts';
 import { outbox } from '../db/schema.ts';
 import { parseStatusList, systemProbers, type Probers } from '../checks/probes/probers.ts';
 import { addClient } from '../registry/clients.ts';
-import { addInstallation, rotateToken } from '../registry/installations.ts';
+import { addInstallation, rotateToken, setLicman } from '../registry/installations.ts';
 import { addUser } from '../registry/users.ts';
 import { buildHttpServer } from '../app/http.ts';
 import { createMetrics } from '../app/metrics.ts';
 import { postReport, silentLogger, testClock, testDb, type TestDb } from './helpers.ts';
 import { botHarness } from './bot-helpers.ts';
+import { getClientStatus } from '../db/status.ts';
+import { renderClientStatus } from '../bot/render/status.ts';
 
 const options: ProbeRoundOptions = {
   timeoutMs: 1000,
@@ -273,6 +275,26 @@ describe('probes', () => {
       await withWords();
       expect(open()).toEqual([]);
     });
+  });
+
+  it('probes the licence manager, and a key alert while its port is closed names it as the probable cause', async () => {
+    const inst = installation('Сервер', { ip: '127.0.0.1' });
+    const closed = web.port;
+    await web.stop();
+    expect(() => setLicman(ctx(), inst.id, 'lm.example.ru:99999')).toThrow(/is not a licence manager address/);
+    setLicman(ctx(), inst.id, `127.0.0.1:${closed}`);
+    await round();
+    await round();
+    expect(open().map((i) => [i.ruleId, i.details.target])).toEqual([['LicmanTcpStatus', `127.0.0.1:${closed}`]]);
+    ingestReport(t.db, DEFAULT_INCIDENT_SETTINGS, { id: inst.id, tz: 'Europe/Moscow' }, parseReport(Buffer.from('<report><senselock state="lost"/></report>'), 'xml', { tz: 'Europe/Moscow' }), clock());
+    const key = open().find((i) => i.ruleId === 'KodeksXmlSensLockStatus')!;
+    expect(key.details).toEqual({ senselockState: 'lost', licmanUnreachable: `127.0.0.1:${closed}` });
+    const h = botHarness(t.db, clock);
+    await h.dispatcher().runOnce();
+    expect(h.sent().map((c) => String(c.payload.text)).join('\n')).toContain(`🔎 Вероятная причина: менеджер лицензий 127.0.0.1:${closed} недоступен`);
+    // The card says so too.
+    const card = renderClientStatus(getClientStatus(t.db, inst.clientId, clock())!, 'ru', 'Europe/Moscow', clock());
+    expect(card).toContain(`⚠️ Менеджер лицензий 127.0.0.1:${closed}: порт 127.0.0.1:${closed}: соединение отклонено (порт закрыт)`);
   });
 
   it('keeps a bounded history of results with latency', async () => {

@@ -104,6 +104,11 @@ export function renderFacts(ruleId: string, facts: Facts, lang: Lang, tz: string
     case 'KodeksNeedSupport':
     case 'KodeksWarning':
       return serverMessage();
+    case 'LicmanIcmp':
+      return [escapeHtml(f.licmanSays(`${str('target') ?? '?'} — ${words(str('error'))}`))];
+    case 'LicmanTcpStatus':
+      // The prober's words already name the port.
+      return [escapeHtml(f.licmanSays(words(str('error'))))];
     case 'KodeksAuthNotWork':
       return [escapeHtml(f.loginRefused(str('account') ?? '?'))];
     default:

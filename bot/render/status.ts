@@ -157,11 +157,16 @@ function networkLines(item: InstallationStatus, lang: Lang): { summary: string |
   const { installation, probes } = item;
   const address = [installation.host, installation.ip].filter(Boolean).join(' · ');
   const kinds = (['icmp', 'tcp', 'http', 'dns'] as const).filter((kind) => probes[kind]);
-  if (kinds.length === 0) return { summary: address ? `🌐 ${escapeHtml(address)}` : null, bad: [] };
-  const marks = kinds.map((kind) => `${PROBE_LABELS[kind]} ${probes[kind]!.ok ? '✅' : '❌'}`).join(' · ');
   const bad = kinds
     .filter((kind) => !probes[kind]!.ok)
     .map((kind) => escapeHtml(t.probeFails(PROBE_LABELS[kind], probes[kind]!.error ? describeNetworkError(lang, probes[kind]!.error!) : t.unknown)));
+  // The licence manager, when it is probed: a bad line of its own when it is out of reach.
+  const licman = [probes.licmanTcp, probes.licmanIcmp].find((status) => status && !status.ok);
+  if (licman && installation.licmanHost) {
+    bad.push(escapeHtml(`${t.licman} ${installation.licmanHost}:${installation.licmanPort ?? 8888}: ${licman.error ? describeNetworkError(lang, licman.error) : t.licmanStates.unreachable}`));
+  }
+  if (kinds.length === 0) return { summary: address ? `🌐 ${escapeHtml(address)}` : null, bad };
+  const marks = kinds.map((kind) => `${PROBE_LABELS[kind]} ${probes[kind]!.ok ? '✅' : '❌'}`).join(' · ');
   return { summary: `🌐 ${address ? `${escapeHtml(address)}: ` : ''}${marks}`, bad };
 }
 

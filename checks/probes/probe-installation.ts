@@ -7,6 +7,9 @@ export interface ProbeTarget {
   host: string | null;
   ip: string | null;
   url: string | null;
+  /** The licence manager the installation's key checks go to, if one is set. */
+  licmanHost?: string | null;
+  licmanPort?: number | null;
 }
 
 export interface ProbeSettings {
@@ -25,8 +28,9 @@ export function urlByIp(url: string, ip: string): string {
 
 /**
  * Every probe that applies to an installation: name resolution (host), ping
- * (the recorded IP, else the host), TCP to the web port, and a GET of the web
- * URL, retried through the recorded IP when the name fails, to tell "DNS or
+ * (the recorded IP, else the host), TCP to the web port, a GET of the web
+ * URL, and ping and TCP to its licence manager when one is set. The GET is
+ * retried through the recorded IP when the name fails, to tell "DNS or
  * forwarding is down" from "the installation is down". Each name is resolved
  * once, within the time limit, and the other probes connect to what it gave.
  */
@@ -99,6 +103,26 @@ export async function probeInstallation(target: ProbeTarget, settings: ProbeSett
           else detail.ipError = byIp.error;
         }
         results.http = { ok: byName.ok, latencyMs: byName.latencyMs, error: byName.error, detail };
+      })(),
+    );
+  }
+
+  if (target.licmanHost) {
+    const host = target.licmanHost;
+    const port = target.licmanPort ?? 8888;
+    tasks.push(
+      (async () => {
+        const answer = await addressOf(host);
+        const ping = { target: host };
+        const tcp = { target: `${host}:${port}` };
+        if ('error' in answer) {
+          results.licmanIcmp = failed(`${host} does not resolve: ${answer.error}`, ping);
+          results.licmanTcp = failed(`TCP ${host}:${port}: ${answer.error}`, tcp);
+          return;
+        }
+        const [pinged, connected] = await Promise.all([probers.ping(answer.addresses[0]!, timeoutMs), probers.tcp(answer.addresses[0]!, port, timeoutMs)]);
+        results.licmanIcmp = { ...pinged, detail: ping };
+        results.licmanTcp = { ...connected, detail: tcp };
       })(),
     );
   }

@@ -12,6 +12,7 @@ import {
   addInstallation,
   requireInstallation,
   rotateToken,
+  setLicman,
   setMonitoring,
   setThresholds,
   type NewInstallationInput,
@@ -244,9 +245,12 @@ export function registerRegistryCommands(program: Command): void {
     .option('--upload-name <NAME>', 'the base name its files are uploaded under with a fleet token (SMART\'s <CLIENT>, e.g. ROMASHKA); "-" clears it')
     .option('--metrics-user <user>', 'the Kodeks account dozor reads <url>/sysmon/metrics with (and agents, when not given one); "-" clears it')
     .option('--metrics-password <password>', 'its password, sealed with SECRET_KEY, never shown back ("-": read from standard input)')
+    .option('--licman <host[:port]>', 'the licence manager its key checks go to (port 8888 unless given), probed by ping and TCP; "-" clears it')
     .action(
-      run<{ threshold?: string[]; uploadName?: string; metricsUser?: string; metricsPassword?: string }>((ctx, { json, opts, args, config }) => {
-        if (!opts.threshold?.length && opts.uploadName === undefined && opts.metricsUser === undefined && opts.metricsPassword === undefined) throw inputError('nothingToSet', {});
+      run<{ threshold?: string[]; uploadName?: string; metricsUser?: string; metricsPassword?: string; licman?: string }>((ctx, { json, opts, args, config }) => {
+        if (!opts.threshold?.length && opts.uploadName === undefined && opts.metricsUser === undefined && opts.metricsPassword === undefined && opts.licman === undefined) {
+          throw inputError('nothingToSet', {});
+        }
         const lines: string[] = [];
         const result: Record<string, unknown> = { id: Number(args[0]) };
         if (opts.threshold?.length) {
@@ -276,6 +280,15 @@ export function registerRegistryCommands(program: Command): void {
             changed.metricsUser
               ? `Installation ${changed.id} "${changed.name}": metrics are read as ${changed.metricsUser}${changed.url ? ` from ${changed.url.replace(/\/+$/, '')}/sysmon/metrics every ${config.PULL_EVERY / 60_000} min` : ' by its agent (it has no --url for dozor to read them itself)'}.`
               : `Installation ${changed.id} "${changed.name}" has no metrics account now.`,
+          );
+        }
+        if (opts.licman !== undefined) {
+          const changed = setLicman(ctx, args[0]!, opts.licman);
+          Object.assign(result, { id: changed.id, licman: changed.licmanHost ? { host: changed.licmanHost, port: changed.licmanPort } : null });
+          lines.push(
+            changed.licmanHost
+              ? `Installation ${changed.id} "${changed.name}": its licence manager ${changed.licmanHost}:${changed.licmanPort} is probed (ping and TCP) from the next round.`
+              : `Installation ${changed.id} "${changed.name}" has no licence manager to probe now.`,
           );
         }
         emit(json, result, () => lines.join('\n'));
