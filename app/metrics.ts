@@ -86,7 +86,7 @@ export function createMetrics(db: DB, clock: Clock, readings: ServiceReadings = 
     registers: [registry],
     collect() {
       this.reset();
-      for (const severity of ['critical', 'warning']) this.set({ severity }, 0);
+      for (const severity of ['critical', 'warning', 'info']) this.set({ severity }, 0);
       for (const row of countOpenIncidentsBySeverity(db)) {
         this.set({ severity: row.severity }, row.n);
       }
