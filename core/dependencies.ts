@@ -54,8 +54,3 @@ export function canWait(ruleId: string): boolean {
 export function waitingFor(ruleId: string, activeRuleIds: ReadonlySet<string>): string | null {
   return CAUSES_OF.get(ruleId)?.find((cause) => activeRuleIds.has(cause)) ?? null;
 }
-
-/** The alerts a cause holds back. */
-export function heldBy(cause: string): readonly string[] {
-  return DEPENDENCIES.find((d) => d.cause === cause)?.waiting ?? [];
-}

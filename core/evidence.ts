@@ -17,8 +17,8 @@ const instant = (value: unknown): Date | null => {
  * When the problem an incident is about began, from its evidence rather than
  * from when the rule fired: the last report for silence, the last operap's
  * day for stale operaps, the version change for an unfinished one, the first
- * failed probe for the network, the first report of maintenance. Otherwise the report that showed it, which is
- * when the incident opened.
+ * failed probe for the network, the first sign of maintenance. Otherwise the
+ * report that showed it, which is when the incident opened.
  */
 export function problemStart(ruleId: string, facts: Facts, openedAt: Date, tz: string): ProblemStart {
   switch (ruleId) {

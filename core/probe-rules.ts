@@ -2,10 +2,11 @@ import type { Facts, Severity } from './rules.ts';
 
 /**
  * Rules fed by probes from the server rather than by agents' reports: ping,
- * the web port, the main page, web access, name resolution. A probe must fail `failuresToOpen` times in a
- * row before its rule fires, so a single lost packet pages nobody.
+ * the web port, the main page, web access, name resolution, the licence
+ * manager (`licmanIcmp`, `licmanTcp`, when one is set). A probe must fail
+ * `failuresToOpen` times in a row before its rule fires, so a single lost
+ * packet pages nobody.
  */
-/** `licmanIcmp`, `licmanTcp`: the installation's licence manager, when one is set. */
 export const PROBE_KINDS = ['icmp', 'tcp', 'http', 'dns', 'licmanIcmp', 'licmanTcp'] as const;
 export type ProbeKind = (typeof PROBE_KINDS)[number];
 

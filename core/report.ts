@@ -9,6 +9,8 @@ export const SENSELOCK_STATES = ['ok', 'lost', 'absent'] as const;
 /** What the Kodeks server says of itself: working, in maintenance, asking for support, in an emergency, not started. */
 export const SERVER_STATES = ['ok', 'maintenance', 'need-support', 'warning', 'not-started'] as const;
 export const LICMAN_STATES = ['ok', 'unreachable'] as const;
+/** The port a Kodeks licence manager listens on unless told otherwise. */
+export const LICMAN_PORT = 8888;
 
 export type ServiceState = (typeof SERVICE_STATES)[number];
 export type ServiceAccount = (typeof SERVICE_ACCOUNTS)[number];

@@ -1,7 +1,7 @@
 import { calendarDay, startOfDay } from './calendar.ts';
 import { formatDuration } from './duration.ts';
 import { isCriticalErrorCode } from './kodeks-errors.ts';
-import type { DatabaseFacts } from './report.ts';
+import { LICMAN_PORT, type DatabaseFacts } from './report.ts';
 import { DAY, HOUR, iso, liveRule, quiet, type Facts, type Rule, type RuleId, type Severity } from './rule-kit.ts';
 import type { InstallationState } from './state.ts';
 
@@ -90,7 +90,7 @@ const overUsers = liveRule('KodeksDetectOverUserError', 'warning', (s) =>
 /** The licence manager the server cannot reach, named as a fact of the alerts it would explain. */
 export function licmanUnreachable(state: InstallationState): string | null {
   if (state.licmanState !== 'unreachable') return null;
-  return state.licmanHost ? `${state.licmanHost}:${state.licmanPort ?? 8888}` : '?';
+  return state.licmanHost ? `${state.licmanHost}:${state.licmanPort ?? LICMAN_PORT}` : '?';
 }
 
 /** Every error code on the databases, sorted, and each database's own, as `name: 4111, 696`. */

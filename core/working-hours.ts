@@ -16,10 +16,6 @@ export interface WorkingHours {
   wakeAt: number;
 }
 
-export function isWorkingDay(at: Date, tz: string): boolean {
-  return DateTime.fromJSDate(at).setZone(tz).weekday <= 5;
-}
-
 /** When the last working day's hours ended before `now` (Friday 18:00 on a Monday morning). */
 export function lastWorkEnd(now: Date, hours: WorkingHours): Date {
   let day = DateTime.fromJSDate(now).setZone(hours.tz).startOf('day');

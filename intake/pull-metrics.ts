@@ -48,7 +48,7 @@ export async function pullMetrics(deps: MetricsPullDeps): Promise<MetricsPullSum
         if (deps.signal?.aborted) return;
         const outcome = await pullOne(target, deps);
         const at = deps.clock();
-        if (deps.settings) noteServiceLogin(deps.db, deps.settings, target.id, 'refusedAccount' in outcome ? outcome.refusedAccount : 'error' in outcome ? undefined : null, at);
+        if (deps.settings) noteServiceLogin(deps.db, deps.settings, target.id, loginOutcome(outcome), at);
         if ('error' in outcome) {
           summary.failed++;
           deps.logger.warn({ installation: target.id, reason: outcome.error }, 'metrics could not be read');
@@ -92,6 +92,12 @@ async function pullOne(target: MetricsPullTarget, deps: MetricsPullDeps): Promis
     const reason = (err as Error).name === 'TimeoutError' ? `no answer within ${deps.timeoutMs / 1000} s` : (cause ?? (err as Error).message);
     return { error: `${address}: ${reason}` };
   }
+}
+
+/** Whether the service account got in: refused (its name), in (null), or not known (undefined: no answer, say). */
+function loginOutcome(outcome: { error: string; refusedAccount?: string } | object): string | null | undefined {
+  if ('refusedAccount' in outcome) return outcome.refusedAccount;
+  return 'error' in outcome ? undefined : null;
 }
 
 /**

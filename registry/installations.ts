@@ -24,6 +24,7 @@ import { displayName, hostName, ipAddress, kind, timeZone, uploadName, validate,
 import { resolveClient } from './clients.ts';
 import { inputError, notFound } from '../i18n/index.ts';
 import { writeTransaction } from '../db/transaction.ts';
+import { LICMAN_PORT } from '../core/report.ts';
 
 export const newInstallationSchema = z.object({
   name: displayName(200),
@@ -225,9 +226,6 @@ function parseThresholdAssignment(assignment: string): { ruleId: RuleId; value: 
       throw inputError('thresholdNone', { rule: ruleId });
   }
 }
-
-/** The port a licence manager listens on unless told otherwise. */
-export const LICMAN_PORT = 8888;
 
 /**
  * The licence manager an installation's key checks go to (`host[:port]`, 8888

@@ -4,6 +4,8 @@ import { evaluateInstallation, getRule, severityOf, type RuleId } from '../core/
 import { daysLeft } from '../core/server-rules.ts';
 import { applyReport, type InstallationState } from '../core/state.ts';
 import { DAY, HOUR } from './helpers.ts';
+import { KNOWN_ERROR_CODES } from '../core/kodeks-errors.ts';
+import { texts } from '../i18n/index.ts';
 
 const installation = { createdAt: new Date('2026-01-01T00:00:00Z'), tz: 'Europe/Moscow', thresholds: {} };
 
@@ -113,6 +115,10 @@ describe('database errors', () => {
     for (const code of [4111, 4118, 51, 2007, 2010, 2020, 2021]) expect(severityOf(rule, { codes: [String(code)] }), String(code)).toBe('critical');
     for (const code of [2008, 696, 600, 793]) expect(severityOf(rule, { codes: [String(code)] }), String(code)).toBe('warning');
     expect(judge(stateWith({ databases: [{ name: 'Законодательство', errors: [] }] }), at).firing.has('KodeksDBErrors')).toBe(false);
+  });
+
+  it('says what every code of the vendor\'s table means, in both languages', () => {
+    for (const lang of ['ru', 'en'] as const) expect(Object.keys(texts(lang).dbErrorCodes).map(Number).sort((a, b) => a - b)).toEqual([...KNOWN_ERROR_CODES]);
   });
 
   it('a key alert names the licence manager out of reach as its probable cause', () => {

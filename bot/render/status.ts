@@ -9,6 +9,7 @@ import { describeReadingProblem } from '../../i18n/sysinfo.ts';
 import { DateTime } from 'luxon';
 import { ruleTitle, texts } from '../../i18n/index.ts';
 import { severityMark } from './marks.ts';
+import { LICMAN_PORT } from '../../core/report.ts';
 
 /** Under the card, per installation: its latest sysinfo a tap away, and for an admin its agent script. */
 export function statusKeyboard(
@@ -103,7 +104,7 @@ function installationLines(item: InstallationStatus, lang: Lang, tz: string, now
       note(!full && item.refusalsToday === 0, t.seats(state.seatsUsed ?? null, state.licenseLimit ?? null, state.licensePeak ?? null, item.refusalsToday));
     }
     if (state.licmanState) {
-      const address = state.licmanHost ? ` ${escapeHtml(state.licmanHost)}:${state.licmanPort ?? 8888}` : '';
+      const address = state.licmanHost ? ` ${escapeHtml(state.licmanHost)}:${state.licmanPort ?? LICMAN_PORT}` : '';
       note(state.licmanState === 'ok', `${t.licman}${address}: ${t.licmanStates[state.licmanState]}`);
     }
     const codes = [...new Set((state.databases ?? []).flatMap((db) => db.errors))].sort((a, b) => a - b);
@@ -163,7 +164,7 @@ function networkLines(item: InstallationStatus, lang: Lang): { summary: string |
   // The licence manager, when it is probed: a bad line of its own when it is out of reach.
   const licman = [probes.licmanTcp, probes.licmanIcmp].find((status) => status && !status.ok);
   if (licman && installation.licmanHost) {
-    bad.push(escapeHtml(`${t.licman} ${installation.licmanHost}:${installation.licmanPort ?? 8888}: ${licman.error ? describeNetworkError(lang, licman.error) : t.licmanStates.unreachable}`));
+    bad.push(escapeHtml(`${t.licman} ${installation.licmanHost}:${installation.licmanPort ?? LICMAN_PORT}: ${licman.error ? describeNetworkError(lang, licman.error) : t.licmanStates.unreachable}`));
   }
   if (kinds.length === 0) return { summary: address ? `🌐 ${escapeHtml(address)}` : null, bad };
   const marks = kinds.map((kind) => `${PROBE_LABELS[kind]} ${probes[kind]!.ok ? '✅' : '❌'}`).join(' · ');

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { pageStateOf, type PageWords, type ProbeKind } from '../../core/probe-rules.ts';
 import { bareHost, type Probers, type ProbeResult, type ResolveAnswer } from './probers.ts';
+import { LICMAN_PORT } from '../../core/report.ts';
 
 export interface ProbeTarget {
   id: number;
@@ -109,7 +110,7 @@ export async function probeInstallation(target: ProbeTarget, settings: ProbeSett
 
   if (target.licmanHost) {
     const host = target.licmanHost;
-    const port = target.licmanPort ?? 8888;
+    const port = target.licmanPort ?? LICMAN_PORT;
     tasks.push(
       (async () => {
         const answer = await addressOf(host);
