@@ -1,6 +1,6 @@
 import { DateTime } from 'luxon';
 import { z } from 'zod';
-import { SENSELOCK_STATES, type ReportFacts, type SenselockState } from './report.ts';
+import { SENSELOCK_STATES, type DatabaseFacts, type ReportFacts, type SenselockState } from './report.ts';
 import { isVersion } from './versions.ts';
 
 /**
@@ -11,7 +11,22 @@ import { isVersion } from './versions.ts';
  * element; it ends in an element (its text) or in `@name` (an attribute):
  * `sysinfo/server/version` or `sysinfo/server/@version`.
  */
-export const SYSINFO_FIELDS = ['generatedAt', 'shellVersion', 'updateNumber', 'operapDate', 'senselockState', 'licenseLimit', 'licensePeak'] as const;
+export const SYSINFO_FIELDS = [
+  'generatedAt',
+  'shellVersion',
+  'updateNumber',
+  'operapDate',
+  'senselockState',
+  'licenseLimit',
+  'licensePeak',
+  'seatsUsed',
+  'databaseName',
+  'databaseUpdate',
+  'databaseLicenseExpires',
+  'databaseErrors',
+] as const;
+/** Fields read per database: each value belongs to the `databaseElement` it was found in. */
+export const DATABASE_FIELDS = ['databaseName', 'databaseUpdate', 'databaseLicenseExpires', 'databaseErrors'] as const satisfies readonly SysinfoField[];
 export type SysinfoField = (typeof SYSINFO_FIELDS)[number];
 
 /** What each field is and how its value is read, for `dozor sysinfo inspect` and the mapping file's readers. */
@@ -23,6 +38,11 @@ export const SYSINFO_FIELD_MEANINGS: Record<SysinfoField, string> = {
   senselockState: 'the SenseLock key: the first value, translated by senselockStates',
   licenseLimit: 'online licence limit (concurrent users): the first whole number',
   licensePeak: 'peak concurrent users: the first whole number',
+  seatsUsed: 'seats in use: the first whole number',
+  databaseName: 'a database\'s name, inside databaseElement (one database per element)',
+  databaseUpdate: 'its update number: the first whole number inside the element',
+  databaseLicenseExpires: 'the last day of its licence: the first date inside the element',
+  databaseErrors: 'its Kodeks error codes: every whole number inside the element (one per value, or several separated by spaces or commas)',
 };
 
 const PATH_SEGMENT = /^(\*|[\p{L}_][\p{L}\p{N}_.:-]*)$/u;
@@ -46,11 +66,22 @@ const mappingPath = z.string().superRefine((path, ctx) => {
 export const sysinfoMappingSchema = z
   .object({
     about: z.string().optional(),
+    /** The element that holds one database (its name, licence term, errors): `sysinfo/bases/base`, say. */
+    databaseElement: mappingPath.optional(),
     fields: z.strictObject(Object.fromEntries(SYSINFO_FIELDS.map((field) => [field, z.array(mappingPath).max(50).default([])])) as Record<SysinfoField, z.ZodDefault<z.ZodArray<typeof mappingPath>>>),
     /** The values that mean each SenseLock state, compared without regard to case or surrounding spaces. */
     senselockStates: z.strictObject(Object.fromEntries(SENSELOCK_STATES.map((state) => [state, z.array(z.string().min(1)).default([])])) as Record<SenselockState, z.ZodDefault<z.ZodArray<z.ZodString>>>).default({ ok: [], lost: [], absent: [] }),
   })
-  .strict();
+  .strict()
+  .superRefine((mapping, ctx) => {
+    // A database's values are told apart by the element they sit in: their paths must lie inside it.
+    for (const field of DATABASE_FIELDS) {
+      for (const path of mapping.fields[field]) {
+        if (!mapping.databaseElement) ctx.addIssue({ code: 'custom', path: ['fields', field], message: 'needs databaseElement, the element that holds one database' });
+        else if (!path.startsWith(`${mapping.databaseElement}/`)) ctx.addIssue({ code: 'custom', path: ['fields', field], message: `${JSON.stringify(path)} is not inside databaseElement ${JSON.stringify(mapping.databaseElement)}` });
+      }
+    }
+  });
 
 export type SysinfoMapping = z.output<typeof sysinfoMappingSchema>;
 
@@ -63,15 +94,16 @@ const MAX_CACHED_PATHS = 50_000;
 export class MappingMatcher {
   private readonly patterns: { field: SysinfoField; path: string; regex: RegExp }[];
   private readonly cache = new Map<string, readonly { field: SysinfoField; path: string }[]>();
+  private readonly database: RegExp | null;
 
   constructor(mapping: SysinfoMapping) {
-    this.patterns = SYSINFO_FIELDS.flatMap((field) =>
-      mapping.fields[field].map((path) => ({
-        field,
-        path,
-        regex: new RegExp(`^${path.split('/').map((segment) => (segment === '*' ? '[^/@]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/')}$`),
-      })),
-    );
+    this.patterns = SYSINFO_FIELDS.flatMap((field) => mapping.fields[field].map((path) => ({ field, path, regex: pathPattern(path) })));
+    this.database = mapping.databaseElement ? pathPattern(mapping.databaseElement) : null;
+  }
+
+  /** Whether an element path is the one that holds a database (each such element is one database). */
+  isDatabase(path: string): boolean {
+    return this.database?.test(path) ?? false;
   }
 
   /** The fields a path feeds (cached: a document repeats a few hundred distinct paths many times). */
@@ -87,10 +119,16 @@ export class MappingMatcher {
   }
 }
 
+function pathPattern(path: string): RegExp {
+  return new RegExp(`^${path.split('/').map((segment) => (segment === '*' ? '[^/@]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/')}$`);
+}
+
 /** A value found at a mapped path. */
 export interface FoundValue {
   path: string;
   value: string;
+  /** Which database element it was found in (counted through the whole file), for database fields. */
+  database?: number;
 }
 
 /** Something in a stored sysinfo that could not be read, as data: each reader says it in its own words. */
@@ -170,6 +208,7 @@ export function factsFromSysinfo(mapping: SysinfoMapping, found: Partial<Record<
     ['updateNumber', 'updateNumber'],
     ['licenseLimit', 'licenseLimit'],
     ['licensePeak', 'licensePeak'],
+    ['seatsUsed', 'seatsUsed'],
   ] as const) {
     const number = first(field, readWhole);
     if (number) {
@@ -188,6 +227,11 @@ export function factsFromSysinfo(mapping: SysinfoMapping, found: Partial<Record<
     result.facts.operapDate = latest.date;
     note('operapDate', latest.date, latest.from);
   }
+  const databases = databasesFrom(found, tz, (field, from) => result.unreadable.push({ field, value: from.value, path: from.path }));
+  if (databases.length > 0) {
+    result.facts.databases = databases;
+    note('databaseName', databases.map((db) => db.name).join('; '), found.databaseName![0]!);
+  }
   const states = new Map(SENSELOCK_STATES.flatMap((state) => mapping.senselockStates[state].map((text) => [text.trim().toLowerCase(), state] as const)));
   const senselock = first('senselockState', (value) => states.get(value.trim().toLowerCase()) ?? null);
   if (senselock) {
@@ -195,4 +239,46 @@ export function factsFromSysinfo(mapping: SysinfoMapping, found: Partial<Record<
     note('senselockState', senselock.value, senselock.from);
   }
   return result;
+}
+
+/**
+ * The databases a sysinfo lists: the values of the database fields grouped by
+ * the element they were found in. An element without a name is no database;
+ * a value that cannot be read as its field is said, never guessed.
+ */
+function databasesFrom(
+  found: Partial<Record<SysinfoField, FoundValue[]>>,
+  tz: string,
+  unreadable: (field: SysinfoField, from: FoundValue) => void,
+): DatabaseFacts[] {
+  const byElement = new Map<number, DatabaseFacts & { named: boolean }>();
+  const of = (value: FoundValue) => {
+    let db = byElement.get(value.database!);
+    if (!db) byElement.set(value.database!, (db = { name: '', errors: [], named: false }));
+    return db;
+  };
+  const each = (field: SysinfoField, read: (db: DatabaseFacts & { named: boolean }, value: FoundValue) => boolean) => {
+    for (const value of found[field] ?? []) if (value.database !== undefined && !read(of(value), value)) unreadable(field, value);
+  };
+  each('databaseName', (db, { value }) => {
+    if (!db.named && value.trim()) Object.assign(db, { name: value.trim().slice(0, 200), named: true });
+    return value.trim() !== '';
+  });
+  each('databaseUpdate', (db, { value }) => {
+    const number = readWhole(value);
+    if (number !== null && db.updateNumber === undefined) db.updateNumber = number;
+    return number !== null;
+  });
+  each('databaseLicenseExpires', (db, { value }) => {
+    const date = readDateTime(value, tz)?.toISODate() ?? null;
+    if (date !== null && db.licenseExpires === undefined) db.licenseExpires = date;
+    return date !== null;
+  });
+  each('databaseErrors', (db, { value }) => {
+    const codes = value.split(/[\s,;]+/).filter((code) => code !== '');
+    if (codes.length === 0 || !codes.every((code) => /^\d{1,6}$/.test(code))) return false;
+    for (const code of codes.map(Number)) if (!db.errors.includes(code) && db.errors.length < 100) db.errors.push(code);
+    return true;
+  });
+  return [...byElement.values()].filter((db) => db.named).map(({ named: _named, ...db }) => db);
 }

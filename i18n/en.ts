@@ -248,6 +248,11 @@ export const en: Catalogue = {
       senselockState: 'SenseLock key',
       licenseLimit: 'licence limit',
       licensePeak: 'peak users',
+      seatsUsed: 'seats taken',
+      databaseName: 'database name',
+      databaseUpdate: 'database update number',
+      databaseLicenseExpires: 'database licence term',
+      databaseErrors: 'database error codes',
     },
   },
   sysinfoLink: (installation, mb, when, link, minutes) =>

@@ -249,6 +249,11 @@ export const ru = {
       senselockState: 'ключ SenseLock',
       licenseLimit: 'лимит лицензии',
       licensePeak: 'пик пользователей',
+      seatsUsed: 'занято мест',
+      databaseName: 'название базы',
+      databaseUpdate: 'номер обновления базы',
+      databaseLicenseExpires: 'срок лицензии базы',
+      databaseErrors: 'коды ошибок базы',
     } as Record<SysinfoField, string>,
   },
   sysinfoLink: (installation: string, mb: number, when: string, link: string, minutes: number) =>

@@ -24,6 +24,8 @@ export interface OutlineEntry {
 
 export interface SysinfoReading {
   documents: SysinfoDocument[];
+  /** Database elements met so far (across the documents), numbering the database fields' values. */
+  databases: number;
   /** Values at the mapped paths, in document order. */
   found: Partial<Record<SysinfoField, FoundValue[]>>;
   /** Per XML document, when asked for: every element and attribute path. */
@@ -57,7 +59,7 @@ class DocumentRefused extends Error {}
  * for `dozor sysinfo inspect`, an outline of the paths.
  */
 export async function readSysinfo(path: string, kind: 'zip' | 'xml', options: ReadOptions): Promise<SysinfoReading> {
-  const reading: SysinfoReading = { documents: [], found: {}, outlines: new Map() };
+  const reading: SysinfoReading = { documents: [], databases: 0, found: {}, outlines: new Map() };
   if (kind === 'xml') {
     await readDocument(reading, path.split(/[\\/]/).at(-1)!, createReadStream(path, { highWaterMark: 256 * 1024 }), options);
     return reading;
@@ -87,6 +89,8 @@ interface PathNode {
   path: string;
   /** Fields the text of this element feeds. */
   fields: readonly { field: SysinfoField }[];
+  /** The element holds one database (the mapping's databaseElement). */
+  database: boolean;
   count: number;
   sample: string | null;
   children: Map<string, PathNode>;
@@ -100,7 +104,15 @@ async function readDocument(reading: SysinfoReading, name: string, stream: Reada
   const nodes: PathNode[] = [];
   const nodeOf = (path: string): PathNode => {
     if (nodes.length >= MAX_PATHS) throw new DocumentRefused(`more than ${MAX_PATHS} distinct element paths`);
-    const node: PathNode = { path, fields: options.matcher?.match(path) ?? [], count: 0, sample: null, children: new Map(), attributes: new Map() };
+    const node: PathNode = {
+      path,
+      fields: options.matcher?.match(path) ?? [],
+      database: options.matcher?.isDatabase(path) ?? false,
+      count: 0,
+      sample: null,
+      children: new Map(),
+      attributes: new Map(),
+    };
     nodes.push(node);
     return node;
   };
@@ -112,9 +124,11 @@ async function readDocument(reading: SysinfoReading, name: string, stream: Reada
   let decoder: InstanceType<typeof TextDecoder> | null = null;
   let bytes = 0;
 
+  // The database element open now (its number and depth), if any: values found inside it are that database's.
+  let database: { number: number; depth: number } | null = null;
   const keep = (field: SysinfoField, path: string, value: string) => {
     const values = (found[field] ??= []);
-    if (values.length < MAX_VALUES_PER_FIELD) values.push({ path, value });
+    if (values.length < MAX_VALUES_PER_FIELD) values.push(database ? { path, value, database: database.number } : { path, value });
   };
   const gather = (text: string) => {
     const last = texts.length - 1;
@@ -139,6 +153,7 @@ async function readDocument(reading: SysinfoReading, name: string, stream: Reada
     }
     node.count++;
     stack.push(node);
+    if (node.database && !database) database = { number: ++reading.databases, depth: stack.length };
     texts.push(node.fields.length > 0 || (options.outline && node.sample === null) ? '' : null);
     const attributes = tag.attributes as Record<string, string>;
     for (const attribute in attributes) {
@@ -156,11 +171,14 @@ async function readDocument(reading: SysinfoReading, name: string, stream: Reada
   parser.on('text', gather);
   parser.on('cdata', gather);
   parser.on('closetag', () => {
+    const depth = stack.length;
     const node = stack.pop()!;
     const text = texts.pop()?.trim();
-    if (!text) return;
-    if (options.outline && node.sample === null) node.sample = sampleOf(text);
-    for (const { field } of node.fields) keep(field, node.path, text);
+    if (text) {
+      if (options.outline && node.sample === null) node.sample = sampleOf(text);
+      for (const { field } of node.fields) keep(field, node.path, text);
+    }
+    if (database?.depth === depth) database = null;
   });
 
   try {

@@ -8,6 +8,7 @@ import { factsFromSysinfo, MappingMatcher, sysinfoMappingSchema, type SysinfoMap
 import { eq } from 'drizzle-orm';
 import { auditLog } from '../db/schema.ts';
 import { getState } from '../db/state.ts';
+import { listIncidentsWithNames } from '../db/incidents.ts';
 import { getClientStatus } from '../db/status.ts';
 import { findLatestSysinfo } from '../db/uploads.ts';
 import { renderClientStatus } from '../bot/render/status.ts';
@@ -169,6 +170,42 @@ describe('reading a sysinfo file', () => {
     expect(describeReadingProblem('en', 'no XML document in it')).toBe('no XML document in it');
   });
 
+  it('reads databases as records: each database element gives one, with its name, update, licence term and error codes', async () => {
+    const mapping = sysinfoMappingSchema.parse({
+      databaseElement: 'sysinfo/bases/base',
+      fields: {
+        seatsUsed: ['sysinfo/users/@now'],
+        databaseName: ['sysinfo/bases/base/@name'],
+        databaseUpdate: ['sysinfo/bases/base/@update'],
+        databaseLicenseExpires: ['sysinfo/bases/base/license/@till'],
+        databaseErrors: ['sysinfo/bases/base/errors/error/@code'],
+      },
+    });
+    const file = join(dir.path, 'bases.xml');
+    writeFileSync(
+      file,
+      `<sysinfo><users now="7"/><bases>
+        <base name="Законодательство" update="2251"><license till="05.12.2026"/><errors><error code="4111"/><error code="696"/></errors></base>
+        <base name="Охрана труда" update="2251"><license till="когда-нибудь"/></base>
+        <base update="9"/>
+      </bases><license till="01.01.2030"/></sysinfo>`,
+    );
+    const read = await readSysinfo(file, 'xml', { matcher: new MappingMatcher(mapping) });
+    const facts = factsFromSysinfo(mapping, read.found, 'Europe/Moscow');
+    expect(facts.facts).toEqual({
+      seatsUsed: 7,
+      databases: [
+        { name: 'Законодательство', updateNumber: 2251, licenseExpires: '2026-12-05', errors: [4111, 696] },
+        { name: 'Охрана труда', updateNumber: 2251, errors: [] },
+      ],
+    });
+    // A term that cannot be read is said, not guessed; an element without a name is no database.
+    expect(facts.unreadable).toEqual([{ field: 'databaseLicenseExpires', value: 'когда-нибудь', path: 'sysinfo/bases/base/license/@till' }]);
+    // Database fields need the element, and must lie inside it.
+    expect(sysinfoMappingSchema.safeParse({ fields: { databaseName: ['a/b/@name'] } }).error?.issues[0]?.message).toBe('needs databaseElement, the element that holds one database');
+    expect(sysinfoMappingSchema.safeParse({ databaseElement: 'a/b', fields: { databaseName: ['a/c/@name'] } }).error?.issues[0]?.message).toBe('"a/c/@name" is not inside databaseElement "a/b"');
+  });
+
   it('reads a large document in a stream: 200,000 elements, the values at the mapped paths only', async () => {
     const file = join(dir.path, 'large.xml');
     const rows = Array.from({ length: 200_000 }, (_, i) => `<file name="f${i}" date="2026-11-${String((i % 28) + 1).padStart(2, '0')}"/>`).join('');
@@ -206,10 +243,10 @@ describe('a sysinfo upload, read by the mapping', () => {
     return app.listen({ host: '127.0.0.1', port: 0 });
   }
 
-  async function upload(url: string): Promise<void> {
+  async function upload(url: string, xml = SYNTHETIC): Promise<void> {
     const file = join(t.dir, 'out', 'ROMASHKA.zip');
     mkdirSync(join(t.dir, 'out'), { recursive: true });
-    writeFileSync(file, await zipOf({ 'sysinfo.xml': cp1251(SYNTHETIC) }));
+    writeFileSync(file, await zipOf({ 'sysinfo.xml': cp1251(xml) }));
     expect(await curl('-F', `file=@${file}`, `${url}/upload?token=${token}`)).toBe(200);
   }
 
@@ -246,6 +283,21 @@ describe('a sysinfo upload, read by the mapping', () => {
     expect(renderClientStatus(getClientStatus(t.db, 1, clock())!, 'ru', 'Europe/Moscow', clock())).toContain(
       'Sysinfo: 12 минут назад (сегодня в 07:00, составлен сегодня в 06:55)\n⚠️ Sysinfo: прочитан не полностью: дата операпа: значение «вчера» не читается',
     );
+  });
+
+  it('a sysinfo alone brings the databases: a licence ending in 5 days opens the week\'s alert, naming the database and the date', async () => {
+    const mapping = sysinfoMappingSchema.parse({
+      databaseElement: 'sysinfo/bases/base',
+      fields: { databaseName: ['sysinfo/bases/base/@name'], databaseLicenseExpires: ['sysinfo/bases/base/@till'], databaseErrors: ['sysinfo/bases/base/error'] },
+    });
+    const xml = SYNTHETIC.replace('</sysinfo>', '<bases><base name="Законодательство" till="05.12.2026"><error>696</error></base></bases>\n</sysinfo>');
+    await upload(await serve(mapping), xml);
+    expect(getState(t.db, installationId)!.databases).toEqual([{ name: 'Законодательство', licenseExpires: '2026-12-05', errors: [696] }]);
+    const open = listIncidentsWithNames(t.db, { includeResolved: false });
+    expect(open.map((i) => [i.ruleId, i.details.database ?? null, i.details.expires ?? null]).sort()).toEqual([
+      ['KodeksDBErrors', null, null],
+      ['KodeksLicenseExpiring7day', 'Законодательство', '2026-12-05'],
+    ]);
   });
 
   it('with the mapping as it ships, keeps and counts the file without opening it; a reparse with a completed mapping reads it then', async () => {
