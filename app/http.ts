@@ -10,9 +10,10 @@ import type { Logger } from './logger.ts';
 import { intakeRoutes, MAX_REPORT_BYTES, type IntakeDeps } from '../intake/routes.ts';
 import { isStorageUnavailable } from '../db/storage-errors.ts';
 import { alertmanagerRoutes } from '../intake/alertmanager.ts';
-import { FailureLimiter } from '../intake/failure-limiter.ts';
+import { FailureLimiter } from '../core/failure-limiter.ts';
 import { uploadRoutes } from '../intake/uploads.ts';
 import { downloadRoutes } from './downloads.ts';
+import { webRoutes } from '../web/routes.ts';
 import type { SysinfoMappingInUse } from '../intake/sysinfo-facts.ts';
 import type { Registry } from 'prom-client';
 
@@ -30,6 +31,8 @@ export interface HttpDeps extends IntakeDeps {
   requestTimeoutMs?: number;
   /** Connections one address may hold open at once; more are closed at once (0: no limit). Trusted proxies are exempt. */
   maxConnectionsPerAddress?: number;
+  /** The browser cabinet (`/web/…`): its pages and the links from the bot that open them. */
+  web?: { publicUrl?: string; displayTz: string };
   /** File uploads from the field (`POST /upload`), kept under `dataDir`. */
   uploads?: { dataDir: string; maxBytes: number; sysinfo?: SysinfoMappingInUse; downloadKey?: Buffer };
 }
@@ -123,6 +126,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   // One count of invalid tokens per address for every door agents use.
   const failures = deps.failures ?? new FailureLimiter(deps.failedAuthLimit ?? 30, 60_000);
   app.register(intakeRoutes({ ...deps, failures }));
+  if (deps.web) app.register(webRoutes({ db, clock: deps.clock, displayTz: deps.web.displayTz, ...(deps.web.publicUrl ? { publicUrl: deps.web.publicUrl } : {}) }));
   if (deps.uploads) app.register(uploadRoutes({ ...deps, ...deps.uploads, failures }));
   if (deps.uploads?.downloadKey) app.register(downloadRoutes({ ...deps, dataDir: deps.uploads.dataDir, key: deps.uploads.downloadKey }));
   if (deps.alertmanagerToken) {

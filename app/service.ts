@@ -101,6 +101,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
       ...(config.METRICS_TOKEN ? { token: config.METRICS_TOKEN } : {}),
     },
     ...(config.ALERTMANAGER_TOKEN ? { alertmanagerToken: config.ALERTMANAGER_TOKEN } : {}),
+    web: { displayTz: config.DISPLAY_TZ, ...(config.PUBLIC_URL ? { publicUrl: config.PUBLIC_URL } : {}) },
     // Read only once the server listens, by which time the bot below exists.
     telegramHealth: () => telegram?.health(),
   });

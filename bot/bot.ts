@@ -10,6 +10,7 @@ import { adminFeature } from './features/admin.ts';
 import { alerts } from './features/alerts.ts';
 import { commands } from './features/commands.ts';
 import { reports } from './features/reports.ts';
+import { web } from './features/web.ts';
 import { files } from './features/files.ts';
 import { agent } from './features/agent.ts';
 import { silences } from './features/silences.ts';
@@ -111,6 +112,7 @@ export function createBot(token: string, services: BotServices, options: BotOpti
   guarded.use(alerts);
   guarded.use(commands);
   guarded.use(reports);
+  guarded.use(web);
   guarded.use(files);
   guarded.use(agent);
   guarded.use(silences);

@@ -551,3 +551,37 @@ export const metricsSnapshots = sqliteTable('metrics_snapshots', {
   /** The upload it came from (not a reference: that file may be pruned while its samples are still the latest). */
   uploadId: integer('upload_id'),
 });
+
+/**
+ * One-time links to the browser cabinet, sent by the bot's /web: only a hash
+ * is kept; a link works once, within minutes of being sent.
+ */
+export const webLinks = sqliteTable('web_links', {
+  tokenHash: text('token_hash').primaryKey(),
+  userId: integer('user_id')
+    .notNull()
+    .references(() => users.telegramId),
+  createdAt: timestamp('created_at').notNull(),
+  expiresAt: timestamp('expires_at').notNull(),
+  usedAt: timestamp('used_at'),
+});
+
+/**
+ * Browser sessions, opened by a link: only a hash of the cookie is kept, with
+ * the form token (CSRF) of the session; idle too long, or its person
+ * disabled, a session is over.
+ */
+export const webSessions = sqliteTable(
+  'web_sessions',
+  {
+    idHash: text('id_hash').primaryKey(),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.telegramId),
+    csrf: text('csrf').notNull(),
+    createdAt: timestamp('created_at').notNull(),
+    lastSeenAt: timestamp('last_seen_at').notNull(),
+    endedAt: timestamp('ended_at'),
+  },
+  (t) => [index('web_sessions_user_idx').on(t.userId)],
+);

@@ -7,7 +7,7 @@ import { findInstallationByTokenHash, type TokenOwner } from '../db/installation
 import { recordRejection } from '../db/rejections.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
 import { IngestBatcher } from './batcher.ts';
-import { FailureLimiter } from './failure-limiter.ts';
+import { FailureLimiter } from '../core/failure-limiter.ts';
 import { parseReport, type ReportFormat } from './parse-report.ts';
 
 export const MAX_REPORT_BYTES = 256 * 1024;

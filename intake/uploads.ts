@@ -13,7 +13,7 @@ import { listActiveAdmins } from '../db/users.ts';
 import { writeTransaction } from '../db/transaction.ts';
 import { langOf, texts } from '../i18n/index.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
-import type { FailureLimiter } from './failure-limiter.ts';
+import type { FailureLimiter } from '../core/failure-limiter.ts';
 import { ArchiveRefused, checkArchive } from './archive-check.ts';
 import { ingestInTransaction } from './ingest.ts';
 import { readSysinfoFacts, type SysinfoMappingInUse } from './sysinfo-facts.ts';

@@ -8,6 +8,7 @@ import { inputError, notFound } from '../i18n/index.ts';
 import type { RegistryContext } from './context.ts';
 import { displayName, role, telegramUserId, validate } from './fields.ts';
 import { writeTransaction } from '../db/transaction.ts';
+import { endWebSessionsOf } from '../db/web-sessions.ts';
 
 const newUserSchema = z.object({
   telegramId: telegramUserId,
@@ -87,6 +88,8 @@ export function setUserActive(ctx: RegistryContext, telegramId: number, active: 
     if (user.active === active) return user;
     const updated = updateUser(tx, telegramId, { active });
     recordAudit(tx, { at: ctx.clock(), actor: ctx.actor, action: active ? 'user.enable' : 'user.disable', subjectType: 'user', subjectId: telegramId });
+    // A person switched off loses their browser sessions at once.
+    if (!active) endWebSessionsOf(tx, telegramId, ctx.clock());
     return updated;
   });
 }
@@ -98,7 +101,7 @@ export function bootstrapAdmins(ctx: RegistryContext, telegramIds: readonly numb
       const user = getUser(tx, telegramId);
       if (user && user.role === 'admin' && user.active) continue;
       if (user) updateUser(tx, telegramId, { role: 'admin', active: true });
-      else insertUser(tx, { telegramId, name: `Admin ${telegramId}`, role: 'admin', createdAt: ctx.clock() });
+      else insertUser(tx, { telegramId, name: `Администратор ${telegramId}`, role: 'admin', createdAt: ctx.clock() });
       recordAudit(tx, { at: ctx.clock(), actor: ctx.actor, action: 'user.bootstrap-admin', subjectType: 'user', subjectId: telegramId });
     }
   });

@@ -19,8 +19,8 @@ export interface ServiceProcess {
 export function startServiceProcess(env: Record<string, string>, timeoutMs = 20_000): Promise<ServiceProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'app/main.ts'], {
     cwd: ROOT,
-    // The morning call depends on the real time of day: off unless a test asks for it.
-    env: { ...process.env, HTTP_PORT: '0', LOG_LEVEL: 'info', WAKE_AT: 'off', ...env },
+    // The morning call and a digest missed at start-up depend on the real time of day: off unless a test asks for them.
+    env: { ...process.env, HTTP_PORT: '0', LOG_LEVEL: 'info', WAKE_AT: 'off', DIGEST_MAX_DELAY: '1s', ...env },
   });
   const log: string[] = [];
   let stderr = '';

@@ -1,7 +1,8 @@
 /**
- * Counts failed agent authentications per source address in a fixed window.
- * An address over the limit gets 429 for its bad tokens; requests with a valid
- * token are always served, so good agents behind the same address go on.
+ * Counts failures per source address in a fixed window (agents' bad tokens,
+ * used or unknown cabinet links). An address over the limit gets 429 for its
+ * bad tokens; requests with a valid token are always served, so good agents
+ * behind the same address go on.
  */
 export class FailureLimiter {
   private readonly entries = new Map<string, { count: number; since: number }>();

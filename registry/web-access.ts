@@ -1,0 +1,70 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { recordAudit } from '../db/audit.ts';
+import type { Queryable } from '../db/open.ts';
+import { writeTransaction } from '../db/transaction.ts';
+import { getUser, type User } from '../db/users.ts';
+import { endWebSession, getWebLink, getWebSession, insertWebLink, insertWebSession, touchWebSession, useWebLink } from '../db/web-sessions.ts';
+import type { RegistryContext } from './context.ts';
+
+/** A link from the bot works this long, once. */
+export const WEB_LINK_MS = 10 * 60_000;
+/** A session nobody used this long is over. */
+export const WEB_IDLE_MS = 12 * 3_600_000;
+/** How stale a session's last-seen time may get before a request writes it again (fewer writes). */
+const TOUCH_EVERY_MS = 60_000;
+
+const hash = (secret: string) => createHash('sha256').update(secret, 'utf8').digest('hex');
+const secret = () => randomBytes(32).toString('base64url');
+
+/** A one-time link's token for an active staff member: only its hash is kept. */
+export function issueWebLink(ctx: RegistryContext, userId: number): string | null {
+  return writeTransaction(ctx.db, (tx) => {
+    const user = getUser(tx, userId);
+    if (!user?.active) return null;
+    const token = secret();
+    const now = ctx.clock();
+    insertWebLink(tx, { tokenHash: hash(token), userId, createdAt: now, expiresAt: new Date(now.getTime() + WEB_LINK_MS) });
+    recordAudit(tx, { at: now, actor: ctx.actor, action: 'web.link', subjectType: 'user', subjectId: userId });
+    return token;
+  });
+}
+
+/**
+ * Open a session with a link's token: once, before it expires, for a person
+ * still active. Null when the link does not open one (unknown, used, expired,
+ * the person disabled); the cookie and form token otherwise.
+ */
+export function redeemWebLink(ctx: RegistryContext, token: string): { sessionId: string; csrf: string; user: User } | null {
+  return writeTransaction(ctx.db, (tx) => {
+    const now = ctx.clock();
+    const link = getWebLink(tx, hash(token));
+    const user = link ? getUser(tx, link.userId) : undefined;
+    if (!link || !user?.active || link.usedAt || link.expiresAt.getTime() <= now.getTime() || !useWebLink(tx, link.tokenHash, now)) {
+      recordAudit(tx, { at: now, actor: ctx.actor, action: 'web.login.refused', subjectType: 'web-link', subjectId: link ? String(link.userId) : null });
+      return null;
+    }
+    const sessionId = secret();
+    const csrf = secret();
+    insertWebSession(tx, { idHash: hash(sessionId), userId: user.telegramId, csrf, createdAt: now, lastSeenAt: now });
+    recordAudit(tx, { at: now, actor: `tg:${user.telegramId}`, action: 'web.login', subjectType: 'user', subjectId: user.telegramId });
+    return { sessionId, csrf, user };
+  });
+}
+
+/**
+ * The person behind a session cookie, checked on every request: a session
+ * that ended, sat idle past `WEB_IDLE_MS`, or whose person is disabled opens
+ * nothing (and an idle or orphaned one is ended).
+ */
+export function personOfSession(db: Queryable, sessionId: string, now: Date): { user: User; csrf: string } | null {
+  const idHash = hash(sessionId);
+  const session = getWebSession(db, idHash);
+  if (!session || session.endedAt) return null;
+  const user = getUser(db, session.userId);
+  if (!user?.active || now.getTime() - session.lastSeenAt.getTime() > WEB_IDLE_MS) {
+    endWebSession(db, idHash, now);
+    return null;
+  }
+  if (now.getTime() - session.lastSeenAt.getTime() > TOUCH_EVERY_MS) touchWebSession(db, idHash, now);
+  return { user, csrf: session.csrf };
+}

@@ -1,0 +1,114 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { buildHttpServer } from '../app/http.ts';
+import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
+import { addClient } from '../registry/clients.ts';
+import { addInstallation } from '../registry/installations.ts';
+import { addUser, setUserActive } from '../registry/users.ts';
+import { botHarness } from './bot-helpers.ts';
+import { postReport, seedFleet, silentLogger, testClock, testDb, type TestDb } from './helpers.ts';
+
+/**
+ * The browser cabinet, first part: the link from the bot opens a session,
+ * checked on every request; the fleet page lists every installation,
+ * problems first, every stored string escaped. (The browser tests with
+ * Chromium come with the rest of the pages.)
+ */
+describe('the browser cabinet: access and the fleet page', () => {
+  const clock = testClock('2026-11-30T07:00:00Z');
+  let t: TestDb;
+  let url = '';
+  let close: () => Promise<void>;
+  let fleet: ReturnType<typeof seedFleet>;
+  const ctx = () => ({ db: t.db, clock, actor: 'test' });
+  const get = (path: string, cookie?: string) => fetch(`${url}${path}`, { redirect: 'manual', headers: cookie ? { cookie } : {} });
+
+  beforeEach(async () => {
+    clock.set('2026-11-30T07:00:00Z');
+    t = testDb();
+    fleet = seedFleet(ctx());
+    const app = buildHttpServer({ db: t.db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, web: { publicUrl: 'https://dozor.example.ru', displayTz: 'Europe/Moscow' } });
+    url = await app.listen({ host: '127.0.0.1', port: 0 });
+    close = () => app.close();
+  });
+  afterEach(async () => {
+    await close();
+    t.close();
+  });
+
+  /** /web in the bot, as the person would send it: the token of the link it answers with. */
+  async function linkFor(person: { id: number; first_name: string }): Promise<string> {
+    const h = botHarness(t.db, clock, { publicUrl: 'https://dozor.example.ru' });
+    await h.say(person, '/web');
+    const text = String(h.lastSent()!.payload.text);
+    const token = /https:\/\/dozor\.example\.ru\/web\/login\?token=([A-Za-z0-9_-]+)/.exec(text)?.[1];
+    expect(token, text).toBeDefined();
+    return token!;
+  }
+
+  async function signIn(person: { id: number; first_name: string }): Promise<string> {
+    const opened = await get(`/web/login?token=${await linkFor(person)}`);
+    expect(opened.status).toBe(303);
+    return opened.headers.get('set-cookie')!.split(';')[0]!;
+  }
+
+  it('a link from /web opens a session once: the cookie is HttpOnly, SameSite=Lax and Secure, the address bar keeps no secret', async () => {
+    expect((await get('/web/')).headers.get('location')).toBe('/web/hello');
+    const hello = await get('/web/hello');
+    expect(await hello.text()).toContain('отправьте боту команду /web');
+
+    const token = await linkFor({ id: 1001, first_name: 'Ксения' });
+    const opened = await get(`/web/login?token=${token}`);
+    expect(opened.status).toBe(303);
+    expect(opened.headers.get('location')).toBe('/web/');
+    expect(opened.headers.get('set-cookie')).toMatch(/^dozor_session=[A-Za-z0-9_-]+; Path=\/web; HttpOnly; SameSite=Lax; Secure$/);
+    const cookie = opened.headers.get('set-cookie')!.split(';')[0]!;
+    const page = await get('/web/', cookie);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toBe("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+    expect(await page.text()).toContain('<td>ООО «Ромашка»</td><td>Сервер офиса</td>');
+    // Used once: the same link again opens nothing.
+    expect((await get(`/web/login?token=${token}`)).status).toBe(403);
+  });
+
+  it('shows every installation, problems first, and a hostile name as text', async () => {
+    const evil = addClient(ctx(), { name: '<script>alert(1)</script>' });
+    addInstallation(ctx(), { client: String(evil.id), name: 'Склад', kind: 'local' });
+    await postReport(url, '<report id="k"><senselock state="lost"/></report>', { token: fleet.token });
+    const cookie = await signIn({ id: 1001, first_name: 'Ксения' });
+    const html = await (await get('/web/', cookie)).text();
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(html).not.toContain('<script>');
+    const rows = [...html.matchAll(/<tr class="([a-z]*)"><td>([^<]*)<\/td><td>([^<]*)<\/td><td>([^<]*)<\/td>/g)].map((m) => [m[1], m[3], m[4]]);
+    expect(rows).toEqual([
+      ['critical', 'Сервер офиса', '1 проблема'],
+      ['', 'Склад', 'отчётов не было'],
+    ]);
+  });
+
+  it('refuses a stranger, an expired link and a session gone idle; a person disabled loses an open page on the next request', async () => {
+    const stranger = botHarness(t.db, clock, { publicUrl: 'https://dozor.example.ru' });
+    await stranger.say({ id: 777, first_name: 'Чужой' }, '/web');
+    expect(String(stranger.lastSent()!.payload.text)).not.toContain('/web/login');
+
+    const late = await linkFor({ id: 2001, first_name: 'Ирина' });
+    clock.advance(11 * 60_000);
+    expect((await get(`/web/login?token=${late}`)).status).toBe(403);
+
+    const idle = await signIn({ id: 2001, first_name: 'Ирина' });
+    clock.advance(13 * 3_600_000);
+    expect((await get('/web/', idle)).headers.get('location')).toBe('/web/hello');
+
+    addUser(ctx(), { telegramId: 3001, role: 'admin', name: 'Анна' });
+    const cookie = await signIn({ id: 1001, first_name: 'Ксения' });
+    expect((await get('/web/', cookie)).status).toBe(200);
+    setUserActive({ db: t.db, clock, actor: 'tg:3001' }, 1001, false);
+    expect((await get('/web/', cookie)).headers.get('location')).toBe('/web/hello');
+  });
+
+  it('answers guessing with 429 after 20 wrong links from one address', async () => {
+    for (let i = 0; i < 20; i++) expect((await get(`/web/login?token=wrong-token-${i}-aaaaaaaaaaaaaaaa`)).status).toBe(403);
+    const limited = await get('/web/login?token=wrong-token-x-aaaaaaaaaaaaaaaa');
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+});
