@@ -9,6 +9,8 @@ export interface FleetRow {
   clientId: number;
   clientName: string;
   managerName: string | null;
+  kind: string;
+  provider: string | null;
   monitoringEnabled: boolean;
   lastReceivedAt: Date | null;
   operapDate: string | null;
@@ -28,6 +30,8 @@ export function listFleet(db: Queryable): FleetRow[] {
       clientId: clients.id,
       clientName: clients.name,
       managerName: users.name,
+      kind: installations.kind,
+      provider: installations.provider,
       monitoringEnabled: installations.monitoringEnabled,
       lastReceivedAt: installationState.lastReceivedAt,
       operapDate: installationState.operapDate,

@@ -81,8 +81,42 @@ describe('the browser cabinet: access and the fleet page', () => {
     const rows = [...html.matchAll(/<tr class="([a-z]*)"><td>([^<]*)<\/td><td>([^<]*)<\/td><td>([^<]*)<\/td>/g)].map((m) => [m[1], m[3], m[4]]);
     expect(rows).toEqual([
       ['critical', 'Сервер офиса', '1 проблема'],
-      ['', 'Склад', 'отчётов не было'],
+      ['silent', 'Склад', 'отчётов не было'],
     ]);
+  });
+
+  it('filters by search, manager, kind and problems, sorts by a column, and exports the view as CSV with the same filters', async () => {
+    addUser(ctx(), { telegramId: 1002, role: 'manager', name: 'Пётр Сидоров', leadId: 2001 });
+    const vector = addClient(ctx(), { name: 'АО «Вектор»', managerId: 1002 });
+    addInstallation(ctx(), { client: String(vector.id), name: 'Бухгалтерия', kind: 'cloud', provider: 'Техэксперт.Облако' });
+    const formula = addClient(ctx(), { name: '=HYPERLINK("x"); "Ромашка"', managerId: 1002 });
+    addInstallation(ctx(), { client: String(formula.id), name: 'Склад', kind: 'local' });
+    const cookie = await signIn({ id: 1001, first_name: 'Ксения' });
+    const names = async (query: string) =>
+      [...(await (await get(`/web/${query}`, cookie)).text()).matchAll(/<tr class="[a-z]*"><td>[^<]*<\/td><td>([^<]*)<\/td>/g)].map((m) => m[1]);
+    // The /status search forgives a typo; the filters narrow; the order can be any column, either way.
+    expect(await names(`?q=${encodeURIComponent('вектр')}`)).toEqual(['Бухгалтерия']);
+    expect(await names(`?manager=${encodeURIComponent('Ксения Шабанова')}`)).toEqual(['Сервер офиса']);
+    expect(await names('?kind=cloud')).toEqual(['Бухгалтерия']);
+    expect(await names(`?provider=${encodeURIComponent('Техэксперт.Облако')}`)).toEqual(['Бухгалтерия']);
+    expect(await names('?sort=installation')).toEqual(['Бухгалтерия', 'Сервер офиса', 'Склад']);
+    expect(await names('?sort=installation&dir=desc')).toEqual(['Склад', 'Сервер офиса', 'Бухгалтерия']);
+    const page = await (await get('/web/?kind=cloud', cookie)).text();
+    expect(page).toContain('<a href="/web/fleet.csv?kind=cloud">Скачать CSV</a>');
+    expect(page).toContain('<option value="cloud" selected>облачная</option>');
+
+    const csv = await get('/web/fleet.csv?sort=installation', cookie);
+    expect(csv.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+    expect(csv.headers.get('content-disposition')).toBe('attachment; filename="dozor-fleet.csv"');
+    const bytes = Buffer.from(await csv.arrayBuffer());
+    // A byte order mark first, so a spreadsheet reads UTF-8.
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const lines = bytes.subarray(3).toString('utf8').split('\r\n');
+    expect(lines[0]).toBe('Клиент;Установка;Состояние;Последний отчёт;Операп;Версия · обновление;Менеджер');
+    // A name that would be a formula in a spreadsheet is text there too, quoted because of its ; and ".
+    expect(lines).toContain(`"'=HYPERLINK(""x""); ""Ромашка""";Склад;отчётов не было;;;;Пётр Сидоров`);
+    // Without a session there is no CSV either.
+    expect((await get('/web/fleet.csv')).headers.get('location')).toBe('/web/hello');
   });
 
   it('refuses a stranger, an expired link and a session gone idle; a person disabled loses an open page on the next request', async () => {

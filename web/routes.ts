@@ -4,7 +4,9 @@ import { Eta } from 'eta';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../core/clock.ts';
 import { FailureLimiter } from '../core/failure-limiter.ts';
-import { listFleet } from '../db/fleet.ts';
+import { listFleet, type FleetRow } from '../db/fleet.ts';
+import { searchIndexFor } from '../db/search-index.ts';
+import { csvField, fleetQueryString, fleetView, readFleetQuery, type RankedRow, type SortKey } from './fleet-view.ts';
 import type { DB } from '../db/open.ts';
 import { formatSpan, formatWhen } from '../i18n/format.ts';
 import { langOf, texts, type Lang } from '../i18n/index.ts';
@@ -72,33 +74,81 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
       return reply.header('set-cookie', cookie).redirect('/web/', 303);
     });
 
-    scope.get('/web/', async (request, reply) => {
+    scope.get<{ Querystring: Record<string, unknown> }>('/web/', async (request, reply) => {
+      const person = sessionPerson(request, deps);
+      if (!person) return reply.redirect('/web/hello', 303);
+      const lang = langOf(person.user.language);
+      const t = texts(lang);
+      const now = deps.clock();
+      const query = readFleetQuery(request.query);
+      const all = rankedFleet(deps.db, now);
+      const shown = fleetView(all, query, matchedClients(deps.db, query.q));
+      const options = (pick: (row: FleetRow) => string | null) => [...new Set(all.map((r) => pick(r.row)).filter((v): v is string => !!v))].sort();
+      const body = eta.render('fleet', {
+        t: t.web,
+        kinds: t.installationKinds,
+        query,
+        sortLink: (key: SortKey) => `/web/${fleetQueryString(query, { sort: key, desc: query.sort === key ? !query.desc : false })}`,
+        csvLink: `/web/fleet.csv${fleetQueryString(query)}`,
+        managers: options((row) => row.managerName),
+        providers: options((row) => row.provider),
+        total: all.length,
+        withProblems: all.filter((r) => r.rank <= 2).length,
+        rows: shown.map(({ row, rank }) => fleetCells(row, rank, lang, now, deps.displayTz)),
+      });
+      return page(reply, 200, lang, t.web.fleetTitle, body, person.user.name);
+    });
+
+    // The view as CSV, for a spreadsheet: the same filters and order as the page.
+    scope.get<{ Querystring: Record<string, unknown> }>('/web/fleet.csv', async (request, reply) => {
       const person = sessionPerson(request, deps);
       if (!person) return reply.redirect('/web/hello', 303);
       const lang = langOf(person.user.language);
       const t = texts(lang).web;
       const now = deps.clock();
-      const rows = listFleet(deps.db)
-        .map((row) => {
-          const age = row.lastReceivedAt ? now.getTime() - row.lastReceivedAt.getTime() : null;
-          const verdict = !row.monitoringEnabled ? t.monitoringOff : row.problems > 0 ? t.problems(row.problems) : age === null ? t.noReports : t.ok;
-          return {
-            rank: row.critical > 0 ? 0 : row.problems > 0 ? 1 : age === null || age > STALE_REPORT_MS ? 2 : 3,
-            css: row.critical > 0 ? 'critical' : row.problems > 0 ? 'warning' : row.monitoringEnabled ? '' : 'quiet',
-            client: row.clientName,
-            installation: row.installationName,
-            verdict,
-            lastReport: age === null ? t.never : `${formatSpan(lang, age)} (${formatWhen(lang, row.lastReceivedAt!, now, deps.displayTz)})`,
-            operap: row.operapDate ?? '',
-            version: [row.shellVersion, row.updateNumber].filter((v) => v !== null).join(' · '),
-            manager: row.managerName ?? '',
-          };
-        })
-        // Problems first, then what is silent, then the rest; the order of the query within each.
-        .sort((a, b) => a.rank - b.rank);
-      const body = eta.render('fleet', { t, rows, withProblems: rows.filter((r) => r.rank <= 1).length });
-      return page(reply, 200, lang, t.fleetTitle, body, person.user.name);
+      const query = readFleetQuery(request.query);
+      const shown = fleetView(rankedFleet(deps.db, now), query, matchedClients(deps.db, query.q));
+      const lines = [[t.client, t.installation, t.verdict, t.lastReport, t.operap, t.version, t.manager].map(csvField).join(';')];
+      for (const { row, rank } of shown) {
+        const cells = fleetCells(row, rank, lang, now, deps.displayTz);
+        lines.push([cells.client, cells.installation, cells.verdict, row.lastReceivedAt?.toISOString() ?? '', cells.operap, cells.version, cells.manager].map(csvField).join(';'));
+      }
+      // A byte order mark, so a spreadsheet reads it as UTF-8.
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', 'attachment; filename="dozor-fleet.csv"')
+        .send(`\uFEFF${lines.join('\r\n')}\r\n`);
     });
+  };
+}
+
+/** Every installation with how bad it is: critical, other problems, silent (or never reported), fine. */
+function rankedFleet(db: DB, now: Date): RankedRow[] {
+  return listFleet(db).map((row) => {
+    const age = row.lastReceivedAt ? now.getTime() - row.lastReceivedAt.getTime() : null;
+    const rank = row.critical > 0 ? 0 : row.problems > 0 ? 1 : row.monitoringEnabled && (age === null || age > STALE_REPORT_MS) ? 2 : 3;
+    return { row, rank };
+  });
+}
+
+/** The clients the `/status` search finds for the query (null: no search asked). */
+function matchedClients(db: DB, q: string): ReadonlySet<number> | null {
+  return q ? new Set(searchIndexFor(db).search(q).map((hit) => hit.clientId)) : null;
+}
+
+/** A row as the page and the CSV show it. */
+function fleetCells(row: FleetRow, rank: number, lang: Lang, now: Date, tz: string) {
+  const t = texts(lang).web;
+  const age = row.lastReceivedAt ? now.getTime() - row.lastReceivedAt.getTime() : null;
+  return {
+    css: rank === 0 ? 'critical' : rank === 1 ? 'warning' : row.monitoringEnabled ? (rank === 2 ? 'silent' : '') : 'quiet',
+    client: row.clientName,
+    installation: row.installationName,
+    verdict: !row.monitoringEnabled ? t.monitoringOff : row.problems > 0 ? t.problems(row.problems) : age === null ? t.noReports : t.ok,
+    lastReport: age === null ? t.never : `${formatSpan(lang, age)} (${formatWhen(lang, row.lastReceivedAt!, now, tz)})`,
+    operap: row.operapDate ?? '',
+    version: [row.shellVersion, row.updateNumber].filter((v) => v !== null).join(' · '),
+    manager: row.managerName ?? '',
   };
 }
 
