@@ -116,8 +116,9 @@ export class TelegramDelivery implements Delivery {
     const options = this.options(chatId);
     const earlier = views.length === 1 ? this.openAlertOf(chatId, views[0]!.incident.installationId, views[0]!.incident.id) : null;
     if (earlier) return this.continueStory(chatId, views[0]!, earlier, signal);
-    if (await this.joinMassMessage(chatId, views, signal)) return;
-    const rendered = views.length === 1 ? renderAlert(views[0]!, options) : renderAlertGroup(views, options, { massTotals: massTotalsOf(this.deps.db, views, options.massEvent) });
+    const massTotals = massTotalsOf(this.deps.db, views, options.massEvent);
+    if (await this.joinMassMessage(chatId, views, massTotals, signal)) return;
+    const rendered = views.length === 1 ? renderAlert(views[0]!, options) : renderAlertGroup(views, options, { massTotals });
     const messageId = await this.send(chatId, rendered, signal);
     rememberMessage(this.deps.db, { chatId, messageId, kind: 'alert', incidentIds: views.map((v) => v.incident.id) }, this.deps.clock());
   }
@@ -147,13 +148,13 @@ export class TelegramDelivery implements Delivery {
    * message (redrawn with them) instead of arriving as another: one message
    * per chat for the event. False when there is no such message to join.
    */
-  private async joinMassMessage(chatId: number, views: IncidentView[], signal: ShimSignal): Promise<boolean> {
+  private async joinMassMessage(chatId: number, views: IncidentView[], massTotals: ReadonlyMap<string, number>, signal: ShimSignal): Promise<boolean> {
     const { db } = this.deps;
     const options = this.options(chatId);
     const rules = new Set(views.map((v) => v.incident.ruleId));
     if (rules.size !== 1 || !options.massEvent) return false;
     const [ruleId] = rules;
-    if (!massTotalsOf(db, views, options.massEvent).has(ruleId!)) return false;
+    if (!massTotals.has(ruleId!)) return false;
     const since = new Date(Math.min(...views.map((v) => v.incident.openedAt.getTime())) - options.massEvent.windowMs);
     const messageId = findRecentGroupOfRule(db, chatId, ruleId!, since);
     if (messageId === null) return false;

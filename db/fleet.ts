@@ -1,6 +1,6 @@
-import { asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, ne, sql } from 'drizzle-orm';
 import type { Queryable } from './open.ts';
-import { clients, installations, installationState, users } from './schema.ts';
+import { clients, incidents, installations, installationState, users } from './schema.ts';
 
 /** One row of the fleet page: an installation, its client and manager, what it last said, and its open problems. */
 export interface FleetRow {
@@ -21,8 +21,18 @@ export interface FleetRow {
   critical: number;
 }
 
-/** Every installation with what the fleet page shows of it, in one query (problems counted by a subquery per row). */
+/** Every installation with what the fleet page shows of it, in one query (open problems counted once, grouped, then joined). */
 export function listFleet(db: Queryable): FleetRow[] {
+  const open = db
+    .select({
+      installationId: incidents.installationId,
+      problems: sql<number>`count(*)`.as('problems'),
+      critical: sql<number>`sum(${incidents.severity} = 'critical')`.as('critical'),
+    })
+    .from(incidents)
+    .where(and(ne(incidents.status, 'resolved'), ne(incidents.severity, 'info')))
+    .groupBy(incidents.installationId)
+    .as('open_problems');
   return db
     .select({
       installationId: installations.id,
@@ -37,13 +47,14 @@ export function listFleet(db: Queryable): FleetRow[] {
       operapDate: installationState.operapDate,
       shellVersion: installationState.shellVersion,
       updateNumber: installationState.updateNumber,
-      problems: sql<number>`(select count(*) from incidents i where i.installation_id = ${installations.id} and i.status <> 'resolved' and i.severity <> 'info')`,
-      critical: sql<number>`(select count(*) from incidents i where i.installation_id = ${installations.id} and i.status <> 'resolved' and i.severity = 'critical')`,
+      problems: sql<number>`coalesce(${open.problems}, 0)`,
+      critical: sql<number>`coalesce(${open.critical}, 0)`,
     })
     .from(installations)
     .innerJoin(clients, eq(clients.id, installations.clientId))
     .leftJoin(users, eq(users.telegramId, clients.managerId))
     .leftJoin(installationState, eq(installationState.installationId, installations.id))
+    .leftJoin(open, eq(open.installationId, installations.id))
     .orderBy(asc(clients.name), asc(installations.name))
     .all();
 }

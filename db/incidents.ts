@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, lte, ne, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, lte, ne, or, sql, type SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/sqlite-core';
 import { DEPENDENCIES } from '../core/dependencies.ts';
 import type { Queryable } from './open.ts';
@@ -84,6 +84,11 @@ export function listUnannounced(db: Queryable): Incident[] {
     .all();
 }
 
+/** Incidents whose history has no event of this type (a call or a send made once). */
+function withoutEvent(type: string): SQL {
+  return sql`not exists (select 1 from incident_events e where e.incident_id = ${incidents.id} and e.type = ${type})`;
+}
+
 /**
  * Critical incidents opened in [from, to], announced, still not taken, and not
  * yet sent again before work (no `woken` event): the morning call's list.
@@ -99,7 +104,7 @@ export function listUntakenCriticalsOpenedBetween(db: Queryable, from: Date, to:
         isNotNull(incidents.announcedAt),
         gte(incidents.openedAt, from),
         lte(incidents.openedAt, to),
-        sql`not exists (select 1 from incident_events e where e.incident_id = ${incidents.id} and e.type = 'woken')`,
+        withoutEvent('woken'),
       ),
     )
     .orderBy(asc(incidents.id))
@@ -128,7 +133,7 @@ export function listUnsentNoticesSince(db: Queryable, ruleId: string, since: Dat
         eq(incidents.ruleId, ruleId),
         eq(incidents.severity, 'info'),
         ne(incidents.status, 'resolved'),
-        sql`not exists (select 1 from incident_events e where e.incident_id = ${incidents.id} and e.type = 'mass')`,
+        withoutEvent('mass'),
       ),
     )
     .orderBy(asc(incidents.id))
