@@ -13,6 +13,7 @@ import { alertmanagerRoutes } from '../intake/alertmanager.ts';
 import { FailureLimiter } from '../core/failure-limiter.ts';
 import { uploadRoutes } from '../intake/uploads.ts';
 import { downloadRoutes } from './downloads.ts';
+import type { WebSettings } from '../web/kit.ts';
 import { webRoutes } from '../web/routes.ts';
 import type { SysinfoMappingInUse } from '../intake/sysinfo-facts.ts';
 import type { Registry } from 'prom-client';
@@ -32,7 +33,7 @@ export interface HttpDeps extends IntakeDeps {
   /** Connections one address may hold open at once; more are closed at once (0: no limit). Trusted proxies are exempt. */
   maxConnectionsPerAddress?: number;
   /** The browser cabinet (`/web/…`): its pages and the links from the bot that open them. */
-  web?: { publicUrl?: string; displayTz: string };
+  web?: WebSettings;
   /** File uploads from the field (`POST /upload`), kept under `dataDir`. */
   uploads?: { dataDir: string; maxBytes: number; sysinfo?: SysinfoMappingInUse; downloadKey?: Buffer };
 }
@@ -126,7 +127,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   // One count of invalid tokens per address for every door agents use.
   const failures = deps.failures ?? new FailureLimiter(deps.failedAuthLimit ?? 30, 60_000);
   app.register(intakeRoutes({ ...deps, failures }));
-  if (deps.web) app.register(webRoutes({ db, clock: deps.clock, displayTz: deps.web.displayTz, ...(deps.web.publicUrl ? { publicUrl: deps.web.publicUrl } : {}) }));
+  if (deps.web) app.register(webRoutes({ ...deps.web, db, clock: deps.clock, ...(deps.onIncidentChange ? { onIncidentChange: deps.onIncidentChange } : {}) }));
   if (deps.uploads) app.register(uploadRoutes({ ...deps, ...deps.uploads, failures }));
   if (deps.uploads?.downloadKey) app.register(downloadRoutes({ ...deps, dataDir: deps.uploads.dataDir, key: deps.uploads.downloadKey }));
   if (deps.alertmanagerToken) {

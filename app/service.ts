@@ -101,7 +101,14 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
       ...(config.METRICS_TOKEN ? { token: config.METRICS_TOKEN } : {}),
     },
     ...(config.ALERTMANAGER_TOKEN ? { alertmanagerToken: config.ALERTMANAGER_TOKEN } : {}),
-    web: { displayTz: config.DISPLAY_TZ, ...(config.PUBLIC_URL ? { publicUrl: config.PUBLIC_URL } : {}) },
+    web: {
+      displayTz: config.DISPLAY_TZ,
+      morningHour: config.MORNING_HOUR,
+      downloadKey,
+      runbookBaseUrl: config.RUNBOOK_BASE_URL ?? null,
+      ...(config.PUBLIC_URL ? { publicUrl: config.PUBLIC_URL } : {}),
+      ...(config.SECRET_KEY ? { secretKey: config.SECRET_KEY } : {}),
+    },
     // Read only once the server listens, by which time the bot below exists.
     telegramHealth: () => telegram?.health(),
   });

@@ -60,7 +60,7 @@ export interface StaffFlavor {
 export type BotContext = ConversationFlavor<Context & StaffFlavor>;
 
 /** `tg:<id>`: how Telegram users appear in the audit log and incident history. */
-export const actorOf = (telegramId: number) => `tg:${telegramId}`;
+export { actorOf } from '../core/permissions.ts';
 
 /** Who answers for a client: its manager and that manager's team lead (who may act on its incidents). */
 export function responsibleFor(ctx: BotContext, clientId: number): { managerId: number | null; managerLeadId: number | null } {

@@ -1,6 +1,9 @@
+import { roundIsUp } from '../core/availability.ts';
+import { calendarDay } from '../core/calendar.ts';
 import { reconcile } from '../core/incidents.ts';
 import { evaluateProbeRules, PROBE_RULE_IDS, PROBE_RULES, type ProbeKind, type ProbeRuleId } from '../core/probe-rules.ts';
 import type { Facts } from '../core/rules.ts';
+import { countProbeRound } from '../db/availability.ts';
 import { listActiveIncidents } from '../db/incidents.ts';
 import type { Queryable } from '../db/open.ts';
 import { getProbeStatuses, recordProbe } from '../db/probes.ts';
@@ -9,7 +12,7 @@ import type { IncidentSettings } from '../incidents/settings.ts';
 import type { ProbeTarget } from './probes/probe-installation.ts';
 import type { ProbeResult } from './probes/probers.ts';
 
-export type Target = ProbeTarget & { provider: string | null };
+export type Target = ProbeTarget & { provider: string | null; tz: string };
 
 /** One installation's probe results from a round. */
 export interface Probed {
@@ -30,7 +33,7 @@ const PROBE_SCOPE = new Set<string>(PROBE_RULE_IDS);
 const SEVERITY = new Map(PROBE_RULES.map((r) => [r.id, r.severity]));
 
 /**
- * Record a round's results and bring the probe rules' incidents in line:
+ * Record a round's results (and the round in the installation's availability) and bring the probe rules' incidents in line:
  * a probe that failed `failuresToOpen` rounds in a row opens its incident, one
  * that answers again resolves it. Runs inside the caller's transaction.
  */
@@ -53,6 +56,8 @@ export function judgeProbeResults(
       }
       statuses[kind] = recordProbe(tx, target.id, kind, { ok: result.ok, latencyMs: result.latencyMs, error: result.error, detail: result.detail ?? null }, previous[kind], at);
     }
+    const up = roundIsUp(Object.fromEntries(Object.entries(byKind).filter(([, result]) => !result.unavailable)));
+    if (up !== null) countProbeRound(tx, target.id, calendarDay(at, target.tz), up);
     const firing = evaluateProbeRules(statuses, options.failuresToOpen);
     const { open, resolve } = reconcile(listActiveIncidents(tx, target.id), firing, PROBE_SCOPE);
     for (const incident of resolve) {

@@ -24,3 +24,6 @@ export function canAct(actor: Actor | null | undefined, responsible: Responsible
   if (responsible.managerId === actor.telegramId) return true;
   return actor.role === 'lead' && responsible.managerLeadId === actor.telegramId;
 }
+
+/** How a staff member is named in the audit log and on incidents they touched. */
+export const actorOf = (telegramId: number) => `tg:${telegramId}`;

@@ -1,3 +1,4 @@
+import { DateTime } from 'luxon';
 import type { RuleId } from './rules.ts';
 
 /**
@@ -30,4 +31,12 @@ export function silenceMatches(silence: Silence, scope: AlertScope, now: Date): 
 
 export function findSilence(silences: readonly Silence[], scope: AlertScope, now: Date): Silence | undefined {
   return silences.find((s) => silenceMatches(s, scope, now));
+}
+
+/** Where the snooze buttons put an alert off to: an hour from now, or the next `morningHour` o'clock in `tz`. */
+export function snoozeEnd(choice: 'hour' | 'morning', now: Date, tz: string, morningHour: number): Date {
+  const local = DateTime.fromJSDate(now).setZone(tz);
+  let until = choice === 'hour' ? local.plus({ hours: 1 }) : local.set({ hour: morningHour, minute: 0, second: 0, millisecond: 0 });
+  if (until <= local) until = until.plus({ days: 1 });
+  return until.toJSDate();
 }

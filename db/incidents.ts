@@ -242,3 +242,25 @@ export function getIncidentViews(db: Queryable, ids: readonly number[]): Inciden
       resolvedByName: row.resolvedByName ?? row.incident.resolvedBy,
     }));
 }
+
+/** Every incident not resolved yet, oldest first. */
+export function listOpenIncidentIds(db: Queryable): number[] {
+  return db
+    .select({ id: incidents.id })
+    .from(incidents)
+    .where(ne(incidents.status, 'resolved'))
+    .orderBy(asc(incidents.openedAt))
+    .all()
+    .map((r) => r.id);
+}
+
+/** An installation's incidents opened since `since`, and any older one still open: newest first. */
+export function listIncidentIdsOfInstallation(db: Queryable, installationId: number, since: Date): number[] {
+  return db
+    .select({ id: incidents.id })
+    .from(incidents)
+    .where(and(eq(incidents.installationId, installationId), or(gte(incidents.openedAt, since), ne(incidents.status, 'resolved'))))
+    .orderBy(desc(incidents.openedAt))
+    .all()
+    .map((r) => r.id);
+}

@@ -128,7 +128,7 @@ export function findAlertTargets(db: Queryable, by: { id: number } | { name: str
  */
 export function listProbeTargets(
   db: Queryable,
-): { id: number; host: string | null; ip: string | null; url: string | null; provider: string | null; licmanHost: string | null; licmanPort: number | null }[] {
+): { id: number; host: string | null; ip: string | null; url: string | null; provider: string | null; licmanHost: string | null; licmanPort: number | null; tz: string }[] {
   const lastProbed = db
     .select({ installationId: probeState.installationId, at: sql<number>`max(${probeState.checkedAt})`.as('last_probed_at') })
     .from(probeState)
@@ -143,6 +143,7 @@ export function listProbeTargets(
       provider: installations.provider,
       licmanHost: installations.licmanHost,
       licmanPort: installations.licmanPort,
+      tz: installations.tz,
     })
     .from(installations)
     .leftJoin(lastProbed, eq(lastProbed.installationId, installations.id))

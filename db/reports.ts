@@ -1,6 +1,6 @@
-import { inArray, lt } from 'drizzle-orm';
+import { desc, eq, inArray, lt } from 'drizzle-orm';
 import type { AgentReport } from '../core/report.ts';
-import type { DB } from './open.ts';
+import type { DB, Queryable } from './open.ts';
 import { prepared, toSqlParams } from './prepared.ts';
 import { reports } from './schema.ts';
 
@@ -31,4 +31,15 @@ export function insertReport(db: DB, installationId: number, report: AgentReport
 export function deleteReportsBefore(db: DB, before: Date, limit: number): number {
   const oldest = db.select({ id: reports.id }).from(reports).where(lt(reports.receivedAt, before)).limit(limit);
   return db.delete(reports).where(inArray(reports.id, oldest)).run().changes;
+}
+
+/** An installation's latest reports, newest first. */
+export function listRecentReports(db: Queryable, installationId: number, limit: number): Pick<typeof reports.$inferSelect, 'id' | 'reportId' | 'receivedAt' | 'generatedAt' | 'facts'>[] {
+  return db
+    .select({ id: reports.id, reportId: reports.reportId, receivedAt: reports.receivedAt, generatedAt: reports.generatedAt, facts: reports.facts })
+    .from(reports)
+    .where(eq(reports.installationId, installationId))
+    .orderBy(desc(reports.receivedAt), desc(reports.id))
+    .limit(limit)
+    .all();
 }

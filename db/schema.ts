@@ -389,6 +389,24 @@ export const licenseDays = sqliteTable(
   (t) => [primaryKey({ columns: [t.installationId, t.day] }), index('license_days_day_idx').on(t.day)],
 );
 
+/**
+ * Probe rounds per installation and calendar day (the installation's own), and
+ * how many found it up: availability over days and months, kept for reports
+ * long after the probe history itself is pruned.
+ */
+export const availabilityDays = sqliteTable(
+  'availability_days',
+  {
+    installationId: integer('installation_id')
+      .notNull()
+      .references(() => installations.id),
+    day: text('day').notNull(),
+    rounds: integer('rounds').notNull(),
+    up: integer('up').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.installationId, t.day] }), index('availability_days_day_idx').on(t.day)],
+);
+
 /** The version campaign's standing per digest scope, once a day, for its progress over time. */
 export const campaignSnapshots = sqliteTable(
   'campaign_snapshots',

@@ -121,3 +121,50 @@ export function renderChart(series: ChartSeries, labels: ChartLabels, width = 90
     chart.destroy();
   }
 }
+
+export interface BarChart {
+  title: string;
+  labels: string[];
+  series: { label: string; data: (number | null)[]; color: string }[];
+  /** A fixed top of the value axis (100 for percentages); from the data otherwise. */
+  max?: number;
+  /** Bars across, one per label down the side: for long names (clients, managers). */
+  horizontal?: boolean;
+  /** Bars of a series stacked on each other (shares of a whole). */
+  stacked?: boolean;
+  /** Counts: the value axis shows whole numbers only. */
+  counts?: boolean;
+}
+
+/** A plain bar chart as PNG, for the browser cabinet's pages and their downloads. */
+export function renderBarChart(chart: BarChart, width = 900, height = 420): Buffer {
+  const { Chart, createCanvas } = loadDrawing();
+  const canvas = createCanvas(width, height);
+  const context = canvas.getContext('2d');
+  context.fillStyle = '#ffffff';
+  context.fillRect(0, 0, width, height);
+  const value = { beginAtZero: true, stacked: chart.stacked ?? false, ...(chart.max !== undefined ? { max: chart.max } : {}), ticks: { font: { family: FONT, size: 14 }, ...(chart.counts ? { precision: 0 } : {}) } };
+  const category = { stacked: chart.stacked ?? false, ticks: { font: { family: FONT, size: 14 }, autoSkip: !chart.horizontal, maxRotation: 0 } };
+  const config: ChartConfiguration<'bar', (number | null)[], string> = {
+    type: 'bar',
+    data: { labels: chart.labels, datasets: chart.series.map((s) => ({ label: s.label, data: s.data, backgroundColor: s.color })) },
+    options: {
+      indexAxis: chart.horizontal ? 'y' : 'x',
+      responsive: false,
+      animation: false,
+      devicePixelRatio: 1,
+      font: { family: FONT, size: 14 },
+      plugins: {
+        title: { display: true, text: chart.title, font: { family: FONT, size: 18 } },
+        legend: { display: chart.series.length > 1, labels: { font: { family: FONT, size: 14 } } },
+      },
+      scales: chart.horizontal ? { x: value, y: category } : { x: category, y: value },
+    },
+  };
+  const drawn = new Chart(context as unknown as ConstructorParameters<typeof Chart>[0], config);
+  try {
+    return canvas.toBuffer('image/png');
+  } finally {
+    drawn.destroy();
+  }
+}

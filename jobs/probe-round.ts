@@ -5,6 +5,8 @@ import { judgeProbeResults, type Probed, type ProbeJudgement, type Target } from
 import { applyPageStates } from '../checks/page-state.ts';
 import type { DB } from '../db/open.ts';
 import { pruneProbeResults } from '../db/probes.ts';
+import { deleteAvailabilityBefore } from '../db/availability.ts';
+import { calendarDay } from '../core/calendar.ts';
 import { listProbeTargets } from '../db/installations.ts';
 import { runFollowUps } from '../incidents/follow-ups.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
@@ -47,6 +49,9 @@ export interface ProbeRoundSummary {
   commonCauses: ProbeJudgement['commonCauses'];
 }
 
+/** Availability by day is kept this long: a year of months for the reports, and a margin. */
+const AVAILABILITY_KEEP_MS = 400 * 86_400_000;
+
 let pingMissingReported = false;
 
 /**
@@ -88,6 +93,7 @@ export async function runProbeRound(deps: ProbeRoundDeps): Promise<ProbeRoundSum
     // Alerts held back by an installation that answers again go out now.
     runFollowUps(tx, deps.settings, at, (incidentId, err) => logger.error({ err, incidentId }, 'follow-up of an incident failed; the others went on'));
     pruneProbeResults(tx, new Date(at.getTime() - options.historyMs));
+    deleteAvailabilityBefore(tx, calendarDay(new Date(at.getTime() - AVAILABILITY_KEEP_MS), 'UTC'));
     return judged;
   });
   for (const { probe, error } of judgement.unavailable) {

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { actorOf } from '../core/permissions.ts';
 import { recordAudit } from '../db/audit.ts';
 import type { Queryable } from '../db/open.ts';
 import { writeTransaction } from '../db/transaction.ts';
@@ -46,7 +47,7 @@ export function redeemWebLink(ctx: RegistryContext, token: string): { sessionId:
     const sessionId = secret();
     const csrf = secret();
     insertWebSession(tx, { idHash: hash(sessionId), userId: user.telegramId, csrf, createdAt: now, lastSeenAt: now });
-    recordAudit(tx, { at: now, actor: `tg:${user.telegramId}`, action: 'web.login', subjectType: 'user', subjectId: user.telegramId });
+    recordAudit(tx, { at: now, actor: actorOf(user.telegramId), action: 'web.login', subjectType: 'user', subjectId: user.telegramId });
     return { sessionId, csrf, user };
   });
 }

@@ -26,7 +26,7 @@ describe('the browser cabinet: access and the fleet page', () => {
     clock.set('2026-11-30T07:00:00Z');
     t = testDb();
     fleet = seedFleet(ctx());
-    const app = buildHttpServer({ db: t.db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, web: { publicUrl: 'https://dozor.example.ru', displayTz: 'Europe/Moscow' } });
+    const app = buildHttpServer({ db: t.db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, web: { publicUrl: 'https://dozor.example.ru', displayTz: 'Europe/Moscow', morningHour: 9 } });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
     close = () => app.close();
   });
@@ -65,7 +65,7 @@ describe('the browser cabinet: access and the fleet page', () => {
     const page = await get('/web/', cookie);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-security-policy')).toBe("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
-    expect(await page.text()).toContain('<td>ООО «Ромашка»</td><td>Сервер офиса</td>');
+    expect(await page.text()).toMatch(/<td>ООО «Ромашка»<\/td><td><a href="\/web\/installations\/\d+">Сервер офиса<\/a><\/td>/);
     // Used once: the same link again opens nothing.
     expect((await get(`/web/login?token=${token}`)).status).toBe(403);
   });
@@ -78,7 +78,7 @@ describe('the browser cabinet: access and the fleet page', () => {
     const html = await (await get('/web/', cookie)).text();
     expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
     expect(html).not.toContain('<script>');
-    const rows = [...html.matchAll(/<tr class="([a-z]*)"><td>([^<]*)<\/td><td>([^<]*)<\/td><td>([^<]*)<\/td>/g)].map((m) => [m[1], m[3], m[4]]);
+    const rows = [...html.matchAll(/<tr class="([a-z]*)"><td>([^<]*)<\/td><td><a href="[^"]*">([^<]*)<\/a><\/td><td>([^<]*)<\/td>/g)].map((m) => [m[1], m[3], m[4]]);
     expect(rows).toEqual([
       ['critical', 'Сервер офиса', '1 проблема'],
       ['silent', 'Склад', 'отчётов не было'],
@@ -93,7 +93,7 @@ describe('the browser cabinet: access and the fleet page', () => {
     addInstallation(ctx(), { client: String(formula.id), name: 'Склад', kind: 'local' });
     const cookie = await signIn({ id: 1001, first_name: 'Ксения' });
     const names = async (query: string) =>
-      [...(await (await get(`/web/${query}`, cookie)).text()).matchAll(/<tr class="[a-z]*"><td>[^<]*<\/td><td>([^<]*)<\/td>/g)].map((m) => m[1]);
+      [...(await (await get(`/web/${query}`, cookie)).text()).matchAll(/<tr class="[a-z]*"><td>[^<]*<\/td><td><a href="[^"]*">([^<]*)<\/a><\/td>/g)].map((m) => m[1]);
     // The /status search forgives a typo; the filters narrow; the order can be any column, either way.
     expect(await names(`?q=${encodeURIComponent('вектр')}`)).toEqual(['Бухгалтерия']);
     expect(await names(`?manager=${encodeURIComponent('Ксения Шабанова')}`)).toEqual(['Сервер офиса']);
@@ -112,9 +112,9 @@ describe('the browser cabinet: access and the fleet page', () => {
     // A byte order mark first, so a spreadsheet reads UTF-8.
     expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
     const lines = bytes.subarray(3).toString('utf8').split('\r\n');
-    expect(lines[0]).toBe('Клиент;Установка;Состояние;Последний отчёт;Операп;Версия · обновление;Менеджер');
+    expect(lines[0]).toBe('Клиент;Установка;Состояние;Последний отчёт;Последний sysinfo;Операп;Версия · обновление;Лицензия до;Места;Менеджер');
     // A name that would be a formula in a spreadsheet is text there too, quoted because of its ; and ".
-    expect(lines).toContain(`"'=HYPERLINK(""x""); ""Ромашка""";Склад;отчётов не было;;;;Пётр Сидоров`);
+    expect(lines).toContain(`"'=HYPERLINK(""x""); ""Ромашка""";Склад;отчётов не было;;;;;;;Пётр Сидоров`);
     // Without a session there is no CSV either.
     expect((await get('/web/fleet.csv')).headers.get('location')).toBe('/web/hello');
   });

@@ -1,3 +1,4 @@
+import { soonestLicense } from '../core/server-rules.ts';
 import type { FleetRow } from '../db/fleet.ts';
 
 /** What the fleet page is asked for: its filters and order, all from the query string (so a view can be linked and exported). */
@@ -13,7 +14,7 @@ export interface FleetQuery {
   desc: boolean;
 }
 
-export const SORT_KEYS = ['state', 'client', 'installation', 'report', 'operap', 'version', 'manager'] as const;
+export const SORT_KEYS = ['state', 'client', 'installation', 'report', 'sysinfo', 'operap', 'version', 'licence', 'seats', 'manager'] as const;
 export type SortKey = (typeof SORT_KEYS)[number];
 
 const text = (value: unknown, max = 200) => (typeof value === 'string' ? value.trim().slice(0, max) : '');
@@ -74,8 +75,15 @@ export function fleetView(rows: readonly RankedRow[], query: FleetQuery, matched
         return row.installationName.toLowerCase();
       case 'report':
         return row.lastReceivedAt?.getTime() ?? 0;
+      case 'sysinfo':
+        return row.lastSysinfoAt?.getTime() ?? 0;
       case 'operap':
         return row.operapDate ?? '';
+      case 'licence':
+        // Without a known term it goes last, not first.
+        return soonestLicense(row.databases ?? undefined)?.expires ?? '9999';
+      case 'seats':
+        return row.seatsUsed ?? -1;
       case 'version':
         return row.shellVersion ?? '';
       case 'manager':

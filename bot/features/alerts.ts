@@ -1,6 +1,7 @@
 import { Composer } from 'grammy';
 import { DateTime } from 'luxon';
 import { canAct } from '../../core/permissions.ts';
+import { snoozeEnd } from '../../core/silences.ts';
 import { recordAudit } from '../../db/audit.ts';
 import { getIncidentViews, type IncidentView } from '../../db/incidents.ts';
 import { getInstallation } from '../../db/installations.ts';
@@ -104,9 +105,7 @@ alerts.callbackQuery(/^snz:(h|m):(\d+)$/, async (ctx) => {
   if (!view) return refuseUnknownIncident(ctx, ctx.match[2]!);
   if (view.incident.status === 'resolved') return ctx.answerCallbackQuery({ text: ctx.t.alreadyResolved });
   if (!allowed(ctx, view, 'incident.snooze')) return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
-  const now = DateTime.fromJSDate(clock()).setZone(settings.displayTz);
-  let until = ctx.match[1] === 'h' ? now.plus({ hours: 1 }) : now.set({ hour: settings.morningHour, minute: 0, second: 0, millisecond: 0 });
-  if (until <= now) until = until.plus({ days: 1 });
+  const until = DateTime.fromJSDate(snoozeEnd(ctx.match[1] === 'h' ? 'hour' : 'morning', clock(), settings.displayTz, settings.morningHour)).setZone(settings.displayTz);
   addSilence(
     { db, clock, actor: actorOf(ctx.from.id) },
     {

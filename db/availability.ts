@@ -1,0 +1,41 @@
+import { and, eq, gte, inArray, lt, lte, sql } from 'drizzle-orm';
+import type { AvailabilityTally } from '../core/availability.ts';
+import type { Queryable } from './open.ts';
+import { availabilityDays, installations } from './schema.ts';
+
+/** Count one probe round for an installation's day. */
+export function countProbeRound(db: Queryable, installationId: number, day: string, up: boolean): void {
+  db.insert(availabilityDays)
+    .values({ installationId, day, rounds: 1, up: up ? 1 : 0 })
+    .onConflictDoUpdate({
+      target: [availabilityDays.installationId, availabilityDays.day],
+      set: { rounds: sql`${availabilityDays.rounds} + 1`, up: sql`${availabilityDays.up} + ${up ? 1 : 0}` },
+    })
+    .run();
+}
+
+/** One installation's days from `fromDay` to `toDay` (YYYY-MM-DD, both included), in order; days without rounds are absent. */
+export function listAvailabilityDays(db: Queryable, installationId: number, fromDay: string, toDay: string): ({ day: string } & AvailabilityTally)[] {
+  return db
+    .select({ day: availabilityDays.day, rounds: availabilityDays.rounds, up: availabilityDays.up })
+    .from(availabilityDays)
+    .where(and(eq(availabilityDays.installationId, installationId), gte(availabilityDays.day, fromDay), lte(availabilityDays.day, toDay)))
+    .orderBy(availabilityDays.day)
+    .all();
+}
+
+/** Rounds and ups per client over the days from `fromDay` to `toDay`, clients without rounds left out. */
+export function availabilityByClient(db: Queryable, fromDay: string, toDay: string, clientIds?: readonly number[]): ({ clientId: number } & AvailabilityTally)[] {
+  return db
+    .select({ clientId: installations.clientId, rounds: sql<number>`sum(${availabilityDays.rounds})`, up: sql<number>`sum(${availabilityDays.up})` })
+    .from(availabilityDays)
+    .innerJoin(installations, eq(installations.id, availabilityDays.installationId))
+    .where(and(gte(availabilityDays.day, fromDay), lte(availabilityDays.day, toDay), clientIds ? inArray(installations.clientId, [...clientIds]) : undefined))
+    .groupBy(installations.clientId)
+    .all();
+}
+
+/** Forget days before `day`. */
+export function deleteAvailabilityBefore(db: Queryable, day: string): void {
+  db.delete(availabilityDays).where(lt(availabilityDays.day, day)).run();
+}

@@ -1,0 +1,87 @@
+import { timingSafeEqual } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { Eta } from 'eta';
+import type { FastifyReply, FastifyRequest, RouteGenericInterface } from 'fastify';
+import type { Clock } from '../core/clock.ts';
+import type { DB } from '../db/open.ts';
+import type { User } from '../db/users.ts';
+import { langOf, texts, type Lang } from '../i18n/index.ts';
+import { personOfSession } from '../registry/web-access.ts';
+
+/** What the cabinet needs of the service's settings. */
+export interface WebSettings {
+  displayTz: string;
+  /** PUBLIC_URL: where agents reach us; an https:// one makes the session cookie Secure. */
+  publicUrl?: string;
+  /** The hour "until morning" snoozes end, as the bot's button. */
+  morningHour: number;
+  /** Signs the links that download an installation's sysinfo. */
+  downloadKey?: Buffer;
+  /** SECRET_KEY: agent scripts for installations that upload carry an encrypted token. */
+  secretKey?: string;
+  runbookBaseUrl?: string | null;
+}
+
+export interface WebDeps extends WebSettings {
+  db: DB;
+  clock: Clock;
+  /** Wakes the delivery: an acknowledgement on a page edits the Telegram messages too. */
+  onIncidentChange?: () => void;
+}
+
+/** The signed-in person on a request, in their language. */
+export interface WebSession {
+  user: User;
+  csrf: string;
+  lang: Lang;
+}
+
+export const SESSION_COOKIE = 'dozor_session';
+const VIEWS = fileURLToPath(new URL('./views/', import.meta.url));
+
+export type WebHandler<Q extends RouteGenericInterface> = (request: FastifyRequest<Q>, reply: FastifyReply, session: WebSession) => Promise<unknown>;
+
+/** What every page is made with: the templates, the layout, and the session check. */
+export class WebKit {
+  readonly eta = new Eta({ views: VIEWS, cache: true, autoEscape: true });
+
+  constructor(readonly deps: WebDeps) {}
+
+  /** A whole page: the layout (navigation, who is signed in) around a rendered body. */
+  page(reply: FastifyReply, status: number, lang: Lang, title: string, body: string, options: { person?: string; refreshSeconds?: number; current?: string } = {}) {
+    const layout = { lang, title, body, t: texts(lang).web, person: options.person ?? null, refresh: options.refreshSeconds ?? null, current: options.current ?? null };
+    return reply.code(status).type('text/html; charset=utf-8').send(this.eta.render('layout', layout));
+  }
+
+  /** A short page that says one thing (refused, not found, sign in). */
+  message(reply: FastifyReply, status: number, lang: Lang, heading: string, text: string, person?: string) {
+    return this.page(reply, status, lang, heading, this.eta.render('message', { heading, text }), person ? { person } : {});
+  }
+
+  /**
+   * A handler for signed-in people only: the session cookie is checked on
+   * this very request (a disabled person or an idle session opens nothing)
+   * and without one the browser goes to the page that says how to sign in.
+   */
+  signedIn<Q extends RouteGenericInterface>(handler: WebHandler<Q>) {
+    return async (request: FastifyRequest<Q>, reply: FastifyReply) => {
+      const id = new RegExp(`(?:^|;\\s*)${SESSION_COOKIE}=([A-Za-z0-9_-]{20,100})`).exec(request.headers.cookie ?? '')?.[1];
+      const found = id ? personOfSession(this.deps.db, id, this.deps.clock()) : null;
+      if (!found) return reply.redirect('/web/hello', 303);
+      return handler(request, reply, { ...found, lang: langOf(found.user.language) });
+    };
+  }
+
+  /** Whether a form came with the session's own token (so not from another site). */
+  formIsOurs(session: WebSession, body: unknown): boolean {
+    const sent = body && typeof body === 'object' && 'csrf' in body && typeof body.csrf === 'string' ? body.csrf : '';
+    const a = Buffer.from(sent);
+    const b = Buffer.from(session.csrf);
+    return a.length === b.length && timingSafeEqual(a, b);
+  }
+}
+
+/** The language of someone not signed in: their browser's first choice. */
+export function browserLang(request: FastifyRequest): Lang {
+  return langOf(request.headers['accept-language']?.split(',')[0]);
+}

@@ -1,0 +1,118 @@
+import type { FastifyInstance } from 'fastify';
+import { listFleet, type FleetRow } from '../../db/fleet.ts';
+import type { DB } from '../../db/open.ts';
+import { searchIndexFor } from '../../db/search-index.ts';
+import { daysLeft, soonestLicense } from '../../core/server-rules.ts';
+import { operapAgeMs } from '../../core/state.ts';
+import { formatSpan, formatWhen } from '../../i18n/format.ts';
+import { texts, type Lang } from '../../i18n/index.ts';
+import { csvField, fleetQueryString, fleetView, readFleetQuery, type RankedRow, type SortKey } from '../fleet-view.ts';
+import type { WebKit } from '../kit.ts';
+
+/** A report older than this is flagged on the fleet page, as on the card. */
+const STALE_REPORT_MS = 6 * 3_600_000;
+/** An operap older than this is red, as the rule's default says. */
+const OPERAP_STALE_MS = 3 * 86_400_000;
+/** A licence ending within this many days is flagged. */
+const LICENCE_SOON_DAYS = 30;
+
+/**
+ * «Установки»: every installation in one table, problems first, with the
+ * filters and the `/status` search in the query string, so a view can be
+ * linked and downloaded as CSV.
+ */
+export function fleetPage(scope: FastifyInstance, kit: WebKit): void {
+  const { deps } = kit;
+
+  scope.get<{ Querystring: Record<string, unknown> }>(
+    '/web/',
+    kit.signedIn(async (request, reply, session) => {
+      const { lang } = session;
+      const t = texts(lang);
+      const now = deps.clock();
+      const query = readFleetQuery(request.query);
+      const all = rankedFleet(deps.db, now);
+      const shown = fleetView(all, query, matchedClients(deps.db, query.q));
+      const options = (pick: (row: FleetRow) => string | null) => [...new Set(all.map((r) => pick(r.row)).filter((v): v is string => !!v))].sort();
+      const body = kit.eta.render('fleet', {
+        t: t.web,
+        kinds: t.installationKinds,
+        query,
+        sortLink: (key: SortKey) => `/web/${fleetQueryString(query, { sort: key, desc: query.sort === key ? !query.desc : false })}`,
+        csvLink: `/web/fleet.csv${fleetQueryString(query)}`,
+        managers: options((row) => row.managerName),
+        providers: options((row) => row.provider),
+        total: all.length,
+        withProblems: all.filter((r) => r.rank <= 2).length,
+        rows: shown.map(({ row, rank }) => fleetCells(row, rank, lang, now, deps.displayTz)),
+      });
+      return kit.page(reply, 200, lang, t.web.fleetTitle, body, { person: session.user.name, current: 'fleet' });
+    }),
+  );
+
+  // The view as CSV, for a spreadsheet: the same filters and order as the page.
+  scope.get<{ Querystring: Record<string, unknown> }>(
+    '/web/fleet.csv',
+    kit.signedIn(async (request, reply, { lang }) => {
+      const t = texts(lang).web;
+      const now = deps.clock();
+      const query = readFleetQuery(request.query);
+      const shown = fleetView(rankedFleet(deps.db, now), query, matchedClients(deps.db, query.q));
+      const header = [t.client, t.installation, t.verdict, t.lastReport, t.lastSysinfo, t.operap, t.version, t.licence, t.seats, t.manager];
+      const lines = [header.map(csvField).join(';')];
+      for (const { row, rank } of shown) {
+        const cells = fleetCells(row, rank, lang, now, deps.displayTz);
+        const iso = (at: Date | null) => at?.toISOString() ?? '';
+        lines.push(
+          [cells.client, cells.installation, cells.verdict, iso(row.lastReceivedAt), iso(row.lastSysinfoAt), cells.operap, cells.version, cells.licence, cells.seats, cells.manager]
+            .map(csvField)
+            .join(';'),
+        );
+      }
+      // A byte order mark, so a spreadsheet reads it as UTF-8.
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', 'attachment; filename="dozor-fleet.csv"')
+        .send(`\uFEFF${lines.join('\r\n')}\r\n`);
+    }),
+  );
+}
+
+/** Every installation with how bad it is: critical, other problems, silent (or never reported), fine. */
+function rankedFleet(db: DB, now: Date): RankedRow[] {
+  return listFleet(db).map((row) => {
+    const age = row.lastReceivedAt ? now.getTime() - row.lastReceivedAt.getTime() : null;
+    const rank = row.critical > 0 ? 0 : row.problems > 0 ? 1 : row.monitoringEnabled && (age === null || age > STALE_REPORT_MS) ? 2 : 3;
+    return { row, rank };
+  });
+}
+
+/** The clients the `/status` search finds for the query (null: no search asked). */
+function matchedClients(db: DB, q: string): ReadonlySet<number> | null {
+  return q ? new Set(searchIndexFor(db).search(q).map((hit) => hit.clientId)) : null;
+}
+
+/** A row as the page and the CSV show it. */
+function fleetCells(row: FleetRow, rank: number, lang: Lang, now: Date, tz: string) {
+  const t = texts(lang).web;
+  const age = row.lastReceivedAt ? now.getTime() - row.lastReceivedAt.getTime() : null;
+  const operapAge = row.operapDate ? operapAgeMs(row.operapDate, row.tz, now) : null;
+  const licence = soonestLicense(row.databases ?? undefined)?.expires ?? null;
+  const left = licence ? daysLeft(licence, row.tz, now) : null;
+  return {
+    id: row.installationId,
+    css: rank === 0 ? 'critical' : rank === 1 ? 'warning' : row.monitoringEnabled ? (rank === 2 ? 'silent' : '') : 'quiet',
+    client: row.clientName,
+    installation: row.installationName,
+    verdict: !row.monitoringEnabled ? t.monitoringOff : row.problems > 0 ? t.problems(row.problems) : age === null ? t.noReports : t.ok,
+    lastReport: age === null ? t.never : `${formatSpan(lang, age)} (${formatWhen(lang, row.lastReceivedAt!, now, tz)})`,
+    lastSysinfo: row.lastSysinfoAt ? formatSpan(lang, now.getTime() - row.lastSysinfoAt.getTime()) : '',
+    operap: row.operapDate && operapAge !== null ? `${row.operapDate} (${formatSpan(lang, operapAge)})` : '',
+    operapStale: operapAge !== null && operapAge > OPERAP_STALE_MS,
+    version: [row.shellVersion, row.updateNumber].filter((v) => v !== null).join(' · '),
+    licence: licence ?? '',
+    licenceSoon: left !== null && left <= LICENCE_SOON_DAYS,
+    seats: row.seatsUsed !== null || row.licenseLimit !== null ? `${row.seatsUsed ?? '?'} / ${row.licenseLimit ?? '?'}` : '',
+    manager: row.managerName ?? '',
+  };
+}

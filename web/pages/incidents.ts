@@ -1,0 +1,137 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { actorOf, canAct } from '../../core/permissions.ts';
+import { snoozeEnd } from '../../core/silences.ts';
+import { recordAudit } from '../../db/audit.ts';
+import { getIncidentViews, listOpenIncidentIds, type IncidentView } from '../../db/incidents.ts';
+import { listActiveSilences } from '../../db/silences.ts';
+import { formatSpan, formatWhen } from '../../i18n/format.ts';
+import { ruleTitle, texts } from '../../i18n/index.ts';
+import { acknowledge } from '../../registry/incidents.ts';
+import { addSilence } from '../../registry/silences.ts';
+import type { WebKit, WebSession } from '../kit.ts';
+
+/** The page reloads itself this often (a meta refresh: no script). */
+const REFRESH_SECONDS = 15;
+const OUTCOMES = ['acknowledged', 'already', 'resolved', 'snoozed'] as const;
+type Outcome = (typeof OUTCOMES)[number];
+
+/**
+ * «Инциденты»: what is open now, worst and oldest first, with the bot's own
+ * buttons: acknowledge and snooze act exactly as a press under the alert
+ * (the same permission check, audit and lifecycle; the Telegram messages
+ * are redrawn by the delivery).
+ */
+export function incidentsPage(scope: FastifyInstance, kit: WebKit): void {
+  const { deps } = kit;
+
+  scope.get<{ Querystring: { done?: string; id?: string } }>(
+    '/web/incidents',
+    kit.signedIn(async (request, reply, session) => {
+      const { lang, user } = session;
+      const t = texts(lang).web;
+      const now = deps.clock();
+      const views = getIncidentViews(deps.db, listOpenIncidentIds(deps.db)).filter((v) => v.incident.severity !== 'info');
+      views.sort((a, b) => severityOrder(a) - severityOrder(b) || a.incident.openedAt.getTime() - b.incident.openedAt.getTime());
+      const silences = listActiveSilences(deps.db, now);
+      const done = OUTCOMES.find((o) => o === request.query.done);
+      const rows = views.map((view) => {
+        const snooze = silences.find((s) => s.installationId === view.incident.installationId && s.ruleId === view.incident.ruleId && s.clientId === null);
+        return {
+          id: view.incident.id,
+          severity: view.incident.severity,
+          severityWord: texts(lang).severityWord[view.incident.severity] ?? view.incident.severity,
+          installationId: view.incident.installationId,
+          client: view.clientName,
+          installation: view.installationName,
+          title: ruleTitle(lang, view.incident.ruleId),
+          age: formatSpan(lang, now.getTime() - view.incident.openedAt.getTime()),
+          openedAt: formatWhen(lang, view.incident.openedAt, now, deps.displayTz),
+          manager: view.managerName ?? '',
+          acknowledged:
+            view.incident.status === 'acknowledged' && view.incident.acknowledgedAt
+              ? t.acknowledgedBy(view.acknowledgedByName ?? '?', formatWhen(lang, view.incident.acknowledgedAt, now, deps.displayTz))
+              : '',
+          snoozed: snooze ? t.snoozedUntil(formatWhen(lang, snooze.endsAt, now, deps.displayTz)) : '',
+          mayAct: canAct(user, view),
+          open: view.incident.status === 'open',
+        };
+      });
+      const body = kit.eta.render('incidents', {
+        t,
+        rows,
+        csrf: session.csrf,
+        notice: done ? t.outcome[done](request.query.id ?? '') : null,
+        refreshSeconds: REFRESH_SECONDS,
+      });
+      return kit.page(reply, 200, lang, t.incidentsTitle, body, { person: user.name, refreshSeconds: REFRESH_SECONDS, current: 'incidents' });
+    }),
+  );
+
+  scope.post<{ Params: { id: string } }>(
+    '/web/incidents/:id/ack',
+    kit.signedIn(async (request, reply, session) => {
+      const view = await actionable(kit, request.params.id, request.body, session, reply, 'incident.acknowledge');
+      if (!view) return reply;
+      if (view.incident.status === 'resolved') return back(reply, 'resolved', view);
+      const result = acknowledge({ db: deps.db, clock: deps.clock, actor: actorOf(session.user.telegramId) }, view.incident.id);
+      deps.onIncidentChange?.();
+      return back(reply, result.outcome, view);
+    }),
+  );
+
+  scope.post<{ Params: { id: string } }>(
+    '/web/incidents/:id/snooze',
+    kit.signedIn(async (request, reply, session) => {
+      const view = await actionable(kit, request.params.id, request.body, session, reply, 'incident.snooze');
+      if (!view) return reply;
+      if (view.incident.status === 'resolved') return back(reply, 'resolved', view);
+      const choice = (request.body as Record<string, unknown>).until === 'morning' ? 'morning' : 'hour';
+      addSilence(
+        { db: deps.db, clock: deps.clock, actor: actorOf(session.user.telegramId) },
+        {
+          installation: view.incident.installationId,
+          rule: view.incident.ruleId,
+          endsAt: snoozeEnd(choice, deps.clock(), deps.displayTz, deps.morningHour),
+          reason: texts(session.lang).web.snoozeReason(view.incident.id),
+          tz: deps.displayTz,
+        },
+      );
+      return back(reply, 'snoozed', view);
+    }),
+  );
+}
+
+/** Critical first, then warnings; open before acknowledged. */
+function severityOrder(view: IncidentView): number {
+  return (view.incident.severity === 'critical' ? 0 : 2) + (view.incident.status === 'open' ? 0 : 1);
+}
+
+/** Back to the list, saying what happened (Post/Redirect/Get: a reload repeats nothing). */
+function back(reply: FastifyReply, outcome: Outcome, view: IncidentView) {
+  return reply.redirect(`/web/incidents?done=${outcome}&id=${view.incident.id}#incident-${view.incident.id}`, 303);
+}
+
+/**
+ * The incident a form acts on, if the form is this session's own and the
+ * person may act on it now (as the bot checks a button: the client's current
+ * manager, their lead, admins); a refusal is answered and audited.
+ */
+async function actionable(kit: WebKit, rawId: string, body: unknown, session: WebSession, reply: FastifyReply, action: string): Promise<IncidentView | null> {
+  const { deps } = kit;
+  const t = texts(session.lang).web;
+  if (!kit.formIsOurs(session, body)) {
+    await kit.message(reply, 403, session.lang, t.refusedTitle, t.formExpired, session.user.name);
+    return null;
+  }
+  const [view] = /^\d{1,12}$/.test(rawId) ? getIncidentViews(deps.db, [Number(rawId)]) : [];
+  if (!view) {
+    await kit.message(reply, 404, session.lang, t.notFoundTitle, t.incidentNotFound, session.user.name);
+    return null;
+  }
+  if (!canAct(session.user, view)) {
+    recordAudit(deps.db, { at: deps.clock(), actor: actorOf(session.user.telegramId), action: `${action}.denied`, subjectType: 'incident', subjectId: view.incident.id });
+    await kit.message(reply, 403, session.lang, t.refusedTitle, texts(session.lang).forbidden, session.user.name);
+    return null;
+  }
+  return view;
+}

@@ -1,0 +1,172 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { DateTime } from 'luxon';
+import { renderClientStatus } from '../../bot/render/status.ts';
+import { availabilityPercent, sumTallies } from '../../core/availability.ts';
+import { calendarDay } from '../../core/calendar.ts';
+import { DOWNLOAD_LINK_MS, signDownload } from '../../core/download-link.ts';
+import { InputError } from '../../core/errors.ts';
+import { actorOf } from '../../core/permissions.ts';
+import { renderBarChart } from '../../digest/chart.ts';
+import { listAvailabilityDays } from '../../db/availability.ts';
+import { getIncidentViews, listIncidentIdsOfInstallation } from '../../db/incidents.ts';
+import { getInstallation, type Installation } from '../../db/installations.ts';
+import { getMetricsSnapshot } from '../../db/metrics-snapshots.ts';
+import { listRecentReports } from '../../db/reports.ts';
+import { getClientStatus } from '../../db/status.ts';
+import { findLatestSysinfo, listUploadsOf } from '../../db/uploads.ts';
+import { formatSpan, formatWhen } from '../../i18n/format.ts';
+import { describeError, ruleTitle, texts } from '../../i18n/index.ts';
+import { AGENT_OS, issueAgent } from '../../registry/agent.ts';
+import type { AgentOs } from '../../agent/render.ts';
+import type { WebKit, WebSession } from '../kit.ts';
+
+/** The availability chart and figure cover this many days, today included. */
+const AVAILABILITY_DAYS = 30;
+/** Incidents of this many days back are on the timeline (and any still open). */
+const TIMELINE_DAYS = 90;
+const HISTORY_ROWS = 30;
+const METRIC_ROWS = 300;
+
+/**
+ * «Установка»: one installation whole — the bot's status card, its incidents
+ * over time, availability from the probes, what it sent (reports, files,
+ * metrics), the latest sysinfo to download, and for admins its agent script.
+ */
+export function installationPage(scope: FastifyInstance, kit: WebKit): void {
+  const { deps } = kit;
+
+  /** The installation a path names, or a 404 page. */
+  const found = async (rawId: string, reply: FastifyReply, session: WebSession): Promise<Installation | null> => {
+    const installation = /^\d{1,12}$/.test(rawId) ? getInstallation(deps.db, Number(rawId)) : undefined;
+    if (installation) return installation;
+    const t = texts(session.lang).web;
+    await kit.message(reply, 404, session.lang, t.notFoundTitle, t.installationNotFound, session.user.name);
+    return null;
+  };
+
+  scope.get<{ Params: { id: string } }>(
+    '/web/installations/:id',
+    kit.signedIn(async (request, reply, session) => {
+      const installation = await found(request.params.id, reply, session);
+      if (!installation) return reply;
+      const { lang, user } = session;
+      const t = texts(lang).web;
+      const now = deps.clock();
+      const when = (at: Date | null) => (at ? formatWhen(lang, at, now, deps.displayTz) : '');
+      const status = getClientStatus(deps.db, installation.clientId, now);
+      const days = availabilityWindow(deps.db, installation, now);
+      const percent = availabilityPercent(sumTallies(days.map((d) => d.tally).filter((x) => x !== null)));
+      const incidents = getIncidentViews(deps.db, listIncidentIdsOfInstallation(deps.db, installation.id, new Date(now.getTime() - TIMELINE_DAYS * 86_400_000)))
+        .sort((a, b) => b.incident.openedAt.getTime() - a.incident.openedAt.getTime())
+        .map(({ incident, acknowledgedByName, resolvedByName }) => ({
+          severity: incident.severity,
+          title: ruleTitle(lang, incident.ruleId),
+          opened: when(incident.openedAt),
+          acknowledged: incident.acknowledgedAt ? t.acknowledgedBy(acknowledgedByName ?? '?', when(incident.acknowledgedAt)) : '',
+          resolved: incident.resolvedAt ? t.resolvedHow(incident.resolution ?? 'cleared', resolvedByName ?? '', when(incident.resolvedAt)) : t.stillOpen,
+          duration: formatSpan(lang, (incident.resolvedAt ?? now).getTime() - incident.openedAt.getTime()),
+        }));
+      const sysinfo = findLatestSysinfo(deps.db, installation.id);
+      const signed = sysinfo && deps.downloadKey ? signDownload(deps.downloadKey, sysinfo.id, new Date(now.getTime() + DOWNLOAD_LINK_MS)) : null;
+      const metrics = getMetricsSnapshot(deps.db, installation.id);
+      const body = kit.eta.render('installation', {
+        t,
+        kinds: texts(lang).installationKinds,
+        installation,
+        // The card is the bot's own, in Telegram's HTML subset; every stored string in it was escaped there.
+        card: status ? renderClientStatus(status, lang, deps.displayTz, now, installation.id) : '',
+        percent,
+        availabilityDays: AVAILABILITY_DAYS,
+        measuredDays: days.filter((d) => d.tally !== null).length,
+        incidents,
+        reports: listRecentReports(deps.db, installation.id, HISTORY_ROWS).map((r) => ({
+          received: when(r.receivedAt),
+          generated: when(r.generatedAt),
+          version: [r.facts.shellVersion, r.facts.updateNumber].filter((v) => v !== undefined).join(' · '),
+          operap: r.facts.operapDate ?? '',
+        })),
+        uploads: listUploadsOf(deps.db, installation.id, HISTORY_ROWS).map((u) => ({
+          file: `${u.name}.${u.kind}`,
+          size: formatBytes(u.size),
+          received: when(u.receivedAt),
+          taken: when(u.takenAt),
+        })),
+        sysinfo: sysinfo && signed ? { file: `${sysinfo.name}.${sysinfo.kind}`, received: when(sysinfo.receivedAt), href: `/download/${sysinfo.id}?expires=${signed.expires}&sig=${signed.sig}` } : null,
+        metrics: metrics
+          ? {
+              taken: when(metrics.takenAt),
+              error: metrics.error,
+              samples: metrics.samples.slice(0, METRIC_ROWS).map((s) => ({ name: s.name, labels: Object.entries(s.labels).map(([k, v]) => `${k}="${v}"`).join(', '), value: s.value })),
+              more: Math.max(0, metrics.samples.length - METRIC_ROWS),
+            }
+          : null,
+        admin: user.role === 'admin',
+        agentOs: AGENT_OS,
+        csrf: session.csrf,
+      });
+      return kit.page(reply, 200, lang, installation.name, body, { person: user.name, current: 'fleet' });
+    }),
+  );
+
+  scope.get<{ Params: { id: string } }>(
+    '/web/installations/:id/availability.png',
+    kit.signedIn(async (request, reply, session) => {
+      const installation = await found(request.params.id, reply, session);
+      if (!installation) return reply;
+      const t = texts(session.lang).web;
+      const days = availabilityWindow(deps.db, installation, deps.clock());
+      const png = renderBarChart({
+        title: t.availabilityChart(installation.name),
+        labels: days.map((d) => d.label),
+        series: [{ label: t.availability, data: days.map((d) => (d.tally ? availabilityPercent(d.tally) : null)), color: '#2f7d4f' }],
+        max: 100,
+      });
+      return reply.type('image/png').header('content-disposition', `inline; filename="availability-${installation.id}.png"`).send(png);
+    }),
+  );
+
+  // A new agent script (a new token: the one running there stops being accepted), for admins only.
+  scope.post<{ Params: { id: string } }>(
+    '/web/installations/:id/agent',
+    kit.signedIn(async (request, reply, session) => {
+      const t = texts(session.lang).web;
+      if (!kit.formIsOurs(session, request.body)) return kit.message(reply, 403, session.lang, t.refusedTitle, t.formExpired, session.user.name);
+      if (session.user.role !== 'admin') return kit.message(reply, 403, session.lang, t.refusedTitle, texts(session.lang).adminsOnly, session.user.name);
+      const installation = await found(request.params.id, reply, session);
+      if (!installation) return reply;
+      const os = (request.body as Record<string, unknown>).os;
+      if (!AGENT_OS.includes(os as AgentOs)) return kit.message(reply, 400, session.lang, t.refusedTitle, t.chooseOs, session.user.name);
+      try {
+        const issued = issueAgent({ db: deps.db, clock: deps.clock, actor: actorOf(session.user.telegramId) }, installation.id, {
+          os: os as AgentOs,
+          publicUrl: deps.publicUrl,
+          secretKey: deps.secretKey,
+          options: installation.agentOptions ?? {},
+        });
+        return reply
+          .type('application/octet-stream')
+          .header('content-disposition', `attachment; filename="${issued.agent.fileName}"`)
+          .send(issued.agent.script);
+      } catch (err) {
+        if (err instanceof InputError) return kit.message(reply, 400, session.lang, t.refusedTitle, describeError(err, session.lang), session.user.name);
+        throw err;
+      }
+    }),
+  );
+}
+
+/** The last `AVAILABILITY_DAYS` calendar days of the installation, each with its rounds (null: not probed that day). */
+function availabilityWindow(db: WebKit['deps']['db'], installation: Installation, now: Date) {
+  const last = DateTime.fromISO(calendarDay(now, installation.tz), { zone: installation.tz });
+  const first = last.minus({ days: AVAILABILITY_DAYS - 1 });
+  const byDay = new Map(listAvailabilityDays(db, installation.id, first.toISODate()!, last.toISODate()!).map((d) => [d.day, d]));
+  return Array.from({ length: AVAILABILITY_DAYS }, (_, i) => {
+    const day = first.plus({ days: i });
+    const tally = byDay.get(day.toISODate()!);
+    return { label: day.toFormat('dd.MM'), tally: tally ? { rounds: tally.rounds, up: tally.up } : null };
+  });
+}
+
+function formatBytes(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${Math.max(1, Math.round(bytes / 1024))} KB`;
+}

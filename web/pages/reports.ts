@@ -1,0 +1,233 @@
+import type { FastifyInstance } from 'fastify';
+import { DateTime } from 'luxon';
+import { availabilityPercent } from '../../core/availability.ts';
+import { responseTimesByManager } from '../../core/response-times.ts';
+import { compareVersions } from '../../core/versions.ts';
+import { renderBarChart, type BarChart } from '../../digest/chart.ts';
+import { licenceStanding } from '../../digest/licences.ts';
+import { availabilityByClient } from '../../db/availability.ts';
+import { listClients } from '../../db/clients.ts';
+import { listInstallationsInScope, listReportingStates, listResponseTimeRows, type Scope } from '../../db/digest.ts';
+import type { DB } from '../../db/open.ts';
+import { getPolicy } from '../../db/policies.ts';
+import { formatSpan } from '../../i18n/format.ts';
+import { texts, type Lang } from '../../i18n/index.ts';
+import { csvField } from '../fleet-view.ts';
+import type { WebKit } from '../kit.ts';
+
+export const REPORT_NAMES = ['availability', 'response', 'licences', 'versions'] as const;
+type ReportName = (typeof REPORT_NAMES)[number];
+
+/** One report: a table (shown, and downloaded as CSV) and its chart (shown, and downloaded as PNG). */
+interface Report {
+  name: ReportName;
+  title: string;
+  note: string | null;
+  columns: string[];
+  rows: (string | number)[][];
+  /** Rows to mark (below the campaign, say), by index. */
+  marked: ReadonlySet<number>;
+  chart: BarChart | null;
+}
+
+/** The fleet as a whole: the cabinet shows every client to every member of staff, as /status does. */
+const EVERYONE: Scope = { key: 'all', clientIds: null };
+/** A month is chosen among this many, the current one first. */
+const MONTHS_BACK = 13;
+/** Clients drawn on the availability chart: the least available; the table has them all. */
+const CHART_CLIENTS = 25;
+/** Licence terms are planned this far ahead. */
+const LICENCE_MONTHS = 12;
+
+/**
+ * «Отчёты»: what a renewal meeting and a team review ask for — availability
+ * per client for a month, MTTA / MTTR per manager, licence terms by month,
+ * shell versions against the campaign. Each is a table and a chart, both
+ * downloadable (CSV, PNG).
+ */
+export function reportsPage(scope: FastifyInstance, kit: WebKit): void {
+  const { deps } = kit;
+
+  scope.get<{ Querystring: { month?: string } }>(
+    '/web/reports',
+    kit.signedIn(async (request, reply, session) => {
+      const { lang } = session;
+      const t = texts(lang).web;
+      const now = deps.clock();
+      const month = chosenMonth(request.query.month, now, deps.displayTz);
+      const reports = REPORT_NAMES.map((name) => buildReport(deps.db, name, month, now, lang, deps.displayTz));
+      const body = kit.eta.render('reports', {
+        t,
+        month: month.toFormat('yyyy-MM'),
+        months: Array.from({ length: MONTHS_BACK }, (_, i) => {
+          const m = DateTime.fromJSDate(now).setZone(deps.displayTz).startOf('month').minus({ months: i });
+          return { value: m.toFormat('yyyy-MM'), label: m.setLocale(lang).toFormat('LLLL yyyy') };
+        }),
+        reports: reports.map((r) => ({ ...r, marked: [...r.marked] })),
+      });
+      return kit.page(reply, 200, lang, t.reportsTitle, body, { person: session.user.name, current: 'reports' });
+    }),
+  );
+
+  scope.get<{ Params: { file: string }; Querystring: { month?: string } }>(
+    '/web/reports/:file',
+    kit.signedIn(async (request, reply, session) => {
+      const match = /^(\w+)\.(png|csv)$/.exec(request.params.file);
+      const name = REPORT_NAMES.find((n) => n === match?.[1]);
+      const t = texts(session.lang).web;
+      if (!match || !name) return kit.message(reply, 404, session.lang, t.notFoundTitle, t.reportNotFound, session.user.name);
+      const now = deps.clock();
+      const month = chosenMonth(request.query.month, now, deps.displayTz);
+      const report = buildReport(deps.db, name, month, now, session.lang, deps.displayTz);
+      const file = `dozor-${name}-${month.toFormat('yyyy-MM')}.${match[2]}`;
+      reply.header('content-disposition', `attachment; filename="${file}"`);
+      if (match[2] === 'csv') {
+        const lines = [report.columns, ...report.rows].map((row) => row.map(csvField).join(';'));
+        return reply.type('text/csv; charset=utf-8').send(`\uFEFF${lines.join('\r\n')}\r\n`);
+      }
+      if (!report.chart) return kit.message(reply, 404, session.lang, t.notFoundTitle, t.reportNotFound, session.user.name);
+      return reply.type('image/png').send(renderBarChart(report.chart, 900, chartHeight(report.chart)));
+    }),
+  );
+}
+
+/** The month asked for (YYYY-MM), or the current one; never a month to come. */
+function chosenMonth(raw: string | undefined, now: Date, tz: string): DateTime {
+  const current = DateTime.fromJSDate(now).setZone(tz).startOf('month');
+  const asked = raw && /^\d{4}-\d{2}$/.test(raw) ? DateTime.fromFormat(raw, 'yyyy-MM', { zone: tz }) : null;
+  return asked?.isValid && asked <= current ? asked : current;
+}
+
+/** Horizontal charts grow with their rows, so every name stays readable. */
+export function chartHeight(chart: BarChart): number {
+  return chart.horizontal ? Math.max(240, 90 + 26 * chart.labels.length) : 420;
+}
+
+function buildReport(db: DB, name: ReportName, month: DateTime, now: Date, lang: Lang, tz: string): Report {
+  switch (name) {
+    case 'availability':
+      return availabilityReport(db, month, lang);
+    case 'response':
+      return responseReport(db, month, lang);
+    case 'licences':
+      return licencesReport(db, now, lang, tz);
+    case 'versions':
+      return versionsReport(db, lang);
+  }
+}
+
+/** Each client's share of probe rounds that found its installations up, over the month's days. */
+function availabilityReport(db: DB, month: DateTime, lang: Lang): Report {
+  const t = texts(lang).web;
+  const names = new Map(listClients(db).map((c) => [c.id, c.name]));
+  const measured = availabilityByClient(db, month.toISODate()!, month.endOf('month').toISODate()!)
+    .map((row) => ({ client: names.get(row.clientId) ?? String(row.clientId), percent: availabilityPercent(row)!, rounds: row.rounds, down: row.rounds - row.up }))
+    .sort((a, b) => a.percent - b.percent || a.client.localeCompare(b.client));
+  const drawn = measured.slice(0, CHART_CLIENTS);
+  return {
+    name: 'availability',
+    title: t.reportAvailability(month.setLocale(lang).toFormat('LLLL yyyy')),
+    note: measured.length === 0 ? t.noProbesInMonth : t.availabilityNote,
+    columns: [t.client, t.availabilityPercent, t.rounds, t.roundsDown],
+    rows: measured.map((m) => [m.client, m.percent, m.rounds, m.down]),
+    marked: new Set(measured.flatMap((m, i) => (m.percent < 99 ? [i] : []))),
+    chart: drawn.length
+      ? { title: t.reportAvailability(month.setLocale(lang).toFormat('LLLL yyyy')), labels: drawn.map((m) => m.client), series: [{ label: t.availabilityPercent, data: drawn.map((m) => m.percent), color: '#2f7d4f' }], max: 100, horizontal: true }
+      : null,
+  };
+}
+
+/** Mean time to acknowledge and to resolve, per manager, for what was acknowledged or resolved in the month. */
+function responseReport(db: DB, month: DateTime, lang: Lang): Report {
+  const t = texts(lang).web;
+  const from = month.toJSDate();
+  const to = month.plus({ months: 1 }).toJSDate();
+  const rows = listResponseTimeRows(db, EVERYONE, [], from);
+  const names = new Map(rows.map((r) => [r.managerId, r.managerName]));
+  const byManager = [...responseTimesByManager(rows, from, to)]
+    .filter(([, times]) => times.acknowledged + times.resolved > 0)
+    .map(([managerId, times]) => ({ manager: names.get(managerId) ?? t.noManager, ...times }))
+    .sort((a, b) => a.manager.localeCompare(b.manager));
+  const minutes = (ms: number | null) => (ms === null ? null : Math.round(ms / 60_000));
+  const span = (ms: number | null) => (ms === null ? '' : formatSpan(lang, ms));
+  return {
+    name: 'response',
+    title: t.reportResponse,
+    note: byManager.length === 0 ? t.noResponses : t.responseNote,
+    columns: [t.manager, t.mtta, t.acknowledgedCount, t.mttr, t.resolvedCount, t.mttaMinutes, t.mttrMinutes],
+    rows: byManager.map((m) => [m.manager, span(m.mtta), m.acknowledged, span(m.mttr), m.resolved, minutes(m.mtta) ?? '', minutes(m.mttr) ?? '']),
+    marked: new Set(),
+    chart: byManager.length
+      ? {
+          title: t.reportResponse,
+          labels: byManager.map((m) => m.manager),
+          series: [
+            { label: t.mttaMinutes, data: byManager.map((m) => minutes(m.mtta)), color: '#d9822b' },
+            { label: t.mttrMinutes, data: byManager.map((m) => minutes(m.mttr)), color: '#1f4e8c' },
+          ],
+          horizontal: true,
+        }
+      : null,
+  };
+}
+
+/** Installations by the month their soonest licence term ends: the renewals to plan (those already over first). */
+function licencesReport(db: DB, now: Date, lang: Lang, tz: string): Report {
+  const t = texts(lang).web;
+  const horizon = DateTime.fromJSDate(now).setZone(tz).startOf('month').plus({ months: LICENCE_MONTHS });
+  const { ending } = licenceStanding(db, EVERYONE, now, Math.ceil(horizon.diff(DateTime.fromJSDate(now), 'days').days));
+  const months = new Map<string, string[]>();
+  for (const licence of ending) {
+    const key = licence.daysLeft < 0 ? t.alreadyOver : licence.expires.slice(0, 7);
+    months.set(key, [...(months.get(key) ?? []), `${licence.clientName} · ${licence.installationName} (${licence.expires})`]);
+  }
+  const ordered = [...months].sort(([a], [b]) => (a === t.alreadyOver ? -1 : b === t.alreadyOver ? 1 : a.localeCompare(b)));
+  return {
+    name: 'licences',
+    title: t.reportLicences(LICENCE_MONTHS),
+    note: ordered.length === 0 ? t.noLicenceTerms : null,
+    columns: [t.month, t.installationsCount, t.whose],
+    rows: ordered.map(([month, list]) => [month, list.length, list.join('; ')]),
+    marked: new Set(ordered.flatMap(([month], i) => (month === t.alreadyOver ? [i] : []))),
+    chart: ordered.length
+      ? { title: t.reportLicences(LICENCE_MONTHS), labels: ordered.map(([month]) => month), series: [{ label: t.installationsCount, data: ordered.map(([, list]) => list.length), color: '#8c5a1f' }], counts: true }
+      : null,
+  };
+}
+
+/** Shell versions the monitored installations last reported, newest first, against the campaign's minimum. */
+function versionsReport(db: DB, lang: Lang): Report {
+  const t = texts(lang).web;
+  const monitored = new Set(listInstallationsInScope(db, EVERYONE).filter((r) => r.monitoringEnabled).map((r) => r.installationId));
+  const counts = new Map<string, number>();
+  for (const [id, state] of listReportingStates(db, EVERYONE, [])) {
+    if (monitored.has(id) && state.shellVersion) counts.set(state.shellVersion, (counts.get(state.shellVersion) ?? 0) + 1);
+  }
+  const minVersion = getPolicy(db).minShellVersion ?? null;
+  const versions = [...counts].sort(([a], [b]) => compareVersions(b, a));
+  const below = (version: string) => minVersion !== null && compareVersions(version, minVersion) < 0;
+  const lagging = versions.filter(([v]) => below(v)).reduce((sum, [, n]) => sum + n, 0);
+  const total = versions.reduce((sum, [, n]) => sum + n, 0);
+  return {
+    name: 'versions',
+    title: t.reportVersions,
+    note: minVersion ? t.campaignStanding(minVersion, total - lagging, total) : t.noCampaign,
+    columns: [t.shellVersion, t.installationsCount, t.campaign],
+    rows: versions.map(([version, n]) => [version, n, minVersion === null ? '' : below(version) ? t.belowCampaign : t.meetsCampaign]),
+    marked: new Set(versions.flatMap(([v], i) => (below(v) ? [i] : []))),
+    chart: versions.length
+      ? {
+          title: t.reportVersions,
+          labels: versions.map(([v]) => v),
+          series: minVersion
+            ? [
+                { label: t.meetsCampaign, data: versions.map(([v, n]) => (below(v) ? 0 : n)), color: '#2f7d4f' },
+                { label: t.belowCampaign, data: versions.map(([v, n]) => (below(v) ? n : 0)), color: '#c0392b' },
+              ]
+            : [{ label: t.installationsCount, data: versions.map(([, n]) => n), color: '#1f4e8c' }],
+          stacked: true,
+          counts: true,
+        }
+      : null,
+  };
+}
