@@ -195,6 +195,16 @@ export interface IncidentView {
   resolvedByName: string | null;
   /** For KodeksIcmp: alerts of the installation held back because it does not answer. */
   heldBack: number;
+  /** The latest snooze of this very alert (its installation and rule, as the buttons make it), ended or not: until when, and by whom. */
+  snoozedUntil: Date | null;
+  snoozedByName: string | null;
+}
+
+/** The latest snooze of an incident's alert, one column of it (a silence of its installation and rule alone, not lifted). */
+function latestSnooze(column: SQL) {
+  return sql`(select ${column} from silences s left join users u on s.author = 'tg:' || u.telegram_id
+    where s.installation_id = ${incidents.installationId} and s.rule_id = ${incidents.ruleId} and s.client_id is null and s.removed_at is null
+    order by s.ends_at desc limit 1)`;
 }
 
 /** How many alerts an incident holds back while it is open (core/dependencies.ts), as one SQL expression. */
@@ -225,6 +235,8 @@ export function getIncidentViews(db: Queryable, ids: readonly number[]): Inciden
       acknowledgedByName: acker.name,
       resolvedByName: resolver.name,
       heldBack: heldBackCount(),
+      snoozedUntil: sql<Date | null>`${latestSnooze(sql`s.ends_at`)}`.mapWith(incidents.openedAt),
+      snoozedByName: sql<string | null>`${latestSnooze(sql`coalesce(u.name, s.author)`)}`,
     })
     .from(incidents)
     .innerJoin(installations, eq(installations.id, incidents.installationId))

@@ -724,7 +724,7 @@ export const en: Catalogue = {
     snoozeHour: '⏰ For an hour',
     snoozeMorning: '🌙 Till morning',
     acknowledgedBy: (who, when) => `taken by ${who}, ${when}`,
-    snoozedUntil: (when) => `put off until ${when}`,
+    snoozedUntil: (when, who) => `put off until ${when} (${who})`,
     snoozeReason: (id) => `put off in the cabinet, incident #${id}`,
     outcome: {
       acknowledged: (id) => `Incident #${id} is yours. The Telegram message will be updated.`,

@@ -10,9 +10,17 @@ const pluralRules: Record<Lang, Intl.PluralRules> = {
   en: new Intl.PluralRules('en'),
 };
 
+/** Categories of the counts pages repeat thousands of times (Intl's select is slow). */
+const smallCounts: Record<Lang, string[]> = { ru: [], en: [] };
+
+function categoryOf(lang: Lang, n: number): string {
+  if (!Number.isInteger(n) || n < 0 || n > 1000) return pluralRules[lang].select(n);
+  return (smallCounts[lang][n] ??= pluralRules[lang].select(n));
+}
+
 /** Forms: ru [one, few, many], en [one, other]. */
 export function plural(lang: Lang, n: number, forms: readonly string[]): string {
-  const category = pluralRules[lang].select(n);
+  const category = categoryOf(lang, n);
   if (lang === 'en') return category === 'one' ? forms[0]! : forms[1]!;
   return category === 'one' ? forms[0]! : category === 'few' ? forms[1]! : forms[2]!;
 }

@@ -871,7 +871,7 @@ export const ru = {
     snoozeHour: '⏰ На час',
     snoozeMorning: '🌙 До утра',
     acknowledgedBy: (who: string, when: string) => `взял(а) ${who}, ${when}`,
-    snoozedUntil: (when: string) => `отложено до ${when}`,
+    snoozedUntil: (when: string, who: string) => `отложено до ${when} (${who})`,
     snoozeReason: (id: number) => `отложено в личном кабинете, инцидент №${id}`,
     outcome: {
       acknowledged: (id: string) => `Инцидент №${id} взят. Сообщение в Telegram обновится.`,

@@ -139,6 +139,15 @@ export function updateIncidentFacts(tx: Queryable, incident: Incident, opening: 
   return updated;
 }
 
+/**
+ * Redraw the messages that announced an incident, from its state now (a
+ * snooze made outside Telegram, in the cabinet): nothing is sent for an
+ * incident nobody was told of.
+ */
+export function redrawAnnouncements(tx: Queryable, incident: Incident, now: Date): void {
+  if (incident.announcedAt) notify(tx, null, 'updated', incident, loadSubject(tx, incident.installationId), now);
+}
+
 export type AcknowledgeResult =
   | { outcome: 'acknowledged'; incident: Incident }
   | { outcome: 'already'; incident: Incident };

@@ -1,7 +1,10 @@
+import { inputError } from '../i18n/index.ts';
 import { recordAudit } from '../db/audit.ts';
 import { recheckNow } from '../db/check-schedule.ts';
 import type { RegistryContext } from './context.ts';
-import { acknowledgeIncident, resolveIncident, type AcknowledgeResult } from '../incidents/lifecycle.ts';
+import { acknowledgeIncident, redrawAnnouncements, resolveIncident, type AcknowledgeResult } from '../incidents/lifecycle.ts';
+import { getIncident } from '../db/incidents.ts';
+import { addSilence } from './silences.ts';
 import type { Incident } from '../db/incidents.ts';
 import { writeTransaction } from '../db/transaction.ts';
 
@@ -28,5 +31,20 @@ export function resolveByHand(ctx: RegistryContext, incidentId: number): Inciden
     recheckNow(tx, incident.installationId, now);
     recordAudit(tx, { at: now, actor: ctx.actor, action: 'incident.resolve', subjectType: 'incident', subjectId: incidentId });
     return incident;
+  });
+}
+
+/**
+ * Put off an incident's alert (its installation and rule) until `endsAt`, as
+ * the snooze buttons do, and redraw the messages that announced it, which
+ * then say until when and by whom. One transaction.
+ */
+export function snoozeIncident(ctx: RegistryContext, incidentId: number, snooze: { endsAt: Date; reason: string; tz: string }): void {
+  writeTransaction(ctx.db, (tx) => {
+    const incident = getIncident(tx, incidentId);
+    if (!incident || incident.status === 'resolved') throw inputError('incidentResolved', { id: incidentId });
+    // Nested in this transaction: its own becomes a savepoint of it.
+    addSilence(ctx, { installation: incident.installationId, rule: incident.ruleId, endsAt: snooze.endsAt, reason: snooze.reason, tz: snooze.tz });
+    redrawAnnouncements(tx, incident, ctx.clock());
   });
 }

@@ -77,6 +77,8 @@ function viewOf(ruleId: string, severity: Severity): IncidentView {
     acknowledgedByName: null,
     resolvedByName: null,
     heldBack: 0,
+    snoozedUntil: null,
+    snoozedByName: null,
   };
 }
 

@@ -164,7 +164,7 @@ describe('the browser cabinet in Chromium', () => {
     expect((await download).suggestedFilename()).toBe('dozor-agent.sh');
   });
 
-  it('acknowledging on the incidents page acts as the bot: the Telegram alert shows who took it', async () => {
+  it('acknowledging and snoozing on the incidents page act as the bot: the Telegram alert shows who took it and until when it waits', async () => {
     await postReport(url, '<report id="k"><senselock state="lost"/></report>', { token: fleet.token });
     const dispatcher = h.dispatcher();
     await dispatcher.runOnce();
@@ -191,6 +191,14 @@ describe('the browser cabinet in Chromium', () => {
     const stored = t.db.select().from(telegramMessages).all().find((m) => m.incidentId === incident!.id && m.kind === 'alert')!;
     expect(edit.payload).toMatchObject({ chat_id: 1001, message_id: stored.messageId });
     expect(String(edit.payload.text)).toContain('Ксения Шабанова');
+
+    // Snoozing there too: the page and the Telegram message say until when, and who put it off.
+    await page.locator(`#incident-${incident!.id} button:text("На час")`).click();
+    await expect(page.locator('.notice').textContent()).resolves.toContain(`№${incident!.id} отложены`);
+    await expect(page.locator(`#incident-${incident!.id}`).textContent()).resolves.toContain('отложено до сегодня в 11:00 (Ксения Шабанова)');
+    h.clear();
+    await dispatcher.runOnce();
+    expect(String(h.lastSent('editMessageText')!.payload.text)).toContain('💤 Отложено до 30.11 11:00: Ксения Шабанова');
   });
 
   it('a form without the session token is refused, and a manager may not act on a colleague’s client', async () => {

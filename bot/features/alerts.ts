@@ -1,5 +1,4 @@
 import { Composer } from 'grammy';
-import { DateTime } from 'luxon';
 import { canAct } from '../../core/permissions.ts';
 import { snoozeEnd } from '../../core/silences.ts';
 import { recordAudit } from '../../db/audit.ts';
@@ -9,8 +8,7 @@ import { getClientStatus } from '../../db/status.ts';
 import { acknowledge } from '../../registry/incidents.ts';
 import { addSilence } from '../../registry/silences.ts';
 import { actorOf, cardButtons, clientsVisibleIn, responsibleFor, type BotContext } from '../context.ts';
-import { escapeHtml, fitMessage } from '../html.ts';
-import { formatTime } from '../../i18n/format.ts';
+import { formatDayTime, formatTime } from '../../i18n/format.ts';
 import { incidentsOfMessage } from '../../db/telegram-messages.ts';
 import { redrawMessage, runbookLink } from '../redraw.ts';
 import { renderClientStatus, statusKeyboard } from '../render/status.ts';
@@ -105,30 +103,14 @@ alerts.callbackQuery(/^snz:(h|m):(\d+)$/, async (ctx) => {
   if (!view) return refuseUnknownIncident(ctx, ctx.match[2]!);
   if (view.incident.status === 'resolved') return ctx.answerCallbackQuery({ text: ctx.t.alreadyResolved });
   if (!allowed(ctx, view, 'incident.snooze')) return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
-  const until = DateTime.fromJSDate(snoozeEnd(ctx.match[1] === 'h' ? 'hour' : 'morning', clock(), settings.displayTz, settings.morningHour)).setZone(settings.displayTz);
+  const until = snoozeEnd(ctx.match[1] === 'h' ? 'hour' : 'morning', clock(), settings.displayTz, settings.morningHour);
   addSilence(
     { db, clock, actor: actorOf(ctx.from.id) },
-    {
-      installation: view.incident.installationId,
-      rule: view.incident.ruleId,
-      until: until.toISO()!,
-      reason: ctx.t.snoozeReason(view.incident.id),
-      tz: settings.displayTz,
-    },
+    { installation: view.incident.installationId, rule: view.incident.ruleId, endsAt: until, reason: ctx.t.snoozeReason(view.incident.id), tz: settings.displayTz },
   );
-  const time = until.toFormat('dd.MM HH:mm');
-  const message = ctx.callbackQuery.message;
-  const rendered = message ? redrawMessage(db, message.chat.id, message.message_id, renderOptions(ctx)) : null;
-  if (rendered) {
-    await ctx
-      .editMessageText(fitMessage(`${rendered.text}\n${escapeHtml(ctx.t.snoozedUntil(time, ctx.staff!.name))}`), {
-        parse_mode: 'HTML',
-        reply_markup: rendered.keyboard,
-        link_preview_options: { is_disabled: true },
-      })
-      .catch((err: unknown) => ctx.log.debug({ err }, 'message not redrawn'));
-  }
-  return ctx.answerCallbackQuery({ text: ctx.t.snoozed(time) });
+  // The alert shows the snooze from now on (its state line), so a redraw is all it takes.
+  await redrawPressed(ctx);
+  return ctx.answerCallbackQuery({ text: ctx.t.snoozed(formatDayTime(until, settings.displayTz)) });
 });
 
 /** «⏰ N» under an item of a grouped message: everything of that installation waits an hour. */
@@ -143,7 +125,7 @@ alerts.callbackQuery(/^sni:(\d+)$/, async (ctx) => {
     { db, clock, actor: actorOf(ctx.from.id) },
     { installation: installation.id, for: '1h', reason: ctx.t.snoozeInstallationReason, tz: settings.displayTz },
   );
-  return ctx.answerCallbackQuery({ text: ctx.t.snoozed(DateTime.fromJSDate(silence.endsAt).setZone(settings.displayTz).toFormat('dd.MM HH:mm')) });
+  return ctx.answerCallbackQuery({ text: ctx.t.snoozed(formatDayTime(silence.endsAt, settings.displayTz)) });
 });
 
 alerts.callbackQuery(/^st:(\d+)$/, async (ctx) => {

@@ -3,7 +3,7 @@ import { isExternalRule } from '../../core/external-alerts.ts';
 import type { IncidentView } from '../../db/incidents.ts';
 import { escapeHtml, fitMessage } from '../html.ts';
 import { problemStart } from '../../core/evidence.ts';
-import { formatSince, formatSpan, formatTime, formatWhen, type Lang } from '../../i18n/format.ts';
+import { formatDayTime, formatSince, formatSpan, formatTime, formatWhen, type Lang } from '../../i18n/format.ts';
 import { ruleGuide, ruleTitle, texts } from '../../i18n/index.ts';
 import { renderFacts } from './facts.ts';
 import { severityMark } from './marks.ts';
@@ -245,7 +245,7 @@ function byInstallation(views: IncidentView[]): IncidentView[][] {
   return [...groups.values()];
 }
 
-/** What has happened to the incident since: acknowledged by whom, resolved after how long. */
+/** What has happened to the incident since: acknowledged by whom, snoozed until when, resolved after how long. */
 function stateLine(view: IncidentView, options: RenderOptions): string | null {
   const t = texts(options.lang);
   const incident = view.incident;
@@ -259,10 +259,15 @@ function stateLine(view: IncidentView, options: RenderOptions): string | null {
           : '';
     return escapeHtml(t.resolvedAfter(span) + how);
   }
+  const lines: string[] = [];
   if (incident.status === 'acknowledged' && incident.acknowledgedAt) {
-    return escapeHtml(t.acknowledgedBy(view.acknowledgedByName ?? '?', formatTime(incident.acknowledgedAt, options.tz)));
+    lines.push(t.acknowledgedBy(view.acknowledgedByName ?? '?', formatTime(incident.acknowledgedAt, options.tz)));
   }
-  return null;
+  // A snooze in force is part of the state, whoever made it and wherever (a button, the cabinet): every redraw keeps it.
+  if (view.snoozedUntil && view.snoozedUntil.getTime() > options.now.getTime()) {
+    lines.push(t.snoozedUntil(formatDayTime(view.snoozedUntil, options.tz), view.snoozedByName ?? '?'));
+  }
+  return lines.length ? escapeHtml(lines.join('\n')) : null;
 }
 
 function alertKeyboard(view: IncidentView, options: RenderOptions): InlineKeyboard | undefined {

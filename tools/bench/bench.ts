@@ -18,13 +18,15 @@ import { importCsv } from '../../registry/import-csv.ts';
 import { createLogger } from '../../app/logger.ts';
 import { LEADS, MANAGERS_PER_LEAD, seedBenchFleet, seedReportHistory } from './seed.ts';
 import { benchUploads, writeBenchMapping } from './uploads.ts';
+import { benchWebPages } from './web.ts';
 
 /**
  * `npm run bench`: intake throughput and latency through the real HTTP server
  * (load from a separate process, against a bare endpoint of the same
  * framework, and against the floor: the least any intake does per report),
  * the checks sweep, /status, the digest and the service's memory,
- * for fleets of 1,000, 10,000 and 100,000 installations; then the command
+ * for fleets of 1,000, 10,000 and 100,000 installations; the browser
+ * cabinet's pages at 10,000 and 100,000; then the command
  * line, uploads of a 20 MB sysinfo archive (one, and ten at once), hostile
  * reports, a CSV import, the database size per million stored reports and
  * the pruning of old history.
@@ -33,7 +35,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SIZES = (process.env.BENCH_SIZES ?? '1000,10000,100000').split(',').map(Number);
 const LOAD_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const TARGETS = { intakeRps: 5000, intakeP99Ms: 20, intakeRatio: 0.4, sweepMs: 500, sweepStallMs: 100, statusMs: 10, digestMs: 200, rssMb: 250, cliMs: 500, parseMs: 50, importMs: 10_000, importLockMs: 2_000, uploadRssMb: 300 };
+const TARGETS = { intakeRps: 5000, intakeP99Ms: 20, intakeRatio: 0.4, sweepMs: 500, sweepStallMs: 100, statusMs: 10, digestMs: 200, rssMb: 250, cliMs: 500, parseMs: 50, importMs: 10_000, importLockMs: 2_000, uploadRssMb: 300, fleetPageMs: 300 };
 
 function spawnTs(script: string, env: Record<string, string> = {}): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', join(ROOT, script)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -220,6 +222,15 @@ for (const size of SIZES) {
   process.stdout.write(`${JSON.stringify(row)}\n`);
 }
 
+// The cabinet's pages (server time, no network) on fleets of 10,000 and 100,000; the fleet page's target is at 10,000.
+const WEB_SIZES = (process.env.BENCH_WEB_SIZES ?? '10000,100000').split(',').map(Number);
+const webPages: Record<string, number>[] = [];
+for (const size of WEB_SIZES) {
+  const row = await benchWebPages(size);
+  webPages.push(row);
+  process.stdout.write(`${JSON.stringify({ webPages: row })}\n`);
+}
+
 // The command line on a fleet of 1,000: `dozor user list --json` as `npx dozor` runs it (the bin script under
 // node), after one run that builds the tool's cache; the median of five.
 const cliDir = mkdtempSync(join(tmpdir(), 'dozor-bench-cli-'));
@@ -332,6 +343,9 @@ const lines = [
   `command line: ${cli.command} on ${cli.installations} installations, median of 5: ${cli.medianMs} ms`,
   `hostile reports of 256 KiB, parse ms: ${Object.entries(parseWorstMs).map(([k, v]) => `${k} ${v}`).join(', ')}`,
   `uploads of a ${uploads.archiveMb} MB sysinfo archive: one stored and read in ${uploads.singleMs} ms; ${uploads.concurrent} at once in ${uploads.concurrentAllMs} ms (slowest ${uploads.concurrentSlowestMs} ms), service peak RSS ${uploads.peakRssMb} MB (${uploads.rssBeforeMb} MB before), ${uploads.failed} failed`,
+  ...webPages.map(
+    (w) => `cabinet at ${w.installations} installations: fleet page ${w.fleetPageMs} ms (${w.fleetPageMb} MB), its CSV ${w.fleetCsvMs} ms, a search ${w.fleetSearchMs} ms, incidents page ${w.incidentsPageMs} ms`,
+  ),
   `CSV import of ${csvImport.rows} rows under one client: ${csvImport.wholeMs} ms, of which the check (reading only) ${csvImport.checkMs} ms and the write (holding the lock) about ${csvImport.writeMs} ms`,
 ];
 const largest = results.find((r) => r.installations === 100_000) ?? results[results.length - 1]!;
@@ -348,6 +362,7 @@ const checks = {
   hostileParse: pass(Math.max(...Object.values(parseWorstMs)) < TARGETS.parseMs),
   csvImport: pass(csvImport.wholeMs < TARGETS.importMs && csvImport.writeMs < TARGETS.importLockMs),
   uploads: pass(uploads.failed === 0 && uploads.peakRssMb < TARGETS.uploadRssMb),
+  fleetPage: pass((webPages.find((w) => w.installations === 10_000)?.fleetPageMs ?? Infinity) < TARGETS.fleetPageMs),
 };
 lines.push(`targets at ${largest.installations} installations: ${Object.entries(checks).map(([k, v]) => `${k} ${v}`).join(', ')}`);
 process.stdout.write(`${lines.join('\n')}\n`);
@@ -365,6 +380,7 @@ const report = {
   parseWorstMs,
   csvImport,
   uploads,
+  webPages,
   checks,
   durationSeconds: Math.round((Date.now() - startedAt) / 1000),
 };

@@ -1,13 +1,12 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { InputError } from '../../core/errors.ts';
 import { actorOf, canAct } from '../../core/permissions.ts';
 import { snoozeEnd } from '../../core/silences.ts';
 import { recordAudit } from '../../db/audit.ts';
 import { getIncidentViews, listOpenIncidentIds, type IncidentView } from '../../db/incidents.ts';
-import { listActiveSilences } from '../../db/silences.ts';
 import { formatSpan, formatWhen } from '../../i18n/format.ts';
 import { ruleTitle, texts } from '../../i18n/index.ts';
-import { acknowledge } from '../../registry/incidents.ts';
-import { addSilence } from '../../registry/silences.ts';
+import { acknowledge, snoozeIncident } from '../../registry/incidents.ts';
 import type { WebKit, WebSession } from '../kit.ts';
 
 /** The page reloads itself this often (a meta refresh: no script). */
@@ -18,8 +17,8 @@ type Outcome = (typeof OUTCOMES)[number];
 /**
  * «Инциденты»: what is open now, worst and oldest first, with the bot's own
  * buttons: acknowledge and snooze act exactly as a press under the alert
- * (the same permission check, audit and lifecycle; the Telegram messages
- * are redrawn by the delivery).
+ * (the same permission check, audit and lifecycle), and the delivery
+ * redraws the Telegram messages to say who took it or put it off.
  */
 export function incidentsPage(scope: FastifyInstance, kit: WebKit): void {
   const { deps } = kit;
@@ -32,10 +31,8 @@ export function incidentsPage(scope: FastifyInstance, kit: WebKit): void {
       const now = deps.clock();
       const views = getIncidentViews(deps.db, listOpenIncidentIds(deps.db)).filter((v) => v.incident.severity !== 'info');
       views.sort((a, b) => severityOrder(a) - severityOrder(b) || a.incident.openedAt.getTime() - b.incident.openedAt.getTime());
-      const silences = listActiveSilences(deps.db, now);
       const done = OUTCOMES.find((o) => o === request.query.done);
       const rows = views.map((view) => {
-        const snooze = silences.find((s) => s.installationId === view.incident.installationId && s.ruleId === view.incident.ruleId && s.clientId === null);
         return {
           id: view.incident.id,
           severity: view.incident.severity,
@@ -51,7 +48,7 @@ export function incidentsPage(scope: FastifyInstance, kit: WebKit): void {
             view.incident.status === 'acknowledged' && view.incident.acknowledgedAt
               ? t.acknowledgedBy(view.acknowledgedByName ?? '?', formatWhen(lang, view.incident.acknowledgedAt, now, deps.displayTz))
               : '',
-          snoozed: snooze ? t.snoozedUntil(formatWhen(lang, snooze.endsAt, now, deps.displayTz)) : '',
+          snoozed: view.snoozedUntil && view.snoozedUntil > now ? t.snoozedUntil(formatWhen(lang, view.snoozedUntil, now, deps.displayTz), view.snoozedByName ?? '?') : '',
           mayAct: canAct(user, view),
           open: view.incident.status === 'open',
         };
@@ -73,7 +70,8 @@ export function incidentsPage(scope: FastifyInstance, kit: WebKit): void {
       const view = await actionable(kit, request.params.id, request.body, session, reply, 'incident.acknowledge');
       if (!view) return reply;
       if (view.incident.status === 'resolved') return back(reply, 'resolved', view);
-      const result = acknowledge({ db: deps.db, clock: deps.clock, actor: actorOf(session.user.telegramId) }, view.incident.id);
+      const result = closedMeanwhile(() => acknowledge({ db: deps.db, clock: deps.clock, actor: actorOf(session.user.telegramId) }, view.incident.id));
+      if (!result) return back(reply, 'resolved', view);
       deps.onIncidentChange?.();
       return back(reply, result.outcome, view);
     }),
@@ -86,19 +84,28 @@ export function incidentsPage(scope: FastifyInstance, kit: WebKit): void {
       if (!view) return reply;
       if (view.incident.status === 'resolved') return back(reply, 'resolved', view);
       const choice = (request.body as Record<string, unknown>).until === 'morning' ? 'morning' : 'hour';
-      addSilence(
-        { db: deps.db, clock: deps.clock, actor: actorOf(session.user.telegramId) },
-        {
-          installation: view.incident.installationId,
-          rule: view.incident.ruleId,
+      const snoozed = closedMeanwhile(() =>
+        snoozeIncident({ db: deps.db, clock: deps.clock, actor: actorOf(session.user.telegramId) }, view.incident.id, {
           endsAt: snoozeEnd(choice, deps.clock(), deps.displayTz, deps.morningHour),
           reason: texts(session.lang).web.snoozeReason(view.incident.id),
           tz: deps.displayTz,
-        },
+        }),
       );
+      if (snoozed === null) return back(reply, 'resolved', view);
+      deps.onIncidentChange?.();
       return back(reply, 'snoozed', view);
     }),
   );
+}
+
+/** What an action gave, or null when the incident was resolved meanwhile (by the sweep, or at the command line). */
+function closedMeanwhile<T>(act: () => T): T | null {
+  try {
+    return act();
+  } catch (err) {
+    if (err instanceof InputError && err.code === 'incidentResolved') return null;
+    throw err;
+  }
 }
 
 /** Critical first, then warnings; open before acknowledged. */
