@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { DateTime } from 'luxon';
+import { formatWhen } from '../i18n/format.ts';
 import { InputError } from '../core/errors.ts';
 import { PROBE_RULE_IDS } from '../core/probe-rules.ts';
 import { RULE_IDS } from '../core/rules.ts';
@@ -46,5 +48,34 @@ describe('the catalogues', () => {
     const nested = inputError('importRefused', { problems: [{ line: 3, error }] });
     expect(describeError(nested, 'ru')).toContain('строка 3: Клиент: ИНН');
     expect(nested.message).toContain('line 3: invalid client: inn');
+  });
+});
+
+describe('moments as people say them', () => {
+  // formatWhen works from a zone offset looked up once per quarter hour; luxon's full zone arithmetic is the reference.
+  const reference = (at: Date, now: Date, tz: string) => {
+    const moment = DateTime.fromJSDate(at).setZone(tz);
+    const today = DateTime.fromJSDate(now).setZone(tz).startOf('day');
+    const days = moment.startOf('day').diff(today, 'days').days;
+    const time = ` в ${moment.toFormat('HH:mm')}`;
+    if (days === 0) return `сегодня${time}`;
+    if (days === -1) return `вчера${time}`;
+    if (days === 1) return `завтра${time}`;
+    return `${moment.toFormat(moment.year === today.year ? 'dd.MM' : 'dd.MM.yyyy')}${time}`;
+  };
+
+  it('agree with luxon in zones with summer time and odd offsets, across their changes and a new year', () => {
+    const zones = ['Europe/Moscow', 'Asia/Vladivostok', 'Europe/Berlin', 'America/New_York', 'Australia/Adelaide', 'Asia/Kathmandu', 'Pacific/Chatham'];
+    let compared = 0;
+    for (const tz of zones) {
+      for (const now of [new Date('2026-03-29T00:30:00Z'), new Date('2026-10-25T01:10:00Z'), new Date('2026-12-31T22:00:00Z')]) {
+        // Every 7 min 13 s over four days around `now`: both sides of the change, midnights, and the year's turn.
+        for (let at = now.getTime() - 2 * 86_400_000; at < now.getTime() + 2 * 86_400_000; at += 433_000) {
+          expect(formatWhen('ru', new Date(at), now, tz), `${tz} ${new Date(at).toISOString()}`).toBe(reference(new Date(at), now, tz));
+          compared++;
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(10_000);
   });
 });

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { listAvailabilityDays } from '../db/availability.ts';
 import { getClientByName } from '../db/clients.ts';
 import { listIncidentsWithNames } from '../db/incidents.ts';
 import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
@@ -104,6 +105,30 @@ describe('probes', () => {
     await web.start();
     expect((await round()).resolved).toBe(2);
     expect(open()).toEqual([]);
+  });
+
+  it('counts every round in the installation’s day, up when what users reach answered: the main page, else ping', async () => {
+    const site = installation('Облако', { url: `http://127.0.0.1:${web.port}/`, ip: '127.0.0.1' });
+    const pingOnly = installation('Склад', { ip: '127.0.0.2' });
+    await round();
+    await web.stop();
+    // Ping still answers, but the page does not: users cannot work, so the round is down.
+    await round();
+    await round();
+    await web.start();
+    pingOk = false;
+    clock.set('2022-11-15T20:59:30Z'); // 23:59:30 in Moscow
+    await round(); // the page is back; the other installation does not answer ping
+    await round(); // a minute later: the next day in Moscow
+    const days = (id: number) => listAvailabilityDays(t.db, id, '2022-11-01', '2022-11-30').map((d) => [d.day, d.rounds, d.up]);
+    expect(days(site.id)).toEqual([
+      ['2022-11-15', 4, 2],
+      ['2022-11-16', 1, 1],
+    ]);
+    expect(days(pingOnly.id)).toEqual([
+      ['2022-11-15', 4, 3],
+      ['2022-11-16', 1, 0],
+    ]);
   });
 
   it('a main page that answers with an error opens KodeksHttp200Status; failures must come in a row', async () => {

@@ -139,6 +139,25 @@ describe('the browser cabinet: access and the fleet page', () => {
     expect((await get('/web/', cookie)).headers.get('location')).toBe('/web/hello');
   });
 
+  it('speaks English to a person whose Telegram is in English, on every page', async () => {
+    await postReport(url, '<report id="k"><senselock state="lost"/></report>', { token: fleet.token });
+    const cookie = await signIn({ id: 2001, first_name: 'Irina', language_code: 'en' });
+    const pages = {
+      '/web/': 'Installations',
+      '/web/incidents': 'Open: 1',
+      [`/web/installations/${fleet.installation.id}`]: 'Incidents over 90 days',
+      '/web/reports?month=2026-11': 'Client availability, November 2026',
+    };
+    for (const [path, words] of Object.entries(pages)) {
+      const html = await (await get(path, cookie)).text();
+      expect(html, path).toContain(words);
+      expect(html, path).toContain('<html lang="en">');
+      // Nothing of the page's own wording in Russian (stored names, such as the client's, are what they are).
+      const own = html.replace(/ООО «Ромашка»|Сервер офиса|Ксения Шабанова|Ирина Петрова/g, '');
+      expect(own.match(/[А-Яа-яЁё]+/g) ?? [], path).toEqual([]);
+    }
+  });
+
   it('answers guessing with 429 after 20 wrong links from one address', async () => {
     for (let i = 0; i < 20; i++) expect((await get(`/web/login?token=wrong-token-${i}-aaaaaaaaaaaaaaaa`)).status).toBe(403);
     const limited = await get('/web/login?token=wrong-token-x-aaaaaaaaaaaaaaaa');
