@@ -105,7 +105,6 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
       displayTz: config.DISPLAY_TZ,
       morningHour: config.MORNING_HOUR,
       downloadKey,
-      runbookBaseUrl: config.RUNBOOK_BASE_URL ?? null,
       ...(config.PUBLIC_URL ? { publicUrl: config.PUBLIC_URL } : {}),
       ...(config.SECRET_KEY ? { secretKey: config.SECRET_KEY } : {}),
     },

@@ -30,6 +30,12 @@ export interface ProbeJudgement {
 }
 
 const PROBE_SCOPE = new Set<string>(PROBE_RULE_IDS);
+/**
+ * A round in which this many installations or more were probed and not one
+ * answered says more about dozor's own network than about theirs: it is
+ * left out of their availability (incidents still open as usual).
+ */
+const OWN_OUTAGE_MIN = 10;
 const SEVERITY = new Map(PROBE_RULES.map((r) => [r.id, r.severity]));
 
 /**
@@ -46,6 +52,7 @@ export function judgeProbeResults(
 ): ProbeJudgement {
   const judgement: ProbeJudgement = { opened: 0, resolved: 0, commonCauses: [], unavailable: [] };
   const openings: { target: Target; ruleId: ProbeRuleId; facts: Facts }[] = [];
+  const rounds: { target: Target; up: boolean }[] = [];
   for (const { target, results: byKind } of probed) {
     const previous = getProbeStatuses(tx, target.id);
     const statuses = { ...previous };
@@ -57,7 +64,7 @@ export function judgeProbeResults(
       statuses[kind] = recordProbe(tx, target.id, kind, { ok: result.ok, latencyMs: result.latencyMs, error: result.error, detail: result.detail ?? null }, previous[kind], at);
     }
     const up = roundIsUp(Object.fromEntries(Object.entries(byKind).filter(([, result]) => !result.unavailable)));
-    if (up !== null) countProbeRound(tx, target.id, calendarDay(at, target.tz), up);
+    if (up !== null) rounds.push({ target, up });
     const firing = evaluateProbeRules(statuses, options.failuresToOpen);
     const { open, resolve } = reconcile(listActiveIncidents(tx, target.id), firing, PROBE_SCOPE);
     for (const incident of resolve) {
@@ -65,6 +72,10 @@ export function judgeProbeResults(
       judgement.resolved++;
     }
     for (const { ruleId, facts } of open) openings.push({ target, ruleId, facts });
+  }
+
+  if (rounds.length < OWN_OUTAGE_MIN || rounds.some((r) => r.up)) {
+    for (const { target, up } of rounds) countProbeRound(tx, target.id, calendarDay(at, target.tz), up);
   }
 
   judgement.commonCauses = markCommonCauses(openings, options.groupMin);

@@ -2,6 +2,7 @@ import { and, asc, eq, inArray, ne, sql } from 'drizzle-orm';
 import type { Queryable } from './open.ts';
 import type { DatabaseFacts } from '../core/report.ts';
 import { clients, incidents, installations, installationState, uploads, users } from './schema.ts';
+import { SYSINFO_KINDS } from './uploads.ts';
 
 /** One row of the fleet page: an installation, its client and manager, what it last said, and its open problems. */
 export interface FleetRow {
@@ -42,7 +43,7 @@ export function listFleet(db: Queryable): FleetRow[] {
   const sysinfo = db
     .select({ installationId: uploads.installationId, at: sql<number>`max(${uploads.receivedAt})`.as('last_sysinfo_at') })
     .from(uploads)
-    .where(inArray(uploads.kind, ['zip', 'xml']))
+    .where(inArray(uploads.kind, SYSINFO_KINDS))
     .groupBy(uploads.installationId)
     .as('last_sysinfo');
   // Positions, not names: the page reads 10,000 rows and more, and drizzle's per-row mapping would cost

@@ -204,7 +204,7 @@ export interface IncidentView {
 function latestSnooze(column: SQL) {
   return sql`(select ${column} from silences s left join users u on s.author = 'tg:' || u.telegram_id
     where s.installation_id = ${incidents.installationId} and s.rule_id = ${incidents.ruleId} and s.client_id is null and s.removed_at is null
-    order by s.ends_at desc limit 1)`;
+    order by s.ends_at desc, s.id desc limit 1)`;
 }
 
 /** How many alerts an incident holds back while it is open (core/dependencies.ts), as one SQL expression. */
@@ -255,24 +255,14 @@ export function getIncidentViews(db: Queryable, ids: readonly number[]): Inciden
     }));
 }
 
-/** Every incident not resolved yet, oldest first. */
-export function listOpenIncidentIds(db: Queryable): number[] {
-  return db
-    .select({ id: incidents.id })
-    .from(incidents)
-    .where(ne(incidents.status, 'resolved'))
-    .orderBy(asc(incidents.openedAt))
-    .all()
-    .map((r) => r.id);
-}
-
-/** An installation's incidents opened since `since`, and any older one still open: newest first. */
-export function listIncidentIdsOfInstallation(db: Queryable, installationId: number, since: Date): number[] {
+/** An installation's incidents opened since `since`, and any older one still open: newest first, at most `limit`. */
+export function listIncidentIdsOfInstallation(db: Queryable, installationId: number, since: Date, limit: number): number[] {
   return db
     .select({ id: incidents.id })
     .from(incidents)
     .where(and(eq(incidents.installationId, installationId), or(gte(incidents.openedAt, since), ne(incidents.status, 'resolved'))))
     .orderBy(desc(incidents.openedAt))
+    .limit(limit)
     .all()
     .map((r) => r.id);
 }

@@ -254,6 +254,7 @@ export const incidents = sqliteTable(
       .where(sql`status <> 'resolved'`),
     index('incidents_status_idx').on(t.status),
     index('incidents_opened_idx').on(t.openedAt),
+    index('incidents_installation_opened_idx').on(t.installationId, t.openedAt),
   ],
 );
 
@@ -314,7 +315,7 @@ export const silences = sqliteTable(
     removedAt: timestamp('removed_at'),
     removedBy: text('removed_by'),
   },
-  (t) => [index('silences_ends_idx').on(t.endsAt)],
+  (t) => [index('silences_ends_idx').on(t.endsAt), index('silences_installation_rule_idx').on(t.installationId, t.ruleId, t.endsAt)],
 );
 
 /** Fleet-wide settings such as the minimum shell version. */

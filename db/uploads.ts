@@ -27,12 +27,15 @@ export function findLatestUpload(db: Queryable, where: { installationId: number 
     .get();
 }
 
+/** The kinds of upload that are a sysinfo (an archive, or its XML alone). */
+export const SYSINFO_KINDS: UploadKind[] = ['zip', 'xml'];
+
 /** The installation's newest sysinfo file (archive or XML). */
 export function findLatestSysinfo(db: Queryable, installationId: number): Upload | undefined {
   return db
     .select()
     .from(uploads)
-    .where(and(eq(uploads.installationId, installationId), inArray(uploads.kind, ['zip', 'xml'])))
+    .where(and(eq(uploads.installationId, installationId), inArray(uploads.kind, SYSINFO_KINDS)))
     .orderBy(desc(uploads.receivedAt), desc(uploads.id))
     .get();
 }
@@ -152,7 +155,7 @@ export function listInstallationsWithSysinfo(db: Queryable): number[] {
   return db
     .selectDistinct({ id: uploads.installationId })
     .from(uploads)
-    .where(and(isNotNull(uploads.installationId), inArray(uploads.kind, ['zip', 'xml'])))
+    .where(and(isNotNull(uploads.installationId), inArray(uploads.kind, SYSINFO_KINDS)))
     .orderBy(asc(uploads.installationId))
     .all()
     .map((row) => row.id!);

@@ -752,6 +752,7 @@ export const en: Catalogue = {
     uploadsHeading: 'Uploaded files',
     noUploads: 'No files.',
     file: 'File',
+    fileSize: (bytes) => (bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${Math.max(1, Math.round(bytes / 1024))} KB`),
     size: 'Size',
     takenAt: 'Time inside the file',
     metricsHeading: 'Latest metrics',

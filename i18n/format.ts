@@ -100,6 +100,7 @@ const two = (n: number) => String(n).padStart(2, '0');
  */
 export function formatWhen(lang: Lang, at: Date, now: Date, tz: string, dayOnly = false): string {
   const t = texts(lang);
+  if (!Number.isFinite(at.getTime())) return '?';
   const moment = localMoment(at, tz);
   const today = localMoment(now, tz);
   const time = dayOnly ? '' : ` ${t.atTime} ${moment.hhmm}`;

@@ -900,6 +900,7 @@ export const ru = {
     uploadsHeading: 'Загруженные файлы',
     noUploads: 'Файлов не было.',
     file: 'Файл',
+    fileSize: (bytes: number) => (bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1).replace('.', ',')} МБ` : `${Math.max(1, Math.round(bytes / 1024))} КБ`),
     size: 'Размер',
     takenAt: 'Время внутри файла',
     metricsHeading: 'Последние метрики',

@@ -175,7 +175,7 @@ describe('the browser cabinet in Chromium', () => {
 
     const page = await signIn(KSENIA);
     await page.click('nav a:text("Инциденты")');
-    expect(await page.locator('meta[http-equiv="refresh"]').getAttribute('content')).toBe('15');
+    expect(await page.locator('meta[http-equiv="refresh"]').getAttribute('content')).toBe('15; url=/web/incidents');
     const row = page.locator(`#incident-${incident!.id}`);
     await expect(row.textContent()).resolves.toContain('Сервер офиса');
     await shoot(page, 'incidents');

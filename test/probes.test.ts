@@ -131,6 +131,16 @@ describe('probes', () => {
     ]);
   });
 
+  it('leaves a round out of availability when not one of ten or more installations answered: that is dozor’s own network', async () => {
+    const fleet = Array.from({ length: 10 }, (_, i) => installation(`Сервер ${i}`, { ip: `127.0.0.${i + 2}` }));
+    pingOk = false;
+    await round();
+    expect(listAvailabilityDays(t.db, fleet[0]!.id, '2022-11-01', '2022-11-30')).toEqual([]);
+    pingOk = true;
+    await round();
+    expect(listAvailabilityDays(t.db, fleet[0]!.id, '2022-11-01', '2022-11-30')).toEqual([{ day: '2022-11-15', rounds: 1, up: 1 }]);
+  });
+
   it('a main page that answers with an error opens KodeksHttp200Status; failures must come in a row', async () => {
     installation('Облако', { url: `http://127.0.0.1:${web.port}/` });
     web.status = 500;

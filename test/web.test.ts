@@ -4,7 +4,7 @@ import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
 import { addClient } from '../registry/clients.ts';
 import { addInstallation } from '../registry/installations.ts';
 import { addUser, setUserActive } from '../registry/users.ts';
-import { botHarness } from './bot-helpers.ts';
+import { botHarness, type Person } from './bot-helpers.ts';
 import { postReport, seedFleet, silentLogger, testClock, testDb, type TestDb } from './helpers.ts';
 
 /**
@@ -36,7 +36,7 @@ describe('the browser cabinet: access and the fleet page', () => {
   });
 
   /** /web in the bot, as the person would send it: the token of the link it answers with. */
-  async function linkFor(person: { id: number; first_name: string }): Promise<string> {
+  async function linkFor(person: Person): Promise<string> {
     const h = botHarness(t.db, clock, { publicUrl: 'https://dozor.example.ru' });
     await h.say(person, '/web');
     const text = String(h.lastSent()!.payload.text);
@@ -45,7 +45,7 @@ describe('the browser cabinet: access and the fleet page', () => {
     return token!;
   }
 
-  async function signIn(person: { id: number; first_name: string }): Promise<string> {
+  async function signIn(person: Person): Promise<string> {
     const opened = await get(`/web/login?token=${await linkFor(person)}`);
     expect(opened.status).toBe(303);
     return opened.headers.get('set-cookie')!.split(';')[0]!;
@@ -156,6 +156,19 @@ describe('the browser cabinet: access and the fleet page', () => {
       const own = html.replace(/ООО «Ромашка»|Сервер офиса|Ксения Шабанова|Ирина Петрова/g, '');
       expect(own.match(/[А-Яа-яЁё]+/g) ?? [], path).toEqual([]);
     }
+  });
+
+  it('takes only what it offers from the address: a report month from its list, a notice about an incident number', async () => {
+    const cookie = await signIn({ id: 1001, first_name: 'Ксения' });
+    // No shell version reported yet: no chart to download, and a plain 404 page, not a file.
+    const png = await get('/web/reports/versions.png?month=2026-11', cookie);
+    expect(png.status).toBe(404);
+    expect(png.headers.get('content-disposition')).toBeNull();
+    expect(await (await get('/web/reports?month=1970-01', cookie)).text()).toContain('<option value="2026-11" selected>');
+    expect(await (await get('/web/reports?month=2026-12', cookie)).text()).toContain('<option value="2026-11" selected>');
+    expect(await (await get('/web/reports?month=2025-11', cookie)).text()).toContain('<option value="2025-11" selected>');
+    expect(await (await get(`/web/incidents?done=acknowledged&id=${encodeURIComponent('5 и всё починено')}`, cookie)).text()).not.toContain('class="notice"');
+    expect(await (await get('/web/incidents?done=acknowledged&id=5', cookie)).text()).toContain('Инцидент №5 взят');
   });
 
   it('answers guessing with 429 after 20 wrong links from one address', async () => {

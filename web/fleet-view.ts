@@ -64,7 +64,8 @@ export function fleetView(rows: readonly RankedRow[], query: FleetQuery, matched
       (!query.provider || row.provider === query.provider) &&
       (!query.problems || rank <= 2),
   );
-  const key = (entry: RankedRow): string | number => {
+  // Null: not known (never reported, no licence term); such rows go last whichever way the column is sorted.
+  const key = (entry: RankedRow): string | number | null => {
     const { row } = entry;
     switch (query.sort) {
       case 'state':
@@ -74,28 +75,28 @@ export function fleetView(rows: readonly RankedRow[], query: FleetQuery, matched
       case 'installation':
         return row.installationName.toLowerCase();
       case 'report':
-        return row.lastReceivedAt?.getTime() ?? 0;
+        return row.lastReceivedAt?.getTime() ?? null;
       case 'sysinfo':
-        return row.lastSysinfoAt?.getTime() ?? 0;
+        return row.lastSysinfoAt?.getTime() ?? null;
       case 'operap':
-        return row.operapDate ?? '';
+        return row.operapDate;
       case 'licence':
-        // Without a known term it goes last, not first.
-        return soonestLicense(row.databases ?? undefined)?.expires ?? '9999';
+        return soonestLicense(row.databases ?? undefined)?.expires ?? null;
       case 'seats':
-        return row.seatsUsed ?? -1;
+        return row.seatsUsed;
       case 'version':
-        return row.shellVersion ?? '';
+        return row.shellVersion;
       case 'manager':
-        return (row.managerName ?? '').toLowerCase();
+        return row.managerName?.toLowerCase() ?? null;
     }
   };
-  const sorted = [...shown].sort((a, b) => {
-    const x = key(a);
-    const y = key(b);
-    return x < y ? -1 : x > y ? 1 : 0;
+  const direction = query.desc ? -1 : 1;
+  const keyed = shown.map((entry) => ({ entry, key: key(entry) }));
+  keyed.sort((a, b) => {
+    if (a.key === null || b.key === null) return a.key === b.key ? 0 : a.key === null ? 1 : -1;
+    return a.key < b.key ? -direction : a.key > b.key ? direction : 0;
   });
-  return query.desc ? sorted.reverse() : sorted;
+  return keyed.map((k) => k.entry);
 }
 
 /** One CSV field: quoted when it must be, and never a formula a spreadsheet would run (a name starting with =, +, - or @). */

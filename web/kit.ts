@@ -19,7 +19,6 @@ export interface WebSettings {
   downloadKey?: Buffer;
   /** SECRET_KEY: agent scripts for installations that upload carry an encrypted token. */
   secretKey?: string;
-  runbookBaseUrl?: string | null;
 }
 
 export interface WebDeps extends WebSettings {
@@ -48,8 +47,9 @@ export class WebKit {
   constructor(readonly deps: WebDeps) {}
 
   /** A whole page: the layout (navigation, who is signed in) around a rendered body. */
-  page(reply: FastifyReply, status: number, lang: Lang, title: string, body: string, options: { person?: string; refreshSeconds?: number; current?: string } = {}) {
-    const layout = { lang, title, body, t: texts(lang).web, person: options.person ?? null, refresh: options.refreshSeconds ?? null, current: options.current ?? null };
+  page(reply: FastifyReply, status: number, lang: Lang, title: string, body: string, options: { person?: string; refresh?: { seconds: number; to: string }; current?: string } = {}) {
+    // A refresh goes to a fixed address: a notice in the query string ("taken") is not shown again and again.
+    const layout = { lang, title, body, t: texts(lang).web, person: options.person ?? null, refresh: options.refresh ?? null, current: options.current ?? null };
     return reply.code(status).type('text/html; charset=utf-8').send(this.eta.render('layout', layout));
   }
 

@@ -5,7 +5,7 @@ import { recordAudit } from '../../db/audit.ts';
 import { getIncidentViews, type IncidentView } from '../../db/incidents.ts';
 import { getInstallation } from '../../db/installations.ts';
 import { getClientStatus } from '../../db/status.ts';
-import { acknowledge } from '../../registry/incidents.ts';
+import { acknowledge, snoozeIncident } from '../../registry/incidents.ts';
 import { addSilence } from '../../registry/silences.ts';
 import { actorOf, cardButtons, clientsVisibleIn, responsibleFor, type BotContext } from '../context.ts';
 import { formatDayTime, formatTime } from '../../i18n/format.ts';
@@ -104,11 +104,9 @@ alerts.callbackQuery(/^snz:(h|m):(\d+)$/, async (ctx) => {
   if (view.incident.status === 'resolved') return ctx.answerCallbackQuery({ text: ctx.t.alreadyResolved });
   if (!allowed(ctx, view, 'incident.snooze')) return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
   const until = snoozeEnd(ctx.match[1] === 'h' ? 'hour' : 'morning', clock(), settings.displayTz, settings.morningHour);
-  addSilence(
-    { db, clock, actor: actorOf(ctx.from.id) },
-    { installation: view.incident.installationId, rule: view.incident.ruleId, endsAt: until, reason: ctx.t.snoozeReason(view.incident.id), tz: settings.displayTz },
-  );
-  // The alert shows the snooze from now on (its state line), so a redraw is all it takes.
+  // The alert shows the snooze from now on (its state line): this message is redrawn at once, the others by the delivery.
+  snoozeIncident({ db, clock, actor: actorOf(ctx.from.id) }, view.incident.id, { endsAt: until, reason: ctx.t.snoozeReason(view.incident.id), tz: settings.displayTz });
+  ctx.services.onIncidentChange();
   await redrawPressed(ctx);
   return ctx.answerCallbackQuery({ text: ctx.t.snoozed(formatDayTime(until, settings.displayTz)) });
 });

@@ -3,7 +3,8 @@ import { InputError } from '../../core/errors.ts';
 import { actorOf, canAct } from '../../core/permissions.ts';
 import { snoozeEnd } from '../../core/silences.ts';
 import { recordAudit } from '../../db/audit.ts';
-import { getIncidentViews, listOpenIncidentIds, type IncidentView } from '../../db/incidents.ts';
+import { listActiveIncidentIds } from '../../db/digest.ts';
+import { getIncidentViews, type IncidentView } from '../../db/incidents.ts';
 import { formatSpan, formatWhen } from '../../i18n/format.ts';
 import { ruleTitle, texts } from '../../i18n/index.ts';
 import { acknowledge, snoozeIncident } from '../../registry/incidents.ts';
@@ -29,9 +30,10 @@ export function incidentsPage(scope: FastifyInstance, kit: WebKit): void {
       const { lang, user } = session;
       const t = texts(lang).web;
       const now = deps.clock();
-      const views = getIncidentViews(deps.db, listOpenIncidentIds(deps.db)).filter((v) => v.incident.severity !== 'info');
+      const views = getIncidentViews(deps.db, listActiveIncidentIds(deps.db, { key: 'all', clientIds: null }, [])).filter((v) => v.incident.severity !== 'info');
       views.sort((a, b) => severityOrder(a) - severityOrder(b) || a.incident.openedAt.getTime() - b.incident.openedAt.getTime());
       const done = OUTCOMES.find((o) => o === request.query.done);
+      const doneId = /^\d{1,12}$/.test(request.query.id ?? '') ? request.query.id! : null;
       const rows = views.map((view) => {
         return {
           id: view.incident.id,
@@ -57,10 +59,10 @@ export function incidentsPage(scope: FastifyInstance, kit: WebKit): void {
         t,
         rows,
         csrf: session.csrf,
-        notice: done ? t.outcome[done](request.query.id ?? '') : null,
+        notice: done && doneId ? t.outcome[done](doneId) : null,
         refreshSeconds: REFRESH_SECONDS,
       });
-      return kit.page(reply, 200, lang, t.incidentsTitle, body, { person: user.name, refreshSeconds: REFRESH_SECONDS, current: 'incidents' });
+      return kit.page(reply, 200, lang, t.incidentsTitle, body, { person: user.name, refresh: { seconds: REFRESH_SECONDS, to: '/web/incidents' }, current: 'incidents' });
     }),
   );
 

@@ -11,6 +11,8 @@ import { listAvailabilityDays } from '../../db/availability.ts';
 import { getIncidentViews, listIncidentIdsOfInstallation } from '../../db/incidents.ts';
 import { getInstallation, type Installation } from '../../db/installations.ts';
 import { getMetricsSnapshot } from '../../db/metrics-snapshots.ts';
+import type { DB } from '../../db/open.ts';
+import { describeMetricsError } from '../../i18n/network.ts';
 import { listRecentReports } from '../../db/reports.ts';
 import { getClientStatus } from '../../db/status.ts';
 import { findLatestSysinfo, listUploadsOf } from '../../db/uploads.ts';
@@ -25,6 +27,8 @@ const AVAILABILITY_DAYS = 30;
 /** Incidents of this many days back are on the timeline (and any still open). */
 const TIMELINE_DAYS = 90;
 const HISTORY_ROWS = 30;
+/** The timeline shows at most this many incidents (a flapping installation can have thousands). */
+const TIMELINE_ROWS = 200;
 const METRIC_ROWS = 300;
 
 /**
@@ -56,7 +60,7 @@ export function installationPage(scope: FastifyInstance, kit: WebKit): void {
       const status = getClientStatus(deps.db, installation.clientId, now);
       const days = availabilityWindow(deps.db, installation, now);
       const percent = availabilityPercent(sumTallies(days.map((d) => d.tally).filter((x) => x !== null)));
-      const incidents = getIncidentViews(deps.db, listIncidentIdsOfInstallation(deps.db, installation.id, new Date(now.getTime() - TIMELINE_DAYS * 86_400_000)))
+      const incidents = getIncidentViews(deps.db, listIncidentIdsOfInstallation(deps.db, installation.id, new Date(now.getTime() - TIMELINE_DAYS * 86_400_000), TIMELINE_ROWS))
         .sort((a, b) => b.incident.openedAt.getTime() - a.incident.openedAt.getTime())
         .map(({ incident, acknowledgedByName, resolvedByName }) => ({
           severity: incident.severity,
@@ -87,7 +91,7 @@ export function installationPage(scope: FastifyInstance, kit: WebKit): void {
         })),
         uploads: listUploadsOf(deps.db, installation.id, HISTORY_ROWS).map((u) => ({
           file: `${u.name}.${u.kind}`,
-          size: formatBytes(u.size),
+          size: t.fileSize(u.size),
           received: when(u.receivedAt),
           taken: when(u.takenAt),
         })),
@@ -95,7 +99,7 @@ export function installationPage(scope: FastifyInstance, kit: WebKit): void {
         metrics: metrics
           ? {
               taken: when(metrics.takenAt),
-              error: metrics.error,
+              error: metrics.error ? describeMetricsError(lang, metrics.error) : null,
               samples: metrics.samples.slice(0, METRIC_ROWS).map((s) => ({ name: s.name, labels: Object.entries(s.labels).map(([k, v]) => `${k}="${v}"`).join(', '), value: s.value })),
               more: Math.max(0, metrics.samples.length - METRIC_ROWS),
             }
@@ -156,7 +160,7 @@ export function installationPage(scope: FastifyInstance, kit: WebKit): void {
 }
 
 /** The last `AVAILABILITY_DAYS` calendar days of the installation, each with its rounds (null: not probed that day). */
-function availabilityWindow(db: WebKit['deps']['db'], installation: Installation, now: Date) {
+function availabilityWindow(db: DB, installation: Installation, now: Date) {
   const last = DateTime.fromISO(calendarDay(now, installation.tz), { zone: installation.tz });
   const first = last.minus({ days: AVAILABILITY_DAYS - 1 });
   const byDay = new Map(listAvailabilityDays(db, installation.id, first.toISODate()!, last.toISODate()!).map((d) => [d.day, d]));
@@ -165,8 +169,4 @@ function availabilityWindow(db: WebKit['deps']['db'], installation: Installation
     const tally = byDay.get(day.toISODate()!);
     return { label: day.toFormat('dd.MM'), tally: tally ? { rounds: tally.rounds, up: tally.up } : null };
   });
-}
-
-function formatBytes(bytes: number): string {
-  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${Math.max(1, Math.round(bytes / 1024))} KB`;
 }

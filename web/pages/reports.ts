@@ -79,23 +79,24 @@ export function reportsPage(scope: FastifyInstance, kit: WebKit): void {
       const now = deps.clock();
       const month = chosenMonth(request.query.month, now, deps.displayTz);
       const report = buildReport(deps.db, name, month, now, session.lang, deps.displayTz);
-      const file = `dozor-${name}-${month.toFormat('yyyy-MM')}.${match[2]}`;
-      reply.header('content-disposition', `attachment; filename="${file}"`);
+      const attachment = `attachment; filename="dozor-${name}-${month.toFormat('yyyy-MM')}.${match[2]}"`;
       if (match[2] === 'csv') {
-        const lines = [report.columns, ...report.rows].map((row) => row.map(csvField).join(';'));
-        return reply.type('text/csv; charset=utf-8').send(`\uFEFF${lines.join('\r\n')}\r\n`);
+        // Fractions as the person's spreadsheet reads them: a Russian one takes «99,5», not «99.5».
+        const cell = (value: string | number) => csvField(typeof value === 'number' && session.lang === 'ru' ? String(value).replace('.', ',') : value);
+        const lines = [report.columns, ...report.rows].map((row) => row.map(cell).join(';'));
+        return reply.type('text/csv; charset=utf-8').header('content-disposition', attachment).send(`\uFEFF${lines.join('\r\n')}\r\n`);
       }
       if (!report.chart) return kit.message(reply, 404, session.lang, t.notFoundTitle, t.reportNotFound, session.user.name);
-      return reply.type('image/png').send(renderBarChart(report.chart, 900, chartHeight(report.chart)));
+      return reply.type('image/png').header('content-disposition', attachment).send(renderBarChart(report.chart, 900, chartHeight(report.chart)));
     }),
   );
 }
 
-/** The month asked for (YYYY-MM), or the current one; never a month to come. */
+/** The month asked for (YYYY-MM) if it is one of the `MONTHS_BACK` offered, else the current one. */
 function chosenMonth(raw: string | undefined, now: Date, tz: string): DateTime {
   const current = DateTime.fromJSDate(now).setZone(tz).startOf('month');
   const asked = raw && /^\d{4}-\d{2}$/.test(raw) ? DateTime.fromFormat(raw, 'yyyy-MM', { zone: tz }) : null;
-  return asked?.isValid && asked <= current ? asked : current;
+  return asked?.isValid && asked <= current && asked >= current.minus({ months: MONTHS_BACK - 1 }) ? asked : current;
 }
 
 /** Horizontal charts grow with their rows, so every name stays readable. */
@@ -177,7 +178,8 @@ function licencesReport(db: DB, now: Date, lang: Lang, tz: string): Report {
   const horizon = DateTime.fromJSDate(now).setZone(tz).startOf('month').plus({ months: LICENCE_MONTHS });
   const { ending } = licenceStanding(db, EVERYONE, now, Math.ceil(horizon.diff(DateTime.fromJSDate(now), 'days').days));
   const months = new Map<string, string[]>();
-  for (const licence of ending) {
+  const last = horizon.toISODate()!;
+  for (const licence of ending.filter((l) => l.expires < last)) {
     const key = licence.daysLeft < 0 ? t.alreadyOver : licence.expires.slice(0, 7);
     months.set(key, [...(months.get(key) ?? []), `${licence.clientName} · ${licence.installationName} (${licence.expires})`]);
   }

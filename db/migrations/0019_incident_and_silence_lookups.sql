@@ -1,0 +1,2 @@
+CREATE INDEX `incidents_installation_opened_idx` ON `incidents` (`installation_id`,`opened_at`);--> statement-breakpoint
+CREATE INDEX `silences_installation_rule_idx` ON `silences` (`installation_id`,`rule_id`,`ends_at`);
