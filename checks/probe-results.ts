@@ -39,9 +39,10 @@ const OWN_OUTAGE_MIN = 10;
 const SEVERITY = new Map(PROBE_RULES.map((r) => [r.id, r.severity]));
 
 /**
- * Record a round's results (and the round in the installation's availability) and bring the probe rules' incidents in line:
- * a probe that failed `failuresToOpen` rounds in a row opens its incident, one
- * that answers again resolves it. Runs inside the caller's transaction.
+ * Record a round's results, count the round in each installation's
+ * availability, and bring the probe rules' incidents in line: a probe that
+ * failed `failuresToOpen` rounds in a row opens its incident, one that
+ * answers again resolves it. Runs inside the caller's transaction.
  */
 export function judgeProbeResults(
   tx: Queryable,

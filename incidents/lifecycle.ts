@@ -140,8 +140,8 @@ export function updateIncidentFacts(tx: Queryable, incident: Incident, opening: 
 }
 
 /**
- * Redraw the messages that announced an incident, from its state now (a
- * snooze made outside Telegram, in the cabinet): nothing is sent for an
+ * Redraw the messages that announced an incident, from its state now (after
+ * a snooze, they say until when and by whom): nothing is sent for an
  * incident nobody was told of.
  */
 export function redrawAnnouncements(tx: Queryable, incident: Incident, now: Date): void {

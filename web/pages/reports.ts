@@ -15,7 +15,7 @@ import { texts, type Lang } from '../../i18n/index.ts';
 import { csvField } from '../fleet-view.ts';
 import type { WebKit } from '../kit.ts';
 
-export const REPORT_NAMES = ['availability', 'response', 'licences', 'versions'] as const;
+const REPORT_NAMES = ['availability', 'response', 'licences', 'versions'] as const;
 type ReportName = (typeof REPORT_NAMES)[number];
 
 /** One report: a table (shown, and downloaded as CSV) and its chart (shown, and downloaded as PNG). */
@@ -100,7 +100,7 @@ function chosenMonth(raw: string | undefined, now: Date, tz: string): DateTime {
 }
 
 /** Horizontal charts grow with their rows, so every name stays readable. */
-export function chartHeight(chart: BarChart): number {
+function chartHeight(chart: BarChart): number {
   return chart.horizontal ? Math.max(240, 90 + 26 * chart.labels.length) : 420;
 }
 
