@@ -1,7 +1,7 @@
-import { and, eq, gte, inArray, lt, lte, sql } from 'drizzle-orm';
+import { and, eq, gte, lt, lte, sql } from 'drizzle-orm';
 import type { AvailabilityTally } from '../core/availability.ts';
 import type { Queryable } from './open.ts';
-import { availabilityDays, installations } from './schema.ts';
+import { availabilityDays, clients, installations } from './schema.ts';
 
 /** Count one probe round for an installation's day. */
 export function countProbeRound(db: Queryable, installationId: number, day: string, up: boolean): void {
@@ -24,13 +24,14 @@ export function listAvailabilityDays(db: Queryable, installationId: number, from
     .all();
 }
 
-/** Rounds and ups per client over the days from `fromDay` to `toDay`, clients without rounds left out. */
-export function availabilityByClient(db: Queryable, fromDay: string, toDay: string, clientIds?: readonly number[]): ({ clientId: number } & AvailabilityTally)[] {
+/** Rounds and ups per client (with its name) over the days from `fromDay` to `toDay`, clients without rounds left out. */
+export function availabilityByClient(db: Queryable, fromDay: string, toDay: string): ({ clientId: number; clientName: string } & AvailabilityTally)[] {
   return db
-    .select({ clientId: installations.clientId, rounds: sql<number>`sum(${availabilityDays.rounds})`, up: sql<number>`sum(${availabilityDays.up})` })
+    .select({ clientId: installations.clientId, clientName: clients.name, rounds: sql<number>`sum(${availabilityDays.rounds})`, up: sql<number>`sum(${availabilityDays.up})` })
     .from(availabilityDays)
     .innerJoin(installations, eq(installations.id, availabilityDays.installationId))
-    .where(and(gte(availabilityDays.day, fromDay), lte(availabilityDays.day, toDay), clientIds ? inArray(installations.clientId, [...clientIds]) : undefined))
+    .innerJoin(clients, eq(clients.id, installations.clientId))
+    .where(and(gte(availabilityDays.day, fromDay), lte(availabilityDays.day, toDay)))
     .groupBy(installations.clientId)
     .all();
 }

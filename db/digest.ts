@@ -71,12 +71,12 @@ function incidentsOf(scope: Scope, installationIds: readonly number[]): SQL | un
   return scope.clientIds === null ? undefined : inArray(incidents.installationId, installationIds.length ? [...installationIds] : [-1]);
 }
 
-/** Ids of the unresolved incidents of the scope's installations, oldest first. */
-export function listActiveIncidentIds(db: Queryable, scope: Scope, installationIds: readonly number[]): number[] {
+/** Ids of the unresolved incidents of the scope's installations, oldest first; without `notices`, problems only (no `info`). */
+export function listActiveIncidentIds(db: Queryable, scope: Scope, installationIds: readonly number[], notices = true): number[] {
   return db
     .select({ id: incidents.id })
     .from(incidents)
-    .where(and(ne(incidents.status, 'resolved'), incidentsOf(scope, installationIds)))
+    .where(and(ne(incidents.status, 'resolved'), notices ? undefined : ne(incidents.severity, 'info'), incidentsOf(scope, installationIds)))
     .orderBy(asc(incidents.openedAt))
     .all()
     .map((r) => r.id);

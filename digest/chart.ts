@@ -76,12 +76,23 @@ export function daysOfHistory(series: ChartSeries): number {
   return first < 0 ? 0 : series.days.length - first;
 }
 
-export function renderChart(series: ChartSeries, labels: ChartLabels, width = 900, height = 450): Buffer {
+/** A chart drawn on a white canvas of the given size, as PNG. */
+function drawPng<T extends ChartConfiguration<'bar' | 'line', (number | null)[], string>>(config: T, width: number, height: number): Buffer {
   const { Chart, createCanvas } = loadDrawing();
   const canvas = createCanvas(width, height);
   const context = canvas.getContext('2d');
   context.fillStyle = '#ffffff';
   context.fillRect(0, 0, width, height);
+  // Chart.js draws on any 2D context; the napi-rs one is close enough to the DOM's for it.
+  const chart = new Chart(context as unknown as ConstructorParameters<typeof Chart>[0], config);
+  try {
+    return canvas.toBuffer('image/png');
+  } finally {
+    chart.destroy();
+  }
+}
+
+export function renderChart(series: ChartSeries, labels: ChartLabels, width = 900, height = 450): Buffer {
   const config: ChartConfiguration<'bar' | 'line', number[], string> = {
     type: 'bar',
     data: {
@@ -113,13 +124,7 @@ export function renderChart(series: ChartSeries, labels: ChartLabels, width = 90
       },
     },
   };
-  // Chart.js draws on any 2D context; the napi-rs one is close enough to the DOM's for it.
-  const chart = new Chart(context as unknown as ConstructorParameters<typeof Chart>[0], config);
-  try {
-    return canvas.toBuffer('image/png');
-  } finally {
-    chart.destroy();
-  }
+  return drawPng(config, width, height);
 }
 
 export interface BarChart {
@@ -138,11 +143,6 @@ export interface BarChart {
 
 /** A plain bar chart as PNG, for the browser cabinet's pages and their downloads. */
 export function renderBarChart(chart: BarChart, width = 900, height = 420): Buffer {
-  const { Chart, createCanvas } = loadDrawing();
-  const canvas = createCanvas(width, height);
-  const context = canvas.getContext('2d');
-  context.fillStyle = '#ffffff';
-  context.fillRect(0, 0, width, height);
   const value = { beginAtZero: true, stacked: chart.stacked ?? false, ...(chart.max !== undefined ? { max: chart.max } : {}), ticks: { font: { family: FONT, size: 14 }, ...(chart.counts ? { precision: 0 } : {}) } };
   const category = { stacked: chart.stacked ?? false, ticks: { font: { family: FONT, size: 14 }, autoSkip: !chart.horizontal, maxRotation: 0 } };
   const config: ChartConfiguration<'bar', (number | null)[], string> = {
@@ -161,10 +161,5 @@ export function renderBarChart(chart: BarChart, width = 900, height = 420): Buff
       scales: chart.horizontal ? { x: value, y: category } : { x: category, y: value },
     },
   };
-  const drawn = new Chart(context as unknown as ConstructorParameters<typeof Chart>[0], config);
-  try {
-    return canvas.toBuffer('image/png');
-  } finally {
-    drawn.destroy();
-  }
+  return drawPng(config, width, height);
 }

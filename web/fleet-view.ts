@@ -99,6 +99,11 @@ export function fleetView(rows: readonly RankedRow[], query: FleetQuery, matched
   return keyed.map((k) => k.entry);
 }
 
+/** A CSV file as spreadsheets here read it: a byte order mark (so UTF-8 is seen), `;` between fields, CRLF lines. */
+export function csvDocument(rows: readonly (readonly (string | number | null)[])[]): string {
+  return `\uFEFF${rows.map((row) => row.map(csvField).join(';')).join('\r\n')}\r\n`;
+}
+
 /** One CSV field: quoted when it must be, and never a formula a spreadsheet would run (a name starting with =, +, - or @). */
 export function csvField(value: string | number | null): string {
   let text = value === null ? '' : String(value);

@@ -37,6 +37,7 @@ export interface WebSession {
 
 export const SESSION_COOKIE = 'dozor_session';
 const VIEWS = fileURLToPath(new URL('./views/', import.meta.url));
+const SESSION_IN_COOKIES = new RegExp(`(?:^|;\\s*)${SESSION_COOKIE}=([A-Za-z0-9_-]{20,100})`);
 
 export type WebHandler<Q extends RouteGenericInterface> = (request: FastifyRequest<Q>, reply: FastifyReply, session: WebSession) => Promise<unknown>;
 
@@ -65,7 +66,7 @@ export class WebKit {
    */
   signedIn<Q extends RouteGenericInterface>(handler: WebHandler<Q>) {
     return async (request: FastifyRequest<Q>, reply: FastifyReply) => {
-      const id = new RegExp(`(?:^|;\\s*)${SESSION_COOKIE}=([A-Za-z0-9_-]{20,100})`).exec(request.headers.cookie ?? '')?.[1];
+      const id = SESSION_IN_COOKIES.exec(request.headers.cookie ?? '')?.[1];
       const found = id ? personOfSession(this.deps.db, id, this.deps.clock()) : null;
       if (!found) return reply.redirect('/web/hello', 303);
       return handler(request, reply, { ...found, lang: langOf(found.user.language) });

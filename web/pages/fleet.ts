@@ -6,7 +6,7 @@ import { daysLeft, soonestLicense } from '../../core/server-rules.ts';
 import { operapAgeMs } from '../../core/state.ts';
 import { formatSpan, formatWhen } from '../../i18n/format.ts';
 import { texts, type Lang } from '../../i18n/index.ts';
-import { csvField, fleetQueryString, fleetView, readFleetQuery, type RankedRow, type SortKey } from '../fleet-view.ts';
+import { csvDocument, fleetQueryString, fleetView, readFleetQuery, type RankedRow, type SortKey } from '../fleet-view.ts';
 import type { WebKit } from '../kit.ts';
 
 /** A report older than this is flagged on the fleet page, as on the card. */
@@ -59,21 +59,15 @@ export function fleetPage(scope: FastifyInstance, kit: WebKit): void {
       const query = readFleetQuery(request.query);
       const shown = fleetView(rankedFleet(deps.db, now), query, matchedClients(deps.db, query.q));
       const header = [t.client, t.installation, t.verdict, t.lastReport, t.lastSysinfo, t.operap, t.version, t.licence, t.seats, t.manager];
-      const lines = [header.map(csvField).join(';')];
-      for (const { row, rank } of shown) {
+      const iso = (at: Date | null) => at?.toISOString() ?? '';
+      const rows = shown.map(({ row, rank }) => {
         const cells = fleetCells(row, rank, lang, now, deps.displayTz);
-        const iso = (at: Date | null) => at?.toISOString() ?? '';
-        lines.push(
-          [cells.client, cells.installation, cells.verdict, iso(row.lastReceivedAt), iso(row.lastSysinfoAt), cells.operap, cells.version, cells.licence, cells.seats, cells.manager]
-            .map(csvField)
-            .join(';'),
-        );
-      }
-      // A byte order mark, so a spreadsheet reads it as UTF-8.
+        return [cells.client, cells.installation, cells.verdict, iso(row.lastReceivedAt), iso(row.lastSysinfoAt), cells.operap, cells.version, cells.licence, cells.seats, cells.manager];
+      });
       return reply
         .type('text/csv; charset=utf-8')
         .header('content-disposition', 'attachment; filename="dozor-fleet.csv"')
-        .send(`\uFEFF${lines.join('\r\n')}\r\n`);
+        .send(csvDocument([header, ...rows]));
     }),
   );
 }

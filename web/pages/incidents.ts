@@ -30,7 +30,8 @@ export function incidentsPage(scope: FastifyInstance, kit: WebKit): void {
       const { lang, user } = session;
       const t = texts(lang).web;
       const now = deps.clock();
-      const views = getIncidentViews(deps.db, listActiveIncidentIds(deps.db, { key: 'all', clientIds: null }, [])).filter((v) => v.incident.severity !== 'info');
+      // Problems only: notices (licence terms, maintenance) are never an emergency, and a fleet has many.
+      const views = getIncidentViews(deps.db, listActiveIncidentIds(deps.db, { key: 'all', clientIds: null }, [], false));
       views.sort((a, b) => severityOrder(a) - severityOrder(b) || a.incident.openedAt.getTime() - b.incident.openedAt.getTime());
       const done = OUTCOMES.find((o) => o === request.query.done);
       const doneId = /^\d{1,12}$/.test(request.query.id ?? '') ? request.query.id! : null;

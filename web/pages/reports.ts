@@ -6,13 +6,12 @@ import { compareVersions } from '../../core/versions.ts';
 import { renderBarChart, type BarChart } from '../../digest/chart.ts';
 import { licenceStanding } from '../../digest/licences.ts';
 import { availabilityByClient } from '../../db/availability.ts';
-import { listClients } from '../../db/clients.ts';
 import { listInstallationsInScope, listReportingStates, listResponseTimeRows, type Scope } from '../../db/digest.ts';
 import type { DB } from '../../db/open.ts';
 import { getPolicy } from '../../db/policies.ts';
 import { formatSpan } from '../../i18n/format.ts';
 import { texts, type Lang } from '../../i18n/index.ts';
-import { csvField } from '../fleet-view.ts';
+import { csvDocument } from '../fleet-view.ts';
 import type { WebKit } from '../kit.ts';
 
 const REPORT_NAMES = ['availability', 'response', 'licences', 'versions'] as const;
@@ -82,9 +81,8 @@ export function reportsPage(scope: FastifyInstance, kit: WebKit): void {
       const attachment = `attachment; filename="dozor-${name}-${month.toFormat('yyyy-MM')}.${match[2]}"`;
       if (match[2] === 'csv') {
         // Fractions as the person's spreadsheet reads them: a Russian one takes «99,5», not «99.5».
-        const cell = (value: string | number) => csvField(typeof value === 'number' && session.lang === 'ru' ? String(value).replace('.', ',') : value);
-        const lines = [report.columns, ...report.rows].map((row) => row.map(cell).join(';'));
-        return reply.type('text/csv; charset=utf-8').header('content-disposition', attachment).send(`\uFEFF${lines.join('\r\n')}\r\n`);
+        const cell = (value: string | number) => (typeof value === 'number' && session.lang === 'ru' ? String(value).replace('.', ',') : value);
+        return reply.type('text/csv; charset=utf-8').header('content-disposition', attachment).send(csvDocument([report.columns, ...report.rows.map((row) => row.map(cell))]));
       }
       if (!report.chart) return kit.message(reply, 404, session.lang, t.notFoundTitle, t.reportNotFound, session.user.name);
       return reply.type('image/png').header('content-disposition', attachment).send(renderBarChart(report.chart, 900, chartHeight(report.chart)));
@@ -120,9 +118,8 @@ function buildReport(db: DB, name: ReportName, month: DateTime, now: Date, lang:
 /** Each client's share of probe rounds that found its installations up, over the month's days. */
 function availabilityReport(db: DB, month: DateTime, lang: Lang): Report {
   const t = texts(lang).web;
-  const names = new Map(listClients(db).map((c) => [c.id, c.name]));
   const measured = availabilityByClient(db, month.toISODate()!, month.endOf('month').toISODate()!)
-    .map((row) => ({ client: names.get(row.clientId) ?? String(row.clientId), percent: availabilityPercent(row)!, rounds: row.rounds, down: row.rounds - row.up }))
+    .map((row) => ({ client: row.clientName, percent: availabilityPercent(row)!, rounds: row.rounds, down: row.rounds - row.up }))
     .sort((a, b) => a.percent - b.percent || a.client.localeCompare(b.client));
   const drawn = measured.slice(0, CHART_CLIENTS);
   return {
