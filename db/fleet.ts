@@ -26,6 +26,8 @@ export interface FleetRow {
   /** Open problems (notices left out), and how many of them are critical. */
   problems: number;
   critical: number;
+  /** The rules of those problems, critical ones first. */
+  problemRules: string[];
 }
 
 /** Every installation with what the fleet page shows of it, in one query (open problems and the latest sysinfo grouped once, then joined). */
@@ -35,6 +37,8 @@ export function listFleet(db: Queryable): FleetRow[] {
       installationId: incidents.installationId,
       problems: sql<number>`count(*)`.as('problems'),
       critical: sql<number>`sum(${incidents.severity} = 'critical')`.as('critical'),
+      // "c:" before critical rules and "w:" before the rest, so they can be put in order once read.
+      rules: sql<string>`group_concat(case ${incidents.severity} when 'critical' then 'c:' else 'w:' end || ${incidents.ruleId})`.as('rules'),
     })
     .from(incidents)
     .where(and(ne(incidents.status, 'resolved'), ne(incidents.severity, 'info')))
@@ -69,6 +73,7 @@ export function listFleet(db: Queryable): FleetRow[] {
       lastSysinfoAt: sysinfo.at,
       problems: sql<number>`coalesce(${open.problems}, 0)`,
       critical: sql<number>`coalesce(${open.critical}, 0)`,
+      problemRules: open.rules,
     })
     .from(installations)
     .innerJoin(clients, eq(clients.id, installations.clientId))
@@ -105,5 +110,6 @@ function decode(r: unknown[]): FleetRow {
     lastSysinfoAt: at(r[16]),
     problems: r[17] as number,
     critical: r[18] as number,
+    problemRules: r[19] === null ? [] : (r[19] as string).split(',').sort().map((rule) => rule.slice(2)),
   };
 }

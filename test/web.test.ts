@@ -5,7 +5,7 @@ import { addClient } from '../registry/clients.ts';
 import { addInstallation } from '../registry/installations.ts';
 import { addUser, setUserActive } from '../registry/users.ts';
 import { botHarness, type Person } from './bot-helpers.ts';
-import { postReport, seedFleet, silentLogger, testClock, testDb, type TestDb } from './helpers.ts';
+import { postReport, SAMPLE_XML, seedFleet, silentLogger, testClock, testDb, type TestDb } from './helpers.ts';
 
 /**
  * The browser cabinet, first part: the link from the bot opens a session,
@@ -80,8 +80,22 @@ describe('the browser cabinet: access and the fleet page', () => {
     expect(html).not.toContain('<script>');
     const rows = [...html.matchAll(/<tr class="([a-z]*)"><td>([^<]*)<\/td><td><a href="[^"]*">([^<]*)<\/a><\/td><td>([^<]*)<\/td>/g)].map((m) => [m[1], m[3], m[4]]);
     expect(rows).toEqual([
-      ['critical', 'Сервер офиса', '1 проблема'],
+      ['critical', 'Сервер офиса', 'Ключ SenseLock не виден'],
       ['silent', 'Склад', 'отчётов не было'],
+    ]);
+  });
+
+  it('says what is wrong in each row: the problems by name, critical first, a silent installation for how long', async () => {
+    const { token } = addInstallation(ctx(), { client: String(fleet.client.id), name: 'Архив', kind: 'local' });
+    await postReport(url, '<report id="a"><shell version="6.4.3.59"/></report>', { token });
+    await postReport(url, SAMPLE_XML.replace('<senselock state="ok"/>', '<senselock state="lost"/>'), { token: fleet.token });
+    clock.advance(7 * 3_600_000);
+    const cookie = await signIn({ id: 1001, first_name: 'Ксения' });
+    const html = await (await get('/web/', cookie)).text();
+    const verdicts = [...html.matchAll(/<tr class="[a-z]*"><td>[^<]*<\/td><td><a href="[^"]*">([^<]*)<\/a><\/td><td>([^<]*)<\/td>/g)].map((m) => [m[1], m[2]]);
+    expect(verdicts).toEqual([
+      ['Сервер офиса', 'Ключ SenseLock не виден; Пользователям не хватило лицензий; Оперативные пополнения устарели'],
+      ['Архив', 'молчит 7 часов'],
     ]);
   });
 

@@ -5,7 +5,7 @@ import { searchIndexFor } from '../../db/search-index.ts';
 import { daysLeft, soonestLicense } from '../../core/server-rules.ts';
 import { operapAgeMs } from '../../core/state.ts';
 import { formatSpan, formatWhen } from '../../i18n/format.ts';
-import { texts, type Lang } from '../../i18n/index.ts';
+import { ruleTitle, texts, type Lang } from '../../i18n/index.ts';
 import { csvDocument, fleetQueryString, fleetView, readFleetQuery, type RankedRow, type SortKey } from '../fleet-view.ts';
 import type { WebKit } from '../kit.ts';
 
@@ -86,6 +86,16 @@ function matchedClients(db: DB, q: string): ReadonlySet<number> | null {
   return q ? new Set(searchIndexFor(db).search(q).map((hit) => hit.clientId)) : null;
 }
 
+/** At most this many problems are named in a row; the rest are counted. */
+const NAMED_PROBLEMS = 3;
+
+/** What is wrong, in words: the titles of the open problems, critical first. */
+function whatIsWrong(rules: readonly string[], lang: Lang): string {
+  const titles = rules.slice(0, NAMED_PROBLEMS).map((rule) => ruleTitle(lang, rule));
+  const more = rules.length - titles.length;
+  return more > 0 ? `${titles.join('; ')}; ${texts(lang).web.andMore(more)}` : titles.join('; ');
+}
+
 /** A row as the page and the CSV show it. */
 function fleetCells(row: FleetRow, rank: number, lang: Lang, now: Date, tz: string) {
   const t = texts(lang).web;
@@ -98,7 +108,7 @@ function fleetCells(row: FleetRow, rank: number, lang: Lang, now: Date, tz: stri
     css: rank === 0 ? 'critical' : rank === 1 ? 'warning' : row.monitoringEnabled ? (rank === 2 ? 'silent' : '') : 'quiet',
     client: row.clientName,
     installation: row.installationName,
-    verdict: !row.monitoringEnabled ? t.monitoringOff : row.problems > 0 ? t.problems(row.problems) : age === null ? t.noReports : t.ok,
+    verdict: !row.monitoringEnabled ? t.monitoringOff : row.problems > 0 ? whatIsWrong(row.problemRules, lang) : age === null ? t.noReports : rank === 2 ? t.silentFor(formatSpan(lang, age)) : t.ok,
     lastReport: age === null ? t.never : `${formatSpan(lang, age)} (${formatWhen(lang, row.lastReceivedAt!, now, tz)})`,
     lastSysinfo: row.lastSysinfoAt ? formatSpan(lang, now.getTime() - row.lastSysinfoAt.getTime()) : '',
     operap: row.operapDate && operapAge !== null ? `${row.operapDate} (${formatSpan(lang, operapAge)})` : '',
