@@ -20,6 +20,12 @@ export interface InstallationState extends ReportFacts {
   maintenanceSince?: Date;
   /** The service account the server refused at its last login (absent while logins work). */
   serviceLoginRefused?: string;
+  /**
+   * Facts whose latest value came from somewhere other than the installation's
+   * own agent (a fleet token's upload, named by its label), fact → source;
+   * absent for facts the agent itself reported.
+   */
+  factSources?: Record<string, string>;
 }
 
 /** The facts a technician must restore after changing the shell version. */

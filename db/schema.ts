@@ -192,6 +192,8 @@ export const installationState = sqliteTable(
     licmanState: text('licman_state', { enum: LICMAN_STATES }),
     /** The service account the server refused at its last login (the metrics pull); absent while logins work. */
     serviceLoginRefused: text('service_login_refused'),
+    /** Where facts last came from when not from the installation's own agent (a fleet token's upload): fact → source. */
+    factSources: text('fact_sources', { mode: 'json' }).$type<Record<string, string>>(),
   },
 );
 
@@ -295,8 +297,13 @@ export const outbox = sqliteTable(
     deliverAfter: timestamp('deliver_after'),
     lastError: text('last_error'),
     sentAt: timestamp('sent_at'),
+    /** About a critical incident: within its chat it goes before messages that are not (order is kept among each). */
+    urgent: flag('urgent').notNull().default(false),
   },
-  (t) => [index('outbox_pending_idx').on(t.chatId, t.id).where(sql`status = 'pending'`)],
+  (t) => [
+    index('outbox_pending_idx').on(t.chatId, t.id).where(sql`status = 'pending'`),
+    index('outbox_pending_urgent_idx').on(t.chatId, t.urgent, t.id).where(sql`status = 'pending'`),
+  ],
 );
 
 /** Announcements held back for an installation, a client or a rule, for a while. */
@@ -514,6 +521,10 @@ export const uploadTokens = sqliteTable(
     createdAt: createdAt(),
     createdBy: text('created_by').notNull(),
     revokedAt: timestamp('revoked_at'),
+    /** The upload names this token may send (null: any); a fleet token lives on every client's server. */
+    names: text('names', { mode: 'json' }).$type<string[]>(),
+    /** The networks (CIDR) it may send from (null: anywhere). */
+    networks: text('networks', { mode: 'json' }).$type<string[]>(),
   },
   (t) => [uniqueIndex('upload_tokens_hash_uq').on(t.tokenHash)],
 );
@@ -549,6 +560,7 @@ export const uploads = sqliteTable(
   (t) => [
     index('uploads_installation_idx').on(t.installationId, t.kind, t.receivedAt),
     index('uploads_unmatched_idx').on(t.name).where(sql`installation_id IS NULL`),
+    index('uploads_token_idx').on(t.uploadTokenId, t.receivedAt),
   ],
 );
 
@@ -597,7 +609,6 @@ export const webSessions = sqliteTable(
     userId: integer('user_id')
       .notNull()
       .references(() => users.telegramId),
-    csrf: text('csrf').notNull(),
     createdAt: timestamp('created_at').notNull(),
     lastSeenAt: timestamp('last_seen_at').notNull(),
     endedAt: timestamp('ended_at'),

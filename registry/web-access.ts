@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { actorOf } from '../core/permissions.ts';
 import { recordAudit } from '../db/audit.ts';
 import type { Queryable } from '../db/open.ts';
@@ -15,6 +15,11 @@ export const WEB_IDLE_MS = 12 * 3_600_000;
 const TOUCH_EVERY_MS = 60_000;
 
 const hash = (secret: string) => createHash('sha256').update(secret, 'utf8').digest('hex');
+/**
+ * A session's form token, derived from the cookie's secret rather than kept:
+ * the database holds nothing that would let a reader of it forge a form.
+ */
+const csrfOf = (sessionId: string) => createHmac('sha256', sessionId).update('dozor web form', 'utf8').digest('base64url');
 const secret = () => randomBytes(32).toString('base64url');
 
 /** A one-time link's token for an active staff member: only its hash is kept. */
@@ -45,10 +50,9 @@ export function redeemWebLink(ctx: RegistryContext, token: string): { sessionId:
       return null;
     }
     const sessionId = secret();
-    const csrf = secret();
-    insertWebSession(tx, { idHash: hash(sessionId), userId: user.telegramId, csrf, createdAt: now, lastSeenAt: now });
+    insertWebSession(tx, { idHash: hash(sessionId), userId: user.telegramId, createdAt: now, lastSeenAt: now });
     recordAudit(tx, { at: now, actor: actorOf(user.telegramId), action: 'web.login', subjectType: 'user', subjectId: user.telegramId });
-    return { sessionId, csrf, user };
+    return { sessionId, csrf: csrfOf(sessionId), user };
   });
 }
 
@@ -67,5 +71,5 @@ export function personOfSession(db: Queryable, sessionId: string, now: Date): { 
     return null;
   }
   if (now.getTime() - session.lastSeenAt.getTime() > TOUCH_EVERY_MS) touchWebSession(db, idHash, now);
-  return { user, csrf: session.csrf };
+  return { user, csrf: csrfOf(sessionId) };
 }

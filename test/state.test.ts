@@ -103,6 +103,7 @@ describe('state in the database', () => {
         licmanPort: 8888,
         licmanState: 'unreachable',
         serviceLoginRefused: 'smartlogin',
+        factSources: { senselockState: 'fleet:Дилер 0042' },
       };
       // Every column of the table is a field here: a column added to the table and not to this test fails it.
       const columns = Object.keys(getTableColumns(installationState)).filter((key) => key !== 'installationId');
