@@ -7,7 +7,8 @@
 # newest operap file, the Kodeks service, the databases' storage, the main
 # page), and sends all of it to dozor with curl.exe (shipped with Windows 10
 # and Server 2019 onwards). When dozor cannot be reached, files wait in
-# .\spool (at most $SpoolMax) and go, oldest first, next time. One line per
+# .\spool (the files of $SpoolMax runs at most: two days of hourly runs) and
+# go, oldest first, next time. One line per
 # run in .\dozor-agent.log; the exit code is not 0 when something failed.
 $ErrorActionPreference = 'Continue'
 
@@ -29,7 +30,10 @@ Set-Location -LiteralPath $Here
 $Spool = Join-Path $Here 'spool'
 $Log = Join-Path $Here 'dozor-agent.log'
 $Work = Join-Path ([System.IO.Path]::GetTempPath()) ('dozor-agent-' + [guid]::NewGuid())
+$NewSpool = -not (Test-Path -LiteralPath $Spool)
 New-Item -ItemType Directory -Force -Path $Spool, $Work | Out-Null
+# What waits in the spool (a sysinfo, metrics) is for dozor only: SYSTEM and Administrators, no one else.
+if ($NewSpool) { & icacls.exe $Spool /inheritance:r /grant:r '*S-1-5-18:(OI)(CI)F' '*S-1-5-32-544:(OI)(CI)F' | Out-Null }
 # To a tenth of a microsecond: two runs in one second keep their files apart, and names sort by time.
 $Stamp = Get-Date -Format 'yyyyMMddHHmmssfffffff'
 $Problems = @()
@@ -114,23 +118,33 @@ $Report += '</report>'
 [System.IO.File]::WriteAllText((Join-Path $Spool "$Stamp-0-$Name.report"), ($Report -join "`n"), (New-Object System.Text.UTF8Encoding $false))
 
 # --- send what waits, oldest first ---------------------------------------------
+# dozor's answer decides: 2xx taken; 400, 401, 403, 413 and 415 refused for good (it says why, and keeping the file
+# would block the rest); anything else (408 from a line too slow, 429, 5xx, no answer) is tried again next run. A
+# file upload that must wait holds back the files after it but not the reports, which are small and say the most.
 $Sent = 0
+$UploadsWait = $false
 $Answer = Join-Path $Work 'answer'
 foreach ($File in (Get-ChildItem -Path $Spool -File | Sort-Object Name)) {
-  if ($File.Extension -eq '.report') {
+  $IsReport = $File.Extension -eq '.report'
+  if ($IsReport) {
     $Status = ToDozor @('-s', '--max-time', '60', '-o', $Answer, '-w', '%{http_code}', '-H', 'Content-Type: application/xml', '--data-binary', "@$($File.FullName)", "$DozorUrl/api/v1/reports")
   } else {
+    if ($UploadsWait) { continue }
     $SentAs = $File.Name -replace '^[0-9]+-[0-9]-', ''
-    $Status = ToDozor @('-s', '--max-time', '900', '-o', $Answer, '-w', '%{http_code}', '-H', 'upload: yes', '-F', "file=@$($File.FullName);filename=$SentAs", "$DozorUrl/upload")
+    # A slow line may take long: dozor waits for as long as the file keeps moving, curl.exe gives up after 40 minutes.
+    $Status = ToDozor @('-s', '--max-time', '2400', '-o', $Answer, '-w', '%{http_code}', '-H', 'upload: yes', '-F', "file=@$($File.FullName);filename=$SentAs", "$DozorUrl/upload")
   }
   if ($Status -match '^2') { Remove-Item $File.FullName; $Sent++ }
-  elseif ($Status -match '^4') { $Problems += "refused-$($File.Name)-$Status"; Remove-Item $File.FullName }
-  else { $Problems += "dozor-unreachable-$Status"; break }
+  elseif ($Status -match '^(400|401|403|413|415)$') { $Problems += "refused-$($File.Name)-$Status"; Remove-Item $File.FullName }
+  elseif (-not $Status -or $Status -eq '000') { $Problems += 'dozor-unreachable'; break }
+  elseif ($IsReport) { $Problems += "dozor-busy-$Status"; break }
+  else { $Problems += "upload-later-$($File.Name)-$Status"; $UploadsWait = $true }
 }
 
-# Bounded spool: the oldest go first when dozor has been away long.
-$Waiting = @(Get-ChildItem -Path $Spool -File | Sort-Object Name)
-if ($Waiting.Count -gt $SpoolMax) { $Waiting | Select-Object -First ($Waiting.Count - $SpoolMax) | Remove-Item; $Waiting = $Waiting | Select-Object -Last $SpoolMax }
+# Bounded spool: when dozor has been away long, the oldest runs go first, each run's files together.
+$Runs = @(Get-ChildItem -Path $Spool -File | Group-Object { $_.Name.Split('-')[0] } | Sort-Object Name)
+if ($Runs.Count -gt $SpoolMax) { $Runs | Select-Object -First ($Runs.Count - $SpoolMax) | ForEach-Object { $_.Group | Remove-Item } }
+$Waiting = @(Get-ChildItem -Path $Spool -File)
 Remove-Item -Recurse -Force $Work -ErrorAction SilentlyContinue
 
 $Line = '{0} main page {1}, sent {2}, waiting {3}' -f (Get-Date -Format 'yyyy-MM-ddTHH:mm:sszzz'), $MainPage, $Sent, @($Waiting).Count

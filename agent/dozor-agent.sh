@@ -7,7 +7,8 @@
 # a metrics account is set), looks at what the machine itself can tell (the
 # newest operap file, the Kodeks service, the databases' storage, the main
 # page), and sends all of it to dozor. When dozor cannot be reached, files
-# wait in ./spool (at most SPOOL_MAX files) and go, oldest first, next time.
+# wait in ./spool (the files of SPOOL_MAX runs at most: two days of hourly
+# runs) and go, oldest first, next time.
 # One line per run in ./dozor-agent.log; the exit code is not 0 when something failed.
 set -u
 export LC_ALL=C
@@ -23,13 +24,15 @@ OPERAP_DIR=@@OPERAP_DIR@@
 SERVICE=@@SERVICE@@
 STORAGE=@@STORAGE@@
 SPOOL_MAX=48
+# What waits in the spool (a sysinfo, metrics) is for dozor only: readable by this user alone.
+umask 077
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
 SPOOL="$HERE/spool"
 LOG="$HERE/dozor-agent.log"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
-mkdir -p "$SPOOL"
+mkdir -p "$SPOOL" && chmod 700 "$SPOOL"
 # To the nanosecond: two runs in one second keep their files apart, and names sort by time.
 STAMP="$(date +%Y%m%d%H%M%S%N)"
 problems=""
@@ -104,27 +107,37 @@ fi
 } > "$SPOOL/$STAMP-0-$NAME.report"
 
 # --- send what waits, oldest first ---------------------------------------------
+# dozor's answer decides: 2xx taken; 400, 401, 403, 413 and 415 refused for good (it says why, and keeping the file
+# would block the rest); anything else (408 from a line too slow, 429, 5xx, no answer) is tried again next run. A
+# file upload that must wait holds back the files after it but not the reports, which are small and say the most.
 sent=0
+uploads_wait=""
 for file in $(ls "$SPOOL" | sort); do
   path="$SPOOL/$file"
   case "$file" in
     *.report) status="$(to_dozor -s --max-time 60 -o "$WORK/answer" -w '%{http_code}' -H 'Content-Type: application/xml' --data-binary "@$path" "$DOZOR_URL/api/v1/reports" 2>/dev/null)" ;;
-    *) status="$(to_dozor -s --max-time 900 -o "$WORK/answer" -w '%{http_code}' -H 'upload: yes' -F "file=@$path;filename=${file#*-*-}" "$DOZOR_URL/upload" 2>/dev/null)" ;;
+    *) [ -z "$uploads_wait" ] || continue
+      # A slow line may take long: dozor waits for as long as the file keeps moving, curl gives up after 40 minutes.
+      status="$(to_dozor -s --max-time 2400 -o "$WORK/answer" -w '%{http_code}' -H 'upload: yes' -F "file=@$path;filename=${file#*-*-}" "$DOZOR_URL/upload" 2>/dev/null)" ;;
   esac
   case "$status" in
     2??) rm -f "$path"; sent=$((sent + 1)) ;;
-    4??) # dozor refuses it for good (it says why): keeping it would block the rest
+    400|401|403|413|415)
       problems="$problems refused-$file-$status:$(head -c 200 "$WORK/answer" | tr -d '\n')"; rm -f "$path" ;;
-    *) problems="$problems dozor-unreachable-$status"; break ;;
+    000|"") problems="$problems dozor-unreachable"; break ;;
+    *) case "$file" in
+         *.report) problems="$problems dozor-busy-$status"; break ;;
+         *) problems="$problems upload-later-$file-$status"; uploads_wait=1 ;;
+       esac ;;
   esac
 done
 
-# Bounded spool: the oldest go first when dozor has been away long.
-waiting="$(ls "$SPOOL" | wc -l)"
-if [ "$waiting" -gt "$SPOOL_MAX" ]; then
-  ls "$SPOOL" | sort | head -n "$((waiting - SPOOL_MAX))" | while read -r old; do rm -f "$SPOOL/$old"; done
-  waiting="$SPOOL_MAX"
+# Bounded spool: when dozor has been away long, the oldest runs go first, each run's files together.
+runs="$(ls "$SPOOL" | cut -d- -f1 | sort -u | wc -l)"
+if [ "$runs" -gt "$SPOOL_MAX" ]; then
+  ls "$SPOOL" | cut -d- -f1 | sort -u | head -n "$((runs - SPOOL_MAX))" | while read -r run; do rm -f "$SPOOL/$run"-*; done
 fi
+waiting="$(ls "$SPOOL" | wc -l)"
 
 line="$(date +%Y-%m-%dT%H:%M:%S%:z) main page $main_page, sent $sent, waiting $waiting${problems:+; problems:$problems}"
 # The log keeps its last thousand lines or so: a year of hourly runs is not needed on the server.

@@ -1,4 +1,7 @@
 import { readFileSync } from 'node:fs';
+import type { FieldProblem } from '../core/errors.ts';
+import { proxyAddressProblem, webAddressProblem } from '../core/web-address.ts';
+import { inputError } from '../i18n/index.ts';
 
 export type AgentOs = 'linux' | 'windows';
 
@@ -44,8 +47,27 @@ export function loadAgentTemplate(os: AgentOs): (settings: AgentSettings) => Ren
   return (settings) => fill(os, template, text, settings);
 }
 
+/**
+ * The addresses a script hands to curl, checked again whatever stored them
+ * (settings kept by an older version, say): quoting protects the script, but
+ * Windows PowerShell 5.1 passes a quote inside an argument on to curl.exe
+ * unescaped, so a bad address is refused rather than written.
+ */
+function checkAddresses(settings: AgentSettings): void {
+  const problems: FieldProblem[] = [];
+  const codes = { notUrl: 'webUrl', unsafe: 'urlUnsafe', credentials: 'urlCredentials' } as const;
+  const dozor = webAddressProblem(settings.dozorUrl);
+  if (dozor) problems.push({ field: 'dozorUrl', code: codes[dozor] });
+  const kodeks = webAddressProblem(settings.kodeksUrl);
+  if (kodeks) problems.push({ field: 'kodeksUrl', code: codes[kodeks] });
+  const proxy = settings.proxy === undefined || settings.proxy === '' ? null : proxyAddressProblem(settings.proxy);
+  if (proxy) problems.push({ field: 'proxy', code: proxy === 'credentials' ? 'urlCredentials' : 'hostPort' });
+  if (problems.length > 0) throw inputError('invalid', { subject: 'agent', problems });
+}
+
 /** Fill an agent script. Values go in quoted for the script's language, so a path or password with quotes or spaces stays what it is. */
 function fill(os: AgentOs, template: (typeof TEMPLATES)[AgentOs], text: string, settings: AgentSettings): RenderedAgent {
+  checkAddresses(settings);
   const values: Record<string, string> = {
     DOZOR_URL: settings.dozorUrl.replace(/\/+$/, ''),
     TOKEN: settings.token,

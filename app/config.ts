@@ -3,6 +3,8 @@ import { config as loadDotenv } from 'dotenv';
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import { parseDuration } from '../core/duration.ts';
+import { parseSubnetList } from '../core/subnets.ts';
+import { webAddressProblem } from '../core/web-address.ts';
 import { parseQuietWindow, type QuietWindow } from '../core/quiet-hours.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
 import type { ClockWatch } from '../core/clock-watch.ts';
@@ -183,6 +185,18 @@ const schema = z.object({
   /** Seals the secrets dozor keeps to use again (metrics passwords); changing it makes them unreadable. */
   SECRET_KEY: z.string().min(32, { error: 'expected at least 32 characters, e.g. from: openssl rand -base64 32' }).optional(),
   PULL_EVERY: duration.default(15 * 60_000),
+  /** Addresses a metrics pull may reach although they are refused by default (loopback, link-local, metadata…): subnets, comma separated. */
+  PULL_ALLOW_PRIVATE: z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return parseSubnetList(text);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'expected addresses or subnets such as 127.0.0.1/32 or 169.254.0.0/16, separated by commas' });
+        return z.NEVER;
+      }
+    })
+    .default([]),
   DB_BUSY_TIMEOUT: duration.default(5_000),
   HTTP_REQUEST_TIMEOUT: duration.default(30_000),
   HTTP_MAX_CONNECTIONS_PER_ADDRESS: z.coerce
@@ -196,14 +210,29 @@ const schema = z.object({
     .regex(/^(true|false|[0-9a-fA-F.:/,\s]+)$/, { error: 'expected true, false, or proxy addresses/subnets separated by commas' })
     .default('false'),
   REPORT_RETENTION: duration.default(90 * 86_400_000),
+  /** A cabinet session ends this long after it opened, however busy. */
+  WEB_SESSION_MAX: duration.default(7 * 86_400_000),
   /** The address agents and people reach this service at, written into agent scripts. */
-  PUBLIC_URL: url('an http:// or https:// address such as https://dozor.example.ru').optional(),
+  PUBLIC_URL: url('an http:// or https:// address such as https://dozor.example.ru')
+    // It is written into agent scripts and handed to curl there.
+    .refine((value) => webAddressProblem(value) === null, { error: 'expected an address without quotes, spaces, backslashes, the characters ` $ % ; or a user name and password' })
+    .optional(),
   /** Where uploaded files are kept; beside the database when not set. */
   DATA_DIR: z.string().trim().min(1, { error: 'expected a folder path' }).optional(),
   UPLOAD_MAX_BYTES: byteSize.default(64 * 1024 * 1024),
+  /** Bytes a second: an upload's body may take as long as UPLOAD_MAX_BYTES takes at this rate, while it keeps moving. */
+  UPLOAD_MIN_RATE: byteSize.default(32 * 1024),
   /** A sysinfo mapping of the distributor's own, in place of the one that ships (intake/sysinfo-mapping.json). */
   SYSINFO_MAPPING: z.string().trim().min(1, { error: 'expected the path of a mapping file' }).optional(),
   UPLOAD_KEEP: positiveInt('a number of files', 1000).default(5),
+  /** Uploads stop while the disk of DATA_DIR has less free than this, so agents' reports keep being stored. */
+  UPLOAD_MIN_FREE: byteSize.default(1024 ** 3),
+  /** What one installation's files may come to in any 24 hours. */
+  UPLOAD_DAILY_QUOTA: byteSize.default(1024 ** 3),
+  /** What may come under one fleet upload token in any 24 hours, whatever the names. */
+  UPLOAD_FLEET_DAILY_QUOTA: byteSize.default(20 * 1024 ** 3),
+  /** Files under a name no installation has are removed this many days after they came. */
+  UPLOAD_UNMATCHED_DAYS: positiveInt('a number of days', 3650).default(30),
   UPLOAD_RETENTION: duration.default(30 * 86_400_000),
   PRUNE_CRON: cronExpression.default('30 3 * * *'),
   OUTBOX_RETRY_BASE: duration.default(2_000),

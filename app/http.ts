@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { TelegramHealth } from '../bot/runtime.ts';
 import { pingDatabase } from '../db/open.ts';
 import { writeHealth } from '../db/transaction.ts';
@@ -11,8 +11,9 @@ import { intakeRoutes, MAX_REPORT_BYTES, type IntakeDeps } from '../intake/route
 import { isStorageUnavailable } from '../db/storage-errors.ts';
 import { alertmanagerRoutes } from '../intake/alertmanager.ts';
 import { FailureLimiter } from '../core/failure-limiter.ts';
-import { uploadRoutes } from '../intake/uploads.ts';
+import { uploadRoutes, type UploadDeps } from '../intake/uploads.ts';
 import { downloadRoutes } from './downloads.ts';
+import { keepRequestDeadlines, slowBodyAllowance } from './request-deadlines.ts';
 import type { WebSettings } from '../web/kit.ts';
 import { webRoutes } from '../web/routes.ts';
 import type { SysinfoMappingInUse } from '../intake/sysinfo-facts.ts';
@@ -28,18 +29,20 @@ export interface HttpDeps extends IntakeDeps {
   alertmanagerToken?: string;
   /** How the bot stands with Telegram (none without a bot token). */
   telegramHealth?: () => TelegramHealth | undefined;
-  /** A request (headers and body) must arrive whole within this long, or the connection is closed (408). */
+  /** A request (headers and body) must arrive whole within this long, or the connection is closed (408); an upload's body, while it keeps moving, may take longer. */
   requestTimeoutMs?: number;
   /** Connections one address may hold open at once; more are closed at once (0: no limit). Trusted proxies are exempt. */
   maxConnectionsPerAddress?: number;
   /** The browser cabinet (`/web/…`): its pages and the links from the bot that open them. */
   web?: WebSettings;
   /** File uploads from the field (`POST /upload`), kept under `dataDir`. */
-  uploads?: { dataDir: string; maxBytes: number; sysinfo?: SysinfoMappingInUse; downloadKey?: Buffer };
+  uploads?: { dataDir: string; maxBytes: number; sysinfo?: SysinfoMappingInUse; downloadKey?: Buffer; minBytesPerSecond?: number } & Pick<UploadDeps, 'limits' | 'freeBytes'>;
 }
 
 /** Connections the server holds open at most, whoever opens them. */
 const MAX_CONNECTIONS = 10_000;
+/** Bytes a second: an upload of the largest size may take as long as it takes at this rate (a 3G or ADSL line at its worst). */
+export const SLOWEST_UPLOAD_RATE = 32 * 1024;
 
 const RUNBOOKS = fileURLToPath(new URL('../docs/alerts/', import.meta.url));
 
@@ -51,17 +54,20 @@ const RUNBOOKS = fileURLToPath(new URL('../docs/alerts/', import.meta.url));
 export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   const { db, logger } = deps;
   const requestTimeoutMs = deps.requestTimeoutMs ?? 30_000;
+  // The slowest body any route allows: a file of the largest size at the slowest rate a client on a poor line keeps up.
+  const slowBodyMaxMs = deps.uploads ? slowBodyAllowance(deps.uploads.maxBytes, deps.uploads.minBytesPerSecond ?? SLOWEST_UPLOAD_RATE, requestTimeoutMs) : requestTimeoutMs;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     trustProxy: deps.trustProxy ?? false,
     // A request that trickles in (a slow-loris, a chunked body that never ends) is cut off with 408, and so is a silent
-    // connection. Node checks for overdue requests on a timer of its own, every 30 s by default: here much more often.
+    // connection (keepRequestDeadlines, below; Node's own limit is the slowest upload's). Node checks for overdue
+    // requests on a timer of its own, every 30 s by default: here much more often.
     serverFactory: (handler) =>
       createServer(
         {
-          requestTimeout: requestTimeoutMs,
+          requestTimeout: slowBodyMaxMs,
           headersTimeout: Math.min(requestTimeoutMs, 10_000),
           connectionsCheckingInterval: Math.max(250, Math.min(5_000, requestTimeoutMs / 4)),
         },
@@ -70,6 +76,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   });
   // A connection silent this long is closed, whatever it was doing.
   app.server.setTimeout(requestTimeoutMs * 2);
+  keepRequestDeadlines(app, { requestTimeoutMs, idleTimeoutMs: requestTimeoutMs, slowBodyMaxMs });
   app.server.maxConnections = MAX_CONNECTIONS;
   limitConnectionsPerAddress(app, deps.maxConnectionsPerAddress ?? 64, deps.trustProxy, logger);
 
@@ -120,6 +127,10 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     const { registry, token } = deps.metrics;
     app.get('/metrics', async (request, reply) => {
       if (token && request.headers.authorization !== `Bearer ${token}`) return reply.code(401).send({ error: 'missing or invalid token' });
+      // The series name every client and installation: without a token only this machine may read them.
+      if (!token && !fromThisMachine(request)) {
+        return reply.code(403).send({ error: 'METRICS_TOKEN is not set, so /metrics answers only on this machine (loopback); set METRICS_TOKEN to scrape it from elsewhere' });
+      }
       return reply.type(registry.contentType).send(await registry.metrics());
     });
   }
@@ -134,6 +145,18 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     app.register(alertmanagerRoutes({ ...deps, token: deps.alertmanagerToken }));
   }
   return app;
+}
+
+/**
+ * Whether a request came from this very machine: by the connection's own
+ * address (never X-Forwarded-For), and not relayed by a proxy here, which would
+ * make anyone's request look local.
+ */
+function fromThisMachine(request: FastifyRequest): boolean {
+  const peer = request.socket.remoteAddress ?? '';
+  const loopback = /^(127\.|::ffff:127\.)/.test(peer) || peer === '::1';
+  const relayed = ['x-forwarded-for', 'forwarded', 'x-real-ip'].some((header) => request.headers[header] !== undefined);
+  return loopback && !relayed;
 }
 
 function clientMessage(error: Error & { code?: string }, status: number, bodyLimit: number): string {

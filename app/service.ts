@@ -4,16 +4,19 @@ import type { Clock } from '../core/clock.ts';
 import type { BotSettings } from '../bot/context.ts';
 import { startTelegram, type TelegramRuntime } from '../bot/runtime.ts';
 import { startCheckpointer } from '../db/checkpointer.ts';
-import { closeDb, openDb, type DB } from '../db/open.ts';
+import { closeDb, openDb, restrictDatabaseFiles, type DB } from '../db/open.ts';
+import { restrictUploadFiles } from '../db/upload-files.ts';
 import { Dispatcher, type Delivery } from '../delivery/dispatcher.ts';
 import { TelegramDelivery } from '../bot/delivery.ts';
 import { composeDigestForTelegram } from '../bot/digest.ts';
 import { JobScheduler, type JobRun } from '../jobs/scheduler.ts';
 import { pruneUploads } from '../jobs/prune-uploads.ts';
+import { tellAdminsOfUnmatchedUploads } from '../jobs/unmatched-uploads.ts';
 import { runDigests } from '../jobs/digest.ts';
 import { runSweepYielding } from '../jobs/sweep.ts';
 import { runProbeRound } from '../jobs/probe-round.ts';
 import { pullMetrics } from '../intake/pull-metrics.ts';
+import { pullAddressPolicy } from '../core/pull-address.ts';
 import { useSysinfoMapping } from '../intake/sysinfo-facts.ts';
 import { downloadKeyOf } from '../core/download-link.ts';
 import { loadSysinfoMapping } from '../intake/sysinfo-mapping-file.ts';
@@ -60,11 +63,22 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
   // Read first: a mapping file that cannot be used stops the start before anything is opened.
   const sysinfoMapping = useSysinfoMapping(loadSysinfoMapping(config.SYSINFO_MAPPING));
   const downloadKey = downloadKeyOf(config.SECRET_KEY);
+  // Owner-only before anything is read or written: the database and the uploads hold the clients' data.
+  const modes = restrictDatabaseFiles(config.DATABASE_PATH);
   const db = openDb(config.DATABASE_PATH, { busyTimeoutMs: config.DB_BUSY_TIMEOUT });
   const checkpointer = startCheckpointer(db, { intervalMs: 1_000, logger });
   const settings = incidentSettings(config, new ClockWatch());
   const digestSettings = { tz: config.DIGEST_TZ, salesMinDays: config.SALES_SIGNAL_DAYS };
   const dataDir = dataDirOf(config);
+  const uploadModes = await restrictUploadFiles(dataDir);
+  const tightened = [...modes.tightened, ...uploadModes.tightened];
+  const failed = [...modes.failed, ...uploadModes.failed];
+  if (tightened.length > 0) logger.warn({ count: tightened.length, paths: tightened.slice(0, 10) }, 'file modes tightened: the database and the uploads are now readable by this user only');
+  if (failed.length > 0) logger.error({ count: failed.length, paths: failed.slice(0, 10) }, 'file modes could not be tightened (not owned by this user?): others may read the database or the uploads');
+  const openFolders = [...new Set([...modes.openFolders, ...uploadModes.openFolders])];
+  if (openFolders.length > 0) {
+    logger.warn({ paths: openFolders }, "other users may list these folders (dozor's files in them are readable by this user only); chmod 700 them to hide the files' names");
+  }
   const botSettings: BotSettings = {
     displayTz: config.DISPLAY_TZ,
     runbookBaseUrl: config.RUNBOOK_BASE_URL ?? null,
@@ -94,7 +108,14 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     trustProxy: config.TRUST_PROXY === 'true' ? true : config.TRUST_PROXY === 'false' ? false : config.TRUST_PROXY,
     requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT,
     maxConnectionsPerAddress: config.HTTP_MAX_CONNECTIONS_PER_ADDRESS,
-    uploads: { dataDir, maxBytes: config.UPLOAD_MAX_BYTES, sysinfo: sysinfoMapping, downloadKey },
+    uploads: {
+      dataDir,
+      maxBytes: config.UPLOAD_MAX_BYTES,
+      minBytesPerSecond: config.UPLOAD_MIN_RATE,
+      sysinfo: sysinfoMapping,
+      downloadKey,
+      limits: { minFreeBytes: config.UPLOAD_MIN_FREE, dailyQuotaBytes: config.UPLOAD_DAILY_QUOTA, fleetDailyQuotaBytes: config.UPLOAD_FLEET_DAILY_QUOTA },
+    },
     metrics: {
       // Read only at scrapes, once the dispatcher, the sweep and the bot below exist.
       registry: createMetrics(db, clock, { deliveries: () => dispatcher?.deliveries() ?? { sent: 0, failed: 0 }, lastSweepAt: () => lastSweepAt, telegram: () => telegram?.health() }),
@@ -104,6 +125,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     web: {
       displayTz: config.DISPLAY_TZ,
       morningHour: config.MORNING_HOUR,
+      sessionMaxMs: config.WEB_SESSION_MAX,
       downloadKey,
       ...(config.PUBLIC_URL ? { publicUrl: config.PUBLIC_URL } : {}),
       ...(config.SECRET_KEY ? { secretKey: config.SECRET_KEY } : {}),
@@ -222,19 +244,32 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
   scheduler.add('sweep', config.CHECK_CRON, config.DISPLAY_TZ, sweep);
   scheduler.add('digest', config.DIGEST_CRON, config.DIGEST_TZ, digests);
   scheduler.add('probes', config.PROBE_CRON, config.DISPLAY_TZ, probeRound);
+  // Names uploaded under a fleet token that no installation has: one summary per admin a minute, however many.
+  scheduler.add('unmatched-uploads', '* * * * *', config.DISPLAY_TZ, () => {
+    if (tellAdminsOfUnmatchedUploads(db, clock()).names > 0) wakeDispatcher();
+  });
   scheduler.add('prune', config.PRUNE_CRON, config.DISPLAY_TZ, async () => {
     await pruneReports({ db, batchSize: 1000, logger }, new Date(clock().getTime() - config.REPORT_RETENTION));
     const now = clock();
     await pruneUploads(
-      { db, dataDir, logger, keep: config.UPLOAD_KEEP, retentionMs: config.UPLOAD_RETENTION, dayOffsetMs: DateTime.fromJSDate(now).setZone(config.DISPLAY_TZ).offset * 60_000 },
+      {
+        db,
+        dataDir,
+        logger,
+        keep: config.UPLOAD_KEEP,
+        retentionMs: config.UPLOAD_RETENTION,
+        dayOffsetMs: DateTime.fromJSDate(now).setZone(config.DISPLAY_TZ).offset * 60_000,
+        unmatchedMs: config.UPLOAD_UNMATCHED_DAYS * 86_400_000,
+      },
       now,
     );
   });
   if (config.SECRET_KEY) {
     const secretKey = config.SECRET_KEY;
+    const addressPolicy = pullAddressPolicy(config.PULL_ALLOW_PRIVATE);
     // Every minute it looks for installations whose metrics are PULL_EVERY old; most minutes there are none.
     scheduler.add('metrics-pull', '* * * * *', config.DISPLAY_TZ, async ({ signal }: JobRun) => {
-      const summary = await pullMetrics({ db, clock, logger, secretKey, everyMs: config.PULL_EVERY, timeoutMs: config.PROBE_TIMEOUT, concurrency: config.PROBE_CONCURRENCY, signal, settings });
+      const summary = await pullMetrics({ db, clock, logger, secretKey, everyMs: config.PULL_EVERY, timeoutMs: config.PROBE_TIMEOUT, concurrency: config.PROBE_CONCURRENCY, signal, settings, addressPolicy });
       if (summary.pulled + summary.failed > 0) {
         logger.debug({ summary }, 'metrics pulled');
         wakeDispatcher();

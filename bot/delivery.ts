@@ -1,12 +1,13 @@
 import { GrammyError, InlineKeyboard, InputFile, type Api } from 'grammy';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
+import { massRuleOf } from '../core/external-alerts.ts';
 import { getIncidentViews, listActiveIncidents, type IncidentView } from '../db/incidents.ts';
 import type { DB } from '../db/open.ts';
 import { DIGEST_CHART, DIGEST_TEXT, enqueue, NOTICE } from '../db/outbox.ts';
 import { FOLLOWS, findRecentGroupOfRule, followChatMigration, incidentsOfMessage, laterIncidentsOfMessage, messagesOfIncident, rememberMessage } from '../db/telegram-messages.ts';
 import { getUser, listActiveAdmins } from '../db/users.ts';
-import type { Delivery, OutboxMessage } from '../delivery/dispatcher.ts';
+import type { Delivery, DeliveryOutcome, OutboxMessage } from '../delivery/dispatcher.ts';
 import { langOf, texts, type Lang } from '../i18n/index.ts';
 import type { BotSettings } from './context.ts';
 import { htmlToPlain } from './html.ts';
@@ -41,12 +42,12 @@ export class TelegramDelivery implements Delivery {
 
   constructor(private readonly deps: TelegramDeliveryDeps) {}
 
-  async deliver(batch: OutboxMessage[], abort: AbortSignal): Promise<void> {
+  async deliver(batch: OutboxMessage[], abort: AbortSignal): Promise<DeliveryOutcome> {
     // grammY types its signal parameter with the abort-controller shim's AbortSignal; Node's own is what its fetch takes at run time.
     const signal = abort as unknown as ShimSignal;
     const first = batch[0]!;
     try {
-      await this.deliverTo(first.chatId, batch, signal);
+      return await this.deliverTo(first.chatId, batch, signal);
     } catch (err) {
       const newChatId = err instanceof GrammyError ? err.parameters.migrate_to_chat_id : undefined;
       if (newChatId === undefined) {
@@ -58,11 +59,12 @@ export class TelegramDelivery implements Delivery {
       // The group became a supergroup: follow it, and send there now.
       followChatMigration(this.deps.db, first.chatId, newChatId);
       this.deps.logger.info({ from: first.chatId, to: newChatId }, 'chat migrated to a supergroup');
-      await this.deliverTo(newChatId, batch, signal);
+      return this.deliverTo(newChatId, batch, signal);
     }
   }
 
-  private async deliverTo(chatId: number, batch: OutboxMessage[], signal: ShimSignal): Promise<void> {
+  /** `'mass'`: new alerts went as a mass event's message; `'joined'`: into one the chat already has. */
+  private async deliverTo(chatId: number, batch: OutboxMessage[], signal: ShimSignal): Promise<DeliveryOutcome> {
     const kind = batch[0]!.kind;
     const incidentIds = batch.map((m) => m.incidentId).filter((id): id is number => id !== null);
     switch (kind) {
@@ -71,8 +73,7 @@ export class TelegramDelivery implements Delivery {
       case 'incident.acknowledged':
       case 'incident.updated':
       case 'incident.resolved':
-        for (const id of incidentIds) await this.updateAlert(chatId, id, kind === 'incident.resolved', signal);
-        return;
+        return this.updateAlerts(chatId, incidentIds, kind === 'incident.resolved', signal);
       case 'incident.reminder':
       case 'incident.escalated':
       case 'incident.wake':
@@ -110,17 +111,22 @@ export class TelegramDelivery implements Delivery {
     return chatId > 0 ? langOf(getUser(this.deps.db, chatId)?.language) : 'ru';
   }
 
-  private async sendAlerts(chatId: number, incidentIds: number[], signal: ShimSignal): Promise<void> {
+  private async sendAlerts(chatId: number, incidentIds: number[], signal: ShimSignal): Promise<DeliveryOutcome> {
     const views = getIncidentViews(this.deps.db, incidentIds);
     if (views.length === 0) return;
     const options = this.options(chatId);
+    // A late member of a mass event joins its message, even when its installation has an alert of its own open here
+    // (an Alertmanager alert firing for one more label set is one more of the event, not a new story).
+    const massTotals = massTotalsOf(this.deps.db, views, options.massEvent);
+    if (await this.joinMassMessage(chatId, views, massTotals, signal)) return 'joined';
     const earlier = views.length === 1 ? this.openAlertOf(chatId, views[0]!.incident.installationId, views[0]!.incident.id) : null;
     if (earlier) return this.continueStory(chatId, views[0]!, earlier, signal);
-    const massTotals = massTotalsOf(this.deps.db, views, options.massEvent);
-    if (await this.joinMassMessage(chatId, views, massTotals, signal)) return;
     const rendered = views.length === 1 ? renderAlert(views[0]!, options) : renderAlertGroup(views, options, { massTotals });
     const messageId = await this.send(chatId, rendered, signal);
     rememberMessage(this.deps.db, { chatId, messageId, kind: 'alert', incidentIds: views.map((v) => v.incident.id) }, this.deps.clock());
+    // The message later alerts of its mass event join (see joinMassMessage).
+    const rules = new Set(views.map((v) => massRuleOf(v.incident.ruleId)));
+    if (views.length > 1 && rules.size === 1 && massTotals.has([...rules][0]!)) return 'mass';
   }
 
   /**
@@ -151,12 +157,12 @@ export class TelegramDelivery implements Delivery {
   private async joinMassMessage(chatId: number, views: IncidentView[], massTotals: ReadonlyMap<string, number>, signal: ShimSignal): Promise<boolean> {
     const { db } = this.deps;
     const options = this.options(chatId);
-    const rules = new Set(views.map((v) => v.incident.ruleId));
+    const rules = new Set(views.map((v) => massRuleOf(v.incident.ruleId)));
     if (rules.size !== 1 || !options.massEvent) return false;
-    const [ruleId] = rules;
-    if (!massTotals.has(ruleId!)) return false;
+    const [rule] = rules;
+    if (!massTotals.has(rule!)) return false;
     const since = new Date(Math.min(...views.map((v) => v.incident.openedAt.getTime())) - options.massEvent.windowMs);
-    const messageId = findRecentGroupOfRule(db, chatId, ruleId!, since);
+    const messageId = findRecentGroupOfRule(db, chatId, rule!, since);
     if (messageId === null) return false;
     rememberMessage(db, { chatId, messageId, kind: 'alert', incidentIds: views.map((v) => v.incident.id) }, this.deps.clock());
     const redrawn = redrawMessage(db, chatId, messageId, options);
@@ -176,31 +182,37 @@ export class TelegramDelivery implements Delivery {
   }
 
   /**
-   * Redraw every message in this chat that shows the incident; if there is
-   * none, say it in a new message. A critical incident's resolution is also
-   * said as a short reply to its alert: an edit notifies nobody, and the
-   * manager who got the alert at 21:00 must hear that it is over.
+   * Redraw every message in this chat that shows these incidents, each
+   * message once however many of them it shows (a mass event's message, when
+   * its 10,000 alerts resolve); an incident no message shows is said in a new
+   * one. A critical incident's resolution is also said as a short reply to
+   * its alert: an edit notifies nobody, and the manager who got the alert at
+   * 21:00 must hear that it is over.
    */
-  private async updateAlert(chatId: number, incidentId: number, resolved: boolean, signal: ShimSignal): Promise<void> {
-    const stored = messagesOfIncident(this.deps.db, incidentId, chatId);
+  private async updateAlerts(chatId: number, incidentIds: number[], resolved: boolean, signal: ShimSignal): Promise<void> {
+    const { db } = this.deps;
     const options = this.options(chatId);
-    let edited = 0;
-    for (const message of stored) {
-      const rendered = redrawMessage(this.deps.db, chatId, message.messageId, options);
-      if (!rendered) continue;
+    const stored = new Map(incidentIds.map((id) => [id, messagesOfIncident(db, id, chatId)]));
+    // Whether each message now shows the new state (or already did): null when there was nothing to draw.
+    const redrawn = new Map<number, boolean | null>();
+    for (const message of [...stored.values()].flat()) {
+      if (redrawn.has(message.messageId)) continue;
+      const rendered = redrawMessage(db, chatId, message.messageId, options);
+      redrawn.set(message.messageId, rendered ? await this.edit(chatId, message.messageId, rendered, signal) : null);
+    }
+    for (const view of getIncidentViews(db, incidentIds)) {
+      const messages = stored.get(view.incident.id) ?? [];
       // An earlier alert that only lists this one does not count as showing it.
-      if ((await this.edit(chatId, message.messageId, rendered, signal)) && message.kind !== FOLLOWS) edited++;
-    }
-    const [view] = getIncidentViews(this.deps.db, [incidentId]);
-    if (!view) return;
-    if (edited === 0) {
-      const messageId = await this.send(chatId, renderAlert(view, options), signal);
-      rememberMessage(this.deps.db, { chatId, messageId, kind: 'alert', incidentIds: [incidentId] }, this.deps.clock());
-      return;
-    }
-    if (resolved && view.incident.severity === 'critical' && view.incident.status === 'resolved') {
-      const alert = stored.find((m) => m.kind === 'alert');
-      await this.send(chatId, renderRecovery(view, options), signal, alert?.messageId);
+      const shown = messages.some((m) => m.kind !== FOLLOWS && redrawn.get(m.messageId) === true);
+      if (!shown) {
+        const messageId = await this.send(chatId, renderAlert(view, options), signal);
+        rememberMessage(db, { chatId, messageId, kind: 'alert', incidentIds: [view.incident.id] }, this.deps.clock());
+        continue;
+      }
+      if (resolved && view.incident.severity === 'critical' && view.incident.status === 'resolved') {
+        const alert = messages.find((m) => m.kind === 'alert');
+        await this.send(chatId, renderRecovery(view, options), signal, alert?.messageId);
+      }
     }
   }
 

@@ -1,3 +1,4 @@
+import { massRuleOf } from '../core/external-alerts.ts';
 import { countOpenedBetween, getIncidentViews, type IncidentView } from '../db/incidents.ts';
 import type { Queryable } from '../db/open.ts';
 import { incidentsOfMessage, laterIncidentsOfMessage } from '../db/telegram-messages.ts';
@@ -16,16 +17,23 @@ export function redrawMessage(db: Queryable, chatId: number, messageId: number, 
 }
 
 /**
- * The rules of these alerts that are a mass event: how many installations
- * opened each within a grouping window of these alerts' own openings.
+ * The rules of these alerts that are a mass event, by the rule they count
+ * under (`massRuleOf`: an Alertmanager alert's name): how many installations
+ * opened one within a grouping window of these alerts' own openings.
  */
 export function massTotalsOf(db: Queryable, views: readonly IncidentView[], massEvent: RenderOptions['massEvent']): Map<string, number> {
   const totals = new Map<string, number>();
   if (!massEvent) return totals;
-  for (const ruleId of new Set(views.map((v) => v.incident.ruleId))) {
-    const times = views.filter((v) => v.incident.ruleId === ruleId).map((v) => v.incident.openedAt.getTime());
-    const n = countOpenedBetween(db, ruleId, new Date(Math.min(...times) - massEvent.windowMs), new Date(Math.max(...times) + massEvent.windowMs));
-    if (n >= massEvent.min) totals.set(ruleId, n);
+  const openings = new Map<string, { first: number; last: number }>();
+  for (const view of views) {
+    const rule = massRuleOf(view.incident.ruleId);
+    const at = view.incident.openedAt.getTime();
+    const seen = openings.get(rule);
+    openings.set(rule, seen ? { first: Math.min(seen.first, at), last: Math.max(seen.last, at) } : { first: at, last: at });
+  }
+  for (const [rule, { first, last }] of openings) {
+    const n = countOpenedBetween(db, rule, new Date(first - massEvent.windowMs), new Date(last + massEvent.windowMs));
+    if (n >= massEvent.min) totals.set(rule, n);
   }
   return totals;
 }

@@ -18,7 +18,7 @@ const CATALOGUE = new Set<string>(RULE_IDS);
 const TIME_RULES = new Set<string>(TIME_BASED_RULES.map((r) => r.id));
 /** How soon an installation whose time-based rule holds while they are paused is looked at again. */
 const RECHECK_WHILE_PAUSED_MS = 60_000;
-/** While the clock is not to be trusted, time-based rules neither open nor resolve anything. */
+/** While the clock itself is not to be trusted, time-based rules neither open nor resolve anything. */
 const CATALOGUE_WITHOUT_TIME = new Set<string>(RULE_IDS.filter((id) => !TIME_RULES.has(id)));
 
 export interface CheckOutcome {
@@ -120,9 +120,14 @@ export function applyEvaluation(
   { judged = 'all', shared = {}, nextChecks, deadlines = 'exact' }: ApplyOptions = {},
 ): CheckOutcome {
   const outcome: CheckOutcome = { opened: [], resolved: [] };
+  // After downtime time-based rules hold back opening (agents have not reported yet), never resolving: a rule that
+  // stops holding was answered by fresh evidence. Only a clock in doubt stops them resolving too.
   const suspended = settings.clockWatch?.timeRulesSuspended(now.getTime()) ?? false;
-  const firing = suspended ? new Map([...evaluation.firing].filter(([ruleId]) => !TIME_RULES.has(ruleId))) : evaluation.firing;
-  const { open, resolve } = reconcile(active, firing, suspended ? SCOPES[judged].suspended : SCOPES[judged].trusted);
+  const frozen = suspended && (settings.clockWatch?.timeRulesFrozen(now.getTime()) ?? false);
+  const firing = frozen ? new Map([...evaluation.firing].filter(([ruleId]) => !TIME_RULES.has(ruleId))) : evaluation.firing;
+  const reconciled = reconcile(active, firing, frozen ? SCOPES[judged].suspended : SCOPES[judged].trusted);
+  const open = suspended ? reconciled.open.filter(({ ruleId }) => !TIME_RULES.has(ruleId)) : reconciled.open;
+  const { resolve } = reconciled;
   if (open.length > 0) {
     const subject = loadSubject(db, scheduled.id);
     const silences = shared.silences ?? activeSilences(db, now);

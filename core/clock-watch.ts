@@ -14,6 +14,13 @@ export interface BlindSpell {
 export const GAP_MS = 10 * 60_000;
 /** After a gap, time-based rules wait this long before opening anything (agents report, skew shows). */
 export const GRACE_MS = 15 * 60_000;
+/**
+ * Why the time-based rules wait: after `downtime` (the clock went forward
+ * over a gap) ages only grew, so a rule that stops holding was answered by
+ * fresh evidence and may resolve; after the `clock` went back, ages shrank
+ * for no reason, so nothing is resolved either.
+ */
+export type GraceReason = 'downtime' | 'clock';
 /** Agents' clocks this far from ours, by the median, means ours is wrong. */
 export const SKEW_LIMIT_MS = 60 * 60_000;
 /** The median is taken over installations heard from within this long: one vote each, their latest. */
@@ -34,6 +41,7 @@ export class ClockWatch {
   blind: BlindSpell | null = null;
   /** Until when time-based rules wait after a gap. */
   graceUntil = 0;
+  graceReason: GraceReason = 'downtime';
   /** When the service last did anything (a sweep, a report), in ms, to notice the next gap. */
   lastSweepAt: number | null = null;
 
@@ -49,6 +57,8 @@ export class ClockWatch {
     if (last === null) return { gap: false };
     if (now - last > GAP_MS) {
       this.blind = { from: last, to: now };
+      // A jump back still being waited out is not turned into a mere downtime by a gap after it.
+      if (!(now < this.graceUntil && this.graceReason === 'clock')) this.graceReason = 'downtime';
       this.graceUntil = now + GRACE_MS;
       return { gap: true };
     }
@@ -56,6 +66,7 @@ export class ClockWatch {
       // The clock went back: time ahead of it never happened, including any spell noted out there.
       if (this.blind && this.blind.to > now) this.blind = null;
       this.graceUntil = now + GRACE_MS;
+      this.graceReason = 'clock';
       return { gap: true };
     }
     return { gap: false };
@@ -64,6 +75,15 @@ export class ClockWatch {
   /** Whether time-based rules must not open incidents now. */
   timeRulesSuspended(now: number): boolean {
     return now < this.graceUntil || this.suspect(now);
+  }
+
+  /**
+   * Whether time-based rules must not resolve incidents either: only while
+   * our clock itself is in doubt (it went back, or disagrees with the
+   * agents'). After mere downtime, fresh evidence resolves at once.
+   */
+  timeRulesFrozen(now: number): boolean {
+    return (now < this.graceUntil && this.graceReason === 'clock') || this.suspect(now);
   }
 
   /**

@@ -19,7 +19,9 @@ export type FieldCode =
   | 'webUrl'
   | 'timeZone'
   | 'uploadName'
-  | 'hostPort';
+  | 'hostPort'
+  | 'urlUnsafe'
+  | 'urlCredentials';
 
 /** One field that is wrong: its name in the input, and why. `max` for `tooLong`. */
 export interface FieldProblem {
@@ -66,6 +68,7 @@ export interface ErrorParams {
   uploadNameInFile: { name: string; line: number };
   uploadTokenNotFound: { id: string };
   uploadTokenRevoked: { id: number };
+  uploadNetworkInvalid: { network: string };
   uploadsNotUnmatched: { name: string };
   alertSourceInvalid: { source: string };
   alertRouteNotFound: { source: string };

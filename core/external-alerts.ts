@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Facts } from './rules.ts';
+import { defuse, UNSAFE_CHARS } from './text.ts';
 
 /**
  * Alerts from a distributor's own Prometheus, through Alertmanager, become
@@ -11,11 +12,16 @@ import type { Facts } from './rules.ts';
  */
 const PREFIX = 'am:';
 
-const ALERT_NAME = /^[A-Za-z_:][A-Za-z0-9_:.-]{0,99}$/;
+/** How much of an alert's name its rule id carries (the whole name stays in the incident's facts). */
+const NAME_IN_RULE_ID = 100;
 
-/** An alert name dozor takes into a rule id (Prometheus' own alphabet, at most 100 characters). */
+/**
+ * Whether an alert has a name dozor can open an incident under: any text
+ * (Grafana-managed alerts and Prometheus 3 allow any UTF-8 name, spaces
+ * included); only a missing or blank `alertname` is no name.
+ */
 export function isAlertName(name: string | undefined): name is string {
-  return name !== undefined && ALERT_NAME.test(name);
+  return name !== undefined && name.trim() !== '';
 }
 
 /** A stable hash of a label set (order does not matter), 16 hex digits. */
@@ -27,12 +33,30 @@ export function labelFingerprint(labels: Readonly<Record<string, string>>): stri
   return createHash('sha256').update(canonical, 'utf8').digest('hex').slice(0, 16);
 }
 
+/**
+ * The rule id of an external alert: `am:<name>:<fingerprint>`. The name is
+ * kept readable (every place that shows a rule's title reads it from here),
+ * but made safe to store and print anywhere: control characters and
+ * reordering marks become U+FFFD, any run of white space one space, and past
+ * 100 characters it is cut with «…». The fingerprint, of the labels as sent,
+ * keeps alerts apart whatever their names turn into.
+ */
 export function externalRuleId(alertname: string, fingerprint: string): string {
-  return `${PREFIX}${alertname}:${fingerprint}`;
+  const name = defuse(alertname).replace(/\s+/gu, ' ').trim();
+  const chars = [...name];
+  return `${PREFIX}${chars.length > NAME_IN_RULE_ID ? `${chars.slice(0, NAME_IN_RULE_ID).join('')}…` : name}:${fingerprint}`;
 }
+
+const EXTERNAL_RULE_ID = /^am:(.+):[0-9a-f]{16}$/su;
 
 export function isExternalRule(ruleId: string): boolean {
   return ruleId.startsWith(PREFIX);
+}
+
+/** A well-formed external rule id, as `externalRuleId` makes them (what a silence may name). */
+export function isExternalRuleId(ruleId: string): boolean {
+  const name = EXTERNAL_RULE_ID.exec(ruleId)?.[1];
+  return name !== undefined && [...name].length <= NAME_IN_RULE_ID + 1 && !UNSAFE_CHARS.test(name) && !/[^\S ]/u.test(name);
 }
 
 /** The alert name an external rule id carries; null for dozor's own rules. */
@@ -41,6 +65,17 @@ export function externalAlertName(ruleId: string): string | null {
   const rest = ruleId.slice(PREFIX.length);
   const end = rest.lastIndexOf(':');
   return end > 0 ? rest.slice(0, end) : rest;
+}
+
+/**
+ * The rule an incident counts under for a mass event: dozor's own rules are
+ * themselves; an external alert counts under its name (`am:<name>`), not its
+ * label set, so 10,000 `HighLoad` alerts across 500 installations are one
+ * event, as 35 installations losing their key are.
+ */
+export function massRuleOf(ruleId: string): string {
+  const external = EXTERNAL_RULE_ID.exec(ruleId);
+  return external ? `${PREFIX}${external[1]}` : ruleId;
 }
 
 /** Labels that only route or group an alert; the others tell alerts of one name apart, and go into the message. */

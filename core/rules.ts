@@ -1,6 +1,6 @@
 import { blindOverlap, type BlindSpell } from './clock-watch.ts';
 import { formatDuration } from './duration.ts';
-import { failedRestoreChecks, operapAgeMs, type InstallationState, type RestoreCheck } from './state.ts';
+import { failedRestoreChecks, operapAgeMs, withFactSource, type InstallationState, type RestoreCheck } from './state.ts';
 import { compareVersions } from './versions.ts';
 import { DAY, iso, liveRule, quiet, type Facts, type Rule, type RuleId, type ThresholdValue } from './rule-kit.ts';
 import { licmanUnreachable, SERVER_RULES } from './server-rules.ts';
@@ -171,7 +171,7 @@ export function evaluateInstallation(input: EvaluationInput, rules: readonly Rul
       now: input.now,
       blind: input.blind ?? null,
     });
-    if (outcome.firing) firing.set(rule.id, outcome.facts);
+    if (outcome.firing) firing.set(rule.id, withFactSource(rule.id, outcome.facts, input.state));
     else if (outcome.recheckAt) recheckAt = Math.min(recheckAt ?? Infinity, outcome.recheckAt.getTime());
   }
   return { firing, recheckAt: recheckAt === null ? null : new Date(recheckAt) };

@@ -43,15 +43,44 @@ export function failedRestoreChecks(state: ReportFacts): RestoreCheck[] {
 }
 
 /**
+ * A report that did not come from the installation's own agent: a file
+ * uploaded under a fleet token, which lives on every client's server, so
+ * anyone's machine can send it under this installation's name.
+ */
+export interface FleetOrigin {
+  /** The fleet token's label, said wherever a fact it brought is shown. */
+  label: string;
+  /** When the installation's own agent (or a file under its own token) last reported; null: never. */
+  ownAgentAt: Date | null;
+}
+
+/** For this long after its own agent last reported, an installation is judged by its agent's word over a fleet upload's. */
+export const OWN_AGENT_WINDOW_MS = 24 * 3_600_000;
+
+/** Whether the installation's own agent has reported recently enough for its word to stand over a fleet upload's. */
+export function ownAgentHeard(origin: FleetOrigin, at: Date): boolean {
+  return origin.ownAgentAt !== null && at.getTime() - origin.ownAgentAt.getTime() <= OWN_AGENT_WINDOW_MS;
+}
+
+/**
  * Fold one report into the state. Facts a report does not mention keep their
  * previous value. A report generated before the one the state already reflects
  * (an agent flushing its queue late) proves the agent alive but does not roll
  * the facts back.
+ *
+ * A report from a fleet upload (`fleet`) does not overwrite what the
+ * installation's own agent reported while that agent is heard (within
+ * OWN_AGENT_WINDOW_MS), nor moves the time the facts are ordered by; facts
+ * the agent does not report it may bring, and `factSources` names it for
+ * them. A fact the agent reports again is the agent's again. Nor is it a sign
+ * of life for an installation that has an agent of its own: whether that one
+ * is silent is its agent's to say, not a file any client's server can send.
  */
 export function applyReport(
   previous: InstallationState | null,
   report: AgentReport,
   receivedAt: Date,
+  fleet?: FleetOrigin,
 ): InstallationState {
   const generatedAt = effectiveGenerationTime(report.generatedAt, receivedAt);
   if (
@@ -60,25 +89,27 @@ export function applyReport(
     generatedAt &&
     generatedAt.getTime() < previous.lastGeneratedAt.getTime()
   ) {
-    return { ...previous, lastReceivedAt: receivedAt };
+    return { ...previous, lastReceivedAt: fleet?.ownAgentAt ? previous.lastReceivedAt : receivedAt };
   }
 
+  const agentHeard = fleet !== undefined && ownAgentHeard(fleet, receivedAt);
   // Reports are folded in the order they arrive, so the latest one's receipt is the last receipt,
   // even if the server's clock went back in between.
   const next: InstallationState = {
     ...previous,
-    lastReceivedAt: receivedAt,
-    lastGeneratedAt: generatedAt ?? previous?.lastGeneratedAt ?? null,
+    lastReceivedAt: fleet?.ownAgentAt ? (previous?.lastReceivedAt ?? receivedAt) : receivedAt,
+    // A fleet file's date (its own, or forged a day ahead) must not make the agent's next report look older.
+    lastGeneratedAt: agentHeard ? (previous?.lastGeneratedAt ?? null) : (generatedAt ?? previous?.lastGeneratedAt ?? null),
   };
-  for (const key of FACT_KEYS) copyFact(next, report.facts, key);
+  foldFacts(previous, next, report.facts, fleet, agentHeard);
 
   const oldVersion = previous?.shellVersion;
-  const newVersion = report.facts.shellVersion;
+  const newVersion = next.shellVersion;
   if (oldVersion !== undefined && newVersion !== undefined && oldVersion !== newVersion) {
     next.previousShellVersion = oldVersion;
     next.shellVersionChangedAt = generatedAt ?? receivedAt;
   }
-  if (failedRestoreChecks(next).length === 0) next.lastHealthyAt = receivedAt;
+  if (!fleet?.ownAgentAt && failedRestoreChecks(next).length === 0) next.lastHealthyAt = receivedAt;
   noteMaintenance(previous, next, generatedAt ?? receivedAt);
   return next;
 }
@@ -94,10 +125,10 @@ function noteMaintenance(previous: InstallationState | null, next: InstallationS
  * changed mapping): they change what is known, not when the installation was
  * last heard from. A version change is noted as a report's would be.
  */
-export function applyFacts(previous: InstallationState, facts: ReportFacts, at: Date): InstallationState {
+export function applyFacts(previous: InstallationState, facts: ReportFacts, at: Date, fleet?: FleetOrigin): InstallationState {
   const next: InstallationState = { ...previous };
-  for (const key of FACT_KEYS) copyFact(next, facts, key);
-  if (facts.shellVersion !== undefined && previous.shellVersion !== undefined && facts.shellVersion !== previous.shellVersion) {
+  foldFacts(previous, next, facts, fleet, fleet !== undefined && ownAgentHeard(fleet, at));
+  if (next.shellVersion !== undefined && previous.shellVersion !== undefined && next.shellVersion !== previous.shellVersion) {
     next.previousShellVersion = previous.shellVersion;
     next.shellVersionChangedAt = at;
   }
@@ -105,9 +136,57 @@ export function applyFacts(previous: InstallationState, facts: ReportFacts, at: 
   return next;
 }
 
+/** The facts a report brings into `next`, with their sources: see applyReport. */
+function foldFacts(previous: InstallationState | null, next: InstallationState, facts: ReportFacts, fleet: FleetOrigin | undefined, agentHeard: boolean): void {
+  const sources: Record<string, string> = { ...previous?.factSources };
+  for (const key of FACT_KEYS) {
+    if (facts[key] === undefined) continue;
+    if (!fleet) {
+      delete sources[key];
+    } else {
+      const agentSaidIt = previous?.[key] !== undefined && sources[key] === undefined;
+      if (agentHeard && agentSaidIt) continue;
+      sources[key] = fleet.label;
+    }
+    copyFact(next, facts, key);
+  }
+  if (Object.keys(sources).length > 0) next.factSources = sources;
+  else delete next.factSources;
+}
+
 function copyFact<K extends keyof ReportFacts>(target: ReportFacts, source: ReportFacts, key: K): void {
   const value = source[key];
   if (value !== undefined) target[key] = value;
+}
+
+/**
+ * The state facts each rule's alert rests on, where a file can bring them:
+ * for saying on the alert that they came from a fleet upload.
+ */
+const EVIDENCE: Readonly<Record<string, readonly (keyof ReportFacts)[]>> = {
+  KodeksOperapStale: ['operapDate'],
+  KodeksXmlSensLockStatus: ['senselockState'],
+  KodeksShellVersionOutdated: ['shellVersion'],
+  KodeksVersionChangeIncomplete: ['shellVersion'],
+  KodeksLicenseExpiring90day: ['databases'],
+  KodeksLicenseExpiring7day: ['databases'],
+  KodeksLicenseExpiring2day: ['databases'],
+  KodeksLicenseExpired: ['databases'],
+  KodeksDBErrors: ['databases'],
+  KodeksLimitsUsers: ['seatsUsed', 'licenseLimit'],
+  KodeksDetectOverUserError: ['licenseExhausted', 'licenseLimit'],
+};
+
+/**
+ * A firing rule's facts, with `fleetUpload` (the fleet token's label) when
+ * what the rule rests on came from a fleet upload rather than the
+ * installation's own agent.
+ */
+export function withFactSource<F extends Record<string, unknown>>(ruleId: string, facts: F, state: InstallationState | null): F | (F & { fleetUpload: string }) {
+  const sources = state?.factSources;
+  if (!sources) return facts;
+  const source = EVIDENCE[ruleId]?.map((key) => sources[key]).find((label) => label !== undefined);
+  return source === undefined ? facts : { ...facts, fleetUpload: source };
 }
 
 /**

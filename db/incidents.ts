@@ -1,16 +1,30 @@
-import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, lte, ne, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, lt, lte, ne, or, sql, type SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/sqlite-core';
 import { DEPENDENCIES } from '../core/dependencies.ts';
 import type { Queryable } from './open.ts';
-import { prepared, rootOf } from './prepared.ts';
+import { prepared, rootOf, toSqlParams } from './prepared.ts';
 import { clients, incidentEvents, incidents, installations, users } from './schema.ts';
 
 export type Incident = typeof incidents.$inferSelect;
 export type NewIncident = typeof incidents.$inferInsert;
 export type IncidentEvent = typeof incidentEvents.$inferSelect;
 
-export function insertIncident(db: Queryable, incident: NewIncident): Incident {
-  return db.insert(incidents).values(incident).returning().get();
+/** What an incident is opened with (announced at once, or not yet). */
+export type OpeningIncident = Pick<NewIncident, 'installationId' | 'ruleId' | 'severity' | 'status' | 'details' | 'openedAt' | 'announcedAt' | 'nextReminderAt'>;
+
+/** Open an incident (a prepared statement on a database: a webhook may open thousands in a row). */
+export function insertIncident(db: Queryable, incident: OpeningIncident): Incident {
+  const root = rootOf(db);
+  if (!root) return db.insert(incidents).values(incident).returning().get();
+  const statement = prepared(root, 'incidents.insert', (d) =>
+    d.$client.prepare<unknown[], { id: number }>(
+      `INSERT INTO incidents (installation_id, rule_id, severity, status, details, opened_at, announced_at, next_reminder_at)
+       VALUES (@installationId, @ruleId, @severity, @status, @details, @openedAt, @announcedAt, @nextReminderAt) RETURNING id`,
+    ),
+  );
+  const row = { ...incident, announcedAt: incident.announcedAt ?? null, nextReminderAt: incident.nextReminderAt ?? null };
+  const { id } = statement.get(toSqlParams(row))!;
+  return { id, ...row, acknowledgedAt: null, acknowledgedBy: null, resolvedAt: null, resolvedBy: null, resolution: null, escalatedAt: null };
 }
 
 export function getIncident(db: Queryable, id: number): Incident | undefined {
@@ -27,9 +41,16 @@ export function recordIncidentEvent(
   db: Queryable,
   event: { incidentId: number; at: Date; type: string; actor: string; details?: Record<string, unknown> },
 ): void {
-  db.insert(incidentEvents)
-    .values({ ...event, details: event.details ?? null })
-    .run();
+  const root = rootOf(db);
+  if (!root) {
+    db.insert(incidentEvents)
+      .values({ ...event, details: event.details ?? null })
+      .run();
+    return;
+  }
+  prepared(root, 'incidents.recordEvent', (d) =>
+    d.$client.prepare(`INSERT INTO incident_events (incident_id, at, type, actor, details) VALUES (@incidentId, @at, @type, @actor, @details)`),
+  ).run(toSqlParams({ ...event, details: event.details ?? null }));
 }
 
 export function listIncidentEvents(db: Queryable, incidentId: number): IncidentEvent[] {
@@ -41,12 +62,19 @@ export function getSubject(
   db: Queryable,
   installationId: number,
 ): { installationId: number; installationName: string; clientId: number; clientName: string } | undefined {
-  const row = db
-    .select({ installationName: installations.name, clientId: clients.id, clientName: clients.name })
-    .from(installations)
-    .innerJoin(clients, eq(clients.id, installations.clientId))
-    .where(eq(installations.id, installationId))
-    .get();
+  const root = rootOf(db);
+  const row = root
+    ? prepared(root, 'incidents.subject', (d) =>
+        d.$client.prepare<[number], { installationName: string; clientId: number; clientName: string }>(
+          `SELECT i.name AS installationName, c.id AS clientId, c.name AS clientName FROM installations i JOIN clients c ON c.id = i.client_id WHERE i.id = ?`,
+        ),
+      ).get(installationId)
+    : db
+        .select({ installationName: installations.name, clientId: clients.id, clientName: clients.name })
+        .from(installations)
+        .innerJoin(clients, eq(clients.id, installations.clientId))
+        .where(eq(installations.id, installationId))
+        .get();
   return row ? { installationId, ...row } : undefined;
 }
 
@@ -111,26 +139,61 @@ export function listUntakenCriticalsOpenedBetween(db: Queryable, from: Date, to:
     .all();
 }
 
-/** How many incidents of a rule opened in [from, to], at any installation (a mass event when many). */
-export function countOpenedBetween(db: Queryable, ruleId: string, from: Date, to: Date): number {
+/**
+ * The rule a rule id counts under for a mass event, in SQL: `massRuleOf`
+ * (core/external-alerts.ts) for a column. An external alert's id without its
+ * `:<fingerprint>` (16 hex digits) is its name's; any other id is itself.
+ */
+export function massRuleSql(column: SQL | typeof incidents.ruleId): SQL<string> {
+  return sql<string>`(case when substr(${column}, 1, 3) = 'am:' and length(${column}) > 20 and substr(${column}, -17, 1) = ':'
+    then substr(${column}, 1, length(${column}) - 17) else ${column} end)`;
+}
+
+/**
+ * Incidents that count under a mass event's rule (`massRuleOf`): that very
+ * rule, or, for `am:<name>`, every external alert of that name, whatever its
+ * labels (a range of the rule id, then its exact length: SQLite counts
+ * characters, as a string's spread does).
+ */
+function countsUnder(massRule: string): SQL | undefined {
+  if (!massRule.startsWith('am:')) return eq(incidents.ruleId, massRule);
+  return and(gte(incidents.ruleId, `${massRule}:`), lt(incidents.ruleId, `${massRule};`), sql`length(${incidents.ruleId}) = ${[...massRule].length + 17}`);
+}
+
+/** How many installations opened an incident counting under a mass event's rule (`massRuleOf`) in [from, to] (a mass event when many). */
+export function countOpenedBetween(db: Queryable, massRule: string, from: Date, to: Date): number {
   return (
     db
-      .select({ n: sql<number>`count(*)` })
+      .select({ n: sql<number>`count(distinct ${incidents.installationId})` })
       .from(incidents)
-      .where(and(gte(incidents.openedAt, from), lte(incidents.openedAt, to), eq(incidents.ruleId, ruleId)))
+      .where(and(gte(incidents.openedAt, from), lte(incidents.openedAt, to), countsUnder(massRule)))
       .get()?.n ?? 0
   );
 }
 
-/** Unresolved notices (`info`) of a rule opened since a moment that were not yet sent as part of a mass event. */
-export function listUnsentNoticesSince(db: Queryable, ruleId: string, since: Date): Incident[] {
+/** Whether an unresolved critical incident of the installation opened at that very moment (the same report showed it). */
+export function hasCriticalOpenedAt(db: Queryable, installationId: number, at: Date): boolean {
+  const root = rootOf(db);
+  const query = `SELECT 1 FROM incidents WHERE installation_id = ? AND opened_at = ? AND severity = 'critical' AND status <> 'resolved' LIMIT 1`;
+  if (root) return prepared(root, 'incidents.criticalOpenedAt', (d) => d.$client.prepare<[number, number]>(query)).get(installationId, at.getTime()) !== undefined;
+  return (
+    db
+      .select({ id: incidents.id })
+      .from(incidents)
+      .where(and(eq(incidents.installationId, installationId), eq(incidents.openedAt, at), eq(incidents.severity, 'critical'), ne(incidents.status, 'resolved')))
+      .get() !== undefined
+  );
+}
+
+/** Unresolved notices (`info`) counting under a mass event's rule, opened since a moment, that were not yet sent as part of a mass event. */
+export function listUnsentNoticesSince(db: Queryable, massRule: string, since: Date): Incident[] {
   return db
     .select()
     .from(incidents)
     .where(
       and(
         gte(incidents.openedAt, since),
-        eq(incidents.ruleId, ruleId),
+        countsUnder(massRule),
         eq(incidents.severity, 'info'),
         ne(incidents.status, 'resolved'),
         withoutEvent('mass'),

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -18,7 +18,7 @@ const migrationsFolder = resolve(dirname(fileURLToPath(import.meta.url)), 'migra
  * needs and bring the schema up to date.
  */
 export function openDb(path: string, options: { busyTimeoutMs?: number } = {}): DB {
-  if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
+  if (path !== ':memory:') restrictDatabaseFiles(path);
   const sqlite = new Database(path);
   try {
     sqlite.pragma('journal_mode = WAL');
@@ -34,6 +34,70 @@ export function openDb(path: string, options: { busyTimeoutMs?: number } = {}): 
   } catch (err) {
     sqlite.close();
     throw err;
+  }
+}
+
+/**
+ * What `restrictDatabaseFiles` did: the paths it made owner-only, those it
+ * could not (not ours, say), and folders that were there before and that
+ * others may list, which it leaves as they are (a folder chosen by the
+ * administrator may hold other things than dozor's).
+ */
+export interface ModeChanges {
+  tightened: string[];
+  failed: string[];
+  openFolders: string[];
+}
+
+/**
+ * The database readable by the service's own user only: the file and its
+ * -wal and -shm 0600, in a folder made 0700 when dozor makes it. A new file is
+ * created so before SQLite opens it (SQLite gives the -wal and -shm the
+ * database's own mode); existing ones that others could read are tightened.
+ */
+export function restrictDatabaseFiles(path: string): ModeChanges {
+  const file = resolve(path);
+  const changes: ModeChanges = { tightened: [], failed: [], openFolders: [] };
+  ownFolder(dirname(file), changes);
+  try {
+    closeSync(openSync(file, 'wx', 0o600));
+  } catch {
+    // There already, or it cannot be made here (a read-only folder): SQLite says why when it opens it.
+  }
+  for (const target of [file, `${file}-wal`, `${file}-shm`]) ownerOnly(target, changes);
+  return changes;
+}
+
+/** A folder dozor keeps files in: made 0700 when it is not there yet; one that was there is noted if others may list it. */
+export function ownFolder(folder: string, changes: ModeChanges): void {
+  if (mkdirSync(folder, { recursive: true, mode: 0o700 }) !== undefined) return;
+  try {
+    if ((statSync(folder).mode & 0o077) !== 0) changes.openFolders.push(folder);
+  } catch {
+    // Unreadable: whoever opens a file in it says why.
+  }
+}
+
+/**
+ * Take group's and others' rights off a path, noting it in `changes`. A folder
+ * with the sticky bit is shared by design (/tmp) and left as it is.
+ */
+export function ownerOnly(path: string, changes: ModeChanges): void {
+  let mode: number;
+  let sharedFolder: boolean;
+  try {
+    const stats = statSync(path);
+    mode = stats.mode & 0o7777;
+    sharedFolder = stats.isDirectory() && (mode & 0o1000) !== 0;
+  } catch {
+    return;
+  }
+  if ((mode & 0o077) === 0 || sharedFolder) return;
+  try {
+    chmodSync(path, mode & 0o700);
+    changes.tightened.push(path);
+  } catch {
+    changes.failed.push(path);
   }
 }
 

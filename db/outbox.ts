@@ -1,5 +1,6 @@
-import { and, asc, eq, isNull, lte, or, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, lte, or, sql } from 'drizzle-orm';
 import type { Queryable } from './open.ts';
+import { prepared, rootOf, toSqlParams } from './prepared.ts';
 import { outbox } from './schema.ts';
 
 /** Kinds of outbox messages besides incident announcements (`incident.<kind>`). */
@@ -9,47 +10,82 @@ export const DIGEST_CHART = 'digest.chart';
 export const NOTICE = 'system.notice';
 
 export type OutboxRow = typeof outbox.$inferSelect;
-export type NewOutboxRow = Pick<typeof outbox.$inferInsert, 'kind' | 'chatId' | 'incidentId' | 'payload'>;
+/** `urgent`: about a critical incident; when not given, a payload whose `severity` is critical makes it so. */
+export type NewOutboxRow = Pick<typeof outbox.$inferInsert, 'kind' | 'chatId' | 'incidentId' | 'payload'> & { urgent?: boolean };
 
-export function enqueue(db: Queryable, message: NewOutboxRow, at: Date, deliverAfter: Date | null = null): OutboxRow {
-  return db
-    .insert(outbox)
-    .values({ ...message, createdAt: at, nextAttemptAt: at, deliverAfter })
-    .returning()
-    .get();
+/** Write a message to the outbox; its id (a prepared statement on a database: a webhook may write thousands in a row). */
+export function enqueue(db: Queryable, message: NewOutboxRow, at: Date, deliverAfter: Date | null = null): number {
+  const row = { ...message, incidentId: message.incidentId ?? null, urgent: message.urgent ?? message.payload.severity === 'critical', createdAt: at, nextAttemptAt: at, deliverAfter };
+  const root = rootOf(db);
+  if (!root) return db.insert(outbox).values(row).returning({ id: outbox.id }).get().id;
+  const statement = prepared(root, 'outbox.enqueue', (d) =>
+    d.$client.prepare<unknown[], { id: number }>(
+      `INSERT INTO outbox (kind, chat_id, incident_id, payload, urgent, created_at, next_attempt_at, deliver_after)
+       VALUES (@kind, @chatId, @incidentId, @payload, @urgent, @createdAt, @nextAttemptAt, @deliverAfter) RETURNING id`,
+    ),
+  );
+  return statement.get(toSqlParams(row))!.id;
 }
 
 /** Messages held for quiet hours are not there yet: they neither go nor hold up the chat. */
 const released = (now: Date) => or(isNull(outbox.deliverAfter), lte(outbox.deliverAfter, now));
 
-/** Chats whose oldest pending message is due (a chat waiting for a retry is left out). */
-export function chatsWithDueMessages(db: Queryable, now: Date, limit: number): number[] {
-  const heads = db
-    .select({ id: sql<number>`min(${outbox.id})`.as('head_id') })
-    .from(outbox)
-    .where(and(eq(outbox.status, 'pending'), released(now)))
-    .groupBy(outbox.chatId)
-    .as('heads');
-  return db
-    .select({ chatId: outbox.chatId })
-    .from(outbox)
-    .innerJoin(heads, eq(heads.id, outbox.id))
-    .where(lte(outbox.nextAttemptAt, now))
-    .orderBy(asc(outbox.id))
-    .limit(limit)
-    .all()
-    .map((r) => r.chatId);
+/**
+ * A chat's order: urgent messages (about critical incidents) first, then the
+ * rest, each in the order written. Its head is the first released message
+ * by that order.
+ */
+export interface ChatHead {
+  chatId: number;
+  urgent: boolean;
 }
 
-/** A chat's pending messages that are released, oldest first. */
+/** Chats whose head (see `ChatHead`) is due, those with an urgent head first (a chat whose head waits for a retry is left out). */
+export function chatsWithDueMessages(db: Queryable, now: Date, limit: number): ChatHead[] {
+  // With min(), SQLite takes the row's other columns from the row that has the minimum: each chat's first message.
+  const firstOf = (urgentOnly: boolean) =>
+    db
+      .select({ chatId: outbox.chatId, id: sql<number>`min(${outbox.id})`, nextAttemptAt: outbox.nextAttemptAt, urgent: outbox.urgent })
+      .from(outbox)
+      .where(and(eq(outbox.status, 'pending'), released(now), urgentOnly ? eq(outbox.urgent, true) : undefined))
+      .groupBy(outbox.chatId)
+      .all();
+  const heads = new Map(firstOf(false).map((head) => [head.chatId, head]));
+  for (const head of firstOf(true)) heads.set(head.chatId, head);
+  return [...heads.values()]
+    .filter((head) => head.nextAttemptAt.getTime() <= now.getTime())
+    .sort((a, b) => Number(b.urgent) - Number(a.urgent) || a.id - b.id)
+    .slice(0, limit)
+    .map(({ chatId, urgent }) => ({ chatId, urgent }));
+}
+
+/**
+ * A chat's released pending messages in its order (see `ChatHead`), at most
+ * `limit`: the urgent ones are read first, so a critical alert behind
+ * thousands of queued warnings is among them.
+ */
 export function pendingOfChat(db: Queryable, chatId: number, now: Date, limit: number): OutboxRow[] {
+  const of = (urgent: boolean, n: number) =>
+    db
+      .select()
+      .from(outbox)
+      .where(and(eq(outbox.chatId, chatId), eq(outbox.status, 'pending'), eq(outbox.urgent, urgent), released(now)))
+      .orderBy(asc(outbox.id))
+      .limit(n)
+      .all();
+  const urgent = of(true, limit);
+  return urgent.length < limit ? [...urgent, ...of(false, limit - urgent.length)] : urgent;
+}
+
+/** Which of these incidents still have their opening waiting in a chat's outbox, released (changes to them fold into it). */
+export function pendingOpeningsOf(db: Queryable, chatId: number, incidentIds: readonly number[], now: Date): number[] {
+  if (incidentIds.length === 0) return [];
   return db
-    .select()
+    .selectDistinct({ incidentId: outbox.incidentId })
     .from(outbox)
-    .where(and(eq(outbox.chatId, chatId), eq(outbox.status, 'pending'), released(now)))
-    .orderBy(asc(outbox.id))
-    .limit(limit)
-    .all();
+    .where(and(eq(outbox.chatId, chatId), eq(outbox.status, 'pending'), eq(outbox.kind, 'incident.opened'), inArray(outbox.incidentId, [...incidentIds]), released(now)))
+    .all()
+    .flatMap((r) => (r.incidentId === null ? [] : [r.incidentId]));
 }
 
 export function markSent(db: Queryable, id: number, at: Date): void {

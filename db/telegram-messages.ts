@@ -1,5 +1,6 @@
 import { and, desc, eq, gte, sql } from 'drizzle-orm';
 import { updateClientChat } from './clients.ts';
+import { massRuleSql } from './incidents.ts';
 import type { DB, Queryable } from './open.ts';
 import { moveOutboxChat } from './outbox.ts';
 import { incidents, telegramMessages } from './schema.ts';
@@ -49,16 +50,18 @@ function rowsOfMessage(db: Queryable, chatId: number, messageId: number) {
 
 /**
  * The latest alert message in a chat, sent since a moment, that shows several
- * incidents of one rule (a mass event's message), if there is one.
+ * incidents counting under one mass event's rule (`massRuleOf`): a mass
+ * event's message, if there is one.
  */
-export function findRecentGroupOfRule(db: Queryable, chatId: number, ruleId: string, since: Date): number | null {
+export function findRecentGroupOfRule(db: Queryable, chatId: number, massRule: string, since: Date): number | null {
+  const rule = massRuleSql(incidents.ruleId);
   const row = db
-    .select({ messageId: telegramMessages.messageId, n: sql<number>`count(*)`, rules: sql<number>`count(distinct ${incidents.ruleId})` })
+    .select({ messageId: telegramMessages.messageId })
     .from(telegramMessages)
     .innerJoin(incidents, eq(incidents.id, telegramMessages.incidentId))
     .where(and(eq(telegramMessages.chatId, chatId), eq(telegramMessages.kind, 'alert'), gte(telegramMessages.createdAt, since)))
     .groupBy(telegramMessages.messageId)
-    .having(sql`count(*) > 1 and count(distinct ${incidents.ruleId}) = 1 and max(${incidents.ruleId}) = ${ruleId}`)
+    .having(sql`count(*) > 1 and count(distinct ${rule}) = 1 and max(${rule}) = ${massRule}`)
     .orderBy(desc(telegramMessages.messageId))
     .get();
   return row?.messageId ?? null;

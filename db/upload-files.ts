@@ -4,6 +4,7 @@ import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { ownFolder, ownerOnly, type ModeChanges } from './open.ts';
 
 /**
  * Uploaded files on disk, under `<DATA_DIR>/uploads/`. A file is written to a
@@ -14,6 +15,9 @@ import { pipeline } from 'node:stream/promises';
  * sender's.
  */
 export const UPLOADS_FOLDER = 'uploads';
+/** Uploads are the clients' data: readable by the service's own user only. */
+const FOLDER_MODE = 0o700;
+const FILE_MODE = 0o600;
 const TEMPORARY_FOLDER = join(UPLOADS_FOLDER, 'incoming');
 
 export interface ReceivedFile {
@@ -25,7 +29,7 @@ export interface ReceivedFile {
 
 /** Stream a file in; `null` when the stream was cut at the size limit (nothing is kept then). */
 export async function receiveFile(dataDir: string, stream: Readable & { truncated?: boolean }): Promise<ReceivedFile | null> {
-  await mkdir(join(dataDir, TEMPORARY_FOLDER), { recursive: true });
+  await mkdir(join(dataDir, TEMPORARY_FOLDER), { recursive: true, mode: FOLDER_MODE });
   const temporary = join(TEMPORARY_FOLDER, randomUUID());
   const absolute = join(dataDir, temporary);
   const hash = createHash('sha256');
@@ -38,7 +42,7 @@ export async function receiveFile(dataDir: string, stream: Readable & { truncate
     },
   });
   try {
-    await pipeline(stream, measure, createWriteStream(absolute, { flags: 'wx' }));
+    await pipeline(stream, measure, createWriteStream(absolute, { flags: 'wx', mode: FILE_MODE }));
     if (stream.truncated) {
       await rm(absolute, { force: true });
       return null;
@@ -64,7 +68,7 @@ export function placeFor(owner: number | null, kind: string, receivedAt: Date): 
 }
 
 export async function keepFile(dataDir: string, temporary: string, place: string): Promise<void> {
-  await mkdir(dirname(join(dataDir, place)), { recursive: true });
+  await mkdir(dirname(join(dataDir, place)), { recursive: true, mode: FOLDER_MODE });
   await rename(join(dataDir, temporary), join(dataDir, place));
 }
 
@@ -102,4 +106,30 @@ export async function sweepStrayFiles(dataDir: string, known: ReadonlySet<string
   };
   await walk(root);
   return removed;
+}
+
+/**
+ * Make the data folder and every folder and file under `uploads/` owner-only
+ * (0700 and 0600), as they are created now; those of an older version, or
+ * copied in by hand, are tightened. Run once at start.
+ */
+export async function restrictUploadFiles(dataDir: string): Promise<ModeChanges> {
+  const changes: ModeChanges = { tightened: [], failed: [], openFolders: [] };
+  ownFolder(dataDir, changes);
+  const walk = async (folder: string): Promise<void> => {
+    ownerOnly(folder, changes);
+    let entries;
+    try {
+      entries = await readdir(folder, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const absolute = join(folder, entry.name);
+      if (entry.isDirectory()) await walk(absolute);
+      else if (entry.isFile()) ownerOnly(absolute, changes);
+    }
+  };
+  await walk(join(dataDir, UPLOADS_FOLDER));
+  return changes;
 }

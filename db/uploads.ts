@@ -66,11 +66,6 @@ export function listUnmatchedUploadNames(db: Queryable): { name: string; files: 
     .all();
 }
 
-/** Whether files of this name (any case) were uploaded before with no installation to take them. */
-export function hasUnmatchedUploads(db: Queryable, name: string): boolean {
-  return db.select({ id: uploads.id }).from(uploads).where(and(isNull(uploads.installationId), sql`lower(${uploads.name}) = lower(${name})`)).limit(1).get() !== undefined;
-}
-
 /** Give the unmatched uploads of a name to an installation: the files, latest last. */
 export function assignUnmatchedUploads(db: Queryable, name: string, installationId: number): Upload[] {
   return db
@@ -94,9 +89,10 @@ export function findInstallationByUploadName(db: Queryable, name: string): { id:
 /**
  * The uploads retention lets go: beyond the newest `keep` of each
  * installation and kind (of each name, for files no installation has), those older than `before`, except the newest
- * of each day (kept for the whole retention).
+ * of each day (kept for the whole retention); and files no installation has, received before `unmatchedBefore`,
+ * whatever their number (a fleet token can send under any number of names).
  */
-export function listPrunableUploads(db: Queryable, options: { keep: number; before: Date; dayOffsetMs: number }): Upload[] {
+export function listPrunableUploads(db: Queryable, options: { keep: number; before: Date; dayOffsetMs: number; unmatchedBefore: Date }): Upload[] {
   // Files of an installation go together whatever their names (a sysinfo archive is named by its date); unmatched ones by name.
   const owner = sql`coalesce(CAST(${uploads.installationId} AS TEXT), 'name:' || lower(${uploads.name}))`;
   const ranked = db.$with('ranked').as(
@@ -114,7 +110,10 @@ export function listPrunableUploads(db: Queryable, options: { keep: number; befo
     .select({ upload: uploads })
     .from(uploads)
     .innerJoin(ranked, eq(ranked.id, uploads.id))
-    .where(sql`${ranked.rank} > ${options.keep} AND (${ranked.dayRank} > 1 OR ${uploads.receivedAt} < ${options.before.getTime()})`)
+    .where(
+      sql`(${ranked.rank} > ${options.keep} AND (${ranked.dayRank} > 1 OR ${uploads.receivedAt} < ${options.before.getTime()}))
+        OR (${uploads.installationId} IS NULL AND ${uploads.receivedAt} < ${options.unmatchedBefore.getTime()})`,
+    )
     .all()
     .map((row) => row.upload);
 }
@@ -126,6 +125,64 @@ export function deleteUploads(db: Queryable, ids: readonly number[]): void {
 /** Every stored file's path, to tell a file on disk that no row owns (a crash between storing and recording it). */
 export function listUploadPaths(db: Queryable): Set<string> {
   return new Set(db.select({ path: uploads.path }).from(uploads).all().map((row) => row.path));
+}
+
+/** Bytes uploaded since `since` by an installation's files, or under a fleet token: what its daily quota counts. */
+export function uploadedBytesSince(db: Queryable, who: { installationId: number } | { uploadTokenId: number }, since: Date): number {
+  const owner = 'installationId' in who ? eq(uploads.installationId, who.installationId) : eq(uploads.uploadTokenId, who.uploadTokenId);
+  return db
+    .select({ bytes: sql<number>`coalesce(sum(${uploads.size}), 0)` })
+    .from(uploads)
+    .where(and(owner, sql`${uploads.receivedAt} >= ${since.getTime()}`))
+    .get()!.bytes;
+}
+
+/**
+ * When the installation's own agent last reported: its reports (a report of
+ * an upload has an id `upload:…`) and the files sent under its own token;
+ * null when it never has.
+ */
+export function lastOwnAgentReportAt(db: Queryable, installationId: number): Date | null {
+  const row = db.get<{ at: number | null }>(sql`
+    SELECT max(at) AS at FROM (
+      SELECT max(received_at) AS at FROM reports WHERE installation_id = ${installationId} AND report_id NOT LIKE 'upload:%'
+      UNION ALL
+      SELECT max(received_at) FROM uploads WHERE installation_id = ${installationId} AND upload_token_id IS NULL
+    )`);
+  return row?.at == null ? null : new Date(row.at);
+}
+
+/** A name uploaded under a fleet token that no installation has, first seen past a point: for the admins' summary. */
+export interface NewUnmatchedName {
+  name: string;
+  /** Its first file past the point (the «🔗» button attaches by it) and that file's full name. */
+  uploadId: number;
+  kind: UploadKind;
+  /** The fleet token's label. */
+  label: string | null;
+  files: number;
+}
+
+/**
+ * Names whose first unmatched file came after upload `afterId` (none of that
+ * name, in any case, was unmatched before it), in the order they came, and
+ * the newest upload id looked at.
+ */
+export function listNewUnmatchedNames(db: Queryable, afterId: number): { names: NewUnmatchedName[]; lastId: number } {
+  const lastId = db.select({ id: sql<number | null>`max(${uploads.id})` }).from(uploads).get()?.id ?? afterId;
+  const names = db.all<{ name: string; uploadId: number; kind: UploadKind; label: string | null; files: number }>(sql`
+    SELECT u.name AS name, u.id AS uploadId, u.kind AS kind, t.label AS label, n.files AS files
+    FROM (
+      SELECT min(id) AS first, count(*) AS files FROM uploads
+      WHERE installation_id IS NULL AND id > ${afterId} AND id <= ${lastId}
+      GROUP BY lower(name)
+    ) n
+    JOIN uploads u ON u.id = n.first
+    LEFT JOIN upload_tokens t ON t.id = u.upload_token_id
+    WHERE u.upload_token_id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM uploads p WHERE p.installation_id IS NULL AND lower(p.name) = lower(u.name) AND p.id <= ${afterId})
+    ORDER BY u.id`);
+  return { names, lastId };
 }
 
 // ------------------------------------------------------------ fleet upload tokens

@@ -2,20 +2,28 @@ import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
 import type { DB } from '../db/open.ts';
-import { chatsWithDueMessages, markFailed, markSent, nextDueAt, pendingOfChat, type OutboxRow } from '../db/outbox.ts';
+import { massRuleOf } from '../core/external-alerts.ts';
+import { chatsWithDueMessages, markFailed, markSent, nextDueAt, pendingOfChat, pendingOpeningsOf, type OutboxRow } from '../db/outbox.ts';
 import { SlidingWindowPacer, type Pacer } from './pacer.ts';
 
-export type OutboxMessage = Pick<OutboxRow, 'id' | 'kind' | 'chatId' | 'incidentId' | 'payload' | 'attempts' | 'createdAt'>;
+export type OutboxMessage = Pick<OutboxRow, 'id' | 'kind' | 'chatId' | 'incidentId' | 'payload' | 'attempts' | 'createdAt' | 'urgent'>;
 
 /**
  * Where announcements go: a delivery channel (Telegram is one). A batch holds
  * one or more messages for one chat that may be shown together (several new
  * alerts). Throwing means "not delivered": the whole batch is retried later.
  * When `signal` aborts (the service is stopping), the channel gives up at once.
+ * New alerts of a mass event (one rule, many installations) are shown as one
+ * message that the rest of the event joins: `'mass'` says the batch went as
+ * such a message, `'joined'` that it was added to one the chat already has.
+ * The rest of that event then follows at once (it will join too), and a join
+ * does not restart the chat's grouping window, as a new message does.
  */
 export interface Delivery {
-  deliver(batch: OutboxMessage[], signal: AbortSignal): Promise<void>;
+  deliver(batch: OutboxMessage[], signal: AbortSignal): Promise<DeliveryOutcome>;
 }
+
+export type DeliveryOutcome = void | 'mass' | 'joined';
 
 export interface DispatcherOptions {
   db: DB;
@@ -30,7 +38,8 @@ export interface DispatcherOptions {
   idlePollMs?: number;
   /**
    * New alerts for a chat that arrive within this long after the previous alert
-   * to it wait for the window to close and go as one message.
+   * to it wait for the window to close and go as one message. Critical alerts
+   * have a window of their own: warnings sent, or collecting, never hold one back.
    */
   groupWindowMs?: number;
   /** On stop, how long the lanes may go on sending before the calls in flight are aborted. */
@@ -45,6 +54,8 @@ export interface DispatchSummary {
 const GROUPABLE = 'incident.opened';
 /** At most this many alerts in one message, to stay within Telegram's 4096 characters (a mass event of one rule is folded, and may be more). */
 const MAX_GROUP = 20;
+/** Changes of one kind to alerts already shown that go to the channel together (it redraws each message once for them all). */
+const MAX_CHANGES = 200;
 /** How far down a chat's queue the dispatcher looks. */
 const MAX_PENDING = 200;
 /** Chats looked at per scan of the outbox. */
@@ -59,9 +70,12 @@ type LaneEnd = { reason: 'drained' | 'failed' | 'stopped' } | { reason: 'held'; 
  * Delivers the outbox. Every chat has a lane of its own: a chat with hundreds
  * of messages queued, sent at the one a second Telegram allows it, holds up no
  * other chat, and a critical alert for an idle chat goes at once. Within a
- * chat messages go strictly in order: a chat whose oldest message waits for a
- * retry sends nothing newer. A message is marked sent right after its delivery
- * succeeds, so a crash can repeat at most the one message in flight.
+ * chat messages go strictly in the chat's order: urgent ones (about critical
+ * incidents) first, then the rest, each in the order written, so a critical
+ * alert never waits behind a storm of warnings. A chat whose head (the first
+ * by that order) waits for a retry sends nothing after it. A message is
+ * marked sent right after its delivery succeeds, so a crash can repeat at
+ * most the one batch in flight.
  */
 export class Dispatcher {
   private readonly retryBaseMs: number;
@@ -70,8 +84,11 @@ export class Dispatcher {
   private readonly groupWindowMs: number;
   private readonly stopGraceMs: number;
   private readonly pacer: Pacer;
-  /** When each chat last got a new-alert message: the start of its grouping window. */
+  /** When each chat last got a new-alert message (critical ones apart): the start of its grouping window. */
   private readonly lastAlertAt = new Map<number, number>();
+  private readonly lastUrgentAlertAt = new Map<number, number>();
+  /** The mass events (their rules, `massRuleOf`) whose message a chat has: the rest of each joins it, unheld by the window. */
+  private readonly joinable = new Map<number, Set<string>>();
   /** Chats being sent to right now, each by its own lane. */
   private readonly lanes = new Map<number, Promise<void>>();
   /** Chats whose next messages wait for a grouping window to close, and until when. */
@@ -98,7 +115,9 @@ export class Dispatcher {
     const summary: DispatchSummary = { sent: 0, failed: 0 };
     const done = new Set<number>();
     for (;;) {
-      const chats = chatsWithDueMessages(this.options.db, this.options.clock(), MAX_CHATS).filter((c) => !done.has(c));
+      const chats = chatsWithDueMessages(this.options.db, this.options.clock(), MAX_CHATS)
+        .map((head) => head.chatId)
+        .filter((c) => !done.has(c));
       if (chats.length === 0) return summary;
       await Promise.all(chats.map((chatId) => this.drainChat(chatId, summary)));
       for (const chatId of chats) done.add(chatId);
@@ -122,8 +141,10 @@ export class Dispatcher {
     try {
       const now = this.options.clock().getTime();
       for (const [chatId, until] of this.heldUntil) if (until <= now) this.heldUntil.delete(chatId);
-      for (const chatId of chatsWithDueMessages(this.options.db, new Date(now), MAX_CHATS)) {
-        if (!this.lanes.has(chatId) && !this.heldUntil.has(chatId)) this.openLane(chatId);
+      for (const { chatId, urgent } of chatsWithDueMessages(this.options.db, new Date(now), MAX_CHATS)) {
+        if (this.lanes.has(chatId)) continue;
+        // A chat whose warnings collect for their window still sends a critical alert now, unless criticals collect too.
+        if (!this.heldUntil.has(chatId) || (urgent && now >= this.windowCloses(chatId, true))) this.openLane(chatId);
       }
     } catch (err) {
       this.options.logger.error({ err }, 'cannot read the outbox');
@@ -160,12 +181,27 @@ export class Dispatcher {
     this.lanes.set(chatId, lane);
   }
 
+  /** Whether the chat now has a message the rest of this rule's mass event joins (the channel said so), or no longer. */
+  private noteJoinable(chatId: number, rule: string, joinable: boolean): void {
+    const rules = this.joinable.get(chatId) ?? new Set<string>();
+    if (joinable) rules.add(rule);
+    else rules.delete(rule);
+    if (rules.size > 0) this.joinable.set(chatId, rules);
+    else this.joinable.delete(chatId);
+  }
+
+  /** When the grouping window of a chat's new alerts (its critical ones, or the rest) closes. */
+  private windowCloses(chatId: number, urgent: boolean): number {
+    return ((urgent ? this.lastUrgentAlertAt : this.lastAlertAt).get(chatId) ?? -Infinity) + this.groupWindowMs;
+  }
+
   /**
-   * Send a chat's due messages in order; stop at a failure. New alerts wait
-   * while the chat's grouping window is open and then go together; other
-   * messages (acknowledgements, resolutions, reminders) pass them meanwhile. An
-   * acknowledgement or resolution of an alert not shown yet is folded into it:
-   * the alert is drawn from the incident's state when it goes.
+   * Send a chat's due messages in its order; stop at a failure. New alerts
+   * wait while the chat's grouping window is open and then go together (a
+   * critical alert's window is its own: it waits only for other criticals);
+   * other messages (acknowledgements, resolutions, reminders) pass them
+   * meanwhile. An acknowledgement or resolution of an alert not shown yet is
+   * folded into it: the alert is drawn from the incident's state when it goes.
    */
   private async drainChat(chatId: number, summary: DispatchSummary): Promise<LaneEnd> {
     const { db, delivery, clock, logger } = this.options;
@@ -175,26 +211,38 @@ export class Dispatcher {
       const now = clock().getTime();
       const pending = pendingOfChat(db, chatId, new Date(now), MAX_PENDING);
       const head = pending[0];
-      // The oldest message waits for a retry: nothing newer overtakes it.
+      // The head waits for a retry: nothing after it overtakes it.
       if (!head || head.nextAttemptAt.getTime() > now) return { reason: 'drained' };
 
-      const windowCloses = (this.lastAlertAt.get(chatId) ?? -Infinity) + this.groupWindowMs;
-      const held = (m: OutboxRow) => m.kind === GROUPABLE && m.attempts === 0 && now < windowCloses;
-      const next = pending.find((m) => m.nextAttemptAt.getTime() <= now && !held(m));
-      // Only alerts collecting for the window: they go when it closes.
-      if (!next) return { reason: 'held', until: windowCloses };
+      const joinable = this.joinable.get(chatId);
+      const held = (m: OutboxRow) => m.kind === GROUPABLE && m.attempts === 0 && now < this.windowCloses(chatId, m.urgent) && !joinable?.has(ruleOf(m));
+      const due = (m: OutboxRow) => m.nextAttemptAt.getTime() <= now;
+      const next = pending.find((m) => due(m) && !held(m));
+      // Only alerts collecting for their window: they go when it closes.
+      if (!next) return { reason: 'held', until: Math.min(...pending.filter(held).map((m) => this.windowCloses(chatId, m.urgent))) };
 
-      const unshownAlert = (m: OutboxRow) =>
-        m.incidentId !== null && FOLDED.has(m.kind) && pending.some((o) => o.kind === GROUPABLE && o.incidentId === m.incidentId);
+      // Incidents whose alert still waits here. A critical's change goes before the rest: its opening, written
+      // before it became critical, may wait beyond those read.
+      const waiting = new Set(pending.flatMap((o) => (o.kind === GROUPABLE && o.incidentId !== null ? [o.incidentId] : [])));
+      const urgentChanges = pending.flatMap((m) => (m.urgent && FOLDED.has(m.kind) && m.incidentId !== null && !waiting.has(m.incidentId) ? [m.incidentId] : []));
+      for (const id of pendingOpeningsOf(db, chatId, urgentChanges, new Date(now))) waiting.add(id);
+      const unshownAlert = (m: OutboxRow) => m.incidentId !== null && FOLDED.has(m.kind) && waiting.has(m.incidentId);
       if (unshownAlert(next)) {
         markSent(db, next.id, clock());
         continue;
       }
 
-      const batch = next.kind === GROUPABLE ? alertBatch(pending.filter((m) => m.kind === GROUPABLE && m.nextAttemptAt.getTime() <= now)) : [next];
+      const alike = (m: OutboxRow) => m.kind === next.kind && m.urgent === next.urgent && due(m);
+      const batch =
+        next.kind === GROUPABLE
+          ? newAlerts(pending.filter((m) => m.kind === GROUPABLE && due(m) && !held(m)), next)
+          : FOLDED.has(next.kind)
+            ? changesFrom(pending, next, (m) => alike(m) && !unshownAlert(m), held)
+            : [next];
+      let outcome: DeliveryOutcome;
       try {
-        await this.pacer.acquire(chatId, { urgent: batch.some(isCritical), signal });
-        await delivery.deliver(batch, signal);
+        await this.pacer.acquire(chatId, { urgent: next.urgent, signal });
+        outcome = await delivery.deliver(batch, signal);
       } catch (err) {
         // Stopping: the message stays as it was, for the next start.
         if (signal.aborted) return { reason: 'stopped' };
@@ -210,7 +258,14 @@ export class Dispatcher {
       }
       const sentAt = clock();
       for (const message of batch) markSent(db, message.id, sentAt);
-      if (next.kind === GROUPABLE) this.lastAlertAt.set(chatId, sentAt.getTime());
+      if (next.kind === GROUPABLE) {
+        if (outcome !== 'joined') {
+          if (batch.some((m) => m.urgent)) this.lastUrgentAlertAt.set(chatId, sentAt.getTime());
+          if (batch.some((m) => !m.urgent)) this.lastAlertAt.set(chatId, sentAt.getTime());
+        }
+        const rules = new Set(batch.map(ruleOf));
+        if (rules.size === 1) this.noteJoinable(chatId, ruleOf(next), outcome === 'mass' || outcome === 'joined');
+      }
       summary.sent += batch.length;
     }
   }
@@ -232,23 +287,52 @@ export class Dispatcher {
   }
 }
 
+/** The rule a new alert counts under for a mass event (its payload's rule id, `massRuleOf`). */
+function ruleOf(message: OutboxRow): string {
+  return massRuleOf(String((message.payload as { ruleId?: unknown }).ruleId ?? ''));
+}
+
+/**
+ * The new alerts that go with `next` (the first of them): those that came
+ * with a critical go with it, as one message that tells the story (the
+ * warnings ready to go, up to `MAX_GROUP` in all); but a critical never waits
+ * behind a storm: past that, the critical ones go by themselves.
+ */
+function newAlerts(ready: OutboxRow[], next: OutboxRow): OutboxRow[] {
+  if (!next.urgent || ready.length <= MAX_GROUP) return alertBatch(ready);
+  return alertBatch(ready.filter((m) => m.urgent));
+}
+
 /**
  * The new alerts that go as one message: all of them up to `MAX_GROUP`; past
  * that, when one rule has more than `MAX_GROUP` of them (a mass event), all of
- * that rule's, which the channel folds into one list.
+ * that rule's, which the channel folds into one list. Alerts from
+ * Alertmanager count under their name (`massRuleOf`), whatever their labels.
  */
 function alertBatch(due: OutboxRow[]): OutboxRow[] {
   if (due.length <= MAX_GROUP) return due;
-  const ruleOf = (m: OutboxRow) => String((m.payload as { ruleId?: unknown }).ruleId ?? '');
   const counts = new Map<string, number>();
   for (const m of due) counts.set(ruleOf(m), (counts.get(ruleOf(m)) ?? 0) + 1);
   const [rule, n] = [...counts].sort((a, b) => b[1] - a[1])[0]!;
   return n > MAX_GROUP ? due.filter((m) => ruleOf(m) === rule) : due.slice(0, MAX_GROUP);
 }
 
-/** A message about a critical incident: it goes before others when Telegram's overall limit is the bottleneck. */
-function isCritical(message: OutboxMessage): boolean {
-  return (message.payload as { severity?: unknown }).severity === 'critical';
+/**
+ * Changes to alerts already shown (all acknowledged, or all resolved) that go
+ * as one batch: `first` and those right after it in the chat's order that are
+ * `alike` (alerts collecting for their window are passed, as always), up to
+ * `MAX_CHANGES`. Alertmanager resolving a storm of 10,000 alerts redraws its
+ * message 50 times, not 10,000.
+ */
+function changesFrom(pending: OutboxRow[], first: OutboxRow, alike: (m: OutboxRow) => boolean, held: (m: OutboxRow) => boolean): OutboxRow[] {
+  const batch = [first];
+  for (const m of pending.slice(pending.indexOf(first) + 1)) {
+    if (batch.length >= MAX_CHANGES) break;
+    if (held(m)) continue;
+    if (!alike(m)) break;
+    batch.push(m);
+  }
+  return batch;
 }
 
 function errorText(err: unknown): string {

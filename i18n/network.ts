@@ -50,6 +50,8 @@ export function describeMetricsError(lang: Lang, error: string): string {
   if (/cannot be opened with this SECRET_KEY/.test(error)) return m.passwordUnreadable;
   if (/^not in the Prometheus text format|^no metrics in it/.test(error)) return m.notMetrics;
   if (/ sent more than |metrics files over/.test(error)) return m.tooLarge;
+  const refusedAddress = /^\S+\/sysmon\/metrics: address (\S+) refused \(([a-z-]+)\)/.exec(error);
+  if (refusedAddress) return m.addressRefused(refusedAddress[1]!, m.addressKinds[refusedAddress[2]!] ?? refusedAddress[2]!);
   const network = /^\S+\/sysmon\/metrics: (.+)$/.exec(error);
   if (network) {
     const seconds = /^no answer within ([\d.]+) s$/.exec(network[1]!);

@@ -32,6 +32,7 @@ function documentReason(lang: Lang, error: string): string {
   if (malformed) return r.malformed(Number(malformed[1]));
   if (/DOCTYPE/.test(error)) return r.doctype;
   if (/distinct element paths|nested more than/.test(error)) return r.tooComplex;
+  if (/longer than \d+ characters|more than \d+ attributes/.test(error)) return r.tooLarge;
   const encoding = /^not valid (\S+) text$/.exec(error);
   if (encoding) return r.encoding(encoding[1]!);
   const unknown = /declares an encoding dozor does not know: (\S+)/.exec(error);

@@ -1,5 +1,6 @@
+import { massRuleOf } from '../core/external-alerts.ts';
 import type { Resolution } from '../core/incidents.ts';
-import { recipientsFor, type AnnouncementKind } from '../core/routing.ts';
+import { recipientsFor, type Audience, type AnnouncementKind } from '../core/routing.ts';
 import { canWait, waitingFor } from '../core/dependencies.ts';
 import type { Facts, Severity } from '../core/rules.ts';
 import { quietUntil } from '../core/quiet-hours.ts';
@@ -9,6 +10,7 @@ import {
   countOpenedBetween,
   getIncident,
   getSubject,
+  hasCriticalOpenedAt,
   insertIncident,
   listActiveIncidents,
   listUnsentNoticesSince,
@@ -42,9 +44,22 @@ export function activeSilences(db: Queryable, now: Date): Silence[] {
 }
 
 /**
+ * What announcing many incidents at one moment would otherwise look up for
+ * each (a webhook of thousands of alerts for a few chats): who hears of a
+ * client's incidents, and when a chat's quiet hours end. Made for one such
+ * batch (a webhook, judged as of its arrival) and dropped with it: a change
+ * to a client's people made meanwhile counts from the next.
+ */
+export class AnnouncementLookups {
+  readonly audiences = new Map<number, Audience>();
+  readonly quietEnds = new Map<number, Date | null>();
+}
+
+/**
  * Open an incident and, unless a silence holds it back, announce it. Must run
  * inside the transaction that observed the condition, so the incident and its
- * announcement are written together.
+ * announcement are written together. `lookups`: shared by the many openings
+ * of one batch (a webhook).
  */
 export function openIncident(
   tx: Queryable,
@@ -53,7 +68,11 @@ export function openIncident(
   opening: { ruleId: string; severity: Severity; facts: Facts },
   now: Date,
   silences: readonly Silence[],
+  lookups?: AnnouncementLookups,
 ): Incident {
+  // What holds it back is judged first, so an incident announced at once is written announced (one write, not two).
+  const hold = opening.severity === 'info' ? null : holdReason(tx, { installationId: subject.installationId, ruleId: opening.ruleId }, subject, now, silences);
+  const announcedNow = opening.severity !== 'info' && !hold;
   const incident = insertIncident(tx, {
     installationId: subject.installationId,
     ruleId: opening.ruleId,
@@ -61,19 +80,21 @@ export function openIncident(
     status: 'open',
     details: opening.facts,
     openedAt: now,
+    ...(announcedNow ? { announcedAt: now, nextReminderAt: new Date(now.getTime() + settings.remindEveryMs) } : {}),
   });
   recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'opened', actor: 'system', details: opening.facts });
   // A notice is on record (card, /incidents, digest) and is not sent, unless many installations open it at once.
   if (incident.severity === 'info') {
-    announceMassNotices(tx, settings, incident.ruleId, now);
+    announceMassNotices(tx, settings, massRuleOf(incident.ruleId), now);
     return incident;
   }
-  const hold = holdReason(tx, incident, subject, now, silences);
   if (hold) {
     recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'held', actor: 'system', details: hold });
     return incident;
   }
-  return announce(tx, settings, incident, subject, now);
+  notify(tx, settings, 'opened', incident, subject, now, lookups);
+  recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'announced', actor: 'system' });
+  return incident;
 }
 
 /**
@@ -82,7 +103,7 @@ export function openIncident(
  */
 export function holdReason(
   db: Queryable,
-  incident: Incident,
+  incident: Pick<Incident, 'installationId' | 'ruleId'>,
   subject: Subject,
   now: Date,
   silences: readonly Silence[],
@@ -104,19 +125,20 @@ export function holdReason(
  * once there are `massEvent.min` of them, each is sent (and those that come
  * later in the window), and delivery folds them into one message per chat.
  * They stay notices: not announced, so never reminded, escalated or said to end.
+ * `massRule` is the rule they count under (`massRuleOf`).
  */
-function announceMassNotices(tx: Queryable, settings: IncidentSettings, ruleId: string, now: Date): void {
+function announceMassNotices(tx: Queryable, settings: IncidentSettings, massRule: string, now: Date): void {
   const mass = settings.massEvent;
   if (!mass) return;
   const since = new Date(now.getTime() - mass.windowMs);
-  if (countOpenedBetween(tx, ruleId, since, now) < mass.min) return;
-  for (const notice of listUnsentNoticesSince(tx, ruleId, since)) {
+  if (countOpenedBetween(tx, massRule, since, now) < mass.min) return;
+  for (const notice of listUnsentNoticesSince(tx, massRule, since)) {
     notify(tx, null, 'opened', notice, loadSubject(tx, notice.installationId), now);
     recordIncidentEvent(tx, { incidentId: notice.id, at: now, type: 'mass', actor: 'system' });
   }
 }
 
-/** Tell people about an incident for the first time (at opening, or when its silence ends). */
+/** Tell people about an incident held back so far, for the first time (its silence ended, its cause closed). */
 export function announce(tx: Queryable, settings: IncidentSettings, incident: Incident, subject: Subject, now: Date): Incident {
   const announced = updateIncident(tx, incident.id, {
     announcedAt: now,
@@ -248,6 +270,7 @@ function notify(
   incident: Incident,
   subject: Subject,
   now: Date,
+  lookups?: AnnouncementLookups,
 ): void {
   const payload: AnnouncementPayload = {
     incidentId: incident.id,
@@ -268,32 +291,46 @@ function notify(
     resolvedAt: incident.resolvedAt?.toISOString() ?? null,
     resolution: incident.resolution,
   };
-  const chats = recipientsFor(kind, loadAudience(tx, subject.clientId), incident.escalatedAt !== null);
+  const chats = recipientsFor(kind, audienceOf(tx, subject.clientId, lookups), incident.escalatedAt !== null);
   if (chats.length === 0) {
     // No chat, no manager, no lead, no admin: keep the fact on record so the gap can be found.
     recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'unroutable', actor: 'system', details: { kind } });
   }
   for (const chatId of chats) {
-    const quiet = settings && incident.severity === 'warning' && (kind === 'opened' || kind === 'reminder') ? quietHoursEnd(tx, settings, chatId, now) : null;
+    const quiet = settings && incident.severity === 'warning' && (kind === 'opened' || kind === 'reminder') ? quietHoursEnd(tx, settings, chatId, now, lookups) : null;
     // A new warning waits out FLAP_HOLD: if it clears meanwhile, it is withdrawn unsent (see resolveIncident). One that came
     // with a critical of the same installation is no flap: it goes with it, so one message tells the story with its cause.
     const flap =
       settings?.flapHoldMs && incident.severity === 'warning' && kind === 'opened' && !withCritical(tx, incident, now) ? new Date(now.getTime() + settings.flapHoldMs) : null;
     const holdUntil = quiet && flap ? (quiet > flap ? quiet : flap) : (quiet ?? flap);
-    enqueue(tx, { kind: `incident.${kind}`, chatId, incidentId: incident.id, payload: { ...payload } }, now, holdUntil);
+    // Whatever is said about a critical incident goes before the chat's warnings and notices (delivery/dispatcher.ts).
+    enqueue(tx, { kind: `incident.${kind}`, chatId, incidentId: incident.id, payload: { ...payload }, urgent: incident.severity === 'critical' }, now, holdUntil);
   }
 }
 
 /** Whether a critical incident of the same installation opened at this same moment (the same report showed both). */
 function withCritical(db: Queryable, incident: Incident, now: Date): boolean {
-  return listActiveIncidents(db, incident.installationId).some((other) => other.severity === 'critical' && other.openedAt.getTime() === now.getTime());
+  return hasCriticalOpenedAt(db, incident.installationId, now);
+}
+
+function audienceOf(db: Queryable, clientId: number, lookups: AnnouncementLookups | undefined): Audience {
+  let audience = lookups?.audiences.get(clientId);
+  if (!audience) {
+    audience = loadAudience(db, clientId);
+    lookups?.audiences.set(clientId, audience);
+  }
+  return audience;
 }
 
 /** When the person behind a private chat is in quiet hours, the moment they end (groups have none). */
-function quietHoursEnd(db: Queryable, settings: IncidentSettings, chatId: number, now: Date): Date | null {
+function quietHoursEnd(db: Queryable, settings: IncidentSettings, chatId: number, now: Date, lookups: AnnouncementLookups | undefined): Date | null {
   if (chatId < 0) return null;
+  const known = lookups?.quietEnds.get(chatId);
+  if (known !== undefined) return known;
   const window = getQuietHours(db, chatId) ?? settings.quietHours.defaultWindow;
-  return quietUntil(now, settings.quietHours.tz, window);
+  const end = quietUntil(now, settings.quietHours.tz, window);
+  lookups?.quietEnds.set(chatId, end);
+  return end;
 }
 
 /** A person's name for `tg:<id>` actors; other actors (cli:…, system) are shown as they are. */

@@ -1,7 +1,9 @@
 import { timingSafeEqual } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Clock } from '../core/clock.ts';
+import { defuse } from '../core/text.ts';
 import { alertSource, externalFacts, isAlertName, externalRuleId, instanceAddress, labelFingerprint } from '../core/external-alerts.ts';
 import { findAlertRoute } from '../db/alert-routes.ts';
 import { listActiveRules } from '../db/incidents.ts';
@@ -12,7 +14,7 @@ import { writeTransaction } from '../db/transaction.ts';
 import { noteUnmatchedAlert } from '../db/unmatched-alerts.ts';
 import { listActiveAdmins } from '../db/users.ts';
 import { langOf, texts } from '../i18n/index.ts';
-import { activeSilences, loadSubject, openIncident, resolveIncident } from '../incidents/lifecycle.ts';
+import { activeSilences, AnnouncementLookups, loadSubject, openIncident, resolveIncident, type Subject } from '../incidents/lifecycle.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
 
 /** Alerts in one webhook at most: set `max_alerts` at or below it in the receiver (README). */
@@ -20,18 +22,19 @@ export const MAX_WEBHOOK_ALERTS = 10_000;
 /** The largest webhook body taken; far above what `MAX_WEBHOOK_ALERTS` alerts weigh. */
 export const MAX_WEBHOOK_BYTES = 32 * 1024 * 1024;
 
-/** Alertmanager's webhook payload, version 4 (only what we use). */
+/** Alertmanager's webhook payload, version 4 (only what we use); its alerts are checked a slice at a time (`readAlerts`). */
 const payloadSchema = z.object({
   version: z.string().optional(),
-  alerts: z.array(
-    z.object({
-      status: z.enum(['firing', 'resolved']),
-      labels: z.record(z.string(), z.string()),
-      annotations: z.record(z.string(), z.string()).default({}),
-      startsAt: z.string().optional(),
-    }),
-  ),
+  alerts: z.array(z.unknown()),
 });
+const alertSchema = z.object({
+  status: z.enum(['firing', 'resolved']),
+  labels: z.record(z.string(), z.string()),
+  annotations: z.record(z.string(), z.string()).default({}),
+  startsAt: z.string().optional(),
+});
+/** Alerts checked between two turns of the event loop. */
+const CHECK_SLICE = 1_000;
 
 export interface AlertmanagerDeps {
   db: DB;
@@ -43,6 +46,16 @@ export interface AlertmanagerDeps {
 
 /** Unmatched alerts named in the admins' summary; the rest are counted, and the bot's /unmatched (or `dozor alerts unmatched`) lists them all. */
 const NAMED_IN_SUMMARY = 5;
+/**
+ * A webhook is taken in chunks, each its own transaction, with the event loop
+ * free between them: at most this many alerts in one, and no more than
+ * `CHUNK_BUDGET_MS` of work, so /healthz, reports and the bot wait at most
+ * that long behind 10,000 alerts.
+ */
+const CHUNK_ALERTS = 500;
+const CHUNK_BUDGET_MS = 40;
+/** While a webhook's chunks go on, the dispatcher is told of what they announced at most this often. */
+const WAKE_EVERY_MS = 250;
 
 export interface WebhookResult {
   received: number;
@@ -51,6 +64,8 @@ export interface WebhookResult {
   unchanged: number;
   /** No installation fits. */
   unmatched: number;
+  /** Without an `alertname` label: nothing to open an incident under. */
+  unnamed: number;
   /** Several installations fit. */
   ambiguous: number;
   /** The installation's monitoring is off. */
@@ -64,7 +79,9 @@ export interface WebhookResult {
  * own incident, identified by its whole label set, in a namespace of its own:
  * it fires and resolves alone and never touches dozor's own rules. Alerts that
  * fit no installation, or several, are kept and summarised to the admins, one
- * message per webhook. Every webhook leaves one log line.
+ * message per webhook. Every webhook leaves one log line. A large webhook is
+ * taken in chunks (see `CHUNK_ALERTS`); a resend after a crash between them
+ * finds the alerts already open unchanged.
  */
 export function alertmanagerRoutes(deps: AlertmanagerDeps): FastifyPluginAsync {
   return async (scope) => {
@@ -81,101 +98,215 @@ export function alertmanagerRoutes(deps: AlertmanagerDeps): FastifyPluginAsync {
       }
       const parsed = payloadSchema.safeParse(request.body);
       if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
-        const error = `invalid Alertmanager payload: ${issue.path.join('.') || 'body'}: ${issue.message}`;
+        const error = invalidPayload(parsed.error.issues[0]!.path, parsed.error.issues[0]!.message);
         logRefusal(request, 400, error);
         return reply.code(400).send({ error });
       }
-      const alerts = parsed.data.alerts;
-      if (alerts.length > MAX_WEBHOOK_ALERTS) {
-        const error = `the webhook carries ${alerts.length} alerts; dozor takes at most ${MAX_WEBHOOK_ALERTS} in one: set max_alerts: ${MAX_WEBHOOK_ALERTS} (or less) in the receiver`;
+      if (parsed.data.alerts.length > MAX_WEBHOOK_ALERTS) {
+        const error = `the webhook carries ${parsed.data.alerts.length} alerts; dozor takes at most ${MAX_WEBHOOK_ALERTS} in one: set max_alerts: ${MAX_WEBHOOK_ALERTS} (or less) in the receiver`;
         logRefusal(request, 413, error);
         return reply.code(413).send({ error });
       }
-      const now = deps.clock();
-      const result = writeTransaction(deps.db, (tx) => applyAlerts(tx, deps, alerts, now));
+      const alerts = await readAlerts(parsed.data.alerts);
+      if (typeof alerts === 'string') {
+        logRefusal(request, 400, alerts);
+        return reply.code(400).send({ error: alerts });
+      }
+      const result = await takeAlerts(deps, alerts, deps.clock());
       request.log.info({ ...result }, 'alertmanager webhook');
-      if (result.opened + result.resolved + result.unmatched + result.ambiguous > 0) deps.onIncidentChange?.();
       return result;
     });
   };
+}
+
+function invalidPayload(path: readonly PropertyKey[], message: string): string {
+  return `invalid Alertmanager payload: ${path.map(String).join('.') || 'body'}: ${message}`;
+}
+
+/** The alerts, checked a slice at a time with the event loop free between slices; or what is wrong with the first bad one. */
+async function readAlerts(raw: unknown[]): Promise<Alert[] | string> {
+  const alerts: Alert[] = [];
+  for (let start = 0; start < raw.length; start += CHECK_SLICE) {
+    if (start > 0) await nextTurn();
+    for (let i = start; i < Math.min(raw.length, start + CHECK_SLICE); i++) {
+      const alert = alertSchema.safeParse(raw[i]);
+      if (!alert.success) return invalidPayload(['alerts', i, ...alert.error.issues[0]!.path], alert.error.issues[0]!.message);
+      alerts.push(alert.data);
+    }
+  }
+  return alerts;
 }
 
 function logRefusal(request: FastifyRequest, status: number, reason: string): void {
   request.log.warn({ status, reason: reason.slice(0, 300) }, 'alertmanager webhook refused');
 }
 
-type Alert = z.infer<typeof payloadSchema>['alerts'][number];
+type Alert = z.infer<typeof alertSchema>;
 
 type Match = { kind: 'one'; target: AlertTarget } | { kind: 'none' } | { kind: 'ambiguous'; candidates: AlertTarget[] };
 
-function applyAlerts(tx: Queryable, deps: AlertmanagerDeps, alerts: Alert[], now: Date): WebhookResult {
-  const result: WebhookResult = { received: alerts.length, opened: 0, resolved: 0, unchanged: 0, unmatched: 0, ambiguous: 0, ignored: 0 };
-  const silences = activeSilences(tx, now);
-  const newlyUnmatched: { alertname: string; who: string; candidates: AlertTarget[] }[] = [];
-  // Each installation's unresolved incidents, read once per webhook (one may carry thousands of alerts for one installation).
-  const activeOf = new Map<number, Map<string, number>>();
-  const active = (installationId: number) => {
-    let rules = activeOf.get(installationId);
+type Unmatched = { alertname: string; who: string; candidates: AlertTarget[] };
+
+/**
+ * Judge the alerts in chunks, each its own transaction, yielding the event
+ * loop between them. Each chunk reads afresh the installations' open
+ * incidents and the silences, so a webhook taken alongside it never opens an
+ * incident twice (the database would refuse it) nor resolves one it did not
+ * see. The webhook is judged as of its arrival: its time, and which
+ * installation each source names and who hears of it, are looked up once
+ * for all its chunks. The admins' summary goes with the last chunk.
+ */
+async function takeAlerts(deps: AlertmanagerDeps, alerts: Alert[], now: Date): Promise<WebhookResult> {
+  const result: WebhookResult = { received: alerts.length, opened: 0, resolved: 0, unchanged: 0, unmatched: 0, unnamed: 0, ambiguous: 0, ignored: 0 };
+  const newlyUnmatched: Unmatched[] = [];
+  const taking = new Taking(deps, now);
+  let next = 0;
+  let changed = false;
+  let wokeAt = -Infinity;
+  do {
+    // Reading and checking the body took a while already: the first chunk waits its turn too.
+    await nextTurn();
+    const before = result.opened + result.resolved + newlyUnmatched.length;
+    next = writeTransaction(deps.db, () => {
+      taking.begin();
+      const started = performance.now();
+      let at = next;
+      while (at < alerts.length && at - next < CHUNK_ALERTS && performance.now() - started < CHUNK_BUDGET_MS) applyAlert(taking, alerts[at++]!, result, newlyUnmatched);
+      if (at === alerts.length && newlyUnmatched.length > 0) summariseUnmatched(deps.db, newlyUnmatched, now);
+      return at;
+    });
+    // The dispatcher starts on what was announced so far (a critical among it goes now, not after the last chunk),
+    // looked at every WAKE_EVERY_MS while the chunks go on.
+    if (result.opened + result.resolved + newlyUnmatched.length > before) changed = true;
+    if (changed && (next === alerts.length || performance.now() - wokeAt >= WAKE_EVERY_MS)) {
+      deps.onIncidentChange?.();
+      [changed, wokeAt] = [false, performance.now()];
+    }
+  } while (next < alerts.length);
+  return result;
+}
+
+/**
+ * What a webhook's alerts look up once and use for each (thousands may name
+ * one installation): for the whole webhook, the installation a source names,
+ * its names and who hears of it; for each chunk, read in its own
+ * transaction, the silences and the installations' open incidents.
+ */
+class Taking {
+  silences: ReturnType<typeof activeSilences> = [];
+  readonly lookups = new AnnouncementLookups();
+  private readonly matches = new Map<string, Match>();
+  private readonly subjects = new Map<number, Subject>();
+  private activeOf = new Map<number, Map<string, number>>();
+
+  constructor(
+    readonly deps: AlertmanagerDeps,
+    readonly now: Date,
+  ) {}
+
+  /** A new chunk, in its own transaction: what other writers may have changed meanwhile is read again. */
+  begin(): void {
+    this.silences = activeSilences(this.deps.db, this.now);
+    this.activeOf = new Map();
+  }
+
+  /** An alert's installation depends only on the labels that name it: matched once for each. */
+  match(labels: Record<string, string>): Match {
+    const key = JSON.stringify([labels.installation_id, labels.installation, labels.instance]);
+    let match = this.matches.get(key);
+    if (!match) {
+      match = matchInstallation(this.deps.db, labels);
+      this.matches.set(key, match);
+    }
+    return match;
+  }
+
+  /** An installation's unresolved incidents by rule id, kept up to date as the chunk opens and resolves them. */
+  active(installationId: number): Map<string, number> {
+    let rules = this.activeOf.get(installationId);
     if (!rules) {
-      rules = new Map(listActiveRules(tx, installationId).map((i) => [i.ruleId, i.id]));
-      activeOf.set(installationId, rules);
+      rules = new Map(listActiveRules(this.deps.db, installationId).map((i) => [i.ruleId, i.id]));
+      this.activeOf.set(installationId, rules);
     }
     return rules;
-  };
-  for (const alert of alerts) {
-    const labels = alert.labels;
-    const fingerprint = labelFingerprint(labels);
-    const alertname = isAlertName(labels.alertname) ? labels.alertname : null;
-    const match: Match = alertname ? matchInstallation(tx, labels) : { kind: 'none' };
-    if (match.kind !== 'one') {
-      if (match.kind === 'none') result.unmatched++;
-      else result.ambiguous++;
-      const candidates = match.kind === 'ambiguous' ? match.candidates : [];
-      const isNew = noteUnmatchedAlert(
-        tx,
-        {
-          fingerprint,
-          alertname: labels.alertname ?? '',
-          labels,
-          annotations: alert.annotations,
-          startsAt: alert.startsAt ?? null,
-          reason: match.kind,
-          candidates: candidates.map((c) => c.id),
-          status: alert.status,
-        },
-        now,
-      );
-      if (isNew && alert.status === 'firing') newlyUnmatched.push({ alertname: labels.alertname ?? '', who: whoOf(labels), candidates });
-      continue;
-    }
-    const target = match.target;
-    const ruleId = externalRuleId(alertname!, fingerprint);
-    const activeId = active(target.id).get(ruleId);
-    if (alert.status === 'resolved') {
-      if (activeId !== undefined) {
-        resolveIncident(tx, activeId, 'alertmanager', 'cleared', now);
-        active(target.id).delete(ruleId);
-        result.resolved++;
-      } else result.unchanged++;
-      continue;
-    }
-    if (!target.monitoringEnabled) {
-      // As with dozor's own rules: an installation nobody watches opens nothing.
-      result.ignored++;
-      continue;
-    }
-    if (activeId !== undefined) {
-      result.unchanged++;
-      continue;
-    }
-    const severity = labels.severity === 'critical' ? 'critical' : 'warning';
-    const opened = openIncident(tx, deps.settings, loadSubject(tx, target.id), { ruleId, severity, facts: externalFacts(alertname!, labels, alert.annotations, alert.startsAt ?? null) }, now, silences);
-    active(target.id).set(ruleId, opened.id);
-    result.opened++;
   }
-  if (newlyUnmatched.length > 0) summariseUnmatched(tx, newlyUnmatched, now);
-  return result;
+
+  subject(installationId: number): Subject {
+    let subject = this.subjects.get(installationId);
+    if (!subject) {
+      subject = loadSubject(this.deps.db, installationId);
+      this.subjects.set(installationId, subject);
+    }
+    return subject;
+  }
+}
+
+function applyAlert(taking: Taking, alert: Alert, result: WebhookResult, newlyUnmatched: Unmatched[]): void {
+  const { db, settings } = taking.deps;
+  const now = taking.now;
+  const labels = alert.labels;
+  const fingerprint = labelFingerprint(labels);
+  const alertname = isAlertName(labels.alertname) ? labels.alertname : null;
+  if (alertname === null) {
+    // Whatever installation it names, there is nothing to open: said as it is, not as "fits no installation".
+    result.unnamed++;
+    noteUnmatched(taking, alert, fingerprint, { kind: 'none' }, newlyUnmatched, true);
+    return;
+  }
+  const match = taking.match(labels);
+  if (match.kind !== 'one') {
+    if (match.kind === 'none') result.unmatched++;
+    else result.ambiguous++;
+    noteUnmatched(taking, alert, fingerprint, match, newlyUnmatched, false);
+    return;
+  }
+  const target = match.target;
+  const ruleId = externalRuleId(alertname, fingerprint);
+  const active = taking.active(target.id);
+  const activeId = active.get(ruleId);
+  if (alert.status === 'resolved') {
+    if (activeId !== undefined) {
+      resolveIncident(db, activeId, 'alertmanager', 'cleared', now);
+      active.delete(ruleId);
+      result.resolved++;
+    } else result.unchanged++;
+    return;
+  }
+  if (!target.monitoringEnabled) {
+    // As with dozor's own rules: an installation nobody watches opens nothing.
+    result.ignored++;
+    return;
+  }
+  if (activeId !== undefined) {
+    result.unchanged++;
+    return;
+  }
+  const severity = labels.severity === 'critical' ? 'critical' : 'warning';
+  const facts = externalFacts(alertname, labels, alert.annotations, alert.startsAt ?? null);
+  const opened = openIncident(db, settings, taking.subject(target.id), { ruleId, severity, facts }, now, taking.silences, taking.lookups);
+  active.set(ruleId, opened.id);
+  result.opened++;
+}
+
+/** Keep an alert nobody's installation takes; a firing one seen for the first time goes into the admins' summary. */
+function noteUnmatched(taking: Taking, alert: Alert, fingerprint: string, match: Exclude<Match, { kind: 'one' }>, newlyUnmatched: Unmatched[], unnamed: boolean): void {
+  const labels = alert.labels;
+  const candidates = match.kind === 'ambiguous' ? match.candidates : [];
+  const isNew = noteUnmatchedAlert(
+    taking.deps.db,
+    {
+      fingerprint,
+      alertname: unnamed ? '' : labels.alertname!,
+      labels,
+      annotations: alert.annotations,
+      startsAt: alert.startsAt ?? null,
+      reason: match.kind,
+      candidates: candidates.map((c) => c.id),
+      status: alert.status,
+    },
+    taking.now,
+  );
+  if (isNew && alert.status === 'firing') newlyUnmatched.push({ alertname: unnamed ? '' : labels.alertname!, who: whoOf(labels), candidates });
 }
 
 /**
@@ -215,18 +346,30 @@ function whoOf(labels: Record<string, string>): string {
 }
 
 /** One message per admin for the alerts of this webhook that nobody owns and were not seen before. */
-function summariseUnmatched(db: Queryable, alerts: { alertname: string; who: string; candidates: AlertTarget[] }[], now: Date): void {
+function summariseUnmatched(db: Queryable, alerts: Unmatched[], now: Date): void {
   for (const admin of listActiveAdmins(db)) {
     const t = texts(langOf(admin.language)).notices;
-    const lines = alerts.slice(0, NAMED_IN_SUMMARY).map((a) =>
-      a.candidates.length > 0
-        ? t.alertAmbiguous(a.alertname || t.unnamedAlert, a.who, a.candidates.map((c) => `${c.clientName} / ${c.name} (id ${c.id})`).join('; '))
-        : t.alertUnmatched(a.alertname || t.unnamedAlert, a.who),
-    );
+    // A name is shown as sent, control and reordering marks as �: every line goes through `defuse`.
+    const lines = alerts.slice(0, NAMED_IN_SUMMARY).map((a) => {
+      const [name, who] = [clip(a.alertname), clip(a.who)];
+      return defuse(
+        !name
+          ? t.alertUnnamed(who)
+          : a.candidates.length > 0
+            ? t.alertAmbiguous(name, who, a.candidates.map((c) => `${c.clientName} / ${c.name} (id ${c.id})`).join('; '))
+            : t.alertUnmatched(name, who),
+      );
+    });
     const text = [t.alertsUnmatchedTitle(alerts.length), ...lines, ...(alerts.length > NAMED_IN_SUMMARY ? [t.alertsUnmatchedMore(alerts.length - NAMED_IN_SUMMARY)] : []), t.alertsUnmatchedHint].join('\n');
     const keyboard = [[{ text: t.alertsUnmatchedButton, data: 'aml' }]];
     enqueue(db, { kind: NOTICE, chatId: admin.telegramId, incidentId: null, payload: { text, keyboard } }, now);
   }
+}
+
+/** A label as a summary line shows it: a name of any length must not push the message past Telegram's 4096 characters. */
+function clip(text: string): string {
+  const chars = [...text];
+  return chars.length > 100 ? `${chars.slice(0, 100).join('')}…` : text;
 }
 
 function tokensEqual(a: string, b: string): boolean {

@@ -1,6 +1,6 @@
 import { checkInstallation, type CheckOutcome, type InstallationSettings } from '../checks/check-installation.ts';
 import type { AgentReport } from '../core/report.ts';
-import { applyReport } from '../core/state.ts';
+import { applyReport, type FleetOrigin } from '../core/state.ts';
 import type { DB } from '../db/open.ts';
 import { calendarDay } from '../core/calendar.ts';
 import { recordLicenseDay } from '../db/license-days.ts';
@@ -29,6 +29,18 @@ export function ingestReport(
   return writeTransaction(db, () => ingestInTransaction(db, settings, installation, report, receivedAt));
 }
 
+export interface IngestOptions {
+  /**
+   * Whether the report's own time counts as the installation's vote on our
+   * clock (default: it does). Only an agent's report under its installation's
+   * own token votes: a date inside an uploaded file does not, since one fleet
+   * token can upload under every installation's name.
+   */
+  votesOnClock?: boolean;
+  /** The report is a file uploaded under a fleet token: the installation's own agent's facts stand over it (core/state.ts). */
+  fleet?: FleetOrigin;
+}
+
 /**
  * The work of one report, to run inside a transaction the caller opened (alone,
  * or with others in a batch). It runs on `db` itself: one connection, so the
@@ -40,6 +52,7 @@ export function ingestInTransaction(
   installation: { id: number; tz: string } | InstallationSettings,
   report: AgentReport,
   receivedAt: Date,
+  options: IngestOptions = {},
 ): IngestResult {
   const installationId = installation.id;
   // A clock that jumped is noticed by the first report after the jump, before anything is judged.
@@ -47,9 +60,9 @@ export function ingestInTransaction(
   const reportRowId = insertReport(db, installationId, report, receivedAt);
   if (reportRowId === null) return { status: 'duplicate', opened: [], resolved: [] };
   const previous = getState(db, installationId);
-  const next = applyReport(previous, report, receivedAt);
+  const next = applyReport(previous, report, receivedAt, options.fleet);
   saveState(db, installationId, next);
-  settings.clockWatch?.observe(installationId, receivedAt, report.generatedAt);
+  if (options.votesOnClock !== false) settings.clockWatch?.observe(installationId, receivedAt, report.generatedAt);
   const { licenseExhausted, licensePeak, licenseLimit } = report.facts;
   if (licenseExhausted !== undefined || licensePeak !== undefined || licenseLimit !== undefined) {
     recordLicenseDay(db, {

@@ -6,6 +6,31 @@ export const MAX_METRICS_BYTES = 4 * 1024 * 1024;
 /** Samples kept per snapshot at most. */
 const MAX_SAMPLES = 5_000;
 
+// Each piece matches in one way only, so no line, however long, makes the expressions backtrack.
+const NAME = String.raw`[a-zA-Z_:][a-zA-Z0-9_:]*`;
+const LABEL = String.raw`[a-zA-Z_][a-zA-Z0-9_]*[ \t]*=[ \t]*"(?:[^"\\\n]|\\.)*"`;
+const LABELS = String.raw`\{[ \t]*(?:${LABEL}[ \t]*(?:,[ \t]*${LABEL}[ \t]*)*(?:,[ \t]*)?)?\}`;
+const VALUE = String.raw`[+-]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?|inf(?:inity)?|nan)`;
+/** A sample line of the Prometheus text format: name, labels, value, timestamp. */
+const SAMPLE_LINE = new RegExp(String.raw`^${NAME}(?:${LABELS})?[ \t]+${VALUE}(?:[ \t]+-?\d+)?$`, 'i');
+/** A TYPE line (HELP lines and other comments say nothing that is kept). */
+const TYPE_LINE = new RegExp(`^# TYPE ${NAME} (?:counter|gauge|histogram|summary|untyped)$`, 'i');
+
+/**
+ * Only the lines that are the Prometheus text format, each ending in a line
+ * break (the parser drops a last line without one): whatever else a server, or
+ * whatever answered in its place, sent (`SECRET_TOKEN=abc123` from a page that
+ * is not metrics, say) is never kept or shown as a metric.
+ */
+function metricLines(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => SAMPLE_LINE.test(line) || TYPE_LINE.test(line))
+    .map((line) => `${line}\n`)
+    .join('');
+}
+
 /**
  * A `.status` file as SMART's smartstatus writes it: the `date:` line of the
  * Kodeks server's answer (when the metrics were taken, by its clock), then the
@@ -20,9 +45,10 @@ export function readMetricsFile(text: string): { takenAt: Date | null; samples: 
   const metricsText = dateLine ? body.slice(firstLine.length + 1) : body;
   let families;
   try {
-    families = parsePrometheusTextFormat(metricsText.replace(/\r\n/g, '\n'));
+    families = parsePrometheusTextFormat(metricLines(metricsText.replace(/\r\n/g, '\n')));
   } catch (err) {
-    throw new Error(`not in the Prometheus text format: ${(err as Error).message}`, { cause: err });
+    // The parser's message quotes the line, which may be anything: it is not repeated.
+    throw new Error('not in the Prometheus text format', { cause: err });
   }
   const samples: MetricSample[] = [];
   for (const family of families) {

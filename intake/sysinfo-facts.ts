@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import type { ReportFacts } from '../core/report.ts';
 import { factsFromSysinfo, isEmptyMapping, MappingMatcher, type ReadingProblem, type SysinfoMapping, type UploadReading } from '../core/sysinfo-mapping.ts';
 import { readSysinfo, type SysinfoReading } from './sysinfo-reader.ts';
@@ -12,6 +13,15 @@ export interface SysinfoMappingInUse {
 export function useSysinfoMapping(loaded: { path: string; mapping: SysinfoMapping }): SysinfoMappingInUse {
   return { ...loaded, matcher: new MappingMatcher(loaded.mapping) };
 }
+
+/**
+ * Sysinfo files read at once in this process; the rest wait their turn.
+ * Reading is work for the one JavaScript thread, so more at once would finish
+ * no sooner, and each holds its own parser's memory: ten uploads at once read
+ * two at a time.
+ */
+const READS_AT_ONCE = 2;
+const readingTurn = pLimit(READS_AT_ONCE);
 
 export interface SysinfoOutcome {
   facts: ReportFacts;
@@ -28,7 +38,7 @@ export async function readSysinfoFacts(inUse: SysinfoMappingInUse, path: string,
   if (isEmptyMapping(inUse.mapping)) return null;
   let read: SysinfoReading;
   try {
-    read = await readSysinfo(path, kind, { matcher: inUse.matcher });
+    read = await readingTurn(() => readSysinfo(path, kind, { matcher: inUse.matcher }));
   } catch (err) {
     // The archive itself was checked on arrival; a file that still cannot be opened is said, not thrown.
     return { facts: {}, generatedAt: null, reading: { fields: {}, problems: [{ kind: 'unopenable', error: (err as Error).message }] } };

@@ -30,6 +30,8 @@ export interface SysinfoReading {
   found: Partial<Record<SysinfoField, FoundValue[]>>;
   /** Per XML document, when asked for: every element and attribute path. */
   outlines: Map<string, OutlineEntry[]>;
+  /** Characters of the values kept so far, across the documents (READ_LIMITS.keptChars). */
+  keptChars: number;
 }
 
 export interface ReadOptions {
@@ -37,16 +39,66 @@ export interface ReadOptions {
   outline?: boolean;
 }
 
-/** Nesting deeper than this is no sysinfo. */
-const MAX_DEPTH = 256;
-/** Distinct paths in one document; a generated document with unbounded names is refused rather than remembered. */
-const MAX_PATHS = 20_000;
-const MAX_VALUES_PER_FIELD = 10_000;
-const MAX_TEXT = 1_000;
+/**
+ * What reading one sysinfo may hold in memory, whatever the file holds
+ * (README, *Reading the sysinfo*). Past a limit on what the parser must
+ * gather, the document is refused and said to be; past a limit on what is
+ * kept, the rest is not kept.
+ */
+export const READ_LIMITS = {
+  /** Nesting deeper than this is no sysinfo. */
+  depth: 256,
+  /** Distinct paths in one document; a generated document with unbounded names is refused rather than remembered. */
+  paths: 20_000,
+  /** Characters of all the distinct paths together. */
+  pathChars: 2_000_000,
+  /** An element or attribute name. */
+  nameChars: 1_000,
+  /**
+   * One run of text the parser gathers whole before it hands it on: an
+   * element's text up to the next tag, a comment, a CDATA section, an
+   * attribute value. Past it the document is refused.
+   */
+  textRunChars: 4 * 1024 * 1024,
+  /** Attributes of one element, and their characters together. */
+  attributes: 10_000,
+  attributeChars: 4 * 1024 * 1024,
+  /** Values kept per field, characters kept of one value, and characters kept in all. */
+  valuesPerField: 10_000,
+  valueChars: 1_000,
+  keptChars: 4_000_000,
+};
 const SAMPLE_LENGTH = 80;
+/** The decoded text goes to the parser in pieces this long, so what it gathers is checked often. */
+const PIECE = 64 * 1024;
+
+/**
+ * A copy of (a short part of) a string that does not keep the string it came
+ * from alive. V8 makes a slice of a long string a view into it, and a text the
+ * parser gathered from a chunk is such a slice: a kept value of ten
+ * characters would otherwise keep a whole megabyte of document in memory.
+ */
+function detached(text: string, max: number): string {
+  const part = text.length > max ? text.slice(0, max) : text;
+  return Buffer.from(part, 'utf16le').toString('utf16le');
+}
 
 /** A sample for a terminal: one line, no control characters (a hostile file's escape sequences stay out). */
-const sampleOf = (value: string) => value.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim().slice(0, SAMPLE_LENGTH);
+const sampleOf = (value: string) => detached(value.slice(0, SAMPLE_LENGTH * 4).replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim(), SAMPLE_LENGTH);
+
+/**
+ * What saxes gathers in its own fields until it can hand it on (it has no
+ * limit of its own): read after each piece, so none grows past its limit
+ * unnoticed. (Listening to its `attribute` and `opentagstart` events instead
+ * made the parser three times slower.)
+ */
+interface SaxesGathering {
+  text: string;
+  name: string;
+  piTarget: string;
+  entity: string;
+  attribList: { name: string; value: string }[];
+}
 
 class DocumentRefused extends Error {}
 
@@ -59,7 +111,7 @@ class DocumentRefused extends Error {}
  * for `dozor sysinfo inspect`, an outline of the paths.
  */
 export async function readSysinfo(path: string, kind: 'zip' | 'xml', options: ReadOptions): Promise<SysinfoReading> {
-  const reading: SysinfoReading = { documents: [], databases: 0, found: {}, outlines: new Map() };
+  const reading: SysinfoReading = { documents: [], databases: 0, found: {}, outlines: new Map(), keptChars: 0 };
   if (kind === 'xml') {
     await readDocument(reading, path.split(/[\\/]/).at(-1)!, createReadStream(path, { highWaterMark: 256 * 1024 }), options);
     return reading;
@@ -102,8 +154,12 @@ async function readDocument(reading: SysinfoReading, name: string, stream: Reada
   reading.documents.push(document);
   const found: Partial<Record<SysinfoField, FoundValue[]>> = {};
   const nodes: PathNode[] = [];
-  const nodeOf = (path: string): PathNode => {
-    if (nodes.length >= MAX_PATHS) throw new DocumentRefused(`more than ${MAX_PATHS} distinct element paths`);
+  let pathChars = 0;
+  const nodeOf = (parentPath: string | null, name: string): PathNode => {
+    if (nodes.length >= READ_LIMITS.paths) throw new DocumentRefused(`more than ${READ_LIMITS.paths} distinct element paths`);
+    const path = detached(parentPath === null ? name : `${parentPath}/${name}`, Infinity);
+    pathChars += path.length;
+    if (pathChars > READ_LIMITS.pathChars) throw new DocumentRefused(`its distinct element paths are longer than ${READ_LIMITS.pathChars} characters together`);
     const node: PathNode = {
       path,
       fields: options.matcher?.match(path) ?? [],
@@ -128,12 +184,38 @@ async function readDocument(reading: SysinfoReading, name: string, stream: Reada
   let database: { number: number; depth: number } | null = null;
   const keep = (field: SysinfoField, path: string, value: string) => {
     const values = (found[field] ??= []);
-    if (values.length < MAX_VALUES_PER_FIELD) values.push(database ? { path, value, database: database.number } : { path, value });
+    if (values.length >= READ_LIMITS.valuesPerField || reading.keptChars + Math.min(value.length, READ_LIMITS.valueChars) > READ_LIMITS.keptChars) return;
+    const kept = detached(value, READ_LIMITS.valueChars);
+    reading.keptChars += kept.length;
+    values.push(database ? { path, value: kept, database: database.number } : { path, value: kept });
   };
   const gather = (text: string) => {
     const last = texts.length - 1;
     const gathered = texts[last];
-    if (gathered != null && gathered.length < MAX_TEXT) texts[last] = gathered + text.slice(0, MAX_TEXT - gathered.length);
+    // Only the start of a long text is wanted, and it is copied out at once (see `detached`).
+    if (gathered != null && gathered.length < READ_LIMITS.valueChars) texts[last] = gathered + detached(text, READ_LIMITS.valueChars - gathered.length);
+  };
+  const gathering = parser as unknown as SaxesGathering;
+  // The attributes of the element being opened, counted as saxes gathers them (a new list for each element).
+  let attributeList: SaxesGathering['attribList'] | null = null;
+  let attributesCounted = 0;
+  let attributeChars = 0;
+  const checkGathering = () => {
+    if (gathering.text.length > READ_LIMITS.textRunChars || gathering.entity.length > READ_LIMITS.textRunChars) {
+      throw new DocumentRefused(`a text, comment, CDATA section or attribute value longer than ${READ_LIMITS.textRunChars} characters`);
+    }
+    if (gathering.name.length > READ_LIMITS.nameChars || gathering.piTarget.length > READ_LIMITS.nameChars) {
+      throw new DocumentRefused(`a name longer than ${READ_LIMITS.nameChars} characters`);
+    }
+    const list = gathering.attribList;
+    if (list !== attributeList) {
+      attributeList = list;
+      attributesCounted = 0;
+      attributeChars = 0;
+    }
+    for (; attributesCounted < list.length; attributesCounted++) attributeChars += list[attributesCounted]!.name.length + list[attributesCounted]!.value.length;
+    if (list.length > READ_LIMITS.attributes) throw new DocumentRefused(`an element with more than ${READ_LIMITS.attributes} attributes`);
+    if (attributeChars > READ_LIMITS.attributeChars) throw new DocumentRefused(`an element whose attributes are longer than ${READ_LIMITS.attributeChars} characters together`);
   };
 
   parser.on('doctype', () => {
@@ -143,13 +225,14 @@ async function readDocument(reading: SysinfoReading, name: string, stream: Reada
     throw new DocumentRefused(`malformed XML at line ${parser.line}, column ${parser.column + 1}: ${err.message.replace(/^\d+:\d+: /, '')}`);
   });
   parser.on('opentag', (tag) => {
-    if (stack.length >= MAX_DEPTH) throw new DocumentRefused(`elements nested more than ${MAX_DEPTH} deep`);
+    if (stack.length >= READ_LIMITS.depth) throw new DocumentRefused(`elements nested more than ${READ_LIMITS.depth} deep`);
     const parent = stack.at(-1);
     const siblings = parent ? parent.children : roots;
     let node = siblings.get(tag.name);
     if (!node) {
-      node = nodeOf(parent ? `${parent.path}/${tag.name}` : tag.name);
-      siblings.set(tag.name, node);
+      node = nodeOf(parent ? parent.path : null, tag.name);
+      // A copy of the name as the key, not the parser's view into a chunk.
+      siblings.set(detached(tag.name, Infinity), node);
     }
     node.count++;
     stack.push(node);
@@ -159,8 +242,8 @@ async function readDocument(reading: SysinfoReading, name: string, stream: Reada
     for (const attribute in attributes) {
       let attributeNode = node.attributes.get(attribute);
       if (!attributeNode) {
-        attributeNode = nodeOf(`${node.path}/@${attribute}`);
-        node.attributes.set(attribute, attributeNode);
+        attributeNode = nodeOf(node.path, `@${attribute}`);
+        node.attributes.set(detached(attribute, Infinity), attributeNode);
       }
       const value = attributes[attribute]!;
       attributeNode.count++;
@@ -185,7 +268,11 @@ async function readDocument(reading: SysinfoReading, name: string, stream: Reada
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       bytes += chunk.length;
       decoder ??= new TextDecoder(encodingOf(chunk), { fatal: true });
-      parser.write(decoder.decode(chunk, { stream: true }));
+      const text = decoder.decode(chunk, { stream: true });
+      for (let at = 0; at < text.length; at += PIECE) {
+        parser.write(text.length <= PIECE ? text : text.slice(at, at + PIECE));
+        checkGathering();
+      }
     }
     if (decoder) parser.write(decoder.decode());
     parser.close();
@@ -200,7 +287,7 @@ async function readDocument(reading: SysinfoReading, name: string, stream: Reada
   if (document.error) return;
   for (const [field, values] of Object.entries(found) as [SysinfoField, FoundValue[]][]) {
     const all = (reading.found[field] ??= []);
-    for (const value of values) if (all.length < MAX_VALUES_PER_FIELD) all.push(value);
+    for (const value of values) if (all.length < READ_LIMITS.valuesPerField) all.push(value);
   }
   if (options.outline) reading.outlines.set(name, outlineOf(roots));
 }

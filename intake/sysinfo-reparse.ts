@@ -8,7 +8,7 @@ import { getInstallation } from '../db/installations.ts';
 import type { DB } from '../db/open.ts';
 import { getState, saveState } from '../db/state.ts';
 import { writeTransaction } from '../db/transaction.ts';
-import { findLatestSysinfo, listInstallationsWithSysinfo, saveUploadReading } from '../db/uploads.ts';
+import { findLatestSysinfo, getUploadToken, lastOwnAgentReportAt, listInstallationsWithSysinfo, saveUploadReading } from '../db/uploads.ts';
 import { readSysinfoFacts, type SysinfoMappingInUse } from './sysinfo-facts.ts';
 
 export interface ReparseDeps {
@@ -46,7 +46,10 @@ export async function reparseSysinfo(deps: ReparseDeps, installationId?: number)
       saveUploadReading(deps.db, upload.id, { takenAt: outcome?.generatedAt ?? null, reading });
       const previous = getState(deps.db, id);
       if (outcome && previous && Object.keys(outcome.facts).length > 0) {
-        saveState(deps.db, id, applyFacts(previous, outcome.facts, outcome.generatedAt ?? upload.receivedAt));
+        // A file that came under a fleet token does not overwrite what the installation's own agent reports (core/state.ts).
+        const token = upload.uploadTokenId === null ? undefined : getUploadToken(deps.db, upload.uploadTokenId);
+        const fleet = token ? { label: token.label, ownAgentAt: lastOwnAgentReportAt(deps.db, id) } : undefined;
+        saveState(deps.db, id, applyFacts(previous, outcome.facts, outcome.generatedAt ?? upload.receivedAt, fleet));
         recheckNow(deps.db, id, now);
       }
       recordAudit(deps.db, {

@@ -7,11 +7,10 @@ import type { Clock } from '../core/clock.ts';
 import { findInstallationByTokenHash } from '../db/installations.ts';
 import type { DB } from '../db/open.ts';
 import { noteUnreadableMetrics, saveMetricsSnapshot } from '../db/metrics-snapshots.ts';
-import { enqueue, NOTICE } from '../db/outbox.ts';
-import { findInstallationByUploadName, findLatestUpload, findUploadTokenByHash, hasUnmatchedUploads, insertUpload, type UploadKind } from '../db/uploads.ts';
-import { listActiveAdmins } from '../db/users.ts';
+import { findInstallationByUploadName, findLatestUpload, findUploadTokenByHash, insertUpload, lastOwnAgentReportAt, type UploadKind } from '../db/uploads.ts';
 import { writeTransaction } from '../db/transaction.ts';
-import { langOf, texts } from '../i18n/index.ts';
+import { defuse, UNSAFE_CHARS } from '../core/text.ts';
+import { fleetRefusal } from '../core/fleet-limits.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
 import type { FailureLimiter } from '../core/failure-limiter.ts';
 import { ArchiveRefused, checkArchive } from './archive-check.ts';
@@ -19,6 +18,18 @@ import { ingestInTransaction } from './ingest.ts';
 import { readSysinfoFacts, type SysinfoMappingInUse } from './sysinfo-facts.ts';
 import { MAX_METRICS_BYTES, readMetricsFile } from './read-metrics.ts';
 import { discardFile, keepFile, placeFor, receiveFile } from '../db/upload-files.ts';
+import {
+  DEFAULT_UPLOAD_LIMITS,
+  formatBytes,
+  freeBytesAt,
+  noteAcceptedForSpace,
+  noteRefusedForSpace,
+  QUOTA_RETRY_SECONDS,
+  quotaRefusal,
+  SPACE_RETRY_SECONDS,
+  spaceRefusal,
+  type UploadLimits,
+} from './upload-limits.ts';
 
 export interface UploadDeps {
   db: DB;
@@ -32,17 +43,23 @@ export interface UploadDeps {
   onIncidentChange?: () => void;
   /** The sysinfo mapping in force; without it (or with an empty one) a sysinfo is kept and counted, not read. */
   sysinfo?: SysinfoMappingInUse | undefined;
+  /** The free-space reserve and the daily quotas; the defaults without it. */
+  limits?: UploadLimits | undefined;
+  /** Free bytes on the disk of a folder (tests stand in a full disk); `statfs` without it. */
+  freeBytes?: ((dir: string) => Promise<number>) | undefined;
 }
 
 const KINDS: Record<string, UploadKind> = { zip: 'zip', xml: 'xml', status: 'status' };
 
 /** Who an upload comes from: an installation by its own agent token, or a distributor's fleet token (the file's name says which installation). */
-type Uploader = { kind: 'agent'; installation: { id: number; tz: string } } | { kind: 'fleet'; tokenId: number; label: string };
+type Uploader =
+  | { kind: 'agent'; installation: { id: number; tz: string } }
+  | { kind: 'fleet'; tokenId: number; label: string; names: string[] | null; networks: string[] | null };
 
-/** A file name as SMART's scripts send it: no folders, no control characters; its base name and kind. */
+/** A file name as SMART's scripts send it: no folders, no control characters or invisible marks that reorder text; its base name and kind. */
 function readFileName(raw: string): { file: string; name: string; kind: UploadKind | null } | null {
   const file = raw.split(/[\\/]/).at(-1)!.trim();
-  if (file.length === 0 || file.length > 200 || /[\u0000-\u001f\u007f]/.test(file)) return null;
+  if (file.length === 0 || file.length > 200 || UNSAFE_CHARS.test(file)) return null;
   const dot = file.lastIndexOf('.');
   if (dot <= 0) return { file, name: file, kind: null };
   return { file, name: file.slice(0, dot), kind: KINDS[file.slice(dot + 1).toLowerCase()] ?? null };
@@ -56,14 +73,20 @@ function readFileName(raw: string): { file: string; name: string; kind: UploadKi
  */
 export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
   const { db, clock } = deps;
+  const limits = deps.limits ?? DEFAULT_UPLOAD_LIMITS;
   return async (scope) => {
     await scope.register(multipart, {
       limits: { files: 1, fileSize: deps.maxBytes, fields: 10, fieldSize: 1024, parts: 20, headerPairs: 100 },
     });
 
-    scope.post('/upload', async (request, reply) => {
+    // A sysinfo from a client on a slow line may take minutes: its body may take as long as it keeps moving.
+    scope.post('/upload', { config: { slowBody: true } }, async (request, reply) => {
       const uploader = await authenticate(request, reply);
       if (!uploader) return reply;
+      if (uploader.kind === 'fleet') {
+        const refused = fleetRefusal(uploader, null, request.ip);
+        if (refused) return refuseAndClose(request, reply, 403, refused);
+      }
       if (!request.isMultipart()) return reply.code(415).send({ error: 'send the file as multipart/form-data in the field "file" (curl -F file=@NAME.zip)' });
       const part = await request.file();
       if (!part) return reply.code(400).send({ error: 'no file in the request: send it in the field "file"' });
@@ -72,21 +95,47 @@ export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
         // The rest of the body is not read: the connection is closed instead.
         part.file.destroy();
         reply.header('connection', 'close');
-        if (!named) return reply.code(400).send({ error: 'the file must come in the field "file", with a file name' });
+        if (!named) return reply.code(400).send({ error: 'the file must come in the field "file", with a file name without control characters or invisible formatting marks' });
         return reply.code(415).send({ error: `${named.file}: dozor takes .zip and .xml (sysinfo) and .status (metrics) files` });
       }
+      // Refused before the file is read: a name the fleet token may not send, a disk at its reserve, a quota used up.
+      const fleetRefused = uploader.kind === 'fleet' ? fleetRefusal(uploader, named.name, request.ip) : null;
+      if (fleetRefused) {
+        part.file.destroy();
+        return refuseAndClose(request, reply, 403, fleetRefused);
+      }
+      const owner = uploader.kind === 'agent' ? uploader.installation : (findInstallationByUploadName(db, named.name) ?? null);
+      const who = { installationId: owner?.id ?? null, uploadTokenId: uploader.kind === 'fleet' ? uploader.tokenId : null };
+      const spaceBefore = await freeSpace();
+      if (spaceBefore < limits.minFreeBytes) {
+        part.file.destroy();
+        return refuseForSpace(request, reply, spaceBefore);
+      }
+      const overBefore = quotaRefusal(db, limits, who, null, clock());
+      if (overBefore) {
+        part.file.destroy();
+        return refuseAndClose(request, reply, 429, overBefore, QUOTA_RETRY_SECONDS);
+      }
+      // Past the limit the rest of the body is not read (an endless one would be read until the request timeout): 413 and the connection closed.
+      part.file.once('limit', () => part.file.destroy(new FileTooLarge()));
       let received;
       try {
         received = await receiveFile(deps.dataDir, part.file);
       } catch (err) {
+        if (err instanceof FileTooLarge) return refuseAndClose(request, reply, 413, tooLarge(deps.maxBytes));
         if (isDiskTrouble(err)) throw err;
         // The body itself was wrong: cut short, or not multipart as it said.
         request.log.warn({ reason: (err as Error).message }, 'upload refused: the body was cut short or malformed');
         reply.header('connection', 'close');
         return reply.code(400).send({ error: `the upload was cut short or is not well-formed multipart (${(err as Error).message}); nothing was kept` });
       }
-      if (!received) {
-        return reply.code(413).send({ error: `the file is larger than ${Math.round(deps.maxBytes / 1024 / 1024)} MiB, the most dozor takes (UPLOAD_MAX_BYTES); nothing was kept` });
+      if (!received) return refuseAndClose(request, reply, 413, tooLarge(deps.maxBytes));
+      // With this file in: the reserve still free, the quotas not passed.
+      const spaceAfter = await freeSpace();
+      const overAfter = spaceAfter < limits.minFreeBytes ? null : quotaRefusal(db, limits, who, received.size, clock());
+      if (spaceAfter < limits.minFreeBytes || overAfter) {
+        await discardFile(deps.dataDir, received.temporary);
+        return overAfter ? reply.code(429).header('retry-after', String(QUOTA_RETRY_SECONDS)).send({ error: overAfter }) : refuseForSpace(request, reply, spaceAfter);
       }
       if (named.kind === 'zip') {
         try {
@@ -99,7 +148,6 @@ export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
         }
       }
       const metrics = named.kind === 'status' ? await readMetricsUpload(join(deps.dataDir, received.temporary), received.size) : null;
-      const owner = uploader.kind === 'agent' ? uploader.installation : (findInstallationByUploadName(db, named.name) ?? null);
       // Read before it is kept (an unmatched file is read when it is attached, by a reparse).
       const sysinfo =
         owner && deps.sysinfo && (named.kind === 'zip' || named.kind === 'xml')
@@ -111,7 +159,6 @@ export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
       let outcome;
       try {
         outcome = writeTransaction(db, () => {
-          const unmatchedBefore = owner === null && hasUnmatchedUploads(db, named.name);
           const upload = insertUpload(db, {
             installationId: owner?.id ?? null,
             name: named.name,
@@ -125,10 +172,8 @@ export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
             takenAt: sysinfo?.generatedAt ?? (metrics && 'samples' in metrics ? metrics.takenAt : null),
             reading: sysinfo?.reading ?? null,
           });
-          if (owner === null) {
-            if (!unmatchedBefore && uploader.kind === 'fleet') tellAdminsOfUnmatched(upload.id, named.file, named.name, uploader.label, receivedAt);
-            return null;
-          }
+          // The admins hear of a name no installation has from the minute's summary (jobs/unmatched-uploads.ts).
+          if (owner === null) return null;
           if (metrics && 'samples' in metrics) {
             saveMetricsSnapshot(db, { installationId: owner.id, takenAt: metrics.takenAt ?? receivedAt, receivedAt, samples: metrics.samples, uploadId: upload.id });
           } else if (metrics) noteUnreadableMetrics(db, owner.id, metrics.error, receivedAt, upload.id);
@@ -140,12 +185,17 @@ export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
             owner,
             { reportId: `upload:${upload.id}`, contentHash: received.sha256.slice(0, 32), formatVersion: 1, generatedAt: upload.takenAt, facts: sysinfo?.facts ?? {} },
             receivedAt,
+            {
+              votesOnClock: false,
+              ...(uploader.kind === 'fleet' ? { fleet: { label: uploader.label, ownAgentAt: lastOwnAgentReportAt(db, owner.id) } } : {}),
+            },
           );
         });
       } catch (err) {
         await discardFile(deps.dataDir, place);
         throw err;
       }
+      noteAcceptedForSpace(db);
       if (outcome && (outcome.opened.length > 0 || outcome.resolved.length > 0)) deps.onIncidentChange?.();
       request.log.info({ installation: owner?.id ?? null, name: named.name, kind: named.kind, size: received.size }, owner ? 'upload stored' : 'upload stored for no installation yet');
       return { ok: true, path: `/files/${named.file}` };
@@ -172,7 +222,7 @@ export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
       const installation = hash ? findInstallationByTokenHash(db, hash) : undefined;
       if (hash && installation && hashesEqual(installation.tokenHash, hash)) return { kind: 'agent', installation };
       const fleet = hash ? findUploadTokenByHash(db, hash) : undefined;
-      if (hash && fleet && hashesEqual(fleet.tokenHash, hash)) return { kind: 'fleet', tokenId: fleet.id, label: fleet.label };
+      if (hash && fleet && hashesEqual(fleet.tokenHash, hash)) return { kind: 'fleet', tokenId: fleet.id, label: fleet.label, names: fleet.names ?? null, networks: fleet.networks ?? null };
       reply.header('connection', 'close');
       const now = clock().getTime();
       if (deps.failures.fail(request.ip, now)) {
@@ -184,15 +234,40 @@ export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
       return null;
     }
 
-    /** Each admin is told once per name, with a button that attaches the files to an installation in chat. */
-    function tellAdminsOfUnmatched(uploadId: number, file: string, name: string, label: string, at: Date): void {
-      for (const admin of listActiveAdmins(db)) {
-        const t = texts(langOf(admin.language));
-        const keyboard = [[{ text: t.notices.attachUploadButton, data: `upn:${uploadId}` }]];
-        enqueue(db, { kind: NOTICE, chatId: admin.telegramId, incidentId: null, payload: { text: t.notices.uploadUnmatched(file, name, label), keyboard } }, at);
+    function freeSpace(): Promise<number> {
+      return (deps.freeBytes ?? freeBytesAt)(deps.dataDir);
+    }
+
+    /** 507 while the disk is at its reserve; the admins are told once, when refusing starts. */
+    async function refuseForSpace(request: FastifyRequest, reply: FastifyReply, free: number): Promise<FastifyReply> {
+      request.log.warn({ free, reserve: limits.minFreeBytes }, 'upload refused: the disk is at its reserve (UPLOAD_MIN_FREE)');
+      try {
+        noteRefusedForSpace(db, free, limits, clock());
+      } catch (err) {
+        // Telling the admins is worth a try on a disk this full, not the refusal itself.
+        request.log.error({ err }, 'the admins could not be told that uploads are refused for space');
       }
+      return refuseAndClose(request, reply, 507, spaceRefusal(free, limits), SPACE_RETRY_SECONDS);
     }
   };
+}
+
+/** The file passed UPLOAD_MAX_BYTES: the multipart stream is stopped there. */
+class FileTooLarge extends Error {
+  override readonly name = 'FileTooLarge';
+}
+
+const tooLarge = (maxBytes: number) => `the file is larger than ${formatBytes(maxBytes)}, the most dozor takes (UPLOAD_MAX_BYTES); nothing was kept`;
+
+/**
+ * Answer and close the connection, leaving the rest of the body unread: once
+ * the answer is out, the request's socket is destroyed (a sender that keeps
+ * sending is not read on, up to the request timeout).
+ */
+function refuseAndClose(request: FastifyRequest, reply: FastifyReply, status: number, error: string, retryAfterSeconds?: number): FastifyReply {
+  reply.raw.once('finish', () => request.raw.destroy());
+  if (retryAfterSeconds !== undefined) reply.header('retry-after', String(retryAfterSeconds));
+  return reply.code(status).header('connection', 'close').send({ error });
 }
 
 /** A `.status` file's metrics, or why they cannot be read (the file is kept and counts either way). */
@@ -212,6 +287,6 @@ function isDiskTrouble(err: unknown): boolean {
 
 function headerText(value: string | string[] | undefined): string | null {
   const text = Array.isArray(value) ? value[0] : value;
-  const clean = text?.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 100);
+  const clean = text === undefined ? undefined : defuse(text.replace(/[\t\r\n]/g, ' ')).trim().slice(0, 100);
   return clean ? clean : null;
 }

@@ -14,6 +14,8 @@ export interface PruneUploadsDeps {
   retentionMs: number;
   /** The offset of the day boundary from UTC, in ms (the display time zone's). */
   dayOffsetMs: number;
+  /** Files no installation has are removed this long after they came (UPLOAD_UNMATCHED_DAYS), however few. */
+  unmatchedMs: number;
 }
 
 /** A file a crash left may be this young and still on its way into the database. */
@@ -26,7 +28,12 @@ const STRAY_GRACE_MS = 60 * 60_000;
 export async function pruneUploads(deps: PruneUploadsDeps, now: Date): Promise<{ removed: number; stray: number }> {
   const { db } = deps;
   const gone = writeTransaction(db, () => {
-    const prunable = listPrunableUploads(db, { keep: deps.keep, before: new Date(now.getTime() - deps.retentionMs), dayOffsetMs: deps.dayOffsetMs });
+    const prunable = listPrunableUploads(db, {
+      keep: deps.keep,
+      before: new Date(now.getTime() - deps.retentionMs),
+      dayOffsetMs: deps.dayOffsetMs,
+      unmatchedBefore: new Date(now.getTime() - deps.unmatchedMs),
+    });
     deleteUploads(db, prunable.map((upload) => upload.id));
     return prunable;
   });

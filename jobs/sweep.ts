@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { applyEvaluation, type SharedLookups } from '../checks/check-installation.ts';
-import type { BlindSpell } from '../core/clock-watch.ts';
+import type { BlindSpell, GraceReason } from '../core/clock-watch.ts';
 import { evaluateInstallation, RULES, TIME_BASED_RULES } from '../core/rules.ts';
 import type { Silence } from '../core/silences.ts';
 import { setNextChecks } from '../db/check-schedule.ts';
@@ -149,11 +149,11 @@ function noteSweep(db: DB, settings: IncidentSettings, now: Date): void {
   const watch = settings.clockWatch;
   if (!watch) return;
   if (watch.lastSweepAt === null) {
-    const saved = readValue<{ lastSweepAt: number; blind: BlindSpell | null; graceUntil: number }>(db, CLOCK_KEY);
+    const saved = readValue<{ lastSweepAt: number; blind: BlindSpell | null; graceUntil: number; graceReason?: GraceReason }>(db, CLOCK_KEY);
     if (saved) Object.assign(watch, saved);
   }
   watch.note(now.getTime());
-  writeValue(db, CLOCK_KEY, { lastSweepAt: watch.lastSweepAt, blind: watch.blind, graceUntil: watch.graceUntil }, now);
+  writeValue(db, CLOCK_KEY, { lastSweepAt: watch.lastSweepAt, blind: watch.blind, graceUntil: watch.graceUntil, graceReason: watch.graceReason }, now);
 }
 
 const CLOCK_KEY = 'clock.watch';

@@ -4,6 +4,7 @@ import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import type { FieldCode, FieldProblem, Subject } from '../core/errors.ts';
 import { UNSAFE_CHARS } from '../core/text.ts';
+import { proxyAddressProblem, webAddressProblem, type WebAddressProblem } from '../core/web-address.ts';
 import { inputError } from '../i18n/index.ts';
 import { INSTALLATION_KINDS, USER_ROLES } from '../db/schema.ts';
 
@@ -61,20 +62,16 @@ export const ipAddress = z
   .trim()
   .refine((ip) => isIP(ip) !== 0, { error: code('ipAddress') });
 
+const ADDRESS_CODES = { notUrl: 'webUrl', unsafe: 'urlUnsafe', credentials: 'urlCredentials' } as const satisfies Record<WebAddressProblem, FieldCode>;
+
+/** An http(s) address safe to write into a script and hand to curl (core/web-address.ts). */
 export const webUrl = z
   .string()
   .trim()
-  .refine(
-    (value) => {
-      try {
-        const url = new URL(value);
-        return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
-      } catch {
-        return false;
-      }
-    },
-    { error: code('webUrl') },
-  );
+  .superRefine((value, ctx) => {
+    const problem = webAddressProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: code(ADDRESS_CODES[problem]) });
+  });
 
 export const timeZone = z
   .string()
@@ -85,20 +82,14 @@ export const timeZone = z
 export const UPLOAD_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export const uploadName = z.string().trim().regex(UPLOAD_NAME, { error: code('uploadName') });
 
-/** A proxy as curl takes it: host:port, optionally written as an http:// address. */
+/** A proxy as curl takes it: host:port, optionally written as an http:// address; no user name or password. */
 export const hostPort = z
   .string()
   .trim()
-  .refine(
-    (value) => {
-      const match = /^(?:https?:\/\/)?(\[[0-9a-fA-F:.]+\]|[^\s:/[\]]+):(\d{1,5})\/?$/.exec(value);
-      if (!match) return false;
-      const host = match[1]!.replace(/^\[|\]$/g, '');
-      const port = Number(match[2]);
-      return port >= 1 && port <= 65535 && (isIP(host) !== 0 || hostName.safeParse(host).success);
-    },
-    { error: code('hostPort') },
-  );
+  .superRefine((value, ctx) => {
+    const problem = proxyAddressProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: code(problem === 'credentials' ? 'urlCredentials' : 'hostPort') });
+  });
 
 /** A setting written into a script: one line of text, no control characters. */
 export const scriptSetting = (max: number) =>
@@ -110,7 +101,7 @@ export const scriptSetting = (max: number) =>
 
 const FIELD_CODES = new Set<string>([
   'required', 'empty', 'tooLong', 'controlChars', 'telegramUserId', 'telegramIdTooLarge', 'telegramChatId',
-  'role', 'kind', 'inn', 'hostName', 'ipAddress', 'webUrl', 'timeZone', 'uploadName', 'hostPort',
+  'role', 'kind', 'inn', 'hostName', 'ipAddress', 'webUrl', 'timeZone', 'uploadName', 'hostPort', 'urlUnsafe', 'urlCredentials',
 ] satisfies FieldCode[]);
 
 /** Validate `input`, or throw an InputError listing every field that is wrong. */

@@ -1,5 +1,6 @@
 import { DateTime } from 'luxon';
 import { parseDuration } from '../core/duration.ts';
+import { isExternalRuleId } from '../core/external-alerts.ts';
 import { isRuleId } from '../core/rules.ts';
 import { recordAudit } from '../db/audit.ts';
 import { endSilence, findActiveSilenceOfScope, getSilence, insertSilence, type SilenceRow } from '../db/silences.ts';
@@ -40,7 +41,8 @@ export function addSilence(ctx: RegistryContext, input: NewSilenceInput): Silenc
   if ([input.for, input.until, input.endsAt].filter((end) => end !== undefined).length !== 1) {
     throw inputError('silenceNeedsEnd', {});
   }
-  if (input.rule !== undefined && !isRuleId(input.rule) && !/^[A-Za-z][A-Za-z0-9_]*$/.test(input.rule)) {
+  // A rule of dozor's own, or an alert from Alertmanager (`am:<name>:<fingerprint>`, as its incident has it).
+  if (input.rule !== undefined && !isRuleId(input.rule) && !/^[A-Za-z][A-Za-z0-9_]*$/.test(input.rule) && !isExternalRuleId(input.rule)) {
     throw inputError('silenceRuleInvalid', { rule: input.rule });
   }
   const reason = validate(displayName(500), input.reason, 'reason');

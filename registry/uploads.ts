@@ -1,4 +1,5 @@
 import { newUploadToken } from '../core/agent-token.ts';
+import { parseSubnet } from '../core/subnets.ts';
 import { applyReport } from '../core/state.ts';
 import { recordAudit } from '../db/audit.ts';
 import { recheckNow } from '../db/check-schedule.ts';
@@ -13,14 +14,24 @@ import { displayName, UPLOAD_NAME, validate } from './fields.ts';
 import { requireInstallation } from './installations.ts';
 
 
-/** A fleet upload token for a distributor's scripts: shown once, stored hashed. */
-export function createUploadToken(ctx: RegistryContext, label: string): { uploadToken: UploadToken; token: string } {
+/**
+ * A fleet upload token for a distributor's scripts: shown once, stored
+ * hashed. It may be held to upload names (any case) and to the networks its
+ * scripts send from (CIDR, IPv4 or IPv6); without them it takes any name from
+ * anywhere, as SMART's does.
+ */
+export function createUploadToken(ctx: RegistryContext, label: string, limits: { names?: readonly string[]; networks?: readonly string[] } = {}): { uploadToken: UploadToken; token: string } {
   const cleanLabel = validate(displayName(100), label, 'label');
+  const names = limits.names?.map((name) => name.trim()).filter((name) => name !== '');
+  for (const name of names ?? []) if (!UPLOAD_NAME.test(name)) throw inputError('uploadNameInvalid', { name });
+  const networks = limits.networks?.map((network) => network.trim()).filter((network) => network !== '');
+  for (const network of networks ?? []) if (!parseSubnet(network)) throw inputError('uploadNetworkInvalid', { network });
   return writeTransaction(ctx.db, (tx) => {
     const { token, hash } = newUploadToken();
     const now = ctx.clock();
-    const uploadToken = insertUploadToken(tx, { label: cleanLabel, tokenHash: hash, createdAt: now, createdBy: ctx.actor });
-    recordAudit(tx, { at: now, actor: ctx.actor, action: 'upload-token.create', subjectType: 'upload-token', subjectId: uploadToken.id, details: { label: cleanLabel } });
+    const held = { names: names?.length ? names : null, networks: networks?.length ? networks : null };
+    const uploadToken = insertUploadToken(tx, { label: cleanLabel, tokenHash: hash, createdAt: now, createdBy: ctx.actor, ...held });
+    recordAudit(tx, { at: now, actor: ctx.actor, action: 'upload-token.create', subjectType: 'upload-token', subjectId: uploadToken.id, details: { label: cleanLabel, ...held } });
     return { uploadToken, token };
   });
 }

@@ -11,6 +11,8 @@ import type { RegistryContext } from './context.ts';
 export const WEB_LINK_MS = 10 * 60_000;
 /** A session nobody used this long is over. */
 export const WEB_IDLE_MS = 12 * 3_600_000;
+/** A session is over this long after it opened, however busy (WEB_SESSION_MAX). */
+export const WEB_SESSION_MAX_MS = 7 * 86_400_000;
 /** How stale a session's last-seen time may get before a request writes it again (fewer writes). */
 const TOUCH_EVERY_MS = 60_000;
 
@@ -56,20 +58,39 @@ export function redeemWebLink(ctx: RegistryContext, token: string): { sessionId:
   });
 }
 
+export interface SessionCheck {
+  /** WEB_SESSION_MAX: how long after it opened a session ends, however busy. */
+  maxMs?: number;
+  /** A person's request (not a page reloading itself): it counts as use, keeping the session from going idle. */
+  byPerson?: boolean;
+}
+
 /**
  * The person behind a session cookie, checked on every request: a session
- * that ended, sat idle past `WEB_IDLE_MS`, or whose person is disabled opens
- * nothing (and an idle or orphaned one is ended).
+ * that ended, sat idle past `WEB_IDLE_MS`, opened more than `maxMs` ago, or
+ * whose person is disabled opens nothing (and is ended). Only a person's own
+ * requests count as use: a page that reloads itself in an open tab does not
+ * keep the session alive.
  */
-export function personOfSession(db: Queryable, sessionId: string, now: Date): { user: User; csrf: string } | null {
+export function personOfSession(db: Queryable, sessionId: string, now: Date, check: SessionCheck = {}): { user: User; csrf: string } | null {
   const idHash = hash(sessionId);
   const session = getWebSession(db, idHash);
   if (!session || session.endedAt) return null;
   const user = getUser(db, session.userId);
-  if (!user?.active || now.getTime() - session.lastSeenAt.getTime() > WEB_IDLE_MS) {
+  const idle = now.getTime() - session.lastSeenAt.getTime() > WEB_IDLE_MS;
+  const expired = now.getTime() - session.createdAt.getTime() > (check.maxMs ?? WEB_SESSION_MAX_MS);
+  if (!user?.active || idle || expired) {
     endWebSession(db, idHash, now);
     return null;
   }
-  if (now.getTime() - session.lastSeenAt.getTime() > TOUCH_EVERY_MS) touchWebSession(db, idHash, now);
+  if ((check.byPerson ?? true) && now.getTime() - session.lastSeenAt.getTime() > TOUCH_EVERY_MS) touchWebSession(db, idHash, now);
   return { user, csrf: csrfOf(sessionId) };
+}
+
+/** Sign out: the session ends at once (the cookie's secret opens nothing from now on). */
+export function endSession(ctx: RegistryContext, sessionId: string, userId: number): void {
+  writeTransaction(ctx.db, (tx) => {
+    endWebSession(tx, hash(sessionId), ctx.clock());
+    recordAudit(tx, { at: ctx.clock(), actor: actorOf(userId), action: 'web.logout', subjectType: 'user', subjectId: userId });
+  });
 }

@@ -1,6 +1,6 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -8,7 +8,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildHttpServer } from '../app/http.ts';
 import type { InputFile } from 'grammy';
 import { hashAgentToken } from '../core/agent-token.ts';
-import { getInstallation } from '../db/installations.ts';
+import { getInstallation, updateInstallation } from '../db/installations.ts';
+import { parseConfig } from '../app/config.ts';
+import { addInstallation } from '../registry/installations.ts';
+import { dozor, dozorWithEnv } from './cli-helpers.ts';
 import { listIncidentsWithNames } from '../db/incidents.ts';
 import { getMetricsSnapshot } from '../db/metrics-snapshots.ts';
 import { getState } from '../db/state.ts';
@@ -213,7 +216,7 @@ describe('the Linux agent, run for real under bash', () => {
 
     const away = await runAgent(script);
     expect(away.code).not.toBe(0);
-    expect(away.stdout).toMatch(/sent 0, waiting 2; problems: dozor-unreachable-000/);
+    expect(away.stdout).toMatch(/sent 0, waiting 2; problems: dozor-unreachable\n/);
     const waiting = spool();
     expect(waiting).toHaveLength(2);
     expect(waiting[0]).toMatch(/^\d{23}-0-installation-\d+\.report$/);
@@ -226,18 +229,30 @@ describe('the Linux agent, run for real under bash', () => {
     expect(listUploadsOf(t.db, installationId)).toHaveLength(2);
   });
 
-  it('never lets the spool grow past its bound: the oldest go first', async () => {
+  it('keeps the files of 48 runs while dozor is away (two days of hourly runs), dropping the oldest runs whole, readable by no one else', async () => {
     const script = writeAgent();
     await app.close();
     mkdirSync(join(folder, 'spool'), { recursive: true });
-    for (let i = 0; i < 60; i++) writeFileSync(join(folder, 'spool', `2026010100000000000${String(i).padStart(4, '0')}-0-old.report`), '<report/>');
+    // Sixty earlier runs that each left a report, a sysinfo and metrics behind.
+    for (let i = 0; i < 60; i++) {
+      const stamp = `2026010100000000000${String(i).padStart(4, '0')}`;
+      for (const [n, ext] of [[0, 'report'], [1, 'zip'], [2, 'status']] as const) writeFileSync(join(folder, 'spool', `${stamp}-${n}-old.${ext}`), '<report/>');
+    }
     const run = await runAgent(script);
-    expect(run.stdout).toMatch(/waiting 48; problems/);
+    // This run's report and sysinfo, and 47 whole earlier runs.
+    expect(run.stdout).toMatch(/waiting 143; problems/);
     const left = spool();
-    expect(left).toHaveLength(48);
-    // The run's own two files are among those kept; the oldest of the rest went.
-    expect(left.filter((name) => name.endsWith('-old.report'))).toHaveLength(46);
-    expect(left).not.toContain('20260101000000000000000-0-old.report');
+    const runs = new Set(left.map((name) => name.split('-')[0]));
+    expect(runs.size).toBe(48);
+    for (const stamp of runs) expect(left.filter((name) => name.startsWith(`${stamp}-`)).length).toBeGreaterThanOrEqual(2);
+    expect(left.filter((name) => name.endsWith('-old.report'))).toHaveLength(47);
+    expect(left).not.toContain('20260101000000000000012-1-old.zip');
+    expect(left).toContain('20260101000000000000013-1-old.zip');
+    // What this run wrote is for its user alone, in a folder no one else can list.
+    const own = left.filter((name) => !name.includes('-old.'));
+    expect(own).toHaveLength(2);
+    for (const name of own) expect(statSync(join(folder, 'spool', name)).mode & 0o777).toBe(0o600);
+    expect(statSync(join(folder, 'spool')).mode & 0o777).toBe(0o700);
   });
 
   it('tells dozor when the Kodeks server does not answer at all: the service counts as down', async () => {
@@ -249,6 +264,53 @@ describe('the Linux agent, run for real under bash', () => {
     expect(getState(t.db, installationId)!.serviceState).toBe('stopped');
     expect(open()).toContain('KodeksServiceDown');
     expect(listUploadsOf(t.db, installationId)).toEqual([]);
+  });
+
+  it('keeps a file dozor could not take yet (408 from a slow line, 429, 5xx) for the next run, sending the reports meanwhile; drops only what dozor refuses for good', async () => {
+    const script = writeAgent();
+    const port = dozorPort;
+    await app.close();
+    // dozor as a slow line, a rate limit or a failing disk make it answer uploads; reports are taken.
+    let uploadStatus = 408;
+    const seen: string[] = [];
+    const stub = createServer((request, response) => {
+      request.resume();
+      request.on('end', () => {
+        const upload = request.url!.startsWith('/upload');
+        seen.push(`${upload ? 'upload' : 'report'} ${upload ? uploadStatus : 202}`);
+        response.statusCode = upload ? uploadStatus : 202;
+        response.setHeader('content-type', 'application/json');
+        response.end(JSON.stringify(upload && uploadStatus !== 200 ? { error: `refused with ${uploadStatus}` } : { ok: true }));
+      });
+    });
+    await new Promise<void>((resolve) => stub.listen(port, '127.0.0.1', resolve));
+    try {
+      for (const status of [408, 429, 500, 503, 507]) {
+        uploadStatus = status;
+        const run = await runAgent(script);
+        expect(run.code).not.toBe(0);
+        expect(run.stdout).toMatch(new RegExp(`problems: upload-later-\\d{23}-1-installation-\\d+\\.zip-${status}\\n$`));
+        // The zips wait (one per run so far), the reports went.
+        expect(spool().filter((f) => f.endsWith('.report'))).toEqual([]);
+        expect(spool().filter((f) => f.endsWith('.zip')).length).toBeGreaterThan(0);
+      }
+      // Waiting uploads hold back the later ones (one attempt per run), never the reports.
+      expect(seen.filter((s) => s.startsWith('upload')).length).toBe(5);
+      uploadStatus = 200;
+      const back = await runAgent(script);
+      expect(back.code).toBe(0);
+      expect(back.stdout).toMatch(/sent 7, waiting 0\n$/);
+      // Refused for good: dropped with the reason, so it cannot block the files behind it.
+      for (const status of [400, 401, 403, 413, 415]) {
+        uploadStatus = status;
+        const run = await runAgent(script);
+        expect(run.stdout).toMatch(new RegExp(`sent 1, waiting 0; problems: refused-\\d{23}-1-installation-\\d+\\.zip-${status}:`));
+        expect(spool()).toEqual([]);
+      }
+    } finally {
+      await new Promise<void>((resolve) => stub.close(() => resolve()));
+      await startDozor();
+    }
   });
 
   it('a refused file is dropped with the reason in the log, so it cannot block the ones behind it', async () => {
@@ -302,6 +364,12 @@ describe('agent scripts as written', () => {
     expect(script).toContain(`'-F', "file=@$($File.FullName);filename=$SentAs", "$DozorUrl/upload")`);
     expect(script).toContain(`'--data-binary', "@$($File.FullName)", "$DozorUrl/api/v1/reports")`);
     expect(script).toContain(`Get-CimInstance -ClassName Win32_Service -Filter "Name='$Wql' OR DisplayName='$Wql'"`);
+    // Dropped only when refused for good; a slow line's 408, a 429 or a 5xx waits for the next run, holding back later uploads only.
+    expect(script).toContain(`elseif ($Status -match '^(400|401|403|413|415)$') { $Problems += "refused-$($File.Name)-$Status"; Remove-Item $File.FullName }`);
+    expect(script).toContain(`elseif ($IsReport) { $Problems += "dozor-busy-$Status"; break }`);
+    expect(script).toContain(`else { $Problems += "upload-later-$($File.Name)-$Status"; $UploadsWait = $true }`);
+    expect(script).toContain(`if ($UploadsWait) { continue }`);
+    expect(script).not.toMatch(/\$Status -match '\^4'/);
     expect(schedule('C:\\dozor-agent\\')).toBe(
       'schtasks /Create /F /TN "dozor agent 61" /SC HOURLY /ST 00:01 /RU SYSTEM /RL HIGHEST /TR "powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -File \\"C:\\dozor-agent\\dozor-agent.ps1\\""',
     );
@@ -364,5 +432,109 @@ describe('«⚙️ Агент» in the bot', () => {
     const without = botHarness(t.db, clock, {});
     await without.say(anna, '/status Ромашка');
     expect(without.lastSent()!.payload.reply_markup).toBeUndefined();
+  });
+});
+
+describe('addresses that go into a script or onto curl\'s command line', () => {
+  const clock = testClock('2026-11-30T07:00:00Z');
+  let t: TestDb;
+  let installationId = 0;
+  const ctx = () => ({ db: t.db, clock, actor: 'test' });
+  const anna = { id: 3001, first_name: 'Анна' };
+  /** The issue's own: Windows PowerShell 5.1 passes the quotes on to curl.exe, which then writes a file of the sender's choosing. */
+  const QUOTED = 'http://h/a" --output C:\\x.ps1 "';
+  const HOSTILE = [
+    QUOTED,
+    "http://h/a' -o x",
+    'http://h/a b',
+    'http://h/$(touch /tmp/pwned)',
+    'http://h/`id`',
+    'http://h/%22',
+    'http://h/a;rm',
+    'http://h\\a',
+    'http://h/\u202ea',
+    'http://h/\u201ca\u201d',
+    'http://h/a\tb',
+    'http://h/a{1,2}',
+    'http://h/a[1-3]',
+  ];
+
+  beforeEach(() => {
+    t = testDb();
+    installationId = seedFleet(ctx()).installation.id;
+    addUser(ctx(), { telegramId: 3001, role: 'admin', name: 'Анна' });
+  });
+  afterEach(() => t.close());
+
+  it('refuses quotes, whitespace, backticks, $, %, ; and the like in an installation\'s URL, naming the field; real addresses pass', () => {
+    const add = (url: string, name = `Проверка ${Math.random()}`) => addInstallation(ctx(), { client: '1', name, kind: 'cloud', url });
+    for (const url of HOSTILE) expect(() => add(url), url).toThrow(/^invalid installation: url: expected an http:\/\/ or https:\/\/ address without quotes, spaces/);
+    expect(() => add('http://smart:secret@h/')).toThrow('invalid installation: url: must not carry a user name or password');
+    expect(() => add('ftp://h/')).toThrow('invalid installation: url: expected an http:// or https:// address');
+    expect(() => add('javascript:alert(1)')).toThrow(/invalid installation: url/);
+    for (const url of ['https://romashka.example.ru/', 'http://10.1.2.3:8080/docs', 'http://[fe80::1]:8080/', 'https://кодекс.рф/', 'http://h/?a=1&b=2']) expect(add(url).installation.url, url).toBe(url);
+  });
+
+  it('refuses them at every door: the command line, the bot\'s dialogue, the agent options, and the script writer itself', async () => {
+    // The command line: installation add --url, installation agent --kodeks and --proxy.
+    const added = dozor(t.path, 'installation', 'add', '--client', '1', '--name', 'Резерв', '--kind', 'cloud', '--url', QUOTED);
+    expect(added.status).not.toBe(0);
+    expect(added.stderr).toContain('url: expected an http:// or https:// address without quotes');
+    const env = { PUBLIC_URL: 'https://dozor.example.ru' };
+    const out = join(t.dir, 'out');
+    const kodeks = dozorWithEnv(env, t.path, 'installation', 'agent', String(installationId), '--os', 'windows', '--kodeks', QUOTED, '--out', out);
+    expect(kodeks.status).not.toBe(0);
+    expect(kodeks.stderr).toContain('kodeksUrl: expected an http:// or https:// address without quotes');
+    const proxy = dozorWithEnv(env, t.path, 'installation', 'agent', String(installationId), '--os', 'windows', '--proxy', 'proxy:3128" -o C:\\x.ps1 "', '--out', out);
+    expect(proxy.status).not.toBe(0);
+    expect(proxy.stderr).toContain('proxy: expected a host and port such as proxy.example.ru:3128');
+    expect(dozorWithEnv(env, t.path, 'installation', 'agent', String(installationId), '--os', 'linux', '--proxy', 'smart:secret@proxy:3128', '--out', out).stderr).toContain(
+      'proxy: must not carry a user name or password',
+    );
+    expect(existsSync(out)).toBe(false);
+
+    // The agent options as the registry takes them (the bot and the cabinet come this way).
+    const issue = (options: AgentOptions) => issueAgent(ctx(), installationId, { os: 'windows', publicUrl: 'https://dozor.example.ru', options });
+    for (const url of HOSTILE) expect(() => issue({ kodeksUrl: url }), url).toThrow(/invalid agent: kodeksUrl: expected an http:\/\/ or https:\/\/ address without quotes/);
+    expect(() => issue({ proxy: 'proxy:3128;rm' })).toThrow('invalid agent: proxy: expected a host and port such as proxy.example.ru:3128');
+    expect(issue({ kodeksUrl: 'http://127.0.0.1:8080', proxy: 'http://proxy.example.ru:3128' }).agent.script).toContain("$KodeksUrl = 'http://127.0.0.1:8080'");
+
+    // The bot's dialogue: the answer says which field and why, and asks again.
+    const h = botHarness(t.db, clock, { publicUrl: 'https://dozor.example.ru' });
+    const said = () => h.calls.filter((c) => c.method === 'sendMessage').map((c) => String(c.payload.text));
+    await h.say(anna, '/addinstallation');
+    await h.say(anna, 'ООО «Ромашка»');
+    await h.say(anna, 'Резерв');
+    await h.press(anna, 'kind:cloud', { chatId: 3001, messageId: 1 });
+    await h.say(anna, '-');
+    await h.say(anna, '-');
+    await h.say(anna, QUOTED);
+    expect(said().at(-1)).toMatch(/^Не подходит: Установка: веб-адрес — нужен адрес http:\/\/ или https:\/\/ без кавычек, пробелов, обратных косых черт и знаков ` \$ % ;/);
+
+    // Settings stored before this check: the script is not written from them, and the admin is told why.
+    updateInstallation(t.db, installationId, { agentOptions: { kodeksUrl: QUOTED } });
+    const before = getInstallation(t.db, installationId)!.tokenHash;
+    await h.press(anna, `ag:${installationId}:windows`, { chatId: 3001, messageId: 1000 });
+    expect(h.lastSent('answerCallbackQuery')!.payload).toMatchObject({ show_alert: true, text: expect.stringContaining('адрес сервера Кодекс — нужен адрес http:// или https:// без кавычек') });
+    expect(h.calls.filter((c) => c.method === 'sendDocument')).toEqual([]);
+    expect(getInstallation(t.db, installationId)!.tokenHash).toBe(before);
+
+    // The writer itself refuses, whoever calls it, naming the setting.
+    const settings = {
+      dozorUrl: 'https://dozor.example.ru/',
+      token: 'dzr_TOKENTOKENTOKENTOKENTOKENTOKENTOKENTOKENTOK',
+      installation: { id: 61, name: 'Сервер', clientName: 'ООО «Ромашка»' },
+      fileName: 'ROMASHKA',
+      kodeksUrl: 'http://127.0.0.1:8080',
+      generatedAt: new Date('2026-11-30T07:00:00Z'),
+    };
+    for (const os of ['linux', 'windows'] as const) {
+      const write = loadAgentTemplate(os);
+      expect(() => write({ ...settings, kodeksUrl: QUOTED })).toThrow('invalid agent: kodeksUrl: expected an http:// or https:// address without quotes');
+      expect(() => write({ ...settings, proxy: 'p:3128" -o x "' })).toThrow('invalid agent: proxy: expected a host and port such as proxy.example.ru:3128');
+      expect(() => write({ ...settings, dozorUrl: 'https://dozor.example.ru/"x' })).toThrow('invalid agent: dozorUrl: expected an http:// or https:// address without quotes');
+      expect(write(settings).script).toContain('http://127.0.0.1:8080');
+    }
+    expect(() => parseConfig({ PUBLIC_URL: 'https://dozor.example.ru/" -o x "' })).toThrow(/PUBLIC_URL: expected an address without quotes/);
   });
 });

@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { pino } from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { buildHttpServer } from '../app/http.ts';
 import { renderAlert } from '../bot/render/alert.ts';
 import { runbookLink } from '../bot/redraw.ts';
@@ -78,6 +78,7 @@ describe('Alertmanager receiver', () => {
   const send = (body: unknown, token = TOKEN) =>
     fetch(`${url}/api/v1/alertmanager`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
   const open = () => listIncidentsWithNames(t.db, { includeResolved: false });
+  const openCount = () => (t.db.$client.prepare("SELECT count(*) AS n FROM incidents WHERE status <> 'resolved'").get() as { n: number }).n;
   const noticesTo = (chatId: number) => t.db.select().from(outbox).where(eq(outbox.chatId, chatId)).all().filter((m) => m.kind === 'system.notice');
 
   it('opens an incident for a firing alert, in a namespace of its own, and closes it when resolved', async () => {
@@ -285,6 +286,99 @@ describe('Alertmanager receiver', () => {
     });
     expect(huge.status).toBe(413);
     expect(((await huge.json()) as { error: string }).error).toMatch(/larger than 32 MiB/);
+  });
+
+  it('takes any alert name: spaces and other scripts open their incident, shown escaped with marks as �; only an alert without a name is unnamed, and said so', async () => {
+    const id = String(installationId);
+    // Grafana-managed alerts and Prometheus 3 allow any UTF-8 name.
+    expect(await (await send(payload('firing', { alertname: 'High CPU usage', installation_id: id }))).json()).toMatchObject({ opened: 1, unmatched: 0 });
+    expect(await (await send(payload('firing', { alertname: 'Диск <b>почти</b> полон\u202e', installation_id: id }))).json()).toMatchObject({ opened: 1, unmatched: 0 });
+    const byName = (name: string) => open().find((i) => i.details.alertname === name)!;
+    expect(byName('High CPU usage').ruleId).toMatch(/^am:High CPU usage:[0-9a-f]{16}$/);
+    // The rule id (which the command line prints as it is) carries no reordering mark; the facts keep the name as sent.
+    const hostile = byName('Диск <b>почти</b> полон\u202e');
+    expect(hostile.ruleId).toMatch(/^am:Диск <b>почти<\/b> полон\ufffd:[0-9a-f]{16}$/);
+    const [view] = getIncidentViews(t.db, [hostile.id]);
+    const text = renderAlert(view!, { lang: 'ru', tz: 'Europe/Moscow', now: clock(), runbookUrl: runbookLink(null) }).text;
+    expect(text).toContain('🟡 <b>Диск &lt;b&gt;почти&lt;/b&gt; полон\ufffd</b>');
+    expect(text).not.toContain('\u202e');
+    // A resend is the same alert.
+    expect(await (await send(payload('firing', { alertname: 'High CPU usage', installation_id: id }))).json()).toMatchObject({ unchanged: 1 });
+
+    // No alertname: nothing to open, and the admins hear why, not that no installation fits.
+    const nameless = await send(payload('firing', { installation_id: id, job: 'node' }));
+    expect(await nameless.json()).toMatchObject({ unnamed: 1, unmatched: 0, opened: 0 });
+    const [notice] = noticesTo(3001);
+    expect(String(notice!.payload.text)).toContain(`• оповещение для «${id}» без метки alertname`);
+    expect(String(notice!.payload.text)).not.toContain('ни одна установка не подходит');
+  });
+
+  it('lets the manager put off an Alertmanager alert with «⏰», as any other', async () => {
+    await send(payload('firing', { alertname: 'High CPU usage', installation_id: String(installationId), severity: 'critical' }));
+    const [incident] = open();
+    const h = botHarness(t.db, clock);
+    await h.press({ id: 1001, first_name: 'Ксения' }, `snz:h:${incident!.id}`, { chatId: 1001, messageId: 1 });
+    expect(h.lastSent('answerCallbackQuery')!.payload.text).toBe('Отложено до 15.02 10:00');
+    const [view] = getIncidentViews(t.db, [incident!.id]);
+    expect(view!.snoozedUntil).toEqual(new Date('2023-02-15T07:00:00Z'));
+    expect(view!.snoozedByName).toBe('Ксения Шабанова');
+  });
+
+  it('takes 10,000 alerts in chunks with the event loop free between them: /healthz is answered meanwhile, and the answer says what was taken', async () => {
+    let healthAnsweredBeforeWebhook: boolean | null = null;
+    let webhookAnswered = false;
+    let asked = false;
+    const logger = pino({ level: 'silent' });
+    const app = buildHttpServer({
+      db: t.db,
+      clock,
+      logger,
+      settings: DEFAULT_INCIDENT_SETTINGS,
+      alertmanagerToken: TOKEN,
+      // Called as soon as the first chunk is written: /healthz is asked while the rest waits its turn.
+      onIncidentChange: () => {
+        if (asked) return;
+        asked = true;
+        void fetch(`${chunkedUrl}/healthz`).then((r) => {
+          expect(r.status).toBe(200);
+          healthAnsweredBeforeWebhook = !webhookAnswered;
+        });
+      },
+    });
+    const chunkedUrl = await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const many = Array.from({ length: MAX_WEBHOOK_ALERTS }, (_, i) => ({ labels: { alertname: 'Probe', installation_id: String(installationId), target: `t${i}` } }));
+      const response = await fetch(`${chunkedUrl}/api/v1/alertmanager`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+        body: JSON.stringify(webhook(many)),
+      });
+      const result = await response.json();
+      webhookAnswered = true;
+      expect(result).toEqual({ received: 10_000, opened: 10_000, resolved: 0, unchanged: 0, unmatched: 0, unnamed: 0, ambiguous: 0, ignored: 0 });
+      await vi.waitFor(() => expect(healthAnsweredBeforeWebhook).not.toBeNull());
+      expect(healthAnsweredBeforeWebhook).toBe(true);
+      expect(openCount()).toBe(10_000);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('is idempotent across chunks: a resend after a crash part-way opens only the rest, and two webhooks taken side by side open each alert once', async () => {
+    const alerts = Array.from({ length: 2_000 }, (_, i) => ({ labels: { alertname: 'Probe', installation_id: String(installationId), target: `t${i}` } }));
+    // The process died after the first 600 were written: Alertmanager sends the whole group again.
+    expect(await (await send(webhook(alerts.slice(0, 600)))).json()).toMatchObject({ opened: 600 });
+    expect(await (await send(webhook(alerts))).json()).toMatchObject({ opened: 1_400, unchanged: 600 });
+    const resolved = alerts.map((a) => ({ ...a, status: 'resolved' as const }));
+    expect(await (await send(webhook(resolved, 'resolved'))).json()).toMatchObject({ resolved: 2_000 });
+
+    // Two replicas of Alertmanager send the same group at once: their chunks interleave, and each alert opens once.
+    const [a, b] = await Promise.all([send(webhook(alerts)), send(webhook(alerts))]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    const [ra, rb] = (await Promise.all([a.json(), b.json()])) as { opened: number; unchanged: number }[];
+    expect(ra!.opened + rb!.opened).toBe(2_000);
+    expect(ra!.opened + ra!.unchanged).toBe(2_000);
+    expect(openCount()).toBe(2_000);
   });
 
   it('refuses a wrong token and a malformed payload, and logs one line for every webhook', async () => {

@@ -41,6 +41,8 @@ describe('the browser cabinet in Chromium', () => {
   let h: ReturnType<typeof botHarness>;
   let context: BrowserContext;
   let incidentChanges = 0;
+  /** What the server answered, in order: "status path". */
+  const served: string[] = [];
   const ctx = () => ({ db: t.db, clock, actor: 'test' });
 
   beforeAll(async () => {
@@ -67,6 +69,9 @@ describe('the browser cabinet in Chromium', () => {
       settings: DEFAULT_INCIDENT_SETTINGS,
       onIncidentChange: () => incidentChanges++,
       web: { displayTz: 'Europe/Moscow', morningHour: 9, publicUrl: 'http://127.0.0.1' },
+    });
+    app.addHook('onResponse', async (request, reply) => {
+      served.push(`${reply.statusCode} ${request.url}`);
     });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
     close = () => app.close();
@@ -175,7 +180,8 @@ describe('the browser cabinet in Chromium', () => {
 
     const page = await signIn(KSENIA);
     await page.click('nav a:text("Инциденты")');
-    expect(await page.locator('meta[http-equiv="refresh"]').getAttribute('content')).toBe('15; url=/web/incidents');
+    // The page's own reload says so in its address: it does not keep the session alive.
+    expect(await page.locator('meta[http-equiv="refresh"]').getAttribute('content')).toBe('15; url=/web/incidents?auto=1');
     const row = page.locator(`#incident-${incident!.id}`);
     await expect(row.textContent()).resolves.toContain('Сервер офиса');
     await shoot(page, 'incidents');
@@ -263,6 +269,25 @@ describe('the browser cabinet in Chromium', () => {
     setUserActive({ db: t.db, clock, actor: 'tg:3001' }, 2001, false);
     await irina.reload();
     expect(new URL(irina.url()).pathname).toBe('/web/hello');
+  });
+
+  it('a reload of the incidents page while nothing changed is a 304 the browser shows from its cache, and «Выйти» signs out', async () => {
+    await postReport(url, '<report id="k"><senselock state="lost"/></report>', { token: fleet.token });
+    const page = await signIn(KSENIA);
+    served.length = 0;
+    await page.goto(`${url}/web/incidents`);
+    await page.reload();
+    // The server answered the reload 304 (the browser then shows its copy and reports it as the 200 it kept).
+    expect(served.filter((line) => line.endsWith(' /web/incidents'))).toEqual(['200 /web/incidents', '304 /web/incidents']);
+    await expect(page.locator('tbody tr').first().textContent()).resolves.toContain('Сервер офиса');
+
+    await page.click('header button:text("Выйти")');
+    expect(new URL(page.url()).pathname).toBe('/web/bye');
+    await expect(page.locator('main').textContent()).resolves.toContain('Сеанс в личном кабинете закончен');
+    expect((await context.cookies()).filter((c) => c.name === 'dozor_session')).toEqual([]);
+    await shoot(page, 'signed-out');
+    await page.goto(`${url}/web/incidents`);
+    expect(new URL(page.url()).pathname).toBe('/web/hello');
   });
 
   it('renders a hostile client name as text: no script runs', async () => {

@@ -8,7 +8,10 @@ import { runDigests } from '../jobs/digest.ts';
 import { runSweep } from '../jobs/sweep.ts';
 import { addClient } from '../registry/clients.ts';
 import { addInstallation } from '../registry/installations.ts';
-import { DAY, HOUR, postReport, seedFleet, startIntake, testClock, testDb, type TestDb, type TestIntake } from './helpers.ts';
+import { join } from 'node:path';
+import { buildHttpServer } from '../app/http.ts';
+import { createUploadToken, setUploadName } from '../registry/uploads.ts';
+import { DAY, HOUR, postReport, seedFleet, silentLogger, startIntake, testClock, testDb, type TestDb, type TestIntake } from './helpers.ts';
 
 const MINUTE = 60_000;
 
@@ -18,6 +21,8 @@ describe('the server clock jumping', () => {
   let intake: TestIntake;
   let settings: IncidentSettings;
   let tokens: string[];
+  /** Installation 1's token. */
+  let seedToken = '';
   let seq = 0;
   /** The agents' clocks keep real time, whatever ours says. */
   let realTime = Date.parse('2023-02-15T07:00:00Z');
@@ -39,13 +44,22 @@ describe('the server clock jumping', () => {
     }
   };
 
+  /** Installation 1 fell silent for real: its last report was two days and a half-hour ago, and its silence is an incident. */
+  const silenceInstallationOne = () => {
+    tokens = tokens.slice(1);
+    t.db.$client.prepare('UPDATE installation_state SET last_received_at = ? WHERE installation_id = 1').run(clock().getTime() - 2 * DAY - 30 * MINUTE);
+    t.db.$client.prepare('UPDATE check_schedule SET due_at = ? WHERE installation_id = 1').run(clock().getTime());
+    sweep();
+  };
+
   beforeEach(async () => {
     clock.set('2023-02-15T07:00:00Z');
     realTime = Date.parse('2023-02-15T07:00:00Z');
     t = testDb();
     settings = { ...DEFAULT_INCIDENT_SETTINGS, clockWatch: new ClockWatch() };
     const ctx = { db: t.db, clock, actor: 'test' };
-    tokens = [seedFleet(ctx).token];
+    seedToken = seedFleet(ctx).token;
+    tokens = [seedToken];
     for (let i = 0; i < 4; i++) {
       const client = addClient(ctx, { name: `Клиент ${i}`, managerId: 1001 });
       tokens.push(addInstallation(ctx, { client: String(client.id), name: 'Сервер', kind: 'local' }).token);
@@ -80,8 +94,7 @@ describe('the server clock jumping', () => {
     clock.set(new Date(realTime));
     await live(30);
     // One agent falls silent for real; two days of listening later, its silence is reported.
-    tokens = tokens.slice(1);
-    await live(2 * 24 * 60 + 10);
+    silenceInstallationOne();
     expect(open().map((i) => i.ruleId)).toEqual(['KodeksXmlMissing']);
   }, 60_000);
 
@@ -134,6 +147,36 @@ describe('the server clock jumping', () => {
     expect(open().map((i) => [i.installationId, i.ruleId])).toEqual([[1, 'KodeksXmlMissing']]);
   });
 
+  it('resolves at once on fresh evidence after the service was down: only opening waits out the grace period', async () => {
+    silenceInstallationOne();
+    expect(open().map((i) => [i.installationId, i.ruleId])).toEqual([[1, 'KodeksXmlMissing']]);
+    // dozor is down for 20 minutes; when it is back, the time-based rules wait before opening anything new…
+    clock.advance(20 * MINUTE);
+    realTime += 20 * MINUTE;
+    sweep();
+    expect(settings.clockWatch!.timeRulesSuspended(clock().getTime())).toBe(true);
+    // …but the agent's report that arrives right after the restart closes the silence at once.
+    const today = new Date(realTime).toISOString().slice(0, 10);
+    const fleetToken = seedToken;
+    const res = await postReport(intake.url, `<report id="back${++seq}" generated-at="${new Date(realTime).toISOString()}"><update operap-date="${today}"/></report>`, { token: fleetToken });
+    expect(res.status).toBe(202);
+    expect(open()).toEqual([]);
+  });
+
+  it('resolves nothing on time alone while its clock is in doubt (it went back)', async () => {
+    silenceInstallationOne();
+    expect(open().map((i) => i.ruleId)).toEqual(['KodeksXmlMissing']);
+    // Our clock goes back three days: the silence looks younger than it is, but nothing new was heard.
+    clock.advance(-3 * DAY);
+    t.db.$client.prepare('UPDATE check_schedule SET due_at = ? WHERE installation_id = 1').run(clock().getTime());
+    sweep();
+    for (let m = 0; m < 5; m++) {
+      clock.advance(MINUTE);
+      sweep();
+    }
+    expect(open().map((i) => i.ruleId)).toEqual(['KodeksXmlMissing']);
+  });
+
   it('neither misses nor doubles a digest across jumps', () => {
     const deps = { db: t.db, cron: '0 9 * * *', tz: 'Europe/Moscow', compose: composeDigestForTelegram(t.db, { tz: 'Europe/Moscow', salesMinDays: 3 }), maxDelayMs: 6 * HOUR };
     clock.set('2023-02-16T05:50:00Z'); // 08:50 Moscow
@@ -142,6 +185,41 @@ describe('the server clock jumping', () => {
     expect(runDigests(deps, clock()).queued).toHaveLength(1);
     clock.set('2023-02-16T06:30:00Z'); // back to 09:30: already sent today
     expect(runDigests(deps, clock()).queued).toEqual([]);
+  });
+});
+
+describe('uploads and the server clock', () => {
+  it('lets no fleet upload token pause the time rules: dates inside uploaded files are no vote on our clock', async () => {
+    const clock = testClock('2026-11-20T06:00:00Z');
+    const t = testDb();
+    const settings: IncidentSettings = { ...DEFAULT_INCIDENT_SETTINGS, clockWatch: new ClockWatch() };
+    const ctx = { db: t.db, clock, actor: 'test' };
+    seedFleet(ctx);
+    for (let i = 0; i < 12; i++) {
+      const client = addClient(ctx, { name: `Клиент ${i}`, managerId: 1001 });
+      const { installation } = addInstallation(ctx, { client: String(client.id), name: 'Сервер', kind: 'local' });
+      setUploadName(ctx, installation.id, `CLIENT${i}`);
+    }
+    const fleetToken = createUploadToken(ctx, 'Дилер 0042').token;
+    const app = buildHttpServer({ db: t.db, clock, logger: silentLogger(), settings, uploads: { dataDir: join(t.dir, 'data'), maxBytes: 64 * 1024 } });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      // What an attacker holding the fleet token (it lives on every client's server) sends: twelve metrics files dated 2100.
+      for (let i = 0; i < 12; i++) {
+        const form = new FormData();
+        form.append('file', new Blob(['date: Fri, 01 Jan 2100 00:00:00 GMT\nkserver_up 1\n']), `CLIENT${i}.status`);
+        const response = await fetch(`${url}/upload?token=${fleetToken}`, { method: 'POST', body: form });
+        expect(response.status).toBe(200);
+        clock.advance(MINUTE);
+      }
+      runSweep({ db: t.db, settings }, clock());
+      expect(settings.clockWatch!.medianSkew()).toBeNull();
+      expect(settings.clockWatch!.suspect()).toBe(false);
+      expect(settings.clockWatch!.timeRulesSuspended(clock().getTime())).toBe(false);
+    } finally {
+      await app.close();
+      t.close();
+    }
   });
 });
 

@@ -248,6 +248,76 @@ describe('grouping and pacing', () => {
     expect(backlog.at(-1)![1] - backlog[0]![1]).toBe(499_000);
   });
 
+  it('puts a critical before the warnings and notices queued in its chat, however many, keeping the order within each', async () => {
+    const delivery = new RecordingDelivery();
+    for (let n = 1; n <= 300; n++) enqueue(t.db, { kind: 'system.notice', chatId: 1001, incidentId: null, payload: { n } }, clock());
+    enqueue(t.db, { kind: 'incident.opened', chatId: 1001, incidentId: null, payload: { n: 'critical', severity: 'critical' } }, clock());
+    enqueue(t.db, { kind: 'system.notice', chatId: 1001, incidentId: null, payload: { n: 301 } }, clock());
+    enqueue(t.db, { kind: 'incident.reminder', chatId: 1001, incidentId: null, payload: { n: 'its reminder' }, urgent: true }, clock());
+    await testDispatcher(t.db, clock, delivery).runOnce();
+    expect(delivery.delivered.map((m) => (m.payload as { n: unknown }).n)).toEqual(['critical', 'its reminder', ...Array.from({ length: 301 }, (_, i) => i + 1)]);
+  });
+
+  it('holds a chat at its head by that order: a warning waiting for a retry lets a critical pass, a critical waiting for one holds everything', async () => {
+    const delivery = new RecordingDelivery();
+    const dispatcher = testDispatcher(t.db, clock, delivery);
+    const sent = () => delivery.delivered.map((m) => (m.payload as { n: unknown }).n);
+    const notice = (n: number) => enqueue(t.db, { kind: 'system.notice', chatId: 1001, incidentId: null, payload: { n } }, clock());
+    notice(1);
+    delivery.failures = 1;
+    await dispatcher.runOnce();
+    notice(2);
+    enqueue(t.db, { kind: 'system.notice', chatId: 1001, incidentId: null, payload: { n: 'critical', severity: 'critical' } }, clock());
+    await dispatcher.runOnce();
+    expect(sent()).toEqual(['critical']);
+    clock.advance(1000);
+    await dispatcher.runOnce();
+    expect(sent()).toEqual(['critical', 1, 2]);
+
+    delivery.failures = 1;
+    enqueue(t.db, { kind: 'system.notice', chatId: 1001, incidentId: null, payload: { n: 'second critical', severity: 'critical' } }, clock());
+    notice(3);
+    await dispatcher.runOnce();
+    expect(sent()).toEqual(['critical', 1, 2]);
+    clock.advance(1000);
+    await dispatcher.runOnce();
+    expect(sent()).toEqual(['critical', 1, 2, 'second critical', 3]);
+  });
+
+  it('never holds a critical alert for the warnings\' grouping window; criticals collect for a window of their own', async () => {
+    const delivery = new RecordingDelivery();
+    const dispatcher = testDispatcher(t.db, clock, delivery, 30_000);
+    const critical = (n: string) => enqueue(t.db, { kind: 'incident.opened', chatId: 1001, incidentId: null, payload: { n, severity: 'critical' } }, clock());
+    const batches = () => delivery.batches.map((b) => b.map((m) => (m.payload as { n: unknown }).n));
+    alert(1001, 1);
+    await dispatcher.runOnce();
+    clock.advance(1000);
+    alert(1001, 2);
+    critical('key lost');
+    await dispatcher.runOnce();
+    expect(batches()).toEqual([[1], ['key lost']]);
+    clock.advance(1000);
+    critical('service down');
+    critical('storage');
+    await dispatcher.runOnce();
+    expect(batches()).toEqual([[1], ['key lost']]);
+    clock.advance(29_000);
+    await dispatcher.runOnce();
+    // Both windows have closed: what is ready goes as one message, the criticals first.
+    expect(batches()).toEqual([[1], ['key lost'], ['service down', 'storage', 2]]);
+  });
+
+  it('sends a critical alert by itself, first, rather than inside a storm of warnings ready at the same moment', async () => {
+    const delivery = new RecordingDelivery();
+    for (let n = 1; n <= 300; n++) enqueue(t.db, { kind: 'incident.opened', chatId: 1001, incidentId: null, payload: { n, ruleId: `am:HighLoad:${String(n).padStart(16, '0')}` } }, clock());
+    enqueue(t.db, { kind: 'incident.opened', chatId: 1001, incidentId: null, payload: { n: 'critical', ruleId: 'KodeksXmlSensLockStatus', severity: 'critical' } }, clock());
+    await testDispatcher(t.db, clock, delivery).runOnce();
+    const batches = delivery.batches.map((b) => b.map((m) => (m.payload as { n: unknown }).n));
+    expect(batches[0]).toEqual(['critical']);
+    // The storm of one alert name goes folded, 200 at a time (as many as are read at once).
+    expect(batches.slice(1).map((b) => b.length)).toEqual([200]);
+  });
+
   it('lets urgent messages go first when the overall limit is what holds sends back', async () => {
     let now = 0;
     // Time moves only when the test says so: every message below is waiting when the window frees.

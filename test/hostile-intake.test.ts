@@ -7,6 +7,8 @@ import { closeDb, openDb } from '../db/open.ts';
 import { reports } from '../db/schema.ts';
 import { getState } from '../db/state.ts';
 import { parseReport } from '../intake/parse-report.ts';
+import { noteUnmatchedAlert } from '../db/unmatched-alerts.ts';
+import { dozor } from './cli-helpers.ts';
 import { postReport, SAMPLE_XML, seedFleet, startIntake, testClock, testDb, type TestDb, type TestIntake } from './helpers.ts';
 
 describe('hostile input to the intake', () => {
@@ -194,6 +196,29 @@ describe('hostile input to the intake', () => {
     expect(statuses.every((s) => s === 202 || s === 503)).toBe(true);
     t.db.$client.pragma('max_page_count = 1073741823');
     expect((await post(filler(1000))).status).toBe(202);
+  });
+
+  it('dozor alerts unmatched shows control characters and reordering marks in Alertmanager labels as �, never raw on the terminal', () => {
+    noteUnmatchedAlert(
+      t.db,
+      {
+        fingerprint: 'f'.repeat(16),
+        alertname: 'Disk\u202Eesrever',
+        labels: { alertname: 'Disk\u202Eesrever', instance: 'host\u009B31m:9100', team: 'a\u2066b' },
+        annotations: {},
+        startsAt: null,
+        reason: 'none',
+        candidates: [],
+        status: 'firing',
+      },
+      clock(),
+    );
+    const listed = dozor(t.path, 'alerts', 'unmatched');
+    expect(listed.status).toBe(0);
+    expect(listed.stdout).toContain('Disk\uFFFDesrever');
+    expect(listed.stdout).toContain('instance=host\uFFFD31m:9100');
+    expect(listed.stdout).toContain('team=a\uFFFDb');
+    expect(listed.stdout).not.toMatch(/[\u202E\u009B\u2066]/);
   });
 
   describe('fuzzing (fast-check)', () => {

@@ -5,7 +5,8 @@ import { addClient } from '../registry/clients.ts';
 import { addInstallation } from '../registry/installations.ts';
 import { addUser } from '../registry/users.ts';
 import { botHarness, buttonsOf } from './bot-helpers.ts';
-import { postReport, seedFleet, startIntake, testClock, testDb, type TestDb, type TestIntake } from './helpers.ts';
+import { buildHttpServer } from '../app/http.ts';
+import { postReport, seedFleet, silentLogger, startIntake, testClock, testDb, type TestDb, type TestIntake } from './helpers.ts';
 
 const MASS = { min: 30, windowMs: 30_000 };
 
@@ -20,6 +21,7 @@ describe('mass events', () => {
   let t: TestDb;
   let intake: TestIntake;
   let tokens: string[];
+  let ids: number[];
   let seq = 0;
   const settings: IncidentSettings = { ...DEFAULT_INCIDENT_SETTINGS, massEvent: MASS };
   const reportFrom = (token: string, body: string) => postReport(intake.url, `<report id="m${++seq}">${body}</report>`, { token });
@@ -31,10 +33,13 @@ describe('mass events', () => {
     const fleet = seedFleet(ctx);
     addUser(ctx, { telegramId: 1002, role: 'manager', name: 'Пётр Сидоров', leadId: 2001 });
     tokens = [fleet.token];
+    ids = [fleet.installation.id];
     // 20 installations of Ксения's clients (one is the seeded one), 15 of Пётр's.
     for (let i = 1; i < 35; i++) {
       const client = addClient(ctx, { name: `ООО «Клиент ${i}»`, managerId: i < 20 ? 1001 : 1002 });
-      tokens.push(addInstallation(ctx, { client: String(client.id), name: `Сервер ${i}`, kind: 'local' }).token);
+      const added = addInstallation(ctx, { client: String(client.id), name: `Сервер ${i}`, kind: 'local' });
+      tokens.push(added.token);
+      ids.push(added.installation.id);
     }
     intake = await startIntake(t.db, clock, { settings });
   });
@@ -79,6 +84,51 @@ describe('mass events', () => {
     // «Беру все» takes the chat's own, all of them.
     await h.press({ id: 1002, first_name: 'Пётр' }, 'ackall', { chatId: 1002, messageId: Number(redrawn.payload.message_id) });
     expect(listIncidentsWithNames(t.db, { includeResolved: false }).filter((i) => i.status === 'acknowledged')).toHaveLength(15);
+  });
+
+  it('an Alertmanager storm of one alert name folds the same way: one message per chat, each installation once; late alerts join it, and its end is one redraw', async () => {
+    const token = 'alertmanager-shared-secret';
+    const am = buildHttpServer({ db: t.db, clock, logger: silentLogger(), settings, alertmanagerToken: token });
+    const url = await am.listen({ host: '127.0.0.1', port: 0 });
+    const send = (status: 'firing' | 'resolved', labels: Record<string, string>[]) =>
+      fetch(`${url}/api/v1/alertmanager`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ version: '4', alerts: labels.map((l) => ({ status, labels: l, annotations: { summary: 'Нагрузка выше 90%' } })) }),
+      }).then((r) => r.json());
+    // Every label set is an alert of its own: three CPUs on each of 35 installations.
+    const load = (installations: number[], cpus: string[]) => installations.flatMap((id) => cpus.map((cpu) => ({ alertname: 'Высокая нагрузка', installation_id: String(id), cpu })));
+    try {
+      expect(await send('firing', load(ids, ['0', '1', '2']))).toMatchObject({ opened: 105 });
+      const h = botHarness(t.db, clock, { massEvent: MASS });
+      await h.dispatcher().runOnce();
+      expect(h.sent().map((c) => c.payload.chat_id).sort()).toEqual([1001, 1002]);
+      const ksenia = h.sent().find((c) => c.payload.chat_id === 1001)!;
+      const lines = String(ksenia.payload.text).split('\n');
+      expect(lines[2]).toBe('🟡 <b>🌊 Массовое событие: Высокая нагрузка — 35 установок одновременно, здесь 20</b>');
+      expect(lines[3]).toMatch(/^ООО «Ромашка» · Сервер офиса ×3; ООО «Клиент 1» · Сервер 1 ×3; .*; ООО «Клиент 19» · Сервер 19 ×3$/);
+      expect(lines.at(-1)).toBe('<code>am:Высокая нагрузка</code>');
+      expect(buttonsOf(ksenia)).toEqual([{ text: '🙋 Беру все', data: 'ackall' }]);
+
+      // A fourth CPU of five installations, within the window: the message is redrawn with them, nothing new arrives.
+      clock.advance(10_000);
+      expect(await send('firing', load(ids.slice(0, 5), ['3']))).toMatchObject({ opened: 5 });
+      clock.advance(MASS.windowMs);
+      await h.dispatcher().runOnce();
+      expect(h.sent()).toHaveLength(2);
+      expect(String(h.sent('editMessageText').at(-1)!.payload.text)).toContain('ООО «Ромашка» · Сервер офиса ×4');
+
+      // The storm ends: each chat's message is redrawn once for all of it, not once an alert.
+      const edits = h.sent('editMessageText').length;
+      expect(await send('resolved', [...load(ids, ['0', '1', '2']), ...load(ids.slice(0, 5), ['3'])])).toMatchObject({ resolved: 110 });
+      await h.dispatcher().runOnce();
+      expect(h.sent()).toHaveLength(2);
+      const endEdits = h.sent('editMessageText').slice(edits);
+      expect(endEdits.map((c) => c.payload.chat_id).sort()).toEqual([1001, 1002]);
+      expect(String(endEdits[0]!.payload.text)).toContain('☑️');
+    } finally {
+      await am.close();
+    }
   });
 
   it('under the threshold, alerts of one rule stay ordinary: 5 installations are five items', async () => {

@@ -14,10 +14,23 @@ import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
 import { ingestReport } from '../intake/ingest.ts';
 import { parseReport } from '../intake/parse-report.ts';
 import { runSweep } from '../jobs/sweep.ts';
+import { isIP } from 'node:net';
+import { pullAddressPolicy } from '../core/pull-address.ts';
+import { parseSubnetList } from '../core/subnets.ts';
+import { describeMetricsError } from '../i18n/network.ts';
+import { parseConfig } from '../app/config.ts';
 
 const SECRET_KEY = 'k'.repeat(40);
 const PASSWORD = 'пароль: "smart" \\ 1';
 const MINUTE = 60_000;
+/** Names the tests resolve, as DNS would answer them. */
+const NAMES: Record<string, string[]> = {
+  'slow.test': ['127.0.0.1'],
+  'moved.test': ['127.0.0.1'],
+  'kodeks.test': ['127.0.0.1'],
+  'metadata.test': ['169.254.169.254'],
+  'split.test': ['10.1.2.3', 'fe80::1'],
+};
 
 describe('metrics pulled from installations dozor can reach', () => {
   const clock = testClock('2026-11-30T07:00:00Z');
@@ -25,6 +38,8 @@ describe('metrics pulled from installations dozor can reach', () => {
   let server: Server;
   let url = '';
   let requests: (string | undefined)[] = [];
+  let paths: string[] = [];
+  let metricsBody = '';
   let installationId = 0;
   let logged: string[] = [];
   const ctx = () => ({ db: t.db, clock, actor: 'test' });
@@ -36,6 +51,9 @@ describe('metrics pulled from installations dozor can reach', () => {
     everyMs: 15 * MINUTE,
     timeoutMs: 2_000,
     concurrency: 4,
+    // The stand-in server listens on loopback, which a pull refuses unless PULL_ALLOW_PRIVATE allows it.
+    addressPolicy: pullAddressPolicy(parseSubnetList('127.0.0.0/8')),
+    resolveHost: async (name) => NAMES[name.replace(/\.$/, '')]?.map((address) => ({ address, family: isIP(address) })) ?? Promise.reject(Object.assign(new Error('not found'), { code: 'ENOTFOUND' })),
     ...overrides,
   });
 
@@ -43,15 +61,22 @@ describe('metrics pulled from installations dozor can reach', () => {
     clock.set('2026-11-30T07:00:00Z');
     t = testDb();
     requests = [];
+    paths = [];
     logged = [];
+    metricsBody = '# TYPE kserver_main_page gauge\nkserver_main_page{service="kodweb",path="/docs"} 1\n';
     server = createServer((request, response) => {
       requests.push(request.headers.authorization);
-      if (request.url === '/kodeks/sysmon/metrics' && request.headers.authorization === `Basic ${Buffer.from(`smartlogin:${PASSWORD}`).toString('base64')}`) {
-        response.setHeader('date', 'Mon, 30 Nov 2026 06:59:30 GMT');
-        return response.end('# TYPE kserver_main_page gauge\nkserver_main_page{service="kodweb",path="/docs"} 1\n');
+      paths.push(`${request.headers.host?.replace(/:\d+$/, '')} ${request.url}`);
+      if (request.headers.host?.startsWith('slow.test')) return; // never answers
+      if (request.url === '/sysmon/metrics' && request.headers.host?.startsWith('moved.test')) {
+        response.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' });
+        return response.end();
       }
-      if (request.url === '/slow/sysmon/metrics') return; // never answers
-      response.statusCode = request.url?.endsWith('/sysmon/metrics') ? 401 : 404;
+      if (request.url === '/sysmon/metrics' && request.headers.authorization === `Basic ${Buffer.from(`smartlogin:${PASSWORD}`).toString('base64')}`) {
+        response.setHeader('date', 'Mon, 30 Nov 2026 06:59:30 GMT');
+        return response.end(metricsBody);
+      }
+      response.statusCode = request.url === '/sysmon/metrics' ? 401 : 404;
       response.end();
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -108,13 +133,74 @@ describe('metrics pulled from installations dozor can reach', () => {
     clock.advance(15 * MINUTE);
     expect(await pullMetrics(deps())).toEqual({ pulled: 0, failed: 1 });
     const refused = getMetricsSnapshot(t.db, installationId)!;
-    expect(refused.error).toBe(`${url}/kodeks/sysmon/metrics refused the account smartlogin (HTTP 401)`);
+    expect(refused.error).toBe(`${url}/sysmon/metrics refused the account smartlogin (HTTP 401)`);
     expect(refused.samples).toHaveLength(1);
 
-    updateInstallation(t.db, installationId, { url: `${url}/slow` });
+    const slow = url.replace('127.0.0.1', 'slow.test');
+    updateInstallation(t.db, installationId, { url: `${slow}/kodeks` });
     clock.advance(15 * MINUTE);
     expect(await pullMetrics(deps({ timeoutMs: 200 }))).toEqual({ pulled: 0, failed: 1 });
-    expect(getMetricsSnapshot(t.db, installationId)!.error).toBe(`${url}/slow/sysmon/metrics: no answer within 0.2 s`);
+    expect(getMetricsSnapshot(t.db, installationId)!.error).toBe(`${slow}/sysmon/metrics: no answer within 0.2 s`);
+  });
+
+  it('reads only <origin>/sysmon/metrics, whatever path the address has, and keeps only lines of the Prometheus text format', async () => {
+    setMetricsAccount(ctx(), installationId, { user: 'smartlogin', password: PASSWORD }, SECRET_KEY);
+    updateInstallation(t.db, installationId, { url: `${url}/internal/admin/env#` });
+    metricsBody = ['SECRET_TOKEN=abc123', 'PATH /usr/bin', '<html><body>env</body></html>', '# HELP kserver_main_page the main page', 'kserver_main_page{service="kodweb"} 1', 'PASSWORD{of="db"} hunter2'].join('\n');
+    expect(await pullMetrics(deps())).toEqual({ pulled: 1, failed: 0 });
+    expect(paths).toEqual(['127.0.0.1 /sysmon/metrics']);
+    expect(getMetricsSnapshot(t.db, installationId)!.samples).toEqual([{ name: 'kserver_main_page', labels: { service: 'kodweb' }, value: 1 }]);
+
+    // Nothing but such lines: no metrics, and the words say so without repeating what came.
+    metricsBody = 'SECRET_TOKEN=abc123\nAWS_SECRET_ACCESS_KEY wJalrXUtnFEMI\n';
+    clock.advance(15 * MINUTE);
+    expect(await pullMetrics(deps())).toEqual({ pulled: 0, failed: 1 });
+    const snapshot = getMetricsSnapshot(t.db, installationId)!;
+    expect(snapshot.error).toBe('no metrics in it');
+    expect(JSON.stringify(snapshot)).not.toMatch(/SECRET|abc123|wJalr|hunter2/);
+    expect(logged.join('\n')).not.toMatch(/abc123|wJalr|hunter2/);
+  });
+
+  it('refuses loopback, link-local and metadata addresses, by IP or by a name that leads there, unless PULL_ALLOW_PRIVATE allows them, and follows no redirect', async () => {
+    setMetricsAccount(ctx(), installationId, { user: 'smartlogin', password: PASSWORD }, SECRET_KEY);
+    const port = new URL(url).port;
+    const pullFrom = async (address: string, overrides: Partial<MetricsPullDeps> = {}) => {
+      updateInstallation(t.db, installationId, { url: address });
+      clock.advance(15 * MINUTE);
+      const summary = await pullMetrics(deps(overrides));
+      return { ...summary, error: getMetricsSnapshot(t.db, installationId)?.error ?? null };
+    };
+    const strict = { addressPolicy: pullAddressPolicy() };
+    expect(await pullFrom('http://169.254.169.254/latest/meta-data/', strict)).toMatchObject({
+      failed: 1,
+      error: 'http://169.254.169.254/sysmon/metrics: address 169.254.169.254 refused (metadata); PULL_ALLOW_PRIVATE can allow it',
+    });
+    expect(await pullFrom(`http://metadata.test:${port}/`, strict)).toMatchObject({ failed: 1, error: expect.stringContaining('address 169.254.169.254 refused (metadata)') });
+    expect(await pullFrom('http://[fe80::1]/', strict)).toMatchObject({ failed: 1, error: expect.stringContaining('address fe80::1 refused (link-local)') });
+    expect(await pullFrom('http://0.0.0.0/', strict)).toMatchObject({ failed: 1, error: expect.stringContaining('refused (unspecified)') });
+    // A name with one good address and one refused is refused: the connection could go to either.
+    expect(await pullFrom(`http://split.test:${port}/`, strict)).toMatchObject({ failed: 1, error: expect.stringContaining('address fe80::1 refused (link-local)') });
+    // Loopback is this very machine: refused by default, by the address and by a name that resolves there.
+    expect(await pullFrom(url, strict)).toMatchObject({ failed: 1, error: expect.stringContaining('address 127.0.0.1 refused (loopback)') });
+    expect(await pullFrom(`http://kodeks.test:${port}/`, strict)).toMatchObject({ failed: 1, error: expect.stringContaining('address 127.0.0.1 refused (loopback)') });
+    expect(requests).toEqual([]);
+
+    // Allowed, the name leads to the address that was checked, and the request still names the host.
+    expect(await pullFrom(`http://kodeks.test:${port}/kodeks/`)).toMatchObject({ pulled: 1, error: null });
+    expect(paths).toEqual(['kodeks.test /sysmon/metrics']);
+    // A redirect (to the metadata service, say) is an answer, not followed: the account goes nowhere else.
+    expect(await pullFrom(`http://moved.test:${port}/`)).toMatchObject({ failed: 1, error: `http://moved.test:${port}/sysmon/metrics answered HTTP 302` });
+    expect(paths).toEqual(['kodeks.test /sysmon/metrics', 'moved.test /sysmon/metrics']);
+
+    // Said on the card in words.
+    expect(describeMetricsError('ru', 'http://169.254.169.254/sysmon/metrics: address 169.254.169.254 refused (metadata); PULL_ALLOW_PRIVATE can allow it')).toBe(
+      'адрес 169.254.169.254 не опрашивается: это служба метаданных облака, а не сервер клиента; если это и есть сервер Кодекс, разрешите адрес в PULL_ALLOW_PRIVATE',
+    );
+    expect(describeMetricsError('en', 'http://127.0.0.1/sysmon/metrics: address 127.0.0.1 refused (loopback); PULL_ALLOW_PRIVATE can allow it')).toBe(
+      "the address 127.0.0.1 is not pulled from: it is dozor's own machine (loopback); if it is the Kodeks server, allow it in PULL_ALLOW_PRIVATE",
+    );
+    expect(parseConfig({ PULL_ALLOW_PRIVATE: '127.0.0.1/32, fe80::/10,169.254.169.254' }).PULL_ALLOW_PRIVATE).toHaveLength(3);
+    expect(() => parseConfig({ PULL_ALLOW_PRIVATE: '127.0.0.1/33' })).toThrow(/PULL_ALLOW_PRIVATE: expected addresses or subnets/);
   });
 
   it('leaves alone installations without an account, without an address, or not monitored', async () => {

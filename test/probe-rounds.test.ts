@@ -42,7 +42,7 @@ describe('probes of names that do not resolve', () => {
 
   it('bounds each lookup by the probe time limit and runs lookups side by side, not one after another', async () => {
     const started = Date.now();
-    const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => probers.resolve(`kodeks-${i}.client.example`, 300)));
+    const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => probers.resolve(`kodeks-${i}.client.test`, 300)));
     const took = Date.now() - started;
     expect(answers.every((a) => 'error' in a && a.error === 'ETIMEOUT')).toBe(true);
     expect(dns.questions()).toBeGreaterThanOrEqual(60);
@@ -68,7 +68,7 @@ describe('probes of names that do not resolve', () => {
       for (let c = 0; c < FLEET / 50; c++) {
         const client = addClient(ctx, { name: `Клиент ${c}`, managerId: 1001 }).id;
         for (let i = 0; i < 50; i++) {
-          const host = `kodeks-${c}-${i}.client.example`;
+          const host = `kodeks-${c}-${i}.client.test`;
           addInstallation(ctx, { client: String(client), name: `Сервер ${i}`, kind: 'network', host, url: `http://${host}/` });
         }
       }

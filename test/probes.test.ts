@@ -332,6 +332,25 @@ describe('probes', () => {
     expect(card).toContain(`⚠️ Менеджер лицензий 127.0.0.1:${closed}: порт 127.0.0.1:${closed}: соединение отклонено (порт закрыт)`);
   });
 
+  it('sends no probe to the names and addresses set aside for examples (.example, 192.0.2.x): an installation typed from the README is left alone', async () => {
+    const asked: string[] = [];
+    const watching: Probers = {
+      resolve: async (name) => (asked.push(`resolve ${name}`), { addresses: ['127.0.0.1'] }),
+      ping: async (address) => (asked.push(`ping ${address}`), { ok: true, latencyMs: 1, error: null }),
+      tcp: async (address, port) => (asked.push(`tcp ${address}:${port}`), { ok: true, latencyMs: 1, error: null }),
+      http: async (url) => (asked.push(`http ${url}`), { ok: true, latencyMs: 1, error: null, status: 200 }),
+    };
+    installation('Сервер офиса', { host: 'romashka.example', ip: '192.0.2.10', url: 'https://romashka.example/' });
+    installation('Облако', { host: 'kodeks.example.com', ip: '2001:db8::7', url: 'http://198.51.100.4:8080/' }, 'АО «Вектор»');
+    await runProbeRound({ db: t.db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, probers: watching, options });
+    expect(asked).toEqual([]);
+    expect(open()).toEqual([]);
+    // A real address beside an example name is probed.
+    installation('Филиал', { host: 'branch.example', ip: '127.0.0.1' }, 'ООО «Север»');
+    await runProbeRound({ db: t.db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, probers: watching, options });
+    expect(asked).toEqual(['ping 127.0.0.1']);
+  });
+
   it('keeps a bounded history of results with latency', async () => {
     installation('Облако', { url: `http://127.0.0.1:${web.port}/` });
     await round();

@@ -75,3 +75,41 @@ describe('what Prometheus reads from dozor', () => {
     expect(tested.status).toBe(0);
   });
 });
+
+describe('who may read /metrics', () => {
+  const clock = testClock('2023-02-15T09:00:00Z');
+  let t: TestDb;
+  beforeAll(() => {
+    t = testDb();
+    seedFleet({ db: t.db, clock, actor: 'test' });
+  });
+  afterAll(() => t.close());
+  const serve = (token?: string, trustProxy?: string) => {
+    const registry = createMetrics(t.db, clock, { deliveries: () => ({ sent: 0, failed: 0 }), lastSweepAt: () => null, telegram: () => undefined });
+    return buildHttpServer({ db: t.db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, metrics: { registry, ...(token ? { token } : {}) }, ...(trustProxy ? { trustProxy } : {}) });
+  };
+
+  it('without METRICS_TOKEN answers this machine only, by the connection, not by what a header claims', async () => {
+    const app = serve(undefined, '127.0.0.1');
+    const scrape = (remoteAddress: string, headers: Record<string, string> = {}) => app.inject({ method: 'GET', url: '/metrics', remoteAddress, headers });
+    expect((await scrape('127.0.0.1')).statusCode).toBe(200);
+    expect((await scrape('::1')).statusCode).toBe(200);
+    expect((await scrape('::ffff:127.0.0.1')).statusCode).toBe(200);
+    const outside = await scrape('10.1.2.3', { 'x-forwarded-for': '127.0.0.1' });
+    expect(outside.statusCode).toBe(403);
+    expect(outside.json()).toEqual({ error: 'METRICS_TOKEN is not set, so /metrics answers only on this machine (loopback); set METRICS_TOKEN to scrape it from elsewhere' });
+    expect(outside.body).not.toContain('Ромашка');
+    // Through a reverse proxy on this machine the connection is local, but the request is anyone's.
+    expect((await scrape('127.0.0.1', { 'x-forwarded-for': '203.0.113.5' })).statusCode).toBe(403);
+    expect((await scrape('127.0.0.1', { 'x-real-ip': '203.0.113.5' })).statusCode).toBe(403);
+    await app.close();
+  });
+
+  it('with METRICS_TOKEN answers anyone who brings it, and nobody who does not', async () => {
+    const token = 'm'.repeat(32);
+    const app = serve(token);
+    expect((await app.inject({ method: 'GET', url: '/metrics', remoteAddress: '10.1.2.3', headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: '/metrics', remoteAddress: '127.0.0.1' })).statusCode).toBe(401);
+    await app.close();
+  });
+});

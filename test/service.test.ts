@@ -1,12 +1,13 @@
 import { watchStandIn } from './russian-words.ts';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TelegramStandIn, type BotEvent, type StoredMessage } from '../tools/standin/telegram.ts';
 import { ROOT } from './cli-helpers.ts';
 import { postReport, tempDir } from './helpers.ts';
 import { seedDatabaseFile, startServiceProcess } from './process-helpers.ts';
+import { restrictDatabaseFiles } from '../db/open.ts';
 
 const manager = { id: 1001, first_name: 'Ксения' };
 
@@ -67,6 +68,52 @@ describe('the service process against a stand-in for the Bot API', () => {
     // Secrets never reach the log.
     expect(service.log.join('\n')).not.toContain(standIn.token);
     expect(service.log.join('\n')).not.toContain(token);
+  });
+
+  it('makes the folders it creates for the database 0700 and the database 0600', () => {
+    const file = join(dir.path, 'new-data', 'deeper', 'dozor.sqlite');
+    const changes = restrictDatabaseFiles(file);
+    expect(changes.openFolders).toEqual([]);
+    expect((statSync(join(dir.path, 'new-data', 'deeper')).mode & 0o777).toString(8)).toBe('700');
+    expect((statSync(file).mode & 0o777).toString(8)).toBe('600');
+  });
+
+  it('keeps the database, its log and the uploads readable by its own user only, tightening what an older version left open; a folder it did not make is named, not changed', async () => {
+    const folder = join(dir.path, 'open-data');
+    const file = join(folder, 'dozor.sqlite');
+    const agentToken = seedDatabaseFile(file);
+    // As an older version, or a copy by hand, left them: readable by every local user.
+    const oldUpload = join(folder, 'uploads', '1', 'status', 'old.status');
+    mkdirSync(dirname(oldUpload), { recursive: true });
+    writeFileSync(oldUpload, 'date: x\n');
+    for (const path of [folder, join(folder, 'uploads'), join(folder, 'uploads', '1'), dirname(oldUpload)]) chmodSync(path, 0o755);
+    for (const path of [file, oldUpload]) chmodSync(path, 0o644);
+    const mode = (path: string) => (statSync(path).mode & 0o777).toString(8);
+
+    const service = await startServiceProcess({ DATABASE_PATH: file, BOT_TOKEN: standIn.token, TELEGRAM_API_ROOT: standIn.url });
+    try {
+      expect(service.log.some((line) => line.includes('file modes tightened'))).toBe(true);
+      // The folder the database sits in was there before: the administrator's, so only said.
+      expect(service.log.some((line) => line.includes('other users may list these folders') && line.includes(folder))).toBe(true);
+      expect((await postReport(service.url, '<report id="modes"><senselock state="ok"/></report>', { token: agentToken })).status).toBe(202);
+      const form = new FormData();
+      form.set('file', new Blob(['date: Mon, 30 Nov 2026 06:59:30 GMT\nkserver_main_page 1\n']), 'ROMASHKA.status');
+      expect((await fetch(`${service.url}/upload?token=${agentToken}`, { method: 'POST', body: form })).status).toBe(200);
+      const uploaded = readdirSync(join(folder, 'uploads'), { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name));
+      expect(uploaded.length).toBe(2);
+      expect(mode(folder)).toBe('755');
+      const modes = Object.fromEntries(
+        [file, `${file}-wal`, `${file}-shm`, ...readdirSync(join(folder, 'uploads'), { recursive: true, withFileTypes: true }).map((entry) => join(entry.parentPath, entry.name)), join(folder, 'uploads')].map((path) => [
+          path.slice(folder.length) || '/',
+          mode(path),
+        ]),
+      );
+      expect(Object.entries(modes).filter(([, m]) => m !== '700' && m !== '600')).toEqual([]);
+      expect(modes['/dozor.sqlite-wal']).toBe('600');
+      expect(modes['/uploads/1/status/old.status']).toBe('600');
+    } finally {
+      expect(await service.stop('SIGTERM')).toBe(0);
+    }
   });
 
   it('refuses to start without BOT_TOKEN, saying how to get one', async () => {

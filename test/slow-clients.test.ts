@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
 import { connect, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildHttpServer } from '../app/http.ts';
@@ -117,5 +118,103 @@ describe('the limit on invalid tokens behind a proxy', () => {
       await app.close();
       t.close();
     }
+  });
+});
+
+/**
+ * A request sent over a raw socket at a set pace: the headers at once, then
+ * the body in chunks of `chunk` bytes every `everyMs` (a slow line), stopping
+ * after `stopAfter` bytes when given (a line that died). Resolves with the
+ * server's status line once the connection closes or the answer came.
+ */
+function trickle(port: number, head: string, body: Buffer, pace: { chunk: number; everyMs: number; stopAfter?: number }): Promise<{ status: number; ms: number; closed: boolean }> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const socket = connect({ host: '127.0.0.1', port });
+    let answer = '';
+    let sent = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (closed: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ status: Number(/^HTTP\/1\.1 (\d+)/.exec(answer)?.[1] ?? 0), ms: Date.now() - started, closed });
+    };
+    const next = () => {
+      if (socket.destroyed || sent >= body.length || (pace.stopAfter !== undefined && sent >= pace.stopAfter)) return;
+      socket.write(body.subarray(sent, sent + pace.chunk));
+      sent += pace.chunk;
+      timer = setTimeout(next, pace.everyMs);
+    };
+    socket.on('data', (chunk: Buffer) => {
+      answer += chunk.toString();
+      if (answer.includes('\r\n\r\n') && /\r\n\r\n[\s\S]*\}/.test(answer)) finish(false);
+    });
+    socket.once('close', () => finish(true));
+    socket.on('error', () => undefined);
+    socket.once('connect', () => {
+      socket.write(head);
+      next();
+    });
+  });
+}
+
+describe('uploads from a slow line', () => {
+  const clock = testClock('2023-02-15T06:15:00Z');
+  let t: TestDb;
+  let port = 0;
+  let token = '';
+  let close: () => Promise<void>;
+  const boundary = 'dozorboundary';
+  const multipart = (name: string, content: Buffer) =>
+    Buffer.concat([
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: application/octet-stream\r\n\r\n`),
+      content,
+      Buffer.from(`\r\n--${boundary}--\r\n`),
+    ]);
+  const uploadHead = (length: number) =>
+    `POST /upload?token=${token} HTTP/1.1\r\nHost: dozor\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${length}\r\nConnection: close\r\n\r\n`;
+
+  beforeEach(async () => {
+    t = testDb();
+    token = seedFleet({ db: t.db, clock, actor: 'test' }).token;
+    // Requests must arrive whole within half a second; a 64 KiB upload may take 8 s at the slowest (8 KiB/s).
+    const app = buildHttpServer({
+      db: t.db,
+      clock,
+      logger: silentLogger(),
+      settings: DEFAULT_INCIDENT_SETTINGS,
+      requestTimeoutMs: 500,
+      uploads: { dataDir: join(t.dir, 'data'), maxBytes: 64 * 1024, minBytesPerSecond: 8 * 1024 },
+    });
+    port = Number(new URL(await app.listen({ host: '127.0.0.1', port: 0 })).port);
+    close = () => app.close();
+  });
+  afterEach(async () => {
+    await close();
+    t.close();
+  });
+
+  it('takes a sysinfo that keeps moving however long it takes, while a report at the same pace is still cut off at the request timeout', async () => {
+    // 24 KiB at about 12 KiB/s: two seconds, four times the request timeout.
+    const body = multipart('ROMASHKA.xml', Buffer.from(`<sysinfo>${'x'.repeat(24 * 1024)}</sysinfo>`));
+    const upload = await trickle(port, uploadHead(body.length), body, { chunk: 1024, everyMs: 80 });
+    expect(upload.status).toBe(200);
+    expect(upload.ms).toBeGreaterThan(1500);
+    expect(t.db.$client.prepare('SELECT count(*) FROM uploads').pluck().get()).toBe(1);
+
+    const report = Buffer.from(`<report id="slow"><!-- ${'x'.repeat(24 * 1024)} --></report>`);
+    const head = `POST /api/v1/reports HTTP/1.1\r\nHost: dozor\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/xml\r\nContent-Length: ${report.length}\r\n\r\n`;
+    const slowReport = await trickle(port, head, report, { chunk: 1024, everyMs: 80 });
+    expect(slowReport.status).toBe(408);
+    expect(slowReport.ms).toBeLessThan(1500);
+  });
+
+  it('answers 408 and closes the connection when an upload stops moving', async () => {
+    const body = multipart('ROMASHKA.xml', Buffer.from(`<sysinfo>${'x'.repeat(24 * 1024)}</sysinfo>`));
+    const stalled = await trickle(port, uploadHead(body.length), body, { chunk: 1024, everyMs: 50, stopAfter: 4096 });
+    expect(stalled.status).toBe(408);
+    // Cut after half a second without a byte (checked every eighth of a second), not at the 8.5 s an upload may take.
+    expect(stalled.ms).toBeLessThan(2000);
+    expect(t.db.$client.prepare('SELECT count(*) FROM uploads').pluck().get()).toBe(0);
   });
 });

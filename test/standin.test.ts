@@ -1,6 +1,13 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Api, InputFile } from 'grammy';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkTelegramHtml } from '../tools/standin/html-check.ts';
-import { TelegramStandIn } from '../tools/standin/telegram.ts';
+import { SERVED_METHODS, TelegramStandIn } from '../tools/standin/telegram.ts';
+import { startServiceProcess, type ServiceProcess } from './process-helpers.ts';
 
 describe('the Bot API stand-in', () => {
   let standIn: TelegramStandIn;
@@ -68,4 +75,94 @@ describe('the Bot API stand-in', () => {
     standIn.recover();
     expect((await call('getMe')).body.ok).toBe(true);
   });
+});
+
+/**
+ * The Bot API methods dozor calls, read from its source: `api.<method>(` calls,
+ * and the grammY context shortcuts it uses (`ctx.reply(` is sendMessage), as
+ * grammY's own Context defines them.
+ */
+function methodsTheBotCalls(): Set<string> {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const context = readFileSync(join(root, 'node_modules/grammy/out/context.js'), 'utf8');
+  const shortcuts = new Map<string, string>();
+  for (const match of context.matchAll(/^ {4}([a-zA-Z]+)\([^)]*\) \{\n([\s\S]*?)^ {4}\}/gm)) {
+    // An edit shortcut calls the *Inline variant for messages sent in inline mode, which dozor has none of.
+    const api = [...match[2]!.matchAll(/this\.api\.([a-zA-Z]+)\(/g)].map((m) => m[1]!).find((name) => !name.endsWith('Inline'));
+    if (api) shortcuts.set(match[1]!, api);
+  }
+  expect(shortcuts.get('reply')).toBe('sendMessage');
+  const methods = new Set<string>();
+  const walk = (folder: string) => {
+    for (const entry of readdirSync(join(root, folder), { withFileTypes: true })) {
+      const path = join(folder, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith('.ts')) {
+        const source = readFileSync(join(root, path), 'utf8');
+        for (const [, method] of source.matchAll(/\bapi\.([a-zA-Z]+)\(/g)) methods.add(method!);
+        for (const [, shortcut] of source.matchAll(/\bctx\.([a-zA-Z]+)\(/g)) if (shortcuts.has(shortcut!)) methods.add(shortcuts.get(shortcut!)!);
+      }
+    }
+  };
+  for (const folder of ['app', 'bot', 'delivery', 'jobs', 'registry', 'web']) walk(folder);
+  // grammY itself: bot.init() asks getMe; the runner and bot.start() poll with getUpdates.
+  methods.add('getMe');
+  methods.add('getUpdates');
+  return methods;
+}
+
+describe('the stand-in serves what the bot uses', () => {
+  it('serves every Bot API method dozor calls', () => {
+    const used = methodsTheBotCalls();
+    expect(used.has('sendDocument')).toBe(true);
+    expect([...used].filter((method) => !SERVED_METHODS.includes(method as (typeof SERVED_METHODS)[number])).sort()).toEqual([]);
+  });
+
+  it('takes a document as grammY uploads it, with its name and caption', async () => {
+    const standIn = await TelegramStandIn.start();
+    try {
+      const api = new Api(standIn.token, { apiRoot: standIn.url });
+      const sent = await api.sendDocument(1001, new InputFile(Buffer.alloc(3000, 7), 'ROMASHKA.zip'), { caption: 'sysinfo «Ромашка»' });
+      expect(sent.message_id).toBe(1);
+      const [message] = standIn.sentTo(1001);
+      expect(message).toMatchObject({ text: 'sysinfo «Ромашка»', document: { fileName: 'ROMASHKA.zip', bytes: 3000 } });
+    } finally {
+      await standIn.close();
+    }
+  });
+});
+
+describe('npm run standin', () => {
+  it('prints the .env lines that point npm start at it, and shows the chat as the service answers', async () => {
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    const standIn = spawn(process.execPath, ['--import', 'tsx', 'tools/standin/main.ts'], { cwd: root, env: { ...process.env, STANDIN_PORT: '0' } });
+    let screen = '';
+    standIn.stdout.on('data', (chunk: Buffer) => (screen += chunk.toString()));
+    const seen = (pattern: RegExp, what: string) =>
+      new Promise<RegExpExecArray>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`the stand-in never showed ${what}; it showed:\n${screen}`)), 20_000);
+        const look = () => {
+          const found = pattern.exec(screen);
+          if (!found) return;
+          clearTimeout(timer);
+          standIn.stdout.off('data', look);
+          resolve(found);
+        };
+        standIn.stdout.on('data', look);
+        look();
+      });
+    const dir = mkdtempSync(join(tmpdir(), 'dozor-standin-'));
+    let service: ServiceProcess | undefined;
+    try {
+      const lines = await seen(/BOT_TOKEN=(\S+)\n\s+TELEGRAM_API_ROOT=(\S+)\n\s+ADMIN_IDS=(\d+)/, 'the .env lines');
+      service = await startServiceProcess({ BOT_TOKEN: lines[1]!, TELEGRAM_API_ROOT: lines[2]!, ADMIN_IDS: lines[3]!, DATABASE_PATH: join(dir, 'dozor.sqlite') });
+      await seen(/the service connected/, 'that the service connected');
+      standIn.stdin.write('/whoami\n');
+      await seen(/→ Анна Админова \(admin\)[^\n]*\n[^\n]*Администратор/, "the bot's answer to /whoami");
+    } finally {
+      await service?.stop();
+      standIn.kill('SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

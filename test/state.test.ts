@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentReport } from '../core/report.ts';
-import { applyReport, type InstallationState } from '../core/state.ts';
+import { applyReport, OWN_AGENT_WINDOW_MS, withFactSource, type InstallationState } from '../core/state.ts';
 import { getTableColumns } from 'drizzle-orm';
 import { listMonitoredInstallations } from '../db/metrics.ts';
 import { recheckNow } from '../db/check-schedule.ts';
@@ -121,5 +121,43 @@ describe('state in the database', () => {
     } finally {
       t.close();
     }
+  });
+});
+
+describe('applyReport with a fleet upload', () => {
+  const agentAt = new Date('2026-11-30T05:00:00Z');
+  const uploadAt = new Date('2026-11-30T06:00:00Z');
+  const fleet = (ownAgentAt: Date | null) => ({ label: '0000 Дилер', ownAgentAt });
+  const agentState = applyReport(null, report('2026-11-30T04:59:00Z', { senselockState: 'ok', serviceState: 'running' }), agentAt);
+
+  it("keeps what the installation's own agent reported while it is heard, takes what the agent does not report, and names its source", () => {
+    // A lost key in a file any client's server could have sent, dated a day ahead.
+    const next = applyReport(agentState, report('2026-12-01T05:00:00Z', { senselockState: 'lost', shellVersion: '6.4.5.127' }, 'upload:1'), uploadAt, fleet(agentAt));
+    expect(next).toMatchObject({ senselockState: 'ok', shellVersion: '6.4.5.127', factSources: { shellVersion: '0000 Дилер' } });
+    // Nor is the file a sign of life: whether the installation is silent is its own agent's to say.
+    expect(next.lastReceivedAt).toEqual(agentAt);
+    // Its date does not make the agent's next report look older: the agent's word comes in.
+    expect(next.lastGeneratedAt).toEqual(new Date('2026-11-30T04:59:00Z'));
+    const agentAgain = applyReport(next, report('2026-11-30T06:59:00Z', { senselockState: 'lost', shellVersion: '6.4.5.128' }, 'r2'), new Date('2026-11-30T07:00:00Z'));
+    expect(agentAgain).toMatchObject({ senselockState: 'lost', shellVersion: '6.4.5.128' });
+    expect(agentAgain.factSources).toBeUndefined();
+  });
+
+  it('lets a fleet upload speak for an installation whose agent is silent past a day, or that has none', () => {
+    const silent = applyReport(agentState, report(null, { senselockState: 'lost' }, 'upload:2'), new Date(agentAt.getTime() + OWN_AGENT_WINDOW_MS + 60_000), fleet(agentAt));
+    expect(silent).toMatchObject({ senselockState: 'lost', factSources: { senselockState: '0000 Дилер' } });
+    const none = applyReport(null, report(null, { senselockState: 'lost' }, 'upload:3'), uploadAt, fleet(null));
+    // With no agent of its own, a file is its sign of life, as SMART's uploads are.
+    expect(none).toMatchObject({ senselockState: 'lost', factSources: { senselockState: '0000 Дилер' }, lastReceivedAt: uploadAt });
+    // What a later fleet file says of a fact a fleet file brought replaces it, still named.
+    expect(applyReport(none, report(null, { senselockState: 'ok' }, 'upload:4'), uploadAt, fleet(agentAt))).toMatchObject({ senselockState: 'ok', factSources: { senselockState: '0000 Дилер' } });
+  });
+
+  it("adds the fleet token's label to the facts of an alert that rests on what it brought", () => {
+    const state = applyReport(null, report(null, { senselockState: 'lost', serviceState: 'stopped' }, 'upload:5'), uploadAt, fleet(null));
+    expect(withFactSource('KodeksXmlSensLockStatus', { senselockState: 'lost' }, state)).toEqual({ senselockState: 'lost', fleetUpload: '0000 Дилер' });
+    expect(withFactSource('KodeksXmlSensLockStatus', { senselockState: 'lost' }, agentState)).toEqual({ senselockState: 'lost' });
+    // A service state is never read from a sysinfo: no source is claimed for it.
+    expect(withFactSource('KodeksServiceDown', { serviceState: 'stopped' }, state)).toEqual({ serviceState: 'stopped' });
   });
 });

@@ -1,6 +1,8 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildHttpServer } from '../app/http.ts';
@@ -8,18 +10,20 @@ import { factsFromSysinfo, MappingMatcher, sysinfoMappingSchema, type SysinfoMap
 import { eq } from 'drizzle-orm';
 import { auditLog } from '../db/schema.ts';
 import { getState } from '../db/state.ts';
-import { listIncidentsWithNames } from '../db/incidents.ts';
+import { getIncidentViews, listIncidentsWithNames } from '../db/incidents.ts';
+import { renderAlert } from '../bot/render/alert.ts';
+import { createUploadToken, setUploadName } from '../registry/uploads.ts';
 import { getClientStatus } from '../db/status.ts';
 import { findLatestSysinfo } from '../db/uploads.ts';
 import { renderClientStatus } from '../bot/render/status.ts';
 import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
 import { useSysinfoMapping } from '../intake/sysinfo-facts.ts';
 import { DEFAULT_SYSINFO_MAPPING, loadSysinfoMapping } from '../intake/sysinfo-mapping-file.ts';
-import { readSysinfo } from '../intake/sysinfo-reader.ts';
+import { READ_LIMITS, readSysinfo } from '../intake/sysinfo-reader.ts';
 import { reparseSysinfo } from '../intake/sysinfo-reparse.ts';
 import { describeReadingProblem } from '../i18n/sysinfo.ts';
 import { dozorWithEnv } from './cli-helpers.ts';
-import { seedFleet, silentLogger, tempDir, testClock, testDb, zipOf, type TestDb } from './helpers.ts';
+import { postReport, seedFleet, silentLogger, tempDir, testClock, testDb, zipOf, type TestDb } from './helpers.ts';
 
 /**
  * The real sysinfo schema is not published, so these tests bring a synthetic
@@ -216,6 +220,68 @@ describe('reading a sysinfo file', () => {
   });
 });
 
+describe('reading a sysinfo keeps memory bounded whatever the file holds', () => {
+  const dir = tempDir();
+  afterAll(() => dir.cleanup());
+  const mapping = sysinfoMappingSchema.parse({ fields: { updateNumber: ['sysinfo/update'], licenseLimit: ['sysinfo/users/@limit'] } });
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const heapUsed = () => {
+    gc();
+    gc();
+    return process.memoryUsage().heapUsed;
+  };
+
+  it('keeps the values it reads as copies: 40 documents whose mapped text and attribute hold a megabyte each leave a few megabytes, not 80', async () => {
+    const file = join(dir.path, 'megabytes.zip');
+    const document = (i: number) => `<sysinfo><update>${String(i).padEnd(1024 * 1024, 'x')}</update><users limit="${String(i).padEnd(1024 * 1024, 'y')}"/></sysinfo>`;
+    writeFileSync(file, await zipOf(Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`d${i}.xml`, document(i)]))));
+    const before = heapUsed();
+    const read = await readSysinfo(file, 'zip', { matcher: new MappingMatcher(mapping) });
+    const held = heapUsed() - before;
+    expect(read.found.updateNumber).toHaveLength(40);
+    expect(read.found.licenseLimit).toHaveLength(40);
+    // What is kept of a value is its start, a thousand characters.
+    expect(read.found.updateNumber![0]!.value).toHaveLength(1_000);
+    expect(held).toBeLessThan(16 * 1024 * 1024);
+  });
+
+  it('refuses a document past what the parser would have to gather whole, naming the limit: a text, a comment, an attribute value, attributes, a name', async () => {
+    // Checked as the text goes to the parser, 64 KiB at a time: a run is refused within that much past the limit.
+    const big = 'z'.repeat(READ_LIMITS.textRunChars + 100_000);
+    const file = join(dir.path, 'runs.zip');
+    writeFileSync(
+      file,
+      await zipOf({
+        'text.xml': `<sysinfo><update>${big}</update></sysinfo>`,
+        'comment.xml': `<sysinfo><!--${big}--></sysinfo>`,
+        'cdata.xml': `<sysinfo><update><![CDATA[${big}]]></update></sysinfo>`,
+        'attribute.xml': `<sysinfo><users limit="${big}"/></sysinfo>`,
+        'attributes.xml': `<sysinfo><users ${Array.from({ length: 2 * READ_LIMITS.attributes }, (_, i) => `a${i}="1"`).join(' ')}/></sysinfo>`,
+        'name.xml': `<sysinfo><${'n'.repeat(100_000)}/></sysinfo>`,
+        'fine.xml': '<sysinfo><update>2251</update></sysinfo>',
+      }),
+    );
+    const before = heapUsed();
+    const read = await readSysinfo(file, 'zip', { matcher: new MappingMatcher(mapping) });
+    expect(heapUsed() - before).toBeLessThan(16 * 1024 * 1024);
+    expect(Object.fromEntries(read.documents.map((d) => [d.name, d.error ?? null]))).toEqual({
+      'text.xml': 'a text, comment, CDATA section or attribute value longer than 4194304 characters',
+      'comment.xml': 'a text, comment, CDATA section or attribute value longer than 4194304 characters',
+      'cdata.xml': 'a text, comment, CDATA section or attribute value longer than 4194304 characters',
+      'attribute.xml': 'a text, comment, CDATA section or attribute value longer than 4194304 characters',
+      'attributes.xml': 'an element with more than 10000 attributes',
+      'name.xml': 'a name longer than 1000 characters',
+      'fine.xml': null,
+    });
+    expect(read.found.updateNumber).toEqual([{ path: 'sysinfo/update', value: '2251' }]);
+    // The card says it in words.
+    expect(describeReadingProblem('ru', { kind: 'document', name: 'text.xml', error: read.documents[0]!.error! })).toBe(
+      'документ text.xml: в нём текст, имя или атрибуты больше, чем dozor читает',
+    );
+  });
+});
+
 /** curl as SMART's scripts run it. */
 function curl(...args: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -283,6 +349,43 @@ describe('a sysinfo upload, read by the mapping', () => {
     expect(renderClientStatus(getClientStatus(t.db, 1, clock())!, 'ru', 'Europe/Moscow', clock())).toContain(
       'Sysinfo: 12 минут назад (сегодня в 07:00, составлен сегодня в 06:55)\n⚠️ Sysinfo: прочитан не полностью: дата операпа: значение «вчера» не читается',
     );
+  });
+
+  it("judges an installation by its own agent's reports over a fleet upload's, and the card and the alert say what came from the fleet upload", async () => {
+    const url = await serve(MAPPING);
+    const { token: fleetToken } = createUploadToken(ctx(), '0000 Дилер');
+    setUploadName(ctx(), installationId, 'ROMASHKA');
+    // The installation's own agent reports every hour: the key works.
+    expect((await postReport(url, '<report id="a1"><senselock state="ok"/></report>', { token })).status).toBe(202);
+    // A file under the fleet token, which any client's server holds, says the key is lost.
+    const lost = SYNTHETIC.replace('<key>Работает</key>', '<key>Потерян</key>');
+    const send = async (xml: string) => {
+      const file = join(t.dir, 'out', 'ROMASHKA.zip');
+      mkdirSync(join(t.dir, 'out'), { recursive: true });
+      writeFileSync(file, await zipOf({ 'sysinfo.xml': cp1251(xml) }));
+      expect(await curl('-F', `file=@${file}`, `${url}/upload?token=${fleetToken}`)).toBe(200);
+    };
+    const agentAt = clock();
+    clock.advance(10 * 60_000);
+    await send(lost);
+    const state = getState(t.db, installationId)!;
+    // Not a sign of life either: the installation has an agent of its own to say so.
+    expect(state).toMatchObject({ senselockState: 'ok', shellVersion: '6.4.5.127', lastReceivedAt: agentAt });
+    expect(state.factSources).toMatchObject({ shellVersion: '0000 Дилер', updateNumber: '0000 Дилер' });
+    expect(state.factSources!.senselockState).toBeUndefined();
+    expect(listIncidentsWithNames(t.db, { includeResolved: false }).map((i) => i.ruleId)).not.toContain('KodeksXmlSensLockStatus');
+    const card = renderClientStatus(getClientStatus(t.db, 1, clock())!, 'ru', 'Europe/Moscow', clock());
+    expect(card).toContain('📥 По файлу из общей загрузки («0000 Дилер»), не от агента установки: версия ПК, номер обновления, дата операпа, лимит лицензии, пик пользователей');
+
+    // An agent silent for more than a day no longer speaks for it: the file's word goes, and the alert says whose word it is.
+    clock.advance(25 * 3_600_000);
+    await send(lost);
+    expect(getState(t.db, installationId)!.factSources).toMatchObject({ senselockState: '0000 Дилер' });
+    const alert = listIncidentsWithNames(t.db, { includeResolved: false }).find((i) => i.ruleId === 'KodeksXmlSensLockStatus')!;
+    expect(getState(t.db, installationId)!.lastReceivedAt).toEqual(agentAt);
+    expect(alert.details).toMatchObject({ senselockState: 'lost', fleetUpload: '0000 Дилер' });
+    const [view] = getIncidentViews(t.db, [alert.id]);
+    expect(renderAlert(view!, { lang: 'ru', tz: 'Europe/Moscow', now: clock(), runbookUrl: () => null }).text).toContain('📥 По файлу из общей загрузки («0000 Дилер»), не от агента установки');
   });
 
   it('a sysinfo alone brings the databases: a licence ending in 5 days opens the week\'s alert, naming the database and the date', async () => {

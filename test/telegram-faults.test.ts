@@ -11,6 +11,9 @@ import { systemClock } from '../core/clock.ts';
 import { closeDb, openDb, type DB } from '../db/open.ts';
 import { enqueue, NOTICE } from '../db/outbox.ts';
 import { TelegramStandIn } from '../tools/standin/telegram.ts';
+import { listInstallations } from '../db/installations.ts';
+import { addClient } from '../registry/clients.ts';
+import { addInstallation } from '../registry/installations.ts';
 import { postReport, seedFleet, tempDir, testDb } from './helpers.ts';
 import { seedDatabaseFile, startServiceProcess } from './process-helpers.ts';
 
@@ -176,6 +179,59 @@ describe('Telegram unreachable', () => {
       t.close();
     }
   });
+});
+
+describe('an Alertmanager storm', () => {
+  it('delivers a critical within 10 s of its webhook while 10,000 warnings for 500 installations of the same manager arrive folded', async () => {
+    const standIn = await TelegramStandIn.start();
+    watchStandIn(standIn);
+    const dir = tempDir();
+    const database = join(dir.path, 'dozor.sqlite');
+    seedDatabaseFile(database);
+    // 500 installations of Ксения's clients: the seeded one and 499 more, five to a client.
+    const db = openDb(database);
+    const ids: number[] = [];
+    try {
+      const ctx = { db, clock: systemClock, actor: 'test' };
+      ids.push(...listInstallations(db).map((i) => i.id));
+      for (let c = 0; ids.length < 500; c++) {
+        const client = addClient(ctx, { name: `ООО «Клиент ${c}»`, managerId: 1001 });
+        for (let i = 0; i < 5 && ids.length < 500; i++) ids.push(addInstallation(ctx, { client: String(client.id), name: `Сервер ${i}`, kind: 'local' }).installation.id);
+      }
+    } finally {
+      closeDb(db);
+    }
+    const token = 'alertmanager-shared-secret';
+    // No flap hold and no quiet hours, whatever the time of day: the warnings are due at once, the worst case for the critical.
+    const service = await startServiceProcess({ DATABASE_PATH: database, BOT_TOKEN: standIn.token, TELEGRAM_API_ROOT: standIn.url, ALERTMANAGER_TOKEN: token, FLAP_HOLD: '0', QUIET_HOURS: '00:00-00:00' });
+    const post = (alerts: { labels: Record<string, string> }[]) =>
+      fetch(`${service.url}/api/v1/alertmanager`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ version: '4', alerts: alerts.map((a) => ({ status: 'firing', annotations: {}, ...a })) }),
+      });
+    const toKsenia = () => standIn.sentTo(1001);
+    try {
+      const storm = Array.from({ length: 10_000 }, (_, i) => ({ labels: { alertname: 'Высокая нагрузка', installation_id: String(ids[i % 500]), cpu: String(Math.floor(i / 500)) } }));
+      const answer = await post(storm);
+      expect(await answer.json()).toMatchObject({ received: 10_000, opened: 10_000 });
+      await standIn.waitFor((e) => e.type === 'sent' && e.message.chatId === 1001 && e.message.text.includes('Высокая нагрузка'), 20_000);
+
+      const posted = Date.now();
+      expect((await post([{ labels: { alertname: 'Диск заполнен', installation_id: String(ids[7]), severity: 'critical' } }])).status).toBe(200);
+      await standIn.waitFor((e) => e.type === 'sent' && e.message.chatId === 1001 && e.message.text.includes('Диск заполнен'), 10_000);
+      expect(Date.now() - posted).toBeLessThan(10_000);
+
+      // The storm is one message: after the grouping window (30 s) the rest of it joins, redrawing it, until every installation is on it.
+      await standIn.waitFor((e) => e.type === 'edited' && e.message.chatId === 1001 && e.message.text.includes('Высокая нагрузка — 500 установок одновременно</b>'), 60_000);
+      // Two messages in all: the storm's, and the critical (a reply to it, as another problem of one of its installations).
+      expect(toKsenia().map((m) => m.text.split('\n')[2])).toEqual(['🟡 <b>🌊 Массовое событие: Высокая нагрузка — 500 установок одновременно</b>', '🔴 <b>Диск заполнен</b>']);
+    } finally {
+      await service.stop();
+      await standIn.close();
+      dir.cleanup();
+    }
+  }, 150_000);
 });
 
 describe('a quiet bot', () => {

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { connect } from 'node:net';
 import { existsSync, readdirSync, readFileSync, statSync, truncateSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { count, eq } from 'drizzle-orm';
@@ -11,19 +12,22 @@ import { downloadKeyOf } from '../core/download-link.ts';
 import { listIncidentsWithNames } from '../db/incidents.ts';
 import { outbox, uploads } from '../db/schema.ts';
 import { getState } from '../db/state.ts';
-import { listUnmatchedUploadNames } from '../db/uploads.ts';
+import { insertUpload, listUnmatchedUploadNames } from '../db/uploads.ts';
+import { writeTransaction } from '../db/transaction.ts';
+import { dozor } from './cli-helpers.ts';
 import { getMetricsSnapshot } from '../db/metrics-snapshots.ts';
 import { getClientStatus } from '../db/status.ts';
 import { renderClientStatus } from '../bot/render/status.ts';
 import { botHarness, buttonsOf } from './bot-helpers.ts';
 import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
 import { pruneUploads } from '../jobs/prune-uploads.ts';
+import { tellAdminsOfUnmatchedUploads } from '../jobs/unmatched-uploads.ts';
 import { runSweep } from '../jobs/sweep.ts';
 import { addInstallation } from '../registry/installations.ts';
 import { getInstallation } from '../db/installations.ts';
 import { addUser } from '../registry/users.ts';
 import { createUploadToken, revokeUploadToken, setUploadName } from '../registry/uploads.ts';
-import { seedFleet, silentLogger, testClock, testDb, type TestDb, DAY, zipOf } from './helpers.ts';
+import { postReport, SAMPLE_XML, seedFleet, silentLogger, testClock, testDb, type TestDb, DAY, zipOf } from './helpers.ts';
 
 
 /** curl as SMART's scripts run it; its status code and body. */
@@ -208,6 +212,10 @@ describe('uploads from the field', () => {
       expect((await curl('-F', `file=@${file('VECTOR.xml', `<sysinfo n="${i}"/>`)}`, `${url}/upload?token=${fleetToken}`)).status).toBe(200);
     }
     expect(listUnmatchedUploadNames(t.db)).toMatchObject([{ name: 'VECTOR', files: 2 }]);
+    // The upload writes nothing for people; the minute's summary tells each admin, once.
+    expect(t.db.select().from(outbox).where(eq(outbox.chatId, 3001)).all()).toEqual([]);
+    tellAdminsOfUnmatchedUploads(t.db, clock());
+    tellAdminsOfUnmatchedUploads(t.db, clock());
     const notices = t.db.select().from(outbox).where(eq(outbox.chatId, 3001)).all();
     expect(notices).toHaveLength(1);
     expect(String(notices[0]!.payload.text)).toBe(
@@ -280,27 +288,80 @@ describe('uploads from the field', () => {
     expect(t.db.select().from(uploads).all().map((u) => u.installationId)).toEqual([other.installation.id, installationId]);
   });
 
-  it('refuses hostile archives within a second, keeping nothing: a zip bomb, a zip-slip name, too many entries, no ZIP at all', async () => {
+  it('refuses hostile archives within a second, naming the limit, keeping nothing: a zip bomb, a zip-slip name, too many entries, mebibyte entries that are a bomb together, no ZIP at all', async () => {
     // A zip-slip name cannot be written by yazl, so a safe one of the same length is changed in the bytes.
     const slip = await zipOf({ 'xx/xx/etc/passwd': 'root' });
     const slipped = Buffer.from(slip.toString('latin1').replaceAll('xx/xx/etc/passwd', '../../etc/passwd'), 'latin1');
     const archives: [string, Buffer][] = [
       ['BOMB.zip', await zipOf({ 'report.xml': Buffer.alloc(50 * 1024 * 1024) })],
       ['SLIP.zip', slipped],
-      ['MANY.zip', await zipOf(Object.fromEntries(Array.from({ length: 10_001 }, (_, i) => [`f${i}`, ''])))],
+      ['MANY.zip', await zipOf(Object.fromEntries(Array.from({ length: 1_001 }, (_, i) => [`f${i}`, ''])))],
+      // Entries of a mebibyte each, none over it, that unpack a thousand times their size: a bomb by the archive's ratio.
+      ['MEBIBYTES.zip', await zipOf(Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`d${i}.xml`, `<sysinfo><update>${'A'.repeat(1024 * 1024 - 36)}</update></sysinfo>`])))],
       ['NOTZIP.zip', Buffer.from('just text')],
     ];
     await app.close();
     // Room for the archives themselves; what is refused is what they unpack to.
     app = buildHttpServer({ db: t.db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, uploads: { dataDir, maxBytes: 8 * 1024 * 1024 }, failedAuthLimit: 50 });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
+    const said: Record<string, string> = {};
     for (const [name, bytes] of archives) {
       const started = Date.now();
       const res = await curl('-F', `file=@${file(name, bytes)}`, `${url}/upload?token=${agentToken}`);
       expect({ name, status: res.status }).toEqual({ name, status: 400 });
       expect(res.body).toContain('nothing was kept');
       expect(Date.now() - started).toBeLessThan(1_000);
+      said[name] = (JSON.parse(res.body) as { error: string }).error;
     }
+    // Each refusal names the limit it ran into.
+    expect(said['BOMB.zip']).toMatch(/report\.xml unpacks \d+ times its packed size, more than the 300 times dozor takes/);
+    expect(said['MANY.zip']).toBe('MANY.zip: the archive holds 1001 entries; a sysinfo archive may hold 1000 at most; nothing was kept');
+    expect(said['MEBIBYTES.zip']).toMatch(/^MEBIBYTES\.zip: the archive unpacks to 40 MiB, \d+ times its packed size, more than the 300 times dozor takes: refused as a zip bomb/);
+    expect(rows()).toBe(0);
+    expect(filesOnDisk()).toEqual([]);
+  });
+
+  it('answers an endless chunked upload with 413 once it passes UPLOAD_MAX_BYTES, and closes the connection at once', async () => {
+    const port = Number(new URL(url).port);
+    const boundary = 'dozorboundary';
+    const result = await new Promise<{ answer: string; sent: number }>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port });
+      let answer = '';
+      let sent = 0;
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        clearTimeout(giveUp);
+        socket.destroy();
+        resolve({ answer, sent });
+      };
+      // Far beyond any reason: a server that reads on would be caught by this, not by a timeout.
+      const giveUp = setTimeout(finish, 10_000);
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+      socket.on('close', finish);
+      socket.on('error', () => undefined);
+      const chunk = `4000\r\n${'x'.repeat(0x4000)}\r\n`;
+      const pump = () => {
+        // The body never ends: another 16 KiB whenever the socket takes it, until the server closes it.
+        while (!done && !socket.destroyed && sent < 64 * 1024 * 1024) {
+          sent += 0x4000;
+          if (!socket.write(chunk)) return void socket.once('drain', pump);
+        }
+      };
+      socket.once('connect', () => {
+        const head = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="ROMASHKA.zip"\r\nContent-Type: application/zip\r\n\r\n`;
+        socket.write(
+          `POST /upload?token=${agentToken} HTTP/1.1\r\nHost: dozor\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nTransfer-Encoding: chunked\r\n\r\n${head.length.toString(16)}\r\n${head}\r\n`,
+        );
+        pump();
+      });
+    });
+    expect(result.answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(result.answer.toLowerCase()).toContain('connection: close');
+    expect(result.answer).toContain('UPLOAD_MAX_BYTES');
+    // Read up to the limit (64 KiB here) and what the sockets held in flight, not on to 40 MiB.
+    expect(result.sent).toBeLessThan(8 * 1024 * 1024);
     expect(rows()).toBe(0);
     expect(filesOnDisk()).toEqual([]);
   });
@@ -321,6 +382,200 @@ describe('uploads from the field', () => {
     expect(filesOnDisk()).toEqual([]);
   });
 
+  /** A server on its own port with the given limits (and the disk's free space as `freeBytes` says), closed after the test. */
+  async function serveWith(extra: Partial<Parameters<typeof buildHttpServer>[0]['uploads']> & { web?: boolean }): Promise<{ base: string; close: () => Promise<void> }> {
+    const { web, ...uploadsExtra } = extra;
+    const served = buildHttpServer({
+      db: t.db,
+      clock,
+      logger: silentLogger(),
+      settings: DEFAULT_INCIDENT_SETTINGS,
+      uploads: { dataDir, maxBytes: 64 * 1024, ...uploadsExtra },
+      failedAuthLimit: 50,
+      ...(web ? { web: { publicUrl: 'https://dozor.example.ru', displayTz: 'Europe/Moscow', morningHour: 9 } } : {}),
+    });
+    const base = await served.listen({ host: '127.0.0.1', port: 0 });
+    return { base, close: () => served.close() };
+  }
+  const bytesOnDisk = () => filesOnDisk().reduce((sum, path) => sum + statSync(path).size, 0);
+  const adminNotices = (chatId = 3001) => t.db.select().from(outbox).where(eq(outbox.chatId, chatId)).all().map((row) => String(row.payload.text));
+
+  it('stops taking uploads at the free-space reserve with 507 naming UPLOAD_MIN_FREE, keeps taking reports, tells each admin once, and takes files again when space returns', async () => {
+    const reserve = 10 * 1024 * 1024;
+    // The disk as the service sees it: what is left beside the reserve, less what the uploads hold.
+    let spare = 30 * 1024;
+    const { base, close } = await serveWith({ limits: { minFreeBytes: reserve, dailyQuotaBytes: 1024 ** 3, fleetDailyQuotaBytes: 1024 ** 3 }, freeBytes: async () => reserve + spare - bytesOnDisk() });
+    try {
+      // 50 KiB would leave less than the reserve: refused after it came, and not kept.
+      const first = await curl('-F', `file=@${file('ROMASHKA.status', Buffer.alloc(50 * 1024, 'x'))}`, `${base}/upload?token=${agentToken}`);
+      expect(first.status).toBe(507);
+      expect(JSON.parse(first.body).error).toMatch(/^the disk has 9\.\d MiB free, less than the 10 MiB dozor keeps for agents' reports \(UPLOAD_MIN_FREE\); nothing was kept/);
+      // At the reserve already: refused before the file is read.
+      spare = -1;
+      expect((await curl('-F', `file=@${file('ROMASHKA.xml', '<sysinfo/>')}`, `${base}/upload?token=${agentToken}`)).status).toBe(507);
+      expect(rows()).toBe(0);
+      expect(filesOnDisk()).toEqual([]);
+      // Reports are what the reserve is for.
+      expect((await postReport(base, SAMPLE_XML, { token: agentToken })).status).toBe(202);
+      // Told once, however many uploads are refused.
+      expect(adminNotices()).toHaveLength(1);
+      expect(adminNotices()[0]).toMatch(/^💾 Загрузки файлов отклоняются: на диске осталось .+, меньше запаса 10,0 МБ \(UPLOAD_MIN_FREE\)\. Отчёты агентов по-прежнему принимаются\./);
+
+      spare = 1024 * 1024;
+      expect((await curl('-F', `file=@${file('ROMASHKA.xml', '<sysinfo/>')}`, `${base}/upload?token=${agentToken}`)).status).toBe(200);
+      spare = -1;
+      expect((await curl('-F', `file=@${file('ROMASHKA.xml', '<sysinfo/>')}`, `${base}/upload?token=${agentToken}`)).status).toBe(507);
+      // Refusing started again after files were taken: the admins hear of it again.
+      expect(adminNotices()).toHaveLength(2);
+    } finally {
+      await close();
+    }
+  });
+
+  it('holds an installation and a fleet token to a daily quota: 429 naming UPLOAD_DAILY_QUOTA or UPLOAD_FLEET_DAILY_QUOTA, for a rolling day', async () => {
+    const { token: fleetToken } = createUploadToken(ctx(), '0000 Дилер');
+    const { base, close } = await serveWith({ limits: { minFreeBytes: 1, dailyQuotaBytes: 100 * 1024, fleetDailyQuotaBytes: 150 * 1024 }, freeBytes: async () => 1024 ** 3 });
+    const send = (name: string, token: string) => curl('-F', `file=@${file(name, Buffer.alloc(60 * 1024, 'x'))}`, `${base}/upload?token=${token}`);
+    try {
+      expect((await send('ROMASHKA.status', agentToken)).status).toBe(200);
+      const over = await send('ROMASHKA.status', agentToken);
+      expect(over.status).toBe(429);
+      expect(JSON.parse(over.body).error).toBe(
+        "the installation's uploads of the last 24 hours come to 120 KiB, past its daily quota of 100 KiB (UPLOAD_DAILY_QUOTA); nothing was kept, retry later",
+      );
+      // Unique names under one fleet token: its own quota holds them, whatever the names.
+      expect((await send('A1.status', fleetToken)).status).toBe(200);
+      expect((await send('A2.status', fleetToken)).status).toBe(200);
+      const fleetOver = await send('A3.status', fleetToken);
+      expect(fleetOver.status).toBe(429);
+      expect(JSON.parse(fleetOver.body).error).toMatch(/past its daily quota of 150 KiB \(UPLOAD_FLEET_DAILY_QUOTA\)/);
+      expect(rows()).toBe(3);
+      // A rolling day later each may send again.
+      clock.advance(DAY + 1000);
+      expect((await send('ROMASHKA.status', agentToken)).status).toBe(200);
+      expect((await send('A3.status', fleetToken)).status).toBe(200);
+    } finally {
+      await close();
+    }
+  });
+
+  it('prunes files under names no installation has after UPLOAD_UNMATCHED_DAYS, however many names there are', async () => {
+    const { token: fleetToken } = createUploadToken(ctx(), '0000 Дилер');
+    for (let i = 0; i < 51; i++) expect((await curl('-F', `file=@${file(`N${i}.xml`, '<sysinfo/>')}`, `${url}/upload?token=${fleetToken}`)).status).toBe(200);
+    expect((await curl('-F', `file=@${file('ROMASHKA.xml', '<sysinfo/>')}`, `${url}/upload?token=${agentToken}`)).status).toBe(200);
+    const prune = () => pruneUploads({ db: t.db, dataDir, logger: silentLogger(), keep: 5, retentionMs: 30 * DAY, dayOffsetMs: 0, unmatchedMs: 30 * DAY }, clock());
+    clock.advance(29 * DAY);
+    expect((await prune()).removed).toBe(0);
+    clock.advance(371 * DAY);
+    expect((await prune()).removed).toBe(51);
+    expect(listUnmatchedUploadNames(t.db)).toEqual([]);
+    // An installation's newest files are kept, however old.
+    expect(t.db.select().from(uploads).all().map((u) => u.installationId)).toEqual([installationId]);
+    expect(filesOnDisk()).toHaveLength(1);
+  });
+
+  it('tells each admin of fifty new unmatched names in one summary a minute, a few named with a button each, the rest counted', async () => {
+    addUser(ctx(), { telegramId: 3002, role: 'admin', name: 'Anna' });
+    const { token: fleetToken } = createUploadToken(ctx(), '0000 Дилер');
+    for (let i = 0; i < 50; i++) expect((await curl('-F', `file=@${file(`SHOP${i}.status`, 'date: x')}`, `${url}/upload?token=${fleetToken}`)).status).toBe(200);
+    expect(tellAdminsOfUnmatchedUploads(t.db, clock())).toEqual({ names: 50 });
+    const [notice, ...more] = t.db.select().from(outbox).where(eq(outbox.chatId, 3001)).all();
+    expect(more).toEqual([]);
+    expect(String(notice!.payload.text).split('\n')).toEqual([
+      '📥 Пришли файлы по общему токену под 50 именами, которых нет ни у одной установки:',
+      '• SHOP0.status (токен «0000 Дилер»)',
+      '• SHOP1.status (токен «0000 Дилер»)',
+      '• SHOP2.status (токен «0000 Дилер»)',
+      '• SHOP3.status (токен «0000 Дилер»)',
+      '• SHOP4.status (токен «0000 Дилер»)',
+      '…и ещё 45',
+      'Файлы сохранены и засчитаются, когда вы укажете, чья это установка: кнопка с именем привязывает его файлы. Остальные имена показывает командная строка dozor.',
+    ]);
+    const buttons = (notice!.payload.keyboard as { text: string; data: string }[][]).flat();
+    expect(buttons.map((b) => b.text)).toEqual(['🔗 SHOP0', '🔗 SHOP1', '🔗 SHOP2', '🔗 SHOP3', '🔗 SHOP4']);
+    // Each button attaches its name's files, as the single notice's does.
+    const h = botHarness(t.db, clock);
+    await h.press({ id: 3001, first_name: 'Анна' }, buttons[2]!.data, { chatId: 3001, messageId: 1 });
+    expect(String(h.lastSent()!.payload.text)).toBe('Чья установка присылает файлы SHOP2? Напишите клиента (id или точное название):');
+    expect(t.db.select().from(outbox).where(eq(outbox.chatId, 3002)).all()).toHaveLength(1);
+    // Names seen again are not news; a new one is, next minute.
+    expect((await curl('-F', `file=@${file('SHOP7.status', 'date: y')}`, `${url}/upload?token=${fleetToken}`)).status).toBe(200);
+    expect((await curl('-F', `file=@${file('VECTOR.status', 'date: y')}`, `${url}/upload?token=${fleetToken}`)).status).toBe(200);
+    clock.advance(60_000);
+    tellAdminsOfUnmatchedUploads(t.db, clock());
+    expect(adminNotices().at(-1)).toBe(
+      '📥 Пришёл файл VECTOR.status по общему токену «0000 Дилер», но ни у одной установки нет имени загрузки VECTOR. Файл сохранён и засчитается, когда вы укажете, чья это установка.',
+    );
+    expect(adminNotices()).toHaveLength(2);
+  });
+
+  it('holds a fleet token to its upload names and source networks: 403 saying which, the upload-token command sets and shows them', async () => {
+    const byNames = createUploadToken(ctx(), 'Скрипты Ромашки', { names: ['romashka', 'VECTOR'] });
+    const byNetwork = createUploadToken(ctx(), 'Офис дилера', { networks: ['10.0.0.0/8', '2001:db8::/32'] });
+    const fromHere = createUploadToken(ctx(), 'Этот компьютер', { networks: ['127.0.0.0/8'] });
+    setUploadName(ctx(), installationId, 'ROMASHKA');
+    expect((await curl('-F', `file=@${file('ROMASHKA.xml', '<sysinfo/>')}`, `${url}/upload?token=${byNames.token}`)).status).toBe(200);
+    const otherName = await curl('-F', `file=@${file('SKLAD.xml', '<sysinfo/>')}`, `${url}/upload?token=${byNames.token}`);
+    expect(otherName.status).toBe(403);
+    expect(JSON.parse(otherName.body).error).toBe('this fleet upload token takes files only under the names romashka, VECTOR, and SKLAD is not one of them (upload-token create --names)');
+    const elsewhere = await curl('-F', `file=@${file('ROMASHKA.xml', '<sysinfo/>')}`, `${url}/upload?token=${byNetwork.token}`);
+    expect(elsewhere.status).toBe(403);
+    expect(JSON.parse(elsewhere.body).error).toBe('this fleet upload token takes files only from 10.0.0.0/8, 2001:db8::/32, and 127.0.0.1 is not among them (upload-token create --from)');
+    expect((await curl('-F', `file=@${file('ROMASHKA.xml', '<sysinfo/>')}`, `${url}/upload?token=${fromHere.token}`)).status).toBe(200);
+    expect(rows()).toBe(2);
+
+    expect(() => createUploadToken(ctx(), 'x', { networks: ['10.0.0.0/33'] })).toThrow('"10.0.0.0/33" is not a network');
+    const created = dozor(t.path, 'upload-token', 'create', '--label', 'Скрипты', '--names', 'ROMASHKA,VECTOR', '--from', '192.168.0.0/16', '--json');
+    expect(created.stderr).toBe('');
+    expect(JSON.parse(created.stdout)).toMatchObject({ label: 'Скрипты', names: ['ROMASHKA', 'VECTOR'], networks: ['192.168.0.0/16'] });
+    const listed = dozor(t.path, 'upload-token', 'list');
+    expect(listed.stdout).toMatch(/^4 +Скрипты +ROMASHKA,VECTOR +192\.168\.0\.0\/16 /m);
+    expect(listed.stdout).toMatch(/^2 +Офис дилера +any +10\.0\.0\.0\/8,2001:db8::\/32 /m);
+    expect(dozor(t.path, 'upload-token', 'create', '--label', 'y', '--from', 'everywhere').stderr).toContain('"everywhere" is not a network');
+  });
+
+  it('refuses file names with control characters or marks that reorder text, and shows such names stored before as � everywhere they are listed', async () => {
+    const { token: fleetToken } = createUploadToken(ctx(), '0000 Дилер');
+    for (const name of ['evil\u202Egpj.xml', 'esc\u009B31m.xml', 'bom\uFEFF.xml']) {
+      const refused = await curl('-F', `file=@${file('plain.xml', '<sysinfo/>')};filename=${name}`, `${url}/upload?token=${fleetToken}`);
+      expect(refused.status).toBe(400);
+      expect(JSON.parse(refused.body).error).toContain('without control characters or invisible formatting marks');
+    }
+    expect(rows()).toBe(0);
+    // Names an older dozor stored, for no installation and for one.
+    const stored = (name: string, owner: number | null) =>
+      writeTransaction(t.db, () =>
+        insertUpload(t.db, { installationId: owner, name, kind: 'xml', path: 'uploads/x.xml', size: 1, sha256: 'x'.repeat(64), receivedAt: clock(), uploadTokenId: owner === null ? 1 : null, dealer: 'd\u202Ex' }),
+      );
+    stored('evil\u202Egpj', null);
+    stored('esc\u009B31m', installationId);
+    tellAdminsOfUnmatchedUploads(t.db, clock());
+    expect(adminNotices()).toEqual([
+      '📥 Пришёл файл evil\uFFFDgpj.xml по общему токену «0000 Дилер», но ни у одной установки нет имени загрузки evil\uFFFDgpj. Файл сохранён и засчитается, когда вы укажете, чья это установка.',
+    ]);
+    const unmatched = dozor(t.path, 'uploads', 'unmatched');
+    expect(unmatched.stdout).toContain('evil\uFFFDgpj');
+    expect(unmatched.stdout).toContain('d\uFFFDx');
+    expect(unmatched.stdout).not.toMatch(/[\u202E\u009B]/);
+    const listed = dozor(t.path, 'uploads', 'list', String(installationId));
+    expect(listed.stdout).toContain('esc\uFFFD31m');
+    expect(listed.stdout).not.toMatch(/[\u202E\u009B]/);
+    // The cabinet's page of the installation lists its files the same way.
+    const { base, close } = await serveWith({ web: true });
+    try {
+      const h = botHarness(t.db, clock, { publicUrl: 'https://dozor.example.ru' });
+      await h.say({ id: 1001, first_name: 'Ксения' }, '/web');
+      const token = /\/web\/login\?token=([A-Za-z0-9_-]+)/.exec(String(h.lastSent()!.payload.text))![1]!;
+      const opened = await fetch(`${base}/web/login?token=${token}`, { redirect: 'manual' });
+      const cookie = opened.headers.get('set-cookie')!.split(';')[0]!;
+      const page = await (await fetch(`${base}/web/installations/${installationId}`, { headers: { cookie } })).text();
+      expect(page).toContain('esc\uFFFD31m.xml');
+      expect(page).not.toMatch(/[\u202E\u009B]/);
+    } finally {
+      await close();
+    }
+  });
+
   it('keeps the newest five of each kind and one a day for the retention, and clears what a crash left', async () => {
     for (let day = 0; day < 10; day++) {
       for (let n = 0; n < 2; n++) {
@@ -336,7 +591,7 @@ describe('uploads from the field', () => {
     const old = new Date(Date.now() - 2 * 3_600_000);
     utimesSync(stray, old, old);
 
-    const result = await pruneUploads({ db: t.db, dataDir, logger: silentLogger(), keep: 5, retentionMs: 7 * DAY, dayOffsetMs: 0 }, clock());
+    const result = await pruneUploads({ db: t.db, dataDir, logger: silentLogger(), keep: 5, retentionMs: 7 * DAY, dayOffsetMs: 0, unmatchedMs: 30 * DAY }, clock());
     expect(result.stray).toBe(1);
     const kept = t.db.select().from(uploads).all();
     // The newest five (days 9, 9, 8, 8, 7), then one a day within seven days: days 6 to 3.

@@ -4,6 +4,12 @@ import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
 import { addClient } from '../registry/clients.ts';
 import { addInstallation } from '../registry/installations.ts';
 import { addUser, setUserActive } from '../registry/users.ts';
+import { parseConfig } from '../app/config.ts';
+import { insertIncident, recordIncidentEvent } from '../db/incidents.ts';
+import { getIncidentViews } from '../db/incidents.ts';
+import { externalRuleId, labelFingerprint } from '../core/external-alerts.ts';
+import { writeTransaction } from '../db/transaction.ts';
+import { acknowledge } from '../registry/incidents.ts';
 import { botHarness, type Person } from './bot-helpers.ts';
 import { postReport, SAMPLE_XML, seedFleet, silentLogger, testClock, testDb, type TestDb } from './helpers.ts';
 
@@ -183,6 +189,128 @@ describe('the browser cabinet: access and the fleet page', () => {
     expect(await (await get('/web/reports?month=2025-11', cookie)).text()).toContain('<option value="2025-11" selected>');
     expect(await (await get(`/web/incidents?done=acknowledged&id=${encodeURIComponent('5 и всё починено')}`, cookie)).text()).not.toContain('class="notice"');
     expect(await (await get('/web/incidents?done=acknowledged&id=5', cookie)).text()).toContain('Инцидент №5 взят');
+  });
+
+  it('ends a session WEB_SESSION_MAX after it opened however busy, lets a tab reloading itself go idle, and signs out with «Выйти»', async () => {
+    // Busy all week: a person's request every 6 hours keeps it from going idle, but not past 7 days.
+    const busy = await signIn({ id: 1001, first_name: 'Ксения' });
+    for (let hours = 6; hours <= 7 * 24; hours += 6) {
+      clock.advance(6 * 3_600_000);
+      expect((await get('/web/', busy)).status, `after ${hours} h`).toBe(200);
+    }
+    clock.advance(60_000);
+    expect((await get('/web/', busy)).headers.get('location')).toBe('/web/hello');
+    expect(parseConfig({ WEB_SESSION_MAX: '1d' }).WEB_SESSION_MAX).toBe(86_400_000);
+    expect(parseConfig({}).WEB_SESSION_MAX).toBe(7 * 86_400_000);
+
+    // The incidents page reloads itself to an address that says so; those reloads are not the person's use.
+    const tab = await signIn({ id: 1001, first_name: 'Ксения' });
+    expect(await (await get('/web/incidents', tab)).text()).toContain('<meta http-equiv="refresh" content="15; url=/web/incidents?auto=1">');
+    expect(await (await get('/web/incidents?severity=critical&q=x', tab)).text()).toContain('content="15; url=/web/incidents?q=x&amp;severity=critical&amp;auto=1"');
+    for (let minutes = 15; minutes <= 12 * 60; minutes += 15) {
+      clock.advance(15 * 60_000);
+      expect((await get('/web/incidents?auto=1', tab)).status, `after ${minutes} min`).toBe(200);
+    }
+    clock.advance(60_000);
+    expect((await get('/web/incidents?auto=1', tab)).headers.get('location')).toBe('/web/hello');
+
+    // «Выйти»: a form with the session's token; without it (another site's form) nothing happens.
+    const cookie = await signIn({ id: 1001, first_name: 'Ксения' });
+    const page = await (await get('/web/', cookie)).text();
+    const csrf = /<form method="post" action="\/web\/logout" class="logout"><input type="hidden" name="csrf" value="([^"]+)"><button type="submit">Выйти<\/button><\/form>/.exec(page)?.[1];
+    expect(csrf).toBeDefined();
+    const post = (body: string) => fetch(`${url}/web/logout`, { method: 'POST', redirect: 'manual', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body });
+    expect((await post('csrf=forged')).status).toBe(403);
+    expect((await fetch(`${url}/web/logout`, { redirect: 'manual', headers: { cookie } })).status).toBe(404);
+    expect((await get('/web/', cookie)).status).toBe(200);
+    const out = await post(`csrf=${encodeURIComponent(csrf!)}`);
+    expect(out.status).toBe(303);
+    expect(out.headers.get('location')).toBe('/web/bye');
+    expect(out.headers.get('set-cookie')).toBe('dozor_session=; Path=/web; Max-Age=0; HttpOnly; SameSite=Lax; Secure');
+    expect(out.headers.get('clear-site-data')).toBe('"cache"');
+    expect(await (await get('/web/bye')).text()).toContain('Сеанс в личном кабинете закончен');
+    expect((await get('/web/', cookie)).headers.get('location')).toBe('/web/hello');
+  });
+
+  it('shows the first 500 open incidents with a count, filters them without script, and answers a reload 304 while nothing changed', async () => {
+    addUser(ctx(), { telegramId: 1002, role: 'manager', name: 'Пётр Сидоров', leadId: 2001 });
+    const vector = addClient(ctx(), { name: 'АО «Вектор»', managerId: 1002 });
+    const accounts = addInstallation(ctx(), { client: String(vector.id), name: 'Бухгалтерия', kind: 'cloud' }).installation;
+    const open = (installationId: number, ruleId: string, severity: 'critical' | 'warning', minutesAgo: number) => {
+      const incident = insertIncident(t.db, { installationId, ruleId, severity, status: 'open', details: {}, openedAt: new Date(clock().getTime() - minutesAgo * 60_000), announcedAt: clock() });
+      recordIncidentEvent(t.db, { incidentId: incident.id, at: clock(), type: 'opened', actor: 'system' });
+      return incident;
+    };
+    writeTransaction(t.db, () => {
+      for (let i = 0; i < 600; i++) open(fleet.installation.id, `am:DiskFull:${String(i).padStart(4, '0')}`, 'warning', 600 - i);
+      for (let i = 0; i < 3; i++) open(accounts.id, `am:ServiceDown:${i}`, 'critical', 10);
+    });
+    const cookie = await signIn({ id: 2001, first_name: 'Ирина' });
+    const ids = (html: string) => [...html.matchAll(/<tr id="incident-(\d+)" class="([a-z ]+)">/g)].map((m) => [Number(m[1]), m[2]] as const);
+
+    const first = await get('/web/incidents', cookie);
+    const html = await first.text();
+    expect(html).toContain('<p class="summary">Открыто: 603 · показаны первые 500: уточните фильтр · страница обновляется каждые 15 секунд</p>');
+    const rows = ids(html);
+    expect(rows).toHaveLength(500);
+    // Critical first, then the oldest.
+    expect(rows.slice(0, 4).map(([, css]) => css)).toEqual(['critical', 'critical', 'critical', 'warning']);
+    expect(html).toContain('DiskFull');
+    expect(html.length).toBeLessThan(1_000_000);
+
+    // Filters, as a form that needs no script.
+    expect(html).toContain('<form method="get" action="/web/incidents" class="filters">');
+    expect(html).toContain('<option value="1002">Пётр Сидоров</option>');
+    const only = async (query: string) => ids(await (await get(`/web/incidents?${query}`, cookie)).text()).length;
+    expect(await only('severity=critical')).toBe(3);
+    expect(await only('manager=1002')).toBe(3);
+    expect(await only('manager=1001')).toBe(500);
+    expect(await only(`q=${encodeURIComponent('вектор')}`)).toBe(3);
+    expect(await only(`q=${encodeURIComponent('вектор')}&severity=warning`)).toBe(0);
+    expect(await (await get('/web/incidents?manager=1002&severity=critical', cookie)).text()).toContain('<p class="summary">Открыто: 3 · страница');
+
+    // The reload of an open tab: 304 until something changes (or a minute passes: the ages count minutes).
+    const tag = first.headers.get('etag')!;
+    expect(tag).toMatch(/^W\/"[A-Za-z0-9_-]+"$/);
+    expect(first.headers.get('cache-control')).toBe('private, no-cache');
+    const again = (etag: string, path = '/web/incidents', who = cookie) => fetch(`${url}${path}`, { redirect: 'manual', headers: { cookie: who, 'if-none-match': etag } });
+    const unchanged = await again(tag);
+    expect(unchanged.status).toBe(304);
+    expect(await unchanged.text()).toBe('');
+    expect((await again(tag, '/web/incidents?severity=critical')).status).toBe(200);
+    expect((await again(tag, '/web/incidents', await signIn({ id: 1001, first_name: 'Ксения' }))).status).toBe(200);
+    acknowledge({ db: t.db, clock, actor: 'tg:1002' }, rows[0]![0]);
+    const changed = await again(tag);
+    expect(changed.status).toBe(200);
+    const newTag = changed.headers.get('etag')!;
+    expect(newTag).not.toBe(tag);
+    expect((await again(newTag)).status).toBe(304);
+    clock.advance(60_000);
+    expect((await again(newTag)).status).toBe(200);
+    // Without a session, no page and no 304 either.
+    expect((await again(newTag, '/web/incidents', '')).headers.get('location')).toBe('/web/hello');
+  });
+
+  it('shows an Alertmanager alert of any name escaped, and snoozes it from the incidents page, as any other', async () => {
+    const name = '<i>High</i> CPU usage\u202e';
+    const ruleId = externalRuleId(name, labelFingerprint({ alertname: name, installation_id: String(fleet.installation.id) }));
+    const incident = insertIncident(t.db, { installationId: fleet.installation.id, ruleId, severity: 'warning', status: 'open', details: { source: 'alertmanager', alertname: name }, openedAt: clock(), announcedAt: clock() });
+    const cookie = await signIn({ id: 1001, first_name: 'Ксения' });
+    const page = await (await get('/web/incidents', cookie)).text();
+    expect(page).toContain('&lt;i&gt;High&lt;/i&gt; CPU usage\ufffd');
+    expect(page).not.toContain('<i>High');
+    const csrf = new RegExp(`action="/web/incidents/${incident.id}/snooze"><input type="hidden" name="csrf" value="([^"]+)">`).exec(page)?.[1];
+    expect(csrf).toBeDefined();
+    const snoozed = await fetch(`${url}/web/incidents/${incident.id}/snooze`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: `csrf=${encodeURIComponent(csrf!)}&until=hour`,
+    });
+    expect(snoozed.status).toBe(303);
+    expect(snoozed.headers.get('location')).toBe(`/web/incidents?done=snoozed&id=${incident.id}#incident-${incident.id}`);
+    const [view] = getIncidentViews(t.db, [incident.id]);
+    expect(view!.snoozedUntil).toEqual(new Date('2026-11-30T08:00:00Z'));
   });
 
   it('answers guessing with 429 after 20 wrong links from one address', async () => {

@@ -19,6 +19,8 @@ export interface WebSettings {
   downloadKey?: Buffer;
   /** SECRET_KEY: agent scripts for installations that upload carry an encrypted token. */
   secretKey?: string;
+  /** WEB_SESSION_MAX: a session ends this long after it opened, however busy. */
+  sessionMaxMs?: number;
 }
 
 export interface WebDeps extends WebSettings {
@@ -33,9 +35,13 @@ export interface WebSession {
   user: User;
   csrf: string;
   lang: Lang;
+  /** The cookie's secret, to end the session on «Выйти». */
+  sessionId: string;
 }
 
 export const SESSION_COOKIE = 'dozor_session';
+/** The query parameter a page's own reload carries (a meta refresh: the page has no script to say so otherwise). */
+export const AUTO_RELOAD = 'auto';
 const VIEWS = fileURLToPath(new URL('./views/', import.meta.url));
 const SESSION_IN_COOKIES = new RegExp(`(?:^|;\\s*)${SESSION_COOKIE}=([A-Za-z0-9_-]{20,100})`);
 
@@ -47,29 +53,41 @@ export class WebKit {
 
   constructor(readonly deps: WebDeps) {}
 
-  /** A whole page: the layout (navigation, who is signed in) around a rendered body. */
-  page(reply: FastifyReply, status: number, lang: Lang, title: string, body: string, options: { person?: string; refresh?: { seconds: number; to: string }; current?: string } = {}) {
+  /** A whole page: the layout (navigation, who is signed in, «Выйти») around a rendered body. */
+  page(reply: FastifyReply, status: number, lang: Lang, title: string, body: string, options: { session?: WebSession; refresh?: { seconds: number; to: string }; current?: string } = {}) {
     // A refresh goes to a fixed address: a notice in the query string ("taken") is not shown again and again.
-    const layout = { lang, title, body, t: texts(lang).web, person: options.person ?? null, refresh: options.refresh ?? null, current: options.current ?? null };
+    const layout = {
+      lang,
+      title,
+      body,
+      t: texts(lang).web,
+      person: options.session?.user.name ?? null,
+      csrf: options.session?.csrf ?? null,
+      refresh: options.refresh ?? null,
+      current: options.current ?? null,
+    };
     return reply.code(status).type('text/html; charset=utf-8').send(this.eta.render('layout', layout));
   }
 
   /** A short page that says one thing (refused, not found, sign in). */
-  message(reply: FastifyReply, status: number, lang: Lang, heading: string, text: string, person?: string) {
-    return this.page(reply, status, lang, heading, this.eta.render('message', { heading, text }), person ? { person } : {});
+  message(reply: FastifyReply, status: number, lang: Lang, heading: string, text: string, session?: WebSession) {
+    return this.page(reply, status, lang, heading, this.eta.render('message', { heading, text }), session ? { session } : {});
   }
 
   /**
    * A handler for signed-in people only: the session cookie is checked on
-   * this very request (a disabled person or an idle session opens nothing)
-   * and without one the browser goes to the page that says how to sign in.
+   * this very request (a disabled person, an idle or too old session opens
+   * nothing) and without one the browser goes to the page that says how to
+   * sign in. A page reloading itself (`auto=1` in its address) is not the
+   * person's use: it does not keep the session from going idle.
    */
   signedIn<Q extends RouteGenericInterface>(handler: WebHandler<Q>) {
     return async (request: FastifyRequest<Q>, reply: FastifyReply) => {
       const id = SESSION_IN_COOKIES.exec(request.headers.cookie ?? '')?.[1];
-      const found = id ? personOfSession(this.deps.db, id, this.deps.clock()) : null;
-      if (!found) return reply.redirect('/web/hello', 303);
-      return handler(request, reply, { ...found, lang: langOf(found.user.language) });
+      const byPerson = (request.query as Record<string, unknown> | undefined)?.[AUTO_RELOAD] !== '1';
+      const found = id ? personOfSession(this.deps.db, id, this.deps.clock(), { byPerson, ...(this.deps.sessionMaxMs ? { maxMs: this.deps.sessionMaxMs } : {}) }) : null;
+      if (!found || !id) return reply.redirect('/web/hello', 303);
+      return handler(request, reply, { ...found, lang: langOf(found.user.language), sessionId: id });
     };
   }
 

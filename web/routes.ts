@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { FastifyPluginAsync } from 'fastify';
 import { FailureLimiter } from '../core/failure-limiter.ts';
 import { texts } from '../i18n/index.ts';
-import { redeemWebLink } from '../registry/web-access.ts';
+import { actorOf } from '../core/permissions.ts';
+import { endSession, redeemWebLink } from '../registry/web-access.ts';
 import { browserLang, SESSION_COOKIE, WebKit, type WebDeps } from './kit.ts';
 import { fleetPage } from './pages/fleet.ts';
 import { incidentsPage } from './pages/incidents.ts';
@@ -29,7 +30,9 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
 
   return async (scope) => {
     scope.addHook('onSend', async (_request, reply, payload) => {
-      reply.header('content-security-policy', CSP).header('x-content-type-options', 'nosniff').header('referrer-policy', 'no-referrer').header('cache-control', 'no-store');
+      reply.header('content-security-policy', CSP).header('x-content-type-options', 'nosniff').header('referrer-policy', 'no-referrer');
+      // Nothing is kept by the browser, unless a page says how it is revalidated (the incidents page's ETag).
+      if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
       return payload;
     });
     // The pages' forms (acknowledge, snooze, agent script) post urlencoded fields.
@@ -44,6 +47,25 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
       const t = texts(lang).web;
       return kit.message(reply, 200, lang, t.helloTitle, t.hello);
     });
+
+    scope.get('/web/bye', async (request, reply) => {
+      const lang = browserLang(request);
+      const t = texts(lang).web;
+      return kit.message(reply, 200, lang, t.signedOutTitle, t.signedOut);
+    });
+
+    // «Выйти»: a form with the session's token (a link could be followed by another site), ending the session itself.
+    scope.post(
+      '/web/logout',
+      kit.signedIn(async (request, reply, session) => {
+        const t = texts(session.lang).web;
+        if (!kit.formIsOurs(session, request.body)) return kit.message(reply, 403, session.lang, t.refusedTitle, t.formExpired, session);
+        endSession({ db: deps.db, clock: deps.clock, actor: actorOf(session.user.telegramId) }, session.sessionId, session.user.telegramId);
+        const cleared = [`${SESSION_COOKIE}=`, 'Path=/web', 'Max-Age=0', 'HttpOnly', 'SameSite=Lax', ...(secure ? ['Secure'] : [])].join('; ');
+        // The pages kept for revalidation (the incidents page) go from the browser's cache too.
+        return reply.header('set-cookie', cleared).header('clear-site-data', '"cache"').redirect('/web/bye', 303);
+      }),
+    );
 
     scope.get<{ Querystring: { token?: string } }>('/web/login', async (request, reply) => {
       const lang = browserLang(request);

@@ -5,7 +5,7 @@ import { recordAudit } from '../../db/audit.ts';
 import { getIncidentViews, type IncidentView } from '../../db/incidents.ts';
 import { getInstallation } from '../../db/installations.ts';
 import { getClientStatus } from '../../db/status.ts';
-import { acknowledge, snoozeIncident } from '../../registry/incidents.ts';
+import { acknowledge, acknowledgeMany, snoozeIncident } from '../../registry/incidents.ts';
 import { addSilence } from '../../registry/silences.ts';
 import { actorOf, cardButtons, clientsVisibleIn, responsibleFor, type BotContext } from '../context.ts';
 import { formatDayTime, formatTime } from '../../i18n/format.ts';
@@ -81,16 +81,10 @@ alerts.callbackQuery('ackall', async (ctx) => {
   if (!pressed) return ctx.answerCallbackQuery();
   // The incidents are those of the very message the button is under.
   const views = getIncidentViews(db, incidentsOfMessage(db, pressed.chat.id, pressed.message_id));
-  let acknowledged = 0;
-  let refused = 0;
-  for (const view of views) {
-    if (view.incident.status !== 'open') continue;
-    if (!allowed(ctx, view, 'incident.acknowledge')) {
-      refused++;
-      continue;
-    }
-    if (acknowledge({ db, clock, actor: actorOf(ctx.from.id) }, view.incident.id).outcome === 'acknowledged') acknowledged++;
-  }
+  const open = views.filter((view) => view.incident.status === 'open');
+  const mine = open.filter((view) => allowed(ctx, view, 'incident.acknowledge'));
+  const refused = open.length - mine.length;
+  const acknowledged = await acknowledgeMany({ db, clock, actor: actorOf(ctx.from.id) }, mine.map((view) => view.incident.id));
   if (acknowledged > 0) ctx.services.onIncidentChange();
   await redrawPressed(ctx);
   if (acknowledged === 0 && refused > 0) return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });

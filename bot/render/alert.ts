@@ -1,5 +1,5 @@
 import { InlineKeyboard } from 'grammy';
-import { isExternalRule } from '../../core/external-alerts.ts';
+import { isExternalRule, massRuleOf } from '../../core/external-alerts.ts';
 import type { IncidentView } from '../../db/incidents.ts';
 import { escapeHtml, fitMessage } from '../html.ts';
 import { problemStart } from '../../core/evidence.ts';
@@ -67,6 +67,8 @@ export function renderAlert(view: IncidentView, options: RenderOptions, around: 
     `<b>${t.severityWord[incident.severity]}.</b>${guide ? ` ${escapeHtml(guide.impact)}` : ''}`,
     escapeHtml(formatSince(lang, problemStart(incident.ruleId, incident.details, incident.openedAt, tz), now, tz)),
     ...renderFacts(incident.ruleId, incident.details, lang, tz, now),
+    // What it rests on came from a fleet upload, which any client's server can send, not from the installation's own agent.
+    ...(typeof incident.details.fleetUpload === 'string' ? [escapeHtml(t.facts.fromFleetUpload(incident.details.fleetUpload))] : []),
   ];
   if (view.heldBack > 0) lines.push(escapeHtml(t.facts.heldBack(view.heldBack)));
   if (guide) lines.push('', `<b>${t.whatToDo}</b>`, ...guide.steps.map((step, i) => `${i + 1}. ${escapeHtml(step)}`));
@@ -144,14 +146,21 @@ function groupHeading(views: IncidentView[], lang: Lang): string {
 export function renderAlertGroup(all: IncidentView[], options: RenderOptions, { later = [], massTotals = new Map() }: GroupSurroundings = {}): Rendered {
   const { lang } = options;
   const t = texts(lang);
-  // Many alerts of one rule (a mass event, or just many) are one folded list; the rest are items.
+  // Many alerts of one rule (a mass event, or just many) are one folded list; the rest are items. Alerts from
+  // Alertmanager count under their name, whatever their labels (`massRuleOf`).
   const perRule = new Map<string, IncidentView[]>();
-  for (const view of all) perRule.set(view.incident.ruleId, [...(perRule.get(view.incident.ruleId) ?? []), view]);
-  const folded = [...perRule].filter(([ruleId, views]) => massTotals.has(ruleId) || views.length > FOLD_AT);
-  const views = all.filter((v) => !folded.some(([ruleId]) => ruleId === v.incident.ruleId));
+  for (const view of all) {
+    const rule = massRuleOf(view.incident.ruleId);
+    const members = perRule.get(rule);
+    if (members) members.push(view);
+    else perRule.set(rule, [view]);
+  }
+  const folded = [...perRule].filter(([rule, views]) => massTotals.has(rule) || views.length > FOLD_AT);
+  const foldedRules = new Set(folded.map(([rule]) => rule));
+  const views = all.filter((v) => !foldedRules.has(massRuleOf(v.incident.ruleId)));
   const items = byInstallation(views);
   const lines = [`<b>${escapeHtml(groupHeading(all, lang))}</b>`];
-  for (const [ruleId, members] of folded) lines.push('', ...foldedLines(ruleId, members, massTotals.get(ruleId) ?? null, lang));
+  for (const [rule, members] of folded) lines.push('', ...foldedLines(members, massTotals.get(rule) ?? null, lang));
   const cause = commonCauseOf(views);
   const openByIp = items.filter((item) => item.some((v) => v.incident.status !== 'resolved' && typeof v.incident.details.workingUrl === 'string'));
   if (cause) {
@@ -191,7 +200,7 @@ export function renderAlertGroup(all: IncidentView[], options: RenderOptions, { 
       if (state) lines.push(`    ${state}`);
     }
   });
-  lines.push('', `<code>${escapeHtml([...new Set(all.map((v) => v.incident.ruleId))].join(' · '))}</code>`);
+  lines.push('', `<code>${escapeHtml([...new Set(all.map((v) => (foldedRules.has(massRuleOf(v.incident.ruleId)) ? massRuleOf(v.incident.ruleId) : v.incident.ruleId)))].join(' · '))}</code>`);
   const keyboard = new InlineKeyboard();
   if (all.some((v) => v.incident.status === 'open')) keyboard.text(t.ackAllButton, callbacks.ackAll()).row();
   items.forEach((item, i) => {
@@ -204,15 +213,20 @@ export function renderAlertGroup(all: IncidentView[], options: RenderOptions, { 
 }
 
 /**
- * One rule's many alerts as one list: the count (fleet-wide for a mass event,
- * with how many of them are this chat's), then the installations folded.
+ * One rule's many alerts as one list: the count of installations (fleet-wide
+ * for a mass event, with how many of them are this chat's), then the
+ * installations folded, each once (with how many alerts, when an
+ * Alertmanager alert fires there for several label sets).
  */
-function foldedLines(ruleId: string, members: IncidentView[], total: number | null, lang: Lang): string[] {
+function foldedLines(members: IncidentView[], total: number | null, lang: Lang): string[] {
   const t = texts(lang);
-  const title = ruleTitle(lang, ruleId);
-  const heading = total !== null ? t.massEvent(title, total, members.length) : t.manyOfOneRule(title, members.length);
-  const names = members.slice(0, FOLDED_NAMES).map((v) => `${escapeHtml(v.clientName)} · ${escapeHtml(v.installationName)}`);
-  const more = members.length > FOLDED_NAMES ? ` ${escapeHtml(t.moreTerms(members.length - FOLDED_NAMES))}` : '';
+  const title = ruleTitle(lang, members[0]!.incident.ruleId);
+  const installations = byInstallation(members);
+  const heading = total !== null ? t.massEvent(title, total, installations.length) : t.manyOfOneRule(title, installations.length);
+  const names = installations
+    .slice(0, FOLDED_NAMES)
+    .map((item) => `${escapeHtml(item[0]!.clientName)} · ${escapeHtml(item[0]!.installationName)}${item.length > 1 ? ` ×${item.length}` : ''}`);
+  const more = installations.length > FOLDED_NAMES ? ` ${escapeHtml(t.moreTerms(installations.length - FOLDED_NAMES))}` : '';
   return [`${markOf(members)} <b>${escapeHtml(heading)}</b>`, `${names.join('; ')}${more}`];
 }
 
@@ -241,7 +255,11 @@ function likelyCause(item: IncidentView[]): 'systemAccount' | null {
 /** Alerts grouped by installation, in the order they came. */
 function byInstallation(views: IncidentView[]): IncidentView[][] {
   const groups = new Map<number, IncidentView[]>();
-  for (const view of views) groups.set(view.incident.installationId, [...(groups.get(view.incident.installationId) ?? []), view]);
+  for (const view of views) {
+    const group = groups.get(view.incident.installationId);
+    if (group) group.push(view);
+    else groups.set(view.incident.installationId, [view]);
+  }
   return [...groups.values()];
 }
 

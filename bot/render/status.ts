@@ -110,6 +110,7 @@ function installationLines(item: InstallationStatus, lang: Lang, tz: string, now
     const codes = [...new Set((state.databases ?? []).flatMap((db) => db.errors))].sort((a, b) => a - b);
     if (codes.length > 0) bad.push(`${t.dbErrors}: ${codes.join(', ')}`);
   }
+  const fromFleet = fleetFactLines(state, lang);
   const network = networkLines(item, lang);
   bad.push(...network.bad);
 
@@ -136,6 +137,7 @@ function installationLines(item: InstallationStatus, lang: Lang, tz: string, now
   if (rejection && (!state || rejection.lastRejectedAt > state.lastReceivedAt)) bad.push(escapeHtml(t.reportRefused(rejection.reason)));
   lines.push(...bad.map((line) => `⚠️ ${line}`));
   if (good.length > 0) lines.push(`✅ ${good.join(' · ')}`);
+  lines.push(...fromFleet);
   if (network.summary) lines.push(network.summary);
   if (item.sysinfoAt) {
     const made = item.sysinfoTakenAt ? `, ${t.sysinfoMade(formatWhen(lang, item.sysinfoTakenAt, now, tz))}` : '';
@@ -148,6 +150,17 @@ function installationLines(item: InstallationStatus, lang: Lang, tz: string, now
   if (item.metrics?.error) lines.push(`⚠️ ${t.metrics}: ${escapeHtml(t.metricsUnreadable(describeMetricsError(lang, item.metrics.error)))}`);
   else if (item.metrics) lines.push(`${t.metrics}: ${t.metricsFigures(item.metrics.samples.length, formatSpan(lang, now.getTime() - item.metrics.takenAt.getTime()))}`);
   return lines;
+}
+
+/** Facts that came from a fleet upload, not from the installation's own agent: a line per fleet token, naming them. */
+function fleetFactLines(state: InstallationStatus['state'], lang: Lang): string[] {
+  const t = texts(lang);
+  const byLabel = new Map<string, string[]>();
+  for (const [fact, label] of Object.entries(state?.factSources ?? {})) {
+    const name = (t.sysinfoReading.fields as Record<string, string | undefined>)[fact] ?? t.fleetFactNames[fact] ?? fact;
+    byLabel.set(label, [...(byLabel.get(label) ?? []), name]);
+  }
+  return [...byLabel].map(([label, facts]) => escapeHtml(t.fleetFacts(label, facts.join(', '))));
 }
 
 const PROBE_LABELS = { icmp: 'ping', tcp: 'TCP', http: 'web', dns: 'DNS' } as const;

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { pageStateOf, type PageWords, type ProbeKind } from '../../core/probe-rules.ts';
 import { bareHost, type Probers, type ProbeResult, type ResolveAnswer } from './probers.ts';
 import { LICMAN_PORT } from '../../core/report.ts';
+import { isDocumentationAddress } from '../../core/documentation-addresses.ts';
 
 export interface ProbeTarget {
   id: number;
@@ -20,6 +21,19 @@ export interface ProbeSettings {
   pageWords?: PageWords;
 }
 
+/** An installation entered from an example (romashka.example, 192.0.2.10) is not probed at those addresses: nothing is there. */
+function withoutDocumentationAddresses(target: ProbeTarget): ProbeTarget {
+  const documentation = (value: string | null | undefined) => value != null && isDocumentationAddress(value);
+  const urlHost = (url: string | null) => (url ? new URL(url).hostname : null);
+  return {
+    ...target,
+    host: documentation(target.host) ? null : target.host,
+    ip: documentation(target.ip) ? null : target.ip,
+    url: documentation(urlHost(target.url)) ? null : target.url,
+    licmanHost: documentation(target.licmanHost) ? null : (target.licmanHost ?? null),
+  };
+}
+
 /** The address users can log in by when the name fails: the URL with the recorded IP instead of the host. */
 export function urlByIp(url: string, ip: string): string {
   const parsed = new URL(url);
@@ -35,7 +49,8 @@ export function urlByIp(url: string, ip: string): string {
  * forwarding is down" from "the installation is down". Each name is resolved
  * once, within the time limit, and the other probes connect to what it gave.
  */
-export async function probeInstallation(target: ProbeTarget, settings: ProbeSettings, probers: Probers): Promise<Partial<Record<ProbeKind, ProbeResult>>> {
+export async function probeInstallation(given: ProbeTarget, settings: ProbeSettings, probers: Probers): Promise<Partial<Record<ProbeKind, ProbeResult>>> {
+  const target = withoutDocumentationAddresses(given);
   const { timeoutMs } = settings;
   const results: Partial<Record<ProbeKind, ProbeResult>> = {};
   const tasks: Promise<void>[] = [];

@@ -9,6 +9,7 @@ import { getIncident, listIncidentEvents, listIncidentsWithNames, type IncidentL
 import { getPolicy, listPolicies } from '../../db/policies.ts';
 import { listActiveSilences } from '../../db/silences.ts';
 import { listUnmatchedAlerts } from '../../db/unmatched-alerts.ts';
+import { defuse } from '../../core/text.ts';
 import { listAlertRoutes } from '../../db/alert-routes.ts';
 import { alertSource } from '../../core/external-alerts.ts';
 import { routeAlerts, unrouteAlerts } from '../../registry/alert-routes.ts';
@@ -197,13 +198,16 @@ export function registerIncidentCommands(program: Command): void {
             ? 'No unmatched alerts.'
             : table(
                 ['ALERT', 'SOURCE', 'LABELS', 'WHY', 'STATUS', 'LAST SEEN', 'TIMES'],
+                // Labels are Alertmanager's, written by whoever wrote the rules: marks that reorder or hide text show as �.
                 rows.map((r) => [
-                  r.alertname || '(no name)',
-                  alertSource(r.labels) ?? '-',
-                  Object.entries(r.labels)
-                    .filter(([name]) => name !== 'alertname')
-                    .map(([name, value]) => `${name}=${value}`)
-                    .join(' '),
+                  defuse(r.alertname || '(no name)'),
+                  defuse(alertSource(r.labels) ?? '-'),
+                  defuse(
+                    Object.entries(r.labels)
+                      .filter(([name]) => name !== 'alertname')
+                      .map(([name, value]) => `${name}=${value}`)
+                      .join(' '),
+                  ),
                   r.reason === 'ambiguous' ? `fits installations ${r.candidates.join(', ')}` : 'fits no installation',
                   r.status,
                   formatTime(r.lastSeenAt, config.DISPLAY_TZ),

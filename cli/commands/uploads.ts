@@ -10,6 +10,7 @@ import { assignUploads, createUploadToken, revokeUploadToken } from '../../regis
 import { emit, formatTime, table } from '../output.ts';
 import type { UploadReading } from '../../core/sysinfo-mapping.ts';
 import { run } from '../run.ts';
+import { defuse } from '../../core/text.ts';
 
 /** Commands for files uploaded from the field: fleet upload tokens, uploads and the names nobody has. */
 export function registerUploadCommands(program: Command): void {
@@ -19,14 +20,19 @@ export function registerUploadCommands(program: Command): void {
     .command('create')
     .description('make a fleet upload token; it is shown once')
     .requiredOption('--label <label>', 'what it is for, e.g. "0000 Дилер scripts"')
+    .option('--names <names>', 'the only upload names it may send under, comma separated (any case), e.g. ROMASHKA,VECTOR')
+    .option('--from <networks>', 'the only networks it may send from, comma separated, e.g. 10.0.0.0/8,2001:db8::/32')
     .action(
-      run<{ label: string }>((ctx, { json, opts }) => {
-        const { uploadToken, token } = createUploadToken(ctx, opts.label);
-        emit(json, { id: uploadToken.id, label: uploadToken.label, token }, () =>
+      run<{ label: string; names?: string; from?: string }>((ctx, { json, opts }) => {
+        const list = (text: string | undefined) => (text === undefined ? undefined : text.split(','));
+        const { uploadToken, token } = createUploadToken(ctx, opts.label, { ...(opts.names !== undefined ? { names: list(opts.names)! } : {}), ...(opts.from !== undefined ? { networks: list(opts.from)! } : {}) });
+        emit(json, { id: uploadToken.id, label: uploadToken.label, token, names: uploadToken.names, networks: uploadToken.networks }, () =>
           [
             `Fleet upload token ${uploadToken.id} "${uploadToken.label}" (shown only now):`,
             token,
+            `It takes ${limitsText(uploadToken)}.`,
             'Scripts upload with it as SMART\'s do: curl -F file=@<NAME>.zip "<PUBLIC_URL>/upload?token=<token>"; <NAME> must be an installation\'s upload name (dozor installation set <id> --upload-name <NAME>).',
+            'A fleet token lives on every client\'s server: anyone there can upload under any name it takes. Prefer each installation\'s own agent token.',
           ].join('\n'),
         );
       }),
@@ -42,8 +48,16 @@ export function registerUploadCommands(program: Command): void {
           rows.length === 0
             ? 'No upload tokens. Make one with: dozor upload-token create --label "<what for>"'
             : table(
-                ['ID', 'LABEL', 'CREATED', 'BY', 'REVOKED'],
-                rows.map((r) => [r.id, r.label, formatTime(r.createdAt, config.DISPLAY_TZ), r.createdBy, r.revokedAt ? formatTime(r.revokedAt, config.DISPLAY_TZ) : '']),
+                ['ID', 'LABEL', 'NAMES', 'FROM', 'CREATED', 'BY', 'REVOKED'],
+                rows.map((r) => [
+                  r.id,
+                  r.label,
+                  r.names?.join(',') ?? 'any',
+                  r.networks?.join(',') ?? 'anywhere',
+                  formatTime(r.createdAt, config.DISPLAY_TZ),
+                  r.createdBy,
+                  r.revokedAt ? formatTime(r.revokedAt, config.DISPLAY_TZ) : '',
+                ]),
               ),
         );
       }),
@@ -75,7 +89,16 @@ export function registerUploadCommands(program: Command): void {
             ? `No uploads from installation ${installation.id} "${installation.name}".`
             : table(
                 ['ID', 'NAME', 'KIND', 'SIZE', 'RECEIVED', 'MADE', 'DEALER', 'READ'],
-                rows.map((r) => [r.id, r.name, r.kind, r.size, formatTime(r.receivedAt, config.DISPLAY_TZ), r.takenAt ? formatTime(r.takenAt, config.DISPLAY_TZ) : '', r.dealer, readingText(r.reading)]),
+                rows.map((r) => [
+                  r.id,
+                  defuse(r.name),
+                  r.kind,
+                  r.size,
+                  formatTime(r.receivedAt, config.DISPLAY_TZ),
+                  r.takenAt ? formatTime(r.takenAt, config.DISPLAY_TZ) : '',
+                  r.dealer === null ? null : defuse(r.dealer),
+                  readingText(r.reading),
+                ]),
               ),
         );
       }),
@@ -112,7 +135,8 @@ export function registerUploadCommands(program: Command): void {
             : [
                 table(
                   ['NAME', 'FILES', 'FIRST', 'LAST', 'DEALER'],
-                  rows.map((r) => [r.name, r.files, formatTime(r.firstAt, config.DISPLAY_TZ), formatTime(r.lastAt, config.DISPLAY_TZ), r.dealer]),
+                  // Names from before such marks were refused at the door show them as �, never raw on a terminal.
+                  rows.map((r) => [defuse(r.name), r.files, formatTime(r.firstAt, config.DISPLAY_TZ), formatTime(r.lastAt, config.DISPLAY_TZ), r.dealer === null ? null : defuse(r.dealer)]),
                 ),
                 'Attach them with: dozor uploads assign <NAME> <installation id>',
               ].join('\n'),
@@ -133,6 +157,11 @@ export function registerUploadCommands(program: Command): void {
         );
       }),
     );
+}
+
+/** What a fleet token takes: its names and networks, or any. */
+function limitsText(token: { names: string[] | null; networks: string[] | null }): string {
+  return `${token.names ? `only the names ${token.names.join(', ')}` : 'any name'}, ${token.networks ? `only from ${token.networks.join(', ')}` : 'from anywhere'}`;
 }
 
 /** What the sysinfo mapping read from a file: its fields, or what went wrong. */

@@ -17,8 +17,9 @@ import { parseReport } from '../../intake/parse-report.ts';
 import { importCsv } from '../../registry/import-csv.ts';
 import { createLogger } from '../../app/logger.ts';
 import { LEADS, MANAGERS_PER_LEAD, seedBenchFleet, seedReportHistory } from './seed.ts';
-import { benchUploads, writeBenchMapping } from './uploads.ts';
+import { benchHostileUploads, benchUploads, writeBenchMapping } from './uploads.ts';
 import { benchWebPages } from './web.ts';
+import { benchWebhook } from './webhook.ts';
 
 /**
  * `npm run bench`: intake throughput and latency through the real HTTP server
@@ -27,7 +28,8 @@ import { benchWebPages } from './web.ts';
  * the checks sweep, /status, the digest and the service's memory,
  * for fleets of 1,000, 10,000 and 100,000 installations; the browser
  * cabinet's pages at 10,000 and 100,000; then the command
- * line, uploads of a 20 MB sysinfo archive (one, and ten at once), hostile
+ * line, uploads of a 20 MB sysinfo archive (one, and ten at once), an
+ * Alertmanager webhook of 10,000 alerts, hostile
  * reports, a CSV import, the database size per million stored reports and
  * the pruning of old history.
  */
@@ -261,11 +263,19 @@ const uploadService = spawnTs('tools/bench/service.ts', {
   DATA_DIR: join(uploadDir, 'data'),
   SYSINFO_MAPPING: join(uploadDir, 'mapping.json'),
 });
-const uploads = await benchUploads(await firstLine(uploadService), uploadService.pid!, uploadDir);
+const uploadUrl = await firstLine(uploadService);
+const uploads = await benchUploads(uploadUrl, uploadService.pid!, uploadDir);
+// Then ten hostile archives at once, twice: the many-entry archive of #26 (refused), and ten that pass the checks but are heavy to read.
+const hostileUploads = await benchHostileUploads(uploadUrl, uploadService.pid!, uploadDir);
 uploadService.kill('SIGTERM');
 await new Promise((resolve) => uploadService.once('exit', resolve));
 rmSync(uploadDir, { recursive: true, force: true });
-process.stdout.write(`${JSON.stringify({ uploads })}\n`);
+process.stdout.write(`${JSON.stringify({ uploads, hostileUploads })}\n`);
+
+// A storm from Alertmanager (#26): 10,000 alerts in one webhook for 500 installations of one manager, with /healthz asked every 20 ms.
+const webhook = await benchWebhook();
+const WEBHOOK_STALL_TARGET_MS = 200;
+process.stdout.write(`${JSON.stringify({ webhook })}\n`);
 
 // Hostile reports within the 256 KiB limit: the slowest of these is the longest one report can hold the event loop.
 const hostile = {
@@ -342,7 +352,12 @@ const lines = [
   `history: ${history.dbMbPerMillionReports} MB per 1,000,000 reports, pruned in ${history.pruneMs} ms`,
   `command line: ${cli.command} on ${cli.installations} installations, median of 5: ${cli.medianMs} ms`,
   `hostile reports of 256 KiB, parse ms: ${Object.entries(parseWorstMs).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+  `Alertmanager webhook of ${webhook.alerts} alerts for ${webhook.installations} installations of one manager: taken in ${webhook.webhookMs} ms, /healthz waited at most ${webhook.longestStallMs} ms; again (all unchanged) in ${webhook.repeatMs} ms; service peak RSS ${webhook.peakRssMb} MB (${webhook.rssBeforeMb} MB before)`,
   `uploads of a ${uploads.archiveMb} MB sysinfo archive: one stored and read in ${uploads.singleMs} ms; ${uploads.concurrent} at once in ${uploads.concurrentAllMs} ms (slowest ${uploads.concurrentSlowestMs} ms), service peak RSS ${uploads.peakRssMb} MB (${uploads.rssBeforeMb} MB before), ${uploads.failed} failed`,
+  ...(['manyEntries', 'heavyToRead'] as const).map((k) => {
+    const h = hostileUploads[k];
+    return `hostile uploads, ten at once, ${k === 'manyEntries' ? 'the many-entry archive' : 'archives heavy to read'} (${h.archiveMb} MB): answered ${h.statuses.join('/')} in ${h.allMs} ms, service peak RSS ${h.peakRssMb} MB (${h.rssBeforeMb} MB before), /healthz at worst ${h.healthzWorstMs} ms`;
+  }),
   ...webPages.map(
     (w) => `cabinet at ${w.installations} installations: fleet page ${w.fleetPageMs} ms (${w.fleetPageMb} MB), its CSV ${w.fleetCsvMs} ms, a search ${w.fleetSearchMs} ms, incidents page ${w.incidentsPageMs} ms`,
   ),
@@ -361,7 +376,14 @@ const checks = {
   cli: pass(cli.medianMs < TARGETS.cliMs),
   hostileParse: pass(Math.max(...Object.values(parseWorstMs)) < TARGETS.parseMs),
   csvImport: pass(csvImport.wholeMs < TARGETS.importMs && csvImport.writeMs < TARGETS.importLockMs),
+  webhook: pass(webhook.opened === webhook.alerts && webhook.healthFailures === 0 && webhook.longestStallMs < WEBHOOK_STALL_TARGET_MS),
   uploads: pass(uploads.failed === 0 && uploads.peakRssMb < TARGETS.uploadRssMb),
+  hostileUploads: pass(
+    hostileUploads.serviceAlive &&
+      hostileUploads.manyEntries.statuses.join() === '400' &&
+      hostileUploads.heavyToRead.statuses.join() === '200' &&
+      Math.max(hostileUploads.manyEntries.peakRssMb, hostileUploads.heavyToRead.peakRssMb) < TARGETS.uploadRssMb,
+  ),
   fleetPage: pass((webPages.find((w) => w.installations === 10_000)?.fleetPageMs ?? Infinity) < TARGETS.fleetPageMs),
 };
 lines.push(`targets at ${largest.installations} installations: ${Object.entries(checks).map(([k, v]) => `${k} ${v}`).join(', ')}`);
@@ -379,7 +401,9 @@ const report = {
   cli,
   parseWorstMs,
   csvImport,
+  webhook,
   uploads,
+  hostileUploads,
   webPages,
   checks,
   durationSeconds: Math.round((Date.now() - startedAt) / 1000),

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
 import { createWriteStream, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yazl from 'yazl';
@@ -72,4 +73,110 @@ export async function benchUploads(url: string, servicePid: number, dir: string)
     peakRssMb: Math.round(after.peak),
     failed,
   };
+}
+
+/**
+ * The many-entry archive of issue #26: entries of exactly a mebibyte (so no
+ * entry is over the per-entry check's megabyte), each an XML document whose
+ * mapped element (`sysinfo/update`) holds a mebibyte of text. With `spread`,
+ * the text has a random letter every `spread` characters, so it packs about
+ * `spread / 5` times instead of a thousand: an archive that passes every check
+ * and is heavy to read.
+ */
+export async function writeManyEntryArchive(path: string, entries: number, spread?: number): Promise<void> {
+  const head = '<sysinfo><update>';
+  const tail = '</update></sysinfo>';
+  const zip = new yazl.ZipFile();
+  for (let i = 0; i < entries; i++) {
+    const document = Buffer.alloc(1024 * 1024, 'A');
+    document.write(head, 0);
+    document.write(tail, document.length - tail.length);
+    if (spread) {
+      const noise = randomBytes(Math.floor((document.length - head.length - tail.length) / spread));
+      for (let j = 0; j < noise.length; j++) document[head.length + j * spread + (noise[j]! % spread)] = 97 + (noise[j]! % 26);
+    }
+    zip.addBuffer(document, `report/d${i}.xml`);
+  }
+  zip.end();
+  await new Promise<void>((resolve, reject) => {
+    zip.outputStream.pipe(createWriteStream(path)).on('finish', resolve).on('error', reject);
+  });
+}
+
+/** The kernel's high-water mark of the service's memory starts again from what it holds now (Linux: clear_refs 5). */
+function resetPeak(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Asks /healthz every 50 ms while `work` runs: the longest answer is the longest the service could not answer anyone. */
+async function longestStall<T>(url: string, work: Promise<T>): Promise<{ result: T; stallMs: number }> {
+  let done = false;
+  let worst = 0;
+  const probe = async () => {
+    while (!done) {
+      const started = process.hrtime.bigint();
+      await new Promise<void>((resolve) => {
+        request(`${url}/healthz`, (res) => {
+          res.resume();
+          res.on('end', () => resolve());
+        })
+          .on('error', () => resolve())
+          .end();
+      });
+      worst = Math.max(worst, Number(process.hrtime.bigint() - started) / 1e6);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  const probing = probe();
+  const result = await work;
+  done = true;
+  await probing;
+  return { result, stallMs: Math.round(worst) };
+}
+
+/**
+ * Hostile archives, ten at once from ten installations, to the running
+ * service: the many-entry archive of the issue (1,000 mebibyte entries that
+ * unpack a thousand times their size: refused from its directory), and ten
+ * that pass every check but are heavy to read (100 mebibyte documents whose
+ * mapped text is a mebibyte each). For each: the statuses, how long, the
+ * service's peak resident memory during it, and the longest the service took
+ * to answer /healthz meanwhile.
+ */
+export async function benchHostileUploads(url: string, servicePid: number, dir: string) {
+  const bomb = join(dir, 'many-entries.zip');
+  const heavy = join(dir, 'heavy.zip');
+  await writeManyEntryArchive(bomb, 1000);
+  await writeManyEntryArchive(heavy, 100, 600);
+  const phase = async (file: string, firstInstallation: number) => {
+    const rssBeforeMb = Math.round(memoryMb(servicePid).rss);
+    const reset = resetPeak(servicePid);
+    const started = process.hrtime.bigint();
+    const { result, stallMs } = await longestStall(url, Promise.all(Array.from({ length: 10 }, (_, i) => upload(url, file, firstInstallation + i))));
+    return {
+      archiveMb: Number((statSync(file).size / 1024 / 1024).toFixed(2)),
+      statuses: [...new Set(result.map((u) => u.status))],
+      allMs: Math.round(Number(process.hrtime.bigint() - started) / 1e6),
+      rssBeforeMb,
+      peakRssMb: Math.round(memoryMb(servicePid).peak),
+      peakSinceReset: reset,
+      healthzWorstMs: stallMs,
+    };
+  };
+  const manyEntries = await phase(bomb, 100);
+  const heavyToRead = await phase(heavy, 200);
+  const healthz = await new Promise<number>((resolve) => {
+    request(`${url}/healthz`, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    })
+      .on('error', () => resolve(0))
+      .end();
+  });
+  return { manyEntries, heavyToRead, serviceAlive: healthz === 200 };
 }

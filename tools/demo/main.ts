@@ -13,7 +13,7 @@ import { TelegramStandIn } from '../standin/telegram.ts';
 import { DemoAgents } from './agents.ts';
 import { PEOPLE, seedDemoFleet } from './fleet.ts';
 import { DemoNetwork } from './network.ts';
-import { DemoTerminal } from './terminal.ts';
+import { ChatTerminal } from '../standin/terminal.ts';
 
 /**
  * `npm run demo`: the real service on a temporary database, talking to a local
@@ -57,7 +57,7 @@ const service = await startService(config, { clock: systemClock, logger, probers
 
 // eslint-disable-next-line prefer-const -- `out` above prompts through it before it exists
 let rl: ReturnType<typeof createInterface> | undefined;
-const terminal = new DemoTerminal(standIn, PEOPLE, new Map(), out);
+const terminal = new ChatTerminal(standIn, PEOPLE, new Map(), out);
 const agents = new DemoAgents(service.url, installations, (message) => out(`⚠️  ${message}\n`));
 
 out(

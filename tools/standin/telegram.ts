@@ -29,8 +29,9 @@ export interface StoredMessage {
   text: string;
   parseMode?: string;
   buttons: Button[][];
-  /** A photo's caption lives in `text`. */
+  /** A photo's or a document's caption lives in `text`. */
   photo?: { bytes: number; isPng: boolean };
+  document?: { bytes: number; fileName: string };
   replyTo?: number;
   edits: number;
 }
@@ -49,6 +50,24 @@ interface Outage {
 type Json = Record<string, unknown>;
 
 const BOT_USER = { id: 424242, is_bot: true, first_name: 'Дозор', username: 'dozor_standin_bot' };
+
+/** The Bot API methods the stand-in serves; any other is answered 404, as Telegram answers a method it does not have. */
+export const SERVED_METHODS = [
+  'getMe',
+  'getUpdates',
+  'setWebhook',
+  'deleteWebhook',
+  'getWebhookInfo',
+  'setMyCommands',
+  'sendMessage',
+  'sendPhoto',
+  'sendDocument',
+  'editMessageText',
+  'editMessageReplyMarkup',
+  'answerCallbackQuery',
+] as const;
+type ServedMethod = (typeof SERVED_METHODS)[number];
+const served = new Set<string>(SERVED_METHODS);
 
 export class TelegramStandIn {
   readonly token: string;
@@ -194,7 +213,9 @@ export class TelegramStandIn {
 
   // ------------------------------------------------------------ the Bot API
 
-  private async handle(method: string, p: Json): Promise<{ value: unknown } | { error: { error_code: number; description: string; parameters?: Json } }> {
+  private async handle(name: string, p: Json): Promise<{ value: unknown } | { error: { error_code: number; description: string; parameters?: Json } }> {
+    if (!served.has(name)) return fail(404, 'Not Found: method not found');
+    const method = name as ServedMethod;
     switch (method) {
       case 'getMe':
         return { value: { ...BOT_USER, can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: false } };
@@ -214,10 +235,14 @@ export class TelegramStandIn {
         this.commands = (p.commands as unknown[]) ?? [];
         return { value: true };
       case 'sendMessage':
-      case 'sendPhoto': {
-        const text = String(method === 'sendPhoto' ? (p.caption ?? '') : (p.text ?? ''));
-        if (method === 'sendMessage' && text.length === 0) return fail(400, 'Bad Request: message text is empty');
-        if (text.length > (method === 'sendPhoto' ? 1024 : 4096)) return fail(400, `Bad Request: ${method === 'sendPhoto' ? 'caption' : 'message'} is too long`);
+      case 'sendPhoto':
+      case 'sendDocument': {
+        const captioned = method !== 'sendMessage';
+        const text = String(captioned ? (p.caption ?? '') : (p.text ?? ''));
+        if (!captioned && text.length === 0) return fail(400, 'Bad Request: message text is empty');
+        if (text.length > (captioned ? 1024 : 4096)) return fail(400, `Bad Request: ${captioned ? 'caption' : 'message'} is too long`);
+        const document = method === 'sendDocument' ? documentOf(attached(p, p.document), p) : undefined;
+        if (method === 'sendDocument' && !document) return fail(400, 'Bad Request: there is no document in the request');
         const htmlError = p.parse_mode === 'HTML' ? checkTelegramHtml(text) : null;
         if (htmlError) return fail(400, htmlError);
         const chatId = Number(p.chat_id);
@@ -229,6 +254,7 @@ export class TelegramStandIn {
           ...(typeof p.parse_mode === 'string' ? { parseMode: p.parse_mode } : {}),
           buttons: buttonsOf(p.reply_markup),
           ...(method === 'sendPhoto' ? { photo: photoOf(attached(p, p.photo)) } : {}),
+          ...(document ? { document } : {}),
           ...(typeof replyTo === 'number' ? { replyTo } : {}),
           edits: 0,
         };
@@ -261,8 +287,6 @@ export class TelegramStandIn {
           showAlert: p.show_alert === true || p.show_alert === 'true',
         });
         return { value: true };
-      default:
-        return fail(404, 'Not Found: method not found');
     }
   }
 
@@ -343,13 +367,27 @@ function photoOf(photo: unknown): { bytes: number; isPng: boolean } {
   return { bytes: buffer.length, isPng: buffer.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) };
 }
 
-/** JSON bodies come as objects; multipart bodies (sendPhoto) as fields, files as buffers. */
+/** A document as grammY uploads it: the file's part, named by the file name grammY gives that part. */
+function documentOf(file: unknown, payload: Json): { bytes: number; fileName: string } | undefined {
+  if (!Buffer.isBuffer(file)) return undefined;
+  const name = typeof payload[DOCUMENT_NAME] === 'string' ? (payload[DOCUMENT_NAME] as string) : 'document';
+  return { bytes: file.length, fileName: name };
+}
+
+/** Where readPayload leaves the file name of an uploaded part. */
+const DOCUMENT_NAME = '__file_name';
+
+/** JSON bodies come as objects; multipart bodies (sendPhoto, sendDocument) as fields, files as buffers. */
 async function readPayload(body: unknown): Promise<Json> {
   if (!body || typeof body !== 'object') return {};
   const payload: Json = {};
   for (const [key, field] of Object.entries(body as Json)) {
     const part = field as { type?: string; value?: unknown; toBuffer?: () => Promise<Buffer> };
-    if (part && typeof part === 'object' && part.type === 'file' && part.toBuffer) payload[key] = await part.toBuffer();
+    if (part && typeof part === 'object' && part.type === 'file' && part.toBuffer) {
+      payload[key] = await part.toBuffer();
+      const fileName = (part as { filename?: unknown }).filename;
+      if (typeof fileName === 'string') payload[DOCUMENT_NAME] = fileName;
+    }
     else if (part && typeof part === 'object' && part.type === 'field') payload[key] = parseField(part.value);
     else payload[key] = field;
   }

@@ -46,7 +46,7 @@ export function fleetPage(scope: FastifyInstance, kit: WebKit): void {
         withProblems: all.filter((r) => r.rank <= 2).length,
         rows: shown.map(({ row, rank }) => fleetCells(row, rank, lang, now, deps.displayTz)),
       });
-      return kit.page(reply, 200, lang, t.web.fleetTitle, body, { person: session.user.name, current: 'fleet' });
+      return kit.page(reply, 200, lang, t.web.fleetTitle, body, { session, current: 'fleet' });
     }),
   );
 

@@ -1,17 +1,49 @@
+import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { InputError } from '../../core/errors.ts';
 import { actorOf, canAct } from '../../core/permissions.ts';
 import { snoozeEnd } from '../../core/silences.ts';
 import { recordAudit } from '../../db/audit.ts';
-import { listActiveIncidentIds } from '../../db/digest.ts';
 import { getIncidentViews, type IncidentView } from '../../db/incidents.ts';
+import { searchIndexFor } from '../../db/search-index.ts';
+import { incidentsPageVersion, listOpenProblemManagers, listOpenProblems, type OpenProblemFilter } from '../../db/web-incidents.ts';
 import { formatSpan, formatWhen } from '../../i18n/format.ts';
 import { ruleTitle, texts } from '../../i18n/index.ts';
 import { acknowledge, snoozeIncident } from '../../registry/incidents.ts';
-import type { WebKit, WebSession } from '../kit.ts';
+import { AUTO_RELOAD, type WebKit, type WebSession } from '../kit.ts';
 
 /** The page reloads itself this often (a meta refresh: no script). */
 const REFRESH_SECONDS = 15;
+/** At most this many rows: a fleet in a storm has thousands open, and the filters narrow them. */
+export const PAGE_LIMIT = 500;
+
+/** What the page is asked for, from its address: anything unknown is simply not a filter. */
+interface IncidentsQuery {
+  /** The `/status` search: client name, INN, installation or host. */
+  q: string;
+  /** A manager's Telegram id. */
+  manager: string;
+  severity: 'critical' | 'warning' | '';
+}
+
+function readIncidentsQuery(raw: Record<string, unknown>): IncidentsQuery {
+  const text = (value: unknown) => (typeof value === 'string' ? value.trim().slice(0, 200) : '');
+  const manager = text(raw.manager);
+  const severity = text(raw.severity);
+  return {
+    q: text(raw.q),
+    manager: /^\d{1,15}$/.test(manager) ? manager : '',
+    severity: severity === 'critical' || severity === 'warning' ? severity : '',
+  };
+}
+
+function incidentsQueryString(query: IncidentsQuery, autoReload = false): string {
+  const params = new URLSearchParams();
+  for (const key of ['q', 'manager', 'severity'] as const) if (query[key]) params.set(key, query[key]);
+  if (autoReload) params.set(AUTO_RELOAD, '1');
+  const string = params.toString();
+  return string ? `?${string}` : '';
+}
 const OUTCOMES = ['acknowledged', 'already', 'resolved', 'snoozed'] as const;
 type Outcome = (typeof OUTCOMES)[number];
 
@@ -24,17 +56,32 @@ type Outcome = (typeof OUTCOMES)[number];
 export function incidentsPage(scope: FastifyInstance, kit: WebKit): void {
   const { deps } = kit;
 
-  scope.get<{ Querystring: { done?: string; id?: string } }>(
+  scope.get<{ Querystring: Record<string, unknown> }>(
     '/web/incidents',
     kit.signedIn(async (request, reply, session) => {
       const { lang, user } = session;
       const t = texts(lang).web;
       const now = deps.clock();
-      // Problems only: notices (licence terms, maintenance) are never an emergency, and a fleet has many.
-      const views = getIncidentViews(deps.db, listActiveIncidentIds(deps.db, { key: 'all', clientIds: null }, [], false));
-      views.sort((a, b) => severityOrder(a) - severityOrder(b) || a.incident.openedAt.getTime() - b.incident.openedAt.getTime());
+      const query = readIncidentsQuery(request.query);
       const done = OUTCOMES.find((o) => o === request.query.done);
-      const doneId = /^\d{1,12}$/.test(request.query.id ?? '') ? request.query.id! : null;
+      const doneId = typeof request.query.id === 'string' && /^\d{1,12}$/.test(request.query.id) ? request.query.id : null;
+      // Whatever the page would show now, in one short word: the open tab's reload is answered 304 while it holds.
+      // The minute is in it because the ages shown count minutes.
+      const tag = `W/"${createHash('sha256')
+        .update([incidentsPageVersion(deps.db), Math.floor(now.getTime() / 60_000), session.csrf, user.role, lang, incidentsQueryString(query), done ?? '', doneId ?? ''].join('\u0000'))
+        .digest('base64url')
+        .slice(0, 27)}"`;
+      reply.header('etag', tag).header('cache-control', 'private, no-cache');
+      if (request.headers['if-none-match'] === tag) return reply.code(304).send();
+
+      const filter: OpenProblemFilter = {
+        managerId: query.manager ? Number(query.manager) : null,
+        severity: query.severity || null,
+        clientIds: query.q ? [...new Set(searchIndexFor(deps.db).search(query.q).map((hit) => hit.clientId))] : null,
+      };
+      const { ids, total } = listOpenProblems(deps.db, filter, PAGE_LIMIT);
+      const byId = new Map(getIncidentViews(deps.db, ids).map((view) => [view.incident.id, view]));
+      const views = ids.map((id) => byId.get(id)).filter((view): view is IncidentView => view !== undefined);
       const rows = views.map((view) => {
         return {
           id: view.incident.id,
@@ -59,11 +106,17 @@ export function incidentsPage(scope: FastifyInstance, kit: WebKit): void {
       const body = kit.eta.render('incidents', {
         t,
         rows,
+        total,
+        query,
+        managers: listOpenProblemManagers(deps.db),
+        filtered: query.q !== '' || query.manager !== '' || query.severity !== '',
         csrf: session.csrf,
         notice: done && doneId ? t.outcome[done](doneId) : null,
         refreshSeconds: REFRESH_SECONDS,
       });
-      return kit.page(reply, 200, lang, t.incidentsTitle, body, { person: user.name, refresh: { seconds: REFRESH_SECONDS, to: '/web/incidents' }, current: 'incidents' });
+      // The reload keeps the filters and says it is one (it does not count as the person's use of the session).
+      const refresh = `/web/incidents${incidentsQueryString(query, true)}`;
+      return kit.page(reply, 200, lang, t.incidentsTitle, body, { session, refresh: { seconds: REFRESH_SECONDS, to: refresh }, current: 'incidents' });
     }),
   );
 
@@ -111,11 +164,6 @@ function closedMeanwhile<T>(act: () => T): T | null {
   }
 }
 
-/** Critical first, then warnings; open before acknowledged. */
-function severityOrder(view: IncidentView): number {
-  return (view.incident.severity === 'critical' ? 0 : 2) + (view.incident.status === 'open' ? 0 : 1);
-}
-
 /** Back to the list, saying what happened (Post/Redirect/Get: a reload repeats nothing). */
 function back(reply: FastifyReply, outcome: Outcome, view: IncidentView) {
   return reply.redirect(`/web/incidents?done=${outcome}&id=${view.incident.id}#incident-${view.incident.id}`, 303);
@@ -130,17 +178,17 @@ async function actionable(kit: WebKit, rawId: string, body: unknown, session: We
   const { deps } = kit;
   const t = texts(session.lang).web;
   if (!kit.formIsOurs(session, body)) {
-    await kit.message(reply, 403, session.lang, t.refusedTitle, t.formExpired, session.user.name);
+    await kit.message(reply, 403, session.lang, t.refusedTitle, t.formExpired, session);
     return null;
   }
   const [view] = /^\d{1,12}$/.test(rawId) ? getIncidentViews(deps.db, [Number(rawId)]) : [];
   if (!view) {
-    await kit.message(reply, 404, session.lang, t.notFoundTitle, t.incidentNotFound, session.user.name);
+    await kit.message(reply, 404, session.lang, t.notFoundTitle, t.incidentNotFound, session);
     return null;
   }
   if (!canAct(session.user, view)) {
     recordAudit(deps.db, { at: deps.clock(), actor: actorOf(session.user.telegramId), action: `${action}.denied`, subjectType: 'incident', subjectId: view.incident.id });
-    await kit.message(reply, 403, session.lang, t.refusedTitle, texts(session.lang).forbidden, session.user.name);
+    await kit.message(reply, 403, session.lang, t.refusedTitle, texts(session.lang).forbidden, session);
     return null;
   }
   return view;

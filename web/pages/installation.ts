@@ -16,6 +16,7 @@ import { describeMetricsError } from '../../i18n/network.ts';
 import { listRecentReports } from '../../db/reports.ts';
 import { getClientStatus } from '../../db/status.ts';
 import { findLatestSysinfo, listUploadsOf } from '../../db/uploads.ts';
+import { defuse } from '../../core/text.ts';
 import { formatSpan, formatWhen } from '../../i18n/format.ts';
 import { describeError, ruleTitle, texts } from '../../i18n/index.ts';
 import { AGENT_OS, issueAgent } from '../../registry/agent.ts';
@@ -44,7 +45,7 @@ export function installationPage(scope: FastifyInstance, kit: WebKit): void {
     const installation = /^\d{1,12}$/.test(rawId) ? getInstallation(deps.db, Number(rawId)) : undefined;
     if (installation) return installation;
     const t = texts(session.lang).web;
-    await kit.message(reply, 404, session.lang, t.notFoundTitle, t.installationNotFound, session.user.name);
+    await kit.message(reply, 404, session.lang, t.notFoundTitle, t.installationNotFound, session);
     return null;
   };
 
@@ -90,12 +91,13 @@ export function installationPage(scope: FastifyInstance, kit: WebKit): void {
           operap: r.facts.operapDate ?? '',
         })),
         uploads: listUploadsOf(deps.db, installation.id, HISTORY_ROWS).map((u) => ({
-          file: `${u.name}.${u.kind}`,
+          // A name stored before such marks were refused at the door shows them as �.
+          file: defuse(`${u.name}.${u.kind}`),
           size: t.fileSize(u.size),
           received: when(u.receivedAt),
           taken: when(u.takenAt),
         })),
-        sysinfo: sysinfo && signed ? { file: `${sysinfo.name}.${sysinfo.kind}`, received: when(sysinfo.receivedAt), href: `/download/${sysinfo.id}?expires=${signed.expires}&sig=${signed.sig}` } : null,
+        sysinfo: sysinfo && signed ? { file: defuse(`${sysinfo.name}.${sysinfo.kind}`), received: when(sysinfo.receivedAt), href: `/download/${sysinfo.id}?expires=${signed.expires}&sig=${signed.sig}` } : null,
         metrics: metrics
           ? {
               taken: when(metrics.takenAt),
@@ -108,7 +110,7 @@ export function installationPage(scope: FastifyInstance, kit: WebKit): void {
         agentOs: AGENT_OS,
         csrf: session.csrf,
       });
-      return kit.page(reply, 200, lang, installation.name, body, { person: user.name, current: 'fleet' });
+      return kit.page(reply, 200, lang, installation.name, body, { session, current: 'fleet' });
     }),
   );
 
@@ -134,12 +136,12 @@ export function installationPage(scope: FastifyInstance, kit: WebKit): void {
     '/web/installations/:id/agent',
     kit.signedIn(async (request, reply, session) => {
       const t = texts(session.lang).web;
-      if (!kit.formIsOurs(session, request.body)) return kit.message(reply, 403, session.lang, t.refusedTitle, t.formExpired, session.user.name);
-      if (session.user.role !== 'admin') return kit.message(reply, 403, session.lang, t.refusedTitle, texts(session.lang).adminsOnly, session.user.name);
+      if (!kit.formIsOurs(session, request.body)) return kit.message(reply, 403, session.lang, t.refusedTitle, t.formExpired, session);
+      if (session.user.role !== 'admin') return kit.message(reply, 403, session.lang, t.refusedTitle, texts(session.lang).adminsOnly, session);
       const installation = await found(request.params.id, reply, session);
       if (!installation) return reply;
       const os = (request.body as Record<string, unknown>).os;
-      if (!AGENT_OS.includes(os as AgentOs)) return kit.message(reply, 400, session.lang, t.refusedTitle, t.chooseOs, session.user.name);
+      if (!AGENT_OS.includes(os as AgentOs)) return kit.message(reply, 400, session.lang, t.refusedTitle, t.chooseOs, session);
       try {
         const issued = issueAgent({ db: deps.db, clock: deps.clock, actor: actorOf(session.user.telegramId) }, installation.id, {
           os: os as AgentOs,
@@ -152,7 +154,7 @@ export function installationPage(scope: FastifyInstance, kit: WebKit): void {
           .header('content-disposition', `attachment; filename="${issued.agent.fileName}"`)
           .send(issued.agent.script);
       } catch (err) {
-        if (err instanceof InputError) return kit.message(reply, 400, session.lang, t.refusedTitle, describeError(err, session.lang), session.user.name);
+        if (err instanceof InputError) return kit.message(reply, 400, session.lang, t.refusedTitle, describeError(err, session.lang), session);
         throw err;
       }
     }),

@@ -64,7 +64,7 @@ export function reportsPage(scope: FastifyInstance, kit: WebKit): void {
         }),
         reports: reports.map((r) => ({ ...r, marked: [...r.marked] })),
       });
-      return kit.page(reply, 200, lang, t.reportsTitle, body, { person: session.user.name, current: 'reports' });
+      return kit.page(reply, 200, lang, t.reportsTitle, body, { session, current: 'reports' });
     }),
   );
 
@@ -74,7 +74,7 @@ export function reportsPage(scope: FastifyInstance, kit: WebKit): void {
       const match = /^(\w+)\.(png|csv)$/.exec(request.params.file);
       const name = REPORT_NAMES.find((n) => n === match?.[1]);
       const t = texts(session.lang).web;
-      if (!match || !name) return kit.message(reply, 404, session.lang, t.notFoundTitle, t.reportNotFound, session.user.name);
+      if (!match || !name) return kit.message(reply, 404, session.lang, t.notFoundTitle, t.reportNotFound, session);
       const now = deps.clock();
       const month = chosenMonth(request.query.month, now, deps.displayTz);
       const report = buildReport(deps.db, name, month, now, session.lang, deps.displayTz);
@@ -84,7 +84,7 @@ export function reportsPage(scope: FastifyInstance, kit: WebKit): void {
         const cell = (value: string | number) => (typeof value === 'number' && session.lang === 'ru' ? String(value).replace('.', ',') : value);
         return reply.type('text/csv; charset=utf-8').header('content-disposition', attachment).send(csvDocument([report.columns, ...report.rows.map((row) => row.map(cell))]));
       }
-      if (!report.chart) return kit.message(reply, 404, session.lang, t.notFoundTitle, t.reportNotFound, session.user.name);
+      if (!report.chart) return kit.message(reply, 404, session.lang, t.notFoundTitle, t.reportNotFound, session);
       return reply.type('image/png').header('content-disposition', attachment).send(renderBarChart(report.chart, 900, chartHeight(report.chart)));
     }),
   );

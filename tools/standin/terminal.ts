@@ -1,6 +1,11 @@
 import { htmlToPlain } from '../../bot/html.ts';
-import type { BotEvent, StoredMessage, TelegramStandIn } from '../standin/telegram.ts';
-import type { DemoPerson } from './fleet.ts';
+import type { BotEvent, StoredMessage, TelegramStandIn } from './telegram.ts';
+
+/** Someone the terminal names when the bot writes to them. */
+export interface ChatPerson {
+  id: number;
+  name: string;
+}
 
 const color = {
   dim: (s: string) => `\x1b[2m${s}\x1b[0m`,
@@ -13,14 +18,15 @@ const color = {
 /**
  * The conversation as managers would see it in Telegram: messages, edits and
  * pop-ups, with every button numbered so it can be pressed by typing its number.
+ * The demo and the stand-in run on its own (`npm run standin`) show chats with it.
  */
-export class DemoTerminal {
+export class ChatTerminal {
   private readonly buttons = new Map<number, { message: StoredMessage; data: string }>();
   private nextButton = 1;
 
   constructor(
     standIn: TelegramStandIn,
-    private readonly people: DemoPerson[],
+    private readonly people: readonly ChatPerson[],
     private readonly chatNames: Map<number, string>,
     private readonly write: (text: string) => void,
   ) {
@@ -48,6 +54,7 @@ export class DemoTerminal {
     const head = event.type === 'sent' ? `── ${time} → ${who} ` : `── ${time} ✏️  edited in ${who} (message ${message.messageId}) `;
     const lines = [color.cyan(head.padEnd(72, '─'))];
     if (message.photo) lines.push(`🖼  [PNG chart, ${Math.round(message.photo.bytes / 1024)} KB]`);
+    if (message.document) lines.push(`📎 [${message.document.fileName}, ${Math.max(1, Math.round(message.document.bytes / 1024))} KB]`);
     lines.push(message.parseMode === 'HTML' ? htmlToPlain(message.text) : message.text);
     const row: string[] = [];
     for (const button of message.buttons.flat()) {
