@@ -99,16 +99,17 @@ $Svc = $null
 if ($Service) {
   $Wql = $Service -replace '\\', '\\' -replace "'", "\'"
   $Svc = Get-CimInstance -ClassName Win32_Service -Filter "Name='$Wql' OR DisplayName='$Wql'" -ErrorAction SilentlyContinue | Select-Object -First 1
-  # A service name that is wrong says nothing about the service: said in the log, not reported as stopped.
+  # A service name that is wrong tells nothing about the account: said in the log.
   if (-not $Svc) { $Problems += 'service-not-found' }
 }
+# Whether the service works is said every run, by what its users meet: the main page answering (with any HTTP
+# status) is the Kodeks server at work; no answer at all is a server that is down for them, whatever Windows says.
+$State = if ($MainPage -eq '000') { 'stopped' } else { 'running' }
 if ($Svc) {
-  $State = if ($Svc.State -eq 'Running' -and $MainPage -ne '000') { 'running' } else { 'stopped' }
   $Account = if ($Svc.StartName -match '^(LocalSystem|NT AUTHORITY\\)') { 'system' } else { 'user' }
   $Report += '  <service state="{0}" account="{1}"/>' -f $State, $Account
-} elseif ($MainPage -eq '000') {
-  # No answer at all from the Kodeks server: for its users it is down.
-  $Report += '  <service state="stopped"/>'
+} else {
+  $Report += '  <service state="{0}"/>' -f $State
 }
 if ($Storage) {
   $Reachable = if (Test-Path -LiteralPath $Storage) { 'true' } else { 'false' }

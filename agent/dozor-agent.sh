@@ -85,19 +85,19 @@ fi
   elif [ -n "$OPERAP_DIR" ]; then
     problems="$problems operap-dir-missing"
   fi
+  # Whether the service works is said every run, by what its users meet: the main page answering (with any HTTP
+  # status) is the Kodeks server at work; no answer at all is a server that is down for them, whatever systemd says.
+  if [ "$main_page" = "000" ]; then state=stopped; else state=running; fi
   if [ -n "$SERVICE" ] && command -v systemctl >/dev/null 2>&1 && [ "$(systemctl show -p LoadState --value "$SERVICE" 2>/dev/null)" = "not-found" ]; then
-    # A service name that is wrong says nothing about the service: said in the log, not reported as stopped.
+    # A service name that is wrong tells nothing about the account: said in the log.
     problems="$problems service-not-found"
-    [ "$main_page" != "000" ] || printf '  <service state="stopped"/>\n'
+    printf '  <service state="%s"/>\n' "$state"
   elif [ -n "$SERVICE" ] && command -v systemctl >/dev/null 2>&1; then
-    active="$(systemctl show -p ActiveState --value "$SERVICE" 2>/dev/null)"
     user="$(systemctl show -p User --value "$SERVICE" 2>/dev/null)"
-    if [ "$active" = "active" ] && [ "$main_page" != "000" ]; then state=running; else state=stopped; fi
     if [ -z "$user" ] || [ "$user" = "root" ]; then account=system; else account=user; fi
     printf '  <service state="%s" account="%s"/>\n' "$state" "$account"
-  elif [ "$main_page" = "000" ]; then
-    # No answer at all from the Kodeks server: for its users it is down.
-    printf '  <service state="stopped"/>\n'
+  else
+    printf '  <service state="%s"/>\n' "$state"
   fi
   if [ -n "$STORAGE" ]; then
     if ls "$STORAGE" >/dev/null 2>&1; then reachable=true; else reachable=false; fi

@@ -24,11 +24,23 @@ export interface AgentSettings {
 }
 
 export interface RenderedAgent {
+  os: AgentOs;
   fileName: string;
   script: string;
+  /**
+   * The file as every door hands it out (the command line, the bot, the
+   * cabinet): UTF-8, and the PowerShell script with a byte order mark.
+   * Windows PowerShell 5.1, which the schedule line starts, reads a script
+   * without one in the ANSI code page (windows-1251 on a Russian Windows), so
+   * `D:\Кодекс\OperUp` would reach it as `D:\РљРѕРґРµРєСЃ\OperUp`; PowerShell 7
+   * reads UTF-8 either way. bash takes no mark: it would be read as part of `#!`.
+   */
+  bytes: Buffer;
   /** Installs the schedule, given the folder the script is put in. */
   schedule(folder: string): string;
 }
+
+const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
 const TEMPLATES: Record<AgentOs, { file: string; quote: (value: string) => string }> = {
   linux: { file: 'dozor-agent.sh', quote: (value) => `'${value.replaceAll("'", `'\\''`)}'` },
@@ -43,7 +55,8 @@ const TEMPLATES: Record<AgentOs, { file: string; quote: (value: string) => strin
  */
 export function loadAgentTemplate(os: AgentOs): (settings: AgentSettings) => RenderedAgent {
   const template = TEMPLATES[os];
-  const text = readFileSync(new URL(`./${template.file}`, import.meta.url), 'utf8');
+  // A template saved by an editor that adds a byte order mark would put one inside the bash script: the file's own mark is added at the end, for Windows only.
+  const text = readFileSync(new URL(`./${template.file}`, import.meta.url), 'utf8').replace(/^\uFEFF/, '');
   return (settings) => fill(os, template, text, settings);
 }
 
@@ -93,8 +106,10 @@ function fill(os: AgentOs, template: (typeof TEMPLATES)[AgentOs], text: string, 
   // Each installation runs at its own minute, so a distributor's fleet does not arrive all at once.
   const minute = settings.installation.id % 60;
   return {
+    os,
     fileName: template.file,
     script,
+    bytes: Buffer.concat([os === 'windows' ? UTF8_BOM : Buffer.alloc(0), Buffer.from(script, 'utf8')]),
     schedule: (folder) => (os === 'linux' ? cronLine(minute, `${folder.replace(/\/+$/, '')}/${template.file}`) : schtasksLine(settings.installation.id, minute, `${folder.replace(/\\+$/, '')}\\${template.file}`)),
   };
 }

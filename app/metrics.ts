@@ -39,7 +39,7 @@ export function createMetrics(db: DB, clock: Clock, readings: ServiceReadings = 
     help: 'Installations under monitoring',
     registers: [registry],
     collect() {
-      for (const gauge of [reportAge, operapAge, keyOk, serviceUp, probeUp, probeLatency, installationIncidents]) gauge.reset();
+      for (const gauge of [reportAge, sysinfoAge, operapAge, keyOk, serviceUp, probeUp, probeLatency, installationIncidents]) gauge.reset();
       const now = clock().getTime();
       const rows = listMonitoredInstallations(db);
       const names = new Map<number, Record<(typeof labels)[number], string>>();
@@ -49,6 +49,7 @@ export function createMetrics(db: DB, clock: Clock, readings: ServiceReadings = 
         const s = row.state;
         // An installation that never reported is as silent as the time since it was registered, as the rule counts it.
         reportAge.set(l, (now - (s?.lastReceivedAt ?? row.createdAt).getTime()) / 1000);
+        sysinfoAge.set(l, (now - (s?.lastSysinfoAt ?? row.createdAt).getTime()) / 1000);
         if (!s) continue;
         if (s.operapDate) operapAge.set(l, operapAgeMs(s.operapDate, row.tz, new Date(now)) / 1000);
         if (s.senselockState) keyOk.set(l, s.senselockState === 'ok' ? 1 : 0);
@@ -70,6 +71,12 @@ export function createMetrics(db: DB, clock: Clock, readings: ServiceReadings = 
   const reportAge = new Gauge({
     name: 'dozor_installation_report_age_seconds',
     help: 'Seconds since the last report was received (since registration when none ever was)',
+    labelNames: labels,
+    registers: [registry],
+  });
+  const sysinfoAge = new Gauge({
+    name: 'dozor_installation_sysinfo_age_seconds',
+    help: 'Seconds since the full state last arrived, a sysinfo or an agent report (since registration when it never did), as KodeksXmlMissing counts',
     labelNames: labels,
     registers: [registry],
   });

@@ -21,6 +21,7 @@ export function installationJson({ installation: i, state, rejection }: Installa
     url: i.url,
     provider: i.provider,
     tz: i.tz,
+    uploadName: i.uploadName,
     monitoringEnabled: i.monitoringEnabled,
     thresholds: i.thresholds,
     tokenIssuedAt: i.tokenIssuedAt,
@@ -38,7 +39,7 @@ const yesNo = (value: boolean | undefined, yes: string, no: string) => (value ==
 export function installationText({ installation: i, state, rejection }: InstallationView, now: Date, tz: string): string {
   const address = [i.host, i.ip, i.url].filter(Boolean).join(' ');
   const lines = [
-    `#${i.id} ${i.name} [${i.kind}]${i.provider ? ` @ ${i.provider}` : ''}${address ? `  ${address}` : ''}${i.monitoringEnabled ? '' : '  (monitoring off)'}`,
+    `#${i.id} ${i.name} [${i.kind}]${i.provider ? ` @ ${i.provider}` : ''}${address ? `  ${address}` : ''}${i.uploadName ? `  upload name ${i.uploadName}` : ''}${i.monitoringEnabled ? '' : '  (monitoring off)'}`,
   ];
   if (Object.keys(i.thresholds).length > 0) lines.push(`    thresholds: ${describeThresholds(i.thresholds)}`);
   if (!state) {

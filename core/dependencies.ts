@@ -15,7 +15,7 @@ export interface Dependency {
 
 export const DEPENDENCIES: readonly Dependency[] = [
   // A server that does not answer sends no reports and serves no page.
-  { cause: 'KodeksIcmp', waiting: ['KodeksXmlMissing', 'KodeksOperapStale', 'KodeksTcpStatus', 'KodeksHttp200Status', 'KodeksBehindProxyDown', 'KodeksAuthNotWork'] },
+  { cause: 'KodeksIcmp', waiting: ['KodeksXmlMissing', 'KodeksStatusMissing', 'KodeksOperapStale', 'KodeksTcpStatus', 'KodeksHttp200Status', 'KodeksBehindProxyDown', 'KodeksAuthNotWork'] },
   // A web port that takes no connection serves no page and takes no login.
   { cause: 'KodeksTcpStatus', waiting: ['KodeksHttp200Status', 'KodeksBehindProxyDown', 'KodeksAuthNotWork'] },
   // In maintenance the main page and logins are down on purpose.

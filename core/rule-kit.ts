@@ -15,6 +15,7 @@ export type Severity = 'critical' | 'warning' | 'info';
 
 export const RULE_IDS = [
   'KodeksXmlMissing',
+  'KodeksStatusMissing',
   'KodeksOperapStale',
   'KodeksXmlSensLockStatus',
   'KodeksServiceDown',

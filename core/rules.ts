@@ -2,11 +2,26 @@ import { blindOverlap, type BlindSpell } from './clock-watch.ts';
 import { formatDuration } from './duration.ts';
 import { failedRestoreChecks, operapAgeMs, withFactSource, type InstallationState, type RestoreCheck } from './state.ts';
 import { compareVersions } from './versions.ts';
-import { DAY, iso, liveRule, quiet, type Facts, type Rule, type RuleId, type ThresholdValue } from './rule-kit.ts';
+import { DAY, iso, liveRule, quiet, type Facts, type Rule, type RuleId, type RuleInput, type ThresholdValue } from './rule-kit.ts';
 import { licmanUnreachable, SERVER_RULES } from './server-rules.ts';
 
 export { RULE_IDS, severityOf, type Facts, type Rule, type RuleId, type RuleInput, type RuleOutcome, type Severity, type ThresholdKind, type ThresholdValue } from './rule-kit.ts';
 
+/**
+ * How long something awaited has not come, counting only time we were
+ * listening; null while it is not overdue (with when it will be).
+ */
+function silence(since: Date, threshold: number, now: Date, blind: RuleInput['blind']): { overdue: false; due: number } | { overdue: true; silentFor: number } {
+  const unheard = blindOverlap(blind ?? null, since.getTime(), now.getTime());
+  const due = since.getTime() + unheard + threshold;
+  return now.getTime() <= due ? { overdue: false, due } : { overdue: true, silentFor: now.getTime() - since.getTime() - unheard };
+}
+
+/**
+ * The full state stopped coming: no sysinfo and no report of the agent (a
+ * `.status` heartbeat does not count), as SMART's SmartXMLfileIsToOld. An
+ * installation that never sent one is measured from the day it was registered.
+ */
 const xmlMissing: Rule = {
   id: 'KodeksXmlMissing',
   severity: 'warning',
@@ -14,16 +29,38 @@ const xmlMissing: Rule = {
   defaultThreshold: 2 * DAY,
   timeBased: true,
   evaluate({ installation, state, threshold, now, blind }) {
-    // An installation that never reported is measured from the day it was registered.
-    const since = (state?.lastReceivedAt ?? installation.createdAt).getTime();
-    // Silence counts only while we were listening.
-    const unheard = blindOverlap(blind ?? null, since, now.getTime());
-    const due = since + unheard + Number(threshold);
-    if (now.getTime() <= due) return { firing: false, recheckAt: new Date(due + 1) };
+    const last = state?.lastSysinfoAt;
+    const silent = silence(last ?? installation.createdAt, Number(threshold), now, blind);
+    if (!silent.overdue) return { firing: false, recheckAt: new Date(silent.due + 1) };
     return {
       firing: true,
-      facts: { lastReportAt: iso(state?.lastReceivedAt), silentFor: formatDuration(now.getTime() - since - unheard), threshold: formatDuration(Number(threshold)) },
+      facts: {
+        lastReportAt: iso(last),
+        silentFor: formatDuration(silent.silentFor),
+        threshold: formatDuration(Number(threshold)),
+        // Heartbeats that still arrive say the server is there and its sysinfo upload is what broke.
+        lastStatusAt: iso(state?.lastStatusAt),
+      },
     };
+  },
+};
+
+/**
+ * The heartbeat with metrics stopped: `.status` files (SMART's smartstatus,
+ * every 15 minutes) no longer come. Only for installations that sent one.
+ */
+const statusMissing: Rule = {
+  id: 'KodeksStatusMissing',
+  severity: 'warning',
+  thresholdKind: 'duration',
+  defaultThreshold: 60 * 60_000,
+  timeBased: true,
+  evaluate({ state, threshold, now, blind }) {
+    const last = state?.lastStatusAt;
+    if (!last) return quiet;
+    const silent = silence(last, Number(threshold), now, blind);
+    if (!silent.overdue) return { firing: false, recheckAt: new Date(silent.due + 1) };
+    return { firing: true, facts: { lastStatusAt: iso(last), silentFor: formatDuration(silent.silentFor), threshold: formatDuration(Number(threshold)) } };
   },
 };
 
@@ -118,6 +155,7 @@ const versionChangeIncomplete: Rule = {
 
 export const RULES: readonly Rule[] = [
   xmlMissing,
+  statusMissing,
   operapStale,
   senselock,
   serviceDown,

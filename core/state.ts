@@ -6,6 +6,14 @@ export interface InstallationState extends ReportFacts {
   lastReceivedAt: Date;
   /** Generation time of the report the facts come from (null when agents do not say). */
   lastGeneratedAt: Date | null;
+  /**
+   * When evidence carrying the installation's full state last arrived: a
+   * report of its agent, or a sysinfo (SMART's smartupload). What
+   * KodeksXmlMissing goes by, as SMART's SmartXMLfileIsToOld does.
+   */
+  lastSysinfoAt?: Date;
+  /** When a heartbeat with metrics last arrived (a `.status` file, a metrics pull): what KodeksStatusMissing goes by. */
+  lastStatusAt?: Date;
   /** The shell version before the most recent version change, with when the change was seen. */
   previousShellVersion?: string;
   shellVersionChangedAt?: Date;
@@ -63,6 +71,20 @@ export function ownAgentHeard(origin: FleetOrigin, at: Date): boolean {
 }
 
 /**
+ * What a report is evidence of: an agent's report and a sysinfo carry the
+ * installation's full state; a `.status` file or a metrics pull is a
+ * heartbeat with metrics (SMART's smartstatus, every 15 minutes).
+ */
+export type Evidence = 'report' | 'sysinfo' | 'status';
+
+export interface FoldOptions {
+  /** The report is a file uploaded under a fleet token. */
+  fleet?: FleetOrigin | undefined;
+  /** What kind of evidence it is (default: an agent's report). */
+  evidence?: Evidence;
+}
+
+/**
  * Fold one report into the state. Facts a report does not mention keep their
  * previous value. A report generated before the one the state already reflects
  * (an agent flushing its queue late) proves the agent alive but does not roll
@@ -76,12 +98,8 @@ export function ownAgentHeard(origin: FleetOrigin, at: Date): boolean {
  * of life for an installation that has an agent of its own: whether that one
  * is silent is its agent's to say, not a file any client's server can send.
  */
-export function applyReport(
-  previous: InstallationState | null,
-  report: AgentReport,
-  receivedAt: Date,
-  fleet?: FleetOrigin,
-): InstallationState {
+export function applyReport(previous: InstallationState | null, report: AgentReport, receivedAt: Date, options: FoldOptions = {}): InstallationState {
+  const { fleet, evidence = 'report' } = options;
   const generatedAt = effectiveGenerationTime(report.generatedAt, receivedAt);
   if (
     previous &&
@@ -89,7 +107,7 @@ export function applyReport(
     generatedAt &&
     generatedAt.getTime() < previous.lastGeneratedAt.getTime()
   ) {
-    return { ...previous, lastReceivedAt: fleet?.ownAgentAt ? previous.lastReceivedAt : receivedAt };
+    return fleet?.ownAgentAt ? { ...previous } : { ...previous, ...heardAt(evidence, receivedAt) };
   }
 
   const agentHeard = fleet !== undefined && ownAgentHeard(fleet, receivedAt);
@@ -97,7 +115,7 @@ export function applyReport(
   // even if the server's clock went back in between.
   const next: InstallationState = {
     ...previous,
-    lastReceivedAt: fleet?.ownAgentAt ? (previous?.lastReceivedAt ?? receivedAt) : receivedAt,
+    ...(fleet?.ownAgentAt ? { lastReceivedAt: previous?.lastReceivedAt ?? receivedAt } : heardAt(evidence, receivedAt)),
     // A fleet file's date (its own, or forged a day ahead) must not make the agent's next report look older.
     lastGeneratedAt: agentHeard ? (previous?.lastGeneratedAt ?? null) : (generatedAt ?? previous?.lastGeneratedAt ?? null),
   };
@@ -112,6 +130,11 @@ export function applyReport(
   if (!fleet?.ownAgentAt && failedRestoreChecks(next).length === 0) next.lastHealthyAt = receivedAt;
   noteMaintenance(previous, next, generatedAt ?? receivedAt);
   return next;
+}
+
+/** The times a report of this kind moves: when anything was last heard, and when this kind of evidence was. */
+function heardAt(evidence: Evidence, at: Date): Pick<InstallationState, 'lastReceivedAt' | 'lastSysinfoAt' | 'lastStatusAt'> {
+  return evidence === 'status' ? { lastReceivedAt: at, lastStatusAt: at } : { lastReceivedAt: at, lastSysinfoAt: at };
 }
 
 /** Maintenance in a row is timed from the first report that said so; any other state ends it. */

@@ -63,24 +63,51 @@ const mappingPath = z.string().superRefine((path, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(path)} ${problem}` });
 });
 
+/**
+ * A database field's path in full: one that does not start with the
+ * databaseElement's own path is inside it (`@name`, `license/@till`), as the
+ * README says the fields lie; the full form (`sysinfo/bases/base/@name`), or
+ * the element itself, is kept as written.
+ */
+export function fullDatabasePath(databaseElement: string, path: string): string {
+  return path === databaseElement || path.startsWith(`${databaseElement}/`) ? path : `${databaseElement}/${path}`;
+}
+
+/** A database field's path, full or relative to databaseElement: checked as it will be read, inside some element. */
+const databasePath = z.string().superRefine((path, ctx) => {
+  const problem = checkMappingPath(`element/${path}`);
+  if (problem) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(path)} ${problem}` });
+});
+const isDatabaseField = (field: SysinfoField) => (DATABASE_FIELDS as readonly SysinfoField[]).includes(field);
+
 export const sysinfoMappingSchema = z
   .object({
     about: z.string().optional(),
     /** The element that holds one database (its name, licence term, errors): `sysinfo/bases/base`, say. */
     databaseElement: mappingPath.optional(),
-    fields: z.strictObject(Object.fromEntries(SYSINFO_FIELDS.map((field) => [field, z.array(mappingPath).max(50).default([])])) as Record<SysinfoField, z.ZodDefault<z.ZodArray<typeof mappingPath>>>),
+    fields: z.strictObject(
+      Object.fromEntries(SYSINFO_FIELDS.map((field) => [field, z.array(isDatabaseField(field) ? databasePath : mappingPath).max(50).default([])])) as Record<
+        SysinfoField,
+        z.ZodDefault<z.ZodArray<typeof mappingPath>>
+      >,
+    ),
     /** The values that mean each SenseLock state, compared without regard to case or surrounding spaces. */
     senselockStates: z.strictObject(Object.fromEntries(SENSELOCK_STATES.map((state) => [state, z.array(z.string().min(1)).default([])])) as Record<SenselockState, z.ZodDefault<z.ZodArray<z.ZodString>>>).default({ ok: [], lost: [], absent: [] }),
   })
   .strict()
   .superRefine((mapping, ctx) => {
-    // A database's values are told apart by the element they sit in: their paths must lie inside it.
+    // A database's values are told apart by the element they sit in: their paths lie inside it.
     for (const field of DATABASE_FIELDS) {
-      for (const path of mapping.fields[field]) {
-        if (!mapping.databaseElement) ctx.addIssue({ code: 'custom', path: ['fields', field], message: 'needs databaseElement, the element that holds one database' });
-        else if (!path.startsWith(`${mapping.databaseElement}/`)) ctx.addIssue({ code: 'custom', path: ['fields', field], message: `${JSON.stringify(path)} is not inside databaseElement ${JSON.stringify(mapping.databaseElement)}` });
-      }
+      if (mapping.fields[field].length > 0 && !mapping.databaseElement) ctx.addIssue({ code: 'custom', path: ['fields', field], message: 'needs databaseElement, the element that holds one database' });
     }
+  })
+  // From here on every path is written in full: the reader, inspect and reparse see one form.
+  .transform((mapping) => {
+    const element = mapping.databaseElement;
+    if (!element) return mapping;
+    const fields = { ...mapping.fields };
+    for (const field of DATABASE_FIELDS) fields[field] = fields[field].map((path) => fullDatabasePath(element, path));
+    return { ...mapping, fields };
   });
 
 export type SysinfoMapping = z.output<typeof sysinfoMappingSchema>;
@@ -231,6 +258,18 @@ export function factsFromSysinfo(mapping: SysinfoMapping, found: Partial<Record<
   if (databases.length > 0) {
     result.facts.databases = databases;
     note('databaseName', databases.map((db) => db.name).join('; '), found.databaseName![0]!);
+    // Each database field that gave a value is said too, per database, as the state takes it (inspect and reparse show the same).
+    const perDatabase = (field: SysinfoField, read: (db: DatabaseFacts) => string | null) => {
+      const values = databases.flatMap((db) => {
+        const value = read(db);
+        return value === null ? [] : [`${db.name}: ${value}`];
+      });
+      const from = found[field]?.find((value) => value.database !== undefined);
+      if (values.length > 0 && from) note(field, values.join('; '), from);
+    };
+    perDatabase('databaseUpdate', (db) => (db.updateNumber === undefined ? null : String(db.updateNumber)));
+    perDatabase('databaseLicenseExpires', (db) => db.licenseExpires ?? null);
+    perDatabase('databaseErrors', (db) => (db.errors.length > 0 ? db.errors.join(', ') : null));
   }
   const states = new Map(SENSELOCK_STATES.flatMap((state) => mapping.senselockStates[state].map((text) => [text.trim().toLowerCase(), state] as const)));
   const senselock = first('senselockState', (value) => states.get(value.trim().toLowerCase()) ?? null);

@@ -45,7 +45,7 @@ export function listFleet(db: Queryable): FleetRow[] {
     .groupBy(incidents.installationId)
     .as('open_problems');
   const sysinfo = db
-    .select({ installationId: uploads.installationId, at: sql<number>`max(${uploads.receivedAt})`.as('last_sysinfo_at') })
+    .select({ installationId: uploads.installationId, at: sql<number>`max(${uploads.receivedAt})`.as('sysinfo_received_at') })
     .from(uploads)
     .where(inArray(uploads.kind, SYSINFO_KINDS))
     .groupBy(uploads.installationId)

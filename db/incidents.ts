@@ -1,9 +1,11 @@
 import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, lt, lte, ne, or, sql, type SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/sqlite-core';
 import { DEPENDENCIES } from '../core/dependencies.ts';
+import { holdOf } from '../core/holds.ts';
 import type { Queryable } from './open.ts';
 import { prepared, rootOf, toSqlParams } from './prepared.ts';
 import { clients, incidentEvents, incidents, installations, users } from './schema.ts';
+import { listActiveSilences, toSilence } from './silences.ts';
 
 export type Incident = typeof incidents.$inferSelect;
 export type NewIncident = typeof incidents.$inferInsert;
@@ -102,7 +104,7 @@ export function listActiveRules(db: Queryable, installationId: number): { id: nu
   ).all(installationId);
 }
 
-/** Unresolved incidents nobody has been told about yet (held by a silence); notices (`info`) are never told. */
+/** Unresolved incidents nobody has been told about yet (held by a silence or a cause, `listHolds`); notices (`info`) are never told. */
 export function listUnannounced(db: Queryable): Incident[] {
   return db
     .select()
@@ -220,6 +222,40 @@ export function listFollowUpsDue(db: Queryable, now: Date, escalateBefore: Date)
     )
     .orderBy(asc(incidents.id))
     .all();
+}
+
+/**
+ * What keeps people from hearing of an incident that was never announced, now:
+ * a silence (until when), the open alert it waits for (core/dependencies.ts),
+ * or nothing any more (the next check announces it).
+ */
+export type IncidentHold = { by: 'silence'; silenceId: number; until: Date } | { by: 'cause'; ruleId: string } | { by: 'nothing' };
+
+/**
+ * What holds each of these incidents that is unresolved and was never
+ * announced (notices aside: they never are), judged as the sweep judges it
+ * (`holdOf`); the others have no entry.
+ */
+export function listHolds(
+  db: Queryable,
+  rows: readonly (Pick<Incident, 'id' | 'installationId' | 'ruleId' | 'severity' | 'status' | 'announcedAt'> & { clientId: number })[],
+  now: Date,
+): Map<number, IncidentHold> {
+  const holds = new Map<number, IncidentHold>();
+  const held = rows.filter((r) => r.status !== 'resolved' && r.announcedAt === null && r.severity !== 'info');
+  if (held.length === 0) return holds;
+  const silences = listActiveSilences(db, now).map(toSilence);
+  const activeRules = new Map<number, ReadonlySet<string>>();
+  const activeRuleIds = (installationId: number) => () => {
+    let rules = activeRules.get(installationId);
+    if (!rules) activeRules.set(installationId, (rules = new Set(listActiveRules(db, installationId).map((r) => r.ruleId))));
+    return rules;
+  };
+  for (const row of held) {
+    const hold = holdOf(row, silences, activeRuleIds(row.installationId), now);
+    holds.set(row.id, !hold ? { by: 'nothing' } : 'silence' in hold ? { by: 'silence', silenceId: hold.silence.id, until: hold.silence.endsAt } : { by: 'cause', ruleId: hold.cause });
+  }
+  return holds;
 }
 
 export interface IncidentListRow extends Incident {

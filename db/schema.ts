@@ -165,6 +165,10 @@ export const installationState = sqliteTable(
       .references(() => installations.id),
     lastReceivedAt: timestamp('last_received_at').notNull(),
     lastGeneratedAt: timestamp('last_generated_at'),
+    /** The latest evidence carrying the full state: an agent's report or a sysinfo (what KodeksXmlMissing goes by). */
+    lastSysinfoAt: timestamp('last_sysinfo_at'),
+    /** The latest heartbeat with metrics: a `.status` file or a metrics pull (what KodeksStatusMissing goes by). */
+    lastStatusAt: timestamp('last_status_at'),
     shellVersion: text('shell_version'),
     updateNumber: integer('update_number'),
     operapDate: text('operap_date'),

@@ -2,7 +2,7 @@ import { asc, eq, inArray, ne, and, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/sqlite-core';
 import type { InstallationState } from '../core/state.ts';
 import type { UploadReading } from '../core/sysinfo-mapping.ts';
-import { getIncidentViews, type IncidentView } from './incidents.ts';
+import { getIncidentViews, listHolds, type IncidentHold, type IncidentView } from './incidents.ts';
 import type { DB, Queryable } from './open.ts';
 import { getRejection, type IntakeRejection } from './rejections.ts';
 import { clients, incidents, installations, metricsSnapshots, users } from './schema.ts';
@@ -27,6 +27,8 @@ export interface ClientStatus {
     state: InstallationState | null;
     rejection: IntakeRejection | undefined;
     incidents: IncidentView[];
+    /** What holds those of its incidents nobody was told of yet, by incident id (`listHolds`). */
+    holds: ReadonlyMap<number, IncidentHold>;
     /** When the latest sysinfo file arrived (null: none kept). */
     sysinfoAt: Date | null;
     /** The time written inside that sysinfo, when the mapping reads it. */
@@ -60,6 +62,7 @@ export function getClientStatus(db: DB, clientId: number, now: Date): ClientStat
     ? db.select({ id: incidents.id }).from(incidents).where(and(inArray(incidents.installationId, ids), ne(incidents.status, 'resolved'))).all()
     : [];
   const views = getIncidentViews(db, active.map((a) => a.id));
+  const holds = listHolds(db, views.map((v) => ({ ...v.incident, clientId: v.clientId })), now);
   // A client has a few installations: the latest sysinfo of each, one indexed query apiece.
   const sysinfo = new Map(ids.map((id) => [id, findLatestSysinfo(db, id)]));
   const silences = listActiveSilences(db, now).filter((s) => s.startsAt <= now);
@@ -77,6 +80,7 @@ export function getClientStatus(db: DB, clientId: number, now: Date): ClientStat
       state: states.get(installation.id) ?? null,
       rejection: getRejection(db, installation.id),
       incidents: views.filter((v) => v.incident.installationId === installation.id),
+      holds,
       sysinfoAt: sysinfo.get(installation.id)?.receivedAt ?? null,
       sysinfoTakenAt: sysinfo.get(installation.id)?.takenAt ?? null,
       sysinfoProblems: sysinfo.get(installation.id)?.reading?.problems ?? [],

@@ -152,7 +152,8 @@ export const en: Catalogue = {
   recoveryLine: (what, when, lasted, how) => `${what}, ${when}; it lasted ${lasted}${how ? ` (${how})` : ''}`,
   recoveredGeneric: (title) => `solved: ${title.charAt(0).toLowerCase()}${title.slice(1)}`,
   recovered: {
-    KodeksXmlMissing: 'reports arrive again',
+    KodeksXmlMissing: 'sysinfo and reports arrive again',
+    KodeksStatusMissing: 'status and metrics arrive again',
     KodeksOperapStale: 'operaps are fresh again',
     KodeksXmlSensLockStatus: 'the SenseLock key is seen again',
     KodeksServiceDown: 'the ПК service runs again',
@@ -232,6 +233,7 @@ export const en: Catalogue = {
   probeFails: (probe, error) => `Network, ${probe}: ${error}`,
   verdictNoReports: '⚪ No reports yet',
   verdictMonitoringOff: '⚪ Monitoring is off',
+  uploadNameOnCard: (name) => `upload name ${name}`,
   manager: 'Manager',
   notAssigned: 'not assigned',
   inn: 'INN',
@@ -279,9 +281,12 @@ export const en: Catalogue = {
   agentButton: (installation) => `⚙️ Agent · ${installation}`,
   agentChooseOs: (installation) =>
     `⚙️ Agent for "${installation}": every hour the script sends dozor the sysinfo, the metrics and the state of the service, the storage and the operaps.\n\n` +
-    'Which OS? A new token goes into the script: an agent already running at this installation is refused until its script is replaced.',
+    'Which OS? A new token goes into the script: an agent already running at this installation is refused until its script is replaced. "Both": the Linux and the Windows script with one token.',
   agentLinux: '🐧 Linux',
   agentWindows: '🪟 Windows',
+  agentBoth: '🐧+🪟 Both',
+  agentTokenReplaced: (both) =>
+    `${both ? 'Both scripts hold one new token' : 'The script holds a new token'}: the old token no longer works — an agent of this installation written before (for Linux or Windows) is refused until its script is replaced.`,
   agentCaption: (installation, folder, schedule) =>
     `⚙️ Agent for "${installation}". Put the file in ${folder} on the Kodeks server, run it once by hand, then schedule it:\n\n${schedule}`,
   agentNoPublicUrl: 'Agents are not set up: PUBLIC_URL is not set',
@@ -316,6 +321,11 @@ export const en: Catalogue = {
   forInformation: 'For information',
   acknowledgedShort: (name) => `acknowledged by ${name}`,
   notAcknowledged: 'not acknowledged',
+  held: {
+    silence: (until) => `alert put off until ${until}`,
+    cause: (title) => `waiting for ${title}`,
+    nothing: 'announced at the next check',
+  },
   noInstallations: 'No installations.',
   senselock: { ok: 'ok', lost: 'lost', absent: 'absent' },
   serviceState: { running: 'running', stopped: 'stopped' },
@@ -329,8 +339,10 @@ export const en: Catalogue = {
   assembled: 'assembled',
   notAssembled: 'not assembled',
   facts: {
-    lastReport: (when, span) => `Last report: ${when} (${span} ago)`,
-    noReportEver: 'The agent has not reported yet',
+    lastReport: (when, span) => `Last sysinfo or agent report: ${when} (${span} ago)`,
+    noReportEver: 'No sysinfo and no agent report yet',
+    heardMeanwhile: (when) => `Last status (.status): ${when}: the server is in touch, only its sysinfo does not arrive`,
+    lastStatus: (when, span) => `Last status file (.status): ${when} (${span} ago)`,
     fromFleetUpload: (label) => `📥 From a fleet upload (“${label}”), not from the installation's own agent`,
     operap: (date, days) => `Last operap: ${date} (${count('en', days, ['day', 'days'])} ago)`,
     senselock: (state) => `SenseLock key: ${state}`,
@@ -468,7 +480,8 @@ export const en: Catalogue = {
   },
   dbErrorUnknown: 'dozor does not know this code: see the ПК server log and the Kodeks error table',
   rules: {
-    KodeksXmlMissing: 'Reports (XML) are not arriving',
+    KodeksXmlMissing: 'Sysinfo (XML) is not arriving',
+    KodeksStatusMissing: 'Status and metrics (.status) are not arriving',
     KodeksOperapStale: 'Operational updates are stale',
     KodeksXmlSensLockStatus: 'SenseLock key not seen',
     KodeksServiceDown: 'The ПК service is stopped',
@@ -499,11 +512,20 @@ export const en: Catalogue = {
   },
   guides: {
     KodeksXmlMissing: {
-      impact: 'dozor cannot see what happens at the installation: you will not hear of its failures.',
+      impact: 'dozor cannot see the installation\'s full state (key, operaps, licences, database errors): you will not hear of its failures.',
       steps: [
-        'Call the client\'s administrator: is the server up, is the agent (smartupload) running?',
+        'Call the client\'s administrator: is the server up, does the agent (smartupload) run on schedule?',
+        'If status files (.status) arrive but no sysinfo does, it is the sysinfo upload that broke: check the smartupload task and the server\'s answer to the sysinfo request.',
         'If ПК was reinstalled, check that the agent, copybaseweb and the daily update were restored.',
-        'As soon as a report arrives, the alert closes by itself.',
+        'As soon as a sysinfo or an agent report arrives, the alert closes by itself.',
+      ],
+    },
+    KodeksStatusMissing: {
+      impact: 'Status and metrics (smartstatus) stopped arriving: dozor does not see users, licences and refusals as they happen.',
+      steps: [
+        'Check the smartstatus task on the client\'s server (every 15 minutes) and its log.',
+        'Check that the Kodeks server answers /sysmon/metrics for the monitoring account.',
+        'As soon as a status file arrives, the alert closes by itself.',
       ],
     },
     KodeksOperapStale: {
@@ -788,7 +810,8 @@ export const en: Catalogue = {
     value: 'Value',
     moreMetrics: (n) => `and ${n} more`,
     agentHeading: 'Agent script',
-    agentWarning: 'A new script comes with a new token: the agent already running on the server stops being accepted until it is replaced.',
+    agentWarning:
+      'A new script comes with a new token: the old token stops working at once — the agent of this installation already running on the server (for Linux or Windows) stops being accepted until its script is replaced. Scripts for both systems with one token come from «⚙️ Agent» in the bot ("Both") and dozor installation agent --os both.',
     os: { linux: 'Linux', windows: 'Windows' },
     agentDownload: 'Download the script',
     chooseOs: 'Choose the system: Linux or Windows.',

@@ -133,7 +133,8 @@ export const ru = {
   recoveredGeneric: (title: string) => `решено: ${title.charAt(0).toLowerCase()}${title.slice(1)}`,
   /** What «it is over» means for each rule, in the reply that tells the manager. */
   recovered: {
-    KodeksXmlMissing: 'отчёты снова приходят',
+    KodeksXmlMissing: 'sysinfo и отчёты снова приходят',
+    KodeksStatusMissing: 'статус и метрики снова приходят',
     KodeksOperapStale: 'пополнения снова свежие',
     KodeksXmlSensLockStatus: 'ключ SenseLock снова виден',
     KodeksServiceDown: 'служба ПК снова работает',
@@ -234,6 +235,7 @@ export const ru = {
   probeFails: (probe: string, error: string) => `Сеть, ${probe}: ${error}`,
   verdictNoReports: '⚪ Отчётов ещё не было',
   verdictMonitoringOff: '⚪ Мониторинг выключен',
+  uploadNameOnCard: (name: string) => `имя загрузки ${name}`,
   manager: 'Менеджер',
   notAssigned: 'не назначен',
   inn: 'ИНН',
@@ -282,9 +284,12 @@ export const ru = {
   agentButton: (installation: string) => `⚙️ Агент · ${installation}`,
   agentChooseOs: (installation: string) =>
     `⚙️ Агент для «${installation}»: скрипт раз в час отправляет в dozor sysinfo, метрики и состояние службы, хранилища и оперативных пополнений.\n\n` +
-    'Для какой ОС? В скрипт будет записан новый токен: агент, который уже работает на этой установке, перестанет приниматься, пока его скрипт не заменят.',
+    'Для какой ОС? В скрипт будет записан новый токен: агент, который уже работает на этой установке, перестанет приниматься, пока его скрипт не заменят. «Обе» — скрипты для Linux и Windows с одним токеном.',
   agentLinux: '🐧 Linux',
   agentWindows: '🪟 Windows',
+  agentBoth: '🐧+🪟 Обе',
+  agentTokenReplaced: (both: boolean) =>
+    `${both ? 'В обоих скриптах один новый токен' : 'В скрипте новый токен'}: старый токен больше не работает — агент этой установки, записанный раньше (для Linux или Windows), не будет приниматься, пока его скрипт не заменят.`,
   agentCaption: (installation: string, folder: string, schedule: string) =>
     `⚙️ Агент для «${installation}». Положите файл в ${folder} на сервере Кодекс, запустите один раз вручную, затем поставьте в расписание:\n\n${schedule}`,
   agentNoPublicUrl: 'Агенты не настроены: не задан PUBLIC_URL',
@@ -325,6 +330,12 @@ export const ru = {
   forInformation: 'Для сведения',
   acknowledgedShort: (name: string) => `в работе у: ${name}`,
   notAcknowledged: 'никто не взял в работу',
+  /** What keeps people from hearing of an alert that was never sent: /incidents, the card, the cabinet. */
+  held: {
+    silence: (until: string) => `оповещение отложено до ${until}`,
+    cause: (title: string) => `ждёт: ${title}`,
+    nothing: 'оповещение уйдёт при следующей проверке',
+  },
   noInstallations: 'Установок нет.',
   unknown: '—',
   senselock: { ok: 'в порядке', lost: 'потерян', absent: 'отсутствует' } as Record<string, string>,
@@ -339,8 +350,10 @@ export const ru = {
   assembled: 'собран',
   notAssembled: 'не собран',
   facts: {
-    lastReport: (when: string, span: string) => `Последний отчёт: ${when} (${span} назад)`,
-    noReportEver: 'Отчётов от агента ещё не было',
+    lastReport: (when: string, span: string) => `Последний sysinfo или отчёт агента: ${when} (${span} назад)`,
+    noReportEver: 'Ни sysinfo, ни отчётов агента ещё не было',
+    heardMeanwhile: (when: string) => `Последний статус (.status): ${when} — сервер на связи, не доходит именно sysinfo`,
+    lastStatus: (when: string, span: string) => `Последний файл статуса (.status): ${when} (${span} назад)`,
     fromFleetUpload: (label: string) => `📥 По файлу из общей загрузки («${label}»), не от агента установки`,
     operap: (date: string, days: number) => `Последний операп: ${date} (${count('ru', days, ['день', 'дня', 'дней'])} назад)`,
     senselock: (state: string) => `Ключ SenseLock: ${state}`,
@@ -528,7 +541,8 @@ export const ru = {
   dbErrorUnknown: 'dozor не знает этого кода: посмотреть журнал сервера ПК и таблицу ошибок Кодекс',
   /** Rule titles, as people see them. */
   rules: {
-    KodeksXmlMissing: 'Отчёты (XML) не поступают',
+    KodeksXmlMissing: 'Sysinfo (XML) не поступает',
+    KodeksStatusMissing: 'Статус и метрики (.status) не поступают',
     KodeksOperapStale: 'Оперативные пополнения устарели',
     KodeksXmlSensLockStatus: 'Ключ SenseLock не виден',
     KodeksServiceDown: 'Служба ПК остановлена',
@@ -564,11 +578,20 @@ export const ru = {
    */
   guides: {
     KodeksXmlMissing: {
-      impact: 'dozor не видит, что происходит на установке: о сбоях на ней вы не узнаете.',
+      impact: 'dozor не видит полного состояния установки (ключ, пополнения, лицензии, ошибки баз): о сбоях на ней вы не узнаете.',
       steps: [
-        'Позвонить сисадмину клиента: работает ли сервер и запущен ли агент (smartupload).',
+        'Позвонить сисадмину клиента: работает ли сервер и запущен ли агент (smartupload) по расписанию.',
+        'Если статус (.status) приходит, а sysinfo нет, сломана именно выгрузка sysinfo: проверить задание smartupload и ответ сервера на запрос sysinfo.',
         'Если ПК переустанавливали, проверить, что восстановлены агент, copybaseweb и ежедневное обновление.',
-        'Как только отчёт придёт, оповещение закроется само.',
+        'Как только придёт sysinfo или отчёт агента, оповещение закроется само.',
+      ],
+    },
+    KodeksStatusMissing: {
+      impact: 'Перестали приходить статус и метрики (smartstatus): dozor не видит пользователей, лицензии и отказы в реальном времени.',
+      steps: [
+        'Проверить задание smartstatus на сервере клиента (раз в 15 минут) и его журнал.',
+        'Проверить, отвечает ли сервер Кодекс на /sysmon/metrics под учётной записью мониторинга.',
+        'Как только придёт файл статуса, оповещение закроется само.',
       ],
     },
     KodeksOperapStale: {
@@ -937,7 +960,8 @@ export const ru = {
     value: 'Значение',
     moreMetrics: (n: number) => `и ещё ${n}`,
     agentHeading: 'Скрипт агента',
-    agentWarning: 'Новый скрипт выдаётся с новым токеном: агент, который уже работает на сервере, перестанет приниматься, пока его не заменят.',
+    agentWarning:
+      'Новый скрипт выдаётся с новым токеном: старый токен сразу перестаёт работать — агент этой установки, который уже работает на сервере (для Linux или Windows), перестанет приниматься, пока его скрипт не заменят. Скрипты для обеих систем с одним токеном дают «⚙️ Агент» в боте («Обе») и dozor installation agent --os both.',
     os: { linux: 'Linux', windows: 'Windows' },
     agentDownload: 'Скачать скрипт',
     chooseOs: 'Выберите систему: Linux или Windows.',

@@ -1,10 +1,10 @@
 import { massRuleOf } from '../core/external-alerts.ts';
 import type { Resolution } from '../core/incidents.ts';
 import { recipientsFor, type Audience, type AnnouncementKind } from '../core/routing.ts';
-import { canWait, waitingFor } from '../core/dependencies.ts';
+import { holdOf } from '../core/holds.ts';
 import type { Facts, Severity } from '../core/rules.ts';
 import { quietUntil } from '../core/quiet-hours.ts';
-import { findSilence, type Silence } from '../core/silences.ts';
+import type { Silence } from '../core/silences.ts';
 import { loadAudience } from '../db/audience.ts';
 import {
   countOpenedBetween,
@@ -108,15 +108,10 @@ export function holdReason(
   now: Date,
   silences: readonly Silence[],
 ): { silenceId: number } | { inhibitedBy: string } | null {
-  const silence = findSilence(silences, { ...subject, ruleId: incident.ruleId }, now);
-  if (silence) return { silenceId: silence.id };
-  // Only the few alerts that follow from another look at the others (core/dependencies.ts).
-  if (canWait(incident.ruleId)) {
-    const active = new Set(listActiveIncidents(db, incident.installationId).map((i) => i.ruleId));
-    const cause = waitingFor(incident.ruleId, active);
-    if (cause) return { inhibitedBy: cause };
-  }
-  return null;
+  const activeRuleIds = () => new Set(listActiveIncidents(db, incident.installationId).map((i) => i.ruleId));
+  const hold = holdOf({ ...subject, ruleId: incident.ruleId }, silences, activeRuleIds, now);
+  if (!hold) return null;
+  return 'silence' in hold ? { silenceId: hold.silence.id } : { inhibitedBy: hold.cause };
 }
 
 /**

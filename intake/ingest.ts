@@ -1,6 +1,6 @@
 import { checkInstallation, type CheckOutcome, type InstallationSettings } from '../checks/check-installation.ts';
 import type { AgentReport } from '../core/report.ts';
-import { applyReport, type FleetOrigin } from '../core/state.ts';
+import { applyReport, type Evidence, type FleetOrigin } from '../core/state.ts';
 import type { DB } from '../db/open.ts';
 import { calendarDay } from '../core/calendar.ts';
 import { recordLicenseDay } from '../db/license-days.ts';
@@ -39,6 +39,8 @@ export interface IngestOptions {
   votesOnClock?: boolean;
   /** The report is a file uploaded under a fleet token: the installation's own agent's facts stand over it (core/state.ts). */
   fleet?: FleetOrigin;
+  /** What the report is evidence of: an agent's report (the default), a sysinfo, or a heartbeat with metrics. */
+  evidence?: Evidence;
 }
 
 /**
@@ -60,7 +62,7 @@ export function ingestInTransaction(
   const reportRowId = insertReport(db, installationId, report, receivedAt);
   if (reportRowId === null) return { status: 'duplicate', opened: [], resolved: [] };
   const previous = getState(db, installationId);
-  const next = applyReport(previous, report, receivedAt, options.fleet);
+  const next = applyReport(previous, report, receivedAt, { fleet: options.fleet, evidence: options.evidence ?? 'report' });
   saveState(db, installationId, next);
   if (options.votesOnClock !== false) settings.clockWatch?.observe(installationId, receivedAt, report.generatedAt);
   const { licenseExhausted, licensePeak, licenseLimit } = report.facts;

@@ -60,7 +60,7 @@ export async function pullMetrics(deps: MetricsPullDeps): Promise<MetricsPullSum
         if (deps.signal?.aborted) return;
         const outcome = await pullOne(target, deps);
         const at = deps.clock();
-        if (deps.settings) noteServiceLogin(deps.db, deps.settings, target.id, loginOutcome(outcome), at);
+        if (deps.settings) notePull(deps.db, deps.settings, target.id, loginOutcome(outcome), !('error' in outcome), at);
         if ('error' in outcome) {
           summary.failed++;
           deps.logger.warn({ installation: target.id, reason: outcome.error }, 'metrics could not be read');
@@ -187,19 +187,22 @@ function loginOutcome(outcome: { error: string; refusedAccount?: string } | obje
 }
 
 /**
- * Whether the service account got in, as the pull found it: refused (the
- * account's name), in (null), or not known (undefined: no answer, say). A
- * change goes into the installation's state and the installation is judged
- * again, so `KodeksAuthNotWork` opens and closes with it.
+ * What the pull found goes into the installation's state, and the
+ * installation is judged again when it changes anything: whether the service
+ * account got in (refused: the account's name; in: null; not known:
+ * undefined, no answer, say), so `KodeksAuthNotWork` opens and closes with it;
+ * and, when the server answered with its metrics, that its service works, so
+ * a `KodeksServiceDown` the metrics contradict closes.
  */
-function noteServiceLogin(db: DB, settings: IncidentSettings, installationId: number, refused: string | null | undefined, at: Date): void {
-  if (refused === undefined) return;
+function notePull(db: DB, settings: IncidentSettings, installationId: number, refused: string | null | undefined, answered: boolean, at: Date): void {
   writeTransaction(db, () => {
     const state = getState(db, installationId);
-    if (!state || (state.serviceLoginRefused ?? null) === refused) return;
+    if (!state) return;
     const next = { ...state };
     if (refused === null) delete next.serviceLoginRefused;
-    else next.serviceLoginRefused = refused;
+    else if (refused !== undefined) next.serviceLoginRefused = refused;
+    if (answered && next.serviceState === 'stopped') next.serviceState = 'running';
+    if ((next.serviceLoginRefused ?? null) === (state.serviceLoginRefused ?? null) && next.serviceState === state.serviceState) return;
     saveState(db, installationId, next);
     checkInstallation(db, settings, installationId, at, { state: next });
   });

@@ -12,6 +12,7 @@ import { writeTransaction } from '../db/transaction.ts';
 import { defuse, UNSAFE_CHARS } from '../core/text.ts';
 import { fleetRefusal } from '../core/fleet-limits.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
+import type { ReportFacts } from '../core/report.ts';
 import type { FailureLimiter } from '../core/failure-limiter.ts';
 import { ArchiveRefused, checkArchive } from './archive-check.ts';
 import { ingestInTransaction } from './ingest.ts';
@@ -65,11 +66,17 @@ function readFileName(raw: string): { file: string; name: string; kind: UploadKi
   return { file, name: file.slice(0, dot), kind: KINDS[file.slice(dot + 1).toLowerCase()] ?? null };
 }
 
+/** What a file under a fleet token whose name no installation has is told: kept, not yet anyone's. */
+const unmatchedMessage = (name: string) =>
+  `the file is kept, but no installation has the upload name ${name}: it counts once an admin attaches it (dozor uploads assign ${name} <installation>, or the bot's notice); the admins are told`;
+
 /**
  * Uploads as SMART's scripts send them, so a script repointed at dozor works
  * unchanged: `POST /upload?token=…` with the file in the multipart field
  * `file`, and `HEAD`/`GET /files/<name>?token=…` to ask whether a file is
- * there. Every file kept counts as a sign of life from its installation.
+ * there. Every file kept counts as a sign of life from its installation; 200
+ * (both routes) means an installation received it, 202 that it is kept under
+ * a name no installation has yet.
  */
 export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
   const { db, clock } = deps;
@@ -183,10 +190,11 @@ export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
             db,
             deps.settings,
             owner,
-            { reportId: `upload:${upload.id}`, contentHash: received.sha256.slice(0, 32), formatVersion: 1, generatedAt: upload.takenAt, facts: sysinfo?.facts ?? {} },
+            { reportId: `upload:${upload.id}`, contentHash: received.sha256.slice(0, 32), formatVersion: 1, generatedAt: upload.takenAt, facts: factsOfUpload(named.kind!, sysinfo?.facts, metrics, uploader.kind === 'agent') },
             receivedAt,
             {
               votesOnClock: false,
+              evidence: named.kind === 'status' ? 'status' : 'sysinfo',
               ...(uploader.kind === 'fleet' ? { fleet: { label: uploader.label, ownAgentAt: lastOwnAgentReportAt(db, owner.id) } } : {}),
             },
           );
@@ -198,6 +206,8 @@ export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
       noteAcceptedForSpace(db);
       if (outcome && (outcome.opened.length > 0 || outcome.resolved.length > 0)) deps.onIncidentChange?.();
       request.log.info({ installation: owner?.id ?? null, name: named.name, kind: named.kind, size: received.size }, owner ? 'upload stored' : 'upload stored for no installation yet');
+      // 200 means an installation received it, as SMART's scripts and pages read it; a file kept for no one yet is 202.
+      if (!owner) return reply.code(202).send({ ok: true, path: `/files/${named.file}`, matched: false, message: unmatchedMessage(named.name) });
       return { ok: true, path: `/files/${named.file}` };
     });
 
@@ -209,7 +219,10 @@ export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
       const installationId = uploader.kind === 'agent' ? uploader.installation.id : (findInstallationByUploadName(db, named.name)?.id ?? null);
       const upload = findLatestUpload(db, { installationId, name: named.name, kind: named.kind });
       if (!upload) return reply.code(404).send({ error: 'no such file' });
-      return reply.send({ ok: true, path: `/files/${named.file}`, size: upload.size, receivedAt: upload.receivedAt.toISOString() });
+      const found = { ok: true, path: `/files/${named.file}`, size: upload.size, receivedAt: upload.receivedAt.toISOString() };
+      // SMART's Linux page reads 200 from `curl -I` as success: a file no installation has received is not one.
+      if (installationId === null) return reply.code(202).send({ ...found, matched: false, message: unmatchedMessage(named.name) });
+      return reply.send(found);
     };
     // Fastify answers HEAD (curl -I, as the scripts ask) from the GET route, without the body.
     scope.get('/files/:file', fileStatus);
@@ -268,6 +281,21 @@ function refuseAndClose(request: FastifyRequest, reply: FastifyReply, status: nu
   reply.raw.once('finish', () => request.raw.destroy());
   if (retryAfterSeconds !== undefined) reply.header('retry-after', String(retryAfterSeconds));
   return reply.code(status).header('connection', 'close').send({ error });
+}
+
+/**
+ * What an uploaded file says of the installation: what the mapping read in a
+ * sysinfo, and, for a file under the installation's own token, that its
+ * Kodeks server was working when it made the file (a sysinfo, or metrics it
+ * answered with), unless the file itself says how its service stands. A file
+ * under a fleet token may come from any client's machine: it closes nothing
+ * by implication.
+ */
+function factsOfUpload(kind: UploadKind, read: ReportFacts | undefined, metrics: Awaited<ReturnType<typeof readMetricsUpload>> | null, ownToken: boolean): ReportFacts {
+  const facts: ReportFacts = { ...read };
+  const serverAnswered = ownToken && (kind !== 'status' || (metrics !== null && 'samples' in metrics));
+  if (serverAnswered && facts.serviceState === undefined) facts.serviceState = 'running';
+  return facts;
 }
 
 /** A `.status` file's metrics, or why they cannot be read (the file is kept and counts either way). */

@@ -13,6 +13,9 @@ import { requireInstallation } from './installations.ts';
 import { metricsAccountOf } from './metrics-account.ts';
 
 export const AGENT_OS = ['linux', 'windows'] as const satisfies readonly AgentOs[];
+/** What a person may ask for: one system's script, or both written with one token. */
+export const AGENT_CHOICES = [...AGENT_OS, 'both'] as const;
+export type AgentChoice = (typeof AGENT_CHOICES)[number];
 
 /** Where the local Kodeks server answers, when the person does not say. */
 export const DEFAULT_KODEKS_URL = 'http://127.0.0.1:80';
@@ -36,7 +39,7 @@ const agentOptionsSchema = z
 export type AgentOptions = z.input<typeof agentOptionsSchema>;
 
 export interface AgentRequest {
-  os: AgentOs;
+  os: AgentChoice;
   /** PUBLIC_URL: where the agent reaches dozor. */
   publicUrl: string | undefined;
   /** SECRET_KEY, to read the installation's stored metrics account when none is given. */
@@ -52,21 +55,25 @@ export interface IssuedAgent {
   rotated: boolean;
   /** Where the metrics account in the script came from. */
   metricsAccount: 'given' | 'stored' | 'none';
-  agent: RenderedAgent;
+  /** One script per system asked for (Linux first), all with the same token. */
+  agents: RenderedAgent[];
 }
 
 /**
  * Write the agent script for an installation: this service's address, the
  * installation's token and every local setting filled in. Only a token's hash
  * is kept, so without the installation's current token a new one is issued
- * (the old one stops working at once). The local settings are kept with the
- * installation, so the script can be written again from the bot; the metrics
- * account, when none is given, is the one stored (sealed) for it.
+ * (the old one stops working at once, whichever system's script holds it;
+ * `both` writes the Linux and the Windows script with one). The local
+ * settings are kept with the installation, so the script can be written again
+ * from the bot; the metrics account, when none is given, is the one stored
+ * (sealed) for it.
  */
 export function issueAgent(ctx: RegistryContext, ref: string | number, request: AgentRequest): IssuedAgent {
-  if (!request.publicUrl) throw inputError('publicUrlMissing', {});
+  const publicUrl = request.publicUrl;
+  if (!publicUrl) throw inputError('publicUrlMissing', {});
   const { metricsUser: givenUser, metricsPassword: givenPassword, ...local } = validate(agentOptionsSchema, request.options, 'agent');
-  const fill = loadAgentTemplate(request.os);
+  const fills = (request.os === 'both' ? AGENT_OS : [request.os]).map(loadAgentTemplate);
   const given = request.token?.trim();
   const { installation, token } = writeTransaction(ctx.db, (tx) => {
     const existing = requireInstallation(tx, ref);
@@ -88,15 +95,18 @@ export function issueAgent(ctx: RegistryContext, ref: string | number, request: 
   const storedAccount = givenUser === undefined && request.secretKey ? metricsAccountOf(installation, request.secretKey) : null;
   const account = givenUser !== undefined ? { user: givenUser, password: givenPassword! } : storedAccount;
   const client = getClient(ctx.db, installation.clientId);
-  const agent = fill({
-    dozorUrl: request.publicUrl,
-    token,
-    installation: { id: installation.id, name: installation.name, clientName: client?.name ?? '' },
-    fileName: installation.uploadName ?? `installation-${installation.id}`,
-    ...local,
-    metricsUser: account?.user,
-    metricsPassword: account?.password,
-    generatedAt: ctx.clock(),
-  });
-  return { installation, rotated: given === undefined, metricsAccount: givenUser !== undefined ? 'given' : storedAccount ? 'stored' : 'none', agent };
+  const generatedAt = ctx.clock();
+  const agents = fills.map((fill) =>
+    fill({
+      dozorUrl: publicUrl,
+      token,
+      installation: { id: installation.id, name: installation.name, clientName: client?.name ?? '' },
+      fileName: installation.uploadName ?? `installation-${installation.id}`,
+      ...local,
+      metricsUser: account?.user,
+      metricsPassword: account?.password,
+      generatedAt,
+    }),
+  );
+  return { installation, rotated: given === undefined, metricsAccount: givenUser !== undefined ? 'given' : storedAccount ? 'stored' : 'none', agents };
 }

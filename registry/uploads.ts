@@ -99,14 +99,22 @@ export function assignUploads(ctx: RegistryContext, name: string, ref: string | 
 
 function attach(tx: Tx, ctx: RegistryContext, installation: Installation, name: string): Upload[] {
   const attached = assignUnmatchedUploads(tx, name, installation.id);
-  const newest = attached.at(-1);
-  if (!newest) return attached;
+  // The newest sysinfo and the newest metrics file are signs of life, as reports are; what they hold is read elsewhere.
   // The state's statements are prepared on the connection, which the transaction runs on.
-  const previous = getState(ctx.db, installation.id);
-  if (!previous?.lastReceivedAt || previous.lastReceivedAt.getTime() < newest.receivedAt.getTime()) {
-    // The newest file is a sign of life, as a report is; what it holds is read elsewhere.
-    const received = applyReport(previous, { reportId: `upload:${newest.id}`, contentHash: newest.sha256.slice(0, 32), formatVersion: 1, generatedAt: null, facts: {} }, newest.receivedAt);
-    saveState(ctx.db, installation.id, received);
+  let state = getState(ctx.db, installation.id);
+  let changed = false;
+  for (const evidence of ['sysinfo', 'status'] as const) {
+    const newest = attached.filter((upload) => (upload.kind === 'status') === (evidence === 'status')).at(-1);
+    const known = evidence === 'status' ? state?.lastStatusAt : state?.lastSysinfoAt;
+    if (!newest || (known && known.getTime() >= newest.receivedAt.getTime())) continue;
+    const report = { reportId: `upload:${newest.id}`, contentHash: newest.sha256.slice(0, 32), formatVersion: 1, generatedAt: null, facts: {} };
+    const next = applyReport(state, report, newest.receivedAt, { evidence });
+    // An older file than what was last heard moves only its own kind's time.
+    state = state && state.lastReceivedAt.getTime() > newest.receivedAt.getTime() ? { ...next, lastReceivedAt: state.lastReceivedAt } : next;
+    changed = true;
+  }
+  if (state && changed) {
+    saveState(ctx.db, installation.id, state);
     recheckNow(tx, installation.id, ctx.clock());
   }
   return attached;

@@ -33,7 +33,7 @@ const sysinfoZip = () => zipOf({ 'sysinfo.xml': '<sysinfo><shell version="6.4.5.
  * cookie), the sysinfo archive on a POST with type=zip, and the metrics
  * behind Basic auth. Requests are recorded with the cookie they carried.
  */
-async function fakeKodeks(zip: Buffer): Promise<{ url: string; server: Server; requests: string[] }> {
+async function fakeKodeks(zip: Buffer, port = 0): Promise<{ url: string; server: Server; requests: string[] }> {
   const requests: string[] = [];
   const server = createServer((request, response) => {
     requests.push(`${request.method} ${request.url}${request.headers.cookie ? ` (${request.headers.cookie})` : ''}`);
@@ -43,6 +43,11 @@ async function fakeKodeks(zip: Buffer): Promise<{ url: string; server: Server; r
       if (request.url === '/') {
         response.setHeader('set-cookie', 'kodeks-session=s1; Path=/');
         return response.end('<html>Кодекс</html>');
+      }
+      if (request.url === '/sysinfo/si_save_request' && zip.length === 0) {
+        // A server whose sysinfo fails (busy building it, say) while its pages answer.
+        response.statusCode = 503;
+        return response.end();
       }
       if (request.url === '/sysinfo/si_save_request' && request.method === 'POST' && new URLSearchParams(body).get('type') === 'zip') {
         response.setHeader('content-type', 'application/zip');
@@ -61,7 +66,7 @@ async function fakeKodeks(zip: Buffer): Promise<{ url: string; server: Server; r
       response.end();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, requests };
 }
 
@@ -99,13 +104,15 @@ describe('the Linux agent, run for real under bash', () => {
   }
 
   function writeAgent(options: AgentOptions = {}): string {
-    const { agent } = issueAgent(ctx(), installationId, {
+    const {
+      agents: [agent],
+    } = issueAgent(ctx(), installationId, {
       os: 'linux',
       publicUrl: `http://127.0.0.1:${dozorPort}/`,
       options: { kodeksUrl: kodeks.url, operapDir, service: 'kodeks', ...options },
     });
-    const path = join(folder, agent.fileName);
-    writeFileSync(path, agent.script, { mode: 0o700 });
+    const path = join(folder, agent!.fileName);
+    writeFileSync(path, agent!.bytes, { mode: 0o700 });
     return path;
   }
 
@@ -169,11 +176,12 @@ describe('the Linux agent, run for real under bash', () => {
     expect(open()).not.toContain('KodeksXmlMissing');
   });
 
-  it('reports a stopped service and storage that does not answer; both open at once', async () => {
+  it('reports a stopped service (its main page gives no answer) and storage that does not answer; both open at once', async () => {
     fakeService('inactive', '');
     const script = writeAgent({ storage: join(t.dir, 'nas-gone') });
+    await new Promise<void>((resolve) => kodeks.server.close(() => resolve()));
     const run = await runAgent(script);
-    expect(run.code).toBe(0);
+    expect(run.code).not.toBe(0);
     const state = getState(t.db, installationId)!;
     expect(state.serviceState).toBe('stopped');
     expect(state.serviceAccount).toBe('system');
@@ -204,9 +212,32 @@ describe('the Linux agent, run for real under bash', () => {
     expect(run.code).not.toBe(0);
     expect(run.stdout).toMatch(/sent 2, waiting 0; problems: operap-dir-missing service-not-found\n$/);
     const state = getState(t.db, installationId)!;
-    expect(state.serviceState).toBeUndefined();
+    // Whether the service works is still said, by its main page; its account, which only the service manager knows, is not.
+    expect(state.serviceState).toBe('running');
+    expect(state.serviceAccount).toBeUndefined();
     expect(state.operapDate).toBeUndefined();
     expect(open()).not.toContain('KodeksServiceDown');
+  });
+
+  it('closes «служба остановлена» with the first run after the server answers again, with or without --service', async () => {
+    for (const service of ['kodeks', undefined]) {
+      const script = writeAgent(service ? {} : { service: undefined });
+      // The Kodeks server is down: no answer at all.
+      const port = Number(new URL(kodeks.url).port);
+      await new Promise<void>((resolve) => kodeks.server.close(() => resolve()));
+      await runAgent(script);
+      expect(open()).toContain('KodeksServiceDown');
+      // It answers again, on the same address (its sysinfo not yet): the agent's own report says the service works,
+      // and the alert closes.
+      kodeks.server.close();
+      kodeks = await fakeKodeks(Buffer.alloc(0), port);
+      const back = await runAgent(script);
+      expect(back.stdout).toMatch(/main page 200/);
+      expect(getState(t.db, installationId)!.serviceState).toBe('running');
+      expect(open()).not.toContain('KodeksServiceDown');
+      await new Promise<void>((resolve) => kodeks.server.close(() => resolve()));
+      kodeks = await fakeKodeks(await sysinfoZip(), port);
+    }
   });
 
   it('keeps its files while dozor is away and sends them, oldest first, when it is back', async () => {
@@ -376,6 +407,118 @@ describe('agent scripts as written', () => {
   });
 });
 
+describe('the Windows script\'s bytes at every door: a BOM, so Windows PowerShell 5.1 reads a Cyrillic path as written', () => {
+  const clock = testClock('2026-11-30T07:00:00Z');
+  let t: TestDb;
+  let installationId = 0;
+  const ctx = () => ({ db: t.db, clock, actor: 'test' });
+  const anna = { id: 3001, first_name: 'Анна' };
+  const OPERAP = 'D:\\Кодекс\\OperUp';
+  const BOM = [0xef, 0xbb, 0xbf];
+  const head = (bytes: Uint8Array) => [...bytes.subarray(0, 3)];
+
+  /**
+   * What the scheduled task's powershell.exe (5.1) reads: with a BOM, UTF-8;
+   * without one, the ANSI code page, windows-1251 on a Russian Windows.
+   */
+  function readByPowerShell51(bytes: Uint8Array): string {
+    const marked = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
+    return new TextDecoder(marked ? 'utf-8' : 'windows-1251').decode(bytes);
+  }
+
+  /** The Windows file is right: a BOM, the Cyrillic path intact as 5.1 reads it; the same bytes without the BOM are not. */
+  function expectReadable(bytes: Uint8Array): void {
+    expect(head(bytes)).toEqual(BOM);
+    expect(readByPowerShell51(bytes)).toContain(`$OperapDir = '${OPERAP}'\r\n`);
+    const unmarked = readByPowerShell51(bytes.subarray(3));
+    expect(unmarked).toContain("$OperapDir = 'D:\\РљРѕРґРµРєСЃ\\OperUp'\r\n");
+    expect(unmarked).not.toContain(OPERAP);
+  }
+
+  /** The Linux file has no BOM, at its start or anywhere. */
+  function expectNoBom(bytes: Uint8Array): void {
+    expect(Buffer.from(bytes).indexOf(Buffer.from(BOM))).toBe(-1);
+    expect(new TextDecoder().decode(bytes).startsWith('#!/')).toBe(true);
+  }
+
+  beforeEach(() => {
+    t = testDb();
+    installationId = seedFleet(ctx(), { uploadName: 'ROMASHKA' }).installation.id;
+    addUser(ctx(), { telegramId: 3001, role: 'admin', name: 'Анна' });
+    updateInstallation(t.db, installationId, { agentOptions: { kodeksUrl: 'http://127.0.0.1:80', operapDir: OPERAP, service: 'Kodeks' } });
+  });
+  afterEach(() => t.close());
+
+  it('the writer: the .ps1 starts with EF BB BF and nothing else does; the script text itself carries no mark', () => {
+    const settings = {
+      dozorUrl: 'https://dozor.example.ru/',
+      token: 'dzr_TOKENTOKENTOKENTOKENTOKENTOKENTOKENTOKENTOK',
+      installation: { id: 61, name: 'Сервер', clientName: 'ООО «Ромашка»' },
+      fileName: 'ROMASHKA',
+      kodeksUrl: 'http://127.0.0.1:8080',
+      operapDir: OPERAP,
+      generatedAt: new Date('2026-11-30T07:00:00Z'),
+    };
+    const windows = loadAgentTemplate('windows')(settings);
+    expectReadable(windows.bytes);
+    expect(windows.bytes.subarray(3).toString('utf8')).toBe(windows.script);
+    expect(windows.script.includes('\uFEFF')).toBe(false);
+    const linux = loadAgentTemplate('linux')(settings);
+    expectNoBom(linux.bytes);
+    expect(linux.bytes.toString('utf8')).toBe(linux.script);
+  });
+
+  it('the command line writes the file with the BOM (both scripts with --os both, the bash one without)', () => {
+    const out = join(t.dir, 'out');
+    const env = { PUBLIC_URL: 'https://dozor.example.ru' };
+    const run = dozorWithEnv(env, t.path, 'installation', 'agent', String(installationId), '--os', 'windows', '--operap-dir', OPERAP, '--out', out);
+    expect(run.stderr).toBe('');
+    expectReadable(readFileSync(join(out, 'dozor-agent.ps1')));
+    const both = dozorWithEnv(env, t.path, 'installation', 'agent', String(installationId), '--os', 'both', '--operap-dir', OPERAP, '--out', join(t.dir, 'both'));
+    expect(both.stderr).toBe('');
+    expectReadable(readFileSync(join(t.dir, 'both', 'dozor-agent.ps1')));
+    expectNoBom(readFileSync(join(t.dir, 'both', 'dozor-agent.sh')));
+  });
+
+  it('the bot sends the document with the BOM', async () => {
+    const h = botHarness(t.db, clock, { publicUrl: 'https://dozor.example.ru' });
+    await h.press(anna, `ag:${installationId}:windows`, { chatId: 3001, messageId: 1001 });
+    const windows = h.lastSent('sendDocument')!.payload.document as InputFile;
+    expect(windows.filename).toBe('dozor-agent.ps1');
+    expectReadable((await windows.toRaw()) as Uint8Array);
+    await h.press(anna, `ag:${installationId}:linux`, { chatId: 3001, messageId: 1002 });
+    expectNoBom((await (h.lastSent('sendDocument')!.payload.document as InputFile).toRaw()) as Uint8Array);
+  });
+
+  it('the cabinet\'s download has the BOM, and the page says before it that the old token stops working', async () => {
+    const app = buildHttpServer({ db: t.db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, web: { publicUrl: 'https://dozor.example.ru', displayTz: 'Europe/Moscow', morningHour: 9 } });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const h = botHarness(t.db, clock, { publicUrl: 'https://dozor.example.ru' });
+      await h.say(anna, '/web');
+      const link = /https:\/\/dozor\.example\.ru(\/web\/login\?token=[A-Za-z0-9_-]+)/.exec(String(h.lastSent()!.payload.text))![1]!;
+      const cookie = (await fetch(`${url}${link}`, { redirect: 'manual' })).headers.get('set-cookie')!.split(';')[0]!;
+      const page = await (await fetch(`${url}/web/installations/${installationId}`, { headers: { cookie } })).text();
+      // Before the button: the new script's token replaces the old one, whichever system's script holds it.
+      expect(page).toContain('Новый скрипт выдаётся с новым токеном: старый токен сразу перестаёт работать — агент этой установки, который уже работает на сервере (для Linux или Windows), перестанет приниматься');
+      const csrf = new RegExp(`action="/web/installations/${installationId}/agent" class="filters">\\s*<input type="hidden" name="csrf" value="([^"]+)">`).exec(page)![1]!;
+      const download = (os: string) =>
+        fetch(`${url}/web/installations/${installationId}/agent`, {
+          method: 'POST',
+          headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+          body: `csrf=${encodeURIComponent(csrf)}&os=${os}`,
+        });
+      const windows = await download('windows');
+      expect(windows.status).toBe(200);
+      expect(windows.headers.get('content-disposition')).toBe('attachment; filename="dozor-agent.ps1"');
+      expectReadable(new Uint8Array(await windows.arrayBuffer()));
+      expectNoBom(new Uint8Array(await (await download('linux')).arrayBuffer()));
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe('«⚙️ Агент» in the bot', () => {
   const clock = testClock('2026-11-30T07:00:00Z');
   let t: TestDb;
@@ -401,6 +544,7 @@ describe('«⚙️ Агент» in the bot', () => {
     expect(buttonsOf(h.lastSent()!)).toEqual([
       { text: '🐧 Linux', data: `ag:${installationId}:linux` },
       { text: '🪟 Windows', data: `ag:${installationId}:windows` },
+      { text: '🐧+🪟 Обе', data: `ag:${installationId}:both` },
     ]);
 
     await h.press(anna, `ag:${installationId}:linux`, { chatId: 3001, messageId: 1001 });
@@ -415,6 +559,32 @@ describe('«⚙️ Агент» in the bot', () => {
     expect(hashAgentToken(token)).toBe(getInstallation(t.db, installationId)!.tokenHash);
     expect(sent.payload.caption).toContain(`${installationId} * * * * /opt/dozor-agent/dozor-agent.sh`);
     expect(h.calls.some((c) => c.method === 'editMessageReplyMarkup')).toBe(true);
+  });
+
+  it('says in each caption that the old token no longer works, and «Обе» sends both scripts with one token', async () => {
+    const h = botHarness(t.db, clock, { publicUrl: 'https://dozor.example.ru' });
+    await h.press(anna, `ag:${installationId}:linux`, { chatId: 3001, messageId: 1001 });
+    const linux = h.lastSent('sendDocument')!;
+    expect(linux.payload.caption).toContain(
+      'В скрипте новый токен: старый токен больше не работает — агент этой установки, записанный раньше (для Linux или Windows), не будет приниматься, пока его скрипт не заменят.',
+    );
+    const firstToken = getInstallation(t.db, installationId)!.tokenHash;
+
+    await h.press(anna, `ag:${installationId}:both`, { chatId: 3001, messageId: 1002 });
+    const [sh, ps1] = h.calls.filter((c) => c.method === 'sendDocument').slice(1);
+    const files = await Promise.all([sh!, ps1!].map(async (call) => {
+      const document = call.payload.document as InputFile;
+      return { name: document.filename, text: Buffer.from((await document.toRaw()) as Uint8Array).toString('utf8'), caption: String(call.payload.caption) };
+    }));
+    expect(files.map((f) => f.name)).toEqual(['dozor-agent.sh', 'dozor-agent.ps1']);
+    const shToken = /^TOKEN='(dzr_[^']+)'$/m.exec(files[0]!.text)![1]!;
+    const ps1Token = /^\$Token = '(dzr_[^']+)'\r$/m.exec(files[1]!.text)![1]!;
+    expect(ps1Token).toBe(shToken);
+    expect(hashAgentToken(shToken)).toBe(getInstallation(t.db, installationId)!.tokenHash);
+    expect(getInstallation(t.db, installationId)!.tokenHash).not.toBe(firstToken);
+    expect(files[0]!.caption).toContain(`${installationId} * * * * /opt/dozor-agent/dozor-agent.sh`);
+    expect(files[1]!.caption).toContain('schtasks /Create');
+    for (const { caption } of files) expect(caption).toContain('В обоих скриптах один новый токен: старый токен больше не работает');
   });
 
   it('offers it to nobody else: not to a manager, not in a group, not without PUBLIC_URL', async () => {
@@ -497,7 +667,7 @@ describe('addresses that go into a script or onto curl\'s command line', () => {
     const issue = (options: AgentOptions) => issueAgent(ctx(), installationId, { os: 'windows', publicUrl: 'https://dozor.example.ru', options });
     for (const url of HOSTILE) expect(() => issue({ kodeksUrl: url }), url).toThrow(/invalid agent: kodeksUrl: expected an http:\/\/ or https:\/\/ address without quotes/);
     expect(() => issue({ proxy: 'proxy:3128;rm' })).toThrow('invalid agent: proxy: expected a host and port such as proxy.example.ru:3128');
-    expect(issue({ kodeksUrl: 'http://127.0.0.1:8080', proxy: 'http://proxy.example.ru:3128' }).agent.script).toContain("$KodeksUrl = 'http://127.0.0.1:8080'");
+    expect(issue({ kodeksUrl: 'http://127.0.0.1:8080', proxy: 'http://proxy.example.ru:3128' }).agents[0]!.script).toContain("$KodeksUrl = 'http://127.0.0.1:8080'");
 
     // The bot's dialogue: the answer says which field and why, and asks again.
     const h = botHarness(t.db, clock, { publicUrl: 'https://dozor.example.ru' });

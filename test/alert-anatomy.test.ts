@@ -17,6 +17,7 @@ const TZ = 'Europe/Moscow';
 /** Facts as each rule records them when it fires. */
 const FACTS: Record<string, Facts> = {
   KodeksXmlMissing: { lastReportAt: '2026-11-27T18:00:00.000Z', silentFor: '3d', threshold: '2d' },
+  KodeksStatusMissing: { lastStatusAt: '2026-11-30T06:00:00.000Z', silentFor: '1h30m', threshold: '1h' },
   KodeksOperapStale: { operapDate: '2026-11-26', ageDays: 4, threshold: '3d' },
   KodeksXmlSensLockStatus: { senselockState: 'lost' },
   KodeksServiceDown: { serviceState: 'stopped', serviceAccount: 'system' },
@@ -117,7 +118,7 @@ describe('the anatomy of an alert', () => {
 
   it('dates the facts the way it dates the start: no year of this year anywhere in the message', () => {
     const text = (ruleId: string) => renderAlert(viewOf(ruleId, 'warning'), { lang: 'ru', tz: TZ, now: NOW, runbookUrl: () => null }).text;
-    expect(text('KodeksXmlMissing')).toContain('Последний отчёт: 27.11 в 21:00 (3 дня назад)');
+    expect(text('KodeksXmlMissing')).toContain('Последний sysinfo или отчёт агента: 27.11 в 21:00 (3 дня назад)');
     expect(text('KodeksOperapStale')).toContain('Последний операп: 26.11 (4 дня назад)');
     expect(text('KodeksVersionChangeIncomplete')).toContain('Версия ПК сменилась: 6.4.2.73 → 6.4.3.59 (вчера в 10:00)');
     for (const rule of ALL_RULES) expect(text(rule.id), rule.id).not.toMatch(/\d\d\.\d\d\.2026/);

@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { buildHttpServer } from '../app/http.ts';
-import { renderAlert } from '../bot/render/alert.ts';
+import { renderAlert, renderAlertGroup } from '../bot/render/alert.ts';
 import { runbookLink } from '../bot/redraw.ts';
 import { getIncidentViews, listIncidentsWithNames } from '../db/incidents.ts';
 import { outbox } from '../db/schema.ts';
@@ -114,6 +114,69 @@ describe('Alertmanager receiver', () => {
     expect(rendered.text).toContain('Метки: disk=C:, instance=romashka.example.ru:9182');
     expect(rendered.text).toContain('href="https://wiki.example.ru/runbooks/disk"');
     expect(rendered.text).not.toContain('dozor.example.ru/runbooks');
+  });
+
+  it('says after its severity what an external alert is, in its own words: the summary, else the description\'s first line, else its name', async () => {
+    const id = String(installationId);
+    await send(
+      webhook([
+        { labels: { alertname: 'NodeDiskFull', installation_id: id, severity: 'critical' }, annotations: { summary: 'Диск заполнен на 98%', description: 'Осталось 2 ГБ' } },
+        { labels: { alertname: 'NodeLoadHigh', installation_id: id }, annotations: { description: 'Load average 12 at 4 cores\nfor 15 minutes' } },
+        { labels: { alertname: 'NodeClockSkew', installation_id: id } },
+      ]),
+    );
+    const lines = (name: string, lang: 'ru' | 'en') => {
+      const [view] = getIncidentViews(t.db, [open().find((i) => i.details.alertname === name)!.id]);
+      return renderAlert(view!, { lang, tz: 'Europe/Moscow', now: clock(), runbookUrl: runbookLink(null) }).text.split('\n');
+    };
+    expect(lines('NodeDiskFull', 'ru')[2]).toBe('<b>Критично.</b> Диск заполнен на 98%');
+    expect(lines('NodeDiskFull', 'en')[2]).toBe('<b>Critical.</b> Диск заполнен на 98%');
+    // The summary is said once; the description follows among the facts.
+    expect(lines('NodeDiskFull', 'ru').filter((line) => line.includes('Диск заполнен'))).toHaveLength(1);
+    expect(lines('NodeDiskFull', 'ru')).toContain('Осталось 2 ГБ');
+    expect(lines('NodeLoadHigh', 'ru')[2]).toBe('<b>Внимание.</b> Load average 12 at 4 cores');
+    expect(lines('NodeLoadHigh', 'en')[2]).toBe('<b>Warning.</b> Load average 12 at 4 cores');
+    expect(lines('NodeLoadHigh', 'ru')).toContain('for 15 minutes');
+    expect(lines('NodeLoadHigh', 'ru').filter((line) => line.includes('Load average'))).toHaveLength(1);
+    expect(lines('NodeClockSkew', 'ru')[2]).toBe('<b>Внимание.</b> NodeClockSkew');
+    expect(lines('NodeClockSkew', 'en')[2]).toBe('<b>Warning.</b> NodeClockSkew');
+  });
+
+  it('keeps each external alert\'s own runbook link in a grouped message, the address escaped, in Russian and English', async () => {
+    const id = String(installationId);
+    const disk = (letter: string): AlertIn => ({
+      labels: { alertname: 'windows_disk_full', installation_id: id, disk: `${letter}:`, severity: 'critical' },
+      annotations: { summary: `Диск ${letter}: заполнен`, runbook_url: 'https://wiki.example.ru/runbooks/disk?os=windows&kind="full"' },
+    });
+    await send(
+      webhook([
+        disk('C'),
+        disk('D'),
+        { labels: { alertname: 'node_down', installation_id: id, severity: 'critical' }, annotations: { summary: 'Узел не отвечает', runbook_url: 'https://wiki.example.ru/runbooks/node' } },
+        { labels: { alertname: 'no_runbook', installation_id: id, severity: 'critical' } },
+      ]),
+    );
+    // Names with an underscore, as Prometheus rules often have them: a name, not English a Russian reader trips over.
+    const h = botHarness(t.db, clock);
+    // No grouping window to wait out: what is due goes now, together (the clock is shared by the tests).
+    await h.dispatcher(0).runOnce();
+    const sent = h.sent().filter((c) => c.payload.chat_id === 1001);
+    expect(sent).toHaveLength(1);
+    const text = String(sent[0]!.payload.text);
+    expect(text).toContain('<b>🚨 4 новых оповещения</b>');
+    const diskLink = '📖 <a href="https://wiki.example.ru/runbooks/disk?os=windows&amp;kind=&quot;full&quot;">Что делать</a>';
+    // The two disks share one runbook: one link for them, after their facts; node_down has its own; no_runbook none.
+    expect(text.split(diskLink)).toHaveLength(2);
+    expect(text).toContain('📖 <a href="https://wiki.example.ru/runbooks/node">Что делать</a>');
+    expect(text.match(/<a href=/g)).toHaveLength(2);
+
+    const views = getIncidentViews(t.db, open().map((i) => i.id));
+    const english = renderAlertGroup(views, { lang: 'en', tz: 'Europe/Moscow', now: clock(), runbookUrl: runbookLink(null) }).text;
+    expect(english).toContain('📖 <a href="https://wiki.example.ru/runbooks/disk?os=windows&amp;kind=&quot;full&quot;">Runbook</a>');
+    expect(english).toContain('📖 <a href="https://wiki.example.ru/runbooks/node">Runbook</a>');
+    // Folded (many of one name), the list keeps the runbook too.
+    const folded = renderAlertGroup(views, { lang: 'ru', tz: 'Europe/Moscow', now: clock(), runbookUrl: runbookLink(null) }, { massTotals: new Map([['am:windows_disk_full', 40]]) }).text;
+    expect(folded.split(diskLink)).toHaveLength(2);
   });
 
   it('never touches dozor\'s own rules: an external alert of the same name opens and resolves only itself', async () => {

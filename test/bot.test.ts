@@ -12,6 +12,12 @@ import { addUser, setUserActive } from '../registry/users.ts';
 import { count, plural, formatSpan } from '../i18n/format.ts';
 import { postReport, seedFleet, startIntake, testClock, testDb, type TestDb, type TestIntake } from './helpers.ts';
 import { botHarness, buttonsOf, type Person } from './bot-helpers.ts';
+import { writeTransaction } from '../db/transaction.ts';
+import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
+import { activeSilences, loadSubject, openIncident } from '../incidents/lifecycle.ts';
+import { addSilence, removeSilence } from '../registry/silences.ts';
+import { getClientStatus } from '../db/status.ts';
+import { renderClientStatus } from '../bot/render/status.ts';
 
 const admin: Person = { id: 3001, first_name: 'Анна', last_name: 'Админова' };
 const lead: Person = { id: 2001, first_name: 'Ирина' };
@@ -117,6 +123,16 @@ describe('the Telegram bot', () => {
           'Служба: работает (пользовательская учётная запись) · Хранилище: доступно (\\\\nas\\kodeks) · Комплект: собран · Ежедневное обновление: включено; copybaseweb: включено',
         '🌐 romashka.example.ru · 10.1.2.3',
       ]);
+    });
+
+    it('names the installation\'s upload name beside its own, escaped, in Russian and English', async () => {
+      t.db.update(installations).set({ uploadName: 'ROMASHKA' }).where(eq(installations.id, fleet.installation.id)).run();
+      await h.say(manager, '/status ООО «Ромашка»');
+      expect(texts()[0]!.split('\n')[3]).toBe('🖥 <b>Сервер офиса</b> (имя загрузки <code>ROMASHKA</code>) — ✅ Всё в порядке');
+      // A name stored before names were checked is text, not markup.
+      t.db.update(installations).set({ uploadName: 'R<b>&' }).where(eq(installations.id, fleet.installation.id)).run();
+      const status = getClientStatus(t.db, fleet.client.id, clock())!;
+      expect(renderClientStatus(status, 'en', 'Europe/Moscow', clock())).toContain('🖥 <b>Сервер офиса</b> (upload name <code>R&lt;b&gt;&amp;</code>) — ✅ All good');
     });
 
     it('shows the network as the probes see it, a silence in force, and a stale report flagged', async () => {
@@ -445,6 +461,38 @@ describe('the Telegram bot', () => {
       expect(texts()[1]).toContain('Открытые инциденты: 1');
       await h.say(admin, '/incidents all');
       expect(texts()[2]).toContain('Открытые инциденты: 2');
+    });
+
+    it('/incidents and the card say what holds an alert nobody was told of: the alert it waits for, by its title, or a silence until when', async () => {
+      writeTransaction(t.db, (tx) => {
+        const subject = loadSubject(tx, fleet.installation.id);
+        const open = (ruleId: string) => openIncident(tx, DEFAULT_INCIDENT_SETTINGS, subject, { ruleId, severity: 'critical', facts: {} }, clock(), activeSilences(tx, clock()));
+        open('KodeksTcpStatus');
+        open('KodeksHttp200Status');
+      });
+      addSilence(ctx(), { installation: String(fleet.installation.id), rule: 'KodeksServiceDown', for: '2h', reason: 'замена службы', tz: 'Europe/Moscow' });
+      await report('<service state="stopped"/>');
+      clock.advance(5 * 60_000);
+      await h.say(manager, '/incidents');
+      const list = texts()[0]!.split('\n');
+      expect(list).toContain('🔴 ⏳ #1 Веб-порт установки не принимает соединения — ООО «Ромашка» / Сервер офиса, 5 минут');
+      expect(list).toContain('🔴 ⏳ #2 Главная страница ПК отвечает ошибкой — ООО «Ромашка» / Сервер офиса, 5 минут, ждёт: Веб-порт установки не принимает соединения');
+      expect(list).toContain('🔴 ⏳ #3 Служба ПК остановлена — ООО «Ромашка» / Сервер офиса, 5 минут, оповещение отложено до сегодня в 23:00');
+      expect(texts()[0]).not.toContain('тишин');
+
+      await h.say(manager, '/status Ромашка');
+      const card = texts()[1]!.split('\n');
+      expect(card).toContain(' • 🔴 Главная страница ПК отвечает ошибкой — 5 минут, ждёт: Веб-порт установки не принимает соединения');
+      expect(card).toContain(' • 🔴 Веб-порт установки не принимает соединения — 5 минут, никто не взял в работу');
+      expect(card).toContain(' • 🔴 Служба ПК остановлена — 5 минут, оповещение отложено до сегодня в 23:00');
+      const english = renderClientStatus(getClientStatus(t.db, fleet.client.id, clock())!, 'en', 'Europe/Moscow', clock()).split('\n');
+      expect(english).toContain(' • 🔴 The main page of ПК answers with an error — 5 minutes, waiting for The web port takes no connections');
+      expect(english).toContain(' • 🔴 The ПК service is stopped — 5 minutes, alert put off until today at 23:00');
+
+      // The silence lifted, nothing holds it: the next check announces it, and says so until then.
+      removeSilence(ctx(), t.db.select().from(silences).get()!.id);
+      await h.say(manager, '/incidents');
+      expect(texts()[2]!.split('\n')).toContain('🔴 ⏳ #3 Служба ПК остановлена — ООО «Ромашка» / Сервер офиса, 5 минут, оповещение уйдёт при следующей проверке');
     });
 
     it('/silence covers a client for a while, for those responsible only, echoing the reason', async () => {

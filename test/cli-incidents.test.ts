@@ -4,6 +4,11 @@ import { closeDb, openDb } from '../db/open.ts';
 import { noteUnmatchedAlert } from '../db/unmatched-alerts.ts';
 import { postReport, startIntake, tempDir } from './helpers.ts';
 import { dozor, dozorJson } from './cli-helpers.ts';
+import { formatTime } from '../cli/output.ts';
+import type { Severity } from '../core/rules.ts';
+import { writeTransaction } from '../db/transaction.ts';
+import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
+import { activeSilences, loadSubject, openIncident } from '../incidents/lifecycle.ts';
 
 describe('dozor command line: checks, incidents, silences, policies', () => {
   const dir = tempDir();
@@ -104,5 +109,54 @@ describe('dozor command line: checks, incidents, silences, policies', () => {
     expect(dozor(database, 'alerts', 'unroute', 'instance:x.example').stdout).toContain('matched by their labels alone again');
     expect(dozor(database, 'alerts', 'unroute', 'instance:x.example').stderr).toMatch(/no installation was set for "instance:x\.example"/);
     expect(dozor(database, 'alerts', 'routes').stdout).toContain('No alert routes.');
+  });
+});
+
+describe('dozor incidents: what holds an alert nobody was told of', () => {
+  const dir = tempDir();
+  const database = join(dir.path, 'held.sqlite');
+  afterAll(() => dir.cleanup());
+
+  /** Open incidents as the checks do: announced at once unless a silence or an open cause holds them. */
+  function open(installationId: number, ...opening: { ruleId: string; severity: Severity }[]): void {
+    const db = openDb(database);
+    try {
+      writeTransaction(db, (tx) => {
+        for (const { ruleId, severity } of opening) {
+          openIncident(tx, DEFAULT_INCIDENT_SETTINGS, loadSubject(tx, installationId), { ruleId, severity, facts: {} }, new Date(), activeSilences(tx, new Date()));
+        }
+      });
+    } finally {
+      closeDb(db);
+    }
+  }
+  const statusOf = (listing: string, ruleId: string) => new RegExp(`^\\d+\\s+\\w+\\s+${ruleId}\\s.*\\([^)]* ago\\)\\s+(.+)$`, 'm').exec(listing)?.[1];
+
+  it('says which silence until when, which alert it waits for, or that the next check announces it; --json carries it as data', () => {
+    dozorJson(database, 'user', 'add', '--telegram-id', '1001', '--role', 'manager', '--name', 'Ксения');
+    dozorJson(database, 'client', 'add', '--name', 'ООО «Ромашка»', '--manager', '1001');
+    const { id } = dozorJson<{ id: number }>(database, 'installation', 'add', '--client', 'ООО «Ромашка»', '--name', 'Сервер', '--kind', 'network');
+    const silence = dozorJson<{ id: number; endsAt: string }>(database, 'silence', 'add', '--installation', String(id), '--rule', 'KodeksServiceDown', '--for', '2h', '--reason', 'замена службы');
+    open(id, { ruleId: 'KodeksTcpStatus', severity: 'critical' }, { ruleId: 'KodeksHttp200Status', severity: 'critical' }, { ruleId: 'KodeksServiceDown', severity: 'critical' }, { ruleId: 'KodeksMaintenance', severity: 'info' });
+    // Nothing is silenced but the service: the web page's alert waits for the web port's.
+    expect(dozorJson<unknown[]>(database, 'silence', 'list')).toHaveLength(1);
+
+    const listing = dozor(database, 'incidents').stdout;
+    expect(listing).not.toContain('held by a silence');
+    expect(statusOf(listing, 'KodeksTcpStatus')).toBe('open');
+    expect(statusOf(listing, 'KodeksHttp200Status')).toBe('open, waiting for KodeksTcpStatus');
+    expect(statusOf(listing, 'KodeksServiceDown')).toBe(`open, held by silence #${silence.id} until ${formatTime(new Date(silence.endsAt), 'Europe/Moscow')}`);
+    expect(statusOf(listing, 'KodeksMaintenance')).toBe('open, a notice');
+
+    const json = dozorJson<{ ruleId: string; hold: unknown }[]>(database, 'incidents');
+    expect(Object.fromEntries(json.map((i) => [i.ruleId, i.hold]))).toEqual({
+      KodeksTcpStatus: null,
+      KodeksHttp200Status: { by: 'cause', ruleId: 'KodeksTcpStatus' },
+      KodeksServiceDown: { by: 'silence', silenceId: silence.id, until: silence.endsAt },
+      KodeksMaintenance: null,
+    });
+
+    dozorJson(database, 'silence', 'remove', String(silence.id));
+    expect(statusOf(dozor(database, 'incidents').stdout, 'KodeksServiceDown')).toBe('open, announced at the next check');
   });
 });

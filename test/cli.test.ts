@@ -65,6 +65,21 @@ describe('dozor command line', () => {
     expect(installations.map((i) => i.client)).toContain('ООО «Ромашка»');
   });
 
+  it('shows the upload name wherever it shows an installation: installation show, installation list, client show, in text and JSON', () => {
+    const added = dozorJson<{ id: number; uploadName: string | null }>(database, 'installation', 'add', '--client', '1', '--name', 'Касса', '--kind', 'local', '--upload-name', 'KASSA');
+    expect(added.uploadName).toBe('KASSA');
+    expect(dozor(database, 'installation', 'show', String(added.id)).stdout.split('\n')[0]).toBe(`#${added.id} Касса [local]  upload name KASSA`);
+    expect(dozorJson(database, 'installation', 'show', String(added.id))).toMatchObject({ id: added.id, uploadName: 'KASSA' });
+    const listed = dozor(database, 'installation', 'list', '--client', '1').stdout.split('\n');
+    expect(listed[0]).toMatch(/^ID +CLIENT +NAME +KIND +HOST +IP +PROVIDER +UPLOAD NAME +MONITORING$/);
+    expect(listed.find((line) => line.includes('Касса'))).toMatch(new RegExp(`^${added.id} +ООО «Ромашка» +Касса +local +KASSA +on$`));
+    expect(dozorJson<{ id: number; uploadName: string | null }[]>(database, 'installation', 'list').find((i) => i.id === added.id)).toMatchObject({ uploadName: 'KASSA' });
+    expect(dozor(database, 'client', 'show', '1').stdout).toContain(`#${added.id} Касса [local]  upload name KASSA`);
+    const client = dozorJson<{ installations: { id: number; uploadName: string | null }[] }>(database, 'client', 'show', '1');
+    expect(client.installations.find((i) => i.id === added.id)).toMatchObject({ uploadName: 'KASSA' });
+    expect(client.installations.find((i) => i.id === installationId)).toMatchObject({ uploadName: null });
+  });
+
   it('rotates a token: a new one is printed and differs', () => {
     const rotated = dozorJson<{ id: number; token: string }>(database, 'installation', 'token-rotate', String(installationId));
     expect(rotated.id).toBe(installationId);
@@ -171,6 +186,46 @@ describe('dozor command line', () => {
     // The old token is the installation's no more.
     expect(dozorWithEnv(env, database, 'installation', 'agent', String(added.id), '--os', 'linux', '--out', out, '--token', added.token).status).toBe(1);
     expect(dozorWithEnv(env, database, 'installation', 'agent', String(added.id), '--os', 'linux', '--out', out, '--token', newToken!).status).toBe(0);
+  });
+
+  it('says that writing a script replaces the old token, and writes the Linux and the Windows script with one token (--os both)', () => {
+    const added = dozorJson<{ id: number; token: string }>(database, 'installation', 'add', '--client', '1', '--name', 'Сервер филиала', '--kind', 'local');
+    const env = { PUBLIC_URL: 'https://dozor.example.ru' };
+    const out = join(dir.path, 'filial-agent');
+    const tokenIn = (file: string) => /^(?:TOKEN=|\$Token = )'(dzr_[^']+)'\r?$/m.exec(readFileSync(join(out, file), 'utf8'))![1]!;
+    const works = (token: string) => dozorWithEnv(env, database, 'installation', 'agent', String(added.id), '--os', 'linux', '--out', join(dir.path, 'check'), '--token', token).status === 0;
+
+    // The Linux script, then the Windows one: the second says in words that the first one's token is dead.
+    expect(dozorWithEnv(env, database, 'installation', 'agent', String(added.id), '--os', 'linux', '--out', out).status).toBe(0);
+    const linuxToken = tokenIn('dozor-agent.sh');
+    const windows = dozorWithEnv(env, database, 'installation', 'agent', String(added.id), '--os', 'windows', '--out', out);
+    expect(windows.stdout).toContain(
+      'A new agent token is in it: the old token no longer works, so every agent of this installation written before (for Linux or Windows) is refused from now on until its script is replaced. To write the Linux and the Windows script with one token, use --os both.',
+    );
+    expect(works(linuxToken)).toBe(false);
+    expect(works(tokenIn('dozor-agent.ps1'))).toBe(true);
+
+    // Both at once: one token in the two files, which is the installation's.
+    const both = dozorWithEnv(env, database, 'installation', 'agent', String(added.id), '--os', 'both', '--out', out);
+    expect(both.stderr).toBe('');
+    const lines = both.stdout.split('\n');
+    expect(lines[0]).toBe(`Agents for installation ${added.id} "Сервер филиала" written to ${join(out, 'dozor-agent.sh')} and ${join(out, 'dozor-agent.ps1')}, with one token.`);
+    expect(lines[1]).toBe('A new agent token is in them: the old token no longer works, so every agent of this installation written before (for Linux or Windows) is refused from now on until its script is replaced.');
+    expect(lines).toContain(`On the Kodeks server (Linux), as root, with the script in ${out}, run it once to see it work, then schedule it hourly:`);
+    expect(lines).toContain('Put dozor-agent.ps1 in C:\\dozor-agent on the Kodeks server (Windows), run it once in PowerShell to see it work, then schedule it hourly (in an administrator\'s command prompt):');
+    expect(lines.some((line) => line.startsWith('(crontab -l'))).toBe(true);
+    expect(lines.some((line) => line.startsWith('schtasks /Create'))).toBe(true);
+    expect(tokenIn('dozor-agent.ps1')).toBe(tokenIn('dozor-agent.sh'));
+    expect(works(tokenIn('dozor-agent.sh'))).toBe(true);
+
+    // --json: each file with its schedule; kept with --token, both still share it.
+    const kept = JSON.parse(dozorWithEnv(env, database, 'installation', 'agent', String(added.id), '--os', 'both', '--out', out, '--token', tokenIn('dozor-agent.sh'), '--json').stdout);
+    expect(kept).toMatchObject({ id: added.id, os: 'both', tokenRotated: false, files: [{ os: 'linux', file: join(out, 'dozor-agent.sh') }, { os: 'windows', file: join(out, 'dozor-agent.ps1') }] });
+    expect(kept.files[1].schedule).toContain('-File \\"C:\\dozor-agent\\dozor-agent.ps1\\"');
+    // One --install-dir cannot be a Linux and a Windows folder at once.
+    const folder = dozorWithEnv(env, database, 'installation', 'agent', String(added.id), '--os', 'both', '--out', out, '--install-dir', '/opt/dozor-agent');
+    expect(folder.status).not.toBe(0);
+    expect(folder.stderr).toContain("--install-dir names one system's folder");
   });
 
   it('imports a CSV file, with a dry run first', () => {

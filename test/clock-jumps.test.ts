@@ -47,7 +47,7 @@ describe('the server clock jumping', () => {
   /** Installation 1 fell silent for real: its last report was two days and a half-hour ago, and its silence is an incident. */
   const silenceInstallationOne = () => {
     tokens = tokens.slice(1);
-    t.db.$client.prepare('UPDATE installation_state SET last_received_at = ? WHERE installation_id = 1').run(clock().getTime() - 2 * DAY - 30 * MINUTE);
+    t.db.$client.prepare('UPDATE installation_state SET last_received_at = @at, last_sysinfo_at = @at WHERE installation_id = 1').run({ at: clock().getTime() - 2 * DAY - 30 * MINUTE });
     t.db.$client.prepare('UPDATE check_schedule SET due_at = ? WHERE installation_id = 1').run(clock().getTime());
     sweep();
   };
@@ -94,7 +94,8 @@ describe('the server clock jumping', () => {
     clock.set(new Date(realTime));
     await live(30);
     // One agent falls silent for real; two days of listening later, its silence is reported.
-    silenceInstallationOne();
+    tokens = tokens.slice(1);
+    await live(2 * 24 * 60 + 10);
     expect(open().map((i) => i.ruleId)).toEqual(['KodeksXmlMissing']);
   }, 60_000);
 
@@ -132,7 +133,7 @@ describe('the server clock jumping', () => {
     sweep();
     expect(settings.clockWatch!.timeRulesSuspended(clock().getTime())).toBe(true);
     // One installation's report deadline has passed (its last report was two days and a half-hour ago, the downtime not counted).
-    t.db.$client.prepare('UPDATE installation_state SET last_received_at = ? WHERE installation_id = 1').run(clock().getTime() - 2 * DAY - 30 * MINUTE);
+    t.db.$client.prepare('UPDATE installation_state SET last_received_at = @at, last_sysinfo_at = @at WHERE installation_id = 1').run({ at: clock().getTime() - 2 * DAY - 30 * MINUTE });
     t.db.$client.prepare('UPDATE check_schedule SET due_at = ? WHERE installation_id = 1').run(clock().getTime());
     tokens = tokens.slice(1);
     for (let m = 0; m < 10; m++) {
@@ -157,8 +158,7 @@ describe('the server clock jumping', () => {
     expect(settings.clockWatch!.timeRulesSuspended(clock().getTime())).toBe(true);
     // …but the agent's report that arrives right after the restart closes the silence at once.
     const today = new Date(realTime).toISOString().slice(0, 10);
-    const fleetToken = seedToken;
-    const res = await postReport(intake.url, `<report id="back${++seq}" generated-at="${new Date(realTime).toISOString()}"><update operap-date="${today}"/></report>`, { token: fleetToken });
+    const res = await postReport(intake.url, `<report id="back${++seq}" generated-at="${new Date(realTime).toISOString()}"><update operap-date="${today}"/></report>`, { token: seedToken });
     expect(res.status).toBe(202);
     expect(open()).toEqual([]);
   });

@@ -10,6 +10,7 @@ const installation = { createdAt: new Date('2023-02-01T00:00:00Z'), tz: 'Europe/
 const base: InstallationState = {
   lastReceivedAt: new Date('2023-02-15T06:00:00Z'),
   lastGeneratedAt: new Date('2023-02-15T06:00:00Z'),
+  lastSysinfoAt: new Date('2023-02-15T06:00:00Z'),
 };
 
 function firing(state: InstallationState | null, now: string, extra: Partial<Parameters<typeof evaluateInstallation>[0]> = {}) {
@@ -20,6 +21,7 @@ describe('the rule catalogue', () => {
   it('gives every rule a stable id, a Russian title, a severity and a threshold kind', () => {
     expect(RULES.map((r) => [r.id, r.severity])).toEqual([
       ['KodeksXmlMissing', 'warning'],
+      ['KodeksStatusMissing', 'warning'],
       ['KodeksOperapStale', 'warning'],
       ['KodeksXmlSensLockStatus', 'critical'],
       ['KodeksServiceDown', 'critical'],
@@ -72,6 +74,24 @@ describe('the rule catalogue', () => {
     expect(before.recheckAt?.toISOString()).toBe('2023-02-17T06:00:00.001Z');
     const after = at('2023-02-17T06:01:00Z');
     expect(after.firing.get('KodeksXmlMissing')).toMatchObject({ lastReportAt: '2023-02-15T06:00:00.000Z', silentFor: '2d1m' });
+  });
+
+  it('KodeksXmlMissing goes by the full state only: heartbeats after the last sysinfo do not hold it off, and it says they came', () => {
+    const heartbeats = { ...base, lastReceivedAt: new Date('2023-02-17T05:45:00Z'), lastStatusAt: new Date('2023-02-17T05:45:00Z') };
+    expect(firing(heartbeats, '2023-02-17T06:01:00Z').get('KodeksXmlMissing')).toMatchObject({ lastReportAt: '2023-02-15T06:00:00.000Z', lastStatusAt: '2023-02-17T05:45:00.000Z' });
+    // An installation that only ever sent heartbeats has never sent its full state: counted from registration.
+    const onlyStatus = { lastReceivedAt: new Date('2023-02-17T05:45:00Z'), lastGeneratedAt: null, lastStatusAt: new Date('2023-02-17T05:45:00Z') };
+    expect(firing(onlyStatus, '2023-02-17T06:01:00Z').get('KodeksXmlMissing')).toMatchObject({ lastReportAt: null });
+  });
+
+  it('KodeksStatusMissing fires an hour after the last heartbeat, only for installations that send them', () => {
+    const at = (state: InstallationState, now: string) => evaluateInstallation({ installation, state, policy: {}, now: new Date(now) });
+    expect(at(base, '2023-02-16T06:00:00Z').firing.has('KodeksStatusMissing')).toBe(false);
+    const beating = { ...base, lastStatusAt: new Date('2023-02-15T06:00:00Z') };
+    const before = at(beating, '2023-02-15T07:00:00Z');
+    expect(before.firing.has('KodeksStatusMissing')).toBe(false);
+    expect(before.recheckAt?.toISOString()).toBe('2023-02-15T07:00:00.001Z');
+    expect(at(beating, '2023-02-15T07:05:00Z').firing.get('KodeksStatusMissing')).toMatchObject({ lastStatusAt: '2023-02-15T06:00:00.000Z', silentFor: '1h5m' });
   });
 
   it('KodeksXmlMissing counts from registration for an installation that never reported', () => {

@@ -25,10 +25,19 @@ describe('applyReport', () => {
     const state = applyReport(null, report('2023-02-15T05:59:00Z', { shellVersion: '6.4.2.73', kitAssembled: false }), t0);
     expect(state).toEqual({
       lastReceivedAt: t0,
+      lastSysinfoAt: t0,
       lastGeneratedAt: new Date('2023-02-15T05:59:00Z'),
       shellVersion: '6.4.2.73',
       kitAssembled: false,
     });
+  });
+
+  it('moves the time of the kind of evidence a report is: the full state (a report, a sysinfo) or a heartbeat (.status)', () => {
+    const first = applyReport(null, report(null, {}), t0);
+    const beat = applyReport(first, report(null, {}), t1, { evidence: 'status' });
+    expect(beat).toMatchObject({ lastReceivedAt: t1, lastSysinfoAt: t0, lastStatusAt: t1 });
+    const sysinfo = applyReport(beat, report(null, {}), new Date('2023-02-15T08:00:00Z'), { evidence: 'sysinfo' });
+    expect(sysinfo).toMatchObject({ lastSysinfoAt: new Date('2023-02-15T08:00:00Z'), lastStatusAt: t1 });
   });
 
   it('keeps facts a report does not mention', () => {
@@ -104,6 +113,8 @@ describe('state in the database', () => {
         licmanState: 'unreachable',
         serviceLoginRefused: 'smartlogin',
         factSources: { senselockState: 'fleet:Дилер 0042' },
+        lastSysinfoAt: new Date('2023-02-15T06:00:00Z'),
+        lastStatusAt: new Date('2023-02-15T05:45:00Z'),
       };
       // Every column of the table is a field here: a column added to the table and not to this test fails it.
       const columns = Object.keys(getTableColumns(installationState)).filter((key) => key !== 'installationId');
@@ -132,7 +143,7 @@ describe('applyReport with a fleet upload', () => {
 
   it("keeps what the installation's own agent reported while it is heard, takes what the agent does not report, and names its source", () => {
     // A lost key in a file any client's server could have sent, dated a day ahead.
-    const next = applyReport(agentState, report('2026-12-01T05:00:00Z', { senselockState: 'lost', shellVersion: '6.4.5.127' }, 'upload:1'), uploadAt, fleet(agentAt));
+    const next = applyReport(agentState, report('2026-12-01T05:00:00Z', { senselockState: 'lost', shellVersion: '6.4.5.127' }, 'upload:1'), uploadAt, { fleet: fleet(agentAt) });
     expect(next).toMatchObject({ senselockState: 'ok', shellVersion: '6.4.5.127', factSources: { shellVersion: '0000 Дилер' } });
     // Nor is the file a sign of life: whether the installation is silent is its own agent's to say.
     expect(next.lastReceivedAt).toEqual(agentAt);
@@ -144,17 +155,17 @@ describe('applyReport with a fleet upload', () => {
   });
 
   it('lets a fleet upload speak for an installation whose agent is silent past a day, or that has none', () => {
-    const silent = applyReport(agentState, report(null, { senselockState: 'lost' }, 'upload:2'), new Date(agentAt.getTime() + OWN_AGENT_WINDOW_MS + 60_000), fleet(agentAt));
+    const silent = applyReport(agentState, report(null, { senselockState: 'lost' }, 'upload:2'), new Date(agentAt.getTime() + OWN_AGENT_WINDOW_MS + 60_000), { fleet: fleet(agentAt) });
     expect(silent).toMatchObject({ senselockState: 'lost', factSources: { senselockState: '0000 Дилер' } });
-    const none = applyReport(null, report(null, { senselockState: 'lost' }, 'upload:3'), uploadAt, fleet(null));
+    const none = applyReport(null, report(null, { senselockState: 'lost' }, 'upload:3'), uploadAt, { fleet: fleet(null) });
     // With no agent of its own, a file is its sign of life, as SMART's uploads are.
     expect(none).toMatchObject({ senselockState: 'lost', factSources: { senselockState: '0000 Дилер' }, lastReceivedAt: uploadAt });
     // What a later fleet file says of a fact a fleet file brought replaces it, still named.
-    expect(applyReport(none, report(null, { senselockState: 'ok' }, 'upload:4'), uploadAt, fleet(agentAt))).toMatchObject({ senselockState: 'ok', factSources: { senselockState: '0000 Дилер' } });
+    expect(applyReport(none, report(null, { senselockState: 'ok' }, 'upload:4'), uploadAt, { fleet: fleet(agentAt) })).toMatchObject({ senselockState: 'ok', factSources: { senselockState: '0000 Дилер' } });
   });
 
   it("adds the fleet token's label to the facts of an alert that rests on what it brought", () => {
-    const state = applyReport(null, report(null, { senselockState: 'lost', serviceState: 'stopped' }, 'upload:5'), uploadAt, fleet(null));
+    const state = applyReport(null, report(null, { senselockState: 'lost', serviceState: 'stopped' }, 'upload:5'), uploadAt, { fleet: fleet(null) });
     expect(withFactSource('KodeksXmlSensLockStatus', { senselockState: 'lost' }, state)).toEqual({ senselockState: 'lost', fleetUpload: '0000 Дилер' });
     expect(withFactSource('KodeksXmlSensLockStatus', { senselockState: 'lost' }, agentState)).toEqual({ senselockState: 'lost' });
     // A service state is never read from a sysinfo: no source is claimed for it.

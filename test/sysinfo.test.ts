@@ -205,9 +205,21 @@ describe('reading a sysinfo file', () => {
     });
     // A term that cannot be read is said, not guessed; an element without a name is no database.
     expect(facts.unreadable).toEqual([{ field: 'databaseLicenseExpires', value: 'когда-нибудь', path: 'sysinfo/bases/base/license/@till' }]);
-    // Database fields need the element, and must lie inside it.
+    // Database fields need the element; their paths lie inside it, written in full or relative to it.
     expect(sysinfoMappingSchema.safeParse({ fields: { databaseName: ['a/b/@name'] } }).error?.issues[0]?.message).toBe('needs databaseElement, the element that holds one database');
-    expect(sysinfoMappingSchema.safeParse({ databaseElement: 'a/b', fields: { databaseName: ['a/c/@name'] } }).error?.issues[0]?.message).toBe('"a/c/@name" is not inside databaseElement "a/b"');
+    expect(sysinfoMappingSchema.safeParse({ fields: { databaseName: ['@name'] } }).error?.issues[0]?.message).toBe('needs databaseElement, the element that holds one database');
+    expect(sysinfoMappingSchema.safeParse({ databaseElement: 'a/b', fields: { databaseName: ['c/@'] } }).error?.issues[0]?.message).toBe('"c/@" "@" is not an attribute name');
+    const relative = sysinfoMappingSchema.parse({
+      databaseElement: 'sysinfo/bases/base',
+      fields: { databaseName: ['@name'], databaseUpdate: ['sysinfo/bases/base/@update'], databaseLicenseExpires: ['license/@till'], databaseErrors: ['errors/error/@code'] },
+    });
+    expect(relative.fields).toMatchObject({
+      databaseName: ['sysinfo/bases/base/@name'],
+      databaseUpdate: ['sysinfo/bases/base/@update'],
+      databaseLicenseExpires: ['sysinfo/bases/base/license/@till'],
+      databaseErrors: ['sysinfo/bases/base/errors/error/@code'],
+    });
+    expect(factsFromSysinfo(relative, (await readSysinfo(file, 'xml', { matcher: new MappingMatcher(relative) })).found, 'Europe/Moscow').facts).toEqual({ databases: facts.facts.databases });
   });
 
   it('reads a large document in a stream: 200,000 elements, the values at the mapped paths only', async () => {
@@ -417,6 +429,52 @@ describe('a sysinfo upload, read by the mapping', () => {
     // Read again, not received again.
     expect(state.lastReceivedAt).toEqual(new Date('2026-11-30T04:00:00Z'));
     expect(t.db.select().from(auditLog).where(eq(auditLog.action, 'sysinfo.reparse')).get()).toMatchObject({ subjectId: String(installationId), details: { upload: 1, mapping: 'completed.json' } });
+  });
+
+  it('dozor sysinfo inspect says what reparse puts into the state, the database fields too, with their paths relative to databaseElement', async () => {
+    const xml = SYNTHETIC.replace(
+      '</sysinfo>',
+      '<bases><base name="Законодательство" update="2251"><license till="05.12.2026"/><error>696</error></base><base name="Охрана труда" update="2250"/></bases>\n</sysinfo>',
+    );
+    await upload(await serve(sysinfoMappingSchema.parse({ fields: {} })), xml);
+    await app!.close();
+    app = undefined;
+    const file = join(t.dir, 'out', 'ROMASHKA.zip');
+    const mappingFile = join(t.dir, 'bases.json');
+    // As a person writes it from the README: the database fields inside databaseElement, relative to it.
+    writeFileSync(
+      mappingFile,
+      JSON.stringify({
+        databaseElement: 'sysinfo/bases/base',
+        fields: { updateNumber: ['sysinfo/update'], databaseName: ['@name'], databaseUpdate: ['@update'], databaseLicenseExpires: ['license/@till'], databaseErrors: ['error'] },
+      }),
+    );
+    const env = { DATA_DIR: dataDir };
+
+    const inspected = dozorWithEnv(env, t.path, 'sysinfo', 'inspect', file, '--mapping', mappingFile);
+    expect(inspected.stderr).toBe('');
+    expect(inspected.stdout).toMatch(/^databaseName +Законодательство; Охрана труда +sysinfo\/bases\/base\/@name /m);
+    expect(inspected.stdout).toMatch(/^databaseUpdate +Законодательство: 2251; Охрана труда: 2250 +sysinfo\/bases\/base\/@update /m);
+    expect(inspected.stdout).toMatch(/^databaseLicenseExpires +Законодательство: 2026-12-05 +sysinfo\/bases\/base\/license\/@till /m);
+    expect(inspected.stdout).toMatch(/^databaseErrors +Законодательство: 696 +sysinfo\/bases\/base\/error /m);
+    expect(inspected.stdout).not.toContain('(not found)');
+    const json = JSON.parse(dozorWithEnv(env, t.path, 'sysinfo', 'inspect', file, '--mapping', mappingFile, '--json').stdout) as { extracted: { field: string; value: string }[] };
+    const inspectedFields = Object.fromEntries(json.extracted.map((e) => [e.field, e.value]));
+
+    // reparse reads the same, and the state holds it.
+    const reparsed = dozorWithEnv({ ...env, SYSINFO_MAPPING: mappingFile }, t.path, 'sysinfo', 'reparse', '--installation', String(installationId), '--json');
+    expect(reparsed.stderr).toBe('');
+    const [done] = (JSON.parse(reparsed.stdout) as { installations: { reading: { fields: Record<string, string> } }[] }).installations;
+    expect(done!.reading.fields).toEqual(inspectedFields);
+    expect(getState(t.db, installationId)!.databases).toEqual([
+      { name: 'Законодательство', updateNumber: 2251, licenseExpires: '2026-12-05', errors: [696] },
+      { name: 'Охрана труда', updateNumber: 2250, errors: [] },
+    ]);
+
+    // A path that finds nothing says which full path was looked at.
+    writeFileSync(mappingFile, JSON.stringify({ databaseElement: 'sysinfo/bases/base', fields: { databaseName: ['@name'], databaseLicenseExpires: ['@till'] } }));
+    expect(dozorWithEnv(env, t.path, 'sysinfo', 'inspect', file, '--mapping', mappingFile).stdout).toMatch(/^databaseLicenseExpires +\(not found\) +sysinfo\/bases\/base\/@till /m);
+    expect(dozorWithEnv(env, t.path, 'sysinfo', 'inspect', '--help').stdout).toContain('relative to databaseElement');
   });
 
   it('dozor sysinfo inspect prints the outline and what a mapping reads; reparse runs from the command line', async () => {

@@ -9,7 +9,8 @@ import type { InputFile } from 'grammy';
 import { buildHttpServer } from '../app/http.ts';
 import { createLogger } from '../app/logger.ts';
 import { downloadKeyOf } from '../core/download-link.ts';
-import { listIncidentsWithNames } from '../db/incidents.ts';
+import { getIncidentViews, listIncidentsWithNames } from '../db/incidents.ts';
+import { renderAlert } from '../bot/render/alert.ts';
 import { outbox, uploads } from '../db/schema.ts';
 import { getState } from '../db/state.ts';
 import { insertUpload, listUnmatchedUploadNames } from '../db/uploads.ts';
@@ -209,7 +210,7 @@ describe('uploads from the field', () => {
 
     for (let i = 0; i < 2; i++) {
       clock.advance(60_000);
-      expect((await curl('-F', `file=@${file('VECTOR.xml', `<sysinfo n="${i}"/>`)}`, `${url}/upload?token=${fleetToken}`)).status).toBe(200);
+      expect((await curl('-F', `file=@${file('VECTOR.xml', `<sysinfo n="${i}"/>`)}`, `${url}/upload?token=${fleetToken}`)).status).toBe(202);
     }
     expect(listUnmatchedUploadNames(t.db)).toMatchObject([{ name: 'VECTOR', files: 2 }]);
     // The upload writes nothing for people; the minute's summary tells each admin, once.
@@ -223,8 +224,8 @@ describe('uploads from the field', () => {
     );
     const button = (notices[0]!.payload.keyboard as { text: string; data: string }[][])[0]![0];
     expect(button!.text).toBe('🔗 Указать установку');
-    // The fleet token finds the unmatched file too.
-    expect((await curl('-I', `${url}/files/VECTOR.xml?token=${fleetToken}`)).status).toBe(200);
+    // The fleet token finds the unmatched file too, but no installation has received it: not 200.
+    expect((await curl('-I', `${url}/files/VECTOR.xml?token=${fleetToken}`)).status).toBe(202);
 
     // The admin attaches them in chat: the button, the client, the installation.
     const other = addInstallation(ctx(), { client: '1', name: 'Вектор', kind: 'network' }).installation;
@@ -240,12 +241,38 @@ describe('uploads from the field', () => {
     expect(installation.uploadName).toBe('VECTOR');
     expect(getState(t.db, other.id)!.lastReceivedAt).toEqual(clock());
     expect(listUnmatchedUploadNames(t.db)).toEqual([]);
+    expect((await curl('-I', `${url}/files/VECTOR.xml?token=${fleetToken}`)).status).toBe(200);
     // From now on the name goes straight to it.
     expect((await curl('-F', `file=@${file('vector.xml', '<sysinfo/>')}`, `${url}/upload?token=${fleetToken}`)).status).toBe(200);
     expect(t.db.select().from(uploads).where(eq(uploads.installationId, other.id)).all()).toHaveLength(3);
 
     revokeUploadToken(ctx(), '1');
     expect((await curl('-F', `file=@${file('vector.xml', '<sysinfo/>')}`, `${url}/upload?token=${fleetToken}`)).status).toBe(401);
+  });
+
+  it('answers 200 only when an installation received the file: a name no installation has gets 202 saying so, from curl -I as SMART\'s Linux page asks, and from the upload', async () => {
+    const { token: fleetToken } = createUploadToken(ctx(), '0000 Дилер');
+    setUploadName(ctx(), installationId, 'ROMASHKA');
+    const unmatched = await curl('-H', 'upload: yes', '-H', 'dealer: 0000TEST', '-F', `file=@${file('NOBODY.zip', await zipOf({ 'report.xml': '<sysinfo/>' }))}`, `${url}/upload?token=${fleetToken}`);
+    const said =
+      'the file is kept, but no installation has the upload name NOBODY: it counts once an admin attaches it (dozor uploads assign NOBODY <installation>, or the bot\'s notice); the admins are told';
+    expect(unmatched.status).toBe(202);
+    expect(JSON.parse(unmatched.body)).toEqual({ ok: true, path: '/files/NOBODY.zip', matched: false, message: said });
+    // SMART's Linux page: curl -I, 200 read as success.
+    const head = await curl('-I', '-H', 'upload: yes', '-H', 'dealer: 0000TEST', `${url}/files/NOBODY.zip?token=${fleetToken}`);
+    expect(head.status).toBe(202);
+    expect(head.body).toMatch(/^HTTP\/1\.1 202 Accepted\r\n/);
+    const get = await curl(`${url}/files/NOBODY.zip?token=${fleetToken}`);
+    expect(get.status).toBe(202);
+    expect(JSON.parse(get.body)).toMatchObject({ path: '/files/NOBODY.zip', matched: false, message: said });
+    // The admins hear of it, as before.
+    expect(tellAdminsOfUnmatchedUploads(t.db, clock())).toEqual({ names: 1 });
+
+    // A name an installation has: 200, as SMART answers.
+    const matched = await curl('-F', `file=@${file('ROMASHKA.zip', await zipOf({ 'report.xml': '<sysinfo/>' }))}`, `${url}/upload?token=${fleetToken}`);
+    expect(matched).toEqual({ status: 200, body: '{"ok":true,"path":"/files/ROMASHKA.zip"}' });
+    expect((await curl('-I', `${url}/files/ROMASHKA.zip?token=${fleetToken}`)).status).toBe(200);
+    expect((await curl('-I', `${url}/files/ELSEWHERE.zip?token=${fleetToken}`)).status).toBe(404);
   });
 
   it('refuses what it does not take, with nothing kept', async () => {
@@ -443,9 +470,9 @@ describe('uploads from the field', () => {
       expect(JSON.parse(over.body).error).toBe(
         "the installation's uploads of the last 24 hours come to 120 KiB, past its daily quota of 100 KiB (UPLOAD_DAILY_QUOTA); nothing was kept, retry later",
       );
-      // Unique names under one fleet token: its own quota holds them, whatever the names.
-      expect((await send('A1.status', fleetToken)).status).toBe(200);
-      expect((await send('A2.status', fleetToken)).status).toBe(200);
+      // Unique names under one fleet token (kept for no installation: 202): its own quota holds them, whatever the names.
+      expect((await send('A1.status', fleetToken)).status).toBe(202);
+      expect((await send('A2.status', fleetToken)).status).toBe(202);
       const fleetOver = await send('A3.status', fleetToken);
       expect(fleetOver.status).toBe(429);
       expect(JSON.parse(fleetOver.body).error).toMatch(/past its daily quota of 150 KiB \(UPLOAD_FLEET_DAILY_QUOTA\)/);
@@ -453,7 +480,7 @@ describe('uploads from the field', () => {
       // A rolling day later each may send again.
       clock.advance(DAY + 1000);
       expect((await send('ROMASHKA.status', agentToken)).status).toBe(200);
-      expect((await send('A3.status', fleetToken)).status).toBe(200);
+      expect((await send('A3.status', fleetToken)).status).toBe(202);
     } finally {
       await close();
     }
@@ -461,7 +488,7 @@ describe('uploads from the field', () => {
 
   it('prunes files under names no installation has after UPLOAD_UNMATCHED_DAYS, however many names there are', async () => {
     const { token: fleetToken } = createUploadToken(ctx(), '0000 Дилер');
-    for (let i = 0; i < 51; i++) expect((await curl('-F', `file=@${file(`N${i}.xml`, '<sysinfo/>')}`, `${url}/upload?token=${fleetToken}`)).status).toBe(200);
+    for (let i = 0; i < 51; i++) expect((await curl('-F', `file=@${file(`N${i}.xml`, '<sysinfo/>')}`, `${url}/upload?token=${fleetToken}`)).status).toBe(202);
     expect((await curl('-F', `file=@${file('ROMASHKA.xml', '<sysinfo/>')}`, `${url}/upload?token=${agentToken}`)).status).toBe(200);
     const prune = () => pruneUploads({ db: t.db, dataDir, logger: silentLogger(), keep: 5, retentionMs: 30 * DAY, dayOffsetMs: 0, unmatchedMs: 30 * DAY }, clock());
     clock.advance(29 * DAY);
@@ -477,7 +504,7 @@ describe('uploads from the field', () => {
   it('tells each admin of fifty new unmatched names in one summary a minute, a few named with a button each, the rest counted', async () => {
     addUser(ctx(), { telegramId: 3002, role: 'admin', name: 'Anna' });
     const { token: fleetToken } = createUploadToken(ctx(), '0000 Дилер');
-    for (let i = 0; i < 50; i++) expect((await curl('-F', `file=@${file(`SHOP${i}.status`, 'date: x')}`, `${url}/upload?token=${fleetToken}`)).status).toBe(200);
+    for (let i = 0; i < 50; i++) expect((await curl('-F', `file=@${file(`SHOP${i}.status`, 'date: x')}`, `${url}/upload?token=${fleetToken}`)).status).toBe(202);
     expect(tellAdminsOfUnmatchedUploads(t.db, clock())).toEqual({ names: 50 });
     const [notice, ...more] = t.db.select().from(outbox).where(eq(outbox.chatId, 3001)).all();
     expect(more).toEqual([]);
@@ -499,8 +526,8 @@ describe('uploads from the field', () => {
     expect(String(h.lastSent()!.payload.text)).toBe('Чья установка присылает файлы SHOP2? Напишите клиента (id или точное название):');
     expect(t.db.select().from(outbox).where(eq(outbox.chatId, 3002)).all()).toHaveLength(1);
     // Names seen again are not news; a new one is, next minute.
-    expect((await curl('-F', `file=@${file('SHOP7.status', 'date: y')}`, `${url}/upload?token=${fleetToken}`)).status).toBe(200);
-    expect((await curl('-F', `file=@${file('VECTOR.status', 'date: y')}`, `${url}/upload?token=${fleetToken}`)).status).toBe(200);
+    expect((await curl('-F', `file=@${file('SHOP7.status', 'date: y')}`, `${url}/upload?token=${fleetToken}`)).status).toBe(202);
+    expect((await curl('-F', `file=@${file('VECTOR.status', 'date: y')}`, `${url}/upload?token=${fleetToken}`)).status).toBe(202);
     clock.advance(60_000);
     tellAdminsOfUnmatchedUploads(t.db, clock());
     expect(adminNotices().at(-1)).toBe(
@@ -574,6 +601,66 @@ describe('uploads from the field', () => {
     } finally {
       await close();
     }
+  });
+
+  it('closes «служба остановлена» when the server itself shows it works: a sysinfo it made, or metrics it answered with', async () => {
+    const stopped = async () => {
+      await postReport(url, `<report id="down-${clock().getTime()}"><service state="stopped" account="user"/></report>`, { token: agentToken });
+      expect(listIncidentsWithNames(t.db, { includeResolved: false }).map((i) => i.ruleId)).toContain('KodeksServiceDown');
+    };
+    const serviceDown = () => listIncidentsWithNames(t.db, { includeResolved: false }).some((i) => i.ruleId === 'KodeksServiceDown');
+    await stopped();
+    // A file that is not metrics proves nothing: the alert stays.
+    clock.advance(60_000);
+    expect((await curl('-F', `file=@${file('ROMASHKA.status', 'date: nonsense\n{{{ not metrics')}`, `${url}/upload?token=${agentToken}`)).status).toBe(200);
+    expect(serviceDown()).toBe(true);
+    // Metrics the server answered with do.
+    clock.advance(60_000);
+    expect((await curl('-F', `file=@${file('ROMASHKA.status', 'date: Fri, 20 Nov 2026 06:02:00 GMT\nkserver_main_page 1\n')}`, `${url}/upload?token=${agentToken}`)).status).toBe(200);
+    expect(serviceDown()).toBe(false);
+    expect(getState(t.db, installationId)).toMatchObject({ serviceState: 'running', serviceAccount: 'user' });
+    // And so does a sysinfo.
+    clock.advance(60_000);
+    await stopped();
+    clock.advance(60_000);
+    expect((await curl('-F', `file=@${file('ROMASHKA.xml', '<sysinfo/>')}`, `${url}/upload?token=${agentToken}`)).status).toBe(200);
+    expect(serviceDown()).toBe(false);
+  });
+
+  it('judges «XML не поступают» on sysinfo and agent reports, not on .status heartbeats, which have a shorter rule of their own', async () => {
+    const open = () => listIncidentsWithNames(t.db, { includeResolved: false }).map((i) => i.ruleId).sort();
+    const heartbeat = async () => {
+      const stamp = clock().toUTCString();
+      expect((await curl('-F', `file=@${file('ROMASHKA.status', `date: ${stamp}\nkserver_main_page 1\n`)}`, `${url}/upload?token=${agentToken}`)).status).toBe(200);
+    };
+    // A sysinfo arrives, then only heartbeats for three days: the sysinfo upload is broken.
+    expect((await curl('-F', `file=@${file('ROMASHKA.xml', '<sysinfo/>')}`, `${url}/upload?token=${agentToken}`)).status).toBe(200);
+    const sysinfoAt = clock();
+    for (let i = 0; i < 36; i++) {
+      clock.advance(2 * 3_600_000);
+      await heartbeat();
+    }
+    runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
+    expect(open()).toEqual(['KodeksXmlMissing']);
+    const missing = listIncidentsWithNames(t.db, { includeResolved: false })[0]!;
+    expect(missing.details).toMatchObject({ lastReportAt: sysinfoAt.toISOString() });
+    // The alert says which one is missing and since when, and that the heartbeat still comes.
+    const alert = renderAlert(getIncidentViews(t.db, [missing.id])[0]!, { lang: 'ru', tz: 'Europe/Moscow', now: clock(), runbookUrl: () => null }).text;
+    expect(alert).toContain('Sysinfo (XML) не поступает');
+    expect(alert).toContain('Последний sysinfo или отчёт агента: 20.11 в 09:00 (3 дня назад)');
+    expect(alert).toMatch(/Последний статус \(\.status\): .* — сервер на связи, не доходит именно sysinfo/);
+    // The card says which is missing and since when: the sysinfo, not the heartbeat.
+    const card = renderClientStatus(getClientStatus(t.db, 1, clock())!, 'ru', 'Europe/Moscow', clock());
+    expect(card).toMatch(/Sysinfo: 3 дня назад/);
+    // Heartbeats stop as well: after an hour, the shorter rule opens too.
+    clock.advance(61 * 60_000);
+    runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
+    expect(open()).toEqual(['KodeksStatusMissing', 'KodeksXmlMissing']);
+    // The agent's own report carries the full state: it closes the sysinfo's silence; a heartbeat closes its own.
+    await postReport(url, '<report id="full"><senselock state="ok"/></report>', { token: agentToken });
+    expect(open()).toEqual(['KodeksStatusMissing']);
+    await heartbeat();
+    expect(open()).toEqual([]);
   });
 
   it('keeps the newest five of each kind and one a day for the retention, and clears what a crash left', async () => {

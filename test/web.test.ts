@@ -1,4 +1,6 @@
+import { eq } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { installations } from '../db/schema.ts';
 import { buildHttpServer } from '../app/http.ts';
 import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
 import { addClient } from '../registry/clients.ts';
@@ -10,6 +12,7 @@ import { getIncidentViews } from '../db/incidents.ts';
 import { externalRuleId, labelFingerprint } from '../core/external-alerts.ts';
 import { writeTransaction } from '../db/transaction.ts';
 import { acknowledge } from '../registry/incidents.ts';
+import { addSilence, removeSilence } from '../registry/silences.ts';
 import { botHarness, type Person } from './bot-helpers.ts';
 import { postReport, SAMPLE_XML, seedFleet, silentLogger, testClock, testDb, type TestDb } from './helpers.ts';
 
@@ -89,6 +92,17 @@ describe('the browser cabinet: access and the fleet page', () => {
       ['critical', 'Сервер офиса', 'Ключ SenseLock не виден'],
       ['silent', 'Склад', 'отчётов не было'],
     ]);
+  });
+
+  it('shows the installation\'s upload name on its page, escaped', async () => {
+    const cookie = await signIn({ id: 1001, first_name: 'Ксения' });
+    t.db.update(installations).set({ uploadName: 'ROMASHKA' }).where(eq(installations.id, fleet.installation.id)).run();
+    expect(await (await get(`/web/installations/${fleet.installation.id}`, cookie)).text()).toContain('<b>Сервер офиса</b> (имя загрузки <code>ROMASHKA</code>) — ');
+    // One stored before names were checked is shown as text.
+    t.db.update(installations).set({ uploadName: '<img src=x>' }).where(eq(installations.id, fleet.installation.id)).run();
+    const html = await (await get(`/web/installations/${fleet.installation.id}`, cookie)).text();
+    expect(html).toContain('(имя загрузки <code>&lt;img src=x&gt;</code>)');
+    expect(html).not.toContain('<img src=x>');
   });
 
   it('says what is wrong in each row: the problems by name, critical first, a silent installation for how long', async () => {
@@ -311,6 +325,26 @@ describe('the browser cabinet: access and the fleet page', () => {
     expect(snoozed.headers.get('location')).toBe(`/web/incidents?done=snoozed&id=${incident.id}#incident-${incident.id}`);
     const [view] = getIncidentViews(t.db, [incident.id]);
     expect(view!.snoozedUntil).toEqual(new Date('2026-11-30T08:00:00Z'));
+  });
+
+  it('says on the incidents page what holds an alert nobody was told of: the alert it waits for, by its title, or a silence until when', async () => {
+    const installationId = fleet.installation.id;
+    insertIncident(t.db, { installationId, ruleId: 'KodeksTcpStatus', severity: 'critical', status: 'open', details: {}, openedAt: clock(), announcedAt: clock() });
+    const page = insertIncident(t.db, { installationId, ruleId: 'KodeksHttp200Status', severity: 'critical', status: 'open', details: {}, openedAt: clock() });
+    // Of the client (a snooze, of the installation and rule, says until when itself).
+    const silence = addSilence(ctx(), { client: String(fleet.client.id), rule: 'KodeksServiceDown', for: '2h', reason: 'замена службы', tz: 'Europe/Moscow' });
+    const service = insertIncident(t.db, { installationId, ruleId: 'KodeksServiceDown', severity: 'critical', status: 'open', details: {}, openedAt: clock() });
+    const row = (html: string, id: number) => new RegExp(`<tr id="incident-${id}"[^]*?</tr>`).exec(html)![0];
+
+    const russian = await (await get('/web/incidents', await signIn({ id: 1001, first_name: 'Ксения' }))).text();
+    expect(row(russian, page.id)).toContain('<br>ждёт: Веб-порт установки не принимает соединения</td>');
+    expect(row(russian, service.id)).toContain('<br>оповещение отложено до сегодня в 12:00</td>');
+    addUser(ctx(), { telegramId: 3001, role: 'admin', name: 'Anna Admin' });
+    const english = await (await get('/web/incidents', await signIn({ id: 3001, first_name: 'Anna', language_code: 'en' }))).text();
+    expect(row(english, page.id)).toContain('<br>waiting for The web port takes no connections</td>');
+    expect(row(english, service.id)).toContain('<br>alert put off until today at 12:00</td>');
+    removeSilence(ctx(), silence.id);
+    expect(row(await (await get('/web/incidents', await signIn({ id: 1001, first_name: 'Ксения' }))).text(), service.id)).toContain('<br>оповещение уйдёт при следующей проверке</td>');
   });
 
   it('answers guessing with 429 after 20 wrong links from one address', async () => {

@@ -1,7 +1,7 @@
 import { Composer, InlineKeyboard } from 'grammy';
 import { canAct } from '../../core/permissions.ts';
 import { getClient } from '../../db/clients.ts';
-import { listIncidentsWithNames } from '../../db/incidents.ts';
+import { listHolds, listIncidentsWithNames } from '../../db/incidents.ts';
 import { searchIndexFor } from '../../db/search-index.ts';
 import { getClientStatus, listClientsWithProblems } from '../../db/status.ts';
 import { cardButtons, clientsVisibleIn, responsibleFor, typedText, type BotContext } from '../context.ts';
@@ -10,6 +10,7 @@ import { formatDateTime, formatSpan } from '../../i18n/format.ts';
 import { ruleTitle } from '../../i18n/index.ts';
 import { renderClientStatus, statusKeyboard } from '../render/status.ts';
 import { severityMark } from '../render/marks.ts';
+import { holdText } from '../render/hold.ts';
 
 /** Staff commands: /status (and free text in private), /incidents, /help, /whoami. */
 export const commands = new Composer<BotContext>();
@@ -93,11 +94,15 @@ commands.command('incidents', async (ctx) => {
   if (rows.length === 0) return ctx.reply(ctx.t.incidentsNone);
   const now = clock();
   const lines = [`<b>${escapeHtml(ctx.t.incidentsTitle(rows.length))}</b>`];
-  for (const row of rows.slice(0, 40)) {
+  const shown = rows.slice(0, 40);
+  const holds = listHolds(db, shown, now);
+  for (const row of shown) {
     const age = formatSpan(ctx.lang, now.getTime() - row.openedAt.getTime());
     const state = row.status === 'acknowledged' ? '✅' : '⏳';
+    const hold = holds.get(row.id);
     lines.push(
-      `${severityMark(row.severity)} ${state} #${row.id} ${escapeHtml(ruleTitle(ctx.lang, row.ruleId))} — ${escapeHtml(row.clientName)} / ${escapeHtml(row.installationName)}, ${age}`,
+      `${severityMark(row.severity)} ${state} #${row.id} ${escapeHtml(ruleTitle(ctx.lang, row.ruleId))} — ${escapeHtml(row.clientName)} / ${escapeHtml(row.installationName)}, ${age}` +
+        (hold ? `, ${escapeHtml(holdText(hold, ctx.lang, now, settings.displayTz))}` : ''),
     );
   }
   if (rows.length > 40) lines.push('…');

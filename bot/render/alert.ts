@@ -5,6 +5,7 @@ import { escapeHtml, fitMessage } from '../html.ts';
 import { problemStart } from '../../core/evidence.ts';
 import { formatDayTime, formatSince, formatSpan, formatTime, formatWhen, type Lang } from '../../i18n/format.ts';
 import { ruleGuide, ruleTitle, texts } from '../../i18n/index.ts';
+import type { Facts } from '../../core/rules.ts';
 import { renderFacts } from './facts.ts';
 import { severityMark } from './marks.ts';
 
@@ -30,6 +31,8 @@ export interface GroupSurroundings {
 const FOLD_AT = 15;
 /** Installations named in a folded list; the rest are counted. */
 const FOLDED_NAMES = 40;
+/** Runbook links (of alerts from outside) under a folded list, at most. */
+const FOLDED_RUNBOOKS = 3;
 
 export interface Rendered {
   text: string;
@@ -59,22 +62,23 @@ export function renderAlert(view: IncidentView, options: RenderOptions, around: 
   const t = texts(lang);
   const incident = view.incident;
   const guide = ruleGuide(lang, incident.ruleId);
+  const external = guide ? null : externalImpact(lang, incident.ruleId, incident.details);
+  const impact = guide?.impact ?? external?.impact;
   const heading = around.heading ?? [];
   const lines = [
     ...(heading.length > 0 ? [...heading.map(escapeHtml), ''] : []),
     `${severityMark(incident.severity)} <b>${escapeHtml(ruleTitle(lang, incident.ruleId))}</b>`,
     `🏢 <b>${escapeHtml(view.clientName)}</b> · ${escapeHtml(view.installationName)}`,
-    `<b>${t.severityWord[incident.severity]}.</b>${guide ? ` ${escapeHtml(guide.impact)}` : ''}`,
+    `<b>${t.severityWord[incident.severity]}.</b>${impact ? ` ${escapeHtml(impact)}` : ''}`,
     escapeHtml(formatSince(lang, problemStart(incident.ruleId, incident.details, incident.openedAt, tz), now, tz)),
-    ...renderFacts(incident.ruleId, incident.details, lang, tz, now),
+    ...renderFacts(incident.ruleId, external?.facts ?? incident.details, lang, tz, now),
     // What it rests on came from a fleet upload, which any client's server can send, not from the installation's own agent.
     ...(typeof incident.details.fleetUpload === 'string' ? [escapeHtml(t.facts.fromFleetUpload(incident.details.fleetUpload))] : []),
   ];
   if (view.heldBack > 0) lines.push(escapeHtml(t.facts.heldBack(view.heldBack)));
   if (guide) lines.push('', `<b>${t.whatToDo}</b>`, ...guide.steps.map((step, i) => `${i + 1}. ${escapeHtml(step)}`));
   // An alert from outside links to its own runbook, if it named one; dozor's rules to theirs.
-  const own = incident.details.runbookUrl;
-  const runbook = isExternalRule(incident.ruleId) ? (typeof own === 'string' ? own : null) : options.runbookUrl(incident.ruleId);
+  const runbook = isExternalRule(incident.ruleId) ? ownRunbook(view) : options.runbookUrl(incident.ruleId);
   if (runbook) lines.push(`📖 <a href="${escapeHtml(runbook)}">${guide ? t.moreInRunbook : t.runbook}</a>`);
   const later = around.later ?? [];
   if (later.length > 0) {
@@ -86,6 +90,32 @@ export function renderAlert(view: IncidentView, options: RenderOptions, around: 
   if (state) lines.push('', state);
   lines.push('', `<code>${escapeHtml(incident.ruleId)}</code>`);
   return { text: fitMessage(lines.join('\n')), keyboard: alertKeyboard(view, options) };
+}
+
+/**
+ * What an alert from outside says on its severity line, in its own words:
+ * its summary, else its description's first line (then not repeated among
+ * its facts), else its name. Null for a rule of dozor's own.
+ */
+function externalImpact(lang: Lang, ruleId: string, details: Facts): { impact: string; facts: Facts } | null {
+  if (details.source !== 'alertmanager') return null;
+  const summary = typeof details.summary === 'string' ? details.summary.trim() : '';
+  if (summary) return { impact: summary, facts: { ...details, summary: null } };
+  const [first = '', ...rest] = (typeof details.description === 'string' ? details.description.trim() : '').split('\n');
+  if (first.trim()) return { impact: first.trim(), facts: { ...details, description: rest.join('\n').trim() || null } };
+  return { impact: ruleTitle(lang, ruleId), facts: details };
+}
+
+/** The runbook an alert from outside named (its `runbook_url`, when a web address). */
+function ownRunbook(view: IncidentView): string | null {
+  const url = view.incident.details.runbookUrl;
+  return isExternalRule(view.incident.ruleId) && typeof url === 'string' && url ? url : null;
+}
+
+/** Links to the runbooks alerts from outside named, each once. */
+function runbookLinks(views: IncidentView[], lang: Lang): string[] {
+  const urls = [...new Set(views.map(ownRunbook).filter((url): url is string => url !== null))];
+  return urls.map((url) => `📖 <a href="${escapeHtml(url)}">${texts(lang).runbook}</a>`);
 }
 
 export interface AlertSurroundings {
@@ -183,11 +213,18 @@ export function renderAlertGroup(all: IncidentView[], options: RenderOptions, { 
     lines.push(`${i + 1}. ${mark} <b>${escapeHtml(first.clientName)} · ${escapeHtml(first.installationName)}</b>: ${titles}`);
     // Facts that only repeat a title, or the address already given above, are left out.
     const shownTitles = new Set(item.map((v) => escapeHtml(ruleTitle(lang, v.incident.ruleId))));
-    const facts = item.flatMap((v) =>
-      renderFacts(v.incident.ruleId, v.incident.details, lang, options.tz, options.now).filter(
-        (line) => !shownTitles.has(line) && (typeof v.incident.details.workingUrl !== 'string' || !line.includes(v.incident.details.workingUrl)),
-      ),
-    );
+    // An alert from outside keeps the link to its own runbook, after its facts (a link several share, once).
+    const linked = new Set<string>();
+    const facts = item.flatMap((v) => {
+      const links = runbookLinks([v], lang).filter((link) => !linked.has(link));
+      for (const link of links) linked.add(link);
+      return [
+        ...renderFacts(v.incident.ruleId, v.incident.details, lang, options.tz, options.now).filter(
+          (line) => !shownTitles.has(line) && (typeof v.incident.details.workingUrl !== 'string' || !line.includes(v.incident.details.workingUrl)),
+        ),
+        ...links,
+      ];
+    });
     if (facts.length > 0) lines.push(`    ${facts.join('; ')}`);
     const itemLater = later.filter((v) => v.incident.installationId === first.incident.installationId);
     if (itemLater.length > 0) {
@@ -227,7 +264,8 @@ function foldedLines(members: IncidentView[], total: number | null, lang: Lang):
     .slice(0, FOLDED_NAMES)
     .map((item) => `${escapeHtml(item[0]!.clientName)} · ${escapeHtml(item[0]!.installationName)}${item.length > 1 ? ` ×${item.length}` : ''}`);
   const more = installations.length > FOLDED_NAMES ? ` ${escapeHtml(t.moreTerms(installations.length - FOLDED_NAMES))}` : '';
-  return [`${markOf(members)} <b>${escapeHtml(heading)}</b>`, `${names.join('; ')}${more}`];
+  // Alerts of one name mostly share a runbook; links that differ by label are not let to flood the message.
+  return [`${markOf(members)} <b>${escapeHtml(heading)}</b>`, `${names.join('; ')}${more}`, ...runbookLinks(members, lang).slice(0, FOLDED_RUNBOOKS)];
 }
 
 /** How a set of alerts stands: ☑️ all solved, 🛠 the rest taken, else 🔴 or 🟡 by the worst open one. */

@@ -25,9 +25,15 @@ export function renderFacts(ruleId: string, facts: Facts, lang: Lang, tz: string
   switch (ruleId) {
     case 'KodeksXmlMissing': {
       const last = str('lastReportAt');
-      if (!last) return [f.noReportEver];
-      const at = new Date(last);
-      return [escapeHtml(f.lastReport(formatWhen(lang, at, now, tz), formatSpan(lang, now.getTime() - at.getTime())))];
+      const heard = str('lastStatusAt');
+      const lines = [last ? escapeHtml(f.lastReport(formatWhen(lang, new Date(last), now, tz), formatSpan(lang, now.getTime() - new Date(last).getTime()))) : escapeHtml(f.noReportEver)];
+      // Heard from since (a heartbeat): it is the sysinfo upload that broke, not the server.
+      if (heard && (!last || new Date(heard).getTime() > new Date(last).getTime())) lines.push(escapeHtml(f.heardMeanwhile(formatWhen(lang, new Date(heard), now, tz))));
+      return lines;
+    }
+    case 'KodeksStatusMissing': {
+      const last = new Date(str('lastStatusAt') ?? Number.NaN);
+      return Number.isNaN(last.getTime()) ? [] : [escapeHtml(f.lastStatus(formatWhen(lang, last, now, tz), formatSpan(lang, now.getTime() - last.getTime())))];
     }
     case 'KodeksOperapStale':
       return [escapeHtml(f.operap(day(str('operapDate')), Number(facts.ageDays ?? 0)))];

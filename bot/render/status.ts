@@ -9,6 +9,7 @@ import { describeReadingProblem } from '../../i18n/sysinfo.ts';
 import { DateTime } from 'luxon';
 import { ruleTitle, texts } from '../../i18n/index.ts';
 import { severityMark } from './marks.ts';
+import { holdText } from './hold.ts';
 import { LICMAN_PORT } from '../../core/report.ts';
 
 /** Under the card, per installation: its latest sysinfo a tap away, and for an admin its agent script. */
@@ -62,7 +63,7 @@ export function renderClientStatus(status: ClientStatus, lang: Lang, tz: string,
 
 function installationLines(item: InstallationStatus, lang: Lang, tz: string, now: Date): string[] {
   const t = texts(lang);
-  const { installation, state, incidents, rejection, silence } = item;
+  const { installation, state, incidents, holds, rejection, silence } = item;
   const bad: string[] = [];
   const good: string[] = [];
   const note = (ok: boolean, text: string) => (ok ? good : bad).push(text);
@@ -125,11 +126,14 @@ function installationLines(item: InstallationStatus, lang: Lang, tz: string, now
         : bad.length > 0
           ? t.verdictSomethingOff
           : t.verdictOk;
-  const lines = [`🖥 <b>${escapeHtml(installation.name)}</b> — ${verdict}`];
+  // The name its files come under (SMART's <CLIENT>), beside its own: the two are how people and scripts tell it apart.
+  const uploadName = installation.uploadName ? ` (${t.uploadNameOnCard(`<code>${escapeHtml(installation.uploadName)}</code>`)})` : '';
+  const lines = [`🖥 <b>${escapeHtml(installation.name)}</b>${uploadName} — ${verdict}`];
   if (silence) lines.push(`💤 ${escapeHtml(t.silenceOnCard(formatWhen(lang, silence.endsAt, now, tz), silence.reason))}`);
   for (const view of problems) {
     const age = formatSpan(lang, now.getTime() - view.incident.openedAt.getTime());
-    const who = view.incident.status === 'acknowledged' ? t.acknowledgedShort(view.acknowledgedByName ?? '?') : t.notAcknowledged;
+    const hold = holds.get(view.incident.id);
+    const who = view.incident.status === 'acknowledged' ? t.acknowledgedShort(view.acknowledgedByName ?? '?') : hold ? holdText(hold, lang, now, tz) : t.notAcknowledged;
     lines.push(` • ${severityMark(view.incident.severity)} ${escapeHtml(ruleTitle(lang, view.incident.ruleId))} — ${age}, ${escapeHtml(who)}`);
   }
   const notices = incidents.filter((view) => view.incident.severity === 'info');

@@ -1,8 +1,7 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { AGENT_OS, DEFAULT_KODEKS_URL, issueAgent } from '../../registry/agent.ts';
-import type { AgentOs } from '../../agent/render.ts';
+import { AGENT_CHOICES, DEFAULT_KODEKS_URL, issueAgent, type AgentChoice } from '../../registry/agent.ts';
 import { inputError } from '../../i18n/index.ts';
 import { emit, secretArgument } from '../output.ts';
 import { run } from '../run.ts';
@@ -17,7 +16,7 @@ const METRICS_NOTE = {
 const WINDOWS_FOLDER = 'C:\\dozor-agent';
 
 interface AgentCommandOptions {
-  os: AgentOs;
+  os: AgentChoice;
   kodeks?: string;
   metricsUser?: string;
   metricsPassword?: string;
@@ -36,7 +35,7 @@ export function registerAgentCommand(installation: Command): void {
     .command('agent')
     .description('write a ready agent script for an installation and print the command that runs it hourly')
     .argument('<id>', 'installation id')
-    .addOption(new Option('--os <os>', 'the OS of the Kodeks server').choices(AGENT_OS).makeOptionMandatory())
+    .addOption(new Option('--os <os>', 'the OS of the Kodeks server; both: the Linux and the Windows script, with one token').choices(AGENT_CHOICES).makeOptionMandatory())
     .option('--kodeks <url>', 'the local Kodeks server as the agent reaches it', DEFAULT_KODEKS_URL)
     .option('--metrics-user <user>', 'account for /sysmon/metrics (with --metrics-password)')
     .option('--metrics-password <password>', 'its password, written into the script ("-": read from standard input)')
@@ -46,11 +45,17 @@ export function registerAgentCommand(installation: Command): void {
     .option('--storage <path>', 'the databases\' storage (a UNC share or a mount): whether it answers is reported')
     .option('--out <dir>', 'folder to write the script to (default ./dozor-agent-<id>)')
     .option('--install-dir <dir>', 'the folder the script will live in on the Kodeks server (default: --out on Linux, C:\\dozor-agent on Windows)')
-    .option('--token <token>', 'the installation\'s current agent token; without it a new token is issued and the old one stops working')
+    .option('--token <token>', 'the installation\'s current agent token; without it a new token is issued and the old one stops working, in every script written before')
+    .hook('preAction', (command) => {
+      // One folder cannot be both a Linux and a Windows path.
+      if (command.opts<AgentCommandOptions>().os === 'both' && command.opts<AgentCommandOptions>().installDir !== undefined) {
+        command.error("error: --install-dir names one system's folder: with --os both each script goes to its default folder (--out on Linux, C:\\dozor-agent on Windows)");
+      }
+    })
     .action(
       run<AgentCommandOptions>((ctx, { json, opts, args, config }) => {
         const out = resolve(opts.out ?? `dozor-agent-${args[0]}`);
-        const { installation, rotated, metricsAccount, agent } = issueAgent(ctx, args[0]!, {
+        const { installation, rotated, metricsAccount, agents } = issueAgent(ctx, args[0]!, {
           os: opts.os,
           publicUrl: config.PUBLIC_URL,
           secretKey: config.SECRET_KEY,
@@ -65,27 +70,35 @@ export function registerAgentCommand(installation: Command): void {
             storage: opts.storage,
           },
         });
-        const file = join(out, agent.fileName);
-        try {
-          mkdirSync(out, { recursive: true });
-          // It holds the agent token: readable by its owner only.
-          writeFileSync(file, agent.script, { mode: 0o700 });
-          chmodSync(file, 0o700);
-        } catch (err) {
-          throw inputError('fileNotWritten', { file, reason: (err as Error).message });
-        }
-        const schedule = agent.schedule(opts.installDir ?? (opts.os === 'linux' ? out : WINDOWS_FOLDER));
-        emit(json, { id: installation.id, os: opts.os, file, schedule, tokenRotated: rotated, metricsAccount }, () =>
+        const written = agents.map((agent) => {
+          const file = join(out, agent.fileName);
+          try {
+            mkdirSync(out, { recursive: true });
+            // It holds the agent token: readable by its owner only.
+            writeFileSync(file, agent.bytes, { mode: 0o700 });
+            chmodSync(file, 0o700);
+          } catch (err) {
+            throw inputError('fileNotWritten', { file, reason: (err as Error).message });
+          }
+          const folder = opts.installDir ?? (agent.os === 'linux' ? out : WINDOWS_FOLDER);
+          return { os: agent.os, fileName: agent.fileName, file, folder, schedule: agent.schedule(folder) };
+        });
+        const files = written.map(({ os, file, schedule }) => ({ os, file, schedule }));
+        const single = written.length === 1 ? { file: written[0]!.file, schedule: written[0]!.schedule } : {};
+        emit(json, { id: installation.id, os: opts.os, ...single, files, tokenRotated: rotated, metricsAccount }, () =>
           [
-            `Agent for installation ${installation.id} "${installation.name}" written to ${file}.`,
+            `${written.length === 1 ? 'Agent' : 'Agents'} for installation ${installation.id} "${installation.name}" written to ${written.map((w) => w.file).join(' and ')}${written.length === 1 ? '' : ', with one token'}.`,
             rotated
-              ? 'A new agent token is in it: an agent already running there with the old token is refused from now on, so replace its script with this one.'
-              : 'It uses the installation\'s current agent token.',
+              ? `A new agent token is in ${written.length === 1 ? 'it' : 'them'}: the old token no longer works, so every agent of this installation written before (for Linux or Windows) is refused from now on until its script is replaced.` +
+                (written.length === 1 ? ' To write the Linux and the Windows script with one token, use --os both.' : '')
+              : `${written.length === 1 ? 'It uses' : 'They use'} the installation's current agent token.`,
             METRICS_NOTE[metricsAccount],
-            opts.os === 'linux'
-              ? `On the Kodeks server, as root, with the script in ${opts.installDir ?? out}, run it once to see it work, then schedule it hourly:`
-              : `Put ${agent.fileName} in ${opts.installDir ?? WINDOWS_FOLDER} on the Kodeks server, run it once in PowerShell to see it work, then schedule it hourly (in an administrator's command prompt):`,
-            schedule,
+            ...written.flatMap((w) => [
+              w.os === 'linux'
+                ? `On the Kodeks server${written.length === 1 ? '' : ' (Linux)'}, as root, with the script in ${w.folder}, run it once to see it work, then schedule it hourly:`
+                : `Put ${w.fileName} in ${w.folder} on the Kodeks server${written.length === 1 ? '' : ' (Windows)'}, run it once in PowerShell to see it work, then schedule it hourly (in an administrator's command prompt):`,
+              w.schedule,
+            ]),
           ].join('\n'),
         );
       }),

@@ -5,7 +5,7 @@ import { formatDuration } from '../../core/duration.ts';
 import { PROBE_RULES } from '../../core/probe-rules.ts';
 import { DEPENDENCIES, EXPLAINED } from '../../core/dependencies.ts';
 import { RULES, type ThresholdKind } from '../../core/rules.ts';
-import { getIncident, listIncidentEvents, listIncidentsWithNames, type IncidentListRow } from '../../db/incidents.ts';
+import { getIncident, listHolds, listIncidentEvents, listIncidentsWithNames, type IncidentHold, type IncidentListRow } from '../../db/incidents.ts';
 import { getPolicy, listPolicies } from '../../db/policies.ts';
 import { listActiveSilences } from '../../db/silences.ts';
 import { listUnmatchedAlerts } from '../../db/unmatched-alerts.ts';
@@ -70,12 +70,13 @@ export function registerIncidentCommands(program: Command): void {
         const logger = pino({ level: 'error' }, pino.destination(2));
         const summary = runSweep({ db: ctx.db, settings: incidentSettings(config), logger }, now);
         const open = listIncidentsWithNames(ctx.db, { includeResolved: false });
-        emit(json, { summary, open: open.map(incidentJson) }, () =>
+        const holds = listHolds(ctx.db, open, now);
+        emit(json, { summary, open: open.map((row) => incidentJson(row, holds)) }, () =>
           [
             `Checked ${summary.checked} installation(s): ${summary.opened} opened, ${summary.resolved} resolved, ` +
               `${summary.announced} announced after a silence, ${summary.reminded} reminder(s), ${summary.escalated} escalation(s).` +
               (summary.failed > 0 ? ` ${summary.failed} installation(s) could not be judged (see above); they are looked at again in ${RETRY_FAILED_MS / 60_000} minutes.` : ''),
-            open.length === 0 ? 'Nothing is open.' : incidentTable(open, now, config.DISPLAY_TZ),
+            open.length === 0 ? 'Nothing is open.' : incidentTable(open, holds, now, config.DISPLAY_TZ),
           ].join('\n'),
         );
       }),
@@ -87,9 +88,11 @@ export function registerIncidentCommands(program: Command): void {
     .option('--all', 'include resolved incidents', false)
     .action(
       run<{ all: boolean }>((ctx, { json, opts, config }) => {
+        const now = ctx.clock();
         const rows = listIncidentsWithNames(ctx.db, { includeResolved: opts.all });
-        emit(json, rows.map(incidentJson), () =>
-          rows.length === 0 ? 'No incidents.' : incidentTable(rows, ctx.clock(), config.DISPLAY_TZ),
+        const holds = listHolds(ctx.db, rows, now);
+        emit(json, rows.map((row) => incidentJson(row, holds)), () =>
+          rows.length === 0 ? 'No incidents.' : incidentTable(rows, holds, now, config.DISPLAY_TZ),
         );
       }),
     );
@@ -302,11 +305,12 @@ function parseId(text: string, what: 'incident' | 'silence' = 'incident'): numbe
   return Number(text);
 }
 
-function incidentJson(row: IncidentListRow) {
-  return { ...row, title: ruleTitle('ru', row.ruleId) };
+/** `hold`: what keeps people from hearing of an incident never announced (null for the rest). */
+function incidentJson(row: IncidentListRow, holds: ReadonlyMap<number, IncidentHold>) {
+  return { ...row, title: ruleTitle('ru', row.ruleId), hold: holds.get(row.id) ?? null };
 }
 
-function incidentTable(rows: IncidentListRow[], now: Date, tz: string): string {
+function incidentTable(rows: IncidentListRow[], holds: ReadonlyMap<number, IncidentHold>, now: Date, tz: string): string {
   return table(
     ['ID', 'SEVERITY', 'RULE', 'CLIENT', 'INSTALLATION', 'OPENED', 'STATUS'],
     rows.map((r) => [
@@ -316,9 +320,18 @@ function incidentTable(rows: IncidentListRow[], now: Date, tz: string): string {
       r.clientName,
       r.installationName,
       `${formatTime(r.openedAt, tz)} (${formatAge(r.openedAt, now)})`,
-      r.status === 'acknowledged' ? `acknowledged by ${r.acknowledgedBy}` : r.status === 'resolved' ? `resolved (${r.resolution})` : r.announcedAt ? 'open' : 'open, held by a silence',
+      r.status === 'acknowledged' ? `acknowledged by ${r.acknowledgedBy}` : r.status === 'resolved' ? `resolved (${r.resolution})` : openState(r, holds.get(r.id), tz),
     ]),
   );
+}
+
+/** An open incident: announced, a notice (never announced as such), or what holds it back. */
+function openState(row: IncidentListRow, hold: IncidentHold | undefined, tz: string): string {
+  if (row.severity === 'info') return 'open, a notice';
+  if (row.announcedAt || !hold) return 'open';
+  if (hold.by === 'silence') return `open, held by silence #${hold.silenceId} until ${formatTime(hold.until, tz)}`;
+  if (hold.by === 'cause') return `open, waiting for ${hold.ruleId}`;
+  return 'open, announced at the next check';
 }
 
 /**

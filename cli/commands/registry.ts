@@ -196,8 +196,8 @@ export function registerRegistryCommands(program: Command): void {
             rows.length === 0
               ? 'No installations.'
               : table(
-                  ['ID', 'CLIENT', 'NAME', 'KIND', 'HOST', 'IP', 'PROVIDER', 'MONITORING'],
-                  rows.map((i) => [i.id, i.clientName, i.name, i.kind, i.host, i.ip, i.provider, i.monitoringEnabled ? 'on' : 'off']),
+                  ['ID', 'CLIENT', 'NAME', 'KIND', 'HOST', 'IP', 'PROVIDER', 'UPLOAD NAME', 'MONITORING'],
+                  rows.map((i) => [i.id, i.clientName, i.name, i.kind, i.host, i.ip, i.provider, i.uploadName, i.monitoringEnabled ? 'on' : 'off']),
                 ),
         );
       }),

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { dataDirOf } from '../../app/config.ts';
-import { factsFromSysinfo, MappingMatcher, SYSINFO_FIELD_MEANINGS, SYSINFO_FIELDS } from '../../core/sysinfo-mapping.ts';
+import { SYSINFO_FIELD_MEANINGS, SYSINFO_FIELDS } from '../../core/sysinfo-mapping.ts';
 import { inputError } from '../../i18n/index.ts';
 import { describeReadingProblem } from '../../i18n/sysinfo.ts';
-import { useSysinfoMapping } from '../../intake/sysinfo-facts.ts';
+import { readWithMapping, useSysinfoMapping } from '../../intake/sysinfo-facts.ts';
 import { loadSysinfoMapping, SysinfoMappingError } from '../../intake/sysinfo-mapping-file.ts';
-import { readSysinfo, type OutlineEntry } from '../../intake/sysinfo-reader.ts';
+import type { OutlineEntry } from '../../intake/sysinfo-reader.ts';
 import { reparseSysinfo } from '../../intake/sysinfo-reparse.ts';
 import { requireInstallation } from '../../registry/installations.ts';
 import { cliConfig, run } from '../run.ts';
@@ -29,22 +29,25 @@ export function registerSysinfoCommands(program: Command): void {
 
   sysinfo
     .command('inspect')
-    .description('print the outline of a sysinfo file (element paths, counts, sample values) and what the mapping reads from it')
+    .description('print the outline of a sysinfo file (element paths, counts, sample values) and what the mapping reads from it, read as reparse and uploads read it')
     .argument('<file>', 'a sysinfo .zip or .xml')
-    .option('--mapping <file>', 'try this mapping file instead of the one in force (SYSINFO_MAPPING, or the one that ships)')
+    .option(
+      '--mapping <file>',
+      'try this mapping file instead of the one in force (SYSINFO_MAPPING, or the one that ships); a database field\'s path may be written in full or relative to databaseElement (@name, license/@till)',
+    )
     .option('--tz <zone>', 'time zone for dates without an offset', 'Europe/Moscow')
     .action(async (file: string, opts: { mapping?: string; tz: string }, command: Command) => {
       const { json } = command.optsWithGlobals<{ json: boolean }>();
       const loaded = mappingFrom(opts.mapping);
       const kind = /\.zip$/i.test(file) ? 'zip' : /\.xml$/i.test(file) ? 'xml' : null;
       if (!kind) throw inputError('fileUnreadable', { file, reason: 'expected a .zip or .xml sysinfo' });
-      let read;
+      let done;
       try {
-        read = await readSysinfo(file, kind, { matcher: new MappingMatcher(loaded.mapping), outline: true });
+        done = await readWithMapping(useSysinfoMapping(loaded), file, kind, opts.tz, { outline: true });
       } catch (err) {
         throw inputError('fileUnreadable', { file, reason: (err as Error).message });
       }
-      const facts = factsFromSysinfo(loaded.mapping, read.found, opts.tz);
+      const { read, detail: facts } = done;
       const outlines = Object.fromEntries(read.outlines);
       emit(json, { file, mapping: loaded.path, documents: read.documents, outlines, extracted: facts.extracted, unreadable: facts.unreadable }, () => {
         const lines = [`${file}: ${read.documents.length} document(s)`];
@@ -59,15 +62,17 @@ export function registerSysinfoCommands(program: Command): void {
             ['FIELD', 'VALUE', 'FROM', 'MEANING'],
             SYSINFO_FIELDS.map((field) => {
               const got = facts.extracted.find((e) => e.field === field);
-              const mapped = loaded.mapping.fields[field].length > 0;
-              return [field, got?.value ?? (mapped ? '(not found)' : '(no path in the mapping)'), got?.path ?? '', SYSINFO_FIELD_MEANINGS[field]];
+              // Not found: the paths looked at, in full (a database field's relative path as it was read).
+              const mapped = loaded.mapping.fields[field];
+              return [field, got?.value ?? (mapped.length > 0 ? '(not found)' : '(no path in the mapping)'), got?.path ?? mapped.join(', '), SYSINFO_FIELD_MEANINGS[field]];
             }),
           ),
         );
         for (const u of facts.unreadable.slice(0, 20)) lines.push(`  ${u.field}: "${u.value.slice(0, 60)}" at ${u.path} cannot be read as one`);
         lines.push(
           '',
-          'To read a field, add the path from the outline to its list in a copy of the mapping, check it with',
+          'To read a field, add the path from the outline to its list in a copy of the mapping (a database field\'s path in full,',
+          'or relative to databaseElement: @name for sysinfo/bases/base/@name when databaseElement is sysinfo/bases/base), check it with',
           `  dozor sysinfo inspect ${file} --mapping <your copy>`,
           'then set SYSINFO_MAPPING=<your copy>, restart dozor, and run dozor sysinfo reparse for the files already stored.',
         );

@@ -22,10 +22,10 @@ export function seedBenchFleet(db: DB, size: number, now: Date): void {
   );
   const insertSchedule = sqlite.prepare('INSERT INTO check_schedule (installation_id, due_at) VALUES (?, ?)');
   const insertState = sqlite.prepare(
-    `INSERT INTO installation_state (installation_id, last_received_at, last_generated_at, shell_version, update_number, operap_date, service_state, service_account,
+    `INSERT INTO installation_state (installation_id, last_received_at, last_sysinfo_at, last_generated_at, shell_version, update_number, operap_date, service_state, service_account,
        senselock_state, kit_assembled, daily_update, copybaseweb, storage_path, storage_reachable, license_limit, license_peak, license_exhausted, last_healthy_at,
        previous_shell_version, shell_version_changed_at)
-     VALUES (?, ?, ?, ?, 2251, ?, 'running', 'user', 'ok', 1, 1, 1, '\\\\nas\\kodeks', 1, 10, 5, 0, ?, ?, ?)`,
+     VALUES (?, ?, ?, ?, ?, 2251, ?, 'running', 'user', 'ok', 1, 1, 1, '\\\\nas\\kodeks', 1, 10, 5, 0, ?, ?, ?)`,
   );
   const today = new Date(t).toISOString().slice(0, 10);
   sqlite.transaction(() => {
@@ -49,7 +49,7 @@ export function seedBenchFleet(db: DB, size: number, now: Date): void {
       insertSchedule.run(i, lastReport + 2 * 86_400_000);
       // Two in three moved to the current version some weeks ago and have been healthy since.
       const upgraded = i % 3 !== 0 && i % 100 !== 1;
-      insertState.run(i, lastReport, lastReport, i % 100 === 1 ? '6.4.2.73' : '6.4.3.59', today, lastReport, upgraded ? '6.4.2.73' : null, upgraded ? t - (30 + (i % 60)) * 86_400_000 : null);
+      insertState.run(i, lastReport, lastReport, lastReport, i % 100 === 1 ? '6.4.2.73' : '6.4.3.59', today, lastReport, upgraded ? '6.4.2.73' : null, upgraded ? t - (30 + (i % 60)) * 86_400_000 : null);
     }
   })();
 }

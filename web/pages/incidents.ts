@@ -4,13 +4,14 @@ import { InputError } from '../../core/errors.ts';
 import { actorOf, canAct } from '../../core/permissions.ts';
 import { snoozeEnd } from '../../core/silences.ts';
 import { recordAudit } from '../../db/audit.ts';
-import { getIncidentViews, type IncidentView } from '../../db/incidents.ts';
+import { getIncidentViews, listHolds, type IncidentView } from '../../db/incidents.ts';
 import { searchIndexFor } from '../../db/search-index.ts';
 import { incidentsPageVersion, listOpenProblemManagers, listOpenProblems, type OpenProblemFilter } from '../../db/web-incidents.ts';
 import { formatSpan, formatWhen } from '../../i18n/format.ts';
 import { ruleTitle, texts } from '../../i18n/index.ts';
 import { acknowledge, snoozeIncident } from '../../registry/incidents.ts';
 import { AUTO_RELOAD, type WebKit, type WebSession } from '../kit.ts';
+import { holdText } from '../../bot/render/hold.ts';
 
 /** The page reloads itself this often (a meta refresh: no script). */
 const REFRESH_SECONDS = 15;
@@ -82,7 +83,10 @@ export function incidentsPage(scope: FastifyInstance, kit: WebKit): void {
       const { ids, total } = listOpenProblems(deps.db, filter, PAGE_LIMIT);
       const byId = new Map(getIncidentViews(deps.db, ids).map((view) => [view.incident.id, view]));
       const views = ids.map((id) => byId.get(id)).filter((view): view is IncidentView => view !== undefined);
+      const holds = listHolds(deps.db, views.map((view) => ({ ...view.incident, clientId: view.clientId })), now);
       const rows = views.map((view) => {
+        const snoozed = view.snoozedUntil && view.snoozedUntil > now ? t.snoozedUntil(formatWhen(lang, view.snoozedUntil, now, deps.displayTz), view.snoozedByName ?? '?') : '';
+        const hold = holds.get(view.incident.id);
         return {
           id: view.incident.id,
           severity: view.incident.severity,
@@ -98,7 +102,9 @@ export function incidentsPage(scope: FastifyInstance, kit: WebKit): void {
             view.incident.status === 'acknowledged' && view.incident.acknowledgedAt
               ? t.acknowledgedBy(view.acknowledgedByName ?? '?', formatWhen(lang, view.incident.acknowledgedAt, now, deps.displayTz))
               : '',
-          snoozed: view.snoozedUntil && view.snoozedUntil > now ? t.snoozedUntil(formatWhen(lang, view.snoozedUntil, now, deps.displayTz), view.snoozedByName ?? '?') : '',
+          snoozed,
+          // Never announced: what holds it (a snooze already says until when).
+          held: hold && !(hold.by === 'silence' && snoozed) ? holdText(hold, lang, now, deps.displayTz) : '',
           mayAct: canAct(user, view),
           open: view.incident.status === 'open',
         };

@@ -149,10 +149,12 @@ export function installationPage(scope: FastifyInstance, kit: WebKit): void {
           secretKey: deps.secretKey,
           options: installation.agentOptions ?? {},
         });
+        // One system at a time here: both with one token would take an archive (the bot and the command line give both).
+        const [script] = issued.agents;
         return reply
           .type('application/octet-stream')
-          .header('content-disposition', `attachment; filename="${issued.agent.fileName}"`)
-          .send(issued.agent.script);
+          .header('content-disposition', `attachment; filename="${script!.fileName}"`)
+          .send(script!.bytes);
       } catch (err) {
         if (err instanceof InputError) return kit.message(reply, 400, session.lang, t.refusedTitle, describeError(err, session.lang), session);
         throw err;
