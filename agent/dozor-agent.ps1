@@ -38,6 +38,17 @@ if ($NewSpool) { & icacls.exe $Spool /inheritance:r /grant:r '*S-1-5-18:(OI)(CI)
 $Stamp = Get-Date -Format 'yyyyMMddHHmmssfffffff'
 $Problems = @()
 
+# One run at a time: a run on a slow line may outlast the hour, and two would send the same files.
+$Running = New-Object System.Threading.Mutex($false, 'Global\dozor-agent-@@INSTALLATION_ID@@')
+$Mine = $false
+try { $Mine = $Running.WaitOne(0) } catch [System.Threading.AbandonedMutexException] { $Mine = $true }
+if (-not $Mine) {
+  $Line = '{0} the previous run is still going; this one stops' -f (Get-Date -Format 'yyyy-MM-ddTHH:mm:sszzz')
+  Add-Content -Path $Log -Value $Line
+  Write-Output $Line
+  exit 1
+}
+
 # Secrets reach curl.exe on its standard input (-K -), never on a command line other processes can read.
 $OutputEncoding = New-Object System.Text.UTF8Encoding $false
 function CurlOption([string]$Name, [string]$Value) { '{0} = "{1}"' -f $Name, ($Value -replace '\\', '\\' -replace '"', '\"') }
@@ -136,7 +147,12 @@ foreach ($File in (Get-ChildItem -Path $Spool -File | Sort-Object Name)) {
     $Status = ToDozor @('-s', '--max-time', '2400', '-o', $Answer, '-w', '%{http_code}', '-H', 'upload: yes', '-F', "file=@$($File.FullName);filename=$SentAs", "$DozorUrl/upload")
   }
   if ($Status -match '^2') { Remove-Item $File.FullName; $Sent++ }
-  elseif ($Status -match '^(400|401|403|413|415)$') { $Problems += "refused-$($File.Name)-$Status"; Remove-Item $File.FullName }
+  elseif ($Status -match '^(400|401|403|413|415)$') {
+    # dozor says why in its answer: the first 200 characters of it go into the log line.
+    $Why = if (Test-Path $Answer) { ([System.IO.File]::ReadAllText($Answer) -replace '\s+', ' ') } else { '' }
+    $Problems += "refused-$($File.Name)-$Status`:$($Why.Substring(0, [Math]::Min(200, $Why.Length)))"
+    Remove-Item $File.FullName
+  }
   elseif (-not $Status -or $Status -eq '000') { $Problems += 'dozor-unreachable'; break }
   elseif ($IsReport) { $Problems += "dozor-busy-$Status"; break }
   else { $Problems += "upload-later-$($File.Name)-$Status"; $UploadsWait = $true }

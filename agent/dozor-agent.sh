@@ -33,6 +33,14 @@ LOG="$HERE/dozor-agent.log"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$SPOOL" && chmod 700 "$SPOOL"
+# One run at a time: a run on a slow line may outlast the hour, and two would send the same files.
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$HERE/.dozor-agent.lock"
+  if ! flock -n 9; then
+    echo "$(date +%Y-%m-%dT%H:%M:%S%:z) the previous run is still going; this one stops" | tee -a "$LOG"
+    exit 1
+  fi
+fi
 # To the nanosecond: two runs in one second keep their files apart, and names sort by time.
 STAMP="$(date +%Y%m%d%H%M%S%N)"
 problems=""
@@ -88,11 +96,17 @@ fi
   # Whether the service works is said every run, by what its users meet: the main page answering (with any HTTP
   # status) is the Kodeks server at work; no answer at all is a server that is down for them, whatever systemd says.
   if [ "$main_page" = "000" ]; then state=stopped; else state=running; fi
-  if [ -n "$SERVICE" ] && command -v systemctl >/dev/null 2>&1 && [ "$(systemctl show -p LoadState --value "$SERVICE" 2>/dev/null)" = "not-found" ]; then
-    # A service name that is wrong tells nothing about the account: said in the log.
-    problems="$problems service-not-found"
-    printf '  <service state="%s"/>\n' "$state"
-  elif [ -n "$SERVICE" ] && command -v systemctl >/dev/null 2>&1; then
+  # The account comes from systemd alone; where it cannot say (no such unit, no systemd to ask), it is left out.
+  load=""
+  if [ -n "$SERVICE" ]; then
+    if command -v systemctl >/dev/null 2>&1; then load="$(systemctl show -p LoadState --value "$SERVICE" 2>/dev/null)"; fi
+    case "$load" in
+      not-found) problems="$problems service-not-found" ;;
+      loaded) ;;
+      *) problems="$problems service-manager-unreachable" ;;
+    esac
+  fi
+  if [ "$load" = "loaded" ]; then
     user="$(systemctl show -p User --value "$SERVICE" 2>/dev/null)"
     if [ -z "$user" ] || [ "$user" = "root" ]; then account=system; else account=user; fi
     printf '  <service state="%s" account="%s"/>\n' "$state" "$account"
@@ -100,7 +114,8 @@ fi
     printf '  <service state="%s"/>\n' "$state"
   fi
   if [ -n "$STORAGE" ]; then
-    if ls "$STORAGE" >/dev/null 2>&1; then reachable=true; else reachable=false; fi
+    # A share that hangs (a dead NFS or CIFS mount) is as unreachable as one that refuses: a run never waits on it.
+    if timeout 20 ls "$STORAGE" >/dev/null 2>&1; then reachable=true; else reachable=false; fi
     printf '  <storage path="%s" reachable="%s"/>\n' "$(xml_escape "$STORAGE")" "$reachable"
   fi
   printf '</report>\n'

@@ -5,6 +5,9 @@ import { inputError } from '../i18n/index.ts';
 
 export type AgentOs = 'linux' | 'windows';
 
+/** Where the script lives on the Kodeks server unless the person says otherwise: its schedule line names this folder. */
+export const DEFAULT_INSTALL_DIRS: Readonly<Record<AgentOs, string>> = { linux: '/opt/dozor-agent', windows: 'C:\\dozor-agent' };
+
 /** Everything a ready agent script holds: nothing is left to edit by hand. */
 export interface AgentSettings {
   /** This service's public address (PUBLIC_URL). */

@@ -90,7 +90,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
       request.log.error({ err: error }, 'request failed');
       return reply.code(500).send({ error: 'internal error' });
     }
-    return reply.code(status).send({ error: clientMessage(error, status, request.routeOptions.bodyLimit ?? MAX_REPORT_BYTES) });
+    return reply.code(status).send({ error: clientMessage(error, status, request.routeOptions.bodyLimit ?? MAX_REPORT_BYTES, request.routeOptions.url) });
   });
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `no route ${request.method} ${request.url}` }));
 
@@ -159,7 +159,9 @@ function fromThisMachine(request: FastifyRequest): boolean {
   return loopback && !relayed;
 }
 
-function clientMessage(error: Error & { code?: string }, status: number, bodyLimit: number): string {
+function clientMessage(error: Error & { code?: string }, status: number, bodyLimit: number, route: string | undefined): string {
+  // A file comes to /upload as multipart, not as the reports' XML or JSON.
+  if (route === '/upload' && error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return 'send the file as multipart/form-data in the field "file" (curl -F file=@NAME.zip)';
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return `the body is larger than ${bodyLimit >= 1024 * 1024 ? `${bodyLimit / 1024 / 1024} MiB` : `${bodyLimit / 1024} KiB`}, the most this address takes`;

@@ -1,4 +1,4 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -219,6 +219,32 @@ describe('the Linux agent, run for real under bash', () => {
     expect(open()).not.toContain('KodeksServiceDown');
   });
 
+  it('leaves the account out, and says why, when systemd cannot be asked (a container without it): no guess', async () => {
+    const systemctl = join(fakeBin, 'systemctl');
+    writeFileSync(systemctl, '#!/usr/bin/env bash\necho "System has not been booted with systemd as init system (PID 1). Can\'t operate." >&2\nexit 1\n');
+    chmodSync(systemctl, 0o755);
+    const run = await runAgent(writeAgent());
+    expect(run.stdout).toMatch(/problems: service-manager-unreachable\n$/);
+    const state = getState(t.db, installationId)!;
+    expect(state.serviceState).toBe('running');
+    expect(state.serviceAccount).toBeUndefined();
+  });
+
+  it('runs one at a time: a run that finds the previous one still going stops at once and says so', async () => {
+    const script = writeAgent();
+    // The previous run, on a slow line, still holds the lock.
+    const holder = spawn('flock', [join(folder, '.dozor-agent.lock'), 'sh', '-c', 'echo locked; sleep 30']);
+    try {
+      await new Promise((resolve) => holder.stdout.once('data', resolve));
+      const run = await runAgent(script);
+      expect(run.code).not.toBe(0);
+      expect(run.stdout).toMatch(/the previous run is still going; this one stops\n$/);
+      expect(listUploadsOf(t.db, installationId)).toEqual([]);
+    } finally {
+      holder.kill();
+    }
+  });
+
   it('closes «служба остановлена» with the first run after the server answers again, with or without --service', async () => {
     for (const service of ['kodeks', undefined]) {
       const script = writeAgent(service ? {} : { service: undefined });
@@ -396,7 +422,10 @@ describe('agent scripts as written', () => {
     expect(script).toContain(`'--data-binary', "@$($File.FullName)", "$DozorUrl/api/v1/reports")`);
     expect(script).toContain(`Get-CimInstance -ClassName Win32_Service -Filter "Name='$Wql' OR DisplayName='$Wql'"`);
     // Dropped only when refused for good; a slow line's 408, a 429 or a 5xx waits for the next run, holding back later uploads only.
-    expect(script).toContain(`elseif ($Status -match '^(400|401|403|413|415)$') { $Problems += "refused-$($File.Name)-$Status"; Remove-Item $File.FullName }`);
+    expect(script).toContain(`elseif ($Status -match '^(400|401|403|413|415)$') {\r\n`);
+    expect(script).toContain('$Problems += "refused-$($File.Name)-$Status`:$($Why.Substring(0, [Math]::Min(200, $Why.Length)))"');
+    // One run at a time, per installation.
+    expect(script).toContain(`$Running = New-Object System.Threading.Mutex($false, 'Global\\dozor-agent-61')`);
     expect(script).toContain(`elseif ($IsReport) { $Problems += "dozor-busy-$Status"; break }`);
     expect(script).toContain(`else { $Problems += "upload-later-$($File.Name)-$Status"; $UploadsWait = $true }`);
     expect(script).toContain(`if ($UploadsWait) { continue }`);

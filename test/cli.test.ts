@@ -160,7 +160,8 @@ describe('dozor command line', () => {
     expect(kept.status).toBe(0);
     const written = JSON.parse(kept.stdout) as { file: string; schedule: string; tokenRotated: boolean };
     expect(written).toMatchObject({ id: added.id, os: 'linux', file: join(out, 'dozor-agent.sh'), tokenRotated: false });
-    expect(written.schedule).toBe(`(crontab -l 2>/dev/null | grep -vF ${out}/dozor-agent.sh; printf '%s\\n' '${added.id % 60} * * * * ${out}/dozor-agent.sh >/dev/null 2>&1') | crontab -`);
+    // The schedule line names the folder on the Kodeks server, not the one it was written to here.
+    expect(written.schedule).toBe(`(crontab -l 2>/dev/null | grep -vF /opt/dozor-agent/dozor-agent.sh; printf '%s\\n' '${added.id % 60} * * * * /opt/dozor-agent/dozor-agent.sh >/dev/null 2>&1') | crontab -`);
     // It holds the token: its owner's alone.
     expect(statSync(written.file).mode & 0o777).toBe(0o700);
     const script = readFileSync(written.file, 'utf8');
@@ -211,7 +212,7 @@ describe('dozor command line', () => {
     const lines = both.stdout.split('\n');
     expect(lines[0]).toBe(`Agents for installation ${added.id} "Сервер филиала" written to ${join(out, 'dozor-agent.sh')} and ${join(out, 'dozor-agent.ps1')}, with one token.`);
     expect(lines[1]).toBe('A new agent token is in them: the old token no longer works, so every agent of this installation written before (for Linux or Windows) is refused from now on until its script is replaced.');
-    expect(lines).toContain(`On the Kodeks server (Linux), as root, with the script in ${out}, run it once to see it work, then schedule it hourly:`);
+    expect(lines).toContain('On the Kodeks server (Linux), as root, with the script in /opt/dozor-agent, run it once to see it work, then schedule it hourly:');
     expect(lines).toContain('Put dozor-agent.ps1 in C:\\dozor-agent on the Kodeks server (Windows), run it once in PowerShell to see it work, then schedule it hourly (in an administrator\'s command prompt):');
     expect(lines.some((line) => line.startsWith('(crontab -l'))).toBe(true);
     expect(lines.some((line) => line.startsWith('schtasks /Create'))).toBe(true);

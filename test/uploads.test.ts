@@ -282,8 +282,11 @@ describe('uploads from the field', () => {
       await curl('-F', `file=@${file('ROMASHKA.xml', '<x/>')}`, `${url}/upload?token=dzr_wrong`),
       await curl('-F', `other=@${file('ROMASHKA.xml', '<x/>')}`, `${url}/upload?token=${agentToken}`),
       await curl('-H', 'content-type: application/json', '--data', '{}', `${url}/upload?token=${agentToken}`),
+      await curl('-H', 'content-type: application/octet-stream', '--data-binary', `@${file('ROMASHKA.zip', 'PK')}`, `${url}/upload?token=${agentToken}`),
     ];
-    expect(refused.map((r) => r.status)).toEqual([415, 413, 401, 400, 415]);
+    expect(refused.map((r) => r.status)).toEqual([415, 413, 401, 400, 415, 415]);
+    // A file sent as a raw body is told how to send it, not that reports take XML.
+    expect(JSON.parse(refused[5]!.body)).toEqual({ error: 'send the file as multipart/form-data in the field "file" (curl -F file=@NAME.zip)' });
     expect(refused[1]!.body).toContain('nothing was kept');
     expect(rows()).toBe(0);
     expect(filesOnDisk()).toEqual([]);

@@ -3,12 +3,10 @@ import { getInstallation } from '../../db/installations.ts';
 import { describeError } from '../../i18n/index.ts';
 import { InputError } from '../../core/errors.ts';
 import { issueAgent, type AgentChoice } from '../../registry/agent.ts';
-import type { AgentOs } from '../../agent/render.ts';
+import { DEFAULT_INSTALL_DIRS } from '../../agent/render.ts';
 import { actorOf, isAdminInPrivate, type BotContext } from '../context.ts';
 import { escapeHtml } from '../html.ts';
 
-/** Where the bot's schedule line expects the script on the Kodeks server. */
-const FOLDERS: Record<AgentOs, string> = { linux: '/opt/dozor-agent', windows: 'C:\\dozor-agent' };
 
 /**
  * «⚙️ Агент» under a status card: an admin, in a private chat, gets the
@@ -56,7 +54,7 @@ agent.callbackQuery(/^ag:(\d+):(linux|windows|both)$/, async (ctx) => {
   for (const script of issued.agents) {
     await ctx.replyWithDocument(new InputFile(script.bytes, script.fileName), {
       // The command goes in <code>: the administrator copies it with one tap.
-      caption: ctx.t.agentCaption(escapeHtml(issued.installation.name), FOLDERS[script.os], `<code>${escapeHtml(script.schedule(FOLDERS[script.os]))}</code>`) + replaced,
+      caption: ctx.t.agentCaption(escapeHtml(issued.installation.name), DEFAULT_INSTALL_DIRS[script.os], `<code>${escapeHtml(script.schedule(DEFAULT_INSTALL_DIRS[script.os]))}</code>`) + replaced,
       parse_mode: 'HTML',
     });
   }

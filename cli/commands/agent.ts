@@ -2,6 +2,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { AGENT_CHOICES, DEFAULT_KODEKS_URL, issueAgent, type AgentChoice } from '../../registry/agent.ts';
+import { DEFAULT_INSTALL_DIRS } from '../../agent/render.ts';
 import { inputError } from '../../i18n/index.ts';
 import { emit, secretArgument } from '../output.ts';
 import { run } from '../run.ts';
@@ -13,7 +14,6 @@ const METRICS_NOTE = {
 } as const;
 
 /** Where the script is put on the installation's machine when the person does not say (Windows). */
-const WINDOWS_FOLDER = 'C:\\dozor-agent';
 
 interface AgentCommandOptions {
   os: AgentChoice;
@@ -44,12 +44,12 @@ export function registerAgentCommand(installation: Command): void {
     .option('--service <name>', 'the Kodeks service: its state and account are reported')
     .option('--storage <path>', 'the databases\' storage (a UNC share or a mount): whether it answers is reported')
     .option('--out <dir>', 'folder to write the script to (default ./dozor-agent-<id>)')
-    .option('--install-dir <dir>', 'the folder the script will live in on the Kodeks server (default: --out on Linux, C:\\dozor-agent on Windows)')
+    .option('--install-dir <dir>', 'the folder the script will live in on the Kodeks server, which its schedule line names (default: /opt/dozor-agent on Linux, C:\\dozor-agent on Windows)')
     .option('--token <token>', 'the installation\'s current agent token; without it a new token is issued and the old one stops working, in every script written before')
     .hook('preAction', (command) => {
       // One folder cannot be both a Linux and a Windows path.
       if (command.opts<AgentCommandOptions>().os === 'both' && command.opts<AgentCommandOptions>().installDir !== undefined) {
-        command.error("error: --install-dir names one system's folder: with --os both each script goes to its default folder (--out on Linux, C:\\dozor-agent on Windows)");
+        command.error("error: --install-dir names one system's folder: with --os both each script goes to its default folder (/opt/dozor-agent on Linux, C:\\dozor-agent on Windows)");
       }
     })
     .action(
@@ -80,7 +80,7 @@ export function registerAgentCommand(installation: Command): void {
           } catch (err) {
             throw inputError('fileNotWritten', { file, reason: (err as Error).message });
           }
-          const folder = opts.installDir ?? (agent.os === 'linux' ? out : WINDOWS_FOLDER);
+          const folder = opts.installDir ?? DEFAULT_INSTALL_DIRS[agent.os];
           return { os: agent.os, fileName: agent.fileName, file, folder, schedule: agent.schedule(folder) };
         });
         const files = written.map(({ os, file, schedule }) => ({ os, file, schedule }));
