@@ -82,8 +82,23 @@ export async function discardFile(dataDir: string, path: string): Promise<void> 
  */
 export async function sweepStrayFiles(dataDir: string, known: ReadonlySet<string>, now: number, graceMs: number): Promise<number> {
   let removed = 0;
-  const root = join(dataDir, UPLOADS_FOLDER);
+  await walkTree(join(dataDir, UPLOADS_FOLDER), {
+    file: async (absolute) => {
+      const path = relative(dataDir, absolute).split(sep).join('/');
+      if (known.has(path) || known.has(relative(dataDir, absolute))) return;
+      const { mtimeMs } = await stat(absolute);
+      if (now - mtimeMs < graceMs) return;
+      await rm(absolute, { force: true });
+      removed++;
+    },
+  });
+  return removed;
+}
+
+/** Visit every folder (before what it holds) and file under `root`; a folder that cannot be read is passed over. */
+async function walkTree(root: string, visit: { folder?: (absolute: string) => void; file: (absolute: string) => Promise<void> | void }): Promise<void> {
   const walk = async (folder: string): Promise<void> => {
+    visit.folder?.(folder);
     let entries;
     try {
       entries = await readdir(folder, { withFileTypes: true });
@@ -92,20 +107,11 @@ export async function sweepStrayFiles(dataDir: string, known: ReadonlySet<string
     }
     for (const entry of entries) {
       const absolute = join(folder, entry.name);
-      if (entry.isDirectory()) {
-        await walk(absolute);
-        continue;
-      }
-      const path = relative(dataDir, absolute).split(sep).join('/');
-      if (known.has(path) || known.has(relative(dataDir, absolute))) continue;
-      const { mtimeMs } = await stat(absolute);
-      if (now - mtimeMs < graceMs) continue;
-      await rm(absolute, { force: true });
-      removed++;
+      if (entry.isDirectory()) await walk(absolute);
+      else if (entry.isFile()) await visit.file(absolute);
     }
   };
   await walk(root);
-  return removed;
 }
 
 /**
@@ -116,20 +122,7 @@ export async function sweepStrayFiles(dataDir: string, known: ReadonlySet<string
 export async function restrictUploadFiles(dataDir: string): Promise<ModeChanges> {
   const changes: ModeChanges = { tightened: [], failed: [], openFolders: [] };
   ownFolder(dataDir, changes);
-  const walk = async (folder: string): Promise<void> => {
-    ownerOnly(folder, changes);
-    let entries;
-    try {
-      entries = await readdir(folder, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      const absolute = join(folder, entry.name);
-      if (entry.isDirectory()) await walk(absolute);
-      else if (entry.isFile()) ownerOnly(absolute, changes);
-    }
-  };
-  await walk(join(dataDir, UPLOADS_FOLDER));
+  const tighten = (path: string) => ownerOnly(path, changes);
+  await walkTree(join(dataDir, UPLOADS_FOLDER), { folder: tighten, file: tighten });
   return changes;
 }
