@@ -199,6 +199,8 @@ const schema = z.object({
     .default([]),
   DB_BUSY_TIMEOUT: duration.default(5_000),
   HTTP_REQUEST_TIMEOUT: duration.default(30_000),
+  /** An idle connection between requests is kept this long: above a balancer's own idle timeout (nginx's 60 s). */
+  HTTP_KEEP_ALIVE_TIMEOUT: duration.default(75_000),
   HTTP_MAX_CONNECTIONS_PER_ADDRESS: z.coerce
     .number({ error: 'expected a number of connections (0: no limit)' })
     .int({ error: 'expected a whole number of connections (0: no limit)' })

@@ -31,6 +31,8 @@ export interface HttpDeps extends IntakeDeps {
   telegramHealth?: () => TelegramHealth | undefined;
   /** A request (headers and body) must arrive whole within this long, or the connection is closed (408); an upload's body, while it keeps moving, may take longer. */
   requestTimeoutMs?: number;
+  /** How long a connection may stay idle between two requests (keep-alive) before it is closed; above any balancer's own. */
+  keepAliveTimeoutMs?: number;
   /** Connections one address may hold open at once; more are closed at once (0: no limit). Trusted proxies are exempt. */
   maxConnectionsPerAddress?: number;
   /** The browser cabinet (`/web/…`): its pages and the links from the bot that open them. */
@@ -43,6 +45,8 @@ export interface HttpDeps extends IntakeDeps {
 const MAX_CONNECTIONS = 10_000;
 /** Bytes a second: an upload of the largest size may take as long as it takes at this rate (a 3G or ADSL line at its worst). */
 export const SLOWEST_UPLOAD_RATE = 32 * 1024;
+/** Above the idle timeouts balancers keep upstream connections for (nginx's and the clouds' 60 s). */
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 75_000;
 
 const RUNBOOKS = fileURLToPath(new URL('../docs/alerts/', import.meta.url));
 
@@ -54,6 +58,7 @@ const RUNBOOKS = fileURLToPath(new URL('../docs/alerts/', import.meta.url));
 export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   const { db, logger } = deps;
   const requestTimeoutMs = deps.requestTimeoutMs ?? 30_000;
+  const keepAliveTimeoutMs = deps.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS;
   // The slowest body any route allows: a file of the largest size at the slowest rate a client on a poor line keeps up.
   const slowBodyMaxMs = deps.uploads ? slowBodyAllowance(deps.uploads.maxBytes, deps.uploads.minBytesPerSecond ?? SLOWEST_UPLOAD_RATE, requestTimeoutMs) : requestTimeoutMs;
   const app = Fastify({
@@ -64,17 +69,23 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     // A request that trickles in (a slow-loris, a chunked body that never ends) is cut off with 408, and so is a silent
     // connection (keepRequestDeadlines, below; Node's own limit is the slowest upload's). Node checks for overdue
     // requests on a timer of its own, every 30 s by default: here much more often.
+    // Between two requests a connection is idle, and only keepAliveTimeout counts (Node closes it a second after):
+    // the inactivity timeout below is put aside while it runs, and the headers' time starts at the next request's
+    // first byte, not at the previous answer (Node 20; test/slow-clients.test.ts holds both). So the keep-alive may
+    // be long, as a balancer's kept connections need (it must outlast the balancer's idle timeout, or a request sent
+    // just as dozor closes the connection is answered 502; test/balancer.test.ts), while headersTimeout stays short.
     serverFactory: (handler) =>
       createServer(
         {
           requestTimeout: slowBodyMaxMs,
           headersTimeout: Math.min(requestTimeoutMs, 10_000),
+          keepAliveTimeout: keepAliveTimeoutMs,
           connectionsCheckingInterval: Math.max(250, Math.min(5_000, requestTimeoutMs / 4)),
         },
         handler,
       ),
   });
-  // A connection silent this long is closed, whatever it was doing.
+  // A connection silent this long before or during a request is closed (between requests the keep-alive counts).
   app.server.setTimeout(requestTimeoutMs * 2);
   keepRequestDeadlines(app, { requestTimeoutMs, idleTimeoutMs: requestTimeoutMs, slowBodyMaxMs });
   app.server.maxConnections = MAX_CONNECTIONS;

@@ -107,6 +107,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     onIncidentChange: wakeDispatcher,
     trustProxy: config.TRUST_PROXY === 'true' ? true : config.TRUST_PROXY === 'false' ? false : config.TRUST_PROXY,
     requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT,
+    keepAliveTimeoutMs: config.HTTP_KEEP_ALIVE_TIMEOUT,
     maxConnectionsPerAddress: config.HTTP_MAX_CONNECTIONS_PER_ADDRESS,
     uploads: {
       dataDir,

@@ -29,6 +29,7 @@ describe('configuration', () => {
       PROBE_HISTORY: 7 * 86_400_000,
       DB_BUSY_TIMEOUT: 5_000,
       HTTP_REQUEST_TIMEOUT: 30_000,
+      HTTP_KEEP_ALIVE_TIMEOUT: 75_000,
       HTTP_MAX_CONNECTIONS_PER_ADDRESS: 64,
       TRUST_PROXY: 'false',
       REPORT_RETENTION: 90 * 86_400_000,
@@ -80,6 +81,8 @@ describe('configuration', () => {
     const config = parseConfig({ REMIND_EVERY: '2h30m', ESCALATE_AFTER: '15m', CHECK_CRON: '*/5 * * * *' });
     expect(config).toMatchObject({ REMIND_EVERY: 9_000_000, ESCALATE_AFTER: 900_000, CHECK_CRON: '*/5 * * * *' });
     expect(() => parseConfig({ REMIND_EVERY: 'often' })).toThrowError(/REMIND_EVERY: expected a duration such as 30m, 4h or 1d/);
+    expect(parseConfig({ HTTP_KEEP_ALIVE_TIMEOUT: '90s' }).HTTP_KEEP_ALIVE_TIMEOUT).toBe(90_000);
+    expect(() => parseConfig({ HTTP_KEEP_ALIVE_TIMEOUT: '75' })).toThrowError(/HTTP_KEEP_ALIVE_TIMEOUT: expected a duration such as 30m, 4h or 1d \(got "75"\)/);
     expect(() => parseConfig({ CHECK_CRON: 'every minute' })).toThrowError(/CHECK_CRON: expected a cron expression/);
   });
 

@@ -40,10 +40,14 @@ describe('the service process against a stand-in for the Bot API', () => {
       BOT_TOKEN: standIn.token,
       TELEGRAM_API_ROOT: standIn.url,
       ADMIN_IDS: '3001',
+      HTTP_KEEP_ALIVE_TIMEOUT: '90s',
     });
     try {
       expect(existsSync(database)).toBe(true);
-      expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
+      const health = await fetch(`${service.url}/healthz`);
+      expect(health.status).toBe(200);
+      // How long the server keeps an idle connection (docs/balancer.md), as it tells clients.
+      expect(health.headers.get('keep-alive')).toBe('timeout=90');
 
       const res = await postReport(service.url, '<report id="evening"><senselock state="lost"/></report>', { token });
       expect(res.status).toBe(202);

@@ -218,3 +218,65 @@ describe('uploads from a slow line', () => {
     expect(t.db.$client.prepare('SELECT count(*) FROM uploads').pluck().get()).toBe(0);
   });
 });
+
+/** A connection that sends requests when told and records what came back and when it closed. */
+function rawConnection(port: number) {
+  const socket = connect({ host: '127.0.0.1', port });
+  let received = '';
+  let lastAnswerAt = 0;
+  socket.on('data', (chunk: Buffer) => {
+    received += chunk.toString();
+    lastAnswerAt = Date.now();
+  });
+  socket.on('error', () => undefined);
+  const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now())));
+  const statuses = () => [...received.matchAll(/HTTP\/1\.1 (\d+)/g)].map((m) => Number(m[1]));
+  const write = (text: string) => {
+    if (!socket.destroyed) socket.write(text);
+  };
+  const answered = async (count: number) => {
+    while (statuses().length < count && !socket.destroyed) await new Promise((done) => setTimeout(done, 10));
+  };
+  return { socket, closed, statuses, write, answered, lastAnswerAt: () => lastAnswerAt };
+}
+
+describe('connections kept alive between requests', () => {
+  const clock = testClock('2023-02-15T06:15:00Z');
+  const pause = (ms: number) => new Promise((done) => setTimeout(done, ms));
+  const healthz = 'GET /healthz HTTP/1.1\r\nHost: dozor\r\n\r\n';
+
+  it('keeps an idle connection for the keep-alive timeout, past the headers and inactivity timeouts, while a request must still come in time once it starts', async () => {
+    const t = testDb();
+    // Headers within 300 ms, a silent request closed after 600 ms; an idle connection between requests kept 1 s.
+    const app = buildHttpServer({ db: t.db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, requestTimeoutMs: 300, keepAliveTimeoutMs: 1_000 });
+    const port = Number(new URL(await app.listen({ host: '127.0.0.1', port: 0 })).port);
+    try {
+      const kept = rawConnection(port);
+      const trickled = rawConnection(port);
+      const silent = rawConnection(port);
+      const opened = Date.now();
+      kept.write(healthz);
+      trickled.write(healthz);
+      await Promise.all([kept.answered(1), trickled.answered(1)]);
+      await pause(800);
+      // Idle longer than the headers' time and the inactivity timeout: the next request is served on the same connection.
+      kept.write(healthz);
+      // One that starts after the same pause and then stops halfway through its headers is cut.
+      trickled.write('GET /healthz HTTP/1.1\r\nHo');
+      await kept.answered(2);
+      expect(kept.statuses()).toEqual([200, 200]);
+      // And once idle for the keep-alive (and the second Node adds), it is closed.
+      const keptClosed = await kept.closed;
+      expect(keptClosed - kept.lastAnswerAt()).toBeGreaterThanOrEqual(1_000);
+      expect(keptClosed - kept.lastAnswerAt()).toBeLessThan(3_000);
+      await trickled.closed;
+      expect(trickled.statuses()).toEqual([200, 408]);
+      // A connection that never sends a byte is closed too, after the headers' time.
+      expect((await silent.closed) - opened).toBeLessThan(1_500);
+      expect(silent.statuses()).toEqual([408]);
+    } finally {
+      await app.close();
+      t.close();
+    }
+  });
+});
