@@ -5,6 +5,8 @@ import { registerIncidentCommands } from './commands/incidents.ts';
 import { registerRegistryCommands } from './commands/registry.ts';
 import { registerUploadCommands } from './commands/uploads.ts';
 import { registerSysinfoCommands } from './commands/sysinfo.ts';
+import { registerDbCommands } from './commands/db.ts';
+import { PostgresCopyError } from '../db/postgres-copy.ts';
 import { DatabaseUnusable } from './run.ts';
 
 const program = new Command('dozor')
@@ -16,11 +18,12 @@ registerRegistryCommands(program);
 registerIncidentCommands(program);
 registerUploadCommands(program);
 registerSysinfoCommands(program);
+registerDbCommands(program);
 
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof InputError || err instanceof NotFoundError || err instanceof ConfigError || err instanceof DatabaseUnusable) {
+  if (err instanceof InputError || err instanceof NotFoundError || err instanceof ConfigError || err instanceof DatabaseUnusable || err instanceof PostgresCopyError) {
     process.stderr.write(`dozor: ${err.message}\n`);
     process.exit(1);
   }
