@@ -91,7 +91,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     ...(config.SECRET_KEY ? { secretKey: config.SECRET_KEY } : {}),
     massEvent: { min: config.MASS_EVENT_MIN, windowMs: config.ALERT_GROUP_WINDOW },
   };
-  bootstrapAdmins({ db, clock, actor: 'system' }, config.ADMIN_IDS);
+  await bootstrapAdmins({ db, clock, actor: 'system' }, config.ADMIN_IDS);
   if (config.TRUST_PROXY === 'true') {
     logger.warn('TRUST_PROXY=true believes X-Forwarded-For from anyone: a client can rotate it past the limit on invalid tokens; list the proxy addresses instead');
   }

@@ -3,7 +3,7 @@ import { recordAudit } from '../db/audit.ts';
 import type { User } from '../db/users.ts';
 import type { RegistryContext } from './context.ts';
 import { createUser } from './users.ts';
-import { writeTransaction } from '../db/transaction.ts';
+import { writeTransactionAsync } from '../db/transaction.ts';
 
 export interface Stranger {
   telegramId: number;
@@ -16,8 +16,8 @@ export interface Stranger {
  * Someone unknown asks for access. A request already pending or refused stays
  * as it is; otherwise it is stored (with its audit row) for the admins.
  */
-export function requestAccess(ctx: RegistryContext, stranger: Stranger): 'requested' | 'pending' | 'refused' {
-  return writeTransaction(ctx.db, (tx) => {
+export async function requestAccess(ctx: RegistryContext, stranger: Stranger): Promise<'requested' | 'pending' | 'refused'> {
+  return writeTransactionAsync(ctx.db, async (tx) => {
     const previous = getAccessRequest(tx, stranger.telegramId);
     if (previous?.status === 'refused') return 'refused';
     if (previous?.status === 'pending') return 'pending';
@@ -35,8 +35,8 @@ export type DecisionOutcome =
   | { outcome: 'approved'; request: AccessRequest; user: User };
 
 /** An admin decides a pending request: the person becomes staff in the role given, or is refused. */
-export function decideAccess(ctx: RegistryContext, adminId: number, telegramId: number, decision: AccessDecision): DecisionOutcome {
-  return writeTransaction(ctx.db, (tx) => {
+export async function decideAccess(ctx: RegistryContext, adminId: number, telegramId: number, decision: AccessDecision): Promise<DecisionOutcome> {
+  return writeTransactionAsync(ctx.db, async (tx) => {
     const request = getAccessRequest(tx, telegramId);
     if (!request || request.status !== 'pending') return { outcome: 'already', request };
     const now = ctx.clock();

@@ -5,7 +5,7 @@ import type { StoredAgentOptions } from '../core/agent-options.ts';
 import { recordAudit } from '../db/audit.ts';
 import { getClient } from '../db/clients.ts';
 import { updateInstallation, type Installation } from '../db/installations.ts';
-import { writeTransaction } from '../db/transaction.ts';
+import { writeTransactionAsync } from '../db/transaction.ts';
 import { inputError } from '../i18n/index.ts';
 import type { RegistryContext } from './context.ts';
 import { hostPort, scriptSetting, validate, webUrl } from './fields.ts';
@@ -69,13 +69,13 @@ export interface IssuedAgent {
  * from the bot; the metrics account, when none is given, is the one stored
  * (sealed) for it.
  */
-export function issueAgent(ctx: RegistryContext, ref: string | number, request: AgentRequest): IssuedAgent {
+export async function issueAgent(ctx: RegistryContext, ref: string | number, request: AgentRequest): Promise<IssuedAgent> {
   const publicUrl = request.publicUrl;
   if (!publicUrl) throw inputError('publicUrlMissing', {});
   const { metricsUser: givenUser, metricsPassword: givenPassword, ...local } = validate(agentOptionsSchema, request.options, 'agent');
   const fills = (request.os === 'both' ? AGENT_OS : [request.os]).map(loadAgentTemplate);
   const given = request.token?.trim();
-  const { installation, token } = writeTransaction(ctx.db, (tx) => {
+  const { installation, token } = await writeTransactionAsync(ctx.db, async (tx) => {
     const existing = requireInstallation(tx, ref);
     if (given !== undefined && !hashesEqual(hashAgentToken(given), existing.tokenHash)) throw inputError('agentTokenMismatch', { id: existing.id });
     const issued = given === undefined ? newAgentToken() : null;

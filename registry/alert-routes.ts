@@ -4,7 +4,7 @@ import { recordAudit } from '../db/audit.ts';
 import { listActiveRules } from '../db/incidents.ts';
 import type { Installation } from '../db/installations.ts';
 import { deleteUnmatchedAlerts, listUnmatchedAlerts } from '../db/unmatched-alerts.ts';
-import { writeTransaction } from '../db/transaction.ts';
+import { writeTransactionAsync } from '../db/transaction.ts';
 import { inputError } from '../i18n/index.ts';
 import { activeSilences, loadSubject, openIncident } from '../incidents/lifecycle.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
@@ -20,15 +20,15 @@ const SOURCE = /^(installation_id|installation|instance):\S.{0,199}$/;
  * waiting go there at once: a firing one opens its incident now rather than
  * at Alertmanager's next repeat, hours later.
  */
-export function routeAlerts(
+export async function routeAlerts(
   ctx: RegistryContext,
   settings: IncidentSettings,
   source: string,
   ref: string | number,
-): { installation: Installation; source: string; opened: number } {
+): Promise<{ installation: Installation; source: string; opened: number }> {
   const key = source.trim();
   if (!SOURCE.test(key)) throw inputError('alertSourceInvalid', { source });
-  return writeTransaction(ctx.db, (tx) => {
+  return writeTransactionAsync(ctx.db, async (tx) => {
     const installation = requireInstallation(tx, ref);
     const now = ctx.clock();
     saveAlertRoute(tx, { source: key, installationId: installation.id, createdAt: now, createdBy: ctx.actor });
@@ -52,9 +52,9 @@ export function routeAlerts(
 }
 
 /** Forget where an admin placed a source's alerts: they are matched by their labels alone again. */
-export function unrouteAlerts(ctx: RegistryContext, source: string): void {
+export async function unrouteAlerts(ctx: RegistryContext, source: string): Promise<void> {
   const key = source.trim();
-  writeTransaction(ctx.db, (tx) => {
+  await writeTransactionAsync(ctx.db, async (tx) => {
     if (!deleteAlertRoute(tx, key)) throw inputError('alertRouteNotFound', { source: key });
     recordAudit(tx, { at: ctx.clock(), actor: ctx.actor, action: 'alert-route.remove', subjectType: 'alert-route', subjectId: key });
   });

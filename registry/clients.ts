@@ -8,7 +8,7 @@ import type { RegistryContext } from './context.ts';
 import { displayName, inn, telegramChatId, telegramUserId, validate } from './fields.ts';
 import { requireActiveUser } from './users.ts';
 import { inputError, notFound } from '../i18n/index.ts';
-import { writeTransaction } from '../db/transaction.ts';
+import { writeTransactionAsync } from '../db/transaction.ts';
 
 export const newClientSchema = z.object({
   name: displayName(200),
@@ -19,8 +19,8 @@ export const newClientSchema = z.object({
 
 export type NewClientInput = z.input<typeof newClientSchema>;
 
-export function addClient(ctx: RegistryContext, input: NewClientInput): Client {
-  return writeTransaction(ctx.db, (tx) => createClient(tx, ctx, validate(newClientSchema, input, 'client')));
+export async function addClient(ctx: RegistryContext, input: NewClientInput): Promise<Client> {
+  return writeTransactionAsync(ctx.db, async (tx) => createClient(tx, ctx, validate(newClientSchema, input, 'client')));
 }
 
 /** Insert a validated client inside the caller's transaction (shared with the CSV import). */
@@ -56,9 +56,9 @@ export function createClient(
 }
 
 /** Give a client a new responsible manager (an active staff member). */
-export function assignManager(ctx: RegistryContext, clientRef: string, managerRef: string | number): { client: Client; manager: User } {
+export async function assignManager(ctx: RegistryContext, clientRef: string, managerRef: string | number): Promise<{ client: Client; manager: User }> {
   const { managerId } = validate(z.object({ managerId: telegramUserId }), { managerId: managerRef }, 'client');
-  return writeTransaction(ctx.db, (tx) => {
+  return writeTransactionAsync(ctx.db, async (tx) => {
     const client = resolveClient(tx, clientRef);
     const manager = requireActiveUser(tx, managerId, 'manager');
     updateClientManager(tx, client.id, manager.telegramId);

@@ -13,7 +13,7 @@ import { validate } from './fields.ts';
 import { createInstallations, newInstallationSchema } from './installations.ts';
 import { decodeCsv, type CsvEncoding } from './csv-encoding.ts';
 import { requireActiveUser } from './users.ts';
-import { writeTransaction } from '../db/transaction.ts';
+import { writeTransactionAsync } from '../db/transaction.ts';
 
 /**
  * Bulk import of clients and installations from CSV: one installation per row,
@@ -72,7 +72,7 @@ interface PlannedRow {
 }
 
 /** Import a CSV file: its bytes (the encoding is detected) or text already read. */
-export function importCsv(ctx: RegistryContext, csv: string | Uint8Array, options: { dryRun: boolean }): ImportResult {
+export async function importCsv(ctx: RegistryContext, csv: string | Uint8Array, options: { dryRun: boolean }): Promise<ImportResult> {
   const { text, encoding } = typeof csv === 'string' ? { text: csv, encoding: 'utf-8' as const } : decodeCsv(csv);
   const plan = planImport(ctx.db, readRows(text));
   if (options.dryRun) {
@@ -88,7 +88,7 @@ export function importCsv(ctx: RegistryContext, csv: string | Uint8Array, option
       })),
     };
   }
-  return writeTransaction(ctx.db, (tx) => writePlan(tx, ctx, plan, encoding));
+  return writeTransactionAsync(ctx.db, async (tx) => writePlan(tx, ctx, plan, encoding));
 }
 
 function readRows(csv: string): { line: number; row: Row }[] {

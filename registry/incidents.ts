@@ -6,11 +6,11 @@ import { acknowledgeIncident, redrawAnnouncements, resolveIncident, type Acknowl
 import { getIncident } from '../db/incidents.ts';
 import { addSilence } from './silences.ts';
 import type { Incident } from '../db/incidents.ts';
-import { writeTransaction } from '../db/transaction.ts';
+import { writeTransactionAsync } from '../db/transaction.ts';
 
 /** A person acknowledges an incident (CLI or bot); recorded in the audit log. */
-export function acknowledge(ctx: RegistryContext, incidentId: number): AcknowledgeResult {
-  return writeTransaction(ctx.db, (tx) => {
+export async function acknowledge(ctx: RegistryContext, incidentId: number): Promise<AcknowledgeResult> {
+  return writeTransactionAsync(ctx.db, async (tx) => {
     const now = ctx.clock();
     const result = acknowledgeIncident(tx, incidentId, ctx.actor, now);
     if (result.outcome === 'acknowledged') {
@@ -33,7 +33,7 @@ export async function acknowledgeMany(ctx: RegistryContext, incidentIds: readonl
   let acknowledged = 0;
   for (let start = 0; start < incidentIds.length; start += ACKNOWLEDGE_CHUNK) {
     if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-    acknowledged += writeTransaction(ctx.db, (tx) => {
+    acknowledged += await writeTransactionAsync(ctx.db, async (tx) => {
       const now = ctx.clock();
       let n = 0;
       for (const incidentId of incidentIds.slice(start, start + ACKNOWLEDGE_CHUNK)) {
@@ -51,8 +51,8 @@ export async function acknowledgeMany(ctx: RegistryContext, incidentIds: readonl
  * A person closes an incident. If its condition still holds, the next check
  * opens a new one: the installation is re-checked at the next sweep.
  */
-export function resolveByHand(ctx: RegistryContext, incidentId: number): Incident {
-  return writeTransaction(ctx.db, (tx) => {
+export async function resolveByHand(ctx: RegistryContext, incidentId: number): Promise<Incident> {
+  return writeTransactionAsync(ctx.db, async (tx) => {
     const now = ctx.clock();
     const incident = resolveIncident(tx, incidentId, ctx.actor, 'manual', now);
     recheckNow(tx, incident.installationId, now);
@@ -66,12 +66,12 @@ export function resolveByHand(ctx: RegistryContext, incidentId: number): Inciden
  * the snooze buttons do, and redraw the messages that announced it, which
  * then say until when and by whom. One transaction.
  */
-export function snoozeIncident(ctx: RegistryContext, incidentId: number, snooze: { endsAt: Date; reason: string; tz: string }): void {
-  writeTransaction(ctx.db, (tx) => {
+export async function snoozeIncident(ctx: RegistryContext, incidentId: number, snooze: { endsAt: Date; reason: string; tz: string }): Promise<void> {
+  await writeTransactionAsync(ctx.db, async (tx) => {
     const incident = getIncident(tx, incidentId);
     if (!incident || incident.status === 'resolved') throw inputError('incidentResolved', { id: incidentId });
     // Nested in this transaction: its own becomes a savepoint of it.
-    addSilence(ctx, { installation: incident.installationId, rule: incident.ruleId, endsAt: snooze.endsAt, reason: snooze.reason, tz: snooze.tz });
+    await addSilence(ctx, { installation: incident.installationId, rule: incident.ruleId, endsAt: snooze.endsAt, reason: snooze.reason, tz: snooze.tz });
     redrawAnnouncements(tx, incident, ctx.clock());
   });
 }

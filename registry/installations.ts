@@ -23,7 +23,7 @@ import type { RegistryContext } from './context.ts';
 import { displayName, hostName, ipAddress, kind, timeZone, uploadName, validate, webUrl } from './fields.ts';
 import { resolveClient } from './clients.ts';
 import { inputError, notFound } from '../i18n/index.ts';
-import { writeTransaction } from '../db/transaction.ts';
+import { writeTransactionAsync } from '../db/transaction.ts';
 import { LICMAN_PORT } from '../core/report.ts';
 
 export const newInstallationSchema = z.object({
@@ -45,10 +45,10 @@ export interface IssuedInstallation {
   token: string;
 }
 
-export function addInstallation(ctx: RegistryContext, input: NewInstallationInput): IssuedInstallation {
+export async function addInstallation(ctx: RegistryContext, input: NewInstallationInput): Promise<IssuedInstallation> {
   const { client: clientRef, ...rest } = input;
   const fields = validate(newInstallationSchema, rest, 'installation');
-  return writeTransaction(ctx.db, (tx) => createInstallation(tx, ctx, resolveClient(tx, clientRef), fields));
+  return writeTransactionAsync(ctx.db, async (tx) => createInstallation(tx, ctx, resolveClient(tx, clientRef), fields));
 }
 
 /** Insert a validated installation inside the caller's transaction. */
@@ -134,8 +134,8 @@ export function requireInstallation(db: Queryable, ref: string | number): Instal
 }
 
 /** Issue a new agent token; the old one stops working at once. */
-export function rotateToken(ctx: RegistryContext, ref: string | number): IssuedInstallation {
-  return writeTransaction(ctx.db, (tx) => {
+export async function rotateToken(ctx: RegistryContext, ref: string | number): Promise<IssuedInstallation> {
+  return writeTransactionAsync(ctx.db, async (tx) => {
     const existing = requireInstallation(tx, ref);
     const { token, hash } = newAgentToken();
     const now = ctx.clock();
@@ -155,8 +155,8 @@ export function rotateToken(ctx: RegistryContext, ref: string | number): IssuedI
  * Turn monitoring off (or back on). Reports are still accepted while it is off,
  * but no rule is judged; turning it off resolves the open incidents.
  */
-export function setMonitoring(ctx: RegistryContext, ref: string | number, enabled: boolean): Installation {
-  return writeTransaction(ctx.db, (tx) => {
+export async function setMonitoring(ctx: RegistryContext, ref: string | number, enabled: boolean): Promise<Installation> {
+  return writeTransactionAsync(ctx.db, async (tx) => {
     const existing = requireInstallation(tx, ref);
     if (existing.monitoringEnabled === enabled) return existing;
     const now = ctx.clock();
@@ -185,9 +185,9 @@ export function setMonitoring(ctx: RegistryContext, ref: string | number, enable
  * 72h or 5d for time rules, a version for KodeksShellVersionOutdated, or
  * `default` to drop the override. The installation is re-checked at the next sweep.
  */
-export function setThresholds(ctx: RegistryContext, ref: string | number, assignments: string[]): Installation {
+export async function setThresholds(ctx: RegistryContext, ref: string | number, assignments: string[]): Promise<Installation> {
   const changes = assignments.map(parseThresholdAssignment);
-  return writeTransaction(ctx.db, (tx) => {
+  return writeTransactionAsync(ctx.db, async (tx) => {
     const existing = requireInstallation(tx, ref);
     const thresholds = { ...existing.thresholds };
     for (const { ruleId, value } of changes) {
@@ -232,7 +232,7 @@ function parseThresholdAssignment(assignment: string): { ruleId: RuleId; value: 
  * by default; "-" clears it): probed by ping and TCP from then on
  * (`LicmanIcmp`, `LicmanTcpStatus`).
  */
-export function setLicman(ctx: RegistryContext, ref: string | number, spec: string): Installation {
+export async function setLicman(ctx: RegistryContext, ref: string | number, spec: string): Promise<Installation> {
   const text = spec.trim();
   let address: { host: string; port: number } | null = null;
   if (text !== '-') {
@@ -243,7 +243,7 @@ export function setLicman(ctx: RegistryContext, ref: string | number, spec: stri
     if (!valid) throw inputError('licmanInvalid', { text: spec });
     address = { host, port };
   }
-  return writeTransaction(ctx.db, (tx) => {
+  return writeTransactionAsync(ctx.db, async (tx) => {
     const existing = requireInstallation(tx, ref);
     const changed = updateInstallation(tx, existing.id, { licmanHost: address?.host ?? null, licmanPort: address?.port ?? null });
     recordAudit(tx, { at: ctx.clock(), actor: ctx.actor, action: 'installation.licman', subjectType: 'installation', subjectId: existing.id, details: { licman: address } });

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { openSecret, sealSecret } from '../core/secret-box.ts';
 import { recordAudit } from '../db/audit.ts';
 import { updateInstallation, type Installation } from '../db/installations.ts';
-import { writeTransaction } from '../db/transaction.ts';
+import { writeTransactionAsync } from '../db/transaction.ts';
 import { inputError } from '../i18n/index.ts';
 import type { RegistryContext } from './context.ts';
 import { scriptSetting, validate } from './fields.ts';
@@ -18,15 +18,15 @@ const contextOf = (installationId: number) => `installation:${installationId}:me
  * `/sysmon/metrics` with. The password is sealed with SECRET_KEY before it is
  * written and never shown back; the audit row says only that it changed.
  */
-export function setMetricsAccount(
+export async function setMetricsAccount(
   ctx: RegistryContext,
   ref: string | number,
   account: { user: string; password: string } | null,
   secretKey: string | undefined,
-): Installation {
+): Promise<Installation> {
   const valid = account ? validate(accountSchema, { metricsUser: account.user, metricsPassword: account.password }, 'installation') : null;
   if (valid && !secretKey) throw inputError('secretKeyMissing', {});
-  return writeTransaction(ctx.db, (tx) => {
+  return writeTransactionAsync(ctx.db, async (tx) => {
     const existing = requireInstallation(tx, ref);
     const changed = updateInstallation(tx, existing.id, {
       metricsUser: valid?.metricsUser ?? null,

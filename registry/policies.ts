@@ -4,7 +4,7 @@ import { recheckAllNow } from '../db/check-schedule.ts';
 import { deletePolicy, POLICY_KEYS, setPolicy, type PolicyKey } from '../db/policies.ts';
 import type { RegistryContext } from './context.ts';
 import { inputError } from '../i18n/index.ts';
-import { writeTransaction } from '../db/transaction.ts';
+import { writeTransactionAsync } from '../db/transaction.ts';
 
 export function requirePolicyKey(key: string): PolicyKey {
   if (!(POLICY_KEYS as readonly string[]).includes(key)) {
@@ -14,11 +14,11 @@ export function requirePolicyKey(key: string): PolicyKey {
 }
 
 /** Set a fleet-wide policy; every installation is judged again at the next sweep. */
-export function changePolicy(ctx: RegistryContext, key: PolicyKey, value: string | null): void {
+export async function changePolicy(ctx: RegistryContext, key: PolicyKey, value: string | null): Promise<void> {
   if (value !== null && key === 'min-shell-version' && !isVersion(value)) {
     throw inputError('policyVersion', { value });
   }
-  writeTransaction(ctx.db, (tx) => {
+  await writeTransactionAsync(ctx.db, async (tx) => {
     const now = ctx.clock();
     if (value === null) deletePolicy(tx, key);
     else setPolicy(tx, key, value.trim(), now, ctx.actor);

@@ -9,7 +9,7 @@ import { resolveClient } from './clients.ts';
 import { requireInstallation } from './installations.ts';
 import { displayName, validate } from './fields.ts';
 import { inputError, notFound } from '../i18n/index.ts';
-import { writeTransaction } from '../db/transaction.ts';
+import { writeTransactionAsync } from '../db/transaction.ts';
 
 export interface NewSilenceInput {
   installation?: string | number;
@@ -34,7 +34,7 @@ const REPEAT_TOLERANCE_MS = 5 * 60_000;
  * the silence ends. Asking again for a silence already in force (as long, or
  * nearly) returns that one rather than adding another.
  */
-export function addSilence(ctx: RegistryContext, input: NewSilenceInput): SilenceRow {
+export async function addSilence(ctx: RegistryContext, input: NewSilenceInput): Promise<SilenceRow> {
   if (input.installation === undefined && input.client === undefined && input.rule === undefined) {
     throw inputError('silenceNoScope', {});
   }
@@ -51,7 +51,7 @@ export function addSilence(ctx: RegistryContext, input: NewSilenceInput): Silenc
   if (endsAt.getTime() <= now.getTime()) throw inputError('silenceEndsBeforeStart', {});
   if (endsAt.getTime() - now.getTime() > MAX_SILENCE_MS) throw inputError('silenceTooLong', { days: MAX_SILENCE_MS / 86_400_000 });
 
-  return writeTransaction(ctx.db, (tx) => {
+  return writeTransactionAsync(ctx.db, async (tx) => {
     const installationId = input.installation === undefined ? null : requireInstallation(tx, input.installation).id;
     const clientId = input.client === undefined ? null : resolveClient(tx, input.client).id;
     // A repeated press or command (fifty taps on «💤 1 ч») adds nothing while a silence of the same scope already lasts as long.
@@ -73,8 +73,8 @@ export function addSilence(ctx: RegistryContext, input: NewSilenceInput): Silenc
 }
 
 /** End a silence now; what it held back and is still open is announced at the next sweep. */
-export function removeSilence(ctx: RegistryContext, id: number): SilenceRow {
-  return writeTransaction(ctx.db, (tx) => {
+export async function removeSilence(ctx: RegistryContext, id: number): Promise<SilenceRow> {
+  return writeTransactionAsync(ctx.db, async (tx) => {
     const silence = getSilence(tx, id);
     if (!silence) throw notFound('silenceNotFound', { id });
     const now = ctx.clock();

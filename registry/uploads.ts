@@ -7,7 +7,7 @@ import { findInstallationByUploadName, assignUnmatchedUploads, getUploadToken, i
 import { updateInstallation, type Installation } from '../db/installations.ts';
 import type { Tx } from '../db/open.ts';
 import { getState, saveState } from '../db/state.ts';
-import { writeTransaction } from '../db/transaction.ts';
+import { writeTransactionAsync } from '../db/transaction.ts';
 import { inputError, notFound } from '../i18n/index.ts';
 import type { RegistryContext } from './context.ts';
 import { displayName, UPLOAD_NAME, validate } from './fields.ts';
@@ -20,13 +20,13 @@ import { requireInstallation } from './installations.ts';
  * scripts send from (CIDR, IPv4 or IPv6); without them it takes any name from
  * anywhere, as SMART's does.
  */
-export function createUploadToken(ctx: RegistryContext, label: string, limits: { names?: readonly string[]; networks?: readonly string[] } = {}): { uploadToken: UploadToken; token: string } {
+export async function createUploadToken(ctx: RegistryContext, label: string, limits: { names?: readonly string[]; networks?: readonly string[] } = {}): Promise<{ uploadToken: UploadToken; token: string }> {
   const cleanLabel = validate(displayName(100), label, 'label');
   const names = limits.names?.map((name) => name.trim()).filter((name) => name !== '');
   for (const name of names ?? []) if (!UPLOAD_NAME.test(name)) throw inputError('uploadNameInvalid', { name });
   const networks = limits.networks?.map((network) => network.trim()).filter((network) => network !== '');
   for (const network of networks ?? []) if (!parseSubnet(network)) throw inputError('uploadNetworkInvalid', { network });
-  return writeTransaction(ctx.db, (tx) => {
+  return writeTransactionAsync(ctx.db, async (tx) => {
     const { token, hash } = newUploadToken();
     const now = ctx.clock();
     const held = { names: names?.length ? names : null, networks: networks?.length ? networks : null };
@@ -37,8 +37,8 @@ export function createUploadToken(ctx: RegistryContext, label: string, limits: {
 }
 
 /** Revoke a fleet upload token: uploads under it are refused from now on. */
-export function revokeUploadToken(ctx: RegistryContext, ref: string): UploadToken {
-  return writeTransaction(ctx.db, (tx) => {
+export async function revokeUploadToken(ctx: RegistryContext, ref: string): Promise<UploadToken> {
+  return writeTransactionAsync(ctx.db, async (tx) => {
     const id = /^\d+$/.test(ref.trim()) ? Number(ref.trim()) : NaN;
     const existing = Number.isSafeInteger(id) ? getUploadToken(tx, id) : undefined;
     if (!existing) throw notFound('uploadTokenNotFound', { id: ref });
@@ -55,10 +55,10 @@ export function revokeUploadToken(ctx: RegistryContext, ref: string): UploadToke
  * token ("-" clears it). Files already uploaded under that name with nowhere
  * to go are attached to it, and count.
  */
-export function setUploadName(ctx: RegistryContext, ref: string | number, name: string): { installation: Installation; attached: number } {
+export async function setUploadName(ctx: RegistryContext, ref: string | number, name: string): Promise<{ installation: Installation; attached: number }> {
   const wanted = name.trim() === '-' ? null : name.trim();
   if (wanted !== null && !UPLOAD_NAME.test(wanted)) throw inputError('uploadNameInvalid', { name });
-  return writeTransaction(ctx.db, (tx) => {
+  return writeTransactionAsync(ctx.db, async (tx) => {
     const existing = requireInstallation(tx, ref);
     if (wanted !== null) {
       const holder = findInstallationByUploadName(tx, wanted);
@@ -83,9 +83,9 @@ export function setUploadName(ctx: RegistryContext, ref: string | number, name: 
  * installation, giving it that name: they count as received from it (its
  * newest file is its latest sign of life).
  */
-export function assignUploads(ctx: RegistryContext, name: string, ref: string | number): { installation: Installation; attached: number } {
+export async function assignUploads(ctx: RegistryContext, name: string, ref: string | number): Promise<{ installation: Installation; attached: number }> {
   const trimmed = name.trim();
-  return writeTransaction(ctx.db, (tx) => {
+  return writeTransactionAsync(ctx.db, async (tx) => {
     const target = requireInstallation(tx, ref);
     const holder = findInstallationByUploadName(tx, trimmed);
     if (holder && holder.id !== target.id) throw inputError('uploadNameTaken', { name: trimmed, id: holder.id, installation: holder.name });

@@ -7,7 +7,7 @@ import { getUser, insertUser, updateUser, type User } from '../db/users.ts';
 import { inputError, notFound } from '../i18n/index.ts';
 import type { RegistryContext } from './context.ts';
 import { displayName, role, telegramUserId, validate } from './fields.ts';
-import { writeTransaction } from '../db/transaction.ts';
+import { writeTransactionAsync } from '../db/transaction.ts';
 import { endWebSessionsOf } from '../db/web-sessions.ts';
 
 const newUserSchema = z.object({
@@ -19,9 +19,9 @@ const newUserSchema = z.object({
 
 export type NewUserInput = z.input<typeof newUserSchema>;
 
-export function addUser(ctx: RegistryContext, input: NewUserInput): User {
+export async function addUser(ctx: RegistryContext, input: NewUserInput): Promise<User> {
   const fields = validate(newUserSchema, input, 'user');
-  return writeTransaction(ctx.db, (tx) => createUser(tx, ctx, fields));
+  return writeTransactionAsync(ctx.db, async (tx) => createUser(tx, ctx, fields));
 }
 
 /** Insert a validated staff member inside the caller's transaction (shared with approving an access request). */
@@ -41,8 +41,8 @@ export function createUser(tx: Queryable, ctx: RegistryContext, fields: z.output
 }
 
 /** A person's own quiet hours for warnings; null for the default (QUIET_HOURS). */
-export function setQuietHours(ctx: RegistryContext, telegramId: number, window: QuietWindow | null): User {
-  return writeTransaction(ctx.db, (tx) => {
+export async function setQuietHours(ctx: RegistryContext, telegramId: number, window: QuietWindow | null): Promise<User> {
+  return writeTransactionAsync(ctx.db, async (tx) => {
     const updated = updateUser(tx, telegramId, { quietFrom: window?.from ?? null, quietTo: window?.to ?? null });
     recordAudit(tx, {
       at: ctx.clock(),
@@ -57,8 +57,8 @@ export function setQuietHours(ctx: RegistryContext, telegramId: number, window: 
 }
 
 /** A manager's personal morning digest, on or off. */
-export function setPersonalDigest(ctx: RegistryContext, telegramId: number, on: boolean): User {
-  return writeTransaction(ctx.db, (tx) => {
+export async function setPersonalDigest(ctx: RegistryContext, telegramId: number, on: boolean): Promise<User> {
+  return writeTransactionAsync(ctx.db, async (tx) => {
     const updated = updateUser(tx, telegramId, { personalDigest: on });
     recordAudit(tx, { at: ctx.clock(), actor: ctx.actor, action: 'user.personal-digest', subjectType: 'user', subjectId: telegramId, details: { on } });
     return updated;
@@ -81,8 +81,8 @@ export function requireActiveUser(db: Queryable, telegramId: number, role: Staff
 }
 
 /** Cut a person off (or let them back): their presses and commands are refused from this moment. */
-export function setUserActive(ctx: RegistryContext, telegramId: number, active: boolean): User {
-  return writeTransaction(ctx.db, (tx) => {
+export async function setUserActive(ctx: RegistryContext, telegramId: number, active: boolean): Promise<User> {
+  return writeTransactionAsync(ctx.db, async (tx) => {
     const user = getUser(tx, telegramId);
     if (!user) throw notFound('userNotFound', { id: telegramId });
     if (user.active === active) return user;
@@ -95,8 +95,8 @@ export function setUserActive(ctx: RegistryContext, telegramId: number, active: 
 }
 
 /** Make sure the configured admins exist and are admins (ADMIN_IDS). */
-export function bootstrapAdmins(ctx: RegistryContext, telegramIds: readonly number[]): void {
-  writeTransaction(ctx.db, (tx) => {
+export async function bootstrapAdmins(ctx: RegistryContext, telegramIds: readonly number[]): Promise<void> {
+  await writeTransactionAsync(ctx.db, async (tx) => {
     for (const telegramId of telegramIds) {
       const user = getUser(tx, telegramId);
       if (user && user.role === 'admin' && user.active) continue;

@@ -2,7 +2,7 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { actorOf } from '../core/permissions.ts';
 import { recordAudit } from '../db/audit.ts';
 import type { Queryable } from '../db/open.ts';
-import { writeTransaction } from '../db/transaction.ts';
+import { writeTransactionAsync } from '../db/transaction.ts';
 import { getUser, type User } from '../db/users.ts';
 import { endWebSession, getWebLink, getWebSession, insertWebLink, insertWebSession, touchWebSession, useWebLink } from '../db/web-sessions.ts';
 import type { RegistryContext } from './context.ts';
@@ -25,8 +25,8 @@ const csrfOf = (sessionId: string) => createHmac('sha256', sessionId).update('do
 const secret = () => randomBytes(32).toString('base64url');
 
 /** A one-time link's token for an active staff member: only its hash is kept. */
-export function issueWebLink(ctx: RegistryContext, userId: number): string | null {
-  return writeTransaction(ctx.db, (tx) => {
+export async function issueWebLink(ctx: RegistryContext, userId: number): Promise<string | null> {
+  return writeTransactionAsync(ctx.db, async (tx) => {
     const user = getUser(tx, userId);
     if (!user?.active) return null;
     const token = secret();
@@ -42,8 +42,8 @@ export function issueWebLink(ctx: RegistryContext, userId: number): string | nul
  * still active. Null when the link does not open one (unknown, used, expired,
  * the person disabled); the cookie and form token otherwise.
  */
-export function redeemWebLink(ctx: RegistryContext, token: string): { sessionId: string; csrf: string; user: User } | null {
-  return writeTransaction(ctx.db, (tx) => {
+export async function redeemWebLink(ctx: RegistryContext, token: string): Promise<{ sessionId: string; csrf: string; user: User } | null> {
+  return writeTransactionAsync(ctx.db, async (tx) => {
     const now = ctx.clock();
     const link = getWebLink(tx, hash(token));
     const user = link ? getUser(tx, link.userId) : undefined;
@@ -88,8 +88,8 @@ export function personOfSession(db: Queryable, sessionId: string, now: Date, che
 }
 
 /** Sign out: the session ends at once (the cookie's secret opens nothing from now on). */
-export function endSession(ctx: RegistryContext, sessionId: string, userId: number): void {
-  writeTransaction(ctx.db, (tx) => {
+export async function endSession(ctx: RegistryContext, sessionId: string, userId: number): Promise<void> {
+  await writeTransactionAsync(ctx.db, async (tx) => {
     endWebSession(tx, hash(sessionId), ctx.clock());
     recordAudit(tx, { at: ctx.clock(), actor: actorOf(userId), action: 'web.logout', subjectType: 'user', subjectId: userId });
   });

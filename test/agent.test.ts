@@ -103,10 +103,10 @@ describe('the Linux agent, run for real under bash', () => {
     dozorPort = (app.server.address() as AddressInfo).port;
   }
 
-  function writeAgent(options: AgentOptions = {}): string {
+  async function writeAgent(options: AgentOptions = {}): Promise<string> {
     const {
       agents: [agent],
-    } = issueAgent(ctx(), installationId, {
+    } = await issueAgent(ctx(), installationId, {
       os: 'linux',
       publicUrl: `http://127.0.0.1:${dozorPort}/`,
       options: { kodeksUrl: kodeks.url, operapDir, service: 'kodeks', ...options },
@@ -134,7 +134,7 @@ describe('the Linux agent, run for real under bash', () => {
   beforeEach(async () => {
     clock.set(new Date().toISOString());
     t = testDb();
-    installationId = seedFleet(ctx()).installation.id;
+    installationId = (await seedFleet(ctx())).installation.id;
     folder = join(t.dir, 'agent');
     operapDir = join(t.dir, 'OperUp');
     fakeBin = join(t.dir, 'bin');
@@ -154,7 +154,7 @@ describe('the Linux agent, run for real under bash', () => {
     writeFileSync(operap, 'operap');
     const fourDaysAgo = new Date(clock().getTime() - 4 * DAY);
     utimesSync(operap, fourDaysAgo, fourDaysAgo);
-    const script = writeAgent({ metricsUser: 'smartlogin', metricsPassword: 'p\'a"ss\\word' });
+    const script = await writeAgent({ metricsUser: 'smartlogin', metricsPassword: 'p\'a"ss\\word' });
 
     const run = await runAgent(script);
     expect(run.stdout).toMatch(/main page 200, sent 3, waiting 0\n$/);
@@ -178,7 +178,7 @@ describe('the Linux agent, run for real under bash', () => {
 
   it('reports a stopped service (its main page gives no answer) and storage that does not answer; both open at once', async () => {
     fakeService('inactive', '');
-    const script = writeAgent({ storage: join(t.dir, 'nas-gone') });
+    const script = await writeAgent({ storage: join(t.dir, 'nas-gone') });
     await new Promise<void>((resolve) => kodeks.server.close(() => resolve()));
     const run = await runAgent(script);
     expect(run.code).not.toBe(0);
@@ -195,7 +195,7 @@ describe('the Linux agent, run for real under bash', () => {
     writeFileSync(operap, 'operap');
     const fourDaysAgo = new Date(clock().getTime() - 4 * DAY);
     utimesSync(operap, fourDaysAgo, fourDaysAgo);
-    const run = await runAgent(writeAgent({ storage: join(t.dir, 'nas', 'kodeks') }));
+    const run = await runAgent(await writeAgent({ storage: join(t.dir, 'nas', 'kodeks') }));
     expect(run.code).toBe(0);
     // At once, from the report: the storage, with the account that explains it.
     const storage = listIncidentsWithNames(t.db, { includeResolved: false }).find((i) => i.ruleId === 'KodeksStorageUnreachable');
@@ -207,7 +207,7 @@ describe('the Linux agent, run for real under bash', () => {
 
   it('says so, and reports nothing about them, when the service name or the operap folder given does not exist', async () => {
     fakeService('inactive', '', 'not-found');
-    const script = writeAgent({ operapDir: join(t.dir, 'no-such-folder') });
+    const script = await writeAgent({ operapDir: join(t.dir, 'no-such-folder') });
     const run = await runAgent(script);
     expect(run.code).not.toBe(0);
     expect(run.stdout).toMatch(/sent 2, waiting 0; problems: operap-dir-missing service-not-found\n$/);
@@ -223,7 +223,7 @@ describe('the Linux agent, run for real under bash', () => {
     const systemctl = join(fakeBin, 'systemctl');
     writeFileSync(systemctl, '#!/usr/bin/env bash\necho "System has not been booted with systemd as init system (PID 1). Can\'t operate." >&2\nexit 1\n');
     chmodSync(systemctl, 0o755);
-    const run = await runAgent(writeAgent());
+    const run = await runAgent(await writeAgent());
     expect(run.stdout).toMatch(/problems: service-manager-unreachable\n$/);
     const state = getState(t.db, installationId)!;
     expect(state.serviceState).toBe('running');
@@ -231,7 +231,7 @@ describe('the Linux agent, run for real under bash', () => {
   });
 
   it('runs one at a time: a run that finds the previous one still going stops at once and says so', async () => {
-    const script = writeAgent();
+    const script = await writeAgent();
     // The previous run, on a slow line, still holds the lock.
     const holder = spawn('flock', [join(folder, '.dozor-agent.lock'), 'sh', '-c', 'echo locked; sleep 30']);
     try {
@@ -247,7 +247,7 @@ describe('the Linux agent, run for real under bash', () => {
 
   it('closes «служба остановлена» with the first run after the server answers again, with or without --service', async () => {
     for (const service of ['kodeks', undefined]) {
-      const script = writeAgent(service ? {} : { service: undefined });
+      const script = await writeAgent(service ? {} : { service: undefined });
       // The Kodeks server is down: no answer at all.
       const port = Number(new URL(kodeks.url).port);
       await new Promise<void>((resolve) => kodeks.server.close(() => resolve()));
@@ -267,7 +267,7 @@ describe('the Linux agent, run for real under bash', () => {
   });
 
   it('keeps its files while dozor is away and sends them, oldest first, when it is back', async () => {
-    const script = writeAgent();
+    const script = await writeAgent();
     const port = dozorPort;
     await app.close();
 
@@ -287,7 +287,7 @@ describe('the Linux agent, run for real under bash', () => {
   });
 
   it('keeps the files of 48 runs while dozor is away (two days of hourly runs), dropping the oldest runs whole, readable by no one else', async () => {
-    const script = writeAgent();
+    const script = await writeAgent();
     await app.close();
     mkdirSync(join(folder, 'spool'), { recursive: true });
     // Sixty earlier runs that each left a report, a sysinfo and metrics behind.
@@ -313,7 +313,7 @@ describe('the Linux agent, run for real under bash', () => {
   });
 
   it('tells dozor when the Kodeks server does not answer at all: the service counts as down', async () => {
-    const script = writeAgent();
+    const script = await writeAgent();
     await new Promise<void>((resolve) => kodeks.server.close(() => resolve()));
     const run = await runAgent(script);
     expect(run.code).not.toBe(0);
@@ -324,7 +324,7 @@ describe('the Linux agent, run for real under bash', () => {
   });
 
   it('keeps a file dozor could not take yet (408 from a slow line, 429, 5xx) for the next run, sending the reports meanwhile; drops only what dozor refuses for good', async () => {
-    const script = writeAgent();
+    const script = await writeAgent();
     const port = dozorPort;
     await app.close();
     // dozor as a slow line, a rate limit or a failing disk make it answer uploads; reports are taken.
@@ -371,7 +371,7 @@ describe('the Linux agent, run for real under bash', () => {
   });
 
   it('a refused file is dropped with the reason in the log, so it cannot block the ones behind it', async () => {
-    const script = writeAgent();
+    const script = await writeAgent();
     mkdirSync(join(folder, 'spool'), { recursive: true });
     writeFileSync(join(folder, 'spool', '20260101000000000000000-0-bad.report'), '<report version="1" generated-at="not a date"/>');
     const run = await runAgent(script);
@@ -470,10 +470,10 @@ describe('the Windows script\'s bytes at every door: a BOM, so Windows PowerShel
     expect(new TextDecoder().decode(bytes).startsWith('#!/')).toBe(true);
   }
 
-  beforeEach(() => {
+  beforeEach(async () => {
     t = testDb();
-    installationId = seedFleet(ctx(), { uploadName: 'ROMASHKA' }).installation.id;
-    addUser(ctx(), { telegramId: 3001, role: 'admin', name: 'Анна' });
+    installationId = (await seedFleet(ctx(), { uploadName: 'ROMASHKA' })).installation.id;
+    await addUser(ctx(), { telegramId: 3001, role: 'admin', name: 'Анна' });
     updateInstallation(t.db, installationId, { agentOptions: { kodeksUrl: 'http://127.0.0.1:80', operapDir: OPERAP, service: 'Kodeks' } });
   });
   afterEach(() => t.close());
@@ -556,15 +556,15 @@ describe('«⚙️ Агент» in the bot', () => {
   const anna = { id: 3001, first_name: 'Анна' };
   const ksenia = { id: 1001, first_name: 'Ксения' };
 
-  beforeEach(() => {
+  beforeEach(async () => {
     t = testDb();
-    installationId = seedFleet(ctx(), { uploadName: 'ROMASHKA' }).installation.id;
-    addUser(ctx(), { telegramId: 3001, role: 'admin', name: 'Анна' });
+    installationId = (await seedFleet(ctx(), { uploadName: 'ROMASHKA' })).installation.id;
+    await addUser(ctx(), { telegramId: 3001, role: 'admin', name: 'Анна' });
   });
   afterEach(() => t.close());
 
   it('gives an admin, in private, the script with the settings last used and a fresh token, and the schedule line', async () => {
-    issueAgent(ctx(), installationId, { os: 'linux', publicUrl: 'https://dozor.example.ru', options: { operapDir: '/srv/kodeks/OperUp', service: 'kodeks' } });
+    await issueAgent(ctx(), installationId, { os: 'linux', publicUrl: 'https://dozor.example.ru', options: { operapDir: '/srv/kodeks/OperUp', service: 'kodeks' } });
     const h = botHarness(t.db, clock, { publicUrl: 'https://dozor.example.ru' });
     await h.say(anna, '/status Ромашка');
     expect(buttonsOf(h.lastSent()!)).toEqual([{ text: '⚙️ Агент · Сервер офиса', data: `ag:${installationId}` }]);
@@ -658,20 +658,20 @@ describe('addresses that go into a script or onto curl\'s command line', () => {
     'http://h/a[1-3]',
   ];
 
-  beforeEach(() => {
+  beforeEach(async () => {
     t = testDb();
-    installationId = seedFleet(ctx()).installation.id;
-    addUser(ctx(), { telegramId: 3001, role: 'admin', name: 'Анна' });
+    installationId = (await seedFleet(ctx())).installation.id;
+    await addUser(ctx(), { telegramId: 3001, role: 'admin', name: 'Анна' });
   });
   afterEach(() => t.close());
 
-  it('refuses quotes, whitespace, backticks, $, %, ; and the like in an installation\'s URL, naming the field; real addresses pass', () => {
+  it('refuses quotes, whitespace, backticks, $, %, ; and the like in an installation\'s URL, naming the field; real addresses pass', async () => {
     const add = (url: string, name = `Проверка ${Math.random()}`) => addInstallation(ctx(), { client: '1', name, kind: 'cloud', url });
-    for (const url of HOSTILE) expect(() => add(url), url).toThrow(/^invalid installation: url: expected an http:\/\/ or https:\/\/ address without quotes, spaces/);
-    expect(() => add('http://smart:secret@h/')).toThrow('invalid installation: url: must not carry a user name or password');
-    expect(() => add('ftp://h/')).toThrow('invalid installation: url: expected an http:// or https:// address');
-    expect(() => add('javascript:alert(1)')).toThrow(/invalid installation: url/);
-    for (const url of ['https://romashka.example.ru/', 'http://10.1.2.3:8080/docs', 'http://[fe80::1]:8080/', 'https://кодекс.рф/', 'http://h/?a=1&b=2']) expect(add(url).installation.url, url).toBe(url);
+    for (const url of HOSTILE) await expect(add(url), url).rejects.toThrow(/^invalid installation: url: expected an http:\/\/ or https:\/\/ address without quotes, spaces/);
+    await expect(add('http://smart:secret@h/')).rejects.toThrow('invalid installation: url: must not carry a user name or password');
+    await expect(add('ftp://h/')).rejects.toThrow('invalid installation: url: expected an http:// or https:// address');
+    await expect(add('javascript:alert(1)')).rejects.toThrow(/invalid installation: url/);
+    for (const url of ['https://romashka.example.ru/', 'http://10.1.2.3:8080/docs', 'http://[fe80::1]:8080/', 'https://кодекс.рф/', 'http://h/?a=1&b=2']) expect((await add(url)).installation.url, url).toBe(url);
   });
 
   it('refuses them at every door: the command line, the bot\'s dialogue, the agent options, and the script writer itself', async () => {
@@ -694,9 +694,9 @@ describe('addresses that go into a script or onto curl\'s command line', () => {
 
     // The agent options as the registry takes them (the bot and the cabinet come this way).
     const issue = (options: AgentOptions) => issueAgent(ctx(), installationId, { os: 'windows', publicUrl: 'https://dozor.example.ru', options });
-    for (const url of HOSTILE) expect(() => issue({ kodeksUrl: url }), url).toThrow(/invalid agent: kodeksUrl: expected an http:\/\/ or https:\/\/ address without quotes/);
-    expect(() => issue({ proxy: 'proxy:3128;rm' })).toThrow('invalid agent: proxy: expected a host and port such as proxy.example.ru:3128');
-    expect(issue({ kodeksUrl: 'http://127.0.0.1:8080', proxy: 'http://proxy.example.ru:3128' }).agents[0]!.script).toContain("$KodeksUrl = 'http://127.0.0.1:8080'");
+    for (const url of HOSTILE) await expect(issue({ kodeksUrl: url }), url).rejects.toThrow(/invalid agent: kodeksUrl: expected an http:\/\/ or https:\/\/ address without quotes/);
+    await expect(issue({ proxy: 'proxy:3128;rm' })).rejects.toThrow('invalid agent: proxy: expected a host and port such as proxy.example.ru:3128');
+    expect((await issue({ kodeksUrl: 'http://127.0.0.1:8080', proxy: 'http://proxy.example.ru:3128' })).agents[0]!.script).toContain("$KodeksUrl = 'http://127.0.0.1:8080'");
 
     // The bot's dialogue: the answer says which field and why, and asks again.
     const h = botHarness(t.db, clock, { publicUrl: 'https://dozor.example.ru' });

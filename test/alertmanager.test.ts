@@ -62,8 +62,8 @@ describe('Alertmanager receiver', () => {
 
   beforeEach(async () => {
     t = testDb();
-    installationId = seedFleet(ctx()).installation.id;
-    addUser(ctx(), { telegramId: 3001, role: 'admin', name: 'Анна' });
+    installationId = (await seedFleet(ctx())).installation.id;
+    await addUser(ctx(), { telegramId: 3001, role: 'admin', name: 'Анна' });
     logLines = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) });
     const app = buildHttpServer({ db: t.db, clock, logger, settings: DEFAULT_INCIDENT_SETTINGS, alertmanagerToken: TOKEN });
@@ -201,8 +201,8 @@ describe('Alertmanager receiver', () => {
     expect(open().map((i) => i.details.alertname).sort()).toEqual(['ById', 'ByIp', 'ByLabel']);
 
     // A second client with an installation of the same name.
-    const other = addClient(ctx(), { name: 'АО «Вектор»' });
-    const twin = addInstallation(ctx(), { client: String(other.id), name: 'Сервер офиса', kind: 'local' }).installation;
+    const other = await addClient(ctx(), { name: 'АО «Вектор»' });
+    const twin = (await addInstallation(ctx(), { client: String(other.id), name: 'Сервер офиса', kind: 'local' })).installation;
     const ambiguous = await send(payload('firing', { alertname: 'ByName', installation: 'Сервер офиса' }));
     expect(await ambiguous.json()).toMatchObject({ ambiguous: 1, unmatched: 0, opened: 0 });
     const [notice] = noticesTo(3001);
@@ -211,14 +211,14 @@ describe('Alertmanager receiver', () => {
     expect(String(notice!.payload.text)).toContain(`АО «Вектор» / Сервер офиса (id ${twin.id})`);
     expect(listUnmatchedAlerts(t.db)).toEqual([expect.objectContaining({ alertname: 'ByName', reason: 'ambiguous', candidates: [installationId, twin.id] })]);
 
-    setMonitoring(ctx(), twin.id, false);
-    setMonitoring(ctx(), installationId, false);
+    await setMonitoring(ctx(), twin.id, false);
+    await setMonitoring(ctx(), installationId, false);
     expect(await (await send(payload('firing', { alertname: 'Quiet', installation_id: String(installationId) }))).json()).toMatchObject({ ignored: 1, opened: 0 });
     expect(open()).toEqual([]);
   });
 
   it('sums up unmatched alerts: 330 in one webhook are one message to each admin, and each is listed', async () => {
-    addUser(ctx(), { telegramId: 3002, role: 'admin', name: 'Борис' });
+    await addUser(ctx(), { telegramId: 3002, role: 'admin', name: 'Борис' });
     const alerts = Array.from({ length: 330 }, (_, i) => ({ labels: { alertname: `NodeDown${i}`, instance: `unknown-${i}.example:9100` } }));
     expect(await (await send(webhook(alerts))).json()).toMatchObject({ received: 330, unmatched: 330 });
     for (const admin of [3001, 3002]) {
@@ -240,9 +240,9 @@ describe('Alertmanager receiver', () => {
     await send(payload('firing', { alertname: 'Other', instance: 'srv-8.local:9100' }));
     const [notice] = noticesTo(3001);
     expect(notice!.payload.keyboard).toEqual([[{ text: '🔗 Указать установки', data: 'aml' }]]);
-    expect(() => routeAlerts(ctx(), DEFAULT_INCIDENT_SETTINGS, 'srv-7.local', installationId)).toThrow(/not an alert source/);
+    await expect(routeAlerts(ctx(), DEFAULT_INCIDENT_SETTINGS, 'srv-7.local', installationId)).rejects.toThrow(/not an alert source/);
 
-    const routed = routeAlerts(ctx(), DEFAULT_INCIDENT_SETTINGS, 'instance:srv-7.local', installationId);
+    const routed = await routeAlerts(ctx(), DEFAULT_INCIDENT_SETTINGS, 'instance:srv-7.local', installationId);
     expect(routed).toMatchObject({ source: 'instance:srv-7.local', opened: 2 });
     const external = open().filter((i) => i.ruleId.startsWith('am:'));
     expect(external.map((i) => [i.details.alertname, i.severity, i.details.summary ?? null]).sort()).toEqual([
@@ -257,8 +257,8 @@ describe('Alertmanager receiver', () => {
     expect(await (await send(payload('resolved', { alertname: 'DiskFull', instance: 'srv-7.local:9100', mountpoint: '/' }))).json()).toMatchObject({ resolved: 1 });
     expect(listAlertRoutes(t.db)).toEqual([expect.objectContaining({ source: 'instance:srv-7.local', installationId, createdBy: 'test' })]);
 
-    unrouteAlerts(ctx(), 'instance:srv-7.local');
-    expect(() => unrouteAlerts(ctx(), 'instance:srv-7.local')).toThrow(/no installation was set/);
+    await unrouteAlerts(ctx(), 'instance:srv-7.local');
+    await expect(unrouteAlerts(ctx(), 'instance:srv-7.local')).rejects.toThrow(/no installation was set/);
     expect(await (await send(payload('firing', { alertname: 'Again', instance: 'srv-7.local:9100' }))).json()).toMatchObject({ unmatched: 1 });
   });
 
@@ -303,8 +303,8 @@ describe('Alertmanager receiver', () => {
   });
 
   it('offers the installations that fit when several do', async () => {
-    const other = addClient(ctx(), { name: 'АО «Вектор»' });
-    const twin = addInstallation(ctx(), { client: String(other.id), name: 'Сервер офиса', kind: 'local' }).installation;
+    const other = await addClient(ctx(), { name: 'АО «Вектор»' });
+    const twin = (await addInstallation(ctx(), { client: String(other.id), name: 'Сервер офиса', kind: 'local' })).installation;
     await send(payload('firing', { alertname: 'ByName', installation: 'Сервер офиса' }));
     const h = botHarness(t.db, clock);
     const anna = { id: 3001, first_name: 'Анна' };
@@ -325,12 +325,12 @@ describe('Alertmanager receiver', () => {
   });
 
   it('a route settles an ambiguous source, but never overrides labels that name one installation', async () => {
-    const other = addClient(ctx(), { name: 'АО «Вектор»' });
-    const twin = addInstallation(ctx(), { client: String(other.id), name: 'Сервер офиса', kind: 'local' }).installation;
+    const other = await addClient(ctx(), { name: 'АО «Вектор»' });
+    const twin = (await addInstallation(ctx(), { client: String(other.id), name: 'Сервер офиса', kind: 'local' })).installation;
     expect(await (await send(payload('firing', { alertname: 'ByName', installation: 'Сервер офиса' }))).json()).toMatchObject({ ambiguous: 1 });
-    expect(routeAlerts(ctx(), DEFAULT_INCIDENT_SETTINGS, 'installation:Сервер офиса', twin.id).opened).toBe(1);
+    expect((await routeAlerts(ctx(), DEFAULT_INCIDENT_SETTINGS, 'installation:Сервер офиса', twin.id)).opened).toBe(1);
     expect(open().find((i) => i.ruleId.startsWith('am:ByName:'))!.installationId).toBe(twin.id);
-    routeAlerts(ctx(), DEFAULT_INCIDENT_SETTINGS, 'instance:10.1.2.3', twin.id);
+    await routeAlerts(ctx(), DEFAULT_INCIDENT_SETTINGS, 'instance:10.1.2.3', twin.id);
     await send(payload('firing', { alertname: 'ByIp', instance: '10.1.2.3:9100' }));
     expect(open().find((i) => i.ruleId.startsWith('am:ByIp:'))!.installationId).toBe(installationId);
   });

@@ -128,10 +128,10 @@ describe.skipIf(!NGINX)(NGINX ? 'dozor behind nginx, as docs/nginx.conf sets it 
   /** Called just before dozor closes a connection that stayed idle past its keep-alive timeout. */
   let whenDozorClosesIdle: (() => void) | undefined;
 
-  beforeEach(() => {
+  beforeEach(async () => {
     t = testDb();
     dir = tempDir();
-    token = seedFleet({ db: t.db, clock, actor: 'test' }).token;
+    token = (await seedFleet({ db: t.db, clock, actor: 'test' })).token;
     const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=dozor.example.ru', '-addext', 'subjectAltName=DNS:dozor.example.ru', '-keyout', join(dir.path, 'key.pem'), '-out', join(dir.path, 'cert.pem')], { encoding: 'utf8' });
     if (made.status !== 0) throw new Error(`openssl could not make a test certificate: ${made.error?.message ?? made.stderr}`);
     ca = readFileSync(join(dir.path, 'cert.pem'), 'utf8');

@@ -10,13 +10,13 @@ import { seedFleet, testClock, testDb, type TestDb } from './helpers.ts';
 describe('group commit of reports', () => {
   const clock = testClock('2023-02-15T06:00:00Z');
   let t: TestDb;
-  let fleet: ReturnType<typeof seedFleet>;
+  let fleet: Awaited<ReturnType<typeof seedFleet>>;
   const report = (xml: string) => parseReport(Buffer.from(xml), 'xml', { tz: 'Europe/Moscow' });
   const stored = () => t.db.select({ n: count() }).from(reports).get()!.n;
 
-  beforeEach(() => {
+  beforeEach(async () => {
     t = testDb();
-    fleet = seedFleet({ db: t.db, clock, actor: 'test' });
+    fleet = await seedFleet({ db: t.db, clock, actor: 'test' });
   });
   afterEach(() => t.close());
 

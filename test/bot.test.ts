@@ -30,7 +30,7 @@ describe('the Telegram bot', () => {
   const clock = testClock('2023-02-15T18:00:00Z');
   let t: TestDb;
   let intake: TestIntake;
-  let fleet: ReturnType<typeof seedFleet>;
+  let fleet: Awaited<ReturnType<typeof seedFleet>>;
   let h: ReturnType<typeof botHarness>;
   const ctx = (actor = 'test') => ({ db: t.db, clock, actor });
   let seq = 0;
@@ -40,13 +40,13 @@ describe('the Telegram bot', () => {
   beforeEach(async () => {
     clock.set('2023-02-15T18:00:00Z');
     t = testDb();
-    fleet = seedFleet(ctx());
-    addUser(ctx(), { telegramId: 3001, role: 'admin', name: 'Анна Админова' });
-    addUser(ctx(), { telegramId: 1002, role: 'manager', name: 'Пётр Сидоров' });
-    addUser(ctx(), { telegramId: 1003, role: 'manager', name: 'John Smith', leadId: 2001 });
-    const vector = addClient(ctx(), { name: 'АО «Вектор»', inn: '7801234567', managerId: 1002 });
-    addInstallation(ctx(), { client: String(vector.id), name: 'Облако', kind: 'cloud', host: 'vector.cloud.example' });
-    addClient(ctx(), { name: 'ООО «Ромашка-Юг»', managerId: 1002 });
+    fleet = await seedFleet(ctx());
+    await addUser(ctx(), { telegramId: 3001, role: 'admin', name: 'Анна Админова' });
+    await addUser(ctx(), { telegramId: 1002, role: 'manager', name: 'Пётр Сидоров' });
+    await addUser(ctx(), { telegramId: 1003, role: 'manager', name: 'John Smith', leadId: 2001 });
+    const vector = await addClient(ctx(), { name: 'АО «Вектор»', inn: '7801234567', managerId: 1002 });
+    await addInstallation(ctx(), { client: String(vector.id), name: 'Облако', kind: 'cloud', host: 'vector.cloud.example' });
+    await addClient(ctx(), { name: 'ООО «Ромашка-Юг»', managerId: 1002 });
     intake = await startIntake(t.db, clock);
     h = botHarness(t.db, clock);
   });
@@ -98,7 +98,7 @@ describe('the Telegram bot', () => {
     });
 
     it('a disabled user is cut off at once', async () => {
-      setUserActive(ctx('cli:root'), 1001, false);
+      await setUserActive(ctx('cli:root'), 1001, false);
       await h.say(manager, '/status Ромашка');
       expect(texts()).toEqual(['Ваш доступ отключён.']);
     });
@@ -196,7 +196,7 @@ describe('the Telegram bot', () => {
     it('finds a client added after the search index was built', async () => {
       await h.say(manager, '/status Ландыш');
       expect(texts()[0]).toContain('Не нашёл');
-      addClient(ctx(), { name: 'ООО «Ландыш»', managerId: 1001 });
+      await addClient(ctx(), { name: 'ООО «Ландыш»', managerId: 1001 });
       await h.say(manager, '/status Ландыш');
       expect(texts()[1]).toContain('🏢 <b>ООО «Ландыш»</b>');
     });
@@ -384,8 +384,8 @@ describe('the Telegram bot', () => {
     });
 
     it('escapes HTML in every name that reaches a message', async () => {
-      const evil = addClient(ctx(), { name: '<b>ООО "Ромашка" & Co</b>', managerId: 1001 });
-      const issued = addInstallation(ctx(), { client: String(evil.id), name: '<i>Сервер</i>', kind: 'local' });
+      const evil = await addClient(ctx(), { name: '<b>ООО "Ромашка" & Co</b>', managerId: 1001 });
+      const issued = await addInstallation(ctx(), { client: String(evil.id), name: '<i>Сервер</i>', kind: 'local' });
       await report('<senselock state="lost"/><storage path="&lt;script&gt;" reachable="false"/>', issued.token);
       await h.dispatcher().runOnce();
       const text = String(h.lastSent()!.payload.text);
@@ -453,7 +453,7 @@ describe('the Telegram bot', () => {
   describe('commands', () => {
     it('/incidents lists the caller\'s open incidents; "all" is for leads and admins', async () => {
       await report('<senselock state="lost"/>');
-      const vectorToken = addInstallation(ctx(), { client: 'АО «Вектор»', name: 'Второй', kind: 'local' }).token;
+      const vectorToken = (await addInstallation(ctx(), { client: 'АО «Вектор»', name: 'Второй', kind: 'local' })).token;
       await report('<service state="stopped"/>', vectorToken);
       await h.say(manager, '/incidents');
       expect(texts()[0]).toContain('Открытые инциденты: 1');
@@ -470,7 +470,7 @@ describe('the Telegram bot', () => {
         open('KodeksTcpStatus');
         open('KodeksHttp200Status');
       });
-      addSilence(ctx(), { installation: String(fleet.installation.id), rule: 'KodeksServiceDown', for: '2h', reason: 'замена службы', tz: 'Europe/Moscow' });
+      await addSilence(ctx(), { installation: String(fleet.installation.id), rule: 'KodeksServiceDown', for: '2h', reason: 'замена службы', tz: 'Europe/Moscow' });
       await report('<service state="stopped"/>');
       clock.advance(5 * 60_000);
       await h.say(manager, '/incidents');
@@ -490,7 +490,7 @@ describe('the Telegram bot', () => {
       expect(english).toContain(' • 🔴 The ПК service is stopped — 5 minutes, alert put off until today at 23:00');
 
       // The silence lifted, nothing holds it: the next check announces it, and says so until then.
-      removeSilence(ctx(), t.db.select().from(silences).get()!.id);
+      await removeSilence(ctx(), t.db.select().from(silences).get()!.id);
       await h.say(manager, '/incidents');
       expect(texts()[2]!.split('\n')).toContain('🔴 ⏳ #3 Служба ПК остановлена — ООО «Ромашка» / Сервер офиса, 5 минут, оповещение уйдёт при следующей проверке');
     });
@@ -507,7 +507,7 @@ describe('the Telegram bot', () => {
     });
 
     it('/silence takes the terms people use, and an installation alone when it is named', async () => {
-      addInstallation(ctx(), { client: String(fleet.client.id), name: 'Склад', kind: 'network' });
+      await addInstallation(ctx(), { client: String(fleet.client.id), name: 'Склад', kind: 'network' });
       await h.say(manager, '/silence Ромашка Склад до утра');
       expect(texts()[0]).toBe('💤 ООО «Ромашка» · Склад: оповещения отложены до завтра в 09:00. Причина: без причины.');
       await h.say(manager, '/silence ромашка 30мин смена ключа');

@@ -37,7 +37,7 @@ describe('the browser cabinet in Chromium', () => {
   let t: TestDb;
   let url = '';
   let close: () => Promise<void>;
-  let fleet: ReturnType<typeof seedFleet>;
+  let fleet: Awaited<ReturnType<typeof seedFleet>>;
   let h: ReturnType<typeof botHarness>;
   let context: BrowserContext;
   let incidentChanges = 0;
@@ -60,8 +60,8 @@ describe('the browser cabinet in Chromium', () => {
   beforeEach(async () => {
     clock.set('2026-11-30T07:00:00Z');
     t = testDb();
-    fleet = seedFleet(ctx());
-    addUser(ctx(), { telegramId: 3001, role: 'admin', name: 'Анна Админова' });
+    fleet = await seedFleet(ctx());
+    await addUser(ctx(), { telegramId: 3001, role: 'admin', name: 'Анна Админова' });
     const app = buildHttpServer({
       db: t.db,
       clock,
@@ -103,8 +103,8 @@ describe('the browser cabinet in Chromium', () => {
   const cells = (page: Page, column: number) => page.locator(`table tbody tr td:nth-child(${column})`).allTextContents();
 
   it('a link from /web opens the fleet page, problems first, with no secret left in the address bar', async () => {
-    const second = addClient(ctx(), { name: 'ЗАО «Вектор»', managerId: 1001 });
-    addInstallation(ctx(), { client: String(second.id), name: 'Бухгалтерия', kind: 'cloud' });
+    const second = await addClient(ctx(), { name: 'ЗАО «Вектор»', managerId: 1001 });
+    await addInstallation(ctx(), { client: String(second.id), name: 'Бухгалтерия', kind: 'cloud' });
     await postReport(url, '<report id="k"><senselock state="lost"/></report>', { token: fleet.token });
 
     const page = await signIn(KSENIA);
@@ -118,9 +118,9 @@ describe('the browser cabinet in Chromium', () => {
   });
 
   it('filters by the /status search and a manager, and sorts by a column, without any script', async () => {
-    const second = addClient(ctx(), { name: 'ЗАО «Вектор»', managerId: 2001 });
-    addInstallation(ctx(), { client: String(second.id), name: 'Бухгалтерия', kind: 'cloud' });
-    addInstallation(ctx(), { client: String(fleet.client.id), name: 'Архив', kind: 'local' });
+    const second = await addClient(ctx(), { name: 'ЗАО «Вектор»', managerId: 2001 });
+    await addInstallation(ctx(), { client: String(second.id), name: 'Бухгалтерия', kind: 'cloud' });
+    await addInstallation(ctx(), { client: String(fleet.client.id), name: 'Архив', kind: 'local' });
     const page = await signIn(KSENIA);
 
     await page.fill('input[name="q"]', 'вектр');
@@ -209,10 +209,10 @@ describe('the browser cabinet in Chromium', () => {
   });
 
   it('a form without the session token is refused, and a manager may not act on a colleague’s client', async () => {
-    const other = addClient(ctx(), { name: 'ЗАО «Вектор»', managerId: 2001 });
-    const { token } = addInstallation(ctx(), { client: String(other.id), name: 'Бухгалтерия', kind: 'cloud' });
+    const other = await addClient(ctx(), { name: 'ЗАО «Вектор»', managerId: 2001 });
+    const { token } = await addInstallation(ctx(), { client: String(other.id), name: 'Бухгалтерия', kind: 'cloud' });
     await postReport(url, '<report id="k"><senselock state="lost"/></report>', { token });
-    addUser(ctx(), { telegramId: 1002, role: 'manager', name: 'Пётр Соседов' });
+    await addUser(ctx(), { telegramId: 1002, role: 'manager', name: 'Пётр Соседов' });
     const [incident] = listIncidentsWithNames(t.db, { includeResolved: false });
 
     const page = await signIn({ id: 1002, first_name: 'Пётр' });
@@ -266,7 +266,7 @@ describe('the browser cabinet in Chromium', () => {
     expect(new URL(page.url()).pathname).toBe('/web/hello');
 
     const irina = await signIn(IRINA);
-    setUserActive({ db: t.db, clock, actor: 'tg:3001' }, 2001, false);
+    await setUserActive({ db: t.db, clock, actor: 'tg:3001' }, 2001, false);
     await irina.reload();
     expect(new URL(irina.url()).pathname).toBe('/web/hello');
   });
@@ -291,8 +291,8 @@ describe('the browser cabinet in Chromium', () => {
   });
 
   it('renders a hostile client name as text: no script runs', async () => {
-    const evil = addClient(ctx(), { name: '<script>alert(1)</script><img src=x onerror=alert(2)>' });
-    addInstallation(ctx(), { client: String(evil.id), name: '"><b>жирный</b>', kind: 'local' });
+    const evil = await addClient(ctx(), { name: '<script>alert(1)</script><img src=x onerror=alert(2)>' });
+    await addInstallation(ctx(), { client: String(evil.id), name: '"><b>жирный</b>', kind: 'local' });
     const page = await signIn(KSENIA);
     const dialogs: string[] = [];
     page.on('dialog', (dialog) => {

@@ -48,30 +48,30 @@ describe('check schedule', () => {
     expect(new Set(openRules())).toEqual(new Set(['KodeksXmlMissing']));
   });
 
-  it('has a row only for monitored installations; a changed setting asks for every rule at once', () => {
-    const fleet = seedFleet(ctx());
+  it('has a row only for monitored installations; a changed setting asks for every rule at once', async () => {
+    const fleet = await seedFleet(ctx());
     const [registered] = schedule();
     expect(registered).toEqual({ id: fleet.installation.id, dueAt: clock().getTime(), allRules: 1 });
     sweep();
     expect(schedule()).toEqual([{ id: fleet.installation.id, dueAt: fleet.installation.createdAt.getTime() + 2 * DAY + 1, allRules: 0 }]);
 
-    setMonitoring(ctx(), fleet.installation.id, false);
+    await setMonitoring(ctx(), fleet.installation.id, false);
     expect(schedule()).toEqual([]);
     clock.advance(DAY);
-    setMonitoring(ctx(), fleet.installation.id, true);
+    await setMonitoring(ctx(), fleet.installation.id, true);
     expect(schedule()).toEqual([{ id: fleet.installation.id, dueAt: clock().getTime(), allRules: 1 }]);
     sweep();
 
-    const other = addInstallation(ctx(), { client: String(fleet.client.id), name: 'Бухгалтерия', kind: 'local' }).installation;
-    setMonitoring(ctx(), other.id, false);
+    const other = (await addInstallation(ctx(), { client: String(fleet.client.id), name: 'Бухгалтерия', kind: 'local' })).installation;
+    await setMonitoring(ctx(), other.id, false);
     clock.advance(DAY);
-    changePolicy(ctx(), 'min-shell-version', '6.4.3.59');
-    setThresholds(ctx(), other.id, ['KodeksXmlMissing=3d']);
+    await changePolicy(ctx(), 'min-shell-version', '6.4.3.59');
+    await setThresholds(ctx(), other.id, ['KodeksXmlMissing=3d']);
     expect(schedule()).toEqual([{ id: fleet.installation.id, dueAt: clock().getTime(), allRules: 1 }]);
   });
 
   it('a scheduled check judges the time-based rules only, unless every rule was asked for', async () => {
-    const fleet = seedFleet(ctx());
+    const fleet = await seedFleet(ctx());
     const intake = await startIntake(t.db, clock);
     try {
       await postReport(intake.url, '<report id="r1"><service state="stopped"/></report>', { token: fleet.token });

@@ -58,11 +58,11 @@ describe('the server clock jumping', () => {
     t = testDb();
     settings = { ...DEFAULT_INCIDENT_SETTINGS, clockWatch: new ClockWatch() };
     const ctx = { db: t.db, clock, actor: 'test' };
-    seedToken = seedFleet(ctx).token;
+    seedToken = (await seedFleet(ctx)).token;
     tokens = [seedToken];
     for (let i = 0; i < 4; i++) {
-      const client = addClient(ctx, { name: `Клиент ${i}`, managerId: 1001 });
-      tokens.push(addInstallation(ctx, { client: String(client.id), name: 'Сервер', kind: 'local' }).token);
+      const client = await addClient(ctx, { name: `Клиент ${i}`, managerId: 1001 });
+      tokens.push((await addInstallation(ctx, { client: String(client.id), name: 'Сервер', kind: 'local' })).token);
     }
     intake = await startIntake(t.db, clock, { settings });
     await reportAll();
@@ -194,13 +194,13 @@ describe('uploads and the server clock', () => {
     const t = testDb();
     const settings: IncidentSettings = { ...DEFAULT_INCIDENT_SETTINGS, clockWatch: new ClockWatch() };
     const ctx = { db: t.db, clock, actor: 'test' };
-    seedFleet(ctx);
+    await seedFleet(ctx);
     for (let i = 0; i < 12; i++) {
-      const client = addClient(ctx, { name: `Клиент ${i}`, managerId: 1001 });
-      const { installation } = addInstallation(ctx, { client: String(client.id), name: 'Сервер', kind: 'local' });
-      setUploadName(ctx, installation.id, `CLIENT${i}`);
+      const client = await addClient(ctx, { name: `Клиент ${i}`, managerId: 1001 });
+      const { installation } = await addInstallation(ctx, { client: String(client.id), name: 'Сервер', kind: 'local' });
+      await setUploadName(ctx, installation.id, `CLIENT${i}`);
     }
-    const fleetToken = createUploadToken(ctx, 'Дилер 0042').token;
+    const fleetToken = (await createUploadToken(ctx, 'Дилер 0042')).token;
     const app = buildHttpServer({ db: t.db, clock, logger: silentLogger(), settings, uploads: { dataDir: join(t.dir, 'data'), maxBytes: 64 * 1024 } });
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
     try {

@@ -32,13 +32,13 @@ const TABLES = (Object.values(schema) as unknown[]).filter((value): value is SQL
 async function fillFleet(db: DB): Promise<void> {
   const clock = testClock(NOW);
   const ctx = { db, clock, actor: 'test' };
-  const demo = seedDemoFleet(db, clock, 8080);
+  const demo = await seedDemoFleet(db, clock, 8080);
   const romashka = demo.find((d) => d.key === 'romashka')!;
   const vector = demo.find((d) => d.key === 'vector')!;
   // A manager whose row comes before their lead's, thousands of rows earlier (in another batch of the copy).
-  addUser(ctx, { telegramId: 90_000, role: 'lead', name: 'Ольга Новикова' });
-  addUser(ctx, { telegramId: 500, role: 'manager', name: 'Иван Ранний', leadId: 90_000 });
-  addUser(ctx, { telegramId: 7_000_000_001, role: 'admin', name: 'Админ с длинным id' });
+  await addUser(ctx, { telegramId: 90_000, role: 'lead', name: 'Ольга Новикова' });
+  await addUser(ctx, { telegramId: 500, role: 'manager', name: 'Иван Ранний', leadId: 90_000 });
+  await addUser(ctx, { telegramId: 7_000_000_001, role: 'admin', name: 'Админ с длинным id' });
   for (let first = 10_000; first < 10_000 + STAFF; first += 500) {
     const people = Array.from({ length: Math.min(500, 10_000 + STAFF - first) }, (_, i) => ({ telegramId: first + i, role: 'manager' as const, name: `Менеджер ${first + i}`, active: i % 7 !== 0, createdAt: clock() }));
     db.insert(schema.users).values(people).run();
@@ -54,7 +54,7 @@ async function fillFleet(db: DB): Promise<void> {
   } finally {
     await intake.close();
   }
-  const { uploadToken } = createUploadToken(ctx, 'Скрипты SMART', { names: ['ROMASHKA'], networks: ['10.0.0.0/8'] });
+  const { uploadToken } = await createUploadToken(ctx, 'Скрипты SMART', { names: ['ROMASHKA'], networks: ['10.0.0.0/8'] });
   const at = clock();
   const incident = db.select().from(schema.incidents).all()[0]!;
   db.insert(schema.silences).values({ installationId: vector.id, ruleId: 'KodeksXmlMissing', startsAt: at, endsAt: new Date(at.getTime() + 2 * HOUR), author: 'tg:1001', reason: 'работы «на сервере» {a,b} "c" \\d\\\\ e\nf', createdAt: at }).run();

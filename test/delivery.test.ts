@@ -89,7 +89,7 @@ describe('reliable delivery through the outbox', () => {
   });
 
   it('loses nothing and repeats nothing across a restart between commit and delivery', async () => {
-    const fleet = seedFleet({ db: t.db, clock, actor: 'test' });
+    const fleet = await seedFleet({ db: t.db, clock, actor: 'test' });
     const report = (xml: string) =>
       ingestReport(t.db, DEFAULT_INCIDENT_SETTINGS, fleet.installation, parseReport(Buffer.from(xml), 'xml', { tz: 'Europe/Moscow' }), clock());
     report('<report id="1"><senselock state="lost"/></report>');
@@ -138,7 +138,7 @@ describe('from a report to the delivery channel', () => {
   afterEach(() => t.close());
 
   it('a report that says the key is lost reaches the delivery within a second', async () => {
-    const fleet = seedFleet({ db: t.db, clock: systemClock, actor: 'test' });
+    const fleet = await seedFleet({ db: t.db, clock: systemClock, actor: 'test' });
     const delivery = new RecordingDelivery();
     const dispatcher = new Dispatcher({ db: t.db, delivery, clock: systemClock, logger: silentLogger(), pacer: unpaced });
     dispatcher.start();
@@ -185,7 +185,7 @@ describe('grouping and pacing', () => {
   });
 
   it('keeps a chat with constant churn to one alert message per window, and folds changes into alerts not shown yet', async () => {
-    const fleet = seedFleet({ db: t.db, clock, actor: 'test' });
+    const fleet = await seedFleet({ db: t.db, clock, actor: 'test' });
     const delivery = new RecordingDelivery();
     const dispatcher = testDispatcher(t.db, clock, delivery, 30_000);
     const incident = (n: number) =>

@@ -114,19 +114,19 @@ describe('digests on a seeded fleet', () => {
     clock.set('2023-02-09T07:00:00Z');
     t = testDb();
     intake = await startIntake(t.db, clock);
-    const fleet = seedFleet(ctx()); // lead 2001, manager 1001, ООО «Ромашка» / Сервер офиса
-    addUser(ctx(), { telegramId: 2002, role: 'lead', name: 'Олег Лидов' });
-    addUser(ctx(), { telegramId: 1002, role: 'manager', name: 'Пётр Сидоров', leadId: 2002 });
-    addUser(ctx(), { telegramId: 3001, role: 'admin', name: 'Анна Админова' });
-    const vector = addClient(ctx(), { name: 'АО «Вектор»', managerId: 1001 });
-    const north = addClient(ctx(), { name: 'ООО «Север»', managerId: 1002 });
+    const fleet = await seedFleet(ctx()); // lead 2001, manager 1001, ООО «Ромашка» / Сервер офиса
+    await addUser(ctx(), { telegramId: 2002, role: 'lead', name: 'Олег Лидов' });
+    await addUser(ctx(), { telegramId: 1002, role: 'manager', name: 'Пётр Сидоров', leadId: 2002 });
+    await addUser(ctx(), { telegramId: 3001, role: 'admin', name: 'Анна Админова' });
+    const vector = await addClient(ctx(), { name: 'АО «Вектор»', managerId: 1001 });
+    const north = await addClient(ctx(), { name: 'ООО «Север»', managerId: 1002 });
     tokens = {
       romashka: fleet.token,
-      vector: addInstallation(ctx(), { client: String(vector.id), name: 'Облако', kind: 'cloud' }).token,
-      vector2: addInstallation(ctx(), { client: String(vector.id), name: 'Бухгалтерия', kind: 'local' }).token,
-      north: addInstallation(ctx(), { client: String(north.id), name: 'Сервер', kind: 'network' }).token,
+      vector: (await addInstallation(ctx(), { client: String(vector.id), name: 'Облако', kind: 'cloud' })).token,
+      vector2: (await addInstallation(ctx(), { client: String(vector.id), name: 'Бухгалтерия', kind: 'local' })).token,
+      north: (await addInstallation(ctx(), { client: String(north.id), name: 'Сервер', kind: 'network' })).token,
     };
-    changePolicy(ctx(), 'min-shell-version', '6.4.3.59');
+    await changePolicy(ctx(), 'min-shell-version', '6.4.3.59');
   });
   afterEach(async () => {
     await intake.close();
@@ -146,7 +146,7 @@ describe('digests on a seeded fleet', () => {
     await report(tokens.romashka!, '<senselock state="lost"/>');
     clock.set('2023-02-15T10:00:00Z');
     await report(tokens.north!, '<kit daily-update="false"/>');
-    acknowledge(ctx('tg:1002'), t.db.select().from(outbox).all().find((m) => m.chatId === 1002)!.incidentId!);
+    await acknowledge(ctx('tg:1002'), t.db.select().from(outbox).all().find((m) => m.chatId === 1002)!.incidentId!);
     clock.set('2023-02-16T06:00:00Z'); // 09:00 Moscow
     runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
   }

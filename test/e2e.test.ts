@@ -40,11 +40,11 @@ describe('end to end', () => {
     watchStandIn(standIn);
     const db = openDb(database);
     const ctx = { db, clock: systemClock, actor: 'test' };
-    romashka = seedFleet(ctx).token;
-    const vectorClient = addClient(ctx, { name: 'АО «Вектор»', managerId: 1001 });
-    vector = addInstallation(ctx, { client: String(vectorClient.id), name: 'Бухгалтерия', kind: 'local' }).token;
-    const northClient = addClient(ctx, { name: 'ООО «Север»', managerId: 1001 });
-    north = addInstallation(ctx, { client: String(northClient.id), name: 'Сервер', kind: 'network' }).token;
+    romashka = (await seedFleet(ctx)).token;
+    const vectorClient = await addClient(ctx, { name: 'АО «Вектор»', managerId: 1001 });
+    vector = (await addInstallation(ctx, { client: String(vectorClient.id), name: 'Бухгалтерия', kind: 'local' })).token;
+    const northClient = await addClient(ctx, { name: 'ООО «Север»', managerId: 1001 });
+    north = (await addInstallation(ctx, { client: String(northClient.id), name: 'Сервер', kind: 'network' })).token;
     closeDb(db);
   });
   afterAll(async () => {

@@ -17,10 +17,10 @@ describe('Telegram failing for ten minutes', () => {
   beforeEach(async () => {
     t = testDb();
     const ctx = { db: t.db, clock, actor: 'test' };
-    tokens = [seedFleet(ctx).token];
-    addUser(ctx, { telegramId: 1002, role: 'manager', name: 'Пётр' });
-    const other = addClient(ctx, { name: 'АО «Вектор»', managerId: 1002 });
-    tokens.push(addInstallation(ctx, { client: String(other.id), name: 'Бухгалтерия', kind: 'local' }).token);
+    tokens = [(await seedFleet(ctx)).token];
+    await addUser(ctx, { telegramId: 1002, role: 'manager', name: 'Пётр' });
+    const other = await addClient(ctx, { name: 'АО «Вектор»', managerId: 1002 });
+    tokens.push((await addInstallation(ctx, { client: String(other.id), name: 'Бухгалтерия', kind: 'local' })).token);
     intake = await startIntake(t.db, clock);
     h = botHarness(t.db, clock);
   });

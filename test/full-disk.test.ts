@@ -30,7 +30,7 @@ describe.runIf(mounted)('a full disk', () => {
   beforeAll(async () => {
     standIn = await TelegramStandIn.start();
     watchStandIn(standIn);
-    token = seedDatabaseFile(database);
+    token = await seedDatabaseFile(database);
   });
   afterAll(async () => {
     await standIn.close();

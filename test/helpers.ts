@@ -92,11 +92,11 @@ export async function startIntake(
 }
 
 /** A lead, a manager, a client and one installation, the way an admin would set them up. */
-export function seedFleet(ctx: RegistryContext, installation: Partial<NewInstallationInput> = {}) {
-  const lead = addUser(ctx, { telegramId: 2001, role: 'lead', name: 'Ирина Петрова' });
-  const manager = addUser(ctx, { telegramId: 1001, role: 'manager', name: 'Ксения Шабанова', leadId: 2001 });
-  const client = addClient(ctx, { name: 'ООО «Ромашка»', inn: '7701234567', managerId: 1001 });
-  const issued = addInstallation(ctx, {
+export async function seedFleet(ctx: RegistryContext, installation: Partial<NewInstallationInput> = {}) {
+  const lead = await addUser(ctx, { telegramId: 2001, role: 'lead', name: 'Ирина Петрова' });
+  const manager = await addUser(ctx, { telegramId: 1001, role: 'manager', name: 'Ксения Шабанова', leadId: 2001 });
+  const client = await addClient(ctx, { name: 'ООО «Ромашка»', inn: '7701234567', managerId: 1001 });
+  const issued = await addInstallation(ctx, {
     client: String(client.id),
     name: 'Сервер офиса',
     kind: 'network',

@@ -19,9 +19,9 @@ describe('hostile input to the bot', () => {
   const texts = () => h.sent().map((c) => String(c.payload.text));
   const audited = (action: string) => t.db.select().from(auditLog).where(eq(auditLog.action, action)).all();
 
-  beforeEach(() => {
+  beforeEach(async () => {
     t = testDb();
-    seedFleet({ db: t.db, clock, actor: 'test' });
+    await seedFleet({ db: t.db, clock, actor: 'test' });
     h = botHarness(t.db, clock);
   });
   afterEach(() => t.close());
@@ -69,9 +69,9 @@ describe('hostile input to the bot', () => {
 
   it('keeps a client\'s group to that client: another client\'s card is not shown there, nor its status button', async () => {
     const admin = { id: 3001, first_name: 'Анна' };
-    addUser({ db: t.db, clock, actor: 'test' }, { telegramId: 3001, role: 'admin', name: 'Анна' });
-    const vector = addClient({ db: t.db, clock, actor: 'test' }, { name: 'АО «Вектор»', chatId: -100777 });
-    const vectorInstallation = addInstallation({ db: t.db, clock, actor: 'test' }, { client: String(vector.id), name: 'Облако', kind: 'cloud' }).installation;
+    await addUser({ db: t.db, clock, actor: 'test' }, { telegramId: 3001, role: 'admin', name: 'Анна' });
+    const vector = await addClient({ db: t.db, clock, actor: 'test' }, { name: 'АО «Вектор»', chatId: -100777 });
+    const vectorInstallation = (await addInstallation({ db: t.db, clock, actor: 'test' }, { client: String(vector.id), name: 'Облако', kind: 'cloud' })).installation;
     t.db.update(clients).set({ chatId: -100123 }).where(eq(clients.name, 'ООО «Ромашка»')).run();
     await h.say(admin, '/status Вектор', -100123);
     expect(texts().at(-1)).toMatch(/^Не нашёл клиента/);
@@ -87,7 +87,7 @@ describe('hostile input to the bot', () => {
 
   it('never does admin work in a group: no dialogue, no agent token there', async () => {
     const admin = { id: 3001, first_name: 'Анна' };
-    addUser({ db: t.db, clock, actor: 'test' }, { telegramId: 3001, role: 'admin', name: 'Анна' });
+    await addUser({ db: t.db, clock, actor: 'test' }, { telegramId: 3001, role: 'admin', name: 'Анна' });
     t.db.update(clients).set({ chatId: -100123 }).run();
     for (const command of ['/addinstallation', '/addclient', '/assign', '/users', '/requests']) await h.say(admin, command, -100123);
     expect(texts()).toEqual(Array(5).fill('Это делается только в личном чате с ботом: здесь видят все участники группы.'));
@@ -95,7 +95,7 @@ describe('hostile input to the bot', () => {
 
   it('takes no button press as an answer to a dialogue: «Беру» under an alert still acknowledges', async () => {
     const admin = { id: 3001, first_name: 'Анна' };
-    addUser({ db: t.db, clock, actor: 'test' }, { telegramId: 3001, role: 'admin', name: 'Анна' });
+    await addUser({ db: t.db, clock, actor: 'test' }, { telegramId: 3001, role: 'admin', name: 'Анна' });
     const incident = openKeyLost();
     await h.say(admin, '/addinstallation');
     await h.say(admin, 'ООО «Ромашка»');
@@ -119,9 +119,9 @@ describe('hostile input to the bot', () => {
     expect(t.db.select().from(silences).all()).toHaveLength(2);
   });
 
-  it('keeps reordering marks and C1 controls out of names and messages', () => {
-    expect(() => addClient({ db: t.db, clock, actor: 'test' }, { name: 'ООО «Ромашка\u202Eакшамор»' })).toThrowError(/control characters/);
-    expect(() => addClient({ db: t.db, clock, actor: 'test' }, { name: 'ООО\u0085Вектор' })).toThrowError(/control characters/);
+  it('keeps reordering marks and C1 controls out of names and messages', async () => {
+    await expect(addClient({ db: t.db, clock, actor: 'test' }, { name: 'ООО «Ромашка\u202Eакшамор»' })).rejects.toThrowError(/control characters/);
+    await expect(addClient({ db: t.db, clock, actor: 'test' }, { name: 'ООО\u0085Вектор' })).rejects.toThrowError(/control characters/);
     // What comes from elsewhere (an Alertmanager label, a Telegram name) shows the mark as �, not its effect.
     expect(escapeHtml('node\u202Eexe.1<b>')).toBe('node\uFFFDexe.1&lt;b&gt;');
     expect(escapeHtml('Анна 👩\u200D💻')).toBe('Анна 👩\u200D💻');

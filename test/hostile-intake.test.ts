@@ -23,7 +23,7 @@ describe('hostile input to the intake', () => {
   beforeEach(async () => {
     clock.set('2023-02-15T06:15:00Z');
     t = testDb();
-    const fleet = seedFleet({ db: t.db, clock, actor: 'test' });
+    const fleet = await seedFleet({ db: t.db, clock, actor: 'test' });
     token = fleet.token;
     installationId = fleet.installation.id;
     intake = await startIntake(t.db, clock, { failedAuthLimit: 20 });

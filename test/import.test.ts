@@ -16,9 +16,9 @@ describe('CSV import', () => {
     installations: t.db.select({ n: count() }).from(installations).get()!.n,
   });
 
-  beforeEach(() => {
+  beforeEach(async () => {
     t = testDb();
-    addUser(ctx(), { telegramId: 1001, role: 'manager', name: 'Ксения Шабанова' });
+    await addUser(ctx(), { telegramId: 1001, role: 'manager', name: 'Ксения Шабанова' });
   });
   afterEach(() => t.close());
 
@@ -29,8 +29,8 @@ describe('CSV import', () => {
     '"ИП Сидоров, бухгалтерия",770123456789,1001,,Локальная,local,,,,,Asia/Yekaterinburg',
   ].join('\r\n');
 
-  it('imports clients and installations, each with its own working token', () => {
-    const result = importCsv(ctx(), good, { dryRun: false });
+  it('imports clients and installations, each with its own working token', async () => {
+    const result = await importCsv(ctx(), good, { dryRun: false });
     expect(result.clientsCreated.map((c) => c.name)).toEqual(['ООО «Ромашка»', 'ИП Сидоров, бухгалтерия']);
     expect(result.installations).toHaveLength(3);
     expect(counts()).toEqual({ clients: 2, installations: 3 });
@@ -43,11 +43,11 @@ describe('CSV import', () => {
     expect(t.db.select().from(auditLog).all().map((a) => a.action)).toContain('import.csv');
   });
 
-  it('takes upload names, refusing one given twice or held already', () => {
+  it('takes upload names, refusing one given twice or held already', async () => {
     const csv = ['client,installation,kind,upload_name', 'ООО «Ромашка»,Сервер,network,ROMASHKA', 'ООО «Ромашка»,Облако,cloud,romashka', 'ООО «Ромашка»,Склад,local,bad name'].join('\n');
     let error: ImportError | undefined;
     try {
-      importCsv(ctx(), csv, { dryRun: false });
+      await importCsv(ctx(), csv, { dryRun: false });
     } catch (err) {
       error = err as ImportError;
     }
@@ -55,27 +55,27 @@ describe('CSV import', () => {
       { line: 3, message: 'the upload name romashka is given on line 2 already' },
       { line: 4, message: expect.stringMatching(/uploadName: expected Latin letters/) },
     ]);
-    importCsv(ctx(), 'client,installation,kind,upload_name\nООО «Ромашка»,Сервер,network,ROMASHKA', { dryRun: false });
+    await importCsv(ctx(), 'client,installation,kind,upload_name\nООО «Ромашка»,Сервер,network,ROMASHKA', { dryRun: false });
     expect(listInstallations(t.db)[0]!.uploadName).toBe('ROMASHKA');
-    expect(() => importCsv(ctx(), 'client,installation,kind,upload_name\nООО «Вектор»,Сервер,network,Romashka', { dryRun: false })).toThrowError(
+    await expect(importCsv(ctx(), 'client,installation,kind,upload_name\nООО «Вектор»,Сервер,network,Romashka', { dryRun: false })).rejects.toThrowError(
       /the upload name Romashka belongs to installation 1 "Сервер" already/,
     );
   });
 
-  it('reads semicolon-separated files', () => {
+  it('reads semicolon-separated files', async () => {
     const csv = 'client;installation;kind\nООО «Ромашка»;Сервер;network\n';
-    expect(importCsv(ctx(), csv, { dryRun: false }).installations).toHaveLength(1);
+    expect((await importCsv(ctx(), csv, { dryRun: false })).installations).toHaveLength(1);
   });
 
-  it('writes nothing in a dry run but reports the plan', () => {
-    const result = importCsv(ctx(), good, { dryRun: true });
+  it('writes nothing in a dry run but reports the plan', async () => {
+    const result = await importCsv(ctx(), good, { dryRun: true });
     expect(result.dryRun).toBe(true);
     expect(result.installations).toHaveLength(3);
     expect(result.installations.every((i) => i.token === undefined)).toBe(true);
     expect(counts()).toEqual({ clients: 0, installations: 0 });
   });
 
-  it('refuses the whole file when one row is bad, naming every bad line', () => {
+  it('refuses the whole file when one row is bad, naming every bad line', async () => {
     const csv = [
       'client,inn,manager,installation,kind,ip',
       'ООО «Ромашка»,7701234567,1001,Сервер,network,10.1.2.3',
@@ -85,7 +85,7 @@ describe('CSV import', () => {
     ].join('\n');
     let error: ImportError | undefined;
     try {
-      importCsv(ctx(), csv, { dryRun: false });
+      await importCsv(ctx(), csv, { dryRun: false });
     } catch (err) {
       error = err as ImportError;
     }
@@ -97,20 +97,20 @@ describe('CSV import', () => {
     expect(counts()).toEqual({ clients: 0, installations: 0 });
   });
 
-  it('refuses a row whose client details contradict an existing client', () => {
-    importCsv(ctx(), 'client,inn,installation,kind\nООО «Ромашка»,7701234567,Сервер,network', { dryRun: false });
-    expect(() =>
+  it('refuses a row whose client details contradict an existing client', async () => {
+    await importCsv(ctx(), 'client,inn,installation,kind\nООО «Ромашка»,7701234567,Сервер,network', { dryRun: false });
+    await expect(
       importCsv(ctx(), 'client,inn,installation,kind\nООО «Ромашка»,7707654321,Второй,network', { dryRun: false }),
-    ).toThrowError(/matches existing client 1, but its INN is 7701234567/);
+    ).rejects.toThrowError(/matches existing client 1, but its INN is 7701234567/);
   });
 
-  it('names unknown and missing columns', () => {
-    expect(() => importCsv(ctx(), 'client,installation,kind,hots\nА,Б,local,x', { dryRun: false })).toThrowError(
+  it('names unknown and missing columns', async () => {
+    await expect(importCsv(ctx(), 'client,installation,kind,hots\nА,Б,local,x', { dryRun: false })).rejects.toThrowError(
       /unknown column\(s\) hots; the columns are: client, inn, manager/,
     );
-    expect(() => importCsv(ctx(), 'client,installation\nА,Б', { dryRun: false })).toThrowError(/required column\(s\) missing: kind/);
-    expect(() => importCsv(ctx(), 'client,installation,kind\n', { dryRun: false })).toThrowError(/no rows/);
-    expect(() => importCsv(ctx(), 'client,installation,kind\nА,Б,local,extra', { dryRun: false })).toThrowError(
+    await expect(importCsv(ctx(), 'client,installation\nА,Б', { dryRun: false })).rejects.toThrowError(/required column\(s\) missing: kind/);
+    await expect(importCsv(ctx(), 'client,installation,kind\n', { dryRun: false })).rejects.toThrowError(/no rows/);
+    await expect(importCsv(ctx(), 'client,installation,kind\nА,Б,local,extra', { dryRun: false })).rejects.toThrowError(
       /cannot read the CSV file/,
     );
   });
@@ -118,49 +118,49 @@ describe('CSV import', () => {
   describe('the file as spreadsheets write it', () => {
     const rows = ['client;installation;kind', 'ООО «Ромашка»;Сервер офиса;network', 'ИП Сидоров №2;Локальная — бухгалтерия;local', ''].join('\r\n');
 
-    it('reads windows-1251, what Russian Excel saves as CSV, with every name intact', () => {
+    it('reads windows-1251, what Russian Excel saves as CSV, with every name intact', async () => {
       const bytes = Buffer.from(new Uint8Array([...rows].map((char) => WINDOWS_1251.get(char) ?? char.charCodeAt(0))));
       expect(bytes.includes(0xd0)).toBe(true); // "Р" in windows-1251, not UTF-8's lead byte pair
-      const result = importCsv(ctx(), bytes, { dryRun: false });
+      const result = await importCsv(ctx(), bytes, { dryRun: false });
       expect(result.encoding).toBe('windows-1251');
       expect(listInstallations(t.db).map((i) => `${i.clientName} / ${i.name}`).sort()).toEqual(['ИП Сидоров №2 / Локальная — бухгалтерия', 'ООО «Ромашка» / Сервер офиса']);
     });
 
-    it('reads UTF-8 with and without a BOM, and UTF-16 with one (tab-separated "Unicode text")', () => {
-      expect(importCsv(ctx(), Buffer.from(rows, 'utf8'), { dryRun: true }).encoding).toBe('utf-8');
-      expect(importCsv(ctx(), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(rows, 'utf8')]), { dryRun: true }).installations[0]!.client).toBe('ООО «Ромашка»');
+    it('reads UTF-8 with and without a BOM, and UTF-16 with one (tab-separated "Unicode text")', async () => {
+      expect((await importCsv(ctx(), Buffer.from(rows, 'utf8'), { dryRun: true })).encoding).toBe('utf-8');
+      expect((await importCsv(ctx(), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(rows, 'utf8')]), { dryRun: true })).installations[0]!.client).toBe('ООО «Ромашка»');
       const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(rows.replaceAll(';', '\t'), 'utf16le')]);
-      const result = importCsv(ctx(), utf16, { dryRun: true });
+      const result = await importCsv(ctx(), utf16, { dryRun: true });
       expect(result.encoding).toBe('utf-16le');
       expect(result.installations.map((i) => i.installation)).toEqual(['Сервер офиса', 'Локальная — бухгалтерия']);
     });
 
-    it('refuses what it cannot read for sure instead of storing broken names', () => {
+    it('refuses what it cannot read for sure instead of storing broken names', async () => {
       // DOS (cp866) "Сервер": neither UTF-8 nor Russian text when read as windows-1251.
       const cp866 = Buffer.concat([Buffer.from('client,installation,kind\r\nA,'), Buffer.from([0x91, 0xa5, 0xe0, 0xa2, 0xa5, 0xe0]), Buffer.from(',local\r\n')]);
-      expect(() => importCsv(ctx(), cp866, { dryRun: false })).toThrowError(/neither UTF-8 nor windows-1251/);
+      await expect(importCsv(ctx(), cp866, { dryRun: false })).rejects.toThrowError(/neither UTF-8 nor windows-1251/);
       const workbook = Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00, 0x06, 0x00]);
-      expect(() => importCsv(ctx(), workbook, { dryRun: false })).toThrowError(/Excel workbook, not CSV/);
-      expect(() => importCsv(ctx(), Buffer.from('client,installation,kind\nA,\u0001B,local\n'), { dryRun: false })).toThrowError(/neither UTF-8/);
+      await expect(importCsv(ctx(), workbook, { dryRun: false })).rejects.toThrowError(/Excel workbook, not CSV/);
+      await expect(importCsv(ctx(), Buffer.from('client,installation,kind\nA,\u0001B,local\n'), { dryRun: false })).rejects.toThrowError(/neither UTF-8/);
       expect(counts()).toEqual({ clients: 0, installations: 0 });
     });
 
-    it('refuses a header that names a column twice', () => {
-      expect(() => importCsv(ctx(), 'client,installation,kind,Host,host\nА,Б,network,a.example,b.example', { dryRun: false })).toThrowError(
+    it('refuses a header that names a column twice', async () => {
+      await expect(importCsv(ctx(), 'client,installation,kind,Host,host\nА,Б,network,a.example,b.example', { dryRun: false })).rejects.toThrowError(
         /column\(s\) named twice in the header: host/,
       );
     });
   });
 
-  it('imports 10,000 installations of one client at a cost that grows with the rows, not their square', () => {
+  it('imports 10,000 installations of one client at a cost that grows with the rows, not their square', async () => {
     const csv = ['client,installation,kind,host', ...Array.from({ length: 10_000 }, (_, i) => `ООО «Ромашка»,Сервер ${i},network,s${i}.example.ru`)].join('\n');
-    const result = importCsv(ctx(), csv, { dryRun: false });
+    const result = await importCsv(ctx(), csv, { dryRun: false });
     expect(result.installations).toHaveLength(10_000);
     expect(new Set(result.installations.map((i) => i.token)).size).toBe(10_000);
     const stored = listInstallations(t.db);
     expect(stored.find((i) => i.name === 'Сервер 9999')!.tokenHash).toBe(hashAgentToken(result.installations[9999]!.token!));
     // A second file naming one of them again is refused whole.
-    expect(() => importCsv(ctx(), 'client,installation,kind\nООО «Ромашка»,Новый,local\nООО «Ромашка»,Сервер 5000,local', { dryRun: false })).toThrowError(
+    await expect(importCsv(ctx(), 'client,installation,kind\nООО «Ромашка»,Новый,local\nООО «Ромашка»,Сервер 5000,local', { dryRun: false })).rejects.toThrowError(
       /line 3: client "ООО «Ромашка»" already has an installation named "Сервер 5000"/,
     );
     expect(counts().installations).toBe(10_000);

@@ -21,13 +21,13 @@ describe('agent report intake', () => {
   const clock = testClock('2023-02-15T06:15:00Z');
   let t: TestDb;
   let intake: TestIntake;
-  let fleet: ReturnType<typeof seedFleet>;
+  let fleet: Awaited<ReturnType<typeof seedFleet>>;
   const storedReports = () => t.db.select({ n: count() }).from(reports).get()!.n;
 
   beforeEach(async () => {
     clock.set('2023-02-15T06:15:00Z');
     t = testDb();
-    fleet = seedFleet({ db: t.db, clock, actor: 'test' });
+    fleet = await seedFleet({ db: t.db, clock, actor: 'test' });
     intake = await startIntake(t.db, clock);
   });
   afterEach(async () => {
@@ -152,7 +152,7 @@ describe('agent report intake', () => {
   });
 
   it('reads dates without an offset in the installation time zone', async () => {
-    const tz = seedFleetExtra(t, clock, 'Asia/Yekaterinburg');
+    const tz = await seedFleetExtra(t, clock, 'Asia/Yekaterinburg');
     await postReport(intake.url, '<report id="tz" generated-at="2023-02-15T09:12:00"><update operap-date="2023-02-14"/></report>', {
       token: tz.token,
     });
@@ -225,7 +225,7 @@ describe('agent report intake', () => {
   });
 
   it('stops accepting the old token once it is rotated', async () => {
-    const rotated = rotateToken({ db: t.db, clock, actor: 'test' }, fleet.installation.id);
+    const rotated = await rotateToken({ db: t.db, clock, actor: 'test' }, fleet.installation.id);
     expect((await postReport(intake.url, SAMPLE_XML, { token: fleet.token })).status).toBe(401);
     expect((await postReport(intake.url, SAMPLE_XML, { token: rotated.token })).status).toBe(202);
   });
@@ -329,7 +329,7 @@ describe('agent report intake', () => {
   });
 
   it('keeps each installation to its own state', async () => {
-    const other = seedFleetExtra(t, clock, 'Europe/Moscow');
+    const other = await seedFleetExtra(t, clock, 'Europe/Moscow');
     await postReport(intake.url, SAMPLE_XML, { token: other.token });
     expect(getState(t.db, fleet.installation.id)).toBeNull();
     expect(t.db.select({ n: count() }).from(reports).where(eq(reports.installationId, other.installation.id)).get()!.n).toBe(1);
@@ -337,8 +337,8 @@ describe('agent report intake', () => {
 });
 
 let extra = 0;
-function seedFleetExtra(t: TestDb, clock: () => Date, tz: string) {
+async function seedFleetExtra(t: TestDb, clock: () => Date, tz: string) {
   const ctx = { db: t.db, clock, actor: 'test' };
-  const client = addClient(ctx, { name: `Клиент ${++extra}`, managerId: 1001 });
+  const client = await addClient(ctx, { name: `Клиент ${++extra}`, managerId: 1001 });
   return addInstallation(ctx, { client: String(client.id), name: 'Сервер', kind: 'local', tz });
 }

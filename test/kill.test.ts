@@ -25,10 +25,10 @@ describe('SIGKILL during load', () => {
     watchStandIn(standIn);
     const db = openDb(database);
     const ctx = { db, clock: systemClock, actor: 'test' };
-    addUser(ctx, { telegramId: 1001, role: 'manager', name: 'Ксения' });
+    await addUser(ctx, { telegramId: 1001, role: 'manager', name: 'Ксения' });
     for (let i = 0; i < AGENTS; i++) {
-      const client = addClient(ctx, { name: `Клиент ${i}`, managerId: 1001 });
-      tokens.push(addInstallation(ctx, { client: String(client.id), name: `Сервер-${i}`, kind: 'local' }).token);
+      const client = await addClient(ctx, { name: `Клиент ${i}`, managerId: 1001 });
+      tokens.push((await addInstallation(ctx, { client: String(client.id), name: `Сервер-${i}`, kind: 'local' })).token);
     }
     closeDb(db);
   });

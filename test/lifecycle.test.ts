@@ -14,7 +14,7 @@ describe('incident lifecycle', () => {
   const clock = testClock('2023-02-15T10:00:00Z');
   let t: TestDb;
   let intake: TestIntake;
-  let fleet: ReturnType<typeof seedFleet>;
+  let fleet: Awaited<ReturnType<typeof seedFleet>>;
   const ctx = (actor = 'tg:1001') => ({ db: t.db, clock, actor });
   const sweep = () => runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
   const all = () => listIncidentsWithNames(t.db, { includeResolved: true });
@@ -25,7 +25,7 @@ describe('incident lifecycle', () => {
   beforeEach(async () => {
     clock.set('2023-02-15T10:00:00Z');
     t = testDb();
-    fleet = seedFleet(ctx('test'));
+    fleet = await seedFleet(ctx('test'));
     intake = await startIntake(t.db, clock);
   });
   afterEach(async () => {
@@ -91,9 +91,9 @@ describe('incident lifecycle', () => {
     await report('<service state="stopped"/>');
     const [incident] = all();
     clock.advance(5 * 60_000);
-    const first = acknowledge(ctx('tg:1001'), incident!.id);
+    const first = await acknowledge(ctx('tg:1001'), incident!.id);
     expect(first.outcome).toBe('acknowledged');
-    const second = acknowledge(ctx('tg:2001'), incident!.id);
+    const second = await acknowledge(ctx('tg:2001'), incident!.id);
     expect(second).toMatchObject({ outcome: 'already', incident: { acknowledgedBy: 'tg:1001' } });
     expect(messages()).toEqual(['incident.opened -> 1001', 'incident.acknowledged -> 1001']);
     const ack = t.db.select().from(outbox).all()[1]!;
@@ -104,7 +104,7 @@ describe('incident lifecycle', () => {
     await report('<kit assembled="false"/>');
     const [incident] = all();
     clock.advance(60_000);
-    acknowledge(ctx('tg:1001'), incident!.id);
+    await acknowledge(ctx('tg:1001'), incident!.id);
     clock.advance(60_000);
     await report('<kit assembled="true"/>');
     const events = listIncidentEvents(t.db, incident!.id).map((e) => [e.type, e.actor, e.at.toISOString()]);
@@ -120,7 +120,7 @@ describe('incident lifecycle', () => {
   it('resolves by hand, and the next check opens a new incident while the problem remains', async () => {
     await report('<storage reachable="false"/>');
     const [incident] = all();
-    resolveByHand(ctx('cli:admin'), incident!.id);
+    await resolveByHand(ctx('cli:admin'), incident!.id);
     expect(getIncident(t.db, incident!.id)).toMatchObject({ status: 'resolved', resolution: 'manual', resolvedBy: 'cli:admin' });
     expect(sweep().opened).toBe(1);
     expect(all().filter((i) => i.status === 'open')).toHaveLength(1);
@@ -128,7 +128,7 @@ describe('incident lifecycle', () => {
 
   it('resolves open incidents when monitoring is turned off, and judges nothing while off', async () => {
     await report('<service state="stopped"/>');
-    setMonitoring(ctx('cli:admin'), fleet.installation.id, false);
+    await setMonitoring(ctx('cli:admin'), fleet.installation.id, false);
     expect(all()[0]).toMatchObject({ status: 'resolved', resolution: 'disabled' });
     await report('<service state="stopped"/>');
     clock.advance(10 * 24 * HOUR);
@@ -138,7 +138,7 @@ describe('incident lifecycle', () => {
 
   describe('silences', () => {
     it('records but does not announce an incident that opens under a silence, and announces it when the silence ends', async () => {
-      addSilence(ctx(), { installation: fleet.installation.id, for: '2h', reason: 'смена версии ПК', tz: 'Europe/Moscow' });
+      await addSilence(ctx(), { installation: fleet.installation.id, for: '2h', reason: 'смена версии ПК', tz: 'Europe/Moscow' });
       await report('<service state="stopped"/>');
       expect(all()).toHaveLength(1);
       expect(all()[0]!.announcedAt).toBeNull();
@@ -152,7 +152,7 @@ describe('incident lifecycle', () => {
     });
 
     it('never announces what resolved under the silence', async () => {
-      addSilence(ctx(), { installation: fleet.installation.id, for: '2h', reason: 'работы', tz: 'Europe/Moscow' });
+      await addSilence(ctx(), { installation: fleet.installation.id, for: '2h', reason: 'работы', tz: 'Europe/Moscow' });
       await report('<service state="stopped"/>');
       clock.advance(30 * 60_000);
       await report('<service state="running"/>');
@@ -163,23 +163,23 @@ describe('incident lifecycle', () => {
     });
 
     it('covers a whole client, or one rule, and ends early when removed', async () => {
-      const clientSilence = addSilence(ctx(), { client: 'ООО «Ромашка»', for: '1d', reason: 'переезд', tz: 'Europe/Moscow' });
+      const clientSilence = await addSilence(ctx(), { client: 'ООО «Ромашка»', for: '1d', reason: 'переезд', tz: 'Europe/Moscow' });
       await report('<service state="stopped"/>');
       expect(messages()).toEqual([]);
-      removeSilence(ctx(), clientSilence.id);
+      await removeSilence(ctx(), clientSilence.id);
       sweep();
       expect(messages()).toEqual(['incident.opened -> 1001']);
 
-      addSilence(ctx(), { rule: 'KodeksDailyUpdateOff', for: '1d', reason: 'copybaseweb настраивается', tz: 'Europe/Moscow' });
+      await addSilence(ctx(), { rule: 'KodeksDailyUpdateOff', for: '1d', reason: 'copybaseweb настраивается', tz: 'Europe/Moscow' });
       await report('<kit daily-update="false"/><senselock state="lost"/>');
       expect(messages()).toEqual(['incident.opened -> 1001', 'incident.opened -> 1001']);
       expect(all().find((i) => i.ruleId === 'KodeksDailyUpdateOff')!.announcedAt).toBeNull();
     });
 
-    it('refuses a silence without scope, without an end, or with an end in the past', () => {
-      expect(() => addSilence(ctx(), { for: '1h', reason: 'x', tz: 'Europe/Moscow' })).toThrowError(/needs an installation, a client or a rule/);
-      expect(() => addSilence(ctx(), { installation: 1, reason: 'x', tz: 'Europe/Moscow' })).toThrowError(/either a duration/);
-      expect(() => addSilence(ctx(), { installation: 1, until: '2023-02-14T00:00', reason: 'x', tz: 'Europe/Moscow' })).toThrowError(/end before it starts/);
+    it('refuses a silence without scope, without an end, or with an end in the past', async () => {
+      await expect(addSilence(ctx(), { for: '1h', reason: 'x', tz: 'Europe/Moscow' })).rejects.toThrowError(/needs an installation, a client or a rule/);
+      await expect(addSilence(ctx(), { installation: 1, reason: 'x', tz: 'Europe/Moscow' })).rejects.toThrowError(/either a duration/);
+      await expect(addSilence(ctx(), { installation: 1, until: '2023-02-14T00:00', reason: 'x', tz: 'Europe/Moscow' })).rejects.toThrowError(/end before it starts/);
     });
   });
 
@@ -197,16 +197,16 @@ describe('incident lifecycle', () => {
     it('does not escalate warnings or acknowledged incidents', async () => {
       await report('<kit daily-update="false"/><service state="stopped"/>');
       const critical = all().find((i) => i.severity === 'critical')!;
-      acknowledge(ctx(), critical.id);
+      await acknowledge(ctx(), critical.id);
       clock.advance(2 * HOUR);
       expect(sweep().escalated).toBe(0);
     });
 
     it('escalates to the admins when the manager has no lead', async () => {
-      addUser(ctx('test'), { telegramId: 3001, role: 'admin', name: 'Админ' });
-      addUser(ctx('test'), { telegramId: 1002, role: 'manager', name: 'Без руководителя' });
-      const client = addClient(ctx('test'), { name: 'ИП Петров', managerId: 1002 });
-      const issued = addInstallation(ctx('test'), { client: String(client.id), name: 'ПК', kind: 'local' });
+      await addUser(ctx('test'), { telegramId: 3001, role: 'admin', name: 'Админ' });
+      await addUser(ctx('test'), { telegramId: 1002, role: 'manager', name: 'Без руководителя' });
+      const client = await addClient(ctx('test'), { name: 'ИП Петров', managerId: 1002 });
+      const issued = await addInstallation(ctx('test'), { client: String(client.id), name: 'ПК', kind: 'local' });
       await report('<service state="stopped"/>', issued.token);
       clock.advance(61 * 60_000);
       sweep();
@@ -221,7 +221,7 @@ describe('incident lifecycle', () => {
       expect(sweep().reminded).toBe(1);
       clock.advance(4 * HOUR);
       expect(sweep().reminded).toBe(1);
-      acknowledge(ctx(), all()[0]!.id);
+      await acknowledge(ctx(), all()[0]!.id);
       clock.advance(4 * HOUR);
       expect(sweep().reminded).toBe(0);
       expect(messages()).toEqual([

@@ -30,14 +30,14 @@ describe('mass events', () => {
     clock.set('2026-11-30T07:00:00Z');
     t = testDb();
     const ctx = { db: t.db, clock, actor: 'test' };
-    const fleet = seedFleet(ctx);
-    addUser(ctx, { telegramId: 1002, role: 'manager', name: 'Пётр Сидоров', leadId: 2001 });
+    const fleet = await seedFleet(ctx);
+    await addUser(ctx, { telegramId: 1002, role: 'manager', name: 'Пётр Сидоров', leadId: 2001 });
     tokens = [fleet.token];
     ids = [fleet.installation.id];
     // 20 installations of Ксения's clients (one is the seeded one), 15 of Пётр's.
     for (let i = 1; i < 35; i++) {
-      const client = addClient(ctx, { name: `ООО «Клиент ${i}»`, managerId: i < 20 ? 1001 : 1002 });
-      const added = addInstallation(ctx, { client: String(client.id), name: `Сервер ${i}`, kind: 'local' });
+      const client = await addClient(ctx, { name: `ООО «Клиент ${i}»`, managerId: i < 20 ? 1001 : 1002 });
+      const added = await addInstallation(ctx, { client: String(client.id), name: `Сервер ${i}`, kind: 'local' });
       tokens.push(added.token);
       ids.push(added.installation.id);
     }

@@ -81,7 +81,7 @@ describe('metrics pulled from installations dozor can reach', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    installationId = seedFleet(ctx(), { kind: 'cloud', url: `${url}/kodeks/` }).installation.id;
+    installationId = (await seedFleet(ctx(), { kind: 'cloud', url: `${url}/kodeks/` })).installation.id;
   });
   afterEach(async () => {
     server.closeAllConnections();
@@ -90,7 +90,7 @@ describe('metrics pulled from installations dozor can reach', () => {
   });
 
   it('reads them with Basic auth every PULL_EVERY, keeping the latest set with the server\'s time', async () => {
-    setMetricsAccount(ctx(), installationId, { user: 'smartlogin', password: PASSWORD }, SECRET_KEY);
+    await setMetricsAccount(ctx(), installationId, { user: 'smartlogin', password: PASSWORD }, SECRET_KEY);
     expect(await pullMetrics(deps())).toEqual({ pulled: 1, failed: 0 });
     const snapshot = getMetricsSnapshot(t.db, installationId)!;
     expect(snapshot).toMatchObject({ takenAt: new Date('2026-11-30T06:59:30Z'), receivedAt: clock(), error: null, uploadId: null });
@@ -105,7 +105,7 @@ describe('metrics pulled from installations dozor can reach', () => {
   });
 
   it('keeps the password sealed: not in the database in clear, not in a log, not opened by another key or on another installation', async () => {
-    setMetricsAccount(ctx(), installationId, { user: 'smartlogin', password: PASSWORD }, SECRET_KEY);
+    await setMetricsAccount(ctx(), installationId, { user: 'smartlogin', password: PASSWORD }, SECRET_KEY);
     const stored = getInstallation(t.db, installationId)!;
     expect(stored.metricsSecret).toMatch(/^v1\./);
     expect(stored.metricsSecret).not.toContain('smart');
@@ -113,7 +113,7 @@ describe('metrics pulled from installations dozor can reach', () => {
     expect(readFileSync(t.path).includes(Buffer.from('"smart"'))).toBe(false);
     expect(metricsAccountOf(stored, SECRET_KEY)).toEqual({ user: 'smartlogin', password: PASSWORD });
     expect(metricsAccountOf(stored, 'x'.repeat(40))).toBeNull();
-    const other = addInstallation(ctx(), { client: '1', name: 'Другая', kind: 'cloud', url: `${url}/kodeks/` }).installation;
+    const other = (await addInstallation(ctx(), { client: '1', name: 'Другая', kind: 'cloud', url: `${url}/kodeks/` })).installation;
     updateInstallation(t.db, other.id, { metricsUser: 'smartlogin', metricsSecret: stored.metricsSecret });
     expect(metricsAccountOf(getInstallation(t.db, other.id)!, SECRET_KEY)).toBeNull();
 
@@ -123,13 +123,13 @@ describe('metrics pulled from installations dozor can reach', () => {
     clock.advance(16 * MINUTE);
     expect(await pullMetrics(deps({ secretKey: 'y'.repeat(40) }))).toEqual({ pulled: 0, failed: 2 });
     expect(getMetricsSnapshot(t.db, installationId)!.error).toMatch(/cannot be opened with this SECRET_KEY/);
-    expect(() => setMetricsAccount(ctx(), installationId, { user: 'smartlogin', password: 'x' }, undefined)).toThrow(/SECRET_KEY is not set/);
+    await expect(setMetricsAccount(ctx(), installationId, { user: 'smartlogin', password: 'x' }, undefined)).rejects.toThrow(/SECRET_KEY is not set/);
   });
 
   it('notes why they could not be read: a refused account, no answer in time; the samples read last stay', async () => {
-    setMetricsAccount(ctx(), installationId, { user: 'smartlogin', password: PASSWORD }, SECRET_KEY);
+    await setMetricsAccount(ctx(), installationId, { user: 'smartlogin', password: PASSWORD }, SECRET_KEY);
     await pullMetrics(deps());
-    setMetricsAccount(ctx(), installationId, { user: 'smartlogin', password: 'wrong' }, SECRET_KEY);
+    await setMetricsAccount(ctx(), installationId, { user: 'smartlogin', password: 'wrong' }, SECRET_KEY);
     clock.advance(15 * MINUTE);
     expect(await pullMetrics(deps())).toEqual({ pulled: 0, failed: 1 });
     const refused = getMetricsSnapshot(t.db, installationId)!;
@@ -144,7 +144,7 @@ describe('metrics pulled from installations dozor can reach', () => {
   });
 
   it('reads only <origin>/sysmon/metrics, whatever path the address has, and keeps only lines of the Prometheus text format', async () => {
-    setMetricsAccount(ctx(), installationId, { user: 'smartlogin', password: PASSWORD }, SECRET_KEY);
+    await setMetricsAccount(ctx(), installationId, { user: 'smartlogin', password: PASSWORD }, SECRET_KEY);
     updateInstallation(t.db, installationId, { url: `${url}/internal/admin/env#` });
     metricsBody = ['SECRET_TOKEN=abc123', 'PATH /usr/bin', '<html><body>env</body></html>', '# HELP kserver_main_page the main page', 'kserver_main_page{service="kodweb"} 1', 'PASSWORD{of="db"} hunter2'].join('\n');
     expect(await pullMetrics(deps())).toEqual({ pulled: 1, failed: 0 });
@@ -162,7 +162,7 @@ describe('metrics pulled from installations dozor can reach', () => {
   });
 
   it('refuses loopback, link-local and metadata addresses, by IP or by a name that leads there, unless PULL_ALLOW_PRIVATE allows them, and follows no redirect', async () => {
-    setMetricsAccount(ctx(), installationId, { user: 'smartlogin', password: PASSWORD }, SECRET_KEY);
+    await setMetricsAccount(ctx(), installationId, { user: 'smartlogin', password: PASSWORD }, SECRET_KEY);
     const port = new URL(url).port;
     const pullFrom = async (address: string, overrides: Partial<MetricsPullDeps> = {}) => {
       updateInstallation(t.db, installationId, { url: address });
@@ -205,12 +205,12 @@ describe('metrics pulled from installations dozor can reach', () => {
 
   it('leaves alone installations without an account, without an address, or not monitored', async () => {
     expect(await pullMetrics(deps())).toEqual({ pulled: 0, failed: 0 });
-    setMetricsAccount(ctx(), installationId, { user: 'smartlogin', password: PASSWORD }, SECRET_KEY);
+    await setMetricsAccount(ctx(), installationId, { user: 'smartlogin', password: PASSWORD }, SECRET_KEY);
     updateInstallation(t.db, installationId, { monitoringEnabled: false });
     expect(await pullMetrics(deps())).toEqual({ pulled: 0, failed: 0 });
     updateInstallation(t.db, installationId, { monitoringEnabled: true, url: null });
     expect(await pullMetrics(deps())).toEqual({ pulled: 0, failed: 0 });
-    setMetricsAccount(ctx(), installationId, null, undefined);
+    await setMetricsAccount(ctx(), installationId, null, undefined);
     expect(getInstallation(t.db, installationId)).toMatchObject({ metricsUser: null, metricsSecret: null });
     expect(requests).toEqual([]);
   });
@@ -221,7 +221,7 @@ describe('metrics pulled from installations dozor can reach', () => {
       ingestReport(t.db, settings, { id: installationId, tz: 'Europe/Moscow' }, parseReport(Buffer.from(`<report>${body}</report>`), 'xml', { tz: 'Europe/Moscow' }), clock());
     const open = () => listIncidentsWithNames(t.db, { includeResolved: false }).map((i) => [i.ruleId, i.announcedAt !== null]);
     report('<seats licensed="10" used="10"/>');
-    setMetricsAccount(ctx(), installationId, { user: 'smartlogin', password: 'неверный' }, SECRET_KEY);
+    await setMetricsAccount(ctx(), installationId, { user: 'smartlogin', password: 'неверный' }, SECRET_KEY);
     await pullMetrics(deps({ settings }));
     // Every seat is taken: the account is one user too many, so its refusal waits.
     expect(open()).toEqual([
@@ -234,7 +234,7 @@ describe('metrics pulled from installations dozor can reach', () => {
     runSweep({ db: t.db, settings }, clock());
     expect(open()).toEqual([['KodeksAuthNotWork', true]]);
     // The right password: the login works, the alert closes.
-    setMetricsAccount(ctx(), installationId, { user: 'smartlogin', password: PASSWORD }, SECRET_KEY);
+    await setMetricsAccount(ctx(), installationId, { user: 'smartlogin', password: PASSWORD }, SECRET_KEY);
     clock.advance(16 * MINUTE);
     await pullMetrics(deps({ settings }));
     expect(open()).toEqual([]);

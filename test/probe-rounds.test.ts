@@ -61,15 +61,15 @@ describe('probes of names that do not resolve', () => {
     const clock = testClock('2026-11-29T06:00:00Z');
     let t: TestDb;
     const FLEET = 1_000;
-    beforeEach(() => {
+    beforeEach(async () => {
       t = testDb();
       const ctx = { db: t.db, clock, actor: 'test' };
-      addUser(ctx, { telegramId: 1001, role: 'manager', name: 'Ксения' });
+      await addUser(ctx, { telegramId: 1001, role: 'manager', name: 'Ксения' });
       for (let c = 0; c < FLEET / 50; c++) {
-        const client = addClient(ctx, { name: `Клиент ${c}`, managerId: 1001 }).id;
+        const client = (await addClient(ctx, { name: `Клиент ${c}`, managerId: 1001 })).id;
         for (let i = 0; i < 50; i++) {
           const host = `kodeks-${c}-${i}.client.test`;
-          addInstallation(ctx, { client: String(client), name: `Сервер ${i}`, kind: 'network', host, url: `http://${host}/` });
+          await addInstallation(ctx, { client: String(client), name: `Сервер ${i}`, kind: 'network', host, url: `http://${host}/` });
         }
       }
       return () => t.close();

@@ -60,10 +60,10 @@ export function startServiceProcess(env: Record<string, string>, timeoutMs = 20_
 }
 
 /** A database file with the usual fleet, closed again for a process to open: the agent's token. */
-export function seedDatabaseFile(path: string): string {
+export async function seedDatabaseFile(path: string): Promise<string> {
   const db = openDb(path);
   try {
-    return seedFleet({ db, clock: systemClock, actor: 'test' }).token;
+    return (await seedFleet({ db, clock: systemClock, actor: 'test' })).token;
   } finally {
     closeDb(db);
   }

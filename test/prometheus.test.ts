@@ -22,9 +22,9 @@ describe('what Prometheus reads from dozor', () => {
 
   beforeAll(async () => {
     t = testDb();
-    const fleet = seedFleet({ db: t.db, clock, actor: 'test' });
+    const fleet = await seedFleet({ db: t.db, clock, actor: 'test' });
     clock.advance(3 * DAY);
-    silentId = addInstallation({ db: t.db, clock, actor: 'test' }, { client: String(fleet.client.id), name: 'Новая', kind: 'local' }).installation.id;
+    silentId = (await addInstallation({ db: t.db, clock, actor: 'test' }, { client: String(fleet.client.id), name: 'Новая', kind: 'local' })).installation.id;
     clock.advance(DAY);
     const registry = createMetrics(t.db, clock, {
       deliveries: () => ({ sent: 12, failed: 3 }),
@@ -79,9 +79,9 @@ describe('what Prometheus reads from dozor', () => {
 describe('who may read /metrics', () => {
   const clock = testClock('2023-02-15T09:00:00Z');
   let t: TestDb;
-  beforeAll(() => {
+  beforeAll(async () => {
     t = testDb();
-    seedFleet({ db: t.db, clock, actor: 'test' });
+    await seedFleet({ db: t.db, clock, actor: 'test' });
   });
   afterAll(() => t.close());
   const serve = (token?: string, trustProxy?: string) => {

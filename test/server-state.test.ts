@@ -26,7 +26,7 @@ describe('the server state in reports', () => {
   const clock = testClock('2026-11-30T06:00:00Z');
   let t: TestDb;
   let intake: TestIntake;
-  let fleet: ReturnType<typeof seedFleet>;
+  let fleet: Awaited<ReturnType<typeof seedFleet>>;
   let seq = 0;
   const report = (body: string) => postReport(intake.url, `<report id="s${++seq}">${body}</report>`, { token: fleet.token });
   const sweep = () => runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
@@ -48,7 +48,7 @@ describe('the server state in reports', () => {
   beforeEach(async () => {
     clock.set('2026-11-30T06:00:00Z');
     t = testDb();
-    fleet = seedFleet({ db: t.db, clock, actor: 'test' });
+    fleet = await seedFleet({ db: t.db, clock, actor: 'test' });
     intake = await startIntake(t.db, clock);
   });
   afterEach(async () => {

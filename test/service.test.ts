@@ -27,7 +27,7 @@ describe('the service process against a stand-in for the Bot API', () => {
   beforeAll(async () => {
     standIn = await TelegramStandIn.start();
     watchStandIn(standIn);
-    token = seedDatabaseFile(database);
+    token = await seedDatabaseFile(database);
   });
   afterAll(async () => {
     await standIn.close();
@@ -85,7 +85,7 @@ describe('the service process against a stand-in for the Bot API', () => {
   it('keeps the database, its log and the uploads readable by its own user only, tightening what an older version left open; a folder it did not make is named, not changed', async () => {
     const folder = join(dir.path, 'open-data');
     const file = join(folder, 'dozor.sqlite');
-    const agentToken = seedDatabaseFile(file);
+    const agentToken = await seedDatabaseFile(file);
     // As an older version, or a copy by hand, left them: readable by every local user.
     const oldUpload = join(folder, 'uploads', '1', 'status', 'old.status');
     mkdirSync(dirname(oldUpload), { recursive: true });

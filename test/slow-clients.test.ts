@@ -44,7 +44,7 @@ describe('clients that hold connections open', () => {
 
   beforeEach(async () => {
     t = testDb();
-    token = seedFleet({ db: t.db, clock, actor: 'test' }).token;
+    token = (await seedFleet({ db: t.db, clock, actor: 'test' })).token;
     const app = buildHttpServer({ db: t.db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, requestTimeoutMs: 500, maxConnectionsPerAddress: 20 });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
     port = Number(new URL(url).port);
@@ -100,7 +100,7 @@ describe('the limit on invalid tokens behind a proxy', () => {
 
   it('believes X-Forwarded-For only from the listed proxy: a client cannot rotate it past the limit', async () => {
     const t = testDb();
-    seedFleet({ db: t.db, clock, actor: 'test' });
+    await seedFleet({ db: t.db, clock, actor: 'test' });
     const app = buildHttpServer({ db: t.db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, failedAuthLimit: 5, trustProxy: '127.0.0.2' });
     const port = Number(new URL(await app.listen({ host: '127.0.0.1', port: 0 })).port);
     try {
@@ -176,7 +176,7 @@ describe('uploads from a slow line', () => {
 
   beforeEach(async () => {
     t = testDb();
-    token = seedFleet({ db: t.db, clock, actor: 'test' }).token;
+    token = (await seedFleet({ db: t.db, clock, actor: 'test' })).token;
     // Requests must arrive whole within half a second; a 64 KiB upload may take 8 s at the slowest (8 KiB/s).
     const app = buildHttpServer({
       db: t.db,

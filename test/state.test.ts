@@ -76,10 +76,10 @@ describe('applyReport', () => {
 });
 
 describe('state in the database', () => {
-  it('comes back exactly as saved, every fact and flag included, absent facts absent', () => {
+  it('comes back exactly as saved, every fact and flag included, absent facts absent', async () => {
     const t = testDb();
     try {
-      const { installation } = seedFleet({ db: t.db, clock: () => new Date('2023-02-15T06:00:00Z'), actor: 'test' });
+      const { installation } = await seedFleet({ db: t.db, clock: () => new Date('2023-02-15T06:00:00Z'), actor: 'test' });
       const full: InstallationState = {
         lastReceivedAt: new Date('2023-02-15T06:00:00Z'),
         lastGeneratedAt: new Date('2023-02-15T05:59:00Z'),

@@ -328,11 +328,11 @@ describe('a sysinfo upload, read by the mapping', () => {
     expect(await curl('-F', `file=@${file}`, `${url}/upload?token=${token}`)).toBe(200);
   }
 
-  beforeEach(() => {
+  beforeEach(async () => {
     clock.set('2026-11-30T04:00:00Z');
     t = testDb();
     dataDir = join(t.dir, 'data');
-    const fleet = seedFleet(ctx());
+    const fleet = await seedFleet(ctx());
     token = fleet.token;
     installationId = fleet.installation.id;
   });
@@ -365,8 +365,8 @@ describe('a sysinfo upload, read by the mapping', () => {
 
   it("judges an installation by its own agent's reports over a fleet upload's, and the card and the alert say what came from the fleet upload", async () => {
     const url = await serve(MAPPING);
-    const { token: fleetToken } = createUploadToken(ctx(), '0000 Дилер');
-    setUploadName(ctx(), installationId, 'ROMASHKA');
+    const { token: fleetToken } = await createUploadToken(ctx(), '0000 Дилер');
+    await setUploadName(ctx(), installationId, 'ROMASHKA');
     // The installation's own agent reports every hour: the key works.
     expect((await postReport(url, '<report id="a1"><senselock state="ok"/></report>', { token })).status).toBe(202);
     // A file under the fleet token, which any client's server holds, says the key is lost.

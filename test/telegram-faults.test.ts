@@ -71,7 +71,7 @@ describe('Telegram unreachable', () => {
   beforeAll(async () => {
     standIn = await TelegramStandIn.start();
     watchStandIn(standIn);
-    token = seedDatabaseFile(database);
+    token = await seedDatabaseFile(database);
   });
   afterAll(async () => {
     await standIn.close();
@@ -168,7 +168,7 @@ describe('Telegram unreachable', () => {
       standIn.recover();
       await runtime.ready;
       await until(() => runtime.health().state === 'connected', 'a connection');
-      seedFleet({ db: t.db, clock: systemClock, actor: 'test' });
+      await seedFleet({ db: t.db, clock: systemClock, actor: 'test' });
       standIn.userSays({ id: 1001, first_name: 'Ксения' }, '/help');
       await standIn.waitFor((e) => e.type === 'sent' && e.message.chatId === 1001 && e.message.text.includes('/status'));
       expect(lines.every((line) => !line.includes(standIn.token.split(':')[1]!))).toBe(true);
@@ -187,7 +187,7 @@ describe('an Alertmanager storm', () => {
     watchStandIn(standIn);
     const dir = tempDir();
     const database = join(dir.path, 'dozor.sqlite');
-    seedDatabaseFile(database);
+    await seedDatabaseFile(database);
     // 500 installations of Ксения's clients: the seeded one and 499 more, five to a client.
     const db = openDb(database);
     const ids: number[] = [];
@@ -195,8 +195,8 @@ describe('an Alertmanager storm', () => {
       const ctx = { db, clock: systemClock, actor: 'test' };
       ids.push(...listInstallations(db).map((i) => i.id));
       for (let c = 0; ids.length < 500; c++) {
-        const client = addClient(ctx, { name: `ООО «Клиент ${c}»`, managerId: 1001 });
-        for (let i = 0; i < 5 && ids.length < 500; i++) ids.push(addInstallation(ctx, { client: String(client.id), name: `Сервер ${i}`, kind: 'local' }).installation.id);
+        const client = await addClient(ctx, { name: `ООО «Клиент ${c}»`, managerId: 1001 });
+        for (let i = 0; i < 5 && ids.length < 500; i++) ids.push((await addInstallation(ctx, { client: String(client.id), name: `Сервер ${i}`, kind: 'local' })).installation.id);
       }
     } finally {
       closeDb(db);
@@ -239,7 +239,7 @@ describe('a quiet bot', () => {
     const standIn = await TelegramStandIn.start();
     watchStandIn(standIn);
     const t = testDb();
-    seedFleet({ db: t.db, clock: systemClock, actor: 'test' });
+    await seedFleet({ db: t.db, clock: systemClock, actor: 'test' });
     const lines: string[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
     const http = Fastify();

@@ -24,7 +24,7 @@ describe('seed stories as timelines', () => {
   const clock = testClock('2023-02-14T07:00:00Z');
   let t: TestDb;
   let intake: TestIntake;
-  let fleet: ReturnType<typeof seedFleet>;
+  let fleet: Awaited<ReturnType<typeof seedFleet>>;
   let delivery: RecordingDelivery;
   const sweep = () => runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
   const openRules = () => listIncidentsWithNames(t.db, { includeResolved: false }).map((i) => i.ruleId).sort();
@@ -34,7 +34,7 @@ describe('seed stories as timelines', () => {
   beforeEach(async () => {
     at('2023-02-14T07:00:00Z');
     t = testDb();
-    fleet = seedFleet({ db: t.db, clock, actor: 'test' });
+    fleet = await seedFleet({ db: t.db, clock, actor: 'test' });
     intake = await startIntake(t.db, clock);
     delivery = new RecordingDelivery();
   });
@@ -165,8 +165,8 @@ describe('seed stories as timelines', () => {
     const { addClient } = await import('../registry/clients.ts');
     const { addInstallation } = await import('../registry/installations.ts');
     const ctx = { db: t.db, clock, actor: 'test' };
-    const client = addClient(ctx, { name: 'АО «Облако»', managerId: 1001, chatId: -1001234567890 });
-    const cloud = addInstallation(ctx, { client: String(client.id), name: 'Облако', kind: 'cloud' });
+    const client = await addClient(ctx, { name: 'АО «Облако»', managerId: 1001, chatId: -1001234567890 });
+    const cloud = await addInstallation(ctx, { client: String(client.id), name: 'Облако', kind: 'cloud' });
     await postReport(intake.url, '<report id="c"><service state="stopped"/></report>', { token: cloud.token });
     await testDispatcher(t.db, clock, delivery).runOnce();
     expect(delivery.kinds()).toEqual(['incident.opened KodeksServiceDown -> -1001234567890']);

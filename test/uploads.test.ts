@@ -74,10 +74,10 @@ describe('uploads from the field', () => {
   beforeEach(async () => {
     clock.set('2026-11-20T06:00:00Z');
     t = testDb();
-    const fleet = seedFleet(ctx());
+    const fleet = await seedFleet(ctx());
     agentToken = fleet.token;
     installationId = fleet.installation.id;
-    addUser(ctx(), { telegramId: 3001, role: 'admin', name: 'Анна' });
+    await addUser(ctx(), { telegramId: 3001, role: 'admin', name: 'Анна' });
     dataDir = join(t.dir, 'data');
     app = buildHttpServer({ db: t.db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, uploads: { dataDir, maxBytes: 64 * 1024 }, failedAuthLimit: 50 });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -202,8 +202,8 @@ describe('uploads from the field', () => {
   });
 
   it('files an upload under a fleet token by its name, whatever its case; a name nobody has is kept, told once, and attached later', async () => {
-    const { token: fleetToken } = createUploadToken(ctx(), '0000 Дилер');
-    setUploadName(ctx(), installationId, 'ROMASHKA');
+    const { token: fleetToken } = await createUploadToken(ctx(), '0000 Дилер');
+    await setUploadName(ctx(), installationId, 'ROMASHKA');
     const sent = await curl('-H', 'upload: yes', '-F', `file=@${file('romashka.zip', await zipOf({ 'report.xml': '<sysinfo/>' }))}`, `${url}/upload?token=${fleetToken}`);
     expect(sent.status).toBe(200);
     expect(t.db.select().from(uploads).all()[0]).toMatchObject({ installationId, name: 'romashka', kind: 'zip' });
@@ -228,7 +228,7 @@ describe('uploads from the field', () => {
     expect((await curl('-I', `${url}/files/VECTOR.xml?token=${fleetToken}`)).status).toBe(202);
 
     // The admin attaches them in chat: the button, the client, the installation.
-    const other = addInstallation(ctx(), { client: '1', name: 'Вектор', kind: 'network' }).installation;
+    const other = (await addInstallation(ctx(), { client: '1', name: 'Вектор', kind: 'network' })).installation;
     const h = botHarness(t.db, clock);
     const anna = { id: 3001, first_name: 'Анна' };
     await h.press(anna, button!.data, { chatId: 3001, messageId: 1 });
@@ -246,13 +246,13 @@ describe('uploads from the field', () => {
     expect((await curl('-F', `file=@${file('vector.xml', '<sysinfo/>')}`, `${url}/upload?token=${fleetToken}`)).status).toBe(200);
     expect(t.db.select().from(uploads).where(eq(uploads.installationId, other.id)).all()).toHaveLength(3);
 
-    revokeUploadToken(ctx(), '1');
+    await revokeUploadToken(ctx(), '1');
     expect((await curl('-F', `file=@${file('vector.xml', '<sysinfo/>')}`, `${url}/upload?token=${fleetToken}`)).status).toBe(401);
   });
 
   it('answers 200 only when an installation received the file: a name no installation has gets 202 saying so, from curl -I as SMART\'s Linux page asks, and from the upload', async () => {
-    const { token: fleetToken } = createUploadToken(ctx(), '0000 Дилер');
-    setUploadName(ctx(), installationId, 'ROMASHKA');
+    const { token: fleetToken } = await createUploadToken(ctx(), '0000 Дилер');
+    await setUploadName(ctx(), installationId, 'ROMASHKA');
     const unmatched = await curl('-H', 'upload: yes', '-H', 'dealer: 0000TEST', '-F', `file=@${file('NOBODY.zip', await zipOf({ 'report.xml': '<sysinfo/>' }))}`, `${url}/upload?token=${fleetToken}`);
     const said =
       'the file is kept, but no installation has the upload name NOBODY: it counts once an admin attaches it (dozor uploads assign NOBODY <installation>, or the bot\'s notice); the admins are told';
@@ -309,7 +309,7 @@ describe('uploads from the field', () => {
   });
 
   it('shows an installation only its own files, whatever their names', async () => {
-    const other = addInstallation(ctx(), { client: '1', name: 'Склад', kind: 'network' });
+    const other = await addInstallation(ctx(), { client: '1', name: 'Склад', kind: 'network' });
     expect((await curl('-F', `file=@${file('SKLAD.xml', '<sysinfo/>')}`, `${url}/upload?token=${other.token}`)).status).toBe(200);
     expect((await curl('-I', `${url}/files/SKLAD.xml?token=${other.token}`)).status).toBe(200);
     expect((await curl('-I', `${url}/files/SKLAD.xml?token=${agentToken}`)).status).toBe(404);
@@ -463,7 +463,7 @@ describe('uploads from the field', () => {
   });
 
   it('holds an installation and a fleet token to a daily quota: 429 naming UPLOAD_DAILY_QUOTA or UPLOAD_FLEET_DAILY_QUOTA, for a rolling day', async () => {
-    const { token: fleetToken } = createUploadToken(ctx(), '0000 Дилер');
+    const { token: fleetToken } = await createUploadToken(ctx(), '0000 Дилер');
     const { base, close } = await serveWith({ limits: { minFreeBytes: 1, dailyQuotaBytes: 100 * 1024, fleetDailyQuotaBytes: 150 * 1024 }, freeBytes: async () => 1024 ** 3 });
     const send = (name: string, token: string) => curl('-F', `file=@${file(name, Buffer.alloc(60 * 1024, 'x'))}`, `${base}/upload?token=${token}`);
     try {
@@ -490,7 +490,7 @@ describe('uploads from the field', () => {
   });
 
   it('prunes files under names no installation has after UPLOAD_UNMATCHED_DAYS, however many names there are', async () => {
-    const { token: fleetToken } = createUploadToken(ctx(), '0000 Дилер');
+    const { token: fleetToken } = await createUploadToken(ctx(), '0000 Дилер');
     for (let i = 0; i < 51; i++) expect((await curl('-F', `file=@${file(`N${i}.xml`, '<sysinfo/>')}`, `${url}/upload?token=${fleetToken}`)).status).toBe(202);
     expect((await curl('-F', `file=@${file('ROMASHKA.xml', '<sysinfo/>')}`, `${url}/upload?token=${agentToken}`)).status).toBe(200);
     const prune = () => pruneUploads({ db: t.db, dataDir, logger: silentLogger(), keep: 5, retentionMs: 30 * DAY, dayOffsetMs: 0, unmatchedMs: 30 * DAY }, clock());
@@ -505,8 +505,8 @@ describe('uploads from the field', () => {
   });
 
   it('tells each admin of fifty new unmatched names in one summary a minute, a few named with a button each, the rest counted', async () => {
-    addUser(ctx(), { telegramId: 3002, role: 'admin', name: 'Anna' });
-    const { token: fleetToken } = createUploadToken(ctx(), '0000 Дилер');
+    await addUser(ctx(), { telegramId: 3002, role: 'admin', name: 'Anna' });
+    const { token: fleetToken } = await createUploadToken(ctx(), '0000 Дилер');
     for (let i = 0; i < 50; i++) expect((await curl('-F', `file=@${file(`SHOP${i}.status`, 'date: x')}`, `${url}/upload?token=${fleetToken}`)).status).toBe(202);
     expect(tellAdminsOfUnmatchedUploads(t.db, clock())).toEqual({ names: 50 });
     const [notice, ...more] = t.db.select().from(outbox).where(eq(outbox.chatId, 3001)).all();
@@ -540,10 +540,10 @@ describe('uploads from the field', () => {
   });
 
   it('holds a fleet token to its upload names and source networks: 403 saying which, the upload-token command sets and shows them', async () => {
-    const byNames = createUploadToken(ctx(), 'Скрипты Ромашки', { names: ['romashka', 'VECTOR'] });
-    const byNetwork = createUploadToken(ctx(), 'Офис дилера', { networks: ['10.0.0.0/8', '2001:db8::/32'] });
-    const fromHere = createUploadToken(ctx(), 'Этот компьютер', { networks: ['127.0.0.0/8'] });
-    setUploadName(ctx(), installationId, 'ROMASHKA');
+    const byNames = await createUploadToken(ctx(), 'Скрипты Ромашки', { names: ['romashka', 'VECTOR'] });
+    const byNetwork = await createUploadToken(ctx(), 'Офис дилера', { networks: ['10.0.0.0/8', '2001:db8::/32'] });
+    const fromHere = await createUploadToken(ctx(), 'Этот компьютер', { networks: ['127.0.0.0/8'] });
+    await setUploadName(ctx(), installationId, 'ROMASHKA');
     expect((await curl('-F', `file=@${file('ROMASHKA.xml', '<sysinfo/>')}`, `${url}/upload?token=${byNames.token}`)).status).toBe(200);
     const otherName = await curl('-F', `file=@${file('SKLAD.xml', '<sysinfo/>')}`, `${url}/upload?token=${byNames.token}`);
     expect(otherName.status).toBe(403);
@@ -554,7 +554,7 @@ describe('uploads from the field', () => {
     expect((await curl('-F', `file=@${file('ROMASHKA.xml', '<sysinfo/>')}`, `${url}/upload?token=${fromHere.token}`)).status).toBe(200);
     expect(rows()).toBe(2);
 
-    expect(() => createUploadToken(ctx(), 'x', { networks: ['10.0.0.0/33'] })).toThrow('"10.0.0.0/33" is not a network');
+    await expect(createUploadToken(ctx(), 'x', { networks: ['10.0.0.0/33'] })).rejects.toThrow('"10.0.0.0/33" is not a network');
     const created = dozor(t.path, 'upload-token', 'create', '--label', 'Скрипты', '--names', 'ROMASHKA,VECTOR', '--from', '192.168.0.0/16', '--json');
     expect(created.stderr).toBe('');
     expect(JSON.parse(created.stdout)).toMatchObject({ label: 'Скрипты', names: ['ROMASHKA', 'VECTOR'], networks: ['192.168.0.0/16'] });
@@ -565,7 +565,7 @@ describe('uploads from the field', () => {
   });
 
   it('refuses file names with control characters or marks that reorder text, and shows such names stored before as � everywhere they are listed', async () => {
-    const { token: fleetToken } = createUploadToken(ctx(), '0000 Дилер');
+    const { token: fleetToken } = await createUploadToken(ctx(), '0000 Дилер');
     for (const name of ['evil\u202Egpj.xml', 'esc\u009B31m.xml', 'bom\uFEFF.xml']) {
       const refused = await curl('-F', `file=@${file('plain.xml', '<sysinfo/>')};filename=${name}`, `${url}/upload?token=${fleetToken}`);
       expect(refused.status).toBe(400);

@@ -28,7 +28,7 @@ describe('the morning call', () => {
   const clock = testClock('2026-11-29T22:00:00Z');
   let t: TestDb;
   let intake: TestIntake;
-  let fleet: ReturnType<typeof seedFleet>;
+  let fleet: Awaited<ReturnType<typeof seedFleet>>;
   let seq = 0;
   const report = (body: string) => postReport(intake.url, `<report id="w${++seq}">${body}</report>`, { token: fleet.token });
   const wakes = () =>
@@ -42,7 +42,7 @@ describe('the morning call', () => {
   beforeEach(async () => {
     clock.set('2026-11-29T22:00:00Z');
     t = testDb();
-    fleet = seedFleet({ db: t.db, clock, actor: 'test' });
+    fleet = await seedFleet({ db: t.db, clock, actor: 'test' });
     intake = await startIntake(t.db, clock);
   });
   afterEach(async () => {
@@ -73,7 +73,7 @@ describe('the morning call', () => {
     clock.set('2026-11-29T22:00:00Z'); // Monday 01:00
     await report('<storage reachable="false"/><senselock state="lost"/><kit daily-update="false"/>');
     const key = listIncidentsWithNames(t.db, { includeResolved: false }).find((i) => i.ruleId === 'KodeksXmlSensLockStatus')!;
-    acknowledge({ db: t.db, clock, actor: 'tg:1001' }, key.id);
+    await acknowledge({ db: t.db, clock, actor: 'tg:1001' }, key.id);
     clock.set('2026-11-30T04:30:00Z');
     expect(runWake({ db: t.db, hours: HOURS }, clock())).toEqual({ woken: 0 });
     expect(wakes()).toEqual([]);

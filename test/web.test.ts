@@ -27,14 +27,14 @@ describe('the browser cabinet: access and the fleet page', () => {
   let t: TestDb;
   let url = '';
   let close: () => Promise<void>;
-  let fleet: ReturnType<typeof seedFleet>;
+  let fleet: Awaited<ReturnType<typeof seedFleet>>;
   const ctx = () => ({ db: t.db, clock, actor: 'test' });
   const get = (path: string, cookie?: string) => fetch(`${url}${path}`, { redirect: 'manual', headers: cookie ? { cookie } : {} });
 
   beforeEach(async () => {
     clock.set('2026-11-30T07:00:00Z');
     t = testDb();
-    fleet = seedFleet(ctx());
+    fleet = await seedFleet(ctx());
     const app = buildHttpServer({ db: t.db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, web: { publicUrl: 'https://dozor.example.ru', displayTz: 'Europe/Moscow', morningHour: 9 } });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
     close = () => app.close();
@@ -80,8 +80,8 @@ describe('the browser cabinet: access and the fleet page', () => {
   });
 
   it('shows every installation, problems first, and a hostile name as text', async () => {
-    const evil = addClient(ctx(), { name: '<script>alert(1)</script>' });
-    addInstallation(ctx(), { client: String(evil.id), name: 'Склад', kind: 'local' });
+    const evil = await addClient(ctx(), { name: '<script>alert(1)</script>' });
+    await addInstallation(ctx(), { client: String(evil.id), name: 'Склад', kind: 'local' });
     await postReport(url, '<report id="k"><senselock state="lost"/></report>', { token: fleet.token });
     const cookie = await signIn({ id: 1001, first_name: 'Ксения' });
     const html = await (await get('/web/', cookie)).text();
@@ -106,7 +106,7 @@ describe('the browser cabinet: access and the fleet page', () => {
   });
 
   it('says what is wrong in each row: the problems by name, critical first, a silent installation for how long', async () => {
-    const { token } = addInstallation(ctx(), { client: String(fleet.client.id), name: 'Архив', kind: 'local' });
+    const { token } = await addInstallation(ctx(), { client: String(fleet.client.id), name: 'Архив', kind: 'local' });
     await postReport(url, '<report id="a"><shell version="6.4.3.59"/></report>', { token });
     await postReport(url, SAMPLE_XML.replace('<senselock state="ok"/>', '<senselock state="lost"/>'), { token: fleet.token });
     clock.advance(7 * 3_600_000);
@@ -120,11 +120,11 @@ describe('the browser cabinet: access and the fleet page', () => {
   });
 
   it('filters by search, manager, kind and problems, sorts by a column, and exports the view as CSV with the same filters', async () => {
-    addUser(ctx(), { telegramId: 1002, role: 'manager', name: 'Пётр Сидоров', leadId: 2001 });
-    const vector = addClient(ctx(), { name: 'АО «Вектор»', managerId: 1002 });
-    addInstallation(ctx(), { client: String(vector.id), name: 'Бухгалтерия', kind: 'cloud', provider: 'Техэксперт.Облако' });
-    const formula = addClient(ctx(), { name: '=HYPERLINK("x"); "Ромашка"', managerId: 1002 });
-    addInstallation(ctx(), { client: String(formula.id), name: 'Склад', kind: 'local' });
+    await addUser(ctx(), { telegramId: 1002, role: 'manager', name: 'Пётр Сидоров', leadId: 2001 });
+    const vector = await addClient(ctx(), { name: 'АО «Вектор»', managerId: 1002 });
+    await addInstallation(ctx(), { client: String(vector.id), name: 'Бухгалтерия', kind: 'cloud', provider: 'Техэксперт.Облако' });
+    const formula = await addClient(ctx(), { name: '=HYPERLINK("x"); "Ромашка"', managerId: 1002 });
+    await addInstallation(ctx(), { client: String(formula.id), name: 'Склад', kind: 'local' });
     const cookie = await signIn({ id: 1001, first_name: 'Ксения' });
     const names = async (query: string) =>
       [...(await (await get(`/web/${query}`, cookie)).text()).matchAll(/<tr class="[a-z]*"><td>[^<]*<\/td><td><a href="[^"]*">([^<]*)<\/a><\/td>/g)].map((m) => m[1]);
@@ -166,10 +166,10 @@ describe('the browser cabinet: access and the fleet page', () => {
     clock.advance(13 * 3_600_000);
     expect((await get('/web/', idle)).headers.get('location')).toBe('/web/hello');
 
-    addUser(ctx(), { telegramId: 3001, role: 'admin', name: 'Анна' });
+    await addUser(ctx(), { telegramId: 3001, role: 'admin', name: 'Анна' });
     const cookie = await signIn({ id: 1001, first_name: 'Ксения' });
     expect((await get('/web/', cookie)).status).toBe(200);
-    setUserActive({ db: t.db, clock, actor: 'tg:3001' }, 1001, false);
+    await setUserActive({ db: t.db, clock, actor: 'tg:3001' }, 1001, false);
     expect((await get('/web/', cookie)).headers.get('location')).toBe('/web/hello');
   });
 
@@ -247,9 +247,9 @@ describe('the browser cabinet: access and the fleet page', () => {
   });
 
   it('shows the first 500 open incidents with a count, filters them without script, and answers a reload 304 while nothing changed', async () => {
-    addUser(ctx(), { telegramId: 1002, role: 'manager', name: 'Пётр Сидоров', leadId: 2001 });
-    const vector = addClient(ctx(), { name: 'АО «Вектор»', managerId: 1002 });
-    const accounts = addInstallation(ctx(), { client: String(vector.id), name: 'Бухгалтерия', kind: 'cloud' }).installation;
+    await addUser(ctx(), { telegramId: 1002, role: 'manager', name: 'Пётр Сидоров', leadId: 2001 });
+    const vector = await addClient(ctx(), { name: 'АО «Вектор»', managerId: 1002 });
+    const accounts = (await addInstallation(ctx(), { client: String(vector.id), name: 'Бухгалтерия', kind: 'cloud' })).installation;
     const open = (installationId: number, ruleId: string, severity: 'critical' | 'warning', minutesAgo: number) => {
       const incident = insertIncident(t.db, { installationId, ruleId, severity, status: 'open', details: {}, openedAt: new Date(clock().getTime() - minutesAgo * 60_000), announcedAt: clock() });
       recordIncidentEvent(t.db, { incidentId: incident.id, at: clock(), type: 'opened', actor: 'system' });
@@ -293,7 +293,7 @@ describe('the browser cabinet: access and the fleet page', () => {
     expect(await unchanged.text()).toBe('');
     expect((await again(tag, '/web/incidents?severity=critical')).status).toBe(200);
     expect((await again(tag, '/web/incidents', await signIn({ id: 1001, first_name: 'Ксения' }))).status).toBe(200);
-    acknowledge({ db: t.db, clock, actor: 'tg:1002' }, rows[0]![0]);
+    await acknowledge({ db: t.db, clock, actor: 'tg:1002' }, rows[0]![0]);
     const changed = await again(tag);
     expect(changed.status).toBe(200);
     const newTag = changed.headers.get('etag')!;
@@ -332,18 +332,18 @@ describe('the browser cabinet: access and the fleet page', () => {
     insertIncident(t.db, { installationId, ruleId: 'KodeksTcpStatus', severity: 'critical', status: 'open', details: {}, openedAt: clock(), announcedAt: clock() });
     const page = insertIncident(t.db, { installationId, ruleId: 'KodeksHttp200Status', severity: 'critical', status: 'open', details: {}, openedAt: clock() });
     // Of the client (a snooze, of the installation and rule, says until when itself).
-    const silence = addSilence(ctx(), { client: String(fleet.client.id), rule: 'KodeksServiceDown', for: '2h', reason: 'замена службы', tz: 'Europe/Moscow' });
+    const silence = await addSilence(ctx(), { client: String(fleet.client.id), rule: 'KodeksServiceDown', for: '2h', reason: 'замена службы', tz: 'Europe/Moscow' });
     const service = insertIncident(t.db, { installationId, ruleId: 'KodeksServiceDown', severity: 'critical', status: 'open', details: {}, openedAt: clock() });
     const row = (html: string, id: number) => new RegExp(`<tr id="incident-${id}"[^]*?</tr>`).exec(html)![0];
 
     const russian = await (await get('/web/incidents', await signIn({ id: 1001, first_name: 'Ксения' }))).text();
     expect(row(russian, page.id)).toContain('<br>ждёт: Веб-порт установки не принимает соединения</td>');
     expect(row(russian, service.id)).toContain('<br>оповещение отложено до сегодня в 12:00</td>');
-    addUser(ctx(), { telegramId: 3001, role: 'admin', name: 'Anna Admin' });
+    await addUser(ctx(), { telegramId: 3001, role: 'admin', name: 'Anna Admin' });
     const english = await (await get('/web/incidents', await signIn({ id: 3001, first_name: 'Anna', language_code: 'en' }))).text();
     expect(row(english, page.id)).toContain('<br>waiting for The web port takes no connections</td>');
     expect(row(english, service.id)).toContain('<br>alert put off until today at 12:00</td>');
-    removeSilence(ctx(), silence.id);
+    await removeSilence(ctx(), silence.id);
     expect(row(await (await get('/web/incidents', await signIn({ id: 1001, first_name: 'Ксения' }))).text(), service.id)).toContain('<br>оповещение уйдёт при следующей проверке</td>');
   });
 

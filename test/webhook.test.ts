@@ -25,7 +25,7 @@ describe('webhook mode', () => {
   beforeAll(async () => {
     standIn = await TelegramStandIn.start();
     watchStandIn(standIn);
-    seedDatabaseFile(database);
+    await seedDatabaseFile(database);
   });
   afterAll(async () => {
     await standIn.close();

@@ -60,7 +60,7 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
       kit.signedIn(async (request, reply, session) => {
         const t = texts(session.lang).web;
         if (!kit.formIsOurs(session, request.body)) return kit.message(reply, 403, session.lang, t.refusedTitle, t.formExpired, session);
-        endSession({ db: deps.db, clock: deps.clock, actor: actorOf(session.user.telegramId) }, session.sessionId, session.user.telegramId);
+        await endSession({ db: deps.db, clock: deps.clock, actor: actorOf(session.user.telegramId) }, session.sessionId, session.user.telegramId);
         const cleared = [`${SESSION_COOKIE}=`, 'Path=/web', 'Max-Age=0', 'HttpOnly', 'SameSite=Lax', ...(secure ? ['Secure'] : [])].join('; ');
         // The pages kept for revalidation (the incidents page) go from the browser's cache too.
         return reply.header('set-cookie', cleared).header('clear-site-data', '"cache"').redirect('/web/bye', 303);
@@ -72,7 +72,7 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
       const t = texts(lang).web;
       const now = deps.clock();
       const token = typeof request.query.token === 'string' ? request.query.token : '';
-      const opened = token ? redeemWebLink({ db: deps.db, clock: deps.clock, actor: `web:${request.ip}` }, token) : null;
+      const opened = token ? await redeemWebLink({ db: deps.db, clock: deps.clock, actor: `web:${request.ip}` }, token) : null;
       if (!opened) {
         // A good link always opens; wrong ones past the limit are answered 429, as the intake answers bad tokens.
         if (!refusals.fail(request.ip, now.getTime())) return kit.message(reply, 403, lang, t.refusedTitle, t.linkRefused);

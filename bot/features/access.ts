@@ -22,7 +22,7 @@ access.chatType('private').command('start', async (ctx) => {
   const { db, clock } = ctx.services;
   const from = ctx.from;
   const name = [from.first_name, from.last_name].filter(Boolean).join(' ').slice(0, 100) || String(from.id);
-  const asked = requestAccess(
+  const asked = await requestAccess(
     { db, clock, actor: actorOf(from.id) },
     { telegramId: from.id, name, username: from.username ?? null, language: from.language_code ?? null },
   );
@@ -55,7 +55,7 @@ access.callbackQuery(/^req:(manager|lead|refuse):(\d+)$/, async (ctx) => {
   }
   const decision = ctx.match[1] as AccessDecision;
   const telegramId = Number(ctx.match[2]);
-  const decided = decideAccess({ db, clock, actor: actorOf(staff.telegramId) }, staff.telegramId, telegramId, decision);
+  const decided = await decideAccess({ db, clock, actor: actorOf(staff.telegramId) }, staff.telegramId, telegramId, decision);
   if (decided.outcome === 'already') {
     await ctx.answerCallbackQuery({ text: t.alreadyDecided });
     return ctx.editMessageReplyMarkup({ reply_markup: undefined }).catch(() => undefined);

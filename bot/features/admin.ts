@@ -60,10 +60,10 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
   type Done<T> = { ok: true; value: T } | { ok: false; message: string };
 
   /** Run registry work as a side effect of the dialogue; an input error becomes a message (dialogue state must stay plain data). */
-  function attempt<T>(conversation: Convo, lang: Lang, work: () => T): Promise<Done<T>> {
-    return conversation.external((): Done<T> => {
+  function attempt<T>(conversation: Convo, lang: Lang, work: () => T | Promise<T>): Promise<Done<T>> {
+    return conversation.external(async (): Promise<Done<T>> => {
       try {
-        return { ok: true, value: work() };
+        return { ok: true, value: await work() };
       } catch (err) {
         if (err instanceof InputError) return { ok: false, message: describeError(err, lang) };
         throw err;
@@ -133,8 +133,8 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
       const forwarded = forwardedChat(answer);
       return forwarded ? String(forwarded.id) : checked(telegramChatId, 'client', 'chatId')(t);
     });
-    const created = await attempt(conversation, lang, () => {
-      const client = addClient(actor(adminId), { name, inn, managerId, chatId });
+    const created = await attempt(conversation, lang, async () => {
+      const client = await addClient(actor(adminId), { name, inn, managerId, chatId });
       return { id: client.id, name: client.name };
     });
     await ctx.reply(created.ok ? c.clientAdded(created.value.name, created.value.id) : c.failed(created.message, '/addclient'));
@@ -145,7 +145,7 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
     const t = texts(lang);
     const c = t.conv;
     const client = await ask(conversation, ctx, lang, c.installationClient, async (text) => {
-      const found = await attempt(conversation, lang, () => resolveClient(services.db, text).id);
+      const found = await attempt(conversation, lang, async () => resolveClient(services.db, text).id);
       if (!found.ok) throw new Refusal(found.message);
       return found.value;
     });
@@ -164,8 +164,8 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
     const ip = await ask(conversation, ctx, lang, c.installationIp, checked(ipAddress, 'installation', 'ip'));
     const url = await ask(conversation, ctx, lang, c.installationUrl, checked(webUrl, 'installation', 'url'));
     const provider = await ask(conversation, ctx, lang, c.installationProvider, checked(displayName(100), 'installation', 'provider'));
-    const created = await attempt(conversation, lang, () => {
-      const issued = addInstallation(actor(adminId), { client: String(client), name, kind, host, ip, url, provider });
+    const created = await attempt(conversation, lang, async () => {
+      const issued = await addInstallation(actor(adminId), { client: String(client), name, kind, host, ip, url, provider });
       return { id: issued.installation.id, name: issued.installation.name, token: issued.token };
     });
     // The token exists in clear only in this one message.
@@ -180,8 +180,8 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
     const c = texts(lang).conv;
     const clientRef = await ask(conversation, ctx, lang, c.assignClient, (text) => text);
     const managerRef = await ask(conversation, ctx, lang, c.assignManager, (text) => text);
-    const result = await attempt(conversation, lang, () => {
-      const { client, manager } = assignManager(actor(adminId), clientRef, managerRef);
+    const result = await attempt(conversation, lang, async () => {
+      const { client, manager } = await assignManager(actor(adminId), clientRef, managerRef);
       return { client: client.name, manager: manager.name };
     });
     await ctx.reply(result.ok ? c.assigned(result.value.client, result.value.manager) : c.failed(result.message, '/assign'));
@@ -192,7 +192,7 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
     const { lang, adminId } = await conversation.external((outer: BotContext) => ({ lang: outer.lang, adminId: outer.from!.id }));
     const c = texts(lang).conv;
     const installations = await ask(conversation, ctx, lang, c.attachClient(name), async (text) => {
-      const found = await attempt(conversation, lang, () => {
+      const found = await attempt(conversation, lang, async () => {
         const client = resolveClient(services.db, text);
         return listInstallationsOfClient(services.db, client.id).map((i) => ({ id: i.id, name: i.name }));
       });
@@ -207,8 +207,8 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
       if (!id) throw new Refusal(c.attachPress);
       return Number(id);
     }, choices);
-    const done = await attempt(conversation, lang, () => {
-      const { installation, attached } = setUploadName(actor(adminId), installationId, name);
+    const done = await attempt(conversation, lang, async () => {
+      const { installation, attached } = await setUploadName(actor(adminId), installationId, name);
       return { installation: installation.name, attached };
     });
     await ctx.reply(done.ok ? c.attached(name, done.value.installation, done.value.attached) : c.failed(done.message, c.attachAgain));
@@ -240,7 +240,7 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
       async (text): Promise<{ installationId: number } | { installations: { id: number; name: string }[] }> => {
         const id = /^ami:(\d+)$/.exec(text)?.[1];
         if (id) return { installationId: Number(id) };
-        const found = await attempt(conversation, lang, () => {
+        const found = await attempt(conversation, lang, async () => {
           const client = resolveClient(services.db, text);
           return listInstallationsOfClient(services.db, client.id).map((i) => ({ id: i.id, name: i.name }));
         });
@@ -261,8 +261,8 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
         return Number(id);
       }, choices);
     }
-    const done = await attempt(conversation, lang, () => {
-      const routed = routeAlerts(actor(adminId), services.incidentSettings, source, installationId);
+    const done = await attempt(conversation, lang, async () => {
+      const routed = await routeAlerts(actor(adminId), services.incidentSettings, source, installationId);
       if (routed.opened > 0) services.onIncidentChange();
       return { installation: routed.installation.name, opened: routed.opened };
     });
@@ -345,7 +345,7 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
     if (!isAdmin(ctx)) return ctx.answerCallbackQuery({ text: ctx.t.adminsOnly, show_alert: true });
     const route = listAlertRoutes(services.db).find((r) => sourceKey(r.source) === ctx.match[1]);
     if (!route) return ctx.answerCallbackQuery({ text: ctx.t.conv.unrouted('—') });
-    unrouteAlerts(actor(ctx.from.id), route.source);
+    await unrouteAlerts(actor(ctx.from.id), route.source);
     await ctx.answerCallbackQuery();
     await ctx.editMessageReplyMarkup().catch((err: unknown) => ctx.log.debug({ err }, 'buttons not removed'));
     return ctx.reply(ctx.t.conv.unrouted(route.source));
@@ -388,7 +388,7 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
       recordAudit(services.db, { at: services.clock(), actor: actorOf(ctx.from.id), action: 'user.disable.denied', subjectType: 'user', subjectId: ctx.match[1] });
       return ctx.answerCallbackQuery({ text: ctx.t.adminsOnly, show_alert: true });
     }
-    const user = setUserActive(actor(ctx.from.id), Number(ctx.match[1]), false);
+    const user = await setUserActive(actor(ctx.from.id), Number(ctx.match[1]), false);
     return ctx.answerCallbackQuery({ text: ctx.t.userDisabled(user.name), show_alert: true });
   });
 

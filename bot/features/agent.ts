@@ -36,7 +36,7 @@ agent.callbackQuery(/^ag:(\d+):(linux|windows|both)$/, async (ctx) => {
   if (!stored) return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
   let issued;
   try {
-    issued = issueAgent({ db, clock, actor: actorOf(ctx.from.id) }, stored.id, {
+    issued = await issueAgent({ db, clock, actor: actorOf(ctx.from.id) }, stored.id, {
       os,
       publicUrl: settings.publicUrl,
       secretKey: settings.secretKey,

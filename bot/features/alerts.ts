@@ -64,7 +64,7 @@ alerts.callbackQuery(/^ack:(\d+)$/, async (ctx) => {
     await redrawPressed(ctx);
     return ctx.answerCallbackQuery({ text: ctx.t.alreadyResolved });
   }
-  const result = acknowledge({ db, clock, actor: actorOf(ctx.from.id) }, view.incident.id);
+  const result = await acknowledge({ db, clock, actor: actorOf(ctx.from.id) }, view.incident.id);
   ctx.services.onIncidentChange();
   await redrawPressed(ctx);
   if (result.outcome === 'already') {
@@ -99,7 +99,7 @@ alerts.callbackQuery(/^snz:(h|m):(\d+)$/, async (ctx) => {
   if (!allowed(ctx, view, 'incident.snooze')) return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
   const until = snoozeEnd(ctx.match[1] === 'h' ? 'hour' : 'morning', clock(), settings.displayTz, settings.morningHour);
   // The alert shows the snooze from now on (its state line): this message is redrawn at once, the others by the delivery.
-  snoozeIncident({ db, clock, actor: actorOf(ctx.from.id) }, view.incident.id, { endsAt: until, reason: ctx.t.snoozeReason(view.incident.id), tz: settings.displayTz });
+  await snoozeIncident({ db, clock, actor: actorOf(ctx.from.id) }, view.incident.id, { endsAt: until, reason: ctx.t.snoozeReason(view.incident.id), tz: settings.displayTz });
   ctx.services.onIncidentChange();
   await redrawPressed(ctx);
   return ctx.answerCallbackQuery({ text: ctx.t.snoozed(formatDayTime(until, settings.displayTz)) });
@@ -113,7 +113,7 @@ alerts.callbackQuery(/^sni:(\d+)$/, async (ctx) => {
   if (!installation || (visible !== null && !visible.has(installation.clientId)) || !canAct(ctx.staff, responsibleFor(ctx, installation.clientId))) {
     return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
   }
-  const silence = addSilence(
+  const silence = await addSilence(
     { db, clock, actor: actorOf(ctx.from.id) },
     { installation: installation.id, for: '1h', reason: ctx.t.snoozeInstallationReason, tz: settings.displayTz },
   );

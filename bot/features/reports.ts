@@ -65,7 +65,7 @@ reports.command('minversion', async (ctx) => {
   const value = (typeof ctx.match === 'string' ? ctx.match : '').trim();
   if (!value) return ctx.reply(ctx.t.versions.minVersionUsage);
   try {
-    changePolicy({ db: ctx.services.db, clock: ctx.services.clock, actor: actorOf(staff.telegramId) }, 'min-shell-version', value === '-' ? null : value);
+    await changePolicy({ db: ctx.services.db, clock: ctx.services.clock, actor: actorOf(staff.telegramId) }, 'min-shell-version', value === '-' ? null : value);
   } catch (err) {
     if (err instanceof InputError) return ctx.reply(describeError(err, ctx.lang));
     throw err;
@@ -122,7 +122,7 @@ reports.command('quiet', async (ctx) => {
         throw err;
       }
     }
-    setQuietHours({ db, clock, actor: actorOf(staff.telegramId) }, staff.telegramId, own);
+    await setQuietHours({ db, clock, actor: actorOf(staff.telegramId) }, staff.telegramId, own);
   }
   const window = own ?? settings.defaultQuietHours;
   return ctx.reply(window.from === window.to ? ctx.t.quiet.off : ctx.t.quiet.on(formatQuietWindow(window)));
@@ -136,6 +136,6 @@ reports.command('mydigest', async (ctx) => {
     return ctx.reply(`${ctx.t.myDigest.usage}\n${staff.personalDigest ? ctx.t.myDigest.on : ctx.t.myDigest.off}`);
   }
   const on = arg ? arg === 'on' : staff.personalDigest;
-  if (arg) setPersonalDigest({ db, clock, actor: actorOf(staff.telegramId) }, staff.telegramId, on);
+  if (arg) await setPersonalDigest({ db, clock, actor: actorOf(staff.telegramId) }, staff.telegramId, on);
   return ctx.reply(on ? ctx.t.myDigest.on : ctx.t.myDigest.off);
 });

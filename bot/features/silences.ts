@@ -57,7 +57,7 @@ silences.command('silence', async (ctx) => {
   const installations = listInstallationsOfClient(db, client.id);
   const installation = installations.length > 1 ? namedInstallation(installations, target) : null;
   try {
-    const silence = addSilence(
+    const silence = await addSilence(
       { db, clock, actor: actorOf(ctx.from!.id) },
       { ...(installation ? { installation: installation.id } : { client: String(client.id) }), endsAt: end.endsAt, reason, tz: settings.displayTz },
     );
@@ -111,7 +111,7 @@ silences.callbackQuery(/^sil:x:(\d+)$/, async (ctx) => {
   if (!allowed || (visible !== null && (scope.clientId === null || !visible.has(scope.clientId)))) {
     return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
   }
-  removeSilence({ db, clock, actor: actorOf(ctx.from.id) }, silence.id);
+  await removeSilence({ db, clock, actor: actorOf(ctx.from.id) }, silence.id);
   await ctx.answerCallbackQuery({ text: ctx.t.silenceLifted });
   return ctx.reply(ctx.t.silenceLiftedBy(scope.text, ctx.staff?.name ?? ctx.from.first_name));
 });

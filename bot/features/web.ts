@@ -10,7 +10,7 @@ web.chatType(['group', 'supergroup']).command('web', (ctx) => ctx.reply(ctx.t.ad
 web.chatType('private').command('web', async (ctx) => {
   const { db, clock, settings } = ctx.services;
   if (!settings.publicUrl) return ctx.reply(ctx.t.web.noPublicUrl);
-  const token = issueWebLink({ db, clock, actor: actorOf(ctx.from.id) }, ctx.from.id);
+  const token = await issueWebLink({ db, clock, actor: actorOf(ctx.from.id) }, ctx.from.id);
   if (!token) return ctx.reply(ctx.t.forbidden);
   const url = `${settings.publicUrl.replace(/\/+$/, '')}/web/login?token=${token}`;
   return ctx.reply(ctx.t.web.linkMessage(url, WEB_LINK_MS / 60_000), { link_preview_options: { is_disabled: true } });

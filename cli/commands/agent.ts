@@ -53,9 +53,9 @@ export function registerAgentCommand(installation: Command): void {
       }
     })
     .action(
-      run<AgentCommandOptions>((ctx, { json, opts, args, config }) => {
+      run<AgentCommandOptions>(async (ctx, { json, opts, args, config }) => {
         const out = resolve(opts.out ?? `dozor-agent-${args[0]}`);
-        const { installation, rotated, metricsAccount, agents } = issueAgent(ctx, args[0]!, {
+        const { installation, rotated, metricsAccount, agents } = await issueAgent(ctx, args[0]!, {
           os: opts.os,
           publicUrl: config.PUBLIC_URL,
           secretKey: config.SECRET_KEY,

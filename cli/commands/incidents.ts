@@ -29,7 +29,7 @@ export function registerIncidentCommands(program: Command): void {
     .description('the rule catalogue with severities and default thresholds')
     .option('--deps', 'the dependencies between rules instead: what waits while what is open, and what names its probable cause', false)
     .action(
-      run<{ deps: boolean }>((ctx, { json, config, opts }) => {
+      run<{ deps: boolean }>(async (ctx, { json, config, opts }) => {
         if (opts.deps) return printDependencies(json);
         const policy = getPolicy(ctx.db);
         const rows: { id: string; title: string; severity: string; threshold: string | null; thresholdKind: ThresholdKind | 'probe' }[] = RULES.map((r) => ({
@@ -65,7 +65,7 @@ export function registerIncidentCommands(program: Command): void {
     .command('check')
     .description('run one sweep of the checks now and print what is open')
     .action(
-      run((ctx, { json, config }) => {
+      run(async (ctx, { json, config }) => {
         const now = ctx.clock();
         const logger = pino({ level: 'error' }, pino.destination(2));
         const summary = runSweep({ db: ctx.db, settings: incidentSettings(config), logger }, now);
@@ -87,7 +87,7 @@ export function registerIncidentCommands(program: Command): void {
     .description('open incidents, oldest first (--all: every incident, newest first)')
     .option('--all', 'include resolved incidents', false)
     .action(
-      run<{ all: boolean }>((ctx, { json, opts, config }) => {
+      run<{ all: boolean }>(async (ctx, { json, opts, config }) => {
         const now = ctx.clock();
         const rows = listIncidentsWithNames(ctx.db, { includeResolved: opts.all });
         const holds = listHolds(ctx.db, rows, now);
@@ -103,7 +103,7 @@ export function registerIncidentCommands(program: Command): void {
     .description('an incident with its history')
     .argument('<id>', 'incident id')
     .action(
-      run((ctx, { json, args, config }) => {
+      run(async (ctx, { json, args, config }) => {
         const found = getIncident(ctx.db, parseId(args[0]!));
         if (!found) throw notFound('incidentNotFound', { id: Number(args[0]) });
         const events = listIncidentEvents(ctx.db, found.id);
@@ -121,8 +121,8 @@ export function registerIncidentCommands(program: Command): void {
     .description('acknowledge an incident: you are on it')
     .argument('<id>', 'incident id')
     .action(
-      run((ctx, { json, args }) => {
-        const result = acknowledge(ctx, parseId(args[0]!));
+      run(async (ctx, { json, args }) => {
+        const result = await acknowledge(ctx, parseId(args[0]!));
         emit(json, { id: result.incident.id, outcome: result.outcome, acknowledgedBy: result.incident.acknowledgedBy }, () =>
           result.outcome === 'already'
             ? `Incident ${result.incident.id} was already acknowledged by ${result.incident.acknowledgedBy}.`
@@ -135,8 +135,8 @@ export function registerIncidentCommands(program: Command): void {
     .description('resolve an incident by hand (if its condition still holds, the next check opens a new one)')
     .argument('<id>', 'incident id')
     .action(
-      run((ctx, { json, args }) => {
-        const resolved = resolveByHand(ctx, parseId(args[0]!));
+      run(async (ctx, { json, args }) => {
+        const resolved = await resolveByHand(ctx, parseId(args[0]!));
         emit(json, { id: resolved.id, status: resolved.status, resolution: resolved.resolution }, () =>
           `Incident ${resolved.id} resolved. If the problem is still there, the next check opens a new incident; to keep quiet meanwhile, add a silence.`,
         );
@@ -155,8 +155,8 @@ export function registerIncidentCommands(program: Command): void {
     .requiredOption('--reason <text>', 'why, for the others')
     .action(
       run<{ installation?: string; client?: string; rule?: string; for?: string; until?: string; reason: string }>(
-        (ctx, { json, opts, config }) => {
-          const added = addSilence(ctx, { ...opts, tz: config.DISPLAY_TZ });
+        async (ctx, { json, opts, config }) => {
+          const added = await addSilence(ctx, { ...opts, tz: config.DISPLAY_TZ });
           emit(json, added, () => `Silence ${added.id} holds announcements until ${formatTime(added.endsAt, config.DISPLAY_TZ)}.`);
         },
       ),
@@ -165,7 +165,7 @@ export function registerIncidentCommands(program: Command): void {
     .command('list')
     .description('silences in force or scheduled')
     .action(
-      run((ctx, { json, config }) => {
+      run(async (ctx, { json, config }) => {
         const rows = listActiveSilences(ctx.db, ctx.clock());
         emit(json, rows, () =>
           rows.length === 0
@@ -182,8 +182,8 @@ export function registerIncidentCommands(program: Command): void {
     .description('end a silence now; what it held back and is still open is announced at the next check')
     .argument('<id>', 'silence id')
     .action(
-      run((ctx, { json, args }) => {
-        const removed = removeSilence(ctx, parseId(args[0]!, 'silence'));
+      run(async (ctx, { json, args }) => {
+        const removed = await removeSilence(ctx, parseId(args[0]!, 'silence'));
         emit(json, { id: removed.id, endsAt: removed.endsAt }, () => `Silence ${removed.id} ended.`);
       }),
     );
@@ -194,7 +194,7 @@ export function registerIncidentCommands(program: Command): void {
     .description('alerts that fit no installation, or several: what to label or register (latest first)')
     .option('--all', 'include those Alertmanager has since resolved', false)
     .action(
-      run<{ all: boolean }>((ctx, { json, opts, config }) => {
+      run<{ all: boolean }>(async (ctx, { json, opts, config }) => {
         const rows = listUnmatchedAlerts(ctx.db, { all: opts.all });
         emit(json, rows, () =>
           rows.length === 0
@@ -227,8 +227,8 @@ export function registerIncidentCommands(program: Command): void {
     .argument('<source>', 'instance:<host or IP>, installation:<name> or installation_id:<id>')
     .argument('<installation>', 'installation id')
     .action(
-      run((ctx, { json, args, config }) => {
-        const routed = routeAlerts(ctx, incidentSettings(config), args[0]!, args[1]!);
+      run(async (ctx, { json, args, config }) => {
+        const routed = await routeAlerts(ctx, incidentSettings(config), args[0]!, args[1]!);
         emit(json, { source: routed.source, installationId: routed.installation.id, opened: routed.opened }, () =>
           `Alerts of ${routed.source} now go to installation ${routed.installation.id} (${routed.installation.name}); ${routed.opened} opened now.`,
         );
@@ -238,7 +238,7 @@ export function registerIncidentCommands(program: Command): void {
     .command('routes')
     .description('the sources whose alerts an admin placed under an installation')
     .action(
-      run((ctx, { json, config }) => {
+      run(async (ctx, { json, config }) => {
         const rows = listAlertRoutes(ctx.db);
         emit(json, rows, () =>
           rows.length === 0
@@ -255,8 +255,8 @@ export function registerIncidentCommands(program: Command): void {
     .description('forget where the alerts of a source go: their labels alone decide again')
     .argument('<source>', 'as `alerts routes` shows it')
     .action(
-      run((ctx, { json, args }) => {
-        unrouteAlerts(ctx, args[0]!);
+      run(async (ctx, { json, args }) => {
+        await unrouteAlerts(ctx, args[0]!);
         emit(json, { source: args[0]!.trim() }, () => `Alerts of ${args[0]!.trim()} are matched by their labels alone again.`);
       }),
     );
@@ -268,9 +268,9 @@ export function registerIncidentCommands(program: Command): void {
     .argument('<key>', 'min-shell-version')
     .argument('<value>', 'the value')
     .action(
-      run((ctx, { json, args }) => {
+      run(async (ctx, { json, args }) => {
         const key = requirePolicyKey(args[0]!);
-        changePolicy(ctx, key, args[1]!);
+        await changePolicy(ctx, key, args[1]!);
         emit(json, { key, value: args[1] }, () => `Policy ${key} = ${args[1]}; every installation is re-checked at the next sweep.`);
       }),
     );
@@ -279,9 +279,9 @@ export function registerIncidentCommands(program: Command): void {
     .description('remove a policy')
     .argument('<key>', 'min-shell-version')
     .action(
-      run((ctx, { json, args }) => {
+      run(async (ctx, { json, args }) => {
         const key = requirePolicyKey(args[0]!);
-        changePolicy(ctx, key, null);
+        await changePolicy(ctx, key, null);
         emit(json, { key, value: null }, () => `Policy ${key} removed.`);
       }),
     );
@@ -289,7 +289,7 @@ export function registerIncidentCommands(program: Command): void {
     .command('show')
     .description('the policies in force')
     .action(
-      run((ctx, { json, config }) => {
+      run(async (ctx, { json, config }) => {
         const rows = listPolicies(ctx.db);
         emit(json, rows, () =>
           rows.length === 0

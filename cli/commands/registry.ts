@@ -40,8 +40,8 @@ export function registerRegistryCommands(program: Command): void {
     .requiredOption('--name <name>', 'full name')
     .option('--lead <id>', 'Telegram id of the team lead a manager reports to')
     .action(
-      run<{ telegramId: string; role: UserRole; name: string; lead?: string }>((ctx, { json, opts }) => {
-        const added = addUser(ctx, { telegramId: opts.telegramId, role: opts.role, name: opts.name, leadId: opts.lead });
+      run<{ telegramId: string; role: UserRole; name: string; lead?: string }>(async (ctx, { json, opts }) => {
+        const added = await addUser(ctx, { telegramId: opts.telegramId, role: opts.role, name: opts.name, leadId: opts.lead });
         emit(json, { id: added.telegramId, ...added }, () => `User ${added.telegramId} ${added.name} added as ${added.role}.`);
       }),
     );
@@ -50,7 +50,7 @@ export function registerRegistryCommands(program: Command): void {
     .command('list')
     .description('list staff')
     .action(
-      run((ctx, { json }) => {
+      run(async (ctx, { json }) => {
         const rows = listUsers(ctx.db);
         emit(json, rows.map((u) => ({ id: u.telegramId, ...u })), () =>
           rows.length === 0
@@ -72,10 +72,10 @@ export function registerRegistryCommands(program: Command): void {
       .description(active ? 'let a staff member back in' : 'cut a staff member off at once (their presses and commands are refused)')
       .argument('<telegram-id>', 'Telegram user id')
       .action(
-        run((ctx, { json, args }) => {
+        run(async (ctx, { json, args }) => {
           const id = Number(args[0]);
           if (!Number.isSafeInteger(id) || id <= 0) throw inputError('idInvalid', { text: args[0] ?? '', what: 'user' });
-          const changed = setUserActive(ctx, id, active);
+          const changed = await setUserActive(ctx, id, active);
           emit(json, { id: changed.telegramId, active: changed.active }, () => `${changed.name} (${changed.telegramId}) is ${changed.active ? 'enabled' : 'disabled'}.`);
         }),
       );
@@ -93,8 +93,8 @@ export function registerRegistryCommands(program: Command): void {
     .option('--manager <id>', 'Telegram id of the responsible manager')
     .option('--chat <id>', "Telegram chat for this client's alerts (else the manager's private chat)")
     .action(
-      run<{ name: string; inn?: string; manager?: string; chat?: string }>((ctx, { json, opts }) => {
-        const added = addClient(ctx, { name: opts.name, inn: opts.inn, managerId: opts.manager, chatId: opts.chat });
+      run<{ name: string; inn?: string; manager?: string; chat?: string }>(async (ctx, { json, opts }) => {
+        const added = await addClient(ctx, { name: opts.name, inn: opts.inn, managerId: opts.manager, chatId: opts.chat });
         emit(json, added, () => `Client ${added.id} "${added.name}" added.`);
       }),
     );
@@ -103,7 +103,7 @@ export function registerRegistryCommands(program: Command): void {
     .command('list')
     .description('list clients')
     .action(
-      run((ctx, { json }) => {
+      run(async (ctx, { json }) => {
         const rows = listClients(ctx.db);
         emit(json, rows, () =>
           rows.length === 0
@@ -121,7 +121,7 @@ export function registerRegistryCommands(program: Command): void {
     .description("a client with each installation's latest state")
     .argument('<client>', 'client id or exact name')
     .action(
-      run((ctx, { json, args, config }) => {
+      run(async (ctx, { json, args, config }) => {
         const found = resolveClient(ctx.db, args[0]!);
         const manager = found.managerId === null ? undefined : getUser(ctx.db, found.managerId);
         const views: InstallationView[] = listInstallationsOfClient(ctx.db, found.id).map((installation) => ({
@@ -168,8 +168,8 @@ export function registerRegistryCommands(program: Command): void {
     .option('--tz <zone>', 'time zone of the agent\'s dates (default Europe/Moscow)')
     .option('--upload-name <NAME>', 'the base name its files are uploaded under with a fleet token (SMART\'s <CLIENT>, e.g. ROMASHKA)')
     .action(
-      run<NewInstallationInput>((ctx, { json, opts }) => {
-        const { installation: added, token } = addInstallation(ctx, opts);
+      run<NewInstallationInput>(async (ctx, { json, opts }) => {
+        const { installation: added, token } = await addInstallation(ctx, opts);
         emit(json, { ...installationJson({ installation: added, state: null, rejection: undefined }), token }, () =>
           [
             `Installation ${added.id} "${added.name}" added.`,
@@ -185,7 +185,7 @@ export function registerRegistryCommands(program: Command): void {
     .description('list installations')
     .option('--client <client>', 'only this client (id or exact name)')
     .action(
-      run<{ client?: string }>((ctx, { json, opts }) => {
+      run<{ client?: string }>(async (ctx, { json, opts }) => {
         const ref = opts.client;
         const clientId = ref === undefined ? undefined : resolveClient(ctx.db, ref).id;
         const rows = listInstallations(ctx.db).filter((i) => clientId === undefined || i.clientId === clientId);
@@ -208,7 +208,7 @@ export function registerRegistryCommands(program: Command): void {
     .description('an installation with its latest state')
     .argument('<id>', 'installation id')
     .action(
-      run((ctx, { json, args, config }) => {
+      run(async (ctx, { json, args, config }) => {
         const found = requireInstallation(ctx.db, args[0]!);
         const view: InstallationView = {
           installation: found,
@@ -224,8 +224,8 @@ export function registerRegistryCommands(program: Command): void {
     .description('issue a new agent token; the old one stops working at once')
     .argument('<id>', 'installation id')
     .action(
-      run((ctx, { json, args }) => {
-        const { installation: rotated, token } = rotateToken(ctx, args[0]!);
+      run(async (ctx, { json, args }) => {
+        const { installation: rotated, token } = await rotateToken(ctx, args[0]!);
         emit(json, { id: rotated.id, token }, () =>
           [`New agent token for installation ${rotated.id} "${rotated.name}" (the old one no longer works):`, token].join('\n'),
         );
@@ -247,19 +247,19 @@ export function registerRegistryCommands(program: Command): void {
     .option('--metrics-password <password>', 'its password, sealed with SECRET_KEY, never shown back ("-": read from standard input)')
     .option('--licman <host[:port]>', 'the licence manager its key checks go to (port 8888 unless given), probed by ping and TCP; "-" clears it')
     .action(
-      run<{ threshold?: string[]; uploadName?: string; metricsUser?: string; metricsPassword?: string; licman?: string }>((ctx, { json, opts, args, config }) => {
+      run<{ threshold?: string[]; uploadName?: string; metricsUser?: string; metricsPassword?: string; licman?: string }>(async (ctx, { json, opts, args, config }) => {
         if (!opts.threshold?.length && opts.uploadName === undefined && opts.metricsUser === undefined && opts.metricsPassword === undefined && opts.licman === undefined) {
           throw inputError('nothingToSet', {});
         }
         const lines: string[] = [];
         const result: Record<string, unknown> = { id: Number(args[0]) };
         if (opts.threshold?.length) {
-          const changed = setThresholds(ctx, args[0]!, opts.threshold);
+          const changed = await setThresholds(ctx, args[0]!, opts.threshold);
           Object.assign(result, { id: changed.id, thresholds: changed.thresholds });
           lines.push(`Thresholds of installation ${changed.id} "${changed.name}": ${describeThresholds(changed.thresholds)}`);
         }
         if (opts.uploadName !== undefined) {
-          const { installation: changed, attached } = setUploadName(ctx, args[0]!, opts.uploadName);
+          const { installation: changed, attached } = await setUploadName(ctx, args[0]!, opts.uploadName);
           Object.assign(result, { id: changed.id, uploadName: changed.uploadName, attached });
           lines.push(
             changed.uploadName
@@ -269,7 +269,7 @@ export function registerRegistryCommands(program: Command): void {
         }
         if (opts.metricsUser !== undefined || opts.metricsPassword !== undefined) {
           const clear = opts.metricsUser === '-';
-          const changed = setMetricsAccount(
+          const changed = await setMetricsAccount(
             ctx,
             args[0]!,
             clear ? null : { user: opts.metricsUser ?? '', password: opts.metricsPassword === undefined ? '' : secretArgument(opts.metricsPassword) },
@@ -283,7 +283,7 @@ export function registerRegistryCommands(program: Command): void {
           );
         }
         if (opts.licman !== undefined) {
-          const changed = setLicman(ctx, args[0]!, opts.licman);
+          const changed = await setLicman(ctx, args[0]!, opts.licman);
           Object.assign(result, { id: changed.id, licman: changed.licmanHost ? { host: changed.licmanHost, port: changed.licmanPort } : null });
           lines.push(
             changed.licmanHost
@@ -304,8 +304,8 @@ export function registerRegistryCommands(program: Command): void {
       .description(enabled ? 'turn monitoring back on' : 'turn monitoring off (reports are still accepted)')
       .argument('<id>', 'installation id')
       .action(
-        run((ctx, { json, args }) => {
-          const changed = setMonitoring(ctx, args[0]!, enabled);
+        run(async (ctx, { json, args }) => {
+          const changed = await setMonitoring(ctx, args[0]!, enabled);
           emit(json, { id: changed.id, monitoringEnabled: changed.monitoringEnabled }, () =>
             `Monitoring of installation ${changed.id} "${changed.name}" is ${changed.monitoringEnabled ? 'on' : 'off'}.`,
           );
@@ -321,7 +321,7 @@ export function registerRegistryCommands(program: Command): void {
     .argument('<file>', 'CSV file, comma, semicolon or tab separated, UTF-8 or windows-1251')
     .option('--dry-run', 'check the file and show what would be imported, without writing', false)
     .action(
-      run<{ dryRun: boolean }>((ctx, { json, opts, args }) => {
+      run<{ dryRun: boolean }>(async (ctx, { json, opts, args }) => {
         const file = args[0]!;
         const { dryRun } = opts;
         let csv: Buffer;
@@ -330,7 +330,7 @@ export function registerRegistryCommands(program: Command): void {
         } catch (err) {
           throw inputError('fileUnreadable', { file, reason: (err as Error).message });
         }
-        const result = importCsv(ctx, csv, { dryRun });
+        const result = await importCsv(ctx, csv, { dryRun });
         emit(json, result, () => {
           const head = dryRun
             ? `Dry run: the file is valid; it would add ${result.clientsCreated.length} client(s) and ${result.installations.length} installation(s). Nothing was written.`

@@ -23,9 +23,9 @@ export function registerUploadCommands(program: Command): void {
     .option('--names <names>', 'the only upload names it may send under, comma separated (any case), e.g. ROMASHKA,VECTOR')
     .option('--from <networks>', 'the only networks it may send from, comma separated, e.g. 10.0.0.0/8,2001:db8::/32')
     .action(
-      run<{ label: string; names?: string; from?: string }>((ctx, { json, opts }) => {
+      run<{ label: string; names?: string; from?: string }>(async (ctx, { json, opts }) => {
         const list = (text: string | undefined) => (text === undefined ? undefined : text.split(','));
-        const { uploadToken, token } = createUploadToken(ctx, opts.label, { ...(opts.names !== undefined ? { names: list(opts.names)! } : {}), ...(opts.from !== undefined ? { networks: list(opts.from)! } : {}) });
+        const { uploadToken, token } = await createUploadToken(ctx, opts.label, { ...(opts.names !== undefined ? { names: list(opts.names)! } : {}), ...(opts.from !== undefined ? { networks: list(opts.from)! } : {}) });
         emit(json, { id: uploadToken.id, label: uploadToken.label, token, names: uploadToken.names, networks: uploadToken.networks }, () =>
           [
             `Fleet upload token ${uploadToken.id} "${uploadToken.label}" (shown only now):`,
@@ -42,7 +42,7 @@ export function registerUploadCommands(program: Command): void {
     .command('list')
     .description('fleet upload tokens (never the tokens themselves)')
     .action(
-      run((ctx, { json, config }) => {
+      run(async (ctx, { json, config }) => {
         const rows = listUploadTokens(ctx.db).map(({ tokenHash: _hash, ...rest }) => rest);
         emit(json, rows, () =>
           rows.length === 0
@@ -68,8 +68,8 @@ export function registerUploadCommands(program: Command): void {
     .description('stop accepting uploads under a fleet token, at once')
     .argument('<id>', 'upload token id')
     .action(
-      run((ctx, { json, args }) => {
-        const revoked = revokeUploadToken(ctx, args[0]!);
+      run(async (ctx, { json, args }) => {
+        const revoked = await revokeUploadToken(ctx, args[0]!);
         emit(json, { id: revoked.id, revokedAt: revoked.revokedAt }, () => `Upload token ${revoked.id} "${revoked.label}" is revoked: uploads under it are refused.`);
       }),
     );
@@ -81,7 +81,7 @@ export function registerUploadCommands(program: Command): void {
     .description('an installation\'s uploads, latest first')
     .argument('<installation>', 'installation id')
     .action(
-      run((ctx, { json, args, config }) => {
+      run(async (ctx, { json, args, config }) => {
         const installation = requireInstallation(ctx.db, args[0]!);
         const rows = listUploadsOf(ctx.db, installation.id);
         emit(json, rows, () =>
@@ -110,7 +110,7 @@ export function registerUploadCommands(program: Command): void {
     .argument('<id>', 'upload id (see dozor uploads list)')
     .requiredOption('--out <file>', 'where to write it (an existing file is not overwritten)')
     .action(
-      run<{ out: string }>((ctx, { json, opts, args, config }) => {
+      run<{ out: string }>(async (ctx, { json, opts, args, config }) => {
         const id = /^\d+$/.test(args[0]!) ? Number(args[0]) : NaN;
         const upload = Number.isSafeInteger(id) ? getUpload(ctx.db, id) : undefined;
         if (!upload) throw notFound('uploadNotFound', { id: args[0]! });
@@ -127,7 +127,7 @@ export function registerUploadCommands(program: Command): void {
     .command('unmatched')
     .description('names uploaded under a fleet token that no installation has (their files are kept)')
     .action(
-      run((ctx, { json, config }) => {
+      run(async (ctx, { json, config }) => {
         const rows = listUnmatchedUploadNames(ctx.db);
         emit(json, rows, () =>
           rows.length === 0
@@ -150,8 +150,8 @@ export function registerUploadCommands(program: Command): void {
     .argument('<name>', 'the upload name (the file\'s base name, e.g. ROMASHKA)')
     .argument('<installation>', 'installation id')
     .action(
-      run((ctx, { json, args }) => {
-        const { installation, attached } = assignUploads(ctx, args[0]!, args[1]!);
+      run(async (ctx, { json, args }) => {
+        const { installation, attached } = await assignUploads(ctx, args[0]!, args[1]!);
         emit(json, { installation: installation.id, uploadName: installation.uploadName, attached }, () =>
           `${attached} file(s) named ${args[0]} now belong to installation ${installation.id} "${installation.name}", whose upload name is ${installation.uploadName}.`,
         );

@@ -32,7 +32,7 @@ export async function benchWebPages(size: number): Promise<Record<string, number
   const app = buildHttpServer({ db, clock: () => new Date(), logger: createLogger('silent'), settings: DEFAULT_INCIDENT_SETTINGS, web: { displayTz: 'Europe/Moscow', morningHour: 9 } });
   await app.ready();
   const ctx = { db, clock: () => new Date(), actor: 'bench' };
-  const cookie = `dozor_session=${redeemWebLink(ctx, issueWebLink(ctx, 1)!)!.sessionId}`;
+  const cookie = `dozor_session=${(await redeemWebLink(ctx, (await issueWebLink(ctx, 1))!))!.sessionId}`;
 
   const median = async (url: string, headers: Record<string, string> = {}, status = 200) => {
     const runs: number[] = [];

@@ -32,19 +32,19 @@ export interface DemoInstallation {
  * A small, realistic fleet: a team lead and two managers; an office network
  * installation, a local one, and three in the vendor's cloud.
  */
-export function seedDemoFleet(db: DB, clock: () => Date, webPort: number): DemoInstallation[] {
+export async function seedDemoFleet(db: DB, clock: () => Date, webPort: number): Promise<DemoInstallation[]> {
   const ctx = { db, clock, actor: 'demo' };
-  addUser(ctx, { telegramId: 2001, role: 'lead', name: 'Ирина Петрова' });
-  addUser(ctx, { telegramId: 1001, role: 'manager', name: 'Ксения Шабанова', leadId: 2001 });
-  addUser(ctx, { telegramId: 1002, role: 'manager', name: 'Пётр Сидоров', leadId: 2001 });
-  changePolicy(ctx, 'min-shell-version', '6.4.3.59');
+  await addUser(ctx, { telegramId: 2001, role: 'lead', name: 'Ирина Петрова' });
+  await addUser(ctx, { telegramId: 1001, role: 'manager', name: 'Ксения Шабанова', leadId: 2001 });
+  await addUser(ctx, { telegramId: 1002, role: 'manager', name: 'Пётр Сидоров', leadId: 2001 });
+  await changePolicy(ctx, 'min-shell-version', '6.4.3.59');
 
-  const client = (name: string, inn: string, managerId: number) => addClient(ctx, { name, inn, managerId }).id;
-  const romashka = client('ООО «Ромашка»', '7701234567', 1001);
-  const vector = client('АО «Вектор»', '7801234567', 1002);
-  const sever = client('ООО «Север»', '7712345678', 1001);
-  const berezka = client('ООО «Берёзка»', '7723456789', 1001);
-  const sidorov = client('ИП Сидоров', '770123456789', 1002);
+  const client = async (name: string, inn: string, managerId: number) => (await addClient(ctx, { name, inn, managerId })).id;
+  const romashka = await client('ООО «Ромашка»', '7701234567', 1001);
+  const vector = await client('АО «Вектор»', '7801234567', 1002);
+  const sever = await client('ООО «Север»', '7712345678', 1001);
+  const berezka = await client('ООО «Берёзка»', '7723456789', 1001);
+  const sidorov = await client('ИП Сидоров', '770123456789', 1002);
 
   const cloud = (clientId: number, slug: string) => ({
     client: String(clientId),
@@ -56,19 +56,19 @@ export function seedDemoFleet(db: DB, clock: () => Date, webPort: number): DemoI
     provider: CLOUD_PROVIDER,
   });
   const made: DemoInstallation[] = [];
-  const add = (key: DemoInstallation['key'], input: Parameters<typeof addInstallation>[1]) => {
-    const issued = addInstallation(ctx, input);
+  const add = async (key: DemoInstallation['key'], input: Parameters<typeof addInstallation>[1]) => {
+    const issued = await addInstallation(ctx, input);
     made.push({ key, id: issued.installation.id, token: issued.token, host: issued.installation.host });
     return issued.installation.id;
   };
-  add('romashka', { client: String(romashka), name: 'Сервер офиса', kind: 'network' });
-  const vectorId = add('vector', { client: String(vector), name: 'Бухгалтерия', kind: 'local' });
-  add('sever', cloud(sever, 'sever'));
-  const berezkaId = add('berezka', cloud(berezka, 'berezka'));
-  add('sidorov', cloud(sidorov, 'sidorov'));
+  await add('romashka', { client: String(romashka), name: 'Сервер офиса', kind: 'network' });
+  const vectorId = await add('vector', { client: String(vector), name: 'Бухгалтерия', kind: 'local' });
+  await add('sever', cloud(sever, 'sever'));
+  const berezkaId = await add('berezka', cloud(berezka, 'berezka'));
+  await add('sidorov', cloud(sidorov, 'sidorov'));
 
   // The demo runs in minutes, not days: the version-change check looks after one minute.
-  setThresholds(ctx, vectorId, ['KodeksVersionChangeIncomplete=1m']);
+  await setThresholds(ctx, vectorId, ['KodeksVersionChangeIncomplete=1m']);
 
   // «Берёзка» hit its online licence limit on the previous days too: a sales signal.
   const today = DateTime.fromJSDate(clock()).setZone('Europe/Moscow');

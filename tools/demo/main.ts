@@ -34,7 +34,7 @@ const webPort = (web.address() as AddressInfo).port;
 const standIn = await TelegramStandIn.start();
 const database = join(dir, 'dozor.sqlite');
 const seeding = openDb(database);
-const installations = seedDemoFleet(seeding, systemClock, webPort);
+const installations = await seedDemoFleet(seeding, systemClock, webPort);
 closeDb(seeding);
 
 const network = new DemoNetwork(new Set(installations.map((i) => i.host).filter((h): h is string => !!h)));

@@ -32,11 +32,11 @@ const seed = openDb(database);
 const tokens: string[] = [];
 {
   const ctx = { db: seed, clock: systemClock, actor: 'soak' };
-  addUser(ctx, { telegramId: 2001, role: 'lead', name: 'Руководитель' });
-  for (let m = 0; m < 5; m++) addUser(ctx, { telegramId: 1001 + m, role: 'manager', name: `Менеджер ${m + 1}`, leadId: 2001 });
+  await addUser(ctx, { telegramId: 2001, role: 'lead', name: 'Руководитель' });
+  for (let m = 0; m < 5; m++) await addUser(ctx, { telegramId: 1001 + m, role: 'manager', name: `Менеджер ${m + 1}`, leadId: 2001 });
   for (let i = 0; i < AGENTS; i++) {
-    const client = addClient(ctx, { name: `Клиент ${i}`, managerId: 1001 + (i % 5) });
-    tokens.push(addInstallation(ctx, { client: String(client.id), name: `Сервер-${i}`, kind: 'local' }).token);
+    const client = await addClient(ctx, { name: `Клиент ${i}`, managerId: 1001 + (i % 5) });
+    tokens.push((await addInstallation(ctx, { client: String(client.id), name: `Сервер-${i}`, kind: 'local' })).token);
   }
 }
 closeDb(seed);

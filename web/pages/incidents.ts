@@ -132,7 +132,7 @@ export function incidentsPage(scope: FastifyInstance, kit: WebKit): void {
       const view = await actionable(kit, request.params.id, request.body, session, reply, 'incident.acknowledge');
       if (!view) return reply;
       if (view.incident.status === 'resolved') return back(reply, 'resolved', view);
-      const result = closedMeanwhile(() => acknowledge({ db: deps.db, clock: deps.clock, actor: actorOf(session.user.telegramId) }, view.incident.id));
+      const result = await closedMeanwhile(() => acknowledge({ db: deps.db, clock: deps.clock, actor: actorOf(session.user.telegramId) }, view.incident.id));
       if (!result) return back(reply, 'resolved', view);
       deps.onIncidentChange?.();
       return back(reply, result.outcome, view);
@@ -146,7 +146,7 @@ export function incidentsPage(scope: FastifyInstance, kit: WebKit): void {
       if (!view) return reply;
       if (view.incident.status === 'resolved') return back(reply, 'resolved', view);
       const choice = (request.body as Record<string, unknown>).until === 'morning' ? 'morning' : 'hour';
-      const snoozed = closedMeanwhile(() =>
+      const snoozed = await closedMeanwhile(() =>
         snoozeIncident({ db: deps.db, clock: deps.clock, actor: actorOf(session.user.telegramId) }, view.incident.id, {
           endsAt: snoozeEnd(choice, deps.clock(), deps.displayTz, deps.morningHour),
           reason: texts(session.lang).web.snoozeReason(view.incident.id),
@@ -161,9 +161,9 @@ export function incidentsPage(scope: FastifyInstance, kit: WebKit): void {
 }
 
 /** What an action gave, or null when the incident was resolved meanwhile (by the sweep, or at the command line). */
-function closedMeanwhile<T>(act: () => T): T | null {
+async function closedMeanwhile<T>(act: () => Promise<T>): Promise<T | null> {
   try {
-    return act();
+    return await act();
   } catch (err) {
     if (err instanceof InputError && err.code === 'incidentResolved') return null;
     throw err;

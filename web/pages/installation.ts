@@ -143,7 +143,7 @@ export function installationPage(scope: FastifyInstance, kit: WebKit): void {
       const os = (request.body as Record<string, unknown>).os;
       if (!AGENT_OS.includes(os as AgentOs)) return kit.message(reply, 400, session.lang, t.refusedTitle, t.chooseOs, session);
       try {
-        const issued = issueAgent({ db: deps.db, clock: deps.clock, actor: actorOf(session.user.telegramId) }, installation.id, {
+        const issued = await issueAgent({ db: deps.db, clock: deps.clock, actor: actorOf(session.user.telegramId) }, installation.id, {
           os: os as AgentOs,
           publicUrl: deps.publicUrl,
           secretKey: deps.secretKey,
