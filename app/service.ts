@@ -162,8 +162,8 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
 
   const scheduler = new JobScheduler(logger);
   const composeDigest = composeDigestForTelegram(db, digestSettings);
-  const digests = () => {
-    const result = runDigests({ db, cron: config.DIGEST_CRON, tz: config.DIGEST_TZ, maxDelayMs: config.DIGEST_MAX_DELAY, compose: composeDigest }, clock());
+  const digests = async () => {
+    const result = await runDigests({ db, cron: config.DIGEST_CRON, tz: config.DIGEST_TZ, maxDelayMs: config.DIGEST_MAX_DELAY, compose: composeDigest }, clock());
     if (result.queued.length > 0) {
       logger.info({ day: result.day, recipients: result.queued.length }, 'digests queued');
       wakeDispatcher();
@@ -178,7 +178,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
       logger.error({ medianSkewMs: settings.clockWatch.medianSkew() }, "the server's clock disagrees with the agents'; time-based rules are paused");
     }
     // Digests are checked every sweep too, so a clock that jumped past the digest time does not skip one.
-    digests();
+    await digests();
   };
 
   let url: string;
@@ -227,8 +227,8 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
   };
 
   const hours = workingHours(config);
-  const wake = (morning: WorkingHours) => () => {
-    const { woken } = runWake({ db, hours: morning }, clock());
+  const wake = (morning: WorkingHours) => async () => {
+    const { woken } = await runWake({ db, hours: morning }, clock());
     if (woken > 0) {
       logger.info({ woken }, 'critical incidents of the night nobody took sent again before work');
       wakeDispatcher();
@@ -246,8 +246,8 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
   scheduler.add('digest', config.DIGEST_CRON, config.DIGEST_TZ, digests);
   scheduler.add('probes', config.PROBE_CRON, config.DISPLAY_TZ, probeRound);
   // Names uploaded under a fleet token that no installation has: one summary per admin a minute, however many.
-  scheduler.add('unmatched-uploads', '* * * * *', config.DISPLAY_TZ, () => {
-    if (tellAdminsOfUnmatchedUploads(db, clock()).names > 0) wakeDispatcher();
+  scheduler.add('unmatched-uploads', '* * * * *', config.DISPLAY_TZ, async () => {
+    if ((await tellAdminsOfUnmatchedUploads(db, clock())).names > 0) wakeDispatcher();
   });
   scheduler.add('prune', config.PRUNE_CRON, config.DISPLAY_TZ, async () => {
     await pruneReports({ db, batchSize: 1000, logger }, new Date(clock().getTime() - config.REPORT_RETENTION));

@@ -57,7 +57,7 @@ export class TelegramDelivery implements Delivery {
         throw err;
       }
       // The group became a supergroup: follow it, and send there now.
-      followChatMigration(this.deps.db, first.chatId, newChatId);
+      await followChatMigration(this.deps.db, first.chatId, newChatId);
       this.deps.logger.info({ from: first.chatId, to: newChatId }, 'chat migrated to a supergroup');
       return this.deliverTo(newChatId, batch, signal);
     }

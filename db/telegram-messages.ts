@@ -4,7 +4,7 @@ import { massRuleSql } from './incidents.ts';
 import type { DB, Queryable } from './open.ts';
 import { moveOutboxChat } from './outbox.ts';
 import { incidents, telegramMessages } from './schema.ts';
-import { writeTransaction } from './transaction.ts';
+import { writeTransactionAsync } from './transaction.ts';
 
 /** Which incidents a Telegram message shows, so it can be redrawn when they change. */
 export function rememberMessage(
@@ -83,8 +83,8 @@ export function moveChat(db: Queryable, from: number, to: number): void {
 }
 
 /** A group Telegram turned into a supergroup: its client, its messages and its queued announcements follow, together. */
-export function followChatMigration(db: DB, from: number, to: number): void {
-  writeTransaction(db, (tx) => {
+export async function followChatMigration(db: DB, from: number, to: number): Promise<void> {
+  await writeTransactionAsync(db, async (tx) => {
     updateClientChat(tx, from, to);
     moveChat(tx, from, to);
     moveOutboxChat(tx, from, to);

@@ -10,7 +10,7 @@ import { listActiveRules } from '../db/incidents.ts';
 import { findAlertTargets, type AlertTarget } from '../db/installations.ts';
 import type { DB, Queryable } from '../db/open.ts';
 import { enqueue, NOTICE } from '../db/outbox.ts';
-import { writeTransaction } from '../db/transaction.ts';
+import { writeTransactionAsync } from '../db/transaction.ts';
 import { noteUnmatchedAlert } from '../db/unmatched-alerts.ts';
 import { listActiveAdmins } from '../db/users.ts';
 import { langOf, texts } from '../i18n/index.ts';
@@ -167,7 +167,7 @@ async function takeAlerts(deps: AlertmanagerDeps, alerts: Alert[], now: Date): P
     // Reading and checking the body took a while already: the first chunk waits its turn too.
     await nextTurn();
     const before = result.opened + result.resolved + newlyUnmatched.length;
-    next = writeTransaction(deps.db, () => {
+    next = await writeTransactionAsync(deps.db, async () => {
       taking.begin();
       const started = performance.now();
       let at = next;

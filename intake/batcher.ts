@@ -3,7 +3,7 @@ import type { DB } from '../db/open.ts';
 import type { InstallationSettings } from '../checks/check-installation.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
 import { ingestInTransaction, type IngestResult } from './ingest.ts';
-import { writeTransaction } from '../db/transaction.ts';
+import { writeTransactionAsync } from '../db/transaction.ts';
 
 interface Pending {
   installation: { id: number; tz: string } | InstallationSettings;
@@ -33,37 +33,35 @@ export class IngestBatcher {
   submit(installation: { id: number; tz: string } | InstallationSettings, report: AgentReport, receivedAt: Date): Promise<IngestResult> {
     return new Promise((resolve, reject) => {
       this.queue.push({ installation, report, receivedAt, resolve, reject });
-      if (this.queue.length >= this.maxBatch) this.flush();
+      if (this.queue.length >= this.maxBatch) void this.flush();
       else if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => this.flush());
+        setImmediate(() => void this.flush());
       }
     });
   }
 
-  private flush(): void {
+  private async flush(): Promise<void> {
     this.scheduled = false;
     const batch = this.queue.splice(0);
     if (batch.length === 0) return;
     let results: IngestResult[];
     try {
-      results = writeTransaction(this.db, () => batch.map((p) => ingestInTransaction(this.db, this.settings, p.installation, p.report, p.receivedAt)));
+      results = await writeTransactionAsync(this.db, async () => batch.map((p) => ingestInTransaction(this.db, this.settings, p.installation, p.report, p.receivedAt)));
     } catch (err) {
       if (batch.length === 1) {
         batch[0]!.reject(err);
         return;
       }
-      for (const pending of batch) this.one(pending);
+      for (const pending of batch) await this.one(pending);
       return;
     }
     batch.forEach((pending, i) => pending.resolve(results[i]!));
   }
 
-  private one(pending: Pending): void {
+  private async one(pending: Pending): Promise<void> {
     try {
-      pending.resolve(
-        writeTransaction(this.db, () => ingestInTransaction(this.db, this.settings, pending.installation, pending.report, pending.receivedAt)),
-      );
+      pending.resolve(await writeTransactionAsync(this.db, async () => ingestInTransaction(this.db, this.settings, pending.installation, pending.report, pending.receivedAt)));
     } catch (err) {
       pending.reject(err);
     }

@@ -7,7 +7,7 @@ import { recordLicenseDay } from '../db/license-days.ts';
 import { insertReport } from '../db/reports.ts';
 import { getState, saveState } from '../db/state.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
-import { writeTransaction } from '../db/transaction.ts';
+import { writeTransactionAsync } from '../db/transaction.ts';
 
 export type IngestResult =
   | ({ status: 'stored'; reportRowId: number } & CheckOutcome)
@@ -19,14 +19,14 @@ export type IngestResult =
  * or resolves and the announcements of those are written together or not at
  * all. A repeated report id is acknowledged without writing anything.
  */
-export function ingestReport(
+export async function ingestReport(
   db: DB,
   settings: IncidentSettings,
   installation: { id: number; tz: string } | InstallationSettings,
   report: AgentReport,
   receivedAt: Date,
-): IngestResult {
-  return writeTransaction(db, () => ingestInTransaction(db, settings, installation, report, receivedAt));
+): Promise<IngestResult> {
+  return writeTransactionAsync(db, async () => ingestInTransaction(db, settings, installation, report, receivedAt));
 }
 
 export interface IngestOptions {

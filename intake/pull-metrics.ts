@@ -11,7 +11,7 @@ import { listMetricsPullDue, type MetricsPullTarget } from '../db/installations.
 import { noteUnreadableMetrics, saveMetricsSnapshot } from '../db/metrics-snapshots.ts';
 import type { DB } from '../db/open.ts';
 import { getState, saveState } from '../db/state.ts';
-import { writeTransaction } from '../db/transaction.ts';
+import { writeTransactionAsync } from '../db/transaction.ts';
 import { checkInstallation } from '../checks/check-installation.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
 import { metricsAccountOf } from '../registry/metrics-account.ts';
@@ -60,7 +60,7 @@ export async function pullMetrics(deps: MetricsPullDeps): Promise<MetricsPullSum
         if (deps.signal?.aborted) return;
         const outcome = await pullOne(target, deps);
         const at = deps.clock();
-        if (deps.settings) notePull(deps.db, deps.settings, target.id, loginOutcome(outcome), !('error' in outcome), at);
+        if (deps.settings) await notePull(deps.db, deps.settings, target.id, loginOutcome(outcome), !('error' in outcome), at);
         if ('error' in outcome) {
           summary.failed++;
           deps.logger.warn({ installation: target.id, reason: outcome.error }, 'metrics could not be read');
@@ -194,8 +194,8 @@ function loginOutcome(outcome: { error: string; refusedAccount?: string } | obje
  * and, when the server answered with its metrics, that its service works, so
  * a `KodeksServiceDown` the metrics contradict closes.
  */
-function notePull(db: DB, settings: IncidentSettings, installationId: number, refused: string | null | undefined, answered: boolean, at: Date): void {
-  writeTransaction(db, () => {
+async function notePull(db: DB, settings: IncidentSettings, installationId: number, refused: string | null | undefined, answered: boolean, at: Date): Promise<void> {
+  await writeTransactionAsync(db, async () => {
     const state = getState(db, installationId);
     if (!state) return;
     const next = { ...state };

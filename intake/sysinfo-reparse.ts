@@ -7,7 +7,7 @@ import { recheckNow } from '../db/check-schedule.ts';
 import { getInstallation } from '../db/installations.ts';
 import type { DB } from '../db/open.ts';
 import { getState, saveState } from '../db/state.ts';
-import { writeTransaction } from '../db/transaction.ts';
+import { writeTransactionAsync } from '../db/transaction.ts';
 import { findLatestSysinfo, getUploadToken, lastOwnAgentReportAt, listInstallationsWithSysinfo, saveUploadReading } from '../db/uploads.ts';
 import { readSysinfoFacts, type SysinfoMappingInUse } from './sysinfo-facts.ts';
 
@@ -41,7 +41,7 @@ export async function reparseSysinfo(deps: ReparseDeps, installationId?: number)
     if (!upload || !installation || (upload.kind !== 'zip' && upload.kind !== 'xml')) continue;
     const outcome = await readSysinfoFacts(deps.sysinfo, join(deps.dataDir, upload.path), upload.kind, installation.tz);
     const reading: UploadReading = outcome?.reading ?? { fields: {}, problems: [{ kind: 'noMapping' }] };
-    writeTransaction(deps.db, () => {
+    await writeTransactionAsync(deps.db, async () => {
       const now = deps.clock();
       saveUploadReading(deps.db, upload.id, { takenAt: outcome?.generatedAt ?? null, reading });
       const previous = getState(deps.db, id);

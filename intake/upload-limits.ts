@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { deleteValue, readValue, writeValue } from '../db/key-value.ts';
 import type { DB } from '../db/open.ts';
 import { enqueue, NOTICE } from '../db/outbox.ts';
-import { writeTransaction } from '../db/transaction.ts';
+import { writeTransactionAsync } from '../db/transaction.ts';
 import { uploadedBytesSince } from '../db/uploads.ts';
 import { listActiveAdmins } from '../db/users.ts';
 import { langOf, texts } from '../i18n/index.ts';
@@ -89,8 +89,8 @@ export function spaceRefusal(free: number, limits: UploadLimits): string {
 }
 
 /** Uploads are refused for space: each admin is told when that starts, not at every upload. */
-export function noteRefusedForSpace(db: DB, free: number, limits: UploadLimits, now: Date): void {
-  writeTransaction(db, () => {
+export async function noteRefusedForSpace(db: DB, free: number, limits: UploadLimits, now: Date): Promise<void> {
+  await writeTransactionAsync(db, async () => {
     if (readValue<unknown>(db, REFUSING_FOR_SPACE) !== undefined) return;
     writeValue(db, REFUSING_FOR_SPACE, { since: now.toISOString(), free }, now);
     for (const admin of listActiveAdmins(db)) {
@@ -102,8 +102,8 @@ export function noteRefusedForSpace(db: DB, free: number, limits: UploadLimits, 
 }
 
 /** An upload went through: a later refusal for space is news again. */
-export function noteAcceptedForSpace(db: DB): void {
-  if (readValue<unknown>(db, REFUSING_FOR_SPACE) !== undefined) writeTransaction(db, () => deleteValue(db, REFUSING_FOR_SPACE));
+export async function noteAcceptedForSpace(db: DB): Promise<void> {
+  if (readValue<unknown>(db, REFUSING_FOR_SPACE) !== undefined) await writeTransactionAsync(db, async () => deleteValue(db, REFUSING_FOR_SPACE));
 }
 
 export const QUOTA_RETRY_SECONDS = 3600;

@@ -8,7 +8,7 @@ import { findInstallationByTokenHash } from '../db/installations.ts';
 import type { DB } from '../db/open.ts';
 import { noteUnreadableMetrics, saveMetricsSnapshot } from '../db/metrics-snapshots.ts';
 import { findInstallationByUploadName, findLatestUpload, findUploadTokenByHash, insertUpload, lastOwnAgentReportAt, type UploadKind } from '../db/uploads.ts';
-import { writeTransaction } from '../db/transaction.ts';
+import { writeTransactionAsync } from '../db/transaction.ts';
 import { defuse, UNSAFE_CHARS } from '../core/text.ts';
 import { fleetRefusal } from '../core/fleet-limits.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
@@ -165,7 +165,7 @@ export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
       await keepFile(deps.dataDir, received.temporary, place);
       let outcome;
       try {
-        outcome = writeTransaction(db, () => {
+        outcome = await writeTransactionAsync(db, async () => {
           const upload = insertUpload(db, {
             installationId: owner?.id ?? null,
             name: named.name,
@@ -203,7 +203,7 @@ export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
         await discardFile(deps.dataDir, place);
         throw err;
       }
-      noteAcceptedForSpace(db);
+      await noteAcceptedForSpace(db);
       if (outcome && (outcome.opened.length > 0 || outcome.resolved.length > 0)) deps.onIncidentChange?.();
       request.log.info({ installation: owner?.id ?? null, name: named.name, kind: named.kind, size: received.size }, owner ? 'upload stored' : 'upload stored for no installation yet');
       // 200 means an installation received it, as SMART's scripts and pages read it; a file kept for no one yet is 202.
@@ -255,7 +255,7 @@ export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
     async function refuseForSpace(request: FastifyRequest, reply: FastifyReply, free: number): Promise<FastifyReply> {
       request.log.warn({ free, reserve: limits.minFreeBytes }, 'upload refused: the disk is at its reserve (UPLOAD_MIN_FREE)');
       try {
-        noteRefusedForSpace(db, free, limits, clock());
+        await noteRefusedForSpace(db, free, limits, clock());
       } catch (err) {
         // Telling the admins is worth a try on a disk this full, not the refusal itself.
         request.log.error({ err }, 'the admins could not be told that uploads are refused for space');

@@ -5,7 +5,7 @@ import type { DB } from '../db/open.ts';
 import { enqueue } from '../db/outbox.ts';
 import { listDigestRecipients, type User } from '../db/users.ts';
 import { recordCampaignSnapshot, type Digest } from '../digest/assemble.ts';
-import { writeTransaction } from '../db/transaction.ts';
+import { writeTransactionAsync } from '../db/transaction.ts';
 
 /** A person's digest as the delivery channel will show it: the figures, and the outbox messages that carry it. */
 export interface ComposedDigest {
@@ -45,7 +45,7 @@ export interface DigestRunResult {
  * `maxDelayMs` late). A digest is claimed in the database with its outbox
  * messages, so no day's digest is ever queued twice.
  */
-export function runDigests(deps: DigestJobDeps, now: Date): DigestRunResult {
+export async function runDigests(deps: DigestJobDeps, now: Date): Promise<DigestRunResult> {
   const due = dueDigest(deps.cron, deps.tz, deps.maxDelayMs, now);
   if (!due) return { day: null, queued: [] };
   const queued: DigestRunResult['queued'] = [];
@@ -54,18 +54,18 @@ export function runDigests(deps: DigestJobDeps, now: Date): DigestRunResult {
     if (user.role !== 'manager') kinds.push('team');
     if (user.personalDigest && user.role !== 'admin') kinds.push('personal');
     for (const kind of kinds) {
-      if (queueDigest(deps, user, kind, due.day, now)) queued.push({ recipientId: user.telegramId, kind });
+      if (await queueDigest(deps, user, kind, due.day, now)) queued.push({ recipientId: user.telegramId, kind });
     }
   }
   return { day: due.day, queued };
 }
 
-function queueDigest(deps: DigestJobDeps, user: User, kind: 'team' | 'personal', day: string, now: Date): boolean {
+async function queueDigest(deps: DigestJobDeps, user: User, kind: 'team' | 'personal', day: string, now: Date): Promise<boolean> {
   const { db } = deps;
   // Cheap check first, so a restart does not redraw charts already sent; the claim below is the real guard.
   if (isDigestClaimed(db, user.telegramId, day, kind)) return false;
   const composed = deps.compose(user, { personal: kind === 'personal', day }, now);
-  return writeTransaction(db, (tx) => {
+  return writeTransactionAsync(db, async (tx) => {
     if (!claimDigest(tx, user.telegramId, day, kind, now)) return false;
     recordCampaignSnapshot(tx, composed.digest);
     for (const message of composed.messages) enqueue(tx, { ...message, chatId: user.telegramId, incidentId: null }, now);

@@ -12,7 +12,7 @@ import { runFollowUps } from '../incidents/follow-ups.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
 import { probeInstallation, type ProbeSettings } from '../checks/probes/probe-installation.ts';
 import type { Probers } from '../checks/probes/probers.ts';
-import { writeTransaction } from '../db/transaction.ts';
+import { writeTransactionAsync } from '../db/transaction.ts';
 
 export interface ProbeRoundOptions extends ProbeSettings {
   concurrency: number;
@@ -86,7 +86,7 @@ export async function runProbeRound(deps: ProbeRoundDeps): Promise<ProbeRoundSum
   limit.clearQueue();
 
   const at = deps.clock();
-  const judgement = writeTransaction(db, (tx) => {
+  const judgement = await writeTransactionAsync(db, async (tx) => {
     const judged = judgeProbeResults(tx, deps.settings, probed, at, options);
     // What the main pages showed (maintenance, say) is the servers' state: folded in, and judged as a report would be.
     applyPageStates(db, deps.settings, probed, at);

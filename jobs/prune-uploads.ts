@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { DB } from '../db/open.ts';
 import { discardFile, sweepStrayFiles } from '../db/upload-files.ts';
 import { deleteUploads, listPrunableUploads, listUploadPaths } from '../db/uploads.ts';
-import { writeTransaction } from '../db/transaction.ts';
+import { writeTransactionAsync } from '../db/transaction.ts';
 
 export interface PruneUploadsDeps {
   db: DB;
@@ -27,7 +27,7 @@ const STRAY_GRACE_MS = 60 * 60_000;
  */
 export async function pruneUploads(deps: PruneUploadsDeps, now: Date): Promise<{ removed: number; stray: number }> {
   const { db } = deps;
-  const gone = writeTransaction(db, () => {
+  const gone = await writeTransactionAsync(db, async () => {
     const prunable = listPrunableUploads(db, {
       keep: deps.keep,
       before: new Date(now.getTime() - deps.retentionMs),

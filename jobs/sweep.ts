@@ -8,7 +8,7 @@ import { readValue, writeValue } from '../db/key-value.ts';
 import type { DB } from '../db/open.ts';
 import { getPolicy } from '../db/policies.ts';
 import { loadDueRows, type SweepRow } from '../db/sweep-rows.ts';
-import { writeTransaction } from '../db/transaction.ts';
+import { writeTransactionAsync } from '../db/transaction.ts';
 import { runFollowUps, type FollowUpSummary } from '../incidents/follow-ups.ts';
 import { activeSilences } from '../incidents/lifecycle.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
@@ -44,21 +44,21 @@ export const RETRY_FAILED_MS = 10 * 60_000;
  * service can let the event loop serve requests in between; `runSweep` runs
  * it through at once.
  */
-export function* sweepSteps(deps: SweepDeps, now: Date): Generator<void, SweepSummary> {
+export async function* sweepSteps(deps: SweepDeps, now: Date): AsyncGenerator<void, SweepSummary> {
   const { db, settings } = deps;
   const summary: SweepSummary = { checked: 0, opened: 0, resolved: 0, failed: 0, announced: 0, reminded: 0, escalated: 0 };
   noteSweep(db, settings, now);
   for (let afterId = 0; ; ) {
     let rows: SweepRow[] = [];
     try {
-      writeTransaction(db, () => {
+      await writeTransactionAsync(db, async () => {
         rows = loadDueRows(db, now, afterId, BATCH);
         judge(deps, rows, now, summary);
       });
     } catch (err) {
       if (rows.length === 0) throw err;
       // One installation's judging threw, and the batch's transaction went with it: judge the batch again one by one.
-      judgeOneByOne(deps, rows, now, summary);
+      await judgeOneByOne(deps, rows, now, summary);
     }
     if (rows.length === 0) break;
     afterId = rows[rows.length - 1]!.id;
@@ -67,7 +67,7 @@ export function* sweepSteps(deps: SweepDeps, now: Date): Generator<void, SweepSu
   }
   Object.assign(
     summary,
-    writeTransaction(db, (tx) =>
+    await writeTransactionAsync(db, async (tx) =>
       runFollowUps(tx, settings, now, (incidentId, err) => deps.logger?.error({ err, incidentId }, 'follow-up of an incident failed; the others went on')),
     ),
   );
@@ -75,10 +75,10 @@ export function* sweepSteps(deps: SweepDeps, now: Date): Generator<void, SweepSu
 }
 
 /** The whole sweep at once (the command line, tests). */
-export function runSweep(deps: SweepDeps, now: Date): SweepSummary {
+export async function runSweep(deps: SweepDeps, now: Date): Promise<SweepSummary> {
   const steps = sweepSteps(deps, now);
   for (;;) {
-    const step = steps.next();
+    const step = await steps.next();
     if (step.done) return step.value;
   }
 }
@@ -87,7 +87,7 @@ export function runSweep(deps: SweepDeps, now: Date): SweepSummary {
 export async function runSweepYielding(deps: SweepDeps, now: Date): Promise<SweepSummary> {
   const steps = sweepSteps(deps, now);
   for (;;) {
-    const step = steps.next();
+    const step = await steps.next();
     if (step.done) return step.value;
     await new Promise((resolve) => setImmediate(resolve));
   }
@@ -123,17 +123,17 @@ function judge(deps: SweepDeps, rows: readonly SweepRow[], now: Date, summary: S
 }
 
 /** Each installation of a batch in a transaction of its own; one that fails is logged and looked at again later. */
-function judgeOneByOne(deps: SweepDeps, rows: readonly SweepRow[], now: Date, summary: SweepSummary): void {
+async function judgeOneByOne(deps: SweepDeps, rows: readonly SweepRow[], now: Date, summary: SweepSummary): Promise<void> {
   const { db, logger } = deps;
   for (const row of rows) {
     try {
-      writeTransaction(db, () => judge(deps, [row], now, summary));
+      await writeTransactionAsync(db, async () => judge(deps, [row], now, summary));
     } catch (err) {
       summary.failed++;
       const retryAt = now.getTime() + RETRY_FAILED_MS;
       logger?.error({ err, installation: row.id, retryAt: new Date(retryAt) }, 'judging an installation failed; it is looked at again later, the others went on');
       try {
-        writeTransaction(db, () => setNextChecks(db, [{ id: row.id, at: retryAt }]));
+        await writeTransactionAsync(db, async () => setNextChecks(db, [{ id: row.id, at: retryAt }]));
       } catch (scheduleErr) {
         logger?.error({ err: scheduleErr, installation: row.id }, 'could not put off the failed installation');
       }

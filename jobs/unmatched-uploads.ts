@@ -2,7 +2,7 @@ import { defuse } from '../core/text.ts';
 import { readValue, writeValue } from '../db/key-value.ts';
 import type { DB } from '../db/open.ts';
 import { enqueue, NOTICE } from '../db/outbox.ts';
-import { writeTransaction } from '../db/transaction.ts';
+import { writeTransactionAsync } from '../db/transaction.ts';
 import { listNewUnmatchedNames, type NewUnmatchedName } from '../db/uploads.ts';
 import { listActiveAdmins } from '../db/users.ts';
 import { langOf, texts } from '../i18n/index.ts';
@@ -19,8 +19,8 @@ export const NAMED_IN_SUMMARY = 5;
  * name's files. The upload itself writes nothing to the outbox, so fifty new
  * names in a minute are one message, not fifty.
  */
-export function tellAdminsOfUnmatchedUploads(db: DB, now: Date): { names: number } {
-  return writeTransaction(db, () => {
+export async function tellAdminsOfUnmatchedUploads(db: DB, now: Date): Promise<{ names: number }> {
+  return writeTransactionAsync(db, async () => {
     const after = readValue<number>(db, CURSOR) ?? 0;
     const { names, lastId } = listNewUnmatchedNames(db, after);
     if (lastId !== after) writeValue(db, CURSOR, lastId, now);

@@ -1,7 +1,7 @@
 import { isWakeTime, lastWorkEnd, type WorkingHours } from '../core/working-hours.ts';
 import { listUntakenCriticalsOpenedBetween } from '../db/incidents.ts';
 import type { DB } from '../db/open.ts';
-import { writeTransaction } from '../db/transaction.ts';
+import { writeTransactionAsync } from '../db/transaction.ts';
 import { wakeBeforeWork } from '../incidents/lifecycle.ts';
 
 export interface WakeDeps {
@@ -16,9 +16,9 @@ export interface WakeDeps {
  * marked as due before the client starts work. Each incident is called about
  * once; a restart calls nobody twice.
  */
-export function runWake(deps: WakeDeps, now: Date): { woken: number } {
+export async function runWake(deps: WakeDeps, now: Date): Promise<{ woken: number }> {
   if (!isWakeTime(now, deps.hours)) return { woken: 0 };
-  return writeTransaction(deps.db, (tx) => {
+  return writeTransactionAsync(deps.db, async (tx) => {
     const untaken = listUntakenCriticalsOpenedBetween(tx, lastWorkEnd(now, deps.hours), now);
     for (const incident of untaken) wakeBeforeWork(tx, incident, now);
     return { woken: untaken.length };

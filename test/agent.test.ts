@@ -171,7 +171,7 @@ describe('the Linux agent, run for real under bash', () => {
     expect(state.serviceState).toBe('running');
     expect(state.serviceAccount).toBe('user');
 
-    runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
+    await runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
     expect(open()).toContain('KodeksOperapStale');
     expect(open()).not.toContain('KodeksXmlMissing');
   });
@@ -201,7 +201,7 @@ describe('the Linux agent, run for real under bash', () => {
     const storage = listIncidentsWithNames(t.db, { includeResolved: false }).find((i) => i.ruleId === 'KodeksStorageUnreachable');
     expect(storage?.details).toMatchObject({ serviceAccount: 'system', storagePath: join(t.dir, 'nas', 'kodeks') });
     // And at the next sweep, the operaps.
-    runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
+    await runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
     expect(open()).toEqual(expect.arrayContaining(['KodeksStorageUnreachable', 'KodeksOperapStale']));
   });
 

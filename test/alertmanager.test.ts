@@ -181,7 +181,7 @@ describe('Alertmanager receiver', () => {
 
   it('never touches dozor\'s own rules: an external alert of the same name opens and resolves only itself', async () => {
     const fleet = { id: installationId, tz: 'Europe/Moscow' };
-    ingestReport(t.db, DEFAULT_INCIDENT_SETTINGS, fleet, parseReport(Buffer.from('<report id="r1"><service state="stopped"/></report>'), 'xml', { tz: 'Europe/Moscow' }), clock());
+    await ingestReport(t.db, DEFAULT_INCIDENT_SETTINGS, fleet, parseReport(Buffer.from('<report id="r1"><service state="stopped"/></report>'), 'xml', { tz: 'Europe/Moscow' }), clock());
     expect(open().map((i) => i.ruleId)).toEqual(['KodeksServiceDown']);
     await send(payload('firing', { alertname: 'KodeksServiceDown', installation_id: String(installationId) }));
     await send(payload('resolved', { alertname: 'KodeksServiceDown', installation_id: String(installationId) }));

@@ -442,7 +442,7 @@ describe('the Telegram bot', () => {
       clock.advance(4 * 3600_000 + 60_000);
       const { runSweep } = await import('../jobs/sweep.ts');
       const { DEFAULT_INCIDENT_SETTINGS } = await import('../incidents/settings.ts');
-      runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
+      await runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
       await dispatcher.runOnce();
       const reminder = h.lastSent()!;
       expect(String(reminder.payload.text)).toContain('🔁 Напоминание: в работу никто не взял уже 4 часа 1 минута');

@@ -25,7 +25,7 @@ describe('check schedule', () => {
   const clock = testClock('2023-02-15T10:00:00Z');
   let t: TestDb;
   const ctx = () => ({ db: t.db, clock, actor: 'cli:admin' });
-  const sweep = () => runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
+  const sweep = async () => await runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
   const schedule = () =>
     t.db.$client.prepare('SELECT installation_id AS id, due_at AS dueAt, all_rules AS allRules FROM check_schedule ORDER BY installation_id').all() as ScheduleRow[];
   const openRules = () => listIncidentsWithNames(t.db, { includeResolved: false }).map((i) => i.ruleId);
@@ -36,15 +36,15 @@ describe('check schedule', () => {
   });
   afterEach(() => t.close());
 
-  it('walks every due installation in batches, moves each deadline, and finds none due right after', () => {
+  it('walks every due installation in batches, moves each deadline, and finds none due right after', async () => {
     const now = clock();
     seedBenchFleet(t.db, 4500, now); // more than two batches; every hundredth installation silent for 3 days
     t.db.$client.prepare('UPDATE check_schedule SET due_at = ?').run(now.getTime());
-    expect(sweep()).toMatchObject({ checked: 4500, opened: 45 });
+    expect(await sweep()).toMatchObject({ checked: 4500, opened: 45 });
     const rows = schedule();
     expect(rows).toHaveLength(4500);
     expect(rows.filter((r) => r.dueAt <= now.getTime())).toEqual([]);
-    expect(sweep()).toMatchObject({ checked: 0, opened: 0 });
+    expect(await sweep()).toMatchObject({ checked: 0, opened: 0 });
     expect(new Set(openRules())).toEqual(new Set(['KodeksXmlMissing']));
   });
 
@@ -52,7 +52,7 @@ describe('check schedule', () => {
     const fleet = await seedFleet(ctx());
     const [registered] = schedule();
     expect(registered).toEqual({ id: fleet.installation.id, dueAt: clock().getTime(), allRules: 1 });
-    sweep();
+    await sweep();
     expect(schedule()).toEqual([{ id: fleet.installation.id, dueAt: fleet.installation.createdAt.getTime() + 2 * DAY + 1, allRules: 0 }]);
 
     await setMonitoring(ctx(), fleet.installation.id, false);
@@ -60,7 +60,7 @@ describe('check schedule', () => {
     clock.advance(DAY);
     await setMonitoring(ctx(), fleet.installation.id, true);
     expect(schedule()).toEqual([{ id: fleet.installation.id, dueAt: clock().getTime(), allRules: 1 }]);
-    sweep();
+    await sweep();
 
     const other = (await addInstallation(ctx(), { client: String(fleet.client.id), name: 'Бухгалтерия', kind: 'local' })).installation;
     await setMonitoring(ctx(), other.id, false);
@@ -82,13 +82,13 @@ describe('check schedule', () => {
     // The state changes behind the rules' back (no report): a time-based check has no reason to look at the service.
     t.db.$client.prepare("UPDATE installation_state SET service_state = 'running'").run();
     t.db.$client.prepare('UPDATE check_schedule SET due_at = ?, all_rules = 0').run(clock().getTime());
-    expect(sweep()).toMatchObject({ checked: 1, resolved: 0 });
+    expect(await sweep()).toMatchObject({ checked: 1, resolved: 0 });
     expect(openRules()).toEqual(['KodeksServiceDown']);
     recheckNow(t.db, fleet.installation.id, clock());
-    expect(sweep()).toMatchObject({ checked: 1, resolved: 1 });
+    expect(await sweep()).toMatchObject({ checked: 1, resolved: 1 });
     expect(openRules()).toEqual([]);
   });
-  it('goes on past an installation whose judging throws: it is logged and looked at later; the rest of its batch and the reminders still run', () => {
+  it('goes on past an installation whose judging throws: it is logged and looked at later; the rest of its batch and the reminders still run', async () => {
     const now = clock();
     seedBenchFleet(t.db, 1500, now); // every hundredth installation silent for 3 days
     const dueAll = () => t.db.$client.prepare('UPDATE check_schedule SET due_at = ?').run(clock().getTime());
@@ -97,7 +97,7 @@ describe('check schedule', () => {
     t.db.$client.prepare("UPDATE installations SET tz = 'Mars/Olympus' WHERE id = 500").run();
     const logged: { msg: string; installation?: number }[] = [];
     const logger = pino({ level: 'error' }, { write: (line: string) => void logged.push(JSON.parse(line) as { msg: string }) });
-    const first = runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS, logger }, now);
+    const first = await runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS, logger }, now);
     // Installation 500 is one of the silent ones: 14 of 15 open, in its batch and the next.
     expect(first).toMatchObject({ checked: 1499, opened: 14, failed: 1 });
     expect(logged).toEqual([expect.objectContaining({ installation: 500, msg: expect.stringContaining('judging an installation failed') })]);
@@ -106,7 +106,7 @@ describe('check schedule', () => {
     // Four hours on, nobody took the alerts: the reminders go out although installation 500 still fails.
     clock.advance(4 * 3_600_000 + 60_000);
     dueAll();
-    expect(runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS, logger }, clock())).toMatchObject({ checked: 1499, failed: 1, reminded: 14 });
+    expect(await runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS, logger }, clock())).toMatchObject({ checked: 1499, failed: 1, reminded: 14 });
   });
 
   it('gives the event loop a turn between batches, so a request never waits behind the whole sweep', async () => {

@@ -27,7 +27,7 @@ describe('the server clock jumping', () => {
   /** The agents' clocks keep real time, whatever ours says. */
   let realTime = Date.parse('2023-02-15T07:00:00Z');
   const open = () => listIncidentsWithNames(t.db, { includeResolved: false });
-  const sweep = () => runSweep({ db: t.db, settings }, clock());
+  const sweep = async () => await runSweep({ db: t.db, settings }, clock());
   const reportAll = async () => {
     const today = new Date(realTime).toISOString().slice(0, 10);
     for (const token of tokens) {
@@ -40,16 +40,16 @@ describe('the server clock jumping', () => {
       clock.advance(MINUTE);
       realTime += MINUTE;
       if (m % 5 === 0) await reportAll();
-      sweep();
+      await sweep();
     }
   };
 
   /** Installation 1 fell silent for real: its last report was two days and a half-hour ago, and its silence is an incident. */
-  const silenceInstallationOne = () => {
+  const silenceInstallationOne = async () => {
     tokens = tokens.slice(1);
     t.db.$client.prepare('UPDATE installation_state SET last_received_at = @at, last_sysinfo_at = @at WHERE installation_id = 1').run({ at: clock().getTime() - 2 * DAY - 30 * MINUTE });
     t.db.$client.prepare('UPDATE check_schedule SET due_at = ? WHERE installation_id = 1').run(clock().getTime());
-    sweep();
+    await sweep();
   };
 
   beforeEach(async () => {
@@ -66,7 +66,7 @@ describe('the server clock jumping', () => {
     }
     intake = await startIntake(t.db, clock, { settings });
     await reportAll();
-    sweep();
+    await sweep();
   });
   afterEach(async () => {
     await intake.close();
@@ -102,7 +102,7 @@ describe('the server clock jumping', () => {
   it('does not count the time the service was down as the agents\' silence', async () => {
     clock.advance(3 * DAY); // down for three days, and the agents could not reach it
     realTime += 3 * DAY;
-    sweep();
+    await sweep();
     expect(open()).toEqual([]);
     await live(30);
     expect(open()).toEqual([]);
@@ -120,7 +120,7 @@ describe('the server clock jumping', () => {
           await postReport(intake.url, `<report id="r${++seq}" generated-at="${new Date(realTime).toISOString()}"/>`, { token });
         }
       }
-      sweep();
+      await sweep();
     }
     expect(settings.clockWatch!.medianSkew()).toBeLessThan(MINUTE);
     expect(settings.clockWatch!.suspect()).toBe(false);
@@ -130,7 +130,7 @@ describe('the server clock jumping', () => {
     // The service was down for 20 minutes: a grace period of 15 minutes follows, time-based rules paused.
     clock.advance(20 * MINUTE);
     realTime += 20 * MINUTE;
-    sweep();
+    await sweep();
     expect(settings.clockWatch!.timeRulesSuspended(clock().getTime())).toBe(true);
     // One installation's report deadline has passed (its last report was two days and a half-hour ago, the downtime not counted).
     t.db.$client.prepare('UPDATE installation_state SET last_received_at = @at, last_sysinfo_at = @at WHERE installation_id = 1').run({ at: clock().getTime() - 2 * DAY - 30 * MINUTE });
@@ -139,7 +139,7 @@ describe('the server clock jumping', () => {
     for (let m = 0; m < 10; m++) {
       clock.advance(MINUTE);
       realTime += MINUTE;
-      sweep();
+      await sweep();
     }
     expect(open()).toEqual([]);
     // Still scheduled: not forgotten while paused.
@@ -149,12 +149,12 @@ describe('the server clock jumping', () => {
   });
 
   it('resolves at once on fresh evidence after the service was down: only opening waits out the grace period', async () => {
-    silenceInstallationOne();
+    await silenceInstallationOne();
     expect(open().map((i) => [i.installationId, i.ruleId])).toEqual([[1, 'KodeksXmlMissing']]);
     // dozor is down for 20 minutes; when it is back, the time-based rules wait before opening anything new…
     clock.advance(20 * MINUTE);
     realTime += 20 * MINUTE;
-    sweep();
+    await sweep();
     expect(settings.clockWatch!.timeRulesSuspended(clock().getTime())).toBe(true);
     // …but the agent's report that arrives right after the restart closes the silence at once.
     const today = new Date(realTime).toISOString().slice(0, 10);
@@ -164,27 +164,27 @@ describe('the server clock jumping', () => {
   });
 
   it('resolves nothing on time alone while its clock is in doubt (it went back)', async () => {
-    silenceInstallationOne();
+    await silenceInstallationOne();
     expect(open().map((i) => i.ruleId)).toEqual(['KodeksXmlMissing']);
     // Our clock goes back three days: the silence looks younger than it is, but nothing new was heard.
     clock.advance(-3 * DAY);
     t.db.$client.prepare('UPDATE check_schedule SET due_at = ? WHERE installation_id = 1').run(clock().getTime());
-    sweep();
+    await sweep();
     for (let m = 0; m < 5; m++) {
       clock.advance(MINUTE);
-      sweep();
+      await sweep();
     }
     expect(open().map((i) => i.ruleId)).toEqual(['KodeksXmlMissing']);
   });
 
-  it('neither misses nor doubles a digest across jumps', () => {
+  it('neither misses nor doubles a digest across jumps', async () => {
     const deps = { db: t.db, cron: '0 9 * * *', tz: 'Europe/Moscow', compose: composeDigestForTelegram(t.db, { tz: 'Europe/Moscow', salesMinDays: 3 }), maxDelayMs: 6 * HOUR };
     clock.set('2023-02-16T05:50:00Z'); // 08:50 Moscow
-    expect(runDigests(deps, clock()).queued).toEqual([]);
+    expect((await runDigests(deps, clock())).queued).toEqual([]);
     clock.set('2023-02-16T08:00:00Z'); // jumped to 11:00: the 09:00 digest goes now
-    expect(runDigests(deps, clock()).queued).toHaveLength(1);
+    expect((await runDigests(deps, clock())).queued).toHaveLength(1);
     clock.set('2023-02-16T06:30:00Z'); // back to 09:30: already sent today
-    expect(runDigests(deps, clock()).queued).toEqual([]);
+    expect((await runDigests(deps, clock())).queued).toEqual([]);
   });
 });
 
@@ -212,7 +212,7 @@ describe('uploads and the server clock', () => {
         expect(response.status).toBe(200);
         clock.advance(MINUTE);
       }
-      runSweep({ db: t.db, settings }, clock());
+      await runSweep({ db: t.db, settings }, clock());
       expect(settings.clockWatch!.medianSkew()).toBeNull();
       expect(settings.clockWatch!.suspect()).toBe(false);
       expect(settings.clockWatch!.timeRulesSuspended(clock().getTime())).toBe(false);

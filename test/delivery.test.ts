@@ -90,9 +90,9 @@ describe('reliable delivery through the outbox', () => {
 
   it('loses nothing and repeats nothing across a restart between commit and delivery', async () => {
     const fleet = await seedFleet({ db: t.db, clock, actor: 'test' });
-    const report = (xml: string) =>
-      ingestReport(t.db, DEFAULT_INCIDENT_SETTINGS, fleet.installation, parseReport(Buffer.from(xml), 'xml', { tz: 'Europe/Moscow' }), clock());
-    report('<report id="1"><senselock state="lost"/></report>');
+    const report = async (xml: string) =>
+      await ingestReport(t.db, DEFAULT_INCIDENT_SETTINGS, fleet.installation, parseReport(Buffer.from(xml), 'xml', { tz: 'Europe/Moscow' }), clock());
+    await report('<report id="1"><senselock state="lost"/></report>');
     // The process dies before the dispatcher ran: the announcement is committed, not delivered.
     closeDb(t.db);
 

@@ -148,7 +148,7 @@ describe('digests on a seeded fleet', () => {
     await report(tokens.north!, '<kit daily-update="false"/>');
     await acknowledge(ctx('tg:1002'), t.db.select().from(outbox).all().find((m) => m.chatId === 1002)!.incidentId!);
     clock.set('2023-02-16T06:00:00Z'); // 09:00 Moscow
-    runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
+    await runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
   }
 
   it('gives a lead their team with exact counts', async () => {
@@ -231,10 +231,10 @@ describe('digests on a seeded fleet', () => {
   it('is queued once per lead and admin per day, with its chart, and never twice', async () => {
     await playWeek();
     const deps = { db: t.db, cron: '0 9 * * *', tz: settings.tz, compose: composeDigestForTelegram(t.db, settings), maxDelayMs: 6 * HOUR };
-    const first = runDigests(deps, clock());
+    const first = await runDigests(deps, clock());
     expect(first.day).toBe('2023-02-16');
     expect(first.queued.map((q) => q.recipientId).sort()).toEqual([2001, 2002, 3001]);
-    expect(runDigests(deps, clock()).queued).toEqual([]);
+    expect((await runDigests(deps, clock())).queued).toEqual([]);
     const kinds = t.db.select().from(outbox).where(eq(outbox.chatId, 2001)).all().map((m) => m.kind);
     expect(kinds.filter((k) => k.startsWith('digest.'))).toEqual(['digest.text', 'digest.chart']);
     expect(t.db.select().from(campaignSnapshots).all().map((s) => s.scope).sort()).toEqual(['all', 'team:2001', 'team:2002']);
@@ -243,20 +243,20 @@ describe('digests on a seeded fleet', () => {
   it('after a restart at 08:59 that comes back at 10:00, sends that day\'s digest exactly once; not when 6 hours late', async () => {
     const deps = { db: t.db, cron: '0 9 * * *', tz: settings.tz, compose: composeDigestForTelegram(t.db, settings), maxDelayMs: 6 * HOUR };
     clock.set('2023-02-16T05:59:00Z'); // 08:59: yesterday's digest is more than 6 hours late
-    expect(runDigests(deps, clock()).queued).toEqual([]);
+    expect((await runDigests(deps, clock())).queued).toEqual([]);
     clock.set('2023-02-16T07:00:00Z'); // back at 10:00
-    expect(runDigests(deps, clock()).queued).toHaveLength(3);
+    expect((await runDigests(deps, clock())).queued).toHaveLength(3);
     clock.set('2023-02-16T07:01:00Z');
-    expect(runDigests(deps, clock()).queued).toHaveLength(0);
+    expect((await runDigests(deps, clock())).queued).toHaveLength(0);
     expect(t.db.select().from(digestDeliveries).all()).toHaveLength(3);
     clock.set('2023-02-17T12:30:00Z'); // the next day, 15:30 Moscow: too late
-    expect(runDigests(deps, clock()).queued).toEqual([]);
+    expect((await runDigests(deps, clock())).queued).toEqual([]);
   });
 
   it('sends a personal digest to a manager who opted in', async () => {
     t.db.update(users).set({ personalDigest: true }).where(eq(users.telegramId, 1001)).run();
     clock.set('2023-02-16T06:00:00Z');
-    const queued = runDigests({ db: t.db, cron: '0 9 * * *', tz: settings.tz, compose: composeDigestForTelegram(t.db, settings), maxDelayMs: 6 * HOUR }, clock()).queued;
+    const queued = (await runDigests({ db: t.db, cron: '0 9 * * *', tz: settings.tz, compose: composeDigestForTelegram(t.db, settings), maxDelayMs: 6 * HOUR }, clock())).queued;
     expect(queued).toContainEqual({ recipientId: 1001, kind: 'personal' });
   });
 

@@ -96,7 +96,7 @@ describe('hostile input to the bot', () => {
   it('takes no button press as an answer to a dialogue: «Беру» under an alert still acknowledges', async () => {
     const admin = { id: 3001, first_name: 'Анна' };
     await addUser({ db: t.db, clock, actor: 'test' }, { telegramId: 3001, role: 'admin', name: 'Анна' });
-    const incident = openKeyLost();
+    const incident = await openKeyLost();
     await h.say(admin, '/addinstallation');
     await h.say(admin, 'ООО «Ромашка»');
     // Asked for the installation's name, the admin presses «Беру» under an alert instead.
@@ -108,7 +108,7 @@ describe('hostile input to the bot', () => {
   });
 
   it('makes one silence of fifty quick «💤 1 ч» presses; a longer snooze still adds its own', async () => {
-    const incident = openKeyLost();
+    const incident = await openKeyLost();
     for (let i = 0; i < 50; i++) {
       await h.press(manager, `snz:h:${incident}`, { chatId: 1001, messageId: 5 });
       clock.advance(1_000);
@@ -128,9 +128,9 @@ describe('hostile input to the bot', () => {
   });
 
   /** A key lost at Ромашка, opened by a report: its incident id. */
-  function openKeyLost(): number {
+  async function openKeyLost(): Promise<number> {
     const report = parseReport(Buffer.from('<report id="k"><senselock state="lost"/></report>'), 'xml', { tz: 'Europe/Moscow' });
-    ingestReport(t.db, DEFAULT_INCIDENT_SETTINGS, { id: 1, tz: 'Europe/Moscow' }, report, clock());
+    await ingestReport(t.db, DEFAULT_INCIDENT_SETTINGS, { id: 1, tz: 'Europe/Moscow' }, report, clock());
     return t.db.select().from(incidents).get()!.id;
   }
 });

@@ -16,7 +16,7 @@ describe('incident lifecycle', () => {
   let intake: TestIntake;
   let fleet: Awaited<ReturnType<typeof seedFleet>>;
   const ctx = (actor = 'tg:1001') => ({ db: t.db, clock, actor });
-  const sweep = () => runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
+  const sweep = async () => await runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
   const all = () => listIncidentsWithNames(t.db, { includeResolved: true });
   const messages = () => t.db.select().from(outbox).all().map((m) => `${m.kind} -> ${m.chatId}`);
   let seq = 0;
@@ -122,7 +122,7 @@ describe('incident lifecycle', () => {
     const [incident] = all();
     await resolveByHand(ctx('cli:admin'), incident!.id);
     expect(getIncident(t.db, incident!.id)).toMatchObject({ status: 'resolved', resolution: 'manual', resolvedBy: 'cli:admin' });
-    expect(sweep().opened).toBe(1);
+    expect((await sweep()).opened).toBe(1);
     expect(all().filter((i) => i.status === 'open')).toHaveLength(1);
   });
 
@@ -132,7 +132,7 @@ describe('incident lifecycle', () => {
     expect(all()[0]).toMatchObject({ status: 'resolved', resolution: 'disabled' });
     await report('<service state="stopped"/>');
     clock.advance(10 * 24 * HOUR);
-    sweep();
+    await sweep();
     expect(all()).toHaveLength(1);
   });
 
@@ -145,9 +145,9 @@ describe('incident lifecycle', () => {
       expect(messages()).toEqual([]);
 
       clock.advance(HOUR);
-      expect(sweep().announced).toBe(0);
+      expect((await sweep()).announced).toBe(0);
       clock.advance(HOUR);
-      expect(sweep().announced).toBe(1);
+      expect((await sweep()).announced).toBe(1);
       expect(messages()).toEqual(['incident.opened -> 1001']);
     });
 
@@ -157,7 +157,7 @@ describe('incident lifecycle', () => {
       clock.advance(30 * 60_000);
       await report('<service state="running"/>');
       clock.advance(2 * HOUR);
-      sweep();
+      await sweep();
       expect(messages()).toEqual([]);
       expect(all()[0]!.status).toBe('resolved');
     });
@@ -167,7 +167,7 @@ describe('incident lifecycle', () => {
       await report('<service state="stopped"/>');
       expect(messages()).toEqual([]);
       await removeSilence(ctx(), clientSilence.id);
-      sweep();
+      await sweep();
       expect(messages()).toEqual(['incident.opened -> 1001']);
 
       await addSilence(ctx(), { rule: 'KodeksDailyUpdateOff', for: '1d', reason: 'copybaseweb настраивается', tz: 'Europe/Moscow' });
@@ -187,10 +187,10 @@ describe('incident lifecycle', () => {
     it('escalates a critical incident unacknowledged for 60 minutes to the team lead, once', async () => {
       await report('<senselock state="lost"/>');
       clock.advance(59 * 60_000);
-      expect(sweep().escalated).toBe(0);
+      expect((await sweep()).escalated).toBe(0);
       clock.advance(2 * 60_000);
-      expect(sweep().escalated).toBe(1);
-      expect(sweep().escalated).toBe(0);
+      expect((await sweep()).escalated).toBe(1);
+      expect((await sweep()).escalated).toBe(0);
       expect(messages()).toEqual(['incident.opened -> 1001', 'incident.escalated -> 2001']);
     });
 
@@ -199,7 +199,7 @@ describe('incident lifecycle', () => {
       const critical = all().find((i) => i.severity === 'critical')!;
       await acknowledge(ctx(), critical.id);
       clock.advance(2 * HOUR);
-      expect(sweep().escalated).toBe(0);
+      expect((await sweep()).escalated).toBe(0);
     });
 
     it('escalates to the admins when the manager has no lead', async () => {
@@ -209,21 +209,21 @@ describe('incident lifecycle', () => {
       const issued = await addInstallation(ctx('test'), { client: String(client.id), name: 'ПК', kind: 'local' });
       await report('<service state="stopped"/>', issued.token);
       clock.advance(61 * 60_000);
-      sweep();
+      await sweep();
       expect(messages()).toEqual(['incident.opened -> 1002', 'incident.escalated -> 3001']);
     });
 
     it('re-announces an unacknowledged incident every 4 hours until acknowledged', async () => {
       await report('<kit daily-update="false"/>');
       clock.advance(4 * HOUR - 60_000);
-      expect(sweep().reminded).toBe(0);
+      expect((await sweep()).reminded).toBe(0);
       clock.advance(60_000);
-      expect(sweep().reminded).toBe(1);
+      expect((await sweep()).reminded).toBe(1);
       clock.advance(4 * HOUR);
-      expect(sweep().reminded).toBe(1);
+      expect((await sweep()).reminded).toBe(1);
       await acknowledge(ctx(), all()[0]!.id);
       clock.advance(4 * HOUR);
-      expect(sweep().reminded).toBe(0);
+      expect((await sweep()).reminded).toBe(0);
       expect(messages()).toEqual([
         'incident.opened -> 1001',
         'incident.reminder -> 1001',

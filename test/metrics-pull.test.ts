@@ -217,10 +217,10 @@ describe('metrics pulled from installations dozor can reach', () => {
 
   it('a refused service account opens KodeksAuthNotWork, which waits while every seat is taken, and closes when the login works', async () => {
     const settings = DEFAULT_INCIDENT_SETTINGS;
-    const report = (body: string) =>
-      ingestReport(t.db, settings, { id: installationId, tz: 'Europe/Moscow' }, parseReport(Buffer.from(`<report>${body}</report>`), 'xml', { tz: 'Europe/Moscow' }), clock());
+    const report = async (body: string) =>
+      await ingestReport(t.db, settings, { id: installationId, tz: 'Europe/Moscow' }, parseReport(Buffer.from(`<report>${body}</report>`), 'xml', { tz: 'Europe/Moscow' }), clock());
     const open = () => listIncidentsWithNames(t.db, { includeResolved: false }).map((i) => [i.ruleId, i.announcedAt !== null]);
-    report('<seats licensed="10" used="10"/>');
+    await report('<seats licensed="10" used="10"/>');
     await setMetricsAccount(ctx(), installationId, { user: 'smartlogin', password: 'неверный' }, SECRET_KEY);
     await pullMetrics(deps({ settings }));
     // Every seat is taken: the account is one user too many, so its refusal waits.
@@ -230,8 +230,8 @@ describe('metrics pulled from installations dozor can reach', () => {
     ]);
     expect(listIncidentsWithNames(t.db, { includeResolved: false }).find((i) => i.ruleId === 'KodeksAuthNotWork')!.details).toEqual({ account: 'smartlogin' });
     // A seat frees: the refusal outlives its excuse and is announced at the next follow-up.
-    report('<seats licensed="10" used="4"/>');
-    runSweep({ db: t.db, settings }, clock());
+    await report('<seats licensed="10" used="4"/>');
+    await runSweep({ db: t.db, settings }, clock());
     expect(open()).toEqual([['KodeksAuthNotWork', true]]);
     // The right password: the login works, the alert closes.
     await setMetricsAccount(ctx(), installationId, { user: 'smartlogin', password: PASSWORD }, SECRET_KEY);

@@ -266,13 +266,13 @@ describe('probes', () => {
   });
 
   describe('what the main page says of the server', () => {
-    const reported = (id: number) => ingestReport(t.db, DEFAULT_INCIDENT_SETTINGS, { id, tz: 'Europe/Moscow' }, parseReport(Buffer.from('<report/>'), 'xml', { tz: 'Europe/Moscow' }), clock());
-    const sweep = () => runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
+    const reported = async (id: number) => await ingestReport(t.db, DEFAULT_INCIDENT_SETTINGS, { id, tz: 'Europe/Moscow' }, parseReport(Buffer.from('<report/>'), 'xml', { tz: 'Europe/Moscow' }), clock());
+    const sweep = async () => await runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
     const sent = () => t.db.select().from(outbox).all().map((m) => `${m.kind} ${(m.payload as { ruleId: string }).ruleId}`);
 
     it('503 for four hours: a silent KodeksMaintenance, then one KodeksMaintenanceToLong message, and no page or web alert', async () => {
       const inst = await installation('Облако', { url: `http://127.0.0.1:${web.port}/`, ip: '127.0.0.1' });
-      reported(inst.id);
+      await reported(inst.id);
       web.status = 503;
       for (let i = 0; i < 3; i++) await round();
       expect(open().map((i) => [i.ruleId, i.severity])).toEqual([['KodeksMaintenance', 'info']]);
@@ -280,7 +280,7 @@ describe('probes', () => {
       for (let hour = 1; hour <= 4; hour++) {
         clock.advance(60 * 60_000);
         await round();
-        sweep();
+        await sweep();
       }
       expect(open().map((i) => i.ruleId)).toEqual(['KodeksMaintenance', 'KodeksMaintenanceToLong']);
       expect(sent()).toEqual(['incident.opened KodeksMaintenanceToLong']);
@@ -292,7 +292,7 @@ describe('probes', () => {
 
     it('words the distributor names: maintenance and a call for a specialist read from the page, in its own charset', async () => {
       const inst = await installation('Облако', { url: `http://127.0.0.1:${web.port}/` });
-      reported(inst.id);
+      await reported(inst.id);
       const words = { maintenance: /технические работы/iu, needSupport: /требуется вмешательство/iu };
       const withWords = async () => {
         await runProbeRound({ db: t.db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, probers, options: { ...options, pageWords: words } });
@@ -322,7 +322,7 @@ describe('probes', () => {
     await round();
     await round();
     expect(open().map((i) => [i.ruleId, i.details.target])).toEqual([['LicmanTcpStatus', `127.0.0.1:${closed}`]]);
-    ingestReport(t.db, DEFAULT_INCIDENT_SETTINGS, { id: inst.id, tz: 'Europe/Moscow' }, parseReport(Buffer.from('<report><senselock state="lost"/></report>'), 'xml', { tz: 'Europe/Moscow' }), clock());
+    await ingestReport(t.db, DEFAULT_INCIDENT_SETTINGS, { id: inst.id, tz: 'Europe/Moscow' }, parseReport(Buffer.from('<report><senselock state="lost"/></report>'), 'xml', { tz: 'Europe/Moscow' }), clock());
     const key = open().find((i) => i.ruleId === 'KodeksXmlSensLockStatus')!;
     expect(key.details).toEqual({ senselockState: 'lost', licmanUnreachable: `127.0.0.1:${closed}` });
     const h = botHarness(t.db, clock);

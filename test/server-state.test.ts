@@ -29,7 +29,7 @@ describe('the server state in reports', () => {
   let fleet: Awaited<ReturnType<typeof seedFleet>>;
   let seq = 0;
   const report = (body: string) => postReport(intake.url, `<report id="s${++seq}">${body}</report>`, { token: fleet.token });
-  const sweep = () => runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
+  const sweep = async () => await runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
   // Reports stop while the clock jumps ahead; the silence is another rule's business.
   const open = () =>
     listIncidentsWithNames(t.db, { includeResolved: false })
@@ -157,17 +157,17 @@ describe('the server state in reports', () => {
     expect(sent()).toEqual([]);
 
     clock.set('2027-01-14T06:00:00Z');
-    sweep();
+    await sweep();
     expect(open()).toEqual([['KodeksLicenseExpiring7day', 'warning', 'open']]);
     expect(sent()).toEqual(['incident.opened KodeksLicenseExpiring7day']);
 
     // Delivered (as the dispatcher would within seconds): its end is then told, not withdrawn with an unsent opening.
     delivered();
     clock.set('2027-01-18T21:00:00Z');
-    sweep();
+    await sweep();
     expect(open()).toEqual([['KodeksLicenseExpiring2day', 'critical', 'open']]);
     clock.set('2027-01-20T21:00:00Z');
-    sweep();
+    await sweep();
     expect(open()).toEqual([['KodeksLicenseExpired', 'critical', 'open']]);
 
     clock.advance(HOUR);
@@ -195,11 +195,11 @@ describe('the server state in reports', () => {
     await report('<server state="maintenance" message="Идёт обновление"/>');
     expect(open()).toEqual([['KodeksMaintenance', 'info', 'open']]);
     clock.advance(2 * HOUR);
-    expect(sweep()).toMatchObject({ announced: 0, reminded: 0, escalated: 0 });
+    expect(await sweep()).toMatchObject({ announced: 0, reminded: 0, escalated: 0 });
     expect(sent()).toEqual([]);
     // Three hours in a row: maintenance is too long, and that is sent.
     clock.advance(HOUR + 1000);
-    sweep();
+    await sweep();
     expect(open()).toEqual([
       ['KodeksMaintenance', 'info', 'open'],
       ['KodeksMaintenanceToLong', 'warning', 'open'],
@@ -251,7 +251,7 @@ describe('the server state in reports', () => {
     expect(sent()).toEqual([]);
     clock.advance(30 * 60_000);
     await report('<server state="ok"/>');
-    sweep();
+    await sweep();
     expect(sent()).toEqual(['incident.opened KodeksBehindProxyDown']);
   });
 });

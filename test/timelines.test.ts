@@ -26,7 +26,7 @@ describe('seed stories as timelines', () => {
   let intake: TestIntake;
   let fleet: Awaited<ReturnType<typeof seedFleet>>;
   let delivery: RecordingDelivery;
-  const sweep = () => runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
+  const sweep = async () => await runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
   const openRules = () => listIncidentsWithNames(t.db, { includeResolved: false }).map((i) => i.ruleId).sort();
   const report = (xml: string) => postReport(intake.url, xml, { token: fleet.token });
   const at = (iso: string) => clock.set(iso);
@@ -80,12 +80,12 @@ describe('seed stories as timelines', () => {
     for (const day of ['2023-02-15', '2023-02-16']) {
       at(`${day}T09:00:00Z`);
       await report(`<report id="${day}"><update number="2250" operap-date="2023-02-14"/></report>`);
-      expect(sweep().opened).toBe(0);
+      expect((await sweep()).opened).toBe(0);
     }
     at('2023-02-16T20:59:00Z'); // 16.02 23:59 Moscow
-    expect(sweep().opened).toBe(0);
+    expect((await sweep()).opened).toBe(0);
     at('2023-02-16T21:01:00Z'); // 17.02 00:01 Moscow
-    expect(sweep().opened).toBe(1);
+    expect((await sweep()).opened).toBe(1);
     expect(openRules()).toEqual(['KodeksOperapStale']);
     // A fresh operap clears it at once, in the request that brings it.
     at('2023-02-17T08:00:00Z');
@@ -97,9 +97,9 @@ describe('seed stories as timelines', () => {
     at('2023-02-15T10:00:00Z');
     await report('<report id="last"><update operap-date="2023-02-15"/></report>');
     at(new Date(Date.parse('2023-02-15T10:00:00Z') + 2 * DAY - 60_000).toISOString());
-    expect(sweep().opened).toBe(0);
+    expect((await sweep()).opened).toBe(0);
     at(new Date(Date.parse('2023-02-15T10:00:00Z') + 2 * DAY + 60_000).toISOString());
-    expect(sweep().opened).toBeGreaterThanOrEqual(1);
+    expect((await sweep()).opened).toBeGreaterThanOrEqual(1);
     expect(openRules()).toContain('KodeksXmlMissing');
     const incident = listIncidentsWithNames(t.db, { includeResolved: false }).find((i) => i.ruleId === 'KodeksXmlMissing')!;
     expect(incident.details).toMatchObject({ lastReportAt: '2023-02-15T10:00:00.000Z' });
@@ -122,10 +122,10 @@ describe('seed stories as timelines', () => {
     expect(openRules()).toEqual(['KodeksDailyUpdateOff']);
 
     at('2023-02-16T08:59:00Z');
-    sweep();
+    await sweep();
     expect(openRules()).not.toContain('KodeksVersionChangeIncomplete');
     at('2023-02-16T09:01:00Z'); // 24 hours after the change
-    sweep();
+    await sweep();
     expect(openRules()).toContain('KodeksVersionChangeIncomplete');
     const incident = listIncidentsWithNames(t.db, { includeResolved: false }).find((i) => i.ruleId === 'KodeksVersionChangeIncomplete')!;
     expect(incident.severity).toBe('critical');
@@ -137,7 +137,7 @@ describe('seed stories as timelines', () => {
 
     // Three days after the last report the reports are missing as well (18.02 in the story is the operap alert).
     at('2023-02-17T09:01:00Z');
-    sweep();
+    await sweep();
     expect(openRules()).toEqual(['KodeksDailyUpdateOff', 'KodeksVersionChangeIncomplete', 'KodeksXmlMissing']);
 
     // 21.02: the technician restores everything; one healthy report closes all three.
@@ -172,32 +172,32 @@ describe('seed stories as timelines', () => {
     expect(delivery.kinds()).toEqual(['incident.opened KodeksServiceDown -> -1001234567890']);
   });
 
-  it('a time-based rule is found by the sweep without any new report, and only once', () => {
+  it('a time-based rule is found by the sweep without any new report, and only once', async () => {
     clock.advance(2 * DAY + HOUR);
-    expect(sweep().opened).toBe(1); // never reported since registration
-    expect(sweep().opened).toBe(0);
+    expect((await sweep()).opened).toBe(1); // never reported since registration
+    expect((await sweep()).opened).toBe(0);
     expect(openRules()).toEqual(['KodeksXmlMissing']);
   });
   it('a report that pushes the deadline later leaves it early; the sweep visits then, finds nothing and moves it', async () => {
     const nextCheck = () => t.db.$client.prepare('SELECT due_at FROM check_schedule WHERE installation_id = ?').pluck().get(fleet.installation.id) as number;
     at('2023-02-15T10:00:00Z');
     await report('<report id="first"><update operap-date="2023-02-15"/></report>');
-    sweep(); // the registration's deadline has passed: the sweep stores the exact one
+    await sweep(); // the registration's deadline has passed: the sweep stores the exact one
     const early = nextCheck();
     expect(Math.abs(early - Date.parse('2023-02-17T10:00:00Z'))).toBeLessThan(1000); // 48 hours after the report
     at('2023-02-16T10:00:00Z');
     await report('<report id="second"><update operap-date="2023-02-16"/></report>');
     expect(nextCheck()).toBe(early); // not rewritten by the report
     clock.set(new Date(early));
-    expect(sweep()).toMatchObject({ checked: 1, opened: 0 });
+    expect(await sweep()).toMatchObject({ checked: 1, opened: 0 });
     const moved = nextCheck();
     expect(moved).toBeGreaterThan(early);
     // Silence is still measured from the second report.
     clock.set(new Date(Date.parse('2023-02-16T10:00:00Z') + 2 * DAY - 60_000));
-    expect(sweep().opened).toBe(0);
+    expect((await sweep()).opened).toBe(0);
     clock.set(new Date(Date.parse('2023-02-16T10:00:00Z') + 2 * DAY + 60_000));
     expect(openRules()).not.toContain('KodeksXmlMissing');
-    sweep();
+    await sweep();
     expect(openRules()).toContain('KodeksXmlMissing');
   });
 
@@ -205,7 +205,7 @@ describe('seed stories as timelines', () => {
     const nextCheck = () => t.db.$client.prepare('SELECT due_at FROM check_schedule WHERE installation_id = ?').pluck().get(fleet.installation.id) as number;
     at('2023-02-15T10:00:00Z');
     await report('<report id="fresh"><update operap-date="2023-02-15"/></report>');
-    sweep();
+    await sweep();
     const before = nextCheck();
     // An operap three days old is stale within the day: the deadline comes sooner than before.
     at('2023-02-15T11:00:00Z');

@@ -90,7 +90,7 @@ describe('uploads from the field', () => {
   it('takes a sysinfo file the way smartupload sends it, answers as SMART does, and counts it as a sign of life', async () => {
     // Two days of silence: the installation is missing.
     clock.advance(3 * DAY);
-    runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
+    await runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
     expect(listIncidentsWithNames(t.db, { includeResolved: false }).map((i) => i.ruleId)).toContain('KodeksXmlMissing');
 
     const sent = await curl('-H', 'upload: yes', '-H', 'dealer: 0000TEST', '-F', `file=@${file('ROMASHKA.xml', '<sysinfo/>')}`, `${url}/upload?token=${agentToken}`);
@@ -108,10 +108,10 @@ describe('uploads from the field', () => {
 
     // Uploads stop: two days later it is missing again.
     clock.advance(2 * DAY - 60_000);
-    runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
+    await runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
     expect(listIncidentsWithNames(t.db, { includeResolved: false }).map((i) => i.ruleId)).not.toContain('KodeksXmlMissing');
     clock.advance(2 * 60_000);
-    runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
+    await runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
     expect(listIncidentsWithNames(t.db, { includeResolved: false }).map((i) => i.ruleId)).toContain('KodeksXmlMissing');
   });
 
@@ -215,8 +215,8 @@ describe('uploads from the field', () => {
     expect(listUnmatchedUploadNames(t.db)).toMatchObject([{ name: 'VECTOR', files: 2 }]);
     // The upload writes nothing for people; the minute's summary tells each admin, once.
     expect(t.db.select().from(outbox).where(eq(outbox.chatId, 3001)).all()).toEqual([]);
-    tellAdminsOfUnmatchedUploads(t.db, clock());
-    tellAdminsOfUnmatchedUploads(t.db, clock());
+    await tellAdminsOfUnmatchedUploads(t.db, clock());
+    await tellAdminsOfUnmatchedUploads(t.db, clock());
     const notices = t.db.select().from(outbox).where(eq(outbox.chatId, 3001)).all();
     expect(notices).toHaveLength(1);
     expect(String(notices[0]!.payload.text)).toBe(
@@ -266,7 +266,7 @@ describe('uploads from the field', () => {
     expect(get.status).toBe(202);
     expect(JSON.parse(get.body)).toMatchObject({ path: '/files/NOBODY.zip', matched: false, message: said });
     // The admins hear of it, as before.
-    expect(tellAdminsOfUnmatchedUploads(t.db, clock())).toEqual({ names: 1 });
+    expect(await tellAdminsOfUnmatchedUploads(t.db, clock())).toEqual({ names: 1 });
 
     // A name an installation has: 200, as SMART answers.
     const matched = await curl('-F', `file=@${file('ROMASHKA.zip', await zipOf({ 'report.xml': '<sysinfo/>' }))}`, `${url}/upload?token=${fleetToken}`);
@@ -508,7 +508,7 @@ describe('uploads from the field', () => {
     await addUser(ctx(), { telegramId: 3002, role: 'admin', name: 'Anna' });
     const { token: fleetToken } = await createUploadToken(ctx(), '0000 Дилер');
     for (let i = 0; i < 50; i++) expect((await curl('-F', `file=@${file(`SHOP${i}.status`, 'date: x')}`, `${url}/upload?token=${fleetToken}`)).status).toBe(202);
-    expect(tellAdminsOfUnmatchedUploads(t.db, clock())).toEqual({ names: 50 });
+    expect(await tellAdminsOfUnmatchedUploads(t.db, clock())).toEqual({ names: 50 });
     const [notice, ...more] = t.db.select().from(outbox).where(eq(outbox.chatId, 3001)).all();
     expect(more).toEqual([]);
     expect(String(notice!.payload.text).split('\n')).toEqual([
@@ -532,7 +532,7 @@ describe('uploads from the field', () => {
     expect((await curl('-F', `file=@${file('SHOP7.status', 'date: y')}`, `${url}/upload?token=${fleetToken}`)).status).toBe(202);
     expect((await curl('-F', `file=@${file('VECTOR.status', 'date: y')}`, `${url}/upload?token=${fleetToken}`)).status).toBe(202);
     clock.advance(60_000);
-    tellAdminsOfUnmatchedUploads(t.db, clock());
+    await tellAdminsOfUnmatchedUploads(t.db, clock());
     expect(adminNotices().at(-1)).toBe(
       '📥 Пришёл файл VECTOR.status по общему токену «0000 Дилер», но ни у одной установки нет имени загрузки VECTOR. Файл сохранён и засчитается, когда вы укажете, чья это установка.',
     );
@@ -579,7 +579,7 @@ describe('uploads from the field', () => {
       );
     stored('evil\u202Egpj', null);
     stored('esc\u009B31m', installationId);
-    tellAdminsOfUnmatchedUploads(t.db, clock());
+    await tellAdminsOfUnmatchedUploads(t.db, clock());
     expect(adminNotices()).toEqual([
       '📥 Пришёл файл evil\uFFFDgpj.xml по общему токену «0000 Дилер», но ни у одной установки нет имени загрузки evil\uFFFDgpj. Файл сохранён и засчитается, когда вы укажете, чья это установка.',
     ]);
@@ -643,7 +643,7 @@ describe('uploads from the field', () => {
       clock.advance(2 * 3_600_000);
       await heartbeat();
     }
-    runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
+    await runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
     expect(open()).toEqual(['KodeksXmlMissing']);
     const missing = listIncidentsWithNames(t.db, { includeResolved: false })[0]!;
     expect(missing.details).toMatchObject({ lastReportAt: sysinfoAt.toISOString() });
@@ -657,7 +657,7 @@ describe('uploads from the field', () => {
     expect(card).toMatch(/Sysinfo: 3 дня назад/);
     // Heartbeats stop as well: after an hour, the shorter rule opens too.
     clock.advance(61 * 60_000);
-    runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
+    await runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
     expect(open()).toEqual(['KodeksStatusMissing', 'KodeksXmlMissing']);
     // The agent's own report carries the full state: it closes the sysinfo's silence; a heartbeat closes its own.
     await postReport(url, '<report id="full"><senselock state="ok"/></report>', { token: agentToken });

@@ -53,11 +53,11 @@ describe('the morning call', () => {
   it('sends a critical of the night nobody took to the manager and the lead at WAKE_AT, once, saying work is about to start', async () => {
     await report('<senselock state="lost"/>');
     clock.set('2026-11-30T04:30:00Z'); // 07:30
-    expect(runWake({ db: t.db, hours: HOURS }, clock())).toEqual({ woken: 1 });
+    expect(await runWake({ db: t.db, hours: HOURS }, clock())).toEqual({ woken: 1 });
     expect(wakes().sort()).toEqual([1001, 2001]);
     // A restart at 07:45 calls nobody twice.
     clock.set('2026-11-30T04:45:00Z');
-    expect(runWake({ db: t.db, hours: HOURS }, clock())).toEqual({ woken: 0 });
+    expect(await runWake({ db: t.db, hours: HOURS }, clock())).toEqual({ woken: 0 });
 
     const h = botHarness(t.db, clock);
     await h.dispatcher().runOnce();
@@ -75,7 +75,7 @@ describe('the morning call', () => {
     const key = listIncidentsWithNames(t.db, { includeResolved: false }).find((i) => i.ruleId === 'KodeksXmlSensLockStatus')!;
     await acknowledge({ db: t.db, clock, actor: 'tg:1001' }, key.id);
     clock.set('2026-11-30T04:30:00Z');
-    expect(runWake({ db: t.db, hours: HOURS }, clock())).toEqual({ woken: 0 });
+    expect(await runWake({ db: t.db, hours: HOURS }, clock())).toEqual({ woken: 0 });
     expect(wakes()).toEqual([]);
   });
 });

@@ -68,7 +68,7 @@ export function registerIncidentCommands(program: Command): void {
       run(async (ctx, { json, config }) => {
         const now = ctx.clock();
         const logger = pino({ level: 'error' }, pino.destination(2));
-        const summary = runSweep({ db: ctx.db, settings: incidentSettings(config), logger }, now);
+        const summary = await runSweep({ db: ctx.db, settings: incidentSettings(config), logger }, now);
         const open = listIncidentsWithNames(ctx.db, { includeResolved: false });
         const holds = listHolds(ctx.db, open, now);
         emit(json, { summary, open: open.map((row) => incidentJson(row, holds)) }, () =>

@@ -9,7 +9,7 @@ import { runSweep } from '../../jobs/sweep.ts';
 import { issueWebLink, redeemWebLink } from '../../registry/web-access.ts';
 import { seedBenchFleet } from './seed.ts';
 import { insertIncident, recordIncidentEvent } from '../../db/incidents.ts';
-import { writeTransaction } from '../../db/transaction.ts';
+import { writeTransactionAsync } from '../../db/transaction.ts';
 
 /** Open problems in the storm the incidents page is measured in. */
 const STORM = 12_000;
@@ -28,7 +28,7 @@ export async function benchWebPages(size: number): Promise<Record<string, number
   const now = new Date();
   seedBenchFleet(db, size, now);
   // The sweep opens what the generated fleet has wrong (the silent 1%, the old versions): the incidents page lists them.
-  runSweep({ db, settings: DEFAULT_INCIDENT_SETTINGS }, now);
+  await runSweep({ db, settings: DEFAULT_INCIDENT_SETTINGS }, now);
   const app = buildHttpServer({ db, clock: () => new Date(), logger: createLogger('silent'), settings: DEFAULT_INCIDENT_SETTINGS, web: { displayTz: 'Europe/Moscow', morningHour: 9 } });
   await app.ready();
   const ctx = { db, clock: () => new Date(), actor: 'bench' };
@@ -55,7 +55,7 @@ export async function benchWebPages(size: number): Promise<Record<string, number
   const search = await median(`/web/?q=${encodeURIComponent(`Клиент ${Math.ceil(size / 3)}`)}`);
   const incidents = await median('/web/incidents');
   // A storm: 12,000 problems open at once. The page shows the first 500 and the count; an open tab's reload is a 304.
-  writeTransaction(db, () => {
+  await writeTransactionAsync(db, async () => {
     for (let i = 0; i < STORM; i++) {
       const incident = insertIncident(db, { installationId: (i % size) + 1, ruleId: `am:BenchStorm:${i}`, severity: i % 10 === 0 ? 'critical' : 'warning', status: 'open', details: {}, openedAt: new Date(now.getTime() - i * 1000), announcedAt: now });
       recordIncidentEvent(db, { incidentId: incident.id, at: now, type: 'opened', actor: 'bench' });
