@@ -28,7 +28,7 @@ export function downloadRoutes(deps: DownloadDeps): FastifyPluginAsync {
       const verdict = Number.isSafeInteger(id) ? checkDownload(deps.key, id, request.query, deps.clock()) : 'forged';
       if (verdict === 'forged') return reply.code(403).send({ error: 'this link is not valid' });
       if (verdict === 'expired') return reply.code(410).send({ error: 'this link has expired; ask the bot for the file again' });
-      const upload = getUpload(deps.db, id);
+      const upload = await getUpload(deps.db, id);
       const path = upload ? join(deps.dataDir, upload.path) : null;
       const size = path ? await stat(path).then((s) => s.size, () => null) : null;
       if (!upload || size === null) return reply.code(404).send({ error: 'the file is no longer kept' });

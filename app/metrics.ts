@@ -34,67 +34,82 @@ export function createMetrics(db: DB, clock: Clock, readings: ServiceReadings = 
 
   // One pass over the installations fills every per-installation gauge; registered first, so the
   // registry collects it before it reads the gauges it fills (declared below, used only at scrape time).
+  // The registry asks for every metric at once and the pass waits for its queries: the gauges it fills wait for the pass.
+  let filling: Promise<number> = Promise.resolve(0);
+  const filled = async (): Promise<void> => {
+    await filling;
+  };
   new Gauge({
     name: 'dozor_installations',
     help: 'Installations under monitoring',
     registers: [registry],
-    collect() {
-      for (const gauge of [reportAge, sysinfoAge, operapAge, keyOk, serviceUp, probeUp, probeLatency, installationIncidents]) gauge.reset();
-      const now = clock().getTime();
-      const rows = listMonitoredInstallations(db);
-      const names = new Map<number, Record<(typeof labels)[number], string>>();
-      for (const row of rows) {
-        const l = { installation_id: String(row.id), installation: row.name, client: row.client };
-        names.set(row.id, l);
-        const s = row.state;
-        // An installation that never reported is as silent as the time since it was registered, as the rule counts it.
-        reportAge.set(l, (now - (s?.lastReceivedAt ?? row.createdAt).getTime()) / 1000);
-        sysinfoAge.set(l, (now - (s?.lastSysinfoAt ?? row.createdAt).getTime()) / 1000);
-        if (!s) continue;
-        if (s.operapDate) operapAge.set(l, operapAgeMs(s.operapDate, row.tz, new Date(now)) / 1000);
-        if (s.senselockState) keyOk.set(l, s.senselockState === 'ok' ? 1 : 0);
-        if (s.serviceState) serviceUp.set(l, s.serviceState === 'running' ? 1 : 0);
-      }
-      for (const p of listProbeOutcomes(db)) {
-        const l = names.get(p.installationId);
-        if (!l) continue;
-        probeUp.set({ ...l, probe: p.probe }, p.ok ? 1 : 0);
-        if (p.ok && p.latencyMs !== null) probeLatency.set({ ...l, probe: p.probe }, p.latencyMs / 1000);
-      }
-      for (const row of countOpenIncidentsByInstallation(db)) {
-        const l = names.get(row.installationId);
-        if (l) installationIncidents.set({ ...l, severity: row.severity }, row.n);
-      }
-      this.set(rows.length);
+    async collect() {
+      filling = fillInstallationGauges();
+      this.set(await filling);
     },
   });
+  /** The per-installation gauges, from one read of each table; they are reset and set together, after the reads. */
+  async function fillInstallationGauges(): Promise<number> {
+    const now = clock().getTime();
+    const rows = await listMonitoredInstallations(db);
+    const probes = await listProbeOutcomes(db);
+    const incidents = await countOpenIncidentsByInstallation(db);
+    for (const gauge of [reportAge, sysinfoAge, operapAge, keyOk, serviceUp, probeUp, probeLatency, installationIncidents]) gauge.reset();
+    const names = new Map<number, Record<(typeof labels)[number], string>>();
+    for (const row of rows) {
+      const l = { installation_id: String(row.id), installation: row.name, client: row.client };
+      names.set(row.id, l);
+      const s = row.state;
+      // An installation that never reported is as silent as the time since it was registered, as the rule counts it.
+      reportAge.set(l, (now - (s?.lastReceivedAt ?? row.createdAt).getTime()) / 1000);
+      sysinfoAge.set(l, (now - (s?.lastSysinfoAt ?? row.createdAt).getTime()) / 1000);
+      if (!s) continue;
+      if (s.operapDate) operapAge.set(l, operapAgeMs(s.operapDate, row.tz, new Date(now)) / 1000);
+      if (s.senselockState) keyOk.set(l, s.senselockState === 'ok' ? 1 : 0);
+      if (s.serviceState) serviceUp.set(l, s.serviceState === 'running' ? 1 : 0);
+    }
+    for (const p of probes) {
+      const l = names.get(p.installationId);
+      if (!l) continue;
+      probeUp.set({ ...l, probe: p.probe }, p.ok ? 1 : 0);
+      if (p.ok && p.latencyMs !== null) probeLatency.set({ ...l, probe: p.probe }, p.latencyMs / 1000);
+    }
+    for (const row of incidents) {
+      const l = names.get(row.installationId);
+      if (l) installationIncidents.set({ ...l, severity: row.severity }, row.n);
+    }
+    return rows.length;
+  }
   const reportAge = new Gauge({
     name: 'dozor_installation_report_age_seconds',
     help: 'Seconds since the last report was received (since registration when none ever was)',
     labelNames: labels,
     registers: [registry],
+    collect: filled,
   });
   const sysinfoAge = new Gauge({
     name: 'dozor_installation_sysinfo_age_seconds',
     help: 'Seconds since the full state last arrived, a sysinfo or an agent report (since registration when it never did), as KodeksXmlMissing counts',
     labelNames: labels,
     registers: [registry],
+    collect: filled,
   });
-  const operapAge = new Gauge({ name: 'dozor_installation_operap_age_seconds', help: 'Age of the last operational update (operap), from the start of its day at the client', labelNames: labels, registers: [registry] });
-  const keyOk = new Gauge({ name: 'dozor_installation_senselock_ok', help: '1 when the SenseLock key is reported ok, 0 when lost or absent', labelNames: labels, registers: [registry] });
-  const serviceUp = new Gauge({ name: 'dozor_installation_service_up', help: '1 when the ПК service is reported running, 0 when stopped', labelNames: labels, registers: [registry] });
-  const probeUp = new Gauge({ name: 'dozor_probe_up', help: '1 when the last probe succeeded', labelNames: [...labels, 'probe'], registers: [registry] });
-  const probeLatency = new Gauge({ name: 'dozor_probe_latency_seconds', help: 'Latency of the last successful probe', labelNames: [...labels, 'probe'], registers: [registry] });
-  const installationIncidents = new Gauge({ name: 'dozor_installation_open_incidents', help: 'Unresolved incidents of an installation, by severity', labelNames: [...labels, 'severity'], registers: [registry] });
+  const operapAge = new Gauge({ name: 'dozor_installation_operap_age_seconds', help: 'Age of the last operational update (operap), from the start of its day at the client', labelNames: labels, registers: [registry], collect: filled });
+  const keyOk = new Gauge({ name: 'dozor_installation_senselock_ok', help: '1 when the SenseLock key is reported ok, 0 when lost or absent', labelNames: labels, registers: [registry], collect: filled });
+  const serviceUp = new Gauge({ name: 'dozor_installation_service_up', help: '1 when the ПК service is reported running, 0 when stopped', labelNames: labels, registers: [registry], collect: filled });
+  const probeUp = new Gauge({ name: 'dozor_probe_up', help: '1 when the last probe succeeded', labelNames: [...labels, 'probe'], registers: [registry], collect: filled });
+  const probeLatency = new Gauge({ name: 'dozor_probe_latency_seconds', help: 'Latency of the last successful probe', labelNames: [...labels, 'probe'], registers: [registry], collect: filled });
+  const installationIncidents = new Gauge({ name: 'dozor_installation_open_incidents', help: 'Unresolved incidents of an installation, by severity', labelNames: [...labels, 'severity'], registers: [registry], collect: filled });
   new Gauge({
     name: 'dozor_open_incidents',
     help: 'Unresolved incidents, by severity',
     labelNames: ['severity'],
     registers: [registry],
-    collect() {
+    async collect() {
+      const rows = await countOpenIncidentsBySeverity(db);
       this.reset();
       for (const severity of ['critical', 'warning', 'info']) this.set({ severity }, 0);
-      for (const row of countOpenIncidentsBySeverity(db)) {
+      for (const row of rows) {
         this.set({ severity: row.severity }, row.n);
       }
     },
@@ -103,16 +118,16 @@ export function createMetrics(db: DB, clock: Clock, readings: ServiceReadings = 
     name: 'dozor_outbox_pending',
     help: 'Announcements waiting to be delivered',
     registers: [registry],
-    collect() {
-      this.set(pendingCount(db));
+    async collect() {
+      this.set(await pendingCount(db));
     },
   });
   new Gauge({
     name: 'dozor_outbox_oldest_pending_age_seconds',
     help: 'How long the oldest announcement still waiting has waited (0 when none waits)',
     registers: [registry],
-    collect() {
-      const oldest = oldestPendingAt(db);
+    async collect() {
+      const oldest = await oldestPendingAt(db);
       this.set(oldest ? Math.max(0, (clock().getTime() - oldest.getTime()) / 1000) : 0);
     },
   });

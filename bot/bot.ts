@@ -55,9 +55,9 @@ export function createBot(token: string, services: BotServices, options: BotOpti
     ctx.services = services;
     ctx.log = services.logger.child({ updateId: ctx.update.update_id });
     const from = ctx.from;
-    ctx.staff = from ? (getUser(services.db, from.id) ?? null) : null;
+    ctx.staff = from ? ((await getUser(services.db, from.id)) ?? null) : null;
     if (ctx.staff && from?.language_code && ctx.staff.language !== from.language_code) {
-      ctx.staff = updateUser(services.db, ctx.staff.telegramId, { language: from.language_code });
+      ctx.staff = await updateUser(services.db, ctx.staff.telegramId, { language: from.language_code });
     }
     ctx.lang = langOf(from?.language_code ?? ctx.staff?.language);
     ctx.t = texts(ctx.lang);
@@ -74,9 +74,9 @@ export function createBot(token: string, services: BotServices, options: BotOpti
     // Only staff adding it counts: a stranger adding the bot to groups must not fill the admins' chats.
     if (!added || chat.type === 'private' || !ctx.staff?.active) return;
     const now = services.clock();
-    for (const admin of listActiveAdmins(services.db)) {
+    for (const admin of await listActiveAdmins(services.db)) {
       const text = texts(langOf(admin.language)).botAddedToChat('title' in chat ? (chat.title ?? '') : '', chat.id, ctx.from?.first_name ?? '');
-      enqueue(services.db, { kind: NOTICE, chatId: admin.telegramId, incidentId: null, payload: { text } }, now);
+      await enqueue(services.db, { kind: NOTICE, chatId: admin.telegramId, incidentId: null, payload: { text } }, now);
     }
     services.onIncidentChange();
   });
@@ -135,10 +135,10 @@ export function createBot(token: string, services: BotServices, options: BotOpti
 
 /** Presses on buttons nobody handles (stale or forged) are refused, written to the audit log, and answered so the spinner stops. */
 const unhandled = new Composer<BotContext>();
-unhandled.on('callback_query:data', (ctx) => {
+unhandled.on('callback_query:data', async (ctx) => {
   const data = ctx.callbackQuery.data.slice(0, 64);
   ctx.log.info({ data }, 'unknown button');
-  recordAudit(ctx.services.db, { at: ctx.services.clock(), actor: actorOf(ctx.from.id), action: 'callback.unknown', subjectType: 'callback', subjectId: data });
+  await recordAudit(ctx.services.db, { at: ctx.services.clock(), actor: actorOf(ctx.from.id), action: 'callback.unknown', subjectType: 'callback', subjectId: data });
   return ctx.answerCallbackQuery({ text: ctx.t.forbidden });
 });
 

@@ -63,9 +63,9 @@ export type BotContext = ConversationFlavor<Context & StaffFlavor>;
 export { actorOf } from '../core/permissions.ts';
 
 /** Who answers for a client: its manager and that manager's team lead (who may act on its incidents). */
-export function responsibleFor(ctx: BotContext, clientId: number): { managerId: number | null; managerLeadId: number | null } {
-  const client = getClient(ctx.services.db, clientId);
-  const manager = client?.managerId == null ? undefined : getUser(ctx.services.db, client.managerId);
+export async function responsibleFor(ctx: BotContext, clientId: number): Promise<{ managerId: number | null; managerLeadId: number | null }> {
+  const client = await getClient(ctx.services.db, clientId);
+  const manager = client?.managerId == null ? undefined : await getUser(ctx.services.db, client.managerId);
   return { managerId: client?.managerId ?? null, managerLeadId: manager?.leadId ?? null };
 }
 
@@ -84,9 +84,9 @@ export function cardButtons(ctx: BotContext): { sysinfo: boolean; agent: boolean
  * The clients a chat may hear about: in a client's group only the clients whose
  * alerts go there (a group sees no other client's card); in a private chat, all.
  */
-export function clientsVisibleIn(ctx: BotContext): ReadonlySet<number> | null {
+export async function clientsVisibleIn(ctx: BotContext): Promise<ReadonlySet<number> | null> {
   if (!ctx.chat || ctx.chat.type === 'private') return null;
-  return new Set(listClientIdsOfChat(ctx.services.db, ctx.chat.id));
+  return new Set(await listClientIdsOfChat(ctx.services.db, ctx.chat.id));
 }
 
 /** What a person typed (a command's arguments, free text): one line, without control or reordering characters, capped. */

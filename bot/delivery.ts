@@ -51,7 +51,7 @@ export class TelegramDelivery implements Delivery {
     } catch (err) {
       const newChatId = err instanceof GrammyError ? err.parameters.migrate_to_chat_id : undefined;
       if (newChatId === undefined) {
-        this.reportIfUnreachable(first.chatId, err);
+        await this.reportIfUnreachable(first.chatId, err);
         const retryAfter = err instanceof GrammyError ? err.parameters.retry_after : undefined;
         if (retryAfter !== undefined) throw Object.assign(err as GrammyError, { retryAfterMs: retryAfter * 1000 });
         throw err;
@@ -96,9 +96,9 @@ export class TelegramDelivery implements Delivery {
     }
   }
 
-  private options(chatId: number): RenderOptions {
+  private async options(chatId: number): Promise<RenderOptions> {
     return {
-      lang: this.langOfChat(chatId),
+      lang: await this.langOfChat(chatId),
       tz: this.deps.settings.displayTz,
       now: this.deps.clock(),
       runbookUrl: runbookLink(this.deps.settings.runbookBaseUrl),
@@ -107,23 +107,23 @@ export class TelegramDelivery implements Delivery {
   }
 
   /** Private chats get the person's language; groups and channels get Russian. */
-  private langOfChat(chatId: number): Lang {
-    return chatId > 0 ? langOf(getUser(this.deps.db, chatId)?.language) : 'ru';
+  private async langOfChat(chatId: number): Promise<Lang> {
+    return chatId > 0 ? langOf((await getUser(this.deps.db, chatId))?.language) : 'ru';
   }
 
   private async sendAlerts(chatId: number, incidentIds: number[], signal: ShimSignal): Promise<DeliveryOutcome> {
-    const views = getIncidentViews(this.deps.db, incidentIds);
+    const views = await getIncidentViews(this.deps.db, incidentIds);
     if (views.length === 0) return;
-    const options = this.options(chatId);
+    const options = await this.options(chatId);
     // A late member of a mass event joins its message, even when its installation has an alert of its own open here
     // (an Alertmanager alert firing for one more label set is one more of the event, not a new story).
-    const massTotals = massTotalsOf(this.deps.db, views, options.massEvent);
+    const massTotals = await massTotalsOf(this.deps.db, views, options.massEvent);
     if (await this.joinMassMessage(chatId, views, massTotals, signal)) return 'joined';
-    const earlier = views.length === 1 ? this.openAlertOf(chatId, views[0]!.incident.installationId, views[0]!.incident.id) : null;
+    const earlier = views.length === 1 ? await this.openAlertOf(chatId, views[0]!.incident.installationId, views[0]!.incident.id) : null;
     if (earlier) return this.continueStory(chatId, views[0]!, earlier, signal);
     const rendered = views.length === 1 ? renderAlert(views[0]!, options) : renderAlertGroup(views, options, { massTotals });
     const messageId = await this.send(chatId, rendered, signal);
-    rememberMessage(this.deps.db, { chatId, messageId, kind: 'alert', incidentIds: views.map((v) => v.incident.id) }, this.deps.clock());
+    await rememberMessage(this.deps.db, { chatId, messageId, kind: 'alert', incidentIds: views.map((v) => v.incident.id) }, this.deps.clock());
     // The message later alerts of its mass event join (see joinMassMessage).
     const rules = new Set(views.map((v) => massRuleOf(v.incident.ruleId)));
     if (views.length > 1 && rules.size === 1 && massTotals.has([...rules][0]!)) return 'mass';
@@ -136,16 +136,16 @@ export class TelegramDelivery implements Delivery {
    */
   private async continueStory(chatId: number, view: IncidentView, earlierMessageId: number, signal: ShimSignal): Promise<void> {
     const { db } = this.deps;
-    const options = this.options(chatId);
-    const story = getIncidentViews(db, [...incidentsOfMessage(db, chatId, earlierMessageId), ...laterIncidentsOfMessage(db, chatId, earlierMessageId)]).filter(
-      (v) => v.incident.installationId === view.incident.installationId,
-    );
+    const options = await this.options(chatId);
+    const shown = await incidentsOfMessage(db, chatId, earlierMessageId);
+    const later = await laterIncidentsOfMessage(db, chatId, earlierMessageId);
+    const story = (await getIncidentViews(db, [...shown, ...later])).filter((v) => v.incident.installationId === view.incident.installationId);
     const messageId = await this.send(chatId, renderContinuation(view, story, options), signal, earlierMessageId);
     const now = this.deps.clock();
-    rememberMessage(db, { chatId, messageId, kind: 'alert', incidentIds: [view.incident.id] }, now);
-    rememberMessage(db, { chatId, messageId: earlierMessageId, kind: FOLLOWS, incidentIds: [view.incident.id] }, now);
+    await rememberMessage(db, { chatId, messageId, kind: 'alert', incidentIds: [view.incident.id] }, now);
+    await rememberMessage(db, { chatId, messageId: earlierMessageId, kind: FOLLOWS, incidentIds: [view.incident.id] }, now);
     // The reply has gone; a failure to redraw the earlier alert must not make the dispatcher send it again.
-    const redrawn = redrawMessage(db, chatId, earlierMessageId, options);
+    const redrawn = await redrawMessage(db, chatId, earlierMessageId, options);
     if (redrawn) await this.edit(chatId, earlierMessageId, redrawn, signal).catch((err: unknown) => this.deps.logger.warn({ err, chatId }, 'earlier alert not redrawn'));
   }
 
@@ -156,26 +156,26 @@ export class TelegramDelivery implements Delivery {
    */
   private async joinMassMessage(chatId: number, views: IncidentView[], massTotals: ReadonlyMap<string, number>, signal: ShimSignal): Promise<boolean> {
     const { db } = this.deps;
-    const options = this.options(chatId);
+    const options = await this.options(chatId);
     const rules = new Set(views.map((v) => massRuleOf(v.incident.ruleId)));
     if (rules.size !== 1 || !options.massEvent) return false;
     const [rule] = rules;
     if (!massTotals.has(rule!)) return false;
     const since = new Date(Math.min(...views.map((v) => v.incident.openedAt.getTime())) - options.massEvent.windowMs);
-    const messageId = findRecentGroupOfRule(db, chatId, rule!, since);
+    const messageId = await findRecentGroupOfRule(db, chatId, rule!, since);
     if (messageId === null) return false;
-    rememberMessage(db, { chatId, messageId, kind: 'alert', incidentIds: views.map((v) => v.incident.id) }, this.deps.clock());
-    const redrawn = redrawMessage(db, chatId, messageId, options);
+    await rememberMessage(db, { chatId, messageId, kind: 'alert', incidentIds: views.map((v) => v.incident.id) }, this.deps.clock());
+    const redrawn = await redrawMessage(db, chatId, messageId, options);
     // The alerts are on record as shown by that message; a failed edit is retried by the dispatcher, which sends them anew only if the message is gone.
     if (redrawn && !(await this.edit(chatId, messageId, redrawn, signal))) return false;
     return true;
   }
 
   /** The alert message in this chat of another open incident of the installation, if one was sent. */
-  private openAlertOf(chatId: number, installationId: number, exceptIncidentId: number): number | null {
-    for (const incident of listActiveIncidents(this.deps.db, installationId)) {
+  private async openAlertOf(chatId: number, installationId: number, exceptIncidentId: number): Promise<number | null> {
+    for (const incident of await listActiveIncidents(this.deps.db, installationId)) {
       if (incident.id === exceptIncidentId) continue;
-      const alert = messagesOfIncident(this.deps.db, incident.id, chatId).find((m) => m.kind === 'alert');
+      const alert = (await messagesOfIncident(this.deps.db, incident.id, chatId)).find((m) => m.kind === 'alert');
       if (alert) return alert.messageId;
     }
     return null;
@@ -191,22 +191,23 @@ export class TelegramDelivery implements Delivery {
    */
   private async updateAlerts(chatId: number, incidentIds: number[], resolved: boolean, signal: ShimSignal): Promise<void> {
     const { db } = this.deps;
-    const options = this.options(chatId);
-    const stored = new Map(incidentIds.map((id) => [id, messagesOfIncident(db, id, chatId)]));
+    const options = await this.options(chatId);
+    const stored = new Map<number, Awaited<ReturnType<typeof messagesOfIncident>>>();
+    for (const id of incidentIds) stored.set(id, await messagesOfIncident(db, id, chatId));
     // Whether each message now shows the new state (or already did): null when there was nothing to draw.
     const redrawn = new Map<number, boolean | null>();
     for (const message of [...stored.values()].flat()) {
       if (redrawn.has(message.messageId)) continue;
-      const rendered = redrawMessage(db, chatId, message.messageId, options);
+      const rendered = await redrawMessage(db, chatId, message.messageId, options);
       redrawn.set(message.messageId, rendered ? await this.edit(chatId, message.messageId, rendered, signal) : null);
     }
-    for (const view of getIncidentViews(db, incidentIds)) {
+    for (const view of await getIncidentViews(db, incidentIds)) {
       const messages = stored.get(view.incident.id) ?? [];
       // An earlier alert that only lists this one does not count as showing it.
       const shown = messages.some((m) => m.kind !== FOLLOWS && redrawn.get(m.messageId) === true);
       if (!shown) {
         const messageId = await this.send(chatId, renderAlert(view, options), signal);
-        rememberMessage(db, { chatId, messageId, kind: 'alert', incidentIds: [view.incident.id] }, this.deps.clock());
+        await rememberMessage(db, { chatId, messageId, kind: 'alert', incidentIds: [view.incident.id] }, this.deps.clock());
         continue;
       }
       if (resolved && view.incident.severity === 'critical' && view.incident.status === 'resolved') {
@@ -217,13 +218,13 @@ export class TelegramDelivery implements Delivery {
   }
 
   private async sendFollowUp(chatId: number, incidentId: number, kind: FollowUpKind, signal: ShimSignal): Promise<void> {
-    const [view] = getIncidentViews(this.deps.db, [incidentId]);
+    const [view] = await getIncidentViews(this.deps.db, [incidentId]);
     if (!view || view.incident.status !== 'open') return;
-    const original = messagesOfIncident(this.deps.db, incidentId).find((m) => m.kind === 'alert');
+    const original = (await messagesOfIncident(this.deps.db, incidentId)).find((m) => m.kind === 'alert');
     const sameChat = original?.chatId === chatId ? original : undefined;
-    const rendered = renderFollowUp(view, kind, this.options(chatId), sameChat ? null : original ? linkTo(original.chatId, original.messageId) : null);
+    const rendered = renderFollowUp(view, kind, await this.options(chatId), sameChat ? null : original ? linkTo(original.chatId, original.messageId) : null);
     const messageId = await this.send(chatId, rendered, signal, sameChat?.messageId);
-    rememberMessage(this.deps.db, { chatId, messageId, kind: kind === 'escalated' ? 'escalation' : kind, incidentIds: [incidentId] }, this.deps.clock());
+    await rememberMessage(this.deps.db, { chatId, messageId, kind: kind === 'escalated' ? 'escalation' : kind, incidentIds: [incidentId] }, this.deps.clock());
   }
 
   private async send(chatId: number, rendered: Rendered, signal: ShimSignal, replyTo?: number): Promise<number> {
@@ -261,17 +262,17 @@ export class TelegramDelivery implements Delivery {
   }
 
   /** Tell the admins (at most every few hours per chat) that a chat blocked the bot or is gone. */
-  private reportIfUnreachable(chatId: number, err: unknown): void {
+  private async reportIfUnreachable(chatId: number, err: unknown): Promise<void> {
     if (!(err instanceof GrammyError) || !isUnreachable(err)) return;
     const now = this.deps.clock().getTime();
     const last = this.unreachableReported.get(chatId);
     if (last !== undefined && now - last < UNREACHABLE_REPORT_EVERY_MS) return;
     this.unreachableReported.set(chatId, now);
     this.deps.logger.warn({ chatId, description: err.description }, 'chat unreachable; its alerts stay queued');
-    for (const admin of listActiveAdmins(this.deps.db)) {
+    for (const admin of await listActiveAdmins(this.deps.db)) {
       if (admin.telegramId === chatId) continue;
       const text = texts(langOf(admin.language)).chatUnreachable(chatId, describeTelegramRefusal(langOf(admin.language), err));
-      enqueue(this.deps.db, { kind: NOTICE, chatId: admin.telegramId, incidentId: null, payload: { text } }, this.deps.clock());
+      await enqueue(this.deps.db, { kind: NOTICE, chatId: admin.telegramId, incidentId: null, payload: { text } }, this.deps.clock());
     }
   }
 }

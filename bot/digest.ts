@@ -27,23 +27,23 @@ export interface BuiltDigest {
 }
 
 /** A person's digest as of `now`, for Telegram: the figures, the message and the 30-day chart. */
-export function buildDigest(db: Queryable, user: User, now: Date, settings: DigestSettings, options: { personal?: boolean; day?: string } = {}): BuiltDigest {
+export async function buildDigest(db: Queryable, user: User, now: Date, settings: DigestSettings, options: { personal?: boolean; day?: string } = {}): Promise<BuiltDigest> {
   const lang = langOf(user.language);
   const day = options.day ?? DateTime.fromJSDate(now).setZone(settings.tz).toISODate()!;
-  const scope = scopeOf(db, user, options.personal ?? false);
-  const digest = assembleDigest(db, scope, now, { day, tz: settings.tz, salesMinDays: settings.salesMinDays });
+  const scope = await scopeOf(db, user, options.personal ?? false);
+  const digest = await assembleDigest(db, scope, now, { day, tz: settings.tz, salesMinDays: settings.salesMinDays });
   const from = DateTime.fromISO(day, { zone: settings.tz }).startOf('day').minus({ days: 29 }).toJSDate();
   const to = DateTime.fromISO(day, { zone: settings.tz }).startOf('day').plus({ days: 1 }).toJSDate();
   const labels = texts(lang).digest.chart;
-  const series = chartSeries(listIncidentSpans(db, scope, digest.scopeInstallationIds, from, to), day, settings.tz);
+  const series = chartSeries(await listIncidentSpans(db, scope, digest.scopeInstallationIds, from, to), day, settings.tz);
   const png = daysOfHistory(series) >= MIN_CHART_DAYS ? renderChart(series, labels) : null;
   return { digest, lang, text: renderDigest(digest, user.name, lang, settings.tz), png, chartCaption: labels.title };
 }
 
 /** The digest job's messages for Telegram: the text, then the chart. */
 export function composeDigestForTelegram(db: Queryable, settings: DigestSettings) {
-  return (user: User, options: { personal: boolean; day: string }, now: Date) => {
-    const built = buildDigest(db, user, now, settings, options);
+  return async (user: User, options: { personal: boolean; day: string }, now: Date) => {
+    const built = await buildDigest(db, user, now, settings, options);
     return {
       digest: built.digest,
       messages: [

@@ -8,12 +8,12 @@ import { renderAlert, renderAlertGroup, type Rendered, type RenderOptions } from
  * The current look of a stored alert message: one alert, or a group with its
  * «Принять все»; either with the later problems sent as replies to it.
  */
-export function redrawMessage(db: Queryable, chatId: number, messageId: number, options: RenderOptions): Rendered | null {
-  const views = getIncidentViews(db, incidentsOfMessage(db, chatId, messageId));
+export async function redrawMessage(db: Queryable, chatId: number, messageId: number, options: RenderOptions): Promise<Rendered | null> {
+  const views = await getIncidentViews(db, await incidentsOfMessage(db, chatId, messageId));
   if (views.length === 0) return null;
-  const later = getIncidentViews(db, laterIncidentsOfMessage(db, chatId, messageId));
+  const later = await getIncidentViews(db, await laterIncidentsOfMessage(db, chatId, messageId));
   if (views.length === 1) return renderAlert(views[0]!, options, { later });
-  return renderAlertGroup(views, options, { later, massTotals: massTotalsOf(db, views, options.massEvent) });
+  return renderAlertGroup(views, options, { later, massTotals: await massTotalsOf(db, views, options.massEvent) });
 }
 
 /**
@@ -21,7 +21,7 @@ export function redrawMessage(db: Queryable, chatId: number, messageId: number, 
  * under (`massRuleOf`: an Alertmanager alert's name): how many installations
  * opened one within a grouping window of these alerts' own openings.
  */
-export function massTotalsOf(db: Queryable, views: readonly IncidentView[], massEvent: RenderOptions['massEvent']): Map<string, number> {
+export async function massTotalsOf(db: Queryable, views: readonly IncidentView[], massEvent: RenderOptions['massEvent']): Promise<Map<string, number>> {
   const totals = new Map<string, number>();
   if (!massEvent) return totals;
   const openings = new Map<string, { first: number; last: number }>();
@@ -32,7 +32,7 @@ export function massTotalsOf(db: Queryable, views: readonly IncidentView[], mass
     openings.set(rule, seen ? { first: Math.min(seen.first, at), last: Math.max(seen.last, at) } : { first: at, last: at });
   }
   for (const [rule, { first, last }] of openings) {
-    const n = countOpenedBetween(db, rule, new Date(first - massEvent.windowMs), new Date(last + massEvent.windowMs));
+    const n = await countOpenedBetween(db, rule, new Date(first - massEvent.windowMs), new Date(last + massEvent.windowMs));
     if (n >= massEvent.min) totals.set(rule, n);
   }
   return totals;

@@ -50,27 +50,27 @@ export interface InstallationSettings {
  * what now holds, resolve what no longer does, and note when to look again.
  * Runs inside the caller's transaction, on the database itself (the intake's).
  */
-export function checkInstallation(
+export async function checkInstallation(
   db: DB,
   settings: IncidentSettings,
   installationId: number,
   now: Date,
   shared: SharedLookups = {},
-): CheckOutcome {
+): Promise<CheckOutcome> {
   const outcome: CheckOutcome = { opened: [], resolved: [] };
-  const installation = shared.installation ?? getInstallation(db, installationId);
+  const installation = shared.installation ?? (await getInstallation(db, installationId));
   if (!installation || !installation.monitoringEnabled) return outcome;
 
   const evaluation = evaluateInstallation({
     installation,
-    state: shared.state !== undefined ? shared.state : getState(db, installationId),
-    policy: shared.policy ?? getPolicy(db),
+    state: shared.state !== undefined ? shared.state : await getState(db, installationId),
+    policy: shared.policy ?? (await getPolicy(db)),
     now,
     blind: settings.clockWatch?.blind ?? null,
   });
   // The stored deadline is read here, inside the transaction: a sweep or an earlier report of the same batch may have moved it.
-  const scheduled = { id: installationId, nextCheckAt: getNextCheck(db, installationId) };
-  return applyEvaluation(db, settings, scheduled, listActiveRules(db, installationId), evaluation, now, { shared, deadlines: 'earlier-only' });
+  const scheduled = { id: installationId, nextCheckAt: await getNextCheck(db, installationId) };
+  return applyEvaluation(db, settings, scheduled, await listActiveRules(db, installationId), evaluation, now, { shared, deadlines: 'earlier-only' });
 }
 
 /** Which rules an evaluation judged: a report judges every rule; a scheduled check, unless asked for more, only the time-based ones. */
@@ -110,7 +110,7 @@ const SCOPES: Record<Judged, { trusted: ReadonlySet<string>; suspended: Readonly
  * single check (intake) and the bulk sweep. Only the rules that were judged
  * open or resolve anything.
  */
-export function applyEvaluation(
+export async function applyEvaluation(
   db: DB,
   settings: IncidentSettings,
   scheduled: Scheduled,
@@ -118,7 +118,7 @@ export function applyEvaluation(
   evaluation: Evaluation,
   now: Date,
   { judged = 'all', shared = {}, nextChecks, deadlines = 'exact' }: ApplyOptions = {},
-): CheckOutcome {
+): Promise<CheckOutcome> {
   const outcome: CheckOutcome = { opened: [], resolved: [] };
   // After downtime time-based rules hold back opening (agents have not reported yet), never resolving: a rule that
   // stops holding was answered by fresh evidence. Only a clock in doubt stops them resolving too.
@@ -129,15 +129,15 @@ export function applyEvaluation(
   const open = suspended ? reconciled.open.filter(({ ruleId }) => !TIME_RULES.has(ruleId)) : reconciled.open;
   const { resolve } = reconciled;
   if (open.length > 0) {
-    const subject = loadSubject(db, scheduled.id);
-    const silences = shared.silences ?? activeSilences(db, now);
+    const subject = await loadSubject(db, scheduled.id);
+    const silences = shared.silences ?? (await activeSilences(db, now));
     for (const { ruleId, facts } of open) {
-      const named = withProbableCause(db, ruleId, facts, active);
-      outcome.opened.push(openIncident(db, settings, subject, { ruleId, severity: severityOf(getRule(ruleId), named), facts: named }, now, silences));
+      const named = await withProbableCause(db, ruleId, facts, active);
+      outcome.opened.push(await openIncident(db, settings, subject, { ruleId, severity: severityOf(getRule(ruleId), named), facts: named }, now, silences));
     }
   }
-  for (const incident of resolve) outcome.resolved.push(resolveIncident(db, incident.id, 'system', 'cleared', now));
-  updateChangedFacts(db, active, firing, now);
+  for (const incident of resolve) outcome.resolved.push(await resolveIncident(db, incident.id, 'system', 'cleared', now));
+  await updateChangedFacts(db, active, firing, now);
   const stored = scheduled.nextCheckAt?.getTime() ?? null;
   let next = evaluation.recheckAt?.getTime() ?? null;
   if (suspended && [...evaluation.firing.keys()].some((ruleId) => TIME_RULES.has(ruleId))) {
@@ -149,19 +149,19 @@ export function applyEvaluation(
   const write = scheduled.allRules || (deadlines === 'exact' ? stored !== next : next !== null && (stored === null || next < stored));
   if (write) {
     if (nextChecks) nextChecks.push({ id: scheduled.id, at: next });
-    else setNextChecks(db, [{ id: scheduled.id, at: next }]);
+    else await setNextChecks(db, [{ id: scheduled.id, at: next }]);
   }
   return outcome;
 }
 
 /** Open incidents of rules that follow their facts (a new database error code) take the facts that hold now. */
-function updateChangedFacts(db: DB, active: readonly ActiveIncident[], firing: ReadonlyMap<RuleId, Facts>, now: Date): void {
+async function updateChangedFacts(db: DB, active: readonly ActiveIncident[], firing: ReadonlyMap<RuleId, Facts>, now: Date): Promise<void> {
   for (const { id, ruleId } of active) {
     const facts = UPDATABLE_RULES.has(ruleId as RuleId) ? firing.get(ruleId as RuleId) : undefined;
     if (!facts) continue;
-    const incident = getIncident(db, id);
+    const incident = await getIncident(db, id);
     if (!incident || JSON.stringify(incident.details) === JSON.stringify(facts)) continue;
-    updateIncidentFacts(db, incident, { severity: severityOf(getRule(ruleId as RuleId), facts), facts }, now);
+    await updateIncidentFacts(db, incident, { severity: severityOf(getRule(ruleId as RuleId), facts), facts }, now);
   }
 }
 
@@ -170,11 +170,11 @@ function updateChangedFacts(db: DB, active: readonly ActiveIncident[], firing: R
  * does not answer its probes names that as the probable cause, as it does
  * when the report itself says so (core/dependencies.ts).
  */
-function withProbableCause(db: DB, ruleId: RuleId, facts: Facts, active: readonly ActiveIncident[]): Facts {
+async function withProbableCause(db: DB, ruleId: RuleId, facts: Facts, active: readonly ActiveIncident[]): Promise<Facts> {
   if (facts.licmanUnreachable || !explainedByLicman(ruleId)) return facts;
   if (ruleId === 'KodeksDBErrors' && severityOf(getRule(ruleId), facts) !== 'critical') return facts;
   const licman = active.find((incident) => LICMAN_RULES.includes(incident.ruleId));
   if (!licman) return facts;
-  const target = getIncident(db, licman.id)?.details.target;
+  const target = (await getIncident(db, licman.id))?.details.target;
   return { ...facts, licmanUnreachable: typeof target === 'string' ? target : '?' };
 }

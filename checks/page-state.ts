@@ -16,16 +16,16 @@ const PAGE_STATES: ReadonlySet<unknown> = new Set<PageState>(['maintenance', 'ne
  * never reported has no state to fold it into and is left to its probes.
  * Runs inside the round's transaction.
  */
-export function applyPageStates(db: DB, settings: IncidentSettings, probed: readonly Probed[], at: Date): number {
+export async function applyPageStates(db: DB, settings: IncidentSettings, probed: readonly Probed[], at: Date): Promise<number> {
   let changed = 0;
   for (const { target, results } of probed) {
     const page = results.http?.detail?.page;
     if (!PAGE_STATES.has(page)) continue;
-    const previous = getState(db, target.id);
+    const previous = await getState(db, target.id);
     const next = previous ? applyPageState(previous, page as PageState, at) : null;
     if (!next) continue;
-    saveState(db, target.id, next);
-    checkInstallation(db, settings, target.id, at, { state: next });
+    await saveState(db, target.id, next);
+    await checkInstallation(db, settings, target.id, at, { state: next });
     changed++;
   }
   return changed;

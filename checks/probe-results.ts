@@ -44,47 +44,47 @@ const SEVERITY = new Map(PROBE_RULES.map((r) => [r.id, r.severity]));
  * failed `failuresToOpen` rounds in a row opens its incident, one that
  * answers again resolves it. Runs inside the caller's transaction.
  */
-export function judgeProbeResults(
+export async function judgeProbeResults(
   tx: Queryable,
   settings: IncidentSettings,
   probed: readonly Probed[],
   at: Date,
   options: { failuresToOpen: number; groupMin: number },
-): ProbeJudgement {
+): Promise<ProbeJudgement> {
   const judgement: ProbeJudgement = { opened: 0, resolved: 0, commonCauses: [], unavailable: [] };
   const openings: { target: Target; ruleId: ProbeRuleId; facts: Facts }[] = [];
   const rounds: { target: Target; up: boolean }[] = [];
   for (const { target, results: byKind } of probed) {
-    const previous = getProbeStatuses(tx, target.id);
+    const previous = await getProbeStatuses(tx, target.id);
     const statuses = { ...previous };
     for (const [kind, result] of Object.entries(byKind) as [ProbeKind, ProbeResult][]) {
       if (result.unavailable) {
         if (!judgement.unavailable.some((u) => u.probe === kind)) judgement.unavailable.push({ probe: kind, error: result.error });
         continue;
       }
-      statuses[kind] = recordProbe(tx, target.id, kind, { ok: result.ok, latencyMs: result.latencyMs, error: result.error, detail: result.detail ?? null }, previous[kind], at);
+      statuses[kind] = await recordProbe(tx, target.id, kind, { ok: result.ok, latencyMs: result.latencyMs, error: result.error, detail: result.detail ?? null }, previous[kind], at);
     }
     const up = roundIsUp(Object.fromEntries(Object.entries(byKind).filter(([, result]) => !result.unavailable)));
     if (up !== null) rounds.push({ target, up });
     const firing = evaluateProbeRules(statuses, options.failuresToOpen);
-    const { open, resolve } = reconcile(listActiveIncidents(tx, target.id), firing, PROBE_SCOPE);
+    const { open, resolve } = reconcile(await listActiveIncidents(tx, target.id), firing, PROBE_SCOPE);
     for (const incident of resolve) {
-      resolveIncident(tx, incident.id, 'system', 'cleared', at);
+      await resolveIncident(tx, incident.id, 'system', 'cleared', at);
       judgement.resolved++;
     }
     for (const { ruleId, facts } of open) openings.push({ target, ruleId, facts });
   }
 
   if (rounds.length < OWN_OUTAGE_MIN || rounds.some((r) => r.up)) {
-    for (const { target, up } of rounds) countProbeRound(tx, target.id, calendarDay(at, target.tz), up);
+    for (const { target, up } of rounds) await countProbeRound(tx, target.id, calendarDay(at, target.tz), up);
   }
 
   judgement.commonCauses = markCommonCauses(openings, options.groupMin);
-  const silences = activeSilences(tx, at);
+  const silences = await activeSilences(tx, at);
   // Ping first: an installation that does not answer holds back the alerts that follow from it.
   openings.sort((a, b) => Number(b.ruleId === 'KodeksIcmp') - Number(a.ruleId === 'KodeksIcmp'));
   for (const { target, ruleId, facts } of openings) {
-    openIncident(tx, settings, loadSubject(tx, target.id), { ruleId, severity: SEVERITY.get(ruleId)!, facts }, at, silences);
+    await openIncident(tx, settings, await loadSubject(tx, target.id), { ruleId, severity: SEVERITY.get(ruleId)!, facts }, at, silences);
     judgement.opened++;
   }
   return judgement;

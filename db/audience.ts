@@ -1,15 +1,16 @@
 import { eq } from 'drizzle-orm';
 import type { Audience } from '../core/routing.ts';
 import type { Queryable } from './open.ts';
+import { first } from './query.ts';
 import { clients, users } from './schema.ts';
 
 /** Everyone who may need to hear about a client's incidents. */
-export function loadAudience(db: Queryable, clientId: number): Audience {
-  const client = db.select().from(clients).where(eq(clients.id, clientId)).get();
+export async function loadAudience(db: Queryable, clientId: number): Promise<Audience> {
+  const client = await first(db.select().from(clients).where(eq(clients.id, clientId)));
   const manager =
-    client?.managerId == null ? undefined : db.select().from(users).where(eq(users.telegramId, client.managerId)).get();
-  const lead = manager?.leadId == null ? undefined : db.select().from(users).where(eq(users.telegramId, manager.leadId)).get();
-  const admins = db.select().from(users).where(eq(users.role, 'admin')).all();
+    client?.managerId == null ? undefined : await first(db.select().from(users).where(eq(users.telegramId, client.managerId)));
+  const lead = manager?.leadId == null ? undefined : await first(db.select().from(users).where(eq(users.telegramId, manager.leadId)));
+  const admins = await db.select().from(users).where(eq(users.role, 'admin'));
   return {
     clientChatId: client?.chatId ?? null,
     manager: manager ? { telegramId: manager.telegramId, active: manager.active, leadId: manager.leadId } : null,

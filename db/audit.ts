@@ -11,24 +11,22 @@ export interface AuditEntry {
   details?: Record<string, unknown>;
 }
 
-export function recordAudit(db: Queryable, entry: AuditEntry): void {
-  recordAudits(db, [entry]);
+export async function recordAudit(db: Queryable, entry: AuditEntry): Promise<void> {
+  await recordAudits(db, [entry]);
 }
 
 /** Many entries at once (a bulk import), a few hundred rows per statement. */
-export function recordAudits(db: Queryable, entries: readonly AuditEntry[]): void {
+export async function recordAudits(db: Queryable, entries: readonly AuditEntry[]): Promise<void> {
   for (const chunk of chunks(entries, ROWS_PER_STATEMENT)) {
-    db.insert(auditLog)
-      .values(
-        chunk.map((entry) => ({
-          at: entry.at,
-          actor: entry.actor,
-          action: entry.action,
-          subjectType: entry.subjectType,
-          subjectId: entry.subjectId == null ? null : String(entry.subjectId),
-          details: entry.details ?? null,
-        })),
-      )
-      .run();
+    await db.insert(auditLog).values(
+      chunk.map((entry) => ({
+        at: entry.at,
+        actor: entry.actor,
+        action: entry.action,
+        subjectType: entry.subjectType,
+        subjectId: entry.subjectId == null ? null : String(entry.subjectId),
+        details: entry.details ?? null,
+      })),
+    );
   }
 }

@@ -4,39 +4,37 @@ import type { Queryable } from './open.ts';
 import { availabilityDays, clients, installations } from './schema.ts';
 
 /** Count one probe round for an installation's day. */
-export function countProbeRound(db: Queryable, installationId: number, day: string, up: boolean): void {
-  db.insert(availabilityDays)
+export async function countProbeRound(db: Queryable, installationId: number, day: string, up: boolean): Promise<void> {
+  await db
+    .insert(availabilityDays)
     .values({ installationId, day, rounds: 1, up: up ? 1 : 0 })
     .onConflictDoUpdate({
       target: [availabilityDays.installationId, availabilityDays.day],
       set: { rounds: sql`${availabilityDays.rounds} + 1`, up: sql`${availabilityDays.up} + ${up ? 1 : 0}` },
-    })
-    .run();
+    });
 }
 
 /** One installation's days from `fromDay` to `toDay` (YYYY-MM-DD, both included), in order; days without rounds are absent. */
-export function listAvailabilityDays(db: Queryable, installationId: number, fromDay: string, toDay: string): ({ day: string } & AvailabilityTally)[] {
-  return db
+export async function listAvailabilityDays(db: Queryable, installationId: number, fromDay: string, toDay: string): Promise<({ day: string } & AvailabilityTally)[]> {
+  return await db
     .select({ day: availabilityDays.day, rounds: availabilityDays.rounds, up: availabilityDays.up })
     .from(availabilityDays)
     .where(and(eq(availabilityDays.installationId, installationId), gte(availabilityDays.day, fromDay), lte(availabilityDays.day, toDay)))
-    .orderBy(availabilityDays.day)
-    .all();
+    .orderBy(availabilityDays.day);
 }
 
 /** Rounds and ups per client (with its name) over the days from `fromDay` to `toDay`, clients without rounds left out. */
-export function availabilityByClient(db: Queryable, fromDay: string, toDay: string): ({ clientId: number; clientName: string } & AvailabilityTally)[] {
-  return db
+export async function availabilityByClient(db: Queryable, fromDay: string, toDay: string): Promise<({ clientId: number; clientName: string } & AvailabilityTally)[]> {
+  return await db
     .select({ clientId: installations.clientId, clientName: clients.name, rounds: sql<number>`sum(${availabilityDays.rounds})`, up: sql<number>`sum(${availabilityDays.up})` })
     .from(availabilityDays)
     .innerJoin(installations, eq(installations.id, availabilityDays.installationId))
     .innerJoin(clients, eq(clients.id, installations.clientId))
     .where(and(gte(availabilityDays.day, fromDay), lte(availabilityDays.day, toDay)))
-    .groupBy(installations.clientId)
-    .all();
+    .groupBy(installations.clientId);
 }
 
 /** Forget days before `day`. */
-export function deleteAvailabilityBefore(db: Queryable, day: string): void {
-  db.delete(availabilityDays).where(lt(availabilityDays.day, day)).run();
+export async function deleteAvailabilityBefore(db: Queryable, day: string): Promise<void> {
+  await db.delete(availabilityDays).where(lt(availabilityDays.day, day));
 }

@@ -2,6 +2,7 @@ import { and, asc, eq, gte, inArray, isNotNull, isNull, lt, lte, ne, or, type SQ
 import type { DatabaseFacts } from '../core/report.ts';
 import type { Severity } from '../core/rules.ts';
 import type { Queryable } from './open.ts';
+import { first } from './query.ts';
 import { campaignSnapshots, clients, incidents, installations, installationState, users } from './schema.ts';
 import type { User } from './users.ts';
 
@@ -14,19 +15,19 @@ export interface Scope {
 }
 
 /** Admins see everyone; a lead their team (their managers' clients and their own); a manager their own. */
-export function scopeOf(db: Queryable, user: User, personal = false): Scope {
+export async function scopeOf(db: Queryable, user: User, personal = false): Promise<Scope> {
   if (user.role === 'admin' && !personal) return { key: 'all', clientIds: null };
   if (user.role === 'lead' && !personal) {
-    const team = db.select({ id: users.telegramId }).from(users).where(eq(users.leadId, user.telegramId)).all().map((u) => u.id);
-    const ids = db
-      .select({ id: clients.id })
-      .from(clients)
-      .where(or(eq(clients.managerId, user.telegramId), team.length ? inArray(clients.managerId, team) : undefined))
-      .all()
-      .map((c) => c.id);
+    const team = (await db.select({ id: users.telegramId }).from(users).where(eq(users.leadId, user.telegramId))).map((u) => u.id);
+    const ids = (
+      await db
+        .select({ id: clients.id })
+        .from(clients)
+        .where(or(eq(clients.managerId, user.telegramId), team.length ? inArray(clients.managerId, team) : undefined))
+    ).map((c) => c.id);
     return { key: `team:${user.telegramId}`, clientIds: ids };
   }
-  const ids = db.select({ id: clients.id }).from(clients).where(eq(clients.managerId, user.telegramId)).all().map((c) => c.id);
+  const ids = (await db.select({ id: clients.id }).from(clients).where(eq(clients.managerId, user.telegramId))).map((c) => c.id);
   return { key: `manager:${user.telegramId}`, clientIds: ids };
 }
 
@@ -46,7 +47,7 @@ export interface ScopedInstallation extends InstallationRef {
   createdAt: Date;
 }
 
-export function listInstallationsInScope(db: Queryable, scope: Scope): ScopedInstallation[] {
+export async function listInstallationsInScope(db: Queryable, scope: Scope): Promise<ScopedInstallation[]> {
   return db
     .select({
       installationId: installations.id,
@@ -62,8 +63,7 @@ export function listInstallationsInScope(db: Queryable, scope: Scope): ScopedIns
     .innerJoin(clients, eq(clients.id, installations.clientId))
     .leftJoin(users, eq(users.telegramId, clients.managerId))
     .where(scope.clientIds === null ? undefined : inArray(clients.id, scope.clientIds.length ? scope.clientIds : [-1]))
-    .orderBy(asc(clients.name), asc(installations.name))
-    .all();
+    .orderBy(asc(clients.name), asc(installations.name));
 }
 
 /** With a scope, only incidents of its installations (an empty scope matches nothing). */
@@ -72,92 +72,93 @@ function incidentsOf(scope: Scope, installationIds: readonly number[]): SQL | un
 }
 
 /** Ids of the unresolved incidents of the scope's installations, oldest first; without `notices`, problems only (no `info`). */
-export function listActiveIncidentIds(db: Queryable, scope: Scope, installationIds: readonly number[], notices = true): number[] {
-  return db
+export async function listActiveIncidentIds(db: Queryable, scope: Scope, installationIds: readonly number[], notices = true): Promise<number[]> {
+  const rows = await db
     .select({ id: incidents.id })
     .from(incidents)
     .where(and(ne(incidents.status, 'resolved'), notices ? undefined : ne(incidents.severity, 'info'), incidentsOf(scope, installationIds)))
-    .orderBy(asc(incidents.openedAt))
-    .all()
-    .map((r) => r.id);
+    .orderBy(asc(incidents.openedAt));
+  return rows.map((r) => r.id);
 }
 
 /** How many incidents of the scope opened, and how many resolved, in [from, to]. */
-export function countOpenedAndResolved(db: Queryable, scope: Scope, installationIds: readonly number[], from: Date, to: Date): { opened: number; resolved: number } {
+export async function countOpenedAndResolved(
+  db: Queryable,
+  scope: Scope,
+  installationIds: readonly number[],
+  from: Date,
+  to: Date,
+): Promise<{ opened: number; resolved: number }> {
   const within = incidentsOf(scope, installationIds);
-  const opened = db.select({ id: incidents.id }).from(incidents).where(and(gte(incidents.openedAt, from), lte(incidents.openedAt, to), within)).all().length;
-  const resolved = db.select({ id: incidents.id }).from(incidents).where(and(gte(incidents.resolvedAt, from), lte(incidents.resolvedAt, to), within)).all().length;
+  const opened = (await db.select({ id: incidents.id }).from(incidents).where(and(gte(incidents.openedAt, from), lte(incidents.openedAt, to), within))).length;
+  const resolved = (await db.select({ id: incidents.id }).from(incidents).where(and(gte(incidents.resolvedAt, from), lte(incidents.resolvedAt, to), within))).length;
   return { opened, resolved };
 }
 
 /** What each installation of the scope last said of its licences: databases with their terms, seats, refusals. */
-export function listLicenceStanding(
+export async function listLicenceStanding(
   db: Queryable,
   scope: Scope,
   installationIds: readonly number[],
-): Map<number, { tz: string; databases: DatabaseFacts[]; seatsUsed: number | null; licenseLimit: number | null }> {
-  return new Map(
-    db
-      .select({
-        id: installationState.installationId,
-        tz: installations.tz,
-        databases: installationState.databases,
-        seatsUsed: installationState.seatsUsed,
-        licenseLimit: installationState.licenseLimit,
-      })
-      .from(installationState)
-      .innerJoin(installations, eq(installations.id, installationState.installationId))
-      .where(scope.clientIds === null ? undefined : inArray(installationState.installationId, installationIds.length ? [...installationIds] : [-1]))
-      .all()
-      .map(({ id, databases, ...rest }) => [id, { ...rest, databases: databases ?? [] }]),
-  );
+): Promise<Map<number, { tz: string; databases: DatabaseFacts[]; seatsUsed: number | null; licenseLimit: number | null }>> {
+  const rows = await db
+    .select({
+      id: installationState.installationId,
+      tz: installations.tz,
+      databases: installationState.databases,
+      seatsUsed: installationState.seatsUsed,
+      licenseLimit: installationState.licenseLimit,
+    })
+    .from(installationState)
+    .innerJoin(installations, eq(installations.id, installationState.installationId))
+    .where(scope.clientIds === null ? undefined : inArray(installationState.installationId, installationIds.length ? [...installationIds] : [-1]));
+  return new Map(rows.map(({ id, databases, ...rest }) => [id, { ...rest, databases: databases ?? [] }]));
 }
 
 /** When each installation of the scope last reported, and its shell version. */
-export function listReportingStates(
+export async function listReportingStates(
   db: Queryable,
   scope: Scope,
   installationIds: readonly number[],
-): Map<number, { lastReceivedAt: Date; shellVersion: string | null }> {
-  return new Map(
-    db
-      .select({ id: installationState.installationId, lastReceivedAt: installationState.lastReceivedAt, shellVersion: installationState.shellVersion })
-      .from(installationState)
-      .where(scope.clientIds === null ? undefined : inArray(installationState.installationId, installationIds.length ? [...installationIds] : [-1]))
-      .all()
-      .map((s) => [s.id, { lastReceivedAt: s.lastReceivedAt, shellVersion: s.shellVersion }]),
-  );
+): Promise<Map<number, { lastReceivedAt: Date; shellVersion: string | null }>> {
+  const rows = await db
+    .select({ id: installationState.installationId, lastReceivedAt: installationState.lastReceivedAt, shellVersion: installationState.shellVersion })
+    .from(installationState)
+    .where(scope.clientIds === null ? undefined : inArray(installationState.installationId, installationIds.length ? [...installationIds] : [-1]));
+  return new Map(rows.map((s) => [s.id, { lastReceivedAt: s.lastReceivedAt, shellVersion: s.shellVersion }]));
 }
 
 /** The earliest campaign snapshot of a scope in [fromDay, beforeDay) for this minimum version. */
-export function findCampaignSnapshot(
+export async function findCampaignSnapshot(
   db: Queryable,
   scopeKey: string,
   minVersion: string,
   fromDay: string,
   beforeDay: string,
-): { day: string; compliant: number; total: number } | undefined {
-  return db
-    .select({ day: campaignSnapshots.day, compliant: campaignSnapshots.compliant, total: campaignSnapshots.total })
-    .from(campaignSnapshots)
-    .where(and(eq(campaignSnapshots.scope, scopeKey), eq(campaignSnapshots.minVersion, minVersion), gte(campaignSnapshots.day, fromDay), lt(campaignSnapshots.day, beforeDay)))
-    .orderBy(asc(campaignSnapshots.day))
-    .get();
+): Promise<{ day: string; compliant: number; total: number } | undefined> {
+  return first(
+    db
+      .select({ day: campaignSnapshots.day, compliant: campaignSnapshots.compliant, total: campaignSnapshots.total })
+      .from(campaignSnapshots)
+      .where(and(eq(campaignSnapshots.scope, scopeKey), eq(campaignSnapshots.minVersion, minVersion), gte(campaignSnapshots.day, fromDay), lt(campaignSnapshots.day, beforeDay)))
+      .orderBy(asc(campaignSnapshots.day))
+      .limit(1),
+  );
 }
 
 /** Remember a scope's campaign standing for a day (the first one written that day stays). */
-export function recordCampaignSnapshot(
+export async function recordCampaignSnapshot(
   db: Queryable,
   snapshot: { day: string; scopeKey: string; minVersion: string; compliant: number; total: number; takenAt: Date },
-): void {
-  db.insert(campaignSnapshots)
+): Promise<void> {
+  await db
+    .insert(campaignSnapshots)
     .values({ day: snapshot.day, scope: snapshot.scopeKey, minVersion: snapshot.minVersion, compliant: snapshot.compliant, total: snapshot.total, takenAt: snapshot.takenAt })
-    .onConflictDoNothing()
-    .run();
+    .onConflictDoNothing();
 }
 
 /** Incidents of the scope acknowledged or resolved since `since`, with their manager: what response times are measured on. */
-export function listResponseTimeRows(db: Queryable, scope: Scope, installationIds: readonly number[], since: Date) {
+export async function listResponseTimeRows(db: Queryable, scope: Scope, installationIds: readonly number[], since: Date) {
   return db
     .select({
       managerId: clients.managerId,
@@ -176,8 +177,7 @@ export function listResponseTimeRows(db: Queryable, scope: Scope, installationId
         or(gte(incidents.acknowledgedAt, since), and(isNotNull(incidents.resolvedAt), gte(incidents.resolvedAt, since))),
         incidentsOf(scope, installationIds),
       ),
-    )
-    .all();
+    );
 }
 
 export interface IncidentSpan {
@@ -187,10 +187,9 @@ export interface IncidentSpan {
 }
 
 /** When each incident of the scope that overlaps [from, to) opened and ended: what the digest's chart is drawn from. */
-export function listIncidentSpans(db: Queryable, scope: Scope, installationIds: readonly number[], from: Date, to: Date): IncidentSpan[] {
+export async function listIncidentSpans(db: Queryable, scope: Scope, installationIds: readonly number[], from: Date, to: Date): Promise<IncidentSpan[]> {
   return db
     .select({ severity: incidents.severity, openedAt: incidents.openedAt, resolvedAt: incidents.resolvedAt })
     .from(incidents)
-    .where(and(lt(incidents.openedAt, to), or(isNull(incidents.resolvedAt), gte(incidents.resolvedAt, from)), incidentsOf(scope, installationIds)))
-    .all();
+    .where(and(lt(incidents.openedAt, to), or(isNull(incidents.resolvedAt), gte(incidents.resolvedAt, from)), incidentsOf(scope, installationIds)));
 }

@@ -1,5 +1,7 @@
 import { and, asc, eq, inArray, ne, sql } from 'drizzle-orm';
 import type { Queryable } from './open.ts';
+import { flagValue } from './dialect.ts';
+import { rawValues } from './query.ts';
 import type { DatabaseFacts } from '../core/report.ts';
 import { clients, incidents, installations, installationState, uploads, users } from './schema.ts';
 import { SYSINFO_KINDS } from './uploads.ts';
@@ -31,14 +33,14 @@ export interface FleetRow {
 }
 
 /** Every installation with what the fleet page shows of it, in one query (open problems and the latest sysinfo grouped once, then joined). */
-export function listFleet(db: Queryable): FleetRow[] {
+export async function listFleet(db: Queryable): Promise<FleetRow[]> {
   const open = db
     .select({
       installationId: incidents.installationId,
       problems: sql<number>`count(*)`.as('problems'),
-      critical: sql<number>`sum(${incidents.severity} = 'critical')`.as('critical'),
+      critical: sql<number>`sum(case when ${incidents.severity} = 'critical' then 1 else 0 end)`.as('critical'),
       // "c:" before critical rules and "w:" before the rest, so they can be put in order once read.
-      rules: sql<string>`group_concat(case ${incidents.severity} when 'critical' then 'c:' else 'w:' end || ${incidents.ruleId})`.as('rules'),
+      rules: sql<string>`string_agg(case ${incidents.severity} when 'critical' then 'c:' else 'w:' end || ${incidents.ruleId}, ',')`.as('rules'),
     })
     .from(incidents)
     .where(and(ne(incidents.status, 'resolved'), ne(incidents.severity, 'info')))
@@ -52,7 +54,7 @@ export function listFleet(db: Queryable): FleetRow[] {
     .as('last_sysinfo');
   // Positions, not names: the page reads 10,000 rows and more, and drizzle's per-row mapping would cost
   // more than the query itself. `decode` below must follow this list.
-  const rows = db
+  const query = db
     .select({
       installationId: installations.id,
       installationName: installations.name,
@@ -81,14 +83,13 @@ export function listFleet(db: Queryable): FleetRow[] {
     .leftJoin(installationState, eq(installationState.installationId, installations.id))
     .leftJoin(open, eq(open.installationId, installations.id))
     .leftJoin(sysinfo, eq(sysinfo.installationId, installations.id))
-    .orderBy(asc(clients.name), asc(installations.name))
-    .values() as unknown[][];
-  return rows.map(decode);
+    .orderBy(asc(clients.name), asc(installations.name));
+  return (await rawValues(db, query.getSQL())).map(decode);
 }
 
 const at = (value: unknown) => (value === null ? null : new Date(value as number));
 
-/** One row as SQLite gives it (epoch milliseconds, 0/1, JSON text), in the order selected above. */
+/** One row as the database gives it (epoch milliseconds, a flag, JSON text), in the order selected above. */
 function decode(r: unknown[]): FleetRow {
   return {
     installationId: r[0] as number,
@@ -99,7 +100,7 @@ function decode(r: unknown[]): FleetRow {
     kind: r[5] as string,
     tz: r[6] as string,
     provider: r[7] as string | null,
-    monitoringEnabled: r[8] === 1,
+    monitoringEnabled: flagValue(r[8]),
     lastReceivedAt: at(r[9]),
     operapDate: r[10] as string | null,
     shellVersion: r[11] as string | null,

@@ -1,9 +1,10 @@
 import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, lt, lte, ne, or, sql, type SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/sqlite-core';
-import { DEPENDENCIES } from '../core/dependencies.ts';
+import { canWait, DEPENDENCIES } from '../core/dependencies.ts';
 import { holdOf } from '../core/holds.ts';
 import type { Queryable } from './open.ts';
-import { prepared, rootOf, toSqlParams } from './prepared.ts';
+import { statement } from './statements.ts';
+import { first } from './query.ts';
 import { clients, incidentEvents, incidents, installations, users } from './schema.ts';
 import { listActiveSilences, toSilence } from './silences.ts';
 
@@ -14,79 +15,71 @@ export type IncidentEvent = typeof incidentEvents.$inferSelect;
 /** What an incident is opened with (announced at once, or not yet). */
 export type OpeningIncident = Pick<NewIncident, 'installationId' | 'ruleId' | 'severity' | 'status' | 'details' | 'openedAt' | 'announcedAt' | 'nextReminderAt'>;
 
-/** Open an incident (a prepared statement on a database: a webhook may open thousands in a row). */
-export function insertIncident(db: Queryable, incident: OpeningIncident): Incident {
-  const root = rootOf(db);
-  if (!root) return db.insert(incidents).values(incident).returning().get();
-  const statement = prepared(root, 'incidents.insert', (d) =>
-    d.$client.prepare<unknown[], { id: number }>(
-      `INSERT INTO incidents (installation_id, rule_id, severity, status, details, opened_at, announced_at, next_reminder_at)
-       VALUES (@installationId, @ruleId, @severity, @status, @details, @openedAt, @announcedAt, @nextReminderAt) RETURNING id`,
-    ),
-  );
+const insertStatement = statement(
+  'incidents.insert',
+  `INSERT INTO incidents (installation_id, rule_id, severity, status, details, opened_at, announced_at, next_reminder_at)
+   VALUES (@installationId, @ruleId, @severity, @status, @details, @openedAt, @announcedAt, @nextReminderAt) RETURNING id`,
+);
+const eventStatement = statement(
+  'incidents.recordEvent',
+  'INSERT INTO incident_events (incident_id, at, type, actor, details) VALUES (@incidentId, @at, @type, @actor, @details)',
+);
+const subjectStatement = statement(
+  'incidents.subject',
+  `SELECT i.name AS "installationName", c.id AS "clientId", c.name AS "clientName" FROM installations i JOIN clients c ON c.id = i.client_id WHERE i.id = ?`,
+);
+const activeRulesStatement = statement(
+  'incidents.activeRules',
+  `SELECT id, rule_id AS "ruleId" FROM incidents WHERE installation_id = ? AND status <> 'resolved'`,
+);
+const criticalOpenedAtStatement = statement(
+  'incidents.criticalOpenedAt',
+  `SELECT 1 FROM incidents WHERE installation_id = ? AND opened_at = ? AND severity = 'critical' AND status <> 'resolved' LIMIT 1`,
+);
+
+/** Open an incident (a prepared statement: a webhook may open thousands in a row). */
+export async function insertIncident(db: Queryable, incident: OpeningIncident): Promise<Incident> {
   const row = { ...incident, announcedAt: incident.announcedAt ?? null, nextReminderAt: incident.nextReminderAt ?? null };
-  const { id } = statement.get(toSqlParams(row))!;
+  const { id } = (await insertStatement.get<{ id: number }>(db, row))!;
   return { id, ...row, acknowledgedAt: null, acknowledgedBy: null, resolvedAt: null, resolvedBy: null, resolution: null, escalatedAt: null };
 }
 
-export function getIncident(db: Queryable, id: number): Incident | undefined {
-  return db.select().from(incidents).where(eq(incidents.id, id)).get();
+export async function getIncident(db: Queryable, id: number): Promise<Incident | undefined> {
+  return first(db.select().from(incidents).where(eq(incidents.id, id)));
 }
 
-export function updateIncident(db: Queryable, id: number, changes: Partial<NewIncident>): Incident {
-  const row = db.update(incidents).set(changes).where(eq(incidents.id, id)).returning().get();
+export async function updateIncident(db: Queryable, id: number, changes: Partial<NewIncident>): Promise<Incident> {
+  const row = await first(db.update(incidents).set(changes).where(eq(incidents.id, id)).returning());
   if (!row) throw new Error(`incident ${id} vanished during update`);
   return row;
 }
 
-export function recordIncidentEvent(
+export async function recordIncidentEvent(
   db: Queryable,
   event: { incidentId: number; at: Date; type: string; actor: string; details?: Record<string, unknown> },
-): void {
-  const root = rootOf(db);
-  if (!root) {
-    db.insert(incidentEvents)
-      .values({ ...event, details: event.details ?? null })
-      .run();
-    return;
-  }
-  prepared(root, 'incidents.recordEvent', (d) =>
-    d.$client.prepare(`INSERT INTO incident_events (incident_id, at, type, actor, details) VALUES (@incidentId, @at, @type, @actor, @details)`),
-  ).run(toSqlParams({ ...event, details: event.details ?? null }));
+): Promise<void> {
+  await eventStatement.run(db, { ...event, details: event.details ?? null });
 }
 
-export function listIncidentEvents(db: Queryable, incidentId: number): IncidentEvent[] {
-  return db.select().from(incidentEvents).where(eq(incidentEvents.incidentId, incidentId)).orderBy(asc(incidentEvents.id)).all();
+export async function listIncidentEvents(db: Queryable, incidentId: number): Promise<IncidentEvent[]> {
+  return db.select().from(incidentEvents).where(eq(incidentEvents.incidentId, incidentId)).orderBy(asc(incidentEvents.id));
 }
 
 /** The names an announcement about an installation shows. */
-export function getSubject(
+export async function getSubject(
   db: Queryable,
   installationId: number,
-): { installationId: number; installationName: string; clientId: number; clientName: string } | undefined {
-  const root = rootOf(db);
-  const row = root
-    ? prepared(root, 'incidents.subject', (d) =>
-        d.$client.prepare<[number], { installationName: string; clientId: number; clientName: string }>(
-          `SELECT i.name AS installationName, c.id AS clientId, c.name AS clientName FROM installations i JOIN clients c ON c.id = i.client_id WHERE i.id = ?`,
-        ),
-      ).get(installationId)
-    : db
-        .select({ installationName: installations.name, clientId: clients.id, clientName: clients.name })
-        .from(installations)
-        .innerJoin(clients, eq(clients.id, installations.clientId))
-        .where(eq(installations.id, installationId))
-        .get();
+): Promise<{ installationId: number; installationName: string; clientId: number; clientName: string } | undefined> {
+  const row = await subjectStatement.get<{ installationName: string; clientId: number; clientName: string }>(db, installationId);
   return row ? { installationId, ...row } : undefined;
 }
 
 /** Unresolved incidents of one installation. */
-export function listActiveIncidents(db: Queryable, installationId: number): Incident[] {
+export async function listActiveIncidents(db: Queryable, installationId: number): Promise<Incident[]> {
   return db
     .select()
     .from(incidents)
-    .where(and(eq(incidents.installationId, installationId), ne(incidents.status, 'resolved')))
-    .all();
+    .where(and(eq(incidents.installationId, installationId), ne(incidents.status, 'resolved')));
 }
 
 /**
@@ -94,24 +87,17 @@ export function listActiveIncidents(db: Queryable, installationId: number): Inci
  * judging it needs, read for every report (a raw statement: drizzle's mapping
  * of whole rows costs several times the query).
  */
-export function listActiveRules(db: Queryable, installationId: number): { id: number; ruleId: string }[] {
-  const root = rootOf(db);
-  if (!root) return listActiveIncidents(db, installationId).map(({ id, ruleId }) => ({ id, ruleId }));
-  return prepared(root, 'incidents.activeRules', (d) =>
-    d.$client.prepare<[number], { id: number; ruleId: string }>(
-      `SELECT id, rule_id AS ruleId FROM incidents WHERE installation_id = ? AND status <> 'resolved'`,
-    ),
-  ).all(installationId);
+export async function listActiveRules(db: Queryable, installationId: number): Promise<{ id: number; ruleId: string }[]> {
+  return activeRulesStatement.all<{ id: number; ruleId: string }>(db, installationId);
 }
 
 /** Unresolved incidents nobody has been told about yet (held by a silence or a cause, `listHolds`); notices (`info`) are never told. */
-export function listUnannounced(db: Queryable): Incident[] {
+export async function listUnannounced(db: Queryable): Promise<Incident[]> {
   return db
     .select()
     .from(incidents)
     .where(and(ne(incidents.status, 'resolved'), isNull(incidents.announcedAt), ne(incidents.severity, 'info')))
-    .orderBy(asc(incidents.id))
-    .all();
+    .orderBy(asc(incidents.id));
 }
 
 /** Incidents whose history has no event of this type (a call or a send made once). */
@@ -123,7 +109,7 @@ function withoutEvent(type: string): SQL {
  * Critical incidents opened in [from, to], announced, still not taken, and not
  * yet sent again before work (no `woken` event): the morning call's list.
  */
-export function listUntakenCriticalsOpenedBetween(db: Queryable, from: Date, to: Date): Incident[] {
+export async function listUntakenCriticalsOpenedBetween(db: Queryable, from: Date, to: Date): Promise<Incident[]> {
   return db
     .select()
     .from(incidents)
@@ -137,8 +123,7 @@ export function listUntakenCriticalsOpenedBetween(db: Queryable, from: Date, to:
         withoutEvent('woken'),
       ),
     )
-    .orderBy(asc(incidents.id))
-    .all();
+    .orderBy(asc(incidents.id));
 }
 
 /**
@@ -147,7 +132,7 @@ export function listUntakenCriticalsOpenedBetween(db: Queryable, from: Date, to:
  * `:<fingerprint>` (16 hex digits) is its name's; any other id is itself.
  */
 export function massRuleSql(column: SQL | typeof incidents.ruleId): SQL<string> {
-  return sql<string>`(case when substr(${column}, 1, 3) = 'am:' and length(${column}) > 20 and substr(${column}, -17, 1) = ':'
+  return sql<string>`(case when substr(${column}, 1, 3) = 'am:' and length(${column}) > 20 and substr(${column}, length(${column}) - 16, 1) = ':'
     then substr(${column}, 1, length(${column}) - 17) else ${column} end)`;
 }
 
@@ -163,32 +148,23 @@ function countsUnder(massRule: string): SQL | undefined {
 }
 
 /** How many installations opened an incident counting under a mass event's rule (`massRuleOf`) in [from, to] (a mass event when many). */
-export function countOpenedBetween(db: Queryable, massRule: string, from: Date, to: Date): number {
-  return (
+export async function countOpenedBetween(db: Queryable, massRule: string, from: Date, to: Date): Promise<number> {
+  const row = await first(
     db
       .select({ n: sql<number>`count(distinct ${incidents.installationId})` })
       .from(incidents)
-      .where(and(gte(incidents.openedAt, from), lte(incidents.openedAt, to), countsUnder(massRule)))
-      .get()?.n ?? 0
+      .where(and(gte(incidents.openedAt, from), lte(incidents.openedAt, to), countsUnder(massRule))),
   );
+  return row?.n ?? 0;
 }
 
 /** Whether an unresolved critical incident of the installation opened at that very moment (the same report showed it). */
-export function hasCriticalOpenedAt(db: Queryable, installationId: number, at: Date): boolean {
-  const root = rootOf(db);
-  const query = `SELECT 1 FROM incidents WHERE installation_id = ? AND opened_at = ? AND severity = 'critical' AND status <> 'resolved' LIMIT 1`;
-  if (root) return prepared(root, 'incidents.criticalOpenedAt', (d) => d.$client.prepare<[number, number]>(query)).get(installationId, at.getTime()) !== undefined;
-  return (
-    db
-      .select({ id: incidents.id })
-      .from(incidents)
-      .where(and(eq(incidents.installationId, installationId), eq(incidents.openedAt, at), eq(incidents.severity, 'critical'), ne(incidents.status, 'resolved')))
-      .get() !== undefined
-  );
+export async function hasCriticalOpenedAt(db: Queryable, installationId: number, at: Date): Promise<boolean> {
+  return (await criticalOpenedAtStatement.values(db, installationId, at.getTime())).length > 0;
 }
 
 /** Unresolved notices (`info`) counting under a mass event's rule, opened since a moment, that were not yet sent as part of a mass event. */
-export function listUnsentNoticesSince(db: Queryable, massRule: string, since: Date): Incident[] {
+export async function listUnsentNoticesSince(db: Queryable, massRule: string, since: Date): Promise<Incident[]> {
   return db
     .select()
     .from(incidents)
@@ -201,12 +177,11 @@ export function listUnsentNoticesSince(db: Queryable, massRule: string, since: D
         withoutEvent('mass'),
       ),
     )
-    .orderBy(asc(incidents.id))
-    .all();
+    .orderBy(asc(incidents.id));
 }
 
 /** Announced, unacknowledged incidents due for a reminder or an escalation. */
-export function listFollowUpsDue(db: Queryable, now: Date, escalateBefore: Date): Incident[] {
+export async function listFollowUpsDue(db: Queryable, now: Date, escalateBefore: Date): Promise<Incident[]> {
   return db
     .select()
     .from(incidents)
@@ -220,8 +195,7 @@ export function listFollowUpsDue(db: Queryable, now: Date, escalateBefore: Date)
         ),
       ),
     )
-    .orderBy(asc(incidents.id))
-    .all();
+    .orderBy(asc(incidents.id));
 }
 
 /**
@@ -234,25 +208,28 @@ export type IncidentHold = { by: 'silence'; silenceId: number; until: Date } | {
 /**
  * What holds each of these incidents that is unresolved and was never
  * announced (notices aside: they never are), judged as the sweep judges it
- * (`holdOf`); the others have no entry.
+ * (`holdOf`); the others have no entry. `holdOf` asks for an installation's
+ * active rules synchronously, so they are read before it, once per
+ * installation, for the rules that can wait (`canWait`): the only ones it
+ * asks them for.
  */
-export function listHolds(
+export async function listHolds(
   db: Queryable,
   rows: readonly (Pick<Incident, 'id' | 'installationId' | 'ruleId' | 'severity' | 'status' | 'announcedAt'> & { clientId: number })[],
   now: Date,
-): Map<number, IncidentHold> {
+): Promise<Map<number, IncidentHold>> {
   const holds = new Map<number, IncidentHold>();
   const held = rows.filter((r) => r.status !== 'resolved' && r.announcedAt === null && r.severity !== 'info');
   if (held.length === 0) return holds;
-  const silences = listActiveSilences(db, now).map(toSilence);
+  const silences = (await listActiveSilences(db, now)).map(toSilence);
   const activeRules = new Map<number, ReadonlySet<string>>();
-  const activeRuleIds = (installationId: number) => () => {
-    let rules = activeRules.get(installationId);
-    if (!rules) activeRules.set(installationId, (rules = new Set(listActiveRules(db, installationId).map((r) => r.ruleId))));
-    return rules;
-  };
   for (const row of held) {
-    const hold = holdOf(row, silences, activeRuleIds(row.installationId), now);
+    if (!canWait(row.ruleId) || activeRules.has(row.installationId)) continue;
+    activeRules.set(row.installationId, new Set((await listActiveRules(db, row.installationId)).map((r) => r.ruleId)));
+  }
+  const none: ReadonlySet<string> = new Set();
+  for (const row of held) {
+    const hold = holdOf(row, silences, () => activeRules.get(row.installationId) ?? none, now);
     holds.set(row.id, !hold ? { by: 'nothing' } : 'silence' in hold ? { by: 'silence', silenceId: hold.silence.id, until: hold.silence.endsAt } : { by: 'cause', ruleId: hold.cause });
   }
   return holds;
@@ -264,7 +241,7 @@ export interface IncidentListRow extends Incident {
   clientName: string;
 }
 
-export function listIncidentsWithNames(db: Queryable, options: { includeResolved: boolean; limit?: number }): IncidentListRow[] {
+export async function listIncidentsWithNames(db: Queryable, options: { includeResolved: boolean; limit?: number }): Promise<IncidentListRow[]> {
   const query = db
     .select({
       incident: incidents,
@@ -278,7 +255,7 @@ export function listIncidentsWithNames(db: Queryable, options: { includeResolved
     .where(options.includeResolved ? sql`1 = 1` : ne(incidents.status, 'resolved'))
     .orderBy(options.includeResolved ? desc(incidents.id) : asc(incidents.openedAt))
     .limit(options.limit ?? 1000);
-  return query.all().map((r) => ({ ...r.incident, installationName: r.installationName, clientId: r.clientId, clientName: r.clientName }));
+  return (await query).map((r) => ({ ...r.incident, installationName: r.installationName, clientId: r.clientId, clientName: r.clientName }));
 }
 
 /** An incident with the names a message about it shows. */
@@ -317,12 +294,12 @@ function heldBackCount() {
   return sql<number>`case when ${incidents.status} = 'resolved' then 0 ${sql.join(cases, sql` `)} else 0 end`;
 }
 
-export function getIncidentViews(db: Queryable, ids: readonly number[]): IncidentView[] {
+export async function getIncidentViews(db: Queryable, ids: readonly number[]): Promise<IncidentView[]> {
   if (ids.length === 0) return [];
   const manager = alias(users, 'manager');
   const acker = alias(users, 'acker');
   const resolver = alias(users, 'resolver');
-  return db
+  const rows = await db
     .select({
       incident: incidents,
       installationName: installations.name,
@@ -344,24 +321,22 @@ export function getIncidentViews(db: Queryable, ids: readonly number[]): Inciden
     .leftJoin(acker, sql`${incidents.acknowledgedBy} = 'tg:' || ${acker.telegramId}`)
     .leftJoin(resolver, sql`${incidents.resolvedBy} = 'tg:' || ${resolver.telegramId}`)
     .where(inArray(incidents.id, [...ids]))
-    .orderBy(asc(incidents.id))
-    .all()
-    .map((row) => ({
-      ...row,
-      // People are shown by name; other actors (cli:…, system) as they are.
-      acknowledgedByName: row.acknowledgedByName ?? row.incident.acknowledgedBy,
-      resolvedByName: row.resolvedByName ?? row.incident.resolvedBy,
-    }));
+    .orderBy(asc(incidents.id));
+  return rows.map((row) => ({
+    ...row,
+    // People are shown by name; other actors (cli:…, system) as they are.
+    acknowledgedByName: row.acknowledgedByName ?? row.incident.acknowledgedBy,
+    resolvedByName: row.resolvedByName ?? row.incident.resolvedBy,
+  }));
 }
 
 /** An installation's incidents opened since `since`, and any older one still open: newest first, at most `limit`. */
-export function listIncidentIdsOfInstallation(db: Queryable, installationId: number, since: Date, limit: number): number[] {
-  return db
+export async function listIncidentIdsOfInstallation(db: Queryable, installationId: number, since: Date, limit: number): Promise<number[]> {
+  const rows = await db
     .select({ id: incidents.id })
     .from(incidents)
     .where(and(eq(incidents.installationId, installationId), or(gte(incidents.openedAt, since), ne(incidents.status, 'resolved'))))
     .orderBy(desc(incidents.openedAt))
-    .limit(limit)
-    .all()
-    .map((r) => r.id);
+    .limit(limit);
+  return rows.map((r) => r.id);
 }

@@ -2,59 +2,64 @@ import { and, asc, eq, getTableColumns, inArray, isNotNull, isNull, lte, or, sql
 import type { ThresholdValue } from '../core/rules.ts';
 import type { DB, Queryable } from './open.ts';
 import { chunks, ROWS_PER_STATEMENT } from './chunks.ts';
+import { flagValue, isPostgres } from './dialect.ts';
 import { prepared, rootOf } from './prepared.ts';
+import { statement } from './statements.ts';
+import { ungated } from './gate.ts';
+import { withTurn } from './transaction.ts';
+import { first } from './query.ts';
 import { clients, installations, metricsSnapshots, probeState } from './schema.ts';
 
 export type Installation = typeof installations.$inferSelect;
 export type NewInstallation = typeof installations.$inferInsert;
 
 /** Many installations at once (a bulk import), returned in the order given. */
-export function insertInstallations(db: Queryable, rows: readonly NewInstallation[]): Installation[] {
+export async function insertInstallations(db: Queryable, rows: readonly NewInstallation[]): Promise<Installation[]> {
   const byToken = new Map<string, Installation>();
   for (const chunk of chunks(rows, ROWS_PER_STATEMENT)) {
     // RETURNING promises no order; each row's token hash is unique.
-    for (const row of db.insert(installations).values(chunk).returning().all()) byToken.set(row.tokenHash, row);
+    for (const row of await db.insert(installations).values(chunk).returning()) byToken.set(row.tokenHash, row);
   }
   return rows.map((row) => byToken.get(row.tokenHash)!);
 }
 
 /** The installation names these clients already use. */
-export function listInstallationNames(db: Queryable, clientIds: readonly number[]): { clientId: number; name: string }[] {
+export async function listInstallationNames(db: Queryable, clientIds: readonly number[]): Promise<{ clientId: number; name: string }[]> {
   const names: { clientId: number; name: string }[] = [];
   for (const chunk of chunks(clientIds, ROWS_PER_STATEMENT)) {
-    names.push(...db.select({ clientId: installations.clientId, name: installations.name }).from(installations).where(inArray(installations.clientId, chunk)).all());
+    names.push(...(await db.select({ clientId: installations.clientId, name: installations.name }).from(installations).where(inArray(installations.clientId, chunk))));
   }
   return names;
 }
 
-export function getInstallation(db: Queryable, id: number): Installation | undefined {
+export async function getInstallation(db: Queryable, id: number): Promise<Installation | undefined> {
   const root = rootOf(db);
-  if (root) {
-    return prepared(root, 'installation.byId', (d) => d.select().from(installations).where(eq(installations.id, sql.placeholder('id'))).prepare()).get({ id });
+  // A drizzle statement prepared once per SQLite connection: the intake reads the installation of every report.
+  if (root && !isPostgres(root)) {
+    const byId = prepared(root, 'installation.byId', (d) => ungated(d).select().from(installations).where(eq(installations.id, sql.placeholder('id'))).prepare());
+    return withTurn(root, () => byId.get({ id }));
   }
-  return db.select().from(installations).where(eq(installations.id, id)).get();
+  return first(db.select().from(installations).where(eq(installations.id, id)));
 }
 
-export function listInstallationsOfClient(db: Queryable, clientId: number): Installation[] {
+export async function listInstallationsOfClient(db: Queryable, clientId: number): Promise<Installation[]> {
   return db
     .select()
     .from(installations)
     .where(eq(installations.clientId, clientId))
-    .orderBy(asc(installations.name))
-    .all();
+    .orderBy(asc(installations.name));
 }
 
 export interface InstallationWithClient extends Installation {
   clientName: string;
 }
 
-export function listInstallations(db: Queryable): InstallationWithClient[] {
+export async function listInstallations(db: Queryable): Promise<InstallationWithClient[]> {
   return db
     .select({ ...getTableColumns(installations), clientName: clients.name })
     .from(installations)
     .innerJoin(clients, eq(clients.id, installations.clientId))
-    .orderBy(asc(clients.name), asc(installations.name))
-    .all();
+    .orderBy(asc(clients.name), asc(installations.name));
 }
 
 /** What the intake needs about the installation a token belongs to, and what judging its report needs. */
@@ -67,31 +72,32 @@ export interface TokenOwner {
   thresholds: Record<string, ThresholdValue>;
 }
 
-export function findInstallationByTokenHash(db: DB, tokenHash: string): TokenOwner | undefined {
+const byTokenHash = statement(
+  'installation.byTokenHash',
+  `SELECT id, token_hash AS "tokenHash", tz, monitoring_enabled AS "monitoringEnabled", created_at AS "createdAt", thresholds
+   FROM installations WHERE token_hash = ?`,
+);
+
+export async function findInstallationByTokenHash(db: DB, tokenHash: string): Promise<TokenOwner | undefined> {
   // Every report asks this: a raw statement, mapped by hand (drizzle's row mapping costs more than the query).
-  const row = prepared(db, 'installation.byTokenHash', (d) =>
-    d.$client.prepare<[string], { id: number; tokenHash: string; tz: string; monitoringEnabled: number; createdAt: number; thresholds: string }>(
-      `SELECT id, token_hash AS tokenHash, tz, monitoring_enabled AS monitoringEnabled, created_at AS createdAt, thresholds
-       FROM installations WHERE token_hash = ?`,
-    ),
-  ).get(tokenHash);
+  const row = await byTokenHash.get<{ id: number; tokenHash: string; tz: string; monitoringEnabled: number | boolean; createdAt: number; thresholds: string }>(db, tokenHash);
   if (!row) return undefined;
   return {
     id: row.id,
     tokenHash: row.tokenHash,
     tz: row.tz,
-    monitoringEnabled: row.monitoringEnabled === 1,
+    monitoringEnabled: flagValue(row.monitoringEnabled),
     createdAt: new Date(row.createdAt),
     thresholds: row.thresholds === '{}' ? {} : (JSON.parse(row.thresholds) as Record<string, ThresholdValue>),
   };
 }
 
-export function updateInstallation(
+export async function updateInstallation(
   db: Queryable,
   id: number,
   changes: Partial<Omit<NewInstallation, 'id' | 'clientId' | 'createdAt'>>,
-): Installation {
-  const row = db.update(installations).set(changes).where(eq(installations.id, id)).returning().get();
+): Promise<Installation> {
+  const row = await first(db.update(installations).set(changes).where(eq(installations.id, id)).returning());
   if (!row) throw new Error(`installation ${id} vanished during update`);
   return row;
 }
@@ -105,7 +111,7 @@ export interface AlertTarget {
 }
 
 /** Installations with this id, this exact name (names repeat across clients), or this host (case aside) or IP. */
-export function findAlertTargets(db: Queryable, by: { id: number } | { name: string } | { address: string }): AlertTarget[] {
+export async function findAlertTargets(db: Queryable, by: { id: number } | { name: string } | { address: string }): Promise<AlertTarget[]> {
   const where =
     'id' in by
       ? eq(installations.id, by.id)
@@ -117,8 +123,7 @@ export function findAlertTargets(db: Queryable, by: { id: number } | { name: str
     .from(installations)
     .innerJoin(clients, eq(clients.id, installations.clientId))
     .where(where)
-    .orderBy(asc(installations.id))
-    .all();
+    .orderBy(asc(installations.id));
 }
 
 /** What a probe round reaches: every monitored installation with a host, an IP or a web address. */
@@ -126,9 +131,9 @@ export function findAlertTargets(db: Queryable, by: { id: number } | { name: str
  * Installations to probe, those probed longest ago first (never probed before
  * all): a round cut at its time limit is resumed by the next one where it stopped.
  */
-export function listProbeTargets(
+export async function listProbeTargets(
   db: Queryable,
-): { id: number; host: string | null; ip: string | null; url: string | null; provider: string | null; licmanHost: string | null; licmanPort: number | null; tz: string }[] {
+): Promise<{ id: number; host: string | null; ip: string | null; url: string | null; provider: string | null; licmanHost: string | null; licmanPort: number | null; tz: string }[]> {
   const lastProbed = db
     .select({ installationId: probeState.installationId, at: sql<number>`max(${probeState.checkedAt})`.as('last_probed_at') })
     .from(probeState)
@@ -153,8 +158,7 @@ export function listProbeTargets(
         or(isNotNull(installations.host), isNotNull(installations.ip), isNotNull(installations.url), isNotNull(installations.licmanHost)),
       ),
     )
-    .orderBy(sql`${lastProbed.at} is not null`, asc(lastProbed.at), asc(installations.id))
-    .all();
+    .orderBy(sql`${lastProbed.at} is not null`, asc(lastProbed.at), asc(installations.id));
 }
 
 /** An installation dozor reads the metrics of itself: its address and sealed account. */
@@ -170,8 +174,8 @@ export interface MetricsPullTarget {
  * latest metrics (pulled or uploaded, read or not) arrived before `dueBefore`,
  * or never: those waiting longest first.
  */
-export function listMetricsPullDue(db: Queryable, dueBefore: Date): MetricsPullTarget[] {
-  return db
+export async function listMetricsPullDue(db: Queryable, dueBefore: Date): Promise<MetricsPullTarget[]> {
+  return (await db
     .select({ id: installations.id, url: installations.url, metricsUser: installations.metricsUser, metricsSecret: installations.metricsSecret })
     .from(installations)
     .leftJoin(metricsSnapshots, eq(metricsSnapshots.installationId, installations.id))
@@ -184,6 +188,5 @@ export function listMetricsPullDue(db: Queryable, dueBefore: Date): MetricsPullT
         or(isNull(metricsSnapshots.receivedAt), lte(metricsSnapshots.receivedAt, dueBefore)),
       ),
     )
-    .orderBy(sql`${metricsSnapshots.receivedAt} is not null`, asc(metricsSnapshots.receivedAt), asc(installations.id))
-    .all() as MetricsPullTarget[];
+    .orderBy(sql`${metricsSnapshots.receivedAt} is not null`, asc(metricsSnapshots.receivedAt), asc(installations.id))) as MetricsPullTarget[];
 }

@@ -2,7 +2,7 @@ import { ne, sql } from 'drizzle-orm';
 import type { Severity } from '../core/rules.ts';
 import type { InstallationState } from '../core/state.ts';
 import type { DB } from './open.ts';
-import { prepared } from './prepared.ts';
+import { statement } from './statements.ts';
 import { incidents, probeState } from './schema.ts';
 import { stateColumnList, stateFromValues } from './state.ts';
 
@@ -16,18 +16,17 @@ export interface MonitoredInstallation {
   state: InstallationState | null;
 }
 
-export function listMonitoredInstallations(db: DB): MonitoredInstallation[] {
-  const rows = prepared(db, 'metrics.installations', (d) =>
-    d.$client
-      .prepare<[], unknown[]>(
-        `SELECT i.id, i.name, c.name, i.tz, i.created_at, ${stateColumnList('s')}
-         FROM installations i
-         JOIN clients c ON c.id = i.client_id
-         LEFT JOIN installation_state s ON s.installation_id = i.id
-         WHERE i.monitoring_enabled = 1`,
-      )
-      .raw(true),
-  ).all();
+const monitored = statement(
+  'metrics.installations',
+  `SELECT i.id, i.name, c.name, i.tz, i.created_at, ${stateColumnList('s')}
+   FROM installations i
+   JOIN clients c ON c.id = i.client_id
+   LEFT JOIN installation_state s ON s.installation_id = i.id
+   WHERE i.monitoring_enabled = TRUE`,
+);
+
+export async function listMonitoredInstallations(db: DB): Promise<MonitoredInstallation[]> {
+  const rows = await monitored.values(db);
   return rows.map((r) => ({
     id: r[0] as number,
     name: r[1] as string,
@@ -39,29 +38,26 @@ export function listMonitoredInstallations(db: DB): MonitoredInstallation[] {
 }
 
 /** The latest outcome of every probe of every installation. */
-export function listProbeOutcomes(db: DB): { installationId: number; probe: string; ok: boolean; latencyMs: number | null }[] {
-  return db
+export async function listProbeOutcomes(db: DB): Promise<{ installationId: number; probe: string; ok: boolean; latencyMs: number | null }[]> {
+  return await db
     .select({ installationId: probeState.installationId, probe: probeState.probe, ok: probeState.ok, latencyMs: probeState.latencyMs })
-    .from(probeState)
-    .all();
+    .from(probeState);
 }
 
 /** Unresolved incidents counted per installation and severity. */
-export function countOpenIncidentsByInstallation(db: DB): { installationId: number; severity: Severity; n: number }[] {
-  return db
+export async function countOpenIncidentsByInstallation(db: DB): Promise<{ installationId: number; severity: Severity; n: number }[]> {
+  return await db
     .select({ installationId: incidents.installationId, severity: incidents.severity, n: sql<number>`count(*)` })
     .from(incidents)
     .where(ne(incidents.status, 'resolved'))
-    .groupBy(incidents.installationId, incidents.severity)
-    .all();
+    .groupBy(incidents.installationId, incidents.severity);
 }
 
 /** Unresolved incidents counted per severity. */
-export function countOpenIncidentsBySeverity(db: DB): { severity: Severity; n: number }[] {
-  return db
+export async function countOpenIncidentsBySeverity(db: DB): Promise<{ severity: Severity; n: number }[]> {
+  return await db
     .select({ severity: incidents.severity, n: sql<number>`count(*)` })
     .from(incidents)
     .where(ne(incidents.status, 'resolved'))
-    .groupBy(incidents.severity)
-    .all();
+    .groupBy(incidents.severity);
 }

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { gateQueries } from './gate.ts';
 import * as schema from './schema.ts';
 
 export type DB = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
@@ -30,7 +31,7 @@ export function openDb(path: string, options: { busyTimeoutMs?: number } = {}): 
     sqlite.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
     const db = drizzle({ client: sqlite, schema });
     migrate(db, { migrationsFolder });
-    return db;
+    return gateQueries(db);
   } catch (err) {
     sqlite.close();
     throw err;

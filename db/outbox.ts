@@ -1,6 +1,7 @@
 import { and, asc, eq, inArray, isNull, lte, or, sql } from 'drizzle-orm';
 import type { Queryable } from './open.ts';
-import { prepared, rootOf, toSqlParams } from './prepared.ts';
+import { statement } from './statements.ts';
+import { first } from './query.ts';
 import { outbox } from './schema.ts';
 
 /** Kinds of outbox messages besides incident announcements (`incident.<kind>`). */
@@ -13,18 +14,16 @@ export type OutboxRow = typeof outbox.$inferSelect;
 /** `urgent`: about a critical incident; when not given, a payload whose `severity` is critical makes it so. */
 export type NewOutboxRow = Pick<typeof outbox.$inferInsert, 'kind' | 'chatId' | 'incidentId' | 'payload'> & { urgent?: boolean };
 
-/** Write a message to the outbox; its id (a prepared statement on a database: a webhook may write thousands in a row). */
-export function enqueue(db: Queryable, message: NewOutboxRow, at: Date, deliverAfter: Date | null = null): number {
+const enqueueStatement = statement(
+  'outbox.enqueue',
+  `INSERT INTO outbox (kind, chat_id, incident_id, payload, urgent, created_at, next_attempt_at, deliver_after)
+   VALUES (@kind, @chatId, @incidentId, @payload, @urgent, @createdAt, @nextAttemptAt, @deliverAfter) RETURNING id`,
+);
+
+/** Write a message to the outbox; its id (a prepared statement: a webhook may write thousands in a row). */
+export async function enqueue(db: Queryable, message: NewOutboxRow, at: Date, deliverAfter: Date | null = null): Promise<number> {
   const row = { ...message, incidentId: message.incidentId ?? null, urgent: message.urgent ?? message.payload.severity === 'critical', createdAt: at, nextAttemptAt: at, deliverAfter };
-  const root = rootOf(db);
-  if (!root) return db.insert(outbox).values(row).returning({ id: outbox.id }).get().id;
-  const statement = prepared(root, 'outbox.enqueue', (d) =>
-    d.$client.prepare<unknown[], { id: number }>(
-      `INSERT INTO outbox (kind, chat_id, incident_id, payload, urgent, created_at, next_attempt_at, deliver_after)
-       VALUES (@kind, @chatId, @incidentId, @payload, @urgent, @createdAt, @nextAttemptAt, @deliverAfter) RETURNING id`,
-    ),
-  );
-  return statement.get(toSqlParams(row))!.id;
+  return (await enqueueStatement.get<{ id: number }>(db, row))!.id;
 }
 
 /** Messages held for quiet hours are not there yet: they neither go nor hold up the chat. */
@@ -41,17 +40,16 @@ export interface ChatHead {
 }
 
 /** Chats whose head (see `ChatHead`) is due, those with an urgent head first (a chat whose head waits for a retry is left out). */
-export function chatsWithDueMessages(db: Queryable, now: Date, limit: number): ChatHead[] {
+export async function chatsWithDueMessages(db: Queryable, now: Date, limit: number): Promise<ChatHead[]> {
   // With min(), SQLite takes the row's other columns from the row that has the minimum: each chat's first message.
   const firstOf = (urgentOnly: boolean) =>
     db
       .select({ chatId: outbox.chatId, id: sql<number>`min(${outbox.id})`, nextAttemptAt: outbox.nextAttemptAt, urgent: outbox.urgent })
       .from(outbox)
       .where(and(eq(outbox.status, 'pending'), released(now), urgentOnly ? eq(outbox.urgent, true) : undefined))
-      .groupBy(outbox.chatId)
-      .all();
-  const heads = new Map(firstOf(false).map((head) => [head.chatId, head]));
-  for (const head of firstOf(true)) heads.set(head.chatId, head);
+      .groupBy(outbox.chatId);
+  const heads = new Map((await firstOf(false)).map((head) => [head.chatId, head]));
+  for (const head of await firstOf(true)) heads.set(head.chatId, head);
   return [...heads.values()]
     .filter((head) => head.nextAttemptAt.getTime() <= now.getTime())
     .sort((a, b) => Number(b.urgent) - Number(a.urgent) || a.id - b.id)
@@ -64,64 +62,63 @@ export function chatsWithDueMessages(db: Queryable, now: Date, limit: number): C
  * `limit`: the urgent ones are read first, so a critical alert behind
  * thousands of queued warnings is among them.
  */
-export function pendingOfChat(db: Queryable, chatId: number, now: Date, limit: number): OutboxRow[] {
+export async function pendingOfChat(db: Queryable, chatId: number, now: Date, limit: number): Promise<OutboxRow[]> {
   const of = (urgent: boolean, n: number) =>
     db
       .select()
       .from(outbox)
       .where(and(eq(outbox.chatId, chatId), eq(outbox.status, 'pending'), eq(outbox.urgent, urgent), released(now)))
       .orderBy(asc(outbox.id))
-      .limit(n)
-      .all();
-  const urgent = of(true, limit);
-  return urgent.length < limit ? [...urgent, ...of(false, limit - urgent.length)] : urgent;
+      .limit(n);
+  const urgent = await of(true, limit);
+  return urgent.length < limit ? [...urgent, ...(await of(false, limit - urgent.length))] : urgent;
 }
 
 /** Which of these incidents still have their opening waiting in a chat's outbox, released (changes to them fold into it). */
-export function pendingOpeningsOf(db: Queryable, chatId: number, incidentIds: readonly number[], now: Date): number[] {
+export async function pendingOpeningsOf(db: Queryable, chatId: number, incidentIds: readonly number[], now: Date): Promise<number[]> {
   if (incidentIds.length === 0) return [];
-  return db
+  const rows = await db
     .selectDistinct({ incidentId: outbox.incidentId })
     .from(outbox)
-    .where(and(eq(outbox.chatId, chatId), eq(outbox.status, 'pending'), eq(outbox.kind, 'incident.opened'), inArray(outbox.incidentId, [...incidentIds]), released(now)))
-    .all()
-    .flatMap((r) => (r.incidentId === null ? [] : [r.incidentId]));
+    .where(and(eq(outbox.chatId, chatId), eq(outbox.status, 'pending'), eq(outbox.kind, 'incident.opened'), inArray(outbox.incidentId, [...incidentIds]), released(now)));
+  return rows.flatMap((r) => (r.incidentId === null ? [] : [r.incidentId]));
 }
 
-export function markSent(db: Queryable, id: number, at: Date): void {
-  db.update(outbox).set({ status: 'sent', sentAt: at, lastError: null }).where(eq(outbox.id, id)).run();
+export async function markSent(db: Queryable, id: number, at: Date): Promise<void> {
+  await db.update(outbox).set({ status: 'sent', sentAt: at, lastError: null }).where(eq(outbox.id, id));
 }
 
-export function markFailed(db: Queryable, id: number, attempts: number, nextAttemptAt: Date, error: string): void {
-  db.update(outbox)
+export async function markFailed(db: Queryable, id: number, attempts: number, nextAttemptAt: Date, error: string): Promise<void> {
+  await db
+    .update(outbox)
     .set({ attempts, nextAttemptAt, lastError: error.slice(0, 1000) })
-    .where(and(eq(outbox.id, id), eq(outbox.status, 'pending')))
-    .run();
+    .where(and(eq(outbox.id, id), eq(outbox.status, 'pending')));
 }
 
 /** When the next pending message becomes due (null when nothing is pending). */
-export function nextDueAt(db: Queryable): Date | null {
-  const row = db
-    .select({ at: sql<number | null>`min(max(${outbox.nextAttemptAt}, coalesce(${outbox.deliverAfter}, 0)))` })
-    .from(outbox)
-    .where(eq(outbox.status, 'pending'))
-    .get();
+export async function nextDueAt(db: Queryable): Promise<Date | null> {
+  const row = await first(
+    db
+      .select({ at: sql<number | null>`min(case when ${outbox.nextAttemptAt} > coalesce(${outbox.deliverAfter}, 0) then ${outbox.nextAttemptAt} else ${outbox.deliverAfter} end)` })
+      .from(outbox)
+      .where(eq(outbox.status, 'pending')),
+  );
   return row?.at == null ? null : new Date(row.at);
 }
 
 /** When the oldest message still waiting was written (null when nothing waits). */
-export function oldestPendingAt(db: Queryable): Date | null {
-  const row = db.select({ at: sql<number | null>`min(${outbox.createdAt})` }).from(outbox).where(eq(outbox.status, 'pending')).get();
+export async function oldestPendingAt(db: Queryable): Promise<Date | null> {
+  const row = await first(db.select({ at: sql<number | null>`min(${outbox.createdAt})` }).from(outbox).where(eq(outbox.status, 'pending')));
   return row?.at == null ? null : new Date(row.at);
 }
 
-export function pendingCount(db: Queryable): number {
-  return db.select({ n: sql<number>`count(*)` }).from(outbox).where(eq(outbox.status, 'pending')).get()?.n ?? 0;
+export async function pendingCount(db: Queryable): Promise<number> {
+  return (await first(db.select({ n: sql<number>`count(*)` }).from(outbox).where(eq(outbox.status, 'pending'))))?.n ?? 0;
 }
 
 /** Pending messages follow a group that Telegram turned into a supergroup. */
-export function moveOutboxChat(db: Queryable, from: number, to: number): void {
-  db.update(outbox).set({ chatId: to }).where(and(eq(outbox.chatId, from), eq(outbox.status, 'pending'))).run();
+export async function moveOutboxChat(db: Queryable, from: number, to: number): Promise<void> {
+  await db.update(outbox).set({ chatId: to }).where(and(eq(outbox.chatId, from), eq(outbox.status, 'pending')));
 }
 
 /**
@@ -129,13 +126,12 @@ export function moveOutboxChat(db: Queryable, from: number, to: number): void {
  * (a warning still waiting out FLAP_HOLD): its pending rows are deleted.
  * True when there was one and none of it had been sent.
  */
-export function withdrawUnsentOpening(db: Queryable, incidentId: number): boolean {
-  const rows = db
+export async function withdrawUnsentOpening(db: Queryable, incidentId: number): Promise<boolean> {
+  const rows = await db
     .select({ id: outbox.id, status: outbox.status })
     .from(outbox)
-    .where(and(eq(outbox.incidentId, incidentId), eq(outbox.kind, 'incident.opened')))
-    .all();
+    .where(and(eq(outbox.incidentId, incidentId), eq(outbox.kind, 'incident.opened')));
   if (rows.length === 0 || rows.some((row) => row.status !== 'pending')) return false;
-  db.delete(outbox).where(and(eq(outbox.incidentId, incidentId), eq(outbox.status, 'pending'))).run();
+  await db.delete(outbox).where(and(eq(outbox.incidentId, incidentId), eq(outbox.status, 'pending')));
   return true;
 }

@@ -1,11 +1,12 @@
 import { eq, inArray, lt } from 'drizzle-orm';
 import type { ProbeStatus, ProbeStatuses } from '../core/probe-rules.ts';
 import type { Queryable } from './open.ts';
+import { changedRows } from './query.ts';
 import { probeResults, probeState } from './schema.ts';
 
-export function getProbeStatuses(db: Queryable, installationId: number): ProbeStatuses {
+export async function getProbeStatuses(db: Queryable, installationId: number): Promise<ProbeStatuses> {
   const statuses: ProbeStatuses = {};
-  for (const row of db.select().from(probeState).where(eq(probeState.installationId, installationId)).all()) {
+  for (const row of await db.select().from(probeState).where(eq(probeState.installationId, installationId))) {
     statuses[row.probe as keyof ProbeStatuses] = {
       ok: row.ok,
       consecutiveFailures: row.consecutiveFailures,
@@ -19,14 +20,14 @@ export function getProbeStatuses(db: Queryable, installationId: number): ProbeSt
 }
 
 /** Record one probe's outcome: its latest state (counting failures in a row) and a line of history. */
-export function recordProbe(
+export async function recordProbe(
   db: Queryable,
   installationId: number,
   probe: string,
   outcome: { ok: boolean; latencyMs: number | null; error: string | null; detail: Record<string, unknown> | null },
   previous: ProbeStatus | undefined,
   at: Date,
-): ProbeStatus {
+): Promise<ProbeStatus> {
   const status: ProbeStatus = {
     ...outcome,
     consecutiveFailures: outcome.ok ? 0 : (previous?.consecutiveFailures ?? 0) + 1,
@@ -44,16 +45,16 @@ export function recordProbe(
     failingSince: status.failingSince ?? null,
     checkedAt: at,
   };
-  db.insert(probeState)
+  await db
+    .insert(probeState)
     .values(row)
-    .onConflictDoUpdate({ target: [probeState.installationId, probeState.probe], set: row })
-    .run();
-  db.insert(probeResults).values({ installationId, probe, at, ok: status.ok, latencyMs: status.latencyMs, error: status.error }).run();
+    .onConflictDoUpdate({ target: [probeState.installationId, probeState.probe], set: row });
+  await db.insert(probeResults).values({ installationId, probe, at, ok: status.ok, latencyMs: status.latencyMs, error: status.error });
   return status;
 }
 
 /** Forget probe history older than `before`, a batch at a time. */
-export function pruneProbeResults(db: Queryable, before: Date, batch = 5000): number {
+export async function pruneProbeResults(db: Queryable, before: Date, batch = 5000): Promise<number> {
   const oldest = db.select({ id: probeResults.id }).from(probeResults).where(lt(probeResults.at, before)).limit(batch);
-  return db.delete(probeResults).where(inArray(probeResults.id, oldest)).run().changes;
+  return changedRows(await db.delete(probeResults).where(inArray(probeResults.id, oldest)));
 }

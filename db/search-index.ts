@@ -6,17 +6,17 @@ import { clients, installations } from './schema.ts';
 const VERSION_KEY = 'registry.version';
 
 /** Note that clients or installations changed, so search indexes are rebuilt (in every process). */
-export function bumpRegistryVersion(db: Queryable, at: Date): void {
-  writeValue(db, VERSION_KEY, (readValue<number>(db, VERSION_KEY) ?? 0) + 1, at);
+export async function bumpRegistryVersion(db: Queryable, at: Date): Promise<void> {
+  await writeValue(db, VERSION_KEY, ((await readValue<number>(db, VERSION_KEY)) ?? 0) + 1, at);
 }
 
 /** What client search looks through: each client's name and INN, its installations' names and hosts. */
-export function loadSearchables(db: Queryable): Searchable[] {
+export async function loadSearchables(db: Queryable): Promise<Searchable[]> {
   const byClient = new Map<number, Searchable>();
-  for (const c of db.select({ id: clients.id, name: clients.name, inn: clients.inn }).from(clients).all()) {
+  for (const c of await db.select({ id: clients.id, name: clients.name, inn: clients.inn }).from(clients)) {
     byClient.set(c.id, { clientId: c.id, names: [c.name], inn: c.inn });
   }
-  for (const i of db.select({ clientId: installations.clientId, name: installations.name, host: installations.host }).from(installations).all()) {
+  for (const i of await db.select({ clientId: installations.clientId, name: installations.name, host: installations.host }).from(installations)) {
     const entry = byClient.get(i.clientId);
     if (!entry) continue;
     entry.names.push(i.name);
@@ -28,11 +28,11 @@ export function loadSearchables(db: Queryable): Searchable[] {
 const cache = new WeakMap<object, { version: number; index: SearchIndex }>();
 
 /** The client search index, rebuilt only when the registry changed since it was built. */
-export function searchIndexFor(db: DB): SearchIndex {
-  const version = readValue<number>(db, VERSION_KEY) ?? 0;
+export async function searchIndexFor(db: DB): Promise<SearchIndex> {
+  const version = (await readValue<number>(db, VERSION_KEY)) ?? 0;
   const cached = cache.get(db.$client);
   if (cached && cached.version === version) return cached.index;
-  const index = new SearchIndex(loadSearchables(db));
+  const index = new SearchIndex(await loadSearchables(db));
   cache.set(db.$client, { version, index });
   return index;
 }

@@ -1,13 +1,13 @@
 import { getTableColumns } from 'drizzle-orm';
 import type { InstallationState } from '../core/state.ts';
 import type { DB } from './open.ts';
-import { prepared } from './prepared.ts';
+import { statement } from './statements.ts';
 import { installationState } from './schema.ts';
 
 /**
  * The one mapping between an installation's state and its row, derived from
  * the table: every column but the key is a field of the state under the same
- * name. Times are stored as epoch milliseconds and flags as 0/1; a fact never
+ * name. Times are stored as epoch milliseconds and flags as 0/1 (booleans on PostgreSQL); a fact never
  * reported is NULL in the row and absent from the state. The intake, the sweep
  * and the metrics read rows through it, in the column order it lists.
  */
@@ -69,7 +69,7 @@ const decodeState = new Function(
     'let value;',
     ...STATE_COLUMNS.map((column, i) => {
       const read = `value = values[offset + ${i}];`;
-      const set = column.kind === 'time' ? 'new Date(value)' : column.kind === 'flag' ? 'value === 1' : column.kind === 'json' ? 'JSON.parse(value)' : 'value';
+      const set = column.kind === 'time' ? 'new Date(value)' : column.kind === 'flag' ? '(value === 1 || value === true)' : column.kind === 'json' ? 'JSON.parse(value)' : 'value';
       const absent = NULLABLE.has(column.key) ? `else state.${column.key} = null;` : '';
       return `${read} if (value !== null) state.${column.key} = ${set}; ${absent}`;
     }),
@@ -90,31 +90,31 @@ function stateToValues(state: InstallationState): SqlValue[] {
   });
 }
 
+const readState = statement('state.get', `SELECT ${stateColumnList('s')} FROM installation_state s WHERE s.installation_id = ?`);
+const STATE_NAMES = STATE_COLUMNS.map((c) => c.name);
+const writeState = statement(
+  'state.save',
+  `INSERT INTO installation_state (installation_id, ${STATE_NAMES.join(', ')}) VALUES (?, ${STATE_NAMES.map(() => '?').join(', ')})
+   ON CONFLICT (installation_id) DO UPDATE SET ${STATE_NAMES.map((name) => `${name} = excluded.${name}`).join(', ')}`,
+);
+
 /** One installation's state (null: it never reported). Read for every report: a prepared raw statement. */
-export function getState(db: DB, installationId: number): InstallationState | null {
-  const row = prepared(db, 'state.get', (d) =>
-    d.$client.prepare<[number], unknown[]>(`SELECT ${stateColumnList('s')} FROM installation_state s WHERE s.installation_id = ?`).raw(true),
-  ).get(installationId);
+export async function getState(db: DB, installationId: number): Promise<InstallationState | null> {
+  const [row] = await readState.values(db, installationId);
   return row ? stateFromValues(row) : null;
 }
 
 /** The states of several installations, by id (those that never reported are left out). */
-export function getStates(db: DB, installationIds: readonly number[]): Map<number, InstallationState> {
+export async function getStates(db: DB, installationIds: readonly number[]): Promise<Map<number, InstallationState>> {
   const result = new Map<number, InstallationState>();
   for (const id of installationIds) {
-    const state = getState(db, id);
+    const state = await getState(db, id);
     if (state) result.set(id, state);
   }
   return result;
 }
 
 /** Store an installation's state: written for every report, by a prepared raw statement. */
-export function saveState(db: DB, installationId: number, state: InstallationState): void {
-  prepared(db, 'state.save', (d) => {
-    const names = STATE_COLUMNS.map((c) => c.name);
-    return d.$client.prepare<unknown[]>(
-      `INSERT INTO installation_state (installation_id, ${names.join(', ')}) VALUES (?, ${names.map(() => '?').join(', ')})
-       ON CONFLICT (installation_id) DO UPDATE SET ${names.map((name) => `${name} = excluded.${name}`).join(', ')}`,
-    );
-  }).run(installationId, ...stateToValues(state));
+export async function saveState(db: DB, installationId: number, state: InstallationState): Promise<void> {
+  await writeState.run(db, installationId, ...stateToValues(state));
 }

@@ -4,11 +4,12 @@ import type { InstallationState } from '../core/state.ts';
 import type { UploadReading } from '../core/sysinfo-mapping.ts';
 import { getIncidentViews, listHolds, type IncidentHold, type IncidentView } from './incidents.ts';
 import type { DB, Queryable } from './open.ts';
+import { first } from './query.ts';
 import { getRejection, type IntakeRejection } from './rejections.ts';
 import { clients, incidents, installations, metricsSnapshots, users } from './schema.ts';
 import type { MetricsSnapshot } from './metrics-snapshots.ts';
 import { getStates } from './state.ts';
-import { findLatestSysinfo } from './uploads.ts';
+import { findLatestSysinfo, type Upload } from './uploads.ts';
 import { getLicenseDay } from './license-days.ts';
 import { calendarDay } from '../core/calendar.ts';
 import { getProbeStatuses } from './probes.ts';
@@ -46,49 +47,55 @@ export interface ClientStatus {
 }
 
 /** A client with each installation's state, incidents, files, probes and silence, as of `now`. */
-export function getClientStatus(db: DB, clientId: number, now: Date): ClientStatus | undefined {
+export async function getClientStatus(db: DB, clientId: number, now: Date): Promise<ClientStatus | undefined> {
   const manager = alias(users, 'manager');
-  const row = db
-    .select({ client: clients, managerName: manager.name, managerLeadId: manager.leadId })
-    .from(clients)
-    .leftJoin(manager, eq(manager.telegramId, clients.managerId))
-    .where(eq(clients.id, clientId))
-    .get();
+  const row = await first(
+    db
+      .select({ client: clients, managerName: manager.name, managerLeadId: manager.leadId })
+      .from(clients)
+      .leftJoin(manager, eq(manager.telegramId, clients.managerId))
+      .where(eq(clients.id, clientId)),
+  );
   if (!row) return undefined;
-  const list = db.select().from(installations).where(eq(installations.clientId, clientId)).orderBy(asc(installations.name)).all();
+  const list = await db.select().from(installations).where(eq(installations.clientId, clientId)).orderBy(asc(installations.name));
   const ids = list.map((i) => i.id);
-  const states = getStates(db, ids);
+  const states = await getStates(db, ids);
   const active = ids.length
-    ? db.select({ id: incidents.id }).from(incidents).where(and(inArray(incidents.installationId, ids), ne(incidents.status, 'resolved'))).all()
+    ? await db.select({ id: incidents.id }).from(incidents).where(and(inArray(incidents.installationId, ids), ne(incidents.status, 'resolved')))
     : [];
-  const views = getIncidentViews(db, active.map((a) => a.id));
-  const holds = listHolds(db, views.map((v) => ({ ...v.incident, clientId: v.clientId })), now);
+  const views = await getIncidentViews(db, active.map((a) => a.id));
+  const holds = await listHolds(db, views.map((v) => ({ ...v.incident, clientId: v.clientId })), now);
   // A client has a few installations: the latest sysinfo of each, one indexed query apiece.
-  const sysinfo = new Map(ids.map((id) => [id, findLatestSysinfo(db, id)]));
-  const silences = listActiveSilences(db, now).filter((s) => s.startsAt <= now);
+  const sysinfo = new Map<number, Upload | undefined>();
+  for (const id of ids) sysinfo.set(id, await findLatestSysinfo(db, id));
+  const silences = (await listActiveSilences(db, now)).filter((s) => s.startsAt <= now);
   const silenceOver = (installation: Installation) =>
     silences
       .filter((s) => (s.installationId === installation.id || (s.installationId === null && s.clientId === installation.clientId)))
       .sort((a, b) => b.endsAt.getTime() - a.endsAt.getTime())[0] ?? null;
-  const metrics = new Map(ids.length ? db.select().from(metricsSnapshots).where(inArray(metricsSnapshots.installationId, ids)).all().map((m) => [m.installationId, m]) : []);
-  return {
-    client: row.client,
-    managerName: row.managerName,
-    managerLeadId: row.managerLeadId,
-    installations: list.map((installation) => ({
+  const metrics = new Map(ids.length ? (await db.select().from(metricsSnapshots).where(inArray(metricsSnapshots.installationId, ids))).map((m) => [m.installationId, m]) : []);
+  const perInstallation: ClientStatus['installations'] = [];
+  for (const installation of list) {
+    perInstallation.push({
       installation,
       state: states.get(installation.id) ?? null,
-      rejection: getRejection(db, installation.id),
+      rejection: await getRejection(db, installation.id),
       incidents: views.filter((v) => v.incident.installationId === installation.id),
       holds,
       sysinfoAt: sysinfo.get(installation.id)?.receivedAt ?? null,
       sysinfoTakenAt: sysinfo.get(installation.id)?.takenAt ?? null,
       sysinfoProblems: sysinfo.get(installation.id)?.reading?.problems ?? [],
       metrics: metrics.get(installation.id) ?? null,
-      refusalsToday: getLicenseDay(db, installation.id, calendarDay(now, installation.tz))?.limitHits ?? 0,
-      probes: getProbeStatuses(db, installation.id),
+      refusalsToday: (await getLicenseDay(db, installation.id, calendarDay(now, installation.tz)))?.limitHits ?? 0,
+      probes: await getProbeStatuses(db, installation.id),
       silence: silenceOver(installation),
-    })),
+    });
+  }
+  return {
+    client: row.client,
+    managerName: row.managerName,
+    managerLeadId: row.managerLeadId,
+    installations: perInstallation,
   };
 }
 
@@ -103,7 +110,7 @@ export interface ClientProblemSummary {
 }
 
 /** Clients with unresolved incidents, worst first. */
-export function listClientsWithProblems(db: Queryable): ClientProblemSummary[] {
+export async function listClientsWithProblems(db: Queryable): Promise<ClientProblemSummary[]> {
   const manager = alias(users, 'manager');
   return db
     .select({
@@ -112,8 +119,8 @@ export function listClientsWithProblems(db: Queryable): ClientProblemSummary[] {
       managerId: clients.managerId,
       managerLeadId: manager.leadId,
       open: sql<number>`count(*)`,
-      critical: sql<number>`sum(${incidents.severity} = 'critical')`,
-      unacknowledged: sql<number>`sum(${incidents.status} = 'open')`,
+      critical: sql<number>`sum(case when ${incidents.severity} = 'critical' then 1 else 0 end)`,
+      unacknowledged: sql<number>`sum(case when ${incidents.status} = 'open' then 1 else 0 end)`,
     })
     .from(incidents)
     .innerJoin(installations, eq(installations.id, incidents.installationId))
@@ -122,6 +129,5 @@ export function listClientsWithProblems(db: Queryable): ClientProblemSummary[] {
     // Notices (`info`) are not problems.
     .where(and(ne(incidents.status, 'resolved'), ne(incidents.severity, 'info')))
     .groupBy(clients.id)
-    .orderBy(sql`sum(${incidents.severity} = 'critical') desc`, asc(clients.name))
-    .all();
+    .orderBy(sql`sum(case when ${incidents.severity} = 'critical' then 1 else 0 end) desc`, asc(clients.name));
 }

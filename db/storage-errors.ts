@@ -3,15 +3,32 @@
  * disk full, I/O trouble) rather than "this request is wrong". Agents retry on 503.
  */
 const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|READONLY|PROTOCOL|NOMEM)/;
+/**
+ * The same from PostgreSQL (SQLSTATE codes): the connection lost or refused
+ * (class 08), the server shutting down or starting (57P01–57P03), too many
+ * connections (53300), a full disk or out of memory (53100, 53200), a
+ * read-only standby (25006), a lock or statement timeout (55P03, 57014).
+ */
+const POSTGRES_UNAVAILABLE = /^(08...|57P0[1-3]|53[123]00|25006|55P03|57014)$/;
+/** The network under a PostgreSQL connection failing. */
+const CONNECTION_FAILED = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EPIPE)$/;
 /** The same for the files kept beside the database (uploads): full, over quota, failing, read-only. */
 const FILES_UNAVAILABLE = /^E(NOSPC|DQUOT|IO|ROFS)$/;
 
 export function isStorageUnavailable(error: unknown): boolean {
   if (!error || typeof error !== 'object') return false;
   const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && (UNAVAILABLE.test(code) || FILES_UNAVAILABLE.test(code))) return true;
-  // A closed connection (during shutdown or after a fatal error) cannot answer either.
-  return error instanceof TypeError && /database connection is not open/.test(error.message);
+  if (typeof code === 'string' && [UNAVAILABLE, FILES_UNAVAILABLE, POSTGRES_UNAVAILABLE, CONNECTION_FAILED].some((pattern) => pattern.test(code))) return true;
+  if (!(error instanceof Error)) return false;
+  // A closed connection (during shutdown or after a fatal error) cannot answer either; nor a pool with no connection free in time.
+  if (error instanceof TypeError && /database connection is not open/.test(error.message)) return true;
+  return /^(Connection terminated|timeout exceeded when trying to connect|Cannot use a pool after calling end)/.test(error.message);
+}
+
+/** PostgreSQL refused to serialise a transaction with another (40001) or broke a deadlock (40P01): running it again succeeds. */
+export function isSerializationFailure(error: unknown): boolean {
+  const code = error && typeof error === 'object' ? (error as { code?: unknown }).code : undefined;
+  return code === '40001' || code === '40P01';
 }
 
 /** What a person can do about a SQLite error that keeps a command from using the database, or null for other errors. */

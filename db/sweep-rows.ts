@@ -1,7 +1,8 @@
 import type { InstallationState } from '../core/state.ts';
 import type { ThresholdValue } from '../core/rules.ts';
 import type { DB } from './open.ts';
-import { prepared } from './prepared.ts';
+import { flagValue } from './dialect.ts';
+import { statement } from './statements.ts';
 import { stateColumnList, stateFromValues } from './state.ts';
 
 /** What the sweep needs of one installation, read in bulk: its settings, its state, its unresolved incidents. */
@@ -20,37 +21,35 @@ export interface SweepRow {
 /** The installation's settings and its schedule row, then its state's columns in the state mapping's order; rows come back as arrays. */
 const SETTINGS = 'i.id, i.created_at, i.tz, i.thresholds, d.due_at, d.all_rules';
 const STATE_OFFSET = SETTINGS.split(',').length;
-type RawRow = [number, number, string, string, number, number, ...unknown[]];
+type RawRow = [number, number, string, string, number, number | boolean, ...unknown[]];
+
+const dueRows = statement(
+  'sweep.rows',
+  `SELECT ${SETTINGS}, ${stateColumnList('s')}
+   FROM check_schedule d
+   JOIN installations i ON i.id = d.installation_id
+   LEFT JOIN installation_state s ON s.installation_id = d.installation_id
+   WHERE d.installation_id > ? AND d.due_at <= ? AND i.monitoring_enabled = TRUE
+   ORDER BY d.installation_id LIMIT ?`,
+);
+const activeIncidents = statement(
+  'sweep.active',
+  `SELECT id, installation_id AS "installationId", rule_id AS "ruleId" FROM incidents
+   WHERE status <> 'resolved' AND installation_id BETWEEN ? AND ?`,
+);
 
 /**
  * The next `limit` monitored installations due at `now` with ids above
  * `afterId`, in id order, in one query: the sweep walks the schedule this way,
  * batch by batch, each in its own transaction.
  */
-export function loadDueRows(db: DB, now: Date, afterId: number, limit: number): SweepRow[] {
-  const statement = prepared(db, 'sweep.rows', (d) =>
-    d.$client
-      .prepare<[number, number, number], RawRow>(
-        `SELECT ${SETTINGS}, ${stateColumnList('s')}
-         FROM check_schedule d
-         JOIN installations i ON i.id = d.installation_id
-         LEFT JOIN installation_state s ON s.installation_id = d.installation_id
-         WHERE d.installation_id > ? AND d.due_at <= ? AND i.monitoring_enabled = 1
-         ORDER BY d.installation_id LIMIT ?`,
-      )
-      .raw(true),
-  );
-  const raws = statement.all(afterId, now.getTime(), limit);
+export async function loadDueRows(db: DB, now: Date, afterId: number, limit: number): Promise<SweepRow[]> {
+  const raws = (await dueRows.values(db, afterId, now.getTime(), limit)) as RawRow[];
   if (raws.length === 0) return [];
   // Unresolved incidents are few next to installations: one query for the whole id range of the batch.
-  const activeStatement = prepared(db, 'sweep.active', (d) =>
-    d.$client.prepare<[number, number], { id: number; installationId: number; ruleId: string }>(
-      `SELECT id, installation_id AS installationId, rule_id AS ruleId FROM incidents
-       WHERE status <> 'resolved' AND installation_id BETWEEN ? AND ?`,
-    ),
-  );
   const active = new Map<number, { id: number; ruleId: string }[]>();
-  for (const incident of activeStatement.all(raws[0]![0], raws[raws.length - 1]![0])) {
+  const incidents = await activeIncidents.all<{ id: number; installationId: number; ruleId: string }>(db, raws[0]![0], raws[raws.length - 1]![0]);
+  for (const incident of incidents) {
     const entries = active.get(incident.installationId) ?? [];
     entries.push({ id: incident.id, ruleId: incident.ruleId });
     active.set(incident.installationId, entries);
@@ -65,7 +64,7 @@ function toSweepRow(r: RawRow, active: { id: number; ruleId: string }[]): SweepR
     tz: r[2],
     thresholds: r[3] === '{}' ? {} : (JSON.parse(r[3]) as Record<string, ThresholdValue>),
     nextCheckAt: new Date(r[4]),
-    allRules: r[5] === 1,
+    allRules: flagValue(r[5]),
     state: stateFromValues(r, STATE_OFFSET),
     active,
   };

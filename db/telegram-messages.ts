@@ -3,19 +3,18 @@ import { updateClientChat } from './clients.ts';
 import { massRuleSql } from './incidents.ts';
 import type { DB, Queryable } from './open.ts';
 import { moveOutboxChat } from './outbox.ts';
+import { first } from './query.ts';
 import { incidents, telegramMessages } from './schema.ts';
-import { writeTransactionAsync } from './transaction.ts';
+import { writeTransaction } from './transaction.ts';
 
 /** Which incidents a Telegram message shows, so it can be redrawn when they change. */
-export function rememberMessage(
+export async function rememberMessage(
   db: Queryable,
   message: { chatId: number; messageId: number; kind: string; incidentIds: number[] },
   at: Date,
-): void {
+): Promise<void> {
   for (const incidentId of message.incidentIds) {
-    db.insert(telegramMessages)
-      .values({ chatId: message.chatId, messageId: message.messageId, incidentId, kind: message.kind, createdAt: at })
-      .run();
+    await db.insert(telegramMessages).values({ chatId: message.chatId, messageId: message.messageId, incidentId, kind: message.kind, createdAt: at });
   }
 }
 
@@ -26,26 +25,25 @@ export function rememberMessage(
 export const FOLLOWS = 'follows';
 
 /** The incidents a message announces (not the later ones it only lists). */
-export function incidentsOfMessage(db: Queryable, chatId: number, messageId: number): number[] {
-  return rowsOfMessage(db, chatId, messageId)
+export async function incidentsOfMessage(db: Queryable, chatId: number, messageId: number): Promise<number[]> {
+  return (await rowsOfMessage(db, chatId, messageId))
     .filter((r) => r.kind !== FOLLOWS)
     .map((r) => r.incidentId);
 }
 
 /** The later problems listed under an alert, in the order they came. */
-export function laterIncidentsOfMessage(db: Queryable, chatId: number, messageId: number): number[] {
-  return rowsOfMessage(db, chatId, messageId)
+export async function laterIncidentsOfMessage(db: Queryable, chatId: number, messageId: number): Promise<number[]> {
+  return (await rowsOfMessage(db, chatId, messageId))
     .filter((r) => r.kind === FOLLOWS)
     .map((r) => r.incidentId);
 }
 
-function rowsOfMessage(db: Queryable, chatId: number, messageId: number) {
+async function rowsOfMessage(db: Queryable, chatId: number, messageId: number) {
   return db
     .select({ incidentId: telegramMessages.incidentId, kind: telegramMessages.kind })
     .from(telegramMessages)
     .where(and(eq(telegramMessages.chatId, chatId), eq(telegramMessages.messageId, messageId)))
-    .orderBy(telegramMessages.id)
-    .all();
+    .orderBy(telegramMessages.id);
 }
 
 /**
@@ -53,40 +51,41 @@ function rowsOfMessage(db: Queryable, chatId: number, messageId: number) {
  * incidents counting under one mass event's rule (`massRuleOf`): a mass
  * event's message, if there is one.
  */
-export function findRecentGroupOfRule(db: Queryable, chatId: number, massRule: string, since: Date): number | null {
+export async function findRecentGroupOfRule(db: Queryable, chatId: number, massRule: string, since: Date): Promise<number | null> {
   const rule = massRuleSql(incidents.ruleId);
-  const row = db
-    .select({ messageId: telegramMessages.messageId })
-    .from(telegramMessages)
-    .innerJoin(incidents, eq(incidents.id, telegramMessages.incidentId))
-    .where(and(eq(telegramMessages.chatId, chatId), eq(telegramMessages.kind, 'alert'), gte(telegramMessages.createdAt, since)))
-    .groupBy(telegramMessages.messageId)
-    .having(sql`count(*) > 1 and count(distinct ${rule}) = 1 and max(${rule}) = ${massRule}`)
-    .orderBy(desc(telegramMessages.messageId))
-    .get();
+  const row = await first(
+    db
+      .select({ messageId: telegramMessages.messageId })
+      .from(telegramMessages)
+      .innerJoin(incidents, eq(incidents.id, telegramMessages.incidentId))
+      .where(and(eq(telegramMessages.chatId, chatId), eq(telegramMessages.kind, 'alert'), gte(telegramMessages.createdAt, since)))
+      .groupBy(telegramMessages.messageId)
+      .having(sql`count(*) > 1 and count(distinct ${rule}) = 1 and max(${rule}) = ${massRule}`)
+      .orderBy(desc(telegramMessages.messageId))
+      .limit(1),
+  );
   return row?.messageId ?? null;
 }
 
 /** The messages in a chat that show an incident (its alert, reminders, escalations, an earlier alert that lists it). */
-export function messagesOfIncident(db: Queryable, incidentId: number, chatId?: number) {
+export async function messagesOfIncident(db: Queryable, incidentId: number, chatId?: number) {
   return db
     .select()
     .from(telegramMessages)
     .where(chatId === undefined ? eq(telegramMessages.incidentId, incidentId) : and(eq(telegramMessages.incidentId, incidentId), eq(telegramMessages.chatId, chatId)))
-    .orderBy(telegramMessages.id)
-    .all();
+    .orderBy(telegramMessages.id);
 }
 
 /** After a group became a supergroup, its messages live on under the new id. */
-export function moveChat(db: Queryable, from: number, to: number): void {
-  db.update(telegramMessages).set({ chatId: to }).where(eq(telegramMessages.chatId, from)).run();
+export async function moveChat(db: Queryable, from: number, to: number): Promise<void> {
+  await db.update(telegramMessages).set({ chatId: to }).where(eq(telegramMessages.chatId, from));
 }
 
 /** A group Telegram turned into a supergroup: its client, its messages and its queued announcements follow, together. */
 export async function followChatMigration(db: DB, from: number, to: number): Promise<void> {
-  await writeTransactionAsync(db, async (tx) => {
-    updateClientChat(tx, from, to);
-    moveChat(tx, from, to);
-    moveOutboxChat(tx, from, to);
+  await writeTransaction(db, async (tx) => {
+    await updateClientChat(tx, from, to);
+    await moveChat(tx, from, to);
+    await moveOutboxChat(tx, from, to);
   });
 }

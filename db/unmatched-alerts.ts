@@ -1,5 +1,6 @@
 import { desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Queryable } from './open.ts';
+import { first } from './query.ts';
 import { unmatchedAlerts } from './schema.ts';
 
 export type UnmatchedAlert = typeof unmatchedAlerts.$inferSelect;
@@ -8,7 +9,7 @@ export type UnmatchedAlert = typeof unmatchedAlerts.$inferSelect;
  * Note an alert no installation takes (or several would). Returns true the
  * first time its label set is seen: that is when admins are told.
  */
-export function noteUnmatchedAlert(
+export async function noteUnmatchedAlert(
   db: Queryable,
   alert: {
     fingerprint: string;
@@ -21,42 +22,42 @@ export function noteUnmatchedAlert(
     status: 'firing' | 'resolved';
   },
   at: Date,
-): boolean {
-  const inserted = db
-    .insert(unmatchedAlerts)
-    .values({ ...alert, firstSeenAt: at, lastSeenAt: at, count: 1 })
-    .onConflictDoUpdate({
-      target: unmatchedAlerts.fingerprint,
-      set: {
-        status: alert.status,
-        reason: alert.reason,
-        candidates: alert.candidates,
-        annotations: alert.annotations,
-        startsAt: alert.startsAt,
-        lastSeenAt: at,
-        count: sql`${unmatchedAlerts.count} + 1`,
-      },
-    })
-    .returning({ count: unmatchedAlerts.count })
-    .get();
+): Promise<boolean> {
+  const inserted = await first(
+    db
+      .insert(unmatchedAlerts)
+      .values({ ...alert, firstSeenAt: at, lastSeenAt: at, count: 1 })
+      .onConflictDoUpdate({
+        target: unmatchedAlerts.fingerprint,
+        set: {
+          status: alert.status,
+          reason: alert.reason,
+          candidates: alert.candidates,
+          annotations: alert.annotations,
+          startsAt: alert.startsAt,
+          lastSeenAt: at,
+          count: sql`${unmatchedAlerts.count} + 1`,
+        },
+      })
+      .returning({ count: unmatchedAlerts.count }),
+  );
   return inserted?.count === 1;
 }
 
 /** Unmatched alerts, latest first; by default only those still firing. */
-export function listUnmatchedAlerts(db: Queryable, options: { all?: boolean } = {}): UnmatchedAlert[] {
-  return db
+export async function listUnmatchedAlerts(db: Queryable, options: { all?: boolean } = {}): Promise<UnmatchedAlert[]> {
+  return await db
     .select()
     .from(unmatchedAlerts)
     .where(options.all ? undefined : eq(unmatchedAlerts.status, 'firing'))
-    .orderBy(desc(unmatchedAlerts.lastSeenAt))
-    .all();
+    .orderBy(desc(unmatchedAlerts.lastSeenAt));
 }
 
-export function getUnmatchedAlert(db: Queryable, fingerprint: string): UnmatchedAlert | undefined {
-  return db.select().from(unmatchedAlerts).where(eq(unmatchedAlerts.fingerprint, fingerprint)).get();
+export async function getUnmatchedAlert(db: Queryable, fingerprint: string): Promise<UnmatchedAlert | undefined> {
+  return await first(db.select().from(unmatchedAlerts).where(eq(unmatchedAlerts.fingerprint, fingerprint)));
 }
 
 /** Forget unmatched alerts once they have found their installation. */
-export function deleteUnmatchedAlerts(db: Queryable, fingerprints: readonly string[]): void {
-  if (fingerprints.length > 0) db.delete(unmatchedAlerts).where(inArray(unmatchedAlerts.fingerprint, [...fingerprints])).run();
+export async function deleteUnmatchedAlerts(db: Queryable, fingerprints: readonly string[]): Promise<void> {
+  if (fingerprints.length > 0) await db.delete(unmatchedAlerts).where(inArray(unmatchedAlerts.fingerprint, [...fingerprints]));
 }

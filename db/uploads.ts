@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { Queryable } from './open.ts';
+import { first, rawRow, rawRows } from './query.ts';
 import type { UploadReading } from '../core/sysinfo-mapping.ts';
 import { installations, uploads, uploadTokens, UPLOAD_KINDS } from './schema.ts';
 
@@ -7,50 +8,54 @@ export type Upload = typeof uploads.$inferSelect;
 export type UploadKind = (typeof UPLOAD_KINDS)[number];
 export type UploadToken = typeof uploadTokens.$inferSelect;
 
-export function insertUpload(db: Queryable, upload: typeof uploads.$inferInsert): Upload {
-  return db.insert(uploads).values(upload).returning().get();
+export async function insertUpload(db: Queryable, upload: typeof uploads.$inferInsert): Promise<Upload> {
+  return (await first(db.insert(uploads).values(upload).returning()))!;
 }
 
 /** The latest stored file of this name and kind: for the installation when given, else among those no installation has. */
-export function findLatestUpload(db: Queryable, where: { installationId: number | null; name: string; kind: UploadKind }): Upload | undefined {
-  return db
-    .select()
-    .from(uploads)
-    .where(
-      and(
-        where.installationId === null ? isNull(uploads.installationId) : eq(uploads.installationId, where.installationId),
-        sql`lower(${uploads.name}) = lower(${where.name})`,
-        eq(uploads.kind, where.kind),
-      ),
-    )
-    .orderBy(desc(uploads.receivedAt), desc(uploads.id))
-    .get();
+export async function findLatestUpload(db: Queryable, where: { installationId: number | null; name: string; kind: UploadKind }): Promise<Upload | undefined> {
+  return first(
+    db
+      .select()
+      .from(uploads)
+      .where(
+        and(
+          where.installationId === null ? isNull(uploads.installationId) : eq(uploads.installationId, where.installationId),
+          sql`lower(${uploads.name}) = lower(${where.name})`,
+          eq(uploads.kind, where.kind),
+        ),
+      )
+      .orderBy(desc(uploads.receivedAt), desc(uploads.id))
+      .limit(1),
+  );
 }
 
 /** The kinds of upload that are a sysinfo (an archive, or its XML alone). */
 export const SYSINFO_KINDS: UploadKind[] = ['zip', 'xml'];
 
 /** The installation's newest sysinfo file (archive or XML). */
-export function findLatestSysinfo(db: Queryable, installationId: number): Upload | undefined {
-  return db
-    .select()
-    .from(uploads)
-    .where(and(eq(uploads.installationId, installationId), inArray(uploads.kind, SYSINFO_KINDS)))
-    .orderBy(desc(uploads.receivedAt), desc(uploads.id))
-    .get();
+export async function findLatestSysinfo(db: Queryable, installationId: number): Promise<Upload | undefined> {
+  return first(
+    db
+      .select()
+      .from(uploads)
+      .where(and(eq(uploads.installationId, installationId), inArray(uploads.kind, SYSINFO_KINDS)))
+      .orderBy(desc(uploads.receivedAt), desc(uploads.id))
+      .limit(1),
+  );
 }
 
 /** An installation's uploads, latest first. */
-export function listUploadsOf(db: Queryable, installationId: number, limit = 100): Upload[] {
-  return db.select().from(uploads).where(eq(uploads.installationId, installationId)).orderBy(desc(uploads.receivedAt), desc(uploads.id)).limit(limit).all();
+export async function listUploadsOf(db: Queryable, installationId: number, limit = 100): Promise<Upload[]> {
+  return db.select().from(uploads).where(eq(uploads.installationId, installationId)).orderBy(desc(uploads.receivedAt), desc(uploads.id)).limit(limit);
 }
 
-export function getUpload(db: Queryable, id: number): Upload | undefined {
-  return db.select().from(uploads).where(eq(uploads.id, id)).get();
+export async function getUpload(db: Queryable, id: number): Promise<Upload | undefined> {
+  return first(db.select().from(uploads).where(eq(uploads.id, id)));
 }
 
 /** Names uploaded under a fleet token that no installation has: how many files each, and when first and last. */
-export function listUnmatchedUploadNames(db: Queryable): { name: string; files: number; firstAt: Date; lastAt: Date; dealer: string | null }[] {
+export async function listUnmatchedUploadNames(db: Queryable): Promise<{ name: string; files: number; firstAt: Date; lastAt: Date; dealer: string | null }[]> {
   return db
     .select({
       name: uploads.name,
@@ -62,28 +67,28 @@ export function listUnmatchedUploadNames(db: Queryable): { name: string; files: 
     .from(uploads)
     .where(isNull(uploads.installationId))
     .groupBy(sql`lower(${uploads.name})`)
-    .orderBy(asc(uploads.name))
-    .all();
+    .orderBy(asc(uploads.name));
 }
 
 /** Give the unmatched uploads of a name to an installation: the files, latest last. */
-export function assignUnmatchedUploads(db: Queryable, name: string, installationId: number): Upload[] {
-  return db
-    .update(uploads)
-    .set({ installationId })
-    .where(and(isNull(uploads.installationId), sql`lower(${uploads.name}) = lower(${name})`))
-    .returning()
-    .all()
-    .sort((a, b) => a.receivedAt.getTime() - b.receivedAt.getTime());
+export async function assignUnmatchedUploads(db: Queryable, name: string, installationId: number): Promise<Upload[]> {
+  return (
+    await db
+      .update(uploads)
+      .set({ installationId })
+      .where(and(isNull(uploads.installationId), sql`lower(${uploads.name}) = lower(${name})`))
+      .returning()
+  ).sort((a, b) => a.receivedAt.getTime() - b.receivedAt.getTime());
 }
 
 /** The installation that takes uploads of this base name, whatever its case. */
-export function findInstallationByUploadName(db: Queryable, name: string): { id: number; name: string; tz: string; monitoringEnabled: boolean } | undefined {
-  return db
-    .select({ id: installations.id, name: installations.name, tz: installations.tz, monitoringEnabled: installations.monitoringEnabled })
-    .from(installations)
-    .where(sql`lower(${installations.uploadName}) = lower(${name})`)
-    .get();
+export async function findInstallationByUploadName(db: Queryable, name: string): Promise<{ id: number; name: string; tz: string; monitoringEnabled: boolean } | undefined> {
+  return first(
+    db
+      .select({ id: installations.id, name: installations.name, tz: installations.tz, monitoringEnabled: installations.monitoringEnabled })
+      .from(installations)
+      .where(sql`lower(${installations.uploadName}) = lower(${name})`),
+  );
 }
 
 /**
@@ -92,7 +97,7 @@ export function findInstallationByUploadName(db: Queryable, name: string): { id:
  * of each day (kept for the whole retention); and files no installation has, received before `unmatchedBefore`,
  * whatever their number (a fleet token can send under any number of names).
  */
-export function listPrunableUploads(db: Queryable, options: { keep: number; before: Date; dayOffsetMs: number; unmatchedBefore: Date }): Upload[] {
+export async function listPrunableUploads(db: Queryable, options: { keep: number; before: Date; dayOffsetMs: number; unmatchedBefore: Date }): Promise<Upload[]> {
   // Files of an installation go together whatever their names (a sysinfo archive is named by its date); unmatched ones by name.
   const owner = sql`coalesce(CAST(${uploads.installationId} AS TEXT), 'name:' || lower(${uploads.name}))`;
   const ranked = db.$with('ranked').as(
@@ -105,7 +110,7 @@ export function listPrunableUploads(db: Queryable, options: { keep: number; befo
       })
       .from(uploads),
   );
-  return db
+  const rows = await db
     .with(ranked)
     .select({ upload: uploads })
     .from(uploads)
@@ -113,28 +118,28 @@ export function listPrunableUploads(db: Queryable, options: { keep: number; befo
     .where(
       sql`(${ranked.rank} > ${options.keep} AND (${ranked.dayRank} > 1 OR ${uploads.receivedAt} < ${options.before.getTime()}))
         OR (${uploads.installationId} IS NULL AND ${uploads.receivedAt} < ${options.unmatchedBefore.getTime()})`,
-    )
-    .all()
-    .map((row) => row.upload);
+    );
+  return rows.map((row) => row.upload);
 }
 
-export function deleteUploads(db: Queryable, ids: readonly number[]): void {
-  for (const id of ids) db.delete(uploads).where(eq(uploads.id, id)).run();
+export async function deleteUploads(db: Queryable, ids: readonly number[]): Promise<void> {
+  for (const id of ids) await db.delete(uploads).where(eq(uploads.id, id));
 }
 
 /** Every stored file's path, to tell a file on disk that no row owns (a crash between storing and recording it). */
-export function listUploadPaths(db: Queryable): Set<string> {
-  return new Set(db.select({ path: uploads.path }).from(uploads).all().map((row) => row.path));
+export async function listUploadPaths(db: Queryable): Promise<Set<string>> {
+  return new Set((await db.select({ path: uploads.path }).from(uploads)).map((row) => row.path));
 }
 
 /** Bytes uploaded since `since` by an installation's files, or under a fleet token: what its daily quota counts. */
-export function uploadedBytesSince(db: Queryable, who: { installationId: number } | { uploadTokenId: number }, since: Date): number {
+export async function uploadedBytesSince(db: Queryable, who: { installationId: number } | { uploadTokenId: number }, since: Date): Promise<number> {
   const owner = 'installationId' in who ? eq(uploads.installationId, who.installationId) : eq(uploads.uploadTokenId, who.uploadTokenId);
-  return db
-    .select({ bytes: sql<number>`coalesce(sum(${uploads.size}), 0)` })
-    .from(uploads)
-    .where(and(owner, sql`${uploads.receivedAt} >= ${since.getTime()}`))
-    .get()!.bytes;
+  return (await first(
+    db
+      .select({ bytes: sql<number>`coalesce(sum(${uploads.size}), 0)` })
+      .from(uploads)
+      .where(and(owner, sql`${uploads.receivedAt} >= ${since.getTime()}`)),
+  ))!.bytes;
 }
 
 /**
@@ -142,8 +147,8 @@ export function uploadedBytesSince(db: Queryable, who: { installationId: number 
  * an upload has an id `upload:…`) and the files sent under its own token;
  * null when it never has.
  */
-export function lastOwnAgentReportAt(db: Queryable, installationId: number): Date | null {
-  const row = db.get<{ at: number | null }>(sql`
+export async function lastOwnAgentReportAt(db: Queryable, installationId: number): Promise<Date | null> {
+  const row = await rawRow<{ at: number | null }>(db, sql`
     SELECT max(at) AS at FROM (
       SELECT max(received_at) AS at FROM reports WHERE installation_id = ${installationId} AND report_id NOT LIKE 'upload:%'
       UNION ALL
@@ -168,9 +173,9 @@ export interface NewUnmatchedName {
  * name, in any case, was unmatched before it), in the order they came, and
  * the newest upload id looked at.
  */
-export function listNewUnmatchedNames(db: Queryable, afterId: number): { names: NewUnmatchedName[]; lastId: number } {
-  const lastId = db.select({ id: sql<number | null>`max(${uploads.id})` }).from(uploads).get()?.id ?? afterId;
-  const names = db.all<{ name: string; uploadId: number; kind: UploadKind; label: string | null; files: number }>(sql`
+export async function listNewUnmatchedNames(db: Queryable, afterId: number): Promise<{ names: NewUnmatchedName[]; lastId: number }> {
+  const lastId = (await first(db.select({ id: sql<number | null>`max(${uploads.id})` }).from(uploads)))?.id ?? afterId;
+  const names = await rawRows<{ name: string; uploadId: number; kind: UploadKind; label: string | null; files: number }>(db, sql`
     SELECT u.name AS name, u.id AS uploadId, u.kind AS kind, t.label AS label, n.files AS files
     FROM (
       SELECT min(id) AS first, count(*) AS files FROM uploads
@@ -187,38 +192,37 @@ export function listNewUnmatchedNames(db: Queryable, afterId: number): { names: 
 
 // ------------------------------------------------------------ fleet upload tokens
 
-export function insertUploadToken(db: Queryable, token: typeof uploadTokens.$inferInsert): UploadToken {
-  return db.insert(uploadTokens).values(token).returning().get();
+export async function insertUploadToken(db: Queryable, token: typeof uploadTokens.$inferInsert): Promise<UploadToken> {
+  return (await first(db.insert(uploadTokens).values(token).returning()))!;
 }
 
-export function findUploadTokenByHash(db: Queryable, tokenHash: string): UploadToken | undefined {
-  return db.select().from(uploadTokens).where(and(eq(uploadTokens.tokenHash, tokenHash), isNull(uploadTokens.revokedAt))).get();
+export async function findUploadTokenByHash(db: Queryable, tokenHash: string): Promise<UploadToken | undefined> {
+  return first(db.select().from(uploadTokens).where(and(eq(uploadTokens.tokenHash, tokenHash), isNull(uploadTokens.revokedAt))));
 }
 
-export function listUploadTokens(db: Queryable): UploadToken[] {
-  return db.select().from(uploadTokens).orderBy(asc(uploadTokens.id)).all();
+export async function listUploadTokens(db: Queryable): Promise<UploadToken[]> {
+  return db.select().from(uploadTokens).orderBy(asc(uploadTokens.id));
 }
 
-export function getUploadToken(db: Queryable, id: number): UploadToken | undefined {
-  return db.select().from(uploadTokens).where(eq(uploadTokens.id, id)).get();
+export async function getUploadToken(db: Queryable, id: number): Promise<UploadToken | undefined> {
+  return first(db.select().from(uploadTokens).where(eq(uploadTokens.id, id)));
 }
 
-export function revokeUploadToken(db: Queryable, id: number, at: Date): void {
-  db.update(uploadTokens).set({ revokedAt: at }).where(eq(uploadTokens.id, id)).run();
+export async function revokeUploadToken(db: Queryable, id: number, at: Date): Promise<void> {
+  await db.update(uploadTokens).set({ revokedAt: at }).where(eq(uploadTokens.id, id));
 }
 
 /** Installations that have a stored sysinfo (`.zip` or `.xml`). */
-export function listInstallationsWithSysinfo(db: Queryable): number[] {
-  return db
+export async function listInstallationsWithSysinfo(db: Queryable): Promise<number[]> {
+  const rows = await db
     .selectDistinct({ id: uploads.installationId })
     .from(uploads)
     .where(and(isNotNull(uploads.installationId), inArray(uploads.kind, SYSINFO_KINDS)))
-    .orderBy(asc(uploads.installationId))
-    .all()
-    .map((row) => row.id!);
+    .orderBy(asc(uploads.installationId));
+  return rows.map((row) => row.id!);
 }
 
 /** What reading an upload by the sysinfo mapping gave, and the time inside it. */
-export function saveUploadReading(db: Queryable, uploadId: number, reading: { takenAt: Date | null; reading: UploadReading }): void {
-  db.update(uploads).set(reading).where(eq(uploads.id, uploadId)).run();
+export async function saveUploadReading(db: Queryable, uploadId: number, reading: { takenAt: Date | null; reading: UploadReading }): Promise<void> {
+  await db.update(uploads).set(reading).where(eq(uploads.id, uploadId));
 }

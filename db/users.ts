@@ -1,47 +1,47 @@
 import { and, asc, eq, or } from 'drizzle-orm';
 import type { Queryable } from './open.ts';
+import { first } from './query.ts';
 import { users } from './schema.ts';
 
 export type User = typeof users.$inferSelect;
 export type NewUser = typeof users.$inferInsert;
 
-export function insertUser(db: Queryable, user: NewUser): User {
-  return db.insert(users).values(user).returning().get();
+export async function insertUser(db: Queryable, user: NewUser): Promise<User> {
+  return (await first(db.insert(users).values(user).returning()))!;
 }
 
-export function getUser(db: Queryable, telegramId: number): User | undefined {
-  return db.select().from(users).where(eq(users.telegramId, telegramId)).get();
+export async function getUser(db: Queryable, telegramId: number): Promise<User | undefined> {
+  return first(db.select().from(users).where(eq(users.telegramId, telegramId)));
 }
 
-export function listUsers(db: Queryable): User[] {
-  return db.select().from(users).orderBy(asc(users.role), asc(users.name)).all();
+export async function listUsers(db: Queryable): Promise<User[]> {
+  return db.select().from(users).orderBy(asc(users.role), asc(users.name));
 }
 
-export function updateUser(db: Queryable, telegramId: number, changes: Partial<Omit<NewUser, 'telegramId'>>): User {
-  const row = db.update(users).set(changes).where(eq(users.telegramId, telegramId)).returning().get();
+export async function updateUser(db: Queryable, telegramId: number, changes: Partial<Omit<NewUser, 'telegramId'>>): Promise<User> {
+  const row = await first(db.update(users).set(changes).where(eq(users.telegramId, telegramId)).returning());
   if (!row) throw new Error(`user ${telegramId} vanished during update`);
   return row;
 }
 
-export function listActiveAdmins(db: Queryable): User[] {
-  return db.select().from(users).where(and(eq(users.role, 'admin'), eq(users.active, true))).all();
+export async function listActiveAdmins(db: Queryable): Promise<User[]> {
+  return db.select().from(users).where(and(eq(users.role, 'admin'), eq(users.active, true)));
 }
 
 /** Who gets a digest: active team leads and admins, and managers who asked for their own. */
-export function listDigestRecipients(db: Queryable): User[] {
+export async function listDigestRecipients(db: Queryable): Promise<User[]> {
   return db
     .select()
     .from(users)
-    .where(and(eq(users.active, true), or(eq(users.role, 'lead'), eq(users.role, 'admin'), eq(users.personalDigest, true))))
-    .all();
+    .where(and(eq(users.active, true), or(eq(users.role, 'lead'), eq(users.role, 'admin'), eq(users.personalDigest, true))));
 }
 
 /** A person's own quiet hours (minutes of the day), or undefined when they keep the default. */
-export function getQuietHours(db: Queryable, telegramId: number): { from: number; to: number } | undefined {
-  const row = db.select({ from: users.quietFrom, to: users.quietTo }).from(users).where(eq(users.telegramId, telegramId)).get();
+export async function getQuietHours(db: Queryable, telegramId: number): Promise<{ from: number; to: number } | undefined> {
+  const row = await first(db.select({ from: users.quietFrom, to: users.quietTo }).from(users).where(eq(users.telegramId, telegramId)));
   return row?.from != null && row.to != null ? { from: row.from, to: row.to } : undefined;
 }
 
-export function getUserName(db: Queryable, telegramId: number): string | undefined {
-  return db.select({ name: users.name }).from(users).where(eq(users.telegramId, telegramId)).get()?.name;
+export async function getUserName(db: Queryable, telegramId: number): Promise<string | undefined> {
+  return (await first(db.select({ name: users.name }).from(users).where(eq(users.telegramId, telegramId))))?.name;
 }

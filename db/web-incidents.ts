@@ -1,5 +1,7 @@
 import { and, asc, eq, isNotNull, ne, sql, type SQL } from 'drizzle-orm';
+import { inIdList } from './dialect.ts';
 import type { Queryable } from './open.ts';
+import { first } from './query.ts';
 import { auditLog, clients, incidentEvents, incidents, installations, users } from './schema.ts';
 
 /** What the incidents page is narrowed to. */
@@ -12,14 +14,14 @@ export interface OpenProblemFilter {
 }
 
 /** Open problems (notices left out) within the filter, as a condition on incidents joined with installations and clients. */
-function openProblems(filter: OpenProblemFilter): SQL | undefined {
+function openProblems(db: Queryable, filter: OpenProblemFilter): SQL | undefined {
   return and(
     ne(incidents.status, 'resolved'),
     ne(incidents.severity, 'info'),
     filter.severity ? eq(incidents.severity, filter.severity) : undefined,
     filter.managerId !== null ? eq(clients.managerId, filter.managerId) : undefined,
-    // As one JSON parameter: a search may find thousands of clients, more than SQLite takes as separate ones.
-    filter.clientIds !== null ? sql`${installations.clientId} in (select value from json_each(${JSON.stringify(filter.clientIds)}))` : undefined,
+    // A search may find thousands of clients, more than SQLite takes as separate parameters.
+    filter.clientIds !== null ? inIdList(db, installations.clientId, filter.clientIds) : undefined,
   );
 }
 
@@ -27,9 +29,9 @@ function openProblems(filter: OpenProblemFilter): SQL | undefined {
  * The first `limit` open problems within the filter, critical first, then
  * those nobody took, then the oldest; and how many there are in all.
  */
-export function listOpenProblems(db: Queryable, filter: OpenProblemFilter, limit: number): { ids: number[]; total: number } {
-  const where = openProblems(filter);
-  const ids = db
+export async function listOpenProblems(db: Queryable, filter: OpenProblemFilter, limit: number): Promise<{ ids: number[]; total: number }> {
+  const where = openProblems(db, filter);
+  const rows = await db
     .select({ id: incidents.id })
     .from(incidents)
     .innerJoin(installations, eq(installations.id, incidents.installationId))
@@ -40,24 +42,26 @@ export function listOpenProblems(db: Queryable, filter: OpenProblemFilter, limit
       asc(incidents.openedAt),
       asc(incidents.id),
     )
-    .limit(limit)
-    .all()
-    .map((row) => row.id);
+    .limit(limit);
+  const ids = rows.map((row) => row.id);
   const total =
     ids.length < limit
       ? ids.length
-      : (db
-          .select({ n: sql<number>`count(*)` })
-          .from(incidents)
-          .innerJoin(installations, eq(installations.id, incidents.installationId))
-          .innerJoin(clients, eq(clients.id, installations.clientId))
-          .where(where)
-          .get()?.n ?? 0);
+      : ((
+          await first(
+            db
+              .select({ n: sql<number>`count(*)` })
+              .from(incidents)
+              .innerJoin(installations, eq(installations.id, incidents.installationId))
+              .innerJoin(clients, eq(clients.id, installations.clientId))
+              .where(where),
+          )
+        )?.n ?? 0);
   return { ids, total };
 }
 
 /** The managers of clients with open problems, by name: the page's filter offers them. */
-export function listOpenProblemManagers(db: Queryable): { id: number; name: string }[] {
+export async function listOpenProblemManagers(db: Queryable): Promise<{ id: number; name: string }[]> {
   return db
     .selectDistinct({ id: users.telegramId, name: users.name })
     .from(incidents)
@@ -65,8 +69,7 @@ export function listOpenProblemManagers(db: Queryable): { id: number; name: stri
     .innerJoin(clients, eq(clients.id, installations.clientId))
     .innerJoin(users, eq(users.telegramId, clients.managerId))
     .where(and(ne(incidents.status, 'resolved'), ne(incidents.severity, 'info'), isNotNull(clients.managerId)))
-    .orderBy(asc(users.name))
-    .all();
+    .orderBy(asc(users.name));
 }
 
 /**
@@ -75,8 +78,8 @@ export function listOpenProblemManagers(db: Queryable): { id: number; name: stri
  * something (the audit log: a snooze, a name, a manager). Two lookups of a
  * largest key, so a reloading page costs next to nothing when nothing moved.
  */
-export function incidentsPageVersion(db: Queryable): string {
-  const event = db.select({ id: sql<number | null>`max(${incidentEvents.id})` }).from(incidentEvents).get()?.id ?? 0;
-  const audit = db.select({ id: sql<number | null>`max(${auditLog.id})` }).from(auditLog).get()?.id ?? 0;
+export async function incidentsPageVersion(db: Queryable): Promise<string> {
+  const event = (await first(db.select({ id: sql<number | null>`max(${incidentEvents.id})` }).from(incidentEvents)))?.id ?? 0;
+  const audit = (await first(db.select({ id: sql<number | null>`max(${auditLog.id})` }).from(auditLog)))?.id ?? 0;
   return `${event}.${audit}`;
 }

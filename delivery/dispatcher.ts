@@ -91,6 +91,8 @@ export class Dispatcher {
   private readonly joinable = new Map<number, Set<string>>();
   /** Chats being sent to right now, each by its own lane. */
   private readonly lanes = new Map<number, Promise<void>>();
+  /** Looks at the outbox started by `wake` and not finished yet (each reads it, then opens lanes). */
+  private readonly scans = new Set<Promise<void>>();
   /** Chats whose next messages wait for a grouping window to close, and until when. */
   private readonly heldUntil = new Map<number, number>();
   /** Aborted when the dispatcher stops: calls in flight and waits for the pacer give up. */
@@ -115,7 +117,7 @@ export class Dispatcher {
     const summary: DispatchSummary = { sent: 0, failed: 0 };
     const done = new Set<number>();
     for (;;) {
-      const chats = chatsWithDueMessages(this.options.db, this.options.clock(), MAX_CHATS)
+      const chats = (await chatsWithDueMessages(this.options.db, this.options.clock(), MAX_CHATS))
         .map((head) => head.chatId)
         .filter((c) => !done.has(c));
       if (chats.length === 0) return summary;
@@ -134,14 +136,26 @@ export class Dispatcher {
     this.wake();
   }
 
-  /** Something was just written to the outbox: give every chat with something due a lane now, rather than at the next poll. */
+  /**
+   * Something was just written to the outbox: give every chat with something due a lane now, rather than at the next poll.
+   * It returns at once: the outbox is read, and the lanes opened, in the background (`stop` waits for that).
+   */
   wake(): void {
     if (this.stopped) return;
     clearTimeout(this.timer);
+    const scan = this.scan().finally(() => this.scans.delete(scan));
+    this.scans.add(scan);
+  }
+
+  /** What `wake` does in the background; it never throws (what fails is logged). */
+  private async scan(): Promise<void> {
     try {
       const now = this.options.clock().getTime();
       for (const [chatId, until] of this.heldUntil) if (until <= now) this.heldUntil.delete(chatId);
-      for (const { chatId, urgent } of chatsWithDueMessages(this.options.db, new Date(now), MAX_CHATS)) {
+      const heads = await chatsWithDueMessages(this.options.db, new Date(now), MAX_CHATS);
+      // Stopped while the outbox was read: no lane is opened any more.
+      if (this.stopped) return;
+      for (const { chatId, urgent } of heads) {
         if (this.lanes.has(chatId)) continue;
         // A chat whose warnings collect for their window still sends a critical alert now, unless criticals collect too.
         if (!this.heldUntil.has(chatId) || (urgent && now >= this.windowCloses(chatId, true))) this.openLane(chatId);
@@ -149,7 +163,7 @@ export class Dispatcher {
     } catch (err) {
       this.options.logger.error({ err }, 'cannot read the outbox');
     }
-    this.schedule();
+    await this.schedule();
   }
 
   /**
@@ -161,7 +175,7 @@ export class Dispatcher {
     this.stopped = true;
     clearTimeout(this.timer);
     const grace = setTimeout(() => this.stopping.abort(new Error('the service is stopping')), this.stopGraceMs);
-    await Promise.allSettled([...this.lanes.values()]);
+    await Promise.allSettled([...this.lanes.values(), ...this.scans]);
     clearTimeout(grace);
     this.stopping.abort(new Error('the service is stopping'));
   }
@@ -209,7 +223,7 @@ export class Dispatcher {
     for (;;) {
       if (signal.aborted) return { reason: 'stopped' };
       const now = clock().getTime();
-      const pending = pendingOfChat(db, chatId, new Date(now), MAX_PENDING);
+      const pending = await pendingOfChat(db, chatId, new Date(now), MAX_PENDING);
       const head = pending[0];
       // The head waits for a retry: nothing after it overtakes it.
       if (!head || head.nextAttemptAt.getTime() > now) return { reason: 'drained' };
@@ -225,10 +239,10 @@ export class Dispatcher {
       // before it became critical, may wait beyond those read.
       const waiting = new Set(pending.flatMap((o) => (o.kind === GROUPABLE && o.incidentId !== null ? [o.incidentId] : [])));
       const urgentChanges = pending.flatMap((m) => (m.urgent && FOLDED.has(m.kind) && m.incidentId !== null && !waiting.has(m.incidentId) ? [m.incidentId] : []));
-      for (const id of pendingOpeningsOf(db, chatId, urgentChanges, new Date(now))) waiting.add(id);
+      for (const id of await pendingOpeningsOf(db, chatId, urgentChanges, new Date(now))) waiting.add(id);
       const unshownAlert = (m: OutboxRow) => m.incidentId !== null && FOLDED.has(m.kind) && waiting.has(m.incidentId);
       if (unshownAlert(next)) {
-        markSent(db, next.id, clock());
+        await markSent(db, next.id, clock());
         continue;
       }
 
@@ -251,13 +265,13 @@ export class Dispatcher {
         const asked = typeof (err as { retryAfterMs?: unknown })?.retryAfterMs === 'number' ? (err as { retryAfterMs: number }).retryAfterMs : 0;
         const delay = Math.max(asked, Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** (attempts - 1)));
         const retryAt = new Date(clock().getTime() + delay);
-        for (const message of batch) markFailed(db, message.id, attempts, retryAt, errorText(err));
+        for (const message of batch) await markFailed(db, message.id, attempts, retryAt, errorText(err));
         logger.warn({ outboxIds: batch.map((m) => m.id), chatId, attempts, retryInMs: delay, err }, 'delivery failed, will retry');
         summary.failed += batch.length;
         return { reason: 'failed' };
       }
       const sentAt = clock();
-      for (const message of batch) markSent(db, message.id, sentAt);
+      for (const message of batch) await markSent(db, message.id, sentAt);
       if (next.kind === GROUPABLE) {
         if (outcome !== 'joined') {
           if (batch.some((m) => m.urgent)) this.lastUrgentAlertAt.set(chatId, sentAt.getTime());
@@ -271,17 +285,20 @@ export class Dispatcher {
   }
 
   /** Look again when the next message falls due or a grouping window closes, and at least every `idlePollMs`. */
-  private schedule(): void {
+  private async schedule(): Promise<void> {
     if (this.stopped) return;
     let delay = this.idlePollMs;
     try {
       const now = this.options.clock().getTime();
-      const due = nextDueAt(this.options.db);
+      const due = await nextDueAt(this.options.db);
       if (due && due.getTime() > now) delay = Math.min(delay, due.getTime() - now);
       for (const until of this.heldUntil.values()) delay = Math.min(delay, Math.max(0, until - now));
     } catch (err) {
       this.options.logger.error({ err }, 'cannot read the outbox');
     }
+    // Stopped meanwhile, or another wake looked again and set its own: one timer at a time.
+    if (this.stopped) return;
+    clearTimeout(this.timer);
     this.timer = setTimeout(() => this.wake(), delay);
     this.timer.unref();
   }

@@ -72,21 +72,21 @@ export interface DigestOptions {
 }
 
 /** Everything a digest says about a scope at a moment, read with indexed queries. */
-export function assembleDigest(db: Queryable, scope: Scope, now: Date, options: DigestOptions): Digest {
-  const refs = listInstallationsInScope(db, scope);
+export async function assembleDigest(db: Queryable, scope: Scope, now: Date, options: DigestOptions): Promise<Digest> {
+  const refs = await listInstallationsInScope(db, scope);
   const ids = refs.map((r) => r.installationId);
   const monitoredIds = refs.filter((r) => r.monitoringEnabled).map((r) => r.installationId);
   const byId = new Map(refs.map((r) => [r.installationId, r]));
 
-  const active = getIncidentViews(db, listActiveIncidentIds(db, scope, ids)).sort((a, b) => a.incident.openedAt.getTime() - b.incident.openedAt.getTime());
+  const active = (await getIncidentViews(db, await listActiveIncidentIds(db, scope, ids))).sort((a, b) => a.incident.openedAt.getTime() - b.incident.openedAt.getTime());
   const open = active.filter((v) => v.incident.severity !== 'info');
   const notices = active.filter((v) => v.incident.severity === 'info' && !v.incident.ruleId.startsWith('KodeksLicense'));
-  const licences = licenceStanding(db, scope, now, LICENCE_HORIZON_DAYS);
+  const licences = await licenceStanding(db, scope, now, LICENCE_HORIZON_DAYS);
   const withProblemsSet = new Set(open.filter((v) => byId.get(v.incident.installationId)?.monitoringEnabled).map((v) => v.incident.installationId));
 
-  const lastDay = countOpenedAndResolved(db, scope, ids, new Date(now.getTime() - DAY), now);
+  const lastDay = await countOpenedAndResolved(db, scope, ids, new Date(now.getTime() - DAY), now);
 
-  const states = listReportingStates(db, scope, ids);
+  const states = await listReportingStates(db, scope, ids);
   const silentBefore = now.getTime() - SILENT_AFTER_MS;
   const silent = refs
     .filter((r) => r.monitoringEnabled)
@@ -95,10 +95,10 @@ export function assembleDigest(db: Queryable, scope: Scope, now: Date, options: 
     .sort((a, b) => (a.lastReportAt?.getTime() ?? 0) - (b.lastReportAt?.getTime() ?? 0))
     .map(({ createdAt: _c, monitoringEnabled: _m, ...rest }) => rest);
 
-  const campaign = campaignStanding(db, scope, refs, states, open, options.day);
+  const campaign = await campaignStanding(db, scope, refs, states, open, options.day);
 
   const firstDay = DateTime.fromISO(options.day, { zone: options.tz }).minus({ days: 6 }).toISODate()!;
-  const sales = salesSignals(listLicenseDays(db, firstDay, scope.clientIds === null ? undefined : ids), options.salesMinDays)
+  const sales = salesSignals(await listLicenseDays(db, firstDay, scope.clientIds === null ? undefined : ids), options.salesMinDays)
     .filter((s) => byId.has(s.installationId))
     .map((s) => ({ ...strip(byId.get(s.installationId)!), daysAtLimit: s.daysAtLimit, licenseLimit: s.licenseLimit, peak: s.peak }));
 
@@ -119,7 +119,7 @@ export function assembleDigest(db: Queryable, scope: Scope, now: Date, options: 
     silent,
     campaign,
     sales,
-    responseTimes: responseTimesFor(db, scope, ids, now),
+    responseTimes: await responseTimesFor(db, scope, ids, now),
   };
 }
 
@@ -128,15 +128,15 @@ function strip(ref: ScopedInstallation): InstallationRef {
   return rest;
 }
 
-function campaignStanding(
+async function campaignStanding(
   db: Queryable,
   scope: Scope,
   refs: ScopedInstallation[],
   states: Map<number, { shellVersion: string | null }>,
   open: IncidentView[],
   day: string,
-): CampaignStanding | null {
-  const minVersion = getPolicy(db).minShellVersion;
+): Promise<CampaignStanding | null> {
+  const minVersion = (await getPolicy(db)).minShellVersion;
   if (!minVersion) return null;
   const lagSince = new Map(
     open.filter((v) => v.incident.ruleId === 'KodeksShellVersionOutdated').map((v) => [v.incident.installationId, v.incident.openedAt]),
@@ -146,14 +146,14 @@ function campaignStanding(
     .filter((r) => compareVersions(states.get(r.installationId)!.shellVersion!, minVersion) < 0)
     .map((r) => ({ ...strip(r), shellVersion: states.get(r.installationId)!.shellVersion!, lagSince: lagSince.get(r.installationId) ?? null }));
   const weekAgo = DateTime.fromISO(day).minus({ days: 7 }).toISODate()!;
-  const before = findCampaignSnapshot(db, scope.key, minVersion, weekAgo, day);
+  const before = await findCampaignSnapshot(db, scope.key, minVersion, weekAgo, day);
   return { minVersion, compliant: reporting.length - lagging.length, total: reporting.length, lagging, before: before ?? null };
 }
 
-function responseTimesFor(db: Queryable, scope: Scope, ids: number[], now: Date): Digest['responseTimes'] {
+async function responseTimesFor(db: Queryable, scope: Scope, ids: number[], now: Date): Promise<Digest['responseTimes']> {
   const weekAgo = new Date(now.getTime() - 7 * DAY);
   const twoWeeksAgo = new Date(now.getTime() - 14 * DAY);
-  const rows = listResponseTimeRows(db, scope, ids, twoWeeksAgo);
+  const rows = await listResponseTimeRows(db, scope, ids, twoWeeksAgo);
   const names = new Map(rows.map((r) => [r.managerId, r.managerName]));
   const current = responseTimesByManager(rows, weekAgo, now);
   const previous = responseTimesByManager(rows, twoWeeksAgo, weekAgo);
@@ -170,9 +170,9 @@ function responseTimesFor(db: Queryable, scope: Scope, ids: number[], now: Date)
 }
 
 /** Remember today's campaign standing for this scope (once per day). */
-export function recordCampaignSnapshot(db: Queryable, digest: Digest): void {
+export async function recordCampaignSnapshot(db: Queryable, digest: Digest): Promise<void> {
   if (!digest.campaign) return;
-  storeCampaignSnapshot(db, {
+  await storeCampaignSnapshot(db, {
     day: digest.day,
     scopeKey: digest.scope.key,
     minVersion: digest.campaign.minVersion,

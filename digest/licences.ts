@@ -24,15 +24,15 @@ export interface SeatsFull extends InstallationRef {
  * installations whose soonest term ends within `days` (or is over), soonest
  * first; and those whose every seat is taken, or that refused users today.
  */
-export function licenceStanding(db: Queryable, scope: Scope, now: Date, days: number): { ending: LicenceEnding[]; seatsFull: SeatsFull[] } {
-  const refs = listInstallationsInScope(db, scope).filter((r) => r.monitoringEnabled);
+export async function licenceStanding(db: Queryable, scope: Scope, now: Date, days: number): Promise<{ ending: LicenceEnding[]; seatsFull: SeatsFull[] }> {
+  const refs = (await listInstallationsInScope(db, scope)).filter((r) => r.monitoringEnabled);
   const ids = refs.map((r) => r.installationId);
-  const standing = listLicenceStanding(db, scope, ids);
+  const standing = await listLicenceStanding(db, scope, ids);
   const ending: LicenceEnding[] = [];
   const seatsFull: SeatsFull[] = [];
   // Refusals are counted per day at each installation; a day either side covers every time zone.
   const fromDay = calendarDay(new Date(now.getTime() - 86_400_000), 'UTC');
-  const refusals = listLicenseDays(db, fromDay, scope.clientIds === null ? undefined : ids);
+  const refusals = await listLicenseDays(db, fromDay, scope.clientIds === null ? undefined : ids);
   for (const ref of refs) {
     const own = standing.get(ref.installationId);
     if (!own) continue;

@@ -16,21 +16,21 @@ export interface FollowUpSummary {
  * silence has ended, reminding about unacknowledged ones, escalating critical
  * ones nobody took. A silence also holds back reminders and escalations.
  */
-export function runFollowUps(
+export async function runFollowUps(
   tx: Queryable,
   settings: IncidentSettings,
   now: Date,
   onFailure: (incidentId: number, err: unknown) => void = (_id, err) => {
     throw err;
   },
-): FollowUpSummary {
+): Promise<FollowUpSummary> {
   const summary: FollowUpSummary = { announced: 0, reminded: 0, escalated: 0 };
-  const silences = activeSilences(tx, now);
+  const silences = await activeSilences(tx, now);
   // Each incident in a savepoint of its own: one that cannot be handled is undone and reported, the others go on.
-  const each = (incidentId: number, work: (sp: Queryable, done: FollowUpSummary) => void) => {
+  const each = async (incidentId: number, work: (sp: Queryable, done: FollowUpSummary) => Promise<void>): Promise<void> => {
     const done: FollowUpSummary = { announced: 0, reminded: 0, escalated: 0 };
     try {
-      savepoint(tx, (sp) => work(sp, done));
+      await savepoint(tx, (sp) => work(sp, done));
     } catch (err) {
       onFailure(incidentId, err);
       return;
@@ -40,19 +40,19 @@ export function runFollowUps(
     summary.escalated += done.escalated;
   };
 
-  for (const incident of listUnannounced(tx)) {
-    each(incident.id, (sp, done) => {
-      const subject = loadSubject(sp, incident.installationId);
-      if (holdReason(sp, incident, subject, now, silences)) return;
-      announce(sp, settings, incident, subject, now);
+  for (const incident of await listUnannounced(tx)) {
+    await each(incident.id, async (sp, done) => {
+      const subject = await loadSubject(sp, incident.installationId);
+      if (await holdReason(sp, incident, subject, now, silences)) return;
+      await announce(sp, settings, incident, subject, now);
       done.announced++;
     });
   }
 
   const escalateBefore = new Date(now.getTime() - settings.escalateAfterMs);
-  for (const incident of listFollowUpsDue(tx, now, escalateBefore)) {
-    each(incident.id, (sp, done) => {
-      const subject = loadSubject(sp, incident.installationId);
+  for (const incident of await listFollowUpsDue(tx, now, escalateBefore)) {
+    await each(incident.id, async (sp, done) => {
+      const subject = await loadSubject(sp, incident.installationId);
       if (findSilence(silences, { ...subject, ruleId: incident.ruleId }, now)) return;
       let current = incident;
       if (
@@ -61,11 +61,11 @@ export function runFollowUps(
         current.announcedAt !== null &&
         current.announcedAt.getTime() <= escalateBefore.getTime()
       ) {
-        current = escalate(sp, settings, current, now);
+        current = await escalate(sp, settings, current, now);
         done.escalated++;
       }
       if (current.nextReminderAt !== null && current.nextReminderAt.getTime() <= now.getTime()) {
-        remind(sp, settings, current, now);
+        await remind(sp, settings, current, now);
         done.reminded++;
       }
     });

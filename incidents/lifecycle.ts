@@ -1,6 +1,7 @@
 import { massRuleOf } from '../core/external-alerts.ts';
 import type { Resolution } from '../core/incidents.ts';
 import { recipientsFor, type Audience, type AnnouncementKind } from '../core/routing.ts';
+import { canWait } from '../core/dependencies.ts';
 import { holdOf } from '../core/holds.ts';
 import type { Facts, Severity } from '../core/rules.ts';
 import { quietUntil } from '../core/quiet-hours.ts';
@@ -33,14 +34,14 @@ export interface Subject {
   clientName: string;
 }
 
-export function loadSubject(db: Queryable, installationId: number): Subject {
-  const subject = getSubject(db, installationId);
+export async function loadSubject(db: Queryable, installationId: number): Promise<Subject> {
+  const subject = await getSubject(db, installationId);
   if (!subject) throw notFound('installationNotFound', { ref: String(installationId) });
   return subject;
 }
 
-export function activeSilences(db: Queryable, now: Date): Silence[] {
-  return listActiveSilences(db, now).map(toSilence);
+export async function activeSilences(db: Queryable, now: Date): Promise<Silence[]> {
+  return (await listActiveSilences(db, now)).map(toSilence);
 }
 
 /**
@@ -61,7 +62,7 @@ export class AnnouncementLookups {
  * announcement are written together. `lookups`: shared by the many openings
  * of one batch (a webhook).
  */
-export function openIncident(
+export async function openIncident(
   tx: Queryable,
   settings: IncidentSettings,
   subject: Subject,
@@ -69,11 +70,11 @@ export function openIncident(
   now: Date,
   silences: readonly Silence[],
   lookups?: AnnouncementLookups,
-): Incident {
+): Promise<Incident> {
   // What holds it back is judged first, so an incident announced at once is written announced (one write, not two).
-  const hold = opening.severity === 'info' ? null : holdReason(tx, { installationId: subject.installationId, ruleId: opening.ruleId }, subject, now, silences);
+  const hold = opening.severity === 'info' ? null : await holdReason(tx, { installationId: subject.installationId, ruleId: opening.ruleId }, subject, now, silences);
   const announcedNow = opening.severity !== 'info' && !hold;
-  const incident = insertIncident(tx, {
+  const incident = await insertIncident(tx, {
     installationId: subject.installationId,
     ruleId: opening.ruleId,
     severity: opening.severity,
@@ -82,18 +83,18 @@ export function openIncident(
     openedAt: now,
     ...(announcedNow ? { announcedAt: now, nextReminderAt: new Date(now.getTime() + settings.remindEveryMs) } : {}),
   });
-  recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'opened', actor: 'system', details: opening.facts });
+  await recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'opened', actor: 'system', details: opening.facts });
   // A notice is on record (card, /incidents, digest) and is not sent, unless many installations open it at once.
   if (incident.severity === 'info') {
-    announceMassNotices(tx, settings, massRuleOf(incident.ruleId), now);
+    await announceMassNotices(tx, settings, massRuleOf(incident.ruleId), now);
     return incident;
   }
   if (hold) {
-    recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'held', actor: 'system', details: hold });
+    await recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'held', actor: 'system', details: hold });
     return incident;
   }
-  notify(tx, settings, 'opened', incident, subject, now, lookups);
-  recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'announced', actor: 'system' });
+  await notify(tx, settings, 'opened', incident, subject, now, lookups);
+  await recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'announced', actor: 'system' });
   return incident;
 }
 
@@ -101,15 +102,18 @@ export function openIncident(
  * Why an incident must not be announced now: a silence covers it, or the
  * alert follows from another one that is open (no ping, maintenance). Null: announce.
  */
-export function holdReason(
+export async function holdReason(
   db: Queryable,
   incident: Pick<Incident, 'installationId' | 'ruleId'>,
   subject: Subject,
   now: Date,
   silences: readonly Silence[],
-): { silenceId: number } | { inhibitedBy: string } | null {
-  const activeRuleIds = () => new Set(listActiveIncidents(db, incident.installationId).map((i) => i.ruleId));
-  const hold = holdOf({ ...subject, ruleId: incident.ruleId }, silences, activeRuleIds, now);
+): Promise<{ silenceId: number } | { inhibitedBy: string } | null> {
+  // Only the few rules that can wait need the installation's open alerts (holdOf asks for them only then).
+  const activeRuleIds = canWait(incident.ruleId)
+    ? new Set((await listActiveIncidents(db, incident.installationId)).map((i) => i.ruleId))
+    : new Set<string>();
+  const hold = holdOf({ ...subject, ruleId: incident.ruleId }, silences, () => activeRuleIds, now);
   if (!hold) return null;
   return 'silence' in hold ? { silenceId: hold.silence.id } : { inhibitedBy: hold.cause };
 }
@@ -122,25 +126,25 @@ export function holdReason(
  * They stay notices: not announced, so never reminded, escalated or said to end.
  * `massRule` is the rule they count under (`massRuleOf`).
  */
-function announceMassNotices(tx: Queryable, settings: IncidentSettings, massRule: string, now: Date): void {
+async function announceMassNotices(tx: Queryable, settings: IncidentSettings, massRule: string, now: Date): Promise<void> {
   const mass = settings.massEvent;
   if (!mass) return;
   const since = new Date(now.getTime() - mass.windowMs);
-  if (countOpenedBetween(tx, massRule, since, now) < mass.min) return;
-  for (const notice of listUnsentNoticesSince(tx, massRule, since)) {
-    notify(tx, null, 'opened', notice, loadSubject(tx, notice.installationId), now);
-    recordIncidentEvent(tx, { incidentId: notice.id, at: now, type: 'mass', actor: 'system' });
+  if ((await countOpenedBetween(tx, massRule, since, now)) < mass.min) return;
+  for (const notice of await listUnsentNoticesSince(tx, massRule, since)) {
+    await notify(tx, null, 'opened', notice, await loadSubject(tx, notice.installationId), now);
+    await recordIncidentEvent(tx, { incidentId: notice.id, at: now, type: 'mass', actor: 'system' });
   }
 }
 
 /** Tell people about an incident held back so far, for the first time (its silence ended, its cause closed). */
-export function announce(tx: Queryable, settings: IncidentSettings, incident: Incident, subject: Subject, now: Date): Incident {
-  const announced = updateIncident(tx, incident.id, {
+export async function announce(tx: Queryable, settings: IncidentSettings, incident: Incident, subject: Subject, now: Date): Promise<Incident> {
+  const announced = await updateIncident(tx, incident.id, {
     announcedAt: now,
     nextReminderAt: new Date(now.getTime() + settings.remindEveryMs),
   });
-  notify(tx, settings, 'opened', announced, subject, now);
-  recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'announced', actor: 'system' });
+  await notify(tx, settings, 'opened', announced, subject, now);
+  await recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'announced', actor: 'system' });
   return announced;
 }
 
@@ -149,10 +153,10 @@ export function announce(tx: Queryable, settings: IncidentSettings, incident: In
  * new error code on a database): its facts and severity follow, and the
  * messages that announced it are redrawn.
  */
-export function updateIncidentFacts(tx: Queryable, incident: Incident, opening: { severity: Severity; facts: Facts }, now: Date): Incident {
-  const updated = updateIncident(tx, incident.id, { details: opening.facts, severity: opening.severity });
-  recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'updated', actor: 'system', details: opening.facts });
-  if (updated.announcedAt) notify(tx, null, 'updated', updated, loadSubject(tx, incident.installationId), now);
+export async function updateIncidentFacts(tx: Queryable, incident: Incident, opening: { severity: Severity; facts: Facts }, now: Date): Promise<Incident> {
+  const updated = await updateIncident(tx, incident.id, { details: opening.facts, severity: opening.severity });
+  await recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'updated', actor: 'system', details: opening.facts });
+  if (updated.announcedAt) await notify(tx, null, 'updated', updated, await loadSubject(tx, incident.installationId), now);
   return updated;
 }
 
@@ -161,8 +165,8 @@ export function updateIncidentFacts(tx: Queryable, incident: Incident, opening: 
  * a snooze, they say until when and by whom): nothing is sent for an
  * incident nobody was told of.
  */
-export function redrawAnnouncements(tx: Queryable, incident: Incident, now: Date): void {
-  if (incident.announcedAt) notify(tx, null, 'updated', incident, loadSubject(tx, incident.installationId), now);
+export async function redrawAnnouncements(tx: Queryable, incident: Incident, now: Date): Promise<void> {
+  if (incident.announcedAt) await notify(tx, null, 'updated', incident, await loadSubject(tx, incident.installationId), now);
 }
 
 export type AcknowledgeResult =
@@ -170,69 +174,69 @@ export type AcknowledgeResult =
   | { outcome: 'already'; incident: Incident };
 
 /** Someone takes the incident. A second acknowledgement changes nothing and says who was first. */
-export function acknowledgeIncident(tx: Queryable, incidentId: number, actor: string, now: Date): AcknowledgeResult {
-  const incident = requireIncident(tx, incidentId);
+export async function acknowledgeIncident(tx: Queryable, incidentId: number, actor: string, now: Date): Promise<AcknowledgeResult> {
+  const incident = await requireIncident(tx, incidentId);
   if (incident.status === 'acknowledged') return { outcome: 'already', incident };
   if (incident.status === 'resolved') throw inputError('incidentResolved', { id: incidentId });
-  const acknowledged = updateIncident(tx, incidentId, {
+  const acknowledged = await updateIncident(tx, incidentId, {
     status: 'acknowledged',
     acknowledgedAt: now,
     acknowledgedBy: actor,
     nextReminderAt: null,
   });
-  recordIncidentEvent(tx, { incidentId, at: now, type: 'acknowledged', actor });
-  if (acknowledged.announcedAt) notify(tx, null, 'acknowledged', acknowledged, loadSubject(tx, incident.installationId), now);
+  await recordIncidentEvent(tx, { incidentId, at: now, type: 'acknowledged', actor });
+  if (acknowledged.announcedAt) await notify(tx, null, 'acknowledged', acknowledged, await loadSubject(tx, incident.installationId), now);
   return { outcome: 'acknowledged', incident: acknowledged };
 }
 
 /** End an incident: its condition cleared (`system`), a person closed it, or monitoring was turned off. */
-export function resolveIncident(
+export async function resolveIncident(
   tx: Queryable,
   incidentId: number,
   actor: string,
   resolution: Resolution,
   now: Date,
-): Incident {
-  const incident = requireIncident(tx, incidentId);
+): Promise<Incident> {
+  const incident = await requireIncident(tx, incidentId);
   if (incident.status === 'resolved') throw inputError('incidentResolved', { id: incidentId });
-  const resolved = updateIncident(tx, incidentId, {
+  const resolved = await updateIncident(tx, incidentId, {
     status: 'resolved',
     resolvedAt: now,
     resolvedBy: actor,
     resolution,
     nextReminderAt: null,
   });
-  recordIncidentEvent(tx, { incidentId, at: now, type: 'resolved', actor, details: { resolution } });
+  await recordIncidentEvent(tx, { incidentId, at: now, type: 'resolved', actor, details: { resolution } });
   // A warning that clears while its announcement still waits out FLAP_HOLD is withdrawn: nobody hears of either.
-  const withdrawn = resolved.severity === 'warning' && withdrawUnsentOpening(tx, incidentId);
-  if (withdrawn) recordIncidentEvent(tx, { incidentId, at: now, type: 'withdrawn', actor: 'system', details: {} });
+  const withdrawn = resolved.severity === 'warning' && (await withdrawUnsentOpening(tx, incidentId));
+  if (withdrawn) await recordIncidentEvent(tx, { incidentId, at: now, type: 'withdrawn', actor: 'system', details: {} });
   // People only hear that something ended if they heard that it began.
-  if (resolved.announcedAt && !withdrawn) notify(tx, null, 'resolved', resolved, loadSubject(tx, incident.installationId), now);
+  if (resolved.announcedAt && !withdrawn) await notify(tx, null, 'resolved', resolved, await loadSubject(tx, incident.installationId), now);
   return resolved;
 }
 
-export function remind(tx: Queryable, settings: IncidentSettings, incident: Incident, now: Date): Incident {
-  const reminded = updateIncident(tx, incident.id, { nextReminderAt: new Date(now.getTime() + settings.remindEveryMs) });
-  notify(tx, settings, 'reminder', reminded, loadSubject(tx, incident.installationId), now);
-  recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'reminded', actor: 'system' });
+export async function remind(tx: Queryable, settings: IncidentSettings, incident: Incident, now: Date): Promise<Incident> {
+  const reminded = await updateIncident(tx, incident.id, { nextReminderAt: new Date(now.getTime() + settings.remindEveryMs) });
+  await notify(tx, settings, 'reminder', reminded, await loadSubject(tx, incident.installationId), now);
+  await recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'reminded', actor: 'system' });
   return reminded;
 }
 
-export function escalate(tx: Queryable, settings: IncidentSettings, incident: Incident, now: Date): Incident {
-  const escalated = updateIncident(tx, incident.id, { escalatedAt: now });
-  notify(tx, settings, 'escalated', escalated, loadSubject(tx, incident.installationId), now);
-  recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'escalated', actor: 'system' });
+export async function escalate(tx: Queryable, settings: IncidentSettings, incident: Incident, now: Date): Promise<Incident> {
+  const escalated = await updateIncident(tx, incident.id, { escalatedAt: now });
+  await notify(tx, settings, 'escalated', escalated, await loadSubject(tx, incident.installationId), now);
+  await recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'escalated', actor: 'system' });
   return escalated;
 }
 
 /** A critical incident of the night nobody has taken: sent again, before work starts, to its manager and their lead. */
-export function wakeBeforeWork(tx: Queryable, incident: Incident, now: Date): void {
-  notify(tx, null, 'wake', incident, loadSubject(tx, incident.installationId), now);
-  recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'woken', actor: 'system' });
+export async function wakeBeforeWork(tx: Queryable, incident: Incident, now: Date): Promise<void> {
+  await notify(tx, null, 'wake', incident, await loadSubject(tx, incident.installationId), now);
+  await recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'woken', actor: 'system' });
 }
 
-function requireIncident(db: Queryable, id: number): Incident {
-  const incident = getIncident(db, id);
+async function requireIncident(db: Queryable, id: number): Promise<Incident> {
+  const incident = await getIncident(db, id);
   if (!incident) throw notFound('incidentNotFound', { id });
   return incident;
 }
@@ -258,7 +262,7 @@ export interface AnnouncementPayload {
 }
 
 /** `settings` is needed for what may be held for quiet hours (new warnings and their reminders). */
-function notify(
+async function notify(
   tx: Queryable,
   settings: IncidentSettings | null,
   kind: AnnouncementKind,
@@ -266,7 +270,7 @@ function notify(
   subject: Subject,
   now: Date,
   lookups?: AnnouncementLookups,
-): void {
+): Promise<void> {
   const payload: AnnouncementPayload = {
     incidentId: incident.id,
     ruleId: incident.ruleId,
@@ -282,56 +286,56 @@ function notify(
     facts: incident.details,
     acknowledgedAt: incident.acknowledgedAt?.toISOString() ?? null,
     acknowledgedBy: incident.acknowledgedBy,
-    acknowledgedByName: actorName(tx, incident.acknowledgedBy),
+    acknowledgedByName: await actorName(tx, incident.acknowledgedBy),
     resolvedAt: incident.resolvedAt?.toISOString() ?? null,
     resolution: incident.resolution,
   };
-  const chats = recipientsFor(kind, audienceOf(tx, subject.clientId, lookups), incident.escalatedAt !== null);
+  const chats = recipientsFor(kind, await audienceOf(tx, subject.clientId, lookups), incident.escalatedAt !== null);
   if (chats.length === 0) {
     // No chat, no manager, no lead, no admin: keep the fact on record so the gap can be found.
-    recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'unroutable', actor: 'system', details: { kind } });
+    await recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'unroutable', actor: 'system', details: { kind } });
   }
   for (const chatId of chats) {
-    const quiet = settings && incident.severity === 'warning' && (kind === 'opened' || kind === 'reminder') ? quietHoursEnd(tx, settings, chatId, now, lookups) : null;
+    const quiet = settings && incident.severity === 'warning' && (kind === 'opened' || kind === 'reminder') ? await quietHoursEnd(tx, settings, chatId, now, lookups) : null;
     // A new warning waits out FLAP_HOLD: if it clears meanwhile, it is withdrawn unsent (see resolveIncident). One that came
     // with a critical of the same installation is no flap: it goes with it, so one message tells the story with its cause.
     const flap =
-      settings?.flapHoldMs && incident.severity === 'warning' && kind === 'opened' && !withCritical(tx, incident, now) ? new Date(now.getTime() + settings.flapHoldMs) : null;
+      settings?.flapHoldMs && incident.severity === 'warning' && kind === 'opened' && !(await withCritical(tx, incident, now)) ? new Date(now.getTime() + settings.flapHoldMs) : null;
     const holdUntil = quiet && flap ? (quiet > flap ? quiet : flap) : (quiet ?? flap);
     // Whatever is said about a critical incident goes before the chat's warnings and notices (delivery/dispatcher.ts).
-    enqueue(tx, { kind: `incident.${kind}`, chatId, incidentId: incident.id, payload: { ...payload }, urgent: incident.severity === 'critical' }, now, holdUntil);
+    await enqueue(tx, { kind: `incident.${kind}`, chatId, incidentId: incident.id, payload: { ...payload }, urgent: incident.severity === 'critical' }, now, holdUntil);
   }
 }
 
 /** Whether a critical incident of the same installation opened at this same moment (the same report showed both). */
-function withCritical(db: Queryable, incident: Incident, now: Date): boolean {
+async function withCritical(db: Queryable, incident: Incident, now: Date): Promise<boolean> {
   return hasCriticalOpenedAt(db, incident.installationId, now);
 }
 
-function audienceOf(db: Queryable, clientId: number, lookups: AnnouncementLookups | undefined): Audience {
+async function audienceOf(db: Queryable, clientId: number, lookups: AnnouncementLookups | undefined): Promise<Audience> {
   let audience = lookups?.audiences.get(clientId);
   if (!audience) {
-    audience = loadAudience(db, clientId);
+    audience = await loadAudience(db, clientId);
     lookups?.audiences.set(clientId, audience);
   }
   return audience;
 }
 
 /** When the person behind a private chat is in quiet hours, the moment they end (groups have none). */
-function quietHoursEnd(db: Queryable, settings: IncidentSettings, chatId: number, now: Date, lookups: AnnouncementLookups | undefined): Date | null {
+async function quietHoursEnd(db: Queryable, settings: IncidentSettings, chatId: number, now: Date, lookups: AnnouncementLookups | undefined): Promise<Date | null> {
   if (chatId < 0) return null;
   const known = lookups?.quietEnds.get(chatId);
   if (known !== undefined) return known;
-  const window = getQuietHours(db, chatId) ?? settings.quietHours.defaultWindow;
+  const window = (await getQuietHours(db, chatId)) ?? settings.quietHours.defaultWindow;
   const end = quietUntil(now, settings.quietHours.tz, window);
   lookups?.quietEnds.set(chatId, end);
   return end;
 }
 
 /** A person's name for `tg:<id>` actors; other actors (cli:…, system) are shown as they are. */
-function actorName(db: Queryable, actor: string | null): string | null {
+async function actorName(db: Queryable, actor: string | null): Promise<string | null> {
   if (!actor) return null;
   const match = /^tg:(\d+)$/.exec(actor);
   if (!match) return actor;
-  return getUserName(db, Number(match[1])) ?? actor;
+  return (await getUserName(db, Number(match[1]))) ?? actor;
 }

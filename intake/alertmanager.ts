@@ -10,7 +10,7 @@ import { listActiveRules } from '../db/incidents.ts';
 import { findAlertTargets, type AlertTarget } from '../db/installations.ts';
 import type { DB, Queryable } from '../db/open.ts';
 import { enqueue, NOTICE } from '../db/outbox.ts';
-import { writeTransactionAsync } from '../db/transaction.ts';
+import { writeTransaction } from '../db/transaction.ts';
 import { noteUnmatchedAlert } from '../db/unmatched-alerts.ts';
 import { listActiveAdmins } from '../db/users.ts';
 import { langOf, texts } from '../i18n/index.ts';
@@ -167,12 +167,12 @@ async function takeAlerts(deps: AlertmanagerDeps, alerts: Alert[], now: Date): P
     // Reading and checking the body took a while already: the first chunk waits its turn too.
     await nextTurn();
     const before = result.opened + result.resolved + newlyUnmatched.length;
-    next = await writeTransactionAsync(deps.db, async () => {
-      taking.begin();
+    next = await writeTransaction(deps.db, async () => {
+      await taking.begin();
       const started = performance.now();
       let at = next;
-      while (at < alerts.length && at - next < CHUNK_ALERTS && performance.now() - started < CHUNK_BUDGET_MS) applyAlert(taking, alerts[at++]!, result, newlyUnmatched);
-      if (at === alerts.length && newlyUnmatched.length > 0) summariseUnmatched(deps.db, newlyUnmatched, now);
+      while (at < alerts.length && at - next < CHUNK_ALERTS && performance.now() - started < CHUNK_BUDGET_MS) await applyAlert(taking, alerts[at++]!, result, newlyUnmatched);
+      if (at === alerts.length && newlyUnmatched.length > 0) await summariseUnmatched(deps.db, newlyUnmatched, now);
       return at;
     });
     // The dispatcher starts on what was announced so far (a critical among it goes now, not after the last chunk),
@@ -193,7 +193,7 @@ async function takeAlerts(deps: AlertmanagerDeps, alerts: Alert[], now: Date): P
  * transaction, the silences and the installations' open incidents.
  */
 class Taking {
-  silences: ReturnType<typeof activeSilences> = [];
+  silences: Awaited<ReturnType<typeof activeSilences>> = [];
   readonly lookups = new AnnouncementLookups();
   private readonly matches = new Map<string, Match>();
   private readonly subjects = new Map<number, Subject>();
@@ -205,43 +205,43 @@ class Taking {
   ) {}
 
   /** A new chunk, in its own transaction: what other writers may have changed meanwhile is read again. */
-  begin(): void {
-    this.silences = activeSilences(this.deps.db, this.now);
+  async begin(): Promise<void> {
+    this.silences = await activeSilences(this.deps.db, this.now);
     this.activeOf = new Map();
   }
 
   /** An alert's installation depends only on the labels that name it: matched once for each. */
-  match(labels: Record<string, string>): Match {
+  async match(labels: Record<string, string>): Promise<Match> {
     const key = JSON.stringify([labels.installation_id, labels.installation, labels.instance]);
     let match = this.matches.get(key);
     if (!match) {
-      match = matchInstallation(this.deps.db, labels);
+      match = await matchInstallation(this.deps.db, labels);
       this.matches.set(key, match);
     }
     return match;
   }
 
   /** An installation's unresolved incidents by rule id, kept up to date as the chunk opens and resolves them. */
-  active(installationId: number): Map<string, number> {
+  async active(installationId: number): Promise<Map<string, number>> {
     let rules = this.activeOf.get(installationId);
     if (!rules) {
-      rules = new Map(listActiveRules(this.deps.db, installationId).map((i) => [i.ruleId, i.id]));
+      rules = new Map((await listActiveRules(this.deps.db, installationId)).map((i) => [i.ruleId, i.id]));
       this.activeOf.set(installationId, rules);
     }
     return rules;
   }
 
-  subject(installationId: number): Subject {
+  async subject(installationId: number): Promise<Subject> {
     let subject = this.subjects.get(installationId);
     if (!subject) {
-      subject = loadSubject(this.deps.db, installationId);
+      subject = await loadSubject(this.deps.db, installationId);
       this.subjects.set(installationId, subject);
     }
     return subject;
   }
 }
 
-function applyAlert(taking: Taking, alert: Alert, result: WebhookResult, newlyUnmatched: Unmatched[]): void {
+async function applyAlert(taking: Taking, alert: Alert, result: WebhookResult, newlyUnmatched: Unmatched[]): Promise<void> {
   const { db, settings } = taking.deps;
   const now = taking.now;
   const labels = alert.labels;
@@ -250,23 +250,23 @@ function applyAlert(taking: Taking, alert: Alert, result: WebhookResult, newlyUn
   if (alertname === null) {
     // Whatever installation it names, there is nothing to open: said as it is, not as "fits no installation".
     result.unnamed++;
-    noteUnmatched(taking, alert, fingerprint, { kind: 'none' }, newlyUnmatched, true);
+    await noteUnmatched(taking, alert, fingerprint, { kind: 'none' }, newlyUnmatched, true);
     return;
   }
-  const match = taking.match(labels);
+  const match = await taking.match(labels);
   if (match.kind !== 'one') {
     if (match.kind === 'none') result.unmatched++;
     else result.ambiguous++;
-    noteUnmatched(taking, alert, fingerprint, match, newlyUnmatched, false);
+    await noteUnmatched(taking, alert, fingerprint, match, newlyUnmatched, false);
     return;
   }
   const target = match.target;
   const ruleId = externalRuleId(alertname, fingerprint);
-  const active = taking.active(target.id);
+  const active = await taking.active(target.id);
   const activeId = active.get(ruleId);
   if (alert.status === 'resolved') {
     if (activeId !== undefined) {
-      resolveIncident(db, activeId, 'alertmanager', 'cleared', now);
+      await resolveIncident(db, activeId, 'alertmanager', 'cleared', now);
       active.delete(ruleId);
       result.resolved++;
     } else result.unchanged++;
@@ -283,16 +283,16 @@ function applyAlert(taking: Taking, alert: Alert, result: WebhookResult, newlyUn
   }
   const severity = labels.severity === 'critical' ? 'critical' : 'warning';
   const facts = externalFacts(alertname, labels, alert.annotations, alert.startsAt ?? null);
-  const opened = openIncident(db, settings, taking.subject(target.id), { ruleId, severity, facts }, now, taking.silences, taking.lookups);
+  const opened = await openIncident(db, settings, await taking.subject(target.id), { ruleId, severity, facts }, now, taking.silences, taking.lookups);
   active.set(ruleId, opened.id);
   result.opened++;
 }
 
 /** Keep an alert nobody's installation takes; a firing one seen for the first time goes into the admins' summary. */
-function noteUnmatched(taking: Taking, alert: Alert, fingerprint: string, match: Exclude<Match, { kind: 'one' }>, newlyUnmatched: Unmatched[], unnamed: boolean): void {
+async function noteUnmatched(taking: Taking, alert: Alert, fingerprint: string, match: Exclude<Match, { kind: 'one' }>, newlyUnmatched: Unmatched[], unnamed: boolean): Promise<void> {
   const labels = alert.labels;
   const candidates = match.kind === 'ambiguous' ? match.candidates : [];
-  const isNew = noteUnmatchedAlert(
+  const isNew = await noteUnmatchedAlert(
     taking.deps.db,
     {
       fingerprint,
@@ -316,23 +316,23 @@ function noteUnmatched(taking: Taking, alert: Alert, fingerprint: string, match:
  * one is ambiguous. When none fits, or several, the installation an admin
  * placed alerts of that source under (in the bot or `dozor alerts route`) takes them.
  */
-function matchInstallation(db: Queryable, labels: Record<string, string>): Match {
-  const match = matchByLabels(db, labels);
+async function matchInstallation(db: Queryable, labels: Record<string, string>): Promise<Match> {
+  const match = await matchByLabels(db, labels);
   if (match.kind === 'one') return match;
   const source = alertSource(labels);
-  const route = source ? findAlertRoute(db, source) : undefined;
-  const routed = route ? findAlertTargets(db, { id: route.installationId }) : [];
+  const route = source ? await findAlertRoute(db, source) : undefined;
+  const routed = route ? await findAlertTargets(db, { id: route.installationId }) : [];
   return routed.length === 1 ? { kind: 'one', target: routed[0]! } : match;
 }
 
-function matchByLabels(db: Queryable, labels: Record<string, string>): Match {
+async function matchByLabels(db: Queryable, labels: Record<string, string>): Promise<Match> {
   const byId = labels.installation_id?.trim();
   const byLabel = labels.installation?.trim();
   const instance = labels.instance?.trim();
   let found: AlertTarget[];
-  if (byId) found = /^\d+$/.test(byId) ? findAlertTargets(db, { id: Number(byId) }) : [];
-  else if (byLabel) found = /^\d+$/.test(byLabel) ? findAlertTargets(db, { id: Number(byLabel) }) : findAlertTargets(db, { name: byLabel });
-  else if (instance) found = findAlertTargets(db, { address: instanceAddress(instance) });
+  if (byId) found = /^\d+$/.test(byId) ? await findAlertTargets(db, { id: Number(byId) }) : [];
+  else if (byLabel) found = /^\d+$/.test(byLabel) ? await findAlertTargets(db, { id: Number(byLabel) }) : await findAlertTargets(db, { name: byLabel });
+  else if (instance) found = await findAlertTargets(db, { address: instanceAddress(instance) });
   else found = [];
   if (found.length === 1) return { kind: 'one', target: found[0]! };
   if (found.length === 0) return { kind: 'none' };
@@ -346,8 +346,8 @@ function whoOf(labels: Record<string, string>): string {
 }
 
 /** One message per admin for the alerts of this webhook that nobody owns and were not seen before. */
-function summariseUnmatched(db: Queryable, alerts: Unmatched[], now: Date): void {
-  for (const admin of listActiveAdmins(db)) {
+async function summariseUnmatched(db: Queryable, alerts: Unmatched[], now: Date): Promise<void> {
+  for (const admin of await listActiveAdmins(db)) {
     const t = texts(langOf(admin.language)).notices;
     // A name is shown as sent, control and reordering marks as �: every line goes through `defuse`.
     const lines = alerts.slice(0, NAMED_IN_SUMMARY).map((a) => {
@@ -362,7 +362,7 @@ function summariseUnmatched(db: Queryable, alerts: Unmatched[], now: Date): void
     });
     const text = [t.alertsUnmatchedTitle(alerts.length), ...lines, ...(alerts.length > NAMED_IN_SUMMARY ? [t.alertsUnmatchedMore(alerts.length - NAMED_IN_SUMMARY)] : []), t.alertsUnmatchedHint].join('\n');
     const keyboard = [[{ text: t.alertsUnmatchedButton, data: 'aml' }]];
-    enqueue(db, { kind: NOTICE, chatId: admin.telegramId, incidentId: null, payload: { text, keyboard } }, now);
+    await enqueue(db, { kind: NOTICE, chatId: admin.telegramId, incidentId: null, payload: { text, keyboard } }, now);
   }
 }
 

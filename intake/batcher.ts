@@ -3,7 +3,7 @@ import type { DB } from '../db/open.ts';
 import type { InstallationSettings } from '../checks/check-installation.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
 import { ingestInTransaction, type IngestResult } from './ingest.ts';
-import { writeTransactionAsync } from '../db/transaction.ts';
+import { writeTransaction } from '../db/transaction.ts';
 
 interface Pending {
   installation: { id: number; tz: string } | InstallationSettings;
@@ -47,7 +47,11 @@ export class IngestBatcher {
     if (batch.length === 0) return;
     let results: IngestResult[];
     try {
-      results = await writeTransactionAsync(this.db, async () => batch.map((p) => ingestInTransaction(this.db, this.settings, p.installation, p.report, p.receivedAt)));
+      results = await writeTransaction(this.db, async () => {
+        const done: IngestResult[] = [];
+        for (const p of batch) done.push(await ingestInTransaction(this.db, this.settings, p.installation, p.report, p.receivedAt));
+        return done;
+      });
     } catch (err) {
       if (batch.length === 1) {
         batch[0]!.reject(err);
@@ -61,7 +65,7 @@ export class IngestBatcher {
 
   private async one(pending: Pending): Promise<void> {
     try {
-      pending.resolve(await writeTransactionAsync(this.db, async () => ingestInTransaction(this.db, this.settings, pending.installation, pending.report, pending.receivedAt)));
+      pending.resolve(await writeTransaction(this.db, async () => ingestInTransaction(this.db, this.settings, pending.installation, pending.report, pending.receivedAt)));
     } catch (err) {
       pending.reject(err);
     }

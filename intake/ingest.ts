@@ -7,7 +7,7 @@ import { recordLicenseDay } from '../db/license-days.ts';
 import { insertReport } from '../db/reports.ts';
 import { getState, saveState } from '../db/state.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
-import { writeTransactionAsync } from '../db/transaction.ts';
+import { writeTransaction } from '../db/transaction.ts';
 
 export type IngestResult =
   | ({ status: 'stored'; reportRowId: number } & CheckOutcome)
@@ -26,7 +26,7 @@ export async function ingestReport(
   report: AgentReport,
   receivedAt: Date,
 ): Promise<IngestResult> {
-  return writeTransactionAsync(db, async () => ingestInTransaction(db, settings, installation, report, receivedAt));
+  return writeTransaction(db, async () => ingestInTransaction(db, settings, installation, report, receivedAt));
 }
 
 export interface IngestOptions {
@@ -48,26 +48,26 @@ export interface IngestOptions {
  * or with others in a batch). It runs on `db` itself: one connection, so the
  * statements prepared once for it take part in the transaction.
  */
-export function ingestInTransaction(
+export async function ingestInTransaction(
   db: DB,
   settings: IncidentSettings,
   installation: { id: number; tz: string } | InstallationSettings,
   report: AgentReport,
   receivedAt: Date,
   options: IngestOptions = {},
-): IngestResult {
+): Promise<IngestResult> {
   const installationId = installation.id;
   // A clock that jumped is noticed by the first report after the jump, before anything is judged.
   settings.clockWatch?.note(receivedAt.getTime());
-  const reportRowId = insertReport(db, installationId, report, receivedAt);
+  const reportRowId = await insertReport(db, installationId, report, receivedAt);
   if (reportRowId === null) return { status: 'duplicate', opened: [], resolved: [] };
-  const previous = getState(db, installationId);
+  const previous = await getState(db, installationId);
   const next = applyReport(previous, report, receivedAt, { fleet: options.fleet, evidence: options.evidence ?? 'report' });
-  saveState(db, installationId, next);
+  await saveState(db, installationId, next);
   if (options.votesOnClock !== false) settings.clockWatch?.observe(installationId, receivedAt, report.generatedAt);
   const { licenseExhausted, licensePeak, licenseLimit } = report.facts;
   if (licenseExhausted !== undefined || licensePeak !== undefined || licenseLimit !== undefined) {
-    recordLicenseDay(db, {
+    await recordLicenseDay(db, {
       installationId,
       // The client's calendar day of the report: "3 days out of 7" is about their days.
       day: calendarDay(report.generatedAt ?? receivedAt, installation.tz),
@@ -77,6 +77,6 @@ export function ingestInTransaction(
     });
   }
   const known = 'thresholds' in installation ? { installation } : {};
-  const outcome = checkInstallation(db, settings, installationId, receivedAt, { state: next, ...known });
+  const outcome = await checkInstallation(db, settings, installationId, receivedAt, { state: next, ...known });
   return { status: 'stored', reportRowId, ...outcome };
 }

@@ -11,7 +11,7 @@ import { listMetricsPullDue, type MetricsPullTarget } from '../db/installations.
 import { noteUnreadableMetrics, saveMetricsSnapshot } from '../db/metrics-snapshots.ts';
 import type { DB } from '../db/open.ts';
 import { getState, saveState } from '../db/state.ts';
-import { writeTransactionAsync } from '../db/transaction.ts';
+import { writeTransaction } from '../db/transaction.ts';
 import { checkInstallation } from '../checks/check-installation.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
 import { metricsAccountOf } from '../registry/metrics-account.ts';
@@ -51,7 +51,7 @@ export interface MetricsPullSummary {
  * the installation (the card shows why) and tried again after PULL_EVERY.
  */
 export async function pullMetrics(deps: MetricsPullDeps): Promise<MetricsPullSummary> {
-  const due = listMetricsPullDue(deps.db, new Date(deps.clock().getTime() - deps.everyMs));
+  const due = await listMetricsPullDue(deps.db, new Date(deps.clock().getTime() - deps.everyMs));
   const limit = pLimit(deps.concurrency);
   const summary: MetricsPullSummary = { pulled: 0, failed: 0 };
   await Promise.all(
@@ -64,10 +64,10 @@ export async function pullMetrics(deps: MetricsPullDeps): Promise<MetricsPullSum
         if ('error' in outcome) {
           summary.failed++;
           deps.logger.warn({ installation: target.id, reason: outcome.error }, 'metrics could not be read');
-          noteUnreadableMetrics(deps.db, target.id, outcome.error, at, null);
+          await noteUnreadableMetrics(deps.db, target.id, outcome.error, at, null);
         } else {
           summary.pulled++;
-          saveMetricsSnapshot(deps.db, { installationId: target.id, takenAt: outcome.takenAt ?? at, receivedAt: at, samples: outcome.samples, uploadId: null });
+          await saveMetricsSnapshot(deps.db, { installationId: target.id, takenAt: outcome.takenAt ?? at, receivedAt: at, samples: outcome.samples, uploadId: null });
         }
       }),
     ),
@@ -195,16 +195,16 @@ function loginOutcome(outcome: { error: string; refusedAccount?: string } | obje
  * a `KodeksServiceDown` the metrics contradict closes.
  */
 async function notePull(db: DB, settings: IncidentSettings, installationId: number, refused: string | null | undefined, answered: boolean, at: Date): Promise<void> {
-  await writeTransactionAsync(db, async () => {
-    const state = getState(db, installationId);
+  await writeTransaction(db, async () => {
+    const state = await getState(db, installationId);
     if (!state) return;
     const next = { ...state };
     if (refused === null) delete next.serviceLoginRefused;
     else if (refused !== undefined) next.serviceLoginRefused = refused;
     if (answered && next.serviceState === 'stopped') next.serviceState = 'running';
     if ((next.serviceLoginRefused ?? null) === (state.serviceLoginRefused ?? null) && next.serviceState === state.serviceState) return;
-    saveState(db, installationId, next);
-    checkInstallation(db, settings, installationId, at, { state: next });
+    await saveState(db, installationId, next);
+    await checkInstallation(db, settings, installationId, at, { state: next });
   });
 }
 

@@ -62,7 +62,7 @@ export function intakeRoutes(deps: IntakeDeps): FastifyPluginAsync {
       } catch (err) {
         if (!(err instanceof InputError)) throw err;
         request.log.warn({ installation: installation.id, reason: err.message }, 'report rejected');
-        recordRejection(db, installation.id, receivedAt, err.message);
+        await recordRejection(db, installation.id, receivedAt, err.message);
         return reply.code(400).send({ error: err.message });
       }
       const result = await batcher.submit(installation, report, receivedAt);
@@ -79,7 +79,7 @@ export function intakeRoutes(deps: IntakeDeps): FastifyPluginAsync {
       const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
       const presented = match?.[1];
       const hash = presented ? hashAgentToken(presented) : null;
-      const owner = hash ? findInstallationByTokenHash(db, hash) : undefined;
+      const owner = hash ? await findInstallationByTokenHash(db, hash) : undefined;
       if (!hash || !owner || !hashesEqual(owner.tokenHash, hash)) {
         // The body is never read, so the connection is closed rather than left holding it.
         reply.header('connection', 'close');

@@ -7,7 +7,7 @@ import { recheckNow } from '../db/check-schedule.ts';
 import { getInstallation } from '../db/installations.ts';
 import type { DB } from '../db/open.ts';
 import { getState, saveState } from '../db/state.ts';
-import { writeTransactionAsync } from '../db/transaction.ts';
+import { writeTransaction } from '../db/transaction.ts';
 import { findLatestSysinfo, getUploadToken, lastOwnAgentReportAt, listInstallationsWithSysinfo, saveUploadReading } from '../db/uploads.ts';
 import { readSysinfoFacts, type SysinfoMappingInUse } from './sysinfo-facts.ts';
 
@@ -33,26 +33,26 @@ export interface Reparsed {
  * read, then its result written, so memory stays that of one file.
  */
 export async function reparseSysinfo(deps: ReparseDeps, installationId?: number): Promise<Reparsed[]> {
-  const ids = installationId === undefined ? listInstallationsWithSysinfo(deps.db) : [installationId];
+  const ids = installationId === undefined ? await listInstallationsWithSysinfo(deps.db) : [installationId];
   const done: Reparsed[] = [];
   for (const id of ids) {
-    const upload = findLatestSysinfo(deps.db, id);
-    const installation = getInstallation(deps.db, id);
+    const upload = await findLatestSysinfo(deps.db, id);
+    const installation = await getInstallation(deps.db, id);
     if (!upload || !installation || (upload.kind !== 'zip' && upload.kind !== 'xml')) continue;
     const outcome = await readSysinfoFacts(deps.sysinfo, join(deps.dataDir, upload.path), upload.kind, installation.tz);
     const reading: UploadReading = outcome?.reading ?? { fields: {}, problems: [{ kind: 'noMapping' }] };
-    await writeTransactionAsync(deps.db, async () => {
+    await writeTransaction(deps.db, async () => {
       const now = deps.clock();
-      saveUploadReading(deps.db, upload.id, { takenAt: outcome?.generatedAt ?? null, reading });
-      const previous = getState(deps.db, id);
+      await saveUploadReading(deps.db, upload.id, { takenAt: outcome?.generatedAt ?? null, reading });
+      const previous = await getState(deps.db, id);
       if (outcome && previous && Object.keys(outcome.facts).length > 0) {
         // A file that came under a fleet token does not overwrite what the installation's own agent reports (core/state.ts).
-        const token = upload.uploadTokenId === null ? undefined : getUploadToken(deps.db, upload.uploadTokenId);
-        const fleet = token ? { label: token.label, ownAgentAt: lastOwnAgentReportAt(deps.db, id) } : undefined;
-        saveState(deps.db, id, applyFacts(previous, outcome.facts, outcome.generatedAt ?? upload.receivedAt, fleet));
-        recheckNow(deps.db, id, now);
+        const token = upload.uploadTokenId === null ? undefined : await getUploadToken(deps.db, upload.uploadTokenId);
+        const fleet = token ? { label: token.label, ownAgentAt: await lastOwnAgentReportAt(deps.db, id) } : undefined;
+        await saveState(deps.db, id, applyFacts(previous, outcome.facts, outcome.generatedAt ?? upload.receivedAt, fleet));
+        await recheckNow(deps.db, id, now);
       }
-      recordAudit(deps.db, {
+      await recordAudit(deps.db, {
         at: now,
         actor: deps.actor,
         action: 'sysinfo.reparse',

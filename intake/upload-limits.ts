@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { deleteValue, readValue, writeValue } from '../db/key-value.ts';
 import type { DB } from '../db/open.ts';
 import { enqueue, NOTICE } from '../db/outbox.ts';
-import { writeTransactionAsync } from '../db/transaction.ts';
+import { writeTransaction } from '../db/transaction.ts';
 import { uploadedBytesSince } from '../db/uploads.ts';
 import { listActiveAdmins } from '../db/users.ts';
 import { langOf, texts } from '../i18n/index.ts';
@@ -57,23 +57,23 @@ export async function freeBytesAt(dir: string): Promise<number> {
  * quota (the uploads of the last 24 hours, with this one); null when it
  * would not. With `size` null, whether the quota is used up already.
  */
-export function quotaRefusal(
+export async function quotaRefusal(
   db: DB,
   limits: UploadLimits,
   who: { installationId: number | null; uploadTokenId: number | null },
   size: number | null,
   now: Date,
-): string | null {
+): Promise<string | null> {
   const since = new Date(now.getTime() - DAY_MS);
   const over = (used: number, quota: number) => (size === null ? used >= quota : used + size > quota);
   if (who.installationId !== null) {
-    const used = uploadedBytesSince(db, { installationId: who.installationId }, since);
+    const used = await uploadedBytesSince(db, { installationId: who.installationId }, since);
     if (over(used, limits.dailyQuotaBytes)) {
       return `the installation's uploads of the last 24 hours come to ${formatBytes(used + (size ?? 0))}, past its daily quota of ${formatBytes(limits.dailyQuotaBytes)} (UPLOAD_DAILY_QUOTA); nothing was kept, retry later`;
     }
   }
   if (who.uploadTokenId !== null) {
-    const used = uploadedBytesSince(db, { uploadTokenId: who.uploadTokenId }, since);
+    const used = await uploadedBytesSince(db, { uploadTokenId: who.uploadTokenId }, since);
     if (over(used, limits.fleetDailyQuotaBytes)) {
       return `the uploads under this fleet token in the last 24 hours come to ${formatBytes(used + (size ?? 0))}, past its daily quota of ${formatBytes(limits.fleetDailyQuotaBytes)} (UPLOAD_FLEET_DAILY_QUOTA); nothing was kept, retry later`;
     }
@@ -90,20 +90,20 @@ export function spaceRefusal(free: number, limits: UploadLimits): string {
 
 /** Uploads are refused for space: each admin is told when that starts, not at every upload. */
 export async function noteRefusedForSpace(db: DB, free: number, limits: UploadLimits, now: Date): Promise<void> {
-  await writeTransactionAsync(db, async () => {
-    if (readValue<unknown>(db, REFUSING_FOR_SPACE) !== undefined) return;
-    writeValue(db, REFUSING_FOR_SPACE, { since: now.toISOString(), free }, now);
-    for (const admin of listActiveAdmins(db)) {
+  await writeTransaction(db, async () => {
+    if ((await readValue<unknown>(db, REFUSING_FOR_SPACE)) !== undefined) return;
+    await writeValue(db, REFUSING_FOR_SPACE, { since: now.toISOString(), free }, now);
+    for (const admin of await listActiveAdmins(db)) {
       const t = texts(langOf(admin.language));
       const text = t.notices.uploadsRefusedForSpace(t.web.fileSize(free), t.web.fileSize(limits.minFreeBytes));
-      enqueue(db, { kind: NOTICE, chatId: admin.telegramId, incidentId: null, payload: { text } }, now);
+      await enqueue(db, { kind: NOTICE, chatId: admin.telegramId, incidentId: null, payload: { text } }, now);
     }
   });
 }
 
 /** An upload went through: a later refusal for space is news again. */
 export async function noteAcceptedForSpace(db: DB): Promise<void> {
-  if (readValue<unknown>(db, REFUSING_FOR_SPACE) !== undefined) await writeTransactionAsync(db, async () => deleteValue(db, REFUSING_FOR_SPACE));
+  if ((await readValue<unknown>(db, REFUSING_FOR_SPACE)) !== undefined) await writeTransaction(db, async () => deleteValue(db, REFUSING_FOR_SPACE));
 }
 
 export const QUOTA_RETRY_SECONDS = 3600;

@@ -8,7 +8,7 @@ import { findInstallationByTokenHash } from '../db/installations.ts';
 import type { DB } from '../db/open.ts';
 import { noteUnreadableMetrics, saveMetricsSnapshot } from '../db/metrics-snapshots.ts';
 import { findInstallationByUploadName, findLatestUpload, findUploadTokenByHash, insertUpload, lastOwnAgentReportAt, type UploadKind } from '../db/uploads.ts';
-import { writeTransactionAsync } from '../db/transaction.ts';
+import { writeTransaction } from '../db/transaction.ts';
 import { defuse, UNSAFE_CHARS } from '../core/text.ts';
 import { fleetRefusal } from '../core/fleet-limits.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
@@ -111,14 +111,14 @@ export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
         part.file.destroy();
         return refuseAndClose(request, reply, 403, fleetRefused);
       }
-      const owner = uploader.kind === 'agent' ? uploader.installation : (findInstallationByUploadName(db, named.name) ?? null);
+      const owner = uploader.kind === 'agent' ? uploader.installation : ((await findInstallationByUploadName(db, named.name)) ?? null);
       const who = { installationId: owner?.id ?? null, uploadTokenId: uploader.kind === 'fleet' ? uploader.tokenId : null };
       const spaceBefore = await freeSpace();
       if (spaceBefore < limits.minFreeBytes) {
         part.file.destroy();
         return refuseForSpace(request, reply, spaceBefore);
       }
-      const overBefore = quotaRefusal(db, limits, who, null, clock());
+      const overBefore = await quotaRefusal(db, limits, who, null, clock());
       if (overBefore) {
         part.file.destroy();
         return refuseAndClose(request, reply, 429, overBefore, QUOTA_RETRY_SECONDS);
@@ -139,7 +139,7 @@ export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
       if (!received) return refuseAndClose(request, reply, 413, tooLarge(deps.maxBytes));
       // With this file in: the reserve still free, the quotas not passed.
       const spaceAfter = await freeSpace();
-      const overAfter = spaceAfter < limits.minFreeBytes ? null : quotaRefusal(db, limits, who, received.size, clock());
+      const overAfter = spaceAfter < limits.minFreeBytes ? null : await quotaRefusal(db, limits, who, received.size, clock());
       if (spaceAfter < limits.minFreeBytes || overAfter) {
         await discardFile(deps.dataDir, received.temporary);
         return overAfter ? reply.code(429).header('retry-after', String(QUOTA_RETRY_SECONDS)).send({ error: overAfter }) : refuseForSpace(request, reply, spaceAfter);
@@ -165,8 +165,8 @@ export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
       await keepFile(deps.dataDir, received.temporary, place);
       let outcome;
       try {
-        outcome = await writeTransactionAsync(db, async () => {
-          const upload = insertUpload(db, {
+        outcome = await writeTransaction(db, async () => {
+          const upload = await insertUpload(db, {
             installationId: owner?.id ?? null,
             name: named.name,
             kind: named.kind!,
@@ -182,8 +182,8 @@ export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
           // The admins hear of a name no installation has from the minute's summary (jobs/unmatched-uploads.ts).
           if (owner === null) return null;
           if (metrics && 'samples' in metrics) {
-            saveMetricsSnapshot(db, { installationId: owner.id, takenAt: metrics.takenAt ?? receivedAt, receivedAt, samples: metrics.samples, uploadId: upload.id });
-          } else if (metrics) noteUnreadableMetrics(db, owner.id, metrics.error, receivedAt, upload.id);
+            await saveMetricsSnapshot(db, { installationId: owner.id, takenAt: metrics.takenAt ?? receivedAt, receivedAt, samples: metrics.samples, uploadId: upload.id });
+          } else if (metrics) await noteUnreadableMetrics(db, owner.id, metrics.error, receivedAt, upload.id);
           // A file is a sign of life, as a report is, and brings what the mapping reads in a sysinfo
           // (metrics and a sysinfo say when the Kodeks server made them, by its clock).
           return ingestInTransaction(
@@ -195,7 +195,7 @@ export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
             {
               votesOnClock: false,
               evidence: named.kind === 'status' ? 'status' : 'sysinfo',
-              ...(uploader.kind === 'fleet' ? { fleet: { label: uploader.label, ownAgentAt: lastOwnAgentReportAt(db, owner.id) } } : {}),
+              ...(uploader.kind === 'fleet' ? { fleet: { label: uploader.label, ownAgentAt: await lastOwnAgentReportAt(db, owner.id) } } : {}),
             },
           );
         });
@@ -216,8 +216,8 @@ export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
       if (!uploader) return reply;
       const named = readFileName(request.params.file);
       if (!named?.kind) return reply.code(404).send({ error: 'no such file' });
-      const installationId = uploader.kind === 'agent' ? uploader.installation.id : (findInstallationByUploadName(db, named.name)?.id ?? null);
-      const upload = findLatestUpload(db, { installationId, name: named.name, kind: named.kind });
+      const installationId = uploader.kind === 'agent' ? uploader.installation.id : ((await findInstallationByUploadName(db, named.name))?.id ?? null);
+      const upload = await findLatestUpload(db, { installationId, name: named.name, kind: named.kind });
       if (!upload) return reply.code(404).send({ error: 'no such file' });
       const found = { ok: true, path: `/files/${named.file}`, size: upload.size, receivedAt: upload.receivedAt.toISOString() };
       // SMART's Linux page reads 200 from `curl -I` as success: a file no installation has received is not one.
@@ -232,9 +232,9 @@ export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
       const query = request.query as Record<string, unknown>;
       const presented = (typeof query.token === 'string' ? query.token : undefined) ?? /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
       const hash = presented ? hashAgentToken(presented) : null;
-      const installation = hash ? findInstallationByTokenHash(db, hash) : undefined;
+      const installation = hash ? await findInstallationByTokenHash(db, hash) : undefined;
       if (hash && installation && hashesEqual(installation.tokenHash, hash)) return { kind: 'agent', installation };
-      const fleet = hash ? findUploadTokenByHash(db, hash) : undefined;
+      const fleet = hash ? await findUploadTokenByHash(db, hash) : undefined;
       if (hash && fleet && hashesEqual(fleet.tokenHash, hash)) return { kind: 'fleet', tokenId: fleet.id, label: fleet.label, names: fleet.names ?? null, networks: fleet.networks ?? null };
       reply.header('connection', 'close');
       const now = clock().getTime();

@@ -5,7 +5,7 @@ import type { DB } from '../db/open.ts';
 import { enqueue } from '../db/outbox.ts';
 import { listDigestRecipients, type User } from '../db/users.ts';
 import { recordCampaignSnapshot, type Digest } from '../digest/assemble.ts';
-import { writeTransactionAsync } from '../db/transaction.ts';
+import { writeTransaction } from '../db/transaction.ts';
 
 /** A person's digest as the delivery channel will show it: the figures, and the outbox messages that carry it. */
 export interface ComposedDigest {
@@ -14,7 +14,7 @@ export interface ComposedDigest {
 }
 
 /** Builds a person's digest for their channel (Telegram: a message and a chart); given by whoever wires the service. */
-export type DigestComposer = (user: User, options: { personal: boolean; day: string }, now: Date) => ComposedDigest;
+export type DigestComposer = (user: User, options: { personal: boolean; day: string }, now: Date) => Promise<ComposedDigest>;
 
 export interface DigestJobDeps {
   db: DB;
@@ -49,7 +49,7 @@ export async function runDigests(deps: DigestJobDeps, now: Date): Promise<Digest
   const due = dueDigest(deps.cron, deps.tz, deps.maxDelayMs, now);
   if (!due) return { day: null, queued: [] };
   const queued: DigestRunResult['queued'] = [];
-  for (const user of listDigestRecipients(deps.db)) {
+  for (const user of await listDigestRecipients(deps.db)) {
     const kinds: ('team' | 'personal')[] = [];
     if (user.role !== 'manager') kinds.push('team');
     if (user.personalDigest && user.role !== 'admin') kinds.push('personal');
@@ -63,12 +63,12 @@ export async function runDigests(deps: DigestJobDeps, now: Date): Promise<Digest
 async function queueDigest(deps: DigestJobDeps, user: User, kind: 'team' | 'personal', day: string, now: Date): Promise<boolean> {
   const { db } = deps;
   // Cheap check first, so a restart does not redraw charts already sent; the claim below is the real guard.
-  if (isDigestClaimed(db, user.telegramId, day, kind)) return false;
-  const composed = deps.compose(user, { personal: kind === 'personal', day }, now);
-  return writeTransactionAsync(db, async (tx) => {
-    if (!claimDigest(tx, user.telegramId, day, kind, now)) return false;
-    recordCampaignSnapshot(tx, composed.digest);
-    for (const message of composed.messages) enqueue(tx, { ...message, chatId: user.telegramId, incidentId: null }, now);
+  if (await isDigestClaimed(db, user.telegramId, day, kind)) return false;
+  const composed = await deps.compose(user, { personal: kind === 'personal', day }, now);
+  return writeTransaction(db, async (tx) => {
+    if (!(await claimDigest(tx, user.telegramId, day, kind, now))) return false;
+    await recordCampaignSnapshot(tx, composed.digest);
+    for (const message of composed.messages) await enqueue(tx, { ...message, chatId: user.telegramId, incidentId: null }, now);
     return true;
   });
 }

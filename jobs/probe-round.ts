@@ -12,7 +12,7 @@ import { runFollowUps } from '../incidents/follow-ups.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
 import { probeInstallation, type ProbeSettings } from '../checks/probes/probe-installation.ts';
 import type { Probers } from '../checks/probes/probers.ts';
-import { writeTransactionAsync } from '../db/transaction.ts';
+import { writeTransaction } from '../db/transaction.ts';
 
 export interface ProbeRoundOptions extends ProbeSettings {
   concurrency: number;
@@ -63,7 +63,7 @@ let pingMissingReported = false;
  */
 export async function runProbeRound(deps: ProbeRoundDeps): Promise<ProbeRoundSummary> {
   const { db, logger, options } = deps;
-  const targets: Target[] = listProbeTargets(db);
+  const targets: Target[] = await listProbeTargets(db);
   const limits = [deps.signal, deps.budgetMs === undefined ? undefined : AbortSignal.timeout(Math.max(0, deps.budgetMs))].filter((s) => s !== undefined);
   const cut = AbortSignal.any(limits);
   const limit = pLimit(options.concurrency);
@@ -86,14 +86,14 @@ export async function runProbeRound(deps: ProbeRoundDeps): Promise<ProbeRoundSum
   limit.clearQueue();
 
   const at = deps.clock();
-  const judgement = await writeTransactionAsync(db, async (tx) => {
-    const judged = judgeProbeResults(tx, deps.settings, probed, at, options);
+  const judgement = await writeTransaction(db, async (tx) => {
+    const judged = await judgeProbeResults(tx, deps.settings, probed, at, options);
     // What the main pages showed (maintenance, say) is the servers' state: folded in, and judged as a report would be.
-    applyPageStates(db, deps.settings, probed, at);
+    await applyPageStates(db, deps.settings, probed, at);
     // Alerts held back by an installation that answers again go out now.
-    runFollowUps(tx, deps.settings, at, (incidentId, err) => logger.error({ err, incidentId }, 'follow-up of an incident failed; the others went on'));
-    pruneProbeResults(tx, new Date(at.getTime() - options.historyMs));
-    deleteAvailabilityBefore(tx, calendarDay(new Date(at.getTime() - AVAILABILITY_KEEP_MS), 'UTC'));
+    await runFollowUps(tx, deps.settings, at, (incidentId, err) => logger.error({ err, incidentId }, 'follow-up of an incident failed; the others went on'));
+    await pruneProbeResults(tx, new Date(at.getTime() - options.historyMs));
+    await deleteAvailabilityBefore(tx, calendarDay(new Date(at.getTime() - AVAILABILITY_KEEP_MS), 'UTC'));
     return judged;
   });
   for (const { probe, error } of judgement.unavailable) {

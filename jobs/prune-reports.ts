@@ -20,13 +20,13 @@ export async function pruneReports(deps: PruneDeps, before: Date): Promise<numbe
   const { db, batchSize } = deps;
   let total = 0;
   for (;;) {
-    const removed = deleteReportsBefore(db, before, batchSize);
+    const removed = await deleteReportsBefore(db, before, batchSize);
     total += removed;
     if (removed < batchSize) break;
     await new Promise((resolve) => setImmediate(resolve));
   }
   const day = DateTime.fromJSDate(before).toISODate()!;
-  deleteLicenseDaysBefore(db, day);
+  await deleteLicenseDaysBefore(db, day);
   if (total > 0) deps.logger.info({ removed: total, before }, 'old report history pruned');
   return total;
 }

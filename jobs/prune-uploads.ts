@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { DB } from '../db/open.ts';
 import { discardFile, sweepStrayFiles } from '../db/upload-files.ts';
 import { deleteUploads, listPrunableUploads, listUploadPaths } from '../db/uploads.ts';
-import { writeTransactionAsync } from '../db/transaction.ts';
+import { writeTransaction } from '../db/transaction.ts';
 
 export interface PruneUploadsDeps {
   db: DB;
@@ -27,19 +27,19 @@ const STRAY_GRACE_MS = 60 * 60_000;
  */
 export async function pruneUploads(deps: PruneUploadsDeps, now: Date): Promise<{ removed: number; stray: number }> {
   const { db } = deps;
-  const gone = await writeTransactionAsync(db, async () => {
-    const prunable = listPrunableUploads(db, {
+  const gone = await writeTransaction(db, async () => {
+    const prunable = await listPrunableUploads(db, {
       keep: deps.keep,
       before: new Date(now.getTime() - deps.retentionMs),
       dayOffsetMs: deps.dayOffsetMs,
       unmatchedBefore: new Date(now.getTime() - deps.unmatchedMs),
     });
-    deleteUploads(db, prunable.map((upload) => upload.id));
+    await deleteUploads(db, prunable.map((upload) => upload.id));
     return prunable;
   });
   for (const upload of gone) await discardFile(deps.dataDir, upload.path);
   // Files age in real time, whatever clock the rest is judged by.
-  const stray = await sweepStrayFiles(deps.dataDir, listUploadPaths(db), Date.now(), STRAY_GRACE_MS);
+  const stray = await sweepStrayFiles(deps.dataDir, await listUploadPaths(db), Date.now(), STRAY_GRACE_MS);
   if (gone.length + stray > 0) deps.logger.info({ removed: gone.length, stray }, 'old uploads pruned');
   return { removed: gone.length, stray };
 }

@@ -2,13 +2,12 @@ import type { Logger } from 'pino';
 import { applyEvaluation, type SharedLookups } from '../checks/check-installation.ts';
 import type { BlindSpell, GraceReason } from '../core/clock-watch.ts';
 import { evaluateInstallation, RULES, TIME_BASED_RULES } from '../core/rules.ts';
-import type { Silence } from '../core/silences.ts';
 import { setNextChecks } from '../db/check-schedule.ts';
 import { readValue, writeValue } from '../db/key-value.ts';
 import type { DB } from '../db/open.ts';
 import { getPolicy } from '../db/policies.ts';
 import { loadDueRows, type SweepRow } from '../db/sweep-rows.ts';
-import { writeTransactionAsync } from '../db/transaction.ts';
+import { writeTransaction } from '../db/transaction.ts';
 import { runFollowUps, type FollowUpSummary } from '../incidents/follow-ups.ts';
 import { activeSilences } from '../incidents/lifecycle.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
@@ -47,13 +46,13 @@ export const RETRY_FAILED_MS = 10 * 60_000;
 export async function* sweepSteps(deps: SweepDeps, now: Date): AsyncGenerator<void, SweepSummary> {
   const { db, settings } = deps;
   const summary: SweepSummary = { checked: 0, opened: 0, resolved: 0, failed: 0, announced: 0, reminded: 0, escalated: 0 };
-  noteSweep(db, settings, now);
+  await noteSweep(db, settings, now);
   for (let afterId = 0; ; ) {
     let rows: SweepRow[] = [];
     try {
-      await writeTransactionAsync(db, async () => {
-        rows = loadDueRows(db, now, afterId, BATCH);
-        judge(deps, rows, now, summary);
+      await writeTransaction(db, async () => {
+        rows = await loadDueRows(db, now, afterId, BATCH);
+        await judge(deps, rows, now, summary);
       });
     } catch (err) {
       if (rows.length === 0) throw err;
@@ -67,7 +66,7 @@ export async function* sweepSteps(deps: SweepDeps, now: Date): AsyncGenerator<vo
   }
   Object.assign(
     summary,
-    await writeTransactionAsync(db, async (tx) =>
+    await writeTransaction(db, async (tx) =>
       runFollowUps(tx, settings, now, (incidentId, err) => deps.logger?.error({ err, incidentId }, 'follow-up of an incident failed; the others went on')),
     ),
   );
@@ -94,16 +93,13 @@ export async function runSweepYielding(deps: SweepDeps, now: Date): Promise<Swee
 }
 
 /** Judge a batch inside the caller's transaction; counts go to `summary` only once the whole batch is through. */
-function judge(deps: SweepDeps, rows: readonly SweepRow[], now: Date, summary: SweepSummary): void {
+async function judge(deps: SweepDeps, rows: readonly SweepRow[], now: Date, summary: SweepSummary): Promise<void> {
   const { db, settings } = deps;
   if (rows.length === 0) return;
-  // Silences matter only when an incident opens, which few batches see: read once, when first needed.
-  let silences: Silence[] | undefined;
+  // Silences matter only when an incident opens: read once for the batch (a getter cannot wait for the query).
   const shared: SharedLookups = {
-    policy: getPolicy(db),
-    get silences() {
-      return (silences ??= activeSilences(db, now));
-    },
+    policy: await getPolicy(db),
+    silences: await activeSilences(db, now),
   };
   const counts = { checked: 0, opened: 0, resolved: 0 };
   const nextChecks: { id: number; at: number | null }[] = [];
@@ -111,12 +107,12 @@ function judge(deps: SweepDeps, rows: readonly SweepRow[], now: Date, summary: S
     const input = { installation: row, state: row.state, policy: shared.policy!, now, blind: settings.clockWatch?.blind ?? null };
     const evaluation = evaluateInstallation(input, row.allRules ? RULES : TIME_BASED_RULES);
     const judged = row.allRules ? 'all' : 'time-based';
-    const outcome = applyEvaluation(db, settings, row, row.active, evaluation, now, { judged, shared, nextChecks });
+    const outcome = await applyEvaluation(db, settings, row, row.active, evaluation, now, { judged, shared, nextChecks });
     counts.checked++;
     counts.opened += outcome.opened.length;
     counts.resolved += outcome.resolved.length;
   }
-  setNextChecks(db, nextChecks);
+  await setNextChecks(db, nextChecks);
   summary.checked += counts.checked;
   summary.opened += counts.opened;
   summary.resolved += counts.resolved;
@@ -127,13 +123,13 @@ async function judgeOneByOne(deps: SweepDeps, rows: readonly SweepRow[], now: Da
   const { db, logger } = deps;
   for (const row of rows) {
     try {
-      await writeTransactionAsync(db, async () => judge(deps, [row], now, summary));
+      await writeTransaction(db, async () => judge(deps, [row], now, summary));
     } catch (err) {
       summary.failed++;
       const retryAt = now.getTime() + RETRY_FAILED_MS;
       logger?.error({ err, installation: row.id, retryAt: new Date(retryAt) }, 'judging an installation failed; it is looked at again later, the others went on');
       try {
-        await writeTransactionAsync(db, async () => setNextChecks(db, [{ id: row.id, at: retryAt }]));
+        await writeTransaction(db, async () => setNextChecks(db, [{ id: row.id, at: retryAt }]));
       } catch (scheduleErr) {
         logger?.error({ err: scheduleErr, installation: row.id }, 'could not put off the failed installation');
       }
@@ -145,15 +141,15 @@ async function judgeOneByOne(deps: SweepDeps, rows: readonly SweepRow[], now: Da
  * Tell the clock watch about this sweep, with what it remembered across
  * restarts: a long gap since the last sweep is a spell nobody was listening.
  */
-function noteSweep(db: DB, settings: IncidentSettings, now: Date): void {
+async function noteSweep(db: DB, settings: IncidentSettings, now: Date): Promise<void> {
   const watch = settings.clockWatch;
   if (!watch) return;
   if (watch.lastSweepAt === null) {
-    const saved = readValue<{ lastSweepAt: number; blind: BlindSpell | null; graceUntil: number; graceReason?: GraceReason }>(db, CLOCK_KEY);
+    const saved = await readValue<{ lastSweepAt: number; blind: BlindSpell | null; graceUntil: number; graceReason?: GraceReason }>(db, CLOCK_KEY);
     if (saved) Object.assign(watch, saved);
   }
   watch.note(now.getTime());
-  writeValue(db, CLOCK_KEY, { lastSweepAt: watch.lastSweepAt, blind: watch.blind, graceUntil: watch.graceUntil, graceReason: watch.graceReason }, now);
+  await writeValue(db, CLOCK_KEY, { lastSweepAt: watch.lastSweepAt, blind: watch.blind, graceUntil: watch.graceUntil, graceReason: watch.graceReason }, now);
 }
 
 const CLOCK_KEY = 'clock.watch';

@@ -2,7 +2,7 @@ import { defuse } from '../core/text.ts';
 import { readValue, writeValue } from '../db/key-value.ts';
 import type { DB } from '../db/open.ts';
 import { enqueue, NOTICE } from '../db/outbox.ts';
-import { writeTransactionAsync } from '../db/transaction.ts';
+import { writeTransaction } from '../db/transaction.ts';
 import { listNewUnmatchedNames, type NewUnmatchedName } from '../db/uploads.ts';
 import { listActiveAdmins } from '../db/users.ts';
 import { langOf, texts } from '../i18n/index.ts';
@@ -20,13 +20,13 @@ export const NAMED_IN_SUMMARY = 5;
  * names in a minute are one message, not fifty.
  */
 export async function tellAdminsOfUnmatchedUploads(db: DB, now: Date): Promise<{ names: number }> {
-  return writeTransactionAsync(db, async () => {
-    const after = readValue<number>(db, CURSOR) ?? 0;
-    const { names, lastId } = listNewUnmatchedNames(db, after);
-    if (lastId !== after) writeValue(db, CURSOR, lastId, now);
+  return writeTransaction(db, async () => {
+    const after = (await readValue<number>(db, CURSOR)) ?? 0;
+    const { names, lastId } = await listNewUnmatchedNames(db, after);
+    if (lastId !== after) await writeValue(db, CURSOR, lastId, now);
     if (names.length === 0) return { names: 0 };
-    for (const admin of listActiveAdmins(db)) {
-      enqueue(db, { kind: NOTICE, chatId: admin.telegramId, incidentId: null, payload: summary(names, langOf(admin.language)) }, now);
+    for (const admin of await listActiveAdmins(db)) {
+      await enqueue(db, { kind: NOTICE, chatId: admin.telegramId, incidentId: null, payload: summary(names, langOf(admin.language)) }, now);
     }
     return { names: names.length };
   });

@@ -1,7 +1,7 @@
 import { isWakeTime, lastWorkEnd, type WorkingHours } from '../core/working-hours.ts';
 import { listUntakenCriticalsOpenedBetween } from '../db/incidents.ts';
 import type { DB } from '../db/open.ts';
-import { writeTransactionAsync } from '../db/transaction.ts';
+import { writeTransaction } from '../db/transaction.ts';
 import { wakeBeforeWork } from '../incidents/lifecycle.ts';
 
 export interface WakeDeps {
@@ -18,9 +18,9 @@ export interface WakeDeps {
  */
 export async function runWake(deps: WakeDeps, now: Date): Promise<{ woken: number }> {
   if (!isWakeTime(now, deps.hours)) return { woken: 0 };
-  return writeTransactionAsync(deps.db, async (tx) => {
-    const untaken = listUntakenCriticalsOpenedBetween(tx, lastWorkEnd(now, deps.hours), now);
-    for (const incident of untaken) wakeBeforeWork(tx, incident, now);
+  return writeTransaction(deps.db, async (tx) => {
+    const untaken = await listUntakenCriticalsOpenedBetween(tx, lastWorkEnd(now, deps.hours), now);
+    for (const incident of untaken) await wakeBeforeWork(tx, incident, now);
     return { woken: untaken.length };
   });
 }

@@ -3,7 +3,7 @@ import { recordAudit } from '../db/audit.ts';
 import type { User } from '../db/users.ts';
 import type { RegistryContext } from './context.ts';
 import { createUser } from './users.ts';
-import { writeTransactionAsync } from '../db/transaction.ts';
+import { writeTransaction } from '../db/transaction.ts';
 
 export interface Stranger {
   telegramId: number;
@@ -17,12 +17,12 @@ export interface Stranger {
  * as it is; otherwise it is stored (with its audit row) for the admins.
  */
 export async function requestAccess(ctx: RegistryContext, stranger: Stranger): Promise<'requested' | 'pending' | 'refused'> {
-  return writeTransactionAsync(ctx.db, async (tx) => {
-    const previous = getAccessRequest(tx, stranger.telegramId);
+  return writeTransaction(ctx.db, async (tx) => {
+    const previous = await getAccessRequest(tx, stranger.telegramId);
     if (previous?.status === 'refused') return 'refused';
     if (previous?.status === 'pending') return 'pending';
-    saveAccessRequest(tx, { ...stranger, requestedAt: ctx.clock(), status: 'pending', decidedBy: null, decidedAt: null });
-    recordAudit(tx, { at: ctx.clock(), actor: ctx.actor, action: 'access.request', subjectType: 'user', subjectId: stranger.telegramId });
+    await saveAccessRequest(tx, { ...stranger, requestedAt: ctx.clock(), status: 'pending', decidedBy: null, decidedAt: null });
+    await recordAudit(tx, { at: ctx.clock(), actor: ctx.actor, action: 'access.request', subjectType: 'user', subjectId: stranger.telegramId });
     return 'requested';
   });
 }
@@ -36,17 +36,17 @@ export type DecisionOutcome =
 
 /** An admin decides a pending request: the person becomes staff in the role given, or is refused. */
 export async function decideAccess(ctx: RegistryContext, adminId: number, telegramId: number, decision: AccessDecision): Promise<DecisionOutcome> {
-  return writeTransactionAsync(ctx.db, async (tx) => {
-    const request = getAccessRequest(tx, telegramId);
+  return writeTransaction(ctx.db, async (tx) => {
+    const request = await getAccessRequest(tx, telegramId);
     if (!request || request.status !== 'pending') return { outcome: 'already', request };
     const now = ctx.clock();
     if (decision === 'refuse') {
-      decideAccessRequest(tx, telegramId, 'refused', adminId, now);
-      recordAudit(tx, { at: now, actor: ctx.actor, action: 'access.refuse', subjectType: 'user', subjectId: telegramId });
+      await decideAccessRequest(tx, telegramId, 'refused', adminId, now);
+      await recordAudit(tx, { at: now, actor: ctx.actor, action: 'access.refuse', subjectType: 'user', subjectId: telegramId });
       return { outcome: 'refused', request };
     }
-    const user = createUser(tx, ctx, { telegramId, name: request.name, role: decision });
-    decideAccessRequest(tx, telegramId, 'approved', adminId, now);
+    const user = await createUser(tx, ctx, { telegramId, name: request.name, role: decision });
+    await decideAccessRequest(tx, telegramId, 'approved', adminId, now);
     return { outcome: 'approved', request, user };
   });
 }

@@ -5,7 +5,7 @@ import type { StoredAgentOptions } from '../core/agent-options.ts';
 import { recordAudit } from '../db/audit.ts';
 import { getClient } from '../db/clients.ts';
 import { updateInstallation, type Installation } from '../db/installations.ts';
-import { writeTransactionAsync } from '../db/transaction.ts';
+import { writeTransaction } from '../db/transaction.ts';
 import { inputError } from '../i18n/index.ts';
 import type { RegistryContext } from './context.ts';
 import { hostPort, scriptSetting, validate, webUrl } from './fields.ts';
@@ -75,14 +75,14 @@ export async function issueAgent(ctx: RegistryContext, ref: string | number, req
   const { metricsUser: givenUser, metricsPassword: givenPassword, ...local } = validate(agentOptionsSchema, request.options, 'agent');
   const fills = (request.os === 'both' ? AGENT_OS : [request.os]).map(loadAgentTemplate);
   const given = request.token?.trim();
-  const { installation, token } = await writeTransactionAsync(ctx.db, async (tx) => {
-    const existing = requireInstallation(tx, ref);
+  const { installation, token } = await writeTransaction(ctx.db, async (tx) => {
+    const existing = await requireInstallation(tx, ref);
     if (given !== undefined && !hashesEqual(hashAgentToken(given), existing.tokenHash)) throw inputError('agentTokenMismatch', { id: existing.id });
     const issued = given === undefined ? newAgentToken() : null;
     const now = ctx.clock();
     const stored: StoredAgentOptions = local;
-    const changed = updateInstallation(tx, existing.id, issued ? { agentOptions: stored, tokenHash: issued.hash, tokenIssuedAt: now } : { agentOptions: stored });
-    recordAudit(tx, {
+    const changed = await updateInstallation(tx, existing.id, issued ? { agentOptions: stored, tokenHash: issued.hash, tokenIssuedAt: now } : { agentOptions: stored });
+    await recordAudit(tx, {
       at: now,
       actor: ctx.actor,
       action: 'installation.agent',
@@ -94,7 +94,7 @@ export async function issueAgent(ctx: RegistryContext, ref: string | number, req
   });
   const storedAccount = givenUser === undefined && request.secretKey ? metricsAccountOf(installation, request.secretKey) : null;
   const account = givenUser !== undefined ? { user: givenUser, password: givenPassword! } : storedAccount;
-  const client = getClient(ctx.db, installation.clientId);
+  const client = await getClient(ctx.db, installation.clientId);
   const generatedAt = ctx.clock();
   const agents = fills.map((fill) =>
     fill({

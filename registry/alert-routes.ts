@@ -4,7 +4,7 @@ import { recordAudit } from '../db/audit.ts';
 import { listActiveRules } from '../db/incidents.ts';
 import type { Installation } from '../db/installations.ts';
 import { deleteUnmatchedAlerts, listUnmatchedAlerts } from '../db/unmatched-alerts.ts';
-import { writeTransactionAsync } from '../db/transaction.ts';
+import { writeTransaction } from '../db/transaction.ts';
 import { inputError } from '../i18n/index.ts';
 import { activeSilences, loadSubject, openIncident } from '../incidents/lifecycle.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
@@ -28,25 +28,25 @@ export async function routeAlerts(
 ): Promise<{ installation: Installation; source: string; opened: number }> {
   const key = source.trim();
   if (!SOURCE.test(key)) throw inputError('alertSourceInvalid', { source });
-  return writeTransactionAsync(ctx.db, async (tx) => {
-    const installation = requireInstallation(tx, ref);
+  return writeTransaction(ctx.db, async (tx) => {
+    const installation = await requireInstallation(tx, ref);
     const now = ctx.clock();
-    saveAlertRoute(tx, { source: key, installationId: installation.id, createdAt: now, createdBy: ctx.actor });
-    const waiting = listUnmatchedAlerts(tx, { all: true }).filter((alert) => alertSource(alert.labels) === key);
-    const active = new Set(listActiveRules(tx, installation.id).map((i) => i.ruleId));
-    const silences = activeSilences(tx, now);
+    await saveAlertRoute(tx, { source: key, installationId: installation.id, createdAt: now, createdBy: ctx.actor });
+    const waiting = (await listUnmatchedAlerts(tx, { all: true })).filter((alert) => alertSource(alert.labels) === key);
+    const active = new Set((await listActiveRules(tx, installation.id)).map((i) => i.ruleId));
+    const silences = await activeSilences(tx, now);
     let opened = 0;
     for (const alert of waiting) {
       const ruleId = externalRuleId(alert.alertname, alert.fingerprint);
       if (alert.status !== 'firing' || !isAlertName(alert.alertname) || !installation.monitoringEnabled || active.has(ruleId)) continue;
       const severity = alert.labels.severity === 'critical' ? 'critical' : 'warning';
       const facts = externalFacts(alert.alertname, alert.labels, alert.annotations, alert.startsAt);
-      openIncident(tx, settings, loadSubject(tx, installation.id), { ruleId, severity, facts }, now, silences);
+      await openIncident(tx, settings, await loadSubject(tx, installation.id), { ruleId, severity, facts }, now, silences);
       active.add(ruleId);
       opened++;
     }
-    deleteUnmatchedAlerts(tx, waiting.map((alert) => alert.fingerprint));
-    recordAudit(tx, { at: now, actor: ctx.actor, action: 'alert-route.set', subjectType: 'installation', subjectId: installation.id, details: { source: key, opened } });
+    await deleteUnmatchedAlerts(tx, waiting.map((alert) => alert.fingerprint));
+    await recordAudit(tx, { at: now, actor: ctx.actor, action: 'alert-route.set', subjectType: 'installation', subjectId: installation.id, details: { source: key, opened } });
     return { installation, source: key, opened };
   });
 }
@@ -54,8 +54,8 @@ export async function routeAlerts(
 /** Forget where an admin placed a source's alerts: they are matched by their labels alone again. */
 export async function unrouteAlerts(ctx: RegistryContext, source: string): Promise<void> {
   const key = source.trim();
-  await writeTransactionAsync(ctx.db, async (tx) => {
-    if (!deleteAlertRoute(tx, key)) throw inputError('alertRouteNotFound', { source: key });
-    recordAudit(tx, { at: ctx.clock(), actor: ctx.actor, action: 'alert-route.remove', subjectType: 'alert-route', subjectId: key });
+  await writeTransaction(ctx.db, async (tx) => {
+    if (!(await deleteAlertRoute(tx, key))) throw inputError('alertRouteNotFound', { source: key });
+    await recordAudit(tx, { at: ctx.clock(), actor: ctx.actor, action: 'alert-route.remove', subjectType: 'alert-route', subjectId: key });
   });
 }

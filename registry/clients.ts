@@ -8,7 +8,7 @@ import type { RegistryContext } from './context.ts';
 import { displayName, inn, telegramChatId, telegramUserId, validate } from './fields.ts';
 import { requireActiveUser } from './users.ts';
 import { inputError, notFound } from '../i18n/index.ts';
-import { writeTransactionAsync } from '../db/transaction.ts';
+import { writeTransaction } from '../db/transaction.ts';
 
 export const newClientSchema = z.object({
   name: displayName(200),
@@ -20,31 +20,31 @@ export const newClientSchema = z.object({
 export type NewClientInput = z.input<typeof newClientSchema>;
 
 export async function addClient(ctx: RegistryContext, input: NewClientInput): Promise<Client> {
-  return writeTransactionAsync(ctx.db, async (tx) => createClient(tx, ctx, validate(newClientSchema, input, 'client')));
+  return writeTransaction(ctx.db, async (tx) => createClient(tx, ctx, validate(newClientSchema, input, 'client')));
 }
 
 /** Insert a validated client inside the caller's transaction (shared with the CSV import). */
-export function createClient(
+export async function createClient(
   tx: Queryable,
   ctx: RegistryContext,
   fields: z.output<typeof newClientSchema>,
-): Client {
-  const sameName = getClientByName(tx, fields.name);
+): Promise<Client> {
+  const sameName = await getClientByName(tx, fields.name);
   if (sameName) throw inputError('clientNameTaken', { name: fields.name, id: sameName.id });
   if (fields.inn) {
-    const sameInn = getClientByInn(tx, fields.inn);
+    const sameInn = await getClientByInn(tx, fields.inn);
     if (sameInn) throw inputError('innTaken', { inn: fields.inn, name: sameInn.name, id: sameInn.id });
   }
-  if (fields.managerId !== undefined) requireActiveUser(tx, fields.managerId, 'manager');
-  const client = insertClient(tx, {
+  if (fields.managerId !== undefined) await requireActiveUser(tx, fields.managerId, 'manager');
+  const client = await insertClient(tx, {
     name: fields.name,
     inn: fields.inn ?? null,
     managerId: fields.managerId ?? null,
     chatId: fields.chatId ?? null,
     createdAt: ctx.clock(),
   });
-  bumpRegistryVersion(tx, ctx.clock());
-  recordAudit(tx, {
+  await bumpRegistryVersion(tx, ctx.clock());
+  await recordAudit(tx, {
     at: ctx.clock(),
     actor: ctx.actor,
     action: 'client.add',
@@ -58,11 +58,11 @@ export function createClient(
 /** Give a client a new responsible manager (an active staff member). */
 export async function assignManager(ctx: RegistryContext, clientRef: string, managerRef: string | number): Promise<{ client: Client; manager: User }> {
   const { managerId } = validate(z.object({ managerId: telegramUserId }), { managerId: managerRef }, 'client');
-  return writeTransactionAsync(ctx.db, async (tx) => {
-    const client = resolveClient(tx, clientRef);
-    const manager = requireActiveUser(tx, managerId, 'manager');
-    updateClientManager(tx, client.id, manager.telegramId);
-    recordAudit(tx, {
+  return writeTransaction(ctx.db, async (tx) => {
+    const client = await resolveClient(tx, clientRef);
+    const manager = await requireActiveUser(tx, managerId, 'manager');
+    await updateClientManager(tx, client.id, manager.telegramId);
+    await recordAudit(tx, {
       at: ctx.clock(),
       actor: ctx.actor,
       action: 'client.assign',
@@ -75,10 +75,10 @@ export async function assignManager(ctx: RegistryContext, clientRef: string, man
 }
 
 /** A client by numeric id or by exact name. */
-export function resolveClient(db: Queryable, ref: string): Client {
+export async function resolveClient(db: Queryable, ref: string): Promise<Client> {
   const trimmed = ref.trim();
-  const byId = /^\d+$/.test(trimmed) ? getClient(db, Number(trimmed)) : undefined;
-  const client = byId ?? getClientByName(db, trimmed);
+  const byId = /^\d+$/.test(trimmed) ? await getClient(db, Number(trimmed)) : undefined;
+  const client = byId ?? (await getClientByName(db, trimmed));
   if (!client) throw notFound('clientNotFound', { ref: trimmed });
   return client;
 }

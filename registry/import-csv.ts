@@ -13,7 +13,7 @@ import { validate } from './fields.ts';
 import { createInstallations, newInstallationSchema } from './installations.ts';
 import { decodeCsv, type CsvEncoding } from './csv-encoding.ts';
 import { requireActiveUser } from './users.ts';
-import { writeTransactionAsync } from '../db/transaction.ts';
+import { writeTransaction } from '../db/transaction.ts';
 
 /**
  * Bulk import of clients and installations from CSV: one installation per row,
@@ -74,7 +74,7 @@ interface PlannedRow {
 /** Import a CSV file: its bytes (the encoding is detected) or text already read. */
 export async function importCsv(ctx: RegistryContext, csv: string | Uint8Array, options: { dryRun: boolean }): Promise<ImportResult> {
   const { text, encoding } = typeof csv === 'string' ? { text: csv, encoding: 'utf-8' as const } : decodeCsv(csv);
-  const plan = planImport(ctx.db, readRows(text));
+  const plan = await planImport(ctx.db, readRows(text));
   if (options.dryRun) {
     return {
       dryRun: true,
@@ -88,7 +88,7 @@ export async function importCsv(ctx: RegistryContext, csv: string | Uint8Array, 
       })),
     };
   }
-  return writeTransactionAsync(ctx.db, async (tx) => writePlan(tx, ctx, plan, encoding));
+  return writeTransaction(ctx.db, async (tx) => writePlan(tx, ctx, plan, encoding));
 }
 
 function readRows(csv: string): { line: number; row: Row }[] {
@@ -128,14 +128,14 @@ function readRows(csv: string): { line: number; row: Row }[] {
 }
 
 /** Check every row, reading only: which client each belongs to, and that every name is free. */
-function planImport(db: Queryable, rows: { line: number; row: Row }[]): PlannedRow[] {
+async function planImport(db: Queryable, rows: { line: number; row: Row }[]): Promise<PlannedRow[]> {
   const plan: PlannedRow[] = [];
   const problems: { line: number; error: InputError }[] = [];
   const fileClients = { byName: new Map<string, PlannedClient>(), byInn: new Map<string, PlannedClient>() };
   const validRows: { line: number; client: PlannedClient; fields: InstallationFields }[] = [];
   for (const { line, row } of rows) {
     try {
-      const client = planClient(db, row, line, fileClients);
+      const client = await planClient(db, row, line, fileClients);
       const fields = validate(
         newInstallationSchema,
         {
@@ -157,7 +157,7 @@ function planImport(db: Queryable, rows: { line: number; row: Row }[]): PlannedR
     }
   }
   const existingIds = [...new Set(validRows.flatMap(({ client }) => ('existing' in client ? [client.existing.id] : [])))];
-  const taken = new Set(listInstallationNames(db, existingIds).map((n) => `${n.clientId}\u0000${n.name}`));
+  const taken = new Set((await listInstallationNames(db, existingIds)).map((n) => `${n.clientId}\u0000${n.name}`));
   const named = new Map<PlannedClient, Set<string>>();
   const uploadNames = new Map<string, number>();
   for (const planned of validRows) {
@@ -170,7 +170,7 @@ function planImport(db: Queryable, rows: { line: number; row: Row }[]): PlannedR
     }
     if (fields.uploadName) {
       const key = fields.uploadName.toLowerCase();
-      const holder = findInstallationByUploadName(db, fields.uploadName);
+      const holder = await findInstallationByUploadName(db, fields.uploadName);
       const earlier = uploadNames.get(key);
       if (holder || earlier !== undefined) {
         const error = holder
@@ -188,12 +188,12 @@ function planImport(db: Queryable, rows: { line: number; row: Row }[]): PlannedR
   return plan;
 }
 
-function planClient(
+async function planClient(
   db: Queryable,
   row: Row,
   line: number,
   fileClients: { byName: Map<string, PlannedClient>; byInn: Map<string, PlannedClient> },
-): PlannedClient {
+): Promise<PlannedClient> {
   const fields = validate(
     newClientSchema,
     {
@@ -211,12 +211,12 @@ function planClient(
     else refuseConflicts(fields, { name: earlier.fields.name, inn: earlier.fields.inn ?? null, managerId: earlier.fields.managerId ?? null, chatId: earlier.fields.chatId ?? null }, { line: earlier.line });
     return earlier;
   }
-  const registered = (fields.inn ? getClientByInn(db, fields.inn) : undefined) ?? getClientByName(db, fields.name);
+  const registered = (fields.inn ? await getClientByInn(db, fields.inn) : undefined) ?? (await getClientByName(db, fields.name));
   if (registered) {
     refuseConflicts(fields, registered, { id: registered.id });
     return remember(fileClients, { existing: registered }, registered.name, registered.inn);
   }
-  if (fields.managerId !== undefined) requireActiveUser(db, fields.managerId, 'manager');
+  if (fields.managerId !== undefined) await requireActiveUser(db, fields.managerId, 'manager');
   return remember(fileClients, { line, fields }, fields.name, fields.inn ?? null);
 }
 
@@ -245,13 +245,14 @@ function refuseConflicts(
 }
 
 /** Write a checked plan: the new clients, then every installation in bulk, then one audit entry for the import. */
-function writePlan(tx: Queryable, ctx: RegistryContext, plan: PlannedRow[], encoding: CsvEncoding): ImportResult {
-  const created = newClients(plan).map((client) => {
-    client.created = createClient(tx, ctx, client.fields);
-    return client.created;
-  });
+async function writePlan(tx: Queryable, ctx: RegistryContext, plan: PlannedRow[], encoding: CsvEncoding): Promise<ImportResult> {
+  const created: Client[] = [];
+  for (const client of newClients(plan)) {
+    client.created = await createClient(tx, ctx, client.fields);
+    created.push(client.created);
+  }
   const clientOf = (client: PlannedClient): Client => ('existing' in client ? client.existing : client.created!);
-  const issued = createInstallations(tx, ctx, plan.map(({ client, fields }) => ({ client: clientOf(client), fields })));
+  const issued = await createInstallations(tx, ctx, plan.map(({ client, fields }) => ({ client: clientOf(client), fields })));
   const result: ImportResult = {
     dryRun: false,
     encoding,
@@ -265,7 +266,7 @@ function writePlan(tx: Queryable, ctx: RegistryContext, plan: PlannedRow[], enco
       token: issued[i]!.token,
     })),
   };
-  recordAudit(tx, {
+  await recordAudit(tx, {
     at: ctx.clock(),
     actor: ctx.actor,
     action: 'import.csv',

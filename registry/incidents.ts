@@ -6,15 +6,15 @@ import { acknowledgeIncident, redrawAnnouncements, resolveIncident, type Acknowl
 import { getIncident } from '../db/incidents.ts';
 import { addSilence } from './silences.ts';
 import type { Incident } from '../db/incidents.ts';
-import { writeTransactionAsync } from '../db/transaction.ts';
+import { writeTransaction } from '../db/transaction.ts';
 
 /** A person acknowledges an incident (CLI or bot); recorded in the audit log. */
 export async function acknowledge(ctx: RegistryContext, incidentId: number): Promise<AcknowledgeResult> {
-  return writeTransactionAsync(ctx.db, async (tx) => {
+  return writeTransaction(ctx.db, async (tx) => {
     const now = ctx.clock();
-    const result = acknowledgeIncident(tx, incidentId, ctx.actor, now);
+    const result = await acknowledgeIncident(tx, incidentId, ctx.actor, now);
     if (result.outcome === 'acknowledged') {
-      recordAudit(tx, { at: now, actor: ctx.actor, action: 'incident.acknowledge', subjectType: 'incident', subjectId: incidentId });
+      await recordAudit(tx, { at: now, actor: ctx.actor, action: 'incident.acknowledge', subjectType: 'incident', subjectId: incidentId });
     }
     return result;
   });
@@ -33,12 +33,12 @@ export async function acknowledgeMany(ctx: RegistryContext, incidentIds: readonl
   let acknowledged = 0;
   for (let start = 0; start < incidentIds.length; start += ACKNOWLEDGE_CHUNK) {
     if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-    acknowledged += await writeTransactionAsync(ctx.db, async (tx) => {
+    acknowledged += await writeTransaction(ctx.db, async (tx) => {
       const now = ctx.clock();
       let n = 0;
       for (const incidentId of incidentIds.slice(start, start + ACKNOWLEDGE_CHUNK)) {
-        if (acknowledgeIncident(tx, incidentId, ctx.actor, now).outcome !== 'acknowledged') continue;
-        recordAudit(tx, { at: now, actor: ctx.actor, action: 'incident.acknowledge', subjectType: 'incident', subjectId: incidentId });
+        if ((await acknowledgeIncident(tx, incidentId, ctx.actor, now)).outcome !== 'acknowledged') continue;
+        await recordAudit(tx, { at: now, actor: ctx.actor, action: 'incident.acknowledge', subjectType: 'incident', subjectId: incidentId });
         n++;
       }
       return n;
@@ -52,11 +52,11 @@ export async function acknowledgeMany(ctx: RegistryContext, incidentIds: readonl
  * opens a new one: the installation is re-checked at the next sweep.
  */
 export async function resolveByHand(ctx: RegistryContext, incidentId: number): Promise<Incident> {
-  return writeTransactionAsync(ctx.db, async (tx) => {
+  return writeTransaction(ctx.db, async (tx) => {
     const now = ctx.clock();
-    const incident = resolveIncident(tx, incidentId, ctx.actor, 'manual', now);
-    recheckNow(tx, incident.installationId, now);
-    recordAudit(tx, { at: now, actor: ctx.actor, action: 'incident.resolve', subjectType: 'incident', subjectId: incidentId });
+    const incident = await resolveIncident(tx, incidentId, ctx.actor, 'manual', now);
+    await recheckNow(tx, incident.installationId, now);
+    await recordAudit(tx, { at: now, actor: ctx.actor, action: 'incident.resolve', subjectType: 'incident', subjectId: incidentId });
     return incident;
   });
 }
@@ -67,11 +67,11 @@ export async function resolveByHand(ctx: RegistryContext, incidentId: number): P
  * then say until when and by whom. One transaction.
  */
 export async function snoozeIncident(ctx: RegistryContext, incidentId: number, snooze: { endsAt: Date; reason: string; tz: string }): Promise<void> {
-  await writeTransactionAsync(ctx.db, async (tx) => {
-    const incident = getIncident(tx, incidentId);
+  await writeTransaction(ctx.db, async (tx) => {
+    const incident = await getIncident(tx, incidentId);
     if (!incident || incident.status === 'resolved') throw inputError('incidentResolved', { id: incidentId });
     // Nested in this transaction: its own becomes a savepoint of it.
     await addSilence(ctx, { installation: incident.installationId, rule: incident.ruleId, endsAt: snooze.endsAt, reason: snooze.reason, tz: snooze.tz });
-    redrawAnnouncements(tx, incident, ctx.clock());
+    await redrawAnnouncements(tx, incident, ctx.clock());
   });
 }

@@ -23,7 +23,7 @@ import type { RegistryContext } from './context.ts';
 import { displayName, hostName, ipAddress, kind, timeZone, uploadName, validate, webUrl } from './fields.ts';
 import { resolveClient } from './clients.ts';
 import { inputError, notFound } from '../i18n/index.ts';
-import { writeTransactionAsync } from '../db/transaction.ts';
+import { writeTransaction } from '../db/transaction.ts';
 import { LICMAN_PORT } from '../core/report.ts';
 
 export const newInstallationSchema = z.object({
@@ -48,17 +48,17 @@ export interface IssuedInstallation {
 export async function addInstallation(ctx: RegistryContext, input: NewInstallationInput): Promise<IssuedInstallation> {
   const { client: clientRef, ...rest } = input;
   const fields = validate(newInstallationSchema, rest, 'installation');
-  return writeTransactionAsync(ctx.db, async (tx) => createInstallation(tx, ctx, resolveClient(tx, clientRef), fields));
+  return writeTransaction(ctx.db, async (tx) => createInstallation(tx, ctx, await resolveClient(tx, clientRef), fields));
 }
 
 /** Insert a validated installation inside the caller's transaction. */
-export function createInstallation(
+export async function createInstallation(
   tx: Queryable,
   ctx: RegistryContext,
   client: Client,
   fields: z.output<typeof newInstallationSchema>,
-): IssuedInstallation {
-  return createInstallations(tx, ctx, [{ client, fields }])[0]!;
+): Promise<IssuedInstallation> {
+  return (await createInstallations(tx, ctx, [{ client, fields }]))[0]!;
 }
 
 /**
@@ -67,19 +67,19 @@ export function createInstallation(
  * are checked against one read of the clients' names, rows go in a few
  * hundred per statement. A name taken (or given twice) refuses them all.
  */
-export function createInstallations(
+export async function createInstallations(
   tx: Queryable,
   ctx: RegistryContext,
   wanted: readonly { client: Client; fields: z.output<typeof newInstallationSchema> }[],
-): IssuedInstallation[] {
-  const taken = new Set(listInstallationNames(tx, [...new Set(wanted.map((w) => w.client.id))]).map((n) => nameKey(n.clientId, n.name)));
+): Promise<IssuedInstallation[]> {
+  const taken = new Set((await listInstallationNames(tx, [...new Set(wanted.map((w) => w.client.id))])).map((n) => nameKey(n.clientId, n.name)));
   const uploadNames = new Set<string>();
   for (const { client, fields } of wanted) {
     const key = nameKey(client.id, fields.name);
     if (taken.has(key)) throw inputError('installationNameTaken', { client: client.name, name: fields.name });
     taken.add(key);
     if (fields.uploadName) {
-      const holder = findInstallationByUploadName(tx, fields.uploadName);
+      const holder = await findInstallationByUploadName(tx, fields.uploadName);
       if (holder || uploadNames.has(fields.uploadName.toLowerCase())) {
         throw inputError('uploadNameTaken', { name: fields.uploadName, id: holder?.id ?? 0, installation: holder?.name ?? fields.name });
       }
@@ -88,7 +88,7 @@ export function createInstallations(
   }
   const now = ctx.clock();
   const tokens = wanted.map(() => newAgentToken());
-  const inserted = insertInstallations(
+  const inserted = await insertInstallations(
     tx,
     wanted.map(({ client, fields }, i) => ({
       clientId: client.id,
@@ -106,9 +106,9 @@ export function createInstallations(
     })),
   );
   // The sweep looks at them at once and from then on knows when the first report is overdue.
-  recheckNow(tx, inserted.map((installation) => installation.id), now);
-  bumpRegistryVersion(tx, now);
-  recordAudits(
+  await recheckNow(tx, inserted.map((installation) => installation.id), now);
+  await bumpRegistryVersion(tx, now);
+  await recordAudits(
     tx,
     inserted.map((installation, i) => ({
       at: now,
@@ -126,21 +126,21 @@ function nameKey(clientId: number, name: string): string {
   return `${clientId}\u0000${name}`;
 }
 
-export function requireInstallation(db: Queryable, ref: string | number): Installation {
+export async function requireInstallation(db: Queryable, ref: string | number): Promise<Installation> {
   const id = typeof ref === 'number' ? ref : /^\d+$/.test(ref.trim()) ? Number(ref.trim()) : NaN;
-  const installation = Number.isSafeInteger(id) ? getInstallation(db, id) : undefined;
+  const installation = Number.isSafeInteger(id) ? await getInstallation(db, id) : undefined;
   if (!installation) throw notFound('installationNotFound', { ref: String(ref) });
   return installation;
 }
 
 /** Issue a new agent token; the old one stops working at once. */
 export async function rotateToken(ctx: RegistryContext, ref: string | number): Promise<IssuedInstallation> {
-  return writeTransactionAsync(ctx.db, async (tx) => {
-    const existing = requireInstallation(tx, ref);
+  return writeTransaction(ctx.db, async (tx) => {
+    const existing = await requireInstallation(tx, ref);
     const { token, hash } = newAgentToken();
     const now = ctx.clock();
-    const installation = updateInstallation(tx, existing.id, { tokenHash: hash, tokenIssuedAt: now });
-    recordAudit(tx, {
+    const installation = await updateInstallation(tx, existing.id, { tokenHash: hash, tokenIssuedAt: now });
+    await recordAudit(tx, {
       at: now,
       actor: ctx.actor,
       action: 'installation.token-rotate',
@@ -156,20 +156,20 @@ export async function rotateToken(ctx: RegistryContext, ref: string | number): P
  * but no rule is judged; turning it off resolves the open incidents.
  */
 export async function setMonitoring(ctx: RegistryContext, ref: string | number, enabled: boolean): Promise<Installation> {
-  return writeTransactionAsync(ctx.db, async (tx) => {
-    const existing = requireInstallation(tx, ref);
+  return writeTransaction(ctx.db, async (tx) => {
+    const existing = await requireInstallation(tx, ref);
     if (existing.monitoringEnabled === enabled) return existing;
     const now = ctx.clock();
-    const installation = updateInstallation(tx, existing.id, { monitoringEnabled: enabled });
+    const installation = await updateInstallation(tx, existing.id, { monitoringEnabled: enabled });
     if (enabled) {
-      recheckNow(tx, existing.id, now);
+      await recheckNow(tx, existing.id, now);
     } else {
-      unschedule(tx, existing.id);
-      for (const incident of listActiveIncidents(tx, existing.id)) {
-        resolveIncident(tx, incident.id, ctx.actor, 'disabled', now);
+      await unschedule(tx, existing.id);
+      for (const incident of await listActiveIncidents(tx, existing.id)) {
+        await resolveIncident(tx, incident.id, ctx.actor, 'disabled', now);
       }
     }
-    recordAudit(tx, {
+    await recordAudit(tx, {
       at: now,
       actor: ctx.actor,
       action: enabled ? 'installation.enable' : 'installation.disable',
@@ -187,17 +187,17 @@ export async function setMonitoring(ctx: RegistryContext, ref: string | number, 
  */
 export async function setThresholds(ctx: RegistryContext, ref: string | number, assignments: string[]): Promise<Installation> {
   const changes = assignments.map(parseThresholdAssignment);
-  return writeTransactionAsync(ctx.db, async (tx) => {
-    const existing = requireInstallation(tx, ref);
+  return writeTransaction(ctx.db, async (tx) => {
+    const existing = await requireInstallation(tx, ref);
     const thresholds = { ...existing.thresholds };
     for (const { ruleId, value } of changes) {
       if (value === undefined) delete thresholds[ruleId];
       else thresholds[ruleId] = value;
     }
     const now = ctx.clock();
-    const installation = updateInstallation(tx, existing.id, { thresholds });
-    recheckNow(tx, existing.id, now);
-    recordAudit(tx, {
+    const installation = await updateInstallation(tx, existing.id, { thresholds });
+    await recheckNow(tx, existing.id, now);
+    await recordAudit(tx, {
       at: now,
       actor: ctx.actor,
       action: 'installation.thresholds',
@@ -243,10 +243,10 @@ export async function setLicman(ctx: RegistryContext, ref: string | number, spec
     if (!valid) throw inputError('licmanInvalid', { text: spec });
     address = { host, port };
   }
-  return writeTransactionAsync(ctx.db, async (tx) => {
-    const existing = requireInstallation(tx, ref);
-    const changed = updateInstallation(tx, existing.id, { licmanHost: address?.host ?? null, licmanPort: address?.port ?? null });
-    recordAudit(tx, { at: ctx.clock(), actor: ctx.actor, action: 'installation.licman', subjectType: 'installation', subjectId: existing.id, details: { licman: address } });
+  return writeTransaction(ctx.db, async (tx) => {
+    const existing = await requireInstallation(tx, ref);
+    const changed = await updateInstallation(tx, existing.id, { licmanHost: address?.host ?? null, licmanPort: address?.port ?? null });
+    await recordAudit(tx, { at: ctx.clock(), actor: ctx.actor, action: 'installation.licman', subjectType: 'installation', subjectId: existing.id, details: { licman: address } });
     return changed;
   });
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { openSecret, sealSecret } from '../core/secret-box.ts';
 import { recordAudit } from '../db/audit.ts';
 import { updateInstallation, type Installation } from '../db/installations.ts';
-import { writeTransactionAsync } from '../db/transaction.ts';
+import { writeTransaction } from '../db/transaction.ts';
 import { inputError } from '../i18n/index.ts';
 import type { RegistryContext } from './context.ts';
 import { scriptSetting, validate } from './fields.ts';
@@ -26,13 +26,13 @@ export async function setMetricsAccount(
 ): Promise<Installation> {
   const valid = account ? validate(accountSchema, { metricsUser: account.user, metricsPassword: account.password }, 'installation') : null;
   if (valid && !secretKey) throw inputError('secretKeyMissing', {});
-  return writeTransactionAsync(ctx.db, async (tx) => {
-    const existing = requireInstallation(tx, ref);
-    const changed = updateInstallation(tx, existing.id, {
+  return writeTransaction(ctx.db, async (tx) => {
+    const existing = await requireInstallation(tx, ref);
+    const changed = await updateInstallation(tx, existing.id, {
       metricsUser: valid?.metricsUser ?? null,
       metricsSecret: valid ? sealSecret(secretKey!, contextOf(existing.id), valid.metricsPassword) : null,
     });
-    recordAudit(tx, {
+    await recordAudit(tx, {
       at: ctx.clock(),
       actor: ctx.actor,
       action: valid ? 'installation.metrics-account' : 'installation.metrics-account-clear',

@@ -4,7 +4,7 @@ import { recheckAllNow } from '../db/check-schedule.ts';
 import { deletePolicy, POLICY_KEYS, setPolicy, type PolicyKey } from '../db/policies.ts';
 import type { RegistryContext } from './context.ts';
 import { inputError } from '../i18n/index.ts';
-import { writeTransactionAsync } from '../db/transaction.ts';
+import { writeTransaction } from '../db/transaction.ts';
 
 export function requirePolicyKey(key: string): PolicyKey {
   if (!(POLICY_KEYS as readonly string[]).includes(key)) {
@@ -18,11 +18,11 @@ export async function changePolicy(ctx: RegistryContext, key: PolicyKey, value: 
   if (value !== null && key === 'min-shell-version' && !isVersion(value)) {
     throw inputError('policyVersion', { value });
   }
-  await writeTransactionAsync(ctx.db, async (tx) => {
+  await writeTransaction(ctx.db, async (tx) => {
     const now = ctx.clock();
-    if (value === null) deletePolicy(tx, key);
-    else setPolicy(tx, key, value.trim(), now, ctx.actor);
-    recheckAllNow(tx, now);
-    recordAudit(tx, { at: now, actor: ctx.actor, action: value === null ? 'policy.unset' : 'policy.set', subjectType: 'policy', subjectId: key, details: { value } });
+    if (value === null) await deletePolicy(tx, key);
+    else await setPolicy(tx, key, value.trim(), now, ctx.actor);
+    await recheckAllNow(tx, now);
+    await recordAudit(tx, { at: now, actor: ctx.actor, action: value === null ? 'policy.unset' : 'policy.set', subjectType: 'policy', subjectId: key, details: { value } });
   });
 }

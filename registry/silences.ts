@@ -9,7 +9,7 @@ import { resolveClient } from './clients.ts';
 import { requireInstallation } from './installations.ts';
 import { displayName, validate } from './fields.ts';
 import { inputError, notFound } from '../i18n/index.ts';
-import { writeTransactionAsync } from '../db/transaction.ts';
+import { writeTransaction } from '../db/transaction.ts';
 
 export interface NewSilenceInput {
   installation?: string | number;
@@ -51,13 +51,13 @@ export async function addSilence(ctx: RegistryContext, input: NewSilenceInput): 
   if (endsAt.getTime() <= now.getTime()) throw inputError('silenceEndsBeforeStart', {});
   if (endsAt.getTime() - now.getTime() > MAX_SILENCE_MS) throw inputError('silenceTooLong', { days: MAX_SILENCE_MS / 86_400_000 });
 
-  return writeTransactionAsync(ctx.db, async (tx) => {
-    const installationId = input.installation === undefined ? null : requireInstallation(tx, input.installation).id;
-    const clientId = input.client === undefined ? null : resolveClient(tx, input.client).id;
+  return writeTransaction(ctx.db, async (tx) => {
+    const installationId = input.installation === undefined ? null : (await requireInstallation(tx, input.installation)).id;
+    const clientId = input.client === undefined ? null : (await resolveClient(tx, input.client)).id;
     // A repeated press or command (fifty taps on «💤 1 ч») adds nothing while a silence of the same scope already lasts as long.
-    const existing = findActiveSilenceOfScope(tx, { installationId, clientId, ruleId: input.rule ?? null }, now);
+    const existing = await findActiveSilenceOfScope(tx, { installationId, clientId, ruleId: input.rule ?? null }, now);
     if (existing && existing.endsAt.getTime() >= endsAt.getTime() - REPEAT_TOLERANCE_MS) return existing;
-    const silence = insertSilence(tx, {
+    const silence = await insertSilence(tx, {
       installationId,
       clientId,
       ruleId: input.rule ?? null,
@@ -67,21 +67,21 @@ export async function addSilence(ctx: RegistryContext, input: NewSilenceInput): 
       reason,
       createdAt: now,
     });
-    recordAudit(tx, { at: now, actor: ctx.actor, action: 'silence.add', subjectType: 'silence', subjectId: silence.id, details: { installationId, clientId, ruleId: silence.ruleId, endsAt, reason } });
+    await recordAudit(tx, { at: now, actor: ctx.actor, action: 'silence.add', subjectType: 'silence', subjectId: silence.id, details: { installationId, clientId, ruleId: silence.ruleId, endsAt, reason } });
     return silence;
   });
 }
 
 /** End a silence now; what it held back and is still open is announced at the next sweep. */
 export async function removeSilence(ctx: RegistryContext, id: number): Promise<SilenceRow> {
-  return writeTransactionAsync(ctx.db, async (tx) => {
-    const silence = getSilence(tx, id);
+  return writeTransaction(ctx.db, async (tx) => {
+    const silence = await getSilence(tx, id);
     if (!silence) throw notFound('silenceNotFound', { id });
     const now = ctx.clock();
     if (silence.removedAt || silence.endsAt.getTime() <= now.getTime()) throw inputError('silenceEnded', { id });
-    endSilence(tx, id, now, ctx.actor);
-    recordAudit(tx, { at: now, actor: ctx.actor, action: 'silence.remove', subjectType: 'silence', subjectId: id });
-    return getSilence(tx, id)!;
+    await endSilence(tx, id, now, ctx.actor);
+    await recordAudit(tx, { at: now, actor: ctx.actor, action: 'silence.remove', subjectType: 'silence', subjectId: id });
+    return (await getSilence(tx, id))!;
   });
 }
 

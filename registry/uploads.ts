@@ -7,7 +7,7 @@ import { findInstallationByUploadName, assignUnmatchedUploads, getUploadToken, i
 import { updateInstallation, type Installation } from '../db/installations.ts';
 import type { Tx } from '../db/open.ts';
 import { getState, saveState } from '../db/state.ts';
-import { writeTransactionAsync } from '../db/transaction.ts';
+import { writeTransaction } from '../db/transaction.ts';
 import { inputError, notFound } from '../i18n/index.ts';
 import type { RegistryContext } from './context.ts';
 import { displayName, UPLOAD_NAME, validate } from './fields.ts';
@@ -26,27 +26,27 @@ export async function createUploadToken(ctx: RegistryContext, label: string, lim
   for (const name of names ?? []) if (!UPLOAD_NAME.test(name)) throw inputError('uploadNameInvalid', { name });
   const networks = limits.networks?.map((network) => network.trim()).filter((network) => network !== '');
   for (const network of networks ?? []) if (!parseSubnet(network)) throw inputError('uploadNetworkInvalid', { network });
-  return writeTransactionAsync(ctx.db, async (tx) => {
+  return writeTransaction(ctx.db, async (tx) => {
     const { token, hash } = newUploadToken();
     const now = ctx.clock();
     const held = { names: names?.length ? names : null, networks: networks?.length ? networks : null };
-    const uploadToken = insertUploadToken(tx, { label: cleanLabel, tokenHash: hash, createdAt: now, createdBy: ctx.actor, ...held });
-    recordAudit(tx, { at: now, actor: ctx.actor, action: 'upload-token.create', subjectType: 'upload-token', subjectId: uploadToken.id, details: { label: cleanLabel, ...held } });
+    const uploadToken = await insertUploadToken(tx, { label: cleanLabel, tokenHash: hash, createdAt: now, createdBy: ctx.actor, ...held });
+    await recordAudit(tx, { at: now, actor: ctx.actor, action: 'upload-token.create', subjectType: 'upload-token', subjectId: uploadToken.id, details: { label: cleanLabel, ...held } });
     return { uploadToken, token };
   });
 }
 
 /** Revoke a fleet upload token: uploads under it are refused from now on. */
 export async function revokeUploadToken(ctx: RegistryContext, ref: string): Promise<UploadToken> {
-  return writeTransactionAsync(ctx.db, async (tx) => {
+  return writeTransaction(ctx.db, async (tx) => {
     const id = /^\d+$/.test(ref.trim()) ? Number(ref.trim()) : NaN;
-    const existing = Number.isSafeInteger(id) ? getUploadToken(tx, id) : undefined;
+    const existing = Number.isSafeInteger(id) ? await getUploadToken(tx, id) : undefined;
     if (!existing) throw notFound('uploadTokenNotFound', { id: ref });
     if (existing.revokedAt) throw inputError('uploadTokenRevoked', { id: existing.id });
     const now = ctx.clock();
-    markRevoked(tx, existing.id, now);
-    recordAudit(tx, { at: now, actor: ctx.actor, action: 'upload-token.revoke', subjectType: 'upload-token', subjectId: existing.id });
-    return getUploadToken(tx, existing.id)!;
+    await markRevoked(tx, existing.id, now);
+    await recordAudit(tx, { at: now, actor: ctx.actor, action: 'upload-token.revoke', subjectType: 'upload-token', subjectId: existing.id });
+    return (await getUploadToken(tx, existing.id))!;
   });
 }
 
@@ -58,15 +58,15 @@ export async function revokeUploadToken(ctx: RegistryContext, ref: string): Prom
 export async function setUploadName(ctx: RegistryContext, ref: string | number, name: string): Promise<{ installation: Installation; attached: number }> {
   const wanted = name.trim() === '-' ? null : name.trim();
   if (wanted !== null && !UPLOAD_NAME.test(wanted)) throw inputError('uploadNameInvalid', { name });
-  return writeTransactionAsync(ctx.db, async (tx) => {
-    const existing = requireInstallation(tx, ref);
+  return writeTransaction(ctx.db, async (tx) => {
+    const existing = await requireInstallation(tx, ref);
     if (wanted !== null) {
-      const holder = findInstallationByUploadName(tx, wanted);
+      const holder = await findInstallationByUploadName(tx, wanted);
       if (holder && holder.id !== existing.id) throw inputError('uploadNameTaken', { name: wanted, id: holder.id, installation: holder.name });
     }
-    const installation = updateInstallation(tx, existing.id, { uploadName: wanted });
-    const attached = wanted === null ? [] : attach(tx, ctx, installation, wanted);
-    recordAudit(tx, {
+    const installation = await updateInstallation(tx, existing.id, { uploadName: wanted });
+    const attached = wanted === null ? [] : await attach(tx, ctx, installation, wanted);
+    await recordAudit(tx, {
       at: ctx.clock(),
       actor: ctx.actor,
       action: 'installation.upload-name',
@@ -85,23 +85,23 @@ export async function setUploadName(ctx: RegistryContext, ref: string | number, 
  */
 export async function assignUploads(ctx: RegistryContext, name: string, ref: string | number): Promise<{ installation: Installation; attached: number }> {
   const trimmed = name.trim();
-  return writeTransactionAsync(ctx.db, async (tx) => {
-    const target = requireInstallation(tx, ref);
-    const holder = findInstallationByUploadName(tx, trimmed);
+  return writeTransaction(ctx.db, async (tx) => {
+    const target = await requireInstallation(tx, ref);
+    const holder = await findInstallationByUploadName(tx, trimmed);
     if (holder && holder.id !== target.id) throw inputError('uploadNameTaken', { name: trimmed, id: holder.id, installation: holder.name });
-    const installation = holder ? target : updateInstallation(tx, target.id, { uploadName: trimmed });
-    const attached = attach(tx, ctx, installation, trimmed);
+    const installation = holder ? target : await updateInstallation(tx, target.id, { uploadName: trimmed });
+    const attached = await attach(tx, ctx, installation, trimmed);
     if (attached.length === 0) throw inputError('uploadsNotUnmatched', { name: trimmed });
-    recordAudit(tx, { at: ctx.clock(), actor: ctx.actor, action: 'uploads.assign', subjectType: 'installation', subjectId: installation.id, details: { name: trimmed, files: attached.length } });
+    await recordAudit(tx, { at: ctx.clock(), actor: ctx.actor, action: 'uploads.assign', subjectType: 'installation', subjectId: installation.id, details: { name: trimmed, files: attached.length } });
     return { installation, attached: attached.length };
   });
 }
 
-function attach(tx: Tx, ctx: RegistryContext, installation: Installation, name: string): Upload[] {
-  const attached = assignUnmatchedUploads(tx, name, installation.id);
+async function attach(tx: Tx, ctx: RegistryContext, installation: Installation, name: string): Promise<Upload[]> {
+  const attached = await assignUnmatchedUploads(tx, name, installation.id);
   // The newest sysinfo and the newest metrics file are signs of life, as reports are; what they hold is read elsewhere.
   // The state's statements are prepared on the connection, which the transaction runs on.
-  let state = getState(ctx.db, installation.id);
+  let state = await getState(ctx.db, installation.id);
   let changed = false;
   for (const evidence of ['sysinfo', 'status'] as const) {
     const newest = attached.filter((upload) => (upload.kind === 'status') === (evidence === 'status')).at(-1);
@@ -114,8 +114,8 @@ function attach(tx: Tx, ctx: RegistryContext, installation: Installation, name: 
     changed = true;
   }
   if (state && changed) {
-    saveState(ctx.db, installation.id, state);
-    recheckNow(tx, installation.id, ctx.clock());
+    await saveState(ctx.db, installation.id, state);
+    await recheckNow(tx, installation.id, ctx.clock());
   }
   return attached;
 }

@@ -7,7 +7,7 @@ import { getUser, insertUser, updateUser, type User } from '../db/users.ts';
 import { inputError, notFound } from '../i18n/index.ts';
 import type { RegistryContext } from './context.ts';
 import { displayName, role, telegramUserId, validate } from './fields.ts';
-import { writeTransactionAsync } from '../db/transaction.ts';
+import { writeTransaction } from '../db/transaction.ts';
 import { endWebSessionsOf } from '../db/web-sessions.ts';
 
 const newUserSchema = z.object({
@@ -21,15 +21,15 @@ export type NewUserInput = z.input<typeof newUserSchema>;
 
 export async function addUser(ctx: RegistryContext, input: NewUserInput): Promise<User> {
   const fields = validate(newUserSchema, input, 'user');
-  return writeTransactionAsync(ctx.db, async (tx) => createUser(tx, ctx, fields));
+  return writeTransaction(ctx.db, async (tx) => createUser(tx, ctx, fields));
 }
 
 /** Insert a validated staff member inside the caller's transaction (shared with approving an access request). */
-export function createUser(tx: Queryable, ctx: RegistryContext, fields: z.output<typeof newUserSchema>): User {
-  if (getUser(tx, fields.telegramId)) throw inputError('userExists', { id: fields.telegramId });
-  if (fields.leadId !== undefined) requireLead(tx, fields.leadId);
-  const user = insertUser(tx, { ...fields, leadId: fields.leadId ?? null, createdAt: ctx.clock() });
-  recordAudit(tx, {
+export async function createUser(tx: Queryable, ctx: RegistryContext, fields: z.output<typeof newUserSchema>): Promise<User> {
+  if (await getUser(tx, fields.telegramId)) throw inputError('userExists', { id: fields.telegramId });
+  if (fields.leadId !== undefined) await requireLead(tx, fields.leadId);
+  const user = await insertUser(tx, { ...fields, leadId: fields.leadId ?? null, createdAt: ctx.clock() });
+  await recordAudit(tx, {
     at: ctx.clock(),
     actor: ctx.actor,
     action: 'user.add',
@@ -42,9 +42,9 @@ export function createUser(tx: Queryable, ctx: RegistryContext, fields: z.output
 
 /** A person's own quiet hours for warnings; null for the default (QUIET_HOURS). */
 export async function setQuietHours(ctx: RegistryContext, telegramId: number, window: QuietWindow | null): Promise<User> {
-  return writeTransactionAsync(ctx.db, async (tx) => {
-    const updated = updateUser(tx, telegramId, { quietFrom: window?.from ?? null, quietTo: window?.to ?? null });
-    recordAudit(tx, {
+  return writeTransaction(ctx.db, async (tx) => {
+    const updated = await updateUser(tx, telegramId, { quietFrom: window?.from ?? null, quietTo: window?.to ?? null });
+    await recordAudit(tx, {
       at: ctx.clock(),
       actor: ctx.actor,
       action: 'user.quiet-hours',
@@ -58,23 +58,23 @@ export async function setQuietHours(ctx: RegistryContext, telegramId: number, wi
 
 /** A manager's personal morning digest, on or off. */
 export async function setPersonalDigest(ctx: RegistryContext, telegramId: number, on: boolean): Promise<User> {
-  return writeTransactionAsync(ctx.db, async (tx) => {
-    const updated = updateUser(tx, telegramId, { personalDigest: on });
-    recordAudit(tx, { at: ctx.clock(), actor: ctx.actor, action: 'user.personal-digest', subjectType: 'user', subjectId: telegramId, details: { on } });
+  return writeTransaction(ctx.db, async (tx) => {
+    const updated = await updateUser(tx, telegramId, { personalDigest: on });
+    await recordAudit(tx, { at: ctx.clock(), actor: ctx.actor, action: 'user.personal-digest', subjectType: 'user', subjectId: telegramId, details: { on } });
     return updated;
   });
 }
 
-function requireLead(db: Queryable, leadId: number): void {
-  const lead = getUser(db, leadId);
+async function requireLead(db: Queryable, leadId: number): Promise<void> {
+  const lead = await getUser(db, leadId);
   if (!lead) throw inputError('leadUnknown', { id: leadId });
   if (lead.role === 'manager') throw inputError('leadIsManager', { id: leadId, name: lead.name });
   if (!lead.active) throw inputError('leadDisabled', { id: leadId, name: lead.name });
 }
 
 /** A staff member who can be responsible for clients. */
-export function requireActiveUser(db: Queryable, telegramId: number, role: StaffRole): User {
-  const user = getUser(db, telegramId);
+export async function requireActiveUser(db: Queryable, telegramId: number, role: StaffRole): Promise<User> {
+  const user = await getUser(db, telegramId);
   if (!user) throw inputError('personUnknown', { role, id: telegramId });
   if (!user.active) throw inputError('personDisabled', { role, id: telegramId, name: user.name });
   return user;
@@ -82,27 +82,27 @@ export function requireActiveUser(db: Queryable, telegramId: number, role: Staff
 
 /** Cut a person off (or let them back): their presses and commands are refused from this moment. */
 export async function setUserActive(ctx: RegistryContext, telegramId: number, active: boolean): Promise<User> {
-  return writeTransactionAsync(ctx.db, async (tx) => {
-    const user = getUser(tx, telegramId);
+  return writeTransaction(ctx.db, async (tx) => {
+    const user = await getUser(tx, telegramId);
     if (!user) throw notFound('userNotFound', { id: telegramId });
     if (user.active === active) return user;
-    const updated = updateUser(tx, telegramId, { active });
-    recordAudit(tx, { at: ctx.clock(), actor: ctx.actor, action: active ? 'user.enable' : 'user.disable', subjectType: 'user', subjectId: telegramId });
+    const updated = await updateUser(tx, telegramId, { active });
+    await recordAudit(tx, { at: ctx.clock(), actor: ctx.actor, action: active ? 'user.enable' : 'user.disable', subjectType: 'user', subjectId: telegramId });
     // A person switched off loses their browser sessions at once.
-    if (!active) endWebSessionsOf(tx, telegramId, ctx.clock());
+    if (!active) await endWebSessionsOf(tx, telegramId, ctx.clock());
     return updated;
   });
 }
 
 /** Make sure the configured admins exist and are admins (ADMIN_IDS). */
 export async function bootstrapAdmins(ctx: RegistryContext, telegramIds: readonly number[]): Promise<void> {
-  await writeTransactionAsync(ctx.db, async (tx) => {
+  await writeTransaction(ctx.db, async (tx) => {
     for (const telegramId of telegramIds) {
-      const user = getUser(tx, telegramId);
+      const user = await getUser(tx, telegramId);
       if (user && user.role === 'admin' && user.active) continue;
-      if (user) updateUser(tx, telegramId, { role: 'admin', active: true });
-      else insertUser(tx, { telegramId, name: `Администратор ${telegramId}`, role: 'admin', createdAt: ctx.clock() });
-      recordAudit(tx, { at: ctx.clock(), actor: ctx.actor, action: 'user.bootstrap-admin', subjectType: 'user', subjectId: telegramId });
+      if (user) await updateUser(tx, telegramId, { role: 'admin', active: true });
+      else await insertUser(tx, { telegramId, name: `Администратор ${telegramId}`, role: 'admin', createdAt: ctx.clock() });
+      await recordAudit(tx, { at: ctx.clock(), actor: ctx.actor, action: 'user.bootstrap-admin', subjectType: 'user', subjectId: telegramId });
     }
   });
 }

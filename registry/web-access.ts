@@ -2,7 +2,7 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { actorOf } from '../core/permissions.ts';
 import { recordAudit } from '../db/audit.ts';
 import type { Queryable } from '../db/open.ts';
-import { writeTransactionAsync } from '../db/transaction.ts';
+import { writeTransaction } from '../db/transaction.ts';
 import { getUser, type User } from '../db/users.ts';
 import { endWebSession, getWebLink, getWebSession, insertWebLink, insertWebSession, touchWebSession, useWebLink } from '../db/web-sessions.ts';
 import type { RegistryContext } from './context.ts';
@@ -26,13 +26,13 @@ const secret = () => randomBytes(32).toString('base64url');
 
 /** A one-time link's token for an active staff member: only its hash is kept. */
 export async function issueWebLink(ctx: RegistryContext, userId: number): Promise<string | null> {
-  return writeTransactionAsync(ctx.db, async (tx) => {
-    const user = getUser(tx, userId);
+  return writeTransaction(ctx.db, async (tx) => {
+    const user = await getUser(tx, userId);
     if (!user?.active) return null;
     const token = secret();
     const now = ctx.clock();
-    insertWebLink(tx, { tokenHash: hash(token), userId, createdAt: now, expiresAt: new Date(now.getTime() + WEB_LINK_MS) });
-    recordAudit(tx, { at: now, actor: ctx.actor, action: 'web.link', subjectType: 'user', subjectId: userId });
+    await insertWebLink(tx, { tokenHash: hash(token), userId, createdAt: now, expiresAt: new Date(now.getTime() + WEB_LINK_MS) });
+    await recordAudit(tx, { at: now, actor: ctx.actor, action: 'web.link', subjectType: 'user', subjectId: userId });
     return token;
   });
 }
@@ -43,17 +43,17 @@ export async function issueWebLink(ctx: RegistryContext, userId: number): Promis
  * the person disabled); the cookie and form token otherwise.
  */
 export async function redeemWebLink(ctx: RegistryContext, token: string): Promise<{ sessionId: string; csrf: string; user: User } | null> {
-  return writeTransactionAsync(ctx.db, async (tx) => {
+  return writeTransaction(ctx.db, async (tx) => {
     const now = ctx.clock();
-    const link = getWebLink(tx, hash(token));
-    const user = link ? getUser(tx, link.userId) : undefined;
-    if (!link || !user?.active || link.usedAt || link.expiresAt.getTime() <= now.getTime() || !useWebLink(tx, link.tokenHash, now)) {
-      recordAudit(tx, { at: now, actor: ctx.actor, action: 'web.login.refused', subjectType: 'web-link', subjectId: link ? String(link.userId) : null });
+    const link = await getWebLink(tx, hash(token));
+    const user = link ? await getUser(tx, link.userId) : undefined;
+    if (!link || !user?.active || link.usedAt || link.expiresAt.getTime() <= now.getTime() || !(await useWebLink(tx, link.tokenHash, now))) {
+      await recordAudit(tx, { at: now, actor: ctx.actor, action: 'web.login.refused', subjectType: 'web-link', subjectId: link ? String(link.userId) : null });
       return null;
     }
     const sessionId = secret();
-    insertWebSession(tx, { idHash: hash(sessionId), userId: user.telegramId, createdAt: now, lastSeenAt: now });
-    recordAudit(tx, { at: now, actor: actorOf(user.telegramId), action: 'web.login', subjectType: 'user', subjectId: user.telegramId });
+    await insertWebSession(tx, { idHash: hash(sessionId), userId: user.telegramId, createdAt: now, lastSeenAt: now });
+    await recordAudit(tx, { at: now, actor: actorOf(user.telegramId), action: 'web.login', subjectType: 'user', subjectId: user.telegramId });
     return { sessionId, csrf: csrfOf(sessionId), user };
   });
 }
@@ -72,25 +72,25 @@ export interface SessionCheck {
  * requests count as use: a page that reloads itself in an open tab does not
  * keep the session alive.
  */
-export function personOfSession(db: Queryable, sessionId: string, now: Date, check: SessionCheck = {}): { user: User; csrf: string } | null {
+export async function personOfSession(db: Queryable, sessionId: string, now: Date, check: SessionCheck = {}): Promise<{ user: User; csrf: string } | null> {
   const idHash = hash(sessionId);
-  const session = getWebSession(db, idHash);
+  const session = await getWebSession(db, idHash);
   if (!session || session.endedAt) return null;
-  const user = getUser(db, session.userId);
+  const user = await getUser(db, session.userId);
   const idle = now.getTime() - session.lastSeenAt.getTime() > WEB_IDLE_MS;
   const expired = now.getTime() - session.createdAt.getTime() > (check.maxMs ?? WEB_SESSION_MAX_MS);
   if (!user?.active || idle || expired) {
-    endWebSession(db, idHash, now);
+    await endWebSession(db, idHash, now);
     return null;
   }
-  if ((check.byPerson ?? true) && now.getTime() - session.lastSeenAt.getTime() > TOUCH_EVERY_MS) touchWebSession(db, idHash, now);
+  if ((check.byPerson ?? true) && now.getTime() - session.lastSeenAt.getTime() > TOUCH_EVERY_MS) await touchWebSession(db, idHash, now);
   return { user, csrf: csrfOf(sessionId) };
 }
 
 /** Sign out: the session ends at once (the cookie's secret opens nothing from now on). */
 export async function endSession(ctx: RegistryContext, sessionId: string, userId: number): Promise<void> {
-  await writeTransactionAsync(ctx.db, async (tx) => {
-    endWebSession(tx, hash(sessionId), ctx.clock());
-    recordAudit(tx, { at: ctx.clock(), actor: actorOf(userId), action: 'web.logout', subjectType: 'user', subjectId: userId });
+  await writeTransaction(ctx.db, async (tx) => {
+    await endWebSession(tx, hash(sessionId), ctx.clock());
+    await recordAudit(tx, { at: ctx.clock(), actor: actorOf(userId), action: 'web.logout', subjectType: 'user', subjectId: userId });
   });
 }

@@ -87,7 +87,7 @@ describe('the Linux agent, run for real under bash', () => {
   let operapDir = '';
   let fakeBin = '';
   const ctx = () => ({ db: t.db, clock, actor: 'test' });
-  const open = () => listIncidentsWithNames(t.db, { includeResolved: false }).map((i) => i.ruleId);
+  const open = async () => (await listIncidentsWithNames(t.db, { includeResolved: false })).map((i) => i.ruleId);
   const spool = () => readdirSync(join(folder, 'spool')).sort();
 
   async function startDozor(port = 0): Promise<void> {
@@ -133,7 +133,7 @@ describe('the Linux agent, run for real under bash', () => {
 
   beforeEach(async () => {
     clock.set(new Date().toISOString());
-    t = testDb();
+    t = await testDb();
     installationId = (await seedFleet(ctx())).installation.id;
     folder = join(t.dir, 'agent');
     operapDir = join(t.dir, 'OperUp');
@@ -146,7 +146,7 @@ describe('the Linux agent, run for real under bash', () => {
   afterEach(async () => {
     await app.close();
     kodeks.server.close();
-    t.close();
+    await t.close();
   });
 
   it('sends the sysinfo, the metrics and its own report; an operap folder four days old opens KodeksOperapStale', async () => {
@@ -163,17 +163,17 @@ describe('the Linux agent, run for real under bash', () => {
     expect(spool()).toEqual([]);
     expect(kodeks.requests).toEqual(['GET /', 'POST /sysinfo/si_save_request (kodeks-session=s1)', 'GET /sysmon/metrics']);
 
-    expect(listUploadsOf(t.db, installationId).map((u) => u.kind).sort()).toEqual(['status', 'zip']);
-    expect(getMetricsSnapshot(t.db, installationId)?.samples).toContainEqual(expect.objectContaining({ name: 'kserver_main_page', value: 1 }));
-    const state = getState(t.db, installationId)!;
+    expect((await listUploadsOf(t.db, installationId)).map((u) => u.kind).sort()).toEqual(['status', 'zip']);
+    expect((await getMetricsSnapshot(t.db, installationId))?.samples).toContainEqual(expect.objectContaining({ name: 'kserver_main_page', value: 1 }));
+    const state = (await getState(t.db, installationId))!;
     // The newest file's date as the server's clock reads it (the agent runs in Moscow time here).
     expect(state.operapDate).toBe(fourDaysAgo.toLocaleDateString('sv-SE', { timeZone: 'Europe/Moscow' }));
     expect(state.serviceState).toBe('running');
     expect(state.serviceAccount).toBe('user');
 
     await runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
-    expect(open()).toContain('KodeksOperapStale');
-    expect(open()).not.toContain('KodeksXmlMissing');
+    expect(await open()).toContain('KodeksOperapStale');
+    expect(await open()).not.toContain('KodeksXmlMissing');
   });
 
   it('reports a stopped service (its main page gives no answer) and storage that does not answer; both open at once', async () => {
@@ -182,11 +182,11 @@ describe('the Linux agent, run for real under bash', () => {
     await new Promise<void>((resolve) => kodeks.server.close(() => resolve()));
     const run = await runAgent(script);
     expect(run.code).not.toBe(0);
-    const state = getState(t.db, installationId)!;
+    const state = (await getState(t.db, installationId))!;
     expect(state.serviceState).toBe('stopped');
     expect(state.serviceAccount).toBe('system');
     expect(state.storageReachable).toBe(false);
-    expect(open()).toEqual(expect.arrayContaining(['KodeksServiceDown']));
+    expect(await open()).toEqual(expect.arrayContaining(['KodeksServiceDown']));
   });
 
   it('catches seed story 3 on its first run: the service under the system account, the NAS out of reach, operaps aging', async () => {
@@ -198,11 +198,11 @@ describe('the Linux agent, run for real under bash', () => {
     const run = await runAgent(await writeAgent({ storage: join(t.dir, 'nas', 'kodeks') }));
     expect(run.code).toBe(0);
     // At once, from the report: the storage, with the account that explains it.
-    const storage = listIncidentsWithNames(t.db, { includeResolved: false }).find((i) => i.ruleId === 'KodeksStorageUnreachable');
+    const storage = (await listIncidentsWithNames(t.db, { includeResolved: false })).find((i) => i.ruleId === 'KodeksStorageUnreachable');
     expect(storage?.details).toMatchObject({ serviceAccount: 'system', storagePath: join(t.dir, 'nas', 'kodeks') });
     // And at the next sweep, the operaps.
     await runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
-    expect(open()).toEqual(expect.arrayContaining(['KodeksStorageUnreachable', 'KodeksOperapStale']));
+    expect(await open()).toEqual(expect.arrayContaining(['KodeksStorageUnreachable', 'KodeksOperapStale']));
   });
 
   it('says so, and reports nothing about them, when the service name or the operap folder given does not exist', async () => {
@@ -211,12 +211,12 @@ describe('the Linux agent, run for real under bash', () => {
     const run = await runAgent(script);
     expect(run.code).not.toBe(0);
     expect(run.stdout).toMatch(/sent 2, waiting 0; problems: operap-dir-missing service-not-found\n$/);
-    const state = getState(t.db, installationId)!;
+    const state = (await getState(t.db, installationId))!;
     // Whether the service works is still said, by its main page; its account, which only the service manager knows, is not.
     expect(state.serviceState).toBe('running');
     expect(state.serviceAccount).toBeUndefined();
     expect(state.operapDate).toBeUndefined();
-    expect(open()).not.toContain('KodeksServiceDown');
+    expect(await open()).not.toContain('KodeksServiceDown');
   });
 
   it('leaves the account out, and says why, when systemd cannot be asked (a container without it): no guess', async () => {
@@ -225,7 +225,7 @@ describe('the Linux agent, run for real under bash', () => {
     chmodSync(systemctl, 0o755);
     const run = await runAgent(await writeAgent());
     expect(run.stdout).toMatch(/problems: service-manager-unreachable\n$/);
-    const state = getState(t.db, installationId)!;
+    const state = (await getState(t.db, installationId))!;
     expect(state.serviceState).toBe('running');
     expect(state.serviceAccount).toBeUndefined();
   });
@@ -239,7 +239,7 @@ describe('the Linux agent, run for real under bash', () => {
       const run = await runAgent(script);
       expect(run.code).not.toBe(0);
       expect(run.stdout).toMatch(/the previous run is still going; this one stops\n$/);
-      expect(listUploadsOf(t.db, installationId)).toEqual([]);
+      expect(await listUploadsOf(t.db, installationId)).toEqual([]);
     } finally {
       holder.kill();
     }
@@ -252,15 +252,15 @@ describe('the Linux agent, run for real under bash', () => {
       const port = Number(new URL(kodeks.url).port);
       await new Promise<void>((resolve) => kodeks.server.close(() => resolve()));
       await runAgent(script);
-      expect(open()).toContain('KodeksServiceDown');
+      expect(await open()).toContain('KodeksServiceDown');
       // It answers again, on the same address (its sysinfo not yet): the agent's own report says the service works,
       // and the alert closes.
       kodeks.server.close();
       kodeks = await fakeKodeks(Buffer.alloc(0), port);
       const back = await runAgent(script);
       expect(back.stdout).toMatch(/main page 200/);
-      expect(getState(t.db, installationId)!.serviceState).toBe('running');
-      expect(open()).not.toContain('KodeksServiceDown');
+      expect((await getState(t.db, installationId))!.serviceState).toBe('running');
+      expect(await open()).not.toContain('KodeksServiceDown');
       await new Promise<void>((resolve) => kodeks.server.close(() => resolve()));
       kodeks = await fakeKodeks(await sysinfoZip(), port);
     }
@@ -283,7 +283,7 @@ describe('the Linux agent, run for real under bash', () => {
     const back = await runAgent(script);
     expect(back.stdout).toMatch(/sent 4, waiting 0\n$/);
     expect(back.code).toBe(0);
-    expect(listUploadsOf(t.db, installationId)).toHaveLength(2);
+    expect(await listUploadsOf(t.db, installationId)).toHaveLength(2);
   });
 
   it('keeps the files of 48 runs while dozor is away (two days of hourly runs), dropping the oldest runs whole, readable by no one else', async () => {
@@ -318,9 +318,9 @@ describe('the Linux agent, run for real under bash', () => {
     const run = await runAgent(script);
     expect(run.code).not.toBe(0);
     expect(run.stdout).toMatch(/main page 000, sent 1, waiting 0; problems: kodeks-no-answer/);
-    expect(getState(t.db, installationId)!.serviceState).toBe('stopped');
-    expect(open()).toContain('KodeksServiceDown');
-    expect(listUploadsOf(t.db, installationId)).toEqual([]);
+    expect((await getState(t.db, installationId))!.serviceState).toBe('stopped');
+    expect(await open()).toContain('KodeksServiceDown');
+    expect(await listUploadsOf(t.db, installationId)).toEqual([]);
   });
 
   it('keeps a file dozor could not take yet (408 from a slow line, 429, 5xx) for the next run, sending the reports meanwhile; drops only what dozor refuses for good', async () => {
@@ -471,10 +471,10 @@ describe('the Windows script\'s bytes at every door: a BOM, so Windows PowerShel
   }
 
   beforeEach(async () => {
-    t = testDb();
+    t = await testDb();
     installationId = (await seedFleet(ctx(), { uploadName: 'ROMASHKA' })).installation.id;
     await addUser(ctx(), { telegramId: 3001, role: 'admin', name: 'Анна' });
-    updateInstallation(t.db, installationId, { agentOptions: { kodeksUrl: 'http://127.0.0.1:80', operapDir: OPERAP, service: 'Kodeks' } });
+    await updateInstallation(t.db, installationId, { agentOptions: { kodeksUrl: 'http://127.0.0.1:80', operapDir: OPERAP, service: 'Kodeks' } });
   });
   afterEach(() => t.close());
 
@@ -557,7 +557,7 @@ describe('«⚙️ Агент» in the bot', () => {
   const ksenia = { id: 1001, first_name: 'Ксения' };
 
   beforeEach(async () => {
-    t = testDb();
+    t = await testDb();
     installationId = (await seedFleet(ctx(), { uploadName: 'ROMASHKA' })).installation.id;
     await addUser(ctx(), { telegramId: 3001, role: 'admin', name: 'Анна' });
   });
@@ -585,7 +585,7 @@ describe('«⚙️ Агент» in the bot', () => {
     expect(script).toContain("SERVICE='kodeks'");
     expect(script).toContain("NAME='ROMASHKA'");
     const token = /^TOKEN='(dzr_[^']+)'$/m.exec(script)![1]!;
-    expect(hashAgentToken(token)).toBe(getInstallation(t.db, installationId)!.tokenHash);
+    expect(hashAgentToken(token)).toBe((await getInstallation(t.db, installationId))!.tokenHash);
     expect(sent.payload.caption).toContain(`${installationId} * * * * /opt/dozor-agent/dozor-agent.sh`);
     expect(h.calls.some((c) => c.method === 'editMessageReplyMarkup')).toBe(true);
   });
@@ -597,7 +597,7 @@ describe('«⚙️ Агент» in the bot', () => {
     expect(linux.payload.caption).toContain(
       'В скрипте новый токен: старый токен больше не работает — агент этой установки, записанный раньше (для Linux или Windows), не будет приниматься, пока его скрипт не заменят.',
     );
-    const firstToken = getInstallation(t.db, installationId)!.tokenHash;
+    const firstToken = (await getInstallation(t.db, installationId))!.tokenHash;
 
     await h.press(anna, `ag:${installationId}:both`, { chatId: 3001, messageId: 1002 });
     const [sh, ps1] = h.calls.filter((c) => c.method === 'sendDocument').slice(1);
@@ -609,8 +609,8 @@ describe('«⚙️ Агент» in the bot', () => {
     const shToken = /^TOKEN='(dzr_[^']+)'$/m.exec(files[0]!.text)![1]!;
     const ps1Token = /^\$Token = '(dzr_[^']+)'\r$/m.exec(files[1]!.text)![1]!;
     expect(ps1Token).toBe(shToken);
-    expect(hashAgentToken(shToken)).toBe(getInstallation(t.db, installationId)!.tokenHash);
-    expect(getInstallation(t.db, installationId)!.tokenHash).not.toBe(firstToken);
+    expect(hashAgentToken(shToken)).toBe((await getInstallation(t.db, installationId))!.tokenHash);
+    expect((await getInstallation(t.db, installationId))!.tokenHash).not.toBe(firstToken);
     expect(files[0]!.caption).toContain(`${installationId} * * * * /opt/dozor-agent/dozor-agent.sh`);
     expect(files[1]!.caption).toContain('schtasks /Create');
     for (const { caption } of files) expect(caption).toContain('В обоих скриптах один новый токен: старый токен больше не работает');
@@ -620,13 +620,13 @@ describe('«⚙️ Агент» in the bot', () => {
     const h = botHarness(t.db, clock, { publicUrl: 'https://dozor.example.ru' });
     await h.say(ksenia, '/status Ромашка');
     expect(h.lastSent()!.payload.reply_markup).toBeUndefined();
-    const before = getInstallation(t.db, installationId)!.tokenHash;
+    const before = (await getInstallation(t.db, installationId))!.tokenHash;
     await h.press(ksenia, `ag:${installationId}:linux`, { chatId: 1001, messageId: 1000 });
     expect(h.lastSent('answerCallbackQuery')!.payload).toMatchObject({ show_alert: true });
     await h.press(anna, `ag:${installationId}:linux`, { chatId: -1001234567890, messageId: 1000 });
     expect(h.lastSent('answerCallbackQuery')!.payload).toMatchObject({ show_alert: true });
     expect(h.calls.filter((c) => c.method === 'sendDocument')).toEqual([]);
-    expect(getInstallation(t.db, installationId)!.tokenHash).toBe(before);
+    expect((await getInstallation(t.db, installationId))!.tokenHash).toBe(before);
 
     const without = botHarness(t.db, clock, {});
     await without.say(anna, '/status Ромашка');
@@ -659,7 +659,7 @@ describe('addresses that go into a script or onto curl\'s command line', () => {
   ];
 
   beforeEach(async () => {
-    t = testDb();
+    t = await testDb();
     installationId = (await seedFleet(ctx())).installation.id;
     await addUser(ctx(), { telegramId: 3001, role: 'admin', name: 'Анна' });
   });
@@ -711,12 +711,12 @@ describe('addresses that go into a script or onto curl\'s command line', () => {
     expect(said().at(-1)).toMatch(/^Не подходит: Установка: веб-адрес — нужен адрес http:\/\/ или https:\/\/ без кавычек, пробелов, обратных косых черт и знаков ` \$ % ;/);
 
     // Settings stored before this check: the script is not written from them, and the admin is told why.
-    updateInstallation(t.db, installationId, { agentOptions: { kodeksUrl: QUOTED } });
-    const before = getInstallation(t.db, installationId)!.tokenHash;
+    await updateInstallation(t.db, installationId, { agentOptions: { kodeksUrl: QUOTED } });
+    const before = (await getInstallation(t.db, installationId))!.tokenHash;
     await h.press(anna, `ag:${installationId}:windows`, { chatId: 3001, messageId: 1000 });
     expect(h.lastSent('answerCallbackQuery')!.payload).toMatchObject({ show_alert: true, text: expect.stringContaining('адрес сервера Кодекс — нужен адрес http:// или https:// без кавычек') });
     expect(h.calls.filter((c) => c.method === 'sendDocument')).toEqual([]);
-    expect(getInstallation(t.db, installationId)!.tokenHash).toBe(before);
+    expect((await getInstallation(t.db, installationId))!.tokenHash).toBe(before);
 
     // The writer itself refuses, whoever calls it, naming the setting.
     const settings = {

@@ -61,7 +61,7 @@ describe('Alertmanager receiver', () => {
   const ctx = () => ({ db: t.db, clock, actor: 'test' });
 
   beforeEach(async () => {
-    t = testDb();
+    t = await testDb();
     installationId = (await seedFleet(ctx())).installation.id;
     await addUser(ctx(), { telegramId: 3001, role: 'admin', name: 'Анна' });
     logLines = [];
@@ -72,7 +72,7 @@ describe('Alertmanager receiver', () => {
   });
   afterEach(async () => {
     await close();
-    t.close();
+    await t.close();
   });
 
   const send = (body: unknown, token = TOKEN) =>
@@ -85,13 +85,13 @@ describe('Alertmanager receiver', () => {
     const firing = await send(payload('firing', { alertname: 'NodeDiskFull', instance: 'romashka.example.ru:9100', severity: 'critical' }, { summary: 'Диск заполнен на 98%' }));
     expect(firing.status).toBe(200);
     expect(await firing.json()).toMatchObject({ opened: 1, unmatched: 0 });
-    const [incident] = open();
+    const [incident] = await open();
     expect(incident).toMatchObject({ ruleId: expect.stringMatching(/^am:NodeDiskFull:[0-9a-f]{16}$/), severity: 'critical', installationId, details: { summary: 'Диск заполнен на 98%', source: 'alertmanager' } });
     // A repeat of the firing alert changes nothing.
     expect(await (await send(payload('firing', { alertname: 'NodeDiskFull', instance: 'romashka.example.ru:9100', severity: 'critical' }))).json()).toMatchObject({ opened: 0, unchanged: 1 });
     const resolved = await send(payload('resolved', { alertname: 'NodeDiskFull', instance: 'romashka.example.ru:9100', severity: 'critical' }));
     expect(await resolved.json()).toMatchObject({ resolved: 1 });
-    expect(open()).toEqual([]);
+    expect(await open()).toEqual([]);
   });
 
   it('keeps alerts of one name apart by their labels: three disks are three incidents that resolve one by one', async () => {
@@ -101,13 +101,13 @@ describe('Alertmanager receiver', () => {
       annotations: { summary: `Диск ${letter}: заполнен`, runbook_url: 'https://wiki.example.ru/runbooks/disk' },
     });
     expect(await (await send(webhook([disk('C'), disk('D'), disk('E')]))).json()).toMatchObject({ opened: 3 });
-    expect(open()).toHaveLength(3);
+    expect(await open()).toHaveLength(3);
     // D: comes back; C: and E: still fire.
     expect(await (await send(webhook([disk('C'), disk('D', 'resolved'), disk('E')]))).json()).toMatchObject({ resolved: 1, unchanged: 2, opened: 0 });
-    expect(open().map((i) => i.details.labels)).toEqual([['disk=C:', 'instance=romashka.example.ru:9182'], ['disk=E:', 'instance=romashka.example.ru:9182']]);
+    expect((await open()).map((i) => i.details.labels)).toEqual([['disk=C:', 'instance=romashka.example.ru:9182'], ['disk=E:', 'instance=romashka.example.ru:9182']]);
 
     // The message says which disk, in the alert's own words, with the alert's own runbook.
-    const [view] = getIncidentViews(t.db, [open()[0]!.id]);
+    const [view] = await getIncidentViews(t.db, [(await open())[0]!.id]);
     const rendered = renderAlert(view!, { lang: 'ru', tz: 'Europe/Moscow', now: clock(), runbookUrl: runbookLink('https://dozor.example.ru/runbooks/') });
     expect(rendered.text).toContain('WindowsDiskFull');
     expect(rendered.text).toContain('Диск C: заполнен');
@@ -125,21 +125,21 @@ describe('Alertmanager receiver', () => {
         { labels: { alertname: 'NodeClockSkew', installation_id: id } },
       ]),
     );
-    const lines = (name: string, lang: 'ru' | 'en') => {
-      const [view] = getIncidentViews(t.db, [open().find((i) => i.details.alertname === name)!.id]);
+    const lines = async (name: string, lang: 'ru' | 'en') => {
+      const [view] = await getIncidentViews(t.db, [(await open()).find((i) => i.details.alertname === name)!.id]);
       return renderAlert(view!, { lang, tz: 'Europe/Moscow', now: clock(), runbookUrl: runbookLink(null) }).text.split('\n');
     };
-    expect(lines('NodeDiskFull', 'ru')[2]).toBe('<b>Критично.</b> Диск заполнен на 98%');
-    expect(lines('NodeDiskFull', 'en')[2]).toBe('<b>Critical.</b> Диск заполнен на 98%');
+    expect((await lines('NodeDiskFull', 'ru'))[2]).toBe('<b>Критично.</b> Диск заполнен на 98%');
+    expect((await lines('NodeDiskFull', 'en'))[2]).toBe('<b>Critical.</b> Диск заполнен на 98%');
     // The summary is said once; the description follows among the facts.
-    expect(lines('NodeDiskFull', 'ru').filter((line) => line.includes('Диск заполнен'))).toHaveLength(1);
-    expect(lines('NodeDiskFull', 'ru')).toContain('Осталось 2 ГБ');
-    expect(lines('NodeLoadHigh', 'ru')[2]).toBe('<b>Внимание.</b> Load average 12 at 4 cores');
-    expect(lines('NodeLoadHigh', 'en')[2]).toBe('<b>Warning.</b> Load average 12 at 4 cores');
-    expect(lines('NodeLoadHigh', 'ru')).toContain('for 15 minutes');
-    expect(lines('NodeLoadHigh', 'ru').filter((line) => line.includes('Load average'))).toHaveLength(1);
-    expect(lines('NodeClockSkew', 'ru')[2]).toBe('<b>Внимание.</b> NodeClockSkew');
-    expect(lines('NodeClockSkew', 'en')[2]).toBe('<b>Warning.</b> NodeClockSkew');
+    expect((await lines('NodeDiskFull', 'ru')).filter((line) => line.includes('Диск заполнен'))).toHaveLength(1);
+    expect(await lines('NodeDiskFull', 'ru')).toContain('Осталось 2 ГБ');
+    expect((await lines('NodeLoadHigh', 'ru'))[2]).toBe('<b>Внимание.</b> Load average 12 at 4 cores');
+    expect((await lines('NodeLoadHigh', 'en'))[2]).toBe('<b>Warning.</b> Load average 12 at 4 cores');
+    expect(await lines('NodeLoadHigh', 'ru')).toContain('for 15 minutes');
+    expect((await lines('NodeLoadHigh', 'ru')).filter((line) => line.includes('Load average'))).toHaveLength(1);
+    expect((await lines('NodeClockSkew', 'ru'))[2]).toBe('<b>Внимание.</b> NodeClockSkew');
+    expect((await lines('NodeClockSkew', 'en'))[2]).toBe('<b>Warning.</b> NodeClockSkew');
   });
 
   it('keeps each external alert\'s own runbook link in a grouped message, the address escaped, in Russian and English', async () => {
@@ -170,7 +170,7 @@ describe('Alertmanager receiver', () => {
     expect(text).toContain('📖 <a href="https://wiki.example.ru/runbooks/node">Что делать</a>');
     expect(text.match(/<a href=/g)).toHaveLength(2);
 
-    const views = getIncidentViews(t.db, open().map((i) => i.id));
+    const views = await getIncidentViews(t.db, (await open()).map((i) => i.id));
     const english = renderAlertGroup(views, { lang: 'en', tz: 'Europe/Moscow', now: clock(), runbookUrl: runbookLink(null) }).text;
     expect(english).toContain('📖 <a href="https://wiki.example.ru/runbooks/disk?os=windows&amp;kind=&quot;full&quot;">Runbook</a>');
     expect(english).toContain('📖 <a href="https://wiki.example.ru/runbooks/node">Runbook</a>');
@@ -182,15 +182,15 @@ describe('Alertmanager receiver', () => {
   it('never touches dozor\'s own rules: an external alert of the same name opens and resolves only itself', async () => {
     const fleet = { id: installationId, tz: 'Europe/Moscow' };
     await ingestReport(t.db, DEFAULT_INCIDENT_SETTINGS, fleet, parseReport(Buffer.from('<report id="r1"><service state="stopped"/></report>'), 'xml', { tz: 'Europe/Moscow' }), clock());
-    expect(open().map((i) => i.ruleId)).toEqual(['KodeksServiceDown']);
+    expect((await open()).map((i) => i.ruleId)).toEqual(['KodeksServiceDown']);
     await send(payload('firing', { alertname: 'KodeksServiceDown', installation_id: String(installationId) }));
     await send(payload('resolved', { alertname: 'KodeksServiceDown', installation_id: String(installationId) }));
     // The agent still says the service is stopped: dozor's incident stays open.
-    expect(open().map((i) => i.ruleId)).toEqual(['KodeksServiceDown']);
+    expect((await open()).map((i) => i.ruleId)).toEqual(['KodeksServiceDown']);
     // An external alert without a link gets none (no dead link to a runbook dozor does not have).
     await send(payload('firing', { alertname: 'KodeksServiceDown', installation_id: String(installationId) }));
-    const external = open().find((i) => i.ruleId.startsWith('am:'))!;
-    const [view] = getIncidentViews(t.db, [external.id]);
+    const external = (await open()).find((i) => i.ruleId.startsWith('am:'))!;
+    const [view] = await getIncidentViews(t.db, [external.id]);
     expect(renderAlert(view!, { lang: 'ru', tz: 'Europe/Moscow', now: clock(), runbookUrl: runbookLink('https://dozor.example.ru/runbooks/') }).text).not.toContain('href=');
   });
 
@@ -198,7 +198,7 @@ describe('Alertmanager receiver', () => {
     await send(payload('firing', { alertname: 'ById', installation_id: String(installationId) }));
     await send(payload('firing', { alertname: 'ByLabel', installation: String(installationId) }));
     await send(payload('firing', { alertname: 'ByIp', instance: '10.1.2.3' }));
-    expect(open().map((i) => i.details.alertname).sort()).toEqual(['ById', 'ByIp', 'ByLabel']);
+    expect((await open()).map((i) => i.details.alertname).sort()).toEqual(['ById', 'ByIp', 'ByLabel']);
 
     // A second client with an installation of the same name.
     const other = await addClient(ctx(), { name: 'АО «Вектор»' });
@@ -209,12 +209,12 @@ describe('Alertmanager receiver', () => {
     expect(String(notice!.payload.text)).toContain('подходит несколько установок');
     expect(String(notice!.payload.text)).toContain(`ООО «Ромашка» / Сервер офиса (id ${installationId})`);
     expect(String(notice!.payload.text)).toContain(`АО «Вектор» / Сервер офиса (id ${twin.id})`);
-    expect(listUnmatchedAlerts(t.db)).toEqual([expect.objectContaining({ alertname: 'ByName', reason: 'ambiguous', candidates: [installationId, twin.id] })]);
+    expect(await listUnmatchedAlerts(t.db)).toEqual([expect.objectContaining({ alertname: 'ByName', reason: 'ambiguous', candidates: [installationId, twin.id] })]);
 
     await setMonitoring(ctx(), twin.id, false);
     await setMonitoring(ctx(), installationId, false);
     expect(await (await send(payload('firing', { alertname: 'Quiet', installation_id: String(installationId) }))).json()).toMatchObject({ ignored: 1, opened: 0 });
-    expect(open()).toEqual([]);
+    expect(await open()).toEqual([]);
   });
 
   it('sums up unmatched alerts: 330 in one webhook are one message to each admin, and each is listed', async () => {
@@ -228,7 +228,7 @@ describe('Alertmanager receiver', () => {
       expect(String(notices[0]!.payload.text)).toContain('NodeDown0');
       expect(String(notices[0]!.payload.text)).toContain('…и ещё 325');
     }
-    expect(listUnmatchedAlerts(t.db)).toHaveLength(330);
+    expect(await listUnmatchedAlerts(t.db)).toHaveLength(330);
     // The same alerts again: nobody is told twice.
     await send(webhook(alerts));
     expect(noticesTo(3001)).toHaveLength(1);
@@ -244,18 +244,18 @@ describe('Alertmanager receiver', () => {
 
     const routed = await routeAlerts(ctx(), DEFAULT_INCIDENT_SETTINGS, 'instance:srv-7.local', installationId);
     expect(routed).toMatchObject({ source: 'instance:srv-7.local', opened: 2 });
-    const external = open().filter((i) => i.ruleId.startsWith('am:'));
+    const external = (await open()).filter((i) => i.ruleId.startsWith('am:'));
     expect(external.map((i) => [i.details.alertname, i.severity, i.details.summary ?? null]).sort()).toEqual([
       ['DiskFull', 'warning', null],
       ['NodeDown', 'critical', 'Узел не отвечает'],
     ]);
     // The placed ones are no longer unmatched; the other source still is.
-    expect(listUnmatchedAlerts(t.db).map((a) => a.alertname)).toEqual(['Other']);
+    expect((await listUnmatchedAlerts(t.db)).map((a) => a.alertname)).toEqual(['Other']);
     // The same alert again changes nothing; a new alert of that source goes there, and resolving works by the route too.
     expect(await (await send(payload('firing', { alertname: 'NodeDown', instance: 'srv-7.local:9100', severity: 'critical' }))).json()).toMatchObject({ unchanged: 1 });
     expect(await (await send(payload('firing', { alertname: 'LoadHigh', instance: 'SRV-7.local:9100' }))).json()).toMatchObject({ opened: 1, unmatched: 0 });
     expect(await (await send(payload('resolved', { alertname: 'DiskFull', instance: 'srv-7.local:9100', mountpoint: '/' }))).json()).toMatchObject({ resolved: 1 });
-    expect(listAlertRoutes(t.db)).toEqual([expect.objectContaining({ source: 'instance:srv-7.local', installationId, createdBy: 'test' })]);
+    expect(await listAlertRoutes(t.db)).toEqual([expect.objectContaining({ source: 'instance:srv-7.local', installationId, createdBy: 'test' })]);
 
     await unrouteAlerts(ctx(), 'instance:srv-7.local');
     await expect(unrouteAlerts(ctx(), 'instance:srv-7.local')).rejects.toThrow(/no installation was set/);
@@ -292,14 +292,14 @@ describe('Alertmanager receiver', () => {
     await h.press(anna, `ami:${installationId}`, { chatId: 3001, messageId: 3 });
     const done = h.lastSent()!;
     expect(String(done.payload.text)).toBe('Оповещения от instance:srv-7.local теперь относятся к установке «Сервер офиса»; открыто сейчас: 2.');
-    expect(open().filter((i) => i.ruleId.startsWith('am:')).map((i) => i.details.alertname).sort()).toEqual(['DiskFull', 'NodeDown']);
+    expect((await open()).filter((i) => i.ruleId.startsWith('am:')).map((i) => i.details.alertname).sort()).toEqual(['DiskFull', 'NodeDown']);
     expect(h.incidentChanges).toBe(1);
 
     const [undo] = buttonsOf(done);
     expect(undo!.text).toBe('↩️ Отменить');
     await h.press(anna, undo!.data, { chatId: 3001, messageId: 4 });
     expect(String(h.lastSent()!.payload.text)).toBe('Оповещения от instance:srv-7.local снова ищут установку только по своим меткам.');
-    expect(listAlertRoutes(t.db)).toEqual([]);
+    expect(await listAlertRoutes(t.db)).toEqual([]);
   });
 
   it('offers the installations that fit when several do', async () => {
@@ -319,7 +319,7 @@ describe('Alertmanager receiver', () => {
       { text: 'АО «Вектор» · Сервер офиса', data: `ami:${twin.id}` },
     ]);
     await h.press(anna, `ami:${twin.id}`, { chatId: 3001, messageId: 3 });
-    expect(open().find((i) => i.ruleId.startsWith('am:ByName:'))!.installationId).toBe(twin.id);
+    expect((await open()).find((i) => i.ruleId.startsWith('am:ByName:'))!.installationId).toBe(twin.id);
     await h.say(anna, '/unmatched');
     expect(String(h.lastSent()!.payload.text)).toBe('Все оповещения Alertmanager нашли свои установки.');
   });
@@ -329,10 +329,10 @@ describe('Alertmanager receiver', () => {
     const twin = (await addInstallation(ctx(), { client: String(other.id), name: 'Сервер офиса', kind: 'local' })).installation;
     expect(await (await send(payload('firing', { alertname: 'ByName', installation: 'Сервер офиса' }))).json()).toMatchObject({ ambiguous: 1 });
     expect((await routeAlerts(ctx(), DEFAULT_INCIDENT_SETTINGS, 'installation:Сервер офиса', twin.id)).opened).toBe(1);
-    expect(open().find((i) => i.ruleId.startsWith('am:ByName:'))!.installationId).toBe(twin.id);
+    expect((await open()).find((i) => i.ruleId.startsWith('am:ByName:'))!.installationId).toBe(twin.id);
     await routeAlerts(ctx(), DEFAULT_INCIDENT_SETTINGS, 'instance:10.1.2.3', twin.id);
     await send(payload('firing', { alertname: 'ByIp', instance: '10.1.2.3:9100' }));
-    expect(open().find((i) => i.ruleId.startsWith('am:ByIp:'))!.installationId).toBe(installationId);
+    expect((await open()).find((i) => i.ruleId.startsWith('am:ByIp:'))!.installationId).toBe(installationId);
   });
 
   it('takes a large webhook whole, and refuses one over its limits saying which limit and what to set', async () => {
@@ -356,12 +356,12 @@ describe('Alertmanager receiver', () => {
     // Grafana-managed alerts and Prometheus 3 allow any UTF-8 name.
     expect(await (await send(payload('firing', { alertname: 'High CPU usage', installation_id: id }))).json()).toMatchObject({ opened: 1, unmatched: 0 });
     expect(await (await send(payload('firing', { alertname: 'Диск <b>почти</b> полон\u202e', installation_id: id }))).json()).toMatchObject({ opened: 1, unmatched: 0 });
-    const byName = (name: string) => open().find((i) => i.details.alertname === name)!;
-    expect(byName('High CPU usage').ruleId).toMatch(/^am:High CPU usage:[0-9a-f]{16}$/);
+    const byName = async (name: string) => (await open()).find((i) => i.details.alertname === name)!;
+    expect((await byName('High CPU usage')).ruleId).toMatch(/^am:High CPU usage:[0-9a-f]{16}$/);
     // The rule id (which the command line prints as it is) carries no reordering mark; the facts keep the name as sent.
-    const hostile = byName('Диск <b>почти</b> полон\u202e');
+    const hostile = await byName('Диск <b>почти</b> полон\u202e');
     expect(hostile.ruleId).toMatch(/^am:Диск <b>почти<\/b> полон\ufffd:[0-9a-f]{16}$/);
-    const [view] = getIncidentViews(t.db, [hostile.id]);
+    const [view] = await getIncidentViews(t.db, [hostile.id]);
     const text = renderAlert(view!, { lang: 'ru', tz: 'Europe/Moscow', now: clock(), runbookUrl: runbookLink(null) }).text;
     expect(text).toContain('🟡 <b>Диск &lt;b&gt;почти&lt;/b&gt; полон\ufffd</b>');
     expect(text).not.toContain('\u202e');
@@ -378,11 +378,11 @@ describe('Alertmanager receiver', () => {
 
   it('lets the manager put off an Alertmanager alert with «⏰», as any other', async () => {
     await send(payload('firing', { alertname: 'High CPU usage', installation_id: String(installationId), severity: 'critical' }));
-    const [incident] = open();
+    const [incident] = await open();
     const h = botHarness(t.db, clock);
     await h.press({ id: 1001, first_name: 'Ксения' }, `snz:h:${incident!.id}`, { chatId: 1001, messageId: 1 });
     expect(h.lastSent('answerCallbackQuery')!.payload.text).toBe('Отложено до 15.02 10:00');
-    const [view] = getIncidentViews(t.db, [incident!.id]);
+    const [view] = await getIncidentViews(t.db, [incident!.id]);
     expect(view!.snoozedUntil).toEqual(new Date('2023-02-15T07:00:00Z'));
     expect(view!.snoozedByName).toBe('Ксения Шабанова');
   });

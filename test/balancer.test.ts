@@ -129,7 +129,7 @@ describe.skipIf(!NGINX)(NGINX ? 'dozor behind nginx, as docs/nginx.conf sets it 
   let whenDozorClosesIdle: (() => void) | undefined;
 
   beforeEach(async () => {
-    t = testDb();
+    t = await testDb();
     dir = tempDir();
     token = (await seedFleet({ db: t.db, clock, actor: 'test' })).token;
     const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=dozor.example.ru', '-addext', 'subjectAltName=DNS:dozor.example.ru', '-keyout', join(dir.path, 'key.pem'), '-out', join(dir.path, 'cert.pem')], { encoding: 'utf8' });
@@ -147,7 +147,7 @@ describe.skipIf(!NGINX)(NGINX ? 'dozor behind nginx, as docs/nginx.conf sets it 
     nginx = undefined;
     await Promise.all(instances.map((instance) => instance.app.close()));
     instances = [];
-    t.close();
+    await t.close();
     dir.cleanup();
   });
 

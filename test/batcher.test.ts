@@ -15,7 +15,7 @@ describe('group commit of reports', () => {
   const stored = () => t.db.select({ n: count() }).from(reports).get()!.n;
 
   beforeEach(async () => {
-    t = testDb();
+    t = await testDb();
     fleet = await seedFleet({ db: t.db, clock, actor: 'test' });
   });
   afterEach(() => t.close());
@@ -31,7 +31,7 @@ describe('group commit of reports', () => {
     expect(results.map((r) => r.status)).toEqual(['stored', 'stored', 'duplicate']);
     expect(results[1]!.opened.map((i) => i.ruleId)).toEqual(['KodeksXmlSensLockStatus']);
     expect(stored()).toBe(2);
-    expect(getState(t.db, fleet.installation.id)).toMatchObject({ shellVersion: '6.4.3.59', senselockState: 'lost' });
+    expect(await getState(t.db, fleet.installation.id)).toMatchObject({ shellVersion: '6.4.3.59', senselockState: 'lost' });
   });
 
   it('rejects only the report that fails, keeping the others of its batch', async () => {

@@ -11,9 +11,9 @@ import { silentLogger } from './helpers.ts';
 import { noteOutgoing } from './russian-words.ts';
 import { getUser } from '../db/users.ts';
 
-function isEnglish(db: DB, chatId: number): boolean {
+async function isEnglish(db: DB, chatId: number): Promise<boolean> {
   try {
-    return getUser(db, chatId)?.language === 'en';
+    return (await getUser(db, chatId))?.language === 'en';
   } catch {
     // The database may be closed on purpose by the test (a handler error); the message is then not a staff member's.
     return false;
@@ -93,7 +93,7 @@ export function botHarness(db: DB, clock: () => Date, settings: Partial<BotSetti
       calls.push({ method, payload: body });
       // What a Russian speaker reads is checked for stray Latin words (test/setup.ts).
       const chatId = typeof body.chat_id === 'number' ? body.chat_id : null;
-      const english = chatId === null ? lastPerson?.language_code === 'en' : chatId > 0 && isEnglish(db, chatId);
+      const english = chatId === null ? lastPerson?.language_code === 'en' : chatId > 0 && (await isEnglish(db, chatId));
       if (!english) noteOutgoing(method, body);
       if (outage) {
         const answer = outage(method);

@@ -39,7 +39,7 @@ describe('the Telegram bot', () => {
 
   beforeEach(async () => {
     clock.set('2023-02-15T18:00:00Z');
-    t = testDb();
+    t = await testDb();
     fleet = await seedFleet(ctx());
     await addUser(ctx(), { telegramId: 3001, role: 'admin', name: 'Анна Админова' });
     await addUser(ctx(), { telegramId: 1002, role: 'manager', name: 'Пётр Сидоров' });
@@ -52,7 +52,7 @@ describe('the Telegram bot', () => {
   });
   afterEach(async () => {
     await intake.close();
-    t.close();
+    await t.close();
   });
 
   describe('staff access', () => {
@@ -74,25 +74,25 @@ describe('the Telegram bot', () => {
       expect(buttonsOf(toAdmin).map((b) => b.data)).toEqual(['req:manager:5555', 'req:lead:5555', 'req:refuse:5555']);
       expect(toStranger!.payload.chat_id).toBe(5555);
       expect(String(toStranger!.payload.text)).toContain('<code>5555</code>');
-      expect(getAccessRequest(t.db, 5555)?.status).toBe('pending');
+      expect((await getAccessRequest(t.db, 5555))?.status).toBe('pending');
     });
 
     it('approval by an admin makes a manager and greets them; a second press says it is decided', async () => {
       await h.say(stranger, '/start');
       h.clear();
       await h.press(admin, 'req:manager:5555', { chatId: 3001, messageId: 1 });
-      expect(getUser(t.db, 5555)).toMatchObject({ role: 'manager', name: 'Незнакомец', active: true });
+      expect(await getUser(t.db, 5555)).toMatchObject({ role: 'manager', name: 'Незнакомец', active: true });
       expect(h.sent().map((c) => c.payload.chat_id)).toEqual([5555]);
       expect(String(h.lastSent('answerCallbackQuery')!.payload.text)).toContain('Одобрено как «менеджер»');
       await h.press(admin, 'req:lead:5555', { chatId: 3001, messageId: 1 });
       expect(String(h.lastSent('answerCallbackQuery')!.payload.text)).toBe('Решение по этому запросу уже принято.');
-      expect(getUser(t.db, 5555)!.role).toBe('manager');
+      expect((await getUser(t.db, 5555))!.role).toBe('manager');
     });
 
     it('only admins decide on access, whatever the button says', async () => {
       await h.say(stranger, '/start');
       await h.press(manager, 'req:lead:5555', { chatId: 1001, messageId: 1 });
-      expect(getUser(t.db, 5555)).toBeUndefined();
+      expect(await getUser(t.db, 5555)).toBeUndefined();
       expect(h.lastSent('answerCallbackQuery')!.payload).toMatchObject({ text: 'Это только для администраторов.', show_alert: true });
       expect(t.db.select().from(auditLog).where(eq(auditLog.action, 'access.decide.denied')).all()).toHaveLength(1);
     });
@@ -131,13 +131,13 @@ describe('the Telegram bot', () => {
       expect(texts()[0]!.split('\n')[3]).toBe('🖥 <b>Сервер офиса</b> (имя загрузки <code>ROMASHKA</code>) — ✅ Всё в порядке');
       // A name stored before names were checked is text, not markup.
       t.db.update(installations).set({ uploadName: 'R<b>&' }).where(eq(installations.id, fleet.installation.id)).run();
-      const status = getClientStatus(t.db, fleet.client.id, clock())!;
+      const status = (await getClientStatus(t.db, fleet.client.id, clock()))!;
       expect(renderClientStatus(status, 'en', 'Europe/Moscow', clock())).toContain('🖥 <b>Сервер офиса</b> (upload name <code>R&lt;b&gt;&amp;</code>) — ✅ All good');
     });
 
     it('shows the network as the probes see it, a silence in force, and a stale report flagged', async () => {
-      recordProbe(t.db, fleet.installation.id, 'icmp', { ok: true, latencyMs: 3, error: null, detail: null }, undefined, clock());
-      recordProbe(t.db, fleet.installation.id, 'dns', { ok: false, latencyMs: null, error: 'romashka.example.ru does not resolve: ENOTFOUND', detail: null }, undefined, clock());
+      await recordProbe(t.db, fleet.installation.id, 'icmp', { ok: true, latencyMs: 3, error: null, detail: null }, undefined, clock());
+      await recordProbe(t.db, fleet.installation.id, 'dns', { ok: false, latencyMs: null, error: 'romashka.example.ru does not resolve: ENOTFOUND', detail: null }, undefined, clock());
       await h.say(manager, '/silence Ромашка 2ч переезд сервера');
       clock.advance(7 * 3600_000);
       await h.say(manager, '/status Ромашка');
@@ -225,7 +225,7 @@ describe('the Telegram bot', () => {
       expect(text).toContain('<b>Что делать:</b>\n1. Связаться с сисадмином клиента и попросить удалённый доступ.');
       expect(text).toContain('<a href="https://dozor.example.ru/runbooks/KodeksXmlSensLockStatus.md">Подробнее</a>');
       expect(text.endsWith('\n\n<code>KodeksXmlSensLockStatus</code>')).toBe(true);
-      const incident = listIncidentsWithNames(t.db, { includeResolved: false })[0]!;
+      const incident = (await listIncidentsWithNames(t.db, { includeResolved: false }))[0]!;
       expect(buttonsOf(alert)).toEqual([
         { text: '🙋 Беру', data: `ack:${incident.id}` },
         { text: '⏰ Напомнить через час', data: `snz:h:${incident.id}` },
@@ -238,7 +238,7 @@ describe('the Telegram bot', () => {
       await report('<senselock state="lost"/>');
       await h.dispatcher().runOnce();
       const alert = h.lastSent()!;
-      const incident = listIncidentsWithNames(t.db, { includeResolved: false })[0]!;
+      const incident = (await listIncidentsWithNames(t.db, { includeResolved: false }))[0]!;
       const { messageId } = t.db.select().from(telegramMessages).all().find((m) => m.incidentId === incident.id && m.kind === 'alert')!;
       return { incident, chatId: alert.payload.chat_id as number, messageId };
     };
@@ -247,7 +247,7 @@ describe('the Telegram bot', () => {
       const { incident, chatId, messageId } = await sendAlert();
       clock.advance(5 * 60_000);
       await h.press(manager, `ack:${incident.id}`, { chatId, messageId });
-      expect(getIncident(t.db, incident.id)).toMatchObject({ status: 'acknowledged', acknowledgedBy: 'tg:1001' });
+      expect(await getIncident(t.db, incident.id)).toMatchObject({ status: 'acknowledged', acknowledgedBy: 'tg:1001' });
       expect(h.lastSent('answerCallbackQuery')!.payload.text).toBe('В работе 🛠');
       const edit = h.lastSent('editMessageText')!;
       expect(edit.payload).toMatchObject({ chat_id: chatId, message_id: messageId });
@@ -261,7 +261,7 @@ describe('the Telegram bot', () => {
       await h.press(manager, `ack:${incident.id}`, { chatId, messageId });
       await h.press(lead, `ack:${incident.id}`, { chatId, messageId });
       expect(h.lastSent('answerCallbackQuery')!.payload).toMatchObject({ text: 'Уже в работе: Ксения Шабанова, с 21:00', show_alert: true });
-      expect(getIncident(t.db, incident.id)!.acknowledgedBy).toBe('tg:1001');
+      expect((await getIncident(t.db, incident.id))!.acknowledgedBy).toBe('tg:1001');
     });
 
     it('the team lead and admins may acknowledge; another manager may not, and it is audited', async () => {
@@ -269,10 +269,10 @@ describe('the Telegram bot', () => {
       await h.press(otherManager, `ack:${incident.id}`, { chatId, messageId });
       expect(h.lastSent('answerCallbackQuery')!.payload).toMatchObject({ show_alert: true });
       expect(String(h.lastSent('answerCallbackQuery')!.payload.text)).toMatch(/ответственный менеджер/);
-      expect(getIncident(t.db, incident.id)!.status).toBe('open');
+      expect((await getIncident(t.db, incident.id))!.status).toBe('open');
       expect(t.db.select().from(auditLog).where(eq(auditLog.action, 'incident.acknowledge.denied')).all()).toHaveLength(1);
       await h.press(lead, `ack:${incident.id}`, { chatId, messageId });
-      expect(getIncident(t.db, incident.id)).toMatchObject({ status: 'acknowledged', acknowledgedBy: 'tg:2001' });
+      expect(await getIncident(t.db, incident.id)).toMatchObject({ status: 'acknowledged', acknowledgedBy: 'tg:2001' });
     });
 
     it('refuses a forged or stale button', async () => {
@@ -323,7 +323,7 @@ describe('the Telegram bot', () => {
         '',
         '🔴 <b>Ключ SenseLock не виден</b>',
       ]);
-      const storageIncident = listIncidentsWithNames(t.db, { includeResolved: false }).find((i) => i.ruleId === 'KodeksStorageUnreachable')!;
+      const storageIncident = (await listIncidentsWithNames(t.db, { includeResolved: false })).find((i) => i.ruleId === 'KodeksStorageUnreachable')!;
       const storageAlert = t.db.select().from(telegramMessages).all().find((m) => m.incidentId === storageIncident.id && m.kind === 'alert')!;
       expect(second.payload.reply_parameters).toMatchObject({ message_id: storageAlert.messageId });
     });
@@ -349,9 +349,9 @@ describe('the Telegram bot', () => {
       );
       expect(buttonsOf(edit).map((b) => b.text)).toContain('🙋 Беру');
       // «Беру» under the earlier alert takes that alert only; the later one keeps its own button.
-      const storage = listIncidentsWithNames(t.db, { includeResolved: false }).find((i) => i.ruleId === 'KodeksStorageUnreachable')!;
+      const storage = (await listIncidentsWithNames(t.db, { includeResolved: false })).find((i) => i.ruleId === 'KodeksStorageUnreachable')!;
       await h.press(manager, `ack:${storage.id}`, { chatId: Number(first.payload.chat_id), messageId: firstId });
-      expect(listIncidentsWithNames(t.db, { includeResolved: false }).map((i) => [i.ruleId, i.status])).toEqual([
+      expect((await listIncidentsWithNames(t.db, { includeResolved: false })).map((i) => [i.ruleId, i.status])).toEqual([
         ['KodeksStorageUnreachable', 'acknowledged'],
         ['KodeksDailyUpdateOff', 'open'],
       ]);
@@ -379,7 +379,7 @@ describe('the Telegram bot', () => {
         { text: '⏰ 1', data: `sni:${fleet.installation.id}` },
       ]);
       await h.press(manager, 'ackall', { chatId: 1001, messageId: 1000 });
-      expect(listIncidentsWithNames(t.db, { includeResolved: false }).every((i) => i.status === 'acknowledged')).toBe(true);
+      expect((await listIncidentsWithNames(t.db, { includeResolved: false })).every((i) => i.status === 'acknowledged')).toBe(true);
       expect(h.lastSent('answerCallbackQuery')!.payload.text).toBe('Взято в работу: 2');
     });
 
@@ -407,7 +407,7 @@ describe('the Telegram bot', () => {
       await report('<senselock state="lost"/>');
       await h.dispatcher().runOnce();
       expect(h.sent().map((c) => c.payload.chat_id)).toEqual([-555, -1009999]);
-      expect(listClients(t.db).find((c) => c.id === fleet.client.id)!.chatId).toBe(-1009999);
+      expect((await listClients(t.db)).find((c) => c.id === fleet.client.id)!.chatId).toBe(-1009999);
     });
 
     it('tells the admins when a chat blocked the bot, and keeps the alert queued', async () => {
@@ -464,11 +464,11 @@ describe('the Telegram bot', () => {
     });
 
     it('/incidents and the card say what holds an alert nobody was told of: the alert it waits for, by its title, or a silence until when', async () => {
-      writeTransaction(t.db, (tx) => {
-        const subject = loadSubject(tx, fleet.installation.id);
-        const open = (ruleId: string) => openIncident(tx, DEFAULT_INCIDENT_SETTINGS, subject, { ruleId, severity: 'critical', facts: {} }, clock(), activeSilences(tx, clock()));
-        open('KodeksTcpStatus');
-        open('KodeksHttp200Status');
+      await writeTransaction(t.db, async (tx) => {
+        const subject = await loadSubject(tx, fleet.installation.id);
+        const open = async (ruleId: string) => openIncident(tx, DEFAULT_INCIDENT_SETTINGS, subject, { ruleId, severity: 'critical', facts: {} }, clock(), await activeSilences(tx, clock()));
+        await open('KodeksTcpStatus');
+        await open('KodeksHttp200Status');
       });
       await addSilence(ctx(), { installation: String(fleet.installation.id), rule: 'KodeksServiceDown', for: '2h', reason: 'замена службы', tz: 'Europe/Moscow' });
       await report('<service state="stopped"/>');
@@ -485,7 +485,7 @@ describe('the Telegram bot', () => {
       expect(card).toContain(' • 🔴 Главная страница ПК отвечает ошибкой — 5 минут, ждёт: Веб-порт установки не принимает соединения');
       expect(card).toContain(' • 🔴 Веб-порт установки не принимает соединения — 5 минут, никто не взял в работу');
       expect(card).toContain(' • 🔴 Служба ПК остановлена — 5 минут, оповещение отложено до сегодня в 23:00');
-      const english = renderClientStatus(getClientStatus(t.db, fleet.client.id, clock())!, 'en', 'Europe/Moscow', clock()).split('\n');
+      const english = renderClientStatus((await getClientStatus(t.db, fleet.client.id, clock()))!, 'en', 'Europe/Moscow', clock()).split('\n');
       expect(english).toContain(' • 🔴 The main page of ПК answers with an error — 5 minutes, waiting for The web port takes no connections');
       expect(english).toContain(' • 🔴 The ПК service is stopped — 5 minutes, alert put off until today at 23:00');
 
@@ -501,7 +501,7 @@ describe('the Telegram bot', () => {
       await h.say(manager, '/silence Ромашка 2ч переезд сервера');
       expect(texts()[1]).toBe('💤 ООО «Ромашка»: оповещения отложены до сегодня в 23:00. Причина: переезд сервера.');
       await report('<senselock state="lost"/>');
-      expect(listIncidentsWithNames(t.db, { includeResolved: false })[0]!.announcedAt).toBeNull();
+      expect((await listIncidentsWithNames(t.db, { includeResolved: false }))[0]!.announcedAt).toBeNull();
       await h.say(manager, '/silence');
       expect(texts()[2]).toContain('Формат: /silence');
     });
@@ -577,7 +577,7 @@ describe('the Telegram bot', () => {
       await h.say(admin, 'чат');
       expect(texts().at(-1)).toMatch(/^Не подходит: Клиент: чат — нужен id чата, например -1001234567890/);
       await h.say(admin, '-');
-      expect(listClients(t.db).find((c) => c.name === 'ООО «Новый клиент»')).toMatchObject({ inn: '7712345678', managerId: 1001, chatId: null });
+      expect((await listClients(t.db)).find((c) => c.name === 'ООО «Новый клиент»')).toMatchObject({ inn: '7712345678', managerId: 1001, chatId: null });
       expect(texts().at(-1)).toMatch(/Клиент «ООО «Новый клиент»» добавлен/);
     });
 

@@ -59,7 +59,7 @@ describe('the browser cabinet in Chromium', () => {
 
   beforeEach(async () => {
     clock.set('2026-11-30T07:00:00Z');
-    t = testDb();
+    t = await testDb();
     fleet = await seedFleet(ctx());
     await addUser(ctx(), { telegramId: 3001, role: 'admin', name: 'Анна Админова' });
     const app = buildHttpServer({
@@ -81,7 +81,7 @@ describe('the browser cabinet in Chromium', () => {
   afterEach(async () => {
     await context.close();
     await close();
-    t.close();
+    await t.close();
   });
 
   /** What the person would tap in Telegram after sending /web. */
@@ -145,7 +145,7 @@ describe('the browser cabinet in Chromium', () => {
     // Twenty days of probe rounds, the fifth day with four of 288 rounds down.
     for (let d = 0; d < 20; d++) {
       const day = calendarDay(new Date(clock().getTime() - d * 86_400_000), 'Europe/Moscow');
-      for (let r = 0; r < 288; r++) countProbeRound(t.db, fleet.installation.id, day, !(d === 5 && r < 4));
+      for (let r = 0; r < 288; r++) await countProbeRound(t.db, fleet.installation.id, day, !(d === 5 && r < 4));
     }
 
     const page = await signIn(KSENIA);
@@ -176,7 +176,7 @@ describe('the browser cabinet in Chromium', () => {
     await dispatcher.runOnce();
     const alert = h.lastSent()!;
     expect(alert.payload.chat_id).toBe(1001);
-    const [incident] = listIncidentsWithNames(t.db, { includeResolved: false });
+    const [incident] = await listIncidentsWithNames(t.db, { includeResolved: false });
 
     const page = await signIn(KSENIA);
     await page.click('nav a:text("Инциденты")');
@@ -213,7 +213,7 @@ describe('the browser cabinet in Chromium', () => {
     const { token } = await addInstallation(ctx(), { client: String(other.id), name: 'Бухгалтерия', kind: 'cloud' });
     await postReport(url, '<report id="k"><senselock state="lost"/></report>', { token });
     await addUser(ctx(), { telegramId: 1002, role: 'manager', name: 'Пётр Соседов' });
-    const [incident] = listIncidentsWithNames(t.db, { includeResolved: false });
+    const [incident] = await listIncidentsWithNames(t.db, { includeResolved: false });
 
     const page = await signIn({ id: 1002, first_name: 'Пётр' });
     await page.goto(`${url}/web/incidents`);
@@ -222,13 +222,13 @@ describe('the browser cabinet in Chromium', () => {
     // …and a forged post is refused all the same.
     const forged = await page.request.post(`${url}/web/incidents/${incident!.id}/ack`, { form: { csrf: 'not-the-token' }, maxRedirects: 0 });
     expect(forged.status()).toBe(403);
-    expect(listIncidentsWithNames(t.db, { includeResolved: false })[0]!.status).toBe('open');
+    expect((await listIncidentsWithNames(t.db, { includeResolved: false }))[0]!.status).toBe('open');
   });
 
   it('the reports page: availability per client for a month, response times, licence terms and versions, each as PNG and CSV', async () => {
     await postReport(url, SAMPLE_XML, { token: fleet.token });
     const day = calendarDay(clock(), 'Europe/Moscow');
-    for (let r = 0; r < 100; r++) countProbeRound(t.db, fleet.installation.id, day, r !== 0);
+    for (let r = 0; r < 100; r++) await countProbeRound(t.db, fleet.installation.id, day, r !== 0);
     const page = await signIn(IRINA);
     await page.click('nav a:text("Отчёты")');
     await expect(page.locator('#availability table tbody tr').first().textContent()).resolves.toContain('ООО «Ромашка»99100');

@@ -28,24 +28,24 @@ describe('check schedule', () => {
   const sweep = async () => await runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
   const schedule = () =>
     t.db.$client.prepare('SELECT installation_id AS id, due_at AS dueAt, all_rules AS allRules FROM check_schedule ORDER BY installation_id').all() as ScheduleRow[];
-  const openRules = () => listIncidentsWithNames(t.db, { includeResolved: false }).map((i) => i.ruleId);
+  const openRules = async () => (await listIncidentsWithNames(t.db, { includeResolved: false })).map((i) => i.ruleId);
 
-  beforeEach(() => {
+  beforeEach(async () => {
     clock.set('2023-02-15T10:00:00Z');
-    t = testDb();
+    t = await testDb();
   });
   afterEach(() => t.close());
 
   it('walks every due installation in batches, moves each deadline, and finds none due right after', async () => {
     const now = clock();
-    seedBenchFleet(t.db, 4500, now); // more than two batches; every hundredth installation silent for 3 days
+    await seedBenchFleet(t.db, 4500, now); // more than two batches; every hundredth installation silent for 3 days
     t.db.$client.prepare('UPDATE check_schedule SET due_at = ?').run(now.getTime());
     expect(await sweep()).toMatchObject({ checked: 4500, opened: 45 });
     const rows = schedule();
     expect(rows).toHaveLength(4500);
     expect(rows.filter((r) => r.dueAt <= now.getTime())).toEqual([]);
     expect(await sweep()).toMatchObject({ checked: 0, opened: 0 });
-    expect(new Set(openRules())).toEqual(new Set(['KodeksXmlMissing']));
+    expect(new Set(await openRules())).toEqual(new Set(['KodeksXmlMissing']));
   });
 
   it('has a row only for monitored installations; a changed setting asks for every rule at once', async () => {
@@ -78,19 +78,19 @@ describe('check schedule', () => {
     } finally {
       await intake.close();
     }
-    expect(openRules()).toEqual(['KodeksServiceDown']);
+    expect(await openRules()).toEqual(['KodeksServiceDown']);
     // The state changes behind the rules' back (no report): a time-based check has no reason to look at the service.
     t.db.$client.prepare("UPDATE installation_state SET service_state = 'running'").run();
     t.db.$client.prepare('UPDATE check_schedule SET due_at = ?, all_rules = 0').run(clock().getTime());
     expect(await sweep()).toMatchObject({ checked: 1, resolved: 0 });
-    expect(openRules()).toEqual(['KodeksServiceDown']);
-    recheckNow(t.db, fleet.installation.id, clock());
+    expect(await openRules()).toEqual(['KodeksServiceDown']);
+    await recheckNow(t.db, fleet.installation.id, clock());
     expect(await sweep()).toMatchObject({ checked: 1, resolved: 1 });
-    expect(openRules()).toEqual([]);
+    expect(await openRules()).toEqual([]);
   });
   it('goes on past an installation whose judging throws: it is logged and looked at later; the rest of its batch and the reminders still run', async () => {
     const now = clock();
-    seedBenchFleet(t.db, 1500, now); // every hundredth installation silent for 3 days
+    await seedBenchFleet(t.db, 1500, now); // every hundredth installation silent for 3 days
     const dueAll = () => t.db.$client.prepare('UPDATE check_schedule SET due_at = ?').run(clock().getTime());
     dueAll();
     // A time zone nobody knows (edited by hand, say): judging the operap age of installation 500 throws.
@@ -111,7 +111,7 @@ describe('check schedule', () => {
 
   it('gives the event loop a turn between batches, so a request never waits behind the whole sweep', async () => {
     const now = clock();
-    seedBenchFleet(t.db, 2500, now);
+    await seedBenchFleet(t.db, 2500, now);
     t.db.$client.prepare('UPDATE check_schedule SET due_at = ?').run(now.getTime());
     let finished = false;
     const running = runSweepYielding({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, now).then((summary) => {

@@ -5,8 +5,8 @@ import { silentLogger, testDb, type TestDb } from './helpers.ts';
 
 describe('WAL checkpoints on a thread of their own', () => {
   let t: TestDb;
-  beforeEach(() => {
-    t = testDb();
+  beforeEach(async () => {
+    t = await testDb();
   });
   afterEach(() => t.close());
 

@@ -33,11 +33,11 @@ describe('dozor command line: checks, incidents, silences, policies', () => {
     }
   });
 
-  it('lists the alerts from Alertmanager that fit no installation', () => {
+  it('lists the alerts from Alertmanager that fit no installation', async () => {
     expect(dozor(database, 'alerts', 'unmatched').stdout).toContain('No unmatched alerts.');
     const db = openDb(database);
     try {
-      noteUnmatchedAlert(db, { fingerprint: 'f1', alertname: 'NodeDown', labels: { alertname: 'NodeDown', instance: 'x.example:9100' }, annotations: {}, startsAt: null, reason: 'none', candidates: [], status: 'firing' }, new Date());
+      await noteUnmatchedAlert(db, { fingerprint: 'f1', alertname: 'NodeDown', labels: { alertname: 'NodeDown', instance: 'x.example:9100' }, annotations: {}, startsAt: null, reason: 'none', candidates: [], status: 'firing' }, new Date());
     } finally {
       closeDb(db);
     }
@@ -118,12 +118,12 @@ describe('dozor incidents: what holds an alert nobody was told of', () => {
   afterAll(() => dir.cleanup());
 
   /** Open incidents as the checks do: announced at once unless a silence or an open cause holds them. */
-  function open(installationId: number, ...opening: { ruleId: string; severity: Severity }[]): void {
+  async function open(installationId: number, ...opening: { ruleId: string; severity: Severity }[]): Promise<void> {
     const db = openDb(database);
     try {
-      writeTransaction(db, (tx) => {
+      await writeTransaction(db, async (tx) => {
         for (const { ruleId, severity } of opening) {
-          openIncident(tx, DEFAULT_INCIDENT_SETTINGS, loadSubject(tx, installationId), { ruleId, severity, facts: {} }, new Date(), activeSilences(tx, new Date()));
+          await openIncident(tx, DEFAULT_INCIDENT_SETTINGS, await loadSubject(tx, installationId), { ruleId, severity, facts: {} }, new Date(), await activeSilences(tx, new Date()));
         }
       });
     } finally {
@@ -132,12 +132,12 @@ describe('dozor incidents: what holds an alert nobody was told of', () => {
   }
   const statusOf = (listing: string, ruleId: string) => new RegExp(`^\\d+\\s+\\w+\\s+${ruleId}\\s.*\\([^)]* ago\\)\\s+(.+)$`, 'm').exec(listing)?.[1];
 
-  it('says which silence until when, which alert it waits for, or that the next check announces it; --json carries it as data', () => {
+  it('says which silence until when, which alert it waits for, or that the next check announces it; --json carries it as data', async () => {
     dozorJson(database, 'user', 'add', '--telegram-id', '1001', '--role', 'manager', '--name', 'Ксения');
     dozorJson(database, 'client', 'add', '--name', 'ООО «Ромашка»', '--manager', '1001');
     const { id } = dozorJson<{ id: number }>(database, 'installation', 'add', '--client', 'ООО «Ромашка»', '--name', 'Сервер', '--kind', 'network');
     const silence = dozorJson<{ id: number; endsAt: string }>(database, 'silence', 'add', '--installation', String(id), '--rule', 'KodeksServiceDown', '--for', '2h', '--reason', 'замена службы');
-    open(id, { ruleId: 'KodeksTcpStatus', severity: 'critical' }, { ruleId: 'KodeksHttp200Status', severity: 'critical' }, { ruleId: 'KodeksServiceDown', severity: 'critical' }, { ruleId: 'KodeksMaintenance', severity: 'info' });
+    await open(id, { ruleId: 'KodeksTcpStatus', severity: 'critical' }, { ruleId: 'KodeksHttp200Status', severity: 'critical' }, { ruleId: 'KodeksServiceDown', severity: 'critical' }, { ruleId: 'KodeksMaintenance', severity: 'info' });
     // Nothing is silenced but the service: the web page's alert waits for the web port's.
     expect(dozorJson<unknown[]>(database, 'silence', 'list')).toHaveLength(1);
 

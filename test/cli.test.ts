@@ -123,7 +123,7 @@ describe('dozor command line', () => {
     expect(noClient.stderr).toMatch(/no client with id or name "ООО «Нет такого»"/);
   });
 
-  it('makes fleet upload tokens, lists them without their secret, and gives an installation its upload name', () => {
+  it('makes fleet upload tokens, lists them without their secret, and gives an installation its upload name', async () => {
     const created = dozorJson<{ id: number; token: string }>(database, 'upload-token', 'create', '--label', '0000 Дилер');
     expect(created.token).toMatch(/^dzu_[A-Za-z0-9_-]{43}$/);
     const listed = dozorJson<Record<string, unknown>[]>(database, 'upload-token', 'list');
@@ -141,7 +141,7 @@ describe('dozor command line', () => {
     mkdirSync(join(dir.path, 'uploads', String(installationId), 'xml'), { recursive: true });
     writeFileSync(join(dir.path, 'uploads', String(installationId), 'xml', 'kept.xml'), '<sysinfo/>');
     const db = openDb(database);
-    const upload = insertUpload(db, { installationId, name: 'ROMASHKA', kind: 'xml', path: `uploads/${installationId}/xml/kept.xml`, size: 10, sha256: 'x', receivedAt: new Date() });
+    const upload = await insertUpload(db, { installationId, name: 'ROMASHKA', kind: 'xml', path: `uploads/${installationId}/xml/kept.xml`, size: 10, sha256: 'x', receivedAt: new Date() });
     closeDb(db);
     expect(dozorJson(database, 'uploads', 'get', String(upload.id), '--out', join(dir.path, 'out.xml'))).toMatchObject({ id: upload.id, size: 10 });
     expect(readFileSync(join(dir.path, 'out.xml'), 'utf8')).toBe('<sysinfo/>');

@@ -55,7 +55,7 @@ describe('the server clock jumping', () => {
   beforeEach(async () => {
     clock.set('2023-02-15T07:00:00Z');
     realTime = Date.parse('2023-02-15T07:00:00Z');
-    t = testDb();
+    t = await testDb();
     settings = { ...DEFAULT_INCIDENT_SETTINGS, clockWatch: new ClockWatch() };
     const ctx = { db: t.db, clock, actor: 'test' };
     seedToken = (await seedFleet(ctx)).token;
@@ -70,22 +70,22 @@ describe('the server clock jumping', () => {
   });
   afterEach(async () => {
     await intake.close();
-    t.close();
+    await t.close();
   });
 
   it('raises no flood of staleness alerts when it jumps three days forward and back', async () => {
     await live(10);
-    expect(open()).toEqual([]);
+    expect(await open()).toEqual([]);
 
     clock.advance(3 * DAY); // the jump: agents' clocks do not move
     await live(30); // past the grace period, reports keep coming with times three days "old"
-    expect(open()).toEqual([]);
+    expect(await open()).toEqual([]);
     expect(settings.clockWatch!.suspect()).toBe(true);
 
     clock.set(new Date(realTime)); // corrected back
     await live(120);
     expect(settings.clockWatch!.suspect()).toBe(false);
-    expect(open()).toEqual([]);
+    expect(await open()).toEqual([]);
   });
 
   it('still reports a real silence after the clock is trusted again', async () => {
@@ -96,16 +96,16 @@ describe('the server clock jumping', () => {
     // One agent falls silent for real; two days of listening later, its silence is reported.
     tokens = tokens.slice(1);
     await live(2 * 24 * 60 + 10);
-    expect(open().map((i) => i.ruleId)).toEqual(['KodeksXmlMissing']);
+    expect((await open()).map((i) => i.ruleId)).toEqual(['KodeksXmlMissing']);
   }, 60_000);
 
   it('does not count the time the service was down as the agents\' silence', async () => {
     clock.advance(3 * DAY); // down for three days, and the agents could not reach it
     realTime += 3 * DAY;
     await sweep();
-    expect(open()).toEqual([]);
+    expect(await open()).toEqual([]);
     await live(30);
-    expect(open()).toEqual([]);
+    expect(await open()).toEqual([]);
   });
 
   it('lets no single installation\'s clock pause the fleet, however often it reports', async () => {
@@ -141,16 +141,16 @@ describe('the server clock jumping', () => {
       realTime += MINUTE;
       await sweep();
     }
-    expect(open()).toEqual([]);
+    expect(await open()).toEqual([]);
     // Still scheduled: not forgotten while paused.
     expect(t.db.$client.prepare('SELECT count(*) FROM check_schedule WHERE installation_id = 1').pluck().get()).toBe(1);
     await live(10); // the grace ends
-    expect(open().map((i) => [i.installationId, i.ruleId])).toEqual([[1, 'KodeksXmlMissing']]);
+    expect((await open()).map((i) => [i.installationId, i.ruleId])).toEqual([[1, 'KodeksXmlMissing']]);
   });
 
   it('resolves at once on fresh evidence after the service was down: only opening waits out the grace period', async () => {
     await silenceInstallationOne();
-    expect(open().map((i) => [i.installationId, i.ruleId])).toEqual([[1, 'KodeksXmlMissing']]);
+    expect((await open()).map((i) => [i.installationId, i.ruleId])).toEqual([[1, 'KodeksXmlMissing']]);
     // dozor is down for 20 minutes; when it is back, the time-based rules wait before opening anything new…
     clock.advance(20 * MINUTE);
     realTime += 20 * MINUTE;
@@ -160,12 +160,12 @@ describe('the server clock jumping', () => {
     const today = new Date(realTime).toISOString().slice(0, 10);
     const res = await postReport(intake.url, `<report id="back${++seq}" generated-at="${new Date(realTime).toISOString()}"><update operap-date="${today}"/></report>`, { token: seedToken });
     expect(res.status).toBe(202);
-    expect(open()).toEqual([]);
+    expect(await open()).toEqual([]);
   });
 
   it('resolves nothing on time alone while its clock is in doubt (it went back)', async () => {
     await silenceInstallationOne();
-    expect(open().map((i) => i.ruleId)).toEqual(['KodeksXmlMissing']);
+    expect((await open()).map((i) => i.ruleId)).toEqual(['KodeksXmlMissing']);
     // Our clock goes back three days: the silence looks younger than it is, but nothing new was heard.
     clock.advance(-3 * DAY);
     t.db.$client.prepare('UPDATE check_schedule SET due_at = ? WHERE installation_id = 1').run(clock().getTime());
@@ -174,7 +174,7 @@ describe('the server clock jumping', () => {
       clock.advance(MINUTE);
       await sweep();
     }
-    expect(open().map((i) => i.ruleId)).toEqual(['KodeksXmlMissing']);
+    expect((await open()).map((i) => i.ruleId)).toEqual(['KodeksXmlMissing']);
   });
 
   it('neither misses nor doubles a digest across jumps', async () => {
@@ -191,7 +191,7 @@ describe('the server clock jumping', () => {
 describe('uploads and the server clock', () => {
   it('lets no fleet upload token pause the time rules: dates inside uploaded files are no vote on our clock', async () => {
     const clock = testClock('2026-11-20T06:00:00Z');
-    const t = testDb();
+    const t = await testDb();
     const settings: IncidentSettings = { ...DEFAULT_INCIDENT_SETTINGS, clockWatch: new ClockWatch() };
     const ctx = { db: t.db, clock, actor: 'test' };
     await seedFleet(ctx);
@@ -218,7 +218,7 @@ describe('uploads and the server clock', () => {
       expect(settings.clockWatch!.timeRulesSuspended(clock().getTime())).toBe(false);
     } finally {
       await app.close();
-      t.close();
+      await t.close();
     }
   });
 });

@@ -25,16 +25,16 @@ describe('reliable delivery through the outbox', () => {
   const clock = testClock('2023-02-15T18:00:00Z');
   let t: TestDb;
 
-  beforeEach(() => {
+  beforeEach(async () => {
     clock.set('2023-02-15T18:00:00Z');
-    t = testDb();
+    t = await testDb();
   });
   afterEach(() => t.close());
 
   const put = (chatId: number, n: number) => enqueue(t.db, { kind: 'test', chatId, incidentId: null, payload: { n } }, clock());
 
   it('retries a failing delivery with exponential backoff until it succeeds, never dropping it', async () => {
-    put(1001, 1);
+    await put(1001, 1);
     const delivery = new RecordingDelivery();
     delivery.failures = 5;
     const dispatcher = testDispatcher(t.db, clock, delivery);
@@ -54,7 +54,7 @@ describe('reliable delivery through the outbox', () => {
   });
 
   it('caps the backoff', async () => {
-    put(1001, 1);
+    await put(1001, 1);
     const delivery = new RecordingDelivery();
     delivery.failures = Infinity;
     const dispatcher = testDispatcher(t.db, clock, delivery);
@@ -70,9 +70,9 @@ describe('reliable delivery through the outbox', () => {
   });
 
   it('keeps order per chat: a chat waiting for a retry sends nothing newer, other chats go on', async () => {
-    put(1001, 1);
-    put(1001, 2);
-    put(2001, 3);
+    await put(1001, 1);
+    await put(1001, 2);
+    await put(2001, 3);
     const failing = new (class extends RecordingDelivery {
       override async deliver(batch: Parameters<RecordingDelivery['deliver']>[0]) {
         if (batch[0]!.chatId === 1001 && this.failures-- > 0) throw new Error('chat 1001 unavailable');
@@ -105,15 +105,15 @@ describe('reliable delivery through the outbox', () => {
       const again = new RecordingDelivery();
       await testDispatcher(reopened, clock, again).runOnce();
       expect(again.delivered).toEqual([]);
-      expect(pendingCount(reopened)).toBe(0);
+      expect(await pendingCount(reopened)).toBe(0);
     } finally {
       closeDb(reopened);
     }
   });
 
   it('repeats at most the one message in flight when the process dies mid-delivery', async () => {
-    put(1001, 1);
-    put(1001, 2);
+    await put(1001, 1);
+    await put(1001, 2);
     // Delivery of message 1 succeeds, but the process dies before marking it sent.
     const delivered: unknown[] = [];
     const dying = {
@@ -132,8 +132,8 @@ describe('reliable delivery through the outbox', () => {
 
 describe('from a report to the delivery channel', () => {
   let t: TestDb;
-  beforeEach(() => {
-    t = testDb();
+  beforeEach(async () => {
+    t = await testDb();
   });
   afterEach(() => t.close());
 
@@ -161,9 +161,9 @@ describe('from a report to the delivery channel', () => {
 describe('grouping and pacing', () => {
   const clock = testClock('2023-02-15T06:00:00Z');
   let t: TestDb;
-  beforeEach(() => {
+  beforeEach(async () => {
     clock.set('2023-02-15T06:00:00Z');
-    t = testDb();
+    t = await testDb();
   });
   afterEach(() => t.close());
   const alert = (chatId: number, n: number) => enqueue(t.db, { kind: 'incident.opened', chatId, incidentId: null, payload: { n } }, clock());
@@ -171,12 +171,12 @@ describe('grouping and pacing', () => {
   it('sends the first alert at once and collects the next ones for the window into one message; other messages pass meanwhile', async () => {
     const delivery = new RecordingDelivery();
     const dispatcher = testDispatcher(t.db, clock, delivery, 30_000);
-    alert(-100, 1);
+    await alert(-100, 1);
     await dispatcher.runOnce();
     clock.advance(1000);
-    alert(-100, 2);
-    alert(-100, 3);
-    enqueue(t.db, { kind: 'incident.acknowledged', chatId: -100, incidentId: null, payload: { n: 4 } }, clock());
+    await alert(-100, 2);
+    await alert(-100, 3);
+    await enqueue(t.db, { kind: 'incident.acknowledged', chatId: -100, incidentId: null, payload: { n: 4 } }, clock());
     await dispatcher.runOnce();
     expect(delivery.batches.map((b) => b.map((m) => m.payload))).toEqual([[{ n: 1 }], [{ n: 4 }]]);
     clock.advance(29_000);
@@ -194,8 +194,8 @@ describe('grouping and pacing', () => {
         .get(fleet.installation.id, `R${n}`, clock().getTime()) as { id: number };
     for (let n = 0; n < 60; n++) {
       const { id } = incident(n);
-      enqueue(t.db, { kind: 'incident.opened', chatId: 1001, incidentId: id, payload: { n } }, clock());
-      enqueue(t.db, { kind: 'incident.resolved', chatId: 1001, incidentId: id, payload: { n } }, clock());
+      await enqueue(t.db, { kind: 'incident.opened', chatId: 1001, incidentId: id, payload: { n } }, clock());
+      await enqueue(t.db, { kind: 'incident.resolved', chatId: 1001, incidentId: id, payload: { n } }, clock());
       await dispatcher.runOnce();
       clock.advance(2000);
     }
@@ -209,7 +209,7 @@ describe('grouping and pacing', () => {
 
   it('sends alerts that are due together as one message', async () => {
     const delivery = new RecordingDelivery();
-    for (let i = 1; i <= 5; i++) alert(1001, i);
+    for (let i = 1; i <= 5; i++) await alert(1001, i);
     await testDispatcher(t.db, clock, delivery).runOnce();
     expect(delivery.batches).toHaveLength(1);
     expect(delivery.batches[0]).toHaveLength(5);
@@ -218,7 +218,7 @@ describe('grouping and pacing', () => {
   it('serves every chat in a lane of its own: a critical alert for an idle chat goes at once while another chat drains 500 messages', async () => {
     // One clock for the dispatcher and the pacer: the pacer's waits move it, so Telegram's limits play out in virtual time.
     const pacer = new SlidingWindowPacer(undefined, () => clock().getTime(), async (ms) => clock.advance(ms));
-    for (let n = 1; n <= 500; n++) enqueue(t.db, { kind: 'system.notice', chatId: 3001, incidentId: null, payload: { n } }, clock());
+    for (let n = 1; n <= 500; n++) await enqueue(t.db, { kind: 'system.notice', chatId: 3001, incidentId: null, payload: { n } }, clock());
     const sentAt = new Map<string, number>();
     let alertQueuedAt = 0;
     const wake = { dispatcher: undefined as Dispatcher | undefined };
@@ -229,7 +229,7 @@ describe('grouping and pacing', () => {
         if (batch[0]!.chatId === 3001 && (batch[0]!.payload as { n: number }).n === 10) {
           // The admin's chat is ten messages into its backlog when a client's key is lost.
           alertQueuedAt = clock().getTime();
-          enqueue(t.db, { kind: 'incident.opened', chatId: 1001, incidentId: null, payload: { n: 'alert', severity: 'critical' } }, clock());
+          await enqueue(t.db, { kind: 'incident.opened', chatId: 1001, incidentId: null, payload: { n: 'alert', severity: 'critical' } }, clock());
           wake.dispatcher!.wake();
         }
       }
@@ -250,10 +250,10 @@ describe('grouping and pacing', () => {
 
   it('puts a critical before the warnings and notices queued in its chat, however many, keeping the order within each', async () => {
     const delivery = new RecordingDelivery();
-    for (let n = 1; n <= 300; n++) enqueue(t.db, { kind: 'system.notice', chatId: 1001, incidentId: null, payload: { n } }, clock());
-    enqueue(t.db, { kind: 'incident.opened', chatId: 1001, incidentId: null, payload: { n: 'critical', severity: 'critical' } }, clock());
-    enqueue(t.db, { kind: 'system.notice', chatId: 1001, incidentId: null, payload: { n: 301 } }, clock());
-    enqueue(t.db, { kind: 'incident.reminder', chatId: 1001, incidentId: null, payload: { n: 'its reminder' }, urgent: true }, clock());
+    for (let n = 1; n <= 300; n++) await enqueue(t.db, { kind: 'system.notice', chatId: 1001, incidentId: null, payload: { n } }, clock());
+    await enqueue(t.db, { kind: 'incident.opened', chatId: 1001, incidentId: null, payload: { n: 'critical', severity: 'critical' } }, clock());
+    await enqueue(t.db, { kind: 'system.notice', chatId: 1001, incidentId: null, payload: { n: 301 } }, clock());
+    await enqueue(t.db, { kind: 'incident.reminder', chatId: 1001, incidentId: null, payload: { n: 'its reminder' }, urgent: true }, clock());
     await testDispatcher(t.db, clock, delivery).runOnce();
     expect(delivery.delivered.map((m) => (m.payload as { n: unknown }).n)).toEqual(['critical', 'its reminder', ...Array.from({ length: 301 }, (_, i) => i + 1)]);
   });
@@ -263,11 +263,11 @@ describe('grouping and pacing', () => {
     const dispatcher = testDispatcher(t.db, clock, delivery);
     const sent = () => delivery.delivered.map((m) => (m.payload as { n: unknown }).n);
     const notice = (n: number) => enqueue(t.db, { kind: 'system.notice', chatId: 1001, incidentId: null, payload: { n } }, clock());
-    notice(1);
+    await notice(1);
     delivery.failures = 1;
     await dispatcher.runOnce();
-    notice(2);
-    enqueue(t.db, { kind: 'system.notice', chatId: 1001, incidentId: null, payload: { n: 'critical', severity: 'critical' } }, clock());
+    await notice(2);
+    await enqueue(t.db, { kind: 'system.notice', chatId: 1001, incidentId: null, payload: { n: 'critical', severity: 'critical' } }, clock());
     await dispatcher.runOnce();
     expect(sent()).toEqual(['critical']);
     clock.advance(1000);
@@ -275,8 +275,8 @@ describe('grouping and pacing', () => {
     expect(sent()).toEqual(['critical', 1, 2]);
 
     delivery.failures = 1;
-    enqueue(t.db, { kind: 'system.notice', chatId: 1001, incidentId: null, payload: { n: 'second critical', severity: 'critical' } }, clock());
-    notice(3);
+    await enqueue(t.db, { kind: 'system.notice', chatId: 1001, incidentId: null, payload: { n: 'second critical', severity: 'critical' } }, clock());
+    await notice(3);
     await dispatcher.runOnce();
     expect(sent()).toEqual(['critical', 1, 2]);
     clock.advance(1000);
@@ -289,16 +289,16 @@ describe('grouping and pacing', () => {
     const dispatcher = testDispatcher(t.db, clock, delivery, 30_000);
     const critical = (n: string) => enqueue(t.db, { kind: 'incident.opened', chatId: 1001, incidentId: null, payload: { n, severity: 'critical' } }, clock());
     const batches = () => delivery.batches.map((b) => b.map((m) => (m.payload as { n: unknown }).n));
-    alert(1001, 1);
+    await alert(1001, 1);
     await dispatcher.runOnce();
     clock.advance(1000);
-    alert(1001, 2);
-    critical('key lost');
+    await alert(1001, 2);
+    await critical('key lost');
     await dispatcher.runOnce();
     expect(batches()).toEqual([[1], ['key lost']]);
     clock.advance(1000);
-    critical('service down');
-    critical('storage');
+    await critical('service down');
+    await critical('storage');
     await dispatcher.runOnce();
     expect(batches()).toEqual([[1], ['key lost']]);
     clock.advance(29_000);
@@ -309,8 +309,8 @@ describe('grouping and pacing', () => {
 
   it('sends a critical alert by itself, first, rather than inside a storm of warnings ready at the same moment', async () => {
     const delivery = new RecordingDelivery();
-    for (let n = 1; n <= 300; n++) enqueue(t.db, { kind: 'incident.opened', chatId: 1001, incidentId: null, payload: { n, ruleId: `am:HighLoad:${String(n).padStart(16, '0')}` } }, clock());
-    enqueue(t.db, { kind: 'incident.opened', chatId: 1001, incidentId: null, payload: { n: 'critical', ruleId: 'KodeksXmlSensLockStatus', severity: 'critical' } }, clock());
+    for (let n = 1; n <= 300; n++) await enqueue(t.db, { kind: 'incident.opened', chatId: 1001, incidentId: null, payload: { n, ruleId: `am:HighLoad:${String(n).padStart(16, '0')}` } }, clock());
+    await enqueue(t.db, { kind: 'incident.opened', chatId: 1001, incidentId: null, payload: { n: 'critical', ruleId: 'KodeksXmlSensLockStatus', severity: 'critical' } }, clock());
     await testDispatcher(t.db, clock, delivery).runOnce();
     const batches = delivery.batches.map((b) => b.map((m) => (m.payload as { n: unknown }).n));
     expect(batches[0]).toEqual(['critical']);

@@ -112,7 +112,7 @@ describe('digests on a seeded fleet', () => {
 
   beforeEach(async () => {
     clock.set('2023-02-09T07:00:00Z');
-    t = testDb();
+    t = await testDb();
     intake = await startIntake(t.db, clock);
     const fleet = await seedFleet(ctx()); // lead 2001, manager 1001, ООО «Ромашка» / Сервер офиса
     await addUser(ctx(), { telegramId: 2002, role: 'lead', name: 'Олег Лидов' });
@@ -130,7 +130,7 @@ describe('digests on a seeded fleet', () => {
   });
   afterEach(async () => {
     await intake.close();
-    t.close();
+    await t.close();
   });
 
   async function playWeek() {
@@ -153,8 +153,8 @@ describe('digests on a seeded fleet', () => {
 
   it('gives a lead their team with exact counts', async () => {
     await playWeek();
-    const lead = getUser(t.db, 2001)!;
-    const digest = assembleDigest(t.db, scopeOf(t.db, lead), clock(), { day: '2023-02-16', tz: 'Europe/Moscow', salesMinDays: 3 });
+    const lead = (await getUser(t.db, 2001))!;
+    const digest = await assembleDigest(t.db, await scopeOf(t.db, lead), clock(), { day: '2023-02-16', tz: 'Europe/Moscow', salesMinDays: 3 });
     // Ирина's team: Ксения's clients «Ромашка» (1 installation) and «Вектор» (2).
     expect(digest.monitored).toBe(3);
     expect(digest.withProblems).toBe(3); // key lost; outdated version; silent Бухгалтерия
@@ -178,7 +178,7 @@ describe('digests on a seeded fleet', () => {
 
   it('gives a manager only their own clients, and admins everyone', async () => {
     await playWeek();
-    const other = assembleDigest(t.db, scopeOf(t.db, getUser(t.db, 1002)!, true), clock(), { day: '2023-02-16', tz: 'Europe/Moscow', salesMinDays: 3 });
+    const other = await assembleDigest(t.db, await scopeOf(t.db, (await getUser(t.db, 1002))!, true), clock(), { day: '2023-02-16', tz: 'Europe/Moscow', salesMinDays: 3 });
     expect(other.monitored).toBe(1);
     expect(other.open.map((v) => v.incident.ruleId)).toEqual(['KodeksDailyUpdateOff']);
     expect(other.responseTimes).toEqual([
@@ -188,13 +188,13 @@ describe('digests on a seeded fleet', () => {
     const text = renderDigest(other, 'Пётр Сидоров', 'ru', 'Europe/Moscow');
     expect(text).toMatch(/• Пётр Сидоров: реакция меньше минуты \(нет данных\), решение нет данных \(нет данных\)/);
     expect(text).toContain('<b>🛠 В работе (1):</b>\n👤 Пётр Сидоров\n• <b>ООО «Север»');
-    const all = assembleDigest(t.db, scopeOf(t.db, getUser(t.db, 3001)!), clock(), { day: '2023-02-16', tz: 'Europe/Moscow', salesMinDays: 3 });
+    const all = await assembleDigest(t.db, await scopeOf(t.db, (await getUser(t.db, 3001))!), clock(), { day: '2023-02-16', tz: 'Europe/Moscow', salesMinDays: 3 });
     expect(all.monitored).toBe(4);
   });
 
   it('renders a compact Russian message with the unacknowledged standing out, and a PNG chart', async () => {
     await playWeek();
-    const built = buildDigest(t.db, getUser(t.db, 2001)!, clock(), settings);
+    const built = await buildDigest(t.db, (await getUser(t.db, 2001))!, clock(), settings);
     expect(built.text).toContain('📋 <b>Сводка на 16.02.2023</b> · Ирина Петрова');
     expect(built.text).toContain('Под наблюдением: 3 установки · в порядке: 0 · с проблемами: 3');
     // Nobody's first; the manager's name once; a line per installation with its problems.
@@ -222,7 +222,7 @@ describe('digests on a seeded fleet', () => {
     clock.set('2023-02-15T08:00:00Z');
     await report(tokens.romashka!, '<senselock state="lost"/>');
     clock.set('2023-02-16T06:00:00Z');
-    const built = buildDigest(t.db, getUser(t.db, 2001)!, clock(), settings);
+    const built = await buildDigest(t.db, (await getUser(t.db, 2001))!, clock(), settings);
     expect(built.png).toBeNull();
     const series = chartSeries([], '2023-02-16', 'Europe/Moscow', 30);
     expect(daysOfHistory(series)).toBe(0);
@@ -263,7 +263,7 @@ describe('digests on a seeded fleet', () => {
   it('shows campaign progress over time from earlier days', async () => {
     t.db.insert(campaignSnapshots).values({ day: '2023-02-09', scope: 'team:2001', minVersion: '6.4.3.59', compliant: 1, total: 3, takenAt: clock() }).run();
     await playWeek();
-    const built = buildDigest(t.db, getUser(t.db, 2001)!, clock(), settings);
+    const built = await buildDigest(t.db, (await getUser(t.db, 2001))!, clock(), settings);
     expect(built.digest.campaign!.before).toEqual({ day: '2023-02-09', compliant: 1, total: 3 });
     expect(built.text).toContain('09.02.2023: было 1 из 3');
   });
@@ -311,9 +311,9 @@ describe('digests on a seeded fleet', () => {
     await h.say({ id: 1002, first_name: 'Пётр' }, '/sales');
     expect(String(h.lastSent()!.payload.text)).toBe('За 7 дней никто не упирался в лимит лицензий часто.');
     await h.say({ id: 1001, first_name: 'Ксения' }, '/quiet 23:00-07:00');
-    expect(getUser(t.db, 1001)).toMatchObject({ quietFrom: 23 * 60, quietTo: 7 * 60 });
+    expect(await getUser(t.db, 1001)).toMatchObject({ quietFrom: 23 * 60, quietTo: 7 * 60 });
     await h.say({ id: 1001, first_name: 'Ксения' }, '/mydigest on');
-    expect(getUser(t.db, 1001)!.personalDigest).toBe(true);
+    expect((await getUser(t.db, 1001))!.personalDigest).toBe(true);
   });
 
   it('answers /mydigest with anything but on or off by saying how, and that it stays as it is', async () => {
@@ -321,7 +321,7 @@ describe('digests on a seeded fleet', () => {
     await h.say({ id: 1001, first_name: 'Ксения' }, '/mydigest on');
     await h.say({ id: 1001, first_name: 'Ксения' }, '/mydigest утром');
     expect(String(h.lastSent()!.payload.text)).toBe('Формат: /mydigest on или /mydigest off.\nЛичная утренняя сводка по вашим клиентам включена (/mydigest off — выключить).');
-    expect(getUser(t.db, 1001)!.personalDigest).toBe(true);
+    expect((await getUser(t.db, 1001))!.personalDigest).toBe(true);
     await h.say({ id: 1001, first_name: 'Ксения' }, '/mydigest');
     expect(String(h.lastSent()!.payload.text)).toContain('включена');
   });

@@ -15,7 +15,7 @@ describe('Telegram failing for ten minutes', () => {
   let tokens: string[];
 
   beforeEach(async () => {
-    t = testDb();
+    t = await testDb();
     const ctx = { db: t.db, clock, actor: 'test' };
     tokens = [(await seedFleet(ctx)).token];
     await addUser(ctx, { telegramId: 1002, role: 'manager', name: 'Пётр' });
@@ -26,7 +26,7 @@ describe('Telegram failing for ten minutes', () => {
   });
   afterEach(async () => {
     await intake.close();
-    t.close();
+    await t.close();
   });
 
   it('delivers everything queued afterwards, in order per chat, none doubled', async () => {

@@ -46,11 +46,11 @@ export interface TestDb {
   db: DB;
   path: string;
   dir: string;
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** A real SQLite file in a temporary directory, migrated. */
-export function testDb(): TestDb {
+export async function testDb(): Promise<TestDb> {
   const dir = tempDir();
   const path = join(dir.path, 'dozor.sqlite');
   const db = openDb(path);
@@ -58,7 +58,7 @@ export function testDb(): TestDb {
     db,
     path,
     dir: dir.path,
-    close() {
+    async close() {
       closeDb(db);
       dir.cleanup();
     },

@@ -20,7 +20,7 @@ describe('hostile input to the bot', () => {
   const audited = (action: string) => t.db.select().from(auditLog).where(eq(auditLog.action, action)).all();
 
   beforeEach(async () => {
-    t = testDb();
+    t = await testDb();
     await seedFleet({ db: t.db, clock, actor: 'test' });
     h = botHarness(t.db, clock);
   });

@@ -22,7 +22,7 @@ describe('hostile input to the intake', () => {
 
   beforeEach(async () => {
     clock.set('2023-02-15T06:15:00Z');
-    t = testDb();
+    t = await testDb();
     const fleet = await seedFleet({ db: t.db, clock, actor: 'test' });
     token = fleet.token;
     installationId = fleet.installation.id;
@@ -30,7 +30,7 @@ describe('hostile input to the intake', () => {
   });
   afterEach(async () => {
     await intake.close();
-    t.close();
+    await t.close();
   });
 
   it('refuses nesting 10,000 deep, quickly, storing nothing', async () => {
@@ -45,7 +45,7 @@ describe('hostile input to the intake', () => {
   it('reads 60,000 unknown elements without collecting them, and refuses 9,000 copies of a known one by name', async () => {
     const unknown = await post(`<report id="many">${'<a/>'.repeat(60_000)}<senselock state="lost"/></report>`);
     expect(unknown.status).toBe(202);
-    expect(getState(t.db, installationId)!.senselockState).toBe('lost');
+    expect((await getState(t.db, installationId))!.senselockState).toBe('lost');
     const repeated = await post(`<report id="copies">${'<shell version="6.4.3.59"/>'.repeat(9_000)}</report>`);
     expect(repeated.status).toBe(400);
     expect(repeated.json.error).toMatch(/<shell>: appears more than once/);
@@ -158,7 +158,7 @@ describe('hostile input to the intake', () => {
     const xml = `<report id="${nasty.replace(/&(?!amp;)/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;')}"><storage path="${nasty.replace(/</g, '&lt;').replace(/"/g, '&quot;')}"/></report>`;
     const res = await post(xml);
     expect(res.status).toBe(202);
-    expect(getState(t.db, installationId)!.storagePath).toBe(`x'); DROP TABLE reports; -- <script>alert(1)</script> & "q"`);
+    expect((await getState(t.db, installationId))!.storagePath).toBe(`x'); DROP TABLE reports; -- <script>alert(1)</script> & "q"`);
     expect(stored()).toBe(1);
   });
 
@@ -198,8 +198,8 @@ describe('hostile input to the intake', () => {
     expect((await post(filler(1000))).status).toBe(202);
   });
 
-  it('dozor alerts unmatched shows control characters and reordering marks in Alertmanager labels as �, never raw on the terminal', () => {
-    noteUnmatchedAlert(
+  it('dozor alerts unmatched shows control characters and reordering marks in Alertmanager labels as �, never raw on the terminal', async () => {
+    await noteUnmatchedAlert(
       t.db,
       {
         fingerprint: 'f'.repeat(16),
@@ -254,12 +254,12 @@ describe('hostile input to the intake', () => {
       await fc.assert(
         fc.asyncProperty(fc.oneof(xmlish, mutated), async (body) => {
           const before = stored();
-          const stateBefore = JSON.stringify(getState(t.db, installationId));
+          const stateBefore = JSON.stringify(await getState(t.db, installationId));
           const res = await post(body);
           expect([202, 400]).toContain(res.status);
           if (res.status === 400 || res.json.status === 'duplicate') {
             expect(stored()).toBe(before);
-            expect(JSON.stringify(getState(t.db, installationId))).toBe(stateBefore);
+            expect(JSON.stringify(await getState(t.db, installationId))).toBe(stateBefore);
           } else {
             expect(stored()).toBe(before + 1);
           }

@@ -17,7 +17,7 @@ describe('CSV import', () => {
   });
 
   beforeEach(async () => {
-    t = testDb();
+    t = await testDb();
     await addUser(ctx(), { telegramId: 1001, role: 'manager', name: 'Ксения Шабанова' });
   });
   afterEach(() => t.close());
@@ -34,7 +34,7 @@ describe('CSV import', () => {
     expect(result.clientsCreated.map((c) => c.name)).toEqual(['ООО «Ромашка»', 'ИП Сидоров, бухгалтерия']);
     expect(result.installations).toHaveLength(3);
     expect(counts()).toEqual({ clients: 2, installations: 3 });
-    const stored = listInstallations(t.db);
+    const stored = await listInstallations(t.db);
     for (const imported of result.installations) {
       const row = stored.find((i) => i.id === imported.installationId)!;
       expect(row.tokenHash).toBe(hashAgentToken(imported.token!));
@@ -56,7 +56,7 @@ describe('CSV import', () => {
       { line: 4, message: expect.stringMatching(/uploadName: expected Latin letters/) },
     ]);
     await importCsv(ctx(), 'client,installation,kind,upload_name\nООО «Ромашка»,Сервер,network,ROMASHKA', { dryRun: false });
-    expect(listInstallations(t.db)[0]!.uploadName).toBe('ROMASHKA');
+    expect((await listInstallations(t.db))[0]!.uploadName).toBe('ROMASHKA');
     await expect(importCsv(ctx(), 'client,installation,kind,upload_name\nООО «Вектор»,Сервер,network,Romashka', { dryRun: false })).rejects.toThrowError(
       /the upload name Romashka belongs to installation 1 "Сервер" already/,
     );
@@ -123,7 +123,7 @@ describe('CSV import', () => {
       expect(bytes.includes(0xd0)).toBe(true); // "Р" in windows-1251, not UTF-8's lead byte pair
       const result = await importCsv(ctx(), bytes, { dryRun: false });
       expect(result.encoding).toBe('windows-1251');
-      expect(listInstallations(t.db).map((i) => `${i.clientName} / ${i.name}`).sort()).toEqual(['ИП Сидоров №2 / Локальная — бухгалтерия', 'ООО «Ромашка» / Сервер офиса']);
+      expect((await listInstallations(t.db)).map((i) => `${i.clientName} / ${i.name}`).sort()).toEqual(['ИП Сидоров №2 / Локальная — бухгалтерия', 'ООО «Ромашка» / Сервер офиса']);
     });
 
     it('reads UTF-8 with and without a BOM, and UTF-16 with one (tab-separated "Unicode text")', async () => {
@@ -157,7 +157,7 @@ describe('CSV import', () => {
     const result = await importCsv(ctx(), csv, { dryRun: false });
     expect(result.installations).toHaveLength(10_000);
     expect(new Set(result.installations.map((i) => i.token)).size).toBe(10_000);
-    const stored = listInstallations(t.db);
+    const stored = await listInstallations(t.db);
     expect(stored.find((i) => i.name === 'Сервер 9999')!.tokenHash).toBe(hashAgentToken(result.installations[9999]!.token!));
     // A second file naming one of them again is refused whole.
     await expect(importCsv(ctx(), 'client,installation,kind\nООО «Ромашка»,Новый,local\nООО «Ромашка»,Сервер 5000,local', { dryRun: false })).rejects.toThrowError(

@@ -26,20 +26,20 @@ describe('agent report intake', () => {
 
   beforeEach(async () => {
     clock.set('2023-02-15T06:15:00Z');
-    t = testDb();
+    t = await testDb();
     fleet = await seedFleet({ db: t.db, clock, actor: 'test' });
     intake = await startIntake(t.db, clock);
   });
   afterEach(async () => {
     await intake.close();
-    t.close();
+    await t.close();
   });
 
   it('stores the sample report (202) and updates the latest state', async () => {
     const res = await postReport(intake.url, SAMPLE_XML, { token: fleet.token });
     expect(res.status).toBe(202);
     expect(res.json).toMatchObject({ status: 'stored', installation: fleet.installation.id });
-    const state = getState(t.db, fleet.installation.id)!;
+    const state = (await getState(t.db, fleet.installation.id))!;
     expect(state).toMatchObject({
       shellVersion: '6.4.3.59',
       updateNumber: 2251,
@@ -75,7 +75,7 @@ describe('agent report intake', () => {
     });
     const res = await postReport(intake.url, body, { token: fleet.token, contentType: 'application/json' });
     expect(res.status).toBe(202);
-    expect(getState(t.db, fleet.installation.id)).toMatchObject({
+    expect(await getState(t.db, fleet.installation.id)).toMatchObject({
       serviceState: 'stopped',
       serviceAccount: 'system',
       senselockState: 'lost',
@@ -96,7 +96,7 @@ describe('agent report intake', () => {
     );
     const res2 = await postReport(intake.url, cp1251, { token: fleet.token });
     expect(res2.status).toBe(202);
-    expect(getState(t.db, fleet.installation.id)!.storagePath).toBe('\\\\nas\\Кодекс');
+    expect((await getState(t.db, fleet.installation.id))!.storagePath).toBe('\\\\nas\\Кодекс');
   });
 
   it('accepts a repeated report id without storing it twice', async () => {
@@ -113,7 +113,7 @@ describe('agent report intake', () => {
     clock.advance(15_000);
     expect((await postReport(intake.url, body, { token: fleet.token })).json.status).toBe('stored');
     // The agent is alive: its last report is the latest arrival, so no "reports missing" while it reports.
-    expect(getState(t.db, fleet.installation.id)!.lastReceivedAt).toEqual(clock());
+    expect((await getState(t.db, fleet.installation.id))!.lastReceivedAt).toEqual(clock());
     expect(storedReports()).toBe(2);
   });
 
@@ -121,8 +121,8 @@ describe('agent report intake', () => {
     expect((await postReport(intake.url, '<report id="fixed"><senselock state="ok"/></report>', { token: fleet.token })).json.status).toBe('stored');
     const changed = await postReport(intake.url, '<report id="fixed"><senselock state="lost"/></report>', { token: fleet.token });
     expect(changed.json.status).toBe('stored');
-    expect(getState(t.db, fleet.installation.id)!.senselockState).toBe('lost');
-    expect(listIncidentsWithNames(t.db, { includeResolved: false }).map((i) => i.ruleId)).toEqual(['KodeksXmlSensLockStatus']);
+    expect((await getState(t.db, fleet.installation.id))!.senselockState).toBe('lost');
+    expect((await listIncidentsWithNames(t.db, { includeResolved: false })).map((i) => i.ruleId)).toEqual(['KodeksXmlSensLockStatus']);
     // The very same report again is a repeat.
     expect((await postReport(intake.url, '<report id="fixed"><senselock state="lost"/></report>', { token: fleet.token })).json.status).toBe('duplicate');
   });
@@ -135,7 +135,7 @@ describe('agent report intake', () => {
     </report>`;
     const res = await postReport(intake.url, body, { token: fleet.token });
     expect(res.status).toBe(202);
-    expect(getState(t.db, fleet.installation.id)).toMatchObject({ shellVersion: '6.5.0.1', senselockState: 'ok' });
+    expect(await getState(t.db, fleet.installation.id)).toMatchObject({ shellVersion: '6.5.0.1', senselockState: 'ok' });
   });
 
   it('treats a missing element as "not reported", keeping what was known', async () => {
@@ -144,7 +144,7 @@ describe('agent report intake', () => {
     await postReport(intake.url, '<report id="2" generated-at="2023-02-15T09:20:00+03:00"><service state="stopped"/></report>', {
       token: fleet.token,
     });
-    const state = getState(t.db, fleet.installation.id)!;
+    const state = (await getState(t.db, fleet.installation.id))!;
     expect(state.serviceState).toBe('stopped');
     expect(state.senselockState).toBe('ok');
     expect(state.kitAssembled).toBe(true);
@@ -156,12 +156,12 @@ describe('agent report intake', () => {
     await postReport(intake.url, '<report id="tz" generated-at="2023-02-15T09:12:00"><update operap-date="2023-02-14"/></report>', {
       token: tz.token,
     });
-    const state = getState(t.db, tz.installation.id)!;
+    const state = (await getState(t.db, tz.installation.id))!;
     expect(state.lastGeneratedAt?.toISOString()).toBe('2023-02-15T04:12:00.000Z'); // UTC+5
     expect(state.operapDate).toBe('2023-02-14');
     // An explicit offset wins over the installation's zone.
     await postReport(intake.url, '<report id="tz2" generated-at="2023-02-15T09:12:00Z"/>', { token: tz.token });
-    expect(getState(t.db, tz.installation.id)!.lastGeneratedAt?.toISOString()).toBe('2023-02-15T09:12:00.000Z');
+    expect((await getState(t.db, tz.installation.id))!.lastGeneratedAt?.toISOString()).toBe('2023-02-15T09:12:00.000Z');
   });
 
   it('does not roll facts back when an older report arrives late', async () => {
@@ -169,7 +169,7 @@ describe('agent report intake', () => {
     clock.advance(60_000);
     const late = '<report id="old" generated-at="2023-02-14T09:00:00+03:00"><senselock state="lost"/></report>';
     expect((await postReport(intake.url, late, { token: fleet.token })).status).toBe(202);
-    const state = getState(t.db, fleet.installation.id)!;
+    const state = (await getState(t.db, fleet.installation.id))!;
     expect(state.senselockState).toBe('ok');
     expect(state.lastReceivedAt.toISOString()).toBe('2023-02-15T06:16:00.000Z');
     expect(storedReports()).toBe(2);
@@ -182,7 +182,7 @@ describe('agent report intake', () => {
     await postReport(intake.url, '<report id="b" generated-at="2023-02-15T12:00:00+03:00"><shell version="6.4.3.59"/></report>', {
       token: fleet.token,
     });
-    expect(getState(t.db, fleet.installation.id)).toMatchObject({
+    expect(await getState(t.db, fleet.installation.id)).toMatchObject({
       shellVersion: '6.4.3.59',
       previousShellVersion: '6.4.2.73',
       shellVersionChangedAt: new Date('2023-02-15T09:00:00Z'),
@@ -248,7 +248,7 @@ describe('agent report intake', () => {
       expect(res.status).toBe(400);
       expect(String(res.json.error)).toMatch(message);
       expect(storedReports()).toBe(0);
-      expect(getState(t.db, fleet.installation.id)).toBeNull();
+      expect(await getState(t.db, fleet.installation.id)).toBeNull();
     });
 
     it('malformed JSON', async () => {
@@ -268,7 +268,7 @@ describe('agent report intake', () => {
 
     it('remembers the refusal for the installation', async () => {
       await postReport(intake.url, '<report><kit daily-update="maybe"/></report>', { token: fleet.token });
-      expect(getRejection(t.db, fleet.installation.id)).toMatchObject({ count: 1, reason: expect.stringMatching(/daily-update/) });
+      expect(await getRejection(t.db, fleet.installation.id)).toMatchObject({ count: 1, reason: expect.stringMatching(/daily-update/) });
     });
   });
 
@@ -331,7 +331,7 @@ describe('agent report intake', () => {
   it('keeps each installation to its own state', async () => {
     const other = await seedFleetExtra(t, clock, 'Europe/Moscow');
     await postReport(intake.url, SAMPLE_XML, { token: other.token });
-    expect(getState(t.db, fleet.installation.id)).toBeNull();
+    expect(await getState(t.db, fleet.installation.id)).toBeNull();
     expect(t.db.select({ n: count() }).from(reports).where(eq(reports.installationId, other.installation.id)).get()!.n).toBe(1);
   });
 });

@@ -24,20 +24,20 @@ describe('incident lifecycle', () => {
 
   beforeEach(async () => {
     clock.set('2023-02-15T10:00:00Z');
-    t = testDb();
+    t = await testDb();
     fleet = await seedFleet(ctx('test'));
     intake = await startIntake(t.db, clock);
   });
   afterEach(async () => {
     await intake.close();
-    t.close();
+    await t.close();
   });
 
   it('keeps at most one open incident per installation and rule', async () => {
     await report('<senselock state="lost"/>');
     await report('<senselock state="absent"/>');
     await report('<senselock state="lost"/>');
-    expect(all()).toHaveLength(1);
+    expect(await all()).toHaveLength(1);
     expect(messages()).toEqual(['incident.opened -> 1001']);
   });
 
@@ -51,9 +51,9 @@ describe('incident lifecycle', () => {
     await report('<kit daily-update="true"/>');
     // Opened and cleared within the hold: nothing goes, nothing is left to go; the history says why.
     expect(messages()).toEqual([]);
-    const [flapped] = all();
+    const [flapped] = await all();
     expect(flapped!.status).toBe('resolved');
-    expect(listIncidentEvents(t.db, flapped!.id).map((e) => e.type)).toEqual(['opened', 'announced', 'resolved', 'withdrawn']);
+    expect((await listIncidentEvents(t.db, flapped!.id)).map((e) => e.type)).toEqual(['opened', 'announced', 'resolved', 'withdrawn']);
 
     clock.advance(HOUR);
     await report('<kit daily-update="false"/>');
@@ -82,14 +82,14 @@ describe('incident lifecycle', () => {
     await report('<service state="running"/>');
     clock.advance(HOUR);
     await report('<service state="stopped"/>');
-    const incidents = all().sort((a, b) => a.id - b.id);
+    const incidents = (await all()).sort((a, b) => a.id - b.id);
     expect(incidents.map((i) => i.status)).toEqual(['resolved', 'open']);
     expect(incidents[0]!.resolvedAt!.getTime() - incidents[0]!.openedAt.getTime()).toBe(HOUR);
   });
 
   it('records who acknowledged, refuses nothing on a second press but says who was first', async () => {
     await report('<service state="stopped"/>');
-    const [incident] = all();
+    const [incident] = await all();
     clock.advance(5 * 60_000);
     const first = await acknowledge(ctx('tg:1001'), incident!.id);
     expect(first.outcome).toBe('acknowledged');
@@ -102,46 +102,46 @@ describe('incident lifecycle', () => {
 
   it('records every transition with who and when, and deletes nothing', async () => {
     await report('<kit assembled="false"/>');
-    const [incident] = all();
+    const [incident] = await all();
     clock.advance(60_000);
     await acknowledge(ctx('tg:1001'), incident!.id);
     clock.advance(60_000);
     await report('<kit assembled="true"/>');
-    const events = listIncidentEvents(t.db, incident!.id).map((e) => [e.type, e.actor, e.at.toISOString()]);
+    const events = (await listIncidentEvents(t.db, incident!.id)).map((e) => [e.type, e.actor, e.at.toISOString()]);
     expect(events).toEqual([
       ['opened', 'system', '2023-02-15T10:00:00.000Z'],
       ['announced', 'system', '2023-02-15T10:00:00.000Z'],
       ['acknowledged', 'tg:1001', '2023-02-15T10:01:00.000Z'],
       ['resolved', 'system', '2023-02-15T10:02:00.000Z'],
     ]);
-    expect(getIncident(t.db, incident!.id)).toMatchObject({ status: 'resolved', acknowledgedBy: 'tg:1001' });
+    expect(await getIncident(t.db, incident!.id)).toMatchObject({ status: 'resolved', acknowledgedBy: 'tg:1001' });
   });
 
   it('resolves by hand, and the next check opens a new incident while the problem remains', async () => {
     await report('<storage reachable="false"/>');
-    const [incident] = all();
+    const [incident] = await all();
     await resolveByHand(ctx('cli:admin'), incident!.id);
-    expect(getIncident(t.db, incident!.id)).toMatchObject({ status: 'resolved', resolution: 'manual', resolvedBy: 'cli:admin' });
+    expect(await getIncident(t.db, incident!.id)).toMatchObject({ status: 'resolved', resolution: 'manual', resolvedBy: 'cli:admin' });
     expect((await sweep()).opened).toBe(1);
-    expect(all().filter((i) => i.status === 'open')).toHaveLength(1);
+    expect((await all()).filter((i) => i.status === 'open')).toHaveLength(1);
   });
 
   it('resolves open incidents when monitoring is turned off, and judges nothing while off', async () => {
     await report('<service state="stopped"/>');
     await setMonitoring(ctx('cli:admin'), fleet.installation.id, false);
-    expect(all()[0]).toMatchObject({ status: 'resolved', resolution: 'disabled' });
+    expect((await all())[0]).toMatchObject({ status: 'resolved', resolution: 'disabled' });
     await report('<service state="stopped"/>');
     clock.advance(10 * 24 * HOUR);
     await sweep();
-    expect(all()).toHaveLength(1);
+    expect(await all()).toHaveLength(1);
   });
 
   describe('silences', () => {
     it('records but does not announce an incident that opens under a silence, and announces it when the silence ends', async () => {
       await addSilence(ctx(), { installation: fleet.installation.id, for: '2h', reason: 'смена версии ПК', tz: 'Europe/Moscow' });
       await report('<service state="stopped"/>');
-      expect(all()).toHaveLength(1);
-      expect(all()[0]!.announcedAt).toBeNull();
+      expect(await all()).toHaveLength(1);
+      expect((await all())[0]!.announcedAt).toBeNull();
       expect(messages()).toEqual([]);
 
       clock.advance(HOUR);
@@ -159,7 +159,7 @@ describe('incident lifecycle', () => {
       clock.advance(2 * HOUR);
       await sweep();
       expect(messages()).toEqual([]);
-      expect(all()[0]!.status).toBe('resolved');
+      expect((await all())[0]!.status).toBe('resolved');
     });
 
     it('covers a whole client, or one rule, and ends early when removed', async () => {
@@ -173,7 +173,7 @@ describe('incident lifecycle', () => {
       await addSilence(ctx(), { rule: 'KodeksDailyUpdateOff', for: '1d', reason: 'copybaseweb настраивается', tz: 'Europe/Moscow' });
       await report('<kit daily-update="false"/><senselock state="lost"/>');
       expect(messages()).toEqual(['incident.opened -> 1001', 'incident.opened -> 1001']);
-      expect(all().find((i) => i.ruleId === 'KodeksDailyUpdateOff')!.announcedAt).toBeNull();
+      expect((await all()).find((i) => i.ruleId === 'KodeksDailyUpdateOff')!.announcedAt).toBeNull();
     });
 
     it('refuses a silence without scope, without an end, or with an end in the past', async () => {
@@ -196,7 +196,7 @@ describe('incident lifecycle', () => {
 
     it('does not escalate warnings or acknowledged incidents', async () => {
       await report('<kit daily-update="false"/><service state="stopped"/>');
-      const critical = all().find((i) => i.severity === 'critical')!;
+      const critical = (await all()).find((i) => i.severity === 'critical')!;
       await acknowledge(ctx(), critical.id);
       clock.advance(2 * HOUR);
       expect((await sweep()).escalated).toBe(0);
@@ -221,7 +221,7 @@ describe('incident lifecycle', () => {
       expect((await sweep()).reminded).toBe(1);
       clock.advance(4 * HOUR);
       expect((await sweep()).reminded).toBe(1);
-      await acknowledge(ctx(), all()[0]!.id);
+      await acknowledge(ctx(), (await all())[0]!.id);
       clock.advance(4 * HOUR);
       expect((await sweep()).reminded).toBe(0);
       expect(messages()).toEqual([

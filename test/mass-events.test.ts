@@ -28,7 +28,7 @@ describe('mass events', () => {
 
   beforeEach(async () => {
     clock.set('2026-11-30T07:00:00Z');
-    t = testDb();
+    t = await testDb();
     const ctx = { db: t.db, clock, actor: 'test' };
     const fleet = await seedFleet(ctx);
     await addUser(ctx, { telegramId: 1002, role: 'manager', name: 'Пётр Сидоров', leadId: 2001 });
@@ -45,7 +45,7 @@ describe('mass events', () => {
   });
   afterEach(async () => {
     await intake.close();
-    t.close();
+    await t.close();
   });
 
   it('35 installations entering maintenance together: notices nobody is sent one by one become one message per chat', async () => {
@@ -62,7 +62,7 @@ describe('mass events', () => {
     expect(ksenia[3]).toMatch(/^ООО «Ромашка» · Сервер офиса; ООО «Клиент 1» · Сервер 1; .*; ООО «Клиент 19» · Сервер 19$/);
     expect(String(sent.find((c) => c.payload.chat_id === 1002)!.payload.text)).toContain('— 35 установок одновременно, здесь 15</b>');
     // Still notices: on record, never reminded.
-    expect(listIncidentsWithNames(t.db, { includeResolved: false }).every((i) => i.severity === 'info' && i.announcedAt === null)).toBe(true);
+    expect((await listIncidentsWithNames(t.db, { includeResolved: false })).every((i) => i.severity === 'info' && i.announcedAt === null)).toBe(true);
   });
 
   it('a critical on 35 installations: one message per chat with «Беру все»; those that come after it join it', async () => {
@@ -83,7 +83,7 @@ describe('mass events', () => {
     expect(String(redrawn.payload.text)).toContain('— 35 установок одновременно, здесь 15</b>');
     // «Беру все» takes the chat's own, all of them.
     await h.press({ id: 1002, first_name: 'Пётр' }, 'ackall', { chatId: 1002, messageId: Number(redrawn.payload.message_id) });
-    expect(listIncidentsWithNames(t.db, { includeResolved: false }).filter((i) => i.status === 'acknowledged')).toHaveLength(15);
+    expect((await listIncidentsWithNames(t.db, { includeResolved: false })).filter((i) => i.status === 'acknowledged')).toHaveLength(15);
   });
 
   it('an Alertmanager storm of one alert name folds the same way: one message per chat, each installation once; late alerts join it, and its end is one redraw', async () => {

@@ -59,7 +59,7 @@ describe('metrics pulled from installations dozor can reach', () => {
 
   beforeEach(async () => {
     clock.set('2026-11-30T07:00:00Z');
-    t = testDb();
+    t = await testDb();
     requests = [];
     paths = [];
     logged = [];
@@ -86,13 +86,13 @@ describe('metrics pulled from installations dozor can reach', () => {
   afterEach(async () => {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
-    t.close();
+    await t.close();
   });
 
   it('reads them with Basic auth every PULL_EVERY, keeping the latest set with the server\'s time', async () => {
     await setMetricsAccount(ctx(), installationId, { user: 'smartlogin', password: PASSWORD }, SECRET_KEY);
     expect(await pullMetrics(deps())).toEqual({ pulled: 1, failed: 0 });
-    const snapshot = getMetricsSnapshot(t.db, installationId)!;
+    const snapshot = (await getMetricsSnapshot(t.db, installationId))!;
     expect(snapshot).toMatchObject({ takenAt: new Date('2026-11-30T06:59:30Z'), receivedAt: clock(), error: null, uploadId: null });
     expect(snapshot.samples).toEqual([{ name: 'kserver_main_page', labels: { service: 'kodweb', path: '/docs' }, value: 1 }]);
 
@@ -106,7 +106,7 @@ describe('metrics pulled from installations dozor can reach', () => {
 
   it('keeps the password sealed: not in the database in clear, not in a log, not opened by another key or on another installation', async () => {
     await setMetricsAccount(ctx(), installationId, { user: 'smartlogin', password: PASSWORD }, SECRET_KEY);
-    const stored = getInstallation(t.db, installationId)!;
+    const stored = (await getInstallation(t.db, installationId))!;
     expect(stored.metricsSecret).toMatch(/^v1\./);
     expect(stored.metricsSecret).not.toContain('smart');
     t.db.$client.pragma('wal_checkpoint(TRUNCATE)');
@@ -114,15 +114,15 @@ describe('metrics pulled from installations dozor can reach', () => {
     expect(metricsAccountOf(stored, SECRET_KEY)).toEqual({ user: 'smartlogin', password: PASSWORD });
     expect(metricsAccountOf(stored, 'x'.repeat(40))).toBeNull();
     const other = (await addInstallation(ctx(), { client: '1', name: 'Другая', kind: 'cloud', url: `${url}/kodeks/` })).installation;
-    updateInstallation(t.db, other.id, { metricsUser: 'smartlogin', metricsSecret: stored.metricsSecret });
-    expect(metricsAccountOf(getInstallation(t.db, other.id)!, SECRET_KEY)).toBeNull();
+    await updateInstallation(t.db, other.id, { metricsUser: 'smartlogin', metricsSecret: stored.metricsSecret });
+    expect(metricsAccountOf((await getInstallation(t.db, other.id))!, SECRET_KEY)).toBeNull();
 
     await pullMetrics(deps());
     expect(logged.join('\n')).not.toContain('smart"');
     // Pulled with another key, the stored one cannot be opened: said on the installation, not guessed.
     clock.advance(16 * MINUTE);
     expect(await pullMetrics(deps({ secretKey: 'y'.repeat(40) }))).toEqual({ pulled: 0, failed: 2 });
-    expect(getMetricsSnapshot(t.db, installationId)!.error).toMatch(/cannot be opened with this SECRET_KEY/);
+    expect((await getMetricsSnapshot(t.db, installationId))!.error).toMatch(/cannot be opened with this SECRET_KEY/);
     await expect(setMetricsAccount(ctx(), installationId, { user: 'smartlogin', password: 'x' }, undefined)).rejects.toThrow(/SECRET_KEY is not set/);
   });
 
@@ -132,30 +132,30 @@ describe('metrics pulled from installations dozor can reach', () => {
     await setMetricsAccount(ctx(), installationId, { user: 'smartlogin', password: 'wrong' }, SECRET_KEY);
     clock.advance(15 * MINUTE);
     expect(await pullMetrics(deps())).toEqual({ pulled: 0, failed: 1 });
-    const refused = getMetricsSnapshot(t.db, installationId)!;
+    const refused = (await getMetricsSnapshot(t.db, installationId))!;
     expect(refused.error).toBe(`${url}/sysmon/metrics refused the account smartlogin (HTTP 401)`);
     expect(refused.samples).toHaveLength(1);
 
     const slow = url.replace('127.0.0.1', 'slow.test');
-    updateInstallation(t.db, installationId, { url: `${slow}/kodeks` });
+    await updateInstallation(t.db, installationId, { url: `${slow}/kodeks` });
     clock.advance(15 * MINUTE);
     expect(await pullMetrics(deps({ timeoutMs: 200 }))).toEqual({ pulled: 0, failed: 1 });
-    expect(getMetricsSnapshot(t.db, installationId)!.error).toBe(`${slow}/sysmon/metrics: no answer within 0.2 s`);
+    expect((await getMetricsSnapshot(t.db, installationId))!.error).toBe(`${slow}/sysmon/metrics: no answer within 0.2 s`);
   });
 
   it('reads only <origin>/sysmon/metrics, whatever path the address has, and keeps only lines of the Prometheus text format', async () => {
     await setMetricsAccount(ctx(), installationId, { user: 'smartlogin', password: PASSWORD }, SECRET_KEY);
-    updateInstallation(t.db, installationId, { url: `${url}/internal/admin/env#` });
+    await updateInstallation(t.db, installationId, { url: `${url}/internal/admin/env#` });
     metricsBody = ['SECRET_TOKEN=abc123', 'PATH /usr/bin', '<html><body>env</body></html>', '# HELP kserver_main_page the main page', 'kserver_main_page{service="kodweb"} 1', 'PASSWORD{of="db"} hunter2'].join('\n');
     expect(await pullMetrics(deps())).toEqual({ pulled: 1, failed: 0 });
     expect(paths).toEqual(['127.0.0.1 /sysmon/metrics']);
-    expect(getMetricsSnapshot(t.db, installationId)!.samples).toEqual([{ name: 'kserver_main_page', labels: { service: 'kodweb' }, value: 1 }]);
+    expect((await getMetricsSnapshot(t.db, installationId))!.samples).toEqual([{ name: 'kserver_main_page', labels: { service: 'kodweb' }, value: 1 }]);
 
     // Nothing but such lines: no metrics, and the words say so without repeating what came.
     metricsBody = 'SECRET_TOKEN=abc123\nAWS_SECRET_ACCESS_KEY wJalrXUtnFEMI\n';
     clock.advance(15 * MINUTE);
     expect(await pullMetrics(deps())).toEqual({ pulled: 0, failed: 1 });
-    const snapshot = getMetricsSnapshot(t.db, installationId)!;
+    const snapshot = (await getMetricsSnapshot(t.db, installationId))!;
     expect(snapshot.error).toBe('no metrics in it');
     expect(JSON.stringify(snapshot)).not.toMatch(/SECRET|abc123|wJalr|hunter2/);
     expect(logged.join('\n')).not.toMatch(/abc123|wJalr|hunter2/);
@@ -165,10 +165,10 @@ describe('metrics pulled from installations dozor can reach', () => {
     await setMetricsAccount(ctx(), installationId, { user: 'smartlogin', password: PASSWORD }, SECRET_KEY);
     const port = new URL(url).port;
     const pullFrom = async (address: string, overrides: Partial<MetricsPullDeps> = {}) => {
-      updateInstallation(t.db, installationId, { url: address });
+      await updateInstallation(t.db, installationId, { url: address });
       clock.advance(15 * MINUTE);
       const summary = await pullMetrics(deps(overrides));
-      return { ...summary, error: getMetricsSnapshot(t.db, installationId)?.error ?? null };
+      return { ...summary, error: (await getMetricsSnapshot(t.db, installationId))?.error ?? null };
     };
     const strict = { addressPolicy: pullAddressPolicy() };
     expect(await pullFrom('http://169.254.169.254/latest/meta-data/', strict)).toMatchObject({
@@ -206,12 +206,12 @@ describe('metrics pulled from installations dozor can reach', () => {
   it('leaves alone installations without an account, without an address, or not monitored', async () => {
     expect(await pullMetrics(deps())).toEqual({ pulled: 0, failed: 0 });
     await setMetricsAccount(ctx(), installationId, { user: 'smartlogin', password: PASSWORD }, SECRET_KEY);
-    updateInstallation(t.db, installationId, { monitoringEnabled: false });
+    await updateInstallation(t.db, installationId, { monitoringEnabled: false });
     expect(await pullMetrics(deps())).toEqual({ pulled: 0, failed: 0 });
-    updateInstallation(t.db, installationId, { monitoringEnabled: true, url: null });
+    await updateInstallation(t.db, installationId, { monitoringEnabled: true, url: null });
     expect(await pullMetrics(deps())).toEqual({ pulled: 0, failed: 0 });
     await setMetricsAccount(ctx(), installationId, null, undefined);
-    expect(getInstallation(t.db, installationId)).toMatchObject({ metricsUser: null, metricsSecret: null });
+    expect(await getInstallation(t.db, installationId)).toMatchObject({ metricsUser: null, metricsSecret: null });
     expect(requests).toEqual([]);
   });
 
@@ -219,24 +219,24 @@ describe('metrics pulled from installations dozor can reach', () => {
     const settings = DEFAULT_INCIDENT_SETTINGS;
     const report = async (body: string) =>
       await ingestReport(t.db, settings, { id: installationId, tz: 'Europe/Moscow' }, parseReport(Buffer.from(`<report>${body}</report>`), 'xml', { tz: 'Europe/Moscow' }), clock());
-    const open = () => listIncidentsWithNames(t.db, { includeResolved: false }).map((i) => [i.ruleId, i.announcedAt !== null]);
+    const open = async () => (await listIncidentsWithNames(t.db, { includeResolved: false })).map((i) => [i.ruleId, i.announcedAt !== null]);
     await report('<seats licensed="10" used="10"/>');
     await setMetricsAccount(ctx(), installationId, { user: 'smartlogin', password: 'неверный' }, SECRET_KEY);
     await pullMetrics(deps({ settings }));
     // Every seat is taken: the account is one user too many, so its refusal waits.
-    expect(open()).toEqual([
+    expect(await open()).toEqual([
       ['KodeksLimitsUsers', true],
       ['KodeksAuthNotWork', false],
     ]);
-    expect(listIncidentsWithNames(t.db, { includeResolved: false }).find((i) => i.ruleId === 'KodeksAuthNotWork')!.details).toEqual({ account: 'smartlogin' });
+    expect((await listIncidentsWithNames(t.db, { includeResolved: false })).find((i) => i.ruleId === 'KodeksAuthNotWork')!.details).toEqual({ account: 'smartlogin' });
     // A seat frees: the refusal outlives its excuse and is announced at the next follow-up.
     await report('<seats licensed="10" used="4"/>');
     await runSweep({ db: t.db, settings }, clock());
-    expect(open()).toEqual([['KodeksAuthNotWork', true]]);
+    expect(await open()).toEqual([['KodeksAuthNotWork', true]]);
     // The right password: the login works, the alert closes.
     await setMetricsAccount(ctx(), installationId, { user: 'smartlogin', password: PASSWORD }, SECRET_KEY);
     clock.advance(16 * MINUTE);
     await pullMetrics(deps({ settings }));
-    expect(open()).toEqual([]);
+    expect(await open()).toEqual([]);
   });
 });

@@ -62,7 +62,7 @@ describe('probes of names that do not resolve', () => {
     let t: TestDb;
     const FLEET = 1_000;
     beforeEach(async () => {
-      t = testDb();
+      t = await testDb();
       const ctx = { db: t.db, clock, actor: 'test' };
       await addUser(ctx, { telegramId: 1001, role: 'manager', name: 'Ксения' });
       for (let c = 0; c < FLEET / 50; c++) {
@@ -88,7 +88,7 @@ describe('probes of names that do not resolve', () => {
       const afterFirst = new Set(probedIds());
       expect(afterFirst.size).toBe(first.probed);
       const [someProbed] = [...afterFirst];
-      expect(getProbeStatuses(t.db, someProbed!).dns).toMatchObject({ ok: false, error: expect.stringContaining('ETIMEOUT') });
+      expect((await getProbeStatuses(t.db, someProbed!)).dns).toMatchObject({ ok: false, error: expect.stringContaining('ETIMEOUT') });
 
       clock.advance(60_000);
       const second = await round({ budgetMs: 1_000 });

@@ -73,7 +73,7 @@ describe('probes', () => {
 
   beforeEach(async () => {
     clock.set('2022-11-15T06:00:00Z');
-    t = testDb();
+    t = await testDb();
     web = new WebServer();
     await web.start();
     pingOk = true;
@@ -82,11 +82,11 @@ describe('probes', () => {
   });
   afterEach(async () => {
     await web.stop();
-    t.close();
+    await t.close();
   });
 
   const installation = async (name: string, fields: { host?: string; ip?: string; url?: string; provider?: string }, client = 'ООО «Ромашка»') => {
-    const clientId = getClientByName(t.db, client)?.id ?? (await addClient(ctx(), { name: client, managerId: 1001 })).id;
+    const clientId = (await getClientByName(t.db, client))?.id ?? (await addClient(ctx(), { name: client, managerId: 1001 })).id;
     return (await addInstallation(ctx(), { client: String(clientId), name, kind: 'cloud', ...fields })).installation;
   };
 
@@ -96,15 +96,15 @@ describe('probes', () => {
     await web.stop();
     expect((await round()).opened).toBe(0); // one failure is not enough: no flapping
     expect((await round()).opened).toBe(2);
-    expect(open().map((i) => [i.ruleId, i.announcedAt !== null])).toEqual([
+    expect((await open()).map((i) => [i.ruleId, i.announcedAt !== null])).toEqual([
       ['KodeksTcpStatus', true],
       ['KodeksBehindProxyDown', false],
     ]);
-    expect(open()[0]!.details).toMatchObject({ target: `127.0.0.1:${web.port}`, error: `TCP 127.0.0.1:${web.port}: ECONNREFUSED` });
-    expect(open()[1]!.details).toMatchObject({ url: `http://127.0.0.1:${web.port}/`, error: 'ECONNREFUSED' });
+    expect((await open())[0]!.details).toMatchObject({ target: `127.0.0.1:${web.port}`, error: `TCP 127.0.0.1:${web.port}: ECONNREFUSED` });
+    expect((await open())[1]!.details).toMatchObject({ url: `http://127.0.0.1:${web.port}/`, error: 'ECONNREFUSED' });
     await web.start();
     expect((await round()).resolved).toBe(2);
-    expect(open()).toEqual([]);
+    expect(await open()).toEqual([]);
   });
 
   it('counts every round in the installation’s day, up when what users reach answered: the main page, else ping', async () => {
@@ -120,12 +120,12 @@ describe('probes', () => {
     clock.set('2022-11-15T20:59:30Z'); // 23:59:30 in Moscow
     await round(); // the page is back; the other installation does not answer ping
     await round(); // a minute later: the next day in Moscow
-    const days = (id: number) => listAvailabilityDays(t.db, id, '2022-11-01', '2022-11-30').map((d) => [d.day, d.rounds, d.up]);
-    expect(days(site.id)).toEqual([
+    const days = async (id: number) => (await listAvailabilityDays(t.db, id, '2022-11-01', '2022-11-30')).map((d) => [d.day, d.rounds, d.up]);
+    expect(await days(site.id)).toEqual([
       ['2022-11-15', 4, 2],
       ['2022-11-16', 1, 1],
     ]);
-    expect(days(pingOnly.id)).toEqual([
+    expect(await days(pingOnly.id)).toEqual([
       ['2022-11-15', 4, 3],
       ['2022-11-16', 1, 0],
     ]);
@@ -136,10 +136,10 @@ describe('probes', () => {
     for (let i = 0; i < 10; i++) fleet.push(await installation(`Сервер ${i}`, { ip: `127.0.0.${i + 2}` }));
     pingOk = false;
     await round();
-    expect(listAvailabilityDays(t.db, fleet[0]!.id, '2022-11-01', '2022-11-30')).toEqual([]);
+    expect(await listAvailabilityDays(t.db, fleet[0]!.id, '2022-11-01', '2022-11-30')).toEqual([]);
     pingOk = true;
     await round();
-    expect(listAvailabilityDays(t.db, fleet[0]!.id, '2022-11-01', '2022-11-30')).toEqual([{ day: '2022-11-15', rounds: 1, up: 1 }]);
+    expect(await listAvailabilityDays(t.db, fleet[0]!.id, '2022-11-01', '2022-11-30')).toEqual([{ day: '2022-11-15', rounds: 1, up: 1 }]);
   });
 
   it('a main page that answers with an error opens KodeksHttp200Status; failures must come in a row', async () => {
@@ -150,14 +150,14 @@ describe('probes', () => {
     await round();
     web.status = 500;
     await round();
-    expect(open()).toEqual([]);
+    expect(await open()).toEqual([]);
     await round();
-    expect(open().map((i) => [i.ruleId, i.details.status])).toEqual([['KodeksHttp200Status', 500]]);
+    expect((await open()).map((i) => [i.ruleId, i.details.status])).toEqual([['KodeksHttp200Status', 500]]);
     // A proxy whose server behind it does not answer is web access down, not the page.
     web.status = 502;
     await round();
     await round();
-    expect(open().map((i) => i.ruleId)).toEqual(['KodeksBehindProxyDown']);
+    expect((await open()).map((i) => i.ruleId)).toEqual(['KodeksBehindProxyDown']);
   });
 
   it('counts 2xx, 3xx and 401 as up', async () => {
@@ -167,18 +167,18 @@ describe('probes', () => {
       await round();
       await round();
     }
-    expect(open()).toEqual([]);
+    expect(await open()).toEqual([]);
   });
 
   it('diagnoses a name that fails while the recorded IP works, and gives the address to log in by', async () => {
     await installation('Облако', { host: 'romashka.invalid', ip: '127.0.0.1', url: `http://romashka.invalid:${web.port}/` });
     await round();
     await round();
-    const rules = open().map((i) => i.ruleId).sort();
+    const rules = (await open()).map((i) => i.ruleId).sort();
     expect(rules).toEqual(['KodeksBehindProxyDown', 'KodeksDns']);
-    const web_ = open().find((i) => i.ruleId === 'KodeksBehindProxyDown')!;
+    const web_ = (await open()).find((i) => i.ruleId === 'KodeksBehindProxyDown')!;
     expect(web_.details).toMatchObject({ error: 'ENOTFOUND', workingUrl: `http://127.0.0.1:${web.port}/` });
-    const dns = open().find((i) => i.ruleId === 'KodeksDns')!;
+    const dns = (await open()).find((i) => i.ruleId === 'KodeksDns')!;
     expect(dns.details).toMatchObject({ host: 'romashka.invalid', expectedIp: '127.0.0.1' });
 
     const h = botHarness(t.db, clock);
@@ -196,7 +196,7 @@ describe('probes', () => {
     pingOk = true;
     await round();
     await round();
-    expect(open().find((i) => i.ruleId === 'KodeksDns')!.details).toMatchObject({ host: 'localhost', expectedIp: '10.99.99.99' });
+    expect((await open()).find((i) => i.ruleId === 'KodeksDns')!.details).toMatchObject({ host: 'localhost', expectedIp: '10.99.99.99' });
   });
 
   it('announces five installations of one provider failing together as one grouped message naming the cause', async () => {
@@ -211,7 +211,7 @@ describe('probes', () => {
     // Each installation: its port alert, and the web alert it holds back.
     expect(summary.opened).toBe(12);
     expect(summary.commonCauses).toEqual([{ kind: 'provider', name: 'Техэксперт.Облако', installations: 5 }]);
-    expect(open().filter((i) => i.ruleId === 'KodeksTcpStatus')).toHaveLength(6); // each installation still has its own incident
+    expect((await open()).filter((i) => i.ruleId === 'KodeksTcpStatus')).toHaveLength(6); // each installation still has its own incident
 
     const h = botHarness(t.db, clock);
     await h.dispatcher().runOnce();
@@ -220,7 +220,7 @@ describe('probes', () => {
     const text = String(messages[0]!.payload.text);
     expect(text).toContain('🚨 6 новых оповещений');
     // The provider's five carry the common cause; rendered alone they are one message with the cause named.
-    const onlyProvider = open().filter((i) => i.ruleId === 'KodeksTcpStatus' && i.details.commonCause === 'provider:Техэксперт.Облако');
+    const onlyProvider = (await open()).filter((i) => i.ruleId === 'KodeksTcpStatus' && i.details.commonCause === 'provider:Техэксперт.Облако');
     expect(onlyProvider).toHaveLength(5);
   });
 
@@ -242,10 +242,10 @@ describe('probes', () => {
     await web.stop();
     await round();
     await round();
-    expect(open().map((i) => i.ruleId).sort()).toEqual(['KodeksBehindProxyDown', 'KodeksIcmp', 'KodeksTcpStatus']);
-    const proxy = open().find((i) => i.ruleId === 'KodeksBehindProxyDown')!;
+    expect((await open()).map((i) => i.ruleId).sort()).toEqual(['KodeksBehindProxyDown', 'KodeksIcmp', 'KodeksTcpStatus']);
+    const proxy = (await open()).find((i) => i.ruleId === 'KodeksBehindProxyDown')!;
     expect(proxy.announcedAt).toBeNull();
-    expect(open().find((i) => i.ruleId === 'KodeksTcpStatus')!.announcedAt).toBeNull();
+    expect((await open()).find((i) => i.ruleId === 'KodeksTcpStatus')!.announcedAt).toBeNull();
     const h = botHarness(t.db, clock);
     const dispatcher = h.dispatcher();
     await dispatcher.runOnce();
@@ -255,14 +255,14 @@ describe('probes', () => {
     pingOk = true; // the host answers again, the web server is still down
     await round();
     // The port alert outlives the silent ping and is announced; the web alert still waits for the port.
-    expect(open().map((i) => [i.ruleId, i.announcedAt !== null])).toEqual([
+    expect((await open()).map((i) => [i.ruleId, i.announcedAt !== null])).toEqual([
       ['KodeksTcpStatus', true],
       ['KodeksBehindProxyDown', false],
     ]);
     clock.advance(60_000);
     await dispatcher.runOnce();
     expect(h.sent().map((c) => String(c.payload.text)).at(-1)).toContain('Веб-порт установки не принимает соединения');
-    expect(open()[0]!.installationName).toBe(inst.name);
+    expect((await open())[0]!.installationName).toBe(inst.name);
   });
 
   describe('what the main page says of the server', () => {
@@ -275,19 +275,19 @@ describe('probes', () => {
       await reported(inst.id);
       web.status = 503;
       for (let i = 0; i < 3; i++) await round();
-      expect(open().map((i) => [i.ruleId, i.severity])).toEqual([['KodeksMaintenance', 'info']]);
+      expect((await open()).map((i) => [i.ruleId, i.severity])).toEqual([['KodeksMaintenance', 'info']]);
       expect(sent()).toEqual([]);
       for (let hour = 1; hour <= 4; hour++) {
         clock.advance(60 * 60_000);
         await round();
         await sweep();
       }
-      expect(open().map((i) => i.ruleId)).toEqual(['KodeksMaintenance', 'KodeksMaintenanceToLong']);
+      expect((await open()).map((i) => i.ruleId)).toEqual(['KodeksMaintenance', 'KodeksMaintenanceToLong']);
       expect(sent()).toEqual(['incident.opened KodeksMaintenanceToLong']);
       // The page works again: maintenance is over, and so is the alert.
       web.status = 200;
       await round();
-      expect(open()).toEqual([]);
+      expect(await open()).toEqual([]);
     });
 
     it('words the distributor names: maintenance and a call for a specialist read from the page, in its own charset', async () => {
@@ -300,16 +300,16 @@ describe('probes', () => {
       };
       web.body = 'Сервер: требуется вмешательство специалиста';
       await withWords();
-      expect(open().map((i) => i.ruleId)).toEqual(['KodeksNeedSupport']);
+      expect((await open()).map((i) => i.ruleId)).toEqual(['KodeksNeedSupport']);
       expect(sent()).toEqual(['incident.opened KodeksNeedSupport']);
       // A page in windows-1251 (А-я are 0xC0-0xFF there).
       web.contentType = 'text/html; charset=windows-1251';
       web.body = Buffer.from([...'Технические работы'].map((c) => (c === ' ' ? 0x20 : c.charCodeAt(0) - 0x410 + 0xc0)));
       await withWords();
-      expect(open().map((i) => i.ruleId)).toEqual(['KodeksMaintenance']);
+      expect((await open()).map((i) => i.ruleId)).toEqual(['KodeksMaintenance']);
       web.body = 'Техэксперт';
       await withWords();
-      expect(open()).toEqual([]);
+      expect(await open()).toEqual([]);
     });
   });
 
@@ -321,15 +321,15 @@ describe('probes', () => {
     await setLicman(ctx(), inst.id, `127.0.0.1:${closed}`);
     await round();
     await round();
-    expect(open().map((i) => [i.ruleId, i.details.target])).toEqual([['LicmanTcpStatus', `127.0.0.1:${closed}`]]);
+    expect((await open()).map((i) => [i.ruleId, i.details.target])).toEqual([['LicmanTcpStatus', `127.0.0.1:${closed}`]]);
     await ingestReport(t.db, DEFAULT_INCIDENT_SETTINGS, { id: inst.id, tz: 'Europe/Moscow' }, parseReport(Buffer.from('<report><senselock state="lost"/></report>'), 'xml', { tz: 'Europe/Moscow' }), clock());
-    const key = open().find((i) => i.ruleId === 'KodeksXmlSensLockStatus')!;
+    const key = (await open()).find((i) => i.ruleId === 'KodeksXmlSensLockStatus')!;
     expect(key.details).toEqual({ senselockState: 'lost', licmanUnreachable: `127.0.0.1:${closed}` });
     const h = botHarness(t.db, clock);
     await h.dispatcher().runOnce();
     expect(h.sent().map((c) => String(c.payload.text)).join('\n')).toContain(`🔎 Вероятная причина: менеджер лицензий 127.0.0.1:${closed} недоступен`);
     // The card says so too.
-    const card = renderClientStatus(getClientStatus(t.db, inst.clientId, clock())!, 'ru', 'Europe/Moscow', clock());
+    const card = renderClientStatus((await getClientStatus(t.db, inst.clientId, clock()))!, 'ru', 'Europe/Moscow', clock());
     expect(card).toContain(`⚠️ Менеджер лицензий 127.0.0.1:${closed}: порт 127.0.0.1:${closed}: соединение отклонено (порт закрыт)`);
   });
 
@@ -345,7 +345,7 @@ describe('probes', () => {
     await installation('Облако', { host: 'kodeks.example.com', ip: '2001:db8::7', url: 'http://198.51.100.4:8080/' }, 'АО «Вектор»');
     await runProbeRound({ db: t.db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, probers: watching, options });
     expect(asked).toEqual([]);
-    expect(open()).toEqual([]);
+    expect(await open()).toEqual([]);
     // A real address beside an example name is probed.
     await installation('Филиал', { host: 'branch.example', ip: '127.0.0.1' }, 'ООО «Север»');
     await runProbeRound({ db: t.db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, probers: watching, options });

@@ -21,7 +21,7 @@ describe('what Prometheus reads from dozor', () => {
   let silentId = 0;
 
   beforeAll(async () => {
-    t = testDb();
+    t = await testDb();
     const fleet = await seedFleet({ db: t.db, clock, actor: 'test' });
     clock.advance(3 * DAY);
     silentId = (await addInstallation({ db: t.db, clock, actor: 'test' }, { client: String(fleet.client.id), name: 'Новая', kind: 'local' })).installation.id;
@@ -39,7 +39,7 @@ describe('what Prometheus reads from dozor', () => {
   });
   afterAll(async () => {
     await close();
-    t.close();
+    await t.close();
   });
 
   it('gives every monitored installation a report age, counted from registration when it never reported', () => {
@@ -80,7 +80,7 @@ describe('who may read /metrics', () => {
   const clock = testClock('2023-02-15T09:00:00Z');
   let t: TestDb;
   beforeAll(async () => {
-    t = testDb();
+    t = await testDb();
     await seedFleet({ db: t.db, clock, actor: 'test' });
   });
   afterAll(() => t.close());

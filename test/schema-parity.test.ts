@@ -43,7 +43,7 @@ describe('the schema on SQLite and on PostgreSQL', () => {
   it('holds the same tables, columns (in counterpart types, null or not alike), keys and indexes on both', async () => {
     const pgServer = await testPg();
     if (pgServer.missing) return void console.warn(`skipped: ${pgServer.missing}`);
-    const t = testDb();
+    const t = await testDb();
     const database = await freshPgDatabase('parity');
     const pool = new pg.Pool({ connectionString: database.url });
     try {
@@ -79,7 +79,7 @@ describe('the schema on SQLite and on PostgreSQL', () => {
     } finally {
       await pool.end();
       await database.drop();
-      t.close();
+      await t.close();
     }
   });
 

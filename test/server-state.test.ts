@@ -31,8 +31,8 @@ describe('the server state in reports', () => {
   const report = (body: string) => postReport(intake.url, `<report id="s${++seq}">${body}</report>`, { token: fleet.token });
   const sweep = async () => await runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
   // Reports stop while the clock jumps ahead; the silence is another rule's business.
-  const open = () =>
-    listIncidentsWithNames(t.db, { includeResolved: false })
+  const open = async () =>
+    (await listIncidentsWithNames(t.db, { includeResolved: false }))
       .filter((i) => i.ruleId !== 'KodeksXmlMissing')
       .map((i) => [i.ruleId, i.severity, i.status]);
   const sent = () =>
@@ -47,13 +47,13 @@ describe('the server state in reports', () => {
 
   beforeEach(async () => {
     clock.set('2026-11-30T06:00:00Z');
-    t = testDb();
+    t = await testDb();
     fleet = await seedFleet({ db: t.db, clock, actor: 'test' });
     intake = await startIntake(t.db, clock);
   });
   afterEach(async () => {
     await intake.close();
-    t.close();
+    await t.close();
   });
 
   it('takes the new elements of a version 1 report into the state', async () => {
@@ -62,7 +62,7 @@ describe('the server state in reports', () => {
         '<seats licensed="10" used="7" refused="0"/><licman host="10.0.0.5" port="8888" state="ok"/><server state="ok"/>',
     );
     expect(answer.status).toBe(202);
-    expect(getState(t.db, fleet.installation.id)).toMatchObject({
+    expect(await getState(t.db, fleet.installation.id)).toMatchObject({
       databases: [
         { name: 'Кодекс: Законодательство', updateNumber: 2251, licenseExpires: '2027-03-31', errors: [696] },
         { name: 'Техэксперт', errors: [] },
@@ -79,7 +79,7 @@ describe('the server state in reports', () => {
     });
     // A report that does not mention them keeps them.
     await report('<senselock state="ok"/>');
-    expect(getState(t.db, fleet.installation.id)!.databases).toHaveLength(2);
+    expect((await getState(t.db, fleet.installation.id))!.databases).toHaveLength(2);
     // JSON: a list of databases, codes as numbers or as the XML string.
     const json = await postReport(
       intake.url,
@@ -87,7 +87,7 @@ describe('the server state in reports', () => {
       { token: fleet.token, contentType: 'application/json' },
     );
     expect(json.status).toBe(202);
-    expect(getState(t.db, fleet.installation.id)).toMatchObject({
+    expect(await getState(t.db, fleet.installation.id)).toMatchObject({
       databases: [
         { name: 'А', errors: [51, 2007] },
         { name: 'Б', errors: [600, 601] },
@@ -108,7 +108,7 @@ describe('the server state in reports', () => {
     );
     clock.advance(10 * 60_000);
     await report('<seats licensed="10" used="10" refused="1"/>');
-    const card = renderClientStatus(getClientStatus(t.db, fleet.client.id, clock())!, 'ru', 'Europe/Moscow', clock()).split('\n');
+    const card = renderClientStatus((await getClientStatus(t.db, fleet.client.id, clock()))!, 'ru', 'Europe/Moscow', clock()).split('\n');
     // Problems counted without the notices, which are listed apart.
     expect(card).toContain('🖥 <b>Сервер офиса</b> — ❌ 4 проблемы');
     expect(card).toContain('🔵 Для сведения: Сервер в режиме обслуживания');
@@ -119,17 +119,17 @@ describe('the server state in reports', () => {
     expect(card).toContain('⚠️ Ошибки баз: 4111');
     // /status alone does not count a notice as a problem: only notices are left open here.
     await report('<database name="Законодательство" license-expires="2027-02-01"/><seats licensed="10" used="3" refused="0"/><licman state="ok"/>');
-    expect(open()).toEqual([
+    expect(await open()).toEqual([
       ['KodeksMaintenance', 'info', 'open'],
       ['KodeksLicenseExpiring90day', 'info', 'open'],
     ]);
-    expect(listClientsWithProblems(t.db)).toEqual([]);
+    expect(await listClientsWithProblems(t.db)).toEqual([]);
   });
 
   it('the digest lists licences ending within 30 days, full seats and notices; /licenses plans renewals by manager', async () => {
     await report('<database name="Законодательство" license-expires="2026-12-05"/><seats licensed="10" used="10" refused="2"/><server state="maintenance"/>');
-    const lead = getUser(t.db, 2001)!;
-    const text = buildDigest(t.db, lead, clock(), { tz: 'Europe/Moscow', salesMinDays: 3 }).text;
+    const lead = (await getUser(t.db, 2001))!;
+    const text = (await buildDigest(t.db, lead, clock(), { tz: 'Europe/Moscow', salesMinDays: 3 })).text;
     expect(text).toContain('<b>Лицензии заканчиваются в ближайшие 30 дней (1)</b>:\n• ООО «Ромашка» · Сервер офиса — «Законодательство» до 05.12 (5 дней)');
     expect(text).toContain('<b>Места заняты полностью (1)</b>:\n• ООО «Ромашка» · Сервер офиса — занято 10 из 10, отказов сегодня: 2');
     expect(text).toContain('<b>🔵 Для сведения (1)</b>:\n• ООО «Ромашка» · Сервер офиса — Сервер в режиме обслуживания');
@@ -153,28 +153,28 @@ describe('the server state in reports', () => {
 
   it('a term crossing 90, 7, 2 and 0 days: a notice nobody is sent, then alerts that replace each other; the renewal resolves', async () => {
     await report('<database name="Кодекс: Законодательство" license-expires="2027-01-20"/><database name="Охрана труда" license-expires="2027-06-30"/>');
-    expect(open()).toEqual([['KodeksLicenseExpiring90day', 'info', 'open']]);
+    expect(await open()).toEqual([['KodeksLicenseExpiring90day', 'info', 'open']]);
     expect(sent()).toEqual([]);
 
     clock.set('2027-01-14T06:00:00Z');
     await sweep();
-    expect(open()).toEqual([['KodeksLicenseExpiring7day', 'warning', 'open']]);
+    expect(await open()).toEqual([['KodeksLicenseExpiring7day', 'warning', 'open']]);
     expect(sent()).toEqual(['incident.opened KodeksLicenseExpiring7day']);
 
     // Delivered (as the dispatcher would within seconds): its end is then told, not withdrawn with an unsent opening.
     delivered();
     clock.set('2027-01-18T21:00:00Z');
     await sweep();
-    expect(open()).toEqual([['KodeksLicenseExpiring2day', 'critical', 'open']]);
+    expect(await open()).toEqual([['KodeksLicenseExpiring2day', 'critical', 'open']]);
     clock.set('2027-01-20T21:00:00Z');
     await sweep();
-    expect(open()).toEqual([['KodeksLicenseExpired', 'critical', 'open']]);
+    expect(await open()).toEqual([['KodeksLicenseExpired', 'critical', 'open']]);
 
     clock.advance(HOUR);
     // Renewed: the soonest term is now the other database's, 161 days away.
     await report('<database name="Кодекс: Законодательство" license-expires="2028-01-20"/><database name="Охрана труда" license-expires="2027-06-30"/>');
-    expect(open()).toEqual([]);
-    const all = listIncidentsWithNames(t.db, { includeResolved: true });
+    expect(await open()).toEqual([]);
+    const all = await listIncidentsWithNames(t.db, { includeResolved: true });
     expect(
       all
         .filter((i) => i.status === 'resolved' && i.ruleId !== 'KodeksXmlMissing')
@@ -188,63 +188,63 @@ describe('the server state in reports', () => {
       'incident.resolved KodeksLicenseExpired',
     ]);
     const notice = all.find((i) => i.ruleId === 'KodeksLicenseExpiring90day')!;
-    expect(listIncidentEvents(t.db, notice.id).map((e) => e.type)).toEqual(['opened', 'resolved']);
+    expect((await listIncidentEvents(t.db, notice.id)).map((e) => e.type)).toEqual(['opened', 'resolved']);
   });
 
   it('a notice is never reminded or escalated', async () => {
     await report('<server state="maintenance" message="Идёт обновление"/>');
-    expect(open()).toEqual([['KodeksMaintenance', 'info', 'open']]);
+    expect(await open()).toEqual([['KodeksMaintenance', 'info', 'open']]);
     clock.advance(2 * HOUR);
     expect(await sweep()).toMatchObject({ announced: 0, reminded: 0, escalated: 0 });
     expect(sent()).toEqual([]);
     // Three hours in a row: maintenance is too long, and that is sent.
     clock.advance(HOUR + 1000);
     await sweep();
-    expect(open()).toEqual([
+    expect(await open()).toEqual([
       ['KodeksMaintenance', 'info', 'open'],
       ['KodeksMaintenanceToLong', 'warning', 'open'],
     ]);
     expect(sent()).toEqual(['incident.opened KodeksMaintenanceToLong']);
     clock.advance(DAY);
     await report('<server state="ok"/>');
-    expect(open()).toEqual([]);
+    expect(await open()).toEqual([]);
   });
 
   it('seats filling and freeing, refusals in the report that brings them', async () => {
     await report('<seats licensed="10" used="10" refused="2"/>');
-    expect(open()).toEqual([
+    expect(await open()).toEqual([
       ['KodeksLimitsUsers', 'warning', 'open'],
       ['KodeksDetectOverUserError', 'warning', 'open'],
     ]);
     clock.advance(15 * 60_000);
     await report('<seats licensed="10" used="10" refused="0"/>');
-    expect(open()).toEqual([['KodeksLimitsUsers', 'warning', 'open']]);
+    expect(await open()).toEqual([['KodeksLimitsUsers', 'warning', 'open']]);
     clock.advance(15 * 60_000);
     await report('<seats licensed="10" used="6" refused="0"/>');
-    expect(open()).toEqual([]);
+    expect(await open()).toEqual([]);
   });
 
   it('database errors: one incident listing the codes; a new code updates it and raises it to critical; clearing resolves it', async () => {
     await report('<database name="Законодательство" errors="696"/>');
-    expect(open()).toEqual([['KodeksDBErrors', 'warning', 'open']]);
+    expect(await open()).toEqual([['KodeksDBErrors', 'warning', 'open']]);
     clock.advance(HOUR);
     await report('<database name="Законодательство" errors="696 4111"/><licman host="10.0.0.5" state="unreachable"/>');
-    const [incident] = listIncidentsWithNames(t.db, { includeResolved: false });
+    const [incident] = await listIncidentsWithNames(t.db, { includeResolved: false });
     expect(incident).toMatchObject({ ruleId: 'KodeksDBErrors', severity: 'critical', details: { codes: ['696', '4111'], licmanUnreachable: '10.0.0.5:8888' } });
     expect(sent()).toEqual(['incident.opened KodeksDBErrors', 'incident.updated KodeksDBErrors']);
     // The same codes again change nothing.
     await report('<database name="Законодательство" errors="4111 696"/>');
     expect(sent()).toHaveLength(2);
     await report('<database name="Законодательство" errors=""/>');
-    expect(open()).toEqual([]);
+    expect(await open()).toEqual([]);
   });
 
   it('while the server is in maintenance, the web alert waits; it is announced if it outlives the maintenance', async () => {
     await report('<server state="maintenance"/>');
-    const web = writeTransaction(t.db, (tx) =>
-      openIncident(tx, DEFAULT_INCIDENT_SETTINGS, loadSubject(tx, fleet.installation.id), { ruleId: 'KodeksBehindProxyDown', severity: 'critical', facts: { url: 'https://romashka.example.ru/', error: 'HTTP 503' } }, clock(), []),
+    const web = await writeTransaction(t.db, async (tx) =>
+      openIncident(tx, DEFAULT_INCIDENT_SETTINGS, await loadSubject(tx, fleet.installation.id), { ruleId: 'KodeksBehindProxyDown', severity: 'critical', facts: { url: 'https://romashka.example.ru/', error: 'HTTP 503' } }, clock(), []),
     );
-    expect(listIncidentEvents(t.db, web.id).map((e) => [e.type, e.details])).toEqual([
+    expect((await listIncidentEvents(t.db, web.id)).map((e) => [e.type, e.details])).toEqual([
       ['opened', expect.anything()],
       ['held', { inhibitedBy: 'KodeksMaintenance' }],
     ]);

@@ -43,7 +43,7 @@ describe('clients that hold connections open', () => {
   let close: () => Promise<void>;
 
   beforeEach(async () => {
-    t = testDb();
+    t = await testDb();
     token = (await seedFleet({ db: t.db, clock, actor: 'test' })).token;
     const app = buildHttpServer({ db: t.db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, requestTimeoutMs: 500, maxConnectionsPerAddress: 20 });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -52,7 +52,7 @@ describe('clients that hold connections open', () => {
   });
   afterEach(async () => {
     await close();
-    t.close();
+    await t.close();
   });
 
   it('cuts off one address past its share of connections, serves agents meanwhile, and closes what never finishes', async () => {
@@ -99,7 +99,7 @@ describe('the limit on invalid tokens behind a proxy', () => {
   const clock = testClock('2023-02-15T06:15:00Z');
 
   it('believes X-Forwarded-For only from the listed proxy: a client cannot rotate it past the limit', async () => {
-    const t = testDb();
+    const t = await testDb();
     await seedFleet({ db: t.db, clock, actor: 'test' });
     const app = buildHttpServer({ db: t.db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, failedAuthLimit: 5, trustProxy: '127.0.0.2' });
     const port = Number(new URL(await app.listen({ host: '127.0.0.1', port: 0 })).port);
@@ -116,7 +116,7 @@ describe('the limit on invalid tokens behind a proxy', () => {
       expect(await badTokenFrom(port, '127.0.0.2', '198.51.100.8')).toBe(401);
     } finally {
       await app.close();
-      t.close();
+      await t.close();
     }
   });
 });
@@ -175,7 +175,7 @@ describe('uploads from a slow line', () => {
     `POST /upload?token=${token} HTTP/1.1\r\nHost: dozor\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${length}\r\nConnection: close\r\n\r\n`;
 
   beforeEach(async () => {
-    t = testDb();
+    t = await testDb();
     token = (await seedFleet({ db: t.db, clock, actor: 'test' })).token;
     // Requests must arrive whole within half a second; a 64 KiB upload may take 8 s at the slowest (8 KiB/s).
     const app = buildHttpServer({
@@ -191,7 +191,7 @@ describe('uploads from a slow line', () => {
   });
   afterEach(async () => {
     await close();
-    t.close();
+    await t.close();
   });
 
   it('takes a sysinfo that keeps moving however long it takes, while a report at the same pace is still cut off at the request timeout', async () => {
@@ -246,7 +246,7 @@ describe('connections kept alive between requests', () => {
   const healthz = 'GET /healthz HTTP/1.1\r\nHost: dozor\r\n\r\n';
 
   it('keeps an idle connection for the keep-alive timeout, past the headers and inactivity timeouts, while a request must still come in time once it starts', async () => {
-    const t = testDb();
+    const t = await testDb();
     // Headers within 300 ms, a silent request closed after 600 ms; an idle connection between requests kept 1 s.
     const app = buildHttpServer({ db: t.db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, requestTimeoutMs: 300, keepAliveTimeoutMs: 1_000 });
     const port = Number(new URL(await app.listen({ host: '127.0.0.1', port: 0 })).port);
@@ -276,7 +276,7 @@ describe('connections kept alive between requests', () => {
       expect(silent.statuses()).toEqual([408]);
     } finally {
       await app.close();
-      t.close();
+      await t.close();
     }
   });
 });

@@ -77,7 +77,7 @@ describe('applyReport', () => {
 
 describe('state in the database', () => {
   it('comes back exactly as saved, every fact and flag included, absent facts absent', async () => {
-    const t = testDb();
+    const t = await testDb();
     try {
       const { installation } = await seedFleet({ db: t.db, clock: () => new Date('2023-02-15T06:00:00Z'), actor: 'test' });
       const full: InstallationState = {
@@ -120,17 +120,17 @@ describe('state in the database', () => {
       const columns = Object.keys(getTableColumns(installationState)).filter((key) => key !== 'installationId');
       expect(Object.keys(full).sort()).toEqual([...columns].sort());
       expect(STATE_COLUMNS.map((c) => c.key).sort()).toEqual([...columns].sort());
-      saveState(t.db, installation.id, full);
-      expect(getState(t.db, installation.id)).toStrictEqual(full);
+      await saveState(t.db, installation.id, full);
+      expect(await getState(t.db, installation.id)).toStrictEqual(full);
       // The sweep and the metrics read the same row through the same mapping.
-      recheckNow(t.db, installation.id, new Date('2023-02-15T06:00:00Z'));
-      expect(loadDueRows(t.db, new Date('2023-02-15T06:00:00Z'), 0, 10)[0]!.state).toStrictEqual(full);
-      expect(listMonitoredInstallations(t.db)[0]!.state).toStrictEqual(full);
+      await recheckNow(t.db, installation.id, new Date('2023-02-15T06:00:00Z'));
+      expect((await loadDueRows(t.db, new Date('2023-02-15T06:00:00Z'), 0, 10))[0]!.state).toStrictEqual(full);
+      expect((await listMonitoredInstallations(t.db))[0]!.state).toStrictEqual(full);
       const bare: InstallationState = { lastReceivedAt: new Date('2023-02-16T06:00:00Z'), lastGeneratedAt: null };
-      saveState(t.db, installation.id, bare);
-      expect(getState(t.db, installation.id)).toStrictEqual(bare);
+      await saveState(t.db, installation.id, bare);
+      expect(await getState(t.db, installation.id)).toStrictEqual(bare);
     } finally {
-      t.close();
+      await t.close();
     }
   });
 });

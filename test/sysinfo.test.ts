@@ -330,7 +330,7 @@ describe('a sysinfo upload, read by the mapping', () => {
 
   beforeEach(async () => {
     clock.set('2026-11-30T04:00:00Z');
-    t = testDb();
+    t = await testDb();
     dataDir = join(t.dir, 'data');
     const fleet = await seedFleet(ctx());
     token = fleet.token;
@@ -339,12 +339,12 @@ describe('a sysinfo upload, read by the mapping', () => {
   afterEach(async () => {
     await app?.close();
     app = undefined;
-    t.close();
+    await t.close();
   });
 
   it('puts what the mapping reads into the state, and the card says when the sysinfo was made', async () => {
     await upload(await serve(MAPPING));
-    expect(getState(t.db, installationId)).toMatchObject({
+    expect(await getState(t.db, installationId)).toMatchObject({
       shellVersion: '6.4.5.127',
       updateNumber: 2251,
       operapDate: '2026-11-27',
@@ -354,11 +354,11 @@ describe('a sysinfo upload, read by the mapping', () => {
       lastReceivedAt: clock(),
       lastGeneratedAt: new Date('2026-11-30T03:55:00Z'),
     });
-    const stored = findLatestSysinfo(t.db, installationId)!;
+    const stored = (await findLatestSysinfo(t.db, installationId))!;
     expect(stored.takenAt).toEqual(new Date('2026-11-30T03:55:00Z'));
     expect(stored.reading!.problems).toEqual([{ kind: 'value', field: 'operapDate', value: 'вчера', path: 'sysinfo/operups/file/@date' }]);
     clock.advance(12 * 60_000);
-    expect(renderClientStatus(getClientStatus(t.db, 1, clock())!, 'ru', 'Europe/Moscow', clock())).toContain(
+    expect(renderClientStatus((await getClientStatus(t.db, 1, clock()))!, 'ru', 'Europe/Moscow', clock())).toContain(
       'Sysinfo: 12 минут назад (сегодня в 07:00, составлен сегодня в 06:55)\n⚠️ Sysinfo: прочитан не полностью: дата операпа: значение «вчера» не читается',
     );
   });
@@ -380,23 +380,23 @@ describe('a sysinfo upload, read by the mapping', () => {
     const agentAt = clock();
     clock.advance(10 * 60_000);
     await send(lost);
-    const state = getState(t.db, installationId)!;
+    const state = (await getState(t.db, installationId))!;
     // Not a sign of life either: the installation has an agent of its own to say so.
     expect(state).toMatchObject({ senselockState: 'ok', shellVersion: '6.4.5.127', lastReceivedAt: agentAt });
     expect(state.factSources).toMatchObject({ shellVersion: '0000 Дилер', updateNumber: '0000 Дилер' });
     expect(state.factSources!.senselockState).toBeUndefined();
-    expect(listIncidentsWithNames(t.db, { includeResolved: false }).map((i) => i.ruleId)).not.toContain('KodeksXmlSensLockStatus');
-    const card = renderClientStatus(getClientStatus(t.db, 1, clock())!, 'ru', 'Europe/Moscow', clock());
+    expect((await listIncidentsWithNames(t.db, { includeResolved: false })).map((i) => i.ruleId)).not.toContain('KodeksXmlSensLockStatus');
+    const card = renderClientStatus((await getClientStatus(t.db, 1, clock()))!, 'ru', 'Europe/Moscow', clock());
     expect(card).toContain('📥 По файлу из общей загрузки («0000 Дилер»), не от агента установки: версия ПК, номер обновления, дата операпа, лимит лицензии, пик пользователей');
 
     // An agent silent for more than a day no longer speaks for it: the file's word goes, and the alert says whose word it is.
     clock.advance(25 * 3_600_000);
     await send(lost);
-    expect(getState(t.db, installationId)!.factSources).toMatchObject({ senselockState: '0000 Дилер' });
-    const alert = listIncidentsWithNames(t.db, { includeResolved: false }).find((i) => i.ruleId === 'KodeksXmlSensLockStatus')!;
-    expect(getState(t.db, installationId)!.lastReceivedAt).toEqual(agentAt);
+    expect((await getState(t.db, installationId))!.factSources).toMatchObject({ senselockState: '0000 Дилер' });
+    const alert = (await listIncidentsWithNames(t.db, { includeResolved: false })).find((i) => i.ruleId === 'KodeksXmlSensLockStatus')!;
+    expect((await getState(t.db, installationId))!.lastReceivedAt).toEqual(agentAt);
     expect(alert.details).toMatchObject({ senselockState: 'lost', fleetUpload: '0000 Дилер' });
-    const [view] = getIncidentViews(t.db, [alert.id]);
+    const [view] = await getIncidentViews(t.db, [alert.id]);
     expect(renderAlert(view!, { lang: 'ru', tz: 'Europe/Moscow', now: clock(), runbookUrl: () => null }).text).toContain('📥 По файлу из общей загрузки («0000 Дилер»), не от агента установки');
   });
 
@@ -407,8 +407,8 @@ describe('a sysinfo upload, read by the mapping', () => {
     });
     const xml = SYNTHETIC.replace('</sysinfo>', '<bases><base name="Законодательство" till="05.12.2026"><error>696</error></base></bases>\n</sysinfo>');
     await upload(await serve(mapping), xml);
-    expect(getState(t.db, installationId)!.databases).toEqual([{ name: 'Законодательство', licenseExpires: '2026-12-05', errors: [696] }]);
-    const open = listIncidentsWithNames(t.db, { includeResolved: false });
+    expect((await getState(t.db, installationId))!.databases).toEqual([{ name: 'Законодательство', licenseExpires: '2026-12-05', errors: [696] }]);
+    const open = await listIncidentsWithNames(t.db, { includeResolved: false });
     expect(open.map((i) => [i.ruleId, i.details.database ?? null, i.details.expires ?? null]).sort()).toEqual([
       ['KodeksDBErrors', null, null],
       ['KodeksLicenseExpiring7day', 'Законодательство', '2026-12-05'],
@@ -418,13 +418,13 @@ describe('a sysinfo upload, read by the mapping', () => {
   it('with the mapping as it ships, keeps and counts the file without opening it; a reparse with a completed mapping reads it then', async () => {
     const empty = sysinfoMappingSchema.parse({ fields: {} });
     await upload(await serve(empty));
-    expect(getState(t.db, installationId)!.shellVersion).toBeUndefined();
-    expect(findLatestSysinfo(t.db, installationId)!.reading).toBeNull();
+    expect((await getState(t.db, installationId))!.shellVersion).toBeUndefined();
+    expect((await findLatestSysinfo(t.db, installationId))!.reading).toBeNull();
 
     clock.advance(60 * 60_000);
     const done = await reparseSysinfo({ db: t.db, clock, actor: 'test', dataDir, sysinfo: useSysinfoMapping({ path: 'completed.json', mapping: MAPPING }) });
     expect(done).toEqual([{ installationId, uploadId: 1, reading: { fields: expect.objectContaining({ shellVersion: '6.4.5.127' }), problems: [expect.objectContaining({ kind: 'value', field: 'operapDate' })] } }]);
-    const state = getState(t.db, installationId)!;
+    const state = (await getState(t.db, installationId))!;
     expect(state).toMatchObject({ shellVersion: '6.4.5.127', operapDate: '2026-11-27' });
     // Read again, not received again.
     expect(state.lastReceivedAt).toEqual(new Date('2026-11-30T04:00:00Z'));
@@ -466,7 +466,7 @@ describe('a sysinfo upload, read by the mapping', () => {
     expect(reparsed.stderr).toBe('');
     const [done] = (JSON.parse(reparsed.stdout) as { installations: { reading: { fields: Record<string, string> } }[] }).installations;
     expect(done!.reading.fields).toEqual(inspectedFields);
-    expect(getState(t.db, installationId)!.databases).toEqual([
+    expect((await getState(t.db, installationId))!.databases).toEqual([
       { name: 'Законодательство', updateNumber: 2251, licenseExpires: '2026-12-05', errors: [696] },
       { name: 'Охрана труда', updateNumber: 2250, errors: [] },
     ]);
@@ -497,6 +497,6 @@ describe('a sysinfo upload, read by the mapping', () => {
     const reparsed = dozorWithEnv({ ...env, SYSINFO_MAPPING: mappingFile }, t.path, 'sysinfo', 'reparse', '--installation', String(installationId), '--json');
     expect(reparsed.stderr).toBe('');
     expect(JSON.parse(reparsed.stdout)).toMatchObject({ mapping: mappingFile, installations: [{ installationId, reading: { fields: { updateNumber: '2251' } } }] });
-    expect(getState(t.db, installationId)!.updateNumber).toBe(2251);
+    expect((await getState(t.db, installationId))!.updateNumber).toBe(2251);
   });
 });

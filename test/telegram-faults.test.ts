@@ -130,7 +130,7 @@ describe('Telegram unreachable', () => {
   it('delivers a critical alert for an idle chat within 2 s while an admin\'s chat drains 500 notices at one a second', async () => {
     const db = openDb(database);
     try {
-      for (let n = 1; n <= 500; n++) enqueue(db, { kind: NOTICE, chatId: 3001, incidentId: null, payload: { text: `Уведомление ${n}` } }, new Date());
+      for (let n = 1; n <= 500; n++) await enqueue(db, { kind: NOTICE, chatId: 3001, incidentId: null, payload: { text: `Уведомление ${n}` } }, new Date());
     } finally {
       closeDb(db);
     }
@@ -151,7 +151,7 @@ describe('Telegram unreachable', () => {
   }, 40_000);
 
   it('keeps trying for as long as it runs, says so in its health, and answers again once Telegram is back', async () => {
-    const t = testDb();
+    const t = await testDb();
     const lines: string[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
     const http = Fastify();
@@ -176,7 +176,7 @@ describe('Telegram unreachable', () => {
       standIn.recover();
       await runtime.stop();
       await http.close();
-      t.close();
+      await t.close();
     }
   });
 });
@@ -193,7 +193,7 @@ describe('an Alertmanager storm', () => {
     const ids: number[] = [];
     try {
       const ctx = { db, clock: systemClock, actor: 'test' };
-      ids.push(...listInstallations(db).map((i) => i.id));
+      ids.push(...(await listInstallations(db)).map((i) => i.id));
       for (let c = 0; ids.length < 500; c++) {
         const client = await addClient(ctx, { name: `ООО «Клиент ${c}»`, managerId: 1001 });
         for (let i = 0; i < 5 && ids.length < 500; i++) ids.push((await addInstallation(ctx, { client: String(client.id), name: `Сервер ${i}`, kind: 'local' })).installation.id);
@@ -238,7 +238,7 @@ describe('a quiet bot', () => {
   it('takes idle long polls as answers, not failures, and answers /help at once after a quiet spell', async () => {
     const standIn = await TelegramStandIn.start();
     watchStandIn(standIn);
-    const t = testDb();
+    const t = await testDb();
     await seedFleet({ db: t.db, clock: systemClock, actor: 'test' });
     const lines: string[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
@@ -258,7 +258,7 @@ describe('a quiet bot', () => {
       await runtime.stop();
       await http.close();
       await standIn.close();
-      t.close();
+      await t.close();
     }
   });
 });

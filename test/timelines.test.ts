@@ -27,20 +27,20 @@ describe('seed stories as timelines', () => {
   let fleet: Awaited<ReturnType<typeof seedFleet>>;
   let delivery: RecordingDelivery;
   const sweep = async () => await runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
-  const openRules = () => listIncidentsWithNames(t.db, { includeResolved: false }).map((i) => i.ruleId).sort();
+  const openRules = async () => (await listIncidentsWithNames(t.db, { includeResolved: false })).map((i) => i.ruleId).sort();
   const report = (xml: string) => postReport(intake.url, xml, { token: fleet.token });
   const at = (iso: string) => clock.set(iso);
 
   beforeEach(async () => {
     at('2023-02-14T07:00:00Z');
-    t = testDb();
+    t = await testDb();
     fleet = await seedFleet({ db: t.db, clock, actor: 'test' });
     intake = await startIntake(t.db, clock);
     delivery = new RecordingDelivery();
   });
   afterEach(async () => {
     await intake.close();
-    t.close();
+    await t.close();
   });
 
   it('story 3: the service stopped and storage unreachable on 15.02 open critical incidents in the same request', async () => {
@@ -48,15 +48,15 @@ describe('seed stories as timelines', () => {
     await report(`<report id="14" generated-at="2023-02-14T12:00:00+03:00"><shell version="6.4.2.73"/>
       <update number="2250" operap-date="2023-02-14"/><service state="running" account="user"/>
       <storage path="\\\\nas\\kodeks" reachable="true"/><kit assembled="true" daily-update="true" copybaseweb="true"/></report>`);
-    expect(openRules()).toEqual([]);
+    expect(await openRules()).toEqual([]);
 
     at('2023-02-15T10:00:00Z');
     const res = await report(`<report id="15" generated-at="2023-02-15T13:00:00+03:00"><shell version="6.4.3.59"/>
       <service state="stopped" account="system"/><storage path="\\\\nas\\kodeks" reachable="false"/></report>`);
     expect(res.status).toBe(202);
     // No sweep has run: the request itself opened them.
-    expect(openRules()).toEqual(['KodeksServiceDown', 'KodeksStorageUnreachable']);
-    const incidents = listIncidentsWithNames(t.db, { includeResolved: false });
+    expect(await openRules()).toEqual(['KodeksServiceDown', 'KodeksStorageUnreachable']);
+    const incidents = await listIncidentsWithNames(t.db, { includeResolved: false });
     expect(incidents.every((i) => i.severity === 'critical' && i.openedAt.toISOString() === '2023-02-15T10:00:00.000Z')).toBe(true);
 
     await testDispatcher(t.db, clock, delivery).runOnce();
@@ -86,11 +86,11 @@ describe('seed stories as timelines', () => {
     expect((await sweep()).opened).toBe(0);
     at('2023-02-16T21:01:00Z'); // 17.02 00:01 Moscow
     expect((await sweep()).opened).toBe(1);
-    expect(openRules()).toEqual(['KodeksOperapStale']);
+    expect(await openRules()).toEqual(['KodeksOperapStale']);
     // A fresh operap clears it at once, in the request that brings it.
     at('2023-02-17T08:00:00Z');
     await report('<report id="fresh"><update number="2251" operap-date="2023-02-17"/></report>');
-    expect(openRules()).toEqual([]);
+    expect(await openRules()).toEqual([]);
   });
 
   it('story 3: KodeksXmlMissing opens 48 hours after the last report', async () => {
@@ -100,13 +100,13 @@ describe('seed stories as timelines', () => {
     expect((await sweep()).opened).toBe(0);
     at(new Date(Date.parse('2023-02-15T10:00:00Z') + 2 * DAY + 60_000).toISOString());
     expect((await sweep()).opened).toBeGreaterThanOrEqual(1);
-    expect(openRules()).toContain('KodeksXmlMissing');
-    const incident = listIncidentsWithNames(t.db, { includeResolved: false }).find((i) => i.ruleId === 'KodeksXmlMissing')!;
+    expect(await openRules()).toContain('KodeksXmlMissing');
+    const incident = (await listIncidentsWithNames(t.db, { includeResolved: false })).find((i) => i.ruleId === 'KodeksXmlMissing')!;
     expect(incident.details).toMatchObject({ lastReportAt: '2023-02-15T10:00:00.000Z' });
     // The next report resolves it at once, with how long it lasted on record.
     at('2023-02-18T09:00:00Z');
     await report('<report id="back"><update operap-date="2023-02-18"/></report>');
-    const all = listIncidentsWithNames(t.db, { includeResolved: true });
+    const all = await listIncidentsWithNames(t.db, { includeResolved: true });
     const resolved = all.find((i) => i.id === incident.id)!;
     expect(resolved).toMatchObject({ status: 'resolved', resolution: 'cleared', resolvedBy: 'system' });
   });
@@ -119,15 +119,15 @@ describe('seed stories as timelines', () => {
     // The technician changed the version; daily update and copybaseweb were not restored, smartupload was removed.
     await report(`<report id="after" generated-at="2023-02-15T12:00:00+03:00"><shell version="6.4.3.59"/>
       <service state="running"/><kit assembled="true" daily-update="false" copybaseweb="false"/></report>`);
-    expect(openRules()).toEqual(['KodeksDailyUpdateOff']);
+    expect(await openRules()).toEqual(['KodeksDailyUpdateOff']);
 
     at('2023-02-16T08:59:00Z');
     await sweep();
-    expect(openRules()).not.toContain('KodeksVersionChangeIncomplete');
+    expect(await openRules()).not.toContain('KodeksVersionChangeIncomplete');
     at('2023-02-16T09:01:00Z'); // 24 hours after the change
     await sweep();
-    expect(openRules()).toContain('KodeksVersionChangeIncomplete');
-    const incident = listIncidentsWithNames(t.db, { includeResolved: false }).find((i) => i.ruleId === 'KodeksVersionChangeIncomplete')!;
+    expect(await openRules()).toContain('KodeksVersionChangeIncomplete');
+    const incident = (await listIncidentsWithNames(t.db, { includeResolved: false })).find((i) => i.ruleId === 'KodeksVersionChangeIncomplete')!;
     expect(incident.severity).toBe('critical');
     expect(incident.details).toMatchObject({
       oldVersion: '6.4.2.73',
@@ -138,13 +138,13 @@ describe('seed stories as timelines', () => {
     // Three days after the last report the reports are missing as well (18.02 in the story is the operap alert).
     at('2023-02-17T09:01:00Z');
     await sweep();
-    expect(openRules()).toEqual(['KodeksDailyUpdateOff', 'KodeksVersionChangeIncomplete', 'KodeksXmlMissing']);
+    expect(await openRules()).toEqual(['KodeksDailyUpdateOff', 'KodeksVersionChangeIncomplete', 'KodeksXmlMissing']);
 
     // 21.02: the technician restores everything; one healthy report closes all three.
     at('2023-02-21T12:00:00Z');
     await report(`<report id="fixed" generated-at="2023-02-21T15:00:00+03:00"><shell version="6.4.3.59"/>
       <service state="running" account="user"/><kit assembled="true" daily-update="true" copybaseweb="true"/></report>`);
-    expect(openRules()).toEqual([]);
+    expect(await openRules()).toEqual([]);
   });
 
   it('story 5: the key lost in the evening reaches the delivery, and its return resolves the incident', async () => {
@@ -176,7 +176,7 @@ describe('seed stories as timelines', () => {
     clock.advance(2 * DAY + HOUR);
     expect((await sweep()).opened).toBe(1); // never reported since registration
     expect((await sweep()).opened).toBe(0);
-    expect(openRules()).toEqual(['KodeksXmlMissing']);
+    expect(await openRules()).toEqual(['KodeksXmlMissing']);
   });
   it('a report that pushes the deadline later leaves it early; the sweep visits then, finds nothing and moves it', async () => {
     const nextCheck = () => t.db.$client.prepare('SELECT due_at FROM check_schedule WHERE installation_id = ?').pluck().get(fleet.installation.id) as number;
@@ -196,9 +196,9 @@ describe('seed stories as timelines', () => {
     clock.set(new Date(Date.parse('2023-02-16T10:00:00Z') + 2 * DAY - 60_000));
     expect((await sweep()).opened).toBe(0);
     clock.set(new Date(Date.parse('2023-02-16T10:00:00Z') + 2 * DAY + 60_000));
-    expect(openRules()).not.toContain('KodeksXmlMissing');
+    expect(await openRules()).not.toContain('KodeksXmlMissing');
     await sweep();
-    expect(openRules()).toContain('KodeksXmlMissing');
+    expect(await openRules()).toContain('KodeksXmlMissing');
   });
 
   it('a report that brings a deadline sooner stores it at once', async () => {

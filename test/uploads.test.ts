@@ -73,7 +73,7 @@ describe('uploads from the field', () => {
 
   beforeEach(async () => {
     clock.set('2026-11-20T06:00:00Z');
-    t = testDb();
+    t = await testDb();
     const fleet = await seedFleet(ctx());
     agentToken = fleet.token;
     installationId = fleet.installation.id;
@@ -84,19 +84,19 @@ describe('uploads from the field', () => {
   });
   afterEach(async () => {
     await app.close();
-    t.close();
+    await t.close();
   });
 
   it('takes a sysinfo file the way smartupload sends it, answers as SMART does, and counts it as a sign of life', async () => {
     // Two days of silence: the installation is missing.
     clock.advance(3 * DAY);
     await runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
-    expect(listIncidentsWithNames(t.db, { includeResolved: false }).map((i) => i.ruleId)).toContain('KodeksXmlMissing');
+    expect((await listIncidentsWithNames(t.db, { includeResolved: false })).map((i) => i.ruleId)).toContain('KodeksXmlMissing');
 
     const sent = await curl('-H', 'upload: yes', '-H', 'dealer: 0000TEST', '-F', `file=@${file('ROMASHKA.xml', '<sysinfo/>')}`, `${url}/upload?token=${agentToken}`);
     expect(sent).toEqual({ status: 200, body: '{"ok":true,"path":"/files/ROMASHKA.xml"}' });
-    expect(getState(t.db, installationId)!.lastReceivedAt).toEqual(clock());
-    expect(listIncidentsWithNames(t.db, { includeResolved: false }).map((i) => i.ruleId)).not.toContain('KodeksXmlMissing');
+    expect((await getState(t.db, installationId))!.lastReceivedAt).toEqual(clock());
+    expect((await listIncidentsWithNames(t.db, { includeResolved: false })).map((i) => i.ruleId)).not.toContain('KodeksXmlMissing');
     const [stored] = t.db.select().from(uploads).all();
     expect(stored).toMatchObject({ installationId, name: 'ROMASHKA', kind: 'xml', size: 10, dealer: '0000TEST', uploadTokenId: null });
     expect(readFileSync(join(dataDir, stored!.path), 'utf8')).toBe('<sysinfo/>');
@@ -109,10 +109,10 @@ describe('uploads from the field', () => {
     // Uploads stop: two days later it is missing again.
     clock.advance(2 * DAY - 60_000);
     await runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
-    expect(listIncidentsWithNames(t.db, { includeResolved: false }).map((i) => i.ruleId)).not.toContain('KodeksXmlMissing');
+    expect((await listIncidentsWithNames(t.db, { includeResolved: false })).map((i) => i.ruleId)).not.toContain('KodeksXmlMissing');
     clock.advance(2 * 60_000);
     await runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
-    expect(listIncidentsWithNames(t.db, { includeResolved: false }).map((i) => i.ruleId)).toContain('KodeksXmlMissing');
+    expect((await listIncidentsWithNames(t.db, { includeResolved: false })).map((i) => i.ruleId)).toContain('KodeksXmlMissing');
   });
 
   it('reads the metrics smartstatus sends, and the status card says when the sysinfo and the metrics arrived', async () => {
@@ -129,7 +129,7 @@ describe('uploads from the field', () => {
     ].join('\r\n');
     expect((await curl('-F', `file=@${file('ROMASHKA.status', metrics)}`, `${url}/upload?token=${agentToken}`)).status).toBe(200);
     expect((await curl('-F', `file=@${file('ROMASHKA.xml', '<sysinfo/>')}`, `${url}/upload?token=${agentToken}`)).status).toBe(200);
-    const snapshot = getMetricsSnapshot(t.db, installationId)!;
+    const snapshot = (await getMetricsSnapshot(t.db, installationId))!;
     expect(snapshot.takenAt).toEqual(new Date('2026-11-20T05:58:00Z'));
     expect(snapshot.samples).toEqual([
       { name: 'kserver_main_page', labels: { service: 'kodweb', path: '/docs' }, value: 1 },
@@ -137,7 +137,7 @@ describe('uploads from the field', () => {
       { name: 'kserver_requests_sum', labels: {}, value: 3.5 },
     ]);
     clock.advance(12 * 60_000);
-    const card = renderClientStatus(getClientStatus(t.db, 1, clock())!, 'ru', 'Europe/Moscow', clock());
+    const card = renderClientStatus((await getClientStatus(t.db, 1, clock()))!, 'ru', 'Europe/Moscow', clock());
     expect(card).toContain('Sysinfo: 12 минут назад (сегодня в 09:00)');
     expect(card).toContain('Метрики: 3 показателя, сняты 14 минут назад');
 
@@ -152,8 +152,8 @@ describe('uploads from the field', () => {
 
     // A file that is not metrics is kept and counts; the card says why it is not read, keeping what was read before.
     expect((await curl('-F', `file=@${file('ROMASHKA.status', 'date: nonsense\n{{{ not metrics')}`, `${url}/upload?token=${agentToken}`)).status).toBe(200);
-    expect(getMetricsSnapshot(t.db, installationId)!.samples).toHaveLength(3);
-    expect(renderClientStatus(getClientStatus(t.db, 1, clock())!, 'ru', 'Europe/Moscow', clock())).toContain('⚠️ Метрики: последние не прочитаны — в файле не метрики');
+    expect((await getMetricsSnapshot(t.db, installationId))!.samples).toHaveLength(3);
+    expect(renderClientStatus((await getClientStatus(t.db, 1, clock()))!, 'ru', 'Europe/Moscow', clock())).toContain('⚠️ Метрики: последние не прочитаны — в файле не метрики');
   });
 
   it('offers a sysinfo over Telegram\'s 50 MB as a link of its own that works for 15 minutes, kept out of the log', async () => {
@@ -212,7 +212,7 @@ describe('uploads from the field', () => {
       clock.advance(60_000);
       expect((await curl('-F', `file=@${file('VECTOR.xml', `<sysinfo n="${i}"/>`)}`, `${url}/upload?token=${fleetToken}`)).status).toBe(202);
     }
-    expect(listUnmatchedUploadNames(t.db)).toMatchObject([{ name: 'VECTOR', files: 2 }]);
+    expect(await listUnmatchedUploadNames(t.db)).toMatchObject([{ name: 'VECTOR', files: 2 }]);
     // The upload writes nothing for people; the minute's summary tells each admin, once.
     expect(t.db.select().from(outbox).where(eq(outbox.chatId, 3001)).all()).toEqual([]);
     await tellAdminsOfUnmatchedUploads(t.db, clock());
@@ -237,10 +237,10 @@ describe('uploads from the field', () => {
     expect(buttonsOf(h.lastSent()!).map((b) => b.text)).toEqual(['Вектор', 'Сервер офиса']);
     await h.press(anna, `upi:${other.id}`, { chatId: 3001, messageId: 2 });
     expect(String(h.lastSent()!.payload.text)).toBe('Файлы VECTOR теперь у установки «Вектор»: привязано 2, они засчитаны как полученные отчёты.');
-    const installation = getInstallation(t.db, other.id)!;
+    const installation = (await getInstallation(t.db, other.id))!;
     expect(installation.uploadName).toBe('VECTOR');
-    expect(getState(t.db, other.id)!.lastReceivedAt).toEqual(clock());
-    expect(listUnmatchedUploadNames(t.db)).toEqual([]);
+    expect((await getState(t.db, other.id))!.lastReceivedAt).toEqual(clock());
+    expect(await listUnmatchedUploadNames(t.db)).toEqual([]);
     expect((await curl('-I', `${url}/files/VECTOR.xml?token=${fleetToken}`)).status).toBe(200);
     // From now on the name goes straight to it.
     expect((await curl('-F', `file=@${file('vector.xml', '<sysinfo/>')}`, `${url}/upload?token=${fleetToken}`)).status).toBe(200);
@@ -498,7 +498,7 @@ describe('uploads from the field', () => {
     expect((await prune()).removed).toBe(0);
     clock.advance(371 * DAY);
     expect((await prune()).removed).toBe(51);
-    expect(listUnmatchedUploadNames(t.db)).toEqual([]);
+    expect(await listUnmatchedUploadNames(t.db)).toEqual([]);
     // An installation's newest files are kept, however old.
     expect(t.db.select().from(uploads).all().map((u) => u.installationId)).toEqual([installationId]);
     expect(filesOnDisk()).toHaveLength(1);
@@ -577,8 +577,8 @@ describe('uploads from the field', () => {
       writeTransaction(t.db, () =>
         insertUpload(t.db, { installationId: owner, name, kind: 'xml', path: 'uploads/x.xml', size: 1, sha256: 'x'.repeat(64), receivedAt: clock(), uploadTokenId: owner === null ? 1 : null, dealer: 'd\u202Ex' }),
       );
-    stored('evil\u202Egpj', null);
-    stored('esc\u009B31m', installationId);
+    await stored('evil\u202Egpj', null);
+    await stored('esc\u009B31m', installationId);
     await tellAdminsOfUnmatchedUploads(t.db, clock());
     expect(adminNotices()).toEqual([
       '📥 Пришёл файл evil\uFFFDgpj.xml по общему токену «0000 Дилер», но ни у одной установки нет имени загрузки evil\uFFFDgpj. Файл сохранён и засчитается, когда вы укажете, чья это установка.',
@@ -609,29 +609,29 @@ describe('uploads from the field', () => {
   it('closes «служба остановлена» when the server itself shows it works: a sysinfo it made, or metrics it answered with', async () => {
     const stopped = async () => {
       await postReport(url, `<report id="down-${clock().getTime()}"><service state="stopped" account="user"/></report>`, { token: agentToken });
-      expect(listIncidentsWithNames(t.db, { includeResolved: false }).map((i) => i.ruleId)).toContain('KodeksServiceDown');
+      expect((await listIncidentsWithNames(t.db, { includeResolved: false })).map((i) => i.ruleId)).toContain('KodeksServiceDown');
     };
-    const serviceDown = () => listIncidentsWithNames(t.db, { includeResolved: false }).some((i) => i.ruleId === 'KodeksServiceDown');
+    const serviceDown = async () => (await listIncidentsWithNames(t.db, { includeResolved: false })).some((i) => i.ruleId === 'KodeksServiceDown');
     await stopped();
     // A file that is not metrics proves nothing: the alert stays.
     clock.advance(60_000);
     expect((await curl('-F', `file=@${file('ROMASHKA.status', 'date: nonsense\n{{{ not metrics')}`, `${url}/upload?token=${agentToken}`)).status).toBe(200);
-    expect(serviceDown()).toBe(true);
+    expect(await serviceDown()).toBe(true);
     // Metrics the server answered with do.
     clock.advance(60_000);
     expect((await curl('-F', `file=@${file('ROMASHKA.status', 'date: Fri, 20 Nov 2026 06:02:00 GMT\nkserver_main_page 1\n')}`, `${url}/upload?token=${agentToken}`)).status).toBe(200);
-    expect(serviceDown()).toBe(false);
-    expect(getState(t.db, installationId)).toMatchObject({ serviceState: 'running', serviceAccount: 'user' });
+    expect(await serviceDown()).toBe(false);
+    expect(await getState(t.db, installationId)).toMatchObject({ serviceState: 'running', serviceAccount: 'user' });
     // And so does a sysinfo.
     clock.advance(60_000);
     await stopped();
     clock.advance(60_000);
     expect((await curl('-F', `file=@${file('ROMASHKA.xml', '<sysinfo/>')}`, `${url}/upload?token=${agentToken}`)).status).toBe(200);
-    expect(serviceDown()).toBe(false);
+    expect(await serviceDown()).toBe(false);
   });
 
   it('judges «XML не поступают» on sysinfo and agent reports, not on .status heartbeats, which have a shorter rule of their own', async () => {
-    const open = () => listIncidentsWithNames(t.db, { includeResolved: false }).map((i) => i.ruleId).sort();
+    const open = async () => (await listIncidentsWithNames(t.db, { includeResolved: false })).map((i) => i.ruleId).sort();
     const heartbeat = async () => {
       const stamp = clock().toUTCString();
       expect((await curl('-F', `file=@${file('ROMASHKA.status', `date: ${stamp}\nkserver_main_page 1\n`)}`, `${url}/upload?token=${agentToken}`)).status).toBe(200);
@@ -644,26 +644,26 @@ describe('uploads from the field', () => {
       await heartbeat();
     }
     await runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
-    expect(open()).toEqual(['KodeksXmlMissing']);
-    const missing = listIncidentsWithNames(t.db, { includeResolved: false })[0]!;
+    expect(await open()).toEqual(['KodeksXmlMissing']);
+    const missing = (await listIncidentsWithNames(t.db, { includeResolved: false }))[0]!;
     expect(missing.details).toMatchObject({ lastReportAt: sysinfoAt.toISOString() });
     // The alert says which one is missing and since when, and that the heartbeat still comes.
-    const alert = renderAlert(getIncidentViews(t.db, [missing.id])[0]!, { lang: 'ru', tz: 'Europe/Moscow', now: clock(), runbookUrl: () => null }).text;
+    const alert = renderAlert((await getIncidentViews(t.db, [missing.id]))[0]!, { lang: 'ru', tz: 'Europe/Moscow', now: clock(), runbookUrl: () => null }).text;
     expect(alert).toContain('Sysinfo (XML) не поступает');
     expect(alert).toContain('Последний sysinfo или отчёт агента: 20.11 в 09:00 (3 дня назад)');
     expect(alert).toMatch(/Последний статус \(\.status\): .* — сервер на связи, не доходит именно sysinfo/);
     // The card says which is missing and since when: the sysinfo, not the heartbeat.
-    const card = renderClientStatus(getClientStatus(t.db, 1, clock())!, 'ru', 'Europe/Moscow', clock());
+    const card = renderClientStatus((await getClientStatus(t.db, 1, clock()))!, 'ru', 'Europe/Moscow', clock());
     expect(card).toMatch(/Sysinfo: 3 дня назад/);
     // Heartbeats stop as well: after an hour, the shorter rule opens too.
     clock.advance(61 * 60_000);
     await runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
-    expect(open()).toEqual(['KodeksStatusMissing', 'KodeksXmlMissing']);
+    expect(await open()).toEqual(['KodeksStatusMissing', 'KodeksXmlMissing']);
     // The agent's own report carries the full state: it closes the sysinfo's silence; a heartbeat closes its own.
     await postReport(url, '<report id="full"><senselock state="ok"/></report>', { token: agentToken });
-    expect(open()).toEqual(['KodeksStatusMissing']);
+    expect(await open()).toEqual(['KodeksStatusMissing']);
     await heartbeat();
-    expect(open()).toEqual([]);
+    expect(await open()).toEqual([]);
   });
 
   it('keeps the newest five of each kind and one a day for the retention, and clears what a crash left', async () => {

@@ -41,13 +41,13 @@ describe('the morning call', () => {
 
   beforeEach(async () => {
     clock.set('2026-11-29T22:00:00Z');
-    t = testDb();
+    t = await testDb();
     fleet = await seedFleet({ db: t.db, clock, actor: 'test' });
     intake = await startIntake(t.db, clock);
   });
   afterEach(async () => {
     await intake.close();
-    t.close();
+    await t.close();
   });
 
   it('sends a critical of the night nobody took to the manager and the lead at WAKE_AT, once, saying work is about to start', async () => {
@@ -72,7 +72,7 @@ describe('the morning call', () => {
     await report('<storage reachable="false"/>');
     clock.set('2026-11-29T22:00:00Z'); // Monday 01:00
     await report('<storage reachable="false"/><senselock state="lost"/><kit daily-update="false"/>');
-    const key = listIncidentsWithNames(t.db, { includeResolved: false }).find((i) => i.ruleId === 'KodeksXmlSensLockStatus')!;
+    const key = (await listIncidentsWithNames(t.db, { includeResolved: false })).find((i) => i.ruleId === 'KodeksXmlSensLockStatus')!;
     await acknowledge({ db: t.db, clock, actor: 'tg:1001' }, key.id);
     clock.set('2026-11-30T04:30:00Z');
     expect(await runWake({ db: t.db, hours: HOURS }, clock())).toEqual({ woken: 0 });

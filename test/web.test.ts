@@ -33,7 +33,7 @@ describe('the browser cabinet: access and the fleet page', () => {
 
   beforeEach(async () => {
     clock.set('2026-11-30T07:00:00Z');
-    t = testDb();
+    t = await testDb();
     fleet = await seedFleet(ctx());
     const app = buildHttpServer({ db: t.db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, web: { publicUrl: 'https://dozor.example.ru', displayTz: 'Europe/Moscow', morningHour: 9 } });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -41,7 +41,7 @@ describe('the browser cabinet: access and the fleet page', () => {
   });
   afterEach(async () => {
     await close();
-    t.close();
+    await t.close();
   });
 
   /** /web in the bot, as the person would send it: the token of the link it answers with. */
@@ -250,14 +250,14 @@ describe('the browser cabinet: access and the fleet page', () => {
     await addUser(ctx(), { telegramId: 1002, role: 'manager', name: 'Пётр Сидоров', leadId: 2001 });
     const vector = await addClient(ctx(), { name: 'АО «Вектор»', managerId: 1002 });
     const accounts = (await addInstallation(ctx(), { client: String(vector.id), name: 'Бухгалтерия', kind: 'cloud' })).installation;
-    const open = (installationId: number, ruleId: string, severity: 'critical' | 'warning', minutesAgo: number) => {
-      const incident = insertIncident(t.db, { installationId, ruleId, severity, status: 'open', details: {}, openedAt: new Date(clock().getTime() - minutesAgo * 60_000), announcedAt: clock() });
-      recordIncidentEvent(t.db, { incidentId: incident.id, at: clock(), type: 'opened', actor: 'system' });
+    const open = async (installationId: number, ruleId: string, severity: 'critical' | 'warning', minutesAgo: number) => {
+      const incident = await insertIncident(t.db, { installationId, ruleId, severity, status: 'open', details: {}, openedAt: new Date(clock().getTime() - minutesAgo * 60_000), announcedAt: clock() });
+      await recordIncidentEvent(t.db, { incidentId: incident.id, at: clock(), type: 'opened', actor: 'system' });
       return incident;
     };
-    writeTransaction(t.db, () => {
-      for (let i = 0; i < 600; i++) open(fleet.installation.id, `am:DiskFull:${String(i).padStart(4, '0')}`, 'warning', 600 - i);
-      for (let i = 0; i < 3; i++) open(accounts.id, `am:ServiceDown:${i}`, 'critical', 10);
+    await writeTransaction(t.db, async () => {
+      for (let i = 0; i < 600; i++) await open(fleet.installation.id, `am:DiskFull:${String(i).padStart(4, '0')}`, 'warning', 600 - i);
+      for (let i = 0; i < 3; i++) await open(accounts.id, `am:ServiceDown:${i}`, 'critical', 10);
     });
     const cookie = await signIn({ id: 2001, first_name: 'Ирина' });
     const ids = (html: string) => [...html.matchAll(/<tr id="incident-(\d+)" class="([a-z ]+)">/g)].map((m) => [Number(m[1]), m[2]] as const);
@@ -308,7 +308,7 @@ describe('the browser cabinet: access and the fleet page', () => {
   it('shows an Alertmanager alert of any name escaped, and snoozes it from the incidents page, as any other', async () => {
     const name = '<i>High</i> CPU usage\u202e';
     const ruleId = externalRuleId(name, labelFingerprint({ alertname: name, installation_id: String(fleet.installation.id) }));
-    const incident = insertIncident(t.db, { installationId: fleet.installation.id, ruleId, severity: 'warning', status: 'open', details: { source: 'alertmanager', alertname: name }, openedAt: clock(), announcedAt: clock() });
+    const incident = await insertIncident(t.db, { installationId: fleet.installation.id, ruleId, severity: 'warning', status: 'open', details: { source: 'alertmanager', alertname: name }, openedAt: clock(), announcedAt: clock() });
     const cookie = await signIn({ id: 1001, first_name: 'Ксения' });
     const page = await (await get('/web/incidents', cookie)).text();
     expect(page).toContain('&lt;i&gt;High&lt;/i&gt; CPU usage\ufffd');
@@ -323,17 +323,17 @@ describe('the browser cabinet: access and the fleet page', () => {
     });
     expect(snoozed.status).toBe(303);
     expect(snoozed.headers.get('location')).toBe(`/web/incidents?done=snoozed&id=${incident.id}#incident-${incident.id}`);
-    const [view] = getIncidentViews(t.db, [incident.id]);
+    const [view] = await getIncidentViews(t.db, [incident.id]);
     expect(view!.snoozedUntil).toEqual(new Date('2026-11-30T08:00:00Z'));
   });
 
   it('says on the incidents page what holds an alert nobody was told of: the alert it waits for, by its title, or a silence until when', async () => {
     const installationId = fleet.installation.id;
-    insertIncident(t.db, { installationId, ruleId: 'KodeksTcpStatus', severity: 'critical', status: 'open', details: {}, openedAt: clock(), announcedAt: clock() });
-    const page = insertIncident(t.db, { installationId, ruleId: 'KodeksHttp200Status', severity: 'critical', status: 'open', details: {}, openedAt: clock() });
+    await insertIncident(t.db, { installationId, ruleId: 'KodeksTcpStatus', severity: 'critical', status: 'open', details: {}, openedAt: clock(), announcedAt: clock() });
+    const page = await insertIncident(t.db, { installationId, ruleId: 'KodeksHttp200Status', severity: 'critical', status: 'open', details: {}, openedAt: clock() });
     // Of the client (a snooze, of the installation and rule, says until when itself).
     const silence = await addSilence(ctx(), { client: String(fleet.client.id), rule: 'KodeksServiceDown', for: '2h', reason: 'замена службы', tz: 'Europe/Moscow' });
-    const service = insertIncident(t.db, { installationId, ruleId: 'KodeksServiceDown', severity: 'critical', status: 'open', details: {}, openedAt: clock() });
+    const service = await insertIncident(t.db, { installationId, ruleId: 'KodeksServiceDown', severity: 'critical', status: 'open', details: {}, openedAt: clock() });
     const row = (html: string, id: number) => new RegExp(`<tr id="incident-${id}"[^]*?</tr>`).exec(html)![0];
 
     const russian = await (await get('/web/incidents', await signIn({ id: 1001, first_name: 'Ксения' }))).text();

@@ -85,7 +85,7 @@ export class WebKit {
     return async (request: FastifyRequest<Q>, reply: FastifyReply) => {
       const id = SESSION_IN_COOKIES.exec(request.headers.cookie ?? '')?.[1];
       const byPerson = (request.query as Record<string, unknown> | undefined)?.[AUTO_RELOAD] !== '1';
-      const found = id ? personOfSession(this.deps.db, id, this.deps.clock(), { byPerson, ...(this.deps.sessionMaxMs ? { maxMs: this.deps.sessionMaxMs } : {}) }) : null;
+      const found = id ? await personOfSession(this.deps.db, id, this.deps.clock(), { byPerson, ...(this.deps.sessionMaxMs ? { maxMs: this.deps.sessionMaxMs } : {}) }) : null;
       if (!found || !id) return reply.redirect('/web/hello', 303);
       return handler(request, reply, { ...found, lang: langOf(found.user.language), sessionId: id });
     };

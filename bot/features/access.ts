@@ -28,7 +28,7 @@ access.chatType('private').command('start', async (ctx) => {
   );
   if (asked === 'refused') return ctx.reply(t.accessRefusedBefore);
   if (asked === 'pending') return ctx.reply(t.accessPending(from.id), { parse_mode: 'HTML' });
-  const admins = listActiveAdmins(db);
+  const admins = await listActiveAdmins(db);
   if (admins.length === 0) return ctx.reply(`${t.accessRequested(from.id)}\n${t.noAdmins}`, { parse_mode: 'HTML' });
   for (const admin of admins) {
     const at = texts(langOf(admin.language));
@@ -50,7 +50,7 @@ access.callbackQuery(/^req:(manager|lead|refuse):(\d+)$/, async (ctx) => {
   const { staff, t } = ctx;
   const { db, clock } = ctx.services;
   if (!staff?.active || staff.role !== 'admin') {
-    recordAudit(db, { at: clock(), actor: actorOf(ctx.from.id), action: 'access.decide.denied', subjectType: 'user', subjectId: ctx.match[2] });
+    await recordAudit(db, { at: clock(), actor: actorOf(ctx.from.id), action: 'access.decide.denied', subjectType: 'user', subjectId: ctx.match[2] });
     return ctx.answerCallbackQuery({ text: t.adminsOnly, show_alert: true });
   }
   const decision = ctx.match[1] as AccessDecision;
@@ -79,7 +79,7 @@ access.callbackQuery(/^req:(manager|lead|refuse):(\d+)$/, async (ctx) => {
 export const staffOnly = new Composer<BotContext>();
 staffOnly.use(async (ctx, next) => {
   const chat = ctx.chat;
-  if (chat && chat.type !== 'private' && !isClientChat(ctx.services.db, chat.id)) {
+  if (chat && chat.type !== 'private' && !(await isClientChat(ctx.services.db, chat.id))) {
     if (ctx.callbackQuery) await ctx.answerCallbackQuery({ text: ctx.t.noAccess, show_alert: true });
     return;
   }

@@ -25,7 +25,7 @@ import { setUploadName } from '../../registry/uploads.ts';
 import { listInstallationsOfClient } from '../../db/installations.ts';
 import { getUpload } from '../../db/uploads.ts';
 import { listAlertRoutes } from '../../db/alert-routes.ts';
-import { findAlertTargets } from '../../db/installations.ts';
+import { findAlertTargets, type AlertTarget } from '../../db/installations.ts';
 import { getUnmatchedAlert, listUnmatchedAlerts, type UnmatchedAlert } from '../../db/unmatched-alerts.ts';
 import { alertSource, sourceKey } from '../../core/external-alerts.ts';
 import { routeAlerts, unrouteAlerts } from '../../registry/alert-routes.ts';
@@ -125,7 +125,7 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
     const managerId = await ask(conversation, ctx, lang, c.clientManager, async (t) => {
       const id = checked(telegramUserId, 'client', 'managerId')(t);
       if (id === undefined) return undefined;
-      const known = await conversation.external(() => getUser(services.db, Number(id)) !== undefined);
+      const known = await conversation.external(async () => (await getUser(services.db, Number(id))) !== undefined);
       if (!known) throw new Refusal(c.notStaff(id));
       return id;
     });
@@ -145,7 +145,7 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
     const t = texts(lang);
     const c = t.conv;
     const client = await ask(conversation, ctx, lang, c.installationClient, async (text) => {
-      const found = await attempt(conversation, lang, async () => resolveClient(services.db, text).id);
+      const found = await attempt(conversation, lang, async () => (await resolveClient(services.db, text)).id);
       if (!found.ok) throw new Refusal(found.message);
       return found.value;
     });
@@ -193,8 +193,8 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
     const c = texts(lang).conv;
     const installations = await ask(conversation, ctx, lang, c.attachClient(name), async (text) => {
       const found = await attempt(conversation, lang, async () => {
-        const client = resolveClient(services.db, text);
-        return listInstallationsOfClient(services.db, client.id).map((i) => ({ id: i.id, name: i.name }));
+        const client = await resolveClient(services.db, text);
+        return (await listInstallationsOfClient(services.db, client.id)).map((i) => ({ id: i.id, name: i.name }));
       });
       if (!found.ok) throw new Refusal(found.message);
       if (found.value.length === 0) throw new Refusal(c.attachNoInstallations);
@@ -221,10 +221,11 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
   async function routeAlertsDialogue(conversation: Convo, ctx: Context, fingerprint: string) {
     const { lang, adminId } = await conversation.external((outer: BotContext) => ({ lang: outer.lang, adminId: outer.from!.id }));
     const c = texts(lang).conv;
-    const alert = await conversation.external(() => {
-      const row = getUnmatchedAlert(services.db, fingerprint);
+    const alert = await conversation.external(async () => {
+      const row = await getUnmatchedAlert(services.db, fingerprint);
       if (!row) return null;
-      const candidates = row.candidates.flatMap((id) => findAlertTargets(services.db, { id }));
+      const candidates: AlertTarget[] = [];
+      for (const id of row.candidates) candidates.push(...(await findAlertTargets(services.db, { id })));
       return { source: alertSource(row.labels), candidates: candidates.map((i) => ({ id: i.id, name: `${i.clientName} · ${i.name}` })) };
     });
     if (!alert) return ctx.reply(c.routeGone);
@@ -241,8 +242,8 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
         const id = /^ami:(\d+)$/.exec(text)?.[1];
         if (id) return { installationId: Number(id) };
         const found = await attempt(conversation, lang, async () => {
-          const client = resolveClient(services.db, text);
-          return listInstallationsOfClient(services.db, client.id).map((i) => ({ id: i.id, name: i.name }));
+          const client = await resolveClient(services.db, text);
+          return (await listInstallationsOfClient(services.db, client.id)).map((i) => ({ id: i.id, name: i.name }));
         });
         if (!found.ok) throw new Refusal(found.message);
         if (found.value.length === 0) throw new Refusal(c.attachNoInstallations);
@@ -292,7 +293,7 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
   // «🔗 Указать установку» under the notice of an unmatched upload.
   privateAdmin.callbackQuery(/^upn:(\d+)$/, async (ctx) => {
     if (!isAdmin(ctx)) return ctx.answerCallbackQuery({ text: ctx.t.adminsOnly, show_alert: true });
-    const upload = getUpload(services.db, Number(ctx.match[1]));
+    const upload = await getUpload(services.db, Number(ctx.match[1]));
     if (!upload || upload.installationId !== null) return ctx.answerCallbackQuery({ text: ctx.t.conv.attachDone });
     await ctx.answerCallbackQuery();
     await ctx.conversation.exitAll();
@@ -303,7 +304,7 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
   async function listUnmatched(ctx: BotContext) {
     const t = ctx.t.notices;
     const bySource = new Map<string | null, UnmatchedAlert[]>();
-    for (const alert of listUnmatchedAlerts(services.db)) {
+    for (const alert of await listUnmatchedAlerts(services.db)) {
       const source = alertSource(alert.labels);
       bySource.set(source, [...(bySource.get(source) ?? []), alert]);
     }
@@ -319,7 +320,8 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
         continue;
       }
       n++;
-      const candidates = [...new Set(alerts.flatMap((a) => a.candidates))].flatMap((id) => findAlertTargets(services.db, { id }));
+      const candidates: AlertTarget[] = [];
+      for (const id of new Set(alerts.flatMap((a) => a.candidates))) candidates.push(...(await findAlertTargets(services.db, { id })));
       const fits = candidates.length > 0 ? ` (${escapeHtml(t.unmatchedFits(candidates.map((i) => `${i.clientName} · ${i.name}`).join('; ')))})` : '';
       lines.push(`${n}. <code>${escapeHtml(source)}</code> — ${names}${fits}`);
       keyboard.text(`🔗 ${n}`, `amr:${alerts[0]!.fingerprint}`);
@@ -343,7 +345,7 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
   });
   privateAdmin.callbackQuery(/^amu:([0-9a-f]{16})$/, async (ctx) => {
     if (!isAdmin(ctx)) return ctx.answerCallbackQuery({ text: ctx.t.adminsOnly, show_alert: true });
-    const route = listAlertRoutes(services.db).find((r) => sourceKey(r.source) === ctx.match[1]);
+    const route = (await listAlertRoutes(services.db)).find((r) => sourceKey(r.source) === ctx.match[1]);
     if (!route) return ctx.answerCallbackQuery({ text: ctx.t.conv.unrouted('—') });
     await unrouteAlerts(actor(ctx.from.id), route.source);
     await ctx.answerCallbackQuery();
@@ -357,7 +359,7 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
 
   privateAdmin.command('requests', async (ctx) => {
     if (!isAdmin(ctx)) return ctx.reply(ctx.t.adminsOnly);
-    const pending = listPendingRequests(services.db);
+    const pending = await listPendingRequests(services.db);
     if (pending.length === 0) return ctx.reply(ctx.t.requestsNone);
     for (const request of pending.slice(0, 20)) {
       await ctx.reply(ctx.t.accessRequestForAdmins(escapeHtml(request.name), request.telegramId, request.username ? escapeHtml(request.username) : null), {
@@ -373,7 +375,7 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
 
   privateAdmin.command('users', async (ctx) => {
     if (!isAdmin(ctx)) return ctx.reply(ctx.t.adminsOnly);
-    const users = listUsers(services.db).filter((u) => u.active);
+    const users = (await listUsers(services.db)).filter((u) => u.active);
     const keyboard = new InlineKeyboard();
     const lines = [ctx.t.usersTitle];
     for (const user of users) {
@@ -385,7 +387,7 @@ export function adminFeature(services: BotServices): Composer<BotContext> {
 
   admin.callbackQuery(/^udis:(\d+)$/, async (ctx) => {
     if (!isAdmin(ctx)) {
-      recordAudit(services.db, { at: services.clock(), actor: actorOf(ctx.from.id), action: 'user.disable.denied', subjectType: 'user', subjectId: ctx.match[1] });
+      await recordAudit(services.db, { at: services.clock(), actor: actorOf(ctx.from.id), action: 'user.disable.denied', subjectType: 'user', subjectId: ctx.match[1] });
       return ctx.answerCallbackQuery({ text: ctx.t.adminsOnly, show_alert: true });
     }
     const user = await setUserActive(actor(ctx.from.id), Number(ctx.match[1]), false);

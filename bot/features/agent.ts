@@ -17,7 +17,7 @@ export const agent = new Composer<BotContext>();
 
 agent.callbackQuery(/^ag:(\d+)$/, async (ctx) => {
   if (!isAdminInPrivate(ctx)) return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
-  const installation = getInstallation(ctx.services.db, Number(ctx.match[1]));
+  const installation = await getInstallation(ctx.services.db, Number(ctx.match[1]));
   if (!installation) return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
   await ctx.answerCallbackQuery();
   const keyboard = new InlineKeyboard()
@@ -32,7 +32,7 @@ agent.callbackQuery(/^ag:(\d+):(linux|windows|both)$/, async (ctx) => {
   const { db, clock, settings } = ctx.services;
   if (!settings.publicUrl) return ctx.answerCallbackQuery({ text: ctx.t.agentNoPublicUrl, show_alert: true });
   const os = ctx.match[2] as AgentChoice;
-  const stored = getInstallation(db, Number(ctx.match[1]));
+  const stored = await getInstallation(db, Number(ctx.match[1]));
   if (!stored) return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
   let issued;
   try {

@@ -20,10 +20,10 @@ import { renderClientStatus, statusKeyboard } from '../render/status.ts';
  */
 export const alerts = new Composer<BotContext>();
 
-function allowed(ctx: BotContext, view: IncidentView, action: string): boolean {
+async function allowed(ctx: BotContext, view: IncidentView, action: string): Promise<boolean> {
   if (canAct(ctx.staff, { managerId: view.managerId, managerLeadId: view.managerLeadId })) return true;
   const { db, clock } = ctx.services;
-  recordAudit(db, {
+  await recordAudit(db, {
     at: clock(),
     actor: actorOf(ctx.from!.id),
     action: `${action}.denied`,
@@ -42,7 +42,7 @@ function renderOptions(ctx: BotContext) {
 async function redrawPressed(ctx: BotContext): Promise<void> {
   const message = ctx.callbackQuery?.message;
   if (!message) return;
-  const rendered = redrawMessage(ctx.services.db, message.chat.id, message.message_id, renderOptions(ctx));
+  const rendered = await redrawMessage(ctx.services.db, message.chat.id, message.message_id, renderOptions(ctx));
   if (!rendered) return;
   await ctx
     .editMessageText(rendered.text, { parse_mode: 'HTML', reply_markup: rendered.keyboard, link_preview_options: { is_disabled: true } })
@@ -50,16 +50,16 @@ async function redrawPressed(ctx: BotContext): Promise<void> {
 }
 
 /** A button naming an incident that does not exist: stale or forged. */
-function refuseUnknownIncident(ctx: BotContext, id: string) {
-  recordAudit(ctx.services.db, { at: ctx.services.clock(), actor: actorOf(ctx.from!.id), action: 'callback.unknown-incident', subjectType: 'incident', subjectId: id });
+async function refuseUnknownIncident(ctx: BotContext, id: string) {
+  await recordAudit(ctx.services.db, { at: ctx.services.clock(), actor: actorOf(ctx.from!.id), action: 'callback.unknown-incident', subjectType: 'incident', subjectId: id });
   return ctx.answerCallbackQuery({ text: ctx.t.alreadyResolved });
 }
 
 alerts.callbackQuery(/^ack:(\d+)$/, async (ctx) => {
   const { db, clock } = ctx.services;
-  const [view] = getIncidentViews(db, [Number(ctx.match[1])]);
+  const [view] = await getIncidentViews(db, [Number(ctx.match[1])]);
   if (!view) return refuseUnknownIncident(ctx, ctx.match[1]!);
-  if (!allowed(ctx, view, 'incident.acknowledge')) return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
+  if (!(await allowed(ctx, view, 'incident.acknowledge'))) return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
   if (view.incident.status === 'resolved') {
     await redrawPressed(ctx);
     return ctx.answerCallbackQuery({ text: ctx.t.alreadyResolved });
@@ -68,7 +68,7 @@ alerts.callbackQuery(/^ack:(\d+)$/, async (ctx) => {
   ctx.services.onIncidentChange();
   await redrawPressed(ctx);
   if (result.outcome === 'already') {
-    const [current] = getIncidentViews(db, [view.incident.id]);
+    const [current] = await getIncidentViews(db, [view.incident.id]);
     const when = current!.incident.acknowledgedAt ? formatTime(current!.incident.acknowledgedAt, ctx.services.settings.displayTz) : '';
     return ctx.answerCallbackQuery({ text: ctx.t.alreadyAcknowledged(current!.acknowledgedByName ?? '?', when), show_alert: true });
   }
@@ -80,9 +80,10 @@ alerts.callbackQuery('ackall', async (ctx) => {
   const pressed = ctx.callbackQuery.message;
   if (!pressed) return ctx.answerCallbackQuery();
   // The incidents are those of the very message the button is under.
-  const views = getIncidentViews(db, incidentsOfMessage(db, pressed.chat.id, pressed.message_id));
+  const views = await getIncidentViews(db, await incidentsOfMessage(db, pressed.chat.id, pressed.message_id));
   const open = views.filter((view) => view.incident.status === 'open');
-  const mine = open.filter((view) => allowed(ctx, view, 'incident.acknowledge'));
+  const mine: IncidentView[] = [];
+  for (const view of open) if (await allowed(ctx, view, 'incident.acknowledge')) mine.push(view);
   const refused = open.length - mine.length;
   const acknowledged = await acknowledgeMany({ db, clock, actor: actorOf(ctx.from.id) }, mine.map((view) => view.incident.id));
   if (acknowledged > 0) ctx.services.onIncidentChange();
@@ -93,10 +94,10 @@ alerts.callbackQuery('ackall', async (ctx) => {
 
 alerts.callbackQuery(/^snz:(h|m):(\d+)$/, async (ctx) => {
   const { db, clock, settings } = ctx.services;
-  const [view] = getIncidentViews(db, [Number(ctx.match[2])]);
+  const [view] = await getIncidentViews(db, [Number(ctx.match[2])]);
   if (!view) return refuseUnknownIncident(ctx, ctx.match[2]!);
   if (view.incident.status === 'resolved') return ctx.answerCallbackQuery({ text: ctx.t.alreadyResolved });
-  if (!allowed(ctx, view, 'incident.snooze')) return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
+  if (!(await allowed(ctx, view, 'incident.snooze'))) return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
   const until = snoozeEnd(ctx.match[1] === 'h' ? 'hour' : 'morning', clock(), settings.displayTz, settings.morningHour);
   // The alert shows the snooze from now on (its state line): this message is redrawn at once, the others by the delivery.
   await snoozeIncident({ db, clock, actor: actorOf(ctx.from.id) }, view.incident.id, { endsAt: until, reason: ctx.t.snoozeReason(view.incident.id), tz: settings.displayTz });
@@ -108,9 +109,9 @@ alerts.callbackQuery(/^snz:(h|m):(\d+)$/, async (ctx) => {
 /** «⏰ N» under an item of a grouped message: everything of that installation waits an hour. */
 alerts.callbackQuery(/^sni:(\d+)$/, async (ctx) => {
   const { db, clock, settings } = ctx.services;
-  const installation = getInstallation(db, Number(ctx.match[1]));
-  const visible = clientsVisibleIn(ctx);
-  if (!installation || (visible !== null && !visible.has(installation.clientId)) || !canAct(ctx.staff, responsibleFor(ctx, installation.clientId))) {
+  const installation = await getInstallation(db, Number(ctx.match[1]));
+  const visible = await clientsVisibleIn(ctx);
+  if (!installation || (visible !== null && !visible.has(installation.clientId)) || !canAct(ctx.staff, await responsibleFor(ctx, installation.clientId))) {
     return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
   }
   const silence = await addSilence(
@@ -123,10 +124,10 @@ alerts.callbackQuery(/^sni:(\d+)$/, async (ctx) => {
 alerts.callbackQuery(/^st:(\d+)$/, async (ctx) => {
   const { db, clock, settings } = ctx.services;
   const installationId = Number(ctx.match[1]);
-  const installation = getInstallation(db, installationId);
-  const visible = clientsVisibleIn(ctx);
+  const installation = await getInstallation(db, installationId);
+  const visible = await clientsVisibleIn(ctx);
   if (installation && visible !== null && !visible.has(installation.clientId)) return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
-  const status = installation ? getClientStatus(db, installation.clientId, clock()) : undefined;
+  const status = installation ? await getClientStatus(db, installation.clientId, clock()) : undefined;
   await ctx.answerCallbackQuery();
   if (!status) return;
   const keyboard = statusKeyboard(status, ctx.lang, cardButtons(ctx), installationId);

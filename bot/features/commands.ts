@@ -1,7 +1,7 @@
 import { Composer, InlineKeyboard } from 'grammy';
 import { canAct } from '../../core/permissions.ts';
 import { getClient } from '../../db/clients.ts';
-import { listHolds, listIncidentsWithNames } from '../../db/incidents.ts';
+import { listHolds, listIncidentsWithNames, type IncidentListRow } from '../../db/incidents.ts';
 import { searchIndexFor } from '../../db/search-index.ts';
 import { getClientStatus, listClientsWithProblems } from '../../db/status.ts';
 import { cardButtons, clientsVisibleIn, responsibleFor, typedText, type BotContext } from '../context.ts';
@@ -20,7 +20,7 @@ const argument = (ctx: BotContext & { match: string | RegExpMatchArray }) => typ
 
 async function sendStatus(ctx: BotContext, clientId: number): Promise<void> {
   const { db, clock, settings } = ctx.services;
-  const status = getClientStatus(db, clientId, ctx.services.clock());
+  const status = await getClientStatus(db, clientId, ctx.services.clock());
   if (!status) return;
   const keyboard = statusKeyboard(status, ctx.lang, cardButtons(ctx));
   await ctx.reply(renderClientStatus(status, ctx.lang, settings.displayTz, clock()), { parse_mode: 'HTML', ...(keyboard ? { reply_markup: keyboard } : {}) });
@@ -47,10 +47,10 @@ commands.on('message:text', async (ctx, next) => {
 
 async function answerStatus(ctx: BotContext, query: string) {
   const { db } = ctx.services;
-  const visible = clientsVisibleIn(ctx);
+  const visible = await clientsVisibleIn(ctx);
   const seen = (clientId: number) => visible === null || visible.has(clientId);
   if (!query) {
-    const mine = listClientsWithProblems(db).filter((c) => canAct(ctx.staff, c) && seen(c.clientId));
+    const mine = (await listClientsWithProblems(db)).filter((c) => canAct(ctx.staff, c) && seen(c.clientId));
     if (mine.length === 0) return ctx.reply(ctx.t.statusAllGood);
     const keyboard = new InlineKeyboard();
     const lines = [ctx.t.statusProblems];
@@ -60,12 +60,12 @@ async function answerStatus(ctx: BotContext, query: string) {
     }
     return ctx.reply(fitMessage(lines.join('\n')), { parse_mode: 'HTML', reply_markup: keyboard });
   }
-  const hits = searchIndexFor(db).search(query).filter((hit) => seen(hit.clientId));
+  const hits = (await searchIndexFor(db)).search(query).filter((hit) => seen(hit.clientId));
   if (hits.length === 0) return ctx.reply(ctx.t.statusNoMatch(query));
   if (hits.length === 1) return sendStatus(ctx, hits[0]!.clientId);
   const keyboard = new InlineKeyboard();
   for (const hit of hits.slice(0, 8)) {
-    const client = getClient(db, hit.clientId);
+    const client = await getClient(db, hit.clientId);
     if (client) keyboard.text(client.name.slice(0, 60), `stc:${client.id}`).row();
   }
   return ctx.reply(ctx.t.statusChoose, { reply_markup: keyboard });
@@ -73,7 +73,7 @@ async function answerStatus(ctx: BotContext, query: string) {
 
 commands.callbackQuery(/^stc:(\d+)$/, async (ctx) => {
   const clientId = Number(ctx.match[1]);
-  const visible = clientsVisibleIn(ctx);
+  const visible = await clientsVisibleIn(ctx);
   if (visible !== null && !visible.has(clientId)) return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
   await ctx.answerCallbackQuery();
   return sendStatus(ctx, clientId);
@@ -83,19 +83,22 @@ commands.command('incidents', async (ctx) => {
   const { db, clock, settings } = ctx.services;
   const staff = ctx.staff!;
   const wantsAll = argument(ctx).toLowerCase() === 'all' && staff.role !== 'manager';
-  const responsible = new Map<number, ReturnType<typeof responsibleFor>>();
-  const visible = clientsVisibleIn(ctx);
-  const rows = listIncidentsWithNames(db, { includeResolved: false, limit: 5000 }).filter((row) => {
-    if (visible !== null && !visible.has(row.clientId)) return false;
-    if (wantsAll) return true;
-    if (!responsible.has(row.clientId)) responsible.set(row.clientId, responsibleFor(ctx, row.clientId));
-    return canAct(staff, responsible.get(row.clientId)!);
-  });
+  const responsible = new Map<number, Awaited<ReturnType<typeof responsibleFor>>>();
+  const visible = await clientsVisibleIn(ctx);
+  const rows: IncidentListRow[] = [];
+  for (const row of await listIncidentsWithNames(db, { includeResolved: false, limit: 5000 })) {
+    if (visible !== null && !visible.has(row.clientId)) continue;
+    if (!wantsAll) {
+      if (!responsible.has(row.clientId)) responsible.set(row.clientId, await responsibleFor(ctx, row.clientId));
+      if (!canAct(staff, responsible.get(row.clientId)!)) continue;
+    }
+    rows.push(row);
+  }
   if (rows.length === 0) return ctx.reply(ctx.t.incidentsNone);
   const now = clock();
   const lines = [`<b>${escapeHtml(ctx.t.incidentsTitle(rows.length))}</b>`];
   const shown = rows.slice(0, 40);
-  const holds = listHolds(db, shown, now);
+  const holds = await listHolds(db, shown, now);
   for (const row of shown) {
     const age = formatSpan(ctx.lang, now.getTime() - row.openedAt.getTime());
     const state = row.status === 'acknowledged' ? '✅' : '⏳';

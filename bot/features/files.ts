@@ -14,10 +14,10 @@ export const files = new Composer<BotContext>();
 
 files.callbackQuery(/^si:(\d+)$/, async (ctx) => {
   const { db, settings } = ctx.services;
-  const installation = getInstallation(db, Number(ctx.match[1]));
-  const visible = clientsVisibleIn(ctx);
+  const installation = await getInstallation(db, Number(ctx.match[1]));
+  const visible = await clientsVisibleIn(ctx);
   if (!installation || (visible !== null && !visible.has(installation.clientId))) return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
-  const upload = settings.dataDir ? findLatestSysinfo(db, installation.id) : undefined;
+  const upload = settings.dataDir ? await findLatestSysinfo(db, installation.id) : undefined;
   if (!upload || !settings.dataDir) return ctx.answerCallbackQuery({ text: ctx.t.sysinfoNone, show_alert: true });
   if (upload.size > MAX_DOCUMENT_BYTES) {
     const mb = Math.round(upload.size / 1024 / 1024);

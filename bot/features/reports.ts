@@ -19,16 +19,16 @@ export const reports = new Composer<BotContext>();
 
 reports.command('digest', async (ctx) => {
   const { db, clock, settings } = ctx.services;
-  const built = buildDigest(db, ctx.staff!, clock(), settings.digest);
+  const built = await buildDigest(db, ctx.staff!, clock(), settings.digest);
   await ctx.reply(built.text, { parse_mode: 'HTML' });
   if (built.png) await ctx.replyWithPhoto(new InputFile(built.png, 'incidents.png'), { caption: built.chartCaption });
 });
 
 /** The caller's clients as the digest sees them now (for /versions and /sales). */
-function digestOfCaller(ctx: BotContext) {
+async function digestOfCaller(ctx: BotContext) {
   const { db, clock, settings } = ctx.services;
   const now = clock();
-  return assembleDigest(db, scopeOf(db, ctx.staff!), now, {
+  return assembleDigest(db, await scopeOf(db, ctx.staff!), now, {
     day: DateTime.fromJSDate(now).setZone(settings.digest.tz).toISODate()!,
     tz: settings.digest.tz,
     salesMinDays: settings.digest.salesMinDays,
@@ -37,7 +37,7 @@ function digestOfCaller(ctx: BotContext) {
 
 reports.command('versions', async (ctx) => {
   const now = ctx.services.clock();
-  const digest = digestOfCaller(ctx);
+  const digest = await digestOfCaller(ctx);
   const v = ctx.t.versions;
   const c = digest.campaign;
   if (!c) return ctx.reply(v.noPolicy);
@@ -74,7 +74,7 @@ reports.command('minversion', async (ctx) => {
 });
 
 reports.command('sales', async (ctx) => {
-  const digest = digestOfCaller(ctx);
+  const digest = await digestOfCaller(ctx);
   const s = ctx.t.sales;
   if (digest.sales.length === 0) return ctx.reply(s.none);
   const lines = [s.title(digest.sales.length)];
@@ -92,7 +92,7 @@ reports.command('licenses', async (ctx) => {
   const days = arg === '' ? LICENCE_HORIZON_DAYS : /^\d{1,3}$/.test(arg) ? Number(arg) : NaN;
   if (!(days >= 1 && days <= 366)) return ctx.reply(ctx.t.licenses.usage);
   const now = clock();
-  const { ending } = licenceStanding(db, scopeOf(db, ctx.staff!), now, days);
+  const { ending } = await licenceStanding(db, await scopeOf(db, ctx.staff!), now, days);
   if (ending.length === 0) return ctx.reply(ctx.t.licenses.none(days));
   const byManager = new Map<string, typeof ending>();
   for (const item of ending) {

@@ -45,16 +45,17 @@ silences.command('silence', async (ctx) => {
   if (!end) return ctx.reply(ctx.t.silenceUsage, { parse_mode: 'HTML' });
   const target = words.slice(0, at).join(' ');
   const reason = words.slice(at + end.words).join(' ') || ctx.t.defaultReason;
-  const visible = clientsVisibleIn(ctx);
-  const hits = searchIndexFor(db).search(target).filter((hit) => visible === null || visible.has(hit.clientId));
+  const visible = await clientsVisibleIn(ctx);
+  const hits = (await searchIndexFor(db)).search(target).filter((hit) => visible === null || visible.has(hit.clientId));
   if (hits.length === 0) return ctx.reply(ctx.t.statusNoMatch(target));
   if (hits.length > 1 && hits[0]!.score === hits[1]!.score) {
-    const names = hits.slice(0, 8).map((h) => `• ${escapeHtml(getClient(db, h.clientId)?.name ?? '')}`);
+    const names: string[] = [];
+    for (const h of hits.slice(0, 8)) names.push(`• ${escapeHtml((await getClient(db, h.clientId))?.name ?? '')}`);
     return ctx.reply(`${ctx.t.silenceAmbiguous}\n${names.join('\n')}`, { parse_mode: 'HTML' });
   }
-  const client = getClient(db, hits[0]!.clientId)!;
-  if (!canAct(ctx.staff, responsibleFor(ctx, client.id))) return ctx.reply(ctx.t.forbidden);
-  const installations = listInstallationsOfClient(db, client.id);
+  const client = (await getClient(db, hits[0]!.clientId))!;
+  if (!canAct(ctx.staff, await responsibleFor(ctx, client.id))) return ctx.reply(ctx.t.forbidden);
+  const installations = await listInstallationsOfClient(db, client.id);
   const installation = installations.length > 1 ? namedInstallation(installations, target) : null;
   try {
     const silence = await addSilence(
@@ -72,11 +73,11 @@ silences.command('silence', async (ctx) => {
 });
 
 /** What a silence covers, in words: a client, one installation, a rule. */
-function scopeOf(ctx: BotContext, silence: SilenceRow): { text: string; clientId: number | null } {
+async function scopeOf(ctx: BotContext, silence: SilenceRow): Promise<{ text: string; clientId: number | null }> {
   const { db } = ctx.services;
-  const installation = silence.installationId === null ? undefined : getInstallation(db, silence.installationId);
+  const installation = silence.installationId === null ? undefined : await getInstallation(db, silence.installationId);
   const clientId = installation?.clientId ?? silence.clientId;
-  const client = clientId === null ? undefined : getClient(db, clientId);
+  const client = clientId === null ? undefined : await getClient(db, clientId);
   const parts = [client?.name, installation?.name, silence.ruleId ? ruleTitle(ctx.lang, silence.ruleId) : null].filter((p): p is string => !!p);
   return { text: parts.join(' · ') || ctx.t.silenceEverything, clientId: clientId ?? null };
 }
@@ -84,10 +85,10 @@ function scopeOf(ctx: BotContext, silence: SilenceRow): { text: string; clientId
 silences.command('silences', async (ctx) => {
   const { db, clock, settings } = ctx.services;
   const now = clock();
-  const visible = clientsVisibleIn(ctx);
-  const shown = listActiveSilences(db, now)
-    .map((silence) => ({ silence, scope: scopeOf(ctx, silence) }))
-    .filter(({ scope }) => visible === null || (scope.clientId !== null && visible.has(scope.clientId)));
+  const visible = await clientsVisibleIn(ctx);
+  const scoped: { silence: SilenceRow; scope: Awaited<ReturnType<typeof scopeOf>> }[] = [];
+  for (const silence of await listActiveSilences(db, now)) scoped.push({ silence, scope: await scopeOf(ctx, silence) });
+  const shown = scoped.filter(({ scope }) => visible === null || (scope.clientId !== null && visible.has(scope.clientId)));
   if (shown.length === 0) return ctx.reply(ctx.t.silencesNone);
   const keyboard = new InlineKeyboard();
   const lines = [`<b>${ctx.t.silencesTitle(shown.length)}</b>`, ''];
@@ -101,13 +102,13 @@ silences.command('silences', async (ctx) => {
 
 silences.callbackQuery(/^sil:x:(\d+)$/, async (ctx) => {
   const { db, clock } = ctx.services;
-  const silence = getSilence(db, Number(ctx.match[1]));
+  const silence = await getSilence(db, Number(ctx.match[1]));
   if (!silence || silence.removedAt || silence.endsAt.getTime() <= clock().getTime()) {
     return ctx.answerCallbackQuery({ text: ctx.t.silenceAlreadyOver });
   }
-  const scope = scopeOf(ctx, silence);
-  const visible = clientsVisibleIn(ctx);
-  const allowed = scope.clientId === null ? ctx.staff?.role === 'admin' && ctx.staff.active : canAct(ctx.staff, responsibleFor(ctx, scope.clientId));
+  const scope = await scopeOf(ctx, silence);
+  const visible = await clientsVisibleIn(ctx);
+  const allowed = scope.clientId === null ? ctx.staff?.role === 'admin' && ctx.staff.active : canAct(ctx.staff, await responsibleFor(ctx, scope.clientId));
   if (!allowed || (visible !== null && (scope.clientId === null || !visible.has(scope.clientId)))) {
     return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
   }

@@ -31,7 +31,7 @@ export function registerIncidentCommands(program: Command): void {
     .action(
       run<{ deps: boolean }>(async (ctx, { json, config, opts }) => {
         if (opts.deps) return printDependencies(json);
-        const policy = getPolicy(ctx.db);
+        const policy = await getPolicy(ctx.db);
         const rows: { id: string; title: string; severity: string; threshold: string | null; thresholdKind: ThresholdKind | 'probe' }[] = RULES.map((r) => ({
           id: r.id,
           title: ruleTitle('ru', r.id),
@@ -69,8 +69,8 @@ export function registerIncidentCommands(program: Command): void {
         const now = ctx.clock();
         const logger = pino({ level: 'error' }, pino.destination(2));
         const summary = await runSweep({ db: ctx.db, settings: incidentSettings(config), logger }, now);
-        const open = listIncidentsWithNames(ctx.db, { includeResolved: false });
-        const holds = listHolds(ctx.db, open, now);
+        const open = await listIncidentsWithNames(ctx.db, { includeResolved: false });
+        const holds = await listHolds(ctx.db, open, now);
         emit(json, { summary, open: open.map((row) => incidentJson(row, holds)) }, () =>
           [
             `Checked ${summary.checked} installation(s): ${summary.opened} opened, ${summary.resolved} resolved, ` +
@@ -89,8 +89,8 @@ export function registerIncidentCommands(program: Command): void {
     .action(
       run<{ all: boolean }>(async (ctx, { json, opts, config }) => {
         const now = ctx.clock();
-        const rows = listIncidentsWithNames(ctx.db, { includeResolved: opts.all });
-        const holds = listHolds(ctx.db, rows, now);
+        const rows = await listIncidentsWithNames(ctx.db, { includeResolved: opts.all });
+        const holds = await listHolds(ctx.db, rows, now);
         emit(json, rows.map((row) => incidentJson(row, holds)), () =>
           rows.length === 0 ? 'No incidents.' : incidentTable(rows, holds, now, config.DISPLAY_TZ),
         );
@@ -104,9 +104,9 @@ export function registerIncidentCommands(program: Command): void {
     .argument('<id>', 'incident id')
     .action(
       run(async (ctx, { json, args, config }) => {
-        const found = getIncident(ctx.db, parseId(args[0]!));
+        const found = await getIncident(ctx.db, parseId(args[0]!));
         if (!found) throw notFound('incidentNotFound', { id: Number(args[0]) });
-        const events = listIncidentEvents(ctx.db, found.id);
+        const events = await listIncidentEvents(ctx.db, found.id);
         emit(json, { ...found, title: ruleTitle('ru', found.ruleId), events }, () =>
           [
             `#${found.id} ${found.ruleId} (${ruleTitle('ru', found.ruleId)}) ${found.severity}, ${found.status}`,
@@ -166,7 +166,7 @@ export function registerIncidentCommands(program: Command): void {
     .description('silences in force or scheduled')
     .action(
       run(async (ctx, { json, config }) => {
-        const rows = listActiveSilences(ctx.db, ctx.clock());
+        const rows = await listActiveSilences(ctx.db, ctx.clock());
         emit(json, rows, () =>
           rows.length === 0
             ? 'No silences.'
@@ -195,7 +195,7 @@ export function registerIncidentCommands(program: Command): void {
     .option('--all', 'include those Alertmanager has since resolved', false)
     .action(
       run<{ all: boolean }>(async (ctx, { json, opts, config }) => {
-        const rows = listUnmatchedAlerts(ctx.db, { all: opts.all });
+        const rows = await listUnmatchedAlerts(ctx.db, { all: opts.all });
         emit(json, rows, () =>
           rows.length === 0
             ? 'No unmatched alerts.'
@@ -239,7 +239,7 @@ export function registerIncidentCommands(program: Command): void {
     .description('the sources whose alerts an admin placed under an installation')
     .action(
       run(async (ctx, { json, config }) => {
-        const rows = listAlertRoutes(ctx.db);
+        const rows = await listAlertRoutes(ctx.db);
         emit(json, rows, () =>
           rows.length === 0
             ? 'No alert routes.'
@@ -290,7 +290,7 @@ export function registerIncidentCommands(program: Command): void {
     .description('the policies in force')
     .action(
       run(async (ctx, { json, config }) => {
-        const rows = listPolicies(ctx.db);
+        const rows = await listPolicies(ctx.db);
         emit(json, rows, () =>
           rows.length === 0
             ? 'No policies set.'

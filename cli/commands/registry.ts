@@ -51,7 +51,7 @@ export function registerRegistryCommands(program: Command): void {
     .description('list staff')
     .action(
       run(async (ctx, { json }) => {
-        const rows = listUsers(ctx.db);
+        const rows = await listUsers(ctx.db);
         emit(json, rows.map((u) => ({ id: u.telegramId, ...u })), () =>
           rows.length === 0
             ? 'No users yet. Add one with: dozor user add --telegram-id <id> --role admin --name "<name>"'
@@ -104,7 +104,7 @@ export function registerRegistryCommands(program: Command): void {
     .description('list clients')
     .action(
       run(async (ctx, { json }) => {
-        const rows = listClients(ctx.db);
+        const rows = await listClients(ctx.db);
         emit(json, rows, () =>
           rows.length === 0
             ? 'No clients yet. Add one with: dozor client add --name "<name>" --manager <telegram id>'
@@ -122,13 +122,16 @@ export function registerRegistryCommands(program: Command): void {
     .argument('<client>', 'client id or exact name')
     .action(
       run(async (ctx, { json, args, config }) => {
-        const found = resolveClient(ctx.db, args[0]!);
-        const manager = found.managerId === null ? undefined : getUser(ctx.db, found.managerId);
-        const views: InstallationView[] = listInstallationsOfClient(ctx.db, found.id).map((installation) => ({
-          installation,
-          state: getState(ctx.db, installation.id),
-          rejection: getRejection(ctx.db, installation.id),
-        }));
+        const found = await resolveClient(ctx.db, args[0]!);
+        const manager = found.managerId === null ? undefined : await getUser(ctx.db, found.managerId);
+        const views: InstallationView[] = [];
+        for (const installation of await listInstallationsOfClient(ctx.db, found.id)) {
+          views.push({
+            installation,
+            state: await getState(ctx.db, installation.id),
+            rejection: await getRejection(ctx.db, installation.id),
+          });
+        }
         const now = ctx.clock();
         emit(
           json,
@@ -187,8 +190,8 @@ export function registerRegistryCommands(program: Command): void {
     .action(
       run<{ client?: string }>(async (ctx, { json, opts }) => {
         const ref = opts.client;
-        const clientId = ref === undefined ? undefined : resolveClient(ctx.db, ref).id;
-        const rows = listInstallations(ctx.db).filter((i) => clientId === undefined || i.clientId === clientId);
+        const clientId = ref === undefined ? undefined : (await resolveClient(ctx.db, ref)).id;
+        const rows = (await listInstallations(ctx.db)).filter((i) => clientId === undefined || i.clientId === clientId);
         emit(
           json,
           rows.map((i) => ({ ...installationJson({ installation: i, state: null, rejection: undefined }), client: i.clientName, state: undefined, lastRejectedReport: undefined })),
@@ -209,11 +212,11 @@ export function registerRegistryCommands(program: Command): void {
     .argument('<id>', 'installation id')
     .action(
       run(async (ctx, { json, args, config }) => {
-        const found = requireInstallation(ctx.db, args[0]!);
+        const found = await requireInstallation(ctx.db, args[0]!);
         const view: InstallationView = {
           installation: found,
-          state: getState(ctx.db, found.id),
-          rejection: getRejection(ctx.db, found.id),
+          state: await getState(ctx.db, found.id),
+          rejection: await getRejection(ctx.db, found.id),
         };
         emit(json, installationJson(view), () => installationText(view, ctx.clock(), config.DISPLAY_TZ));
       }),

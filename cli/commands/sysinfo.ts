@@ -86,7 +86,7 @@ export function registerSysinfoCommands(program: Command): void {
     .option('--installation <id>', 'only this installation')
     .action(
       run<{ installation?: string }>(async (ctx, { json, opts, config }) => {
-        const only = opts.installation === undefined ? undefined : requireInstallation(ctx.db, opts.installation).id;
+        const only = opts.installation === undefined ? undefined : (await requireInstallation(ctx.db, opts.installation)).id;
         const sysinfoMapping = useSysinfoMapping(mappingFrom(undefined));
         const done = await reparseSysinfo({ db: ctx.db, clock: ctx.clock, actor: ctx.actor, dataDir: dataDirOf(config), sysinfo: sysinfoMapping }, only);
         emit(json, { mapping: sysinfoMapping.path, installations: done }, () =>

@@ -43,7 +43,7 @@ export function registerUploadCommands(program: Command): void {
     .description('fleet upload tokens (never the tokens themselves)')
     .action(
       run(async (ctx, { json, config }) => {
-        const rows = listUploadTokens(ctx.db).map(({ tokenHash: _hash, ...rest }) => rest);
+        const rows = (await listUploadTokens(ctx.db)).map(({ tokenHash: _hash, ...rest }) => rest);
         emit(json, rows, () =>
           rows.length === 0
             ? 'No upload tokens. Make one with: dozor upload-token create --label "<what for>"'
@@ -82,8 +82,8 @@ export function registerUploadCommands(program: Command): void {
     .argument('<installation>', 'installation id')
     .action(
       run(async (ctx, { json, args, config }) => {
-        const installation = requireInstallation(ctx.db, args[0]!);
-        const rows = listUploadsOf(ctx.db, installation.id);
+        const installation = await requireInstallation(ctx.db, args[0]!);
+        const rows = await listUploadsOf(ctx.db, installation.id);
         emit(json, rows, () =>
           rows.length === 0
             ? `No uploads from installation ${installation.id} "${installation.name}".`
@@ -112,7 +112,7 @@ export function registerUploadCommands(program: Command): void {
     .action(
       run<{ out: string }>(async (ctx, { json, opts, args, config }) => {
         const id = /^\d+$/.test(args[0]!) ? Number(args[0]) : NaN;
-        const upload = Number.isSafeInteger(id) ? getUpload(ctx.db, id) : undefined;
+        const upload = Number.isSafeInteger(id) ? await getUpload(ctx.db, id) : undefined;
         if (!upload) throw notFound('uploadNotFound', { id: args[0]! });
         try {
           copyFileSync(join(dataDirOf(config), upload.path), opts.out, constants.COPYFILE_EXCL);
@@ -128,7 +128,7 @@ export function registerUploadCommands(program: Command): void {
     .description('names uploaded under a fleet token that no installation has (their files are kept)')
     .action(
       run(async (ctx, { json, config }) => {
-        const rows = listUnmatchedUploadNames(ctx.db);
+        const rows = await listUnmatchedUploadNames(ctx.db);
         emit(json, rows, () =>
           rows.length === 0
             ? 'No unmatched uploads.'

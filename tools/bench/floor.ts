@@ -4,6 +4,7 @@ import { findInstallationByTokenHash } from '../../db/installations.ts';
 import { openDb } from '../../db/open.ts';
 import { insertReport } from '../../db/reports.ts';
 import { parseReport } from '../../intake/parse-report.ts';
+import { writeTransaction } from '../../db/transaction.ts';
 
 /**
  * The floor under the intake, for the benchmark: what any intake that keeps
@@ -17,12 +18,16 @@ const db = openDb(process.env.DATABASE_PATH!);
 let queue: { installationId: number; report: ReturnType<typeof parseReport>; resolve: (id: number | null) => void }[] = [];
 let scheduled = false;
 
-function flush(): void {
+async function flush(): Promise<void> {
   scheduled = false;
   const batch = queue;
   queue = [];
   const now = new Date();
-  const ids = db.$client.transaction(() => batch.map((p) => insertReport(db, p.installationId, p.report, now)))();
+  const ids = await writeTransaction(db, async () => {
+    const stored: (number | null)[] = [];
+    for (const p of batch) stored.push(await insertReport(db, p.installationId, p.report, now));
+    return stored;
+  });
   batch.forEach((p, i) => p.resolve(ids[i]!));
 }
 
@@ -31,14 +36,21 @@ app.addContentTypeParser(['application/xml'], { parseAs: 'buffer' }, (_req, body
 app.post('/api/v1/reports', async (request, reply) => {
   const presented = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
   const hash = presented ? hashAgentToken(presented) : null;
-  const owner = hash ? findInstallationByTokenHash(db, hash) : undefined;
+  const owner = hash ? await findInstallationByTokenHash(db, hash) : undefined;
   if (!hash || !owner || !hashesEqual(owner.tokenHash, hash)) return reply.code(401).send({ error: 'missing or invalid agent token' });
   const report = parseReport(request.body as Buffer, 'xml', { tz: owner.tz });
   const id = await new Promise<number | null>((resolve) => {
     queue.push({ installationId: owner.id, report, resolve });
     if (!scheduled) {
       scheduled = true;
-      setImmediate(flush);
+      // A failed batch ends the floor, as a throw in the callback did when the batch was written synchronously.
+      setImmediate(
+        () =>
+          void flush().catch((err: unknown) => {
+            process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+            process.exit(1);
+          }),
+      );
     }
   });
   return reply.code(202).send({ status: id === null ? 'duplicate' : 'stored', installation: owner.id, report: id });

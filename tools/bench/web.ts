@@ -9,7 +9,7 @@ import { runSweep } from '../../jobs/sweep.ts';
 import { issueWebLink, redeemWebLink } from '../../registry/web-access.ts';
 import { seedBenchFleet } from './seed.ts';
 import { insertIncident, recordIncidentEvent } from '../../db/incidents.ts';
-import { writeTransactionAsync } from '../../db/transaction.ts';
+import { writeTransaction } from '../../db/transaction.ts';
 
 /** Open problems in the storm the incidents page is measured in. */
 const STORM = 12_000;
@@ -55,10 +55,10 @@ export async function benchWebPages(size: number): Promise<Record<string, number
   const search = await median(`/web/?q=${encodeURIComponent(`Клиент ${Math.ceil(size / 3)}`)}`);
   const incidents = await median('/web/incidents');
   // A storm: 12,000 problems open at once. The page shows the first 500 and the count; an open tab's reload is a 304.
-  await writeTransactionAsync(db, async () => {
+  await writeTransaction(db, async () => {
     for (let i = 0; i < STORM; i++) {
-      const incident = insertIncident(db, { installationId: (i % size) + 1, ruleId: `am:BenchStorm:${i}`, severity: i % 10 === 0 ? 'critical' : 'warning', status: 'open', details: {}, openedAt: new Date(now.getTime() - i * 1000), announcedAt: now });
-      recordIncidentEvent(db, { incidentId: incident.id, at: now, type: 'opened', actor: 'bench' });
+      const incident = await insertIncident(db, { installationId: (i % size) + 1, ruleId: `am:BenchStorm:${i}`, severity: i % 10 === 0 ? 'critical' : 'warning', status: 'open', details: {}, openedAt: new Date(now.getTime() - i * 1000), announcedAt: now });
+      await recordIncidentEvent(db, { incidentId: incident.id, at: now, type: 'opened', actor: 'bench' });
     }
   });
   const storm = await median('/web/incidents');

@@ -73,7 +73,7 @@ export async function seedDemoFleet(db: DB, clock: () => Date, webPort: number):
   // «Берёзка» hit its online licence limit on the previous days too: a sales signal.
   const today = DateTime.fromJSDate(clock()).setZone('Europe/Moscow');
   for (let daysAgo = 1; daysAgo <= 3; daysAgo++) {
-    recordLicenseDay(db, { installationId: berezkaId, day: today.minus({ days: daysAgo }).toISODate()!, hits: 3, peak: 5, limit: 5 });
+    await recordLicenseDay(db, { installationId: berezkaId, day: today.minus({ days: daysAgo }).toISODate()!, hits: 3, peak: 5, limit: 5 });
   }
   return made;
 }

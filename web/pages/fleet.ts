@@ -31,8 +31,8 @@ export function fleetPage(scope: FastifyInstance, kit: WebKit): void {
       const t = texts(lang);
       const now = deps.clock();
       const query = readFleetQuery(request.query);
-      const all = rankedFleet(deps.db, now);
-      const shown = fleetView(all, query, matchedClients(deps.db, query.q));
+      const all = await rankedFleet(deps.db, now);
+      const shown = fleetView(all, query, await matchedClients(deps.db, query.q));
       const options = (pick: (row: FleetRow) => string | null) => [...new Set(all.map((r) => pick(r.row)).filter((v): v is string => !!v))].sort();
       const body = kit.eta.render('fleet', {
         t: t.web,
@@ -57,7 +57,7 @@ export function fleetPage(scope: FastifyInstance, kit: WebKit): void {
       const t = texts(lang).web;
       const now = deps.clock();
       const query = readFleetQuery(request.query);
-      const shown = fleetView(rankedFleet(deps.db, now), query, matchedClients(deps.db, query.q));
+      const shown = fleetView(await rankedFleet(deps.db, now), query, await matchedClients(deps.db, query.q));
       const header = [t.client, t.installation, t.verdict, t.lastReport, t.lastSysinfo, t.operap, t.version, t.licence, t.seats, t.manager];
       const iso = (at: Date | null) => at?.toISOString() ?? '';
       const rows = shown.map(({ row, rank }) => {
@@ -73,8 +73,8 @@ export function fleetPage(scope: FastifyInstance, kit: WebKit): void {
 }
 
 /** Every installation with how bad it is: critical, other problems, silent (or never reported), fine. */
-function rankedFleet(db: DB, now: Date): RankedRow[] {
-  return listFleet(db).map((row) => {
+async function rankedFleet(db: DB, now: Date): Promise<RankedRow[]> {
+  return (await listFleet(db)).map((row) => {
     const age = row.lastReceivedAt ? now.getTime() - row.lastReceivedAt.getTime() : null;
     const rank = row.critical > 0 ? 0 : row.problems > 0 ? 1 : row.monitoringEnabled && (age === null || age > STALE_REPORT_MS) ? 2 : 3;
     return { row, rank };
@@ -82,8 +82,8 @@ function rankedFleet(db: DB, now: Date): RankedRow[] {
 }
 
 /** The clients the `/status` search finds for the query (null: no search asked). */
-function matchedClients(db: DB, q: string): ReadonlySet<number> | null {
-  return q ? new Set(searchIndexFor(db).search(q).map((hit) => hit.clientId)) : null;
+async function matchedClients(db: DB, q: string): Promise<ReadonlySet<number> | null> {
+  return q ? new Set((await searchIndexFor(db)).search(q).map((hit) => hit.clientId)) : null;
 }
 
 /** At most this many problems are named in a row; the rest are counted. */

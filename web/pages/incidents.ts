@@ -68,8 +68,9 @@ export function incidentsPage(scope: FastifyInstance, kit: WebKit): void {
       const doneId = typeof request.query.id === 'string' && /^\d{1,12}$/.test(request.query.id) ? request.query.id : null;
       // Whatever the page would show now, in one short word: the open tab's reload is answered 304 while it holds.
       // The minute is in it because the ages shown count minutes.
+      const version = await incidentsPageVersion(deps.db);
       const tag = `W/"${createHash('sha256')
-        .update([incidentsPageVersion(deps.db), Math.floor(now.getTime() / 60_000), session.csrf, user.role, lang, incidentsQueryString(query), done ?? '', doneId ?? ''].join('\u0000'))
+        .update([version, Math.floor(now.getTime() / 60_000), session.csrf, user.role, lang, incidentsQueryString(query), done ?? '', doneId ?? ''].join('\u0000'))
         .digest('base64url')
         .slice(0, 27)}"`;
       reply.header('etag', tag).header('cache-control', 'private, no-cache');
@@ -78,12 +79,12 @@ export function incidentsPage(scope: FastifyInstance, kit: WebKit): void {
       const filter: OpenProblemFilter = {
         managerId: query.manager ? Number(query.manager) : null,
         severity: query.severity || null,
-        clientIds: query.q ? [...new Set(searchIndexFor(deps.db).search(query.q).map((hit) => hit.clientId))] : null,
+        clientIds: query.q ? [...new Set((await searchIndexFor(deps.db)).search(query.q).map((hit) => hit.clientId))] : null,
       };
-      const { ids, total } = listOpenProblems(deps.db, filter, PAGE_LIMIT);
-      const byId = new Map(getIncidentViews(deps.db, ids).map((view) => [view.incident.id, view]));
+      const { ids, total } = await listOpenProblems(deps.db, filter, PAGE_LIMIT);
+      const byId = new Map((await getIncidentViews(deps.db, ids)).map((view) => [view.incident.id, view]));
       const views = ids.map((id) => byId.get(id)).filter((view): view is IncidentView => view !== undefined);
-      const holds = listHolds(deps.db, views.map((view) => ({ ...view.incident, clientId: view.clientId })), now);
+      const holds = await listHolds(deps.db, views.map((view) => ({ ...view.incident, clientId: view.clientId })), now);
       const rows = views.map((view) => {
         const snoozed = view.snoozedUntil && view.snoozedUntil > now ? t.snoozedUntil(formatWhen(lang, view.snoozedUntil, now, deps.displayTz), view.snoozedByName ?? '?') : '';
         const hold = holds.get(view.incident.id);
@@ -114,7 +115,7 @@ export function incidentsPage(scope: FastifyInstance, kit: WebKit): void {
         rows,
         total,
         query,
-        managers: listOpenProblemManagers(deps.db),
+        managers: await listOpenProblemManagers(deps.db),
         filtered: query.q !== '' || query.manager !== '' || query.severity !== '',
         csrf: session.csrf,
         notice: done && doneId ? t.outcome[done](doneId) : null,
@@ -187,13 +188,13 @@ async function actionable(kit: WebKit, rawId: string, body: unknown, session: We
     await kit.message(reply, 403, session.lang, t.refusedTitle, t.formExpired, session);
     return null;
   }
-  const [view] = /^\d{1,12}$/.test(rawId) ? getIncidentViews(deps.db, [Number(rawId)]) : [];
+  const [view] = /^\d{1,12}$/.test(rawId) ? await getIncidentViews(deps.db, [Number(rawId)]) : [];
   if (!view) {
     await kit.message(reply, 404, session.lang, t.notFoundTitle, t.incidentNotFound, session);
     return null;
   }
   if (!canAct(session.user, view)) {
-    recordAudit(deps.db, { at: deps.clock(), actor: actorOf(session.user.telegramId), action: `${action}.denied`, subjectType: 'incident', subjectId: view.incident.id });
+    await recordAudit(deps.db, { at: deps.clock(), actor: actorOf(session.user.telegramId), action: `${action}.denied`, subjectType: 'incident', subjectId: view.incident.id });
     await kit.message(reply, 403, session.lang, t.refusedTitle, texts(session.lang).forbidden, session);
     return null;
   }

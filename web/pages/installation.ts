@@ -42,7 +42,7 @@ export function installationPage(scope: FastifyInstance, kit: WebKit): void {
 
   /** The installation a path names, or a 404 page. */
   const found = async (rawId: string, reply: FastifyReply, session: WebSession): Promise<Installation | null> => {
-    const installation = /^\d{1,12}$/.test(rawId) ? getInstallation(deps.db, Number(rawId)) : undefined;
+    const installation = /^\d{1,12}$/.test(rawId) ? await getInstallation(deps.db, Number(rawId)) : undefined;
     if (installation) return installation;
     const t = texts(session.lang).web;
     await kit.message(reply, 404, session.lang, t.notFoundTitle, t.installationNotFound, session);
@@ -58,10 +58,10 @@ export function installationPage(scope: FastifyInstance, kit: WebKit): void {
       const t = texts(lang).web;
       const now = deps.clock();
       const when = (at: Date | null) => (at ? formatWhen(lang, at, now, deps.displayTz) : '');
-      const status = getClientStatus(deps.db, installation.clientId, now);
-      const days = availabilityWindow(deps.db, installation, now);
+      const status = await getClientStatus(deps.db, installation.clientId, now);
+      const days = await availabilityWindow(deps.db, installation, now);
       const percent = availabilityPercent(sumTallies(days.map((d) => d.tally).filter((x) => x !== null)));
-      const incidents = getIncidentViews(deps.db, listIncidentIdsOfInstallation(deps.db, installation.id, new Date(now.getTime() - TIMELINE_DAYS * 86_400_000), TIMELINE_ROWS))
+      const incidents = (await getIncidentViews(deps.db, await listIncidentIdsOfInstallation(deps.db, installation.id, new Date(now.getTime() - TIMELINE_DAYS * 86_400_000), TIMELINE_ROWS)))
         .sort((a, b) => b.incident.openedAt.getTime() - a.incident.openedAt.getTime())
         .map(({ incident, acknowledgedByName, resolvedByName }) => ({
           severity: incident.severity,
@@ -71,9 +71,9 @@ export function installationPage(scope: FastifyInstance, kit: WebKit): void {
           resolved: incident.resolvedAt ? t.resolvedHow(incident.resolution ?? 'cleared', resolvedByName ?? '', when(incident.resolvedAt)) : t.stillOpen,
           duration: formatSpan(lang, (incident.resolvedAt ?? now).getTime() - incident.openedAt.getTime()),
         }));
-      const sysinfo = findLatestSysinfo(deps.db, installation.id);
+      const sysinfo = await findLatestSysinfo(deps.db, installation.id);
       const signed = sysinfo && deps.downloadKey ? signDownload(deps.downloadKey, sysinfo.id, new Date(now.getTime() + DOWNLOAD_LINK_MS)) : null;
-      const metrics = getMetricsSnapshot(deps.db, installation.id);
+      const metrics = await getMetricsSnapshot(deps.db, installation.id);
       const body = kit.eta.render('installation', {
         t,
         kinds: texts(lang).installationKinds,
@@ -84,13 +84,13 @@ export function installationPage(scope: FastifyInstance, kit: WebKit): void {
         availabilityDays: AVAILABILITY_DAYS,
         measuredDays: days.filter((d) => d.tally !== null).length,
         incidents,
-        reports: listRecentReports(deps.db, installation.id, HISTORY_ROWS).map((r) => ({
+        reports: (await listRecentReports(deps.db, installation.id, HISTORY_ROWS)).map((r) => ({
           received: when(r.receivedAt),
           generated: when(r.generatedAt),
           version: [r.facts.shellVersion, r.facts.updateNumber].filter((v) => v !== undefined).join(' · '),
           operap: r.facts.operapDate ?? '',
         })),
-        uploads: listUploadsOf(deps.db, installation.id, HISTORY_ROWS).map((u) => ({
+        uploads: (await listUploadsOf(deps.db, installation.id, HISTORY_ROWS)).map((u) => ({
           // A name stored before such marks were refused at the door shows them as �.
           file: defuse(`${u.name}.${u.kind}`),
           size: t.fileSize(u.size),
@@ -120,7 +120,7 @@ export function installationPage(scope: FastifyInstance, kit: WebKit): void {
       const installation = await found(request.params.id, reply, session);
       if (!installation) return reply;
       const t = texts(session.lang).web;
-      const days = availabilityWindow(deps.db, installation, deps.clock());
+      const days = await availabilityWindow(deps.db, installation, deps.clock());
       const png = renderBarChart({
         title: t.availabilityChart(installation.name),
         labels: days.map((d) => d.label),
@@ -164,10 +164,10 @@ export function installationPage(scope: FastifyInstance, kit: WebKit): void {
 }
 
 /** The last `AVAILABILITY_DAYS` calendar days of the installation, each with its rounds (null: not probed that day). */
-function availabilityWindow(db: DB, installation: Installation, now: Date) {
+async function availabilityWindow(db: DB, installation: Installation, now: Date) {
   const last = DateTime.fromISO(calendarDay(now, installation.tz), { zone: installation.tz });
   const first = last.minus({ days: AVAILABILITY_DAYS - 1 });
-  const byDay = new Map(listAvailabilityDays(db, installation.id, first.toISODate()!, last.toISODate()!).map((d) => [d.day, d]));
+  const byDay = new Map((await listAvailabilityDays(db, installation.id, first.toISODate()!, last.toISODate()!)).map((d) => [d.day, d]));
   return Array.from({ length: AVAILABILITY_DAYS }, (_, i) => {
     const day = first.plus({ days: i });
     const tally = byDay.get(day.toISODate()!);

@@ -54,7 +54,8 @@ export function reportsPage(scope: FastifyInstance, kit: WebKit): void {
       const t = texts(lang).web;
       const now = deps.clock();
       const month = chosenMonth(request.query.month, now, deps.displayTz);
-      const reports = REPORT_NAMES.map((name) => buildReport(deps.db, name, month, now, lang, deps.displayTz));
+      const reports: Report[] = [];
+      for (const name of REPORT_NAMES) reports.push(await buildReport(deps.db, name, month, now, lang, deps.displayTz));
       const body = kit.eta.render('reports', {
         t,
         month: month.toFormat('yyyy-MM'),
@@ -77,7 +78,7 @@ export function reportsPage(scope: FastifyInstance, kit: WebKit): void {
       if (!match || !name) return kit.message(reply, 404, session.lang, t.notFoundTitle, t.reportNotFound, session);
       const now = deps.clock();
       const month = chosenMonth(request.query.month, now, deps.displayTz);
-      const report = buildReport(deps.db, name, month, now, session.lang, deps.displayTz);
+      const report = await buildReport(deps.db, name, month, now, session.lang, deps.displayTz);
       const attachment = `attachment; filename="dozor-${name}-${month.toFormat('yyyy-MM')}.${match[2]}"`;
       if (match[2] === 'csv') {
         // Fractions as the person's spreadsheet reads them: a Russian one takes «99,5», not «99.5».
@@ -102,7 +103,7 @@ function chartHeight(chart: BarChart): number {
   return chart.horizontal ? Math.max(240, 90 + 26 * chart.labels.length) : 420;
 }
 
-function buildReport(db: DB, name: ReportName, month: DateTime, now: Date, lang: Lang, tz: string): Report {
+async function buildReport(db: DB, name: ReportName, month: DateTime, now: Date, lang: Lang, tz: string): Promise<Report> {
   switch (name) {
     case 'availability':
       return availabilityReport(db, month, lang);
@@ -116,9 +117,9 @@ function buildReport(db: DB, name: ReportName, month: DateTime, now: Date, lang:
 }
 
 /** Each client's share of probe rounds that found its installations up, over the month's days. */
-function availabilityReport(db: DB, month: DateTime, lang: Lang): Report {
+async function availabilityReport(db: DB, month: DateTime, lang: Lang): Promise<Report> {
   const t = texts(lang).web;
-  const measured = availabilityByClient(db, month.toISODate()!, month.endOf('month').toISODate()!)
+  const measured = (await availabilityByClient(db, month.toISODate()!, month.endOf('month').toISODate()!))
     .map((row) => ({ client: row.clientName, percent: availabilityPercent(row)!, rounds: row.rounds, down: row.rounds - row.up }))
     .sort((a, b) => a.percent - b.percent || a.client.localeCompare(b.client));
   const drawn = measured.slice(0, CHART_CLIENTS);
@@ -136,11 +137,11 @@ function availabilityReport(db: DB, month: DateTime, lang: Lang): Report {
 }
 
 /** Mean time to acknowledge and to resolve, per manager, for what was acknowledged or resolved in the month. */
-function responseReport(db: DB, month: DateTime, lang: Lang): Report {
+async function responseReport(db: DB, month: DateTime, lang: Lang): Promise<Report> {
   const t = texts(lang).web;
   const from = month.toJSDate();
   const to = month.plus({ months: 1 }).toJSDate();
-  const rows = listResponseTimeRows(db, EVERYONE, [], from);
+  const rows = await listResponseTimeRows(db, EVERYONE, [], from);
   const names = new Map(rows.map((r) => [r.managerId, r.managerName]));
   const byManager = [...responseTimesByManager(rows, from, to)]
     .filter(([, times]) => times.acknowledged + times.resolved > 0)
@@ -170,10 +171,10 @@ function responseReport(db: DB, month: DateTime, lang: Lang): Report {
 }
 
 /** Installations by the month their soonest licence term ends: the renewals to plan (those already over first). */
-function licencesReport(db: DB, now: Date, lang: Lang, tz: string): Report {
+async function licencesReport(db: DB, now: Date, lang: Lang, tz: string): Promise<Report> {
   const t = texts(lang).web;
   const horizon = DateTime.fromJSDate(now).setZone(tz).startOf('month').plus({ months: LICENCE_MONTHS });
-  const { ending } = licenceStanding(db, EVERYONE, now, Math.ceil(horizon.diff(DateTime.fromJSDate(now), 'days').days));
+  const { ending } = await licenceStanding(db, EVERYONE, now, Math.ceil(horizon.diff(DateTime.fromJSDate(now), 'days').days));
   const months = new Map<string, string[]>();
   const last = horizon.toISODate()!;
   for (const licence of ending.filter((l) => l.expires < last)) {
@@ -195,14 +196,14 @@ function licencesReport(db: DB, now: Date, lang: Lang, tz: string): Report {
 }
 
 /** Shell versions the monitored installations last reported, newest first, against the campaign's minimum. */
-function versionsReport(db: DB, lang: Lang): Report {
+async function versionsReport(db: DB, lang: Lang): Promise<Report> {
   const t = texts(lang).web;
-  const monitored = new Set(listInstallationsInScope(db, EVERYONE).filter((r) => r.monitoringEnabled).map((r) => r.installationId));
+  const monitored = new Set((await listInstallationsInScope(db, EVERYONE)).filter((r) => r.monitoringEnabled).map((r) => r.installationId));
   const counts = new Map<string, number>();
-  for (const [id, state] of listReportingStates(db, EVERYONE, [])) {
+  for (const [id, state] of await listReportingStates(db, EVERYONE, [])) {
     if (monitored.has(id) && state.shellVersion) counts.set(state.shellVersion, (counts.get(state.shellVersion) ?? 0) + 1);
   }
-  const minVersion = getPolicy(db).minShellVersion ?? null;
+  const minVersion = (await getPolicy(db)).minShellVersion ?? null;
   const versions = [...counts].sort(([a], [b]) => compareVersions(b, a));
   const below = (version: string) => minVersion !== null && compareVersions(version, minVersion) < 0;
   const lagging = versions.filter(([v]) => below(v)).reduce((sum, [, n]) => sum + n, 0);

@@ -1,0 +1,94 @@
+import type { Statement } from 'better-sqlite3';
+import { isPostgres } from './dialect.ts';
+import type { DB, Queryable } from './open.ts';
+import { prepared, rootOf, toSqlValue } from './prepared.ts';
+import { withTurn } from './transaction.ts';
+
+/**
+ * A raw statement for the hot paths (intake, sweep, mass webhooks), written
+ * once in SQL both databases read: building a drizzle query and preparing it
+ * on every call costs more than running it. Placeholders are `?` in order,
+ * or `@name` with the parameters in one object. On SQLite it is prepared once
+ * per connection; on PostgreSQL it is a named prepared statement of each
+ * connection that runs it (`$1`, `$2`… in place of the placeholders). Values
+ * are bound as SQLite stores them (`toSqlValue`), which PostgreSQL reads into
+ * its own column types.
+ */
+export class PortableStatement {
+  private readonly postgresText: string;
+  private readonly names: string[] = [];
+
+  constructor(
+    private readonly key: string,
+    private readonly text: string,
+  ) {
+    let position = 0;
+    this.postgresText = text.replace(/\?|@([A-Za-z_][A-Za-z0-9_]*)/g, (_match, name: string | undefined) => {
+      if (name === undefined) return `$${++position}`;
+      let index = this.names.indexOf(name);
+      if (index < 0) index = this.names.push(name) - 1;
+      return `$${index + 1}`;
+    });
+    if (position > 0 && this.names.length > 0) throw new Error(`statement ${key} mixes ? and @name placeholders`);
+  }
+
+  /** The first row, as an object keyed by the names the statement selects. */
+  async get<R>(db: Queryable, ...params: unknown[]): Promise<R | undefined> {
+    if (isPostgres(db)) return (await this.query<R>(db, params)).rows[0];
+    return withTurn(db as DB, () => this.sqlite(db).get(...this.bind(params)) as R | undefined);
+  }
+
+  async all<R>(db: Queryable, ...params: unknown[]): Promise<R[]> {
+    if (isPostgres(db)) return (await this.query<R>(db, params)).rows;
+    return withTurn(db as DB, () => this.sqlite(db).all(...this.bind(params)) as R[]);
+  }
+
+  /** Every row as an array of its values, in the order selected (no object per row: the fast path for many rows). */
+  async values(db: Queryable, ...params: unknown[]): Promise<unknown[][]> {
+    if (isPostgres(db)) return (await this.query<unknown[]>(db, params, 'array')).rows;
+    return withTurn(db as DB, () => this.sqlite(db, 'raw').all(...this.bind(params)) as unknown[][]);
+  }
+
+  /** The first value of the first row, or undefined without a row. */
+  async value<V>(db: Queryable, ...params: unknown[]): Promise<V | undefined> {
+    return (await this.values(db, ...params))[0]?.[0] as V | undefined;
+  }
+
+  /** Run it; how many rows it changed. */
+  async run(db: Queryable, ...params: unknown[]): Promise<number> {
+    if (isPostgres(db)) return (await this.query(db, params)).rowCount ?? 0;
+    return withTurn(db as DB, () => this.sqlite(db).run(...this.bind(params)).changes);
+  }
+
+  private bind(params: unknown[]): unknown[] {
+    const [only] = params;
+    if (this.names.length > 0) {
+      const named = only as Record<string, unknown>;
+      return [Object.fromEntries(this.names.map((name) => [name, toSqlValue(named[name])]))];
+    }
+    return params.map(toSqlValue);
+  }
+
+  private sqlite(db: Queryable, shape: 'objects' | 'raw' = 'objects'): Statement {
+    const root = rootOf(db) as DB;
+    return prepared(root, `${this.key}#${shape}`, (d) => {
+      const statement = d.$client.prepare(this.text);
+      return shape === 'raw' ? statement.raw(true) : statement;
+    });
+  }
+
+  private query<R>(db: Queryable, params: unknown[], rowMode?: 'array'): Promise<{ rows: R[]; rowCount: number | null }> {
+    const values = this.names.length > 0 ? this.names.map((name) => toSqlValue((params[0] as Record<string, unknown>)[name])) : params.map(toSqlValue);
+    const client = (db as unknown as { $client: PostgresClient<R> }).$client;
+    return client.query({ name: this.key, text: this.postgresText, values, rowMode });
+  }
+}
+
+/** A node-postgres pool or connection, as far as running a statement goes. */
+interface PostgresClient<R> {
+  query(config: { name: string; text: string; values: unknown[]; rowMode?: 'array' }): Promise<{ rows: R[]; rowCount: number | null }>;
+}
+
+export function statement(key: string, text: string): PortableStatement {
+  return new PortableStatement(key, text);
+}
