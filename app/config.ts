@@ -121,6 +121,14 @@ const timeOfDayOrOff = z.string().transform((text, ctx): number | null => {
 
 const schema = z.object({
   DATABASE_PATH: z.string().trim().min(1, { error: 'expected a file path' }).default('./data/dozor.sqlite'),
+  /** PostgreSQL in place of the SQLite file at DATABASE_PATH: what several instances share. */
+  DATABASE_URL: z
+    .string()
+    .trim()
+    .refine((value) => /^postgres(ql)?:\/\/[^\s]+$/.test(value) && URL.canParse(value), { error: 'expected a PostgreSQL address such as postgres://dozor:password@db.example.ru:5432/dozor' })
+    .optional(),
+  /** Connections one instance keeps to PostgreSQL at most. */
+  DATABASE_POOL_SIZE: positiveInt('a number of connections', 1000).default(10),
   HTTP_HOST: z.string().trim().min(1, { error: 'expected a host name or address' }).default('127.0.0.1'),
   HTTP_PORT: z.coerce
     .number({ error: 'expected a port number' })
@@ -245,9 +253,40 @@ const schema = z.object({
     .min(0, { error: 'expected an hour 0-23' })
     .max(23, { error: 'expected an hour 0-23' })
     .default(9),
+}).superRefine((config, ctx) => {
+  if (config.DATABASE_URL === undefined) return;
+  // Instances that share a database must share what they sign and check with, or one refuses what another gave out.
+  if (config.SECRET_KEY === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['SECRET_KEY'],
+      message: 'must be set when DATABASE_URL is: without it each instance makes its own at start, and links or passwords one instance sealed are refused by the others (make one with: openssl rand -base64 32, and give every instance the same)',
+    });
+  }
+  if (config.WEBHOOK_URL !== undefined && config.WEBHOOK_SECRET === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['WEBHOOK_SECRET'],
+      message: 'must be set when DATABASE_URL and WEBHOOK_URL are: without it each instance makes its own, and updates Telegram sends with one are refused by the others',
+    });
+  }
+  if (config.DATA_DIR === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['DATA_DIR'],
+      message: 'must be set when DATABASE_URL is: the folder uploaded files are kept in, which every instance must mount (there is no database file to keep them beside)',
+    });
+  }
 });
 
 export type Config = z.infer<typeof schema>;
+
+/** The password in DATABASE_URL, if any: kept out of every log line. */
+export function databasePassword(url: string | undefined): string | undefined {
+  if (url === undefined || !URL.canParse(url)) return undefined;
+  const password = new URL(url).password;
+  return password === '' ? undefined : decodeURIComponent(password);
+}
 
 /** Where uploaded files are kept: DATA_DIR, else the database's folder. */
 export function dataDirOf(config: Config): string {
@@ -262,7 +301,7 @@ export const MISSING_BOT_TOKEN = [
 ].join('\n');
 
 /** Variables whose values are secrets. */
-const SECRETS = new Set(['BOT_TOKEN', 'METRICS_TOKEN', 'ALERTMANAGER_TOKEN', 'WEBHOOK_SECRET', 'SECRET_KEY']);
+const SECRETS = new Set(['BOT_TOKEN', 'METRICS_TOKEN', 'ALERTMANAGER_TOKEN', 'WEBHOOK_SECRET', 'SECRET_KEY', 'DATABASE_URL']);
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

@@ -110,7 +110,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   app.get('/healthz', async (_request, reply) => {
     const telegram = deps.telegramHealth?.();
     try {
-      pingDatabase(db);
+      await pingDatabase(db);
     } catch (err) {
       logger.error({ err }, 'health check: database does not answer');
       return reply.code(503).send({ status: 'unavailable', reason: 'the database does not answer', ...(telegram ? { telegram } : {}) });

@@ -1,5 +1,5 @@
 import { systemClock } from '../core/clock.ts';
-import { ConfigError, loadEnv, MISSING_BOT_TOKEN, parseConfig } from './config.ts';
+import { ConfigError, databasePassword, loadEnv, MISSING_BOT_TOKEN, parseConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { startService } from './service.ts';
 
@@ -20,7 +20,9 @@ if (!config.BOT_TOKEN) {
 const logger = createLogger(
   config.LOG_LEVEL,
   undefined,
-  [config.BOT_TOKEN, config.METRICS_TOKEN, config.ALERTMANAGER_TOKEN, config.WEBHOOK_SECRET, config.SECRET_KEY].filter((s): s is string => s !== undefined),
+  [config.BOT_TOKEN, config.METRICS_TOKEN, config.ALERTMANAGER_TOKEN, config.WEBHOOK_SECRET, config.SECRET_KEY, databasePassword(config.DATABASE_URL)].filter(
+    (s): s is string => s !== undefined && s !== '',
+  ),
 );
 const service = await startService(config, { clock: systemClock, logger }).catch((err: unknown) => {
   logger.fatal({ err }, 'dozor could not start');

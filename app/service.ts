@@ -4,7 +4,8 @@ import type { Clock } from '../core/clock.ts';
 import type { BotSettings } from '../bot/context.ts';
 import { startTelegram, type TelegramRuntime } from '../bot/runtime.ts';
 import { startCheckpointer } from '../db/checkpointer.ts';
-import { closeDb, openDb, restrictDatabaseFiles, type DB } from '../db/open.ts';
+import { closeDatabase, openDatabase, restrictDatabaseFiles, type DB, type ModeChanges } from '../db/open.ts';
+import { shownDatabaseUrl } from '../db/storage-errors.ts';
 import { restrictUploadFiles } from '../db/upload-files.ts';
 import { Dispatcher, type Delivery } from '../delivery/dispatcher.ts';
 import { TelegramDelivery } from '../bot/delivery.ts';
@@ -64,8 +65,9 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
   const sysinfoMapping = useSysinfoMapping(loadSysinfoMapping(config.SYSINFO_MAPPING));
   const downloadKey = downloadKeyOf(config.SECRET_KEY);
   // Owner-only before anything is read or written: the database and the uploads hold the clients' data.
-  const modes = restrictDatabaseFiles(config.DATABASE_PATH);
-  const db = openDb(config.DATABASE_PATH, { busyTimeoutMs: config.DB_BUSY_TIMEOUT });
+  const onPostgres = config.DATABASE_URL !== undefined;
+  const modes: ModeChanges = onPostgres ? { tightened: [], failed: [], openFolders: [] } : restrictDatabaseFiles(config.DATABASE_PATH);
+  const db = await openDatabase({ url: config.DATABASE_URL, path: config.DATABASE_PATH, busyTimeoutMs: config.DB_BUSY_TIMEOUT, poolSize: config.DATABASE_POOL_SIZE });
   const checkpointer = startCheckpointer(db, { intervalMs: 1_000, logger });
   const settings = incidentSettings(config, new ClockWatch());
   const digestSettings = { tz: config.DIGEST_TZ, salesMinDays: config.SALES_SIGNAL_DAYS };
@@ -187,7 +189,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
   } catch (err) {
     await telegram?.stop();
     await checkpointer.stop();
-    closeDb(db);
+    await closeDatabase(db);
     throw err;
   }
 
@@ -279,7 +281,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
   }
   if (dispatcher) dispatcher.start();
   else logger.warn('no delivery channel configured: announcements wait in the outbox');
-  logger.info({ url, database: config.DATABASE_PATH }, 'dozor is running');
+  logger.info({ url, database: config.DATABASE_URL === undefined ? config.DATABASE_PATH : shownDatabaseUrl(config.DATABASE_URL) }, 'dozor is running');
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -289,7 +291,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
       await scheduler.stop();
       await dispatcher?.stop();
       await checkpointer.stop();
-      closeDb(db);
+      await closeDatabase(db);
       logger.info('dozor stopped');
     })());
   return { db, http, url, dispatcher, telegram, stop };

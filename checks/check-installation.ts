@@ -4,7 +4,7 @@ import { UPDATABLE_RULES } from '../core/server-rules.ts';
 import { explainedByLicman, LICMAN_RULES } from '../core/dependencies.ts';
 import type { Silence } from '../core/silences.ts';
 import { getIncident, listActiveRules, type Incident } from '../db/incidents.ts';
-import type { DB } from '../db/open.ts';
+import type { DB, Queryable } from '../db/open.ts';
 import { getPolicy, type Policy } from '../db/policies.ts';
 import { getNextCheck, setNextChecks } from '../db/check-schedule.ts';
 import { getInstallation } from '../db/installations.ts';
@@ -111,7 +111,7 @@ const SCOPES: Record<Judged, { trusted: ReadonlySet<string>; suspended: Readonly
  * open or resolve anything.
  */
 export async function applyEvaluation(
-  db: DB,
+  db: Queryable,
   settings: IncidentSettings,
   scheduled: Scheduled,
   active: readonly ActiveIncident[],
@@ -155,7 +155,7 @@ export async function applyEvaluation(
 }
 
 /** Open incidents of rules that follow their facts (a new database error code) take the facts that hold now. */
-async function updateChangedFacts(db: DB, active: readonly ActiveIncident[], firing: ReadonlyMap<RuleId, Facts>, now: Date): Promise<void> {
+async function updateChangedFacts(db: Queryable, active: readonly ActiveIncident[], firing: ReadonlyMap<RuleId, Facts>, now: Date): Promise<void> {
   for (const { id, ruleId } of active) {
     const facts = UPDATABLE_RULES.has(ruleId as RuleId) ? firing.get(ruleId as RuleId) : undefined;
     if (!facts) continue;
@@ -170,7 +170,7 @@ async function updateChangedFacts(db: DB, active: readonly ActiveIncident[], fir
  * does not answer its probes names that as the probable cause, as it does
  * when the report itself says so (core/dependencies.ts).
  */
-async function withProbableCause(db: DB, ruleId: RuleId, facts: Facts, active: readonly ActiveIncident[]): Promise<Facts> {
+async function withProbableCause(db: Queryable, ruleId: RuleId, facts: Facts, active: readonly ActiveIncident[]): Promise<Facts> {
   if (facts.licmanUnreachable || !explainedByLicman(ruleId)) return facts;
   if (ruleId === 'KodeksDBErrors' && severityOf(getRule(ruleId), facts) !== 'critical') return facts;
   const licman = active.find((incident) => LICMAN_RULES.includes(incident.ruleId));

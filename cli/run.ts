@@ -2,8 +2,8 @@ import { userInfo } from 'node:os';
 import type { Command, OptionValues } from 'commander';
 import { loadEnv, parseConfig, type Config } from '../app/config.ts';
 import { systemClock } from '../core/clock.ts';
-import { closeDb, openDb } from '../db/open.ts';
-import { explainStorageError } from '../db/storage-errors.ts';
+import { closeDatabase, openDatabase } from '../db/open.ts';
+import { explainStorageError, shownDatabaseUrl } from '../db/storage-errors.ts';
 import type { RegistryContext } from '../registry/context.ts';
 
 /** What an action gets besides the registry context: `--json`, its options and arguments, the configuration. */
@@ -32,13 +32,13 @@ export function run<O extends OptionValues = OptionValues>(action: (ctx: Registr
     const command = actionArgs[actionArgs.length - 1] as Command;
     const { json } = command.optsWithGlobals<{ json: boolean }>();
     const config = cliConfig();
-    const path = config.DATABASE_PATH;
+    const path = config.DATABASE_URL === undefined ? config.DATABASE_PATH : shownDatabaseUrl(config.DATABASE_URL);
     try {
-      const db = openDb(path);
+      const db = await openDatabase({ url: config.DATABASE_URL, path: config.DATABASE_PATH, poolSize: 2 });
       try {
         await action({ db, clock: systemClock, actor: `cli:${userInfo().username}` }, { json, opts: command.opts<O>(), args: command.args, config });
       } finally {
-        closeDb(db);
+        await closeDatabase(db);
       }
     } catch (err) {
       const explained = explainStorageError(err, path);

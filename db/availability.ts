@@ -31,7 +31,8 @@ export async function availabilityByClient(db: Queryable, fromDay: string, toDay
     .innerJoin(installations, eq(installations.id, availabilityDays.installationId))
     .innerJoin(clients, eq(clients.id, installations.clientId))
     .where(and(gte(availabilityDays.day, fromDay), lte(availabilityDays.day, toDay)))
-    .groupBy(installations.clientId);
+    // The name beside the id: PostgreSQL takes no bare column next to an aggregate (one name per client either way).
+    .groupBy(installations.clientId, clients.name);
 }
 
 /** Forget days before `day`. */

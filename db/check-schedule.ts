@@ -27,7 +27,7 @@ export async function getNextCheck(db: DB, id: number): Promise<Date | null> {
 }
 
 /** Store many moments the rules just found (epoch milliseconds; null drops the row), in the caller's transaction. */
-export async function setNextChecks(db: DB, changes: readonly { id: number; at: number | null }[]): Promise<void> {
+export async function setNextChecks(db: Queryable, changes: readonly { id: number; at: number | null }[]): Promise<void> {
   if (changes.length === 0) return;
   for (const { id, at } of changes) {
     if (at === null) await remove.run(db, id);

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import { isPostgres } from './dialect.ts';
 import type { DB } from './open.ts';
 
 /** SQLite's own default: a checkpoint after a commit that leaves the log at this many pages. */
@@ -22,8 +23,9 @@ export interface Checkpointer {
  * connection checkpoints itself until a new thread takes over.
  */
 export function startCheckpointer(db: DB, options: { intervalMs: number; logger: Logger; truncateBytes?: number; restartAfterMs?: number }): Checkpointer {
+  // PostgreSQL checkpoints by itself; an in-memory SQLite has no log to copy.
+  if (isPostgres(db) || db.$client.memory) return { stop: async () => {} };
   const client = db.$client;
-  if (client.memory) return { stop: async () => {} };
   const restartAfterMs = options.restartAfterMs ?? 10_000;
   let stopped = false;
   let worker: Worker;

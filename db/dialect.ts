@@ -1,4 +1,7 @@
-import { sql, type SQL, type SQLWrapper } from 'drizzle-orm';
+import { getTableName, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
+import { alias as pgAlias } from 'drizzle-orm/pg-core';
+import { alias as sqliteAlias, type SQLiteTable } from 'drizzle-orm/sqlite-core';
+import { pgTables } from './schema-pg.ts';
 import type { Queryable } from './open.ts';
 
 /**
@@ -31,4 +34,18 @@ export function inIdList(db: Queryable, column: SQLWrapper, ids: readonly number
   return isPostgres(db)
     ? sql`${column} = any(${`{${ids.map((id) => Math.trunc(id)).join(',')}}`}::bigint[])`
     : sql`${column} in (select value from json_each(${JSON.stringify(ids)}))`;
+}
+
+/**
+ * A table under another name, for joining it twice (`users` as manager and as
+ * the one who acknowledged). On PostgreSQL the alias is made of the table's
+ * PostgreSQL twin (db/schema-pg.ts), the only kind PostgreSQL's query builder
+ * renders as `table alias`; its columns read values as the SQLite table's do
+ * for what is joined this way (names, ids).
+ */
+export function aliasOf<T extends SQLiteTable, N extends string>(db: Queryable, table: T, name: N): ReturnType<typeof sqliteAlias<T, N>> {
+  if (!isPostgres(db)) return sqliteAlias(table, name);
+  const twin = pgTables[getTableName(table)];
+  if (!twin) throw new Error(`no PostgreSQL table for ${getTableName(table)}`);
+  return pgAlias(twin, name) as unknown as ReturnType<typeof sqliteAlias<T, N>>;
 }

@@ -1,5 +1,5 @@
+import { aliasOf } from './dialect.ts';
 import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, lt, lte, ne, or, sql, type SQL } from 'drizzle-orm';
-import { alias } from 'drizzle-orm/sqlite-core';
 import { canWait, DEPENDENCIES } from '../core/dependencies.ts';
 import { holdOf } from '../core/holds.ts';
 import type { Queryable } from './open.ts';
@@ -253,7 +253,7 @@ export async function listIncidentsWithNames(db: Queryable, options: { includeRe
     .innerJoin(installations, eq(installations.id, incidents.installationId))
     .innerJoin(clients, eq(clients.id, installations.clientId))
     .where(options.includeResolved ? sql`1 = 1` : ne(incidents.status, 'resolved'))
-    .orderBy(options.includeResolved ? desc(incidents.id) : asc(incidents.openedAt))
+    .orderBy(...(options.includeResolved ? [desc(incidents.id)] : [asc(incidents.openedAt), asc(incidents.id)]))
     .limit(options.limit ?? 1000);
   return (await query).map((r) => ({ ...r.incident, installationName: r.installationName, clientId: r.clientId, clientName: r.clientName }));
 }
@@ -296,9 +296,9 @@ function heldBackCount() {
 
 export async function getIncidentViews(db: Queryable, ids: readonly number[]): Promise<IncidentView[]> {
   if (ids.length === 0) return [];
-  const manager = alias(users, 'manager');
-  const acker = alias(users, 'acker');
-  const resolver = alias(users, 'resolver');
+  const manager = aliasOf(db, users, 'manager');
+  const acker = aliasOf(db, users, 'acker');
+  const resolver = aliasOf(db, users, 'resolver');
   const rows = await db
     .select({
       incident: incidents,

@@ -6,6 +6,7 @@ import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import { markPostgres } from './dialect.ts';
 import type { DB } from './open.ts';
 import * as schema from './schema.ts';
+import { routeIntoOpenTransactions } from './transaction.ts';
 
 /**
  * dozor on PostgreSQL: a pool of connections, and the queries of db/ run on it
@@ -22,11 +23,11 @@ const NUMERIC = 1700;
 const JSON_TYPE = 114;
 const JSONB = 3802;
 
-function typeParser(oid: number, format?: string): (value: string) => unknown {
-  if (oid === BIGINT || oid === NUMERIC) return Number;
-  if (oid === JSON_TYPE || oid === JSONB) return (value) => value;
-  return format === 'binary' ? pg.types.getTypeParser(oid, 'binary') : pg.types.getTypeParser(oid, 'text');
-}
+// Set on node-postgres itself, not on the pool: drizzle passes each query its own type parsers, which fall back to these.
+pg.types.setTypeParser(BIGINT, Number);
+pg.types.setTypeParser(NUMERIC, Number);
+pg.types.setTypeParser(JSON_TYPE, (value) => value);
+pg.types.setTypeParser(JSONB, (value) => value);
 
 /** An arbitrary, fixed key for the advisory lock instances take while migrating, so two starting at once take turns. */
 const MIGRATION_LOCK = 0x646f7a6f; // "dozo"
@@ -51,7 +52,6 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
     connectionString: url,
     max: options.maxConnections ?? 10,
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
-    types: { getTypeParser: typeParser as typeof pg.types.getTypeParser },
   });
   // An idle connection the server ends (a restart, 57P01) is dropped by the pool; without a listener it would crash the process.
   pool.on('error', () => undefined);
@@ -71,6 +71,7 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
     await pool.end();
     throw err;
   }
+  routeIntoOpenTransactions(pool);
   return postgresHandle(pool);
 }
 

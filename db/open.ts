@@ -4,7 +4,9 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { isPostgres } from './dialect.ts';
 import { gateQueries } from './gate.ts';
+import { openPostgres, poolOf } from './open-postgres.ts';
 import * as schema from './schema.ts';
 
 export type DB = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
@@ -106,7 +108,45 @@ export function closeDb(db: DB): void {
   if (db.$client.open) db.$client.close();
 }
 
-/** Whether the database answers a query at all (for the health check). Throws what SQLite said when it does not. */
-export function pingDatabase(db: DB): void {
+/** Where the service keeps its data: PostgreSQL at `url` when given, else the SQLite file at `path`. */
+export interface DatabaseTarget {
+  url?: string | undefined;
+  path: string;
+  busyTimeoutMs?: number;
+  poolSize?: number;
+}
+
+/** Open the database the configuration names, its schema brought up to date. */
+export async function openDatabase(target: DatabaseTarget): Promise<DB> {
+  if (target.url !== undefined) return openPostgres(target.url, { maxConnections: target.poolSize });
+  return openDb(target.path, { busyTimeoutMs: target.busyTimeoutMs });
+}
+
+/** Close either kind: the SQLite file, or every connection of the PostgreSQL pool. */
+export async function closeDatabase(db: DB): Promise<void> {
+  if (isPostgres(db)) {
+    await poolOf(db).end().catch(() => undefined);
+    return;
+  }
+  closeDb(db);
+}
+
+const PING_TIMEOUT_MS = 3_000;
+
+/** Whether the database answers a query at all (for the health check). Throws what the database said when it does not. */
+export async function pingDatabase(db: DB): Promise<void> {
+  if (isPostgres(db)) {
+    // A server that accepts the connection and never answers is as unhealthy as one that refuses it.
+    let timer: NodeJS.Timeout | undefined;
+    const silent = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`PostgreSQL did not answer within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([poolOf(db).query('SELECT 1'), silent]);
+    } finally {
+      clearTimeout(timer);
+    }
+    return;
+  }
   db.$client.prepare('SELECT 1').get();
 }

@@ -41,13 +41,19 @@ export interface ChatHead {
 
 /** Chats whose head (see `ChatHead`) is due, those with an urgent head first (a chat whose head waits for a retry is left out). */
 export async function chatsWithDueMessages(db: Queryable, now: Date, limit: number): Promise<ChatHead[]> {
-  // With min(), SQLite takes the row's other columns from the row that has the minimum: each chat's first message.
-  const firstOf = (urgentOnly: boolean) =>
-    db
-      .select({ chatId: outbox.chatId, id: sql<number>`min(${outbox.id})`, nextAttemptAt: outbox.nextAttemptAt, urgent: outbox.urgent })
+  // Each chat's first message: its id per chat, then that row.
+  const firstOf = (urgentOnly: boolean) => {
+    const firsts = db
+      .select({ id: sql<number>`min(${outbox.id})`.as('first_id') })
       .from(outbox)
       .where(and(eq(outbox.status, 'pending'), released(now), urgentOnly ? eq(outbox.urgent, true) : undefined))
-      .groupBy(outbox.chatId);
+      .groupBy(outbox.chatId)
+      .as('firsts');
+    return db
+      .select({ chatId: outbox.chatId, id: outbox.id, nextAttemptAt: outbox.nextAttemptAt, urgent: outbox.urgent })
+      .from(outbox)
+      .innerJoin(firsts, eq(outbox.id, firsts.id));
+  };
   const heads = new Map((await firstOf(false)).map((head) => [head.chatId, head]));
   for (const head of await firstOf(true)) heads.set(head.chatId, head);
   return [...heads.values()]

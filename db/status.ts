@@ -1,5 +1,5 @@
+import { aliasOf } from './dialect.ts';
 import { asc, eq, inArray, ne, and, sql } from 'drizzle-orm';
-import { alias } from 'drizzle-orm/sqlite-core';
 import type { InstallationState } from '../core/state.ts';
 import type { UploadReading } from '../core/sysinfo-mapping.ts';
 import { getIncidentViews, listHolds, type IncidentHold, type IncidentView } from './incidents.ts';
@@ -48,7 +48,7 @@ export interface ClientStatus {
 
 /** A client with each installation's state, incidents, files, probes and silence, as of `now`. */
 export async function getClientStatus(db: DB, clientId: number, now: Date): Promise<ClientStatus | undefined> {
-  const manager = alias(users, 'manager');
+  const manager = aliasOf(db, users, 'manager');
   const row = await first(
     db
       .select({ client: clients, managerName: manager.name, managerLeadId: manager.leadId })
@@ -111,7 +111,7 @@ export interface ClientProblemSummary {
 
 /** Clients with unresolved incidents, worst first. */
 export async function listClientsWithProblems(db: Queryable): Promise<ClientProblemSummary[]> {
-  const manager = alias(users, 'manager');
+  const manager = aliasOf(db, users, 'manager');
   return db
     .select({
       clientId: clients.id,
@@ -128,6 +128,7 @@ export async function listClientsWithProblems(db: Queryable): Promise<ClientProb
     .leftJoin(manager, eq(manager.telegramId, clients.managerId))
     // Notices (`info`) are not problems.
     .where(and(ne(incidents.status, 'resolved'), ne(incidents.severity, 'info')))
-    .groupBy(clients.id)
+    // The manager's key too: PostgreSQL takes no bare column of a joined table beside an aggregate.
+    .groupBy(clients.id, manager.telegramId)
     .orderBy(sql`sum(case when ${incidents.severity} = 'critical' then 1 else 0 end) desc`, asc(clients.name));
 }

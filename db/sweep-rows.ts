@@ -1,6 +1,6 @@
 import type { InstallationState } from '../core/state.ts';
 import type { ThresholdValue } from '../core/rules.ts';
-import type { DB } from './open.ts';
+import type { Queryable } from './open.ts';
 import { flagValue } from './dialect.ts';
 import { statement } from './statements.ts';
 import { stateColumnList, stateFromValues } from './state.ts';
@@ -43,7 +43,7 @@ const activeIncidents = statement(
  * `afterId`, in id order, in one query: the sweep walks the schedule this way,
  * batch by batch, each in its own transaction.
  */
-export async function loadDueRows(db: DB, now: Date, afterId: number, limit: number): Promise<SweepRow[]> {
+export async function loadDueRows(db: Queryable, now: Date, afterId: number, limit: number): Promise<SweepRow[]> {
   const raws = (await dueRows.values(db, afterId, now.getTime(), limit)) as RawRow[];
   if (raws.length === 0) return [];
   // Unresolved incidents are few next to installations: one query for the whole id range of the batch.

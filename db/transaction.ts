@@ -4,7 +4,7 @@ import { isPostgres } from './dialect.ts';
 import { ungated } from './gate.ts';
 import { postgresHandle } from './open-postgres.ts';
 import type { DB, Queryable, Tx } from './open.ts';
-import { isStorageUnavailable, isSerializationFailure } from './storage-errors.ts';
+import { isSerializationFailure, isStorageUnavailable, storageErrorCode } from './storage-errors.ts';
 
 /** How the last write transaction on a database went: what /healthz says about writes. */
 export interface WriteHealth {
@@ -134,6 +134,24 @@ async function turnOf(connection: object): Promise<() => void> {
   };
 }
 
+/**
+ * On PostgreSQL, a query made on the pool by work running inside one of its
+ * transactions (a function handed the database rather than the transaction's
+ * handle) goes to that transaction's connection, as it would on SQLite's one
+ * connection: on another connection it would not see what the transaction
+ * wrote, could wait on its locks, and with every connection held by a
+ * transaction doing the same, would wait for a free one for ever.
+ */
+export function routeIntoOpenTransactions(pool: pg.Pool): void {
+  const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+  const routed = (...args: unknown[]): unknown => {
+    const open = inside.getStore();
+    if (open && !open.over && open.owners[0] === pool) return (open.owners[1] as pg.PoolClient).query(...(args as [string]));
+    return query(...args);
+  };
+  pool.query = routed as typeof pool.query;
+}
+
 async function postgresTransaction<T>(db: DB, work: (tx: Tx) => Promise<T>): Promise<T> {
   const pool = db.$client as unknown as pg.Pool;
   for (let attempt = 1; ; attempt++) {
@@ -167,7 +185,8 @@ async function postgresTransaction<T>(db: DB, work: (tx: Tx) => Promise<T>): Pro
         broken = rollbackFailed;
       });
       if (isSerializationFailure(err) && attempt < SERIALIZATION_ATTEMPTS) {
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+        // Both ran into each other: each waits a random, growing while, so they do not meet again.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * 2 ** attempt));
         continue;
       }
       noteFailure(db, err);
@@ -201,11 +220,10 @@ function noteSuccess(db: DB): void {
 function noteFailure(db: DB, err: unknown): void {
   if (!isStorageUnavailable(err)) return;
   const previous = healthOf.get(db.$client);
-  const code = (err as { code?: unknown }).code;
   healthOf.set(db.$client, {
     ok: false,
     failingSince: previous?.failingSince ?? new Date(),
-    lastError: typeof code === 'string' ? code : (err as Error).message,
+    lastError: storageErrorCode(err) ?? (err as Error).message,
   });
 }
 

@@ -1,4 +1,4 @@
-import { desc, eq, inArray, sql } from 'drizzle-orm';
+import { asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Queryable } from './open.ts';
 import { first } from './query.ts';
 import { unmatchedAlerts } from './schema.ts';
@@ -50,7 +50,8 @@ export async function listUnmatchedAlerts(db: Queryable, options: { all?: boolea
     .select()
     .from(unmatchedAlerts)
     .where(options.all ? undefined : eq(unmatchedAlerts.status, 'firing'))
-    .orderBy(desc(unmatchedAlerts.lastSeenAt));
+    // Alerts seen at the same moment in a fixed order (by name), not the order each database happens to scan them in.
+    .orderBy(desc(unmatchedAlerts.lastSeenAt), asc(unmatchedAlerts.alertname), asc(unmatchedAlerts.fingerprint));
 }
 
 export async function getUnmatchedAlert(db: Queryable, fingerprint: string): Promise<UnmatchedAlert | undefined> {

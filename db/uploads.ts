@@ -58,7 +58,8 @@ export async function getUpload(db: Queryable, id: number): Promise<Upload | und
 export async function listUnmatchedUploadNames(db: Queryable): Promise<{ name: string; files: number; firstAt: Date; lastAt: Date; dealer: string | null }[]> {
   return db
     .select({
-      name: uploads.name,
+      // One spelling of the name for its group (PostgreSQL takes no bare column beside an aggregate).
+      name: sql<string>`min(${uploads.name})`,
       files: sql<number>`count(*)`,
       firstAt: sql<number>`min(${uploads.receivedAt})`.mapWith((v: number) => new Date(v)),
       lastAt: sql<number>`max(${uploads.receivedAt})`.mapWith((v: number) => new Date(v)),
@@ -67,7 +68,7 @@ export async function listUnmatchedUploadNames(db: Queryable): Promise<{ name: s
     .from(uploads)
     .where(isNull(uploads.installationId))
     .groupBy(sql`lower(${uploads.name})`)
-    .orderBy(asc(uploads.name));
+    .orderBy(sql`min(${uploads.name})`);
 }
 
 /** Give the unmatched uploads of a name to an installation: the files, latest last. */
@@ -153,7 +154,7 @@ export async function lastOwnAgentReportAt(db: Queryable, installationId: number
       SELECT max(received_at) AS at FROM reports WHERE installation_id = ${installationId} AND report_id NOT LIKE 'upload:%'
       UNION ALL
       SELECT max(received_at) FROM uploads WHERE installation_id = ${installationId} AND upload_token_id IS NULL
-    )`);
+    ) AS latest`);
   return row?.at == null ? null : new Date(row.at);
 }
 
@@ -176,7 +177,7 @@ export interface NewUnmatchedName {
 export async function listNewUnmatchedNames(db: Queryable, afterId: number): Promise<{ names: NewUnmatchedName[]; lastId: number }> {
   const lastId = (await first(db.select({ id: sql<number | null>`max(${uploads.id})` }).from(uploads)))?.id ?? afterId;
   const names = await rawRows<{ name: string; uploadId: number; kind: UploadKind; label: string | null; files: number }>(db, sql`
-    SELECT u.name AS name, u.id AS uploadId, u.kind AS kind, t.label AS label, n.files AS files
+    SELECT u.name AS name, u.id AS "uploadId", u.kind AS kind, t.label AS label, n.files AS files
     FROM (
       SELECT min(id) AS first, count(*) AS files FROM uploads
       WHERE installation_id IS NULL AND id > ${afterId} AND id <= ${lastId}

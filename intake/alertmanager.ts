@@ -7,6 +7,7 @@ import { defuse } from '../core/text.ts';
 import { alertSource, externalFacts, isAlertName, externalRuleId, instanceAddress, labelFingerprint } from '../core/external-alerts.ts';
 import { findAlertRoute } from '../db/alert-routes.ts';
 import { listActiveRules } from '../db/incidents.ts';
+import { isPostgres } from '../db/dialect.ts';
 import { findAlertTargets, type AlertTarget } from '../db/installations.ts';
 import type { DB, Queryable } from '../db/open.ts';
 import { enqueue, NOTICE } from '../db/outbox.ts';
@@ -167,14 +168,17 @@ async function takeAlerts(deps: AlertmanagerDeps, alerts: Alert[], now: Date): P
     // Reading and checking the body took a while already: the first chunk waits its turn too.
     await nextTurn();
     const before = result.opened + result.resolved + newlyUnmatched.length;
-    next = await writeTransaction(deps.db, async () => {
-      await taking.begin();
-      const started = performance.now();
-      let at = next;
-      while (at < alerts.length && at - next < CHUNK_ALERTS && performance.now() - started < CHUNK_BUDGET_MS) await applyAlert(taking, alerts[at++]!, result, newlyUnmatched);
-      if (at === alerts.length && newlyUnmatched.length > 0) await summariseUnmatched(deps.db, newlyUnmatched, now);
-      return at;
-    });
+    const from = next;
+    next = await chunkTurn(deps.db, () =>
+      writeTransaction(deps.db, async (tx) => {
+        await taking.begin(tx);
+        const started = performance.now();
+        let at = from;
+        while (at < alerts.length && at - from < CHUNK_ALERTS && performance.now() - started < CHUNK_BUDGET_MS) await applyAlert(taking, alerts[at++]!, result, newlyUnmatched);
+        if (at === alerts.length && newlyUnmatched.length > 0) await summariseUnmatched(tx, newlyUnmatched, now);
+        return at;
+      }),
+    );
     // The dispatcher starts on what was announced so far (a critical among it goes now, not after the last chunk),
     // looked at every WAKE_EVERY_MS while the chunks go on.
     if (result.opened + result.resolved + newlyUnmatched.length > before) changed = true;
@@ -184,6 +188,23 @@ async function takeAlerts(deps: AlertmanagerDeps, alerts: Alert[], now: Date): P
     }
   } while (next < alerts.length);
   return result;
+}
+
+/** Per database, the end of the last webhook chunk queued on it (PostgreSQL only). */
+const chunkTurns = new WeakMap<object, Promise<unknown>>();
+
+/**
+ * Chunks of webhooks taken side by side take turns, as every transaction does
+ * on SQLite: on PostgreSQL two chunks at once about one installation (two
+ * Alertmanager replicas sending the same group) read and open the same
+ * incidents, and SERIALIZABLE refuses one of them again on every retry.
+ */
+async function chunkTurn<T>(db: DB, work: () => Promise<T>): Promise<T> {
+  if (!isPostgres(db)) return work();
+  const before = chunkTurns.get(db) ?? Promise.resolve();
+  const mine = before.then(work, work);
+  chunkTurns.set(db, mine.catch(() => undefined));
+  return mine;
 }
 
 /**
@@ -198,15 +219,20 @@ class Taking {
   private readonly matches = new Map<string, Match>();
   private readonly subjects = new Map<number, Subject>();
   private activeOf = new Map<number, Map<string, number>>();
+  /** The handle of the chunk's transaction: on PostgreSQL the database's own would run outside it, on another connection. */
+  db: Queryable;
 
   constructor(
     readonly deps: AlertmanagerDeps,
     readonly now: Date,
-  ) {}
+  ) {
+    this.db = deps.db;
+  }
 
-  /** A new chunk, in its own transaction: what other writers may have changed meanwhile is read again. */
-  async begin(): Promise<void> {
-    this.silences = await activeSilences(this.deps.db, this.now);
+  /** A new chunk, in its own transaction (`tx`): what other writers may have changed meanwhile is read again. */
+  async begin(tx: Queryable): Promise<void> {
+    this.db = tx;
+    this.silences = await activeSilences(tx, this.now);
     this.activeOf = new Map();
   }
 
@@ -215,7 +241,7 @@ class Taking {
     const key = JSON.stringify([labels.installation_id, labels.installation, labels.instance]);
     let match = this.matches.get(key);
     if (!match) {
-      match = await matchInstallation(this.deps.db, labels);
+      match = await matchInstallation(this.db, labels);
       this.matches.set(key, match);
     }
     return match;
@@ -225,7 +251,7 @@ class Taking {
   async active(installationId: number): Promise<Map<string, number>> {
     let rules = this.activeOf.get(installationId);
     if (!rules) {
-      rules = new Map((await listActiveRules(this.deps.db, installationId)).map((i) => [i.ruleId, i.id]));
+      rules = new Map((await listActiveRules(this.db, installationId)).map((i) => [i.ruleId, i.id]));
       this.activeOf.set(installationId, rules);
     }
     return rules;
@@ -234,7 +260,7 @@ class Taking {
   async subject(installationId: number): Promise<Subject> {
     let subject = this.subjects.get(installationId);
     if (!subject) {
-      subject = await loadSubject(this.deps.db, installationId);
+      subject = await loadSubject(this.db, installationId);
       this.subjects.set(installationId, subject);
     }
     return subject;
@@ -242,8 +268,8 @@ class Taking {
 }
 
 async function applyAlert(taking: Taking, alert: Alert, result: WebhookResult, newlyUnmatched: Unmatched[]): Promise<void> {
-  const { db, settings } = taking.deps;
-  const now = taking.now;
+  const { settings } = taking.deps;
+  const { db, now } = taking;
   const labels = alert.labels;
   const fingerprint = labelFingerprint(labels);
   const alertname = isAlertName(labels.alertname) ? labels.alertname : null;
@@ -293,7 +319,7 @@ async function noteUnmatched(taking: Taking, alert: Alert, fingerprint: string, 
   const labels = alert.labels;
   const candidates = match.kind === 'ambiguous' ? match.candidates : [];
   const isNew = await noteUnmatchedAlert(
-    taking.deps.db,
+    taking.db,
     {
       fingerprint,
       alertname: unnamed ? '' : labels.alertname!,

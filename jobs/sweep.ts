@@ -4,7 +4,7 @@ import type { BlindSpell, GraceReason } from '../core/clock-watch.ts';
 import { evaluateInstallation, RULES, TIME_BASED_RULES } from '../core/rules.ts';
 import { setNextChecks } from '../db/check-schedule.ts';
 import { readValue, writeValue } from '../db/key-value.ts';
-import type { DB } from '../db/open.ts';
+import type { DB, Queryable } from '../db/open.ts';
 import { getPolicy } from '../db/policies.ts';
 import { loadDueRows, type SweepRow } from '../db/sweep-rows.ts';
 import { writeTransaction } from '../db/transaction.ts';
@@ -50,9 +50,10 @@ export async function* sweepSteps(deps: SweepDeps, now: Date): AsyncGenerator<vo
   for (let afterId = 0; ; ) {
     let rows: SweepRow[] = [];
     try {
-      await writeTransaction(db, async () => {
-        rows = await loadDueRows(db, now, afterId, BATCH);
-        await judge(deps, rows, now, summary);
+      // Every query through the transaction's handle: on PostgreSQL the database's own would run outside it, on another connection.
+      await writeTransaction(db, async (tx) => {
+        rows = await loadDueRows(tx, now, afterId, BATCH);
+        await judge(tx, deps, rows, now, summary);
       });
     } catch (err) {
       if (rows.length === 0) throw err;
@@ -92,9 +93,9 @@ export async function runSweepYielding(deps: SweepDeps, now: Date): Promise<Swee
   }
 }
 
-/** Judge a batch inside the caller's transaction; counts go to `summary` only once the whole batch is through. */
-async function judge(deps: SweepDeps, rows: readonly SweepRow[], now: Date, summary: SweepSummary): Promise<void> {
-  const { db, settings } = deps;
+/** Judge a batch inside the caller's transaction (`db` its handle); counts go to `summary` only once the whole batch is through. */
+async function judge(db: Queryable, deps: SweepDeps, rows: readonly SweepRow[], now: Date, summary: SweepSummary): Promise<void> {
+  const { settings } = deps;
   if (rows.length === 0) return;
   // Silences matter only when an incident opens: read once for the batch (a getter cannot wait for the query).
   const shared: SharedLookups = {
@@ -123,13 +124,13 @@ async function judgeOneByOne(deps: SweepDeps, rows: readonly SweepRow[], now: Da
   const { db, logger } = deps;
   for (const row of rows) {
     try {
-      await writeTransaction(db, async () => judge(deps, [row], now, summary));
+      await writeTransaction(db, async (tx) => judge(tx, deps, [row], now, summary));
     } catch (err) {
       summary.failed++;
       const retryAt = now.getTime() + RETRY_FAILED_MS;
       logger?.error({ err, installation: row.id, retryAt: new Date(retryAt) }, 'judging an installation failed; it is looked at again later, the others went on');
       try {
-        await writeTransaction(db, async () => setNextChecks(db, [{ id: row.id, at: retryAt }]));
+        await writeTransaction(db, async (tx) => setNextChecks(tx, [{ id: row.id, at: retryAt }]));
       } catch (scheduleErr) {
         logger?.error({ err: scheduleErr, installation: row.id }, 'could not put off the failed installation');
       }

@@ -12,7 +12,7 @@ describe('group commit of reports', () => {
   let t: TestDb;
   let fleet: Awaited<ReturnType<typeof seedFleet>>;
   const report = (xml: string) => parseReport(Buffer.from(xml), 'xml', { tz: 'Europe/Moscow' });
-  const stored = () => t.db.select({ n: count() }).from(reports).get()!.n;
+  const stored = async () => (await t.db.select({ n: count() }).from(reports))[0]!.n;
 
   beforeEach(async () => {
     t = await testDb();
@@ -30,7 +30,7 @@ describe('group commit of reports', () => {
     ]);
     expect(results.map((r) => r.status)).toEqual(['stored', 'stored', 'duplicate']);
     expect(results[1]!.opened.map((i) => i.ruleId)).toEqual(['KodeksXmlSensLockStatus']);
-    expect(stored()).toBe(2);
+    expect(await stored()).toBe(2);
     expect(await getState(t.db, fleet.installation.id)).toMatchObject({ shellVersion: '6.4.3.59', senselockState: 'lost' });
   });
 
@@ -44,6 +44,6 @@ describe('group commit of reports', () => {
       batcher.submit(good, report('<report id="3"/>'), clock()),
     ]);
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-    expect(stored()).toBe(2);
+    expect(await stored()).toBe(2);
   });
 });

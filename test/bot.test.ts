@@ -13,6 +13,8 @@ import { count, plural, formatSpan } from '../i18n/format.ts';
 import { postReport, seedFleet, startIntake, testClock, testDb, type TestDb, type TestIntake } from './helpers.ts';
 import { botHarness, buttonsOf, type Person } from './bot-helpers.ts';
 import { writeTransaction } from '../db/transaction.ts';
+import { closeDatabase } from '../db/open.ts';
+import { onPostgres } from './pg-helpers.ts';
 import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
 import { activeSilences, loadSubject, openIncident } from '../incidents/lifecycle.ts';
 import { addSilence, removeSilence } from '../registry/silences.ts';
@@ -94,7 +96,7 @@ describe('the Telegram bot', () => {
       await h.press(manager, 'req:lead:5555', { chatId: 1001, messageId: 1 });
       expect(await getUser(t.db, 5555)).toBeUndefined();
       expect(h.lastSent('answerCallbackQuery')!.payload).toMatchObject({ text: 'Это только для администраторов.', show_alert: true });
-      expect(t.db.select().from(auditLog).where(eq(auditLog.action, 'access.decide.denied')).all()).toHaveLength(1);
+      expect(await t.db.select().from(auditLog).where(eq(auditLog.action, 'access.decide.denied'))).toHaveLength(1);
     });
 
     it('a disabled user is cut off at once', async () => {
@@ -126,11 +128,11 @@ describe('the Telegram bot', () => {
     });
 
     it('names the installation\'s upload name beside its own, escaped, in Russian and English', async () => {
-      t.db.update(installations).set({ uploadName: 'ROMASHKA' }).where(eq(installations.id, fleet.installation.id)).run();
+      await t.db.update(installations).set({ uploadName: 'ROMASHKA' }).where(eq(installations.id, fleet.installation.id));
       await h.say(manager, '/status ООО «Ромашка»');
       expect(texts()[0]!.split('\n')[3]).toBe('🖥 <b>Сервер офиса</b> (имя загрузки <code>ROMASHKA</code>) — ✅ Всё в порядке');
       // A name stored before names were checked is text, not markup.
-      t.db.update(installations).set({ uploadName: 'R<b>&' }).where(eq(installations.id, fleet.installation.id)).run();
+      await t.db.update(installations).set({ uploadName: 'R<b>&' }).where(eq(installations.id, fleet.installation.id));
       const status = (await getClientStatus(t.db, fleet.client.id, clock()))!;
       expect(renderClientStatus(status, 'en', 'Europe/Moscow', clock())).toContain('🖥 <b>Сервер офиса</b> (upload name <code>R&lt;b&gt;&amp;</code>) — ✅ All good');
     });
@@ -239,7 +241,7 @@ describe('the Telegram bot', () => {
       await h.dispatcher().runOnce();
       const alert = h.lastSent()!;
       const incident = (await listIncidentsWithNames(t.db, { includeResolved: false }))[0]!;
-      const { messageId } = t.db.select().from(telegramMessages).all().find((m) => m.incidentId === incident.id && m.kind === 'alert')!;
+      const { messageId } = (await t.db.select().from(telegramMessages)).find((m) => m.incidentId === incident.id && m.kind === 'alert')!;
       return { incident, chatId: alert.payload.chat_id as number, messageId };
     };
 
@@ -270,7 +272,7 @@ describe('the Telegram bot', () => {
       expect(h.lastSent('answerCallbackQuery')!.payload).toMatchObject({ show_alert: true });
       expect(String(h.lastSent('answerCallbackQuery')!.payload.text)).toMatch(/ответственный менеджер/);
       expect((await getIncident(t.db, incident.id))!.status).toBe('open');
-      expect(t.db.select().from(auditLog).where(eq(auditLog.action, 'incident.acknowledge.denied')).all()).toHaveLength(1);
+      expect(await t.db.select().from(auditLog).where(eq(auditLog.action, 'incident.acknowledge.denied'))).toHaveLength(1);
       await h.press(lead, `ack:${incident.id}`, { chatId, messageId });
       expect(await getIncident(t.db, incident.id)).toMatchObject({ status: 'acknowledged', acknowledgedBy: 'tg:2001' });
     });
@@ -324,7 +326,7 @@ describe('the Telegram bot', () => {
         '🔴 <b>Ключ SenseLock не виден</b>',
       ]);
       const storageIncident = (await listIncidentsWithNames(t.db, { includeResolved: false })).find((i) => i.ruleId === 'KodeksStorageUnreachable')!;
-      const storageAlert = t.db.select().from(telegramMessages).all().find((m) => m.incidentId === storageIncident.id && m.kind === 'alert')!;
+      const storageAlert = (await t.db.select().from(telegramMessages)).find((m) => m.incidentId === storageIncident.id && m.kind === 'alert')!;
       expect(second.payload.reply_parameters).toMatchObject({ message_id: storageAlert.messageId });
     });
 
@@ -332,7 +334,7 @@ describe('the Telegram bot', () => {
       await report('<service state="running" account="system"/><storage reachable="false"/>');
       await h.dispatcher().runOnce();
       const first = h.lastSent()!;
-      const firstId = t.db.select().from(telegramMessages).all().at(-1)!.messageId;
+      const firstId = (await t.db.select().from(telegramMessages).orderBy(telegramMessages.id)).at(-1)!.messageId;
       clock.advance(10 * 60_000); // 21:10, before the quiet hours that would hold a warning
       await report('<service state="running" account="system"/><storage reachable="false"/><kit daily-update="false"/>');
       await h.dispatcher().runOnce();
@@ -396,7 +398,7 @@ describe('the Telegram bot', () => {
     });
 
     it('follows a group that Telegram migrated to a supergroup', async () => {
-      t.db.update(clients).set({ chatId: -555 }).where(eq(clients.id, fleet.client.id)).run();
+      await t.db.update(clients).set({ chatId: -555 }).where(eq(clients.id, fleet.client.id));
       h.failures.push({
         method: 'sendMessage',
         chatId: -555,
@@ -417,10 +419,10 @@ describe('the Telegram bot', () => {
       await dispatcher.runOnce();
       const notice = h.sent().find((c) => c.payload.chat_id === 3001);
       expect(String(notice?.payload.text)).toContain('Не могу доставить оповещения в чат 1001');
-      expect(t.db.select().from(outbox).where(eq(outbox.chatId, 1001)).get()!.status).toBe('pending');
+      expect((await t.db.select().from(outbox).where(eq(outbox.chatId, 1001)))[0]!.status).toBe('pending');
       clock.advance(5_000);
       await dispatcher.runOnce();
-      expect(t.db.select().from(outbox).where(eq(outbox.chatId, 1001)).get()!.status).toBe('sent');
+      expect((await t.db.select().from(outbox).where(eq(outbox.chatId, 1001)))[0]!.status).toBe('sent');
     });
 
     it('sends an alert as plain text if Telegram refuses its HTML', async () => {
@@ -490,7 +492,7 @@ describe('the Telegram bot', () => {
       expect(english).toContain(' • 🔴 The ПК service is stopped — 5 minutes, alert put off until today at 23:00');
 
       // The silence lifted, nothing holds it: the next check announces it, and says so until then.
-      await removeSilence(ctx(), t.db.select().from(silences).get()!.id);
+      await removeSilence(ctx(), (await t.db.select().from(silences))[0]!.id);
       await h.say(manager, '/incidents');
       expect(texts()[2]!.split('\n')).toContain('🔴 ⏳ #3 Служба ПК остановлена — ООО «Ромашка» / Сервер офиса, 5 минут, оповещение уйдёт при следующей проверке');
     });
@@ -519,7 +521,7 @@ describe('the Telegram bot', () => {
       expect(texts()[3]).toBe('💤 ООО «Ромашка»: оповещения отложены до завтра в 18:00. Причина: без причины.');
       await h.say(manager, '/silence Ромашка до 01.03 работы');
       expect(texts()[4]).toBe('💤 ООО «Ромашка»: оповещения отложены до 01.03 в 09:00. Причина: работы.');
-      const scopes = t.db.select().from(silences).all().map((s) => [s.installationId, s.clientId]);
+      const scopes = (await t.db.select().from(silences).orderBy(silences.id)).map((s) => [s.installationId, s.clientId]);
       expect(scopes[0]).toEqual([expect.any(Number), null]);
       expect(scopes.slice(1).every(([installation, client]) => installation === null && client === fleet.client.id)).toBe(true);
     });
@@ -556,7 +558,9 @@ describe('the Telegram bot', () => {
     });
 
     it('survives a handler error (here: the database is gone) with a short apology', async () => {
-      t.db.$client.close();
+      // Gone: SQLite's file closed, or PostgreSQL's pool ended.
+      if (onPostgres()) await closeDatabase(t.db);
+      else t.db.$client.close();
       await h.say(manager, '/status Ромашка');
       expect(texts()).toEqual(['Извините, что-то пошло не так. Попробуйте ещё раз.']);
     });
@@ -597,7 +601,7 @@ describe('the Telegram bot', () => {
       expect(texts().at(-1)).toBe('Провайдер хостинга (например, Техэксперт.Облако) или «-»:');
       await h.say(admin, 'Техэксперт.Облако');
       expect(texts().at(-1)).toMatch(/<code>dzr_[A-Za-z0-9_-]{43}<\/code>/);
-      expect(t.db.select().from(installations).all().find((i) => i.name === 'Резерв')).toMatchObject({ provider: 'Техэксперт.Облако', host: 'reserve.vector.example' });
+      expect((await t.db.select().from(installations)).find((i) => i.name === 'Резерв')).toMatchObject({ provider: 'Техэксперт.Облако', host: 'reserve.vector.example' });
 
       await h.say(admin, '/addclient');
       await h.say(admin, '/cancel');
@@ -621,7 +625,7 @@ describe('the Telegram bot', () => {
       await botAdded(9001, { id: -1009876543210, title: 'Ромашка и мы' }, { id: 1001, first_name: 'Ксения' });
       // A stranger adding it somewhere tells nobody anything.
       await botAdded(9002, { id: -1001111111111, title: 'Чужая группа' }, { id: 777, first_name: 'Незнакомец' });
-      const notices = t.db.select().from(outbox).all().filter((m) => m.kind === 'system.notice');
+      const notices = (await t.db.select().from(outbox).orderBy(outbox.id)).filter((m) => m.kind === 'system.notice');
       expect(notices.map((n) => [n.chatId, (n.payload as { text: string }).text])).toEqual([
         [3001, '👋 Ксения добавил(а) бота в чат «Ромашка и мы», его id: -1009876543210. Чтобы оповещения клиента шли туда, укажите этот id в /addclient (вопрос про чат).'],
       ]);

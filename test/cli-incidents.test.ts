@@ -1,9 +1,9 @@
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeDb, openDb } from '../db/open.ts';
+import { closeDatabase } from '../db/open.ts';
 import { noteUnmatchedAlert } from '../db/unmatched-alerts.ts';
 import { postReport, startIntake, tempDir } from './helpers.ts';
 import { dozor, dozorJson } from './cli-helpers.ts';
+import { serviceDatabase, type ServiceDatabase } from './process-helpers.ts';
 import { formatTime } from '../cli/output.ts';
 import type { Severity } from '../core/rules.ts';
 import { writeTransaction } from '../db/transaction.ts';
@@ -12,34 +12,40 @@ import { activeSilences, loadSubject, openIncident } from '../incidents/lifecycl
 
 describe('dozor command line: checks, incidents, silences, policies', () => {
   const dir = tempDir();
-  const database = join(dir.path, 'cli.sqlite');
+  let target: ServiceDatabase;
+  let database = '';
   let installationId = 0;
   let token = '';
-  afterAll(() => dir.cleanup());
+  afterAll(async () => {
+    await target.drop();
+    dir.cleanup();
+  });
 
   beforeAll(async () => {
+    target = await serviceDatabase(dir.path);
+    database = target.target;
     dozorJson(database, 'user', 'add', '--telegram-id', '1001', '--role', 'manager', '--name', 'Ксения');
     dozorJson(database, 'client', 'add', '--name', 'ООО «Ромашка»', '--manager', '1001');
     const added = dozorJson<{ id: number; token: string }>(database, 'installation', 'add', '--client', 'ООО «Ромашка»', '--name', 'Сервер', '--kind', 'network');
     installationId = added.id;
     token = added.token;
-    const db = openDb(database);
+    const db = await target.open();
     const intake = await startIntake(db, () => new Date());
     try {
       await postReport(intake.url, '<report id="1"><senselock state="lost"/><shell version="6.4.2.73"/></report>', { token });
     } finally {
       await intake.close();
-      closeDb(db);
+      await closeDatabase(db);
     }
   });
 
   it('lists the alerts from Alertmanager that fit no installation', async () => {
     expect(dozor(database, 'alerts', 'unmatched').stdout).toContain('No unmatched alerts.');
-    const db = openDb(database);
+    const db = await target.open();
     try {
       await noteUnmatchedAlert(db, { fingerprint: 'f1', alertname: 'NodeDown', labels: { alertname: 'NodeDown', instance: 'x.example:9100' }, annotations: {}, startsAt: null, reason: 'none', candidates: [], status: 'firing' }, new Date());
     } finally {
-      closeDb(db);
+      await closeDatabase(db);
     }
     const listed = dozor(database, 'alerts', 'unmatched');
     expect(listed.stdout).toMatch(/NodeDown\s+instance:x\.example\s+instance=x\.example:9100\s+fits no installation\s+firing/);
@@ -114,12 +120,20 @@ describe('dozor command line: checks, incidents, silences, policies', () => {
 
 describe('dozor incidents: what holds an alert nobody was told of', () => {
   const dir = tempDir();
-  const database = join(dir.path, 'held.sqlite');
-  afterAll(() => dir.cleanup());
+  let target: ServiceDatabase;
+  let database = '';
+  beforeAll(async () => {
+    target = await serviceDatabase(dir.path);
+    database = target.target;
+  });
+  afterAll(async () => {
+    await target.drop();
+    dir.cleanup();
+  });
 
   /** Open incidents as the checks do: announced at once unless a silence or an open cause holds them. */
   async function open(installationId: number, ...opening: { ruleId: string; severity: Severity }[]): Promise<void> {
-    const db = openDb(database);
+    const db = await target.open();
     try {
       await writeTransaction(db, async (tx) => {
         for (const { ruleId, severity } of opening) {
@@ -127,7 +141,7 @@ describe('dozor incidents: what holds an alert nobody was told of', () => {
         }
       });
     } finally {
-      closeDb(db);
+      await closeDatabase(db);
     }
   }
   const statusOf = (listing: string, ruleId: string) => new RegExp(`^\\d+\\s+\\w+\\s+${ruleId}\\s.*\\([^)]* ago\\)\\s+(.+)$`, 'm').exec(listing)?.[1];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../app/config.ts';
+import { ConfigError, databasePassword, parseConfig } from '../app/config.ts';
 
 describe('configuration', () => {
   it('has defaults for everything', () => {
@@ -27,6 +27,7 @@ describe('configuration', () => {
       PROBE_HTTP_UP: '200-399,401',
       PROBE_GROUP_MIN: 3,
       PROBE_HISTORY: 7 * 86_400_000,
+      DATABASE_POOL_SIZE: 10,
       DB_BUSY_TIMEOUT: 5_000,
       HTTP_REQUEST_TIMEOUT: 30_000,
       HTTP_KEEP_ALIVE_TIMEOUT: 75_000,
@@ -125,6 +126,24 @@ describe('configuration', () => {
     for (const name of Object.keys(secrets)) expect(message).toContain(`${name}: `);
     for (const value of Object.values(secrets)) expect(message).not.toContain(value);
     expect(message).toContain('its value is not shown: it is a secret');
+  });
+
+  it('on PostgreSQL, refuses what each instance would make its own (SECRET_KEY, WEBHOOK_SECRET) and a per-machine uploads folder, never showing the password', () => {
+    const url = 'postgres://dozor:pa55word-in-url@db.example.ru:5432/dozor';
+    let message = '';
+    try {
+      parseConfig({ DATABASE_URL: url, WEBHOOK_URL: 'https://dozor.example.ru/telegram' });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/SECRET_KEY: must be set when DATABASE_URL is: .*openssl rand -base64 32/);
+    expect(message).toMatch(/WEBHOOK_SECRET: must be set when DATABASE_URL and WEBHOOK_URL are/);
+    expect(message).toMatch(/DATA_DIR: must be set when DATABASE_URL is: .*every instance must mount/);
+    expect(message).not.toContain('pa55word-in-url');
+    const config = parseConfig({ DATABASE_URL: url, SECRET_KEY: 'k'.repeat(32), DATA_DIR: '/srv/dozor/files', DATABASE_POOL_SIZE: '20' });
+    expect(config).toMatchObject({ DATABASE_URL: url, DATABASE_POOL_SIZE: 20 });
+    expect(databasePassword(url)).toBe('pa55word-in-url');
+    expect(() => parseConfig({ DATABASE_URL: 'mysql://db/dozor' })).toThrowError(/DATABASE_URL: expected a PostgreSQL address such as postgres:\/\/dozor:password@/);
   });
 
   it('rejects a port out of range', () => {

@@ -105,7 +105,15 @@ function sqliteRows(db: DB, table: (typeof TABLES)[number]): Rows {
 async function pgRows(client: pg.Client, table: (typeof TABLES)[number]): Promise<Rows> {
   const { rows, fields } = await client.query<Record<string, unknown>>(`SELECT * FROM "${table.name}"`);
   const bigints = new Set(fields.filter((field) => field.dataTypeID === 20).map((field) => field.name));
-  return keyed(table, rows.map((row) => Object.fromEntries(Object.entries(row).map(([name, value]) => [name, bigints.has(name) && value !== null ? Number(value) : value]))));
+  // dozor's PostgreSQL handle has node-postgres hand jsonb over as its text (db/open-postgres.ts); read it back as values.
+  const jsons = new Set(fields.filter((field) => field.dataTypeID === 3802 || field.dataTypeID === 114).map((field) => field.name));
+  const read = (name: string, value: unknown) => {
+    if (value === null) return value;
+    if (bigints.has(name)) return Number(value);
+    if (jsons.has(name) && typeof value === 'string') return JSON.parse(value) as unknown;
+    return value;
+  };
+  return keyed(table, rows.map((row) => Object.fromEntries(Object.entries(row).map(([name, value]) => [name, read(name, value)]))));
 }
 
 function keyed(table: (typeof TABLES)[number], rows: Record<string, unknown>[]): Rows {
@@ -184,7 +192,7 @@ describe('dozor db copy --to postgres://…', () => {
         expect(copy.stdout, table.name).toMatch(new RegExp(`^${table.name}\\s+${expected.size}$`, 'm'));
       }
       // The self-reference arrived: the manager listed before their lead answers to them.
-      expect((await client.query('SELECT lead_id FROM users WHERE telegram_id = 500')).rows).toEqual([{ lead_id: '90000' }]);
+      expect((await client.query<{ lead_id: unknown }>('SELECT lead_id FROM users WHERE telegram_id = 500')).rows.map((row) => Number(row.lead_id))).toEqual([90000]);
 
       const sequences = db.$client.prepare('SELECT name, seq FROM sqlite_sequence').all() as { name: string; seq: number }[];
       const serial = TABLES.filter((table) => table.columns.some((column) => column.primary && (column as unknown as { autoIncrement?: boolean }).autoIncrement));

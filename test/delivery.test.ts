@@ -1,9 +1,10 @@
 import { eq } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../core/clock.ts';
-import { closeDb, openDb } from '../db/open.ts';
+import { closeDatabase, openDatabase } from '../db/open.ts';
+import { first } from '../db/query.ts';
 import { enqueue, pendingCount } from '../db/outbox.ts';
-import { outbox } from '../db/schema.ts';
+import { incidents, outbox } from '../db/schema.ts';
 import { Dispatcher } from '../delivery/dispatcher.ts';
 import { SlidingWindowPacer, unpaced } from '../delivery/pacer.ts';
 import { ingestReport } from '../intake/ingest.ts';
@@ -41,7 +42,7 @@ describe('reliable delivery through the outbox', () => {
     const retryTimes: string[] = [];
     for (let i = 0; i < 5; i++) {
       expect(await dispatcher.runOnce()).toEqual({ sent: 0, failed: 1 });
-      const row = t.db.select().from(outbox).get()!;
+      const row = (await first(t.db.select().from(outbox)))!;
       retryTimes.push(`${(row.nextAttemptAt.getTime() - clock().getTime()) / 1000}s`);
       // Nothing happens before the retry is due.
       expect(await dispatcher.runOnce()).toEqual({ sent: 0, failed: 0 });
@@ -50,7 +51,7 @@ describe('reliable delivery through the outbox', () => {
     expect(retryTimes).toEqual(['1s', '2s', '4s', '8s', '16s']);
     expect(await dispatcher.runOnce()).toEqual({ sent: 1, failed: 0 });
     expect(delivery.delivered.map((m) => m.payload)).toEqual([{ n: 1 }]);
-    expect(t.db.select().from(outbox).get()).toMatchObject({ status: 'sent', attempts: 5, lastError: null });
+    expect(await first(t.db.select().from(outbox))).toMatchObject({ status: 'sent', attempts: 5, lastError: null });
   });
 
   it('caps the backoff', async () => {
@@ -60,11 +61,11 @@ describe('reliable delivery through the outbox', () => {
     const dispatcher = testDispatcher(t.db, clock, delivery);
     for (let i = 0; i < 12; i++) {
       await dispatcher.runOnce();
-      clock.set(t.db.select().from(outbox).get()!.nextAttemptAt);
+      clock.set((await first(t.db.select().from(outbox)))!.nextAttemptAt);
     }
-    const row = t.db.select().from(outbox).get()!;
+    const row = (await first(t.db.select().from(outbox)))!;
     await dispatcher.runOnce();
-    const after = t.db.select().from(outbox).get()!;
+    const after = (await first(t.db.select().from(outbox)))!;
     expect(after.nextAttemptAt.getTime() - row.nextAttemptAt.getTime()).toBe(60_000);
     expect(after.status).toBe('pending');
   });
@@ -94,9 +95,10 @@ describe('reliable delivery through the outbox', () => {
       await ingestReport(t.db, DEFAULT_INCIDENT_SETTINGS, fleet.installation, parseReport(Buffer.from(xml), 'xml', { tz: 'Europe/Moscow' }), clock());
     await report('<report id="1"><senselock state="lost"/></report>');
     // The process dies before the dispatcher ran: the announcement is committed, not delivered.
-    closeDb(t.db);
+    await closeDatabase(t.db);
 
-    const reopened = openDb(t.path);
+    // The same database opened anew: the SQLite file, or the PostgreSQL address.
+    const reopened = await openDatabase(/^postgres(ql)?:\/\//.test(t.path) ? { url: t.path, path: '' } : { path: t.path });
     try {
       const delivery = new RecordingDelivery();
       await testDispatcher(reopened, clock, delivery).runOnce();
@@ -107,7 +109,7 @@ describe('reliable delivery through the outbox', () => {
       expect(again.delivered).toEqual([]);
       expect(await pendingCount(reopened)).toBe(0);
     } finally {
-      closeDb(reopened);
+      await closeDatabase(reopened);
     }
   });
 
@@ -150,7 +152,8 @@ describe('from a report to the delivery channel', () => {
       await delivery.waitFor(1);
       expect(performance.now() - started).toBeLessThan(1000);
       expect(delivery.kinds()).toEqual(['incident.opened KodeksXmlSensLockStatus -> 1001']);
-      expect(t.db.select().from(outbox).where(eq(outbox.status, 'sent')).all()).toHaveLength(1);
+      // Marked sent once the channel took it: at once on SQLite, a round trip later on PostgreSQL.
+      await expect.poll(() => t.db.select().from(outbox).where(eq(outbox.status, 'sent'))).toHaveLength(1);
     } finally {
       await intake.close();
       await dispatcher.stop();
@@ -188,12 +191,15 @@ describe('grouping and pacing', () => {
     const fleet = await seedFleet({ db: t.db, clock, actor: 'test' });
     const delivery = new RecordingDelivery();
     const dispatcher = testDispatcher(t.db, clock, delivery, 30_000);
-    const incident = (n: number) =>
-      t.db.$client
-        .prepare("INSERT INTO incidents (installation_id, rule_id, severity, status, details, opened_at) VALUES (?, ?, 'critical', 'resolved', '{}', ?) RETURNING id")
-        .get(fleet.installation.id, `R${n}`, clock().getTime()) as { id: number };
+    const incident = async (n: number) =>
+      (
+        await t.db
+          .insert(incidents)
+          .values({ installationId: fleet.installation.id, ruleId: `R${n}`, severity: 'critical', status: 'resolved', details: {}, openedAt: clock() })
+          .returning({ id: incidents.id })
+      )[0]!;
     for (let n = 0; n < 60; n++) {
-      const { id } = incident(n);
+      const { id } = await incident(n);
       await enqueue(t.db, { kind: 'incident.opened', chatId: 1001, incidentId: id, payload: { n } }, clock());
       await enqueue(t.db, { kind: 'incident.resolved', chatId: 1001, incidentId: id, payload: { n } }, clock());
       await dispatcher.runOnce();
@@ -204,7 +210,7 @@ describe('grouping and pacing', () => {
     // Two minutes of churn: the first alert and its resolution, then one grouped message per window.
     const kinds = delivery.batches.map((b) => `${b[0]!.kind} x${b.length}`);
     expect(kinds.filter((k) => k.startsWith('incident.opened')).length).toBeLessThanOrEqual(6);
-    expect(t.db.select().from(outbox).all().filter((m) => m.status === 'pending')).toEqual([]);
+    expect((await t.db.select().from(outbox)).filter((m) => m.status === 'pending')).toEqual([]);
   });
 
   it('sends alerts that are due together as one message', async () => {

@@ -146,7 +146,7 @@ describe('digests on a seeded fleet', () => {
     await report(tokens.romashka!, '<senselock state="lost"/>');
     clock.set('2023-02-15T10:00:00Z');
     await report(tokens.north!, '<kit daily-update="false"/>');
-    await acknowledge(ctx('tg:1002'), t.db.select().from(outbox).all().find((m) => m.chatId === 1002)!.incidentId!);
+    await acknowledge(ctx('tg:1002'), (await t.db.select().from(outbox)).find((m) => m.chatId === 1002)!.incidentId!);
     clock.set('2023-02-16T06:00:00Z'); // 09:00 Moscow
     await runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
   }
@@ -235,9 +235,9 @@ describe('digests on a seeded fleet', () => {
     expect(first.day).toBe('2023-02-16');
     expect(first.queued.map((q) => q.recipientId).sort()).toEqual([2001, 2002, 3001]);
     expect((await runDigests(deps, clock())).queued).toEqual([]);
-    const kinds = t.db.select().from(outbox).where(eq(outbox.chatId, 2001)).all().map((m) => m.kind);
+    const kinds = (await t.db.select().from(outbox).where(eq(outbox.chatId, 2001)).orderBy(outbox.id)).map((m) => m.kind);
     expect(kinds.filter((k) => k.startsWith('digest.'))).toEqual(['digest.text', 'digest.chart']);
-    expect(t.db.select().from(campaignSnapshots).all().map((s) => s.scope).sort()).toEqual(['all', 'team:2001', 'team:2002']);
+    expect((await t.db.select().from(campaignSnapshots)).map((s) => s.scope).sort()).toEqual(['all', 'team:2001', 'team:2002']);
   });
 
   it('after a restart at 08:59 that comes back at 10:00, sends that day\'s digest exactly once; not when 6 hours late', async () => {
@@ -248,20 +248,20 @@ describe('digests on a seeded fleet', () => {
     expect((await runDigests(deps, clock())).queued).toHaveLength(3);
     clock.set('2023-02-16T07:01:00Z');
     expect((await runDigests(deps, clock())).queued).toHaveLength(0);
-    expect(t.db.select().from(digestDeliveries).all()).toHaveLength(3);
+    expect(await t.db.select().from(digestDeliveries)).toHaveLength(3);
     clock.set('2023-02-17T12:30:00Z'); // the next day, 15:30 Moscow: too late
     expect((await runDigests(deps, clock())).queued).toEqual([]);
   });
 
   it('sends a personal digest to a manager who opted in', async () => {
-    t.db.update(users).set({ personalDigest: true }).where(eq(users.telegramId, 1001)).run();
+    await t.db.update(users).set({ personalDigest: true }).where(eq(users.telegramId, 1001));
     clock.set('2023-02-16T06:00:00Z');
     const queued = (await runDigests({ db: t.db, cron: '0 9 * * *', tz: settings.tz, compose: composeDigestForTelegram(t.db, settings), maxDelayMs: 6 * HOUR }, clock())).queued;
     expect(queued).toContainEqual({ recipientId: 1001, kind: 'personal' });
   });
 
   it('shows campaign progress over time from earlier days', async () => {
-    t.db.insert(campaignSnapshots).values({ day: '2023-02-09', scope: 'team:2001', minVersion: '6.4.3.59', compliant: 1, total: 3, takenAt: clock() }).run();
+    await t.db.insert(campaignSnapshots).values({ day: '2023-02-09', scope: 'team:2001', minVersion: '6.4.3.59', compliant: 1, total: 3, takenAt: clock() });
     await playWeek();
     const built = await buildDigest(t.db, (await getUser(t.db, 2001))!, clock(), settings);
     expect(built.digest.campaign!.before).toEqual({ day: '2023-02-09', compliant: 1, total: 3 });

@@ -1,15 +1,14 @@
 import { watchStandIn } from './russian-words.ts';
-import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../core/clock.ts';
-import { closeDb, openDb } from '../db/open.ts';
+import { closeDatabase } from '../db/open.ts';
 import { outbox } from '../db/schema.ts';
 import { addClient } from '../registry/clients.ts';
 import { addInstallation } from '../registry/installations.ts';
 import { TelegramStandIn, type BotEvent, type StoredMessage } from '../tools/standin/telegram.ts';
 import { postReport, seedFleet, tempDir } from './helpers.ts';
-import { startServiceProcess, type ServiceProcess } from './process-helpers.ts';
+import { serviceDatabase, startServiceProcess, type ServiceDatabase, type ServiceProcess } from './process-helpers.ts';
 
 /**
  * The whole process, as `npm start` runs it, against the Bot API stand-in,
@@ -21,13 +20,13 @@ const sentTo = (chatId: number, text: string) => (e: BotEvent): e is Extract<Bot
 
 describe('end to end', () => {
   const dir = tempDir();
-  const database = join(dir.path, 'dozor.sqlite');
+  let database: ServiceDatabase;
   let standIn: TelegramStandIn;
   let romashka = '';
   let vector = '';
   let north = '';
   const env = () => ({
-    DATABASE_PATH: database,
+    ...database.env,
     BOT_TOKEN: standIn.token,
     TELEGRAM_API_ROOT: standIn.url,
     OUTBOX_RETRY_BASE: '1s',
@@ -38,17 +37,19 @@ describe('end to end', () => {
   beforeAll(async () => {
     standIn = await TelegramStandIn.start();
     watchStandIn(standIn);
-    const db = openDb(database);
+    database = await serviceDatabase(dir.path);
+    const db = await database.open();
     const ctx = { db, clock: systemClock, actor: 'test' };
     romashka = (await seedFleet(ctx)).token;
     const vectorClient = await addClient(ctx, { name: 'АО «Вектор»', managerId: 1001 });
     vector = (await addInstallation(ctx, { client: String(vectorClient.id), name: 'Бухгалтерия', kind: 'local' })).token;
     const northClient = await addClient(ctx, { name: 'ООО «Север»', managerId: 1001 });
     north = (await addInstallation(ctx, { client: String(northClient.id), name: 'Сервер', kind: 'network' })).token;
-    closeDb(db);
+    await closeDatabase(db);
   });
   afterAll(async () => {
     await standIn.close();
+    await database.drop();
     dir.cleanup();
   });
 
@@ -128,17 +129,17 @@ describe('end to end', () => {
     expect(delivered).toHaveLength(1);
   });
 
-  /** Everything in the outbox is marked delivered (read from the shared database file). */
+  /** Everything in the outbox is marked delivered (read from the shared database). */
   async function waitUntilDelivered(): Promise<void> {
-    const db = openDb(database);
+    const db = await database.open();
     try {
       for (let i = 0; i < 200; i++) {
-        if (db.select().from(outbox).where(eq(outbox.status, 'pending')).all().length === 0) return;
+        if ((await db.select().from(outbox).where(eq(outbox.status, 'pending'))).length === 0) return;
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       throw new Error('the outbox did not empty');
     } finally {
-      closeDb(db);
+      await closeDatabase(db);
     }
   }
 });

@@ -55,20 +55,21 @@ describe('Telegram failing for ten minutes', () => {
       clock.advance(20_000);
     }
     // Nothing got through, and nothing was dropped.
-    expect(t.db.select().from(outbox).where(eq(outbox.status, 'sent')).all()).toEqual([]);
-    const queued = t.db.select().from(outbox).all().length;
+    expect(await t.db.select().from(outbox).where(eq(outbox.status, 'sent'))).toEqual([]);
+    const queued = (await t.db.select().from(outbox)).length;
     expect(queued).toBeGreaterThanOrEqual(5);
 
     h.setOutage(null);
     const recoveredAt = h.calls.length;
-    for (let i = 0; i < 30 && t.db.select().from(outbox).where(eq(outbox.status, 'pending')).all().length > 0; i++) {
+    for (let i = 0; i < 30 && (await t.db.select().from(outbox).where(eq(outbox.status, 'pending'))).length > 0; i++) {
       clock.advance(60_000);
       await dispatcher.runOnce();
     }
-    expect(t.db.select().from(outbox).where(eq(outbox.status, 'pending')).all()).toEqual([]);
+    expect(await t.db.select().from(outbox).where(eq(outbox.status, 'pending'))).toEqual([]);
 
     // What reached each chat: in the order it was produced, each alert once.
-    const delivered = t.db.select().from(outbox).all();
+    // In the order produced (ids): PostgreSQL returns rows in no particular order without one.
+    const delivered = await t.db.select().from(outbox).orderBy(outbox.id);
     for (const chatId of [1001, 1002]) {
       const rows = delivered.filter((m) => m.chatId === chatId);
       const sentOrder = [...rows].sort((a, b) => a.sentAt!.getTime() - b.sentAt!.getTime() || a.id - b.id).map((m) => m.id);

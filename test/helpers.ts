@@ -4,7 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import { closeDb, openDb, type DB } from '../db/open.ts';
+import { closeDatabase, closeDb, openDb, type DB } from '../db/open.ts';
+import { openPostgres } from '../db/open-postgres.ts';
+import { statement, type PortableStatement } from '../db/statements.ts';
+import { freshPgDatabase, onPostgres } from './pg-helpers.ts';
 import { Dispatcher, type Delivery, type OutboxMessage } from '../delivery/dispatcher.ts';
 import { unpaced } from '../delivery/pacer.ts';
 import { buildHttpServer } from '../app/http.ts';
@@ -44,13 +47,19 @@ export function tempDir(): { path: string; cleanup(): void } {
 
 export interface TestDb {
   db: DB;
+  /** The SQLite file, or on PostgreSQL the database's address. */
   path: string;
   dir: string;
   close(): Promise<void>;
 }
 
-/** A real SQLite file in a temporary directory, migrated. */
+/**
+ * A real database, migrated: a SQLite file in a temporary directory, or,
+ * when the suite runs on PostgreSQL (the `postgres` project of
+ * vitest.config.ts), a new PostgreSQL database dropped on close.
+ */
 export async function testDb(): Promise<TestDb> {
+  if (onPostgres()) return testPostgresDb();
   const dir = tempDir();
   const path = join(dir.path, 'dozor.sqlite');
   const db = openDb(path);
@@ -65,7 +74,48 @@ export async function testDb(): Promise<TestDb> {
   };
 }
 
-export const silentLogger = () => pino({ level: 'silent' });
+async function testPostgresDb(): Promise<TestDb> {
+  const dir = tempDir();
+  const database = await freshPgDatabase('t', { migrated: true });
+  const db = await openPostgres(database.url, { maxConnections: 4 });
+  return {
+    db,
+    path: database.url,
+    dir: dir.path,
+    async close() {
+      await closeDatabase(db);
+      await database.drop();
+      dir.cleanup();
+    },
+  };
+}
+
+const statements = new Map<string, PortableStatement>();
+function statementFor(text: string): PortableStatement {
+  let found = statements.get(text);
+  if (!found) {
+    found = statement(`test.${statements.size}`, text);
+    statements.set(text, found);
+  }
+  return found;
+}
+
+/** Rows of raw SQL both databases read (`?` placeholders), for a test's set-up or checks outside db/. */
+export function sqlRows<R = Record<string, unknown>>(db: DB, text: string, ...params: unknown[]): Promise<R[]> {
+  return statementFor(text).all<R>(db, ...params);
+}
+
+/** The first value of the first row of raw SQL (a count, say). */
+export function sqlValue<V = unknown>(db: DB, text: string, ...params: unknown[]): Promise<V | undefined> {
+  return statementFor(text).value<V>(db, ...params);
+}
+
+/** Run raw SQL that changes rows; how many. */
+export function sqlRun(db: DB, text: string, ...params: unknown[]): Promise<number> {
+  return statementFor(text).run(db, ...params);
+}
+
+export const silentLogger = () => pino({ level: process.env.DEBUG_LOG ? 'debug' : 'silent' });
 
 export interface TestIntake {
   app: FastifyInstance;

@@ -1,5 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { first } from '../db/query.ts';
 import { auditLog, clients, incidents, silences } from '../db/schema.ts';
 import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
 import { ingestReport } from '../intake/ingest.ts';
@@ -17,7 +18,7 @@ describe('hostile input to the bot', () => {
   let h: ReturnType<typeof botHarness>;
   const manager = { id: 1001, first_name: 'Ксения' };
   const texts = () => h.sent().map((c) => String(c.payload.text));
-  const audited = (action: string) => t.db.select().from(auditLog).where(eq(auditLog.action, action)).all();
+  const audited = (action: string) => t.db.select().from(auditLog).where(eq(auditLog.action, action)).orderBy(auditLog.id);
 
   beforeEach(async () => {
     t = await testDb();
@@ -49,8 +50,8 @@ describe('hostile input to the bot', () => {
     await h.press(manager, 'ack:999999', { chatId: 1001, messageId: 5 });
     await h.press(manager, 'snz:h:424242', { chatId: 1001, messageId: 5 });
     await h.press(manager, "'; DROP TABLE incidents; --", { chatId: 1001, messageId: 5 });
-    expect(audited('callback.unknown-incident').map((a) => a.subjectId)).toEqual(['999999', '424242']);
-    expect(audited('callback.unknown').map((a) => a.subjectId)).toEqual(["'; DROP TABLE incidents; --"]);
+    expect((await audited('callback.unknown-incident')).map((a) => a.subjectId)).toEqual(['999999', '424242']);
+    expect((await audited('callback.unknown')).map((a) => a.subjectId)).toEqual(["'; DROP TABLE incidents; --"]);
     expect(h.sent('answerCallbackQuery')).toHaveLength(3);
   });
 
@@ -62,7 +63,7 @@ describe('hostile input to the bot', () => {
   });
 
   it('answers staff in a client\'s notification chat', async () => {
-    t.db.update(clients).set({ chatId: -100123 }).run();
+    await t.db.update(clients).set({ chatId: -100123 });
     await h.say(manager, '/status Ромашка', -100123);
     expect(h.lastSent()!.payload.chat_id).toBe(-100123);
   });
@@ -72,7 +73,7 @@ describe('hostile input to the bot', () => {
     await addUser({ db: t.db, clock, actor: 'test' }, { telegramId: 3001, role: 'admin', name: 'Анна' });
     const vector = await addClient({ db: t.db, clock, actor: 'test' }, { name: 'АО «Вектор»', chatId: -100777 });
     const vectorInstallation = (await addInstallation({ db: t.db, clock, actor: 'test' }, { client: String(vector.id), name: 'Облако', kind: 'cloud' })).installation;
-    t.db.update(clients).set({ chatId: -100123 }).where(eq(clients.name, 'ООО «Ромашка»')).run();
+    await t.db.update(clients).set({ chatId: -100123 }).where(eq(clients.name, 'ООО «Ромашка»'));
     await h.say(admin, '/status Вектор', -100123);
     expect(texts().at(-1)).toMatch(/^Не нашёл клиента/);
     await h.say(admin, '/status Ромашка', -100123);
@@ -88,7 +89,7 @@ describe('hostile input to the bot', () => {
   it('never does admin work in a group: no dialogue, no agent token there', async () => {
     const admin = { id: 3001, first_name: 'Анна' };
     await addUser({ db: t.db, clock, actor: 'test' }, { telegramId: 3001, role: 'admin', name: 'Анна' });
-    t.db.update(clients).set({ chatId: -100123 }).run();
+    await t.db.update(clients).set({ chatId: -100123 });
     for (const command of ['/addinstallation', '/addclient', '/assign', '/users', '/requests']) await h.say(admin, command, -100123);
     expect(texts()).toEqual(Array(5).fill('Это делается только в личном чате с ботом: здесь видят все участники группы.'));
   });
@@ -101,7 +102,7 @@ describe('hostile input to the bot', () => {
     await h.say(admin, 'ООО «Ромашка»');
     // Asked for the installation's name, the admin presses «Беру» under an alert instead.
     await h.press(admin, `ack:${incident}`, { chatId: 3001, messageId: 1 });
-    expect(t.db.select().from(incidents).where(eq(incidents.id, incident)).get()!.status).toBe('acknowledged');
+    expect((await first(t.db.select().from(incidents).where(eq(incidents.id, incident))))!.status).toBe('acknowledged');
     await h.say(admin, 'Склад');
     const asked = texts().at(-1)!;
     expect(asked).toBe('Вид установки:');
@@ -113,10 +114,10 @@ describe('hostile input to the bot', () => {
       await h.press(manager, `snz:h:${incident}`, { chatId: 1001, messageId: 5 });
       clock.advance(1_000);
     }
-    expect(t.db.select().from(silences).all()).toHaveLength(1);
+    expect(await t.db.select().from(silences)).toHaveLength(1);
     expect(h.sent('answerCallbackQuery')).toHaveLength(50);
     await h.press(manager, `snz:m:${incident}`, { chatId: 1001, messageId: 5 });
-    expect(t.db.select().from(silences).all()).toHaveLength(2);
+    expect(await t.db.select().from(silences)).toHaveLength(2);
   });
 
   it('keeps reordering marks and C1 controls out of names and messages', async () => {
@@ -131,6 +132,6 @@ describe('hostile input to the bot', () => {
   async function openKeyLost(): Promise<number> {
     const report = parseReport(Buffer.from('<report id="k"><senselock state="lost"/></report>'), 'xml', { tz: 'Europe/Moscow' });
     await ingestReport(t.db, DEFAULT_INCIDENT_SETTINGS, { id: 1, tz: 'Europe/Moscow' }, report, clock());
-    return t.db.select().from(incidents).get()!.id;
+    return (await first(t.db.select().from(incidents)))!.id;
   }
 });

@@ -11,9 +11,9 @@ describe('CSV import', () => {
   const clock = testClock('2023-02-15T06:00:00Z');
   let t: TestDb;
   const ctx = () => ({ db: t.db, clock, actor: 'test' });
-  const counts = () => ({
-    clients: t.db.select({ n: count() }).from(clients).get()!.n,
-    installations: t.db.select({ n: count() }).from(installations).get()!.n,
+  const counts = async () => ({
+    clients: (await t.db.select({ n: count() }).from(clients))[0]!.n,
+    installations: (await t.db.select({ n: count() }).from(installations))[0]!.n,
   });
 
   beforeEach(async () => {
@@ -33,14 +33,14 @@ describe('CSV import', () => {
     const result = await importCsv(ctx(), good, { dryRun: false });
     expect(result.clientsCreated.map((c) => c.name)).toEqual(['ООО «Ромашка»', 'ИП Сидоров, бухгалтерия']);
     expect(result.installations).toHaveLength(3);
-    expect(counts()).toEqual({ clients: 2, installations: 3 });
+    expect(await counts()).toEqual({ clients: 2, installations: 3 });
     const stored = await listInstallations(t.db);
     for (const imported of result.installations) {
       const row = stored.find((i) => i.id === imported.installationId)!;
       expect(row.tokenHash).toBe(hashAgentToken(imported.token!));
     }
     expect(stored.find((i) => i.name === 'Локальная')!.tz).toBe('Asia/Yekaterinburg');
-    expect(t.db.select().from(auditLog).all().map((a) => a.action)).toContain('import.csv');
+    expect((await t.db.select().from(auditLog)).map((a) => a.action)).toContain('import.csv');
   });
 
   it('takes upload names, refusing one given twice or held already', async () => {
@@ -72,7 +72,7 @@ describe('CSV import', () => {
     expect(result.dryRun).toBe(true);
     expect(result.installations).toHaveLength(3);
     expect(result.installations.every((i) => i.token === undefined)).toBe(true);
-    expect(counts()).toEqual({ clients: 0, installations: 0 });
+    expect(await counts()).toEqual({ clients: 0, installations: 0 });
   });
 
   it('refuses the whole file when one row is bad, naming every bad line', async () => {
@@ -94,7 +94,7 @@ describe('CSV import', () => {
     expect(error!.message).toMatch(/line 3: manager 4242 is not a registered user/);
     expect(error!.message).toMatch(/line 4: client "ООО «Ромашка»" already has an installation named "Сервер"/);
     expect(error!.message).toMatch(/line 5: invalid client: inn: expected an INN of 10 or 12 digits/);
-    expect(counts()).toEqual({ clients: 0, installations: 0 });
+    expect(await counts()).toEqual({ clients: 0, installations: 0 });
   });
 
   it('refuses a row whose client details contradict an existing client', async () => {
@@ -142,7 +142,7 @@ describe('CSV import', () => {
       const workbook = Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00, 0x06, 0x00]);
       await expect(importCsv(ctx(), workbook, { dryRun: false })).rejects.toThrowError(/Excel workbook, not CSV/);
       await expect(importCsv(ctx(), Buffer.from('client,installation,kind\nA,\u0001B,local\n'), { dryRun: false })).rejects.toThrowError(/neither UTF-8/);
-      expect(counts()).toEqual({ clients: 0, installations: 0 });
+      expect(await counts()).toEqual({ clients: 0, installations: 0 });
     });
 
     it('refuses a header that names a column twice', async () => {
@@ -163,7 +163,7 @@ describe('CSV import', () => {
     await expect(importCsv(ctx(), 'client,installation,kind\nООО «Ромашка»,Новый,local\nООО «Ромашка»,Сервер 5000,local', { dryRun: false })).rejects.toThrowError(
       /line 3: client "ООО «Ромашка»" already has an installation named "Сервер 5000"/,
     );
-    expect(counts().installations).toBe(10_000);
+    expect((await counts()).installations).toBe(10_000);
   });
 });
 

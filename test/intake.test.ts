@@ -1,6 +1,8 @@
 import { count, eq } from 'drizzle-orm';
+import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listIncidentsWithNames } from '../db/incidents.ts';
+import { closeDatabase } from '../db/open.ts';
 import { getRejection } from '../db/rejections.ts';
 import { addClient } from '../registry/clients.ts';
 import { reports } from '../db/schema.ts';
@@ -10,19 +12,22 @@ import {
   postReport,
   SAMPLE_XML,
   seedFleet,
+  sqlRows,
+  sqlValue,
   startIntake,
   testClock,
   testDb,
   type TestDb,
   type TestIntake,
 } from './helpers.ts';
+import { onPostgres } from './pg-helpers.ts';
 
 describe('agent report intake', () => {
   const clock = testClock('2023-02-15T06:15:00Z');
   let t: TestDb;
   let intake: TestIntake;
   let fleet: Awaited<ReturnType<typeof seedFleet>>;
-  const storedReports = () => t.db.select({ n: count() }).from(reports).get()!.n;
+  const storedReports = async () => (await t.db.select({ n: count() }).from(reports))[0]!.n;
 
   beforeEach(async () => {
     clock.set('2023-02-15T06:15:00Z');
@@ -104,7 +109,7 @@ describe('agent report intake', () => {
     const again = await postReport(intake.url, SAMPLE_XML, { token: fleet.token });
     expect(again.status).toBe(202);
     expect(again.json.status).toBe('duplicate');
-    expect(storedReports()).toBe(1);
+    expect(await storedReports()).toBe(1);
   });
 
   it('counts a report without an id every time it arrives, the same content included', async () => {
@@ -114,7 +119,7 @@ describe('agent report intake', () => {
     expect((await postReport(intake.url, body, { token: fleet.token })).json.status).toBe('stored');
     // The agent is alive: its last report is the latest arrival, so no "reports missing" while it reports.
     expect((await getState(t.db, fleet.installation.id))!.lastReceivedAt).toEqual(clock());
-    expect(storedReports()).toBe(2);
+    expect(await storedReports()).toBe(2);
   });
 
   it('stores and judges a report whose id was used before with other content (a fixed id cannot hide a lost key)', async () => {
@@ -172,7 +177,7 @@ describe('agent report intake', () => {
     const state = (await getState(t.db, fleet.installation.id))!;
     expect(state.senselockState).toBe('ok');
     expect(state.lastReceivedAt.toISOString()).toBe('2023-02-15T06:16:00.000Z');
-    expect(storedReports()).toBe(2);
+    expect(await storedReports()).toBe(2);
   });
 
   it('remembers a shell version change with the old version and when', async () => {
@@ -198,7 +203,7 @@ describe('agent report intake', () => {
       const res = await postReport(intake.url, SAMPLE_XML, { token });
       expect(res.status).toBe(401);
       expect(res.json.error).toBe('missing or invalid agent token');
-      expect(storedReports()).toBe(0);
+      expect(await storedReports()).toBe(0);
     });
 
     it('a non-Bearer scheme', async () => {
@@ -218,10 +223,19 @@ describe('agent report intake', () => {
 
   it('keeps tokens only as hashes: the token is nowhere in the database file', async () => {
     await postReport(intake.url, SAMPLE_XML, { token: fleet.token });
-    t.db.$client.pragma('wal_checkpoint(TRUNCATE)');
-    const { readFileSync } = await import('node:fs');
-    expect(readFileSync(t.path).includes(Buffer.from(fleet.token))).toBe(false);
-    expect(readFileSync(t.path).includes(Buffer.from(fleet.token.slice(4)))).toBe(false);
+    if (!onPostgres()) {
+      // The SQLite file's bytes, the WAL checkpointed into it (PostgreSQL has no one file to read: below, every row of every table).
+      t.db.$client.pragma('wal_checkpoint(TRUNCATE)');
+      const { readFileSync } = await import('node:fs');
+      expect(readFileSync(t.path).includes(Buffer.from(fleet.token))).toBe(false);
+      expect(readFileSync(t.path).includes(Buffer.from(fleet.token.slice(4)))).toBe(false);
+    } else {
+      const tables = await sqlRows<{ name: string }>(t.db, "select table_name as name from information_schema.tables where table_schema = 'public'");
+      expect(tables.length).toBeGreaterThan(10);
+      for (const { name } of tables) {
+        expect(Number(await sqlValue(t.db, `select count(*) from "${name}" x where x::text like ?`, `%${fleet.token.slice(4)}%`)), name).toBe(0);
+      }
+    }
   });
 
   it('stops accepting the old token once it is rotated', async () => {
@@ -247,7 +261,7 @@ describe('agent report intake', () => {
       const res = await postReport(intake.url, body, { token: fleet.token });
       expect(res.status).toBe(400);
       expect(String(res.json.error)).toMatch(message);
-      expect(storedReports()).toBe(0);
+      expect(await storedReports()).toBe(0);
       expect(await getState(t.db, fleet.installation.id)).toBeNull();
     });
 
@@ -287,14 +301,14 @@ describe('agent report intake', () => {
       expect(performance.now() - started).toBeLessThan(1000);
       expect(res.status).toBe(400);
       expect(String(res.json.error)).toMatch(/DOCTYPE and entity declarations are not allowed/);
-      expect(storedReports()).toBe(0);
+      expect(await storedReports()).toBe(0);
     });
 
     it('refuses an external entity', async () => {
       const xxe = '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><report id="&x;"/>';
       const res = await postReport(intake.url, xxe, { token: fleet.token });
       expect(res.status).toBe(400);
-      expect(storedReports()).toBe(0);
+      expect(await storedReports()).toBe(0);
     });
   });
 
@@ -302,20 +316,20 @@ describe('agent report intake', () => {
     const padding = `<!-- ${'x'.repeat(260 * 1024)} -->`;
     const res = await postReport(intake.url, `<report id="big">${padding}</report>`, { token: fleet.token });
     expect(res.status).toBe(413);
-    expect(storedReports()).toBe(0);
+    expect(await storedReports()).toBe(0);
   });
 
   it.each([['text/plain'], ['application/x-www-form-urlencoded'], [null]])('415 for content type %s', async (contentType) => {
     const res = await postReport(intake.url, SAMPLE_XML, { token: fleet.token, contentType });
     expect(res.status).toBe(415);
-    expect(storedReports()).toBe(0);
+    expect(await storedReports()).toBe(0);
   });
 
   it('503 while storage refuses writes, and recovers by itself', async () => {
-    t.db.$client.pragma('query_only = ON');
+    await refuseWrites(t, true);
     const res = await postReport(intake.url, SAMPLE_XML, { token: fleet.token });
     expect(res.status).toBe(503);
-    t.db.$client.pragma('query_only = OFF');
+    await refuseWrites(t, false);
     expect((await postReport(intake.url, SAMPLE_XML, { token: fleet.token })).status).toBe(202);
   });
 
@@ -323,7 +337,8 @@ describe('agent report intake', () => {
     const ok = await fetch(`${intake.url}/healthz`);
     expect(ok.status).toBe(200);
     expect(await ok.json()).toEqual({ status: 'ok' });
-    t.db.$client.close();
+    // Its connection closed (SQLite), its pool ended (PostgreSQL).
+    await closeDatabase(t.db);
     expect((await fetch(`${intake.url}/healthz`)).status).toBe(503);
     expect((await postReport(intake.url, SAMPLE_XML, { token: fleet.token })).status).toBe(503);
   });
@@ -332,7 +347,7 @@ describe('agent report intake', () => {
     const other = await seedFleetExtra(t, clock, 'Europe/Moscow');
     await postReport(intake.url, SAMPLE_XML, { token: other.token });
     expect(await getState(t.db, fleet.installation.id)).toBeNull();
-    expect(t.db.select({ n: count() }).from(reports).where(eq(reports.installationId, other.installation.id)).get()!.n).toBe(1);
+    expect((await t.db.select({ n: count() }).from(reports).where(eq(reports.installationId, other.installation.id)))[0]!.n).toBe(1);
   });
 });
 
@@ -341,4 +356,31 @@ async function seedFleetExtra(t: TestDb, clock: () => Date, tz: string) {
   const ctx = { db: t.db, clock, actor: 'test' };
   const client = await addClient(ctx, { name: `Клиент ${++extra}`, managerId: 1001 });
   return addInstallation(ctx, { client: String(client.id), name: 'Сервер', kind: 'local', tz });
+}
+
+/**
+ * Storage refusing writes, or taking them again: SQLite's query_only; on
+ * PostgreSQL read-only transactions (25006), for the connections opened from
+ * now on, so the pool's are closed under it and it opens new ones.
+ */
+async function refuseWrites(t: TestDb, refuse: boolean): Promise<void> {
+  if (!onPostgres()) {
+    t.db.$client.pragma(`query_only = ${refuse ? 'ON' : 'OFF'}`);
+    return;
+  }
+  const admin = new pg.Client({ connectionString: t.path });
+  await admin.connect();
+  try {
+    const name = new URL(t.path).pathname.slice(1);
+    // This session writes, whatever the database's default is.
+    await admin.query('set default_transaction_read_only = off');
+    await admin.query(`alter database "${name}" ${refuse ? 'set default_transaction_read_only = on' : 'reset default_transaction_read_only'}`);
+    const others = 'from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()';
+    await admin.query(`select pg_terminate_backend(pid) ${others}`);
+    while (Number((await admin.query(`select count(*) as n ${others}`)).rows[0].n) > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    // The pool hears of its connections' end and drops them.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  } finally {
+    await admin.end();
+  }
 }

@@ -1,44 +1,45 @@
 import { watchStandIn } from './russian-words.ts';
-import { join } from 'node:path';
 import { eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../core/clock.ts';
-import { closeDb, openDb } from '../db/open.ts';
+import { closeDatabase, type DB } from '../db/open.ts';
 import { outbox, reports } from '../db/schema.ts';
 import { addClient } from '../registry/clients.ts';
 import { addInstallation } from '../registry/installations.ts';
 import { addUser } from '../registry/users.ts';
 import { TelegramStandIn } from '../tools/standin/telegram.ts';
-import { tempDir } from './helpers.ts';
-import { startServiceProcess } from './process-helpers.ts';
+import { sqlRows, tempDir } from './helpers.ts';
+import { serviceDatabase, startServiceProcess, type ServiceDatabase } from './process-helpers.ts';
 
 const AGENTS = 20;
 
 describe('SIGKILL during load', () => {
   const dir = tempDir();
-  const database = join(dir.path, 'dozor.sqlite');
+  let database: ServiceDatabase;
   let standIn: TelegramStandIn;
   const tokens: string[] = [];
 
   beforeAll(async () => {
     standIn = await TelegramStandIn.start();
     watchStandIn(standIn);
-    const db = openDb(database);
+    database = await serviceDatabase(dir.path);
+    const db = await database.open();
     const ctx = { db, clock: systemClock, actor: 'test' };
     await addUser(ctx, { telegramId: 1001, role: 'manager', name: 'Ксения' });
     for (let i = 0; i < AGENTS; i++) {
       const client = await addClient(ctx, { name: `Клиент ${i}`, managerId: 1001 });
       tokens.push((await addInstallation(ctx, { client: String(client.id), name: `Сервер-${i}`, kind: 'local' })).token);
     }
-    closeDb(db);
+    await closeDatabase(db);
   });
   afterAll(async () => {
     await standIn.close();
+    await database.drop();
     dir.cleanup();
   });
 
   it('keeps every accepted report and announces every incident exactly once after a restart', async () => {
-    const env = { DATABASE_PATH: database, BOT_TOKEN: standIn.token, TELEGRAM_API_ROOT: standIn.url, OUTBOX_RETRY_BASE: '1s', ALERT_GROUP_WINDOW: '1s' };
+    const env = { ...database.env, BOT_TOKEN: standIn.token, TELEGRAM_API_ROOT: standIn.url, OUTBOX_RETRY_BASE: '1s', ALERT_GROUP_WINDOW: '1s' };
     const first = await startServiceProcess(env);
     const accepted: string[] = [];
     let seq = 0;
@@ -61,6 +62,7 @@ describe('SIGKILL during load', () => {
         }
       }
     };
+    let opened: string[];
     const load = Promise.all(Array.from({ length: AGENTS }, (_, i) => agent(i)));
     // The kill lands while alerts are being produced: after the first one reached the manager, at a random moment.
     for (let i = 0; i < 400 && standIn.sentTo(1001).length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));
@@ -73,28 +75,29 @@ describe('SIGKILL during load', () => {
     expect(alertsBeforeKill).toBeGreaterThan(0);
 
     const second = await startServiceProcess(env);
-    const db = openDb(database);
+    const db = await database.open();
+    const pending = async () => (await db.select().from(outbox).where(eq(outbox.status, 'pending'))).length;
     try {
       // Every report answered 202 is there.
       const stored = new Set<string>();
       for (let i = 0; i < accepted.length; i += 500) {
         const chunk = accepted.slice(i, i + 500);
-        for (const row of db.select({ id: reports.reportId }).from(reports).where(inArray(reports.reportId, chunk)).all()) stored.add(row.id);
+        for (const row of await db.select({ id: reports.reportId }).from(reports).where(inArray(reports.reportId, chunk))) stored.add(row.id);
       }
       expect(accepted.filter((id) => !stored.has(id))).toEqual([]);
 
       // Every announcement goes out, then none is pending.
-      for (let i = 0; i < 400 && db.select().from(outbox).where(eq(outbox.status, 'pending')).all().length > 0; i++) {
+      for (let i = 0; i < 400 && (await pending()) > 0; i++) {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      expect(db.select().from(outbox).where(eq(outbox.status, 'pending')).all()).toEqual([]);
+      expect(await pending()).toBe(0);
+      // Each installation that lost its key was announced once (one message in flight at the kill may repeat).
+      opened = await installationsWithLostKey(db);
     } finally {
-      closeDb(db);
+      await closeDatabase(db);
       await second.stop();
     }
 
-    // Each installation that lost its key was announced once (one message in flight at the kill may repeat).
-    const opened = installationsWithLostKey(database);
     expect(opened.length).toBeGreaterThan(0);
     const alertTexts = standIn.sentTo(1001).map((m) => m.text);
     let duplicates = 0;
@@ -110,15 +113,10 @@ describe('SIGKILL during load', () => {
 });
 
 /** Names of installations with a key-lost incident. */
-function installationsWithLostKey(database: string): string[] {
-  const db = openDb(database);
-  try {
-    return (
-      db.$client
-        .prepare(`SELECT DISTINCT i.name FROM incidents x JOIN installations i ON i.id = x.installation_id WHERE x.rule_id = 'KodeksXmlSensLockStatus'`)
-        .all() as { name: string }[]
-    ).map((r) => r.name);
-  } finally {
-    closeDb(db);
-  }
+async function installationsWithLostKey(db: DB): Promise<string[]> {
+  const rows = await sqlRows<{ name: string }>(
+    db,
+    `SELECT DISTINCT i.name FROM incidents x JOIN installations i ON i.id = x.installation_id WHERE x.rule_id = 'KodeksXmlSensLockStatus'`,
+  );
+  return rows.map((r) => r.name);
 }

@@ -18,7 +18,8 @@ describe('incident lifecycle', () => {
   const ctx = (actor = 'tg:1001') => ({ db: t.db, clock, actor });
   const sweep = async () => await runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
   const all = () => listIncidentsWithNames(t.db, { includeResolved: true });
-  const messages = () => t.db.select().from(outbox).all().map((m) => `${m.kind} -> ${m.chatId}`);
+  const outboxRows = () => t.db.select().from(outbox).orderBy(outbox.id);
+  const messages = async () => (await outboxRows()).map((m) => `${m.kind} -> ${m.chatId}`);
   let seq = 0;
   const report = (body: string, token = fleet.token) => postReport(intake.url, `<report id="r${++seq}">${body}</report>`, { token });
 
@@ -38,7 +39,7 @@ describe('incident lifecycle', () => {
     await report('<senselock state="absent"/>');
     await report('<senselock state="lost"/>');
     expect(await all()).toHaveLength(1);
-    expect(messages()).toEqual(['incident.opened -> 1001']);
+    expect(await messages()).toEqual(['incident.opened -> 1001']);
   });
 
   it('never sends a warning that clears within FLAP_HOLD; one that lasts goes once the hold is over', async () => {
@@ -46,11 +47,11 @@ describe('incident lifecycle', () => {
     const held = { ...DEFAULT_INCIDENT_SETTINGS, flapHoldMs: 60_000 };
     intake = await startIntake(t.db, clock, { settings: held });
     await report('<kit daily-update="false"/>');
-    expect(t.db.select().from(outbox).all().map((m) => m.deliverAfter)).toEqual([new Date(clock().getTime() + 60_000)]);
+    expect((await outboxRows()).map((m) => m.deliverAfter)).toEqual([new Date(clock().getTime() + 60_000)]);
     clock.advance(30_000);
     await report('<kit daily-update="true"/>');
     // Opened and cleared within the hold: nothing goes, nothing is left to go; the history says why.
-    expect(messages()).toEqual([]);
+    expect(await messages()).toEqual([]);
     const [flapped] = await all();
     expect(flapped!.status).toBe('resolved');
     expect((await listIncidentEvents(t.db, flapped!.id)).map((e) => e.type)).toEqual(['opened', 'announced', 'resolved', 'withdrawn']);
@@ -59,17 +60,17 @@ describe('incident lifecycle', () => {
     await report('<kit daily-update="false"/>');
     clock.advance(2 * 60_000);
     await report('<kit daily-update="false"/>');
-    expect(messages()).toEqual(['incident.opened -> 1001']);
+    expect(await messages()).toEqual(['incident.opened -> 1001']);
     // A critical is never held.
     await report('<service state="stopped"/>');
-    expect(t.db.select().from(outbox).all().at(-1)!.deliverAfter).toBeNull();
+    expect((await outboxRows()).at(-1)!.deliverAfter).toBeNull();
   });
 
   it('sends a warning at once when the same report brings a critical: one message tells the story with its cause', async () => {
     await intake.close();
     intake = await startIntake(t.db, clock, { settings: { ...DEFAULT_INCIDENT_SETTINGS, flapHoldMs: 60_000 } });
     await report('<service state="running" account="system"/><storage reachable="false"/><kit daily-update="false"/>');
-    const rows = t.db.select().from(outbox).all();
+    const rows = await outboxRows();
     expect(rows.map((r) => [r.payload.ruleId, r.deliverAfter])).toEqual([
       ['KodeksStorageUnreachable', null],
       ['KodeksDailyUpdateOff', null],
@@ -95,8 +96,8 @@ describe('incident lifecycle', () => {
     expect(first.outcome).toBe('acknowledged');
     const second = await acknowledge(ctx('tg:2001'), incident!.id);
     expect(second).toMatchObject({ outcome: 'already', incident: { acknowledgedBy: 'tg:1001' } });
-    expect(messages()).toEqual(['incident.opened -> 1001', 'incident.acknowledged -> 1001']);
-    const ack = t.db.select().from(outbox).all()[1]!;
+    expect(await messages()).toEqual(['incident.opened -> 1001', 'incident.acknowledged -> 1001']);
+    const ack = (await outboxRows())[1]!;
     expect(ack.payload).toMatchObject({ acknowledgedByName: 'Ксения Шабанова', status: 'acknowledged' });
   });
 
@@ -142,13 +143,13 @@ describe('incident lifecycle', () => {
       await report('<service state="stopped"/>');
       expect(await all()).toHaveLength(1);
       expect((await all())[0]!.announcedAt).toBeNull();
-      expect(messages()).toEqual([]);
+      expect(await messages()).toEqual([]);
 
       clock.advance(HOUR);
       expect((await sweep()).announced).toBe(0);
       clock.advance(HOUR);
       expect((await sweep()).announced).toBe(1);
-      expect(messages()).toEqual(['incident.opened -> 1001']);
+      expect(await messages()).toEqual(['incident.opened -> 1001']);
     });
 
     it('never announces what resolved under the silence', async () => {
@@ -158,21 +159,21 @@ describe('incident lifecycle', () => {
       await report('<service state="running"/>');
       clock.advance(2 * HOUR);
       await sweep();
-      expect(messages()).toEqual([]);
+      expect(await messages()).toEqual([]);
       expect((await all())[0]!.status).toBe('resolved');
     });
 
     it('covers a whole client, or one rule, and ends early when removed', async () => {
       const clientSilence = await addSilence(ctx(), { client: 'ООО «Ромашка»', for: '1d', reason: 'переезд', tz: 'Europe/Moscow' });
       await report('<service state="stopped"/>');
-      expect(messages()).toEqual([]);
+      expect(await messages()).toEqual([]);
       await removeSilence(ctx(), clientSilence.id);
       await sweep();
-      expect(messages()).toEqual(['incident.opened -> 1001']);
+      expect(await messages()).toEqual(['incident.opened -> 1001']);
 
       await addSilence(ctx(), { rule: 'KodeksDailyUpdateOff', for: '1d', reason: 'copybaseweb настраивается', tz: 'Europe/Moscow' });
       await report('<kit daily-update="false"/><senselock state="lost"/>');
-      expect(messages()).toEqual(['incident.opened -> 1001', 'incident.opened -> 1001']);
+      expect(await messages()).toEqual(['incident.opened -> 1001', 'incident.opened -> 1001']);
       expect((await all()).find((i) => i.ruleId === 'KodeksDailyUpdateOff')!.announcedAt).toBeNull();
     });
 
@@ -191,7 +192,7 @@ describe('incident lifecycle', () => {
       clock.advance(2 * 60_000);
       expect((await sweep()).escalated).toBe(1);
       expect((await sweep()).escalated).toBe(0);
-      expect(messages()).toEqual(['incident.opened -> 1001', 'incident.escalated -> 2001']);
+      expect(await messages()).toEqual(['incident.opened -> 1001', 'incident.escalated -> 2001']);
     });
 
     it('does not escalate warnings or acknowledged incidents', async () => {
@@ -210,7 +211,7 @@ describe('incident lifecycle', () => {
       await report('<service state="stopped"/>', issued.token);
       clock.advance(61 * 60_000);
       await sweep();
-      expect(messages()).toEqual(['incident.opened -> 1002', 'incident.escalated -> 3001']);
+      expect(await messages()).toEqual(['incident.opened -> 1002', 'incident.escalated -> 3001']);
     });
 
     it('re-announces an unacknowledged incident every 4 hours until acknowledged', async () => {
@@ -224,7 +225,7 @@ describe('incident lifecycle', () => {
       await acknowledge(ctx(), (await all())[0]!.id);
       clock.advance(4 * HOUR);
       expect((await sweep()).reminded).toBe(0);
-      expect(messages()).toEqual([
+      expect(await messages()).toEqual([
         'incident.opened -> 1001',
         'incident.reminder -> 1001',
         'incident.reminder -> 1001',

@@ -9,6 +9,7 @@ import { pullMetrics, type MetricsPullDeps } from '../intake/pull-metrics.ts';
 import { addInstallation } from '../registry/installations.ts';
 import { metricsAccountOf, setMetricsAccount } from '../registry/metrics-account.ts';
 import { seedFleet, testClock, testDb, type TestDb } from './helpers.ts';
+import { onPostgres } from './pg-helpers.ts';
 import { listIncidentsWithNames } from '../db/incidents.ts';
 import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
 import { ingestReport } from '../intake/ingest.ts';
@@ -109,8 +110,11 @@ describe('metrics pulled from installations dozor can reach', () => {
     const stored = (await getInstallation(t.db, installationId))!;
     expect(stored.metricsSecret).toMatch(/^v1\./);
     expect(stored.metricsSecret).not.toContain('smart');
-    t.db.$client.pragma('wal_checkpoint(TRUNCATE)');
-    expect(readFileSync(t.path).includes(Buffer.from('"smart"'))).toBe(false);
+    // The database file's bytes, the WAL checkpointed into it: SQLite's own (on PostgreSQL there is no file to read; the stored value is checked above).
+    if (!onPostgres()) {
+      t.db.$client.pragma('wal_checkpoint(TRUNCATE)');
+      expect(readFileSync(t.path).includes(Buffer.from('"smart"'))).toBe(false);
+    }
     expect(metricsAccountOf(stored, SECRET_KEY)).toEqual({ user: 'smartlogin', password: PASSWORD });
     expect(metricsAccountOf(stored, 'x'.repeat(40))).toBeNull();
     const other = (await addInstallation(ctx(), { client: '1', name: 'Другая', kind: 'cloud', url: `${url}/kodeks/` })).installation;

@@ -7,7 +7,7 @@ import { runProbeRound, type ProbeRoundOptions } from '../jobs/probe-round.ts';
 import { addClient } from '../registry/clients.ts';
 import { addInstallation } from '../registry/installations.ts';
 import { addUser } from '../registry/users.ts';
-import { silentLogger, testClock, testDb, type TestDb } from './helpers.ts';
+import { silentLogger, sqlRows, testClock, testDb, type TestDb } from './helpers.ts';
 
 /** A DNS server that takes every question and never answers: the resolver of a network that swallows DNS. */
 async function blackHoleDns(): Promise<{ server: string; questions: () => number; close(): Promise<void> }> {
@@ -76,7 +76,7 @@ describe('probes of names that do not resolve', () => {
     });
     const round = (extra: { budgetMs?: number; signal?: AbortSignal }) =>
       runProbeRound({ db: t.db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, probers, options, ...extra });
-    const probedIds = () => t.db.$client.prepare('select distinct installation_id as id from probe_state').all().map((row) => (row as { id: number }).id);
+    const probedIds = async () => (await sqlRows<{ id: number }>(t.db, 'select distinct installation_id as id from probe_state')).map((row) => row.id);
 
     it('is cut at its time limit, keeps what it probed, and the next round starts with the installations left', async () => {
       // Probed one by one this fleet takes 1,000 × 0.3 s / 20 = 15 s; the round is given one second.
@@ -85,14 +85,14 @@ describe('probes of names that do not resolve', () => {
       expect(Date.now() - started).toBeLessThan(2_500);
       expect(first.probed).toBeGreaterThan(0);
       expect(first.probed + first.leftOver).toBe(FLEET);
-      const afterFirst = new Set(probedIds());
+      const afterFirst = new Set(await probedIds());
       expect(afterFirst.size).toBe(first.probed);
       const [someProbed] = [...afterFirst];
       expect((await getProbeStatuses(t.db, someProbed!)).dns).toMatchObject({ ok: false, error: expect.stringContaining('ETIMEOUT') });
 
       clock.advance(60_000);
       const second = await round({ budgetMs: 1_000 });
-      const afterSecond = probedIds();
+      const afterSecond = await probedIds();
       // Nothing probed twice while some were never probed: the second round went on where the first stopped.
       expect(afterSecond.length).toBe(first.probed + second.probed);
     }, 15_000);

@@ -16,7 +16,8 @@ import { addInstallation, rotateToken, setLicman } from '../registry/installatio
 import { addUser } from '../registry/users.ts';
 import { buildHttpServer } from '../app/http.ts';
 import { createMetrics } from '../app/metrics.ts';
-import { postReport, silentLogger, testClock, testDb, type TestDb } from './helpers.ts';
+import { postReport, silentLogger, sqlRows, sqlValue, testClock, testDb, type TestDb } from './helpers.ts';
+import { flagValue } from '../db/dialect.ts';
 import { botHarness } from './bot-helpers.ts';
 import { getClientStatus } from '../db/status.ts';
 import { renderClientStatus } from '../bot/render/status.ts';
@@ -268,7 +269,7 @@ describe('probes', () => {
   describe('what the main page says of the server', () => {
     const reported = async (id: number) => await ingestReport(t.db, DEFAULT_INCIDENT_SETTINGS, { id, tz: 'Europe/Moscow' }, parseReport(Buffer.from('<report/>'), 'xml', { tz: 'Europe/Moscow' }), clock());
     const sweep = async () => await runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
-    const sent = () => t.db.select().from(outbox).all().map((m) => `${m.kind} ${(m.payload as { ruleId: string }).ruleId}`);
+    const sent = async () => (await t.db.select().from(outbox).orderBy(outbox.id)).map((m) => `${m.kind} ${(m.payload as { ruleId: string }).ruleId}`);
 
     it('503 for four hours: a silent KodeksMaintenance, then one KodeksMaintenanceToLong message, and no page or web alert', async () => {
       const inst = await installation('Облако', { url: `http://127.0.0.1:${web.port}/`, ip: '127.0.0.1' });
@@ -276,14 +277,14 @@ describe('probes', () => {
       web.status = 503;
       for (let i = 0; i < 3; i++) await round();
       expect((await open()).map((i) => [i.ruleId, i.severity])).toEqual([['KodeksMaintenance', 'info']]);
-      expect(sent()).toEqual([]);
+      expect(await sent()).toEqual([]);
       for (let hour = 1; hour <= 4; hour++) {
         clock.advance(60 * 60_000);
         await round();
         await sweep();
       }
       expect((await open()).map((i) => i.ruleId)).toEqual(['KodeksMaintenance', 'KodeksMaintenanceToLong']);
-      expect(sent()).toEqual(['incident.opened KodeksMaintenanceToLong']);
+      expect(await sent()).toEqual(['incident.opened KodeksMaintenanceToLong']);
       // The page works again: maintenance is over, and so is the alert.
       web.status = 200;
       await round();
@@ -301,7 +302,7 @@ describe('probes', () => {
       web.body = 'Сервер: требуется вмешательство специалиста';
       await withWords();
       expect((await open()).map((i) => i.ruleId)).toEqual(['KodeksNeedSupport']);
-      expect(sent()).toEqual(['incident.opened KodeksNeedSupport']);
+      expect(await sent()).toEqual(['incident.opened KodeksNeedSupport']);
       // A page in windows-1251 (А-я are 0xC0-0xFF there).
       web.contentType = 'text/html; charset=windows-1251';
       web.body = Buffer.from([...'Технические работы'].map((c) => (c === ' ' ? 0x20 : c.charCodeAt(0) - 0x410 + 0xc0)));
@@ -355,12 +356,12 @@ describe('probes', () => {
   it('keeps a bounded history of results with latency', async () => {
     await installation('Облако', { url: `http://127.0.0.1:${web.port}/` });
     await round();
-    const rows = t.db.$client.prepare('SELECT probe, ok, latency_ms FROM probe_results').all() as { probe: string; ok: number; latency_ms: number }[];
+    const rows = await sqlRows<{ probe: string; ok: unknown; latency_ms: number }>(t.db, 'SELECT probe, ok, latency_ms FROM probe_results');
     expect(rows.map((r) => r.probe).sort()).toEqual(['http', 'tcp']);
-    expect(rows.every((r) => r.ok === 1 && r.latency_ms >= 0)).toBe(true);
+    expect(rows.every((r) => flagValue(r.ok) && r.latency_ms >= 0)).toBe(true);
     clock.advance(8 * 86_400_000);
     await round();
-    expect((t.db.$client.prepare('SELECT count(*) AS n FROM probe_results').get() as { n: number }).n).toBe(2);
+    expect(Number(await sqlValue(t.db, 'SELECT count(*) AS n FROM probe_results'))).toBe(2);
   });
 
   it('exposes /metrics for Prometheus', async () => {

@@ -1,8 +1,11 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { systemClock } from '../core/clock.ts';
-import { closeDb, openDb } from '../db/open.ts';
-import { ROOT } from './cli-helpers.ts';
+import { join } from 'node:path';
+import { closeDatabase, closeDb, openDb, type DB } from '../db/open.ts';
+import { openPostgres } from '../db/open-postgres.ts';
+import { databaseEnv, ROOT } from './cli-helpers.ts';
+import { freshPgDatabase, onPostgres } from './pg-helpers.ts';
 import { seedFleet } from './helpers.ts';
 
 export interface ServiceProcess {
@@ -67,4 +70,41 @@ export async function seedDatabaseFile(path: string): Promise<string> {
   } finally {
     closeDb(db);
   }
+}
+
+/** A database for service processes: where it is (as environment), the usual fleet seeded into it (the agent's token), and its removal. */
+export interface ServiceDatabase {
+  env: Record<string, string>;
+  /** The SQLite file, or the PostgreSQL address. */
+  target: string;
+  seed(): Promise<string>;
+  /** A handle of the test's own on it (close it with closeDatabase). */
+  open(): Promise<DB>;
+  drop(): Promise<void>;
+}
+
+/**
+ * A SQLite file in `dir`, or in the suite's PostgreSQL run a new migrated
+ * PostgreSQL database (with the SECRET_KEY and DATA_DIR instances on it need).
+ */
+export async function serviceDatabase(dir: string): Promise<ServiceDatabase> {
+  if (!onPostgres()) {
+    const path = join(dir, 'dozor.sqlite');
+    return { env: databaseEnv(path), target: path, seed: () => seedDatabaseFile(path), open: async () => openDb(path), drop: async () => {} };
+  }
+  const database = await freshPgDatabase('p', { migrated: true });
+  return {
+    env: databaseEnv(database.url, join(dir, 'data')),
+    target: database.url,
+    seed: async () => {
+      const db = await openPostgres(database.url, { maxConnections: 2 });
+      try {
+        return (await seedFleet({ db, clock: systemClock, actor: 'test' })).token;
+      } finally {
+        await closeDatabase(db);
+      }
+    },
+    open: () => openPostgres(database.url, { maxConnections: 2 }),
+    drop: () => database.drop(),
+  };
 }

@@ -35,15 +35,12 @@ describe('the server state in reports', () => {
     (await listIncidentsWithNames(t.db, { includeResolved: false }))
       .filter((i) => i.ruleId !== 'KodeksXmlMissing')
       .map((i) => [i.ruleId, i.severity, i.status]);
-  const sent = () =>
-    t.db
-      .select()
-      .from(outbox)
-      .all()
+  const sent = async () =>
+    (await t.db.select().from(outbox).orderBy(outbox.id))
       .map((m) => `${m.kind} ${(m.payload as { ruleId?: string }).ruleId ?? ''}`.trim())
       .filter((m) => !m.endsWith('KodeksXmlMissing'));
 
-  const delivered = () => t.db.update(outbox).set({ status: 'sent' }).run();
+  const delivered = async () => await t.db.update(outbox).set({ status: 'sent' });
 
   beforeEach(async () => {
     clock.set('2026-11-30T06:00:00Z');
@@ -154,15 +151,15 @@ describe('the server state in reports', () => {
   it('a term crossing 90, 7, 2 and 0 days: a notice nobody is sent, then alerts that replace each other; the renewal resolves', async () => {
     await report('<database name="Кодекс: Законодательство" license-expires="2027-01-20"/><database name="Охрана труда" license-expires="2027-06-30"/>');
     expect(await open()).toEqual([['KodeksLicenseExpiring90day', 'info', 'open']]);
-    expect(sent()).toEqual([]);
+    expect(await sent()).toEqual([]);
 
     clock.set('2027-01-14T06:00:00Z');
     await sweep();
     expect(await open()).toEqual([['KodeksLicenseExpiring7day', 'warning', 'open']]);
-    expect(sent()).toEqual(['incident.opened KodeksLicenseExpiring7day']);
+    expect(await sent()).toEqual(['incident.opened KodeksLicenseExpiring7day']);
 
     // Delivered (as the dispatcher would within seconds): its end is then told, not withdrawn with an unsent opening.
-    delivered();
+    await delivered();
     clock.set('2027-01-18T21:00:00Z');
     await sweep();
     expect(await open()).toEqual([['KodeksLicenseExpiring2day', 'critical', 'open']]);
@@ -182,7 +179,7 @@ describe('the server state in reports', () => {
         .map((i) => i.ruleId),
     ).toEqual(['KodeksLicenseExpiring90day', 'KodeksLicenseExpiring7day', 'KodeksLicenseExpiring2day', 'KodeksLicenseExpired']);
     // Only what was announced is said to have ended; the notice is on record but never sent.
-    expect(sent().filter((m) => m.startsWith('incident.resolved'))).toEqual([
+    expect((await sent()).filter((m) => m.startsWith('incident.resolved'))).toEqual([
       'incident.resolved KodeksLicenseExpiring7day',
       'incident.resolved KodeksLicenseExpiring2day',
       'incident.resolved KodeksLicenseExpired',
@@ -196,7 +193,7 @@ describe('the server state in reports', () => {
     expect(await open()).toEqual([['KodeksMaintenance', 'info', 'open']]);
     clock.advance(2 * HOUR);
     expect(await sweep()).toMatchObject({ announced: 0, reminded: 0, escalated: 0 });
-    expect(sent()).toEqual([]);
+    expect(await sent()).toEqual([]);
     // Three hours in a row: maintenance is too long, and that is sent.
     clock.advance(HOUR + 1000);
     await sweep();
@@ -204,7 +201,7 @@ describe('the server state in reports', () => {
       ['KodeksMaintenance', 'info', 'open'],
       ['KodeksMaintenanceToLong', 'warning', 'open'],
     ]);
-    expect(sent()).toEqual(['incident.opened KodeksMaintenanceToLong']);
+    expect(await sent()).toEqual(['incident.opened KodeksMaintenanceToLong']);
     clock.advance(DAY);
     await report('<server state="ok"/>');
     expect(await open()).toEqual([]);
@@ -231,10 +228,10 @@ describe('the server state in reports', () => {
     await report('<database name="Законодательство" errors="696 4111"/><licman host="10.0.0.5" state="unreachable"/>');
     const [incident] = await listIncidentsWithNames(t.db, { includeResolved: false });
     expect(incident).toMatchObject({ ruleId: 'KodeksDBErrors', severity: 'critical', details: { codes: ['696', '4111'], licmanUnreachable: '10.0.0.5:8888' } });
-    expect(sent()).toEqual(['incident.opened KodeksDBErrors', 'incident.updated KodeksDBErrors']);
+    expect(await sent()).toEqual(['incident.opened KodeksDBErrors', 'incident.updated KodeksDBErrors']);
     // The same codes again change nothing.
     await report('<database name="Законодательство" errors="4111 696"/>');
-    expect(sent()).toHaveLength(2);
+    expect(await sent()).toHaveLength(2);
     await report('<database name="Законодательство" errors=""/>');
     expect(await open()).toEqual([]);
   });
@@ -248,11 +245,11 @@ describe('the server state in reports', () => {
       ['opened', expect.anything()],
       ['held', { inhibitedBy: 'KodeksMaintenance' }],
     ]);
-    expect(sent()).toEqual([]);
+    expect(await sent()).toEqual([]);
     clock.advance(30 * 60_000);
     await report('<server state="ok"/>');
     await sweep();
-    expect(sent()).toEqual(['incident.opened KodeksBehindProxyDown']);
+    expect(await sent()).toEqual(['incident.opened KodeksBehindProxyDown']);
   });
 });
 

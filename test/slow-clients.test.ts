@@ -4,7 +4,7 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildHttpServer } from '../app/http.ts';
 import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
-import { postReport, seedFleet, silentLogger, testClock, testDb, type TestDb } from './helpers.ts';
+import { postReport, seedFleet, silentLogger, sqlValue, testClock, testDb, type TestDb } from './helpers.ts';
 
 /** A client that starts a chunked POST and never finishes it, from another loopback address than the agents'. */
 interface Held {
@@ -200,7 +200,7 @@ describe('uploads from a slow line', () => {
     const upload = await trickle(port, uploadHead(body.length), body, { chunk: 1024, everyMs: 80 });
     expect(upload.status).toBe(200);
     expect(upload.ms).toBeGreaterThan(1500);
-    expect(t.db.$client.prepare('SELECT count(*) FROM uploads').pluck().get()).toBe(1);
+    expect(await sqlValue(t.db, 'SELECT count(*) FROM uploads')).toBe(1);
 
     const report = Buffer.from(`<report id="slow"><!-- ${'x'.repeat(24 * 1024)} --></report>`);
     const head = `POST /api/v1/reports HTTP/1.1\r\nHost: dozor\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/xml\r\nContent-Length: ${report.length}\r\n\r\n`;
@@ -215,7 +215,7 @@ describe('uploads from a slow line', () => {
     expect(stalled.status).toBe(408);
     // Cut after half a second without a byte (checked every eighth of a second), not at the 8.5 s an upload may take.
     expect(stalled.ms).toBeLessThan(2000);
-    expect(t.db.$client.prepare('SELECT count(*) FROM uploads').pluck().get()).toBe(0);
+    expect(await sqlValue(t.db, 'SELECT count(*) FROM uploads')).toBe(0);
   });
 });
 

@@ -428,7 +428,7 @@ describe('a sysinfo upload, read by the mapping', () => {
     expect(state).toMatchObject({ shellVersion: '6.4.5.127', operapDate: '2026-11-27' });
     // Read again, not received again.
     expect(state.lastReceivedAt).toEqual(new Date('2026-11-30T04:00:00Z'));
-    expect(t.db.select().from(auditLog).where(eq(auditLog.action, 'sysinfo.reparse')).get()).toMatchObject({ subjectId: String(installationId), details: { upload: 1, mapping: 'completed.json' } });
+    expect((await t.db.select().from(auditLog).where(eq(auditLog.action, 'sysinfo.reparse')))[0]).toMatchObject({ subjectId: String(installationId), details: { upload: 1, mapping: 'completed.json' } });
   });
 
   it('dozor sysinfo inspect says what reparse puts into the state, the database fields too, with their paths relative to databaseElement', async () => {

@@ -1,21 +1,25 @@
 import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
 import { watchStandIn } from './russian-words.ts';
 import { createServer, type Socket } from 'node:net';
-import { join } from 'node:path';
 import Fastify from 'fastify';
 import { pino, type Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BotServices } from '../bot/context.ts';
 import { startTelegram } from '../bot/runtime.ts';
 import { systemClock } from '../core/clock.ts';
-import { closeDb, openDb, type DB } from '../db/open.ts';
+import { closeDatabase, openDatabase, type DB } from '../db/open.ts';
 import { enqueue, NOTICE } from '../db/outbox.ts';
 import { TelegramStandIn } from '../tools/standin/telegram.ts';
 import { listInstallations } from '../db/installations.ts';
 import { addClient } from '../registry/clients.ts';
 import { addInstallation } from '../registry/installations.ts';
 import { postReport, seedFleet, tempDir, testDb } from './helpers.ts';
-import { seedDatabaseFile, startServiceProcess } from './process-helpers.ts';
+import { serviceDatabase, startServiceProcess, type ServiceDatabase } from './process-helpers.ts';
+
+/** The service's database opened from the test, to set it up before a process starts (SQLite file or PostgreSQL address). */
+function openServiceDatabase(database: ServiceDatabase): Promise<DB> {
+  return openDatabase(/^postgres(ql)?:\/\//.test(database.target) ? { url: database.target, path: '', poolSize: 2 } : { path: database.target });
+}
 
 /** A server that takes connections and never answers: Telegram blocked in a way that hangs, the worst kind. */
 async function hangingServer(): Promise<{ url: string; requests: string[]; close(): Promise<void> }> {
@@ -64,24 +68,26 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 
 describe('Telegram unreachable', () => {
   const dir = tempDir();
-  const database = join(dir.path, 'dozor.sqlite');
+  let database: ServiceDatabase;
   let standIn: TelegramStandIn;
   let token = '';
 
   beforeAll(async () => {
     standIn = await TelegramStandIn.start();
     watchStandIn(standIn);
-    token = await seedDatabaseFile(database);
+    database = await serviceDatabase(dir.path);
+    token = await database.seed();
   });
   afterAll(async () => {
     await standIn.close();
+    await database?.drop();
     dir.cleanup();
   });
 
   it('SIGTERM ends the process within 10 s while every call to Telegram hangs; the alert waiting goes out once at the next start', async () => {
     const hanging = await hangingServer();
     try {
-      const service = await startServiceProcess({ DATABASE_PATH: database, BOT_TOKEN: standIn.token, TELEGRAM_API_ROOT: hanging.url });
+      const service = await startServiceProcess({ ...database.env, BOT_TOKEN: standIn.token, TELEGRAM_API_ROOT: hanging.url });
       expect((await postReport(service.url, '<report id="t1"><senselock state="lost"/></report>', { token })).status).toBe(202);
       const health = (await (await fetch(`${service.url}/healthz`)).json()) as { status: string; telegram: { state: string } };
       expect(health).toMatchObject({ status: 'ok', telegram: { state: 'connecting' } });
@@ -98,7 +104,7 @@ describe('Telegram unreachable', () => {
       await hanging.close();
     }
 
-    const again = await startServiceProcess({ DATABASE_PATH: database, BOT_TOKEN: standIn.token, TELEGRAM_API_ROOT: standIn.url });
+    const again = await startServiceProcess({ ...database.env, BOT_TOKEN: standIn.token, TELEGRAM_API_ROOT: standIn.url });
     try {
       await standIn.waitFor((e) => e.type === 'sent' && e.message.chatId === 1001 && e.message.text.includes('Ключ SenseLock не виден'));
     } finally {
@@ -113,7 +119,7 @@ describe('Telegram unreachable', () => {
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
     const { port } = probe.address() as { port: number };
     await new Promise((resolve) => probe.close(resolve));
-    const service = await startServiceProcess({ DATABASE_PATH: database, BOT_TOKEN: standIn.token, TELEGRAM_API_ROOT: `http://127.0.0.1:${port}`, OUTBOX_RETRY_BASE: '1s' });
+    const service = await startServiceProcess({ ...database.env, BOT_TOKEN: standIn.token, TELEGRAM_API_ROOT: `http://127.0.0.1:${port}`, OUTBOX_RETRY_BASE: '1s' });
     try {
       await postReport(service.url, '<report id="leak1"><kit assembled="false"/></report>', { token });
       await until(() => service.log.some((line) => line.includes('delivery failed, will retry')), 'a failed delivery in the log');
@@ -128,13 +134,13 @@ describe('Telegram unreachable', () => {
   }, 40_000);
 
   it('delivers a critical alert for an idle chat within 2 s while an admin\'s chat drains 500 notices at one a second', async () => {
-    const db = openDb(database);
+    const db = await openServiceDatabase(database);
     try {
       for (let n = 1; n <= 500; n++) await enqueue(db, { kind: NOTICE, chatId: 3001, incidentId: null, payload: { text: `Уведомление ${n}` } }, new Date());
     } finally {
-      closeDb(db);
+      await closeDatabase(db);
     }
-    const service = await startServiceProcess({ DATABASE_PATH: database, BOT_TOKEN: standIn.token, TELEGRAM_API_ROOT: standIn.url });
+    const service = await startServiceProcess({ ...database.env, BOT_TOKEN: standIn.token, TELEGRAM_API_ROOT: standIn.url });
     try {
       await until(() => standIn.sentTo(3001).length >= 3, 'the backlog draining');
       const reported = Date.now();
@@ -186,10 +192,10 @@ describe('an Alertmanager storm', () => {
     const standIn = await TelegramStandIn.start();
     watchStandIn(standIn);
     const dir = tempDir();
-    const database = join(dir.path, 'dozor.sqlite');
-    await seedDatabaseFile(database);
+    const database = await serviceDatabase(dir.path);
+    await database.seed();
     // 500 installations of Ксения's clients: the seeded one and 499 more, five to a client.
-    const db = openDb(database);
+    const db = await openServiceDatabase(database);
     const ids: number[] = [];
     try {
       const ctx = { db, clock: systemClock, actor: 'test' };
@@ -199,11 +205,11 @@ describe('an Alertmanager storm', () => {
         for (let i = 0; i < 5 && ids.length < 500; i++) ids.push((await addInstallation(ctx, { client: String(client.id), name: `Сервер ${i}`, kind: 'local' })).installation.id);
       }
     } finally {
-      closeDb(db);
+      await closeDatabase(db);
     }
     const token = 'alertmanager-shared-secret';
     // No flap hold and no quiet hours, whatever the time of day: the warnings are due at once, the worst case for the critical.
-    const service = await startServiceProcess({ DATABASE_PATH: database, BOT_TOKEN: standIn.token, TELEGRAM_API_ROOT: standIn.url, ALERTMANAGER_TOKEN: token, FLAP_HOLD: '0', QUIET_HOURS: '00:00-00:00' });
+    const service = await startServiceProcess({ ...database.env, BOT_TOKEN: standIn.token, TELEGRAM_API_ROOT: standIn.url, ALERTMANAGER_TOKEN: token, FLAP_HOLD: '0', QUIET_HOURS: '00:00-00:00' });
     const post = (alerts: { labels: Record<string, string> }[]) =>
       fetch(`${service.url}/api/v1/alertmanager`, {
         method: 'POST',
@@ -229,6 +235,7 @@ describe('an Alertmanager storm', () => {
     } finally {
       await service.stop();
       await standIn.close();
+      await database.drop();
       dir.cleanup();
     }
   }, 150_000);

@@ -8,6 +8,7 @@ import {
   postReport,
   RecordingDelivery,
   seedFleet,
+  sqlValue,
   startIntake,
   testClock,
   testDb,
@@ -179,18 +180,18 @@ describe('seed stories as timelines', () => {
     expect(await openRules()).toEqual(['KodeksXmlMissing']);
   });
   it('a report that pushes the deadline later leaves it early; the sweep visits then, finds nothing and moves it', async () => {
-    const nextCheck = () => t.db.$client.prepare('SELECT due_at FROM check_schedule WHERE installation_id = ?').pluck().get(fleet.installation.id) as number;
+    const nextCheck = async () => (await sqlValue<number>(t.db, 'SELECT due_at FROM check_schedule WHERE installation_id = ?', fleet.installation.id))!;
     at('2023-02-15T10:00:00Z');
     await report('<report id="first"><update operap-date="2023-02-15"/></report>');
     await sweep(); // the registration's deadline has passed: the sweep stores the exact one
-    const early = nextCheck();
+    const early = await nextCheck();
     expect(Math.abs(early - Date.parse('2023-02-17T10:00:00Z'))).toBeLessThan(1000); // 48 hours after the report
     at('2023-02-16T10:00:00Z');
     await report('<report id="second"><update operap-date="2023-02-16"/></report>');
-    expect(nextCheck()).toBe(early); // not rewritten by the report
+    expect(await nextCheck()).toBe(early); // not rewritten by the report
     clock.set(new Date(early));
     expect(await sweep()).toMatchObject({ checked: 1, opened: 0 });
-    const moved = nextCheck();
+    const moved = await nextCheck();
     expect(moved).toBeGreaterThan(early);
     // Silence is still measured from the second report.
     clock.set(new Date(Date.parse('2023-02-16T10:00:00Z') + 2 * DAY - 60_000));
@@ -202,14 +203,14 @@ describe('seed stories as timelines', () => {
   });
 
   it('a report that brings a deadline sooner stores it at once', async () => {
-    const nextCheck = () => t.db.$client.prepare('SELECT due_at FROM check_schedule WHERE installation_id = ?').pluck().get(fleet.installation.id) as number;
+    const nextCheck = async () => (await sqlValue<number>(t.db, 'SELECT due_at FROM check_schedule WHERE installation_id = ?', fleet.installation.id))!;
     at('2023-02-15T10:00:00Z');
     await report('<report id="fresh"><update operap-date="2023-02-15"/></report>');
     await sweep();
-    const before = nextCheck();
+    const before = await nextCheck();
     // An operap three days old is stale within the day: the deadline comes sooner than before.
     at('2023-02-15T11:00:00Z');
     await report('<report id="old-operap"><update operap-date="2023-02-13"/></report>');
-    expect(nextCheck()).toBeLessThan(before);
+    expect(await nextCheck()).toBeLessThan(before);
   });
 });

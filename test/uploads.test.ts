@@ -51,7 +51,7 @@ describe('uploads from the field', () => {
   let installationId = 0;
   let dataDir = '';
   const ctx = () => ({ db: t.db, clock, actor: 'test' });
-  const rows = () => t.db.select({ n: count() }).from(uploads).get()!.n;
+  const rows = async () => (await t.db.select({ n: count() }).from(uploads))[0]!.n;
   const filesOnDisk = (): string[] => {
     const found: string[] = [];
     const walk = (folder: string) => {
@@ -97,7 +97,7 @@ describe('uploads from the field', () => {
     expect(sent).toEqual({ status: 200, body: '{"ok":true,"path":"/files/ROMASHKA.xml"}' });
     expect((await getState(t.db, installationId))!.lastReceivedAt).toEqual(clock());
     expect((await listIncidentsWithNames(t.db, { includeResolved: false })).map((i) => i.ruleId)).not.toContain('KodeksXmlMissing');
-    const [stored] = t.db.select().from(uploads).all();
+    const [stored] = await t.db.select().from(uploads);
     expect(stored).toMatchObject({ installationId, name: 'ROMASHKA', kind: 'xml', size: 10, dealer: '0000TEST', uploadTokenId: null });
     expect(readFileSync(join(dataDir, stored!.path), 'utf8')).toBe('<sysinfo/>');
 
@@ -170,7 +170,7 @@ describe('uploads from the field', () => {
     try {
       expect((await curl('-F', `file=@${file('ROMASHKA.xml', '<sysinfo/>')}`, `${base}/upload?token=${agentToken}`)).status).toBe(200);
       // The size recorded is what the bot goes by; a file that large on disk would only slow the test.
-      t.db.update(uploads).set({ size: 60 * 1024 * 1024 }).run();
+      await t.db.update(uploads).set({ size: 60 * 1024 * 1024 });
       const h = botHarness(t.db, clock, { dataDir, publicUrl: `${base}/`, downloadKey: key });
       await h.press({ id: 1001, first_name: 'Ксения' }, `si:${installationId}`, { chatId: 1001, messageId: 1000 });
       expect(h.sent('sendDocument')).toEqual([]);
@@ -206,7 +206,7 @@ describe('uploads from the field', () => {
     await setUploadName(ctx(), installationId, 'ROMASHKA');
     const sent = await curl('-H', 'upload: yes', '-F', `file=@${file('romashka.zip', await zipOf({ 'report.xml': '<sysinfo/>' }))}`, `${url}/upload?token=${fleetToken}`);
     expect(sent.status).toBe(200);
-    expect(t.db.select().from(uploads).all()[0]).toMatchObject({ installationId, name: 'romashka', kind: 'zip' });
+    expect((await t.db.select().from(uploads))[0]).toMatchObject({ installationId, name: 'romashka', kind: 'zip' });
 
     for (let i = 0; i < 2; i++) {
       clock.advance(60_000);
@@ -214,10 +214,10 @@ describe('uploads from the field', () => {
     }
     expect(await listUnmatchedUploadNames(t.db)).toMatchObject([{ name: 'VECTOR', files: 2 }]);
     // The upload writes nothing for people; the minute's summary tells each admin, once.
-    expect(t.db.select().from(outbox).where(eq(outbox.chatId, 3001)).all()).toEqual([]);
+    expect(await t.db.select().from(outbox).where(eq(outbox.chatId, 3001))).toEqual([]);
     await tellAdminsOfUnmatchedUploads(t.db, clock());
     await tellAdminsOfUnmatchedUploads(t.db, clock());
-    const notices = t.db.select().from(outbox).where(eq(outbox.chatId, 3001)).all();
+    const notices = await t.db.select().from(outbox).where(eq(outbox.chatId, 3001));
     expect(notices).toHaveLength(1);
     expect(String(notices[0]!.payload.text)).toBe(
       '📥 Пришёл файл VECTOR.xml по общему токену «0000 Дилер», но ни у одной установки нет имени загрузки VECTOR. Файл сохранён и засчитается, когда вы укажете, чья это установка.',
@@ -244,7 +244,7 @@ describe('uploads from the field', () => {
     expect((await curl('-I', `${url}/files/VECTOR.xml?token=${fleetToken}`)).status).toBe(200);
     // From now on the name goes straight to it.
     expect((await curl('-F', `file=@${file('vector.xml', '<sysinfo/>')}`, `${url}/upload?token=${fleetToken}`)).status).toBe(200);
-    expect(t.db.select().from(uploads).where(eq(uploads.installationId, other.id)).all()).toHaveLength(3);
+    expect(await t.db.select().from(uploads).where(eq(uploads.installationId, other.id))).toHaveLength(3);
 
     await revokeUploadToken(ctx(), '1');
     expect((await curl('-F', `file=@${file('vector.xml', '<sysinfo/>')}`, `${url}/upload?token=${fleetToken}`)).status).toBe(401);
@@ -288,7 +288,7 @@ describe('uploads from the field', () => {
     // A file sent as a raw body is told how to send it, not that reports take XML.
     expect(JSON.parse(refused[5]!.body)).toEqual({ error: 'send the file as multipart/form-data in the field "file" (curl -F file=@NAME.zip)' });
     expect(refused[1]!.body).toContain('nothing was kept');
-    expect(rows()).toBe(0);
+    expect(await rows()).toBe(0);
     expect(filesOnDisk()).toEqual([]);
   });
 
@@ -300,7 +300,7 @@ describe('uploads from the field', () => {
       truncateSync(path, 100 * 1024 * 1024);
       const refused = await curl('-F', `file=@${path}`, `${base}/upload?token=${agentToken}`);
       expect(refused.status).toBe(413);
-      expect(rows()).toBe(0);
+      expect(await rows()).toBe(0);
       expect(filesOnDisk()).toEqual([]);
       expect((await curl('-F', `file=@${file('ROMASHKA.xml', '<sysinfo/>')}`, `${base}/upload?token=${agentToken}`)).status).toBe(200);
     } finally {
@@ -315,7 +315,7 @@ describe('uploads from the field', () => {
     expect((await curl('-I', `${url}/files/SKLAD.xml?token=${agentToken}`)).status).toBe(404);
     // Sent under this installation's token, a file counts for this installation, whatever it is called.
     expect((await curl('-F', `file=@${file('SKLAD.xml', '<sysinfo/>')}`, `${url}/upload?token=${agentToken}`)).status).toBe(200);
-    expect(t.db.select().from(uploads).all().map((u) => u.installationId)).toEqual([other.installation.id, installationId]);
+    expect((await t.db.select().from(uploads)).map((u) => u.installationId)).toEqual([other.installation.id, installationId]);
   });
 
   it('refuses hostile archives within a second, naming the limit, keeping nothing: a zip bomb, a zip-slip name, too many entries, mebibyte entries that are a bomb together, no ZIP at all', async () => {
@@ -347,7 +347,7 @@ describe('uploads from the field', () => {
     expect(said['BOMB.zip']).toMatch(/report\.xml unpacks \d+ times its packed size, more than the 300 times dozor takes/);
     expect(said['MANY.zip']).toBe('MANY.zip: the archive holds 1001 entries; a sysinfo archive may hold 1000 at most; nothing was kept');
     expect(said['MEBIBYTES.zip']).toMatch(/^MEBIBYTES\.zip: the archive unpacks to 40 MiB, \d+ times its packed size, more than the 300 times dozor takes: refused as a zip bomb/);
-    expect(rows()).toBe(0);
+    expect(await rows()).toBe(0);
     expect(filesOnDisk()).toEqual([]);
   });
 
@@ -392,7 +392,7 @@ describe('uploads from the field', () => {
     expect(result.answer).toContain('UPLOAD_MAX_BYTES');
     // Read up to the limit (64 KiB here) and what the sockets held in flight, not on to 40 MiB.
     expect(result.sent).toBeLessThan(8 * 1024 * 1024);
-    expect(rows()).toBe(0);
+    expect(await rows()).toBe(0);
     expect(filesOnDisk()).toEqual([]);
   });
 
@@ -408,7 +408,7 @@ describe('uploads from the field', () => {
     });
     expect(response).toBeGreaterThanOrEqual(400);
     expect(response).toBeLessThan(500);
-    expect(rows()).toBe(0);
+    expect(await rows()).toBe(0);
     expect(filesOnDisk()).toEqual([]);
   });
 
@@ -428,7 +428,7 @@ describe('uploads from the field', () => {
     return { base, close: () => served.close() };
   }
   const bytesOnDisk = () => filesOnDisk().reduce((sum, path) => sum + statSync(path).size, 0);
-  const adminNotices = (chatId = 3001) => t.db.select().from(outbox).where(eq(outbox.chatId, chatId)).all().map((row) => String(row.payload.text));
+  const adminNotices = async (chatId = 3001) => (await t.db.select().from(outbox).where(eq(outbox.chatId, chatId))).map((row) => String(row.payload.text));
 
   it('stops taking uploads at the free-space reserve with 507 naming UPLOAD_MIN_FREE, keeps taking reports, tells each admin once, and takes files again when space returns', async () => {
     const reserve = 10 * 1024 * 1024;
@@ -443,20 +443,20 @@ describe('uploads from the field', () => {
       // At the reserve already: refused before the file is read.
       spare = -1;
       expect((await curl('-F', `file=@${file('ROMASHKA.xml', '<sysinfo/>')}`, `${base}/upload?token=${agentToken}`)).status).toBe(507);
-      expect(rows()).toBe(0);
+      expect(await rows()).toBe(0);
       expect(filesOnDisk()).toEqual([]);
       // Reports are what the reserve is for.
       expect((await postReport(base, SAMPLE_XML, { token: agentToken })).status).toBe(202);
       // Told once, however many uploads are refused.
-      expect(adminNotices()).toHaveLength(1);
-      expect(adminNotices()[0]).toMatch(/^💾 Загрузки файлов отклоняются: на диске осталось .+, меньше запаса 10,0 МБ \(UPLOAD_MIN_FREE\)\. Отчёты агентов по-прежнему принимаются\./);
+      expect(await adminNotices()).toHaveLength(1);
+      expect((await adminNotices())[0]).toMatch(/^💾 Загрузки файлов отклоняются: на диске осталось .+, меньше запаса 10,0 МБ \(UPLOAD_MIN_FREE\)\. Отчёты агентов по-прежнему принимаются\./);
 
       spare = 1024 * 1024;
       expect((await curl('-F', `file=@${file('ROMASHKA.xml', '<sysinfo/>')}`, `${base}/upload?token=${agentToken}`)).status).toBe(200);
       spare = -1;
       expect((await curl('-F', `file=@${file('ROMASHKA.xml', '<sysinfo/>')}`, `${base}/upload?token=${agentToken}`)).status).toBe(507);
       // Refusing started again after files were taken: the admins hear of it again.
-      expect(adminNotices()).toHaveLength(2);
+      expect(await adminNotices()).toHaveLength(2);
     } finally {
       await close();
     }
@@ -479,7 +479,7 @@ describe('uploads from the field', () => {
       const fleetOver = await send('A3.status', fleetToken);
       expect(fleetOver.status).toBe(429);
       expect(JSON.parse(fleetOver.body).error).toMatch(/past its daily quota of 150 KiB \(UPLOAD_FLEET_DAILY_QUOTA\)/);
-      expect(rows()).toBe(3);
+      expect(await rows()).toBe(3);
       // A rolling day later each may send again.
       clock.advance(DAY + 1000);
       expect((await send('ROMASHKA.status', agentToken)).status).toBe(200);
@@ -500,7 +500,7 @@ describe('uploads from the field', () => {
     expect((await prune()).removed).toBe(51);
     expect(await listUnmatchedUploadNames(t.db)).toEqual([]);
     // An installation's newest files are kept, however old.
-    expect(t.db.select().from(uploads).all().map((u) => u.installationId)).toEqual([installationId]);
+    expect((await t.db.select().from(uploads)).map((u) => u.installationId)).toEqual([installationId]);
     expect(filesOnDisk()).toHaveLength(1);
   });
 
@@ -509,7 +509,7 @@ describe('uploads from the field', () => {
     const { token: fleetToken } = await createUploadToken(ctx(), '0000 Дилер');
     for (let i = 0; i < 50; i++) expect((await curl('-F', `file=@${file(`SHOP${i}.status`, 'date: x')}`, `${url}/upload?token=${fleetToken}`)).status).toBe(202);
     expect(await tellAdminsOfUnmatchedUploads(t.db, clock())).toEqual({ names: 50 });
-    const [notice, ...more] = t.db.select().from(outbox).where(eq(outbox.chatId, 3001)).all();
+    const [notice, ...more] = await t.db.select().from(outbox).where(eq(outbox.chatId, 3001));
     expect(more).toEqual([]);
     expect(String(notice!.payload.text).split('\n')).toEqual([
       '📥 Пришли файлы по общему токену под 50 именами, которых нет ни у одной установки:',
@@ -527,16 +527,16 @@ describe('uploads from the field', () => {
     const h = botHarness(t.db, clock);
     await h.press({ id: 3001, first_name: 'Анна' }, buttons[2]!.data, { chatId: 3001, messageId: 1 });
     expect(String(h.lastSent()!.payload.text)).toBe('Чья установка присылает файлы SHOP2? Напишите клиента (id или точное название):');
-    expect(t.db.select().from(outbox).where(eq(outbox.chatId, 3002)).all()).toHaveLength(1);
+    expect(await t.db.select().from(outbox).where(eq(outbox.chatId, 3002))).toHaveLength(1);
     // Names seen again are not news; a new one is, next minute.
     expect((await curl('-F', `file=@${file('SHOP7.status', 'date: y')}`, `${url}/upload?token=${fleetToken}`)).status).toBe(202);
     expect((await curl('-F', `file=@${file('VECTOR.status', 'date: y')}`, `${url}/upload?token=${fleetToken}`)).status).toBe(202);
     clock.advance(60_000);
     await tellAdminsOfUnmatchedUploads(t.db, clock());
-    expect(adminNotices().at(-1)).toBe(
+    expect((await adminNotices()).at(-1)).toBe(
       '📥 Пришёл файл VECTOR.status по общему токену «0000 Дилер», но ни у одной установки нет имени загрузки VECTOR. Файл сохранён и засчитается, когда вы укажете, чья это установка.',
     );
-    expect(adminNotices()).toHaveLength(2);
+    expect(await adminNotices()).toHaveLength(2);
   });
 
   it('holds a fleet token to its upload names and source networks: 403 saying which, the upload-token command sets and shows them', async () => {
@@ -552,7 +552,7 @@ describe('uploads from the field', () => {
     expect(elsewhere.status).toBe(403);
     expect(JSON.parse(elsewhere.body).error).toBe('this fleet upload token takes files only from 10.0.0.0/8, 2001:db8::/32, and 127.0.0.1 is not among them (upload-token create --from)');
     expect((await curl('-F', `file=@${file('ROMASHKA.xml', '<sysinfo/>')}`, `${url}/upload?token=${fromHere.token}`)).status).toBe(200);
-    expect(rows()).toBe(2);
+    expect(await rows()).toBe(2);
 
     await expect(createUploadToken(ctx(), 'x', { networks: ['10.0.0.0/33'] })).rejects.toThrow('"10.0.0.0/33" is not a network');
     const created = dozor(t.path, 'upload-token', 'create', '--label', 'Скрипты', '--names', 'ROMASHKA,VECTOR', '--from', '192.168.0.0/16', '--json');
@@ -571,7 +571,7 @@ describe('uploads from the field', () => {
       expect(refused.status).toBe(400);
       expect(JSON.parse(refused.body).error).toContain('without control characters or invisible formatting marks');
     }
-    expect(rows()).toBe(0);
+    expect(await rows()).toBe(0);
     // Names an older dozor stored, for no installation and for one.
     const stored = (name: string, owner: number | null) =>
       writeTransaction(t.db, () =>
@@ -580,7 +580,7 @@ describe('uploads from the field', () => {
     await stored('evil\u202Egpj', null);
     await stored('esc\u009B31m', installationId);
     await tellAdminsOfUnmatchedUploads(t.db, clock());
-    expect(adminNotices()).toEqual([
+    expect(await adminNotices()).toEqual([
       '📥 Пришёл файл evil\uFFFDgpj.xml по общему токену «0000 Дилер», но ни у одной установки нет имени загрузки evil\uFFFDgpj. Файл сохранён и засчитается, когда вы укажете, чья это установка.',
     ]);
     const unmatched = dozor(t.path, 'uploads', 'unmatched');
@@ -674,7 +674,7 @@ describe('uploads from the field', () => {
       }
       clock.advance(DAY - 2 * 3_600_000);
     }
-    expect(rows()).toBe(20);
+    expect(await rows()).toBe(20);
     // A file a crash left between storing it and recording it, an hour old.
     const stray = join(dataDir, 'uploads', String(installationId), 'xml', 'stray.xml');
     writeFileSync(stray, 'half');
@@ -683,7 +683,7 @@ describe('uploads from the field', () => {
 
     const result = await pruneUploads({ db: t.db, dataDir, logger: silentLogger(), keep: 5, retentionMs: 7 * DAY, dayOffsetMs: 0, unmatchedMs: 30 * DAY }, clock());
     expect(result.stray).toBe(1);
-    const kept = t.db.select().from(uploads).all();
+    const kept = await t.db.select().from(uploads);
     // The newest five (days 9, 9, 8, 8, 7), then one a day within seven days: days 6 to 3.
     const days = kept.map((u) => Math.floor((u.receivedAt.getTime() - Date.parse('2026-11-20T00:00:00Z')) / DAY)).sort((a, b) => b - a);
     expect(days).toEqual([9, 9, 8, 8, 7, 6, 5, 4, 3]);

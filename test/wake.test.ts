@@ -31,13 +31,8 @@ describe('the morning call', () => {
   let fleet: Awaited<ReturnType<typeof seedFleet>>;
   let seq = 0;
   const report = (body: string) => postReport(intake.url, `<report id="w${++seq}">${body}</report>`, { token: fleet.token });
-  const wakes = () =>
-    t.db
-      .select()
-      .from(outbox)
-      .all()
-      .filter((m) => m.kind === 'incident.wake')
-      .map((m) => m.chatId);
+  const wakes = async () =>
+    (await t.db.select().from(outbox)).filter((m) => m.kind === 'incident.wake').map((m) => m.chatId);
 
   beforeEach(async () => {
     clock.set('2026-11-29T22:00:00Z');
@@ -54,7 +49,7 @@ describe('the morning call', () => {
     await report('<senselock state="lost"/>');
     clock.set('2026-11-30T04:30:00Z'); // 07:30
     expect(await runWake({ db: t.db, hours: HOURS }, clock())).toEqual({ woken: 1 });
-    expect(wakes().sort()).toEqual([1001, 2001]);
+    expect((await wakes()).sort()).toEqual([1001, 2001]);
     // A restart at 07:45 calls nobody twice.
     clock.set('2026-11-30T04:45:00Z');
     expect(await runWake({ db: t.db, hours: HOURS }, clock())).toEqual({ woken: 0 });
@@ -76,6 +71,6 @@ describe('the morning call', () => {
     await acknowledge({ db: t.db, clock, actor: 'tg:1001' }, key.id);
     clock.set('2026-11-30T04:30:00Z');
     expect(await runWake({ db: t.db, hours: HOURS }, clock())).toEqual({ woken: 0 });
-    expect(wakes()).toEqual([]);
+    expect(await wakes()).toEqual([]);
   });
 });

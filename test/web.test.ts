@@ -96,10 +96,10 @@ describe('the browser cabinet: access and the fleet page', () => {
 
   it('shows the installation\'s upload name on its page, escaped', async () => {
     const cookie = await signIn({ id: 1001, first_name: 'Ксения' });
-    t.db.update(installations).set({ uploadName: 'ROMASHKA' }).where(eq(installations.id, fleet.installation.id)).run();
+    await t.db.update(installations).set({ uploadName: 'ROMASHKA' }).where(eq(installations.id, fleet.installation.id));
     expect(await (await get(`/web/installations/${fleet.installation.id}`, cookie)).text()).toContain('<b>Сервер офиса</b> (имя загрузки <code>ROMASHKA</code>) — ');
     // One stored before names were checked is shown as text.
-    t.db.update(installations).set({ uploadName: '<img src=x>' }).where(eq(installations.id, fleet.installation.id)).run();
+    await t.db.update(installations).set({ uploadName: '<img src=x>' }).where(eq(installations.id, fleet.installation.id));
     const html = await (await get(`/web/installations/${fleet.installation.id}`, cookie)).text();
     expect(html).toContain('(имя загрузки <code>&lt;img src=x&gt;</code>)');
     expect(html).not.toContain('<img src=x>');

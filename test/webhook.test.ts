@@ -1,10 +1,9 @@
 import { watchStandIn } from './russian-words.ts';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TelegramStandIn } from '../tools/standin/telegram.ts';
 import { tempDir } from './helpers.ts';
-import { seedDatabaseFile, startServiceProcess } from './process-helpers.ts';
+import { serviceDatabase, startServiceProcess, type ServiceDatabase } from './process-helpers.ts';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -19,16 +18,18 @@ function freePort(): Promise<number> {
 
 describe('webhook mode', () => {
   const dir = tempDir();
-  const database = join(dir.path, 'dozor.sqlite');
+  let database: ServiceDatabase;
   let standIn: TelegramStandIn;
 
   beforeAll(async () => {
     standIn = await TelegramStandIn.start();
     watchStandIn(standIn);
-    await seedDatabaseFile(database);
+    database = await serviceDatabase(dir.path);
+    await database.seed();
   });
   afterAll(async () => {
     await standIn.close();
+    await database?.drop();
     dir.cleanup();
   });
 
@@ -36,7 +37,7 @@ describe('webhook mode', () => {
     const port = await freePort();
     const webhookUrl = `http://127.0.0.1:${port}/telegram/webhook`;
     const service = await startServiceProcess({
-      DATABASE_PATH: database,
+      ...database.env,
       HTTP_PORT: String(port),
       BOT_TOKEN: standIn.token,
       TELEGRAM_API_ROOT: standIn.url,

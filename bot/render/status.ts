@@ -10,7 +10,7 @@ import { DateTime } from 'luxon';
 import { ruleTitle, texts } from '../../i18n/index.ts';
 import { severityMark } from './marks.ts';
 import { holdText } from './hold.ts';
-import { LICMAN_PORT } from '../../core/report.ts';
+import { FACT_KEYS, LICMAN_PORT } from '../../core/report.ts';
 
 /** Under the card, per installation: its latest sysinfo a tap away, and for an admin its agent script. */
 export function statusKeyboard(
@@ -160,7 +160,13 @@ function installationLines(item: InstallationStatus, lang: Lang, tz: string, now
 function fleetFactLines(state: InstallationStatus['state'], lang: Lang): string[] {
   const t = texts(lang);
   const byLabel = new Map<string, string[]>();
-  for (const [fact, label] of Object.entries(state?.factSources ?? {})) {
+  // In the facts' own order, not the stored object's: PostgreSQL's jsonb keeps no key order.
+  const rank = (fact: string) => {
+    const at = (FACT_KEYS as readonly string[]).indexOf(fact);
+    return at < 0 ? FACT_KEYS.length : at;
+  };
+  const sources = Object.entries(state?.factSources ?? {}).sort(([a], [b]) => rank(a) - rank(b));
+  for (const [fact, label] of sources) {
     const name = (t.sysinfoReading.fields as Record<string, string | undefined>)[fact] ?? t.fleetFactNames[fact] ?? fact;
     byLabel.set(label, [...(byLabel.get(label) ?? []), name]);
   }

@@ -130,7 +130,7 @@ process.stdout.write(`bare endpoint: ${Math.round(bareResult.requestsPerSecond)}
 // The floor: the least an intake keeping the agents' contract does per report (token, XML, one stored row).
 const floorDir = mkdtempSync(join(tmpdir(), 'dozor-bench-floor-'));
 const floorDb = openDb(join(floorDir, 'floor.sqlite'));
-seedBenchFleet(floorDb, 1000, new Date());
+await seedBenchFleet(floorDb, 1000, new Date());
 closeDb(floorDb);
 const floor = spawnTs('tools/bench/floor.ts', { DATABASE_PATH: join(floorDir, 'floor.sqlite') });
 const floorUrl = await firstLine(floor);
@@ -255,7 +255,7 @@ for (const size of WEB_SIZES) {
 const cliDir = mkdtempSync(join(tmpdir(), 'dozor-bench-cli-'));
 const cliDatabase = join(cliDir, 'cli.sqlite');
 const cliDb = openDb(cliDatabase);
-seedBenchFleet(cliDb, 1000, new Date());
+await seedBenchFleet(cliDb, 1000, new Date());
 closeDb(cliDb);
 const cliRun = () => {
   const started = process.hrtime.bigint();
@@ -272,7 +272,7 @@ process.stdout.write(`${JSON.stringify(cli)}\n`);
 // Uploads of a 20 MB sysinfo archive to the service on a fleet of 1,000, read by a mapping as they arrive.
 const uploadDir = mkdtempSync(join(tmpdir(), 'dozor-bench-uploads-'));
 const uploadDb = openDb(join(uploadDir, 'uploads.sqlite'));
-seedBenchFleet(uploadDb, 1000, new Date());
+await seedBenchFleet(uploadDb, 1000, new Date());
 closeDb(uploadDb);
 writeBenchMapping(join(uploadDir, 'mapping.json'));
 const uploadService = spawnTs('tools/bench/service.ts', {
@@ -329,7 +329,7 @@ process.stdout.write(`${JSON.stringify({ csvImport })}\n`);
 // Database size per million stored reports, and pruning them in small batches.
 const dir = mkdtempSync(join(tmpdir(), 'dozor-bench-history-'));
 const historyDb = openDb(join(dir, 'history.sqlite'));
-seedBenchFleet(historyDb, 1000, new Date());
+await seedBenchFleet(historyDb, 1000, new Date());
 historyDb.$client.pragma('wal_checkpoint(TRUNCATE)');
 const emptySize = statSync(join(dir, 'history.sqlite')).size;
 const REPORTS = 1_000_000;

@@ -26,7 +26,7 @@ export async function benchWebPages(size: number): Promise<Record<string, number
   const dir = mkdtempSync(join(tmpdir(), 'dozor-bench-web-'));
   const db = openDb(join(dir, 'web.sqlite'));
   const now = new Date();
-  seedBenchFleet(db, size, now);
+  await seedBenchFleet(db, size, now);
   // The sweep opens what the generated fleet has wrong (the silent 1%, the old versions): the incidents page lists them.
   await runSweep({ db, settings: DEFAULT_INCIDENT_SETTINGS }, now);
   const app = buildHttpServer({ db, clock: () => new Date(), logger: createLogger('silent'), settings: DEFAULT_INCIDENT_SETTINGS, web: { displayTz: 'Europe/Moscow', morningHour: 9 } });

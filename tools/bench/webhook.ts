@@ -65,7 +65,7 @@ export async function benchWebhook() {
   const dir = mkdtempSync(join(tmpdir(), 'dozor-bench-webhook-'));
   const database = join(dir, 'webhook.sqlite');
   const db = openDb(database);
-  seedBenchFleet(db, 1000, new Date());
+  await seedBenchFleet(db, 1000, new Date());
   // Clients 1..250 (installations 1..500) to one manager: all 10,000 alerts are for one chat, the worst case.
   db.$client.prepare('UPDATE clients SET manager_id = 10000 WHERE id <= 250').run();
   closeDb(db);
