@@ -9,10 +9,8 @@
  * - those that make their own PostgreSQL databases: schema-parity, db-copy;
  * - those that touch no database: alert-anatomy, architecture, calendar,
  *   config, i18n, rules, scheduler, search, server-rules, silence-phrase;
- * - not yet moved: telegram-faults (on PostgreSQL an Alertmanager storm's
- *   first chunk is small, and a critical of it goes out before the storm
- *   message it should join), service, import-under-load, standin, demo,
- *   balancer, browser (their service processes still take a SQLite file).
+ * - not yet moved: service, import-under-load, standin, demo, balancer,
+ *   browser (their service processes still take a SQLite file).
  */
 export const POSTGRES_SUITE: readonly string[] = [
   'test/agent.test.ts',
@@ -42,6 +40,7 @@ export const POSTGRES_SUITE: readonly string[] = [
   'test/slow-clients.test.ts',
   'test/state.test.ts',
   'test/sysinfo.test.ts',
+  'test/telegram-faults.test.ts',
   'test/timelines.test.ts',
   'test/uploads.test.ts',
   'test/wake.test.ts',
