@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BotServices } from '../bot/context.ts';
 import { startTelegram } from '../bot/runtime.ts';
 import { systemClock } from '../core/clock.ts';
-import { closeDatabase, openDatabase, type DB } from '../db/open.ts';
+import { closeDatabase, type DB } from '../db/open.ts';
 import { enqueue, NOTICE } from '../db/outbox.ts';
 import { TelegramStandIn } from '../tools/standin/telegram.ts';
 import { listInstallations } from '../db/installations.ts';
@@ -15,11 +15,6 @@ import { addClient } from '../registry/clients.ts';
 import { addInstallation } from '../registry/installations.ts';
 import { postReport, seedFleet, tempDir, testDb } from './helpers.ts';
 import { serviceDatabase, startServiceProcess, type ServiceDatabase } from './process-helpers.ts';
-
-/** The service's database opened from the test, to set it up before a process starts (SQLite file or PostgreSQL address). */
-function openServiceDatabase(database: ServiceDatabase): Promise<DB> {
-  return openDatabase(/^postgres(ql)?:\/\//.test(database.target) ? { url: database.target, path: '', poolSize: 2 } : { path: database.target });
-}
 
 /** A server that takes connections and never answers: Telegram blocked in a way that hangs, the worst kind. */
 async function hangingServer(): Promise<{ url: string; requests: string[]; close(): Promise<void> }> {
@@ -134,7 +129,7 @@ describe('Telegram unreachable', () => {
   }, 40_000);
 
   it('delivers a critical alert for an idle chat within 2 s while an admin\'s chat drains 500 notices at one a second', async () => {
-    const db = await openServiceDatabase(database);
+    const db = await database.open();
     try {
       for (let n = 1; n <= 500; n++) await enqueue(db, { kind: NOTICE, chatId: 3001, incidentId: null, payload: { text: `Уведомление ${n}` } }, new Date());
     } finally {
@@ -195,7 +190,7 @@ describe('an Alertmanager storm', () => {
     const database = await serviceDatabase(dir.path);
     await database.seed();
     // 500 installations of Ксения's clients: the seeded one and 499 more, five to a client.
-    const db = await openServiceDatabase(database);
+    const db = await database.open();
     const ids: number[] = [];
     try {
       const ctx = { db, clock: systemClock, actor: 'test' };
