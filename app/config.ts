@@ -129,6 +129,14 @@ const schema = z.object({
     .optional(),
   /** Connections one instance keeps to PostgreSQL at most. */
   DATABASE_POOL_SIZE: positiveInt('a number of connections', 1000).default(10),
+  /** This instance's name among several (in /healthz, /metrics and the logs); host:pid by default. */
+  INSTANCE_NAME: z
+    .string()
+    .trim()
+    .regex(/^[\w.:@-]{1,100}$/, { error: 'expected up to 100 letters, digits and . : @ _ -, such as dozor-a' })
+    .optional(),
+  /** How long a role (sending, polling) stays with an instance that stopped renewing it: another takes over within this plus a third of it. */
+  LEASE_TTL: duration.refine((ms) => ms >= 1_000, { error: 'expected at least 1s, such as 15s' }).default(15_000),
   HTTP_HOST: z.string().trim().min(1, { error: 'expected a host name or address' }).default('127.0.0.1'),
   HTTP_PORT: z.coerce
     .number({ error: 'expected a port number' })

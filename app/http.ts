@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { TelegramHealth } from '../bot/runtime.ts';
+import type { ClusterView } from './cluster.ts';
 import { pingDatabase } from '../db/open.ts';
 import { writeHealth } from '../db/transaction.ts';
 import type { Logger } from './logger.ts';
@@ -29,6 +30,8 @@ export interface HttpDeps extends IntakeDeps {
   alertmanagerToken?: string;
   /** How the bot stands with Telegram (none without a bot token). */
   telegramHealth?: () => TelegramHealth | undefined;
+  /** This instance's name and who holds each role, for /healthz (several instances on one database). */
+  cluster?: { instance: string; view(): Promise<ClusterView> };
   /** A request (headers and body) must arrive whole within this long, or the connection is closed (408); an upload's body, while it keeps moving, may take longer. */
   requestTimeoutMs?: number;
   /** How long a connection may stay idle between two requests (keep-alive) before it is closed; above any balancer's own. */
@@ -109,18 +112,29 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   // the intake and the checks go on without it, and the outbox keeps what it could not send.
   app.get('/healthz', async (_request, reply) => {
     const telegram = deps.telegramHealth?.();
+    const about = { ...(deps.cluster ? { instance: deps.cluster.instance } : {}), ...(telegram ? { telegram } : {}) };
     try {
       await pingDatabase(db);
     } catch (err) {
       logger.error({ err }, 'health check: database does not answer');
-      return reply.code(503).send({ status: 'unavailable', reason: 'the database does not answer', ...(telegram ? { telegram } : {}) });
+      return reply.code(503).send({ status: 'unavailable', reason: 'the database does not answer', ...about });
     }
     // Reading works on a full disk; what counts is whether the last write went through.
     const writes = writeHealth(db);
     if (!writes.ok) {
-      return reply.code(503).send({ status: 'unavailable', reason: `writes fail (${writes.lastError}) since ${writes.failingSince?.toISOString()}`, ...(telegram ? { telegram } : {}) });
+      return reply.code(503).send({ status: 'unavailable', reason: `writes fail (${writes.lastError}) since ${writes.failingSince?.toISOString()}`, ...about });
     }
-    return { status: 'ok', ...(telegram ? { telegram } : {}) };
+    const cluster = deps.cluster ? await deps.cluster.view() : undefined;
+    return {
+      status: 'ok',
+      ...about,
+      ...(cluster
+        ? {
+            roles: Object.fromEntries(cluster.roles.map((r) => [r.role, r.holder])),
+            jobs: Object.fromEntries(cluster.jobs.map((j) => [j.job, { instance: j.holder, slot: j.slot === null ? null : new Date(j.slot).toISOString(), finished: j.finished }])),
+          }
+        : {}),
+    };
   });
 
   app.get<{ Params: { file: string } }>('/runbooks/:file', async (request, reply) => {

@@ -11,9 +11,11 @@ import type { DispatchSummary } from '../delivery/dispatcher.ts';
 export interface ServiceReadings {
   /** Deliveries since the service started. */
   deliveries?: () => DispatchSummary;
-  /** When the last sweep of the checks finished (null: none yet). */
-  lastSweepAt?: () => Date | null;
+  /** When the last sweep of the checks finished, by whichever instance ran it (null: none yet). */
+  lastSweepAt?: () => Date | null | Promise<Date | null>;
   telegram?: () => TelegramHealth | undefined;
+  /** This instance's name and the roles it takes part in, with whether it holds each now. */
+  cluster?: { instance: string; roles(): { role: string; mine: boolean }[] };
 }
 
 /**
@@ -152,8 +154,8 @@ export function createMetrics(db: DB, clock: Clock, readings: ServiceReadings = 
       name: 'dozor_sweep_last_success_timestamp_seconds',
       help: 'When the last scheduled sweep of the checks finished (Unix time)',
       registers: [registry],
-      collect() {
-        const at = lastSweepAt();
+      async collect() {
+        const at = await lastSweepAt();
         this.reset();
         if (at) this.set(at.getTime() / 1000);
       },
@@ -167,6 +169,30 @@ export function createMetrics(db: DB, clock: Clock, readings: ServiceReadings = 
       registers: [registry],
       collect() {
         this.set(telegram()?.state === 'connected' ? 1 : 0);
+      },
+    });
+  }
+  const cluster = readings.cluster;
+  if (cluster) {
+    // Not `instance`: Prometheus gives every series that label itself, naming the scraped address.
+    new Gauge({
+      name: 'dozor_instance_info',
+      help: 'Always 1; its label names the dozor instance that answered (INSTANCE_NAME)',
+      labelNames: ['dozor_instance'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.set({ dozor_instance: cluster.instance }, 1);
+      },
+    });
+    new Gauge({
+      name: 'dozor_role_held',
+      help: 'Whether this instance holds a role now (outbox: sends the alerts; telegram-poll or telegram-webhook: polls Telegram or set the webhook); across instances each role should sum to 1',
+      labelNames: ['role'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const { role, mine } of cluster.roles()) this.set({ role }, mine ? 1 : 0);
       },
     });
   }

@@ -30,6 +30,8 @@ import { runWake } from '../jobs/wake.ts';
 import { wakeCron, type WorkingHours } from '../core/working-hours.ts';
 import { ClockWatch } from '../core/clock-watch.ts';
 import { buildHttpServer } from './http.ts';
+import { Cluster, defaultInstanceName } from './cluster.ts';
+import { checkSharedDataDir } from './shared-data-dir.ts';
 import type { Logger } from './logger.ts';
 
 export interface Service {
@@ -39,6 +41,7 @@ export interface Service {
   url: string;
   dispatcher: Dispatcher | undefined;
   telegram: TelegramRuntime | undefined;
+  cluster: Cluster;
   stop(): Promise<void>;
 }
 
@@ -72,6 +75,14 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
   const settings = incidentSettings(config, new ClockWatch());
   const digestSettings = { tz: config.DIGEST_TZ, salesMinDays: config.SALES_SIGNAL_DAYS };
   const dataDir = dataDirOf(config);
+  if (onPostgres) {
+    try {
+      await checkSharedDataDir(db, dataDir, clock);
+    } catch (err) {
+      await closeDatabase(db);
+      throw err;
+    }
+  }
   const uploadModes = await restrictUploadFiles(dataDir);
   const tightened = [...modes.tightened, ...uploadModes.tightened];
   const failed = [...modes.failed, ...uploadModes.failed];
@@ -98,6 +109,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     logger.warn('TRUST_PROXY=true believes X-Forwarded-For from anyone: a client can rotate it past the limit on invalid tokens; list the proxy addresses instead');
   }
 
+  const cluster = new Cluster({ db, instance: config.INSTANCE_NAME ?? defaultInstanceName(), ttlMs: config.LEASE_TTL, logger });
   let dispatcher: Dispatcher | undefined;
   let lastSweepAt: Date | null = null;
   const wakeDispatcher = () => dispatcher?.wake();
@@ -121,7 +133,13 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     },
     metrics: {
       // Read only at scrapes, once the dispatcher, the sweep and the bot below exist.
-      registry: createMetrics(db, clock, { deliveries: () => dispatcher?.deliveries() ?? { sent: 0, failed: 0 }, lastSweepAt: () => lastSweepAt, telegram: () => telegram?.health() }),
+      registry: createMetrics(db, clock, {
+        deliveries: () => dispatcher?.deliveries() ?? { sent: 0, failed: 0 },
+        // The sweep runs on one instance of several: the last one finished anywhere counts.
+        lastSweepAt: async () => latest(lastSweepAt, await cluster.lastFinished('sweep')),
+        telegram: () => telegram?.health(),
+        cluster,
+      }),
       ...(config.METRICS_TOKEN ? { token: config.METRICS_TOKEN } : {}),
     },
     ...(config.ALERTMANAGER_TOKEN ? { alertmanagerToken: config.ALERTMANAGER_TOKEN } : {}),
@@ -135,6 +153,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     },
     // Read only once the server listens, by which time the bot below exists.
     telegramHealth: () => telegram?.health(),
+    cluster,
   });
 
   const telegram = config.BOT_TOKEN
@@ -144,6 +163,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
           ...(config.TELEGRAM_API_ROOT ? { apiRoot: config.TELEGRAM_API_ROOT } : {}),
           ...(config.WEBHOOK_URL ? { webhookUrl: config.WEBHOOK_URL } : {}),
           ...(config.WEBHOOK_SECRET ? { webhookSecret: config.WEBHOOK_SECRET } : {}),
+          coordinated: true,
         },
         { db, clock, logger, settings: botSettings, incidentSettings: settings, onIncidentChange: wakeDispatcher },
         http,
@@ -162,7 +182,12 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     });
   }
 
-  const scheduler = new JobScheduler(logger);
+  if (telegram) cluster.role(telegram.role.name, telegram.role);
+  if (dispatcher) {
+    const sender = dispatcher;
+    cluster.role('outbox', { start: () => sender.start(), stop: () => sender.stop() });
+  }
+  const scheduler = new JobScheduler(logger, cluster);
   const composeDigest = composeDigestForTelegram(db, digestSettings);
   const digests = async () => {
     const result = await runDigests({ db, cron: config.DIGEST_CRON, tz: config.DIGEST_TZ, maxDelayMs: config.DIGEST_MAX_DELAY, compose: composeDigest }, clock());
@@ -279,9 +304,10 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
       }
     });
   }
-  if (dispatcher) dispatcher.start();
-  else logger.warn('no delivery channel configured: announcements wait in the outbox');
-  logger.info({ url, database: config.DATABASE_URL === undefined ? config.DATABASE_PATH : shownDatabaseUrl(config.DATABASE_URL) }, 'dozor is running');
+  // The roles free now are taken before the first answer: a lone instance sends and polls from its start.
+  await cluster.start();
+  if (!dispatcher) logger.warn('no delivery channel configured: announcements wait in the outbox');
+  logger.info({ url, instance: cluster.instance, roles: [...(telegram ? [telegram.role.name] : []), ...(dispatcher ? ['outbox'] : [])].filter((r) => cluster.holds(r)), database: config.DATABASE_URL === undefined ? config.DATABASE_PATH : shownDatabaseUrl(config.DATABASE_URL) }, 'dozor is running');
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -289,10 +315,16 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
       await telegram?.stop();
       await http.close();
       await scheduler.stop();
+      await cluster.stop();
       await dispatcher?.stop();
       await checkpointer.stop();
       await closeDatabase(db);
       logger.info('dozor stopped');
     })());
-  return { db, http, url, dispatcher, telegram, stop };
+  return { db, http, url, dispatcher, telegram, cluster, stop };
+}
+
+function latest(a: Date | null, b: Date | null): Date | null {
+  if (!a || !b) return a ?? b;
+  return a > b ? a : b;
 }

@@ -6,6 +6,7 @@ import { webhookCallback, type Bot } from 'grammy';
 import type { Update } from 'grammy/types';
 import { createBot, registerCommands } from './bot.ts';
 import type { BotContext, BotServices } from './context.ts';
+import { readValue, writeValue } from '../db/key-value.ts';
 
 /** grammY types its signal parameters with the abort-controller shim's AbortSignal; Node's own is what its fetch takes at run time. */
 type ShimSignal = Parameters<Bot['api']['getMe']>[0];
@@ -21,11 +22,26 @@ export interface TelegramOptions {
   retryMaxMs?: number;
   /** Long-poll length in seconds (default `POLL_SECONDS`); the HTTP client always waits longer than this. */
   pollSeconds?: number;
+  /**
+   * Several instances share the bot: this one polls (or sets the webhook)
+   * only between `role.start()` and `role.stop()`, called by whatever decides
+   * which instance does it. Alone, it does so from the start.
+   */
+  coordinated?: boolean;
+}
+
+/** What one instance among several does for the bot: poll Telegram, or set its webhook. */
+export interface TelegramRole {
+  name: 'telegram-poll' | 'telegram-webhook';
+  start(): void;
+  stop(): Promise<void>;
 }
 
 /** How the bot stands with Telegram, for /healthz. */
 export interface TelegramHealth {
   mode: 'polling' | 'webhook';
+  /** Whether this instance holds the bot's role: it polls, or it set the webhook. */
+  active: boolean;
   /** `connecting` until the first answer; `disconnected` after a failure, until the next answer. */
   state: 'connecting' | 'connected' | 'disconnected';
   since: string;
@@ -37,6 +53,7 @@ export interface TelegramRuntime {
   bot: Bot<BotContext>;
   /** Resolves once the bot knows who it is and receives updates. */
   ready: Promise<void>;
+  role: TelegramRole;
   health(): TelegramHealth;
   stop(): Promise<void>;
 }
@@ -47,6 +64,8 @@ export const POLL_SECONDS = 25;
 const CLIENT_TIMEOUT_MARGIN_SECONDS = 15;
 /** On stop, how long updates being handled may take before the service goes on stopping without them. */
 const STOP_WAIT_MS = 3_000;
+/** Where the poller keeps the offset of the next update: an instance that takes polling over starts from it. */
+export const POLL_OFFSET_KEY = 'telegram:poll-offset';
 
 /**
  * Run the bot: outgoing calls through auto-retry (a 429's retry_after is
@@ -69,7 +88,7 @@ export function startTelegram(options: TelegramOptions, services: BotServices, h
     transformers: [autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 30, rethrowInternalServerErrors: true, rethrowHttpErrors: true })],
   });
   const mode = options.webhookUrl ? 'webhook' : 'polling';
-  let health: TelegramHealth = { mode, state: 'connecting', since: services.clock().toISOString(), lastError: null };
+  let health: Omit<TelegramHealth, 'active'> = { mode, state: 'connecting', since: services.clock().toISOString(), lastError: null };
   const connected = () => {
     if (health.state !== 'connected') health = { mode, state: 'connected', since: services.clock().toISOString(), lastError: null };
   };
@@ -79,7 +98,6 @@ export function startTelegram(options: TelegramOptions, services: BotServices, h
   };
 
   const stopping = new AbortController();
-  let runner: RunnerHandle | undefined;
   const secret = options.webhookSecret ?? randomBytes(32).toString('hex');
 
   if (options.webhookUrl) {
@@ -93,7 +111,7 @@ export function startTelegram(options: TelegramOptions, services: BotServices, h
   }
 
   /** Try `work` until it succeeds, waiting longer after each failure; only stopping ends it (with an AbortError). */
-  async function persist<T>(what: string, work: () => Promise<T>): Promise<T> {
+  async function persist<T>(what: string, work: () => Promise<T>, signal: AbortSignal = stopping.signal): Promise<T> {
     let wait = retryBaseMs;
     for (;;) {
       try {
@@ -101,10 +119,10 @@ export function startTelegram(options: TelegramOptions, services: BotServices, h
         connected();
         return result;
       } catch (err) {
-        if (stopping.signal.aborted) throw err;
+        if (signal.aborted) throw err;
         failed(err);
         logger.warn({ err: describe(err), retryInMs: wait }, `cannot reach Telegram (${what}); trying again`);
-        await abortableSleep(wait, stopping.signal);
+        await abortableSleep(wait, signal);
         wait = Math.min(wait * 2, retryMaxMs);
       }
     }
@@ -115,25 +133,6 @@ export function startTelegram(options: TelegramOptions, services: BotServices, h
     await persist('getMe', async () => {
       bot.botInfo = await bot.api.getMe(stopping.signal as unknown as ShimSignal);
     });
-    await registerCommands(bot).catch((err: unknown) => logger.warn({ err: describe(err) }, 'setMyCommands failed'));
-    if (options.webhookUrl) {
-      await persist('setWebhook', () => bot.api.setWebhook(options.webhookUrl!, { secret_token: secret }));
-      logger.info({ bot: bot.botInfo.username, mode }, 'Telegram bot is running');
-      return;
-    }
-    await bot.api.deleteWebhook().catch((err: unknown) => logger.warn({ err: describe(err) }, 'deleteWebhook failed'));
-    if (stopping.signal.aborted) return;
-    runner = createRunner(createSource(pollUpdates()), createConcurrentSink<Update>(
-      { consume: (update) => bot.handleUpdate(update) },
-      async (error) => {
-        try {
-          await bot.errorHandler(error as Parameters<typeof bot.errorHandler>[0]);
-        } catch (err) {
-          logger.error({ err }, 'update handling failed');
-        }
-      },
-    ));
-    runner.start();
     logger.info({ bot: bot.botInfo.username, mode }, 'Telegram bot is running');
   })();
   // Stopping before Telegram ever answered ends the attempts; nothing else is waiting for them.
@@ -141,31 +140,94 @@ export function startTelegram(options: TelegramOptions, services: BotServices, h
     if (!stopping.signal.aborted) logger.error({ err: describe(err) }, 'the Telegram bot did not start');
   });
 
-  /** Updates by long polling, the offset kept across failures, retried for as long as the service runs. */
-  function pollUpdates(): UpdateSupplier<Update> {
-    let offset = 0;
+  /** The role's work while this instance holds it: started in the background (Telegram may be away for hours), ended by `stop`. */
+  interface RoleRun {
+    ended: AbortController;
+    runner?: RunnerHandle;
+    work: Promise<void>;
+  }
+  let active = undefined as RoleRun | undefined;
+  const role: TelegramRole = {
+    name: options.webhookUrl ? 'telegram-webhook' : 'telegram-poll',
+    start() {
+      if (active || stopping.signal.aborted) return;
+      const ended = new AbortController();
+      const signal = AbortSignal.any([stopping.signal, ended.signal]);
+      const run: RoleRun = { ended, work: Promise.resolve() };
+      run.work = (async () => {
+        await ready;
+        await registerCommands(bot).catch((err: unknown) => logger.warn({ err: describe(err) }, 'setMyCommands failed'));
+        if (options.webhookUrl) {
+          await persist('setWebhook', () => bot.api.setWebhook(options.webhookUrl!, { secret_token: secret }), signal);
+          logger.info({ url: options.webhookUrl }, 'Telegram webhook set');
+          return;
+        }
+        await bot.api.deleteWebhook().catch((err: unknown) => logger.warn({ err: describe(err) }, 'deleteWebhook failed'));
+        const offset = (await readValue<number>(services.db, POLL_OFFSET_KEY)) ?? 0;
+        if (signal.aborted) return;
+        run.runner = createRunner(createSource(pollUpdates(offset, signal)), createConcurrentSink<Update>(
+          { consume: (update) => bot.handleUpdate(update) },
+          async (error) => {
+            try {
+              await bot.errorHandler(error as Parameters<typeof bot.errorHandler>[0]);
+            } catch (err) {
+              logger.error({ err }, 'update handling failed');
+            }
+          },
+        ));
+        run.runner.start();
+        logger.info({ offset }, 'polling Telegram for updates');
+      })().catch((err: unknown) => {
+        if (!signal.aborted) logger.error({ err: describe(err) }, 'the Telegram bot did not start polling');
+      });
+      active = run;
+    },
+    async stop() {
+      const run = active;
+      active = undefined;
+      if (!run) return;
+      run.ended.abort(new Error('another instance does this now'));
+      await run.work;
+      // Updates being handled finish if they can in a moment; a handler stuck on Telegram does not hold the stop.
+      if (run.runner) await Promise.race([run.runner.stop(), new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref())]);
+    },
+  };
+  if (!options.coordinated) role.start();
+
+  /**
+   * Updates by long polling, from `offset` on, retried for as long as the role is held. The offset each poll
+   * confirms to Telegram is written first, so an instance that takes polling over asks for what this one had not handled.
+   */
+  function pollUpdates(from: number, signal: AbortSignal): UpdateSupplier<Update> {
+    let offset = from;
+    let saved = from;
     return {
-      supply: (batchSize, signal) =>
-        persist('getUpdates', async () => {
-          const updates = await bot.api.getUpdates({ offset, limit: Math.max(1, Math.min(batchSize, 100)), timeout: pollSeconds }, signal);
-          const last = updates.at(-1);
-          if (last) offset = last.update_id + 1;
-          return updates;
-        }),
+      supply: (batchSize, supplySignal) =>
+        persist(
+          'getUpdates',
+          async () => {
+            if (offset !== saved) {
+              await writeValue(services.db, POLL_OFFSET_KEY, offset, services.clock());
+              saved = offset;
+            }
+            const updates = await bot.api.getUpdates({ offset, limit: Math.max(1, Math.min(batchSize, 100)), timeout: pollSeconds }, supplySignal);
+            const last = updates.at(-1);
+            if (last) offset = last.update_id + 1;
+            return updates;
+          },
+          AbortSignal.any([signal, supplySignal as AbortSignal]),
+        ),
     };
   }
 
   return {
     bot,
     ready: ready.catch(() => undefined),
-    health: () => health,
+    role,
+    health: () => ({ ...health, active: active !== undefined }),
     async stop() {
       stopping.abort(new Error('the service is stopping'));
-      const running = runner;
-      runner = undefined;
-      if (!running) return;
-      // Updates being handled finish if they can in a moment; a handler stuck on Telegram does not hold the stop.
-      await Promise.race([running.stop(), new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref())]);
+      await role.stop();
     },
   };
 }

@@ -17,3 +17,9 @@ export async function writeValue(db: Queryable, key: string, value: unknown, at:
 export async function deleteValue(db: Queryable, key: string): Promise<void> {
   await db.delete(keyValue).where(eq(keyValue.key, key));
 }
+
+/** Store `value` under `key` unless a value is there already; the value stored either way (the first writer's). */
+export async function claimValue<T>(db: Queryable, key: string, value: T, at: Date): Promise<T> {
+  await db.insert(keyValue).values({ key, value, updatedAt: at }).onConflictDoNothing();
+  return (await readValue<T>(db, key)) as T;
+}

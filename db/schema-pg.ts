@@ -117,6 +117,7 @@ export const {
   access_requests,
   telegram_messages,
   key_value,
+  leases,
   digest_deliveries,
   license_days,
   availability_days,

@@ -373,6 +373,23 @@ export const keyValue = sqliteTable('key_value', {
   updatedAt: timestamp('updated_at').notNull(),
 });
 
+/**
+ * Who does what when several instances share one database. A role (`role:outbox`,
+ * `role:telegram-poll`) is held by one instance until `expires_at` (epoch ms) unless
+ * renewed; a scheduled job (`job:sweep`) records the slot (its scheduled minute) last
+ * claimed and whether that run finished. `fence` grows at every claim, so a holder
+ * that lost its claim cannot renew or finish one that another took over.
+ */
+export const leases = sqliteTable('leases', {
+  name: text('name').primaryKey(),
+  holder: text('holder').notNull(),
+  fence: integer('fence').notNull(),
+  expiresAt: integer('expires_at').notNull(),
+  slot: integer('slot'),
+  finished: flag('finished').notNull().default(true),
+  claimedAt: integer('claimed_at').notNull(),
+});
+
 /** A digest is sent once per recipient, kind and day; the row is written with its outbox message. */
 export const digestDeliveries = sqliteTable(
   'digest_deliveries',

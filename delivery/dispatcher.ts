@@ -95,8 +95,8 @@ export class Dispatcher {
   private readonly scans = new Set<Promise<void>>();
   /** Chats whose next messages wait for a grouping window to close, and until when. */
   private readonly heldUntil = new Map<number, number>();
-  /** Aborted when the dispatcher stops: calls in flight and waits for the pacer give up. */
-  private readonly stopping = new AbortController();
+  /** Aborted when the dispatcher stops: calls in flight and waits for the pacer give up. A new one at every start. */
+  private stopping = new AbortController();
   private readonly totals: DispatchSummary = { sent: 0, failed: 0 };
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
@@ -108,8 +108,7 @@ export class Dispatcher {
     this.groupWindowMs = options.groupWindowMs ?? 30_000;
     this.stopGraceMs = options.stopGraceMs ?? 3_000;
     this.pacer = options.pacer ?? new SlidingWindowPacer();
-    // Every lane and every call in flight listens to it: more than Node's default of ten is expected, not a leak.
-    setMaxListeners(0, this.stopping.signal);
+    this.stopping = stopSignal();
   }
 
   /** Deliver everything due now, every chat in its own lane, until nothing due is left (or only held groups remain). */
@@ -131,7 +130,9 @@ export class Dispatcher {
     return { ...this.totals };
   }
 
+  /** Start sending; after a stop, it starts again (an instance that regained the outbox among several). */
   start(): void {
+    if (this.stopping.signal.aborted) this.stopping = stopSignal();
     this.stopped = false;
     this.wake();
   }
@@ -302,6 +303,13 @@ export class Dispatcher {
     this.timer = setTimeout(() => this.wake(), delay);
     this.timer.unref();
   }
+}
+
+function stopSignal(): AbortController {
+  const controller = new AbortController();
+  // Every lane and every call in flight listens to it: more than Node's default of ten is expected, not a leak.
+  setMaxListeners(0, controller.signal);
+  return controller;
 }
 
 /** The rule a new alert counts under for a mass event (its payload's rule id, `massRuleOf`). */

@@ -30,6 +30,7 @@ describe('configuration', () => {
       DATABASE_POOL_SIZE: 10,
       DB_BUSY_TIMEOUT: 5_000,
       HTTP_REQUEST_TIMEOUT: 30_000,
+      LEASE_TTL: 15_000,
       HTTP_KEEP_ALIVE_TIMEOUT: 75_000,
       HTTP_MAX_CONNECTIONS_PER_ADDRESS: 64,
       TRUST_PROXY: 'false',

@@ -29,7 +29,7 @@ describe('what Prometheus reads from dozor', () => {
     const registry = createMetrics(t.db, clock, {
       deliveries: () => ({ sent: 12, failed: 3 }),
       lastSweepAt: () => clock(),
-      telegram: () => ({ mode: 'polling', state: 'connected', since: clock().toISOString(), lastError: null }),
+      telegram: () => ({ mode: 'polling', active: true, state: 'connected', since: clock().toISOString(), lastError: null }),
     });
     const app = buildHttpServer({ db: t.db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, metrics: { registry } });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
