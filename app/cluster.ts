@@ -70,6 +70,7 @@ export class Cluster implements JobClaims {
   private transitions: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private running = false;
+  private stopped = false;
   private round: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: ClusterOptions) {
@@ -99,6 +100,7 @@ export class Cluster implements JobClaims {
   /** Stop every role's work, then let go of the roles so another instance takes them over at once. */
   async stop(): Promise<void> {
     this.running = false;
+    this.stopped = true;
     clearTimeout(this.timer);
     await this.round;
     await this.transitions;
@@ -106,6 +108,12 @@ export class Cluster implements JobClaims {
       await this.lose(name, 'stopping');
       await releaseLease(this.options.db, ROLE + name, held.fence, this.now()).catch((err: unknown) => this.options.logger.warn({ err, role: name }, 'cannot let go of a role; another instance takes it when it expires'));
     }
+  }
+
+  /** Renew what is held and claim what is free, now (the rounds run by themselves every third of the lease after `start`). */
+  async claimRound(): Promise<void> {
+    await this.round;
+    await this.claimAndRenew();
   }
 
   /** One round: renew what is held, claim what is free; then the next round in a third of the lease. */
@@ -125,7 +133,7 @@ export class Cluster implements JobClaims {
     const { db, ttlMs, logger } = this.options;
     await this.transitions;
     for (const [name, work] of this.roleWork) {
-      if (!this.running) return;
+      if (this.stopped) return;
       const started = this.now();
       const held = this.held.get(name);
       try {
@@ -134,7 +142,7 @@ export class Cluster implements JobClaims {
           else await this.lose(name, 'taken over');
         } else {
           const fence = await this.within(claimRole(db, ROLE + name, this.instance, started, ttlMs));
-          if (fence !== null && this.running) {
+          if (fence !== null && !this.stopped) {
             this.held.set(name, { fence, renewedAt: started });
             logger.info({ role: name, instance: this.instance, fence }, 'role taken');
             await this.transition(() => work.start());

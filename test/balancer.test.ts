@@ -1,10 +1,6 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { connect as connectTcp, createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
-import { userInfo } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls, type TLSSocket } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -12,6 +8,7 @@ import { parseConfig } from '../app/config.ts';
 import { buildHttpServer, type HttpDeps } from '../app/http.ts';
 import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
 import { seedFleet, silentLogger, tempDir, testClock, testDb, type TestDb } from './helpers.ts';
+import { makeCertificate, NGINX, NGINX_CONF, NGINX_SKIPPED, startNginx as startNginxBefore, type RunningNginx } from './nginx-helpers.ts';
 
 /**
  * dozor behind nginx, run from docs/nginx.conf as a distributor would install it (rewritten only for the addresses,
@@ -19,10 +16,7 @@ import { seedFleet, silentLogger, tempDir, testClock, testDb, type TestDb } from
  * behind it and agents talking to nginx over TLS.
  */
 
-const CONF = fileURLToPath(new URL('../docs/nginx.conf', import.meta.url));
-/** Debian's nginx package puts the binary in /usr/sbin, which a normal user's PATH may lack; `.ci/run` installs it. */
-const NGINX = [process.env.NGINX_PATH, '/usr/sbin/nginx', 'nginx'].find((path) => path && spawnSync(path, ['-v']).status === 0);
-const SKIPPED = 'skipped: no nginx binary (apt-get install nginx, as .ci/run does, or set NGINX_PATH)';
+const SKIPPED = NGINX_SKIPPED;
 if (!NGINX) console.warn(`test/balancer.test.ts ${SKIPPED}`);
 
 /** nginx's idle timeout for its upstream connections here (60 s in docs/nginx.conf). */
@@ -94,25 +88,9 @@ interface Instance {
   connections: number;
 }
 
-async function freePort(): Promise<number> {
-  const server = createTcpServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise((done) => server.close(done));
-  return port;
-}
-
-/** Replaces what `pattern` finds in docs/nginx.conf, which must be there `count` times. */
-function rewrite(text: string, pattern: RegExp, replace: (index: number) => string, count = 1): string {
-  let index = 0;
-  const result = text.replace(pattern, () => replace(index++));
-  if (index !== count) throw new Error(`docs/nginx.conf: expected ${count} of ${pattern}, found ${index}`);
-  return result;
-}
-
 describe('docs/nginx.conf', () => {
   it('closes its idle connections to dozor before dozor would: 60 s against HTTP_KEEP_ALIVE_TIMEOUT, 75 s', () => {
-    const balancer = Number(/keepalive_timeout (\d+)s;/.exec(readFileSync(CONF, 'utf8'))?.[1]);
+    const balancer = Number(/keepalive_timeout (\d+)s;/.exec(readFileSync(NGINX_CONF, 'utf8'))?.[1]);
     expect(balancer * 1000).toBeLessThan(parseConfig({}).HTTP_KEEP_ALIVE_TIMEOUT);
   });
 });
@@ -123,7 +101,7 @@ describe.skipIf(!NGINX)(NGINX ? 'dozor behind nginx, as docs/nginx.conf sets it 
   let token = '';
   let ca = '';
   let instances: Instance[] = [];
-  let nginx: ChildProcess | undefined;
+  let nginx: RunningNginx | undefined;
   let agents: Agent[] = [];
   /** Called just before dozor closes a connection that stayed idle past its keep-alive timeout. */
   let whenDozorClosesIdle: (() => void) | undefined;
@@ -132,18 +110,13 @@ describe.skipIf(!NGINX)(NGINX ? 'dozor behind nginx, as docs/nginx.conf sets it 
     t = await testDb();
     dir = tempDir();
     token = (await seedFleet({ db: t.db, clock, actor: 'test' })).token;
-    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=dozor.example.ru', '-addext', 'subjectAltName=DNS:dozor.example.ru', '-keyout', join(dir.path, 'key.pem'), '-out', join(dir.path, 'cert.pem')], { encoding: 'utf8' });
-    if (made.status !== 0) throw new Error(`openssl could not make a test certificate: ${made.error?.message ?? made.stderr}`);
-    ca = readFileSync(join(dir.path, 'cert.pem'), 'utf8');
+    ca = makeCertificate(dir.path);
   });
   afterEach(async () => {
     whenDozorClosesIdle = undefined;
     agents.forEach((agent) => agent.close());
     agents = [];
-    if (nginx && nginx.exitCode === null) {
-      nginx.kill('SIGTERM');
-      await once(nginx, 'exit');
-    }
+    await nginx?.stop();
     nginx = undefined;
     await Promise.all(instances.map((instance) => instance.app.close()));
     instances = [];
@@ -168,36 +141,9 @@ describe.skipIf(!NGINX)(NGINX ? 'dozor behind nginx, as docs/nginx.conf sets it 
 
   /** nginx with docs/nginx.conf in front of the instances; its port. */
   async function startNginx(): Promise<number> {
-    const port = await freePort();
-    let site = readFileSync(CONF, 'utf8');
-    site = rewrite(site, /^ *server \S+:\d+/gm, (i) => `    server 127.0.0.1:${instances[i]!.port}`, 2);
-    site = rewrite(site, /listen 443 ssl;/g, () => `listen 127.0.0.1:${port} ssl;`);
-    site = rewrite(site, /ssl_certificate \S+;/g, () => `ssl_certificate ${join(dir.path, 'cert.pem')};`);
-    site = rewrite(site, /ssl_certificate_key \S+;/g, () => `ssl_certificate_key ${join(dir.path, 'key.pem')};`);
-    site = rewrite(site, /keepalive_timeout 60s;/g, () => `keepalive_timeout ${NGINX_KEEPALIVE_S}s;`);
-    writeFileSync(join(dir.path, 'dozor.conf'), site);
-    // What Debian's /etc/nginx/nginx.conf provides around conf.d/, with this test's paths; one worker, so one
-    // cache of upstream connections.
-    const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((kind) => `${kind}_temp_path ${join(dir.path, kind)};`).join(' ');
-    writeFileSync(
-      join(dir.path, 'nginx.conf'),
-      `${process.getuid?.() === 0 ? `user ${userInfo().username};\n` : ''}daemon off;\nworker_processes 1;\npid ${join(dir.path, 'nginx.pid')};\nerror_log ${join(dir.path, 'error.log')} info;\n` +
-        `events { worker_connections 256; }\nhttp { access_log ${join(dir.path, 'access.log')}; ${temp} include ${join(dir.path, 'dozor.conf')}; }\n`,
-    );
-    const child = spawn(NGINX!, ['-p', dir.path, '-c', join(dir.path, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
-    nginx = child;
-    let stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    for (let tries = 0; ; tries++) {
-      if (child.exitCode !== null || tries > 250) throw new Error(`nginx did not start: ${stderr}${readFileSync(join(dir.path, 'error.log'), { encoding: 'utf8', flag: 'a+' })}`);
-      const up = await new Promise<boolean>((resolve) => {
-        const probe = connectTcp({ host: '127.0.0.1', port }, () => resolve(true));
-        probe.once('error', () => resolve(false));
-        probe.once('connect', () => probe.destroy());
-      });
-      if (up) return port;
-      await new Promise((done) => setTimeout(done, 20));
-    }
+    const running = await startNginxBefore(dir.path, instances.map((i) => i.port), { keepaliveSeconds: NGINX_KEEPALIVE_S });
+    nginx = running;
+    return running.port;
   }
 
   async function openAgents(port: number, ...addresses: string[]): Promise<Agent[]> {

@@ -35,7 +35,7 @@ export function startServiceProcess(env: Record<string, string>, timeoutMs = 20_
     const timer = setTimeout(() => reject(new Error(`service did not start in time: ${stderr}\n${log.join('\n')}`)), timeoutMs);
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`service exited with ${code}: ${stderr}`));
+      reject(new Error(`service exited with ${code}: ${stderr}\n${log.join("\n")}`));
     });
     createInterface({ input: child.stdout }).on('line', (line) => {
       log.push(line);

@@ -80,6 +80,10 @@ export class TelegramStandIn {
   private pollers: (() => void)[] = [];
   /** Long polls that waited their whole time and ended with nothing: a quiet bot, not a failure. */
   idlePolls = 0;
+  /** getUpdates calls that overlapped another still open, as two bots polling at once would: Telegram ends the older with 409. */
+  conflicts = 0;
+  /** The long poll waiting now, if any: its caller still connected unless `gone`. */
+  private openPoll: { gone: boolean; terminate(): void } | null = null;
   private listeners: ((event: BotEvent) => void)[] = [];
   private webhook: { url: string; secret?: string } | null = null;
   private outage: Outage | null = null;
@@ -105,6 +109,11 @@ export class TelegramStandIn {
       if (request.params.token !== this.token) return reply.code(401).send({ ok: false, error_code: 401, description: 'Unauthorized' });
       const payload = await readPayload(request.body);
       this.calls.push({ method: request.params.method, payload });
+      if (request.params.method === 'getUpdates' && !this.outage && !this.webhook) {
+        const polled = await this.poll(payload, reply.raw);
+        if ('error' in polled) return reply.code(polled.error.error_code).send({ ok: false, ...polled.error });
+        return { ok: true, result: polled.value };
+      }
       if (request.params.method !== 'getUpdates') this.emit({ type: 'called', method: request.params.method, failed: this.outage !== null });
       if (this.outage) {
         return reply.code(this.outage.status).send({ ok: false, error_code: this.outage.status, description: this.outage.description });
@@ -294,6 +303,36 @@ export class TelegramStandIn {
     this.updates.push({ update_id: this.nextUpdateId++, ...update });
     if (this.webhook) this.flushToWebhook();
     for (const wake of this.pollers.splice(0)) wake();
+  }
+
+  /**
+   * A getUpdates over HTTP: while it waits, a second one (another bot polling with the same token) ends it with
+   * 409, as Telegram does. A poll whose caller went away (a killed process) is not counted as a conflict.
+   */
+  private async poll(p: Json, response: { once(event: 'close', listener: () => void): unknown; writableFinished: boolean }): Promise<{ value: unknown } | { error: { error_code: number; description: string } }> {
+    if (this.openPoll && !this.openPoll.gone) {
+      this.conflicts++;
+      this.openPoll.terminate();
+    }
+    let terminated = false;
+    const mine = {
+      gone: false,
+      terminate: () => {
+        terminated = true;
+        for (const wake of this.pollers.splice(0)) wake();
+      },
+    };
+    response.once('close', () => {
+      if (!response.writableFinished) mine.gone = true;
+    });
+    this.openPoll = mine;
+    try {
+      const updates = await this.getUpdates(Number(p.offset ?? 0), Number(p.timeout ?? 0), Number(p.limit ?? 100));
+      if (terminated) return fail(409, 'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running');
+      return { value: updates };
+    } finally {
+      if (this.openPoll === mine) this.openPoll = null;
+    }
   }
 
   private async getUpdates(offset: number, timeoutSeconds: number, limit: number): Promise<Json[]> {
