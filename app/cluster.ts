@@ -25,6 +25,11 @@ export interface ClusterOptions {
   logger: Logger;
   /** The wall clock leases are measured by (the instances' clocks are assumed to agree within well under `ttlMs`). */
   now?: () => number;
+  /**
+   * No other instance can exist (SQLite: one process per file): claims are taken whoever held them, so a
+   * restart after a crash does not wait for the dead process's claims to run out.
+   */
+  alone?: boolean;
 }
 
 /** What an instance does while it holds a role, and stops doing when it loses it. */
@@ -141,7 +146,7 @@ export class Cluster implements JobClaims {
           if (await this.within(renewLease(db, ROLE + name, held.fence, started, ttlMs))) held.renewedAt = started;
           else await this.lose(name, 'taken over');
         } else {
-          const fence = await this.within(claimRole(db, ROLE + name, this.instance, started, ttlMs));
+          const fence = await this.within(claimRole(db, ROLE + name, this.instance, started, ttlMs, this.options.alone));
           if (fence !== null && !this.stopped) {
             this.held.set(name, { fence, renewedAt: started });
             logger.info({ role: name, instance: this.instance, fence }, 'role taken');
@@ -183,7 +188,7 @@ export class Cluster implements JobClaims {
   async claim(job: string, slot: number): Promise<JobRunClaim | null> {
     const { db, ttlMs, logger } = this.options;
     const name = JOB + job;
-    const fence = await claimJobSlot(db, name, slot, this.instance, this.now(), ttlMs);
+    const fence = await claimJobSlot(db, name, slot, this.instance, this.now(), ttlMs, this.options.alone);
     if (fence === null) return null;
     const lost = new AbortController();
     let renewing = Promise.resolve();

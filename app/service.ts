@@ -109,7 +109,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     logger.warn('TRUST_PROXY=true believes X-Forwarded-For from anyone: a client can rotate it past the limit on invalid tokens; list the proxy addresses instead');
   }
 
-  const cluster = new Cluster({ db, instance: config.INSTANCE_NAME ?? defaultInstanceName(), ttlMs: config.LEASE_TTL, logger });
+  const cluster = new Cluster({ db, instance: config.INSTANCE_NAME ?? defaultInstanceName(), ttlMs: config.LEASE_TTL, logger, alone: !onPostgres });
   let dispatcher: Dispatcher | undefined;
   let lastSweepAt: Date | null = null;
   const wakeDispatcher = () => dispatcher?.wake();

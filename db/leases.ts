@@ -23,8 +23,13 @@ export interface LeaseRow {
   claimedAt: number;
 }
 
-/** Claim a role nobody holds, or whose holder stopped renewing it; the fence when it is now ours. */
-export async function claimRole(db: Queryable, name: string, holder: string, nowMs: number, ttlMs: number): Promise<number | null> {
+/**
+ * Claim a role nobody holds, whose holder stopped renewing it, or that this
+ * holder's name had before (the same instance restarted); the fence when it
+ * is now ours. `alone`: no other instance can exist (SQLite), so the claim is
+ * taken whoever held it.
+ */
+export async function claimRole(db: Queryable, name: string, holder: string, nowMs: number, ttlMs: number, alone = false): Promise<number | null> {
   const inserted = await first(
     db.insert(leases).values({ name, holder, fence: 1, expiresAt: nowMs + ttlMs, slot: null, finished: true, claimedAt: nowMs }).onConflictDoNothing().returning({ fence: leases.fence }),
   );
@@ -33,7 +38,7 @@ export async function claimRole(db: Queryable, name: string, holder: string, now
     db
       .update(leases)
       .set({ holder, fence: sql`${leases.fence} + 1`, expiresAt: nowMs + ttlMs, claimedAt: nowMs })
-      .where(and(eq(leases.name, name), lte(leases.expiresAt, nowMs)))
+      .where(and(eq(leases.name, name), alone ? undefined : or(lte(leases.expiresAt, nowMs), eq(leases.holder, holder))))
       .returning({ fence: leases.fence }),
   );
   return taken?.fence ?? null;
@@ -45,12 +50,13 @@ export async function claimRole(db: Queryable, name: string, holder: string, now
  * holder died), or when this slot's run was claimed by an instance that died
  * before finishing it. Null when another instance runs it, or ran it.
  */
-export async function claimJobSlot(db: Queryable, name: string, slot: number, holder: string, nowMs: number, ttlMs: number): Promise<number | null> {
+export async function claimJobSlot(db: Queryable, name: string, slot: number, holder: string, nowMs: number, ttlMs: number, alone = false): Promise<number | null> {
   const inserted = await first(
     db.insert(leases).values({ name, holder, fence: 1, expiresAt: nowMs + ttlMs, slot, finished: false, claimedAt: nowMs }).onConflictDoNothing().returning({ fence: leases.fence }),
   );
   if (inserted) return inserted.fence;
-  const abandoned = lte(leases.expiresAt, nowMs);
+  // A run left by this holder's name (the same instance, restarted) or, when alone, by anyone, is over.
+  const abandoned = alone ? sql`TRUE` : or(lte(leases.expiresAt, nowMs), eq(leases.holder, holder));
   const taken = await first(
     db
       .update(leases)

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../app/config.ts';
 import { buildHttpServer, type HttpDeps } from '../app/http.ts';
 import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
-import { seedFleet, silentLogger, tempDir, testClock, testDb, type TestDb } from './helpers.ts';
+import { seedFleet, silentLogger, sqlValue, tempDir, testClock, testDb, type TestDb } from './helpers.ts';
 import { makeCertificate, NGINX, NGINX_CONF, NGINX_SKIPPED, startNginx as startNginxBefore, type RunningNginx } from './nginx-helpers.ts';
 
 /**
@@ -220,7 +220,7 @@ describe.skipIf(!NGINX)(NGINX ? 'dozor behind nginx, as docs/nginx.conf sets it 
     const head = `POST /upload?token=${token} HTTP/1.1\r\nHost: dozor.example.ru\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${body.length}\r\n\r\n`;
     const taken = await agent!.send(Buffer.concat([Buffer.from(head), body]));
     expect(taken.status).toBe(200);
-    expect(t.db.$client.prepare('SELECT count(*) FROM uploads').pluck().get()).toBe(1);
+    expect(Number(await sqlValue(t.db, 'SELECT count(*) FROM uploads'))).toBe(1);
 
     // A line that dies a third of the way: dozor, which sees the bytes as they come, answers 408 after a second
     // without any (nginx, had it kept the body to pass on whole, would have waited its own 60 s).

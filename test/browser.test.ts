@@ -195,7 +195,7 @@ describe('the browser cabinet in Chromium', () => {
     h.clear();
     await dispatcher.runOnce();
     const edit = h.lastSent('editMessageText')!;
-    const stored = t.db.select().from(telegramMessages).all().find((m) => m.incidentId === incident!.id && m.kind === 'alert')!;
+    const stored = (await t.db.select().from(telegramMessages)).find((m) => m.incidentId === incident!.id && m.kind === 'alert')!;
     expect(edit.payload).toMatchObject({ chat_id: 1001, message_id: stored.messageId });
     expect(String(edit.payload.text)).toContain('Ксения Шабанова');
 

@@ -7,7 +7,9 @@ import { eq, is } from 'drizzle-orm';
 import { getTableConfig, SQLiteTable } from 'drizzle-orm/sqlite-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as schema from '../db/schema.ts';
-import { closeDb, openDb, type DB } from '../db/open.ts';
+import { closeDatabase, closeDb, openDb, type DB } from '../db/open.ts';
+import { openPostgres } from '../db/open-postgres.ts';
+import { botHarness, type Person } from './bot-helpers.ts';
 import { addUser } from '../registry/users.ts';
 import { createUploadToken } from '../registry/uploads.ts';
 import { seedDemoFleet } from '../tools/demo/fleet.ts';
@@ -71,9 +73,9 @@ async function fillFleet(db: DB): Promise<void> {
   db.insert(schema.metricsSnapshots).values({ installationId: romashka.id, takenAt: at, receivedAt: at, samples: [{ name: 'kodeks_up', labels: { db: 'Основная' }, value: 1 }] as never, error: null, uploadId: upload.id }).run();
   db.insert(schema.keyValue).values({ key: 'conversation:1001', value: { step: 'reason', text: 'кавычки " и \\ обратная черта', list: [1, 2.5, null, true] }, updatedAt: at }).run();
   db.insert(schema.telegramMessages).values({ chatId: -1001234567890, messageId: 42, incidentId: incident.id, kind: 'alert', createdAt: at }).run();
-  db.insert(schema.probeState).values({ installationId: romashka.id, probe: 'http', ok: false, consecutiveFailures: 3, latencyMs: null, error: 'timeout', detail: { status: 503 }, failingSince: at, checkedAt: at }).run();
+  db.insert(schema.probeState).values({ installationId: romashka.id, probe: 'http', ok: false, consecutiveFailures: 3, latencyMs: null, error: 'timed out after 5000 ms', detail: { status: 503 }, failingSince: at, checkedAt: at }).run();
   db.insert(schema.probeResults).values([
-    { installationId: romashka.id, probe: 'http', at, ok: false, latencyMs: null, error: 'timeout' },
+    { installationId: romashka.id, probe: 'http', at, ok: false, latencyMs: null, error: 'timed out after 5000 ms' },
     { installationId: romashka.id, probe: 'icmp', at, ok: true, latencyMs: 12, error: null },
   ]).run();
   db.insert(schema.unmatchedAlerts).values({ fingerprint: 'f1', alertname: 'NodeDown', labels: { instance: 'x:9100' }, reason: 'ambiguous', candidates: [1, 2], status: 'firing', firstSeenAt: at, lastSeenAt: at }).run();
@@ -83,6 +85,10 @@ async function fillFleet(db: DB): Promise<void> {
   db.insert(schema.availabilityDays).values({ installationId: romashka.id, day: '2024-03-03', rounds: 1440, up: 1400 }).run();
   db.insert(schema.campaignSnapshots).values({ day: '2024-03-04', scope: 'team:2001', minVersion: '6.4.3.59', compliant: 3, total: 5, takenAt: at }).run();
   db.insert(schema.probeState).values({ installationId: vector.id, probe: 'tcp', ok: true, consecutiveFailures: 0, checkedAt: at }).run();
+  db.insert(schema.leases).values([
+    { name: 'role:outbox', holder: 'dozor-a', fence: 3, expiresAt: at.getTime(), slot: null, finished: true, claimedAt: at.getTime() },
+    { name: 'job:sweep', holder: 'dozor-b', fence: 7, expiresAt: at.getTime(), slot: at.getTime(), finished: false, claimedAt: at.getTime() },
+  ]).run();
   // The last outbox message delivered and pruned: its id must not be given again.
   const last = db.insert(schema.outbox).values({ createdAt: at, kind: 'alert', chatId: 1001, payload: {}, nextAttemptAt: at, urgent: true, status: 'sent', sentAt: at }).returning().get();
   db.delete(schema.outbox).where(eq(schema.outbox.id, last.id)).run();
@@ -218,6 +224,44 @@ describe('dozor db copy --to postgres://…', () => {
     const document = JSON.parse(json.stdout) as { tables: { table: string; rows: number }[]; env: Record<string, string> };
     expect(Object.fromEntries(document.tables.map((t) => [t.table, t.rows]))).toEqual(await counts(second.url));
     expect(document.env).toEqual({ DATABASE_URL: second.url, DATA_DIR: dir.path });
+  });
+
+  it('gives the same /status, /incidents and /silences answers on PostgreSQL after the copy as on SQLite before it', async () => {
+    if (skipped) return void console.warn(`skipped: ${skipped}`);
+    const target = await fresh('status');
+    expect(dozor(database, 'db', 'copy', '--to', target.url).status).toBe(0);
+    const copied = await openPostgres(target.url, { maxConnections: 2 });
+    try {
+      const people: Person[] = [
+        { id: 1001, first_name: 'Ксения' },
+        { id: 1002, first_name: 'Пётр' },
+        { id: 2001, first_name: 'Ирина' },
+      ];
+      const questions = ['/status', '/status Ромашка', '/status Вектор', '/status 7701234567', '/status Облако', '/incidents', '/incidents all', '/silences', '/licenses 365'];
+      /** What the bot on `on` answers each person's every question: the text and the buttons of each message it sends. */
+      const answers = async (on: DB) => {
+        const clock = testClock(NOW);
+        clock.advance(2 * HOUR);
+        const harness = botHarness(on, clock);
+        const said: unknown[] = [];
+        for (const person of people) {
+          for (const question of questions) {
+            const before = harness.calls.length;
+            await harness.say(person, question);
+            said.push({ person: person.id, question, answer: harness.calls.slice(before).filter((c) => c.method === 'sendMessage' || c.method === 'sendPhoto').map((c) => [c.payload.text ?? c.payload.caption, c.payload.reply_markup ?? null]) });
+          }
+        }
+        return said;
+      };
+      const before = await answers(db);
+      const after = await answers(copied);
+      // The questions reach the fleet: cards of the demo's clients with their problems, not refusals.
+      expect(JSON.stringify(before)).toContain('Ромашка');
+      expect(JSON.stringify(before)).toContain('Ключ SenseLock');
+      expect(after).toEqual(before);
+    } finally {
+      await closeDatabase(copied);
+    }
   });
 
   it('refuses a database that already holds dozor\'s data, and changes nothing in it', async () => {

@@ -4,19 +4,19 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { dozorAsync } from './cli-helpers.ts';
 import { postReport, SAMPLE_XML, tempDir } from './helpers.ts';
-import { seedDatabaseFile, startServiceProcess } from './process-helpers.ts';
+import { serviceDatabase, startServiceProcess } from './process-helpers.ts';
 import { TelegramStandIn } from '../tools/standin/telegram.ts';
 
 describe('a large import while the service runs', () => {
   it('imports 10,000 rows while every agent report sent meanwhile is accepted', async () => {
     const dir = tempDir();
-    const database = join(dir.path, 'dozor.sqlite');
-    const token = await seedDatabaseFile(database);
+    const database = await serviceDatabase(dir.path);
+    const token = await database.seed();
     const csv = join(dir.path, 'fleet.csv');
     writeFileSync(csv, ['client,installation,kind,host', ...Array.from({ length: 10_000 }, (_, i) => `ООО «Вектор»,Сервер ${i},network,s${i}.example.ru`)].join('\n'));
     const standIn = await TelegramStandIn.start();
     watchStandIn(standIn);
-    const service = await startServiceProcess({ DATABASE_PATH: database, BOT_TOKEN: standIn.token, TELEGRAM_API_ROOT: standIn.url, PROBE_CRON: '0 0 1 1 *' });
+    const service = await startServiceProcess({ ...database.env, BOT_TOKEN: standIn.token, TELEGRAM_API_ROOT: standIn.url, PROBE_CRON: '0 0 1 1 *' });
     try {
       const report = SAMPLE_XML.replace(' id="agent-unique-report-id"', '');
       const statuses: number[] = [];
@@ -24,7 +24,7 @@ describe('a large import while the service runs', () => {
       const agent = (async () => {
         while (importing) statuses.push((await postReport(service.url, report, { token })).status);
       })();
-      const imported = await dozorAsync(database, 'import', csv, '--json');
+      const imported = await dozorAsync(database.target, 'import', csv, '--json');
       importing = false;
       await agent;
       expect(imported.stderr).toBe('');
@@ -34,6 +34,7 @@ describe('a large import while the service runs', () => {
     } finally {
       await service.stop();
       await standIn.close();
+      await database.drop();
       dir.cleanup();
     }
   }, 60_000);

@@ -7,7 +7,7 @@ import { systemClock } from '../core/clock.ts';
 import { closeDatabase } from '../db/open.ts';
 import { addInstallation } from '../registry/installations.ts';
 import { TelegramStandIn } from '../tools/standin/telegram.ts';
-import { seedFleet, sqlValue, tempDir } from './helpers.ts';
+import { seedFleet, sqlRows, tempDir } from './helpers.ts';
 import { makeCertificate, NGINX, NGINX_SKIPPED, startNginx, type RunningNginx } from './nginx-helpers.ts';
 import { onPostgres } from './pg-helpers.ts';
 import { serviceDatabase, startServiceProcess, type ServiceDatabase, type ServiceProcess } from './process-helpers.ts';
@@ -128,8 +128,14 @@ describe.skipIf(SKIP !== undefined)(`two instances on one PostgreSQL behind ngin
         const id = `load-${lane}-${n}`;
         const losing = n % 25 === 0 && lost < tokens.length ? lost++ : undefined;
         const body = `<report id="${id}"><senselock state="${losing === undefined ? 'ok' : 'absent'}"/></report>`;
-        sent++;
-        if ((await post(losing === undefined ? steadyToken : tokens[losing]!, body)) === 202) accepted.push(id);
+        // A report refused or cut (the instance it reached was killed) is sent again, as agents do.
+        for (let tries = 0; tries < (losing === undefined ? 1 : 50); tries++) {
+          sent++;
+          if ((await post(losing === undefined ? steadyToken : tokens[losing]!, body)) === 202) {
+            accepted.push(id);
+            break;
+          }
+        }
       }
     };
     const load = Promise.all([0, 1, 2, 3].map(poster));
@@ -146,6 +152,10 @@ describe.skipIf(SKIP !== undefined)(`two instances on one PostgreSQL behind ngin
     const takeoverMs = Date.now() - killedAt;
     expect(takeoverMs).toBeLessThan(30_000);
     expect(await health(b)).toMatchObject({ roles: { outbox: 'dozor-b', 'telegram-poll': 'dozor-b' } });
+    const metrics = await (await fetch(`${b.url}/metrics`)).text();
+    expect(metrics).toContain('dozor_instance_info{dozor_instance="dozor-b"} 1');
+    expect(metrics).toContain('dozor_role_held{role="outbox"} 1');
+    expect(metrics).toContain('dozor_role_held{role="telegram-poll"} 1');
 
     // Every branch loses its key while B is alone too.
     while (lost < tokens.length) await new Promise((resolve) => setTimeout(resolve, 100));
@@ -164,9 +174,12 @@ describe.skipIf(SKIP !== undefined)(`two instances on one PostgreSQL behind ngin
     const check = await database.open();
     try {
       expect(accepted.length).toBeGreaterThan(100);
-      const stored = Number(await sqlValue(check, "select count(*) from reports where report_id like 'load-%'"));
-      expect(stored).toBe(accepted.length);
-      expect(Number(await sqlValue(check, "select count(distinct report_id) from reports where report_id like 'load-%'"))).toBe(stored);
+      const stored = (await sqlRows<{ report_id: string }>(check, "select report_id from reports where report_id like 'load-%'")).map((r) => r.report_id);
+      // Each once; a report whose answer was lost with the killed instance may be stored without a 202.
+      expect(new Set(stored).size).toBe(stored.length);
+      const storedIds = new Set(stored);
+      expect(accepted.filter((id) => !storedIds.has(id))).toEqual([]);
+      expect(stored.length - accepted.length).toBeLessThanOrEqual(sent - accepted.length);
     } finally {
       await closeDatabase(check);
     }

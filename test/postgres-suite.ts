@@ -9,25 +9,28 @@
  * - those that make their own PostgreSQL databases: schema-parity, db-copy;
  * - those that touch no database: alert-anatomy, architecture, calendar,
  *   config, i18n, rules, scheduler, search, server-rules, silence-phrase;
- * - not yet moved: service, import-under-load, standin, demo, balancer,
- *   browser (their service processes still take a SQLite file).
+ * - SQLite by design: demo and standin (`npm run demo` and `npm run standin`
+ *   are a new user's first run, on the zero-setup SQLite file).
  */
 export const POSTGRES_SUITE: readonly string[] = [
   'test/agent.test.ts',
   'test/alertmanager.test.ts',
+  'test/balancer.test.ts',
   'test/batcher.test.ts',
   'test/bot.test.ts',
+  'test/browser.test.ts',
   'test/check-schedule.test.ts',
-  'test/cluster.test.ts',
-  'test/cli.test.ts',
   'test/cli-incidents.test.ts',
+  'test/cli.test.ts',
   'test/clock-jumps.test.ts',
+  'test/cluster.test.ts',
   'test/delivery.test.ts',
   'test/digest.test.ts',
   'test/e2e.test.ts',
   'test/faults.test.ts',
   'test/hostile-bot.test.ts',
   'test/hostile-intake.test.ts',
+  'test/import-under-load.test.ts',
   'test/import.test.ts',
   'test/instances.test.ts',
   'test/intake.test.ts',
@@ -39,6 +42,7 @@ export const POSTGRES_SUITE: readonly string[] = [
   'test/probes.test.ts',
   'test/prometheus.test.ts',
   'test/server-state.test.ts',
+  'test/service.test.ts',
   'test/slow-clients.test.ts',
   'test/state.test.ts',
   'test/sysinfo.test.ts',

@@ -24,7 +24,8 @@ export function startServiceProcess(env: Record<string, string>, timeoutMs = 20_
     cwd: ROOT,
     // The morning call and a digest missed at start-up depend on the real time of day: off unless a test asks for them.
     // The machine running the tests may have less free disk than the reserve a real server keeps for reports.
-    env: { ...process.env, HTTP_PORT: '0', LOG_LEVEL: 'info', WAKE_AT: 'off', DIGEST_MAX_DELAY: '1s', UPLOAD_MIN_FREE: '1', ...env },
+    // One INSTANCE_NAME across restarts, as an operator sets it: a restarted process takes its roles back at once.
+    env: { ...process.env, HTTP_PORT: '0', LOG_LEVEL: 'info', WAKE_AT: 'off', DIGEST_MAX_DELAY: '1s', UPLOAD_MIN_FREE: '1', INSTANCE_NAME: 'dozor-test', ...env },
   });
   const log: string[] = [];
   let stderr = '';

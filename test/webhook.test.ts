@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TelegramStandIn } from '../tools/standin/telegram.ts';
 import { tempDir } from './helpers.ts';
+import { onPostgres } from './pg-helpers.ts';
 import { serviceDatabase, startServiceProcess, type ServiceDatabase } from './process-helpers.ts';
 
 function freePort(): Promise<number> {
@@ -67,5 +68,45 @@ describe('webhook mode', () => {
       expect(await service.stop()).toBe(0);
     }
     expect(service.log.join('\n')).not.toContain('the-shared-secret');
+  });
+
+  it.skipIf(!onPostgres())('with two instances on one database, sets the webhook from one, answers updates at either, and the other sets it when the first dies', async () => {
+    const port = await freePort();
+    const webhookUrl = `http://127.0.0.1:${port}/telegram/webhook`;
+    const env = { ...database.env, BOT_TOKEN: standIn.token, TELEGRAM_API_ROOT: standIn.url, WEBHOOK_URL: webhookUrl, WEBHOOK_SECRET: 'the-shared-secret', LEASE_TTL: '2s' };
+    const setWebhooks = () => standIn.calls.filter((c) => c.method === 'setWebhook').length;
+    const before = setWebhooks();
+    const a = await startServiceProcess({ ...env, HTTP_PORT: String(port), INSTANCE_NAME: 'dozor-a' });
+    const b = await startServiceProcess({ ...env, INSTANCE_NAME: 'dozor-b' });
+    const health = async () => (await (await fetch(`${b.url}/healthz`)).json()) as { roles: Record<string, string | null>; telegram: { active: boolean } };
+    const setWebhooksReach = async (n: number) => {
+      for (let waited = 0; setWebhooks() - before < n; waited += 50) {
+        if (waited > 10_000) throw new Error(`setWebhook was called ${setWebhooks() - before} times, not ${n}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    try {
+      await setWebhooksReach(1);
+      expect(await health()).toMatchObject({ roles: { 'telegram-webhook': 'dozor-a', outbox: 'dozor-a' }, telegram: { active: false } });
+      expect(setWebhooks() - before).toBe(1);
+
+      // Telegram's update reaches B (through a balancer, say): B answers it.
+      const update = { update_id: 5001, message: { message_id: 7, date: 0, chat: { id: 1001, type: 'private' }, from: { id: 1001, is_bot: false, first_name: 'Ксения' }, text: '/whoami', entities: [{ type: 'bot_command', offset: 0, length: 7 }] } };
+      const answered = standIn.sentTo(1001).length;
+      const posted = await fetch(`${b.url}/telegram/webhook`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': 'the-shared-secret' }, body: JSON.stringify(update) });
+      expect(posted.status).toBe(200);
+      await standIn.waitFor(() => standIn.sentTo(1001).length > answered);
+      expect(standIn.sentTo(1001).at(-1)!.text).toContain('Ксения Шабанова');
+
+      // A dies: B holds both roles once A's lease (2 s) runs out, and sets the webhook itself.
+      a.child.kill('SIGKILL');
+      await setWebhooksReach(2);
+      expect(await health()).toMatchObject({ roles: { 'telegram-webhook': 'dozor-b', outbox: 'dozor-b' }, telegram: { active: true } });
+      expect(setWebhooks() - before).toBe(2);
+      expect(standIn.calls.some((c) => c.method === 'getUpdates')).toBe(false);
+    } finally {
+      await a.stop('SIGKILL');
+      expect(await b.stop()).toBe(0);
+    }
   });
 });
