@@ -173,7 +173,8 @@ export class Cluster implements JobClaims {
 
   private async lose(name: string, why: string): Promise<void> {
     if (!this.held.delete(name)) return;
-    this.options.logger.warn({ role: name, instance: this.instance, why }, 'role given up');
+    const log = this.options.logger;
+    (why === 'stopping' ? log.info.bind(log) : log.warn.bind(log))({ role: name, instance: this.instance, why }, 'role given up');
     const work = this.roleWork.get(name);
     if (work) await this.transition(() => work.stop());
   }
@@ -202,9 +203,9 @@ export class Cluster implements JobClaims {
     timer.unref();
     return {
       lost: lost.signal,
+      // Not waiting for a renewal in flight: one landing after this only moves a finished run's expiry, which no claim reads.
       finish: async () => {
         clearInterval(timer);
-        await renewing;
         await finishJobSlot(db, name, fence, this.now()).catch((err: unknown) => logger.warn({ err, job }, 'cannot mark a job run finished; its claim expires by itself'));
       },
     };

@@ -32,6 +32,7 @@ import { ClockWatch } from '../core/clock-watch.ts';
 import { buildHttpServer } from './http.ts';
 import { Cluster, defaultInstanceName } from './cluster.ts';
 import { checkSharedDataDir } from './shared-data-dir.ts';
+import { listenForOutbox, outboxNotifier } from '../db/outbox-signal.ts';
 import type { Logger } from './logger.ts';
 
 export interface Service {
@@ -112,7 +113,12 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
   const cluster = new Cluster({ db, instance: config.INSTANCE_NAME ?? defaultInstanceName(), ttlMs: config.LEASE_TTL, logger, alone: !onPostgres });
   let dispatcher: Dispatcher | undefined;
   let lastSweepAt: Date | null = null;
-  const wakeDispatcher = () => dispatcher?.wake();
+  // The sender is this instance's dispatcher while it holds the outbox role; otherwise another instance's, told through the database.
+  const notifyOtherSender = outboxNotifier(db, logger);
+  const wakeDispatcher = () => {
+    if (cluster.holds('outbox')) dispatcher?.wake();
+    else if (dispatcher) notifyOtherSender();
+  };
   const http = buildHttpServer({
     db,
     clock,
@@ -185,7 +191,17 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
   if (telegram) cluster.role(telegram.role.name, telegram.role);
   if (dispatcher) {
     const sender = dispatcher;
-    cluster.role('outbox', { start: () => sender.start(), stop: () => sender.stop() });
+    let stopListening: (() => Promise<void>) | undefined;
+    cluster.role('outbox', {
+      start: () => {
+        sender.start();
+        stopListening = listenForOutbox(db, () => sender.wake(), logger);
+      },
+      stop: async () => {
+        await stopListening?.();
+        await sender.stop();
+      },
+    });
   }
   const scheduler = new JobScheduler(logger, cluster);
   const composeDigest = composeDigestForTelegram(db, digestSettings);

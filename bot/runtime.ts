@@ -155,7 +155,8 @@ export function startTelegram(options: TelegramOptions, services: BotServices, h
       const signal = AbortSignal.any([stopping.signal, ended.signal]);
       const run: RoleRun = { ended, work: Promise.resolve() };
       run.work = (async () => {
-        await ready;
+        // Telegram may not have answered getMe yet (down for hours): giving the role up must not wait for it.
+        await Promise.race([ready, aborted(signal)]);
         await registerCommands(bot).catch((err: unknown) => logger.warn({ err: describe(err) }, 'setMyCommands failed'));
         if (options.webhookUrl) {
           await persist('setWebhook', () => bot.api.setWebhook(options.webhookUrl!, { secret_token: secret }), signal);
@@ -230,6 +231,14 @@ export function startTelegram(options: TelegramOptions, services: BotServices, h
       await role.stop();
     },
   };
+}
+
+/** Rejects with the signal's reason once it aborts. */
+function aborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) return reject(signal.reason as Error);
+    signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+  });
 }
 
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
