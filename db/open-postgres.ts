@@ -39,10 +39,17 @@ export interface PostgresOptions {
   connectionTimeoutMs?: number;
 }
 
+/** Each pooled connection's handle, made once: building one reads the whole schema, too slow to repeat for every transaction. */
+const handles = new WeakMap<pg.Pool | pg.PoolClient, DB>();
+
 /** A drizzle handle on a PostgreSQL connection or pool, typed as the rest of db/ expects and registered as PostgreSQL. */
 export function postgresHandle(client: pg.Pool | pg.PoolClient): DB {
-  const db = drizzle({ client, schema }) as unknown as DB;
-  markPostgres(db);
+  let db = handles.get(client);
+  if (!db) {
+    db = drizzle({ client, schema }) as unknown as DB;
+    markPostgres(db);
+    handles.set(client, db);
+  }
   return db;
 }
 

@@ -23,6 +23,7 @@ interface Pending {
 export class IngestBatcher {
   private queue: Pending[] = [];
   private scheduled = false;
+  private flushing = false;
 
   constructor(
     private readonly db: DB,
@@ -33,18 +34,32 @@ export class IngestBatcher {
   submit(installation: { id: number; tz: string } | InstallationSettings, report: AgentReport, receivedAt: Date): Promise<IngestResult> {
     return new Promise((resolve, reject) => {
       this.queue.push({ installation, report, receivedAt, resolve, reject });
-      if (this.queue.length >= this.maxBatch) void this.flush();
+      if (this.flushing) return;
+      if (this.queue.length >= this.maxBatch) void this.flushAll();
       else if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => void this.flush());
+        setImmediate(() => void this.flushAll());
       }
     });
   }
 
-  private async flush(): Promise<void> {
+  /**
+   * One batch at a time: reports that come while one is written make the next. On PostgreSQL, where a
+   * transaction waits on the network, batches written side by side would be small, each paying its own
+   * round trips, and would run into each other (serialization failures) over rows they share.
+   */
+  private async flushAll(): Promise<void> {
     this.scheduled = false;
-    const batch = this.queue.splice(0);
-    if (batch.length === 0) return;
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0) await this.flush(this.queue.splice(0, this.maxBatch));
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async flush(batch: Pending[]): Promise<void> {
     let results: IngestResult[];
     try {
       results = await writeTransaction(this.db, async () => {
