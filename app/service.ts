@@ -142,7 +142,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
       registry: createMetrics(db, clock, {
         deliveries: () => dispatcher?.deliveries() ?? { sent: 0, failed: 0 },
         // The sweep runs on one instance of several: the last one finished anywhere counts.
-        lastSweepAt: async () => latest(lastSweepAt, await cluster.lastFinished('sweep')),
+        lastSweepAt: async () => latest(lastSweepAt, await cluster.lastFinished('sweep').catch(() => null)),
         telegram: () => telegram?.health(),
         cluster,
       }),
@@ -323,7 +323,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
   // The roles free now are taken before the first answer: a lone instance sends and polls from its start.
   await cluster.start();
   if (!dispatcher) logger.warn('no delivery channel configured: announcements wait in the outbox');
-  logger.info({ url, instance: cluster.instance, roles: [...(telegram ? [telegram.role.name] : []), ...(dispatcher ? ['outbox'] : [])].filter((r) => cluster.holds(r)), database: config.DATABASE_URL === undefined ? config.DATABASE_PATH : shownDatabaseUrl(config.DATABASE_URL) }, 'dozor is running');
+  logger.info({ url, instance: cluster.instance, roles: cluster.roles().filter((r) => r.mine).map((r) => r.role), database: config.DATABASE_URL === undefined ? config.DATABASE_PATH : shownDatabaseUrl(config.DATABASE_URL) }, 'dozor is running');
 
   let stopping: Promise<void> | undefined;
   const stop = () =>

@@ -51,7 +51,7 @@ export interface TelegramHealth {
 
 export interface TelegramRuntime {
   bot: Bot<BotContext>;
-  /** Resolves once the bot knows who it is and receives updates. */
+  /** Resolves once the bot knows who it is (Telegram answered getMe); polling or the webhook follow while this instance holds `role`. */
   ready: Promise<void>;
   role: TelegramRole;
   health(): TelegramHealth;
@@ -187,7 +187,7 @@ export function startTelegram(options: TelegramOptions, services: BotServices, h
       const run = active;
       active = undefined;
       if (!run) return;
-      run.ended.abort(new Error('another instance does this now'));
+      run.ended.abort(new Error('the bot\'s role ended here'));
       await run.work;
       // Updates being handled finish if they can in a moment; a handler stuck on Telegram does not hold the stop.
       if (run.runner) await Promise.race([run.runner.stop(), new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref())]);
@@ -203,21 +203,27 @@ export function startTelegram(options: TelegramOptions, services: BotServices, h
     let offset = from;
     let saved = from;
     return {
-      supply: (batchSize, supplySignal) =>
-        persist(
+      supply: async (batchSize, supplySignal) => {
+        if (offset !== saved) {
+          // The database being away does not stop the polling: the offset is kept here and written at the next poll.
+          try {
+            await writeValue(services.db, POLL_OFFSET_KEY, offset, services.clock());
+            saved = offset;
+          } catch (err) {
+            logger.warn({ err }, 'cannot store the Telegram update offset; polling goes on');
+          }
+        }
+        return persist(
           'getUpdates',
           async () => {
-            if (offset !== saved) {
-              await writeValue(services.db, POLL_OFFSET_KEY, offset, services.clock());
-              saved = offset;
-            }
             const updates = await bot.api.getUpdates({ offset, limit: Math.max(1, Math.min(batchSize, 100)), timeout: pollSeconds }, supplySignal);
             const last = updates.at(-1);
             if (last) offset = last.update_id + 1;
             return updates;
           },
           AbortSignal.any([signal, supplySignal as AbortSignal]),
-        ),
+        );
+      },
     };
   }
 

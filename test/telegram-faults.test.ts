@@ -5,7 +5,8 @@ import Fastify from 'fastify';
 import { pino, type Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BotServices } from '../bot/context.ts';
-import { startTelegram } from '../bot/runtime.ts';
+import { POLL_OFFSET_KEY, startTelegram } from '../bot/runtime.ts';
+import { readValue } from '../db/key-value.ts';
 import { systemClock } from '../core/clock.ts';
 import { closeDatabase, type DB } from '../db/open.ts';
 import { enqueue, NOTICE } from '../db/outbox.ts';
@@ -258,6 +259,48 @@ describe('a quiet bot', () => {
       expect(Date.now() - asked).toBeLessThan(2000);
     } finally {
       await runtime.stop();
+      await http.close();
+      await standIn.close();
+      await t.close();
+    }
+  });
+});
+
+describe('the poll offset', () => {
+  it('is kept in the database, so the poller that comes next asks Telegram for what was not handled yet', async () => {
+    const standIn = await TelegramStandIn.start();
+    watchStandIn(standIn);
+    const t = await testDb();
+    await seedFleet({ db: t.db, clock: systemClock, actor: 'test' });
+    const logger = pino({ level: 'silent' });
+    const http = Fastify();
+    const first = startTelegram({ token: standIn.token, apiRoot: standIn.url, pollSeconds: 1 }, botServices(t.db, logger), http);
+    try {
+      standIn.userSays({ id: 1001, first_name: 'Ксения' }, '/help');
+      await standIn.waitFor((e) => e.type === 'sent' && e.message.chatId === 1001 && e.message.text.includes('/status'));
+      // The next poll confirms the update, and the offset it confirms is stored first.
+      for (let waited = 0; (await readValue<number>(t.db, POLL_OFFSET_KEY)) === undefined; waited += 50) {
+        if (waited > 5_000) throw new Error('the offset was never stored');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const stored = (await readValue<number>(t.db, POLL_OFFSET_KEY))!;
+      expect(stored).toBeGreaterThan(1);
+      await first.stop();
+
+      // Another poller (a restart, or the instance that took polling over) starts from it, not from 0.
+      const polls = standIn.calls.filter((c) => c.method === 'getUpdates').length;
+      const second = startTelegram({ token: standIn.token, apiRoot: standIn.url, pollSeconds: 1 }, botServices(t.db, logger), Fastify());
+      try {
+        for (let waited = 0; standIn.calls.filter((c) => c.method === 'getUpdates').length === polls; waited += 50) {
+          if (waited > 5_000) throw new Error('the second poller never polled');
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        expect(Number(standIn.calls.filter((c) => c.method === 'getUpdates')[polls]!.payload.offset)).toBe(stored);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await first.stop();
       await http.close();
       await standIn.close();
       await t.close();

@@ -6,8 +6,18 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { closeDatabase, closeDb, openDb } from '../../db/open.ts';
+import type { Transformer } from 'grammy';
+import type { Update } from 'grammy/types';
+import { sql } from 'drizzle-orm';
+import { createLogger } from '../../app/logger.ts';
+import { createBot } from '../../bot/bot.ts';
+import { buildDigest } from '../../bot/digest.ts';
+import { closeDatabase, closeDb, openDb, type DB } from '../../db/open.ts';
 import { openPostgres } from '../../db/open-postgres.ts';
+import { rawRun } from '../../db/query.ts';
+import { getUser } from '../../db/users.ts';
+import { DEFAULT_INCIDENT_SETTINGS } from '../../incidents/settings.ts';
+import { runSweep } from '../../jobs/sweep.ts';
 import { seedBenchFleet } from './seed.ts';
 
 /**
@@ -20,7 +30,10 @@ import { seedBenchFleet } from './seed.ts';
  * read from /proc: the service processes' own, and PostgreSQL's server
  * processes' beside it. PostgreSQL is reached at `BENCH_DATABASE_URL`
  * (default postgres://postgres@127.0.0.1:5432/postgres), where a database
- * is made for the run and dropped after.
+ * is made for the run and dropped after. Then, on each database as the
+ * intake left it: a sweep with every installation due, `/status` through the
+ * bot's handler, and a team lead's digest (with two instances these run on
+ * one of them, once: the same figures).
  */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SIZE = Number(process.env.BENCH_SIZE ?? 10_000);
@@ -124,6 +137,44 @@ async function bare(): Promise<{ rps: number; us: number }> {
   }
 }
 
+/** Milliseconds `run` takes, the median of `times` runs after one to warm up. */
+async function median(run: () => Promise<unknown>, times: number): Promise<number> {
+  await run();
+  const runs: number[] = [];
+  for (let i = 0; i < times; i++) {
+    const started = performance.now();
+    await run();
+    runs.push(performance.now() - started);
+  }
+  return Math.round(runs.sort((a, b) => a - b)[Math.floor(times / 2)]! * 10) / 10;
+}
+
+/** The all-due sweep, /status and a lead's digest on `db`, in milliseconds. */
+async function readsAndSweep(db: DB): Promise<{ sweepMs: number; statusMs: number; digestMs: number }> {
+  const sweepMs = await median(async () => {
+    await rawRun(db, sql`update check_schedule set due_at = ${Date.now()}`);
+    await runSweep({ db, settings: DEFAULT_INCIDENT_SETTINGS }, new Date());
+  }, 3);
+  const recorder: Transformer = async () => ({ ok: true, result: { message_id: 1, date: 0, chat: { id: 1, type: 'private' } } }) as never;
+  const settings = { displayTz: 'Europe/Moscow', runbookBaseUrl: null, morningHour: 9, defaultQuietHours: { from: 0, to: 0 }, digest: { tz: 'Europe/Moscow', salesMinDays: 3 } };
+  const bot = createBot('1:bench', { db, clock: () => new Date(), logger: createLogger('silent'), settings, incidentSettings: DEFAULT_INCIDENT_SETTINGS, onIncidentChange: () => {} }, {
+    botInfo: { id: 1, is_bot: true, first_name: 'b', username: 'b' } as never,
+    transformers: [recorder],
+  });
+  let updateId = 1;
+  const statusMs = await median(
+    () =>
+      bot.handleUpdate({
+        update_id: updateId++,
+        message: { message_id: 1, date: 0, chat: { id: 10_000, type: 'private', first_name: 'm' }, from: { id: 10_000, is_bot: false, first_name: 'm' }, text: `/status Клиент ${Math.ceil(SIZE / 3)}`, entities: [{ type: 'bot_command', offset: 0, length: 7 }] },
+      } as Update),
+    21,
+  );
+  const lead = (await getUser(db, 100))!;
+  const digestMs = await median(() => buildDigest(db, lead, new Date(), { tz: 'Europe/Moscow', salesMinDays: 3 }), 3);
+  return { sweepMs, statusMs, digestMs };
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'dozor-bench-db-'));
 const name = `dozor_bench_${randomBytes(4).toString('hex')}`;
 const admin = new pg.Client({ connectionString: ADMIN_URL });
@@ -158,6 +209,19 @@ try {
     '|---|---:|---:|---:|---:|---:|',
     ...rows.map((r) => `| ${r.setup} | ${r.rps} | ${r.p99} | ${r.serviceUs} µs | ${r.setup === 'SQLite' ? '—' : `${r.postgresUs} µs`} | ${r.non2xx} |`),
   ];
+  const onSqlite = openDb(sqlitePath);
+  const sqliteReads = await readsAndSweep(onSqlite);
+  closeDb(onSqlite);
+  const onPostgres = await openPostgres(pgUrl, { maxConnections: 10 });
+  const postgresReads = await readsAndSweep(onPostgres);
+  await closeDatabase(onPostgres);
+  lines.push(
+    '',
+    '| database | sweep, all due ms | /status ms | digest ms (a lead\'s installations) |',
+    '|---|---:|---:|---:|',
+    `| SQLite | ${sqliteReads.sweepMs} | ${sqliteReads.statusMs} | ${sqliteReads.digestMs} |`,
+    `| PostgreSQL | ${postgresReads.sweepMs} | ${postgresReads.statusMs} | ${postgresReads.digestMs} |`,
+  );
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {
   await admin.query(`drop database if exists "${name}" with (force)`);
