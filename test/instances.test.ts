@@ -171,6 +171,7 @@ describe.skipIf(SKIP !== undefined)(`two instances on one PostgreSQL behind ngin
     while (lost < tokens.length) await new Promise((resolve) => setTimeout(resolve, 100));
     loading = false;
     await load;
+    agent.destroy();
     const namesIn = (text: string) => names.filter((name) => new RegExp(`${name}(?!\\d)`).test(text));
     const mentions = (name: string) => standIn.sentTo(MANAGER.id).filter((m) => namesIn(m.text).includes(name)).length;
     for (let waited = 0; !names.every((name) => mentions(name) > 0); waited += 100) {
