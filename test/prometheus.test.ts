@@ -30,6 +30,7 @@ describe('what Prometheus reads from dozor', () => {
       deliveries: () => ({ sent: 12, failed: 3 }),
       lastSweepAt: () => clock(),
       telegram: () => ({ mode: 'polling', active: true, state: 'connected', since: clock().toISOString(), lastError: null }),
+      cluster: { instance: 'dozor-a', roles: () => [{ role: 'outbox', mine: true }, { role: 'telegram-poll', mine: false }] },
     });
     const app = buildHttpServer({ db: t.db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, metrics: { registry } });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -48,6 +49,9 @@ describe('what Prometheus reads from dozor', () => {
     expect(age(1)).toBeLessThan(60);
     expect(metrics).toContain('dozor_outbox_deliveries_total{outcome="failed"} 3');
     expect(metrics).toContain('dozor_telegram_connected 1');
+    expect(metrics).toContain('dozor_instance_info{dozor_instance="dozor-a"} 1');
+    expect(metrics).toContain('dozor_role_held{role="outbox"} 1');
+    expect(metrics).toContain('dozor_role_held{role="telegram-poll"} 0');
     expect(metrics).not.toMatch(/_total gauge/);
   });
 
@@ -69,7 +73,7 @@ describe('what Prometheus reads from dozor', () => {
   it.runIf(promtool)('ships rules about dozor itself that promtool checks and tests', () => {
     const dir = join(ROOT, 'docs/prometheus');
     const checked = spawnSync('promtool', ['check', 'rules', 'dozor.rules.yml'], { cwd: dir, encoding: 'utf8' });
-    expect(checked.stdout).toContain('SUCCESS: 6 rules found');
+    expect(checked.stdout).toContain('SUCCESS: 7 rules found');
     const tested = spawnSync('promtool', ['test', 'rules', 'dozor.rules.test.yml'], { cwd: dir, encoding: 'utf8' });
     expect(tested.stdout).toContain('SUCCESS');
     expect(tested.status).toBe(0);
