@@ -54,9 +54,9 @@ function botServices(db: DB, logger: Logger): BotServices {
   };
 }
 
-async function until(condition: () => boolean, what: string): Promise<void> {
+async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
   for (let i = 0; i < 400; i++) {
-    if (condition()) return;
+    if (await condition()) return;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   throw new Error(`${what} did not happen`);
@@ -279,10 +279,7 @@ describe('the poll offset', () => {
       standIn.userSays({ id: 1001, first_name: 'Ксения' }, '/help');
       await standIn.waitFor((e) => e.type === 'sent' && e.message.chatId === 1001 && e.message.text.includes('/status'));
       // The next poll confirms the update, and the offset it confirms is stored first.
-      for (let waited = 0; (await readValue<number>(t.db, POLL_OFFSET_KEY)) === undefined; waited += 50) {
-        if (waited > 5_000) throw new Error('the offset was never stored');
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await until(async () => (await readValue<number>(t.db, POLL_OFFSET_KEY)) !== undefined, 'the offset being stored');
       const stored = (await readValue<number>(t.db, POLL_OFFSET_KEY))!;
       expect(stored).toBeGreaterThan(1);
       await first.stop();
@@ -291,10 +288,7 @@ describe('the poll offset', () => {
       const polls = standIn.calls.filter((c) => c.method === 'getUpdates').length;
       const second = startTelegram({ token: standIn.token, apiRoot: standIn.url, pollSeconds: 1 }, botServices(t.db, logger), Fastify());
       try {
-        for (let waited = 0; standIn.calls.filter((c) => c.method === 'getUpdates').length === polls; waited += 50) {
-          if (waited > 5_000) throw new Error('the second poller never polled');
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
+        await until(() => standIn.calls.filter((c) => c.method === 'getUpdates').length > polls, 'a poll by the second poller');
         expect(Number(standIn.calls.filter((c) => c.method === 'getUpdates')[polls]!.payload.offset)).toBe(stored);
       } finally {
         await second.stop();

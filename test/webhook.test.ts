@@ -1,21 +1,10 @@
 import { watchStandIn } from './russian-words.ts';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TelegramStandIn } from '../tools/standin/telegram.ts';
 import { tempDir } from './helpers.ts';
 import { onPostgres } from './pg-helpers.ts';
+import { freePort } from './nginx-helpers.ts';
 import { serviceDatabase, startServiceProcess, type ServiceDatabase } from './process-helpers.ts';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe('webhook mode', () => {
   const dir = tempDir();
