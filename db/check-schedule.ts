@@ -3,7 +3,7 @@ import type { DB, Queryable } from './open.ts';
 import { chunks, ROWS_PER_STATEMENT } from './chunks.ts';
 import { rawRun } from './query.ts';
 import { checkSchedule } from './schema.ts';
-import { statement } from './statements.ts';
+import { MultiRowStatement, statement } from './statements.ts';
 
 /**
  * When the rules must look at an installation again without a new report
@@ -26,13 +26,36 @@ export async function getNextCheck(db: DB, id: number): Promise<Date | null> {
   return at === undefined ? null : new Date(at);
 }
 
-/** Store many moments the rules just found (epoch milliseconds; null drops the row), in the caller's transaction. */
+const upsertMany = new MultiRowStatement(
+  'schedule.upsertMany',
+  'INSERT INTO check_schedule (installation_id, due_at, all_rules) VALUES',
+  '(?, ?, FALSE)',
+  'ON CONFLICT (installation_id) DO UPDATE SET due_at = excluded.due_at, all_rules = FALSE',
+);
+const removeMany = statement('schedule.deleteMany', 'DELETE FROM check_schedule WHERE installation_id IN ID_LIST(?)');
+
+/**
+ * Store many moments the rules just found (epoch milliseconds; null drops the
+ * row), in the caller's transaction: a few statements for a whole batch. Where
+ * one installation appears more than once, its last moment stands.
+ */
 export async function setNextChecks(db: Queryable, changes: readonly { id: number; at: number | null }[]): Promise<void> {
   if (changes.length === 0) return;
-  for (const { id, at } of changes) {
-    if (at === null) await remove.run(db, id);
-    else await upsert.run(db, id, at);
+  if (changes.length === 1) {
+    const [{ id, at }] = changes as [{ id: number; at: number | null }];
+    await (at === null ? remove.run(db, id) : upsert.run(db, id, at));
+    return;
   }
+  const last = new Map<number, number | null>();
+  for (const { id, at } of changes) last.set(id, at);
+  const removed: number[] = [];
+  const kept: [number, number][] = [];
+  for (const [id, at] of last) {
+    if (at === null) removed.push(id);
+    else kept.push([id, at]);
+  }
+  for (const chunk of chunks(removed, ROWS_PER_STATEMENT)) await removeMany.run(db, chunk);
+  for (const chunk of chunks(kept, ROWS_PER_STATEMENT)) await upsertMany.run(db, chunk);
 }
 
 /** No scheduled checks for one installation (its monitoring was turned off). */

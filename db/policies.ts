@@ -1,9 +1,6 @@
 import { eq } from 'drizzle-orm';
 import type { Queryable } from './open.ts';
-import { isPostgres } from './dialect.ts';
-import { ungated } from './gate.ts';
-import { withTurn } from './transaction.ts';
-import { prepared, rootOf } from './prepared.ts';
+import { statement } from './statements.ts';
 import { changedRows } from './query.ts';
 import { policies } from './schema.ts';
 
@@ -14,12 +11,11 @@ export interface Policy {
   minShellVersion?: string;
 }
 
+const allPolicies = statement('policies.all', 'SELECT key, value FROM policies');
+
+/** The fleet's policy: read for every batch of reports and every sweep batch, by a prepared raw statement. */
 export async function getPolicy(db: Queryable): Promise<Policy> {
-  const root = rootOf(db);
-  const rows =
-    root && !isPostgres(root)
-      ? await withTurn(root, () => prepared(root, 'policies.all', (d) => ungated(d).select().from(policies).prepare()).all())
-      : await db.select().from(policies);
+  const rows = await allPolicies.all<{ key: string; value: string }>(db);
   const value = (key: PolicyKey) => rows.find((r) => r.key === key)?.value;
   const minShellVersion = value('min-shell-version');
   return minShellVersion === undefined ? {} : { minShellVersion };

@@ -1,7 +1,8 @@
 import { desc, eq, inArray, lt } from 'drizzle-orm';
 import type { AgentReport } from '../core/report.ts';
 import type { DB, Queryable } from './open.ts';
-import { statement } from './statements.ts';
+import { chunks, ROWS_PER_STATEMENT } from './chunks.ts';
+import { MultiRowStatement, statement } from './statements.ts';
 import { changedRows } from './query.ts';
 import { reports } from './schema.ts';
 
@@ -13,7 +14,7 @@ const insert = statement(
 );
 
 /** Store a report; returns its row id, or null when this installation already sent this very report (same id, same content). */
-export async function insertReport(db: DB, installationId: number, report: AgentReport, receivedAt: Date): Promise<number | null> {
+export async function insertReport(db: Queryable, installationId: number, report: AgentReport, receivedAt: Date): Promise<number | null> {
   const row = await insert.get<{ id: number }>(
     db,
     {
@@ -27,6 +28,38 @@ export async function insertReport(db: DB, installationId: number, report: Agent
     },
   );
   return row?.id ?? null;
+}
+
+const insertMany = new MultiRowStatement(
+  'reports.insertMany',
+  'INSERT INTO reports (installation_id, report_id, content_hash, received_at, generated_at, format_version, facts) VALUES',
+  '(?, ?, ?, ?, ?, ?, ?)',
+  `ON CONFLICT (installation_id, report_id, content_hash) DO NOTHING
+   RETURNING id, installation_id AS "installationId", report_id AS "reportId", content_hash AS "contentHash"`,
+);
+
+/**
+ * Store many reports, a statement per ROWS_PER_STATEMENT of them; each one's
+ * row id in the order given, or null where that installation already sent that
+ * very report (same id, same content), before or earlier in the list.
+ */
+export async function insertReports(db: Queryable, entries: readonly { installationId: number; report: AgentReport; receivedAt: Date }[]): Promise<(number | null)[]> {
+  const key = (installationId: number, reportId: string, contentHash: string) => `${installationId}\u0000${reportId}\u0000${contentHash}`;
+  const stored = new Map<string, number>();
+  for (const chunk of chunks(entries, ROWS_PER_STATEMENT)) {
+    const rows = chunk.map(({ installationId, report, receivedAt }) => [installationId, report.reportId, report.contentHash, receivedAt, report.generatedAt, report.formatVersion, report.facts]);
+    // RETURNING promises no order: rows are matched by their key.
+    for (const row of await insertMany.all<{ id: number; installationId: number; reportId: string; contentHash: string }>(db, rows)) {
+      stored.set(key(row.installationId, row.reportId, row.contentHash), row.id);
+    }
+  }
+  return entries.map(({ installationId, report }) => {
+    const k = key(installationId, report.reportId, report.contentHash);
+    const id = stored.get(k);
+    // The same report twice in one list is stored once: the first is answered with its row, the repeat as a duplicate.
+    stored.delete(k);
+    return id ?? null;
+  });
 }
 
 /** Forget up to `limit` reports received before `before`, oldest first; returns how many went. */

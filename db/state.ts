@@ -1,7 +1,8 @@
 import { getTableColumns } from 'drizzle-orm';
 import type { InstallationState } from '../core/state.ts';
-import type { DB } from './open.ts';
-import { statement } from './statements.ts';
+import { chunks } from './chunks.ts';
+import type { DB, Queryable } from './open.ts';
+import { MultiRowStatement, statement } from './statements.ts';
 import { installationState } from './schema.ts';
 
 /**
@@ -114,7 +115,23 @@ export async function getStates(db: DB, installationIds: readonly number[]): Pro
   return result;
 }
 
-/** Store an installation's state: written for every report, by a prepared raw statement. */
+/** Store an installation's state, by a prepared raw statement. */
 export async function saveState(db: DB, installationId: number, state: InstallationState): Promise<void> {
   await writeState.run(db, installationId, ...stateToValues(state));
 }
+
+const writeStates = new MultiRowStatement(
+  'state.saveMany',
+  `INSERT INTO installation_state (installation_id, ${STATE_NAMES.join(', ')}) VALUES`,
+  `(?, ${STATE_NAMES.map(() => '?').join(', ')})`,
+  `ON CONFLICT (installation_id) DO UPDATE SET ${STATE_NAMES.map((name) => `${name} = excluded.${name}`).join(', ')}`,
+);
+
+/** Store the states of many installations (one each: a row may not be written twice by one statement), a few statements for a whole batch. */
+export async function saveStates(db: Queryable, states: ReadonlyMap<number, InstallationState>): Promise<void> {
+  const rows = [...states].map(([id, state]) => [id, ...stateToValues(state)]);
+  for (const chunk of chunks(rows, STATE_ROWS_PER_STATEMENT)) await writeStates.run(db, chunk);
+}
+
+/** A state row binds 32 values: this many rows stay well inside both databases' limits on bound parameters. */
+const STATE_ROWS_PER_STATEMENT = 200;

@@ -5,6 +5,13 @@ import { prepared, rootOf, toSqlValue } from './prepared.ts';
 import { withTurn } from './transaction.ts';
 
 /**
+ * `IN ID_LIST(?)` in a statement's text: a list of ids of any length bound as
+ * one parameter (an array, sent as JSON), read by each database's own JSON
+ * functions, so a statement over a batch's installations is prepared once.
+ */
+const ID_LIST = /ID_LIST\((\?|@[A-Za-z_][A-Za-z0-9_]*)\)/g;
+
+/**
  * A raw statement for the hot paths (intake, sweep, mass webhooks), written
  * once in SQL both databases read: building a drizzle query and preparing it
  * on every call costs more than running it. Placeholders are `?` in order,
@@ -18,12 +25,15 @@ export class PortableStatement {
   private readonly postgresText: string;
   private readonly names: string[] = [];
 
+  private readonly text: string;
+
   constructor(
     private readonly key: string,
-    private readonly text: string,
+    text: string,
   ) {
+    this.text = text.replace(ID_LIST, '(SELECT value FROM json_each($1))');
     let position = 0;
-    this.postgresText = text.replace(/\?|@([A-Za-z_][A-Za-z0-9_]*)/g, (_match, name: string | undefined) => {
+    this.postgresText = text.replace(ID_LIST, '(SELECT CAST(jsonb_array_elements_text(CAST($1 AS jsonb)) AS bigint))').replace(/\?|@([A-Za-z_][A-Za-z0-9_]*)/g, (_match, name: string | undefined) => {
       if (name === undefined) return `$${++position}`;
       let index = this.names.indexOf(name);
       if (index < 0) index = this.names.push(name) - 1;
@@ -91,4 +101,43 @@ interface PostgresClient<R> {
 
 export function statement(key: string, text: string): PortableStatement {
   return new PortableStatement(key, text);
+}
+
+/**
+ * A statement writing many rows at once (`INSERT … VALUES (…), (…) …`): one
+ * round trip for a batch instead of one per row, which on PostgreSQL is most
+ * of a write's cost. `row` is one row's placeholders (`(?, ?, ?)`); a statement
+ * is prepared per row count, once, and callers keep counts within
+ * ROWS_PER_STATEMENT (db/chunks.ts).
+ */
+export class MultiRowStatement {
+  private readonly byCount = new Map<number, PortableStatement>();
+
+  constructor(
+    private readonly key: string,
+    private readonly head: string,
+    private readonly row: string,
+    private readonly tail = '',
+  ) {}
+
+  /** Write these rows, each an array of its values in the order of `row`'s placeholders; how many rows it changed. */
+  async run(db: Queryable, rows: readonly (readonly unknown[])[]): Promise<number> {
+    if (rows.length === 0) return 0;
+    return this.forCount(rows.length).run(db, ...rows.flat());
+  }
+
+  /** Write these rows and return what the statement returns (`RETURNING`), as objects. */
+  async all<R>(db: Queryable, rows: readonly (readonly unknown[])[]): Promise<R[]> {
+    if (rows.length === 0) return [];
+    return this.forCount(rows.length).all<R>(db, ...rows.flat());
+  }
+
+  private forCount(count: number): PortableStatement {
+    let statement = this.byCount.get(count);
+    if (!statement) {
+      statement = new PortableStatement(`${this.key}.${count}`, `${this.head} ${Array.from({ length: count }, () => this.row).join(', ')} ${this.tail}`);
+      this.byCount.set(count, statement);
+    }
+    return statement;
+  }
 }

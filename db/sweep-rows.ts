@@ -1,5 +1,6 @@
 import type { InstallationState } from '../core/state.ts';
 import type { ThresholdValue } from '../core/rules.ts';
+import { chunks, ROWS_PER_STATEMENT } from './chunks.ts';
 import type { Queryable } from './open.ts';
 import { flagValue } from './dialect.ts';
 import { statement } from './statements.ts';
@@ -68,4 +69,65 @@ function toSweepRow(r: RawRow, active: { id: number; ruleId: string }[]): SweepR
     state: stateFromValues(r, STATE_OFFSET),
     active,
   };
+}
+
+/** What judging a report needs of its installation, read for a whole batch at once (db/sweep-rows.ts's shape, for the intake). */
+export interface IngestRow {
+  id: number;
+  tokenHash: string;
+  tz: string;
+  monitoringEnabled: boolean;
+  createdAt: Date;
+  thresholds: Record<string, ThresholdValue>;
+  /** The stored deadline of its next scheduled check (null: none). */
+  nextCheckAt: Date | null;
+  state: InstallationState | null;
+  active: { id: number; ruleId: string }[];
+}
+
+const INGEST_SETTINGS = 'i.id, i.token_hash, i.tz, i.monitoring_enabled, i.created_at, i.thresholds, d.due_at';
+const INGEST_STATE_OFFSET = INGEST_SETTINGS.split(',').length;
+type IngestRawRow = [number, string, string, number | boolean, number, string, number | null, ...unknown[]];
+
+const ingestRows = statement(
+  'ingest.rows',
+  `SELECT ${INGEST_SETTINGS}, ${stateColumnList('s')}
+   FROM installations i
+   LEFT JOIN check_schedule d ON d.installation_id = i.id
+   LEFT JOIN installation_state s ON s.installation_id = i.id
+   WHERE i.id IN ID_LIST(?)`,
+);
+const ingestActive = statement(
+  'ingest.active',
+  `SELECT id, installation_id AS "installationId", rule_id AS "ruleId" FROM incidents
+   WHERE status <> 'resolved' AND installation_id IN ID_LIST(?) ORDER BY id`,
+);
+
+/**
+ * The installations a batch of reports is for, by id, in two queries: their
+ * settings, schedule and state in one, their unresolved incidents in the
+ * other. An id without an installation (deleted meanwhile) is left out.
+ */
+export async function loadIngestRows(db: Queryable, ids: readonly number[]): Promise<Map<number, IngestRow>> {
+  const rows = new Map<number, IngestRow>();
+  if (ids.length === 0) return rows;
+  for (const chunk of chunks(ids, ROWS_PER_STATEMENT)) {
+    for (const r of (await ingestRows.values(db, chunk)) as IngestRawRow[]) {
+      rows.set(r[0], {
+        id: r[0],
+        tokenHash: r[1],
+        tz: r[2],
+        monitoringEnabled: flagValue(r[3]),
+        createdAt: new Date(r[4]),
+        thresholds: r[5] === '{}' ? {} : (JSON.parse(r[5]) as Record<string, ThresholdValue>),
+        nextCheckAt: r[6] === null ? null : new Date(r[6]),
+        state: stateFromValues(r, INGEST_STATE_OFFSET),
+        active: [],
+      });
+    }
+    for (const incident of await ingestActive.all<{ id: number; installationId: number; ruleId: string }>(db, chunk)) {
+      rows.get(incident.installationId)?.active.push({ id: incident.id, ruleId: incident.ruleId });
+    }
+  }
+  return rows;
 }

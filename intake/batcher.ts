@@ -1,14 +1,10 @@
-import type { AgentReport } from '../core/report.ts';
 import type { DB } from '../db/open.ts';
-import type { InstallationSettings } from '../checks/check-installation.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
-import { ingestInTransaction, type IngestResult } from './ingest.ts';
+import { ingestInTransaction, type IngestItem, type IngestResult } from './ingest.ts';
 import { writeTransaction } from '../db/transaction.ts';
 
 interface Pending {
-  installation: { id: number; tz: string } | InstallationSettings;
-  report: AgentReport;
-  receivedAt: Date;
+  item: IngestItem;
   resolve: (result: IngestResult) => void;
   reject: (error: unknown) => void;
 }
@@ -16,9 +12,10 @@ interface Pending {
 /**
  * Group commit: reports that arrive while the event loop is busy are written
  * in one transaction (each still on its own terms: idempotent, judged, with
- * its own answer), so a commit's cost is shared instead of paid per report.
- * If the batch fails, its reports are retried one by one, so one bad report
- * never takes others down with it.
+ * its own answer), so a commit's cost, and the reads and writes every report
+ * needs, are shared instead of paid per report. If the batch fails, its
+ * reports are retried one by one, so one bad report never takes others down
+ * with it.
  */
 export class IngestBatcher {
   private queue: Pending[] = [];
@@ -31,9 +28,9 @@ export class IngestBatcher {
     private readonly maxBatch = 200,
   ) {}
 
-  submit(installation: { id: number; tz: string } | InstallationSettings, report: AgentReport, receivedAt: Date): Promise<IngestResult> {
+  submit(item: IngestItem): Promise<IngestResult> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ installation, report, receivedAt, resolve, reject });
+      this.queue.push({ item, resolve, reject });
       if (this.flushing) return;
       if (this.queue.length >= this.maxBatch) void this.flushAll();
       else if (!this.scheduled) {
@@ -62,11 +59,7 @@ export class IngestBatcher {
   private async flush(batch: Pending[]): Promise<void> {
     let results: IngestResult[];
     try {
-      results = await writeTransaction(this.db, async () => {
-        const done: IngestResult[] = [];
-        for (const p of batch) done.push(await ingestInTransaction(this.db, this.settings, p.installation, p.report, p.receivedAt));
-        return done;
-      });
+      results = await writeTransaction(this.db, (tx) => ingestInTransaction(tx, this.settings, batch.map((p) => p.item)));
     } catch (err) {
       if (batch.length === 1) {
         batch[0]!.reject(err);
@@ -80,7 +73,7 @@ export class IngestBatcher {
 
   private async one(pending: Pending): Promise<void> {
     try {
-      pending.resolve(await writeTransaction(this.db, async () => ingestInTransaction(this.db, this.settings, pending.installation, pending.report, pending.receivedAt)));
+      pending.resolve((await writeTransaction(this.db, (tx) => ingestInTransaction(tx, this.settings, [pending.item])))[0]!);
     } catch (err) {
       pending.reject(err);
     }

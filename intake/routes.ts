@@ -3,10 +3,11 @@ import { hashAgentToken, hashesEqual } from '../core/agent-token.ts';
 import type { Clock } from '../core/clock.ts';
 import { InputError } from '../core/errors.ts';
 import type { DB } from '../db/open.ts';
-import { findInstallationByTokenHash, type TokenOwner } from '../db/installations.ts';
+import { findInstallationByTokenHash } from '../db/installations.ts';
 import { recordRejection } from '../db/rejections.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
 import { IngestBatcher } from './batcher.ts';
+import { TokenCache, type KnownToken } from './token-cache.ts';
 import { FailureLimiter } from '../core/failure-limiter.ts';
 import { parseReport, type ReportFormat } from './parse-report.ts';
 
@@ -32,7 +33,7 @@ const FORMATS: Record<string, ReportFormat> = {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    installation?: TokenOwner;
+    installation?: KnownToken;
   }
 }
 
@@ -40,6 +41,7 @@ declare module 'fastify' {
 export function intakeRoutes(deps: IntakeDeps): FastifyPluginAsync {
   const { db, clock } = deps;
   const batcher = new IngestBatcher(db, deps.settings);
+  const tokens = new TokenCache();
   const failures = deps.failures ?? new FailureLimiter(deps.failedAuthLimit ?? 30, 60_000);
   return async (scope) => {
     // Bodies are read raw here: the report parser decodes and validates them itself.
@@ -49,7 +51,7 @@ export function intakeRoutes(deps: IntakeDeps): FastifyPluginAsync {
     );
 
     scope.post('/api/v1/reports', { onRequest: authenticateAgent, bodyLimit: MAX_REPORT_BYTES }, async (request, reply) => {
-      const installation = request.installation as TokenOwner;
+      const installation = request.installation as KnownToken;
       const mediaType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
       const format = FORMATS[mediaType] as ReportFormat;
       const receivedAt = clock();
@@ -65,7 +67,13 @@ export function intakeRoutes(deps: IntakeDeps): FastifyPluginAsync {
         await recordRejection(db, installation.id, receivedAt, err.message);
         return reply.code(400).send({ error: err.message });
       }
-      const result = await batcher.submit(installation, report, receivedAt);
+      const result = await batcher.submit({ installationId: installation.id, tokenHash: installation.tokenHash, report, receivedAt });
+      if (result.status === 'refused') {
+        tokens.forget(installation.tokenHash);
+        return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'missing or invalid agent token' });
+      }
+      // The batch read the installation afresh: a time zone changed since the token was remembered is taken up.
+      if (result.status === 'stored' && result.installation.tz !== installation.tz) tokens.remember(result.installation);
       if (result.opened.length > 0 || result.resolved.length > 0) deps.onIncidentChange?.();
       return reply.code(202).send(
         result.status === 'stored'
@@ -79,7 +87,8 @@ export function intakeRoutes(deps: IntakeDeps): FastifyPluginAsync {
       const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
       const presented = match?.[1];
       const hash = presented ? hashAgentToken(presented) : null;
-      const owner = hash ? await findInstallationByTokenHash(db, hash) : undefined;
+      const known = hash ? tokens.get(hash) : undefined;
+      const owner = known ?? (hash ? await findInstallationByTokenHash(db, hash) : undefined);
       if (!hash || !owner || !hashesEqual(owner.tokenHash, hash)) {
         // The body is never read, so the connection is closed rather than left holding it.
         reply.header('connection', 'close');
@@ -93,6 +102,7 @@ export function intakeRoutes(deps: IntakeDeps): FastifyPluginAsync {
         await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'missing or invalid agent token' });
         return;
       }
+      if (!known) tokens.remember(owner);
       request.installation = owner;
     }
   };

@@ -186,18 +186,19 @@ export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
           } else if (metrics) await noteUnreadableMetrics(db, owner.id, metrics.error, receivedAt, upload.id);
           // A file is a sign of life, as a report is, and brings what the mapping reads in a sysinfo
           // (metrics and a sysinfo say when the Kodeks server made them, by its clock).
-          return ingestInTransaction(
-            db,
-            deps.settings,
-            owner,
-            { reportId: `upload:${upload.id}`, contentHash: received.sha256.slice(0, 32), formatVersion: 1, generatedAt: upload.takenAt, facts: factsOfUpload(named.kind!, sysinfo?.facts, metrics, uploader.kind === 'agent') },
-            receivedAt,
+          const [result] = await ingestInTransaction(db, deps.settings, [
             {
-              votesOnClock: false,
-              evidence: named.kind === 'status' ? 'status' : 'sysinfo',
-              ...(uploader.kind === 'fleet' ? { fleet: { label: uploader.label, ownAgentAt: await lastOwnAgentReportAt(db, owner.id) } } : {}),
+              installationId: owner.id,
+              report: { reportId: `upload:${upload.id}`, contentHash: received.sha256.slice(0, 32), formatVersion: 1, generatedAt: upload.takenAt, facts: factsOfUpload(named.kind!, sysinfo?.facts, metrics, uploader.kind === 'agent') },
+              receivedAt,
+              options: {
+                votesOnClock: false,
+                evidence: named.kind === 'status' ? 'status' : 'sysinfo',
+                ...(uploader.kind === 'fleet' ? { fleet: { label: uploader.label, ownAgentAt: await lastOwnAgentReportAt(db, owner.id) } } : {}),
+              },
             },
-          );
+          ]);
+          return result!;
         });
       } catch (err) {
         await discardFile(deps.dataDir, place);

@@ -131,7 +131,7 @@ describe('hostile input to the bot', () => {
   /** A key lost at Ромашка, opened by a report: its incident id. */
   async function openKeyLost(): Promise<number> {
     const report = parseReport(Buffer.from('<report id="k"><senselock state="lost"/></report>'), 'xml', { tz: 'Europe/Moscow' });
-    await ingestReport(t.db, DEFAULT_INCIDENT_SETTINGS, { id: 1, tz: 'Europe/Moscow' }, report, clock());
+    await ingestReport(t.db, DEFAULT_INCIDENT_SETTINGS, { id: 1 }, report, clock());
     return (await first(t.db.select().from(incidents)))!.id;
   }
 });

@@ -244,6 +244,18 @@ describe('agent report intake', () => {
     expect((await postReport(intake.url, SAMPLE_XML, { token: rotated.token })).status).toBe(202);
   });
 
+  it('refuses the old token at once when it is rotated after reports came with it (the intake remembers tokens it has seen), storing nothing under it', async () => {
+    const report = (id: string) => SAMPLE_XML.replace('id="agent-unique-report-id"', `id="${id}"`);
+    expect((await postReport(intake.url, report('before'), { token: fleet.token })).status).toBe(202);
+    const storedBefore = await sqlValue(t.db, 'select count(*) from reports');
+    // Rotated behind the intake's back, as another instance or the command line does it.
+    const rotated = await rotateToken({ db: t.db, clock, actor: 'test' }, fleet.installation.id);
+    expect((await postReport(intake.url, report('after-1'), { token: fleet.token })).status).toBe(401);
+    expect((await postReport(intake.url, report('after-2'), { token: fleet.token })).status).toBe(401);
+    expect(Number(await sqlValue(t.db, 'select count(*) from reports'))).toBe(Number(storedBefore));
+    expect((await postReport(intake.url, report('new'), { token: rotated.token })).status).toBe(202);
+  });
+
   describe('400 with a message naming the problem, nothing stored', () => {
     it.each([
       ['malformed XML', '<report><shell version="1"></report>', /malformed XML at line 1/],

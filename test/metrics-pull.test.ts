@@ -222,7 +222,7 @@ describe('metrics pulled from installations dozor can reach', () => {
   it('a refused service account opens KodeksAuthNotWork, which waits while every seat is taken, and closes when the login works', async () => {
     const settings = DEFAULT_INCIDENT_SETTINGS;
     const report = async (body: string) =>
-      await ingestReport(t.db, settings, { id: installationId, tz: 'Europe/Moscow' }, parseReport(Buffer.from(`<report>${body}</report>`), 'xml', { tz: 'Europe/Moscow' }), clock());
+      await ingestReport(t.db, settings, { id: installationId }, parseReport(Buffer.from(`<report>${body}</report>`), 'xml', { tz: 'Europe/Moscow' }), clock());
     const open = async () => (await listIncidentsWithNames(t.db, { includeResolved: false })).map((i) => [i.ruleId, i.announcedAt !== null]);
     await report('<seats licensed="10" used="10"/>');
     await setMetricsAccount(ctx(), installationId, { user: 'smartlogin', password: 'неверный' }, SECRET_KEY);

@@ -267,7 +267,7 @@ describe('probes', () => {
   });
 
   describe('what the main page says of the server', () => {
-    const reported = async (id: number) => await ingestReport(t.db, DEFAULT_INCIDENT_SETTINGS, { id, tz: 'Europe/Moscow' }, parseReport(Buffer.from('<report/>'), 'xml', { tz: 'Europe/Moscow' }), clock());
+    const reported = async (id: number) => await ingestReport(t.db, DEFAULT_INCIDENT_SETTINGS, { id }, parseReport(Buffer.from('<report/>'), 'xml', { tz: 'Europe/Moscow' }), clock());
     const sweep = async () => await runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS }, clock());
     const sent = async () => (await t.db.select().from(outbox).orderBy(outbox.id)).map((m) => `${m.kind} ${(m.payload as { ruleId: string }).ruleId}`);
 
@@ -323,7 +323,7 @@ describe('probes', () => {
     await round();
     await round();
     expect((await open()).map((i) => [i.ruleId, i.details.target])).toEqual([['LicmanTcpStatus', `127.0.0.1:${closed}`]]);
-    await ingestReport(t.db, DEFAULT_INCIDENT_SETTINGS, { id: inst.id, tz: 'Europe/Moscow' }, parseReport(Buffer.from('<report><senselock state="lost"/></report>'), 'xml', { tz: 'Europe/Moscow' }), clock());
+    await ingestReport(t.db, DEFAULT_INCIDENT_SETTINGS, { id: inst.id }, parseReport(Buffer.from('<report><senselock state="lost"/></report>'), 'xml', { tz: 'Europe/Moscow' }), clock());
     const key = (await open()).find((i) => i.ruleId === 'KodeksXmlSensLockStatus')!;
     expect(key.details).toEqual({ senselockState: 'lost', licmanUnreachable: `127.0.0.1:${closed}` });
     const h = botHarness(t.db, clock);

@@ -20,6 +20,7 @@ import { LEADS, MANAGERS_PER_LEAD, seedBenchFleet, seedReportHistory } from './s
 import { benchHostileUploads, benchUploads, writeBenchMapping } from './uploads.ts';
 import { benchWebPages } from './web.ts';
 import { benchWebhook } from './webhook.ts';
+import { cpuTicks, microsecondsPerRequest, summariseCpuProfile } from './proc.ts';
 
 /**
  * `npm run bench`: intake throughput and latency through the real HTTP server
@@ -43,12 +44,20 @@ function spawnTs(script: string, env: Record<string, string> = {}): ChildProcess
   return spawn(process.execPath, ['--import', 'tsx', join(ROOT, script)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
 }
 
-function firstLine(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`process exited with ${code}`)));
-  });
+const stdoutLines = new WeakMap<ChildProcess, AsyncIterator<string>>();
+
+/** The next line a child prints on stdout (its URL first); it failing to print one is an error. */
+async function nextLine(child: ChildProcess): Promise<string> {
+  let lines = stdoutLines.get(child);
+  if (!lines) {
+    lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+    stdoutLines.set(child, lines);
+  }
+  const next = await lines.next();
+  if (next.done) throw new Error(`process exited with ${child.exitCode}`);
+  return next.value;
 }
+const firstLine = nextLine;
 
 async function load(url: string, tokens: number, seconds: number) {
   const runner = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'tools/bench/load.ts'), `${url}/api/v1/reports`, String(tokens), String(seconds), String(CONNECTIONS)], {
@@ -123,9 +132,21 @@ const startedAt = Date.now();
 const bare = spawnTs('tools/bench/bare.ts');
 const bareUrl = await firstLine(bare);
 await load(bareUrl, 1, 2);
+const bareTicks = cpuTicks(bare.pid!);
 const bareResult = await load(bareUrl, 1, LOAD_SECONDS);
+const bareCpuUs = microsecondsPerRequest(cpuTicks(bare.pid!) - bareTicks, bareResult.total);
 bare.kill();
-process.stdout.write(`bare endpoint: ${Math.round(bareResult.requestsPerSecond)} req/s, p99 ${bareResult.p99} ms\n`);
+process.stdout.write(`bare endpoint: ${Math.round(bareResult.requestsPerSecond)} req/s, p99 ${bareResult.p99} ms, ${bareCpuUs} µs CPU per request\n`);
+
+// Issue #31's yardstick: Node's own HTTP server reading the body, CPU per request from /proc.
+const bareNode = spawnTs('tools/bench/bare-node.ts');
+const bareNodeUrl = await firstLine(bareNode);
+await load(bareNodeUrl, 1, 2);
+const bareNodeTicks = cpuTicks(bareNode.pid!);
+const bareNodeResult = await load(bareNodeUrl, 1, LOAD_SECONDS);
+const bareNodeCpuUs = microsecondsPerRequest(cpuTicks(bareNode.pid!) - bareNodeTicks, bareNodeResult.total);
+bareNode.kill();
+process.stdout.write(`node:http reading the body: ${Math.round(bareNodeResult.requestsPerSecond)} req/s, ${bareNodeCpuUs} µs CPU per request\n`);
 
 // The floor: the least an intake keeping the agents' contract does per report (token, XML, one stored row).
 const floorDir = mkdtempSync(join(tmpdir(), 'dozor-bench-floor-'));
@@ -135,12 +156,14 @@ closeDb(floorDb);
 const floor = spawnTs('tools/bench/floor.ts', { DATABASE_PATH: join(floorDir, 'floor.sqlite') });
 const floorUrl = await firstLine(floor);
 await load(floorUrl, 1000, 2);
+const floorTicks = cpuTicks(floor.pid!);
 const floorResult = await load(floorUrl, 1000, LOAD_SECONDS);
+const floorCpuUs = microsecondsPerRequest(cpuTicks(floor.pid!) - floorTicks, floorResult.total);
 floor.kill();
 await new Promise((resolve) => floor.once('exit', resolve));
 rmSync(floorDir, { recursive: true, force: true });
 const floorRatio = Number((floorResult.requestsPerSecond / bareResult.requestsPerSecond).toFixed(2));
-process.stdout.write(`floor (token, XML, one stored row): ${Math.round(floorResult.requestsPerSecond)} req/s, ${floorRatio} of bare\n`);
+process.stdout.write(`floor (token, XML, one stored row): ${Math.round(floorResult.requestsPerSecond)} req/s, ${floorRatio} of bare, ${floorCpuUs} µs CPU per report\n`);
 
 for (const size of SIZES) {
   const dir = mkdtempSync(join(tmpdir(), 'dozor-bench-'));
@@ -163,7 +186,9 @@ for (const size of SIZES) {
       // No log at this instant (just truncated).
     }
   }, 100);
+  const serviceTicks = cpuTicks(service.pid!);
   const intake = await load(url, tokens, LOAD_SECONDS);
+  const serviceCpuUs = microsecondsPerRequest(cpuTicks(service.pid!) - serviceTicks, intake.total);
   clearInterval(walSampler);
   const rss = rssMb(service.pid!);
   service.kill('SIGTERM');
@@ -223,6 +248,8 @@ for (const size of SIZES) {
     intakeErrors: intake.errors + intake.timeouts,
     bareRps: Math.round(bareResult.requestsPerSecond),
     intakeRatio: Number((intake.requestsPerSecond / bareResult.requestsPerSecond).toFixed(2)),
+    intakeCpuUs: serviceCpuUs,
+    intakeCpuRatio: Number((serviceCpuUs / Math.max(1, bareNodeCpuUs)).toFixed(1)),
     sweepAllDueMs: Math.round(sweep.ms),
     sweepAllDueRunsMs: sweeps.map((s) => Math.round(s.ms)),
     firstSweepMs: Math.round(firstSweep.ms),
@@ -240,6 +267,25 @@ for (const size of SIZES) {
   results.push(row);
   process.stdout.write(`${JSON.stringify(row)}\n`);
 }
+
+// Where the intake's CPU goes: a CPU profile of the service over one load on the smallest fleet (the start and
+// the warm-up left out), summed by function.
+const profileSize = Math.min(...SIZES);
+const profileDir = mkdtempSync(join(tmpdir(), 'dozor-bench-profile-'));
+const profileDb = openDb(join(profileDir, 'bench.sqlite'));
+await seedBenchFleet(profileDb, profileSize, new Date());
+closeDb(profileDb);
+const profiled = spawnTs('tools/bench/service.ts', { DATABASE_PATH: join(profileDir, 'bench.sqlite'), BENCH_PROFILE: join(profileDir, 'intake.cpuprofile') });
+const profiledUrl = await firstLine(profiled);
+await load(profiledUrl, Math.min(profileSize, 5000), 2);
+profiled.kill('SIGUSR2');
+await nextLine(profiled);
+await load(profiledUrl, Math.min(profileSize, 5000), LOAD_SECONDS);
+profiled.kill('SIGTERM');
+await new Promise((resolve) => profiled.once('exit', resolve));
+const intakeProfile = { installations: profileSize, ...summariseCpuProfile(join(profileDir, 'intake.cpuprofile'), ROOT) };
+rmSync(profileDir, { recursive: true, force: true });
+process.stdout.write(`${JSON.stringify({ intakeProfile })}\n`);
 
 // The cabinet's pages (server time, no network) on fleets of 10,000 and 100,000; the fleet page's target is at 10,000.
 const WEB_SIZES = (process.env.BENCH_WEB_SIZES ?? '10000,100000').split(',').map(Number);
@@ -366,6 +412,8 @@ const lines = [
   ),
   '',
   `bare endpoint: ${Math.round(bareResult.requestsPerSecond)} req/s; floor (token, XML, one stored row): ${Math.round(floorResult.requestsPerSecond)} req/s, ${floorRatio} of bare`,
+  `CPU per request (from /proc): node:http reading the body ${bareNodeCpuUs} µs, fastify doing nothing ${bareCpuUs} µs, the floor ${floorCpuUs} µs (${(floorCpuUs / Math.max(1, bareNodeCpuUs)).toFixed(1)}×), the intake ${results.map((r) => `${r.intakeCpuUs} µs (${r.intakeCpuRatio}×) at ${r.installations}`).join(', ')}`,
+  `intake CPU profile at ${intakeProfile.installations} installations, self time as % of samples (idle ${intakeProfile.idlePercent} %, GC ${intakeProfile.gcPercent} %): ${intakeProfile.top.map((t) => `${t.where} ${t.selfPercent}`).join('; ')}`,
   `history: ${history.dbMbPerMillionReports} MB per 1,000,000 reports, pruned in ${history.pruneMs} ms`,
   `command line: ${cli.command} on ${cli.installations} installations, median of 5: ${cli.medianMs} ms`,
   `hostile reports of 256 KiB, parse ms: ${Object.entries(parseWorstMs).map(([k, v]) => `${k} ${v}`).join(', ')}`,
@@ -411,8 +459,10 @@ const report = {
   machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version },
   settings: { loadSeconds: LOAD_SECONDS, connections: CONNECTIONS, managers: LEADS * MANAGERS_PER_LEAD },
   targets: TARGETS,
-  bare: bareResult,
-  floor: { ...floorResult, ratio: floorRatio },
+  bare: { ...bareResult, cpuUs: bareCpuUs },
+  bareNode: { ...bareNodeResult, cpuUs: bareNodeCpuUs },
+  floor: { ...floorResult, ratio: floorRatio, cpuUs: floorCpuUs },
+  intakeProfile,
   results,
   history,
   cli,

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -18,7 +18,9 @@ import { rawRun } from '../../db/query.ts';
 import { getUser } from '../../db/users.ts';
 import { DEFAULT_INCIDENT_SETTINGS } from '../../incidents/settings.ts';
 import { runSweep } from '../../jobs/sweep.ts';
+import { cpuTicks, postgresTicks, TICK_US } from './proc.ts';
 import { seedBenchFleet } from './seed.ts';
+import { measureWebPages } from './web.ts';
 
 /**
  * `npm run bench:databases`: the intake on SQLite, on PostgreSQL with one
@@ -32,15 +34,14 @@ import { seedBenchFleet } from './seed.ts';
  * (default postgres://postgres@127.0.0.1:5432/postgres), where a database
  * is made for the run and dropped after. Then, on each database as the
  * intake left it: a sweep with every installation due, `/status` through the
- * bot's handler, and a team lead's digest (with two instances these run on
- * one of them, once: the same figures).
+ * bot's handler, a team lead's digest and the cabinet's pages (with two
+ * instances these run on one of them, once: the same figures).
  */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SIZE = Number(process.env.BENCH_SIZE ?? 10_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const TICK_US = 1_000_000 / 100; // USER_HZ is 100 on Linux
 
 function spawnTs(script: string, args: string[], env: Record<string, string> = {}): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', join(ROOT, script), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -51,26 +52,6 @@ function firstLine(child: ChildProcess): Promise<string> {
     createInterface({ input: child.stdout! }).once('line', resolve);
     child.once('exit', (code) => reject(new Error(`process exited with ${code}`)));
   });
-}
-
-/** CPU time a process has used (user and system), in ticks. */
-function cpuTicks(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-}
-
-/** CPU time every PostgreSQL server process has used, in ticks. */
-function postgresTicks(): number {
-  let total = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') total += cpuTicks(Number(entry));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return total;
 }
 
 interface LoadResult {
@@ -96,6 +77,16 @@ interface Row {
   serviceUs: number;
   postgresUs: number;
   non2xx: number;
+  /** Transactions PostgreSQL committed and rolled back meanwhile (a rollback is mostly a serialization failure run again). */
+  commits: number | null;
+  rollbacks: number | null;
+}
+
+/** The bench database's transaction counters (pg_stat_database lags a little behind; read after the load settles). */
+async function transactionCounts(): Promise<{ commits: number; rollbacks: number }> {
+  await admin.query('select pg_stat_clear_snapshot()');
+  const { rows } = await admin.query<{ commits: string; rollbacks: string }>('select xact_commit as commits, xact_rollback as rollbacks from pg_stat_database where datname = $1', [name]);
+  return { commits: Number(rows[0]!.commits), rollbacks: Number(rows[0]!.rollbacks) };
 }
 
 /** Start `envs.length` services, warm them, load them together, and read what they and PostgreSQL spent per report. */
@@ -105,11 +96,14 @@ async function measure(setup: string, envs: Record<string, string>[]): Promise<R
     const urls = await Promise.all(services.map(firstLine));
     const share = Math.max(1, Math.floor(CONNECTIONS / urls.length));
     await Promise.all(urls.map((url) => load(url, share, 2)));
+    const onPostgres = envs.some((env) => env.DATABASE_URL !== undefined);
+    const countsBefore = onPostgres ? await transactionCounts() : null;
     const before = { services: services.map((s) => cpuTicks(s.pid!)), postgres: postgresTicks() };
     const results = await Promise.all(urls.map((url) => load(url, share, SECONDS)));
     const serviceTicks = services.reduce((sum, s, i) => sum + cpuTicks(s.pid!) - before.services[i]!, 0);
     const pgTicks = postgresTicks() - before.postgres;
     const total = results.reduce((sum, r) => sum + r.total, 0);
+    const countsAfter = countsBefore ? await transactionCounts() : null;
     return {
       setup,
       rps: Math.round(results.reduce((sum, r) => sum + r.requestsPerSecond, 0)),
@@ -117,6 +111,8 @@ async function measure(setup: string, envs: Record<string, string>[]): Promise<R
       serviceUs: Math.round((serviceTicks * TICK_US) / total),
       postgresUs: Math.round((pgTicks * TICK_US) / total),
       non2xx: results.reduce((sum, r) => sum + r.non2xx + r.errors, 0),
+      commits: countsBefore && countsAfter ? countsAfter.commits - countsBefore.commits : null,
+      rollbacks: countsBefore && countsAfter ? countsAfter.rollbacks - countsBefore.rollbacks : null,
     };
   } finally {
     for (const s of services) s.kill('SIGTERM');
@@ -205,9 +201,12 @@ try {
   const lines = [
     `${SIZE} installations, ${CONNECTIONS} connections, ${SECONDS} s each, ${cpus().length} cores; bare server ${reference.rps} req/s at ${reference.us} µs CPU per request`,
     '',
-    '| set-up | reports/s | p99 ms | service CPU per report | PostgreSQL CPU per report | not 202 |',
-    '|---|---:|---:|---:|---:|---:|',
-    ...rows.map((r) => `| ${r.setup} | ${r.rps} | ${r.p99} | ${r.serviceUs} µs | ${r.setup === 'SQLite' ? '—' : `${r.postgresUs} µs`} | ${r.non2xx} |`),
+    '| set-up | reports/s | p99 ms | service CPU per report | PostgreSQL CPU per report | not 202 | transactions (rolled back) |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${r.setup} | ${r.rps} | ${r.p99} | ${r.serviceUs} µs | ${r.setup === 'SQLite' ? '—' : `${r.postgresUs} µs`} | ${r.non2xx} | ${r.commits === null ? '—' : `${r.commits} (${r.rollbacks})`} |`,
+    ),
   ];
   const onSqlite = openDb(sqlitePath);
   const sqliteReads = await readsAndSweep(onSqlite);
@@ -221,6 +220,20 @@ try {
     '|---|---:|---:|---:|',
     `| SQLite | ${sqliteReads.sweepMs} | ${sqliteReads.statusMs} | ${sqliteReads.digestMs} |`,
     `| PostgreSQL | ${postgresReads.sweepMs} | ${postgresReads.statusMs} | ${postgresReads.digestMs} |`,
+  );
+  // The cabinet's pages, server time (tools/bench/web.ts), on each database as the intake left it.
+  const pages: Record<string, Record<string, number>> = {};
+  const webSqlite = openDb(sqlitePath);
+  pages.SQLite = await measureWebPages(webSqlite, SIZE);
+  closeDb(webSqlite);
+  const webPostgres = await openPostgres(pgUrl, { maxConnections: 10 });
+  pages.PostgreSQL = await measureWebPages(webPostgres, SIZE);
+  await closeDatabase(webPostgres);
+  lines.push(
+    '',
+    '| database | fleet page ms | its CSV ms | a search ms | incidents page ms | with 12,000 open ms |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...Object.entries(pages).map(([database, p]) => `| ${database} | ${p.fleetPageMs} | ${p.fleetCsvMs} | ${p.fleetSearchMs} | ${p.incidentsPageMs} | ${p.stormIncidentsPageMs} |`),
   );
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildHttpServer } from '../../app/http.ts';
 import { createLogger } from '../../app/logger.ts';
-import { closeDb, openDb } from '../../db/open.ts';
+import { closeDb, openDb, type DB } from '../../db/open.ts';
 import { DEFAULT_INCIDENT_SETTINGS } from '../../incidents/settings.ts';
 import { runSweep } from '../../jobs/sweep.ts';
 import { issueWebLink, redeemWebLink } from '../../registry/web-access.ts';
@@ -25,8 +25,18 @@ const STORM = 12_000;
 export async function benchWebPages(size: number): Promise<Record<string, number>> {
   const dir = mkdtempSync(join(tmpdir(), 'dozor-bench-web-'));
   const db = openDb(join(dir, 'web.sqlite'));
+  try {
+    await seedBenchFleet(db, size, new Date());
+    return await measureWebPages(db, size);
+  } finally {
+    closeDb(db);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The pages of `benchWebPages` on a database already seeded with the bench fleet of `size` (SQLite or PostgreSQL). */
+export async function measureWebPages(db: DB, size: number): Promise<Record<string, number>> {
   const now = new Date();
-  await seedBenchFleet(db, size, now);
   // The sweep opens what the generated fleet has wrong (the silent 1%, the old versions): the incidents page lists them.
   await runSweep({ db, settings: DEFAULT_INCIDENT_SETTINGS }, now);
   const app = buildHttpServer({ db, clock: () => new Date(), logger: createLogger('silent'), settings: DEFAULT_INCIDENT_SETTINGS, web: { displayTz: 'Europe/Moscow', morningHour: 9 } });
@@ -55,17 +65,15 @@ export async function benchWebPages(size: number): Promise<Record<string, number
   const search = await median(`/web/?q=${encodeURIComponent(`Клиент ${Math.ceil(size / 3)}`)}`);
   const incidents = await median('/web/incidents');
   // A storm: 12,000 problems open at once. The page shows the first 500 and the count; an open tab's reload is a 304.
-  await writeTransaction(db, async () => {
+  await writeTransaction(db, async (tx) => {
     for (let i = 0; i < STORM; i++) {
-      const incident = await insertIncident(db, { installationId: (i % size) + 1, ruleId: `am:BenchStorm:${i}`, severity: i % 10 === 0 ? 'critical' : 'warning', status: 'open', details: {}, openedAt: new Date(now.getTime() - i * 1000), announcedAt: now });
-      await recordIncidentEvent(db, { incidentId: incident.id, at: now, type: 'opened', actor: 'bench' });
+      const incident = await insertIncident(tx, { installationId: (i % size) + 1, ruleId: `am:BenchStorm:${i}`, severity: i % 10 === 0 ? 'critical' : 'warning', status: 'open', details: {}, openedAt: new Date(now.getTime() - i * 1000), announcedAt: now });
+      await recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'opened', actor: 'bench' });
     }
   });
   const storm = await median('/web/incidents');
   const revalidated = await median('/web/incidents', { 'if-none-match': storm.etag }, 304);
   await app.close();
-  closeDb(db);
-  rmSync(dir, { recursive: true, force: true });
   return {
     installations: size,
     fleetPageMs: page.ms,
