@@ -11,7 +11,7 @@ import type { Logger } from './logger.ts';
 import { intakeRoutes, MAX_REPORT_BYTES, type IntakeDeps } from '../intake/routes.ts';
 import { isStorageUnavailable } from '../db/storage-errors.ts';
 import { alertmanagerRoutes } from '../intake/alertmanager.ts';
-import { FailureLimiter } from '../core/failure-limiter.ts';
+import { failureCounter } from '../db/failure-counts.ts';
 import { uploadRoutes, type UploadDeps } from '../intake/uploads.ts';
 import { downloadRoutes } from './downloads.ts';
 import { keepRequestDeadlines, slowBodyAllowance } from './request-deadlines.ts';
@@ -161,7 +161,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   }
 
   // One count of invalid tokens per address for every door agents use.
-  const failures = deps.failures ?? new FailureLimiter(deps.failedAuthLimit ?? 30, 60_000);
+  const failures = deps.failures ?? failureCounter(db, 'agent-token', deps.failedAuthLimit ?? 30, 60_000);
   app.register(intakeRoutes({ ...deps, failures }));
   if (deps.web) app.register(webRoutes({ ...deps.web, db, clock: deps.clock, ...(deps.onIncidentChange ? { onIncidentChange: deps.onIncidentChange } : {}) }));
   if (deps.uploads) app.register(uploadRoutes({ ...deps, ...deps.uploads, failures }));

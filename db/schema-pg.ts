@@ -118,6 +118,7 @@ export const {
   telegram_messages,
   key_value,
   leases,
+  failure_counts,
   digest_deliveries,
   license_days,
   availability_days,

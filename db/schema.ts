@@ -390,6 +390,24 @@ export const leases = sqliteTable('leases', {
   claimedAt: integer('claimed_at').notNull(),
 });
 
+/**
+ * Failures counted per source address across every instance sharing the
+ * database (invalid agent tokens, refused cabinet links): a fixed window of
+ * `count` failures since `since` (epoch ms) per scope and address. Used on
+ * PostgreSQL, where a balancer spreads one address over several instances;
+ * one instance on SQLite counts in memory.
+ */
+export const failureCounts = sqliteTable(
+  'failure_counts',
+  {
+    scope: text('scope').notNull(),
+    address: text('address').notNull(),
+    since: integer('since').notNull(),
+    count: integer('count').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.address] })],
+);
+
 /** A digest is sent once per recipient, kind and day; the row is written with its outbox message. */
 export const digestDeliveries = sqliteTable(
   'digest_deliveries',

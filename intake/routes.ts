@@ -8,7 +8,8 @@ import { recordRejection } from '../db/rejections.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
 import { IngestBatcher } from './batcher.ts';
 import { TokenCache, type KnownToken } from './token-cache.ts';
-import { FailureLimiter } from '../core/failure-limiter.ts';
+import type { FailureCounter } from '../core/failure-limiter.ts';
+import { failureCounter } from '../db/failure-counts.ts';
 import { parseReport, type ReportFormat } from './parse-report.ts';
 
 export const MAX_REPORT_BYTES = 256 * 1024;
@@ -22,7 +23,7 @@ export interface IntakeDeps {
   /** Invalid tokens per source address and minute before it gets 429. */
   failedAuthLimit?: number;
   /** The count of invalid tokens per address, when shared with other doors (uploads); one of its own otherwise. */
-  failures?: FailureLimiter;
+  failures?: FailureCounter;
 }
 
 const FORMATS: Record<string, ReportFormat> = {
@@ -42,7 +43,7 @@ export function intakeRoutes(deps: IntakeDeps): FastifyPluginAsync {
   const { db, clock } = deps;
   const batcher = new IngestBatcher(db, deps.settings);
   const tokens = new TokenCache();
-  const failures = deps.failures ?? new FailureLimiter(deps.failedAuthLimit ?? 30, 60_000);
+  const failures = deps.failures ?? failureCounter(db, 'agent-token', deps.failedAuthLimit ?? 30, 60_000);
   return async (scope) => {
     // Bodies are read raw here: the report parser decodes and validates them itself.
     scope.removeAllContentTypeParsers();
@@ -92,10 +93,10 @@ export function intakeRoutes(deps: IntakeDeps): FastifyPluginAsync {
       if (!hash || !owner || !hashesEqual(owner.tokenHash, hash)) {
         // The body is never read, so the connection is closed rather than left holding it.
         reply.header('connection', 'close');
-        const now = clock().getTime();
-        if (failures.fail(request.ip, now)) {
+        const verdict = await failures.fail(request.ip, clock().getTime());
+        if (verdict.over) {
           request.log.warn({ address: request.ip }, 'too many invalid agent tokens from one address');
-          await reply.code(429).header('retry-after', String(failures.retryAfterSeconds(request.ip, now))).send({ error: 'too many requests with invalid tokens; retry later' });
+          await reply.code(429).header('retry-after', String(verdict.retryAfterSeconds)).send({ error: 'too many requests with invalid tokens; retry later' });
           return;
         }
         // One answer for missing, malformed and unknown tokens: no hint which.

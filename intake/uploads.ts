@@ -13,7 +13,7 @@ import { defuse, UNSAFE_CHARS } from '../core/text.ts';
 import { fleetRefusal } from '../core/fleet-limits.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
 import type { ReportFacts } from '../core/report.ts';
-import type { FailureLimiter } from '../core/failure-limiter.ts';
+import type { FailureCounter } from '../core/failure-limiter.ts';
 import { ArchiveRefused, checkArchive } from './archive-check.ts';
 import { ingestInTransaction } from './ingest.ts';
 import { readSysinfoFacts, type SysinfoMappingInUse } from './sysinfo-facts.ts';
@@ -40,7 +40,7 @@ export interface UploadDeps {
   dataDir: string;
   maxBytes: number;
   /** The intake's limit on invalid tokens per address, shared: a bad token here counts there too. */
-  failures: FailureLimiter;
+  failures: FailureCounter;
   onIncidentChange?: () => void;
   /** The sysinfo mapping in force; without it (or with an empty one) a sysinfo is kept and counted, not read. */
   sysinfo?: SysinfoMappingInUse | undefined;
@@ -238,10 +238,10 @@ export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
       const fleet = hash ? await findUploadTokenByHash(db, hash) : undefined;
       if (hash && fleet && hashesEqual(fleet.tokenHash, hash)) return { kind: 'fleet', tokenId: fleet.id, label: fleet.label, names: fleet.names ?? null, networks: fleet.networks ?? null };
       reply.header('connection', 'close');
-      const now = clock().getTime();
-      if (deps.failures.fail(request.ip, now)) {
+      const verdict = await deps.failures.fail(request.ip, clock().getTime());
+      if (verdict.over) {
         request.log.warn({ address: request.ip }, 'too many invalid upload tokens from one address');
-        await reply.code(429).header('retry-after', String(deps.failures.retryAfterSeconds(request.ip, now))).send({ error: 'too many requests with invalid tokens; retry later' });
+        await reply.code(429).header('retry-after', String(verdict.retryAfterSeconds)).send({ error: 'too many requests with invalid tokens; retry later' });
         return null;
       }
       await reply.code(401).send({ error: 'missing or invalid token' });

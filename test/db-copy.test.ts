@@ -89,6 +89,7 @@ async function fillFleet(db: DB): Promise<void> {
     { name: 'role:outbox', holder: 'dozor-a', fence: 3, expiresAt: at.getTime(), slot: null, finished: true, claimedAt: at.getTime() },
     { name: 'job:sweep', holder: 'dozor-b', fence: 7, expiresAt: at.getTime(), slot: at.getTime(), finished: false, claimedAt: at.getTime() },
   ]).run();
+  db.insert(schema.failureCounts).values({ scope: 'agent-token', address: '203.0.113.7', since: at.getTime(), count: 4 }).run();
   // The last outbox message delivered and pruned: its id must not be given again.
   const last = db.insert(schema.outbox).values({ createdAt: at, kind: 'alert', chatId: 1001, payload: {}, nextAttemptAt: at, urgent: true, status: 'sent', sentAt: at }).returning().get();
   db.delete(schema.outbox).where(eq(schema.outbox.id, last.id)).run();

@@ -27,6 +27,7 @@ export const POSTGRES_SUITE: readonly string[] = [
   'test/delivery.test.ts',
   'test/digest.test.ts',
   'test/e2e.test.ts',
+  'test/failure-counts.test.ts',
   'test/faults.test.ts',
   'test/hostile-bot.test.ts',
   'test/hostile-intake.test.ts',

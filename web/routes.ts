@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyPluginAsync } from 'fastify';
-import { FailureLimiter } from '../core/failure-limiter.ts';
+import { failureCounter } from '../db/failure-counts.ts';
 import { texts } from '../i18n/index.ts';
 import { actorOf } from '../core/permissions.ts';
 import { endSession, redeemWebLink } from '../registry/web-access.ts';
@@ -25,7 +25,7 @@ const FORM_LIMIT = 4096;
 export function webRoutes(deps: WebDeps): FastifyPluginAsync {
   const kit = new WebKit(deps);
   // Unknown or used links from one address: a few are mistakes, many are guessing.
-  const refusals = new FailureLimiter(20, 10 * 60_000);
+  const refusals = failureCounter(deps.db, 'web-link', 20, 10 * 60_000);
   const secure = deps.publicUrl?.startsWith('https:') ?? false;
 
   return async (scope) => {
@@ -75,8 +75,9 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
       const opened = token ? await redeemWebLink({ db: deps.db, clock: deps.clock, actor: `web:${request.ip}` }, token) : null;
       if (!opened) {
         // A good link always opens; wrong ones past the limit are answered 429, as the intake answers bad tokens.
-        if (!refusals.fail(request.ip, now.getTime())) return kit.message(reply, 403, lang, t.refusedTitle, t.linkRefused);
-        reply.header('retry-after', String(refusals.retryAfterSeconds(request.ip, now.getTime())));
+        const verdict = await refusals.fail(request.ip, now.getTime());
+        if (!verdict.over) return kit.message(reply, 403, lang, t.refusedTitle, t.linkRefused);
+        reply.header('retry-after', String(verdict.retryAfterSeconds));
         return kit.message(reply, 429, lang, t.refusedTitle, t.tooMany);
       }
       // The session id travels in the cookie only: the link is spent, and the address bar is clean after the redirect.
