@@ -5,7 +5,7 @@ import { massRuleOf } from '../core/external-alerts.ts';
 import { getIncidentViews, listActiveIncidents, type IncidentView } from '../db/incidents.ts';
 import type { DB } from '../db/open.ts';
 import { DIGEST_CHART, DIGEST_TEXT, enqueue, NOTICE } from '../db/outbox.ts';
-import { FOLLOWS, findRecentGroupOfRule, followChatMigration, incidentsOfMessage, laterIncidentsOfMessage, messagesOfIncident, rememberMessage } from '../db/telegram-messages.ts';
+import { FOLLOWS, RECOVERY_SAID, findRecentGroupOfRule, recoverySaid, followChatMigration, incidentsOfMessage, laterIncidentsOfMessage, messagesOfIncident, rememberMessage } from '../db/telegram-messages.ts';
 import { getUser, listActiveAdmins } from '../db/users.ts';
 import type { Delivery, DeliveryOutcome, OutboxMessage } from '../delivery/dispatcher.ts';
 import { langOf, texts, type Lang } from '../i18n/index.ts';
@@ -185,9 +185,8 @@ export class TelegramDelivery implements Delivery {
    * Redraw every message in this chat that shows these incidents, each
    * message once however many of them it shows (a mass event's message, when
    * its 10,000 alerts resolve); an incident no message shows is said in a new
-   * one. A critical incident's resolution is also said as a short reply to
-   * its alert: an edit notifies nobody, and the manager who got the alert at
-   * 21:00 must hear that it is over.
+   * one. The end of an event is also said, once, as a short reply to its
+   * message (see announceEnd): an edit notifies nobody.
    */
   private async updateAlerts(chatId: number, incidentIds: number[], resolved: boolean, signal: ShimSignal): Promise<void> {
     const { db } = this.deps;
@@ -201,20 +200,42 @@ export class TelegramDelivery implements Delivery {
       const rendered = await redrawMessage(db, chatId, message.messageId, options);
       redrawn.set(message.messageId, rendered ? await this.edit(chatId, message.messageId, rendered, signal) : null);
     }
+    const considered = new Set<number>();
     for (const view of await getIncidentViews(db, incidentIds)) {
       const messages = stored.get(view.incident.id) ?? [];
       // An earlier alert that only lists this one does not count as showing it.
-      const shown = messages.some((m) => m.kind !== FOLLOWS && redrawn.get(m.messageId) === true);
+      const shown = messages.some((m) => m.kind !== FOLLOWS && m.kind !== RECOVERY_SAID && redrawn.get(m.messageId) === true);
       if (!shown) {
         const messageId = await this.send(chatId, renderAlert(view, options), signal);
         await rememberMessage(db, { chatId, messageId, kind: 'alert', incidentIds: [view.incident.id] }, this.deps.clock());
         continue;
       }
-      if (resolved && view.incident.severity === 'critical' && view.incident.status === 'resolved') {
-        const alert = messages.find((m) => m.kind === 'alert');
-        await this.send(chatId, renderRecovery(view, options), signal, alert?.messageId);
-      }
+      if (!resolved || view.incident.status !== 'resolved') continue;
+      // The event's message: the earlier alert that lists this one as a later problem, else its own.
+      const root = (messages.find((m) => m.kind === FOLLOWS) ?? messages.find((m) => m.kind === 'alert'))?.messageId;
+      if (root === undefined || considered.has(root)) continue;
+      considered.add(root);
+      await this.announceEnd(chatId, root, options, signal);
     }
+  }
+
+  /**
+   * The end of an event, said once as a reply to its message, for the whole
+   * message (every installation and problem of it): only when all of it is
+   * over, only when it had a critical problem, and only when nobody took it
+   * (whoever did knows, and sees the message redrawn). The manager who got
+   * the alert at 21:00 must hear that it is over, and hear it once.
+   */
+  private async announceEnd(chatId: number, messageId: number, options: RenderOptions, signal: ShimSignal): Promise<void> {
+    const { db } = this.deps;
+    const shown = await incidentsOfMessage(db, chatId, messageId);
+    const event = await getIncidentViews(db, [...shown, ...(await laterIncidentsOfMessage(db, chatId, messageId))]);
+    if (shown.length === 0 || event.some((v) => v.incident.status !== 'resolved')) return;
+    const criticals = event.filter((v) => v.incident.severity === 'critical');
+    if (criticals.length === 0 || criticals.some((v) => v.incident.acknowledgedAt !== null)) return;
+    if (await recoverySaid(db, chatId, messageId)) return;
+    await this.send(chatId, renderRecovery(event, options), signal, messageId);
+    await rememberMessage(db, { chatId, messageId, kind: RECOVERY_SAID, incidentIds: [shown[0]!] }, this.deps.clock());
   }
 
   private async sendFollowUp(chatId: number, incidentId: number, kind: FollowUpKind, signal: ShimSignal): Promise<void> {

@@ -1,4 +1,5 @@
 import { distance } from 'fastest-levenshtein';
+import { LEGAL_FORMS } from './text.ts';
 
 /**
  * Finding a client the way a manager types it: case and ё/е do not matter,
@@ -17,10 +18,6 @@ export interface SearchHit {
   /** Lower is better: 0 for an exact match. */
   score: number;
 }
-
-const LEGAL_FORMS = new Set([
-  'ооо', 'оао', 'зао', 'пао', 'ао', 'нао', 'ип', 'нко', 'ано', 'гуп', 'муп', 'фгуп', 'фгбу', 'гбу', 'мбу', 'ооо.', 'ooo', 'llc', 'ltd', 'inc',
-]);
 
 export function normalize(text: string): string {
   return text

@@ -12,3 +12,20 @@ export const UNSAFE_CHARS_GLOBAL = new RegExp(UNSAFE_CHARS.source, 'gu');
 export function defuse(text: string): string {
   return text.replace(UNSAFE_CHARS_GLOBAL, '\ufffd');
 }
+
+/** Legal forms a manager leaves out when naming a client («ООО», «АО», «ИП»…), lower-case. */
+export const LEGAL_FORMS: ReadonlySet<string> = new Set([
+  'ооо', 'оао', 'зао', 'пао', 'ао', 'нао', 'ип', 'нко', 'ано', 'гуп', 'муп', 'фгуп', 'фгбу', 'гбу', 'мбу', 'ооо.', 'ooo', 'llc', 'ltd', 'inc',
+]);
+
+/**
+ * A client's name as people say it, short enough for a button: without its
+ * legal form and quotes («ООО «Ромашка»» → «Ромашка»), clipped with «…» past
+ * `max` characters. A name that is nothing but a legal form stays as it is.
+ */
+export function shortClientName(name: string, max = 18): string {
+  const words = name.replace(/[«»"„“”]/g, ' ').split(/\s+/).filter(Boolean);
+  const kept = words.filter((word) => !LEGAL_FORMS.has(word.toLowerCase()));
+  const short = (kept.length > 0 ? kept : words).join(' ') || name.trim();
+  return short.length > max ? `${short.slice(0, max - 1).trimEnd()}…` : short;
+}

@@ -271,15 +271,15 @@ export interface IncidentView {
   resolvedByName: string | null;
   /** For KodeksIcmp: alerts of the installation held back because it does not answer. */
   heldBack: number;
-  /** The latest snooze of this very alert (its installation and rule, as the buttons make it), ended or not: until when, and by whom. */
+  /** The latest snooze of this alert (its installation and rule, or its whole installation, as the buttons make them), ended or not: until when, and by whom. */
   snoozedUntil: Date | null;
   snoozedByName: string | null;
 }
 
-/** The latest snooze of an incident's alert, one column of it (a silence of its installation and rule alone, not lifted). */
+/** The latest snooze of an incident's alert, one column of it (a silence of its installation, of its rule or of all, not lifted). */
 function latestSnooze(column: SQL) {
   return sql`(select ${column} from silences s left join users u on s.author = 'tg:' || u.telegram_id
-    where s.installation_id = ${incidents.installationId} and s.rule_id = ${incidents.ruleId} and s.client_id is null and s.removed_at is null
+    where s.installation_id = ${incidents.installationId} and (s.rule_id = ${incidents.ruleId} or s.rule_id is null) and s.client_id is null and s.removed_at is null
     order by s.ends_at desc, s.id desc limit 1)`;
 }
 

@@ -23,12 +23,19 @@ export async function rememberMessage(
  * as a reply to, so that alert lists it and is redrawn when it changes.
  */
 export const FOLLOWS = 'follows';
+/** A row on an alert message saying its event's end has been announced in a reply (kept on the message, never redrawn). */
+export const RECOVERY_SAID = 'recovery-said';
 
 /** The incidents a message announces (not the later ones it only lists). */
 export async function incidentsOfMessage(db: Queryable, chatId: number, messageId: number): Promise<number[]> {
   return (await rowsOfMessage(db, chatId, messageId))
-    .filter((r) => r.kind !== FOLLOWS)
+    .filter((r) => r.kind !== FOLLOWS && r.kind !== RECOVERY_SAID)
     .map((r) => r.incidentId);
+}
+
+/** Whether the end of this alert message's event has been announced already. */
+export async function recoverySaid(db: Queryable, chatId: number, messageId: number): Promise<boolean> {
+  return (await rowsOfMessage(db, chatId, messageId)).some((r) => r.kind === RECOVERY_SAID);
 }
 
 /** The later problems listed under an alert, in the order they came. */

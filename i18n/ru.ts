@@ -111,6 +111,8 @@ export const ru = {
   runbook: 'Что делать',
   ackButton: '🙋 Беру',
   ackAllButton: '🙋 Беру все',
+  groupStepsButton: (name: string) => `📋 ${name}: что делать`,
+  groupSnoozeButton: (name: string) => `⏰ ${name} на 1 ч`,
   snoozeHourButton: '⏰ Напомнить через час',
   snoozeMorningButton: '💤 До утра',
   statusButton: 'ℹ️ Статус',
@@ -124,6 +126,7 @@ export const ru = {
   massEvent: (title: string, total: number, mine: number) =>
     `🌊 Массовое событие: ${title} — ${count('ru', total, ['установка', 'установки', 'установок'])} одновременно${mine < total ? `, здесь ${mine}` : ''}`,
   manyOfOneRule: (title: string, n: number) => `${title} — ${count('ru', n, ['установка', 'установки', 'установок'])}`,
+  alertsInHand: (n: number) => `🛠 ${count('ru', n, ['оповещение в работе', 'оповещения в работе', 'оповещений в работе'])}`,
   allRecovered: '☑️ Всё восстановлено',
   laterProblems: '↪️ Позже у этой установки (ответами ниже):',
   laterProblemsShort: '↪️ позже:',

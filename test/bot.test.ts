@@ -3,7 +3,7 @@ import { eq } from 'drizzle-orm';
 import { getAccessRequest } from '../db/access-requests.ts';
 import { getIncident, listIncidentsWithNames } from '../db/incidents.ts';
 import { auditLog, clients, installations, outbox, silences, telegramMessages } from '../db/schema.ts';
-import { getUser } from '../db/users.ts';
+import { getUser, updateUser } from '../db/users.ts';
 import { listClients } from '../db/clients.ts';
 import { addClient } from '../registry/clients.ts';
 import { addInstallation } from '../registry/installations.ts';
@@ -307,7 +307,8 @@ describe('the Telegram bot', () => {
       await h.dispatcher().runOnce();
       expect(h.sent()).toHaveLength(1);
       const text = String(h.lastSent()!.payload.text);
-      expect(text).toContain('1. 🔴 <b>ООО «Ромашка» · Сервер офиса</b>: Хранилище баз недоступно; Ежедневное обновление или copybaseweb выключены');
+      expect(text).toContain('🏢 <b>ООО «Ромашка» · Сервер офиса</b>\n🔎 <b>Вероятная причина: служба ПК работает под системной учётной записью, у которой нет доступа к хранилищу; начните с неё</b>\n🔴 <b>Хранилище баз недоступно</b> — критично: ');
+      expect(text).toContain('\n🟡 <b>Ежедневное обновление или copybaseweb выключены</b> — внимание: обновления перестанут приходить');
       expect(text).toContain('🔎 <b>Вероятная причина: служба ПК работает под системной учётной записью, у которой нет доступа к хранилищу; начните с неё</b>');
     });
 
@@ -367,22 +368,97 @@ describe('the Telegram bot', () => {
       expect(String(redrawn.payload.text)).toContain('🛠 В работе: Ксения Шабанова');
     });
 
-    it('groups alerts that come together into one message with «Беру все»', async () => {
+    it('groups alerts that come together into one message: each alert one line with how bad, since when and the first step; buttons that name whom', async () => {
       await report('<service state="stopped"/><storage reachable="false"/>');
       await h.dispatcher().runOnce();
       const group = h.lastSent()!;
       expect(h.sent()).toHaveLength(1);
-      expect(String(group.payload.text)).toContain('🚨 2 новых оповещения');
-      expect(String(group.payload.text)).toContain('Служба ПК остановлена');
-      expect(String(group.payload.text)).toContain('Хранилище баз недоступно');
+      expect(String(group.payload.text).split('\n')).toEqual([
+        '<b>🚨 2 новых оповещения</b>',
+        '',
+        '🏢 <b>ООО «Ромашка» · Сервер офиса</b>',
+        '🔴 <b>Служба ПК остановлена</b> — критично: ПК не работает ни у одного пользователя. ⏱ Началось сегодня в 21:00, длится меньше минуты. 👉 Связаться с сисадмином клиента: запустить службу ПК и посмотреть журнал событий.',
+        '🔴 <b>Хранилище баз недоступно</b> — критично: ПК не открывает базы: пользователи не могут работать с документами. ⏱ Началось сегодня в 21:00, длится меньше минуты. 👉 Проверить, включено ли хранилище (NAS) и не сменились ли путь или пароль.',
+        '    Служба ПК: остановлена',
+        '',
+        '<code>KodeksServiceDown · KodeksStorageUnreachable</code>',
+      ]);
+      const installationId = fleet.installation.id;
       expect(buttonsOf(group)).toEqual([
         { text: '🙋 Беру все', data: 'ackall' },
-        { text: 'ℹ️ 1', data: `st:${fleet.installation.id}` },
-        { text: '⏰ 1', data: `sni:${fleet.installation.id}` },
+        { text: '📋 Ромашка: что делать', data: `how:${installationId}` },
+        { text: '⏰ Ромашка на 1 ч', data: `sni:${installationId}` },
       ]);
+      // «что делать»: the two alerts in full, every step, as a reply to the group.
+      await h.press(manager, `how:${installationId}`, { chatId: 1001, messageId: 1000 });
+      const steps = h.lastSent('sendMessage')!;
+      expect(steps.payload.reply_parameters).toMatchObject({ message_id: 1000 });
+      expect(String(steps.payload.text)).toContain('<b>Что делать:</b>\n1. Связаться с сисадмином клиента: запустить службу ПК и посмотреть журнал событий.\n2. ');
+      expect(String(steps.payload.text)).toContain('<b>Что делать:</b>\n1. Проверить, включено ли хранилище (NAS) и не сменились ли путь или пароль.\n2. ');
+      expect(buttonsOf(steps)).toEqual([{ text: 'ℹ️ Статус', data: `st:${installationId}` }]);
+      // The snooze is said in the message, once for the installation, by whom and until when.
+      await h.press(manager, `sni:${installationId}`, { chatId: 1001, messageId: 1000 });
+      expect(h.lastSent('answerCallbackQuery')!.payload.text).toBe('Отложено до 15.02 22:00');
+      const snoozed = String(h.lastSent('editMessageText')!.payload.text);
+      expect(snoozed.match(/💤 Отложено до 15\.02 22:00: Ксения Шабанова/g)).toHaveLength(1);
       await h.press(manager, 'ackall', { chatId: 1001, messageId: 1000 });
       expect((await listIncidentsWithNames(t.db, { includeResolved: false })).every((i) => i.status === 'acknowledged')).toBe(true);
       expect(h.lastSent('answerCallbackQuery')!.payload.text).toBe('Взято в работу: 2');
+      const taken = h.lastSent('editMessageText')!;
+      expect(String(taken.payload.text)).toMatch(/^<b>🛠 2 оповещения в работе<\/b>/);
+      expect(buttonsOf(taken)).toEqual([{ text: '📋 Ромашка: что делать', data: `how:${installationId}` }]);
+    });
+
+    it('says the end of a grouped event once, in one reply for all of it, and only if nobody took it', async () => {
+      await report('<senselock state="lost"/><service state="stopped"/>');
+      await h.dispatcher().runOnce();
+      expect(h.sent('sendMessage')).toHaveLength(1);
+      clock.advance(30 * 60_000);
+      await report('<senselock state="ok"/><service state="stopped"/>');
+      await h.dispatcher().runOnce();
+      // Half of it is over: the message is redrawn, nobody is notified.
+      expect(h.sent('sendMessage')).toHaveLength(1);
+      expect(String(h.lastSent('editMessageText')!.payload.text)).toMatch(/^<b>🚨 Не решено 1 из 2 оповещений<\/b>/);
+      clock.advance(30 * 60_000);
+      await report('<senselock state="ok"/><service state="running"/>');
+      await h.dispatcher().runOnce();
+      const replies = h.sent('sendMessage').slice(1);
+      expect(replies.map((c) => c.payload.text)).toEqual([
+        '☑️ <b>ООО «Ромашка»</b> · Сервер офиса: ключ SenseLock снова виден, служба ПК снова работает, сегодня в 22:00; длилось 1 час',
+      ]);
+      expect(replies[0]!.payload.reply_parameters).toMatchObject({ message_id: 1000 });
+      expect(String(h.lastSent('editMessageText')!.payload.text)).toMatch(/^<b>☑️ Всё восстановлено<\/b>/);
+      // Nothing more is said of it, whatever comes redrawn later.
+      await h.dispatcher().runOnce();
+      expect(h.sent('sendMessage')).toHaveLength(2);
+
+      // The same event taken in hand: its end is seen in the redrawn message, not announced.
+      clock.advance(3600_000);
+      await report('<senselock state="lost"/><service state="stopped"/>');
+      await h.dispatcher().runOnce();
+      await h.press(manager, 'ackall', { chatId: 1001, messageId: 1002 }); // message ids count from 1000: the group, the reply, this one
+      clock.advance(10 * 60_000);
+      await report('<senselock state="ok"/><service state="running"/>');
+      await h.dispatcher().runOnce();
+      expect(h.sent('sendMessage').map((c) => String(c.payload.text).slice(0, 2))).toEqual(['<b', '☑️', '<b']);
+    });
+
+    it('names the installation on the buttons when a group has two of one client, and speaks English to English speakers', async () => {
+      await updateUser(t.db, manager.id, { language: 'en' });
+      const second = await addInstallation(ctx(), { client: String(fleet.client.id), name: 'Склад', kind: 'local' });
+      await Promise.all([report('<senselock state="lost"/>'), report('<service state="stopped"/>', second.token)]);
+      await h.dispatcher().runOnce();
+      const group = h.lastSent()!;
+      expect(String(group.payload.text)).toContain(
+        "🔴 <b>SenseLock key not seen</b> — critical: without the key ПК stops opening the databases: users cannot work. ⏱ Began today at 21:00, lasting less than a minute. 👉 Contact the client's administrator and ask for remote access.",
+      );
+      expect(buttonsOf(group).map((b) => b.text)).toEqual([
+        '🙋 I\'m on all of them',
+        '📋 Ромашка · Сервер офиса: what to do',
+        '⏰ Ромашка · Сервер офиса for 1 h',
+        '📋 Ромашка · Склад: what to do',
+        '⏰ Ромашка · Склад for 1 h',
+      ]);
     });
 
     it('escapes HTML in every name that reaches a message', async () => {

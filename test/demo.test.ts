@@ -24,7 +24,10 @@ describe('npm run demo', () => {
       });
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     try {
-      await waitFor('ООО «Ромашка» · Сервер офиса: Ключ SenseLock не виден');
+      // The key-lost evening: how bad, since when and the first step on the alert's own line; buttons that name whom.
+      await waitFor('🏢 ООО «Ромашка» · Сервер офиса\n🔴 Ключ SenseLock не виден — критично: без ключа ПК перестаёт открывать базы');
+      await waitFor('👉 Связаться с сисадмином клиента и попросить удалённый доступ.');
+      await waitFor('⏰ Ромашка на 1 ч');
       child.stdin.write('/status Ромашка\n');
       await waitFor('🖥 Сервер офиса — ❌ ');
       child.stdin.write('1\n'); // «🙋 Беру все» under the first alert

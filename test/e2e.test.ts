@@ -62,7 +62,14 @@ describe('end to end', () => {
     }
   }
 
-  it('key lost → alert → «Беру» → edited → key back → marked resolved, and the manager is told in a reply', async () => {
+  /** The next alert of the lost key, after the one given. */
+  async function newAlertAfter(previous: StoredMessage): Promise<StoredMessage> {
+    const event = await standIn.waitFor((e) => e.type === 'sent' && e.message.messageId !== previous.messageId && e.message.text.includes('Ключ SenseLock не виден'));
+    if (event.type !== 'sent') throw new Error('not a message');
+    return event.message;
+  }
+
+  it('key lost → alert → «Беру» → edited → key back → marked resolved; untaken, its end also comes as a reply, once', async () => {
     await withService(async (service) => {
       await postReport(service.url, '<report id="e1"><senselock state="lost"/></report>', { token: romashka });
       const { message: alert } = await standIn.waitFor(sentTo(manager.id, 'Ключ SenseLock не виден'));
@@ -72,10 +79,15 @@ describe('end to end', () => {
       await postReport(service.url, '<report id="e2"><senselock state="ok"/></report>', { token: romashka });
       await standIn.waitFor((e) => e.type === 'edited' && e.message.messageId === alert.messageId && e.message.text.includes('☑️ Решено'));
       expect(standIn.message(manager.id, alert.messageId)!.buttons).toEqual([]);
-      // An edit notifies nobody: a critical's end also comes as a reply to its alert.
+      // Lost again, and nobody takes it this time: an edit notifies nobody, so its end also comes as a reply to its alert.
+      await postReport(service.url, '<report id="e3"><senselock state="lost"/></report>', { token: romashka });
+      const again = await newAlertAfter(alert);
+      await postReport(service.url, '<report id="e4"><senselock state="ok"/></report>', { token: romashka });
       const { message: reply } = await standIn.waitFor(sentTo(manager.id, 'ключ SenseLock снова виден'));
       expect(reply.text).toMatch(/^☑️ <b>ООО «Ромашка»<\/b> · Сервер офиса: ключ SenseLock снова виден, сегодня в \d\d:\d\d; длилось /);
-      expect(reply.replyTo).toBe(alert.messageId);
+      expect(reply.replyTo).toBe(again.messageId);
+      // The first time, taken in hand, ended without a reply: one end said in all.
+      expect(standIn.sentTo(manager.id).filter((m) => m.text.startsWith('☑️'))).toHaveLength(1);
     });
   });
 

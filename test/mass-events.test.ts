@@ -137,6 +137,7 @@ describe('mass events', () => {
     await h.dispatcher().runOnce();
     const text = String(h.lastSent()!.payload.text);
     expect(text).not.toContain('Массовое событие');
-    expect(text).toContain('5. 🔴 <b>');
+    expect(text.match(/^🏢 <b>/gm)).toHaveLength(5);
+    expect(text.match(/^🔴 <b>Ключ SenseLock не виден<\/b> — критично: /gm)).toHaveLength(5);
   });
 });

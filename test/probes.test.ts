@@ -188,7 +188,8 @@ describe('probes', () => {
     // The web and DNS alerts of the installation are one item, the way round first: the address to give clients.
     expect(h.sent()).toHaveLength(1);
     expect(text).toContain(`<b>По имени не открываются, по IP работают — дайте клиентам адреса:</b>\n• ООО «Ромашка» · Облако — http://127.0.0.1:${web.port}/`);
-    expect(text).toContain('1. 🔴 <b>ООО «Ромашка» · Облако</b>: Веб-доступ к установке не работает; Установка не находится по имени\n');
+    expect(text).toContain('\n🏢 <b>ООО «Ромашка» · Облако</b>\n🔴 <b>Веб-доступ к установке не работает</b> — критично: ');
+    expect(text).toContain('\n🟡 <b>Установка не находится по имени</b> — внимание: ');
     expect(text).toContain('Имя romashka.invalid: имя не находится в DNS');
   });
 

@@ -11,6 +11,7 @@ import { actorOf, cardButtons, clientsVisibleIn, responsibleFor, type BotContext
 import { formatDayTime, formatTime } from '../../i18n/format.ts';
 import { incidentsOfMessage } from '../../db/telegram-messages.ts';
 import { redrawMessage, runbookLink } from '../redraw.ts';
+import { renderItemSteps } from '../render/alert.ts';
 import { renderClientStatus, statusKeyboard } from '../render/status.ts';
 
 /**
@@ -106,7 +107,7 @@ alerts.callbackQuery(/^snz:(h|m):(\d+)$/, async (ctx) => {
   return ctx.answerCallbackQuery({ text: ctx.t.snoozed(formatDayTime(until, settings.displayTz)) });
 });
 
-/** «⏰ N» under an item of a grouped message: everything of that installation waits an hour. */
+/** «⏰ Ромашка на 1 ч» under an item of a grouped message: everything of that installation waits an hour, and the message says so. */
 alerts.callbackQuery(/^sni:(\d+)$/, async (ctx) => {
   const { db, clock, settings } = ctx.services;
   const installation = await getInstallation(db, Number(ctx.match[1]));
@@ -118,6 +119,8 @@ alerts.callbackQuery(/^sni:(\d+)$/, async (ctx) => {
     { db, clock, actor: actorOf(ctx.from.id) },
     { installation: installation.id, for: '1h', reason: ctx.t.snoozeInstallationReason, tz: settings.displayTz },
   );
+  ctx.services.onIncidentChange();
+  await redrawPressed(ctx);
   return ctx.answerCallbackQuery({ text: ctx.t.snoozed(formatDayTime(silence.endsAt, settings.displayTz)) });
 });
 
@@ -132,4 +135,25 @@ alerts.callbackQuery(/^st:(\d+)$/, async (ctx) => {
   if (!status) return;
   const keyboard = statusKeyboard(status, ctx.lang, cardButtons(ctx), installationId);
   return ctx.reply(renderClientStatus(status, ctx.lang, settings.displayTz, clock(), installationId), { parse_mode: 'HTML', ...(keyboard ? { reply_markup: keyboard } : {}) });
+});
+
+/** «📋 Ромашка: что делать» under an item of a grouped message: its alerts in full, every step, as a reply to the message. */
+alerts.callbackQuery(/^how:(\d+)$/, async (ctx) => {
+  const { db } = ctx.services;
+  const installationId = Number(ctx.match[1]);
+  const installation = await getInstallation(db, installationId);
+  const visible = await clientsVisibleIn(ctx);
+  const pressed = ctx.callbackQuery.message;
+  if (!installation || !pressed || (visible !== null && !visible.has(installation.clientId))) return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
+  const shown = await getIncidentViews(db, await incidentsOfMessage(db, pressed.chat.id, pressed.message_id));
+  const views = shown.filter((view) => view.incident.installationId === installationId && view.incident.status !== 'resolved');
+  await ctx.answerCallbackQuery(views.length === 0 ? { text: ctx.t.alreadyResolved } : undefined);
+  if (views.length === 0) return;
+  const rendered = renderItemSteps(views, renderOptions(ctx));
+  return ctx.reply(rendered.text, {
+    parse_mode: 'HTML',
+    link_preview_options: { is_disabled: true },
+    reply_parameters: { message_id: pressed.message_id, allow_sending_without_reply: true },
+    ...(rendered.keyboard ? { reply_markup: rendered.keyboard } : {}),
+  });
 });

@@ -6,6 +6,7 @@ import { problemStart } from '../../core/evidence.ts';
 import { formatDayTime, formatSince, formatSpan, formatTime, formatWhen, type Lang } from '../../i18n/format.ts';
 import { ruleGuide, ruleTitle, texts } from '../../i18n/index.ts';
 import type { Facts } from '../../core/rules.ts';
+import { shortClientName } from '../../core/text.ts';
 import { renderFacts } from './facts.ts';
 import { severityMark } from './marks.ts';
 
@@ -49,6 +50,8 @@ export const callbacks = {
   status: (installationId: number) => `st:${installationId}`,
   /** An hour's snooze of everything of one installation (an item of a grouped message). */
   snoozeInstallation: (installationId: number) => `sni:${installationId}`,
+  /** The full alerts, with every step, of one installation of a grouped message. */
+  steps: (installationId: number) => `how:${installationId}`,
 };
 
 /**
@@ -139,29 +142,38 @@ export function renderContinuation(view: IncidentView, story: IncidentView[], op
 }
 
 /**
- * A critical incident is over: a short reply to its alert, which notifies
- * («☑️ ООО «Ромашка» · Сервер офиса: ключ SenseLock снова виден, в 22:05;
- * длилось 1 час 3 минуты»).
+ * An event is over: one short reply to its message, which notifies, one
+ * line per installation («☑️ ООО «Ромашка» · Сервер офиса: ключ SenseLock
+ * снова виден, комплект собран, в 22:05; длилось 1 час 3 минуты»).
  */
-export function renderRecovery(view: IncidentView, options: RenderOptions): Rendered {
+export function renderRecovery(views: IncidentView[], options: RenderOptions): Rendered {
   const { lang, tz, now } = options;
   const t = texts(lang);
-  const incident = view.incident;
-  const resolvedAt = incident.resolvedAt ?? now;
-  const what = t.recovered[incident.ruleId] ?? t.recoveredGeneric(ruleTitle(lang, incident.ruleId));
-  const lasted = formatSpan(lang, resolvedAt.getTime() - problemStart(incident.ruleId, incident.details, incident.openedAt, tz).at.getTime());
-  const how = incident.resolution === 'manual' ? t.resolvedByHand(view.resolvedByName ?? '?') : incident.resolution === 'disabled' ? t.resolvedDisabled : null;
-  return {
-    text: `☑️ <b>${escapeHtml(view.clientName)}</b> · ${escapeHtml(view.installationName)}: ${escapeHtml(t.recoveryLine(what, formatWhen(lang, resolvedAt, now, tz), lasted, how))}`,
-    keyboard: undefined,
-  };
+  const lines = byInstallation(views).map((item) => {
+    const first = item[0]!;
+    const what = [...new Set(item.map((v) => t.recovered[v.incident.ruleId] ?? t.recoveredGeneric(ruleTitle(lang, v.incident.ruleId))))].join(', ');
+    const resolvedAt = new Date(Math.max(...item.map((v) => (v.incident.resolvedAt ?? now).getTime())));
+    const began = Math.min(...item.map((v) => problemStart(v.incident.ruleId, v.incident.details, v.incident.openedAt, tz).at.getTime()));
+    const last = item.find((v) => (v.incident.resolvedAt ?? now).getTime() === resolvedAt.getTime())!;
+    const how = resolutionNote(last, lang);
+    return `☑️ <b>${escapeHtml(first.clientName)}</b> · ${escapeHtml(first.installationName)}: ${escapeHtml(t.recoveryLine(what, formatWhen(lang, resolvedAt, now, tz), formatSpan(lang, resolvedAt.getTime() - began), how))}`;
+  });
+  return { text: fitMessage(lines.join('\n')), keyboard: undefined };
 }
 
-/** The head of a grouped message follows its items: new, partly solved, all solved. */
+/** How an incident was closed, when not by itself: by hand (by whom), or with its installation's monitoring turned off. */
+function resolutionNote(view: IncidentView, lang: Lang): string | null {
+  const t = texts(lang);
+  if (view.incident.resolution === 'manual') return t.resolvedByHand(view.resolvedByName ?? '?');
+  return view.incident.resolution === 'disabled' ? t.resolvedDisabled : null;
+}
+
+/** The head of a grouped message follows its items: new, partly solved, all taken, all solved. */
 function groupHeading(views: IncidentView[], lang: Lang): string {
   const t = texts(lang);
   const unresolved = views.filter((v) => v.incident.status !== 'resolved').length;
   if (unresolved === 0) return t.allRecovered;
+  if (views.every((v) => v.incident.status !== 'open')) return t.alertsInHand(unresolved);
   if (unresolved < views.length) return t.partlyRecovered(unresolved, views.length);
   return t.newAlerts(views.length);
 }
@@ -205,12 +217,15 @@ export function renderAlertGroup(all: IncidentView[], options: RenderOptions, { 
       lines.push(`• ${escapeHtml(item[0]!.clientName)} · ${escapeHtml(item[0]!.installationName)} — ${escapeHtml(url)}`);
     }
   }
-  lines.push('');
-  items.forEach((item, i) => {
+  const itemNames = buttonNames(items);
+  items.forEach((item) => {
     const first = item[0]!;
-    const mark = markOf(item);
-    const titles = item.map((v) => escapeHtml(ruleTitle(lang, v.incident.ruleId))).join('; ');
-    lines.push(`${i + 1}. ${mark} <b>${escapeHtml(first.clientName)} · ${escapeHtml(first.installationName)}</b>: ${titles}`);
+    const itemLater = later.filter((v) => v.incident.installationId === first.incident.installationId);
+    const cause = likelyCause([...item, ...itemLater]);
+    lines.push('', `🏢 <b>${escapeHtml(first.clientName)} · ${escapeHtml(first.installationName)}</b>`);
+    // The cause comes before the alerts' first steps, which would otherwise send people the long way round.
+    if (cause) lines.push(`🔎 <b>${escapeHtml(t.likelyCause[cause])}</b>`);
+    for (const view of item) lines.push(compactAlertLine(view, options));
     // Facts that only repeat a title, or the address already given above, are left out.
     const shownTitles = new Set(item.map((v) => escapeHtml(ruleTitle(lang, v.incident.ruleId))));
     // An alert from outside keeps the link to its own runbook, after its facts (a link several share, once).
@@ -219,34 +234,89 @@ export function renderAlertGroup(all: IncidentView[], options: RenderOptions, { 
       const links = runbookLinks([v], lang).filter((link) => !linked.has(link));
       for (const link of links) linked.add(link);
       return [
-        ...renderFacts(v.incident.ruleId, v.incident.details, lang, options.tz, options.now).filter(
+        ...renderFacts(v.incident.ruleId, externalImpact(lang, v.incident.ruleId, v.incident.details)?.facts ?? v.incident.details, lang, options.tz, options.now).filter(
           (line) => !shownTitles.has(line) && (typeof v.incident.details.workingUrl !== 'string' || !line.includes(v.incident.details.workingUrl)),
         ),
         ...links,
       ];
     });
     if (facts.length > 0) lines.push(`    ${facts.join('; ')}`);
-    const itemLater = later.filter((v) => v.incident.installationId === first.incident.installationId);
     if (itemLater.length > 0) {
       lines.push(`    ${escapeHtml(t.laterProblemsShort)} ${itemLater.map((v) => `${markOf([v])} ${escapeHtml(ruleTitle(lang, v.incident.ruleId))}`).join('; ')}`);
     }
-    const cause = likelyCause([...item, ...itemLater]);
-    if (cause) lines.push(`    🔎 <b>${escapeHtml(t.likelyCause[cause])}</b>`);
-    for (const view of item) {
-      const state = stateLine(view, options);
-      if (state) lines.push(`    ${state}`);
-    }
+    // One snooze of the whole installation, or one person taking them all, is said once, not under every alert.
+    const states = new Set(item.map((view) => stateLine(view, options)).filter((state): state is string => state !== null));
+    for (const state of states) lines.push(`    ${state.replaceAll('\n', '\n    ')}`);
   });
   lines.push('', `<code>${escapeHtml([...new Set(all.map((v) => (foldedRules.has(massRuleOf(v.incident.ruleId)) ? massRuleOf(v.incident.ruleId) : v.incident.ruleId)))].join(' · '))}</code>`);
   const keyboard = new InlineKeyboard();
   if (all.some((v) => v.incident.status === 'open')) keyboard.text(t.ackAllButton, callbacks.ackAll()).row();
   items.forEach((item, i) => {
-    if (i >= 20) return;
-    keyboard.text(`ℹ️ ${i + 1}`, callbacks.status(item[0]!.incident.installationId));
-    if (item.some((v) => v.incident.status === 'open')) keyboard.text(`⏰ ${i + 1}`, callbacks.snoozeInstallation(item[0]!.incident.installationId));
+    if (i >= 20 || item.every((v) => v.incident.status === 'resolved')) return;
+    const installationId = item[0]!.incident.installationId;
+    keyboard.text(t.groupStepsButton(itemNames[i]!), callbacks.steps(installationId));
+    if (item.some((v) => v.incident.status === 'open')) keyboard.text(t.groupSnoozeButton(itemNames[i]!), callbacks.snoozeInstallation(installationId));
     keyboard.row();
   });
   return { text: fitMessage(lines.join('\n')), keyboard };
+}
+
+/**
+ * One alert of a grouped message on one line, the anatomy of a single alert
+ * cut to its core: what, how bad and why it matters, since when, and the
+ * first step («👉 …»); the other steps are one tap away.
+ */
+function compactAlertLine(view: IncidentView, options: RenderOptions): string {
+  const { lang, tz, now } = options;
+  const t = texts(lang);
+  const incident = view.incident;
+  const guide = ruleGuide(lang, incident.ruleId);
+  const impact = guide?.impact ?? externalImpact(lang, incident.ruleId, incident.details)?.impact;
+  const severity = lowerFirst(t.severityWord[incident.severity] ?? incident.severity);
+  const since = formatSince(lang, problemStart(incident.ruleId, incident.details, incident.openedAt, tz), now, tz);
+  const firstStep = incident.status === 'resolved' ? undefined : guide?.steps[0];
+  const parts = [
+    `${markOf([view])} <b>${escapeHtml(ruleTitle(lang, incident.ruleId))}</b> — ${escapeHtml(impact ? `${severity}: ${sentence(lowerFirst(impact))}` : `${severity}.`)}`,
+    ...(incident.status === 'resolved' ? [] : [`${escapeHtml(since)}.`]),
+    ...(firstStep ? [`👉 ${escapeHtml(firstStep)}`] : []),
+  ];
+  return parts.join(' ');
+}
+
+/** The text with its first letter in lower case, unless it starts an abbreviation («ПК», «NAS»). */
+function lowerFirst(text: string): string {
+  const [first = '', second = ''] = text;
+  return second && second === second.toUpperCase() && second !== second.toLowerCase() ? text : first.toLowerCase() + text.slice(first.length);
+}
+
+/** The text ending in a full stop (or its own mark). */
+function sentence(text: string): string {
+  const trimmed = text.trim();
+  return /[.!?…]$/.test(trimmed) ? trimmed : `${trimmed}.`;
+}
+
+/**
+ * What each item's buttons call it: the client as people say it
+ * («Ромашка»), with the installation when the message has two of one client.
+ */
+function buttonNames(items: IncidentView[][]): string[] {
+  const perClient = new Map<number, number>();
+  for (const item of items) perClient.set(item[0]!.clientId, (perClient.get(item[0]!.clientId) ?? 0) + 1);
+  return items.map((item) => {
+    const { clientId, clientName, installationName } = item[0]!;
+    return (perClient.get(clientId) ?? 0) > 1 ? `${shortClientName(clientName, 12)} · ${shortClientName(installationName, 12)}` : shortClientName(clientName);
+  });
+}
+
+/**
+ * The alerts of one installation of a grouped message in full, each with
+ * every step: what «📋 …: что делать» under the group answers.
+ */
+export function renderItemSteps(views: IncidentView[], options: RenderOptions): Rendered {
+  const t = texts(options.lang);
+  const text = views.map((view) => renderAlert(view, options).text).join('\n\n');
+  const keyboard = views.length > 0 ? new InlineKeyboard().text(t.statusButton, callbacks.status(views[0]!.incident.installationId)) : undefined;
+  return { text: fitMessage(text), keyboard };
 }
 
 /**
@@ -307,13 +377,8 @@ function stateLine(view: IncidentView, options: RenderOptions): string | null {
   const incident = view.incident;
   if (incident.status === 'resolved' && incident.resolvedAt) {
     const span = formatSpan(options.lang, incident.resolvedAt.getTime() - incident.openedAt.getTime());
-    const how =
-      incident.resolution === 'manual'
-        ? ` (${t.resolvedByHand(view.resolvedByName ?? '?')})`
-        : incident.resolution === 'disabled'
-          ? ` (${t.resolvedDisabled})`
-          : '';
-    return escapeHtml(t.resolvedAfter(span) + how);
+    const how = resolutionNote(view, options.lang);
+    return escapeHtml(t.resolvedAfter(span) + (how ? ` (${how})` : ''));
   }
   const lines: string[] = [];
   if (incident.status === 'acknowledged' && incident.acknowledgedAt) {
