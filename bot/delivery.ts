@@ -4,7 +4,7 @@ import type { Clock } from '../core/clock.ts';
 import { massRuleOf } from '../core/external-alerts.ts';
 import { getIncidentViews, listActiveIncidents, type IncidentView } from '../db/incidents.ts';
 import type { DB } from '../db/open.ts';
-import { DIGEST_CHART, DIGEST_TEXT, enqueue, NOTICE } from '../db/outbox.ts';
+import { CRITICAL_SNOOZED, DIGEST_CHART, DIGEST_TEXT, enqueue, NOTICE } from '../db/outbox.ts';
 import { FOLLOWS, RECOVERY_SAID, findRecentGroupOfRule, recoverySaid, followChatMigration, incidentsOfMessage, laterIncidentsOfMessage, messagesOfIncident, rememberMessage } from '../db/telegram-messages.ts';
 import { getUser, listActiveAdmins } from '../db/users.ts';
 import type { Delivery, DeliveryOutcome, OutboxMessage } from '../delivery/dispatcher.ts';
@@ -12,7 +12,7 @@ import { langOf, texts, type Lang } from '../i18n/index.ts';
 import type { BotSettings } from './context.ts';
 import { htmlToPlain } from './html.ts';
 import { massTotalsOf, redrawMessage, runbookLink } from './redraw.ts';
-import { renderAlert, renderAlertGroup, renderContinuation, renderFollowUp, renderRecovery, type FollowUpKind, type Rendered, type RenderOptions } from './render/alert.ts';
+import { renderAlert, renderAlertGroup, renderContinuation, renderFollowUp, renderRecovery, renderSnoozeNotice, type FollowUpKind, type Rendered, type RenderOptions } from './render/alert.ts';
 
 type ShimSignal = Parameters<Api['sendPhoto']>[3];
 
@@ -78,6 +78,9 @@ export class TelegramDelivery implements Delivery {
       case 'incident.escalated':
       case 'incident.wake':
         for (const id of incidentIds) await this.sendFollowUp(chatId, id, FOLLOW_UPS[kind], signal);
+        return;
+      case CRITICAL_SNOOZED:
+        for (const message of batch) if (message.incidentId !== null) await this.sendSnoozeNotice(chatId, message.incidentId, message.payload, signal);
         return;
       case DIGEST_TEXT:
         await this.send(chatId, { text: String((batch[0]!.payload as { text: string }).text), keyboard: undefined }, signal);
@@ -236,6 +239,20 @@ export class TelegramDelivery implements Delivery {
     if (await recoverySaid(db, chatId, messageId)) return;
     await this.send(chatId, renderRecovery(event, options), signal, messageId);
     await rememberMessage(db, { chatId, messageId, kind: RECOVERY_SAID, incidentIds: [shown[0]!] }, this.deps.clock());
+  }
+
+  /** The lead hears that a critical alert was put off: by whom, until when, and the alert itself with its buttons. */
+  private async sendSnoozeNotice(chatId: number, incidentId: number, payload: unknown, signal: ShimSignal): Promise<void> {
+    const [view] = await getIncidentViews(this.deps.db, [incidentId]);
+    if (!view || view.incident.status === 'resolved') return;
+    const { snoozedByName, until } = payload as { snoozedByName?: string | null; until?: string };
+    const original = (await messagesOfIncident(this.deps.db, incidentId)).find((m) => m.kind === 'alert');
+    const sameChat = original?.chatId === chatId ? original : undefined;
+    const options = await this.options(chatId);
+    const link = sameChat ? null : original ? linkTo(original.chatId, original.messageId) : null;
+    const rendered = renderSnoozeNotice(view, snoozedByName ?? '?', new Date(until ?? Number.NaN), options, link);
+    const messageId = await this.send(chatId, rendered, signal, sameChat?.messageId);
+    await rememberMessage(this.deps.db, { chatId, messageId, kind: 'escalation', incidentIds: [incidentId] }, this.deps.clock());
   }
 
   private async sendFollowUp(chatId: number, incidentId: number, kind: FollowUpKind, signal: ShimSignal): Promise<void> {

@@ -100,11 +100,12 @@ export async function listLicenceStanding(
   db: Queryable,
   scope: Scope,
   installationIds: readonly number[],
-): Promise<Map<number, { tz: string; databases: DatabaseFacts[]; seatsUsed: number | null; licenseLimit: number | null }>> {
+): Promise<Map<number, { tz: string; databases: DatabaseFacts[]; seatsUsed: number | null; licenseLimit: number | null; lastSysinfoAt: Date | null }>> {
   const rows = await db
     .select({
       id: installationState.installationId,
       tz: installations.tz,
+      lastSysinfoAt: installationState.lastSysinfoAt,
       databases: installationState.databases,
       seatsUsed: installationState.seatsUsed,
       licenseLimit: installationState.licenseLimit,

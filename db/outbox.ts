@@ -9,6 +9,8 @@ export const DIGEST_TEXT = 'digest.text';
 export const DIGEST_CHART = 'digest.chart';
 /** A plain-text notice for people (not about one incident), e.g. "chat unreachable" for admins. */
 export const NOTICE = 'system.notice';
+/** A critical incident was put off by someone; the people it escalates to are told (payload: who, until when). */
+export const CRITICAL_SNOOZED = 'incident.snoozed';
 
 export type OutboxRow = typeof outbox.$inferSelect;
 /** `urgent`: about a critical incident; when not given, a payload whose `severity` is critical makes it so. */

@@ -41,8 +41,8 @@ export interface ClientStatus {
     refusalsToday: number;
     /** The latest network probes (ping, TCP, web, DNS) that ran. */
     probes: ProbeStatuses;
-    /** The silence in force over it that lasts longest, if any (its own, or its client's). */
-    silence: SilenceRow | null;
+    /** The silences in force over it (its own, of one rule or of all, and its client's), the longest first. */
+    silences: SilenceRow[];
   }[];
 }
 
@@ -69,10 +69,10 @@ export async function getClientStatus(db: DB, clientId: number, now: Date): Prom
   const sysinfo = new Map<number, Upload | undefined>();
   for (const id of ids) sysinfo.set(id, await findLatestSysinfo(db, id));
   const silences = (await listActiveSilences(db, now)).filter((s) => s.startsAt <= now);
-  const silenceOver = (installation: Installation) =>
+  const silencesOver = (installation: Installation) =>
     silences
-      .filter((s) => (s.installationId === installation.id || (s.installationId === null && s.clientId === installation.clientId)))
-      .sort((a, b) => b.endsAt.getTime() - a.endsAt.getTime())[0] ?? null;
+      .filter((s) => s.installationId === installation.id || (s.installationId === null && s.clientId === installation.clientId))
+      .sort((a, b) => b.endsAt.getTime() - a.endsAt.getTime());
   const metrics = new Map(ids.length ? (await db.select().from(metricsSnapshots).where(inArray(metricsSnapshots.installationId, ids))).map((m) => [m.installationId, m]) : []);
   const perInstallation: ClientStatus['installations'] = [];
   for (const installation of list) {
@@ -88,7 +88,7 @@ export async function getClientStatus(db: DB, clientId: number, now: Date): Prom
       metrics: metrics.get(installation.id) ?? null,
       refusalsToday: (await getLicenseDay(db, installation.id, calendarDay(now, installation.tz)))?.limitHits ?? 0,
       probes: await getProbeStatuses(db, installation.id),
-      silence: silenceOver(installation),
+      silences: silencesOver(installation),
     });
   }
   return {

@@ -112,6 +112,22 @@ export function formatWhen(lang: Lang, at: Date, now: Date, tz: string, dayOnly 
   return `${moment.year === today.year ? date : `${date}.${moment.year}`}${time}`;
 }
 
+/**
+ * The end of a snooze or a silence as said after «до»: «23:20» today,
+ * «09:00 завтра», «07.12 09:00» further off (with the year when not this one).
+ */
+export function formatUntil(lang: Lang, at: Date, now: Date, tz: string): string {
+  const t = texts(lang);
+  if (!Number.isFinite(at.getTime())) return '?';
+  const moment = localMoment(at, tz);
+  const today = localMoment(now, tz);
+  const days = moment.dayNumber - today.dayNumber;
+  if (days === 0) return moment.hhmm;
+  if (days === 1) return `${moment.hhmm} ${t.tomorrow}`;
+  const date = `${two(moment.day)}.${two(moment.month)}`;
+  return `${moment.year === today.year ? date : `${date}.${moment.year}`} ${moment.hhmm}`;
+}
+
 /** When a problem began and how long it has lasted: «Началось вчера в 21:05, длится 1 день 2 часа». */
 export function formatSince(lang: Lang, start: { at: Date; dayOnly: boolean }, now: Date, tz: string): string {
   const t = texts(lang);

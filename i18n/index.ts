@@ -18,6 +18,11 @@ export function langOf(languageCode: string | null | undefined): Lang {
   return languageCode?.toLowerCase().startsWith('en') ? 'en' : 'ru';
 }
 
+/** A silence's reason worth saying: none when it is only the word put in when nobody gave one («без причины»). */
+export function givenReason(reason: string): string | null {
+  return reason === ru.defaultReason || reason === en.defaultReason ? null : reason;
+}
+
 /** A rule's title in a language; alerts from outside (Alertmanager) keep their own name. */
 export function ruleTitle(lang: Lang, ruleId: string): string {
   const titles: Record<string, string> = texts(lang).rules;

@@ -2,7 +2,14 @@ import type { FieldCode, InputError, ErrorCode, ErrorParams } from '../core/erro
 import type { ProbeRuleId } from '../core/probe-rules.ts';
 import type { RuleId } from '../core/rules.ts';
 import type { SysinfoField } from '../core/sysinfo-mapping.ts';
+import { declineName, didWhat } from './names.ts';
 import { count } from './plural.ts';
+
+/** «в работе у Петра Сидорова»; a name that cannot be declined stays as it is, after a colon. */
+function inWorkOf(name: string): string {
+  const genitive = declineName(name, 'genitive');
+  return genitive ? `в работе у ${genitive}` : `в работе: ${name}`;
+}
 
 /** Rules whose titles the catalogues carry: the report rules and the probe rules. */
 export type KnownRuleId = RuleId | ProbeRuleId;
@@ -122,7 +129,7 @@ export const ru = {
   resolvedDisabled: 'мониторинг установки выключен',
   snoozeReason: (id: number) => `отложено кнопкой под оповещением №${id}`,
   snoozeInstallationReason: 'отложено кнопкой под сводным оповещением',
-  snoozedUntil: (time: string, name: string) => `💤 Отложено до ${time}: ${name}`,
+  snoozedUntil: (until: string, name: string) => `💤 ${didWhat(name, 'отложил', 'отложила') ?? `Отложено: ${name},`} до ${until}`,
   massEvent: (title: string, total: number, mine: number) =>
     `🌊 Массовое событие: ${title} — ${count('ru', total, ['установка', 'установки', 'установок'])} одновременно${mine < total ? `, здесь ${mine}` : ''}`,
   manyOfOneRule: (title: string, n: number) => `${title} — ${count('ru', n, ['установка', 'установки', 'установок'])}`,
@@ -171,6 +178,16 @@ export const ru = {
   escalation: (span: string, manager: string) => `⏫ Эскалация: критичное оповещение ${span} никто не взял в работу (ответственный: ${manager})`,
   wakeCall: (when: string, manager: string) => `⏰ До начала рабочего дня: критичное оповещение с ночи (${when}) никто не взял в работу — клиент вот-вот начнёт работать (ответственный: ${manager})`,
   originalMessage: 'исходное сообщение',
+  criticalSnoozed: (by: string, until: string) => {
+    const who = didWhat(by, 'отложил', 'отложила');
+    return who ? `💤 ${who} критичное оповещение до ${until}` : `💤 Критичное оповещение отложено до ${until} (${by})`;
+  },
+  criticalSnoozedHint: 'Если ждать нельзя, возьмите его в работу сами или позвоните менеджеру.',
+  confirmCriticalSnooze: (title: string, until: string) => `Отложить критичное «${title}» до ${until}? Руководитель узнает.`,
+  confirmCriticalSnoozeYes: (until: string) => `💤 Да, до ${until}`,
+  confirmCriticalSnoozeNo: 'Не откладывать',
+  criticalSnoozeDone: (until: string, who: string | null) => `💤 Отложено до ${until}. ${who ? `Руководитель узнает: ${who}.` : 'Администраторы узнают.'}`,
+  criticalSnoozeCancelled: 'Не отложено: оповещение ждёт, кто возьмёт его в работу.',
   ackDone: 'В работе 🛠',
   ackAllDone: (n: number) => `Взято в работу: ${n}`,
   alreadyAcknowledged: (name: string, time: string) => `Уже в работе: ${name}, с ${time}`,
@@ -233,7 +250,8 @@ export const ru = {
   verdictOk: '✅ Всё в порядке',
   verdictProblemCount: (n: number) => `❌ ${count('ru', n, ['проблема', 'проблемы', 'проблем'])}`,
   verdictSomethingOff: '⚠️ Есть отклонения',
-  silenceOnCard: (until: string, reason: string) => `Оповещения отложены до ${until} (${reason})`,
+  silenceOnCard: (until: string, reason: string | null) => `Все оповещения отложены до ${until}${reason ? ` (${reason})` : ''}`,
+  ruleSilenceOnCard: (title: string, until: string) => `«${title}» отложено до ${until}`,
   reportRefused: (_reason: string) => 'Последний отчёт агента не прочитан: он пришёл в неверном формате. Проверьте настройки агента.',
   probeFails: (probe: string, error: string) => `Сеть, ${probe}: ${error}`,
   verdictNoReports: '⚪ Отчётов ещё не было',
@@ -278,7 +296,7 @@ export const ru = {
     } as Record<SysinfoField, string>,
   },
   sysinfoLink: (installation: string, mb: number, when: string, link: string, minutes: number) =>
-    `sysinfo · ${installation}, получен ${when}: ${mb} МБ, больше предела Telegram (50 МБ). Скачать (ссылка действует ${minutes} минут):\n${link}`,
+    `sysinfo · ${installation}, получен ${when}: ${mb} МБ, больше предела Telegram (50 МБ). Скачать (ссылка действует ${count('ru', minutes, ['минуту', 'минуты', 'минут'])}):\n${link}`,
   sysinfoButton: (installation: string) => `📎 sysinfo · ${installation}`,
   sysinfoNone: 'Файлов sysinfo от этой установки нет',
   sysinfoTooLarge: (mb: number) =>
@@ -331,7 +349,7 @@ export const ru = {
   licmanStates: { ok: 'доступен', unreachable: 'недоступен' } as Record<string, string>,
   dbErrors: 'Ошибки баз',
   forInformation: 'Для сведения',
-  acknowledgedShort: (name: string) => `в работе у: ${name}`,
+  acknowledgedShort: (name: string) => inWorkOf(name),
   notAcknowledged: 'никто не взял в работу',
   /** What keeps people from hearing of an alert that was never sent: /incidents, the card, the cabinet. */
   held: {
@@ -411,16 +429,18 @@ export const ru = {
   incidentsTitle: (n: number) => `Открытые инциденты: ${n}`,
   silenceUsage:
     'Формат: /silence &lt;клиент или установка&gt; &lt;срок&gt; [причина]. Срок: 2ч, 30мин, 1д, до утра, до 18:00, до 01.12. Например: /silence Ромашка 2ч переезд сервера',
-  silenceDone: (what: string, until: string, reason: string) => `💤 ${what}: оповещения отложены до ${until}. Причина: ${reason}.`,
+  silenceDone: (what: string, until: string, reason: string | null) => `💤 ${what}: оповещения отложены до ${until}.${reason ? ` Причина: ${reason}.` : ''}`,
+  untilShort: (until: string) => `до ${until}`,
   liftButton: '🔔 Снять',
   liftNamed: (what: string) => `🔔 Снять: ${what}`,
   silenceEverything: 'все установки',
   silencesNone: 'Отложенных оповещений нет.',
   silencesTitle: (n: number) => `Оповещения отложены (${n}):`,
-  silenceUntil: (until: string, reason: string) => `до ${until} (${reason})`,
+  silenceUntil: (until: string, reason: string | null) => `до ${until}${reason ? ` (${reason})` : ''}`,
   silenceAlreadyOver: 'Эта тишина уже закончилась',
   silenceLifted: 'Снято 🔔',
-  silenceLiftedBy: (what: string, who: string) => `🔔 ${what}: оповещения снова приходят (снял(а) ${who}).`,
+  silenceLiftedBy: (what: string, until: string, who: string, stillHeld: string[]) =>
+    `🔔 ${didWhat(who, 'снял', 'сняла') ?? `${who}:`} тишину «${what}» до ${until}. ${stillHeld.length === 0 ? 'Оповещения снова приходят.' : `Ещё действует:\n${stillHeld.map((line) => `💤 ${line}`).join('\n')}`}`,
   silenceAmbiguous: 'Под запрос подходит несколько клиентов, уточните:',
   defaultReason: 'без причины',
   cancelled: 'Диалог прерван.',
@@ -439,8 +459,10 @@ export const ru = {
     noRights: 'у бота нет прав писать в этот чат',
     other: (code: number) => `Telegram отказывает (код ${code})`,
   },
-  botAddedToChat: (title: string, id: number, by: string) =>
-    `👋 ${by ? `${by} добавил(а)` : 'Добавили'} бота в чат «${title}», его id: ${id}. Чтобы оповещения клиента шли туда, укажите этот id в /addclient (вопрос про чат).`,
+  botAddedToChat: (title: string, id: number, by: string) => {
+    const who = by ? didWhat(by, 'добавил', 'добавила') : null;
+    return `👋 ${who ? `${who} бота` : 'Бота добавили'} в чат «${title}»${by && !who ? ` (${by})` : ''}, его id: ${id}. Чтобы оповещения клиента шли туда, укажите этот id в /addclient (вопрос про чат).`;
+  },
   chatUnreachable: (chat: number, reason: string) =>
     `⚠️ Не могу доставить оповещения в чат ${chat}: ${reason}. Оповещения ждут в очереди; проверьте, что бот не заблокирован и состоит в чате.`,
   conv: {
@@ -810,7 +832,8 @@ export const ru = {
     },
   } satisfies Record<KnownRuleId, { impact: string; steps: string[] }>,
   installationKinds: { network: 'сетевая', local: 'локальная', cloud: 'облачная' } as Record<string, string>,
-  units: { d: ['день', 'дня', 'дней'], h: ['час', 'часа', 'часов'], m: ['минута', 'минуты', 'минут'] },
+  // Spans are said where Russian wants the accusative («длилось 1 минуту», «1 минуту назад»); only «минута» changes.
+  units: { d: ['день', 'дня', 'дней'], h: ['час', 'часа', 'часов'], m: ['минуту', 'минуты', 'минут'] },
   lessThanMinute: 'меньше минуты',
   moscowZone: 'МСК',
   digest: {
@@ -820,7 +843,7 @@ export const ru = {
     untaken: (n: number) => `⏳ Никто не взял в работу (${n}):`,
     inHand: (n: number) => `🛠 В работе (${n}):`,
     noOpen: '✅ Открытых инцидентов нет.',
-    acked: (name: string) => `в работе у: ${name}`,
+    acked: (name: string) => inWorkOf(name),
     nobody: 'без менеджера',
     lastDay: (opened: number, resolved: number) => `За сутки: открыто ${opened}, решено ${resolved}`,
     silent: (n: number) => `<b>Молчат больше 2 дней (${n})</b>:`,
@@ -892,7 +915,7 @@ export const ru = {
     andMore: (n: number) => `и ещё ${n}`,
     monitoringOff: 'мониторинг выключен',
     never: 'не было',
-    linkMessage: (url: string, minutes: number) => `🔗 Личный кабинет: ${url}\nСсылка действует ${minutes} минут и открывается один раз; не пересылайте её.`,
+    linkMessage: (url: string, minutes: number) => `🔗 Личный кабинет: ${url}\nСсылка действует ${count('ru', minutes, ['минуту', 'минуты', 'минут'])} и открывается один раз; не пересылайте её.`,
     noPublicUrl: 'Личный кабинет недоступен: у dozor не задан его адрес в интернете. Попросите администратора сервиса его указать.',
     lastSysinfo: 'Последний sysinfo',
     licence: 'Лицензия до',
@@ -921,8 +944,8 @@ export const ru = {
     acknowledge: '✅ Беру',
     snoozeHour: '⏰ На час',
     snoozeMorning: '🌙 До утра',
-    acknowledgedBy: (who: string, when: string) => `взял(а) ${who}, ${when}`,
-    snoozedUntil: (when: string, who: string) => `отложено до ${when} (${who})`,
+    acknowledgedBy: (who: string, when: string) => `${didWhat(who, 'взял', 'взяла') ?? `в работе: ${who},`} ${when}`,
+    snoozedUntil: (when: string, who: string) => `${didWhat(who, 'отложил', 'отложила') ?? `отложено (${who})`} до ${when}`,
     snoozeReason: (id: number) => `отложено в личном кабинете, инцидент №${id}`,
     outcome: {
       acknowledged: (id: string) => `Инцидент №${id} взят. Сообщение в Telegram обновится.`,
@@ -1002,7 +1025,16 @@ export const ru = {
   },
   licenses: {
     usage: 'Формат: /licenses или /licenses 60 — лицензии, которые заканчиваются в ближайшие столько дней (от 1 до 366).',
-    none: (days: number) => `В ближайшие ${count('ru', days, ['день', 'дня', 'дней'])} ни одна лицензия ваших клиентов не заканчивается.`,
+    none: (days: number) => `В ближайшие ${count('ru', days, ['день', 'дня', 'дней'])} ни одна из известных лицензий ваших клиентов не заканчивается.`,
+    noneKnown: (n: number) => `Даты лицензий неизвестны ни по одной из ${count('ru', n, ['установки', 'установок', 'установок'])}: сказать, чьи лицензии заканчиваются, пока нельзя.`,
+    undated: (n: number, of: number, why: { noReports: number; noSysinfo: number; noDates: number }) =>
+      `❔ Даты лицензий неизвестны у ${n} из ${count('ru', of, ['установки', 'установок', 'установок'])}: ${[
+        why.noReports > 0 ? `ещё без отчётов — ${why.noReports}` : null,
+        why.noSysinfo > 0 ? `без полного отчёта или sysinfo — ${why.noSysinfo}` : null,
+        why.noDates > 0 ? `в отчётах нет дат лицензий — ${why.noDates} (проверьте, что агент или настройка чтения sysinfo их читает)` : null,
+      ]
+        .filter(Boolean)
+        .join('; ')}.`,
     title: (days: number, n: number) => `📅 <b>Лицензии заканчиваются в ближайшие ${count('ru', days, ['день', 'дня', 'дней'])}</b>: ${n}`,
     noManager: 'без менеджера',
   },
@@ -1055,8 +1087,9 @@ export const ru = {
     leadUnknown: ({ id }) => `Руководитель ${id} не зарегистрирован; сначала добавьте его`,
     leadIsManager: ({ id, name }) => `${name} (${id}) — менеджер, а не руководитель`,
     leadDisabled: ({ id, name }) => `Руководитель ${name} (${id}) отключён`,
-    personUnknown: ({ role, id }) => `${roles[role] ?? role} ${id} не зарегистрирован(а) в dozor`,
-    personDisabled: ({ role, id, name }) => `${roles[role] ?? role} ${name} (${id}) отключён(а)`,
+    // Agreed with the role («менеджер», «руководитель»), which is masculine whoever holds it.
+    personUnknown: ({ role, id }) => `${roles[role] ?? role} ${id} не зарегистрирован в dozor`,
+    personDisabled: ({ role, id, name }) => `${roles[role] ?? role} ${name} (${id}) отключён`,
     clientNameTaken: ({ name, id }) => `Клиент «${name}» уже есть (id ${id})`,
     innTaken: ({ inn, name, id }) => `ИНН ${inn} уже у клиента «${name}» (id ${id})`,
     clientNotFound: ({ ref }) => `Клиента с id или названием «${ref}» нет`,

@@ -20,7 +20,7 @@ import {
   type Incident,
 } from '../db/incidents.ts';
 import type { Queryable } from '../db/open.ts';
-import { enqueue, withdrawUnsentOpening } from '../db/outbox.ts';
+import { CRITICAL_SNOOZED, enqueue, withdrawUnsentOpening } from '../db/outbox.ts';
 import { listActiveSilences, toSilence } from '../db/silences.ts';
 import { getQuietHours, getUserName } from '../db/users.ts';
 import type { IncidentSettings } from './settings.ts';
@@ -167,6 +167,22 @@ export async function updateIncidentFacts(tx: Queryable, incident: Incident, ope
  */
 export async function redrawAnnouncements(tx: Queryable, incident: Incident, now: Date): Promise<void> {
   if (incident.announcedAt) await notify(tx, null, 'updated', incident, await loadSubject(tx, incident.installationId), now);
+}
+
+/**
+ * A critical incident was put off (till morning, say): whoever it would be
+ * escalated to (the manager's lead, else the admins) hears it at once, by
+ * name and until when, so an overslept key is never one person's quiet
+ * decision. The one who put it off is not told of their own act.
+ */
+export async function tellOfCriticalSnooze(tx: Queryable, incident: Incident, actor: string, until: Date, now: Date): Promise<void> {
+  if (incident.severity !== 'critical') return;
+  const subject = await loadSubject(tx, incident.installationId);
+  const audience = await loadAudience(tx, subject.clientId);
+  const own = /^tg:(\d+)$/.exec(actor);
+  const chats = recipientsFor('escalated', audience).filter((chatId) => !own || chatId !== Number(own[1]));
+  const payload = { snoozedBy: actor, snoozedByName: await actorName(tx, actor), until: until.toISOString() };
+  for (const chatId of chats) await enqueue(tx, { kind: CRITICAL_SNOOZED, chatId, incidentId: incident.id, payload, urgent: true }, now);
 }
 
 export type AcknowledgeResult =

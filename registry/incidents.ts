@@ -2,7 +2,7 @@ import { inputError } from '../i18n/index.ts';
 import { recordAudit } from '../db/audit.ts';
 import { recheckNow } from '../db/check-schedule.ts';
 import type { RegistryContext } from './context.ts';
-import { acknowledgeIncident, redrawAnnouncements, resolveIncident, type AcknowledgeResult } from '../incidents/lifecycle.ts';
+import { acknowledgeIncident, redrawAnnouncements, resolveIncident, tellOfCriticalSnooze, type AcknowledgeResult } from '../incidents/lifecycle.ts';
 import { getIncident } from '../db/incidents.ts';
 import { addSilence } from './silences.ts';
 import type { Incident } from '../db/incidents.ts';
@@ -61,10 +61,13 @@ export async function resolveByHand(ctx: RegistryContext, incidentId: number): P
   });
 }
 
+const HOUR_MS = 3_600_000;
+
 /**
  * Put off an incident's alert (its installation and rule) until `endsAt`, as
  * the snooze buttons do, and redraw the messages that announced it, which
- * then say until when and by whom. One transaction.
+ * then say until when and by whom; a critical one put off for longer than an
+ * hour is told to the lead. One transaction.
  */
 export async function snoozeIncident(ctx: RegistryContext, incidentId: number, snooze: { endsAt: Date; reason: string; tz: string }): Promise<void> {
   await writeTransaction(ctx.db, async (tx) => {
@@ -73,5 +76,8 @@ export async function snoozeIncident(ctx: RegistryContext, incidentId: number, s
     // Nested in this transaction: its own becomes a savepoint of it.
     await addSilence(ctx, { installation: incident.installationId, rule: incident.ruleId, endsAt: snooze.endsAt, reason: snooze.reason, tz: snooze.tz });
     await redrawAnnouncements(tx, incident, ctx.clock());
+    // An hour's wait is a reminder; anything longer (till morning) of a critical is the lead's business too.
+    const now = ctx.clock();
+    if (snooze.endsAt.getTime() - now.getTime() > HOUR_MS) await tellOfCriticalSnooze(tx, incident, ctx.actor, snooze.endsAt, now);
   });
 }

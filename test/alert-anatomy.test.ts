@@ -113,7 +113,7 @@ describe('the anatomy of an alert', () => {
     expect(since('KodeksOperapStale')).toBe('⏱ Началось 26.11, длится 4 дня 21 час');
     expect(since('KodeksVersionChangeIncomplete')).toBe('⏱ Началось вчера в 10:00, длится 1 день 11 часов');
     expect(since('KodeksIcmp')).toBe('⏱ Началось сегодня в 20:55, длится 5 минут');
-    expect(since('KodeksServiceDown')).toBe('⏱ Началось сегодня в 20:59, длится 1 минута');
+    expect(since('KodeksServiceDown')).toBe('⏱ Началось сегодня в 20:59, длится 1 минуту');
   });
 
   it('dates the facts the way it dates the start: no year of this year anywhere in the message', () => {

@@ -382,7 +382,7 @@ describe('Alertmanager receiver', () => {
     const [incident] = await open();
     const h = botHarness(t.db, clock);
     await h.press({ id: 1001, first_name: 'Ксения' }, `snz:h:${incident!.id}`, { chatId: 1001, messageId: 1 });
-    expect(h.lastSent('answerCallbackQuery')!.payload.text).toBe('Отложено до 15.02 10:00');
+    expect(h.lastSent('answerCallbackQuery')!.payload.text).toBe('Отложено до 10:00');
     const [view] = await getIncidentViews(t.db, [incident!.id]);
     expect(view!.snoozedUntil).toEqual(new Date('2023-02-15T07:00:00Z'));
     expect(view!.snoozedByName).toBe('Ксения Шабанова');

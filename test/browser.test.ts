@@ -202,10 +202,10 @@ describe('the browser cabinet in Chromium', () => {
     // Snoozing there too: the page and the Telegram message say until when, and who put it off.
     await page.locator(`#incident-${incident!.id} button:text("На час")`).click();
     await expect(page.locator('.notice').textContent()).resolves.toContain(`№${incident!.id} отложены`);
-    await expect(page.locator(`#incident-${incident!.id}`).textContent()).resolves.toContain('отложено до сегодня в 11:00 (Ксения Шабанова)');
+    await expect(page.locator(`#incident-${incident!.id}`).textContent()).resolves.toContain('Ксения Шабанова отложила до 11:00');
     h.clear();
     await dispatcher.runOnce();
-    expect(String(h.lastSent('editMessageText')!.payload.text)).toContain('💤 Отложено до 30.11 11:00: Ксения Шабанова');
+    expect(String(h.lastSent('editMessageText')!.payload.text)).toContain('💤 Ксения Шабанова отложила до 11:00');
   });
 
   it('a form without the session token is refused, and a manager may not act on a colleague’s client', async () => {

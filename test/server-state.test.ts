@@ -5,7 +5,8 @@ import { getState } from '../db/state.ts';
 import { getClientStatus, listClientsWithProblems } from '../db/status.ts';
 import { renderClientStatus } from '../bot/render/status.ts';
 import { buildDigest } from '../bot/digest.ts';
-import { getUser } from '../db/users.ts';
+import { getUser, updateUser } from '../db/users.ts';
+import { addInstallation } from '../registry/installations.ts';
 import { botHarness } from './bot-helpers.ts';
 import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
 import { loadSubject, openIncident } from '../incidents/lifecycle.ts';
@@ -143,9 +144,29 @@ describe('the server state in reports', () => {
       '• ООО «Ромашка» · Сервер офиса — «Законодательство» до 05.12 (5 дней)',
     ]);
     await h.say(ksenia, '/licenses 3');
-    expect(h.lastSent()!.payload.text).toBe('В ближайшие 3 дня ни одна лицензия ваших клиентов не заканчивается.');
+    expect(h.lastSent()!.payload.text).toBe('В ближайшие 3 дня ни одна из известных лицензий ваших клиентов не заканчивается.');
     await h.say(ksenia, '/licenses завтра');
     expect(String(h.lastSent()!.payload.text)).toMatch(/^Формат: \/licenses/);
+  });
+
+  it('/licenses does not say «no licence ends» of installations whose dates nobody knows: it counts them, with why', async () => {
+    const h = botHarness(t.db, clock);
+    const ksenia = { id: 1001, first_name: 'Ксения' };
+    await report('<service state="running"/>');
+    await addInstallation({ db: t.db, clock, actor: 'test' }, { client: String(fleet.client.id), name: 'Склад', kind: 'local' });
+    await h.say(ksenia, '/licenses 365');
+    expect(h.lastSent()!.payload.text).toBe(
+      'Даты лицензий неизвестны ни по одной из 2 установок: сказать, чьи лицензии заканчиваются, пока нельзя.\n' +
+        '❔ Даты лицензий неизвестны у 2 из 2 установок: ещё без отчётов — 1; в отчётах нет дат лицензий — 1 (проверьте, что агент или настройка чтения sysinfo их читает).',
+    );
+    await report('<database name="Законодательство" license-expires="2026-12-05"/>');
+    await h.say(ksenia, '/licenses');
+    expect(String(h.lastSent()!.payload.text).split('\n').at(-1)).toBe('❔ Даты лицензий неизвестны у 1 из 2 установок: ещё без отчётов — 1.');
+    await updateUser(t.db, 1001, { language: 'en' });
+    await h.say({ ...ksenia, language_code: 'en' }, '/licenses 3');
+    expect(h.lastSent()!.payload.text).toBe(
+      'No known licence of your clients ends within 3 days.\n❔ Licence dates unknown for 1 of 2 installations: no reports yet — 1.',
+    );
   });
 
   it('a term crossing 90, 7, 2 and 0 days: a notice nobody is sent, then alerts that replace each other; the renewal resolves', async () => {

@@ -1,14 +1,16 @@
-import { Composer } from 'grammy';
+import { Composer, InlineKeyboard } from 'grammy';
 import { canAct } from '../../core/permissions.ts';
 import { snoozeEnd } from '../../core/silences.ts';
 import { recordAudit } from '../../db/audit.ts';
 import { getIncidentViews, type IncidentView } from '../../db/incidents.ts';
 import { getInstallation } from '../../db/installations.ts';
+import { getUser } from '../../db/users.ts';
+import { ruleTitle } from '../../i18n/index.ts';
 import { getClientStatus } from '../../db/status.ts';
 import { acknowledge, acknowledgeMany, snoozeIncident } from '../../registry/incidents.ts';
 import { addSilence } from '../../registry/silences.ts';
 import { actorOf, cardButtons, clientsVisibleIn, responsibleFor, type BotContext } from '../context.ts';
-import { formatDayTime, formatTime } from '../../i18n/format.ts';
+import { formatTime, formatUntil } from '../../i18n/format.ts';
 import { incidentsOfMessage } from '../../db/telegram-messages.ts';
 import { redrawMessage, runbookLink } from '../redraw.ts';
 import { renderItemSteps } from '../render/alert.ts';
@@ -93,18 +95,48 @@ alerts.callbackQuery('ackall', async (ctx) => {
   return ctx.answerCallbackQuery({ text: ctx.t.ackAllDone(acknowledged) });
 });
 
-alerts.callbackQuery(/^snz:(h|m):(\d+)$/, async (ctx) => {
+/**
+ * «⏰ Напомнить через час» (`h`) and «💤 До утра» (`m`). A critical put off
+ * till morning is the overslept key of the field: it is asked again
+ * («Отложить критичное до 09:00? Руководитель узнает») and done only on
+ * «Да» (`M`, pressed under that question), and the lead is told.
+ */
+alerts.callbackQuery(/^snz:(h|m|M):(\d+)$/, async (ctx) => {
   const { db, clock, settings } = ctx.services;
   const [view] = await getIncidentViews(db, [Number(ctx.match[2])]);
   if (!view) return refuseUnknownIncident(ctx, ctx.match[2]!);
   if (view.incident.status === 'resolved') return ctx.answerCallbackQuery({ text: ctx.t.alreadyResolved });
   if (!(await allowed(ctx, view, 'incident.snooze'))) return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
-  const until = snoozeEnd(ctx.match[1] === 'h' ? 'hour' : 'morning', clock(), settings.displayTz, settings.morningHour);
-  // The alert shows the snooze from now on (its state line): this message is redrawn at once, the others by the delivery.
+  const mode = ctx.match[1]!;
+  const now = clock();
+  const until = snoozeEnd(mode === 'h' ? 'hour' : 'morning', now, settings.displayTz, settings.morningHour);
+  const untilText = formatUntil(ctx.lang, until, now, settings.displayTz);
+  const pressed = ctx.callbackQuery.message;
+  if (mode === 'm' && view.incident.severity === 'critical') {
+    await ctx.answerCallbackQuery();
+    return ctx.reply(ctx.t.confirmCriticalSnooze(ruleTitle(ctx.lang, view.incident.ruleId), untilText), {
+      reply_markup: new InlineKeyboard().text(ctx.t.confirmCriticalSnoozeYes(untilText), `snz:M:${view.incident.id}`).text(ctx.t.confirmCriticalSnoozeNo, 'snz:no'),
+      ...(pressed ? { reply_parameters: { message_id: pressed.message_id, allow_sending_without_reply: true } } : {}),
+    });
+  }
   await snoozeIncident({ db, clock, actor: actorOf(ctx.from.id) }, view.incident.id, { endsAt: until, reason: ctx.t.snoozeReason(view.incident.id), tz: settings.displayTz });
   ctx.services.onIncidentChange();
-  await redrawPressed(ctx);
-  return ctx.answerCallbackQuery({ text: ctx.t.snoozed(formatDayTime(until, settings.displayTz)) });
+  if (mode === 'M') {
+    // Pressed under the question: it becomes the answer; the alert itself is redrawn by the delivery.
+    const lead = view.managerLeadId === null ? undefined : await getUser(db, view.managerLeadId);
+    const leadName = lead?.active && lead.telegramId !== ctx.from.id ? lead.name : null;
+    await ctx.editMessageText(ctx.t.criticalSnoozeDone(untilText, leadName)).catch((err: unknown) => ctx.log.debug({ err }, 'question not edited'));
+  } else {
+    // The alert shows the snooze from now on (its state line): this message is redrawn at once, the others by the delivery.
+    await redrawPressed(ctx);
+  }
+  return ctx.answerCallbackQuery({ text: ctx.t.snoozed(untilText) });
+});
+
+/** «Не откладывать» under the question about a critical: nothing is put off, and the question says so. */
+alerts.callbackQuery('snz:no', async (ctx) => {
+  await ctx.editMessageText(ctx.t.criticalSnoozeCancelled).catch((err: unknown) => ctx.log.debug({ err }, 'question not edited'));
+  return ctx.answerCallbackQuery();
 });
 
 /** «⏰ Ромашка на 1 ч» under an item of a grouped message: everything of that installation waits an hour, and the message says so. */
@@ -121,7 +153,7 @@ alerts.callbackQuery(/^sni:(\d+)$/, async (ctx) => {
   );
   ctx.services.onIncidentChange();
   await redrawPressed(ctx);
-  return ctx.answerCallbackQuery({ text: ctx.t.snoozed(formatDayTime(silence.endsAt, settings.displayTz)) });
+  return ctx.answerCallbackQuery({ text: ctx.t.snoozed(formatUntil(ctx.lang, silence.endsAt, clock(), settings.displayTz)) });
 });
 
 alerts.callbackQuery(/^st:(\d+)$/, async (ctx) => {

@@ -92,8 +92,14 @@ reports.command('licenses', async (ctx) => {
   const days = arg === '' ? LICENCE_HORIZON_DAYS : /^\d{1,3}$/.test(arg) ? Number(arg) : NaN;
   if (!(days >= 1 && days <= 366)) return ctx.reply(ctx.t.licenses.usage);
   const now = clock();
-  const { ending } = await licenceStanding(db, await scopeOf(db, ctx.staff!), now, days);
-  if (ending.length === 0) return ctx.reply(ctx.t.licenses.none(days));
+  const { ending, undated, monitored } = await licenceStanding(db, await scopeOf(db, ctx.staff!), now, days);
+  // «No licence ends» is said only of what is known: installations whose dates are unknown are counted, with why.
+  const unknown = undated.noReports + undated.noSysinfo + undated.noDates;
+  const unknownLine = unknown > 0 ? ctx.t.licenses.undated(unknown, monitored, undated) : null;
+  if (ending.length === 0) {
+    const text = unknown === monitored ? ctx.t.licenses.noneKnown(monitored) : ctx.t.licenses.none(days);
+    return ctx.reply([text, ...(unknownLine ? [unknownLine] : [])].join('\n'));
+  }
   const byManager = new Map<string, typeof ending>();
   for (const item of ending) {
     const key = item.managerName ?? ctx.t.licenses.noManager;
@@ -103,6 +109,7 @@ reports.command('licenses', async (ctx) => {
   for (const [manager, items] of byManager) {
     lines.push('', `👤 <b>${escapeHtml(manager)}</b> (${items.length})`, ...items.map((item) => `• ${licenceLine(item, ctx.lang, now, settings.displayTz)}`));
   }
+  if (unknownLine) lines.push('', escapeHtml(unknownLine));
   return ctx.reply(fitMessage(lines.join('\n')), { parse_mode: 'HTML' });
 });
 

@@ -7,8 +7,9 @@ import { getClient } from '../../db/clients.ts';
 import { getInstallation, listInstallationsOfClient, type Installation } from '../../db/installations.ts';
 import { searchIndexFor } from '../../db/search-index.ts';
 import { getSilence, listActiveSilences, type SilenceRow } from '../../db/silences.ts';
-import { formatWhen } from '../../i18n/format.ts';
-import { describeError, ruleTitle } from '../../i18n/index.ts';
+import { shortClientName } from '../../core/text.ts';
+import { formatUntil } from '../../i18n/format.ts';
+import { describeError, givenReason, ruleTitle } from '../../i18n/index.ts';
 import { addSilence, removeSilence } from '../../registry/silences.ts';
 import { actorOf, clientsVisibleIn, responsibleFor, typedText, type BotContext } from '../context.ts';
 import { escapeHtml, fitMessage } from '../html.ts';
@@ -63,7 +64,7 @@ silences.command('silence', async (ctx) => {
       { ...(installation ? { installation: installation.id } : { client: String(client.id) }), endsAt: end.endsAt, reason, tz: settings.displayTz },
     );
     const what = installation ? `${client.name} · ${installation.name}` : client.name;
-    return ctx.reply(ctx.t.silenceDone(what, formatWhen(ctx.lang, silence.endsAt, now, settings.displayTz), silence.reason), {
+    return ctx.reply(ctx.t.silenceDone(what, formatUntil(ctx.lang, silence.endsAt, now, settings.displayTz), givenReason(silence.reason)), {
       reply_markup: new InlineKeyboard().text(ctx.t.liftButton, `sil:x:${silence.id}`),
     });
   } catch (err) {
@@ -72,14 +73,17 @@ silences.command('silence', async (ctx) => {
   }
 });
 
-/** What a silence covers, in words: a client, one installation, a rule. */
-async function scopeOf(ctx: BotContext, silence: SilenceRow): Promise<{ text: string; clientId: number | null }> {
+const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1).trimEnd()}…` : text);
+
+/** What a silence covers, in words: a client, one installation, a rule (`short`: the client as people say it, for a button). */
+async function scopeOf(ctx: BotContext, silence: SilenceRow): Promise<{ text: string; short: string; clientId: number | null }> {
   const { db } = ctx.services;
   const installation = silence.installationId === null ? undefined : await getInstallation(db, silence.installationId);
   const clientId = installation?.clientId ?? silence.clientId;
   const client = clientId === null ? undefined : await getClient(db, clientId);
   const parts = [client?.name, installation?.name, silence.ruleId ? ruleTitle(ctx.lang, silence.ruleId) : null].filter((p): p is string => !!p);
-  return { text: parts.join(' · ') || ctx.t.silenceEverything, clientId: clientId ?? null };
+  const shortParts = [client ? shortClientName(client.name) : null, ...parts.slice(client ? 1 : 0)].filter((p): p is string => !!p);
+  return { text: parts.join(' · ') || ctx.t.silenceEverything, short: shortParts.join(' · ') || ctx.t.silenceEverything, clientId: clientId ?? null };
 }
 
 silences.command('silences', async (ctx) => {
@@ -92,16 +96,18 @@ silences.command('silences', async (ctx) => {
   if (shown.length === 0) return ctx.reply(ctx.t.silencesNone);
   const keyboard = new InlineKeyboard();
   const lines = [`<b>${ctx.t.silencesTitle(shown.length)}</b>`, ''];
-  for (const { silence, scope } of shown.slice(0, LISTED)) {
-    lines.push(`💤 ${escapeHtml(scope.text)} — ${escapeHtml(ctx.t.silenceUntil(formatWhen(ctx.lang, silence.endsAt, now, settings.displayTz), silence.reason))}`);
-    keyboard.text(ctx.t.liftNamed(scope.text.slice(0, 40)), `sil:x:${silence.id}`).row();
-  }
+  shown.slice(0, LISTED).forEach(({ silence, scope }, i) => {
+    const until = formatUntil(ctx.lang, silence.endsAt, now, settings.displayTz);
+    lines.push(`${i + 1}. 💤 ${escapeHtml(scope.text)} — ${escapeHtml(ctx.t.silenceUntil(until, givenReason(silence.reason)))}`);
+    // Two silences of one client differ in what they cover or until when: the button says both, and its number in the list.
+    keyboard.text(ctx.t.liftNamed(`${i + 1}. ${clip(scope.short, 32)} ${ctx.t.untilShort(until)}`), `sil:x:${silence.id}`).row();
+  });
   if (shown.length > LISTED) lines.push('…');
   return ctx.reply(fitMessage(lines.join('\n')), { parse_mode: 'HTML', reply_markup: keyboard });
 });
 
 silences.callbackQuery(/^sil:x:(\d+)$/, async (ctx) => {
-  const { db, clock } = ctx.services;
+  const { db, clock, settings } = ctx.services;
   const silence = await getSilence(db, Number(ctx.match[1]));
   if (!silence || silence.removedAt || silence.endsAt.getTime() <= clock().getTime()) {
     return ctx.answerCallbackQuery({ text: ctx.t.silenceAlreadyOver });
@@ -114,5 +120,14 @@ silences.callbackQuery(/^sil:x:(\d+)$/, async (ctx) => {
   }
   await removeSilence({ db, clock, actor: actorOf(ctx.from.id) }, silence.id);
   await ctx.answerCallbackQuery({ text: ctx.t.silenceLifted });
-  return ctx.reply(ctx.t.silenceLiftedBy(scope.text, ctx.staff?.name ?? ctx.from.first_name));
+  // What still holds over the same client (or over everything) is said, so nobody expects alerts that will not come.
+  const now = clock();
+  const stillHeld: string[] = [];
+  for (const other of await listActiveSilences(db, now)) {
+    const otherScope = await scopeOf(ctx, other);
+    if (otherScope.clientId !== null && otherScope.clientId !== scope.clientId) continue;
+    stillHeld.push(`${otherScope.text} — ${ctx.t.silenceUntil(formatUntil(ctx.lang, other.endsAt, now, settings.displayTz), givenReason(other.reason))}`);
+  }
+  const until = formatUntil(ctx.lang, silence.endsAt, now, settings.displayTz);
+  return ctx.reply(ctx.t.silenceLiftedBy(scope.text, until, ctx.staff?.name ?? ctx.from.first_name, stillHeld));
 });

@@ -3,7 +3,7 @@ import { isExternalRule, massRuleOf } from '../../core/external-alerts.ts';
 import type { IncidentView } from '../../db/incidents.ts';
 import { escapeHtml, fitMessage } from '../html.ts';
 import { problemStart } from '../../core/evidence.ts';
-import { formatDayTime, formatSince, formatSpan, formatTime, formatWhen, type Lang } from '../../i18n/format.ts';
+import { formatSince, formatSpan, formatTime, formatUntil, formatWhen, type Lang } from '../../i18n/format.ts';
 import { ruleGuide, ruleTitle, texts } from '../../i18n/index.ts';
 import type { Facts } from '../../core/rules.ts';
 import { shortClientName } from '../../core/text.ts';
@@ -386,7 +386,7 @@ function stateLine(view: IncidentView, options: RenderOptions): string | null {
   }
   // A snooze in force is part of the state, whoever made it and wherever (a button, the cabinet): every redraw keeps it.
   if (view.snoozedUntil && view.snoozedUntil.getTime() > options.now.getTime()) {
-    lines.push(t.snoozedUntil(formatDayTime(view.snoozedUntil, options.tz), view.snoozedByName ?? '?'));
+    lines.push(t.snoozedUntil(formatUntil(options.lang, view.snoozedUntil, options.now, options.tz), view.snoozedByName ?? '?'));
   }
   return lines.length ? escapeHtml(lines.join('\n')) : null;
 }
@@ -421,6 +421,14 @@ export function renderFollowUp(view: IncidentView, kind: FollowUpKind, options: 
         ? t.escalation(open, view.managerName ?? t.notAssigned)
         : t.wakeCall(formatWhen(options.lang, view.incident.openedAt, options.now, options.tz), view.managerName ?? t.notAssigned);
   const rendered = renderAlert(view, options, { heading: [heading] });
+  const text = originalLink ? `${rendered.text}\n↩️ <a href="${escapeHtml(originalLink)}">${t.originalMessage}</a>` : rendered.text;
+  return { text: fitMessage(text), keyboard: rendered.keyboard };
+}
+
+/** A critical alert someone put off, as the lead hears it: who, until when, what to do if it cannot wait, then the alert. */
+export function renderSnoozeNotice(view: IncidentView, byName: string, until: Date, options: RenderOptions, originalLink: string | null): Rendered {
+  const t = texts(options.lang);
+  const rendered = renderAlert(view, options, { heading: [t.criticalSnoozed(byName, formatUntil(options.lang, until, options.now, options.tz)), t.criticalSnoozedHint] });
   const text = originalLink ? `${rendered.text}\n↩️ <a href="${escapeHtml(originalLink)}">${t.originalMessage}</a>` : rendered.text;
   return { text: fitMessage(text), keyboard: rendered.keyboard };
 }

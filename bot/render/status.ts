@@ -3,11 +3,11 @@ import { operapAgeMs } from '../../core/state.ts';
 import { daysLeft } from '../../core/server-rules.ts';
 import type { ClientStatus } from '../../db/status.ts';
 import { escapeHtml, fitMessage } from '../html.ts';
-import { formatSpan, formatWhen, type Lang } from '../../i18n/format.ts';
+import { formatSpan, formatUntil, formatWhen, type Lang } from '../../i18n/format.ts';
 import { describeMetricsError, describeNetworkError } from '../../i18n/network.ts';
 import { describeReadingProblem } from '../../i18n/sysinfo.ts';
 import { DateTime } from 'luxon';
-import { ruleTitle, texts } from '../../i18n/index.ts';
+import { givenReason, ruleTitle, texts } from '../../i18n/index.ts';
 import { severityMark } from './marks.ts';
 import { holdText } from './hold.ts';
 import { FACT_KEYS, LICMAN_PORT } from '../../core/report.ts';
@@ -63,7 +63,7 @@ export function renderClientStatus(status: ClientStatus, lang: Lang, tz: string,
 
 function installationLines(item: InstallationStatus, lang: Lang, tz: string, now: Date): string[] {
   const t = texts(lang);
-  const { installation, state, incidents, holds, rejection, silence } = item;
+  const { installation, state, incidents, holds, rejection, silences } = item;
   const bad: string[] = [];
   const good: string[] = [];
   const note = (ok: boolean, text: string) => (ok ? good : bad).push(text);
@@ -129,7 +129,13 @@ function installationLines(item: InstallationStatus, lang: Lang, tz: string, now
   // The name its files come under (SMART's <CLIENT>), beside its own: the two are how people and scripts tell it apart.
   const uploadName = installation.uploadName ? ` (${t.uploadNameOnCard(`<code>${escapeHtml(installation.uploadName)}</code>`)})` : '';
   const lines = [`🖥 <b>${escapeHtml(installation.name)}</b>${uploadName} — ${verdict}`];
-  if (silence) lines.push(`💤 ${escapeHtml(t.silenceOnCard(formatWhen(lang, silence.endsAt, now, tz), silence.reason))}`);
+  // A silence of the whole installation is said as such; a snooze of one alert names that alert, never more.
+  const whole = silences.find((s) => s.ruleId === null);
+  if (whole) lines.push(`💤 ${escapeHtml(t.silenceOnCard(formatUntil(lang, whole.endsAt, now, tz), givenReason(whole.reason)))}`);
+  for (const rule of new Set(silences.filter((s) => s.ruleId !== null && (!whole || s.endsAt > whole.endsAt)).map((s) => s.ruleId!))) {
+    const longest = silences.find((s) => s.ruleId === rule)!;
+    lines.push(`💤 ${escapeHtml(t.ruleSilenceOnCard(ruleTitle(lang, rule), formatUntil(lang, longest.endsAt, now, tz)))}`);
+  }
   for (const view of problems) {
     const age = formatSpan(lang, now.getTime() - view.incident.openedAt.getTime());
     const hold = holds.get(view.incident.id);

@@ -7,7 +7,7 @@ import { recordAudit } from '../../db/audit.ts';
 import { getIncidentViews, listHolds, type IncidentView } from '../../db/incidents.ts';
 import { searchIndexFor } from '../../db/search-index.ts';
 import { incidentsPageVersion, listOpenProblemManagers, listOpenProblems, type OpenProblemFilter } from '../../db/web-incidents.ts';
-import { formatSpan, formatWhen } from '../../i18n/format.ts';
+import { formatSpan, formatUntil, formatWhen } from '../../i18n/format.ts';
 import { ruleTitle, texts } from '../../i18n/index.ts';
 import { acknowledge, snoozeIncident } from '../../registry/incidents.ts';
 import { AUTO_RELOAD, type WebKit, type WebSession } from '../kit.ts';
@@ -86,7 +86,7 @@ export function incidentsPage(scope: FastifyInstance, kit: WebKit): void {
       const views = ids.map((id) => byId.get(id)).filter((view): view is IncidentView => view !== undefined);
       const holds = await listHolds(deps.db, views.map((view) => ({ ...view.incident, clientId: view.clientId })), now);
       const rows = views.map((view) => {
-        const snoozed = view.snoozedUntil && view.snoozedUntil > now ? t.snoozedUntil(formatWhen(lang, view.snoozedUntil, now, deps.displayTz), view.snoozedByName ?? '?') : '';
+        const snoozed = view.snoozedUntil && view.snoozedUntil > now ? t.snoozedUntil(formatUntil(lang, view.snoozedUntil, now, deps.displayTz), view.snoozedByName ?? '?') : '';
         const hold = holds.get(view.incident.id);
         return {
           id: view.incident.id,
