@@ -312,15 +312,19 @@ describe('digests on a seeded fleet', () => {
     expect(String(h.lastSent()!.payload.text)).toBe('За 7 дней никто не упирался в лимит лицензий часто.');
     await h.say({ id: 1001, first_name: 'Ксения' }, '/quiet 23:00-07:00');
     expect(await getUser(t.db, 1001)).toMatchObject({ quietFrom: 23 * 60, quietTo: 7 * 60 });
-    await h.say({ id: 1001, first_name: 'Ксения' }, '/mydigest on');
+    await h.say({ id: 1001, first_name: 'Ксения' }, '/mydigest вкл');
     expect((await getUser(t.db, 1001))!.personalDigest).toBe(true);
+    await h.say({ id: 1001, first_name: 'Ксения' }, '/mydigest Выкл');
+    expect((await getUser(t.db, 1001))!.personalDigest).toBe(false);
+    await h.say({ id: 1001, first_name: 'Ксения' }, '/quiet по умолчанию');
+    expect(await getUser(t.db, 1001)).toMatchObject({ quietFrom: null, quietTo: null });
   });
 
   it('answers /mydigest with anything but on or off by saying how, and that it stays as it is', async () => {
     const h = botHarness(t.db, clock);
     await h.say({ id: 1001, first_name: 'Ксения' }, '/mydigest on');
     await h.say({ id: 1001, first_name: 'Ксения' }, '/mydigest утром');
-    expect(String(h.lastSent()!.payload.text)).toBe('Формат: /mydigest on или /mydigest off.\nЛичная утренняя сводка по вашим клиентам включена (/mydigest off — выключить).');
+    expect(String(h.lastSent()!.payload.text)).toBe('Формат: /mydigest вкл или /mydigest выкл.\nЛичная утренняя сводка по вашим клиентам включена (/mydigest выкл — выключить).');
     expect((await getUser(t.db, 1001))!.personalDigest).toBe(true);
     await h.say({ id: 1001, first_name: 'Ксения' }, '/mydigest');
     expect(String(h.lastSent()!.payload.text)).toContain('включена');

@@ -75,7 +75,7 @@ describe('end to end', () => {
       const { message: alert } = await standIn.waitFor(sentTo(manager.id, 'Ключ SenseLock не виден'));
       standIn.press(manager, alert, alert.buttons.flat().find((b) => b.text === '🙋 Беру')!.callback_data!);
       await standIn.waitFor((e) => e.type === 'edited' && e.message.messageId === alert.messageId && e.message.text.includes('🛠 В работе'));
-      expect(standIn.message(manager.id, alert.messageId)!.buttons.flat().map((b) => b.text)).toEqual(['ℹ️ Статус']);
+      expect(standIn.message(manager.id, alert.messageId)!.buttons.flat().map((b) => b.text)).toEqual(['🏢 Статус', 'ℹ️ Подробнее']);
       await postReport(service.url, '<report id="e2"><senselock state="ok"/></report>', { token: romashka });
       await standIn.waitFor((e) => e.type === 'edited' && e.message.messageId === alert.messageId && e.message.text.includes('☑️ Решено'));
       expect(standIn.message(manager.id, alert.messageId)!.buttons).toEqual([]);
@@ -102,7 +102,7 @@ describe('end to end', () => {
       const broken = await standIn.waitFor(sentTo(manager.id, '🏢 <b>АО «Вектор»</b>'));
       expect(broken.message.text).toContain('❌ 2 проблемы\n • 🔴 Служба ПК остановлена');
       expect(broken.message.text).toContain(' • 🔴 Хранилище баз недоступно');
-      expect(broken.message.text).toContain('⚠️ Служба: остановлена (системная учётная запись)\n⚠️ Хранилище: недоступно');
+      expect(broken.message.text).toContain('⚠️ Служба: остановлена (системная учётная запись) — вероятная причина проблем\n⚠️ Хранилище: недоступно');
       // Free text in a private chat is a question about a client.
       standIn.userSays(manager, 'Север');
       await standIn.waitFor((e) => e.type === 'sent' && e.message.chatId === manager.id && e.message.text.includes('🏢 <b>ООО «Север»</b>') && e.message !== healthy.message);
@@ -128,13 +128,14 @@ describe('end to end', () => {
     await postReport(first.url, '<report id="k1"><storage reachable="false"/></report>', { token: north });
     await standIn.waitFor((e) => e.type === 'called' && e.method === 'sendMessage' && e.failed);
     expect(await first.stop('SIGKILL')).toBeNull();
-    // The alert itself ends with its rule id (an earlier alert of the installation may list it by title).
-    const storageAlerts = () => standIn.sentTo(manager.id).filter((m) => m.text.includes('KodeksStorageUnreachable') && m.text.includes('Север'));
+    // The alert itself has its title in bold on a line of its own (an earlier alert of the installation may list it, not in bold).
+    const isStorageAlert = (text: string) => /^🔴 <b>Хранилище баз недоступно<\/b>$/m.test(text) && text.includes('Север');
+    const storageAlerts = () => standIn.sentTo(manager.id).filter((m) => isStorageAlert(m.text));
     expect(storageAlerts()).toHaveLength(0);
 
     standIn.recover();
     await withService(async () => {
-      await standIn.waitFor((e) => e.type === 'sent' && e.message.chatId === manager.id && e.message.text.includes('KodeksStorageUnreachable') && e.message.text.includes('Север'));
+      await standIn.waitFor((e) => e.type === 'sent' && e.message.chatId === manager.id && isStorageAlert(e.message.text));
       await waitUntilDelivered();
     });
     const delivered: StoredMessage[] = storageAlerts();

@@ -13,7 +13,7 @@ import { actorOf, cardButtons, clientsVisibleIn, responsibleFor, type BotContext
 import { formatTime, formatUntil } from '../../i18n/format.ts';
 import { incidentsOfMessage } from '../../db/telegram-messages.ts';
 import { redrawMessage, runbookLink } from '../redraw.ts';
-import { renderItemSteps } from '../render/alert.ts';
+import { renderDetails, renderItemSteps } from '../render/alert.ts';
 import { renderClientStatus, statusKeyboard } from '../render/status.ts';
 
 /**
@@ -167,6 +167,21 @@ alerts.callbackQuery(/^st:(\d+)$/, async (ctx) => {
   if (!status) return;
   const keyboard = statusKeyboard(status, ctx.lang, cardButtons(ctx), installationId);
   return ctx.reply(renderClientStatus(status, ctx.lang, settings.displayTz, clock(), installationId), { parse_mode: 'HTML', ...(keyboard ? { reply_markup: keyboard } : {}) });
+});
+
+/** «ℹ️ Подробнее»: the names of the alert (or of every alert of the message) in dozor and SMART, as a reply. */
+alerts.callbackQuery(/^more(?::(\d+))?$/, async (ctx) => {
+  const { db } = ctx.services;
+  const pressed = ctx.callbackQuery.message;
+  const ids = ctx.match[1] ? [Number(ctx.match[1])] : pressed ? await incidentsOfMessage(db, pressed.chat.id, pressed.message_id) : [];
+  const visible = await clientsVisibleIn(ctx);
+  const views = (await getIncidentViews(db, ids)).filter((view) => visible === null || visible.has(view.clientId));
+  await ctx.answerCallbackQuery();
+  if (views.length === 0) return;
+  return ctx.reply(renderDetails(views, renderOptions(ctx)), {
+    parse_mode: 'HTML',
+    ...(pressed ? { reply_parameters: { message_id: pressed.message_id, allow_sending_without_reply: true } } : {}),
+  });
 });
 
 /** «📋 Ромашка: что делать» under an item of a grouped message: its alerts in full, every step, as a reply to the message. */

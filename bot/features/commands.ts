@@ -1,5 +1,6 @@
 import { Composer, InlineKeyboard } from 'grammy';
 import { canAct } from '../../core/permissions.ts';
+import { commandWord } from '../../core/command-words.ts';
 import { getClient } from '../../db/clients.ts';
 import { listHolds, listIncidentsWithNames, type IncidentListRow } from '../../db/incidents.ts';
 import { searchIndexFor } from '../../db/search-index.ts';
@@ -82,7 +83,7 @@ commands.callbackQuery(/^stc:(\d+)$/, async (ctx) => {
 commands.command('incidents', async (ctx) => {
   const { db, clock, settings } = ctx.services;
   const staff = ctx.staff!;
-  const wantsAll = argument(ctx).toLowerCase() === 'all' && staff.role !== 'manager';
+  const wantsAll = commandWord(argument(ctx)) === 'all' && staff.role !== 'manager';
   const responsible = new Map<number, Awaited<ReturnType<typeof responsibleFor>>>();
   const visible = await clientsVisibleIn(ctx);
   const rows: IncidentListRow[] = [];

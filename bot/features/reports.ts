@@ -1,6 +1,7 @@
 import { Composer, InputFile } from 'grammy';
 import { DateTime } from 'luxon';
 import { InputError } from '../../core/errors.ts';
+import { commandWord } from '../../core/command-words.ts';
 import { formatQuietWindow, parseQuietWindow, type QuietWindow } from '../../core/quiet-hours.ts';
 import { scopeOf } from '../../db/digest.ts';
 import { assembleDigest, LICENCE_HORIZON_DAYS } from '../../digest/assemble.ts';
@@ -119,8 +120,9 @@ reports.command('quiet', async (ctx) => {
   const arg = (typeof ctx.match === 'string' ? ctx.match : '').trim().toLowerCase();
   let own: QuietWindow | null = staff.quietFrom !== null && staff.quietTo !== null ? { from: staff.quietFrom, to: staff.quietTo } : null;
   if (arg) {
-    if (arg === 'off') own = { from: 0, to: 0 };
-    else if (arg === 'default') own = null;
+    const word = commandWord(arg);
+    if (word === 'off') own = { from: 0, to: 0 };
+    else if (word === 'default') own = null;
     else {
       try {
         own = parseQuietWindow(arg);
@@ -138,11 +140,12 @@ reports.command('quiet', async (ctx) => {
 reports.command('mydigest', async (ctx) => {
   const { db, clock } = ctx.services;
   const staff = ctx.staff!;
-  const arg = (typeof ctx.match === 'string' ? ctx.match : '').trim().toLowerCase();
-  if (arg && arg !== 'on' && arg !== 'off') {
+  const arg = (typeof ctx.match === 'string' ? ctx.match : '').trim();
+  const word = commandWord(arg);
+  if (arg && word !== 'on' && word !== 'off') {
     return ctx.reply(`${ctx.t.myDigest.usage}\n${staff.personalDigest ? ctx.t.myDigest.on : ctx.t.myDigest.off}`);
   }
-  const on = arg ? arg === 'on' : staff.personalDigest;
+  const on = arg ? word === 'on' : staff.personalDigest;
   if (arg) await setPersonalDigest({ db, clock, actor: actorOf(staff.telegramId) }, staff.telegramId, on);
   return ctx.reply(on ? ctx.t.myDigest.on : ctx.t.myDigest.off);
 });

@@ -6,6 +6,7 @@ import { problemStart } from '../../core/evidence.ts';
 import { formatSince, formatSpan, formatTime, formatUntil, formatWhen, type Lang } from '../../i18n/format.ts';
 import { ruleGuide, ruleTitle, texts } from '../../i18n/index.ts';
 import type { Facts } from '../../core/rules.ts';
+import { smartNameOf } from '../../core/smart-names.ts';
 import { shortClientName } from '../../core/text.ts';
 import { renderFacts } from './facts.ts';
 import { severityMark } from './marks.ts';
@@ -50,6 +51,10 @@ export const callbacks = {
   status: (installationId: number) => `st:${installationId}`,
   /** An hour's snooze of everything of one installation (an item of a grouped message). */
   snoozeInstallation: (installationId: number) => `sni:${installationId}`,
+  /** The alert's ids: its rule, and SMART's name for it. */
+  details: (incidentId: number) => `more:${incidentId}`,
+  /** The same for every alert of the message it is pressed under. */
+  detailsOfMessage: () => 'more',
   /** The full alerts, with every step, of one installation of a grouped message. */
   steps: (installationId: number) => `how:${installationId}`,
 };
@@ -58,7 +63,8 @@ export const callbacks = {
  * One alert, the same anatomy for every rule: what and where; how bad, in
  * plain words; when the problem began (by its evidence) and how long it has
  * lasted; the facts that matter; what to do, written in; the runbook link
- * when there is one; what has happened since; the rule's id, last.
+ * when there is one; what has happened since. The rule's id (and SMART's name
+ * for it) is behind «ℹ️ Подробнее»: people act on words, not ids.
  */
 export function renderAlert(view: IncidentView, options: RenderOptions, around: AlertSurroundings = {}): Rendered {
   const { lang, tz, now } = options;
@@ -91,7 +97,6 @@ export function renderAlert(view: IncidentView, options: RenderOptions, around: 
   }
   const state = stateLine(view, options);
   if (state) lines.push('', state);
-  lines.push('', `<code>${escapeHtml(incident.ruleId)}</code>`);
   return { text: fitMessage(lines.join('\n')), keyboard: alertKeyboard(view, options) };
 }
 
@@ -248,7 +253,6 @@ export function renderAlertGroup(all: IncidentView[], options: RenderOptions, { 
     const states = new Set(item.map((view) => stateLine(view, options)).filter((state): state is string => state !== null));
     for (const state of states) lines.push(`    ${state.replaceAll('\n', '\n    ')}`);
   });
-  lines.push('', `<code>${escapeHtml([...new Set(all.map((v) => (foldedRules.has(massRuleOf(v.incident.ruleId)) ? massRuleOf(v.incident.ruleId) : v.incident.ruleId)))].join(' · '))}</code>`);
   const keyboard = new InlineKeyboard();
   if (all.some((v) => v.incident.status === 'open')) keyboard.text(t.ackAllButton, callbacks.ackAll()).row();
   items.forEach((item, i) => {
@@ -258,6 +262,7 @@ export function renderAlertGroup(all: IncidentView[], options: RenderOptions, { 
     if (item.some((v) => v.incident.status === 'open')) keyboard.text(t.groupSnoozeButton(itemNames[i]!), callbacks.snoozeInstallation(installationId));
     keyboard.row();
   });
+  keyboard.text(t.detailsButton, callbacks.detailsOfMessage());
   return { text: fitMessage(lines.join('\n')), keyboard };
 }
 
@@ -354,7 +359,7 @@ const SYSTEM_ACCOUNT_CONSEQUENCES = new Set(['KodeksStorageUnreachable', 'Kodeks
  * point to it: the service under the system account explains the storage out
  * of reach and the updates that stopped.
  */
-function likelyCause(item: IncidentView[]): 'systemAccount' | null {
+export function likelyCause(item: IncidentView[]): 'systemAccount' | null {
   const consequences = item.filter((v) => SYSTEM_ACCOUNT_CONSEQUENCES.has(v.incident.ruleId));
   const systemAccount = item.some((v) => v.incident.details.serviceAccount === 'system');
   return consequences.length >= 2 && systemAccount ? 'systemAccount' : null;
@@ -404,7 +409,49 @@ function alertKeyboard(view: IncidentView, options: RenderOptions): InlineKeyboa
       .text(t.snoozeMorningButton, callbacks.snoozeMorning(incident.id))
       .row();
   }
-  return keyboard.text(t.statusButton, callbacks.status(incident.installationId));
+  return keyboard.text(t.statusButton, callbacks.status(incident.installationId)).text(t.detailsButton, callbacks.details(incident.id));
+}
+
+/**
+ * What «ℹ️ Подробнее» answers: each alert's number, its name in dozor and in
+ * SMART (or that SMART has none), and where its evidence is kept.
+ */
+export function renderDetails(views: IncidentView[], options: RenderOptions): string {
+  const { lang } = options;
+  const t = texts(lang);
+  const lines = [`<b>${escapeHtml(t.detailsTitle)}</b>`];
+  // A mass event's message holds hundreds: one line per alert name, with how many.
+  if (views.length > DETAILS_LISTED) {
+    const perRule = new Map<string, IncidentView[]>();
+    for (const view of views) {
+      const rule = massRuleOf(view.incident.ruleId);
+      perRule.set(rule, [...(perRule.get(rule) ?? []), view]);
+    }
+    for (const [rule, members] of perRule) {
+      const installations = new Set(members.map((v) => v.incident.installationId)).size;
+      lines.push(`${escapeHtml(ruleTitle(lang, rule))} — <code>${escapeHtml(rule)}</code> (${detailsWhere(members[0]!, lang)}): ${escapeHtml(t.detailsInstallations(installations))}`);
+    }
+    return fitMessage(lines.join('\n'));
+  }
+  for (const view of views) {
+    const { id, ruleId } = view.incident;
+    lines.push(`№${id} · ${escapeHtml(view.clientName)} · ${escapeHtml(view.installationName)}: ${escapeHtml(ruleTitle(lang, ruleId))} — <code>${escapeHtml(ruleId)}</code> (${detailsWhere(view, lang)})`);
+  }
+  return fitMessage(lines.join('\n'));
+}
+
+/** Alerts listed one by one under «ℹ️ Подробнее»; past this, one line per alert name. */
+const DETAILS_LISTED = 12;
+
+/** Where an alert stands against SMART: the same name, another, none; or from Alertmanager. HTML. */
+function detailsWhere(view: IncidentView, lang: Lang): string {
+  const t = texts(lang);
+  const { ruleId, details } = view.incident;
+  const smart = smartNameOf(ruleId, details);
+  if (smart === undefined) return escapeHtml(t.detailsFromOutside);
+  if (smart === null) return escapeHtml(t.detailsNotInSmart);
+  // The words around the name are the catalogue's own; the name is escaped.
+  return smart === ruleId ? escapeHtml(t.detailsSameInSmart) : t.detailsInSmart(`<code>${escapeHtml(smart)}</code>`);
 }
 
 /** `wake`: a critical incident of the night nobody took, sent again before work starts. */

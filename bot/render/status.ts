@@ -8,6 +8,7 @@ import { describeMetricsError, describeNetworkError } from '../../i18n/network.t
 import { describeReadingProblem } from '../../i18n/sysinfo.ts';
 import { DateTime } from 'luxon';
 import { givenReason, ruleTitle, texts } from '../../i18n/index.ts';
+import { likelyCause } from './alert.ts';
 import { severityMark } from './marks.ts';
 import { holdText } from './hold.ts';
 import { FACT_KEYS, LICMAN_PORT } from '../../core/report.ts';
@@ -42,6 +43,10 @@ const DAY_MS = 86_400_000;
 
 type InstallationStatus = ClientStatus['installations'][number];
 
+/** What is fine is said one line per area, in this order: the reports, the shell and server, the key and licences, the databases. */
+const AREAS = ['reports', 'shell', 'key', 'bases'] as const;
+type Area = (typeof AREAS)[number];
+
 /**
  * A card per installation that answers "is everything OK?" first: the
  * verdict, a silence in force, the open incidents (each title once), then
@@ -65,48 +70,55 @@ function installationLines(item: InstallationStatus, lang: Lang, tz: string, now
   const t = texts(lang);
   const { installation, state, incidents, holds, rejection, silences } = item;
   const bad: string[] = [];
-  const good: string[] = [];
-  const note = (ok: boolean, text: string) => (ok ? good : bad).push(text);
+  // What is fine, by area, one short line each: the card is read on a phone.
+  const good = new Map<Area, string[]>();
+  // A fact that is off is said in full, on its own line; one that is fine, in a few words («служба работает»).
+  const note = (area: Area, ok: boolean, text: string, short = text) => (ok ? good.set(area, [...(good.get(area) ?? []), short]) : bad.push(text));
+  const g = t.cardGood;
+  // A fact that is the stated cause of an open problem is never ticked, however normal it looks on its own.
+  const cause = likelyCause(incidents);
 
   if (state) {
     const age = now.getTime() - state.lastReceivedAt.getTime();
     const when = formatWhen(lang, state.lastReceivedAt, now, tz);
-    note(age <= STALE_REPORT_MS, `${t.lastReport}: ${age <= STALE_REPORT_MS ? t.ago(formatSpan(lang, age)) : `${t.ago(formatSpan(lang, age))} (${when})`}`);
+    note('reports', age <= STALE_REPORT_MS, `${t.lastReport}: ${t.ago(formatSpan(lang, age))} (${when})`, g.report(t.ago(formatSpan(lang, age))));
     if (state.operapDate) {
       const operapAge = operapAgeMs(state.operapDate, installation.tz, now);
       const limit = Number(installation.thresholds.KodeksOperapStale ?? 3 * DAY_MS);
       const day = formatWhen(lang, DateTime.fromISO(state.operapDate, { zone: installation.tz }).toJSDate(), now, tz, true);
-      note(operapAge <= limit, `${t.operap}: ${operapAge < 2 * DAY_MS ? day : `${day}, ${t.ago(formatSpan(lang, operapAge))}`}`);
+      const said = operapAge < 2 * DAY_MS ? day : `${day}, ${t.ago(formatSpan(lang, operapAge))}`;
+      note('bases', operapAge <= limit, `${t.operap}: ${said}`, g.operap(said));
     }
-    if (state.updateNumber !== undefined) good.push(`${t.updateNumber}: ${state.updateNumber}`);
-    if (state.shellVersion) good.push(`${t.shellVersion}: ${escapeHtml(state.shellVersion)}`);
-    if (state.senselockState) note(state.senselockState === 'ok', `${t.key}: ${t.senselock[state.senselockState]}`);
+    if (state.updateNumber !== undefined) note('bases', true, '', g.updateNumber(state.updateNumber));
+    if (state.shellVersion) note('shell', true, '', g.shell(escapeHtml(state.shellVersion)));
+    if (state.senselockState) note('key', state.senselockState === 'ok', `${t.key}: ${t.senselock[state.senselockState]}`, g.key);
     if (state.serviceState) {
       const account = state.serviceAccount ? ` (${t.account[state.serviceAccount]})` : '';
-      note(state.serviceState === 'running', `${t.service}: ${t.serviceState[state.serviceState]}${account}`);
+      const isCause = cause === 'systemAccount' && state.serviceAccount === 'system';
+      note('shell', state.serviceState === 'running' && !isCause, `${t.service}: ${t.serviceState[state.serviceState]}${account}${isCause ? ` — ${t.likelyCauseShort}` : ''}`, g.service);
     }
     if (state.storageReachable !== undefined) {
-      note(state.storageReachable, `${t.storage}: ${state.storageReachable ? t.reachable : t.unreachable}${state.storagePath ? ` (${escapeHtml(state.storagePath)})` : ''}`);
+      note('bases', state.storageReachable, `${t.storage}: ${t.unreachable}${state.storagePath ? ` (${escapeHtml(state.storagePath)})` : ''}`, g.storage);
     }
-    if (state.kitAssembled !== undefined) note(state.kitAssembled, `${t.kit}: ${state.kitAssembled ? t.assembled : t.notAssembled}`);
+    if (state.kitAssembled !== undefined) note('bases', state.kitAssembled, `${t.kit}: ${t.notAssembled}`, g.kit);
     if (state.dailyUpdate !== undefined || state.copybaseweb !== undefined) {
       const onOff = (v: boolean | undefined) => (v === undefined ? t.unknown : v ? t.on : t.off);
-      note(state.dailyUpdate !== false && state.copybaseweb !== false, `${t.dailyUpdate}: ${onOff(state.dailyUpdate)}; copybaseweb: ${onOff(state.copybaseweb)}`);
+      note('bases', state.dailyUpdate !== false && state.copybaseweb !== false, `${t.dailyUpdate}: ${onOff(state.dailyUpdate)}; copybaseweb: ${onOff(state.copybaseweb)}`, g.updates);
     }
     if (state.serverState) {
       const since = state.maintenanceSince ? ` ${t.sinceWhenShort(formatWhen(lang, state.maintenanceSince, now, tz))}` : '';
       const words = state.serverMessage ? `: «${escapeHtml(state.serverMessage)}»` : '';
-      note(state.serverState === 'ok', `${t.server}: ${t.serverStates[state.serverState]}${since}${words}`);
+      note('shell', state.serverState === 'ok', `${t.server}: ${t.serverStates[state.serverState]}${since}${words}`, g.server);
     }
     const terms = licenceTerms(state, installation.tz, lang, now, tz);
-    if (terms) note(terms.ok, terms.text);
+    if (terms) note('key', terms.ok, terms.text);
     if (state.licenseLimit !== undefined || state.seatsUsed !== undefined) {
       const full = state.licenseLimit !== undefined && state.seatsUsed !== undefined && state.seatsUsed >= state.licenseLimit;
-      note(!full && item.refusalsToday === 0, t.seats(state.seatsUsed ?? null, state.licenseLimit ?? null, state.licensePeak ?? null, item.refusalsToday));
+      note('key', !full && item.refusalsToday === 0, t.seats(state.seatsUsed ?? null, state.licenseLimit ?? null, state.licensePeak ?? null, item.refusalsToday));
     }
     if (state.licmanState) {
       const address = state.licmanHost ? ` ${escapeHtml(state.licmanHost)}:${state.licmanPort ?? LICMAN_PORT}` : '';
-      note(state.licmanState === 'ok', `${t.licman}${address}: ${t.licmanStates[state.licmanState]}`);
+      note('key', state.licmanState === 'ok', `${t.licman}${address}: ${t.licmanStates[state.licmanState]}`, g.licman);
     }
     const codes = [...new Set((state.databases ?? []).flatMap((db) => db.errors))].sort((a, b) => a - b);
     if (codes.length > 0) bad.push(`${t.dbErrors}: ${codes.join(', ')}`);
@@ -146,7 +158,7 @@ function installationLines(item: InstallationStatus, lang: Lang, tz: string, now
   if (notices.length > 0) lines.push(`${severityMark('info')} ${t.forInformation}: ${notices.map((view) => escapeHtml(ruleTitle(lang, view.incident.ruleId))).join('; ')}`);
   if (rejection && (!state || rejection.lastRejectedAt > state.lastReceivedAt)) bad.push(escapeHtml(t.reportRefused(rejection.reason)));
   lines.push(...bad.map((line) => `⚠️ ${line}`));
-  if (good.length > 0) lines.push(`✅ ${good.join(' · ')}`);
+  for (const area of AREAS) if (good.has(area)) lines.push(`✅ ${upperFirst(good.get(area)!.join(', '))}`);
   lines.push(...fromFleet);
   if (network.summary) lines.push(network.summary);
   if (item.sysinfoAt) {
@@ -161,6 +173,8 @@ function installationLines(item: InstallationStatus, lang: Lang, tz: string, now
   else if (item.metrics) lines.push(`${t.metrics}: ${t.metricsFigures(item.metrics.samples.length, formatSpan(lang, now.getTime() - item.metrics.takenAt.getTime()))}`);
   return lines;
 }
+
+const upperFirst = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
 /** Facts that came from a fleet upload, not from the installation's own agent: a line per fleet token, naming them. */
 function fleetFactLines(state: InstallationStatus['state'], lang: Lang): string[] {
@@ -179,9 +193,7 @@ function fleetFactLines(state: InstallationStatus['state'], lang: Lang): string[
   return [...byLabel].map(([label, facts]) => escapeHtml(t.fleetFacts(label, facts.join(', '))));
 }
 
-const PROBE_LABELS = { icmp: 'ping', tcp: 'TCP', http: 'web', dns: 'DNS' } as const;
-
-/** The network as the probes see it: one line with the addresses and a mark per probe; a line of its own for each that fails. */
+/** The network as the probes see it: one line with the addresses and, in words, what answers; a line of its own for each that fails. */
 function networkLines(item: InstallationStatus, lang: Lang): { summary: string | null; bad: string[] } {
   const t = texts(lang);
   const { installation, probes } = item;
@@ -189,15 +201,16 @@ function networkLines(item: InstallationStatus, lang: Lang): { summary: string |
   const kinds = (['icmp', 'tcp', 'http', 'dns'] as const).filter((kind) => probes[kind]);
   const bad = kinds
     .filter((kind) => !probes[kind]!.ok)
-    .map((kind) => escapeHtml(t.probeFails(PROBE_LABELS[kind], probes[kind]!.error ? describeNetworkError(lang, probes[kind]!.error!) : t.unknown)));
+    .map((kind) => escapeHtml(t.probeFails(t.probeNames[kind], probes[kind]!.error ? describeNetworkError(lang, probes[kind]!.error!) : t.unknown)));
   // The licence manager, when it is probed: a bad line of its own when it is out of reach.
   const licman = [probes.licmanTcp, probes.licmanIcmp].find((status) => status && !status.ok);
   if (licman && installation.licmanHost) {
     bad.push(escapeHtml(`${t.licman} ${installation.licmanHost}:${installation.licmanPort ?? LICMAN_PORT}: ${licman.error ? describeNetworkError(lang, licman.error) : t.licmanStates.unreachable}`));
   }
   if (kinds.length === 0) return { summary: address ? `🌐 ${escapeHtml(address)}` : null, bad };
-  const marks = kinds.map((kind) => `${PROBE_LABELS[kind]} ${probes[kind]!.ok ? '✅' : '❌'}`).join(' · ');
-  return { summary: `🌐 ${address ? `${escapeHtml(address)}: ` : ''}${marks}`, bad };
+  // What fails has a line of its own among the problems; this one says what answers.
+  const words = kinds.filter((kind) => probes[kind]!.ok).map((kind) => t.probeOk[kind]).join(', ');
+  return { summary: `🌐 ${escapeHtml(address)}${address && words ? ': ' : ''}${escapeHtml(words)}`, bad };
 }
 
 /** The licence terms of the databases, soonest first (three at most): flagged when the soonest is within a week or over. */
