@@ -1,4 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SMART_NAMES, smartNameOf } from '../core/smart-names.ts';
+import { ROOT } from './cli-helpers.ts';
 import { DateTime } from 'luxon';
 import { formatWhen } from '../i18n/format.ts';
 import { InputError } from '../core/errors.ts';
@@ -77,5 +81,19 @@ describe('moments as people say them', () => {
       }
     }
     expect(compared).toBeGreaterThan(10_000);
+  });
+});
+
+describe("SMART's names", () => {
+  it('cover every rule of dozor, and docs/smart-names.md says the same', () => {
+    expect(Object.keys(SMART_NAMES).sort()).toEqual([...RULE_IDS, ...PROBE_RULE_IDS].sort());
+    const table = readFileSync(join(ROOT, 'docs/smart-names.md'), 'utf8')
+      .split('\n')
+      .map((line) => /^\| `(\w+)` \| (?:`([^`]+)`|—) \|/.exec(line))
+      .filter((match): match is RegExpExecArray => match !== null);
+    expect(Object.fromEntries(table.map((match) => [match[1], match[2] ?? null]))).toEqual(SMART_NAMES);
+    expect(smartNameOf('KodeksDBErrors', { codes: ['4111', '35'] })).toBe('KodeksDBerrorsCode4111, KodeksDBerrorsCode35');
+    expect(smartNameOf('KodeksDBErrors', {})).toBe('KodeksDBerrorsNoCode');
+    expect(smartNameOf('am:DiskFull', {})).toBeUndefined();
   });
 });
