@@ -18,6 +18,8 @@ import { actorOf, type BotContext, type BotServices } from './context.ts';
 import { recordAudit } from '../db/audit.ts';
 import { langOf } from '../i18n/index.ts';
 import { texts } from '../i18n/index.ts';
+import { distance } from 'fastest-levenshtein';
+import { escapeHtml } from './html.ts';
 
 export interface BotOptions {
   /** Given in tests so the bot needs no getMe call. */
@@ -140,6 +142,22 @@ unhandled.on('callback_query:data', async (ctx) => {
   ctx.log.info({ data }, 'unknown button');
   await recordAudit(ctx.services.db, { at: ctx.services.clock(), actor: actorOf(ctx.from.id), action: 'callback.unknown', subjectType: 'callback', subjectId: data });
   return ctx.answerCallbackQuery({ text: ctx.t.forbidden });
+});
+
+/**
+ * A command nobody handles is not met with silence: in a private chat (or
+ * addressed to the bot in a group) the answer names the closest command
+ * there is, and what the bot can do.
+ */
+unhandled.on('message:text', async (ctx) => {
+  const match = /^\/([\p{L}\w]+)(?:@(\w+))?/u.exec(ctx.message.text);
+  if (!match) return;
+  const [, typed, addressee] = match;
+  if (ctx.chat.type !== 'private' && addressee?.toLowerCase() !== ctx.me.username.toLowerCase()) return;
+  const known = Object.keys(ctx.t.commands);
+  const closest = known.map((command) => ({ command, d: distance(command, typed!.toLowerCase()) })).sort((a, b) => a.d - b.d)[0];
+  const guess = closest && closest.d <= 2 ? closest.command : null;
+  return ctx.reply(`${ctx.t.unknownCommand(escapeHtml(typed!), guess)}\n\n${ctx.t.help}`, { parse_mode: 'HTML' });
 });
 
 /** The command menu, in Russian and English. */

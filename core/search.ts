@@ -31,6 +31,29 @@ export function normalize(text: string): string {
     .trim();
 }
 
+/** Words that ask about a client rather than name one («что с …», «как там …», «what about …»). */
+const QUESTION_WORDS: ReadonlySet<string> = new Set([
+  'что', 'как', 'где', 'там', 'с', 'со', 'у', 'по', 'про', 'ли', 'дела', 'делишки', 'происходит', 'случилось', 'творится', 'статус', 'состояние',
+  'клиент', 'клиента', 'клиентом', 'клиенту', 'покажи', 'скажи', 'ну', 'а', 'и', 'же', 'сейчас', 'вообще',
+  'what', 'how', 'about', 'is', 'are', 'the', 'with', 'status', 'of', 'show', 'client',
+]);
+
+/** Russian case endings a name takes in a question («с Ромашкой», «у Вектора», «о Севере»), longest first. */
+const CASE_ENDINGS = ['ами', 'ями', 'ой', 'ей', 'ом', 'ем', 'ах', 'ях', 'ы', 'и', 'у', 'ю', 'е', 'а', 'я'];
+/** Endings of the nominative a stem may have taken. */
+const NOMINATIVE_ENDINGS = ['', 'а', 'я', 'о', 'е', 'ь', 'й'];
+
+/** The word's possible nominatives, by its case ending: «ромашкой» → «ромашка», «вектора» → «вектор». */
+function nominativesOf(word: string): string[] {
+  const forms: string[] = [];
+  for (const ending of CASE_ENDINGS) {
+    if (!word.endsWith(ending) || word.length - ending.length < 3) continue;
+    const stem = word.slice(0, word.length - ending.length);
+    for (const nominative of NOMINATIVE_ENDINGS) if (stem + nominative !== word) forms.push(stem + nominative);
+  }
+  return forms;
+}
+
 const tokens = (text: string) => normalize(text).split(' ').filter(Boolean);
 
 /** Typos allowed in a word of this length. */
@@ -66,6 +89,25 @@ export class SearchIndex {
     this.words = [...this.byWord.keys()].sort();
   }
 
+  /**
+   * A question as people type it in chat («что с ромашкой?», «как там
+   * Вектор»): the query as it is first; failing that, without the words that
+   * ask rather than name; failing that, each word alone, the best found.
+   */
+  searchQuestion(query: string): SearchHit[] {
+    const asIs = this.search(query);
+    if (asIs.length > 0) return asIs;
+    const naming = tokens(query).filter((word) => !QUESTION_WORDS.has(word));
+    if (naming.length === 0) return [];
+    const without = this.search(naming.join(' '));
+    if (without.length > 0 || naming.length === 1) return without;
+    const best = new Map<number, number>();
+    for (const word of naming) for (const hit of this.search(word)) best.set(hit.clientId, Math.min(best.get(hit.clientId) ?? Infinity, hit.score));
+    const hits = [...best].map(([clientId, score]) => ({ clientId, score })).sort((a, b) => a.score - b.score);
+    const bestScore = hits[0]?.score ?? Infinity;
+    return hits.filter((h) => h.score <= bestScore + 1);
+  }
+
   search(query: string): SearchHit[] {
     if (/^\s*\d{10}(\d{2})?\s*$/.test(query)) {
       const clientId = this.byInn.get(query.trim());
@@ -98,10 +140,16 @@ export class SearchIndex {
     return hits.filter((h) => h.score <= bestScore + 1);
   }
 
-  /** Known words close to a query word: itself (0), words it begins (0.5), else words within a few typos. */
+  /**
+   * Known words close to a query word: itself (0), the same word in another
+   * case («ромашкой» for «ромашка», 0.25), words it begins (0.5), else words
+   * within a few typos.
+   */
   private closeWords(word: string): Map<string, number> {
     const close = new Map<string, number>();
     if (this.byWord.has(word)) close.set(word, 0);
+    else for (const form of nominativesOf(word)) if (this.byWord.has(form)) close.set(form, 0.25);
+    if (close.size > 0) return close;
     if (word.length >= 3) {
       for (let i = lowerBound(this.words, word); i < this.words.length && this.words[i]!.startsWith(word); i++) {
         if (this.words[i] !== word) close.set(this.words[i]!, 0.5);

@@ -30,12 +30,20 @@ export interface SilenceEnd {
   endsAt: Date;
   /** How many words the phrase took. */
   words: number;
+  /** A day and month without a year that had passed this year, read as next year's («до 01.12» said on 06.12). */
+  nextYear?: boolean;
 }
+
+/** Weekdays as said after «до» (Monday is 1, as luxon counts), and in English. */
+const WEEKDAYS: Readonly<Record<string, number>> = {
+  понедельника: 1, вторника: 2, среды: 3, четверга: 4, пятницы: 5, субботы: 6, воскресенья: 7,
+  monday: 1, tuesday: 2, wednesday: 3, thursday: 4, friday: 5, saturday: 6, sunday: 7,
+};
 
 /**
  * How long a silence lasts, as a person says it in chat, read from the start
  * of `words`: «2ч», «30мин», «2 часа», «1h30m»; «до утра» (the next
- * `morningHour`); «до 18:00» (today, or tomorrow if that has passed); «до
+ * `morningHour`); «до понедельника» (that weekday's morning); «до 18:00» (today, or tomorrow if that has passed); «до
  * 01.12» (that day's morning) or «до 01.12 18:00». Null when the words do not
  * start with one.
  */
@@ -55,6 +63,12 @@ export function readSilenceEnd(words: readonly string[], now: Date, tz: string, 
     if (morning <= local) morning = morning.plus({ days: 1 });
     return { endsAt: morning.toJSDate(), words: 2 };
   }
+  const weekday = WEEKDAYS[second];
+  if (weekday !== undefined) {
+    // The next such day (a week on, said on that very day), in the morning.
+    const days = (weekday - local.weekday + 7) % 7 || 7;
+    return { endsAt: local.plus({ days }).set({ hour: morningHour, minute: 0, second: 0, millisecond: 0 }).toJSDate(), words: 2 };
+  }
   const clock = /^(\d{1,2}):(\d{2})$/.exec(second);
   if (clock) {
     const hour = Number(clock[1]);
@@ -73,8 +87,9 @@ export function readSilenceEnd(words: readonly string[], now: Date, tz: string, 
     );
     if (!day.isValid) return null;
     // «до 05.01» said in December means next January.
-    if (!date[3] && day <= local) day = day.plus({ years: 1 });
-    return { endsAt: day.toJSDate(), words: time ? 3 : 2 };
+    const nextYear = !date[3] && day <= local;
+    if (nextYear) day = day.plus({ years: 1 });
+    return { endsAt: day.toJSDate(), words: time ? 3 : 2, ...(nextYear ? { nextYear } : {}) };
   }
   return null;
 }

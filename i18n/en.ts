@@ -219,6 +219,7 @@ export const en: Catalogue = {
   welcome: (name) => `Access granted, ${name}. Commands: /help`,
   roles,
   hello: (name, role) => `Hello, ${name} (${role}). Commands: /help`,
+  unknownCommand: (typed, guess) => `There is no command /${typed}.${guess ? ` Did you mean /${guess}?` : ''} Here is what I can do:`,
   help: [
     '<b>Commands</b>',
     '/status &lt;client&gt; — a client at a glance: name, INN, installation or host',
@@ -441,6 +442,10 @@ export const en: Catalogue = {
   silenceLiftedBy: (what, until, who, stillHeld) =>
     `🔔 ${who} lifted the silence “${what}” until ${until}. ${stillHeld.length === 0 ? 'Alerts come again.' : `Still in force:\n${stillHeld.map((line) => `💤 ${line}`).join('\n')}`}`,
   silenceAmbiguous: 'Several clients match, be more precise:',
+  silenceAskTerm: (what) => `Put off the alerts of ${what} for how long?`,
+  silenceTerms: { '1h': '1 h', '4h': '4 h', morning: 'Till morning', monday: 'Till Monday' },
+  silenceDateNextYear: (date, days) =>
+    `That date has passed this year, so I read it as ${date}, but alerts can be put off for at most ${count('en', days, ['day', 'days'])}. Give a shorter term, such as “till morning” or “3d”.`,
   defaultReason: 'no reason given',
   cancelled: 'Dialogue cancelled.',
   nothingToCancel: 'Nothing to cancel.',
@@ -1001,7 +1006,7 @@ export const en: Catalogue = {
     silenceNeedsEnd: () => 'give either a duration (for) or an end time (until)',
     silenceRuleInvalid: ({ rule }) => `"${rule}" is not a rule id`,
     silenceEndsBeforeStart: () => 'the silence would end before it starts',
-    silenceTooLong: ({ days }) => `a silence can last at most ${count('en', days, ['day', 'days'])}`,
+    silenceTooLong: ({ days }) => `alerts can be put off for at most ${count('en', days, ['day', 'days'])}`,
     silenceNotFound: ({ id }) => `no silence with id ${id}`,
     silenceEnded: ({ id }) => `silence ${id} has already ended`,
     policyUnknown: ({ key, known }) => `unknown policy "${key}"; known: ${known}`,

@@ -219,6 +219,7 @@ export const ru = {
   welcome: (name: string) => `Доступ открыт, ${name}. Команды: /help`,
   roles,
   hello: (name: string, role: string) => `Здравствуйте, ${name} (${role}). Команды: /help`,
+  unknownCommand: (typed: string, guess: string | null) => `Такой команды нет: /${typed}.${guess ? ` Может быть, /${guess}?` : ''} Вот что я умею:`,
   help: [
     '<b>Команды</b>',
     '/status &lt;клиент&gt; — состояние клиента: название, ИНН, установка или хост',
@@ -467,6 +468,10 @@ export const ru = {
   silenceLiftedBy: (what: string, until: string, who: string, stillHeld: string[]) =>
     `🔔 ${didWhat(who, 'снял', 'сняла') ?? `${who}:`} тишину «${what}» до ${until}. ${stillHeld.length === 0 ? 'Оповещения снова приходят.' : `Ещё действует:\n${stillHeld.map((line) => `💤 ${line}`).join('\n')}`}`,
   silenceAmbiguous: 'Под запрос подходит несколько клиентов, уточните:',
+  silenceAskTerm: (what: string) => `На сколько отложить оповещения: ${what}?`,
+  silenceTerms: { '1h': '1 ч', '4h': '4 ч', morning: 'До утра', monday: 'До понедельника' },
+  silenceDateNextYear: (date: string, days: number) =>
+    `Эта дата в этом году уже прошла, и я прочитал её как ${date} — а отложить оповещения можно не больше чем на ${count('ru', days, ['день', 'дня', 'дней'])}. Укажите срок короче, например «до утра» или «3д».`,
   defaultReason: 'без причины',
   cancelled: 'Диалог прерван.',
   nothingToCancel: 'Нечего отменять.',
@@ -1144,7 +1149,7 @@ export const ru = {
     silenceNeedsEnd: () => 'Укажите либо срок, либо время окончания',
     silenceRuleInvalid: ({ rule }) => `«${rule}» — не правило`,
     silenceEndsBeforeStart: () => 'Тишина закончилась бы раньше, чем началась',
-    silenceTooLong: ({ days }) => `Тишина — не дольше ${count('ru', days, ['дня', 'дней', 'дней'])}`,
+    silenceTooLong: ({ days }) => `Отложить оповещения можно не больше чем на ${count('ru', days, ['день', 'дня', 'дней'])}`,
     silenceNotFound: ({ id }) => `Тишины ${id} нет`,
     silenceEnded: ({ id }) => `Тишина ${id} уже закончилась`,
     policyUnknown: ({ key, known }) => `Политики «${key}» нет; есть: ${known}`,

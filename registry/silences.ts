@@ -25,7 +25,9 @@ export interface NewSilenceInput {
   tz: string;
 }
 
-const MAX_SILENCE_MS = 90 * 24 * 3_600_000;
+/** The longest a silence may last: past it, an installation is better turned off than put off. */
+export const MAX_SILENCE_DAYS = 90;
+const MAX_SILENCE_MS = MAX_SILENCE_DAYS * 24 * 3_600_000;
 /** A silence asked for again within this of the end of one already in force is the same silence. */
 const REPEAT_TOLERANCE_MS = 5 * 60_000;
 

@@ -677,6 +677,36 @@ describe('the Telegram bot', () => {
       expect(scopes.slice(1).every(([installation, client]) => installation === null && client === fleet.client.id)).toBe(true);
     });
 
+    it('no dead ends: /silence without a term offers terms; a date read as next year is said so; an unknown command gets an answer; a question finds its client', async () => {
+      await h.say(manager, '/silence Ромашка');
+      const ask = h.lastSent()!;
+      expect(ask.payload.text).toBe('На сколько отложить оповещения: ООО «Ромашка»?');
+      expect(buttonsOf(ask)).toEqual([
+        { text: '1 ч', data: `sil:a:c${fleet.client.id}:1h` },
+        { text: '4 ч', data: `sil:a:c${fleet.client.id}:4h` },
+        { text: 'До утра', data: `sil:a:c${fleet.client.id}:morning` },
+        { text: 'До понедельника', data: `sil:a:c${fleet.client.id}:monday` },
+      ]);
+      // 15.02.2023 is a Wednesday: Monday is the 20th.
+      await h.press(manager, `sil:a:c${fleet.client.id}:monday`, { chatId: 1001, messageId: 1000 });
+      expect(texts().at(-1)).toBe('💤 ООО «Ромашка»: оповещения отложены до 20.02 09:00.');
+      await h.press(otherManager, `sil:a:c${fleet.client.id}:1h`, { chatId: 1002, messageId: 1000 });
+      expect(h.lastSent('answerCallbackQuery')!.payload).toMatchObject({ show_alert: true });
+
+      await h.say(manager, '/silence Ромашка до 01.02');
+      expect(texts().at(-1)).toBe(
+        'Эта дата в этом году уже прошла, и я прочитал её как 01.02.2024 — а отложить оповещения можно не больше чем на 90 дней. Укажите срок короче, например «до утра» или «3д».',
+      );
+
+      await h.say(manager, '/stauts Ромашка');
+      expect(texts().at(-1)).toMatch(/^Такой команды нет: \/stauts\. Может быть, \/status\? Вот что я умею:\n\n<b>Команды<\/b>/);
+      await h.say(manager, '/foo');
+      expect(texts().at(-1)).toMatch(/^Такой команды нет: \/foo\. Вот что я умею:/);
+
+      await h.say(manager, 'что с ромашкой?');
+      expect(texts().at(-1)).toContain('🏢 <b>ООО «Ромашка»</b>');
+    });
+
     it('/silences lists what is in force, and «Снять» lifts it for those who may', async () => {
       await h.say(manager, '/silence Ромашка 2ч переезд сервера');
       await h.say(manager, '/silence Ромашка до утра');

@@ -61,7 +61,7 @@ async function answerStatus(ctx: BotContext, query: string) {
     }
     return ctx.reply(fitMessage(lines.join('\n')), { parse_mode: 'HTML', reply_markup: keyboard });
   }
-  const hits = (await searchIndexFor(db)).search(query).filter((hit) => seen(hit.clientId));
+  const hits = (await searchIndexFor(db)).searchQuestion(query).filter((hit) => seen(hit.clientId));
   if (hits.length === 0) return ctx.reply(ctx.t.statusNoMatch(query));
   if (hits.length === 1) return sendStatus(ctx, hits[0]!.clientId);
   const keyboard = new InlineKeyboard();

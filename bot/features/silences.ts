@@ -3,14 +3,14 @@ import { InputError } from '../../core/errors.ts';
 import { canAct } from '../../core/permissions.ts';
 import { normalize } from '../../core/search.ts';
 import { readSilenceEnd } from '../../core/silence-phrase.ts';
-import { getClient } from '../../db/clients.ts';
+import { getClient, type Client } from '../../db/clients.ts';
 import { getInstallation, listInstallationsOfClient, type Installation } from '../../db/installations.ts';
 import { searchIndexFor } from '../../db/search-index.ts';
 import { getSilence, listActiveSilences, type SilenceRow } from '../../db/silences.ts';
 import { shortClientName } from '../../core/text.ts';
-import { formatUntil } from '../../i18n/format.ts';
+import { formatUntil, formatWhen } from '../../i18n/format.ts';
 import { describeError, givenReason, ruleTitle } from '../../i18n/index.ts';
-import { addSilence, removeSilence } from '../../registry/silences.ts';
+import { addSilence, MAX_SILENCE_DAYS, removeSilence } from '../../registry/silences.ts';
 import { actorOf, clientsVisibleIn, responsibleFor, typedText, type BotContext } from '../context.ts';
 import { escapeHtml, fitMessage } from '../html.ts';
 
@@ -33,8 +33,52 @@ function namedInstallation(installations: Installation[], target: string): Insta
   return named[0] ?? null;
 }
 
-silences.command('silence', async (ctx) => {
+/** What the words of /silence name: a client, or one installation of it; or the reply that says why not. */
+async function targetOf(ctx: BotContext, target: string): Promise<{ client: Client; installation: Installation | null } | { refusal: () => Promise<unknown> }> {
+  const { db } = ctx.services;
+  const visible = await clientsVisibleIn(ctx);
+  const hits = (await searchIndexFor(db)).searchQuestion(target).filter((hit) => visible === null || visible.has(hit.clientId));
+  if (hits.length === 0) return { refusal: () => ctx.reply(ctx.t.statusNoMatch(target)) };
+  if (hits.length > 1 && hits[0]!.score === hits[1]!.score) {
+    const names: string[] = [];
+    for (const h of hits.slice(0, 8)) names.push(`• ${escapeHtml((await getClient(db, h.clientId))?.name ?? '')}`);
+    return { refusal: () => ctx.reply(`${ctx.t.silenceAmbiguous}\n${names.join('\n')}`, { parse_mode: 'HTML' }) };
+  }
+  const client = (await getClient(db, hits[0]!.clientId))!;
+  if (!canAct(ctx.staff, await responsibleFor(ctx, client.id))) return { refusal: () => ctx.reply(ctx.t.forbidden) };
+  const installations = await listInstallationsOfClient(db, client.id);
+  return { client, installation: installations.length > 1 ? namedInstallation(installations, target) : null };
+}
+
+/** Put off what the target covers until `endsAt`, and say so with a button that lifts it. */
+async function silenceTarget(ctx: BotContext, client: Client, installation: Installation | null, endsAt: Date, reason: string) {
   const { db, clock, settings } = ctx.services;
+  try {
+    const silence = await addSilence(
+      { db, clock, actor: actorOf(ctx.from!.id) },
+      { ...(installation ? { installation: installation.id } : { client: String(client.id) }), endsAt, reason, tz: settings.displayTz },
+    );
+    const what = installation ? `${client.name} · ${installation.name}` : client.name;
+    return ctx.reply(ctx.t.silenceDone(what, formatUntil(ctx.lang, silence.endsAt, clock(), settings.displayTz), givenReason(silence.reason)), {
+      reply_markup: new InlineKeyboard().text(ctx.t.liftButton, `sil:x:${silence.id}`),
+    });
+  } catch (err) {
+    if (err instanceof InputError) return ctx.reply(describeError(err, ctx.lang));
+    throw err;
+  }
+}
+
+/** The terms offered as buttons when /silence names a client but not for how long. */
+const OFFERED_TERMS = ['1h', '4h', 'morning', 'monday'] as const;
+type OfferedTerm = (typeof OFFERED_TERMS)[number];
+
+function offeredEnd(term: OfferedTerm, now: Date, tz: string, morningHour: number): Date {
+  if (term === '1h' || term === '4h') return new Date(now.getTime() + (term === '1h' ? 1 : 4) * 3_600_000);
+  return readSilenceEnd(['до', term === 'morning' ? 'утра' : 'понедельника'], now, tz, morningHour)!.endsAt;
+}
+
+silences.command('silence', async (ctx) => {
+  const { clock, settings } = ctx.services;
   const words = argument(ctx).split(' ').filter(Boolean);
   const now = clock();
   let at = -1;
@@ -43,34 +87,40 @@ silences.command('silence', async (ctx) => {
     end = readSilenceEnd(words.slice(i), now, settings.displayTz, settings.morningHour);
     if (end) at = i;
   }
-  if (!end) return ctx.reply(ctx.t.silenceUsage, { parse_mode: 'HTML' });
+  if (!end) {
+    // A client named without a term: the usual terms, a tap away, rather than the format to learn.
+    if (words.length === 0) return ctx.reply(ctx.t.silenceUsage, { parse_mode: 'HTML' });
+    const found = await targetOf(ctx, words.join(' '));
+    if ('refusal' in found) return found.refusal();
+    const scope = found.installation ? `i${found.installation.id}` : `c${found.client.id}`;
+    const keyboard = new InlineKeyboard();
+    for (const term of OFFERED_TERMS) keyboard.text(ctx.t.silenceTerms[term], `sil:a:${scope}:${term}`);
+    const what = found.installation ? `${found.client.name} · ${found.installation.name}` : found.client.name;
+    return ctx.reply(ctx.t.silenceAskTerm(what), { reply_markup: keyboard });
+  }
   const target = words.slice(0, at).join(' ');
   const reason = words.slice(at + end.words).join(' ') || ctx.t.defaultReason;
+  const found = await targetOf(ctx, target);
+  if ('refusal' in found) return found.refusal();
+  // «до 01.12» said on 06.12 is next year's 01.12: past the longest silence, that is what is said, not a rule.
+  if (end.nextYear && end.endsAt.getTime() - now.getTime() > MAX_SILENCE_DAYS * 86_400_000) {
+    return ctx.reply(ctx.t.silenceDateNextYear(formatWhen(ctx.lang, end.endsAt, now, settings.displayTz, true), MAX_SILENCE_DAYS));
+  }
+  return silenceTarget(ctx, found.client, found.installation, end.endsAt, reason);
+});
+
+/** A term pressed under «На сколько отложить…?». */
+silences.callbackQuery(/^sil:a:([ci])(\d+):(1h|4h|morning|monday)$/, async (ctx) => {
+  const { db, clock, settings } = ctx.services;
+  const installation = ctx.match[1] === 'i' ? await getInstallation(db, Number(ctx.match[2])) : undefined;
+  const client = await getClient(db, installation ? installation.clientId : Number(ctx.match[2]));
   const visible = await clientsVisibleIn(ctx);
-  const hits = (await searchIndexFor(db)).search(target).filter((hit) => visible === null || visible.has(hit.clientId));
-  if (hits.length === 0) return ctx.reply(ctx.t.statusNoMatch(target));
-  if (hits.length > 1 && hits[0]!.score === hits[1]!.score) {
-    const names: string[] = [];
-    for (const h of hits.slice(0, 8)) names.push(`• ${escapeHtml((await getClient(db, h.clientId))?.name ?? '')}`);
-    return ctx.reply(`${ctx.t.silenceAmbiguous}\n${names.join('\n')}`, { parse_mode: 'HTML' });
+  if (!client || (visible !== null && !visible.has(client.id)) || !canAct(ctx.staff, await responsibleFor(ctx, client.id))) {
+    return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
   }
-  const client = (await getClient(db, hits[0]!.clientId))!;
-  if (!canAct(ctx.staff, await responsibleFor(ctx, client.id))) return ctx.reply(ctx.t.forbidden);
-  const installations = await listInstallationsOfClient(db, client.id);
-  const installation = installations.length > 1 ? namedInstallation(installations, target) : null;
-  try {
-    const silence = await addSilence(
-      { db, clock, actor: actorOf(ctx.from!.id) },
-      { ...(installation ? { installation: installation.id } : { client: String(client.id) }), endsAt: end.endsAt, reason, tz: settings.displayTz },
-    );
-    const what = installation ? `${client.name} · ${installation.name}` : client.name;
-    return ctx.reply(ctx.t.silenceDone(what, formatUntil(ctx.lang, silence.endsAt, now, settings.displayTz), givenReason(silence.reason)), {
-      reply_markup: new InlineKeyboard().text(ctx.t.liftButton, `sil:x:${silence.id}`),
-    });
-  } catch (err) {
-    if (err instanceof InputError) return ctx.reply(describeError(err, ctx.lang));
-    throw err;
-  }
+  await ctx.answerCallbackQuery();
+  const endsAt = offeredEnd(ctx.match[3] as OfferedTerm, clock(), settings.displayTz, settings.morningHour);
+  return silenceTarget(ctx, client, installation ?? null, endsAt, ctx.t.defaultReason);
 });
 
 const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1).trimEnd()}…` : text);
