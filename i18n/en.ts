@@ -2,6 +2,9 @@ import type { FieldCode } from '../core/errors.ts';
 import { count } from './plural.ts';
 import type { Catalogue } from './ru.ts';
 
+/** The buttons under an alert, worded the same in the chat and in the cabinet. */
+const BUTTONS = { ack: '🙋 I\'m on it', snoozeHour: '⏰ Remind in an hour', snoozeMorning: '💤 Till morning' };
+
 const roles: Record<string, string> = { admin: 'admin', lead: 'team lead', manager: 'manager' };
 const subjects = { client: 'client', installation: 'installation', user: 'user', reason: 'reason', label: 'label', agent: 'agent' };
 const fieldProblems = {
@@ -130,12 +133,12 @@ export const en: Catalogue = {
   whatToDo: 'What to do:',
   moreInRunbook: 'The full runbook',
   runbook: 'Runbook',
-  ackButton: '🙋 I\'m on it',
+  ackButton: BUTTONS.ack,
   ackAllButton: '🙋 I\'m on all of them',
   groupStepsButton: (name) => `📋 ${name}: what to do`,
   groupSnoozeButton: (name) => `⏰ ${name} for 1 h`,
-  snoozeHourButton: '⏰ Remind in an hour',
-  snoozeMorningButton: '💤 Till morning',
+  snoozeHourButton: BUTTONS.snoozeHour,
+  snoozeMorningButton: BUTTONS.snoozeMorning,
   statusButton: '🏢 Status',
   detailsButton: 'ℹ️ Details',
   detailsTitle: 'ℹ️ Details: what this alert is called',
@@ -808,9 +811,9 @@ export const en: Catalogue = {
     what: 'What',
     openFor: 'Open for',
     taken: 'Taken by',
-    acknowledge: '✅ Take it',
-    snoozeHour: '⏰ For an hour',
-    snoozeMorning: '🌙 Till morning',
+    acknowledge: BUTTONS.ack,
+    snoozeHour: BUTTONS.snoozeHour,
+    snoozeMorning: BUTTONS.snoozeMorning,
     acknowledgedBy: (who, when) => `taken by ${who}, ${when}`,
     snoozedUntil: (when, who) => `${who} put off until ${when}`,
     snoozeReason: (id) => `put off in the cabinet, incident #${id}`,

@@ -5,6 +5,9 @@ import type { SysinfoField } from '../core/sysinfo-mapping.ts';
 import { declineName, didWhat } from './names.ts';
 import { count } from './plural.ts';
 
+/** The buttons under an alert, worded the same in the chat and in the cabinet. */
+const BUTTONS = { ack: '🙋 Беру', snoozeHour: '⏰ Напомнить через час', snoozeMorning: '💤 До утра' };
+
 /** «в работе у Петра Сидорова»; a name that cannot be declined stays as it is, after a colon. */
 function inWorkOf(name: string): string {
   const genitive = declineName(name, 'genitive');
@@ -116,12 +119,12 @@ export const ru = {
   whatToDo: 'Что делать:',
   moreInRunbook: 'Инструкция полностью',
   runbook: 'Что делать',
-  ackButton: '🙋 Беру',
+  ackButton: BUTTONS.ack,
   ackAllButton: '🙋 Беру все',
   groupStepsButton: (name: string) => `📋 ${name}: что делать`,
   groupSnoozeButton: (name: string) => `⏰ ${name} на 1 ч`,
-  snoozeHourButton: '⏰ Напомнить через час',
-  snoozeMorningButton: '💤 До утра',
+  snoozeHourButton: BUTTONS.snoozeHour,
+  snoozeMorningButton: BUTTONS.snoozeMorning,
   statusButton: '🏢 Статус',
   detailsButton: 'ℹ️ Подробнее',
   detailsTitle: 'ℹ️ Подробнее: как это оповещение называется',
@@ -971,9 +974,9 @@ export const ru = {
     what: 'Что',
     openFor: 'Сколько длится',
     taken: 'Кто взял',
-    acknowledge: '✅ Беру',
-    snoozeHour: '⏰ На час',
-    snoozeMorning: '🌙 До утра',
+    acknowledge: BUTTONS.ack,
+    snoozeHour: BUTTONS.snoozeHour,
+    snoozeMorning: BUTTONS.snoozeMorning,
     acknowledgedBy: (who: string, when: string) => `${didWhat(who, 'взял', 'взяла') ?? `в работе: ${who},`} ${when}`,
     snoozedUntil: (when: string, who: string) => `${didWhat(who, 'отложил', 'отложила') ?? `отложено (${who})`} до ${when}`,
     snoozeReason: (id: number) => `отложено в личном кабинете, инцидент №${id}`,

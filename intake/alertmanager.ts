@@ -17,6 +17,7 @@ import { listActiveAdmins } from '../db/users.ts';
 import { langOf, texts } from '../i18n/index.ts';
 import { activeSilences, AnnouncementLookups, loadSubject, openIncident, resolveIncident, type Subject } from '../incidents/lifecycle.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
+import { placeOf } from '../core/vocabulary.ts';
 
 /** Alerts in one webhook at most: set `max_alerts` at or below it in the receiver (README). */
 export const MAX_WEBHOOK_ALERTS = 10_000;
@@ -388,7 +389,7 @@ async function summariseUnmatched(db: Queryable, alerts: Unmatched[], now: Date)
         !name
           ? t.alertUnnamed(who)
           : a.candidates.length > 0
-            ? t.alertAmbiguous(name, who, a.candidates.map((c) => `${c.clientName} / ${c.name} (id ${c.id})`).join('; '))
+            ? t.alertAmbiguous(name, who, a.candidates.map((c) => `${placeOf(c.clientName, c.name)} (id ${c.id})`).join('; '))
             : t.alertUnmatched(name, who),
       );
     });

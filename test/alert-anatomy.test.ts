@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { renderAlert } from '../bot/render/alert.ts';
 import { PROBE_RULES } from '../core/probe-rules.ts';
 import { RULES, type Facts, type Severity } from '../core/rules.ts';
-import { severityMark } from '../bot/render/marks.ts';
+import { severityMark } from '../core/vocabulary.ts';
 import type { IncidentView } from '../db/incidents.ts';
 import { texts } from '../i18n/index.ts';
 import { describeMetricsError, describeNetworkError } from '../i18n/network.ts';

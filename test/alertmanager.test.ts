@@ -208,8 +208,8 @@ describe('Alertmanager receiver', () => {
     expect(await ambiguous.json()).toMatchObject({ ambiguous: 1, unmatched: 0, opened: 0 });
     const [notice] = await noticesTo(3001);
     expect(String(notice!.payload.text)).toContain('подходит несколько установок');
-    expect(String(notice!.payload.text)).toContain(`ООО «Ромашка» / Сервер офиса (id ${installationId})`);
-    expect(String(notice!.payload.text)).toContain(`АО «Вектор» / Сервер офиса (id ${twin.id})`);
+    expect(String(notice!.payload.text)).toContain(`ООО «Ромашка» · Сервер офиса (id ${installationId})`);
+    expect(String(notice!.payload.text)).toContain(`АО «Вектор» · Сервер офиса (id ${twin.id})`);
     expect(await listUnmatchedAlerts(t.db)).toEqual([expect.objectContaining({ alertname: 'ByName', reason: 'ambiguous', candidates: [installationId, twin.id] })]);
 
     await setMonitoring(ctx(), twin.id, false);

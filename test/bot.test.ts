@@ -628,9 +628,9 @@ describe('the Telegram bot', () => {
       clock.advance(5 * 60_000);
       await h.say(manager, '/incidents');
       const list = texts()[0]!.split('\n');
-      expect(list).toContain('🔴 ⏳ #1 Веб-порт установки не принимает соединения — ООО «Ромашка» / Сервер офиса, 5 минут');
-      expect(list).toContain('🔴 ⏳ #2 Главная страница ПК отвечает ошибкой — ООО «Ромашка» / Сервер офиса, 5 минут, ждёт: Веб-порт установки не принимает соединения');
-      expect(list).toContain('🔴 ⏳ #3 Служба ПК остановлена — ООО «Ромашка» / Сервер офиса, 5 минут, оповещение отложено до 23:00');
+      expect(list).toContain('🔴 ⏳ #1 Веб-порт установки не принимает соединения — ООО «Ромашка» · Сервер офиса, 5 минут');
+      expect(list).toContain('🔴 ⏳ #2 Главная страница ПК отвечает ошибкой — ООО «Ромашка» · Сервер офиса, 5 минут, ждёт: Веб-порт установки не принимает соединения');
+      expect(list).toContain('🔴 ⏳ #3 Служба ПК остановлена — ООО «Ромашка» · Сервер офиса, 5 минут, оповещение отложено до 23:00');
       expect(texts()[0]).not.toContain('тишин');
 
       await h.say(manager, '/status Ромашка');
@@ -645,7 +645,7 @@ describe('the Telegram bot', () => {
       // The silence lifted, nothing holds it: the next check announces it, and says so until then.
       await removeSilence(ctx(), (await t.db.select().from(silences))[0]!.id);
       await h.say(manager, '/incidents');
-      expect(texts()[2]!.split('\n')).toContain('🔴 ⏳ #3 Служба ПК остановлена — ООО «Ромашка» / Сервер офиса, 5 минут, оповещение уйдёт при следующей проверке');
+      expect(texts()[2]!.split('\n')).toContain('🔴 ⏳ #3 Служба ПК остановлена — ООО «Ромашка» · Сервер офиса, 5 минут, оповещение уйдёт при следующей проверке');
     });
 
     it('/silence covers a client for a while, for those responsible only, echoing the reason', async () => {

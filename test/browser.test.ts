@@ -200,7 +200,7 @@ describe('the browser cabinet in Chromium', () => {
     expect(String(edit.payload.text)).toContain('Ксения Шабанова');
 
     // Snoozing there too: the page and the Telegram message say until when, and who put it off.
-    await page.locator(`#incident-${incident!.id} button:text("На час")`).click();
+    await page.locator(`#incident-${incident!.id} button:text("Напомнить через час")`).click();
     await expect(page.locator('.notice').textContent()).resolves.toContain(`№${incident!.id} отложены`);
     await expect(page.locator(`#incident-${incident!.id}`).textContent()).resolves.toContain('Ксения Шабанова отложила до 11:00');
     h.clear();

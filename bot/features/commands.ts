@@ -10,7 +10,7 @@ import { escapeHtml, fitMessage } from '../html.ts';
 import { formatDateTime, formatSpan } from '../../i18n/format.ts';
 import { ruleTitle } from '../../i18n/index.ts';
 import { renderClientStatus, statusKeyboard } from '../render/status.ts';
-import { severityMark } from '../render/marks.ts';
+import { MARK, placeOf, severityMark } from '../../core/vocabulary.ts';
 import { holdText } from '../render/hold.ts';
 
 /** Staff commands: /status (and free text in private), /incidents, /help, /whoami. */
@@ -102,10 +102,10 @@ commands.command('incidents', async (ctx) => {
   const holds = await listHolds(db, shown, now);
   for (const row of shown) {
     const age = formatSpan(ctx.lang, now.getTime() - row.openedAt.getTime());
-    const state = row.status === 'acknowledged' ? '✅' : '⏳';
+    const state = row.status === 'acknowledged' ? MARK.taken : MARK.untaken;
     const hold = holds.get(row.id);
     lines.push(
-      `${severityMark(row.severity)} ${state} #${row.id} ${escapeHtml(ruleTitle(ctx.lang, row.ruleId))} — ${escapeHtml(row.clientName)} / ${escapeHtml(row.installationName)}, ${age}` +
+      `${severityMark(row.severity)} ${state} #${row.id} ${escapeHtml(ruleTitle(ctx.lang, row.ruleId))} — ${escapeHtml(placeOf(row.clientName, row.installationName))}, ${age}` +
         (hold ? `, ${escapeHtml(holdText(hold, ctx.lang, now, settings.displayTz))}` : ''),
     );
   }

@@ -2,6 +2,7 @@ import { Composer, InputFile } from 'grammy';
 import { DateTime } from 'luxon';
 import { InputError } from '../../core/errors.ts';
 import { commandWord } from '../../core/command-words.ts';
+import { placeOf } from '../../core/vocabulary.ts';
 import { formatQuietWindow, parseQuietWindow, type QuietWindow } from '../../core/quiet-hours.ts';
 import { scopeOf } from '../../db/digest.ts';
 import { assembleDigest, LICENCE_HORIZON_DAYS } from '../../digest/assemble.ts';
@@ -53,7 +54,7 @@ reports.command('versions', async (ctx) => {
     lines.push('', `👤 <b>${escapeHtml(manager)}</b> (${items.length})`);
     for (const item of items) {
       const lag = item.lagSince ? formatSpan(ctx.lang, now.getTime() - item.lagSince.getTime()) : ctx.t.unknown;
-      lines.push(`• ${escapeHtml(item.clientName)} / ${escapeHtml(item.installationName)}: ${escapeHtml(item.shellVersion)} · ${v.lagging(lag)}`);
+      lines.push(`• ${escapeHtml(placeOf(item.clientName, item.installationName))}: ${escapeHtml(item.shellVersion)} · ${v.lagging(lag)}`);
     }
   }
   return ctx.reply(fitMessage(lines.join('\n')), { parse_mode: 'HTML' });
@@ -80,7 +81,7 @@ reports.command('sales', async (ctx) => {
   if (digest.sales.length === 0) return ctx.reply(s.none);
   const lines = [s.title(digest.sales.length)];
   for (const signal of digest.sales) {
-    const where = `${escapeHtml(signal.clientName)} / ${escapeHtml(signal.installationName)}`;
+    const where = escapeHtml(placeOf(signal.clientName, signal.installationName));
     lines.push(s.line(where, String(signal.licenseLimit ?? '?'), String(signal.peak ?? '?'), signal.daysAtLimit, escapeHtml(signal.managerName ?? '')));
   }
   return ctx.reply(fitMessage(lines.join('\n')), { parse_mode: 'HTML' });

@@ -9,7 +9,7 @@ import type { Facts } from '../../core/rules.ts';
 import { smartNameOf } from '../../core/smart-names.ts';
 import { shortClientName } from '../../core/text.ts';
 import { renderFacts } from './facts.ts';
-import { severityMark } from './marks.ts';
+import { MARK, severityMark } from '../../core/vocabulary.ts';
 
 export interface RenderOptions {
   lang: Lang;
@@ -346,8 +346,8 @@ function foldedLines(members: IncidentView[], total: number | null, lang: Lang):
 /** How a set of alerts stands: ☑️ all solved, 🛠 the rest taken, else 🔴 or 🟡 by the worst open one. */
 function markOf(views: IncidentView[]): string {
   const unresolved = views.filter((v) => v.incident.status !== 'resolved');
-  if (unresolved.length === 0) return '☑️';
-  if (unresolved.every((v) => v.incident.status === 'acknowledged')) return '🛠';
+  if (unresolved.length === 0) return MARK.resolved;
+  if (unresolved.every((v) => v.incident.status === 'acknowledged')) return MARK.taken;
   return severityMark(unresolved.some((v) => v.incident.severity === 'critical') ? 'critical' : unresolved.some((v) => v.incident.severity === 'warning') ? 'warning' : 'info');
 }
 

@@ -6,7 +6,7 @@ import { problemStart } from '../../core/evidence.ts';
 import { formatDate, formatSpan, formatWhen } from '../../i18n/format.ts';
 import { ruleTitle, texts, type Lang } from '../../i18n/index.ts';
 import { escapeHtml, fitMessage } from '../html.ts';
-import { severityMark } from './marks.ts';
+import { severityMark } from '../../core/vocabulary.ts';
 
 /** The morning digest: compact, readable on a phone, unacknowledged incidents standing out. */
 export function renderDigest(digest: Digest, recipientName: string, lang: Lang, tz: string): string {

@@ -9,7 +9,7 @@ import { describeReadingProblem } from '../../i18n/sysinfo.ts';
 import { DateTime } from 'luxon';
 import { givenReason, ruleTitle, texts } from '../../i18n/index.ts';
 import { likelyCause } from './alert.ts';
-import { severityMark } from './marks.ts';
+import { severityMark } from '../../core/vocabulary.ts';
 import { holdText } from './hold.ts';
 import { FACT_KEYS, LICMAN_PORT } from '../../core/report.ts';
 
