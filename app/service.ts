@@ -21,6 +21,7 @@ import { pullAddressPolicy } from '../core/pull-address.ts';
 import { useSysinfoMapping } from '../intake/sysinfo-facts.ts';
 import { downloadKeyOf } from '../core/download-link.ts';
 import { loadSysinfoMapping } from '../intake/sysinfo-mapping-file.ts';
+import { readsLicenceDates } from '../core/sysinfo-mapping.ts';
 import { pruneReports } from '../jobs/prune-reports.ts';
 import { parseStatusList, systemProbers, type Probers } from '../checks/probes/probers.ts';
 import { createMetrics } from './metrics.ts';
@@ -153,6 +154,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
       displayTz: config.DISPLAY_TZ,
       morningHour: config.MORNING_HOUR,
       sessionMaxMs: config.WEB_SESSION_MAX,
+      sysinfoReadsLicences: readsLicenceDates(sysinfoMapping.mapping),
       downloadKey,
       ...(config.PUBLIC_URL ? { publicUrl: config.PUBLIC_URL } : {}),
       ...(config.SECRET_KEY ? { secretKey: config.SECRET_KEY } : {}),

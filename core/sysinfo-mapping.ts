@@ -112,6 +112,9 @@ export const sysinfoMappingSchema = z
 
 export type SysinfoMapping = z.output<typeof sysinfoMappingSchema>;
 
+/** Whether a mapping reads licence end dates at all (a database is only one with a name). */
+export const readsLicenceDates = (mapping: SysinfoMapping) => mapping.fields.databaseLicenseExpires.length > 0 && mapping.fields.databaseName.length > 0;
+
 /** A mapping that reads nothing: the document need not be opened at all. */
 export const isEmptyMapping = (mapping: SysinfoMapping) => SYSINFO_FIELDS.every((field) => mapping.fields[field].length === 0);
 

@@ -28,6 +28,13 @@ const fieldProblems = {
   urlCredentials: () => 'must not carry a user name or password',
 } satisfies Record<FieldCode, (max: number | undefined) => string>;
 
+/** "the column “X” is hidden", "the columns “X” and “Y” are hidden". */
+function hiddenEn(columns: string[]): string {
+  const named = columns.map((c) => `“${c}”`);
+  if (named.length === 1) return `the column ${named[0]} is hidden`;
+  return `the columns ${named.slice(0, -1).join(', ')} and ${named.at(-1)} are hidden`;
+}
+
 /** Everything dozor says to people, in English: every key of the Russian catalogue, none borrowed from it. */
 export const en: Catalogue = {
   accessRequestForAdmins: (name, id, username) => `🙋 Access request: ${name}${username ? ` (@${username})` : ''}, id <code>${id}</code>`,
@@ -790,6 +797,16 @@ export const en: Catalogue = {
     lastSysinfo: 'Last sysinfo',
     licence: 'Licence until',
     seats: 'Seats',
+    seatsCell: (used, licensed) =>
+      used !== null && licensed !== null ? `${used} / ${licensed}` : licensed !== null ? `licensed ${licensed}, in use: no data` : used !== null ? `in use ${used}, licensed: no data` : '',
+    hiddenColumns: {
+      noSysinfo: (columns) => `No installation in this list has sent a sysinfo: ${hiddenEn(columns)}.`,
+      licenceNotMapped: (columns) => `Sysinfo files arrive, but dozor is not set up to read licence end dates from them (the service administrator sets this up): ${hiddenEn(columns)}.`,
+      licenceNotFound: (columns) => `Neither the sysinfo files nor the agents' reports give a licence end date: ${hiddenEn(columns)}.`,
+      noReports: (columns) => `No installation in this list has sent a report yet: ${hiddenEn(columns)}.`,
+      notReported: (columns) => `No report gives this: ${hiddenEn(columns)}.`,
+      noManager: (columns) => `No client in this list has a manager: ${hiddenEn(columns)}.`,
+    },
     notFoundTitle: 'Not found',
     installationNotFound: 'There is no such installation.',
     incidentNotFound: 'There is no such incident.',

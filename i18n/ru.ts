@@ -68,6 +68,13 @@ const fieldProblems = {
   urlCredentials: () => 'без имени и пароля в адресе',
 } satisfies Record<FieldCode, (max: number | undefined) => string>;
 
+/** «колонка «X» скрыта», «колонки «X» и «Y» скрыты». */
+function hiddenRu(columns: string[]): string {
+  const named = columns.map((c) => `«${c}»`);
+  if (named.length === 1) return `колонка ${named[0]} скрыта`;
+  return `колонки ${named.slice(0, -1).join(', ')} и ${named.at(-1)} скрыты`;
+}
+
 /**
  * Everything dozor says to people, in Russian: the reference catalogue. The
  * English one (`en.ts`) has the same keys, which the type checker and a test
@@ -953,6 +960,17 @@ export const ru = {
     lastSysinfo: 'Последний sysinfo',
     licence: 'Лицензия до',
     seats: 'Места',
+    seatsCell: (used: number | null, licensed: number | null) =>
+      used !== null && licensed !== null ? `${used} / ${licensed}` : licensed !== null ? `по лицензии ${licensed}, занято: нет данных` : used !== null ? `занято ${used}, по лицензии: нет данных` : '',
+    /** Why columns empty on every row of the view are not shown (one sentence each), the columns named. */
+    hiddenColumns: {
+      noSysinfo: (columns: string[]) => `Ни одна установка в списке не присылала sysinfo: ${hiddenRu(columns)}.`,
+      licenceNotMapped: (columns: string[]) => `sysinfo приходят, но dozor не настроен читать из них даты окончания лицензий (это настраивает администратор сервиса): ${hiddenRu(columns)}.`,
+      licenceNotFound: (columns: string[]) => `Ни в sysinfo, ни в отчётах агентов нет дат окончания лицензий: ${hiddenRu(columns)}.`,
+      noReports: (columns: string[]) => `Ни одна установка в списке ещё не присылала отчётов: ${hiddenRu(columns)}.`,
+      notReported: (columns: string[]) => `Ни в одном отчёте этих сведений нет: ${hiddenRu(columns)}.`,
+      noManager: (columns: string[]) => `Ни у одного клиента в списке нет менеджера: ${hiddenRu(columns)}.`,
+    },
     notFoundTitle: 'Не найдено',
     installationNotFound: 'Такой установки нет.',
     incidentNotFound: 'Такого инцидента нет.',

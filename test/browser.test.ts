@@ -1,19 +1,23 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildHttpServer } from '../app/http.ts';
 import { calendarDay } from '../core/calendar.ts';
 import { countProbeRound } from '../db/availability.ts';
 import { listIncidentsWithNames } from '../db/incidents.ts';
+import { saveMetricsSnapshot } from '../db/metrics-snapshots.ts';
 import { telegramMessages } from '../db/schema.ts';
+import { insertUpload } from '../db/uploads.ts';
 import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
 import { addClient } from '../registry/clients.ts';
 import { addInstallation } from '../registry/installations.ts';
+import { acknowledge } from '../registry/incidents.ts';
 import { addUser, setUserActive } from '../registry/users.ts';
 import { botHarness, type Person } from './bot-helpers.ts';
 import { ROOT } from './cli-helpers.ts';
 import { postReport, SAMPLE_XML, seedFleet, silentLogger, testClock, testDb, type TestDb } from './helpers.ts';
+import { strangeWordsIn } from './russian-words.ts';
 
 /**
  * The cabinet in a real browser: Debian's Chromium driven by playwright-core,
@@ -30,6 +34,27 @@ interface LoadedImage {
 
 const KSENIA: Person = { id: 1001, first_name: 'Ксения' };
 const IRINA: Person = { id: 2001, first_name: 'Ирина' };
+/** What the test reads of a table row in the page: its cells, where they are drawn, and their text as shown. */
+interface ShownRow {
+  querySelectorAll(selector: 'td'): Iterable<{ getBoundingClientRect(): { top: number; left: number; height: number }; innerText: string }>;
+}
+/** A phone's screen, as the issue measured it (CSS pixels). */
+const PHONE = { width: 390, height: 844 };
+
+/** What runs off a page's right (or left) edge: the page's own scroll width, and each element past the screen. */
+interface Overflow {
+  innerWidth: number;
+  scrollWidth: number;
+  wide: string[];
+}
+/** Evaluated in the page (a string: the DOM's types are not part of this Node project). */
+const OVERFLOW = `(() => {
+  const width = window.innerWidth;
+  const wide = [...document.querySelectorAll('body *')]
+    .filter((el) => { const r = el.getBoundingClientRect(); return r.width > 0 && (r.right > width + 0.5 || r.left < -0.5); })
+    .map((el) => el.tagName.toLowerCase() + (el.className ? '.' + el.className : '') + ' ' + Math.round(el.getBoundingClientRect().right) + ': ' + (el.textContent || '').trim().slice(0, 60));
+  return { innerWidth: width, scrollWidth: document.documentElement.scrollWidth, wide };
+})()`;
 
 describe('the browser cabinet in Chromium', () => {
   let browser: Browser;
@@ -101,6 +126,151 @@ describe('the browser cabinet in Chromium', () => {
 
   const shoot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
   const cells = (page: Page, column: number) => page.locator(`table tbody tr td:nth-child(${column})`).allTextContents();
+
+  /**
+   * A fleet as a phone shows it at its worst: a critical installation with
+   * every column filled, a colleague's with a warning and a licence limit
+   * but no seat count, a client whose name is one long word, one that never
+   * reported; incidents open, one taken; probes, uploads and metrics for the
+   * installation page.
+   */
+  async function busyFleet() {
+    await addUser(ctx(), { telegramId: 1002, role: 'manager', name: 'Пётр Сидоров', leadId: 2001 });
+    const vector = await addClient(ctx(), { name: 'АО «Вектор»', managerId: 1002 });
+    const accounts = await addInstallation(ctx(), { client: String(vector.id), name: 'Бухгалтерия', kind: 'cloud', provider: 'Техэксперт.Облако' });
+    const long = await addClient(ctx(), { name: 'ООО «Северо-Западный-Торгово-Промышленный-Комбинат-Строительных-Материалов»', managerId: 1001 });
+    await addInstallation(ctx(), { client: String(long.id), name: 'Склад', kind: 'local' });
+    await postReport(url, SAMPLE_XML.replace('<senselock state="ok"/>', '<senselock state="lost"/>'), { token: fleet.token });
+    await postReport(url, '<report id="v"><shell version="6.4.3.59"/><kit assembled="true" daily-update="false" copybaseweb="true"/><license limit="25"/></report>', {
+      token: accounts.token,
+    });
+    // The lost key is taken: its card says by whom and offers only the snoozes.
+    const key = (await listIncidentsWithNames(t.db, { includeResolved: false })).find((i) => i.ruleId === 'KodeksXmlSensLockStatus');
+    await acknowledge({ db: t.db, clock, actor: 'tg:1001' }, key!.id);
+    const day = calendarDay(clock(), 'Europe/Moscow');
+    for (let r = 0; r < 100; r++) await countProbeRound(t.db, fleet.installation.id, day, r !== 0);
+    const upload = await insertUpload(t.db, {
+      installationId: fleet.installation.id,
+      name: 'ROMASHKA_SERVER_OFFICE_SYSINFO_WITH_A_VERY_LONG_NAME_INDEED',
+      kind: 'zip',
+      path: 'uploads/x.zip',
+      size: 123_456,
+      sha256: '0'.repeat(64),
+      receivedAt: clock(),
+    });
+    await saveMetricsSnapshot(t.db, {
+      installationId: fleet.installation.id,
+      takenAt: clock(),
+      receivedAt: clock(),
+      uploadId: upload.id,
+      samples: [{ name: 'kodeks_sessions_active_total_by_database_and_volume', labels: { database: 'Кодекс: Законодательство', volume: '/var/lib/kodeks/volumes/legislation-main' }, value: 17 }],
+    });
+    return { vector, accounts };
+  }
+
+  /** A row's cells as the person reads them: the ones shown, top to bottom and left to right (a card on a phone puts them in its own order). */
+  const readCard = (row: Locator) =>
+    row.evaluate((tr) =>
+      [...(tr as unknown as ShownRow).querySelectorAll('td')]
+        .map((td) => ({ td, box: td.getBoundingClientRect() }))
+        .filter(({ box }) => box.height > 0)
+        .sort((a, b) => a.box.top - b.box.top || a.box.left - b.box.left)
+        .map(({ td }) => td.innerText.trim())
+        .filter(Boolean),
+    );
+
+  /** Every page of the cabinet a signed-in person can open, by its address. */
+  const cabinetPages = () => ['/web/', '/web/?problems=1&sort=installation', '/web/incidents', `/web/installations/${fleet.installation.id}`, '/web/reports', '/web/installations/999999'];
+
+  /** Open a page on a phone and say what runs off its edge. */
+  async function overflowOf(page: Page, path: string): Promise<Overflow> {
+    await page.goto(`${url}${path}`);
+    return (await page.evaluate(OVERFLOW)) as Overflow;
+  }
+
+  for (const lang of ['ru', 'en'] as const) {
+    it(`on a phone (390×844, ${lang}) no cabinet page runs off the screen, and the fleet and the incidents are cards that say what is wrong and whose it is`, async () => {
+      await busyFleet();
+      const person: Person = lang === 'en' ? { ...KSENIA, language_code: 'en' } : KSENIA;
+      const phone = await browser.newContext({ locale: lang === 'en' ? 'en-GB' : 'ru-RU', viewport: PHONE });
+      try {
+        const page = await phone.newPage();
+        await page.goto(await linkFor(person));
+        for (const path of cabinetPages()) {
+          const found = await overflowOf(page, path);
+          expect(found, path).toEqual({ innerWidth: PHONE.width, scrollWidth: PHONE.width, wide: [] });
+          const name = path === '/web/' ? 'fleet' : path.startsWith('/web/?') ? 'fleet-problems' : path.startsWith('/web/installations/9') ? 'not-found' : path.replace(/^\/web\//, '').replace(/\/\d+$/, '').replace(/\W+/g, '-');
+          await shoot(page, `phone-${lang}-${name}`);
+        }
+        // The page a stranger sees too.
+        const stranger = await phone.newPage();
+        expect(await overflowOf(stranger, '/web/hello')).toMatchObject({ scrollWidth: PHONE.width, wide: [] });
+
+        // The fleet: one card per installation, problems first, each saying what the issue asked of it.
+        await page.goto(`${url}/web/`);
+        const cards = page.locator('table.fleet tbody tr');
+        expect(await cards.count()).toBe(3);
+        const says = (i: number) => readCard(cards.nth(i));
+        const caption = (i: number, cell: string) => cards.nth(i).locator(`td.${cell}`).evaluate((td) => (globalThis as unknown as { getComputedStyle(e: unknown, p: string): { content: string } }).getComputedStyle(td, '::before').content);
+        if (lang === 'ru') {
+          expect(await says(0)).toEqual([
+            'Сервер офиса',
+            'ООО «Ромашка»',
+            'Критично',
+            'Ключ SenseLock не виден; Пользователям не хватило лицензий; Оперативные пополнения устарели',
+            'Ксения Шабанова',
+            expect.stringMatching(/^2023-02-14 \(/),
+          ]);
+          expect(await caption(0, 'manager')).toBe('"Менеджер: "');
+          expect(await caption(0, 'bad')).toBe('"Операп: "');
+          expect(await says(1)).toEqual(['Бухгалтерия', 'АО «Вектор»', 'Внимание', 'Ежедневное обновление или copybaseweb выключены', 'Пётр Сидоров']);
+          expect(await says(2)).toEqual(['Склад', 'ООО «Северо-Западный-Торгово-Промышленный-Комбинат-Строительных-Материалов»', 'отчётов не было', 'Ксения Шабанова']);
+          expect(strangeWordsIn(await page.locator('main').innerText())).toEqual([]);
+        } else {
+          expect((await says(0)).slice(0, 3)).toEqual(['Сервер офиса', 'ООО «Ромашка»', 'Critical']);
+          expect(await caption(0, 'manager')).toBe('"Manager: "');
+          expect((await says(1)).slice(2, 3)).toEqual(['Warning']);
+        }
+        // The first screen shows every card of this fleet, not two and a half rows.
+        const onFirstScreen = await cards.evaluateAll((rows) => rows.filter((row) => (row as unknown as { getBoundingClientRect(): { bottom: number } }).getBoundingClientRect().bottom <= 844).length);
+        expect(onFirstScreen).toBe(3);
+
+        // The incidents: how bad and for how long, where, what, whose, who took it, and the buttons, in a card.
+        await page.goto(`${url}/web/incidents`);
+        const incident = page.locator('table.incidents tbody tr').first();
+        const lines = await readCard(incident);
+        if (lang === 'ru') {
+          expect(lines.slice(0, 4)).toEqual(['Критично', 'меньше минуты', 'ООО «Ромашка» · Сервер офиса', 'Ключ SenseLock не виден']);
+          expect(lines.slice(4)).toEqual(['Ксения Шабанова', 'взял(а) Ксения Шабанова, сегодня в 10:00', '⏰ На час 🌙 До утра']);
+          expect(await incident.locator('button').allInnerTexts()).toEqual(['⏰ На час', '🌙 До утра']);
+        } else {
+          expect(lines[0]).toBe('Critical');
+          expect(await incident.locator('button').allInnerTexts()).toEqual(['⏰ For an hour', '🌙 Till morning']);
+        }
+      } finally {
+        await phone.close();
+      }
+    });
+  }
+
+  it('at desktop width the fleet stays a table with its header, and the phone’s own words are not shown', async () => {
+    await busyFleet();
+    const page = await signIn(KSENIA);
+    expect(await page.locator('table.fleet thead').isVisible()).toBe(true);
+    expect(await page.locator('table.fleet tbody tr').first().evaluate((tr) => (globalThis as unknown as { getComputedStyle(e: unknown): { display: string } }).getComputedStyle(tr).display)).toBe('table-row');
+    expect(await page.locator('td.state').first().isVisible()).toBe(false);
+    expect(await page.locator('table.fleet thead th').allInnerTexts()).toEqual(['Клиент', 'Установка', 'Состояние', 'Последний отчёт', 'Последний sysinfo', 'Операп', 'Версия · обновление', 'Места', 'Менеджер']);
+    expect(await cells(page, 8)).toEqual(['по лицензии 10, занято: нет данных', 'по лицензии 25, занято: нет данных', '']);
+    // A sysinfo came, but nothing gave a licence date: that column alone is left out, and the line says why.
+    expect(await page.locator('p.hidden-columns').innerText()).toBe('Ни в sysinfo, ни в отчётах агентов нет дат окончания лицензий: колонка «Лицензия до» скрыта.');
+    await shoot(page, 'fleet-desktop');
+
+    const english = await signIn({ ...IRINA, language_code: 'en' });
+    expect(await english.locator('table.fleet thead th').allInnerTexts()).toEqual(['Client', 'Installation', 'State', 'Last report', 'Last sysinfo', 'Operap', 'Version · update', 'Seats', 'Manager']);
+    expect(await cells(english, 8)).toEqual(['licensed 10, in use: no data', 'licensed 25, in use: no data', '']);
+    expect(await english.locator('p.hidden-columns').innerText()).toBe('Neither the sysinfo files nor the agents\' reports give a licence end date: the column “Licence until” is hidden.');
+    expect(await english.locator('td.state').first().isVisible()).toBe(false);
+  });
 
   it('a link from /web opens the fleet page, problems first, with no secret left in the address bar', async () => {
     const second = await addClient(ctx(), { name: 'ЗАО «Вектор»', managerId: 1001 });

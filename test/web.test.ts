@@ -1,6 +1,8 @@
 import { eq } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { installations } from '../db/schema.ts';
+import { insertUpload } from '../db/uploads.ts';
+import type { WebSettings } from '../web/kit.ts';
 import { buildHttpServer } from '../app/http.ts';
 import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
 import { addClient } from '../registry/clients.ts';
@@ -15,6 +17,7 @@ import { acknowledge } from '../registry/incidents.ts';
 import { addSilence, removeSilence } from '../registry/silences.ts';
 import { botHarness, type Person } from './bot-helpers.ts';
 import { postReport, SAMPLE_XML, seedFleet, silentLogger, testClock, testDb, type TestDb } from './helpers.ts';
+import { strangeWordsIn } from './russian-words.ts';
 
 /**
  * The browser cabinet, first part: the link from the bot opens a session,
@@ -43,6 +46,12 @@ describe('the browser cabinet: access and the fleet page', () => {
     await close();
     await t.close();
   });
+
+  /** Another server on the same database, with other cabinet settings. */
+  async function serverWith(web: Partial<WebSettings>) {
+    const app = buildHttpServer({ db: t.db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, web: { publicUrl: 'https://dozor.example.ru', displayTz: 'Europe/Moscow', morningHour: 9, ...web } });
+    return { url: await app.listen({ host: '127.0.0.1', port: 0 }), close: () => app.close() };
+  }
 
   /** /web in the bot, as the person would send it: the token of the link it answers with. */
   async function linkFor(person: Person): Promise<string> {
@@ -117,6 +126,81 @@ describe('the browser cabinet: access and the fleet page', () => {
       ['Сервер офиса', 'Ключ SenseLock не виден; Пользователям не хватило лицензий; Оперативные пополнения устарели'],
       ['Архив', 'молчит 7 часов'],
     ]);
+  });
+
+  it('leaves out a column empty on every row of the view and says why under the table; seats not reported are said in words', async () => {
+    const cookie = await signIn({ id: 1001, first_name: 'Ксения' });
+    const english = await signIn({ id: 2001, first_name: 'Irina', language_code: 'en' });
+    const vector = await addClient(ctx(), { name: 'АО «Вектор»' });
+    const accounts = await addInstallation(ctx(), { client: String(vector.id), name: 'Бухгалтерия', kind: 'cloud' });
+    await addInstallation(ctx(), { client: String(vector.id), name: 'Склад', kind: 'local' });
+    await postReport(url, SAMPLE_XML, { token: fleet.token });
+    await postReport(url, '<report id="v"><shell version="6.4.3.59"/></report>', { token: accounts.token });
+    /** The page as read: its column headings, the seats of each row, the line under the table. */
+    const read = async (query = '', who = cookie, base = url) => {
+      const html = await (await fetch(`${base}/web/${query}`, { headers: { cookie: who } })).text();
+      const columns = [...html.matchAll(/<th><a href="[^"]*">([^<]*)<\/a><\/th>/g)].map((m) => m[1]!);
+      const rows = [...html.matchAll(/<tr class="[a-z]*">([^]*?)<\/tr>/g)].map((row) => [...row[1]!.matchAll(/<td[^>]*>([^]*?)<\/td>/g)].map((cell) => cell[1]!.replace(/<[^>]+>/g, '')));
+      const column = (heading: string) => rows.map((cells) => cells[columns.indexOf(heading)]);
+      return {
+        columns,
+        seats: column(who === cookie ? 'Места' : 'Seats'),
+        licences: column('Лицензия до'),
+        why: /<p class="summary hidden-columns">([^<]*)<\/p>/.exec(html)?.[1] ?? null,
+        html,
+      };
+    };
+
+    // No sysinfo from anyone, no licence date in any report: both columns go, and the line says so in plain words.
+    const none = await read();
+    expect(none.columns).toEqual(['Клиент', 'Установка', 'Состояние', 'Последний отчёт', 'Операп', 'Версия · обновление', 'Места', 'Менеджер']);
+    expect(none.why).toBe('Ни одна установка в списке не присылала sysinfo: колонки «Последний sysinfo» и «Лицензия до» скрыты.');
+    // The licence limit came, the seats in use did not: said, not «? / 10».
+    expect(none.seats).toEqual(['по лицензии 10, занято: нет данных', '', '']);
+    expect(none.html).not.toMatch(/<td[^>]*>\? \/|\/ \?<\/td>/);
+    expect(strangeWordsIn(none.why!)).toEqual([]);
+    const inEnglish = await read('', english);
+    expect(inEnglish.columns).not.toContain('Last sysinfo');
+    expect(inEnglish.why).toBe('No installation in this list has sent a sysinfo: the columns “Last sysinfo” and “Licence until” are hidden.');
+    expect(inEnglish.seats).toEqual(['licensed 10, in use: no data', '', '']);
+
+    // A view of one client, who has no manager, and one installation that never reported: each reason once.
+    expect((await read(`?kind=local`)).why).toBe(
+      'Ни одна установка в списке не присылала sysinfo: колонки «Последний sysinfo» и «Лицензия до» скрыты. ' +
+        'Ни одна установка в списке ещё не присылала отчётов: колонки «Операп», «Версия · обновление» и «Места» скрыты. ' +
+        'Ни у одного клиента в списке нет менеджера: колонка «Менеджер» скрыта.',
+    );
+    expect((await read(`?kind=local`, english)).why).toBe(
+      'No installation in this list has sent a sysinfo: the columns “Last sysinfo” and “Licence until” are hidden. ' +
+        'No installation in this list has sent a report yet: the columns “Operap”, “Version · update” and “Seats” are hidden. ' +
+        'No client in this list has a manager: the column “Manager” is hidden.',
+    );
+
+    // A sysinfo came, but no licence date was read from it: the sysinfo column is back, the licence one still out, and why.
+    await insertUpload(t.db, { installationId: fleet.installation.id, name: 'ROMASHKA', kind: 'zip', path: 'uploads/r.zip', size: 1000, sha256: '0'.repeat(64), receivedAt: clock() });
+    const received = await read();
+    expect(received.columns).toContain('Последний sysinfo');
+    expect(received.columns).not.toContain('Лицензия до');
+    expect(received.why).toBe('Ни в sysinfo, ни в отчётах агентов нет дат окончания лицензий: колонка «Лицензия до» скрыта.');
+    // Where the mapping in force reads no licence dates at all, that is the reason given.
+    const unmapped = await serverWith({ sysinfoReadsLicences: false });
+    try {
+      const why = (await read('', cookie, unmapped.url)).why;
+      expect(why).toBe('sysinfo приходят, но dozor не настроен читать из них даты окончания лицензий (это настраивает администратор сервиса): колонка «Лицензия до» скрыта.');
+      expect(strangeWordsIn(why!)).toEqual([]);
+      expect((await read('', english, unmapped.url)).why).toBe(
+        'Sysinfo files arrive, but dozor is not set up to read licence end dates from them (the service administrator sets this up): the column “Licence until” is hidden.',
+      );
+    } finally {
+      await unmapped.close();
+    }
+
+    // A licence date known for one installation: the column is shown, and nothing is said.
+    await postReport(url, SAMPLE_XML.replace('</report>', '<database name="Кодекс: Законодательство" license-expires="2027-03-31"/></report>'), { token: fleet.token });
+    const dated = await read();
+    expect(dated.columns).toContain('Лицензия до');
+    expect(dated.why).toBeNull();
+    expect(dated.licences).toEqual(['2027-03-31', '', '']);
   });
 
   it('filters by search, manager, kind and problems, sorts by a column, and exports the view as CSV with the same filters', async () => {

@@ -21,6 +21,8 @@ export interface WebSettings {
   secretKey?: string;
   /** WEB_SESSION_MAX: a session ends this long after it opened, however busy. */
   sessionMaxMs?: number;
+  /** Whether the sysinfo mapping in force reads licence end dates (unknown: not said), to say why a view has none. */
+  sysinfoReadsLicences?: boolean;
 }
 
 export interface WebDeps extends WebSettings {

@@ -34,6 +34,9 @@ export function fleetPage(scope: FastifyInstance, kit: WebKit): void {
       const all = await rankedFleet(deps.db, now);
       const shown = fleetView(all, query, await matchedClients(deps.db, query.q));
       const options = (pick: (row: FleetRow) => string | null) => [...new Set(all.map((r) => pick(r.row)).filter((v): v is string => !!v))].sort();
+      const rows = shown.map(({ row, rank }) => fleetCells(row, rank, lang, now, deps.displayTz));
+      // A column empty on every row says nothing: it is left out, and a line under the table says why.
+      const columns = OPTIONAL_COLUMNS.filter((column) => rows.some((cells) => cells[column.cell] !== ''));
       const body = kit.eta.render('fleet', {
         t: t.web,
         kinds: t.installationKinds,
@@ -44,7 +47,11 @@ export function fleetPage(scope: FastifyInstance, kit: WebKit): void {
         providers: options((row) => row.provider),
         total: all.length,
         withProblems: all.filter((r) => r.rank <= 2).length,
-        rows: shown.map(({ row, rank }) => fleetCells(row, rank, lang, now, deps.displayTz)),
+        columns: columns.map((column) => ({ sort: column.sort, title: t.web[column.title] })),
+        // Which cells a row has, column by column (the template spells each out).
+        show: Object.fromEntries(columns.map((column) => [column.cell, true])),
+        rows,
+        hiddenNote: rows.length > 0 ? whyHidden(OPTIONAL_COLUMNS.filter((column) => !columns.includes(column)), shown, lang, deps.sysinfoReadsLicences) : [],
       });
       return kit.page(reply, 200, lang, t.web.fleetTitle, body, { session, current: 'fleet' });
     }),
@@ -86,6 +93,41 @@ async function matchedClients(db: DB, q: string): Promise<ReadonlySet<number> | 
   return q ? new Set((await searchIndexFor(db)).search(q).map((hit) => hit.clientId)) : null;
 }
 
+/** The columns after the installation and what is wrong with it: each can be empty on every row of a view. */
+const OPTIONAL_COLUMNS = [
+  { cell: 'lastReport', title: 'lastReport', sort: 'report' },
+  { cell: 'lastSysinfo', title: 'lastSysinfo', sort: 'sysinfo' },
+  { cell: 'operap', title: 'operap', sort: 'operap' },
+  { cell: 'version', title: 'version', sort: 'version' },
+  { cell: 'licence', title: 'licence', sort: 'licence' },
+  { cell: 'seats', title: 'seats', sort: 'seats' },
+  { cell: 'manager', title: 'manager', sort: 'manager' },
+] as const satisfies readonly { cell: keyof FleetCells; title: keyof ReturnType<typeof texts>['web']; sort: SortKey }[];
+type OptionalColumn = (typeof OPTIONAL_COLUMNS)[number];
+
+/**
+ * Why the columns left out are empty, one sentence per reason: no sysinfo
+ * from any installation shown, sysinfo that gives no licence dates (the
+ * mapping in force does not read them, when that is known), no reports at
+ * all or none that says it, no manager.
+ */
+function whyHidden(hidden: readonly OptionalColumn[], shown: readonly RankedRow[], lang: Lang, readsLicences: boolean | undefined): string[] {
+  const t = texts(lang).web;
+  const says = t.hiddenColumns;
+  const is = (cell: OptionalColumn['cell']) => hidden.some((column) => column.cell === cell);
+  const names = (...cells: OptionalColumn['cell'][]) => hidden.filter((column) => cells.includes(column.cell)).map((column) => t[column.title]);
+  const lines: string[] = [];
+  const noSysinfo = is('lastSysinfo');
+  if (noSysinfo) lines.push(says.noSysinfo(names('lastSysinfo', 'licence')));
+  else if (is('licence')) lines.push((readsLicences === false ? says.licenceNotMapped : says.licenceNotFound)(names('licence')));
+  const fromReports = names('lastReport', 'operap', 'version', 'seats');
+  if (fromReports.length > 0) lines.push((shown.some(({ row }) => row.lastReceivedAt !== null) ? says.notReported : says.noReports)(fromReports));
+  if (is('manager')) lines.push(says.noManager(names('manager')));
+  return lines;
+}
+
+type FleetCells = ReturnType<typeof fleetCells>;
+
 /** At most this many problems are named in a row; the rest are counted. */
 const NAMED_PROBLEMS = 3;
 
@@ -116,7 +158,9 @@ function fleetCells(row: FleetRow, rank: number, lang: Lang, now: Date, tz: stri
     version: [row.shellVersion, row.updateNumber].filter((v) => v !== null).join(' · '),
     licence: licence ?? '',
     licenceSoon: left !== null && left <= LICENCE_SOON_DAYS,
-    seats: row.seatsUsed !== null || row.licenseLimit !== null ? `${row.seatsUsed ?? '?'} / ${row.licenseLimit ?? '?'}` : '',
+    seats: t.seatsCell(row.seatsUsed, row.licenseLimit),
     manager: row.managerName ?? '',
+    // Said in words on a phone, where the row is a card without its colour's legend: how bad, when something is wrong.
+    state: rank <= 1 && row.monitoringEnabled ? (texts(lang).severityWord[rank === 0 ? 'critical' : 'warning'] ?? '') : '',
   };
 }
