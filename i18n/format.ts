@@ -128,6 +128,20 @@ export function formatUntil(lang: Lang, at: Date, now: Date, tz: string): string
   return `${moment.year === today.year ? date : `${date}.${moment.year}`} ${moment.hhmm}`;
 }
 
+/**
+ * An operap's day as people say it, on the card and in the cabinet alike:
+ * «сегодня», «вчера», else the day and how many days ago («14.02, 3 дня
+ * назад»). Whole days: an operap is a day's file, its hours mean nothing.
+ */
+export function formatOperapDay(lang: Lang, operapDate: string, installationTz: string, now: Date, tz: string): string {
+  const t = texts(lang);
+  const at = DateTime.fromISO(operapDate, { zone: installationTz });
+  if (!at.isValid) return operapDate;
+  const day = formatWhen(lang, at.toJSDate(), now, tz, true);
+  const days = Math.floor(DateTime.fromJSDate(now).setZone(installationTz).startOf('day').diff(at.startOf('day'), 'days').days);
+  return days < 2 ? day : `${day}, ${t.ago(count(lang, days, t.units.d))}`;
+}
+
 /** When a problem began and how long it has lasted: «Началось вчера в 21:05, длится 1 день 2 часа». */
 export function formatSince(lang: Lang, start: { at: Date; dayOnly: boolean }, now: Date, tz: string): string {
   const t = texts(lang);

@@ -219,7 +219,8 @@ describe('the browser cabinet in Chromium', () => {
             'Критично',
             'Ключ SenseLock не виден; Пользователям не хватило лицензий; Оперативные пополнения устарели',
             'Ксения Шабанова',
-            expect.stringMatching(/^2023-02-14 \(/),
+            // As the card says it: the day, and whole days ago (past the threshold, red).
+            expect.stringMatching(/^14\.02\.2023, \d+ (день|дня|дней) назад$/),
           ]);
           expect(await caption(0, 'manager')).toBe('"Менеджер: "');
           expect(await caption(0, 'bad')).toBe('"Операп: "');
@@ -241,11 +242,12 @@ describe('the browser cabinet in Chromium', () => {
         const lines = await readCard(incident);
         if (lang === 'ru') {
           expect(lines.slice(0, 4)).toEqual(['Критично', 'меньше минуты', 'ООО «Ромашка» · Сервер офиса', 'Ключ SenseLock не виден']);
-          expect(lines.slice(4)).toEqual(['Ксения Шабанова', 'взял(а) Ксения Шабанова, сегодня в 10:00', '⏰ На час 🌙 До утра']);
-          expect(await incident.locator('button').allInnerTexts()).toEqual(['⏰ На час', '🌙 До утра']);
+          expect(lines.slice(4)).toEqual(['Ксения Шабанова', 'Ксения Шабанова взяла сегодня в 10:00', '⏰ Напомнить через час 💤 До утра']);
+          // The same words as the buttons under the alert in Telegram.
+          expect(await incident.locator('button').allInnerTexts()).toEqual(['⏰ Напомнить через час', '💤 До утра']);
         } else {
           expect(lines[0]).toBe('Critical');
-          expect(await incident.locator('button').allInnerTexts()).toEqual(['⏰ For an hour', '🌙 Till morning']);
+          expect(await incident.locator('button').allInnerTexts()).toEqual(['⏰ Remind in an hour', '💤 Till morning']);
         }
       } finally {
         await phone.close();

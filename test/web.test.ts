@@ -128,6 +128,29 @@ describe('the browser cabinet: access and the fleet page', () => {
     ]);
   });
 
+  it('says an operap\'s day as the card does: «сегодня», «вчера», the day and whole days ago, red past the threshold', async () => {
+    const archive = (await addInstallation(ctx(), { client: String(fleet.client.id), name: 'Архив', kind: 'local' })).token;
+    const branch = (await addInstallation(ctx(), { client: String(fleet.client.id), name: 'Филиал', kind: 'local' })).token;
+    // 30.11 at 10:00 in Moscow.
+    await postReport(url, '<report id="o1"><update operap-date="2026-11-30"/></report>', { token: fleet.token });
+    await postReport(url, '<report id="o2"><update operap-date="2026-11-29"/></report>', { token: archive });
+    await postReport(url, '<report id="o3"><update operap-date="2026-11-25"/></report>', { token: branch });
+    const cookie = await signIn({ id: 1001, first_name: 'Ксения' });
+    const cells = (html: string) => [...html.matchAll(/<td( class="bad"[^>]*)?>([^<]*(?:сегодня|вчера|today|yesterday|назад|ago))<\/td>/g)].map((m) => [m[2], m[1] ? 'red' : '']);
+    expect(cells(await (await get('/web/', cookie)).text()).sort()).toEqual([
+      ['25.11, 5 дней назад', 'red'],
+      ['вчера', ''],
+      ['сегодня', ''],
+    ]);
+    await addUser(ctx(), { telegramId: 3001, role: 'admin', name: 'Anna Admin' });
+    const english = await (await get('/web/', await signIn({ id: 3001, first_name: 'Anna', language_code: 'en' }))).text();
+    expect(cells(english).sort()).toEqual([
+      ['25.11, 5 days ago', 'red'],
+      ['today', ''],
+      ['yesterday', ''],
+    ]);
+  });
+
   it('leaves out a column empty on every row of the view and says why under the table; seats not reported are said in words', async () => {
     const cookie = await signIn({ id: 1001, first_name: 'Ксения' });
     const english = await signIn({ id: 2001, first_name: 'Irina', language_code: 'en' });

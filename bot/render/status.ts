@@ -3,7 +3,7 @@ import { operapAgeMs } from '../../core/state.ts';
 import { daysLeft } from '../../core/server-rules.ts';
 import type { ClientStatus } from '../../db/status.ts';
 import { escapeHtml, fitMessage } from '../html.ts';
-import { formatSpan, formatUntil, formatWhen, type Lang } from '../../i18n/format.ts';
+import { formatOperapDay, formatSpan, formatUntil, formatWhen, type Lang } from '../../i18n/format.ts';
 import { describeMetricsError, describeNetworkError } from '../../i18n/network.ts';
 import { describeReadingProblem } from '../../i18n/sysinfo.ts';
 import { DateTime } from 'luxon';
@@ -85,8 +85,7 @@ function installationLines(item: InstallationStatus, lang: Lang, tz: string, now
     if (state.operapDate) {
       const operapAge = operapAgeMs(state.operapDate, installation.tz, now);
       const limit = Number(installation.thresholds.KodeksOperapStale ?? 3 * DAY_MS);
-      const day = formatWhen(lang, DateTime.fromISO(state.operapDate, { zone: installation.tz }).toJSDate(), now, tz, true);
-      const said = operapAge < 2 * DAY_MS ? day : `${day}, ${t.ago(formatSpan(lang, operapAge))}`;
+      const said = formatOperapDay(lang, state.operapDate, installation.tz, now, tz);
       note('bases', operapAge <= limit, `${t.operap}: ${said}`, g.operap(said));
     }
     if (state.updateNumber !== undefined) note('bases', true, '', g.updateNumber(state.updateNumber));

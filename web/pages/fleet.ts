@@ -4,7 +4,7 @@ import type { DB } from '../../db/open.ts';
 import { searchIndexFor } from '../../db/search-index.ts';
 import { daysLeft, soonestLicense } from '../../core/server-rules.ts';
 import { operapAgeMs } from '../../core/state.ts';
-import { formatSpan, formatWhen } from '../../i18n/format.ts';
+import { formatOperapDay, formatSpan, formatWhen } from '../../i18n/format.ts';
 import { ruleTitle, texts, type Lang } from '../../i18n/index.ts';
 import { csvDocument, fleetQueryString, fleetView, readFleetQuery, type RankedRow, type SortKey } from '../fleet-view.ts';
 import type { WebKit } from '../kit.ts';
@@ -69,7 +69,7 @@ export function fleetPage(scope: FastifyInstance, kit: WebKit): void {
       const iso = (at: Date | null) => at?.toISOString() ?? '';
       const rows = shown.map(({ row, rank }) => {
         const cells = fleetCells(row, rank, lang, now, deps.displayTz);
-        return [cells.client, cells.installation, cells.verdict, iso(row.lastReceivedAt), iso(row.lastSysinfoAt), cells.operap, cells.version, cells.licence, cells.seats, cells.manager];
+        return [cells.client, cells.installation, cells.verdict, iso(row.lastReceivedAt), iso(row.lastSysinfoAt), row.operapDate ?? '', cells.version, cells.licence, cells.seats, cells.manager];
       });
       return reply
         .type('text/csv; charset=utf-8')
@@ -153,7 +153,7 @@ function fleetCells(row: FleetRow, rank: number, lang: Lang, now: Date, tz: stri
     verdict: !row.monitoringEnabled ? t.monitoringOff : row.problems > 0 ? whatIsWrong(row.problemRules, lang) : age === null ? t.noReports : rank === 2 ? t.silentFor(formatSpan(lang, age)) : t.ok,
     lastReport: age === null ? t.never : `${formatSpan(lang, age)} (${formatWhen(lang, row.lastReceivedAt!, now, tz)})`,
     lastSysinfo: row.lastSysinfoAt ? formatSpan(lang, now.getTime() - row.lastSysinfoAt.getTime()) : '',
-    operap: row.operapDate && operapAge !== null ? `${row.operapDate} (${formatSpan(lang, operapAge)})` : '',
+    operap: row.operapDate ? formatOperapDay(lang, row.operapDate, row.tz, now, tz) : '',
     operapStale: operapAge !== null && operapAge > OPERAP_STALE_MS,
     version: [row.shellVersion, row.updateNumber].filter((v) => v !== null).join(' · '),
     licence: licence ?? '',
