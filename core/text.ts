@@ -29,3 +29,9 @@ export function shortClientName(name: string, max = 18): string {
   const short = (kept.length > 0 ? kept : words).join(' ') || name.trim();
   return short.length > max ? `${short.slice(0, max - 1).trimEnd()}…` : short;
 }
+
+/** The text with its first letter in lower case, unless it starts an abbreviation («ПК», «NAS»): for words that follow a comma or a colon. */
+export function lowerFirst(text: string): string {
+  const [first = '', second = ''] = text;
+  return second && second === second.toUpperCase() && second !== second.toLowerCase() ? text : first.toLowerCase() + text.slice(first.length);
+}

@@ -7,7 +7,7 @@ import { formatSince, formatSpan, formatTime, formatUntil, formatWhen, type Lang
 import { ruleGuide, ruleTitle, texts } from '../../i18n/index.ts';
 import type { Facts } from '../../core/rules.ts';
 import { smartNameOf } from '../../core/smart-names.ts';
-import { shortClientName } from '../../core/text.ts';
+import { lowerFirst, shortClientName } from '../../core/text.ts';
 import { renderFacts } from './facts.ts';
 import { MARK, severityMark } from '../../core/vocabulary.ts';
 
@@ -286,12 +286,6 @@ function compactAlertLine(view: IncidentView, options: RenderOptions): string {
     ...(firstStep ? [`👉 ${escapeHtml(firstStep)}`] : []),
   ];
   return parts.join(' ');
-}
-
-/** The text with its first letter in lower case, unless it starts an abbreviation («ПК», «NAS»). */
-function lowerFirst(text: string): string {
-  const [first = '', second = ''] = text;
-  return second && second === second.toUpperCase() && second !== second.toLowerCase() ? text : first.toLowerCase() + text.slice(first.length);
 }
 
 /** The text ending in a full stop (or its own mark). */

@@ -8,6 +8,7 @@ import { describeMetricsError, describeNetworkError } from '../../i18n/network.t
 import { describeReadingProblem } from '../../i18n/sysinfo.ts';
 import { DateTime } from 'luxon';
 import { givenReason, ruleTitle, texts } from '../../i18n/index.ts';
+import { lowerFirst } from '../../core/text.ts';
 import { likelyCause } from './alert.ts';
 import { severityMark } from '../../core/vocabulary.ts';
 import { holdText } from './hold.ts';
@@ -157,7 +158,7 @@ function installationLines(item: InstallationStatus, lang: Lang, tz: string, now
   if (notices.length > 0) lines.push(`${severityMark('info')} ${t.forInformation}: ${notices.map((view) => escapeHtml(ruleTitle(lang, view.incident.ruleId))).join('; ')}`);
   if (rejection && (!state || rejection.lastRejectedAt > state.lastReceivedAt)) bad.push(escapeHtml(t.reportRefused(rejection.reason)));
   lines.push(...bad.map((line) => `⚠️ ${line}`));
-  for (const area of AREAS) if (good.has(area)) lines.push(`✅ ${upperFirst(good.get(area)!.join(', '))}`);
+  for (const area of AREAS) if (good.has(area)) lines.push(`✅ ${upperFirst(good.get(area)!.map((item, i) => (i === 0 ? item : lowerFirst(item))).join(', '))}`);
   lines.push(...fromFleet);
   if (network.summary) lines.push(network.summary);
   if (item.sysinfoAt) {
