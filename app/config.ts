@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { parseDuration } from '../core/duration.ts';
 import { parseSubnetList } from '../core/subnets.ts';
 import { webAddressProblem } from '../core/web-address.ts';
+import { mailAddress } from '../core/mail-address.ts';
 import { parseQuietWindow, type QuietWindow } from '../core/quiet-hours.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
 import type { ClockWatch } from '../core/clock-watch.ts';
@@ -59,6 +60,12 @@ const url = (what: string) =>
       },
       { error: `expected ${what}` },
     );
+
+/** What is wrong with a MAIL_FROM: an address alone, or a plain name and the address in angle brackets. */
+function mailFromProblem(value: string): string | null {
+  const named = /^([^<>"\r\n]{1,100}?)\s*<([^<>]+)>$/.exec(value);
+  return mailAddress(named ? named[2]! : value) === null ? 'not an address' : null;
+}
 
 const idList = z.string().transform((text, ctx) => {
   const ids = text.split(/[\s,;]+/).filter(Boolean);
@@ -213,6 +220,24 @@ const schema = z.object({
       }
     })
     .default([]),
+  /** The mail server alerts and digests go through: smtp://user:pass@host:587 (STARTTLS when offered) or smtps://…:465. */
+  SMTP_URL: z
+    .string()
+    .trim()
+    .refine((value) => /^smtps?:\/\/[^\s]+$/.test(value) && URL.canParse(value) && new URL(value).hostname !== '', {
+      error: 'expected a mail server address such as smtp://user:password@mail.example.ru:587 or smtps://mail.example.ru:465',
+    })
+    .optional(),
+  /** The sender of dozor's mail: an address, or «Name <address>». */
+  MAIL_FROM: z
+    .string()
+    .trim()
+    .refine((value) => mailFromProblem(value) === null, { error: 'expected an address such as dozor@example.ru or "dozor <dozor@example.ru>"' })
+    .optional(),
+  /** Only `false` accepts a mail server's certificate that cannot be verified (a self-signed one); say it on purpose. */
+  SMTP_TLS_REJECT_UNAUTHORIZED: z.enum(['true', 'false'], { error: 'expected true or false' }).default('true'),
+  /** A critical alert not delivered in Telegram within this long goes by mail. */
+  EMAIL_FALLBACK_AFTER: duration.default(3 * 60_000),
   DB_BUSY_TIMEOUT: duration.default(5_000),
   HTTP_REQUEST_TIMEOUT: duration.default(30_000),
   /** An idle connection between requests is kept this long: above a balancer's own idle timeout (nginx's 60 s). */
@@ -262,6 +287,9 @@ const schema = z.object({
     .max(23, { error: 'expected an hour 0-23' })
     .default(9),
 }).superRefine((config, ctx) => {
+  if (config.SMTP_URL !== undefined && config.MAIL_FROM === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['MAIL_FROM'], message: 'must be set when SMTP_URL is: the sender of dozor\'s mail, such as dozor@example.ru' });
+  }
   if (config.DATABASE_URL === undefined) return;
   // Instances that share a database must share what they sign and check with, or one refuses what another gave out.
   if (config.SECRET_KEY === undefined) {
@@ -309,7 +337,7 @@ export const MISSING_BOT_TOKEN = [
 ].join('\n');
 
 /** Variables whose values are secrets. */
-const SECRETS = new Set(['BOT_TOKEN', 'METRICS_TOKEN', 'ALERTMANAGER_TOKEN', 'WEBHOOK_SECRET', 'SECRET_KEY', 'DATABASE_URL']);
+const SECRETS = new Set(['BOT_TOKEN', 'METRICS_TOKEN', 'ALERTMANAGER_TOKEN', 'WEBHOOK_SECRET', 'SECRET_KEY', 'DATABASE_URL', 'SMTP_URL']);
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

@@ -8,6 +8,8 @@ import { registerSysinfoCommands } from './commands/sysinfo.ts';
 import { registerDbCommands } from './commands/db.ts';
 import { PostgresCopyError } from '../db/postgres-copy.ts';
 import { DatabaseUnusable } from './run.ts';
+import { MailNotConfigured, registerMailCommands } from './commands/mail.ts';
+import { MailFailure } from '../delivery/mailer.ts';
 
 const program = new Command('dozor')
   .description('dozor: monitoring of Kodeks / Техэксперт installations')
@@ -19,12 +21,17 @@ registerIncidentCommands(program);
 registerUploadCommands(program);
 registerSysinfoCommands(program);
 registerDbCommands(program);
+registerMailCommands(program);
 
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof InputError || err instanceof NotFoundError || err instanceof ConfigError || err instanceof DatabaseUnusable || err instanceof PostgresCopyError) {
+  if (err instanceof InputError || err instanceof NotFoundError || err instanceof ConfigError || err instanceof DatabaseUnusable || err instanceof PostgresCopyError || err instanceof MailNotConfigured) {
     process.stderr.write(`dozor: ${err.message}\n`);
+    process.exit(1);
+  }
+  if (err instanceof MailFailure) {
+    process.stderr.write(`dozor: mail not sent: ${err.message}\n`);
     process.exit(1);
   }
   throw err;

@@ -50,6 +50,9 @@ export interface ErrorParams {
 
   userExists: { id: number };
   userNotFound: { id: number };
+  emailInvalid: { text: string };
+  channelInvalid: { text: string };
+  channelNeedsEmail: { channel: string; id: number };
   leadUnknown: { id: number };
   leadIsManager: { id: number; name: string };
   leadDisabled: { id: number; name: string };

@@ -9,6 +9,9 @@ import type { UploadReading } from '../core/sysinfo-mapping.ts';
 
 export const USER_ROLES = ['admin', 'lead', 'manager'] as const;
 export type UserRole = (typeof USER_ROLES)[number];
+/** Where a person's alerts and digest go: Telegram, e-mail, or both. */
+export const ALERT_CHANNELS = ['telegram', 'email', 'both'] as const;
+export type AlertChannel = (typeof ALERT_CHANNELS)[number];
 /** What an upload is: a sysinfo archive, a sysinfo XML, or metrics (`.status`). */
 export const UPLOAD_KINDS = ['zip', 'xml', 'status'] as const;
 
@@ -41,6 +44,9 @@ export const users = sqliteTable(
     quietTo: integer('quiet_to'),
     /** A manager's personal morning digest of their own clients. */
     personalDigest: flag('personal_digest').notNull().default(false),
+    /** The person's e-mail address, for mail alerts (their channel, or the fallback when Telegram does not deliver). */
+    email: text('email'),
+    channel: text('channel', { enum: ALERT_CHANNELS }).notNull().default('telegram'),
     createdAt: createdAt(),
   },
   (t) => [index('users_lead_idx').on(t.leadId)],

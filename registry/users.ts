@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { StaffRole } from '../core/errors.ts';
 import type { QuietWindow } from '../core/quiet-hours.ts';
+import { mailAddress } from '../core/mail-address.ts';
+import { ALERT_CHANNELS, type AlertChannel } from '../db/schema.ts';
 import { recordAudit } from '../db/audit.ts';
 import type { Queryable } from '../db/open.ts';
 import { getUser, insertUser, updateUser, type User } from '../db/users.ts';
@@ -90,6 +92,27 @@ export async function setUserActive(ctx: RegistryContext, telegramId: number, ac
     await recordAudit(tx, { at: ctx.clock(), actor: ctx.actor, action: active ? 'user.enable' : 'user.disable', subjectType: 'user', subjectId: telegramId });
     // A person switched off loses their browser sessions at once.
     if (!active) await endWebSessionsOf(tx, telegramId, ctx.clock());
+    return updated;
+  });
+}
+
+/**
+ * A person's e-mail address (null clears it) and where their alerts and
+ * digest go. Mail needs an address: a channel with mail and no address is
+ * refused, and clearing the address brings the channel back to Telegram.
+ */
+export async function setUserMail(ctx: RegistryContext, telegramId: number, change: { email?: string | null; channel?: string }): Promise<User> {
+  const email = change.email === undefined || change.email === null ? change.email : mailAddress(change.email);
+  if (email === null && change.email !== null && change.email !== undefined) throw inputError('emailInvalid', { text: change.email });
+  if (change.channel !== undefined && !(ALERT_CHANNELS as readonly string[]).includes(change.channel)) throw inputError('channelInvalid', { text: change.channel });
+  return writeTransaction(ctx.db, async (tx) => {
+    const user = await getUser(tx, telegramId);
+    if (!user) throw notFound('userNotFound', { id: telegramId });
+    const nextEmail = email === undefined ? user.email : email;
+    const nextChannel = (change.channel as AlertChannel | undefined) ?? (nextEmail === null ? 'telegram' : user.channel);
+    if (nextChannel !== 'telegram' && nextEmail === null) throw inputError('channelNeedsEmail', { channel: nextChannel, id: telegramId });
+    const updated = await updateUser(tx, telegramId, { email: nextEmail, channel: nextChannel });
+    await recordAudit(tx, { at: ctx.clock(), actor: ctx.actor, action: 'user.mail', subjectType: 'user', subjectId: telegramId, details: { email: nextEmail, channel: nextChannel } });
     return updated;
   });
 }

@@ -28,6 +28,8 @@ describe('configuration', () => {
       PROBE_GROUP_MIN: 3,
       PROBE_HISTORY: 7 * 86_400_000,
       DATABASE_POOL_SIZE: 10,
+      SMTP_TLS_REJECT_UNAUTHORIZED: 'true',
+      EMAIL_FALLBACK_AFTER: 180_000,
       DB_BUSY_TIMEOUT: 5_000,
       HTTP_REQUEST_TIMEOUT: 30_000,
       LEASE_TTL: 15_000,

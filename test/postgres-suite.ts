@@ -38,6 +38,7 @@ export const POSTGRES_SUITE: readonly string[] = [
   'test/kill.test.ts',
   'test/lifecycle.test.ts',
   'test/mass-events.test.ts',
+  'test/mail.test.ts',
   'test/metrics-pull.test.ts',
   'test/probe-rounds.test.ts',
   'test/probes.test.ts',

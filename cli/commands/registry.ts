@@ -20,7 +20,7 @@ import {
 import { setUploadName } from '../../registry/uploads.ts';
 import { setMetricsAccount } from '../../registry/metrics-account.ts';
 import { registerAgentCommand } from './agent.ts';
-import { addUser, setUserActive } from '../../registry/users.ts';
+import { addUser, setUserActive, setUserMail } from '../../registry/users.ts';
 import { describeThresholds, emit, secretArgument, table } from '../output.ts';
 import { run } from '../run.ts';
 import { installationJson, installationText, type InstallationView } from '../show-installation.ts';
@@ -56,9 +56,26 @@ export function registerRegistryCommands(program: Command): void {
           rows.length === 0
             ? 'No users yet. Add one with: dozor user add --telegram-id <id> --role admin --name "<name>"'
             : table(
-                ['TELEGRAM ID', 'NAME', 'ROLE', 'LEAD', 'ACTIVE'],
-                rows.map((u) => [u.telegramId, u.name, u.role, u.leadId, u.active ? 'yes' : 'no']),
+                ['TELEGRAM ID', 'NAME', 'ROLE', 'LEAD', 'ACTIVE', 'EMAIL', 'ALERTS BY'],
+                rows.map((u) => [u.telegramId, u.name, u.role, u.leadId, u.active ? 'yes' : 'no', u.email, u.channel]),
               ),
+        );
+      }),
+    );
+
+  user
+    .command('set')
+    .description("a staff member's e-mail address and where their alerts and digest go")
+    .argument('<telegram-id>', 'Telegram user id')
+    .option('--email <address>', 'their e-mail address; "-" clears it (and brings their alerts back to Telegram)')
+    .option('--channel <channel>', 'where their alerts and digest go: telegram, email or both')
+    .action(
+      run<{ email?: string; channel?: string }>(async (ctx, { json, opts, args }) => {
+        const id = Number(args[0]);
+        if (!Number.isSafeInteger(id) || id <= 0) throw inputError('idInvalid', { text: args[0] ?? '', what: 'user' });
+        const changed = await setUserMail(ctx, id, { ...(opts.email !== undefined ? { email: opts.email === '-' ? null : opts.email } : {}), ...(opts.channel !== undefined ? { channel: opts.channel } : {}) });
+        emit(json, { id: changed.telegramId, email: changed.email, channel: changed.channel }, () =>
+          `${changed.name} (${changed.telegramId}): e-mail ${changed.email ?? 'none'}; alerts and digest by ${changed.channel === 'both' ? 'Telegram and e-mail' : changed.channel === 'email' ? 'e-mail' : 'Telegram'}.`,
         );
       }),
     );

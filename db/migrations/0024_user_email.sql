@@ -1,0 +1,2 @@
+ALTER TABLE `users` ADD `email` text;--> statement-breakpoint
+ALTER TABLE `users` ADD `channel` text DEFAULT 'telegram' NOT NULL;

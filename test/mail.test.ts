@@ -1,0 +1,148 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../app/config.ts';
+import { mailAddress } from '../core/mail-address.ts';
+import { Mailer, MailFailure } from '../delivery/mailer.ts';
+import { dozorWithEnv } from './cli-helpers.ts';
+import { testDb, type TestDb } from './helpers.ts';
+import { closedPort, startSilentServer, startSmtpServer, type TestSmtpServer } from './smtp-helpers.ts';
+import { addUser, setUserMail } from '../registry/users.ts';
+import { getUser } from '../db/users.ts';
+
+/**
+ * Mail against a real SMTP server in its own process (smtp-server, STARTTLS
+ * on a self-signed certificate, AUTH): the test message of `dozor mail test`
+ * as it arrives, parsed with mailparser; a refused login, a certificate not
+ * trusted, a server down, one that never answers, 4xx and 5xx answers, each
+ * said in words, with the password nowhere in what is printed.
+ */
+describe('mail', () => {
+  let smtp: TestSmtpServer;
+  let t: TestDb;
+  beforeAll(async () => {
+    smtp = await startSmtpServer();
+  });
+  afterAll(async () => {
+    await smtp.close();
+  });
+
+  const env = (url: string, extra: Record<string, string> = {}) => ({ SMTP_URL: url, MAIL_FROM: 'dozor <dozor@example.ru>', SMTP_TLS_REJECT_UNAUTHORIZED: 'false', ...extra });
+
+  it('dozor mail test sends through STARTTLS and AUTH, and prints what the server answered', async () => {
+    t = await testDb();
+    const result = dozorWithEnv(env(smtp.url()), t.path, 'mail', 'test', 'ksenia@example.ru');
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^Sent to ksenia@example\.ru through 127\.0\.0\.1:\d+\. The server answered: 250 Ok: queued as test-\d+\n$/);
+    const [mail] = (await smtp.received()).slice(-1);
+    expect(mail!.envelopeTo).toBe('ksenia@example.ru');
+    expect(mail!.from?.value).toEqual([{ name: 'dozor', address: 'dozor@example.ru' }]);
+    expect(mail!.subject).toBe('dozor: проверка почты');
+    expect(mail!.text).toContain('Это проверочное письмо dozor.');
+    await t.close();
+  });
+
+  it('says in words why mail cannot go, never printing the password', async () => {
+    t = await testDb();
+    const refused = dozorWithEnv(env(smtp.url('wrong-password-123')), t.path, 'mail', 'test', 'ksenia@example.ru');
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/^dozor: mail not sent: the mail server refused the login \(check the user and password in SMTP_URL\)/);
+    expect(refused.stderr + refused.stdout).not.toContain('wrong-password-123');
+
+    const untrusted = dozorWithEnv(env(smtp.url(), { SMTP_TLS_REJECT_UNAUTHORIZED: 'true' }), t.path, 'mail', 'test', 'ksenia@example.ru');
+    expect(untrusted.status).toBe(1);
+    expect(untrusted.stderr).toMatch(/certificate is not trusted or TLS failed .*SMTP_TLS_REJECT_UNAUTHORIZED=false accepts a self-signed one/);
+
+    const down = dozorWithEnv(env(`smtp://dozor:secret@127.0.0.1:${await closedPort()}`), t.path, 'mail', 'test', 'ksenia@example.ru');
+    expect(down.stderr).toMatch(/^dozor: mail not sent: the mail server cannot be reached/);
+
+    const notSet = dozorWithEnv({}, t.path, 'mail', 'test', 'ksenia@example.ru');
+    expect(notSet.stderr).toMatch(/SMTP_URL and MAIL_FROM are not set/);
+    const badAddress = dozorWithEnv(env(smtp.url()), t.path, 'mail', 'test', 'ksenia@example.ru\r\nBcc: all@example.ru');
+    expect(badAddress.stderr).toMatch(/не адрес электронной почты|is not an e-mail address/);
+    expect((await smtp.received()).map((m) => m.envelopeTo)).not.toContain('all@example.ru');
+    await t.close();
+  });
+
+  it('tells a server that never answers, 4xx («later») and 5xx («not this address») apart', async () => {
+    const silent = await startSilentServer();
+    try {
+      const hung = new Mailer({ url: `smtp://127.0.0.1:${silent.port}`, from: 'dozor@example.ru', rejectUnauthorized: false, timeoutMs: 300 });
+      const failure = await hung.send({ to: 'a@example.ru', subject: 's', text: 't' }).catch((err: unknown) => err);
+      expect(failure).toBeInstanceOf(MailFailure);
+      expect(failure).toMatchObject({ kind: 'timeout', retryable: true });
+      hung.close();
+    } finally {
+      await silent.close();
+    }
+
+    const later = await startSmtpServer('refuse-4xx-once');
+    const never = await startSmtpServer('refuse-5xx');
+    try {
+      const mailer = new Mailer({ url: later.url(), from: 'dozor@example.ru', rejectUnauthorized: false });
+      const first = await mailer.send({ to: 'a@example.ru', subject: 'Ромашка', text: 'x' }).catch((err: unknown) => err);
+      expect(first).toMatchObject({ kind: 'temporary', retryable: true, code: 451 });
+      await expect(mailer.send({ to: 'a@example.ru', subject: 'Ромашка', text: 'x' })).resolves.toMatchObject({ response: expect.stringMatching(/^250 /) });
+      expect(await later.received()).toHaveLength(1);
+      mailer.close();
+
+      const refusing = new Mailer({ url: never.url(), from: 'dozor@example.ru', rejectUnauthorized: false });
+      const refusal = await refusing.send({ to: 'gone@example.ru', subject: 's', text: 't' }).catch((err: unknown) => err);
+      expect(refusal).toMatchObject({ kind: 'address', retryable: false, code: 550 });
+      refusing.close();
+    } finally {
+      await later.close();
+      await never.close();
+    }
+  });
+
+  it('keeps a subject to one line, whatever a name brings', async () => {
+    const mailer = new Mailer({ url: smtp.url(), from: 'dozor@example.ru', rejectUnauthorized: false });
+    await mailer.send({ to: 'a@example.ru', subject: 'ООО «Ромашка»\r\nBcc: all@example.ru', text: 'x' });
+    mailer.close();
+    const [mail] = (await smtp.received()).slice(-1);
+    expect(mail!.subject).toBe('ООО «Ромашка» Bcc: all@example.ru');
+    expect(mail!.bcc).toBeUndefined();
+    expect(mail!.envelopeTo).toBe('a@example.ru');
+  });
+
+  it('takes one plain address and nothing that could start a header', () => {
+    expect(mailAddress(' Ksenia@Example.RU ')).toBe('Ksenia@example.ru');
+    for (const bad of ['', 'ksenia', 'a@b', 'a b@example.ru', 'a@example.ru\r\nBcc: x@example.ru', '"Ксения" <a@example.ru>', 'a@example.ru, b@example.ru', 'a..b@example.ru']) {
+      expect(mailAddress(bad), bad).toBeNull();
+    }
+  });
+
+  it('refuses a mail setup that cannot work, saying why and never echoing the password', () => {
+    const attempt = (env: Record<string, string>) => {
+      try {
+        parseConfig(env);
+        return null;
+      } catch (err) {
+        return err instanceof ConfigError ? err.message : String(err);
+      }
+    };
+    expect(attempt({ SMTP_URL: 'smtp://dozor:hunter2-secret@mail.example.ru:587' })).toMatch(/MAIL_FROM.*must be set when SMTP_URL is/);
+    expect(attempt({ SMTP_URL: 'http://mail.example.ru', MAIL_FROM: 'dozor@example.ru' })).toMatch(/SMTP_URL.*expected a mail server address/);
+    expect(attempt({ SMTP_URL: 'smtp://mail.example.ru', MAIL_FROM: 'dozor@example.ru\r\nBcc: x@example.ru' })).toMatch(/MAIL_FROM/);
+    expect(attempt({ SMTP_URL: 'smtp://dozor:hunter2-secret@mail.example.ru:587' })).not.toContain('hunter2-secret');
+    expect(attempt({ SMTP_URL: 'smtps://dozor:p@mail.example.ru:465', MAIL_FROM: 'dozor <dozor@example.ru>' })).toBeNull();
+    expect(parseConfig({}).EMAIL_FALLBACK_AFTER).toBe(180_000);
+  });
+
+  it('dozor user set gives a person an address and a channel; mail needs an address', async () => {
+    t = await testDb();
+    const ctx = { db: t.db, clock: () => new Date('2026-12-07T09:00:00Z'), actor: 'test' };
+    await addUser(ctx, { telegramId: 1001, role: 'manager', name: 'Ксения Шабанова' });
+    await expect(setUserMail(ctx, 1001, { channel: 'email' })).rejects.toThrow(/needs an e-mail address|нужен адрес почты/);
+    await expect(setUserMail(ctx, 1001, { email: 'k@example.ru\nBcc: x@example.ru' })).rejects.toThrow(/адрес электронной почты|e-mail address/);
+    await setUserMail(ctx, 1001, { email: 'k@example.ru', channel: 'both' });
+    expect(await getUser(t.db, 1001)).toMatchObject({ email: 'k@example.ru', channel: 'both' });
+    // Without an address, alerts go back to Telegram.
+    await setUserMail(ctx, 1001, { email: null });
+    expect(await getUser(t.db, 1001)).toMatchObject({ email: null, channel: 'telegram' });
+    const cli = dozorWithEnv({}, t.path, 'user', 'set', '1001', '--email', 'ksenia@example.ru', '--channel', 'email');
+    expect(cli.stdout).toBe('Ксения Шабанова (1001): e-mail ksenia@example.ru; alerts and digest by e-mail.\n');
+    expect(dozorWithEnv({}, t.path, 'user', 'list').stdout).toMatch(/EMAIL +ALERTS BY\n1001 +Ксения Шабанова +manager +yes +ksenia@example\.ru +email\n/);
+    await t.close();
+  });
+});
