@@ -35,7 +35,7 @@ import { Cluster, defaultInstanceName } from './cluster.ts';
 import { checkSharedDataDir } from './shared-data-dir.ts';
 import { listenForOutbox, outboxNotifier } from '../db/outbox-signal.ts';
 import type { Logger } from './logger.ts';
-import { Mailer } from '../delivery/mailer.ts';
+import { Mailer } from '../mail/mailer.ts';
 
 export interface Service {
   db: DB;

@@ -9,7 +9,7 @@ import { registerDbCommands } from './commands/db.ts';
 import { PostgresCopyError } from '../db/postgres-copy.ts';
 import { DatabaseUnusable } from './run.ts';
 import { MailNotConfigured, registerMailCommands } from './commands/mail.ts';
-import { MailFailure } from '../delivery/mailer.ts';
+import { MailFailure } from '../mail/mailer.ts';
 
 const program = new Command('dozor')
   .description('dozor: monitoring of Kodeks / Техэксперт installations')

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../app/config.ts';
 import { mailAddress } from '../core/mail-address.ts';
-import { Mailer, MailFailure } from '../delivery/mailer.ts';
+import { Mailer, MailFailure } from '../mail/mailer.ts';
 import { dozorWithEnv } from './cli-helpers.ts';
 import { testDb, type TestDb } from './helpers.ts';
 import { closedPort, startSilentServer, startSmtpServer, type TestSmtpServer } from './smtp-helpers.ts';

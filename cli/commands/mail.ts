@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { mailAddress } from '../../core/mail-address.ts';
-import { Mailer } from '../../delivery/mailer.ts';
+import { Mailer } from '../../mail/mailer.ts';
 import { inputError } from '../../i18n/index.ts';
 import { emit } from '../output.ts';
 import { cliConfig } from '../run.ts';
