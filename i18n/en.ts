@@ -206,6 +206,12 @@ export const en: Catalogue = {
   reminder: (span) => `🔁 Reminder: not acknowledged for ${span}`,
   escalation: (span, manager) => `⏫ Escalation: critical alert not acknowledged for ${span} (responsible: ${manager})`,
   wakeCall: (when, manager) => `⏰ Before the working day: a critical alert of the night (${when}) nobody has taken — the client is about to start work (responsible: ${manager})`,
+  mail: {
+    openInCabinet: (link) => `Open in the cabinet: ${link}`,
+    openInCabinetLink: 'Open in the cabinet',
+    whyMail: 'A mail from dozor: this alert came by mail because you asked for it, or Telegram did not deliver it.',
+    resolvedPrefix: '☑️ Resolved:',
+  },
   criticalSnoozed: (by, until) => `💤 ${by} put off a critical alert until ${until}`,
   criticalSnoozedHint: 'If it cannot wait, take it yourself or call the manager.',
   confirmCriticalSnooze: (title, until) => `Put off the critical “${title}” until ${until}? Your lead will be told.`,

@@ -195,6 +195,12 @@ export const ru = {
   escalation: (span: string, manager: string) => `⏫ Эскалация: критичное оповещение ${span} никто не взял в работу (ответственный: ${manager})`,
   wakeCall: (when: string, manager: string) => `⏰ До начала рабочего дня: критичное оповещение с ночи (${when}) никто не взял в работу — клиент вот-вот начнёт работать (ответственный: ${manager})`,
   originalMessage: 'исходное сообщение',
+  mail: {
+    openInCabinet: (link: string) => `Открыть в кабинете: ${link}`,
+    openInCabinetLink: 'Открыть в кабинете',
+    whyMail: 'Письмо от dozor: оповещение пришло по почте, потому что так настроено для вас или Telegram его не доставил.',
+    resolvedPrefix: '☑️ Решено:',
+  },
   criticalSnoozed: (by: string, until: string) => {
     const who = didWhat(by, 'отложил', 'отложила');
     return who ? `💤 ${who} критичное оповещение до ${until}` : `💤 Критичное оповещение отложено до ${until} (${by})`;

@@ -7,6 +7,8 @@ import { testDb, type TestDb } from './helpers.ts';
 import { closedPort, startSilentServer, startSmtpServer, type TestSmtpServer } from './smtp-helpers.ts';
 import { addUser, setUserMail } from '../registry/users.ts';
 import { getUser } from '../db/users.ts';
+import type { IncidentView } from '../db/incidents.ts';
+import { renderMailAlert, renderMailResolved } from '../mail/alert.ts';
 
 /**
  * Mail against a real SMTP server in its own process (smtp-server, STARTTLS
@@ -103,6 +105,56 @@ describe('mail', () => {
     expect(mail!.subject).toBe('ООО «Ромашка» Bcc: all@example.ru');
     expect(mail!.bcc).toBeUndefined();
     expect(mail!.envelopeTo).toBe('a@example.ru');
+  });
+
+  it('an alert by mail: a subject to triage from the inbox, the anatomy in HTML and text, names escaped, its end in the same thread', async () => {
+    const view = {
+      incident: {
+        id: 42,
+        installationId: 3,
+        ruleId: 'KodeksXmlSensLockStatus',
+        severity: 'critical',
+        status: 'open',
+        details: { state: 'lost' },
+        openedAt: new Date('2026-12-07T18:00:00Z'),
+        acknowledgedAt: null,
+        acknowledgedBy: null,
+        resolvedAt: null,
+        resolvedBy: null,
+        resolution: null,
+      } as unknown as IncidentView['incident'],
+      installationName: 'Сервер <офиса>',
+      clientId: 1,
+      clientName: 'ООО «Ромашка» & <script>',
+      managerId: 1001,
+      managerName: 'Ксения Шабанова',
+      managerLeadId: 2001,
+      acknowledgedByName: null,
+      resolvedByName: null,
+      heldBack: 0,
+      snoozedUntil: null,
+      snoozedByName: null,
+    } satisfies IncidentView;
+    const options = { lang: 'ru' as const, tz: 'Europe/Moscow', now: new Date('2026-12-07T18:05:00Z'), runbookUrl: () => null, cabinetUrl: 'https://dozor.example.ru', domain: 'example.ru' };
+    const mailer = new Mailer({ url: smtp.url(), from: 'dozor <dozor@example.ru>', rejectUnauthorized: false });
+    await mailer.send(renderMailAlert(view, 'ksenia@example.ru', options));
+    await mailer.send(renderMailResolved({ ...view, incident: { ...view.incident, status: 'resolved', resolvedAt: new Date('2026-12-07T19:05:00Z') } }, 'ksenia@example.ru', { ...options, now: new Date('2026-12-07T19:06:00Z') }));
+    mailer.close();
+    const [alert, resolved] = (await smtp.received()).slice(-2);
+    expect(alert!.subject).toBe('🔴 Ромашка & <script> · Сервер <офиса>: ключ SenseLock не виден');
+    expect(alert!.messageId).toBe('<incident-42@example.ru>');
+    expect(alert!.text).toContain('🔴 Ключ SenseLock не виден\n🏢 ООО «Ромашка» & <script> · Сервер <офиса>\nКритично. Без ключа ПК перестаёт открывать базы');
+    expect(alert!.text).toContain('⏱ Началось сегодня в 21:00, длится 5 минут');
+    expect(alert!.text).toContain('Что делать:\n1. Связаться с сисадмином клиента');
+    expect(alert!.text).toContain('Открыть в кабинете: https://dozor.example.ru/web/incidents#incident-42');
+    const html = String(alert!.html);
+    expect(html).toContain('ООО «Ромашка» &amp; &lt;script&gt;');
+    expect(html).not.toContain('<script>');
+    expect(html).toContain('<a href="https://dozor.example.ru/web/incidents#incident-42">Открыть в кабинете</a>');
+    expect(resolved!.subject).toBe('☑️ Решено: 🔴 Ромашка & <script> · Сервер <офиса>: ключ SenseLock не виден');
+    expect(resolved!.inReplyTo).toBe('<incident-42@example.ru>');
+    expect(resolved!.references).toBe('<incident-42@example.ru>');
+    expect(resolved!.text).toContain('ключ SenseLock снова виден, сегодня в 22:05; длилось 1 час 5 минут');
   });
 
   it('takes one plain address and nothing that could start a header', () => {

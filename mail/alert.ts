@@ -1,0 +1,68 @@
+import { lowerFirst, shortClientName } from '../core/text.ts';
+import { severityMark } from '../core/vocabulary.ts';
+import { escapeHtml, htmlToPlain } from '../bot/html.ts';
+import { renderAlert, renderRecovery, type RenderOptions } from '../bot/render/alert.ts';
+import type { IncidentView } from '../db/incidents.ts';
+import { ruleTitle, texts } from '../i18n/index.ts';
+import type { OutgoingMail } from './mailer.ts';
+
+/**
+ * What an alert says by mail: the same anatomy as in Telegram (what and
+ * where, how bad, since when, the facts, what to do), with a subject a
+ * person can triage from the inbox («🔴 Ромашка · Сервер офиса: ключ
+ * SenseLock не виден»), a link to the incident in the cabinet, and every
+ * mail of one incident in one thread (Message-ID, In-Reply-To, References).
+ */
+export interface MailAlertOptions extends RenderOptions {
+  /** The cabinet's address (PUBLIC_URL), for the link to the incident; null when not set. */
+  cabinetUrl: string | null;
+  /** The domain of the message ids: MAIL_FROM's. */
+  domain: string;
+}
+
+/** The id of an incident's thread: the first mail about it carries it, every later one refers to it. */
+export function threadIdOf(incidentId: number, domain: string): string {
+  return `<incident-${incidentId}@${domain}>`;
+}
+
+/** One line, as the inbox lists it: the mark, the client as people say it, the installation, the problem. */
+export function alertSubject(view: IncidentView, lang: RenderOptions['lang']): string {
+  const title = lowerFirst(ruleTitle(lang, view.incident.ruleId));
+  return `${severityMark(view.incident.severity)} ${shortClientName(view.clientName, 40)} · ${view.installationName}: ${title}`.replace(/[\r\n]+/g, ' ');
+}
+
+/** The alert as a mail to one address: its first in the incident's thread. */
+export function renderMailAlert(view: IncidentView, to: string, options: MailAlertOptions): OutgoingMail {
+  const t = texts(options.lang).mail;
+  const html = renderAlert(view, options).text;
+  const link = options.cabinetUrl ? `${options.cabinetUrl.replace(/\/$/, '')}/web/incidents#incident-${view.incident.id}` : null;
+  const footer = link ? [t.openInCabinet(link)] : [];
+  return {
+    to,
+    subject: alertSubject(view, options.lang),
+    text: [htmlToPlain(html), '', ...footer, t.whyMail].join('\n'),
+    html: document(options.lang, [html, ...(link ? [`<a href="${escapeHtml(link)}">${escapeHtml(t.openInCabinetLink)}</a>`] : []), `<small>${escapeHtml(t.whyMail)}</small>`]),
+    messageId: threadIdOf(view.incident.id, options.domain),
+  };
+}
+
+/** The end of a mailed critical: one short mail in its thread. */
+export function renderMailResolved(view: IncidentView, to: string, options: MailAlertOptions): OutgoingMail {
+  const html = renderRecovery([view], options).text;
+  const thread = threadIdOf(view.incident.id, options.domain);
+  return {
+    to,
+    subject: `${texts(options.lang).mail.resolvedPrefix} ${alertSubject(view, options.lang)}`,
+    text: htmlToPlain(html),
+    html: document(options.lang, [html]),
+    messageId: `<incident-${view.incident.id}.resolved@${options.domain}>`,
+    inReplyTo: thread,
+    references: [thread],
+  };
+}
+
+/** A mail's HTML body: the Telegram anatomy's markup (b, a, code) is plain HTML; lines become breaks. */
+function document(lang: RenderOptions['lang'], parts: string[]): string {
+  const body = parts.map((part) => `<p>${part.split('\n').join('<br>\n')}</p>`).join('\n');
+  return `<!doctype html>\n<html lang="${lang}"><head><meta charset="utf-8"></head><body style="font-family: sans-serif; line-height: 1.4">\n${body}\n</body></html>\n`;
+}
