@@ -1,7 +1,10 @@
 /**
- * MTTA (mean time to acknowledge: from the announcement to the first
- * acknowledgement) and MTTR (mean time to resolve: from opening to
- * resolution), per manager, for a window of time.
+ * The time to acknowledge (from the announcement to the acknowledgement; for
+ * an alert taken before it was ever sent, held by a silence or by its cause,
+ * from its opening, since it stood on the incidents page and the card from
+ * then) and the time to resolve (from opening to resolution), averaged per
+ * manager over a window of time. Every acknowledgement counts: where one was
+ * made, the time to acknowledge is never missing.
  */
 export interface IncidentTimes {
   managerId: number | null;
@@ -25,8 +28,8 @@ const mean = (values: number[]) => (values.length === 0 ? null : values.reduce((
 export function responseTimes(incidents: readonly IncidentTimes[], from: Date, to: Date): ResponseTimes {
   const within = (d: Date | null) => d !== null && d.getTime() >= from.getTime() && d.getTime() < to.getTime();
   const ack = incidents
-    .filter((i) => within(i.acknowledgedAt) && i.announcedAt !== null)
-    .map((i) => Math.max(0, i.acknowledgedAt!.getTime() - i.announcedAt!.getTime()));
+    .filter((i) => within(i.acknowledgedAt))
+    .map((i) => Math.max(0, i.acknowledgedAt!.getTime() - (i.announcedAt ?? i.openedAt).getTime()));
   const res = incidents.filter((i) => within(i.resolvedAt)).map((i) => i.resolvedAt!.getTime() - i.openedAt.getTime());
   return { mtta: mean(ack), mttr: mean(res), acknowledged: ack.length, resolved: res.length };
 }

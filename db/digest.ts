@@ -1,4 +1,4 @@
-import { and, asc, eq, gte, inArray, isNotNull, isNull, lt, lte, ne, or, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, lt, lte, ne, or, type SQL } from 'drizzle-orm';
 import type { DatabaseFacts } from '../core/report.ts';
 import type { Severity } from '../core/rules.ts';
 import type { Queryable } from './open.ts';
@@ -78,6 +78,36 @@ export async function listActiveIncidentIds(db: Queryable, scope: Scope, install
     .from(incidents)
     .where(and(ne(incidents.status, 'resolved'), notices ? undefined : ne(incidents.severity, 'info'), incidentsOf(scope, installationIds)))
     .orderBy(asc(incidents.openedAt));
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Ids of the scope's problems (not notices) that ended in [from, to], the
+ * latest first, at most `limit`: what the digest names as broken and fixed.
+ * An incident ended by turning monitoring off was not fixed, and is left out.
+ */
+export async function listResolvedIncidentIds(
+  db: Queryable,
+  scope: Scope,
+  installationIds: readonly number[],
+  from: Date,
+  to: Date,
+  limit: number,
+): Promise<number[]> {
+  const rows = await db
+    .select({ id: incidents.id })
+    .from(incidents)
+    .where(
+      and(
+        gte(incidents.resolvedAt, from),
+        lte(incidents.resolvedAt, to),
+        ne(incidents.severity, 'info'),
+        or(isNull(incidents.resolution), ne(incidents.resolution, 'disabled')),
+        incidentsOf(scope, installationIds),
+      ),
+    )
+    .orderBy(desc(incidents.resolvedAt))
+    .limit(limit);
   return rows.map((r) => r.id);
 }
 

@@ -8,6 +8,7 @@ import {
   listActiveIncidentIds,
   listInstallationsInScope,
   listReportingStates,
+  listResolvedIncidentIds,
   listResponseTimeRows,
   recordCampaignSnapshot as storeCampaignSnapshot,
   type InstallationRef,
@@ -55,11 +56,16 @@ export interface Digest {
   seatsFull: SeatsFull[];
   opened24h: number;
   resolved24h: number;
+  /** Problems that ended in the last 24 hours (not by turning monitoring off), the latest first, at most `FIXED_LIMIT`. */
+  fixed: IncidentView[];
   silent: (InstallationRef & { lastReportAt: Date | null })[];
   campaign: CampaignStanding | null;
   sales: (InstallationRef & { daysAtLimit: number; licenseLimit: number | null; peak: number | null })[];
   responseTimes: { managerId: number | null; managerName: string | null; current: ResponseTimes; previous: ResponseTimes }[];
 }
+
+/** The digest names at most this many of the problems that ended in the last 24 hours (a flapping fleet ends thousands). */
+export const FIXED_LIMIT = 300;
 
 /** How far ahead the digest looks for licence terms that end. */
 export const LICENCE_HORIZON_DAYS = 30;
@@ -85,6 +91,8 @@ export async function assembleDigest(db: Queryable, scope: Scope, now: Date, opt
   const withProblemsSet = new Set(open.filter((v) => byId.get(v.incident.installationId)?.monitoringEnabled).map((v) => v.incident.installationId));
 
   const lastDay = await countOpenedAndResolved(db, scope, ids, new Date(now.getTime() - DAY), now);
+  const fixed = await getIncidentViews(db, await listResolvedIncidentIds(db, scope, ids, new Date(now.getTime() - DAY), now, FIXED_LIMIT));
+  fixed.sort((a, b) => b.incident.resolvedAt!.getTime() - a.incident.resolvedAt!.getTime());
 
   const states = await listReportingStates(db, scope, ids);
   const silentBefore = now.getTime() - SILENT_AFTER_MS;
@@ -116,6 +124,7 @@ export async function assembleDigest(db: Queryable, scope: Scope, now: Date, opt
     seatsFull: licences.seatsFull,
     opened24h: lastDay.opened,
     resolved24h: lastDay.resolved,
+    fixed,
     silent,
     campaign,
     sales,

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { ChartConfiguration } from 'chart.js';
+import type { ChartConfiguration, Plugin } from 'chart.js';
 import { DateTime } from 'luxon';
 import type { Severity } from '../core/rules.ts';
 import type { IncidentSpan } from '../db/digest.ts';
@@ -133,6 +133,12 @@ export interface BarChart {
   series: { label: string; data: (number | null)[]; color: string }[];
   /** A fixed top of the value axis (100 for percentages); from the data otherwise. */
   max?: number;
+  /** A fixed bottom of the value axis; zero otherwise. */
+  min?: number;
+  /** The line the bars are judged by (99 % availability), drawn across them with its label. */
+  threshold?: { value: number; label: string; color: string };
+  /** How the value axis writes its numbers (a per cent sign, a decimal comma). */
+  valueLabel?: (value: number) => string;
   /** Bars across, one per label down the side: for long names (clients, managers). */
   horizontal?: boolean;
   /** Bars of a series stacked on each other (shares of a whole). */
@@ -143,7 +149,17 @@ export interface BarChart {
 
 /** A plain bar chart as PNG, for the browser cabinet's pages and their downloads. */
 export function renderBarChart(chart: BarChart, width = 900, height = 420): Buffer {
-  const value = { beginAtZero: true, stacked: chart.stacked ?? false, ...(chart.max !== undefined ? { max: chart.max } : {}), ticks: { font: { family: FONT, size: 14 }, ...(chart.counts ? { precision: 0 } : {}) } };
+  const value = {
+    beginAtZero: true,
+    stacked: chart.stacked ?? false,
+    ...(chart.max !== undefined ? { max: chart.max } : {}),
+    ...(chart.min !== undefined ? { min: chart.min } : {}),
+    ticks: {
+      font: { family: FONT, size: 14 },
+      ...(chart.counts ? { precision: 0 } : {}),
+      ...(chart.valueLabel ? { callback: (tick: number | string) => chart.valueLabel!(Number(tick)) } : {}),
+    },
+  };
   const category = { stacked: chart.stacked ?? false, ticks: { font: { family: FONT, size: 14 }, autoSkip: !chart.horizontal, maxRotation: 0 } };
   const config: ChartConfiguration<'bar', (number | null)[], string> = {
     type: 'bar',
@@ -160,6 +176,45 @@ export function renderBarChart(chart: BarChart, width = 900, height = 420): Buff
       },
       scales: chart.horizontal ? { x: value, y: category } : { x: category, y: value },
     },
+    plugins: chart.threshold ? [thresholdLine(chart.threshold, chart.horizontal ?? false)] : [],
   };
   return drawPng(config, width, height);
+}
+
+/** A dashed line across the bars at the value they are judged by, with its label at the end of the line. */
+function thresholdLine(threshold: NonNullable<BarChart['threshold']>, horizontal: boolean): Plugin<'bar'> {
+  return {
+    id: 'threshold',
+    afterDatasetsDraw(chart) {
+      const { ctx, chartArea } = chart;
+      const scale = chart.scales[horizontal ? 'x' : 'y']!;
+      const at = scale.getPixelForValue(threshold.value);
+      ctx.save();
+      ctx.strokeStyle = threshold.color;
+      ctx.fillStyle = threshold.color;
+      ctx.lineWidth = 2;
+      ctx.setLineDash([8, 5]);
+      ctx.beginPath();
+      if (horizontal) {
+        ctx.moveTo(at, chartArea.top);
+        ctx.lineTo(at, chartArea.bottom);
+      } else {
+        ctx.moveTo(chartArea.left, at);
+        ctx.lineTo(chartArea.right, at);
+      }
+      ctx.stroke();
+      ctx.setLineDash([]);
+      ctx.font = `bold 14px "${FONT}"`;
+      if (horizontal) {
+        ctx.textAlign = 'right';
+        ctx.textBaseline = 'bottom';
+        ctx.fillText(threshold.label, at - 4, chartArea.top - 2);
+      } else {
+        ctx.textAlign = 'left';
+        ctx.textBaseline = 'bottom';
+        ctx.fillText(threshold.label, chartArea.left + 4, at - 3);
+      }
+      ctx.restore();
+    },
+  };
 }

@@ -21,6 +21,17 @@ export function formatSpan(lang: Lang, ms: number): string {
   return parts.slice(0, 2).join(' ');
 }
 
+/**
+ * A share in per cent as each language writes it: «61,2 %» in Russian (a
+ * decimal comma, a non-breaking space before the sign), «61.2%» in English;
+ * the value as given (availability is already cut, never rounded up, to one
+ * decimal place), a whole number without «,0».
+ */
+export function formatPercent(lang: Lang, value: number): string {
+  const text = String(Math.round(value * 10) / 10);
+  return lang === 'ru' ? `${text.replace('.', ',')}\u00a0%` : `${text}%`;
+}
+
 export function formatDateTime(date: Date, tz: string): string {
   return DateTime.fromJSDate(date).setZone(tz).toFormat('dd.MM.yyyy HH:mm');
 }

@@ -886,30 +886,41 @@ export const ru = {
     title: (day: string, who: string) => `📋 <b>Сводка на ${day}</b> · ${who}`,
     fleet: (monitored: number, healthy: number, problems: number) =>
       `Под наблюдением: ${count('ru', monitored, ['установка', 'установки', 'установок'])} · в порядке: ${healthy} · с проблемами: ${problems}`,
-    untaken: (n: number) => `⏳ Никто не взял в работу (${n}):`,
-    inHand: (n: number) => `🛠 В работе (${n}):`,
+    standing: (untaken: number, taken: number) => `⏳ Никто не взял в работу: ${untaken} · 🛠 в работе: ${taken}`,
     noOpen: '✅ Открытых инцидентов нет.',
     acked: (name: string) => inWorkOf(name),
     nobody: 'без менеджера',
     lastDay: (opened: number, resolved: number) => `За сутки: открыто ${opened}, решено ${resolved}`,
-    silent: (n: number) => `<b>Молчат больше 2 дней (${n})</b>:`,
+    fixedOnce: (span: string, when: string, byHand: boolean) => `длилось ${span}, ${byHand ? 'закрыто вручную' : 'решено'} ${when}`,
+    fixedTimes: (times: number, span: string, when: string) =>
+      `${count('ru', times, ['раз', 'раза', 'раз'])}, длилось в сумме ${span}, в последний раз закончилось ${when}`,
+    silentFor: (span: string) => `отчётов нет ${span}`,
     never: 'отчётов не было',
-    campaign: (min: string, ok: number, total: number) =>
-      `<b>Кампания версий</b> (не ниже ${min}): ${ok} из ${total}${total ? ` (${Math.round((ok * 100) / total)}%)` : ''}`,
+    licence: (term: string) => `лицензия ${term}`,
+    seats: (used: number | null, licensed: number | null, refused: number) =>
+      `${
+        used !== null && licensed !== null
+          ? `занято ${count('ru', used, ['место', 'места', 'мест'])} из ${licensed}`
+          : licensed !== null
+            ? `мест по лицензии ${licensed}, сколько занято — нет данных`
+            : used !== null
+              ? `занято ${count('ru', used, ['место', 'места', 'мест'])}, сколько по лицензии — нет данных`
+              : 'сколько мест занято — нет данных'
+      }${refused > 0 ? `, отказов сегодня: ${refused}` : ''}`,
+    sales: (days: number, limit: number | null, peak: number | null) =>
+      `лимит лицензий исчерпан ${count('ru', days, ['день', 'дня', 'дней'])} из 7${
+        limit === null && peak === null ? '' : ` (лимит ${limit ?? '— нет данных'}, пик ${peak ?? '— нет данных'})`
+      } — возможность продажи`,
+    moreClients: (n: number) => `…и ещё ${count('ru', n, ['клиент', 'клиента', 'клиентов'])}`,
+    campaign: (min: string, ok: number, total: number, percent: string) =>
+      `<b>Кампания версий</b> (не ниже ${min}): ${ok} из ${total}${total ? ` (${percent})` : ''}`,
     progress: (day: string, ok: number, total: number) => `  ${day}: было ${ok} из ${total}`,
     lagging: (n: number) => `  отстают: ${n}`,
-    sales: (n: number) => `<b>Возможности продаж (${n})</b>:`,
-    salesLine: (limit: string, peak: string, days: number) => `лимит ${limit}, пик ${peak}, лимит исчерпан ${count('ru', days, ['день', 'дня', 'дней'])} из 7`,
-    licences: (days: number, n: number) => `<b>Лицензии заканчиваются в ближайшие ${count('ru', days, ['день', 'дня', 'дней'])} (${n})</b>:`,
-    seatsFull: (n: number) => `<b>Места заняты полностью (${n})</b>:`,
-    seatsLine: (used: string, licensed: string, refused: number) => `занято ${used} из ${licensed}${refused > 0 ? `, отказов сегодня: ${refused}` : ''}`,
-    notices: (n: number) => `<b>🔵 Для сведения (${n})</b>:`,
-    times: '<b>Время реакции и время до решения за 7 дней</b> (в скобках — предыдущие 7 дней):',
-    timesLine: (react: string, reactBefore: string, solve: string, solveBefore: string) =>
-      `реакция ${react} (${reactBefore}), решение ${solve} (${solveBefore})`,
-    noData: 'нет данных',
-    none: '—',
-    more: (n: number) => `  …и ещё ${n}`,
+    times: '<b>Время реакции и время до решения за 7 дней</b>:',
+    ownTimes: '<b>Ваше время реакции и время до решения за 7 дней</b>:',
+    toAcknowledge: (span: string | null, before: string | null) =>
+      `время реакции — ${span ?? 'в работу не брали'}${before === null ? '' : ` (неделей раньше — ${before})`}`,
+    toResolve: (span: string | null, before: string | null) => `время до решения — ${span ?? 'решённых нет'}${before === null ? '' : ` (неделей раньше — ${before})`}`,
     chart: {
       title: 'Инциденты за 30 дней',
       opened: 'Новые за день',
@@ -1012,7 +1023,7 @@ export const ru = {
     },
     availability: 'Доступность',
     availabilityHeading: (days: number) => `Доступность за ${count('ru', days, ['день', 'дня', 'дней'])}`,
-    availabilityChart: (name: string) => `${name}: доступность по дням, %`,
+    availabilityChart: (name: string) => `${name}: доступность по дням`,
     measuredDays: (n: number) => `по проверкам dozor, дней с проверками: ${n}`,
     noProbes: 'dozor не проверял эту установку по сети: у неё не указан адрес, или проверок ещё не было.',
     timeline: 'Инциденты за 90 дней',
@@ -1026,6 +1037,10 @@ export const ru = {
     sysinfoHeading: 'Последний sysinfo',
     noSysinfo: 'sysinfo от этой установки не приходил.',
     reportsHeading: 'Отчёты агента',
+    receivedBetween: (from: string, to: string) => `${from} — ${to}`,
+    reportsCount: 'Отчётов',
+    lastGenerated: 'Составлен (последний)',
+    noData: 'нет данных',
     received: 'Получен',
     generated: 'Составлен',
     uploadsHeading: 'Загруженные файлы',
@@ -1052,18 +1067,23 @@ export const ru = {
     month: 'Месяц',
     png: 'Скачать PNG',
     reportAvailability: (month: string) => `Доступность клиентов за ${month}`,
-    availabilityNote: 'Доля сетевых проверок dozor, в которых установки клиента открывались; ниже 99% отмечено.',
+    availabilityNote: (target: string) => `Доля сетевых проверок dozor, в которых установки клиента открывались; ниже ${target} — красным, линия на графике — ${target}.`,
     noProbesInMonth: 'В этом месяце сетевых проверок не было.',
     availabilityPercent: 'Доступность, %',
     rounds: 'Проверок',
     roundsDown: 'Недоступна',
-    reportResponse: 'Время реакции менеджеров',
-    responseNote: 'MTTA — от оповещения до «Беру», MTTR — от начала до закрытия; по инцидентам, взятым или закрытым в этом месяце.',
+    reportResponse: 'Время реакции и время до решения по менеджерам',
+    responseNote:
+      'Время реакции — от оповещения до «Беру» (если взяли раньше, чем оповестили, — от начала), время до решения — от начала до закрытия; в среднем по инцидентам, взятым или закрытым в этом месяце.',
     noResponses: 'В этом месяце инциденты не брали и не закрывали.',
-    mtta: 'MTTA',
-    mttr: 'MTTR',
-    mttaMinutes: 'MTTA, мин',
-    mttrMinutes: 'MTTR, мин',
+    timeToAcknowledge: 'Время реакции',
+    timeToResolve: 'Время до решения',
+    timeToAcknowledgeMinutes: 'Время реакции, мин',
+    timeToResolveMinutes: 'Время до решения, мин',
+    nothingTaken: 'в работу не брали',
+    nothingResolved: 'решённых нет',
+    atOrAboveTarget: (target: string) => `не ниже ${target}`,
+    belowTarget: (target: string) => `ниже ${target}`,
     acknowledgedCount: 'Взято',
     resolvedCount: 'Закрыто',
     noManager: 'без менеджера',

@@ -324,7 +324,7 @@ describe('the browser cabinet in Chromium', () => {
     await page.click('a:text("Сервер офиса")');
     expect(new URL(page.url()).pathname).toBe(`/web/installations/${fleet.installation.id}`);
     await expect(page.locator('.card').textContent()).resolves.toContain('ООО «Ромашка»');
-    await expect(page.locator('.figure').textContent()).resolves.toContain('99.9%');
+    await expect(page.locator('.figure').textContent()).resolves.toContain('99,9\u00a0%');
     const chart = page.locator('img.chart');
     await chart.waitFor();
     expect(await chart.evaluate((img) => (img as unknown as LoadedImage).decode().then(() => (img as unknown as LoadedImage).naturalWidth))).toBe(900);
@@ -403,7 +403,7 @@ describe('the browser cabinet in Chromium', () => {
     for (let r = 0; r < 100; r++) await countProbeRound(t.db, fleet.installation.id, day, r !== 0);
     const page = await signIn(IRINA);
     await page.click('nav a:text("Отчёты")');
-    await expect(page.locator('#availability table tbody tr').first().textContent()).resolves.toContain('ООО «Ромашка»99100');
+    await expect(page.locator('#availability table tbody tr').first().textContent()).resolves.toContain('ООО «Ромашка»99\u00a0%1001');
     const charts = page.locator('img.chart');
     for (let i = 0; i < (await charts.count()); i++) {
       await expect(charts.nth(i).evaluate((img) => (img as unknown as LoadedImage).decode().then(() => (img as unknown as LoadedImage).naturalWidth))).resolves.toBe(900);

@@ -5,12 +5,13 @@ import { responseTimes, responseTimesByManager, type IncidentTimes } from '../co
 import { salesSignals, type LicenseDay } from '../core/sales.ts';
 import { campaignSnapshots, digestDeliveries, outbox, users } from '../db/schema.ts';
 import { getUser } from '../db/users.ts';
-import { assembleDigest } from '../digest/assemble.ts';
+import { assembleDigest, type Digest } from '../digest/assemble.ts';
+import type { IncidentView } from '../db/incidents.ts';
 import { buildDigest, composeDigestForTelegram } from '../bot/digest.ts';
 import { chartSeries, daysOfHistory, renderChart } from '../digest/chart.ts';
 import { renderDigest } from '../bot/render/digest.ts';
 import { scopeOf } from '../db/digest.ts';
-import { acknowledge } from '../registry/incidents.ts';
+import { acknowledge, resolveByHand } from '../registry/incidents.ts';
 import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
 import { dueDigest, runDigests } from '../jobs/digest.ts';
 import { runSweep } from '../jobs/sweep.ts';
@@ -46,6 +47,15 @@ describe('response times', () => {
     const byManager = responseTimesByManager(history, t0, at(24));
     expect(byManager.get(1)).toEqual({ mtta: 20 * MINUTE, mttr: 3 * HOUR, acknowledged: 2, resolved: 2 });
     expect(byManager.get(2)).toEqual({ mtta: null, mttr: HOUR, acknowledged: 0, resolved: 1 });
+  });
+});
+
+describe('response times, taken before any alert went out', () => {
+  it('count from the opening: an acknowledgement always gives a time to acknowledge', () => {
+    const t0 = new Date('2023-02-10T00:00:00Z');
+    // Held by a silence, never announced, taken from the cabinet 15 minutes after it opened.
+    const held: IncidentTimes = { managerId: 1, announcedAt: null, acknowledgedAt: new Date(t0.getTime() + 15 * MINUTE), openedAt: t0, resolvedAt: null };
+    expect(responseTimes([held], t0, new Date(t0.getTime() + HOUR))).toEqual({ mtta: 15 * MINUTE, mttr: null, acknowledged: 1, resolved: 0 });
   });
 });
 
@@ -184,10 +194,27 @@ describe('digests on a seeded fleet', () => {
     expect(other.responseTimes).toEqual([
       expect.objectContaining({ managerName: 'Пётр Сидоров', current: expect.objectContaining({ acknowledged: 1, mtta: 0 }) }),
     ]);
-    // In words, «нет данных» where there is nothing to measure, and the acknowledged incident under «В работе» with who took it.
+    // A manager's own digest names them once, in the title: not above their clients, not on the response times, not as who took it.
     const text = renderDigest(other, 'Пётр Сидоров', 'ru', 'Europe/Moscow');
-    expect(text).toMatch(/• Пётр Сидоров: реакция меньше минуты \(нет данных\), решение нет данных \(нет данных\)/);
-    expect(text).toContain('<b>🛠 В работе (1):</b>\n👤 Пётр Сидоров\n• <b>ООО «Север»');
+    expect(text).toBe(
+      [
+        '📋 <b>Сводка на 16.02.2023</b> · Пётр Сидоров',
+        'Под наблюдением: 1 установка · в порядке: 0 · с проблемами: 1',
+        '⏳ Никто не взял в работу: 0 · 🛠 в работе: 1',
+        'За сутки: открыто 1, решено 0',
+        '',
+        '🏢 <b>ООО «Север» · Сервер</b>',
+        '🛠 🟡 Ежедневное обновление или copybaseweb выключены, 20 часов',
+        '',
+        '<b>Кампания версий</b> (не ниже 6.4.3.59): 1 из 1 (100\u00a0%)',
+        '',
+        '<b>Ваше время реакции и время до решения за 7 дней</b>:',
+        // Said once, in words: what there was none of is said so, and no «(нет данных)» for a week before that had nothing.
+        '• время реакции — меньше минуты; время до решения — решённых нет',
+      ].join('\n'),
+    );
+    expect(text.match(/Пётр Сидоров/g)).toHaveLength(1);
+    expect(text).not.toMatch(/\?|MTTA|MTTR|нет данных \(нет данных\)/);
     const all = await assembleDigest(t.db, await scopeOf(t.db, (await getUser(t.db, 3001))!), clock(), { day: '2023-02-16', tz: 'Europe/Moscow', salesMinDays: 3 });
     expect(all.monitored).toBe(4);
   });
@@ -197,25 +224,84 @@ describe('digests on a seeded fleet', () => {
     const built = await buildDigest(t.db, (await getUser(t.db, 2001))!, clock(), settings);
     expect(built.text).toContain('📋 <b>Сводка на 16.02.2023</b> · Ирина Петрова');
     expect(built.text).toContain('Под наблюдением: 3 установки · в порядке: 0 · с проблемами: 3');
-    // Nobody's first; the manager's name once; a line per installation with its problems.
+    // Each client once, under its manager: the problems nobody has taken, then what else there is to know of it.
     expect(built.text).toContain(
       [
-        '<b>⏳ Никто не взял в работу (5):</b>',
-        '👤 Ксения Шабанова',
-        '• <b>АО «Вектор» · Облако</b>: 🟡 Версия ПК ниже требуемой, 6 дней 22 часа; 🟡 Пользователям не хватило лицензий, 2 дня 22 часа',
-        '• <b>ООО «Ромашка» · Сервер офиса</b>: 🟡 Оперативные пополнения устарели, 7 дней 9 часов; 🔴 Ключ SenseLock не виден, 21 час',
-        '• <b>АО «Вектор» · Бухгалтерия</b>: 🟡 Sysinfo (XML) не поступает, 4 дня 22 часа',
+        '👤 <b>Ксения Шабанова</b>',
+        '🏢 <b>АО «Вектор»</b>',
+        '⏳ Облако: 🟡 Версия ПК ниже требуемой, 6 дней 22 часа; 🟡 Пользователям не хватило лицензий, 2 дня 22 часа',
+        '💰 Облако: лимит лицензий исчерпан 6 дней из 7 (лимит 10, пик 10) — возможность продажи',
+        '⏳ Бухгалтерия: 🟡 Sysinfo (XML) не поступает, 4 дня 22 часа',
+        '🏢 <b>ООО «Ромашка» · Сервер офиса</b>',
+        '⏳ 🟡 Оперативные пополнения устарели, 7 дней 9 часов; 🔴 Ключ SenseLock не виден, 21 час',
       ].join('\n'),
     );
-    expect(built.text).toContain('<b>Молчат больше 2 дней (1)</b>:');
-    expect(built.text).toContain('<b>Кампания версий</b> (не ниже 6.4.3.59): 2 из 3 (67%)');
-    expect(built.text).toContain('💰 АО «Вектор» / Облако — лимит 10, пик 10, лимит исчерпан 6 дней из 7');
-    expect(built.text).toContain('За сутки: открыто 2, решено 0');
+    expect(built.text).toContain('<b>Кампания версий</b> (не ниже 6.4.3.59): 2 из 3 (67\u00a0%)');
+    expect(built.text).toContain('⏳ Никто не взял в работу: 5 · 🛠 в работе: 0\nЗа сутки: открыто 2, решено 0');
     expect(built.png!.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
     expect(built.png!.readUInt32BE(16)).toBe(900); // IHDR width
     expect(built.png!.readUInt32BE(20)).toBe(450); // IHDR height
     expect(built.png!.length).toBeGreaterThan(10_000);
     expect(built.png!.length).toBeLessThan(500_000);
+  });
+
+  it('names what broke and ended over the day, each client once, «нет данных» in words, through /digest in Russian and English', async () => {
+    await playWeek();
+    // Evening: Ромашка's key comes back (lost since 12:00 yesterday); at night it is lost and back again within 20 minutes.
+    clock.set('2023-02-15T19:30:00Z'); // 22:30 Moscow
+    await report(tokens.romashka!, '<senselock state="ok"/>');
+    clock.set('2023-02-16T01:00:00Z');
+    await report(tokens.romashka!, '<senselock state="lost"/>');
+    clock.set('2023-02-16T01:20:00Z'); // 04:20
+    await report(tokens.romashka!, '<senselock state="ok"/>');
+    // Вектор's cloud refuses users today, and says how many seats it has but not how many are taken.
+    clock.set('2023-02-16T05:30:00Z');
+    await report(tokens.vector!, '<shell version="6.4.2.73"/><license limit="10" exhausted="3"/>');
+    // Its outdated version was closed by hand by Ксения.
+    const outdated = (await assembleDigest(t.db, await scopeOf(t.db, (await getUser(t.db, 2001))!), clock(), { day: '2023-02-16', tz: 'Europe/Moscow', salesMinDays: 3 })).open.find(
+      (v) => v.incident.ruleId === 'KodeksShellVersionOutdated',
+    )!;
+    await resolveByHand(ctx('tg:1001'), outdated.incident.id);
+    clock.set('2023-02-16T06:00:00Z'); // 09:00
+
+    const h = botHarness(t.db, clock);
+    await h.say({ id: 2001, first_name: 'Ирина' }, '/digest');
+    const ru = String(h.sent('sendMessage').at(-1)!.payload.text);
+    expect(ru).toContain(
+      [
+        '👤 <b>Ксения Шабанова</b>',
+        '🏢 <b>ООО «Ромашка» · Сервер офиса</b>',
+        '⏳ 🟡 Оперативные пополнения устарели, 7 дней 9 часов',
+        // The key came back in the evening, and was lost for 20 minutes at night: one line, how often and how long in all.
+        '☑️ 🔴 Ключ SenseLock не виден — 2 раза, длилось в сумме 10 часов 50 минут, в последний раз закончилось сегодня в 04:20',
+        '🏢 <b>АО «Вектор»</b>',
+        '⏳ Облако: 🟡 Пользователям не хватило лицензий, 2 дня 22 часа',
+        '☑️ Облако: 🟡 Версия ПК ниже требуемой — длилось 6 дней 21 час, закрыто вручную сегодня в 08:30',
+        '👥 Облако: мест по лицензии 10, сколько занято — нет данных, отказов сегодня: 3',
+        '💰 Облако: лимит лицензий исчерпан 7 дней из 7 (лимит 10, пик 10) — возможность продажи',
+        '⏳ Бухгалтерия: 🟡 Sysinfo (XML) не поступает, 4 дня 22 часа',
+      ].join('\n'),
+    );
+    expect(ru).toContain('⏳ Никто не взял в работу: 3 · 🛠 в работе: 0\nЗа сутки: открыто 3, решено 3');
+    // One client once, however many things are said of it; no question mark for what is not known.
+    for (const client of ['АО «Вектор»', 'ООО «Ромашка»']) expect(ru.split(client)).toHaveLength(2);
+    expect(ru).not.toContain('?');
+    expect(ru).toContain('• Ксения Шабанова: время реакции — в работу не брали; время до решения — 2 дня 10 часов');
+
+    await h.say({ id: 2001, first_name: 'Irina', language_code: 'en' }, '/digest');
+    const en = String(h.sent('sendMessage').at(-1)!.payload.text);
+    expect(en).toContain(
+      [
+        '🏢 <b>АО «Вектор»</b>',
+        '⏳ Облако: 🟡 Users refused for lack of a seat, 2 days 22 hours',
+        '☑️ Облако: 🟡 Shell version below the required one — lasted 6 days 21 hours, closed by hand today at 08:30',
+        '👥 Облако: 10 seats licensed, how many taken: no data, refused today: 3',
+        '💰 Облако: licence limit hit on 7 days of 7 (limit 10, peak 10): a sales opportunity',
+      ].join('\n'),
+    );
+    expect(en).toContain('☑️ 🔴 SenseLock key not seen — 2 times, 10 hours 50 minutes in all, last ended today at 04:20');
+    expect(en).toContain('• Ксения Шабанова: time to acknowledge: nothing taken; time to resolve: 2 days 10 hours');
+    expect(en).not.toContain('?');
   });
 
   it('draws no chart with less than a week of history', async () => {
@@ -328,6 +414,116 @@ describe('digests on a seeded fleet', () => {
     expect((await getUser(t.db, 1001))!.personalDigest).toBe(true);
     await h.say({ id: 1001, first_name: 'Ксения' }, '/mydigest');
     expect(String(h.lastSent()!.payload.text)).toContain('включена');
+  });
+});
+
+describe('the digest as a person reads it', () => {
+  const now = new Date('2023-02-16T06:00:00Z');
+  const hoursAgo = (h: number) => new Date(now.getTime() - h * HOUR);
+  let nextId = 0;
+  const view = (client: string, installation: string, extra: Partial<IncidentView['incident']> & { managerId?: number | null; managerName?: string | null; by?: string | null } = {}): IncidentView => {
+    const { managerId = 1001, managerName = 'Ксения Шабанова', by = null, ...incident } = extra;
+    const id = ++nextId;
+    return {
+      incident: {
+        id,
+        installationId: id,
+        ruleId: 'KodeksXmlSensLockStatus',
+        severity: 'critical',
+        status: 'open',
+        details: {},
+        openedAt: hoursAgo(3),
+        announcedAt: hoursAgo(3),
+        acknowledgedAt: null,
+        acknowledgedBy: null,
+        resolvedAt: null,
+        resolvedBy: null,
+        resolution: null,
+        nextReminderAt: null,
+        escalatedAt: null,
+        ...incident,
+      },
+      installationName: installation,
+      clientId: id,
+      clientName: client,
+      managerId,
+      managerName,
+      managerLeadId: 2001,
+      acknowledgedByName: by,
+      resolvedByName: null,
+      heldBack: 0,
+      snoozedUntil: null,
+      snoozedByName: null,
+    };
+  };
+  const digest = (parts: Partial<Digest>): Digest => ({
+    day: '2023-02-16',
+    scope: { key: 'team:2001', clientIds: [] },
+    scopeInstallationIds: [],
+    now,
+    monitored: 10,
+    healthy: 9,
+    withProblems: 1,
+    open: [],
+    notices: [],
+    licences: [],
+    seatsFull: [],
+    opened24h: 0,
+    resolved24h: 0,
+    fixed: [],
+    silent: [],
+    campaign: null,
+    sales: [],
+    responseTimes: [],
+    ...parts,
+  });
+
+  it('escapes every stored name, names who took it only when not the client\'s own manager, and says «нет данных» instead of a question mark', () => {
+    const hostile = view('ООО «<b>Злой</b> & Co»', 'Сервер <i>', { status: 'acknowledged', acknowledgedBy: 'tg:2001', by: 'Ирина Петрова', managerId: 1003, managerName: 'Ксения <script>' });
+    const own = view('АО «Вектор»', 'Облако', { status: 'acknowledged', acknowledgedBy: 'tg:1001', by: 'Ксения Шабанова' });
+    const text = renderDigest(
+      digest({
+        open: [hostile, own],
+        seatsFull: [{ installationId: hostile.incident.installationId, installationName: 'Сервер <i>', clientId: hostile.clientId, clientName: hostile.clientName, managerId: 1003, managerName: 'Ксения <script>', used: null, licensed: null, refused: 0 }],
+        silent: [{ installationId: 99, installationName: 'Архив', clientId: 99, clientName: 'ИП «Тихий»', managerId: null, managerName: null, lastReportAt: null }],
+        responseTimes: [{ managerId: 1003, managerName: 'Ксения <script>', current: { mtta: 12 * 60_000, mttr: null, acknowledged: 1, resolved: 0 }, previous: { mtta: null, mttr: 2 * HOUR, acknowledged: 0, resolved: 1 } }],
+      }),
+      'Ирина <Петрова>',
+      'ru',
+      'Europe/Moscow',
+    );
+    expect(text).toContain('📋 <b>Сводка на 16.02.2023</b> · Ирина &lt;Петрова&gt;');
+    expect(text).toContain(
+      [
+        '👤 <b>Ксения &lt;script&gt;</b>',
+        '🏢 <b>ООО «&lt;b&gt;Злой&lt;/b&gt; &amp; Co» · Сервер &lt;i&gt;</b>',
+        '🛠 🔴 Ключ SenseLock не виден, 3 часа · в работе у Ирины Петровой',
+        '👥 сколько мест занято — нет данных',
+      ].join('\n'),
+    );
+    // Taken by the client's own manager, named just above: not named again.
+    expect(text).toContain('👤 <b>Ксения Шабанова</b>\n🏢 <b>АО «Вектор» · Облако</b>\n🛠 🔴 Ключ SenseLock не виден, 3 часа\n');
+    expect(text).toContain('👤 <b>без менеджера</b>\n🏢 <b>ИП «Тихий» · Архив</b>\n📭 отчётов не было');
+    expect(text).toContain('• Ксения &lt;script&gt;: время реакции — 12 минут; время до решения — решённых нет (неделей раньше — 2 часа)');
+    expect(text).not.toContain('?');
+  });
+
+  it('lists as many clients as a message holds, the most urgent first, and counts the rest; English likewise', () => {
+    const many = Array.from({ length: 120 }, (_, i) =>
+      view(`ООО «Клиент ${String(i).padStart(3, '0')}»`, 'Сервер', { openedAt: hoursAgo(200 - i), ...(i % 2 ? { status: 'acknowledged' as const, acknowledgedBy: 'tg:1001', by: 'Ксения Шабанова' } : {}) }),
+    );
+    for (const lang of ['ru', 'en'] as const) {
+      const text = renderDigest(digest({ open: many, campaign: { minVersion: '6.4.3.59', compliant: 1, total: 3, lagging: [], before: null } }), 'Ирина Петрова', lang, 'Europe/Moscow');
+      expect(text.length).toBeLessThanOrEqual(4096);
+      const shown = text.match(/🏢/g)!.length;
+      expect(shown).toBeGreaterThan(20);
+      // Nobody's first: every one shown untaken comes before every one in hand.
+      const marks = text.split('\n').filter((l) => /^(⏳|🛠) /.test(l)).map((l) => [...l][0]);
+      expect(marks.join('')).toMatch(/^⏳+🛠*$/u);
+      expect(text).toContain(lang === 'ru' ? `…и ещё ${120 - shown} клиент` : `…and ${120 - shown} more client`);
+      // The campaign after the clients is still there.
+      expect(text).toContain(lang === 'ru' ? '(33\u00a0%)' : '(33%)');
+    }
   });
 });
 

@@ -9,7 +9,8 @@ import { addClient } from '../registry/clients.ts';
 import { addInstallation } from '../registry/installations.ts';
 import { addUser, setUserActive } from '../registry/users.ts';
 import { parseConfig } from '../app/config.ts';
-import { insertIncident, recordIncidentEvent } from '../db/incidents.ts';
+import { insertIncident, listIncidentsWithNames, recordIncidentEvent } from '../db/incidents.ts';
+import { countProbeRound } from '../db/availability.ts';
 import { getIncidentViews } from '../db/incidents.ts';
 import { externalRuleId, labelFingerprint } from '../core/external-alerts.ts';
 import { writeTransaction } from '../db/transaction.ts';
@@ -459,5 +460,158 @@ describe('the browser cabinet: access and the fleet page', () => {
     const limited = await get('/web/login?token=wrong-token-x-aaaaaaaaaaaaaaaa');
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+});
+
+/**
+ * The reports a renewal meeting and a team review read, and the installation
+ * page's history: figures as each language writes them, availability judged
+ * by its 99 % line in the table and on the chart, the time to acknowledge and
+ * to resolve in words and once, alike agent reports folded into one line.
+ */
+describe('the browser cabinet: reports and the installation page in words', () => {
+  const clock = testClock('2026-11-30T07:00:00Z');
+  let t: TestDb;
+  let url = '';
+  let close: () => Promise<void>;
+  let fleet: Awaited<ReturnType<typeof seedFleet>>;
+  const ctx = (actor = 'test') => ({ db: t.db, clock, actor });
+  const get = (path: string, cookie?: string) => fetch(`${url}${path}`, { redirect: 'manual', headers: cookie ? { cookie } : {} });
+
+  beforeEach(async () => {
+    clock.set('2026-11-30T07:00:00Z');
+    t = await testDb();
+    fleet = await seedFleet(ctx());
+    const app = buildHttpServer({ db: t.db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, web: { publicUrl: 'https://dozor.example.ru', displayTz: 'Europe/Moscow', morningHour: 9 } });
+    url = await app.listen({ host: '127.0.0.1', port: 0 });
+    close = () => app.close();
+  });
+  afterEach(async () => {
+    await close();
+    await t.close();
+  });
+
+  async function signIn(person: Person): Promise<string> {
+    const h = botHarness(t.db, clock, { publicUrl: 'https://dozor.example.ru' });
+    await h.say(person, '/web');
+    const token = /\/web\/login\?token=([A-Za-z0-9_-]+)/.exec(String(h.lastSent()!.payload.text))![1]!;
+    return (await get(`/web/login?token=${token}`)).headers.get('set-cookie')!.split(';')[0]!;
+  }
+
+  /** The rows of a report's table on the page, as a person reads them. */
+  const table = (html: string, report: string) => {
+    const section = new RegExp(`<section class="report" id="${report}">[^]*?</section>`).exec(html)![0];
+    const cells = (row: string) => [...row.matchAll(/<t[hd][^>]*>([^<]*)<\/t[hd]>/g)].map((m) => m[1]);
+    return [...section.matchAll(/<tr[^>]*>[^]*?<\/tr>/g)].map((m) => cells(m[0]));
+  };
+
+  /** How many pixels of a PNG are (close to) a colour. */
+  async function pixelsOf(png: Buffer, [r, g, b]: [number, number, number]): Promise<number> {
+    const { createCanvas, loadImage } = await import('@napi-rs/canvas');
+    const image = await loadImage(png);
+    const canvas = createCanvas(image.width, image.height);
+    const context = canvas.getContext('2d');
+    context.drawImage(image, 0, 0);
+    const data = context.getImageData(0, 0, image.width, image.height).data;
+    let n = 0;
+    for (let i = 0; i < data.length; i += 4) if (Math.abs(data[i]! - r) + Math.abs(data[i + 1]! - g) + Math.abs(data[i + 2]! - b) < 30) n++;
+    return n;
+  }
+
+  it('availability «61,2 %» in Russian and «61.2%» in English, below 99 % marked and red, and the line drawn', async () => {
+    const vector = await addClient(ctx(), { name: 'АО «Вектор»', managerId: 1001 });
+    const { installation } = await addInstallation(ctx(), { client: String(vector.id), name: 'Облако', kind: 'cloud' });
+    for (let r = 0; r < 500; r++) await countProbeRound(t.db, fleet.installation.id, '2026-11-29', r < 306);
+    for (let r = 0; r < 200; r++) await countProbeRound(t.db, installation.id, '2026-11-29', r !== 0);
+
+    const ru = await (await get('/web/reports?month=2026-11', await signIn({ id: 1001, first_name: 'Ксения' }))).text();
+    expect(table(ru, 'availability')).toEqual([
+      ['Клиент', 'Доступность', 'Проверок', 'Недоступна'],
+      ['ООО «Ромашка»', '61,2\u00a0%', '500', '194'],
+      ['АО «Вектор»', '99,5\u00a0%', '200', '1'],
+    ]);
+    expect(ru).toContain('<tr class="warning"><td>ООО «Ромашка»</td>');
+    expect(ru).toContain('<tr><td>АО «Вектор»</td>');
+    expect(ru).toContain('ниже 99\u00a0% — красным, линия на графике — 99\u00a0%.');
+    const en = await (await get('/web/reports?month=2026-11', await signIn({ id: 2001, first_name: 'Irina', language_code: 'en' }))).text();
+    expect(table(en, 'availability').slice(1)).toEqual([
+      ['ООО «Ромашка»', '61.2%', '500', '194'],
+      ['АО «Вектор»', '99.5%', '200', '1'],
+    ]);
+    // The spreadsheet gets numbers as numbers, the unit in the heading, a decimal comma for a Russian one.
+    const cookie = await signIn({ id: 1001, first_name: 'Ксения' });
+    const csv = (await (await get('/web/reports/availability.csv?month=2026-11', cookie)).text()).replace(/^\ufeff/, '').split('\r\n');
+    expect(csv.slice(0, 3)).toEqual(['Клиент;"Доступность, %";Проверок;Недоступна', 'ООО «Ромашка»;"61,2";500;194', 'АО «Вектор»;"99,5";200;1']);
+
+    // On the chart: a red bar for the one below the line, green for the other, the line itself in grey.
+    const chart = Buffer.from(await (await get('/web/reports/availability.png?month=2026-11', cookie)).arrayBuffer());
+    expect(await pixelsOf(chart, [0xc0, 0x39, 0x2b])).toBeGreaterThan(5000);
+    expect(await pixelsOf(chart, [0x2f, 0x7d, 0x4f])).toBeGreaterThan(5000);
+    expect(await pixelsOf(chart, [0x55, 0x55, 0x55])).toBeGreaterThan(100);
+    // The installation page says its own figure the same way; a fleet all above the line has no red at all.
+    expect(await (await get(`/web/installations/${installation.id}`, cookie)).text()).toContain('<p class="figure"><strong>99,5\u00a0%</strong>');
+    const day = Buffer.from(await (await get(`/web/installations/${installation.id}/availability.png`, cookie)).arrayBuffer());
+    expect(await pixelsOf(day, [0xc0, 0x39, 0x2b])).toBe(0);
+    expect(await pixelsOf(day, [0x2f, 0x7d, 0x4f])).toBeGreaterThan(500);
+  });
+
+  it('the time to acknowledge and to resolve in words, each once, never blank where incidents were taken; no MTTA or MTTR', async () => {
+    await addUser(ctx(), { telegramId: 1002, role: 'manager', name: 'Пётр Сидоров', leadId: 2001 });
+    const vector = await addClient(ctx(), { name: 'АО «Вектор»', managerId: 1002 });
+    const { token } = await addInstallation(ctx(), { client: String(vector.id), name: 'Облако', kind: 'cloud' });
+    // Ксения takes Ромашка's lost key 10 minutes after the alert; it is back an hour after it was lost.
+    await postReport(url, '<report id="k1"><senselock state="lost"/></report>', { token: fleet.token });
+    clock.advance(10 * 60_000);
+    const [incident] = await listIncidentsWithNames(t.db, { includeResolved: false });
+    await acknowledge(ctx('tg:1001'), incident!.id);
+    clock.advance(50 * 60_000);
+    await postReport(url, '<report id="k2"><senselock state="ok"/></report>', { token: fleet.token });
+    // Вектор's key is lost for half an hour, and nobody takes it.
+    await postReport(url, '<report id="v1"><senselock state="lost"/></report>', { token });
+    clock.advance(30 * 60_000);
+    await postReport(url, '<report id="v2"><senselock state="ok"/></report>', { token });
+    // One taken from the cabinet before any alert went out (a silence held it) counts from its opening.
+    const held = await insertIncident(t.db, { installationId: fleet.installation.id, ruleId: 'KodeksServiceDown', severity: 'critical', status: 'open', details: {}, openedAt: clock() });
+    clock.advance(20 * 60_000);
+    await acknowledge(ctx('tg:1001'), held.id);
+
+    const ru = await (await get('/web/reports?month=2026-11', await signIn({ id: 2001, first_name: 'Ирина' }))).text();
+    expect(table(ru, 'response')).toEqual([
+      ['Менеджер', 'Время реакции', 'Взято', 'Время до решения', 'Закрыто'],
+      ['Ксения Шабанова', '15 минут', '2', '1 час', '1'],
+      ['Пётр Сидоров', 'в работу не брали', '0', '30 минут', '1'],
+    ]);
+    expect(ru).toContain('<h2>Время реакции и время до решения по менеджерам</h2>');
+    expect(ru).not.toMatch(/MTTA|MTTR|<td><\/td>/);
+    const en = await (await get('/web/reports?month=2026-11', await signIn({ id: 1001, first_name: 'Ksenia', language_code: 'en' }))).text();
+    expect(table(en, 'response')).toEqual([
+      ['Manager', 'Time to acknowledge', 'Taken', 'Time to resolve', 'Closed'],
+      ['Ксения Шабанова', '15 minutes', '2', '1 hour', '1'],
+      ['Пётр Сидоров', 'nothing taken', '0', '30 minutes', '1'],
+    ]);
+    expect(en).not.toMatch(/MTTA|MTTR|<td><\/td>/);
+    const csv = (await (await get('/web/reports/response.csv?month=2026-11', await signIn({ id: 2001, first_name: 'Ирина' }))).text()).replace(/^\ufeff/, '').split('\r\n');
+    expect(csv.slice(0, 3)).toEqual(['Менеджер;"Время реакции, мин";Взято;"Время до решения, мин";Закрыто', 'Ксения Шабанова;15;2;60;1', 'Пётр Сидоров;;0;30;1']);
+  });
+
+  it('folds a run of alike agent reports into one line with their count, in Russian and English', async () => {
+    const body = (id: string, version: string) => `<report id="${id}"><shell version="${version}"/><update number="2251" operap-date="2026-11-29"/></report>`;
+    clock.set('2026-11-29T07:00:00Z');
+    for (let i = 0; i < 30; i++) {
+      await postReport(url, body(`r${i}`, '6.4.3.59'), { token: fleet.token });
+      clock.advance(3_600_000);
+    }
+    await postReport(url, body('new', '6.4.3.60'), { token: fleet.token });
+    const rows = async (person: Person) => {
+      const html = await (await get(`/web/installations/${fleet.installation.id}`, await signIn(person))).text();
+      const section = /<h2>(?:Отчёты агента|Agent reports)<\/h2>[^]*?<\/table>/.exec(html)![0];
+      return [...section.matchAll(/<tr>([^]*?)<\/tr>/g)].map((m) => [...m[1]!.matchAll(/<t[hd][^>]*>([^<]*)<\/t[hd]>/g)].map((c) => c[1]));
+    };
+    expect(await rows({ id: 1001, first_name: 'Ксения' })).toEqual([
+      ['Получен', 'Отчётов', 'Составлен (последний)', 'Версия · обновление', 'Операп'],
+      ['сегодня в 16:00', '1', '', '6.4.3.60 · 2251', '2026-11-29'],
+      ['вчера в 10:00 — сегодня в 15:00', '30', '', '6.4.3.59 · 2251', '2026-11-29'],
+    ]);
+    expect((await rows({ id: 2001, first_name: 'Irina', language_code: 'en' }))[2]).toEqual(['yesterday at 10:00 — today at 15:00', '30', '', '6.4.3.59 · 2251', '2026-11-29']);
   });
 });

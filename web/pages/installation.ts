@@ -17,17 +17,20 @@ import { listRecentReports } from '../../db/reports.ts';
 import { getClientStatus } from '../../db/status.ts';
 import { findLatestSysinfo, listUploadsOf } from '../../db/uploads.ts';
 import { defuse } from '../../core/text.ts';
-import { formatSpan, formatWhen } from '../../i18n/format.ts';
+import { formatPercent, formatSpan, formatWhen } from '../../i18n/format.ts';
 import { describeError, ruleTitle, texts } from '../../i18n/index.ts';
 import { AGENT_OS, issueAgent } from '../../registry/agent.ts';
 import type { AgentOs } from '../../agent/render.ts';
 import type { WebKit, WebSession } from '../kit.ts';
+import { availabilityChart } from './reports.ts';
 
 /** The availability chart and figure cover this many days, today included. */
 const AVAILABILITY_DAYS = 30;
 /** Incidents of this many days back are on the timeline (and any still open). */
 const TIMELINE_DAYS = 90;
 const HISTORY_ROWS = 30;
+/** Reports read for their table: runs of alike ones fold into a line each, so more are read than lines shown. */
+const REPORTS_READ = 300;
 /** The timeline shows at most this many incidents (a flapping installation can have thousands). */
 const TIMELINE_ROWS = 200;
 const METRIC_ROWS = 300;
@@ -80,16 +83,20 @@ export function installationPage(scope: FastifyInstance, kit: WebKit): void {
         installation,
         // The card is the bot's own, in Telegram's HTML subset; every stored string in it was escaped there.
         card: status ? renderClientStatus(status, lang, deps.displayTz, now, installation.id) : '',
-        percent,
+        percent: percent === null ? null : formatPercent(lang, percent),
         availabilityDays: AVAILABILITY_DAYS,
         measuredDays: days.filter((d) => d.tally !== null).length,
         incidents,
-        reports: (await listRecentReports(deps.db, installation.id, HISTORY_ROWS)).map((r) => ({
-          received: when(r.receivedAt),
-          generated: when(r.generatedAt),
-          version: [r.facts.shellVersion, r.facts.updateNumber].filter((v) => v !== undefined).join(' · '),
-          operap: r.facts.operapDate ?? '',
-        })),
+        reports: foldReports(await listRecentReports(deps.db, installation.id, REPORTS_READ))
+          .slice(0, HISTORY_ROWS)
+          .map((run) => ({
+            // A run of reports that said the same thing is one line: from when to when, and how many.
+            received: run.count === 1 ? when(run.latest.receivedAt) : t.receivedBetween(when(run.earliest.receivedAt), when(run.latest.receivedAt)),
+            count: run.count,
+            generated: when(run.latest.generatedAt),
+            version: run.version || t.noData,
+            operap: run.operap || t.noData,
+          })),
         uploads: (await listUploadsOf(deps.db, installation.id, HISTORY_ROWS)).map((u) => ({
           // A name stored before such marks were refused at the door shows them as �.
           file: defuse(`${u.name}.${u.kind}`),
@@ -122,10 +129,9 @@ export function installationPage(scope: FastifyInstance, kit: WebKit): void {
       const t = texts(session.lang).web;
       const days = await availabilityWindow(deps.db, installation, deps.clock());
       const png = renderBarChart({
+        ...availabilityChart(days.map((d) => (d.tally ? availabilityPercent(d.tally) : null)), session.lang),
         title: t.availabilityChart(installation.name),
         labels: days.map((d) => d.label),
-        series: [{ label: t.availability, data: days.map((d) => (d.tally ? availabilityPercent(d.tally) : null)), color: '#2f7d4f' }],
-        max: 100,
       });
       return reply.type('image/png').header('content-disposition', `inline; filename="availability-${installation.id}.png"`).send(png);
     }),
@@ -173,4 +179,21 @@ async function availabilityWindow(db: DB, installation: Installation, now: Date)
     const tally = byDay.get(day.toISODate()!);
     return { label: day.toFormat('dd.MM'), tally: tally ? { rounds: tally.rounds, up: tally.up } : null };
   });
+}
+
+type RecentReport = Awaited<ReturnType<typeof listRecentReports>>[number];
+
+/** Reports in a row (latest first) that said the same (version, update, operap): one run each. */
+function foldReports(reports: readonly RecentReport[]): { latest: RecentReport; earliest: RecentReport; count: number; version: string; operap: string }[] {
+  const runs: ReturnType<typeof foldReports> = [];
+  for (const report of reports) {
+    const version = [report.facts.shellVersion, report.facts.updateNumber].filter((v) => v !== undefined).join(' · ');
+    const operap = report.facts.operapDate ?? '';
+    const last = runs.at(-1);
+    if (last && last.version === version && last.operap === operap) {
+      last.earliest = report;
+      last.count++;
+    } else runs.push({ latest: report, earliest: report, count: 1, version, operap });
+  }
+  return runs;
 }

@@ -9,7 +9,7 @@ import { availabilityByClient } from '../../db/availability.ts';
 import { listInstallationsInScope, listReportingStates, listResponseTimeRows, type Scope } from '../../db/digest.ts';
 import type { DB } from '../../db/open.ts';
 import { getPolicy } from '../../db/policies.ts';
-import { formatSpan } from '../../i18n/format.ts';
+import { formatPercent, formatSpan } from '../../i18n/format.ts';
 import { texts, type Lang } from '../../i18n/index.ts';
 import { csvDocument } from '../fleet-view.ts';
 import type { WebKit } from '../kit.ts';
@@ -17,13 +17,19 @@ import type { WebKit } from '../kit.ts';
 const REPORT_NAMES = ['availability', 'response', 'licences', 'versions'] as const;
 type ReportName = (typeof REPORT_NAMES)[number];
 
-/** One report: a table (shown, and downloaded as CSV) and its chart (shown, and downloaded as PNG). */
+/**
+ * One report: a table (shown in words, and downloaded as CSV with plain
+ * numbers for a spreadsheet) and its chart (shown, and downloaded as PNG).
+ */
 interface Report {
   name: ReportName;
   title: string;
   note: string | null;
+  /** The table as the page shows it: a figure in the reader's own way («61,2 %», «2 часа»), nothing left blank. */
   columns: string[];
-  rows: (string | number)[][];
+  rows: string[][];
+  /** The same table for a spreadsheet: numbers as numbers, their unit in the heading. */
+  csv: { columns: string[]; rows: (string | number | null)[][] };
   /** Rows to mark (below the campaign, say), by index. */
   marked: ReadonlySet<number>;
   chart: BarChart | null;
@@ -37,10 +43,38 @@ const MONTHS_BACK = 13;
 const CHART_CLIENTS = 25;
 /** Licence terms are planned this far ahead. */
 const LICENCE_MONTHS = 12;
+/** Availability is judged by this line, in per cent: below it a client is marked, and its bar is red. */
+export const AVAILABILITY_TARGET = 99;
+
+/**
+ * Availability bars coloured by the line they are judged by (green at or above
+ * it, red below), the line drawn across them, the axis in per cent as the
+ * reader writes it. When every bar is above 90 %, the axis starts there, so
+ * 98 and 100 do not look alike.
+ */
+export function availabilityChart(values: readonly (number | null)[], lang: Lang): Pick<BarChart, 'series' | 'max' | 'min' | 'threshold' | 'valueLabel' | 'stacked'> {
+  const t = texts(lang).web;
+  const target = formatPercent(lang, AVAILABILITY_TARGET);
+  const lowest = Math.min(...values.filter((v): v is number => v !== null));
+  const series = [
+    { label: t.atOrAboveTarget(target), data: values.map((v) => (v !== null && v >= AVAILABILITY_TARGET ? v : null)), color: '#2f7d4f' },
+    { label: t.belowTarget(target), data: values.map((v) => (v !== null && v < AVAILABILITY_TARGET ? v : null)), color: '#c0392b' },
+  ];
+  return {
+    // The legend names only the colours drawn: a red square for a fleet all above the line would say otherwise.
+    series: series.filter((s, i) => i === 0 || s.data.some((v) => v !== null)),
+    // One of the two is empty for each bar: stacked, each bar stands in its own place.
+    stacked: true,
+    max: 100,
+    ...(lowest >= 90 ? { min: 90 } : {}),
+    threshold: { value: AVAILABILITY_TARGET, label: target, color: '#555555' },
+    valueLabel: (value) => formatPercent(lang, value),
+  };
+}
 
 /**
  * «Отчёты»: what a renewal meeting and a team review ask for — availability
- * per client for a month, MTTA / MTTR per manager, licence terms by month,
+ * per client for a month, the time to acknowledge and to resolve per manager, licence terms by month,
  * shell versions against the campaign. Each is a table and a chart, both
  * downloadable (CSV, PNG).
  */
@@ -63,7 +97,7 @@ export function reportsPage(scope: FastifyInstance, kit: WebKit): void {
           const m = DateTime.fromJSDate(now).setZone(deps.displayTz).startOf('month').minus({ months: i });
           return { value: m.toFormat('yyyy-MM'), label: m.setLocale(lang).toFormat('LLLL yyyy') };
         }),
-        reports: reports.map((r) => ({ ...r, marked: [...r.marked] })),
+        reports: reports.map((r) => ({ name: r.name, title: r.title, note: r.note, columns: r.columns, rows: r.rows, chart: r.chart !== null, marked: [...r.marked] })),
       });
       return kit.page(reply, 200, lang, t.reportsTitle, body, { session, current: 'reports' });
     }),
@@ -82,8 +116,8 @@ export function reportsPage(scope: FastifyInstance, kit: WebKit): void {
       const attachment = `attachment; filename="dozor-${name}-${month.toFormat('yyyy-MM')}.${match[2]}"`;
       if (match[2] === 'csv') {
         // Fractions as the person's spreadsheet reads them: a Russian one takes «99,5», not «99.5».
-        const cell = (value: string | number) => (typeof value === 'number' && session.lang === 'ru' ? String(value).replace('.', ',') : value);
-        return reply.type('text/csv; charset=utf-8').header('content-disposition', attachment).send(csvDocument([report.columns, ...report.rows.map((row) => row.map(cell))]));
+        const cell = (value: string | number | null) => (value === null ? '' : typeof value === 'number' && session.lang === 'ru' ? String(value).replace('.', ',') : value);
+        return reply.type('text/csv; charset=utf-8').header('content-disposition', attachment).send(csvDocument([report.csv.columns, ...report.csv.rows.map((row) => row.map(cell))]));
       }
       if (!report.chart) return kit.message(reply, 404, session.lang, t.notFoundTitle, t.reportNotFound, session);
       return reply.type('image/png').header('content-disposition', attachment).send(renderBarChart(report.chart, 900, chartHeight(report.chart)));
@@ -123,16 +157,16 @@ async function availabilityReport(db: DB, month: DateTime, lang: Lang): Promise<
     .map((row) => ({ client: row.clientName, percent: availabilityPercent(row)!, rounds: row.rounds, down: row.rounds - row.up }))
     .sort((a, b) => a.percent - b.percent || a.client.localeCompare(b.client));
   const drawn = measured.slice(0, CHART_CLIENTS);
+  const title = t.reportAvailability(month.setLocale(lang).toFormat('LLLL yyyy'));
   return {
     name: 'availability',
-    title: t.reportAvailability(month.setLocale(lang).toFormat('LLLL yyyy')),
-    note: measured.length === 0 ? t.noProbesInMonth : t.availabilityNote,
-    columns: [t.client, t.availabilityPercent, t.rounds, t.roundsDown],
-    rows: measured.map((m) => [m.client, m.percent, m.rounds, m.down]),
-    marked: new Set(measured.flatMap((m, i) => (m.percent < 99 ? [i] : []))),
-    chart: drawn.length
-      ? { title: t.reportAvailability(month.setLocale(lang).toFormat('LLLL yyyy')), labels: drawn.map((m) => m.client), series: [{ label: t.availabilityPercent, data: drawn.map((m) => m.percent), color: '#2f7d4f' }], max: 100, horizontal: true }
-      : null,
+    title,
+    note: measured.length === 0 ? t.noProbesInMonth : t.availabilityNote(formatPercent(lang, AVAILABILITY_TARGET)),
+    columns: [t.client, t.availability, t.rounds, t.roundsDown],
+    rows: measured.map((m) => [m.client, formatPercent(lang, m.percent), String(m.rounds), String(m.down)]),
+    csv: { columns: [t.client, t.availabilityPercent, t.rounds, t.roundsDown], rows: measured.map((m) => [m.client, m.percent, m.rounds, m.down]) },
+    marked: new Set(measured.flatMap((m, i) => (m.percent < AVAILABILITY_TARGET ? [i] : []))),
+    chart: drawn.length ? { ...availabilityChart(drawn.map((m) => m.percent), lang), title, labels: drawn.map((m) => m.client), horizontal: true } : null,
   };
 }
 
@@ -148,21 +182,31 @@ async function responseReport(db: DB, month: DateTime, lang: Lang): Promise<Repo
     .map(([managerId, times]) => ({ manager: names.get(managerId) ?? t.noManager, ...times }))
     .sort((a, b) => a.manager.localeCompare(b.manager));
   const minutes = (ms: number | null) => (ms === null ? null : Math.round(ms / 60_000));
-  const span = (ms: number | null) => (ms === null ? '' : formatSpan(lang, ms));
   return {
     name: 'response',
     title: t.reportResponse,
     note: byManager.length === 0 ? t.noResponses : t.responseNote,
-    columns: [t.manager, t.mtta, t.acknowledgedCount, t.mttr, t.resolvedCount, t.mttaMinutes, t.mttrMinutes],
-    rows: byManager.map((m) => [m.manager, span(m.mtta), m.acknowledged, span(m.mttr), m.resolved, minutes(m.mtta) ?? '', minutes(m.mttr) ?? '']),
+    // Each figure once, in words; a manager who took nothing, or closed nothing, is said to have.
+    columns: [t.manager, t.timeToAcknowledge, t.acknowledgedCount, t.timeToResolve, t.resolvedCount],
+    rows: byManager.map((m) => [
+      m.manager,
+      m.mtta === null ? t.nothingTaken : formatSpan(lang, m.mtta),
+      String(m.acknowledged),
+      m.mttr === null ? t.nothingResolved : formatSpan(lang, m.mttr),
+      String(m.resolved),
+    ]),
+    csv: {
+      columns: [t.manager, t.timeToAcknowledgeMinutes, t.acknowledgedCount, t.timeToResolveMinutes, t.resolvedCount],
+      rows: byManager.map((m) => [m.manager, minutes(m.mtta), m.acknowledged, minutes(m.mttr), m.resolved]),
+    },
     marked: new Set(),
     chart: byManager.length
       ? {
           title: t.reportResponse,
           labels: byManager.map((m) => m.manager),
           series: [
-            { label: t.mttaMinutes, data: byManager.map((m) => minutes(m.mtta)), color: '#d9822b' },
-            { label: t.mttrMinutes, data: byManager.map((m) => minutes(m.mttr)), color: '#1f4e8c' },
+            { label: t.timeToAcknowledgeMinutes, data: byManager.map((m) => minutes(m.mtta)), color: '#d9822b' },
+            { label: t.timeToResolveMinutes, data: byManager.map((m) => minutes(m.mttr)), color: '#1f4e8c' },
           ],
           horizontal: true,
         }
@@ -187,7 +231,8 @@ async function licencesReport(db: DB, now: Date, lang: Lang, tz: string): Promis
     title: t.reportLicences(LICENCE_MONTHS),
     note: ordered.length === 0 ? t.noLicenceTerms : null,
     columns: [t.month, t.installationsCount, t.whose],
-    rows: ordered.map(([month, list]) => [month, list.length, list.join('; ')]),
+    rows: ordered.map(([month, list]) => [month, String(list.length), list.join('; ')]),
+    csv: { columns: [t.month, t.installationsCount, t.whose], rows: ordered.map(([month, list]) => [month, list.length, list.join('; ')]) },
     marked: new Set(ordered.flatMap(([month], i) => (month === t.alreadyOver ? [i] : []))),
     chart: ordered.length
       ? { title: t.reportLicences(LICENCE_MONTHS), labels: ordered.map(([month]) => month), series: [{ label: t.installationsCount, data: ordered.map(([, list]) => list.length), color: '#8c5a1f' }], counts: true }
@@ -212,8 +257,12 @@ async function versionsReport(db: DB, lang: Lang): Promise<Report> {
     name: 'versions',
     title: t.reportVersions,
     note: minVersion ? t.campaignStanding(minVersion, total - lagging, total) : t.noCampaign,
-    columns: [t.shellVersion, t.installationsCount, t.campaign],
-    rows: versions.map(([version, n]) => [version, n, minVersion === null ? '' : below(version) ? t.belowCampaign : t.meetsCampaign]),
+    columns: minVersion === null ? [t.shellVersion, t.installationsCount] : [t.shellVersion, t.installationsCount, t.campaign],
+    rows: versions.map(([version, n]) => [version, String(n), ...(minVersion === null ? [] : [below(version) ? t.belowCampaign : t.meetsCampaign])]),
+    csv: {
+      columns: minVersion === null ? [t.shellVersion, t.installationsCount] : [t.shellVersion, t.installationsCount, t.campaign],
+      rows: versions.map(([version, n]) => [version, n, ...(minVersion === null ? [] : [below(version) ? t.belowCampaign : t.meetsCampaign])]),
+    },
     marked: new Set(versions.flatMap(([v], i) => (below(v) ? [i] : []))),
     chart: versions.length
       ? {
