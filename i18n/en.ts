@@ -725,7 +725,7 @@ export const en: Catalogue = {
     title: (day, who) => `📋 <b>Digest for ${day}</b> · ${who}`,
     fleet: (monitored, healthy, problems) =>
       `Monitored: ${count('en', monitored, ['installation', 'installations'])} · healthy: ${healthy} · with problems: ${problems}`,
-    standing: (untaken, taken) => `⏳ Nobody has taken: ${untaken} · 🛠 in hand: ${taken}`,
+    standing: (untaken, taken) => (untaken === 0 ? `🛠 Every open problem is in hand: ${taken}` : `⏳ Nobody has taken: ${untaken}${taken > 0 ? ` · 🛠 in hand: ${taken}` : ''}`),
     noOpen: '✅ No open incidents.',
     acked: (name) => `in the hands of ${name}`,
     nobody: 'no manager',

@@ -886,7 +886,8 @@ export const ru = {
     title: (day: string, who: string) => `📋 <b>Сводка на ${day}</b> · ${who}`,
     fleet: (monitored: number, healthy: number, problems: number) =>
       `Под наблюдением: ${count('ru', monitored, ['установка', 'установки', 'установок'])} · в порядке: ${healthy} · с проблемами: ${problems}`,
-    standing: (untaken: number, taken: number) => `⏳ Никто не взял в работу: ${untaken} · 🛠 в работе: ${taken}`,
+    standing: (untaken: number, taken: number) =>
+      untaken === 0 ? `🛠 Все открытые проблемы в работе: ${taken}` : `⏳ Никто не взял в работу: ${untaken}${taken > 0 ? ` · 🛠 в работе: ${taken}` : ''}`,
     noOpen: '✅ Открытых инцидентов нет.',
     acked: (name: string) => inWorkOf(name),
     nobody: 'без менеджера',

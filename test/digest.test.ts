@@ -200,7 +200,7 @@ describe('digests on a seeded fleet', () => {
       [
         '📋 <b>Сводка на 16.02.2023</b> · Пётр Сидоров',
         'Под наблюдением: 1 установка · в порядке: 0 · с проблемами: 1',
-        '⏳ Никто не взял в работу: 0 · 🛠 в работе: 1',
+        '🛠 Все открытые проблемы в работе: 1',
         'За сутки: открыто 1, решено 0',
         '',
         '🏢 <b>ООО «Север» · Сервер</b>',
@@ -237,7 +237,7 @@ describe('digests on a seeded fleet', () => {
       ].join('\n'),
     );
     expect(built.text).toContain('<b>Кампания версий</b> (не ниже 6.4.3.59): 2 из 3 (67\u00a0%)');
-    expect(built.text).toContain('⏳ Никто не взял в работу: 5 · 🛠 в работе: 0\nЗа сутки: открыто 2, решено 0');
+    expect(built.text).toContain('⏳ Никто не взял в работу: 5\nЗа сутки: открыто 2, решено 0');
     expect(built.png!.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
     expect(built.png!.readUInt32BE(16)).toBe(900); // IHDR width
     expect(built.png!.readUInt32BE(20)).toBe(450); // IHDR height
@@ -282,7 +282,7 @@ describe('digests on a seeded fleet', () => {
         '⏳ Бухгалтерия: 🟡 Sysinfo (XML) не поступает, 4 дня 22 часа',
       ].join('\n'),
     );
-    expect(ru).toContain('⏳ Никто не взял в работу: 3 · 🛠 в работе: 0\nЗа сутки: открыто 3, решено 3');
+    expect(ru).toContain('⏳ Никто не взял в работу: 3\nЗа сутки: открыто 3, решено 3');
     // One client once, however many things are said of it; no question mark for what is not known.
     for (const client of ['АО «Вектор»', 'ООО «Ромашка»']) expect(ru.split(client)).toHaveLength(2);
     expect(ru).not.toContain('?');
@@ -493,6 +493,7 @@ describe('the digest as a person reads it', () => {
       'Europe/Moscow',
     );
     expect(text).toContain('📋 <b>Сводка на 16.02.2023</b> · Ирина &lt;Петрова&gt;');
+    expect(text).toContain('\n🛠 Все открытые проблемы в работе: 2\n');
     expect(text).toContain(
       [
         '👤 <b>Ксения &lt;script&gt;</b>',
@@ -515,6 +516,7 @@ describe('the digest as a person reads it', () => {
     for (const lang of ['ru', 'en'] as const) {
       const text = renderDigest(digest({ open: many, campaign: { minVersion: '6.4.3.59', compliant: 1, total: 3, lagging: [], before: null } }), 'Ирина Петрова', lang, 'Europe/Moscow');
       expect(text.length).toBeLessThanOrEqual(4096);
+      expect(text).toContain(lang === 'ru' ? '\n⏳ Никто не взял в работу: 60 · 🛠 в работе: 60\n' : '\n⏳ Nobody has taken: 60 · 🛠 in hand: 60\n');
       const shown = text.match(/🏢/g)!.length;
       expect(shown).toBeGreaterThan(20);
       // Nobody's first: every one shown untaken comes before every one in hand.
