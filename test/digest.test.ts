@@ -379,7 +379,7 @@ describe('digests on a seeded fleet', () => {
     await h.say({ id: 2001, first_name: 'Ирина' }, '/versions');
     expect(String(h.lastSent()!.payload.text)).toContain('соответствуют 2 из 3');
     expect(String(h.lastSent()!.payload.text)).toContain('👤 <b>Ксения Шабанова</b> (1)');
-    expect(String(h.lastSent()!.payload.text)).toMatch(/АО «Вектор» \/ Облако: 6.4.2.73 · отстаёт/);
+    expect(String(h.lastSent()!.payload.text)).toMatch(/АО «Вектор» · Облако: 6.4.2.73 · отстаёт/);
     // The campaign's minimum is an admin's to set, in chat too.
     await h.say({ id: 2001, first_name: 'Ирина' }, '/minversion 6.4.4.1');
     expect(String(h.lastSent()!.payload.text)).toBe('Это только для администраторов.');

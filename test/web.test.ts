@@ -530,8 +530,8 @@ describe('the browser cabinet: reports and the installation page in words', () =
       ['ООО «Ромашка»', '61,2\u00a0%', '500', '194'],
       ['АО «Вектор»', '99,5\u00a0%', '200', '1'],
     ]);
-    expect(ru).toContain('<tr class="warning"><td>ООО «Ромашка»</td>');
-    expect(ru).toContain('<tr><td>АО «Вектор»</td>');
+    expect(ru).toContain('<tr class="warning"><td class="what">ООО «Ромашка»</td>');
+    expect(ru).toContain('<tr><td class="what">АО «Вектор»</td>');
     expect(ru).toContain('ниже 99\u00a0% — красным, линия на графике — 99\u00a0%.');
     const en = await (await get('/web/reports?month=2026-11', await signIn({ id: 2001, first_name: 'Irina', language_code: 'en' }))).text();
     expect(table(en, 'availability').slice(1)).toEqual([
