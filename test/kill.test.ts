@@ -102,8 +102,8 @@ describe('SIGKILL during load', () => {
     const alertTexts = standIn.sentTo(1001).map((m) => m.text);
     let duplicates = 0;
     for (const name of opened) {
-      // Alone («… · Сервер-3\n»), as an item of a group («… · Сервер-3</b>:») or in a folded list of many («… · Сервер-3;»).
-      const named = new RegExp(` · ${name}(</b>:|\n|;|$)`, 'm');
+      // Alone («… · Сервер-3\n»), as an item of a group («🏢 <b>… · Сервер-3</b>» on its own line) or in a folded list of many («… · Сервер-3;»).
+      const named = new RegExp(` · ${name}(</b>$|\n|;|$)`, 'm');
       const mentions = alertTexts.filter((text) => named.test(text)).length;
       expect(mentions).toBeGreaterThanOrEqual(1);
       duplicates += mentions - 1;
