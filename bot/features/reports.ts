@@ -82,7 +82,7 @@ reports.command('sales', async (ctx) => {
   const lines = [s.title(digest.sales.length)];
   for (const signal of digest.sales) {
     const where = escapeHtml(placeOf(signal.clientName, signal.installationName));
-    lines.push(s.line(where, String(signal.licenseLimit ?? '?'), String(signal.peak ?? '?'), signal.daysAtLimit, escapeHtml(signal.managerName ?? '')));
+    lines.push(s.line(where, String(signal.licenseLimit ?? ctx.t.web.noData), String(signal.peak ?? ctx.t.web.noData), signal.daysAtLimit, escapeHtml(signal.managerName ?? '')));
   }
   return ctx.reply(fitMessage(lines.join('\n')), { parse_mode: 'HTML' });
 });
