@@ -268,6 +268,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
         'the probe round ran out of time; the installations left go first in the next round (raise PROBE_CONCURRENCY to probe the fleet in one round)',
       );
     }
+    logger.debug({ probed: summary.probed, opened: summary.opened, resolved: summary.resolved }, 'probe round done');
     if (summary.commonCauses.length > 0) logger.warn({ causes: summary.commonCauses }, 'installations failing together');
     if (summary.opened + summary.resolved > 0) wakeDispatcher();
   };

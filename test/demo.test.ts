@@ -3,6 +3,9 @@ import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from './cli-helpers.ts';
+import { isDocumentationAddress } from '../core/documentation-addresses.ts';
+import { seedDemoFleet } from '../tools/demo/fleet.ts';
+import { testDb } from './helpers.ts';
 
 describe('npm run demo', () => {
   it('plays the first story, answers a typed command and a button, and cleans up on Ctrl+C', async () => {
@@ -39,5 +42,17 @@ describe('npm run demo', () => {
     }
     const after = readdirSync(tmpdir()).filter((d) => d.startsWith('dozor-demo-') && !before.has(d));
     expect(after).toEqual([]);
+  });
+
+  it('seeds installations the probes will look at: no documentation names (they are never probed), so the cloud DNS story plays', async () => {
+    const t = await testDb();
+    try {
+      const installations = await seedDemoFleet(t.db, () => new Date(), 8080);
+      const hosts = installations.map((i) => i.host).filter((host): host is string => host !== null);
+      expect(hosts.length).toBeGreaterThanOrEqual(3);
+      expect(hosts.filter(isDocumentationAddress)).toEqual([]);
+    } finally {
+      await t.close();
+    }
   });
 });

@@ -50,9 +50,9 @@ export async function seedDemoFleet(db: DB, clock: () => Date, webPort: number):
     client: String(clientId),
     name: 'Облако',
     kind: 'cloud' as const,
-    host: `${slug}.cloud.example`,
+    host: `${slug}.cloud.internal`,
     ip: '127.0.0.1',
-    url: `http://${slug}.cloud.example:${webPort}/`,
+    url: `http://${slug}.cloud.internal:${webPort}/`,
     provider: CLOUD_PROVIDER,
   });
   const made: DemoInstallation[] = [];
