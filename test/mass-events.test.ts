@@ -87,6 +87,16 @@ describe('mass events', () => {
     // «Беру все» takes the chat's own, all of them.
     await h.press({ id: 1002, first_name: 'Пётр' }, 'ackall', { chatId: 1002, messageId: Number(redrawn.payload.message_id) });
     expect((await listIncidentsWithNames(t.db, { includeResolved: false })).filter((i) => i.status === 'acknowledged')).toHaveLength(15);
+    // The keys come back: the chat where nobody took it hears the end once, in a short reply (ten named, the rest counted); the chat that took it, nothing.
+    clock.advance(60_000);
+    for (const token of tokens) await reportFrom(token, '<senselock state="ok"/>');
+    await h.dispatcher().runOnce();
+    const ends = h.sent().slice(2);
+    expect(ends.map((c) => c.payload.chat_id)).toEqual([1001]);
+    const lines = String(ends[0]!.payload.text).split('\n');
+    expect(lines).toHaveLength(11);
+    expect(lines.slice(0, 10).every((line) => /^☑️ <b>.*<\/b> · .*: ключ SenseLock снова виден, сегодня в \d\d:\d\d; длилось 1 минуту$/.test(line))).toBe(true);
+    expect(lines[10]).toBe('☑️ и ещё 10');
   });
 
   it('an Alertmanager storm of one alert name folds the same way: one message per chat, each installation once; late alerts join it, and its end is one redraw', async () => {

@@ -154,7 +154,9 @@ export function renderContinuation(view: IncidentView, story: IncidentView[], op
 export function renderRecovery(views: IncidentView[], options: RenderOptions): Rendered {
   const { lang, tz, now } = options;
   const t = texts(lang);
-  const lines = byInstallation(views).map((item) => {
+  const items = byInstallation(views);
+  // A mass event's end names a few installations and counts the rest: the reply stays short.
+  const lines = items.slice(0, RECOVERY_LISTED).map((item) => {
     const first = item[0]!;
     const what = [...new Set(item.map((v) => t.recovered[v.incident.ruleId] ?? t.recoveredGeneric(ruleTitle(lang, v.incident.ruleId))))].join(', ');
     const resolvedAt = new Date(Math.max(...item.map((v) => (v.incident.resolvedAt ?? now).getTime())));
@@ -163,8 +165,12 @@ export function renderRecovery(views: IncidentView[], options: RenderOptions): R
     const how = resolutionNote(last, lang);
     return `☑️ <b>${escapeHtml(first.clientName)}</b> · ${escapeHtml(first.installationName)}: ${escapeHtml(t.recoveryLine(what, formatWhen(lang, resolvedAt, now, tz), formatSpan(lang, resolvedAt.getTime() - began), how))}`;
   });
+  if (items.length > RECOVERY_LISTED) lines.push(`☑️ ${escapeHtml(t.moreTerms(items.length - RECOVERY_LISTED))}`);
   return { text: fitMessage(lines.join('\n')), keyboard: undefined };
 }
+
+/** Installations named in the reply that says an event is over; the rest are counted. */
+const RECOVERY_LISTED = 10;
 
 /** How an incident was closed, when not by itself: by hand (by whom), or with its installation's monitoring turned off. */
 function resolutionNote(view: IncidentView, lang: Lang): string | null {
