@@ -165,6 +165,12 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     cluster,
   });
 
+  // dozor's own mail (a confirmation code now; alerts by mail next), when SMTP_URL is set.
+  const mailer =
+    config.SMTP_URL !== undefined && config.MAIL_FROM !== undefined
+      ? new Mailer({ url: config.SMTP_URL, from: config.MAIL_FROM, rejectUnauthorized: config.SMTP_TLS_REJECT_UNAUTHORIZED === 'true' })
+      : null;
+  const sendMail = mailer ? async (mail: { to: string; subject: string; text: string }) => void (await mailer.send(mail)) : undefined;
   const telegram = config.BOT_TOKEN
     ? startTelegram(
         {
@@ -174,7 +180,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
           ...(config.WEBHOOK_SECRET ? { webhookSecret: config.WEBHOOK_SECRET } : {}),
           coordinated: true,
         },
-        { db, clock, logger, settings: botSettings, incidentSettings: settings, onIncidentChange: wakeDispatcher },
+        { db, clock, logger, settings: botSettings, incidentSettings: settings, onIncidentChange: wakeDispatcher, ...(sendMail ? { sendMail } : {}) },
         http,
       )
     : undefined;
@@ -341,6 +347,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
       await dispatcher?.stop();
       await checkpointer.stop();
       await mailCheck?.catch(() => undefined);
+      mailer?.close();
       await closeDatabase(db);
       logger.info('dozor stopped');
     })());

@@ -14,6 +14,7 @@ import { web } from './features/web.ts';
 import { files } from './features/files.ts';
 import { agent } from './features/agent.ts';
 import { silences } from './features/silences.ts';
+import { email } from './features/email.ts';
 import { actorOf, type BotContext, type BotServices } from './context.ts';
 import { recordAudit } from '../db/audit.ts';
 import { langOf } from '../i18n/index.ts';
@@ -118,6 +119,7 @@ export function createBot(token: string, services: BotServices, options: BotOpti
   guarded.use(files);
   guarded.use(agent);
   guarded.use(silences);
+  guarded.use(email);
   guarded.use(unhandled);
   bot.catch(apologize);
   return bot;

@@ -45,6 +45,8 @@ export interface BotServices {
   incidentSettings: IncidentSettings;
   /** Tell the outbox dispatcher that announcements were written. */
   onIncidentChange(): void;
+  /** Mail through SMTP_URL (a confirmation code, say); absent when mail is not set up. Throws, in words, when it cannot go. */
+  sendMail?: (mail: { to: string; subject: string; text: string }) => Promise<void>;
 }
 
 /** Set by the first middleware on every update. */

@@ -63,7 +63,7 @@ export interface PlannedFailure {
  * for sendMessage, true for answerCallbackQuery), and updates fed through
  * handleUpdate.
  */
-export function botHarness(db: DB, clock: () => Date, settings: Partial<BotSettings> = {}) {
+export function botHarness(db: DB, clock: () => Date, settings: Partial<BotSettings> = {}, extra: Pick<BotServices, 'sendMail'> = {}) {
   const calls: ApiCall[] = [];
   const failures: PlannedFailure[] = [];
   let nextMessageId = 1000;
@@ -85,6 +85,7 @@ export function botHarness(db: DB, clock: () => Date, settings: Partial<BotSetti
     },
     incidentSettings: DEFAULT_INCIDENT_SETTINGS,
     onIncidentChange: () => incidentChanges++,
+    ...extra,
   };
 
   const build = () => {

@@ -3,7 +3,8 @@ import { ConfigError, parseConfig } from '../app/config.ts';
 import { mailAddress } from '../core/mail-address.ts';
 import { Mailer, MailFailure } from '../mail/mailer.ts';
 import { dozorWithEnv } from './cli-helpers.ts';
-import { testDb, type TestDb } from './helpers.ts';
+import { testClock, testDb, type TestDb } from './helpers.ts';
+import { botHarness } from './bot-helpers.ts';
 import { closedPort, startSilentServer, startSmtpServer, type TestSmtpServer } from './smtp-helpers.ts';
 import { addUser, setUserMail } from '../registry/users.ts';
 import { getUser } from '../db/users.ts';
@@ -155,6 +156,68 @@ describe('mail', () => {
     expect(resolved!.inReplyTo).toBe('<incident-42@example.ru>');
     expect(resolved!.references).toBe('<incident-42@example.ru>');
     expect(resolved!.text).toContain('ключ SenseLock снова виден, сегодня в 22:05; длилось 1 час 5 минут');
+  });
+
+  it('/email: a person gives their own address, and it is theirs once they send back the code mailed to it', async () => {
+    t = await testDb();
+    const clock = testClock('2026-12-07T09:00:00Z');
+    const ctx = { db: t.db, clock, actor: 'test' };
+    await addUser(ctx, { telegramId: 1001, role: 'manager', name: 'Ксения Шабанова' });
+    const mailer = new Mailer({ url: smtp.url(), from: 'dozor <dozor@example.ru>', rejectUnauthorized: false });
+    const h = botHarness(t.db, clock, {}, { sendMail: async (mail) => void (await mailer.send(mail)) });
+    const ksenia = { id: 1001, first_name: 'Ксения' };
+    const said = () => String(h.lastSent('sendMessage')!.payload.text);
+    try {
+      await h.say(ksenia, '/email');
+      expect(said()).toMatch(/^Адрес почты не указан/);
+      await h.say(ksenia, '/email ksenia@example.ru');
+      expect(said()).toBe('Код отправлен на ksenia@example.ru. Пришлите его сюда: /email 123456 (вместо 123456 — код из письма). Код действует 15 минут.');
+      const [mail] = (await smtp.received()).slice(-1);
+      expect(mail!.envelopeTo).toBe('ksenia@example.ru');
+      expect(mail!.subject).toBe('dozor: код подтверждения адреса');
+      const code = /\/email (\d{6})/.exec(String(mail!.text))![1]!;
+      // Nothing is set before the code comes back; a wrong one is counted.
+      expect((await getUser(t.db, 1001))!.email).toBeNull();
+      const wrong = code === '000000' ? '111111' : '000000';
+      await h.say(ksenia, `/email ${wrong}`);
+      expect(said()).toBe('Код не подходит. Осталось попыток: 4.');
+      await h.say(ksenia, `/email ${code}`);
+      expect(said()).toBe('Адрес ksenia@example.ru подтверждён. Критичные оповещения, которые Telegram не доставит, придут туда.');
+      expect(await getUser(t.db, 1001)).toMatchObject({ email: 'ksenia@example.ru', channel: 'telegram' });
+      // A code works once.
+      await h.say(ksenia, `/email ${code}`);
+      expect(said()).toMatch(/^Кода, который ждёт подтверждения, нет/);
+      await h.say(ksenia, '/email -');
+      expect((await getUser(t.db, 1001))!.email).toBeNull();
+      // An address that would add a header is refused before anything is mailed.
+      const before = (await smtp.received()).length;
+      await h.say(ksenia, '/email a@example.ru, b@example.ru');
+      expect(said()).toMatch(/не адрес электронной почты/);
+      expect(await smtp.received()).toHaveLength(before);
+      // Five wrong codes end it.
+      await h.say(ksenia, '/email ksenia@example.ru');
+      for (let i = 0; i < 5; i++) await h.say(ksenia, `/email ${wrong}`);
+      expect(said()).toBe('Слишком много неверных кодов: начните заново, /email адрес.');
+      // The code expires.
+      await h.say(ksenia, '/email ksenia@example.ru');
+      clock.advance(16 * 60_000);
+      const [again] = (await smtp.received()).slice(-1);
+      await h.say(ksenia, `/email ${/\/email (\d{6})/.exec(String(again!.text))![1]!}`);
+      expect(said()).toMatch(/^Кода, который ждёт подтверждения, нет \(или он истёк\)/);
+    } finally {
+      mailer.close();
+      await t.close();
+    }
+  });
+
+  it('/email says mail is not set up when there is no SMTP_URL', async () => {
+    t = await testDb();
+    const clock = testClock('2026-12-07T09:00:00Z');
+    await addUser({ db: t.db, clock, actor: 'test' }, { telegramId: 1001, role: 'manager', name: 'Ксения Шабанова' });
+    const h = botHarness(t.db, clock);
+    await h.say({ id: 1001, first_name: 'Ксения' }, '/email ksenia@example.ru');
+    expect(String(h.lastSent('sendMessage')!.payload.text)).toBe('Почта в dozor не настроена (SMTP_URL): адрес указать пока нельзя. Скажите администратору.');
+    await t.close();
   });
 
   it('takes one plain address and nothing that could start a header', () => {
