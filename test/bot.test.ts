@@ -692,6 +692,11 @@ describe('the Telegram bot', () => {
       expect(texts().at(-1)).toBe('💤 ООО «Ромашка»: оповещения отложены до 20.02 09:00.');
       await h.press(otherManager, `sil:a:c${fleet.client.id}:1h`, { chatId: 1002, messageId: 1000 });
       expect(h.lastSent('answerCallbackQuery')!.payload).toMatchObject({ show_alert: true });
+      // An installation gone since is not read as the client of the same number.
+      const silencesBefore = (await t.db.select().from(silences)).length;
+      await h.press(manager, `sil:a:i${fleet.client.id + 1000}:1h`, { chatId: 1001, messageId: 1000 });
+      expect(h.lastSent('answerCallbackQuery')!.payload).toMatchObject({ show_alert: true });
+      expect(await t.db.select().from(silences)).toHaveLength(silencesBefore);
 
       await h.say(manager, '/silence Ромашка до 01.02');
       expect(texts().at(-1)).toBe(

@@ -112,8 +112,10 @@ silences.command('silence', async (ctx) => {
 /** A term pressed under «На сколько отложить…?». */
 silences.callbackQuery(/^sil:a:([ci])(\d+):(1h|4h|morning|monday)$/, async (ctx) => {
   const { db, clock, settings } = ctx.services;
-  const installation = ctx.match[1] === 'i' ? await getInstallation(db, Number(ctx.match[2])) : undefined;
-  const client = await getClient(db, installation ? installation.clientId : Number(ctx.match[2]));
+  const byInstallation = ctx.match[1] === 'i';
+  const installation = byInstallation ? await getInstallation(db, Number(ctx.match[2])) : undefined;
+  // An installation gone since the question was asked is not taken for a client of the same number.
+  const client = byInstallation ? (installation ? await getClient(db, installation.clientId) : undefined) : await getClient(db, Number(ctx.match[2]));
   const visible = await clientsVisibleIn(ctx);
   if (!client || (visible !== null && !visible.has(client.id)) || !canAct(ctx.staff, await responsibleFor(ctx, client.id))) {
     return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
