@@ -335,7 +335,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
   if (!dispatcher) logger.warn('no delivery channel configured: announcements wait in the outbox');
   logger.info({ url, instance: cluster.instance, roles: cluster.roles().filter((r) => r.mine).map((r) => r.role), database: config.DATABASE_URL === undefined ? config.DATABASE_PATH : shownDatabaseUrl(config.DATABASE_URL) }, 'dozor is running');
   // The mail server is asked once at start, in the background: its answer is logged in words (never the password); the start does not wait for it.
-  const mailCheck = config.SMTP_URL !== undefined && config.MAIL_FROM !== undefined ? checkMailServer(config.SMTP_URL, config.MAIL_FROM, config.SMTP_TLS_REJECT_UNAUTHORIZED === 'true', logger) : null;
+  const mailCheck = mailer ? checkMailServer(mailer, logger) : null;
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -355,15 +355,12 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
 }
 
 /** Connect, greet, start TLS, log in: whether dozor's mail can go, said in the log. */
-async function checkMailServer(url: string, from: string, rejectUnauthorized: boolean, logger: Logger): Promise<void> {
-  const mailer = new Mailer({ url, from, rejectUnauthorized, timeoutMs: 15_000 });
+async function checkMailServer(mailer: Mailer, logger: Logger): Promise<void> {
   try {
     await mailer.verify();
     logger.info({ server: mailer.server }, 'the mail server answers and accepts the login: mail can be sent');
   } catch (err) {
     logger.warn({ server: mailer.server, reason: err instanceof Error ? err.message : String(err) }, 'mail cannot be sent: the mail server check failed (dozor mail test <address> tries again)');
-  } finally {
-    mailer.close();
   }
 }
 

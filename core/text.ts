@@ -26,8 +26,12 @@ export const LEGAL_FORMS: ReadonlySet<string> = new Set([
 export function shortClientName(name: string, max = 18): string {
   const words = name.replace(/[«»"„“”]/g, ' ').split(/\s+/).filter(Boolean);
   const kept = words.filter((word) => !LEGAL_FORMS.has(word.toLowerCase()));
-  const short = (kept.length > 0 ? kept : words).join(' ') || name.trim();
-  return short.length > max ? `${short.slice(0, max - 1).trimEnd()}…` : short;
+  return clip((kept.length > 0 ? kept : words).join(' ') || name.trim(), max);
+}
+
+/** The text cut to `max` characters, ending in «…» when cut (a button's label, say). */
+export function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1).trimEnd()}…` : text;
 }
 
 /** The text with its first letter in lower case, unless it starts an abbreviation («ПК», «NAS»): for words that follow a comma or a colon. */

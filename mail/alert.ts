@@ -28,7 +28,8 @@ export function threadIdOf(incidentId: number, domain: string): string {
 /** One line, as the inbox lists it: the mark, the client as people say it, the installation, the problem. */
 export function alertSubject(view: IncidentView, lang: RenderOptions['lang']): string {
   const title = lowerFirst(ruleTitle(lang, view.incident.ruleId));
-  return `${severityMark(view.incident.severity)} ${shortClientName(view.clientName, 40)} · ${view.installationName}: ${title}`.replace(/[\r\n]+/g, ' ');
+  // One line whatever a name brings: the mailer keeps every subject to one line.
+  return `${severityMark(view.incident.severity)} ${shortClientName(view.clientName, 40)} · ${view.installationName}: ${title}`;
 }
 
 /** The alert as a mail to one address: its first in the incident's thread. */

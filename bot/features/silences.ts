@@ -7,7 +7,7 @@ import { getClient, type Client } from '../../db/clients.ts';
 import { getInstallation, listInstallationsOfClient, type Installation } from '../../db/installations.ts';
 import { searchIndexFor } from '../../db/search-index.ts';
 import { getSilence, listActiveSilences, type SilenceRow } from '../../db/silences.ts';
-import { shortClientName } from '../../core/text.ts';
+import { clip, shortClientName } from '../../core/text.ts';
 import { formatUntil, formatWhen } from '../../i18n/format.ts';
 import { describeError, givenReason, ruleTitle } from '../../i18n/index.ts';
 import { addSilence, MAX_SILENCE_DAYS, removeSilence } from '../../registry/silences.ts';
@@ -124,8 +124,6 @@ silences.callbackQuery(/^sil:a:([ci])(\d+):(1h|4h|morning|monday)$/, async (ctx)
   const endsAt = offeredEnd(ctx.match[3] as OfferedTerm, clock(), settings.displayTz, settings.morningHour);
   return silenceTarget(ctx, client, installation ?? null, endsAt, ctx.t.defaultReason);
 });
-
-const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1).trimEnd()}…` : text);
 
 /** What a silence covers, in words: a client, one installation, a rule (`short`: the client as people say it, for a button). */
 async function scopeOf(ctx: BotContext, silence: SilenceRow): Promise<{ text: string; short: string; clientId: number | null }> {
