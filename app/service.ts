@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { DateTime } from 'luxon';
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../core/clock.ts';
@@ -9,7 +10,7 @@ import { shownDatabaseUrl } from '../db/storage-errors.ts';
 import { restrictUploadFiles } from '../db/upload-files.ts';
 import { Dispatcher, type Delivery } from '../delivery/dispatcher.ts';
 import { TelegramDelivery } from '../bot/delivery.ts';
-import { composeDigestForTelegram } from '../bot/digest.ts';
+import { composeDigestForChannels } from '../bot/digest.ts';
 import { JobScheduler, type JobRun } from '../jobs/scheduler.ts';
 import { pruneUploads } from '../jobs/prune-uploads.ts';
 import { tellAdminsOfUnmatchedUploads } from '../jobs/unmatched-uploads.ts';
@@ -36,6 +37,12 @@ import { checkSharedDataDir } from './shared-data-dir.ts';
 import { listenForOutbox, outboxNotifier } from '../db/outbox-signal.ts';
 import type { Logger } from './logger.ts';
 import { Mailer } from '../mail/mailer.ts';
+import { MailDelivery } from '../mail/delivery.ts';
+import { runMailFallback } from '../jobs/mail-fallback.ts';
+import { SlidingWindowPacer } from '../delivery/pacer.ts';
+import { signTakeLink, takeLinkKeyOf } from '../core/take-link.ts';
+import { claimValue } from '../db/key-value.ts';
+import { runbookLink } from '../bot/redraw.ts';
 
 export interface Service {
   db: DB;
@@ -43,6 +50,8 @@ export interface Service {
   /** The address the HTTP server listens on (with the real port when 0 was asked for). */
   url: string;
   dispatcher: Dispatcher | undefined;
+  /** Mail's own lanes of the outbox, when SMTP_URL is set. */
+  mailDispatcher: Dispatcher | undefined;
   telegram: TelegramRuntime | undefined;
   cluster: Cluster;
   stop(): Promise<void>;
@@ -108,18 +117,22 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     massEvent: { min: config.MASS_EVENT_MIN, windowMs: config.ALERT_GROUP_WINDOW },
   };
   await bootstrapAdmins({ db, clock, actor: 'system' }, config.ADMIN_IDS);
+  const takeLinkKey = await mailTakeLinkKey(db, config.SECRET_KEY, clock());
   if (config.TRUST_PROXY === 'true') {
     logger.warn('TRUST_PROXY=true believes X-Forwarded-For from anyone: a client can rotate it past the limit on invalid tokens; list the proxy addresses instead');
   }
 
   const cluster = new Cluster({ db, instance: config.INSTANCE_NAME ?? defaultInstanceName(), ttlMs: config.LEASE_TTL, logger, alone: !onPostgres });
   let dispatcher: Dispatcher | undefined;
+  let mailDispatcher: Dispatcher | undefined;
   let lastSweepAt: Date | null = null;
   // The sender is this instance's dispatcher while it holds the outbox role; otherwise another instance's, told through the database.
   const notifyOtherSender = outboxNotifier(db, logger);
   const wakeDispatcher = () => {
-    if (cluster.holds('outbox')) dispatcher?.wake();
-    else if (dispatcher) notifyOtherSender();
+    if (cluster.holds('outbox')) {
+      dispatcher?.wake();
+      mailDispatcher?.wake();
+    } else if (dispatcher || mailDispatcher) notifyOtherSender();
   };
   const http = buildHttpServer({
     db,
@@ -157,6 +170,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
       sessionMaxMs: config.WEB_SESSION_MAX,
       sysinfoReadsLicences: readsLicenceDates(sysinfoMapping.mapping),
       downloadKey,
+      takeLinkKey,
       ...(config.PUBLIC_URL ? { publicUrl: config.PUBLIC_URL } : {}),
       ...(config.SECRET_KEY ? { secretKey: config.SECRET_KEY } : {}),
     },
@@ -165,7 +179,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     cluster,
   });
 
-  // dozor's own mail (a confirmation code now; alerts by mail next), when SMTP_URL is set.
+  // dozor's own mail (confirmation codes, alerts, digests), when SMTP_URL is set.
   const mailer =
     config.SMTP_URL !== undefined && config.MAIL_FROM !== undefined
       ? new Mailer({ url: config.SMTP_URL, from: config.MAIL_FROM, rejectUnauthorized: config.SMTP_TLS_REJECT_UNAUTHORIZED === 'true' })
@@ -197,23 +211,50 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     });
   }
 
+  if (mailer) {
+    const publicUrl = config.PUBLIC_URL?.replace(/\/$/, '') ?? null;
+    mailDispatcher = new Dispatcher({
+      db,
+      channel: 'mail',
+      delivery: new MailDelivery({
+        db,
+        mailer,
+        clock,
+        logger,
+        settings: {
+          displayTz: config.DISPLAY_TZ,
+          runbookUrl: runbookLink(botSettings.runbookBaseUrl),
+          cabinetUrl: publicUrl,
+          domain: mailDomainOf(config.MAIL_FROM!),
+          takeLink: (incidentId, personId) => (publicUrl ? `${publicUrl}/web/take?${signTakeLink(takeLinkKey, { incidentId, personId })}` : null),
+        },
+      }),
+      clock,
+      logger,
+      // A mail server takes mail as fast as it is given; a few a second keep a storm from looking like spam.
+      pacer: new SlidingWindowPacer({ perSecondOverall: 10, privateChatIntervalMs: 0, groupChatIntervalMs: 0 }),
+      retryBaseMs: config.OUTBOX_RETRY_BASE,
+      retryMaxMs: config.OUTBOX_RETRY_MAX,
+    });
+  }
+
   if (telegram) cluster.role(telegram.role.name, telegram.role);
-  if (dispatcher) {
-    const sender = dispatcher;
+  const senders = [dispatcher, mailDispatcher].filter((d): d is Dispatcher => d !== undefined);
+  if (senders.length > 0) {
     let stopListening: (() => Promise<void>) | undefined;
     cluster.role('outbox', {
       start: () => {
-        sender.start();
-        stopListening = listenForOutbox(db, () => sender.wake(), logger);
+        for (const sender of senders) sender.start();
+        stopListening = listenForOutbox(db, () => senders.forEach((sender) => sender.wake()), logger);
       },
       stop: async () => {
         await stopListening?.();
-        await sender.stop();
+        await Promise.all(senders.map((sender) => sender.stop()));
       },
     });
   }
   const scheduler = new JobScheduler(logger, cluster);
-  const composeDigest = composeDigestForTelegram(db, digestSettings);
+  const composeDigest = composeDigestForChannels(db, digestSettings);
   const digests = async () => {
     const result = await runDigests({ db, cron: config.DIGEST_CRON, tz: config.DIGEST_TZ, maxDelayMs: config.DIGEST_MAX_DELAY, compose: composeDigest }, clock());
     if (result.queued.length > 0) {
@@ -318,6 +359,12 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
       now,
     );
   });
+  if (mailer) {
+    // Critical alerts Telegram has not taken for EMAIL_FALLBACK_AFTER go by mail: looked for every 15 seconds.
+    scheduler.add('mail-fallback', '*/15 * * * * *', config.DISPLAY_TZ, async () => {
+      if ((await runMailFallback({ db, logger, afterMs: config.EMAIL_FALLBACK_AFTER }, clock())).mailed > 0) wakeDispatcher();
+    });
+  }
   if (config.SECRET_KEY) {
     const secretKey = config.SECRET_KEY;
     const addressPolicy = pullAddressPolicy(config.PULL_ALLOW_PRIVATE);
@@ -332,7 +379,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
   }
   // The roles free now are taken before the first answer: a lone instance sends and polls from its start.
   await cluster.start();
-  if (!dispatcher) logger.warn('no delivery channel configured: announcements wait in the outbox');
+  if (!dispatcher) logger.warn('no Telegram delivery configured: announcements wait in the outbox');
   logger.info({ url, instance: cluster.instance, roles: cluster.roles().filter((r) => r.mine).map((r) => r.role), database: config.DATABASE_URL === undefined ? config.DATABASE_PATH : shownDatabaseUrl(config.DATABASE_URL) }, 'dozor is running');
   // The mail server is asked once at start, in the background: its answer is logged in words (never the password); the start does not wait for it.
   const mailCheck = mailer ? checkMailServer(mailer, logger) : null;
@@ -345,13 +392,14 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
       await scheduler.stop();
       await cluster.stop();
       await dispatcher?.stop();
+      await mailDispatcher?.stop();
       await checkpointer.stop();
       await mailCheck?.catch(() => undefined);
       mailer?.close();
       await closeDatabase(db);
       logger.info('dozor stopped');
     })());
-  return { db, http, url, dispatcher, telegram, cluster, stop };
+  return { db, http, url, dispatcher, mailDispatcher, telegram, cluster, stop };
 }
 
 /** Connect, greet, start TLS, log in: whether dozor's mail can go, said in the log. */
@@ -362,6 +410,21 @@ async function checkMailServer(mailer: Mailer, logger: Logger): Promise<void> {
   } catch (err) {
     logger.warn({ server: mailer.server, reason: err instanceof Error ? err.message : String(err) }, 'mail cannot be sent: the mail server check failed (dozor mail test <address> tries again)');
   }
+}
+
+/**
+ * The key of the «Беру» links in alert mails: from SECRET_KEY when set;
+ * otherwise a random one kept in the database, so links outlive a restart
+ * and work at any instance.
+ */
+async function mailTakeLinkKey(db: DB, secretKey: string | undefined, now: Date): Promise<Buffer> {
+  if (secretKey) return takeLinkKeyOf(secretKey);
+  return Buffer.from(await claimValue(db, 'mail-take-link-key', randomBytes(32).toString('hex'), now), 'hex');
+}
+
+/** The domain of MAIL_FROM's address («dozor <dozor@example.ru>» → example.ru): the message ids' right side. */
+function mailDomainOf(from: string): string {
+  return /@([A-Za-z0-9.-]+)>?\s*$/.exec(from)?.[1]?.toLowerCase() ?? 'dozor.invalid';
 }
 
 function latest(a: Date | null, b: Date | null): Date | null {

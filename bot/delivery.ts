@@ -4,7 +4,7 @@ import type { Clock } from '../core/clock.ts';
 import { massRuleOf } from '../core/external-alerts.ts';
 import { getIncidentViews, listActiveIncidents, type IncidentView } from '../db/incidents.ts';
 import type { DB } from '../db/open.ts';
-import { CRITICAL_SNOOZED, DIGEST_CHART, DIGEST_TEXT, enqueue, NOTICE } from '../db/outbox.ts';
+import { CRITICAL_SNOOZED, DIGEST_CHART, DIGEST_TEXT, enqueue, incidentsMailed, NOTICE } from '../db/outbox.ts';
 import { FOLLOWS, RECOVERY_SAID, findRecentGroupOfRule, recoverySaid, followChatMigration, incidentsOfMessage, laterIncidentsOfMessage, messagesOfIncident, rememberMessage } from '../db/telegram-messages.ts';
 import { getUser, listActiveAdmins } from '../db/users.ts';
 import type { Delivery, DeliveryOutcome, OutboxMessage } from '../delivery/dispatcher.ts';
@@ -117,7 +117,8 @@ export class TelegramDelivery implements Delivery {
   private async sendAlerts(chatId: number, incidentIds: number[], signal: ShimSignal): Promise<DeliveryOutcome> {
     const views = await getIncidentViews(this.deps.db, incidentIds);
     if (views.length === 0) return;
-    const options = await this.options(chatId);
+    // An alert that waited so long it also went by mail says so.
+    const options = { ...(await this.options(chatId)), mailed: await incidentsMailed(this.deps.db, incidentIds) };
     // A late member of a mass event joins its message, even when its installation has an alert of its own open here
     // (an Alertmanager alert firing for one more label set is one more of the event, not a new story).
     const massTotals = await massTotalsOf(this.deps.db, views, options.massEvent);

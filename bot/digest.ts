@@ -1,7 +1,7 @@
 import { DateTime } from 'luxon';
 import type { Queryable } from '../db/open.ts';
 import { listIncidentSpans, scopeOf } from '../db/digest.ts';
-import { DIGEST_CHART, DIGEST_TEXT } from '../db/outbox.ts';
+import { DIGEST_CHART, DIGEST_TEXT, MAIL_DIGEST } from '../db/outbox.ts';
 import type { User } from '../db/users.ts';
 import { assembleDigest, type Digest } from '../digest/assemble.ts';
 import { chartSeries, daysOfHistory, renderChart } from '../digest/chart.ts';
@@ -40,15 +40,23 @@ export async function buildDigest(db: Queryable, user: User, now: Date, settings
   return { digest, lang, text: renderDigest(digest, user.name, lang, settings.tz), png, chartCaption: labels.title };
 }
 
-/** The digest job's messages for Telegram: the text, then the chart. */
-export function composeDigestForTelegram(db: Queryable, settings: DigestSettings) {
+/**
+ * The digest job's messages, where the person reads them (their channel):
+ * in Telegram the text, then the chart; by mail one message with the chart
+ * inline.
+ */
+export function composeDigestForChannels(db: Queryable, settings: DigestSettings) {
   return async (user: User, options: { personal: boolean; day: string }, now: Date) => {
     const built = await buildDigest(db, user, now, settings, options);
+    const png = built.png?.toString('base64');
+    const byMail = user.channel !== 'telegram' && user.email !== null;
+    const inTelegram = user.channel !== 'email' || !byMail;
     return {
       digest: built.digest,
       messages: [
-        { kind: DIGEST_TEXT, payload: { text: built.text } },
-        ...(built.png ? [{ kind: DIGEST_CHART, payload: { png: built.png.toString('base64'), caption: built.chartCaption } }] : []),
+        ...(inTelegram ? [{ kind: DIGEST_TEXT, payload: { text: built.text } }] : []),
+        ...(inTelegram && png ? [{ kind: DIGEST_CHART, payload: { png, caption: built.chartCaption } }] : []),
+        ...(byMail ? [{ kind: MAIL_DIGEST, payload: { text: built.text, ...(png ? { png, caption: built.chartCaption } : {}) } }] : []),
       ],
     };
   };

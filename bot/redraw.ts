@@ -1,6 +1,7 @@
 import { massRuleOf } from '../core/external-alerts.ts';
 import { countOpenedBetween, getIncidentViews, type IncidentView } from '../db/incidents.ts';
 import type { Queryable } from '../db/open.ts';
+import { incidentsMailed } from '../db/outbox.ts';
 import { incidentsOfMessage, laterIncidentsOfMessage } from '../db/telegram-messages.ts';
 import { renderAlert, renderAlertGroup, type Rendered, type RenderOptions } from './render/alert.ts';
 
@@ -8,10 +9,11 @@ import { renderAlert, renderAlertGroup, type Rendered, type RenderOptions } from
  * The current look of a stored alert message: one alert, or a group with its
  * «Принять все»; either with the later problems sent as replies to it.
  */
-export async function redrawMessage(db: Queryable, chatId: number, messageId: number, options: RenderOptions): Promise<Rendered | null> {
+export async function redrawMessage(db: Queryable, chatId: number, messageId: number, shared: RenderOptions): Promise<Rendered | null> {
   const views = await getIncidentViews(db, await incidentsOfMessage(db, chatId, messageId));
   if (views.length === 0) return null;
   const later = await getIncidentViews(db, await laterIncidentsOfMessage(db, chatId, messageId));
+  const options = { ...shared, mailed: await incidentsMailed(db, views.map((v) => v.incident.id)) };
   if (views.length === 1) return renderAlert(views[0]!, options, { later });
   return renderAlertGroup(views, options, { later, massTotals: await massTotalsOf(db, views, options.massEvent) });
 }

@@ -7,7 +7,11 @@
 export interface Person {
   telegramId: number;
   active: boolean;
+  /** Where their alerts go (see `channelsFor`); Telegram when not given, or when they have no address. */
+  channel?: AlertChannel;
 }
+
+export type AlertChannel = 'telegram' | 'email' | 'both';
 
 export interface Audience {
   clientChatId: number | null;
@@ -41,4 +45,24 @@ export function recipientsFor(kind: AnnouncementKind, audience: Audience, escala
     audience.clientChatId !== null ? [audience.clientChatId] : audience.manager?.active ? [audience.manager.telegramId] : admins;
   if (escalated && (kind === 'acknowledged' || kind === 'resolved' || kind === 'updated')) return [...new Set([...primary, ...escalation])];
   return primary;
+}
+
+/**
+ * How one announcement reaches a person with this channel: in Telegram or
+ * not, and whether as an alert mail. In Telegram every kind goes as always.
+ * By mail a person hears that an alert began (`both`: once, beside Telegram;
+ * `email`: also when it is escalated or woken, since nothing else calls
+ * them), and that a critical they were mailed about ended (the outbox side
+ * writes that one; reminders and redraws do not go by mail).
+ */
+export function channelsFor(kind: AnnouncementKind, channel: AlertChannel): { telegram: boolean; alertMail: boolean } {
+  if (channel === 'telegram') return { telegram: true, alertMail: false };
+  if (channel === 'both') return { telegram: true, alertMail: kind === 'opened' };
+  return { telegram: false, alertMail: kind === 'opened' || kind === 'escalated' || kind === 'wake' };
+}
+
+/** The channel of the person behind a private chat, as the audience knows them (groups, and people it does not list, are Telegram). */
+export function channelOf(audience: Audience, chatId: number): AlertChannel {
+  const people = [audience.manager, audience.lead, ...audience.admins];
+  return people.find((p) => p?.telegramId === chatId)?.channel ?? 'telegram';
 }

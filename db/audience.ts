@@ -11,10 +11,12 @@ export async function loadAudience(db: Queryable, clientId: number): Promise<Aud
     client?.managerId == null ? undefined : await first(db.select().from(users).where(eq(users.telegramId, client.managerId)));
   const lead = manager?.leadId == null ? undefined : await first(db.select().from(users).where(eq(users.telegramId, manager.leadId)));
   const admins = await db.select().from(users).where(eq(users.role, 'admin'));
+  // Mail needs an address: without one, a person's alerts stay in Telegram whatever their channel says.
+  const channel = (user: typeof users.$inferSelect) => (user.email === null ? 'telegram' : user.channel);
   return {
     clientChatId: client?.chatId ?? null,
-    manager: manager ? { telegramId: manager.telegramId, active: manager.active, leadId: manager.leadId } : null,
-    lead: lead ? { telegramId: lead.telegramId, active: lead.active } : null,
-    admins: admins.map((a) => ({ telegramId: a.telegramId, active: a.active })),
+    manager: manager ? { telegramId: manager.telegramId, active: manager.active, leadId: manager.leadId, channel: channel(manager) } : null,
+    lead: lead ? { telegramId: lead.telegramId, active: lead.active, channel: channel(lead) } : null,
+    admins: admins.map((a) => ({ telegramId: a.telegramId, active: a.active, channel: channel(a) })),
   };
 }

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, isNull, lte, or, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, like, lte, notLike, or, sql } from 'drizzle-orm';
 import type { Queryable } from './open.ts';
 import { statement } from './statements.ts';
 import { first } from './query.ts';
@@ -11,6 +11,21 @@ export const DIGEST_CHART = 'digest.chart';
 export const NOTICE = 'system.notice';
 /** A critical incident was put off by someone; the people it escalates to are told (payload: who, until when). */
 export const CRITICAL_SNOOZED = 'incident.snoozed';
+
+/**
+ * Mail goes through the same outbox as Telegram, in lanes of its own: its
+ * kinds start with `mail.`, and its `chat_id` is the Telegram id of the person
+ * it is for (their address is read when it goes). Each channel's dispatcher
+ * reads only its own kinds, so neither ever waits for the other.
+ */
+export const MAIL_ALERT = 'mail.alert';
+export const MAIL_RESOLVED = 'mail.resolved';
+export const MAIL_DIGEST = 'mail.digest';
+const MAIL_KINDS = 'mail.%';
+
+export type Channel = 'telegram' | 'mail';
+
+const ofChannel = (channel: Channel) => (channel === 'mail' ? like(outbox.kind, MAIL_KINDS) : notLike(outbox.kind, MAIL_KINDS));
 
 export type OutboxRow = typeof outbox.$inferSelect;
 /** `urgent`: about a critical incident; when not given, a payload whose `severity` is critical makes it so. */
@@ -42,13 +57,13 @@ export interface ChatHead {
 }
 
 /** Chats whose head (see `ChatHead`) is due, those with an urgent head first (a chat whose head waits for a retry is left out). */
-export async function chatsWithDueMessages(db: Queryable, now: Date, limit: number): Promise<ChatHead[]> {
+export async function chatsWithDueMessages(db: Queryable, channel: Channel, now: Date, limit: number): Promise<ChatHead[]> {
   // Each chat's first message: its id per chat, then that row.
   const firstOf = (urgentOnly: boolean) => {
     const firsts = db
       .select({ id: sql<number>`min(${outbox.id})`.as('first_id') })
       .from(outbox)
-      .where(and(eq(outbox.status, 'pending'), released(now), urgentOnly ? eq(outbox.urgent, true) : undefined))
+      .where(and(eq(outbox.status, 'pending'), ofChannel(channel), released(now), urgentOnly ? eq(outbox.urgent, true) : undefined))
       .groupBy(outbox.chatId)
       .as('firsts');
     return db
@@ -70,12 +85,12 @@ export async function chatsWithDueMessages(db: Queryable, now: Date, limit: numb
  * `limit`: the urgent ones are read first, so a critical alert behind
  * thousands of queued warnings is among them.
  */
-export async function pendingOfChat(db: Queryable, chatId: number, now: Date, limit: number): Promise<OutboxRow[]> {
+export async function pendingOfChat(db: Queryable, channel: Channel, chatId: number, now: Date, limit: number): Promise<OutboxRow[]> {
   const of = (urgent: boolean, n: number) =>
     db
       .select()
       .from(outbox)
-      .where(and(eq(outbox.chatId, chatId), eq(outbox.status, 'pending'), eq(outbox.urgent, urgent), released(now)))
+      .where(and(eq(outbox.chatId, chatId), eq(outbox.status, 'pending'), ofChannel(channel), eq(outbox.urgent, urgent), released(now)))
       .orderBy(asc(outbox.id))
       .limit(n);
   const urgent = await of(true, limit);
@@ -104,12 +119,12 @@ export async function markFailed(db: Queryable, id: number, attempts: number, ne
 }
 
 /** When the next pending message becomes due (null when nothing is pending). */
-export async function nextDueAt(db: Queryable): Promise<Date | null> {
+export async function nextDueAt(db: Queryable, channel: Channel): Promise<Date | null> {
   const row = await first(
     db
       .select({ at: sql<number | null>`min(case when ${outbox.nextAttemptAt} > coalesce(${outbox.deliverAfter}, 0) then ${outbox.nextAttemptAt} else ${outbox.deliverAfter} end)` })
       .from(outbox)
-      .where(eq(outbox.status, 'pending')),
+      .where(and(eq(outbox.status, 'pending'), ofChannel(channel))),
   );
   return row?.at == null ? null : new Date(row.at);
 }
@@ -126,7 +141,7 @@ export async function pendingCount(db: Queryable): Promise<number> {
 
 /** Pending messages follow a group that Telegram turned into a supergroup. */
 export async function moveOutboxChat(db: Queryable, from: number, to: number): Promise<void> {
-  await db.update(outbox).set({ chatId: to }).where(and(eq(outbox.chatId, from), eq(outbox.status, 'pending')));
+  await db.update(outbox).set({ chatId: to }).where(and(eq(outbox.chatId, from), eq(outbox.status, 'pending'), ofChannel('telegram')));
 }
 
 /**
@@ -142,4 +157,68 @@ export async function withdrawUnsentOpening(db: Queryable, incidentId: number): 
   if (rows.length === 0 || rows.some((row) => row.status !== 'pending')) return false;
   await db.delete(outbox).where(and(eq(outbox.incidentId, incidentId), eq(outbox.status, 'pending')));
   return true;
+}
+
+/**
+ * Write a mail about an incident to a person unless one of this kind is
+ * already written for them (sent or waiting): nothing goes twice by mail.
+ * True when it was written now.
+ */
+export async function enqueueMailOnce(
+  db: Queryable,
+  kind: typeof MAIL_ALERT | typeof MAIL_RESOLVED,
+  personId: number,
+  incidentId: number,
+  payload: Record<string, unknown>,
+  at: Date,
+  deliverAfter: Date | null = null,
+): Promise<boolean> {
+  const written = await first(
+    db
+      .select({ id: outbox.id })
+      .from(outbox)
+      .where(and(eq(outbox.kind, kind), eq(outbox.chatId, personId), eq(outbox.incidentId, incidentId))),
+  );
+  if (written) return false;
+  await enqueue(db, { kind, chatId: personId, incidentId, payload, urgent: payload.severity === 'critical' }, at, deliverAfter);
+  return true;
+}
+
+/**
+ * The people an incident's alert was mailed to (their Telegram ids, in the
+ * order written); with `sentOnly`, not those it still waits for (a mail about
+ * an incident over before it went is not sent: neither is its end).
+ */
+export async function mailedAlertRecipients(db: Queryable, incidentId: number, { sentOnly = false } = {}): Promise<number[]> {
+  const rows = await db
+    .select({ chatId: outbox.chatId })
+    .from(outbox)
+    .where(and(eq(outbox.kind, MAIL_ALERT), eq(outbox.incidentId, incidentId), sentOnly ? eq(outbox.status, 'sent') : undefined))
+    .orderBy(asc(outbox.id));
+  return rows.map((r) => r.chatId);
+}
+
+/** Of these incidents, those whose alert went, or goes, by mail to anyone. */
+export async function incidentsMailed(db: Queryable, incidentIds: readonly number[]): Promise<Set<number>> {
+  if (incidentIds.length === 0) return new Set();
+  const rows = await db
+    .selectDistinct({ incidentId: outbox.incidentId })
+    .from(outbox)
+    .where(and(eq(outbox.kind, MAIL_ALERT), inArray(outbox.incidentId, [...incidentIds])));
+  return new Set(rows.flatMap((r) => (r.incidentId === null ? [] : [r.incidentId])));
+}
+
+/**
+ * Critical alerts Telegram has not delivered since before `writtenBefore`
+ * (the Bot API unreachable, a blocked bot, a chat gone): the opening rows
+ * still waiting, oldest first, with the chat each was for.
+ */
+export async function undeliveredCriticalAlerts(db: Queryable, writtenBefore: Date, limit: number): Promise<{ incidentId: number; chatId: number }[]> {
+  const rows = await db
+    .select({ incidentId: outbox.incidentId, chatId: outbox.chatId })
+    .from(outbox)
+    .where(and(eq(outbox.kind, 'incident.opened'), eq(outbox.status, 'pending'), eq(outbox.urgent, true), lte(outbox.createdAt, writtenBefore)))
+    .orderBy(asc(outbox.id))
+    .limit(limit);
+  return rows.flatMap((r) => (r.incidentId === null ? [] : [{ incidentId: r.incidentId, chatId: r.chatId }]));
 }

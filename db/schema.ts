@@ -47,6 +47,9 @@ export const users = sqliteTable(
     /** The person's e-mail address, for mail alerts (their channel, or the fallback when Telegram does not deliver). */
     email: text('email'),
     channel: text('channel', { enum: ALERT_CHANNELS }).notNull().default('telegram'),
+    /** The mail server's last refusal of this address (5xx), and when; cleared by a mail that goes through or a new address. */
+    emailFailure: text('email_failure'),
+    emailFailedAt: timestamp('email_failed_at'),
     createdAt: createdAt(),
   },
   (t) => [index('users_lead_idx').on(t.leadId)],

@@ -1,4 +1,4 @@
-import { and, asc, eq, or } from 'drizzle-orm';
+import { and, asc, eq, isNotNull, isNull, or } from 'drizzle-orm';
 import type { Queryable } from './open.ts';
 import { first } from './query.ts';
 import { users } from './schema.ts';
@@ -44,4 +44,26 @@ export async function getQuietHours(db: Queryable, telegramId: number): Promise<
 
 export async function getUserName(db: Queryable, telegramId: number): Promise<string | undefined> {
   return (await first(db.select({ name: users.name }).from(users).where(eq(users.telegramId, telegramId))))?.name;
+}
+
+/**
+ * The mail server refused a person's address (5xx): noted on them, for their
+ * card. True only when the address was not failing already, so whoever is
+ * told hears of it once, not at every mail.
+ */
+export async function noteEmailFailure(db: Queryable, telegramId: number, address: string, failure: string, at: Date): Promise<boolean> {
+  const rows = await db
+    .update(users)
+    .set({ emailFailure: failure.slice(0, 500), emailFailedAt: at })
+    .where(and(eq(users.telegramId, telegramId), eq(users.email, address), isNull(users.emailFailure)))
+    .returning({ id: users.telegramId });
+  return rows.length > 0;
+}
+
+/** A mail to this address went through: it is not failing any more. */
+export async function clearEmailFailure(db: Queryable, telegramId: number, address: string): Promise<void> {
+  await db
+    .update(users)
+    .set({ emailFailure: null, emailFailedAt: null })
+    .where(and(eq(users.telegramId, telegramId), eq(users.email, address), isNotNull(users.emailFailure)));
 }

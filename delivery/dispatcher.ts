@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
 import type { DB } from '../db/open.ts';
 import { massRuleOf } from '../core/external-alerts.ts';
-import { chatsWithDueMessages, markFailed, markSent, nextDueAt, pendingOfChat, pendingOpeningsOf, type OutboxRow } from '../db/outbox.ts';
+import { chatsWithDueMessages, markFailed, markSent, nextDueAt, pendingOfChat, pendingOpeningsOf, type Channel, type OutboxRow } from '../db/outbox.ts';
 import { SlidingWindowPacer, type Pacer } from './pacer.ts';
 
 export type OutboxMessage = Pick<OutboxRow, 'id' | 'kind' | 'chatId' | 'incidentId' | 'payload' | 'attempts' | 'createdAt' | 'urgent'>;
@@ -28,6 +28,8 @@ export type DeliveryOutcome = void | 'mass' | 'joined';
 export interface DispatcherOptions {
   db: DB;
   delivery: Delivery;
+  /** The outbox messages this dispatcher sends: Telegram's (the default) or mail's (`mail.*`); each channel has its own lanes. */
+  channel?: Channel;
   clock: Clock;
   logger: Logger;
   pacer?: Pacer;
@@ -84,6 +86,7 @@ export class Dispatcher {
   private readonly groupWindowMs: number;
   private readonly stopGraceMs: number;
   private readonly pacer: Pacer;
+  private readonly channel: Channel;
   /** When each chat last got a new-alert message (critical ones apart): the start of its grouping window. */
   private readonly lastAlertAt = new Map<number, number>();
   private readonly lastUrgentAlertAt = new Map<number, number>();
@@ -108,6 +111,7 @@ export class Dispatcher {
     this.groupWindowMs = options.groupWindowMs ?? 30_000;
     this.stopGraceMs = options.stopGraceMs ?? 3_000;
     this.pacer = options.pacer ?? new SlidingWindowPacer();
+    this.channel = options.channel ?? 'telegram';
     this.stopping = stopSignal();
   }
 
@@ -116,7 +120,7 @@ export class Dispatcher {
     const summary: DispatchSummary = { sent: 0, failed: 0 };
     const done = new Set<number>();
     for (;;) {
-      const chats = (await chatsWithDueMessages(this.options.db, this.options.clock(), MAX_CHATS))
+      const chats = (await chatsWithDueMessages(this.options.db, this.channel, this.options.clock(), MAX_CHATS))
         .map((head) => head.chatId)
         .filter((c) => !done.has(c));
       if (chats.length === 0) return summary;
@@ -153,7 +157,7 @@ export class Dispatcher {
     try {
       const now = this.options.clock().getTime();
       for (const [chatId, until] of this.heldUntil) if (until <= now) this.heldUntil.delete(chatId);
-      const heads = await chatsWithDueMessages(this.options.db, new Date(now), MAX_CHATS);
+      const heads = await chatsWithDueMessages(this.options.db, this.channel, new Date(now), MAX_CHATS);
       // Stopped while the outbox was read: no lane is opened any more.
       if (this.stopped) return;
       for (const { chatId, urgent } of heads) {
@@ -224,7 +228,7 @@ export class Dispatcher {
     for (;;) {
       if (signal.aborted) return { reason: 'stopped' };
       const now = clock().getTime();
-      const pending = await pendingOfChat(db, chatId, new Date(now), MAX_PENDING);
+      const pending = await pendingOfChat(db, this.channel, chatId, new Date(now), MAX_PENDING);
       const head = pending[0];
       // The head waits for a retry: nothing after it overtakes it.
       if (!head || head.nextAttemptAt.getTime() > now) return { reason: 'drained' };
@@ -291,7 +295,7 @@ export class Dispatcher {
     let delay = this.idlePollMs;
     try {
       const now = this.options.clock().getTime();
-      const due = await nextDueAt(this.options.db);
+      const due = await nextDueAt(this.options.db, this.channel);
       if (due && due.getTime() > now) delay = Math.min(delay, due.getTime() - now);
       for (const until of this.heldUntil.values()) delay = Math.min(delay, Math.max(0, until - now));
     } catch (err) {

@@ -195,11 +195,17 @@ export const ru = {
   escalation: (span: string, manager: string) => `⏫ Эскалация: критичное оповещение ${span} никто не взял в работу (ответственный: ${manager})`,
   wakeCall: (when: string, manager: string) => `⏰ До начала рабочего дня: критичное оповещение с ночи (${when}) никто не взял в работу — клиент вот-вот начнёт работать (ответственный: ${manager})`,
   originalMessage: 'исходное сообщение',
+  alsoByMail: '✉️ Отправлено и по почте.',
   mail: {
     openInCabinet: (link: string) => `Открыть в кабинете: ${link}`,
     openInCabinetLink: 'Открыть в кабинете',
     whyMail: 'Письмо от dozor: оповещение пришло по почте, потому что так настроено для вас или Telegram его не доставил.',
     resolvedPrefix: '☑️ Решено:',
+    take: '🙋 Беру',
+    takeHint: 'взять в работу (ссылка только для вас и только для этого оповещения)',
+    takeLine: (link: string) => `🙋 Беру (взять в работу): ${link}`,
+    addressRefused: (name: string, id: number, address: string, reason: string) =>
+      `✉️ Почтовый сервер не принимает адрес ${address} (${name}, id ${id}): ${reason}. Письма на него не уходят, пока адрес не исправят: dozor user set ${id} --email <адрес>.`,
   },
   criticalSnoozed: (by: string, until: string) => {
     const who = didWhat(by, 'отложил', 'отложила');
@@ -963,6 +969,14 @@ export const ru = {
       `💰 ${where} — лимит ${limit}, пик ${peak}, лимит исчерпан ${days} из 7 дней · ${manager}`,
   },
   web: {
+    takeTitle: 'Взять в работу',
+    takeAsk: (what: string) => `${what}. Взять в работу? В Telegram это будет видно, как после кнопки «Беру».`,
+    takeHint: 'Ссылка из письма dozor: она только для вас и срабатывает один раз.',
+    takeDone: (what: string) => `🛠 Взято в работу: ${what}. Сообщение в Telegram обновится, напоминания прекратятся.`,
+    takeAlready: (what: string, who: string) => (who ? `${what}. Уже в работе: ${who}.` : `${what}. Уже в работе.`),
+    takeUsed: 'Эта ссылка уже использована: она срабатывает один раз.',
+    takeResolved: (what: string) => `${what}: инцидент уже решён, брать в работу нечего.`,
+    takeRefused: 'Ссылка повреждена или неверна. Откройте её из письма целиком или возьмите оповещение в работу в Telegram.',
     helloTitle: 'Личный кабинет dozor',
     hello: 'Чтобы войти, отправьте боту команду /web: он пришлёт ссылку, которая действует 10 минут и открывается один раз.',
     refusedTitle: 'Ссылка не открывается',

@@ -1,6 +1,6 @@
 import { massRuleOf } from '../core/external-alerts.ts';
 import type { Resolution } from '../core/incidents.ts';
-import { recipientsFor, type Audience, type AnnouncementKind } from '../core/routing.ts';
+import { channelOf, channelsFor, recipientsFor, type Audience, type AnnouncementKind } from '../core/routing.ts';
 import { canWait } from '../core/dependencies.ts';
 import { holdOf } from '../core/holds.ts';
 import type { Facts, Severity } from '../core/rules.ts';
@@ -20,7 +20,7 @@ import {
   type Incident,
 } from '../db/incidents.ts';
 import type { Queryable } from '../db/open.ts';
-import { CRITICAL_SNOOZED, enqueue, withdrawUnsentOpening } from '../db/outbox.ts';
+import { CRITICAL_SNOOZED, enqueue, enqueueMailOnce, MAIL_ALERT, MAIL_RESOLVED, mailedAlertRecipients, withdrawUnsentOpening } from '../db/outbox.ts';
 import { listActiveSilences, toSilence } from '../db/silences.ts';
 import { getQuietHours, getUserName } from '../db/users.ts';
 import type { IncidentSettings } from './settings.ts';
@@ -306,7 +306,8 @@ async function notify(
     resolvedAt: incident.resolvedAt?.toISOString() ?? null,
     resolution: incident.resolution,
   };
-  const chats = recipientsFor(kind, await audienceOf(tx, subject.clientId, lookups), incident.escalatedAt !== null);
+  const audience = await audienceOf(tx, subject.clientId, lookups);
+  const chats = recipientsFor(kind, audience, incident.escalatedAt !== null);
   if (chats.length === 0) {
     // No chat, no manager, no lead, no admin: keep the fact on record so the gap can be found.
     await recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'unroutable', actor: 'system', details: { kind } });
@@ -318,8 +319,18 @@ async function notify(
     const flap =
       settings?.flapHoldMs && incident.severity === 'warning' && kind === 'opened' && !(await withCritical(tx, incident, now)) ? new Date(now.getTime() + settings.flapHoldMs) : null;
     const holdUntil = quiet && flap ? (quiet > flap ? quiet : flap) : (quiet ?? flap);
+    const channels = channelsFor(kind, channelOf(audience, chatId));
     // Whatever is said about a critical incident goes before the chat's warnings and notices (delivery/dispatcher.ts).
-    await enqueue(tx, { kind: `incident.${kind}`, chatId, incidentId: incident.id, payload: { ...payload }, urgent: incident.severity === 'critical' }, now, holdUntil);
+    if (channels.telegram) {
+      await enqueue(tx, { kind: `incident.${kind}`, chatId, incidentId: incident.id, payload: { ...payload }, urgent: incident.severity === 'critical' }, now, holdUntil);
+    }
+    if (channels.alertMail) await enqueueMailOnce(tx, MAIL_ALERT, chatId, incident.id, { severity: incident.severity, reason: 'channel' }, now, holdUntil);
+  }
+  // A critical that was mailed ends in one short mail to each person who got it; nothing else of it goes by mail.
+  if (kind === 'resolved' && incident.severity === 'critical') {
+    for (const personId of await mailedAlertRecipients(tx, incident.id, { sentOnly: true })) {
+      await enqueueMailOnce(tx, MAIL_RESOLVED, personId, incident.id, { severity: incident.severity }, now);
+    }
   }
 }
 

@@ -18,6 +18,8 @@ export interface MailAlertOptions extends RenderOptions {
   cabinetUrl: string | null;
   /** The domain of the message ids: MAIL_FROM's. */
   domain: string;
+  /** The signed «Беру» link that acknowledges the incident for the person the mail is for (an open incident, PUBLIC_URL set). */
+  takeLink?: string | null;
 }
 
 /** The id of an incident's thread: the first mail about it carries it, every later one refers to it. */
@@ -37,12 +39,17 @@ export function renderMailAlert(view: IncidentView, to: string, options: MailAle
   const t = texts(options.lang).mail;
   const html = renderAlert(view, options).text;
   const link = options.cabinetUrl ? `${options.cabinetUrl.replace(/\/$/, '')}/web/incidents#incident-${view.incident.id}` : null;
-  const footer = link ? [t.openInCabinet(link)] : [];
+  const take = options.takeLink ?? null;
+  const footer = [...(take ? [t.takeLine(take)] : []), ...(link ? [t.openInCabinet(link)] : [])];
+  const links = [
+    ...(take ? [`<a href="${escapeHtml(take)}"><b>${escapeHtml(t.take)}</b></a> — ${escapeHtml(t.takeHint)}`] : []),
+    ...(link ? [`<a href="${escapeHtml(link)}">${escapeHtml(t.openInCabinetLink)}</a>`] : []),
+  ];
   return {
     to,
     subject: alertSubject(view, options.lang),
     text: [htmlToPlain(html), '', ...footer, t.whyMail].join('\n'),
-    html: document(options.lang, [html, ...(link ? [`<a href="${escapeHtml(link)}">${escapeHtml(t.openInCabinetLink)}</a>`] : []), `<small>${escapeHtml(t.whyMail)}</small>`]),
+    html: document(options.lang, [html, ...(links.length > 0 ? [links.join('\n')] : []), `<small>${escapeHtml(t.whyMail)}</small>`]),
     messageId: threadIdOf(view.incident.id, options.domain),
   };
 }
@@ -67,3 +74,19 @@ function document(lang: RenderOptions['lang'], parts: string[]): string {
   const body = parts.map((part) => `<p>${part.split('\n').join('<br>\n')}</p>`).join('\n');
   return `<!doctype html>\n<html lang="${lang}"><head><meta charset="utf-8"></head><body style="font-family: sans-serif; line-height: 1.4">\n${body}\n</body></html>\n`;
 }
+
+/** The morning digest by mail: the Telegram digest's text, and its chart inline (a picture in the message, not an attachment to open). */
+export function renderMailDigest(digest: { text: string; png?: Buffer; caption?: string }, to: string, options: MailAlertOptions): OutgoingMail {
+  const chart = digest.png ? `<img src="cid:${CHART_CID}" alt="${escapeHtml(digest.caption ?? '')}" width="800" style="max-width: 100%">` : null;
+  const [firstLine = ''] = htmlToPlain(digest.text).split('\n');
+  return {
+    to,
+    // Its heading («📋 Сводка на 7 декабря · Ксения»), as the inbox lists it.
+    subject: firstLine,
+    text: htmlToPlain(digest.text),
+    html: document(options.lang, [digest.text, ...(chart ? [chart] : [])]),
+    ...(digest.png ? { attachments: [{ filename: 'incidents.png', content: digest.png, cid: CHART_CID, contentType: 'image/png' }] } : {}),
+  };
+}
+
+const CHART_CID = 'digest-chart@dozor';

@@ -1,9 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import { inputError } from '../i18n/index.ts';
 import { recordAudit } from '../db/audit.ts';
 import { recheckNow } from '../db/check-schedule.ts';
 import type { RegistryContext } from './context.ts';
 import { acknowledgeIncident, redrawAnnouncements, resolveIncident, tellOfCriticalSnooze, type AcknowledgeResult } from '../incidents/lifecycle.ts';
-import { getIncident } from '../db/incidents.ts';
+import { getIncident, getIncidentViews } from '../db/incidents.ts';
+import { claimValue } from '../db/key-value.ts';
+import { getUser } from '../db/users.ts';
+import { actorOf, canAct } from '../core/permissions.ts';
+import type { TakeLink } from '../core/take-link.ts';
 import { addSilence } from './silences.ts';
 import type { Incident } from '../db/incidents.ts';
 import { writeTransaction } from '../db/transaction.ts';
@@ -79,5 +84,39 @@ export async function snoozeIncident(ctx: RegistryContext, incidentId: number, s
     // An hour's wait is a reminder; anything longer (till morning) of a critical is the lead's business too.
     const now = ctx.clock();
     if (snooze.endsAt.getTime() - now.getTime() > HOUR_MS) await tellOfCriticalSnooze(tx, incident, ctx.actor, snooze.endsAt, now);
+  });
+}
+
+/** What a «Беру» link from an alert mail did. */
+export type MailTakeOutcome =
+  | { outcome: 'acknowledged' | 'already'; incident: Incident }
+  | { outcome: 'resolved' | 'used' | 'forbidden' | 'notFound' };
+
+/**
+ * The person a mail's «Беру» link was made for takes the incident: once (the
+ * link is spent, whatever the outcome), while the incident is open, and only
+ * while they may act on it (as a button checks). Audited either way; the
+ * Telegram messages are redrawn as after the button.
+ */
+export async function acknowledgeByMailLink(ctx: Omit<RegistryContext, 'actor'>, link: TakeLink): Promise<MailTakeOutcome> {
+  const actor = actorOf(link.personId);
+  return writeTransaction(ctx.db, async (tx) => {
+    const now = ctx.clock();
+    const [view] = await getIncidentViews(tx, [link.incidentId]);
+    if (!view) return { outcome: 'notFound' };
+    const person = await getUser(tx, link.personId);
+    if (!canAct(person, view)) {
+      await recordAudit(tx, { at: now, actor, action: 'incident.acknowledge.denied', subjectType: 'incident', subjectId: link.incidentId, details: { via: 'mail link' } });
+      return { outcome: 'forbidden' };
+    }
+    if (view.incident.status === 'resolved') return { outcome: 'resolved' };
+    const spent = `mail-take:${link.incidentId}:${link.personId}`;
+    const mine = randomUUID();
+    if ((await claimValue(tx, spent, mine, now)) !== mine) return { outcome: 'used' };
+    const result = await acknowledgeIncident(tx, link.incidentId, actor, now);
+    if (result.outcome === 'acknowledged') {
+      await recordAudit(tx, { at: now, actor, action: 'incident.acknowledge', subjectType: 'incident', subjectId: link.incidentId, details: { via: 'mail link' } });
+    }
+    return result;
   });
 }

@@ -111,7 +111,9 @@ export async function setUserMail(ctx: RegistryContext, telegramId: number, chan
     const nextEmail = email === undefined ? user.email : email;
     const nextChannel = (change.channel as AlertChannel | undefined) ?? (nextEmail === null ? 'telegram' : user.channel);
     if (nextChannel !== 'telegram' && nextEmail === null) throw inputError('channelNeedsEmail', { channel: nextChannel, id: telegramId });
-    const updated = await updateUser(tx, telegramId, { email: nextEmail, channel: nextChannel });
+    // A new address has not failed yet.
+    const failure = nextEmail !== user.email ? { emailFailure: null, emailFailedAt: null } : {};
+    const updated = await updateUser(tx, telegramId, { email: nextEmail, channel: nextChannel, ...failure });
     await recordAudit(tx, { at: ctx.clock(), actor: ctx.actor, action: 'user.mail', subjectType: 'user', subjectId: telegramId, details: { email: nextEmail, channel: nextChannel } });
     return updated;
   });

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ClockWatch, SKEW_LIMIT_MS } from '../core/clock-watch.ts';
 import { listIncidentsWithNames } from '../db/incidents.ts';
 import { DEFAULT_INCIDENT_SETTINGS, type IncidentSettings } from '../incidents/settings.ts';
-import { composeDigestForTelegram } from '../bot/digest.ts';
+import { composeDigestForChannels } from '../bot/digest.ts';
 import { runDigests } from '../jobs/digest.ts';
 import { runSweep } from '../jobs/sweep.ts';
 import { addClient } from '../registry/clients.ts';
@@ -180,7 +180,7 @@ describe('the server clock jumping', () => {
   });
 
   it('neither misses nor doubles a digest across jumps', async () => {
-    const deps = { db: t.db, cron: '0 9 * * *', tz: 'Europe/Moscow', compose: composeDigestForTelegram(t.db, { tz: 'Europe/Moscow', salesMinDays: 3 }), maxDelayMs: 6 * HOUR };
+    const deps = { db: t.db, cron: '0 9 * * *', tz: 'Europe/Moscow', compose: composeDigestForChannels(t.db, { tz: 'Europe/Moscow', salesMinDays: 3 }), maxDelayMs: 6 * HOUR };
     clock.set('2023-02-16T05:50:00Z'); // 08:50 Moscow
     expect((await runDigests(deps, clock())).queued).toEqual([]);
     clock.set('2023-02-16T08:00:00Z'); // jumped to 11:00: the 09:00 digest goes now

@@ -6,7 +6,9 @@
  * environment; it prints «listening <port>» when it is ready.
  *
  * SMTP_MODE: `ok`; `refuse-4xx-once` (the first message is answered 451, the
- * next accepted); `refuse-5xx` (every recipient answered 550).
+ * next accepted); `refuse-5xx` (every recipient answered 550). In every
+ * mode, mailboxes at gone.example.ru do not exist (550), as a real server
+ * refuses an address it does not know while others go through.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,7 +31,7 @@ const server = new SMTPServer({
     return callback(Object.assign(new Error('Authentication credentials invalid'), { responseCode: 535 }));
   },
   onRcptTo(address, _session, callback) {
-    if (SMTP_MODE === 'refuse-5xx') return callback(Object.assign(new Error(`Mailbox ${address.address} unavailable`), { responseCode: 550 }));
+    if (SMTP_MODE === 'refuse-5xx' || address.address.endsWith('@gone.example.ru')) return callback(Object.assign(new Error(`Mailbox ${address.address} unavailable`), { responseCode: 550 }));
     return callback();
   },
   onData(stream, session, callback) {

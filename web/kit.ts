@@ -17,6 +17,8 @@ export interface WebSettings {
   morningHour: number;
   /** Signs the links that download an installation's sysinfo. */
   downloadKey?: Buffer;
+  /** Signs the «Беру» links of alert mails (core/take-link.ts). */
+  takeLinkKey?: Buffer;
   /** SECRET_KEY: agent scripts for installations that upload carry an encrypted token. */
   secretKey?: string;
   /** WEB_SESSION_MAX: a session ends this long after it opened, however busy. */

@@ -9,6 +9,7 @@ import { fleetPage } from './pages/fleet.ts';
 import { incidentsPage } from './pages/incidents.ts';
 import { installationPage } from './pages/installation.ts';
 import { reportsPage } from './pages/reports.ts';
+import { takePage } from './pages/take.ts';
 
 const STYLE = readFileSync(new URL('./views/style.css', import.meta.url), 'utf8');
 /** Nothing inline, nothing from elsewhere: the pages are HTML, one stylesheet and charts of this service. */
@@ -89,5 +90,6 @@ export function webRoutes(deps: WebDeps): FastifyPluginAsync {
     incidentsPage(scope, kit);
     installationPage(scope, kit);
     reportsPage(scope, kit);
+    takePage(scope, kit);
   };
 }

@@ -19,6 +19,8 @@ export interface RenderOptions {
   runbookUrl: (ruleId: string) => string | null;
   /** When alerts of one rule are a mass event; without it, none is. */
   massEvent?: { min: number; windowMs: number };
+  /** Incidents whose alert went, or goes, by mail too: the message says so. */
+  mailed?: ReadonlySet<number>;
 }
 
 /** What a grouped message shows besides its own alerts. */
@@ -97,6 +99,7 @@ export function renderAlert(view: IncidentView, options: RenderOptions, around: 
   }
   const state = stateLine(view, options);
   if (state) lines.push('', state);
+  if (options.mailed?.has(incident.id)) lines.push('', t.alsoByMail);
   return { text: fitMessage(lines.join('\n')), keyboard: alertKeyboard(view, options) };
 }
 
@@ -259,6 +262,7 @@ export function renderAlertGroup(all: IncidentView[], options: RenderOptions, { 
     const states = new Set(item.map((view) => stateLine(view, options)).filter((state): state is string => state !== null));
     for (const state of states) lines.push(`    ${state.replaceAll('\n', '\n    ')}`);
   });
+  if (all.some((view) => options.mailed?.has(view.incident.id))) lines.push('', t.alsoByMail);
   const keyboard = new InlineKeyboard();
   if (all.some((v) => v.incident.status === 'open')) keyboard.text(t.ackAllButton, callbacks.ackAll()).row();
   items.forEach((item, i) => {

@@ -5,7 +5,7 @@ import { listInstallations, listInstallationsOfClient } from '../../db/installat
 import { getRejection } from '../../db/rejections.ts';
 import { INSTALLATION_KINDS, USER_ROLES, type UserRole } from '../../db/schema.ts';
 import { getState } from '../../db/state.ts';
-import { getUser, listUsers } from '../../db/users.ts';
+import { getUser, listUsers, type User } from '../../db/users.ts';
 import { addClient, resolveClient } from '../../registry/clients.ts';
 import { CSV_COLUMNS, importCsv } from '../../registry/import-csv.ts';
 import {
@@ -24,7 +24,7 @@ import { addUser, setUserActive, setUserMail } from '../../registry/users.ts';
 import { describeThresholds, emit, secretArgument, table } from '../output.ts';
 import { run } from '../run.ts';
 import { installationJson, installationText, type InstallationView } from '../show-installation.ts';
-import { inputError } from '../../i18n/index.ts';
+import { inputError, notFound } from '../../i18n/index.ts';
 
 /** Commands that keep the registry: staff, clients, installations, bulk import. */
 export function registerRegistryCommands(program: Command): void {
@@ -57,9 +57,23 @@ export function registerRegistryCommands(program: Command): void {
             ? 'No users yet. Add one with: dozor user add --telegram-id <id> --role admin --name "<name>"'
             : table(
                 ['TELEGRAM ID', 'NAME', 'ROLE', 'LEAD', 'ACTIVE', 'EMAIL', 'ALERTS BY'],
-                rows.map((u) => [u.telegramId, u.name, u.role, u.leadId, u.active ? 'yes' : 'no', u.email, u.channel]),
+                rows.map((u) => [u.telegramId, u.name, u.role, u.leadId, u.active ? 'yes' : 'no', u.email && u.emailFailure ? `${u.email} (refused)` : u.email, u.channel]),
               ),
         );
+      }),
+    );
+
+  user
+    .command('show')
+    .description("a staff member's card: role, lead, e-mail (and whether the mail server refuses it), where their alerts go")
+    .argument('<telegram-id>', 'Telegram user id')
+    .action(
+      run(async (ctx, { json, args }) => {
+        const id = Number(args[0]);
+        if (!Number.isSafeInteger(id) || id <= 0) throw inputError('idInvalid', { text: args[0] ?? '', what: 'user' });
+        const person = await getUser(ctx.db, id);
+        if (!person) throw notFound('userNotFound', { id });
+        emit(json, { id: person.telegramId, ...person }, () => userCard(person));
       }),
     );
 
@@ -368,4 +382,20 @@ export function registerRegistryCommands(program: Command): void {
         });
       }),
     );
+}
+
+/** A person as the admin reads them at the terminal; an address the mail server refuses says so, and since when. */
+function userCard(person: User): string {
+  const channel = person.channel === 'both' ? 'Telegram and e-mail' : person.channel === 'email' ? 'e-mail' : 'Telegram';
+  const email = person.email
+    ? person.emailFailure
+      ? `${person.email} — REFUSED by the mail server since ${person.emailFailedAt?.toISOString() ?? '?'}: ${person.emailFailure}. Nothing reaches it until it is fixed.`
+      : person.email
+    : 'none';
+  return [
+    `${person.name} (${person.telegramId}), ${person.role}${person.active ? '' : ', DISABLED'}`,
+    `Lead: ${person.leadId ?? 'none'}`,
+    `E-mail: ${email}`,
+    `Alerts and digest by: ${channel}`,
+  ].join('\n');
 }

@@ -1,0 +1,2 @@
+ALTER TABLE "users" ADD COLUMN "email_failure" text;--> statement-breakpoint
+ALTER TABLE "users" ADD COLUMN "email_failed_at" bigint;

@@ -1,0 +1,2 @@
+ALTER TABLE `users` ADD `email_failure` text;--> statement-breakpoint
+ALTER TABLE `users` ADD `email_failed_at` integer;

@@ -1,0 +1,307 @@
+import { and, eq } from 'drizzle-orm';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { buildHttpServer } from '../app/http.ts';
+import { composeDigestForChannels } from '../bot/digest.ts';
+import { signTakeLink, takeLinkKeyOf } from '../core/take-link.ts';
+import { enqueue, MAIL_DIGEST } from '../db/outbox.ts';
+import { auditLog, incidents, outbox } from '../db/schema.ts';
+import { getUser } from '../db/users.ts';
+import { Dispatcher } from '../delivery/dispatcher.ts';
+import { unpaced } from '../delivery/pacer.ts';
+import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
+import { ingestReport } from '../intake/ingest.ts';
+import { parseReport } from '../intake/parse-report.ts';
+import { runMailFallback } from '../jobs/mail-fallback.ts';
+import { MailDelivery } from '../mail/delivery.ts';
+import { Mailer } from '../mail/mailer.ts';
+import { addClient } from '../registry/clients.ts';
+import { addInstallation } from '../registry/installations.ts';
+import { addUser, setUserMail } from '../registry/users.ts';
+import { botHarness } from './bot-helpers.ts';
+import { dozorWithEnv } from './cli-helpers.ts';
+import { silentLogger, testClock, testDb, type TestDb } from './helpers.ts';
+import { startSmtpServer, type TestSmtpServer } from './smtp-helpers.ts';
+
+/**
+ * Alerts by mail through the outbox, against a real SMTP server in its own
+ * process (STARTTLS, AUTH), the real bot with its API calls captured, and
+ * the real HTTP server for the «Беру» link: the fallback when Telegram does
+ * not deliver, a person's channel, the end of a mailed critical, a refused
+ * address, a server that says «later», and the digest with its chart inline.
+ */
+describe('alerts by mail', () => {
+  const KEY = takeLinkKeyOf('a secret key of this dozor');
+  const FALLBACK = 3 * 60_000;
+  let smtp: TestSmtpServer;
+  let t: TestDb;
+  let app: FastifyInstance;
+  let base: string;
+  let mailer: Mailer;
+  const clock = testClock('2026-12-07T18:00:00Z');
+  const ctx = () => ({ db: t.db, clock, actor: 'test' });
+
+  beforeAll(async () => {
+    smtp = await startSmtpServer();
+  });
+  afterAll(async () => {
+    await smtp.close();
+  });
+  beforeEach(async () => {
+    clock.set('2026-12-07T18:00:00Z');
+    t = await testDb();
+    app = buildHttpServer({
+      db: t.db,
+      clock,
+      logger: silentLogger(),
+      settings: DEFAULT_INCIDENT_SETTINGS,
+      web: { displayTz: 'Europe/Moscow', morningHour: 9, takeLinkKey: KEY },
+    });
+    base = await app.listen({ host: '127.0.0.1', port: 0 });
+    mailer = new Mailer({ url: smtp.url(), from: 'dozor <dozor@example.ru>', rejectUnauthorized: false });
+  });
+  afterEach(async () => {
+    mailer.close();
+    await app.close();
+    await t.close();
+  });
+
+  const mailDispatcher = (sender: { send: Mailer['send'] } = mailer) =>
+    new Dispatcher({
+      db: t.db,
+      channel: 'mail',
+      delivery: new MailDelivery({
+        db: t.db,
+        mailer: sender,
+        clock,
+        logger: silentLogger(),
+        settings: {
+          displayTz: 'Europe/Moscow',
+          runbookUrl: () => null,
+          cabinetUrl: base,
+          domain: 'example.ru',
+          takeLink: (incidentId, personId) => `${base}/web/take?${signTakeLink(KEY, { incidentId, personId })}`,
+        },
+      }),
+      clock,
+      logger: silentLogger(),
+      pacer: unpaced,
+      retryBaseMs: 1000,
+    });
+
+  /** A manager with an address, a client whose alerts go to a group chat, one installation reporting. */
+  async function fleet(email = 'ksenia@example.ru') {
+    await addUser(ctx(), { telegramId: 2001, role: 'lead', name: 'Ирина Петрова' });
+    await addUser(ctx(), { telegramId: 1001, role: 'manager', name: 'Ксения Шабанова', leadId: 2001 });
+    await addUser(ctx(), { telegramId: 9001, role: 'admin', name: 'Олег Админов' });
+    await setUserMail(ctx(), 1001, { email });
+    const client = await addClient(ctx(), { name: 'ООО «Ромашка»', managerId: 1001, chatId: -1001234 });
+    const { installation } = await addInstallation(ctx(), { client: String(client.id), name: 'Сервер офиса', kind: 'local' });
+    const report = (id: string, senselock: 'ok' | 'lost') =>
+      ingestReport(t.db, DEFAULT_INCIDENT_SETTINGS, installation, parseReport(Buffer.from(`<report id="${id}"><senselock state="${senselock}"/></report>`), 'xml', { tz: 'Europe/Moscow' }), clock());
+    return { client, installation, report };
+  }
+
+  const form = (link: string) => new URLSearchParams(new URL(link).search);
+  const post = (fields: URLSearchParams) => fetch(`${base}/web/take`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: fields.toString() });
+
+  it('a critical Telegram cannot deliver goes by mail to the manager once; the link in it takes it once; Telegram then says so', async () => {
+    const { report } = await fleet();
+    const harness = botHarness(t.db, clock);
+    harness.setOutage(() => new Error('request to https://api.telegram.org failed: connect ETIMEDOUT'));
+    const telegram = harness.dispatcher();
+    await report('evening', 'lost');
+    await telegram.runOnce();
+    expect(harness.sent()).toHaveLength(1);
+
+    // Not yet: Telegram gets EMAIL_FALLBACK_AFTER to deliver it.
+    clock.advance(FALLBACK - 1000);
+    expect(await runMailFallback({ db: t.db, logger: silentLogger(), afterMs: FALLBACK }, clock())).toEqual({ mailed: 0 });
+    clock.advance(1000);
+    expect(await runMailFallback({ db: t.db, logger: silentLogger(), afterMs: FALLBACK }, clock())).toEqual({ mailed: 1 });
+    expect(await runMailFallback({ db: t.db, logger: silentLogger(), afterMs: FALLBACK }, clock())).toEqual({ mailed: 0 });
+    const before = (await smtp.received()).length;
+    expect(await mailDispatcher().runOnce()).toEqual({ sent: 1, failed: 0 });
+
+    const mails = (await smtp.received()).slice(before);
+    expect(mails).toHaveLength(1);
+    const mail = mails[0]!;
+    expect(mail.envelopeTo).toBe('ksenia@example.ru');
+    expect(mail.subject).toBe('🔴 Ромашка · Сервер офиса: ключ SenseLock не виден');
+    expect(mail.messageId).toBe('<incident-1@example.ru>');
+    expect(mail.text).toContain('Критично.');
+    expect(mail.text).toContain('Что делать');
+    expect(mail.text).toMatch(/🙋 Беру \(взять в работу\): http:\/\/127\.0\.0\.1:\d+\/web\/take\?i=1&u=1001&s=/);
+    expect(mail.text).toContain(`Открыть в кабинете: ${base}/web/incidents#incident-1`);
+    expect(String(mail.html)).toContain('<b>ООО «Ромашка»</b>');
+    const link = /href="([^"]+\/web\/take\?[^"]+)"/.exec(String(mail.html))![1]!.replaceAll('&amp;', '&');
+
+    // Opening the link only asks (a mail scanner opening it takes nothing).
+    const page = await fetch(link);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('Ключ SenseLock не виден — ООО «Ромашка» · Сервер офиса. Взять в работу?');
+    expect(html).toContain('action="/web/take"');
+    expect((await t.db.select().from(incidents))[0]!.status).toBe('open');
+
+    // A link changed to another person's, or another incident's, takes nothing.
+    const forged = form(link);
+    forged.set('u', '2001');
+    expect((await post(forged)).status).toBe(403);
+    forged.set('u', '1001');
+    forged.set('i', '2');
+    expect((await post(forged)).status).toBe(403);
+
+    const taken = await post(form(link));
+    expect(taken.status).toBe(200);
+    expect(await taken.text()).toContain('🛠 Взято в работу: Ключ SenseLock не виден — ООО «Ромашка» · Сервер офиса.');
+    const again = await post(form(link));
+    expect(again.status).toBe(409);
+    expect(await again.text()).toContain('Эта ссылка уже использована');
+    const [incident] = await t.db.select().from(incidents);
+    expect(incident).toMatchObject({ status: 'acknowledged', acknowledgedBy: 'tg:1001' });
+    const audit = await t.db.select().from(auditLog).where(eq(auditLog.action, 'incident.acknowledge'));
+    expect(audit.map((a) => [a.actor, a.details])).toEqual([['tg:1001', { via: 'mail link' }]]);
+
+    // Telegram is back: the group gets the alert, drawn as it stands now, saying it went by mail too; once.
+    harness.setOutage(null);
+    harness.clear();
+    clock.advance(10 * 60_000);
+    await telegram.runOnce();
+    const sent = harness.sent().filter((c) => c.payload.chat_id === -1001234);
+    expect(sent).toHaveLength(1);
+    expect(String(sent[0]!.payload.text)).toContain('✉️ Отправлено и по почте.');
+    expect(String(sent[0]!.payload.text)).toContain('🛠 В работе: Ксения Шабанова, с 21:03');
+
+    // The end of a mailed critical: one short mail in its thread; nothing else goes by mail, ever twice.
+    clock.advance(5 * 60_000);
+    await report('fixed', 'ok');
+    expect(await mailDispatcher().runOnce()).toEqual({ sent: 1, failed: 0 });
+    expect(await runMailFallback({ db: t.db, logger: silentLogger(), afterMs: FALLBACK }, clock())).toEqual({ mailed: 0 });
+    const after = (await smtp.received()).slice(before);
+    expect(after).toHaveLength(2);
+    expect(after[1]!.subject).toBe('☑️ Решено: 🔴 Ромашка · Сервер офиса: ключ SenseLock не виден');
+    expect(after[1]!.inReplyTo).toBe('<incident-1@example.ru>');
+    expect(after[1]!.references).toBe('<incident-1@example.ru>');
+    expect(after[1]!.text).toMatch(/ключ SenseLock снова виден/);
+    // Over: the link has nothing left to take.
+    expect((await post(form(link))).status).toBe(410);
+  });
+
+  it('a link opened after the incident ended, or by a person who no longer answers for it, takes nothing', async () => {
+    const { report } = await fleet();
+    await report('1', 'lost');
+    const link = `${base}/web/take?${signTakeLink(KEY, { incidentId: 1, personId: 1001 })}`;
+    // The client went to another manager meanwhile.
+    await addUser(ctx(), { telegramId: 1002, role: 'manager', name: 'Пётр Сидоров' });
+    await t.db.update((await import('../db/schema.ts')).clients).set({ managerId: 1002 });
+    expect((await post(form(link))).status).toBe(403);
+    const denied = await t.db.select().from(auditLog).where(eq(auditLog.action, 'incident.acknowledge.denied'));
+    expect(denied).toHaveLength(1);
+    await report('2', 'ok');
+    const page = await fetch(link);
+    expect(page.status).toBe(410);
+    expect(await page.text()).toContain('инцидент уже решён');
+  });
+
+  it("a person's channel: email instead of Telegram, or both", async () => {
+    const { report } = await fleet();
+    await t.db.update((await import('../db/schema.ts')).clients).set({ chatId: null });
+    await setUserMail(ctx(), 1001, { channel: 'email' });
+    await report('1', 'lost');
+    const kinds = async () => (await t.db.select().from(outbox)).map((row) => `${row.kind} -> ${row.chatId}`);
+    expect(await kinds()).toEqual(['mail.alert -> 1001']);
+
+    await setUserMail(ctx(), 1001, { channel: 'both' });
+    await report('2', 'ok');
+    await t.db.delete(outbox);
+    await report('3', 'lost');
+    expect((await kinds()).sort()).toEqual(['incident.opened -> 1001', 'mail.alert -> 1001']);
+    const before = (await smtp.received()).length;
+    await mailDispatcher().runOnce();
+    const [mail] = (await smtp.received()).slice(before);
+    expect(mail!.subject).toBe('🔴 Ромашка · Сервер офиса: ключ SenseLock не виден');
+    expect(mail!.text).toContain('🙋 Беру');
+  });
+
+  it('an address the server refuses (5xx) is not retried, shows on the person, and the admins hear of it once; other addresses go on', async () => {
+    await fleet('nobody@gone.example.ru');
+    await addUser(ctx(), { telegramId: 1002, role: 'manager', name: 'Пётр Сидоров' });
+    await setUserMail(ctx(), 1002, { email: 'petr@example.ru' });
+    for (const [personId, incidentId] of [
+      [1001, null],
+      [1001, null],
+      [1002, null],
+    ] as const) {
+      await enqueue(t.db, { kind: MAIL_DIGEST, chatId: personId, incidentId, payload: { text: '<b>📋 Сводка на 7 декабря</b> · тест' } }, clock());
+    }
+    const before = (await smtp.received()).length;
+    expect(await mailDispatcher().runOnce()).toEqual({ sent: 3, failed: 0 });
+    expect((await smtp.received()).slice(before).map((m) => m.envelopeTo)).toEqual(['petr@example.ru']);
+    const person = await getUser(t.db, 1001);
+    expect(person!.emailFailure).toMatch(/^the mail server refused the address|^the mail server refused it/);
+    const notices = (await t.db.select().from(outbox).where(eq(outbox.kind, 'system.notice'))).map((row) => [row.chatId, (row.payload as { text: string }).text]);
+    expect(notices).toHaveLength(1);
+    expect(notices[0]![0]).toBe(9001);
+    expect(notices[0]![1]).toMatch(/^✉️ Почтовый сервер не принимает адрес nobody@gone\.example\.ru \(Ксения Шабанова, id 1001\): .*550.*dozor user set 1001 --email <адрес>\.$/);
+
+    const card = dozorWithEnv({}, t.path, 'user', 'show', '1001');
+    expect(card.stdout).toMatch(/^E-mail: nobody@gone\.example\.ru — REFUSED by the mail server since 2026-12-07T18:00:00\.000Z: .*550/m);
+    expect(dozorWithEnv({}, t.path, 'user', 'list').stdout).toContain('nobody@gone.example.ru (refused)');
+    // A new address has not failed.
+    await setUserMail(ctx(), 1001, { email: 'ksenia@example.ru' });
+    expect((await getUser(t.db, 1001))!.emailFailure).toBeNull();
+  });
+
+  it('a server answering «later» (4xx) is tried again with backoff, and holds up nobody else', async () => {
+    const later = await startSmtpServer('refuse-4xx-once');
+    const laterMailer = new Mailer({ url: later.url(), from: 'dozor@example.ru', rejectUnauthorized: false });
+    try {
+      await fleet();
+      await addUser(ctx(), { telegramId: 1002, role: 'manager', name: 'Пётр Сидоров' });
+      await setUserMail(ctx(), 1002, { email: 'petr@example.ru' });
+      await enqueue(t.db, { kind: MAIL_DIGEST, chatId: 1001, incidentId: null, payload: { text: 'Сводка 1' } }, clock());
+      await enqueue(t.db, { kind: MAIL_DIGEST, chatId: 1002, incidentId: null, payload: { text: 'Сводка 2' } }, clock());
+      const dispatcher = mailDispatcher(laterMailer);
+      const first = await dispatcher.runOnce();
+      expect(first).toEqual({ sent: 1, failed: 1 });
+      const waiting = await t.db.select().from(outbox).where(and(eq(outbox.kind, MAIL_DIGEST), eq(outbox.status, 'pending')));
+      expect(waiting).toHaveLength(1);
+      expect(waiting[0]!.lastError).toMatch(/the mail server asked to try later: 451/);
+      clock.advance(1000);
+      expect(await dispatcher.runOnce()).toEqual({ sent: 1, failed: 0 });
+      expect((await later.received()).map((m) => m.envelopeTo).sort()).toEqual(['ksenia@example.ru', 'petr@example.ru']);
+    } finally {
+      laterMailer.close();
+      await later.close();
+    }
+  });
+
+  it("a lead's digest follows their channel; by mail its chart is inline", async () => {
+    await fleet();
+    await setUserMail(ctx(), 2001, { email: 'irina@example.ru', channel: 'email' });
+    const compose = composeDigestForChannels(t.db, { tz: 'Europe/Moscow', salesMinDays: 3 });
+    const byMail = await compose((await getUser(t.db, 2001))!, { personal: false, day: '2026-12-07' }, clock());
+    expect(byMail.messages.map((m) => m.kind)).toEqual(['mail.digest']);
+    await setUserMail(ctx(), 2001, { channel: 'both' });
+    const both = await compose((await getUser(t.db, 2001))!, { personal: false, day: '2026-12-07' }, clock());
+    expect(both.messages.map((m) => m.kind)).toEqual(['digest.text', 'mail.digest']);
+    const telegramOnly = await compose((await getUser(t.db, 1001))!, { personal: true, day: '2026-12-07' }, clock());
+    expect(telegramOnly.messages.map((m) => m.kind)).toEqual(['digest.text']);
+
+    // A chart as the digest draws it: a PNG, inline in the mail by its Content-ID.
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+    const text = String((byMail.messages[0]!.payload as { text: string }).text);
+    await enqueue(t.db, { kind: MAIL_DIGEST, chatId: 2001, incidentId: null, payload: { text, png: png.toString('base64'), caption: 'Инциденты за 30 дней' } }, clock());
+    const before = (await smtp.received()).length;
+    await mailDispatcher().runOnce();
+    const [mail] = (await smtp.received()).slice(before);
+    expect(mail!.envelopeTo).toBe('irina@example.ru');
+    expect(mail!.subject).toMatch(/^📋 Сводка на /);
+    expect(mail!.attachments).toHaveLength(1);
+    expect(mail!.attachments[0]).toMatchObject({ contentType: 'image/png', cid: 'digest-chart@dozor', contentDisposition: 'inline' });
+    expect(mail!.attachments[0]!.content.equals(png)).toBe(true);
+    // mailparser shows an inline picture in place, as a mail client does: the cid became the picture itself.
+    expect(String(mail!.html)).toContain(`<img src="data:image/png;base64,${png.toString('base64')}" alt="Инциденты за 30 дней"`);
+  });
+});
