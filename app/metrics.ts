@@ -11,6 +11,8 @@ import type { DispatchSummary } from '../delivery/dispatcher.ts';
 export interface ServiceReadings {
   /** Deliveries since the service started. */
   deliveries?: () => DispatchSummary;
+  /** Mail's lanes of the outbox, when SMTP_URL is set. */
+  mailDeliveries?: () => DispatchSummary;
   /** When the last sweep of the checks finished, by whichever instance ran it (null: none yet). */
   lastSweepAt?: () => Date | null | Promise<Date | null>;
   telegram?: () => TelegramHealth | undefined;
@@ -142,6 +144,21 @@ export function createMetrics(db: DB, clock: Clock, readings: ServiceReadings = 
       registers: [registry],
       collect() {
         const totals = deliveries();
+        this.reset();
+        this.inc({ outcome: 'sent' }, totals.sent);
+        this.inc({ outcome: 'failed' }, totals.failed);
+      },
+    });
+  }
+  const mailDeliveries = readings.mailDeliveries;
+  if (mailDeliveries) {
+    new Counter({
+      name: 'dozor_mail_deliveries_total',
+      help: 'Mails handed to the mail server since the service started, by outcome (failed ones are retried; an address the server refuses counts as sent and is told to the admins)',
+      labelNames: ['outcome'],
+      registers: [registry],
+      collect() {
+        const totals = mailDeliveries();
         this.reset();
         this.inc({ outcome: 'sent' }, totals.sent);
         this.inc({ outcome: 'failed' }, totals.failed);

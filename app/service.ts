@@ -156,6 +156,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
       // Read only at scrapes, once the dispatcher, the sweep and the bot below exist.
       registry: createMetrics(db, clock, {
         deliveries: () => dispatcher?.deliveries() ?? { sent: 0, failed: 0 },
+        ...(config.SMTP_URL !== undefined ? { mailDeliveries: () => mailDispatcher?.deliveries() ?? { sent: 0, failed: 0 } } : {}),
         // The sweep runs on one instance of several: the last one finished anywhere counts.
         lastSweepAt: async () => latest(lastSweepAt, await cluster.lastFinished('sweep').catch(() => null)),
         telegram: () => telegram?.health(),

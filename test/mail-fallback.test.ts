@@ -119,6 +119,8 @@ describe('an alert Telegram cannot deliver reaches the manager by mail', () => {
         await closeDatabase(db);
       }
       expect(await smtp.received()).toHaveLength(1);
+      const metrics = await (await fetch(`${service.url}/metrics`)).text();
+      expect(metrics).toContain('dozor_mail_deliveries_total{outcome="sent"} 1');
       expect(await service.stop()).toBe(0);
     } finally {
       await service.stop();
