@@ -210,10 +210,11 @@ export const en: Catalogue = {
   mail: {
     openInCabinet: (link) => `Open in the cabinet: ${link}`,
     openInCabinetLink: 'Open in the cabinet',
-    whyMail: 'A mail from dozor: this alert came by mail because you asked for it, or Telegram did not deliver it.',
+    whyFallback: 'A mail from dozor: Telegram did not deliver this critical alert in time, so it came by mail too.',
+    whyChannel: 'A mail from dozor: your alerts are set to come by mail. A dozor admin can change that.',
     resolvedPrefix: '☑️ Resolved:',
     take: '🙋 Take it',
-    takeHint: 'acknowledge it (the link is for you and this alert only)',
+    takeHint: '— acknowledge it (the link is for you and this alert only)',
     takeLine: (link) => `🙋 Take it (acknowledge): ${link}`,
     addressRefused: (name, id, address, reason) =>
       `✉️ The mail server refuses the address ${address} (${name}, id ${id}): ${reason}. No mail goes to it until the address is fixed: dozor user set ${id} --email <address>.`,
@@ -804,7 +805,8 @@ export const en: Catalogue = {
   },
   web: {
     takeTitle: 'Take it',
-    takeAsk: (what) => `${what}. Take it? Telegram will show it as after the «Take it» button.`,
+    takeAsk: 'Take it? Telegram will show it as after the «Take it» button, and reminders stop.',
+    takeAlreadyShort: (who) => (who ? `Already taken by ${who}.` : 'Already taken.'),
     takeHint: 'A link from a dozor mail: it is for you only and works once.',
     takeDone: (what) => `🛠 Taken: ${what}. The Telegram message will be updated and reminders stop.`,
     takeAlready: (what, who) => (who ? `${what}. Already taken by ${who}.` : `${what}. Already taken.`),

@@ -199,10 +199,11 @@ export const ru = {
   mail: {
     openInCabinet: (link: string) => `Открыть в кабинете: ${link}`,
     openInCabinetLink: 'Открыть в кабинете',
-    whyMail: 'Письмо от dozor: оповещение пришло по почте, потому что так настроено для вас или Telegram его не доставил.',
+    whyFallback: 'Письмо от dozor: Telegram не доставил это критичное оповещение вовремя, поэтому оно пришло и по почте.',
+    whyChannel: 'Письмо от dozor: вам настроены оповещения по почте. Изменить это может администратор dozor.',
     resolvedPrefix: '☑️ Решено:',
     take: '🙋 Беру',
-    takeHint: 'взять в работу (ссылка только для вас и только для этого оповещения)',
+    takeHint: '— взять в работу (ссылка только для вас и только для этого оповещения)',
     takeLine: (link: string) => `🙋 Беру (взять в работу): ${link}`,
     addressRefused: (name: string, id: number, address: string, reason: string) =>
       `✉️ Почтовый сервер не принимает адрес ${address} (${name}, id ${id}): ${reason}. Письма на него не уходят, пока адрес не исправят: dozor user set ${id} --email <адрес>.`,
@@ -970,7 +971,8 @@ export const ru = {
   },
   web: {
     takeTitle: 'Взять в работу',
-    takeAsk: (what: string) => `${what}. Взять в работу? В Telegram это будет видно, как после кнопки «Беру».`,
+    takeAsk: 'Взять в работу? В Telegram это будет видно, как после кнопки «Беру», и напоминания прекратятся.',
+    takeAlreadyShort: (who: string) => (who ? `Уже в работе: ${who}.` : 'Уже в работе.'),
     takeHint: 'Ссылка из письма dozor: она только для вас и срабатывает один раз.',
     takeDone: (what: string) => `🛠 Взято в работу: ${what}. Сообщение в Telegram обновится, напоминания прекратятся.`,
     takeAlready: (what: string, who: string) => (who ? `${what}. Уже в работе: ${who}.` : `${what}. Уже в работе.`),

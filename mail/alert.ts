@@ -20,7 +20,11 @@ export interface MailAlertOptions extends RenderOptions {
   domain: string;
   /** The signed «Беру» link that acknowledges the incident for the person the mail is for (an open incident, PUBLIC_URL set). */
   takeLink?: string | null;
+  /** Why this alert came by mail: Telegram did not deliver it in time, or the person reads alerts by mail. */
+  why?: 'fallback' | 'channel';
 }
+
+const TAKE_BUTTON = 'display: inline-block; padding: 8px 18px; margin: 4px 0; background: #1f6f43; color: #ffffff; text-decoration: none; border-radius: 4px';
 
 /** The id of an incident's thread: the first mail about it carries it, every later one refers to it. */
 export function threadIdOf(incidentId: number, domain: string): string {
@@ -40,16 +44,18 @@ export function renderMailAlert(view: IncidentView, to: string, options: MailAle
   const html = renderAlert(view, options).text;
   const link = options.cabinetUrl ? `${options.cabinetUrl.replace(/\/$/, '')}/web/incidents#incident-${view.incident.id}` : null;
   const take = options.takeLink ?? null;
+  const why = options.why === 'fallback' ? t.whyFallback : t.whyChannel;
   const footer = [...(take ? [t.takeLine(take)] : []), ...(link ? [t.openInCabinet(link)] : [])];
   const links = [
-    ...(take ? [`<a href="${escapeHtml(take)}"><b>${escapeHtml(t.take)}</b></a> — ${escapeHtml(t.takeHint)}`] : []),
+    // A button as mail clients draw one: a link with inline style (no stylesheet survives a mail client).
+    ...(take ? [`<a href="${escapeHtml(take)}" style="${TAKE_BUTTON}"><b>${escapeHtml(t.take)}</b></a> ${escapeHtml(t.takeHint)}`] : []),
     ...(link ? [`<a href="${escapeHtml(link)}">${escapeHtml(t.openInCabinetLink)}</a>`] : []),
   ];
   return {
     to,
     subject: alertSubject(view, options.lang),
-    text: [htmlToPlain(html), '', ...footer, t.whyMail].join('\n'),
-    html: document(options.lang, [html, ...(links.length > 0 ? [links.join('\n')] : []), `<small>${escapeHtml(t.whyMail)}</small>`]),
+    text: [htmlToPlain(html), '', ...footer, '', why].join('\n'),
+    html: document(options.lang, [html, ...(links.length > 0 ? [links.join('\n')] : []), `<small>${escapeHtml(why)}</small>`]),
     messageId: threadIdOf(view.incident.id, options.domain),
   };
 }

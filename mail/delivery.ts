@@ -87,7 +87,8 @@ export class MailDelivery implements Delivery {
     // Over before the mail could go: nobody needs to be called to it now.
     if (view.incident.status === 'resolved') return null;
     const take = view.incident.status === 'open' ? settings.takeLink(view.incident.id, person.telegramId) : null;
-    return renderMailAlert(view, to, { ...options, takeLink: take });
+    const why = (message.payload as { reason?: unknown }).reason === 'fallback' ? 'fallback' : 'channel';
+    return renderMailAlert(view, to, { ...options, takeLink: take, why });
   }
 
   private async tellAdmins(person: User, address: string, reason: string): Promise<void> {

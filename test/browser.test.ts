@@ -14,6 +14,7 @@ import { addClient } from '../registry/clients.ts';
 import { addInstallation } from '../registry/installations.ts';
 import { acknowledge } from '../registry/incidents.ts';
 import { addUser, setUserActive } from '../registry/users.ts';
+import { signTakeLink, takeLinkKeyOf } from '../core/take-link.ts';
 import { botHarness, type Person } from './bot-helpers.ts';
 import { ROOT } from './cli-helpers.ts';
 import { postReport, SAMPLE_XML, seedFleet, silentLogger, testClock, testDb, type TestDb } from './helpers.ts';
@@ -40,6 +41,8 @@ interface ShownRow {
 }
 /** A phone's screen, as the issue measured it (CSS pixels). */
 const PHONE = { width: 390, height: 844 };
+/** The key the «Беру» links of alert mails are signed with. */
+const TAKE_KEY = takeLinkKeyOf('the browser test key');
 
 /** What runs off a page's right (or left) edge: the page's own scroll width, and each element past the screen. */
 interface Overflow {
@@ -93,7 +96,7 @@ describe('the browser cabinet in Chromium', () => {
       logger: silentLogger(),
       settings: DEFAULT_INCIDENT_SETTINGS,
       onIncidentChange: () => incidentChanges++,
-      web: { displayTz: 'Europe/Moscow', morningHour: 9, publicUrl: 'http://127.0.0.1' },
+      web: { displayTz: 'Europe/Moscow', morningHour: 9, publicUrl: 'http://127.0.0.1', takeLinkKey: TAKE_KEY },
     });
     app.addHook('onResponse', async (request, reply) => {
       served.push(`${reply.statusCode} ${request.url}`);
@@ -378,6 +381,37 @@ describe('the browser cabinet in Chromium', () => {
     h.clear();
     await dispatcher.runOnce();
     expect(String(h.lastSent('editMessageText')!.payload.text)).toContain('💤 Ксения Шабанова отложила до 11:00');
+  });
+
+  it('the «Беру» link of an alert mail, on a phone, without signing in: the alert and one button that fit the screen; it takes the alert, once, and Telegram shows who took it', async () => {
+    await postReport(url, '<report id="k"><senselock state="lost"/></report>', { token: fleet.token });
+    const dispatcher = h.dispatcher();
+    await dispatcher.runOnce();
+    const [incident] = await listIncidentsWithNames(t.db, { includeResolved: false });
+    const phone = await browser.newContext({ locale: 'ru-RU', viewport: PHONE });
+    try {
+      const page = await phone.newPage();
+      const link = `/web/take?${signTakeLink(TAKE_KEY, { incidentId: incident!.id, personId: 1001 })}`;
+      expect(await overflowOf(page, link)).toEqual({ innerWidth: PHONE.width, scrollWidth: PHONE.width, wide: [] });
+      await expect(page.locator('h1 + p strong').textContent()).resolves.toBe('Ключ SenseLock не виден — ООО «Ромашка» · Сервер офиса');
+      const button = page.locator('form.take button');
+      const box = (await button.boundingBox())!;
+      // A thumb's target (Apple and Google ask for 44–48 px).
+      expect(box.height).toBeGreaterThanOrEqual(40);
+      await shoot(page, 'phone-ru-take');
+      await button.click();
+      await expect(page.locator('h1 + p').textContent()).resolves.toContain('Взято в работу: Ключ SenseLock не виден');
+      await shoot(page, 'phone-ru-taken');
+      // The link opened again (a second tap in the mail): it says who has it, and offers nothing to press.
+      await page.goto(`${url}${link}`);
+      await expect(page.locator('h1 + p + p').textContent()).resolves.toBe('Уже в работе: Ксения Шабанова.');
+      expect(await page.locator('form.take').count()).toBe(0);
+      h.clear();
+      await dispatcher.runOnce();
+      expect(String(h.lastSent('editMessageText')!.payload.text)).toContain('🛠 В работе: Ксения Шабанова');
+    } finally {
+      await phone.close();
+    }
   });
 
   it('a form without the session token is refused, and a manager may not act on a colleague’s client', async () => {

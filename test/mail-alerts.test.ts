@@ -133,6 +133,7 @@ describe('alerts by mail', () => {
     expect(mail.text).toContain('Что делать');
     expect(mail.text).toMatch(/🙋 Беру \(взять в работу\): http:\/\/127\.0\.0\.1:\d+\/web\/take\?i=1&u=1001&s=/);
     expect(mail.text).toContain(`Открыть в кабинете: ${base}/web/incidents#incident-1`);
+    expect(mail.text).toContain('Telegram не доставил это критичное оповещение вовремя, поэтому оно пришло и по почте.');
     expect(String(mail.html)).toContain('<b>ООО «Ромашка»</b>');
     const link = /href="([^"]+\/web\/take\?[^"]+)"/.exec(String(mail.html))![1]!.replaceAll('&amp;', '&');
 
@@ -140,7 +141,8 @@ describe('alerts by mail', () => {
     const page = await fetch(link);
     expect(page.status).toBe(200);
     const html = await page.text();
-    expect(html).toContain('Ключ SenseLock не виден — ООО «Ромашка» · Сервер офиса. Взять в работу?');
+    expect(html).toContain('<strong>Ключ SenseLock не виден — ООО «Ромашка» · Сервер офиса</strong>');
+    expect(html).toContain('Взять в работу?');
     expect(html).toContain('action="/web/take"');
     expect((await t.db.select().from(incidents))[0]!.status).toBe('open');
 
@@ -222,6 +224,7 @@ describe('alerts by mail', () => {
     const [mail] = (await smtp.received()).slice(before);
     expect(mail!.subject).toBe('🔴 Ромашка · Сервер офиса: ключ SenseLock не виден');
     expect(mail!.text).toContain('🙋 Беру');
+    expect(mail!.text).toContain('вам настроены оповещения по почте');
   });
 
   it('an address the server refuses (5xx) is not retried, shows on the person, and the admins hear of it once; other addresses go on', async () => {

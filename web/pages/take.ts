@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { checkTakeLink, type TakeLink } from '../../core/take-link.ts';
 import { failureCounter } from '../../db/failure-counts.ts';
-import { getIncidentViews } from '../../db/incidents.ts';
+import { getIncidentViews, type IncidentView } from '../../db/incidents.ts';
 import { ruleTitle, texts, type Lang } from '../../i18n/index.ts';
 import { acknowledgeByMailLink } from '../../registry/incidents.ts';
 import { browserLang, type WebKit } from '../kit.ts';
@@ -40,11 +40,12 @@ export function takePage(scope: FastifyInstance, kit: WebKit): void {
     if (!link) return reply;
     const [view] = await getIncidentViews(deps.db, [link.incidentId]);
     if (!view) return kit.message(reply, 404, lang, t.notFoundTitle, t.incidentNotFound);
-    const what = `${ruleTitle(lang, view.incident.ruleId)} — ${view.clientName} · ${view.installationName}`;
+    const what = whatOf(view, lang);
     if (view.incident.status === 'resolved') return kit.message(reply, 410, lang, t.takeTitle, t.takeResolved(what));
     const body = kit.eta.render('take', {
       heading: t.takeTitle,
-      text: view.incident.status === 'acknowledged' ? t.takeAlready(what, view.acknowledgedByName ?? '') : t.takeAsk(what),
+      what,
+      text: view.incident.status === 'acknowledged' ? t.takeAlreadyShort(view.acknowledgedByName ?? '') : t.takeAsk,
       form: view.incident.status === 'open' ? { i: String(link.incidentId), u: String(link.personId), s: request.query.s } : null,
       button: texts(lang).mail.take,
       hint: t.takeHint,
@@ -62,11 +63,11 @@ export function takePage(scope: FastifyInstance, kit: WebKit): void {
       case 'acknowledged': {
         deps.onIncidentChange?.();
         const [view] = await getIncidentViews(deps.db, [link.incidentId]);
-        return kit.message(reply, 200, lang, t.takeTitle, t.takeDone(view ? `${ruleTitle(lang, view.incident.ruleId)} — ${view.clientName} · ${view.installationName}` : `№${link.incidentId}`));
+        return kit.message(reply, 200, lang, t.takeTitle, t.takeDone(view ? whatOf(view, lang) : `№${link.incidentId}`));
       }
       case 'already': {
         const [view] = await getIncidentViews(deps.db, [link.incidentId]);
-        return kit.message(reply, 409, lang, t.takeTitle, t.takeAlready(view ? `${ruleTitle(lang, view.incident.ruleId)} — ${view.clientName} · ${view.installationName}` : `№${link.incidentId}`, view?.acknowledgedByName ?? ''));
+        return kit.message(reply, 409, lang, t.takeTitle, t.takeAlready(view ? whatOf(view, lang) : `№${link.incidentId}`, view?.acknowledgedByName ?? ''));
       }
       case 'used':
         return kit.message(reply, 409, lang, t.takeTitle, t.takeUsed);
@@ -78,4 +79,9 @@ export function takePage(scope: FastifyInstance, kit: WebKit): void {
         return kit.message(reply, 404, lang, t.notFoundTitle, t.incidentNotFound);
     }
   });
+}
+
+/** The alert as the page names it: the problem, then where («Ключ SenseLock не виден — ООО «Ромашка» · Сервер офиса»). */
+function whatOf(view: IncidentView, lang: Lang): string {
+  return `${ruleTitle(lang, view.incident.ruleId)} — ${view.clientName} · ${view.installationName}`;
 }
