@@ -42,6 +42,8 @@ import { runMailFallback } from '../jobs/mail-fallback.ts';
 import { SlidingWindowPacer } from '../delivery/pacer.ts';
 import { signTakeLink, takeLinkKeyOf } from '../core/take-link.ts';
 import { claimValue } from '../db/key-value.ts';
+import { noteMailConfigured } from '../db/audience.ts';
+import { countMailChannels } from '../db/users.ts';
 import { runbookLink } from '../bot/redraw.ts';
 
 export interface Service {
@@ -212,6 +214,10 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     });
   }
 
+  await noteMailConfigured(db, mailer !== null, clock());
+  if (!mailer && (await countMailChannels(db)) > 0) {
+    logger.warn('some people have their alerts set to come by e-mail, but SMTP_URL is not set: their alerts come in Telegram until it is (docs/mail.md)');
+  }
   if (mailer) {
     const publicUrl = config.PUBLIC_URL?.replace(/\/$/, '') ?? null;
     mailDispatcher = new Dispatcher({
@@ -255,7 +261,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     });
   }
   const scheduler = new JobScheduler(logger, cluster);
-  const composeDigest = composeDigestForChannels(db, digestSettings);
+  const composeDigest = composeDigestForChannels(db, digestSettings, { mail: mailer !== null });
   const digests = async () => {
     const result = await runDigests({ db, cron: config.DIGEST_CRON, tz: config.DIGEST_TZ, maxDelayMs: config.DIGEST_MAX_DELAY, compose: composeDigest }, clock());
     if (result.queued.length > 0) {

@@ -45,11 +45,12 @@ export async function buildDigest(db: Queryable, user: User, now: Date, settings
  * in Telegram the text, then the chart; by mail one message with the chart
  * inline.
  */
-export function composeDigestForChannels(db: Queryable, settings: DigestSettings) {
+export function composeDigestForChannels(db: Queryable, settings: DigestSettings, { mail }: { mail: boolean }) {
   return async (user: User, options: { personal: boolean; day: string }, now: Date) => {
     const built = await buildDigest(db, user, now, settings, options);
     const png = built.png?.toString('base64');
-    const byMail = user.channel !== 'telegram' && user.email !== null;
+    // Without a mail server (SMTP_URL), everyone's digest is in Telegram.
+    const byMail = mail && user.channel !== 'telegram' && user.email !== null;
     const inTelegram = user.channel !== 'email' || !byMail;
     return {
       digest: built.digest,

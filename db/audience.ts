@@ -1,5 +1,6 @@
 import { eq } from 'drizzle-orm';
 import type { Audience } from '../core/routing.ts';
+import { readValue, writeValue } from './key-value.ts';
 import type { Queryable } from './open.ts';
 import { first } from './query.ts';
 import { clients, users } from './schema.ts';
@@ -11,12 +12,26 @@ export async function loadAudience(db: Queryable, clientId: number): Promise<Aud
     client?.managerId == null ? undefined : await first(db.select().from(users).where(eq(users.telegramId, client.managerId)));
   const lead = manager?.leadId == null ? undefined : await first(db.select().from(users).where(eq(users.telegramId, manager.leadId)));
   const admins = await db.select().from(users).where(eq(users.role, 'admin'));
-  // Mail needs an address: without one, a person's alerts stay in Telegram whatever their channel says.
-  const channel = (user: typeof users.$inferSelect) => (user.email === null ? 'telegram' : user.channel);
+  // Mail needs an address and a mail server: without either, a person's alerts stay in Telegram whatever their channel says.
+  const mail = (await readValue<{ on: boolean }>(db, MAIL_SWITCH))?.on === true;
+  const channel = (user: typeof users.$inferSelect) => (user.email === null || !mail ? 'telegram' : user.channel);
   return {
     clientChatId: client?.chatId ?? null,
     manager: manager ? { telegramId: manager.telegramId, active: manager.active, leadId: manager.leadId, channel: channel(manager) } : null,
     lead: lead ? { telegramId: lead.telegramId, active: lead.active, channel: channel(lead) } : null,
     admins: admins.map((a) => ({ telegramId: a.telegramId, active: a.active, channel: channel(a) })),
   };
+}
+
+/** Whether the service can send mail (SMTP_URL set), as the service said at its start. */
+const MAIL_SWITCH = 'mail-configured';
+
+/**
+ * The service says at start whether it sends mail. Alerts follow a person's
+ * mail channel only while it does: a channel set to e-mail on a service
+ * without a mail server (or whose SMTP_URL was removed) would otherwise
+ * swallow their alerts.
+ */
+export async function noteMailConfigured(db: Queryable, on: boolean, at: Date): Promise<void> {
+  await writeValue(db, MAIL_SWITCH, { on }, at);
 }

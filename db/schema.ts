@@ -316,6 +316,8 @@ export const outbox = sqliteTable(
   (t) => [
     index('outbox_pending_idx').on(t.chatId, t.id).where(sql`status = 'pending'`),
     index('outbox_pending_urgent_idx').on(t.chatId, t.urgent, t.id).where(sql`status = 'pending'`),
+    // What was said about an incident, sent or not: its mails (nothing twice), a withdrawn opening.
+    index('outbox_incident_idx').on(t.incidentId, t.kind),
   ],
 );
 

@@ -1,4 +1,4 @@
-import { and, asc, eq, isNotNull, isNull, or } from 'drizzle-orm';
+import { and, asc, eq, isNotNull, isNull, ne, or, sql } from 'drizzle-orm';
 import type { Queryable } from './open.ts';
 import { first } from './query.ts';
 import { users } from './schema.ts';
@@ -66,4 +66,10 @@ export async function clearEmailFailure(db: Queryable, telegramId: number, addre
     .update(users)
     .set({ emailFailure: null, emailFailedAt: null })
     .where(and(eq(users.telegramId, telegramId), eq(users.email, address), isNotNull(users.emailFailure)));
+}
+
+/** How many people have their alerts set to come by mail (with an address). */
+export async function countMailChannels(db: Queryable): Promise<number> {
+  const row = await first(db.select({ n: sql<number>`count(*)` }).from(users).where(and(ne(users.channel, 'telegram'), isNotNull(users.email))));
+  return Number(row?.n ?? 0);
 }

@@ -316,7 +316,7 @@ describe('digests on a seeded fleet', () => {
 
   it('is queued once per lead and admin per day, with its chart, and never twice', async () => {
     await playWeek();
-    const deps = { db: t.db, cron: '0 9 * * *', tz: settings.tz, compose: composeDigestForChannels(t.db, settings), maxDelayMs: 6 * HOUR };
+    const deps = { db: t.db, cron: '0 9 * * *', tz: settings.tz, compose: composeDigestForChannels(t.db, settings, { mail: false }), maxDelayMs: 6 * HOUR };
     const first = await runDigests(deps, clock());
     expect(first.day).toBe('2023-02-16');
     expect(first.queued.map((q) => q.recipientId).sort()).toEqual([2001, 2002, 3001]);
@@ -327,7 +327,7 @@ describe('digests on a seeded fleet', () => {
   });
 
   it('after a restart at 08:59 that comes back at 10:00, sends that day\'s digest exactly once; not when 6 hours late', async () => {
-    const deps = { db: t.db, cron: '0 9 * * *', tz: settings.tz, compose: composeDigestForChannels(t.db, settings), maxDelayMs: 6 * HOUR };
+    const deps = { db: t.db, cron: '0 9 * * *', tz: settings.tz, compose: composeDigestForChannels(t.db, settings, { mail: false }), maxDelayMs: 6 * HOUR };
     clock.set('2023-02-16T05:59:00Z'); // 08:59: yesterday's digest is more than 6 hours late
     expect((await runDigests(deps, clock())).queued).toEqual([]);
     clock.set('2023-02-16T07:00:00Z'); // back at 10:00
@@ -342,7 +342,7 @@ describe('digests on a seeded fleet', () => {
   it('sends a personal digest to a manager who opted in', async () => {
     await t.db.update(users).set({ personalDigest: true }).where(eq(users.telegramId, 1001));
     clock.set('2023-02-16T06:00:00Z');
-    const queued = (await runDigests({ db: t.db, cron: '0 9 * * *', tz: settings.tz, compose: composeDigestForChannels(t.db, settings), maxDelayMs: 6 * HOUR }, clock())).queued;
+    const queued = (await runDigests({ db: t.db, cron: '0 9 * * *', tz: settings.tz, compose: composeDigestForChannels(t.db, settings, { mail: false }), maxDelayMs: 6 * HOUR }, clock())).queued;
     expect(queued).toContainEqual({ recipientId: 1001, kind: 'personal' });
   });
 

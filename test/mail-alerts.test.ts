@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { buildHttpServer } from '../app/http.ts';
 import { composeDigestForChannels } from '../bot/digest.ts';
 import { signTakeLink, takeLinkKeyOf } from '../core/take-link.ts';
+import { noteMailConfigured } from '../db/audience.ts';
 import { enqueue, MAIL_DIGEST } from '../db/outbox.ts';
 import { auditLog, incidents, outbox } from '../db/schema.ts';
 import { getUser } from '../db/users.ts';
@@ -50,6 +51,8 @@ describe('alerts by mail', () => {
   beforeEach(async () => {
     clock.set('2026-12-07T18:00:00Z');
     t = await testDb();
+    // As the service says at its start when SMTP_URL is set.
+    await noteMailConfigured(t.db, true, clock());
     app = buildHttpServer({
       db: t.db,
       clock,
@@ -190,6 +193,34 @@ describe('alerts by mail', () => {
     expect((await post(form(link))).status).toBe(410);
   });
 
+  it('a manager who blocked the bot (403) gets the critical by mail; a warning does not fall back', async () => {
+    const { report } = await fleet();
+    await t.db.update((await import('../db/schema.ts')).clients).set({ chatId: null });
+    const harness = botHarness(t.db, clock);
+    harness.failures.push({ method: 'sendMessage', chatId: 1001, error_code: 403, description: 'Forbidden: bot was blocked by the user', times: 100 });
+    const telegram = harness.dispatcher();
+    await report('1', 'lost');
+    await telegram.runOnce();
+    clock.advance(FALLBACK);
+    expect(await runMailFallback({ db: t.db, logger: silentLogger(), afterMs: FALLBACK }, clock())).toEqual({ mailed: 1 });
+    const before = (await smtp.received()).length;
+    await mailDispatcher().runOnce();
+    expect((await smtp.received()).slice(before).map((m) => [m.envelopeTo, m.subject])).toEqual([['ksenia@example.ru', '🔴 Ромашка · Сервер офиса: ключ SenseLock не виден']]);
+    // The admins heard the chat is unreachable, as before mail existed; the alert waits there for the bot to be unblocked.
+    const [opening] = await t.db.select().from(outbox).where(eq(outbox.kind, 'incident.opened'));
+    expect(opening!.status).toBe('pending');
+
+    // A warning Telegram cannot deliver waits for Telegram and the digest: no mail.
+    const [critical] = await t.db.select().from(incidents);
+    const [warning] = await t.db
+      .insert(incidents)
+      .values({ installationId: critical!.installationId, ruleId: 'KodeksXmlDailyUpdate', severity: 'warning', status: 'open', openedAt: clock(), details: {} })
+      .returning();
+    await enqueue(t.db, { kind: 'incident.opened', chatId: 1001, incidentId: warning!.id, payload: { severity: 'warning' } }, clock());
+    clock.advance(FALLBACK * 2);
+    expect(await runMailFallback({ db: t.db, logger: silentLogger(), afterMs: FALLBACK }, clock())).toEqual({ mailed: 0 });
+  });
+
   it('a link opened after the incident ended, or by a person who no longer answers for it, takes nothing', async () => {
     const { report } = await fleet();
     await report('1', 'lost');
@@ -225,6 +256,20 @@ describe('alerts by mail', () => {
     expect(mail!.subject).toBe('🔴 Ромашка · Сервер офиса: ключ SenseLock не виден');
     expect(mail!.text).toContain('🙋 Беру');
     expect(mail!.text).toContain('вам настроены оповещения по почте');
+  });
+
+  it('without a mail server, a person whose alerts are set to come by mail gets them in Telegram, digest and all: nothing is swallowed', async () => {
+    const { report } = await fleet();
+    await t.db.update((await import('../db/schema.ts')).clients).set({ chatId: null });
+    await setUserMail(ctx(), 1001, { channel: 'email' });
+    await setUserMail(ctx(), 2001, { email: 'irina@example.ru', channel: 'email' });
+    // The service started without SMTP_URL.
+    await noteMailConfigured(t.db, false, clock());
+    await report('1', 'lost');
+    expect((await t.db.select().from(outbox)).map((row) => `${row.kind} -> ${row.chatId}`)).toEqual(['incident.opened -> 1001']);
+    const compose = composeDigestForChannels(t.db, { tz: 'Europe/Moscow', salesMinDays: 3 }, { mail: false });
+    const digest = await compose((await getUser(t.db, 2001))!, { personal: false, day: '2026-12-07' }, clock());
+    expect(digest.messages.map((m) => m.kind)).toEqual(['digest.text']);
   });
 
   it('an address the server refuses (5xx) is not retried, shows on the person, and the admins hear of it once; other addresses go on', async () => {
@@ -283,7 +328,7 @@ describe('alerts by mail', () => {
   it("a lead's digest follows their channel; by mail its chart is inline", async () => {
     await fleet();
     await setUserMail(ctx(), 2001, { email: 'irina@example.ru', channel: 'email' });
-    const compose = composeDigestForChannels(t.db, { tz: 'Europe/Moscow', salesMinDays: 3 });
+    const compose = composeDigestForChannels(t.db, { tz: 'Europe/Moscow', salesMinDays: 3 }, { mail: true });
     const byMail = await compose((await getUser(t.db, 2001))!, { personal: false, day: '2026-12-07' }, clock());
     expect(byMail.messages.map((m) => m.kind)).toEqual(['mail.digest']);
     await setUserMail(ctx(), 2001, { channel: 'both' });

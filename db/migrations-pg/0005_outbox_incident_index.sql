@@ -1,0 +1,1 @@
+CREATE INDEX "outbox_incident_idx" ON "outbox" USING btree ("incident_id","kind");
