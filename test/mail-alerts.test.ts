@@ -22,7 +22,7 @@ import { addUser, setUserMail } from '../registry/users.ts';
 import { botHarness } from './bot-helpers.ts';
 import { dozorWithEnv } from './cli-helpers.ts';
 import { silentLogger, testClock, testDb, type TestDb } from './helpers.ts';
-import { startSmtpServer, type TestSmtpServer } from './smtp-helpers.ts';
+import { startSilentServer, startSmtpServer, type TestSmtpServer } from './smtp-helpers.ts';
 
 /**
  * Alerts by mail through the outbox, against a real SMTP server in its own
@@ -69,8 +69,9 @@ describe('alerts by mail', () => {
     await t.close();
   });
 
-  const mailDispatcher = (sender: { send: Mailer['send'] } = mailer) =>
+  const mailDispatcher = (sender: { send: Mailer['send'] } = mailer, stopGraceMs?: number) =>
     new Dispatcher({
+      ...(stopGraceMs === undefined ? {} : { stopGraceMs }),
       db: t.db,
       channel: 'mail',
       delivery: new MailDelivery({
@@ -322,6 +323,30 @@ describe('alerts by mail', () => {
     } finally {
       laterMailer.close();
       await later.close();
+    }
+  });
+
+  it('a stop while the mail server hangs loses nothing: the mail in flight stays in the outbox and goes at the next start', async () => {
+    await fleet();
+    const silent = await startSilentServer();
+    const hung = new Mailer({ url: `smtp://127.0.0.1:${silent.port}`, from: 'dozor@example.ru', rejectUnauthorized: false, timeoutMs: 60_000 });
+    try {
+      await enqueue(t.db, { kind: MAIL_DIGEST, chatId: 1001, incidentId: null, payload: { text: 'Сводка' } }, clock());
+      const stopping = mailDispatcher(hung, 100);
+      stopping.start();
+      while (silent.connections() === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      const asked = Date.now();
+      await stopping.stop();
+      // The stop waits out its grace, not the mail server's timeout.
+      expect(Date.now() - asked).toBeLessThan(5_000);
+      const [row] = await t.db.select().from(outbox).where(eq(outbox.kind, MAIL_DIGEST));
+      expect(row).toMatchObject({ status: 'pending', attempts: 0 });
+      const before = (await smtp.received()).length;
+      expect(await mailDispatcher().runOnce()).toEqual({ sent: 1, failed: 0 });
+      expect((await smtp.received()).slice(before).map((m) => m.envelopeTo)).toEqual(['ksenia@example.ru']);
+    } finally {
+      hung.close();
+      await silent.close();
     }
   });
 

@@ -70,7 +70,7 @@ export async function startSmtpServer(mode: SmtpMode = 'ok'): Promise<TestSmtpSe
 }
 
 /** A server that takes the connection and never says a word: a mail server hung. */
-export async function startSilentServer(): Promise<{ port: number; close(): Promise<void> }> {
+export async function startSilentServer(): Promise<{ port: number; connections(): number; close(): Promise<void> }> {
   const sockets = new Set<import('node:net').Socket>();
   const server: Server = createServer((socket) => {
     sockets.add(socket);
@@ -81,6 +81,7 @@ export async function startSilentServer(): Promise<{ port: number; close(): Prom
   const address = server.address();
   return {
     port: typeof address === 'object' && address ? address.port : 0,
+    connections: () => sockets.size,
     close: async () => {
       for (const socket of sockets) socket.destroy();
       server.close();
