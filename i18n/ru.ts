@@ -202,7 +202,7 @@ export const ru = {
     whyFallback: 'Письмо от dozor: Telegram не доставил это критичное оповещение вовремя, поэтому оно пришло и по почте.',
     whyChannel: 'Письмо от dozor: вам настроены оповещения по почте. Изменить это может администратор dozor.',
     resolvedPrefix: '☑️ Решено:',
-    take: '🙋 Беру',
+    take: BUTTONS.ack,
     takeHint: '— взять в работу (ссылка только для вас и только для этого оповещения)',
     takeLine: (link: string) => `🙋 Беру (взять в работу): ${link}`,
     addressRefused: (name: string, id: number, address: string, reason: string) =>
