@@ -1,8 +1,23 @@
 /** Formatters are costly to build and cheap to use: one per time zone. */
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
+/** Per time zone, the last day asked for and when it begins and ends: reports of one day ask for it thousands of times. */
+const lastDays = new Map<string, { day: string; from: number; to: number }>();
+
 /** The calendar date (YYYY-MM-DD) of an instant in a time zone. */
 export function calendarDay(instant: Date, tz: string): string {
+  const at = instant.getTime();
+  const last = lastDays.get(tz);
+  if (last && at >= last.from && at < last.to) return last.day;
+  const day = formatDay(at, tz);
+  // The day's bounds, kept only when they check out (a zone whose midnight is skipped by a clock change is simply not cached).
+  const from = startOfDay(day, tz);
+  const to = startOfDay(nextDay(day), tz);
+  if (from <= at && at < to && formatDay(from, tz) === day && formatDay(to - 1, tz) === day) lastDays.set(tz, { day, from, to });
+  return day;
+}
+
+function formatDay(instant: number, tz: string): string {
   let formatter = formatters.get(tz);
   if (!formatter) {
     // en-CA formats dates as YYYY-MM-DD.
@@ -10,6 +25,14 @@ export function calendarDay(instant: Date, tz: string): string {
     formatters.set(tz, formatter);
   }
   return formatter.format(instant);
+}
+
+/** The date after a YYYY-MM-DD date. */
+function nextDay(date: string): string {
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  const next = new Date(0);
+  next.setUTCFullYear(y, m - 1, d + 1);
+  return next.toISOString().slice(0, 10);
 }
 
 const startOfDayCache = new Map<string, number>();

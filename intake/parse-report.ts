@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { InputError } from '../core/errors.ts';
 import type { AgentReport, ReportFacts } from '../core/report.ts';
 import { incomingReportSchema, MAX_DATABASES, type IncomingReport } from './report-schema.ts';
+import { readCommonReport } from './report-fast-path.ts';
 
 export type ReportFormat = 'xml' | 'json';
 
@@ -27,6 +28,9 @@ const LATEST = Date.UTC(2100, 0, 1);
 export function parseReport(body: Buffer, format: ReportFormat, options: ParseOptions): AgentReport {
   const text = decode(body, format, options.charset);
   const candidate = format === 'xml' ? xmlToCandidate(text) : jsonToCandidate(text);
+  // An XML report of plain values is read directly; anything else is the schema's to judge and explain.
+  const common = format === 'xml' ? readCommonReport(candidate) : null;
+  if (common) return toReport(common, body, format, options);
   const parsed = incomingReportSchema.safeParse(candidate);
   if (!parsed.success) throw reportError(describeIssues(parsed.error.issues, format));
   return toReport(parsed.data, body, format, options);

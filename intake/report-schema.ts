@@ -62,7 +62,7 @@ const opt = <T extends z.ZodType>(schema: T) => schema.nullish();
 
 /** The most databases one report lists (a large server has a few dozen). */
 export const MAX_DATABASES = 500;
-const MAX_ERROR_CODES = 100;
+export const MAX_ERROR_CODES = 100;
 
 /** Kodeks error codes: "4111 696" (spaces or commas between) in XML, a list of numbers or such a string in JSON. */
 const errorCodes = z.preprocess(

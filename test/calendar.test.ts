@@ -18,4 +18,17 @@ describe('calendar helpers', () => {
     expect(calendarDay(new Date('2023-02-16T14:40:00Z'), 'Asia/Vladivostok')).toBe('2023-02-17');
     expect(calendarDay(new Date('2023-02-16T14:40:00Z'), 'Europe/Moscow')).toBe('2023-02-16');
   });
+
+  it.each(['Europe/Berlin', 'America/New_York', 'America/Santiago', 'Asia/Tehran', 'Australia/Lord_Howe', 'Pacific/Chatham', 'America/Havana', 'Asia/Kathmandu'])(
+    'gives the same day as luxon at every half hour across a year in %s, however the instants are asked (the last day is remembered)',
+    (tz) => {
+      const start = Date.UTC(2023, 0, 1);
+      const steps = Array.from({ length: 366 * 48 }, (_, i) => start + i * 30 * 60_000 + 7_000);
+      // Forward, backward, and jumping about: a remembered day must never answer for an instant outside it.
+      const orders = [steps, [...steps].reverse(), steps.map((_, i) => steps[(i * 7919) % steps.length]!)];
+      for (const order of orders) {
+        for (const at of order) expect(calendarDay(new Date(at), tz), `${new Date(at).toISOString()} ${tz}`).toBe(DateTime.fromMillis(at, { zone: tz }).toISODate());
+      }
+    },
+  );
 });
