@@ -42,6 +42,7 @@ import { runMailFallback } from '../jobs/mail-fallback.ts';
 import { SlidingWindowPacer } from '../delivery/pacer.ts';
 import { signTakeLink, takeLinkKeyOf } from '../core/take-link.ts';
 import { claimValue } from '../db/key-value.ts';
+import { dropPendingMail } from '../db/outbox.ts';
 import { noteMailConfigured } from '../db/audience.ts';
 import { countMailChannels } from '../db/users.ts';
 import { runbookLink } from '../bot/redraw.ts';
@@ -218,6 +219,8 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
   if (!mailer && (await countMailChannels(db)) > 0) {
     logger.warn('some people have their alerts set to come by e-mail, but SMTP_URL is not set: their alerts come in Telegram until it is (docs/mail.md)');
   }
+  const stranded = mailer ? 0 : await dropPendingMail(db);
+  if (stranded > 0) logger.warn({ mails: stranded }, 'mail queued while SMTP_URL was set cannot go without it: taken out of the outbox');
   if (mailer) {
     const publicUrl = config.PUBLIC_URL?.replace(/\/$/, '') ?? null;
     mailDispatcher = new Dispatcher({
@@ -368,8 +371,8 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
   });
   if (mailer) {
     // Critical alerts Telegram has not taken for EMAIL_FALLBACK_AFTER go by mail: looked for every 15 seconds.
-    scheduler.add('mail-fallback', '*/15 * * * * *', config.DISPLAY_TZ, async () => {
-      if ((await runMailFallback({ db, logger, afterMs: config.EMAIL_FALLBACK_AFTER }, clock())).mailed > 0) wakeDispatcher();
+    scheduler.add('mail-fallback', '*/15 * * * * *', config.DISPLAY_TZ, async ({ signal }: JobRun) => {
+      if ((await runMailFallback({ db, logger, afterMs: config.EMAIL_FALLBACK_AFTER, signal }, clock())).mailed > 0) wakeDispatcher();
     });
   }
   if (config.SECRET_KEY) {

@@ -2,6 +2,7 @@ import { DateTime } from 'luxon';
 import type { Queryable } from '../db/open.ts';
 import { listIncidentSpans, scopeOf } from '../db/digest.ts';
 import { DIGEST_CHART, DIGEST_TEXT, MAIL_DIGEST } from '../db/outbox.ts';
+import { mailable } from '../db/audience.ts';
 import type { User } from '../db/users.ts';
 import { assembleDigest, type Digest } from '../digest/assemble.ts';
 import { chartSeries, daysOfHistory, renderChart } from '../digest/chart.ts';
@@ -50,7 +51,7 @@ export function composeDigestForChannels(db: Queryable, settings: DigestSettings
     const built = await buildDigest(db, user, now, settings, options);
     const png = built.png?.toString('base64');
     // Without a mail server (SMTP_URL), everyone's digest is in Telegram.
-    const byMail = mail && user.channel !== 'telegram' && user.email !== null;
+    const byMail = mail && user.channel !== 'telegram' && mailable(user);
     const inTelegram = user.channel !== 'email' || !byMail;
     return {
       digest: built.digest,

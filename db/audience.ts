@@ -12,15 +12,20 @@ export async function loadAudience(db: Queryable, clientId: number): Promise<Aud
     client?.managerId == null ? undefined : await first(db.select().from(users).where(eq(users.telegramId, client.managerId)));
   const lead = manager?.leadId == null ? undefined : await first(db.select().from(users).where(eq(users.telegramId, manager.leadId)));
   const admins = await db.select().from(users).where(eq(users.role, 'admin'));
-  // Mail needs an address and a mail server: without either, a person's alerts stay in Telegram whatever their channel says.
+  // Mail needs a mail server and an address it takes: without them, a person's alerts stay in Telegram whatever their channel says.
   const mail = (await readValue<{ on: boolean }>(db, MAIL_SWITCH))?.on === true;
-  const channel = (user: typeof users.$inferSelect) => (user.email === null || !mail ? 'telegram' : user.channel);
+  const channel = (user: typeof users.$inferSelect) => (!mail || !mailable(user) ? 'telegram' : user.channel);
   return {
     clientChatId: client?.chatId ?? null,
     manager: manager ? { telegramId: manager.telegramId, active: manager.active, leadId: manager.leadId, channel: channel(manager) } : null,
     lead: lead ? { telegramId: lead.telegramId, active: lead.active, channel: channel(lead) } : null,
     admins: admins.map((a) => ({ telegramId: a.telegramId, active: a.active, channel: channel(a) })),
   };
+}
+
+/** A person mail can reach: an address, and not one the mail server refused (db/users.ts noteEmailFailure). */
+export function mailable(user: { email: string | null; emailFailure: string | null }): boolean {
+  return user.email !== null && user.emailFailure === null;
 }
 
 /** Whether the service can send mail (SMTP_URL set), as the service said at its start. */

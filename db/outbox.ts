@@ -2,7 +2,7 @@ import { and, asc, eq, inArray, isNull, like, lte, notLike, or, sql } from 'driz
 import type { Queryable } from './open.ts';
 import { statement } from './statements.ts';
 import { first } from './query.ts';
-import { outbox } from './schema.ts';
+import { incidents, outbox } from './schema.ts';
 
 /** Kinds of outbox messages besides incident announcements (`incident.<kind>`). */
 export const DIGEST_TEXT = 'digest.text';
@@ -184,21 +184,17 @@ export async function enqueueMailOnce(
   return true;
 }
 
-/**
- * The people an incident's alert was mailed to (their Telegram ids, in the
- * order written); with `sentOnly`, not those it still waits for (a mail about
- * an incident over before it went is not sent: neither is its end).
- */
-export async function mailedAlertRecipients(db: Queryable, incidentId: number, { sentOnly = false } = {}): Promise<number[]> {
+/** The people an incident's alert was mailed to, or is on its way to (their Telegram ids, in the order written). */
+export async function mailedAlertRecipients(db: Queryable, incidentId: number): Promise<number[]> {
   const rows = await db
     .select({ chatId: outbox.chatId })
     .from(outbox)
-    .where(and(eq(outbox.kind, MAIL_ALERT), eq(outbox.incidentId, incidentId), sentOnly ? eq(outbox.status, 'sent') : undefined))
+    .where(and(eq(outbox.kind, MAIL_ALERT), eq(outbox.incidentId, incidentId)))
     .orderBy(asc(outbox.id));
   return rows.map((r) => r.chatId);
 }
 
-/** Of these incidents, those whose alert went, or goes, by mail to anyone. */
+/** Of these incidents, those whose alert went, or goes, by mail to anyone (one that did not go is withdrawn: withdrawMail). */
 export async function incidentsMailed(db: Queryable, incidentIds: readonly number[]): Promise<Set<number>> {
   if (incidentIds.length === 0) return new Set();
   const rows = await db
@@ -210,15 +206,52 @@ export async function incidentsMailed(db: Queryable, incidentIds: readonly numbe
 
 /**
  * Critical alerts Telegram has not delivered since before `writtenBefore`
- * (the Bot API unreachable, a blocked bot, a chat gone): the opening rows
- * still waiting, oldest first, with the chat each was for.
+ * (the Bot API unreachable, a blocked bot, a chat gone) whose incident is
+ * still open and which the mail fallback has not looked at yet: the opening
+ * rows, oldest first, with the chat each was for. Each is looked at once
+ * (`markFallenBack`), so rows left in a dead chat never crowd out new ones.
  */
-export async function undeliveredCriticalAlerts(db: Queryable, writtenBefore: Date, limit: number): Promise<{ incidentId: number; chatId: number }[]> {
+export async function undeliveredCriticalAlerts(db: Queryable, writtenBefore: Date, limit: number): Promise<{ rowId: number; incidentId: number; chatId: number }[]> {
   const rows = await db
-    .select({ incidentId: outbox.incidentId, chatId: outbox.chatId })
+    .select({ rowId: outbox.id, incidentId: outbox.incidentId, chatId: outbox.chatId })
     .from(outbox)
-    .where(and(eq(outbox.kind, 'incident.opened'), eq(outbox.status, 'pending'), eq(outbox.urgent, true), lte(outbox.createdAt, writtenBefore)))
+    .innerJoin(incidents, eq(incidents.id, outbox.incidentId))
+    .where(
+      and(
+        eq(outbox.kind, 'incident.opened'),
+        eq(outbox.status, 'pending'),
+        eq(outbox.urgent, true),
+        isNull(outbox.fallbackAt),
+        lte(outbox.createdAt, writtenBefore),
+        eq(incidents.status, 'open'),
+      ),
+    )
     .orderBy(asc(outbox.id))
     .limit(limit);
-  return rows.flatMap((r) => (r.incidentId === null ? [] : [{ incidentId: r.incidentId, chatId: r.chatId }]));
+  return rows.flatMap((r) => (r.incidentId === null ? [] : [{ rowId: r.rowId, incidentId: r.incidentId, chatId: r.chatId }]));
+}
+
+/** The mail fallback has looked at this undelivered alert: it is not looked at again. */
+export async function markFallenBack(db: Queryable, rowId: number, at: Date): Promise<void> {
+  await db.update(outbox).set({ fallbackAt: at }).where(eq(outbox.id, rowId));
+}
+
+/**
+ * A mail that did not go (its incident over first, no address any more, the
+ * address refused) is taken back: nothing says it was mailed, and an alert's
+ * end is not mailed to someone who never got the alert.
+ */
+export async function withdrawMail(db: Queryable, message: { id: number; kind: string; chatId: number; incidentId: number | null }): Promise<void> {
+  await db.delete(outbox).where(eq(outbox.id, message.id));
+  if (message.kind === MAIL_ALERT && message.incidentId !== null) {
+    await db
+      .delete(outbox)
+      .where(and(eq(outbox.kind, MAIL_RESOLVED), eq(outbox.chatId, message.chatId), eq(outbox.incidentId, message.incidentId), eq(outbox.status, 'pending')));
+  }
+}
+
+/** Mail still waiting when the service has no mail server any more: taken back (how many), since nothing can send it. */
+export async function dropPendingMail(db: Queryable): Promise<number> {
+  const rows = await db.delete(outbox).where(and(ofChannel('mail'), eq(outbox.status, 'pending'))).returning({ id: outbox.id });
+  return rows.length;
 }

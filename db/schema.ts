@@ -312,6 +312,8 @@ export const outbox = sqliteTable(
     sentAt: timestamp('sent_at'),
     /** About a critical incident: within its chat it goes before messages that are not (order is kept among each). */
     urgent: flag('urgent').notNull().default(false),
+    /** A critical alert Telegram had not delivered in time was looked at for the mail fallback then (mailed, or nobody to mail): once. */
+    fallbackAt: timestamp('fallback_at'),
   },
   (t) => [
     index('outbox_pending_idx').on(t.chatId, t.id).where(sql`status = 'pending'`),

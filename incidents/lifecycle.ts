@@ -326,9 +326,10 @@ async function notify(
     }
     if (channels.alertMail) await enqueueMailOnce(tx, MAIL_ALERT, chatId, incident.id, { severity: incident.severity, reason: 'channel' }, now, holdUntil);
   }
-  // A critical that was mailed ends in one short mail to each person who got it; nothing else of it goes by mail.
+  // A critical that was mailed ends in one short mail to each person it was mailed to (one still on its way too: if it
+  // does not go after all, its end is withdrawn with it, mail/delivery.ts); nothing else of it goes by mail.
   if (kind === 'resolved' && incident.severity === 'critical') {
-    for (const personId of await mailedAlertRecipients(tx, incident.id, { sentOnly: true })) {
+    for (const personId of await mailedAlertRecipients(tx, incident.id)) {
       await enqueueMailOnce(tx, MAIL_RESOLVED, personId, incident.id, { severity: incident.severity }, now);
     }
   }

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
-import { loadAudience } from '../db/audience.ts';
+import { loadAudience, mailable } from '../db/audience.ts';
 import { getIncident, getSubject, recordIncidentEvent } from '../db/incidents.ts';
 import type { DB } from '../db/open.ts';
-import { enqueueMailOnce, MAIL_ALERT, undeliveredCriticalAlerts } from '../db/outbox.ts';
+import { enqueueMailOnce, MAIL_ALERT, markFallenBack, undeliveredCriticalAlerts } from '../db/outbox.ts';
 import { writeTransaction } from '../db/transaction.ts';
 import { getUser } from '../db/users.ts';
 
@@ -11,10 +11,11 @@ export interface MailFallbackDeps {
   logger: Logger;
   /** EMAIL_FALLBACK_AFTER: how long a critical alert may wait for Telegram before it goes by mail. */
   afterMs: number;
+  /** The service is stopping: the run ends after the alert in hand. */
+  signal?: AbortSignal;
+  /** Alerts looked at per read of the outbox. */
+  batch?: number;
 }
-
-/** Looked at per run: a Telegram outage of a whole evening is worked through over a few runs. */
-const BATCH = 500;
 
 /**
  * Critical alerts Telegram has not delivered within `afterMs` (the Bot API
@@ -28,24 +29,30 @@ const BATCH = 500;
 export async function runMailFallback(deps: MailFallbackDeps, now: Date): Promise<{ mailed: number }> {
   const { db, logger } = deps;
   let mailed = 0;
-  for (const alert of await undeliveredCriticalAlerts(db, new Date(now.getTime() - deps.afterMs), BATCH)) {
-    const to = await writeTransaction(db, async (tx) => {
-      const incident = await getIncident(tx, alert.incidentId);
-      // Taken or over meanwhile (in the cabinet, at the command line): nobody needs calling to it.
-      if (incident?.status !== 'open') return null;
-      const subject = await getSubject(tx, incident.installationId);
-      const personId = alert.chatId > 0 ? alert.chatId : ((await loadAudience(tx, subject?.clientId ?? -1)).manager?.telegramId ?? null);
-      if (personId === null) return null;
-      const person = await getUser(tx, personId);
-      if (!person?.active || !person.email) return null;
-      const payload = { severity: incident.severity, reason: 'fallback', chatId: alert.chatId };
-      if (!(await enqueueMailOnce(tx, MAIL_ALERT, personId, incident.id, payload, now))) return null;
-      await recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'mailed', actor: 'system', details: { to: personId, reason: 'fallback', chatId: alert.chatId } });
-      return personId;
-    });
-    if (to === null) continue;
-    mailed++;
-    logger.warn({ incidentId: alert.incidentId, chatId: alert.chatId, personId: to }, 'a critical alert Telegram has not delivered goes by mail');
+  for (;;) {
+    const alerts = await undeliveredCriticalAlerts(db, new Date(now.getTime() - deps.afterMs), deps.batch ?? 500);
+    for (const alert of alerts) {
+      if (deps.signal?.aborted) return { mailed };
+      const to = await writeTransaction(db, async (tx) => {
+        // Looked at once, whatever comes of it: an alert nobody can be mailed about is not looked at every run.
+        await markFallenBack(tx, alert.rowId, now);
+        const incident = await getIncident(tx, alert.incidentId);
+        if (incident?.status !== 'open') return null;
+        const subject = await getSubject(tx, incident.installationId);
+        const personId = alert.chatId > 0 ? alert.chatId : ((await loadAudience(tx, subject?.clientId ?? -1)).manager?.telegramId ?? null);
+        if (personId === null) return null;
+        const person = await getUser(tx, personId);
+        // No address, or one the mail server refuses: nothing to send it to.
+        if (!person?.active || !mailable(person)) return null;
+        const payload = { severity: incident.severity, reason: 'fallback', chatId: alert.chatId };
+        if (!(await enqueueMailOnce(tx, MAIL_ALERT, personId, incident.id, payload, now))) return null;
+        await recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'mailed', actor: 'system', details: { to: personId, reason: 'fallback', chatId: alert.chatId } });
+        return personId;
+      });
+      if (to === null) continue;
+      mailed++;
+      logger.warn({ incidentId: alert.incidentId, chatId: alert.chatId, personId: to }, 'a critical alert Telegram has not delivered goes by mail');
+    }
+    if (alerts.length < (deps.batch ?? 500)) return { mailed };
   }
-  return { mailed };
 }

@@ -3,7 +3,7 @@ import type { Clock } from '../core/clock.ts';
 import { maskedAddress } from '../core/mail-address.ts';
 import { getIncidentViews } from '../db/incidents.ts';
 import type { DB } from '../db/open.ts';
-import { enqueue, MAIL_ALERT, MAIL_DIGEST, MAIL_RESOLVED, NOTICE } from '../db/outbox.ts';
+import { enqueue, MAIL_ALERT, MAIL_DIGEST, MAIL_RESOLVED, NOTICE, withdrawMail } from '../db/outbox.ts';
 import { clearEmailFailure, getUser, listActiveAdmins, noteEmailFailure, type User } from '../db/users.ts';
 import type { Delivery, OutboxMessage } from '../delivery/dispatcher.ts';
 import { langOf, texts } from '../i18n/index.ts';
@@ -38,7 +38,9 @@ export interface MailDeliveryDeps {
  * A server down, slow or answering 4xx throws: the dispatcher retries with
  * backoff, and other people's lanes, and Telegram's, go on. A 5xx for an
  * address is not retried: it is noted on the person (their card shows it) and
- * the admins hear of it once, in Telegram.
+ * the admins hear of it once, in Telegram. A mail that does not go (refused,
+ * no address, its incident over first) is withdrawn from the outbox, so
+ * nothing says it was mailed.
  */
 export class MailDelivery implements Delivery {
   constructor(private readonly deps: MailDeliveryDeps) {}
@@ -52,10 +54,14 @@ export class MailDelivery implements Delivery {
     const person = await getUser(db, message.chatId);
     if (!person?.email || !person.active) {
       logger.info({ outboxId: message.id, kind: message.kind, personId: message.chatId }, 'mail not sent: the person has no address, or no access, any more');
+      await withdrawMail(db, message);
       return;
     }
     const mail = await this.render(message, person, person.email);
-    if (!mail) return;
+    if (!mail) {
+      await withdrawMail(db, message);
+      return;
+    }
     const address = person.email;
     try {
       const sent = await untilAborted(this.deps.mailer.send(mail), signal);
@@ -66,6 +72,7 @@ export class MailDelivery implements Delivery {
       // Not this address, and not later either: trying again changes nothing.
       logger.warn({ outboxId: message.id, kind: message.kind, to: maskedAddress(address), reason: err.message }, 'the mail server refused the address; not retried');
       if (await noteEmailFailure(db, person.telegramId, address, err.message, this.deps.clock())) await this.tellAdmins(person, address, err.message);
+      await withdrawMail(db, message);
     }
   }
 

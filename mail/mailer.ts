@@ -38,7 +38,14 @@ export interface SentMail {
   messageId: string;
 }
 
-export type MailFailureKind = 'unreachable' | 'timeout' | 'tls' | 'auth' | 'temporary' | 'address' | 'other';
+/**
+ * `address`: the server refused the recipient (5xx to RCPT TO): not this
+ * address, not later either. `rejected`: it refused the message or the
+ * sender (5xx to MAIL FROM or DATA: the sender not allowed on the relay, the
+ * message too large): the settings or the server have to change, and until
+ * then it is tried again like a refused login.
+ */
+export type MailFailureKind = 'unreachable' | 'timeout' | 'tls' | 'auth' | 'temporary' | 'address' | 'rejected' | 'other';
 
 /** A send or check that failed, said in words; `kind` tells whether to try again. */
 export class MailFailure extends Error {
@@ -129,6 +136,8 @@ interface NodemailerError {
   responseCode?: number;
   response?: string;
   message?: string;
+  /** The SMTP command the server answered with the error (RCPT TO, MAIL FROM, DATA…). */
+  command?: string;
 }
 
 /** What went wrong with the mail server, in words a person acts on. */
@@ -145,6 +154,9 @@ export function describeMailError(err: unknown): MailFailure {
     return new MailFailure('unreachable', `the mail server cannot be reached (${e.message ?? e.code})`, code);
   }
   if (code !== null && code >= 400 && code < 500) return new MailFailure('temporary', `the mail server asked to try later${answer}`, code);
-  if (code !== null && code >= 500) return new MailFailure('address', `the mail server refused it${answer}`, code);
+  if (code !== null && code >= 500 && e.command === 'RCPT TO') return new MailFailure('address', `the mail server refused the address${answer}`, code);
+  if (code !== null && code >= 500) {
+    return new MailFailure('rejected', `the mail server refused the message or its sender at ${e.command ?? 'SMTP'} (check MAIL_FROM and what the server allows)${answer}`, code);
+  }
   return new MailFailure('other', `sending mail failed (${e.message ?? String(err)})`, code);
 }

@@ -95,8 +95,9 @@ export type MailTakeOutcome =
 /**
  * The person a mail's «Беру» link was made for takes the incident: once (the
  * link is spent, whatever the outcome), while the incident is open, and only
- * while they may act on it (as a button checks). Audited either way; the
- * Telegram messages are redrawn as after the button.
+ * while they may act on it (as a button checks). Taken, denied, spent or too
+ * late: each is in the audit log. The Telegram messages are redrawn as after
+ * the button.
  */
 export async function acknowledgeByMailLink(ctx: Omit<RegistryContext, 'actor'>, link: TakeLink): Promise<MailTakeOutcome> {
   const actor = actorOf(link.personId);
@@ -109,10 +110,14 @@ export async function acknowledgeByMailLink(ctx: Omit<RegistryContext, 'actor'>,
       await recordAudit(tx, { at: now, actor, action: 'incident.acknowledge.denied', subjectType: 'incident', subjectId: link.incidentId, details: { via: 'mail link' } });
       return { outcome: 'forbidden' };
     }
-    if (view.incident.status === 'resolved') return { outcome: 'resolved' };
+    const refused = async (why: 'resolved' | 'used') => {
+      await recordAudit(tx, { at: now, actor, action: 'incident.acknowledge.refused', subjectType: 'incident', subjectId: link.incidentId, details: { via: 'mail link', why } });
+      return { outcome: why };
+    };
+    if (view.incident.status === 'resolved') return refused('resolved');
     const spent = `mail-take:${link.incidentId}:${link.personId}`;
     const mine = randomUUID();
-    if ((await claimValue(tx, spent, mine, now)) !== mine) return { outcome: 'used' };
+    if ((await claimValue(tx, spent, mine, now)) !== mine) return refused('used');
     const result = await acknowledgeIncident(tx, link.incidentId, actor, now);
     if (result.outcome === 'acknowledged') {
       await recordAudit(tx, { at: now, actor, action: 'incident.acknowledge', subjectType: 'incident', subjectId: link.incidentId, details: { via: 'mail link' } });

@@ -5,7 +5,7 @@ import { buildHttpServer } from '../app/http.ts';
 import { composeDigestForChannels } from '../bot/digest.ts';
 import { signTakeLink, takeLinkKeyOf } from '../core/take-link.ts';
 import { noteMailConfigured } from '../db/audience.ts';
-import { enqueue, MAIL_DIGEST } from '../db/outbox.ts';
+import { enqueue, MAIL_DIGEST, undeliveredCriticalAlerts } from '../db/outbox.ts';
 import { auditLog, incidents, outbox } from '../db/schema.ts';
 import { getUser } from '../db/users.ts';
 import { Dispatcher } from '../delivery/dispatcher.ts';
@@ -168,6 +168,8 @@ describe('alerts by mail', () => {
     expect(incident).toMatchObject({ status: 'acknowledged', acknowledgedBy: 'tg:1001' });
     const audit = await t.db.select().from(auditLog).where(eq(auditLog.action, 'incident.acknowledge'));
     expect(audit.map((a) => [a.actor, a.details])).toEqual([['tg:1001', { via: 'mail link' }]]);
+    const refusedAgain = await t.db.select().from(auditLog).where(eq(auditLog.action, 'incident.acknowledge.refused'));
+    expect(refusedAgain.map((a) => [a.actor, a.details])).toEqual([['tg:1001', { via: 'mail link', why: 'used' }]]);
 
     // Telegram is back: the group gets the alert, drawn as it stands now, saying it went by mail too; once.
     harness.setOutage(null);
@@ -220,6 +222,69 @@ describe('alerts by mail', () => {
     await enqueue(t.db, { kind: 'incident.opened', chatId: 1001, incidentId: warning!.id, payload: { severity: 'warning' } }, clock());
     clock.advance(FALLBACK * 2);
     expect(await runMailFallback({ db: t.db, logger: silentLogger(), afterMs: FALLBACK }, clock())).toEqual({ mailed: 0 });
+  });
+
+  it('works through any number of undelivered criticals, each looked at once: those nobody can be mailed about never hold up the rest', async () => {
+    const { client } = await fleet();
+    // Another client whose manager has no address: its alert is looked at once and left to Telegram.
+    await addUser(ctx(), { telegramId: 1003, role: 'manager', name: 'Олег Безпочтов' });
+    const other = await addClient(ctx(), { name: 'АО «Вектор»', managerId: 1003, chatId: -1009999 });
+    const harness = botHarness(t.db, clock);
+    harness.setOutage(() => new Error('connect ECONNREFUSED'));
+    const lose = async (clientId: number, name: string) => {
+      const { installation } = await addInstallation(ctx(), { client: String(clientId), name, kind: 'local' });
+      await ingestReport(t.db, DEFAULT_INCIDENT_SETTINGS, installation, parseReport(Buffer.from(`<report id="${name}"><senselock state="lost"/></report>`), 'xml', { tz: 'Europe/Moscow' }), clock());
+    };
+    await lose(other.id, 'Сервер Вектора');
+    for (let i = 1; i <= 5; i++) await lose(client.id, `Сервер ${i}`);
+    await harness.dispatcher().runOnce();
+    clock.advance(FALLBACK);
+    // Two at a time: the first two rows read are Вектор's (nobody to mail) and one of Ромашка's; the rest follow.
+    expect(await runMailFallback({ db: t.db, logger: silentLogger(), afterMs: FALLBACK, batch: 2 }, clock())).toEqual({ mailed: 5 });
+    expect(await undeliveredCriticalAlerts(t.db, clock(), 100)).toEqual([]);
+    expect(await runMailFallback({ db: t.db, logger: silentLogger(), afterMs: FALLBACK, batch: 2 }, clock())).toEqual({ mailed: 0 });
+    const mails = (await t.db.select().from(outbox).where(eq(outbox.kind, 'mail.alert'))).map((row) => row.chatId);
+    expect(mails).toEqual([1001, 1001, 1001, 1001, 1001]);
+  });
+
+  it('a sender the relay refuses (553 to MAIL FROM) is no fault of the address: tried again, nobody flagged', async () => {
+    const relay = await startSmtpServer('refuse-sender');
+    const refusing = new Mailer({ url: relay.url(), from: 'dozor@example.ru', rejectUnauthorized: false });
+    try {
+      await fleet();
+      await enqueue(t.db, { kind: MAIL_DIGEST, chatId: 1001, incidentId: null, payload: { text: 'Сводка' } }, clock());
+      expect(await mailDispatcher(refusing).runOnce()).toEqual({ sent: 0, failed: 1 });
+      const [row] = await t.db.select().from(outbox).where(eq(outbox.kind, MAIL_DIGEST));
+      expect(row).toMatchObject({ status: 'pending', attempts: 1 });
+      expect(row!.lastError).toMatch(/^the mail server refused the message or its sender at MAIL FROM \(check MAIL_FROM and what the server allows\): 553/);
+      expect((await getUser(t.db, 1001))!.emailFailure).toBeNull();
+      expect(await t.db.select().from(outbox).where(eq(outbox.kind, 'system.notice'))).toEqual([]);
+    } finally {
+      refusing.close();
+      await relay.close();
+    }
+  });
+
+  it('names from outside are text in the mail and on the link page, and the subject stays one line', async () => {
+    await fleet();
+    const hostile = 'Ромашка <img src=x onerror=alert(1)> & "Ко"';
+    await t.db.update((await import('../db/schema.ts')).clients).set({ name: hostile, chatId: null });
+    await setUserMail(ctx(), 1001, { channel: 'email' });
+    const { installation } = await addInstallation(ctx(), { client: '1', name: 'Сервер <script>alert(2)</script>', kind: 'local' });
+    await ingestReport(t.db, DEFAULT_INCIDENT_SETTINGS, installation, parseReport(Buffer.from('<report id="h"><senselock state="lost"/></report>'), 'xml', { tz: 'Europe/Moscow' }), clock());
+    const before = (await smtp.received()).length;
+    await mailDispatcher().runOnce();
+    const [mail] = (await smtp.received()).slice(before);
+    // The client as people say it (quotes dropped, cut at 40 characters): a subject is plain text, one line.
+    expect(mail!.subject).toBe('🔴 Ромашка <img src=x onerror=alert(1)> &… · Сервер <script>alert(2)</script>: ключ SenseLock не виден');
+    const html = String(mail!.html);
+    expect(html).not.toMatch(/<img src=x|<script>/);
+    expect(html).toContain('Ромашка &lt;img src=x onerror=alert(1)&gt; &amp; &quot;Ко&quot;');
+    expect(html).toContain('Сервер &lt;script&gt;alert(2)&lt;/script&gt;');
+    const link = /href="([^"]+\/web\/take\?[^"]+)"/.exec(html)![1]!.replaceAll('&amp;', '&');
+    const page = await (await fetch(link)).text();
+    expect(page).not.toMatch(/<img src=x|<script>alert/);
+    expect(page).toContain('&lt;script&gt;alert(2)&lt;/script&gt;');
   });
 
   it('a link opened after the incident ended, or by a person who no longer answers for it, takes nothing', async () => {

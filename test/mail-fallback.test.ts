@@ -2,6 +2,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../core/clock.ts';
 import { closeDatabase } from '../db/open.ts';
+import { enqueue, MAIL_DIGEST } from '../db/outbox.ts';
 import { incidents, outbox } from '../db/schema.ts';
 import { addClient } from '../registry/clients.ts';
 import { addInstallation } from '../registry/installations.ts';
@@ -122,6 +123,26 @@ describe('an alert Telegram cannot deliver reaches the manager by mail', () => {
       const metrics = await (await fetch(`${service.url}/metrics`)).text();
       expect(metrics).toContain('dozor_mail_deliveries_total{outcome="sent"} 1');
       expect(await service.stop()).toBe(0);
+
+      // Started again without SMTP_URL: a mail still queued cannot go, and is taken out rather than left to wait for ever.
+      const before = await database.open();
+      try {
+        await enqueue(before, { kind: MAIL_DIGEST, chatId: 1001, incidentId: null, payload: { text: 'Сводка' } }, new Date());
+      } finally {
+        await closeDatabase(before);
+      }
+      const withoutMail = await startServiceProcess({ ...database.env, BOT_TOKEN: TOKEN, TELEGRAM_API_ROOT: standIn.url });
+      try {
+        expect(withoutMail.log.some((line) => line.includes('cannot go without it: taken out of the outbox') && line.includes('"mails":1'))).toBe(true);
+      } finally {
+        expect(await withoutMail.stop()).toBe(0);
+      }
+      const after = await database.open();
+      try {
+        expect(await after.select().from(outbox).where(eq(outbox.kind, MAIL_DIGEST))).toEqual([]);
+      } finally {
+        await closeDatabase(after);
+      }
     } finally {
       await service.stop();
       await standIn?.close();

@@ -16,7 +16,7 @@ export interface TestSmtpServer {
   close(): Promise<void>;
 }
 
-export type SmtpMode = 'ok' | 'refuse-4xx-once' | 'refuse-5xx';
+export type SmtpMode = 'ok' | 'refuse-4xx-once' | 'refuse-5xx' | 'refuse-sender';
 
 /** A self-signed certificate for 127.0.0.1, made with openssl, as a mail server of a distributor might have. */
 function certificate(dir: string): { key: string; cert: string } {

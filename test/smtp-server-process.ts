@@ -6,7 +6,9 @@
  * environment; it prints «listening <port>» when it is ready.
  *
  * SMTP_MODE: `ok`; `refuse-4xx-once` (the first message is answered 451, the
- * next accepted); `refuse-5xx` (every recipient answered 550). In every
+ * next accepted); `refuse-5xx` (every recipient answered 550);
+ * `refuse-sender` (the sender answered 553, as a relay that does not allow
+ * MAIL_FROM). In every
  * mode, mailboxes at gone.example.ru do not exist (550), as a real server
  * refuses an address it does not know while others go through.
  */
@@ -29,6 +31,10 @@ const server = new SMTPServer({
   onAuth(auth, _session, callback) {
     if (auth.username === SMTP_USER && auth.password === SMTP_PASS) return callback(null, { user: auth.username });
     return callback(Object.assign(new Error('Authentication credentials invalid'), { responseCode: 535 }));
+  },
+  onMailFrom(address, _session, callback) {
+    if (SMTP_MODE === 'refuse-sender') return callback(Object.assign(new Error(`Sender ${address.address} not allowed to relay`), { responseCode: 553 }));
+    return callback();
   },
   onRcptTo(address, _session, callback) {
     if (SMTP_MODE === 'refuse-5xx' || address.address.endsWith('@gone.example.ru')) return callback(Object.assign(new Error(`Mailbox ${address.address} unavailable`), { responseCode: 550 }));

@@ -24,6 +24,7 @@ export function takePage(scope: FastifyInstance, kit: WebKit): void {
     const t = texts(lang).web;
     const link = deps.takeLinkKey ? checkTakeLink(deps.takeLinkKey, fields) : null;
     if (link) return link;
+    request.log.warn({ address: request.ip }, 'a «Беру» link this service did not sign (mangled by a mail client, or made up)');
     const verdict = await refusals.fail(request.ip, deps.clock().getTime());
     if (!verdict.over) await kit.message(reply, 403, lang, t.refusedTitle, t.takeRefused);
     else {

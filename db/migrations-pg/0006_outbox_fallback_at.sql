@@ -1,0 +1,1 @@
+ALTER TABLE "outbox" ADD COLUMN "fallback_at" bigint;
