@@ -882,6 +882,7 @@ export const en: Catalogue = {
     snoozeMorning: BUTTONS.snoozeMorning,
     acknowledgedBy: (who, when) => `taken by ${who}, ${when}`,
     snoozedUntil: (when, who) => `${who} put off until ${when}`,
+    confirmSnoozeTitle: 'Put off a critical alert?',
     snoozeReason: (id) => `put off in the cabinet, incident #${id}`,
     outcome: {
       acknowledged: (id) => `Incident #${id} is yours. The Telegram message will be updated.`,

@@ -1049,6 +1049,7 @@ export const ru = {
     snoozeMorning: BUTTONS.snoozeMorning,
     acknowledgedBy: (who: string, when: string) => `${didWhat(who, 'взял', 'взяла') ?? `в работе: ${who},`} ${when}`,
     snoozedUntil: (when: string, who: string) => `${didWhat(who, 'отложил', 'отложила') ?? `отложено (${who})`} до ${when}`,
+    confirmSnoozeTitle: 'Отложить критичное?',
     snoozeReason: (id: number) => `отложено в личном кабинете, инцидент №${id}`,
     outcome: {
       acknowledged: (id: string) => `Инцидент №${id} взят. Сообщение в Telegram обновится.`,

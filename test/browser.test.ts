@@ -1,3 +1,4 @@
+import { eq } from 'drizzle-orm';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
@@ -7,7 +8,7 @@ import { calendarDay } from '../core/calendar.ts';
 import { countProbeRound } from '../db/availability.ts';
 import { listIncidentsWithNames } from '../db/incidents.ts';
 import { saveMetricsSnapshot } from '../db/metrics-snapshots.ts';
-import { telegramMessages } from '../db/schema.ts';
+import { outbox, telegramMessages } from '../db/schema.ts';
 import { insertUpload } from '../db/uploads.ts';
 import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
 import { addClient } from '../registry/clients.ts';
@@ -394,7 +395,7 @@ describe('the browser cabinet in Chromium', () => {
       const link = `/web/take?${signTakeLink(TAKE_KEY, { incidentId: incident!.id, personId: 1001 })}`;
       expect(await overflowOf(page, link)).toEqual({ innerWidth: PHONE.width, scrollWidth: PHONE.width, wide: [] });
       await expect(page.locator('h1 + p strong').textContent()).resolves.toBe('Ключ SenseLock не виден — ООО «Ромашка» · Сервер офиса');
-      const button = page.locator('form.take button');
+      const button = page.locator('form.one-button button');
       const box = (await button.boundingBox())!;
       // A thumb's target (Apple and Google ask for 44–48 px).
       expect(box.height).toBeGreaterThanOrEqual(40);
@@ -405,13 +406,35 @@ describe('the browser cabinet in Chromium', () => {
       // The link opened again (a second tap in the mail): it says who has it, and offers nothing to press.
       await page.goto(`${url}${link}`);
       await expect(page.locator('h1 + p + p').textContent()).resolves.toBe('Уже в работе: Ксения Шабанова.');
-      expect(await page.locator('form.take').count()).toBe(0);
+      expect(await page.locator('form.one-button').count()).toBe(0);
       h.clear();
       await dispatcher.runOnce();
       expect(String(h.lastSent('editMessageText')!.payload.text)).toContain('🛠 В работе: Ксения Шабанова');
     } finally {
       await phone.close();
     }
+  });
+
+  it('«До утра» on a critical asks first, as the bot does, and the lead is told; «Не откладывать» leaves it waiting', async () => {
+    await postReport(url, '<report id="k"><senselock state="lost"/></report>', { token: fleet.token });
+    const [incident] = await listIncidentsWithNames(t.db, { includeResolved: false });
+    const page = await signIn(KSENIA);
+    await page.goto(`${url}/web/incidents`);
+    await page.locator(`#incident-${incident!.id} button:text("До утра")`).click();
+    await expect(page.locator('h1').textContent()).resolves.toBe('Отложить критичное?');
+    await expect(page.locator('main, body').first().textContent()).resolves.toContain('Отложить критичное «Ключ SenseLock не виден» до 09:00 завтра? Руководитель узнает.');
+    await shoot(page, 'confirm-critical-snooze');
+    // Not now: nothing is put off.
+    await page.locator('a:text("Не откладывать")').click();
+    await expect(page.locator(`#incident-${incident!.id}`).textContent()).resolves.not.toContain('отложила');
+    expect(await t.db.select().from(outbox).where(eq(outbox.kind, 'incident.snoozed'))).toEqual([]);
+
+    await page.locator(`#incident-${incident!.id} button:text("До утра")`).click();
+    await page.locator('form.one-button button').click();
+    await expect(page.locator('.notice').textContent()).resolves.toContain(`№${incident!.id} отложены`);
+    await expect(page.locator(`#incident-${incident!.id}`).textContent()).resolves.toContain('Ксения Шабанова отложила до 09:00 завтра');
+    const told = await t.db.select().from(outbox).where(eq(outbox.kind, 'incident.snoozed'));
+    expect(told.map((row) => row.chatId)).toEqual([2001]);
   });
 
   it('a form without the session token is refused, and a manager may not act on a colleague’s client', async () => {

@@ -146,10 +146,27 @@ export function incidentsPage(scope: FastifyInstance, kit: WebKit): void {
       const view = await actionable(kit, request.params.id, request.body, session, reply, 'incident.snooze');
       if (!view) return reply;
       if (view.incident.status === 'resolved') return back(reply, 'resolved', view);
-      const choice = (request.body as Record<string, unknown>).until === 'morning' ? 'morning' : 'hour';
+      const body = request.body as Record<string, unknown>;
+      const choice = body.until === 'morning' ? 'morning' : 'hour';
+      const endsAt = snoozeEnd(choice, deps.clock(), deps.displayTz, deps.morningHour);
+      // A critical put off till morning is the overslept key of the field: asked again, as the bot asks, and the lead is told.
+      if (choice === 'morning' && view.incident.severity === 'critical' && body.confirm !== '1') {
+        const t = texts(session.lang);
+        const untilText = formatUntil(session.lang, endsAt, deps.clock(), deps.displayTz);
+        const page = kit.eta.render('confirm-snooze', {
+          heading: t.web.confirmSnoozeTitle,
+          what: `${ruleTitle(session.lang, view.incident.ruleId)} — ${view.clientName} · ${view.installationName}`,
+          question: t.confirmCriticalSnooze(ruleTitle(session.lang, view.incident.ruleId), untilText),
+          yes: t.confirmCriticalSnoozeYes(untilText),
+          no: t.confirmCriticalSnoozeNo,
+          id: view.incident.id,
+          csrf: session.csrf,
+        });
+        return kit.page(reply, 200, session.lang, t.web.confirmSnoozeTitle, page, { session, current: 'incidents' });
+      }
       const snoozed = await closedMeanwhile(() =>
         snoozeIncident({ db: deps.db, clock: deps.clock, actor: actorOf(session.user.telegramId) }, view.incident.id, {
-          endsAt: snoozeEnd(choice, deps.clock(), deps.displayTz, deps.morningHour),
+          endsAt,
           reason: texts(session.lang).web.snoozeReason(view.incident.id),
           tz: deps.displayTz,
         }),
