@@ -135,35 +135,16 @@ export function createMetrics(db: DB, clock: Clock, readings: ServiceReadings = 
       this.set(oldest ? Math.max(0, (clock().getTime() - oldest.getTime()) / 1000) : 0);
     },
   });
-  const deliveries = readings.deliveries;
-  if (deliveries) {
-    new Counter({
-      name: 'dozor_outbox_deliveries_total',
-      help: 'Announcements handed to the delivery channel since the service started, by outcome (failed ones are retried)',
-      labelNames: ['outcome'],
-      registers: [registry],
-      collect() {
-        const totals = deliveries();
-        this.reset();
-        this.inc({ outcome: 'sent' }, totals.sent);
-        this.inc({ outcome: 'failed' }, totals.failed);
-      },
-    });
+  if (readings.deliveries) {
+    deliveryCounter(registry, 'dozor_outbox_deliveries_total', 'Announcements handed to the delivery channel since the service started, by outcome (failed ones are retried)', readings.deliveries);
   }
-  const mailDeliveries = readings.mailDeliveries;
-  if (mailDeliveries) {
-    new Counter({
-      name: 'dozor_mail_deliveries_total',
-      help: 'Mails handed to the mail server since the service started, by outcome (failed ones are retried; an address the server refuses counts as sent and is told to the admins)',
-      labelNames: ['outcome'],
-      registers: [registry],
-      collect() {
-        const totals = mailDeliveries();
-        this.reset();
-        this.inc({ outcome: 'sent' }, totals.sent);
-        this.inc({ outcome: 'failed' }, totals.failed);
-      },
-    });
+  if (readings.mailDeliveries) {
+    deliveryCounter(
+      registry,
+      'dozor_mail_deliveries_total',
+      'Mails handed to the mail server since the service started, by outcome (failed ones are retried; an address the server refuses counts as sent and is told to the admins)',
+      readings.mailDeliveries,
+    );
   }
   const lastSweepAt = readings.lastSweepAt;
   if (lastSweepAt) {
@@ -215,4 +196,20 @@ export function createMetrics(db: DB, clock: Clock, readings: ServiceReadings = 
   }
 
   return registry;
+}
+
+/** A dispatcher's totals since start as a counter by outcome (`sent`, `failed`), read at each scrape. */
+function deliveryCounter(registry: Registry, name: string, help: string, totalsOf: () => DispatchSummary): void {
+  new Counter({
+    name,
+    help,
+    labelNames: ['outcome'],
+    registers: [registry],
+    collect() {
+      const totals = totalsOf();
+      this.reset();
+      this.inc({ outcome: 'sent' }, totals.sent);
+      this.inc({ outcome: 'failed' }, totals.failed);
+    },
+  });
 }

@@ -13,8 +13,10 @@ export async function loadAudience(db: Queryable, clientId: number): Promise<Aud
   const lead = manager?.leadId == null ? undefined : await first(db.select().from(users).where(eq(users.telegramId, manager.leadId)));
   const admins = await db.select().from(users).where(eq(users.role, 'admin'));
   // Mail needs a mail server and an address it takes: without them, a person's alerts stay in Telegram whatever their channel says.
-  const mail = (await readValue<{ on: boolean }>(db, MAIL_SWITCH))?.on === true;
-  const channel = (user: typeof users.$inferSelect) => (!mail || !mailable(user) ? 'telegram' : user.channel);
+  // Whether the service sends mail is asked only when someone here wants it (most audiences: nobody).
+  const wantsMail = (user: typeof users.$inferSelect | undefined) => user !== undefined && user.channel !== 'telegram' && mailable(user);
+  const mail = [manager, lead, ...admins].some(wantsMail) && (await readValue<{ on: boolean }>(db, MAIL_SWITCH))?.on === true;
+  const channel = (user: typeof users.$inferSelect) => (mail && wantsMail(user) ? user.channel : 'telegram');
   return {
     clientChatId: client?.chatId ?? null,
     manager: manager ? { telegramId: manager.telegramId, active: manager.active, leadId: manager.leadId, channel: channel(manager) } : null,

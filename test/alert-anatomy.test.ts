@@ -10,6 +10,7 @@ import { texts } from '../i18n/index.ts';
 import { describeMetricsError, describeNetworkError } from '../i18n/network.ts';
 import { formatWhen } from '../i18n/format.ts';
 import { ROOT } from './cli-helpers.ts';
+import { incidentView } from './incident-views.ts';
 
 const NOW = new Date('2026-11-30T18:00:00Z'); // 21:00 in Moscow
 const TZ = 'Europe/Moscow';
@@ -50,37 +51,7 @@ const FACTS: Record<string, Facts> = {
 const ALL_RULES = [...RULES, ...PROBE_RULES];
 
 function viewOf(ruleId: string, severity: Severity): IncidentView {
-  return {
-    incident: {
-      id: 7,
-      installationId: 3,
-      ruleId,
-      severity,
-      status: 'open',
-      details: FACTS[ruleId]!,
-      openedAt: new Date('2026-11-30T17:59:00Z'),
-      acknowledgedAt: null,
-      acknowledgedBy: null,
-      resolvedAt: null,
-      resolvedBy: null,
-      resolution: null,
-      snoozedUntil: null,
-      lastNotifiedAt: null,
-      escalatedAt: null,
-      remindedAt: null,
-    } as unknown as IncidentView['incident'],
-    installationName: 'Сервер офиса',
-    clientId: 1,
-    clientName: 'ООО «Ромашка»',
-    managerId: 1001,
-    managerName: 'Ксения Шабанова',
-    managerLeadId: 2001,
-    acknowledgedByName: null,
-    resolvedByName: null,
-    heldBack: 0,
-    snoozedUntil: null,
-    snoozedByName: null,
-  };
+  return incidentView({ ruleId, severity, details: FACTS[ruleId]! });
 }
 
 describe('the anatomy of an alert', () => {

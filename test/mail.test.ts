@@ -8,7 +8,7 @@ import { botHarness } from './bot-helpers.ts';
 import { closedPort, startSilentServer, startSmtpServer, type TestSmtpServer } from './smtp-helpers.ts';
 import { addUser, setUserMail } from '../registry/users.ts';
 import { getUser } from '../db/users.ts';
-import type { IncidentView } from '../db/incidents.ts';
+import { incidentView } from './incident-views.ts';
 import { renderMailAlert, renderMailResolved } from '../mail/alert.ts';
 
 /**
@@ -109,33 +109,10 @@ describe('mail', () => {
   });
 
   it('an alert by mail: a subject to triage from the inbox, the anatomy in HTML and text, names escaped, its end in the same thread', async () => {
-    const view = {
-      incident: {
-        id: 42,
-        installationId: 3,
-        ruleId: 'KodeksXmlSensLockStatus',
-        severity: 'critical',
-        status: 'open',
-        details: { state: 'lost' },
-        openedAt: new Date('2026-12-07T18:00:00Z'),
-        acknowledgedAt: null,
-        acknowledgedBy: null,
-        resolvedAt: null,
-        resolvedBy: null,
-        resolution: null,
-      } as unknown as IncidentView['incident'],
-      installationName: 'Сервер <офиса>',
-      clientId: 1,
-      clientName: 'ООО «Ромашка» & <script>',
-      managerId: 1001,
-      managerName: 'Ксения Шабанова',
-      managerLeadId: 2001,
-      acknowledgedByName: null,
-      resolvedByName: null,
-      heldBack: 0,
-      snoozedUntil: null,
-      snoozedByName: null,
-    } satisfies IncidentView;
+    const view = incidentView(
+      { id: 42, ruleId: 'KodeksXmlSensLockStatus', details: { state: 'lost' }, openedAt: new Date('2026-12-07T18:00:00Z') },
+      { installationName: 'Сервер <офиса>', clientName: 'ООО «Ромашка» & <script>' },
+    );
     const options = { lang: 'ru' as const, tz: 'Europe/Moscow', now: new Date('2026-12-07T18:05:00Z'), runbookUrl: () => null, cabinetUrl: 'https://dozor.example.ru', domain: 'example.ru' };
     const mailer = new Mailer({ url: smtp.url(), from: 'dozor <dozor@example.ru>', rejectUnauthorized: false });
     await mailer.send(renderMailAlert(view, 'ksenia@example.ru', options));

@@ -17,8 +17,14 @@ import { writeTransaction } from '../db/transaction.ts';
 import { acknowledge } from '../registry/incidents.ts';
 import { addSilence, removeSilence } from '../registry/silences.ts';
 import { botHarness, type Person } from './bot-helpers.ts';
-import { postReport, SAMPLE_XML, seedFleet, silentLogger, testClock, testDb, type TestDb } from './helpers.ts';
+import { postReport, SAMPLE_XML, seedFleet, silentLogger, testClock, testDb, type TestClock, type TestDb } from './helpers.ts';
 import { strangeWordsIn } from './russian-words.ts';
+
+/** The HTTP server with the cabinet on an ephemeral port, on this database, with these cabinet settings over the usual ones. */
+async function cabinetServer(db: TestDb['db'], clock: TestClock, web: Partial<WebSettings> = {}) {
+  const app = buildHttpServer({ db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, web: { publicUrl: 'https://dozor.example.ru', displayTz: 'Europe/Moscow', morningHour: 9, ...web } });
+  return { url: await app.listen({ host: '127.0.0.1', port: 0 }), close: () => app.close() };
+}
 
 /**
  * The browser cabinet, first part: the link from the bot opens a session,
@@ -39,9 +45,7 @@ describe('the browser cabinet: access and the fleet page', () => {
     clock.set('2026-11-30T07:00:00Z');
     t = await testDb();
     fleet = await seedFleet(ctx());
-    const app = buildHttpServer({ db: t.db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, web: { publicUrl: 'https://dozor.example.ru', displayTz: 'Europe/Moscow', morningHour: 9 } });
-    url = await app.listen({ host: '127.0.0.1', port: 0 });
-    close = () => app.close();
+    ({ url, close } = await cabinetServer(t.db, clock));
   });
   afterEach(async () => {
     await close();
@@ -49,9 +53,8 @@ describe('the browser cabinet: access and the fleet page', () => {
   });
 
   /** Another server on the same database, with other cabinet settings. */
-  async function serverWith(web: Partial<WebSettings>) {
-    const app = buildHttpServer({ db: t.db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, web: { publicUrl: 'https://dozor.example.ru', displayTz: 'Europe/Moscow', morningHour: 9, ...web } });
-    return { url: await app.listen({ host: '127.0.0.1', port: 0 }), close: () => app.close() };
+  function serverWith(web: Partial<WebSettings>) {
+    return cabinetServer(t.db, clock, web);
   }
 
   /** /web in the bot, as the person would send it: the token of the link it answers with. */
@@ -482,9 +485,7 @@ describe('the browser cabinet: reports and the installation page in words', () =
     clock.set('2026-11-30T07:00:00Z');
     t = await testDb();
     fleet = await seedFleet(ctx());
-    const app = buildHttpServer({ db: t.db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, web: { publicUrl: 'https://dozor.example.ru', displayTz: 'Europe/Moscow', morningHour: 9 } });
-    url = await app.listen({ host: '127.0.0.1', port: 0 });
-    close = () => app.close();
+    ({ url, close } = await cabinetServer(t.db, clock));
   });
   afterEach(async () => {
     await close();
