@@ -8,6 +8,7 @@ import { recordRejection } from '../db/rejections.ts';
 import type { IncidentSettings } from '../incidents/settings.ts';
 import { IngestBatcher } from './batcher.ts';
 import { TokenCache, type KnownToken } from './token-cache.ts';
+import { lingerForUnreadBody } from './unread-body.ts';
 import type { FailureCounter } from '../core/failure-limiter.ts';
 import { failureCounter } from '../db/failure-counts.ts';
 import { parseReport, type ReportFormat } from './parse-report.ts';
@@ -91,8 +92,8 @@ export function intakeRoutes(deps: IntakeDeps): FastifyPluginAsync {
       const known = hash ? tokens.get(hash) : undefined;
       const owner = known ?? (hash ? await findInstallationByTokenHash(db, hash) : undefined);
       if (!hash || !owner || !hashesEqual(owner.tokenHash, hash)) {
-        // The body is never read, so the connection is closed rather than left holding it.
-        reply.header('connection', 'close');
+        // The body is never read.
+        lingerForUnreadBody(request, reply);
         const verdict = await failures.fail(request.ip, clock().getTime());
         if (verdict.over) {
           request.log.warn({ address: request.ip }, 'too many invalid agent tokens from one address');

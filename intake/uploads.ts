@@ -16,6 +16,7 @@ import type { ReportFacts } from '../core/report.ts';
 import type { FailureCounter } from '../core/failure-limiter.ts';
 import { ArchiveRefused, checkArchive } from './archive-check.ts';
 import { ingestInTransaction } from './ingest.ts';
+import { lingerForUnreadBody } from './unread-body.ts';
 import { readSysinfoFacts, type SysinfoMappingInUse } from './sysinfo-facts.ts';
 import { MAX_METRICS_BYTES, readMetricsFile } from './read-metrics.ts';
 import { discardFile, keepFile, placeFor, receiveFile } from '../db/upload-files.ts';
@@ -92,16 +93,16 @@ export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
       if (!uploader) return reply;
       if (uploader.kind === 'fleet') {
         const refused = fleetRefusal(uploader, null, request.ip);
-        if (refused) return refuseAndClose(request, reply, 403, refused);
+        if (refused) return refuseUnreadBody(request, reply, 403, refused);
       }
       if (!request.isMultipart()) return reply.code(415).send({ error: 'send the file as multipart/form-data in the field "file" (curl -F file=@NAME.zip)' });
       const part = await request.file();
       if (!part) return reply.code(400).send({ error: 'no file in the request: send it in the field "file"' });
       const named = part.fieldname === 'file' ? readFileName(part.filename) : null;
       if (!named || !named.kind) {
-        // The rest of the body is not read: the connection is closed instead.
+        // The rest of the body is not read.
         part.file.destroy();
-        reply.header('connection', 'close');
+        lingerForUnreadBody(request, reply);
         if (!named) return reply.code(400).send({ error: 'the file must come in the field "file", with a file name without control characters or invisible formatting marks' });
         return reply.code(415).send({ error: `${named.file}: dozor takes .zip and .xml (sysinfo) and .status (metrics) files` });
       }
@@ -109,7 +110,7 @@ export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
       const fleetRefused = uploader.kind === 'fleet' ? fleetRefusal(uploader, named.name, request.ip) : null;
       if (fleetRefused) {
         part.file.destroy();
-        return refuseAndClose(request, reply, 403, fleetRefused);
+        return refuseUnreadBody(request, reply, 403, fleetRefused);
       }
       const owner = uploader.kind === 'agent' ? uploader.installation : ((await findInstallationByUploadName(db, named.name)) ?? null);
       const who = { installationId: owner?.id ?? null, uploadTokenId: uploader.kind === 'fleet' ? uploader.tokenId : null };
@@ -121,7 +122,7 @@ export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
       const overBefore = await quotaRefusal(db, limits, who, null, clock());
       if (overBefore) {
         part.file.destroy();
-        return refuseAndClose(request, reply, 429, overBefore, QUOTA_RETRY_SECONDS);
+        return refuseUnreadBody(request, reply, 429, overBefore, QUOTA_RETRY_SECONDS);
       }
       // Past the limit the rest of the body is not read (an endless one would be read until the request timeout): 413 and the connection closed.
       part.file.once('limit', () => part.file.destroy(new FileTooLarge()));
@@ -129,14 +130,14 @@ export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
       try {
         received = await receiveFile(deps.dataDir, part.file);
       } catch (err) {
-        if (err instanceof FileTooLarge) return refuseAndClose(request, reply, 413, tooLarge(deps.maxBytes));
+        if (err instanceof FileTooLarge) return refuseUnreadBody(request, reply, 413, tooLarge(deps.maxBytes));
         if (isDiskTrouble(err)) throw err;
         // The body itself was wrong: cut short, or not multipart as it said.
         request.log.warn({ reason: (err as Error).message }, 'upload refused: the body was cut short or malformed');
-        reply.header('connection', 'close');
+        lingerForUnreadBody(request, reply);
         return reply.code(400).send({ error: `the upload was cut short or is not well-formed multipart (${(err as Error).message}); nothing was kept` });
       }
-      if (!received) return refuseAndClose(request, reply, 413, tooLarge(deps.maxBytes));
+      if (!received) return refuseUnreadBody(request, reply, 413, tooLarge(deps.maxBytes));
       // With this file in: the reserve still free, the quotas not passed.
       const spaceAfter = await freeSpace();
       const overAfter = spaceAfter < limits.minFreeBytes ? null : await quotaRefusal(db, limits, who, received.size, clock());
@@ -237,7 +238,7 @@ export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
       if (hash && installation && hashesEqual(installation.tokenHash, hash)) return { kind: 'agent', installation };
       const fleet = hash ? await findUploadTokenByHash(db, hash) : undefined;
       if (hash && fleet && hashesEqual(fleet.tokenHash, hash)) return { kind: 'fleet', tokenId: fleet.id, label: fleet.label, names: fleet.names ?? null, networks: fleet.networks ?? null };
-      reply.header('connection', 'close');
+      lingerForUnreadBody(request, reply);
       const verdict = await deps.failures.fail(request.ip, clock().getTime());
       if (verdict.over) {
         request.log.warn({ address: request.ip }, 'too many invalid upload tokens from one address');
@@ -261,7 +262,7 @@ export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
         // Telling the admins is worth a try on a disk this full, not the refusal itself.
         request.log.error({ err }, 'the admins could not be told that uploads are refused for space');
       }
-      return refuseAndClose(request, reply, 507, spaceRefusal(free, limits), SPACE_RETRY_SECONDS);
+      return refuseUnreadBody(request, reply, 507, spaceRefusal(free, limits), SPACE_RETRY_SECONDS);
     }
   };
 }
@@ -278,10 +279,10 @@ const tooLarge = (maxBytes: number) => `the file is larger than ${formatBytes(ma
  * the answer is out, the request's socket is destroyed (a sender that keeps
  * sending is not read on, up to the request timeout).
  */
-function refuseAndClose(request: FastifyRequest, reply: FastifyReply, status: number, error: string, retryAfterSeconds?: number): FastifyReply {
-  reply.raw.once('finish', () => request.raw.destroy());
+function refuseUnreadBody(request: FastifyRequest, reply: FastifyReply, status: number, error: string, retryAfterSeconds?: number): FastifyReply {
+  lingerForUnreadBody(request, reply);
   if (retryAfterSeconds !== undefined) reply.header('retry-after', String(retryAfterSeconds));
-  return reply.code(status).header('connection', 'close').send({ error });
+  return reply.code(status).send({ error });
 }
 
 /**

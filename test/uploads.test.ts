@@ -21,6 +21,7 @@ import { getClientStatus } from '../db/status.ts';
 import { renderClientStatus } from '../bot/render/status.ts';
 import { botHarness, buttonsOf } from './bot-helpers.ts';
 import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
+import { LINGER } from '../intake/unread-body.ts';
 import { pruneUploads } from '../jobs/prune-uploads.ts';
 import { tellAdminsOfUnmatchedUploads } from '../jobs/unmatched-uploads.ts';
 import { runSweep } from '../jobs/sweep.ts';
@@ -351,47 +352,78 @@ describe('uploads from the field', () => {
     expect(filesOnDisk()).toEqual([]);
   });
 
-  it('answers an endless chunked upload with 413 once it passes UPLOAD_MAX_BYTES, and closes the connection at once', async () => {
-    const port = Number(new URL(url).port);
+  /** A raw HTTP/1.1 connection: what it was answered, and a way to write on it. */
+  function rawConnection(port: number) {
+    const socket = connect({ host: '127.0.0.1', port });
+    const state = { answer: '', closed: false, error: '' };
+    socket.on('data', (chunk: Buffer) => (state.answer += chunk.toString()));
+    socket.on('close', () => (state.closed = true));
+    socket.on('error', (err: NodeJS.ErrnoException) => (state.error = err.code ?? err.message));
+    const opened = new Promise<void>((resolve) => socket.once('connect', () => resolve()));
     const boundary = 'dozorboundary';
-    const result = await new Promise<{ answer: string; sent: number }>((resolve) => {
-      const socket = connect({ host: '127.0.0.1', port });
-      let answer = '';
-      let sent = 0;
-      let done = false;
-      const finish = () => {
-        if (done) return;
-        done = true;
-        clearTimeout(giveUp);
-        socket.destroy();
-        resolve({ answer, sent });
-      };
-      // Far beyond any reason: a server that reads on would be caught by this, not by a timeout.
-      const giveUp = setTimeout(finish, 10_000);
-      socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
-      socket.on('close', finish);
-      socket.on('error', () => undefined);
-      const chunk = `4000\r\n${'x'.repeat(0x4000)}\r\n`;
-      const pump = () => {
-        // The body never ends: another 16 KiB whenever the socket takes it, until the server closes it.
-        while (!done && !socket.destroyed && sent < 64 * 1024 * 1024) {
-          sent += 0x4000;
-          if (!socket.write(chunk)) return void socket.once('drain', pump);
-        }
-      };
-      socket.once('connect', () => {
-        const head = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="ROMASHKA.zip"\r\nContent-Type: application/zip\r\n\r\n`;
-        socket.write(
-          `POST /upload?token=${agentToken} HTTP/1.1\r\nHost: dozor\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nTransfer-Encoding: chunked\r\n\r\n${head.length.toString(16)}\r\n${head}\r\n`,
-        );
-        pump();
-      });
-    });
-    expect(result.answer).toMatch(/^HTTP\/1\.1 413 /);
-    expect(result.answer.toLowerCase()).toContain('connection: close');
-    expect(result.answer).toContain('UPLOAD_MAX_BYTES');
-    // Read up to the limit (64 KiB here) and what the sockets held in flight, not on to 40 MiB.
-    expect(result.sent).toBeLessThan(8 * 1024 * 1024);
+    const partHead = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="ROMASHKA.zip"\r\nContent-Type: application/zip\r\n\r\n`;
+    const uploadHead = `POST /upload?token=${agentToken} HTTP/1.1\r\nHost: dozor\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nTransfer-Encoding: chunked\r\n\r\n${partHead.length.toString(16)}\r\n${partHead}\r\n`;
+    const chunk = `4000\r\n${'x'.repeat(0x4000)}\r\n`;
+    const closing = `\r\n--${boundary}--\r\n`;
+    return {
+      socket,
+      state,
+      opened,
+      uploadHead,
+      chunk,
+      uploadEnd: `${closing.length.toString(16)}\r\n${closing}\r\n0\r\n\r\n`,
+      /** Resolves once the socket has taken the text (or cannot). */
+      write: (text: string) => new Promise<void>((resolve) => socket.write(text, () => resolve())),
+      until: (done: () => boolean) =>
+        new Promise<void>((resolve) => {
+          const check = () => {
+            if (!done() && !state.closed) return;
+            socket.off('data', check).off('close', check);
+            resolve();
+          };
+          socket.on('data', check).on('close', check);
+          check();
+        }),
+    };
+  }
+
+  it('answers an endless chunked upload with 413 once it passes UPLOAD_MAX_BYTES, and cuts the connection when the body goes on', async () => {
+    const raw = rawConnection(Number(new URL(url).port));
+    await raw.opened;
+    let sent = 0;
+    const pump = () => {
+      // The body never ends: another 16 KiB whenever the socket takes it, until the server cuts it.
+      while (!raw.state.closed && !raw.socket.destroyed && sent < 64 * 1024 * 1024) {
+        sent += 0x4000;
+        if (!raw.socket.write(raw.chunk)) return void raw.socket.once('drain', pump);
+      }
+    };
+    raw.socket.write(raw.uploadHead);
+    pump();
+    await raw.until(() => false);
+    expect(raw.state.answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(raw.state.answer).toContain('UPLOAD_MAX_BYTES');
+    // Read up to the limit (64 KiB here), what the sockets held in flight and what is dropped after the answer, not on to 64 MiB.
+    expect(sent).toBeLessThan(8 * 1024 * 1024 + LINGER.bytes + 8 * 1024 * 1024);
+    expect(await rows()).toBe(0);
+    expect(filesOnDisk()).toEqual([]);
+  });
+
+  it('lets a client still sending when it is refused read the answer, end its upload and go on using its connection, with no reset', async () => {
+    const raw = rawConnection(Number(new URL(url).port));
+    await raw.opened;
+    await raw.write(raw.uploadHead);
+    // Past the limit (64 KiB here) until the answer arrives, as curl goes on sending a file too big.
+    while (!raw.state.answer.includes('\r\n\r\n') && !raw.state.closed) await raw.write(raw.chunk);
+    expect(raw.state.answer).toMatch(/^HTTP\/1\.1 413 /);
+    // Closing the socket on the unread body would reset the connection here, and the client's next write would fail.
+    for (let i = 0; i < 64; i++) await raw.write(raw.chunk);
+    await raw.write(raw.uploadEnd);
+    await raw.write('GET /healthz HTTP/1.1\r\nHost: dozor\r\n\r\n');
+    await raw.until(() => /HTTP\/1\.1 \d{3} [\s\S]*HTTP\/1\.1 \d{3} /.test(raw.state.answer));
+    raw.socket.destroy();
+    expect(raw.state.error).toBe('');
+    expect(raw.state.answer).toMatch(/HTTP\/1\.1 413 [\s\S]*HTTP\/1\.1 200 /);
     expect(await rows()).toBe(0);
     expect(filesOnDisk()).toEqual([]);
   });
