@@ -55,8 +55,8 @@ describe('what Prometheus reads from dozor', () => {
     expect(metrics).not.toMatch(/_total gauge/);
   });
 
-  it('lists every metric it serves in the README', () => {
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  it('lists every metric it serves in docs/prometheus.md', () => {
+    const readme = readFileSync(join(ROOT, 'docs/prometheus.md'), 'utf8');
     const served = [...metrics.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!);
     expect(served.length).toBeGreaterThan(20);
     // prom-client's process and Node.js metrics are named as a family; dozor's own one by one.
