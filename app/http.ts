@@ -8,6 +8,7 @@ import type { ClusterView } from './cluster.ts';
 import { pingDatabase } from '../db/open.ts';
 import { writeHealth } from '../db/transaction.ts';
 import type { Logger } from './logger.ts';
+import { RequestLogger } from './request-logger.ts';
 import { intakeRoutes, MAX_REPORT_BYTES, type IntakeDeps } from '../intake/routes.ts';
 import { isStorageUnavailable } from '../db/storage-errors.ts';
 import { alertmanagerRoutes } from '../intake/alertmanager.ts';
@@ -67,6 +68,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: (parent, bindings, options) => new RequestLogger(parent, bindings, options),
     return503OnClosing: true,
     trustProxy: deps.trustProxy ?? false,
     // A request that trickles in (a slow-loris, a chunked body that never ends) is cut off with 408, and so is a silent

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 const PREFIX = 'dzr_';
 /** Fleet upload tokens look different, so a person can tell which is which. */
@@ -21,7 +21,7 @@ export function newUploadToken(): { token: string; hash: string } {
  * stored value useless to a thief; a slow password hash would only slow intake.
  */
 export function hashAgentToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
+  return hash('sha256', token, 'hex');
 }
 
 export function hashesEqual(a: string, b: string): boolean {

@@ -26,11 +26,16 @@ export class PortableStatement {
   private readonly names: string[] = [];
 
   private readonly text: string;
+  /** The cache keys of its two prepared forms: rows as objects, rows as arrays. */
+  private readonly objectsKey: string;
+  private readonly rawKey: string;
 
   constructor(
     private readonly key: string,
     text: string,
   ) {
+    this.objectsKey = `${key}#objects`;
+    this.rawKey = `${key}#raw`;
     this.text = text.replace(ID_LIST, '(SELECT value FROM json_each($1))');
     let position = 0;
     this.postgresText = text.replace(ID_LIST, '(SELECT CAST(jsonb_array_elements_text(CAST($1 AS jsonb)) AS bigint))').replace(/\?|@([A-Za-z_][A-Za-z0-9_]*)/g, (_match, name: string | undefined) => {
@@ -70,6 +75,22 @@ export class PortableStatement {
     return withTurn(db as DB, () => this.sqlite(db).run(...this.bind(params)).changes);
   }
 
+  /**
+   * Run it with its `?` values in one array, each already as `toSqlValue`
+   * gives it: for statements of hundreds of values, which are then neither
+   * copied nor spread into a call again.
+   */
+  async runValues(db: Queryable, values: unknown[]): Promise<number> {
+    if (isPostgres(db)) return (await this.queryValues(db, values)).rowCount ?? 0;
+    return withTurn(db as DB, () => this.sqlite(db).run(values).changes);
+  }
+
+  /** The same, returning what the statement returns (`RETURNING`), as objects. */
+  async allValues<R>(db: Queryable, values: unknown[]): Promise<R[]> {
+    if (isPostgres(db)) return (await this.queryValues<R>(db, values)).rows;
+    return withTurn(db as DB, () => this.sqlite(db).all(values) as R[]);
+  }
+
   private bind(params: unknown[]): unknown[] {
     const [only] = params;
     if (this.names.length > 0) {
@@ -81,7 +102,7 @@ export class PortableStatement {
 
   private sqlite(db: Queryable, shape: 'objects' | 'raw' = 'objects'): Statement {
     const root = rootOf(db) as DB;
-    return prepared(root, `${this.key}#${shape}`, (d) => {
+    return prepared(root, shape === 'raw' ? this.rawKey : this.objectsKey, (d) => {
       const statement = d.$client.prepare(this.text);
       return shape === 'raw' ? statement.raw(true) : statement;
     });
@@ -89,6 +110,10 @@ export class PortableStatement {
 
   private query<R>(db: Queryable, params: unknown[], rowMode?: 'array'): Promise<{ rows: R[]; rowCount: number | null }> {
     const values = this.names.length > 0 ? this.names.map((name) => toSqlValue((params[0] as Record<string, unknown>)[name])) : params.map(toSqlValue);
+    return this.queryValues<R>(db, values, rowMode);
+  }
+
+  private queryValues<R>(db: Queryable, values: unknown[], rowMode?: 'array'): Promise<{ rows: R[]; rowCount: number | null }> {
     const client = (db as unknown as { $client: PostgresClient<R> }).$client;
     return client.query({ name: this.key, text: this.postgresText, values, rowMode });
   }
@@ -123,13 +148,13 @@ export class MultiRowStatement {
   /** Write these rows, each an array of its values in the order of `row`'s placeholders; how many rows it changed. */
   async run(db: Queryable, rows: readonly (readonly unknown[])[]): Promise<number> {
     if (rows.length === 0) return 0;
-    return this.forCount(rows.length).run(db, ...rows.flat());
+    return this.forCount(rows.length).runValues(db, sqlValuesOf(rows));
   }
 
   /** Write these rows and return what the statement returns (`RETURNING`), as objects. */
   async all<R>(db: Queryable, rows: readonly (readonly unknown[])[]): Promise<R[]> {
     if (rows.length === 0) return [];
-    return this.forCount(rows.length).all<R>(db, ...rows.flat());
+    return this.forCount(rows.length).allValues<R>(db, sqlValuesOf(rows));
   }
 
   private forCount(count: number): PortableStatement {
@@ -140,4 +165,11 @@ export class MultiRowStatement {
     }
     return statement;
   }
+}
+
+/** Every row's values in one array, as the databases store them. */
+function sqlValuesOf(rows: readonly (readonly unknown[])[]): unknown[] {
+  const values: unknown[] = [];
+  for (const row of rows) for (const value of row) values.push(toSqlValue(value));
+  return values;
 }

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import { DateTime } from 'luxon';
 import { SaxesParser } from 'saxes';
 import type { z } from 'zod';
@@ -6,6 +6,7 @@ import { InputError } from '../core/errors.ts';
 import type { AgentReport, ReportFacts } from '../core/report.ts';
 import { incomingReportSchema, MAX_DATABASES, type IncomingReport } from './report-schema.ts';
 import { readCommonReport } from './report-fast-path.ts';
+import { readPlainXml } from './xml-plain.ts';
 
 export type ReportFormat = 'xml' | 'json';
 
@@ -83,44 +84,66 @@ const REPEATED: Record<string, number> = { database: MAX_DATABASES + 1 };
 
 /**
  * Read the report element's attributes and each known child element's
- * attributes in one pass of a strict (well-formedness checking) streaming
- * parser: no document tree is built, and the work grows with the body, never
+ * attributes in one pass: of the plain reader for what agents send
+ * (intake/xml-plain.ts), else of a strict (well-formedness checking)
+ * streaming parser; no document tree is built, and the work grows with the body, never
  * faster. Text, deeper elements and unknown elements are ignored, so newer
  * agents may add them; a known element given twice becomes a list, which the
  * schema refuses by name.
  */
-function xmlToCandidate(xml: string): unknown {
+export function xmlToCandidate(xml: string): unknown {
+  // What agents send is read without the full parser; anything else, and every error, is saxes's.
+  const plain = new CandidateBuilder();
+  if (readPlainXml(xml, MAX_XML_DEPTH, (name, attributes, depth) => plain.open(name, attributes, depth))) return plain.finish();
+  return xmlToCandidateWithSaxes(xml);
+}
+
+/** The same, always with the full parser: for the test that holds the plain reader to it. */
+export function xmlToCandidateWithSaxes(xml: string): unknown {
   const parser = new SaxesParser();
   // Refused as soon as the parser meets one (entities are declared only inside it, so none is ever expanded);
   // the same words inside a comment or CDATA are text, not a declaration.
   parser.on('doctype', () => {
     throw reportError('DOCTYPE and entity declarations are not allowed in reports');
   });
-  let candidate: Record<string, unknown> | null = null;
-  let rootName: string | null = null;
+  const builder = new CandidateBuilder();
   let depth = 0;
   parser.on('error', (err) => {
     throw reportError(`malformed XML at line ${parser.line}, column ${parser.column + 1}: ${err.message.replace(/^\d+:\d+: /, '')}`);
   });
   parser.on('opentag', (tag) => {
     if (++depth > MAX_XML_DEPTH) throw reportError(`elements are nested more than ${MAX_XML_DEPTH} deep (line ${parser.line}); a report is flat`);
-    if (depth === 1) {
-      rootName = tag.name;
-      candidate = attributesOf(tag.name, tag.attributes);
-    } else if (depth === 2 && candidate && KNOWN_ELEMENTS.has(tag.name)) {
-      const key = tag.name;
-      const existing = candidate[key];
-      if (existing === undefined) candidate[key] = attributesOf(key, tag.attributes);
-      else if (!Array.isArray(existing)) candidate[key] = [existing, attributesOf(key, tag.attributes)];
-      else if (existing.length < (REPEATED[key] ?? MAX_COPIES)) existing.push(attributesOf(key, tag.attributes));
-    }
+    builder.open(tag.name, tag.attributes, depth);
   });
   parser.on('closetag', () => {
     depth--;
   });
   parser.write(xml).close();
-  if (rootName !== 'report') throw reportError(`the root element must be <report>, got <${rootName ?? 'nothing'}>`);
-  return candidate ?? {};
+  return builder.finish();
+}
+
+/** The candidate for the schema, from the start tags of a document in order. */
+class CandidateBuilder {
+  private candidate: Record<string, unknown> | null = null;
+  private rootName: string | null = null;
+
+  open(name: string, attributes: Record<string, string>, depth: number): void {
+    const candidate = this.candidate;
+    if (depth === 1) {
+      this.rootName = name;
+      this.candidate = attributesOf(name, attributes);
+    } else if (depth === 2 && candidate && KNOWN_ELEMENTS.has(name)) {
+      const existing = candidate[name];
+      if (existing === undefined) candidate[name] = attributesOf(name, attributes);
+      else if (!Array.isArray(existing)) candidate[name] = [existing, attributesOf(name, attributes)];
+      else if (existing.length < (REPEATED[name] ?? MAX_COPIES)) existing.push(attributesOf(name, attributes));
+    }
+  }
+
+  finish(): Record<string, unknown> {
+    if (this.rootName !== 'report') throw reportError(`the root element must be <report>, got <${this.rootName ?? 'nothing'}>`);
+    return this.candidate ?? {};
+  }
 }
 
 /**
@@ -224,7 +247,7 @@ function toReport(input: IncomingReport, body: Buffer, format: ReportFormat, opt
   return {
     // Without an id every arrival counts, even with the same content: the agent has no way to say "this is a repeat".
     reportId: input.id?.trim() ?? `auto:${randomUUID()}`,
-    contentHash: createHash('sha256').update(body).digest('hex').slice(0, 32),
+    contentHash: hash('sha256', body, 'hex').slice(0, 32),
     formatVersion: input.version ?? 1,
     generatedAt,
     facts,
