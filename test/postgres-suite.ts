@@ -36,6 +36,7 @@ export const POSTGRES_SUITE: readonly string[] = [
   'test/instances.test.ts',
   'test/intake.test.ts',
   'test/kill.test.ts',
+  'test/license-days.test.ts',
   'test/lifecycle.test.ts',
   'test/mass-events.test.ts',
   'test/mail.test.ts',
