@@ -9,7 +9,7 @@
 export interface Dependency {
   /** The rule whose open incident holds the others back. */
   cause: string;
-  /** What holds while it is open, said in the README and by `dozor rules --deps`. */
+  /** What holds while it is open, said in docs/prometheus.md and by `dozor rules --deps`. */
   waiting: readonly string[];
 }
 

@@ -65,8 +65,8 @@ const mappingPath = z.string().superRefine((path, ctx) => {
 
 /**
  * A database field's path in full: one that does not start with the
- * databaseElement's own path is inside it (`@name`, `license/@till`), as the
- * README says the fields lie; the full form (`sysinfo/bases/base/@name`), or
+ * databaseElement's own path is inside it (`@name`, `license/@till`), as
+ * docs/sysinfo.md says the fields lie; the full form (`sysinfo/bases/base/@name`), or
  * the element itself, is kept as written.
  */
 export function fullDatabasePath(databaseElement: string, path: string): string {

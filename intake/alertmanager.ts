@@ -19,7 +19,7 @@ import { activeSilences, AnnouncementLookups, loadSubject, openIncident, resolve
 import type { IncidentSettings } from '../incidents/settings.ts';
 import { placeOf } from '../core/vocabulary.ts';
 
-/** Alerts in one webhook at most: set `max_alerts` at or below it in the receiver (README). */
+/** Alerts in one webhook at most: set `max_alerts` at or below it in the receiver (docs/prometheus.md). */
 export const MAX_WEBHOOK_ALERTS = 10_000;
 /** The largest webhook body taken; far above what `MAX_WEBHOOK_ALERTS` alerts weigh. */
 export const MAX_WEBHOOK_BYTES = 32 * 1024 * 1024;

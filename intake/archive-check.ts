@@ -2,7 +2,7 @@ import yauzl from 'yauzl';
 import { defuse } from '../core/text.ts';
 
 /**
- * What an uploaded archive may hold (README, *Uploads from the field*). A
+ * What an uploaded archive may hold (docs/uploads.md). A
  * sysinfo archive is one XML document and a few files, about 20 MB packed on a
  * large server; XML packs 10–50 times, so even one that is all XML unpacks to
  * about a gigabyte: the limits leave twice that.

@@ -41,7 +41,7 @@ export interface ReadOptions {
 
 /**
  * What reading one sysinfo may hold in memory, whatever the file holds
- * (README, *Reading the sysinfo*). Past a limit on what the parser must
+ * (docs/sysinfo.md). Past a limit on what the parser must
  * gather, the document is refused and said to be; past a limit on what is
  * kept, the rest is not kept.
  */

@@ -8,7 +8,7 @@ import { uploadedBytesSince } from '../db/uploads.ts';
 import { listActiveAdmins } from '../db/users.ts';
 import { langOf, texts } from '../i18n/index.ts';
 
-/** How much uploads may take of the disk (README, *Uploads from the field*). */
+/** How much uploads may take of the disk (docs/uploads.md). */
 export interface UploadLimits {
   /** Uploads stop while the disk holding the files has less free than this (UPLOAD_MIN_FREE): the rest is the reports'. */
   minFreeBytes: number;

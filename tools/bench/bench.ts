@@ -1,9 +1,7 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import type { Transformer } from 'grammy';
 import type { Update } from 'grammy/types';
 import { createBot } from '../../bot/bot.ts';
@@ -21,6 +19,7 @@ import { benchHostileUploads, benchUploads, writeBenchMapping } from './uploads.
 import { benchWebPages } from './web.ts';
 import { benchWebhook } from './webhook.ts';
 import { cpuTicks, microsecondsPerRequest, summariseCpuProfile } from './proc.ts';
+import { loadReports, nextLine, ROOT, spawnTs } from './processes.ts';
 
 /**
  * `npm run bench`: intake throughput and latency through the real HTTP server
@@ -34,41 +33,13 @@ import { cpuTicks, microsecondsPerRequest, summariseCpuProfile } from './proc.ts
  * reports, a CSV import, the database size per million stored reports and
  * the pruning of old history.
  */
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SIZES = (process.env.BENCH_SIZES ?? '1000,10000,100000').split(',').map(Number);
 const LOAD_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const TARGETS = { intakeRps: 5000, intakeP99Ms: 20, intakeRatio: 0.4, sweepMs: 500, sweepStallMs: 100, statusMs: 10, digestMs: 200, rssMb: 250, cliMs: 500, parseMs: 50, importMs: 10_000, importLockMs: 2_000, uploadRssMb: 300, fleetPageMs: 300 };
 
-function spawnTs(script: string, env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', join(ROOT, script)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-}
-
-const stdoutLines = new WeakMap<ChildProcess, AsyncIterator<string>>();
-
-/** The next line a child prints on stdout (its URL first); it failing to print one is an error. */
-async function nextLine(child: ChildProcess): Promise<string> {
-  let lines = stdoutLines.get(child);
-  if (!lines) {
-    lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-    stdoutLines.set(child, lines);
-  }
-  const next = await lines.next();
-  if (next.done) throw new Error(`process exited with ${child.exitCode}`);
-  return next.value;
-}
 const firstLine = nextLine;
-
-async function load(url: string, tokens: number, seconds: number) {
-  const runner = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'tools/bench/load.ts'), `${url}/api/v1/reports`, String(tokens), String(seconds), String(CONNECTIONS)], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  runner.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  await new Promise((resolve) => runner.once('exit', resolve));
-  return JSON.parse(out) as { requestsPerSecond: number; p50: number; p99: number; total: number; non2xx: number; errors: number; timeouts: number };
-}
+const load = (url: string, tokens: number, seconds: number) => loadReports(url, tokens, seconds, CONNECTIONS);
 
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

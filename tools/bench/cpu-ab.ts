@@ -1,12 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { closeDb, openDb } from '../../db/open.ts';
 import { seedBenchFleet } from './seed.ts';
 import { cpuTicks, microsecondsPerRequest, summariseCpuProfile } from './proc.ts';
+import { loadReports, nextLine, ROOT, spawnTs } from './processes.ts';
 
 /**
  * `npm run bench:cpu -- [checkout…]`: the intake's CPU per report, as #31
@@ -19,7 +18,6 @@ import { cpuTicks, microsecondsPerRequest, summariseCpuProfile } from './proc.ts
  * (`service`, default, or `floor`), `BENCH_PROFILE=1` profiles the last run
  * of each checkout and prints its top functions by self time.
  */
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const checkouts = process.argv.slice(2).length > 0 ? process.argv.slice(2).map((path) => resolve(path)) : [ROOT];
 const RUNS = Number(process.env.BENCH_RUNS ?? 4);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -27,27 +25,7 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const TARGET = process.env.BENCH_TARGET === 'floor' ? 'tools/bench/floor.ts' : 'tools/bench/service.ts';
 const FLEET = 1000;
 
-function spawnTs(cwd: string, script: string, env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', join(cwd, script)], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-}
-
-async function firstLine(child: ChildProcess): Promise<string> {
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  const next = await lines.next();
-  if (next.done) throw new Error(`process exited with ${child.exitCode}`);
-  return next.value;
-}
-
-async function load(url: string, seconds: number): Promise<{ total: number; p99: number; requestsPerSecond: number }> {
-  const runner = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'tools/bench/load.ts'), `${url}/api/v1/reports`, String(FLEET), String(seconds), String(CONNECTIONS)], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  runner.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  await new Promise((done) => runner.once('exit', done));
-  return JSON.parse(out) as { total: number; p99: number; requestsPerSecond: number };
-}
+const load = (url: string, seconds: number) => loadReports(url, FLEET, seconds, CONNECTIONS);
 
 async function stop(child: ChildProcess): Promise<void> {
   child.kill('SIGTERM');
@@ -65,8 +43,8 @@ async function measure(child: ChildProcess, url: string): Promise<{ us: number; 
 const results = new Map<string, { us: number; bare: number; p99: number; rps: number }[]>(checkouts.map((c) => [c, []]));
 for (let run = 0; run < RUNS; run++) {
   for (const checkout of checkouts) {
-    const bare = spawnTs(ROOT, 'tools/bench/bare-node.ts');
-    const bareUs = (await measure(bare, await firstLine(bare))).us;
+    const bare = spawnTs('tools/bench/bare-node.ts');
+    const bareUs = (await measure(bare, await nextLine(bare))).us;
     await stop(bare);
     const dir = mkdtempSync(join(tmpdir(), 'dozor-cpu-ab-'));
     try {
@@ -74,8 +52,8 @@ for (let run = 0; run < RUNS; run++) {
       await seedBenchFleet(db, FLEET, new Date());
       closeDb(db);
       const profile = process.env.BENCH_PROFILE === '1' && run === RUNS - 1 && TARGET.endsWith('service.ts') ? join(dir, 'intake.cpuprofile') : '';
-      const server = spawnTs(checkout, TARGET, { DATABASE_PATH: join(dir, 'bench.sqlite'), ...(profile ? { BENCH_PROFILE: profile } : {}) });
-      const url = await firstLine(server);
+      const server = spawnTs(TARGET, { DATABASE_PATH: join(dir, 'bench.sqlite'), ...(profile ? { BENCH_PROFILE: profile } : {}) }, checkout);
+      const url = await nextLine(server);
       if (profile) {
         await load(url, 2);
         server.kill('SIGUSR2');
