@@ -373,6 +373,8 @@ process.stdout.write(`${JSON.stringify(history)}\n`);
 
 // The table, checked against the targets.
 const pass = (ok: boolean) => (ok ? 'ok' : 'MISSED');
+// The cabinet's target is the fleet page at 10,000 installations: a run without that size (BENCH_WEB_SIZES) does not judge it.
+const fleetPageAt10k = webPages.find((w) => w.installations === 10_000)?.fleetPageMs;
 const lines = [
   '',
   `| installations | intake req/s | p50 ms | p99 ms | vs bare | sweep, all due ms | longest stall in it ms | sweep, scheduled ms | /status ms | digest ms (lead's installations) | service RSS MB | WAL peak MB |`,
@@ -420,7 +422,7 @@ const checks = {
       hostileUploads.heavyToRead.statuses.join() === '200' &&
       Math.max(hostileUploads.manyEntries.peakRssMb, hostileUploads.heavyToRead.peakRssMb) < TARGETS.uploadRssMb,
   ),
-  fleetPage: pass((webPages.find((w) => w.installations === 10_000)?.fleetPageMs ?? Infinity) < TARGETS.fleetPageMs),
+  fleetPage: fleetPageAt10k === undefined ? 'not measured at 10,000' : pass(fleetPageAt10k < TARGETS.fleetPageMs),
 };
 lines.push(`targets at ${largest.installations} installations: ${Object.entries(checks).map(([k, v]) => `${k} ${v}`).join(', ')}`);
 process.stdout.write(`${lines.join('\n')}\n`);
