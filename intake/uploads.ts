@@ -124,7 +124,7 @@ export function uploadRoutes(deps: UploadDeps): FastifyPluginAsync {
         part.file.destroy();
         return refuseUnreadBody(request, reply, 429, overBefore, QUOTA_RETRY_SECONDS);
       }
-      // Past the limit the rest of the body is not read (an endless one would be read until the request timeout): 413 and the connection closed.
+      // Past the limit the rest of the body is not stored (an endless one would be read until the request timeout): 413, and the connection closed.
       part.file.once('limit', () => part.file.destroy(new FileTooLarge()));
       let received;
       try {
@@ -275,9 +275,9 @@ class FileTooLarge extends Error {
 const tooLarge = (maxBytes: number) => `the file is larger than ${formatBytes(maxBytes)}, the most dozor takes (UPLOAD_MAX_BYTES); nothing was kept`;
 
 /**
- * Answer and close the connection, leaving the rest of the body unread: once
- * the answer is out, the request's socket is destroyed (a sender that keeps
- * sending is not read on, up to the request timeout).
+ * Answer without taking the rest of the body: what the sender still sends is
+ * dropped and the connection closed once it ends, or cut if it goes on past
+ * the linger (intake/unread-body.ts).
  */
 function refuseUnreadBody(request: FastifyRequest, reply: FastifyReply, status: number, error: string, retryAfterSeconds?: number): FastifyReply {
   lingerForUnreadBody(request, reply);
