@@ -153,18 +153,30 @@ class CandidateBuilder {
  */
 function attributesOf(element: string, attributes: Record<string, string>): Record<string, unknown> {
   const result: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-  const spelledAs = new Map<string, string>();
   for (const name in attributes) {
     const key = camelCase(name);
-    const earlier = spelledAs.get(key);
-    if (earlier !== undefined) throw reportError(`<${element}>: ${earlier} and ${name} are the same attribute; give it once`);
-    spelledAs.set(key, name);
+    if (key in result) {
+      const earlier = Object.keys(attributes).find((other) => other !== name && camelCase(other) === key)!;
+      throw reportError(`<${element}>: ${earlier} and ${name} are the same attribute; give it once`);
+    }
     result[key] = attributes[name];
   }
   return result;
 }
 
-const camelCase = (name: string) => (name.indexOf('-') < 0 ? name : name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()));
+/** Attribute names met before, with their keys: reports repeat the same few (short ones, and so many: no body can grow it). */
+const camelCases = new Map<string, string>();
+const MAX_CAMEL_CASES = 1_000;
+const MAX_CACHED_NAME = 64;
+
+function camelCase(name: string): string {
+  let key = camelCases.get(name);
+  if (key === undefined) {
+    key = name.indexOf('-') < 0 ? name : name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    if (camelCases.size < MAX_CAMEL_CASES && name.length <= MAX_CACHED_NAME) camelCases.set(name, key);
+  }
+  return key;
+}
 const kebabCase = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 // ---------------------------------------------------------------- JSON
@@ -198,51 +210,57 @@ function fieldName(path: readonly PropertyKey[], format: ReportFormat): string {
 
 // ---------------------------------------------------------------- to the domain
 
-function toReport(input: IncomingReport, body: Buffer, format: ReportFormat, options: ParseOptions): AgentReport {
-  const field = (path: string[]) => fieldName(path, format);
-  const facts: ReportFacts = {};
-  const set = <K extends keyof ReportFacts>(key: K, value: ReportFacts[K] | null | undefined) => {
-    if (value !== null && value !== undefined) facts[key] = value;
-  };
+/** The names a report's own dates go by in messages, by format: worked out once, not for every report. */
+const DATE_FIELDS: Record<ReportFormat, { operapDate: string; generatedAt: string }> = {
+  xml: { operapDate: fieldName(['update', 'operapDate'], 'xml'), generatedAt: fieldName(['generatedAt'], 'xml') },
+  json: { operapDate: fieldName(['update', 'operapDate'], 'json'), generatedAt: fieldName(['generatedAt'], 'json') },
+};
 
-  set('shellVersion', input.shell?.version?.trim());
-  set('updateNumber', input.update?.number);
+function setFact<K extends keyof ReportFacts>(facts: ReportFacts, key: K, value: ReportFacts[K] | null | undefined): void {
+  if (value !== null && value !== undefined) facts[key] = value;
+}
+
+function toReport(input: IncomingReport, body: Buffer, format: ReportFormat, options: ParseOptions): AgentReport {
+  const facts: ReportFacts = {};
+
+  setFact(facts, 'shellVersion', input.shell?.version?.trim());
+  setFact(facts, 'updateNumber', input.update?.number);
   if (input.update?.operapDate != null) {
-    set('operapDate', readDate(input.update.operapDate, field(['update', 'operapDate']), options));
+    setFact(facts, 'operapDate', readDate(input.update.operapDate, DATE_FIELDS[format].operapDate, options));
   }
-  set('serviceState', input.service?.state);
-  set('serviceAccount', input.service?.account);
-  set('senselockState', input.senselock?.state);
-  set('kitAssembled', input.kit?.assembled);
-  set('dailyUpdate', input.kit?.dailyUpdate);
-  set('copybaseweb', input.kit?.copybaseweb);
-  set('storagePath', input.storage?.path);
-  set('storageReachable', input.storage?.reachable);
-  set('licenseLimit', input.license?.limit);
-  set('licensePeak', input.license?.peak);
-  set('licenseExhausted', input.license?.exhausted);
+  setFact(facts, 'serviceState', input.service?.state);
+  setFact(facts, 'serviceAccount', input.service?.account);
+  setFact(facts, 'senselockState', input.senselock?.state);
+  setFact(facts, 'kitAssembled', input.kit?.assembled);
+  setFact(facts, 'dailyUpdate', input.kit?.dailyUpdate);
+  setFact(facts, 'copybaseweb', input.kit?.copybaseweb);
+  setFact(facts, 'storagePath', input.storage?.path);
+  setFact(facts, 'storageReachable', input.storage?.reachable);
+  setFact(facts, 'licenseLimit', input.license?.limit);
+  setFact(facts, 'licensePeak', input.license?.peak);
+  setFact(facts, 'licenseExhausted', input.license?.exhausted);
   // <seats> says the same as <license> in the words of the issue that brought it; it wins when both are given.
-  set('licenseLimit', input.seats?.licensed);
-  set('licenseExhausted', input.seats?.refused);
-  set('seatsUsed', input.seats?.used);
+  setFact(facts, 'licenseLimit', input.seats?.licensed);
+  setFact(facts, 'licenseExhausted', input.seats?.refused);
+  setFact(facts, 'seatsUsed', input.seats?.used);
   // Seats in use are a peak at least: they feed the sales signals when no peak is reported.
-  if (facts.licensePeak === undefined) set('licensePeak', input.seats?.used);
+  if (facts.licensePeak === undefined) setFact(facts, 'licensePeak', input.seats?.used);
   if (input.database) {
     facts.databases = input.database.map((db, i) => ({
       name: db.name.trim(),
       ...(db.update != null ? { updateNumber: db.update } : {}),
-      ...(db.licenseExpires != null ? { licenseExpires: readDate(db.licenseExpires, field(['database', String(i), 'licenseExpires']), options) } : {}),
+      ...(db.licenseExpires != null ? { licenseExpires: readDate(db.licenseExpires, fieldName(['database', String(i), 'licenseExpires'], format), options) } : {}),
       errors: [...new Set(db.errors ?? [])],
     }));
   }
-  set('licmanHost', input.licman?.host?.trim());
-  set('licmanPort', input.licman?.port);
-  set('licmanState', input.licman?.state);
-  set('serverState', input.server?.state);
+  setFact(facts, 'licmanHost', input.licman?.host?.trim());
+  setFact(facts, 'licmanPort', input.licman?.port);
+  setFact(facts, 'licmanState', input.licman?.state);
+  setFact(facts, 'serverState', input.server?.state);
   // A server element without a message clears the one an earlier report gave.
-  if (input.server) set('serverMessage', input.server.message?.trim() ?? '');
+  if (input.server) setFact(facts, 'serverMessage', input.server.message?.trim() ?? '');
 
-  const generatedAt = input.generatedAt == null ? null : readInstant(input.generatedAt, field(['generatedAt']), options);
+  const generatedAt = input.generatedAt == null ? null : readInstant(input.generatedAt, DATE_FIELDS[format].generatedAt, options);
 
   return {
     // Without an id every arrival counts, even with the same content: the agent has no way to say "this is a repeat".
