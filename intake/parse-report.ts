@@ -164,7 +164,7 @@ function attributesOf(element: string, attributes: Record<string, string>): Reco
   return result;
 }
 
-/** Attribute names met before, with their keys: reports repeat the same few (short ones, and so many: no body can grow it). */
+/** Attribute names met before, with their keys: reports repeat the same few (names up to 64 characters, a thousand at most, so no body can grow it). */
 const camelCases = new Map<string, string>();
 const MAX_CAMEL_CASES = 1_000;
 const MAX_CACHED_NAME = 64;
