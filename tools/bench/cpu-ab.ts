@@ -16,7 +16,9 @@ import { loadReports, nextLine, ROOT, spawnTs } from './processes.ts';
  * this checkout. `BENCH_RUNS` (default 4) runs per checkout, `BENCH_SECONDS`
  * (default 8) a load, `BENCH_CONNECTIONS` (default 50), `BENCH_TARGET`
  * (`service`, default, or `floor`), `BENCH_PROFILE=1` profiles the last run
- * of each checkout and prints its top functions by self time.
+ * of each checkout and prints its top functions by self time. The fleet is
+ * seeded by this checkout's code, and each checkout's service migrates it at
+ * start: compare checkouts whose migrations this one's database can take.
  */
 const checkouts = process.argv.slice(2).length > 0 ? process.argv.slice(2).map((path) => resolve(path)) : [ROOT];
 const RUNS = Number(process.env.BENCH_RUNS ?? 4);
