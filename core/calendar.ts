@@ -28,7 +28,7 @@ function formatDay(instant: number, tz: string): string {
 }
 
 /** The date after a YYYY-MM-DD date. */
-function nextDay(date: string): string {
+export function nextDay(date: string): string {
   const [y, m, d] = date.split('-').map(Number) as [number, number, number];
   const next = new Date(0);
   next.setUTCFullYear(y, m - 1, d + 1);

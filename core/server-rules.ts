@@ -1,4 +1,4 @@
-import { calendarDay, startOfDay } from './calendar.ts';
+import { calendarDay, nextDay, startOfDay } from './calendar.ts';
 import { formatDuration } from './duration.ts';
 import { isCriticalErrorCode } from './kodeks-errors.ts';
 import { LICMAN_PORT, type DatabaseFacts } from './report.ts';
@@ -18,14 +18,6 @@ export function soonestLicense(databases: readonly DatabaseFacts[] | undefined):
     if (db.licenseExpires && (!soonest || db.licenseExpires < soonest.expires)) soonest = { database: db.name, expires: db.licenseExpires };
   }
   return soonest;
-}
-
-/** The day after a calendar date (YYYY-MM-DD). */
-function nextDay(date: string): string {
-  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
-  const next = new Date(0);
-  next.setUTCFullYear(y, m - 1, d + 1);
-  return next.toISOString().slice(0, 10);
 }
 
 /** Whole days from today to the term's last day at the client: 0 on the last day, negative once it is over. */

@@ -1,10 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { Transformer } from 'grammy';
 import type { Update } from 'grammy/types';
@@ -19,6 +16,7 @@ import { getUser } from '../../db/users.ts';
 import { DEFAULT_INCIDENT_SETTINGS } from '../../incidents/settings.ts';
 import { runSweep } from '../../jobs/sweep.ts';
 import { cpuTicks, postgresTicks, TICK_US } from './proc.ts';
+import { loadReports, nextLine, spawnTs, type LoadResult } from './processes.ts';
 import { seedBenchFleet } from './seed.ts';
 import { measureWebPages } from './web.ts';
 
@@ -37,38 +35,12 @@ import { measureWebPages } from './web.ts';
  * bot's handler, a team lead's digest and the cabinet's pages (with two
  * instances these run on one of them, once: the same figures).
  */
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SIZE = Number(process.env.BENCH_SIZE ?? 10_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-function spawnTs(script: string, args: string[], env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', join(ROOT, script), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-}
-
-function firstLine(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`process exited with ${code}`)));
-  });
-}
-
-interface LoadResult {
-  requestsPerSecond: number;
-  p99: number;
-  total: number;
-  non2xx: number;
-  errors: number;
-}
-
-async function load(url: string, connections: number, seconds: number): Promise<LoadResult> {
-  const runner = spawnTs('tools/bench/load.ts', [`${url}/api/v1/reports`, String(SIZE), String(seconds), String(connections)]);
-  let out = '';
-  runner.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  await new Promise((resolve) => runner.once('exit', resolve));
-  return JSON.parse(out) as LoadResult;
-}
+const load = (url: string, connections: number, seconds: number): Promise<LoadResult> => loadReports(url, SIZE, seconds, connections);
 
 interface Row {
   setup: string;
@@ -91,9 +63,9 @@ async function transactionCounts(): Promise<{ commits: number; rollbacks: number
 
 /** Start `envs.length` services, warm them, load them together, and read what they and PostgreSQL spent per report. */
 async function measure(setup: string, envs: Record<string, string>[]): Promise<Row> {
-  const services = envs.map((env) => spawnTs('tools/bench/service.ts', [], env));
+  const services = envs.map((env) => spawnTs('tools/bench/service.ts', env));
   try {
-    const urls = await Promise.all(services.map(firstLine));
+    const urls = await Promise.all(services.map(nextLine));
     const share = Math.max(1, Math.floor(CONNECTIONS / urls.length));
     await Promise.all(urls.map((url) => load(url, share, 2)));
     const onPostgres = envs.some((env) => env.DATABASE_URL !== undefined);
@@ -121,9 +93,9 @@ async function measure(setup: string, envs: Record<string, string>[]): Promise<R
 }
 
 async function bare(): Promise<{ rps: number; us: number }> {
-  const server = spawnTs('tools/bench/bare.ts', []);
+  const server = spawnTs('tools/bench/bare.ts');
   try {
-    const url = await firstLine(server);
+    const url = await nextLine(server);
     await load(url, CONNECTIONS, 2);
     const before = cpuTicks(server.pid!);
     const result = await load(url, CONNECTIONS, SECONDS);
