@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listIncidentsWithNames } from '../db/incidents.ts';
+import { updateUser } from '../db/users.ts';
 import { DEFAULT_INCIDENT_SETTINGS, type IncidentSettings } from '../incidents/settings.ts';
 import { addClient } from '../registry/clients.ts';
 import { addInstallation } from '../registry/installations.ts';
@@ -65,25 +66,73 @@ describe('mass events', () => {
     expect((await listIncidentsWithNames(t.db, { includeResolved: false })).every((i) => i.severity === 'info' && i.announcedAt === null)).toBe(true);
   });
 
-  it('a critical on 35 installations: one message per chat with «Беру все»; those that come after it join it', async () => {
+  it('a critical on 35 installations: one message per chat with «Беру все», how bad, since when, the first step and every step a tap away; those that come after it join it', async () => {
+    await updateUser(t.db, 1002, { language: 'en' });
     const h = botHarness(t.db, clock, { massEvent: MASS });
     for (const token of tokens.slice(0, 30)) await reportFrom(token, '<senselock state="lost"/>');
     await h.dispatcher().runOnce();
     expect(h.sent()).toHaveLength(2);
     const ksenia = h.sent().find((c) => c.payload.chat_id === 1001)!;
-    expect(String(ksenia.payload.text)).toContain('🔴 <b>🌊 Массовое событие: Ключ SenseLock не виден — 30 установок одновременно, здесь 20</b>');
+    const message = String(ksenia.payload.text).split('\n');
+    // What a single alert says is said once for all of them: how bad and why it matters, since when, the first step.
+    expect(message[2]).toBe('🔴 <b>🌊 Массовое событие: Ключ SenseLock не виден — 30 установок одновременно, здесь 20</b>');
+    expect(message.slice(4)).toEqual([
+      '<b>Критично.</b> Без ключа ПК перестаёт открывать базы: пользователи не смогут работать.',
+      '⏱ Началось сегодня в 10:00, длится меньше минуты',
+      '👉 Связаться с сисадмином клиента и попросить удалённый доступ.',
+    ]);
+    const firstOfKsenia = (await listIncidentsWithNames(t.db, { includeResolved: false })).find((i) => i.clientName === 'ООО «Ромашка»')!;
     expect(buttonsOf(ksenia)).toEqual([
       { text: '🙋 Беру все', data: 'ackall' },
+      { text: '📋 Ключ SenseLock не виден: что делать', data: `howr:${firstOfKsenia.id}` },
       { text: 'ℹ️ Подробнее', data: 'more' },
+    ]);
+    // The button answers with every step, once for the event, as a reply to its message.
+    const kseniaMessage = 1000 + h.sent().indexOf(ksenia); // ids count from 1000 in the order sent
+    await h.press({ id: 1001, first_name: 'Ксения' }, `howr:${firstOfKsenia.id}`, { chatId: 1001, messageId: kseniaMessage });
+    const steps = h.lastSent('sendMessage')!;
+    expect(steps.payload.reply_parameters).toMatchObject({ message_id: kseniaMessage });
+    expect(String(steps.payload.text).split('\n').slice(0, 7)).toEqual([
+      '🔴 <b>Ключ SenseLock не виден</b>',
+      '🏢 20 установок',
+      '<b>Критично.</b> Без ключа ПК перестаёт открывать базы: пользователи не смогут работать.',
+      '⏱ Началось сегодня в 10:00, длится меньше минуты',
+      '',
+      '<b>Что делать:</b>',
+      '1. Связаться с сисадмином клиента и попросить удалённый доступ.',
+    ]);
+    expect(String(steps.payload.text)).toMatch(/\n2\. /);
+    // A button of the message names an incident of it: another chat's, or a forged one, shows nothing.
+    const replies = h.sent('sendMessage').length;
+    await h.press({ id: 1001, first_name: 'Ксения' }, 'howr:999999', { chatId: 1001, messageId: kseniaMessage });
+    expect(h.sent('sendMessage')).toHaveLength(replies);
+    // Пётр reads English: the same, in English.
+    const petr = h.sent().find((c) => c.payload.chat_id === 1002)!;
+    expect(String(petr.payload.text).split('\n').slice(2, 3)).toEqual(['🔴 <b>🌊 Mass event: SenseLock key not seen — 30 installations at once, 10 here</b>']);
+    expect(String(petr.payload.text).split('\n').slice(4)).toEqual([
+      '<b>Critical.</b> Without the key ПК stops opening the databases: users cannot work.',
+      '⏱ Began today at 10:00, lasting less than a minute',
+      "👉 Contact the client's administrator and ask for remote access.",
+    ]);
+    expect(buttonsOf(petr).map((b) => b.text)).toEqual(["🙋 I'm on all of them", '📋 SenseLock key not seen: what to do', 'ℹ️ Details']);
+    const petrFirst = buttonsOf(petr)[1]!.data;
+    await h.press({ id: 1002, first_name: 'Пётр', language_code: 'en' }, petrFirst, { chatId: 1002, messageId: 1000 + h.sent().indexOf(petr) });
+    expect(String(h.lastSent('sendMessage')!.payload.text).split('\n').slice(0, 6)).toEqual([
+      '🔴 <b>SenseLock key not seen</b>',
+      '🏢 10 installations',
+      '<b>Critical.</b> Without the key ПК stops opening the databases: users cannot work.',
+      '⏱ Began today at 10:00, lasting less than a minute',
+      '',
+      '<b>What to do:</b>',
     ]);
     // Five more within the window: the messages already sent are redrawn with them, nothing new arrives.
     clock.advance(10_000);
     for (const token of tokens.slice(30)) await reportFrom(token, '<senselock state="lost"/>');
     clock.advance(MASS.windowMs);
     await h.dispatcher().runOnce();
-    expect(h.sent()).toHaveLength(2);
+    expect(h.sent()).toHaveLength(4); // the two messages and the two answers to «что делать»
     const redrawn = h.sent('editMessageText').filter((c) => c.payload.chat_id === 1002).at(-1)!;
-    expect(String(redrawn.payload.text)).toContain('— 35 установок одновременно, здесь 15</b>');
+    expect(String(redrawn.payload.text)).toContain('— 35 installations at once, 15 here</b>');
     // «Беру все» takes the chat's own, all of them.
     await h.press({ id: 1002, first_name: 'Пётр' }, 'ackall', { chatId: 1002, messageId: Number(redrawn.payload.message_id) });
     expect((await listIncidentsWithNames(t.db, { includeResolved: false })).filter((i) => i.status === 'acknowledged')).toHaveLength(15);
@@ -91,7 +140,7 @@ describe('mass events', () => {
     clock.advance(60_000);
     for (const token of tokens) await reportFrom(token, '<senselock state="ok"/>');
     await h.dispatcher().runOnce();
-    const ends = h.sent().slice(2);
+    const ends = h.sent().slice(4);
     expect(ends.map((c) => c.payload.chat_id)).toEqual([1001]);
     const lines = String(ends[0]!.payload.text).split('\n');
     expect(lines).toHaveLength(11);
@@ -120,7 +169,8 @@ describe('mass events', () => {
       const lines = String(ksenia.payload.text).split('\n');
       expect(lines[2]).toBe('🟡 <b>🌊 Массовое событие: Высокая нагрузка — 35 установок одновременно, здесь 20</b>');
       expect(lines[3]).toMatch(/^ООО «Ромашка» · Сервер офиса ×3; ООО «Клиент 1» · Сервер 1 ×3; .*; ООО «Клиент 19» · Сервер 19 ×3$/);
-      expect(lines.at(-1)).toMatch(/×3$/);
+      // Its own summary is the impact, said once; it has no steps of dozor's, so no «что делать» button.
+      expect(lines.slice(4)).toEqual(['<b>Внимание.</b> Нагрузка выше 90%', '⏱ Началось сегодня в 10:00, длится меньше минуты']);
       expect(buttonsOf(ksenia)).toEqual([
         { text: '🙋 Беру все', data: 'ackall' },
         { text: 'ℹ️ Подробнее', data: 'more' },

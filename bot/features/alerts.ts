@@ -4,16 +4,17 @@ import { snoozeEnd } from '../../core/silences.ts';
 import { recordAudit } from '../../db/audit.ts';
 import { getIncidentViews, type IncidentView } from '../../db/incidents.ts';
 import { getInstallation } from '../../db/installations.ts';
-import { getUser } from '../../db/users.ts';
 import { ruleTitle } from '../../i18n/index.ts';
 import { getClientStatus } from '../../db/status.ts';
 import { acknowledge, acknowledgeMany, snoozeIncident } from '../../registry/incidents.ts';
+import { putOffWitnesses } from '../../incidents/lifecycle.ts';
 import { addSilence } from '../../registry/silences.ts';
 import { actorOf, cardButtons, clientsVisibleIn, responsibleFor, type BotContext } from '../context.ts';
 import { formatTime, formatUntil } from '../../i18n/format.ts';
 import { incidentsOfMessage } from '../../db/telegram-messages.ts';
 import { redrawMessage, runbookLink } from '../redraw.ts';
-import { renderDetails, renderItemSteps } from '../render/alert.ts';
+import { renderDetails, renderItemSteps, renderRuleSteps } from '../render/alert.ts';
+import { massRuleOf } from '../../core/external-alerts.ts';
 import { renderClientStatus, statusKeyboard } from '../render/status.ts';
 
 /**
@@ -98,8 +99,9 @@ alerts.callbackQuery('ackall', async (ctx) => {
 /**
  * «⏰ Напомнить через час» (`h`) and «💤 До утра» (`m`). A critical put off
  * till morning is the overslept key of the field: it is asked again
- * («Отложить критичное до 09:00? Руководитель узнает») and done only on
- * «Да» (`M`, pressed under that question), and the lead is told.
+ * («Отложить критичное до 09:00? Руководитель узнает: …», naming whoever
+ * will be told, or nobody) and done only on «Да» (`M`, pressed under that
+ * question), and they are told.
  */
 alerts.callbackQuery(/^snz:(h|m|M):(\d+)$/, async (ctx) => {
   const { db, clock, settings } = ctx.services;
@@ -112,20 +114,25 @@ alerts.callbackQuery(/^snz:(h|m|M):(\d+)$/, async (ctx) => {
   const until = snoozeEnd(mode === 'h' ? 'hour' : 'morning', now, settings.displayTz, settings.morningHour);
   const untilText = formatUntil(ctx.lang, until, now, settings.displayTz);
   const pressed = ctx.callbackQuery.message;
+  const actor = actorOf(ctx.from.id);
   if (mode === 'm' && view.incident.severity === 'critical') {
     await ctx.answerCallbackQuery();
-    return ctx.reply(ctx.t.confirmCriticalSnooze(ruleTitle(ctx.lang, view.incident.ruleId), untilText), {
+    const told = ctx.t.putOffTold(await putOffWitnesses(db, view.clientId, actor));
+    return ctx.reply(ctx.t.confirmCriticalSnooze(ruleTitle(ctx.lang, view.incident.ruleId), untilText, told), {
       reply_markup: new InlineKeyboard().text(ctx.t.confirmCriticalSnoozeYes(untilText), `snz:M:${view.incident.id}`).text(ctx.t.confirmCriticalSnoozeNo, 'snz:no'),
       ...(pressed ? { reply_parameters: { message_id: pressed.message_id, allow_sending_without_reply: true } } : {}),
     });
   }
-  await snoozeIncident({ db, clock, actor: actorOf(ctx.from.id) }, view.incident.id, { endsAt: until, reason: ctx.t.snoozeReason(view.incident.id), tz: settings.displayTz });
+  const told = await snoozeIncident({ db, clock, actor }, view.incident.id, {
+    endsAt: until,
+    reason: ctx.t.snoozeReason(view.incident.id),
+    tz: settings.displayTz,
+    tillMorning: mode !== 'h',
+  });
   ctx.services.onIncidentChange();
   if (mode === 'M') {
-    // Pressed under the question: it becomes the answer; the alert itself is redrawn by the delivery.
-    const lead = view.managerLeadId === null ? undefined : await getUser(db, view.managerLeadId);
-    const leadName = lead?.active && lead.telegramId !== ctx.from.id ? lead.name : null;
-    await ctx.editMessageText(ctx.t.criticalSnoozeDone(untilText, leadName)).catch((err: unknown) => ctx.log.debug({ err }, 'question not edited'));
+    // Pressed under the question: it becomes the answer, naming who was told; the alert itself is redrawn by the delivery.
+    await ctx.editMessageText(ctx.t.criticalSnoozeDone(untilText, ctx.t.putOffTold(told))).catch((err: unknown) => ctx.log.debug({ err }, 'question not edited'));
   } else {
     // The alert shows the snooze from now on (its state line): this message is redrawn at once, the others by the delivery.
     await redrawPressed(ctx);
@@ -202,5 +209,26 @@ alerts.callbackQuery(/^how:(\d+)$/, async (ctx) => {
     link_preview_options: { is_disabled: true },
     reply_parameters: { message_id: pressed.message_id, allow_sending_without_reply: true },
     ...(rendered.keyboard ? { reply_markup: rendered.keyboard } : {}),
+  });
+});
+
+/** «📋 …: что делать» under a folded list (many installations, one rule): the rule once, every step, as a reply to the message. */
+alerts.callbackQuery(/^howr:(\d+)$/, async (ctx) => {
+  const { db } = ctx.services;
+  const incidentId = Number(ctx.match[1]);
+  const pressed = ctx.callbackQuery.message;
+  if (!pressed) return ctx.answerCallbackQuery();
+  const visible = await clientsVisibleIn(ctx);
+  const shown = (await getIncidentViews(db, await incidentsOfMessage(db, pressed.chat.id, pressed.message_id))).filter((view) => visible === null || visible.has(view.clientId));
+  // The button names an incident of the message; what it shows is that incident's rule, for every installation the message folds.
+  const named = shown.find((view) => view.incident.id === incidentId);
+  const views = named ? shown.filter((view) => massRuleOf(view.incident.ruleId) === massRuleOf(named.incident.ruleId) && view.incident.status !== 'resolved') : [];
+  await ctx.answerCallbackQuery(views.length === 0 ? { text: ctx.t.alreadyResolved } : undefined);
+  if (views.length === 0) return;
+  const rendered = renderRuleSteps(views, renderOptions(ctx));
+  return ctx.reply(rendered.text, {
+    parse_mode: 'HTML',
+    link_preview_options: { is_disabled: true },
+    reply_parameters: { message_id: pressed.message_id, allow_sending_without_reply: true },
   });
 });

@@ -2,12 +2,12 @@ import { InlineKeyboard } from 'grammy';
 import { isExternalRule, massRuleOf } from '../../core/external-alerts.ts';
 import type { IncidentView } from '../../db/incidents.ts';
 import { escapeHtml, fitMessage } from '../html.ts';
-import { problemStart } from '../../core/evidence.ts';
+import { problemStart, type ProblemStart } from '../../core/evidence.ts';
 import { formatSince, formatSpan, formatTime, formatUntil, formatWhen, type Lang } from '../../i18n/format.ts';
 import { ruleGuide, ruleTitle, texts } from '../../i18n/index.ts';
 import type { Facts } from '../../core/rules.ts';
 import { smartNameOf } from '../../core/smart-names.ts';
-import { lowerFirst, shortClientName } from '../../core/text.ts';
+import { clip, lowerFirst, shortClientName } from '../../core/text.ts';
 import { renderFacts } from './facts.ts';
 import { MARK, severityMark } from '../../core/vocabulary.ts';
 
@@ -59,6 +59,8 @@ export const callbacks = {
   detailsOfMessage: () => 'more',
   /** The full alerts, with every step, of one installation of a grouped message. */
   steps: (installationId: number) => `how:${installationId}`,
+  /** Every step of a folded list's rule (many installations, one rule), named by one of its incidents. */
+  ruleSteps: (incidentId: number) => `howr:${incidentId}`,
 };
 
 /**
@@ -216,7 +218,7 @@ export function renderAlertGroup(all: IncidentView[], options: RenderOptions, { 
   const views = all.filter((v) => !foldedRules.has(massRuleOf(v.incident.ruleId)));
   const items = byInstallation(views);
   const lines = [`<b>${escapeHtml(groupHeading(all, lang))}</b>`];
-  for (const [rule, members] of folded) lines.push('', ...foldedLines(members, massTotals.get(rule) ?? null, lang));
+  for (const [rule, members] of folded) lines.push('', ...foldedLines(members, massTotals.get(rule) ?? null, options));
   const cause = commonCauseOf(views);
   const openByIp = items.filter((item) => item.some((v) => v.incident.status !== 'resolved' && typeof v.incident.details.workingUrl === 'string'));
   if (cause) {
@@ -265,6 +267,11 @@ export function renderAlertGroup(all: IncidentView[], options: RenderOptions, { 
   if (all.some((view) => options.mailed?.has(view.incident.id))) lines.push('', t.alsoByMail);
   const keyboard = new InlineKeyboard();
   if (all.some((v) => v.incident.status === 'open')) keyboard.text(t.ackAllButton, callbacks.ackAll()).row();
+  // A folded list's steps are the same for every installation of it: one button per rule.
+  for (const [rule, members] of folded) {
+    const open = members.find((v) => v.incident.status !== 'resolved');
+    if (open && ruleGuide(lang, open.incident.ruleId)) keyboard.text(t.groupStepsButton(clip(ruleTitle(lang, rule), 28)), callbacks.ruleSteps(open.incident.id)).row();
+  }
   items.forEach((item, i) => {
     if (i >= 20 || item.every((v) => v.incident.status === 'resolved')) return;
     const installationId = item[0]!.incident.installationId;
@@ -332,19 +339,62 @@ export function renderItemSteps(views: IncidentView[], options: RenderOptions): 
  * One rule's many alerts as one list: the count of installations (fleet-wide
  * for a mass event, with how many of them are this chat's), then the
  * installations folded, each once (with how many alerts, when an
- * Alertmanager alert fires there for several label sets).
+ * Alertmanager alert fires there for several label sets); then, once for all
+ * of them, how bad it is and why it matters, since when (the earliest
+ * evidence of the ones still open) and the first step.
  */
-function foldedLines(members: IncidentView[], total: number | null, lang: Lang): string[] {
+function foldedLines(members: IncidentView[], total: number | null, options: RenderOptions): string[] {
+  const { lang, tz, now } = options;
   const t = texts(lang);
-  const title = ruleTitle(lang, members[0]!.incident.ruleId);
+  const first = members[0]!.incident;
+  const title = ruleTitle(lang, first.ruleId);
   const installations = byInstallation(members);
   const heading = total !== null ? t.massEvent(title, total, installations.length) : t.manyOfOneRule(title, installations.length);
   const names = installations
     .slice(0, FOLDED_NAMES)
     .map((item) => `${escapeHtml(item[0]!.clientName)} · ${escapeHtml(item[0]!.installationName)}${item.length > 1 ? ` ×${item.length}` : ''}`);
   const more = installations.length > FOLDED_NAMES ? ` ${escapeHtml(t.moreTerms(installations.length - FOLDED_NAMES))}` : '';
+  const lines = [`${markOf(members)} <b>${escapeHtml(heading)}</b>`, `${names.join('; ')}${more}`];
+  const open = members.filter((v) => v.incident.status !== 'resolved');
+  const worst = open.find((v) => v.incident.severity === 'critical') ?? open.find((v) => v.incident.severity === 'warning') ?? open[0];
+  if (worst) {
+    const guide = ruleGuide(lang, worst.incident.ruleId);
+    const impact = guide?.impact ?? externalImpact(lang, worst.incident.ruleId, worst.incident.details)?.impact;
+    lines.push(`<b>${t.severityWord[worst.incident.severity]}.</b>${impact ? ` ${escapeHtml(impact)}` : ''}`);
+    lines.push(escapeHtml(formatSince(lang, earliestStart(open, tz), now, tz)));
+    if (guide?.steps[0]) lines.push(`👉 ${escapeHtml(guide.steps[0])}`);
+  }
   // Alerts of one name mostly share a runbook; links that differ by label are not let to flood the message.
-  return [`${markOf(members)} <b>${escapeHtml(heading)}</b>`, `${names.join('; ')}${more}`, ...runbookLinks(members, lang).slice(0, FOLDED_RUNBOOKS)];
+  return [...lines, ...runbookLinks(members, lang).slice(0, FOLDED_RUNBOOKS)];
+}
+
+/** When the first of these problems began, by its evidence. */
+function earliestStart(views: IncidentView[], tz: string): ProblemStart {
+  return views
+    .map((v) => problemStart(v.incident.ruleId, v.incident.details, v.incident.openedAt, tz))
+    .reduce((earliest, start) => (start.at.getTime() < earliest.at.getTime() ? start : earliest));
+}
+
+/**
+ * What «📋 …: что делать» under a folded list answers: the rule once, for
+ * all its installations still open in the message, with every step.
+ */
+export function renderRuleSteps(views: IncidentView[], options: RenderOptions): Rendered {
+  const { lang, tz, now } = options;
+  const t = texts(lang);
+  const first = views[0]!.incident;
+  const guide = ruleGuide(lang, first.ruleId);
+  const impact = guide?.impact ?? externalImpact(lang, first.ruleId, first.details)?.impact;
+  const lines = [
+    `${markOf(views)} <b>${escapeHtml(ruleTitle(lang, first.ruleId))}</b>`,
+    `🏢 ${escapeHtml(t.detailsInstallations(byInstallation(views).length))}`,
+    `<b>${t.severityWord[first.severity]}.</b>${impact ? ` ${escapeHtml(impact)}` : ''}`,
+    escapeHtml(formatSince(lang, earliestStart(views, tz), now, tz)),
+  ];
+  if (guide) lines.push('', `<b>${t.whatToDo}</b>`, ...guide.steps.map((step, i) => `${i + 1}. ${escapeHtml(step)}`));
+  const runbook = isExternalRule(first.ruleId) ? null : options.runbookUrl(first.ruleId);
+  if (runbook) lines.push(`📖 <a href="${escapeHtml(runbook)}">${guide ? t.moreInRunbook : t.runbook}</a>`);
+  return { text: fitMessage(lines.join('\n')), keyboard: undefined };
 }
 
 /** How a set of alerts stands: ☑️ all solved, 🛠 the rest taken, else 🔴 or 🟡 by the worst open one. */
