@@ -2,6 +2,7 @@ import { systemClock } from '../core/clock.ts';
 import { ConfigError, databasePassword, loadEnv, MISSING_BOT_TOKEN, parseConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { startService } from './service.ts';
+import { SqliteFileInUse } from '../db/service-lock.ts';
 
 let config;
 try {
@@ -25,6 +26,8 @@ const logger = createLogger(
   ),
 );
 const service = await startService(config, { clock: systemClock, logger }).catch((err: unknown) => {
+  // Another service on the same SQLite file: said in one line, like a configuration error.
+  if (err instanceof SqliteFileInUse) process.stderr.write(`dozor: ${err.message}\n`);
   logger.fatal({ err }, 'dozor could not start');
   process.exit(1);
 });

@@ -8,6 +8,7 @@ import { startCheckpointer } from '../db/checkpointer.ts';
 import { closeDatabase, openDatabase, restrictDatabaseFiles, type DB, type ModeChanges } from '../db/open.ts';
 import { shownDatabaseUrl } from '../db/storage-errors.ts';
 import { restrictUploadFiles } from '../db/upload-files.ts';
+import { lockSqliteFile } from '../db/service-lock.ts';
 import { Dispatcher, type Delivery } from '../delivery/dispatcher.ts';
 import { TelegramDelivery } from '../bot/delivery.ts';
 import { composeDigestForChannels } from '../bot/digest.ts';
@@ -78,6 +79,18 @@ const PROBE_ROUND_MARGIN_MS = 2_000;
  * new requests, scheduled and in-flight work ends, the database closes.
  */
 export async function startService(config: Config, deps: ServiceDeps): Promise<Service> {
+  // One service per SQLite file (several instances share PostgreSQL): a second one refuses here, before touching the file.
+  const lock = config.DATABASE_URL === undefined && config.DATABASE_PATH !== ':memory:' ? lockSqliteFile(config.DATABASE_PATH) : undefined;
+  try {
+    const service = await runService(config, deps);
+    return { ...service, stop: () => service.stop().finally(() => lock?.release()) };
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
+}
+
+async function runService(config: Config, deps: ServiceDeps): Promise<Service> {
   const { clock, logger } = deps;
   // Read first: a mapping file that cannot be used stops the start before anything is opened.
   const sysinfoMapping = useSysinfoMapping(loadSysinfoMapping(config.SYSINFO_MAPPING));

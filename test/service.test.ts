@@ -141,4 +141,27 @@ describe('the service process against a stand-in for the Bot API', () => {
     expect(code).toBe(1);
     expect(stderr).toMatch(/HTTP_PORT: expected a port number/);
   });
+
+  it.skipIf(onPostgres())('refuses a second service on the same SQLite file, saying why, and starts again once the first is killed', async () => {
+    const file = join(dir.path, 'one-file', 'dozor.sqlite');
+    const agentToken = await seedDatabaseFile(file);
+    const env = { DATABASE_PATH: file, BOT_TOKEN: standIn.token, TELEGRAM_API_ROOT: standIn.url };
+    const first = await startServiceProcess(env);
+    try {
+      const second = await startServiceProcess(env).then(
+        async (started) => `started at ${started.url}, stopped with ${await started.stop()}`,
+        (err: Error) => err.message,
+      );
+      expect(second).toMatch(/exited with 1/);
+      expect(second).toContain(`dozor: another dozor service is running on ${file}`);
+      expect(second).toMatch(/use PostgreSQL \(DATABASE_URL/);
+      expect((await postReport(first.url, '<report id="alone"><senselock state="ok"/></report>', { token: agentToken })).status).toBe(202);
+    } finally {
+      await first.stop('SIGKILL');
+    }
+    // The lock went with the killed process: nothing to clear by hand.
+    const third = await startServiceProcess(env);
+    expect(await third.stop('SIGTERM')).toBe(0);
+    expect((statSync(`${file}.lock`).mode & 0o777).toString(8)).toBe('600');
+  });
 });
