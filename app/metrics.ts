@@ -142,8 +142,9 @@ export function createMetrics(db: DB, clock: Clock, readings: ServiceReadings = 
     deliveryCounter(
       registry,
       'dozor_mail_deliveries_total',
-      'Mails handed to the mail server since the service started, by outcome (failed ones are retried; an address the server refuses counts as sent and is told to the admins)',
+      'Mails since the service started, by outcome: sent (the mail server took it), failed (retried), withdrawn (not sent and not retried: an address the server refuses, no address any more, or the incident over first)',
       readings.mailDeliveries,
+      ['sent', 'failed', 'withdrawn'],
     );
   }
   const lastSweepAt = readings.lastSweepAt;
@@ -198,8 +199,8 @@ export function createMetrics(db: DB, clock: Clock, readings: ServiceReadings = 
   return registry;
 }
 
-/** A dispatcher's totals since start as a counter by outcome (`sent`, `failed`), read at each scrape. */
-function deliveryCounter(registry: Registry, name: string, help: string, totalsOf: () => DispatchSummary): void {
+/** A dispatcher's totals since start as a counter by outcome (`sent`, `failed`, and for mail `withdrawn`), read at each scrape. */
+function deliveryCounter(registry: Registry, name: string, help: string, totalsOf: () => DispatchSummary, outcomes: readonly (keyof DispatchSummary)[] = ['sent', 'failed']): void {
   new Counter({
     name,
     help,
@@ -208,8 +209,7 @@ function deliveryCounter(registry: Registry, name: string, help: string, totalsO
     collect() {
       const totals = totalsOf();
       this.reset();
-      this.inc({ outcome: 'sent' }, totals.sent);
-      this.inc({ outcome: 'failed' }, totals.failed);
+      for (const outcome of outcomes) this.inc({ outcome }, totals[outcome]);
     },
   });
 }

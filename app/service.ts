@@ -171,8 +171,8 @@ async function runService(config: Config, deps: ServiceDeps): Promise<Service> {
     metrics: {
       // Read only at scrapes, once the dispatcher, the sweep and the bot below exist.
       registry: createMetrics(db, clock, {
-        deliveries: () => dispatcher?.deliveries() ?? { sent: 0, failed: 0 },
-        ...(config.SMTP_URL !== undefined ? { mailDeliveries: () => mailDispatcher?.deliveries() ?? { sent: 0, failed: 0 } } : {}),
+        deliveries: () => dispatcher?.deliveries() ?? { sent: 0, failed: 0, withdrawn: 0 },
+        ...(config.SMTP_URL !== undefined ? { mailDeliveries: () => mailDispatcher?.deliveries() ?? { sent: 0, failed: 0, withdrawn: 0 } } : {}),
         // The sweep runs on one instance of several: the last one finished anywhere counts.
         lastSweepAt: async () => latest(lastSweepAt, await cluster.lastFinished('sweep').catch(() => null)),
         telegram: () => telegram?.health(),

@@ -18,12 +18,15 @@ export type OutboxMessage = Pick<OutboxRow, 'id' | 'kind' | 'chatId' | 'incident
  * such a message, `'joined'` that it was added to one the chat already has.
  * The rest of that event then follows at once (it will join too), and a join
  * does not restart the chat's grouping window, as a new message does.
+ * `{ withdrawn }` says how many of the batch did not go and were taken back
+ * (mail to an address the server refuses, or to nobody any more): they are
+ * done with, but not counted as sent.
  */
 export interface Delivery {
   deliver(batch: OutboxMessage[], signal: AbortSignal): Promise<DeliveryOutcome>;
 }
 
-export type DeliveryOutcome = void | 'mass' | 'joined';
+export type DeliveryOutcome = void | 'mass' | 'joined' | { withdrawn: number };
 
 export interface DispatcherOptions {
   db: DB;
@@ -51,6 +54,8 @@ export interface DispatcherOptions {
 export interface DispatchSummary {
   sent: number;
   failed: number;
+  /** Done with without being sent: taken back by the channel (see `DeliveryOutcome`). */
+  withdrawn: number;
 }
 
 const GROUPABLE = 'incident.opened';
@@ -100,7 +105,7 @@ export class Dispatcher {
   private readonly heldUntil = new Map<number, number>();
   /** Aborted when the dispatcher stops: calls in flight and waits for the pacer give up. A new one at every start. */
   private stopping = new AbortController();
-  private readonly totals: DispatchSummary = { sent: 0, failed: 0 };
+  private readonly totals: DispatchSummary = { sent: 0, failed: 0, withdrawn: 0 };
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
 
@@ -117,7 +122,7 @@ export class Dispatcher {
 
   /** Deliver everything due now, every chat in its own lane, until nothing due is left (or only held groups remain). */
   async runOnce(): Promise<DispatchSummary> {
-    const summary: DispatchSummary = { sent: 0, failed: 0 };
+    const summary: DispatchSummary = { sent: 0, failed: 0, withdrawn: 0 };
     const done = new Set<number>();
     for (;;) {
       const chats = (await chatsWithDueMessages(this.options.db, this.channel, this.options.clock(), MAX_CHATS))
@@ -285,7 +290,9 @@ export class Dispatcher {
         const rules = new Set(batch.map(ruleOf));
         if (rules.size === 1) this.noteJoinable(chatId, ruleOf(next), outcome === 'mass' || outcome === 'joined');
       }
-      summary.sent += batch.length;
+      const withdrawn = typeof outcome === 'object' ? Math.min(batch.length, outcome.withdrawn) : 0;
+      summary.sent += batch.length - withdrawn;
+      summary.withdrawn += withdrawn;
     }
   }
 

@@ -5,7 +5,7 @@ import { getIncidentViews } from '../db/incidents.ts';
 import type { DB } from '../db/open.ts';
 import { enqueue, MAIL_ALERT, MAIL_DIGEST, MAIL_RESOLVED, NOTICE, withdrawMail } from '../db/outbox.ts';
 import { clearEmailFailure, getUser, listActiveAdmins, noteEmailFailure, type User } from '../db/users.ts';
-import type { Delivery, OutboxMessage } from '../delivery/dispatcher.ts';
+import type { Delivery, DeliveryOutcome, OutboxMessage } from '../delivery/dispatcher.ts';
 import { langOf, texts } from '../i18n/index.ts';
 import { renderMailAlert, renderMailDigest, renderMailResolved, type MailAlertOptions } from './alert.ts';
 import { MailFailure, type OutgoingMail, type SentMail } from './mailer.ts';
@@ -40,39 +40,43 @@ export interface MailDeliveryDeps {
  * address is not retried: it is noted on the person (their card shows it) and
  * the admins hear of it once, in Telegram. A mail that does not go (refused,
  * no address, its incident over first) is withdrawn from the outbox, so
- * nothing says it was mailed.
+ * nothing says it was mailed, and the dispatcher counts it as withdrawn, not sent.
  */
 export class MailDelivery implements Delivery {
   constructor(private readonly deps: MailDeliveryDeps) {}
 
-  async deliver(batch: OutboxMessage[], signal: AbortSignal): Promise<void> {
-    for (const message of batch) await this.deliverOne(message, signal);
+  async deliver(batch: OutboxMessage[], signal: AbortSignal): Promise<DeliveryOutcome> {
+    let withdrawn = 0;
+    for (const message of batch) if ((await this.deliverOne(message, signal)) === 'withdrawn') withdrawn++;
+    return { withdrawn };
   }
 
-  private async deliverOne(message: OutboxMessage, signal: AbortSignal): Promise<void> {
+  private async deliverOne(message: OutboxMessage, signal: AbortSignal): Promise<'sent' | 'withdrawn'> {
     const { db, logger } = this.deps;
     const person = await getUser(db, message.chatId);
     if (!person?.email || !person.active) {
       logger.info({ outboxId: message.id, kind: message.kind, personId: message.chatId }, 'mail not sent: the person has no address, or no access, any more');
       await withdrawMail(db, message);
-      return;
+      return 'withdrawn';
     }
     const mail = await this.render(message, person, person.email);
     if (!mail) {
       await withdrawMail(db, message);
-      return;
+      return 'withdrawn';
     }
     const address = person.email;
     try {
       const sent = await untilAborted(this.deps.mailer.send(mail), signal);
       await clearEmailFailure(db, person.telegramId, address);
       logger.info({ outboxId: message.id, kind: message.kind, to: maskedAddress(address), response: sent.response }, 'mail sent');
+      return 'sent';
     } catch (err) {
       if (!(err instanceof MailFailure) || err.kind !== 'address') throw err;
       // Not this address, and not later either: trying again changes nothing.
       logger.warn({ outboxId: message.id, kind: message.kind, to: maskedAddress(address), reason: err.message }, 'the mail server refused the address; not retried');
       if (await noteEmailFailure(db, person.telegramId, address, err.message, this.deps.clock())) await this.tellAdmins(person, address, err.message);
       await withdrawMail(db, message);
+      return 'withdrawn';
     }
   }
 

@@ -41,15 +41,15 @@ describe('reliable delivery through the outbox', () => {
     const dispatcher = testDispatcher(t.db, clock, delivery);
     const retryTimes: string[] = [];
     for (let i = 0; i < 5; i++) {
-      expect(await dispatcher.runOnce()).toEqual({ sent: 0, failed: 1 });
+      expect(await dispatcher.runOnce()).toEqual({ sent: 0, failed: 1, withdrawn: 0 });
       const row = (await first(t.db.select().from(outbox)))!;
       retryTimes.push(`${(row.nextAttemptAt.getTime() - clock().getTime()) / 1000}s`);
       // Nothing happens before the retry is due.
-      expect(await dispatcher.runOnce()).toEqual({ sent: 0, failed: 0 });
+      expect(await dispatcher.runOnce()).toEqual({ sent: 0, failed: 0, withdrawn: 0 });
       clock.set(row.nextAttemptAt);
     }
     expect(retryTimes).toEqual(['1s', '2s', '4s', '8s', '16s']);
-    expect(await dispatcher.runOnce()).toEqual({ sent: 1, failed: 0 });
+    expect(await dispatcher.runOnce()).toEqual({ sent: 1, failed: 0, withdrawn: 0 });
     expect(delivery.delivered.map((m) => m.payload)).toEqual([{ n: 1 }]);
     expect(await first(t.db.select().from(outbox))).toMatchObject({ status: 'sent', attempts: 5, lastError: null });
   });

@@ -2,6 +2,7 @@ import { and, eq } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildHttpServer } from '../app/http.ts';
+import { createMetrics } from '../app/metrics.ts';
 import { composeDigestForChannels } from '../bot/digest.ts';
 import { signTakeLink, takeLinkKeyOf } from '../core/take-link.ts';
 import { noteMailConfigured } from '../db/audience.ts';
@@ -125,7 +126,7 @@ describe('alerts by mail', () => {
     expect(await runMailFallback({ db: t.db, logger: silentLogger(), afterMs: FALLBACK }, clock())).toEqual({ mailed: 1 });
     expect(await runMailFallback({ db: t.db, logger: silentLogger(), afterMs: FALLBACK }, clock())).toEqual({ mailed: 0 });
     const before = (await smtp.received()).length;
-    expect(await mailDispatcher().runOnce()).toEqual({ sent: 1, failed: 0 });
+    expect(await mailDispatcher().runOnce()).toEqual({ sent: 1, failed: 0, withdrawn: 0 });
 
     const mails = (await smtp.received()).slice(before);
     expect(mails).toHaveLength(1);
@@ -184,7 +185,7 @@ describe('alerts by mail', () => {
     // The end of a mailed critical: one short mail in its thread; nothing else goes by mail, ever twice.
     clock.advance(5 * 60_000);
     await report('fixed', 'ok');
-    expect(await mailDispatcher().runOnce()).toEqual({ sent: 1, failed: 0 });
+    expect(await mailDispatcher().runOnce()).toEqual({ sent: 1, failed: 0, withdrawn: 0 });
     expect(await runMailFallback({ db: t.db, logger: silentLogger(), afterMs: FALLBACK }, clock())).toEqual({ mailed: 0 });
     const after = (await smtp.received()).slice(before);
     expect(after).toHaveLength(2);
@@ -253,7 +254,7 @@ describe('alerts by mail', () => {
     try {
       await fleet();
       await enqueue(t.db, { kind: MAIL_DIGEST, chatId: 1001, incidentId: null, payload: { text: 'Сводка' } }, clock());
-      expect(await mailDispatcher(refusing).runOnce()).toEqual({ sent: 0, failed: 1 });
+      expect(await mailDispatcher(refusing).runOnce()).toEqual({ sent: 0, failed: 1, withdrawn: 0 });
       const [row] = await t.db.select().from(outbox).where(eq(outbox.kind, MAIL_DIGEST));
       expect(row).toMatchObject({ status: 'pending', attempts: 1 });
       expect(row!.lastError).toMatch(/^the mail server refused the message or its sender at MAIL FROM \(check MAIL_FROM and what the server allows\): 553/);
@@ -350,8 +351,19 @@ describe('alerts by mail', () => {
       await enqueue(t.db, { kind: MAIL_DIGEST, chatId: personId, incidentId, payload: { text: '<b>📋 Сводка на 7 декабря</b> · тест' } }, clock());
     }
     const before = (await smtp.received()).length;
-    expect(await mailDispatcher().runOnce()).toEqual({ sent: 3, failed: 0 });
+    // The dispatcher as the service runs it, its totals read by /metrics.
+    const dispatcher = mailDispatcher();
+    dispatcher.start();
+    const waiting = () => t.db.select().from(outbox).where(and(eq(outbox.kind, MAIL_DIGEST), eq(outbox.status, 'pending')));
+    for (let i = 0; i < 500 && (await waiting()).length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    await dispatcher.stop();
     expect((await smtp.received()).slice(before).map((m) => m.envelopeTo)).toEqual(['petr@example.ru']);
+    expect(await t.db.select().from(outbox).where(eq(outbox.kind, MAIL_DIGEST))).toEqual([expect.objectContaining({ chatId: 1002, status: 'sent' })]);
+    // One mail went; the two the server refused are done with, and counted as such, not as sent.
+    const metrics = await createMetrics(t.db, clock, { mailDeliveries: () => dispatcher.deliveries() }).metrics();
+    expect(metrics).toContain('dozor_mail_deliveries_total{outcome="sent"} 1');
+    expect(metrics).toContain('dozor_mail_deliveries_total{outcome="failed"} 0');
+    expect(metrics).toContain('dozor_mail_deliveries_total{outcome="withdrawn"} 2');
     const person = await getUser(t.db, 1001);
     expect(person!.emailFailure).toMatch(/^the mail server refused the address|^the mail server refused it/);
     const notices = (await t.db.select().from(outbox).where(eq(outbox.kind, 'system.notice'))).map((row) => [row.chatId, (row.payload as { text: string }).text]);
@@ -378,12 +390,12 @@ describe('alerts by mail', () => {
       await enqueue(t.db, { kind: MAIL_DIGEST, chatId: 1002, incidentId: null, payload: { text: 'Сводка 2' } }, clock());
       const dispatcher = mailDispatcher(laterMailer);
       const first = await dispatcher.runOnce();
-      expect(first).toEqual({ sent: 1, failed: 1 });
+      expect(first).toEqual({ sent: 1, failed: 1, withdrawn: 0 });
       const waiting = await t.db.select().from(outbox).where(and(eq(outbox.kind, MAIL_DIGEST), eq(outbox.status, 'pending')));
       expect(waiting).toHaveLength(1);
       expect(waiting[0]!.lastError).toMatch(/the mail server asked to try later: 451/);
       clock.advance(1000);
-      expect(await dispatcher.runOnce()).toEqual({ sent: 1, failed: 0 });
+      expect(await dispatcher.runOnce()).toEqual({ sent: 1, failed: 0, withdrawn: 0 });
       expect((await later.received()).map((m) => m.envelopeTo).sort()).toEqual(['ksenia@example.ru', 'petr@example.ru']);
     } finally {
       laterMailer.close();
@@ -407,7 +419,7 @@ describe('alerts by mail', () => {
       const [row] = await t.db.select().from(outbox).where(eq(outbox.kind, MAIL_DIGEST));
       expect(row).toMatchObject({ status: 'pending', attempts: 0 });
       const before = (await smtp.received()).length;
-      expect(await mailDispatcher().runOnce()).toEqual({ sent: 1, failed: 0 });
+      expect(await mailDispatcher().runOnce()).toEqual({ sent: 1, failed: 0, withdrawn: 0 });
       expect((await smtp.received()).slice(before).map((m) => m.envelopeTo)).toEqual(['ksenia@example.ru']);
     } finally {
       hung.close();

@@ -27,7 +27,7 @@ describe('what Prometheus reads from dozor', () => {
     silentId = (await addInstallation({ db: t.db, clock, actor: 'test' }, { client: String(fleet.client.id), name: 'Новая', kind: 'local' })).installation.id;
     clock.advance(DAY);
     const registry = createMetrics(t.db, clock, {
-      deliveries: () => ({ sent: 12, failed: 3 }),
+      deliveries: () => ({ sent: 12, failed: 3, withdrawn: 0 }),
       lastSweepAt: () => clock(),
       telegram: () => ({ mode: 'polling', active: true, state: 'connected', since: clock().toISOString(), lastError: null }),
       cluster: { instance: 'dozor-a', roles: () => [{ role: 'outbox', mine: true }, { role: 'telegram-poll', mine: false }] },
@@ -89,7 +89,7 @@ describe('who may read /metrics', () => {
   });
   afterAll(() => t.close());
   const serve = (token?: string, trustProxy?: string) => {
-    const registry = createMetrics(t.db, clock, { deliveries: () => ({ sent: 0, failed: 0 }), lastSweepAt: () => null, telegram: () => undefined });
+    const registry = createMetrics(t.db, clock, { deliveries: () => ({ sent: 0, failed: 0, withdrawn: 0 }), lastSweepAt: () => null, telegram: () => undefined });
     return buildHttpServer({ db: t.db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, metrics: { registry, ...(token ? { token } : {}) }, ...(trustProxy ? { trustProxy } : {}) });
   };
 
