@@ -20,6 +20,7 @@ import { postReport, silentLogger, sqlRows, sqlValue, testClock, testDb, type Te
 import { flagValue } from '../db/dialect.ts';
 import { botHarness } from './bot-helpers.ts';
 import { getClientStatus } from '../db/status.ts';
+import { updateUser } from '../db/users.ts';
 import { renderClientStatus } from '../bot/render/status.ts';
 
 const options: ProbeRoundOptions = {
@@ -63,7 +64,13 @@ describe('probes', () => {
   let web: WebServer;
   let pingOk: boolean;
   /** ICMP needs privileges, so tests answer ping themselves; TCP, HTTP and DNS are real, on loopback. */
-  const probers: Probers = { ...systemProbers, ping: async () => (pingOk ? { ok: true, latencyMs: 1, error: null } : { ok: false, latencyMs: null, error: 'no answer' }) };
+  let dnsBack: boolean;
+  const probers: Probers = {
+    ...systemProbers,
+    ping: async () => (pingOk ? { ok: true, latencyMs: 1, error: null } : { ok: false, latencyMs: null, error: 'no answer' }),
+    // A name set aside never to resolve, until a test says DNS is back.
+    resolve: async (host, timeoutMs) => (dnsBack && host === 'romashka.invalid' ? { addresses: ['127.0.0.1'] } : systemProbers.resolve(host, timeoutMs)),
+  };
   const ctx = () => ({ db: t.db, clock, actor: 'test' });
   const round = async () => {
     const summary = await runProbeRound({ db: t.db, clock, logger: silentLogger(), settings: DEFAULT_INCIDENT_SETTINGS, probers, options });
@@ -78,6 +85,8 @@ describe('probes', () => {
     web = new WebServer();
     await web.start();
     pingOk = true;
+    dnsBack = false;
+    await addUser(ctx(), { telegramId: 1002, role: 'manager', name: 'John Smith' });
     await addUser(ctx(), { telegramId: 1001, role: 'manager', name: 'Ксения Шабанова' });
     await addUser(ctx(), { telegramId: 3001, role: 'admin', name: 'Анна' });
   });
@@ -191,6 +200,40 @@ describe('probes', () => {
     expect(text).toContain('\n🏢 <b>ООО «Ромашка» · Облако</b>\n🔴 <b>Веб-доступ к установке не работает</b> — критично: ');
     expect(text).toContain('\n🟡 <b>Установка не находится по имени</b> — внимание: ');
     expect(text).toContain('Имя romashka.invalid: имя не находится в DNS');
+  });
+
+  it('the DNS outage ends in one edit of its message and one reply, in Russian and English, and both say how long it lasted from its first failed probe', async () => {
+    await updateUser(t.db, 1002, { language: 'en' });
+    for (const [name, client, manager] of [['Облако', 'ООО «Ромашка»', 1001], ['Cloud', 'Vector Ltd', 1002]] as const) {
+      const clientId = (await addClient(ctx(), { name: client, managerId: manager })).id;
+      await addInstallation(ctx(), { client: String(clientId), name, kind: 'cloud', host: 'romashka.invalid', ip: '127.0.0.1', url: `http://romashka.invalid:${web.port}/` });
+    }
+    await round(); // 09:00 Moscow: the first failure
+    await round(); // 09:01: the second, and the alerts open
+    const h = botHarness(t.db, clock);
+    await h.dispatcher().runOnce();
+    expect(h.sent()).toHaveLength(2);
+    // The name is found again 20 minutes later.
+    dnsBack = true;
+    clock.advance(18 * 60_000);
+    expect((await round()).resolved).toBe(4);
+    await h.dispatcher().runOnce();
+    const edits = h.sent('editMessageText');
+    // The web and the name alerts end in two batches (a critical's change goes first): the second redraw is the same text, which Telegram leaves as it is.
+    for (const chat of [1001, 1002]) expect(new Set(edits.filter((c) => c.payload.chat_id === chat).map((c) => c.payload.text)).size).toBe(1);
+    const replies = h.sent().slice(2);
+    expect(replies.map((c) => c.payload.chat_id).sort()).toEqual([1001, 1002]);
+    const ru = (chat: number, method = 'sendMessage') => String(h.sent(method).filter((c) => c.payload.chat_id === chat).at(-1)!.payload.text);
+    // One duration for the event, counted from the first failed probe (09:00), in the edit and in the reply alike.
+    expect(ru(1001, 'editMessageText')).toContain('☑️ Решено, длилось 20 минут');
+    expect(ru(1001, 'editMessageText').match(/длилось/g)).toHaveLength(1);
+    expect(ru(1001)).toBe('☑️ <b>ООО «Ромашка»</b> · Облако: ПК снова открывается в браузере, установка снова находится по имени, сегодня в 09:20; длилось 20 минут');
+    expect(ru(1002, 'editMessageText')).toMatch(/^<b>☑️ All recovered<\/b>/);
+    expect(ru(1002, 'editMessageText')).toContain('☑️ Resolved after 20 minutes');
+    expect(ru(1002)).toBe('☑️ <b>Vector Ltd</b> · Cloud: ПК opens in the browser again, the installation is found by its name again, today at 09:20; it lasted 20 minutes');
+    // Nothing more is said of it.
+    await h.dispatcher().runOnce();
+    expect(h.sent()).toHaveLength(4);
   });
 
   it('reports a name that resolves to another address than the recorded one', async () => {

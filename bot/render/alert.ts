@@ -435,7 +435,9 @@ function stateLine(view: IncidentView, options: RenderOptions): string | null {
   const t = texts(options.lang);
   const incident = view.incident;
   if (incident.status === 'resolved' && incident.resolvedAt) {
-    const span = formatSpan(options.lang, incident.resolvedAt.getTime() - incident.openedAt.getTime());
+    // From the evidence, as «⏱ Началось» and the reply that says it is over count: one event, one duration.
+    const began = problemStart(incident.ruleId, incident.details, incident.openedAt, options.tz).at;
+    const span = formatSpan(options.lang, incident.resolvedAt.getTime() - began.getTime());
     const how = resolutionNote(view, options.lang);
     return escapeHtml(t.resolvedAfter(span) + (how ? ` (${how})` : ''));
   }
