@@ -515,6 +515,19 @@ describe('the Telegram bot', () => {
       expect(h.sent('sendMessage').map((c) => String(c.payload.text).slice(0, 2))).toEqual(['<b', '☑️', '<b']);
     });
 
+    it('says nothing more when an event of warnings only is over: the message is redrawn, nobody is notified', async () => {
+      await report('<kit daily-update="false"/><update number="2251" operap-date="2023-02-10"/>');
+      await h.dispatcher().runOnce();
+      expect(h.sent('sendMessage')).toHaveLength(1);
+      expect(String(h.lastSent()!.payload.text)).toMatch(/^<b>🚨 2 новых оповещения<\/b>/);
+      expect(String(h.lastSent()!.payload.text).match(/^🟡 /gm)).toHaveLength(2);
+      clock.advance(30 * 60_000);
+      await report('<kit daily-update="true" copybaseweb="true"/><update number="2252" operap-date="2023-02-15"/>');
+      await h.dispatcher().runOnce();
+      expect(h.sent('sendMessage')).toHaveLength(1);
+      expect(String(h.lastSent('editMessageText')!.payload.text)).toMatch(/^<b>☑️ Всё восстановлено<\/b>/);
+    });
+
     it('names the installation on the buttons when a group has two of one client, and speaks English to English speakers', async () => {
       await updateUser(t.db, manager.id, { language: 'en' });
       const second = await addInstallation(ctx(), { client: String(fleet.client.id), name: 'Склад', kind: 'local' });
