@@ -40,3 +40,15 @@ export function snoozeEnd(choice: 'hour' | 'morning', now: Date, tz: string, mor
   if (until <= local) until = until.plus({ days: 1 });
   return until.toJSDate();
 }
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * Whether a wait puts a critical alert off (asked about first, and its
+ * witnesses told) rather than only reminding of it: anything past an hour,
+ * and always a wait till a moment named («до утра», «до понедельника»),
+ * however near it is (at 08:30 «до утра» is 09:00).
+ */
+export function putsOff(endsAt: Date, now: Date, tillNamedMoment: boolean): boolean {
+  return tillNamedMoment || endsAt.getTime() - now.getTime() > HOUR_MS;
+}

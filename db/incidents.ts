@@ -61,6 +61,21 @@ export async function recordIncidentEvent(
   await eventStatement.run(db, { ...event, details: event.details ?? null });
 }
 
+/** The last time an incident was put off with its witnesses told (incidents/lifecycle.ts `tellOfCriticalSnooze`): until when, and who. */
+export async function lastPutOff(db: Queryable, incidentId: number): Promise<{ until: Date; told: { to: 'lead' | 'admins'; names: string[] } | null } | null> {
+  const event = await first(
+    db
+      .select({ details: incidentEvents.details })
+      .from(incidentEvents)
+      .where(and(eq(incidentEvents.incidentId, incidentId), eq(incidentEvents.type, 'snoozed')))
+      .orderBy(desc(incidentEvents.id))
+      .limit(1),
+  );
+  const details = event?.details as { until?: string; told?: { to: 'lead' | 'admins'; names: string[] } | null } | null | undefined;
+  if (typeof details?.until !== 'string') return null;
+  return { until: new Date(details.until), told: details.told ?? null };
+}
+
 export async function listIncidentEvents(db: Queryable, incidentId: number): Promise<IncidentEvent[]> {
   return db.select().from(incidentEvents).where(eq(incidentEvents.incidentId, incidentId)).orderBy(asc(incidentEvents.id));
 }

@@ -2,7 +2,7 @@ import type { FieldCode, InputError, ErrorCode, ErrorParams } from '../core/erro
 import type { ProbeRuleId } from '../core/probe-rules.ts';
 import type { RuleId } from '../core/rules.ts';
 import type { SysinfoField } from '../core/sysinfo-mapping.ts';
-import { declineName, didWhat } from './names.ts';
+import { declineName, didWhat, genderOf } from './names.ts';
 import { count } from './plural.ts';
 
 /** The buttons under an alert, worded the same in the chat and in the cabinet. */
@@ -19,6 +19,12 @@ export type KnownRuleId = RuleId | ProbeRuleId;
 
 /** How a catalogue says an error: from its values; nested errors (an import's lines) through `describe`. */
 export type ErrorTexts = { [C in ErrorCode]: (params: ErrorParams[C], describe: (error: InputError) => string) => string };
+
+/** «сняла Ксения Шабанова»; the name alone when it does not say which verb. */
+function liftedBy(name: string): string {
+  const gender = genderOf(name);
+  return gender ? `${gender === 'male' ? 'снял' : 'сняла'} ${name}` : name;
+}
 
 const roles: Record<string, string> = { admin: 'администратор', lead: 'руководитель группы', manager: 'менеджер' };
 const subjects = { client: 'Клиент', installation: 'Установка', user: 'Сотрудник', reason: 'Причина', label: 'Название', agent: 'Агент' };
@@ -213,10 +219,13 @@ export const ru = {
     return who ? `💤 ${who} критичное оповещение до ${until}` : `💤 Критичное оповещение отложено до ${until} (${by})`;
   },
   criticalSnoozedHint: 'Если ждать нельзя, возьмите его в работу сами или позвоните менеджеру.',
-  confirmCriticalSnooze: (title: string, until: string) => `Отложить критичное «${title}» до ${until}? Руководитель узнает.`,
+  /** Who hears that a critical was put off («Руководитель узнает: Ирина Петрова.»); nothing when nobody does. */
+  putOffTold: (told: { to: 'lead' | 'admins'; names: string[] } | null) =>
+    !told ? '' : told.to === 'lead' ? `Руководитель узнает: ${told.names.join(', ')}.` : told.names.length === 1 ? `Администратор узнает: ${told.names[0]}.` : `Администраторы узнают: ${told.names.join(', ')}.`,
+  confirmCriticalSnooze: (title: string, until: string, told: string) => `Отложить критичное «${title}» до ${until}?${told ? ` ${told}` : ''}`,
   confirmCriticalSnoozeYes: (until: string) => `💤 Да, до ${until}`,
   confirmCriticalSnoozeNo: 'Не откладывать',
-  criticalSnoozeDone: (until: string, who: string | null) => `💤 Отложено до ${until}. ${who ? `Руководитель узнает: ${who}.` : 'Администраторы узнают.'}`,
+  criticalSnoozeDone: (until: string, told: string) => `💤 Отложено до ${until}.${told ? ` ${told}` : ''}`,
   criticalSnoozeCancelled: 'Не отложено: оповещение ждёт, кто возьмёт его в работу.',
   ackDone: 'В работе 🛠',
   ackAllDone: (n: number) => `Взято в работу: ${n}`,
@@ -495,7 +504,9 @@ export const ru = {
   incidentsTitle: (n: number) => `Открытые инциденты: ${n}`,
   silenceUsage:
     'Формат: /silence &lt;клиент или установка&gt; &lt;срок&gt; [причина]. Срок: 2ч, 30мин, 1д, до утра, до 18:00, до 01.12. Например: /silence Ромашка 2ч переезд сервера',
-  silenceDone: (what: string, until: string, reason: string | null) => `💤 ${what}: оповещения отложены до ${until}.${reason ? ` Причина: ${reason}.` : ''}`,
+  silenceDone: (what: string, until: string, reason: string | null, told = '') => `💤 ${what}: оповещения отложены до ${until}.${reason ? ` Причина: ${reason}.` : ''}${told ? ` ${told}` : ''}`,
+  silenceConfirmCritical: (what: string, until: string, titles: string[], told: string) =>
+    `${what}: ${titles.length === 1 ? 'открыто критичное оповещение' : 'открыты критичные оповещения'} ${titles.map((title) => `«${title}»`).join(', ')}. Отложить все оповещения до ${until}?${told ? ` ${told}` : ''}`,
   untilShort: (until: string) => `до ${until}`,
   liftButton: '🔔 Снять',
   liftNamed: (what: string) => `🔔 Снять: ${what}`,
@@ -503,10 +514,12 @@ export const ru = {
   silencesNone: 'Отложенных оповещений нет.',
   silencesTitle: (n: number) => `Оповещения отложены (${n}):`,
   silenceUntil: (until: string, reason: string | null) => `до ${until}${reason ? ` (${reason})` : ''}`,
-  silenceAlreadyOver: 'Эта тишина уже закончилась',
+  silenceAlreadyOver: 'Это уже не отложено',
+  questionAnswered: 'На этот вопрос уже ответили',
   silenceLifted: 'Снято 🔔',
   silenceLiftedBy: (what: string, until: string, who: string, stillHeld: string[]) =>
-    `🔔 ${didWhat(who, 'снял', 'сняла') ?? `${who}:`} тишину «${what}» до ${until}. ${stillHeld.length === 0 ? 'Оповещения снова приходят.' : `Ещё действует:\n${stillHeld.map((line) => `💤 ${line}`).join('\n')}`}`,
+    // The lifted one as /silences listed it; who lifted it after it, with a verb when the name says whether «снял» or «сняла».
+    `🔔 Больше не отложено: ${what} — до ${until} (${liftedBy(who)}). ${stillHeld.length === 0 ? 'Оповещения снова приходят.' : `Ещё отложено:\n${stillHeld.map((line) => `💤 ${line}`).join('\n')}`}`,
   silenceAmbiguous: 'Под запрос подходит несколько клиентов, уточните:',
   silenceAskTerm: (what: string) => `На сколько отложить оповещения: ${what}?`,
   silenceTerms: { '1h': '1 ч', '4h': '4 ч', morning: 'До утра', monday: 'До понедельника' },
@@ -1056,7 +1069,9 @@ export const ru = {
       already: (id: string) => `Инцидент №${id} уже взял кто-то другой.`,
       resolved: (id: string) => `Инцидент №${id} уже закрыт.`,
       snoozed: (id: string) => `Оповещения по инциденту №${id} отложены.`,
+      notSnoozed: (id: string) => `Не отложено: инцидент №${id} ждёт, кто возьмёт его в работу.`,
     },
+    putOff: (id: string, until: string, told: string) => `💤 Инцидент №${id} отложен до ${until}.${told ? ` ${told}` : ''}`,
     availability: 'Доступность',
     availabilityHeading: (days: number) => `Доступность за ${count('ru', days, ['день', 'дня', 'дней'])}`,
     availabilityChart: (name: string) => `${name}: доступность по дням`,

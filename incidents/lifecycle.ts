@@ -170,19 +170,42 @@ export async function redrawAnnouncements(tx: Queryable, incident: Incident, now
 }
 
 /**
- * A critical incident was put off (till morning, say): whoever it would be
- * escalated to (the manager's lead, else the admins) hears it at once, by
- * name and until when, so an overslept key is never one person's quiet
- * decision. The one who put it off is not told of their own act.
+ * Who hears that a critical alert of a client was put off by `actor`: whoever
+ * it would be escalated to (the manager's lead, else the admins), but never
+ * the one who put it off (a lead putting off their own team's alert tells
+ * nobody). The question before it, the answer after it and the notice itself
+ * all come from this, so what is said is what is done. Null: nobody.
  */
-export async function tellOfCriticalSnooze(tx: Queryable, incident: Incident, actor: string, until: Date, now: Date): Promise<void> {
-  if (incident.severity !== 'critical') return;
-  const subject = await loadSubject(tx, incident.installationId);
-  const audience = await loadAudience(tx, subject.clientId);
+export interface PutOffWitnesses {
+  to: 'lead' | 'admins';
+  chats: number[];
+  names: string[];
+}
+
+export async function putOffWitnesses(db: Queryable, clientId: number, actor: string): Promise<PutOffWitnesses | null> {
+  const audience = await loadAudience(db, clientId);
   const own = /^tg:(\d+)$/.exec(actor);
   const chats = recipientsFor('escalated', audience).filter((chatId) => !own || chatId !== Number(own[1]));
+  if (chats.length === 0) return null;
+  const names: string[] = [];
+  for (const chatId of chats) names.push((await getUserName(db, chatId)) ?? String(chatId));
+  return { to: audience.lead?.active ? 'lead' : 'admins', chats, names };
+}
+
+/**
+ * A critical incident was put off (till morning, say): its witnesses
+ * (`putOffWitnesses`) hear it at once, by name and until when, so an
+ * overslept key is never one person's quiet decision. On record in the
+ * incident's history, with who was told. Who was told (null: nobody, or not a critical).
+ */
+export async function tellOfCriticalSnooze(tx: Queryable, incident: Incident, actor: string, until: Date, now: Date): Promise<PutOffWitnesses | null> {
+  if (incident.severity !== 'critical') return null;
+  const subject = await loadSubject(tx, incident.installationId);
+  const witnesses = await putOffWitnesses(tx, subject.clientId, actor);
   const payload = { snoozedBy: actor, snoozedByName: await actorName(tx, actor), until: until.toISOString() };
-  for (const chatId of chats) await enqueue(tx, { kind: CRITICAL_SNOOZED, chatId, incidentId: incident.id, payload, urgent: true }, now);
+  for (const chatId of witnesses?.chats ?? []) await enqueue(tx, { kind: CRITICAL_SNOOZED, chatId, incidentId: incident.id, payload, urgent: true }, now);
+  await recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'snoozed', actor, details: { until: until.toISOString(), told: witnesses ?? null } });
+  return witnesses;
 }
 
 export type AcknowledgeResult =

@@ -3,7 +3,8 @@ import { inputError } from '../i18n/index.ts';
 import { recordAudit } from '../db/audit.ts';
 import { recheckNow } from '../db/check-schedule.ts';
 import type { RegistryContext } from './context.ts';
-import { acknowledgeIncident, redrawAnnouncements, resolveIncident, tellOfCriticalSnooze, type AcknowledgeResult } from '../incidents/lifecycle.ts';
+import { acknowledgeIncident, redrawAnnouncements, resolveIncident, tellOfCriticalSnooze, type AcknowledgeResult, type PutOffWitnesses } from '../incidents/lifecycle.ts';
+import { putsOff } from '../core/silences.ts';
 import { getIncident, getIncidentViews } from '../db/incidents.ts';
 import { claimValue } from '../db/key-value.ts';
 import { getUser } from '../db/users.ts';
@@ -66,24 +67,27 @@ export async function resolveByHand(ctx: RegistryContext, incidentId: number): P
   });
 }
 
-const HOUR_MS = 3_600_000;
-
 /**
  * Put off an incident's alert (its installation and rule) until `endsAt`, as
  * the snooze buttons do, and redraw the messages that announced it, which
- * then say until when and by whom; a critical one put off for longer than an
- * hour is told to the lead. One transaction.
+ * then say until when and by whom. A critical one put off (past an hour, or
+ * till morning however near: core/silences.ts `putsOff`) is told to its
+ * witnesses; who they were (null: nobody). One transaction.
  */
-export async function snoozeIncident(ctx: RegistryContext, incidentId: number, snooze: { endsAt: Date; reason: string; tz: string }): Promise<void> {
-  await writeTransaction(ctx.db, async (tx) => {
+export async function snoozeIncident(
+  ctx: RegistryContext,
+  incidentId: number,
+  snooze: { endsAt: Date; reason: string; tz: string; tillMorning: boolean },
+): Promise<PutOffWitnesses | null> {
+  return writeTransaction(ctx.db, async (tx) => {
     const incident = await getIncident(tx, incidentId);
     if (!incident || incident.status === 'resolved') throw inputError('incidentResolved', { id: incidentId });
     // Nested in this transaction: its own becomes a savepoint of it.
     await addSilence(ctx, { installation: incident.installationId, rule: incident.ruleId, endsAt: snooze.endsAt, reason: snooze.reason, tz: snooze.tz });
-    await redrawAnnouncements(tx, incident, ctx.clock());
-    // An hour's wait is a reminder; anything longer (till morning) of a critical is the lead's business too.
     const now = ctx.clock();
-    if (snooze.endsAt.getTime() - now.getTime() > HOUR_MS) await tellOfCriticalSnooze(tx, incident, ctx.actor, snooze.endsAt, now);
+    await redrawAnnouncements(tx, incident, now);
+    // An hour's wait is a reminder; anything longer, or till morning, of a critical is the lead's business too.
+    return putsOff(snooze.endsAt, now, snooze.tillMorning) ? tellOfCriticalSnooze(tx, incident, ctx.actor, snooze.endsAt, now) : null;
   });
 }
 

@@ -3,7 +3,12 @@ import { parseDuration } from '../core/duration.ts';
 import { isExternalRuleId } from '../core/external-alerts.ts';
 import { isRuleId } from '../core/rules.ts';
 import { recordAudit } from '../db/audit.ts';
-import { endSilence, findActiveSilenceOfScope, getSilence, insertSilence, type SilenceRow } from '../db/silences.ts';
+import { endSilence, findActiveSilenceOfScope, getSilence, insertSilence, listActiveSilences, toSilence, type SilenceRow } from '../db/silences.ts';
+import { listActiveIncidents, type Incident } from '../db/incidents.ts';
+import { listInstallationsOfClient } from '../db/installations.ts';
+import type { Queryable } from '../db/open.ts';
+import { silenceMatches } from '../core/silences.ts';
+import { tellOfCriticalSnooze, type PutOffWitnesses } from '../incidents/lifecycle.ts';
 import type { RegistryContext } from './context.ts';
 import { resolveClient } from './clients.ts';
 import { requireInstallation } from './installations.ts';
@@ -71,6 +76,53 @@ export async function addSilence(ctx: RegistryContext, input: NewSilenceInput): 
     });
     await recordAudit(tx, { at: now, actor: ctx.actor, action: 'silence.add', subjectType: 'silence', subjectId: silence.id, details: { installationId, clientId, ruleId: silence.ruleId, endsAt, reason } });
     return silence;
+  });
+}
+
+/** What a silence of a client, or of one installation of it, covers. */
+export interface SilenceScope {
+  clientId: number;
+  installationId: number | null;
+}
+
+/**
+ * The open critical alerts nobody took that a silence of `scope` until
+ * `endsAt` would put off: those no silence in force already holds back as
+ * long. Putting them off is asked about first and told, as «💤 До утра» under
+ * the alert is (bot/features/silences.ts).
+ */
+export async function criticalsPutOff(db: Queryable, scope: SilenceScope, endsAt: Date, now: Date): Promise<Incident[]> {
+  const installationIds = scope.installationId !== null ? [scope.installationId] : (await listInstallationsOfClient(db, scope.clientId)).map((i) => i.id);
+  const inForce = (await listActiveSilences(db, now)).map(toSilence);
+  const found: Incident[] = [];
+  for (const installationId of installationIds) {
+    for (const incident of await listActiveIncidents(db, installationId)) {
+      if (incident.severity !== 'critical' || incident.status !== 'open') continue;
+      const alert = { installationId, clientId: scope.clientId, ruleId: incident.ruleId };
+      if (!inForce.some((s) => silenceMatches(s, alert, now) && s.endsAt.getTime() >= endsAt.getTime())) found.push(incident);
+    }
+  }
+  return found;
+}
+
+/**
+ * A silence of a client or installation that puts off open criticals (the
+ * person was asked, and said yes): added, and each critical it puts off told
+ * to its witnesses, in one transaction. Who was told (null: nobody).
+ */
+export async function addSilenceOverCriticals(
+  ctx: RegistryContext,
+  scope: SilenceScope,
+  input: { endsAt: Date; reason: string; tz: string },
+): Promise<{ silence: SilenceRow; told: PutOffWitnesses | null }> {
+  return writeTransaction(ctx.db, async (tx) => {
+    const now = ctx.clock();
+    // Found before the silence is added: it would hold them back itself.
+    const criticals = await criticalsPutOff(tx, scope, input.endsAt, now);
+    const silence = await addSilence(ctx, { ...(scope.installationId !== null ? { installation: scope.installationId } : { client: String(scope.clientId) }), ...input });
+    let told: PutOffWitnesses | null = null;
+    for (const incident of criticals) told = (await tellOfCriticalSnooze(tx, incident, ctx.actor, silence.endsAt, now)) ?? told;
+    return { silence, told };
   });
 }
 

@@ -321,7 +321,7 @@ describe('the Telegram bot', () => {
       // Nothing is put off yet: a question, as a reply to the alert.
       expect(await t.db.select().from(silences)).toEqual([]);
       const question = h.lastSent('sendMessage')!;
-      expect(question.payload.text).toBe('Отложить критичное «Ключ SenseLock не виден» до 09:00 завтра? Руководитель узнает.');
+      expect(question.payload.text).toBe('Отложить критичное «Ключ SenseLock не виден» до 09:00 завтра? Руководитель узнает: Ирина Петрова.');
       expect(question.payload.reply_parameters).toMatchObject({ message_id: messageId });
       expect(buttonsOf(question)).toEqual([
         { text: '💤 Да, до 09:00 завтра', data: `snz:M:${incident.id}` },
@@ -347,6 +347,139 @@ describe('the Telegram bot', () => {
       expect(String(h.sent('editMessageText').filter((c) => c.payload.message_id === messageId).at(-1)!.payload.text)).toContain('💤 Ксения Шабанова отложила до 09:00 завтра');
     });
 
+    it('between 08:00 and 09:00 «До утра» is minutes away, and the lead is still told as promised, in Russian and English', async () => {
+      clock.set('2023-02-16T05:20:00Z');
+      const { incident, chatId, messageId } = await sendAlert();
+      await h.press(manager, `snz:m:${incident.id}`, { chatId, messageId });
+      expect(h.lastSent()!.payload.text).toBe('Отложить критичное «Ключ SenseLock не виден» до 09:00? Руководитель узнает: Ирина Петрова.');
+      await h.press(manager, `snz:M:${incident.id}`, { chatId, messageId: 1001 });
+      expect(h.lastSent('editMessageText')!.payload.text).toBe('💤 Отложено до 09:00. Руководитель узнает: Ирина Петрова.');
+      await h.dispatcher().runOnce();
+      const toLead = h.sent('sendMessage').filter((c) => c.payload.chat_id === 2001);
+      expect(toLead.map((c) => String(c.payload.text).split('\n')[0])).toEqual(['💤 Ксения Шабанова отложила критичное оповещение до 09:00']);
+
+      // The same in English, the next morning at 08:50.
+      await t.db.delete(silences);
+      await updateUser(t.db, manager.id, { language: 'en' });
+      clock.set('2023-02-17T05:50:00Z');
+      h.clear();
+      await h.press(manager, `snz:m:${incident.id}`, { chatId, messageId });
+      expect(h.lastSent()!.payload.text).toBe('Put off the critical “SenseLock key not seen” until 09:00? The lead will be told: Ирина Петрова.');
+      expect(buttonsOf(h.lastSent()!).map((b) => b.text)).toEqual(['💤 Yes, until 09:00', 'Do not put off']);
+      await h.press(manager, 'snz:no', { chatId, messageId: 1002 });
+      expect(h.lastSent('editMessageText')!.payload.text).toBe('Not put off: the alert waits for someone to take it.');
+      await h.press(manager, `snz:M:${incident.id}`, { chatId, messageId: 1002 });
+      expect(h.lastSent('editMessageText')!.payload.text).toBe('💤 Put off until 09:00. The lead will be told: Ирина Петрова.');
+      await h.dispatcher().runOnce();
+      expect(h.sent('sendMessage').filter((c) => c.payload.chat_id === 2001).map((c) => String(c.payload.text).split('\n')[0])).toEqual([
+        '💤 Ксения Шабанова отложила критичное оповещение до 09:00',
+      ]);
+    });
+
+    it('a lead putting off their own team\'s critical is promised nobody and nobody is told; without a lead, the admin is named and told', async () => {
+      const { incident, chatId, messageId } = await sendAlert();
+      await h.press(lead, `snz:m:${incident.id}`, { chatId: 2001, messageId: 1 });
+      expect(h.lastSent()!.payload.text).toBe('Отложить критичное «Ключ SenseLock не виден» до 09:00 завтра?');
+      await h.press(lead, `snz:M:${incident.id}`, { chatId: 2001, messageId: 1001 });
+      expect(h.lastSent('editMessageText')!.payload.text).toBe('💤 Отложено до 09:00 завтра.');
+      h.clear();
+      await h.dispatcher().runOnce();
+      expect(h.sent('sendMessage')).toEqual([]);
+
+      // In English, the same: no promise, nothing sent.
+      await t.db.delete(silences);
+      await updateUser(t.db, lead.id, { language: 'en' });
+      await h.press(lead, `snz:m:${incident.id}`, { chatId: 2001, messageId: 1 });
+      expect(h.lastSent()!.payload.text).toBe('Put off the critical “SenseLock key not seen” until 09:00 tomorrow?');
+      await h.press(lead, `snz:M:${incident.id}`, { chatId: 2001, messageId: 1002 });
+      expect(h.lastSent('editMessageText')!.payload.text).toBe('💤 Put off until 09:00 tomorrow.');
+      h.clear();
+      await h.dispatcher().runOnce();
+      expect(h.sent('sendMessage')).toEqual([]);
+
+      // A manager with no lead: the admin is who hears it, by name, before and after.
+      await t.db.delete(silences);
+      await updateUser(t.db, manager.id, { leadId: null });
+      await h.press(manager, `snz:m:${incident.id}`, { chatId, messageId });
+      expect(h.lastSent()!.payload.text).toBe('Отложить критичное «Ключ SenseLock не виден» до 09:00 завтра? Администратор узнает: Анна Админова.');
+      await h.press(manager, `snz:M:${incident.id}`, { chatId, messageId: 1003 });
+      expect(h.lastSent('editMessageText')!.payload.text).toBe('💤 Отложено до 09:00 завтра. Администратор узнает: Анна Админова.');
+      await h.dispatcher().runOnce();
+      expect(h.sent('sendMessage').filter((c) => c.payload.chat_id === 3001).map((c) => String(c.payload.text).split('\n')[0])).toEqual([
+        '💤 Ксения Шабанова отложила критичное оповещение до 09:00 завтра',
+      ]);
+    });
+
+    it('/silence over an open critical asks as «💤 До утра» does and tells the lead: typed «до утра», and the «До понедельника» button; a wait of an hour does not ask', async () => {
+      await sendAlert();
+      h.clear();
+      // An hour or less is a wait, not putting it off: done at once, as «⏰» under the alert.
+      await h.say(manager, '/silence Ромашка 30мин');
+      expect(texts().at(-1)).toBe('💤 ООО «Ромашка»: оповещения отложены до 21:30.');
+      await t.db.delete(silences);
+
+      await h.say(manager, '/silence Ромашка до утра переезд');
+      const question = h.lastSent()!;
+      expect(question.payload.text).toBe(
+        'ООО «Ромашка»: открыто критичное оповещение «Ключ SenseLock не виден». Отложить все оповещения до 09:00 завтра? Руководитель узнает: Ирина Петрова.',
+      );
+      expect(buttonsOf(question).map((b) => b.text)).toEqual(['💤 Да, до 09:00 завтра', 'Не откладывать']);
+      expect(await t.db.select().from(silences)).toEqual([]);
+      const [, no] = buttonsOf(question);
+      await h.press(manager, no!.data, { chatId: 1001, messageId: 1 });
+      expect(h.lastSent('editMessageText')!.payload.text).toBe('Не отложено: оповещение ждёт, кто возьмёт его в работу.');
+      expect(await t.db.select().from(silences)).toEqual([]);
+
+      // The button offered by /silence alone: «До понедельника», asked about the same way.
+      await h.say(manager, '/silence Ромашка');
+      await h.press(manager, `sil:a:c${fleet.client.id}:monday`, { chatId: 1001, messageId: 1 });
+      const asked = h.lastSent()!;
+      expect(asked.payload.text).toBe(
+        'ООО «Ромашка»: открыто критичное оповещение «Ключ SenseLock не виден». Отложить все оповещения до 20.02 09:00? Руководитель узнает: Ирина Петрова.',
+      );
+      expect(await t.db.select().from(silences)).toEqual([]);
+      const [yes] = buttonsOf(asked);
+      await h.press(otherManager, yes!.data, { chatId: 1002, messageId: 1 });
+      expect(h.lastSent('answerCallbackQuery')!.payload).toMatchObject({ show_alert: true });
+      expect(await t.db.select().from(silences)).toEqual([]);
+      await h.press(manager, yes!.data, { chatId: 1001, messageId: 1 });
+      expect(h.lastSent('editMessageText')!.payload.text).toBe('💤 ООО «Ромашка»: оповещения отложены до 20.02 09:00. Руководитель узнает: Ирина Петрова.');
+      expect(buttonsOf(h.lastSent('editMessageText')).map((b) => b.text)).toEqual(['🔔 Снять']);
+      expect(await t.db.select().from(silences)).toHaveLength(1);
+      await h.press(manager, yes!.data, { chatId: 1001, messageId: 1 });
+      expect(h.lastSent('answerCallbackQuery')!.payload.text).toBe('На этот вопрос уже ответили');
+      await h.dispatcher().runOnce();
+      const toLead = h.sent('sendMessage').filter((c) => c.payload.chat_id === 2001);
+      expect(toLead.map((c) => String(c.payload.text).split('\n').slice(0, 4))).toEqual([
+        ['💤 Ксения Шабанова отложила критичное оповещение до 20.02 09:00', 'Если ждать нельзя, возьмите его в работу сами или позвоните менеджеру.', '', '🔴 <b>Ключ SenseLock не виден</b>'],
+      ]);
+      expect(buttonsOf(toLead[0]!).map((b) => b.text)).toContain('🙋 Беру');
+      // Put off already until Monday: a shorter silence puts nothing off further, and is not asked about.
+      await h.say(manager, '/silence Ромашка до утра');
+      expect(texts().at(-1)).toBe('💤 ООО «Ромашка»: оповещения отложены до 20.02 09:00.');
+    });
+
+    it('/silence over an open critical asks in English too, and the lead is told', async () => {
+      await updateUser(t.db, manager.id, { language: 'en' });
+      await sendAlert();
+      h.clear();
+      await h.say(manager, '/silence Ромашка until morning');
+      const question = h.lastSent()!;
+      expect(question.payload.text).toBe('ООО «Ромашка»: a critical alert is open, “SenseLock key not seen”. Put off all its alerts until 09:00 tomorrow? The lead will be told: Ирина Петрова.');
+      expect(buttonsOf(question).map((b) => b.text)).toEqual(['💤 Yes, until 09:00 tomorrow', 'Do not put off']);
+      await h.press(manager, buttonsOf(question)[0]!.data, { chatId: 1001, messageId: 1 });
+      expect(h.lastSent('editMessageText')!.payload.text).toBe('💤 ООО «Ромашка»: alerts put off until 09:00 tomorrow. The lead will be told: Ирина Петрова.');
+      await h.say(manager, '/silence Ромашка');
+      await h.press(manager, `sil:a:c${fleet.client.id}:monday`, { chatId: 1001, messageId: 1 });
+      expect(h.lastSent()!.payload.text).toBe('ООО «Ромашка»: a critical alert is open, “SenseLock key not seen”. Put off all its alerts until 20.02 09:00? The lead will be told: Ирина Петрова.');
+      await h.press(manager, buttonsOf(h.lastSent()!)[1]!.data, { chatId: 1001, messageId: 1 });
+      expect(h.lastSent('editMessageText')!.payload.text).toBe('Not put off: the alert waits for someone to take it.');
+      await h.dispatcher().runOnce();
+      expect(h.sent('sendMessage').filter((c) => c.payload.chat_id === 2001).map((c) => String(c.payload.text).split('\n')[0])).toEqual([
+        '💤 Ксения Шабанова отложила критичное оповещение до 09:00 завтра',
+      ]);
+    });
+
     it('puts a warning off till morning at once, and tells no lead', async () => {
       clock.set('2023-02-15T07:00:00Z');
       await report('<kit daily-update="false"/>');
@@ -358,6 +491,27 @@ describe('the Telegram bot', () => {
       expect(h.sent('sendMessage').filter((c) => c.payload.chat_id === 2001)).toEqual([]);
     });
 
+    it('/status names a one-alert snooze and the installation\'s silence when both hold, in Russian and English', async () => {
+      const { incident, chatId, messageId } = await sendAlert();
+      await addSilence(ctx('tg:1001'), { installation: fleet.installation.id, for: '2h', reason: 'переезд сервера', tz: 'Europe/Moscow' });
+      // The alert put off for an hour, within the installation's silence: the card says the silence, which is what holds.
+      await h.press(manager, `snz:h:${incident.id}`, { chatId, messageId });
+      await h.say(manager, '/status Ромашка');
+      let card = texts().at(-1)!.split('\n');
+      expect(card).toContain('💤 Все оповещения отложены до 23:00 (переезд сервера)');
+      expect(card.filter((line) => line.startsWith('💤'))).toHaveLength(1);
+      // Put off till morning, past the silence: both, each as what it covers.
+      await h.press(manager, `snz:m:${incident.id}`, { chatId, messageId });
+      await h.press(manager, `snz:M:${incident.id}`, { chatId, messageId: 1002 });
+      await h.say(manager, '/status Ромашка');
+      card = texts().at(-1)!.split('\n');
+      expect(card.filter((line) => line.startsWith('💤'))).toEqual(['💤 Все оповещения отложены до 23:00 (переезд сервера)', '💤 «Ключ SenseLock не виден» отложено до 09:00 завтра']);
+      await updateUser(t.db, manager.id, { language: 'en' });
+      await h.say(manager, '/status Ромашка');
+      card = texts().at(-1)!.split('\n');
+      expect(card.filter((line) => line.startsWith('💤'))).toEqual(['💤 All alerts put off until 23:00 (переезд сервера)', '💤 “SenseLock key not seen” put off until 09:00 tomorrow']);
+    });
+
     it('snoozes for an hour: a silence holds reminders, and the message says until when', async () => {
       const { incident, chatId, messageId } = await sendAlert();
       await h.press(manager, `snz:h:${incident.id}`, { chatId, messageId });
@@ -367,6 +521,11 @@ describe('the Telegram bot', () => {
       await h.say(manager, '/status Ромашка');
       expect(texts().at(-1)).toContain('💤 «Ключ SenseLock не виден» отложено до 22:00');
       expect(texts().at(-1)).not.toContain('Все оповещения отложены');
+      // And in English, with the message's own line.
+      await updateUser(t.db, manager.id, { language: 'en' });
+      await h.say(manager, '/status Ромашка');
+      expect(texts().at(-1)).toContain('💤 “SenseLock key not seen” put off until 22:00');
+      expect(texts().at(-1)).not.toContain('All alerts put off');
     });
 
     it('names the likely cause of problems that follow from it: the service under the system account', async () => {
@@ -738,13 +897,43 @@ describe('the Telegram bot', () => {
       await h.press(manager, lift!.data, { chatId: 1001, messageId: 1 });
       expect(h.lastSent('answerCallbackQuery')!.payload.text).toBe('Снято 🔔');
       // Lifting one does not claim that alerts come again: the other still holds, and is named.
-      expect(texts().at(-1)).toBe('🔔 Ксения Шабанова сняла тишину «ООО «Ромашка»» до 23:00. Ещё действует:\n💤 ООО «Ромашка» — до 09:00 завтра');
+      expect(texts().at(-1)).toBe('🔔 Больше не отложено: ООО «Ромашка» — до 23:00 (сняла Ксения Шабанова). Ещё отложено:\n💤 ООО «Ромашка» — до 09:00 завтра');
       await h.press(manager, morning!.data, { chatId: 1001, messageId: 1 });
-      expect(texts().at(-1)).toBe('🔔 Ксения Шабанова сняла тишину «ООО «Ромашка»» до 09:00 завтра. Оповещения снова приходят.');
+      expect(texts().at(-1)).toBe('🔔 Больше не отложено: ООО «Ромашка» — до 09:00 завтра (сняла Ксения Шабанова). Оповещения снова приходят.');
       await h.say(manager, '/silences');
       expect(texts().at(-1)).toBe('Отложенных оповещений нет.');
       await h.press(manager, lift!.data, { chatId: 1001, messageId: 1 });
-      expect(h.lastSent('answerCallbackQuery')!.payload.text).toBe('Эта тишина уже закончилась');
+      expect(h.lastSent('answerCallbackQuery')!.payload.text).toBe('Это уже не отложено');
+    });
+
+    it('says who lifted one of two silences as a sentence whatever the name, and in English which ended and which still holds', async () => {
+      // «Саша» does not say whether «снял» or «сняла»: the name stands alone.
+      await addUser(ctx(), { telegramId: 3002, role: 'admin', name: 'Саша' });
+      const sasha: Person = { id: 3002, first_name: 'Саша' };
+      await h.say(manager, '/silence Ромашка 2ч переезд сервера');
+      await h.say(manager, '/silence Ромашка до утра');
+      await h.say(sasha, '/silences');
+      const [first, second] = buttonsOf(h.lastSent()!);
+      await h.press(sasha, first!.data, { chatId: 3002, messageId: 1 });
+      expect(texts().at(-1)).toBe('🔔 Больше не отложено: ООО «Ромашка» — до 23:00 (Саша). Ещё отложено:\n💤 ООО «Ромашка» — до 09:00 завтра');
+      await h.press(sasha, second!.data, { chatId: 3002, messageId: 1 });
+      expect(texts().at(-1)).toBe('🔔 Больше не отложено: ООО «Ромашка» — до 09:00 завтра (Саша). Оповещения снова приходят.');
+
+      await updateUser(t.db, manager.id, { language: 'en' });
+      await h.say(manager, '/silence Ромашка 2h moving the server');
+      expect(texts().at(-1)).toBe('💤 ООО «Ромашка»: alerts put off until 23:00. Reason: moving the server.');
+      await h.say(manager, '/silence Ромашка until morning');
+      await h.say(manager, '/silences');
+      expect(texts().at(-1)).toBe('<b>Alerts put off (2):</b>\n\n1. 💤 ООО «Ромашка» — until 23:00 (moving the server)\n2. 💤 ООО «Ромашка» — until 09:00 tomorrow');
+      const [lift, morning] = buttonsOf(h.lastSent()!);
+      expect([lift!.text, morning!.text]).toEqual(['🔔 Lift: 1. Ромашка until 23:00', '🔔 Lift: 2. Ромашка until 09:00 tomorrow']);
+      await h.press(manager, lift!.data, { chatId: 1001, messageId: 1 });
+      expect(h.lastSent('answerCallbackQuery')!.payload.text).toBe('Lifted 🔔');
+      expect(texts().at(-1)).toBe('🔔 No longer put off: ООО «Ромашка» — until 23:00 (lifted by Ксения Шабанова). Still put off:\n💤 ООО «Ромашка» — until 09:00 tomorrow');
+      await h.press(manager, morning!.data, { chatId: 1001, messageId: 1 });
+      expect(texts().at(-1)).toBe('🔔 No longer put off: ООО «Ромашка» — until 09:00 tomorrow (lifted by Ксения Шабанова). Alerts come again.');
+      await h.press(manager, morning!.data, { chatId: 1001, messageId: 1 });
+      expect(h.lastSent('answerCallbackQuery')!.payload.text).toBe('This is no longer put off');
     });
 
     it('/whoami and /help, with admin commands for admins', async () => {

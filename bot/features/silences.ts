@@ -10,7 +10,12 @@ import { getSilence, listActiveSilences, type SilenceRow } from '../../db/silenc
 import { clip, shortClientName } from '../../core/text.ts';
 import { formatUntil, formatWhen } from '../../i18n/format.ts';
 import { describeError, givenReason, ruleTitle } from '../../i18n/index.ts';
-import { addSilence, MAX_SILENCE_DAYS, removeSilence } from '../../registry/silences.ts';
+import { addSilence, addSilenceOverCriticals, criticalsPutOff, MAX_SILENCE_DAYS, removeSilence } from '../../registry/silences.ts';
+import { putOffWitnesses } from '../../incidents/lifecycle.ts';
+import { putsOff } from '../../core/silences.ts';
+import { placeOf } from '../../core/vocabulary.ts';
+import { deleteValue, readValue, writeValue } from '../../db/key-value.ts';
+import { randomBytes } from 'node:crypto';
 import { actorOf, clientsVisibleIn, responsibleFor, typedText, type BotContext } from '../context.ts';
 import { escapeHtml, fitMessage } from '../html.ts';
 
@@ -50,16 +55,36 @@ async function targetOf(ctx: BotContext, target: string): Promise<{ client: Clie
   return { client, installation: installations.length > 1 ? namedInstallation(installations, target) : null };
 }
 
-/** Put off what the target covers until `endsAt`, and say so with a button that lifts it. */
-async function silenceTarget(ctx: BotContext, client: Client, installation: Installation | null, endsAt: Date, reason: string) {
+const whatOf = (client: Client, installation: Installation | null) => (installation ? placeOf(client.name, installation.name) : client.name);
+
+/**
+ * Put off what the target covers until `endsAt`, and say so with a button
+ * that lifts it. When that puts off an open critical nobody took (past an
+ * hour, or till a moment named: core/silences.ts `putsOff`), it is asked
+ * first, as «💤 До утра» under the alert asks, naming who will be told.
+ */
+async function silenceTarget(ctx: BotContext, client: Client, installation: Installation | null, endsAt: Date, reason: string, tillNamedMoment: boolean) {
   const { db, clock, settings } = ctx.services;
+  const now = clock();
+  const scope = { clientId: client.id, installationId: installation?.id ?? null };
+  const criticals = putsOff(endsAt, now, tillNamedMoment) ? await criticalsPutOff(db, scope, endsAt, now) : [];
+  if (criticals.length > 0) {
+    const until = formatUntil(ctx.lang, endsAt, now, settings.displayTz);
+    const told = ctx.t.putOffTold(await putOffWitnesses(db, client.id, actorOf(ctx.from!.id)));
+    // The question's buttons name what it asked by a key: a typed reason does not fit in a button's data.
+    const key = randomBytes(9).toString('base64url');
+    await writeValue(db, `${ASKED}${key}`, { ...scope, endsAt: endsAt.toISOString(), reason } satisfies Asked, now);
+    const titles = [...new Set(criticals.map((incident) => ruleTitle(ctx.lang, incident.ruleId)))];
+    return ctx.reply(ctx.t.silenceConfirmCritical(whatOf(client, installation), until, titles, told), {
+      reply_markup: new InlineKeyboard().text(ctx.t.confirmCriticalSnoozeYes(until), `sil:y:${key}`).text(ctx.t.confirmCriticalSnoozeNo, `sil:n:${key}`),
+    });
+  }
   try {
     const silence = await addSilence(
       { db, clock, actor: actorOf(ctx.from!.id) },
       { ...(installation ? { installation: installation.id } : { client: String(client.id) }), endsAt, reason, tz: settings.displayTz },
     );
-    const what = installation ? `${client.name} · ${installation.name}` : client.name;
-    return ctx.reply(ctx.t.silenceDone(what, formatUntil(ctx.lang, silence.endsAt, clock(), settings.displayTz), givenReason(silence.reason)), {
+    return ctx.reply(ctx.t.silenceDone(whatOf(client, installation), formatUntil(ctx.lang, silence.endsAt, now, settings.displayTz), givenReason(silence.reason)), {
       reply_markup: new InlineKeyboard().text(ctx.t.liftButton, `sil:x:${silence.id}`),
     });
   } catch (err) {
@@ -67,6 +92,56 @@ async function silenceTarget(ctx: BotContext, client: Client, installation: Inst
     throw err;
   }
 }
+
+/** A silence over an open critical, asked about and waiting for «Да» (kept under `ASKED` + the key its buttons carry). */
+interface Asked {
+  clientId: number;
+  installationId: number | null;
+  endsAt: string;
+  reason: string;
+}
+const ASKED = 'silence-asked:';
+
+/** The client and installation a question was about, if the person may still act on them; else the refusal is answered. */
+async function askedTarget(ctx: BotContext, asked: Asked): Promise<{ client: Client; installation: Installation | null } | null> {
+  const { db } = ctx.services;
+  const installation = asked.installationId === null ? null : ((await getInstallation(db, asked.installationId)) ?? null);
+  const client = await getClient(db, asked.clientId);
+  const visible = await clientsVisibleIn(ctx);
+  if (!client || (asked.installationId !== null && !installation) || (visible !== null && !visible.has(client.id)) || !canAct(ctx.staff, await responsibleFor(ctx, client.id))) {
+    await ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
+    return null;
+  }
+  return { client, installation };
+}
+
+/** «💤 Да, до …» under the question: the silence is added, the criticals it puts off are told, and the question becomes the answer. */
+silences.callbackQuery(/^sil:([yn]):([\w-]{1,20})$/, async (ctx) => {
+  const { db, clock, settings } = ctx.services;
+  const key = `${ASKED}${ctx.match[2]}`;
+  const asked = await readValue<Asked>(db, key);
+  if (!asked) return ctx.answerCallbackQuery({ text: ctx.t.questionAnswered });
+  const target = await askedTarget(ctx, asked);
+  if (!target) return;
+  await deleteValue(db, key);
+  await ctx.answerCallbackQuery();
+  if (ctx.match[1] === 'n') return ctx.editMessageText(ctx.t.criticalSnoozeCancelled).catch((err: unknown) => ctx.log.debug({ err }, 'question not edited'));
+  try {
+    const { silence, told } = await addSilenceOverCriticals(
+      { db, clock, actor: actorOf(ctx.from.id) },
+      { clientId: asked.clientId, installationId: asked.installationId },
+      { endsAt: new Date(asked.endsAt), reason: asked.reason, tz: settings.displayTz },
+    );
+    ctx.services.onIncidentChange();
+    const until = formatUntil(ctx.lang, silence.endsAt, clock(), settings.displayTz);
+    return ctx.editMessageText(ctx.t.silenceDone(whatOf(target.client, target.installation), until, givenReason(silence.reason), ctx.t.putOffTold(told)), {
+      reply_markup: new InlineKeyboard().text(ctx.t.liftButton, `sil:x:${silence.id}`),
+    });
+  } catch (err) {
+    if (err instanceof InputError) return ctx.reply(describeError(err, ctx.lang));
+    throw err;
+  }
+});
 
 /** The terms offered as buttons when /silence names a client but not for how long. */
 const OFFERED_TERMS = ['1h', '4h', 'morning', 'monday'] as const;
@@ -95,8 +170,7 @@ silences.command('silence', async (ctx) => {
     const scope = found.installation ? `i${found.installation.id}` : `c${found.client.id}`;
     const keyboard = new InlineKeyboard();
     for (const term of OFFERED_TERMS) keyboard.text(ctx.t.silenceTerms[term], `sil:a:${scope}:${term}`);
-    const what = found.installation ? `${found.client.name} · ${found.installation.name}` : found.client.name;
-    return ctx.reply(ctx.t.silenceAskTerm(what), { reply_markup: keyboard });
+    return ctx.reply(ctx.t.silenceAskTerm(whatOf(found.client, found.installation)), { reply_markup: keyboard });
   }
   const target = words.slice(0, at).join(' ');
   const reason = words.slice(at + end.words).join(' ') || ctx.t.defaultReason;
@@ -106,7 +180,8 @@ silences.command('silence', async (ctx) => {
   if (end.nextYear && end.endsAt.getTime() - now.getTime() > MAX_SILENCE_DAYS * 86_400_000) {
     return ctx.reply(ctx.t.silenceDateNextYear(formatWhen(ctx.lang, end.endsAt, now, settings.displayTz, true), MAX_SILENCE_DAYS));
   }
-  return silenceTarget(ctx, found.client, found.installation, end.endsAt, reason);
+  // «до утра», «до 18:00»: a moment named, however near; «2ч» is a wait.
+  return silenceTarget(ctx, found.client, found.installation, end.endsAt, reason, ['до', 'until'].includes(words[at]!.toLowerCase()));
 });
 
 /** A term pressed under «На сколько отложить…?». */
@@ -121,8 +196,9 @@ silences.callbackQuery(/^sil:a:([ci])(\d+):(1h|4h|morning|monday)$/, async (ctx)
     return ctx.answerCallbackQuery({ text: ctx.t.forbidden, show_alert: true });
   }
   await ctx.answerCallbackQuery();
-  const endsAt = offeredEnd(ctx.match[3] as OfferedTerm, clock(), settings.displayTz, settings.morningHour);
-  return silenceTarget(ctx, client, installation ?? null, endsAt, ctx.t.defaultReason);
+  const term = ctx.match[3] as OfferedTerm;
+  const endsAt = offeredEnd(term, clock(), settings.displayTz, settings.morningHour);
+  return silenceTarget(ctx, client, installation ?? null, endsAt, ctx.t.defaultReason, term === 'morning' || term === 'monday');
 });
 
 /** What a silence covers, in words: a client, one installation, a rule (`short`: the client as people say it, for a button). */

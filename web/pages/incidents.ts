@@ -4,11 +4,14 @@ import { InputError } from '../../core/errors.ts';
 import { actorOf, canAct } from '../../core/permissions.ts';
 import { snoozeEnd } from '../../core/silences.ts';
 import { recordAudit } from '../../db/audit.ts';
-import { getIncidentViews, listHolds, type IncidentView } from '../../db/incidents.ts';
+import { getIncidentViews, lastPutOff, listHolds, type IncidentView } from '../../db/incidents.ts';
+import type { DB } from '../../db/open.ts';
+import { putOffWitnesses } from '../../incidents/lifecycle.ts';
+import { placeOf } from '../../core/vocabulary.ts';
 import { searchIndexFor } from '../../db/search-index.ts';
 import { incidentsPageVersion, listOpenProblemManagers, listOpenProblems, type OpenProblemFilter } from '../../db/web-incidents.ts';
 import { formatSpan, formatUntil, formatWhen } from '../../i18n/format.ts';
-import { ruleTitle, texts } from '../../i18n/index.ts';
+import { ruleTitle, texts, type Lang } from '../../i18n/index.ts';
 import { acknowledge, snoozeIncident } from '../../registry/incidents.ts';
 import { AUTO_RELOAD, type WebKit, type WebSession } from '../kit.ts';
 import { holdText } from '../../bot/render/hold.ts';
@@ -45,7 +48,7 @@ function incidentsQueryString(query: IncidentsQuery, autoReload = false): string
   const string = params.toString();
   return string ? `?${string}` : '';
 }
-const OUTCOMES = ['acknowledged', 'already', 'resolved', 'snoozed'] as const;
+const OUTCOMES = ['acknowledged', 'already', 'resolved', 'snoozed', 'notSnoozed', 'putOff'] as const;
 type Outcome = (typeof OUTCOMES)[number];
 
 /**
@@ -118,7 +121,7 @@ export function incidentsPage(scope: FastifyInstance, kit: WebKit): void {
         managers: await listOpenProblemManagers(deps.db),
         filtered: query.q !== '' || query.manager !== '' || query.severity !== '',
         csrf: session.csrf,
-        notice: done && doneId ? t.outcome[done](doneId) : null,
+        notice: done && doneId ? ((done === 'putOff' ? await putOffNotice(deps.db, lang, doneId, now, deps.displayTz) : null) ?? t.outcome[done === 'putOff' ? 'snoozed' : done](doneId)) : null,
         refreshSeconds: REFRESH_SECONDS,
       });
       // The reload keeps the filters and says it is one (it does not count as the person's use of the session).
@@ -149,14 +152,16 @@ export function incidentsPage(scope: FastifyInstance, kit: WebKit): void {
       const body = request.body as Record<string, unknown>;
       const choice = body.until === 'morning' ? 'morning' : 'hour';
       const endsAt = snoozeEnd(choice, deps.clock(), deps.displayTz, deps.morningHour);
-      // A critical put off till morning is the overslept key of the field: asked again, as the bot asks, and the lead is told.
+      const actor = actorOf(session.user.telegramId);
+      // A critical put off till morning is the overslept key of the field: asked again, as the bot asks, naming who will be told.
       if (choice === 'morning' && view.incident.severity === 'critical' && body.confirm !== '1') {
         const t = texts(session.lang);
         const untilText = formatUntil(session.lang, endsAt, deps.clock(), deps.displayTz);
+        const title = ruleTitle(session.lang, view.incident.ruleId);
         const page = kit.eta.render('confirm-snooze', {
           heading: t.web.confirmSnoozeTitle,
-          what: `${ruleTitle(session.lang, view.incident.ruleId)} — ${view.clientName} · ${view.installationName}`,
-          question: t.confirmCriticalSnooze(ruleTitle(session.lang, view.incident.ruleId), untilText),
+          what: `${title} — ${placeOf(view.clientName, view.installationName)}`,
+          question: t.confirmCriticalSnooze(title, untilText, t.putOffTold(await putOffWitnesses(deps.db, view.clientId, actor))),
           yes: t.confirmCriticalSnoozeYes(untilText),
           no: t.confirmCriticalSnoozeNo,
           id: view.incident.id,
@@ -165,17 +170,27 @@ export function incidentsPage(scope: FastifyInstance, kit: WebKit): void {
         return kit.page(reply, 200, session.lang, t.web.confirmSnoozeTitle, page, { session, current: 'incidents' });
       }
       const snoozed = await closedMeanwhile(() =>
-        snoozeIncident({ db: deps.db, clock: deps.clock, actor: actorOf(session.user.telegramId) }, view.incident.id, {
+        snoozeIncident({ db: deps.db, clock: deps.clock, actor }, view.incident.id, {
           endsAt,
           reason: texts(session.lang).web.snoozeReason(view.incident.id),
           tz: deps.displayTz,
-        }),
+          tillMorning: choice === 'morning',
+        }).then(() => true),
       );
       if (snoozed === null) return back(reply, 'resolved', view);
       deps.onIncidentChange?.();
-      return back(reply, 'snoozed', view);
+      // A critical put off is said with until when and who was told, as the bot says it.
+      return back(reply, view.incident.severity === 'critical' && choice === 'morning' ? 'putOff' : 'snoozed', view);
     }),
   );
+}
+
+/** «Инцидент №5 отложен до 09:00 завтра. Руководитель узнает: …», from the incident's history (null: it has none). */
+async function putOffNotice(db: DB, lang: Lang, id: string, now: Date, tz: string): Promise<string | null> {
+  const putOff = await lastPutOff(db, Number(id));
+  if (!putOff) return null;
+  const t = texts(lang);
+  return t.web.putOff(id, formatUntil(lang, putOff.until, now, tz), t.putOffTold(putOff.told));
 }
 
 /** What an action gave, or null when the incident was resolved meanwhile (by the sweep, or at the command line). */
