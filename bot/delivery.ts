@@ -4,7 +4,7 @@ import type { Clock } from '../core/clock.ts';
 import { massRuleOf } from '../core/external-alerts.ts';
 import { getIncidentViews, listActiveIncidents, type IncidentView } from '../db/incidents.ts';
 import type { DB } from '../db/open.ts';
-import { CRITICAL_SNOOZED, DIGEST_CHART, DIGEST_TEXT, enqueue, incidentsMailed, NOTICE } from '../db/outbox.ts';
+import { CRITICAL_SNOOZED, DIGEST_CHART, DIGEST_TEXT, enqueue, incidentsMailed, mailedAlertRecipients, NOTICE } from '../db/outbox.ts';
 import { FOLLOWS, RECOVERY_SAID, findRecentGroupOfRule, recoverySaid, followChatMigration, incidentsOfMessage, laterIncidentsOfMessage, messagesOfIncident, rememberMessage } from '../db/telegram-messages.ts';
 import { getUser, listActiveAdmins } from '../db/users.ts';
 import type { Delivery, DeliveryOutcome, OutboxMessage } from '../delivery/dispatcher.ts';
@@ -261,7 +261,9 @@ export class TelegramDelivery implements Delivery {
     if (!view || view.incident.status !== 'open') return;
     const original = (await messagesOfIncident(this.deps.db, incidentId)).find((m) => m.kind === 'alert');
     const sameChat = original?.chatId === chatId ? original : undefined;
-    const rendered = renderFollowUp(view, kind, await this.options(chatId), sameChat ? null : original ? linkTo(original.chatId, original.messageId) : null);
+    // An escalation or a call that waited so long it went to this person by mail too says so.
+    const mailed = new Set((await mailedAlertRecipients(this.deps.db, incidentId)).includes(chatId) ? [incidentId] : []);
+    const rendered = renderFollowUp(view, kind, { ...(await this.options(chatId)), mailed }, sameChat ? null : original ? linkTo(original.chatId, original.messageId) : null);
     const messageId = await this.send(chatId, rendered, signal, sameChat?.messageId);
     await rememberMessage(this.deps.db, { chatId, messageId, kind: kind === 'escalated' ? 'escalation' : kind, incidentIds: [incidentId] }, this.deps.clock());
   }

@@ -205,20 +205,33 @@ export async function incidentsMailed(db: Queryable, incidentIds: readonly numbe
 }
 
 /**
+ * The outbox kinds that call someone to a critical incident, and so fall back
+ * to mail when Telegram does not deliver them: the alert itself, its
+ * escalation to the lead (or the admins), and the morning call. Reminders
+ * and redraws do not: the person was called already.
+ */
+export const CALLS_TO_AN_INCIDENT = ['incident.opened', 'incident.escalated', 'incident.wake'] as const;
+
+/**
  * Critical alerts Telegram has not delivered since before `writtenBefore`
  * (the Bot API unreachable, a blocked bot, a chat gone) whose incident is
- * still open and which the mail fallback has not looked at yet: the opening
- * rows, oldest first, with the chat each was for. Each is looked at once
- * (`markFallenBack`), so rows left in a dead chat never crowd out new ones.
+ * still open and which the mail fallback has not looked at yet: the rows of
+ * `CALLS_TO_AN_INCIDENT`, oldest first, with the chat each was for. Each is
+ * looked at once (`markFallenBack`), so rows left in a dead chat never crowd
+ * out new ones.
  */
-export async function undeliveredCriticalAlerts(db: Queryable, writtenBefore: Date, limit: number): Promise<{ rowId: number; incidentId: number; chatId: number }[]> {
+export async function undeliveredCriticalAlerts(
+  db: Queryable,
+  writtenBefore: Date,
+  limit: number,
+): Promise<{ rowId: number; incidentId: number; chatId: number; kind: string }[]> {
   const rows = await db
-    .select({ rowId: outbox.id, incidentId: outbox.incidentId, chatId: outbox.chatId })
+    .select({ rowId: outbox.id, incidentId: outbox.incidentId, chatId: outbox.chatId, kind: outbox.kind })
     .from(outbox)
     .innerJoin(incidents, eq(incidents.id, outbox.incidentId))
     .where(
       and(
-        eq(outbox.kind, 'incident.opened'),
+        inArray(outbox.kind, [...CALLS_TO_AN_INCIDENT]),
         eq(outbox.status, 'pending'),
         eq(outbox.urgent, true),
         isNull(outbox.fallbackAt),
@@ -228,7 +241,7 @@ export async function undeliveredCriticalAlerts(db: Queryable, writtenBefore: Da
     )
     .orderBy(asc(outbox.id))
     .limit(limit);
-  return rows.flatMap((r) => (r.incidentId === null ? [] : [{ rowId: r.rowId, incidentId: r.incidentId, chatId: r.chatId }]));
+  return rows.flatMap((r) => (r.incidentId === null ? [] : [{ rowId: r.rowId, incidentId: r.incidentId, chatId: r.chatId, kind: r.kind }]));
 }
 
 /** The mail fallback has looked at this undelivered alert: it is not looked at again. */

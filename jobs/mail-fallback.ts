@@ -21,10 +21,12 @@ export interface MailFallbackDeps {
  * Critical alerts Telegram has not delivered within `afterMs` (the Bot API
  * unreachable, a bot blocked, a chat gone) go by mail: to the person whose
  * private chat it was for, or, for a client's group, to the client's
- * responsible manager, if they have an address. Once per person and
- * incident, whatever happens later: the Telegram message still goes when
- * Telegram takes it, and says the alert went by mail too. Warnings do not
- * fall back: the digest lists them.
+ * responsible manager, if they have an address. The same holds for an
+ * escalation to a lead (or an admin) and for the morning call: each calls
+ * that person to the incident. Once per person and incident, whatever
+ * happens later: the Telegram message still goes when Telegram takes it,
+ * and says the alert went by mail too. Warnings do not fall back: the digest
+ * lists them.
  */
 export async function runMailFallback(deps: MailFallbackDeps, now: Date): Promise<{ mailed: number }> {
   const { db, logger } = deps;
@@ -46,12 +48,12 @@ export async function runMailFallback(deps: MailFallbackDeps, now: Date): Promis
         if (!person?.active || !mailable(person)) return null;
         const payload = { severity: incident.severity, reason: 'fallback', chatId: alert.chatId };
         if (!(await enqueueMailOnce(tx, MAIL_ALERT, personId, incident.id, payload, now))) return null;
-        await recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'mailed', actor: 'system', details: { to: personId, reason: 'fallback', chatId: alert.chatId } });
+        await recordIncidentEvent(tx, { incidentId: incident.id, at: now, type: 'mailed', actor: 'system', details: { to: personId, reason: 'fallback', chatId: alert.chatId, of: alert.kind } });
         return personId;
       });
       if (to === null) continue;
       mailed++;
-      logger.warn({ incidentId: alert.incidentId, chatId: alert.chatId, personId: to }, 'a critical alert Telegram has not delivered goes by mail');
+      logger.warn({ incidentId: alert.incidentId, chatId: alert.chatId, kind: alert.kind, personId: to }, 'a critical alert Telegram has not delivered goes by mail');
     }
     if (alerts.length < (deps.batch ?? 500)) return { mailed };
   }

@@ -15,6 +15,7 @@ import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
 import { ingestReport } from '../intake/ingest.ts';
 import { parseReport } from '../intake/parse-report.ts';
 import { runMailFallback } from '../jobs/mail-fallback.ts';
+import { runSweep } from '../jobs/sweep.ts';
 import { MailDelivery } from '../mail/delivery.ts';
 import { Mailer } from '../mail/mailer.ts';
 import { addClient } from '../registry/clients.ts';
@@ -223,6 +224,68 @@ describe('alerts by mail', () => {
     await enqueue(t.db, { kind: 'incident.opened', chatId: 1001, incidentId: warning!.id, payload: { severity: 'warning' } }, clock());
     clock.advance(FALLBACK * 2);
     expect(await runMailFallback({ db: t.db, logger: silentLogger(), afterMs: FALLBACK }, clock())).toEqual({ mailed: 0 });
+  });
+
+  it("an escalation Telegram cannot deliver goes to the lead by mail once, the link in it is the lead's, and Telegram then says so; a morning call too, a reminder never", async () => {
+    const { report } = await fleet();
+    await setUserMail(ctx(), 2001, { email: 'irina@example.ru' });
+    const harness = botHarness(t.db, clock);
+    // The group gets the alert; the lead has blocked the bot.
+    harness.failures.push({ method: 'sendMessage', chatId: 2001, error_code: 403, description: 'Forbidden: bot was blocked by the user', times: 100 });
+    const telegram = harness.dispatcher();
+    await report('1', 'lost');
+    await telegram.runOnce();
+    expect(harness.sent().filter((c) => c.payload.chat_id === -1001234)).toHaveLength(1);
+    const fallback = () => runMailFallback({ db: t.db, logger: silentLogger(), afterMs: FALLBACK }, clock());
+    clock.advance(FALLBACK);
+    expect(await fallback()).toEqual({ mailed: 0 });
+
+    // Nobody took it for an hour: escalated to the lead, whose chat refuses.
+    clock.advance(61 * 60_000 - FALLBACK);
+    expect((await runSweep({ db: t.db, settings: DEFAULT_INCIDENT_SETTINGS, logger: silentLogger() }, clock())).escalated).toBe(1);
+    await telegram.runOnce();
+    const [escalation] = await t.db.select().from(outbox).where(eq(outbox.kind, 'incident.escalated'));
+    expect(escalation).toMatchObject({ chatId: 2001, status: 'pending', attempts: 1 });
+    clock.advance(FALLBACK - 1000);
+    expect(await fallback()).toEqual({ mailed: 0 });
+    clock.advance(1000);
+    expect(await fallback()).toEqual({ mailed: 1 });
+    expect(await fallback()).toEqual({ mailed: 0 });
+    const before = (await smtp.received()).length;
+    expect(await mailDispatcher().runOnce()).toEqual({ sent: 1, failed: 0, withdrawn: 0 });
+    const [mail, ...more] = (await smtp.received()).slice(before);
+    expect(more).toEqual([]);
+    expect(mail!.envelopeTo).toBe('irina@example.ru');
+    expect(mail!.subject).toBe('🔴 Ромашка · Сервер офиса: ключ SenseLock не виден');
+    expect(mail!.text).toContain('Telegram не доставил это критичное оповещение вовремя, поэтому оно пришло и по почте.');
+    const link = /🙋 Беру \(взять в работу\): (\S+)/.exec(mail!.text ?? '')![1]!;
+    expect(form(link).get('u')).toBe('2001');
+
+    // A reminder calls nobody new: it never goes by mail. The morning call does, to whoever Telegram did not reach.
+    const [incident] = await t.db.select().from(incidents);
+    await enqueue(t.db, { kind: 'incident.reminder', chatId: 1001, incidentId: incident!.id, payload: { severity: 'critical' } }, clock());
+    clock.advance(FALLBACK);
+    expect(await fallback()).toEqual({ mailed: 0 });
+    await enqueue(t.db, { kind: 'incident.wake', chatId: 1001, incidentId: incident!.id, payload: { severity: 'critical' } }, clock());
+    clock.advance(FALLBACK);
+    expect(await fallback()).toEqual({ mailed: 1 });
+    expect((await t.db.select().from(outbox).where(eq(outbox.kind, 'mail.alert'))).map((row) => row.chatId)).toEqual([2001, 1001]);
+    await t.db.delete(outbox).where(eq(outbox.kind, 'incident.wake'));
+    await t.db.delete(outbox).where(eq(outbox.kind, 'incident.reminder'));
+
+    // The lead unblocks the bot: the escalation comes, saying it went by mail too.
+    harness.failures.length = 0;
+    harness.clear();
+    clock.advance(10 * 60_000);
+    await telegram.runOnce();
+    const toLead = harness.sent().filter((c) => c.payload.chat_id === 2001);
+    expect(toLead).toHaveLength(1);
+    expect(String(toLead[0]!.payload.text)).toContain('✉️ Отправлено и по почте.');
+
+    // The link takes it, for the lead, once.
+    expect((await post(form(link))).status).toBe(200);
+    expect((await post(form(link))).status).toBe(409);
+    expect((await t.db.select().from(incidents))[0]).toMatchObject({ status: 'acknowledged', acknowledgedBy: 'tg:2001' });
   });
 
   it('works through any number of undelivered criticals, each looked at once: those nobody can be mailed about never hold up the rest', async () => {
