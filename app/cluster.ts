@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { DB } from '../db/open.ts';
 import { claimJobSlot, claimRole, finishJobSlot, listLeases, releaseLease, renewLease } from '../db/leases.ts';
-import type { JobClaims, JobRunClaim } from '../jobs/scheduler.ts';
+import type { AbandonedSlot, JobClaims, JobRunClaim } from '../jobs/scheduler.ts';
 
 /**
  * One instance's part among several on one database. A role (sending the
@@ -12,8 +12,9 @@ import type { JobClaims, JobRunClaim } from '../jobs/scheduler.ts';
  * itself before the lease runs out (at two thirds of it), so two instances
  * never do one role's work at once, even when the database is what failed.
  * Scheduled jobs run once per slot: the instance that claims a slot runs it,
- * renewing the claim while it runs; one that died in a run leaves it to be
- * taken over when its claim expires. On SQLite there is one instance and it
+ * renewing the claim while it runs, and marks the slot finished at its end;
+ * a slot left unfinished by an instance that died in it is taken over when
+ * its claim expires. On SQLite there is one instance and it
  * holds every role; the same code runs.
  */
 export interface ClusterOptions {
@@ -209,6 +210,14 @@ export class Cluster implements JobClaims {
         await finishJobSlot(db, name, fence, this.now()).catch((err: unknown) => logger.warn({ err, job }, 'cannot mark a job run finished; its claim expires by itself'));
       },
     };
+  }
+
+  /** Job slots claimed and never finished whose claims ran out: their instance died in the run. */
+  async abandoned(): Promise<AbandonedSlot[]> {
+    const now = this.now();
+    return (await listLeases(this.options.db)).flatMap((r) =>
+      r.name.startsWith(JOB) && !r.finished && r.slot !== null && r.expiresAt <= now ? [{ job: r.name.slice(JOB.length), slot: r.slot }] : [],
+    );
   }
 
   /** The roles this instance takes part in, and whether it holds each now. */

@@ -276,7 +276,8 @@ async function runService(config: Config, deps: ServiceDeps): Promise<Service> {
       },
     });
   }
-  const scheduler = new JobScheduler(logger, cluster);
+  // A slot an instance died in is looked for as often as roles are renewed, so a daily job's run is taken over within about a lease.
+  const scheduler = new JobScheduler(logger, cluster, { recoverEveryMs: Math.max(1_000, Math.floor(config.LEASE_TTL / 3)) });
   const composeDigest = composeDigestForChannels(db, digestSettings, { mail: mailer !== null });
   const digests = async () => {
     const result = await runDigests({ db, cron: config.DIGEST_CRON, tz: config.DIGEST_TZ, maxDelayMs: config.DIGEST_MAX_DELAY, compose: composeDigest }, clock());

@@ -850,6 +850,7 @@ export const en: Catalogue = {
     noPublicUrl: 'The cabinet is not available: dozor has no public address set. Ask the service administrator to set one.',
     lastSysinfo: 'Last sysinfo',
     licence: 'Licence until',
+    licenceDay: (until, days) => (days < 0 ? `ended ${until}` : days <= 1 ? until : `${until}, in ${count('en', days, ['day', 'days'])}`),
     seats: 'Seats',
     seatsCell: (used, licensed) =>
       used !== null && licensed !== null ? `${used} / ${licensed}` : licensed !== null ? `licensed ${licensed}, in use: no data` : used !== null ? `in use ${used}, licensed: no data` : '',

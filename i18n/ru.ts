@@ -1024,6 +1024,8 @@ export const ru = {
     noPublicUrl: 'Личный кабинет недоступен: у dozor не задан его адрес в интернете. Попросите администратора сервиса его указать.',
     lastSysinfo: 'Последний sysinfo',
     licence: 'Лицензия до',
+    /** A licence's last day as a cell says it: «31.03.2027, через 114 дней», «закончилась 12.11». */
+    licenceDay: (until: string, days: number) => (days < 0 ? `закончилась ${until}` : days <= 1 ? until : `${until}, через ${count('ru', days, ['день', 'дня', 'дней'])}`),
     seats: 'Места',
     seatsCell: (used: number | null, licensed: number | null) =>
       used !== null && licensed !== null ? `${used} / ${licensed}` : licensed !== null ? `по лицензии ${licensed}, занято: нет данных` : used !== null ? `занято ${used}, по лицензии: нет данных` : '',

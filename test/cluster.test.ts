@@ -217,6 +217,104 @@ describe('instances sharing one database', () => {
     expect(new Set(seconds).size).toBe(seconds.length);
   }, 15_000);
 
+  it("runs a daily job's slot on the survivor when the instance running it died in it: once, fencing the dead run out", async () => {
+    const runs: string[] = [];
+    let aStarted!: () => void;
+    const started = new Promise<void>((resolve) => (aStarted = resolve));
+    let endA!: () => void;
+    const aHangs = new Promise<void>((resolve) => (endA = resolve));
+    const a = new JobScheduler(silentLogger(), cluster(t.db, 'a'));
+    const b = new JobScheduler(silentLogger(), cluster(otherDb, 'b'));
+    a.add('wake', '30 7 * * *', 'UTC', async () => {
+      runs.push('a');
+      aStarted();
+      // A dies in the run: it neither finishes nor renews its claim again.
+      await aHangs;
+    });
+    b.add('wake', '30 7 * * *', 'UTC', () => {
+      runs.push('b');
+    });
+    const fence = async () => Number(await sqlValue(t.db, "select fence from leases where name = 'job:wake'"));
+    try {
+      const slot = new Date('2026-12-08T07:30:00Z');
+      now = slot.getTime();
+      const aRun = a.due('wake', slot);
+      await started;
+      // 07:30 reaches B as well: A has the slot, so B does not run it, nor while A's claim holds.
+      await b.due('wake', slot);
+      await b.recoverAbandoned();
+      now += TTL - 1;
+      await b.recoverAbandoned();
+      expect(runs).toEqual(['a']);
+      const aFence = await fence();
+
+      // A's claim runs out unfinished: B runs that very slot, under a higher fence, and once.
+      now += 1;
+      await b.recoverAbandoned();
+      expect(runs).toEqual(['a', 'b']);
+      expect(await fence()).toBeGreaterThan(aFence);
+      expect((await cluster(t.db, 'reader').view()).jobs).toEqual([{ job: 'wake', holder: 'b', slot: slot.getTime(), finished: true, claimedAt: now }]);
+      now += TTL;
+      await b.recoverAbandoned();
+      await a.recoverAbandoned();
+      expect(runs).toEqual(['a', 'b']);
+
+      // A's dead run ending late changes nothing: its fence is not the row's.
+      endA();
+      await aRun;
+      expect((await cluster(t.db, 'reader').view()).jobs[0]).toMatchObject({ holder: 'b', finished: true });
+    } finally {
+      endA();
+      await a.stop();
+      await b.stop();
+    }
+  });
+
+  it("runs the latest slot the survivor's schedule reached, when it came while the dead instance's claim still held", async () => {
+    const runs: string[] = [];
+    let endA!: () => void;
+    const aHangs = new Promise<void>((resolve) => (endA = resolve));
+    let aStarted!: () => void;
+    const started = new Promise<void>((resolve) => (aStarted = resolve));
+    const a = new JobScheduler(silentLogger(), cluster(t.db, 'a'));
+    const b = new JobScheduler(silentLogger(), cluster(otherDb, 'b'));
+    // An instance that started after those slots came: its schedule reached none of them.
+    const c = new JobScheduler(silentLogger(), cluster(otherDb, 'c'));
+    a.add('tick', '* * * * *', 'UTC', async () => {
+      runs.push('a');
+      aStarted();
+      await aHangs;
+    });
+    b.add('tick', '* * * * *', 'UTC', () => {
+      runs.push('b');
+    });
+    c.add('tick', '* * * * *', 'UTC', () => {
+      runs.push('c');
+    });
+    try {
+      const ten = Date.parse('2026-12-07T10:00:00Z');
+      now = ten;
+      const aRun = a.due('tick', new Date(ten));
+      await started;
+      // 10:01 comes while A's run of 10:00 still holds its claim: B cannot take it.
+      now = ten + TTL / 2;
+      await b.due('tick', new Date(ten + 60_000));
+      expect(runs).toEqual(['a']);
+      now = ten + TTL;
+      await c.recoverAbandoned();
+      expect(runs).toEqual(['a']);
+      await b.recoverAbandoned();
+      expect(runs).toEqual(['a', 'b']);
+      expect((await cluster(t.db, 'reader').view()).jobs).toEqual([{ job: 'tick', holder: 'b', slot: ten + 60_000, finished: true, claimedAt: now }]);
+      endA();
+      await aRun;
+      expect((await cluster(t.db, 'reader').view()).jobs[0]).toMatchObject({ holder: 'b', slot: ten + 60_000, finished: true });
+    } finally {
+      endA();
+      for (const s of [a, b, c]) await s.stop();
+    }
+  });
+
   it('opens each incident once and queues its alert once when both instances sweep at the same moment', async () => {
     const clock = testClock('2026-12-01T07:00:00Z');
     const ctx = { db: t.db, clock, actor: 'test' };

@@ -227,7 +227,21 @@ describe('the browser cabinet: access and the fleet page', () => {
     const dated = await read();
     expect(dated.columns).toContain('Лицензия до');
     expect(dated.why).toBeNull();
-    expect(dated.licences).toEqual(['2027-03-31', '', '']);
+    // Said as the card says it, how far off included; the CSV keeps the date as it is.
+    expect(dated.licences).toEqual(['31.03.2027, через 121 день', '', '']);
+    const datedEn = await read('', english);
+    expect(datedEn.html).toContain('>31.03.2027, in 121 days</td>');
+    expect((await (await fetch(`${url}/web/fleet.csv`, { headers: { cookie } })).text()).split('\r\n').find((line) => line.includes('Сервер офиса'))).toContain(';2027-03-31;');
+    // The reports page's licence terms: the month and the day in words, the CSV as dates.
+    const reportRows = async (who: string) => {
+      const html = await (await fetch(`${url}/web/reports`, { headers: { cookie: who } })).text();
+      const section = /<section class="report" id="licences">[^]*?<\/section>/.exec(html)![0];
+      return [...section.matchAll(/<tr[^>]*>([^]*?)<\/tr>/g)].slice(1).map((m) => [...m[1]!.matchAll(/<td[^>]*>([^<]*)<\/td>/g)].map((c) => c[1]));
+    };
+    expect(await reportRows(cookie)).toEqual([['март 2027', '1', 'ООО «Ромашка» · Сервер офиса (31.03.2027, через 121 день)']]);
+    expect(await reportRows(english)).toEqual([['March 2027', '1', 'ООО «Ромашка» · Сервер офиса (31.03.2027, in 121 days)']]);
+    const licenceCsv = (await (await fetch(`${url}/web/reports/licences.csv`, { headers: { cookie } })).text()).split('\r\n');
+    expect(licenceCsv[1]).toBe('2027-03;1;ООО «Ромашка» · Сервер офиса (2027-03-31)');
   });
 
   it('filters by search, manager, kind and problems, sorts by a column, and exports the view as CSV with the same filters', async () => {
@@ -608,11 +622,26 @@ describe('the browser cabinet: reports and the installation page in words', () =
       const section = /<h2>(?:Отчёты агента|Agent reports)<\/h2>[^]*?<\/table>/.exec(html)![0];
       return [...section.matchAll(/<tr>([^]*?)<\/tr>/g)].map((m) => [...m[1]!.matchAll(/<t[hd][^>]*>([^<]*)<\/t[hd]>/g)].map((c) => c[1]));
     };
+    const hiddenNote = async (person: Person) => {
+      const html = await (await get(`/web/installations/${fleet.installation.id}`, await signIn(person))).text();
+      return /<\/table>\n<p class="summary hidden-columns">([^<]*)<\/p>/.exec(/<h2>(?:Отчёты агента|Agent reports)<\/h2>[^]*?<h2>/.exec(html)![0])?.[1] ?? null;
+    };
+    // No report said when it was made: that column is left out, and a line says why. The operap day in words, as the card says it.
     expect(await rows({ id: 1001, first_name: 'Ксения' })).toEqual([
-      ['Получен', 'Отчётов', 'Составлен (последний)', 'Версия · обновление', 'Операп'],
-      ['сегодня в 16:00', '1', '', '6.4.3.60 · 2251', '2026-11-29'],
-      ['вчера в 10:00 — сегодня в 15:00', '30', '', '6.4.3.59 · 2251', '2026-11-29'],
+      ['Получен', 'Отчётов', 'Версия · обновление', 'Операп'],
+      ['сегодня в 16:00', '1', '6.4.3.60 · 2251', 'вчера'],
+      ['вчера в 10:00 — сегодня в 15:00', '30', '6.4.3.59 · 2251', 'вчера'],
     ]);
-    expect((await rows({ id: 2001, first_name: 'Irina', language_code: 'en' }))[2]).toEqual(['yesterday at 10:00 — today at 15:00', '30', '', '6.4.3.59 · 2251', '2026-11-29']);
+    expect(await hiddenNote({ id: 1001, first_name: 'Ксения' })).toBe('Ни в одном отчёте этих сведений нет: колонка «Составлен (последний)» скрыта.');
+    const irina = { id: 2001, first_name: 'Irina', language_code: 'en' };
+    expect((await rows(irina))[2]).toEqual(['yesterday at 10:00 — today at 15:00', '30', '6.4.3.59 · 2251', 'yesterday']);
+    expect(await hiddenNote(irina)).toBe('No report gives this: the column “Made (the latest)” is hidden.');
+    // A week on, the same operap is a date and how long ago.
+    clock.advance(7 * 86_400_000);
+    expect((await rows({ id: 1001, first_name: 'Ксения' }))[1]![3]).toBe('29.11, 8 дней назад');
+    // A report that says when it was made brings the column back, with nothing said.
+    await postReport(url, '<report id="made" generated-at="2026-12-07T08:00:00Z"><shell version="6.4.3.60"/><update number="2251" operap-date="2026-12-07"/></report>', { token: fleet.token });
+    expect((await rows({ id: 1001, first_name: 'Ксения' }))[0]).toEqual(['Получен', 'Отчётов', 'Составлен (последний)', 'Версия · обновление', 'Операп']);
+    expect(await hiddenNote({ id: 1001, first_name: 'Ксения' })).toBeNull();
   });
 });

@@ -8,6 +8,7 @@ import { formatOperapDay, formatSpan, formatWhen } from '../../i18n/format.ts';
 import { ruleTitle, texts, type Lang } from '../../i18n/index.ts';
 import { csvDocument, fleetQueryString, fleetView, readFleetQuery, type RankedRow, type SortKey } from '../fleet-view.ts';
 import type { WebKit } from '../kit.ts';
+import { formatLicenceDay } from '../licence-day.ts';
 
 /** A report older than this is flagged on the fleet page, as on the card. */
 const STALE_REPORT_MS = 6 * 3_600_000;
@@ -69,7 +70,7 @@ export function fleetPage(scope: FastifyInstance, kit: WebKit): void {
       const iso = (at: Date | null) => at?.toISOString() ?? '';
       const rows = shown.map(({ row, rank }) => {
         const cells = fleetCells(row, rank, lang, now, deps.displayTz);
-        return [cells.client, cells.installation, cells.verdict, iso(row.lastReceivedAt), iso(row.lastSysinfoAt), row.operapDate ?? '', cells.version, cells.licence, cells.seats, cells.manager];
+        return [cells.client, cells.installation, cells.verdict, iso(row.lastReceivedAt), iso(row.lastSysinfoAt), row.operapDate ?? '', cells.version, cells.licenceDate, cells.seats, cells.manager];
       });
       return reply
         .type('text/csv; charset=utf-8')
@@ -156,7 +157,8 @@ function fleetCells(row: FleetRow, rank: number, lang: Lang, now: Date, tz: stri
     operap: row.operapDate ? formatOperapDay(lang, row.operapDate, row.tz, now, tz) : '',
     operapStale: operapAge !== null && operapAge > OPERAP_STALE_MS,
     version: [row.shellVersion, row.updateNumber].filter((v) => v !== null).join(' · '),
-    licence: licence ?? '',
+    licence: licence ? formatLicenceDay(lang, licence, row.tz, now, tz) : '',
+    licenceDate: licence ?? '',
     licenceSoon: left !== null && left <= LICENCE_SOON_DAYS,
     seats: t.seatsCell(row.seatsUsed, row.licenseLimit),
     manager: row.managerName ?? '',

@@ -17,8 +17,8 @@ import { listRecentReports } from '../../db/reports.ts';
 import { getClientStatus } from '../../db/status.ts';
 import { findLatestSysinfo, listUploadsOf } from '../../db/uploads.ts';
 import { defuse } from '../../core/text.ts';
-import { formatPercent, formatSpan, formatWhen } from '../../i18n/format.ts';
-import { describeError, ruleTitle, texts } from '../../i18n/index.ts';
+import { formatOperapDay, formatPercent, formatSpan, formatWhen } from '../../i18n/format.ts';
+import { describeError, ruleTitle, texts, type Lang } from '../../i18n/index.ts';
 import { AGENT_OS, issueAgent } from '../../registry/agent.ts';
 import type { AgentOs } from '../../agent/render.ts';
 import type { WebKit, WebSession } from '../kit.ts';
@@ -87,16 +87,7 @@ export function installationPage(scope: FastifyInstance, kit: WebKit): void {
         availabilityDays: AVAILABILITY_DAYS,
         measuredDays: days.filter((d) => d.tally !== null).length,
         incidents,
-        reports: foldReports(await listRecentReports(deps.db, installation.id, REPORTS_READ))
-          .slice(0, HISTORY_ROWS)
-          .map((run) => ({
-            // A run of reports that said the same thing is one line: from when to when, and how many.
-            received: run.count === 1 ? when(run.latest.receivedAt) : t.receivedBetween(when(run.earliest.receivedAt), when(run.latest.receivedAt)),
-            count: run.count,
-            generated: when(run.latest.generatedAt),
-            version: run.version || t.noData,
-            operap: run.operap || t.noData,
-          })),
+        ...reportsTable(foldReports(await listRecentReports(deps.db, installation.id, REPORTS_READ)).slice(0, HISTORY_ROWS), lang, installation, now, deps.displayTz),
         uploads: (await listUploadsOf(deps.db, installation.id, HISTORY_ROWS)).map((u) => ({
           // A name stored before such marks were refused at the door shows them as �.
           file: defuse(`${u.name}.${u.kind}`),
@@ -182,6 +173,35 @@ async function availabilityWindow(db: DB, installation: Installation, now: Date)
 }
 
 type RecentReport = Awaited<ReturnType<typeof listRecentReports>>[number];
+type ReportRun = ReturnType<typeof foldReports>[number];
+
+/** The optional columns of the reports table, each left out when no run shown has it. */
+const REPORT_COLUMNS = ['generated', 'version', 'operap'] as const;
+
+/**
+ * The reports table: one line per run of alike reports, its operap day in
+ * words as the card says it («сегодня», «25.11, 5 дней назад»); a column no
+ * line has anything in is left out, and a line under the table says why.
+ */
+function reportsTable(runs: ReportRun[], lang: Lang, installation: Installation, now: Date, tz: string) {
+  const t = texts(lang).web;
+  const when = (at: Date | null) => (at ? formatWhen(lang, at, now, tz) : '');
+  const reports = runs.map((run) => ({
+    // A run of reports that said the same thing is one line: from when to when, and how many.
+    received: run.count === 1 ? when(run.latest.receivedAt) : t.receivedBetween(when(run.earliest.receivedAt), when(run.latest.receivedAt)),
+    count: run.count,
+    generated: when(run.latest.generatedAt),
+    version: run.version,
+    operap: run.operap ? formatOperapDay(lang, run.operap, installation.tz, now, tz) : '',
+  }));
+  const hidden = REPORT_COLUMNS.filter((column) => reports.every((r) => r[column] === ''));
+  const title = { generated: t.lastGenerated, version: t.version, operap: t.operap } as const;
+  return {
+    reports: reports.map((r) => ({ ...r, version: r.version || t.noData, operap: r.operap || t.noData })),
+    reportColumns: Object.fromEntries(REPORT_COLUMNS.map((column) => [column, !hidden.includes(column)])),
+    reportsHiddenNote: reports.length > 0 && hidden.length > 0 ? t.hiddenColumns.notReported(hidden.map((column) => title[column])) : null,
+  };
+}
 
 /** Reports in a row (latest first) that said the same (version, update, operap): one run each. */
 function foldReports(reports: readonly RecentReport[]): { latest: RecentReport; earliest: RecentReport; count: number; version: string; operap: string }[] {

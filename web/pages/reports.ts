@@ -5,6 +5,7 @@ import { responseTimesByManager } from '../../core/response-times.ts';
 import { compareVersions } from '../../core/versions.ts';
 import { renderBarChart, type BarChart } from '../../digest/chart.ts';
 import { licenceStanding } from '../../digest/licences.ts';
+import { formatLicenceDay, formatMonth } from '../licence-day.ts';
 import { availabilityByClient } from '../../db/availability.ts';
 import { listInstallationsInScope, listReportingStates, listResponseTimeRows, type Scope } from '../../db/digest.ts';
 import type { DB } from '../../db/open.ts';
@@ -219,23 +220,29 @@ async function licencesReport(db: DB, now: Date, lang: Lang, tz: string): Promis
   const t = texts(lang).web;
   const horizon = DateTime.fromJSDate(now).setZone(tz).startOf('month').plus({ months: LICENCE_MONTHS });
   const { ending } = await licenceStanding(db, EVERYONE, now, Math.ceil(horizon.diff(DateTime.fromJSDate(now), 'days').days));
-  const months = new Map<string, string[]>();
+  // Each installation twice: in words for the page («31.03.2027, через 114 дней»), with the date as it is for the CSV.
+  const months = new Map<string, { shown: string[]; csv: string[] }>();
   const last = horizon.toISODate()!;
   for (const licence of ending.filter((l) => l.expires < last)) {
     const key = licence.daysLeft < 0 ? t.alreadyOver : licence.expires.slice(0, 7);
-    months.set(key, [...(months.get(key) ?? []), `${licence.clientName} · ${licence.installationName} (${licence.expires})`]);
+    const where = `${licence.clientName} · ${licence.installationName}`;
+    const month = months.get(key) ?? { shown: [], csv: [] };
+    month.shown.push(`${where} (${formatLicenceDay(lang, licence.expires, tz, now, tz)})`);
+    month.csv.push(`${where} (${licence.expires})`);
+    months.set(key, month);
   }
   const ordered = [...months].sort(([a], [b]) => (a === t.alreadyOver ? -1 : b === t.alreadyOver ? 1 : a.localeCompare(b)));
+  const monthName = (key: string) => (key === t.alreadyOver ? key : formatMonth(lang, key));
   return {
     name: 'licences',
     title: t.reportLicences(LICENCE_MONTHS),
     note: ordered.length === 0 ? t.noLicenceTerms : null,
     columns: [t.month, t.installationsCount, t.whose],
-    rows: ordered.map(([month, list]) => [month, String(list.length), list.join('; ')]),
-    csv: { columns: [t.month, t.installationsCount, t.whose], rows: ordered.map(([month, list]) => [month, list.length, list.join('; ')]) },
+    rows: ordered.map(([month, list]) => [monthName(month), String(list.shown.length), list.shown.join('; ')]),
+    csv: { columns: [t.month, t.installationsCount, t.whose], rows: ordered.map(([month, list]) => [month, list.csv.length, list.csv.join('; ')]) },
     marked: new Set(ordered.flatMap(([month], i) => (month === t.alreadyOver ? [i] : []))),
     chart: ordered.length
-      ? { title: t.reportLicences(LICENCE_MONTHS), labels: ordered.map(([month]) => month), series: [{ label: t.installationsCount, data: ordered.map(([, list]) => list.length), color: '#8c5a1f' }], counts: true }
+      ? { title: t.reportLicences(LICENCE_MONTHS), labels: ordered.map(([month]) => monthName(month)), series: [{ label: t.installationsCount, data: ordered.map(([, list]) => list.shown.length), color: '#8c5a1f' }], counts: true }
       : null,
   };
 }
