@@ -226,6 +226,83 @@ describe('alerts by mail', () => {
     expect(await runMailFallback({ db: t.db, logger: silentLogger(), afterMs: FALLBACK }, clock())).toEqual({ mailed: 0 });
   });
 
+  it('a client group that no longer exists (400 «chat not found») gets its critical to the manager by mail, and the admins hear the chat is gone', async () => {
+    const { report } = await fleet();
+    const harness = botHarness(t.db, clock);
+    harness.failures.push({ method: 'sendMessage', chatId: -1001234, error_code: 400, description: 'Bad Request: chat not found', times: 100 });
+    const telegram = harness.dispatcher();
+    await report('1', 'lost');
+    await telegram.runOnce();
+    const toAdmin = harness.sent().filter((c) => c.payload.chat_id === 9001);
+    expect(toAdmin.map((c) => String(c.payload.text))).toEqual([
+      '⚠️ Не могу доставить оповещения в чат -1001234: чат не найден. Оповещения ждут в очереди; проверьте, что бот не заблокирован и состоит в чате.',
+    ]);
+    clock.advance(FALLBACK - 1000);
+    expect(await runMailFallback({ db: t.db, logger: silentLogger(), afterMs: FALLBACK }, clock())).toEqual({ mailed: 0 });
+    clock.advance(1000);
+    expect(await runMailFallback({ db: t.db, logger: silentLogger(), afterMs: FALLBACK }, clock())).toEqual({ mailed: 1 });
+    const before = (await smtp.received()).length;
+    await mailDispatcher().runOnce();
+    const mails = (await smtp.received()).slice(before);
+    expect(mails.map((m) => [m.envelopeTo, m.subject])).toEqual([['ksenia@example.ru', '🔴 Ромашка · Сервер офиса: ключ SenseLock не виден']]);
+    expect(mails[0]!.text).toContain('Критично.');
+    expect(mails[0]!.text).toContain('Telegram не доставил это критичное оповещение вовремя, поэтому оно пришло и по почте.');
+    expect(mails[0]!.text).toMatch(/🙋 Беру \(взять в работу\): http:\/\/127\.0\.0\.1:\d+\/web\/take\?i=1&u=1001&s=/);
+  });
+
+  it('the end of a mailed critical is mailed once; a mailed warning ends without a mail', async () => {
+    const { installation } = await fleet();
+    await t.db.update((await import('../db/schema.ts')).clients).set({ chatId: null });
+    await setUserMail(ctx(), 1001, { channel: 'email' });
+    const send = (id: string, body: string) =>
+      ingestReport(t.db, DEFAULT_INCIDENT_SETTINGS, installation, parseReport(Buffer.from(`<report id="${id}">${body}</report>`), 'xml', { tz: 'Europe/Moscow' }), clock());
+    const before = (await smtp.received()).length;
+    await send('1', '<kit daily-update="false"/>');
+    clock.advance(60_000);
+    await send('2', '<kit daily-update="false"/><senselock state="lost"/>');
+    await mailDispatcher().runOnce();
+    const alerts = (await smtp.received()).slice(before);
+    expect(alerts.map((m) => m.subject).sort()).toEqual(['🔴 Ромашка · Сервер офиса: ключ SenseLock не виден', '🟡 Ромашка · Сервер офиса: ежедневное обновление или copybaseweb выключены'].sort());
+    const critical = alerts.find((m) => m.subject!.startsWith('🔴'))!;
+
+    // Both end: only the critical's end is mailed, once, in its thread.
+    clock.advance(10 * 60_000);
+    await send('3', '<kit daily-update="true"/><senselock state="ok"/>');
+    expect((await t.db.select().from(incidents)).map((i) => i.status)).toEqual(['resolved', 'resolved']);
+    await mailDispatcher().runOnce();
+    clock.advance(60 * 60_000);
+    await mailDispatcher().runOnce();
+    const ends = (await smtp.received()).slice(before + alerts.length);
+    expect(ends.map((m) => m.subject)).toEqual(['☑️ Решено: 🔴 Ромашка · Сервер офиса: ключ SenseLock не виден']);
+    expect(ends[0]!.inReplyTo).toBe(critical.messageId);
+    expect(await t.db.select().from(outbox).where(eq(outbox.kind, 'mail.resolved'))).toHaveLength(1);
+  });
+
+  it('forged «Беру» links from one address are refused, then answered 429; a genuine link still opens', async () => {
+    const { report } = await fleet();
+    await report('1', 'lost');
+    const genuine = form(`${base}/web/take?${signTakeLink(KEY, { incidentId: 1, personId: 1001 })}`);
+    const forged = new URLSearchParams(genuine);
+    forged.set('s', 'A'.repeat(43));
+    for (let i = 0; i < 20; i++) {
+      const refused = i % 2 === 0 ? await post(forged) : await fetch(`${base}/web/take?${forged.toString()}`);
+      expect(refused.status).toBe(403);
+      expect(await refused.text()).toContain('Ссылка повреждена или неверна.');
+    }
+    const limited = await post(forged);
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await limited.text()).toContain('Слишком много неверных ссылок с этого адреса. Подождите несколько минут и отправьте боту /web.');
+    // The person whose link it is is not locked out by someone guessing.
+    const page = await fetch(`${base}/web/take?${genuine.toString()}`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('Взять в работу?');
+    // The window passes: a mangled link is told as such again.
+    clock.advance(10 * 60_000 + 1000);
+    expect((await post(forged)).status).toBe(403);
+    expect((await t.db.select().from(incidents))[0]!.status).toBe('open');
+  });
+
   it("an escalation Telegram cannot deliver goes to the lead by mail once, the link in it is the lead's, and Telegram then says so; a morning call too, a reminder never", async () => {
     const { report } = await fleet();
     await setUserMail(ctx(), 2001, { email: 'irina@example.ru' });
@@ -365,6 +442,13 @@ describe('alerts by mail', () => {
     const page = await fetch(link);
     expect(page.status).toBe(410);
     expect(await page.text()).toContain('инцидент уже решён');
+    // The new manager's own link, used once the incident is over: refused, and on record.
+    const late = await post(form(`${base}/web/take?${signTakeLink(KEY, { incidentId: 1, personId: 1002 })}`));
+    expect(late.status).toBe(410);
+    expect(await late.text()).toContain('инцидент уже решён');
+    const refused = await t.db.select().from(auditLog).where(eq(auditLog.action, 'incident.acknowledge.refused'));
+    expect(refused.map((a) => [a.actor, a.subjectType, a.subjectId, a.details])).toEqual([['tg:1002', 'incident', '1', { via: 'mail link', why: 'resolved' }]]);
+    expect((await t.db.select().from(incidents))[0]).toMatchObject({ status: 'resolved', acknowledgedBy: null });
   });
 
   it("a person's channel: email instead of Telegram, or both", async () => {
