@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { ruleNames } from '../rule-name.ts';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { InputError } from '../../core/errors.ts';
 import { actorOf, canAct } from '../../core/permissions.ts';
@@ -99,6 +100,7 @@ export function incidentsPage(scope: FastifyInstance, kit: WebKit): void {
           client: view.clientName,
           installation: view.installationName,
           title: ruleTitle(lang, view.incident.ruleId),
+          ruleNames: ruleNames(lang, view.incident.ruleId, view.incident.details),
           age: formatSpan(lang, now.getTime() - view.incident.openedAt.getTime()),
           openedAt: formatWhen(lang, view.incident.openedAt, now, deps.displayTz),
           manager: view.managerName ?? '',

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { ruleNames } from '../rule-name.ts';
 import { DateTime } from 'luxon';
 import { renderClientStatus } from '../../bot/render/status.ts';
 import { availabilityPercent, sumTallies } from '../../core/availability.ts';
@@ -69,6 +70,7 @@ export function installationPage(scope: FastifyInstance, kit: WebKit): void {
         .map(({ incident, acknowledgedByName, resolvedByName }) => ({
           severity: incident.severity,
           title: ruleTitle(lang, incident.ruleId),
+          ruleNames: ruleNames(lang, incident.ruleId, incident.details),
           opened: when(incident.openedAt),
           acknowledged: incident.acknowledgedAt ? t.acknowledgedBy(acknowledgedByName ?? '?', when(incident.acknowledgedAt)) : '',
           resolved: incident.resolvedAt ? t.resolvedHow(incident.resolution ?? 'cleared', resolvedByName ?? '', when(incident.resolvedAt)) : t.stillOpen,
