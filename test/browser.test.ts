@@ -16,7 +16,7 @@ import { addInstallation } from '../registry/installations.ts';
 import { acknowledge } from '../registry/incidents.ts';
 import { addUser, setUserActive } from '../registry/users.ts';
 import { signTakeLink, takeLinkKeyOf } from '../core/take-link.ts';
-import { botHarness, type Person } from './bot-helpers.ts';
+import { botHarness, buttonsOf, type Person } from './bot-helpers.ts';
 import { ROOT } from './cli-helpers.ts';
 import { postReport, SAMPLE_XML, seedFleet, silentLogger, testClock, testDb, type TestDb } from './helpers.ts';
 import { strangeWordsIn } from './russian-words.ts';
@@ -253,6 +253,13 @@ describe('the browser cabinet in Chromium', () => {
           expect(lines[0]).toBe('Critical');
           expect(await incident.locator('button').allInnerTexts()).toEqual(['⏰ Remind in an hour', '💤 Till morning']);
         }
+
+        // «До утра» on that critical: the question, on a page of its own, fits the screen, and its button a thumb.
+        await incident.locator('button').nth(1).click();
+        await expect(page.locator('h1').textContent()).resolves.toBe(lang === 'ru' ? 'Отложить критичное?' : 'Put off a critical alert?');
+        expect((await page.evaluate(OVERFLOW)) as Overflow).toEqual({ innerWidth: PHONE.width, scrollWidth: PHONE.width, wide: [] });
+        expect((await page.locator('form.one-button button').boundingBox())!.height).toBeGreaterThanOrEqual(40);
+        await shoot(page, `phone-${lang}-confirm-critical-snooze`);
       } finally {
         await phone.close();
       }
@@ -415,27 +422,59 @@ describe('the browser cabinet in Chromium', () => {
     }
   });
 
-  it('«До утра» on a critical asks first, as the bot does, and the lead is told; «Не откладывать» leaves it waiting', async () => {
-    await postReport(url, '<report id="k"><senselock state="lost"/></report>', { token: fleet.token });
-    const [incident] = await listIncidentsWithNames(t.db, { includeResolved: false });
-    const page = await signIn(KSENIA);
-    await page.goto(`${url}/web/incidents`);
-    await page.locator(`#incident-${incident!.id} button:text("До утра")`).click();
-    await expect(page.locator('h1').textContent()).resolves.toBe('Отложить критичное?');
-    await expect(page.locator('main, body').first().textContent()).resolves.toContain('Отложить критичное «Ключ SenseLock не виден» до 09:00 завтра? Руководитель узнает.');
-    await shoot(page, 'confirm-critical-snooze');
-    // Not now: nothing is put off.
-    await page.locator('a:text("Не откладывать")').click();
-    await expect(page.locator(`#incident-${incident!.id}`).textContent()).resolves.not.toContain('отложила');
-    expect(await t.db.select().from(outbox).where(eq(outbox.kind, 'incident.snoozed'))).toEqual([]);
+  for (const lang of ['ru', 'en'] as const) {
+    it(`«До утра» on a critical asks first, as the bot does, naming who will be told; «Да» says until when and who, and the lead reads it in Telegram; «Не откладывать» says it waits (${lang})`, async () => {
+      await postReport(url, '<report id="k"><senselock state="lost"/></report>', { token: fleet.token });
+      const [incident] = await listIncidentsWithNames(t.db, { includeResolved: false });
+      const id = incident!.id;
+      const words =
+        lang === 'ru'
+          ? {
+              morning: 'До утра',
+              heading: 'Отложить критичное?',
+              what: 'Ключ SenseLock не виден — ООО «Ромашка» · Сервер офиса',
+              question: 'Отложить критичное «Ключ SenseLock не виден» до 09:00 завтра? Руководитель узнает: Ирина Петрова.',
+              no: 'Не откладывать',
+              notPutOff: `Не отложено: инцидент №${id} ждёт, кто возьмёт его в работу.`,
+              putOff: `💤 Инцидент №${id} отложен до 09:00 завтра. Руководитель узнает: Ирина Петрова.`,
+              row: 'Ксения Шабанова отложила до 09:00 завтра',
+            }
+          : {
+              morning: 'Till morning',
+              heading: 'Put off a critical alert?',
+              what: 'SenseLock key not seen — ООО «Ромашка» · Сервер офиса',
+              question: 'Put off the critical “SenseLock key not seen” until 09:00 tomorrow? The lead will be told: Ирина Петрова.',
+              no: 'Do not put off',
+              notPutOff: `Not put off: incident #${id} waits for someone to take it.`,
+              putOff: `💤 Incident #${id} is put off until 09:00 tomorrow. The lead will be told: Ирина Петрова.`,
+              row: 'Ксения Шабанова put off until 09:00 tomorrow',
+            };
+      const page = await signIn(lang === 'en' ? { ...KSENIA, language_code: 'en' } : KSENIA);
+      await page.goto(`${url}/web/incidents`);
+      await page.locator(`#incident-${id} button:text("${words.morning}")`).click();
+      await expect(page.locator('h1').textContent()).resolves.toBe(words.heading);
+      await expect(page.locator('h1 + p strong').textContent()).resolves.toBe(words.what);
+      await expect(page.locator('h1 + p + p').textContent()).resolves.toBe(words.question);
+      await shoot(page, `confirm-critical-snooze-${lang}`);
+      // Not now: nothing is put off, and the list says so.
+      await page.locator(`a:text("${words.no}")`).click();
+      await expect(page.locator('.notice').textContent()).resolves.toBe(words.notPutOff);
+      await expect(page.locator(`#incident-${id}`).textContent()).resolves.not.toContain(words.row);
+      expect(await t.db.select().from(outbox).where(eq(outbox.kind, 'incident.snoozed'))).toEqual([]);
 
-    await page.locator(`#incident-${incident!.id} button:text("До утра")`).click();
-    await page.locator('form.one-button button').click();
-    await expect(page.locator('.notice').textContent()).resolves.toContain(`№${incident!.id} отложены`);
-    await expect(page.locator(`#incident-${incident!.id}`).textContent()).resolves.toContain('Ксения Шабанова отложила до 09:00 завтра');
-    const told = await t.db.select().from(outbox).where(eq(outbox.kind, 'incident.snoozed'));
-    expect(told.map((row) => row.chatId)).toEqual([2001]);
-  });
+      await page.locator(`#incident-${id} button:text("${words.morning}")`).click();
+      await page.locator('form.one-button button').click();
+      await expect(page.locator('.notice').textContent()).resolves.toBe(words.putOff);
+      await expect(page.locator(`#incident-${id}`).textContent()).resolves.toContain(words.row);
+      // The lead reads it in Telegram, in their own language, with the alert and its buttons.
+      await h.dispatcher().runOnce();
+      const toLead = h.sent('sendMessage').filter((c) => c.payload.chat_id === 2001);
+      expect(toLead.map((c) => String(c.payload.text).split('\n').slice(0, 4))).toEqual([
+        ['💤 Ксения Шабанова отложила критичное оповещение до 09:00 завтра', 'Если ждать нельзя, возьмите его в работу сами или позвоните менеджеру.', '', '🔴 <b>Ключ SenseLock не виден</b>'],
+      ]);
+      expect(buttonsOf(toLead[0]!).map((b) => b.text)).toContain('🙋 Беру');
+    });
+  }
 
   it('a form without the session token is refused, and a manager may not act on a colleague’s client', async () => {
     const other = await addClient(ctx(), { name: 'ЗАО «Вектор»', managerId: 2001 });

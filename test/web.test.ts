@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { installations } from '../db/schema.ts';
+import { installations, outbox, silences } from '../db/schema.ts';
 import { insertUpload } from '../db/uploads.ts';
 import type { WebSettings } from '../web/kit.ts';
 import { buildHttpServer } from '../app/http.ts';
@@ -16,7 +16,7 @@ import { externalRuleId, labelFingerprint } from '../core/external-alerts.ts';
 import { writeTransaction } from '../db/transaction.ts';
 import { acknowledge } from '../registry/incidents.ts';
 import { addSilence, removeSilence } from '../registry/silences.ts';
-import { botHarness, type Person } from './bot-helpers.ts';
+import { botHarness, buttonsOf, type Person } from './bot-helpers.ts';
 import { postReport, SAMPLE_XML, seedFleet, silentLogger, testClock, testDb, type TestClock, type TestDb } from './helpers.ts';
 import { strangeWordsIn } from './russian-words.ts';
 
@@ -450,6 +450,76 @@ describe('the browser cabinet: access and the fleet page', () => {
     expect(snoozed.headers.get('location')).toBe(`/web/incidents?done=snoozed&id=${incident.id}#incident-${incident.id}`);
     const [view] = await getIncidentViews(t.db, [incident.id]);
     expect(view!.snoozedUntil).toEqual(new Date('2026-11-30T08:00:00Z'));
+  });
+
+  for (const lang of ['ru', 'en'] as const) {
+    it(`«До утра» on a critical asks first (${lang}): the question names who will be told, «Да» says until when and who, the lead reads the alert; «Не откладывать» says it was not put off; a warning goes at once`, async () => {
+      await postReport(url, '<report id="k"><senselock state="lost"/><kit daily-update="false"/></report>', { token: fleet.token });
+      const h = botHarness(t.db, clock);
+      await h.dispatcher().runOnce();
+      const open = await listIncidentsWithNames(t.db, { includeResolved: false });
+      const critical = open.find((i) => i.severity === 'critical')!;
+      const warning = open.find((i) => i.severity === 'warning')!;
+      const ksenia: Person = lang === 'en' ? { id: 1001, first_name: 'Ксения', language_code: 'en' } : { id: 1001, first_name: 'Ксения' };
+      const cookie = await signIn(ksenia);
+      const page = await (await get('/web/incidents', cookie)).text();
+      const csrf = /name="csrf" value="([^"]+)"/.exec(page)![1]!;
+      const post = (id: number, body: string) =>
+        fetch(`${url}/web/incidents/${id}/snooze`, { method: 'POST', redirect: 'manual', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: `csrf=${encodeURIComponent(csrf)}&${body}` });
+      const noticeOf = async (location: string) => /<p class="notice" role="status">([^<]*)<\/p>/.exec(await (await get(location, cookie)).text())?.[1];
+      const snoozedToLead = async () => (await t.db.select().from(outbox).where(eq(outbox.kind, 'incident.snoozed'))).map((row) => row.chatId);
+
+      const asked = await post(critical.id, 'until=morning');
+      expect(asked.status).toBe(200);
+      const question = await asked.text();
+      expect(question).toContain(
+        lang === 'ru'
+          ? '<p><strong>Ключ SenseLock не виден — ООО «Ромашка» · Сервер офиса</strong></p>\n<p>Отложить критичное «Ключ SenseLock не виден» до 09:00 завтра? Руководитель узнает: Ирина Петрова.</p>'
+          : '<p><strong>SenseLock key not seen — ООО «Ромашка» · Сервер офиса</strong></p>\n<p>Put off the critical “SenseLock key not seen” until 09:00 tomorrow? The lead will be told: Ирина Петрова.</p>',
+      );
+      expect(await t.db.select().from(silences)).toEqual([]);
+      const notNow = /<a href="([^"]+)">(Не откладывать|Do not put off)<\/a>/.exec(question)![1]!.replace(/&amp;/g, '&');
+      expect(await noticeOf(notNow)).toBe(lang === 'ru' ? `Не отложено: инцидент №${critical.id} ждёт, кто возьмёт его в работу.` : `Not put off: incident #${critical.id} waits for someone to take it.`);
+      expect(await t.db.select().from(silences)).toEqual([]);
+      expect(await snoozedToLead()).toEqual([]);
+
+      const confirmed = await post(critical.id, 'until=morning&confirm=1');
+      expect(confirmed.status).toBe(303);
+      expect(await noticeOf(confirmed.headers.get('location')!)).toBe(
+        lang === 'ru' ? `💤 Инцидент №${critical.id} отложен до 09:00 завтра. Руководитель узнает: Ирина Петрова.` : `💤 Incident #${critical.id} is put off until 09:00 tomorrow. The lead will be told: Ирина Петрова.`,
+      );
+      expect(await snoozedToLead()).toEqual([2001]);
+      // What the lead reads in Telegram, and the manager's alert redrawn to say who put it off until when.
+      h.clear();
+      await h.dispatcher().runOnce();
+      const toLead = h.sent('sendMessage').filter((c) => c.payload.chat_id === 2001);
+      expect(toLead.map((c) => String(c.payload.text).split('\n').slice(0, 4))).toEqual([
+        ['💤 Ксения Шабанова отложила критичное оповещение до 09:00 завтра', 'Если ждать нельзя, возьмите его в работу сами или позвоните менеджеру.', '', '🔴 <b>Ключ SenseLock не виден</b>'],
+      ]);
+      expect(buttonsOf(toLead[0]!).map((b) => b.text)).toContain('🙋 Беру');
+      expect(h.sent('editMessageText').some((c) => c.payload.chat_id === 1001 && String(c.payload.text).includes(lang === 'ru' ? '💤 Ксения Шабанова отложила до 09:00 завтра' : '💤 Ксения Шабанова snoozed until 09:00 tomorrow'))).toBe(true);
+
+      // A warning till morning is not asked about, and nobody else is told.
+      const warned = await post(warning.id, 'until=morning');
+      expect(warned.status).toBe(303);
+      expect(warned.headers.get('location')).toBe(`/web/incidents?done=snoozed&id=${warning.id}#incident-${warning.id}`);
+      expect(await noticeOf(warned.headers.get('location')!)).toBe(lang === 'ru' ? `Оповещения по инциденту №${warning.id} отложены.` : `Alerts of incident #${warning.id} are put off.`);
+      expect((await getIncidentViews(t.db, [warning.id]))[0]!.snoozedUntil).toEqual(new Date('2026-12-01T06:00:00Z'));
+      expect(await snoozedToLead()).toEqual([2001]);
+    });
+  }
+
+  it('a lead putting off their own team\'s critical in the cabinet is promised nobody, and nobody is told', async () => {
+    await postReport(url, '<report id="k"><senselock state="lost"/></report>', { token: fleet.token });
+    const [critical] = await listIncidentsWithNames(t.db, { includeResolved: false });
+    const cookie = await signIn({ id: 2001, first_name: 'Ирина' });
+    const csrf = /name="csrf" value="([^"]+)"/.exec(await (await get('/web/incidents', cookie)).text())![1]!;
+    const post = (body: string) =>
+      fetch(`${url}/web/incidents/${critical!.id}/snooze`, { method: 'POST', redirect: 'manual', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: `csrf=${encodeURIComponent(csrf)}&${body}` });
+    expect(await (await post('until=morning')).text()).toContain('<p>Отложить критичное «Ключ SenseLock не виден» до 09:00 завтра?</p>');
+    const done = await post('until=morning&confirm=1');
+    expect(/<p class="notice" role="status">([^<]*)<\/p>/.exec(await (await get(done.headers.get('location')!, cookie)).text())?.[1]).toBe(`💤 Инцидент №${critical!.id} отложен до 09:00 завтра.`);
+    expect(await t.db.select().from(outbox).where(eq(outbox.kind, 'incident.snoozed'))).toEqual([]);
   });
 
   it('says on the incidents page what holds an alert nobody was told of: the alert it waits for, by its title, or a silence until when', async () => {
