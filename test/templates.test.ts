@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { en } from '../i18n/en.ts';
 import { declineName, didWhat, genderOf } from '../i18n/names.ts';
 import { ru } from '../i18n/ru.ts';
+import { formatSpan } from '../i18n/format.ts';
 
 /**
  * Every message template of both catalogues, rendered with a man's and a
@@ -17,6 +18,8 @@ const WOMAN = 'Ксения Шабанова';
 const NUMBERS = [1, 2, 5, 11, 21, 22];
 /** Parameters that carry a person's name. */
 const PERSON = /^(name|who|by|manager|lead|person|author|acker)$/;
+/** Parameters that take a span as formatSpan says it («1 минуту»): rendered with one, so a span's own form is read in its sentence. */
+const SPAN = /^(span|lasted)$/;
 
 type Template = (...args: unknown[]) => unknown;
 
@@ -44,14 +47,15 @@ function parameterNames(fn: Template): string[] {
 const numberLike = (n: number) => Object.assign(new Number(n), { toString: () => String(n) });
 
 /** Every rendering of a template: per name and per number, numbers where it takes them, words where it does not. */
-function renderings(fn: Template): { name: string; n: number; text: string }[] {
+function renderings(fn: Template, lang: 'ru' | 'en'): { name: string; n: number; text: string }[] {
   const params = parameterNames(fn);
   const out: { name: string; n: number; text: string }[] = [];
   const people = params.some((p) => PERSON.test(p)) ? [MAN, WOMAN] : [MAN];
   for (const name of people) {
     for (const n of NUMBERS) {
       const object = new Proxy({}, { get: (_t, key) => (typeof key === 'string' && PERSON.test(key) ? name : key === 'describe' ? () => 'что-то' : String(n)) });
-      const attempt = (value: (param: string) => unknown) => fn(...params.map((p) => (p === '{}' ? object : PERSON.test(p) ? name : value(p))), () => 'что-то');
+      const span = formatSpan(lang, n * 60_000);
+      const attempt = (value: (param: string) => unknown) => fn(...params.map((p) => (p === '{}' ? object : PERSON.test(p) ? name : SPAN.test(p) ? span : value(p))), () => 'что-то');
       let result: unknown;
       try {
         result = attempt(() => numberLike(n));
@@ -77,6 +81,8 @@ function disagreement(text: string): string | null {
     [/(?<![\d.,:])(?:2|22) (минут|часов|дней|установок|проблем|оповещений|клиентов|инцидентов|минута|установка|проблема)(?![\p{L}])/u, 'after 2 / 22'],
     // After 5 and 11, the genitive plural: not «5 минута», «11 установки».
     [/(?<![\d.,:])(?:5|11) (минута|минуты|минуту|часа|дня|установка|установки|проблема|проблемы|оповещение|оповещения)(?![\p{L}])/u, 'after 5 / 11'],
+    // How long something lasted takes the accusative: «длилось 1 минуту», «длится 2 часа 21 минуту», never «1 минута».
+    [/(?:длилось|длится|длилась|длился|длились|длятся)(?: \d+ \p{L}+)*? (?:1|21) минута(?![\p{L}])/u, 'the accusative after «длилось»'],
   ];
   for (const [pattern, where] of pairs) {
     for (const found of text.matchAll(new RegExp(pattern.source, 'gu'))) {
@@ -97,7 +103,7 @@ describe('every message template', () => {
       const problems: string[] = [];
       let rendered = 0;
       for (const { path, fn } of templates(catalogue)) {
-        for (const { name, n, text } of renderings(fn)) {
+        for (const { name, n, text } of renderings(fn, lang)) {
           rendered++;
           const say = (what: string) => problems.push(`${path} (${name}, ${n}): ${what} — ${text.slice(0, 160)}`);
           if (/\(а\)|\(ла\)|\(ий\)/.test(text)) say('a form for either gender');
@@ -118,6 +124,9 @@ describe('every message template', () => {
 
   it('the checks themselves catch what they are for', () => {
     expect(disagreement('длилось 1 минут')).toMatch(/after 1/);
+    expect(disagreement('☑️ Решено, длилось 1 минута')).toMatch(/accusative/);
+    expect(disagreement('длится 2 часа 21 минута')).toMatch(/accusative/);
+    expect(disagreement('☑️ Решено, длилось 1 минуту; длится 2 часа 21 минуту; 1 минута назад')).toBeNull();
     expect(disagreement('5 установки')).toMatch(/after 5/);
     expect(disagreement('22 минуты, 21 установка, 11 проблем')).toBeNull();
     expect(disagreement('не решено 1 из 21 оповещения; молчат больше 2 дней')).toBeNull();
