@@ -542,6 +542,22 @@ describe('the browser cabinet: access and the fleet page', () => {
     expect(row(await (await get('/web/incidents', await signIn({ id: 1001, first_name: 'Ксения' }))).text(), service.id)).toContain('<br>оповещение уйдёт при следующей проверке</td>');
   });
 
+  it('keeps the rule ids in the cabinet: small under each title, with SMART\'s name, on the incidents page and the installation\'s timeline', async () => {
+    const installationId = fleet.installation.id;
+    const xml = await insertIncident(t.db, { installationId, ruleId: 'KodeksXmlMissing', severity: 'warning', status: 'open', details: {}, openedAt: clock(), announcedAt: clock() });
+    const dns = await insertIncident(t.db, { installationId, ruleId: 'KodeksDns', severity: 'warning', status: 'open', details: {}, openedAt: clock(), announcedAt: clock() });
+    const row = (html: string, id: number) => new RegExp(`<tr id="incident-${id}"[^]*?</tr>`).exec(html)![0];
+    const ksenia = await signIn({ id: 1001, first_name: 'Ксения' });
+    const russian = await (await get('/web/incidents', ksenia)).text();
+    expect(row(russian, xml.id)).toContain('<br><small class="rule-id">KodeksXmlMissing (в SMART — SmartXMLfileIsToOld)</small></td>');
+    expect(row(russian, dns.id)).toContain('<br><small class="rule-id">KodeksDns (в SMART такого оповещения нет)</small></td>');
+    const english = await (await get('/web/incidents', await signIn({ id: 2001, first_name: 'Irina', language_code: 'en' }))).text();
+    expect(row(english, xml.id)).toContain('<small class="rule-id">KodeksXmlMissing (SmartXMLfileIsToOld in SMART)</small>');
+    const timeline = /<table class="timeline stack">[^]*?<\/table>/.exec(await (await get(`/web/installations/${installationId}`, ksenia)).text())![0];
+    expect(timeline).toContain('<small class="rule-id">KodeksXmlMissing (в SMART — SmartXMLfileIsToOld)</small>');
+    expect(timeline).toContain('<small class="rule-id">KodeksDns (в SMART такого оповещения нет)</small>');
+  });
+
   it('answers guessing with 429 after 20 wrong links from one address', async () => {
     for (let i = 0; i < 20; i++) expect((await get(`/web/login?token=wrong-token-${i}-aaaaaaaaaaaaaaaa`)).status).toBe(403);
     const limited = await get('/web/login?token=wrong-token-x-aaaaaaaaaaaaaaaa');
