@@ -20,6 +20,7 @@ import { activeSilences, loadSubject, openIncident } from '../incidents/lifecycl
 import { addSilence, removeSilence } from '../registry/silences.ts';
 import { getClientStatus } from '../db/status.ts';
 import { renderClientStatus } from '../bot/render/status.ts';
+import { ru } from '../i18n/ru.ts';
 
 const admin: Person = { id: 3001, first_name: 'Анна', last_name: 'Админова' };
 const lead: Person = { id: 2001, first_name: 'Ирина' };
@@ -934,6 +935,17 @@ describe('the Telegram bot', () => {
       expect(texts().at(-1)).toBe('🔔 No longer put off: ООО «Ромашка» — until 09:00 tomorrow (lifted by Ксения Шабанова). Alerts come again.');
       await h.press(manager, morning!.data, { chatId: 1001, messageId: 1 });
       expect(h.lastSent('answerCallbackQuery')!.payload.text).toBe('This is no longer put off');
+      // One word for one thing: what the bot says in Russian about a silence is «отложено», never «тишина».
+      expect(JSON.stringify(ru)).not.toMatch(/тишин/i);
+      const said = (say: unknown) => {
+        try {
+          return String((say as (params: Record<string, unknown>, describe: () => string) => string)({ id: 7, text: 'x', what: 'silence', days: 90, rule: 'x' }, () => ''));
+        } catch {
+          return '';
+        }
+      };
+      expect(Object.values(ru.errors).map(said).join('\n')).toMatch(/Отложенного №7 нет/);
+      expect(Object.values(ru.errors).map(said).join('\n')).not.toMatch(/тишин/i);
     });
 
     it('/whoami and /help, with admin commands for admins', async () => {
