@@ -885,6 +885,87 @@ describe('the Telegram bot', () => {
       expect(texts().at(-1)).toContain('🏢 <b>ООО «Ромашка»</b>');
     });
 
+    it('no dead ends in English either: an unknown command gets the closest one, a question finds its client, /silence without a term offers buttons', async () => {
+      await updateUser(t.db, manager.id, { language: 'en' });
+      await h.say(manager, '/stauts Ромашка');
+      expect(texts().at(-1)).toMatch(/^There is no command \/stauts\. Did you mean \/status\? Here is what I can do:\n\n<b>Commands<\/b>\n\/status &lt;client&gt; — /);
+      await h.say(manager, '/foo');
+      expect(texts().at(-1)).toMatch(/^There is no command \/foo\. Here is what I can do:/);
+      // A question in English finds the client by its name written in Latin letters; one in Russian, in an English speaker's chat, too.
+      await h.say(manager, 'what about romashka?');
+      expect(texts().at(-1)).toMatch(/^🏢 <b>ООО «Ромашка»<\/b> · INN 7701234567\nManager: /);
+      await h.say(manager, 'что с ромашкой?');
+      expect(texts().at(-1)).toMatch(/^🏢 <b>ООО «Ромашка»<\/b> · INN 7701234567\nManager: /);
+      await h.say(manager, '/silence Ромашка');
+      const ask = h.lastSent()!;
+      expect(ask.payload.text).toBe('Put off the alerts of ООО «Ромашка» for how long?');
+      expect(buttonsOf(ask)).toEqual([
+        { text: '1 h', data: `sil:a:c${fleet.client.id}:1h` },
+        { text: '4 h', data: `sil:a:c${fleet.client.id}:4h` },
+        { text: 'Till morning', data: `sil:a:c${fleet.client.id}:morning` },
+        { text: 'Till Monday', data: `sil:a:c${fleet.client.id}:monday` },
+      ]);
+      await h.say(manager, '/silence Ромашка until 01.02');
+      expect(texts().at(-1)).toBe('That date has passed this year, so I read it as 01.02.2024, but alerts can be put off for at most 90 days. Give a shorter term, such as “till morning” or “3d”.');
+    });
+
+    it('/status in English: problems first with their marks, at most 15 short lines, and the cause of an open problem never ticked', async () => {
+      await updateUser(t.db, manager.id, { language: 'en' });
+      await report('<service state="running" account="system"/><storage reachable="false"/><kit daily-update="false"/>');
+      await h.say(manager, '/status Ромашка');
+      const card = texts().at(-1)!.split('\n');
+      const server = card.indexOf('🖥 <b>Сервер офиса</b> — ❌ 2 problems');
+      expect(card.slice(server, server + 4)).toEqual([
+        '🖥 <b>Сервер офиса</b> — ❌ 2 problems',
+        ' • 🔴 Database storage is unreachable — less than a minute, not acknowledged',
+        ' • 🟡 Daily update or copybaseweb is off — less than a minute, not acknowledged',
+        '⚠️ Service: running (system account) — the likely cause of the problems',
+      ]);
+      expect(card.filter((line) => line.startsWith('✅')).join('\n')).not.toMatch(/service/i);
+      expect(card.length).toBeLessThanOrEqual(15);
+      expect(Math.max(...card.map((line) => line.length))).toBeLessThan(130);
+    });
+
+    it('/incidents marks a taken incident 🛠, as the alert does, in Russian and English', async () => {
+      await report('<senselock state="lost"/>');
+      await h.dispatcher().runOnce();
+      const incident = (await listIncidentsWithNames(t.db, { includeResolved: false }))[0]!;
+      const [chatId, messageId] = [1001, 1000];
+      await h.say(manager, '/incidents');
+      expect(texts().at(-1)!.split('\n')[1]).toBe('🔴 ⏳ #1 Ключ SenseLock не виден — ООО «Ромашка» · Сервер офиса, меньше минуты');
+      await h.press(manager, `ack:${incident.id}`, { chatId, messageId });
+      expect(String(h.lastSent('editMessageText')!.payload.text)).toContain('🛠 ');
+      await h.say(manager, '/incidents');
+      expect(texts().at(-1)!.split('\n')[1]).toBe('🔴 🛠 #1 Ключ SenseLock не виден — ООО «Ромашка» · Сервер офиса, меньше минуты');
+      expect(texts().at(-1)).not.toContain('✅');
+      await updateUser(t.db, manager.id, { language: 'en' });
+      await h.say(manager, '/incidents');
+      expect(texts().at(-1)!.split('\n')[1]).toBe('🔴 🛠 #1 SenseLock key not seen — ООО «Ромашка» · Сервер офиса, less than a minute');
+    });
+
+    it('a snooze is said in the English message: who put off what until when', async () => {
+      await updateUser(t.db, manager.id, { language: 'en' });
+      await report('<senselock state="lost"/>');
+      await h.dispatcher().runOnce();
+      const incident = (await listIncidentsWithNames(t.db, { includeResolved: false }))[0]!;
+      const [chatId, messageId] = [1001, 1000];
+      await h.press(manager, `snz:h:${incident.id}`, { chatId, messageId });
+      expect(h.lastSent('answerCallbackQuery')!.payload.text).toBe('Snoozed until 22:00');
+      const edited = String(h.lastSent('editMessageText')!.payload.text).split('\n');
+      expect(edited[0]).toBe('🔴 <b>SenseLock key not seen</b>');
+      expect(edited.at(-1)).toBe('💤 Ксения Шабанова snoozed until 22:00');
+      // A grouped message's «⏰ Ромашка for 1 h»: said once for the installation, by whom and until when.
+      await report('<senselock state="ok"/>');
+      clock.advance(3 * 3_600_000);
+      await report('<service state="stopped"/><storage reachable="false"/>');
+      await h.dispatcher().runOnce();
+      const group = h.lastSent()!;
+      expect(buttonsOf(group).map((b) => b.text)).toContain('⏰ Ромашка for 1 h');
+      await h.press(manager, `sni:${fleet.installation.id}`, { chatId, messageId: 1000 + h.sent().indexOf(group) });
+      expect(h.lastSent('answerCallbackQuery')!.payload.text).toBe('Snoozed until 01:00');
+      expect(String(h.lastSent('editMessageText')!.payload.text).match(/💤 Ксения Шабанова snoozed until 01:00/g)).toHaveLength(1);
+    });
+
     it('/silences lists what is in force, and «Снять» lifts it for those who may', async () => {
       await h.say(manager, '/silence Ромашка 2ч переезд сервера');
       await h.say(manager, '/silence Ромашка до утра');
