@@ -48,6 +48,7 @@ export const POSTGRES_SUITE: readonly string[] = [
   'test/prometheus.test.ts',
   'test/server-state.test.ts',
   'test/service.test.ts',
+  'test/shared-instances.test.ts',
   'test/slow-clients.test.ts',
   'test/state.test.ts',
   'test/sysinfo.test.ts',
