@@ -1,3 +1,4 @@
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../app/config.ts';
 import { mailAddress } from '../core/mail-address.ts';
@@ -8,6 +9,7 @@ import { botHarness } from './bot-helpers.ts';
 import { closedPort, startSilentServer, startSmtpServer, type TestSmtpServer } from './smtp-helpers.ts';
 import { addUser, setUserMail } from '../registry/users.ts';
 import { getUser } from '../db/users.ts';
+import { auditLog } from '../db/schema.ts';
 import { incidentView } from './incident-views.ts';
 import { renderMailAlert, renderMailResolved } from '../mail/alert.ts';
 
@@ -66,6 +68,34 @@ describe('mail', () => {
     await t.close();
   });
 
+  it('smtps:// speaks TLS from the first byte, as port 465 does, and checks the certificate as STARTTLS does', async () => {
+    const tls = await startSmtpServer('ok', { secure: true });
+    t = await testDb();
+    try {
+      expect(tls.url()).toMatch(/^smtps:\/\//);
+      const sent = dozorWithEnv(env(tls.url()), t.path, 'mail', 'test', 'ksenia@example.ru');
+      expect(sent.stderr).toBe('');
+      expect(sent.status).toBe(0);
+      expect(sent.stdout).toBe(`Sent to ksenia@example.ru through 127.0.0.1:${tls.port}. The server answered: 250 Ok: queued as test-1\n`);
+      const [mail, ...more] = await tls.received();
+      expect(more).toEqual([]);
+      expect(mail!.envelopeTo).toBe('ksenia@example.ru');
+      expect(mail!.subject).toBe('dozor: проверка почты');
+      expect(mail!.text).toContain('Это проверочное письмо dozor.');
+
+      const untrusted = dozorWithEnv(env(tls.url(), { SMTP_TLS_REJECT_UNAUTHORIZED: 'true' }), t.path, 'mail', 'test', 'ksenia@example.ru');
+      expect(untrusted.status).toBe(1);
+      expect(untrusted.stderr).toMatch(/^dozor: mail not sent: the mail server's certificate is not trusted or TLS failed .*SMTP_TLS_REJECT_UNAUTHORIZED=false accepts a self-signed one/);
+      const refused = dozorWithEnv(env(tls.url('not-the-Passw0rd')), t.path, 'mail', 'test', 'ksenia@example.ru');
+      expect(refused.stderr).toMatch(/^dozor: mail not sent: the mail server refused the login/);
+      expect(refused.stderr + refused.stdout).not.toContain('not-the-Passw0rd');
+      expect(await tls.received()).toHaveLength(1);
+    } finally {
+      await tls.close();
+      await t.close();
+    }
+  });
+
   it('tells a server that never answers, 4xx («later») and 5xx («not this address») apart', async () => {
     const silent = await startSilentServer();
     try {
@@ -114,8 +144,9 @@ describe('mail', () => {
       { installationName: 'Сервер <офиса>', clientName: 'ООО «Ромашка» & <script>' },
     );
     const options = { lang: 'ru' as const, tz: 'Europe/Moscow', now: new Date('2026-12-07T18:05:00Z'), runbookUrl: () => null, cabinetUrl: 'https://dozor.example.ru', domain: 'example.ru' };
+    const take = 'https://dozor.example.ru/web/take?i=42&u=1001&s=c2lnbmVk';
     const mailer = new Mailer({ url: smtp.url(), from: 'dozor <dozor@example.ru>', rejectUnauthorized: false });
-    await mailer.send(renderMailAlert(view, 'ksenia@example.ru', options));
+    await mailer.send(renderMailAlert(view, 'ksenia@example.ru', { ...options, takeLink: take, why: 'fallback' }));
     await mailer.send(renderMailResolved({ ...view, incident: { ...view.incident, status: 'resolved', resolvedAt: new Date('2026-12-07T19:05:00Z') } }, 'ksenia@example.ru', { ...options, now: new Date('2026-12-07T19:06:00Z') }));
     mailer.close();
     const [alert, resolved] = (await smtp.received()).slice(-2);
@@ -125,10 +156,21 @@ describe('mail', () => {
     expect(alert!.text).toContain('⏱ Началось сегодня в 21:00, длится 5 минут');
     expect(alert!.text).toContain('Что делать:\n1. Связаться с сисадмином клиента');
     expect(alert!.text).toContain('Открыть в кабинете: https://dozor.example.ru/web/incidents#incident-42');
+    expect(alert!.text).toContain(`🙋 Беру (взять в работу): ${take}`);
     const html = String(alert!.html);
     expect(html).toContain('ООО «Ромашка» &amp; &lt;script&gt;');
     expect(html).not.toContain('<script>');
+    // The HTML part, as a mail client shows it, has the same anatomy: how bad, since when, what to do, then the two links.
+    expect(html).toContain('🔴 <b>Ключ SenseLock не виден</b><br>');
+    expect(html).toContain('<b>Критично.</b> Без ключа ПК перестаёт открывать базы: пользователи не смогут работать.<br>');
+    expect(html).toContain('⏱ Началось сегодня в 21:00, длится 5 минут<br>');
+    expect(html).toContain('<b>Что делать:</b><br>\n1. Связаться с сисадмином клиента');
+    expect(html).toMatch(/<a href="https:\/\/dozor\.example\.ru\/web\/take\?i=42&amp;u=1001&amp;s=c2lnbmVk" style="display: inline-block;[^"]*"><b>🙋 Беру<\/b><\/a> — взять в работу \(ссылка только для вас и только для этого оповещения\)/);
     expect(html).toContain('<a href="https://dozor.example.ru/web/incidents#incident-42">Открыть в кабинете</a>');
+    expect(html).toContain('<small>Письмо от dozor: Telegram не доставил это критичное оповещение вовремя, поэтому оно пришло и по почте.</small>');
+    // In that order, as in Telegram.
+    const order = ['Ключ SenseLock не виден', 'Критично.', '⏱ Началось', 'Что делать:', '🙋 Беру', 'Открыть в кабинете'].map((part) => html.indexOf(part));
+    expect(order.every((at, i) => at >= 0 && (i === 0 || at > order[i - 1]!))).toBe(true);
     expect(resolved!.subject).toBe('☑️ Решено: 🔴 Ромашка & <script> · Сервер <офиса>: ключ SenseLock не виден');
     expect(resolved!.inReplyTo).toBe('<incident-42@example.ru>');
     expect(resolved!.references).toBe('<incident-42@example.ru>');
@@ -235,6 +277,26 @@ describe('mail', () => {
     const cli = dozorWithEnv({}, t.path, 'user', 'set', '1001', '--email', 'ksenia@example.ru', '--channel', 'email');
     expect(cli.stdout).toBe('Ксения Шабанова (1001): e-mail ksenia@example.ru; alerts and digest by e-mail.\n');
     expect(dozorWithEnv({}, t.path, 'user', 'list').stdout).toMatch(/EMAIL +ALERTS BY\n1001 +Ксения Шабанова +manager +yes +ksenia@example\.ru +email\n/);
+
+    // A channel that is not one is refused in words, and nothing is written.
+    const audited = async () => (await t.db.select().from(auditLog).where(eq(auditLog.action, 'user.mail'))).length;
+    const before = await audited();
+    const wrong = dozorWithEnv({}, t.path, 'user', 'set', '1001', '--channel', 'sms');
+    expect(wrong.status).toBe(1);
+    expect(wrong.stdout).toBe('');
+    expect(wrong.stderr).toMatch(/^dozor: ("sms" is not a channel: telegram, email or both|«sms» — не канал: telegram, email или both)\n$/);
+    expect(await getUser(t.db, 1001)).toMatchObject({ email: 'ksenia@example.ru', channel: 'email' });
+    expect(await audited()).toBe(before);
+    // --channel telegram: the address stays, alerts come in Telegram.
+    const telegram = dozorWithEnv({}, t.path, 'user', 'set', '1001', '--channel', 'telegram');
+    expect(telegram.stdout).toBe('Ксения Шабанова (1001): e-mail ksenia@example.ru; alerts and digest by Telegram.\n');
+    expect(await getUser(t.db, 1001)).toMatchObject({ email: 'ksenia@example.ru', channel: 'telegram' });
+    // --email - clears it, and a channel with mail then brings the alerts back to Telegram.
+    dozorWithEnv({}, t.path, 'user', 'set', '1001', '--channel', 'both');
+    const cleared = dozorWithEnv({}, t.path, 'user', 'set', '1001', '--email', '-');
+    expect(cleared.stdout).toBe('Ксения Шабанова (1001): e-mail none; alerts and digest by Telegram.\n');
+    expect(await getUser(t.db, 1001)).toMatchObject({ email: null, channel: 'telegram' });
+    expect(dozorWithEnv({}, t.path, 'user', 'show', '1001').stdout).not.toContain('ksenia@example.ru');
     await t.close();
   });
 });

@@ -9,7 +9,7 @@ import { ROOT } from './cli-helpers.ts';
 
 export interface TestSmtpServer {
   port: number;
-  /** smtp://user:pass@127.0.0.1:<port>, or with another password. */
+  /** smtp://user:pass@127.0.0.1:<port> (smtps:// when secure), or with another password. */
   url(password?: string): string;
   /** The messages it accepted, parsed, in the order they came, each with its envelope's recipients. */
   received(): Promise<(ParsedMail & { envelopeTo: string })[]>;
@@ -29,13 +29,21 @@ function certificate(dir: string): { key: string; cert: string } {
   return { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') };
 }
 
-/** The SMTP server of test/smtp-server-process.ts, in its own process, with STARTTLS and AUTH (dozor / secret). */
-export async function startSmtpServer(mode: SmtpMode = 'ok'): Promise<TestSmtpServer> {
+export interface SmtpOptions {
+  /** TLS from the first byte (port 465's way, `smtps://`) rather than STARTTLS. */
+  secure?: boolean;
+  /** The password of its one user, dozor (`secret` unless given). */
+  password?: string;
+}
+
+/** The SMTP server of test/smtp-server-process.ts, in its own process, with STARTTLS (or TLS from the start) and AUTH (dozor / secret). */
+export async function startSmtpServer(mode: SmtpMode = 'ok', options: SmtpOptions = {}): Promise<TestSmtpServer> {
   const dir = mkdtempSync(join(tmpdir(), 'dozor-smtp-'));
   const { key, cert } = certificate(dir);
+  const { secure = false, password: own = 'secret' } = options;
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/smtp-server-process.ts')], {
     cwd: ROOT,
-    env: { ...process.env, SMTP_KEY: key, SMTP_CERT: cert, SMTP_DIR: dir, SMTP_MODE: mode },
+    env: { ...process.env, SMTP_KEY: key, SMTP_CERT: cert, SMTP_DIR: dir, SMTP_MODE: mode, SMTP_PASS: own, SMTP_SECURE: secure ? '1' : '' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const port = await new Promise<number>((resolve, reject) => {
@@ -49,7 +57,7 @@ export async function startSmtpServer(mode: SmtpMode = 'ok'): Promise<TestSmtpSe
   });
   return {
     port,
-    url: (password = 'secret') => `smtp://dozor:${encodeURIComponent(password)}@127.0.0.1:${port}`,
+    url: (password = own) => `${secure ? 'smtps' : 'smtp'}://dozor:${encodeURIComponent(password)}@127.0.0.1:${port}`,
     async received() {
       const names = readdirSync(dir).filter((name) => name.endsWith('.eml')).sort();
       const parsed = [];

@@ -3,7 +3,8 @@
  * tests that send dozor's mail: STARTTLS on a self-signed certificate, AUTH
  * with one user, and every message it accepts written as a .eml file into a
  * folder. Started by test/smtp-helpers.ts with its settings in the
- * environment; it prints «listening <port>» when it is ready.
+ * environment; it prints «listening <port>» when it is ready. SMTP_SECURE=1
+ * speaks TLS from the first byte (as port 465 does) instead of STARTTLS.
  *
  * SMTP_MODE: `ok`; `refuse-4xx-once` (the first message is answered 451, the
  * next accepted); `refuse-5xx` (every recipient answered 550);
@@ -16,13 +17,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 
-const { SMTP_KEY, SMTP_CERT, SMTP_USER = 'dozor', SMTP_PASS = 'secret', SMTP_DIR, SMTP_MODE = 'ok' } = process.env;
+const { SMTP_KEY, SMTP_CERT, SMTP_USER = 'dozor', SMTP_PASS = 'secret', SMTP_DIR, SMTP_MODE = 'ok', SMTP_SECURE } = process.env;
 if (!SMTP_KEY || !SMTP_CERT || !SMTP_DIR) throw new Error('SMTP_KEY, SMTP_CERT and SMTP_DIR are needed');
 
 let received = 0;
 let refusedOnce = false;
 
 const server = new SMTPServer({
+  secure: SMTP_SECURE === '1',
   key: SMTP_KEY,
   cert: SMTP_CERT,
   authMethods: ['PLAIN', 'LOGIN'],
@@ -57,6 +59,9 @@ const server = new SMTPServer({
   },
   logger: false,
 });
+
+// A client that gives up in the middle (a certificate it does not trust, on a TLS-first port) ends its own connection, not the server.
+server.on('error', () => undefined);
 
 server.listen(0, '127.0.0.1', () => {
   const address = server.server.address();
