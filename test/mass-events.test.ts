@@ -200,6 +200,23 @@ describe('mass events', () => {
     }
   });
 
+  it('more than 15 of one rule in a message, short of a mass event, fold the same way: how bad, since when, the first step, and every step a tap away', async () => {
+    const h = botHarness(t.db, clock, { massEvent: MASS });
+    for (const token of tokens.slice(0, 20)) await reportFrom(token, '<senselock state="lost"/>');
+    await h.dispatcher().runOnce();
+    const message = h.sent().find((c) => c.payload.chat_id === 1001)!;
+    const lines = String(message.payload.text).split('\n');
+    expect(lines[2]).toBe('🔴 <b>Ключ SenseLock не виден — 20 установок</b>');
+    expect(lines.slice(4)).toEqual([
+      '<b>Критично.</b> Без ключа ПК перестаёт открывать базы: пользователи не смогут работать.',
+      '⏱ Началось сегодня в 10:00, длится меньше минуты',
+      '👉 Связаться с сисадмином клиента и попросить удалённый доступ.',
+    ]);
+    const steps = buttonsOf(message).find((b) => b.text === '📋 Ключ SenseLock не виден: что делать')!;
+    await h.press({ id: 1001, first_name: 'Ксения' }, steps.data, { chatId: 1001, messageId: 1000 + h.sent().indexOf(message) });
+    expect(String(h.lastSent('sendMessage')!.payload.text)).toMatch(/^🔴 <b>Ключ SenseLock не виден<\/b>\n🏢 20 установок\n[^]*<b>Что делать:<\/b>\n1\. /);
+  });
+
   it('under the threshold, alerts of one rule stay ordinary: 5 installations are five items', async () => {
     const h = botHarness(t.db, clock, { massEvent: MASS });
     for (const token of tokens.slice(0, 5)) await reportFrom(token, '<senselock state="lost"/>');
