@@ -4,6 +4,7 @@ import { failureCounter } from '../../db/failure-counts.ts';
 import { getIncidentViews, type IncidentView } from '../../db/incidents.ts';
 import { ruleTitle, texts, type Lang } from '../../i18n/index.ts';
 import { acknowledgeByMailLink } from '../../registry/incidents.ts';
+import { placeOf } from '../../core/vocabulary.ts';
 import { browserLang, type WebKit } from '../kit.ts';
 
 type TakeQuery = { i?: string; u?: string; s?: string };
@@ -84,5 +85,5 @@ export function takePage(scope: FastifyInstance, kit: WebKit): void {
 
 /** The alert as the page names it: the problem, then where («Ключ SenseLock не виден — ООО «Ромашка» · Сервер офиса»). */
 function whatOf(view: IncidentView, lang: Lang): string {
-  return `${ruleTitle(lang, view.incident.ruleId)} — ${view.clientName} · ${view.installationName}`;
+  return `${ruleTitle(lang, view.incident.ruleId)} — ${placeOf(view.clientName, view.installationName)}`;
 }
