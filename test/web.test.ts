@@ -549,8 +549,8 @@ describe('the browser cabinet: access and the fleet page', () => {
     const row = (html: string, id: number) => new RegExp(`<tr id="incident-${id}"[^]*?</tr>`).exec(html)![0];
     const ksenia = await signIn({ id: 1001, first_name: 'Ксения' });
     const russian = await (await get('/web/incidents', ksenia)).text();
-    expect(row(russian, xml.id)).toContain('<br><small class="rule-id">KodeksXmlMissing (в SMART — SmartXMLfileIsToOld)</small></td>');
-    expect(row(russian, dns.id)).toContain('<br><small class="rule-id">KodeksDns (в SMART такого оповещения нет)</small></td>');
+    expect(row(russian, xml.id)).toContain('<small class="rule-id">KodeksXmlMissing (в SMART — SmartXMLfileIsToOld)</small></td>');
+    expect(row(russian, dns.id)).toContain('<small class="rule-id">KodeksDns (в SMART такого оповещения нет)</small></td>');
     const english = await (await get('/web/incidents', await signIn({ id: 2001, first_name: 'Irina', language_code: 'en' }))).text();
     expect(row(english, xml.id)).toContain('<small class="rule-id">KodeksXmlMissing (SmartXMLfileIsToOld in SMART)</small>');
     const timeline = /<table class="timeline stack">[^]*?<\/table>/.exec(await (await get(`/web/installations/${installationId}`, ksenia)).text())![0];
