@@ -406,7 +406,8 @@ async function runService(config: Config, deps: ServiceDeps): Promise<Service> {
   if (!dispatcher) logger.warn('no Telegram delivery configured: announcements wait in the outbox');
   logger.info({ url, instance: cluster.instance, roles: cluster.roles().filter((r) => r.mine).map((r) => r.role), database: config.DATABASE_URL === undefined ? config.DATABASE_PATH : shownDatabaseUrl(config.DATABASE_URL) }, 'dozor is running');
   // The mail server is asked once at start, in the background: its answer is logged in words (never the password); the start does not wait for it.
-  const mailCheck = mailer ? checkMailServer(mailer, logger) : null;
+  const mailCheckStop = new AbortController();
+  const mailCheck = mailer ? checkMailServer(mailer, logger, mailCheckStop.signal) : null;
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -418,6 +419,8 @@ async function runService(config: Config, deps: ServiceDeps): Promise<Service> {
       await dispatcher?.stop();
       await mailDispatcher?.stop();
       await checkpointer.stop();
+      // A mail server that never answers the check holds up no stop.
+      mailCheckStop.abort();
       await mailCheck?.catch(() => undefined);
       mailer?.close();
       await closeDatabase(db);
@@ -426,10 +429,14 @@ async function runService(config: Config, deps: ServiceDeps): Promise<Service> {
   return { db, http, url, dispatcher, mailDispatcher, telegram, cluster, stop };
 }
 
-/** Connect, greet, start TLS, log in: whether dozor's mail can go, said in the log. */
-async function checkMailServer(mailer: Mailer, logger: Logger): Promise<void> {
+/** Connect, greet, start TLS, log in: whether dozor's mail can go, said in the log (a stop meanwhile ends the wait). */
+async function checkMailServer(mailer: Mailer, logger: Logger, stop: AbortSignal): Promise<void> {
+  const stopped = new Promise<'stopped'>((resolve) => stop.addEventListener('abort', () => resolve('stopped'), { once: true }));
   try {
-    await mailer.verify();
+    if ((await Promise.race([mailer.verify(), stopped])) === 'stopped') {
+      logger.warn({ server: mailer.server }, 'the mail server had not answered the start-up check when the service stopped');
+      return;
+    }
     logger.info({ server: mailer.server }, 'the mail server answers and accepts the login: mail can be sent');
   } catch (err) {
     logger.warn({ server: mailer.server, reason: err instanceof Error ? err.message : String(err) }, 'mail cannot be sent: the mail server check failed (dozor mail test <address> tries again)');

@@ -36,6 +36,7 @@ export const POSTGRES_SUITE: readonly string[] = [
   'test/mail.test.ts',
   'test/mail-alerts.test.ts',
   'test/mail-fallback.test.ts',
+  'test/mail-service.test.ts',
   'test/metrics-pull.test.ts',
   'test/probe-rounds.test.ts',
   'test/probes.test.ts',
