@@ -88,6 +88,11 @@ export class JobScheduler {
     const entry = this.scheduled.get(name);
     if (!entry) throw new Error(`no job named ${name} is scheduled`);
     entry.lastSlot = slot.getTime();
+    // A run of this job is still going on here (one taken over, say): runs never overlap, so this slot is left to it.
+    if (this.running.has(name)) {
+      this.logger.debug({ job: name, slot: slot.toISOString() }, 'the job is still running here; this slot is skipped');
+      return Promise.resolve();
+    }
     return this.execute(name, entry.job, entry.task.getNextRun(), slot.getTime());
   }
 

@@ -315,6 +315,45 @@ describe('instances sharing one database', () => {
     }
   });
 
+  it('does not start the next slot beside a run it took over that is still going on', async () => {
+    const runs: string[] = [];
+    const hang = (signal: AbortSignal, started: () => void) =>
+      new Promise<void>((resolve) => {
+        started();
+        signal.addEventListener('abort', () => resolve());
+      });
+    let aStarted!: () => void;
+    let bStarted!: () => void;
+    const startedA = new Promise<void>((resolve) => (aStarted = resolve));
+    const startedB = new Promise<void>((resolve) => (bStarted = resolve));
+    const a = new JobScheduler(silentLogger(), cluster(t.db, 'a'));
+    const b = new JobScheduler(silentLogger(), cluster(otherDb, 'b'));
+    a.add('tick', '* * * * *', 'UTC', async ({ signal }) => {
+      runs.push('a');
+      await hang(signal, aStarted);
+    });
+    b.add('tick', '* * * * *', 'UTC', async ({ signal }) => {
+      runs.push('b');
+      await hang(signal, bStarted);
+    });
+    try {
+      const ten = Date.parse('2026-12-07T10:00:00Z');
+      now = ten;
+      void a.due('tick', new Date(ten));
+      await startedA;
+      await b.due('tick', new Date(ten));
+      now += TTL;
+      void b.recoverAbandoned();
+      await startedB;
+      // 10:01 comes while B's taken-over run of 10:00 goes on: it is not started beside it.
+      await b.due('tick', new Date(ten + 60_000));
+      expect(runs).toEqual(['a', 'b']);
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+  });
+
   it('opens each incident once and queues its alert once when both instances sweep at the same moment', async () => {
     const clock = testClock('2026-12-01T07:00:00Z');
     const ctx = { db: t.db, clock, actor: 'test' };
