@@ -509,6 +509,22 @@ describe('the browser cabinet: access and the fleet page', () => {
     });
   }
 
+  it('«До утра» on a critical at 08:30 is 09:00, half an hour away, and the lead is still told as the question promised', async () => {
+    clock.set('2026-12-01T05:30:00Z');
+    await postReport(url, '<report id="k"><senselock state="lost"/></report>', { token: fleet.token });
+    const [critical] = await listIncidentsWithNames(t.db, { includeResolved: false });
+    const cookie = await signIn({ id: 1001, first_name: 'Ксения' });
+    const csrf = /name="csrf" value="([^"]+)"/.exec(await (await get('/web/incidents', cookie)).text())![1]!;
+    const post = (body: string) =>
+      fetch(`${url}/web/incidents/${critical!.id}/snooze`, { method: 'POST', redirect: 'manual', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: `csrf=${encodeURIComponent(csrf)}&${body}` });
+    expect(await (await post('until=morning')).text()).toContain('<p>Отложить критичное «Ключ SenseLock не виден» до 09:00? Руководитель узнает: Ирина Петрова.</p>');
+    const done = await post('until=morning&confirm=1');
+    expect(/<p class="notice" role="status">([^<]*)<\/p>/.exec(await (await get(done.headers.get('location')!, cookie)).text())?.[1]).toBe(
+      `💤 Инцидент №${critical!.id} отложен до 09:00. Руководитель узнает: Ирина Петрова.`,
+    );
+    expect((await t.db.select().from(outbox).where(eq(outbox.kind, 'incident.snoozed'))).map((row) => row.chatId)).toEqual([2001]);
+  });
+
   it('a lead putting off their own team\'s critical in the cabinet is promised nobody, and nobody is told', async () => {
     await postReport(url, '<report id="k"><senselock state="lost"/></report>', { token: fleet.token });
     const [critical] = await listIncidentsWithNames(t.db, { includeResolved: false });
