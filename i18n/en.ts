@@ -257,6 +257,7 @@ export const en: Catalogue = {
     noPending: 'No code is waiting (or it expired). Start again: /email address.',
     wrongCode: (left) => `That code does not match. Tries left: ${left}.`,
     tooManyWrong: 'Too many wrong codes: start again, /email address.',
+    tooManyCodes: (minutes) => `Three codes were sent in the last hour already. You can ask for the next one in ${minutes} min.`,
     confirmed: (address) => `${address} is confirmed. Critical alerts Telegram does not deliver will come there.`,
     cleared: 'The address is removed: alerts come only in Telegram.',
   },

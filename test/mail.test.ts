@@ -223,6 +223,17 @@ describe('mail', () => {
       const [again] = (await smtp.received()).slice(-1);
       await h.say(ksenia, `/email ${/\/email (\d{6})/.exec(String(again!.text))![1]!}`);
       expect(said()).toMatch(/^Кода, который ждёт подтверждения, нет \(или он истёк\)/);
+      // Three codes within the hour were mailed (09:00 and twice since): a fourth waits until the first is an hour old.
+      const mailed = (await smtp.received()).length;
+      await h.say(ksenia, '/email ksenia@example.ru');
+      expect(said()).toBe('За последний час коды уже отправлены трижды. Следующий можно запросить через 44 мин.');
+      await h.say(ksenia, '/email other@example.ru');
+      expect(said()).toBe('За последний час коды уже отправлены трижды. Следующий можно запросить через 44 мин.');
+      expect(await smtp.received()).toHaveLength(mailed);
+      clock.set('2026-12-07T10:00:01Z');
+      await h.say(ksenia, '/email ksenia@example.ru');
+      expect(said()).toMatch(/^Код отправлен на ksenia@example\.ru\./);
+      expect(await smtp.received()).toHaveLength(mailed + 1);
     } finally {
       mailer.close();
       await t.close();

@@ -11,13 +11,16 @@ import { actorOf, typedText, type BotContext } from '../context.ts';
  * `/email адрес`: a person gives their own address, and it is theirs only
  * once they send back the code mailed to it (so nobody's alerts can be sent
  * to an address its owner never read). `/email -` clears it; `/email` alone
- * says what is set.
+ * says what is set. At most three codes an hour are mailed for one person.
  */
 export const email = new Composer<BotContext>();
 
 /** How long a code is good for, and how many wrong ones end it. */
 const CODE_TTL_MS = 15 * 60_000;
 const MAX_WRONG_CODES = 5;
+/** At most this many codes mailed for one person within the window: nobody's inbox is flooded, and guesses stay few. */
+const MAX_CODES = 3;
+const CODES_WINDOW_MS = 60 * 60_000;
 
 interface PendingAddress {
   address: string;
@@ -28,6 +31,8 @@ interface PendingAddress {
 }
 
 const keyOf = (telegramId: number) => `email-confirmation:${telegramId}`;
+/** When the codes of the last `CODES_WINDOW_MS` were mailed (ms since the epoch). */
+const sentKeyOf = (telegramId: number) => `email-codes-sent:${telegramId}`;
 const hashOf = (code: string) => createHash('sha256').update(code).digest('hex');
 
 email.command('email', async (ctx) => {
@@ -45,8 +50,10 @@ email.command('email', async (ctx) => {
   const address = mailAddress(arg);
   if (address === null) return ctx.reply(describeError(inputError('emailInvalid', { text: arg }), ctx.lang));
   if (!sendMail) return ctx.reply(t.notConfigured);
-  const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
   const now = clock();
+  const sent = ((await readValue<number[]>(db, sentKeyOf(staff.telegramId))) ?? []).filter((at) => at > now.getTime() - CODES_WINDOW_MS);
+  if (sent.length >= MAX_CODES) return ctx.reply(t.tooManyCodes(Math.max(1, Math.ceil((Math.min(...sent) + CODES_WINDOW_MS - now.getTime()) / 60_000))));
+  const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
   await writeValue(db, keyOf(staff.telegramId), { address, codeHash: hashOf(code), expiresAt: now.getTime() + CODE_TTL_MS, wrong: 0 } satisfies PendingAddress, now);
   try {
     await sendMail({ to: address, subject: t.codeSubject, text: t.codeMail(staff.name, code) });
@@ -55,6 +62,7 @@ email.command('email', async (ctx) => {
     ctx.log.warn({ to: maskedAddress(address), reason: err instanceof Error ? err.message : String(err) }, 'confirmation code not mailed');
     return ctx.reply(t.notSent(err instanceof Error ? err.message : String(err)));
   }
+  await writeValue(db, sentKeyOf(staff.telegramId), [...sent, now.getTime()], now);
   return ctx.reply(t.codeSent(address));
 });
 
