@@ -660,6 +660,8 @@ describe('the Telegram bot', () => {
       ]);
       expect(replies[0]!.payload.reply_parameters).toMatchObject({ message_id: 1000 });
       expect(String(h.lastSent('editMessageText')!.payload.text)).toMatch(/^<b>☑️ Всё восстановлено<\/b>/);
+      // The redrawn message says how long it lasted once, as the reply does: not 30 minutes for one alert and an hour for the other.
+      expect(String(h.lastSent('editMessageText')!.payload.text).match(/длилось [^\n]*/g)).toEqual(['длилось 1 час']);
       // Nothing more is said of it, whatever comes redrawn later.
       await h.dispatcher().runOnce();
       expect(h.sent('sendMessage')).toHaveLength(2);

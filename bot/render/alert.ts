@@ -164,14 +164,23 @@ export function renderRecovery(views: IncidentView[], options: RenderOptions): R
   const lines = items.slice(0, RECOVERY_LISTED).map((item) => {
     const first = item[0]!;
     const what = [...new Set(item.map((v) => t.recovered[v.incident.ruleId] ?? t.recoveredGeneric(ruleTitle(lang, v.incident.ruleId))))].join(', ');
-    const resolvedAt = new Date(Math.max(...item.map((v) => (v.incident.resolvedAt ?? now).getTime())));
-    const began = Math.min(...item.map((v) => problemStart(v.incident.ruleId, v.incident.details, v.incident.openedAt, tz).at.getTime()));
-    const last = item.find((v) => (v.incident.resolvedAt ?? now).getTime() === resolvedAt.getTime())!;
-    const how = resolutionNote(last, lang);
-    return `☑️ <b>${escapeHtml(first.clientName)}</b> · ${escapeHtml(first.installationName)}: ${escapeHtml(t.recoveryLine(what, formatWhen(lang, resolvedAt, now, tz), formatSpan(lang, resolvedAt.getTime() - began), how))}`;
+    const { resolvedAt, lasted, how } = endOf(item, options);
+    return `☑️ <b>${escapeHtml(first.clientName)}</b> · ${escapeHtml(first.installationName)}: ${escapeHtml(t.recoveryLine(what, formatWhen(lang, resolvedAt, now, tz), lasted, how))}`;
   });
   if (items.length > RECOVERY_LISTED) lines.push(`☑️ ${escapeHtml(t.moreTerms(items.length - RECOVERY_LISTED))}`);
   return { text: fitMessage(lines.join('\n')), keyboard: undefined };
+}
+
+/**
+ * When an installation's problems (all over) ended, and how long they lasted:
+ * from the earliest evidence to the last to end, the same in the reply and in
+ * the redrawn message; how the last was closed when not by itself.
+ */
+function endOf(item: IncidentView[], { lang, tz, now }: RenderOptions): { resolvedAt: Date; lasted: string; how: string | null } {
+  const resolvedAt = new Date(Math.max(...item.map((v) => (v.incident.resolvedAt ?? now).getTime())));
+  const began = Math.min(...item.map((v) => problemStart(v.incident.ruleId, v.incident.details, v.incident.openedAt, tz).at.getTime()));
+  const last = item.find((v) => (v.incident.resolvedAt ?? now).getTime() === resolvedAt.getTime())!;
+  return { resolvedAt, lasted: formatSpan(lang, resolvedAt.getTime() - began), how: resolutionNote(last, lang) };
 }
 
 /** Installations named in the reply that says an event is over; the rest are counted. */
@@ -260,8 +269,12 @@ export function renderAlertGroup(all: IncidentView[], options: RenderOptions, { 
     if (itemLater.length > 0) {
       lines.push(`    ${escapeHtml(t.laterProblemsShort)} ${itemLater.map((v) => `${markOf([v])} ${escapeHtml(ruleTitle(lang, v.incident.ruleId))}`).join('; ')}`);
     }
-    // One snooze of the whole installation, or one person taking them all, is said once, not under every alert.
-    const states = new Set(item.map((view) => stateLine(view, options)).filter((state): state is string => state !== null));
+    // One snooze of the whole installation, or one person taking them all, is said once, not under every alert; so is
+    // the end of them all, with how long it lasted as the reply says it.
+    const end = item.every((view) => view.incident.status === 'resolved') ? endOf(item, options) : null;
+    const states = end
+      ? [escapeHtml(t.resolvedAfter(end.lasted) + (end.how ? ` (${end.how})` : ''))]
+      : new Set(item.map((view) => stateLine(view, options)).filter((state): state is string => state !== null));
     for (const state of states) lines.push(`    ${state.replaceAll('\n', '\n    ')}`);
   });
   if (all.some((view) => options.mailed?.has(view.incident.id))) lines.push('', t.alsoByMail);
