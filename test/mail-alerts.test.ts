@@ -24,7 +24,7 @@ import { addUser, setUserMail } from '../registry/users.ts';
 import { botHarness } from './bot-helpers.ts';
 import { dozorWithEnv } from './cli-helpers.ts';
 import { silentLogger, testClock, testDb, type TestDb } from './helpers.ts';
-import { startSilentServer, startSmtpServer, type TestSmtpServer } from './smtp-helpers.ts';
+import { closedPort, startSilentServer, startSmtpServer, type TestSmtpServer } from './smtp-helpers.ts';
 
 /**
  * Alerts by mail through the outbox, against a real SMTP server in its own
@@ -547,6 +547,42 @@ describe('alerts by mail', () => {
     } finally {
       laterMailer.close();
       await later.close();
+    }
+  });
+
+  it('a mail server down, then hung, keeps the mail in the outbox, tried again with backoff, until it goes', async () => {
+    await fleet();
+    const silent = await startSilentServer();
+    const down = new Mailer({ url: `smtp://dozor:secret@127.0.0.1:${await closedPort()}`, from: 'dozor@example.ru', rejectUnauthorized: false });
+    const hung = new Mailer({ url: `smtp://dozor:secret@127.0.0.1:${silent.port}`, from: 'dozor@example.ru', rejectUnauthorized: false, timeoutMs: 300 });
+    let server: Mailer = down;
+    const dispatcher = mailDispatcher({ send: (mail) => server.send(mail) });
+    const row = async () => (await t.db.select().from(outbox).where(eq(outbox.kind, MAIL_DIGEST)))[0]!;
+    try {
+      await enqueue(t.db, { kind: MAIL_DIGEST, chatId: 1001, incidentId: null, payload: { text: '<b>📋 Сводка на 7 декабря</b> · тест' } }, clock());
+      expect(await dispatcher.runOnce()).toEqual({ sent: 0, failed: 1, withdrawn: 0 });
+      expect(await row()).toMatchObject({ status: 'pending', attempts: 1, nextAttemptAt: new Date(clock().getTime() + 1000) });
+      expect((await row()).lastError).toMatch(/^the mail server cannot be reached/);
+
+      // Not before its time; then the server accepts the connection and says nothing.
+      server = hung;
+      expect(await dispatcher.runOnce()).toEqual({ sent: 0, failed: 0, withdrawn: 0 });
+      clock.advance(1000);
+      expect(await dispatcher.runOnce()).toEqual({ sent: 0, failed: 1, withdrawn: 0 });
+      expect(await row()).toMatchObject({ status: 'pending', attempts: 2, nextAttemptAt: new Date(clock().getTime() + 2000), lastError: 'the mail server did not answer in time' });
+
+      // Back: it goes, once.
+      server = mailer;
+      const before = (await smtp.received()).length;
+      clock.advance(2000);
+      expect(await dispatcher.runOnce()).toEqual({ sent: 1, failed: 0, withdrawn: 0 });
+      expect(await row()).toMatchObject({ status: 'sent' });
+      const mails = (await smtp.received()).slice(before);
+      expect(mails.map((m) => [m.envelopeTo, m.subject])).toEqual([['ksenia@example.ru', '📋 Сводка на 7 декабря · тест']]);
+    } finally {
+      down.close();
+      hung.close();
+      await silent.close();
     }
   });
 
