@@ -15,7 +15,7 @@ import { reparseSysinfo } from '../intake/sysinfo-reparse.ts';
 import { addInstallation } from '../registry/installations.ts';
 import { botHarness, type Person } from './bot-helpers.ts';
 import { onPostgres } from './pg-helpers.ts';
-import { postReport, seedFleet, silentLogger, testClock, testDb, type TestDb } from './helpers.ts';
+import { postReport, seedFleet, silentLogger, sqlValue, testClock, testDb, type TestDb } from './helpers.ts';
 
 /**
  * Two instances on one database, each a real HTTP server (the intake, uploads, the cabinet) on a handle of its own:
@@ -25,6 +25,7 @@ import { postReport, seedFleet, silentLogger, testClock, testDb, type TestDb } f
  */
 const SECRET_KEY = 'one-secret-key-every-instance-is-given-0123456789';
 const MANAGER: Person = { id: 1001, first_name: 'Ксения' };
+const ALERTMANAGER_TOKEN = 'alertmanager-shared-secret';
 
 describe('instances on one database: whichever a request reaches', () => {
   const clock = testClock('2026-11-30T07:00:00Z');
@@ -58,6 +59,7 @@ describe('instances on one database: whichever a request reaches', () => {
       settings: DEFAULT_INCIDENT_SETTINGS,
       uploads: { dataDir, maxBytes: 1024 * 1024, downloadKey },
       web: { publicUrl: 'https://dozor.example.ru', displayTz: 'Europe/Moscow', morningHour: 9, downloadKey },
+      alertmanagerToken: ALERTMANAGER_TOKEN,
     });
     servers.push(app);
     return app.listen({ host: '127.0.0.1', port: 0 });
@@ -161,5 +163,55 @@ describe('instances on one database: whichever a request reaches', () => {
     // Used once, wherever it was used.
     expect((await get(`${a}/web/login?token=${token}`)).status).toBe(403);
     expect((await get(`${b}/web/login?token=${token}`)).status).toBe(403);
+  });
+
+  it('opens one incident for an alert Alertmanager sends to both instances at once, and either instance resolves it', async () => {
+    const fleet = await seedFleet({ db: t.db, clock, actor: 'test' });
+    const [a, b] = [await instance(t.db), await instance(otherDb)];
+    // Alertmanager behind the balancer: its retries, or two Alertmanagers of a cluster, reach both instances.
+    const alert = (status: 'firing' | 'resolved') => ({
+      version: '4',
+      status,
+      receiver: 'dozor',
+      groupLabels: {},
+      commonLabels: {},
+      commonAnnotations: {},
+      externalURL: 'http://alertmanager:9093',
+      truncatedAlerts: 0,
+      alerts: [
+        {
+          status,
+          labels: { alertname: 'NodeDiskFull', installation_id: String(fleet.installation.id), severity: 'critical' },
+          annotations: { summary: 'Диск заполнен на 98%' },
+          startsAt: '2026-11-30T06:55:00Z',
+          endsAt: '0001-01-01T00:00:00Z',
+          generatorURL: 'http://prometheus:9090/graph',
+          fingerprint: 'ignored',
+        },
+      ],
+    });
+    const send = async (url: string, status: 'firing' | 'resolved') => {
+      const response = await fetch(`${url}/api/v1/alertmanager`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${ALERTMANAGER_TOKEN}` },
+        body: JSON.stringify(alert(status)),
+      });
+      expect(response.status).toBe(200);
+      return (await response.json()) as { opened?: number; unchanged?: number; resolved?: number };
+    };
+    const answers = await Promise.all([send(a, 'firing'), send(b, 'firing')]);
+    // One of them opened it; the other found it open.
+    expect(answers.map((answer) => answer.opened ?? 0).sort()).toEqual([0, 1]);
+    expect(answers.map((answer) => answer.unchanged ?? 0).sort()).toEqual([0, 1]);
+    const open = (await listIncidentsWithNames(t.db, { includeResolved: false })).filter((incident) => incident.ruleId.startsWith('am:NodeDiskFull:'));
+    expect(open).toHaveLength(1);
+    const announcements = Number(await sqlValue(t.db, `SELECT count(*) AS n FROM outbox WHERE incident_id = ${open[0]!.id} AND kind = 'incident.opened'`));
+    expect(announcements).toBeGreaterThan(0);
+
+    // Resolved through the other instance than the one that opened it: one incident, resolved once, announced once.
+    expect(await send(b, 'resolved')).toMatchObject({ resolved: 1 });
+    expect(await send(a, 'resolved')).toMatchObject({ resolved: 0 });
+    expect((await listIncidentsWithNames(t.db, { includeResolved: false })).filter((incident) => incident.ruleId.startsWith('am:'))).toEqual([]);
+    expect(Number(await sqlValue(t.db, `SELECT count(*) AS n FROM outbox WHERE incident_id = ${open[0]!.id} AND kind = 'incident.opened'`))).toBe(announcements);
   });
 });
