@@ -15,6 +15,7 @@ import { reparseSysinfo } from '../intake/sysinfo-reparse.ts';
 import { addInstallation } from '../registry/installations.ts';
 import { botHarness, type Person } from './bot-helpers.ts';
 import { onPostgres } from './pg-helpers.ts';
+import { alertmanagerWebhook } from './alertmanager-helpers.ts';
 import { postReport, seedFleet, silentLogger, sqlValue, testClock, testDb, type TestDb } from './helpers.ts';
 
 /**
@@ -169,27 +170,8 @@ describe('instances on one database: whichever a request reaches', () => {
     const fleet = await seedFleet({ db: t.db, clock, actor: 'test' });
     const [a, b] = [await instance(t.db), await instance(otherDb)];
     // Alertmanager behind the balancer: its retries, or two Alertmanagers of a cluster, reach both instances.
-    const alert = (status: 'firing' | 'resolved') => ({
-      version: '4',
-      status,
-      receiver: 'dozor',
-      groupLabels: {},
-      commonLabels: {},
-      commonAnnotations: {},
-      externalURL: 'http://alertmanager:9093',
-      truncatedAlerts: 0,
-      alerts: [
-        {
-          status,
-          labels: { alertname: 'NodeDiskFull', installation_id: String(fleet.installation.id), severity: 'critical' },
-          annotations: { summary: 'Диск заполнен на 98%' },
-          startsAt: '2026-11-30T06:55:00Z',
-          endsAt: '0001-01-01T00:00:00Z',
-          generatorURL: 'http://prometheus:9090/graph',
-          fingerprint: 'ignored',
-        },
-      ],
-    });
+    const alert = (status: 'firing' | 'resolved') =>
+      alertmanagerWebhook([{ labels: { alertname: 'NodeDiskFull', installation_id: String(fleet.installation.id), severity: 'critical' }, annotations: { summary: 'Диск заполнен на 98%' } }], status);
     const send = async (url: string, status: 'firing' | 'resolved') => {
       const response = await fetch(`${url}/api/v1/alertmanager`, {
         method: 'POST',

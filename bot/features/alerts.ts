@@ -24,6 +24,11 @@ import { renderClientStatus, statusKeyboard } from '../render/status.ts';
  */
 export const alerts = new Composer<BotContext>();
 
+/** A reply's place: under the message whose button was pressed, when there is one (sent anyway if it is gone). */
+function underPressed(pressed: { message_id: number } | undefined) {
+  return pressed ? { reply_parameters: { message_id: pressed.message_id, allow_sending_without_reply: true } } : {};
+}
+
 async function allowed(ctx: BotContext, view: IncidentView, action: string): Promise<boolean> {
   if (canAct(ctx.staff, { managerId: view.managerId, managerLeadId: view.managerLeadId })) return true;
   const { db, clock } = ctx.services;
@@ -120,7 +125,7 @@ alerts.callbackQuery(/^snz:(h|m|M):(\d+)$/, async (ctx) => {
     const told = ctx.t.putOffTold(await putOffWitnesses(db, view.clientId, actor));
     return ctx.reply(ctx.t.confirmCriticalSnooze(ruleTitle(ctx.lang, view.incident.ruleId), untilText, told), {
       reply_markup: new InlineKeyboard().text(ctx.t.confirmCriticalSnoozeYes(untilText), `snz:M:${view.incident.id}`).text(ctx.t.confirmCriticalSnoozeNo, 'snz:no'),
-      ...(pressed ? { reply_parameters: { message_id: pressed.message_id, allow_sending_without_reply: true } } : {}),
+      ...underPressed(pressed),
     });
   }
   const told = await snoozeIncident({ db, clock, actor }, view.incident.id, {
@@ -187,7 +192,7 @@ alerts.callbackQuery(/^more(?::(\d+))?$/, async (ctx) => {
   if (views.length === 0) return;
   return ctx.reply(renderDetails(views, renderOptions(ctx)), {
     parse_mode: 'HTML',
-    ...(pressed ? { reply_parameters: { message_id: pressed.message_id, allow_sending_without_reply: true } } : {}),
+    ...underPressed(pressed),
   });
 });
 
@@ -207,7 +212,7 @@ alerts.callbackQuery(/^how:(\d+)$/, async (ctx) => {
   return ctx.reply(rendered.text, {
     parse_mode: 'HTML',
     link_preview_options: { is_disabled: true },
-    reply_parameters: { message_id: pressed.message_id, allow_sending_without_reply: true },
+    ...underPressed(pressed),
     ...(rendered.keyboard ? { reply_markup: rendered.keyboard } : {}),
   });
 });
@@ -229,6 +234,6 @@ alerts.callbackQuery(/^howr:(\d+)$/, async (ctx) => {
   return ctx.reply(rendered.text, {
     parse_mode: 'HTML',
     link_preview_options: { is_disabled: true },
-    reply_parameters: { message_id: pressed.message_id, allow_sending_without_reply: true },
+    ...underPressed(pressed),
   });
 });
