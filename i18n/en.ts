@@ -382,7 +382,7 @@ export const en: Catalogue = {
   dailyUpdate: 'Daily update',
   seats: (used, licensed, peak, refusedToday) =>
     [
-      `Seats: ${used !== null && licensed !== null ? `${used} of ${licensed} taken` : licensed !== null ? `${licensed} licensed` : `${used ?? '?'} taken`}`,
+      `Seats: ${used !== null && licensed !== null ? `${used} of ${licensed} taken` : licensed !== null ? `${licensed} licensed` : used !== null ? `${used} taken` : 'no data'}`,
       peak !== null ? `peak ${peak}` : null,
       refusedToday > 0 ? `refused today: ${refusedToday}` : null,
     ]

@@ -403,7 +403,7 @@ export const ru = {
   dailyUpdate: 'Ежедневное обновление',
   seats: (used: number | null, licensed: number | null, peak: number | null, refusedToday: number) =>
     [
-      `Места: ${used !== null && licensed !== null ? `занято ${used} из ${licensed}` : licensed !== null ? `по лицензии ${licensed}` : `занято ${used ?? '?'}`}`,
+      `Места: ${used !== null && licensed !== null ? `занято ${used} из ${licensed}` : licensed !== null ? `по лицензии ${licensed}` : used !== null ? `занято ${used}` : 'нет данных'}`,
       peak !== null ? `пик ${peak}` : null,
       refusedToday > 0 ? `отказов сегодня: ${refusedToday}` : null,
     ]

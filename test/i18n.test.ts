@@ -97,3 +97,12 @@ describe("SMART's names", () => {
     expect(smartNameOf('am:DiskFull', {})).toBeUndefined();
   });
 });
+
+describe('seats on the /status card', () => {
+  it('say «нет данных» in words when neither the seats taken nor the licence limit is known, never «?»', () => {
+    expect(ru.seats(null, null, null, 0)).toBe('Места: нет данных');
+    expect(en.seats(null, null, null, 0)).toBe('Seats: no data');
+    expect(ru.seats(7, null, null, 0)).toBe('Места: занято 7');
+    expect(ru.seats(7, 10, 9, 2)).toBe('Места: занято 7 из 10, пик 9, отказов сегодня: 2');
+  });
+});
