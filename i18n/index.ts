@@ -1,5 +1,7 @@
 import { InputError, NotFoundError, type ErrorCode, type ErrorParams } from '../core/errors.ts';
 import { externalAlertName } from '../core/external-alerts.ts';
+import type { Facts } from '../core/rules.ts';
+import { smartNameOf } from '../core/smart-names.ts';
 import { en } from './en.ts';
 import type { Lang } from './plural.ts';
 import { ru, type Catalogue, type KnownRuleId } from './ru.ts';
@@ -27,6 +29,19 @@ export function givenReason(reason: string): string | null {
 export function ruleTitle(lang: Lang, ruleId: string): string {
   const titles: Record<string, string> = texts(lang).rules;
   return titles[ruleId] ?? externalAlertName(ruleId) ?? ruleId;
+}
+
+/**
+ * Where an alert stands against SMART, in words: the same name, another (`name`
+ * writes it), none, or an alert from Alertmanager. `text` writes the
+ * catalogue's own words (escaped, for HTML); plain by default.
+ */
+export function smartStanding(lang: Lang, ruleId: string, details: Facts, name: (smart: string) => string = (smart) => smart, text: (words: string) => string = (words) => words): string {
+  const t = texts(lang);
+  const smart = smartNameOf(ruleId, details);
+  if (smart === undefined) return text(t.detailsFromOutside);
+  if (smart === null) return text(t.detailsNotInSmart);
+  return smart === ruleId ? text(t.detailsSameInSmart) : t.detailsInSmart(name(smart));
 }
 
 /** What a rule means for the client and what to do (null for alerts from outside, which bring their own words). */

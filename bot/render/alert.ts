@@ -4,9 +4,8 @@ import type { IncidentView } from '../../db/incidents.ts';
 import { escapeHtml, fitMessage } from '../html.ts';
 import { problemStart, type ProblemStart } from '../../core/evidence.ts';
 import { formatSince, formatSpan, formatTime, formatUntil, formatWhen, type Lang } from '../../i18n/format.ts';
-import { ruleGuide, ruleTitle, texts } from '../../i18n/index.ts';
+import { ruleGuide, ruleTitle, smartStanding, texts } from '../../i18n/index.ts';
 import type { Facts } from '../../core/rules.ts';
-import { smartNameOf } from '../../core/smart-names.ts';
 import { clip, lowerFirst, shortClientName } from '../../core/text.ts';
 import { renderFacts } from './facts.ts';
 import { MARK, severityMark } from '../../core/vocabulary.ts';
@@ -512,15 +511,9 @@ export function renderDetails(views: IncidentView[], options: RenderOptions): st
 /** Alerts listed one by one under «ℹ️ Подробнее»; past this, one line per alert name. */
 const DETAILS_LISTED = 12;
 
-/** Where an alert stands against SMART: the same name, another, none; or from Alertmanager. HTML. */
+/** Where an alert stands against SMART, as HTML: the catalogue's words escaped, SMART's name as code. */
 function detailsWhere(view: IncidentView, lang: Lang): string {
-  const t = texts(lang);
-  const { ruleId, details } = view.incident;
-  const smart = smartNameOf(ruleId, details);
-  if (smart === undefined) return escapeHtml(t.detailsFromOutside);
-  if (smart === null) return escapeHtml(t.detailsNotInSmart);
-  // The words around the name are the catalogue's own; the name is escaped.
-  return smart === ruleId ? escapeHtml(t.detailsSameInSmart) : t.detailsInSmart(`<code>${escapeHtml(smart)}</code>`);
+  return smartStanding(lang, view.incident.ruleId, view.incident.details, (smart) => `<code>${escapeHtml(smart)}</code>`, escapeHtml);
 }
 
 /** `wake`: a critical incident of the night nobody took, sent again before work starts. */
