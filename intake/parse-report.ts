@@ -5,8 +5,9 @@ import type { z } from 'zod';
 import { InputError } from '../core/errors.ts';
 import type { AgentReport, ReportFacts } from '../core/report.ts';
 import { incomingReportSchema, MAX_DATABASES, type IncomingReport } from './report-schema.ts';
-import { readCommonReport } from './report-fast-path.ts';
+import { readCommonReport, readCommonXml } from './report-fast-path.ts';
 import { readPlainXml } from './xml-plain.ts';
+import { attributeKey, attributeName } from './attribute-keys.ts';
 
 export type ReportFormat = 'xml' | 'json';
 
@@ -28,6 +29,9 @@ const LATEST = Date.UTC(2100, 0, 1);
 /** Turn a request body into a report, or throw an InputError that names what is wrong. */
 export function parseReport(body: Buffer, format: ReportFormat, options: ParseOptions): AgentReport {
   const text = decode(body, format, options.charset);
+  // What agents send is read straight into the report's shape; anything else goes the long way below.
+  const direct = format === 'xml' ? readCommonXml(text, MAX_XML_DEPTH) : null;
+  if (direct) return toReport(direct, body, format, options);
   const candidate = format === 'xml' ? xmlToCandidate(text) : jsonToCandidate(text);
   // An XML report of plain values is read directly; anything else is the schema's to judge and explain.
   const common = format === 'xml' ? readCommonReport(candidate) : null;
@@ -154,30 +158,15 @@ class CandidateBuilder {
 function attributesOf(element: string, attributes: Record<string, string>): Record<string, unknown> {
   const result: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const name in attributes) {
-    const key = camelCase(name);
+    const key = attributeKey(name);
     if (key in result) {
-      const earlier = Object.keys(attributes).find((other) => other !== name && camelCase(other) === key)!;
+      const earlier = Object.keys(attributes).find((other) => other !== name && attributeKey(other) === key)!;
       throw reportError(`<${element}>: ${earlier} and ${name} are the same attribute; give it once`);
     }
     result[key] = attributes[name];
   }
   return result;
 }
-
-/** Attribute names met before, with their keys: reports repeat the same few (names up to 64 characters, a thousand at most, so no body can grow it). */
-const camelCases = new Map<string, string>();
-const MAX_CAMEL_CASES = 1_000;
-const MAX_CACHED_NAME = 64;
-
-function camelCase(name: string): string {
-  let key = camelCases.get(name);
-  if (key === undefined) {
-    key = name.indexOf('-') < 0 ? name : name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-    if (camelCases.size < MAX_CAMEL_CASES && name.length <= MAX_CACHED_NAME) camelCases.set(name, key);
-  }
-  return key;
-}
-const kebabCase = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 // ---------------------------------------------------------------- JSON
 
@@ -203,9 +192,9 @@ function fieldName(path: readonly PropertyKey[], format: ReportFormat): string {
   const [first, second, third] = names;
   if (first === undefined) return 'the document';
   // A repeated element is named with its place among its kind: <database license-expires> #3.
-  if (second !== undefined && /^\d+$/.test(second)) return `<${first}${third === undefined ? '' : ` ${kebabCase(third)}`}> #${Number(second) + 1}`;
-  if (['version', 'id', 'generatedAt'].includes(first)) return `<report ${kebabCase(first)}>`;
-  return second === undefined ? `<${first}>` : `<${first} ${kebabCase(second)}>`;
+  if (second !== undefined && /^\d+$/.test(second)) return `<${first}${third === undefined ? '' : ` ${attributeName(third)}`}> #${Number(second) + 1}`;
+  if (['version', 'id', 'generatedAt'].includes(first)) return `<report ${attributeName(first)}>`;
+  return second === undefined ? `<${first}>` : `<${first} ${attributeName(second)}>`;
 }
 
 // ---------------------------------------------------------------- to the domain

@@ -1,6 +1,8 @@
 import { LICMAN_STATES, SENSELOCK_STATES, SERVER_STATES, SERVICE_ACCOUNTS, SERVICE_STATES } from '../core/report.ts';
 import { UNSAFE_CHARS } from '../core/text.ts';
 import { MAX_DATABASES, MAX_ERROR_CODES, type IncomingReport } from './report-schema.ts';
+import { attributeKey } from './attribute-keys.ts';
+import { scanPlainXml } from './xml-plain.ts';
 
 /**
  * The common case of an XML report read without the schema: every value a
@@ -127,4 +129,81 @@ function readFields(element: unknown, fields: Record<string, Reader>): Record<st
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const ROOT_READERS = new Map(Object.entries(ROOT));
+const SECTION_READERS = new Map(Object.entries(SECTIONS).map(([name, fields]) => [name, new Map(Object.entries(fields))]));
+const DATABASE_READERS = new Map(Object.entries(DATABASE));
+
+/**
+ * The same as `readCommonReport(xmlToCandidate(xml))`, in one pass over the
+ * XML: each attribute the schema knows is read as the plain XML reader meets
+ * it, with no object made per element and none walked again. Whatever would
+ * not give that same report here (a document the plain reader leaves to
+ * saxes, an element given twice, one attribute spelled two ways, a root
+ * attribute named like an element, a value the schema words differently)
+ * gives `null`, and the report is read the long way, with its messages.
+ * test/report-fast-path.test.ts holds the two to the same answers.
+ */
+export function readCommonXml(xml: string, maxDepth: number): IncomingReport | null {
+  const report: Record<string, unknown> = {};
+  const databases: Record<string, unknown>[] = [];
+  /** The fields of the element whose attributes are being read, or null for one the report ignores. */
+  let readers: Map<string, Reader> | null = null;
+  let element: Record<string, unknown> = report;
+  let root = false;
+  let database = false;
+  /** The keys met in the element, in any spelling: two spellings of one are an error the long way. */
+  const keys: string[] = [];
+  const read = scanPlainXml(xml, maxDepth, {
+    start(name, depth) {
+      keys.length = 0;
+      root = depth === 1;
+      database = false;
+      if (root) {
+        readers = ROOT_READERS;
+        element = report;
+        return name === 'report';
+      }
+      if (depth !== 2) {
+        readers = null;
+        return true;
+      }
+      if (name === 'database') {
+        if (databases.length === MAX_DATABASES) return false;
+        database = true;
+        readers = DATABASE_READERS;
+        element = {};
+        databases.push(element);
+        return true;
+      }
+      readers = SECTION_READERS.get(name) ?? null;
+      if (readers === null) return true;
+      if (report[name] !== undefined) return false;
+      element = {};
+      report[name] = element;
+      return true;
+    },
+    attribute(name, value) {
+      if (readers === null) return true;
+      const key = attributeKey(name);
+      if (keys.includes(key)) return false;
+      keys.push(key);
+      // The long way puts the root's attributes and the elements in one object, where they would meet.
+      if (root && (key === 'database' || SECTION_READERS.has(key))) return false;
+      const reader = readers.get(key);
+      if (reader === undefined) return true;
+      const field = reader(value);
+      if (field === NO) return false;
+      element[key] = field;
+      return true;
+    },
+    end() {
+      // A database has a name, always.
+      return !database || element.name !== undefined;
+    },
+  });
+  if (!read) return null;
+  if (databases.length > 0) report.database = databases;
+  return report as IncomingReport;
 }

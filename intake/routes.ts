@@ -91,7 +91,8 @@ export function intakeRoutes(deps: IntakeDeps): FastifyPluginAsync {
       const hash = presented ? hashAgentToken(presented) : null;
       const known = hash ? tokens.get(hash) : undefined;
       const owner = known ?? (hash ? await findInstallationByTokenHash(db, hash) : undefined);
-      if (!hash || !owner || !hashesEqual(owner.tokenHash, hash)) {
+      // A remembered token was found by its hash itself; one from the database is compared in constant time.
+      if (!hash || !owner || (!known && !hashesEqual(owner.tokenHash, hash))) {
         // The body is never read.
         lingerForUnreadBody(request, reply);
         const verdict = await failures.fail(request.ip, clock().getTime());

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { readCommonReport } from '../intake/report-fast-path.ts';
+import { readCommonReport, readCommonXml } from '../intake/report-fast-path.ts';
 import { incomingReportSchema } from '../intake/report-schema.ts';
-import { parseReport } from '../intake/parse-report.ts';
+import { parseReport, xmlToCandidate } from '../intake/parse-report.ts';
 import { healthyFacts, reportXml } from '../tools/agents/report-xml.ts';
+import { SAMPLE_XML } from './helpers.ts';
 
 /**
  * The reports read without the schema (intake/report-fast-path.ts) must read
@@ -160,5 +161,78 @@ describe('reading a common report without the schema', () => {
     const body = Buffer.from(reportXml('agent-1', { ...healthyFacts(), licensePeak: 5 }));
     const report = parseReport(body, 'xml', { tz: 'Europe/Moscow' });
     expect(report.facts).toMatchObject({ senselockState: 'ok', licensePeak: 5 });
+  });
+});
+
+/** A value as an XML attribute holds it (entities where XML needs them, which the plain reader leaves to saxes). */
+const escaped = (value: string) =>
+  value.replace(/[&<"\u0000-\u001f]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '"' ? '&quot;' : `&#x${c.charCodeAt(0).toString(16)};`));
+
+/**
+ * A candidate written as an agent would write it: attribute names mostly in
+ * the XML's spelling, sometimes in the key's, now and then in both; an
+ * element given as a string becomes a root attribute of its name, a list
+ * becomes the element repeated.
+ */
+function candidateXml(input: Record<string, unknown>, next: () => number): string {
+  const attributes = (fields: Record<string, unknown>) =>
+    Object.entries(fields)
+      .filter(([, value]) => typeof value === 'string')
+      .map(([key, value]) => {
+        const xmlName = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+        const roll = next();
+        const names = roll < 0.8 ? [xmlName] : roll < 0.97 || xmlName === key ? [key] : [xmlName, key];
+        return names.map((name) => ` ${name}="${escaped(value as string)}"`).join('');
+      })
+      .join('');
+  const children = Object.entries(input)
+    .filter(([, value]) => typeof value === 'object' && value !== null)
+    .flatMap(([name, value]) => (Array.isArray(value) ? value : [value]).map((fields) => `  <${name}${attributes(fields as Record<string, unknown>)}/>`));
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<report${attributes(input)}>\n${children.join('\n')}\n</report>\n`;
+}
+
+function agreeXml(xml: string): 'fast' | 'long' {
+  const direct = readCommonXml(xml, 32);
+  if (direct === null) return 'long';
+  let long: unknown;
+  try {
+    long = readCommonReport(xmlToCandidate(xml));
+  } catch (err) {
+    throw new Error(`read in one pass, refused the long way (${(err as Error).message}): ${xml}`, { cause: err });
+  }
+  expect(direct, xml).toEqual(long);
+  return 'fast';
+}
+
+describe('reading a common XML report in one pass', () => {
+  it('reads 20,000 generated reports as the XML reader and the fast path read them together, and gives the long way every other', () => {
+    const next = random(37);
+    const counts = { fast: 0, long: 0 };
+    for (let i = 0; i < 20_000; i++) counts[agreeXml(candidateXml(candidate(next), next))]++;
+    expect(counts.fast).toBeGreaterThan(1_000);
+    expect(counts.long).toBeGreaterThan(1_000);
+  });
+
+  it('reads the reports agents send in one pass', () => {
+    for (const xml of [SAMPLE_XML, reportXml('agent-1', { ...healthyFacts(), licensePeak: 5 })]) expect(agreeXml(xml)).toBe('fast');
+  });
+
+  it('leaves the long way what the candidate would mix or refuse: a root attribute named like an element, an element twice, two spellings, a nameless database, a foreign root', () => {
+    const long = [
+      '<report shell="x"><shell version="6.4"/></report>',
+      '<report database="x"/>',
+      '<report><kit assembled="true"/><kit assembled="false"/></report>',
+      '<report><kit daily-update="true" dailyUpdate="true"/></report>',
+      '<report><kit extra-thing="1" extraThing="1"/></report>',
+      '<report><database update="5"/></report>',
+      '<reports><kit assembled="true"/></reports>',
+      `<report>${'<database name="d"/>'.repeat(501)}</report>`,
+      '<report><kit assembled="maybe"/></report>',
+    ];
+    for (const xml of long) expect(readCommonXml(xml, 32), xml).toBeNull();
+    // What the one pass ignores the candidate ignores too: unknown elements and attributes, deeper elements, more databases within the limit.
+    const taken = '<report id="r" unknown="1" __proto__="x"><kit assembled="true" constructor="y"><kit assembled="false"/></kit><extra a="1"/><database name="a"/><database name="b" update="3"/></report>';
+    expect(agreeXml(taken)).toBe('fast');
+    expect(readCommonXml(taken, 32)).toEqual({ id: 'r', kit: { assembled: true }, database: [{ name: 'a' }, { name: 'b', update: 3 }] });
   });
 });

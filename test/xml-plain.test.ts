@@ -3,6 +3,7 @@ import { SaxesParser } from 'saxes';
 import { describe, expect, it } from 'vitest';
 import { parseReport, xmlToCandidate, xmlToCandidateWithSaxes } from '../intake/parse-report.ts';
 import { readPlainXml } from '../intake/xml-plain.ts';
+import { readCommonReport, readCommonXml } from '../intake/report-fast-path.ts';
 import { healthyFacts, reportXml } from '../tools/agents/report-xml.ts';
 import { SAMPLE_XML } from './helpers.ts';
 
@@ -149,6 +150,20 @@ describe('the plain XML reader', () => {
       }),
       { numRuns: 20_000, seed: 32 },
     );
+  });
+
+  it('reads in one pass only documents the long way reads to the same report', () => {
+    let direct = 0;
+    fc.assert(
+      fc.property(documents, (xml) => {
+        const report = readCommonXml(xml, 32);
+        if (report === null) return;
+        direct++;
+        expect(outcome(() => readCommonReport(xmlToCandidate(xml)))).toEqual({ value: report });
+      }),
+      { numRuns: 20_000, seed: 33 },
+    );
+    expect(direct).toBeGreaterThan(100);
   });
 
   it('leaves nesting past the limit to saxes, which names the line', () => {
