@@ -6,6 +6,8 @@ export interface InstallationState extends ReportFacts {
   lastReceivedAt: Date;
   /** Generation time of the report the facts come from (null when agents do not say). */
   lastGeneratedAt: Date | null;
+  /** The stored row of the newest report (absent before the first): where the installation's history begins. */
+  lastReportId?: number;
   /**
    * When evidence carrying the installation's full state last arrived: a
    * report of its agent, or a sysinfo (SMART's smartupload). What

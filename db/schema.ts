@@ -138,7 +138,15 @@ export const checkSchedule = sqliteTable('check_schedule', {
   allRules: flag('all_rules').notNull().default(false),
 });
 
-/** Every accepted report, as normalised facts. Pruned by age. */
+/**
+ * Every accepted report, as normalised facts. Pruned by age. No index here
+ * is led by the installation: new reports of a thousand installations would
+ * each write a page of it in a place of its own (most of what storing a
+ * report cost, docs/performance.md). Repeats are found by an index led by
+ * the report's own generation time, where new reports go to the end; an
+ * installation's reports are reached newest first through `previous_id`, from
+ * `installation_state.last_report_id`.
+ */
 export const reports = sqliteTable(
   'reports',
   {
@@ -154,9 +162,17 @@ export const reports = sqliteTable(
     generatedAt: timestamp('generated_at'),
     formatVersion: integer('format_version').notNull(),
     facts: text('facts', { mode: 'json' }).$type<ReportFacts>().notNull(),
+    /**
+     * The generation time as epoch milliseconds (0 when the agent did not
+     * give one): the first column of the repeat check, so that the check's
+     * index grows at its end.
+     */
+    dedupeAt: integer('dedupe_at').notNull().default(0),
+    /** The same installation's report stored before this one (null for its first). */
+    previousId: integer('previous_id'),
   },
   (t) => [
-    uniqueIndex('reports_installation_report_content_uq').on(t.installationId, t.reportId, t.contentHash),
+    uniqueIndex('reports_repeat_uq').on(t.dedupeAt, t.installationId, t.reportId, t.contentHash),
     index('reports_received_idx').on(t.receivedAt),
   ],
 );
@@ -174,6 +190,8 @@ export const installationState = sqliteTable(
       .references(() => installations.id),
     lastReceivedAt: timestamp('last_received_at').notNull(),
     lastGeneratedAt: timestamp('last_generated_at'),
+    /** The installation's newest stored report: where its history is read from (`reports.previous_id`). */
+    lastReportId: integer('last_report_id'),
     /** The latest evidence carrying the full state: an agent's report or a sysinfo (what KodeksXmlMissing goes by). */
     lastSysinfoAt: timestamp('last_sysinfo_at'),
     /** The latest heartbeat with metrics: a `.status` file or a metrics pull (what KodeksStatusMissing goes by). */

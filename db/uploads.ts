@@ -149,9 +149,15 @@ export async function uploadedBytesSince(db: Queryable, who: { installationId: n
  * null when it never has.
  */
 export async function lastOwnAgentReportAt(db: Queryable, installationId: number): Promise<Date | null> {
+  // Its reports are walked from the newest back (reports.previous_id) to the newest that is not an upload's.
   const row = await rawRow<{ at: number | null }>(db, sql`
+    WITH RECURSIVE chain (id) AS (
+      SELECT last_report_id FROM installation_state WHERE installation_id = ${installationId} AND last_report_id IS NOT NULL
+      UNION ALL
+      SELECT r.previous_id FROM chain c JOIN reports r ON r.id = c.id WHERE r.previous_id IS NOT NULL AND r.report_id LIKE 'upload:%'
+    )
     SELECT max(at) AS at FROM (
-      SELECT max(received_at) AS at FROM reports WHERE installation_id = ${installationId} AND report_id NOT LIKE 'upload:%'
+      SELECT max(r.received_at) AS at FROM chain c JOIN reports r ON r.id = c.id WHERE r.report_id NOT LIKE 'upload:%'
       UNION ALL
       SELECT max(received_at) FROM uploads WHERE installation_id = ${installationId} AND upload_token_id IS NULL
     ) AS latest`);

@@ -81,7 +81,10 @@ export async function ingestInTransaction(tx: Queryable, settings: IncidentSetti
     const row = rows.get(installationId);
     return row !== undefined && (tokenHash === undefined || row.tokenHash === tokenHash);
   });
-  const rowIds = new Map(zip(admitted, await insertReports(tx, admitted)));
+  // Each installation's newest stored report, to link the batch's reports to; it ends as the newest of them.
+  const heads = new Map<number, number>();
+  for (const [id, row] of rows) if (row.state?.lastReportId !== undefined) heads.set(id, row.state.lastReportId);
+  const rowIds = new Map(zip(admitted, await insertReports(tx, admitted, heads)));
   const results: IngestResult[] = [];
   for (const item of items) {
     const { installationId, report, receivedAt, options = {} } = item;
@@ -98,6 +101,7 @@ export async function ingestInTransaction(tx: Queryable, settings: IncidentSetti
       continue;
     }
     row.state = applyReport(row.state, report, receivedAt, { fleet: options.fleet, evidence: options.evidence ?? 'report' });
+    row.state.lastReportId = reportRowId;
     states.set(installationId, row.state);
     if (options.votesOnClock !== false) settings.clockWatch?.observe(installationId, receivedAt, report.generatedAt);
     const { licenseExhausted, licensePeak, licenseLimit } = report.facts;

@@ -11,6 +11,7 @@ export const POSTGRES_SUITE: readonly string[] = [
   'test/alertmanager.test.ts',
   'test/balancer.test.ts',
   'test/batcher.test.ts',
+  'test/report-chain.test.ts',
   'test/bot.test.ts',
   'test/browser.test.ts',
   'test/check-schedule.test.ts',

@@ -9,6 +9,7 @@ import { listIncidentsWithNames } from '../db/incidents.ts';
 import { closeDatabase, closeDb, openDb, type DB } from '../db/open.ts';
 import { openPostgres } from '../db/open-postgres.ts';
 import { getState } from '../db/state.ts';
+import { listRecentReports } from '../db/reports.ts';
 import { DEFAULT_INCIDENT_SETTINGS } from '../incidents/settings.ts';
 import { useSysinfoMapping } from '../intake/sysinfo-facts.ts';
 import { reparseSysinfo } from '../intake/sysinfo-reparse.ts';
@@ -104,9 +105,11 @@ describe('instances on one database: whichever a request reaches', () => {
 
     const incidents = await listIncidentsWithNames(t.db, { includeResolved: true });
     const outcome = async (id: number) => {
-      const { lastReceivedAt, lastGeneratedAt, ...state } = (await getState(t.db, id))!;
+      // The newest report's row differs from installation to installation; that both reports are in its history does not.
+      const { lastReceivedAt, lastGeneratedAt, lastReportId, ...state } = (await getState(t.db, id))!;
+      const history = (await listRecentReports(t.db, id, 10)).map((report) => report.id);
       return {
-        state: { ...state, received: [lastReceivedAt.toISOString(), lastGeneratedAt] },
+        state: { ...state, received: [lastReceivedAt.toISOString(), lastGeneratedAt], history: { reports: history.length, newestFirst: history[0] === lastReportId } },
         incidents: incidents
           .filter((incident) => incident.installationId === id)
           .map((incident) => ({ rule: incident.ruleId, severity: incident.severity, status: incident.status, details: incident.details, openedAt: incident.openedAt.toISOString() }))

@@ -83,6 +83,7 @@ describe('state in the database', () => {
       const full: InstallationState = {
         lastReceivedAt: new Date('2023-02-15T06:00:00Z'),
         lastGeneratedAt: new Date('2023-02-15T05:59:00Z'),
+        lastReportId: 42,
         shellVersion: '6.4.3.59',
         updateNumber: 2251,
         operapDate: '2023-02-14',
