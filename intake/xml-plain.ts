@@ -1,8 +1,10 @@
 /**
  * A reader for the XML agents actually send: an optional declaration, then
  * elements with quoted attributes and nothing but whitespace between them.
- * It calls `open` for each start tag, as a streaming parser would, and
- * returns true when it read the whole document; on anything else it stops
+ * It tells each start tag as a streaming parser would (`scanPlainXml` to a
+ * sink, attribute by attribute; `readPlainXml` to `open`, with the tag's
+ * attributes in one object), and returns true when it read the whole
+ * document; on anything else it stops
  * and returns false, and the caller reads the document again with the full
  * parser (saxes), which gives the same events for what this one reads and
  * judges the rest (entities, comments, text, CDATA, DOCTYPE, non-ASCII
