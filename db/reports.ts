@@ -48,7 +48,7 @@ export async function insertReports(db: Queryable, entries: readonly ReportEntry
       });
       // A round holds one report per installation, and RETURNING promises no order: rows are matched by installation.
       const stored = new Map<number, number>();
-      for (const row of await insertMany.all<{ id: number; installationId: number }>(db, rows)) stored.set(Number(row.installationId), Number(row.id));
+      for (const row of await insertMany.all<{ id: number; installationId: number }>(db, rows)) stored.set(row.installationId, row.id);
       for (const index of chunk) {
         const { installationId } = entries[index]!;
         const id = stored.get(installationId);
@@ -84,7 +84,7 @@ export async function listRecentReports(
   installationId: number,
   limit: number,
 ): Promise<Pick<typeof reports.$inferSelect, 'id' | 'reportId' | 'receivedAt' | 'generatedAt' | 'facts'>[]> {
-  const ids = (await chain.values(db, installationId, limit)).map(([id]) => Number(id));
+  const ids = (await chain.values(db, installationId, limit)).map(([id]) => id as number);
   if (ids.length === 0) return [];
   const rows = await db
     .select({ id: reports.id, reportId: reports.reportId, receivedAt: reports.receivedAt, generatedAt: reports.generatedAt, facts: reports.facts })
