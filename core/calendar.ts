@@ -55,6 +55,22 @@ export function startOfDay(date: string, tz: string): number {
   return start;
 }
 
+/**
+ * When a date stored as YYYY-MM-DD (an operap's day, a licence's last day)
+ * begins in a time zone; null for text that is not such a date. Cheap on the
+ * same few dates asked for row after row (a page of 10,000 installations).
+ */
+export function startOfDate(text: string, tz: string): Date | null {
+  const parts = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  if (!parts) return null;
+  const [, y, m, d] = parts.map(Number) as [number, number, number, number];
+  const check = new Date(0);
+  check.setUTCFullYear(y, m - 1, d);
+  // 2023-02-30 rolls over to March: a real date survives the round trip.
+  if (check.getUTCDate() !== d || check.getUTCMonth() !== m - 1) return null;
+  return new Date(startOfDay(text, tz));
+}
+
 const offsetFormatters = new Map<string, Intl.DateTimeFormat>();
 
 /** The zone's offset from UTC at an instant, in milliseconds. */

@@ -1,5 +1,6 @@
 import { DateTime } from 'luxon';
 
+import { calendarDay, startOfDate, startOfDay } from '../core/calendar.ts';
 import { texts } from './index.ts';
 import { count, type Lang } from './plural.ts';
 
@@ -146,10 +147,11 @@ export function formatUntil(lang: Lang, at: Date, now: Date, tz: string): string
  */
 export function formatOperapDay(lang: Lang, operapDate: string, installationTz: string, now: Date, tz: string): string {
   const t = texts(lang);
-  const at = DateTime.fromISO(operapDate, { zone: installationTz });
-  if (!at.isValid) return operapDate;
-  const day = formatWhen(lang, at.toJSDate(), now, tz, true);
-  const days = Math.floor(DateTime.fromJSDate(now).setZone(installationTz).startOf('day').diff(at.startOf('day'), 'days').days);
+  const at = startOfDate(operapDate, installationTz);
+  if (!at) return operapDate;
+  const day = formatWhen(lang, at, now, tz, true);
+  // Whole days in the installation's calendar; rounded, as a day around a clock change is 23 or 25 hours.
+  const days = Math.round((startOfDay(calendarDay(now, installationTz), installationTz) - at.getTime()) / 86_400_000);
   return days < 2 ? day : `${day}, ${t.ago(count(lang, days, t.units.d))}`;
 }
 

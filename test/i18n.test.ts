@@ -4,13 +4,15 @@ import { describe, expect, it } from 'vitest';
 import { SMART_NAMES, smartNameOf } from '../core/smart-names.ts';
 import { ROOT } from './cli-helpers.ts';
 import { DateTime } from 'luxon';
-import { formatWhen } from '../i18n/format.ts';
+import { formatOperapDay, formatWhen } from '../i18n/format.ts';
+import { formatLicenceDay } from '../web/licence-day.ts';
 import { InputError } from '../core/errors.ts';
 import { PROBE_RULE_IDS } from '../core/probe-rules.ts';
 import { RULE_IDS } from '../core/rules.ts';
 import { en } from '../i18n/en.ts';
 import { describeError, inputError, ruleTitle } from '../i18n/index.ts';
 import { ru } from '../i18n/ru.ts';
+import { count } from '../i18n/plural.ts';
 
 /** Every key path of a catalogue, down to its texts and functions. */
 function keyPaths(value: unknown, prefix = ''): string[] {
@@ -81,6 +83,29 @@ describe('moments as people say them', () => {
       }
     }
     expect(compared).toBeGreaterThan(10_000);
+  });
+
+  it('say an operap’s day and a licence’s last day as luxon counts them, in the installation’s calendar, across clock changes', () => {
+    // The days luxon counts between the installation's today and the date, each at its midnight there.
+    const daysBetween = (date: string, itz: string, now: Date) =>
+      Math.floor(DateTime.fromJSDate(now).setZone(itz).startOf('day').diff(DateTime.fromISO(date, { zone: itz }).startOf('day'), 'days').days);
+    const zones = ['Europe/Moscow', 'Asia/Yekaterinburg', 'Europe/Kaliningrad', 'Europe/Berlin', 'America/New_York', 'Pacific/Chatham'];
+    let compared = 0;
+    for (const itz of zones) {
+      for (const now of [new Date('2026-03-29T00:30:00Z'), new Date('2026-10-25T01:10:00Z'), new Date('2026-12-31T22:00:00Z')]) {
+        for (let back = -3; back <= 40; back++) {
+          const date = DateTime.fromJSDate(now).setZone(itz).minus({ days: back }).toISODate()!;
+          const day = formatWhen('ru', DateTime.fromISO(date, { zone: itz }).toJSDate(), now, 'Europe/Moscow', true);
+          const days = daysBetween(date, itz, now);
+          expect(formatOperapDay('ru', date, itz, now, 'Europe/Moscow'), `${itz} ${date}`).toBe(days < 2 ? day : `${day}, ${ru.ago(count('ru', days, ru.units.d))}`);
+          expect(formatLicenceDay('ru', date, itz, now, 'Europe/Moscow'), `${itz} ${date}`).toBe(ru.web.licenceDay(day, -days));
+          compared++;
+        }
+      }
+    }
+    expect(compared).toBe(6 * 3 * 44);
+    // Not a date: said as it came.
+    for (const text of ['2023-02-30', '2023-2-3', 'вчера']) expect(formatOperapDay('ru', text, 'Europe/Moscow', new Date(), 'Europe/Moscow')).toBe(text);
   });
 });
 

@@ -1,4 +1,5 @@
 import { DateTime } from 'luxon';
+import { startOfDate } from '../core/calendar.ts';
 import { daysLeft } from '../core/server-rules.ts';
 import { formatWhen } from '../i18n/format.ts';
 import { texts, type Lang } from '../i18n/index.ts';
@@ -9,9 +10,9 @@ import { texts, type Lang } from '../i18n/index.ts';
  * that it has ended. The CSV keeps the date as it is.
  */
 export function formatLicenceDay(lang: Lang, expires: string, installationTz: string, now: Date, tz: string): string {
-  const day = DateTime.fromISO(expires, { zone: installationTz });
-  if (!day.isValid) return expires;
-  return texts(lang).web.licenceDay(formatWhen(lang, day.toJSDate(), now, tz, true), daysLeft(expires, installationTz, now));
+  const day = startOfDate(expires, installationTz);
+  if (!day) return expires;
+  return texts(lang).web.licenceDay(formatWhen(lang, day, now, tz, true), daysLeft(expires, installationTz, now));
 }
 
 /** A month (YYYY-MM) as people name it: «март 2027», "March 2027". */
