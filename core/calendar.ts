@@ -56,19 +56,36 @@ export function startOfDay(date: string, tz: string): number {
 }
 
 /**
+ * Midnight UTC of a real date written YYYY-MM-DD, in epoch milliseconds;
+ * null for any other text, 2023-02-30 included.
+ */
+export function utcDateMs(text: string): number | null {
+  const parts = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  if (!parts) return null;
+  const [, y, m, d] = parts.map(Number) as [number, number, number, number];
+  // Not Date.UTC(y, …): it reads years 0–99 as 1900–1999, so 0095 would pass as 1995.
+  const date = new Date(0);
+  date.setUTCFullYear(y, m - 1, d);
+  // 2023-02-30 rolls over to March: a real date survives the round trip.
+  return date.getUTCDate() === d && date.getUTCMonth() === m - 1 ? date.getTime() : null;
+}
+
+/**
  * When a date stored as YYYY-MM-DD (an operap's day, a licence's last day)
  * begins in a time zone; null for text that is not such a date. Cheap on the
  * same few dates asked for row after row (a page of 10,000 installations).
  */
 export function startOfDate(text: string, tz: string): Date | null {
-  const parts = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
-  if (!parts) return null;
-  const [, y, m, d] = parts.map(Number) as [number, number, number, number];
-  const check = new Date(0);
-  check.setUTCFullYear(y, m - 1, d);
-  // 2023-02-30 rolls over to March: a real date survives the round trip.
-  if (check.getUTCDate() !== d || check.getUTCMonth() !== m - 1) return null;
-  return new Date(startOfDay(text, tz));
+  return utcDateMs(text) === null ? null : new Date(startOfDay(text, tz));
+}
+
+/**
+ * Whole days from today in a time zone to a date (YYYY-MM-DD) there: 0 on
+ * the day, negative once it has passed. Rounded, as a day around a clock
+ * change is 23 or 25 hours.
+ */
+export function daysUntil(date: string, tz: string, now: Date): number {
+  return Math.round((startOfDay(date, tz) - startOfDay(calendarDay(now, tz), tz)) / 86_400_000);
 }
 
 const offsetFormatters = new Map<string, Intl.DateTimeFormat>();

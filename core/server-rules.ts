@@ -1,4 +1,4 @@
-import { calendarDay, nextDay, startOfDay } from './calendar.ts';
+import { daysUntil, nextDay, startOfDay } from './calendar.ts';
 import { formatDuration } from './duration.ts';
 import { isCriticalErrorCode } from './kodeks-errors.ts';
 import { LICMAN_PORT, type DatabaseFacts } from './report.ts';
@@ -22,7 +22,7 @@ export function soonestLicense(databases: readonly DatabaseFacts[] | undefined):
 
 /** Whole days from today to the term's last day at the client: 0 on the last day, negative once it is over. */
 export function daysLeft(expires: string, tz: string, now: Date): number {
-  return Math.round((startOfDay(expires, tz) - startOfDay(calendarDay(now, tz), tz)) / DAY);
+  return daysUntil(expires, tz, now);
 }
 
 interface Stage {

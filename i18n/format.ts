@@ -1,6 +1,6 @@
 import { DateTime } from 'luxon';
 
-import { calendarDay, startOfDate, startOfDay } from '../core/calendar.ts';
+import { daysUntil, startOfDate } from '../core/calendar.ts';
 import { texts } from './index.ts';
 import { count, type Lang } from './plural.ts';
 
@@ -150,8 +150,8 @@ export function formatOperapDay(lang: Lang, operapDate: string, installationTz: 
   const at = startOfDate(operapDate, installationTz);
   if (!at) return operapDate;
   const day = formatWhen(lang, at, now, tz, true);
-  // Whole days in the installation's calendar; rounded, as a day around a clock change is 23 or 25 hours.
-  const days = Math.round((startOfDay(calendarDay(now, installationTz), installationTz) - at.getTime()) / 86_400_000);
+  // Whole days in the installation's calendar.
+  const days = -daysUntil(operapDate, installationTz, now);
   return days < 2 ? day : `${day}, ${t.ago(count(lang, days, t.units.d))}`;
 }
 

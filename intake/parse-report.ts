@@ -2,6 +2,7 @@ import { hash, randomUUID } from 'node:crypto';
 import { DateTime } from 'luxon';
 import { SaxesParser } from 'saxes';
 import type { z } from 'zod';
+import { utcDateMs } from '../core/calendar.ts';
 import { InputError } from '../core/errors.ts';
 import type { AgentReport, ReportFacts } from '../core/report.ts';
 import { incomingReportSchema, MAX_DATABASES, type IncomingReport } from './report-schema.ts';
@@ -315,18 +316,10 @@ function readDateTime(value: string, field: string, options: ParseOptions): Date
 
 function readDate(value: string, field: string, options: ParseOptions): string {
   const trimmed = value.trim();
-  const plain = /^(\d{4})-(\d{2})-(\d{2})$/.exec(trimmed);
-  if (plain) {
-    const [, y, m, d] = plain.map(Number) as [number, number, number, number];
-    // Not Date.UTC(y, …): it reads years 0–99 as 1900–1999, so 0095 would pass as 1995.
-    const date = new Date(0);
-    date.setUTCFullYear(y, m - 1, d);
-    const ms = date.getTime();
-    // 2023-02-30 rolls over to March: a real date survives the round trip.
-    if (date.getUTCDate() === d && date.getUTCMonth() === m - 1) {
-      checkRange(ms, field);
-      return trimmed;
-    }
+  const plain = utcDateMs(trimmed);
+  if (plain !== null) {
+    checkRange(plain, field);
+    return trimmed;
   }
   return readDateTime(trimmed, field, options).toISODate() as string;
 }
